@@ -1,0 +1,22 @@
+//! The Kafka wire protocol: primitives, headers, every message schema, and
+//! the annotator that explains every byte of a frame.
+//!
+//! Every message is declared once, as a Kafka JSON spec fed to
+//! `codegen/generate.py`; the generated [`messages`] modules hold the typed
+//! structs, their encode/decode for every version, and the static
+//! [`schema`] tables that the annotator and the playground read.
+
+pub mod codec;
+pub mod error;
+pub mod header;
+#[allow(missing_docs)]
+pub mod messages;
+pub mod schema;
+pub mod types;
+pub mod wire;
+
+pub use codec::{Message, Wire};
+pub use error::{DecodeError, EncodeError};
+pub use messages::{ApiKey, RequestBody, ResponseBody};
+pub use types::{RawTaggedField, Uuid};
+pub use wire::Reader;
