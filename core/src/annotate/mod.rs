@@ -1,0 +1,226 @@
+//! `annotate`: explain every byte of a Kafka frame.
+//!
+//! The result is a tree of [`Span`]s whose leaves cover every byte of the
+//! input exactly once, in order: the size prefix, each header field, each
+//! length prefix, array count, varint, tag and size, and inside record sets
+//! every batch header field, record and header. On malformed input the tree
+//! holds what was decoded before the problem, and [`Annotation::error`]
+//! names the byte offset, the field, and what was expected versus found.
+//!
+//! The annotator walks the same schema tables the typed codecs were
+//! generated beside ([`crate::protocol::schema`]).
+
+pub mod span;
+mod walker;
+
+use bytes::Bytes;
+
+pub use span::{AnnotateError, Annotation, Span, Value};
+
+use crate::protocol::header::{request_header_version, response_header_version};
+use crate::protocol::messages::{request_header, response_header, ApiKey};
+use crate::protocol::schema::MessageSpec;
+use crate::protocol::DecodeError;
+use walker::{Stop, Walker};
+
+/// Whether a frame starts with its 4-byte size prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SizePrefix {
+    /// Decide from the bytes: a prefix is present when the first int32
+    /// equals the number of bytes after it, or when it looks like a size and
+    /// the bytes after it look like a request header.
+    #[default]
+    Auto,
+    /// The frame starts with a size prefix.
+    Present,
+    /// The frame starts with the header.
+    Absent,
+}
+
+/// Annotates a request frame, with or without its size prefix.
+pub fn annotate_request(frame: &[u8]) -> Annotation {
+    annotate_request_with(frame, SizePrefix::Auto)
+}
+
+/// Annotates a request frame, saying whether it has a size prefix.
+pub fn annotate_request_with(frame: &[u8], prefix: SizePrefix) -> Annotation {
+    let src = Bytes::copy_from_slice(frame);
+    let has_prefix = match prefix {
+        SizePrefix::Auto => detect_prefix(&src, true),
+        SizePrefix::Present => true,
+        SizePrefix::Absent => false,
+    };
+    let mut root = Span::open("request", "request frame", 0);
+    let mut w = Walker::new(&src, 0);
+    let res = (|| {
+        if has_prefix {
+            size_prefix(&mut w, &src, &mut root.children)?;
+        }
+        let (key, version) = request_key_version(&mut w)?;
+        root.kind = format!("{key:?}Request v{version}");
+        let header_version = request_header_version(key, version);
+        let mut header = Span::open("header", format!("RequestHeader v{header_version}"), w.r.pos());
+        let hspec = &request_header::SPEC;
+        let r = w.struct_body(hspec.root, header_version, hspec.flexible.contains(header_version), &mut header.children);
+        close(&mut header, &w);
+        root.children.push(header);
+        r?;
+        body(&mut w, key.request_spec(), version, &mut root.children)
+    })();
+    finish(root, w, &src, res)
+}
+
+/// Annotates a response frame (with or without its size prefix) to a
+/// request of `api_key` at `api_version`.
+pub fn annotate_response(frame: &[u8], api_key: i16, api_version: i16) -> Annotation {
+    let src = Bytes::copy_from_slice(frame);
+    let mut root = Span::open("response", "response frame", 0);
+    let mut w = Walker::new(&src, 0);
+    let res = (|| {
+        let key = match ApiKey::from_i16(api_key) {
+            Some(k) if k.response_spec().valid.contains(api_version) => k,
+            Some(_) => {
+                return Err(w.stop(
+                    "response",
+                    DecodeError::UnsupportedVersion {
+                        at: 0,
+                        key: api_key,
+                        version: api_version,
+                    },
+                ))
+            }
+            None => return Err(w.stop("response", DecodeError::UnknownApiKey { at: 0, key: api_key })),
+        };
+        root.kind = format!("{key:?}Response v{api_version}");
+        if detect_prefix(&src, false) {
+            size_prefix(&mut w, &src, &mut root.children)?;
+        }
+        let header_version = response_header_version(key, api_version);
+        let mut header = Span::open("header", format!("ResponseHeader v{header_version}"), w.r.pos());
+        let hspec = &response_header::SPEC;
+        let r = w.struct_body(hspec.root, header_version, hspec.flexible.contains(header_version), &mut header.children);
+        close(&mut header, &w);
+        root.children.push(header);
+        r?;
+        body(&mut w, key.response_spec(), api_version, &mut root.children)
+    })();
+    finish(root, w, &src, res)
+}
+
+/// Annotates a bare message (no header, no size prefix) of any schema at
+/// `version`: a record key or value of an internal log, a consumer
+/// protocol subscription, or a request body on its own.
+pub fn annotate_message(bytes: &[u8], spec: &MessageSpec, version: i16) -> Annotation {
+    let src = Bytes::copy_from_slice(bytes);
+    let mut root = Span::open(spec.name, format!("{} v{version}", spec.name), 0);
+    let mut w = Walker::new(&src, 0);
+    let res = if spec.valid.contains(version) {
+        w.struct_body(spec.root, version, spec.flexible.contains(version), &mut root.children)
+    } else {
+        let key = spec.api_key.unwrap_or(-1);
+        Err(w.stop(spec.name, DecodeError::UnsupportedVersion { at: 0, key, version }))
+    };
+    finish(root, w, &src, res)
+}
+
+fn body(w: &mut Walker<'_>, spec: &MessageSpec, version: i16, out: &mut Vec<Span>) -> Result<(), Stop> {
+    let mut node = Span::open("body", format!("{} v{version}", spec.name), w.r.pos());
+    let r = w.struct_body(spec.root, version, spec.flexible.contains(version), &mut node.children);
+    close(&mut node, w);
+    out.push(node);
+    r
+}
+
+fn close(span: &mut Span, w: &Walker<'_>) {
+    span.end = w.r.pos().max(span.children.last().map_or(span.start, |c| c.end));
+}
+
+/// Reads the api key and version without consuming them, checking both.
+fn request_key_version(w: &mut Walker<'_>) -> Result<(ApiKey, i16), Stop> {
+    let at = w.r.pos();
+    let mut probe = w.r.clone();
+    let raw = probe.i16().map_err(|e| w.stop("int16", e))?;
+    let Some(key) = ApiKey::from_i16(raw) else {
+        let mut tmp = Vec::new();
+        let _ = w.prim_leaf("request_api_key", "int16", &mut tmp, |r| r.i16().map(|v| Value::Int(v.into())));
+        return Err(w.stop("int16", DecodeError::UnknownApiKey { at, key: raw }));
+    };
+    let version = probe.i16().map_err(|e| w.stop("int16", e))?;
+    if !key.request_spec().valid.contains(version) {
+        return Err(w.stop(
+            "int16",
+            DecodeError::UnsupportedVersion {
+                at: at + 2,
+                key: raw,
+                version,
+            },
+        ));
+    }
+    Ok((key, version))
+}
+
+fn size_prefix<'a>(w: &mut Walker<'a>, src: &'a Bytes, out: &mut Vec<Span>) -> Result<(), Stop> {
+    let v = w.prim_leaf("size", "int32", out, |r| r.i32().map(|v| Value::Int(v.into())))?;
+    let Value::Int(size) = v else { return Ok(()) };
+    let follows = src.len() as i64 - 4;
+    if let Some(s) = out.last_mut() {
+        s.note = Some(format!("{size} bytes follow"));
+    }
+    if size < follows {
+        // The annotation of the frame itself stops at its end; the rest is reported.
+        w.r = crate::protocol::wire::Reader::with_range(src, 4, 4 + size.max(0) as usize);
+    } else if size > follows {
+        if let Some(s) = out.last_mut() {
+            s.note = Some(format!("{size} bytes should follow but only {follows} do"));
+        }
+    }
+    Ok(())
+}
+
+fn detect_prefix(src: &[u8], request: bool) -> bool {
+    if src.len() < 4 {
+        return false;
+    }
+    let size = i32::from_be_bytes([src[0], src[1], src[2], src[3]]) as i64;
+    if size == src.len() as i64 - 4 {
+        return true;
+    }
+    if !request || size <= 0 {
+        return false;
+    }
+    let looks_like_header = |b: &[u8]| -> bool {
+        if b.len() < 4 {
+            return false;
+        }
+        let key = i16::from_be_bytes([b[0], b[1]]);
+        let version = i16::from_be_bytes([b[2], b[3]]);
+        ApiKey::from_i16(key).is_some_and(|k| k.request_spec().valid.contains(version))
+    };
+    looks_like_header(&src[4..]) && !looks_like_header(src)
+}
+
+fn finish(mut root: Span, w: Walker<'_>, src: &Bytes, res: Result<(), Stop>) -> Annotation {
+    let mut error = res.err().map(|b| *b);
+    let pos = w.r.pos().max(root.children.last().map_or(0, |c| c.end));
+    if error.is_none() && pos < src.len() {
+        let count = src.len() - pos;
+        let e = DecodeError::TrailingBytes { at: pos, count };
+        error = Some(AnnotateError {
+            offset: pos,
+            field: "trailing".into(),
+            kind: "bytes".into(),
+            problem: e.problem(),
+            message: format!("{count} bytes at byte {pos} are left over after the message ended"),
+        });
+    }
+    if error.is_none() {
+        // Every byte was explained; nothing more to add.
+    } else if pos < src.len() {
+        root.children.push(
+            Span::leaf("undecoded", "bytes", pos, src.len(), Value::Bytes(src.slice(pos..)))
+                .with_note("not decoded: see the error"),
+        );
+    }
+    root.end = src.len().max(root.children.last().map_or(0, |c| c.end));
+    Annotation { root, error }
+}
