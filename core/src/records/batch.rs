@@ -1,0 +1,572 @@
+//! RecordBatch v2: decode (zero-copy, CRC-checked) and encode.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::{Compression, RecordsError, TimestampType, LOG_OVERHEAD, V2_HEADER_LEN};
+use crate::protocol::error::{DecodeError, EncodeError};
+use crate::protocol::wire::{put_varint, put_varlong, uvarint_len, Reader};
+
+/// Attribute bit 3: timestamps are log-append times.
+pub(crate) const ATTR_LOG_APPEND_TIME: i16 = 1 << 3;
+/// Attribute bit 4: the batch is part of a transaction.
+pub(crate) const ATTR_TRANSACTIONAL: i16 = 1 << 4;
+/// Attribute bit 5: the batch holds control records.
+pub(crate) const ATTR_CONTROL: i16 = 1 << 5;
+/// Attribute bit 6: the batch carries a delete horizon (compaction).
+pub(crate) const ATTR_DELETE_HORIZON: i16 = 1 << 6;
+
+/// Offset of the first byte the CRC covers (attributes).
+pub(crate) const CRC_START: usize = 21;
+
+/// The 61-byte header of a v2 record batch, every field as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchHeader {
+    /// Offset of the first record.
+    pub base_offset: i64,
+    /// Bytes after this field: everything from partitionLeaderEpoch to the end.
+    pub batch_length: i32,
+    /// Epoch of the leader that appended the batch (-1 from producers).
+    pub partition_leader_epoch: i32,
+    /// Format version: 2.
+    pub magic: i8,
+    /// CRC-32C over attributes through the end of the batch.
+    pub crc: u32,
+    /// Codec, timestamp type, transactional, control and delete-horizon bits.
+    pub attributes: i16,
+    /// Offset of the last record minus `base_offset`.
+    pub last_offset_delta: i32,
+    /// Timestamp the record timestamp deltas count from.
+    pub base_timestamp: i64,
+    /// Largest record timestamp (or the append time under LogAppendTime).
+    pub max_timestamp: i64,
+    /// Idempotent/transactional producer id, -1 for none.
+    pub producer_id: i64,
+    /// Producer epoch, -1 for none.
+    pub producer_epoch: i16,
+    /// Sequence number of the first record, -1 for none.
+    pub base_sequence: i32,
+    /// Number of records in the batch.
+    pub records_count: i32,
+}
+
+impl BatchHeader {
+    /// The codec in attribute bits 0-2, `None` if they hold an undefined value.
+    pub fn compression(&self) -> Option<Compression> {
+        Compression::from_id((self.attributes & 0x7) as u8)
+    }
+
+    /// The timestamp type in attribute bit 3.
+    pub fn timestamp_type(&self) -> TimestampType {
+        if self.attributes & ATTR_LOG_APPEND_TIME != 0 {
+            TimestampType::LogAppendTime
+        } else {
+            TimestampType::CreateTime
+        }
+    }
+
+    /// Attribute bit 4.
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & ATTR_TRANSACTIONAL != 0
+    }
+
+    /// Attribute bit 5.
+    pub fn is_control(&self) -> bool {
+        self.attributes & ATTR_CONTROL != 0
+    }
+
+    /// Attribute bit 6: compaction set a delete horizon in `base_timestamp`.
+    pub fn has_delete_horizon(&self) -> bool {
+        self.attributes & ATTR_DELETE_HORIZON != 0
+    }
+
+    /// Offset of the last record (`base_offset + last_offset_delta`, wrapping).
+    pub fn last_offset(&self) -> i64 {
+        self.base_offset
+            .wrapping_add(i64::from(self.last_offset_delta))
+    }
+
+    /// Reads the header from `r` without checking magic, lengths or CRC.
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<BatchHeader, DecodeError> {
+        Ok(BatchHeader {
+            base_offset: r.i64()?,
+            batch_length: r.i32()?,
+            partition_leader_epoch: r.i32()?,
+            magic: r.i8()?,
+            crc: r.u32()?,
+            attributes: r.i16()?,
+            last_offset_delta: r.i32()?,
+            base_timestamp: r.i64()?,
+            max_timestamp: r.i64()?,
+            producer_id: r.i64()?,
+            producer_epoch: r.i16()?,
+            base_sequence: r.i32()?,
+            records_count: r.i32()?,
+        })
+    }
+
+    fn put(&self, w: &mut BytesMut) {
+        w.put_i64(self.base_offset);
+        w.put_i32(self.batch_length);
+        w.put_i32(self.partition_leader_epoch);
+        w.put_i8(self.magic);
+        w.put_u32(self.crc);
+        w.put_i16(self.attributes);
+        w.put_i32(self.last_offset_delta);
+        w.put_i64(self.base_timestamp);
+        w.put_i64(self.max_timestamp);
+        w.put_i64(self.producer_id);
+        w.put_i16(self.producer_epoch);
+        w.put_i32(self.base_sequence);
+        w.put_i32(self.records_count);
+    }
+}
+
+/// A record header: a string key (kept as raw bytes, as Kafka does not
+/// validate it) and a nullable value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The key; producers write UTF-8.
+    pub key: Bytes,
+    /// The value, `None` for null.
+    pub value: Option<Bytes>,
+}
+
+impl Header {
+    /// A header from a string key.
+    pub fn new(key: &str, value: Option<Bytes>) -> Header {
+        Header {
+            key: Bytes::copy_from_slice(key.as_bytes()),
+            value,
+        }
+    }
+
+    /// The key as text, if it is UTF-8.
+    pub fn key_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.key).ok()
+    }
+}
+
+/// One record of a v2 batch.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Record {
+    /// Record attributes (unused by Kafka, always 0).
+    pub attributes: i8,
+    /// Timestamp minus the batch's base timestamp.
+    pub timestamp_delta: i64,
+    /// Offset minus the batch's base offset.
+    pub offset_delta: i32,
+    /// The key, `None` for null.
+    pub key: Option<Bytes>,
+    /// The value, `None` for null (a tombstone).
+    pub value: Option<Bytes>,
+    /// Headers, in order (keys may repeat).
+    pub headers: Vec<Header>,
+}
+
+impl Record {
+    /// A record without headers.
+    pub fn new(
+        offset_delta: i32,
+        timestamp_delta: i64,
+        key: Option<Bytes>,
+        value: Option<Bytes>,
+    ) -> Record {
+        Record {
+            attributes: 0,
+            timestamp_delta,
+            offset_delta,
+            key,
+            value,
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, key: &str, value: Option<Bytes>) -> Record {
+        self.headers.push(Header::new(key, value));
+        self
+    }
+
+    /// Reads one record (length prefix included) from `r`.
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Record, DecodeError> {
+        let len_at = r.pos();
+        let len = r.varint()?;
+        let len = usize::try_from(len).map_err(|_| DecodeError::InvalidLength {
+            at: len_at,
+            len: i64::from(len),
+        })?;
+        if len > r.remaining() {
+            return Err(DecodeError::Truncated {
+                at: r.pos(),
+                needed: len,
+                remaining: r.remaining(),
+            });
+        }
+        let mut b = Reader::with_range(r.source(), r.pos(), r.pos().saturating_add(len));
+        let attributes = b.i8()?;
+        let timestamp_delta = b.varlong()?;
+        let offset_delta = b.varint()?;
+        let key = read_var_bytes(&mut b)?;
+        let value = read_var_bytes(&mut b)?;
+        let count_at = b.pos();
+        let count = b.varint()?;
+        let count = usize::try_from(count)
+            .ok()
+            .filter(|n| *n <= b.remaining())
+            .ok_or(DecodeError::InvalidLength {
+                at: count_at,
+                len: i64::from(count),
+            })?;
+        let mut headers = Vec::with_capacity(count);
+        for _ in 0..count {
+            let key_at = b.pos();
+            let key = read_var_bytes(&mut b)?.ok_or(DecodeError::UnexpectedNull { at: key_at })?;
+            let value = read_var_bytes(&mut b)?;
+            headers.push(Header { key, value });
+        }
+        b.finish()?;
+        r.skip(len)?;
+        Ok(Record {
+            attributes,
+            timestamp_delta,
+            offset_delta,
+            key,
+            value,
+            headers,
+        })
+    }
+
+    /// Bytes of the record after its length prefix.
+    fn body_len(&self) -> Result<usize, EncodeError> {
+        let mut n = 1 + varlong_len(self.timestamp_delta) + varint_len(self.offset_delta);
+        n += var_bytes_len(self.key.as_deref())?;
+        n += var_bytes_len(self.value.as_deref())?;
+        n += varint_len(len_i32(self.headers.len())?);
+        for h in &self.headers {
+            n += var_bytes_len(Some(&h.key))?;
+            n += var_bytes_len(h.value.as_deref())?;
+        }
+        Ok(n)
+    }
+
+    /// Appends the record, length prefix included.
+    pub(crate) fn put(&self, w: &mut BytesMut) -> Result<(), EncodeError> {
+        let len = len_i32(self.body_len()?)?;
+        put_varint(w, len);
+        w.put_i8(self.attributes);
+        put_varlong(w, self.timestamp_delta);
+        put_varint(w, self.offset_delta);
+        put_var_bytes(w, self.key.as_deref())?;
+        put_var_bytes(w, self.value.as_deref())?;
+        put_varint(w, len_i32(self.headers.len())?);
+        for h in &self.headers {
+            put_var_bytes(w, Some(&h.key))?;
+            put_var_bytes(w, h.value.as_deref())?;
+        }
+        Ok(())
+    }
+}
+
+/// The records of a batch: decoded, or still compressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchRecords {
+    /// An uncompressed batch's records.
+    Uncompressed(Vec<Record>),
+    /// A compressed batch: the codec and the compressed bytes, as stored.
+    Compressed {
+        /// The codec.
+        compression: Compression,
+        /// The bytes after the header.
+        payload: Bytes,
+    },
+}
+
+/// A decoded v2 record batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordBatch {
+    /// The header, as stored.
+    pub header: BatchHeader,
+    /// The records.
+    pub records: BatchRecords,
+}
+
+impl RecordBatch {
+    /// Decodes `src`, which must hold exactly one batch.
+    pub fn decode(src: &Bytes) -> Result<RecordBatch, RecordsError> {
+        let mut r = Reader::new(src);
+        let batch = RecordBatch::read(&mut r)?;
+        r.finish()?;
+        Ok(batch)
+    }
+
+    /// Decodes one batch at `r`'s position and moves past it. Checks the
+    /// magic byte, the lengths and the CRC; error offsets are absolute.
+    pub fn read(r: &mut Reader<'_>) -> Result<RecordBatch, RecordsError> {
+        let start = r.pos();
+        let mut h = Reader::with_range(r.source(), start, start.saturating_add(V2_HEADER_LEN));
+        let header = BatchHeader::read(&mut h)?;
+        let len_at = start + 8;
+        let min = (V2_HEADER_LEN - LOG_OVERHEAD) as i64;
+        let body_len = i64::from(header.batch_length);
+        if body_len < min {
+            return Err(DecodeError::InvalidLength {
+                at: len_at,
+                len: body_len,
+            }
+            .into());
+        }
+        let body_len = body_len as usize;
+        r.skip(LOG_OVERHEAD)?;
+        if body_len > r.remaining() {
+            return Err(DecodeError::Truncated {
+                at: r.pos(),
+                needed: body_len,
+                remaining: r.remaining(),
+            }
+            .into());
+        }
+        let end = r.pos() + body_len;
+        if header.magic != 2 {
+            return Err(DecodeError::Invalid {
+                at: start + super::MAGIC_OFFSET,
+                what: "magic byte of a record batch must be 2",
+            }
+            .into());
+        }
+        let covered = r.source().get(start + CRC_START..end).unwrap_or_default();
+        let computed = crc32c::crc32c(covered);
+        if computed != header.crc {
+            return Err(RecordsError::CrcMismatch {
+                at: start + 17,
+                expected: header.crc,
+                computed,
+            });
+        }
+        let compression = header.compression().ok_or(DecodeError::Invalid {
+            at: start + CRC_START,
+            what: "compression codec in attributes bits 0-2 is not 0-4",
+        })?;
+        let count_at = start + 57;
+        let count =
+            usize::try_from(header.records_count).map_err(|_| DecodeError::InvalidLength {
+                at: count_at,
+                len: i64::from(header.records_count),
+            })?;
+        let mut b = Reader::with_range(r.source(), start + V2_HEADER_LEN, end);
+        let records = if compression == Compression::None {
+            if count > b.remaining() {
+                return Err(DecodeError::InvalidLength {
+                    at: count_at,
+                    len: count as i64,
+                }
+                .into());
+            }
+            let mut records = Vec::with_capacity(count);
+            for _ in 0..count {
+                records.push(Record::read(&mut b)?);
+            }
+            b.finish()?;
+            BatchRecords::Uncompressed(records)
+        } else {
+            BatchRecords::Compressed {
+                compression,
+                payload: b.take(b.remaining())?,
+            }
+        };
+        r.skip(body_len)?;
+        Ok(RecordBatch { header, records })
+    }
+
+    /// The decoded records, `None` while compressed.
+    pub fn records(&self) -> Option<&[Record]> {
+        match &self.records {
+            BatchRecords::Uncompressed(r) => Some(r),
+            BatchRecords::Compressed { .. } => None,
+        }
+    }
+
+    /// Appends the batch. Every header field is written as it is, except
+    /// `batch_length` and `crc`, which are computed.
+    pub fn encode(&self, w: &mut BytesMut) -> Result<(), EncodeError> {
+        let start = w.len();
+        self.header.put(w);
+        match &self.records {
+            BatchRecords::Uncompressed(records) => {
+                for r in records {
+                    r.put(w)?;
+                }
+            }
+            BatchRecords::Compressed { payload, .. } => w.put_slice(payload),
+        }
+        seal(w, start)
+    }
+
+    /// The batch as a new buffer (see [`RecordBatch::encode`]).
+    pub fn to_bytes(&self) -> Result<Bytes, EncodeError> {
+        let mut w = BytesMut::new();
+        self.encode(&mut w)?;
+        Ok(w.freeze())
+    }
+}
+
+/// Fills in batchLength and crc of the batch written at `w[start..]`.
+fn seal(w: &mut BytesMut, start: usize) -> Result<(), EncodeError> {
+    let total = w.len().saturating_sub(start);
+    let body = total.saturating_sub(LOG_OVERHEAD);
+    let body = i32::try_from(body).map_err(|_| EncodeError::TooLong { len: body })?;
+    if let Some(len) = w.get_mut(start + 8..start + 12) {
+        len.copy_from_slice(&body.to_be_bytes());
+    }
+    let crc = crc32c::crc32c(w.get(start + CRC_START..).unwrap_or_default());
+    if let Some(field) = w.get_mut(start + 17..start + CRC_START) {
+        field.copy_from_slice(&crc.to_be_bytes());
+    }
+    Ok(())
+}
+
+/// A varint-length-prefixed nullable byte string (-1 = null).
+pub(crate) fn read_var_bytes(r: &mut Reader<'_>) -> Result<Option<Bytes>, DecodeError> {
+    let at = r.pos();
+    let n = r.varint()?;
+    if n == -1 {
+        return Ok(None);
+    }
+    let n = usize::try_from(n).map_err(|_| DecodeError::InvalidLength {
+        at,
+        len: i64::from(n),
+    })?;
+    r.take(n).map(Some)
+}
+
+pub(crate) fn len_i32(n: usize) -> Result<i32, EncodeError> {
+    i32::try_from(n).map_err(|_| EncodeError::TooLong { len: n })
+}
+
+fn varint_len(v: i32) -> usize {
+    uvarint_len(u64::from(((v << 1) ^ (v >> 31)) as u32))
+}
+
+fn varlong_len(v: i64) -> usize {
+    uvarint_len(((v << 1) ^ (v >> 63)) as u64)
+}
+
+fn var_bytes_len(b: Option<&[u8]>) -> Result<usize, EncodeError> {
+    Ok(match b {
+        None => varint_len(-1),
+        Some(b) => varint_len(len_i32(b.len())?) + b.len(),
+    })
+}
+
+fn put_var_bytes(w: &mut BytesMut, b: Option<&[u8]>) -> Result<(), EncodeError> {
+    match b {
+        None => put_varint(w, -1),
+        Some(b) => {
+            put_varint(w, len_i32(b.len())?);
+            w.put_slice(b);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::RecordBatchBuilder;
+
+    fn sample() -> RecordBatchBuilder {
+        RecordBatchBuilder::new(100, 1_000)
+            .producer(7, 1, 0)
+            .partition_leader_epoch(3)
+            .record(Record::new(
+                0,
+                0,
+                Some(Bytes::from_static(b"k")),
+                Some(Bytes::from_static(b"v")),
+            ))
+            .record(
+                Record::new(1, 5, None, Some(Bytes::from_static(b"second")))
+                    .with_header("h", Some(Bytes::from_static(b"x"))),
+            )
+            .record(Record::new(2, -3, Some(Bytes::new()), None).with_header("n", None))
+    }
+
+    #[test]
+    fn round_trip() {
+        let b = sample();
+        let bytes = b.build().unwrap();
+        let batch = RecordBatch::decode(&bytes).unwrap();
+        assert_eq!(batch.records(), b.batch().unwrap().records());
+        assert_eq!(batch.header.records_count, 3);
+        assert_eq!(batch.header.last_offset_delta, 2);
+        assert_eq!(batch.header.last_offset(), 102);
+        assert_eq!(batch.header.max_timestamp, 1_005);
+        assert_eq!(
+            batch.header.batch_length as usize,
+            bytes.len() - LOG_OVERHEAD
+        );
+        assert_eq!(batch.to_bytes().unwrap(), bytes);
+    }
+
+    #[test]
+    fn crc_mismatch_is_reported_with_both_values() {
+        let bytes = sample().build().unwrap();
+        let mut bad = bytes.to_vec();
+        let last = bad.len() - 1;
+        bad[last] ^= 0xff;
+        let bad = Bytes::from(bad);
+        let computed = crc32c::crc32c(&bad[CRC_START..]);
+        let stored = u32::from_be_bytes([bytes[17], bytes[18], bytes[19], bytes[20]]);
+        assert_eq!(
+            RecordBatch::decode(&bad),
+            Err(RecordsError::CrcMismatch {
+                at: 17,
+                expected: stored,
+                computed
+            })
+        );
+    }
+
+    #[test]
+    fn compressed_batch_keeps_its_payload() {
+        let payload = Bytes::from_static(b"\x1f\x8b opaque gzip bytes");
+        let mut header = sample().batch().unwrap().header;
+        header.attributes |= 1;
+        let batch = RecordBatch {
+            header,
+            records: BatchRecords::Compressed {
+                compression: Compression::Gzip,
+                payload: payload.clone(),
+            },
+        };
+        let bytes = batch.to_bytes().unwrap();
+        let back = RecordBatch::decode(&bytes).unwrap();
+        assert_eq!(back.header.compression(), Some(Compression::Gzip));
+        assert_eq!(
+            back.records,
+            BatchRecords::Compressed {
+                compression: Compression::Gzip,
+                payload
+            }
+        );
+    }
+
+    #[test]
+    fn bad_lengths_are_errors() {
+        let bytes = sample().build().unwrap();
+        for cut in 0..bytes.len() {
+            assert!(
+                RecordBatch::decode(&bytes.slice(..cut)).is_err(),
+                "cut {cut}"
+            );
+        }
+        let mut short = bytes.to_vec();
+        short[8..12].copy_from_slice(&10i32.to_be_bytes());
+        assert!(matches!(
+            RecordBatch::decode(&Bytes::from(short)),
+            Err(RecordsError::Decode(DecodeError::InvalidLength {
+                at: 8,
+                len: 10
+            }))
+        ));
+    }
+}
