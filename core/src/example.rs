@@ -83,7 +83,13 @@ pub fn example_body(spec: &MessageSpec, version: i16, seed: u64, variant: Varian
         flip: false,
     };
     let mut w = BytesMut::new();
-    write_struct(&mut g, &mut w, spec.root, version, spec.flexible.contains(version));
+    write_struct(
+        &mut g,
+        &mut w,
+        spec.root,
+        version,
+        spec.flexible.contains(version),
+    );
     w.freeze()
 }
 
@@ -110,7 +116,10 @@ pub fn example_response(key: ApiKey, version: i16, seed: u64, variant: Variant) 
     let mut w = BytesMut::new();
     w.put_i32(0);
     w.put_i32((seed % 1_000_000) as i32 + 1);
-    if response_header::SPEC.flexible.contains(response_header_version(key, version)) {
+    if response_header::SPEC
+        .flexible
+        .contains(response_header_version(key, version))
+    {
         put_uvarint(&mut w, 0);
     }
     w.put_slice(&example_body(key.response_spec(), version, seed, variant));
@@ -132,7 +141,11 @@ fn write_struct(g: &mut Gen, w: &mut BytesMut, s: &StructSpec, version: i16, fle
     if !flexible {
         return;
     }
-    let mut tagged: Vec<&FieldSpec> = s.fields.iter().filter(|f| f.tagged.contains(version)).collect();
+    let mut tagged: Vec<&FieldSpec> = s
+        .fields
+        .iter()
+        .filter(|f| f.tagged.contains(version))
+        .collect();
     tagged.sort_by_key(|f| f.tag);
     let unknown = g.variant == Variant::Mixed;
     put_uvarint(w, (tagged.len() + usize::from(unknown)) as u64);
@@ -156,14 +169,18 @@ fn write_struct(g: &mut Gen, w: &mut BytesMut, s: &StructSpec, version: i16, fle
 
 /// Writes one field. `tagged` fields never take their default value (a
 /// tagged field equal to its default is not written at all).
-fn write_field(g: &mut Gen, w: &mut BytesMut, f: &FieldSpec, version: i16, flexible: bool, tagged: bool) {
+fn write_field(
+    g: &mut Gen,
+    w: &mut BytesMut,
+    f: &FieldSpec,
+    version: i16,
+    flexible: bool,
+    tagged: bool,
+) {
     let compact = flexible && !f.never_flexible;
     let nullable = f.nullable.contains(version);
-    let default_null = f.default == Some("null");
-    // A tagged field whose default is null must be present; one whose default is
-    // empty must not be empty.
-    let null = nullable && !(tagged && default_null) && !tagged && g.null_here();
-    let null = null || (tagged && nullable && !default_null && g.variant == Variant::Sparse);
+    // Tagged fields are always present (and never default: see write_struct).
+    let null = !tagged && nullable && g.null_here();
     match f.ty {
         FieldType::Prim(p) => write_prim(g, w, p, f, compact, null, tagged),
         FieldType::Array(p) => {
@@ -171,7 +188,11 @@ fn write_field(g: &mut Gen, w: &mut BytesMut, f: &FieldSpec, version: i16, flexi
                 put_length(w, LenKind::Array, compact, None).unwrap_or(());
                 return;
             }
-            let n = if tagged { g.array_len().max(1) } else { g.array_len() };
+            let n = if tagged {
+                g.array_len().max(1)
+            } else {
+                g.array_len()
+            };
             put_length(w, LenKind::Array, compact, Some(n)).unwrap_or(());
             for _ in 0..n {
                 write_prim(g, w, p, f, compact, false, false);
@@ -192,7 +213,11 @@ fn write_field(g: &mut Gen, w: &mut BytesMut, f: &FieldSpec, version: i16, flexi
                 put_length(w, LenKind::Array, compact, None).unwrap_or(());
                 return;
             }
-            let n = if tagged { g.array_len().max(1) } else { g.array_len() };
+            let n = if tagged {
+                g.array_len().max(1)
+            } else {
+                g.array_len()
+            };
             put_length(w, LenKind::Array, compact, Some(n)).unwrap_or(());
             for _ in 0..n {
                 write_struct(g, w, s, version, flexible);
@@ -201,7 +226,15 @@ fn write_field(g: &mut Gen, w: &mut BytesMut, f: &FieldSpec, version: i16, flexi
     }
 }
 
-fn write_prim(g: &mut Gen, w: &mut BytesMut, p: Prim, f: &FieldSpec, compact: bool, null: bool, tagged: bool) {
+fn write_prim(
+    g: &mut Gen,
+    w: &mut BytesMut,
+    p: Prim,
+    f: &FieldSpec,
+    compact: bool,
+    null: bool,
+    tagged: bool,
+) {
     let default: i64 = f
         .default
         .and_then(|d| {
@@ -216,7 +249,11 @@ fn write_prim(g: &mut Gen, w: &mut BytesMut, p: Prim, f: &FieldSpec, compact: bo
     // Never the default when tagged (a default-valued tagged field is not written).
     let pick = |v: i64| if tagged && v == default { v + 1 } else { v };
     match p {
-        Prim::Bool => w.put_u8(if tagged { u8::from(f.default != Some("true")) } else { (g.next() & 1) as u8 }),
+        Prim::Bool => w.put_u8(if tagged {
+            u8::from(f.default != Some("true"))
+        } else {
+            (g.next() & 1) as u8
+        }),
         Prim::Int8 => w.put_i8(pick(int % 100) as i8),
         Prim::Int16 => w.put_i16(pick(int) as i16),
         Prim::Int32 => w.put_i32(pick(int) as i32),

@@ -56,12 +56,21 @@ pub fn annotate_request_with(frame: &[u8], prefix: SizePrefix) -> Annotation {
         if has_prefix {
             size_prefix(&mut w, &src, &mut root.children)?;
         }
-        let (key, version) = request_key_version(&mut w)?;
+        let (key, version) = request_key_version(&mut w, &mut root.children)?;
         root.kind = format!("{key:?}Request v{version}");
         let header_version = request_header_version(key, version);
-        let mut header = Span::open("header", format!("RequestHeader v{header_version}"), w.r.pos());
+        let mut header = Span::open(
+            "header",
+            format!("RequestHeader v{header_version}"),
+            w.r.pos(),
+        );
         let hspec = &request_header::SPEC;
-        let r = w.struct_body(hspec.root, header_version, hspec.flexible.contains(header_version), &mut header.children);
+        let r = w.struct_body(
+            hspec.root,
+            header_version,
+            hspec.flexible.contains(header_version),
+            &mut header.children,
+        );
         close(&mut header, &w);
         root.children.push(header);
         r?;
@@ -73,6 +82,19 @@ pub fn annotate_request_with(frame: &[u8], prefix: SizePrefix) -> Annotation {
 /// Annotates a response frame (with or without its size prefix) to a
 /// request of `api_key` at `api_version`.
 pub fn annotate_response(frame: &[u8], api_key: i16, api_version: i16) -> Annotation {
+    annotate_response_with(frame, api_key, api_version, SizePrefix::Auto)
+}
+
+/// Annotates a response frame, saying whether it has a size prefix. With
+/// [`SizePrefix::Auto`] a prefix is recognised only when it equals the
+/// number of bytes after it: a response header holds nothing else to tell
+/// a size from a correlation id.
+pub fn annotate_response_with(
+    frame: &[u8],
+    api_key: i16,
+    api_version: i16,
+    prefix: SizePrefix,
+) -> Annotation {
     let src = Bytes::copy_from_slice(frame);
     let mut root = Span::open("response", "response frame", 0);
     let mut w = Walker::new(&src, 0);
@@ -89,16 +111,38 @@ pub fn annotate_response(frame: &[u8], api_key: i16, api_version: i16) -> Annota
                     },
                 ))
             }
-            None => return Err(w.stop("response", DecodeError::UnknownApiKey { at: 0, key: api_key })),
+            None => {
+                return Err(w.stop(
+                    "response",
+                    DecodeError::UnknownApiKey {
+                        at: 0,
+                        key: api_key,
+                    },
+                ))
+            }
         };
         root.kind = format!("{key:?}Response v{api_version}");
-        if detect_prefix(&src, false) {
+        let has_prefix = match prefix {
+            SizePrefix::Auto => detect_prefix(&src, false),
+            SizePrefix::Present => true,
+            SizePrefix::Absent => false,
+        };
+        if has_prefix {
             size_prefix(&mut w, &src, &mut root.children)?;
         }
         let header_version = response_header_version(key, api_version);
-        let mut header = Span::open("header", format!("ResponseHeader v{header_version}"), w.r.pos());
+        let mut header = Span::open(
+            "header",
+            format!("ResponseHeader v{header_version}"),
+            w.r.pos(),
+        );
         let hspec = &response_header::SPEC;
-        let r = w.struct_body(hspec.root, header_version, hspec.flexible.contains(header_version), &mut header.children);
+        let r = w.struct_body(
+            hspec.root,
+            header_version,
+            hspec.flexible.contains(header_version),
+            &mut header.children,
+        );
         close(&mut header, &w);
         root.children.push(header);
         r?;
@@ -115,52 +159,105 @@ pub fn annotate_message(bytes: &[u8], spec: &MessageSpec, version: i16) -> Annot
     let mut root = Span::open(spec.name, format!("{} v{version}", spec.name), 0);
     let mut w = Walker::new(&src, 0);
     let res = if spec.valid.contains(version) {
-        w.struct_body(spec.root, version, spec.flexible.contains(version), &mut root.children)
+        w.struct_body(
+            spec.root,
+            version,
+            spec.flexible.contains(version),
+            &mut root.children,
+        )
     } else {
         let key = spec.api_key.unwrap_or(-1);
-        Err(w.stop(spec.name, DecodeError::UnsupportedVersion { at: 0, key, version }))
+        Err(w.stop(
+            spec.name,
+            DecodeError::UnsupportedVersion {
+                at: 0,
+                key,
+                version,
+            },
+        ))
     };
     finish(root, w, &src, res)
 }
 
-fn body(w: &mut Walker<'_>, spec: &MessageSpec, version: i16, out: &mut Vec<Span>) -> Result<(), Stop> {
+fn body(
+    w: &mut Walker<'_>,
+    spec: &MessageSpec,
+    version: i16,
+    out: &mut Vec<Span>,
+) -> Result<(), Stop> {
     let mut node = Span::open("body", format!("{} v{version}", spec.name), w.r.pos());
-    let r = w.struct_body(spec.root, version, spec.flexible.contains(version), &mut node.children);
+    let r = w.struct_body(
+        spec.root,
+        version,
+        spec.flexible.contains(version),
+        &mut node.children,
+    );
     close(&mut node, w);
     out.push(node);
     r
 }
 
 fn close(span: &mut Span, w: &Walker<'_>) {
-    span.end = w.r.pos().max(span.children.last().map_or(span.start, |c| c.end));
+    span.end =
+        w.r.pos()
+            .max(span.children.last().map_or(span.start, |c| c.end));
 }
 
 /// Reads the api key and version without consuming them, checking both.
-fn request_key_version(w: &mut Walker<'_>) -> Result<(ApiKey, i16), Stop> {
+/// When either is wrong, the header decoded so far goes to `out` and the
+/// error names the field.
+fn request_key_version(w: &mut Walker<'_>, out: &mut Vec<Span>) -> Result<(ApiKey, i16), Stop> {
     let at = w.r.pos();
     let mut probe = w.r.clone();
-    let raw = probe.i16().map_err(|e| w.stop("int16", e))?;
-    let Some(key) = ApiKey::from_i16(raw) else {
-        let mut tmp = Vec::new();
-        let _ = w.prim_leaf("request_api_key", "int16", &mut tmp, |r| r.i16().map(|v| Value::Int(v.into())));
-        return Err(w.stop("int16", DecodeError::UnknownApiKey { at, key: raw }));
-    };
-    let version = probe.i16().map_err(|e| w.stop("int16", e))?;
-    if !key.request_spec().valid.contains(version) {
-        return Err(w.stop(
-            "int16",
-            DecodeError::UnsupportedVersion {
-                at: at + 2,
-                key: raw,
-                version,
-            },
-        ));
+    let key = probe.i16().ok().and_then(ApiKey::from_i16);
+    let version = probe.i16().ok();
+    if let (Some(key), Some(version)) = (key, version) {
+        if key.request_spec().valid.contains(version) {
+            return Ok((key, version));
+        }
     }
-    Ok((key, version))
+    // Something is wrong: show what there is, then say what.
+    let mut header = Span::open("header", "RequestHeader", at);
+    let int16 = |r: &mut crate::protocol::wire::Reader<'_>| r.i16().map(|v| Value::Int(v.into()));
+    w.enter("header");
+    let res = (|| {
+        let Value::Int(raw) =
+            w.prim_leaf("request_api_key", "int16", &mut header.children, int16)?
+        else {
+            unreachable!()
+        };
+        let Some(key) = ApiKey::from_i16(raw as i16) else {
+            return Err(w.stop_at(
+                "request_api_key",
+                "int16",
+                DecodeError::UnknownApiKey {
+                    at,
+                    key: raw as i16,
+                },
+            ));
+        };
+        let Value::Int(v) =
+            w.prim_leaf("request_api_version", "int16", &mut header.children, int16)?
+        else {
+            unreachable!()
+        };
+        let e = DecodeError::UnsupportedVersion {
+            at: at + 2,
+            key: key as i16,
+            version: v as i16,
+        };
+        Err(w.stop_at("request_api_version", "int16", e))
+    })();
+    w.leave();
+    header.end = header.children.last().map_or(at, |c| c.end);
+    out.push(header);
+    res
 }
 
 fn size_prefix<'a>(w: &mut Walker<'a>, src: &'a Bytes, out: &mut Vec<Span>) -> Result<(), Stop> {
-    let v = w.prim_leaf("size", "int32", out, |r| r.i32().map(|v| Value::Int(v.into())))?;
+    let v = w.prim_leaf("size", "int32", out, |r| {
+        r.i32().map(|v| Value::Int(v.into()))
+    })?;
     let Value::Int(size) = v else { return Ok(()) };
     let follows = src.len() as i64 - 4;
     if let Some(s) = out.last_mut() {
@@ -199,9 +296,24 @@ fn detect_prefix(src: &[u8], request: bool) -> bool {
     looks_like_header(&src[4..]) && !looks_like_header(src)
 }
 
+/// Removes spans that cover no byte and hold nothing (a struct whose first
+/// field failed), so every leaf of a partial tree still covers bytes.
+fn prune(span: &mut Span) {
+    span.children.retain_mut(|c| {
+        prune(c);
+        c.end > c.start || !c.children.is_empty()
+    });
+}
+
 fn finish(mut root: Span, w: Walker<'_>, src: &Bytes, res: Result<(), Stop>) -> Annotation {
     let mut error = res.err().map(|b| *b);
-    let pos = w.r.pos().max(root.children.last().map_or(0, |c| c.end));
+    prune(&mut root);
+    let covered = root.leaves().last().map_or(0, |l| l.end);
+    let pos = if error.is_some() {
+        covered
+    } else {
+        w.r.pos().max(covered)
+    };
     if error.is_none() && pos < src.len() {
         let count = src.len() - pos;
         let e = DecodeError::TrailingBytes { at: pos, count };
@@ -217,8 +329,14 @@ fn finish(mut root: Span, w: Walker<'_>, src: &Bytes, res: Result<(), Stop>) -> 
         // Every byte was explained; nothing more to add.
     } else if pos < src.len() {
         root.children.push(
-            Span::leaf("undecoded", "bytes", pos, src.len(), Value::Bytes(src.slice(pos..)))
-                .with_note("not decoded: see the error"),
+            Span::leaf(
+                "undecoded",
+                "bytes",
+                pos,
+                src.len(),
+                Value::Bytes(src.slice(pos..)),
+            )
+            .with_note("not decoded: see the error"),
         );
     }
     root.end = src.len().max(root.children.last().map_or(0, |c| c.end));

@@ -106,7 +106,13 @@ impl Span {
     }
 
     /// A finished leaf.
-    pub fn leaf(name: impl Into<String>, kind: impl Into<String>, start: usize, end: usize, value: Value) -> Self {
+    pub fn leaf(
+        name: impl Into<String>,
+        kind: impl Into<String>,
+        start: usize,
+        end: usize,
+        value: Value,
+    ) -> Self {
         Span {
             name: name.into(),
             kind: kind.into(),
@@ -164,7 +170,11 @@ impl Span {
         }
         loop {
             out.push(at);
-            match at.children.iter().find(|c| (c.start..c.end).contains(&offset)) {
+            match at
+                .children
+                .iter()
+                .find(|c| (c.start..c.end).contains(&offset))
+            {
                 Some(c) => at = c,
                 None => return out,
             }

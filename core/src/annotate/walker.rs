@@ -43,16 +43,30 @@ impl<'a> Walker<'a> {
         })
     }
 
-    fn enter(&mut self, name: &str) {
+    /// An error at the field `name` inside the current one.
+    pub(crate) fn stop_at(&mut self, name: &str, kind: &str, e: DecodeError) -> Stop {
+        self.enter(name);
+        let s = self.stop(kind, e);
+        self.leave();
+        s
+    }
+
+    pub(crate) fn enter(&mut self, name: &str) {
         self.path.push(name.to_string());
     }
 
-    fn leave(&mut self) {
+    pub(crate) fn leave(&mut self) {
         self.path.pop();
     }
 
     /// Reads a primitive leaf named `name`.
-    pub(crate) fn prim_leaf(&mut self, name: &str, kind: &'static str, out: &mut Vec<Span>, read: impl FnOnce(&mut Reader<'a>) -> Result<Value, DecodeError>) -> Result<Value, Stop> {
+    pub(crate) fn prim_leaf(
+        &mut self,
+        name: &str,
+        kind: &'static str,
+        out: &mut Vec<Span>,
+        read: impl FnOnce(&mut Reader<'a>) -> Result<Value, DecodeError>,
+    ) -> Result<Value, Stop> {
         let start = self.r.pos();
         match read(&mut self.r) {
             Ok(v) => {
@@ -69,7 +83,13 @@ impl<'a> Walker<'a> {
     }
 
     /// All fields of `spec` at `version`, then its tagged section when flexible.
-    pub(crate) fn struct_body(&mut self, spec: &StructSpec, version: i16, flexible: bool, out: &mut Vec<Span>) -> Result<(), Stop> {
+    pub(crate) fn struct_body(
+        &mut self,
+        spec: &StructSpec,
+        version: i16,
+        flexible: bool,
+        out: &mut Vec<Span>,
+    ) -> Result<(), Stop> {
         for f in spec.fields {
             if f.inline_in(version) {
                 self.field(f, version, flexible, f.name, out)?;
@@ -81,24 +101,45 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
-    fn tagged_section(&mut self, spec: &StructSpec, version: i16, out: &mut Vec<Span>) -> Result<(), Stop> {
+    fn tagged_section(
+        &mut self,
+        spec: &StructSpec,
+        version: i16,
+        out: &mut Vec<Span>,
+    ) -> Result<(), Stop> {
         let mut sec = Span::open("tagged_fields", "tagged_fields", self.r.pos());
         self.enter("tagged_fields");
         let res = self.tagged_inner(spec, version, &mut sec.children);
         self.leave();
-        sec.end = self.r.pos().max(sec.children.last().map_or(sec.start, |c| c.end));
+        sec.end = self
+            .r
+            .pos()
+            .max(sec.children.last().map_or(sec.start, |c| c.end));
         out.push(sec);
         res
     }
 
-    fn tagged_inner(&mut self, spec: &StructSpec, version: i16, out: &mut Vec<Span>) -> Result<(), Stop> {
-        let count = self.prim_leaf("count", "uvarint", out, |r| r.uvarint().map(|v| Value::Int(v.into())))?;
-        let Value::Int(count) = count else { unreachable!() };
+    fn tagged_inner(
+        &mut self,
+        spec: &StructSpec,
+        version: i16,
+        out: &mut Vec<Span>,
+    ) -> Result<(), Stop> {
+        let count = self.prim_leaf("count", "uvarint", out, |r| {
+            r.uvarint().map(|v| Value::Int(v.into()))
+        })?;
+        let Value::Int(count) = count else {
+            unreachable!()
+        };
         for _ in 0..count {
             let start = self.r.pos();
             let mut peek = self.r.clone();
             let tag = peek.uvarint().ok();
-            let known = tag.and_then(|t| spec.fields.iter().find(|f| f.tagged.contains(version) && f.tag == t));
+            let known = tag.and_then(|t| {
+                spec.fields
+                    .iter()
+                    .find(|f| f.tagged.contains(version) && f.tag == t)
+            });
             let name = match known {
                 Some(f) => f.name.to_string(),
                 None => format!("unknown_tag_{}", tag.unwrap_or(0)),
@@ -107,7 +148,10 @@ impl<'a> Walker<'a> {
             self.enter(&name);
             let res = self.tagged_one(known, version, &mut node.children);
             self.leave();
-            node.end = self.r.pos().max(node.children.last().map_or(start, |c| c.end));
+            node.end = self
+                .r
+                .pos()
+                .max(node.children.last().map_or(start, |c| c.end));
             if known.is_none() {
                 node.note = Some("a tag this schema does not know; kept as raw bytes".into());
             }
@@ -117,11 +161,22 @@ impl<'a> Walker<'a> {
         Ok(())
     }
 
-    fn tagged_one(&mut self, known: Option<&FieldSpec>, version: i16, out: &mut Vec<Span>) -> Result<(), Stop> {
-        self.prim_leaf("tag", "uvarint", out, |r| r.uvarint().map(|v| Value::Int(v.into())))?;
+    fn tagged_one(
+        &mut self,
+        known: Option<&FieldSpec>,
+        version: i16,
+        out: &mut Vec<Span>,
+    ) -> Result<(), Stop> {
+        self.prim_leaf("tag", "uvarint", out, |r| {
+            r.uvarint().map(|v| Value::Int(v.into()))
+        })?;
         let size_at = self.r.pos();
-        let size = self.prim_leaf("size", "uvarint", out, |r| r.uvarint().map(|v| Value::Int(v.into())))?;
-        let Value::Int(size) = size else { unreachable!() };
+        let size = self.prim_leaf("size", "uvarint", out, |r| {
+            r.uvarint().map(|v| Value::Int(v.into()))
+        })?;
+        let Value::Int(size) = size else {
+            unreachable!()
+        };
         let size = size as usize;
         if size > self.r.remaining() {
             return Err(self.stop(
@@ -149,7 +204,9 @@ impl<'a> Walker<'a> {
                     };
                     return Err(self.stop("tagged_field", e));
                 }
-                self.r.skip(size).map_err(|e| self.stop("tagged_field", e))?;
+                self.r
+                    .skip(size)
+                    .map_err(|e| self.stop("tagged_field", e))?;
             }
             None => {
                 if size > 0 {
@@ -161,7 +218,14 @@ impl<'a> Walker<'a> {
     }
 
     /// One field at `version`, as a span named `name` pushed to `out`.
-    pub(crate) fn field(&mut self, f: &FieldSpec, version: i16, flexible: bool, name: &str, out: &mut Vec<Span>) -> Result<(), Stop> {
+    pub(crate) fn field(
+        &mut self,
+        f: &FieldSpec,
+        version: i16,
+        flexible: bool,
+        name: &str,
+        out: &mut Vec<Span>,
+    ) -> Result<(), Stop> {
         let compact = flexible && !f.never_flexible;
         let nullable = f.nullable.contains(version);
         self.enter(name);
@@ -169,23 +233,37 @@ impl<'a> Walker<'a> {
             FieldType::Prim(p) => self.prim(p, name, compact, nullable, version, out),
             FieldType::Array(p) => {
                 let kind = format!("{}[]{}", qual(compact, nullable), p.name());
-                self.array(name, &kind, compact, nullable, out, |w, i, out| w.prim(p, &format!("[{i}]"), compact, false, version, out))
+                self.array(name, &kind, compact, nullable, out, |w, i, out| {
+                    w.prim(p, &format!("[{i}]"), compact, false, version, out)
+                })
             }
             FieldType::Struct(s) => self.strukt(s, name, version, flexible, nullable, out),
             FieldType::StructArray(s) => {
                 let kind = format!("{}[]{}", qual(compact, nullable), s.name);
-                self.array(name, &kind, compact, nullable, out, |w, i, out| w.strukt(s, &format!("[{i}]"), version, flexible, false, out))
+                self.array(name, &kind, compact, nullable, out, |w, i, out| {
+                    w.strukt(s, &format!("[{i}]"), version, flexible, false, out)
+                })
             }
         };
         self.leave();
         res
     }
 
-    fn strukt(&mut self, s: &StructSpec, name: &str, version: i16, flexible: bool, nullable: bool, out: &mut Vec<Span>) -> Result<(), Stop> {
+    fn strukt(
+        &mut self,
+        s: &StructSpec,
+        name: &str,
+        version: i16,
+        flexible: bool,
+        nullable: bool,
+        out: &mut Vec<Span>,
+    ) -> Result<(), Stop> {
         let mut node = Span::open(name, s.name, self.r.pos());
         let res = (|| {
             if nullable {
-                let m = self.prim_leaf("present", "int8", &mut node.children, |r| r.i8().map(|v| Value::Int(v.into())))?;
+                let m = self.prim_leaf("present", "int8", &mut node.children, |r| {
+                    r.i8().map(|v| Value::Int(v.into()))
+                })?;
                 match m {
                     Value::Int(-1) => {
                         node.value = Some(Value::Null);
@@ -203,7 +281,10 @@ impl<'a> Walker<'a> {
             }
             self.struct_body(s, version, flexible, &mut node.children)
         })();
-        node.end = self.r.pos().max(node.children.last().map_or(node.start, |c| c.end));
+        node.end = self
+            .r
+            .pos()
+            .max(node.children.last().map_or(node.start, |c| c.end));
         out.push(node);
         res
     }
@@ -223,10 +304,19 @@ impl<'a> Walker<'a> {
             let start = self.r.pos();
             let n = match self.r.array_len(compact, 1) {
                 Ok(n) => n,
-                Err(e) => return Err(self.stop(len_kind, e)),
+                Err(e) => {
+                    self.r.rewind(start);
+                    return Err(self.stop(len_kind, e));
+                }
             };
             let shown = n.map_or(-1, |n| n as i64);
-            let mut count = Span::leaf("count", len_kind, start, self.r.pos(), Value::Int(if compact { shown + 1 } else { shown }));
+            let mut count = Span::leaf(
+                "count",
+                len_kind,
+                start,
+                self.r.pos(),
+                Value::Int(if compact { shown + 1 } else { shown }),
+            );
             if compact {
                 count.note = Some(match n {
                     Some(n) => format!("{n} elements (compact arrays store count + 1)"),
@@ -242,36 +332,72 @@ impl<'a> Walker<'a> {
                 None => Err(self.stop(len_kind, DecodeError::UnexpectedNull { at: start })),
                 Some(n) => {
                     for i in 0..n {
-                        elem(self, i, &mut node.children)?;
+                        self.enter(&format!("[{i}]"));
+                        let r = elem(self, i, &mut node.children);
+                        self.leave();
+                        r?;
                     }
                     Ok(())
                 }
             }
         })();
-        node.end = self.r.pos().max(node.children.last().map_or(node.start, |c| c.end));
+        node.end = self
+            .r
+            .pos()
+            .max(node.children.last().map_or(node.start, |c| c.end));
         out.push(node);
         res
     }
 
-    fn prim(&mut self, p: Prim, name: &str, compact: bool, nullable: bool, version: i16, out: &mut Vec<Span>) -> Result<(), Stop> {
+    fn prim(
+        &mut self,
+        p: Prim,
+        name: &str,
+        compact: bool,
+        nullable: bool,
+        version: i16,
+        out: &mut Vec<Span>,
+    ) -> Result<(), Stop> {
         let _ = version;
-        let leaf = |w: &mut Self, kind: &'static str, out: &mut Vec<Span>, read: fn(&mut Reader<'a>) -> Result<Value, DecodeError>| w.prim_leaf(name, kind, out, read).map(|_| ());
+        let leaf = |w: &mut Self,
+                    kind: &'static str,
+                    out: &mut Vec<Span>,
+                    read: fn(&mut Reader<'a>) -> Result<Value, DecodeError>| {
+            w.prim_leaf(name, kind, out, read).map(|_| ())
+        };
         match p {
             Prim::Bool => leaf(self, "bool", out, |r| r.bool().map(Value::Bool)),
             Prim::Int8 => leaf(self, "int8", out, |r| r.i8().map(|v| Value::Int(v.into()))),
-            Prim::Int16 => leaf(self, "int16", out, |r| r.i16().map(|v| Value::Int(v.into()))),
-            Prim::Int32 => leaf(self, "int32", out, |r| r.i32().map(|v| Value::Int(v.into()))),
+            Prim::Int16 => leaf(self, "int16", out, |r| {
+                r.i16().map(|v| Value::Int(v.into()))
+            }),
+            Prim::Int32 => leaf(self, "int32", out, |r| {
+                r.i32().map(|v| Value::Int(v.into()))
+            }),
             Prim::Int64 => leaf(self, "int64", out, |r| r.i64().map(Value::Int)),
-            Prim::Uint16 => leaf(self, "uint16", out, |r| r.u16().map(|v| Value::Int(v.into()))),
-            Prim::Uint32 => leaf(self, "uint32", out, |r| r.u32().map(|v| Value::Int(v.into()))),
+            Prim::Uint16 => leaf(self, "uint16", out, |r| {
+                r.u16().map(|v| Value::Int(v.into()))
+            }),
+            Prim::Uint32 => leaf(self, "uint32", out, |r| {
+                r.u32().map(|v| Value::Int(v.into()))
+            }),
             Prim::Float64 => leaf(self, "float64", out, |r| r.f64().map(Value::Float)),
             Prim::Uuid => leaf(self, "uuid", out, |r| r.uuid().map(Value::Uuid)),
-            Prim::String | Prim::Bytes | Prim::Records => self.sized(p, name, compact, nullable, out),
+            Prim::String | Prim::Bytes | Prim::Records => {
+                self.sized(p, name, compact, nullable, out)
+            }
         }
     }
 
     /// A string, bytes or records field: a length leaf, then the data.
-    fn sized(&mut self, p: Prim, name: &str, compact: bool, nullable: bool, out: &mut Vec<Span>) -> Result<(), Stop> {
+    fn sized(
+        &mut self,
+        p: Prim,
+        name: &str,
+        compact: bool,
+        nullable: bool,
+        out: &mut Vec<Span>,
+    ) -> Result<(), Stop> {
         let kind = format!("{}{}", qual(compact, nullable), p.name());
         let mut node = Span::open(name, kind.clone(), self.r.pos());
         let res = (|| {
@@ -283,10 +409,19 @@ impl<'a> Walker<'a> {
             let start = self.r.pos();
             let n = match self.r.length(lk, compact) {
                 Ok(n) => n,
-                Err(e) => return Err(self.stop(len_kind, e)),
+                Err(e) => {
+                    self.r.rewind(start);
+                    return Err(self.stop(len_kind, e));
+                }
             };
             let raw = n.map_or(-1, |n| n as i64);
-            let mut len = Span::leaf("length", len_kind, start, self.r.pos(), Value::Int(if compact { raw + 1 } else { raw }));
+            let mut len = Span::leaf(
+                "length",
+                len_kind,
+                start,
+                self.r.pos(),
+                Value::Int(if compact { raw + 1 } else { raw }),
+            );
             if compact {
                 len.note = Some(match n {
                     Some(n) => format!("{n} bytes (compact lengths store length + 1)"),
@@ -313,10 +448,19 @@ impl<'a> Walker<'a> {
             match p {
                 Prim::String => {
                     let v = self.r.take(n).map_err(|e| self.stop(&kind, e))?;
-                    let s = std::str::from_utf8(&v).map_err(|_| self.stop(&kind, DecodeError::InvalidUtf8 { at: data_at }))?;
+                    let Ok(s) = std::str::from_utf8(&v) else {
+                        self.r.rewind(data_at);
+                        return Err(self.stop(&kind, DecodeError::InvalidUtf8 { at: data_at }));
+                    };
                     node.value = Some(Value::Str(s.to_string()));
                     if n > 0 {
-                        node.children.push(Span::leaf("data", "utf8", data_at, data_at + n, Value::Str(s.to_string())));
+                        node.children.push(Span::leaf(
+                            "data",
+                            "utf8",
+                            data_at,
+                            data_at + n,
+                            Value::Str(s.to_string()),
+                        ));
                     }
                     Ok(())
                 }
@@ -324,7 +468,13 @@ impl<'a> Walker<'a> {
                     let v = self.r.take(n).map_err(|e| self.stop(&kind, e))?;
                     node.value = Some(Value::Bytes(v.clone()));
                     if n > 0 {
-                        node.children.push(Span::leaf("data", "bytes", data_at, data_at + n, Value::Bytes(v)));
+                        node.children.push(Span::leaf(
+                            "data",
+                            "bytes",
+                            data_at,
+                            data_at + n,
+                            Value::Bytes(v),
+                        ));
                     }
                     Ok(())
                 }
@@ -342,7 +492,10 @@ impl<'a> Walker<'a> {
                 }
             }
         })();
-        node.end = self.r.pos().max(node.children.last().map_or(node.start, |c| c.end));
+        node.end = self
+            .r
+            .pos()
+            .max(node.children.last().map_or(node.start, |c| c.end));
         out.push(node);
         res
     }

@@ -5,7 +5,9 @@ pub use bytes::{BufMut, Bytes, BytesMut};
 pub use bytestring::ByteString;
 
 pub use super::error::{DecodeError, EncodeError};
-pub use super::schema::{FieldSpec, FieldType, MessageKind, MessageSpec, Prim, StructSpec, Versions};
+pub use super::schema::{
+    FieldSpec, FieldType, MessageKind, MessageSpec, Prim, StructSpec, Versions,
+};
 pub use super::types::{RawTaggedField, Uuid};
 pub use super::wire::*;
 

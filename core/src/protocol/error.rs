@@ -178,7 +178,10 @@ impl fmt::Display for EncodeError {
                 message,
                 field,
                 version,
-            } => write!(f, "{message}.{field} is null but not nullable in version {version}"),
+            } => write!(
+                f,
+                "{message}.{field} is null but not nullable in version {version}"
+            ),
             EncodeError::TooLong { len } => write!(f, "length {len} does not fit its prefix"),
         }
     }

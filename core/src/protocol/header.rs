@@ -99,7 +99,11 @@ pub fn encode_request(header: &RequestHeader, body: &RequestBody) -> Result<Byte
 
 /// Decodes a response frame (without its size prefix) to a request of
 /// `key` at `version`.
-pub fn decode_response(frame: &Bytes, key: ApiKey, version: i16) -> Result<(ResponseHeader, ResponseBody), DecodeError> {
+pub fn decode_response(
+    frame: &Bytes,
+    key: ApiKey,
+    version: i16,
+) -> Result<(ResponseHeader, ResponseBody), DecodeError> {
     let mut r = Reader::new(frame);
     let header = ResponseHeader::decode(&mut r, response_header_version(key, version))?;
     let body = ResponseBody::decode(key, &mut r, version)?;
@@ -108,7 +112,11 @@ pub fn decode_response(frame: &Bytes, key: ApiKey, version: i16) -> Result<(Resp
 }
 
 /// Encodes a response into a frame with its size prefix.
-pub fn encode_response(correlation_id: i32, body: &ResponseBody, version: i16) -> Result<Bytes, EncodeError> {
+pub fn encode_response(
+    correlation_id: i32,
+    body: &ResponseBody,
+    version: i16,
+) -> Result<Bytes, EncodeError> {
     let key = body.api_key();
     let mut w = BytesMut::with_capacity(64);
     w.extend_from_slice(&[0; 4]);

@@ -40,8 +40,16 @@ impl Versions {
 
     /// The versions both ranges hold.
     pub const fn intersect(&self, other: Versions) -> Versions {
-        let min = if self.min > other.min { self.min } else { other.min };
-        let max = if self.max < other.max { self.max } else { other.max };
+        let min = if self.min > other.min {
+            self.min
+        } else {
+            other.min
+        };
+        let max = if self.max < other.max {
+            self.max
+        } else {
+            other.max
+        };
         Versions { min, max }
     }
 }

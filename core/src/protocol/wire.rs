@@ -72,6 +72,14 @@ impl<'a> Reader<'a> {
         self.src
     }
 
+    /// Moves back to `pos` (an offset this reader already passed), so that a
+    /// value that failed to decode is left unread.
+    pub(crate) fn rewind(&mut self, pos: usize) {
+        if pos <= self.pos {
+            self.pos = pos;
+        }
+    }
+
     /// Fails with [`DecodeError::TrailingBytes`] unless every byte was read.
     pub fn finish(&self) -> Result<(), DecodeError> {
         if self.pos == self.end {
@@ -292,7 +300,11 @@ impl<'a> Reader<'a> {
     /// count the remaining bytes cannot hold is rejected before anything is
     /// allocated for it.
     #[inline]
-    pub fn array_len(&mut self, compact: bool, min_elem: usize) -> Result<Option<usize>, DecodeError> {
+    pub fn array_len(
+        &mut self,
+        compact: bool,
+        min_elem: usize,
+    ) -> Result<Option<usize>, DecodeError> {
         let at = self.pos;
         let n = self.length(LenKind::Array, compact)?;
         if let Some(n) = n {
@@ -422,14 +434,21 @@ pub fn uvarint_len(v: u64) -> usize {
 
 /// Appends a length prefix (`None` = null) in classic or compact form.
 #[inline]
-pub fn put_length(w: &mut BytesMut, kind: LenKind, compact: bool, len: Option<usize>) -> Result<(), EncodeError> {
+pub fn put_length(
+    w: &mut BytesMut,
+    kind: LenKind,
+    compact: bool,
+    len: Option<usize>,
+) -> Result<(), EncodeError> {
     if compact {
         let v = match len {
             Some(n) => u64::try_from(n).unwrap_or(u64::MAX).saturating_add(1),
             None => 0,
         };
         if v > u64::from(u32::MAX) {
-            return Err(EncodeError::TooLong { len: len.unwrap_or(0) });
+            return Err(EncodeError::TooLong {
+                len: len.unwrap_or(0),
+            });
         }
         put_uvarint(w, v);
     } else {
@@ -463,7 +482,11 @@ pub fn put_string(w: &mut BytesMut, compact: bool, s: &str) -> Result<(), Encode
 
 /// Appends a nullable string (classic or compact).
 #[inline]
-pub fn put_nullable_string(w: &mut BytesMut, compact: bool, s: Option<&str>) -> Result<(), EncodeError> {
+pub fn put_nullable_string(
+    w: &mut BytesMut,
+    compact: bool,
+    s: Option<&str>,
+) -> Result<(), EncodeError> {
     match s {
         Some(s) => put_string(w, compact, s),
         None => put_length(w, LenKind::String, compact, None),
@@ -480,7 +503,11 @@ pub fn put_bytes(w: &mut BytesMut, compact: bool, b: &[u8]) -> Result<(), Encode
 
 /// Appends nullable bytes (classic or compact).
 #[inline]
-pub fn put_nullable_bytes(w: &mut BytesMut, compact: bool, b: Option<&[u8]>) -> Result<(), EncodeError> {
+pub fn put_nullable_bytes(
+    w: &mut BytesMut,
+    compact: bool,
+    b: Option<&[u8]>,
+) -> Result<(), EncodeError> {
     match b {
         Some(b) => put_bytes(w, compact, b),
         None => put_length(w, LenKind::Bytes, compact, None),
@@ -564,7 +591,16 @@ mod tests {
 
     #[test]
     fn uvarint_len_counts_groups() {
-        for v in [0u64, 1, 127, 128, 16383, 16384, u64::from(u32::MAX), u64::MAX] {
+        for v in [
+            0u64,
+            1,
+            127,
+            128,
+            16383,
+            16384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
             let mut w = BytesMut::new();
             put_uvarint(&mut w, v);
             assert_eq!(w.len(), uvarint_len(v), "{v}");
