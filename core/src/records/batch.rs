@@ -2,8 +2,9 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{Compression, RecordsError, TimestampType, LOG_OVERHEAD, V2_HEADER_LEN};
-use crate::protocol::error::{DecodeError, EncodeError};
+use super::view::{BatchView, RecordView};
+use super::{Compression, RecordsError, TimestampType, LOG_OVERHEAD};
+use crate::protocol::error::EncodeError;
 use crate::protocol::wire::{put_varint, put_varlong, uvarint_len, Reader};
 
 /// Attribute bit 3: timestamps are log-append times.
@@ -83,25 +84,6 @@ impl BatchHeader {
     pub fn last_offset(&self) -> i64 {
         self.base_offset
             .wrapping_add(i64::from(self.last_offset_delta))
-    }
-
-    /// Reads the header from `r` without checking magic, lengths or CRC.
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<BatchHeader, DecodeError> {
-        Ok(BatchHeader {
-            base_offset: r.i64()?,
-            batch_length: r.i32()?,
-            partition_leader_epoch: r.i32()?,
-            magic: r.i8()?,
-            crc: r.u32()?,
-            attributes: r.i16()?,
-            last_offset_delta: r.i32()?,
-            base_timestamp: r.i64()?,
-            max_timestamp: r.i64()?,
-            producer_id: r.i64()?,
-            producer_epoch: r.i16()?,
-            base_sequence: r.i32()?,
-            records_count: r.i32()?,
-        })
     }
 
     fn put(&self, w: &mut BytesMut) {
@@ -187,53 +169,30 @@ impl Record {
         self
     }
 
-    /// Reads one record (length prefix included) from `r`.
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Record, DecodeError> {
-        let len_at = r.pos();
-        let len = r.varint()?;
-        let len = usize::try_from(len).map_err(|_| DecodeError::InvalidLength {
-            at: len_at,
-            len: i64::from(len),
-        })?;
-        if len > r.remaining() {
-            return Err(DecodeError::Truncated {
-                at: r.pos(),
-                needed: len,
-                remaining: r.remaining(),
-            });
+    /// The owned form of a borrowed record: every slice becomes a `Bytes`
+    /// sharing `src`'s buffer (no copy).
+    pub(crate) fn from_view(src: &Bytes, v: &RecordView<'_>) -> Record {
+        let owned = |s: &[u8]| {
+            if s.is_empty() {
+                Bytes::new()
+            } else {
+                src.slice_ref(s)
+            }
+        };
+        Record {
+            attributes: v.attributes,
+            timestamp_delta: v.timestamp_delta,
+            offset_delta: v.offset_delta,
+            key: v.key.map(owned),
+            value: v.value.map(owned),
+            headers: v
+                .headers()
+                .map(|(k, val)| Header {
+                    key: owned(k),
+                    value: val.map(owned),
+                })
+                .collect(),
         }
-        let mut b = Reader::with_range(r.source(), r.pos(), r.pos().saturating_add(len));
-        let attributes = b.i8()?;
-        let timestamp_delta = b.varlong()?;
-        let offset_delta = b.varint()?;
-        let key = read_var_bytes(&mut b)?;
-        let value = read_var_bytes(&mut b)?;
-        let count_at = b.pos();
-        let count = b.varint()?;
-        let count = usize::try_from(count)
-            .ok()
-            .filter(|n| *n <= b.remaining())
-            .ok_or(DecodeError::InvalidLength {
-                at: count_at,
-                len: i64::from(count),
-            })?;
-        let mut headers = Vec::with_capacity(count);
-        for _ in 0..count {
-            let key_at = b.pos();
-            let key = read_var_bytes(&mut b)?.ok_or(DecodeError::UnexpectedNull { at: key_at })?;
-            let value = read_var_bytes(&mut b)?;
-            headers.push(Header { key, value });
-        }
-        b.finish()?;
-        r.skip(len)?;
-        Ok(Record {
-            attributes,
-            timestamp_delta,
-            offset_delta,
-            key,
-            value,
-            headers,
-        })
     }
 
     /// Bytes of the record after its length prefix.
@@ -300,81 +259,33 @@ impl RecordBatch {
     }
 
     /// Decodes one batch at `r`'s position and moves past it. Checks the
-    /// magic byte, the lengths and the CRC; error offsets are absolute.
+    /// magic byte, the lengths and the CRC (through [`BatchView`]); keys,
+    /// values and headers are zero-copy slices of the reader's buffer;
+    /// error offsets are absolute.
     pub fn read(r: &mut Reader<'_>) -> Result<RecordBatch, RecordsError> {
         let start = r.pos();
-        let mut h = Reader::with_range(r.source(), start, start.saturating_add(V2_HEADER_LEN));
-        let header = BatchHeader::read(&mut h)?;
-        let len_at = start + 8;
-        let min = (V2_HEADER_LEN - LOG_OVERHEAD) as i64;
-        let body_len = i64::from(header.batch_length);
-        if body_len < min {
-            return Err(DecodeError::InvalidLength {
-                at: len_at,
-                len: body_len,
+        let src = r.source();
+        let view = BatchView::parse(
+            src.get(start..start + r.remaining()).unwrap_or_default(),
+            start,
+        )?;
+        let records = if view.compression == Compression::None {
+            let mut records = Vec::with_capacity(view.header.records_count.max(0) as usize);
+            for rec in view.records() {
+                records.push(Record::from_view(src, &rec?));
             }
-            .into());
-        }
-        let body_len = body_len as usize;
-        r.skip(LOG_OVERHEAD)?;
-        if body_len > r.remaining() {
-            return Err(DecodeError::Truncated {
-                at: r.pos(),
-                needed: body_len,
-                remaining: r.remaining(),
-            }
-            .into());
-        }
-        let end = r.pos() + body_len;
-        if header.magic != 2 {
-            return Err(DecodeError::Invalid {
-                at: start + super::MAGIC_OFFSET,
-                what: "magic byte of a record batch must be 2",
-            }
-            .into());
-        }
-        let covered = r.source().get(start + CRC_START..end).unwrap_or_default();
-        let computed = crc32c::crc32c(covered);
-        if computed != header.crc {
-            return Err(RecordsError::CrcMismatch {
-                at: start + 17,
-                expected: header.crc,
-                computed,
-            });
-        }
-        let compression = header.compression().ok_or(DecodeError::Invalid {
-            at: start + CRC_START,
-            what: "compression codec in attributes bits 0-2 is not 0-4",
-        })?;
-        let count_at = start + 57;
-        let count =
-            usize::try_from(header.records_count).map_err(|_| DecodeError::InvalidLength {
-                at: count_at,
-                len: i64::from(header.records_count),
-            })?;
-        let mut b = Reader::with_range(r.source(), start + V2_HEADER_LEN, end);
-        let records = if compression == Compression::None {
-            if count > b.remaining() {
-                return Err(DecodeError::InvalidLength {
-                    at: count_at,
-                    len: count as i64,
-                }
-                .into());
-            }
-            let mut records = Vec::with_capacity(count);
-            for _ in 0..count {
-                records.push(Record::read(&mut b)?);
-            }
-            b.finish()?;
             BatchRecords::Uncompressed(records)
         } else {
             BatchRecords::Compressed {
-                compression,
-                payload: b.take(b.remaining())?,
+                compression: view.compression,
+                payload: src.slice_ref(view.payload),
             }
         };
-        r.skip(body_len)?;
-        Ok(RecordBatch { header, records })
+        r.skip(view.size)?;
+        Ok(RecordBatch {
+            header: view.header,
+            records,
+        })
     }
 
     /// The decoded records, `None` while compressed.
@@ -388,15 +299,29 @@ impl RecordBatch {
     /// Appends the batch. Every header field is written as it is, except
     /// `batch_length` and `crc`, which are computed.
     pub fn encode(&self, w: &mut BytesMut) -> Result<(), EncodeError> {
-        let start = w.len();
-        self.header.put(w);
         match &self.records {
             BatchRecords::Uncompressed(records) => {
-                for r in records {
-                    r.put(w)?;
-                }
+                RecordBatch::encode_parts(&self.header, records, w)
             }
-            BatchRecords::Compressed { payload, .. } => w.put_slice(payload),
+            BatchRecords::Compressed { payload, .. } => {
+                let start = w.len();
+                self.header.put(w);
+                w.put_slice(payload);
+                seal(w, start)
+            }
+        }
+    }
+
+    /// Appends a header and uncompressed records; length and CRC computed.
+    pub(crate) fn encode_parts(
+        header: &BatchHeader,
+        records: &[Record],
+        w: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        let start = w.len();
+        header.put(w);
+        for r in records {
+            r.put(w)?;
         }
         seal(w, start)
     }
@@ -422,20 +347,6 @@ fn seal(w: &mut BytesMut, start: usize) -> Result<(), EncodeError> {
         field.copy_from_slice(&crc.to_be_bytes());
     }
     Ok(())
-}
-
-/// A varint-length-prefixed nullable byte string (-1 = null).
-pub(crate) fn read_var_bytes(r: &mut Reader<'_>) -> Result<Option<Bytes>, DecodeError> {
-    let at = r.pos();
-    let n = r.varint()?;
-    if n == -1 {
-        return Ok(None);
-    }
-    let n = usize::try_from(n).map_err(|_| DecodeError::InvalidLength {
-        at,
-        len: i64::from(n),
-    })?;
-    r.take(n).map(Some)
 }
 
 pub(crate) fn len_i32(n: usize) -> Result<i32, EncodeError> {
@@ -471,6 +382,7 @@ fn put_var_bytes(w: &mut BytesMut, b: Option<&[u8]>) -> Result<(), EncodeError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::error::DecodeError;
     use crate::records::RecordBatchBuilder;
 
     fn sample() -> RecordBatchBuilder {

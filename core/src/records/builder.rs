@@ -103,33 +103,48 @@ impl RecordBatchBuilder {
     /// The batch these records make, header fields computed (length and
     /// CRC are filled in when it is encoded).
     pub fn batch(&self) -> Result<RecordBatch, EncodeError> {
-        let mut header = self.header;
-        header.records_count = len_i32(self.records.len())?;
-        header.last_offset_delta = self
-            .records
-            .iter()
-            .map(|r| r.offset_delta)
-            .max()
-            .unwrap_or(0);
-        header.max_timestamp = self
-            .records
-            .iter()
-            .map(|r| header.base_timestamp.wrapping_add(r.timestamp_delta))
-            .max()
-            .unwrap_or(header.base_timestamp);
         Ok(RecordBatch {
-            header,
+            header: complete_header(self.header, &self.records)?,
             records: BatchRecords::Uncompressed(self.records.clone()),
         })
     }
 
     /// Appends the encoded batch to `w`.
     pub fn encode(&self, w: &mut BytesMut) -> Result<(), EncodeError> {
-        self.batch()?.encode(w)
+        encode_records(&self.header, &self.records, w)
     }
 
     /// The encoded batch.
     pub fn build(&self) -> Result<Bytes, EncodeError> {
-        self.batch()?.to_bytes()
+        let mut w = BytesMut::new();
+        self.encode(&mut w)?;
+        Ok(w.freeze())
     }
+}
+
+/// `template` with the fields its records decide: count, last offset delta
+/// and max timestamp.
+fn complete_header(template: BatchHeader, records: &[Record]) -> Result<BatchHeader, EncodeError> {
+    let mut header = template;
+    header.records_count = len_i32(records.len())?;
+    header.last_offset_delta = records.iter().map(|r| r.offset_delta).max().unwrap_or(0);
+    header.max_timestamp = records
+        .iter()
+        .map(|r| header.base_timestamp.wrapping_add(r.timestamp_delta))
+        .max()
+        .unwrap_or(header.base_timestamp);
+    Ok(header)
+}
+
+/// Appends a v2 batch holding `records` (borrowed, not cloned) to `w`. The
+/// base offset, epoch, timestamps' base, producer fields and attributes come
+/// from `template`; count, last offset delta, max timestamp, length and CRC
+/// are computed.
+pub fn encode_records(
+    template: &BatchHeader,
+    records: &[Record],
+    w: &mut BytesMut,
+) -> Result<(), EncodeError> {
+    let header = complete_header(*template, records)?;
+    RecordBatch::encode_parts(&header, records, w)
 }

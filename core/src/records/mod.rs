@@ -2,7 +2,7 @@
 //!
 //! - [`RecordBatch`] (magic 2, Kafka 0.11+): a 61-byte header protected by
 //!   CRC-32C, then varint-framed records with headers. Decoding is zero-copy:
-//!   keys, values and header values are [`Bytes`] slices of the input.
+//!   keys, values and header values are [`Bytes`](bytes::Bytes) slices of the input.
 //! - [`LegacyMessage`] (magic 0 and 1): the MessageSet format, one message per
 //!   entry, protected by CRC-32 (IEEE).
 //! - [`batches`]: walk a record set (several concatenated batches, as a
@@ -62,16 +62,18 @@ mod legacy;
 mod set;
 #[cfg(test)]
 mod tests;
+mod view;
 
 pub use annotate::annotate_record_set;
 pub use batch::{BatchHeader, BatchRecords, Header, Record, RecordBatch};
-pub use builder::RecordBatchBuilder;
+pub use builder::{encode_records, RecordBatchBuilder};
 pub use control::{ControlRecord, ControlRecordType, EndTxnMarker};
 pub use legacy::{decode_message_set, encode_message_set, LegacyMessage};
 pub use set::{
     assign_offsets, batches, set_base_offset, set_partition_leader_epoch, AnyBatch, BatchInfo,
     Batches, RawBatch, SetEntry,
 };
+pub use view::{BatchView, RecordView, RecordViews};
 
 /// Bytes before a batch's own length count starts: baseOffset (or offset)
 /// and batchLength (or messageSize). Kafka calls this `LOG_OVERHEAD`.
