@@ -175,12 +175,18 @@ class Field:
         # A field that exists in no supported version still gets a struct
         # member (so the type stays complete) but is never on the wire.
 
+    def is_fixed_array(self):
+        """An array of fixed-width values: decoded zero-copy into a PrimArray."""
+        return self.is_array and not self.is_struct and PRIMS[self.base][2] is not None and self.base != "bool"
+
     def rust_type(self):
         if self.is_struct:
             inner = self.base
         else:
             inner = PRIMS[self.base][1]
-        if self.is_array:
+        if self.is_fixed_array():
+            t = f"PrimArray<{inner}>"
+        elif self.is_array:
             t = f"Vec<{inner}>"
         else:
             t = inner
@@ -193,6 +199,10 @@ class Field:
 
     def default_expr(self):
         d = self.default
+        if self.is_fixed_array():
+            if self.is_option():
+                return "None" if d in ("null",) else "Some(PrimArray::new())"
+            return "PrimArray::new()"
         if self.is_array:
             if self.is_option():
                 return "None" if d in ("null",) else "Some(Vec::new())"
@@ -230,9 +240,9 @@ class Field:
     def is_default(self, val):
         """A Rust condition: `val` holds the field's default."""
         d = self.default_expr()
-        if d == "Vec::new()":
+        if d in ("Vec::new()", "PrimArray::new()"):
             return f"{val}.is_empty()"
-        if d == "Some(Vec::new())":
+        if d in ("Some(Vec::new())", "Some(PrimArray::new())"):
             return f"{val}.as_ref().is_some_and(|v| v.is_empty())"
         return f"{val} == {d}"
 
@@ -246,6 +256,14 @@ class Field:
         nul_all = covers(self.nullable, intersect(self.versions, within))
         nul_cond = vcond("version", self.nullable, within)
         b = self.base
+        if self.is_fixed_array():
+            t = PRIMS[b][1]
+            if self.is_option():
+                if nul_all:
+                    return f"r.nullable_prim_array::<{t}>({c})?"
+                return (f"if {nul_cond} {{ r.nullable_prim_array::<{t}>({c})? }} "
+                        f"else {{ Some(r.prim_array::<{t}>({c})?) }}")
+            return f"r.prim_array::<{t}>({c})?"
         if self.is_array:
             if self.is_struct:
                 elem = f"|r| {self.base}::decode(r, version)"
@@ -289,6 +307,14 @@ class Field:
         nul_cond = vcond("version", self.nullable, within)
         null_err = (f"return Err(EncodeError::NullNotAllowed {{ message: {rust_str(self.owner)}, "
                     f"field: {rust_str(self.name)}, version }})")
+        if self.is_fixed_array():
+            if self.is_option():
+                if nul_all:
+                    return f"put_nullable_prim_array(w, {c}, {val}.as_ref())?;"
+                return (f"match {val}.as_ref() {{ Some(x) => put_prim_array(w, {c}, x)?, "
+                        f"None if {nul_cond} => put_nullable_prim_array::<i8>(w, {c}, None)?, "
+                        f"None => {null_err} }}")
+            return f"put_prim_array(w, {c}, &{val})?;"
         if self.is_array:
             if self.is_struct:
                 elem = "|w, x| x.encode(w, version)"

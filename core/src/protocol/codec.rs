@@ -8,7 +8,7 @@ pub use super::error::{DecodeError, EncodeError};
 pub use super::schema::{
     FieldSpec, FieldType, MessageKind, MessageSpec, Prim, StructSpec, Versions,
 };
-pub use super::types::{RawTaggedField, Uuid};
+pub use super::types::{Fixed, PrimArray, RawTaggedField, Uuid};
 pub use super::wire::*;
 
 /// A struct that can be read from and written to the wire at a version.

@@ -6,6 +6,7 @@
 //! structs, their encode/decode for every version, and the static
 //! [`schema`] tables that the annotator and the playground read.
 
+pub mod api;
 pub mod codec;
 pub mod error;
 pub mod header;
@@ -18,5 +19,5 @@ pub mod wire;
 pub use codec::{Message, Wire};
 pub use error::{DecodeError, EncodeError};
 pub use messages::{ApiKey, RequestBody, ResponseBody};
-pub use types::{RawTaggedField, Uuid};
+pub use types::{PrimArray, RawTaggedField, Uuid};
 pub use wire::Reader;

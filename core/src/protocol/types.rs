@@ -1,8 +1,10 @@
-//! Value types shared by every message: [`Uuid`] and [`RawTaggedField`].
+//! Value types shared by every message: [`Uuid`], [`RawTaggedField`] and
+//! [`PrimArray`].
 
 use std::fmt;
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 
 /// A Kafka UUID (topic ids, member ids, ...): 16 bytes.
@@ -66,9 +68,215 @@ pub struct RawTaggedField {
     pub data: Bytes,
 }
 
+/// A fixed-width type that can be an element of a [`PrimArray`].
+pub trait Fixed: Copy + PartialEq + fmt::Debug + Serialize + 'static {
+    /// Bytes per element on the wire.
+    const WIDTH: usize;
+    /// Reads one element from exactly `WIDTH` big-endian bytes.
+    fn read(b: &[u8]) -> Self;
+    /// Appends one element.
+    fn put(self, w: &mut BytesMut);
+}
+
+macro_rules! fixed_int {
+    ($($t:ty),*) => {$(
+        impl Fixed for $t {
+            const WIDTH: usize = std::mem::size_of::<$t>();
+            #[inline]
+            fn read(b: &[u8]) -> Self {
+                let mut a = [0u8; std::mem::size_of::<$t>()];
+                a.copy_from_slice(b);
+                <$t>::from_be_bytes(a)
+            }
+            #[inline]
+            fn put(self, w: &mut BytesMut) {
+                w.put_slice(&self.to_be_bytes());
+            }
+        }
+    )*};
+}
+fixed_int!(i8, i16, i32, i64, u16, u32, f64);
+
+impl Fixed for Uuid {
+    const WIDTH: usize = 16;
+    #[inline]
+    fn read(b: &[u8]) -> Self {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(b);
+        Uuid(a)
+    }
+    #[inline]
+    fn put(self, w: &mut BytesMut) {
+        w.put_slice(&self.0);
+    }
+}
+
+/// An array of fixed-width values (`[]int32` replica lists, `[]uuid` topic
+/// ids, ...), held in its wire form: the elements' big-endian bytes. A
+/// decoded array is a zero-copy slice of the frame (an empty one shares
+/// nothing); elements are read as they are asked for. Arrays built in code
+/// encode their elements once, at construction.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PrimArray<T: Fixed> {
+    /// `len * WIDTH` bytes.
+    bytes: Bytes,
+    _elem: std::marker::PhantomData<T>,
+}
+
+impl<T: Fixed> PrimArray<T> {
+    /// An empty array.
+    pub const fn new() -> Self {
+        PrimArray {
+            bytes: Bytes::new(),
+            _elem: std::marker::PhantomData,
+        }
+    }
+
+    /// An array over wire bytes (`bytes.len()` must be a multiple of the width).
+    pub(crate) fn from_wire(bytes: Bytes) -> Self {
+        if bytes.is_empty() {
+            return PrimArray::new();
+        }
+        PrimArray {
+            bytes,
+            _elem: std::marker::PhantomData,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.bytes.len() / T::WIDTH
+    }
+
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The element at `i`.
+    pub fn get(&self, i: usize) -> Option<T> {
+        self.bytes
+            .get(i * T::WIDTH..(i + 1) * T::WIDTH)
+            .map(T::read)
+    }
+
+    /// The elements in order.
+    pub fn iter(&self) -> PrimIter<'_, T> {
+        PrimIter {
+            chunks: self.bytes.chunks_exact(T::WIDTH),
+            _elem: std::marker::PhantomData,
+        }
+    }
+
+    /// The elements as a new `Vec`.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.iter().collect()
+    }
+
+    /// Whether `x` is one of the elements.
+    pub fn contains(&self, x: T) -> bool {
+        self.iter().any(|y| y == x)
+    }
+
+    /// The elements' wire bytes (without a count).
+    pub fn as_wire(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Iterator over a [`PrimArray`].
+pub struct PrimIter<'a, T> {
+    chunks: std::slice::ChunksExact<'a, u8>,
+    _elem: std::marker::PhantomData<T>,
+}
+
+impl<T: Fixed> Iterator for PrimIter<'_, T> {
+    type Item = T;
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        self.chunks.next().map(T::read)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.chunks.size_hint()
+    }
+}
+
+impl<T: Fixed> ExactSizeIterator for PrimIter<'_, T> {}
+
+impl<'a, T: Fixed> IntoIterator for &'a PrimArray<T> {
+    type Item = T;
+    type IntoIter = PrimIter<'a, T>;
+    fn into_iter(self) -> PrimIter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T: Fixed> Default for PrimArray<T> {
+    fn default() -> Self {
+        PrimArray::new()
+    }
+}
+
+impl<T: Fixed> fmt::Debug for PrimArray<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T: Fixed> Serialize for PrimArray<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        for x in self.iter() {
+            seq.serialize_element(&x)?;
+        }
+        seq.end()
+    }
+}
+
+impl<T: Fixed> FromIterator<T> for PrimArray<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(it: I) -> Self {
+        let mut w = BytesMut::new();
+        for x in it {
+            x.put(&mut w);
+        }
+        PrimArray::from_wire(w.freeze())
+    }
+}
+
+impl<T: Fixed> From<Vec<T>> for PrimArray<T> {
+    fn from(v: Vec<T>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl<T: Fixed> From<&[T]> for PrimArray<T> {
+    fn from(v: &[T]) -> Self {
+        v.iter().copied().collect()
+    }
+}
+
+impl<T: Fixed, const N: usize> From<[T; N]> for PrimArray<T> {
+    fn from(v: [T; N]) -> Self {
+        v.into_iter().collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prim_arrays_compare_by_elements_whatever_their_form() {
+        let wire = PrimArray::<i32>::from_wire(Bytes::from_static(&[0, 0, 0, 1, 0, 0, 0, 2]));
+        let owned = PrimArray::from(vec![1, 2]);
+        assert_eq!(wire, owned);
+        assert_eq!(wire.len(), 2);
+        assert_eq!(wire.get(1), Some(2));
+        assert_eq!(wire.get(2), None);
+        assert_eq!(format!("{wire:?}"), "[1, 2]");
+        assert_eq!(owned.as_wire(), &[0, 0, 0, 1, 0, 0, 0, 2]);
+        assert_eq!(PrimArray::<i32>::from(vec![]), PrimArray::new());
+    }
 
     #[test]
     fn uuid_displays_as_kafka_base64() {

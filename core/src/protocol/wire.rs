@@ -25,7 +25,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use super::error::{DecodeError, EncodeError};
-use super::types::{RawTaggedField, Uuid};
+use super::types::{Fixed, PrimArray, RawTaggedField, Uuid};
 
 /// A cursor over a frame that decodes Kafka primitives without copying.
 #[derive(Debug, Clone)]
@@ -356,6 +356,26 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A non-nullable array of fixed-width values, kept as a zero-copy slice.
+    #[inline]
+    pub fn prim_array<T: Fixed>(&mut self, compact: bool) -> Result<PrimArray<T>, DecodeError> {
+        let at = self.pos;
+        self.nullable_prim_array(compact)?
+            .ok_or(DecodeError::UnexpectedNull { at })
+    }
+
+    /// A nullable array of fixed-width values, kept as a zero-copy slice.
+    #[inline]
+    pub fn nullable_prim_array<T: Fixed>(
+        &mut self,
+        compact: bool,
+    ) -> Result<Option<PrimArray<T>>, DecodeError> {
+        match self.array_len(compact, T::WIDTH)? {
+            Some(n) => Ok(Some(PrimArray::from_wire(self.take(n * T::WIDTH)?))),
+            None => Ok(None),
+        }
+    }
+
     /// A tagged-field section: a count, then `tag, size, value` triples.
     /// `known` decodes the value of a tag the schema names (from a reader
     /// limited to its size) and returns `false` for a tag it does not know;
@@ -539,6 +559,31 @@ pub fn put_nullable_array<T>(
 ) -> Result<(), EncodeError> {
     match items {
         Some(items) => put_array(w, compact, items, elem),
+        None => put_length(w, LenKind::Array, compact, None),
+    }
+}
+
+/// Appends an array of fixed-width values.
+#[inline]
+pub fn put_prim_array<T: Fixed>(
+    w: &mut BytesMut,
+    compact: bool,
+    items: &PrimArray<T>,
+) -> Result<(), EncodeError> {
+    put_length(w, LenKind::Array, compact, Some(items.len()))?;
+    w.put_slice(items.as_wire());
+    Ok(())
+}
+
+/// Appends a nullable array of fixed-width values.
+#[inline]
+pub fn put_nullable_prim_array<T: Fixed>(
+    w: &mut BytesMut,
+    compact: bool,
+    items: Option<&PrimArray<T>>,
+) -> Result<(), EncodeError> {
+    match items {
+        Some(items) => put_prim_array(w, compact, items),
         None => put_length(w, LenKind::Array, compact, None),
     }
 }

@@ -144,7 +144,7 @@ pub struct ReassignablePartition {
     /// `int32`, versions 0-1.
     pub partition_index: i32,
     /// `[]int32`, versions 0-1, nullable 0-1.
-    pub replicas: Option<Vec<i32>>,
+    pub replicas: Option<PrimArray<i32>>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -164,7 +164,7 @@ impl Wire for ReassignablePartition {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = true;
         let partition_index = r.i32()?;
-        let replicas = r.nullable_array_of(flex, 4, |r| r.i32())?;
+        let replicas = r.nullable_prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -179,10 +179,7 @@ impl Wire for ReassignablePartition {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition_index);
-        put_nullable_array(w, flex, self.replicas.as_deref(), |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_nullable_prim_array(w, flex, self.replicas.as_ref())?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

@@ -150,7 +150,7 @@ pub struct PartitionData {
     /// `int32`, versions 0-3.
     pub leader_epoch: i32,
     /// `[]int32`, versions 0-2.
-    pub new_isr: Vec<i32>,
+    pub new_isr: PrimArray<i32>,
     /// `[]BrokerState`, versions 3.
     pub new_isr_with_epochs: Vec<BrokerState>,
     /// `int8`, versions 1-3.
@@ -167,7 +167,7 @@ impl Default for PartitionData {
         PartitionData {
             partition_index: 0,
             leader_epoch: 0,
-            new_isr: Vec::new(),
+            new_isr: PrimArray::new(),
             new_isr_with_epochs: Vec::new(),
             leader_recovery_state: 0,
             partition_epoch: 0,
@@ -182,9 +182,9 @@ impl Wire for PartitionData {
         let partition_index = r.i32()?;
         let leader_epoch = r.i32()?;
         let new_isr = if version <= 2 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let new_isr_with_epochs = if version >= 3 {
             r.array_of(flex, 1, |r| BrokerState::decode(r, version))?
@@ -213,10 +213,7 @@ impl Wire for PartitionData {
         w.put_i32(self.partition_index);
         w.put_i32(self.leader_epoch);
         if version <= 2 {
-            put_array(w, flex, &self.new_isr, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.new_isr)?;
         } else {
             if !(self.new_isr.is_empty()) {
                 return Err(EncodeError::FieldNotInVersion {

@@ -154,7 +154,7 @@ pub struct PartitionData {
     /// `int32`, versions 0-3.
     pub leader_epoch: i32,
     /// `[]int32`, versions 0-3.
-    pub isr: Vec<i32>,
+    pub isr: PrimArray<i32>,
     /// `int8`, versions 1-3.
     pub leader_recovery_state: i8,
     /// `int32`, versions 0-3.
@@ -171,7 +171,7 @@ impl Default for PartitionData {
             error_code: 0,
             leader_id: 0,
             leader_epoch: 0,
-            isr: Vec::new(),
+            isr: PrimArray::new(),
             leader_recovery_state: 0,
             partition_epoch: 0,
             unknown_tagged_fields: Vec::new(),
@@ -186,7 +186,7 @@ impl Wire for PartitionData {
         let error_code = r.i16()?;
         let leader_id = r.i32()?;
         let leader_epoch = r.i32()?;
-        let isr = r.array_of(flex, 4, |r| r.i32())?;
+        let isr = r.prim_array::<i32>(flex)?;
         let leader_recovery_state = if version >= 1 { r.i8()? } else { 0 };
         let partition_epoch = r.i32()?;
         let mut unknown_tagged_fields = Vec::new();
@@ -211,10 +211,7 @@ impl Wire for PartitionData {
         w.put_i16(self.error_code);
         w.put_i32(self.leader_id);
         w.put_i32(self.leader_epoch);
-        put_array(w, flex, &self.isr, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.isr)?;
         if version >= 1 {
             w.put_i8(self.leader_recovery_state);
         }

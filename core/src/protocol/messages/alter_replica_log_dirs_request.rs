@@ -122,7 +122,7 @@ pub struct AlterReplicaLogDirTopic {
     /// `string`, versions 0-2.
     pub name: ByteString,
     /// `[]int32`, versions 0-2.
-    pub partitions: Vec<i32>,
+    pub partitions: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -132,7 +132,7 @@ impl Default for AlterReplicaLogDirTopic {
     fn default() -> Self {
         AlterReplicaLogDirTopic {
             name: ByteString::from_static(""),
-            partitions: Vec::new(),
+            partitions: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -142,7 +142,7 @@ impl Wire for AlterReplicaLogDirTopic {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = version >= 2;
         let name = r.string(flex)?;
-        let partitions = r.array_of(flex, 4, |r| r.i32())?;
+        let partitions = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -157,10 +157,7 @@ impl Wire for AlterReplicaLogDirTopic {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_string(w, flex, &self.name)?;
-        put_array(w, flex, &self.partitions, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.partitions)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

@@ -23,7 +23,7 @@ pub struct BrokerHeartbeatRequest {
     /// `bool`, versions 0-1.
     pub want_shut_down: bool,
     /// `[]uuid`, versions 1, tag 0 in 1.
-    pub offline_log_dirs: Vec<Uuid>,
+    pub offline_log_dirs: PrimArray<Uuid>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -37,7 +37,7 @@ impl Default for BrokerHeartbeatRequest {
             current_metadata_offset: 0,
             want_fence: false,
             want_shut_down: false,
-            offline_log_dirs: Vec::new(),
+            offline_log_dirs: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -58,12 +58,12 @@ impl Wire for BrokerHeartbeatRequest {
         let current_metadata_offset = r.i64()?;
         let want_fence = r.bool()?;
         let want_shut_down = r.bool()?;
-        let mut offline_log_dirs = Vec::new();
+        let mut offline_log_dirs = PrimArray::new();
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |tag, r| match tag {
                 0 if version >= 1 => {
-                    offline_log_dirs = r.array_of(flex, 16, |r| r.uuid())?;
+                    offline_log_dirs = r.prim_array::<Uuid>(flex)?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -112,10 +112,7 @@ impl Wire for BrokerHeartbeatRequest {
             if (version >= 1) && !(self.offline_log_dirs.is_empty()) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..0);
                 put_tagged(w, 0, |w| {
-                    put_array(w, flex, &self.offline_log_dirs, |w, x| {
-                        w.put_slice(&(*x).0);
-                        Ok(())
-                    })?;
+                    put_prim_array(w, flex, &self.offline_log_dirs)?;
                     Ok(())
                 })?;
                 next = 0 + 1;

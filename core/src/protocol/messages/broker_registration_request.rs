@@ -27,7 +27,7 @@ pub struct BrokerRegistrationRequest {
     /// `bool`, versions 1-4.
     pub is_migrating_zk_broker: bool,
     /// `[]uuid`, versions 2-4.
-    pub log_dirs: Vec<Uuid>,
+    pub log_dirs: PrimArray<Uuid>,
     /// `int64`, versions 3-4.
     pub previous_broker_epoch: i64,
     /// Tagged fields this schema does not know, kept as they came.
@@ -45,7 +45,7 @@ impl Default for BrokerRegistrationRequest {
             features: Vec::new(),
             rack: Some(ByteString::from_static("")),
             is_migrating_zk_broker: false,
-            log_dirs: Vec::new(),
+            log_dirs: PrimArray::new(),
             previous_broker_epoch: -1,
             unknown_tagged_fields: Vec::new(),
         }
@@ -70,9 +70,9 @@ impl Wire for BrokerRegistrationRequest {
         let rack = r.nullable_string(flex)?;
         let is_migrating_zk_broker = if version >= 1 { r.bool()? } else { false };
         let log_dirs = if version >= 2 {
-            r.array_of(flex, 16, |r| r.uuid())?
+            r.prim_array::<Uuid>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let previous_broker_epoch = if version >= 3 { r.i64()? } else { -1 };
         let mut unknown_tagged_fields = Vec::new();
@@ -119,10 +119,7 @@ impl Wire for BrokerRegistrationRequest {
             }
         }
         if version >= 2 {
-            put_array(w, flex, &self.log_dirs, |w, x| {
-                w.put_slice(&(*x).0);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.log_dirs)?;
         }
         if version >= 3 {
             w.put_i64(self.previous_broker_epoch);

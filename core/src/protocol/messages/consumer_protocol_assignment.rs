@@ -73,7 +73,7 @@ pub struct TopicPartition {
     /// `string`, versions 0-3.
     pub topic: ByteString,
     /// `[]int32`, versions 0-3.
-    pub partitions: Vec<i32>,
+    pub partitions: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -83,7 +83,7 @@ impl Default for TopicPartition {
     fn default() -> Self {
         TopicPartition {
             topic: ByteString::from_static(""),
-            partitions: Vec::new(),
+            partitions: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -93,7 +93,7 @@ impl Wire for TopicPartition {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = false;
         let topic = r.string(flex)?;
-        let partitions = r.array_of(flex, 4, |r| r.i32())?;
+        let partitions = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         Ok(TopicPartition {
             topic,
@@ -105,10 +105,7 @@ impl Wire for TopicPartition {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = false;
         put_string(w, flex, &self.topic)?;
-        put_array(w, flex, &self.partitions, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.partitions)?;
         Ok(())
     }
 }

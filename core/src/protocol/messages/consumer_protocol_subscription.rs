@@ -103,7 +103,7 @@ pub struct TopicPartition {
     /// `string`, versions 1-3.
     pub topic: ByteString,
     /// `[]int32`, versions 1-3.
-    pub partitions: Vec<i32>,
+    pub partitions: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -113,7 +113,7 @@ impl Default for TopicPartition {
     fn default() -> Self {
         TopicPartition {
             topic: ByteString::from_static(""),
-            partitions: Vec::new(),
+            partitions: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -128,9 +128,9 @@ impl Wire for TopicPartition {
             ByteString::from_static("")
         };
         let partitions = if version >= 1 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         Ok(TopicPartition {
@@ -154,10 +154,7 @@ impl Wire for TopicPartition {
             }
         }
         if version >= 1 {
-            put_array(w, flex, &self.partitions, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.partitions)?;
         } else {
             if !(self.partitions.is_empty()) {
                 return Err(EncodeError::FieldNotInVersion {

@@ -141,7 +141,7 @@ impl Wire for CreatePartitionsTopic {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CreatePartitionsAssignment {
     /// `[]int32`, versions 0-3.
-    pub broker_ids: Vec<i32>,
+    pub broker_ids: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -150,7 +150,7 @@ pub struct CreatePartitionsAssignment {
 impl Default for CreatePartitionsAssignment {
     fn default() -> Self {
         CreatePartitionsAssignment {
-            broker_ids: Vec::new(),
+            broker_ids: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -159,7 +159,7 @@ impl Default for CreatePartitionsAssignment {
 impl Wire for CreatePartitionsAssignment {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = version >= 2;
-        let broker_ids = r.array_of(flex, 4, |r| r.i32())?;
+        let broker_ids = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -172,10 +172,7 @@ impl Wire for CreatePartitionsAssignment {
 
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
-        put_array(w, flex, &self.broker_ids, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.broker_ids)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

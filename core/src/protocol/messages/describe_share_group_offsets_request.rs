@@ -126,7 +126,7 @@ pub struct DescribeShareGroupOffsetsRequestTopic {
     /// `string`, versions 0.
     pub topic_name: ByteString,
     /// `[]int32`, versions 0.
-    pub partitions: Vec<i32>,
+    pub partitions: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -136,7 +136,7 @@ impl Default for DescribeShareGroupOffsetsRequestTopic {
     fn default() -> Self {
         DescribeShareGroupOffsetsRequestTopic {
             topic_name: ByteString::from_static(""),
-            partitions: Vec::new(),
+            partitions: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -146,7 +146,7 @@ impl Wire for DescribeShareGroupOffsetsRequestTopic {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = true;
         let topic_name = r.string(flex)?;
-        let partitions = r.array_of(flex, 4, |r| r.i32())?;
+        let partitions = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -161,10 +161,7 @@ impl Wire for DescribeShareGroupOffsetsRequestTopic {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.topic_name)?;
-        put_array(w, flex, &self.partitions, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.partitions)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

@@ -168,15 +168,15 @@ pub struct DescribeTopicPartitionsResponsePartition {
     /// `int32`, versions 0.
     pub leader_epoch: i32,
     /// `[]int32`, versions 0.
-    pub replica_nodes: Vec<i32>,
+    pub replica_nodes: PrimArray<i32>,
     /// `[]int32`, versions 0.
-    pub isr_nodes: Vec<i32>,
+    pub isr_nodes: PrimArray<i32>,
     /// `[]int32`, versions 0, nullable 0.
-    pub eligible_leader_replicas: Option<Vec<i32>>,
+    pub eligible_leader_replicas: Option<PrimArray<i32>>,
     /// `[]int32`, versions 0, nullable 0.
-    pub last_known_elr: Option<Vec<i32>>,
+    pub last_known_elr: Option<PrimArray<i32>>,
     /// `[]int32`, versions 0.
-    pub offline_replicas: Vec<i32>,
+    pub offline_replicas: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -189,11 +189,11 @@ impl Default for DescribeTopicPartitionsResponsePartition {
             partition_index: 0,
             leader_id: 0,
             leader_epoch: -1,
-            replica_nodes: Vec::new(),
-            isr_nodes: Vec::new(),
+            replica_nodes: PrimArray::new(),
+            isr_nodes: PrimArray::new(),
             eligible_leader_replicas: None,
             last_known_elr: None,
-            offline_replicas: Vec::new(),
+            offline_replicas: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -206,11 +206,11 @@ impl Wire for DescribeTopicPartitionsResponsePartition {
         let partition_index = r.i32()?;
         let leader_id = r.i32()?;
         let leader_epoch = r.i32()?;
-        let replica_nodes = r.array_of(flex, 4, |r| r.i32())?;
-        let isr_nodes = r.array_of(flex, 4, |r| r.i32())?;
-        let eligible_leader_replicas = r.nullable_array_of(flex, 4, |r| r.i32())?;
-        let last_known_elr = r.nullable_array_of(flex, 4, |r| r.i32())?;
-        let offline_replicas = r.array_of(flex, 4, |r| r.i32())?;
+        let replica_nodes = r.prim_array::<i32>(flex)?;
+        let isr_nodes = r.prim_array::<i32>(flex)?;
+        let eligible_leader_replicas = r.nullable_prim_array::<i32>(flex)?;
+        let last_known_elr = r.nullable_prim_array::<i32>(flex)?;
+        let offline_replicas = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -235,26 +235,11 @@ impl Wire for DescribeTopicPartitionsResponsePartition {
         w.put_i32(self.partition_index);
         w.put_i32(self.leader_id);
         w.put_i32(self.leader_epoch);
-        put_array(w, flex, &self.replica_nodes, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.isr_nodes, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_nullable_array(w, flex, self.eligible_leader_replicas.as_deref(), |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_nullable_array(w, flex, self.last_known_elr.as_deref(), |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.offline_replicas, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.replica_nodes)?;
+        put_prim_array(w, flex, &self.isr_nodes)?;
+        put_nullable_prim_array(w, flex, self.eligible_leader_replicas.as_ref())?;
+        put_nullable_prim_array(w, flex, self.last_known_elr.as_ref())?;
+        put_prim_array(w, flex, &self.offline_replicas)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

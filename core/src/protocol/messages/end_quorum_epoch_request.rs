@@ -144,7 +144,7 @@ pub struct PartitionData {
     /// `int32`, versions 0-1.
     pub leader_epoch: i32,
     /// `[]int32`, versions 0.
-    pub preferred_successors: Vec<i32>,
+    pub preferred_successors: PrimArray<i32>,
     /// `[]ReplicaInfo`, versions 1.
     pub preferred_candidates: Vec<ReplicaInfo>,
     /// Tagged fields this schema does not know, kept as they came.
@@ -158,7 +158,7 @@ impl Default for PartitionData {
             partition_index: 0,
             leader_id: 0,
             leader_epoch: 0,
-            preferred_successors: Vec::new(),
+            preferred_successors: PrimArray::new(),
             preferred_candidates: Vec::new(),
             unknown_tagged_fields: Vec::new(),
         }
@@ -172,9 +172,9 @@ impl Wire for PartitionData {
         let leader_id = r.i32()?;
         let leader_epoch = r.i32()?;
         let preferred_successors = if version <= 0 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let preferred_candidates = if version >= 1 {
             r.array_of(flex, 1, |r| ReplicaInfo::decode(r, version))?
@@ -201,10 +201,7 @@ impl Wire for PartitionData {
         w.put_i32(self.leader_id);
         w.put_i32(self.leader_epoch);
         if version <= 0 {
-            put_array(w, flex, &self.preferred_successors, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.preferred_successors)?;
         }
         if version >= 1 {
             put_array(w, flex, &self.preferred_candidates, |w, x| {

@@ -487,7 +487,7 @@ pub struct ForgottenTopic {
     /// `uuid`, versions 13-18.
     pub topic_id: Uuid,
     /// `[]int32`, versions 7-18.
-    pub partitions: Vec<i32>,
+    pub partitions: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -498,7 +498,7 @@ impl Default for ForgottenTopic {
         ForgottenTopic {
             topic: ByteString::from_static(""),
             topic_id: Uuid::ZERO,
-            partitions: Vec::new(),
+            partitions: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -514,9 +514,9 @@ impl Wire for ForgottenTopic {
         };
         let topic_id = if version >= 13 { r.uuid()? } else { Uuid::ZERO };
         let partitions = if version >= 7 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flex {
@@ -539,10 +539,7 @@ impl Wire for ForgottenTopic {
             w.put_slice(&(self.topic_id).0);
         }
         if version >= 7 {
-            put_array(w, flex, &self.partitions, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.partitions)?;
         } else {
             if !(self.partitions.is_empty()) {
                 return Err(EncodeError::FieldNotInVersion {

@@ -21,7 +21,7 @@ pub struct GetTelemetrySubscriptionsResponse {
     /// `int32`, versions 0.
     pub subscription_id: i32,
     /// `[]int8`, versions 0.
-    pub accepted_compression_types: Vec<i8>,
+    pub accepted_compression_types: PrimArray<i8>,
     /// `int32`, versions 0.
     pub push_interval_ms: i32,
     /// `int32`, versions 0.
@@ -42,7 +42,7 @@ impl Default for GetTelemetrySubscriptionsResponse {
             error_code: 0,
             client_instance_id: Uuid::ZERO,
             subscription_id: 0,
-            accepted_compression_types: Vec::new(),
+            accepted_compression_types: PrimArray::new(),
             push_interval_ms: 0,
             telemetry_max_bytes: 0,
             delta_temporality: false,
@@ -66,7 +66,7 @@ impl Wire for GetTelemetrySubscriptionsResponse {
         let error_code = r.i16()?;
         let client_instance_id = r.uuid()?;
         let subscription_id = r.i32()?;
-        let accepted_compression_types = r.array_of(flex, 1, |r| r.i8())?;
+        let accepted_compression_types = r.prim_array::<i8>(flex)?;
         let push_interval_ms = r.i32()?;
         let telemetry_max_bytes = r.i32()?;
         let delta_temporality = r.bool()?;
@@ -101,10 +101,7 @@ impl Wire for GetTelemetrySubscriptionsResponse {
         w.put_i16(self.error_code);
         w.put_slice(&(self.client_instance_id).0);
         w.put_i32(self.subscription_id);
-        put_array(w, flex, &self.accepted_compression_types, |w, x| {
-            w.put_i8(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.accepted_compression_types)?;
         w.put_i32(self.push_interval_ms);
         w.put_i32(self.telemetry_max_bytes);
         w.put_u8(u8::from(self.delta_temporality));

@@ -174,15 +174,15 @@ pub struct LeaderAndIsrPartitionState {
     /// `int32`, versions 0-7.
     pub leader_epoch: i32,
     /// `[]int32`, versions 0-7.
-    pub isr: Vec<i32>,
+    pub isr: PrimArray<i32>,
     /// `int32`, versions 0-7.
     pub partition_epoch: i32,
     /// `[]int32`, versions 0-7.
-    pub replicas: Vec<i32>,
+    pub replicas: PrimArray<i32>,
     /// `[]int32`, versions 3-7.
-    pub adding_replicas: Vec<i32>,
+    pub adding_replicas: PrimArray<i32>,
     /// `[]int32`, versions 3-7.
-    pub removing_replicas: Vec<i32>,
+    pub removing_replicas: PrimArray<i32>,
     /// `bool`, versions 1-7.
     pub is_new: bool,
     /// `int8`, versions 6-7.
@@ -200,11 +200,11 @@ impl Default for LeaderAndIsrPartitionState {
             controller_epoch: 0,
             leader: 0,
             leader_epoch: 0,
-            isr: Vec::new(),
+            isr: PrimArray::new(),
             partition_epoch: 0,
-            replicas: Vec::new(),
-            adding_replicas: Vec::new(),
-            removing_replicas: Vec::new(),
+            replicas: PrimArray::new(),
+            adding_replicas: PrimArray::new(),
+            removing_replicas: PrimArray::new(),
             is_new: false,
             leader_recovery_state: 0,
             unknown_tagged_fields: Vec::new(),
@@ -224,18 +224,18 @@ impl Wire for LeaderAndIsrPartitionState {
         let controller_epoch = r.i32()?;
         let leader = r.i32()?;
         let leader_epoch = r.i32()?;
-        let isr = r.array_of(flex, 4, |r| r.i32())?;
+        let isr = r.prim_array::<i32>(flex)?;
         let partition_epoch = r.i32()?;
-        let replicas = r.array_of(flex, 4, |r| r.i32())?;
+        let replicas = r.prim_array::<i32>(flex)?;
         let adding_replicas = if version >= 3 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let removing_replicas = if version >= 3 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let is_new = if version >= 1 { r.bool()? } else { false };
         let leader_recovery_state = if version >= 6 { r.i8()? } else { 0 };
@@ -269,26 +269,14 @@ impl Wire for LeaderAndIsrPartitionState {
         w.put_i32(self.controller_epoch);
         w.put_i32(self.leader);
         w.put_i32(self.leader_epoch);
-        put_array(w, flex, &self.isr, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.isr)?;
         w.put_i32(self.partition_epoch);
-        put_array(w, flex, &self.replicas, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.replicas)?;
         if version >= 3 {
-            put_array(w, flex, &self.adding_replicas, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.adding_replicas)?;
         }
         if version >= 3 {
-            put_array(w, flex, &self.removing_replicas, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.removing_replicas)?;
         }
         if version >= 1 {
             w.put_u8(u8::from(self.is_new));

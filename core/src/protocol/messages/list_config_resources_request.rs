@@ -13,7 +13,7 @@ use crate::protocol::codec::*;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ListConfigResourcesRequest {
     /// `[]int8`, versions 1.
-    pub resource_types: Vec<i8>,
+    pub resource_types: PrimArray<i8>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -22,7 +22,7 @@ pub struct ListConfigResourcesRequest {
 impl Default for ListConfigResourcesRequest {
     fn default() -> Self {
         ListConfigResourcesRequest {
-            resource_types: Vec::new(),
+            resource_types: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -39,9 +39,9 @@ impl Wire for ListConfigResourcesRequest {
         }
         let flex = true;
         let resource_types = if version >= 1 {
-            r.array_of(flex, 1, |r| r.i8())?
+            r.prim_array::<i8>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flex {
@@ -62,10 +62,7 @@ impl Wire for ListConfigResourcesRequest {
         }
         let flex = true;
         if version >= 1 {
-            put_array(w, flex, &self.resource_types, |w, x| {
-                w.put_i8(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.resource_types)?;
         } else {
             if !(self.resource_types.is_empty()) {
                 return Err(EncodeError::FieldNotInVersion {

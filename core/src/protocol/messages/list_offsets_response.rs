@@ -134,7 +134,7 @@ pub struct ListOffsetsPartitionResponse {
     /// `int16`, versions 0-10.
     pub error_code: i16,
     /// `[]int64`, versions 0.
-    pub old_style_offsets: Vec<i64>,
+    pub old_style_offsets: PrimArray<i64>,
     /// `int64`, versions 1-10.
     pub timestamp: i64,
     /// `int64`, versions 1-10.
@@ -151,7 +151,7 @@ impl Default for ListOffsetsPartitionResponse {
         ListOffsetsPartitionResponse {
             partition_index: 0,
             error_code: 0,
-            old_style_offsets: Vec::new(),
+            old_style_offsets: PrimArray::new(),
             timestamp: -1,
             offset: -1,
             leader_epoch: -1,
@@ -166,9 +166,9 @@ impl Wire for ListOffsetsPartitionResponse {
         let partition_index = r.i32()?;
         let error_code = r.i16()?;
         let old_style_offsets = if version <= 0 {
-            r.array_of(flex, 8, |r| r.i64())?
+            r.prim_array::<i64>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let timestamp = if version >= 1 { r.i64()? } else { -1 };
         let offset = if version >= 1 { r.i64()? } else { -1 };
@@ -193,10 +193,7 @@ impl Wire for ListOffsetsPartitionResponse {
         w.put_i32(self.partition_index);
         w.put_i16(self.error_code);
         if version <= 0 {
-            put_array(w, flex, &self.old_style_offsets, |w, x| {
-                w.put_i64(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.old_style_offsets)?;
         } else {
             if !(self.old_style_offsets.is_empty()) {
                 return Err(EncodeError::FieldNotInVersion {

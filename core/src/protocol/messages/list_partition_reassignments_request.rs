@@ -80,7 +80,7 @@ pub struct ListPartitionReassignmentsTopics {
     /// `string`, versions 0.
     pub name: ByteString,
     /// `[]int32`, versions 0.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -90,7 +90,7 @@ impl Default for ListPartitionReassignmentsTopics {
     fn default() -> Self {
         ListPartitionReassignmentsTopics {
             name: ByteString::from_static(""),
-            partition_indexes: Vec::new(),
+            partition_indexes: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -100,7 +100,7 @@ impl Wire for ListPartitionReassignmentsTopics {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = true;
         let name = r.string(flex)?;
-        let partition_indexes = r.array_of(flex, 4, |r| r.i32())?;
+        let partition_indexes = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -115,10 +115,7 @@ impl Wire for ListPartitionReassignmentsTopics {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
-        put_array(w, flex, &self.partition_indexes, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.partition_indexes)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

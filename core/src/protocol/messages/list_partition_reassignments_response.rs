@@ -142,11 +142,11 @@ pub struct OngoingPartitionReassignment {
     /// `int32`, versions 0.
     pub partition_index: i32,
     /// `[]int32`, versions 0.
-    pub replicas: Vec<i32>,
+    pub replicas: PrimArray<i32>,
     /// `[]int32`, versions 0.
-    pub adding_replicas: Vec<i32>,
+    pub adding_replicas: PrimArray<i32>,
     /// `[]int32`, versions 0.
-    pub removing_replicas: Vec<i32>,
+    pub removing_replicas: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -156,9 +156,9 @@ impl Default for OngoingPartitionReassignment {
     fn default() -> Self {
         OngoingPartitionReassignment {
             partition_index: 0,
-            replicas: Vec::new(),
-            adding_replicas: Vec::new(),
-            removing_replicas: Vec::new(),
+            replicas: PrimArray::new(),
+            adding_replicas: PrimArray::new(),
+            removing_replicas: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -168,9 +168,9 @@ impl Wire for OngoingPartitionReassignment {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = true;
         let partition_index = r.i32()?;
-        let replicas = r.array_of(flex, 4, |r| r.i32())?;
-        let adding_replicas = r.array_of(flex, 4, |r| r.i32())?;
-        let removing_replicas = r.array_of(flex, 4, |r| r.i32())?;
+        let replicas = r.prim_array::<i32>(flex)?;
+        let adding_replicas = r.prim_array::<i32>(flex)?;
+        let removing_replicas = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -187,18 +187,9 @@ impl Wire for OngoingPartitionReassignment {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition_index);
-        put_array(w, flex, &self.replicas, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.adding_replicas, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.removing_replicas, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.replicas)?;
+        put_prim_array(w, flex, &self.adding_replicas)?;
+        put_prim_array(w, flex, &self.removing_replicas)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

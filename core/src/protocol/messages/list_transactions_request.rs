@@ -15,7 +15,7 @@ pub struct ListTransactionsRequest {
     /// `[]string`, versions 0-2.
     pub state_filters: Vec<ByteString>,
     /// `[]int64`, versions 0-2.
-    pub producer_id_filters: Vec<i64>,
+    pub producer_id_filters: PrimArray<i64>,
     /// `int64`, versions 1-2.
     pub duration_filter: i64,
     /// `string`, versions 2, nullable 2.
@@ -29,7 +29,7 @@ impl Default for ListTransactionsRequest {
     fn default() -> Self {
         ListTransactionsRequest {
             state_filters: Vec::new(),
-            producer_id_filters: Vec::new(),
+            producer_id_filters: PrimArray::new(),
             duration_filter: -1,
             transactional_id_pattern: None,
             unknown_tagged_fields: Vec::new(),
@@ -48,7 +48,7 @@ impl Wire for ListTransactionsRequest {
         }
         let flex = true;
         let state_filters = r.array_of(flex, 1, |r| r.string(flex))?;
-        let producer_id_filters = r.array_of(flex, 8, |r| r.i64())?;
+        let producer_id_filters = r.prim_array::<i64>(flex)?;
         let duration_filter = if version >= 1 { r.i64()? } else { -1 };
         let transactional_id_pattern = if version >= 2 {
             r.nullable_string(flex)?
@@ -77,10 +77,7 @@ impl Wire for ListTransactionsRequest {
         }
         let flex = true;
         put_array(w, flex, &self.state_filters, |w, x| put_string(w, flex, x))?;
-        put_array(w, flex, &self.producer_id_filters, |w, x| {
-            w.put_i64(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.producer_id_filters)?;
         if version >= 1 {
             w.put_i64(self.duration_filter);
         } else {

@@ -310,11 +310,11 @@ pub struct MetadataResponsePartition {
     /// `int32`, versions 7-13.
     pub leader_epoch: i32,
     /// `[]int32`, versions 0-13.
-    pub replica_nodes: Vec<i32>,
+    pub replica_nodes: PrimArray<i32>,
     /// `[]int32`, versions 0-13.
-    pub isr_nodes: Vec<i32>,
+    pub isr_nodes: PrimArray<i32>,
     /// `[]int32`, versions 5-13.
-    pub offline_replicas: Vec<i32>,
+    pub offline_replicas: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -327,9 +327,9 @@ impl Default for MetadataResponsePartition {
             partition_index: 0,
             leader_id: 0,
             leader_epoch: -1,
-            replica_nodes: Vec::new(),
-            isr_nodes: Vec::new(),
-            offline_replicas: Vec::new(),
+            replica_nodes: PrimArray::new(),
+            isr_nodes: PrimArray::new(),
+            offline_replicas: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -342,12 +342,12 @@ impl Wire for MetadataResponsePartition {
         let partition_index = r.i32()?;
         let leader_id = r.i32()?;
         let leader_epoch = if version >= 7 { r.i32()? } else { -1 };
-        let replica_nodes = r.array_of(flex, 4, |r| r.i32())?;
-        let isr_nodes = r.array_of(flex, 4, |r| r.i32())?;
+        let replica_nodes = r.prim_array::<i32>(flex)?;
+        let isr_nodes = r.prim_array::<i32>(flex)?;
         let offline_replicas = if version >= 5 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flex {
@@ -373,19 +373,10 @@ impl Wire for MetadataResponsePartition {
         if version >= 7 {
             w.put_i32(self.leader_epoch);
         }
-        put_array(w, flex, &self.replica_nodes, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.isr_nodes, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.replica_nodes)?;
+        put_prim_array(w, flex, &self.isr_nodes)?;
         if version >= 5 {
-            put_array(w, flex, &self.offline_replicas, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.offline_replicas)?;
         }
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);

@@ -158,7 +158,7 @@ pub struct OffsetFetchRequestTopic {
     /// `string`, versions 0-7.
     pub name: ByteString,
     /// `[]int32`, versions 0-7.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -168,7 +168,7 @@ impl Default for OffsetFetchRequestTopic {
     fn default() -> Self {
         OffsetFetchRequestTopic {
             name: ByteString::from_static(""),
-            partition_indexes: Vec::new(),
+            partition_indexes: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -183,9 +183,9 @@ impl Wire for OffsetFetchRequestTopic {
             ByteString::from_static("")
         };
         let partition_indexes = if version <= 7 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flex {
@@ -212,10 +212,7 @@ impl Wire for OffsetFetchRequestTopic {
             }
         }
         if version <= 7 {
-            put_array(w, flex, &self.partition_indexes, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.partition_indexes)?;
         } else {
             if !(self.partition_indexes.is_empty()) {
                 return Err(EncodeError::FieldNotInVersion {
@@ -339,7 +336,7 @@ pub struct OffsetFetchRequestTopics {
     /// `uuid`, versions none.
     pub topic_id: Uuid,
     /// `[]int32`, versions 8-9.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -350,7 +347,7 @@ impl Default for OffsetFetchRequestTopics {
         OffsetFetchRequestTopics {
             name: ByteString::from_static(""),
             topic_id: Uuid::ZERO,
-            partition_indexes: Vec::new(),
+            partition_indexes: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -366,9 +363,9 @@ impl Wire for OffsetFetchRequestTopics {
         };
         let topic_id = Uuid::ZERO;
         let partition_indexes = if version >= 8 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flex {
@@ -388,10 +385,7 @@ impl Wire for OffsetFetchRequestTopics {
             put_string(w, flex, &self.name)?;
         }
         if version >= 8 {
-            put_array(w, flex, &self.partition_indexes, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.partition_indexes)?;
         } else {
             if !(self.partition_indexes.is_empty()) {
                 return Err(EncodeError::FieldNotInVersion {

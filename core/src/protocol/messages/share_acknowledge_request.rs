@@ -195,7 +195,7 @@ pub struct AcknowledgementBatch {
     /// `int64`, versions 1.
     pub last_offset: i64,
     /// `[]int8`, versions 1.
-    pub acknowledge_types: Vec<i8>,
+    pub acknowledge_types: PrimArray<i8>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -206,7 +206,7 @@ impl Default for AcknowledgementBatch {
         AcknowledgementBatch {
             first_offset: 0,
             last_offset: 0,
-            acknowledge_types: Vec::new(),
+            acknowledge_types: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -217,7 +217,7 @@ impl Wire for AcknowledgementBatch {
         let flex = true;
         let first_offset = r.i64()?;
         let last_offset = r.i64()?;
-        let acknowledge_types = r.array_of(flex, 1, |r| r.i8())?;
+        let acknowledge_types = r.prim_array::<i8>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -234,10 +234,7 @@ impl Wire for AcknowledgementBatch {
         let flex = true;
         w.put_i64(self.first_offset);
         w.put_i64(self.last_offset);
-        put_array(w, flex, &self.acknowledge_types, |w, x| {
-            w.put_i8(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.acknowledge_types)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

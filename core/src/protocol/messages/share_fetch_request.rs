@@ -247,7 +247,7 @@ pub struct AcknowledgementBatch {
     /// `int64`, versions 1.
     pub last_offset: i64,
     /// `[]int8`, versions 1.
-    pub acknowledge_types: Vec<i8>,
+    pub acknowledge_types: PrimArray<i8>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -258,7 +258,7 @@ impl Default for AcknowledgementBatch {
         AcknowledgementBatch {
             first_offset: 0,
             last_offset: 0,
-            acknowledge_types: Vec::new(),
+            acknowledge_types: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -269,7 +269,7 @@ impl Wire for AcknowledgementBatch {
         let flex = true;
         let first_offset = r.i64()?;
         let last_offset = r.i64()?;
-        let acknowledge_types = r.array_of(flex, 1, |r| r.i8())?;
+        let acknowledge_types = r.prim_array::<i8>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -286,10 +286,7 @@ impl Wire for AcknowledgementBatch {
         let flex = true;
         w.put_i64(self.first_offset);
         w.put_i64(self.last_offset);
-        put_array(w, flex, &self.acknowledge_types, |w, x| {
-            w.put_i8(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.acknowledge_types)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);
@@ -304,7 +301,7 @@ pub struct ForgottenTopic {
     /// `uuid`, versions 1.
     pub topic_id: Uuid,
     /// `[]int32`, versions 1.
-    pub partitions: Vec<i32>,
+    pub partitions: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -314,7 +311,7 @@ impl Default for ForgottenTopic {
     fn default() -> Self {
         ForgottenTopic {
             topic_id: Uuid::ZERO,
-            partitions: Vec::new(),
+            partitions: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -324,7 +321,7 @@ impl Wire for ForgottenTopic {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = true;
         let topic_id = r.uuid()?;
-        let partitions = r.array_of(flex, 4, |r| r.i32())?;
+        let partitions = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -339,10 +336,7 @@ impl Wire for ForgottenTopic {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
-        put_array(w, flex, &self.partitions, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.partitions)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

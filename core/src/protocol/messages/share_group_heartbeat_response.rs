@@ -152,7 +152,7 @@ pub struct TopicPartitions {
     /// `uuid`, versions 1.
     pub topic_id: Uuid,
     /// `[]int32`, versions 1.
-    pub partitions: Vec<i32>,
+    pub partitions: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -162,7 +162,7 @@ impl Default for TopicPartitions {
     fn default() -> Self {
         TopicPartitions {
             topic_id: Uuid::ZERO,
-            partitions: Vec::new(),
+            partitions: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -172,7 +172,7 @@ impl Wire for TopicPartitions {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = true;
         let topic_id = r.uuid()?;
-        let partitions = r.array_of(flex, 4, |r| r.i32())?;
+        let partitions = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -187,10 +187,7 @@ impl Wire for TopicPartitions {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
-        put_array(w, flex, &self.partitions, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.partitions)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

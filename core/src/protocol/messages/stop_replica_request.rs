@@ -254,7 +254,7 @@ pub struct StopReplicaTopicV1 {
     /// `string`, versions 1-2.
     pub name: ByteString,
     /// `[]int32`, versions 1-2.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -264,7 +264,7 @@ impl Default for StopReplicaTopicV1 {
     fn default() -> Self {
         StopReplicaTopicV1 {
             name: ByteString::from_static(""),
-            partition_indexes: Vec::new(),
+            partition_indexes: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -279,9 +279,9 @@ impl Wire for StopReplicaTopicV1 {
             ByteString::from_static("")
         };
         let partition_indexes = if version >= 1 && version <= 2 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flex {
@@ -308,10 +308,7 @@ impl Wire for StopReplicaTopicV1 {
             }
         }
         if version >= 1 && version <= 2 {
-            put_array(w, flex, &self.partition_indexes, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.partition_indexes)?;
         } else {
             if !(self.partition_indexes.is_empty()) {
                 return Err(EncodeError::FieldNotInVersion {

@@ -193,13 +193,13 @@ pub struct UpdateMetadataPartitionState {
     /// `int32`, versions 0-8.
     pub leader_epoch: i32,
     /// `[]int32`, versions 0-8.
-    pub isr: Vec<i32>,
+    pub isr: PrimArray<i32>,
     /// `int32`, versions 0-8.
     pub zk_version: i32,
     /// `[]int32`, versions 0-8.
-    pub replicas: Vec<i32>,
+    pub replicas: PrimArray<i32>,
     /// `[]int32`, versions 4-8.
-    pub offline_replicas: Vec<i32>,
+    pub offline_replicas: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -213,10 +213,10 @@ impl Default for UpdateMetadataPartitionState {
             controller_epoch: 0,
             leader: 0,
             leader_epoch: 0,
-            isr: Vec::new(),
+            isr: PrimArray::new(),
             zk_version: 0,
-            replicas: Vec::new(),
-            offline_replicas: Vec::new(),
+            replicas: PrimArray::new(),
+            offline_replicas: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -234,13 +234,13 @@ impl Wire for UpdateMetadataPartitionState {
         let controller_epoch = r.i32()?;
         let leader = r.i32()?;
         let leader_epoch = r.i32()?;
-        let isr = r.array_of(flex, 4, |r| r.i32())?;
+        let isr = r.prim_array::<i32>(flex)?;
         let zk_version = r.i32()?;
-        let replicas = r.array_of(flex, 4, |r| r.i32())?;
+        let replicas = r.prim_array::<i32>(flex)?;
         let offline_replicas = if version >= 4 {
-            r.array_of(flex, 4, |r| r.i32())?
+            r.prim_array::<i32>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let mut unknown_tagged_fields = Vec::new();
         if flex {
@@ -269,20 +269,11 @@ impl Wire for UpdateMetadataPartitionState {
         w.put_i32(self.controller_epoch);
         w.put_i32(self.leader);
         w.put_i32(self.leader_epoch);
-        put_array(w, flex, &self.isr, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.isr)?;
         w.put_i32(self.zk_version);
-        put_array(w, flex, &self.replicas, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.replicas)?;
         if version >= 4 {
-            put_array(w, flex, &self.offline_replicas, |w, x| {
-                w.put_i32(*x);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.offline_replicas)?;
         }
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);

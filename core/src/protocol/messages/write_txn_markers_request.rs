@@ -140,7 +140,7 @@ pub struct WritableTxnMarkerTopic {
     /// `string`, versions 0-1.
     pub name: ByteString,
     /// `[]int32`, versions 0-1.
-    pub partition_indexes: Vec<i32>,
+    pub partition_indexes: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -150,7 +150,7 @@ impl Default for WritableTxnMarkerTopic {
     fn default() -> Self {
         WritableTxnMarkerTopic {
             name: ByteString::from_static(""),
-            partition_indexes: Vec::new(),
+            partition_indexes: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -160,7 +160,7 @@ impl Wire for WritableTxnMarkerTopic {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = version >= 1;
         let name = r.string(flex)?;
-        let partition_indexes = r.array_of(flex, 4, |r| r.i32())?;
+        let partition_indexes = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -175,10 +175,7 @@ impl Wire for WritableTxnMarkerTopic {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.name)?;
-        put_array(w, flex, &self.partition_indexes, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.partition_indexes)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

@@ -92,7 +92,7 @@ pub struct TopicPartitionsInfo {
     /// `string`, versions 0.
     pub topic_name: ByteString,
     /// `[]int32`, versions 0.
-    pub partitions: Vec<i32>,
+    pub partitions: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -103,7 +103,7 @@ impl Default for TopicPartitionsInfo {
         TopicPartitionsInfo {
             topic_id: Uuid::ZERO,
             topic_name: ByteString::from_static(""),
-            partitions: Vec::new(),
+            partitions: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -114,7 +114,7 @@ impl Wire for TopicPartitionsInfo {
         let flex = true;
         let topic_id = r.uuid()?;
         let topic_name = r.string(flex)?;
-        let partitions = r.array_of(flex, 4, |r| r.i32())?;
+        let partitions = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -131,10 +131,7 @@ impl Wire for TopicPartitionsInfo {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_string(w, flex, &self.topic_name)?;
-        put_array(w, flex, &self.partitions, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.partitions)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

@@ -278,11 +278,11 @@ impl Wire for TopicConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CopartitionGroup {
     /// `[]int16`, versions 0.
-    pub source_topics: Vec<i16>,
+    pub source_topics: PrimArray<i16>,
     /// `[]int16`, versions 0.
-    pub source_topic_regex: Vec<i16>,
+    pub source_topic_regex: PrimArray<i16>,
     /// `[]int16`, versions 0.
-    pub repartition_source_topics: Vec<i16>,
+    pub repartition_source_topics: PrimArray<i16>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -291,9 +291,9 @@ pub struct CopartitionGroup {
 impl Default for CopartitionGroup {
     fn default() -> Self {
         CopartitionGroup {
-            source_topics: Vec::new(),
-            source_topic_regex: Vec::new(),
-            repartition_source_topics: Vec::new(),
+            source_topics: PrimArray::new(),
+            source_topic_regex: PrimArray::new(),
+            repartition_source_topics: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -302,9 +302,9 @@ impl Default for CopartitionGroup {
 impl Wire for CopartitionGroup {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = true;
-        let source_topics = r.array_of(flex, 2, |r| r.i16())?;
-        let source_topic_regex = r.array_of(flex, 2, |r| r.i16())?;
-        let repartition_source_topics = r.array_of(flex, 2, |r| r.i16())?;
+        let source_topics = r.prim_array::<i16>(flex)?;
+        let source_topic_regex = r.prim_array::<i16>(flex)?;
+        let repartition_source_topics = r.prim_array::<i16>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -319,18 +319,9 @@ impl Wire for CopartitionGroup {
 
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = true;
-        put_array(w, flex, &self.source_topics, |w, x| {
-            w.put_i16(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.source_topic_regex, |w, x| {
-            w.put_i16(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.repartition_source_topics, |w, x| {
-            w.put_i16(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.source_topics)?;
+        put_prim_array(w, flex, &self.source_topic_regex)?;
+        put_prim_array(w, flex, &self.repartition_source_topics)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

@@ -21,7 +21,7 @@ pub struct BrokerRegistrationChangeRecord {
     /// `int8`, versions 1-2, tag 1 in 1-2.
     pub in_controlled_shutdown: i8,
     /// `[]uuid`, versions 2, tag 2 in 2.
-    pub log_dirs: Vec<Uuid>,
+    pub log_dirs: PrimArray<Uuid>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -34,7 +34,7 @@ impl Default for BrokerRegistrationChangeRecord {
             broker_epoch: 0,
             fenced: 0,
             in_controlled_shutdown: 0,
-            log_dirs: Vec::new(),
+            log_dirs: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -54,7 +54,7 @@ impl Wire for BrokerRegistrationChangeRecord {
         let broker_epoch = r.i64()?;
         let mut fenced = 0;
         let mut in_controlled_shutdown = 0;
-        let mut log_dirs = Vec::new();
+        let mut log_dirs = PrimArray::new();
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |tag, r| match tag {
@@ -67,7 +67,7 @@ impl Wire for BrokerRegistrationChangeRecord {
                     Ok(true)
                 }
                 2 if version >= 2 => {
-                    log_dirs = r.array_of(flex, 16, |r| r.uuid())?;
+                    log_dirs = r.prim_array::<Uuid>(flex)?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -143,10 +143,7 @@ impl Wire for BrokerRegistrationChangeRecord {
             if (version >= 2) && !(self.log_dirs.is_empty()) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..2);
                 put_tagged(w, 2, |w| {
-                    put_array(w, flex, &self.log_dirs, |w, x| {
-                        w.put_slice(&(*x).0);
-                        Ok(())
-                    })?;
+                    put_prim_array(w, flex, &self.log_dirs)?;
                     Ok(())
                 })?;
                 next = 2 + 1;

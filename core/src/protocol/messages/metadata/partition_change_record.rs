@@ -17,23 +17,23 @@ pub struct PartitionChangeRecord {
     /// `uuid`, versions 0-2.
     pub topic_id: Uuid,
     /// `[]int32`, versions 0-2, nullable 0-2, tag 0 in 0-2.
-    pub isr: Option<Vec<i32>>,
+    pub isr: Option<PrimArray<i32>>,
     /// `int32`, versions 0-2, tag 1 in 0-2.
     pub leader: i32,
     /// `[]int32`, versions 0-2, nullable 0-2, tag 2 in 0-2.
-    pub replicas: Option<Vec<i32>>,
+    pub replicas: Option<PrimArray<i32>>,
     /// `[]int32`, versions 0-2, nullable 0-2, tag 3 in 0-2.
-    pub removing_replicas: Option<Vec<i32>>,
+    pub removing_replicas: Option<PrimArray<i32>>,
     /// `[]int32`, versions 0-2, nullable 0-2, tag 4 in 0-2.
-    pub adding_replicas: Option<Vec<i32>>,
+    pub adding_replicas: Option<PrimArray<i32>>,
     /// `int8`, versions 0-2, tag 5 in 0-2.
     pub leader_recovery_state: i8,
     /// `[]uuid`, versions 1-2, nullable 1-2, tag 8 in 1-2.
-    pub directories: Option<Vec<Uuid>>,
+    pub directories: Option<PrimArray<Uuid>>,
     /// `[]int32`, versions 2, nullable 2, tag 6 in 2.
-    pub eligible_leader_replicas: Option<Vec<i32>>,
+    pub eligible_leader_replicas: Option<PrimArray<i32>>,
     /// `[]int32`, versions 2, nullable 2, tag 7 in 2.
-    pub last_known_elr: Option<Vec<i32>>,
+    pub last_known_elr: Option<PrimArray<i32>>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -83,7 +83,7 @@ impl Wire for PartitionChangeRecord {
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |tag, r| match tag {
                 0 if true => {
-                    isr = r.nullable_array_of(flex, 4, |r| r.i32())?;
+                    isr = r.nullable_prim_array::<i32>(flex)?;
                     Ok(true)
                 }
                 1 if true => {
@@ -91,15 +91,15 @@ impl Wire for PartitionChangeRecord {
                     Ok(true)
                 }
                 2 if true => {
-                    replicas = r.nullable_array_of(flex, 4, |r| r.i32())?;
+                    replicas = r.nullable_prim_array::<i32>(flex)?;
                     Ok(true)
                 }
                 3 if true => {
-                    removing_replicas = r.nullable_array_of(flex, 4, |r| r.i32())?;
+                    removing_replicas = r.nullable_prim_array::<i32>(flex)?;
                     Ok(true)
                 }
                 4 if true => {
-                    adding_replicas = r.nullable_array_of(flex, 4, |r| r.i32())?;
+                    adding_replicas = r.nullable_prim_array::<i32>(flex)?;
                     Ok(true)
                 }
                 5 if true => {
@@ -107,15 +107,15 @@ impl Wire for PartitionChangeRecord {
                     Ok(true)
                 }
                 6 if version >= 2 => {
-                    eligible_leader_replicas = r.nullable_array_of(flex, 4, |r| r.i32())?;
+                    eligible_leader_replicas = r.nullable_prim_array::<i32>(flex)?;
                     Ok(true)
                 }
                 7 if version >= 2 => {
-                    last_known_elr = r.nullable_array_of(flex, 4, |r| r.i32())?;
+                    last_known_elr = r.nullable_prim_array::<i32>(flex)?;
                     Ok(true)
                 }
                 8 if version >= 1 => {
-                    directories = r.nullable_array_of(flex, 16, |r| r.uuid())?;
+                    directories = r.nullable_prim_array::<Uuid>(flex)?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -208,10 +208,7 @@ impl Wire for PartitionChangeRecord {
             if (true) && !(self.isr == None) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..0);
                 put_tagged(w, 0, |w| {
-                    put_nullable_array(w, flex, self.isr.as_deref(), |w, x| {
-                        w.put_i32(*x);
-                        Ok(())
-                    })?;
+                    put_nullable_prim_array(w, flex, self.isr.as_ref())?;
                     Ok(())
                 })?;
                 next = 0 + 1;
@@ -227,10 +224,7 @@ impl Wire for PartitionChangeRecord {
             if (true) && !(self.replicas == None) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..2);
                 put_tagged(w, 2, |w| {
-                    put_nullable_array(w, flex, self.replicas.as_deref(), |w, x| {
-                        w.put_i32(*x);
-                        Ok(())
-                    })?;
+                    put_nullable_prim_array(w, flex, self.replicas.as_ref())?;
                     Ok(())
                 })?;
                 next = 2 + 1;
@@ -238,10 +232,7 @@ impl Wire for PartitionChangeRecord {
             if (true) && !(self.removing_replicas == None) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..3);
                 put_tagged(w, 3, |w| {
-                    put_nullable_array(w, flex, self.removing_replicas.as_deref(), |w, x| {
-                        w.put_i32(*x);
-                        Ok(())
-                    })?;
+                    put_nullable_prim_array(w, flex, self.removing_replicas.as_ref())?;
                     Ok(())
                 })?;
                 next = 3 + 1;
@@ -249,10 +240,7 @@ impl Wire for PartitionChangeRecord {
             if (true) && !(self.adding_replicas == None) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..4);
                 put_tagged(w, 4, |w| {
-                    put_nullable_array(w, flex, self.adding_replicas.as_deref(), |w, x| {
-                        w.put_i32(*x);
-                        Ok(())
-                    })?;
+                    put_nullable_prim_array(w, flex, self.adding_replicas.as_ref())?;
                     Ok(())
                 })?;
                 next = 4 + 1;
@@ -268,15 +256,7 @@ impl Wire for PartitionChangeRecord {
             if (version >= 2) && !(self.eligible_leader_replicas == None) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..6);
                 put_tagged(w, 6, |w| {
-                    put_nullable_array(
-                        w,
-                        flex,
-                        self.eligible_leader_replicas.as_deref(),
-                        |w, x| {
-                            w.put_i32(*x);
-                            Ok(())
-                        },
-                    )?;
+                    put_nullable_prim_array(w, flex, self.eligible_leader_replicas.as_ref())?;
                     Ok(())
                 })?;
                 next = 6 + 1;
@@ -284,10 +264,7 @@ impl Wire for PartitionChangeRecord {
             if (version >= 2) && !(self.last_known_elr == None) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..7);
                 put_tagged(w, 7, |w| {
-                    put_nullable_array(w, flex, self.last_known_elr.as_deref(), |w, x| {
-                        w.put_i32(*x);
-                        Ok(())
-                    })?;
+                    put_nullable_prim_array(w, flex, self.last_known_elr.as_ref())?;
                     Ok(())
                 })?;
                 next = 7 + 1;
@@ -295,10 +272,7 @@ impl Wire for PartitionChangeRecord {
             if (version >= 1) && !(self.directories == None) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..8);
                 put_tagged(w, 8, |w| {
-                    put_nullable_array(w, flex, self.directories.as_deref(), |w, x| {
-                        w.put_slice(&(*x).0);
-                        Ok(())
-                    })?;
+                    put_nullable_prim_array(w, flex, self.directories.as_ref())?;
                     Ok(())
                 })?;
                 next = 8 + 1;

@@ -17,13 +17,13 @@ pub struct PartitionRecord {
     /// `uuid`, versions 0-2.
     pub topic_id: Uuid,
     /// `[]int32`, versions 0-2.
-    pub replicas: Vec<i32>,
+    pub replicas: PrimArray<i32>,
     /// `[]int32`, versions 0-2.
-    pub isr: Vec<i32>,
+    pub isr: PrimArray<i32>,
     /// `[]int32`, versions 0-2.
-    pub removing_replicas: Vec<i32>,
+    pub removing_replicas: PrimArray<i32>,
     /// `[]int32`, versions 0-2.
-    pub adding_replicas: Vec<i32>,
+    pub adding_replicas: PrimArray<i32>,
     /// `int32`, versions 0-2.
     pub leader: i32,
     /// `int8`, versions 0-2, tag 0 in 0-2.
@@ -33,11 +33,11 @@ pub struct PartitionRecord {
     /// `int32`, versions 0-2.
     pub partition_epoch: i32,
     /// `[]uuid`, versions 1-2.
-    pub directories: Vec<Uuid>,
+    pub directories: PrimArray<Uuid>,
     /// `[]int32`, versions 2, nullable 2, tag 1 in 2.
-    pub eligible_leader_replicas: Option<Vec<i32>>,
+    pub eligible_leader_replicas: Option<PrimArray<i32>>,
     /// `[]int32`, versions 2, nullable 2, tag 2 in 2.
-    pub last_known_elr: Option<Vec<i32>>,
+    pub last_known_elr: Option<PrimArray<i32>>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -48,15 +48,15 @@ impl Default for PartitionRecord {
         PartitionRecord {
             partition_id: -1,
             topic_id: Uuid::ZERO,
-            replicas: Vec::new(),
-            isr: Vec::new(),
-            removing_replicas: Vec::new(),
-            adding_replicas: Vec::new(),
+            replicas: PrimArray::new(),
+            isr: PrimArray::new(),
+            removing_replicas: PrimArray::new(),
+            adding_replicas: PrimArray::new(),
             leader: -1,
             leader_recovery_state: 0,
             leader_epoch: -1,
             partition_epoch: -1,
-            directories: Vec::new(),
+            directories: PrimArray::new(),
             eligible_leader_replicas: None,
             last_known_elr: None,
             unknown_tagged_fields: Vec::new(),
@@ -76,18 +76,18 @@ impl Wire for PartitionRecord {
         let flex = true;
         let partition_id = r.i32()?;
         let topic_id = r.uuid()?;
-        let replicas = r.array_of(flex, 4, |r| r.i32())?;
-        let isr = r.array_of(flex, 4, |r| r.i32())?;
-        let removing_replicas = r.array_of(flex, 4, |r| r.i32())?;
-        let adding_replicas = r.array_of(flex, 4, |r| r.i32())?;
+        let replicas = r.prim_array::<i32>(flex)?;
+        let isr = r.prim_array::<i32>(flex)?;
+        let removing_replicas = r.prim_array::<i32>(flex)?;
+        let adding_replicas = r.prim_array::<i32>(flex)?;
         let leader = r.i32()?;
         let mut leader_recovery_state = 0;
         let leader_epoch = r.i32()?;
         let partition_epoch = r.i32()?;
         let directories = if version >= 1 {
-            r.array_of(flex, 16, |r| r.uuid())?
+            r.prim_array::<Uuid>(flex)?
         } else {
-            Vec::new()
+            PrimArray::new()
         };
         let mut eligible_leader_replicas = None;
         let mut last_known_elr = None;
@@ -99,11 +99,11 @@ impl Wire for PartitionRecord {
                     Ok(true)
                 }
                 1 if version >= 2 => {
-                    eligible_leader_replicas = r.nullable_array_of(flex, 4, |r| r.i32())?;
+                    eligible_leader_replicas = r.nullable_prim_array::<i32>(flex)?;
                     Ok(true)
                 }
                 2 if version >= 2 => {
-                    last_known_elr = r.nullable_array_of(flex, 4, |r| r.i32())?;
+                    last_known_elr = r.nullable_prim_array::<i32>(flex)?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -137,30 +137,15 @@ impl Wire for PartitionRecord {
         let flex = true;
         w.put_i32(self.partition_id);
         w.put_slice(&(self.topic_id).0);
-        put_array(w, flex, &self.replicas, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.isr, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.removing_replicas, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
-        put_array(w, flex, &self.adding_replicas, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.replicas)?;
+        put_prim_array(w, flex, &self.isr)?;
+        put_prim_array(w, flex, &self.removing_replicas)?;
+        put_prim_array(w, flex, &self.adding_replicas)?;
         w.put_i32(self.leader);
         w.put_i32(self.leader_epoch);
         w.put_i32(self.partition_epoch);
         if version >= 1 {
-            put_array(w, flex, &self.directories, |w, x| {
-                w.put_slice(&(*x).0);
-                Ok(())
-            })?;
+            put_prim_array(w, flex, &self.directories)?;
         } else {
             if !(self.directories.is_empty()) {
                 return Err(EncodeError::FieldNotInVersion {
@@ -212,15 +197,7 @@ impl Wire for PartitionRecord {
             if (version >= 2) && !(self.eligible_leader_replicas == None) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..1);
                 put_tagged(w, 1, |w| {
-                    put_nullable_array(
-                        w,
-                        flex,
-                        self.eligible_leader_replicas.as_deref(),
-                        |w, x| {
-                            w.put_i32(*x);
-                            Ok(())
-                        },
-                    )?;
+                    put_nullable_prim_array(w, flex, self.eligible_leader_replicas.as_ref())?;
                     Ok(())
                 })?;
                 next = 1 + 1;
@@ -228,10 +205,7 @@ impl Wire for PartitionRecord {
             if (version >= 2) && !(self.last_known_elr == None) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..2);
                 put_tagged(w, 2, |w| {
-                    put_nullable_array(w, flex, self.last_known_elr.as_deref(), |w, x| {
-                        w.put_i32(*x);
-                        Ok(())
-                    })?;
+                    put_nullable_prim_array(w, flex, self.last_known_elr.as_ref())?;
                     Ok(())
                 })?;
                 next = 2 + 1;

@@ -31,7 +31,7 @@ pub struct RegisterBrokerRecord {
     /// `bool`, versions 1-3.
     pub in_controlled_shutdown: bool,
     /// `[]uuid`, versions 3, tag 0 in 3.
-    pub log_dirs: Vec<Uuid>,
+    pub log_dirs: PrimArray<Uuid>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -49,7 +49,7 @@ impl Default for RegisterBrokerRecord {
             rack: Some(ByteString::from_static("")),
             fenced: true,
             in_controlled_shutdown: false,
-            log_dirs: Vec::new(),
+            log_dirs: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -74,12 +74,12 @@ impl Wire for RegisterBrokerRecord {
         let rack = r.nullable_string(flex)?;
         let fenced = r.bool()?;
         let in_controlled_shutdown = if version >= 1 { r.bool()? } else { false };
-        let mut log_dirs = Vec::new();
+        let mut log_dirs = PrimArray::new();
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |tag, r| match tag {
                 0 if version >= 3 => {
-                    log_dirs = r.array_of(flex, 16, |r| r.uuid())?;
+                    log_dirs = r.prim_array::<Uuid>(flex)?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -156,10 +156,7 @@ impl Wire for RegisterBrokerRecord {
             if (version >= 3) && !(self.log_dirs.is_empty()) {
                 put_raw_tagged(w, &self.unknown_tagged_fields, next..0);
                 put_tagged(w, 0, |w| {
-                    put_array(w, flex, &self.log_dirs, |w, x| {
-                        w.put_slice(&(*x).0);
-                        Ok(())
-                    })?;
+                    put_prim_array(w, flex, &self.log_dirs)?;
                     Ok(())
                 })?;
                 next = 0 + 1;

@@ -167,7 +167,7 @@ pub struct PartitionsSchema {
     /// `string`, versions 0-1.
     pub topic: ByteString,
     /// `[]int32`, versions 0-1.
-    pub partition_ids: Vec<i32>,
+    pub partition_ids: PrimArray<i32>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -177,7 +177,7 @@ impl Default for PartitionsSchema {
     fn default() -> Self {
         PartitionsSchema {
             topic: ByteString::from_static(""),
-            partition_ids: Vec::new(),
+            partition_ids: PrimArray::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -187,7 +187,7 @@ impl Wire for PartitionsSchema {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = version >= 1;
         let topic = r.string(flex)?;
-        let partition_ids = r.array_of(flex, 4, |r| r.i32())?;
+        let partition_ids = r.prim_array::<i32>(flex)?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -202,10 +202,7 @@ impl Wire for PartitionsSchema {
     fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.topic)?;
-        put_array(w, flex, &self.partition_ids, |w, x| {
-            w.put_i32(*x);
-            Ok(())
-        })?;
+        put_prim_array(w, flex, &self.partition_ids)?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);
