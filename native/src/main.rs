@@ -1,0 +1,42 @@
+//! The `spate` binary: the broker and its command-line tools.
+//!
+//! Each subcommand lives in its own module under [`cli`], with a clap
+//! `Args` struct and a `run(args) -> anyhow::Result<ExitCode>`; `main`
+//! only parses and dispatches.
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod input;
+mod tree;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Spate: a broker that speaks Apache Kafka's wire protocol.
+#[derive(Debug, Parser)]
+#[command(name = "spate", version, about)]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Explain every byte of a Kafka request or response frame.
+    Decode(cli::decode::DecodeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => cli::decode::run(args),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        ExitCode::FAILURE
+    })
+}
