@@ -319,7 +319,10 @@ impl<'a> Walker<'a> {
             );
             if compact {
                 count.note = Some(match n {
-                    Some(n) => format!("{n} elements (compact arrays store count + 1)"),
+                    Some(n) => format!(
+                        "{n} element{} (compact arrays store count + 1)",
+                        if n == 1 { "" } else { "s" }
+                    ),
                     None => "null".into(),
                 });
             }
@@ -424,7 +427,10 @@ impl<'a> Walker<'a> {
             );
             if compact {
                 len.note = Some(match n {
-                    Some(n) => format!("{n} bytes (compact lengths store length + 1)"),
+                    Some(n) => format!(
+                        "{n} byte{} (compact lengths store length + 1)",
+                        if n == 1 { "" } else { "s" }
+                    ),
                     None => "null".into(),
                 });
             }
