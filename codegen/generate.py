@@ -46,7 +46,7 @@ PRIMS = {
     "uuid": ("Uuid", "Uuid", 16),
     "string": ("String", "ByteString", None),
     "bytes": ("Bytes", "Bytes", None),
-    "records": ("Records", "Bytes", None),
+    "records": ("Records", "Records", None),
 }
 
 
@@ -229,9 +229,13 @@ class Field:
                     return "None"
                 return f"Some(ByteString::from_static({rust_str(d or '')}))"
             return f"ByteString::from_static({rust_str(d or '')})"
-        if b in ("bytes", "records"):
+        if b == "records":
             if self.is_option():
-                if d == "null" or (b == "records" and d is None):
+                return "None" if d in ("null", None) else "Some(Records::new())"
+            return "Records::new()"
+        if b == "bytes":
+            if self.is_option():
+                if d == "null":
                     return "None"
                 return "Some(Bytes::new())"
             return "Bytes::new()"
@@ -280,7 +284,13 @@ class Field:
             if self.is_option():
                 return f"decode_nullable_struct(r, |r| {self.base}::decode(r, version))?"
             return f"{self.base}::decode(r, version)?"
-        if b in ("string", "bytes", "records"):
+        if b == "records":
+            if self.is_option():
+                if nul_all:
+                    return f"r.nullable_bytes({c})?.map(Records::from)"
+                return f"if {nul_cond} {{ r.nullable_bytes({c})?.map(Records::from) }} else {{ Some(Records::from(r.bytes({c})?)) }}"
+            return f"Records::from(r.bytes({c})?)"
+        if b in ("string", "bytes"):
             fn = "string" if b == "string" else "bytes"
             if self.is_option():
                 if nul_all:
@@ -334,9 +344,16 @@ class Field:
                 return (f"match {val}.as_ref() {{ Some(x) => {{ w.put_i8(1); x.encode(w, version)?; }} "
                         f"None if {nul_cond} => w.put_i8(-1), None => {null_err} }}")
             return f"{val}.encode(w, version)?;"
-        if b in ("string", "bytes", "records"):
+        if b == "records":
+            if self.is_option():
+                if nul_all:
+                    return f"put_nullable_records(w, {c}, {val}.as_ref())?;"
+                return (f"match {val}.as_ref() {{ Some(x) => put_records(w, {c}, x)?, "
+                        f"None if {nul_cond} => put_nullable_records(w, {c}, None)?, None => {null_err} }}")
+            return f"put_records(w, {c}, &{val})?;"
+        if b in ("string", "bytes"):
             fn = "string" if b == "string" else "bytes"
-            deref = ".as_deref()" if b == "string" else ".as_deref()"
+            deref = ".as_deref()"
             if self.is_option():
                 if nul_all:
                     return f"put_nullable_{fn}(w, {c}, {val}{deref})?;"
@@ -504,7 +521,7 @@ class Message:
             o.append(f"            {f.ident},\n")
         o.append("            unknown_tagged_fields,\n        })\n    }\n\n")
         # encode
-        o.append("    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {\n")
+        o.append("    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {\n")
         if st.top:
             o.append(f"        if !SPEC.valid.contains(version) {{\n            return Err(EncodeError::UnsupportedVersion {{ message: {rust_str(self.name)}, version }});\n        }}\n")
         o.append(f"        let flex = {flexc};\n")
@@ -697,7 +714,7 @@ def gen_mods(msgs):
     resps = {m.api_key: m for m in top if m.kind == "Response"}
     keys = sorted(reqs)
     o = [HEADER, "//! Every Kafka message, one generated module each, and the API table.\n\n"]
-    o.append("use bytes::BytesMut;\n\nuse crate::protocol::codec::*;\n\n")
+    o.append("use crate::protocol::codec::*;\n\n")
     for m in top:
         o.append(f"pub mod {m.module};\n")
     for g in sorted(k for k in by_group if k):
@@ -736,7 +753,7 @@ def gen_mods(msgs):
             m = table[k]
             o.append(f"            ApiKey::{api_name(reqs[k])} => {kind}Body::{api_name(reqs[k])}({m.module}::{m.name}::decode(r, version)?),\n")
         o.append("        })\n    }\n\n")
-        o.append("    /// Encodes the body at `version`.\n    pub fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {\n        match self {\n")
+        o.append("    /// Encodes the body at `version`.\n    pub fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {\n        match self {\n")
         for k in keys:
             o.append(f"            {kind}Body::{api_name(reqs[k])}(m) => m.encode(w, version),\n")
         o.append("        }\n    }\n\n")

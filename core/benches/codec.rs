@@ -24,7 +24,7 @@ use spate_core::protocol::messages::metadata_response::{
 use spate_core::protocol::messages::produce_request::{
     PartitionProduceData, ProduceRequest, TopicProduceData,
 };
-use spate_core::protocol::{Message, Reader, Uuid, Wire};
+use spate_core::protocol::{Message, Reader, Uuid, Wire, Writer};
 use spate_core::records::{
     encode_records, BatchHeader, BatchView, Record, RecordBatch, RecordBatchBuilder,
 };
@@ -64,7 +64,7 @@ fn produce_request() -> ProduceRequest {
             name: "bench".into(),
             partition_data: vec![PartitionProduceData {
                 index: 0,
-                records: Some(batch(0, &records(100))),
+                records: Some(batch(0, &records(100)).into()),
                 ..Default::default()
             }],
             ..Default::default()
@@ -84,7 +84,7 @@ fn fetch_response() -> FetchResponse {
                     high_watermark: 100,
                     last_stable_offset: 100,
                     log_start_offset: 0,
-                    records: Some(batch(0, &recs)),
+                    records: Some(batch(0, &recs).into()),
                     ..Default::default()
                 })
                 .collect(),
@@ -177,7 +177,11 @@ fn benches(c: &mut Criterion) {
                 .topic_data
                 .iter()
                 .flat_map(|t| &t.partition_data)
-                .map(|p| p.records.as_ref().map_or(0, spate_records))
+                .map(|p| {
+                    p.records
+                        .as_ref()
+                        .map_or(0, |r| spate_records(&r.to_bytes()))
+                })
                 .sum();
             black_box(n)
         })
@@ -213,14 +217,14 @@ fn benches(c: &mut Criterion) {
     .records;
     let mut spate_req = produce_request();
     g.bench_function("encode/spate", |b| {
-        let mut out = BytesMut::with_capacity(32 * 1024);
+        let mut out = Writer::with_capacity(32 * 1024);
         b.iter(|| {
             out.clear();
             let mut set = BytesMut::new();
             encode_records(&template, &spate_recs, &mut set).expect("batch");
-            spate_req.topic_data[0].partition_data[0].records = Some(set.freeze());
+            spate_req.topic_data[0].partition_data[0].records = Some(set.freeze().into());
             spate_req.encode(&mut out, PRODUCE_V).expect("encode");
-            black_box(out.len())
+            black_box(out.total_len())
         })
     });
     g.bench_function("encode/kafka-protocol", |b| {
@@ -245,7 +249,11 @@ fn benches(c: &mut Criterion) {
                 .responses
                 .iter()
                 .flat_map(|t| &t.partitions)
-                .map(|p| p.records.as_ref().map_or(0, spate_records))
+                .map(|p| {
+                    p.records
+                        .as_ref()
+                        .map_or(0, |r| spate_records(&r.to_bytes()))
+                })
                 .sum();
             black_box(n)
         })
@@ -268,11 +276,11 @@ fn benches(c: &mut Criterion) {
     let kp_fetch = kafka_protocol::messages::FetchResponse::decode(&mut fetch.clone(), FETCH_V)
         .expect("kp decode");
     g.bench_function("encode/spate", |b| {
-        let mut out = BytesMut::with_capacity(64 * 1024);
+        let mut out = Writer::with_capacity(64 * 1024);
         b.iter(|| {
             out.clear();
             spate_fetch.encode(&mut out, FETCH_V).expect("encode");
-            black_box(out.len())
+            black_box(out.total_len())
         })
     });
     g.bench_function("encode/kafka-protocol", |b| {
@@ -309,11 +317,11 @@ fn benches(c: &mut Criterion) {
     let kp_meta = kafka_protocol::messages::MetadataResponse::decode(&mut meta.clone(), METADATA_V)
         .expect("kp decode");
     g.bench_function("encode/spate", |b| {
-        let mut out = BytesMut::with_capacity(64 * 1024);
+        let mut out = Writer::with_capacity(64 * 1024);
         b.iter(|| {
             out.clear();
             spate_meta.encode(&mut out, METADATA_V).expect("encode");
-            black_box(out.len())
+            black_box(out.total_len())
         })
     });
     g.bench_function("encode/kafka-protocol", |b| {

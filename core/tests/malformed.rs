@@ -50,7 +50,7 @@ proptest! {
 
     #[test]
     fn strings_and_bytes_round_trip(s in ".{0,40}", b in proptest::collection::vec(any::<u8>(), 0..40), compact in any::<bool>(), null in any::<bool>()) {
-        let mut w = BytesMut::new();
+        let mut w = Writer::new();
         put_string(&mut w, compact, &s).unwrap();
         put_nullable_string(&mut w, compact, if null { None } else { Some(&s) }).unwrap();
         put_bytes(&mut w, compact, &b).unwrap();

@@ -325,7 +325,7 @@ fn oracle_default_bytes(key: i16, dir: Dir, version: i16, which: Oracle) -> Opti
 /// Spate's typed decode, then encode; returns the decoded body as JSON.
 fn spate_roundtrip(key: ApiKey, dir: Dir, version: i16, body: &Bytes) -> Result<Json, String> {
     let mut r = Reader::new(body);
-    let mut out = BytesMut::new();
+    let mut out = spate_core::protocol::Writer::new();
     let json = match dir {
         Dir::Request => {
             let m = RequestBody::decode(key, &mut r, version)
@@ -343,6 +343,7 @@ fn spate_roundtrip(key: ApiKey, dir: Dir, version: i16, body: &Bytes) -> Result<
         }
     };
     r.finish().map_err(|e| format!("spate decode: {e}"))?;
+    let out = out.freeze();
     if out[..] != body[..] {
         return Err(format!(
             "spate re-encoded differently:\n in  {:02x?}\n out {:02x?}",

@@ -8,7 +8,7 @@ pub use super::error::{DecodeError, EncodeError};
 pub use super::schema::{
     FieldSpec, FieldType, MessageKind, MessageSpec, Prim, StructSpec, Versions,
 };
-pub use super::types::{Fixed, PrimArray, RawTaggedField, Uuid};
+pub use super::types::{Fixed, PrimArray, RawTaggedField, Records, Uuid};
 pub use super::wire::*;
 
 /// A struct that can be read from and written to the wire at a version.
@@ -16,7 +16,7 @@ pub trait Wire: Sized {
     /// Decodes one value at `version` from `r`.
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError>;
     /// Appends the value at `version` to `w`.
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError>;
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError>;
 }
 
 /// A top-level message: a request or response body, a header, or a
@@ -35,7 +35,7 @@ pub trait Message: Wire + Default {
 
     /// Encodes into a new buffer.
     fn encode_to_bytes(&self, version: i16) -> Result<Bytes, EncodeError> {
-        let mut w = BytesMut::new();
+        let mut w = Writer::new();
         self.encode(&mut w, version)?;
         Ok(w.freeze())
     }
@@ -59,9 +59,9 @@ pub fn decode_nullable_struct<T>(
 
 /// Writes a nullable struct: the marker, then the struct when present.
 pub fn encode_nullable_struct<T>(
-    w: &mut BytesMut,
+    w: &mut Writer,
     v: Option<&T>,
-    f: impl FnOnce(&mut BytesMut, &T) -> Result<(), EncodeError>,
+    f: impl FnOnce(&mut Writer, &T) -> Result<(), EncodeError>,
 ) -> Result<(), EncodeError> {
     match v {
         Some(x) => {

@@ -19,14 +19,14 @@
 //! response header is always v0 so that a client can read the error in a
 //! response to a version the broker does not know.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::codec::{Message, Wire};
 use super::error::{DecodeError, EncodeError};
 use super::messages::request_header::RequestHeader;
 use super::messages::response_header::ResponseHeader;
 use super::messages::{ApiKey, RequestBody, ResponseBody};
-use super::wire::Reader;
+use super::wire::{Reader, Writer};
 
 /// The request header version for `key` at `version`.
 pub fn request_header_version(key: ApiKey, version: i16) -> i16 {
@@ -88,9 +88,18 @@ pub fn decode_request(frame: &Bytes) -> Result<(RequestHeader, RequestBody), Dec
 
 /// Encodes a request (header and body) into a frame with its size prefix.
 pub fn encode_request(header: &RequestHeader, body: &RequestBody) -> Result<Bytes, EncodeError> {
+    encode_request_chunks(header, body).map(Writer::freeze)
+}
+
+/// Encodes a request into a frame whose record data stays in its own chunks
+/// (see [`Writer::into_chunks`]).
+pub fn encode_request_chunks(
+    header: &RequestHeader,
+    body: &RequestBody,
+) -> Result<Writer, EncodeError> {
     let key = body.api_key();
     let version = header.request_api_version;
-    let mut w = BytesMut::with_capacity(64);
+    let mut w = Writer::with_capacity(64);
     w.extend_from_slice(&[0; 4]);
     header.encode(&mut w, request_header_version(key, version))?;
     body.encode(&mut w, version)?;
@@ -117,8 +126,18 @@ pub fn encode_response(
     body: &ResponseBody,
     version: i16,
 ) -> Result<Bytes, EncodeError> {
+    encode_response_chunks(correlation_id, body, version).map(Writer::freeze)
+}
+
+/// Encodes a response into a frame whose record data stays in the chunks
+/// it came in (see [`Writer::into_chunks`]): what a Fetch response is sent as.
+pub fn encode_response_chunks(
+    correlation_id: i32,
+    body: &ResponseBody,
+    version: i16,
+) -> Result<Writer, EncodeError> {
     let key = body.api_key();
-    let mut w = BytesMut::with_capacity(64);
+    let mut w = Writer::with_capacity(64);
     w.extend_from_slice(&[0; 4]);
     let header = ResponseHeader {
         correlation_id,
@@ -130,10 +149,10 @@ pub fn encode_response(
 }
 
 /// Fills in the 4-byte size prefix reserved at the start of `w`.
-fn finish_frame(mut w: BytesMut) -> Bytes {
-    let len = (w.len() - 4) as u32;
-    w[..4].copy_from_slice(&len.to_be_bytes());
-    w.freeze()
+fn finish_frame(mut w: Writer) -> Writer {
+    let len = (w.total_len() - 4) as u32;
+    w.patch(0, &len.to_be_bytes());
+    w
 }
 
 /// Encodes any message to bytes at `version` (a convenience for tests and tools).

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod codec;
 pub mod error;
+pub mod error_code;
 pub mod header;
 #[allow(missing_docs)]
 pub mod messages;
@@ -18,6 +19,7 @@ pub mod wire;
 
 pub use codec::{Message, Wire};
 pub use error::{DecodeError, EncodeError};
+pub use error_code::ErrorCode;
 pub use messages::{ApiKey, RequestBody, ResponseBody};
-pub use types::{PrimArray, RawTaggedField, Uuid};
-pub use wire::Reader;
+pub use types::{PrimArray, RawTaggedField, Records, Uuid};
+pub use wire::{Reader, Writer};

@@ -261,6 +261,95 @@ impl<T: Fixed, const N: usize> From<[T; N]> for PrimArray<T> {
     }
 }
 
+/// The records of a Produce request or Fetch response: one or more chunks
+/// of whole record batches, as they travel. A decoded set is one zero-copy
+/// slice of the frame; a Fetch answer is the chunks storage handed out,
+/// written to the socket as they are (see [`Writer`](super::wire::Writer))
+/// and never copied into a response buffer.
+#[derive(Clone, Default)]
+pub struct Records {
+    first: Bytes,
+    rest: Vec<Bytes>,
+}
+
+impl Records {
+    /// No records.
+    pub fn new() -> Self {
+        Records::default()
+    }
+
+    /// Records in several chunks, in order.
+    pub fn from_chunks(chunks: Vec<Bytes>) -> Self {
+        let mut it = chunks.into_iter().filter(|c| !c.is_empty());
+        let first = it.next().unwrap_or_default();
+        Records {
+            first,
+            rest: it.collect(),
+        }
+    }
+
+    /// Total size in bytes.
+    pub fn len(&self) -> usize {
+        self.first.len() + self.rest.iter().map(Bytes::len).sum::<usize>()
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_empty() && self.rest.is_empty()
+    }
+
+    /// The chunks, in order.
+    pub fn chunks(&self) -> impl Iterator<Item = &Bytes> {
+        std::iter::once(&self.first)
+            .chain(self.rest.iter())
+            .filter(|c| !c.is_empty())
+    }
+
+    /// The bytes in one buffer: free for a single chunk, a copy otherwise.
+    pub fn to_bytes(&self) -> Bytes {
+        if self.rest.is_empty() {
+            return self.first.clone();
+        }
+        let mut w = BytesMut::with_capacity(self.len());
+        for c in self.chunks() {
+            w.put_slice(c);
+        }
+        w.freeze()
+    }
+}
+
+impl From<Bytes> for Records {
+    fn from(b: Bytes) -> Self {
+        Records {
+            first: b,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl PartialEq for Records {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.to_bytes() == other.to_bytes()
+    }
+}
+
+impl fmt::Debug for Records {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "Records({} bytes in {} chunks)",
+            self.len(),
+            self.chunks().count()
+        )
+    }
+}
+
+impl Serialize for Records {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_bytes().serialize(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

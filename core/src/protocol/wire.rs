@@ -25,7 +25,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use bytestring::ByteString;
 
 use super::error::{DecodeError, EncodeError};
-use super::types::{Fixed, PrimArray, RawTaggedField, Uuid};
+use super::types::{Fixed, PrimArray, RawTaggedField, Records, Uuid};
 
 /// A cursor over a frame that decodes Kafka primitives without copying.
 #[derive(Debug, Clone)]
@@ -412,6 +412,133 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Where messages are encoded: a growing buffer, plus record chunks that
+/// are spliced in by reference instead of copied (so a Fetch response can
+/// go to the socket as a list of chunks, written with vectored I/O). It
+/// derefs to its [`BytesMut`], so every `put_*` writes through it.
+#[derive(Debug, Default)]
+pub struct Writer {
+    buf: BytesMut,
+    /// `(position in buf, chunk)`: the chunk goes right before `buf[position]`.
+    spliced: Vec<(usize, Bytes)>,
+    spliced_len: usize,
+}
+
+impl Writer {
+    /// Chunks smaller than this are copied: a syscall vector entry costs more.
+    pub const SPLICE_MIN: usize = 1024;
+
+    /// An empty writer.
+    pub fn new() -> Self {
+        Writer::default()
+    }
+
+    /// An empty writer with room for `n` bytes.
+    pub fn with_capacity(n: usize) -> Self {
+        Writer {
+            buf: BytesMut::with_capacity(n),
+            ..Writer::default()
+        }
+    }
+
+    /// Empties the writer, keeping its buffer's capacity.
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.spliced.clear();
+        self.spliced_len = 0;
+    }
+
+    /// Appends `chunk`, by reference when it is large.
+    pub fn splice(&mut self, chunk: &Bytes) {
+        if chunk.len() < Self::SPLICE_MIN {
+            self.buf.put_slice(chunk);
+        } else {
+            self.spliced_len += chunk.len();
+            self.spliced.push((self.buf.len(), chunk.clone()));
+        }
+    }
+
+    /// Total bytes written, spliced chunks included.
+    pub fn total_len(&self) -> usize {
+        self.buf.len() + self.spliced_len
+    }
+
+    /// The bytes as chunks, in order, without copying spliced ones.
+    pub fn into_chunks(self) -> Vec<Bytes> {
+        let mut buf = self.buf;
+        let mut out = Vec::with_capacity(self.spliced.len() * 2 + 1);
+        let mut taken = 0;
+        for (pos, chunk) in self.spliced {
+            let head = buf.split_to(pos - taken);
+            taken = pos;
+            if !head.is_empty() {
+                out.push(head.freeze());
+            }
+            out.push(chunk);
+        }
+        if !buf.is_empty() {
+            out.push(buf.freeze());
+        }
+        out
+    }
+
+    /// The bytes in one buffer (copies spliced chunks, if any).
+    pub fn freeze(self) -> Bytes {
+        if self.spliced.is_empty() {
+            return self.buf.freeze();
+        }
+        let total = self.total_len();
+        let mut out = BytesMut::with_capacity(total);
+        for c in self.into_chunks() {
+            out.put_slice(&c);
+        }
+        out.freeze()
+    }
+
+    /// Overwrites `buf[at..at + bytes.len()]` (a size prefix written earlier).
+    pub fn patch(&mut self, at: usize, bytes: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(at..at + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+    }
+}
+
+impl std::ops::Deref for Writer {
+    type Target = BytesMut;
+    fn deref(&self) -> &BytesMut {
+        &self.buf
+    }
+}
+
+impl std::ops::DerefMut for Writer {
+    fn deref_mut(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+}
+
+/// Appends a record set (classic or compact bytes), splicing its chunks.
+#[inline]
+pub fn put_records(w: &mut Writer, compact: bool, r: &Records) -> Result<(), EncodeError> {
+    put_length(w, LenKind::Bytes, compact, Some(r.len()))?;
+    for c in r.chunks() {
+        w.splice(c);
+    }
+    Ok(())
+}
+
+/// Appends a nullable record set.
+#[inline]
+pub fn put_nullable_records(
+    w: &mut Writer,
+    compact: bool,
+    r: Option<&Records>,
+) -> Result<(), EncodeError> {
+    match r {
+        Some(r) => put_records(w, compact, r),
+        None => put_length(w, LenKind::Bytes, compact, None),
+    }
+}
+
 /// Which classic length prefix a value uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LenKind {
@@ -537,10 +664,10 @@ pub fn put_nullable_bytes(
 /// Appends an array: its count, then each element through `elem`.
 #[inline]
 pub fn put_array<T>(
-    w: &mut BytesMut,
+    w: &mut Writer,
     compact: bool,
     items: &[T],
-    mut elem: impl FnMut(&mut BytesMut, &T) -> Result<(), EncodeError>,
+    mut elem: impl FnMut(&mut Writer, &T) -> Result<(), EncodeError>,
 ) -> Result<(), EncodeError> {
     put_length(w, LenKind::Array, compact, Some(items.len()))?;
     for item in items {
@@ -552,10 +679,10 @@ pub fn put_array<T>(
 /// Appends a nullable array.
 #[inline]
 pub fn put_nullable_array<T>(
-    w: &mut BytesMut,
+    w: &mut Writer,
     compact: bool,
     items: Option<&[T]>,
-    elem: impl FnMut(&mut BytesMut, &T) -> Result<(), EncodeError>,
+    elem: impl FnMut(&mut Writer, &T) -> Result<(), EncodeError>,
 ) -> Result<(), EncodeError> {
     match items {
         Some(items) => put_array(w, compact, items, elem),
@@ -590,12 +717,13 @@ pub fn put_nullable_prim_array<T: Fixed>(
 
 /// Appends one tagged field: tag, size, then the bytes `body` writes.
 pub fn put_tagged(
-    w: &mut BytesMut,
+    w: &mut Writer,
     tag: u32,
-    body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+    body: impl FnOnce(&mut Writer) -> Result<(), EncodeError>,
 ) -> Result<(), EncodeError> {
-    let mut scratch = BytesMut::new();
+    let mut scratch = Writer::new();
     body(&mut scratch)?;
+    let scratch = scratch.freeze();
     put_uvarint(w, u64::from(tag));
     put_uvarint(w, scratch.len() as u64);
     w.put_slice(&scratch);

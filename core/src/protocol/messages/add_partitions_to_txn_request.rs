@@ -83,7 +83,7 @@ impl Wire for AddPartitionsToTxnRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "AddPartitionsToTxnRequest",
@@ -217,7 +217,7 @@ impl Wire for AddPartitionsToTxnTransaction {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         if version >= 4 {
             put_string(w, flex, &self.transactional_id)?;
@@ -320,7 +320,7 @@ impl Wire for AddPartitionsToTxnTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         put_string(w, flex, &self.name)?;
         put_prim_array(w, flex, &self.partitions)?;

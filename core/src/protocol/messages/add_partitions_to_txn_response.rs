@@ -74,7 +74,7 @@ impl Wire for AddPartitionsToTxnResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "AddPartitionsToTxnResponse",
@@ -168,7 +168,7 @@ impl Wire for AddPartitionsToTxnResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         if version >= 4 {
             put_string(w, flex, &self.transactional_id)?;
@@ -240,7 +240,7 @@ impl Wire for AddPartitionsToTxnTopicResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         put_string(w, flex, &self.name)?;
         put_array(w, flex, &self.results_by_partition, |w, x| {
@@ -292,7 +292,7 @@ impl Wire for AddPartitionsToTxnPartitionResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         w.put_i32(self.partition_index);
         w.put_i16(self.partition_error_code);

@@ -54,7 +54,7 @@ impl Wire for AlterClientQuotasRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "AlterClientQuotasRequest",
@@ -110,7 +110,7 @@ impl Wire for EntryData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_array(w, flex, &self.entity, |w, x| x.encode(w, version))?;
         put_array(w, flex, &self.ops, |w, x| x.encode(w, version))?;
@@ -160,7 +160,7 @@ impl Wire for EntityData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.entity_type)?;
         put_nullable_string(w, flex, self.entity_name.as_deref())?;
@@ -215,7 +215,7 @@ impl Wire for OpData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.key)?;
         w.put_f64(self.value);

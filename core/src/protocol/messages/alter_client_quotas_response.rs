@@ -54,7 +54,7 @@ impl Wire for AlterClientQuotasResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "AlterClientQuotasResponse",
@@ -115,7 +115,7 @@ impl Wire for EntryData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         w.put_i16(self.error_code);
         put_nullable_string(w, flex, self.error_message.as_deref())?;
@@ -166,7 +166,7 @@ impl Wire for EntityData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.entity_type)?;
         put_nullable_string(w, flex, self.entity_name.as_deref())?;

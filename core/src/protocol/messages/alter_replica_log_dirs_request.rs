@@ -49,7 +49,7 @@ impl Wire for AlterReplicaLogDirsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "AlterReplicaLogDirsRequest",
@@ -104,7 +104,7 @@ impl Wire for AlterReplicaLogDir {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_string(w, flex, &self.path)?;
         put_array(w, flex, &self.topics, |w, x| x.encode(w, version))?;
@@ -154,7 +154,7 @@ impl Wire for AlterReplicaLogDirTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_string(w, flex, &self.name)?;
         put_prim_array(w, flex, &self.partitions)?;

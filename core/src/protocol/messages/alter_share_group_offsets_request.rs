@@ -56,7 +56,7 @@ impl Wire for AlterShareGroupOffsetsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "AlterShareGroupOffsetsRequest",
@@ -114,7 +114,7 @@ impl Wire for AlterShareGroupOffsetsRequestTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.topic_name)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -164,7 +164,7 @@ impl Wire for AlterShareGroupOffsetsRequestPartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition_index);
         w.put_i64(self.start_offset);

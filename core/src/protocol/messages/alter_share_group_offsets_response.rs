@@ -66,7 +66,7 @@ impl Wire for AlterShareGroupOffsetsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "AlterShareGroupOffsetsResponse",
@@ -131,7 +131,7 @@ impl Wire for AlterShareGroupOffsetsResponseTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.topic_name)?;
         w.put_slice(&(self.topic_id).0);
@@ -187,7 +187,7 @@ impl Wire for AlterShareGroupOffsetsResponsePartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition_index);
         w.put_i16(self.error_code);

@@ -54,7 +54,7 @@ impl Wire for AlterUserScramCredentialsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "AlterUserScramCredentialsRequest",
@@ -110,7 +110,7 @@ impl Wire for ScramCredentialDeletion {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         w.put_i8(self.mechanism);
@@ -175,7 +175,7 @@ impl Wire for ScramCredentialUpsertion {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         w.put_i8(self.mechanism);

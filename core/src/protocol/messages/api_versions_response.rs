@@ -99,7 +99,7 @@ impl Wire for ApiVersionsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ApiVersionsResponse",
@@ -213,7 +213,7 @@ impl Wire for ApiVersion {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         w.put_i16(self.api_key);
         w.put_i16(self.min_version);
@@ -273,7 +273,7 @@ impl Wire for SupportedFeatureKey {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         if version >= 3 {
             put_string(w, flex, &self.name)?;
@@ -363,7 +363,7 @@ impl Wire for FinalizedFeatureKey {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         if version >= 3 {
             put_string(w, flex, &self.name)?;

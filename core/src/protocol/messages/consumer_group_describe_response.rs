@@ -54,7 +54,7 @@ impl Wire for ConsumerGroupDescribeResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ConsumerGroupDescribeResponse",
@@ -145,7 +145,7 @@ impl Wire for DescribedGroup {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i16(self.error_code);
         put_nullable_string(w, flex, self.error_message.as_deref())?;
@@ -247,7 +247,7 @@ impl Wire for Member {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.member_id)?;
         put_nullable_string(w, flex, self.instance_id.as_deref())?;
@@ -305,7 +305,7 @@ impl Wire for Assignment {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_array(w, flex, &self.topic_partitions, |w, x| x.encode(w, version))?;
         if flex {
@@ -359,7 +359,7 @@ impl Wire for TopicPartitions {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_string(w, flex, &self.topic_name)?;

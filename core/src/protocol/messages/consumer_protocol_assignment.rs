@@ -51,7 +51,7 @@ impl Wire for ConsumerProtocolAssignment {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ConsumerProtocolAssignment",
@@ -102,7 +102,7 @@ impl Wire for TopicPartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = false;
         put_string(w, flex, &self.topic)?;
         put_prim_array(w, flex, &self.partitions)?;

@@ -74,7 +74,7 @@ impl Wire for ConsumerProtocolSubscription {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ConsumerProtocolSubscription",
@@ -140,7 +140,7 @@ impl Wire for TopicPartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = false;
         if version >= 1 {
             put_string(w, flex, &self.topic)?;

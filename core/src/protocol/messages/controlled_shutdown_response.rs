@@ -55,7 +55,7 @@ impl Wire for ControlledShutdownResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ControlledShutdownResponse",
@@ -113,7 +113,7 @@ impl Wire for RemainingPartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         put_string(w, flex, &self.topic_name)?;
         w.put_i32(self.partition_index);

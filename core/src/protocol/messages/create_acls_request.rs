@@ -49,7 +49,7 @@ impl Wire for CreateAclsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "CreateAclsRequest",
@@ -129,7 +129,7 @@ impl Wire for AclCreation {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         w.put_i8(self.resource_type);
         put_string(w, flex, &self.resource_name)?;

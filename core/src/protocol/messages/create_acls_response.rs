@@ -54,7 +54,7 @@ impl Wire for CreateAclsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "CreateAclsResponse",
@@ -110,7 +110,7 @@ impl Wire for AclCreationResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         w.put_i16(self.error_code);
         put_nullable_string(w, flex, self.error_message.as_deref())?;

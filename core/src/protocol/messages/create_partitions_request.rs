@@ -59,7 +59,7 @@ impl Wire for CreatePartitionsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "CreatePartitionsRequest",
@@ -122,7 +122,7 @@ impl Wire for CreatePartitionsTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_string(w, flex, &self.name)?;
         w.put_i32(self.count);
@@ -170,7 +170,7 @@ impl Wire for CreatePartitionsAssignment {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_prim_array(w, flex, &self.broker_ids)?;
         if flex {

@@ -59,7 +59,7 @@ impl Wire for CreateTopicsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "CreateTopicsRequest",
@@ -142,7 +142,7 @@ impl Wire for CreatableTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 5;
         put_string(w, flex, &self.name)?;
         w.put_i32(self.num_partitions);
@@ -195,7 +195,7 @@ impl Wire for CreatableReplicaAssignment {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 5;
         w.put_i32(self.partition_index);
         put_prim_array(w, flex, &self.broker_ids)?;
@@ -245,7 +245,7 @@ impl Wire for CreatableTopicConfig {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 5;
         put_string(w, flex, &self.name)?;
         put_nullable_string(w, flex, self.value.as_deref())?;

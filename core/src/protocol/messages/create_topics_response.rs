@@ -54,7 +54,7 @@ impl Wire for CreateTopicsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "CreateTopicsResponse",
@@ -156,7 +156,7 @@ impl Wire for CreatableTopicResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 5;
         put_string(w, flex, &self.name)?;
         if version >= 7 {
@@ -259,7 +259,7 @@ impl Wire for CreatableTopicConfigs {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 5;
         if version >= 5 {
             put_string(w, flex, &self.name)?;

@@ -49,7 +49,7 @@ impl Wire for DeleteAclsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DeleteAclsRequest",
@@ -129,7 +129,7 @@ impl Wire for DeleteAclsFilter {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         w.put_i8(self.resource_type_filter);
         put_nullable_string(w, flex, self.resource_name_filter.as_deref())?;

@@ -54,7 +54,7 @@ impl Wire for DeleteAclsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DeleteAclsResponse",
@@ -115,7 +115,7 @@ impl Wire for DeleteAclsFilterResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         w.put_i16(self.error_code);
         put_nullable_string(w, flex, self.error_message.as_deref())?;
@@ -201,7 +201,7 @@ impl Wire for DeleteAclsMatchingAcl {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         w.put_i16(self.error_code);
         put_nullable_string(w, flex, self.error_message.as_deref())?;

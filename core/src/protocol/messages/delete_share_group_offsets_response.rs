@@ -66,7 +66,7 @@ impl Wire for DeleteShareGroupOffsetsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DeleteShareGroupOffsetsResponse",
@@ -134,7 +134,7 @@ impl Wire for DeleteShareGroupOffsetsResponseTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.topic_name)?;
         w.put_slice(&(self.topic_id).0);

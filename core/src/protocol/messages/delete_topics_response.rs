@@ -54,7 +54,7 @@ impl Wire for DeleteTopicsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DeleteTopicsResponse",
@@ -130,7 +130,7 @@ impl Wire for DeletableTopicResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         match self.name.as_deref() {
             Some(x) => put_string(w, flex, x)?,

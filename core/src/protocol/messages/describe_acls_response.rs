@@ -64,7 +64,7 @@ impl Wire for DescribeAclsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeAclsResponse",
@@ -132,7 +132,7 @@ impl Wire for DescribeAclsResource {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         w.put_i8(self.resource_type);
         put_string(w, flex, &self.resource_name)?;
@@ -204,7 +204,7 @@ impl Wire for AclDescription {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_string(w, flex, &self.principal)?;
         put_string(w, flex, &self.host)?;

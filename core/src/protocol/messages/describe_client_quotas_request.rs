@@ -54,7 +54,7 @@ impl Wire for DescribeClientQuotasRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeClientQuotasRequest",
@@ -115,7 +115,7 @@ impl Wire for ComponentData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.entity_type)?;
         w.put_i8(self.match_type);

@@ -64,7 +64,7 @@ impl Wire for DescribeClientQuotasResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeClientQuotasResponse",
@@ -124,7 +124,7 @@ impl Wire for EntryData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_array(w, flex, &self.entity, |w, x| x.encode(w, version))?;
         put_array(w, flex, &self.values, |w, x| x.encode(w, version))?;
@@ -174,7 +174,7 @@ impl Wire for EntityData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.entity_type)?;
         put_nullable_string(w, flex, self.entity_name.as_deref())?;
@@ -224,7 +224,7 @@ impl Wire for ValueData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.key)?;
         w.put_f64(self.value);

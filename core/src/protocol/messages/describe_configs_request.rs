@@ -59,7 +59,7 @@ impl Wire for DescribeConfigsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeConfigsRequest",
@@ -141,7 +141,7 @@ impl Wire for DescribeConfigsResource {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         w.put_i8(self.resource_type);
         put_string(w, flex, &self.resource_name)?;

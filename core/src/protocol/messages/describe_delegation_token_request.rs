@@ -51,7 +51,7 @@ impl Wire for DescribeDelegationTokenRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeDelegationTokenRequest",
@@ -106,7 +106,7 @@ impl Wire for DescribeDelegationTokenOwner {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_string(w, flex, &self.principal_type)?;
         put_string(w, flex, &self.principal_name)?;

@@ -59,7 +59,7 @@ impl Wire for DescribeDelegationTokenResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeDelegationTokenResponse",
@@ -166,7 +166,7 @@ impl Wire for DescribedDelegationToken {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_string(w, flex, &self.principal_type)?;
         put_string(w, flex, &self.principal_name)?;
@@ -244,7 +244,7 @@ impl Wire for DescribedDelegationTokenRenewer {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_string(w, flex, &self.principal_type)?;
         put_string(w, flex, &self.principal_name)?;

@@ -54,7 +54,7 @@ impl Wire for DescribeGroupsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeGroupsResponse",
@@ -146,7 +146,7 @@ impl Wire for DescribedGroup {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 5;
         w.put_i16(self.error_code);
         if version >= 6 {
@@ -246,7 +246,7 @@ impl Wire for DescribedGroupMember {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 5;
         put_string(w, flex, &self.member_id)?;
         if version >= 4 {

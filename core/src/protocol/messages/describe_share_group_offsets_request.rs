@@ -51,7 +51,7 @@ impl Wire for DescribeShareGroupOffsetsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeShareGroupOffsetsRequest",
@@ -108,7 +108,7 @@ impl Wire for DescribeShareGroupOffsetsRequestGroup {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.group_id)?;
         put_nullable_array(w, flex, self.topics.as_deref(), |w, x| x.encode(w, version))?;
@@ -158,7 +158,7 @@ impl Wire for DescribeShareGroupOffsetsRequestTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.topic_name)?;
         put_prim_array(w, flex, &self.partitions)?;

@@ -56,7 +56,7 @@ impl Wire for DescribeShareGroupOffsetsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeShareGroupOffsetsResponse",
@@ -124,7 +124,7 @@ impl Wire for DescribeShareGroupOffsetsResponseGroup {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.group_id)?;
         put_array(w, flex, &self.topics, |w, x| x.encode(w, version))?;
@@ -183,7 +183,7 @@ impl Wire for DescribeShareGroupOffsetsResponseTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.topic_name)?;
         w.put_slice(&(self.topic_id).0);
@@ -249,7 +249,7 @@ impl Wire for DescribeShareGroupOffsetsResponsePartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition_index);
         w.put_i64(self.start_offset);

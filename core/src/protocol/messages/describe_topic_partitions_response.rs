@@ -61,7 +61,7 @@ impl Wire for DescribeTopicPartitionsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeTopicPartitionsResponse",
@@ -140,7 +140,7 @@ impl Wire for DescribeTopicPartitionsResponseTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i16(self.error_code);
         put_nullable_string(w, flex, self.name.as_deref())?;
@@ -229,7 +229,7 @@ impl Wire for DescribeTopicPartitionsResponsePartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i16(self.error_code);
         w.put_i32(self.partition_index);
@@ -286,7 +286,7 @@ impl Wire for Cursor {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.topic_name)?;
         w.put_i32(self.partition_index);

@@ -66,7 +66,7 @@ impl Wire for DescribeUserScramCredentialsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "DescribeUserScramCredentialsResponse",
@@ -134,7 +134,7 @@ impl Wire for DescribeUserScramCredentialsResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.user)?;
         w.put_i16(self.error_code);
@@ -186,7 +186,7 @@ impl Wire for CredentialInfo {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i8(self.mechanism);
         w.put_i32(self.iterations);

@@ -60,7 +60,7 @@ impl Wire for ElectLeadersResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ElectLeadersResponse",
@@ -129,7 +129,7 @@ impl Wire for ReplicaElectionResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         put_string(w, flex, &self.topic)?;
         put_array(w, flex, &self.partition_result, |w, x| x.encode(w, version))?;
@@ -184,7 +184,7 @@ impl Wire for PartitionResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         w.put_i32(self.partition_id);
         w.put_i16(self.error_code);

@@ -122,7 +122,7 @@ impl Wire for FetchRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "FetchRequest",
@@ -251,7 +251,7 @@ impl Wire for ReplicaState {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         if version >= 15 {
             w.put_i32(self.replica_id);
@@ -330,7 +330,7 @@ impl Wire for FetchTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         if version <= 12 {
             put_string(w, flex, &self.topic)?;
@@ -425,7 +425,7 @@ impl Wire for FetchPartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         w.put_i32(self.partition);
         if version >= 9 {
@@ -530,7 +530,7 @@ impl Wire for ForgottenTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         if version >= 7 && version <= 12 {
             put_string(w, flex, &self.topic)?;

@@ -75,7 +75,7 @@ impl Wire for FetchResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "FetchResponse",
@@ -178,7 +178,7 @@ impl Wire for FetchableTopicResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         if version <= 12 {
             put_string(w, flex, &self.topic)?;
@@ -219,7 +219,7 @@ pub struct PartitionData {
     /// `int32`, versions 11-18.
     pub preferred_read_replica: i32,
     /// `records`, versions 0-18, nullable 0-18.
-    pub records: Option<Bytes>,
+    pub records: Option<Records>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -261,7 +261,7 @@ impl Wire for PartitionData {
             Some(Vec::new())
         };
         let preferred_read_replica = if version >= 11 { r.i32()? } else { -1 };
-        let records = r.nullable_bytes(flex)?;
+        let records = r.nullable_bytes(flex)?.map(Records::from);
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |tag, r| match tag {
@@ -296,7 +296,7 @@ impl Wire for PartitionData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         w.put_i32(self.partition_index);
         w.put_i16(self.error_code);
@@ -350,7 +350,7 @@ impl Wire for PartitionData {
                 });
             }
         }
-        put_nullable_bytes(w, flex, self.records.as_deref())?;
+        put_nullable_records(w, flex, self.records.as_ref())?;
         if flex {
             let mut count = self.unknown_tagged_fields.len();
             if (version >= 12) && !(self.diverging_epoch == Default::default()) {
@@ -432,7 +432,7 @@ impl Wire for EpochEndOffset {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         if version >= 12 {
             w.put_i32(self.epoch);
@@ -502,7 +502,7 @@ impl Wire for LeaderIdAndEpoch {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         if version >= 12 {
             w.put_i32(self.leader_id);
@@ -572,7 +572,7 @@ impl Wire for SnapshotId {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         w.put_i64(self.end_offset);
         w.put_i32(self.epoch);
@@ -622,7 +622,7 @@ impl Wire for AbortedTransaction {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         if version >= 4 {
             w.put_i64(self.producer_id);
@@ -710,7 +710,7 @@ impl Wire for NodeEndpoint {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 12;
         if version >= 16 {
             w.put_i32(self.node_id);

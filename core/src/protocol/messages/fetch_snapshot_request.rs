@@ -70,7 +70,7 @@ impl Wire for FetchSnapshotRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "FetchSnapshotRequest",
@@ -140,7 +140,7 @@ impl Wire for TopicSnapshot {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -211,7 +211,7 @@ impl Wire for PartitionSnapshot {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition);
         w.put_i32(self.current_leader_epoch);
@@ -276,7 +276,7 @@ impl Wire for SnapshotId {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i64(self.end_offset);
         w.put_i32(self.epoch);

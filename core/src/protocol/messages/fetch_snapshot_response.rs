@@ -70,7 +70,7 @@ impl Wire for FetchSnapshotResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "FetchSnapshotResponse",
@@ -149,7 +149,7 @@ impl Wire for TopicSnapshot {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -177,7 +177,7 @@ pub struct PartitionSnapshot {
     /// `int64`, versions 0-1.
     pub position: i64,
     /// `records`, versions 0-1.
-    pub unaligned_records: Bytes,
+    pub unaligned_records: Records,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -192,7 +192,7 @@ impl Default for PartitionSnapshot {
             current_leader: Default::default(),
             size: 0,
             position: 0,
-            unaligned_records: Bytes::new(),
+            unaligned_records: Records::new(),
             unknown_tagged_fields: Vec::new(),
         }
     }
@@ -207,7 +207,7 @@ impl Wire for PartitionSnapshot {
         let mut current_leader = Default::default();
         let size = r.i64()?;
         let position = r.i64()?;
-        let unaligned_records = r.bytes(flex)?;
+        let unaligned_records = Records::from(r.bytes(flex)?);
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |tag, r| match tag {
@@ -230,14 +230,14 @@ impl Wire for PartitionSnapshot {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.index);
         w.put_i16(self.error_code);
         self.snapshot_id.encode(w, version)?;
         w.put_i64(self.size);
         w.put_i64(self.position);
-        put_bytes(w, flex, &self.unaligned_records)?;
+        put_records(w, flex, &self.unaligned_records)?;
         if flex {
             let mut count = self.unknown_tagged_fields.len();
             if (true) && !(self.current_leader == Default::default()) {
@@ -297,7 +297,7 @@ impl Wire for SnapshotId {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i64(self.end_offset);
         w.put_i32(self.epoch);
@@ -347,7 +347,7 @@ impl Wire for LeaderIdAndEpoch {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.leader_id);
         w.put_i32(self.leader_epoch);
@@ -406,7 +406,7 @@ impl Wire for NodeEndpoint {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         if version >= 1 {
             w.put_i32(self.node_id);

@@ -91,7 +91,7 @@ impl Wire for FindCoordinatorResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "FindCoordinatorResponse",
@@ -238,7 +238,7 @@ impl Wire for Coordinator {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         if version >= 4 {
             put_string(w, flex, &self.key)?;

@@ -54,7 +54,7 @@ impl Wire for IncrementalAlterConfigsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "IncrementalAlterConfigsRequest",
@@ -115,7 +115,7 @@ impl Wire for AlterConfigsResource {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         w.put_i8(self.resource_type);
         put_string(w, flex, &self.resource_name)?;
@@ -171,7 +171,7 @@ impl Wire for AlterableConfig {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.name)?;
         w.put_i8(self.config_operation);

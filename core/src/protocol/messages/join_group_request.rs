@@ -92,7 +92,7 @@ impl Wire for JoinGroupRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "JoinGroupRequest",
@@ -168,7 +168,7 @@ impl Wire for JoinGroupRequestProtocol {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         put_string(w, flex, &self.name)?;
         put_bytes(w, flex, &self.metadata)?;

@@ -97,7 +97,7 @@ impl Wire for JoinGroupResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "JoinGroupResponse",
@@ -193,7 +193,7 @@ impl Wire for JoinGroupResponseMember {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         put_string(w, flex, &self.member_id)?;
         if version >= 5 {

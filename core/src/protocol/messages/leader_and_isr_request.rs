@@ -92,7 +92,7 @@ impl Wire for LeaderAndIsrRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "LeaderAndIsrRequest",
@@ -260,7 +260,7 @@ impl Wire for LeaderAndIsrPartitionState {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         if version <= 1 {
             put_string(w, flex, &self.topic_name)?;
@@ -351,7 +351,7 @@ impl Wire for LeaderAndIsrTopicState {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         if version >= 2 {
             put_string(w, flex, &self.topic_name)?;
@@ -429,7 +429,7 @@ impl Wire for LeaderAndIsrLiveLeader {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         w.put_i32(self.broker_id);
         put_string(w, flex, &self.host_name)?;

@@ -67,7 +67,7 @@ impl Wire for LeaderAndIsrResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "LeaderAndIsrResponse",
@@ -153,7 +153,7 @@ impl Wire for LeaderAndIsrPartitionError {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         if version <= 4 {
             put_string(w, flex, &self.topic_name)?;
@@ -210,7 +210,7 @@ impl Wire for LeaderAndIsrTopicError {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         if version >= 5 {
             w.put_slice(&(self.topic_id).0);

@@ -67,7 +67,7 @@ impl Wire for LeaveGroupRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "LeaveGroupRequest",
@@ -161,7 +161,7 @@ impl Wire for MemberIdentity {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         if version >= 3 {
             put_string(w, flex, &self.member_id)?;

@@ -59,7 +59,7 @@ impl Wire for ListGroupsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ListGroupsResponse",
@@ -136,7 +136,7 @@ impl Wire for ListedGroup {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 3;
         put_string(w, flex, &self.group_id)?;
         put_string(w, flex, &self.protocol_type)?;

@@ -64,7 +64,7 @@ impl Wire for ListOffsetsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ListOffsetsRequest",
@@ -134,7 +134,7 @@ impl Wire for ListOffsetsTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         put_string(w, flex, &self.name)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -194,7 +194,7 @@ impl Wire for ListOffsetsPartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         w.put_i32(self.partition_index);
         if version >= 4 {

@@ -54,7 +54,7 @@ impl Wire for ListOffsetsResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ListOffsetsResponse",
@@ -114,7 +114,7 @@ impl Wire for ListOffsetsTopicResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         put_string(w, flex, &self.name)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -188,7 +188,7 @@ impl Wire for ListOffsetsPartitionResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         w.put_i32(self.partition_index);
         w.put_i16(self.error_code);

@@ -56,7 +56,7 @@ impl Wire for ListPartitionReassignmentsRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ListPartitionReassignmentsRequest",
@@ -112,7 +112,7 @@ impl Wire for ListPartitionReassignmentsTopics {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         put_prim_array(w, flex, &self.partition_indexes)?;

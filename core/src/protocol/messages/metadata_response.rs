@@ -87,7 +87,7 @@ impl Wire for MetadataResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "MetadataResponse",
@@ -180,7 +180,7 @@ impl Wire for MetadataResponseBroker {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         w.put_i32(self.node_id);
         put_string(w, flex, &self.host)?;
@@ -258,7 +258,7 @@ impl Wire for MetadataResponseTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         w.put_i16(self.error_code);
         match self.name.as_deref() {
@@ -365,7 +365,7 @@ impl Wire for MetadataResponsePartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         w.put_i16(self.error_code);
         w.put_i32(self.partition_index);

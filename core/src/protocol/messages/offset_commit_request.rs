@@ -86,7 +86,7 @@ impl Wire for OffsetCommitRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "OffsetCommitRequest",
@@ -169,7 +169,7 @@ impl Wire for OffsetCommitRequestTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 8;
         put_string(w, flex, &self.name)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -238,7 +238,7 @@ impl Wire for OffsetCommitRequestPartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 8;
         w.put_i32(self.partition_index);
         w.put_i64(self.committed_offset);

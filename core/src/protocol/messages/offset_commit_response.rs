@@ -54,7 +54,7 @@ impl Wire for OffsetCommitResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "OffsetCommitResponse",
@@ -119,7 +119,7 @@ impl Wire for OffsetCommitResponseTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 8;
         put_string(w, flex, &self.name)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -169,7 +169,7 @@ impl Wire for OffsetCommitResponsePartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 8;
         w.put_i32(self.partition_index);
         w.put_i16(self.error_code);

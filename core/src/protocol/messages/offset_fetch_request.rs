@@ -80,7 +80,7 @@ impl Wire for OffsetFetchRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "OffsetFetchRequest",
@@ -198,7 +198,7 @@ impl Wire for OffsetFetchRequestTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version <= 7 {
             put_string(w, flex, &self.name)?;
@@ -290,7 +290,7 @@ impl Wire for OffsetFetchRequestGroup {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version >= 8 {
             put_string(w, flex, &self.group_id)?;
@@ -379,7 +379,7 @@ impl Wire for OffsetFetchRequestTopics {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version >= 8 {
             put_string(w, flex, &self.name)?;

@@ -76,7 +76,7 @@ impl Wire for OffsetFetchResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "OffsetFetchResponse",
@@ -168,7 +168,7 @@ impl Wire for OffsetFetchResponseTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version <= 7 {
             put_string(w, flex, &self.name)?;
@@ -261,7 +261,7 @@ impl Wire for OffsetFetchResponsePartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version <= 7 {
             w.put_i32(self.partition_index);
@@ -369,7 +369,7 @@ impl Wire for OffsetFetchResponseGroup {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version >= 8 {
             put_string(w, flex, &self.group_id)?;
@@ -465,7 +465,7 @@ impl Wire for OffsetFetchResponseTopics {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version >= 8 {
             put_string(w, flex, &self.name)?;
@@ -546,7 +546,7 @@ impl Wire for OffsetFetchResponsePartitions {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version >= 8 {
             w.put_i32(self.partition_index);

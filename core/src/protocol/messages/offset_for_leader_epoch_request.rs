@@ -54,7 +54,7 @@ impl Wire for OffsetForLeaderEpochRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "OffsetForLeaderEpochRequest",
@@ -112,7 +112,7 @@ impl Wire for OffsetForLeaderTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         put_string(w, flex, &self.topic)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -167,7 +167,7 @@ impl Wire for OffsetForLeaderPartition {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         w.put_i32(self.partition);
         if version >= 2 {

@@ -54,7 +54,7 @@ impl Wire for OffsetForLeaderEpochResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "OffsetForLeaderEpochResponse",
@@ -112,7 +112,7 @@ impl Wire for OffsetForLeaderTopicResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         put_string(w, flex, &self.topic)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -172,7 +172,7 @@ impl Wire for EpochEndOffset {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         w.put_i16(self.error_code);
         w.put_i32(self.partition);

@@ -68,7 +68,7 @@ impl Wire for ProduceRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ProduceRequest",
@@ -145,7 +145,7 @@ impl Wire for TopicProduceData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         if version <= 12 {
             put_string(w, flex, &self.name)?;
@@ -168,7 +168,7 @@ pub struct PartitionProduceData {
     /// `int32`, versions 0-13.
     pub index: i32,
     /// `records`, versions 0-13, nullable 0-13.
-    pub records: Option<Bytes>,
+    pub records: Option<Records>,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_tagged_fields: Vec<RawTaggedField>,
@@ -188,7 +188,7 @@ impl Wire for PartitionProduceData {
     fn decode(r: &mut Reader<'_>, version: i16) -> Result<Self, DecodeError> {
         let flex = version >= 9;
         let index = r.i32()?;
-        let records = r.nullable_bytes(flex)?;
+        let records = r.nullable_bytes(flex)?.map(Records::from);
         let mut unknown_tagged_fields = Vec::new();
         if flex {
             r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
@@ -200,10 +200,10 @@ impl Wire for PartitionProduceData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         w.put_i32(self.index);
-        put_nullable_bytes(w, flex, self.records.as_deref())?;
+        put_nullable_records(w, flex, self.records.as_ref())?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
             put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);

@@ -65,7 +65,7 @@ impl Wire for ProduceResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ProduceResponse",
@@ -155,7 +155,7 @@ impl Wire for TopicProduceResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         if version <= 12 {
             put_string(w, flex, &self.name)?;
@@ -256,7 +256,7 @@ impl Wire for PartitionProduceResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         w.put_i32(self.index);
         w.put_i16(self.error_code);
@@ -345,7 +345,7 @@ impl Wire for BatchIndexAndErrorMessage {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         if version >= 8 {
             w.put_i32(self.batch_index);
@@ -415,7 +415,7 @@ impl Wire for LeaderIdAndEpoch {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         if version >= 10 {
             w.put_i32(self.leader_id);
@@ -503,7 +503,7 @@ impl Wire for NodeEndpoint {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 9;
         if version >= 10 {
             w.put_i32(self.node_id);

@@ -54,7 +54,7 @@ impl Wire for ReadShareGroupStateRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ReadShareGroupStateRequest",
@@ -110,7 +110,7 @@ impl Wire for ReadStateData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -160,7 +160,7 @@ impl Wire for PartitionData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition);
         w.put_i32(self.leader_epoch);

@@ -71,7 +71,7 @@ impl Wire for ShareAcknowledgeResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ShareAcknowledgeResponse",
@@ -130,7 +130,7 @@ impl Wire for ShareAcknowledgeTopicResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -190,7 +190,7 @@ impl Wire for PartitionData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition_index);
         w.put_i16(self.error_code);
@@ -242,7 +242,7 @@ impl Wire for LeaderIdAndEpoch {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.leader_id);
         w.put_i32(self.leader_epoch);
@@ -302,7 +302,7 @@ impl Wire for NodeEndpoint {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.node_id);
         put_string(w, flex, &self.host)?;

@@ -74,7 +74,7 @@ impl Wire for ShareFetchResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ShareFetchResponse",
@@ -134,7 +134,7 @@ impl Wire for ShareFetchableTopicResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -162,7 +162,7 @@ pub struct PartitionData {
     /// `LeaderIdAndEpoch`, versions 1.
     pub current_leader: LeaderIdAndEpoch,
     /// `records`, versions 1.
-    pub records: Bytes,
+    pub records: Records,
     /// `[]AcquiredRecords`, versions 1.
     pub acquired_records: Vec<AcquiredRecords>,
     /// Tagged fields this schema does not know, kept as they came.
@@ -179,7 +179,7 @@ impl Default for PartitionData {
             acknowledge_error_code: 0,
             acknowledge_error_message: None,
             current_leader: Default::default(),
-            records: Bytes::new(),
+            records: Records::new(),
             acquired_records: Vec::new(),
             unknown_tagged_fields: Vec::new(),
         }
@@ -195,7 +195,7 @@ impl Wire for PartitionData {
         let acknowledge_error_code = r.i16()?;
         let acknowledge_error_message = r.nullable_string(flex)?;
         let current_leader = LeaderIdAndEpoch::decode(r, version)?;
-        let records = r.bytes(flex)?;
+        let records = Records::from(r.bytes(flex)?);
         let acquired_records = r.array_of(flex, 1, |r| AcquiredRecords::decode(r, version))?;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
@@ -214,7 +214,7 @@ impl Wire for PartitionData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition_index);
         w.put_i16(self.error_code);
@@ -222,7 +222,7 @@ impl Wire for PartitionData {
         w.put_i16(self.acknowledge_error_code);
         put_nullable_string(w, flex, self.acknowledge_error_message.as_deref())?;
         self.current_leader.encode(w, version)?;
-        put_bytes(w, flex, &self.records)?;
+        put_records(w, flex, &self.records)?;
         put_array(w, flex, &self.acquired_records, |w, x| x.encode(w, version))?;
         if flex {
             put_uvarint(w, self.unknown_tagged_fields.len() as u64);
@@ -270,7 +270,7 @@ impl Wire for LeaderIdAndEpoch {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.leader_id);
         w.put_i32(self.leader_epoch);
@@ -325,7 +325,7 @@ impl Wire for AcquiredRecords {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i64(self.first_offset);
         w.put_i64(self.last_offset);
@@ -386,7 +386,7 @@ impl Wire for NodeEndpoint {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.node_id);
         put_string(w, flex, &self.host)?;

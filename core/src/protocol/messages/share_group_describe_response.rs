@@ -54,7 +54,7 @@ impl Wire for ShareGroupDescribeResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ShareGroupDescribeResponse",
@@ -145,7 +145,7 @@ impl Wire for DescribedGroup {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i16(self.error_code);
         put_nullable_string(w, flex, self.error_message.as_deref())?;
@@ -227,7 +227,7 @@ impl Wire for Member {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.member_id)?;
         put_nullable_string(w, flex, self.rack_id.as_deref())?;
@@ -279,7 +279,7 @@ impl Wire for Assignment {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_array(w, flex, &self.topic_partitions, |w, x| x.encode(w, version))?;
         if flex {
@@ -333,7 +333,7 @@ impl Wire for TopicPartitions {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_string(w, flex, &self.topic_name)?;

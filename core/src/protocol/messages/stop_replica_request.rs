@@ -96,7 +96,7 @@ impl Wire for StopReplicaRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "StopReplicaRequest",
@@ -216,7 +216,7 @@ impl Wire for StopReplicaPartitionV0 {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         if version <= 0 {
             put_string(w, flex, &self.topic_name)?;
@@ -294,7 +294,7 @@ impl Wire for StopReplicaTopicV1 {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         if version >= 1 && version <= 2 {
             put_string(w, flex, &self.name)?;
@@ -372,7 +372,7 @@ impl Wire for StopReplicaTopicState {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         if version >= 3 {
             put_string(w, flex, &self.topic_name)?;
@@ -447,7 +447,7 @@ impl Wire for StopReplicaPartitionState {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 2;
         if version >= 3 {
             w.put_i32(self.partition_index);

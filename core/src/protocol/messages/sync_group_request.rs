@@ -92,7 +92,7 @@ impl Wire for SyncGroupRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "SyncGroupRequest",
@@ -167,7 +167,7 @@ impl Wire for SyncGroupRequestAssignment {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 4;
         put_string(w, flex, &self.member_id)?;
         put_bytes(w, flex, &self.assignment)?;

@@ -100,7 +100,7 @@ impl Wire for UpdateMetadataRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "UpdateMetadataRequest",
@@ -260,7 +260,7 @@ impl Wire for UpdateMetadataPartitionState {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version <= 4 {
             put_string(w, flex, &self.topic_name)?;
@@ -336,7 +336,7 @@ impl Wire for UpdateMetadataTopicState {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version >= 5 {
             put_string(w, flex, &self.topic_name)?;
@@ -436,7 +436,7 @@ impl Wire for UpdateMetadataBroker {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         w.put_i32(self.id);
         if version <= 0 {
@@ -515,7 +515,7 @@ impl Wire for UpdateMetadataEndpoint {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 6;
         if version >= 1 {
             w.put_i32(self.port);

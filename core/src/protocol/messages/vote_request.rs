@@ -59,7 +59,7 @@ impl Wire for VoteRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "VoteRequest",
@@ -118,7 +118,7 @@ impl Wire for TopicData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.topic_name)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -198,7 +198,7 @@ impl Wire for PartitionData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition_index);
         w.put_i32(self.replica_epoch);

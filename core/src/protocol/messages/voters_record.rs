@@ -54,7 +54,7 @@ impl Wire for VotersRecord {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "VotersRecord",
@@ -120,7 +120,7 @@ impl Wire for Voter {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.voter_id);
         w.put_slice(&(self.voter_directory_id).0);
@@ -177,7 +177,7 @@ impl Wire for Endpoint {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         put_string(w, flex, &self.host)?;
@@ -228,7 +228,7 @@ impl Wire for KRaftVersionFeature {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i16(self.min_supported_version);
         w.put_i16(self.max_supported_version);

@@ -54,7 +54,7 @@ impl Wire for WriteShareGroupStateRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "WriteShareGroupStateRequest",
@@ -110,7 +110,7 @@ impl Wire for WriteStateData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -175,7 +175,7 @@ impl Wire for PartitionData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition);
         w.put_i32(self.state_epoch);
@@ -238,7 +238,7 @@ impl Wire for StateBatch {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i64(self.first_offset);
         w.put_i64(self.last_offset);

@@ -49,7 +49,7 @@ impl Wire for WriteTxnMarkersRequest {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "WriteTxnMarkersRequest",
@@ -119,7 +119,7 @@ impl Wire for WritableTxnMarker {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         w.put_i64(self.producer_id);
         w.put_i16(self.producer_epoch);
@@ -172,7 +172,7 @@ impl Wire for WritableTxnMarkerTopic {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.name)?;
         put_prim_array(w, flex, &self.partition_indexes)?;

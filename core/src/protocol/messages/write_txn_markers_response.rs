@@ -49,7 +49,7 @@ impl Wire for WriteTxnMarkersResponse {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "WriteTxnMarkersResponse",
@@ -106,7 +106,7 @@ impl Wire for WritableTxnMarkerResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         w.put_i64(self.producer_id);
         put_array(w, flex, &self.topics, |w, x| x.encode(w, version))?;
@@ -158,7 +158,7 @@ impl Wire for WritableTxnMarkerTopicResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         put_string(w, flex, &self.name)?;
         put_array(w, flex, &self.partitions, |w, x| x.encode(w, version))?;
@@ -208,7 +208,7 @@ impl Wire for WritableTxnMarkerPartitionResult {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = version >= 1;
         w.put_i32(self.partition_index);
         w.put_i16(self.error_code);

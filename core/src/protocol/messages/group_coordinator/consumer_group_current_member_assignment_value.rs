@@ -70,7 +70,7 @@ impl Wire for ConsumerGroupCurrentMemberAssignmentValue {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ConsumerGroupCurrentMemberAssignmentValue",
@@ -133,7 +133,7 @@ impl Wire for TopicPartitions {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_prim_array(w, flex, &self.partitions)?;

@@ -96,7 +96,7 @@ impl Wire for ConsumerGroupMemberMetadataValue {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ConsumerGroupMemberMetadataValue",
@@ -175,7 +175,7 @@ impl Wire for ClassicMemberMetadata {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.session_timeout_ms);
         put_array(w, flex, &self.supported_protocols, |w, x| {
@@ -227,7 +227,7 @@ impl Wire for ClassicProtocol {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         put_bytes(w, flex, &self.metadata)?;

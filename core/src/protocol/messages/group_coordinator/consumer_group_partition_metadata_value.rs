@@ -49,7 +49,7 @@ impl Wire for ConsumerGroupPartitionMetadataValue {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ConsumerGroupPartitionMetadataValue",
@@ -114,7 +114,7 @@ impl Wire for TopicMetadata {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_string(w, flex, &self.topic_name)?;
@@ -168,7 +168,7 @@ impl Wire for PartitionMetadata {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_i32(self.partition);
         put_array(w, flex, &self.racks, |w, x| put_string(w, flex, x))?;

@@ -61,7 +61,7 @@ impl Wire for ShareGroupStatePartitionMetadataValue {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ShareGroupStatePartitionMetadataValue",
@@ -127,7 +127,7 @@ impl Wire for TopicPartitionsInfo {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_string(w, flex, &self.topic_name)?;
@@ -178,7 +178,7 @@ impl Wire for TopicInfo {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         w.put_slice(&(self.topic_id).0);
         put_string(w, flex, &self.topic_name)?;

@@ -59,7 +59,7 @@ impl Wire for StreamsGroupTargetAssignmentMemberValue {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "StreamsGroupTargetAssignmentMemberValue",
@@ -116,7 +116,7 @@ impl Wire for TaskIds {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.subtopology_id)?;
         put_prim_array(w, flex, &self.partitions)?;

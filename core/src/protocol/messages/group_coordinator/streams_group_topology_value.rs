@@ -54,7 +54,7 @@ impl Wire for StreamsGroupTopologyValue {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "StreamsGroupTopologyValue",
@@ -135,7 +135,7 @@ impl Wire for Subtopology {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.subtopology_id)?;
         put_array(w, flex, &self.source_topics, |w, x| put_string(w, flex, x))?;
@@ -210,7 +210,7 @@ impl Wire for TopicInfo {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         w.put_i32(self.partitions);
@@ -262,7 +262,7 @@ impl Wire for TopicConfig {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.key)?;
         put_string(w, flex, &self.value)?;
@@ -317,7 +317,7 @@ impl Wire for CopartitionGroup {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_prim_array(w, flex, &self.source_topics)?;
         put_prim_array(w, flex, &self.source_topic_regex)?;

@@ -64,7 +64,7 @@ impl Wire for ClientQuotaRecord {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "ClientQuotaRecord",
@@ -122,7 +122,7 @@ impl Wire for EntityData {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.entity_type)?;
         put_nullable_string(w, flex, self.entity_name.as_deref())?;

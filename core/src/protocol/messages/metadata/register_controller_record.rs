@@ -69,7 +69,7 @@ impl Wire for RegisterControllerRecord {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         if !SPEC.valid.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 message: "RegisterControllerRecord",
@@ -138,7 +138,7 @@ impl Wire for ControllerEndpoint {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         put_string(w, flex, &self.host)?;
@@ -195,7 +195,7 @@ impl Wire for ControllerFeature {
         })
     }
 
-    fn encode(&self, w: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode(&self, w: &mut Writer, version: i16) -> Result<(), EncodeError> {
         let flex = true;
         put_string(w, flex, &self.name)?;
         w.put_i16(self.min_supported_version);
