@@ -57,21 +57,28 @@ use crate::protocol::error::DecodeError;
 mod annotate;
 mod batch;
 mod builder;
+mod compression;
 mod control;
 mod legacy;
 mod set;
 #[cfg(test)]
 mod tests;
+pub mod validate;
 mod view;
 
 pub use annotate::annotate_record_set;
 pub use batch::{BatchHeader, BatchRecords, Header, Record, RecordBatch};
 pub use builder::{encode_records, RecordBatchBuilder};
+pub use compression::{compress, decompress, CodecError};
 pub use control::{ControlRecord, ControlRecordType, EndTxnMarker};
 pub use legacy::{decode_message_set, encode_message_set, LegacyMessage};
 pub use set::{
     assign_offsets, batches, set_base_offset, set_partition_leader_epoch, AnyBatch, BatchInfo,
     Batches, RawBatch, SetEntry,
+};
+pub use validate::{
+    down_convert, validate_and_assign, AppendContext, AppendError, Appended, AppendedBatch,
+    CompressionTarget, ConvertError,
 };
 pub use view::{BatchView, RecordView, RecordViews};
 
