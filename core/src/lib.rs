@@ -9,11 +9,16 @@
 //! - [`records`]: RecordBatch v2 and the legacy MessageSet v0/v1.
 //! - [`annotate`]: a tree of spans that explains every byte of a frame.
 //! - [`example`]: example frames for any API and version, every field populated.
+//! - [`broker`]: the broker state machine, driven by `handle_*`/`poll_*` calls.
+//! - [`storage`]: the storage trait and [`storage::MemStorage`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod annotate;
+pub(crate) mod api;
+pub mod broker;
 pub mod example;
 pub mod protocol;
 pub mod records;
+pub mod storage;

@@ -1,0 +1,250 @@
+//! AlterConfigs (key 33): replace the whole set of a resource's configs.
+//!
+//! # Wire
+//!
+//! Request: resources (type, name, configs of name and value),
+//! validate-only. Response per resource: error code and message, type,
+//! name.
+//!
+//! # Versions
+//!
+//! 0-2, all alike (v2 is flexible). As in Kafka, the configs sent become
+//! the topic's whole set: a config not listed goes back to its default.
+//! The new set is written to the metadata log as ConfigRecords (a null
+//! value deletes), so it survives a restart and takes effect at once.
+//!
+//! Checks, in Kafka's order: a resource named twice, duplicate keys and
+//! null values are INVALID_REQUEST; then for a topic an empty name is
+//! INVALID_REQUEST, a bad name INVALID_TOPIC_EXCEPTION, an unknown config
+//! or bad value INVALID_CONFIG, and only then an unknown topic
+//! UNKNOWN_TOPIC_OR_PARTITION. A BROKER resource must name this node (or
+//! be empty); Spate's broker configs are all static, so changing any is
+//! INVALID_REQUEST, as Kafka answers for a static config. BROKER_LOGGER
+//! and other types are INVALID_REQUEST ("Unknown resource type").
+//! `validate_only` checks everything and writes nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::broker::{Broker, Change, Now, METADATA_TOPIC};
+use crate::protocol::messages::alter_configs_request::AlterConfigsRequest;
+use crate::protocol::messages::alter_configs_response::{
+    AlterConfigsResourceResponse, AlterConfigsResponse,
+};
+use crate::protocol::messages::metadata::config_record::ConfigRecord;
+use crate::protocol::ErrorCode;
+use crate::storage::Storage;
+
+use super::config_defs::{self as defs, RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::Ctx;
+
+/// An error for one resource: code and message.
+pub(crate) type Failure = (ErrorCode, String);
+
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx<'_>,
+    req: AlterConfigsRequest,
+) -> AlterConfigsResponse {
+    let repeated = repeated(
+        req.resources
+            .iter()
+            .map(|r| (r.resource_type, &*r.resource_name)),
+    );
+    let responses = req
+        .resources
+        .iter()
+        .map(|r| {
+            let name = &*r.resource_name;
+            let outcome = if repeated.contains(&(r.resource_type, name)) {
+                Err((
+                    ErrorCode::INVALID_REQUEST,
+                    "Each resource must appear at most once.".into(),
+                ))
+            } else {
+                alter(
+                    b,
+                    r.resource_type,
+                    name,
+                    &r.configs,
+                    req.validate_only,
+                    ctx.now,
+                )
+            };
+            response(r.resource_type, name, outcome)
+        })
+        .collect();
+    AlterConfigsResponse {
+        throttle_time_ms: 0,
+        responses,
+        ..Default::default()
+    }
+}
+
+fn alter<S: Storage>(
+    b: &mut Broker<S>,
+    resource_type: i8,
+    name: &str,
+    configs: &[crate::protocol::messages::alter_configs_request::AlterableConfig],
+    validate_only: bool,
+    now: Now,
+) -> Result<(), Failure> {
+    check_keys(configs.iter().map(|c| (&*c.name, c.value.is_none())))?;
+    let new: BTreeMap<String, String> = configs
+        .iter()
+        .filter_map(|c| {
+            c.value
+                .as_ref()
+                .map(|v| (c.name.to_string(), v.to_string()))
+        })
+        .collect();
+    match resource_type {
+        RESOURCE_TOPIC => alter_topic(b, name, new, validate_only, now),
+        RESOURCE_BROKER => {
+            check_broker_name(b, name)?;
+            static_broker_configs(new.keys().map(String::as_str))
+        }
+        t => Err((
+            ErrorCode::INVALID_REQUEST,
+            format!("Unknown resource type {t}"),
+        )),
+    }
+}
+
+/// The (type, name) pairs that appear more than once.
+pub(crate) fn repeated<'a>(
+    resources: impl Iterator<Item = (i8, &'a str)>,
+) -> BTreeSet<(i8, &'a str)> {
+    let mut seen = BTreeSet::new();
+    resources.filter(|r| !seen.insert(*r)).collect()
+}
+
+/// Kafka's first checks on a resource's configs: no key twice, no null
+/// value where one is needed (`(name, value is missing)`).
+pub(crate) fn check_keys<'a>(
+    configs: impl Iterator<Item = (&'a str, bool)> + Clone,
+) -> Result<(), Failure> {
+    let mut seen = BTreeSet::new();
+    if !configs.clone().all(|(k, _)| seen.insert(k)) {
+        return Err((
+            ErrorCode::INVALID_REQUEST,
+            "Error due to duplicate config keys".into(),
+        ));
+    }
+    let nulls: Vec<&str> = configs.filter(|(_, null)| *null).map(|(k, _)| k).collect();
+    if !nulls.is_empty() {
+        return Err((
+            ErrorCode::INVALID_REQUEST,
+            format!("Null value not supported for : {}", nulls.join(", ")),
+        ));
+    }
+    Ok(())
+}
+
+/// A BROKER resource must be empty (cluster default) or this node's id.
+pub(crate) fn check_broker_name<S: Storage>(b: &Broker<S>, name: &str) -> Result<(), Failure> {
+    if name.is_empty() {
+        return Ok(());
+    }
+    super::describe_configs::check_node(
+        b,
+        name,
+        "Unexpected broker id, expected {id}, but received {name}",
+        "Node id must be an integer, but it is: {name}",
+    )
+}
+
+/// Spate's broker configs cannot change at run time: setting any is refused.
+pub(crate) fn static_broker_configs<'a>(
+    names: impl Iterator<Item = &'a str>,
+) -> Result<(), Failure> {
+    let names: Vec<&str> = names.collect();
+    if names.is_empty() {
+        return Ok(());
+    }
+    Err((
+        ErrorCode::INVALID_REQUEST,
+        format!(
+            "Cannot update these configs dynamically: Set({})",
+            names.join(", ")
+        ),
+    ))
+}
+
+/// Makes `new` the explicit config set of topic `name`: checks it as
+/// Kafka's controller does, then writes the differences to the metadata
+/// log (unless `validate_only`).
+pub(crate) fn alter_topic<S: Storage>(
+    b: &mut Broker<S>,
+    name: &str,
+    new: BTreeMap<String, String>,
+    validate_only: bool,
+    now: Now,
+) -> Result<(), Failure> {
+    if name.is_empty() {
+        return Err((
+            ErrorCode::INVALID_REQUEST,
+            "Default topic resources are not allowed.".into(),
+        ));
+    }
+    if let Some(msg) = defs::topic_name_error(name) {
+        return Err((ErrorCode::INVALID_TOPIC_EXCEPTION, msg));
+    }
+    defs::validate_topic_set(new.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|m| (ErrorCode::INVALID_CONFIG, m))?;
+    let Some(topic) = b
+        .cluster
+        .topics
+        .get(name)
+        .filter(|t| t.name != METADATA_TOPIC)
+    else {
+        return Err((
+            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+            format!("The topic '{name}' does not exist."),
+        ));
+    };
+    let record = |k: &str, v: Option<&str>| {
+        Change::Config(ConfigRecord {
+            resource_type: RESOURCE_TOPIC,
+            resource_name: name.into(),
+            name: k.into(),
+            value: v.map(Into::into),
+            ..Default::default()
+        })
+    };
+    let mut changes: Vec<Change> = new
+        .iter()
+        .filter(|(k, v)| topic.configs.get(*k) != Some(v))
+        .map(|(k, v)| record(k, Some(v)))
+        .collect();
+    changes.extend(
+        topic
+            .configs
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .map(|k| record(k, None)),
+    );
+    if validate_only || changes.is_empty() {
+        return Ok(());
+    }
+    b.commit(&changes, now)
+        .map_err(|code| (code, "Could not write to the metadata log".into()))
+}
+
+/// A resource's response: no message on success, as Kafka sends.
+fn response(
+    resource_type: i8,
+    name: &str,
+    outcome: Result<(), Failure>,
+) -> AlterConfigsResourceResponse {
+    let (code, msg) = match outcome {
+        Ok(()) => (ErrorCode::NONE, None),
+        Err((code, msg)) => (code, Some(msg.into())),
+    };
+    AlterConfigsResourceResponse {
+        error_code: code.code(),
+        error_message: msg,
+        resource_type,
+        resource_name: name.into(),
+        ..Default::default()
+    }
+}

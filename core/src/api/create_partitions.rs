@@ -1,0 +1,173 @@
+//! CreatePartitions (key 37): add partitions to existing topics.
+//!
+//! # Wire
+//!
+//! Request: topics (name, new total count, optional replica assignment of
+//! each new partition), timeout, validate-only. Response: throttle time,
+//! and per topic its name, error code and error message.
+//!
+//! # Versions
+//!
+//! 0-3, all alike (v2 is flexible; v3 only changes quota handling). Checked
+//! as Kafka's controller checks them: a name given twice is INVALID_REQUEST
+//! (answered once); an unknown topic UNKNOWN_TOPIC_OR_PARTITION; a count
+//! that is not an increase INVALID_PARTITIONS; an assignment list whose
+//! length is not the number of new partitions, or an assignment that does
+//! not name this broker alone, INVALID_REPLICA_ASSIGNMENT. More than 10,000
+//! new partitions in one request is POLICY_VIOLATION, Kafka's limit on one
+//! controller operation. `validate_only` checks everything and changes
+//! nothing. Each new partition gets a PartitionRecord in the metadata log
+//! and an empty log.
+
+use std::collections::BTreeMap;
+
+use crate::broker::Broker;
+use crate::protocol::messages::create_partitions_request::{
+    CreatePartitionsRequest, CreatePartitionsTopic,
+};
+use crate::protocol::messages::create_partitions_response::{
+    CreatePartitionsResponse, CreatePartitionsTopicResult,
+};
+use crate::protocol::ErrorCode;
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// Kafka's cap on the records one controller operation may write.
+const MAX_NEW_PARTITIONS: i64 = 10_000;
+
+/// Runs a CreatePartitions request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx<'_>,
+    req: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for t in &req.topics {
+        *count.entry(&*t.name).or_default() += 1;
+    }
+    let mut answered = std::collections::BTreeSet::new();
+    let mut budget = MAX_NEW_PARTITIONS;
+    let mut results = Vec::new();
+    for t in &req.topics {
+        let name = t.name.to_string();
+        if !answered.insert(name.clone()) {
+            continue;
+        }
+        let outcome = if count.get(name.as_str()).copied().unwrap_or(0) > 1 {
+            Err((
+                ErrorCode::INVALID_REQUEST,
+                Some("Duplicate topic name.".to_string()),
+            ))
+        } else {
+            check(b, t, &mut budget)
+        };
+        let outcome = match outcome {
+            Ok(()) if req.validate_only => Ok(()),
+            Ok(()) => b
+                .add_partitions(&name, t.count, ctx.now)
+                .map_err(|code| (code, Some(code.name().to_string()))),
+            Err(e) => Err(e),
+        };
+        let (code, message) = outcome.err().unwrap_or((ErrorCode::NONE, None));
+        results.push(CreatePartitionsTopicResult {
+            name: t.name.clone(),
+            error_code: code.code(),
+            error_message: message.map(Into::into),
+            ..Default::default()
+        });
+    }
+    CreatePartitionsResponse {
+        throttle_time_ms: 0,
+        results,
+        ..Default::default()
+    }
+}
+
+/// Why a topic was refused: the error and Kafka's message for it.
+type Refusal = (ErrorCode, Option<String>);
+
+/// Everything Kafka's controller checks before adding partitions.
+fn check<S: Storage>(
+    b: &Broker<S>,
+    t: &CreatePartitionsTopic,
+    budget: &mut i64,
+) -> Result<(), Refusal> {
+    let name = &*t.name;
+    let Some(topic) = b
+        .cluster
+        .topics
+        .get(name)
+        .filter(|_| name != crate::broker::METADATA_TOPIC)
+    else {
+        // Kafka throws UnknownTopicOrPartitionException without a message.
+        return Err((ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None));
+    };
+    let have = topic.partitions.len() as i64;
+    let want = i64::from(t.count);
+    if want == have {
+        return Err((
+            ErrorCode::INVALID_PARTITIONS,
+            Some(format!("Topic already has {have} partition(s).")),
+        ));
+    }
+    if want < have {
+        return Err((
+            ErrorCode::INVALID_PARTITIONS,
+            Some(format!("The topic {name} currently has {have} partition(s); {want} would not be an increase.")),
+        ));
+    }
+    let additional = want - have;
+    if let Some(assignments) = &t.assignments {
+        if assignments.len() as i64 != additional {
+            return Err((
+                ErrorCode::INVALID_REPLICA_ASSIGNMENT,
+                Some(format!(
+                    "Attempted to add {additional} additional partition(s), but only {} assignment(s) were specified.",
+                    assignments.len()
+                )),
+            ));
+        }
+        for a in assignments {
+            check_assignment(b.config.node_id, &a.broker_ids.to_vec())
+                .map_err(|m| (ErrorCode::INVALID_REPLICA_ASSIGNMENT, Some(m)))?;
+        }
+    }
+    if additional > *budget {
+        return Err((
+            ErrorCode::POLICY_VIOLATION,
+            Some("Unable to perform excessively large batch operation.".into()),
+        ));
+    }
+    *budget -= additional;
+    Ok(())
+}
+
+/// Kafka's checks of one manual assignment, on a cluster of one broker
+/// whose partitions all have one replica.
+fn check_assignment(node: i32, replicas: &[i32]) -> Result<(), String> {
+    if replicas.is_empty() {
+        return Err("The manual partition assignment includes an empty replica list.".into());
+    }
+    let mut sorted = replicas.to_vec();
+    sorted.sort_unstable();
+    let mut prev = None;
+    for &id in &sorted {
+        if id != node {
+            return Err(format!("The manual partition assignment includes broker {id}, but no such broker is registered."));
+        }
+        if prev == Some(id) {
+            return Err(format!(
+                "The manual partition assignment includes the broker {id} more than once."
+            ));
+        }
+        prev = Some(id);
+    }
+    if sorted.len() != 1 {
+        return Err(format!(
+            "The manual partition assignment includes a partition with {} replica(s), but this is not consistent with previous partitions, which have 1 replica(s).",
+            sorted.len()
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! CreateTopics (key 19): create topics with partition counts and configs.
+//!
+//! # Wire
+//!
+//! Request: topics (name, partitions, replication factor, manual replica
+//! assignments, configs), timeout, validate-only (v1+). Response per topic:
+//! error code and message (v1+), topic id (v7+), partitions, replication
+//! factor and configs (v5+).
+//!
+//! # Versions
+//!
+//! 0-7. On one broker a replication factor other than 1 or -1 (the
+//! default) is INVALID_REPLICATION_FACTOR; a manual assignment must name
+//! only this broker, one replica per partition, partitions 0..n.
+//! `validate_only` checks everything and creates nothing.
+
+use crate::broker::{check_config, Broker, TOPIC_CONFIGS};
+use crate::protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
+use crate::protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult, CreateTopicsResponse,
+};
+use crate::protocol::{ErrorCode, Uuid};
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// ConfigSource DEFAULT_CONFIG.
+const SOURCE_DEFAULT: i8 = 5;
+/// ConfigSource TOPIC_CONFIG.
+const SOURCE_TOPIC: i8 = 1;
+
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx<'_>,
+    req: CreateTopicsRequest,
+) -> CreateTopicsResponse {
+    let mut seen = std::collections::BTreeSet::new();
+    let topics = req
+        .topics
+        .iter()
+        .map(|t| {
+            let name = t.name.to_string();
+            if !seen.insert(name.clone()) {
+                return result(
+                    t,
+                    Uuid::ZERO,
+                    ErrorCode::INVALID_REQUEST,
+                    Some(format!("Duplicate topic name {name} in the request")),
+                );
+            }
+            match check(b, t) {
+                Err((code, msg)) => result(t, Uuid::ZERO, code, Some(msg)),
+                Ok((partitions, configs)) if req.validate_only => {
+                    let mut r = result(t, Uuid::ZERO, ErrorCode::NONE, None);
+                    r.num_partitions = partitions;
+                    r.configs = Some(effective_configs(b, &name, &configs));
+                    r
+                }
+                Ok((partitions, configs)) => {
+                    match b.create_topic(&name, partitions, &configs, ctx.now) {
+                        Ok(id) => {
+                            let mut r = result(t, id, ErrorCode::NONE, None);
+                            r.num_partitions = partitions;
+                            r.configs = Some(effective_configs(b, &name, &configs));
+                            r
+                        }
+                        Err(code) => result(t, Uuid::ZERO, code, Some(message(code, &name))),
+                    }
+                }
+            }
+        })
+        .collect();
+    CreateTopicsResponse {
+        throttle_time_ms: 0,
+        topics,
+        ..Default::default()
+    }
+}
+
+type Checked = (i32, Vec<(String, String)>);
+
+/// Everything Kafka checks before creating a topic.
+fn check<S: Storage>(b: &Broker<S>, t: &CreatableTopic) -> Result<Checked, (ErrorCode, String)> {
+    let name = t.name.to_string();
+    if !crate::broker::valid_topic_name(&name) {
+        return Err((
+            ErrorCode::INVALID_TOPIC_EXCEPTION,
+            message(ErrorCode::INVALID_TOPIC_EXCEPTION, &name),
+        ));
+    }
+    if name == crate::broker::METADATA_TOPIC {
+        return Err((
+            ErrorCode::INVALID_REQUEST,
+            format!("Creation of internal topic {name} is prohibited."),
+        ));
+    }
+    if b.cluster.topics.contains_key(&name) {
+        return Err((
+            ErrorCode::TOPIC_ALREADY_EXISTS,
+            message(ErrorCode::TOPIC_ALREADY_EXISTS, &name),
+        ));
+    }
+    let partitions = if !t.assignments.is_empty() {
+        if t.num_partitions != -1 || t.replication_factor != -1 {
+            return Err((ErrorCode::INVALID_REQUEST, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.".into()));
+        }
+        let mut idx: Vec<i32> = t.assignments.iter().map(|a| a.partition_index).collect();
+        idx.sort_unstable();
+        if idx.iter().enumerate().any(|(i, &p)| p != i as i32) {
+            return Err((
+                ErrorCode::INVALID_REPLICA_ASSIGNMENT,
+                "Partitions should be a consecutive 0-based integer sequence".into(),
+            ));
+        }
+        for a in &t.assignments {
+            if a.broker_ids.len() != 1 || a.broker_ids.get(0) != Some(b.config.node_id) {
+                return Err((
+                    ErrorCode::INVALID_REPLICA_ASSIGNMENT,
+                    format!(
+                        "Replica assignment for partition {} must name broker {} alone",
+                        a.partition_index, b.config.node_id
+                    ),
+                ));
+            }
+        }
+        t.assignments.len() as i32
+    } else {
+        if t.replication_factor != -1 && t.replication_factor != 1 {
+            return Err((
+                ErrorCode::INVALID_REPLICATION_FACTOR,
+                format!("Unable to replicate the partition {} time(s): The target replication factor of {} cannot be reached because only 1 broker(s) are registered.", t.replication_factor, t.replication_factor),
+            ));
+        }
+        match t.num_partitions {
+            -1 => b.config.default_partitions,
+            n if n < 1 => {
+                return Err((
+                    ErrorCode::INVALID_PARTITIONS,
+                    "Number of partitions was set to an invalid non-positive value.".into(),
+                ))
+            }
+            n if n > crate::broker::MAX_PARTITIONS => {
+                return Err((
+                    ErrorCode::POLICY_VIOLATION,
+                    format!("Unable to perform excessively large batch operation: {n} partitions"),
+                ))
+            }
+            n => n,
+        }
+    };
+    let mut configs = Vec::new();
+    for c in &t.configs {
+        let Some(v) = c.value.as_deref() else {
+            return Err((
+                ErrorCode::INVALID_CONFIG,
+                format!("Null value not supported for topic configs: {}", c.name),
+            ));
+        };
+        check_config(&c.name, v).map_err(|m| (ErrorCode::INVALID_CONFIG, m))?;
+        configs.push((c.name.to_string(), v.to_string()));
+    }
+    Ok((partitions, configs))
+}
+
+fn message(code: ErrorCode, name: &str) -> String {
+    match code {
+        ErrorCode::TOPIC_ALREADY_EXISTS => format!("Topic '{name}' already exists."),
+        ErrorCode::INVALID_TOPIC_EXCEPTION => format!("Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"),
+        other => other.name().to_string(),
+    }
+}
+
+fn result(
+    t: &CreatableTopic,
+    id: Uuid,
+    code: ErrorCode,
+    msg: Option<String>,
+) -> CreatableTopicResult {
+    let failed = code != ErrorCode::NONE;
+    CreatableTopicResult {
+        name: t.name.clone(),
+        topic_id: id,
+        error_code: code.code(),
+        error_message: msg.map(Into::into),
+        num_partitions: if failed { -1 } else { t.num_partitions },
+        replication_factor: if failed { -1 } else { 1 },
+        configs: if failed { None } else { Some(Vec::new()) },
+        ..Default::default()
+    }
+}
+
+/// Every topic config with its value and source, as CreateTopics v5+ reports them.
+fn effective_configs<S: Storage>(
+    b: &Broker<S>,
+    _name: &str,
+    set: &[(String, String)],
+) -> Vec<CreatableTopicConfigs> {
+    TOPIC_CONFIGS
+        .iter()
+        .map(|&k| {
+            let explicit = set.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            let source = if explicit.is_some() {
+                SOURCE_TOPIC
+            } else {
+                SOURCE_DEFAULT
+            };
+            let value = explicit.or_else(|| crate::broker::topic_default(&b.config, k));
+            CreatableTopicConfigs {
+                name: k.into(),
+                value: value.map(Into::into),
+                read_only: false,
+                config_source: source,
+                is_sensitive: false,
+                ..Default::default()
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,103 @@
+//! DeleteRecords (key 21): move partitions' log start offsets forward,
+//! dropping the records below them.
+//!
+//! # Wire
+//!
+//! Request: topics with partitions (index, offset to delete before; -1
+//! means the high watermark), timeout. Response: throttle time, and per
+//! partition its index, the new low watermark (log start offset), error.
+//!
+//! # Versions
+//!
+//! 0-2, all alike (v2 is flexible). As in Kafka: an unknown topic or
+//! partition is UNKNOWN_TOPIC_OR_PARTITION; an internal topic
+//! (`__consumer_offsets`, `__transaction_state`) INVALID_TOPIC_EXCEPTION; a
+//! topic whose `cleanup.policy` lacks `delete` POLICY_VIOLATION; an offset
+//! below 0 or above the high watermark OFFSET_OUT_OF_RANGE. Errors carry a
+//! low watermark of -1. An offset at or below the log start changes
+//! nothing. Storage drops whole batches below the offset; the batch that
+//! holds it stays, hidden below the new log start.
+
+use crate::broker::Broker;
+use crate::protocol::messages::delete_records_request::{
+    DeleteRecordsPartition, DeleteRecordsRequest,
+};
+use crate::protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsResponse, DeleteRecordsTopicResult,
+};
+use crate::protocol::ErrorCode;
+use crate::storage::{Storage, TopicPartition};
+
+use super::Ctx;
+
+/// Runs a DeleteRecords request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    _ctx: &Ctx<'_>,
+    req: DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
+    let topics = req
+        .topics
+        .iter()
+        .map(|t| DeleteRecordsTopicResult {
+            name: t.name.clone(),
+            partitions: t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let (low_watermark, code) = match delete(b, &t.name, p) {
+                        Ok(low) => (low, ErrorCode::NONE),
+                        Err(code) => (-1, code),
+                    };
+                    DeleteRecordsPartitionResult {
+                        partition_index: p.partition_index,
+                        low_watermark,
+                        error_code: code.code(),
+                        ..Default::default()
+                    }
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    DeleteRecordsResponse {
+        throttle_time_ms: 0,
+        topics,
+        ..Default::default()
+    }
+}
+
+/// Deletes below one partition's requested offset; the new low watermark.
+fn delete<S: Storage>(
+    b: &mut Broker<S>,
+    topic: &str,
+    p: &DeleteRecordsPartition,
+) -> Result<i64, ErrorCode> {
+    if b.partition_epoch(topic, p.partition_index).is_none() {
+        return Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+    }
+    if b.cluster.topics.get(topic).is_some_and(|t| t.is_internal()) {
+        return Err(ErrorCode::INVALID_TOPIC_EXCEPTION);
+    }
+    let policy = b.topic_config(topic, "cleanup.policy").unwrap_or_default();
+    if !policy.split(',').any(|p| p.trim() == "delete") {
+        return Err(ErrorCode::POLICY_VIOLATION);
+    }
+    let tp = TopicPartition::new(topic, p.partition_index);
+    // No replicas and no transactions: the high watermark is the log end.
+    let high_watermark = b.storage.end_offset(&tp);
+    let offset = if p.offset == -1 {
+        high_watermark
+    } else {
+        p.offset
+    };
+    if offset < 0 || offset > high_watermark {
+        return Err(ErrorCode::OFFSET_OUT_OF_RANGE);
+    }
+    if offset > b.storage.start_offset(&tp) {
+        b.storage
+            .delete_before(&tp, offset)
+            .map_err(|_| ErrorCode::KAFKA_STORAGE_ERROR)?;
+    }
+    Ok(b.storage.start_offset(&tp))
+}

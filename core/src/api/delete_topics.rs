@@ -1,0 +1,172 @@
+//! DeleteTopics (key 20): delete topics and their logs.
+//!
+//! # Wire
+//!
+//! Request: topic names (v0-5), or topics each named by name or by id
+//! (v6+), and a timeout. Response per topic: name (nullable from v6),
+//! topic id (v6+), error code, error message (v5+); throttle time (v1+).
+//!
+//! # Versions
+//!
+//! 0-6. Checked as Kafka's controller checks them: an entry with neither
+//! name nor id, or with both, is INVALID_REQUEST; a name or id given twice
+//! gets one INVALID_REQUEST answer; an unknown name is
+//! UNKNOWN_TOPIC_OR_PARTITION, an unknown id UNKNOWN_TOPIC_ID; a name whose
+//! topic is also named by id in the same request is INVALID_REQUEST (and
+//! the id entry gets no answer of its own). `__cluster_metadata` is not a
+//! topic (it is the metadata log), so deleting it is
+//! UNKNOWN_TOPIC_OR_PARTITION; other internal topics can be deleted, as in
+//! Kafka. Kafka shuffles the answers; Spate keeps request order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::broker::Broker;
+use crate::protocol::messages::delete_topics_request::DeleteTopicsRequest;
+use crate::protocol::messages::delete_topics_response::{
+    DeletableTopicResult, DeleteTopicsResponse,
+};
+use crate::protocol::{ErrorCode, Uuid};
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// Kafka's message for UNKNOWN_TOPIC_OR_PARTITION.
+const UNKNOWN_NAME: &str = "This server does not host this topic-partition.";
+/// Kafka's message for UNKNOWN_TOPIC_ID.
+const UNKNOWN_ID: &str = "This server does not host this topic ID.";
+
+/// Runs a DeleteTopics request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx<'_>,
+    req: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
+    let entries: Vec<(Option<String>, Uuid)> = if ctx.version < 6 {
+        req.topic_names
+            .iter()
+            .map(|n| (Some(n.to_string()), Uuid::ZERO))
+            .collect()
+    } else {
+        req.topics
+            .iter()
+            .map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id))
+            .collect()
+    };
+    // How often each pure name and pure id is given.
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut ids: BTreeMap<Uuid, usize> = BTreeMap::new();
+    for (name, id) in &entries {
+        match (name, *id == Uuid::ZERO) {
+            (Some(n), true) => *names.entry(n.as_str()).or_default() += 1,
+            (None, false) => *ids.entry(*id).or_default() += 1,
+            _ => {}
+        }
+    }
+    let mut answered_dup = BTreeSet::new();
+    let mut responses = Vec::new();
+    for (name, id) in &entries {
+        let r = match (name, *id) {
+            (None, Uuid::ZERO) => result(
+                None,
+                Uuid::ZERO,
+                ErrorCode::INVALID_REQUEST,
+                Some("Neither topic name nor id were specified."),
+            ),
+            (Some(n), id) if id != Uuid::ZERO => result(
+                Some(n),
+                id,
+                ErrorCode::INVALID_REQUEST,
+                Some("You may not specify both topic name and topic id."),
+            ),
+            (Some(n), _) => {
+                if names.get(n.as_str()).copied().unwrap_or(0) > 1 {
+                    if !answered_dup.insert((Some(n.clone()), Uuid::ZERO)) {
+                        continue;
+                    }
+                    result(
+                        Some(n),
+                        Uuid::ZERO,
+                        ErrorCode::INVALID_REQUEST,
+                        Some("Duplicate topic name."),
+                    )
+                } else {
+                    match topic_id(b, n) {
+                        None => result(
+                            Some(n),
+                            Uuid::ZERO,
+                            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+                            Some(UNKNOWN_NAME),
+                        ),
+                        Some(tid) if ids.contains_key(&tid) => result(
+                            Some(n),
+                            tid,
+                            ErrorCode::INVALID_REQUEST,
+                            Some(
+                                "The provided topic name maps to an ID that was already supplied.",
+                            ),
+                        ),
+                        Some(_) => delete(b, ctx, n),
+                    }
+                }
+            }
+            (None, id) => {
+                if ids.get(&id).copied().unwrap_or(0) > 1 {
+                    if !answered_dup.insert((None, id)) {
+                        continue;
+                    }
+                    result(
+                        None,
+                        id,
+                        ErrorCode::INVALID_REQUEST,
+                        Some("Duplicate topic id."),
+                    )
+                } else {
+                    match b.cluster.by_id.get(&id).cloned() {
+                        None => result(None, id, ErrorCode::UNKNOWN_TOPIC_ID, Some(UNKNOWN_ID)),
+                        // Named by name too: that entry answers for both.
+                        Some(n) if names.get(n.as_str()) == Some(&1) => continue,
+                        Some(n) => delete(b, ctx, &n),
+                    }
+                }
+            }
+        };
+        responses.push(r);
+    }
+    DeleteTopicsResponse {
+        throttle_time_ms: 0,
+        responses,
+        ..Default::default()
+    }
+}
+
+/// The id of a deletable topic.
+fn topic_id<S: Storage>(b: &Broker<S>, name: &str) -> Option<Uuid> {
+    if name == crate::broker::METADATA_TOPIC {
+        return None;
+    }
+    b.cluster.topics.get(name).map(|t| t.id)
+}
+
+/// Deletes a topic known to exist.
+fn delete<S: Storage>(b: &mut Broker<S>, ctx: &Ctx<'_>, name: &str) -> DeletableTopicResult {
+    match b.delete_topic(name, ctx.now) {
+        Ok(id) => result(Some(name), id, ErrorCode::NONE, None),
+        Err(code) => result(Some(name), Uuid::ZERO, code, Some(code.name())),
+    }
+}
+
+/// One topic's answer.
+fn result(
+    name: Option<&str>,
+    id: Uuid,
+    code: ErrorCode,
+    message: Option<&str>,
+) -> DeletableTopicResult {
+    DeletableTopicResult {
+        name: name.map(Into::into),
+        topic_id: id,
+        error_code: code.code(),
+        error_message: message.map(Into::into),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,90 @@
+//! DescribeCluster (key 60): the cluster id, the controller and the brokers.
+//!
+//! # Wire
+//!
+//! Request: whether to include the cluster's authorized operations, the
+//! endpoint type wanted (v1+: 1 brokers, 2 controllers), whether to include
+//! fenced brokers (v2+). Response: throttle time, error code and message,
+//! endpoint type (v1+), cluster id, controller id, brokers (id, host, port,
+//! rack, fenced flag (v2+)), cluster authorized operations.
+//!
+//! # Versions
+//!
+//! 0-2. Spate is one broker, never fenced, and reports itself as the
+//! controller (a Kafka broker names a random live broker). Asking a broker
+//! for controllers is MISMATCHED_ENDPOINT_TYPE, an endpoint type other than
+//! 1 or 2 UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST in v0, which cannot
+//! ask). With no ACLs, requested authorized operations are every cluster
+//! operation Kafka defines.
+
+use crate::broker::Broker;
+use crate::protocol::messages::describe_cluster_request::DescribeClusterRequest;
+use crate::protocol::messages::describe_cluster_response::{
+    DescribeClusterBroker, DescribeClusterResponse,
+};
+use crate::protocol::ErrorCode;
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// Authorized operations not requested.
+const NOT_REQUESTED: i32 = i32::MIN;
+/// Every cluster operation: CREATE (5), ALTER (7), DESCRIBE (8),
+/// CLUSTER_ACTION (9), DESCRIBE_CONFIGS (10), ALTER_CONFIGS (11),
+/// IDEMPOTENT_WRITE (12), as a bit set.
+const ALL_CLUSTER_OPS: i32 = 1 << 5 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 10 | 1 << 11 | 1 << 12;
+/// EndpointType BROKER.
+const BROKER: i8 = 1;
+/// EndpointType CONTROLLER.
+const CONTROLLER: i8 = 2;
+
+/// Runs a DescribeCluster request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx<'_>,
+    req: DescribeClusterRequest,
+) -> DescribeClusterResponse {
+    let refuse = |code: ErrorCode, message: String| DescribeClusterResponse {
+        error_code: if ctx.version == 0 {
+            ErrorCode::INVALID_REQUEST
+        } else {
+            code
+        }
+        .code(),
+        error_message: Some(message.into()),
+        ..Default::default()
+    };
+    match req.endpoint_type {
+        BROKER => {}
+        CONTROLLER => {
+            return refuse(
+                ErrorCode::MISMATCHED_ENDPOINT_TYPE,
+                "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER".into(),
+            )
+        }
+        other => return refuse(ErrorCode::UNSUPPORTED_ENDPOINT_TYPE, format!("Unsupported endpoint type {other}")),
+    }
+    let c = &b.config;
+    DescribeClusterResponse {
+        throttle_time_ms: 0,
+        error_code: 0,
+        error_message: None,
+        endpoint_type: BROKER,
+        cluster_id: c.cluster_id.as_str().into(),
+        controller_id: c.node_id,
+        brokers: vec![DescribeClusterBroker {
+            broker_id: c.node_id,
+            host: c.advertised_host.as_str().into(),
+            port: c.advertised_port,
+            rack: c.rack.as_deref().map(Into::into),
+            is_fenced: false,
+            ..Default::default()
+        }],
+        cluster_authorized_operations: if req.include_cluster_authorized_operations {
+            ALL_CLUSTER_OPS
+        } else {
+            NOT_REQUESTED
+        },
+        ..Default::default()
+    }
+}

@@ -1,0 +1,242 @@
+//! DescribeConfigs (key 32): the configs of topics and of this broker,
+//! with their values, sources and synonyms.
+//!
+//! # Wire
+//!
+//! Request: resources (type, name, config keys or null for all),
+//! include-synonyms (v1+), include-documentation (v3+). Response per
+//! resource: error code and message, type, name, configs (name, value,
+//! read-only, is-default (v0 only), source (v1+), sensitive, synonyms (v1+),
+//! type and documentation (v3+)).
+//!
+//! # Versions
+//!
+//! 0-4. v0 has no sources: `is_default` says a value is Kafka's default.
+//! Types: TOPIC (2) lists every topic config, set or not; BROKER (4) with
+//! this node's id lists the broker configs, with an empty name the dynamic
+//! cluster defaults (none: Spate has no dynamic broker configs);
+//! BROKER_LOGGER (8) lists no loggers (Spate has no log4j). Any other
+//! type makes every resource of the request INVALID_REQUEST, as Kafka fails
+//! the whole request. Keys that name no config are left out, not errors.
+//! Spate cannot change broker configs at run time, so they are read-only.
+
+use crate::broker::Broker;
+use crate::protocol::messages::describe_configs_request::{
+    DescribeConfigsRequest, DescribeConfigsResource,
+};
+use crate::protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResponse, DescribeConfigsResult,
+    DescribeConfigsSynonym,
+};
+use crate::protocol::ErrorCode;
+use crate::storage::Storage;
+
+use super::config_defs::{
+    self as defs, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC, SOURCE_DEFAULT,
+};
+use super::Ctx;
+
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx<'_>,
+    req: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
+    let known = |t: i8| {
+        matches!(
+            t,
+            RESOURCE_TOPIC
+                | RESOURCE_BROKER
+                | RESOURCE_BROKER_LOGGER
+                | defs::RESOURCE_CLIENT_METRICS
+                | defs::RESOURCE_GROUP
+        )
+    };
+    // Kafka fails the whole request, with the error's stock message.
+    let unknown = req.resources.iter().any(|r| !known(r.resource_type));
+    let opts = Opts {
+        version: ctx.version,
+        synonyms: req.include_synonyms && ctx.version >= 1,
+        docs: req.include_documentation && ctx.version >= 3,
+    };
+    let results = req
+        .resources
+        .iter()
+        .map(|r| {
+            let described = if unknown {
+                Err((ErrorCode::INVALID_REQUEST, INVALID_REQUEST_MESSAGE.into()))
+            } else {
+                describe(b, r, &opts)
+            };
+            match described {
+                Ok(configs) => DescribeConfigsResult {
+                    error_code: 0,
+                    resource_type: r.resource_type,
+                    resource_name: r.resource_name.clone(),
+                    configs,
+                    ..Default::default()
+                },
+                Err((code, msg)) => failed(r, code, msg),
+            }
+        })
+        .collect();
+    DescribeConfigsResponse {
+        throttle_time_ms: 0,
+        results,
+        ..Default::default()
+    }
+}
+
+/// Kafka's stock message for INVALID_REQUEST.
+const INVALID_REQUEST_MESSAGE: &str = "This most likely occurs because of a request being malformed by the client library or the message was sent to an incompatible broker. See the broker logs for more details.";
+
+/// What the request asked to include.
+struct Opts {
+    version: i16,
+    synonyms: bool,
+    docs: bool,
+}
+
+type Described = Result<Vec<DescribeConfigsResourceResult>, (ErrorCode, String)>;
+
+fn describe<S: Storage>(b: &Broker<S>, r: &DescribeConfigsResource, opts: &Opts) -> Described {
+    let name = &*r.resource_name;
+    let wanted = |k: &str| match &r.configuration_keys {
+        Some(keys) if !keys.is_empty() => keys.iter().any(|x| &**x == k),
+        _ => true,
+    };
+    match r.resource_type {
+        RESOURCE_TOPIC => {
+            if let Some(msg) = defs::topic_name_error(name) {
+                return Err((ErrorCode::INVALID_TOPIC_EXCEPTION, msg));
+            }
+            let topic = b
+                .cluster
+                .topics
+                .get(name)
+                .filter(|t| t.name != crate::broker::METADATA_TOPIC)
+                // Kafka leaves the message at its default here.
+                .ok_or((ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, String::new()))?;
+            Ok(defs::topic_names()
+                .iter()
+                .filter(|k| wanted(k))
+                .map(|&k| {
+                    let set = topic.configs.get(k).map(String::as_str);
+                    let value = defs::topic_value(&b.config, k, set);
+                    let synonyms = defs::topic_synonyms(&b.config, k, set);
+                    let doc = defs::topic_doc(k);
+                    entry(k, value, false, synonyms, defs::topic_type(k), doc, opts)
+                })
+                .collect())
+        }
+        RESOURCE_BROKER if name.is_empty() => Ok(Vec::new()),
+        RESOURCE_BROKER => {
+            check_node(
+                b,
+                name,
+                "Unexpected broker id, expected {id} or empty string, but received {name}",
+                "Broker id must be an integer, but it is: {name}",
+            )?;
+            Ok(defs::broker_names()
+                .filter(|k| wanted(k))
+                .map(|k| {
+                    let value = defs::broker_value(&b.config, k);
+                    let synonyms = defs::broker_synonyms(&b.config, k);
+                    entry(
+                        k,
+                        value,
+                        true,
+                        synonyms,
+                        defs::broker_type(k),
+                        defs::broker_doc(k),
+                        opts,
+                    )
+                })
+                .collect())
+        }
+        RESOURCE_BROKER_LOGGER => {
+            if name.is_empty() {
+                return Err((
+                    ErrorCode::INVALID_REQUEST,
+                    "Broker id must not be empty".into(),
+                ));
+            }
+            check_node(
+                b,
+                name,
+                "Unexpected broker id, expected {id} but received {name}",
+                "Broker id must be an integer, but it is: {name}",
+            )?;
+            Ok(Vec::new())
+        }
+        t => Err((
+            ErrorCode::INVALID_REQUEST,
+            format!("Unsupported resource type: {}", type_name(t)),
+        )),
+    }
+}
+
+/// Checks that a BROKER or BROKER_LOGGER resource names this node.
+pub(crate) fn check_node<S: Storage>(
+    b: &Broker<S>,
+    name: &str,
+    wrong: &str,
+    not_int: &str,
+) -> Result<(), (ErrorCode, String)> {
+    let fill = |t: &str| {
+        t.replace("{id}", &b.config.node_id.to_string())
+            .replace("{name}", name)
+    };
+    match name.parse::<i32>() {
+        Ok(id) if id == b.config.node_id => Ok(()),
+        Ok(_) => Err((ErrorCode::INVALID_REQUEST, fill(wrong))),
+        Err(_) => Err((ErrorCode::INVALID_REQUEST, fill(not_int))),
+    }
+}
+
+/// Kafka's name of a ConfigResource type.
+pub(crate) fn type_name(t: i8) -> &'static str {
+    match t {
+        RESOURCE_TOPIC => "TOPIC",
+        RESOURCE_BROKER => "BROKER",
+        RESOURCE_BROKER_LOGGER => "BROKER_LOGGER",
+        defs::RESOURCE_CLIENT_METRICS => "CLIENT_METRICS",
+        defs::RESOURCE_GROUP => "GROUP",
+        _ => "UNKNOWN",
+    }
+}
+
+/// One config entry; its source is the head of its synonym chain.
+fn entry(
+    name: &str,
+    value: Option<String>,
+    read_only: bool,
+    synonyms: Vec<DescribeConfigsSynonym>,
+    config_type: i8,
+    doc: Option<String>,
+    opts: &Opts,
+) -> DescribeConfigsResourceResult {
+    let source = synonyms.first().map_or(SOURCE_DEFAULT, |s| s.source);
+    DescribeConfigsResourceResult {
+        name: name.into(),
+        value: value.map(Into::into),
+        read_only,
+        is_default: opts.version == 0 && source == SOURCE_DEFAULT,
+        config_source: source,
+        is_sensitive: false,
+        synonyms: if opts.synonyms { synonyms } else { Vec::new() },
+        config_type,
+        documentation: if opts.docs { doc.map(Into::into) } else { None },
+        ..Default::default()
+    }
+}
+
+fn failed(r: &DescribeConfigsResource, code: ErrorCode, msg: String) -> DescribeConfigsResult {
+    DescribeConfigsResult {
+        error_code: code.code(),
+        error_message: Some(msg.into()),
+        resource_type: r.resource_type,
+        resource_name: r.resource_name.clone(),
+        configs: Vec::new(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,204 @@
+//! IncrementalAlterConfigs (key 44): change some of a resource's configs.
+//!
+//! # Wire
+//!
+//! Request: resources (type, name, configs of name, operation and value),
+//! validate-only. Response per resource: error code and message, type,
+//! name.
+//!
+//! # Versions
+//!
+//! 0-1 (v1 is flexible). Operations: SET (0) a value, DELETE (1) back to
+//! the default, APPEND (2) and SUBTRACT (3) items of a list config
+//! (`cleanup.policy`), starting from the default when the topic has no
+//! value of its own. APPEND or SUBTRACT on a config that is not a list is
+//! INVALID_CONFIG; other checks are those of AlterConfigs. Changes go to
+//! the metadata log and take effect at once; `validate_only` writes
+//! nothing. For a BROKER resource only DELETE is accepted (there is
+//! nothing dynamic to delete); BROKER_LOGGER must name this node and, as
+//! Spate has no loggers, any change to one is INVALID_CONFIG ("does not
+//! exist"), as Kafka answers for an unknown logger.
+
+use std::collections::BTreeMap;
+
+use crate::broker::{topic_default, Broker};
+use crate::protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, IncrementalAlterConfigsRequest,
+};
+use crate::protocol::messages::incremental_alter_configs_response::{
+    AlterConfigsResourceResponse, IncrementalAlterConfigsResponse,
+};
+use crate::protocol::ErrorCode;
+use crate::storage::Storage;
+
+use super::alter_configs::{
+    alter_topic, check_broker_name, check_keys, repeated, static_broker_configs, Failure,
+};
+use super::config_defs::{self as defs, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC};
+use super::Ctx;
+
+const SET: i8 = 0;
+const DELETE: i8 = 1;
+const APPEND: i8 = 2;
+const SUBTRACT: i8 = 3;
+
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx<'_>,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
+    let repeated = repeated(
+        req.resources
+            .iter()
+            .map(|r| (r.resource_type, &*r.resource_name)),
+    );
+    let responses = req
+        .resources
+        .iter()
+        .map(|r| {
+            let outcome = if repeated.contains(&(r.resource_type, &*r.resource_name)) {
+                Err((
+                    ErrorCode::INVALID_REQUEST,
+                    "Each resource must appear at most once.".into(),
+                ))
+            } else {
+                alter(b, r, req.validate_only, ctx.now)
+            };
+            response(r, outcome)
+        })
+        .collect();
+    IncrementalAlterConfigsResponse {
+        throttle_time_ms: 0,
+        responses,
+        ..Default::default()
+    }
+}
+
+fn alter<S: Storage>(
+    b: &mut Broker<S>,
+    r: &AlterConfigsResource,
+    validate_only: bool,
+    now: i64,
+) -> Result<(), Failure> {
+    let name = &*r.resource_name;
+    check_keys(
+        r.configs
+            .iter()
+            .map(|c| (&*c.name, c.config_operation != DELETE && c.value.is_none())),
+    )?;
+    if let Some(c) = r
+        .configs
+        .iter()
+        .find(|c| !(SET..=SUBTRACT).contains(&c.config_operation))
+    {
+        return Err((
+            ErrorCode::INVALID_REQUEST,
+            format!("Unknown operations type {}", c.config_operation),
+        ));
+    }
+    match r.resource_type {
+        RESOURCE_TOPIC => {
+            let current = b
+                .cluster
+                .topics
+                .get(name)
+                .map(|t| t.configs.clone())
+                .unwrap_or_default();
+            let new = apply_ops(b, &current, r)?;
+            alter_topic(b, name, new, validate_only, now)
+        }
+        RESOURCE_BROKER => {
+            check_broker_name(b, name)?;
+            static_broker_configs(
+                r.configs
+                    .iter()
+                    .filter(|c| c.config_operation != DELETE)
+                    .map(|c| &*c.name),
+            )
+        }
+        RESOURCE_BROKER_LOGGER => {
+            super::describe_configs::check_node(
+                b,
+                name,
+                "Unexpected node id. Expected {id}, but got {name}",
+                "Node id must be an integer, but it is: {name}",
+            )?;
+            match r.configs.first() {
+                Some(c) => Err((
+                    ErrorCode::INVALID_CONFIG,
+                    format!("Logger {} does not exist!", c.name),
+                )),
+                None => Ok(()),
+            }
+        }
+        t => Err((
+            ErrorCode::INVALID_REQUEST,
+            format!("Unknown resource type {t}"),
+        )),
+    }
+}
+
+/// The topic's explicit configs after the request's operations.
+fn apply_ops<S: Storage>(
+    b: &Broker<S>,
+    current: &BTreeMap<String, String>,
+    r: &AlterConfigsResource,
+) -> Result<BTreeMap<String, String>, Failure> {
+    let mut new = current.clone();
+    for c in &r.configs {
+        let key = c.name.to_string();
+        let value = c.value.as_deref().unwrap_or("");
+        match c.config_operation {
+            SET => {
+                new.insert(key, value.to_string());
+            }
+            DELETE => {
+                new.remove(&key);
+            }
+            op => {
+                let verb = if op == APPEND { "APPEND" } else { "SUBTRACT" };
+                if !defs::is_list(&key) {
+                    return Err((
+                        ErrorCode::INVALID_CONFIG,
+                        format!("Can't {verb} to key {key} because its type is not LIST."),
+                    ));
+                }
+                let old = new
+                    .get(&key)
+                    .cloned()
+                    .or_else(|| topic_default(&b.config, &key))
+                    .unwrap_or_default();
+                let mut items: Vec<&str> = old.split(',').filter(|s| !s.is_empty()).collect();
+                for v in value.split(',') {
+                    if op == APPEND {
+                        if !items.contains(&v) {
+                            items.push(v);
+                        }
+                    } else if let Some(i) = items.iter().position(|x| *x == v) {
+                        items.remove(i);
+                    }
+                }
+                let joined = items.join(",");
+                new.insert(key, joined);
+            }
+        }
+    }
+    Ok(new)
+}
+
+fn response(
+    r: &AlterConfigsResource,
+    outcome: Result<(), Failure>,
+) -> AlterConfigsResourceResponse {
+    let (code, msg) = match outcome {
+        Ok(()) => (ErrorCode::NONE, None),
+        Err((code, msg)) => (code, Some(msg.into())),
+    };
+    AlterConfigsResourceResponse {
+        error_code: code.code(),
+        error_message: msg,
+        resource_type: r.resource_type,
+        resource_name: r.resource_name.clone(),
+        ..Default::default()
+    }
+}

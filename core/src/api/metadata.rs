@@ -1,0 +1,162 @@
+//! Metadata (key 3): brokers, the cluster id and controller, and topics with
+//! their partitions, leaders and replicas.
+//!
+//! # Wire
+//!
+//! Request: the topics wanted (null, or empty before v1, means all;
+//! by name, or by topic id from v10), whether to auto-create missing
+//! topics (v4+), whether to include authorized operations (v8+).
+//! Response: brokers, cluster id (v2+), controller id (v1+), topics with
+//! error code, name, id (v10+), internal flag (v1+), partitions.
+//!
+//! # Versions
+//!
+//! 0-13. v0 treats an empty topic list as "all topics"; v1+ as "none".
+//! Auto-creation happens when the broker allows it (`auto.create.topics.enable`)
+//! and, from v4, the request allows it too. Authorized operations are
+//! reported as -2^31 ("not requested") or, when requested, as every
+//! operation: Spate has no ACLs.
+
+use crate::broker::{Broker, Topic};
+use crate::protocol::messages::metadata_request::MetadataRequest;
+use crate::protocol::messages::metadata_response::{
+    MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use crate::protocol::{ErrorCode, Uuid};
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// Authorized operations not requested.
+const NOT_REQUESTED: i32 = i32::MIN;
+/// Every operation Kafka allows on a topic (READ, WRITE, CREATE, DELETE,
+/// ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS), as Kafka's bit set.
+const ALL_TOPIC_OPS: i32 = 3576;
+/// Every operation Kafka allows on the cluster (CREATE, ALTER, DESCRIBE,
+/// CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE), as Kafka's bit set.
+const ALL_CLUSTER_OPS: i32 = 8096;
+
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx<'_>,
+    req: MetadataRequest,
+) -> MetadataResponse {
+    let v = ctx.version;
+    let wanted: Option<Vec<(Option<String>, Uuid)>> = match &req.topics {
+        None => None,
+        Some(t) if t.is_empty() && v == 0 => None,
+        Some(t) => Some(
+            t.iter()
+                .map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id))
+                .collect(),
+        ),
+    };
+    let auto_create = b.config.auto_create_topics && (v < 4 || req.allow_auto_topic_creation);
+    let topic_ops = if req.include_topic_authorized_operations {
+        ALL_TOPIC_OPS
+    } else {
+        NOT_REQUESTED
+    };
+    let mut topics = Vec::new();
+    match wanted {
+        None => {
+            for t in b.cluster.topics.values() {
+                if t.name != crate::broker::METADATA_TOPIC {
+                    topics.push(describe(b, t, topic_ops));
+                }
+            }
+        }
+        Some(list) => {
+            for (name, id) in list {
+                let found = match &name {
+                    Some(n) => b.cluster.topics.get(n.as_str()).cloned(),
+                    None => b
+                        .cluster
+                        .by_id
+                        .get(&id)
+                        .and_then(|n| b.cluster.topics.get(n))
+                        .cloned(),
+                };
+                let topic = match (found, &name) {
+                    (Some(t), _) => Some(t),
+                    (None, Some(n)) if auto_create => {
+                        match b.create_topic(n, b.config.default_partitions, &[], ctx.now) {
+                            Ok(_) => b.cluster.topics.get(n.as_str()).cloned(),
+                            Err(code) => {
+                                topics.push(missing(Some(n.clone()), id, code));
+                                continue;
+                            }
+                        }
+                    }
+                    (None, _) => None,
+                };
+                match topic {
+                    Some(t) => topics.push(describe(b, &t, topic_ops)),
+                    None => {
+                        let code = if name.is_some() {
+                            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                        } else {
+                            ErrorCode::UNKNOWN_TOPIC_ID
+                        };
+                        topics.push(missing(name, id, code));
+                    }
+                }
+            }
+        }
+    }
+    MetadataResponse {
+        throttle_time_ms: 0,
+        brokers: vec![MetadataResponseBroker {
+            node_id: b.config.node_id,
+            host: b.config.advertised_host.as_str().into(),
+            port: b.config.advertised_port,
+            rack: b.config.rack.as_deref().map(Into::into),
+            ..Default::default()
+        }],
+        cluster_id: Some(b.config.cluster_id.as_str().into()),
+        controller_id: b.config.node_id,
+        topics,
+        cluster_authorized_operations: if req.include_cluster_authorized_operations {
+            ALL_CLUSTER_OPS
+        } else {
+            NOT_REQUESTED
+        },
+        ..Default::default()
+    }
+}
+
+fn missing(name: Option<String>, id: Uuid, code: ErrorCode) -> MetadataResponseTopic {
+    MetadataResponseTopic {
+        error_code: code.code(),
+        name: name.map(Into::into),
+        topic_id: id,
+        topic_authorized_operations: NOT_REQUESTED,
+        ..Default::default()
+    }
+}
+
+fn describe<S: Storage>(b: &Broker<S>, t: &Topic, ops: i32) -> MetadataResponseTopic {
+    let node = b.config.node_id;
+    MetadataResponseTopic {
+        error_code: 0,
+        name: Some(t.name.as_str().into()),
+        topic_id: t.id,
+        is_internal: t.is_internal(),
+        partitions: t
+            .partitions
+            .iter()
+            .enumerate()
+            .map(|(i, &epoch)| MetadataResponsePartition {
+                error_code: 0,
+                partition_index: i as i32,
+                leader_id: node,
+                leader_epoch: epoch,
+                replica_nodes: vec![node].into(),
+                isr_nodes: vec![node].into(),
+                ..Default::default()
+            })
+            .collect(),
+        topic_authorized_operations: ops,
+        ..Default::default()
+    }
+}

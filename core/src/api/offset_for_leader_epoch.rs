@@ -1,0 +1,93 @@
+//! OffsetForLeaderEpoch (key 23): the end offset of a leader epoch, which
+//! consumers use to detect log truncation after a leader change.
+//!
+//! # Wire
+//!
+//! Request: replica id (v3+, -1 for consumers), topics with partitions
+//! (index, current leader epoch (v2+), the epoch asked about). Response:
+//! throttle time (v2+), and per partition its error, index, leader epoch
+//! (v1+) and end offset.
+//!
+//! # Versions
+//!
+//! 0-4. Every partition here has had one leader epoch, the one its
+//! PartitionRecord gives, starting at the log start offset. As Kafka's
+//! epoch cache answers, an asked epoch equal to it ends at the log end; an
+//! older one gets that epoch back with the offset where the known epoch
+//! starts (the log start); a newer one, or -1, is undefined (epoch -1,
+//! offset -1, no error). A current leader epoch other than -1 is checked
+//! first: older than the partition's is FENCED_LEADER_EPOCH, newer
+//! UNKNOWN_LEADER_EPOCH. An unknown topic or partition is
+//! UNKNOWN_TOPIC_OR_PARTITION.
+
+use crate::broker::Broker;
+use crate::protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderEpochRequest, OffsetForLeaderPartition,
+};
+use crate::protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderEpochResponse, OffsetForLeaderTopicResult,
+};
+use crate::protocol::ErrorCode;
+use crate::storage::{Storage, TopicPartition};
+
+use super::Ctx;
+
+/// Runs an OffsetForLeaderEpoch request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    _ctx: &Ctx<'_>,
+    req: OffsetForLeaderEpochRequest,
+) -> OffsetForLeaderEpochResponse {
+    let topics = req
+        .topics
+        .iter()
+        .map(|t| OffsetForLeaderTopicResult {
+            topic: t.topic.clone(),
+            partitions: t
+                .partitions
+                .iter()
+                .map(|p| end_offset(b, &t.topic, p))
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    OffsetForLeaderEpochResponse {
+        throttle_time_ms: 0,
+        topics,
+        ..Default::default()
+    }
+}
+
+/// One partition's answer.
+fn end_offset<S: Storage>(
+    b: &Broker<S>,
+    topic: &str,
+    p: &OffsetForLeaderPartition,
+) -> EpochEndOffset {
+    let answer = |code: ErrorCode, leader_epoch: i32, end_offset: i64| EpochEndOffset {
+        error_code: code.code(),
+        partition: p.partition,
+        leader_epoch,
+        end_offset,
+        ..Default::default()
+    };
+    let Some(epoch) = b.partition_epoch(topic, p.partition) else {
+        return answer(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
+    };
+    // Absent before v2, where it decodes as -1.
+    if p.current_leader_epoch != -1 && p.current_leader_epoch < epoch {
+        return answer(ErrorCode::FENCED_LEADER_EPOCH, -1, -1);
+    }
+    if p.current_leader_epoch > epoch {
+        return answer(ErrorCode::UNKNOWN_LEADER_EPOCH, -1, -1);
+    }
+    let tp = TopicPartition::new(topic, p.partition);
+    let asked = p.leader_epoch;
+    if asked == -1 || asked > epoch {
+        answer(ErrorCode::NONE, -1, -1)
+    } else if asked == epoch {
+        answer(ErrorCode::NONE, epoch, b.storage.end_offset(&tp))
+    } else {
+        answer(ErrorCode::NONE, asked, b.storage.start_offset(&tp))
+    }
+}

@@ -1,0 +1,63 @@
+//! Broker settings. Names follow Kafka's `server.properties` keys where
+//! one exists; defaults are Kafka's, except where a single broker needs
+//! otherwise (replication factor 1).
+
+/// Everything a [`Broker`](super::Broker) needs to know about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `node.id`.
+    pub node_id: i32,
+    /// The cluster id reported in Metadata and DescribeCluster.
+    pub cluster_id: String,
+    /// Host advertised to clients (`advertised.listeners`).
+    pub advertised_host: String,
+    /// Port advertised to clients.
+    pub advertised_port: i32,
+    /// `broker.rack`.
+    pub rack: Option<String>,
+    /// `auto.create.topics.enable`.
+    pub auto_create_topics: bool,
+    /// `num.partitions`: partitions of an auto-created topic, and of a
+    /// CreateTopics request asking for -1.
+    pub default_partitions: i32,
+    /// `message.max.bytes`: the largest record batch accepted.
+    pub message_max_bytes: i32,
+    /// `log.retention.ms` (-1: keep forever).
+    pub log_retention_ms: i64,
+    /// `log.retention.bytes` (-1: no size limit).
+    pub log_retention_bytes: i64,
+    /// `log.segment.bytes`, passed to storage as a hint.
+    pub log_segment_bytes: i64,
+    /// `log.retention.check.interval.ms`.
+    pub retention_check_interval_ms: i64,
+    /// `replica.fetch.max.bytes`-like cap on a Fetch response when the
+    /// request asks for more (`fetch.max.bytes`).
+    pub fetch_max_bytes: i32,
+    /// `max.incremental.fetch.session.cache.slots`.
+    pub fetch_session_cache_slots: usize,
+    /// Seed for topic ids, producer ids and fetch session ids (the core has
+    /// no randomness of its own).
+    pub seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            node_id: 1,
+            cluster_id: "spate-cluster-0000000000".into(),
+            advertised_host: "127.0.0.1".into(),
+            advertised_port: 9092,
+            rack: None,
+            auto_create_topics: true,
+            default_partitions: 1,
+            message_max_bytes: 1_048_588,
+            log_retention_ms: 7 * 24 * 60 * 60 * 1000,
+            log_retention_bytes: -1,
+            log_segment_bytes: 1 << 30,
+            retention_check_interval_ms: 5 * 60 * 1000,
+            fetch_max_bytes: 55 * 1024 * 1024,
+            fetch_session_cache_slots: 1000,
+            seed: 0x5eed_5eed,
+        }
+    }
+}

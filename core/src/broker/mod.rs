@@ -1,0 +1,446 @@
+//! The broker: a sans-I/O state machine that turns request frames into
+//! response frames over a [`Storage`].
+//!
+//! # How to drive it
+//!
+//! Methods come in three kinds, after quinn-proto:
+//!
+//! - `handle_*` feed input: a connection opened, a frame arrived (its size
+//!   prefix already removed), a connection closed, time passed. Every one
+//!   takes `now`, milliseconds since the Unix epoch; the broker never reads
+//!   a clock.
+//! - `poll_*` return output: [`Broker::poll_output`] the next response or
+//!   close, [`Broker::poll_timeout`] the next moment something is due.
+//! - getters take `&self` and change nothing.
+//!
+//! After every `handle_*` call, drain `poll_output` until it returns `None`,
+//! then sleep until `poll_timeout` or the next input, and call
+//! [`Broker::handle_timeout`] when the time comes. Spurious extra calls to
+//! `handle_timeout` are no-ops.
+//!
+//! # Ordering
+//!
+//! As in Kafka, one request per connection is in progress at a time: later
+//! frames wait in the connection's queue, so responses leave in request
+//! order even while a Fetch waits for data (a parked request). A produce
+//! with acks=0 gets no response. A frame that cannot be decoded closes its
+//! connection and no other.
+
+mod cluster;
+mod config;
+pub(crate) mod producers;
+pub(crate) mod sessions;
+mod timer;
+mod topics;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use bytes::Bytes;
+
+pub use cluster::METADATA_TOPIC;
+pub use config::Config;
+pub(crate) use topics::{
+    check_config, topic_default, valid_topic_name, MAX_PARTITIONS, TOPIC_CONFIGS,
+};
+
+pub(crate) use cluster::{write_changes, Change, Cluster, Topic};
+use timer::{TimerKind, Timers};
+
+use crate::api::{self, Reply};
+use crate::protocol::header::{decode_request_header, encode_response_chunks, peek_request};
+use crate::protocol::messages::request_header::RequestHeader;
+use crate::protocol::{ApiKey, Reader, RequestBody, Uuid};
+use crate::storage::Storage;
+
+/// Milliseconds since the Unix epoch, as the driver's clock says.
+pub type Now = i64;
+
+/// A connection, named by the driver.
+pub type ConnId = u64;
+
+/// What the driver knows about a connection's peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's address, for logs (`127.0.0.1:53122`).
+    pub addr: String,
+}
+
+/// Something for the driver to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Output {
+    /// Write these chunks, in order, to the connection (one response frame,
+    /// size prefix included).
+    Response {
+        /// The connection.
+        conn: ConnId,
+        /// The frame, in pieces (record data is not copied into a buffer).
+        chunks: Vec<Bytes>,
+    },
+    /// Close the connection.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Why, for the log.
+        reason: String,
+    },
+}
+
+/// A request that could not be answered yet, waiting for data or time.
+#[derive(Debug)]
+pub(crate) struct Parked {
+    pub header: RequestHeader,
+    pub key: ApiKey,
+    pub body: RequestBody,
+    pub deadline: Now,
+}
+
+#[derive(Debug, Default)]
+struct Conn {
+    peer: PeerInfo,
+    queue: VecDeque<Bytes>,
+    parked: Option<Parked>,
+}
+
+/// A deterministic generator for ids (splitmix64), seeded from [`Config::seed`].
+#[derive(Debug, Clone)]
+pub(crate) struct Ids(u64);
+
+impl Ids {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A fresh uuid that is neither zero nor Kafka's reserved "metadata topic" id.
+    pub fn uuid(&mut self) -> Uuid {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.next_u64().to_be_bytes());
+        b[8..].copy_from_slice(&self.next_u64().to_be_bytes());
+        if b == [0; 16] || b == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1] {
+            b[0] = 1;
+        }
+        Uuid(b)
+    }
+}
+
+/// The broker state machine.
+#[derive(Debug)]
+pub struct Broker<S: Storage> {
+    pub(crate) config: Config,
+    pub(crate) storage: S,
+    pub(crate) cluster: Cluster,
+    pub(crate) ids: Ids,
+    /// Client telemetry instances (KIP-714), for GetTelemetrySubscriptions and PushTelemetry.
+    pub(crate) telemetry: api::get_telemetry_subscriptions::Telemetry,
+    /// Producer ids, epochs and sequence numbers.
+    pub(crate) producers: producers::Producers,
+    conns: BTreeMap<ConnId, Conn>,
+    outputs: VecDeque<Output>,
+    timers: Timers,
+}
+
+/// Why a broker could not start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError<E> {
+    /// The storage failed.
+    Storage(E),
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for StartError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Storage(e) => write!(f, "storage: {e}"),
+        }
+    }
+}
+
+impl<E: std::error::Error> std::error::Error for StartError<E> {}
+
+impl<S: Storage> Broker<S> {
+    /// A broker over `storage`, rebuilding topics and configs from the
+    /// metadata log it holds (an empty storage starts an empty cluster).
+    pub fn new(config: Config, mut storage: S, now: Now) -> Result<Self, StartError<S::Error>> {
+        storage
+            .create_log(&cluster::metadata_tp())
+            .map_err(StartError::Storage)?;
+        let cluster = Cluster::replay(&storage);
+        let producers = producers::Producers::load(&storage, &cluster);
+        // Ids must not repeat those of earlier runs: mix in what the log holds.
+        let mut ids = Ids(config.seed
+            ^ (storage.end_offset(&cluster::metadata_tp()) as u64)
+                .wrapping_mul(0x2545_f491_4f6c_dd1d));
+        ids.next_u64();
+        let mut timers = Timers::default();
+        timers.set(
+            now + config.retention_check_interval_ms,
+            TimerKind::Retention,
+        );
+        Ok(Broker {
+            config,
+            storage,
+            cluster,
+            ids,
+            telemetry: Default::default(),
+            producers,
+            conns: BTreeMap::new(),
+            outputs: VecDeque::new(),
+            timers,
+        })
+    }
+
+    // ------------------------------------------------------------ getters
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// The storage, mutably: for a driver that flushes or trims it. The
+    /// broker assumes nobody else appends to the logs it serves.
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.storage
+    }
+
+    /// Names of every topic, internal ones included.
+    pub fn topic_names(&self) -> Vec<String> {
+        self.cluster.topics.keys().cloned().collect()
+    }
+
+    /// Number of open connections.
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    // ------------------------------------------------------------ input
+
+    /// A connection opened.
+    pub fn handle_connect(&mut self, conn: ConnId, peer: PeerInfo, now: Now) {
+        let _ = now;
+        self.conns.insert(
+            conn,
+            Conn {
+                peer,
+                ..Conn::default()
+            },
+        );
+    }
+
+    /// One complete request frame arrived on `conn`, its 4-byte size prefix
+    /// already removed.
+    pub fn handle_request(&mut self, conn: ConnId, frame: Bytes, now: Now) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            // A frame on a connection never announced: accept it as new.
+            self.handle_connect(conn, PeerInfo::default(), now);
+            return self.handle_request(conn, frame, now);
+        };
+        c.queue.push_back(frame);
+        self.pump(conn, now);
+    }
+
+    /// The connection closed: its queued and parked requests are dropped.
+    pub fn handle_disconnect(&mut self, conn: ConnId, now: Now) {
+        let _ = now;
+        if let Some(c) = self.conns.remove(&conn) {
+            if c.parked.is_some() {
+                self.timers.cancel(TimerKind::Parked(conn));
+            }
+        }
+    }
+
+    /// Time passed: fire every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Now) {
+        while let Some(kind) = self.timers.pop_due(now) {
+            match kind {
+                TimerKind::Parked(conn) => self.retry_parked(conn, now, true),
+                TimerKind::Retention => {
+                    api::retention::run(self, now);
+                    let next = now + self.config.retention_check_interval_ms.max(1);
+                    self.timers.set(next, TimerKind::Retention);
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ output
+
+    /// The next thing for the driver to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Broker::handle_timeout`] should next be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Now> {
+        self.timers.next()
+    }
+
+    // ------------------------------------------------------------ internals
+
+    /// Handles queued frames of `conn` until one parks or the queue empties.
+    fn pump(&mut self, conn: ConnId, now: Now) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if c.parked.is_some() {
+                return;
+            }
+            let Some(frame) = c.queue.pop_front() else {
+                return;
+            };
+            if let Err(reason) = self.handle_frame(conn, frame, now) {
+                self.close(conn, reason);
+                return;
+            }
+        }
+    }
+
+    fn close(&mut self, conn: ConnId, reason: String) {
+        if self.conns.remove(&conn).is_some() {
+            self.timers.cancel(TimerKind::Parked(conn));
+            self.outputs.push_back(Output::Close { conn, reason });
+        }
+    }
+
+    /// Decodes and answers one frame. `Err` closes the connection, as Kafka
+    /// does for a request it cannot parse.
+    fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Now) -> Result<(), String> {
+        let Some((raw_key, version)) = peek_request(&frame) else {
+            return Err(format!(
+                "frame of {} bytes is too short for a request header",
+                frame.len()
+            ));
+        };
+        if raw_key == ApiKey::ApiVersions as i16
+            && !ApiKey::ApiVersions.versions().contains(version)
+        {
+            // Kafka answers an ApiVersions it cannot parse with
+            // UNSUPPORTED_VERSION in a v0 body listing what it supports.
+            let correlation_id = frame
+                .get(4..8)
+                .map_or(0, |b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+            let body = api::api_versions::unsupported();
+            return self.respond(conn, correlation_id, ApiKey::ApiVersions, 0, body);
+        }
+        let mut r = Reader::new(&frame);
+        let (key, header) =
+            decode_request_header(&mut r).map_err(|e| format!("bad request header: {e}"))?;
+        if !api::supported(key).contains(version) {
+            return Err(format!("{} v{version} is not supported", key.name()));
+        }
+        let body = RequestBody::decode(key, &mut r, version)
+            .and_then(|b| r.finish().map(|_| b))
+            .map_err(|e| format!("bad {} v{version} request: {e}", key.name()))?;
+        self.run(conn, header, key, body, now, None)
+    }
+
+    /// Runs a decoded request; parks it or answers it.
+    fn run(
+        &mut self,
+        conn: ConnId,
+        header: RequestHeader,
+        key: ApiKey,
+        body: RequestBody,
+        now: Now,
+        parked: Option<(Now, bool)>,
+    ) -> Result<(), String> {
+        let client_id = header.client_id.as_deref().unwrap_or("").to_string();
+        let ctx = api::Ctx {
+            conn,
+            version: header.request_api_version,
+            client_id: &client_id,
+            now,
+            deadline: parked.map(|p| p.0),
+            deadline_passed: parked.is_some_and(|p| p.1),
+        };
+        match api::dispatch(self, &ctx, body) {
+            Reply::Response(resp) => self.respond(
+                conn,
+                header.correlation_id,
+                key,
+                header.request_api_version,
+                resp,
+            ),
+            Reply::NoResponse => Ok(()),
+            Reply::Close(reason) => Err(reason),
+            Reply::Park { body, deadline } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.parked = Some(Parked {
+                        header,
+                        key,
+                        body,
+                        deadline,
+                    });
+                    self.timers.set(deadline, TimerKind::Parked(conn));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn respond(
+        &mut self,
+        conn: ConnId,
+        correlation_id: i32,
+        key: ApiKey,
+        version: i16,
+        body: crate::protocol::ResponseBody,
+    ) -> Result<(), String> {
+        let frame = encode_response_chunks(correlation_id, &body, version)
+            .map_err(|e| format!("cannot encode {} v{version} response: {e}", key.name()))?;
+        self.outputs.push_back(Output::Response {
+            conn,
+            chunks: frame.into_chunks(),
+        });
+        Ok(())
+    }
+
+    /// Runs a parked request again (data arrived, or its deadline passed).
+    fn retry_parked(&mut self, conn: ConnId, now: Now, timed_out: bool) {
+        let Some(p) = self.conns.get_mut(&conn).and_then(|c| c.parked.take()) else {
+            return;
+        };
+        self.timers.cancel(TimerKind::Parked(conn));
+        let passed = timed_out || now >= p.deadline;
+        if let Err(reason) = self.run(
+            conn,
+            p.header,
+            p.key,
+            p.body,
+            now,
+            Some((p.deadline, passed)),
+        ) {
+            self.close(conn, reason);
+            return;
+        }
+        self.pump(conn, now);
+    }
+
+    /// New data was appended: parked requests that may now be satisfied run again.
+    pub(crate) fn wake_parked(&mut self, now: Now) {
+        let waiting: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.parked.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for conn in waiting {
+            self.retry_parked(conn, now, false);
+        }
+    }
+
+    /// The peer of a connection, for logs.
+    pub fn peer(&self, conn: ConnId) -> Option<&PeerInfo> {
+        self.conns.get(&conn).map(|c| &c.peer)
+    }
+}

@@ -1,0 +1,488 @@
+//! Idempotent and transactional producer state: producer ids and epochs,
+//! and per-partition sequence numbers of the latest batches.
+//!
+//! # Producer ids
+//!
+//! Ids are handed out in blocks of [`PRODUCER_ID_BLOCK_SIZE`], as Kafka's
+//! KRaft controller hands them to brokers: taking a block writes a
+//! `ProducerIdsRecord` (metadata record type 15) whose `next_producer_id`
+//! is the first id after the block to `__cluster_metadata`. A fresh
+//! cluster's first id is 0. After a restart the next id is past the last
+//! block taken and past every producer id in any partition log, so ids
+//! never repeat (and, as in Kafka, a restart skips the rest of a block).
+//!
+//! # Sequence checks
+//!
+//! Per partition and producer id, the broker keeps the producer epoch and
+//! the metadata of the last [`BATCHES_TO_RETAIN`] batches (Kafka's
+//! `ProducerStateEntry`). A produced batch with a producer id (>= 0) is
+//! checked after validation and before it is appended, the way Kafka's
+//! `UnifiedLog.analyzeAndValidateProducerState` and `ProducerAppendInfo`
+//! check a client's batch:
+//!
+//! | the batch | outcome |
+//! |---|---|
+//! | same epoch and the same first and last sequence as a kept batch | a duplicate: not appended, answered NONE with the kept batch's offsets |
+//! | an epoch below the producer's | INVALID_PRODUCER_EPOCH (47) |
+//! | an epoch above the producer's, first sequence not 0 | OUT_OF_ORDER_SEQUENCE_NUMBER (45) |
+//! | the current epoch, first sequence not last + 1 (`i32::MAX` wraps to 0) | OUT_OF_ORDER_SEQUENCE_NUMBER (45) |
+//! | a producer unknown to the partition, any sequence | appended (Kafka 4.1 no longer answers UNKNOWN_PRODUCER_ID) |
+//!
+//! A higher epoch clears the kept batches. Batches without a producer id
+//! skip all of this.
+//!
+//! # Restart
+//!
+//! [`Producers::load`] rebuilds the table from the batch headers of every
+//! partition log, as Kafka rebuilds it from a log with no snapshot.
+//!
+//! # Transactional ids
+//!
+//! For InitProducerId with a transactional id the broker keeps, per id, the
+//! producer id and epoch as Kafka's transaction coordinator does for a
+//! transactional id with no transaction in progress: each call bumps the
+//! epoch (fencing the older one), an exhausted epoch moves to a new
+//! producer id. This is held in memory only until transactions write
+//! `__transaction_state`; after a restart an id starts over with a new
+//! producer id.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use bytes::Bytes;
+
+use super::cluster::{metadata_tp, Cluster, METADATA_TOPIC};
+use crate::protocol::messages::metadata::producer_ids_record::ProducerIdsRecord;
+use crate::protocol::wire::{put_uvarint, Reader, Writer};
+use crate::protocol::{ErrorCode, Message, Uuid, Wire};
+use crate::records::validate::AppendedBatch;
+use crate::records::{batches, BatchHeader, BatchView, Record, RecordBatchBuilder, SetEntry};
+use crate::storage::{BatchMeta, Storage, TopicPartition};
+
+/// Batches kept per producer and partition for duplicate detection
+/// (Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
+pub(crate) const BATCHES_TO_RETAIN: usize = 5;
+
+/// Producer ids taken at a time (Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`).
+pub(crate) const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;
+
+/// Metadata record type of `ProducerIdsRecord`.
+const PRODUCER_IDS_RECORD: u32 = 15;
+
+/// A partition, named by its topic's id: a topic deleted and created again
+/// under the same name starts with no producer state.
+pub(crate) type PartitionKey = (Uuid, i32);
+
+/// What is kept of an appended batch (Kafka's `BatchMetadata`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BatchMetadata {
+    /// Sequence of its first record.
+    pub first_seq: i32,
+    /// Sequence of its last record.
+    pub last_seq: i32,
+    /// Offset of its first record.
+    pub first_offset: i64,
+    /// Offset of its last record.
+    pub last_offset: i64,
+    /// Its max timestamp as stored (the append time under LogAppendTime).
+    pub timestamp: i64,
+}
+
+impl BatchMetadata {
+    fn of(b: &AppendedBatch) -> BatchMetadata {
+        BatchMetadata {
+            first_seq: b.base_sequence,
+            last_seq: b.last_sequence,
+            first_offset: b.base_offset,
+            last_offset: b.last_offset,
+            timestamp: b.max_timestamp,
+        }
+    }
+
+    fn of_header(h: &BatchHeader) -> BatchMetadata {
+        BatchMetadata {
+            first_seq: h.base_sequence,
+            last_seq: last_sequence(h.base_sequence, h.last_offset_delta),
+            first_offset: h.base_offset,
+            last_offset: h.last_offset(),
+            timestamp: h.max_timestamp,
+        }
+    }
+}
+
+/// One producer in one partition (Kafka's `ProducerStateEntry`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProducerEntry {
+    /// Its epoch, -1 before any batch.
+    pub epoch: i16,
+    /// Its latest batches, oldest first, at most [`BATCHES_TO_RETAIN`].
+    pub batches: VecDeque<BatchMetadata>,
+}
+
+impl ProducerEntry {
+    /// No epoch, no batches.
+    fn new(epoch: i16) -> ProducerEntry {
+        ProducerEntry {
+            epoch,
+            batches: VecDeque::new(),
+        }
+    }
+
+    /// Sequence of the last record of the latest batch, -1 if none.
+    fn last_seq(&self) -> i32 {
+        self.batches.back().map_or(-1, |b| b.last_seq)
+    }
+
+    /// Moves to `epoch`; a different epoch forgets the batches.
+    fn update_epoch(&mut self, epoch: i16) {
+        if self.epoch != epoch {
+            self.batches.clear();
+            self.epoch = epoch;
+        }
+    }
+
+    fn add(&mut self, epoch: i16, batch: BatchMetadata) {
+        self.update_epoch(epoch);
+        self.batches.push_back(batch);
+        while self.batches.len() > BATCHES_TO_RETAIN {
+            self.batches.pop_front();
+        }
+    }
+
+    /// The kept batch `b` repeats, if any (same epoch, same sequence range).
+    fn duplicate_of(&self, b: &AppendedBatch) -> Option<BatchMetadata> {
+        if b.producer_epoch != self.epoch {
+            return None;
+        }
+        self.batches
+            .iter()
+            .find(|m| m.first_seq == b.base_sequence && m.last_seq == b.last_sequence)
+            .copied()
+    }
+}
+
+/// What to do with one partition's batches.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// Append them, then pass the update to [`Producers::commit`].
+    Append(Update),
+    /// A retry of a batch already in the log: append nothing, answer NONE
+    /// with the kept batch's offsets.
+    Duplicate(BatchMetadata),
+    /// Refuse them with this error.
+    Reject(ErrorCode),
+}
+
+/// Producer state to record once a partition's batches are appended.
+#[derive(Debug, Default)]
+pub(crate) struct Update(BTreeMap<i64, ProducerEntry>);
+
+/// A transactional id's producer (the part of Kafka's `TransactionMetadata`
+/// InitProducerId needs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TxnProducer {
+    producer_id: i64,
+    last_producer_id: i64,
+    epoch: i16,
+    last_epoch: i16,
+}
+
+/// Every producer the broker knows of.
+#[derive(Debug, Default)]
+pub(crate) struct Producers {
+    /// The next producer id to hand out.
+    next_id: i64,
+    /// End (exclusive) of the block `next_id` is in; `next_id == block_end`
+    /// means a new block must be taken first.
+    block_end: i64,
+    partitions: BTreeMap<PartitionKey, BTreeMap<i64, ProducerEntry>>,
+    transactional: BTreeMap<String, TxnProducer>,
+}
+
+/// Kafka's `DefaultRecordBatch.incrementSequence`: wraps past `i32::MAX` to 0.
+fn last_sequence(base: i32, delta: i32) -> i32 {
+    if base < 0 {
+        return -1;
+    }
+    if base > i32::MAX - delta {
+        delta - (i32::MAX - base) - 1
+    } else {
+        base + delta
+    }
+}
+
+/// `next` follows `last` (Kafka's `ProducerAppendInfo.inSequence`).
+fn in_sequence(last: i32, next: i32) -> bool {
+    i64::from(next) == i64::from(last) + 1 || (next == 0 && last == i32::MAX)
+}
+
+/// An epoch that cannot be bumped again (Kafka's `isEpochExhausted`).
+fn exhausted(epoch: i16) -> bool {
+    epoch >= i16::MAX - 1
+}
+
+impl Producers {
+    /// Rebuilds the state from storage: the next producer id from the
+    /// `ProducerIdsRecord`s of the metadata log and the producer ids of every
+    /// partition log, and each partition's producers from its batch headers.
+    pub fn load<S: Storage>(storage: &S, cluster: &Cluster) -> Producers {
+        let mut p = Producers::default();
+        let mut max_seen = -1i64;
+        for tp in storage.logs() {
+            if tp.topic == METADATA_TOPIC {
+                for_each_batch(storage, &tp, |view, chunk| {
+                    for rec in view.records().flatten() {
+                        if let Some(next) = rec
+                            .value
+                            .and_then(|v| producer_ids_next(&chunk.slice_ref(v)))
+                        {
+                            p.next_id = p.next_id.max(next);
+                        }
+                    }
+                });
+                continue;
+            }
+            let Some(topic_id) = cluster.topics.get(&tp.topic).map(|t| t.id) else {
+                continue;
+            };
+            let mut producers: BTreeMap<i64, ProducerEntry> = BTreeMap::new();
+            for_each_batch(storage, &tp, |view, _| {
+                let h = view.header;
+                if h.producer_id < 0 {
+                    return;
+                }
+                max_seen = max_seen.max(h.producer_id);
+                let e = producers
+                    .entry(h.producer_id)
+                    .or_insert_with(|| ProducerEntry::new(-1));
+                if h.is_control() {
+                    e.update_epoch(h.producer_epoch);
+                } else {
+                    e.add(h.producer_epoch, BatchMetadata::of_header(&h));
+                }
+            });
+            if !producers.is_empty() {
+                p.partitions.insert((topic_id, tp.partition), producers);
+            }
+        }
+        p.next_id = p.next_id.max(max_seen.saturating_add(1));
+        p.block_end = p.next_id;
+        p
+    }
+
+    /// A new producer id, taking a new block (recorded in the metadata log)
+    /// when the current one is used up; `None` if the block cannot be
+    /// recorded or ids ran out.
+    pub fn allocate<S: Storage>(&mut self, storage: &mut S, node_id: i32, now: i64) -> Option<i64> {
+        if self.next_id >= self.block_end {
+            let end = self.next_id.checked_add(PRODUCER_ID_BLOCK_SIZE)?;
+            write_block(storage, node_id, end, now).ok()?;
+            self.block_end = end;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        Some(id)
+    }
+
+    /// InitProducerId for a transactional id, as Kafka's transaction
+    /// coordinator answers it when no transaction is in progress: the new
+    /// producer id and epoch, or PRODUCER_FENCED (the caller maps it to
+    /// INVALID_PRODUCER_EPOCH below v4), or COORDINATOR_LOAD_IN_PROGRESS
+    /// when no producer id can be had.
+    pub fn init_transactional<S: Storage>(
+        &mut self,
+        storage: &mut S,
+        node_id: i32,
+        now: i64,
+        transactional_id: &str,
+        expected: Option<(i64, i16)>,
+    ) -> Result<(i64, i16), ErrorCode> {
+        let no_id = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
+        let state = match self.transactional.get(transactional_id) {
+            Some(s) => *s,
+            None => {
+                let s = TxnProducer {
+                    producer_id: self.allocate(storage, node_id, now).ok_or(no_id)?,
+                    last_producer_id: -1,
+                    epoch: -1,
+                    last_epoch: -1,
+                };
+                self.transactional.insert(transactional_id.to_string(), s);
+                s
+            }
+        };
+        if let Some((id, epoch)) = expected {
+            let valid = state.epoch == -1
+                || id == state.producer_id
+                || (id == state.last_producer_id && exhausted(epoch));
+            if !valid {
+                return Err(ErrorCode::PRODUCER_FENCED);
+            }
+        }
+        let next = if exhausted(state.epoch) && expected.is_none_or(|(_, e)| e == state.epoch) {
+            TxnProducer {
+                producer_id: self.allocate(storage, node_id, now).ok_or(no_id)?,
+                last_producer_id: state.producer_id,
+                epoch: 0,
+                last_epoch: if expected.is_some() { state.epoch } else { -1 },
+            }
+        } else {
+            let (epoch, last_epoch) = match expected {
+                // A fresh producer: fence whoever had the id.
+                None if !exhausted(state.epoch) => (state.epoch + 1, -1),
+                // The same producer recovering from an error, or the first one.
+                Some((_, e))
+                    if !exhausted(state.epoch) && (state.epoch == -1 || e == state.epoch) =>
+                {
+                    (state.epoch + 1, state.epoch)
+                }
+                // A retry of a bump whose answer was lost.
+                Some((_, e)) if e == state.last_epoch => (state.epoch, state.last_epoch),
+                _ => return Err(ErrorCode::PRODUCER_FENCED),
+            };
+            TxnProducer {
+                epoch,
+                last_epoch,
+                ..state
+            }
+        };
+        self.transactional
+            .insert(transactional_id.to_string(), next);
+        Ok((next.producer_id, next.epoch))
+    }
+
+    /// Checks one partition's validated batches (offsets assigned, not yet
+    /// appended) against its producers; see the module docs.
+    pub fn check(&self, partition: PartitionKey, batches: &[AppendedBatch]) -> Verdict {
+        let current = self.partitions.get(&partition);
+        let mut update = Update::default();
+        for b in batches.iter().filter(|b| b.producer_id >= 0) {
+            let committed = current.and_then(|m| m.get(&b.producer_id));
+            if let Some(dup) = committed.and_then(|e| e.duplicate_of(b)) {
+                return Verdict::Duplicate(dup);
+            }
+            let committed_epoch = committed.map_or(-1, |e| e.epoch);
+            // Like Kafka's `updatedEntry`: the committed epoch, no batches yet.
+            let working = update
+                .0
+                .entry(b.producer_id)
+                .or_insert_with(|| ProducerEntry::new(committed_epoch));
+            let epoch = b.producer_epoch;
+            if epoch < working.epoch {
+                return Verdict::Reject(ErrorCode::INVALID_PRODUCER_EPOCH);
+            }
+            if epoch != working.epoch {
+                if b.base_sequence != 0 && working.epoch != -1 {
+                    return Verdict::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+                }
+            } else {
+                let last = if !working.batches.is_empty() {
+                    working.last_seq()
+                } else {
+                    committed
+                        .filter(|e| e.epoch == epoch)
+                        .map_or(-1, ProducerEntry::last_seq)
+                };
+                // A producer with no epoch (none of its batches left) may start anywhere.
+                if committed_epoch != -1 && !in_sequence(last, b.base_sequence) {
+                    return Verdict::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+                }
+            }
+            working.add(epoch, BatchMetadata::of(b));
+        }
+        Verdict::Append(update)
+    }
+
+    /// Records batches that [`Producers::check`] passed and that are now in the log.
+    pub fn commit(&mut self, partition: PartitionKey, update: Update) {
+        if update.0.is_empty() {
+            return;
+        }
+        let producers = self.partitions.entry(partition).or_default();
+        for (id, next) in update.0 {
+            let entry = producers
+                .entry(id)
+                .or_insert_with(|| ProducerEntry::new(-1));
+            entry.update_epoch(next.epoch);
+            for b in next.batches {
+                entry.add(next.epoch, b);
+            }
+        }
+    }
+}
+
+/// Calls `f` on every v2 batch of a log, in order.
+fn for_each_batch<S: Storage>(
+    storage: &S,
+    tp: &TopicPartition,
+    mut f: impl FnMut(&BatchView<'_>, &Bytes),
+) {
+    let mut offset = storage.start_offset(tp);
+    let end = storage.end_offset(tp);
+    while offset < end {
+        let Ok(chunks) = storage.read(tp, offset, 1 << 20) else {
+            return;
+        };
+        let before = offset;
+        for chunk in &chunks {
+            for entry in batches(chunk) {
+                let Ok(SetEntry::Batch(raw)) = entry else {
+                    break;
+                };
+                offset = offset.max(raw.info.next_offset());
+                if raw.info.magic != 2 {
+                    continue;
+                }
+                if let Ok(view) = BatchView::parse(&raw.bytes, 0) {
+                    f(&view, &raw.bytes);
+                }
+            }
+        }
+        if offset <= before {
+            return;
+        }
+    }
+}
+
+/// The `next_producer_id` of a metadata record value holding a `ProducerIdsRecord`.
+fn producer_ids_next(value: &Bytes) -> Option<i64> {
+    let mut r = Reader::new(value);
+    let _frame = r.uvarint().ok()?;
+    if r.uvarint().ok()? != PRODUCER_IDS_RECORD {
+        return None;
+    }
+    let version = i16::try_from(r.uvarint().ok()?).ok()?;
+    ProducerIdsRecord::decode_bytes(&value.slice(r.pos()..), version)
+        .ok()
+        .map(|rec| rec.next_producer_id)
+}
+
+/// Appends a `ProducerIdsRecord` taking the block that ends at `next` to the metadata log.
+fn write_block<S: Storage>(storage: &mut S, node_id: i32, next: i64, now: i64) -> Result<(), ()> {
+    let rec = ProducerIdsRecord {
+        broker_id: node_id,
+        broker_epoch: -1,
+        next_producer_id: next,
+        ..Default::default()
+    };
+    let mut w = Writer::new();
+    put_uvarint(&mut w, 1);
+    put_uvarint(&mut w, u64::from(PRODUCER_IDS_RECORD));
+    put_uvarint(&mut w, 0);
+    rec.encode(&mut w, 0).map_err(|_| ())?;
+    let tp = metadata_tp();
+    storage.create_log(&tp).map_err(|_| ())?;
+    let base = storage.end_offset(&tp);
+    let bytes = RecordBatchBuilder::new(base, now)
+        .record(Record::new(0, 0, None, Some(w.freeze())))
+        .build()
+        .map_err(|_| ())?;
+    let meta = BatchMeta {
+        base_offset: base,
+        last_offset: base,
+        max_timestamp: now,
+    };
+    storage.append(&tp, bytes, meta).map_err(|_| ())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,232 @@
+//! [`MemStorage`]: partition logs in memory. The playground persists it to
+//! IndexedDB; tests use it directly.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use bytes::Bytes;
+
+use super::{BatchMeta, Chunks, Storage, TopicPartition};
+
+/// One stored batch.
+#[derive(Debug, Clone)]
+struct Entry {
+    meta: BatchMeta,
+    bytes: Bytes,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Log {
+    start: i64,
+    end: i64,
+    batches: Vec<Entry>,
+    size: u64,
+}
+
+/// Logs held in memory.
+#[derive(Debug, Clone, Default)]
+pub struct MemStorage {
+    logs: BTreeMap<TopicPartition, Log>,
+}
+
+/// A [`MemStorage`] error: the log does not exist, or an append would break
+/// the offset order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemError {
+    /// No such log.
+    NoLog(TopicPartition),
+    /// An append whose base offset is not the log end offset.
+    OutOfOrder {
+        /// The log.
+        tp: TopicPartition,
+        /// Its end offset.
+        end: i64,
+        /// The batch's base offset.
+        base: i64,
+    },
+}
+
+impl fmt::Display for MemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MemError::NoLog(tp) => write!(f, "no log {tp}"),
+            MemError::OutOfOrder { tp, end, base } => {
+                write!(
+                    f,
+                    "append to {tp} at offset {base}, but the log ends at {end}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for MemError {}
+
+impl MemStorage {
+    /// Empty storage.
+    pub fn new() -> Self {
+        MemStorage::default()
+    }
+
+    fn log(&self, tp: &TopicPartition) -> Result<&Log, MemError> {
+        self.logs.get(tp).ok_or_else(|| MemError::NoLog(tp.clone()))
+    }
+
+    /// Every batch of every log, for persisting a snapshot (the playground).
+    pub fn batches(&self) -> impl Iterator<Item = (&TopicPartition, &Bytes)> {
+        self.logs
+            .iter()
+            .flat_map(|(tp, l)| l.batches.iter().map(move |e| (tp, &e.bytes)))
+    }
+}
+
+impl Storage for MemStorage {
+    type Error = MemError;
+
+    fn logs(&self) -> Vec<TopicPartition> {
+        self.logs.keys().cloned().collect()
+    }
+
+    fn create_log(&mut self, tp: &TopicPartition) -> Result<(), MemError> {
+        self.logs.entry(tp.clone()).or_default();
+        Ok(())
+    }
+
+    fn delete_log(&mut self, tp: &TopicPartition) -> Result<(), MemError> {
+        self.logs.remove(tp);
+        Ok(())
+    }
+
+    fn append(
+        &mut self,
+        tp: &TopicPartition,
+        batch: Bytes,
+        meta: BatchMeta,
+    ) -> Result<(), MemError> {
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| MemError::NoLog(tp.clone()))?;
+        if meta.base_offset != log.end {
+            return Err(MemError::OutOfOrder {
+                tp: tp.clone(),
+                end: log.end,
+                base: meta.base_offset,
+            });
+        }
+        log.end = meta.last_offset + 1;
+        log.size += batch.len() as u64;
+        log.batches.push(Entry { meta, bytes: batch });
+        Ok(())
+    }
+
+    fn read(&self, tp: &TopicPartition, offset: i64, max_bytes: usize) -> Result<Chunks, MemError> {
+        let log = self.log(tp)?;
+        let first = log.batches.partition_point(|e| e.meta.last_offset < offset);
+        let mut out = Vec::new();
+        let mut total = 0usize;
+        for e in &log.batches[first..] {
+            if !out.is_empty() && total + e.bytes.len() > max_bytes {
+                break;
+            }
+            total += e.bytes.len();
+            out.push(e.bytes.clone());
+        }
+        Ok(out)
+    }
+
+    fn start_offset(&self, tp: &TopicPartition) -> i64 {
+        self.logs.get(tp).map_or(0, |l| l.start)
+    }
+
+    fn end_offset(&self, tp: &TopicPartition) -> i64 {
+        self.logs.get(tp).map_or(0, |l| l.end)
+    }
+
+    fn offset_for_timestamp(&self, tp: &TopicPartition, ts: i64) -> Result<Option<i64>, MemError> {
+        let log = self.log(tp)?;
+        Ok(log
+            .batches
+            .iter()
+            .find(|e| e.meta.max_timestamp >= ts)
+            .map(|e| e.meta.base_offset.max(log.start)))
+    }
+
+    fn delete_before(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), MemError> {
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| MemError::NoLog(tp.clone()))?;
+        let offset = offset.min(log.end);
+        if offset <= log.start {
+            return Ok(());
+        }
+        let keep_from = log.batches.partition_point(|e| e.meta.last_offset < offset);
+        let dropped: u64 = log.batches[..keep_from]
+            .iter()
+            .map(|e| e.bytes.len() as u64)
+            .sum();
+        log.batches.drain(..keep_from);
+        log.size -= dropped;
+        log.start = offset;
+        Ok(())
+    }
+
+    fn size(&self, tp: &TopicPartition) -> u64 {
+        self.logs.get(tp).map_or(0, |l| l.size)
+    }
+
+    fn batch_times(&self, tp: &TopicPartition) -> Vec<(i64, i64)> {
+        self.logs
+            .get(tp)
+            .map(|l| {
+                l.batches
+                    .iter()
+                    .map(|e| (e.meta.last_offset + 1, e.meta.max_timestamp))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(base: i64, last: i64, ts: i64) -> BatchMeta {
+        BatchMeta {
+            base_offset: base,
+            last_offset: last,
+            max_timestamp: ts,
+        }
+    }
+
+    #[test]
+    fn appends_reads_and_deletes_whole_batches() {
+        let tp = TopicPartition::new("t", 0);
+        let mut s = MemStorage::new();
+        s.create_log(&tp).unwrap();
+        s.append(&tp, Bytes::from_static(b"aaaa"), meta(0, 1, 10))
+            .unwrap();
+        s.append(&tp, Bytes::from_static(b"bbbb"), meta(2, 4, 20))
+            .unwrap();
+        assert!(s
+            .append(&tp, Bytes::from_static(b"c"), meta(9, 9, 30))
+            .is_err());
+        assert_eq!(s.end_offset(&tp), 5);
+        assert_eq!(
+            s.read(&tp, 3, 1).unwrap(),
+            vec![Bytes::from_static(b"bbbb")]
+        );
+        assert_eq!(s.read(&tp, 0, 100).unwrap().len(), 2);
+        assert_eq!(s.offset_for_timestamp(&tp, 15).unwrap(), Some(2));
+        assert_eq!(s.offset_for_timestamp(&tp, 25).unwrap(), None);
+        s.delete_before(&tp, 3).unwrap();
+        assert_eq!(s.start_offset(&tp), 3);
+        assert_eq!(s.size(&tp), 4);
+        assert_eq!(
+            s.read(&tp, 0, 100).unwrap(),
+            vec![Bytes::from_static(b"bbbb")]
+        );
+    }
+}
