@@ -138,6 +138,8 @@ pub struct Broker<S: Storage> {
     pub(crate) telemetry: api::get_telemetry_subscriptions::Telemetry,
     /// Producer ids, epochs and sequence numbers.
     pub(crate) producers: producers::Producers,
+    /// Incremental fetch sessions (KIP-227).
+    pub(crate) sessions: sessions::FetchSessions,
     conns: BTreeMap<ConnId, Conn>,
     outputs: VecDeque<Output>,
     timers: Timers,
@@ -180,6 +182,7 @@ impl<S: Storage> Broker<S> {
             now + config.retention_check_interval_ms,
             TimerKind::Retention,
         );
+        let sessions = sessions::FetchSessions::new(config.fetch_session_cache_slots);
         Ok(Broker {
             config,
             storage,
@@ -187,6 +190,7 @@ impl<S: Storage> Broker<S> {
             ids,
             telemetry: Default::default(),
             producers,
+            sessions,
             conns: BTreeMap::new(),
             outputs: VecDeque::new(),
             timers,
