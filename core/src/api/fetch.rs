@@ -1,154 +1,174 @@
 //! Fetch (key 1): read record batches from partitions, waiting up to
-//! `max_wait_ms` for at least `min_bytes`.
+//! `max_wait_ms` for at least `min_bytes`, within an incremental fetch
+//! session or without one.
 //!
 //! # Wire
 //!
-//! Request: replica id (-1 for consumers), max wait, min bytes, max bytes
-//! (v3+), isolation level (v4+), fetch session id and epoch (v7+), topics by
-//! name (v0-12) or id (v13+) with partitions (fetch offset, log start
-//! offset (v5+), partition max bytes), forgotten topics (v7+), rack id (v11+).
-//! Response per partition: error, high watermark, last stable offset (v4+),
-//! log start offset (v5+), aborted transactions (v4+), preferred read
-//! replica (v11+, always -1 here), records.
+//! Request: replica id (v0-14; v15+ in the tagged replica state; -1 for
+//! consumers), max wait, min bytes, max bytes (v3+), isolation level (v4+),
+//! fetch session id and epoch (v7+), topics by name (v0-12) or id (v13+)
+//! with partitions (current leader epoch (v9+), fetch offset, log start
+//! offset (v5+), partition max bytes), forgotten topics (v7+), rack id
+//! (v11+, ignored). Response: top-level error and session id (v7+), then
+//! per partition: error, high watermark, last stable offset (v4+), log
+//! start offset (v5+), aborted transactions (v4+), preferred read replica
+//! (v11+, always -1: there is no other replica), records; the current
+//! leader (tagged) and the leader's endpoint for NOT_LEADER_OR_FOLLOWER and
+//! FENCED_LEADER_EPOCH at v16+. Topics are named as the request named them:
+//! by id at v13+ (the name is not on the wire), by name before.
 //!
 //! # Versions
 //!
 //! 0-18. Records are whole stored batches, starting with the batch that
 //! holds the fetch offset. `max_bytes` and each partition's max bytes are
 //! honoured, except that the first batch found is always returned whole so
-//! that a consumer can make progress (KIP-74). When fewer than `min_bytes`
-//! are available the request parks until a produce brings data or
-//! `max_wait_ms` passes. Record data goes out as the chunks storage
-//! handed over, never copied into the response.
+//! that a consumer can make progress (KIP-74; Kafka gives v0-2 a hard limit
+//! and a truncated batch instead, which an old client cannot use either).
+//! When fewer than `min_bytes` are available the request parks until a
+//! produce brings data or `max_wait_ms` passes. From v4, read_committed
+//! (isolation level 1) reads only up to the last stable offset, and gets an
+//! aborted-transactions list (null under read_uncommitted), see
+//! [`isolation`]. v0-3 clients only read the legacy message format: their
+//! records are down-converted (v0-1 to magic 0, v2-3 to magic 1) and, unlike
+//! every later version, copied into a new buffer on the way. v0-9 clients
+//! cannot decompress zstd: a topic whose `compression.type` is zstd answers
+//! them UNSUPPORTED_COMPRESSION_TYPE, as Kafka does. From v7, fetch
+//! sessions (KIP-227, [`crate::broker::sessions`]) let a request name only
+//! what changed and the response carry only partitions with news.
+//!
+//! Record data goes out as the chunks storage handed over, never copied
+//! into the response (down-conversion aside).
+//!
+//! A partition is answered as Kafka's `KafkaApis.handleFetchRequest` and
+//! `ReplicaManager.readFromLog` answer it: an unknown topic id is
+//! UNKNOWN_TOPIC_ID, an unknown topic or partition
+//! UNKNOWN_TOPIC_OR_PARTITION (both answered after the partitions that
+//! were read); a session partition whose topic was re-created under its
+//! name is INCONSISTENT_TOPIC_ID; a stale or future current leader epoch
+//! is FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH; a replica id >= 0 (a
+//! follower: this broker has none) is NOT_LEADER_OR_FOLLOWER, or
+//! UNKNOWN_LEADER_EPOCH when it sent a leader epoch; an offset outside the
+//! log is OFFSET_OUT_OF_RANGE. Read errors carry high watermark, last stable
+//! offset and log start offset -1. A storage failure is
+//! KAFKA_STORAGE_ERROR (NOT_LEADER_OR_FOLLOWER up to v5, whose clients do
+//! not retry the former).
 
-use bytes::Bytes;
+pub(crate) mod isolation;
+mod read;
+mod session;
 
 use crate::broker::Broker;
 use crate::protocol::messages::fetch_request::FetchRequest;
 use crate::protocol::messages::fetch_response::{
-    FetchResponse, FetchableTopicResponse, PartitionData,
+    FetchResponse, FetchableTopicResponse, NodeEndpoint, PartitionData,
 };
-use crate::protocol::{ErrorCode, Records, RequestBody, ResponseBody};
-use crate::storage::{Storage, TopicPartition};
+use crate::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
+use crate::storage::Storage;
 
 use super::{Ctx, Reply};
 
 pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx<'_>, req: FetchRequest) -> Reply {
     let v = ctx.version;
-    let max_bytes = if v >= 3 {
-        req.max_bytes.max(0) as usize
+    let replica_id = if v >= 15 {
+        req.replica_state.replica_id
     } else {
-        usize::MAX
+        req.replica_id
+    };
+    let plan = match session::plan(b, v, &req) {
+        Ok(plan) => plan,
+        Err(code) => return Reply::Response(answer(code, 0, Vec::new(), Vec::new())),
+    };
+    let max_bytes = if v >= 3 { req.max_bytes } else { i32::MAX }
+        .min(b.config.fetch_max_bytes)
+        .max(0) as usize;
+    let params = read::Params {
+        version: v,
+        follower: replica_id >= 0,
+        committed: v >= 4 && req.isolation_level == 1,
+    };
+    let mut limits = read::Limits::new(max_bytes);
+    let mut read = Vec::new();
+    let mut erroneous = Vec::new();
+    let mut read_error = false;
+    for (i, want) in plan.wants.iter().enumerate() {
+        match read::check(b, want) {
+            Ok(topic) => {
+                let data = read::partition(b, want, topic, &params, &mut limits);
+                read_error |= data.error_code != 0;
+                read.push((i, data));
+            }
+            Err(code) => erroneous.push((i, read::unknown(want.partition, code))),
+        }
     }
-    .min(b.config.fetch_max_bytes.max(0) as usize);
-    let mut total = 0usize;
-    let mut errors = false;
-    let mut responses = Vec::with_capacity(req.topics.len());
-    for t in &req.topics {
-        let name = if v >= 13 {
-            b.cluster.by_id.get(&t.topic_id).cloned()
-        } else {
-            Some(t.topic.to_string())
-        };
-        let topic = name.as_ref().and_then(|n| b.cluster.topics.get(n));
-        let partitions = t
-            .partitions
-            .iter()
-            .map(|p| {
-                let mut out = PartitionData {
-                    partition_index: p.partition,
-                    high_watermark: -1,
-                    last_stable_offset: -1,
-                    log_start_offset: -1,
-                    preferred_read_replica: -1,
-                    records: Some(Records::new()),
-                    ..Default::default()
-                };
-                let exists = topic.is_some_and(|t| {
-                    p.partition >= 0 && (p.partition as usize) < t.partitions.len()
-                });
-                if !exists {
-                    errors = true;
-                    out.error_code = if v >= 13 && topic.is_none() {
-                        ErrorCode::UNKNOWN_TOPIC_ID
-                    } else {
-                        ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
-                    }
-                    .code();
-                    return out;
-                }
-                let tp = TopicPartition::new(name.clone().unwrap_or_default(), p.partition);
-                let start = b.storage.start_offset(&tp);
-                let end = b.storage.end_offset(&tp);
-                out.high_watermark = end;
-                out.last_stable_offset = end;
-                out.log_start_offset = start;
-                if p.fetch_offset < start || p.fetch_offset > end {
-                    errors = true;
-                    out.error_code = ErrorCode::OFFSET_OUT_OF_RANGE.code();
-                    return out;
-                }
-                let room = max_bytes.saturating_sub(total);
-                let part_max = (p.partition_max_bytes.max(0) as usize).min(room);
-                // KIP-74: the first batch of the response is returned whole.
-                let want = if total == 0 {
-                    part_max.max(1)
-                } else {
-                    part_max
-                };
-                if want == 0 || p.fetch_offset == end {
-                    return out;
-                }
-                match b.storage.read(&tp, p.fetch_offset, want) {
-                    Ok(chunks) => {
-                        let chunks = if total == 0 {
-                            chunks
-                        } else {
-                            fit(chunks, part_max)
-                        };
-                        let n: usize = chunks.iter().map(Bytes::len).sum();
-                        total += n;
-                        out.records = Some(Records::from_chunks(chunks));
-                    }
-                    Err(_) => out.error_code = ErrorCode::KAFKA_STORAGE_ERROR.code(),
-                }
-                out
-            })
-            .collect();
-        responses.push(FetchableTopicResponse {
-            topic: t.topic.clone(),
-            topic_id: t.topic_id,
-            partitions,
-            ..Default::default()
-        });
-    }
-    let enough = errors || total >= req.min_bytes.max(0) as usize;
+    // Kafka answers at once when it may not wait, has nothing to read, has
+    // enough, or hit an error reading; otherwise the request waits.
+    let min_bytes = req.min_bytes.max(0) as usize;
+    let enough = read.is_empty() || read_error || limits.bytes_read() >= min_bytes.min(max_bytes);
     if !enough && req.max_wait_ms > 0 && !ctx.deadline_passed {
         let deadline = ctx.deadline.unwrap_or(ctx.now + i64::from(req.max_wait_ms));
         if ctx.now < deadline {
+            // Nothing has changed yet: the session moves on only when the
+            // request is answered.
             return Reply::Park {
                 body: RequestBody::Fetch(req),
                 deadline,
             };
         }
     }
-    Reply::Response(ResponseBody::Fetch(FetchResponse {
-        throttle_time_ms: 0,
-        error_code: 0,
-        session_id: 0,
-        responses,
-        ..Default::default()
-    }))
+    read.extend(erroneous);
+    let (code, session_id, results) = session::finish(b, &plan, params.follower, v, ctx.now, read);
+    let mut endpoints = Vec::new();
+    let results: Vec<(usize, PartitionData)> = results
+        .into_iter()
+        .map(|(i, data)| {
+            let data = read::for_version(b, &plan.wants[i], data, v);
+            if data.current_leader != Default::default() && endpoints.is_empty() {
+                endpoints.push(NodeEndpoint {
+                    node_id: b.config.node_id,
+                    host: b.config.advertised_host.clone().into(),
+                    port: b.config.advertised_port,
+                    rack: b.config.rack.clone().map(Into::into),
+                    ..Default::default()
+                });
+            }
+            (i, data)
+        })
+        .collect();
+    let mut responses: Vec<FetchableTopicResponse> = Vec::new();
+    for (i, data) in results {
+        let want = &plan.wants[i];
+        let (topic, topic_id) = if v >= 13 {
+            (String::new(), want.topic_id)
+        } else {
+            (want.topic.clone().unwrap_or_default(), Uuid::ZERO)
+        };
+        // Consecutive partitions of one topic share an entry, so the
+        // partition order is kept (as Kafka's FetchResponse.of does).
+        match responses.last_mut() {
+            Some(t) if t.topic == topic && t.topic_id == topic_id => t.partitions.push(data),
+            _ => responses.push(FetchableTopicResponse {
+                topic: topic.into(),
+                topic_id,
+                partitions: vec![data],
+                ..Default::default()
+            }),
+        }
+    }
+    Reply::Response(answer(code, session_id, responses, endpoints))
 }
 
-/// The leading chunks whose total stays within `max` bytes.
-fn fit(chunks: Vec<Bytes>, max: usize) -> Vec<Bytes> {
-    let mut total = 0;
-    chunks
-        .into_iter()
-        .take_while(|c| {
-            total += c.len();
-            total <= max
-        })
-        .collect()
+fn answer(
+    code: ErrorCode,
+    session_id: i32,
+    responses: Vec<FetchableTopicResponse>,
+    node_endpoints: Vec<NodeEndpoint>,
+) -> ResponseBody {
+    ResponseBody::Fetch(FetchResponse {
+        throttle_time_ms: 0,
+        error_code: code.code(),
+        session_id,
+        responses,
+        node_endpoints,
+        ..Default::default()
+    })
 }

@@ -210,7 +210,7 @@ impl FetchSessions {
     }
 
     /// Number of sessions held.
-    #[allow(dead_code)]
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.sessions.len()
     }
@@ -360,11 +360,11 @@ mod tests {
         assert_eq!(s.epoch, 1);
         let mut moved = part("a", 0);
         moved.fetch_offset = 5;
-        let next = s.updated(
-            &[part("b", 0), moved],
-            &[PartKey::Name("a".into(), 1)],
-        );
-        let keys: Vec<_> = next.iter().map(|p| (p.topic.clone().unwrap(), p.partition, p.fetch_offset)).collect();
+        let next = s.updated(&[part("b", 0), moved], &[PartKey::Name("a".into(), 1)]);
+        let keys: Vec<_> = next
+            .iter()
+            .map(|p| (p.topic.clone().unwrap(), p.partition, p.fetch_offset))
+            .collect();
         assert_eq!(keys, vec![("a".into(), 0, 5), ("b".into(), 0, 0)]);
     }
 
@@ -374,16 +374,31 @@ mod tests {
         let mut ids = ids();
         let a = c.maybe_create(0, false, false, vec![part("a", 0)], &mut ids);
         // Young and no smaller than the proposal: kept.
-        assert_eq!(c.maybe_create(10, false, false, vec![part("b", 0); 5], &mut ids), 0);
+        assert_eq!(
+            c.maybe_create(10, false, false, vec![part("b", 0); 5], &mut ids),
+            0
+        );
         // A follower may evict a consumer's session at once.
         let f = c.maybe_create(20, true, false, vec![part("c", 0)], &mut ids);
         assert!(f > 0 && c.get(a).is_none());
         // Unused for longer than EVICTION_MS: anyone may take its slot.
-        let d = c.maybe_create(20 + EVICTION_MS + 1, false, false, vec![part("d", 0)], &mut ids);
+        let d = c.maybe_create(
+            20 + EVICTION_MS + 1,
+            false,
+            false,
+            vec![part("d", 0)],
+            &mut ids,
+        );
         assert!(d > 0 && c.get(f).is_none());
         // Older than EVICTION_MS and smaller than the proposal: replaced.
         c.advance(d, vec![part("d", 0)], 3 * EVICTION_MS);
-        let e = c.maybe_create(3 * EVICTION_MS + 10, false, false, vec![part("e", 0), part("e", 1)], &mut ids);
+        let e = c.maybe_create(
+            3 * EVICTION_MS + 10,
+            false,
+            false,
+            vec![part("e", 0), part("e", 1)],
+            &mut ids,
+        );
         assert!(e > 0 && c.get(d).is_none());
         assert_eq!(c.len(), 1);
     }

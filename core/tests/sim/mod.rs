@@ -204,3 +204,77 @@ pub fn batch(n: i32, prefix: &str) -> Bytes {
     }
     b.build().expect("batch")
 }
+
+/// Shortcuts for setting up data.
+impl Sim {
+    /// Creates a topic (CreateTopics v7 on connection 99); returns its id.
+    pub fn create_topic(&mut self, name: &str, partitions: i32) -> spate_core::protocol::Uuid {
+        use spate_core::protocol::messages::create_topics_request::{
+            CreatableTopic, CreateTopicsRequest,
+        };
+        let req = CreateTopicsRequest {
+            topics: vec![CreatableTopic {
+                name: name.into(),
+                num_partitions: partitions,
+                replication_factor: -1,
+                ..Default::default()
+            }],
+            timeout_ms: 1000,
+            ..Default::default()
+        };
+        match self.call(99, 7, RequestBody::CreateTopics(req)) {
+            ResponseBody::CreateTopics(r) => {
+                assert_eq!(r.topics[0].error_code, 0, "create {name}");
+                r.topics[0].topic_id
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Produces `records` to one partition with Produce `version` (acks -1,
+    /// connection 98); panics unless it succeeds.
+    pub fn produce_ok(&mut self, version: i16, topic: &str, partition: i32, records: Bytes) {
+        use spate_core::protocol::messages::produce_request::{
+            PartitionProduceData, ProduceRequest, TopicProduceData,
+        };
+        let req = RequestBody::Produce(ProduceRequest {
+            acks: -1,
+            timeout_ms: 1000,
+            topic_data: vec![TopicProduceData {
+                name: topic.into(),
+                partition_data: vec![PartitionProduceData {
+                    index: partition,
+                    records: Some(records.into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        match self.call(98, version, req) {
+            ResponseBody::Produce(r) => {
+                let p = &r.responses[0].partition_responses[0];
+                assert_eq!(p.error_code, 0, "produce to {topic}-{partition}: {p:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The id Metadata v12 (connection 97) reports for topic `name`.
+    pub fn topic_id(&mut self, name: &str) -> spate_core::protocol::Uuid {
+        use spate_core::protocol::messages::metadata_request::{
+            MetadataRequest, MetadataRequestTopic,
+        };
+        let req = MetadataRequest {
+            topics: Some(vec![MetadataRequestTopic {
+                name: Some(name.into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        match self.call(97, 12, RequestBody::Metadata(req)) {
+            ResponseBody::Metadata(r) => r.topics[0].topic_id,
+            other => panic!("{other:?}"),
+        }
+    }
+}
