@@ -8,6 +8,7 @@
 
 mod cli;
 mod input;
+mod serve;
 mod tree;
 
 use std::process::ExitCode;
@@ -28,12 +29,15 @@ struct Cli {
 enum Command {
     /// Explain every byte of a Kafka request or response frame.
     Decode(cli::decode::DecodeArgs),
+    /// Run the broker.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => cli::decode::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -9,9 +9,9 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 
 use serde_json::Value;
+use spate_e2e::{spate, workspace};
 
 /// Size 30, Metadata v1, correlation id 7, client id "spate-test", one topic "demo".
 const METADATA_V1: &[u8] =
@@ -20,46 +20,6 @@ const METADATA_V1: &[u8] =
 /// Size 16, correlation id 7, error_code 0, one api key: Metadata 0..=12.
 const API_VERSIONS_V0_RESPONSE: &[u8] =
     b"\x00\x00\x00\x10\x00\x00\x00\x07\x00\x00\x00\x00\x00\x01\x00\x03\x00\x00\x00\x0c";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The `spate` binary, built once per test run beside this test binary.
-fn spate() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        // <target>/<profile dir>/deps/decode_cli-<hash>
-        let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-        let target_dir = profile_dir.parent().unwrap();
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev",
-            Some(other) => other,
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "spate",
-                "--bin",
-                "spate",
-                "--profile",
-                profile,
-            ])
-            .env("CARGO_TARGET_DIR", target_dir)
-            .current_dir(workspace())
-            .status()
-            .expect("running cargo build -p spate");
-        assert!(status.success(), "cargo build -p spate failed");
-        profile_dir.join(format!("spate{}", std::env::consts::EXE_SUFFIX))
-    })
-}
 
 /// Runs `spate` with `args`, feeding `stdin`.
 fn run(args: &[&str], stdin: &[u8]) -> Output {

@@ -1,0 +1,116 @@
+//! One TCP connection: a reader task that frames requests, a writer task
+//! that writes responses with vectored I/O.
+
+use std::io::IoSlice;
+use std::net::SocketAddr;
+
+use bytes::{Bytes, BytesMut};
+use spate_core::broker::{ConnId, PeerInfo};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tracing::{debug, info};
+
+use super::Input;
+
+/// What the owner sends a connection.
+pub(crate) enum ConnOut {
+    /// A response frame in chunks.
+    Frame(Vec<Bytes>),
+    /// Close the connection.
+    Close,
+}
+
+/// Starts the reader and writer tasks of a new connection.
+pub(crate) fn spawn(
+    id: ConnId,
+    stream: TcpStream,
+    peer: SocketAddr,
+    owner: mpsc::UnboundedSender<Input>,
+    max_request: usize,
+) {
+    let _ = stream.set_nodelay(true);
+    let (mut rd, mut wr) = stream.into_split();
+    let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ConnOut>();
+    let _ = owner.send(Input::Connect(
+        id,
+        PeerInfo {
+            addr: peer.to_string(),
+        },
+        out_tx,
+    ));
+    let owner_r = owner.clone();
+    tokio::spawn(async move {
+        let reason = loop {
+            let mut size = [0u8; 4];
+            if let Err(e) = rd.read_exact(&mut size).await {
+                break format!("read: {e}");
+            }
+            let n = i32::from_be_bytes(size);
+            if n < 0 || n as usize > max_request {
+                // Kafka closes a connection whose frame exceeds socket.request.max.bytes.
+                info!(
+                    conn = id,
+                    size = n,
+                    max = max_request,
+                    "frame too large, closing"
+                );
+                break "frame larger than socket.request.max.bytes".to_string();
+            }
+            let mut buf = BytesMut::zeroed(n as usize);
+            if let Err(e) = rd.read_exact(&mut buf).await {
+                break format!("read: {e}");
+            }
+            if owner_r.send(Input::Frame(id, buf.freeze())).is_err() {
+                break "broker stopped".into();
+            }
+        };
+        debug!(conn = id, reason = %reason, "reader done");
+        let _ = owner_r.send(Input::Disconnect(id));
+    });
+    tokio::spawn(async move {
+        while let Some(out) = out_rx.recv().await {
+            match out {
+                ConnOut::Frame(chunks) => {
+                    if write_all_vectored(&mut wr, &chunks).await.is_err() {
+                        break;
+                    }
+                }
+                ConnOut::Close => break,
+            }
+        }
+        let _ = wr.shutdown().await;
+    });
+}
+
+/// Writes every chunk, in order, with as few vectored writes as the kernel allows.
+async fn write_all_vectored(
+    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    chunks: &[Bytes],
+) -> std::io::Result<()> {
+    let mut idx = 0;
+    let mut off = 0;
+    while idx < chunks.len() {
+        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(chunks.len() - idx);
+        slices.push(IoSlice::new(&chunks[idx][off..]));
+        for c in &chunks[idx + 1..] {
+            slices.push(IoSlice::new(c));
+        }
+        let mut n = wr.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while idx < chunks.len() && n > 0 {
+            let left = chunks[idx].len() - off;
+            if n >= left {
+                n -= left;
+                idx += 1;
+                off = 0;
+            } else {
+                off += n;
+                n = 0;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,283 @@
+//! `spate serve`: the broker on TCP.
+//!
+//! One task owns the [`Broker`]; connection tasks do the framing. A reader
+//! task per connection cuts the byte stream into frames (4-byte size, then
+//! the frame) and sends them to the owner; the owner applies every input,
+//! drains the broker's outputs to the connections' writer tasks, and sleeps
+//! until the broker's next deadline or the next input. Writers send each
+//! response's chunks with vectored writes, so fetched record batches go from
+//! storage to the socket without being copied into a response buffer.
+
+mod conn;
+mod props;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, Result};
+use bytes::Bytes;
+use clap::Args;
+use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use spate_core::storage::{MemStorage, Storage};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+pub(crate) use conn::ConnOut;
+
+/// Run the broker: Kafka clients connect to it as to Kafka.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// A Kafka `server.properties` file; the keys Spate understands are
+    /// used, the others reported once.
+    #[arg(value_name = "SERVER_PROPERTIES")]
+    properties: Option<PathBuf>,
+    /// Address to listen on (repeatable). Port 0 picks a free port.
+    #[arg(long = "listen", value_name = "HOST:PORT")]
+    listen: Vec<String>,
+    /// Address clients are told to connect to (default: the first listener).
+    #[arg(long, value_name = "HOST:PORT")]
+    advertised: Option<String>,
+    /// This broker's node id.
+    #[arg(long, value_name = "N")]
+    node_id: Option<i32>,
+    /// Keep data in memory only (nothing is written to disk).
+    #[arg(long)]
+    memory: bool,
+}
+
+/// Settings from the command line and the properties file, merged.
+struct Settings {
+    listen: Vec<String>,
+    advertised: Option<String>,
+    config: Config,
+    max_request_bytes: usize,
+}
+
+pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
+    init_logging();
+    let mut config = Config::default();
+    let mut listen = Vec::new();
+    let mut advertised = None;
+    let mut max_request_bytes = 104_857_600;
+    if let Some(path) = &args.properties {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let p = props::apply(&text, &mut config)?;
+        for key in &p.unknown {
+            warn!(key = %key, "server.properties key not used by Spate");
+        }
+        listen = p.listeners;
+        advertised = p.advertised;
+        if let Some(m) = p.socket_request_max_bytes {
+            max_request_bytes = m;
+        }
+    }
+    if !args.listen.is_empty() {
+        listen = args.listen.clone();
+    }
+    if listen.is_empty() {
+        listen.push("127.0.0.1:9092".into());
+    }
+    if args.advertised.is_some() {
+        advertised = args.advertised.clone();
+    }
+    if let Some(n) = args.node_id {
+        config.node_id = n;
+    }
+    let settings = Settings {
+        listen,
+        advertised,
+        config,
+        max_request_bytes,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(serve(settings, MemStorage::new()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// What connection tasks tell the owner.
+pub(crate) enum Input {
+    Connect(ConnId, PeerInfo, mpsc::UnboundedSender<ConnOut>),
+    Frame(ConnId, Bytes),
+    Disconnect(ConnId),
+}
+
+async fn serve<S: Storage + Send + 'static>(mut settings: Settings, storage: S) -> Result<()>
+where
+    S::Error: Send + Sync + 'static,
+{
+    let mut listeners = Vec::new();
+    for addr in &settings.listen {
+        let l = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listening on {addr}"))?;
+        listeners.push(l);
+    }
+    let first: SocketAddr = listeners[0].local_addr()?;
+    let (host, port) = match &settings.advertised {
+        Some(a) => split_host_port(a)?,
+        None => (first.ip().to_string(), i32::from(first.port())),
+    };
+    settings.config.advertised_host = host;
+    settings.config.advertised_port = port;
+    let broker = Broker::new(settings.config.clone(), storage, now_ms())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for l in &listeners {
+        // Printed on stdout so scripts (and tests) can find a port chosen with :0.
+        println!("listening on {}", l.local_addr()?);
+    }
+    info!(advertised = %format!("{}:{}", settings.config.advertised_host, settings.config.advertised_port), "spate is serving");
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut next_id: ConnId = 1;
+    let max = settings.max_request_bytes;
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let mut accepts = Vec::new();
+    for l in listeners {
+        let tx = tx.clone();
+        let mut stop = stop_rx.clone();
+        let base = next_id;
+        next_id += 1 << 40;
+        accepts.push(tokio::spawn(async move {
+            let mut id = base;
+            loop {
+                tokio::select! {
+                    res = l.accept() => match res {
+                        Ok((stream, peer)) => {
+                            id += 1;
+                            conn::spawn(id, stream, peer, tx.clone(), max);
+                        }
+                        Err(e) => warn!(error = %e, "accept failed"),
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let owner = tokio::spawn(own(broker, rx));
+    shutdown_signal().await;
+    info!("shutting down: no new connections");
+    let _ = stop_tx.send(true);
+    for a in accepts {
+        let _ = a.await;
+    }
+    stop_rx.mark_changed();
+    owner.abort();
+    Ok(())
+}
+
+/// The owner loop: applies inputs to the broker and sends its outputs.
+async fn own<S: Storage>(mut broker: Broker<S>, mut rx: mpsc::UnboundedReceiver<Input>) {
+    let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
+    loop {
+        let deadline = broker.poll_timeout();
+        let wait = deadline.map(|d| Duration::from_millis((d - now_ms()).max(0) as u64));
+        let input = match wait {
+            Some(w) => tokio::select! {
+                i = rx.recv() => i,
+                _ = tokio::time::sleep(w) => {
+                    broker.handle_timeout(now_ms());
+                    drain(&mut broker, &mut conns);
+                    continue;
+                }
+            },
+            None => rx.recv().await,
+        };
+        let Some(input) = input else { return };
+        let now = now_ms();
+        match input {
+            Input::Connect(id, peer, out) => {
+                info!(conn = id, peer = %peer.addr, "connection opened");
+                conns.insert(id, out);
+                broker.handle_connect(id, peer, now);
+            }
+            Input::Frame(id, frame) => {
+                debug!(
+                    conn = id,
+                    bytes = frame.len(),
+                    key = frame.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]])),
+                    "request"
+                );
+                broker.handle_request(id, frame, now);
+            }
+            Input::Disconnect(id) => {
+                info!(conn = id, "connection closed by peer");
+                conns.remove(&id);
+                broker.handle_disconnect(id, now);
+            }
+        }
+        drain(&mut broker, &mut conns);
+    }
+}
+
+fn drain<S: Storage>(
+    broker: &mut Broker<S>,
+    conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
+) {
+    while let Some(out) = broker.poll_output() {
+        match out {
+            Output::Response { conn, chunks } => {
+                if let Some(tx) = conns.get(&conn) {
+                    let _ = tx.send(ConnOut::Frame(chunks));
+                }
+            }
+            Output::Close { conn, reason } => {
+                info!(conn, reason = %reason, "closing connection");
+                if let Some(tx) = conns.remove(&conn) {
+                    let _ = tx.send(ConnOut::Close);
+                }
+            }
+        }
+    }
+}
+
+fn split_host_port(s: &str) -> Result<(String, i32)> {
+    let (h, p) = s
+        .rsplit_once(':')
+        .with_context(|| format!("`{s}` is not HOST:PORT"))?;
+    let port = p.parse().with_context(|| format!("`{p}` is not a port"))?;
+    Ok((
+        h.trim_start_matches('[').trim_end_matches(']').to_string(),
+        port,
+    ))
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,110 @@
+//! Kafka `server.properties`: the keys Spate understands.
+
+use anyhow::{bail, Context as _, Result};
+use spate_core::broker::Config;
+
+/// What a properties file said beyond [`Config`].
+#[derive(Debug, Default)]
+pub(crate) struct Props {
+    /// `listeners` as HOST:PORT.
+    pub listeners: Vec<String>,
+    /// The first `advertised.listeners` entry as HOST:PORT.
+    pub advertised: Option<String>,
+    /// `log.dirs` / `log.dir`.
+    pub log_dir: Option<String>,
+    /// `socket.request.max.bytes`.
+    pub socket_request_max_bytes: Option<usize>,
+    /// Keys Spate does not use, in file order.
+    pub unknown: Vec<String>,
+}
+
+/// Reads `key=value` lines (`#`/`!` comments, `:` separators and `\`
+/// continuations as Java properties allow) into `config`.
+pub(crate) fn apply(text: &str, config: &mut Config) -> Result<Props> {
+    let mut p = Props::default();
+    let mut logical = String::new();
+    for raw in text.lines() {
+        let line = raw.trim_start();
+        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
+        {
+            continue;
+        }
+        if let Some(cont) = line.strip_suffix('\\') {
+            logical.push_str(cont);
+            continue;
+        }
+        logical.push_str(line);
+        let entry = std::mem::take(&mut logical);
+        let (k, v) = match entry.find(['=', ':']) {
+            Some(i) => (entry[..i].trim(), entry[i + 1..].trim()),
+            None => (entry.trim(), ""),
+        };
+        set(k, v, config, &mut p).with_context(|| format!("server.properties: {k}={v}"))?;
+    }
+    Ok(p)
+}
+
+fn listener_addrs(v: &str) -> Vec<String> {
+    // PLAINTEXT://host:port,NAME://host:port
+    v.split(',')
+        .filter_map(|l| {
+            let l = l.trim();
+            let addr = l.split_once("://").map_or(l, |(_, a)| a);
+            let addr = if addr.starts_with(':') {
+                format!("0.0.0.0{addr}")
+            } else {
+                addr.to_string()
+            };
+            (!addr.is_empty()).then_some(addr)
+        })
+        .collect()
+}
+
+fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
+    let ms_from =
+        |v: &str, unit: i64| -> Result<i64> { Ok(v.parse::<i64>()?.saturating_mul(unit)) };
+    match k {
+        "listeners" => p.listeners = listener_addrs(v),
+        "advertised.listeners" => p.advertised = listener_addrs(v).into_iter().next(),
+        "node.id" | "broker.id" => c.node_id = v.parse()?,
+        "num.partitions" => c.default_partitions = v.parse()?,
+        "auto.create.topics.enable" => c.auto_create_topics = v.parse()?,
+        "message.max.bytes" => c.message_max_bytes = v.parse()?,
+        "log.retention.ms" => c.log_retention_ms = v.parse()?,
+        "log.retention.minutes" => c.log_retention_ms = ms_from(v, 60_000)?,
+        "log.retention.hours" => c.log_retention_ms = ms_from(v, 3_600_000)?,
+        "log.retention.bytes" => c.log_retention_bytes = v.parse()?,
+        "log.segment.bytes" => c.log_segment_bytes = v.parse()?,
+        "log.retention.check.interval.ms" => c.retention_check_interval_ms = v.parse()?,
+        "socket.request.max.bytes" => p.socket_request_max_bytes = Some(v.parse()?),
+        "log.dirs" | "log.dir" => p.log_dir = v.split(',').next().map(|s| s.trim().to_string()),
+        "broker.rack" => c.rack = Some(v.to_string()),
+        "fetch.max.bytes" => c.fetch_max_bytes = v.parse()?,
+        "max.incremental.fetch.session.cache.slots" => c.fetch_session_cache_slots = v.parse()?,
+        "" => bail!("a line with no key"),
+        other => p.unknown.push(other.to_string()),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_keys_spate_knows_and_lists_the_rest() {
+        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\n";
+        let mut c = Config::default();
+        let p = apply(text, &mut c).unwrap();
+        assert_eq!(c.node_id, 3);
+        assert_eq!(c.default_partitions, 4);
+        assert!(!c.auto_create_topics);
+        assert_eq!(c.log_retention_ms, 7_200_000);
+        assert_eq!(p.listeners, vec!["127.0.0.1:9093", "0.0.0.0:9094"]);
+        assert_eq!(p.advertised.as_deref(), Some("kafka.example:9093"));
+        assert_eq!(p.log_dir.as_deref(), Some("/tmp/k1"));
+        assert_eq!(p.socket_request_max_bytes, Some(1000));
+        assert_eq!(p.unknown, vec!["process.roles"]);
+        assert!(apply("node.id=x\n", &mut c).is_err());
+    }
+}
