@@ -195,9 +195,9 @@ fn legacy<S: Storage>(
     let tp = TopicPartition::new(topic, p.partition_index);
     let s = &b.storage;
     let last_modified = s
-        .batch_times(&tp)
+        .spans(&tp)
         .iter()
-        .map(|&(_, ts)| ts)
+        .map(|sp| sp.max_timestamp)
         .max()
         .unwrap_or(i64::MIN);
     let mut entries = vec![(s.start_offset(&tp), last_modified)];
@@ -231,16 +231,19 @@ fn legacy<S: Storage>(
 /// The first record whose timestamp equals the largest batch max
 /// timestamp, in the first batch that has it.
 fn max_timestamp<S: Storage>(s: &S, tp: &TopicPartition) -> Result<Option<Found>, S::Error> {
+    // The span (batch or segment) holding the largest timestamp, from its first offset.
     let mut best: Option<(i64, i64)> = None;
-    for (next, ts) in s.batch_times(tp) {
-        if best.is_none_or(|(_, max)| ts > max) {
-            best = Some((next, ts));
+    let mut from = s.start_offset(tp);
+    for sp in s.spans(tp) {
+        if best.is_none_or(|(_, max)| sp.max_timestamp > max) {
+            best = Some((from, sp.max_timestamp));
         }
+        from = sp.next_offset;
     }
-    let Some((next, max)) = best else {
+    let Some((first, max)) = best else {
         return Ok(None);
     };
-    scan(s, tp, next - 1, |view| {
+    scan(s, tp, first, |view| {
         if view.header.max_timestamp != max {
             return None;
         }

@@ -36,33 +36,27 @@ pub(crate) fn run<S: Storage>(b: &mut Broker<S>, now: Now) {
     }
 }
 
-/// The offset below which batches may go, if any.
+/// The offset below which whole spans may go, if any.
 fn cut_point<S: Storage>(s: &S, tp: &TopicPartition, now: Now, ms: i64, bytes: i64) -> Option<i64> {
-    let batches = s.batch_times(tp);
-    // Never delete the last batch's offset range entirely: the log end stays.
-    let mut cut = None;
+    let spans = s.spans(tp);
+    let mut cut: Option<i64> = None;
     if ms >= 0 {
-        for &(next, ts) in &batches {
-            if now - ts > ms {
-                cut = Some(next);
+        for sp in &spans {
+            if now - sp.max_timestamp > ms {
+                cut = Some(sp.next_offset);
             } else {
                 break;
             }
         }
     }
     if bytes >= 0 {
-        let mut size = s.size(tp) as i64;
-        if size > bytes {
-            let sizes = s
-                .read(tp, s.start_offset(tp), usize::MAX)
-                .unwrap_or_default();
-            for (chunk, &(next, _)) in sizes.iter().zip(&batches) {
-                if size <= bytes {
-                    break;
-                }
-                size -= chunk.len() as i64;
-                cut = Some(cut.map_or(next, |c: i64| c.max(next)));
+        let mut size: u64 = spans.iter().map(|sp| sp.bytes).sum();
+        for sp in &spans {
+            if size <= bytes as u64 {
+                break;
             }
+            size -= sp.bytes;
+            cut = Some(cut.map_or(sp.next_offset, |c| c.max(sp.next_offset)));
         }
     }
     cut

@@ -54,6 +54,7 @@ use super::cluster::{metadata_tp, Cluster, METADATA_TOPIC};
 use crate::protocol::messages::metadata::producer_ids_record::ProducerIdsRecord;
 use crate::protocol::wire::{put_uvarint, Reader, Writer};
 use crate::protocol::{ErrorCode, Message, Uuid, Wire};
+use crate::records::validate::last_sequence;
 use crate::records::validate::AppendedBatch;
 use crate::records::{batches, BatchHeader, BatchView, Record, RecordBatchBuilder, SetEntry};
 use crate::storage::{BatchMeta, Storage, TopicPartition};
@@ -196,18 +197,6 @@ pub(crate) struct Producers {
     block_end: i64,
     partitions: BTreeMap<PartitionKey, BTreeMap<i64, ProducerEntry>>,
     transactional: BTreeMap<String, TxnProducer>,
-}
-
-/// Kafka's `DefaultRecordBatch.incrementSequence`: wraps past `i32::MAX` to 0.
-fn last_sequence(base: i32, delta: i32) -> i32 {
-    if base < 0 {
-        return -1;
-    }
-    if base > i32::MAX - delta {
-        delta - (i32::MAX - base) - 1
-    } else {
-        base + delta
-    }
 }
 
 /// `next` follows `last` (Kafka's `ProducerAppendInfo.inSequence`).

@@ -401,8 +401,9 @@ fn seal(w: &mut [u8]) -> Result<(), AppendError> {
     Ok(())
 }
 
-/// Kafka's `DefaultRecordBatch.incrementSequence`: wraps past i32::MAX to 0.
-fn last_sequence(base: i32, delta: i32) -> i32 {
+/// Kafka's `DefaultRecordBatch.incrementSequence`: the sequence `delta`
+/// after `base`, wrapping past `i32::MAX` to 0 (-1 stays -1: no producer).
+pub(crate) fn last_sequence(base: i32, delta: i32) -> i32 {
     if base < 0 {
         return -1;
     }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use super::{BatchMeta, Chunks, Storage, TopicPartition};
+use super::{BatchMeta, Chunks, Span, Storage, TopicPartition};
 
 /// One stored batch.
 #[derive(Debug, Clone)]
@@ -176,13 +176,17 @@ impl Storage for MemStorage {
         self.logs.get(tp).map_or(0, |l| l.size)
     }
 
-    fn batch_times(&self, tp: &TopicPartition) -> Vec<(i64, i64)> {
+    fn spans(&self, tp: &TopicPartition) -> Vec<Span> {
         self.logs
             .get(tp)
             .map(|l| {
                 l.batches
                     .iter()
-                    .map(|e| (e.meta.last_offset + 1, e.meta.max_timestamp))
+                    .map(|e| Span {
+                        next_offset: e.meta.last_offset + 1,
+                        max_timestamp: e.meta.max_timestamp,
+                        bytes: e.bytes.len() as u64,
+                    })
                     .collect()
             })
             .unwrap_or_default()

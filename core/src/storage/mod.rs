@@ -52,6 +52,17 @@ pub struct BatchMeta {
     pub max_timestamp: i64,
 }
 
+/// A unit of a log that retention deletes whole: a batch or a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// The offset after its last record.
+    pub next_offset: i64,
+    /// The largest timestamp in it.
+    pub max_timestamp: i64,
+    /// Its size in bytes.
+    pub bytes: u64,
+}
+
 /// Bytes of whole batches, in offset order.
 pub type Chunks = Vec<Bytes>;
 
@@ -97,7 +108,7 @@ pub trait Storage {
     fn delete_before(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), Self::Error>;
     /// Bytes stored in the log (for retention.bytes).
     fn size(&self, tp: &TopicPartition) -> u64;
-    /// Append times of the oldest batches, for retention.ms: `(last_offset + 1, max_timestamp)`
-    /// of each batch from the start, in order.
-    fn batch_times(&self, tp: &TopicPartition) -> Vec<(i64, i64)>;
+    /// The units retention can delete (batches in memory, segments on
+    /// disk), oldest first, for retention and for ListOffsets.
+    fn spans(&self, tp: &TopicPartition) -> Vec<Span>;
 }
