@@ -1,0 +1,320 @@
+//! One partition log: a directory of segments, the last one active.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use spate_core::protocol::Uuid;
+use spate_core::storage::{BatchMeta, Chunks, Span, TopicPartition};
+
+use super::error::{At, FileError};
+use super::files::{read_partition_metadata, sync_dir};
+use super::scan::Hdr;
+use super::segment::{remove_files, Segment};
+use super::Options;
+
+/// A partition log on disk.
+#[derive(Debug)]
+pub(crate) struct Log {
+    tp: TopicPartition,
+    pub dir: PathBuf,
+    /// In offset order, never empty; the last is the active segment.
+    segments: Vec<Segment>,
+    /// The log start offset (may lie inside the first segment).
+    pub start: i64,
+    /// From `partition.metadata`.
+    pub topic_id: Option<Uuid>,
+    /// A segment file was created or removed since the last flush.
+    dir_dirty: bool,
+}
+
+/// Base offsets of the `<20 digits>.log` files in `dir`, sorted.
+fn segment_bases(dir: &Path) -> Result<Vec<i64>, FileError> {
+    let mut bases = Vec::new();
+    for entry in fs::read_dir(dir).at(dir)? {
+        let name = entry.at(dir)?.file_name();
+        let Some(stem) = name.to_str().and_then(|n| n.strip_suffix(".log")) else {
+            continue;
+        };
+        if stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(base) = stem.parse() {
+                bases.push(base);
+            }
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+impl Log {
+    /// A new empty log with one segment at offset 0.
+    pub fn create(dir: PathBuf, tp: TopicPartition, opts: &Options) -> Result<Log, FileError> {
+        fs::create_dir_all(&dir).at(&dir)?;
+        let seg = Segment::create(&dir, 0, opts.index_interval_bytes)?;
+        Ok(Log {
+            tp,
+            dir,
+            segments: vec![seg],
+            start: 0,
+            topic_id: None,
+            dir_dirty: true,
+        })
+    }
+
+    /// Opens a log directory. After an unclean stop (`!clean`) every
+    /// segment from the one holding the recovery point `rp` on is checked
+    /// batch by batch; the first bad batch and everything after it go.
+    pub fn load(
+        dir: PathBuf,
+        tp: TopicPartition,
+        opts: &Options,
+        clean: bool,
+        rp: i64,
+        start: Option<i64>,
+    ) -> Result<Log, FileError> {
+        let interval = opts.index_interval_bytes;
+        let topic_id = read_partition_metadata(&dir.join("partition.metadata"))?;
+        let bases = segment_bases(&dir)?;
+        let mut log = Log {
+            tp,
+            segments: Vec::with_capacity(bases.len().max(1)),
+            start: 0,
+            topic_id,
+            dir_dirty: false,
+            dir,
+        };
+        let from = bases.partition_point(|&b| b <= rp).saturating_sub(1);
+        for (i, &base) in bases.iter().enumerate() {
+            let last = i + 1 == bases.len();
+            let recover = !clean && i >= from;
+            let (seg, cut) = Segment::load(&log.dir, base, interval, last, recover)?;
+            log.segments.push(seg);
+            if cut && recover && !last {
+                // Nothing after a torn batch can be trusted.
+                for &b in &bases[i + 1..] {
+                    remove_files(&log.dir, b)?;
+                }
+                log.dir_dirty = true;
+                break;
+            }
+        }
+        if log.segments.is_empty() {
+            let base = start.unwrap_or(0).max(0);
+            log.segments
+                .push(Segment::create(&log.dir, base, interval)?);
+            log.dir_dirty = true;
+        }
+        let n = log.segments.len();
+        for i in 1..n {
+            let next_base = log.segments[i].base;
+            log.segments[i - 1].next = next_base;
+        }
+        let first = log.segments[0].base;
+        log.start = start.unwrap_or(first).max(first).min(log.end());
+        // A crash between writing the log start checkpoint and deleting
+        // the segments below it leaves them behind.
+        log.drop_below_start()?;
+        Ok(log)
+    }
+
+    /// One past the last offset.
+    pub fn end(&self) -> i64 {
+        self.active().next
+    }
+
+    fn active(&self) -> &Segment {
+        self.segments.last().expect("a log has a segment")
+    }
+
+    fn active_mut(&mut self) -> &mut Segment {
+        self.segments.last_mut().expect("a log has a segment")
+    }
+
+    /// Starts a new active segment at the end offset (unless the active
+    /// one is empty).
+    pub fn roll(&mut self, opts: &Options) -> Result<(), FileError> {
+        let end = self.end();
+        let active = self.active_mut();
+        if active.size == 0 {
+            return Ok(());
+        }
+        active.finish()?;
+        active.deactivate();
+        let seg = Segment::create(&self.dir, end, opts.index_interval_bytes)?;
+        self.segments.push(seg);
+        self.dir_dirty = true;
+        Ok(())
+    }
+
+    /// Rolls if the active segment's first batch is more than
+    /// `segment_ms` older than `now`.
+    pub fn roll_if_older(&mut self, now: i64, opts: &Options) -> Result<(), FileError> {
+        let a = self.active();
+        if a.size > 0 && a.rolling_ts >= 0 && now - a.rolling_ts > opts.segment_ms {
+            self.roll(opts)?;
+        }
+        Ok(())
+    }
+
+    /// Appends a batch, rolling first when the active segment would grow
+    /// past `segment_bytes`, is older than `segment_ms` by the batch's
+    /// timestamp, or could not index the batch's offsets.
+    pub fn append(
+        &mut self,
+        batch: &[u8],
+        meta: BatchMeta,
+        opts: &Options,
+    ) -> Result<(), FileError> {
+        let end = self.end();
+        if meta.base_offset != end {
+            return Err(FileError::OutOfOrder {
+                tp: self.tp.clone(),
+                end,
+                base: meta.base_offset,
+            });
+        }
+        let len = batch.len() as u64;
+        let a = self.active();
+        let full = a.size + len > opts.segment_bytes;
+        let old = a.rolling_ts >= 0 && meta.max_timestamp - a.rolling_ts > opts.segment_ms;
+        let far = meta.last_offset - a.base > i64::from(i32::MAX);
+        if a.size > 0 && (full || old || far) {
+            self.roll(opts)?;
+        }
+        let h = Hdr {
+            base: meta.base_offset,
+            last: meta.last_offset,
+            max_ts: meta.max_timestamp,
+            size: len,
+        };
+        self.active_mut().append(batch, h)
+    }
+
+    /// Whole batches from the one holding `offset` (or the log start),
+    /// up to about `max_bytes` (at least one batch): one chunk per
+    /// segment touched.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Chunks, FileError> {
+        let offset = offset.max(self.start);
+        let mut out: Chunks = Vec::new();
+        if offset >= self.end() {
+            return Ok(out);
+        }
+        let mut left = max_bytes;
+        let first = self.segments.partition_point(|s| s.base <= offset);
+        for seg in &self.segments[first.saturating_sub(1)..] {
+            let pos = if out.is_empty() {
+                match seg.find(offset)? {
+                    Some(p) => p,
+                    None => continue,
+                }
+            } else {
+                0
+            };
+            let Some((bytes, to_end)) = seg.read_from(pos, left, out.is_empty())? else {
+                if out.is_empty() {
+                    continue;
+                }
+                break;
+            };
+            left = left.saturating_sub(bytes.len());
+            out.push(bytes);
+            if !to_end {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The first offset at or after the log start of the first batch whose
+    /// largest timestamp is at least `ts`.
+    pub fn offset_for_timestamp(&self, ts: i64) -> Result<Option<i64>, FileError> {
+        for seg in &self.segments {
+            if seg.next <= self.start || seg.max_ts() < ts {
+                continue;
+            }
+            if let Some(o) = seg.find_time(ts, self.start)? {
+                return Ok(Some(o));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Moves the log start to `offset` (at most the end); when it reaches
+    /// the end, the active segment is rolled so that it can go too.
+    /// Returns whether the start moved.
+    pub fn advance_start(&mut self, offset: i64, opts: &Options) -> Result<bool, FileError> {
+        let offset = offset.min(self.end());
+        if offset <= self.start {
+            return Ok(false);
+        }
+        if offset == self.end() {
+            self.roll(opts)?;
+        }
+        self.start = offset;
+        Ok(true)
+    }
+
+    /// Deletes the segments wholly below the log start.
+    pub fn drop_below_start(&mut self) -> Result<(), FileError> {
+        let n = self
+            .segments
+            .windows(2)
+            .take_while(|w| w[1].base <= self.start)
+            .count();
+        for seg in self.segments.drain(..n) {
+            seg.remove()?;
+            self.dir_dirty = true;
+        }
+        Ok(())
+    }
+
+    /// Bytes in the segment files.
+    pub fn size(&self) -> u64 {
+        self.segments.iter().map(|s| s.size).sum()
+    }
+
+    /// `(next offset, largest timestamp)` of each non-empty segment.
+    pub fn segment_spans(&self) -> Vec<Span> {
+        self.segments
+            .iter()
+            .filter(|s| s.size > 0)
+            .map(|s| Span {
+                next_offset: s.next,
+                max_timestamp: s.max_ts(),
+                bytes: s.size,
+            })
+            .collect()
+    }
+
+    /// Base offset of the active segment.
+    pub fn active_base(&self) -> i64 {
+        self.active().base
+    }
+
+    /// Fsyncs every segment written since the last flush, and the directory
+    /// if segment files came or went.
+    pub fn flush(&mut self) -> Result<(), FileError> {
+        let n = self.segments.len();
+        for (i, seg) in self.segments.iter_mut().enumerate() {
+            if seg.dirty {
+                seg.sync(i + 1 == n)?;
+            }
+        }
+        if self.dir_dirty {
+            sync_dir(&self.dir)?;
+            self.dir_dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Gives the active segment's time index its largest timestamp, as
+    /// Kafka does when a segment is closed.
+    pub fn finish(&mut self) -> Result<(), FileError> {
+        self.active_mut().finish()
+    }
+
+    /// Base offsets of the segments.
+    #[cfg(test)]
+    pub fn segment_bases(&self) -> Vec<i64> {
+        self.segments.iter().map(|s| s.base).collect()
+    }
+}

@@ -1,0 +1,373 @@
+//! [`FileStorage`]: partition logs in files, laid out like a Kafka log
+//! directory, so that Kafka's tools can read Spate's logs and Spate can
+//! start from a directory Kafka wrote.
+//!
+//! # Layout
+//!
+//! ```text
+//! <dir>/meta.properties                    node.id, cluster.id, directory.id (KRaft, version 1)
+//! <dir>/log-start-offset-checkpoint        log start offsets (written when one moves)
+//! <dir>/recovery-point-offset-checkpoint   offsets known to be on disk (written by flush)
+//! <dir>/.kafka_cleanshutdown               present only while closed cleanly
+//! <dir>/<topic>-<partition>/partition.metadata
+//! <dir>/<topic>-<partition>/00000000000000000000.log        record batches, byte for byte
+//! <dir>/<topic>-<partition>/00000000000000000000.index      sparse offset index
+//! <dir>/<topic>-<partition>/00000000000000000000.timeindex  sparse time index
+//! ```
+//!
+//! File formats: [`index`] (the two indexes) and [`files`] (the text files).
+//!
+//! # Durability
+//!
+//! [`Storage::append`] writes to the active segment and returns; nothing
+//! is forced to disk until [`FileStorage::flush`], which fsyncs what was
+//! written since the last flush (the driver calls it per pass or on a
+//! timer, and answers producers afterwards). [`FileStorage::close`]
+//! flushes and leaves the clean shutdown marker. Without the marker,
+//! [`FileStorage::open`] checks every batch written after the recovery
+//! point (CRC included), cuts each log at its first torn or corrupt batch
+//! and rebuilds the indexes of what it checked.
+
+// The serve driver is being wired to this module; until then the binary
+// does not use all of it.
+
+mod error;
+mod files;
+mod index;
+mod log;
+mod scan;
+mod segment;
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use spate_core::protocol::Uuid;
+use spate_core::storage::{BatchMeta, Chunks, Span, Storage, TopicPartition};
+
+pub use error::FileError;
+pub use files::MetaProperties;
+
+use error::At;
+use files::{
+    encode_checkpoint, encode_partition_metadata, parse_log_dir_name, read_checkpoint, sync_dir,
+    write_atomic,
+};
+use log::Log;
+
+/// Kafka's clean shutdown marker.
+const CLEAN_SHUTDOWN: &str = ".kafka_cleanshutdown";
+const LOG_START: &str = "log-start-offset-checkpoint";
+const RECOVERY_POINT: &str = "recovery-point-offset-checkpoint";
+
+/// How logs are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Roll the active segment before it would grow past this (Kafka's
+    /// `log.segment.bytes`; at most `i32::MAX`). Default 1 GiB.
+    pub segment_bytes: u64,
+    /// Roll the active segment when a batch's timestamp (or `now` given
+    /// to [`FileStorage::roll_if_older`]) is this much later than its first
+    /// batch's (`log.roll.ms`). Default 7 days.
+    pub segment_ms: i64,
+    /// Bytes of log between offset index entries (`log.index.interval.bytes`).
+    /// Default 4096.
+    pub index_interval_bytes: u64,
+    /// `node.id` for a new `meta.properties` (an existing one must match).
+    pub node_id: i32,
+    /// `cluster.id` for a new `meta.properties`; random if `None`.
+    pub cluster_id: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            segment_bytes: 1 << 30,
+            segment_ms: 7 * 24 * 60 * 60 * 1000,
+            index_interval_bytes: 4096,
+            node_id: 1,
+            cluster_id: None,
+        }
+    }
+}
+
+/// Partition logs in a Kafka-style log directory.
+#[derive(Debug)]
+pub struct FileStorage {
+    dir: PathBuf,
+    opts: Options,
+    meta: MetaProperties,
+    logs: BTreeMap<TopicPartition, Log>,
+    /// Active segment bases when the recovery point checkpoint was last
+    /// written: recovery checks whole segments, so the checkpoint only
+    /// needs writing again when these change.
+    checkpointed: Option<BTreeMap<TopicPartition, i64>>,
+    /// A log directory was created since the last flush.
+    dir_dirty: bool,
+}
+
+impl FileStorage {
+    /// Opens (creating it if missing) a log directory and every
+    /// `<topic>-<partition>` log in it, recovering after an unclean stop.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> io::Result<FileStorage> {
+        Ok(FileStorage::open_dir(dir.as_ref(), options)?)
+    }
+
+    fn open_dir(dir: &Path, mut opts: Options) -> Result<FileStorage, FileError> {
+        opts.segment_bytes = opts.segment_bytes.clamp(1, i32::MAX as u64);
+        fs::create_dir_all(dir).at(dir)?;
+        let meta = MetaProperties::load_or_create(dir, opts.node_id, opts.cluster_id.as_deref())?;
+        let marker = dir.join(CLEAN_SHUTDOWN);
+        let clean = marker.exists();
+        let starts = read_checkpoint(&dir.join(LOG_START))?.unwrap_or_default();
+        // Without a usable recovery point every segment is checked.
+        let rps = read_checkpoint(&dir.join(RECOVERY_POINT))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let mut logs = BTreeMap::new();
+        for entry in fs::read_dir(dir).at(dir)? {
+            let entry = entry.at(dir)?;
+            let name = entry.file_name();
+            let Some(tp) = name.to_str().and_then(parse_log_dir_name) else {
+                continue;
+            };
+            if !entry.file_type().at(&entry.path())?.is_dir() {
+                continue;
+            }
+            let rp = rps.get(&tp).copied().unwrap_or(0);
+            let start = starts.get(&tp).copied();
+            let log = Log::load(entry.path(), tp.clone(), &opts, clean, rp, start)?;
+            logs.insert(tp, log);
+        }
+        let mut s = FileStorage {
+            dir: dir.to_path_buf(),
+            opts,
+            meta,
+            logs,
+            checkpointed: None,
+            dir_dirty: false,
+        };
+        // Rebuilt indexes to disk, and a recovery point at every log end.
+        s.flush_all()?;
+        if clean {
+            fs::remove_file(&marker).at(&marker)?;
+            sync_dir(dir)?;
+        }
+        Ok(s)
+    }
+
+    /// What `meta.properties` says (as found, or as written by `open`):
+    /// the broker serves under its cluster id.
+    pub fn meta(&self) -> &MetaProperties {
+        &self.meta
+    }
+
+    fn log(&self, tp: &TopicPartition) -> Result<&Log, FileError> {
+        self.logs
+            .get(tp)
+            .ok_or_else(|| FileError::NoLog(tp.clone()))
+    }
+
+    fn log_mut(&mut self, tp: &TopicPartition) -> Result<&mut Log, FileError> {
+        self.logs
+            .get_mut(tp)
+            .ok_or_else(|| FileError::NoLog(tp.clone()))
+    }
+
+    /// Records the log's topic id in its `partition.metadata`.
+    pub fn set_topic_id(&mut self, tp: &TopicPartition, id: Uuid) -> io::Result<()> {
+        let log = self.log_mut(tp)?;
+        if log.topic_id != Some(id) {
+            let path = log.dir.join("partition.metadata");
+            write_atomic(&path, encode_partition_metadata(id).as_bytes())?;
+            log.topic_id = Some(id);
+        }
+        Ok(())
+    }
+
+    /// The topic id in the log's `partition.metadata`, if any.
+    #[cfg(test)]
+    pub fn topic_id(&self, tp: &TopicPartition) -> Option<Uuid> {
+        self.logs.get(tp).and_then(|l| l.topic_id)
+    }
+
+    /// Rolls every active segment whose first batch is more than
+    /// `segment_ms` older than `now` (milliseconds since the epoch).
+    pub fn roll_if_older(&mut self, now: i64) -> io::Result<()> {
+        for log in self.logs.values_mut() {
+            log.roll_if_older(now, &self.opts)?;
+        }
+        Ok(())
+    }
+
+    /// Forces everything appended since the last flush to disk, then
+    /// moves the recovery points.
+    pub fn flush(&mut self) -> io::Result<()> {
+        Ok(self.flush_all()?)
+    }
+
+    fn flush_all(&mut self) -> Result<(), FileError> {
+        for log in self.logs.values_mut() {
+            log.flush()?;
+        }
+        if self.dir_dirty {
+            sync_dir(&self.dir)?;
+            self.dir_dirty = false;
+        }
+        let bases: BTreeMap<TopicPartition, i64> = self
+            .logs
+            .iter()
+            .map(|(tp, l)| (tp.clone(), l.active_base()))
+            .collect();
+        if self.checkpointed.as_ref() != Some(&bases) {
+            self.write_recovery_points()?;
+            self.checkpointed = Some(bases);
+        }
+        Ok(())
+    }
+
+    fn write_recovery_points(&self) -> Result<(), FileError> {
+        let rps = self
+            .logs
+            .iter()
+            .map(|(tp, l)| (tp.clone(), l.end()))
+            .collect();
+        write_atomic(
+            &self.dir.join(RECOVERY_POINT),
+            encode_checkpoint(&rps).as_bytes(),
+        )
+    }
+
+    fn write_log_starts(&self) -> Result<(), FileError> {
+        let starts = self
+            .logs
+            .iter()
+            .map(|(tp, l)| (tp.clone(), l.start))
+            .collect();
+        write_atomic(
+            &self.dir.join(LOG_START),
+            encode_checkpoint(&starts).as_bytes(),
+        )
+    }
+
+    /// Flushes, writes the checkpoints and the clean shutdown marker, so
+    /// that the next `open` trusts the files.
+    pub fn close(mut self) -> io::Result<()> {
+        for log in self.logs.values_mut() {
+            log.finish()?;
+        }
+        self.flush_all()?;
+        self.write_recovery_points()?;
+        self.write_log_starts()?;
+        let marker = self.dir.join(CLEAN_SHUTDOWN);
+        write_atomic(&marker, br#"{"version":0,"brokerEpoch":-1}"#)?;
+        Ok(())
+    }
+
+    /// Base offsets of a log's segments.
+    #[cfg(test)]
+    pub fn segment_bases(&self, tp: &TopicPartition) -> Vec<i64> {
+        self.logs
+            .get(tp)
+            .map(Log::segment_bases)
+            .unwrap_or_default()
+    }
+}
+
+impl Storage for FileStorage {
+    type Error = FileError;
+
+    fn logs(&self) -> Vec<TopicPartition> {
+        self.logs.keys().cloned().collect()
+    }
+
+    fn create_log(&mut self, tp: &TopicPartition) -> Result<(), FileError> {
+        if !self.logs.contains_key(tp) {
+            let log = Log::create(self.dir.join(tp.to_string()), tp.clone(), &self.opts)?;
+            self.logs.insert(tp.clone(), log);
+            self.dir_dirty = true;
+        }
+        Ok(())
+    }
+
+    fn delete_log(&mut self, tp: &TopicPartition) -> Result<(), FileError> {
+        let Some(log) = self.logs.remove(tp) else {
+            return Ok(());
+        };
+        let dir = log.dir.clone();
+        drop(log);
+        fs::remove_dir_all(&dir).at(&dir)?;
+        // No stale offsets for a log of the same name created later.
+        self.write_log_starts()?;
+        self.write_recovery_points()?;
+        self.checkpointed = None;
+        sync_dir(&self.dir)
+    }
+
+    fn append(
+        &mut self,
+        tp: &TopicPartition,
+        batch: Bytes,
+        meta: BatchMeta,
+    ) -> Result<(), FileError> {
+        let opts = &self.opts;
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| FileError::NoLog(tp.clone()))?;
+        log.append(&batch, meta, opts)
+    }
+
+    fn read(
+        &self,
+        tp: &TopicPartition,
+        offset: i64,
+        max_bytes: usize,
+    ) -> Result<Chunks, FileError> {
+        self.log(tp)?.read(offset, max_bytes)
+    }
+
+    fn start_offset(&self, tp: &TopicPartition) -> i64 {
+        self.logs.get(tp).map_or(0, |l| l.start)
+    }
+
+    fn end_offset(&self, tp: &TopicPartition) -> i64 {
+        self.logs.get(tp).map_or(0, Log::end)
+    }
+
+    fn offset_for_timestamp(&self, tp: &TopicPartition, ts: i64) -> Result<Option<i64>, FileError> {
+        self.log(tp)?.offset_for_timestamp(ts)
+    }
+
+    fn delete_before(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), FileError> {
+        let opts = &self.opts;
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| FileError::NoLog(tp.clone()))?;
+        if !log.advance_start(offset, opts)? {
+            return Ok(());
+        }
+        // The new start is durable before any segment goes, so that no
+        // crash brings deleted records back.
+        self.write_log_starts()?;
+        self.log_mut(tp)?.drop_below_start()
+    }
+
+    fn size(&self, tp: &TopicPartition) -> u64 {
+        self.logs.get(tp).map_or(0, Log::size)
+    }
+
+    /// One span per non-empty segment: segments are what retention deletes.
+    fn spans(&self, tp: &TopicPartition) -> Vec<Span> {
+        self.logs
+            .get(tp)
+            .map(Log::segment_spans)
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,396 @@
+//! One segment of a log: `<base>.log` holding batches byte for byte, and
+//! its `.index` and `.timeindex` (see [`super::index`]).
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use spate_core::records::V2_HEADER_LEN;
+
+use super::error::{invalid, At, FileError};
+use super::index::{parse_offsets, parse_times, NewEntries, Tracker};
+use super::scan::{parse_header, read_exact_at, step, BlockReader, Hdr, Step};
+
+/// Reads while recovering or scanning a whole segment.
+const BIG_BLOCK: usize = 1 << 20;
+/// Reads while looking for one batch near an index entry.
+const SMALL_BLOCK: usize = 16 << 10;
+
+/// `00000000000000000042.log` and friends: Kafka's 20-digit names.
+pub(crate) fn file_name(base: i64, ext: &str) -> String {
+    format!("{base:020}.{ext}")
+}
+
+/// The append handles of the index files.
+#[derive(Debug)]
+struct Writers {
+    index: File,
+    time: File,
+}
+
+/// One segment, its files open.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    /// Offset in the file name: no batch in it starts below.
+    pub base: i64,
+    /// One past the last offset it holds (the next segment's base for a
+    /// segment that is not the last).
+    pub next: i64,
+    /// Bytes of the log file that hold whole batches.
+    pub size: u64,
+    /// Largest timestamp of the first batch (-1: none), for `segment.ms`.
+    pub rolling_ts: i64,
+    dir: PathBuf,
+    log: File,
+    track: Tracker,
+    writers: Option<Writers>,
+    /// Written since the last [`Segment::sync`].
+    pub dirty: bool,
+    /// An index file was written since the last [`Segment::sync`].
+    index_dirty: bool,
+}
+
+impl Segment {
+    fn path(&self, ext: &str) -> PathBuf {
+        self.dir.join(file_name(self.base, ext))
+    }
+
+    /// A new empty segment (any old files of that name are emptied).
+    pub fn create(dir: &Path, base: i64, interval: u64) -> Result<Segment, FileError> {
+        let log_path = dir.join(file_name(base, "log"));
+        File::create(&log_path).at(&log_path)?;
+        let log = open_append(&log_path)?;
+        let mut seg = Segment {
+            base,
+            next: base,
+            size: 0,
+            rolling_ts: -1,
+            dir: dir.to_path_buf(),
+            log,
+            track: Tracker::new(base, interval),
+            writers: None,
+            dirty: true,
+            index_dirty: true,
+        };
+        seg.rewrite_indexes()?;
+        Ok(seg)
+    }
+
+    /// Opens an existing segment. Unless `recover`, its indexes are
+    /// trusted when they pass the sanity checks, and only the `last`
+    /// segment is read (from its last index entry, to find the end).
+    /// Otherwise, or when an index is missing or broken, every batch is
+    /// checked (CRC included), the file is cut at the first bad one and
+    /// the indexes are rebuilt. Returns whether bytes were cut.
+    pub fn load(
+        dir: &Path,
+        base: i64,
+        interval: u64,
+        last: bool,
+        recover: bool,
+    ) -> Result<(Segment, bool), FileError> {
+        let log_path = dir.join(file_name(base, "log"));
+        let log = open_append(&log_path)?;
+        let size = log.metadata().at(&log_path)?.len();
+        let mut seg = Segment {
+            base,
+            next: base,
+            size,
+            rolling_ts: -1,
+            dir: dir.to_path_buf(),
+            log,
+            track: Tracker::new(base, interval),
+            writers: None,
+            dirty: false,
+            index_dirty: false,
+        };
+        if !recover && seg.load_indexes(interval, last)? {
+            return Ok((seg, false));
+        }
+        let cut = seg.recover(interval)?;
+        Ok((seg, cut))
+    }
+
+    /// Reads the index files; `false` if one is missing or fails the
+    /// sanity checks (or, for the last segment, the batches after the last
+    /// index entry do not read).
+    fn load_indexes(&mut self, interval: u64, last: bool) -> Result<bool, FileError> {
+        let (ip, tp) = (self.path("index"), self.path("timeindex"));
+        let Some(offsets) = read_opt(&ip)?.and_then(|b| parse_offsets(&b, self.size)) else {
+            return Ok(false);
+        };
+        let Some(times) = read_opt(&tp)?.and_then(|b| parse_times(&b)) else {
+            return Ok(false);
+        };
+        self.track = Tracker::from_entries(self.base, interval, offsets, times);
+        if !last {
+            return Ok(true);
+        }
+        let lp = self.path("log");
+        let mut r = BlockReader::new(&self.log, self.size, BIG_BLOCK);
+        if self.size > 0 {
+            match step(&mut r, 0, false).at(&lp)? {
+                Step::Batch(h) => self.rolling_ts = h.max_ts,
+                _ => return Ok(false),
+            }
+        }
+        let mut pos = self.track.position_for(i64::MAX);
+        let mut new = Vec::new();
+        loop {
+            match step(&mut r, pos, false).at(&lp)? {
+                Step::Batch(h) => {
+                    new.push(self.track.on_batch(pos, h.last, h.max_ts));
+                    self.next = h.last + 1;
+                    pos += h.size;
+                }
+                Step::End => break,
+                Step::Bad => return Ok(false),
+            }
+        }
+        for e in new {
+            self.write_entries(e)?;
+        }
+        Ok(true)
+    }
+
+    /// Checks every batch from the start, cuts the file at the first bad
+    /// one, rebuilds the indexes. Returns whether bytes were cut.
+    fn recover(&mut self, interval: u64) -> Result<bool, FileError> {
+        let mut track = Tracker::new(self.base, interval);
+        let lp = self.path("log");
+        let mut r = BlockReader::new(&self.log, self.size, BIG_BLOCK);
+        let (mut pos, mut expect, mut first_ts) = (0u64, self.base, None);
+        while let Step::Batch(h) = step(&mut r, pos, true).at(&lp)? {
+            if h.base < expect || h.last - self.base > i64::from(i32::MAX) {
+                break;
+            }
+            track.on_batch(pos, h.last, h.max_ts);
+            first_ts.get_or_insert(h.max_ts);
+            expect = h.last + 1;
+            pos += h.size;
+        }
+        let cut = pos < self.size;
+        if cut {
+            self.log.set_len(pos).at(&lp)?;
+            self.log.sync_all().at(&lp)?;
+            self.size = pos;
+        }
+        // As a cleanly closed segment, the last time entry holds the maximum.
+        track.time_entry();
+        self.track = track;
+        self.next = expect;
+        self.rolling_ts = first_ts.unwrap_or(-1);
+        self.rewrite_indexes()?;
+        self.dirty = true;
+        Ok(cut)
+    }
+
+    /// Writes both index files from memory.
+    fn rewrite_indexes(&mut self) -> Result<(), FileError> {
+        let (ip, tp) = (self.path("index"), self.path("timeindex"));
+        let mut index = File::create(&ip).at(&ip)?;
+        index.write_all(&self.track.offset_bytes()).at(&ip)?;
+        let mut time = File::create(&tp).at(&tp)?;
+        time.write_all(&self.track.time_bytes()).at(&tp)?;
+        self.writers = Some(Writers { index, time });
+        self.index_dirty = true;
+        Ok(())
+    }
+
+    fn writers(&mut self) -> Result<&mut Writers, FileError> {
+        if self.writers.is_none() {
+            let (ip, tp) = (self.path("index"), self.path("timeindex"));
+            self.writers = Some(Writers {
+                index: open_append(&ip)?,
+                time: open_append(&tp)?,
+            });
+        }
+        Ok(self.writers.as_mut().expect("just opened"))
+    }
+
+    fn write_entries(&mut self, e: NewEntries) -> Result<(), FileError> {
+        if e.offset.is_some() || e.time.is_some() {
+            self.index_dirty = true;
+        }
+        if let Some(b) = e.offset {
+            let p = self.path("index");
+            self.writers()?.index.write_all(&b).at(&p)?;
+        }
+        if let Some(b) = e.time {
+            let p = self.path("timeindex");
+            self.writers()?.time.write_all(&b).at(&p)?;
+        }
+        Ok(())
+    }
+
+    /// The largest timestamp in the segment (-1: none).
+    pub fn max_ts(&self) -> i64 {
+        self.track.max_ts
+    }
+
+    /// Appends a batch at the end of the file (on a failed write the file
+    /// is cut back, so no torn batch stays behind).
+    pub fn append(&mut self, batch: &[u8], h: Hdr) -> Result<(), FileError> {
+        let pos = self.size;
+        if let Err(e) = (&self.log).write_all(batch) {
+            let _ = self.log.set_len(pos);
+            return Err(e).at(&self.path("log"));
+        }
+        self.dirty = true;
+        self.size += batch.len() as u64;
+        self.next = h.last + 1;
+        if pos == 0 {
+            self.rolling_ts = h.max_ts;
+        }
+        let e = self.track.on_batch(pos, h.last, h.max_ts);
+        self.write_entries(e)
+    }
+
+    /// The segment stops being active: its last time entry gets its
+    /// largest timestamp (Kafka's `onBecomeInactiveSegment`, and `close`).
+    pub fn finish(&mut self) -> Result<(), FileError> {
+        let e = NewEntries {
+            offset: None,
+            time: self.track.time_entry(),
+        };
+        if e.time.is_some() {
+            self.dirty = true;
+        }
+        self.write_entries(e)
+    }
+
+    /// Closes the index append handles (the segment is no longer active).
+    pub fn deactivate(&mut self) {
+        self.writers = None;
+    }
+
+    /// Forces the log and index files to disk; an inactive segment's index
+    /// handles are closed afterwards.
+    pub fn sync(&mut self, active: bool) -> Result<(), FileError> {
+        self.log.sync_data().at(&self.path("log"))?;
+        if self.index_dirty {
+            for ext in ["index", "timeindex"] {
+                let p = self.path(ext);
+                let w = self.writers.as_ref();
+                match w.map(|w| if ext == "index" { &w.index } else { &w.time }) {
+                    Some(f) => f.sync_data().at(&p)?,
+                    None => OpenOptions::new()
+                        .write(true)
+                        .open(&p)
+                        .and_then(|f| f.sync_data())
+                        .at(&p)?,
+                }
+            }
+        }
+        if !active {
+            self.writers = None;
+        }
+        self.dirty = false;
+        self.index_dirty = false;
+        Ok(())
+    }
+
+    /// Position of the batch that holds `offset` or, if none does, of the
+    /// first batch after it; `None` if every batch ends below `offset`.
+    pub fn find(&self, offset: i64) -> Result<Option<u64>, FileError> {
+        let mut pos = self.track.position_for(offset);
+        let mut r = BlockReader::new(&self.log, self.size, SMALL_BLOCK);
+        loop {
+            match step(&mut r, pos, false).at(&self.path("log"))? {
+                Step::Batch(h) if h.last >= offset => return Ok(Some(pos)),
+                Step::Batch(h) => pos += h.size,
+                Step::End | Step::Bad => return Ok(None),
+            }
+        }
+    }
+
+    /// Whole batches from `pos`, in one read, up to `budget` bytes (or the
+    /// first batch, whatever its size, when `force`). Returns the bytes
+    /// and whether they reach the end of the segment.
+    pub fn read_from(
+        &self,
+        pos: u64,
+        budget: usize,
+        force: bool,
+    ) -> Result<Option<(Bytes, bool)>, FileError> {
+        let avail = self.size.saturating_sub(pos);
+        if avail == 0 {
+            return Ok(None);
+        }
+        let p = self.path("log");
+        let mut head = vec![0; (avail as usize).min(V2_HEADER_LEN)];
+        read_exact_at(&self.log, &mut head, pos).at(&p)?;
+        let first = parse_header(&head)
+            .filter(|h| h.size <= avail)
+            .ok_or_else(|| invalid(&p, format!("no whole batch at position {pos}")))?;
+        if first.size > budget as u64 && !force {
+            return Ok(None);
+        }
+        let want = (budget as u64).max(first.size).min(avail) as usize;
+        let mut buf = vec![0; want];
+        read_exact_at(&self.log, &mut buf, pos).at(&p)?;
+        let mut cut = 0usize;
+        while let Some(h) = buf.get(cut..).and_then(parse_header) {
+            if cut as u64 + h.size > want as u64 {
+                break;
+            }
+            cut += h.size as usize;
+        }
+        buf.truncate(cut);
+        Ok(Some((Bytes::from(buf), pos + cut as u64 == self.size)))
+    }
+
+    /// The first offset at or after `start` of the first batch whose
+    /// largest timestamp is at least `ts`.
+    pub fn find_time(&self, ts: i64, start: i64) -> Result<Option<i64>, FileError> {
+        let mut pos = self
+            .track
+            .offset_before_time(ts)
+            .map_or(0, |o| self.track.position_for(o));
+        let mut r = BlockReader::new(&self.log, self.size, SMALL_BLOCK);
+        loop {
+            match step(&mut r, pos, false).at(&self.path("log"))? {
+                Step::Batch(h) if h.last >= start && h.max_ts >= ts => {
+                    return Ok(Some(h.base.max(start)))
+                }
+                Step::Batch(h) => pos += h.size,
+                Step::End | Step::Bad => return Ok(None),
+            }
+        }
+    }
+
+    /// Deletes the segment's files.
+    pub fn remove(self) -> Result<(), FileError> {
+        remove_files(&self.dir, self.base)
+    }
+}
+
+/// Deletes the files of the segment at `base`.
+pub(crate) fn remove_files(dir: &Path, base: i64) -> Result<(), FileError> {
+    for ext in ["log", "index", "timeindex"] {
+        let p = dir.join(file_name(base, ext));
+        match fs::remove_file(&p) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e).at(&p),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn open_append(path: &Path) -> Result<File, FileError> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .open(path)
+        .at(path)
+}
+
+/// The file's bytes, `None` if it does not exist.
+fn read_opt(path: &Path) -> Result<Option<Vec<u8>>, FileError> {
+    match fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).at(path),
+    }
+}
