@@ -7,8 +7,10 @@
 #![forbid(unsafe_code)]
 
 mod cli;
+mod client;
 mod input;
 mod serve;
+mod storage;
 mod tree;
 
 use std::process::ExitCode;
@@ -31,6 +33,14 @@ enum Command {
     Decode(cli::decode::DecodeArgs),
     /// Run the broker.
     Serve(serve::ServeArgs),
+    /// Create, list, describe, delete topics and alter their configs.
+    Topic(cli::topic::TopicArgs),
+    /// Produce records, one per input line.
+    Produce(cli::produce::ProduceArgs),
+    /// Consume records and print them.
+    Consume(cli::consume::ConsumeArgs),
+    /// Show the cluster: brokers, controller, API versions.
+    Cluster(cli::cluster::ClusterArgs),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +48,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Decode(args) => cli::decode::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Topic(args) => cli::topic::run(args),
+        Command::Produce(args) => cli::produce::run(args),
+        Command::Consume(args) => cli::consume::run(args),
+        Command::Cluster(args) => cli::cluster::run(args),
     };
     result.unwrap_or_else(|e| {
         eprintln!("error: {e:#}");

@@ -1,0 +1,259 @@
+//! [`Connection`]: one blocking TCP connection to a Kafka-compatible broker.
+//!
+//! Opening a connection sends ApiVersions first; every later request goes
+//! out at the highest version both sides support, capped at the versions
+//! this client is tested with ([`client_range`]). Requests are sent one at a
+//! time: write a frame, read the answer, check its correlation id.
+
+use std::collections::BTreeMap;
+use std::io::{Read as _, Write as _};
+use std::net::{TcpStream, ToSocketAddrs as _};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use bytes::Bytes;
+use bytestring::ByteString;
+use spate_core::protocol::header::{decode_response, encode_request};
+use spate_core::protocol::messages::api_versions_request::ApiVersionsRequest;
+use spate_core::protocol::messages::request_header::RequestHeader;
+use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
+
+/// How long to wait for a connection or an answer before giving up.
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest response frame accepted (a sanity bound against garbage).
+const MAX_FRAME: usize = 256 << 20;
+
+/// The client id sent in every request header.
+const CLIENT_ID: &str = "spate-cli";
+
+/// The versions of `key` this client can speak: the oldest its code knows
+/// how to fill in and the newest it is tested with. `None` for APIs the
+/// client does not use.
+pub(crate) fn client_range(key: ApiKey) -> Option<(i16, i16)> {
+    Some(match key {
+        ApiKey::ApiVersions => (0, 3),
+        // v13 names topics by id only.
+        ApiKey::Produce => (3, 12),
+        // v13 and later name topics by id only.
+        ApiKey::Fetch => (4, 12),
+        ApiKey::ListOffsets => (1, 8),
+        ApiKey::Metadata => (1, 12),
+        ApiKey::CreateTopics => (0, 7),
+        ApiKey::DeleteTopics => (0, 6),
+        ApiKey::DescribeConfigs => (0, 4),
+        ApiKey::IncrementalAlterConfigs => (0, 1),
+        _ => return None,
+    })
+}
+
+/// What a broker said it supports for one API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct BrokerApi {
+    /// The API key number.
+    pub(crate) key: i16,
+    /// Oldest version supported.
+    pub(crate) min: i16,
+    /// Newest version supported.
+    pub(crate) max: i16,
+}
+
+/// A connection to one broker, its API versions known.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    /// The socket.
+    stream: TcpStream,
+    /// The address it was opened to, as given.
+    addr: String,
+    /// The next correlation id.
+    next_correlation: i32,
+    /// The broker's ApiVersions answer, by key.
+    apis: BTreeMap<i16, BrokerApi>,
+}
+
+impl Connection {
+    /// Connects to `addr` (`host:port`) and asks for its API versions.
+    pub(crate) fn open(addr: &str) -> anyhow::Result<Connection> {
+        let mut last = None;
+        let addrs = addr
+            .to_socket_addrs()
+            .with_context(|| format!("resolving {addr}"))?;
+        let mut stream = None;
+        for a in addrs {
+            match TcpStream::connect_timeout(&a, IO_TIMEOUT) {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        let stream = match (stream, last) {
+            (Some(s), _) => s,
+            (None, Some(e)) => return Err(e).with_context(|| format!("connecting to {addr}")),
+            (None, None) => bail!("{addr} resolves to no address"),
+        };
+        stream.set_read_timeout(Some(IO_TIMEOUT))?;
+        stream.set_write_timeout(Some(IO_TIMEOUT))?;
+        stream.set_nodelay(true)?;
+        let mut conn = Connection {
+            stream,
+            addr: addr.to_string(),
+            next_correlation: 1,
+            apis: BTreeMap::new(),
+        };
+        conn.api_versions()?;
+        Ok(conn)
+    }
+
+    /// The address this connection was opened to.
+    pub(crate) fn addr(&self) -> &str {
+        &self.addr
+    }
+
+    /// The APIs the broker supports, by key.
+    pub(crate) fn broker_apis(&self) -> impl Iterator<Item = &BrokerApi> {
+        self.apis.values()
+    }
+
+    /// Whether the broker lists `key` in its ApiVersions answer.
+    pub(crate) fn supports(&self, key: ApiKey) -> bool {
+        self.apis.contains_key(&(key as i16))
+    }
+
+    /// The version to send `key` at: the highest both sides support.
+    pub(crate) fn version(&self, key: ApiKey) -> anyhow::Result<i16> {
+        let (lo, hi) =
+            client_range(key).ok_or_else(|| anyhow!("this client does not use {}", key.name()))?;
+        let api = self.apis.get(&(key as i16)).ok_or_else(|| {
+            anyhow!(
+                "the broker at {} does not support {} (not in its ApiVersions)",
+                self.addr,
+                key.name()
+            )
+        })?;
+        let v = hi.min(api.max);
+        if v < lo || v < api.min {
+            bail!(
+                "no common version of {}: the broker at {} speaks {}-{}, this client {lo}-{hi}",
+                key.name(),
+                self.addr,
+                api.min,
+                api.max
+            );
+        }
+        Ok(v)
+    }
+
+    /// Sends ApiVersions (v3, or v0 when the broker refuses v3) and keeps
+    /// the answer.
+    fn api_versions(&mut self) -> anyhow::Result<()> {
+        let body = RequestBody::ApiVersions(ApiVersionsRequest {
+            client_software_name: ByteString::from_static(CLIENT_ID),
+            client_software_version: ByteString::from_static(env!("CARGO_PKG_VERSION")),
+            ..Default::default()
+        });
+        let mut resp = None;
+        for version in [3, 0] {
+            let frame = self.exchange(&body, version)?;
+            // A broker that does not know the version answers in v0's shape
+            // with UNSUPPORTED_VERSION.
+            let decoded = decode_response(&frame, ApiKey::ApiVersions, version)
+                .or_else(|_| decode_response(&frame, ApiKey::ApiVersions, 0));
+            let (_, decoded) = decoded.context("decoding the ApiVersions response")?;
+            let ResponseBody::ApiVersions(r) = decoded else {
+                bail!("ApiVersions answered with another API");
+            };
+            if ErrorCode(r.error_code) == ErrorCode::UNSUPPORTED_VERSION && version != 0 {
+                continue;
+            }
+            resp = Some(r);
+            break;
+        }
+        let resp = resp.ok_or_else(|| anyhow!("the broker refused ApiVersions"))?;
+        if resp.error_code != 0 {
+            bail!("ApiVersions failed: {}", ErrorCode(resp.error_code));
+        }
+        self.apis = resp
+            .api_keys
+            .iter()
+            .map(|a| {
+                let api = BrokerApi {
+                    key: a.api_key,
+                    min: a.min_version,
+                    max: a.max_version,
+                };
+                (a.api_key, api)
+            })
+            .collect();
+        Ok(())
+    }
+
+    /// Sends `body` at the negotiated version and returns the decoded answer.
+    pub(crate) fn send(&mut self, body: RequestBody) -> anyhow::Result<ResponseBody> {
+        let key = body.api_key();
+        let version = self.version(key)?;
+        let frame = self.exchange(&body, version)?;
+        let (_, resp) = decode_response(&frame, key, version)
+            .with_context(|| format!("decoding the {} v{version} response", key.name()))?;
+        Ok(resp)
+    }
+
+    /// Sends `body` without waiting for an answer (Produce with acks=0,
+    /// which a broker does not answer).
+    pub(crate) fn send_only(&mut self, body: RequestBody) -> anyhow::Result<()> {
+        let version = self.version(body.api_key())?;
+        self.write_request(&body, version).map(|_| ())
+    }
+
+    /// Writes a request; returns its correlation id.
+    fn write_request(&mut self, body: &RequestBody, version: i16) -> anyhow::Result<i32> {
+        let correlation_id = self.next_correlation;
+        self.next_correlation = self.next_correlation.wrapping_add(1);
+        let header = RequestHeader {
+            request_api_key: body.api_key() as i16,
+            request_api_version: version,
+            correlation_id,
+            client_id: Some(ByteString::from_static(CLIENT_ID)),
+            ..Default::default()
+        };
+        let frame = encode_request(&header, body)
+            .with_context(|| format!("encoding a {} v{version} request", body.api_key().name()))?;
+        self.stream
+            .write_all(&frame)
+            .with_context(|| format!("writing to {}", self.addr))?;
+        Ok(correlation_id)
+    }
+
+    /// Writes a request and reads its answer frame (size prefix removed),
+    /// checking the correlation id.
+    fn exchange(&mut self, body: &RequestBody, version: i16) -> anyhow::Result<Bytes> {
+        let correlation_id = self.write_request(body, version)?;
+        let frame = self.read_frame()?;
+        let got = frame
+            .get(..4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        if got != Some(correlation_id) {
+            bail!(
+                "{} answered correlation id {got:?}, expected {correlation_id}",
+                self.addr
+            );
+        }
+        Ok(frame)
+    }
+
+    /// Reads one size-prefixed frame and returns it without the prefix.
+    fn read_frame(&mut self) -> anyhow::Result<Bytes> {
+        let ctx = || format!("reading from {}", self.addr);
+        let mut size = [0u8; 4];
+        self.stream.read_exact(&mut size).with_context(ctx)?;
+        let size = i32::from_be_bytes(size);
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|&n| n <= MAX_FRAME)
+            .ok_or_else(|| anyhow!("{} sent a frame of size {size}", self.addr))?;
+        let mut buf = vec![0u8; size];
+        self.stream.read_exact(&mut buf).with_context(ctx)?;
+        Ok(Bytes::from(buf))
+    }
+}

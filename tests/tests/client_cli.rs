@@ -1,0 +1,248 @@
+//! The client subcommands (`topic`, `produce`, `consume`, `cluster`) end to
+//! end: the built binary against a `spate serve` on a free port.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+use spate_e2e::{spate, Server};
+
+/// Runs `spate ARGS -b ADDR`, feeding `stdin`.
+fn run(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(spate())
+        .args(args)
+        .args(["-b", &server.addr])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starting spate");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// Runs and requires success; returns stdout.
+fn ok(server: &Server, args: &[&str]) -> String {
+    let out = run(server, args, b"");
+    assert!(
+        out.status.success(),
+        "spate {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A temporary file holding `text`, named after the test.
+fn temp_file(name: &str, text: &str) -> PathBuf {
+    let path = std::env::temp_dir().join(format!("spate-client-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn topic_lifecycle() {
+    let server = Server::start(&[]);
+    let out = ok(
+        &server,
+        &[
+            "topic",
+            "create",
+            "orders",
+            "--partitions",
+            "3",
+            "--config",
+            "retention.ms=60000",
+        ],
+    );
+    assert!(out.contains("created topic orders"), "{out}");
+
+    let list = ok(&server, &["topic", "list"]);
+    assert!(list.lines().any(|l| l.starts_with("orders ")), "{list}");
+    let list: Value = serde_json::from_str(&ok(&server, &["topic", "list", "--json"])).unwrap();
+    let orders = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "orders")
+        .expect("orders listed");
+    assert_eq!(orders["partitions"], 3);
+
+    let text = ok(&server, &["topic", "describe", "orders"]);
+    assert!(text.contains("PARTITION"), "{text}");
+    let d: Value =
+        serde_json::from_str(&ok(&server, &["topic", "describe", "orders", "--json"])).unwrap();
+    assert_eq!(d["partitions"].as_array().unwrap().len(), 3);
+    let config = |d: &Value, name: &str| {
+        d["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .map(|c| c["value"].clone())
+    };
+    assert_eq!(config(&d, "retention.ms"), Some(Value::from("60000")));
+
+    ok(
+        &server,
+        &[
+            "topic",
+            "alter-config",
+            "orders",
+            "--set",
+            "cleanup.policy=compact",
+            "--delete",
+            "retention.ms",
+        ],
+    );
+    let d: Value =
+        serde_json::from_str(&ok(&server, &["topic", "describe", "orders", "--json"])).unwrap();
+    assert_eq!(config(&d, "cleanup.policy"), Some(Value::from("compact")));
+    assert_ne!(config(&d, "retention.ms"), Some(Value::from("60000")));
+
+    let out = ok(&server, &["topic", "delete", "orders"]);
+    assert!(out.contains("deleted topic orders"), "{out}");
+    let list = ok(&server, &["topic", "list"]);
+    assert!(!list.lines().any(|l| l.starts_with("orders ")), "{list}");
+}
+
+#[test]
+fn produce_and_consume_every_codec() {
+    let server = Server::start(&[]);
+    const N: usize = 10_000;
+    let input: String = (0..N).map(|i| format!("key{i}\tvalue {i}\n")).collect();
+    let file = temp_file("lines", &input);
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+        let topic = format!("codec-{codec}");
+        ok(&server, &["topic", "create", &topic, "--partitions", "4"]);
+        let out = run(
+            &server,
+            &[
+                "produce",
+                &topic,
+                "--file",
+                file.to_str().unwrap(),
+                "--key-separator",
+                "\t",
+                "--header",
+                "source=test",
+                "--header",
+                "codec=x",
+                "--compression",
+                codec,
+                "--batch-size",
+                "700",
+            ],
+            b"",
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "produce {codec}: {stderr}");
+        assert!(
+            stderr.contains(&format!("produced {N} records")),
+            "{stderr}"
+        );
+
+        let count = N.to_string();
+        let out = ok(
+            &server,
+            &[
+                "consume",
+                &topic,
+                "--from-beginning",
+                "-n",
+                &count,
+                "--format",
+                "%p|%o|%k|%v|%h",
+            ],
+        );
+        let mut seen = vec![false; N];
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), N, "{codec}");
+        for line in lines {
+            let f: Vec<&str> = line.split('|').collect();
+            assert_eq!(f.len(), 5, "{line}");
+            let i: usize = f[2].strip_prefix("key").unwrap().parse().unwrap();
+            assert_eq!(f[3], format!("value {i}"), "{codec}: {line}");
+            assert_eq!(f[4], "source=test,codec=x", "{codec}: {line}");
+            assert!(!seen[i], "{codec}: {line} twice");
+            seen[i] = true;
+        }
+        assert!(seen.iter().all(|&s| s), "{codec}");
+    }
+    let _ = std::fs::remove_file(file);
+}
+
+#[test]
+fn consume_from_an_offset_and_to_the_end() {
+    let server = Server::start(&[]);
+    ok(&server, &["topic", "create", "log", "--partitions", "1"]);
+    let input: String = (0..20).map(|i| format!("line {i}\n")).collect();
+    let out = run(&server, &["produce", "log"], input.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = ok(
+        &server,
+        &[
+            "consume", "log", "--offset", "15", "-e", "--format", "%o %v",
+        ],
+    );
+    let expected: String = (15..20).map(|i| format!("{i} line {i}\n")).collect();
+    assert_eq!(out, expected);
+
+    let out = ok(
+        &server,
+        &["consume", "log", "--from-beginning", "-e", "--json"],
+    );
+    let first: Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(first["offset"], 0);
+    assert_eq!(first["value"], "line 0");
+    assert_eq!(out.lines().count(), 20);
+}
+
+#[test]
+fn cluster_info_json_parses() {
+    let server = Server::start(&[]);
+    let info: Value = serde_json::from_str(&ok(&server, &["cluster", "info", "--json"])).unwrap();
+    assert_eq!(info["brokers"].as_array().unwrap().len(), 1);
+    let apis = info["api_versions"].as_array().unwrap();
+    assert!(apis
+        .iter()
+        .any(|a| a["name"] == "Fetch" && a["client_version"].is_number()));
+    let text = ok(&server, &["cluster", "info"]);
+    assert!(text.contains("ApiVersions"), "{text}");
+}
+
+#[test]
+fn errors_are_clear_and_fail() {
+    let server = Server::start(&[]);
+    for args in [
+        &["consume", "missing", "-e"][..],
+        &["produce", "missing"][..],
+        &["topic", "describe", "missing"][..],
+        &["topic", "delete", "missing"][..],
+    ] {
+        let out = run(&server, args, b"x\n");
+        assert!(!out.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("missing")
+                && (stderr.contains("does not exist") || stderr.contains("UNKNOWN_TOPIC")),
+            "{args:?}: {stderr}"
+        );
+    }
+    ok(&server, &["topic", "create", "g"]);
+    let out = run(&server, &["consume", "g", "--group", "grp"], b"");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("groups are not available"));
+
+    let out = Command::new(spate())
+        .args(["cluster", "info", "-b", "127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no broker reachable"));
+}
