@@ -54,19 +54,56 @@ pub fn spate() -> &'static Path {
     })
 }
 
+/// A fresh directory under the system temp dir, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new empty directory named after `label`.
+    pub fn new(label: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static N: AtomicU32 = AtomicU32::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "spate-e2e-{label}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A `spate serve` process on a free loopback port, killed when dropped.
 pub struct Server {
     child: Child,
     /// `127.0.0.1:PORT`.
     pub addr: String,
+    /// The data directory, when the server made its own.
+    _data: Option<TempDir>,
 }
 
 impl Server {
-    /// Starts `spate serve --listen 127.0.0.1:0` with `extra` arguments and
-    /// waits for it to say where it listens.
+    /// Starts `spate serve --listen 127.0.0.1:0` with a fresh data
+    /// directory and `extra` arguments, and waits for it to say where it
+    /// listens.
     pub fn start(extra: &[&str]) -> Server {
+        let dir = TempDir::new("data");
+        let mut s = Server::start_in(&dir.0, extra);
+        s._data = Some(dir);
+        s
+    }
+
+    /// Like [`Server::start`] over the data directory `dir` (kept).
+    pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(spate())
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -82,7 +119,25 @@ impl Server {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_string();
-        Server { child, addr }
+        Server {
+            child,
+            addr,
+            _data: None,
+        }
+    }
+
+    /// `kill -9`: no flush, no clean shutdown marker.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then waits for the process to exit; true when it exited cleanly.
+    pub fn terminate(mut self) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        matches!(self.child.wait(), Ok(s) if s.success())
     }
 
     /// The port.

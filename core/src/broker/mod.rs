@@ -215,6 +215,20 @@ impl<S: Storage> Broker<S> {
         &mut self.storage
     }
 
+    /// Stops the broker and hands back its storage (to flush and close it).
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
+    /// Every topic with its id and partition count, internal ones included.
+    pub fn topics(&self) -> Vec<(String, Uuid, i32)> {
+        self.cluster
+            .topics
+            .values()
+            .map(|t| (t.name.clone(), t.id, t.partitions.len() as i32))
+            .collect()
+    }
+
     /// Names of every topic, internal ones included.
     pub fn topic_names(&self) -> Vec<String> {
         self.cluster.topics.keys().cloned().collect()

@@ -22,6 +22,8 @@ use bytes::Bytes;
 use clap::Args;
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
 use spate_core::storage::{MemStorage, Storage};
+
+use crate::storage::{FileStorage, Options as StorageOptions};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -44,9 +46,104 @@ pub(crate) struct ServeArgs {
     /// This broker's node id.
     #[arg(long, value_name = "N")]
     node_id: Option<i32>,
+    /// Where logs live, laid out like a Kafka log directory (default
+    /// `./spate-data`, or `log.dirs` from the properties file).
+    #[arg(long, value_name = "DIR", conflicts_with = "memory")]
+    data_dir: Option<PathBuf>,
     /// Keep data in memory only (nothing is written to disk).
     #[arg(long)]
     memory: bool,
+    /// When to fsync: `always` (every produce is on disk before it is
+    /// acknowledged; one fsync covers everything handled in one pass),
+    /// `interval:MS`, or `never` (the OS decides).
+    #[arg(long, value_name = "POLICY", default_value = "always")]
+    fsync: FsyncPolicy,
+}
+
+/// When appended data is forced to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FsyncPolicy {
+    /// Before any response of a pass is sent.
+    Always,
+    /// Every this many milliseconds.
+    Interval(u64),
+    /// Never explicitly.
+    Never,
+}
+
+impl std::str::FromStr for FsyncPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "always" => Ok(FsyncPolicy::Always),
+            "never" => Ok(FsyncPolicy::Never),
+            _ => s
+                .strip_prefix("interval:")
+                .and_then(|ms| ms.parse().ok())
+                .filter(|ms| *ms > 0)
+                .map(FsyncPolicy::Interval)
+                .ok_or_else(|| format!("`{s}` is not always, never or interval:MS")),
+        }
+    }
+}
+
+/// Storage the driver can force to disk and close cleanly.
+pub(crate) trait Durable: Storage + Send + 'static {
+    /// Forces everything appended so far to disk.
+    fn flush(&mut self) -> std::io::Result<()>;
+    /// Flushes and marks a clean shutdown.
+    fn close(self) -> std::io::Result<()>;
+    /// Learns the topics the broker serves (`partition.metadata` files).
+    fn note_topics(
+        &mut self,
+        topics: &[(String, spate_core::protocol::Uuid, i32)],
+    ) -> std::io::Result<()>;
+    /// Periodic upkeep (segment roll by age).
+    fn tick(&mut self, now: i64) -> std::io::Result<()>;
+}
+
+impl Durable for MemStorage {
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn close(self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn note_topics(
+        &mut self,
+        _: &[(String, spate_core::protocol::Uuid, i32)],
+    ) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn tick(&mut self, _: i64) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Durable for FileStorage {
+    fn flush(&mut self) -> std::io::Result<()> {
+        FileStorage::flush(self)
+    }
+    fn close(self) -> std::io::Result<()> {
+        FileStorage::close(self)
+    }
+    fn note_topics(
+        &mut self,
+        topics: &[(String, spate_core::protocol::Uuid, i32)],
+    ) -> std::io::Result<()> {
+        for (name, id, partitions) in topics {
+            for p in 0..*partitions {
+                let tp = spate_core::storage::TopicPartition::new(name.clone(), p);
+                if self.logs().contains(&tp) {
+                    self.set_topic_id(&tp, *id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn tick(&mut self, now: i64) -> std::io::Result<()> {
+        self.roll_if_older(now)
+    }
 }
 
 /// Settings from the command line and the properties file, merged.
@@ -55,6 +152,7 @@ struct Settings {
     advertised: Option<String>,
     config: Config,
     max_request_bytes: usize,
+    fsync: FsyncPolicy,
 }
 
 pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
@@ -63,6 +161,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     let mut listen = Vec::new();
     let mut advertised = None;
     let mut max_request_bytes = 104_857_600;
+    let mut log_dir = None;
     if let Some(path) = &args.properties {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -75,6 +174,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         if let Some(m) = p.socket_request_max_bytes {
             max_request_bytes = m;
         }
+        log_dir = p.log_dir.map(PathBuf::from);
     }
     if !args.listen.is_empty() {
         listen = args.listen.clone();
@@ -88,18 +188,37 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     if let Some(n) = args.node_id {
         config.node_id = n;
     }
-    let settings = Settings {
+    let mut settings = Settings {
         listen,
         advertised,
         config,
         max_request_bytes,
+        fsync: args.fsync,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    rt.block_on(serve(settings, MemStorage::new()))?;
+    if args.memory {
+        rt.block_on(serve(settings, MemStorage::new()))?;
+    } else {
+        let dir = args
+            .data_dir
+            .or(log_dir)
+            .unwrap_or_else(|| PathBuf::from("spate-data"));
+        let options = StorageOptions {
+            node_id: settings.config.node_id,
+            segment_bytes: settings.config.log_segment_bytes.max(1) as u64,
+            ..StorageOptions::default()
+        };
+        let storage = FileStorage::open(&dir, options)
+            .with_context(|| format!("opening the data directory {}", dir.display()))?;
+        info!(dir = %dir.display(), cluster = %storage.meta().cluster_id, "logs on disk");
+        // The cluster id is the data directory's (meta.properties), as in Kafka.
+        settings.config.cluster_id = storage.meta().cluster_id.clone();
+        rt.block_on(serve(settings, storage))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -124,12 +243,11 @@ pub(crate) enum Input {
     Connect(ConnId, PeerInfo, mpsc::UnboundedSender<ConnOut>),
     Frame(ConnId, Bytes),
     Disconnect(ConnId),
+    /// Stop: flush and close the storage.
+    Shutdown,
 }
 
-async fn serve<S: Storage + Send + 'static>(mut settings: Settings, storage: S) -> Result<()>
-where
-    S::Error: Send + Sync + 'static,
-{
+async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
     let mut listeners = Vec::new();
     for addr in &settings.listen {
         let l = TcpListener::bind(addr)
@@ -177,8 +295,7 @@ where
             }
         }));
     }
-    drop(tx);
-    let owner = tokio::spawn(own(broker, rx));
+    let owner = tokio::spawn(own(broker, rx, settings.fsync));
     shutdown_signal().await;
     info!("shutting down: no new connections");
     let _ = stop_tx.send(true);
@@ -186,70 +303,129 @@ where
         let _ = a.await;
     }
     stop_rx.mark_changed();
-    owner.abort();
+    // Requests already received are answered; then the logs are flushed and
+    // marked cleanly shut down.
+    let _ = tx.send(Input::Shutdown);
+    match owner.await {
+        Ok(Ok(())) => info!("logs flushed; clean shutdown"),
+        Ok(Err(e)) => warn!(error = %e, "closing the logs failed"),
+        Err(e) => warn!(error = %e, "the broker task failed"),
+    }
     Ok(())
 }
 
 /// The owner loop: applies inputs to the broker and sends its outputs.
-async fn own<S: Storage>(mut broker: Broker<S>, mut rx: mpsc::UnboundedReceiver<Input>) {
+///
+/// Each pass takes every input already queued (up to a bound), applies them
+/// all, then, under `--fsync always`, makes the appended data durable with
+/// one fsync before any response of the pass is sent: a group commit.
+async fn own<S: Durable>(
+    mut broker: Broker<S>,
+    mut rx: mpsc::UnboundedReceiver<Input>,
+    fsync: FsyncPolicy,
+) -> std::io::Result<()> {
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
+    let mut flush_every = match fsync {
+        FsyncPolicy::Interval(ms) => Some(tokio::time::interval(Duration::from_millis(ms))),
+        _ => None,
+    };
+    let mut outs = Vec::new();
+    let mut upkeep = tokio::time::interval(Duration::from_secs(60));
+    let mut topic_count = usize::MAX;
     loop {
-        let deadline = broker.poll_timeout();
-        let wait = deadline.map(|d| Duration::from_millis((d - now_ms()).max(0) as u64));
-        let input = match wait {
-            Some(w) => tokio::select! {
-                i = rx.recv() => i,
-                _ = tokio::time::sleep(w) => {
-                    broker.handle_timeout(now_ms());
-                    drain(&mut broker, &mut conns);
-                    continue;
-                }
-            },
-            None => rx.recv().await,
+        let wait = broker
+            .poll_timeout()
+            .map(|d| Duration::from_millis((d - now_ms()).max(0) as u64));
+        let first = tokio::select! {
+            i = rx.recv() => i,
+            _ = async { match wait { Some(w) => tokio::time::sleep(w).await, None => std::future::pending().await } } => {
+                broker.handle_timeout(now_ms());
+                None
+            }
+            _ = async { match flush_every.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
+                broker.storage_mut().flush()?;
+                continue;
+            }
+            _ = upkeep.tick() => {
+                broker.storage_mut().tick(now_ms())?;
+                continue;
+            }
         };
-        let Some(input) = input else { return };
-        let now = now_ms();
-        match input {
-            Input::Connect(id, peer, out) => {
-                info!(conn = id, peer = %peer.addr, "connection opened");
-                conns.insert(id, out);
-                broker.handle_connect(id, peer, now);
+        let mut stop = false;
+        if let Some(input) = first {
+            stop |= apply(&mut broker, &mut conns, input);
+            for _ in 0..256 {
+                match rx.try_recv() {
+                    Ok(input) => stop |= apply(&mut broker, &mut conns, input),
+                    Err(_) => break,
+                }
             }
-            Input::Frame(id, frame) => {
-                debug!(
-                    conn = id,
-                    bytes = frame.len(),
-                    key = frame.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]])),
-                    "request"
-                );
-                broker.handle_request(id, frame, now);
-            }
-            Input::Disconnect(id) => {
-                info!(conn = id, "connection closed by peer");
-                conns.remove(&id);
-                broker.handle_disconnect(id, now);
-            }
+        } else if rx.is_closed() && rx.is_empty() {
+            stop = true;
         }
-        drain(&mut broker, &mut conns);
+        while let Some(out) = broker.poll_output() {
+            outs.push(out);
+        }
+        let topics = broker.topics();
+        if topics.len() != topic_count {
+            topic_count = topics.len();
+            broker.storage_mut().note_topics(&topics)?;
+        }
+        if fsync == FsyncPolicy::Always && !outs.is_empty() {
+            broker.storage_mut().flush()?;
+        }
+        for out in outs.drain(..) {
+            send(&mut conns, out);
+        }
+        if stop {
+            return broker.into_storage().close();
+        }
     }
 }
 
-fn drain<S: Storage>(
+/// Applies one input; true for a shutdown.
+fn apply<S: Storage>(
     broker: &mut Broker<S>,
     conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
-) {
-    while let Some(out) = broker.poll_output() {
-        match out {
-            Output::Response { conn, chunks } => {
-                if let Some(tx) = conns.get(&conn) {
-                    let _ = tx.send(ConnOut::Frame(chunks));
-                }
+    input: Input,
+) -> bool {
+    let now = now_ms();
+    match input {
+        Input::Connect(id, peer, out) => {
+            info!(conn = id, peer = %peer.addr, "connection opened");
+            conns.insert(id, out);
+            broker.handle_connect(id, peer, now);
+        }
+        Input::Frame(id, frame) => {
+            debug!(
+                conn = id,
+                bytes = frame.len(),
+                key = frame.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]])),
+                "request"
+            );
+            broker.handle_request(id, frame, now);
+        }
+        Input::Disconnect(id) => {
+            info!(conn = id, "connection closed by peer");
+            conns.remove(&id);
+            broker.handle_disconnect(id, now);
+        }
+        Input::Shutdown => return true,
+    }
+    false
+}
+
+fn send(conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>, out: Output) {
+    match out {
+        Output::Response { conn, chunks } => {
+            if let Some(tx) = conns.get(&conn) {
+                let _ = tx.send(ConnOut::Frame(chunks));
             }
-            Output::Close { conn, reason } => {
-                info!(conn, reason = %reason, "closing connection");
-                if let Some(tx) = conns.remove(&conn) {
-                    let _ = tx.send(ConnOut::Close);
-                }
+        }
+        Output::Close { conn, reason } => {
+            info!(conn, reason = %reason, "closing connection");
+            if let Some(tx) = conns.remove(&conn) {
+                let _ = tx.send(ConnOut::Close);
             }
         }
     }

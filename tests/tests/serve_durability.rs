@@ -1,0 +1,150 @@
+//! Data that survives: clean restarts, `kill -9` during a stream of acks=-1
+//! produces, and a torn last batch, all on real files in a Kafka-style log
+//! directory.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+
+use spate_e2e::{require, Server, TempDir};
+
+fn consume_all(server: &Server, topic: &str) -> Vec<String> {
+    let out = Command::new(require("kcat"))
+        .args([
+            "-b",
+            &server.addr,
+            "-C",
+            "-t",
+            topic,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+        ])
+        .output()
+        .expect("kcat runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn produce(server: &Server, topic: &str, lines: &str) {
+    let mut child = Command::new(require("kcat"))
+        .args(["-b", &server.addr, "-P", "-t", topic, "-X", "acks=all"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("kcat runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(lines.as_bytes())
+        .expect("write");
+    assert!(child.wait().expect("kcat").success());
+}
+
+#[test]
+fn a_clean_restart_keeps_topics_configs_and_records() {
+    let dir = TempDir::new("clean");
+    let server = Server::start_in(&dir.0, &[]);
+    let lines: String = (0..3000).map(|i| format!("r{i}\n")).collect();
+    produce(&server, "kept", &lines);
+    assert!(server.terminate(), "SIGTERM shuts down cleanly");
+    assert!(
+        dir.0.join(".kafka_cleanshutdown").exists(),
+        "clean shutdown marker"
+    );
+    assert!(
+        dir.0.join("kept-0/00000000000000000000.log").exists(),
+        "Kafka's layout"
+    );
+    assert!(dir.0.join("meta.properties").exists());
+    let server = Server::start_in(&dir.0, &[]);
+    let got = consume_all(&server, "kept");
+    assert_eq!(got.len(), 3000);
+    assert_eq!(got[2999], "r2999");
+    assert!(
+        !dir.0.join(".kafka_cleanshutdown").exists(),
+        "marker removed while running"
+    );
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_message() {
+    let dir = TempDir::new("kill9");
+    let server = Server::start_in(&dir.0, &[]);
+    // A producer that prints every value the broker acknowledged (acks=all).
+    let script = r#"
+import sys, time
+from confluent_kafka import Producer
+p = Producer({"bootstrap.servers": sys.argv[1], "acks": "all", "enable.idempotence": True, "linger.ms": 2,
+              "message.timeout.ms": 3000, "reconnect.backoff.max.ms": 200})
+def done(err, msg):
+    if err is None:
+        print(msg.value().decode(), flush=True)
+end = time.time() + 2.5
+i = 0
+while time.time() < end:
+    p.produce("acked", value=b"m%d" % i, on_delivery=done)
+    p.poll(0)
+    i += 1
+    if i % 500 == 0:
+        time.sleep(0.01)
+p.flush(5)
+"#;
+    let producer = Command::new(require("python3"))
+        .args(["-c", script, &server.addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    server.kill9();
+    let out = producer.wait_with_output().expect("producer ends");
+    let acked: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        acked.len() > 100,
+        "the producer got acknowledgements before the kill ({})",
+        acked.len()
+    );
+    let server = Server::start_in(&dir.0, &[]);
+    let stored: std::collections::HashSet<String> =
+        consume_all(&server, "acked").into_iter().collect();
+    let lost: Vec<&String> = acked.iter().filter(|v| !stored.contains(*v)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged messages lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
+}
+
+#[test]
+fn a_torn_last_batch_is_truncated_on_start() {
+    let dir = TempDir::new("torn");
+    let server = Server::start_in(&dir.0, &[]);
+    produce(&server, "torn", "a\nb\nc\n");
+    server.kill9();
+    // Half a batch at the end of the active segment, as a crash mid-write leaves it.
+    let log = dir.0.join("torn-0/00000000000000000000.log");
+    let before = std::fs::metadata(&log).expect("segment").len();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .expect("open");
+    f.write_all(&[0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 200, 0xff, 0xff])
+        .expect("torn write");
+    drop(f);
+    let server = Server::start_in(&dir.0, &[]);
+    assert_eq!(consume_all(&server, "torn"), vec!["a", "b", "c"]);
+    assert_eq!(
+        std::fs::metadata(&log).expect("segment").len(),
+        before,
+        "the torn tail is cut off"
+    );
+    produce(&server, "torn", "d\n");
+    assert_eq!(consume_all(&server, "torn"), vec!["a", "b", "c", "d"]);
+}
