@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
+pub mod fixture;
+
 /// The workspace root.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -101,10 +103,17 @@ impl Server {
 
     /// Like [`Server::start`] over the data directory `dir` (kept).
     pub fn start_in(dir: &Path, extra: &[&str]) -> Server {
+        let dir = dir.to_string_lossy().into_owned();
+        let mut args = vec!["--data-dir", dir.as_str()];
+        args.extend_from_slice(extra);
+        Server::start_with(&args)
+    }
+
+    /// `spate serve --listen 127.0.0.1:0 ARGS...`.
+    pub fn start_with(args: &[&str]) -> Server {
         let mut child = Command::new(spate())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
-            .args(extra)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

@@ -22,7 +22,7 @@ use crate::protocol::messages::metadata::{
 };
 use crate::protocol::wire::{put_uvarint, Reader, Writer};
 use crate::protocol::{Message, Uuid, Wire};
-use crate::records::{BatchView, Record, RecordBatchBuilder};
+use crate::records::{batches, BatchView, Record, RecordBatchBuilder, SetEntry};
 use crate::storage::{BatchMeta, Storage, TopicPartition};
 
 /// The internal log holding the cluster's metadata.
@@ -164,6 +164,7 @@ impl Cluster {
         let mut offset = storage.start_offset(&tp);
         let end = storage.end_offset(&tp);
         while offset < end {
+            let from = offset;
             let Ok(chunks) = storage.read(&tp, offset, 1 << 20) else {
                 break;
             };
@@ -171,15 +172,35 @@ impl Cluster {
                 break;
             }
             for chunk in chunks {
-                let Ok(view) = BatchView::parse(&chunk, 0) else {
-                    continue;
-                };
-                offset = offset.max(view.header.last_offset() + 1);
-                for rec in view.records().flatten() {
-                    if let Some(c) = rec.value.and_then(|v| Change::decode(&chunk.slice_ref(v))) {
-                        cluster.apply(&c);
+                // A chunk may hold many batches (a whole segment on disk).
+                for entry in batches(&chunk) {
+                    let Ok(SetEntry::Batch(raw)) = entry else {
+                        break;
+                    };
+                    let Ok(view) = BatchView::parse(&raw.bytes, 0) else {
+                        break;
+                    };
+                    if view.header.last_offset() < from {
+                        continue;
+                    }
+                    offset = offset.max(view.header.last_offset() + 1);
+                    if view.header.is_control() {
+                        // Raft control records (leader change, snapshot markers).
+                        continue;
+                    }
+                    for rec in view.records().flatten() {
+                        if let Some(c) = rec
+                            .value
+                            .and_then(|v| Change::decode(&raw.bytes.slice_ref(v)))
+                        {
+                            cluster.apply(&c);
+                        }
                     }
                 }
+            }
+            if offset == from {
+                // Nothing readable past this point (a corrupt batch): stop.
+                break;
             }
         }
         cluster
