@@ -33,7 +33,7 @@ use spate_core::protocol::messages::metadata::{
     topic_record::TopicRecord,
 };
 use spate_core::protocol::wire::{put_uvarint, Writer};
-use spate_core::protocol::{Message, Uuid, Wire};
+use spate_core::protocol::{Message, Uuid};
 use spate_core::records::{Record, RecordBatchBuilder};
 
 /// The fixture's cluster id.
