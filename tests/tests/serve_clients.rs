@@ -197,3 +197,58 @@ fn bad_input_closes_only_the_offending_connection() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn aiokafka_produces_and_reads_back() {
+    let server = Server::start(&[]);
+    let out = python(
+        &server,
+        r#"
+import sys, asyncio
+from aiokafka import AIOKafkaProducer, AIOKafkaConsumer, TopicPartition
+
+async def main(addr):
+    p = AIOKafkaProducer(bootstrap_servers=addr, acks="all", compression_type="gzip")
+    await p.start()
+    for i in range(500):
+        await p.send("aio", key=b"k", value=b"a%d" % i)
+    await p.flush()
+    await p.stop()
+    c = AIOKafkaConsumer(bootstrap_servers=addr, auto_offset_reset="earliest", enable_auto_commit=False)
+    await c.start()
+    c.assign([TopicPartition("aio", 0)])
+    await c.seek_to_beginning()
+    got = []
+    while len(got) < 500:
+        batch = await c.getmany(timeout_ms=2000)
+        if not batch:
+            break
+        for msgs in batch.values():
+            got.extend(m.value for m in msgs)
+    await c.stop()
+    print("got", len(got), got[0], got[-1])
+
+asyncio.run(main(sys.argv[1]))
+"#,
+    );
+    assert!(out.contains("got 500 b'a0' b'a499'"), "{out}");
+}
+
+#[test]
+fn kafkajs_creates_a_topic_and_produces() {
+    let server = Server::start(&[]);
+    let script = spate_e2e::workspace().join("tests/js/produce_and_count.js");
+    let out = Command::new(require("node"))
+        .arg(script)
+        .arg(&server.addr)
+        .output()
+        .expect("node runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("topics [\"js\"]"), "{text}");
+    assert!(text.contains("total 1000"), "{text}");
+}
