@@ -42,7 +42,7 @@ pub(crate) type Failure = (ErrorCode, String);
 
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
     let repeated = repeated(

@@ -38,7 +38,7 @@ pub(crate) fn api_keys() -> Vec<ApiVersion> {
 
 pub(crate) fn handle<S: Storage>(
     _b: &mut Broker<S>,
-    _ctx: &Ctx<'_>,
+    _ctx: &Ctx,
     _req: ApiVersionsRequest,
 ) -> ApiVersionsResponse {
     ApiVersionsResponse {

@@ -39,7 +39,7 @@ const MAX_NEW_PARTITIONS: i64 = 10_000;
 /// Runs a CreatePartitions request.
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();

@@ -31,7 +31,7 @@ const SOURCE_TOPIC: i8 = 1;
 
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
     let mut seen = std::collections::BTreeSet::new();

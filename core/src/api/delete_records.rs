@@ -33,7 +33,7 @@ use super::Ctx;
 /// Runs a DeleteRecords request.
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    _ctx: &Ctx<'_>,
+    _ctx: &Ctx,
     req: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
     let topics = req

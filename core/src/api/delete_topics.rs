@@ -38,7 +38,7 @@ const UNKNOWN_ID: &str = "This server does not host this topic ID.";
 /// Runs a DeleteTopics request.
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
     let entries: Vec<(Option<String>, Uuid)> = if ctx.version < 6 {
@@ -148,7 +148,7 @@ fn topic_id<S: Storage>(b: &Broker<S>, name: &str) -> Option<Uuid> {
 }
 
 /// Deletes a topic known to exist.
-fn delete<S: Storage>(b: &mut Broker<S>, ctx: &Ctx<'_>, name: &str) -> DeletableTopicResult {
+fn delete<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, name: &str) -> DeletableTopicResult {
     match b.delete_topic(name, ctx.now) {
         Ok(id) => result(Some(name), id, ErrorCode::NONE, None),
         Err(code) => result(Some(name), Uuid::ZERO, code, Some(code.name())),

@@ -41,7 +41,7 @@ const CONTROLLER: i8 = 2;
 /// Runs a DescribeCluster request.
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     let refuse = |code: ErrorCode, message: String| DescribeClusterResponse {

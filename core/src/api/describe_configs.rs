@@ -38,7 +38,7 @@ use super::Ctx;
 
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
     let known = |t: i8| {

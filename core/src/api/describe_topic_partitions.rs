@@ -44,7 +44,7 @@ const ALL_TOPIC_OPS: i32 = 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 |
 /// Runs a DescribeTopicPartitions request.
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    _ctx: &Ctx<'_>,
+    _ctx: &Ctx,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
     let all = req.topics.is_empty();

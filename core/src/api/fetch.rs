@@ -67,7 +67,7 @@ use crate::storage::Storage;
 
 use super::{Ctx, Reply};
 
-pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx<'_>, req: FetchRequest) -> Reply {
+pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: FetchRequest) -> Reply {
     let v = ctx.version;
     let replica_id = if v >= 15 {
         req.replica_state.replica_id

@@ -120,7 +120,7 @@ pub(crate) fn subscription_id(id: Uuid) -> i32 {
 
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: GetTelemetrySubscriptionsRequest,
 ) -> GetTelemetrySubscriptionsResponse {
     let id = if req.client_instance_id == Uuid::ZERO {

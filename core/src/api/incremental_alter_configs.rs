@@ -44,7 +44,7 @@ const SUBTRACT: i8 = 3;
 
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let repeated = repeated(

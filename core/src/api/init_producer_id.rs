@@ -41,7 +41,7 @@ pub(crate) const TRANSACTION_MAX_TIMEOUT_MS: i32 = 900_000;
 /// Answers an InitProducerId request.
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
     let expected = match (req.producer_id, req.producer_epoch) {

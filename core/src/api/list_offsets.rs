@@ -73,7 +73,7 @@ type Found = (i64, i64, i32);
 /// Runs a ListOffsets request.
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let v = ctx.version;

@@ -38,7 +38,7 @@ const ALL_CLUSTER_OPS: i32 = 8096;
 
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: MetadataRequest,
 ) -> MetadataResponse {
     let v = ctx.version;

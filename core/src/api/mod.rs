@@ -28,22 +28,16 @@ pub(crate) mod produce;
 pub(crate) mod push_telemetry;
 pub(crate) mod retention;
 
-use crate::broker::{Broker, ConnId, Now};
+use crate::broker::{Broker, Now};
 use crate::protocol::schema::Versions;
 use crate::protocol::{ApiKey, RequestBody, ResponseBody};
 use crate::storage::Storage;
 
 /// What a request is handled with.
 #[derive(Debug)]
-pub(crate) struct Ctx<'a> {
-    /// The connection it came on.
-    #[allow(dead_code)]
-    pub conn: ConnId,
+pub(crate) struct Ctx {
     /// Its API version.
     pub version: i16,
-    /// The client id from its header.
-    #[allow(dead_code)]
-    pub client_id: &'a str,
     /// The time.
     pub now: Now,
     /// For a parked request run again: the deadline it was parked with.
@@ -96,7 +90,7 @@ pub(crate) fn supported(key: ApiKey) -> Versions {
 }
 
 /// Runs a request.
-pub(crate) fn dispatch<S: Storage>(b: &mut Broker<S>, ctx: &Ctx<'_>, body: RequestBody) -> Reply {
+pub(crate) fn dispatch<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, body: RequestBody) -> Reply {
     use RequestBody as Q;
     use ResponseBody as R;
     match body {

@@ -35,7 +35,7 @@ use super::Ctx;
 /// Runs an OffsetForLeaderEpoch request.
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    _ctx: &Ctx<'_>,
+    _ctx: &Ctx,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let topics = req

@@ -33,7 +33,7 @@ use crate::storage::{BatchMeta, Storage, TopicPartition};
 
 use super::{Ctx, Reply};
 
-pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx<'_>, req: ProduceRequest) -> Reply {
+pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: ProduceRequest) -> Reply {
     let v = ctx.version;
     let acks_ok = matches!(req.acks, -1..=1);
     let mut appended = false;

@@ -31,7 +31,7 @@ const RESERVED: Uuid = Uuid([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 pub(crate) fn handle<S: Storage>(
     b: &mut Broker<S>,
-    ctx: &Ctx<'_>,
+    ctx: &Ctx,
     req: PushTelemetryRequest,
 ) -> PushTelemetryResponse {
     let code = check(b, ctx, &req);
@@ -42,7 +42,7 @@ pub(crate) fn handle<S: Storage>(
     }
 }
 
-fn check<S: Storage>(b: &mut Broker<S>, ctx: &Ctx<'_>, req: &PushTelemetryRequest) -> ErrorCode {
+fn check<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: &PushTelemetryRequest) -> ErrorCode {
     let id = req.client_instance_id;
     if id == Uuid::ZERO || id == RESERVED {
         return ErrorCode::INVALID_REQUEST;

@@ -372,11 +372,8 @@ impl<S: Storage> Broker<S> {
         now: Now,
         parked: Option<(Now, bool)>,
     ) -> Result<(), String> {
-        let client_id = header.client_id.as_deref().unwrap_or("").to_string();
         let ctx = api::Ctx {
-            conn,
             version: header.request_api_version,
-            client_id: &client_id,
             now,
             deadline: parked.map(|p| p.0),
             deadline_passed: parked.is_some_and(|p| p.1),
