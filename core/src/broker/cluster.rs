@@ -18,7 +18,8 @@ use bytes::Bytes;
 
 use crate::protocol::messages::metadata::{
     config_record::ConfigRecord, partition_record::PartitionRecord,
-    remove_topic_record::RemoveTopicRecord, topic_record::TopicRecord,
+    producer_ids_record::ProducerIdsRecord, remove_topic_record::RemoveTopicRecord,
+    topic_record::TopicRecord,
 };
 use crate::protocol::wire::{put_uvarint, Reader, Writer};
 use crate::protocol::{Message, Uuid, Wire};
@@ -63,6 +64,8 @@ pub(crate) enum Change {
     Partition(PartitionRecord),
     Config(ConfigRecord),
     RemoveTopic(RemoveTopicRecord),
+    /// A block of producer ids taken (kept by the producer state, not the cluster).
+    ProducerIds(ProducerIdsRecord),
 }
 
 impl Change {
@@ -72,6 +75,7 @@ impl Change {
             Change::Partition(_) => (3, 0),
             Change::Config(_) => (4, 0),
             Change::RemoveTopic(_) => (9, 0),
+            Change::ProducerIds(_) => (15, 0),
         }
     }
 
@@ -88,12 +92,13 @@ impl Change {
             Change::Partition(m) => m.encode(&mut w, version),
             Change::Config(m) => m.encode(&mut w, version),
             Change::RemoveTopic(m) => m.encode(&mut w, version),
+            Change::ProducerIds(m) => m.encode(&mut w, version),
         };
         w.freeze()
     }
 
     /// Reads a record value; records of other types are skipped (`None`).
-    fn decode(value: &Bytes) -> Option<Change> {
+    pub(crate) fn decode(value: &Bytes) -> Option<Change> {
         let mut r = Reader::new(value);
         let _frame = r.uvarint().ok()?;
         let key = r.uvarint().ok()?;
@@ -104,6 +109,7 @@ impl Change {
             3 => Change::Partition(PartitionRecord::decode_bytes(&rest, version).ok()?),
             4 => Change::Config(ConfigRecord::decode_bytes(&rest, version).ok()?),
             9 => Change::RemoveTopic(RemoveTopicRecord::decode_bytes(&rest, version).ok()?),
+            15 => Change::ProducerIds(ProducerIdsRecord::decode_bytes(&rest, version).ok()?),
             _ => return None,
         })
     }
@@ -154,56 +160,66 @@ impl Cluster {
                     self.topics.remove(&name);
                 }
             }
+            // Producer id blocks belong to the producer state (producers.rs).
+            Change::ProducerIds(_) => {}
         }
     }
 
     /// Rebuilds the state from the metadata log (an empty state when there is none).
     pub fn replay<S: Storage>(storage: &S) -> Cluster {
         let mut cluster = Cluster::default();
-        let tp = metadata_tp();
-        let mut offset = storage.start_offset(&tp);
-        let end = storage.end_offset(&tp);
-        while offset < end {
-            let from = offset;
-            let Ok(chunks) = storage.read(&tp, offset, 1 << 20) else {
-                break;
-            };
-            if chunks.is_empty() {
-                break;
+        for_each_batch(storage, &metadata_tp(), |view, bytes| {
+            if view.header.is_control() {
+                // Raft control records (leader change, snapshot markers).
+                return;
             }
-            for chunk in chunks {
-                // A chunk may hold many batches (a whole segment on disk).
-                for entry in batches(&chunk) {
-                    let Ok(SetEntry::Batch(raw)) = entry else {
-                        break;
-                    };
-                    let Ok(view) = BatchView::parse(&raw.bytes, 0) else {
-                        break;
-                    };
-                    if view.header.last_offset() < from {
-                        continue;
-                    }
-                    offset = offset.max(view.header.last_offset() + 1);
-                    if view.header.is_control() {
-                        // Raft control records (leader change, snapshot markers).
-                        continue;
-                    }
-                    for rec in view.records().flatten() {
-                        if let Some(c) = rec
-                            .value
-                            .and_then(|v| Change::decode(&raw.bytes.slice_ref(v)))
-                        {
-                            cluster.apply(&c);
-                        }
-                    }
+            for rec in view.records().flatten() {
+                if let Some(c) = rec.value.and_then(|v| Change::decode(&bytes.slice_ref(v))) {
+                    cluster.apply(&c);
                 }
             }
-            if offset == from {
-                // Nothing readable past this point (a corrupt batch): stop.
-                break;
+        });
+        cluster
+    }
+}
+
+/// Calls `f` on every v2 batch of a log, in offset order, with the bytes
+/// the view borrows from. A chunk may hold many batches (a whole segment on
+/// disk); a batch that does not parse ends the walk.
+pub(crate) fn for_each_batch<S: Storage>(
+    storage: &S,
+    tp: &TopicPartition,
+    mut f: impl FnMut(&BatchView<'_>, &Bytes),
+) {
+    let mut offset = storage.start_offset(tp);
+    let end = storage.end_offset(tp);
+    while offset < end {
+        let from = offset;
+        let Ok(chunks) = storage.read(tp, offset, 1 << 20) else {
+            return;
+        };
+        for chunk in &chunks {
+            for entry in batches(chunk) {
+                let Ok(SetEntry::Batch(raw)) = entry else {
+                    break;
+                };
+                if raw.info.last_offset < from {
+                    continue;
+                }
+                offset = offset.max(raw.info.next_offset());
+                if raw.info.magic != 2 {
+                    continue;
+                }
+                match BatchView::parse(&raw.bytes, 0) {
+                    Ok(view) => f(&view, &raw.bytes),
+                    Err(_) => return,
+                }
             }
         }
-        cluster
+        if offset == from {
+            // Nothing readable past this point.
+            return;
+        }
     }
 }
 

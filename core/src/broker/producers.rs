@@ -50,14 +50,13 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 
-use super::cluster::{metadata_tp, Cluster, METADATA_TOPIC};
+use super::cluster::{for_each_batch, write_changes, Change, Cluster, METADATA_TOPIC};
 use crate::protocol::messages::metadata::producer_ids_record::ProducerIdsRecord;
-use crate::protocol::wire::{put_uvarint, Reader, Writer};
-use crate::protocol::{ErrorCode, Message, Uuid, Wire};
+use crate::protocol::{ErrorCode, Uuid};
 use crate::records::validate::last_sequence;
 use crate::records::validate::AppendedBatch;
-use crate::records::{batches, BatchHeader, BatchView, Record, RecordBatchBuilder, SetEntry};
-use crate::storage::{BatchMeta, Storage, TopicPartition};
+use crate::records::BatchHeader;
+use crate::storage::Storage;
 
 /// Batches kept per producer and partition for duplicate detection
 /// (Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
@@ -65,9 +64,6 @@ pub(crate) const BATCHES_TO_RETAIN: usize = 5;
 
 /// Producer ids taken at a time (Kafka's `ProducerIdsBlock.PRODUCER_ID_BLOCK_SIZE`).
 pub(crate) const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;
-
-/// Metadata record type of `ProducerIdsRecord`.
-const PRODUCER_IDS_RECORD: u32 = 15;
 
 /// A partition, named by its topic's id: a topic deleted and created again
 /// under the same name starts with no producer state.
@@ -399,50 +395,12 @@ impl Producers {
     }
 }
 
-/// Calls `f` on every v2 batch of a log, in order.
-fn for_each_batch<S: Storage>(
-    storage: &S,
-    tp: &TopicPartition,
-    mut f: impl FnMut(&BatchView<'_>, &Bytes),
-) {
-    let mut offset = storage.start_offset(tp);
-    let end = storage.end_offset(tp);
-    while offset < end {
-        let Ok(chunks) = storage.read(tp, offset, 1 << 20) else {
-            return;
-        };
-        let before = offset;
-        for chunk in &chunks {
-            for entry in batches(chunk) {
-                let Ok(SetEntry::Batch(raw)) = entry else {
-                    break;
-                };
-                offset = offset.max(raw.info.next_offset());
-                if raw.info.magic != 2 {
-                    continue;
-                }
-                if let Ok(view) = BatchView::parse(&raw.bytes, 0) {
-                    f(&view, &raw.bytes);
-                }
-            }
-        }
-        if offset <= before {
-            return;
-        }
-    }
-}
-
 /// The `next_producer_id` of a metadata record value holding a `ProducerIdsRecord`.
 fn producer_ids_next(value: &Bytes) -> Option<i64> {
-    let mut r = Reader::new(value);
-    let _frame = r.uvarint().ok()?;
-    if r.uvarint().ok()? != PRODUCER_IDS_RECORD {
-        return None;
+    match Change::decode(value)? {
+        Change::ProducerIds(rec) => Some(rec.next_producer_id),
+        _ => None,
     }
-    let version = i16::try_from(r.uvarint().ok()?).ok()?;
-    ProducerIdsRecord::decode_bytes(&value.slice(r.pos()..), version)
-        .ok()
-        .map(|rec| rec.next_producer_id)
 }
 
 /// Appends a `ProducerIdsRecord` taking the block that ends at `next` to the metadata log.
@@ -453,24 +411,7 @@ fn write_block<S: Storage>(storage: &mut S, node_id: i32, next: i64, now: i64) -
         next_producer_id: next,
         ..Default::default()
     };
-    let mut w = Writer::new();
-    put_uvarint(&mut w, 1);
-    put_uvarint(&mut w, u64::from(PRODUCER_IDS_RECORD));
-    put_uvarint(&mut w, 0);
-    rec.encode(&mut w, 0).map_err(|_| ())?;
-    let tp = metadata_tp();
-    storage.create_log(&tp).map_err(|_| ())?;
-    let base = storage.end_offset(&tp);
-    let bytes = RecordBatchBuilder::new(base, now)
-        .record(Record::new(0, 0, None, Some(w.freeze())))
-        .build()
-        .map_err(|_| ())?;
-    let meta = BatchMeta {
-        base_offset: base,
-        last_offset: base,
-        max_timestamp: now,
-    };
-    storage.append(&tp, bytes, meta).map_err(|_| ())
+    write_changes(storage, &[Change::ProducerIds(rec)], now).map_err(|_| ())
 }
 
 #[cfg(test)]
