@@ -19,6 +19,7 @@ pub mod annotate;
 pub(crate) mod api;
 pub mod broker;
 pub mod example;
+pub mod group;
 pub mod protocol;
 pub mod records;
 pub mod storage;

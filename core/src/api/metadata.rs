@@ -79,6 +79,15 @@ pub(crate) fn handle<S: Storage>(
                 };
                 let topic = match (found, &name) {
                     (Some(t), _) => Some(t),
+                    (None, Some(n)) if auto_create && n.as_str() == crate::group::OFFSETS_TOPIC => {
+                        match b.ensure_offsets_topic(ctx.now) {
+                            Ok(()) => b.cluster.topics.get(n.as_str()).cloned(),
+                            Err(code) => {
+                                topics.push(missing(Some(n.clone()), id, code));
+                                continue;
+                            }
+                        }
+                    }
                     (None, Some(n)) if auto_create => {
                         match b.create_topic(n, b.config.default_partitions, &[], ctx.now) {
                             Ok(_) => b.cluster.topics.get(n.as_str()).cloned(),

@@ -12,21 +12,32 @@ pub(crate) mod api_versions;
 pub(crate) mod config_defs;
 pub(crate) mod create_partitions;
 pub(crate) mod create_topics;
+pub(crate) mod delete_groups;
 pub(crate) mod delete_records;
 pub(crate) mod delete_topics;
 pub(crate) mod describe_cluster;
 pub(crate) mod describe_configs;
+pub(crate) mod describe_groups;
 pub(crate) mod describe_topic_partitions;
 pub(crate) mod fetch;
+pub(crate) mod find_coordinator;
 pub(crate) mod get_telemetry_subscriptions;
+pub(crate) mod heartbeat;
 pub(crate) mod incremental_alter_configs;
 pub(crate) mod init_producer_id;
+pub(crate) mod join_group;
+pub(crate) mod leave_group;
+pub(crate) mod list_groups;
 pub(crate) mod list_offsets;
 pub(crate) mod metadata;
+pub(crate) mod offset_commit;
+pub(crate) mod offset_delete;
+pub(crate) mod offset_fetch;
 pub(crate) mod offset_for_leader_epoch;
 pub(crate) mod produce;
 pub(crate) mod push_telemetry;
 pub(crate) mod retention;
+pub(crate) mod sync_group;
 
 use crate::broker::{Broker, Now};
 use crate::protocol::schema::Versions;
@@ -38,6 +49,10 @@ use crate::storage::Storage;
 pub(crate) struct Ctx {
     /// Its API version.
     pub version: i16,
+    /// The connection it came on.
+    pub conn: crate::broker::ConnId,
+    /// The client id of its header (empty when null).
+    pub client_id: bytestring::ByteString,
     /// The time.
     pub now: Now,
     /// For a parked request run again: the deadline it was parked with.
@@ -62,6 +77,9 @@ pub(crate) enum Reply {
     },
     /// Close the connection (a request the broker cannot serve).
     Close(String),
+    /// Wait for the group coordinator, which answers it later (a JoinGroup
+    /// or SyncGroup waiting for the other members).
+    Hold,
 }
 
 /// The versions of `key` this broker serves (empty: not served).
@@ -84,7 +102,18 @@ pub(crate) fn supported(key: ApiKey) -> Versions {
         | ApiKey::AlterConfigs
         | ApiKey::IncrementalAlterConfigs
         | ApiKey::GetTelemetrySubscriptions
-        | ApiKey::PushTelemetry => key.versions(),
+        | ApiKey::PushTelemetry
+        | ApiKey::FindCoordinator
+        | ApiKey::JoinGroup
+        | ApiKey::SyncGroup
+        | ApiKey::Heartbeat
+        | ApiKey::LeaveGroup
+        | ApiKey::OffsetCommit
+        | ApiKey::OffsetFetch
+        | ApiKey::DescribeGroups
+        | ApiKey::ListGroups
+        | ApiKey::DeleteGroups
+        | ApiKey::OffsetDelete => key.versions(),
         _ => Versions::NONE,
     }
 }
@@ -137,6 +166,27 @@ pub(crate) fn dispatch<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, body: RequestBo
         )),
         Q::PushTelemetry(req) => {
             Reply::Response(R::PushTelemetry(push_telemetry::handle(b, ctx, req)))
+        }
+        Q::FindCoordinator(req) => {
+            Reply::Response(R::FindCoordinator(find_coordinator::handle(b, ctx, req)))
+        }
+        Q::JoinGroup(req) => join_group::handle(b, ctx, req),
+        Q::SyncGroup(req) => sync_group::handle(b, ctx, req),
+        Q::Heartbeat(req) => Reply::Response(R::Heartbeat(heartbeat::handle(b, ctx, req))),
+        Q::LeaveGroup(req) => Reply::Response(R::LeaveGroup(leave_group::handle(b, ctx, req))),
+        Q::OffsetCommit(req) => {
+            Reply::Response(R::OffsetCommit(offset_commit::handle(b, ctx, req)))
+        }
+        Q::OffsetFetch(req) => Reply::Response(R::OffsetFetch(offset_fetch::handle(b, ctx, req))),
+        Q::DescribeGroups(req) => {
+            Reply::Response(R::DescribeGroups(describe_groups::handle(b, ctx, req)))
+        }
+        Q::ListGroups(req) => Reply::Response(R::ListGroups(list_groups::handle(b, ctx, req))),
+        Q::DeleteGroups(req) => {
+            Reply::Response(R::DeleteGroups(delete_groups::handle(b, ctx, req)))
+        }
+        Q::OffsetDelete(req) => {
+            Reply::Response(R::OffsetDelete(offset_delete::handle(b, ctx, req)))
         }
         // `supported` refuses every other API before dispatch; should the two
         // ever disagree, the connection is closed as for any unserved API.

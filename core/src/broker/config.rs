@@ -35,6 +35,8 @@ pub struct Config {
     pub fetch_max_bytes: i32,
     /// `max.incremental.fetch.session.cache.slots`.
     pub fetch_session_cache_slots: usize,
+    /// The group coordinator's settings (`group.*`, `offsets.*`).
+    pub groups: crate::group::GroupConfig,
     /// Seed for topic ids, producer ids and fetch session ids (the core has
     /// no randomness of its own).
     pub seed: u64,
@@ -57,6 +59,7 @@ impl Default for Config {
             retention_check_interval_ms: 5 * 60 * 1000,
             fetch_max_bytes: 55 * 1024 * 1024,
             fetch_session_cache_slots: 1000,
+            groups: crate::group::GroupConfig::default(),
             seed: 0x5eed_5eed,
         }
     }

@@ -43,13 +43,14 @@ pub(crate) use topics::{
     check_config, topic_default, valid_topic_name, MAX_PARTITIONS, TOPIC_CONFIGS,
 };
 
-pub(crate) use cluster::{write_changes, Change, Cluster, Topic};
+pub(crate) use cluster::{for_each_batch, write_changes, Change, Cluster, Topic};
 use timer::{TimerKind, Timers};
 
 use crate::api::{self, Reply};
+use crate::group;
 use crate::protocol::header::{decode_request_header, encode_response_chunks, peek_request};
 use crate::protocol::messages::request_header::RequestHeader;
-use crate::protocol::{ApiKey, Reader, RequestBody, Uuid};
+use crate::protocol::{ApiKey, Reader, RequestBody, ResponseBody, Uuid};
 use crate::storage::Storage;
 
 /// Milliseconds since the Unix epoch, as the driver's clock says.
@@ -95,11 +96,27 @@ pub(crate) struct Parked {
     pub deadline: Now,
 }
 
+/// A request the group coordinator answers later (JoinGroup, SyncGroup).
+#[derive(Debug)]
+struct Held {
+    correlation_id: i32,
+    key: ApiKey,
+    version: i16,
+}
+
 #[derive(Debug, Default)]
 struct Conn {
     peer: PeerInfo,
     queue: VecDeque<Bytes>,
     parked: Option<Parked>,
+    held: Option<Held>,
+}
+
+impl Conn {
+    /// Whether a request of this connection is in progress.
+    fn busy(&self) -> bool {
+        self.parked.is_some() || self.held.is_some()
+    }
 }
 
 /// A deterministic generator for ids (splitmix64), seeded from [`Config::seed`].
@@ -140,6 +157,8 @@ pub struct Broker<S: Storage> {
     pub(crate) producers: producers::Producers,
     /// Incremental fetch sessions (KIP-227).
     pub(crate) sessions: sessions::FetchSessions,
+    /// Consumer groups and committed offsets.
+    pub(crate) groups: group::Coordinator,
     conns: BTreeMap<ConnId, Conn>,
     outputs: VecDeque<Output>,
     timers: Timers,
@@ -182,7 +201,16 @@ impl<S: Storage> Broker<S> {
             now + config.retention_check_interval_ms,
             TimerKind::Retention,
         );
+        timers.set(
+            now + config.groups.offsets_retention_check_interval_ms,
+            TimerKind::OffsetsRetention,
+        );
         let sessions = sessions::FetchSessions::new(config.fetch_session_cache_slots);
+        let mut groups = group::Coordinator::new(config.groups.clone());
+        groups.load(&storage, now);
+        if let Some(at) = groups.next_deadline() {
+            timers.set(at, TimerKind::Groups);
+        }
         Ok(Broker {
             config,
             storage,
@@ -191,6 +219,7 @@ impl<S: Storage> Broker<S> {
             telemetry: Default::default(),
             producers,
             sessions,
+            groups,
             conns: BTreeMap::new(),
             outputs: VecDeque::new(),
             timers,
@@ -285,6 +314,21 @@ impl<S: Storage> Broker<S> {
                     let next = now + self.config.retention_check_interval_ms.max(1);
                     self.timers.set(next, TimerKind::Retention);
                 }
+                TimerKind::Groups => {
+                    self.groups.tick(now);
+                    self.settle_groups(now);
+                }
+                TimerKind::OffsetsRetention => {
+                    self.groups.expire_offsets(now);
+                    self.settle_groups(now);
+                    let next = now
+                        + self
+                            .config
+                            .groups
+                            .offsets_retention_check_interval_ms
+                            .max(1);
+                    self.timers.set(next, TimerKind::OffsetsRetention);
+                }
             }
         }
     }
@@ -310,7 +354,7 @@ impl<S: Storage> Broker<S> {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
             };
-            if c.parked.is_some() {
+            if c.busy() {
                 return;
             }
             let Some(frame) = c.queue.pop_front() else {
@@ -374,11 +418,31 @@ impl<S: Storage> Broker<S> {
     ) -> Result<(), String> {
         let ctx = api::Ctx {
             version: header.request_api_version,
+            conn,
+            client_id: header.client_id.clone().unwrap_or_default(),
             now,
             deadline: parked.map(|p| p.0),
             deadline_passed: parked.is_some_and(|p| p.1),
         };
-        match api::dispatch(self, &ctx, body) {
+        let reply = api::dispatch(self, &ctx, body);
+        let result = self.finish(conn, header, key, reply);
+        if !self.groups.ready.is_empty() || !self.groups.writes.is_empty() {
+            self.settle_groups(now);
+        } else {
+            self.set_group_timer();
+        }
+        result
+    }
+
+    /// Sends, parks or holds what a request's handler decided.
+    fn finish(
+        &mut self,
+        conn: ConnId,
+        header: RequestHeader,
+        key: ApiKey,
+        reply: Reply,
+    ) -> Result<(), String> {
+        match reply {
             Reply::Response(resp) => self.respond(
                 conn,
                 header.correlation_id,
@@ -400,6 +464,46 @@ impl<S: Storage> Broker<S> {
                 }
                 Ok(())
             }
+            Reply::Hold => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.held = Some(Held {
+                        correlation_id: header.correlation_id,
+                        key,
+                        version: header.request_api_version,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Answers a held request with what the coordinator decided, then goes
+    /// on with the connection's queue. A connection that closed meanwhile
+    /// is skipped.
+    pub(crate) fn answer_held(&mut self, w: group::Waiter, answer: group::Answer, now: Now) {
+        let Some(h) = self.conns.get_mut(&w.conn).and_then(|c| c.held.take()) else {
+            return;
+        };
+        let body = match answer {
+            group::Answer::Join(j) => {
+                ResponseBody::JoinGroup(api::join_group::response(h.version, j))
+            }
+            group::Answer::Sync(s) => {
+                ResponseBody::SyncGroup(api::sync_group::response(h.version, s))
+            }
+        };
+        if let Err(reason) = self.respond(w.conn, h.correlation_id, h.key, h.version, body) {
+            self.close(w.conn, reason);
+            return;
+        }
+        self.pump(w.conn, now);
+    }
+
+    /// Moves (or clears) the group coordinator's timer.
+    pub(crate) fn set_groups_deadline(&mut self, at: Option<Now>) {
+        match at {
+            Some(at) => self.timers.set(at, TimerKind::Groups),
+            None => self.timers.cancel(TimerKind::Groups),
         }
     }
 
@@ -409,7 +513,7 @@ impl<S: Storage> Broker<S> {
         correlation_id: i32,
         key: ApiKey,
         version: i16,
-        body: crate::protocol::ResponseBody,
+        body: ResponseBody,
     ) -> Result<(), String> {
         let frame = encode_response_chunks(correlation_id, &body, version)
             .map_err(|e| format!("cannot encode {} v{version} response: {e}", key.name()))?;

@@ -11,6 +11,10 @@ pub(crate) enum TimerKind {
     Parked(ConnId),
     /// Time to apply retention to every log.
     Retention,
+    /// The group coordinator's earliest deadline (sessions, rebalances).
+    Groups,
+    /// Time to expire committed offsets past `offsets.retention.minutes`.
+    OffsetsRetention,
 }
 
 /// Deadlines by kind; each kind has at most one.

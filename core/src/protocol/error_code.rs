@@ -2,7 +2,7 @@
 //! An error code is data in a response, never a Rust `Err`.
 
 /// A Kafka error code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ErrorCode(pub i16);
 
 macro_rules! codes {

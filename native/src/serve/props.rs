@@ -81,6 +81,16 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "broker.rack" => c.rack = Some(v.to_string()),
         "fetch.max.bytes" => c.fetch_max_bytes = v.parse()?,
         "max.incremental.fetch.session.cache.slots" => c.fetch_session_cache_slots = v.parse()?,
+        "group.initial.rebalance.delay.ms" => c.groups.initial_rebalance_delay_ms = v.parse()?,
+        "group.min.session.timeout.ms" => c.groups.min_session_timeout_ms = v.parse()?,
+        "group.max.session.timeout.ms" => c.groups.max_session_timeout_ms = v.parse()?,
+        "group.max.size" => c.groups.max_size = v.parse()?,
+        "offsets.topic.num.partitions" => c.groups.offsets_partitions = v.parse()?,
+        "offsets.retention.minutes" => c.groups.offsets_retention_ms = ms_from(v, 60_000)?,
+        "offsets.retention.check.interval.ms" => {
+            c.groups.offsets_retention_check_interval_ms = v.parse()?
+        }
+        "offset.metadata.max.bytes" => c.groups.offset_metadata_max_bytes = v.parse()?,
         "" => bail!("a line with no key"),
         other => p.unknown.push(other.to_string()),
     }
@@ -93,7 +103,7 @@ mod tests {
 
     #[test]
     fn reads_the_keys_spate_knows_and_lists_the_rest() {
-        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\n";
+        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\n";
         let mut c = Config::default();
         let p = apply(text, &mut c).unwrap();
         assert_eq!(c.node_id, 3);
@@ -105,6 +115,9 @@ mod tests {
         assert_eq!(p.log_dir.as_deref(), Some("/tmp/k1"));
         assert_eq!(p.socket_request_max_bytes, Some(1000));
         assert_eq!(p.unknown, vec!["process.roles"]);
+        assert_eq!(c.groups.initial_rebalance_delay_ms, 0);
+        assert_eq!(c.groups.offsets_retention_ms, 120_000);
+        assert_eq!(c.groups.offsets_partitions, 3);
         assert!(apply("node.id=x\n", &mut c).is_err());
     }
 }

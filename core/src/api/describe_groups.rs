@@ -1,0 +1,93 @@
+//! DescribeGroups (key 15): state, protocol and members of groups.
+//!
+//! As Kafka: members' metadata and assignments are shown only when the
+//! group is Stable (otherwise just who they are), and so is the protocol.
+//! An unknown group is reported as state `Dead` with no error before v6,
+//! and with GROUP_ID_NOT_FOUND from v6. v3+ may ask for the operations the
+//! caller may perform (Spate has no ACLs: all of a group's operations).
+
+use crate::broker::Broker;
+use crate::group::State;
+use crate::protocol::messages::describe_groups_request::DescribeGroupsRequest;
+use crate::protocol::messages::describe_groups_response::{
+    DescribeGroupsResponse, DescribedGroup, DescribedGroupMember,
+};
+use crate::protocol::ErrorCode;
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// READ, DELETE and DESCRIBE: what Kafka's ACLs grant on a group.
+const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
+
+/// Runs a DescribeGroups request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx,
+    req: DescribeGroupsRequest,
+) -> DescribeGroupsResponse {
+    let v = ctx.version;
+    let groups = req
+        .groups
+        .iter()
+        .map(|id| {
+            let mut d = DescribedGroup {
+                group_id: id.clone(),
+                ..Default::default()
+            };
+            if v >= 3 && req.include_authorized_operations {
+                d.authorized_operations = GROUP_OPERATIONS;
+            }
+            let g = b.groups.groups.get(id).filter(|g| g.state != State::Dead);
+            let Some(g) = g.filter(|_| !id.is_empty()) else {
+                d.group_state = "Dead".into();
+                if id.is_empty() {
+                    d.error_code = ErrorCode::INVALID_GROUP_ID.code();
+                } else if v >= 6 {
+                    d.error_code = ErrorCode::GROUP_ID_NOT_FOUND.code();
+                    d.error_message = Some(format!("Group {id} not found.").into());
+                }
+                return d;
+            };
+            let stable = g.state == State::Stable;
+            d.group_state = g.state.name().into();
+            d.protocol_type = g.protocol_type.clone().unwrap_or_default();
+            d.protocol_data = if stable {
+                g.protocol.clone().unwrap_or_default()
+            } else {
+                "".into()
+            };
+            d.members = g
+                .members
+                .iter()
+                .map(|m| DescribedGroupMember {
+                    member_id: m.id.clone(),
+                    group_instance_id: if v >= 4 { m.instance_id.clone() } else { None },
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    member_metadata: if stable {
+                        g.protocol
+                            .as_ref()
+                            .and_then(|p| m.metadata_for(p))
+                            .cloned()
+                            .unwrap_or_default()
+                    } else {
+                        Default::default()
+                    },
+                    member_assignment: if stable {
+                        m.assignment.clone()
+                    } else {
+                        Default::default()
+                    },
+                    ..Default::default()
+                })
+                .collect();
+            d
+        })
+        .collect();
+    DescribeGroupsResponse {
+        throttle_time_ms: 0,
+        groups,
+        ..Default::default()
+    }
+}

@@ -1,0 +1,105 @@
+//! FindCoordinator (key 10): which broker coordinates a group (or a
+//! transactional id).
+//!
+//! # Wire
+//!
+//! v0-3 ask for one key (v0 always a group; v1 adds the key type) and answer
+//! with one node; v4+ ask for many keys at once and answer per key.
+//!
+//! # Behaviour
+//!
+//! Spate is its own coordinator for every group: the answer is this broker's
+//! node id and advertised address. Asking creates `__consumer_offsets` (as
+//! Kafka does on first use). Spate has no transaction coordinator, so a
+//! transaction key (type 1) gets COORDINATOR_NOT_AVAILABLE, the answer Kafka
+//! gives while its coordinator is not up; other key types (share groups, 2)
+//! get INVALID_REQUEST.
+
+use bytestring::ByteString;
+
+use crate::broker::Broker;
+use crate::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
+use crate::protocol::messages::find_coordinator_response::{Coordinator, FindCoordinatorResponse};
+use crate::protocol::ErrorCode;
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// Key type of a consumer group.
+const GROUP: i8 = 0;
+/// Key type of a transactional id.
+const TRANSACTION: i8 = 1;
+
+/// Runs a FindCoordinator request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx,
+    req: FindCoordinatorRequest,
+) -> FindCoordinatorResponse {
+    if ctx.version >= 4 {
+        let coordinators = req
+            .coordinator_keys
+            .iter()
+            .map(|k| find(b, ctx, k.clone(), req.key_type))
+            .collect();
+        return FindCoordinatorResponse {
+            coordinators,
+            ..Default::default()
+        };
+    }
+    let c = find(b, ctx, req.key.clone(), req.key_type);
+    FindCoordinatorResponse {
+        throttle_time_ms: 0,
+        error_code: c.error_code,
+        error_message: if ctx.version >= 1 {
+            c.error_message
+        } else {
+            None
+        },
+        node_id: c.node_id,
+        host: c.host,
+        port: c.port,
+        ..Default::default()
+    }
+}
+
+fn find<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, key: ByteString, key_type: i8) -> Coordinator {
+    let fail = |key: ByteString, code: ErrorCode, message: &str| Coordinator {
+        key,
+        node_id: -1,
+        host: ByteString::new(),
+        port: -1,
+        error_code: code.code(),
+        error_message: Some(message.into()),
+        ..Default::default()
+    };
+    match key_type {
+        GROUP => {}
+        TRANSACTION => {
+            return fail(
+                key,
+                ErrorCode::COORDINATOR_NOT_AVAILABLE,
+                "Spate has no transaction coordinator",
+            )
+        }
+        other => {
+            return fail(
+                key,
+                ErrorCode::INVALID_REQUEST,
+                &format!("unknown coordinator key type {other}"),
+            )
+        }
+    }
+    if let Err(code) = b.ensure_offsets_topic(ctx.now) {
+        return fail(key, code, "cannot create __consumer_offsets");
+    }
+    Coordinator {
+        key,
+        node_id: b.config.node_id,
+        host: b.config.advertised_host.as_str().into(),
+        port: b.config.advertised_port,
+        error_code: 0,
+        error_message: None,
+        ..Default::default()
+    }
+}

@@ -1,0 +1,51 @@
+//! ListGroups (key 16): every group this broker coordinates.
+//!
+//! v4+ filter by state and v5+ by type (case-insensitive, as Kafka);
+//! empty filters take all. Groups that only hold offsets (committed by
+//! consumers outside any rebalance) are listed too, with an empty protocol
+//! type. Every group here is of type `classic`.
+
+use crate::broker::Broker;
+use crate::group::State;
+use crate::protocol::messages::list_groups_request::ListGroupsRequest;
+use crate::protocol::messages::list_groups_response::{ListGroupsResponse, ListedGroup};
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// Runs a ListGroups request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx,
+    req: ListGroupsRequest,
+) -> ListGroupsResponse {
+    let v = ctx.version;
+    let wanted = |filter: &[bytestring::ByteString], value: &str| {
+        filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(value))
+    };
+    let groups = b
+        .groups
+        .groups
+        .values()
+        .filter(|g| g.state != State::Dead)
+        .filter(|g| v < 4 || wanted(&req.states_filter, g.state.name()))
+        .filter(|_| v < 5 || wanted(&req.types_filter, "classic"))
+        .map(|g| ListedGroup {
+            group_id: g.id.clone(),
+            protocol_type: g.protocol_type.clone().unwrap_or_default(),
+            group_state: if v >= 4 {
+                g.state.name().into()
+            } else {
+                "".into()
+            },
+            group_type: if v >= 5 { "classic".into() } else { "".into() },
+            ..Default::default()
+        })
+        .collect();
+    ListGroupsResponse {
+        throttle_time_ms: 0,
+        error_code: 0,
+        groups,
+        ..Default::default()
+    }
+}

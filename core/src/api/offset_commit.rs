@@ -1,0 +1,156 @@
+//! OffsetCommit (key 8): a group records how far it has consumed.
+//!
+//! # Versions
+//!
+//! - v0: no generation or member (a commit from outside any rebalance).
+//! - v1: generation and member id, and a per-partition commit timestamp.
+//! - v2-4: a retention time (an explicit expiry; -1 means the broker's
+//!   `offsets.retention.minutes`); v5 drops it.
+//! - v6+: the committed leader epoch. v7+: `group_instance_id`.
+//! - v8+ flexible. (v10, topic ids, is unstable in Kafka 4.1 and not served.)
+//!
+//! # Behaviour (Kafka's)
+//!
+//! An empty group id is INVALID_GROUP_ID. A commit to a group that does not
+//! exist creates it when the generation is negative (a "simple" consumer
+//! managing its own offsets) and is ILLEGAL_GENERATION otherwise. For an
+//! existing group the checks of [`crate::group::classic`]'s
+//! `validate_commit` apply. Per partition: an unknown topic or partition is
+//! UNKNOWN_TOPIC_OR_PARTITION, metadata over `offset.metadata.max.bytes` is
+//! OFFSET_METADATA_TOO_LARGE. The rest are written to `__consumer_offsets`
+//! as one batch before the response is sent.
+
+use bytestring::ByteString;
+
+use crate::broker::Broker;
+use crate::group::Committed;
+use crate::protocol::messages::offset_commit_request::OffsetCommitRequest;
+use crate::protocol::messages::offset_commit_response::{
+    OffsetCommitResponse, OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use crate::protocol::ErrorCode;
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// Runs an OffsetCommit request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx,
+    req: OffsetCommitRequest,
+) -> OffsetCommitResponse {
+    let v = ctx.version;
+    let (generation, member) = if v >= 1 {
+        (req.generation_id_or_member_epoch, req.member_id.clone())
+    } else {
+        (-1, ByteString::new())
+    };
+    let instance = if v >= 7 {
+        req.group_instance_id.as_deref()
+    } else {
+        None
+    };
+    let top = check_group(b, ctx, &req.group_id, &member, instance, generation);
+    let mut codes: Vec<Vec<ErrorCode>> = Vec::new();
+    let mut accepted: Vec<(ByteString, i32, Committed)> = Vec::new();
+    let max_meta = b.config.groups.offset_metadata_max_bytes;
+    for t in &req.topics {
+        let mut row = Vec::new();
+        for p in &t.partitions {
+            let code = if let Err(code) = top {
+                code
+            } else if b.partition_epoch(&t.name, p.partition_index).is_none() {
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+            } else if p
+                .committed_metadata
+                .as_ref()
+                .is_some_and(|m| m.len() > max_meta)
+            {
+                ErrorCode::OFFSET_METADATA_TOO_LARGE
+            } else {
+                let commit_timestamp = if v == 1 && p.commit_timestamp != -1 {
+                    p.commit_timestamp
+                } else {
+                    ctx.now
+                };
+                let expire_timestamp = if (2..=4).contains(&v) && req.retention_time_ms != -1 {
+                    ctx.now + req.retention_time_ms
+                } else {
+                    -1
+                };
+                accepted.push((
+                    t.name.clone(),
+                    p.partition_index,
+                    Committed {
+                        offset: p.committed_offset,
+                        leader_epoch: if v >= 6 { p.committed_leader_epoch } else { -1 },
+                        metadata: p.committed_metadata.clone().unwrap_or_default(),
+                        commit_timestamp,
+                        expire_timestamp,
+                    },
+                ));
+                ErrorCode::NONE
+            };
+            row.push(code);
+        }
+        codes.push(row);
+    }
+    if let Err(code) = b.commit_offsets(&req.group_id, accepted, ctx.now) {
+        // Kafka's mapping of a failed append for the coordinator.
+        let code = match code {
+            ErrorCode::KAFKA_STORAGE_ERROR => ErrorCode::NOT_COORDINATOR,
+            other => other,
+        };
+        for row in &mut codes {
+            for c in row.iter_mut().filter(|c| **c == ErrorCode::NONE) {
+                *c = code;
+            }
+        }
+    } else if !member.is_empty() {
+        let now = ctx.now;
+        b.with_group(&req.group_id, |g, _, _| g.touch(&member, now));
+    }
+    OffsetCommitResponse {
+        throttle_time_ms: 0,
+        topics: req
+            .topics
+            .iter()
+            .zip(codes)
+            .map(|(t, row)| OffsetCommitResponseTopic {
+                name: t.name.clone(),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .zip(row)
+                    .map(|(p, code)| OffsetCommitResponsePartition {
+                        partition_index: p.partition_index,
+                        error_code: code.code(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// The checks that apply to the whole commit.
+fn check_group<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx,
+    group_id: &ByteString,
+    member: &str,
+    instance: Option<&str>,
+    generation: i32,
+) -> Result<(), ErrorCode> {
+    if group_id.is_empty() {
+        return Err(ErrorCode::INVALID_GROUP_ID);
+    }
+    b.ensure_offsets_topic(ctx.now)?;
+    match b.groups.groups.get(group_id) {
+        Some(g) => g.validate_commit(member, instance, generation),
+        None if generation < 0 => Ok(()),
+        None => Err(ErrorCode::ILLEGAL_GENERATION),
+    }
+}

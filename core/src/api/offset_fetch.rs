@@ -1,0 +1,161 @@
+//! OffsetFetch (key 9): read a group's committed offsets.
+//!
+//! # Versions
+//!
+//! - v0-1: named partitions of one group; errors only per partition.
+//! - v2+: a null topic list means every committed offset; a top-level error.
+//! - v5+: the committed leader epoch. v7+: `require_stable` (Spate has no
+//!   pending transactional offsets, so every offset is stable).
+//! - v8+: several groups at once, each with its own error.
+//! - v9+: member id and epoch, checked only for KIP-848 groups.
+//!
+//! A partition without a committed offset answers offset -1 and empty
+//! metadata with no error, as does any partition of an unknown group.
+
+use bytestring::ByteString;
+
+use crate::broker::Broker;
+use crate::protocol::messages::offset_fetch_request::OffsetFetchRequest;
+use crate::protocol::messages::offset_fetch_response::{
+    OffsetFetchResponse, OffsetFetchResponseGroup, OffsetFetchResponsePartition,
+    OffsetFetchResponsePartitions, OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use crate::protocol::ErrorCode;
+use crate::storage::Storage;
+
+use super::Ctx;
+
+/// One partition's answer: offset, leader epoch, metadata.
+type Row = (i32, i64, i32, ByteString);
+
+/// Runs an OffsetFetch request.
+pub(crate) fn handle<S: Storage>(
+    b: &mut Broker<S>,
+    ctx: &Ctx,
+    req: OffsetFetchRequest,
+) -> OffsetFetchResponse {
+    let v = ctx.version;
+    let epoch = |e: i32| if v >= 5 { e } else { -1 };
+    if v >= 8 {
+        let groups = req
+            .groups
+            .iter()
+            .map(|g| {
+                let topics = g.topics.as_ref().map(|ts| {
+                    ts.iter()
+                        .map(|t| (t.name.clone(), t.partition_indexes.to_vec()))
+                        .collect()
+                });
+                let (code, found) = fetch(b, &g.group_id, topics);
+                OffsetFetchResponseGroup {
+                    group_id: g.group_id.clone(),
+                    error_code: code.code(),
+                    topics: found
+                        .into_iter()
+                        .map(|(name, rows)| OffsetFetchResponseTopics {
+                            name,
+                            partitions: rows
+                                .into_iter()
+                                .map(|(p, offset, e, meta)| OffsetFetchResponsePartitions {
+                                    partition_index: p,
+                                    committed_offset: offset,
+                                    committed_leader_epoch: e,
+                                    metadata: Some(meta),
+                                    error_code: 0,
+                                    ..Default::default()
+                                })
+                                .collect(),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        return OffsetFetchResponse {
+            groups,
+            ..Default::default()
+        };
+    }
+    let topics = match (&req.topics, v) {
+        (None, 2..) => None,
+        (None, _) => Some(Vec::new()),
+        (Some(ts), _) => Some(
+            ts.iter()
+                .map(|t| (t.name.clone(), t.partition_indexes.to_vec()))
+                .collect(),
+        ),
+    };
+    let (code, found) = fetch(b, &req.group_id, topics);
+    // Before v2 there is no top-level error: it goes to every partition.
+    let partition_code = if v < 2 { code } else { ErrorCode::NONE };
+    OffsetFetchResponse {
+        throttle_time_ms: 0,
+        error_code: if v >= 2 { code.code() } else { 0 },
+        topics: found
+            .into_iter()
+            .map(|(name, rows)| OffsetFetchResponseTopic {
+                name,
+                partitions: rows
+                    .into_iter()
+                    .map(|(p, offset, e, meta)| OffsetFetchResponsePartition {
+                        partition_index: p,
+                        committed_offset: offset,
+                        committed_leader_epoch: epoch(e),
+                        metadata: Some(meta),
+                        error_code: partition_code.code(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// The offsets of one group: the named partitions, or every committed one.
+fn fetch<S: Storage>(
+    b: &Broker<S>,
+    group_id: &ByteString,
+    topics: Option<Vec<(ByteString, Vec<i32>)>>,
+) -> (ErrorCode, Vec<(ByteString, Vec<Row>)>) {
+    if group_id.is_empty() {
+        let rows = topics
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(t, ps)| (t, ps.into_iter().map(|p| (p, -1, -1, "".into())).collect()))
+            .collect();
+        return (ErrorCode::INVALID_GROUP_ID, rows);
+    }
+    let group = b.groups.groups.get(group_id);
+    let lookup = |t: &ByteString, p: i32| -> Row {
+        match group.and_then(|g| g.offsets.get(&(t.clone(), p))) {
+            Some(c) => (p, c.offset, c.leader_epoch, c.metadata.clone()),
+            None => (p, -1, -1, "".into()),
+        }
+    };
+    let found = match topics {
+        Some(ts) => ts
+            .into_iter()
+            .map(|(t, ps)| {
+                let rows = ps.into_iter().map(|p| lookup(&t, p)).collect();
+                (t, rows)
+            })
+            .collect(),
+        None => {
+            let mut out: Vec<(ByteString, Vec<Row>)> = Vec::new();
+            if let Some(g) = group {
+                for ((t, p), c) in &g.offsets {
+                    let row = (*p, c.offset, c.leader_epoch, c.metadata.clone());
+                    match out.last_mut() {
+                        Some((name, rows)) if name == t => rows.push(row),
+                        _ => out.push((t.clone(), vec![row])),
+                    }
+                }
+            }
+            out
+        }
+    };
+    (ErrorCode::NONE, found)
+}
