@@ -49,6 +49,16 @@ pub(crate) fn handle<S: Storage>(
                 }
                 return d;
             };
+            if g.consumer.is_some() {
+                // Kafka describes consumer-protocol groups with
+                // ConsumerGroupDescribe only.
+                d.group_state = "Dead".into();
+                d.error_code = ErrorCode::GROUP_ID_NOT_FOUND.code();
+                if v >= 6 {
+                    d.error_message = Some(format!("Group {id} is not a classic group.").into());
+                }
+                return d;
+            }
             let stable = g.state == State::Stable;
             d.group_state = g.state.name().into();
             d.protocol_type = g.protocol_type.clone().unwrap_or_default();

@@ -80,7 +80,7 @@ pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: JoinGroupReq
 }
 
 /// Kafka's form of a client address: `/` and the IP, without the port.
-fn client_host(addr: &str) -> String {
+pub(crate) fn client_host(addr: &str) -> String {
     let ip = match addr.rsplit_once(':') {
         Some((ip, _)) => ip.trim_start_matches('[').trim_end_matches(']'),
         None => addr,

@@ -3,7 +3,8 @@
 //! v4+ filter by state and v5+ by type (case-insensitive, as Kafka);
 //! empty filters take all. Groups that only hold offsets (committed by
 //! consumers outside any rebalance) are listed too, with an empty protocol
-//! type. Every group here is of type `classic`.
+//! type. Types are `classic` and `consumer` (KIP-848); a consumer group's
+//! states are Empty, Assigning, Reconciling and Stable.
 
 use crate::broker::Broker;
 use crate::group::State;
@@ -28,17 +29,21 @@ pub(crate) fn handle<S: Storage>(
         .groups
         .values()
         .filter(|g| g.state != State::Dead)
-        .filter(|g| v < 4 || wanted(&req.states_filter, g.state.name()))
-        .filter(|_| v < 5 || wanted(&req.types_filter, "classic"))
+        .filter(|g| v < 4 || wanted(&req.states_filter, g.state_name()))
+        .filter(|g| v < 5 || wanted(&req.types_filter, g.type_name()))
         .map(|g| ListedGroup {
             group_id: g.id.clone(),
             protocol_type: g.protocol_type.clone().unwrap_or_default(),
             group_state: if v >= 4 {
-                g.state.name().into()
+                g.state_name().into()
             } else {
                 "".into()
             },
-            group_type: if v >= 5 { "classic".into() } else { "".into() },
+            group_type: if v >= 5 {
+                g.type_name().into()
+            } else {
+                "".into()
+            },
             ..Default::default()
         })
         .collect();

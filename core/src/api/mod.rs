@@ -10,6 +10,8 @@
 pub(crate) mod alter_configs;
 pub(crate) mod api_versions;
 pub(crate) mod config_defs;
+pub(crate) mod consumer_group_describe;
+pub(crate) mod consumer_group_heartbeat;
 pub(crate) mod create_partitions;
 pub(crate) mod create_topics;
 pub(crate) mod delete_groups;
@@ -113,7 +115,9 @@ pub(crate) fn supported(key: ApiKey) -> Versions {
         | ApiKey::DescribeGroups
         | ApiKey::ListGroups
         | ApiKey::DeleteGroups
-        | ApiKey::OffsetDelete => key.versions(),
+        | ApiKey::OffsetDelete
+        | ApiKey::ConsumerGroupHeartbeat
+        | ApiKey::ConsumerGroupDescribe => key.versions(),
         _ => Versions::NONE,
     }
 }
@@ -188,6 +192,12 @@ pub(crate) fn dispatch<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, body: RequestBo
         Q::OffsetDelete(req) => {
             Reply::Response(R::OffsetDelete(offset_delete::handle(b, ctx, req)))
         }
+        Q::ConsumerGroupHeartbeat(req) => Reply::Response(R::ConsumerGroupHeartbeat(
+            consumer_group_heartbeat::handle(b, ctx, req),
+        )),
+        Q::ConsumerGroupDescribe(req) => Reply::Response(R::ConsumerGroupDescribe(
+            consumer_group_describe::handle(b, ctx, req),
+        )),
         // `supported` refuses every other API before dispatch; should the two
         // ever disagree, the connection is closed as for any unserved API.
         other => Reply::Close(format!("{} is not served", other.api_key().name())),

@@ -46,7 +46,20 @@ pub(crate) fn handle<S: Storage>(
                         .map(|t| (t.name.clone(), t.partition_indexes.to_vec()))
                         .collect()
                 });
-                let (code, found) = fetch(b, &g.group_id, topics);
+                let (mut code, mut found) = fetch(b, &g.group_id, topics);
+                if let (Some(member), Some(c)) = (
+                    g.member_id.as_ref(),
+                    b.groups
+                        .groups
+                        .get(&g.group_id)
+                        .and_then(|x| x.consumer.as_ref()),
+                ) {
+                    // v9+: a KIP-848 member names itself and its epoch.
+                    if let Err(e) = c.validate_member_epoch(member, g.member_epoch) {
+                        code = e;
+                        found.clear();
+                    }
+                }
                 OffsetFetchResponseGroup {
                     group_id: g.group_id.clone(),
                     error_code: code.code(),

@@ -33,6 +33,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use bytestring::ByteString;
 
+use super::consumer::ConsumerGroup;
 use super::{
     member_metadata, Answer, Committed, Effects, GroupConfig, JoinResult, SyncResult, Waiter,
 };
@@ -190,6 +191,8 @@ pub(crate) struct Group {
     sync_deadline: Option<Now>,
     /// Committed offsets by (topic, partition).
     pub offsets: BTreeMap<(ByteString, i32), Committed>,
+    /// Set when the group speaks the consumer protocol (KIP-848) instead.
+    pub consumer: Option<ConsumerGroup>,
 }
 
 impl Group {
@@ -209,6 +212,34 @@ impl Group {
             initial_delay: None,
             sync_deadline: None,
             offsets: BTreeMap::new(),
+            consumer: None,
+        }
+    }
+
+    /// Whether any member (classic or consumer protocol) is in the group.
+    pub fn has_members(&self) -> bool {
+        !self.members.is_empty()
+            || !self.pending.is_empty()
+            || self
+                .consumer
+                .as_ref()
+                .is_some_and(|c| !c.members.is_empty())
+    }
+
+    /// `classic` or `consumer`, as ListGroups names group types.
+    pub fn type_name(&self) -> &'static str {
+        if self.consumer.is_some() {
+            "consumer"
+        } else {
+            "classic"
+        }
+    }
+
+    /// Kafka's name of the group's state, whatever its protocol.
+    pub fn state_name(&self) -> &'static str {
+        match &self.consumer {
+            Some(c) => c.state_name(),
+            None => self.state.name(),
         }
     }
 
@@ -362,10 +393,12 @@ impl Group {
             .filter(|m| m.awaiting_join.is_none() && m.awaiting_sync.is_none())
             .map(|m| m.heartbeat_deadline);
         let pending = self.pending.values().copied();
+        let consumer = self.consumer.as_ref().and_then(|c| c.next_deadline());
         members
             .chain(pending)
             .chain(self.join_deadline)
             .chain(self.sync_deadline)
+            .chain(consumer)
             .min()
     }
 
@@ -389,6 +422,20 @@ impl Group {
                 a.member_id,
             ));
         }
+        if self
+            .consumer
+            .as_ref()
+            .is_some_and(|c| !c.members.is_empty())
+        {
+            // Kafka's answer when classic members may not join a consumer
+            // group (group.consumer.migration.policy=disabled).
+            return Some(JoinResult::error(
+                ErrorCode::INCONSISTENT_GROUP_PROTOCOL,
+                a.member_id,
+            ));
+        }
+        // An empty consumer group becomes a classic one.
+        self.consumer = None;
         if !self.supports(&a.protocol_type, &a.protocols) {
             return Some(JoinResult::error(
                 ErrorCode::INCONSISTENT_GROUP_PROTOCOL,
@@ -897,6 +944,10 @@ impl Group {
 
     /// Acts on every deadline due at `now`.
     pub fn tick(&mut self, now: Now, cfg: &GroupConfig, fx: &mut Effects) {
+        if let Some(c) = &mut self.consumer {
+            c.tick(now);
+            return;
+        }
         let lapsed: Vec<ByteString> = self
             .pending
             .iter()
@@ -972,6 +1023,16 @@ impl Group {
         if self.state == State::Dead {
             return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE);
         }
+        if let Some(c) = &self.consumer {
+            if generation < 0 && member_id.is_empty() {
+                return if c.members.is_empty() {
+                    Ok(())
+                } else {
+                    Err(ErrorCode::UNKNOWN_MEMBER_ID)
+                };
+            }
+            return c.validate_member_epoch(member_id, generation);
+        }
         if generation < 0 && self.state == State::Empty {
             return Ok(());
         }
@@ -999,6 +1060,12 @@ impl Group {
 
     /// Topics some member subscribes to (consumer protocol groups).
     pub fn subscribed(&self, topic: &str) -> bool {
+        if let Some(c) = &self.consumer {
+            return c
+                .members
+                .values()
+                .any(|m| m.subscribed.iter().any(|t| t == topic));
+        }
         self.protocol_type.as_deref() == Some("consumer")
             && self.members.iter().any(|m| {
                 m.subscribed_topics(self.protocol.as_ref())
@@ -1014,8 +1081,8 @@ impl Group {
     /// member subscribes to; an explicit expiry wins). A group left empty
     /// and without offsets is deleted.
     pub fn expire_offsets(&mut self, now: Now, retention: i64, fx: &mut Effects) {
-        let empty = self.state == State::Empty;
-        let consumer = self.protocol_type.as_deref() == Some("consumer");
+        let empty = self.state == State::Empty && !self.has_members();
+        let consumer = self.protocol_type.as_deref() == Some("consumer") || self.consumer.is_some();
         if !empty && !consumer {
             return;
         }

@@ -20,6 +20,7 @@
 //! clock.
 
 pub(crate) mod classic;
+pub(crate) mod consumer;
 mod ops;
 pub(crate) mod records;
 
@@ -64,6 +65,10 @@ pub struct GroupConfig {
     pub offsets_retention_check_interval_ms: i64,
     /// `offset.metadata.max.bytes` (Kafka: 4096).
     pub offset_metadata_max_bytes: usize,
+    /// `group.consumer.session.timeout.ms`: KIP-848 members (Kafka: 45000).
+    pub consumer_session_timeout_ms: i64,
+    /// `group.consumer.heartbeat.interval.ms`: KIP-848 members (Kafka: 5000).
+    pub consumer_heartbeat_interval_ms: i32,
 }
 
 impl Default for GroupConfig {
@@ -77,6 +82,8 @@ impl Default for GroupConfig {
             offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
             offsets_retention_check_interval_ms: 600_000,
             offset_metadata_max_bytes: 4096,
+            consumer_session_timeout_ms: 45_000,
+            consumer_heartbeat_interval_ms: 5_000,
         }
     }
 }

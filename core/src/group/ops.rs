@@ -5,6 +5,7 @@
 use bytestring::ByteString;
 
 use super::classic::JoinArgs;
+use super::consumer::{ConsumerGroup, HeartbeatArgs, HeartbeatOutcome, TopicMeta};
 use super::{
     append, uuid_text, Committed, Effects, Group, JoinResult, State, Waiter, OFFSETS_TOPIC,
 };
@@ -161,7 +162,7 @@ impl<S: Storage> Broker<S> {
         if g.state == State::Dead {
             return ErrorCode::GROUP_ID_NOT_FOUND;
         }
-        if !g.members.is_empty() || g.state != State::Empty {
+        if g.has_members() || g.state != State::Empty {
             return ErrorCode::NON_EMPTY_GROUP;
         }
         let mut fx = Effects::default();
@@ -184,5 +185,59 @@ impl<S: Storage> Broker<S> {
     pub(crate) fn set_group_timer(&mut self) {
         let next = self.groups.next_deadline();
         self.set_groups_deadline(next);
+    }
+
+    /// A fresh member id (a Java-style UUID), for v0 ConsumerGroupHeartbeat.
+    pub(crate) fn new_member_id(&mut self) -> ByteString {
+        uuid_text(self.ids.next_u64(), self.ids.next_u64()).into()
+    }
+
+    /// Runs a ConsumerGroupHeartbeat against `group_id`, creating the
+    /// group at a join, or converting an empty classic group.
+    pub(crate) fn consumer_heartbeat(
+        &mut self,
+        group_id: &ByteString,
+        args: HeartbeatArgs,
+        now: Now,
+    ) -> HeartbeatOutcome {
+        let topics: Vec<TopicMeta> = self
+            .cluster
+            .topics
+            .values()
+            .map(|t| (t.name.as_str().into(), t.id, t.partitions.len() as i32))
+            .collect();
+        let session = self.groups.config.consumer_session_timeout_ms;
+        let coord = &mut self.groups;
+        let g = match coord.groups.get_mut(group_id) {
+            Some(g) => g,
+            None if args.epoch == 0 => coord
+                .groups
+                .entry(group_id.clone())
+                .or_insert_with(|| Group::new(group_id.clone(), now)),
+            None => {
+                return HeartbeatOutcome::error(
+                    ErrorCode::UNKNOWN_MEMBER_ID,
+                    format!("group {group_id} has no member {}", args.member_id),
+                )
+            }
+        };
+        if g.consumer.is_none() {
+            if g.has_members() {
+                return HeartbeatOutcome::error(
+                    ErrorCode::GROUP_ID_NOT_FOUND,
+                    format!("Group {group_id} is not a consumer group."),
+                );
+            }
+            g.consumer = Some(ConsumerGroup::default());
+            g.protocol_type = Some("consumer".into());
+            g.protocol = None;
+            g.leader = None;
+        }
+        let Some(c) = g.consumer.as_mut() else {
+            return HeartbeatOutcome::error(ErrorCode::UNKNOWN_SERVER_ERROR, "no group");
+        };
+        let out = c.heartbeat(args, &|| topics.clone(), session, now);
+        coord.reschedule(group_id);
+        out
     }
 }

@@ -162,6 +162,7 @@ codes! {
     INVALID_VOTER_KEY = 125, false;
     DUPLICATE_VOTER = 126, false;
     VOTER_NOT_FOUND = 127, false;
+    INVALID_REGULAR_EXPRESSION = 128, false;
 }
 
 impl ErrorCode {

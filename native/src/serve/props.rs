@@ -91,6 +91,10 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
             c.groups.offsets_retention_check_interval_ms = v.parse()?
         }
         "offset.metadata.max.bytes" => c.groups.offset_metadata_max_bytes = v.parse()?,
+        "group.consumer.session.timeout.ms" => c.groups.consumer_session_timeout_ms = v.parse()?,
+        "group.consumer.heartbeat.interval.ms" => {
+            c.groups.consumer_heartbeat_interval_ms = v.parse()?
+        }
         "" => bail!("a line with no key"),
         other => p.unknown.push(other.to_string()),
     }
