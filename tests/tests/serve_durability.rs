@@ -148,3 +148,63 @@ fn a_torn_last_batch_is_truncated_on_start() {
     produce(&server, "torn", "d\n");
     assert_eq!(consume_all(&server, "torn"), vec!["a", "b", "c", "d"]);
 }
+
+#[test]
+fn committed_offsets_survive_kill_9() {
+    let dir = TempDir::new("offsets");
+    let conf = TempDir::new("offsets-conf");
+    let props = conf.0.join("server.properties");
+    std::fs::write(&props, "group.initial.rebalance.delay.ms=0\n").expect("properties");
+    let props = props.to_string_lossy().into_owned();
+    let server = Server::start_in(&dir.0, &[&props]);
+    let lines: String = (0..100).map(|i| format!("v{i}\n")).collect();
+    produce(&server, "committed", &lines);
+    // A group member reads 60 records, commits synchronously (the broker
+    // has acknowledged the commit when commit() returns), and says so.
+    let script = r#"
+import sys
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "durable", "auto.offset.reset": "earliest",
+              "enable.auto.commit": False, "session.timeout.ms": 6000})
+c.subscribe(["committed"])
+n = 0
+while n < 60:
+    m = c.poll(1)
+    if m is None or m.error():
+        continue
+    n += 1
+c.commit(offsets=[TopicPartition("committed", 0, 60)], asynchronous=False)
+print("committed", flush=True)
+import time
+time.sleep(30)
+"#;
+    let mut member = Command::new(require("python3"))
+        .args(["-c", script, &server.addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("python3 runs");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(member.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("member output");
+    assert_eq!(line.trim(), "committed");
+    server.kill9();
+    let _ = member.kill();
+    let _ = member.wait();
+    let server = Server::start_in(&dir.0, &[&props]);
+    let check = r#"
+import sys
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "durable"})
+print(c.committed([TopicPartition("committed", 0)], timeout=10)[0].offset)
+"#;
+    let out = Command::new(require("python3"))
+        .args(["-c", check, &server.addr])
+        .stderr(Stdio::null())
+        .output()
+        .expect("python3 runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "60");
+}
