@@ -247,3 +247,48 @@ fn bad_heartbeats_are_refused_as_kafka_refuses_them() {
     assert_eq!(code(&mut s, 1, &req), ErrorCode::INVALID_REQUEST.code());
     let _ = t;
 }
+
+#[test]
+fn a_restart_keeps_members_epochs_and_assignments() {
+    let (mut s, t) = sim();
+    hb(&mut s, "A", 0, t, Some(&[]));
+    let b = hb(&mut s, "B", 0, t, Some(&[]));
+    assert_eq!(b.member_epoch, 2);
+    let a = hb(&mut s, "A", 1, t, Some(&[0, 1, 2, 3]));
+    let kept: Vec<i32> = parts(&a).unwrap().into_iter().collect();
+    hb(&mut s, "A", 1, t, Some(&kept));
+    let b = hb(&mut s, "B", 2, t, Some(&[]));
+    let theirs: Vec<i32> = parts(&b).unwrap().into_iter().collect();
+    let mut s2 = s.restart();
+    // The members carry on at their epochs, with their partitions.
+    let a = hb(&mut s2, "A", 2, t, Some(&kept));
+    assert_eq!((a.error_code, a.member_epoch), (0, 2));
+    assert_eq!(parts(&a), Some(kept.iter().copied().collect()));
+    let b = hb(&mut s2, "B", 2, t, Some(&theirs));
+    assert_eq!((b.error_code, b.member_epoch), (0, 2));
+    let req = ConsumerGroupDescribeRequest {
+        group_ids: vec!["cg".into()],
+        ..Default::default()
+    };
+    match s2.call(2, 0, RequestBody::ConsumerGroupDescribe(req)) {
+        ResponseBody::ConsumerGroupDescribe(r) => {
+            assert_eq!(r.groups[0].group_state, "Stable");
+            assert_eq!(r.groups[0].members.len(), 2);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Leaving is written too: after another restart only A remains.
+    hb(&mut s2, "B", -1, t, None);
+    let mut s3 = s2.restart();
+    assert_eq!(
+        hb(&mut s3, "B", 2, t, None).error_code,
+        ErrorCode::UNKNOWN_MEMBER_ID.code()
+    );
+    let a = hb(&mut s3, "A", 2, t, Some(&kept));
+    assert_eq!(
+        (a.error_code, a.member_epoch),
+        (0, 3),
+        "B's leaving bumped the epoch"
+    );
+    assert_eq!(parts(&a), set(&[0, 1, 2, 3]));
+}

@@ -435,7 +435,9 @@ impl Group {
             ));
         }
         // An empty consumer group becomes a classic one.
-        self.consumer = None;
+        if let Some(mut c) = self.consumer.take() {
+            fx.writes.extend(c.erase());
+        }
         if !self.supports(&a.protocol_type, &a.protocols) {
             return Some(JoinResult::error(
                 ErrorCode::INCONSISTENT_GROUP_PROTOCOL,
@@ -946,6 +948,7 @@ impl Group {
     pub fn tick(&mut self, now: Now, cfg: &GroupConfig, fx: &mut Effects) {
         if let Some(c) = &mut self.consumer {
             c.tick(now);
+            fx.writes.extend(c.persist(&self.id));
             return;
         }
         let lapsed: Vec<ByteString> = self
@@ -1111,6 +1114,9 @@ impl Group {
         }
         if empty && self.offsets.is_empty() && self.pending.is_empty() {
             self.transition(State::Dead, now);
+            if let Some(c) = &mut self.consumer {
+                fx.writes.extend(c.erase());
+            }
             fx.group(&self.id, None);
         }
     }

@@ -27,12 +27,17 @@
 //! the previous epoch is accepted once, for a lost response, when the
 //! member owns no more than it was given.
 //!
-//! Membership lives in memory: after a broker restart, members are told
-//! UNKNOWN_MEMBER_ID and join again (committed offsets are kept, in
-//! `__consumer_offsets`).
+//! The group is written to `__consumer_offsets` with Kafka's records
+//! (ConsumerGroupMetadata, ConsumerGroupMemberMetadata,
+//! ConsumerGroupTargetAssignmentMetadata/Member,
+//! ConsumerGroupCurrentMemberAssignment): after each change, the records
+//! that differ from what was last written, and tombstones for members that
+//! left. A restarted broker gets its members back, with their epochs and
+//! assignments, and expects them to heartbeat within a session timeout.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::broker::Now;
@@ -41,16 +46,18 @@ use crate::protocol::{ErrorCode, Uuid};
 /// Partitions by topic id.
 pub(crate) type Assign = BTreeMap<Uuid, BTreeSet<i32>>;
 
-/// Where a member stands on its way to its target assignment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a member stands on its way to its target assignment (the numbers
+/// are those of Kafka's ConsumerGroupCurrentMemberAssignmentValue.state).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum MemberState {
+    #[default]
     Stable,
     UnrevokedPartitions,
     UnreleasedPartitions,
 }
 
 /// One member of a consumer group.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct ConsumerMember {
     pub id: ByteString,
     pub instance_id: Option<ByteString>,
@@ -71,7 +78,27 @@ pub(crate) struct ConsumerMember {
     pub session_deadline: Now,
     pub revocation_deadline: Option<Now>,
     /// The assignment last sent to it.
-    last_sent: Option<Assign>,
+    pub last_sent: Option<Assign>,
+}
+
+impl MemberState {
+    /// Kafka's number for the state in its records.
+    pub fn code(self) -> i8 {
+        match self {
+            MemberState::Stable => 0,
+            MemberState::UnrevokedPartitions => 1,
+            MemberState::UnreleasedPartitions => 2,
+        }
+    }
+
+    /// The state a record's number names (unknown ones read as stable).
+    pub fn from_code(c: i8) -> MemberState {
+        match c {
+            1 => MemberState::UnrevokedPartitions,
+            2 => MemberState::UnreleasedPartitions,
+            _ => MemberState::Stable,
+        }
+    }
 }
 
 /// A topic the assignor may hand out: name, id, partition count.
@@ -85,8 +112,11 @@ pub(crate) struct ConsumerGroup {
     pub assignor: ByteString,
     pub members: BTreeMap<ByteString, ConsumerMember>,
     pub target: BTreeMap<ByteString, Assign>,
-    /// The subscribed topics as they were when the target was computed.
-    meta: Vec<TopicMeta>,
+    /// A hash of the subscribed topics (names, ids, partition counts) as
+    /// they were when the target was computed: a change bumps the epoch.
+    pub meta_hash: i64,
+    /// The group's records as last written to `__consumer_offsets`, by key.
+    pub persisted: BTreeMap<Bytes, Bytes>,
 }
 
 /// A ConsumerGroupHeartbeat, as the group sees it.
@@ -300,7 +330,7 @@ impl ConsumerGroup {
             changed = true;
         }
         let meta = self.subscribed_meta(topics);
-        if changed || meta != self.meta {
+        if changed || meta_hash(&meta) != self.meta_hash {
             self.epoch += 1;
         }
         if self.epoch > self.assignment_epoch {
@@ -383,7 +413,7 @@ impl ConsumerGroup {
             uniform_assign(&subs, &meta, &self.target)
         };
         self.assignor = assignor;
-        self.meta = meta;
+        self.meta_hash = meta_hash(&meta);
         self.assignment_epoch = self.epoch;
     }
 
@@ -444,6 +474,50 @@ impl ConsumerGroup {
         };
     }
 
+    /// The group's records as they are now, by key (see [`super::records`]).
+    pub fn records(&self, group: &str) -> BTreeMap<Bytes, Bytes> {
+        super::records::consumer_group_records(group, self)
+    }
+
+    /// The records to write since the last call: those that changed, and
+    /// tombstones for those gone.
+    pub fn persist(&mut self, group: &str) -> Vec<(Bytes, Option<Bytes>)> {
+        let now = self.records(group);
+        let mut out = Vec::new();
+        for (k, v) in &now {
+            if self.persisted.get(k) != Some(v) {
+                out.push((k.clone(), Some(v.clone())));
+            }
+        }
+        for k in self.persisted.keys() {
+            if !now.contains_key(k) {
+                out.push((k.clone(), None));
+            }
+        }
+        self.persisted = now;
+        out
+    }
+
+    /// Tombstones for every record of the group (it is deleted or becomes
+    /// a classic group).
+    pub fn erase(&mut self) -> Vec<(Bytes, Option<Bytes>)> {
+        std::mem::take(&mut self.persisted)
+            .into_keys()
+            .map(|k| (k, None))
+            .collect()
+    }
+
+    /// Starts the clocks of members read back from the log.
+    pub fn loaded(&mut self, group: &str, now: Now, session_timeout_ms: i64) {
+        for m in self.members.values_mut() {
+            m.session_deadline = now + session_timeout_ms;
+            if m.state == MemberState::UnrevokedPartitions {
+                m.revocation_deadline = Some(now + m.rebalance_timeout_ms.max(0) as i64);
+            }
+        }
+        self.persisted = self.records(group);
+    }
+
     /// Checks an OffsetCommit or OffsetFetch naming a member and its epoch.
     pub fn validate_member_epoch(&self, member_id: &str, epoch: i32) -> Result<(), ErrorCode> {
         let m = self
@@ -455,6 +529,23 @@ impl ConsumerGroup {
         }
         Ok(())
     }
+}
+
+/// FNV-1a over the topics' names, ids and partition counts.
+fn meta_hash(meta: &[TopicMeta]) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, id, n) in meta {
+        for b in name
+            .as_bytes()
+            .iter()
+            .chain(id.0.iter())
+            .chain(n.to_be_bytes().iter())
+        {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h as i64
 }
 
 fn subset(a: &Assign, b: &Assign) -> bool {

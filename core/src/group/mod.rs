@@ -207,9 +207,13 @@ impl Coordinator {
             p += 1;
         }
         let ids: Vec<ByteString> = self.groups.keys().cloned().collect();
+        let session = self.config.consumer_session_timeout_ms;
         for id in ids {
             if let Some(g) = self.groups.get_mut(&id) {
                 g.loaded(now);
+                if let Some(c) = &mut g.consumer {
+                    c.loaded(&id, now, session);
+                }
             }
             self.reschedule(&id);
         }
@@ -257,7 +261,89 @@ impl Coordinator {
                     self.groups.remove(&k.group);
                 }
             },
+            records::Entry::Consumer(rec) => self.replay_consumer(rec),
             records::Entry::Other => {}
+        }
+    }
+
+    fn replay_consumer(&mut self, rec: records::ConsumerRecord) {
+        use records::ConsumerRecord as R;
+        let group = match &rec {
+            R::Group(g, _)
+            | R::Member(g, _, _)
+            | R::TargetEpoch(g, _)
+            | R::Target(g, _, _)
+            | R::Current(g, _, _) => g.clone(),
+        };
+        if let R::Group(_, None) = &rec {
+            // The consumer group is gone (deleted, or now a classic group).
+            if let Some(g) = self.groups.get_mut(&group) {
+                g.consumer = None;
+                if g.offsets.is_empty() && !g.has_members() {
+                    self.groups.remove(&group);
+                }
+            }
+            return;
+        }
+        let g = self
+            .groups
+            .entry(group.clone())
+            .or_insert_with(|| Group::new(group.clone(), 0));
+        g.protocol_type = Some("consumer".into());
+        let c = g.consumer.get_or_insert_with(Default::default);
+        let assign = |tps: Vec<(crate::protocol::Uuid, Vec<i32>)>| -> consumer::Assign {
+            tps.into_iter()
+                .filter(|(_, ps)| !ps.is_empty())
+                .map(|(t, ps)| (t, ps.into_iter().collect()))
+                .collect()
+        };
+        match rec {
+            R::Group(_, Some(v)) => {
+                c.epoch = v.epoch;
+                c.meta_hash = v.metadata_hash;
+            }
+            R::Group(_, None) => {}
+            R::TargetEpoch(_, Some(v)) => c.assignment_epoch = v.assignment_epoch,
+            R::TargetEpoch(_, None) => {}
+            R::Member(_, id, Some(v)) => {
+                let m = c.members.entry(id.clone()).or_default();
+                m.id = id;
+                m.instance_id = v.instance_id;
+                m.rack_id = v.rack_id;
+                m.client_id = v.client_id;
+                m.client_host = v.client_host;
+                m.subscribed = v.subscribed_topic_names;
+                m.regex = v.subscribed_topic_regex;
+                m.rebalance_timeout_ms = v.rebalance_timeout_ms;
+                m.assignor = v.server_assignor;
+            }
+            R::Member(_, id, None) => {
+                c.members.remove(&id);
+            }
+            R::Target(_, id, Some(v)) => {
+                let tps = v
+                    .topic_partitions
+                    .into_iter()
+                    .map(|tp| (tp.topic_id, tp.partitions.to_vec()))
+                    .collect();
+                c.target.insert(id, assign(tps));
+            }
+            R::Target(_, id, None) => {
+                c.target.remove(&id);
+            }
+            R::Current(_, id, Some(v)) => {
+                let m = c.members.entry(id.clone()).or_default();
+                m.id = id;
+                m.epoch = v.member_epoch;
+                m.previous_epoch = v.previous_member_epoch;
+                m.state = consumer::MemberState::from_code(v.state);
+                let of = |tps: Vec<crate::protocol::messages::group_coordinator::consumer_group_current_member_assignment_value::TopicPartitions>| {
+                    assign(tps.into_iter().map(|tp| (tp.topic_id, tp.partitions.to_vec())).collect())
+                };
+                m.assigned = of(v.assigned_partitions);
+                m.revoking = of(v.partitions_pending_revocation);
+            }
+            R::Current(_, _, None) => {}
         }
     }
 

@@ -169,6 +169,10 @@ impl<S: Storage> Broker<S> {
         for (t, p) in g.offsets.keys() {
             fx.offset(group_id, t, *p, None);
         }
+        if let Some(c) = &g.consumer {
+            fx.writes
+                .extend(c.persisted.keys().map(|k| (k.clone(), None)));
+        }
         fx.group(group_id, None);
         self.groups.absorb(group_id, fx);
         if let Err(code) = self.flush_group_writes(now) {
@@ -237,6 +241,14 @@ impl<S: Storage> Broker<S> {
             return HeartbeatOutcome::error(ErrorCode::UNKNOWN_SERVER_ERROR, "no group");
         };
         let out = c.heartbeat(args, &|| topics.clone(), session, now);
+        let writes = c.persist(group_id);
+        coord.absorb(
+            group_id,
+            Effects {
+                writes,
+                replies: Vec::new(),
+            },
+        );
         coord.reschedule(group_id);
         out
     }

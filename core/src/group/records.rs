@@ -11,21 +11,38 @@
 //! | 0, 1     | OffsetCommitKey (group, topic, partition) | OffsetCommitValue v0-4, null: offset deleted |
 //! | 2        | GroupMetadataKey (group)                  | GroupMetadataValue v0-4, null: group deleted |
 //!
-//! Types 3 and above belong to KIP-848 consumer groups, share groups and
-//! streams groups; [`decode`] reports them as [`Entry::Other`] so a reader
-//! skips them.
+//! KIP-848 consumer groups use types 3 (ConsumerGroupMetadata), 5
+//! (ConsumerGroupMemberMetadata), 6 and 7 (the target assignment's epoch
+//! and each member's share) and 8 (ConsumerGroupCurrentMemberAssignment),
+//! with value version 0. Other types (share and streams groups) decode as
+//! [`Entry::Other`], which a reader skips.
 //!
 //! Spate writes what Kafka 4 writes: OffsetCommitValue v3 (v1 when the
 //! commit carries an explicit expiry, as only v1 can hold one) and
 //! GroupMetadataValue v3.
 
+use std::collections::BTreeMap;
+
 use bytes::{BufMut, Bytes};
+use bytestring::ByteString;
+
+use super::consumer::{Assign, ConsumerGroup};
+use crate::protocol::messages::group_coordinator::consumer_group_current_member_assignment_key::ConsumerGroupCurrentMemberAssignmentKey;
+use crate::protocol::messages::group_coordinator::consumer_group_current_member_assignment_value::ConsumerGroupCurrentMemberAssignmentValue;
+use crate::protocol::messages::group_coordinator::consumer_group_member_metadata_key::ConsumerGroupMemberMetadataKey;
+use crate::protocol::messages::group_coordinator::consumer_group_member_metadata_value::ConsumerGroupMemberMetadataValue;
+use crate::protocol::messages::group_coordinator::consumer_group_metadata_key::ConsumerGroupMetadataKey;
+use crate::protocol::messages::group_coordinator::consumer_group_metadata_value::ConsumerGroupMetadataValue;
+use crate::protocol::messages::group_coordinator::consumer_group_target_assignment_member_key::ConsumerGroupTargetAssignmentMemberKey;
+use crate::protocol::messages::group_coordinator::consumer_group_target_assignment_member_value::ConsumerGroupTargetAssignmentMemberValue;
+use crate::protocol::messages::group_coordinator::consumer_group_target_assignment_metadata_key::ConsumerGroupTargetAssignmentMetadataKey;
+use crate::protocol::messages::group_coordinator::consumer_group_target_assignment_metadata_value::ConsumerGroupTargetAssignmentMetadataValue;
 
 use crate::protocol::messages::group_coordinator::group_metadata_key::GroupMetadataKey;
 use crate::protocol::messages::group_coordinator::group_metadata_value::GroupMetadataValue;
 use crate::protocol::messages::group_coordinator::offset_commit_key::OffsetCommitKey;
 use crate::protocol::messages::group_coordinator::offset_commit_value::OffsetCommitValue;
-use crate::protocol::{Reader, Wire, Writer};
+use crate::protocol::{Reader, Uuid, Wire, Writer};
 
 /// One decoded `__consumer_offsets` record.
 #[derive(Debug, Clone)]
@@ -34,8 +51,203 @@ pub(crate) enum Entry {
     Offset(OffsetCommitKey, Option<OffsetCommitValue>),
     /// A group's metadata, or the group's deletion (`None`).
     Group(GroupMetadataKey, Option<GroupMetadataValue>),
-    /// A record of a kind Spate does not keep (KIP-848, share groups).
+    /// A record of a KIP-848 consumer group (`None` value: a tombstone).
+    Consumer(ConsumerRecord),
+    /// A record of a kind Spate does not keep (share and streams groups).
     Other,
+}
+
+/// The KIP-848 records: group, member id where the record is a member's,
+/// and the value.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // read once per record at start
+pub(crate) enum ConsumerRecord {
+    Group(ByteString, Option<ConsumerGroupMetadataValue>),
+    Member(
+        ByteString,
+        ByteString,
+        Option<ConsumerGroupMemberMetadataValue>,
+    ),
+    TargetEpoch(
+        ByteString,
+        Option<ConsumerGroupTargetAssignmentMetadataValue>,
+    ),
+    Target(
+        ByteString,
+        ByteString,
+        Option<ConsumerGroupTargetAssignmentMemberValue>,
+    ),
+    Current(
+        ByteString,
+        ByteString,
+        Option<ConsumerGroupCurrentMemberAssignmentValue>,
+    ),
+}
+
+fn keyed(kind: i16, key: &impl Wire) -> Bytes {
+    versioned(kind, |w| {
+        let _ = key.encode(w, 0);
+    })
+}
+
+fn value0(value: &impl Wire) -> Bytes {
+    versioned(0, |w| {
+        let _ = value.encode(w, 0);
+    })
+}
+
+fn partitions_of(a: &Assign) -> Vec<(Uuid, Vec<i32>)> {
+    a.iter()
+        .map(|(t, ps)| (*t, ps.iter().copied().collect()))
+        .collect()
+}
+
+/// Every record of a consumer group as it is now, by key: the records
+/// Kafka writes for it (types 3, 5, 6, 7 and 8).
+pub(crate) fn consumer_group_records(group: &str, c: &ConsumerGroup) -> BTreeMap<Bytes, Bytes> {
+    use crate::protocol::messages::group_coordinator::consumer_group_current_member_assignment_value::TopicPartitions as CurrentTp;
+    use crate::protocol::messages::group_coordinator::consumer_group_target_assignment_member_value::TopicPartition as TargetTp;
+    let mut out = BTreeMap::new();
+    let g: ByteString = group.into();
+    out.insert(
+        keyed(
+            3,
+            &ConsumerGroupMetadataKey {
+                group_id: g.clone(),
+                ..Default::default()
+            },
+        ),
+        value0(&ConsumerGroupMetadataValue {
+            epoch: c.epoch,
+            metadata_hash: c.meta_hash,
+            ..Default::default()
+        }),
+    );
+    out.insert(
+        keyed(
+            6,
+            &ConsumerGroupTargetAssignmentMetadataKey {
+                group_id: g.clone(),
+                ..Default::default()
+            },
+        ),
+        value0(&ConsumerGroupTargetAssignmentMetadataValue {
+            assignment_epoch: c.assignment_epoch,
+            ..Default::default()
+        }),
+    );
+    for m in c.members.values() {
+        out.insert(
+            keyed(
+                5,
+                &ConsumerGroupMemberMetadataKey {
+                    group_id: g.clone(),
+                    member_id: m.id.clone(),
+                    ..Default::default()
+                },
+            ),
+            value0(&ConsumerGroupMemberMetadataValue {
+                instance_id: m.instance_id.clone(),
+                rack_id: m.rack_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                subscribed_topic_names: m.subscribed.clone(),
+                subscribed_topic_regex: m.regex.clone(),
+                rebalance_timeout_ms: m.rebalance_timeout_ms,
+                server_assignor: m.assignor.clone(),
+                ..Default::default()
+            }),
+        );
+        let current = |a: &Assign| -> Vec<CurrentTp> {
+            partitions_of(a)
+                .into_iter()
+                .map(|(topic_id, ps)| CurrentTp {
+                    topic_id,
+                    partitions: ps.into(),
+                    ..Default::default()
+                })
+                .collect()
+        };
+        out.insert(
+            keyed(
+                8,
+                &ConsumerGroupCurrentMemberAssignmentKey {
+                    group_id: g.clone(),
+                    member_id: m.id.clone(),
+                    ..Default::default()
+                },
+            ),
+            value0(&ConsumerGroupCurrentMemberAssignmentValue {
+                member_epoch: m.epoch,
+                previous_member_epoch: m.previous_epoch,
+                state: m.state.code(),
+                assigned_partitions: current(&m.assigned),
+                partitions_pending_revocation: current(&m.revoking),
+                ..Default::default()
+            }),
+        );
+    }
+    for (member, a) in &c.target {
+        out.insert(
+            keyed(
+                7,
+                &ConsumerGroupTargetAssignmentMemberKey {
+                    group_id: g.clone(),
+                    member_id: member.clone(),
+                    ..Default::default()
+                },
+            ),
+            value0(&ConsumerGroupTargetAssignmentMemberValue {
+                topic_partitions: partitions_of(a)
+                    .into_iter()
+                    .map(|(topic_id, ps)| TargetTp {
+                        topic_id,
+                        partitions: ps.into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+        );
+    }
+    out
+}
+
+fn decode_consumer(kind: i16, key: &Bytes, value: Option<&Bytes>) -> Option<ConsumerRecord> {
+    fn val<T: Wire>(v: Option<&Bytes>) -> Option<Option<T>> {
+        match v {
+            None => Some(None),
+            Some(v) if v.len() >= 2 => {
+                let body = v.slice(2..);
+                Some(Some(T::decode(&mut Reader::new(&body), 0).ok()?))
+            }
+            Some(_) => None,
+        }
+    }
+    let mut r = Reader::new(key);
+    Some(match kind {
+        3 => {
+            let k = ConsumerGroupMetadataKey::decode(&mut r, 0).ok()?;
+            ConsumerRecord::Group(k.group_id, val(value)?)
+        }
+        5 => {
+            let k = ConsumerGroupMemberMetadataKey::decode(&mut r, 0).ok()?;
+            ConsumerRecord::Member(k.group_id, k.member_id, val(value)?)
+        }
+        6 => {
+            let k = ConsumerGroupTargetAssignmentMetadataKey::decode(&mut r, 0).ok()?;
+            ConsumerRecord::TargetEpoch(k.group_id, val(value)?)
+        }
+        7 => {
+            let k = ConsumerGroupTargetAssignmentMemberKey::decode(&mut r, 0).ok()?;
+            ConsumerRecord::Target(k.group_id, k.member_id, val(value)?)
+        }
+        8 => {
+            let k = ConsumerGroupCurrentMemberAssignmentKey::decode(&mut r, 0).ok()?;
+            ConsumerRecord::Current(k.group_id, k.member_id, val(value)?)
+        }
+        _ => return None,
+    })
 }
 
 fn versioned(version: i16, body: impl FnOnce(&mut Writer)) -> Bytes {
@@ -116,6 +328,7 @@ pub(crate) fn decode(key: &Bytes, value: Option<&Bytes>) -> Option<Entry> {
             };
             Some(Entry::Group(k, v))
         }
+        3 | 5 | 6 | 7 | 8 => decode_consumer(kv, &key_body, value).map(Entry::Consumer),
         _ => Some(Entry::Other),
     }
 }
