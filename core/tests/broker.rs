@@ -484,3 +484,24 @@ fn fetch_responses_carry_stored_batches_by_reference() {
         "the size prefix counts the spliced chunks"
     );
 }
+
+#[test]
+fn bytes_after_a_request_body_are_ignored_as_kafka_ignores_them() {
+    let mut sim = Sim::new();
+    create(&mut sim, "seen", 1, &[]);
+    // librdkafka 2.16's all-topics Metadata v13, captured: three bytes
+    // (01 00 00) follow the body's tagged fields.
+    let frame = Bytes::from_static(&[
+        0, 3, 0, 13, 0, 0, 0, 3, 0, 7, b'r', b'd', b'k', b'a', b'f', b'k', b'a', 0, 0, 0, 0, 0, 1,
+        0, 0,
+    ]);
+    sim.connect(1);
+    sim.expect(1, 3, ApiKey::Metadata, 13);
+    sim.send_raw(1, frame);
+    match sim.take(1).as_slice() {
+        [Event::Response(3, ResponseBody::Metadata(m))] => {
+            assert!(m.topics.iter().any(|t| t.name.as_deref() == Some("seen")));
+        }
+        other => panic!("{other:?}"),
+    }
+}

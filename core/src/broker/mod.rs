@@ -24,7 +24,8 @@
 //! frames wait in the connection's queue, so responses leave in request
 //! order even while a Fetch waits for data (a parked request). A produce
 //! with acks=0 gets no response. A frame that cannot be decoded closes its
-//! connection and no other.
+//! connection and no other; bytes after a complete request body are
+//! ignored, as Kafka ignores them.
 
 mod cluster;
 mod config;
@@ -400,8 +401,10 @@ impl<S: Storage> Broker<S> {
         if !api::supported(key).contains(version) {
             return Err(format!("{} v{version} is not supported", key.name()));
         }
+        // Bytes after the body are ignored, as Kafka's request parser
+        // ignores them: librdkafka (2.12-2.16) sends three extra bytes after
+        // an all-topics Metadata v13 request, and Kafka answers it.
         let body = RequestBody::decode(key, &mut r, version)
-            .and_then(|b| r.finish().map(|_| b))
             .map_err(|e| format!("bad {} v{version} request: {e}", key.name()))?;
         self.run(conn, header, key, body, now, None)
     }
