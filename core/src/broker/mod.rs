@@ -26,6 +26,7 @@
 //! with acks=0 gets no response. A frame that cannot be decoded closes its
 //! connection and no other.
 
+mod cleaner;
 mod cluster;
 mod config;
 pub(crate) mod producers;
@@ -140,6 +141,8 @@ pub struct Broker<S: Storage> {
     pub(crate) producers: producers::Producers,
     /// Incremental fetch sessions (KIP-227).
     pub(crate) sessions: sessions::FetchSessions,
+    /// The log cleaner's state (first dirty offsets).
+    cleaner: cleaner::Cleaner,
     conns: BTreeMap<ConnId, Conn>,
     outputs: VecDeque<Output>,
     timers: Timers,
@@ -182,6 +185,9 @@ impl<S: Storage> Broker<S> {
             now + config.retention_check_interval_ms,
             TimerKind::Retention,
         );
+        if config.log_cleaner_enable {
+            timers.set(now + config.log_cleaner_backoff_ms, TimerKind::Cleaner);
+        }
         let sessions = sessions::FetchSessions::new(config.fetch_session_cache_slots);
         Ok(Broker {
             config,
@@ -191,6 +197,7 @@ impl<S: Storage> Broker<S> {
             telemetry: Default::default(),
             producers,
             sessions,
+            cleaner: Default::default(),
             conns: BTreeMap::new(),
             outputs: VecDeque::new(),
             timers,
@@ -284,6 +291,10 @@ impl<S: Storage> Broker<S> {
                     api::retention::run(self, now);
                     let next = now + self.config.retention_check_interval_ms.max(1);
                     self.timers.set(next, TimerKind::Retention);
+                }
+                TimerKind::Cleaner => {
+                    let next = cleaner::run(self, now);
+                    self.timers.set(next, TimerKind::Cleaner);
                 }
             }
         }

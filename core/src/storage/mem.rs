@@ -191,6 +191,30 @@ impl Storage for MemStorage {
             })
             .unwrap_or_default()
     }
+
+    /// Batches are segments here (the default [`Storage::segments`]): the
+    /// batches whose last offset is in `[from, to)` give way to `batches`.
+    fn replace_segments(
+        &mut self,
+        tp: &TopicPartition,
+        from: i64,
+        to: i64,
+        batches: Vec<(Bytes, BatchMeta)>,
+    ) -> Result<(), MemError> {
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| MemError::NoLog(tp.clone()))?;
+        let lo = log.batches.partition_point(|e| e.meta.last_offset < from);
+        let hi = log.batches.partition_point(|e| e.meta.last_offset < to);
+        let new: Vec<Entry> = batches
+            .into_iter()
+            .map(|(bytes, meta)| Entry { meta, bytes })
+            .collect();
+        log.batches.splice(lo..hi, new);
+        log.size = log.batches.iter().map(|e| e.bytes.len() as u64).sum();
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,8 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "log.retention.bytes" => c.log_retention_bytes = v.parse()?,
         "log.segment.bytes" => c.log_segment_bytes = v.parse()?,
         "log.retention.check.interval.ms" => c.retention_check_interval_ms = v.parse()?,
+        "log.cleaner.enable" => c.log_cleaner_enable = v.parse()?,
+        "log.cleaner.backoff.ms" => c.log_cleaner_backoff_ms = v.parse()?,
         "socket.request.max.bytes" => p.socket_request_max_bytes = Some(v.parse()?),
         "log.dirs" | "log.dir" => p.log_dir = v.split(',').next().map(|s| s.trim().to_string()),
         "broker.rack" => c.rack = Some(v.to_string()),

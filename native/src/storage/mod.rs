@@ -37,6 +37,7 @@ mod index;
 mod log;
 mod scan;
 mod segment;
+mod swap;
 #[cfg(test)]
 mod tests;
 
@@ -47,7 +48,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use spate_core::protocol::Uuid;
-use spate_core::storage::{BatchMeta, Chunks, Span, Storage, TopicPartition};
+use spate_core::storage::{BatchMeta, Chunks, SegmentInfo, Span, Storage, TopicPartition};
 
 pub use error::FileError;
 pub use files::MetaProperties;
@@ -369,5 +370,32 @@ impl Storage for FileStorage {
             .get(tp)
             .map(Log::segment_spans)
             .unwrap_or_default()
+    }
+
+    /// The segments on disk, the active one last.
+    fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
+        self.logs
+            .get(tp)
+            .map(Log::segment_infos)
+            .unwrap_or_default()
+    }
+
+    /// Writes the cleaned segment beside the old ones and swaps it in as
+    /// Kafka does (`.cleaned`, then `.swap`, then renamed into place), so
+    /// that [`FileStorage::open`] finishes or forgets a swap a crash
+    /// interrupted.
+    fn replace_segments(
+        &mut self,
+        tp: &TopicPartition,
+        from: i64,
+        to: i64,
+        batches: Vec<(Bytes, BatchMeta)>,
+    ) -> Result<(), FileError> {
+        let opts = &self.opts;
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| FileError::NoLog(tp.clone()))?;
+        log.replace(from, to, &batches, opts)
     }
 }
