@@ -17,6 +17,15 @@
 //!
 //! File formats: [`index`] (the two indexes) and [`files`] (the text files).
 //!
+//! # Compaction
+//!
+//! [`Storage::replace_segments`] swaps a compacted segment in for closed
+//! ones the way Kafka does: `<base>.log.cleaned` (and its indexes) written
+//! and fsynced, renamed to `.swap` (the commit point), the old segments
+//! deleted, the `.swap` files renamed into place. [`FileStorage::open`]
+//! rolls back a swap that never committed and finishes one that did
+//! (see [`swap`]).
+//!
 //! # Durability
 //!
 //! [`Storage::append`] writes to the active segment and returns; nothing
