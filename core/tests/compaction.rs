@@ -353,6 +353,44 @@ fn keyless_records_are_refused_and_delete_only_topics_are_left_alone() {
 }
 
 #[test]
+fn compact_delete_topics_are_compacted_and_trimmed_by_retention() {
+    let mut sim = Sim::new();
+    create(
+        &mut sim,
+        "cd",
+        &[
+            ("cleanup.policy", "compact,delete"),
+            ("retention.ms", "600000"),
+        ],
+    );
+    for v in ["v0", "v1", "v2"] {
+        produce(&mut sim, "cd", &[("a", Some(v))]);
+    }
+    // b0 carries a timestamp 15 minutes after the others.
+    let later = RecordBatchBuilder::new(0, T0 + 900_000)
+        .record(Record::new(
+            0,
+            0,
+            Some(Bytes::from_static(b"b")),
+            Some(Bytes::from_static(b"b0")),
+        ))
+        .build()
+        .unwrap();
+    sim.produce_ok(9, "cd", 0, later);
+    sim.advance(BACKOFF);
+    assert_eq!(
+        records(&sim, "cd"),
+        vec![rec(2, "a", Some("v2")), rec(3, "b", Some("b0"))]
+    );
+    // The retention check (every 5 minutes) after T0 + 10 minutes deletes
+    // what is older than retention.ms.
+    sim.advance(16 * 60_000);
+    let tp = TopicPartition::new("cd", 0);
+    assert_eq!(sim.broker.storage().start_offset(&tp), 3);
+    assert_eq!(records(&sim, "cd"), vec![rec(3, "b", Some("b0"))]);
+}
+
+#[test]
 fn log_cleaner_enable_false_turns_the_cleaner_off() {
     let config = Config {
         log_cleaner_enable: false,
