@@ -58,10 +58,11 @@
 //!
 //! # Where Spate differs from Kafka
 //!
-//! - The first dirty offsets live in memory, not in a
-//!   `cleaner-offset-checkpoint` file: after a restart each compacted log
-//!   is dirty from its start and is compacted again once (the result is
-//!   the same).
+//! - The first dirty offsets are kept by the storage where it can
+//!   ([`Storage::set_cleaner_checkpoint`]: `FileStorage` writes Kafka's
+//!   `cleaner-offset-checkpoint`); over storage that keeps none, a restart
+//!   makes each compacted log dirty from its start, so it is compacted
+//!   again once (with the same result).
 //! - Cleaning runs inside the broker's state machine, between requests,
 //!   and a group of segments is held in memory while it is rewritten.
 //! - The key map holds every key (Kafka's is a fixed-size hash table that
@@ -92,9 +93,10 @@ const READ_BYTES: usize = 1 << 20;
 /// What the cleaner remembers between runs.
 #[derive(Debug, Default)]
 pub(crate) struct Cleaner {
-    /// Where the dirty section of each log starts (Kafka's
-    /// cleaner-offset-checkpoint), by topic id so that a topic created
-    /// again under the same name starts dirty.
+    /// Where the dirty section of each log starts, by topic id so that a
+    /// topic created again under the same name starts dirty (storage
+    /// keeps the same by name across restarts, and forgets it when the
+    /// log is deleted).
     first_dirty: BTreeMap<PartitionKey, i64>,
     /// Logs that failed to clean; skipped from then on.
     uncleanable: BTreeSet<PartitionKey>,
@@ -136,6 +138,11 @@ pub(crate) fn run<S: Storage>(b: &mut Broker<S>, now: Now) -> Now {
     match clean(b, &log, now) {
         Ok(()) => {
             b.cleaner.first_dirty.insert(log.key, log.first_uncleanable);
+            // Kept by storage that can, so a restart does not clean again;
+            // a failure here only costs that.
+            let _ = b
+                .storage
+                .set_cleaner_checkpoint(&log.tp, log.first_uncleanable);
             // Look again soon: another log may qualify too.
             now + 1
         }
@@ -185,7 +192,12 @@ fn filthiest<S: Storage>(b: &Broker<S>, now: Now) -> Option<ToClean> {
                 continue;
             }
             let tp = TopicPartition::new(t.name.clone(), p);
-            let checkpoint = b.cleaner.first_dirty.get(&key).copied();
+            let checkpoint = b
+                .cleaner
+                .first_dirty
+                .get(&key)
+                .copied()
+                .or_else(|| b.storage.cleaner_checkpoint(&tp));
             let lso = last_stable_offset(b, &tp);
             let Some(c) = assess(&b.storage, tp, key, checkpoint, lso, now, settings) else {
                 continue;

@@ -173,4 +173,24 @@ pub trait Storage {
         to: i64,
         batches: Vec<(Bytes, BatchMeta)>,
     ) -> Result<(), Self::Error>;
+
+    /// Where the log cleaner last stopped in this log (its first dirty
+    /// offset), as kept by [`Storage::set_cleaner_checkpoint`]. The
+    /// default keeps nothing: after a restart the cleaner starts from the
+    /// log start, which costs work but gives the same result.
+    fn cleaner_checkpoint(&self, tp: &TopicPartition) -> Option<i64> {
+        let _ = tp;
+        None
+    }
+
+    /// Records where the log cleaner stopped (Kafka's
+    /// `cleaner-offset-checkpoint`). The default keeps nothing.
+    fn set_cleaner_checkpoint(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), Self::Error> {
+        let _ = (tp, offset);
+        Ok(())
+    }
 }

@@ -8,6 +8,7 @@
 //! <dir>/meta.properties                    node.id, cluster.id, directory.id (KRaft, version 1)
 //! <dir>/log-start-offset-checkpoint        log start offsets (written when one moves)
 //! <dir>/recovery-point-offset-checkpoint   offsets known to be on disk (written by flush)
+//! <dir>/cleaner-offset-checkpoint          where the log cleaner stopped in each compacted log
 //! <dir>/.kafka_cleanshutdown               present only while closed cleanly
 //! <dir>/<topic>-<partition>/partition.metadata
 //! <dir>/<topic>-<partition>/00000000000000000000.log        record batches, byte for byte
@@ -72,6 +73,7 @@ use log::Log;
 /// Kafka's clean shutdown marker.
 const CLEAN_SHUTDOWN: &str = ".kafka_cleanshutdown";
 const LOG_START: &str = "log-start-offset-checkpoint";
+const CLEANER: &str = "cleaner-offset-checkpoint";
 const RECOVERY_POINT: &str = "recovery-point-offset-checkpoint";
 
 /// How logs are kept.
@@ -118,6 +120,8 @@ pub struct FileStorage {
     checkpointed: Option<BTreeMap<TopicPartition, i64>>,
     /// A log directory was created since the last flush.
     dir_dirty: bool,
+    /// Where the log cleaner stopped in each log (`cleaner-offset-checkpoint`).
+    cleaner: BTreeMap<TopicPartition, i64>,
 }
 
 impl FileStorage {
@@ -134,6 +138,11 @@ impl FileStorage {
         let marker = dir.join(CLEAN_SHUTDOWN);
         let clean = marker.exists();
         let starts = read_checkpoint(&dir.join(LOG_START))?.unwrap_or_default();
+        // Only a hint: an unreadable file means compacting from the start.
+        let cleaner = read_checkpoint(&dir.join(CLEANER))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         // Without a usable recovery point every segment is checked.
         let rps = read_checkpoint(&dir.join(RECOVERY_POINT))
             .ok()
@@ -154,6 +163,7 @@ impl FileStorage {
             let log = Log::load(entry.path(), tp.clone(), &opts, clean, rp, start)?;
             logs.insert(tp, log);
         }
+        let logs_present: Vec<TopicPartition> = logs.keys().cloned().collect();
         let mut s = FileStorage {
             dir: dir.to_path_buf(),
             opts,
@@ -161,6 +171,10 @@ impl FileStorage {
             logs,
             checkpointed: None,
             dir_dirty: false,
+            cleaner: cleaner
+                .into_iter()
+                .filter(|(tp, _)| logs_present.contains(tp))
+                .collect(),
         };
         // Rebuilt indexes to disk, and a recovery point at every log end.
         s.flush_all()?;
@@ -253,6 +267,13 @@ impl FileStorage {
         )
     }
 
+    fn write_cleaner_checkpoint(&self) -> Result<(), FileError> {
+        write_atomic(
+            &self.dir.join(CLEANER),
+            encode_checkpoint(&self.cleaner).as_bytes(),
+        )
+    }
+
     fn write_log_starts(&self) -> Result<(), FileError> {
         let starts = self
             .logs
@@ -311,6 +332,9 @@ impl Storage for FileStorage {
         };
         let dir = log.dir.clone();
         drop(log);
+        if self.cleaner.remove(tp).is_some() {
+            self.write_cleaner_checkpoint()?;
+        }
         fs::remove_dir_all(&dir).at(&dir)?;
         // No stale offsets for a log of the same name created later.
         self.write_log_starts()?;
@@ -406,5 +430,25 @@ impl Storage for FileStorage {
             .get_mut(tp)
             .ok_or_else(|| FileError::NoLog(tp.clone()))?;
         log.replace(from, to, &batches, opts)
+    }
+
+    fn cleaner_checkpoint(&self, tp: &TopicPartition) -> Option<i64> {
+        self.cleaner.get(tp).copied()
+    }
+
+    /// Kept in `cleaner-offset-checkpoint`, Kafka's file, written
+    /// atomically.
+    fn set_cleaner_checkpoint(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), FileError> {
+        if !self.logs.contains_key(tp) {
+            return Err(FileError::NoLog(tp.clone()));
+        }
+        if self.cleaner.insert(tp.clone(), offset) != Some(offset) {
+            self.write_cleaner_checkpoint()?;
+        }
+        Ok(())
     }
 }

@@ -209,3 +209,25 @@ fn a_crash_after_the_log_swap_file_exists_finishes_the_swap() {
     crash_at(Crash::OldDeleted);
     crash_at(Crash::IndexInPlace);
 }
+
+#[test]
+fn the_cleaner_checkpoint_is_kafkas_file_and_goes_with_its_log() {
+    let dir = TempDir::new("cleaner-cp");
+    let (mut s, _, bases) = setup(&dir);
+    let tp = tp();
+    assert_eq!(s.cleaner_checkpoint(&tp), None);
+    s.set_cleaner_checkpoint(&tp, bases[2]).unwrap();
+    let other = TopicPartition::new("other", 0);
+    assert!(s.set_cleaner_checkpoint(&other, 5).is_err(), "no such log");
+    let text = fs::read_to_string(dir.path().join("cleaner-offset-checkpoint")).unwrap();
+    assert_eq!(text, format!("0\n1\norders.eu-west 3 {}\n", bases[2]));
+    drop(s); // kept across a crash
+    let mut s = open(&dir, &opts(1000));
+    assert_eq!(s.cleaner_checkpoint(&tp), Some(bases[2]));
+    s.delete_log(&tp).unwrap();
+    s.create_log(&tp).unwrap();
+    assert_eq!(s.cleaner_checkpoint(&tp), None, "a new log starts dirty");
+    s.close().unwrap();
+    let s = open(&dir, &opts(1000));
+    assert_eq!(s.cleaner_checkpoint(&tp), None);
+}
