@@ -310,6 +310,33 @@ fn min_compaction_lag_keeps_young_records_dirty() {
 }
 
 #[test]
+fn max_compaction_lag_cleans_a_log_below_the_dirty_ratio() {
+    let mut sim = Sim::new();
+    create(
+        &mut sim,
+        "m",
+        &[
+            ("cleanup.policy", "compact"),
+            ("min.cleanable.dirty.ratio", "0.99"),
+            ("max.compaction.lag.ms", "60000"),
+        ],
+    );
+    for v in ["v0", "v1", "v2"] {
+        produce(&mut sim, "m", &[("a", Some(v))]);
+    }
+    // The first cleaning finds everything dirty (ratio 1).
+    sim.advance(BACKOFF);
+    assert_eq!(records(&sim, "m").len(), 2);
+    produce(&mut sim, "m", &[("a", Some("v3"))]);
+    // Half the log is dirty: below 0.99, and the records (timestamped T0)
+    // are not yet older than the lag.
+    sim.advance(T0 + 59_000 - sim.now);
+    assert_eq!(records(&sim, "m").len(), 3);
+    sim.advance(BACKOFF + 2_000);
+    assert_eq!(records(&sim, "m").len(), 2);
+}
+
+#[test]
 fn an_idempotent_producers_last_batch_stays_as_an_empty_header() {
     let mut sim = Sim::new();
     create(&mut sim, "p", &[("cleanup.policy", "compact")]);
