@@ -431,3 +431,97 @@ fn log_cleaner_enable_false_turns_the_cleaner_off() {
     sim.advance(10 * BACKOFF);
     assert_eq!(records(&sim, "c").len(), 3);
 }
+
+mod model {
+    //! Compaction against a model: after any interleaving of keyed
+    //! produces (tombstones included) and time, the log holds only records
+    //! that were written, at their offsets; the last record of every key
+    //! is the last one written (or, for a deleted key, nothing); and below
+    //! the active segment no key appears twice.
+
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Produce(Vec<(u8, Option<u8>)>),
+        Advance(u32),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => proptest::collection::vec((0u8..6, proptest::option::weighted(0.8, 0u8..100)), 1..4)
+                .prop_map(Op::Produce),
+            1 => (0u32..40_000).prop_map(Op::Advance),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn compaction_keeps_exactly_the_latest_records(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut sim = Sim::new();
+            create(
+                &mut sim,
+                "m",
+                &[
+                    ("cleanup.policy", "compact"),
+                    ("min.cleanable.dirty.ratio", "0"),
+                    ("delete.retention.ms", "30000"),
+                ],
+            );
+            // offset -> (key, value) of everything written.
+            let mut written: BTreeMap<i64, (String, Option<String>)> = BTreeMap::new();
+            for op in &ops {
+                match op {
+                    Op::Produce(recs) => {
+                        let pairs: Vec<(String, Option<String>)> = recs
+                            .iter()
+                            .map(|(k, v)| (format!("k{k}"), v.map(|v| format!("v{v}"))))
+                            .collect();
+                        let refs: Vec<(&str, Option<&str>)> =
+                            pairs.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
+                        produce(&mut sim, "m", &refs);
+                        for p in pairs {
+                            written.insert(written.len() as i64, p);
+                        }
+                    }
+                    Op::Advance(ms) => sim.advance(i64::from(*ms)),
+                }
+            }
+            sim.advance(2 * BACKOFF);
+            let log = records(&sim, "m");
+            let batches = stored(&sim, "m");
+            let active_base = batches.last().map_or(0, |b| b.0);
+            let tp = TopicPartition::new("m", 0);
+            prop_assert_eq!(sim.broker.storage().end_offset(&tp), written.len() as i64);
+            prop_assert!(log.windows(2).all(|w| w[0].0 < w[1].0));
+            for (o, k, v) in &log {
+                prop_assert_eq!(written.get(o), Some(&(k.clone(), v.clone())), "offset {}", o);
+            }
+            let mut last_written: BTreeMap<&str, (i64, &Option<String>)> = BTreeMap::new();
+            for (o, (k, v)) in &written {
+                last_written.insert(k.as_str(), (*o, v));
+            }
+            let mut last_in_log: BTreeMap<&str, (i64, &Option<String>)> = BTreeMap::new();
+            let mut closed_keys = std::collections::BTreeSet::new();
+            for (o, k, v) in &log {
+                last_in_log.insert(k.as_str(), (*o, v));
+                if *o < active_base {
+                    prop_assert!(closed_keys.insert(k.clone()), "{} twice below {}", k, active_base);
+                }
+            }
+            for (k, (o, v)) in &last_written {
+                match last_in_log.get(k) {
+                    Some(got) => prop_assert_eq!(*got, (*o, *v), "{}", k),
+                    // Only a deleted key may vanish (its tombstone expired).
+                    None => prop_assert!(v.is_none(), "{} lost its value", k),
+                }
+            }
+        }
+    }
+}
