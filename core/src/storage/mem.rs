@@ -1,5 +1,9 @@
 //! [`MemStorage`]: partition logs in memory. The playground persists it to
 //! IndexedDB; tests use it directly.
+//!
+//! For the log cleaner every batch is a segment (the default
+//! [`Storage::segments`]): the last batch is the active segment, and a
+//! compacted log's batches leave gaps between their offsets.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -73,6 +77,7 @@ impl MemStorage {
     }
 
     /// Every batch of every log, for persisting a snapshot (the playground).
+    /// After compaction the offsets of consecutive batches may have gaps.
     pub fn batches(&self) -> impl Iterator<Item = (&TopicPartition, &Bytes)> {
         self.logs
             .iter()
