@@ -1,8 +1,8 @@
 //! Property test: arbitrary interleavings of connects, frames (example
 //! requests of every API and version, valid produces, random and corrupted
 //! bytes), disconnects and time jumps never make the broker panic, and
-//! after every step its logs keep their invariants: offsets dense and
-//! increasing batch after batch, log start never past log end, every
+//! after every step its logs keep their invariants: offsets increasing
+//! batch after batch (dense unless compaction removed records), log start never past log end, every
 //! response on a connection in request order.
 
 use bytes::Bytes;
@@ -108,7 +108,9 @@ fn check_logs(b: &Broker<MemStorage>) {
         for c in &chunks {
             let v = BatchView::parse(c, 0).expect("stored batches are valid");
             if let Some(n) = next {
-                assert_eq!(v.header.base_offset, n, "{tp}: offsets are dense");
+                // Compaction (an example request may set
+                // cleanup.policy=compact) leaves gaps; nothing overlaps.
+                assert!(v.header.base_offset >= n, "{tp}: offsets increase");
             }
             next = Some(v.header.last_offset() + 1);
         }

@@ -30,6 +30,12 @@ pub struct Config {
     pub log_segment_bytes: i64,
     /// `log.retention.check.interval.ms`.
     pub retention_check_interval_ms: i64,
+    /// `log.cleaner.enable`: compact topics whose `cleanup.policy`
+    /// includes `compact`.
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.backoff.ms`: how long the cleaner sleeps when no log
+    /// needs cleaning.
+    pub log_cleaner_backoff_ms: i64,
     /// `replica.fetch.max.bytes`-like cap on a Fetch response when the
     /// request asks for more (`fetch.max.bytes`).
     pub fetch_max_bytes: i32,
@@ -57,6 +63,8 @@ impl Default for Config {
             log_retention_bytes: -1,
             log_segment_bytes: 1 << 30,
             retention_check_interval_ms: 5 * 60 * 1000,
+            log_cleaner_enable: true,
+            log_cleaner_backoff_ms: 15_000,
             fetch_max_bytes: 55 * 1024 * 1024,
             fetch_session_cache_slots: 1000,
             groups: crate::group::GroupConfig::default(),

@@ -27,6 +27,7 @@
 //! connection and no other; bytes after a complete request body are
 //! ignored, as Kafka ignores them.
 
+mod cleaner;
 mod cluster;
 mod config;
 pub(crate) mod producers;
@@ -158,6 +159,8 @@ pub struct Broker<S: Storage> {
     pub(crate) producers: producers::Producers,
     /// Incremental fetch sessions (KIP-227).
     pub(crate) sessions: sessions::FetchSessions,
+    /// The log cleaner's state (first dirty offsets).
+    cleaner: cleaner::Cleaner,
     /// Consumer groups and committed offsets.
     pub(crate) groups: group::Coordinator,
     conns: BTreeMap<ConnId, Conn>,
@@ -202,6 +205,9 @@ impl<S: Storage> Broker<S> {
             now + config.retention_check_interval_ms,
             TimerKind::Retention,
         );
+        if config.log_cleaner_enable {
+            timers.set(now + config.log_cleaner_backoff_ms, TimerKind::Cleaner);
+        }
         timers.set(
             now + config.groups.offsets_retention_check_interval_ms,
             TimerKind::OffsetsRetention,
@@ -220,6 +226,7 @@ impl<S: Storage> Broker<S> {
             telemetry: Default::default(),
             producers,
             sessions,
+            cleaner: Default::default(),
             groups,
             conns: BTreeMap::new(),
             outputs: VecDeque::new(),
@@ -314,6 +321,10 @@ impl<S: Storage> Broker<S> {
                     api::retention::run(self, now);
                     let next = now + self.config.retention_check_interval_ms.max(1);
                     self.timers.set(next, TimerKind::Retention);
+                }
+                TimerKind::Cleaner => {
+                    let next = cleaner::run(self, now);
+                    self.timers.set(next, TimerKind::Cleaner);
                 }
                 TimerKind::Groups => {
                     self.groups.tick(now);

@@ -335,6 +335,20 @@ impl Producers {
         Ok((next.producer_id, next.epoch))
     }
 
+    /// Last offsets of the latest batch of each producer in a partition
+    /// (Kafka's `lastRecordsOfActiveProducers`): the log cleaner keeps
+    /// those batches, emptied if need be, so the sequence state survives.
+    pub fn last_offsets(&self, partition: PartitionKey) -> BTreeMap<i64, i64> {
+        self.partitions
+            .get(&partition)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(id, e)| e.batches.back().map(|b| (*id, b.last_offset)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Checks one partition's validated batches (offsets assigned, not yet
     /// appended) against its producers; see the module docs.
     pub fn check(&self, partition: PartitionKey, batches: &[AppendedBatch]) -> Verdict {

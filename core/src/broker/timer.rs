@@ -11,6 +11,8 @@ pub(crate) enum TimerKind {
     Parked(ConnId),
     /// Time to apply retention to every log.
     Retention,
+    /// Time for the log cleaner to look for a log to compact.
+    Cleaner,
     /// The group coordinator's earliest deadline (sessions, rebalances).
     Groups,
     /// Time to expire committed offsets past `offsets.retention.minutes`.

@@ -82,6 +82,10 @@ pub use validate::{
 };
 pub use view::{BatchView, RecordView, RecordViews};
 
+pub(crate) use batch::{
+    ATTR_CONTROL, ATTR_DELETE_HORIZON, ATTR_LOG_APPEND_TIME, ATTR_TRANSACTIONAL,
+};
+
 /// Bytes before a batch's own length count starts: baseOffset (or offset)
 /// and batchLength (or messageSize). Kafka calls this `LOG_OVERHEAD`.
 pub const LOG_OVERHEAD: usize = 12;

@@ -1,5 +1,9 @@
 //! [`MemStorage`]: partition logs in memory. The playground persists it to
 //! IndexedDB; tests use it directly.
+//!
+//! For the log cleaner every batch is a segment (the default
+//! [`Storage::segments`]): the last batch is the active segment, and a
+//! compacted log's batches leave gaps between their offsets.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -73,6 +77,7 @@ impl MemStorage {
     }
 
     /// Every batch of every log, for persisting a snapshot (the playground).
+    /// After compaction the offsets of consecutive batches may have gaps.
     pub fn batches(&self) -> impl Iterator<Item = (&TopicPartition, &Bytes)> {
         self.logs
             .iter()
@@ -190,6 +195,30 @@ impl Storage for MemStorage {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Batches are segments here (the default [`Storage::segments`]): the
+    /// batches whose last offset is in `[from, to)` give way to `batches`.
+    fn replace_segments(
+        &mut self,
+        tp: &TopicPartition,
+        from: i64,
+        to: i64,
+        batches: Vec<(Bytes, BatchMeta)>,
+    ) -> Result<(), MemError> {
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| MemError::NoLog(tp.clone()))?;
+        let lo = log.batches.partition_point(|e| e.meta.last_offset < from);
+        let hi = log.batches.partition_point(|e| e.meta.last_offset < to);
+        let new: Vec<Entry> = batches
+            .into_iter()
+            .map(|(bytes, meta)| Entry { meta, bytes })
+            .collect();
+        log.batches.splice(lo..hi, new);
+        log.size = log.batches.iter().map(|e| e.bytes.len() as u64).sum();
+        Ok(())
     }
 }
 

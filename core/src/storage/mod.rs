@@ -6,6 +6,17 @@
 //! [`Storage::read`] hands back whole batches as shared [`Bytes`] chunks so
 //! that a Fetch response can be written with vectored I/O and record bytes
 //! are never re-encoded.
+//!
+//! # Segments and compaction
+//!
+//! A log is a run of segments, the last one active (appends go there).
+//! The log cleaner (`cleanup.policy=compact`) reads closed segments with
+//! [`Storage::read`], decides in the core what survives, and hands the
+//! survivors back through [`Storage::replace_segments`], which swaps them
+//! in for whole closed segments. [`Storage::segments`] tells it where the
+//! segments are; its default treats every span as a segment (so in
+//! [`MemStorage`] every batch is a segment and the last batch is the
+//! active one).
 
 mod mem;
 
@@ -63,6 +74,19 @@ pub struct Span {
     pub bytes: u64,
 }
 
+/// A segment of a log as the log cleaner sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// No batch in it starts below this offset.
+    pub base_offset: i64,
+    /// One past the last offset it covers (the next segment's base).
+    pub next_offset: i64,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// The largest timestamp in it (-1: none).
+    pub max_timestamp: i64,
+}
+
 /// Bytes of whole batches, in offset order.
 pub type Chunks = Vec<Bytes>;
 
@@ -111,4 +135,62 @@ pub trait Storage {
     /// The units retention can delete (batches in memory, segments on
     /// disk), oldest first, for retention and for ListOffsets.
     fn spans(&self, tp: &TopicPartition) -> Vec<Span>;
+
+    /// The log's segments in offset order, the active one last; offsets
+    /// from the active segment's base on are never compacted. The default
+    /// makes a segment of every [`Storage::spans`] entry, the first
+    /// starting at the log start offset.
+    fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
+        let mut base = self.start_offset(tp);
+        self.spans(tp)
+            .into_iter()
+            .map(|sp| {
+                let seg = SegmentInfo {
+                    base_offset: base,
+                    next_offset: sp.next_offset,
+                    bytes: sp.bytes,
+                    max_timestamp: sp.max_timestamp,
+                };
+                base = sp.next_offset;
+                seg
+            })
+            .collect()
+    }
+
+    /// Replaces the stored batches whose last offset lies in `[from, to)`
+    /// with `batches`, the log cleaner's output. `from` is the base of a
+    /// segment and `to` the next offset of a later one (or the same), both
+    /// below the active segment, as [`Storage::segments`] reported them.
+    /// `batches` are in offset order, keep their original offsets, lie
+    /// within the range and never overlap; the last one ends at `to - 1`
+    /// so the segment ends where it did. Readers see the old batches or the
+    /// new ones, never a mix; a persistent store must also come back with
+    /// one or the other after a crash at any point of the swap.
+    fn replace_segments(
+        &mut self,
+        tp: &TopicPartition,
+        from: i64,
+        to: i64,
+        batches: Vec<(Bytes, BatchMeta)>,
+    ) -> Result<(), Self::Error>;
+
+    /// Where the log cleaner last stopped in this log (its first dirty
+    /// offset), as kept by [`Storage::set_cleaner_checkpoint`]. The
+    /// default keeps nothing: after a restart the cleaner starts from the
+    /// log start, which costs work but gives the same result.
+    fn cleaner_checkpoint(&self, tp: &TopicPartition) -> Option<i64> {
+        let _ = tp;
+        None
+    }
+
+    /// Records where the log cleaner stopped (Kafka's
+    /// `cleaner-offset-checkpoint`). The default keeps nothing.
+    fn set_cleaner_checkpoint(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), Self::Error> {
+        let _ = (tp, offset);
+        Ok(())
+    }
 }

@@ -76,6 +76,8 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "log.retention.bytes" => c.log_retention_bytes = v.parse()?,
         "log.segment.bytes" => c.log_segment_bytes = v.parse()?,
         "log.retention.check.interval.ms" => c.retention_check_interval_ms = v.parse()?,
+        "log.cleaner.enable" => c.log_cleaner_enable = v.parse()?,
+        "log.cleaner.backoff.ms" => c.log_cleaner_backoff_ms = v.parse()?,
         "socket.request.max.bytes" => p.socket_request_max_bytes = Some(v.parse()?),
         "log.dirs" | "log.dir" => p.log_dir = v.split(',').next().map(|s| s.trim().to_string()),
         "broker.rack" => c.rack = Some(v.to_string()),
@@ -107,12 +109,14 @@ mod tests {
 
     #[test]
     fn reads_the_keys_spate_knows_and_lists_the_rest() {
-        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\n";
+        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\n";
         let mut c = Config::default();
         let p = apply(text, &mut c).unwrap();
         assert_eq!(c.node_id, 3);
         assert_eq!(c.default_partitions, 4);
         assert!(!c.auto_create_topics);
+        assert!(!c.log_cleaner_enable);
+        assert_eq!(c.log_cleaner_backoff_ms, 200);
         assert_eq!(c.log_retention_ms, 7_200_000);
         assert_eq!(p.listeners, vec!["127.0.0.1:9093", "0.0.0.0:9094"]);
         assert_eq!(p.advertised.as_deref(), Some("kafka.example:9093"));

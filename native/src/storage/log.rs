@@ -3,13 +3,15 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use bytes::Bytes;
 use spate_core::protocol::Uuid;
-use spate_core::storage::{BatchMeta, Chunks, Span, TopicPartition};
+use spate_core::storage::{BatchMeta, Chunks, SegmentInfo, Span, TopicPartition};
 
 use super::error::{At, FileError};
 use super::files::{read_partition_metadata, sync_dir};
 use super::scan::Hdr;
 use super::segment::{remove_files, Segment};
+use super::swap;
 use super::Options;
 
 /// A partition log on disk.
@@ -73,13 +75,15 @@ impl Log {
     ) -> Result<Log, FileError> {
         let interval = opts.index_interval_bytes;
         let topic_id = read_partition_metadata(&dir.join("partition.metadata"))?;
+        // A compaction interrupted by a crash is rolled back or finished.
+        let swapped = swap::finish(&dir, &segment_bases(&dir)?)?;
         let bases = segment_bases(&dir)?;
         let mut log = Log {
             tp,
             segments: Vec::with_capacity(bases.len().max(1)),
             start: 0,
             topic_id,
-            dir_dirty: false,
+            dir_dirty: swapped,
             dir,
         };
         let from = bases.partition_point(|&b| b <= rp).saturating_sub(1);
@@ -283,6 +287,65 @@ impl Log {
                 bytes: s.size,
             })
             .collect()
+    }
+
+    /// Every segment, the active one last, for the log cleaner.
+    pub fn segment_infos(&self) -> Vec<SegmentInfo> {
+        self.segments
+            .iter()
+            .map(|s| SegmentInfo {
+                base_offset: s.base,
+                next_offset: s.next,
+                bytes: s.size,
+                max_timestamp: s.max_ts(),
+            })
+            .collect()
+    }
+
+    /// Swaps `batches` in for the closed segments from the one based at
+    /// `from` to the one holding `to - 1` (see [`swap`] for how a crash
+    /// is survived). The new segment keeps the name `from` and covers the
+    /// old range.
+    pub fn replace(
+        &mut self,
+        from: i64,
+        to: i64,
+        batches: &[(Bytes, BatchMeta)],
+        opts: &Options,
+    ) -> Result<(), FileError> {
+        let bad = |what: String| super::error::invalid(&self.dir, what);
+        let n = self.segments.len();
+        let i = self
+            .segments
+            .iter()
+            .position(|s| s.base == from)
+            .ok_or_else(|| bad(format!("no segment starts at {from}")))?;
+        let j = self
+            .segments
+            .partition_point(|s| s.base < to)
+            .saturating_sub(1);
+        if j < i || j + 1 >= n || to > self.segments[j].next {
+            return Err(bad(format!(
+                "offsets {from}..{to} are not whole closed segments"
+            )));
+        }
+        if let Some((_, m)) = batches
+            .iter()
+            .find(|(_, m)| m.base_offset < from || m.last_offset >= to)
+        {
+            return Err(bad(format!(
+                "a batch at {}..={} outside {from}..{to}",
+                m.base_offset, m.last_offset
+            )));
+        }
+        let next = self.segments[j].next;
+        let old: Vec<i64> = self.segments[i..=j].iter().map(|s| s.base).collect();
+        swap::write_swap(&self.dir, from, batches, opts.index_interval_bytes)?;
+        swap::complete(&self.dir, from, next, &old)?;
+        let (mut seg, _) = Segment::load(&self.dir, from, opts.index_interval_bytes, false, false)?;
+        seg.next = next;
+        self.segments.splice(i..=j, [seg]);
+        Ok(())
     }
 
     /// Base offset of the active segment.

@@ -8,6 +8,7 @@
 //! <dir>/meta.properties                    node.id, cluster.id, directory.id (KRaft, version 1)
 //! <dir>/log-start-offset-checkpoint        log start offsets (written when one moves)
 //! <dir>/recovery-point-offset-checkpoint   offsets known to be on disk (written by flush)
+//! <dir>/cleaner-offset-checkpoint          where the log cleaner stopped in each compacted log
 //! <dir>/.kafka_cleanshutdown               present only while closed cleanly
 //! <dir>/<topic>-<partition>/partition.metadata
 //! <dir>/<topic>-<partition>/00000000000000000000.log        record batches, byte for byte
@@ -16,6 +17,15 @@
 //! ```
 //!
 //! File formats: [`index`] (the two indexes) and [`files`] (the text files).
+//!
+//! # Compaction
+//!
+//! [`Storage::replace_segments`] swaps a compacted segment in for closed
+//! ones the way Kafka does: `<base>.log.cleaned` (and its indexes) written
+//! and fsynced, renamed to `.swap` (the commit point), the old segments
+//! deleted, the `.swap` files renamed into place. [`FileStorage::open`]
+//! rolls back a swap that never committed and finishes one that did
+//! (see [`swap`]).
 //!
 //! # Durability
 //!
@@ -37,6 +47,7 @@ mod index;
 mod log;
 mod scan;
 mod segment;
+mod swap;
 #[cfg(test)]
 mod tests;
 
@@ -47,7 +58,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use spate_core::protocol::Uuid;
-use spate_core::storage::{BatchMeta, Chunks, Span, Storage, TopicPartition};
+use spate_core::storage::{BatchMeta, Chunks, SegmentInfo, Span, Storage, TopicPartition};
 
 pub use error::FileError;
 pub use files::MetaProperties;
@@ -62,6 +73,7 @@ use log::Log;
 /// Kafka's clean shutdown marker.
 const CLEAN_SHUTDOWN: &str = ".kafka_cleanshutdown";
 const LOG_START: &str = "log-start-offset-checkpoint";
+const CLEANER: &str = "cleaner-offset-checkpoint";
 const RECOVERY_POINT: &str = "recovery-point-offset-checkpoint";
 
 /// How logs are kept.
@@ -108,6 +120,8 @@ pub struct FileStorage {
     checkpointed: Option<BTreeMap<TopicPartition, i64>>,
     /// A log directory was created since the last flush.
     dir_dirty: bool,
+    /// Where the log cleaner stopped in each log (`cleaner-offset-checkpoint`).
+    cleaner: BTreeMap<TopicPartition, i64>,
 }
 
 impl FileStorage {
@@ -124,6 +138,11 @@ impl FileStorage {
         let marker = dir.join(CLEAN_SHUTDOWN);
         let clean = marker.exists();
         let starts = read_checkpoint(&dir.join(LOG_START))?.unwrap_or_default();
+        // Only a hint: an unreadable file means compacting from the start.
+        let cleaner = read_checkpoint(&dir.join(CLEANER))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         // Without a usable recovery point every segment is checked.
         let rps = read_checkpoint(&dir.join(RECOVERY_POINT))
             .ok()
@@ -144,6 +163,7 @@ impl FileStorage {
             let log = Log::load(entry.path(), tp.clone(), &opts, clean, rp, start)?;
             logs.insert(tp, log);
         }
+        let logs_present: Vec<TopicPartition> = logs.keys().cloned().collect();
         let mut s = FileStorage {
             dir: dir.to_path_buf(),
             opts,
@@ -151,6 +171,10 @@ impl FileStorage {
             logs,
             checkpointed: None,
             dir_dirty: false,
+            cleaner: cleaner
+                .into_iter()
+                .filter(|(tp, _)| logs_present.contains(tp))
+                .collect(),
         };
         // Rebuilt indexes to disk, and a recovery point at every log end.
         s.flush_all()?;
@@ -243,6 +267,13 @@ impl FileStorage {
         )
     }
 
+    fn write_cleaner_checkpoint(&self) -> Result<(), FileError> {
+        write_atomic(
+            &self.dir.join(CLEANER),
+            encode_checkpoint(&self.cleaner).as_bytes(),
+        )
+    }
+
     fn write_log_starts(&self) -> Result<(), FileError> {
         let starts = self
             .logs
@@ -301,6 +332,9 @@ impl Storage for FileStorage {
         };
         let dir = log.dir.clone();
         drop(log);
+        if self.cleaner.remove(tp).is_some() {
+            self.write_cleaner_checkpoint()?;
+        }
         fs::remove_dir_all(&dir).at(&dir)?;
         // No stale offsets for a log of the same name created later.
         self.write_log_starts()?;
@@ -369,5 +403,52 @@ impl Storage for FileStorage {
             .get(tp)
             .map(Log::segment_spans)
             .unwrap_or_default()
+    }
+
+    /// The segments on disk, the active one last.
+    fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
+        self.logs
+            .get(tp)
+            .map(Log::segment_infos)
+            .unwrap_or_default()
+    }
+
+    /// Writes the cleaned segment beside the old ones and swaps it in as
+    /// Kafka does (`.cleaned`, then `.swap`, then renamed into place), so
+    /// that [`FileStorage::open`] finishes or forgets a swap a crash
+    /// interrupted.
+    fn replace_segments(
+        &mut self,
+        tp: &TopicPartition,
+        from: i64,
+        to: i64,
+        batches: Vec<(Bytes, BatchMeta)>,
+    ) -> Result<(), FileError> {
+        let opts = &self.opts;
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| FileError::NoLog(tp.clone()))?;
+        log.replace(from, to, &batches, opts)
+    }
+
+    fn cleaner_checkpoint(&self, tp: &TopicPartition) -> Option<i64> {
+        self.cleaner.get(tp).copied()
+    }
+
+    /// Kept in `cleaner-offset-checkpoint`, Kafka's file, written
+    /// atomically.
+    fn set_cleaner_checkpoint(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), FileError> {
+        if !self.logs.contains_key(tp) {
+            return Err(FileError::NoLog(tp.clone()));
+        }
+        if self.cleaner.insert(tp.clone(), offset) != Some(offset) {
+            self.write_cleaner_checkpoint()?;
+        }
+        Ok(())
     }
 }

@@ -1,6 +1,8 @@
 //! FileStorage tests, on real directories under the system temp dir.
 
 mod basic;
+mod cleaner;
+mod compaction;
 mod mem;
 mod recovery;
 
