@@ -39,6 +39,8 @@ enum Command {
     Produce(cli::produce::ProduceArgs),
     /// Consume records and print them.
     Consume(cli::consume::ConsumeArgs),
+    /// List, describe and delete consumer groups and their offsets.
+    Group(cli::group::GroupArgs),
     /// Show the cluster: brokers, controller, API versions.
     Cluster(cli::cluster::ClusterArgs),
 }
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Topic(args) => cli::topic::run(args),
         Command::Produce(args) => cli::produce::run(args),
         Command::Consume(args) => cli::consume::run(args),
+        Command::Group(args) => cli::group::run(args),
         Command::Cluster(args) => cli::cluster::run(args),
     };
     result.unwrap_or_else(|e| {

@@ -1,8 +1,20 @@
 //! `spate consume`: print a topic's records, long-polling with Fetch.
+//!
+//! With `--group` the consumer is a member of a classic consumer group
+//! ([`GroupMember`]): it reads the partitions the group assigns it, from the
+//! group's committed offsets (`--from-beginning` picks the earliest offset
+//! where none is committed, otherwise the latest, as Kafka's
+//! `auto.offset.reset`), commits after the records it fetched are printed,
+//! follows rebalances, and on exit (`-n`, `-e`, Ctrl-C, SIGTERM) commits and
+//! leaves the group.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write as _};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::sleep;
+use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use clap::Args;
@@ -13,6 +25,8 @@ use spate_core::protocol::messages::list_offsets_request::{
 };
 use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
 
+use crate::client::member::{GroupMember, MemberConfig, Status};
+use crate::client::offsets;
 use crate::client::records::{read_set, Fetched};
 use crate::client::{check, Client, ConnArgs};
 
@@ -43,13 +57,13 @@ pub(crate) struct ConsumeArgs {
     #[arg(long, conflicts_with = "offset")]
     from_beginning: bool,
     /// Start at this offset in every partition read.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "group")]
     offset: Option<i64>,
     /// Stop after this many records.
     #[arg(short = 'n', long = "count", value_name = "COUNT")]
     count: Option<u64>,
     /// Read only this partition.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "group")]
     partition: Option<i32>,
     /// How to print each record (see below).
     #[arg(long, value_name = "TEMPLATE", default_value = "%v")]
@@ -57,9 +71,25 @@ pub(crate) struct ConsumeArgs {
     /// Stop at the end of the log (the high watermark of every partition).
     #[arg(short = 'e', long)]
     exit_at_end: bool,
-    /// Consume as a member of this group (needs consumer groups).
-    #[arg(long)]
+    /// Consume as a member of this consumer group: read the partitions it
+    /// assigns, from its committed offsets, and commit what was printed.
+    #[arg(short = 'g', long)]
     group: Option<String>,
+    /// With --group: how long the coordinator waits for a heartbeat before
+    /// it drops this member (`session.timeout.ms`).
+    #[arg(long, value_name = "MS", default_value_t = 45_000)]
+    session_timeout_ms: i32,
+    /// With --group: how often to heartbeat (`heartbeat.interval.ms`).
+    #[arg(long, value_name = "MS", default_value_t = 3_000)]
+    heartbeat_interval_ms: u64,
+    /// With --group: how long a rebalance waits for members to rejoin
+    /// (`max.poll.interval.ms`).
+    #[arg(long, value_name = "MS", default_value_t = 300_000)]
+    max_poll_interval_ms: i32,
+    /// With --group: a static member id (`group.instance.id`); a static
+    /// member that restarts within the session timeout keeps its partitions.
+    #[arg(long, value_name = "ID", requires = "group")]
+    group_instance_id: Option<String>,
     /// Print each record as a JSON object per line instead of the template.
     #[arg(long)]
     json: bool,
@@ -79,14 +109,14 @@ struct Position {
 /// Runs `spate consume`.
 pub(crate) fn run(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
     let mut client = Client::connect(&args.conn)?;
-    if args.group.is_some() {
+    if let Some(group) = &args.group {
         if !client.bootstrap().supports(ApiKey::JoinGroup) {
             bail!(
-                "consumer groups are not available yet: the broker at {} does not support JoinGroup",
+                "the broker at {} does not support consumer groups (no JoinGroup)",
                 client.bootstrap().addr()
             );
         }
-        bail!("consumer groups are not available yet in this client: drop --group");
+        return run_group(&args, group, client);
     }
     let topic = client.topic(&args.topic)?;
     let mut positions: BTreeMap<i32, Position> = topic
@@ -126,13 +156,7 @@ pub(crate) fn run(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
                 if args.count.is_some_and(|n| printed >= n) {
                     break;
                 }
-                let line = if args.json {
-                    to_json(&args.topic, partition, &f).to_string()
-                } else {
-                    render(&args.format, &args.topic, partition, &f)
-                };
-                out.write_all(line.as_bytes())?;
-                out.write_all(b"\n")?;
+                write_record(&mut out, &args, partition, &f)?;
                 printed += 1;
             }
             out.flush()?;
@@ -145,6 +169,175 @@ pub(crate) fn run(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `spate consume --group`: the member's loop. Each pass fetches once,
+/// prints, commits what was printed, and heartbeats when due; a rebalance
+/// (seen by a heartbeat or a commit) rejoins and starts again from the
+/// committed offsets of the new assignment.
+fn run_group(args: &ConsumeArgs, group: &str, mut client: Client) -> anyhow::Result<ExitCode> {
+    client.topic(&args.topic)?;
+    let stop = stop_on_signal();
+    let config = MemberConfig {
+        group: group.to_string(),
+        topics: vec![args.topic.clone()],
+        session_timeout_ms: args.session_timeout_ms,
+        rebalance_timeout_ms: args.max_poll_interval_ms,
+        heartbeat_interval: Duration::from_millis(args.heartbeat_interval_ms),
+        instance_id: args.group_instance_id.clone(),
+    };
+    let idle = config.heartbeat_interval.min(Duration::from_millis(200));
+    let mut member = GroupMember::join(&mut client, config)?;
+    let mut positions = group_positions(&mut client, &mut member, args)?;
+    // The next offset after the last printed record, by partition, not yet
+    // committed.
+    let mut done: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    let mut printed = 0u64;
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        if positions.is_empty() {
+            sleep(idle);
+        }
+        let mut leaders: Vec<i32> = positions.values().map(|p| p.leader).collect();
+        leaders.sort_unstable();
+        leaders.dedup();
+        for leader in leaders {
+            let records = fetch(&mut client, &args.topic, leader, &mut positions)?;
+            for (partition, f) in records {
+                if args.count.is_some_and(|n| printed >= n) {
+                    break;
+                }
+                write_record(&mut out, args, partition, &f)?;
+                done.insert((args.topic.clone(), partition), f.offset + 1);
+                printed += 1;
+            }
+            out.flush()?;
+        }
+        let mut status = member.commit(&mut client, &done)?;
+        done.clear();
+        if args.count.is_some_and(|n| printed >= n)
+            || (args.exit_at_end && positions.values().all(|p| p.at_end))
+        {
+            break;
+        }
+        if status == Status::Stable {
+            status = member.heartbeat_if_due(&mut client)?;
+        }
+        if status == Status::Rejoin {
+            member.rejoin(&mut client)?;
+            positions = group_positions(&mut client, &mut member, args)?;
+        }
+    }
+    let committed = member.commit(&mut client, &done);
+    let left = member.leave(&mut client);
+    // A rebalance at exit changes nothing: the member is leaving.
+    let _status = committed?;
+    left?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where to read the member's assigned partitions of the topic from: the
+/// committed offset, or (none committed) the earliest offset with
+/// `--from-beginning` and the latest otherwise. Says on stderr what the
+/// group assigned.
+fn group_positions(
+    client: &mut Client,
+    member: &mut GroupMember,
+    args: &ConsumeArgs,
+) -> anyhow::Result<BTreeMap<i32, Position>> {
+    let assigned: Vec<i32> = member
+        .assignment()
+        .get(&args.topic)
+        .cloned()
+        .unwrap_or_default();
+    eprintln!(
+        "group {}: generation {}, member {}{}, assigned partitions [{}] of {}",
+        args.group.as_deref().unwrap_or_default(),
+        member.generation(),
+        member.member_id(),
+        if member.is_leader() { " (leader)" } else { "" },
+        assigned
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        args.topic
+    );
+    if assigned.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let topic = client.topic(&args.topic)?;
+    let committed = member.committed(client, &args.topic, &assigned)?;
+    let mut positions = BTreeMap::new();
+    let mut unset = BTreeMap::new();
+    for p in topic
+        .partitions
+        .iter()
+        .filter(|p| assigned.contains(&p.partition_index))
+    {
+        let pos = Position {
+            leader: p.leader_id,
+            offset: committed.get(&p.partition_index).copied().unwrap_or(-1),
+            at_end: false,
+        };
+        if pos.offset < 0 {
+            unset.insert(p.partition_index, pos);
+        } else {
+            positions.insert(p.partition_index, pos);
+        }
+    }
+    if !unset.is_empty() {
+        let timestamp = if args.from_beginning {
+            offsets::EARLIEST
+        } else {
+            offsets::LATEST
+        };
+        list_offsets(client, &args.topic, timestamp, &mut unset)?;
+        positions.extend(unset);
+    }
+    Ok(positions)
+}
+
+/// A flag raised by the first Ctrl-C or SIGTERM, so that the member can
+/// commit and leave its group; a second one exits at once.
+fn stop_on_signal() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let raised = Arc::clone(&flag);
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            crate::serve::shutdown_signal().await;
+            raised.store(true, Ordering::Relaxed);
+            crate::serve::shutdown_signal().await;
+            std::process::exit(130);
+        });
+    });
+    flag
+}
+
+/// Prints one record per `--json` or `--format`.
+fn write_record(
+    out: &mut impl io::Write,
+    args: &ConsumeArgs,
+    partition: i32,
+    f: &Fetched,
+) -> anyhow::Result<()> {
+    let line = if args.json {
+        to_json(&args.topic, partition, f).to_string()
+    } else {
+        render(&args.format, &args.topic, partition, f)
+    };
+    out.write_all(line.as_bytes())?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 /// Sets each position to the offset ListOffsets gives for `timestamp`

@@ -3,6 +3,7 @@
 pub(crate) mod cluster;
 pub(crate) mod consume;
 pub(crate) mod decode;
+pub(crate) mod group;
 pub(crate) mod produce;
 pub(crate) mod table;
 pub(crate) mod topic;

@@ -43,6 +43,21 @@ pub(crate) fn client_range(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::DeleteTopics => (0, 6),
         ApiKey::DescribeConfigs => (0, 4),
         ApiKey::IncrementalAlterConfigs => (0, 1),
+        // v4 and later look up a batch of keys.
+        ApiKey::FindCoordinator => (0, 6),
+        // v1 adds the rebalance timeout, which a member needs.
+        ApiKey::JoinGroup => (1, 9),
+        ApiKey::SyncGroup => (0, 5),
+        ApiKey::Heartbeat => (0, 4),
+        ApiKey::LeaveGroup => (0, 5),
+        // v2 stores with the broker's retention; v10 names topics by id only.
+        ApiKey::OffsetCommit => (2, 9),
+        // v2 fetches every partition of a group; v10 names topics by id only.
+        ApiKey::OffsetFetch => (2, 9),
+        ApiKey::DescribeGroups => (0, 6),
+        ApiKey::ListGroups => (0, 5),
+        ApiKey::DeleteGroups => (0, 2),
+        ApiKey::OffsetDelete => (0, 0),
         _ => return None,
     })
 }
@@ -104,6 +119,14 @@ impl Connection {
         };
         conn.api_versions()?;
         Ok(conn)
+    }
+
+    /// How long to wait for an answer: requests the broker parks (JoinGroup,
+    /// SyncGroup) need longer than the default 30 s.
+    pub(crate) fn set_read_timeout(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        self.stream
+            .set_read_timeout(Some(timeout.max(IO_TIMEOUT)))
+            .context("setting a read timeout")
     }
 
     /// The address this connection was opened to.

@@ -1,12 +1,21 @@
-//! A small blocking Kafka client for the `topic`, `produce`, `consume` and
-//! `cluster` subcommands. It speaks to any Kafka-compatible broker.
+//! A small blocking Kafka client for the `topic`, `produce`, `consume`,
+//! `group` and `cluster` subcommands. It speaks to any Kafka-compatible
+//! broker.
 //!
 //! [`Client::connect`] opens the first reachable bootstrap broker
 //! ([`conn::Connection`], which negotiates API versions); Metadata then
 //! says which broker leads each partition, and [`Client::leader`] opens (and
-//! keeps) a connection to it when it is not the bootstrap broker.
+//! keeps) a connection to it when it is not the bootstrap broker. Groups
+//! are reached through their coordinator ([`coordinator`]); a consumer
+//! joins one as a [`member::GroupMember`], which assigns partitions with
+//! the range assignor of [`assignor`] when it leads; [`offsets`] reads
+//! committed offsets and partition ends.
 
+pub(crate) mod assignor;
 pub(crate) mod conn;
+pub(crate) mod coordinator;
+pub(crate) mod member;
+pub(crate) mod offsets;
 pub(crate) mod records;
 
 use std::collections::hash_map::Entry;

@@ -442,7 +442,7 @@ fn split_host_port(s: &str) -> Result<(String, i32)> {
     ))
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     #[cfg(unix)]
     {
         let mut term =
