@@ -2,10 +2,11 @@
 //! the `spate` binary, and run a broker on a free port for the length of a
 //! test.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 pub mod fixture;
 
@@ -88,6 +89,8 @@ pub struct Server {
     pub addr: String,
     /// The data directory, when the server made its own.
     _data: Option<TempDir>,
+    /// The directory of the `server.properties` it was given, if made here.
+    _config: Option<TempDir>,
 }
 
 impl Server {
@@ -132,7 +135,22 @@ impl Server {
             child,
             addr,
             _data: None,
+            _config: None,
         }
+    }
+
+    /// Like [`Server::start`] with a `server.properties` file holding
+    /// `properties` (one `key=value` a line) as its positional argument.
+    pub fn start_with_properties(properties: &str, extra: &[&str]) -> Server {
+        let config = TempDir::new("config");
+        let file = config.0.join("server.properties");
+        std::fs::write(&file, properties).expect("writing server.properties");
+        let file = file.to_string_lossy().into_owned();
+        let mut args = vec![file.as_str()];
+        args.extend_from_slice(extra);
+        let mut s = Server::start(&args);
+        s._config = Some(config);
+        s
     }
 
     /// `kill -9`: no flush, no clean shutdown marker.
@@ -181,4 +199,140 @@ pub fn require(program: &str) -> PathBuf {
     found.unwrap_or_else(|| {
         panic!("{program} is not installed: run scripts/test, which installs it")
     })
+}
+
+/// A child process whose stdout and stderr lines are collected as they
+/// arrive (by a thread each) while the test goes on; stdin stays open until
+/// [`Watched::close_stdin`]. Killed when dropped.
+pub struct Watched {
+    /// A name for failure messages.
+    pub name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    out: Arc<Mutex<Vec<String>>>,
+    err: Arc<Mutex<Vec<String>>>,
+}
+
+impl Watched {
+    /// Starts `cmd` with piped stdin, stdout and stderr.
+    pub fn spawn(name: &str, mut cmd: Command) -> Watched {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        let collect = |stream: Box<dyn Read + Send>| {
+            let lines = Arc::new(Mutex::new(Vec::new()));
+            let sink = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    sink.lock().expect("lines").push(line);
+                }
+            });
+            lines
+        };
+        let out = collect(Box::new(child.stdout.take().expect("stdout")));
+        let err = collect(Box::new(child.stderr.take().expect("stderr")));
+        Watched {
+            name: name.to_string(),
+            stdin: child.stdin.take(),
+            child,
+            out,
+            err,
+        }
+    }
+
+    /// The stdout lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.out.lock().expect("lines").clone()
+    }
+
+    /// The stderr lines so far.
+    pub fn err_lines(&self) -> Vec<String> {
+        self.err.lock().expect("lines").clone()
+    }
+
+    /// Everything printed so far, for failure messages.
+    pub fn transcript(&self) -> String {
+        format!(
+            "--- {} stdout:\n{}\n--- {} stderr:\n{}",
+            self.name,
+            self.lines().join("\n"),
+            self.name,
+            self.err_lines().join("\n")
+        )
+    }
+
+    /// Writes a line to the process's stdin.
+    pub fn send_line(&mut self, line: &str) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            let _ = writeln!(stdin, "{line}");
+            let _ = stdin.flush();
+        }
+    }
+
+    /// Closes the process's stdin.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Waits for the process to exit; its exit status, or `None` on timeout.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Let the reader threads drain the pipes.
+                std::thread::sleep(Duration::from_millis(50));
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `kill -9`.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or panics after
+/// `timeout` with `what` and the output of `procs`.
+pub fn wait_until<T>(
+    what: &str,
+    timeout: Duration,
+    procs: &[&Watched],
+    mut check: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            let out: Vec<String> = procs.iter().map(|p| p.transcript()).collect();
+            panic!(
+                "timed out after {timeout:?} waiting for {what}\n{}",
+                out.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }

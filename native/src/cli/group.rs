@@ -27,7 +27,7 @@ use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
 use super::table;
 use crate::client::assignor::{self, Partitions, PROTOCOL_TYPE};
 use crate::client::coordinator::{self, Coordinator};
-use crate::client::offsets::{self, Committed};
+use crate::client::offsets::{self, CommittedOffsets};
 use crate::client::{check, Client, ConnArgs, Connection};
 
 /// Manage consumer groups.
@@ -287,7 +287,7 @@ fn members(g: &DescribedGroup) -> Vec<Member> {
 fn offset_rows(
     client: &mut Client,
     members: &[Member],
-    committed: BTreeMap<(String, i32), Committed>,
+    committed: CommittedOffsets,
 ) -> anyhow::Result<Vec<OffsetRow>> {
     let mut owner: BTreeMap<(String, i32), String> = BTreeMap::new();
     for m in members {

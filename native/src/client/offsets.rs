@@ -32,6 +32,9 @@ pub(crate) struct Committed {
     pub(crate) metadata: Option<String>,
 }
 
+/// Committed offsets by topic and partition.
+pub(crate) type CommittedOffsets = BTreeMap<(String, i32), Committed>;
+
 /// The offsets `group` committed, by topic and partition, for the
 /// partitions in `wanted` (every partition the group has offsets for when
 /// `None`). Partitions without a committed offset are left out. The inner
@@ -42,7 +45,7 @@ pub(crate) fn committed(
     group: &str,
     wanted: Option<&Partitions>,
     require_stable: bool,
-) -> anyhow::Result<Result<BTreeMap<(String, i32), Committed>, ErrorCode>> {
+) -> anyhow::Result<Result<CommittedOffsets, ErrorCode>> {
     let version = conn.version(ApiKey::OffsetFetch)?;
     let req = if version >= 8 {
         OffsetFetchRequest {
