@@ -68,6 +68,9 @@ pub(crate) fn committed(
             ..Default::default()
         }
     } else {
+        // require_stable exists from v7; older brokers have no transactions
+        // holding offsets back.
+        let require_stable = require_stable && version >= 7;
         OffsetFetchRequest {
             group_id: ByteString::from(group),
             topics: wanted.map(|w| {
