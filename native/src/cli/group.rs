@@ -552,3 +552,52 @@ fn delete_offsets(
         ExitCode::SUCCESS
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use spate_core::protocol::messages::describe_groups_response::DescribedGroupMember;
+
+    use super::*;
+
+    #[test]
+    fn members_show_decoded_subscriptions_and_assignments() {
+        let assigned =
+            Partitions::from([("t".to_string(), vec![0, 1]), ("u".to_string(), vec![4])]);
+        let mut g = DescribedGroup {
+            group_id: "g".into(),
+            group_state: "Stable".into(),
+            protocol_type: "consumer".into(),
+            protocol_data: "range".into(),
+            members: vec![
+                DescribedGroupMember {
+                    member_id: "m-1".into(),
+                    client_id: "c".into(),
+                    client_host: "/127.0.0.1".into(),
+                    member_metadata: assignor::encode_subscription(
+                        &["t".to_string(), "u".to_string()],
+                        &Partitions::new(),
+                        -1,
+                    ),
+                    member_assignment: assignor::encode_assignment(&assigned),
+                    ..Default::default()
+                },
+                // Metadata that does not decode shows as nothing, not an error.
+                DescribedGroupMember {
+                    member_id: "m-2".into(),
+                    member_metadata: Bytes::from_static(&[0xff]),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let ms = members(&g);
+        assert_eq!(ms[0].subscription, vec!["t", "u"]);
+        assert_eq!(ms[0].assignment, assigned);
+        assert_eq!(assignment_text(&ms[0].assignment), "t:0,1 u:4");
+        assert!(ms[1].subscription.is_empty() && ms[1].assignment.is_empty());
+        // Another protocol type's metadata is not read as the consumer's.
+        g.protocol_type = "connect".into();
+        assert!(members(&g)[0].subscription.is_empty());
+    }
+}
