@@ -563,6 +563,7 @@ fn quixstreams_word_count() {
             input.push('\n');
         }
     }
+    spate_ok(&server, &["topic", "create", "lines", "--partitions", "2"]);
     let out = spate_cmd(&server, &["produce", "lines"], input.as_bytes());
     assert!(
         out.status.success(),

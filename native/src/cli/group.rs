@@ -452,9 +452,7 @@ fn delete(client: &mut Client, json: bool, groups: &[String]) -> anyhow::Result<
     if json {
         let out: Vec<_> = results
             .iter()
-            .map(
-                |(g, c)| json!({"group": g, "error": (*c != 0).then(|| ErrorCode(*c).to_string())}),
-            )
+            .map(|(g, c)| json!({"group": g, "error": error_name(*c), "error_code": c}))
             .collect();
         println!("{}", json!(out));
     } else {
@@ -469,6 +467,11 @@ fn delete(client: &mut Client, json: bool, groups: &[String]) -> anyhow::Result<
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The name of a Kafka error code, `None` for no error.
+fn error_name(code: i16) -> Option<&'static str> {
+    (code != 0).then(|| ErrorCode(code).name())
 }
 
 /// "deleted" or the error's name.
@@ -532,7 +535,7 @@ fn delete_offsets(
         let out: Vec<_> = results
             .iter()
             .map(|(t, p, c)| {
-                json!({"topic": t, "partition": p, "error": (*c != 0).then(|| ErrorCode(*c).to_string())})
+                json!({"topic": t, "partition": p, "error": error_name(*c), "error_code": c})
             })
             .collect();
         println!("{}", json!(out));
