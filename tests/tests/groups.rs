@@ -20,6 +20,8 @@ use spate_e2e::{require, spate, wait_until, workspace, Server, TempDir, Watched}
 const PROPERTIES: &str = "\
 group.initial.rebalance.delay.ms=0
 offsets.topic.num.partitions=5
+group.consumer.session.timeout.ms=6000
+group.consumer.heartbeat.interval.ms=1000
 ";
 
 /// How long any one wait may take before the test fails.
@@ -623,9 +625,9 @@ fn quixstreams_word_count() {
 
 /// (h) librdkafka with `group.protocol=consumer` (KIP-848): the broker
 /// assigns partitions through ConsumerGroupHeartbeat; two members split a
-/// 4-partition topic and together process every record once committed.
+/// 4-partition topic, `spate group` shows them, and together they process
+/// every record, none again once committed.
 #[test]
-#[ignore = "the broker does not serve ConsumerGroupHeartbeat (KIP-848) yet"]
 fn librdkafka_kip848_consumer_protocol_members_split() {
     let server = Server::start_with_properties(PROPERTIES, &[]);
     spate_ok(&server, &["topic", "create", "kip848", "--partitions", "4"]);
@@ -640,6 +642,25 @@ fn librdkafka_kip848_consumer_protocol_members_split() {
         || settled(&refs, 4, 2),
     );
     eprintln!("KIP-848 members split the partitions {split:?}");
+    // (e) for a KIP-848 group: describe goes through ConsumerGroupDescribe.
+    let d = spate_json(&server, &["group", "describe", "g-848"]);
+    assert_eq!(d[0]["type"], "consumer", "{d}");
+    let ms = d[0]["members"].as_array().expect("members");
+    assert_eq!(ms.len(), 2, "{d}");
+    for m in ms {
+        assert_eq!(m["subscription"], serde_json::json!(["kip848"]), "{d}");
+        assert_eq!(
+            m["assignment"]["kip848"].as_array().map(Vec::len),
+            Some(2),
+            "{d}"
+        );
+    }
+    let list = spate_json(&server, &["group", "list"]);
+    let entry = list
+        .as_array()
+        .and_then(|l| l.iter().find(|g| g["group"] == "g-848"))
+        .unwrap_or_else(|| panic!("g-848 not listed: {list}"));
+    assert_eq!(entry["type"], "consumer", "{list}");
     produce_numbers(&server, "kip848", 4, 0, 400);
     wait_until("every record to be processed", PATIENCE, &refs, || {
         let n: BTreeSet<String> = (0..2)

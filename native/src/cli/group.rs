@@ -3,10 +3,12 @@
 //!
 //! `list` asks every broker (ListGroups); the other actions find the
 //! group's coordinator (FindCoordinator) and ask it. `describe` is
-//! `kafka-consumer-groups.sh --describe`: DescribeGroups for the members,
-//! whose "consumer" metadata is decoded into subscriptions and
-//! assignments, OffsetFetch for every committed offset, and ListOffsets at
-//! the partitions' leaders for the log end offsets and so the lag.
+//! `kafka-consumer-groups.sh --describe`: DescribeGroups for the members of
+//! a classic group, whose "consumer" metadata is decoded into subscriptions
+//! and assignments, or ConsumerGroupDescribe when the group is a KIP-848
+//! one (DescribeGroups does not know those); OffsetFetch for every
+//! committed offset; and ListOffsets at the partitions' leaders for the log
+//! end offsets and so the lag.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -15,6 +17,7 @@ use anyhow::bail;
 use bytestring::ByteString;
 use clap::{Args, Subcommand};
 use serde_json::json;
+use spate_core::protocol::messages::consumer_group_describe_request::ConsumerGroupDescribeRequest;
 use spate_core::protocol::messages::delete_groups_request::DeleteGroupsRequest;
 use spate_core::protocol::messages::describe_groups_request::DescribeGroupsRequest;
 use spate_core::protocol::messages::describe_groups_response::DescribedGroup;
@@ -199,21 +202,28 @@ fn describe(client: &mut Client, json: bool, groups: &[String]) -> anyhow::Resul
     for (i, group) in groups.iter().enumerate() {
         let coord = coordinator::find(client, group)?;
         let mut conn = Connection::open(&coord.addr)?;
-        let g = describe_one(&mut conn, group)?;
-        let members = members(&g);
+        let mut view = describe_one(&mut conn, group)?;
+        if view.state == "Dead" && conn.supports(ApiKey::ConsumerGroupDescribe) {
+            // A KIP-848 group is not a classic group: DescribeGroups does not
+            // know it, ConsumerGroupDescribe does.
+            if let Some(v) = describe_consumer_group(&mut conn, group)? {
+                view = v;
+            }
+        }
         let committed = match offsets::committed(&mut conn, group, None, false)? {
             Ok(c) => c,
             Err(e) => bail!("fetching the offsets of group `{group}`: {e}"),
         };
-        let rows = offset_rows(client, &members, committed)?;
+        let rows = offset_rows(client, &view.members, committed)?;
         if json {
             out.push(json!({
                 "group": group,
-                "state": g.group_state.to_string(),
-                "protocol_type": g.protocol_type.to_string(),
-                "protocol": g.protocol_data.to_string(),
+                "type": view.group_type,
+                "state": view.state,
+                "protocol_type": view.protocol_type,
+                "protocol": view.protocol,
                 "coordinator": {"node_id": coord.node_id, "addr": coord.addr},
-                "members": members,
+                "members": view.members,
                 "offsets": rows,
             }));
             continue;
@@ -221,7 +231,7 @@ fn describe(client: &mut Client, json: bool, groups: &[String]) -> anyhow::Resul
         if i > 0 {
             println!();
         }
-        print_group(group, &g, &coord, &members, &rows);
+        print_group(group, &view, &coord, &rows);
     }
     if json {
         println!("{}", json!(out));
@@ -229,9 +239,25 @@ fn describe(client: &mut Client, json: bool, groups: &[String]) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
+/// A group as `describe` shows it, from DescribeGroups (classic groups)
+/// or ConsumerGroupDescribe (KIP-848 groups).
+#[derive(Debug)]
+struct View {
+    /// `classic` or `consumer`.
+    group_type: &'static str,
+    /// The group's state as the broker names it.
+    state: String,
+    /// The protocol type (`consumer` for consumer groups).
+    protocol_type: String,
+    /// The chosen protocol (the assignor).
+    protocol: String,
+    /// The members.
+    members: Vec<Member>,
+}
+
 /// DescribeGroups for one group; a group the coordinator does not know is
 /// reported as state Dead (as Kafka does before v6) rather than an error.
-fn describe_one(conn: &mut Connection, group: &str) -> anyhow::Result<DescribedGroup> {
+fn describe_one(conn: &mut Connection, group: &str) -> anyhow::Result<View> {
     let req = DescribeGroupsRequest {
         groups: vec![ByteString::from(group)],
         ..Default::default()
@@ -243,20 +269,78 @@ fn describe_one(conn: &mut Connection, group: &str) -> anyhow::Result<DescribedG
         bail!("DescribeGroups did not answer for group `{group}`");
     };
     match ErrorCode(g.error_code) {
-        ErrorCode::NONE => Ok(g),
-        ErrorCode::GROUP_ID_NOT_FOUND => {
-            g.group_state = ByteString::from_static("Dead");
-            Ok(g)
-        }
-        _ => {
-            check(
-                &format!("describing group `{group}`"),
-                g.error_code,
-                g.error_message.as_ref(),
-            )?;
-            Ok(g)
-        }
+        ErrorCode::NONE => {}
+        ErrorCode::GROUP_ID_NOT_FOUND => g.group_state = ByteString::from_static("Dead"),
+        _ => check(
+            &format!("describing group `{group}`"),
+            g.error_code,
+            g.error_message.as_ref(),
+        )?,
     }
+    Ok(View {
+        group_type: "classic",
+        state: g.group_state.to_string(),
+        protocol_type: g.protocol_type.to_string(),
+        protocol: g.protocol_data.to_string(),
+        members: members(&g),
+    })
+}
+
+/// ConsumerGroupDescribe for one group; `None` when the coordinator has no
+/// such KIP-848 group.
+fn describe_consumer_group(conn: &mut Connection, group: &str) -> anyhow::Result<Option<View>> {
+    let req = ConsumerGroupDescribeRequest {
+        group_ids: vec![ByteString::from(group)],
+        ..Default::default()
+    };
+    let ResponseBody::ConsumerGroupDescribe(resp) =
+        conn.send(RequestBody::ConsumerGroupDescribe(req))?
+    else {
+        bail!("ConsumerGroupDescribe answered with another API");
+    };
+    let Some(g) = resp.groups.into_iter().find(|g| g.group_id == group) else {
+        bail!("ConsumerGroupDescribe did not answer for group `{group}`");
+    };
+    match ErrorCode(g.error_code) {
+        ErrorCode::NONE => {}
+        ErrorCode::GROUP_ID_NOT_FOUND => return Ok(None),
+        _ => check(
+            &format!("describing group `{group}`"),
+            g.error_code,
+            g.error_message.as_ref(),
+        )?,
+    }
+    let members = g
+        .members
+        .iter()
+        .map(|m| {
+            let mut assignment = Partitions::new();
+            for tp in &m.assignment.topic_partitions {
+                let ps = assignment.entry(tp.topic_name.to_string()).or_default();
+                ps.extend(tp.partitions.iter());
+                ps.sort_unstable();
+            }
+            Member {
+                member_id: m.member_id.to_string(),
+                group_instance_id: m.instance_id.as_deref().map(str::to_string),
+                client_id: m.client_id.to_string(),
+                client_host: m.client_host.to_string(),
+                subscription: m
+                    .subscribed_topic_names
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                assignment,
+            }
+        })
+        .collect();
+    Ok(Some(View {
+        group_type: "consumer",
+        state: g.group_state.to_string(),
+        protocol_type: PROTOCOL_TYPE.to_string(),
+        protocol: g.assignor_name.to_string(),
+        members,
+    }))
 }
 
 /// The members, with subscriptions and assignments decoded when the group
@@ -328,21 +412,17 @@ fn offset_rows(
 }
 
 /// The human form of `describe` for one group.
-fn print_group(
-    group: &str,
-    g: &DescribedGroup,
-    coord: &Coordinator,
-    members: &[Member],
-    rows: &[OffsetRow],
-) {
-    let protocol = match (g.protocol_type.is_empty(), g.protocol_data.is_empty()) {
+fn print_group(group: &str, g: &View, coord: &Coordinator, rows: &[OffsetRow]) {
+    let members = &g.members;
+    let protocol = match (g.protocol_type.is_empty(), g.protocol.is_empty()) {
         (true, _) => "(none)".to_string(),
-        (false, true) => g.protocol_type.to_string(),
-        (false, false) => format!("{}/{}", g.protocol_type, g.protocol_data),
+        (false, true) => g.protocol_type.clone(),
+        (false, false) => format!("{}/{}", g.protocol_type, g.protocol),
     };
     println!(
-        "Group {group}: state {}, protocol {protocol}, {} member(s), coordinator {} ({})",
-        g.group_state,
+        "Group {group} ({}): state {}, protocol {protocol}, {} member(s), coordinator {} ({})",
+        g.group_type,
+        g.state,
         members.len(),
         coord.node_id,
         coord.addr

@@ -58,6 +58,7 @@ pub(crate) fn client_range(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::ListGroups => (0, 5),
         ApiKey::DeleteGroups => (0, 2),
         ApiKey::OffsetDelete => (0, 0),
+        ApiKey::ConsumerGroupDescribe => (0, 1),
         _ => return None,
     })
 }
