@@ -537,6 +537,25 @@ fn spate_consume_members_split_partitions() {
         "",
         "resumed at the end"
     );
+    // SIGTERM (as Ctrl-C) makes a member commit and leave at once: the
+    // group is Empty without waiting out the 45 s default session.
+    let mut c = Command::new(spate());
+    c.args(["consume", "lines", "--group", "cli", "-b", &server.addr]);
+    let mut member = Watched::spawn("spate consume (SIGTERM)", c);
+    wait_until("the member to join", PATIENCE, &[&member], || {
+        assigned(&member).filter(|a| a.len() == 4)
+    });
+    let d = spate_json(&server, &["group", "describe", "cli"]);
+    assert_eq!(d[0]["members"].as_array().map(Vec::len), Some(1), "{d}");
+    let status = Command::new("kill")
+        .args(["-TERM", &member.pid().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = member.wait_exit(Duration::from_secs(20));
+    assert!(exit.is_some_and(|s| s.success()), "{}", member.transcript());
+    let d = spate_json(&server, &["group", "describe", "cli"]);
+    assert_eq!(d[0]["state"], "Empty", "left the group: {d}");
 }
 
 /// (g) quixstreams' word count, with its default at-least-once guarantee:
