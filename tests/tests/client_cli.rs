@@ -235,9 +235,17 @@ fn errors_are_clear_and_fail() {
         );
     }
     ok(&server, &["topic", "create", "g"]);
-    let out = run(&server, &["consume", "g", "--group", "grp"], b"");
+    // A group member reads what the group assigns: no --partition, no --offset.
+    let out = run(
+        &server,
+        &["consume", "g", "--group", "grp", "--partition", "0"],
+        b"",
+    );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("groups are not available"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
+    let out = run(&server, &["consume", "nope", "--group", "grp"], b"");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 
     let out = Command::new(spate())
         .args(["cluster", "info", "-b", "127.0.0.1:1"])
