@@ -640,6 +640,7 @@ fn quixstreams_word_count() {
         .unwrap_or_else(|| panic!("no changelog topic in {topics}"));
     let d = spate_ok(&server, &["topic", "describe", &changelog]);
     assert!(d.contains("compact"), "{changelog} is compacted: {d}");
+    println!("state changelog topic: {changelog} (cleanup.policy=compact)");
 }
 
 /// (h) librdkafka with `group.protocol=consumer` (KIP-848): the broker
