@@ -197,7 +197,7 @@ impl GroupMember {
                 // KIP-394: the coordinator names the member, which joins again
                 // with that id.
                 self.member_id = join.member_id.to_string();
-                return self.join_and_sync(client);
+                return Ok(false);
             }
             ErrorCode::UNKNOWN_MEMBER_ID => {
                 self.member_id.clear();
@@ -323,6 +323,9 @@ impl GroupMember {
         let group = self.config.group.clone();
         loop {
             let Some(conn) = self.coordinator(client)? else {
+                if Instant::now() > deadline {
+                    bail!("the coordinator of group `{group}` cannot be reached");
+                }
                 sleep(RETRY_BACKOFF);
                 continue;
             };
@@ -495,23 +498,23 @@ impl GroupMember {
     /// `None` when that failed (the caller retries).
     fn coordinator(&mut self, client: &mut Client) -> anyhow::Result<Option<&mut Connection>> {
         if self.coord.is_none() {
-            match coordinator::connect(client, &self.config.group) {
-                Ok(mut conn) => {
-                    // JoinGroup waits up to the rebalance timeout, SyncGroup
-                    // as long for the leader.
-                    let parked = u64::try_from(self.config.rebalance_timeout_ms).unwrap_or(0);
-                    conn.set_read_timeout(Duration::from_millis(parked + 5_000))?;
-                    if !conn.supports(ApiKey::JoinGroup) {
-                        bail!(
-                            "the coordinator at {} does not support JoinGroup",
-                            conn.addr()
-                        );
-                    }
-                    self.coord = Some(conn);
-                }
-                Err(e) if format!("{e:#}").contains("connecting") => return Ok(None),
-                Err(e) => return Err(e),
+            // A lookup that still fails after its retries is an error; a
+            // coordinator that does not accept the connection is retried.
+            let found = coordinator::find(client, &self.config.group)?;
+            let Ok(mut conn) = Connection::open(&found.addr) else {
+                return Ok(None);
+            };
+            // JoinGroup waits up to the rebalance timeout, SyncGroup as
+            // long for the leader.
+            let parked = u64::try_from(self.config.rebalance_timeout_ms).unwrap_or(0);
+            conn.set_read_timeout(Duration::from_millis(parked + 5_000))?;
+            if !conn.supports(ApiKey::JoinGroup) {
+                bail!(
+                    "the coordinator at {} does not support JoinGroup",
+                    conn.addr()
+                );
             }
+            self.coord = Some(conn);
         }
         Ok(self.coord.as_mut())
     }
