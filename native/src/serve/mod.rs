@@ -9,6 +9,7 @@
 //! storage to the socket without being copied into a response buffer.
 
 mod conn;
+mod playground;
 mod props;
 
 use std::collections::HashMap;
@@ -58,6 +59,13 @@ pub(crate) struct ServeArgs {
     /// `interval:MS`, or `never` (the OS decides).
     #[arg(long, value_name = "POLICY", default_value = "always")]
     fsync: FsyncPolicy,
+    /// Also serve the browser playground (`web/`) over HTTP at this
+    /// address (`scripts/run` uses 127.0.0.1:8080). Off when not given.
+    #[arg(long, value_name = "HOST:PORT")]
+    playground: Option<String>,
+    /// The playground's directory (default `./web`, else the repository's).
+    #[arg(long, value_name = "DIR", requires = "playground")]
+    web_dir: Option<PathBuf>,
 }
 
 /// When appended data is forced to disk.
@@ -149,6 +157,8 @@ impl Durable for FileStorage {
 /// Settings from the command line and the properties file, merged.
 struct Settings {
     listen: Vec<String>,
+    /// `--playground` address and the directory it serves.
+    playground: Option<(String, PathBuf)>,
     advertised: Option<String>,
     config: Config,
     max_request_bytes: usize,
@@ -188,8 +198,13 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     if let Some(n) = args.node_id {
         config.node_id = n;
     }
+    let playground = args
+        .playground
+        .clone()
+        .map(|a| (a, playground::web_dir(args.web_dir.clone())));
     let mut settings = Settings {
         listen,
+        playground,
         advertised,
         config,
         max_request_bytes,
@@ -264,6 +279,9 @@ async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
     settings.config.advertised_port = port;
     let broker = Broker::new(settings.config.clone(), storage, now_ms())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some((addr, dir)) = &settings.playground {
+        playground::start(addr, dir.clone()).await?;
+    }
     for l in &listeners {
         // Printed on stdout so scripts (and tests) can find a port chosen with :0.
         println!("listening on {}", l.local_addr()?);
