@@ -60,6 +60,67 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&s).map_err(JsValue::from)
 }
 
+/// An annotation as the page reads it: byte offsets as plain numbers
+/// (`usize` would cross as BigInt), integer values as BigInt (an int64 may
+/// not fit a double).
+struct AnnotationJs<'a>(&'a annotate::Annotation);
+struct SpanJs<'a>(&'a annotate::Span);
+struct ErrorJs<'a>(&'a AnnotateError);
+
+impl Serialize for ErrorJs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let e = self.0;
+        let mut st = s.serialize_struct("AnnotateError", 5)?;
+        st.serialize_field("offset", &(e.offset as f64))?;
+        st.serialize_field("field", &e.field)?;
+        st.serialize_field("kind", &e.kind)?;
+        st.serialize_field("problem", &e.problem)?;
+        st.serialize_field("message", &e.message)?;
+        st.end()
+    }
+}
+
+impl Serialize for AnnotationJs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Annotation", 2)?;
+        st.serialize_field("root", &SpanJs(&self.0.root))?;
+        match &self.0.error {
+            Some(e) => st.serialize_field("error", &ErrorJs(e))?,
+            None => st.skip_field("error")?,
+        }
+        st.end()
+    }
+}
+
+impl Serialize for SpanJs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let sp = self.0;
+        let mut st = s.serialize_struct("Span", 7)?;
+        st.serialize_field("name", &sp.name)?;
+        st.serialize_field("kind", &sp.kind)?;
+        st.serialize_field("start", &(sp.start as f64))?;
+        st.serialize_field("end", &(sp.end as f64))?;
+        match &sp.value {
+            Some(v) => st.serialize_field("value", v)?,
+            None => st.skip_field("value")?,
+        }
+        match &sp.note {
+            Some(n) => st.serialize_field("note", n)?,
+            None => st.skip_field("note")?,
+        }
+        if sp.children.is_empty() {
+            st.skip_field("children")?;
+        } else {
+            let kids: Vec<SpanJs<'_>> = sp.children.iter().map(SpanJs).collect();
+            st.serialize_field("children", &kids)?;
+        }
+        st.end()
+    }
+}
+
 /// A JavaScript `Error` with the byte offset and field of a decode error.
 fn byte_error(e: &AnnotateError) -> JsValue {
     let err = js_sys::Error::new(&e.message);
@@ -382,7 +443,7 @@ pub fn annotate(bytes: &[u8], options: JsValue) -> Result<JsValue, JsValue> {
         None => annotate::annotate_request_with(bytes, o.prefix),
         Some((k, v)) => annotate::annotate_response_with(bytes, k, v, o.prefix),
     };
-    to_js(&ann)
+    to_js(&AnnotationJs(&ann))
 }
 
 /// Reads pasted text as bytes: hex in its common shapes (plain, spaced,

@@ -194,6 +194,7 @@ async function send() {
   const version = headerValue(ann, "request_api_version");
   const frame = $("response-frame");
   frame.hidden = false;
+  document.querySelector(".frames").classList.add("two");
   try {
     const resp = await pg.handle(current.bytes);
     if (resp === null || resp === undefined) {
