@@ -1,16 +1,20 @@
 // The playground page in Debian's Chromium, served by `spate serve
 // --playground` (tests/tests/playground.rs starts it and runs this):
 //
-//   node page.mjs URL VECTORS_DIR SCREENSHOT_DIR
+//   node page.mjs URL VECTORS_DIR SCREENSHOT_DIR [BROKER_ADDR]
+//
+// With BROKER_ADDR (a broker started with --inspect), kcat -L runs against
+// it while the page listens, and its frames must appear annotated.
 //
 // Every check prints one line; the first failure exits 1. Screenshots of
 // the main states go to SCREENSHOT_DIR.
 
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { launch, open } from "./common.mjs";
 
-const [url, vectors, shots] = process.argv.slice(2);
+const [url, vectors, shots, broker] = process.argv.slice(2);
 fs.mkdirSync(shots, { recursive: true });
 const vector = (name) => fs.readFileSync(path.join(vectors, name));
 
@@ -220,6 +224,22 @@ try {
   check("phone width: no horizontal page scroll", overflow <= 0, `overflow ${overflow}px`);
   await phone.screenshot({ path: path.join(shots, "8-phone.png"), fullPage: false });
   await phone.close();
+
+  // ---- Live traffic from kcat through spate serve --inspect.
+  if (broker) {
+    await page.click("#live-connect");
+    await page.waitForFunction(() => /connected/.test(document.querySelector("#live-status").textContent), null, { timeout: 10000 });
+    execFileSync("kcat", ["-b", broker, "-L", "-m", "10"], { stdio: "ignore", timeout: 20000 });
+    await page.waitForFunction(() => /MetadataResponse/.test(document.querySelector("#live").textContent), null, { timeout: 10000 }).catch(() => {});
+    const live = await page.$$eval("#live li", (els) => els.map((e) => e.textContent));
+    check("live: kcat's ApiVersions request and response annotated", live.some((t) => /→ ApiVersionsRequest v\d+/.test(t)) && live.some((t) => /← ApiVersionsResponse v\d+/.test(t)), live.join(" | "));
+    check("live: kcat's Metadata request and response annotated", live.some((t) => /→ MetadataRequest v\d+/.test(t)) && live.some((t) => /← MetadataResponse v\d+/.test(t)));
+    check("live: no frame failed to annotate", live.every((t) => !t.includes(" — ")), live.filter((t) => t.includes(" — ")).join(" | "));
+    if (failed) throw new Error(`live traffic: ${await page.textContent("#live-status")}`);
+    await page.click("#live button.traffic.response");
+    check("live: a response opens in the explainer", /Response v\d+/.test(await page.textContent("#req-title")) && (await page.isHidden("#error")), await page.textContent("#req-title"));
+    await page.locator("#live-section").screenshot({ path: path.join(shots, "9-live-traffic.png") });
+  }
 
   check("no page errors", page.errors.length === 0, page.errors.join("; "));
 } finally {

@@ -3,8 +3,9 @@
 //! through playwright-core against it: captured kcat, kafka-python and
 //! confluent-kafka frames pasted in several text shapes, hover linking both
 //! ways, send to the in-page broker, reload, malformed input, share link,
-//! every gallery example, builder edits and phone width. Screenshots of the
-//! main states go to `target/playground-screenshots/`.
+//! every gallery example, builder edits and phone width; and, with
+//! `--inspect`, kcat's frames to the native broker shown live. Screenshots
+//! of the main states go to `target/playground-screenshots/`.
 //!
 //! Needs the built wasm (`scripts/build-web`, run here when `web/pkg/` is
 //! missing), node with `tests/playwright/node_modules` (`npm ci`, run here
@@ -17,10 +18,11 @@ use std::process::{Command, Stdio};
 
 use spate_e2e::{require, spate, workspace};
 
-/// `spate serve --memory --playground 127.0.0.1:0`, killed on drop.
+/// `spate serve --memory --playground 127.0.0.1:0 --inspect`, killed on drop.
 struct Playground {
     child: std::process::Child,
     url: String,
+    broker: String,
 }
 
 impl Drop for Playground {
@@ -39,6 +41,7 @@ fn serve(web: &Path) -> Playground {
             "127.0.0.1:0",
             "--playground",
             "127.0.0.1:0",
+            "--inspect",
         ])
         .arg("--web-dir")
         .arg(web)
@@ -47,20 +50,22 @@ fn serve(web: &Path) -> Playground {
         .spawn()
         .expect("starting spate serve");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut url = None;
+    let (mut url, mut broker) = (None, None);
     for _ in 0..4 {
         let mut line = String::new();
         out.read_line(&mut line).expect("reading spate's output");
         if let Some(u) = line.trim().strip_prefix("playground on ") {
             url = Some(u.to_string());
         }
-        if line.starts_with("listening on ") {
+        if let Some(a) = line.trim().strip_prefix("listening on ") {
+            broker = Some(a.to_string());
             break;
         }
     }
     Playground {
         child,
         url: url.expect("spate serve printed `playground on URL`"),
+        broker: broker.expect("spate serve printed `listening on ADDR`"),
     }
 }
 
@@ -88,6 +93,7 @@ fn ensure_built(root: &Path) {
 fn playground_page_in_chromium() {
     let root = workspace();
     require("node");
+    require("kcat");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         Path::new(&chromium).is_file(),
@@ -101,6 +107,7 @@ fn playground_page_in_chromium() {
         .arg(&server.url)
         .arg(root.join("core/tests/vectors"))
         .arg(&shots)
+        .arg(&server.broker)
         .output()
         .expect("running node");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -108,6 +115,10 @@ fn playground_page_in_chromium() {
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "page checks failed:\n{text}");
     assert!(text.contains("ok   gallery:"), "the gallery check ran");
+    assert!(
+        text.contains("ok   live: kcat's Metadata"),
+        "the live traffic check ran"
+    );
     for name in [
         "1-produce-explained.png",
         "3-send-response-state.png",

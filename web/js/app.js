@@ -342,7 +342,71 @@ function renderVersionTable() {
   $("versions").replaceChildren(table);
 }
 
+// ------------------------------------------------------------------ live traffic
+
+const live = { ws: null, corr: new Map(), count: 0 };
+
+function liveEntry(ev) {
+  const bytes = Uint8Array.from(atob(ev.bytes), (c) => c.charCodeAt(0));
+  const view = new DataView(bytes.buffer);
+  let ann, opts;
+  if (ev.event === "request") {
+    ann = wasm.annotate(bytes, { direction: "request", sizePrefix: "present" });
+    if (bytes.length >= 12) {
+      live.corr.set(`${ev.conn}/${view.getInt32(8)}`, { apiKey: view.getInt16(4), apiVersion: view.getInt16(6) });
+    }
+    opts = { direction: "request" };
+  } else {
+    const req = bytes.length >= 8 ? live.corr.get(`${ev.conn}/${view.getInt32(4)}`) : undefined;
+    if (!req) return null;
+    live.corr.delete(`${ev.conn}/${view.getInt32(4)}`);
+    ann = wasm.annotate(bytes, { direction: "response", sizePrefix: "present", ...req });
+    opts = { direction: "response", ...req };
+  }
+  const li = document.createElement("li");
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = `traffic ${ev.event}`;
+  b.textContent = `conn ${ev.conn} ${ev.event === "request" ? "→" : "←"} ${ann.root.kind}, ${bytes.length} bytes${ann.error ? ` — ${ann.error.message}` : ""}`;
+  b.addEventListener("click", () => { $("prefix").value = "present"; loadBytes(bytes, opts); $("explain-section").scrollIntoView(); });
+  li.append(b);
+  return li;
+}
+
+function connectLive() {
+  if (live.ws) { live.ws.close(); return; }
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/inspect`);
+  live.ws = ws;
+  $("live-status").textContent = "connecting…";
+  ws.onopen = () => { $("live-status").textContent = "connected: waiting for client traffic"; $("live-connect").textContent = "Disconnect"; };
+  ws.onclose = () => {
+    $("live-status").textContent = live.count ? "disconnected" : "not connected (is spate serve running with --inspect?)";
+    $("live-connect").textContent = "Connect to spate serve --inspect";
+    live.ws = null;
+  };
+  ws.onmessage = (m) => {
+    const ev = JSON.parse(m.data);
+    const list = $("live");
+    if (ev.event === "request" || ev.event === "response") {
+      const li = liveEntry(ev);
+      if (!li) return;
+      live.count++;
+      list.append(li);
+    } else {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = ev.event === "open" ? `conn ${ev.conn} opened from ${ev.peer}`
+        : ev.event === "close" ? `conn ${ev.conn} closed: ${ev.reason}` : `the page fell behind: ${ev.skipped} events skipped`;
+      list.append(li);
+    }
+    while (list.children.length > 500) list.firstElementChild.remove();
+    $("live-status").textContent = `connected: ${live.count} frames`;
+  };
+}
+
 // ------------------------------------------------------------------ wiring
+
+$("live-connect").addEventListener("click", connectLive);
 
 fillApiSelect($("resp-api"));
 fillApiSelect($("build-api"));

@@ -14,6 +14,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tracing::{debug, warn};
 
+use super::inspect::{self, Tap};
+
 /// The built wasm the page loads; without it the page cannot run.
 pub(crate) const BUILT: &str = "pkg/spate_wasm_bg.wasm";
 
@@ -32,12 +34,20 @@ pub(crate) fn web_dir(arg: Option<PathBuf>) -> PathBuf {
 /// Binds `addr` and serves `dir` until the runtime stops. Prints
 /// `playground on http://ADDR/` on stdout, and says so plainly when the
 /// wasm has not been built.
-pub(crate) async fn start(addr: &str, dir: PathBuf) -> Result<()> {
+/// With `tap`, `/inspect` streams the broker's frames over a WebSocket
+/// (local only: the address must be a loopback one).
+pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<()> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("playground: listening on {addr}"))?;
     let local = listener.local_addr()?;
+    if tap.is_some() && !local.ip().is_loopback() {
+        anyhow::bail!("--inspect is local only: the playground must listen on a loopback address, not {local}");
+    }
     println!("playground on http://{local}/");
+    if tap.is_some() {
+        println!("inspect on ws://{local}/inspect");
+    }
     if !dir.join("index.html").is_file() {
         warn!(dir = %dir.display(), "playground: no index.html here (use --web-dir)");
     } else if !dir.join(BUILT).is_file() {
@@ -54,10 +64,11 @@ pub(crate) async fn start(addr: &str, dir: PathBuf) -> Result<()> {
     tokio::spawn(async move {
         loop {
             match listener.accept().await {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     let dir = dir.clone();
+                    let tap = tap.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = one(stream, &dir).await {
+                        if let Err(e) = one(stream, peer, &dir, tap).await {
                             debug!(error = %e, "playground request failed");
                         }
                     });
@@ -70,7 +81,12 @@ pub(crate) async fn start(addr: &str, dir: PathBuf) -> Result<()> {
 }
 
 /// Reads one request head and answers it.
-async fn one(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
+async fn one(
+    mut stream: TcpStream,
+    peer: std::net::SocketAddr,
+    dir: &Path,
+    tap: Option<Tap>,
+) -> std::io::Result<()> {
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -98,6 +114,40 @@ async fn one(mut stream: TcpStream, dir: &Path) -> std::io::Result<()> {
         "HEAD" => false,
         _ => return reply(&mut stream, 405, "text/plain", b"only GET and HEAD", true).await,
     };
+    if target.split('?').next() == Some("/inspect") {
+        return match tap {
+            Some(_) if !peer.ip().is_loopback() => {
+                reply(
+                    &mut stream,
+                    403,
+                    "text/plain",
+                    b"inspect is local only",
+                    with_body,
+                )
+                .await
+            }
+            Some(tap)
+                if inspect::header(&text, "Upgrade")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("websocket")) =>
+            {
+                inspect::serve(stream, &text, tap).await
+            }
+            Some(_) => {
+                reply(
+                    &mut stream,
+                    400,
+                    "text/plain",
+                    b"a WebSocket upgrade is expected",
+                    with_body,
+                )
+                .await
+            }
+            None => {
+                let msg = b"inspect is off: start spate serve with --inspect";
+                reply(&mut stream, 404, "text/plain", msg, with_body).await
+            }
+        };
+    }
     let Some(path) = resolve(dir, target) else {
         return reply(&mut stream, 404, "text/plain", b"not found", with_body).await;
     };
@@ -157,6 +207,8 @@ async fn reply(
 ) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         _ => "Request Header Fields Too Large",
