@@ -4,7 +4,7 @@
 //! a [`MemStorage`](spate_core::storage::MemStorage) loaded from IndexedDB
 //! at [`Playground::open`], whose changes are written in one IndexedDB
 //! transaction per handled request before the response is given back.
-//! Beside it, free functions explain bytes: [`annotate`], [`parse_input`],
+//! Beside it, free functions explain bytes: [`annotate()`], [`parse_input`],
 //! [`apis`], [`schema`], [`example`].
 //!
 //! The driver loop is the one every Spate driver runs: after each
@@ -60,10 +60,16 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&s).map_err(JsValue::from)
 }
 
-/// An annotation as the page reads it: byte offsets as plain numbers
-/// (`usize` would cross as BigInt), integer values as BigInt (an int64 may
-/// not fit a double).
+/// An annotation as the page reads it, written as JSON and parsed by the
+/// browser (far faster than building 100,000 objects through
+/// serde-wasm-bindgen): offsets are numbers, and an integer value beyond
+/// 2^53 is written as a string of its digits so that no digit is lost.
 struct AnnotationJs<'a>(&'a annotate::Annotation);
+
+/// Byte values longer than this cross as a prefix only.
+const LONG_BYTES: usize = 32;
+/// Byte values up to this long that are printable UTF-8 also cross as text.
+const MAX_TEXT: usize = 4096;
 struct SpanJs<'a>(&'a annotate::Span);
 struct ErrorJs<'a>(&'a AnnotateError);
 
@@ -98,14 +104,38 @@ impl Serialize for SpanJs<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let sp = self.0;
-        let mut st = s.serialize_struct("Span", 7)?;
+        let mut st = s.serialize_struct("Span", 8)?;
         st.serialize_field("name", &sp.name)?;
         st.serialize_field("kind", &sp.kind)?;
         st.serialize_field("start", &(sp.start as f64))?;
         st.serialize_field("end", &(sp.end as f64))?;
         match &sp.value {
+            Some(annotate::Value::Int(i)) if i.unsigned_abs() > (1 << 53) - 1 => {
+                st.serialize_field("value", &i.to_string())?
+            }
+            // Long byte values: the page has the frame, so only a prefix
+            // travels, with the text when the bytes are printable UTF-8.
+            Some(annotate::Value::Bytes(b)) if b.len() > LONG_BYTES => st.serialize_field(
+                "value",
+                &format!(
+                    "0x{}… ({} bytes)",
+                    annotate::span::Hex(&b[..LONG_BYTES]),
+                    b.len()
+                ),
+            )?,
             Some(v) => st.serialize_field("value", v)?,
             None => st.skip_field("value")?,
+        }
+        match &sp.value {
+            Some(annotate::Value::Bytes(b)) if !b.is_empty() && b.len() <= MAX_TEXT => {
+                match std::str::from_utf8(b) {
+                    Ok(t) if t.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') => {
+                        st.serialize_field("text", t)?
+                    }
+                    _ => st.skip_field("text")?,
+                }
+            }
+            _ => st.skip_field("text")?,
         }
         match &sp.note {
             Some(n) => st.serialize_field("note", n)?,
@@ -443,7 +473,8 @@ pub fn annotate(bytes: &[u8], options: JsValue) -> Result<JsValue, JsValue> {
         None => annotate::annotate_request_with(bytes, o.prefix),
         Some((k, v)) => annotate::annotate_response_with(bytes, k, v, o.prefix),
     };
-    to_js(&AnnotationJs(&ann))
+    let json = serde_json::to_string(&AnnotationJs(&ann)).map_err(|e| error(&e.to_string()))?;
+    js_sys::JSON::parse(&json)
 }
 
 /// Reads pasted text as bytes: hex in its common shapes (plain, spaced,

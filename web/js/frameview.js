@@ -16,17 +16,6 @@ export function fmtValue(v) {
   return typeof v === "string" && !v.startsWith("0x") ? JSON.stringify(v) : String(v);
 }
 
-/// The text a hex value holds, when it is printable UTF-8.
-export function printable(v) {
-  if (typeof v !== "string" || !v.startsWith("0x") || v.length < 4 || v.length > 8194) return null;
-  const hex = v.slice(2);
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.substr(i * 2, 2), 16);
-  let text;
-  try { text = new TextDecoder("utf-8", { fatal: true }).decode(bytes); } catch { return null; }
-  return /^[\P{Cc}\n\t]*$/u.test(text) ? text : null;
-}
-
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -225,8 +214,7 @@ export class FrameView {
     row.append(el("span", "kind", s.kind));
     if (s.value !== undefined) {
       row.append(el("span", "value", fmtValue(s.value)));
-      const t = printable(s.value);
-      if (t !== null) row.append(el("span", "text", JSON.stringify(t)));
+      if (s.text !== undefined) row.append(el("span", "text", JSON.stringify(s.text.length > 80 ? s.text.slice(0, 80) + "…" : s.text)));
     }
     if (s.note) row.append(el("span", "note", s.note));
     row.append(el("span", "range", `${s.start}–${s.end}`));
@@ -325,8 +313,7 @@ export class FrameView {
     if (info && info.tagged) add("tagged in", info.tagged);
     add("bytes", `${s.start}–${s.end} (${s.end - s.start} byte${s.end - s.start === 1 ? "" : "s"})`);
     if (s.value !== undefined) add("value", fmtValue(s.value));
-    const t = s.value !== undefined ? printable(s.value) : null;
-    if (t !== null) add("as text", t);
+    if (s.text !== undefined) add("as text", s.text);
     if (s.note) add("note", s.note);
     d.append(dl);
     if (info && info.description) d.append(el("p", "desc", info.description));
