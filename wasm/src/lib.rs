@@ -18,8 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod idb;
-#[allow(missing_docs)]
-pub mod views;
+mod views;
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
