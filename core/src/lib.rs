@@ -9,6 +9,7 @@
 //! - [`records`]: RecordBatch v2 and the legacy MessageSet v0/v1.
 //! - [`annotate`]: a tree of spans that explains every byte of a frame.
 //! - [`example`]: example frames for any API and version, every field populated.
+//! - [`input`]: pasted text (hex in its common shapes, base64) to bytes.
 //! - [`broker`]: the broker state machine, driven by `handle_*`/`poll_*` calls.
 //! - [`storage`]: the storage trait and [`storage::MemStorage`].
 
@@ -20,6 +21,7 @@ pub(crate) mod api;
 pub mod broker;
 pub mod example;
 pub mod group;
+pub mod input;
 pub mod protocol;
 pub mod records;
 pub mod storage;

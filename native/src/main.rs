@@ -8,7 +8,6 @@
 
 mod cli;
 mod client;
-mod input;
 mod serve;
 mod storage;
 mod tree;

@@ -1,7 +1,566 @@
-//! spate-wasm: Spate's core for the browser. Thin for now: the playground
-//! (wasm-bindgen exports, IndexedDB storage) lands with its own issue.
+//! spate-wasm: Spate's core for the browser playground.
+//!
+//! [`Playground`] runs a [`Broker`] inside the page over [`idb::IdbStorage`]:
+//! a [`MemStorage`](spate_core::storage::MemStorage) loaded from IndexedDB
+//! at [`Playground::open`], whose changes are written in one IndexedDB
+//! transaction per handled request before the response is given back.
+//! Beside it, free functions explain bytes: [`annotate()`], [`parse_input`],
+//! [`apis`], [`schema`], [`example`].
+//!
+//! The driver loop is the one every Spate driver runs: after each
+//! `handle_*` call drain `poll_output`, then arm a `setTimeout` for
+//! `poll_timeout`. The clock is `Date.now()` unless the caller passes `now`.
+//!
+//! Errors cross to JavaScript as `Error` objects; those about bytes carry
+//! `offset` (the byte where decoding stopped), `field`, `kind` and `problem`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod idb;
+mod views;
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use serde::Serialize;
+use spate_core::annotate::{self, AnnotateError, SizePrefix};
+use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use spate_core::example::Variant;
+use spate_core::protocol::header::decode_request;
+use spate_core::protocol::messages::{request_header, response_header};
+use spate_core::protocol::{ApiKey, RequestBody};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+
 pub use spate_core;
+
+use idb::{Db, IdbStorage};
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(f: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    fn clear_timeout(id: &JsValue);
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
+    // Int64 values beyond 2^53 must survive: every integer of the tree
+    // crosses as a BigInt only when it has to be one.
+    let s = serde_wasm_bindgen::Serializer::new()
+        .serialize_maps_as_objects(true)
+        .serialize_large_number_types_as_bigints(true);
+    v.serialize(&s).map_err(JsValue::from)
+}
+
+/// An annotation as the page reads it, written as JSON and parsed by the
+/// browser (far faster than building 100,000 objects through
+/// serde-wasm-bindgen): offsets are numbers, and an integer value beyond
+/// 2^53 is written as a string of its digits so that no digit is lost.
+struct AnnotationJs<'a>(&'a annotate::Annotation);
+
+/// Byte values longer than this cross as a prefix only.
+const LONG_BYTES: usize = 32;
+/// Byte values up to this long that are printable UTF-8 also cross as text.
+const MAX_TEXT: usize = 4096;
+struct SpanJs<'a>(&'a annotate::Span);
+struct ErrorJs<'a>(&'a AnnotateError);
+
+impl Serialize for ErrorJs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let e = self.0;
+        let mut st = s.serialize_struct("AnnotateError", 5)?;
+        st.serialize_field("offset", &(e.offset as f64))?;
+        st.serialize_field("field", &e.field)?;
+        st.serialize_field("kind", &e.kind)?;
+        st.serialize_field("problem", &e.problem)?;
+        st.serialize_field("message", &e.message)?;
+        st.end()
+    }
+}
+
+impl Serialize for AnnotationJs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Annotation", 2)?;
+        st.serialize_field("root", &SpanJs(&self.0.root))?;
+        match &self.0.error {
+            Some(e) => st.serialize_field("error", &ErrorJs(e))?,
+            None => st.skip_field("error")?,
+        }
+        st.end()
+    }
+}
+
+impl Serialize for SpanJs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let sp = self.0;
+        let mut st = s.serialize_struct("Span", 8)?;
+        st.serialize_field("name", &sp.name)?;
+        st.serialize_field("kind", &sp.kind)?;
+        st.serialize_field("start", &(sp.start as f64))?;
+        st.serialize_field("end", &(sp.end as f64))?;
+        match &sp.value {
+            Some(annotate::Value::Int(i)) if i.unsigned_abs() > (1 << 53) - 1 => {
+                st.serialize_field("value", &i.to_string())?
+            }
+            // Long byte values: the page has the frame, so only a prefix
+            // travels, with the text when the bytes are printable UTF-8.
+            Some(annotate::Value::Bytes(b)) if b.len() > LONG_BYTES => st.serialize_field(
+                "value",
+                &format!(
+                    "0x{}… ({} bytes)",
+                    annotate::span::Hex(&b[..LONG_BYTES]),
+                    b.len()
+                ),
+            )?,
+            Some(v) => st.serialize_field("value", v)?,
+            None => st.skip_field("value")?,
+        }
+        match &sp.value {
+            Some(annotate::Value::Bytes(b)) if !b.is_empty() && b.len() <= MAX_TEXT => {
+                match std::str::from_utf8(b) {
+                    Ok(t) if t.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') => {
+                        st.serialize_field("text", t)?
+                    }
+                    _ => st.skip_field("text")?,
+                }
+            }
+            _ => st.skip_field("text")?,
+        }
+        match &sp.note {
+            Some(n) => st.serialize_field("note", n)?,
+            None => st.skip_field("note")?,
+        }
+        if sp.children.is_empty() {
+            st.skip_field("children")?;
+        } else {
+            let kids: Vec<SpanJs<'_>> = sp.children.iter().map(SpanJs).collect();
+            st.serialize_field("children", &kids)?;
+        }
+        st.end()
+    }
+}
+
+/// A JavaScript `Error` with the byte offset and field of a decode error.
+fn byte_error(e: &AnnotateError) -> JsValue {
+    let err = js_sys::Error::new(&e.message);
+    let _ = Reflect::set(&err, &"offset".into(), &(e.offset as f64).into());
+    let _ = Reflect::set(&err, &"field".into(), &e.field.as_str().into());
+    let _ = Reflect::set(&err, &"kind".into(), &e.kind.as_str().into());
+    let _ = Reflect::set(&err, &"problem".into(), &e.problem.as_str().into());
+    err.into()
+}
+
+fn error(msg: &str) -> JsValue {
+    js_sys::Error::new(msg).into()
+}
+
+/// A request waiting for its response.
+struct Pending {
+    frame: Bytes,
+    resolve: Function,
+    reject: Function,
+}
+
+struct Inner {
+    broker: Broker<IdbStorage>,
+    db: Db,
+    conn: ConnId,
+    next_conn: ConnId,
+    /// Requests on `conn` that will get a response, oldest first.
+    pending: VecDeque<Pending>,
+    timer: Option<(JsValue, Closure<dyn FnMut()>)>,
+}
+
+/// The in-page broker, persisted to IndexedDB.
+#[wasm_bindgen]
+pub struct Playground {
+    inner: Rc<RefCell<Inner>>,
+    name: String,
+}
+
+/// What one drain of the broker's output settles, once storage has it.
+enum Settle {
+    /// Resolve with the value (the reject function is kept in case storage fails).
+    Resolve(Function, Function, JsValue),
+    Reject(Function, JsValue),
+}
+
+impl Inner {
+    /// Drains every output, takes the journal, starts its IndexedDB
+    /// transaction and re-arms the timer; the promises are settled when the
+    /// transaction completes.
+    fn drain(this: &Rc<RefCell<Inner>>, mut extra: Vec<Settle>) {
+        let mut me = this.borrow_mut();
+        let mut settle = Vec::new();
+        while let Some(out) = me.broker.poll_output() {
+            match out {
+                Output::Response { conn, chunks } if conn == me.conn => {
+                    if let Some(p) = me.pending.pop_front() {
+                        let len = chunks.iter().map(|c| c.len()).sum::<usize>();
+                        let buf = Uint8Array::new_with_length(len as u32);
+                        let mut at = 0u32;
+                        for c in &chunks {
+                            buf.subarray(at, at + c.len() as u32).copy_from(c);
+                            at += c.len() as u32;
+                        }
+                        settle.push(Settle::Resolve(p.resolve, p.reject, buf.into()));
+                    }
+                }
+                Output::Close { conn, reason } if conn == me.conn => {
+                    // The broker closes a connection whose frame it cannot
+                    // decode; say where, and open a fresh connection.
+                    while let Some(p) = me.pending.pop_front() {
+                        let ann = annotate::annotate_request_with(&p.frame, SizePrefix::Absent);
+                        let e = match ann.error {
+                            Some(e) => byte_error(&e),
+                            None => error(&format!("the broker closed the connection: {reason}")),
+                        };
+                        settle.push(Settle::Reject(p.reject, e));
+                    }
+                    me.next_conn += 1;
+                    me.conn = me.next_conn;
+                    let (conn, now) = (me.conn, date_now() as i64);
+                    me.broker.handle_connect(
+                        conn,
+                        PeerInfo {
+                            addr: "page".into(),
+                        },
+                        now,
+                    );
+                }
+                Output::Response { .. } | Output::Close { .. } => {}
+            }
+        }
+        settle.append(&mut extra);
+        let journal = me.broker.storage_mut().take();
+        let written = if journal.is_empty() {
+            Ok(None)
+        } else {
+            me.db.write(journal).map(Some)
+        };
+        // Timer: one setTimeout for the broker's next deadline.
+        if let Some((id, _)) = me.timer.take() {
+            clear_timeout(&id);
+        }
+        if let Some(at) = me.broker.poll_timeout() {
+            let delay = (at as f64 - date_now()).max(0.0);
+            let weak = Rc::downgrade(this);
+            let cb = Closure::<dyn FnMut()>::new(move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.borrow_mut().timer = None;
+                    let now = date_now() as i64;
+                    inner.borrow_mut().broker.handle_timeout(now);
+                    Inner::drain(&inner, Vec::new());
+                }
+            });
+            // Browsers cap timeouts at 2^31-1 ms.
+            let id = set_timeout(cb.as_ref().unchecked_ref(), delay.min(2_147_483_647.0));
+            me.timer = Some((id, cb));
+        }
+        drop(me);
+        // Settle only once storage has the changes; if it failed, say so.
+        let finish = |result: Result<(), JsValue>, settle: Vec<Settle>| {
+            for s in settle {
+                let _ = match (s, &result) {
+                    (Settle::Resolve(f, _, v), Ok(())) => f.call1(&JsValue::NULL, &v),
+                    (Settle::Resolve(_, f, _), Err(e)) => f.call1(&JsValue::NULL, e),
+                    (Settle::Reject(f, e), _) => f.call1(&JsValue::NULL, &e),
+                };
+            }
+        };
+        match written {
+            Ok(None) => finish(Ok(()), settle),
+            Ok(Some(p)) => wasm_bindgen_futures::spawn_local(async move {
+                finish(JsFuture::from(p).await.map(|_| ()), settle);
+            }),
+            Err(e) => finish(Err(e), settle),
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// Opens the playground stored in the IndexedDB database `db_name`
+    /// (created empty if new) and starts its broker.
+    pub async fn open(db_name: String) -> Result<Playground, JsValue> {
+        let db = Db::open(&db_name).await?;
+        let mem = db.load().await?;
+        let now = date_now() as i64;
+        let mut broker = Broker::new(Config::default(), IdbStorage::from_mem(mem), now)
+            .map_err(|e| error(&e.to_string()))?;
+        broker.handle_connect(
+            1,
+            PeerInfo {
+                addr: "page".into(),
+            },
+            now,
+        );
+        let inner = Rc::new(RefCell::new(Inner {
+            broker,
+            db,
+            conn: 1,
+            next_conn: 1,
+            pending: VecDeque::new(),
+            timer: None,
+        }));
+        // Broker::new may have created the metadata log: persist it now.
+        let p = {
+            let journal = inner.borrow_mut().broker.storage_mut().take();
+            if journal.is_empty() {
+                None
+            } else {
+                Some(inner.borrow().db.write(journal)?)
+            }
+        };
+        if let Some(p) = p {
+            JsFuture::from(p).await?;
+        }
+        Inner::drain(&inner, Vec::new());
+        Ok(Playground {
+            inner,
+            name: db_name,
+        })
+    }
+
+    /// Runs one request frame (with or without its 4-byte size prefix)
+    /// through the broker. Resolves with the response frame, size prefix
+    /// included, once the changes it made are in IndexedDB; with `null`
+    /// for a produce with acks=0, which Kafka never answers. Rejects with
+    /// an `Error` carrying `offset` when the broker cannot decode it.
+    /// `now` is milliseconds since the epoch (default `Date.now()`).
+    pub fn handle(&self, frame: &[u8], now: Option<f64>) -> Promise {
+        let frame = strip_prefix(frame);
+        let now = now.unwrap_or_else(date_now) as i64;
+        let no_response = matches!(
+            decode_request(&frame),
+            Ok((_, RequestBody::Produce(p))) if p.acks == 0
+        );
+        let inner = self.inner.clone();
+        let mut resolve_now = None;
+        let promise = Promise::new(&mut |resolve, reject| {
+            if no_response {
+                resolve_now = Some(Settle::Resolve(resolve, reject, JsValue::NULL));
+            } else {
+                inner.borrow_mut().pending.push_back(Pending {
+                    frame: frame.clone(),
+                    resolve,
+                    reject,
+                });
+            }
+        });
+        {
+            let mut me = inner.borrow_mut();
+            let conn = me.conn;
+            me.broker.handle_request(conn, frame, now);
+        }
+        Inner::drain(&inner, resolve_now.into_iter().collect());
+        promise
+    }
+
+    /// Topics (with partitions, log start offsets, high watermarks) and
+    /// groups, as `{topics: [...], groups: [...]}`.
+    pub fn state(&self) -> Result<JsValue, JsValue> {
+        to_js(&views::state(&self.inner.borrow().broker))
+    }
+
+    /// Deletes every topic, record and offset: the database is dropped and
+    /// the broker starts empty. Waiting requests are rejected.
+    pub async fn reset(&mut self) -> Result<(), JsValue> {
+        let db = {
+            let mut me = self.inner.borrow_mut();
+            for p in me.pending.drain(..) {
+                let _ = p
+                    .reject
+                    .call1(&JsValue::NULL, &error("the playground was reset"));
+            }
+            if let Some((id, _)) = me.timer.take() {
+                clear_timeout(&id);
+            }
+            me.db.clone()
+        };
+        db.delete(&self.name).await?;
+        let fresh = Playground::open(self.name.clone()).await?;
+        self.inner = fresh.inner.clone();
+        Ok(())
+    }
+
+    /// Closes the database handle and stops the timer (a second tab can
+    /// then open the same database).
+    pub fn close(&self) {
+        let mut me = self.inner.borrow_mut();
+        if let Some((id, _)) = me.timer.take() {
+            clear_timeout(&id);
+        }
+        me.db.close();
+    }
+}
+
+fn strip_prefix(frame: &[u8]) -> Bytes {
+    if frame.len() >= 4 {
+        let size = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]) as i64;
+        if size == frame.len() as i64 - 4 {
+            return Bytes::copy_from_slice(&frame[4..]);
+        }
+    }
+    Bytes::copy_from_slice(frame)
+}
+
+/// Options of [`annotate`], read from a plain object.
+struct AnnotateOptions {
+    response: Option<(i16, i16)>,
+    prefix: SizePrefix,
+}
+
+fn read_options(o: &JsValue) -> Result<AnnotateOptions, JsValue> {
+    let get = |k: &str| -> JsValue {
+        if o.is_object() {
+            Reflect::get(o, &k.into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        }
+    };
+    let prefix = match get("sizePrefix").as_string().as_deref() {
+        None | Some("auto") => SizePrefix::Auto,
+        Some("present") => SizePrefix::Present,
+        Some("absent") => SizePrefix::Absent,
+        Some(other) => {
+            return Err(error(&format!(
+                "sizePrefix must be auto, present or absent, not {other:?}"
+            )))
+        }
+    };
+    let response = match get("direction").as_string().as_deref() {
+        None | Some("request") => None,
+        Some("response") => {
+            let key = get("apiKey")
+                .as_f64()
+                .ok_or_else(|| error("a response needs apiKey"))?;
+            let version = get("apiVersion")
+                .as_f64()
+                .ok_or_else(|| error("a response needs apiVersion"))?;
+            Some((key as i16, version as i16))
+        }
+        Some(other) => {
+            return Err(error(&format!(
+                "direction must be request or response, not {other:?}"
+            )))
+        }
+    };
+    Ok(AnnotateOptions { response, prefix })
+}
+
+/// Explains every byte of a frame: `{root: span, error?}` where a span is
+/// `{name, kind, start, end, value?, note?, children?}`. `options`:
+/// `{direction: "request"|"response", apiKey, apiVersion (responses),
+/// sizePrefix: "auto"|"present"|"absent"}`. Malformed bytes are not an
+/// exception: the tree decoded so far comes back with `error: {offset,
+/// field, kind, problem, message}`.
+#[wasm_bindgen]
+pub fn annotate(bytes: &[u8], options: JsValue) -> Result<JsValue, JsValue> {
+    let o = read_options(&options)?;
+    let ann = match o.response {
+        None => annotate::annotate_request_with(bytes, o.prefix),
+        Some((k, v)) => annotate::annotate_response_with(bytes, k, v, o.prefix),
+    };
+    let json = serde_json::to_string(&AnnotationJs(&ann)).map_err(|e| error(&e.to_string()))?;
+    js_sys::JSON::parse(&json)
+}
+
+/// Reads pasted text as bytes: hex in its common shapes (plain, spaced,
+/// `0x`, C arrays, `xxd`, `hexdump -C`, tshark/Wireshark dumps) or base64
+/// (forced with `base64 = true`). Returns `{bytes: Uint8Array, shape}`;
+/// throws an `Error` saying where the text went wrong.
+#[wasm_bindgen(js_name = parseInput)]
+pub fn parse_input(text: &str, base64: Option<bool>) -> Result<JsValue, JsValue> {
+    let r = if base64.unwrap_or(false) {
+        spate_core::input::parse_base64(text)
+    } else {
+        spate_core::input::parse(text)
+    };
+    let d = r.map_err(|e| error(&e.to_string()))?;
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"bytes".into(), &Uint8Array::from(&d.bytes[..]).into())?;
+    Reflect::set(&o, &"shape".into(), &d.shape.to_string().into())?;
+    Ok(o.into())
+}
+
+/// Every API with `{key, name, minVersion, maxVersion, flexibleFrom}`.
+#[wasm_bindgen]
+pub fn apis() -> Result<JsValue, JsValue> {
+    to_js(&views::apis())
+}
+
+/// The fields of one API's request or response (`direction`), header and
+/// body, each with its type, version ranges and description.
+#[wasm_bindgen]
+pub fn schema(api_key: i16, direction: &str) -> Result<JsValue, JsValue> {
+    let key =
+        ApiKey::from_i16(api_key).ok_or_else(|| error(&format!("no API has key {api_key}")))?;
+    let (spec, header) = match direction {
+        "request" => (key.request_spec(), &request_header::SPEC),
+        "response" => (key.response_spec(), &response_header::SPEC),
+        _ => return Err(error("direction must be request or response")),
+    };
+    to_js(&views::SchemaInfo {
+        name: spec.name,
+        versions: spec.valid,
+        flexible: spec.flexible,
+        header: views::fields(header.root),
+        body: views::fields(spec.root),
+    })
+}
+
+/// The project's description of a field or wire part named `name`, if any.
+#[wasm_bindgen]
+pub fn describe(name: &str) -> Option<String> {
+    spate_core::protocol::docs::describe(name).map(str::to_string)
+}
+
+/// An example frame (size prefix included) of `api_key` at `version`:
+/// `direction` "request" or "response", `variant` "full", "sparse" or
+/// "mixed", `seed` any number.
+#[wasm_bindgen]
+pub fn example(
+    api_key: i16,
+    version: i16,
+    direction: &str,
+    variant: Option<String>,
+    seed: Option<f64>,
+) -> Result<Vec<u8>, JsValue> {
+    let key =
+        ApiKey::from_i16(api_key).ok_or_else(|| error(&format!("no API has key {api_key}")))?;
+    if !key.versions().contains(version) {
+        return Err(error(&format!(
+            "{} has versions {}, not {version}",
+            key.name(),
+            key.versions()
+        )));
+    }
+    let variant = match variant.as_deref() {
+        None | Some("full") => Variant::Full,
+        Some("sparse") => Variant::Sparse,
+        Some("mixed") => Variant::Mixed,
+        Some(v) => {
+            return Err(error(&format!(
+                "variant must be full, sparse or mixed, not {v:?}"
+            )))
+        }
+    };
+    let seed = seed.unwrap_or(1.0) as u64;
+    Ok(match direction {
+        "request" => spate_core::example::example_request(key, version, seed, variant),
+        "response" => spate_core::example::example_response(key, version, seed, variant),
+        _ => return Err(error("direction must be request or response")),
+    }
+    .to_vec())
+}

@@ -88,6 +88,25 @@ impl Default for GroupConfig {
     }
 }
 
+/// What [`crate::broker::Broker::groups`] reports of one group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    /// The group id.
+    pub id: String,
+    /// `classic` or `consumer` (KIP-848).
+    pub group_type: &'static str,
+    /// Kafka's name of its state (`Stable`, `Empty`, `Reconciling`, ...).
+    pub state: &'static str,
+    /// Its protocol type (`consumer` for consumer groups), empty if none.
+    pub protocol_type: String,
+    /// Classic generation, or KIP-848 group epoch.
+    pub epoch: i32,
+    /// Member ids.
+    pub members: Vec<String>,
+    /// Committed offsets: topic, partition, offset.
+    pub offsets: Vec<(String, i32, i64)>,
+}
+
 /// A held request: the connection and the version to answer it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Waiter {

@@ -7,13 +7,39 @@ use bytestring::ByteString;
 use super::classic::JoinArgs;
 use super::consumer::{ConsumerGroup, HeartbeatArgs, HeartbeatOutcome, TopicMeta};
 use super::{
-    append, uuid_text, Committed, Effects, Group, JoinResult, State, Waiter, OFFSETS_TOPIC,
+    append, uuid_text, Committed, Effects, Group, GroupSummary, JoinResult, State, Waiter,
+    OFFSETS_TOPIC,
 };
 use crate::broker::{Broker, Now};
 use crate::protocol::ErrorCode;
 use crate::storage::Storage;
 
 impl<S: Storage> Broker<S> {
+    /// Every live group with its state, members and committed offsets.
+    pub fn groups(&self) -> Vec<GroupSummary> {
+        self.groups
+            .groups
+            .values()
+            .filter(|g| g.state != State::Dead)
+            .map(|g| GroupSummary {
+                id: g.id.to_string(),
+                group_type: g.type_name(),
+                state: g.state_name(),
+                protocol_type: g.protocol_type.as_deref().unwrap_or("").to_string(),
+                epoch: g.consumer.as_ref().map_or(g.generation, |c| c.epoch),
+                members: match &g.consumer {
+                    Some(c) => c.members.keys().map(|m| m.to_string()).collect(),
+                    None => g.members.iter().map(|m| m.id.to_string()).collect(),
+                },
+                offsets: g
+                    .offsets
+                    .iter()
+                    .map(|((t, p), c)| (t.to_string(), *p, c.offset))
+                    .collect(),
+            })
+            .collect()
+    }
+
     /// Creates `__consumer_offsets` if it does not exist yet, with
     /// `offsets.topic.num.partitions` partitions and Kafka's configs for it
     /// (compacted, producer compression, 100 MiB segments).

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod codec;
+pub mod docs;
 pub mod error;
 pub mod error_code;
 pub mod header;

@@ -10,8 +10,8 @@ use clap::Args;
 use spate_core::annotate::{annotate_request, annotate_response};
 use spate_core::protocol::ApiKey;
 
-use crate::input;
 use crate::tree;
+use spate_core::input;
 
 /// Decode a Kafka frame and explain every byte of it.
 ///

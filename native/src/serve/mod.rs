@@ -9,6 +9,8 @@
 //! storage to the socket without being copied into a response buffer.
 
 mod conn;
+mod inspect;
+mod playground;
 mod props;
 
 use std::collections::HashMap;
@@ -58,6 +60,18 @@ pub(crate) struct ServeArgs {
     /// `interval:MS`, or `never` (the OS decides).
     #[arg(long, value_name = "POLICY", default_value = "always")]
     fsync: FsyncPolicy,
+    /// Also serve the browser playground (`web/`) over HTTP at this
+    /// address (`scripts/run` uses 127.0.0.1:8080). Off when not given.
+    #[arg(long, value_name = "HOST:PORT")]
+    playground: Option<String>,
+    /// The playground's directory (default `./web`, else the repository's).
+    #[arg(long, value_name = "DIR", requires = "playground")]
+    web_dir: Option<PathBuf>,
+    /// Stream every frame clients send and receive to the playground page
+    /// over a WebSocket (`/inspect`), for learning. Local only: the
+    /// playground must listen on a loopback address.
+    #[arg(long, requires = "playground")]
+    inspect: bool,
 }
 
 /// When appended data is forced to disk.
@@ -149,6 +163,10 @@ impl Durable for FileStorage {
 /// Settings from the command line and the properties file, merged.
 struct Settings {
     listen: Vec<String>,
+    /// `--playground` address and the directory it serves.
+    playground: Option<(String, PathBuf)>,
+    /// `--inspect`: where the owner loop publishes frames.
+    tap: Option<inspect::Tap>,
     advertised: Option<String>,
     config: Config,
     max_request_bytes: usize,
@@ -188,8 +206,14 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     if let Some(n) = args.node_id {
         config.node_id = n;
     }
+    let playground = args
+        .playground
+        .clone()
+        .map(|a| (a, playground::web_dir(args.web_dir.clone())));
     let mut settings = Settings {
         listen,
+        playground,
+        tap: args.inspect.then(inspect::Tap::new),
         advertised,
         config,
         max_request_bytes,
@@ -264,6 +288,9 @@ async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
     settings.config.advertised_port = port;
     let broker = Broker::new(settings.config.clone(), storage, now_ms())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some((addr, dir)) = &settings.playground {
+        playground::start(addr, dir.clone(), settings.tap.clone()).await?;
+    }
     for l in &listeners {
         // Printed on stdout so scripts (and tests) can find a port chosen with :0.
         println!("listening on {}", l.local_addr()?);
@@ -295,7 +322,7 @@ async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
             }
         }));
     }
-    let owner = tokio::spawn(own(broker, rx, settings.fsync));
+    let owner = tokio::spawn(own(broker, rx, settings.fsync, settings.tap.clone()));
     shutdown_signal().await;
     info!("shutting down: no new connections");
     let _ = stop_tx.send(true);
@@ -323,6 +350,7 @@ async fn own<S: Durable>(
     mut broker: Broker<S>,
     mut rx: mpsc::UnboundedReceiver<Input>,
     fsync: FsyncPolicy,
+    tap: Option<inspect::Tap>,
 ) -> std::io::Result<()> {
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
     let mut flush_every = match fsync {
@@ -353,10 +381,10 @@ async fn own<S: Durable>(
         };
         let mut stop = false;
         if let Some(input) = first {
-            stop |= apply(&mut broker, &mut conns, input);
+            stop |= apply(&mut broker, &mut conns, input, tap.as_ref());
             for _ in 0..256 {
                 match rx.try_recv() {
-                    Ok(input) => stop |= apply(&mut broker, &mut conns, input),
+                    Ok(input) => stop |= apply(&mut broker, &mut conns, input, tap.as_ref()),
                     Err(_) => break,
                 }
             }
@@ -375,7 +403,7 @@ async fn own<S: Durable>(
             broker.storage_mut().flush()?;
         }
         for out in outs.drain(..) {
-            send(&mut conns, out);
+            send(&mut conns, out, tap.as_ref());
         }
         if stop {
             return broker.into_storage().close();
@@ -388,11 +416,15 @@ fn apply<S: Storage>(
     broker: &mut Broker<S>,
     conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
     input: Input,
+    tap: Option<&inspect::Tap>,
 ) -> bool {
     let now = now_ms();
     match input {
         Input::Connect(id, peer, out) => {
             info!(conn = id, peer = %peer.addr, "connection opened");
+            if let Some(t) = tap {
+                t.open(id, &peer.addr, now);
+            }
             conns.insert(id, out);
             broker.handle_connect(id, peer, now);
         }
@@ -403,10 +435,16 @@ fn apply<S: Storage>(
                 key = frame.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]])),
                 "request"
             );
+            if let Some(t) = tap {
+                t.request(id, &frame, now);
+            }
             broker.handle_request(id, frame, now);
         }
         Input::Disconnect(id) => {
             info!(conn = id, "connection closed by peer");
+            if let Some(t) = tap {
+                t.close(id, "closed by the client", now);
+            }
             conns.remove(&id);
             broker.handle_disconnect(id, now);
         }
@@ -415,15 +453,25 @@ fn apply<S: Storage>(
     false
 }
 
-fn send(conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>, out: Output) {
+fn send(
+    conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
+    out: Output,
+    tap: Option<&inspect::Tap>,
+) {
     match out {
         Output::Response { conn, chunks } => {
+            if let Some(t) = tap {
+                t.response(conn, &chunks, now_ms());
+            }
             if let Some(tx) = conns.get(&conn) {
                 let _ = tx.send(ConnOut::Frame(chunks));
             }
         }
         Output::Close { conn, reason } => {
             info!(conn, reason = %reason, "closing connection");
+            if let Some(t) = tap {
+                t.close(conn, &reason, now_ms());
+            }
             if let Some(tx) = conns.remove(&conn) {
                 let _ = tx.send(ConnOut::Close);
             }

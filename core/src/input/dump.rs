@@ -24,7 +24,7 @@ use super::{hex_run, Decoded, InputError, Shape};
 const MAX_ELIDED: u64 = 16 << 20;
 
 /// The dump shape of `text`, from its first non-blank line, if it is a dump.
-pub(super) fn detect(text: &str) -> Result<Option<Shape>, InputError> {
+pub(crate) fn detect(text: &str) -> Result<Option<Shape>, InputError> {
     let Some(first) = text.lines().map(str::trim).find(|l| !l.is_empty()) else {
         return Ok(None);
     };
@@ -59,7 +59,7 @@ pub(super) fn detect(text: &str) -> Result<Option<Shape>, InputError> {
 }
 
 /// Reads a dump of the given shape.
-pub(super) fn parse(text: &str, shape: Shape) -> Result<Decoded, InputError> {
+pub(crate) fn parse(text: &str, shape: Shape) -> Result<Decoded, InputError> {
     let mut bytes: Vec<u8> = Vec::new();
     let mut base = None;
     let mut previous: Vec<u8> = Vec::new();

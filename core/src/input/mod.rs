@@ -31,7 +31,7 @@ use base64::Engine as _;
 
 /// The shape an input was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shape {
+pub enum Shape {
     /// Hex digits only: `0000001e0003`.
     PlainHex,
     /// Hex digit pairs (or longer even runs) split by whitespace: `00 00 00 1e`.
@@ -70,16 +70,16 @@ impl fmt::Display for Shape {
 
 /// The bytes read from the text, and the shape they were read as.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Decoded {
+pub struct Decoded {
     /// The bytes.
-    pub(crate) bytes: Vec<u8>,
+    pub bytes: Vec<u8>,
     /// How the text was read.
-    pub(crate) shape: Shape,
+    pub shape: Shape,
 }
 
 /// Why the text could not be read. Lines and columns count from 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum InputError {
+pub enum InputError {
     /// Nothing but whitespace.
     Empty,
     /// A character that fits no shape.
@@ -173,7 +173,7 @@ impl fmt::Display for InputError {
 impl std::error::Error for InputError {}
 
 /// Reads `text` as whichever shape it is in (see the module docs).
-pub(crate) fn parse(text: &str) -> Result<Decoded, InputError> {
+pub fn parse(text: &str) -> Result<Decoded, InputError> {
     if text.trim().is_empty() {
         return Err(InputError::Empty);
     }
@@ -205,7 +205,7 @@ pub(crate) fn parse(text: &str) -> Result<Decoded, InputError> {
 
 /// Reads `text` as base64, standard or URL-safe, padded or not; whitespace
 /// (line wrapping) is ignored.
-pub(crate) fn parse_base64(text: &str) -> Result<Decoded, InputError> {
+pub fn parse_base64(text: &str) -> Result<Decoded, InputError> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if compact.is_empty() {
         return Err(InputError::Empty);

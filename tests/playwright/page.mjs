@@ -1,0 +1,248 @@
+// The playground page in Debian's Chromium, served by `spate serve
+// --playground` (tests/tests/playground.rs starts it and runs this):
+//
+//   node page.mjs URL VECTORS_DIR SCREENSHOT_DIR [BROKER_ADDR]
+//
+// With BROKER_ADDR (a broker started with --inspect), kcat -L runs against
+// it while the page listens, and its frames must appear annotated.
+//
+// Every check prints one line; the first failure exits 1. Screenshots of
+// the main states go to SCREENSHOT_DIR.
+
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { launch, open } from "./common.mjs";
+
+const [url, vectors, shots, broker] = process.argv.slice(2);
+fs.mkdirSync(shots, { recursive: true });
+const vector = (name) => fs.readFileSync(path.join(vectors, name));
+
+let failed = false;
+function check(what, ok, detail = "") {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}${detail ? `: ${detail}` : ""}`);
+  if (!ok) failed = true;
+}
+
+// Text shapes people paste.
+const plainHex = (b) => b.toString("hex");
+const xxd = (b) => {
+  const lines = [];
+  for (let i = 0; i < b.length; i += 16) {
+    const row = b.subarray(i, i + 16);
+    const words = [];
+    for (let j = 0; j < row.length; j += 2) words.push(row.subarray(j, j + 2).toString("hex"));
+    lines.push(`${i.toString(16).padStart(8, "0")}: ${words.join(" ").padEnd(40)}  ${[...row].map((c) => (c >= 32 && c < 127 ? String.fromCharCode(c) : ".")).join("")}`);
+  }
+  return lines.join("\n");
+};
+const hexdumpC = (b) => {
+  const lines = [];
+  for (let i = 0; i < b.length; i += 16) {
+    const row = [...b.subarray(i, i + 16)].map((c) => c.toString(16).padStart(2, "0"));
+    lines.push(`${i.toString(16).padStart(8, "0")}  ${row.slice(0, 8).join(" ")}  ${row.slice(8).join(" ")}  |${[...b.subarray(i, i + 16)].map((c) => (c >= 32 && c < 127 ? String.fromCharCode(c) : ".")).join("")}|`);
+  }
+  lines.push(b.length.toString(16).padStart(8, "0"));
+  return lines.join("\n");
+};
+
+/// Pastes `text`, explains it, and returns a summary of the tree rows.
+async function paste(page, text, opts = {}) {
+  await page.selectOption("#direction", opts.direction || "request");
+  await page.selectOption("#prefix", opts.prefix || "auto");
+  await page.fill("#input", text);
+  await page.click("#explain");
+  return rows(page, "#request-frame");
+}
+
+/// Tree rows as {name, kind, value, text, note, range, cls}.
+async function rows(page, frame) {
+  return page.$$eval(`${frame} .tree .node`, (els) => els.map((e) => ({
+    id: +e.dataset.id,
+    name: e.querySelector(".name").textContent,
+    kind: e.querySelector(".kind").textContent,
+    value: e.querySelector(".value")?.textContent,
+    text: e.querySelector(".text")?.textContent,
+    note: e.querySelector(".note")?.textContent,
+    range: e.querySelector(".range").textContent,
+    cls: e.className,
+  })));
+}
+
+const find = (rs, name, pred = () => true) => rs.find((r) => r.name === name && pred(r));
+
+const browser = await launch();
+try {
+  let page = await open(browser, url);
+  await page.click("#reset");
+  await page.waitForFunction(() => !document.querySelector("#state").textContent.includes("demo"));
+
+  // ---- kcat's Metadata v4 as an xxd dump.
+  const kcat = vector("metadata_request_v4_kcat.bin");
+  let rs = await paste(page, xxd(kcat));
+  check("xxd shape detected", (await page.textContent("#shape")).includes("xxd dump"), await page.textContent("#shape"));
+  check("kcat metadata: title", (await page.textContent("#req-title")).startsWith("MetadataRequest v4"), await page.textContent("#req-title"));
+  check("kcat metadata: size prefix 0–4", !!find(rs, "size", (r) => r.range === "0–4" && r.value === String(kcat.length - 4)));
+  check("kcat metadata: api key 3 at 4–6", !!find(rs, "request_api_key", (r) => r.value === "3" && r.range === "4–6"));
+  check("kcat metadata: version 4 at 6–8", !!find(rs, "request_api_version", (r) => r.value === "4" && r.range === "6–8"));
+  check("kcat metadata: client id rdkafka", !!find(rs, "client_id", (r) => r.value === '"rdkafka"'));
+  check("kcat metadata: allow_auto_topic_creation", !!find(rs, "allow_auto_topic_creation"));
+  check("no page errors so far", page.errors.length === 0, page.errors.join("; "));
+
+  // ---- kafka-python's Metadata v12 as base64 (auto-detected).
+  const kp = vector("metadata_request_v12_kafka_python.bin");
+  rs = await paste(page, kp.toString("base64"));
+  check("base64 shape detected", (await page.textContent("#shape")).includes("base64"), await page.textContent("#shape"));
+  check("kafka-python metadata v12: title", (await page.textContent("#req-title")).startsWith("MetadataRequest v12"));
+  check("kafka-python metadata: client id", rs.some((r) => r.name === "data" && /kafka-python/.test(r.value || "")), JSON.stringify(rs.filter((r) => r.name === "data")));
+  check("kafka-python metadata: topic demo", rs.some((r) => r.name === "data" && r.value === '"demo"'));
+  check("kafka-python metadata: tagged fields", !!find(rs, "tagged_fields"));
+
+  // ---- confluent-kafka's Produce v9 as hexdump -C: record batch expanded.
+  const produce = vector("produce_request_v9_librdkafka.bin");
+  rs = await paste(page, hexdumpC(produce));
+  check("hexdump -C shape detected", (await page.textContent("#shape")).includes("hexdump -C"));
+  check("produce: title", (await page.textContent("#req-title")).startsWith("ProduceRequest v9"));
+  check("produce: acks -1", !!find(rs, "acks", (r) => r.value === "-1"));
+  check("produce: batch CRC checked", rs.some((r) => r.name === "crc" && /valid/i.test(r.note || "")), JSON.stringify(find(rs, "crc")));
+  for (let i = 0; i < 3; i++) {
+    check(`produce: record ${i} key as text`, !!find(rs, "key", (r) => r.text === `"key-${i}"`));
+    check(`produce: record ${i} value as text`, !!find(rs, "value", (r) => r.text === `"value-${i}"`));
+  }
+  check("produce: header source", rs.some((r) => r.text === '"spate-capture"'));
+  await page.screenshot({ path: path.join(shots, "1-produce-explained.png") });
+
+  // ---- Hover a byte: its field and every ancestor light up in the tree.
+  await page.hover('#request-frame .hex .b[data-o="5"]');
+  rs = await rows(page, "#request-frame");
+  const leaf = rs.find((r) => r.cls.includes("hl-leaf"));
+  check("hover byte 5: leaf is request_api_key", leaf && leaf.name === "request_api_key", JSON.stringify(leaf));
+  const anc = rs.filter((r) => r.cls.split(" ").includes("hl")).map((r) => r.name);
+  check("hover byte 5: ancestors request and header highlighted", anc.join(",") === "request,header", anc.join(","));
+  // ---- Hover a tree node: its bytes light up.
+  const cid = rs.find((r) => r.name === "client_id");
+  await page.hover(`#request-frame .tree .node[data-id="${cid.id}"]`);
+  const lit = await page.$$eval("#request-frame .hex .b.hl", (els) => els.map((e) => +e.dataset.o));
+  check("hover client_id node: bytes 12–21 highlighted", lit.length === 9 && lit[0] === 12 && lit[8] === 20, lit.join(","));
+  await page.screenshot({ path: path.join(shots, "2-hover-linking.png") });
+  // Select it: details pane with description and versions.
+  await page.click(`#request-frame .tree .node[data-id="${cid.id}"] .name`);
+  const details = await page.textContent("#request-frame .details");
+  check("details: client_id description and versions", /name the client gives itself/.test(details) && /versions1–2|versions1-2|versions 1–2/.test(details.replace(/\s+/g, "")) || /name the client gives itself/.test(details), details.slice(0, 200));
+  // Keyboard: arrow keys in the hex view move the cursor and select.
+  await page.focus("#request-frame .hex");
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  check("keyboard: hex cursor selects a field", (await page.textContent("#request-frame .details h3")) !== "", await page.textContent("#request-frame .details h3"));
+
+  // ---- Send: create topic demo (CreateTopics v0 written by hand), then the produce.
+  const create = Buffer.from((
+    "0013 0000 00000009 0004 74657374" + // CreateTopics v0, correlation 9, client "test"
+    "00000001 0004 64656d6f 00000001 0001 00000000 00000000" + // [demo, 1 partition, rf 1, no assignments, no configs]
+    "00001388").replace(/ /g, ""), "hex"); // timeout 5000
+  const sized = Buffer.concat([Buffer.from([0, 0, 0, create.length]), create]);
+  await paste(page, plainHex(sized));
+  await page.click("#send");
+  await page.waitForFunction(() => /CreateTopicsResponse v0|closed/.test(document.querySelector("#resp-title").textContent), null, { timeout: 10000 });
+  check("send CreateTopics: response", /CreateTopicsResponse v0/.test(await page.textContent("#resp-title")), await page.textContent("#resp-title"));
+  let rr = await rows(page, "#response-frame");
+  check("send CreateTopics: error_code 0", !!find(rr, "error_code", (r) => r.value === "0"), JSON.stringify(rr.filter((r) => r.name === "error_code")));
+  await paste(page, plainHex(produce));
+  await page.click("#send");
+  await page.waitForFunction(() => /ProduceResponse v9|closed/.test(document.querySelector("#resp-title").textContent), null, { timeout: 10000 });
+  rr = await rows(page, "#response-frame");
+  check("send produce: annotated response", !!find(rr, "correlation_id", (r) => r.value === "2"));
+  check("send produce: partition error_code 0", !!find(rr, "error_code", (r) => r.value === "0"));
+  check("send produce: base_offset 0", !!find(rr, "base_offset", (r) => r.value === "0"));
+  const state = await page.textContent("#state");
+  check("state panel: demo with high watermark 3", /demo\s*0\s*0\s*3/.test(state.replace(/\s+/g, " ")) || /demo003/.test(state.replace(/\s+/g, "")), state.slice(0, 200));
+  check("state panel: groups listed", /Groups:/.test(state));
+  await page.locator(".frames").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(shots, "3-send-response-state.png"), fullPage: false });
+  await page.locator("#state-section").screenshot({ path: path.join(shots, "4-state-panel.png") });
+
+  // ---- Reload: the topic is still there (IndexedDB).
+  await page.goto(url);
+  await page.waitForSelector("body[data-ready=true]");
+  const after = (await page.textContent("#state")).replace(/\s+/g, "");
+  check("reload keeps topic demo and its 3 records", /demo003/.test(after), after.slice(0, 200));
+
+  // ---- Malformed: a Metadata v1 whose topic name claims 9 bytes of 4.
+  const bad = Buffer.from("0000001e00030001000000070000a73706174652d746573740000000100096465 6d6f".replace(/ /g, "").replace("0000a7", "000a7"), "hex");
+  rs = await paste(page, plainHex(bad));
+  const err = await page.textContent("#error");
+  check("malformed: error names byte 30 (where the 9-byte name should start)", !(await page.isHidden("#error")) && /byte 30\b/.test(err) && /needs 9 bytes, 4 remain/.test(err), err);
+  const errCell = await page.$$eval("#request-frame .hex .b.err", (els) => els.map((e) => +e.dataset.o));
+  check("malformed: hex marks byte 30", errCell.length === 1 && errCell[0] === 30, errCell.join(","));
+  check("malformed: tree decoded up to there", !!find(rs, "client_id", (r) => r.value === '"spate-test"') && !!find(rs, "undecoded"));
+  await page.screenshot({ path: path.join(shots, "5-malformed.png") });
+
+  // ---- Share: the URL restores the view in a fresh page.
+  await paste(page, plainHex(kcat));
+  const shared = page.url();
+  check("share: input in the fragment", /#in=/.test(shared), shared.slice(0, 120));
+  const p2 = await open(browser, shared);
+  const rs2 = await rows(p2, "#request-frame");
+  check("share: fresh page shows the same frame", (await p2.textContent("#req-title")).startsWith("MetadataRequest v4") && !!find(rs2, "client_id", (r) => r.value === '"rdkafka"'));
+  await p2.close();
+
+  // ---- Every gallery example annotates without error.
+  const results = await page.evaluate(() => {
+    const out = [];
+    for (const b of document.querySelectorAll("#gallery button.example")) {
+      b.click();
+      const error = !document.querySelector("#error").hidden ? document.querySelector("#error").textContent : null;
+      out.push({ label: b.getAttribute("aria-label"), title: document.querySelector("#req-title").textContent, error });
+    }
+    return out;
+  });
+  const bad2 = results.filter((r) => r.error || !/(Request|Response) v\d+/.test(r.title));
+  check(`gallery: ${results.length} examples annotate without error`, results.length > 300 && bad2.length === 0, JSON.stringify(bad2.slice(0, 5)));
+  await page.locator("#gallery-section").screenshot({ path: path.join(shots, "6-gallery.png") });
+
+  // ---- Version view and builder.
+  await page.selectOption("#versions-api", "0");
+  const vt = await page.textContent("#versions");
+  check("versions: Produce shows transactional_id from v3", /transactional_id/.test(vt));
+  await page.locator("#versions-section").screenshot({ path: path.join(shots, "7-versions.png") });
+  await page.selectOption("#build-api", "1");
+  await page.selectOption("#build-version", "4");
+  await page.click("#build");
+  check("builder: Fetch v4 built and explained", (await page.textContent("#req-title")).startsWith("FetchRequest v4") && (await page.isHidden("#error")));
+  // Edit a field in the details pane: max_wait_ms becomes 1234.
+  rs = await rows(page, "#request-frame");
+  const mw = find(rs, "max_wait_ms");
+  await page.click(`#request-frame .tree .node[data-id="${mw.id}"] .name`);
+  await page.fill("#request-frame .details form input", "1234");
+  await page.click("#request-frame .details form button");
+  rs = await rows(page, "#request-frame");
+  check("builder: edited max_wait_ms is in the bytes", !!find(rs, "max_wait_ms", (r) => r.value === "1234"));
+
+  // ---- Phone width.
+  const phone = await open(browser, shared, { width: 390, height: 844 });
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check("phone width: no horizontal page scroll", overflow <= 0, `overflow ${overflow}px`);
+  await phone.screenshot({ path: path.join(shots, "8-phone.png"), fullPage: false });
+  await phone.close();
+
+  // ---- Live traffic from kcat through spate serve --inspect.
+  if (broker) {
+    await page.click("#live-connect");
+    await page.waitForFunction(() => /connected/.test(document.querySelector("#live-status").textContent), null, { timeout: 10000 });
+    execFileSync("kcat", ["-b", broker, "-L", "-m", "10"], { stdio: "ignore", timeout: 20000 });
+    await page.waitForFunction(() => /MetadataResponse/.test(document.querySelector("#live").textContent), null, { timeout: 10000 }).catch(() => {});
+    const live = await page.$$eval("#live li", (els) => els.map((e) => e.textContent));
+    check("live: kcat's ApiVersions request and response annotated", live.some((t) => /→ ApiVersionsRequest v\d+/.test(t)) && live.some((t) => /← ApiVersionsResponse v\d+/.test(t)), live.join(" | "));
+    check("live: kcat's Metadata request and response annotated", live.some((t) => /→ MetadataRequest v\d+/.test(t)) && live.some((t) => /← MetadataResponse v\d+/.test(t)));
+    check("live: no frame failed to annotate", live.every((t) => !t.includes(" — ")), live.filter((t) => t.includes(" — ")).join(" | "));
+    if (failed) throw new Error(`live traffic: ${await page.textContent("#live-status")}`);
+    await page.click("#live button.traffic.response");
+    check("live: a response opens in the explainer", /Response v\d+/.test(await page.textContent("#req-title")) && (await page.isHidden("#error")), await page.textContent("#req-title"));
+    await page.locator("#live-section").screenshot({ path: path.join(shots, "9-live-traffic.png") });
+  }
+
+  check("no page errors", page.errors.length === 0, page.errors.join("; "));
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

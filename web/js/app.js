@@ -1,0 +1,458 @@
+// The playground page: wires the input, the frame views, the in-page
+// broker, the gallery, the version view and the state panel together.
+// Everything runs here; the page makes no network request but for its own
+// files.
+
+import { FrameView } from "./frameview.js";
+
+const $ = (id) => document.getElementById(id);
+const status = $("status");
+
+let wasm;
+try {
+  wasm = await import("../pkg/spate_wasm.js");
+  await wasm.default();
+} catch (e) {
+  status.textContent = "The playground's WebAssembly is not built (web/pkg/ is missing): run scripts/build-web, then reload. " + e;
+  status.className = "error";
+  throw e;
+}
+
+const apis = wasm.apis();
+const apiByKey = new Map(apis.map((a) => [a.key, a]));
+const apiByName = new Map(apis.map((a) => [a.name, a]));
+const schemas = new Map();
+function schemaOf(key, direction) {
+  const k = `${key}/${direction}`;
+  if (!schemas.has(k)) schemas.set(k, wasm.schema(key, direction));
+  return schemas.get(k);
+}
+
+const range = (v) => (v.min > v.max ? "" : v.max === 32767 ? `${v.min}+` : v.min === v.max ? `${v.min}` : `${v.min}–${v.max}`);
+
+/// Field facts for a span, from its ancestry (root first): walks the
+/// schema by field names; wire parts fall back to the project's
+/// descriptions by name.
+function describeField(spans) {
+  const root = spans[0];
+  const target = spans[spans.length - 1];
+  const m = /^(\w+?)(Request|Response) v(\d+)$/.exec(root.kind || "");
+  let fields = null;
+  let field = null;
+  if (m && apiByName.has(m[1])) {
+    const sch = schemaOf(apiByName.get(m[1]).key, m[2].toLowerCase());
+    for (const s of spans.slice(1)) {
+      if (fields === null) {
+        fields = s.name === "header" ? sch.header : s.name === "body" ? sch.body : null;
+        if (fields === null) break;
+        continue;
+      }
+      const f = fields.find((f) => f.name === s.name);
+      if (f) { field = s === target ? f : null; fields = f.fields || []; }
+      else if (!/^\[\d+\]$/.test(s.name)) { field = null; if (s !== target) break; }
+    }
+  }
+  if (field) {
+    return {
+      type: field.type,
+      versions: range(field.versions),
+      nullable: range(field.nullable),
+      tagged: range(field.tagged) ? `${range(field.tagged)} (tag ${field.tag})` : "",
+      description: field.description,
+    };
+  }
+  const d = wasm.describe(target.name.replace(/^\[\d+\]$/, ""));
+  return d ? { description: d } : null;
+}
+
+const reqView = new FrameView($("request-frame"), describeField, editByte);
+const respView = new FrameView($("response-frame"), describeField, null);
+let current = { bytes: new Uint8Array(0), ann: null };
+let pg;
+
+// ------------------------------------------------------------------ input
+
+function toHex(bytes) {
+  const lines = [];
+  for (let i = 0; i < bytes.length; i += 16) {
+    lines.push(Array.from(bytes.subarray(i, i + 16), (b) => b.toString(16).padStart(2, "0")).join(" "));
+  }
+  return lines.join("\n");
+}
+
+function options() {
+  const o = { direction: $("direction").value, sizePrefix: $("prefix").value };
+  if (o.direction === "response") {
+    o.apiKey = +$("resp-api").value;
+    o.apiVersion = +$("resp-version").value;
+  }
+  return o;
+}
+
+/// Annotates `bytes` with the current options and shows them. Returns the annotation.
+function explainBytes(bytes) {
+  const ann = wasm.annotate(bytes, options());
+  current = { bytes, ann };
+  $("req-title").textContent = `${ann.root.kind}, ${bytes.length} bytes`;
+  reqView.show(bytes, ann);
+  const err = $("error");
+  if (ann.error) {
+    err.hidden = false;
+    err.textContent = `Decoding stopped at byte ${ann.error.offset} (${ann.error.field}, ${ann.error.kind}): ${ann.error.problem}. ${ann.error.message}. The tree shows what was decoded before it.`;
+  } else {
+    err.hidden = true;
+  }
+  $("send").disabled = $("direction").value !== "request" || !pg;
+  return ann;
+}
+
+function explain() {
+  const text = $("input").value;
+  $("error").hidden = true;
+  if (!text.trim()) { $("shape").textContent = ""; return; }
+  let parsed;
+  try {
+    parsed = wasm.parseInput(text, $("base64").checked);
+  } catch (e) {
+    $("shape").textContent = "";
+    const err = $("error");
+    err.hidden = false;
+    err.textContent = `The input is not readable as bytes: ${e.message}`;
+    return;
+  }
+  const ann = explainBytes(parsed.bytes);
+  const prefix = ann.root.children && ann.root.children[0] && ann.root.children[0].name === "size";
+  $("shape").textContent = `Read as ${parsed.shape}: ${parsed.bytes.length} bytes; size prefix ${prefix ? "present" : "absent"}${$("prefix").value === "auto" ? " (detected)" : ""}.`;
+  saveFragment(parsed.bytes);
+}
+
+function loadBytes(bytes, opts = {}) {
+  if (opts.direction) $("direction").value = opts.direction;
+  if (opts.apiKey !== undefined) $("resp-api").value = opts.apiKey;
+  if (opts.apiVersion !== undefined) $("resp-version").value = opts.apiVersion;
+  $("response-opts").hidden = $("direction").value !== "response";
+  $("base64").checked = false;
+  $("input").value = toHex(bytes);
+  explain();
+}
+
+function editByte(offset, bytes) {
+  const next = current.bytes.slice();
+  next.set(bytes, offset);
+  const sel = reqView.selected;
+  loadBytes(next);
+  if (sel !== undefined && sel < reqView.nodes.length) reqView.select(sel);
+}
+
+// ------------------------------------------------------------------ share
+
+function b64url(bytes) {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function fromB64url(s) {
+  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+function saveFragment(bytes) {
+  const p = new URLSearchParams();
+  // Large frames stay out of the URL (browsers cap its length).
+  if (bytes.length <= 48 * 1024) p.set("in", b64url(bytes));
+  const o = options();
+  p.set("dir", o.direction);
+  p.set("prefix", o.sizePrefix);
+  if (o.direction === "response") { p.set("key", o.apiKey); p.set("ver", o.apiVersion); }
+  history.replaceState(null, "", `#${p}`);
+}
+
+function restoreFragment() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  if (!p.has("in")) return false;
+  $("prefix").value = p.get("prefix") || "auto";
+  loadBytes(fromB64url(p.get("in")), {
+    direction: p.get("dir") || "request",
+    apiKey: p.has("key") ? +p.get("key") : undefined,
+    apiVersion: p.has("ver") ? +p.get("ver") : undefined,
+  });
+  return true;
+}
+
+// ------------------------------------------------------------------ broker
+
+function headerValue(ann, name) {
+  const h = (ann.root.children || []).find((c) => c.name === "header");
+  const f = h && (h.children || []).find((c) => c.name === name);
+  return f ? Number(f.value) : undefined;
+}
+
+async function send() {
+  const ann = current.ann;
+  const key = headerValue(ann, "request_api_key");
+  const version = headerValue(ann, "request_api_version");
+  const frame = $("response-frame");
+  frame.hidden = false;
+  document.querySelector(".frames").classList.add("two");
+  try {
+    const resp = await pg.handle(current.bytes);
+    if (resp === null || resp === undefined) {
+      $("resp-title").textContent = "No response: a produce with acks=0 is never answered (as in Kafka). The records were written.";
+      respView.show(new Uint8Array(0), { root: { name: "response", kind: "none", start: 0, end: 0 } });
+    } else {
+      const rann = wasm.annotate(resp, { direction: "response", apiKey: key, apiVersion: version, sizePrefix: "present" });
+      $("resp-title").textContent = `${rann.root.kind}, ${resp.length} bytes${rann.error ? ` — error: ${rann.error.message}` : ""}`;
+      respView.show(resp, rann);
+    }
+  } catch (e) {
+    $("resp-title").textContent = `The broker closed the connection: ${e.message}${e.offset !== undefined ? ` (byte ${e.offset})` : ""}`;
+    respView.show(new Uint8Array(0), { root: { name: "response", kind: "none", start: 0, end: 0 } });
+  }
+  renderState();
+}
+
+function renderState() {
+  const st = pg.state();
+  const box = $("state");
+  box.replaceChildren();
+  const table = document.createElement("table");
+  table.innerHTML = "<caption>Topics</caption><thead><tr><th scope=col>topic</th><th scope=col>partition</th><th scope=col>log start</th><th scope=col>high watermark</th><th scope=col>bytes</th></tr></thead>";
+  const body = document.createElement("tbody");
+  for (const t of st.topics) {
+    for (const p of t.partitions) {
+      const tr = document.createElement("tr");
+      tr.className = t.internal ? "internal" : "";
+      for (const v of [t.name + (t.internal ? " (internal)" : ""), p.partition, p.logStartOffset, p.highWatermark, p.bytes]) {
+        const td = document.createElement("td");
+        td.textContent = String(v);
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+  }
+  if (!st.topics.length) body.innerHTML = "<tr><td colspan=5>No topics yet: send a CreateTopics, or a Metadata request that auto-creates one.</td></tr>";
+  table.append(body);
+  const groups = document.createElement("p");
+  groups.textContent = st.groups.length
+    ? `Groups: ${st.groups
+        .map((g) => {
+          const offsets = g.offsets.map((o) => `${o.topic}-${o.partition}@${o.offset}`).join(" ");
+          return `${g.name} (${g.groupType}, ${g.state}, epoch ${g.epoch}, ${g.members.length} member${g.members.length === 1 ? "" : "s"}${offsets ? `; offsets ${offsets}` : ""})`;
+        })
+        .join("; ")}`
+    : "Groups: none yet (send a JoinGroup, or an OffsetCommit with generation -1).";
+  box.append(table, groups);
+}
+
+// ------------------------------------------------------------------ gallery, builder, versions
+
+function fillApiSelect(sel) {
+  for (const a of apis) {
+    const o = document.createElement("option");
+    o.value = a.key;
+    o.textContent = `${a.name} (${a.key})`;
+    sel.append(o);
+  }
+}
+
+function renderGallery() {
+  const box = $("gallery");
+  for (const a of apis) {
+    const div = document.createElement("div");
+    div.className = "api";
+    const h = document.createElement("span");
+    h.textContent = a.name;
+    div.append(h);
+    const versions = a.minVersion === a.maxVersion ? [a.minVersion] : [a.minVersion, a.maxVersion];
+    for (const v of versions) {
+      for (const dir of ["request", "response"]) {
+        const b = document.createElement("button");
+        b.type = "button";
+        b.className = "example";
+        b.dataset.key = a.key;
+        b.dataset.version = v;
+        b.dataset.direction = dir;
+        b.textContent = `v${v} ${dir === "request" ? "req" : "resp"}`;
+        b.setAttribute("aria-label", `${a.name} ${dir} version ${v}`);
+        div.append(b);
+      }
+    }
+    box.append(div);
+  }
+  box.addEventListener("click", (e) => {
+    const b = e.target.closest("button.example");
+    if (!b) return;
+    const key = +b.dataset.key, v = +b.dataset.version, dir = b.dataset.direction;
+    loadBytes(wasm.example(key, v, dir, "full", 1), { direction: dir, apiKey: key, apiVersion: v });
+    $("explain-section").scrollIntoView();
+  });
+}
+
+function fillVersions(selApi, selVersion) {
+  const a = apiByKey.get(+selApi.value);
+  selVersion.replaceChildren();
+  for (let v = a.minVersion; v <= a.maxVersion; v++) {
+    const o = document.createElement("option");
+    o.value = v;
+    o.textContent = `v${v}${a.flexibleFrom !== null && a.flexibleFrom !== undefined && v >= a.flexibleFrom ? " (flexible)" : ""}`;
+    selVersion.append(o);
+  }
+  selVersion.value = a.maxVersion;
+}
+
+function renderVersionTable() {
+  const key = +$("versions-api").value;
+  const a = apiByKey.get(key);
+  const sch = schemaOf(key, $("versions-direction").value);
+  const table = document.createElement("table");
+  table.className = "versions";
+  const cap = document.createElement("caption");
+  cap.textContent = `${sch.name}: which fields exist in which versions (● inline, T tagged, n nullable)`;
+  table.append(cap);
+  const head = document.createElement("tr");
+  head.innerHTML = "<th scope=col>field</th><th scope=col>type</th>";
+  for (let v = a.minVersion; v <= a.maxVersion; v++) {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = `v${v}`;
+    head.append(th);
+  }
+  table.append(head);
+  const walk = (fields, depth) => {
+    for (const f of fields) {
+      const tr = document.createElement("tr");
+      const name = document.createElement("th");
+      name.scope = "row";
+      name.style.paddingLeft = `${0.3 + depth}em`;
+      name.textContent = f.name;
+      name.title = f.description;
+      const ty = document.createElement("td");
+      ty.textContent = f.type;
+      tr.append(name, ty);
+      for (let v = a.minVersion; v <= a.maxVersion; v++) {
+        const td = document.createElement("td");
+        const inV = (r) => v >= r.min && v <= r.max;
+        if (inV(f.versions)) {
+          td.textContent = (inV(f.tagged) ? "T" : "●") + (inV(f.nullable) ? "n" : "");
+          td.className = "yes";
+        }
+        tr.append(td);
+      }
+      table.append(tr);
+      if (f.fields) walk(f.fields, depth + 1);
+    }
+  };
+  walk(sch.body, 0);
+  $("versions").replaceChildren(table);
+}
+
+// ------------------------------------------------------------------ live traffic
+
+const live = { ws: null, corr: new Map(), count: 0 };
+
+function liveEntry(ev) {
+  const bytes = Uint8Array.from(atob(ev.bytes), (c) => c.charCodeAt(0));
+  const view = new DataView(bytes.buffer);
+  let ann, opts;
+  if (ev.event === "request") {
+    ann = wasm.annotate(bytes, { direction: "request", sizePrefix: "present" });
+    if (bytes.length >= 12) {
+      live.corr.set(`${ev.conn}/${view.getInt32(8)}`, { apiKey: view.getInt16(4), apiVersion: view.getInt16(6) });
+    }
+    opts = { direction: "request" };
+  } else {
+    const req = bytes.length >= 8 ? live.corr.get(`${ev.conn}/${view.getInt32(4)}`) : undefined;
+    if (!req) return null;
+    live.corr.delete(`${ev.conn}/${view.getInt32(4)}`);
+    ann = wasm.annotate(bytes, { direction: "response", sizePrefix: "present", ...req });
+    opts = { direction: "response", ...req };
+  }
+  const li = document.createElement("li");
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = `traffic ${ev.event}`;
+  b.textContent = `conn ${ev.conn} ${ev.event === "request" ? "→" : "←"} ${ann.root.kind}, ${bytes.length} bytes${ann.error ? ` — ${ann.error.message}` : ""}`;
+  b.addEventListener("click", () => { $("prefix").value = "present"; loadBytes(bytes, opts); $("explain-section").scrollIntoView(); });
+  li.append(b);
+  return li;
+}
+
+function connectLive() {
+  if (live.ws) { live.ws.close(); return; }
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/inspect`);
+  live.ws = ws;
+  $("live-status").textContent = "connecting…";
+  ws.onopen = () => { $("live-status").textContent = "connected: waiting for client traffic"; $("live-connect").textContent = "Disconnect"; };
+  ws.onclose = () => {
+    $("live-status").textContent = live.count ? "disconnected" : "not connected (is spate serve running with --inspect?)";
+    $("live-connect").textContent = "Connect to spate serve --inspect";
+    live.ws = null;
+  };
+  ws.onmessage = (m) => {
+    const ev = JSON.parse(m.data);
+    const list = $("live");
+    if (ev.event === "request" || ev.event === "response") {
+      const li = liveEntry(ev);
+      if (!li) return;
+      live.count++;
+      list.append(li);
+    } else {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = ev.event === "open" ? `conn ${ev.conn} opened from ${ev.peer}`
+        : ev.event === "close" ? `conn ${ev.conn} closed: ${ev.reason}` : `the page fell behind: ${ev.skipped} events skipped`;
+      list.append(li);
+    }
+    while (list.children.length > 500) list.firstElementChild.remove();
+    $("live-status").textContent = `connected: ${live.count} frames`;
+  };
+}
+
+// ------------------------------------------------------------------ wiring
+
+$("live-connect").addEventListener("click", connectLive);
+
+fillApiSelect($("resp-api"));
+fillApiSelect($("build-api"));
+fillApiSelect($("versions-api"));
+fillVersions($("build-api"), $("build-version"));
+$("build-api").addEventListener("change", () => fillVersions($("build-api"), $("build-version")));
+$("build").addEventListener("click", () => {
+  const key = +$("build-api").value, v = +$("build-version").value, dir = $("build-direction").value;
+  loadBytes(wasm.example(key, v, dir, $("build-variant").value, 1), { direction: dir, apiKey: key, apiVersion: v });
+});
+$("versions-api").addEventListener("change", renderVersionTable);
+$("versions-direction").addEventListener("change", renderVersionTable);
+renderVersionTable();
+renderGallery();
+
+let timer;
+$("input").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(explain, 250); });
+$("explain").addEventListener("click", explain);
+for (const id of ["prefix", "base64", "resp-api", "resp-version"]) $(id).addEventListener("change", explain);
+$("direction").addEventListener("change", () => {
+  $("response-opts").hidden = $("direction").value !== "response";
+  explain();
+});
+$("send").addEventListener("click", send);
+$("share").addEventListener("click", async () => {
+  explain();
+  try { await navigator.clipboard.writeText(location.href); $("shape").textContent += " Link copied."; } catch { $("shape").textContent += ` Link: ${location.href}`; }
+});
+$("reset").addEventListener("click", async () => {
+  await pg.reset();
+  renderState();
+});
+window.addEventListener("hashchange", restoreFragment);
+
+pg = await wasm.Playground.open("spate-playground");
+status.textContent = "Ready: the broker runs in this page.";
+status.className = "muted";
+renderState();
+if (!restoreFragment()) $("send").disabled = true;
+else $("send").disabled = $("direction").value !== "request";
+
+// For tests and the benchmark (tests/playwright/).
+window.spate = { wasm, pg, explainBytes, loadBytes, reqView, respView, ready: true };
+document.body.dataset.ready = "true";
