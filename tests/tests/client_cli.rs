@@ -246,3 +246,44 @@ fn errors_are_clear_and_fail() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no broker reachable"));
 }
+
+/// A reader that goes away early (`spate topic describe t | head -1`) ends
+/// the command quietly and successfully, as with Unix tools: no panic, no
+/// error message. The read end of stdout is closed before spate has
+/// written anything, so every first write meets a closed pipe.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let server = Server::start(&[]);
+    ok(&server, &["topic", "create", "piped", "--partitions", "4"]);
+    let lines: String = (0..100).map(|i| format!("line {i}\n")).collect();
+    let out = run(&server, &["produce", "piped"], lines.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for args in [
+        &["topic", "list"][..],
+        &["topic", "list", "--json"][..],
+        &["topic", "describe", "piped"][..],
+        &["topic", "describe", "piped", "--json"][..],
+        &["cluster", "info"][..],
+        &["cluster", "info", "--json"][..],
+        // Without -n or -e it would read forever: the closed pipe ends it.
+        &["consume", "piped", "--from-beginning"][..],
+    ] {
+        let mut child = Command::new(spate())
+            .args(args)
+            .args(["-b", &server.addr])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting spate");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(stderr.is_empty(), "{args:?} wrote to stderr: {stderr}");
+    }
+}

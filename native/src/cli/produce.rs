@@ -156,7 +156,7 @@ pub(crate) fn run(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     if p.args.json {
         let out =
             json!({"topic": p.args.topic, "records": p.records, "bytes": p.bytes, "seconds": secs});
-        println!("{out}");
+        outln!("{out}")?;
     } else {
         let rate = if secs > 0.0 {
             p.records as f64 / secs
