@@ -93,6 +93,9 @@ pub(crate) trait Durable: Storage + Send + 'static {
     fn flush(&mut self) -> std::io::Result<()>;
     /// Flushes and marks a clean shutdown.
     fn close(self) -> std::io::Result<()>;
+    /// Whether a log without a topic id appeared since the last call (the
+    /// driver then passes the broker's topics to [`Durable::note_topics`]).
+    fn take_untagged(&mut self) -> bool;
     /// Learns the topics the broker serves (`partition.metadata` files).
     fn note_topics(
         &mut self,
@@ -108,6 +111,9 @@ impl Durable for MemStorage {
     }
     fn close(self) -> std::io::Result<()> {
         Ok(())
+    }
+    fn take_untagged(&mut self) -> bool {
+        false
     }
     fn note_topics(
         &mut self,
@@ -126,6 +132,9 @@ impl Durable for FileStorage {
     }
     fn close(self) -> std::io::Result<()> {
         FileStorage::close(self)
+    }
+    fn take_untagged(&mut self) -> bool {
+        FileStorage::take_untagged(self)
     }
     fn note_topics(
         &mut self,
@@ -331,8 +340,9 @@ async fn own<S: Durable>(
     };
     let mut outs = Vec::new();
     let mut upkeep = tokio::time::interval(Duration::from_secs(60));
-    let mut topic_count = usize::MAX;
     loop {
+        // Logs found at start without `partition.metadata`.
+        tag_logs(&mut broker)?;
         let wait = broker
             .poll_timeout()
             .map(|d| Duration::from_millis((d - now_ms()).max(0) as u64));
@@ -366,11 +376,7 @@ async fn own<S: Durable>(
         while let Some(out) = broker.poll_output() {
             outs.push(out);
         }
-        let topics = broker.topics();
-        if topics.len() != topic_count {
-            topic_count = topics.len();
-            broker.storage_mut().note_topics(&topics)?;
-        }
+        tag_logs(&mut broker)?;
         if fsync == FsyncPolicy::Always && !outs.is_empty() {
             broker.storage_mut().flush()?;
         }
@@ -381,6 +387,17 @@ async fn own<S: Durable>(
             return broker.into_storage().close();
         }
     }
+}
+
+/// Gives every log created (or found) without a topic id its
+/// `partition.metadata`, as Kafka writes it when it creates a log: called
+/// after each pass, before its responses are sent.
+fn tag_logs<S: Durable>(broker: &mut Broker<S>) -> std::io::Result<()> {
+    if broker.storage_mut().take_untagged() {
+        let topics = broker.topics();
+        broker.storage_mut().note_topics(&topics)?;
+    }
+    Ok(())
 }
 
 /// Applies one input; true for a shutdown.

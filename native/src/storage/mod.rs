@@ -108,7 +108,14 @@ pub struct FileStorage {
     checkpointed: Option<BTreeMap<TopicPartition, i64>>,
     /// A log directory was created since the last flush.
     dir_dirty: bool,
+    /// A log without a topic id (no `partition.metadata`) was created or
+    /// found since the driver last asked ([`FileStorage::take_untagged`]).
+    untagged: bool,
 }
+
+/// The topic id Kafka gives its metadata log, `__cluster_metadata`
+/// (`Topic.CLUSTER_METADATA_TOPIC_ID`: 0, 1), in its `partition.metadata`.
+const METADATA_TOPIC_ID: Uuid = Uuid([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 impl FileStorage {
     /// Opens (creating it if missing) a log directory and every
@@ -151,7 +158,12 @@ impl FileStorage {
             logs,
             checkpointed: None,
             dir_dirty: false,
+            untagged: false,
         };
+        for tp in s.logs.keys().cloned().collect::<Vec<_>>() {
+            s.tag_if_internal(&tp)?;
+        }
+        s.untagged = s.logs.values().any(|l| l.topic_id.is_none());
         // Rebuilt indexes to disk, and a recovery point at every log end.
         s.flush_all()?;
         if clean {
@@ -181,11 +193,42 @@ impl FileStorage {
 
     /// Records the log's topic id in its `partition.metadata`.
     pub fn set_topic_id(&mut self, tp: &TopicPartition, id: Uuid) -> io::Result<()> {
+        Ok(self.write_topic_id(tp, id)?)
+    }
+
+    fn write_topic_id(&mut self, tp: &TopicPartition, id: Uuid) -> Result<(), FileError> {
         let log = self.log_mut(tp)?;
         if log.topic_id != Some(id) {
             let path = log.dir.join("partition.metadata");
             write_atomic(&path, encode_partition_metadata(id).as_bytes())?;
             log.topic_id = Some(id);
+        }
+        Ok(())
+    }
+
+    /// Whether a log without a topic id was created or found since the
+    /// last call: the driver then calls [`FileStorage::set_topic_id`] for
+    /// the logs of the topics it knows, so that every log directory
+    /// carries a `partition.metadata`, as Kafka's do from their creation.
+    pub fn take_untagged(&mut self) -> bool {
+        std::mem::take(&mut self.untagged)
+    }
+
+    /// Logs whose `partition.metadata` is still missing.
+    #[cfg(test)]
+    pub fn untagged_logs(&self) -> Vec<TopicPartition> {
+        self.logs
+            .iter()
+            .filter(|(_, l)| l.topic_id.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
+    /// The metadata log's id is fixed, so its `partition.metadata` needs
+    /// nobody's help.
+    fn tag_if_internal(&mut self, tp: &TopicPartition) -> Result<(), FileError> {
+        if tp.topic == spate_core::broker::METADATA_TOPIC {
+            self.write_topic_id(tp, METADATA_TOPIC_ID)?;
         }
         Ok(())
     }
@@ -291,6 +334,8 @@ impl Storage for FileStorage {
             let log = Log::create(self.dir.join(tp.to_string()), tp.clone(), &self.opts)?;
             self.logs.insert(tp.clone(), log);
             self.dir_dirty = true;
+            self.untagged = true;
+            self.tag_if_internal(tp)?;
         }
         Ok(())
     }
