@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use spate_e2e::{spate, Server};
+use spate_e2e::{spate, Server, TempDir};
 
 /// Runs `spate ARGS -b ADDR`, feeding `stdin`.
 fn run(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
@@ -131,7 +131,7 @@ fn produce_and_consume_every_codec() {
                 "--compression",
                 codec,
                 "--batch-size",
-                "700",
+                "35000",
             ],
             b"",
         );
@@ -286,4 +286,46 @@ fn a_closed_stdout_ends_quietly() {
         assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
         assert!(stderr.is_empty(), "{args:?} wrote to stderr: {stderr}");
     }
+}
+
+/// `--batch-size` is in bytes, as Kafka's `batch.size`: no batch in the
+/// log is larger, unless one record alone is, and records still go
+/// together up to it.
+#[test]
+fn batch_size_counts_bytes() {
+    let dir = TempDir::new("batch-size");
+    let server = Server::start_in(&dir.0, &[]);
+    ok(&server, &["topic", "create", "sized"]);
+    let line = "v".repeat(100);
+    let mut input: String = (0..200).map(|_| format!("{line}\n")).collect();
+    input.push_str(&format!("{}\n", "w".repeat(3000)));
+    let out = run(
+        &server,
+        &["produce", "sized", "--batch-size", "1000", "--acks", "1"],
+        input.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read(dir.0.join("sized-0/00000000000000000000.log")).unwrap();
+    // Each batch: base offset (8 bytes), then its length (4 bytes).
+    let (mut pos, mut sizes) = (0, Vec::new());
+    while pos + 12 <= log.len() {
+        let len = i32::from_be_bytes(log[pos + 8..pos + 12].try_into().unwrap()) as usize;
+        sizes.push(12 + len);
+        pos += 12 + len;
+    }
+    assert_eq!(pos, log.len(), "whole batches");
+    let (last, full) = sizes.split_last().unwrap();
+    assert!(*last > 3000, "the large record goes alone: {sizes:?}");
+    assert!(full.iter().all(|&s| s <= 1000), "{sizes:?}");
+    // A 61-byte batch header, then records of 109 bytes (a 100-byte value
+    // and 9 bytes of framing): 8 fit in 1000 bytes, a 9th would not.
+    assert!(
+        full[..full.len() - 1].iter().all(|&s| s == 61 + 8 * 109),
+        "records share batches up to the limit: {sizes:?}"
+    );
+    assert_eq!(full.len(), 200usize.div_ceil(8), "{sizes:?}");
 }
