@@ -10,7 +10,7 @@ use spate_core::records::V2_HEADER_LEN;
 
 use super::error::{invalid, At, FileError};
 use super::index::{parse_offsets, parse_times, NewEntries, Tracker};
-use super::scan::{parse_header, read_exact_at, step, BlockReader, Hdr, Step};
+use super::scan::{parse_header, read_exact_at, read_vec_at, step, BlockReader, Hdr, Step};
 
 /// Reads while recovering or scanning a whole segment.
 const BIG_BLOCK: usize = 1 << 20;
@@ -340,8 +340,7 @@ impl Segment {
             return Ok(None);
         }
         let want = (budget as u64).max(first.size).min(avail) as usize;
-        let mut buf = vec![0; want];
-        read_exact_at(&self.log, &mut buf, pos).at(&p)?;
+        let mut buf = read_vec_at(&self.log, want, pos).at(&p)?;
         let mut cut = 0usize;
         while let Some(h) = buf.get(cut..).and_then(parse_header) {
             if cut as u64 + h.size > want as u64 {
