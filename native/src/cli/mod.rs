@@ -1,6 +1,6 @@
 //! The subcommands, one module each: its clap `Args` struct and its `run`.
 //!
-//! They write to stdout with [`out!`] and [`outln!`] rather than `print!`,
+//! They write to stdout with `out!` and `outln!` (below) rather than `print!`,
 //! so that a closed pipe (`spate topic list | head -1`) is an error that
 //! `main` recognises and ends the program on quietly, instead of a panic.
 
