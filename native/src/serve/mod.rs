@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
@@ -25,7 +26,7 @@ use spate_core::storage::{MemStorage, Storage};
 
 use crate::storage::{FileStorage, Options as StorageOptions};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, info, warn};
 
 pub(crate) use conn::ConnOut;
@@ -247,10 +248,18 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// At most this many bytes of received request frames wait for the owner,
+/// across all connections; readers stop reading their sockets (and TCP
+/// pushes back on the clients) until handled frames free room. Without a
+/// bound a producer faster than the disk grows the broker's memory
+/// without limit. A larger frame waits for the whole budget.
+pub(crate) const IN_FLIGHT_BYTES: usize = 16 << 20;
+
 /// What connection tasks tell the owner.
 pub(crate) enum Input {
     Connect(ConnId, PeerInfo, mpsc::UnboundedSender<ConnOut>),
-    Frame(ConnId, Bytes),
+    /// A request frame, and its share of [`IN_FLIGHT_BYTES`].
+    Frame(ConnId, Bytes, OwnedSemaphorePermit),
     Disconnect(ConnId),
     /// Stop: flush and close the storage.
     Shutdown,
@@ -283,8 +292,10 @@ async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
     let max = settings.max_request_bytes;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut accepts = Vec::new();
+    let budget = Arc::new(Semaphore::new(IN_FLIGHT_BYTES));
     for l in listeners {
         let tx = tx.clone();
+        let budget = budget.clone();
         let mut stop = stop_rx.clone();
         let base = next_id;
         next_id += 1 << 40;
@@ -295,7 +306,7 @@ async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
                     res = l.accept() => match res {
                         Ok((stream, peer)) => {
                             id += 1;
-                            conn::spawn(id, stream, peer, tx.clone(), max);
+                            conn::spawn(id, stream, peer, tx.clone(), max, budget.clone());
                         }
                         Err(e) => warn!(error = %e, "accept failed"),
                     },
@@ -413,7 +424,8 @@ fn apply<S: Storage>(
             conns.insert(id, out);
             broker.handle_connect(id, peer, now);
         }
-        Input::Frame(id, frame) => {
+        // The permit is dropped once the frame has been handled.
+        Input::Frame(id, frame, _permit) => {
             debug!(
                 conn = id,
                 bytes = frame.len(),
