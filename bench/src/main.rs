@@ -190,6 +190,11 @@ impl ClientContext for Counting {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
         log_to_stderr(level, fac, message);
     }
+    /// `-X statistics.interval.ms=N` prints librdkafka's statistics
+    /// (queue and round-trip latencies per broker) as JSON lines on stderr.
+    fn stats_raw(&self, statistics: &[u8]) {
+        eprintln!("librdkafka stats: {}", String::from_utf8_lossy(statistics));
+    }
     fn error(&self, error: KafkaError, reason: &str) {
         eprintln!("librdkafka error: {error}: {reason}");
     }
