@@ -2,9 +2,13 @@
 //!
 //! One task owns the [`Broker`]; connection tasks do the framing. A reader
 //! task per connection cuts the byte stream into frames (4-byte size, then
-//! the frame) and sends them to the owner; the owner applies every input,
-//! drains the broker's outputs to the connections' writer tasks, and sleeps
-//! until the broker's next deadline or the next input. Writers send each
+//! the frame) and sends them to the owner, reading a frame's body only once
+//! the frames waiting for the owner leave room for it ([`IN_FLIGHT_BYTES`]:
+//! a producer faster than the disk meets TCP backpressure, not a growing
+//! queue); the owner applies every input, gives every new log its
+//! `partition.metadata`, drains the broker's outputs to the connections'
+//! writer tasks, and sleeps until the broker's next deadline or the next
+//! input. Writers send each
 //! response's chunks with vectored writes, so fetched record batches go from
 //! storage to the socket without being copied into a response buffer.
 
