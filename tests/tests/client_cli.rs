@@ -253,7 +253,9 @@ fn errors_are_clear_and_fail() {
 /// written anything, so every first write meets a closed pipe.
 #[test]
 fn a_closed_stdout_ends_quietly() {
-    let server = Server::start(&[]);
+    // Not a durability test: no fsyncs, which take seconds each when the
+    // disk is busy with other work.
+    let server = Server::start(&["--fsync", "never"]);
     ok(&server, &["topic", "create", "piped", "--partitions", "4"]);
     let lines: String = (0..100).map(|i| format!("line {i}\n")).collect();
     let out = run(&server, &["produce", "piped"], lines.as_bytes());
@@ -294,7 +296,8 @@ fn a_closed_stdout_ends_quietly() {
 #[test]
 fn batch_size_counts_bytes() {
     let dir = TempDir::new("batch-size");
-    let server = Server::start_in(&dir.0, &[]);
+    // The segment is read back through the page cache: no fsync needed.
+    let server = Server::start_in(&dir.0, &["--fsync", "never"]);
     ok(&server, &["topic", "create", "sized"]);
     let line = "v".repeat(100);
     let mut input: String = (0..200).map(|_| format!("{line}\n")).collect();
