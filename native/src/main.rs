@@ -56,6 +56,11 @@ fn main() -> ExitCode {
         Command::Cluster(args) => cli::cluster::run(args),
     };
     result.unwrap_or_else(|e| {
+        // A reader that stopped reading (`spate topic list | head -1`) is
+        // not a failure: the output it wanted has been written.
+        if cli::is_broken_pipe(&e) {
+            return ExitCode::SUCCESS;
+        }
         eprintln!("error: {e:#}");
         ExitCode::FAILURE
     })

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use spate_e2e::{spate, Server};
+use spate_e2e::{spate, Server, TempDir};
 
 /// Runs `spate ARGS -b ADDR`, feeding `stdin`.
 fn run(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
@@ -131,7 +131,7 @@ fn produce_and_consume_every_codec() {
                 "--compression",
                 codec,
                 "--batch-size",
-                "700",
+                "35000",
             ],
             b"",
         );
@@ -253,4 +253,90 @@ fn errors_are_clear_and_fail() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no broker reachable"));
+}
+
+/// A reader that goes away early (`spate topic describe t | head -1`) ends
+/// the command quietly and successfully, as with Unix tools: no panic, no
+/// error message. The read end of stdout is closed before spate has
+/// written anything, so every first write meets a closed pipe.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    // Not a durability test: no fsyncs, which take seconds each when the
+    // disk is busy with other work.
+    let server = Server::start(&["--fsync", "never"]);
+    ok(&server, &["topic", "create", "piped", "--partitions", "4"]);
+    let lines: String = (0..100).map(|i| format!("line {i}\n")).collect();
+    let out = run(&server, &["produce", "piped"], lines.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for args in [
+        &["topic", "list"][..],
+        &["topic", "list", "--json"][..],
+        &["topic", "describe", "piped"][..],
+        &["topic", "describe", "piped", "--json"][..],
+        &["cluster", "info"][..],
+        &["cluster", "info", "--json"][..],
+        // Without -n or -e it would read forever: the closed pipe ends it.
+        &["consume", "piped", "--from-beginning"][..],
+    ] {
+        let mut child = Command::new(spate())
+            .args(args)
+            .args(["-b", &server.addr])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting spate");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {stderr}", out.status);
+        assert!(stderr.is_empty(), "{args:?} wrote to stderr: {stderr}");
+    }
+}
+
+/// `--batch-size` is in bytes, as Kafka's `batch.size`: no batch in the
+/// log is larger, unless one record alone is, and records still go
+/// together up to it.
+#[test]
+fn batch_size_counts_bytes() {
+    let dir = TempDir::new("batch-size");
+    // The segment is read back through the page cache: no fsync needed.
+    let server = Server::start_in(&dir.0, &["--fsync", "never"]);
+    ok(&server, &["topic", "create", "sized"]);
+    let line = "v".repeat(100);
+    let mut input: String = (0..200).map(|_| format!("{line}\n")).collect();
+    input.push_str(&format!("{}\n", "w".repeat(3000)));
+    let out = run(
+        &server,
+        &["produce", "sized", "--batch-size", "1000", "--acks", "1"],
+        input.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read(dir.0.join("sized-0/00000000000000000000.log")).unwrap();
+    // Each batch: base offset (8 bytes), then its length (4 bytes).
+    let (mut pos, mut sizes) = (0, Vec::new());
+    while pos + 12 <= log.len() {
+        let len = i32::from_be_bytes(log[pos + 8..pos + 12].try_into().unwrap()) as usize;
+        sizes.push(12 + len);
+        pos += 12 + len;
+    }
+    assert_eq!(pos, log.len(), "whole batches");
+    let (last, full) = sizes.split_last().unwrap();
+    assert!(*last > 3000, "the large record goes alone: {sizes:?}");
+    assert!(full.iter().all(|&s| s <= 1000), "{sizes:?}");
+    // A 61-byte batch header, then records of 109 bytes (a 100-byte value
+    // and 9 bytes of framing): 8 fit in 1000 bytes, a 9th would not.
+    assert!(
+        full[..full.len() - 1].iter().all(|&s| s == 61 + 8 * 109),
+        "records share batches up to the limit: {sizes:?}"
+    );
+    assert_eq!(full.len(), 200usize.div_ceil(8), "{sizes:?}");
 }

@@ -75,16 +75,16 @@ fn info(client: &mut Client, json: bool) -> anyhow::Result<()> {
                 "client_version": used,
             })).collect::<Vec<_>>(),
         });
-        println!("{out}");
+        outln!("{out}")?;
         return Ok(());
     }
-    println!(
+    outln!(
         "Cluster id: {}",
         meta.cluster_id.as_deref().unwrap_or("(none)")
-    );
-    println!("Controller: {}", meta.controller_id);
-    println!("Bootstrap:  {addr}");
-    println!();
+    )?;
+    outln!("Controller: {}", meta.controller_id)?;
+    outln!("Bootstrap:  {addr}")?;
+    outln!()?;
     let rows: Vec<Vec<String>> = brokers
         .iter()
         .map(|b| {
@@ -95,8 +95,8 @@ fn info(client: &mut Client, json: bool) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    print!("{}", table::render(&["BROKER", "ADDRESS", "RACK"], &rows));
-    println!();
+    out!("{}", table::render(&["BROKER", "ADDRESS", "RACK"], &rows))?;
+    outln!()?;
     let rows: Vec<Vec<String>> = apis
         .iter()
         .map(|(a, name, used)| {
@@ -114,9 +114,9 @@ fn info(client: &mut Client, json: bool) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         table::render(&["KEY", "API", "MIN", "MAX", "CLIENT USES"], &rows)
-    );
+    )?;
     Ok(())
 }

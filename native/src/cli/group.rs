@@ -143,20 +143,20 @@ fn list(client: &mut Client, json: bool, states: &[String]) -> anyhow::Result<Ex
                 json!({"group": g, "protocol_type": p, "state": s, "type": t, "coordinator": n})
             })
             .collect();
-        println!("{}", json!(out));
+        outln!("{}", json!(out))?;
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = rows
         .into_iter()
         .map(|(g, p, s, t, n)| vec![g, p, s, t, n.to_string()])
         .collect();
-    print!(
+    out!(
         "{}",
         table::render(
             &["GROUP", "PROTOCOL-TYPE", "STATE", "TYPE", "COORDINATOR"],
             &rows
         )
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -229,12 +229,12 @@ fn describe(client: &mut Client, json: bool, groups: &[String]) -> anyhow::Resul
             continue;
         }
         if i > 0 {
-            println!();
+            outln!()?;
         }
-        print_group(group, &view, &coord, &rows);
+        print_group(group, &view, &coord, &rows)?;
     }
     if json {
-        println!("{}", json!(out));
+        outln!("{}", json!(out))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -412,22 +412,27 @@ fn offset_rows(
 }
 
 /// The human form of `describe` for one group.
-fn print_group(group: &str, g: &View, coord: &Coordinator, rows: &[OffsetRow]) {
+fn print_group(
+    group: &str,
+    g: &View,
+    coord: &Coordinator,
+    rows: &[OffsetRow],
+) -> std::io::Result<()> {
     let members = &g.members;
     let protocol = match (g.protocol_type.is_empty(), g.protocol.is_empty()) {
         (true, _) => "(none)".to_string(),
         (false, true) => g.protocol_type.clone(),
         (false, false) => format!("{}/{}", g.protocol_type, g.protocol),
     };
-    println!(
+    outln!(
         "Group {group} ({}): state {}, protocol {protocol}, {} member(s), coordinator {} ({})",
         g.group_type,
         g.state,
         members.len(),
         coord.node_id,
         coord.addr
-    );
-    println!();
+    )?;
+    outln!()?;
     let dash = || "-".to_string();
     let opt = |v: Option<i64>| v.map_or_else(dash, |v| v.to_string());
     let by_id: BTreeMap<&str, &Member> =
@@ -448,7 +453,7 @@ fn print_group(group: &str, g: &View, coord: &Coordinator, rows: &[OffsetRow]) {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         table::render(
             &[
@@ -463,11 +468,11 @@ fn print_group(group: &str, g: &View, coord: &Coordinator, rows: &[OffsetRow]) {
             ],
             &table_rows
         )
-    );
+    )?;
     if members.is_empty() {
-        return;
+        return Ok(());
     }
-    println!();
+    outln!()?;
     let member_rows: Vec<Vec<String>> = members
         .iter()
         .map(|m| {
@@ -481,7 +486,7 @@ fn print_group(group: &str, g: &View, coord: &Coordinator, rows: &[OffsetRow]) {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         table::render(
             &[
@@ -494,7 +499,8 @@ fn print_group(group: &str, g: &View, coord: &Coordinator, rows: &[OffsetRow]) {
             ],
             &member_rows
         )
-    );
+    )?;
+    Ok(())
 }
 
 /// `t:0,1 u:3`.
@@ -534,13 +540,13 @@ fn delete(client: &mut Client, json: bool, groups: &[String]) -> anyhow::Result<
             .iter()
             .map(|(g, c)| json!({"group": g, "error": error_name(*c), "error_code": c}))
             .collect();
-        println!("{}", json!(out));
+        outln!("{}", json!(out))?;
     } else {
         let rows: Vec<Vec<String>> = results
             .iter()
             .map(|(g, c)| vec![g.clone(), result_text(*c)])
             .collect();
-        print!("{}", table::render(&["GROUP", "RESULT"], &rows));
+        out!("{}", table::render(&["GROUP", "RESULT"], &rows))?;
     }
     Ok(if failed {
         ExitCode::FAILURE
@@ -618,16 +624,16 @@ fn delete_offsets(
                 json!({"topic": t, "partition": p, "error": error_name(*c), "error_code": c})
             })
             .collect();
-        println!("{}", json!(out));
+        outln!("{}", json!(out))?;
     } else {
         let rows: Vec<Vec<String>> = results
             .iter()
             .map(|(t, p, c)| vec![t.clone(), p.to_string(), result_text(*c)])
             .collect();
-        print!(
+        out!(
             "{}",
             table::render(&["TOPIC", "PARTITION", "RESULT"], &rows)
-        );
+        )?;
     }
     Ok(if failed {
         ExitCode::FAILURE

@@ -1,4 +1,26 @@
 //! The subcommands, one module each: its clap `Args` struct and its `run`.
+//!
+//! They write to stdout with `out!` and `outln!` (below) rather than `print!`,
+//! so that a closed pipe (`spate topic list | head -1`) is an error that
+//! `main` recognises and ends the program on quietly, instead of a panic.
+
+/// `print!` to stdout that returns the write's `io::Result` instead of
+/// panicking when stdout is closed.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)
+    }};
+}
+
+/// `println!` to stdout that returns the write's `io::Result` instead of
+/// panicking when stdout is closed.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)
+    }};
+}
 
 pub(crate) mod cluster;
 pub(crate) mod consume;
@@ -7,3 +29,15 @@ pub(crate) mod group;
 pub(crate) mod produce;
 pub(crate) mod table;
 pub(crate) mod topic;
+
+/// Whether an error is a write to a closed pipe (the reader went away):
+/// the program then ends quietly, as Unix tools do.
+pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    use std::io::ErrorKind::BrokenPipe;
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == BrokenPipe)
+            || c.downcast_ref::<serde_json::Error>()
+                .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
+    })
+}

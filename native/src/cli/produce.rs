@@ -49,8 +49,10 @@ pub(crate) struct ProduceArgs {
     /// Compression codec: none, gzip, snappy, lz4, zstd.
     #[arg(long, default_value = "none", value_parser = parse_codec)]
     compression: Compression,
-    /// Records per batch (per partition).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Bytes per batch (per partition), as Kafka's `batch.size`: records
+    /// are gathered until the next would take the batch, uncompressed,
+    /// past this many bytes; a record larger than that goes alone.
+    #[arg(long, value_name = "BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
@@ -92,6 +94,8 @@ struct Producer {
     leaders: Vec<i32>,
     /// Records waiting, per partition, with their timestamps.
     pending: Vec<Vec<(i64, Record)>>,
+    /// Estimated encoded size of each partition's waiting batch.
+    pending_bytes: Vec<usize>,
     /// Next partition for a record without a key.
     next_rr: usize,
     /// Records sent.
@@ -133,6 +137,7 @@ pub(crate) fn run(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     let mut p = Producer {
         client,
         pending: vec![Vec::new(); leaders.len()],
+        pending_bytes: vec![0; leaders.len()],
         leaders,
         args,
         next_rr: 0,
@@ -156,7 +161,7 @@ pub(crate) fn run(args: ProduceArgs) -> anyhow::Result<ExitCode> {
     if p.args.json {
         let out =
             json!({"topic": p.args.topic, "records": p.records, "bytes": p.bytes, "seconds": secs});
-        println!("{out}");
+        outln!("{out}")?;
     } else {
         let rate = if secs > 0.0 {
             p.records as f64 / secs
@@ -221,12 +226,30 @@ impl Producer {
             record = record.with_header(k, Some(Bytes::copy_from_slice(v.as_bytes())));
         }
         self.bytes += (key.map_or(0, <[u8]>::len) + value.len()) as u64;
-        let queue = &mut self.pending[partition];
-        queue.push((now_ms(), record));
-        if queue.len() >= self.args.batch_size as usize {
+        let now = now_ms();
+        let limit = self.args.batch_size as usize;
+        // Its size where it would go, then alone in a new batch if it
+        // does not fit.
+        let mut size = self.sized(&mut record, partition, now);
+        if !self.pending[partition].is_empty() && self.pending_bytes[partition] + size > limit {
             self.flush(partition)?;
+            size = self.sized(&mut record, partition, now);
         }
+        if self.pending[partition].is_empty() {
+            self.pending_bytes[partition] = BATCH_OVERHEAD;
+        }
+        self.pending[partition].push((now, record));
+        self.pending_bytes[partition] += size;
         Ok(())
+    }
+
+    /// Gives `record` the deltas it gets as the next record of
+    /// `partition`'s batch, and returns its encoded size there.
+    fn sized(&mut self, record: &mut Record, partition: usize, now: i64) -> usize {
+        let queue = &self.pending[partition];
+        record.offset_delta = queue.len() as i32;
+        record.timestamp_delta = queue.first().map_or(0, |&(base, _)| now - base);
+        record_size(record)
     }
 
     /// Sends the records waiting for `partition` as one batch to its leader.
@@ -285,7 +308,77 @@ impl Producer {
     }
 }
 
+/// Bytes of a v2 batch before its first record.
+const BATCH_OVERHEAD: usize = 61;
+
+/// A record's encoded size in a v2 batch, with its deltas as set.
+fn record_size(r: &Record) -> usize {
+    let bytes = |b: &Option<Bytes>| {
+        b.as_ref()
+            .map_or(varint(-1), |b| varint(b.len() as i64) + b.len())
+    };
+    let headers: usize = r
+        .headers
+        .iter()
+        .map(|h| varint(h.key.len() as i64) + h.key.len() + bytes(&h.value))
+        .sum();
+    let body = 1
+        + varint(r.timestamp_delta)
+        + varint(i64::from(r.offset_delta))
+        + bytes(&r.key)
+        + bytes(&r.value)
+        + varint(r.headers.len() as i64)
+        + headers;
+    varint(body as i64) + body
+}
+
+/// Length of `v` as a zigzag varint.
+fn varint(v: i64) -> usize {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    let mut n = 1;
+    while z >= 0x80 {
+        z >>= 7;
+        n += 1;
+    }
+    n
+}
+
 /// The first position of `needle` in `haystack`.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_size_is_the_encoded_size() {
+        for (key, value, headers) in [
+            (None, Some(&b"v"[..]), 0),
+            (Some(&b"key"[..]), Some(&[7u8; 300][..]), 2),
+            (Some(&b""[..]), None, 1),
+        ] {
+            let mut r = Record::new(
+                0,
+                1_000,
+                key.map(Bytes::copy_from_slice),
+                value.map(Bytes::copy_from_slice),
+            );
+            for i in 0..headers {
+                r = r.with_header(&format!("h{i}"), Some(Bytes::from_static(b"hv")));
+            }
+            let one = build_batch(0, vec![r.clone()], Compression::None).unwrap();
+            let encoded = one.len() - BATCH_OVERHEAD;
+            assert!(
+                record_size(&r) >= encoded,
+                "{} < {encoded}",
+                record_size(&r)
+            );
+            assert!(
+                record_size(&r) <= encoded + 40,
+                "a loose bound wastes batch space"
+            );
+        }
+    }
 }

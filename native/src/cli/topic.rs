@@ -158,7 +158,7 @@ fn create(
             "partitions": t.num_partitions,
             "replication_factor": t.replication_factor,
         });
-        println!("{out}");
+        outln!("{out}")?;
     } else {
         // Before CreateTopics v5 the broker does not say what it chose.
         let n = if t.num_partitions > 0 {
@@ -166,7 +166,7 @@ fn create(
         } else {
             partitions.map_or("default".into(), |p| p.to_string())
         };
-        println!("created topic {name} ({n} partitions)");
+        outln!("created topic {name} ({n} partitions)")?;
     }
     Ok(())
 }
@@ -191,7 +191,7 @@ fn list(client: &mut Client, json: bool) -> anyhow::Result<()> {
                 json!({"name": n, "partitions": p, "replication_factor": rf, "internal": internal})
             })
             .collect();
-        println!("{}", serde_json::Value::Array(out));
+        outln!("{}", serde_json::Value::Array(out))?;
         return Ok(());
     }
     let rows: Vec<Vec<String>> = topics
@@ -205,10 +205,10 @@ fn list(client: &mut Client, json: bool) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         table::render(&["TOPIC", "PARTITIONS", "REPLICATION", "INTERNAL"], &rows)
-    );
+    )?;
     Ok(())
 }
 
@@ -288,15 +288,15 @@ fn describe(client: &mut Client, json: bool, name: &str) -> anyhow::Result<()> {
             "partitions": parts,
             "configs": confs,
         });
-        println!("{out}");
+        outln!("{out}")?;
         return Ok(());
     }
-    println!(
+    outln!(
         "Topic: {name}  Id: {}  Partitions: {}",
         topic.topic_id,
         partitions.len()
-    );
-    println!();
+    )?;
+    outln!()?;
     let join = |v: Vec<i32>| v.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
     let rows: Vec<Vec<String>> = partitions
         .iter()
@@ -309,17 +309,17 @@ fn describe(client: &mut Client, json: bool, name: &str) -> anyhow::Result<()> {
             ]
         })
         .collect();
-    print!(
+    out!(
         "{}",
         table::render(&["PARTITION", "LEADER", "REPLICAS", "ISR"], &rows)
-    );
+    )?;
     if !configs.is_empty() {
-        println!();
+        outln!()?;
         let rows: Vec<Vec<String>> = configs
             .into_iter()
             .map(|(n, v, s)| vec![n, v, s.to_string()])
             .collect();
-        print!("{}", table::render(&["CONFIG", "VALUE", "SOURCE"], &rows));
+        out!("{}", table::render(&["CONFIG", "VALUE", "SOURCE"], &rows))?;
     }
     Ok(())
 }
@@ -351,9 +351,9 @@ fn delete(client: &mut Client, json: bool, name: &str) -> anyhow::Result<()> {
         r.error_message.as_ref(),
     )?;
     if json {
-        println!("{}", json!({ "deleted": name }));
+        outln!("{}", json!({ "deleted": name }))?;
     } else {
-        println!("deleted topic {name}");
+        outln!("deleted topic {name}")?;
     }
     Ok(())
 }
@@ -407,16 +407,16 @@ fn alter_config(
     }
     if json {
         let set: serde_json::Map<_, _> = set.into_iter().map(|(k, v)| (k, v.into())).collect();
-        println!(
+        outln!(
             "{}",
             json!({ "topic": name, "set": set, "deleted": delete })
-        );
+        )?;
     } else {
-        println!(
+        outln!(
             "altered topic {name}: {} set, {} deleted",
             set.len(),
             delete.len()
-        );
+        )?;
     }
     Ok(())
 }

@@ -3,12 +3,13 @@
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use spate_core::broker::{ConnId, PeerInfo};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tracing::{debug, info};
 
 use super::Input;
@@ -28,6 +29,7 @@ pub(crate) fn spawn(
     peer: SocketAddr,
     owner: mpsc::UnboundedSender<Input>,
     max_request: usize,
+    budget: Arc<Semaphore>,
 ) {
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
@@ -57,11 +59,38 @@ pub(crate) fn spawn(
                 );
                 break "frame larger than socket.request.max.bytes".to_string();
             }
-            let mut buf = BytesMut::zeroed(n as usize);
-            if let Err(e) = rd.read_exact(&mut buf).await {
-                break format!("read: {e}");
+            let n = n as usize;
+            // Backpressure: the frame is read only once the owner has room
+            // for its bytes (the permit goes back when it has been handled).
+            let want = n.clamp(1, super::IN_FLIGHT_BYTES) as u32;
+            let Ok(permit) = budget.clone().acquire_many_owned(want).await else {
+                break "broker stopped".into();
+            };
+            // Read into spare capacity: no zero-fill of what the socket
+            // overwrites anyway.
+            let mut buf = BytesMut::with_capacity(n);
+            let mut body = (&mut rd).take(n as u64);
+            let mut failed = None;
+            while buf.len() < n {
+                match body.read_buf(&mut buf).await {
+                    Ok(0) => {
+                        failed = Some("read: early eof".to_string());
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        failed = Some(format!("read: {e}"));
+                        break;
+                    }
+                }
             }
-            if owner_r.send(Input::Frame(id, buf.freeze())).is_err() {
+            if let Some(reason) = failed {
+                break reason;
+            }
+            if owner_r
+                .send(Input::Frame(id, buf.freeze(), permit))
+                .is_err()
+            {
                 break "broker stopped".into();
             }
         };

@@ -2,9 +2,13 @@
 //!
 //! One task owns the [`Broker`]; connection tasks do the framing. A reader
 //! task per connection cuts the byte stream into frames (4-byte size, then
-//! the frame) and sends them to the owner; the owner applies every input,
-//! drains the broker's outputs to the connections' writer tasks, and sleeps
-//! until the broker's next deadline or the next input. Writers send each
+//! the frame) and sends them to the owner, reading a frame's body only once
+//! the frames waiting for the owner leave room for it ([`IN_FLIGHT_BYTES`]:
+//! a producer faster than the disk meets TCP backpressure, not a growing
+//! queue); the owner applies every input, gives every new log its
+//! `partition.metadata`, drains the broker's outputs to the connections'
+//! writer tasks, and sleeps until the broker's next deadline or the next
+//! input. Writers send each
 //! response's chunks with vectored writes, so fetched record batches go from
 //! storage to the socket without being copied into a response buffer.
 
@@ -17,6 +21,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result};
@@ -27,7 +32,7 @@ use spate_core::storage::{MemStorage, Storage};
 
 use crate::storage::{FileStorage, Options as StorageOptions};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, info, warn};
 
 pub(crate) use conn::ConnOut;
@@ -107,6 +112,9 @@ pub(crate) trait Durable: Storage + Send + 'static {
     fn flush(&mut self) -> std::io::Result<()>;
     /// Flushes and marks a clean shutdown.
     fn close(self) -> std::io::Result<()>;
+    /// Whether a log without a topic id appeared since the last call (the
+    /// driver then passes the broker's topics to [`Durable::note_topics`]).
+    fn take_untagged(&mut self) -> bool;
     /// Learns the topics the broker serves (`partition.metadata` files).
     fn note_topics(
         &mut self,
@@ -122,6 +130,9 @@ impl Durable for MemStorage {
     }
     fn close(self) -> std::io::Result<()> {
         Ok(())
+    }
+    fn take_untagged(&mut self) -> bool {
+        false
     }
     fn note_topics(
         &mut self,
@@ -140,6 +151,9 @@ impl Durable for FileStorage {
     }
     fn close(self) -> std::io::Result<()> {
         FileStorage::close(self)
+    }
+    fn take_untagged(&mut self) -> bool {
+        FileStorage::take_untagged(self)
     }
     fn note_topics(
         &mut self,
@@ -262,10 +276,18 @@ fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// At most this many bytes of received request frames wait for the owner,
+/// across all connections; readers stop reading their sockets (and TCP
+/// pushes back on the clients) until handled frames free room. Without a
+/// bound a producer faster than the disk grows the broker's memory
+/// without limit. A larger frame waits for the whole budget.
+pub(crate) const IN_FLIGHT_BYTES: usize = 16 << 20;
+
 /// What connection tasks tell the owner.
 pub(crate) enum Input {
     Connect(ConnId, PeerInfo, mpsc::UnboundedSender<ConnOut>),
-    Frame(ConnId, Bytes),
+    /// A request frame, and its share of [`IN_FLIGHT_BYTES`].
+    Frame(ConnId, Bytes, OwnedSemaphorePermit),
     Disconnect(ConnId),
     /// Stop: flush and close the storage.
     Shutdown,
@@ -301,8 +323,10 @@ async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
     let max = settings.max_request_bytes;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut accepts = Vec::new();
+    let budget = Arc::new(Semaphore::new(IN_FLIGHT_BYTES));
     for l in listeners {
         let tx = tx.clone();
+        let budget = budget.clone();
         let mut stop = stop_rx.clone();
         let base = next_id;
         next_id += 1 << 40;
@@ -313,7 +337,7 @@ async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
                     res = l.accept() => match res {
                         Ok((stream, peer)) => {
                             id += 1;
-                            conn::spawn(id, stream, peer, tx.clone(), max);
+                            conn::spawn(id, stream, peer, tx.clone(), max, budget.clone());
                         }
                         Err(e) => warn!(error = %e, "accept failed"),
                     },
@@ -359,8 +383,9 @@ async fn own<S: Durable>(
     };
     let mut outs = Vec::new();
     let mut upkeep = tokio::time::interval(Duration::from_secs(60));
-    let mut topic_count = usize::MAX;
     loop {
+        // Logs found at start without `partition.metadata`.
+        tag_logs(&mut broker)?;
         let wait = broker
             .poll_timeout()
             .map(|d| Duration::from_millis((d - now_ms()).max(0) as u64));
@@ -394,11 +419,7 @@ async fn own<S: Durable>(
         while let Some(out) = broker.poll_output() {
             outs.push(out);
         }
-        let topics = broker.topics();
-        if topics.len() != topic_count {
-            topic_count = topics.len();
-            broker.storage_mut().note_topics(&topics)?;
-        }
+        tag_logs(&mut broker)?;
         if fsync == FsyncPolicy::Always && !outs.is_empty() {
             broker.storage_mut().flush()?;
         }
@@ -409,6 +430,17 @@ async fn own<S: Durable>(
             return broker.into_storage().close();
         }
     }
+}
+
+/// Gives every log created (or found) without a topic id its
+/// `partition.metadata`, as Kafka writes it when it creates a log: called
+/// after each pass, before its responses are sent.
+fn tag_logs<S: Durable>(broker: &mut Broker<S>) -> std::io::Result<()> {
+    if broker.storage_mut().take_untagged() {
+        let topics = broker.topics();
+        broker.storage_mut().note_topics(&topics)?;
+    }
+    Ok(())
 }
 
 /// Applies one input; true for a shutdown.
@@ -428,7 +460,8 @@ fn apply<S: Storage>(
             conns.insert(id, out);
             broker.handle_connect(id, peer, now);
         }
-        Input::Frame(id, frame) => {
+        // The permit is dropped once the frame has been handled.
+        Input::Frame(id, frame, _permit) => {
             debug!(
                 conn = id,
                 bytes = frame.len(),

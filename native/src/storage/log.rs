@@ -353,13 +353,15 @@ impl Log {
         self.active().base
     }
 
-    /// Fsyncs every segment written since the last flush, and the directory
-    /// if segment files came or went.
-    pub fn flush(&mut self) -> Result<(), FileError> {
+    /// Fsyncs every segment written since the last flush (the active
+    /// segment's indexes only when `full`: see [`Segment::sync`]), and the
+    /// directory if segment files came or went.
+    pub fn flush(&mut self, full: bool) -> Result<(), FileError> {
         let n = self.segments.len();
         for (i, seg) in self.segments.iter_mut().enumerate() {
-            if seg.dirty {
-                seg.sync(i + 1 == n)?;
+            let active = i + 1 == n;
+            if seg.needs_sync(active, full) {
+                seg.sync(active, full)?;
             }
         }
         if self.dir_dirty {

@@ -36,7 +36,10 @@
 //! flushes and leaves the clean shutdown marker. Without the marker,
 //! [`FileStorage::open`] checks every batch written after the recovery
 //! point (CRC included), cuts each log at its first torn or corrupt batch
-//! and rebuilds the indexes of what it checked.
+//! and rebuilds the indexes of what it checked. Since that always covers
+//! the active segments, a flush fsyncs only their `.log` files (one fsync
+//! per written log, not three); a segment's indexes are fsynced when it is
+//! rolled and on close.
 
 // The serve driver is being wired to this module; until then the binary
 // does not use all of it.
@@ -122,7 +125,14 @@ pub struct FileStorage {
     dir_dirty: bool,
     /// Where the log cleaner stopped in each log (`cleaner-offset-checkpoint`).
     cleaner: BTreeMap<TopicPartition, i64>,
+    /// A log without a topic id (no `partition.metadata`) was created or
+    /// found since the driver last asked ([`FileStorage::take_untagged`]).
+    untagged: bool,
 }
+
+/// The topic id Kafka gives its metadata log, `__cluster_metadata`
+/// (`Topic.CLUSTER_METADATA_TOPIC_ID`: 0, 1), in its `partition.metadata`.
+const METADATA_TOPIC_ID: Uuid = Uuid([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 impl FileStorage {
     /// Opens (creating it if missing) a log directory and every
@@ -175,9 +185,14 @@ impl FileStorage {
                 .into_iter()
                 .filter(|(tp, _)| logs_present.contains(tp))
                 .collect(),
+            untagged: false,
         };
-        // Rebuilt indexes to disk, and a recovery point at every log end.
-        s.flush_all()?;
+        for tp in s.logs.keys().cloned().collect::<Vec<_>>() {
+            s.tag_if_internal(&tp)?;
+        }
+        s.untagged = s.logs.values().any(|l| l.topic_id.is_none());
+        // Recovered logs to disk, and a recovery point at every log end.
+        s.flush_all(false)?;
         if clean {
             fs::remove_file(&marker).at(&marker)?;
             sync_dir(dir)?;
@@ -205,11 +220,42 @@ impl FileStorage {
 
     /// Records the log's topic id in its `partition.metadata`.
     pub fn set_topic_id(&mut self, tp: &TopicPartition, id: Uuid) -> io::Result<()> {
+        Ok(self.write_topic_id(tp, id)?)
+    }
+
+    fn write_topic_id(&mut self, tp: &TopicPartition, id: Uuid) -> Result<(), FileError> {
         let log = self.log_mut(tp)?;
         if log.topic_id != Some(id) {
             let path = log.dir.join("partition.metadata");
             write_atomic(&path, encode_partition_metadata(id).as_bytes())?;
             log.topic_id = Some(id);
+        }
+        Ok(())
+    }
+
+    /// Whether a log without a topic id was created or found since the
+    /// last call: the driver then calls [`FileStorage::set_topic_id`] for
+    /// the logs of the topics it knows, so that every log directory
+    /// carries a `partition.metadata`, as Kafka's do from their creation.
+    pub fn take_untagged(&mut self) -> bool {
+        std::mem::take(&mut self.untagged)
+    }
+
+    /// Logs whose `partition.metadata` is still missing.
+    #[cfg(test)]
+    pub fn untagged_logs(&self) -> Vec<TopicPartition> {
+        self.logs
+            .iter()
+            .filter(|(_, l)| l.topic_id.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
+    /// The metadata log's id is fixed, so its `partition.metadata` needs
+    /// nobody's help.
+    fn tag_if_internal(&mut self, tp: &TopicPartition) -> Result<(), FileError> {
+        if tp.topic == spate_core::broker::METADATA_TOPIC {
+            self.write_topic_id(tp, METADATA_TOPIC_ID)?;
         }
         Ok(())
     }
@@ -232,12 +278,14 @@ impl FileStorage {
     /// Forces everything appended since the last flush to disk, then
     /// moves the recovery points.
     pub fn flush(&mut self) -> io::Result<()> {
-        Ok(self.flush_all()?)
+        Ok(self.flush_all(false)?)
     }
 
-    fn flush_all(&mut self) -> Result<(), FileError> {
+    /// Flushes every log; `full` includes the active segments' indexes,
+    /// which a clean shutdown marker vouches for.
+    fn flush_all(&mut self, full: bool) -> Result<(), FileError> {
         for log in self.logs.values_mut() {
-            log.flush()?;
+            log.flush(full)?;
         }
         if self.dir_dirty {
             sync_dir(&self.dir)?;
@@ -292,7 +340,7 @@ impl FileStorage {
         for log in self.logs.values_mut() {
             log.finish()?;
         }
-        self.flush_all()?;
+        self.flush_all(true)?;
         self.write_recovery_points()?;
         self.write_log_starts()?;
         let marker = self.dir.join(CLEAN_SHUTDOWN);
@@ -322,6 +370,8 @@ impl Storage for FileStorage {
             let log = Log::create(self.dir.join(tp.to_string()), tp.clone(), &self.opts)?;
             self.logs.insert(tp.clone(), log);
             self.dir_dirty = true;
+            self.untagged = true;
+            self.tag_if_internal(tp)?;
         }
         Ok(())
     }

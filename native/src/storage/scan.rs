@@ -24,6 +24,21 @@ pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result
     }
 }
 
+/// `len` bytes of `file` from `pos`, read into a fresh buffer without
+/// zero-filling it first (fetches read megabytes at a time). The file's
+/// cursor moves, which appends (`O_APPEND`) and positioned reads ignore.
+pub(crate) fn read_vec_at(file: &File, len: usize, pos: u64) -> io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = file;
+    f.seek(SeekFrom::Start(pos))?;
+    let mut buf = Vec::with_capacity(len);
+    f.take(len as u64).read_to_end(&mut buf)?;
+    if buf.len() < len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(buf)
+}
+
 /// What a batch header says, for the index and the offset map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Hdr {

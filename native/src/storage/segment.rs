@@ -10,7 +10,7 @@ use spate_core::records::V2_HEADER_LEN;
 
 use super::error::{invalid, At, FileError};
 use super::index::{parse_offsets, parse_times, NewEntries, Tracker};
-use super::scan::{parse_header, read_exact_at, step, BlockReader, Hdr, Step};
+use super::scan::{parse_header, read_exact_at, read_vec_at, step, BlockReader, Hdr, Step};
 
 /// Reads while recovering or scanning a whole segment.
 const BIG_BLOCK: usize = 1 << 20;
@@ -265,11 +265,23 @@ impl Segment {
         self.writers = None;
     }
 
-    /// Forces the log and index files to disk; an inactive segment's index
-    /// handles are closed afterwards.
-    pub fn sync(&mut self, active: bool) -> Result<(), FileError> {
-        self.log.sync_data().at(&self.path("log"))?;
-        if self.index_dirty {
+    /// Whether [`Segment::sync`] has anything to do.
+    pub fn needs_sync(&self, active: bool, full: bool) -> bool {
+        self.dirty || (self.index_dirty && (full || !active))
+    }
+
+    /// Forces the log file to disk, and the index files too unless the
+    /// segment is still the active one (or `full`): recovery after an
+    /// unclean stop checks the active segment batch by batch and rebuilds
+    /// its indexes from the log, so their fsync would buy nothing while
+    /// costing two more per flush. They are synced once the segment is
+    /// rolled (before the recovery point passes it) and on a clean close.
+    /// An inactive segment's index handles are closed afterwards.
+    pub fn sync(&mut self, active: bool, full: bool) -> Result<(), FileError> {
+        if self.dirty {
+            self.log.sync_data().at(&self.path("log"))?;
+        }
+        if self.index_dirty && (full || !active) {
             for ext in ["index", "timeindex"] {
                 let p = self.path(ext);
                 let w = self.writers.as_ref();
@@ -282,12 +294,12 @@ impl Segment {
                         .at(&p)?,
                 }
             }
+            self.index_dirty = false;
         }
         if !active {
             self.writers = None;
         }
         self.dirty = false;
-        self.index_dirty = false;
         Ok(())
     }
 
@@ -328,8 +340,7 @@ impl Segment {
             return Ok(None);
         }
         let want = (budget as u64).max(first.size).min(avail) as usize;
-        let mut buf = vec![0; want];
-        read_exact_at(&self.log, &mut buf, pos).at(&p)?;
+        let mut buf = read_vec_at(&self.log, want, pos).at(&p)?;
         let mut cut = 0usize;
         while let Some(h) = buf.get(cut..).and_then(parse_header) {
             if cut as u64 + h.size > want as u64 {

@@ -229,6 +229,44 @@ fn partition_metadata_holds_the_topic_id() {
 }
 
 #[test]
+fn logs_without_a_topic_id_are_reported_until_tagged() {
+    let dir = TempDir::new("untagged");
+    let o = opts(1 << 20);
+    let tp = tp();
+    let mut s = open(&dir, &o);
+    assert!(!s.take_untagged(), "an empty directory has nothing to tag");
+    s.create_log(&tp).unwrap();
+    assert!(s.take_untagged(), "a new log has no partition.metadata yet");
+    assert!(!s.take_untagged(), "reported once per change");
+    assert_eq!(s.untagged_logs(), vec![tp.clone()]);
+    // Kafka's metadata log has a fixed topic id: written at creation.
+    let meta = TopicPartition::new("__cluster_metadata", 0);
+    s.create_log(&meta).unwrap();
+    let text = fs::read_to_string(dir.path().join("__cluster_metadata-0/partition.metadata"));
+    assert_eq!(
+        text.unwrap(),
+        "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n"
+    );
+    assert_eq!(s.untagged_logs(), vec![tp.clone()]);
+    // Found without one at start: reported again.
+    drop(s);
+    let mut s = open(&dir, &o);
+    assert!(s.take_untagged());
+    let id = crate::storage::files::parse_uuid("J8aAPcfLQt2bqs1JT_rMgQ").unwrap();
+    s.set_topic_id(&tp, id).unwrap();
+    assert!(s.untagged_logs().is_empty());
+    drop(s);
+    let mut s = open(&dir, &o);
+    assert!(!s.take_untagged(), "every log carries partition.metadata");
+    // A log deleted and created again starts without one.
+    s.delete_log(&tp).unwrap();
+    s.create_log(&tp).unwrap();
+    assert!(s.take_untagged());
+    assert_eq!(s.topic_id(&tp), None);
+    assert!(!log_dir(&dir).join("partition.metadata").exists());
+}
+
+#[test]
 fn offset_for_timestamp_uses_the_time_index() {
     let dir = TempDir::new("time");
     let o = Options {
