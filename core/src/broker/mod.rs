@@ -442,7 +442,7 @@ impl<S: Storage> Broker<S> {
         let result = self.finish(conn, header, key, reply);
         if !self.groups.ready.is_empty() || !self.groups.writes.is_empty() {
             self.settle_groups(now);
-        } else {
+        } else if self.groups.timer_moved {
             self.set_group_timer();
         }
         result

@@ -510,12 +510,12 @@ impl Group {
             State::CompletingRebalance if self.members[i].protocols == a.protocols => {
                 // A JoinGroup sent again (say after a lost response): the
                 // same answer as the one the rebalance gave.
-                Some(self.join_result(i, a.version, false))
+                Some(self.join_result(i, false))
             }
             State::Stable
                 if !self.is_leader(&a.member_id) && self.members[i].protocols == a.protocols =>
             {
-                Some(self.join_result(i, a.version, false))
+                Some(self.join_result(i, false))
             }
             State::CompletingRebalance | State::Stable => {
                 self.update_member(i, &a, Some(waiter));
@@ -572,7 +572,7 @@ impl Group {
                 // v9+ (KIP-814): a static leader learns the members but need
                 // not assign again.
                 let skip = leader && a.version >= 9;
-                Some(self.join_result(i, a.version, skip))
+                Some(self.join_result(i, skip))
             }
             State::PreparingRebalance => {
                 self.update_member(i, &a, Some(waiter));
@@ -736,14 +736,14 @@ impl Group {
             };
             self.members[i].synced = false;
             self.members[i].heartbeat_deadline = now + self.members[i].session_timeout_ms as i64;
-            let result = self.join_result(i, w.version, false);
+            let result = self.join_result(i, false);
             fx.reply(w, Answer::Join(result));
         }
         self.sync_deadline = Some(now + self.rebalance_timeout());
     }
 
     /// The JoinGroup answer for member `i` in the current generation.
-    fn join_result(&self, i: usize, version: i16, skip_assignment: bool) -> JoinResult {
+    fn join_result(&self, i: usize, skip_assignment: bool) -> JoinResult {
         let m = &self.members[i];
         let leader = self.is_leader(&m.id);
         let members = if leader && (self.state == State::CompletingRebalance || skip_assignment) {
@@ -764,7 +764,6 @@ impl Group {
         } else {
             Vec::new()
         };
-        let _ = version;
         JoinResult {
             error: ErrorCode::NONE,
             generation: self.generation,

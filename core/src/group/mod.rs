@@ -187,6 +187,9 @@ pub(crate) struct Coordinator {
     pub ready: Vec<(Waiter, Answer)>,
     /// Records to append to `__consumer_offsets`, by partition, in order.
     pub writes: Vec<(i32, Bytes, Option<Bytes>)>,
+    /// A deadline moved since the broker last set its group timer (so
+    /// requests that touch no group leave the timer alone).
+    pub timer_moved: bool,
     pub config: GroupConfig,
 }
 
@@ -204,13 +207,15 @@ impl Coordinator {
     /// their session timeout from `now` (as in Kafka after a coordinator
     /// moves).
     pub fn load<S: Storage>(&mut self, storage: &S, now: Now) {
-        let mut p = 0;
-        loop {
-            let tp = TopicPartition::new(OFFSETS_TOPIC, p);
-            if !storage.logs().contains(&tp) {
-                break;
-            }
-            crate::broker::for_each_batch(storage, &tp, |view, bytes| {
+        // Each partition in order; records of one group all live in one.
+        let mut parts: Vec<TopicPartition> = storage
+            .logs()
+            .into_iter()
+            .filter(|tp| tp.topic == OFFSETS_TOPIC)
+            .collect();
+        parts.sort_by_key(|tp| tp.partition);
+        for tp in &parts {
+            crate::broker::for_each_batch(storage, tp, |view, bytes| {
                 if view.header.is_control() {
                     return;
                 }
@@ -223,7 +228,6 @@ impl Coordinator {
                     }
                 }
             });
-            p += 1;
         }
         let ids: Vec<ByteString> = self.groups.keys().cloned().collect();
         let session = self.config.consumer_session_timeout_ms;
@@ -369,6 +373,7 @@ impl Coordinator {
     /// Moves `group`'s entry in the deadline queue to its current earliest
     /// deadline (or removes it, and drops a dead group).
     pub fn reschedule(&mut self, group: &ByteString) {
+        self.timer_moved = true;
         if let Some(at) = self.deadline_of.remove(group) {
             self.deadlines.remove(&(at, group.clone()));
         }

@@ -213,6 +213,7 @@ impl<S: Storage> Broker<S> {
 
     /// The group timer follows the coordinator's earliest deadline.
     pub(crate) fn set_group_timer(&mut self) {
+        self.groups.timer_moved = false;
         let next = self.groups.next_deadline();
         self.set_groups_deadline(next);
     }
@@ -230,12 +231,14 @@ impl<S: Storage> Broker<S> {
         args: HeartbeatArgs,
         now: Now,
     ) -> HeartbeatOutcome {
-        let topics: Vec<TopicMeta> = self
-            .cluster
-            .topics
-            .values()
-            .map(|t| (t.name.as_str().into(), t.id, t.partitions.len() as i32))
-            .collect();
+        let cluster = &self.cluster;
+        let topics = || -> Vec<TopicMeta> {
+            cluster
+                .topics
+                .values()
+                .map(|t| (t.name.as_str().into(), t.id, t.partitions.len() as i32))
+                .collect()
+        };
         let session = self.groups.config.consumer_session_timeout_ms;
         let coord = &mut self.groups;
         let g = match coord.groups.get_mut(group_id) {
@@ -266,7 +269,7 @@ impl<S: Storage> Broker<S> {
         let Some(c) = g.consumer.as_mut() else {
             return HeartbeatOutcome::error(ErrorCode::UNKNOWN_SERVER_ERROR, "no group");
         };
-        let out = c.heartbeat(args, &|| topics.clone(), session, now);
+        let out = c.heartbeat(args, &topics, session, now);
         let writes = c.persist(group_id);
         coord.absorb(
             group_id,
