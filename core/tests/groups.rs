@@ -6,7 +6,7 @@
 mod sim;
 
 use bytes::Bytes;
-use sim::{Event, Sim, T0};
+use sim::{Event, Sim};
 use spate_core::broker::Config;
 use spate_core::protocol::messages::consumer_protocol_subscription::ConsumerProtocolSubscription;
 use spate_core::protocol::messages::delete_groups_request::DeleteGroupsRequest;
@@ -359,7 +359,11 @@ fn a_silent_member_expires_exactly_at_its_session_timeout() {
     let jb = joins(&mut s, 2);
     assert_eq!(jb[0].generation_id, 2);
     assert_eq!(jb[0].leader, b.as_str(), "B leads once A is gone");
-    let _ = a;
+    assert_eq!(
+        heartbeat(&mut s, 3, "g", 2, &a),
+        ErrorCode::UNKNOWN_MEMBER_ID.code(),
+        "A is no longer a member"
+    );
 }
 
 #[test]
@@ -554,12 +558,17 @@ fn offsets_and_members_survive_a_restart() {
     s2.advance(SESSION as i64 - 1);
     assert_eq!(heartbeat(&mut s2, 1, "g", 1, &a), 0);
     s2.advance(1);
-    assert_eq!(describe(&mut s2, "g").members.len(), 1);
+    let d = describe(&mut s2, "g");
+    assert_eq!(d.members.len(), 1);
+    assert_eq!(d.members[0].member_id, a.as_str(), "B expired, A stays");
     assert_eq!(
         heartbeat(&mut s2, 1, "g", 1, &a),
         ErrorCode::REBALANCE_IN_PROGRESS.code()
     );
-    let _ = b;
+    assert_eq!(
+        heartbeat(&mut s2, 2, "g", 1, &b),
+        ErrorCode::UNKNOWN_MEMBER_ID.code()
+    );
 }
 
 /// Java's `Math.abs(id.hashCode()) % 50`.
@@ -864,7 +873,6 @@ fn offsets_of_an_empty_group_expire_after_retention() {
         -1,
         "the expiry was written"
     );
-    let _ = T0;
 }
 
 #[test]

@@ -351,15 +351,13 @@ mod tests {
 
     #[test]
     fn partition_matches_kafka() {
-        // Java: Math.abs("my-group".hashCode()) % 50 and friends, computed by hand
-        // from the String.hashCode definition.
+        // Java's String.hashCode: "group" is 98629247, "gruppe-ü" 673522922,
+        // and "g😀" 1871882 (the emoji counts as two UTF-16 units).
         assert_eq!(partition_for("", 50), 0);
-        let h = "group"
-            .chars()
-            .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(c as i32));
-        assert_eq!(partition_for("group", 50), h.abs() % 50);
-        // Non-ASCII ids hash their UTF-16 units.
-        assert!(partition_for("gruppe-ü", 50) < 50);
+        assert_eq!(partition_for("group", 50), 47);
+        assert_eq!(partition_for("group", 7), 98_629_247 % 7);
+        assert_eq!(partition_for("gruppe-ü", 50), 22);
+        assert_eq!(partition_for("g😀", 50), 32);
         // "polygenelubricants" hashes to Integer.MIN_VALUE in Java: Kafka's
         // Utils.abs maps it to 0.
         assert_eq!(partition_for("polygenelubricants", 50), 0);
