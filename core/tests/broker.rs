@@ -6,9 +6,7 @@ mod sim;
 use bytes::Bytes;
 use sim::{batch, Event, Sim, T0};
 use spate_core::protocol::messages::api_versions_request::ApiVersionsRequest;
-use spate_core::protocol::messages::create_topics_request::{
-    CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
-};
+use spate_core::protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use spate_core::protocol::messages::fetch_response::PartitionData;
 use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
@@ -20,28 +18,7 @@ use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
 use spate_core::records::BatchView;
 
 fn create(sim: &mut Sim, name: &str, partitions: i32, configs: &[(&str, &str)]) -> i16 {
-    let req = CreateTopicsRequest {
-        topics: vec![CreatableTopic {
-            name: name.into(),
-            num_partitions: partitions,
-            replication_factor: -1,
-            configs: configs
-                .iter()
-                .map(|(k, v)| CreatableTopicConfig {
-                    name: (*k).into(),
-                    value: Some((*v).into()),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }],
-        timeout_ms: 1000,
-        ..Default::default()
-    };
-    match sim.call(99, 7, RequestBody::CreateTopics(req)) {
-        ResponseBody::CreateTopics(r) => r.topics[0].error_code,
-        other => panic!("{other:?}"),
-    }
+    sim.create_topic_with(name, partitions, configs).error_code
 }
 
 fn produce_req(topic: &str, partition: i32, records: Bytes, acks: i16) -> RequestBody {

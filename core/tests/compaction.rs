@@ -9,9 +9,6 @@ mod sim;
 use bytes::Bytes;
 use sim::{Sim, T0};
 use spate_core::broker::Config;
-use spate_core::protocol::messages::create_topics_request::{
-    CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
-};
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use spate_core::protocol::messages::produce_request::{
     PartitionProduceData, ProduceRequest, TopicProduceData,
@@ -24,28 +21,8 @@ use spate_core::storage::{MemStorage, Storage, TopicPartition};
 const BACKOFF: i64 = 15_000;
 
 fn create(sim: &mut Sim, name: &str, configs: &[(&str, &str)]) {
-    let req = CreateTopicsRequest {
-        topics: vec![CreatableTopic {
-            name: name.into(),
-            num_partitions: 1,
-            replication_factor: -1,
-            configs: configs
-                .iter()
-                .map(|(k, v)| CreatableTopicConfig {
-                    name: (*k).into(),
-                    value: Some((*v).into()),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }],
-        timeout_ms: 1000,
-        ..Default::default()
-    };
-    match sim.call(99, 7, RequestBody::CreateTopics(req)) {
-        ResponseBody::CreateTopics(r) => assert_eq!(r.topics[0].error_code, 0, "{r:?}"),
-        other => panic!("{other:?}"),
-    }
+    let r = sim.create_topic_with(name, 1, configs);
+    assert_eq!(r.error_code, 0, "{r:?}");
 }
 
 /// A batch of (key, value) records; `None` is a tombstone.

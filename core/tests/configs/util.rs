@@ -6,9 +6,6 @@ use spate_core::protocol::messages::alter_configs_request::{
     AlterConfigsRequest, AlterConfigsResource, AlterableConfig,
 };
 use spate_core::protocol::messages::alter_configs_response::AlterConfigsResourceResponse;
-use spate_core::protocol::messages::create_topics_request::{
-    CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
-};
 use spate_core::protocol::messages::describe_configs_request::{
     DescribeConfigsRequest, DescribeConfigsResource,
 };
@@ -29,28 +26,7 @@ pub const INVALID_REQUEST: i16 = ErrorCode::INVALID_REQUEST.code();
 pub const INVALID_CONFIG: i16 = ErrorCode::INVALID_CONFIG.code();
 
 pub fn create(sim: &mut Sim, name: &str, configs: &[(&str, &str)]) {
-    let req = CreateTopicsRequest {
-        topics: vec![CreatableTopic {
-            name: name.into(),
-            num_partitions: 1,
-            replication_factor: -1,
-            configs: configs
-                .iter()
-                .map(|(k, v)| CreatableTopicConfig {
-                    name: (*k).into(),
-                    value: Some((*v).into()),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }],
-        timeout_ms: 1000,
-        ..Default::default()
-    };
-    let ResponseBody::CreateTopics(r) = sim.call(99, 7, RequestBody::CreateTopics(req)) else {
-        panic!()
-    };
-    assert_eq!(r.topics[0].error_code, 0);
+    assert_eq!(sim.create_topic_with(name, 1, configs).error_code, 0);
 }
 
 pub fn resource(resource_type: i8, name: &str, keys: Option<&[&str]>) -> DescribeConfigsResource {

@@ -209,24 +209,42 @@ pub fn batch(n: i32, prefix: &str) -> Bytes {
 impl Sim {
     /// Creates a topic (CreateTopics v7 on connection 99); returns its id.
     pub fn create_topic(&mut self, name: &str, partitions: i32) -> spate_core::protocol::Uuid {
+        let r = self.create_topic_with(name, partitions, &[]);
+        assert_eq!(r.error_code, 0, "create {name}");
+        r.topic_id
+    }
+
+    /// Creates a topic with topic configs (CreateTopics v7 on connection
+    /// 99); returns the topic's result, whatever its error.
+    pub fn create_topic_with(
+        &mut self,
+        name: &str,
+        partitions: i32,
+        configs: &[(&str, &str)],
+    ) -> spate_core::protocol::messages::create_topics_response::CreatableTopicResult {
         use spate_core::protocol::messages::create_topics_request::{
-            CreatableTopic, CreateTopicsRequest,
+            CreatableTopic, CreatableTopicConfig, CreateTopicsRequest,
         };
         let req = CreateTopicsRequest {
             topics: vec![CreatableTopic {
                 name: name.into(),
                 num_partitions: partitions,
                 replication_factor: -1,
+                configs: configs
+                    .iter()
+                    .map(|(k, v)| CreatableTopicConfig {
+                        name: (*k).into(),
+                        value: Some((*v).into()),
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             }],
             timeout_ms: 1000,
             ..Default::default()
         };
         match self.call(99, 7, RequestBody::CreateTopics(req)) {
-            ResponseBody::CreateTopics(r) => {
-                assert_eq!(r.topics[0].error_code, 0, "create {name}");
-                r.topics[0].topic_id
-            }
+            ResponseBody::CreateTopics(mut r) => r.topics.remove(0),
             other => panic!("{other:?}"),
         }
     }
