@@ -417,7 +417,7 @@ fn compare_struct(span: &Span, json: &Json, src: &Bytes, path: &str) -> Result<(
         let typed_name = if is_keyword(&f.name) {
             format!("{}_", f.name)
         } else {
-            f.name.clone()
+            f.name.to_string()
         };
         let v = obj
             .get(&typed_name)

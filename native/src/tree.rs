@@ -9,16 +9,28 @@
 //!  4..6       request_api_key: int16 = 3  (Metadata)    00 03
 //! ```
 //!
+//! A compressed batch's records follow its `records` leaf, decompressed,
+//! under a line naming them; their ranges count from the start of the
+//! decompressed bytes:
+//!
+//! ```text
+//! 103..197        records (zstd-compressed): bytes = 0x28b5…  (3 records, compressed; 183 bytes decompressed)
+//!                   zstd-decompressed records, 183 bytes (offsets from their start)
+//!   0..183            records: [Record]
+//! ```
+//!
 //! The byte range is decimal, `start..end` (end exclusive); the name is
 //! indented two spaces per level; leaves end with their bytes in hex,
 //! aligned in one column, the first 16 then `…`.
 
 use std::fmt::Write as _;
 
-use spate_core::annotate::{Annotation, Span};
+use spate_core::annotate::{printable, Annotation, Span, Value};
 
 /// Leaves show at most this many bytes.
 const MAX_SHOWN: usize = 16;
+/// Printable byte values are shown as text too, this many characters at most.
+const MAX_TEXT: usize = 80;
 /// The bytes column starts no further right than this.
 const MAX_LEFT: usize = 72;
 
@@ -68,6 +80,13 @@ fn collect(
     if let Some(value) = &span.value {
         let _ = write!(left, " = {value}");
     }
+    if let Some(Value::Bytes(b)) = &span.value {
+        if let Some(text) = printable(b).filter(|t| !t.is_empty()) {
+            let shown: String = text.chars().take(MAX_TEXT).collect();
+            let more = if shown.len() < text.len() { "…" } else { "" };
+            let _ = write!(left, "  ({shown:?}{more})");
+        }
+    }
     if let Some(note) = &span.note {
         let _ = write!(left, "  ({note})");
     }
@@ -81,6 +100,25 @@ fn collect(
     rows.push((left, bytes));
     for child in &span.children {
         collect(child, depth + 1, width, frame, rows);
+    }
+    if let Some(inner) = &span.inner {
+        // Decoded bytes (decompressed records): their own offsets, from 0.
+        let mut head = format!(
+            "{:>width$}  {:indent$}{}, {} bytes (offsets from their start)",
+            "",
+            "",
+            inner.label,
+            inner.bytes.len(),
+            width = width * 2 + 2,
+            indent = (depth + 1) * 2
+        );
+        if let Some(e) = &inner.error {
+            let _ = write!(head, "; stopped: {e}");
+        }
+        rows.push((head, String::new()));
+        for child in &inner.spans {
+            collect(child, depth + 2, width, &inner.bytes, rows);
+        }
     }
 }
 
@@ -102,9 +140,8 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use spate_core::annotate::Value;
 
-    fn leaf(name: &str, kind: &str, start: usize, end: usize, v: i64) -> Span {
+    fn leaf(name: &'static str, kind: &'static str, start: usize, end: usize, v: i64) -> Span {
         Span::leaf(name, kind, start, end, Value::Int(v))
     }
 

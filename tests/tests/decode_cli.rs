@@ -339,3 +339,58 @@ fn unreadable_input_is_an_error_on_stderr() {
     let err = text(&out.stderr);
     assert!(err.contains("unexpected 'g' at line 1, column 8"), "{err}");
 }
+
+/// Every span of a JSON tree that carries decoded bytes (`inner`).
+fn inners<'a>(span: &'a Value, out: &mut Vec<&'a Value>) {
+    if !span["inner"].is_null() {
+        out.push(&span["inner"]);
+    }
+    for c in span["children"].as_array().into_iter().flatten() {
+        inners(c, out);
+    }
+}
+
+#[test]
+fn compressed_vectors_show_their_records_decompressed() {
+    let mut seen = Vec::new();
+    for path in vectors() {
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let Some(codec) = ["gzip", "snappy", "lz4", "zstd"]
+            .into_iter()
+            .find(|c| stem.ends_with(&format!("_{c}")))
+        else {
+            continue;
+        };
+        let frame = std::fs::read(&path).unwrap();
+        let tree = decode_request(&frame);
+        assert!(
+            tree.contains(&format!("{codec}-decompressed records")),
+            "{stem}:\n{tree}"
+        );
+        for i in 0..3 {
+            let text = format!("(\"value-{i} compressed with {codec}\")");
+            assert!(tree.contains(&text), "{stem}: no {text} in\n{tree}");
+        }
+        // In the JSON, the decompressed records' leaves tile their bytes.
+        let json = assert_json_covers(&frame, &[]);
+        let mut found = Vec::new();
+        inners(&json["root"], &mut found);
+        assert_eq!(found.len(), 1, "{stem}");
+        let inner = found[0];
+        assert!(inner.get("error").is_none(), "{stem}: {inner:#}");
+        let len = inner["bytes"].as_str().unwrap().len() as u64 / 2;
+        let mut spans = Vec::new();
+        for s in inner["spans"].as_array().unwrap() {
+            leaves(s, &mut spans);
+        }
+        let mut at = 0;
+        for (start, end) in spans {
+            assert_eq!(start, at, "{stem}: gap or overlap at {at}");
+            at = end;
+        }
+        assert_eq!(at, len, "{stem}");
+        seen.push(stem);
+    }
+    // The vectors are in the repository; a missing one is a failure.
+    assert!(seen.len() >= 5, "compressed vectors found: {seen:?}");
+}

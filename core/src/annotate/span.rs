@@ -1,5 +1,6 @@
 //! The annotation tree: spans of bytes with names, types and values.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
@@ -40,6 +41,20 @@ impl Serialize for Value {
     }
 }
 
+/// The bytes as text, when they are UTF-8 with no control character other
+/// than newline, carriage return and tab: how a record's key or value is
+/// worth showing beside its hex.
+pub fn printable(b: &[u8]) -> Option<&str> {
+    let plain = |c: u8| (0x20..0x7f).contains(&c) || matches!(c, b'\n' | b'\r' | b'\t');
+    let s = std::str::from_utf8(b).ok()?;
+    // Printable ASCII needs no decoding: one pass over the bytes.
+    if b.iter().all(|&c| plain(c)) {
+        return Some(s);
+    }
+    let control = |c: char| c.is_control() && !matches!(c, '\n' | '\r' | '\t');
+    (!s.chars().any(control)).then_some(s)
+}
+
 /// Lower-case hex of a byte slice.
 pub struct Hex<'a>(pub &'a [u8]);
 
@@ -67,15 +82,19 @@ impl fmt::Display for Value {
     }
 }
 
+/// Text of a span: a name, kind or note. Most are fixed words of the
+/// schema or the record format and cost no allocation.
+pub type Text = Cow<'static, str>;
+
 /// One span of the tree: a named, typed byte range, with a value for
 /// leaves and children for composites. The leaves of a complete tree cover
 /// every byte of the frame exactly once, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Span {
     /// Field name (`partition_index`), element (`[3]`) or part (`length`, `tag`).
-    pub name: String,
+    pub name: Text,
     /// Wire type (`int32`, `compact_string`, `uvarint`, `RecordBatch`, ...).
-    pub kind: String,
+    pub kind: Text,
     /// First byte (absolute offset in the frame given to the annotator).
     pub start: usize,
     /// One past the last byte.
@@ -85,15 +104,41 @@ pub struct Span {
     pub value: Option<Value>,
     /// A short remark (`CRC valid`, `null`, `unknown tag`, an enum's name).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
+    pub note: Option<Text>,
     /// Parts, in byte order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub children: Vec<Span>,
+    /// What these bytes hold once decoded, annotated over bytes of their
+    /// own: the records of a compressed batch, as decompressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inner: Option<Box<Inner>>,
+}
+
+/// Bytes a span stands for once decoded, explained on their own. Offsets in
+/// `spans` count from the start of `bytes`, not of the frame; their leaves
+/// cover `bytes` as a frame's leaves cover the frame.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Inner {
+    /// What the bytes are (`gzip-decompressed records`).
+    pub label: Text,
+    /// The decoded bytes.
+    #[serde(serialize_with = "hex_bytes")]
+    pub bytes: Bytes,
+    /// Their spans.
+    pub spans: Vec<Span>,
+    /// Set when the decoded bytes are malformed; `spans` hold what was
+    /// decoded before. The frame around them may still be well formed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<AnnotateError>,
+}
+
+fn hex_bytes<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&Hex(b))
 }
 
 impl Span {
     /// A span starting at `start` that has not ended yet (`end == start`).
-    pub fn open(name: impl Into<String>, kind: impl Into<String>, start: usize) -> Self {
+    pub fn open(name: impl Into<Text>, kind: impl Into<Text>, start: usize) -> Self {
         Span {
             name: name.into(),
             kind: kind.into(),
@@ -102,13 +147,14 @@ impl Span {
             value: None,
             note: None,
             children: Vec::new(),
+            inner: None,
         }
     }
 
     /// A finished leaf.
     pub fn leaf(
-        name: impl Into<String>,
-        kind: impl Into<String>,
+        name: impl Into<Text>,
+        kind: impl Into<Text>,
         start: usize,
         end: usize,
         value: Value,
@@ -121,11 +167,12 @@ impl Span {
             value: Some(value),
             note: None,
             children: Vec::new(),
+            inner: None,
         }
     }
 
     /// Adds a remark.
-    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+    pub fn with_note(mut self, note: impl Into<Text>) -> Self {
         self.note = Some(note.into());
         self
     }

@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 
-use super::span::{AnnotateError, Span, Value};
+use super::span::{AnnotateError, Span, Text, Value};
 use crate::protocol::error::DecodeError;
 use crate::protocol::schema::{FieldSpec, FieldType, Prim, StructSpec};
 use crate::protocol::wire::{LenKind, Reader};
@@ -17,7 +17,7 @@ pub(crate) type Stop = Box<AnnotateError>;
 
 pub(crate) struct Walker<'a> {
     pub(crate) r: Reader<'a>,
-    path: Vec<String>,
+    path: Vec<Text>,
 }
 
 impl<'a> Walker<'a> {
@@ -44,15 +44,15 @@ impl<'a> Walker<'a> {
     }
 
     /// An error at the field `name` inside the current one.
-    pub(crate) fn stop_at(&mut self, name: &str, kind: &str, e: DecodeError) -> Stop {
+    pub(crate) fn stop_at(&mut self, name: impl Into<Text>, kind: &str, e: DecodeError) -> Stop {
         self.enter(name);
         let s = self.stop(kind, e);
         self.leave();
         s
     }
 
-    pub(crate) fn enter(&mut self, name: &str) {
-        self.path.push(name.to_string());
+    pub(crate) fn enter(&mut self, name: impl Into<Text>) {
+        self.path.push(name.into());
     }
 
     pub(crate) fn leave(&mut self) {
@@ -62,12 +62,13 @@ impl<'a> Walker<'a> {
     /// Reads a primitive leaf named `name`.
     pub(crate) fn prim_leaf(
         &mut self,
-        name: &str,
+        name: impl Into<Text>,
         kind: &'static str,
         out: &mut Vec<Span>,
         read: impl FnOnce(&mut Reader<'a>) -> Result<Value, DecodeError>,
     ) -> Result<Value, Stop> {
         let start = self.r.pos();
+        let name = name.into();
         match read(&mut self.r) {
             Ok(v) => {
                 out.push(Span::leaf(name, kind, start, self.r.pos(), v.clone()));
@@ -92,7 +93,7 @@ impl<'a> Walker<'a> {
     ) -> Result<(), Stop> {
         for f in spec.fields {
             if f.inline_in(version) {
-                self.field(f, version, flexible, f.name, out)?;
+                self.field(f, version, flexible, f.name.into(), out)?;
             }
         }
         if flexible {
@@ -140,12 +141,12 @@ impl<'a> Walker<'a> {
                     .iter()
                     .find(|f| f.tagged.contains(version) && f.tag == t)
             });
-            let name = match known {
-                Some(f) => f.name.to_string(),
-                None => format!("unknown_tag_{}", tag.unwrap_or(0)),
+            let name: Text = match known {
+                Some(f) => f.name.into(),
+                None => format!("unknown_tag_{}", tag.unwrap_or(0)).into(),
             };
             let mut node = Span::open(name.clone(), "tagged_field", start);
-            self.enter(&name);
+            self.enter(name);
             let res = self.tagged_one(known, version, &mut node.children);
             self.leave();
             node.end = self
@@ -193,7 +194,7 @@ impl<'a> Walker<'a> {
             Some(f) => {
                 let inner = Reader::with_range(self.r.source(), self.r.pos(), end);
                 let outer = std::mem::replace(&mut self.r, inner);
-                let res = self.field(f, version, true, f.name, out);
+                let res = self.field(f, version, true, f.name.into(), out);
                 let inner_end = self.r.pos();
                 self.r = outer;
                 res?;
@@ -223,25 +224,25 @@ impl<'a> Walker<'a> {
         f: &FieldSpec,
         version: i16,
         flexible: bool,
-        name: &str,
+        name: Text,
         out: &mut Vec<Span>,
     ) -> Result<(), Stop> {
         let compact = flexible && !f.never_flexible;
         let nullable = f.nullable.contains(version);
-        self.enter(name);
+        self.enter(name.clone());
         let res = match f.ty {
             FieldType::Prim(p) => self.prim(p, name, compact, nullable, version, out),
             FieldType::Array(p) => {
                 let kind = format!("{}[]{}", qual(compact, nullable), p.name());
-                self.array(name, &kind, compact, nullable, out, |w, i, out| {
-                    w.prim(p, &format!("[{i}]"), compact, false, version, out)
+                self.array(name, kind, compact, nullable, out, |w, i, out| {
+                    w.prim(p, index_name(i), compact, false, version, out)
                 })
             }
             FieldType::Struct(s) => self.strukt(s, name, version, flexible, nullable, out),
             FieldType::StructArray(s) => {
                 let kind = format!("{}[]{}", qual(compact, nullable), s.name);
-                self.array(name, &kind, compact, nullable, out, |w, i, out| {
-                    w.strukt(s, &format!("[{i}]"), version, flexible, false, out)
+                self.array(name, kind, compact, nullable, out, |w, i, out| {
+                    w.strukt(s, index_name(i), version, flexible, false, out)
                 })
             }
         };
@@ -251,8 +252,8 @@ impl<'a> Walker<'a> {
 
     fn strukt(
         &mut self,
-        s: &StructSpec,
-        name: &str,
+        s: &'static StructSpec,
+        name: Text,
         version: i16,
         flexible: bool,
         nullable: bool,
@@ -291,8 +292,8 @@ impl<'a> Walker<'a> {
 
     fn array(
         &mut self,
-        name: &str,
-        kind: &str,
+        name: Text,
+        kind: String,
         compact: bool,
         nullable: bool,
         out: &mut Vec<Span>,
@@ -322,7 +323,8 @@ impl<'a> Walker<'a> {
                     Some(n) => format!(
                         "{n} element{} (compact arrays store count + 1)",
                         if n == 1 { "" } else { "s" }
-                    ),
+                    )
+                    .into(),
                     None => "null".into(),
                 });
             }
@@ -335,7 +337,7 @@ impl<'a> Walker<'a> {
                 None => Err(self.stop(len_kind, DecodeError::UnexpectedNull { at: start })),
                 Some(n) => {
                     for i in 0..n {
-                        self.enter(&format!("[{i}]"));
+                        self.enter(index_name(i));
                         let r = elem(self, i, &mut node.children);
                         self.leave();
                         r?;
@@ -355,7 +357,7 @@ impl<'a> Walker<'a> {
     fn prim(
         &mut self,
         p: Prim,
-        name: &str,
+        name: Text,
         compact: bool,
         nullable: bool,
         version: i16,
@@ -363,29 +365,32 @@ impl<'a> Walker<'a> {
     ) -> Result<(), Stop> {
         let _ = version;
         let leaf = |w: &mut Self,
+                    name: Text,
                     kind: &'static str,
                     out: &mut Vec<Span>,
                     read: fn(&mut Reader<'a>) -> Result<Value, DecodeError>| {
             w.prim_leaf(name, kind, out, read).map(|_| ())
         };
         match p {
-            Prim::Bool => leaf(self, "bool", out, |r| r.bool().map(Value::Bool)),
-            Prim::Int8 => leaf(self, "int8", out, |r| r.i8().map(|v| Value::Int(v.into()))),
-            Prim::Int16 => leaf(self, "int16", out, |r| {
+            Prim::Bool => leaf(self, name, "bool", out, |r| r.bool().map(Value::Bool)),
+            Prim::Int8 => leaf(self, name, "int8", out, |r| {
+                r.i8().map(|v| Value::Int(v.into()))
+            }),
+            Prim::Int16 => leaf(self, name, "int16", out, |r| {
                 r.i16().map(|v| Value::Int(v.into()))
             }),
-            Prim::Int32 => leaf(self, "int32", out, |r| {
+            Prim::Int32 => leaf(self, name, "int32", out, |r| {
                 r.i32().map(|v| Value::Int(v.into()))
             }),
-            Prim::Int64 => leaf(self, "int64", out, |r| r.i64().map(Value::Int)),
-            Prim::Uint16 => leaf(self, "uint16", out, |r| {
+            Prim::Int64 => leaf(self, name, "int64", out, |r| r.i64().map(Value::Int)),
+            Prim::Uint16 => leaf(self, name, "uint16", out, |r| {
                 r.u16().map(|v| Value::Int(v.into()))
             }),
-            Prim::Uint32 => leaf(self, "uint32", out, |r| {
+            Prim::Uint32 => leaf(self, name, "uint32", out, |r| {
                 r.u32().map(|v| Value::Int(v.into()))
             }),
-            Prim::Float64 => leaf(self, "float64", out, |r| r.f64().map(Value::Float)),
-            Prim::Uuid => leaf(self, "uuid", out, |r| r.uuid().map(Value::Uuid)),
+            Prim::Float64 => leaf(self, name, "float64", out, |r| r.f64().map(Value::Float)),
+            Prim::Uuid => leaf(self, name, "uuid", out, |r| r.uuid().map(Value::Uuid)),
             Prim::String | Prim::Bytes | Prim::Records => {
                 self.sized(p, name, compact, nullable, out)
             }
@@ -396,7 +401,7 @@ impl<'a> Walker<'a> {
     fn sized(
         &mut self,
         p: Prim,
-        name: &str,
+        name: Text,
         compact: bool,
         nullable: bool,
         out: &mut Vec<Span>,
@@ -430,7 +435,8 @@ impl<'a> Walker<'a> {
                     Some(n) => format!(
                         "{n} byte{} (compact lengths store length + 1)",
                         if n == 1 { "" } else { "s" }
-                    ),
+                    )
+                    .into(),
                     None => "null".into(),
                 });
             }
@@ -505,6 +511,11 @@ impl<'a> Walker<'a> {
         out.push(node);
         res
     }
+}
+
+/// The name of array element `i`: `[i]`.
+fn index_name(i: usize) -> Text {
+    format!("[{i}]").into()
 }
 
 fn qual(compact: bool, nullable: bool) -> &'static str {

@@ -2,12 +2,17 @@
 
 use bytes::Bytes;
 
+use super::compression;
 use super::control::ControlRecordType;
 use super::legacy::{V0_MIN, V1_MIN};
 use super::{Compression, LOG_OVERHEAD, MAGIC_OFFSET, V2_HEADER_LEN};
-use crate::annotate::span::{AnnotateError, Span, Value};
+use crate::annotate::span::{AnnotateError, Inner, Span, Text, Value};
 use crate::protocol::error::DecodeError;
 use crate::protocol::wire::Reader;
+
+/// Compressed records are decompressed for showing up to this many bytes
+/// (a decompression bomb is reported, not inflated).
+const MAX_INFLATE: usize = 64 << 20;
 
 /// Decoding stopped: the error, phrased for a person.
 type Stop = Box<AnnotateError>;
@@ -50,7 +55,7 @@ enum Shape {
 
 struct Ann<'a> {
     src: &'a Bytes,
-    path: Vec<String>,
+    path: Vec<Text>,
 }
 
 /// Pushes a composite span unless it has no parts; it ends where its last part does.
@@ -61,29 +66,25 @@ fn close(mut node: Span, out: &mut Vec<Span>) {
     }
 }
 
-fn set_note(out: &mut [Span], note: String) {
+fn set_note(out: &mut [Span], note: impl Into<Text>) {
     if let Some(last) = out.last_mut() {
-        last.note = Some(note);
+        last.note = Some(note.into());
     }
 }
 
-/// The bytes as text when they are printable UTF-8.
-fn text_note(b: &[u8]) -> Option<String> {
-    let s = std::str::from_utf8(b).ok()?;
-    if s.chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return None;
+/// The name of the length in front of `name`.
+fn length_name(name: &str) -> &'static str {
+    match name {
+        "key" => "key_length",
+        "value" => "value_length",
+        _ => "length",
     }
-    let shown: String = s.chars().take(80).collect();
-    let more = if shown.len() < s.len() { "…" } else { "" };
-    Some(format!("{shown:?}{more}"))
 }
 
 impl<'a> Ann<'a> {
     fn fail(&self, name: &str, kind: &str, offset: usize, problem: String) -> Stop {
         let mut parts = self.path.clone();
-        parts.push(name.to_string());
+        parts.push(name.to_string().into());
         let field = parts.join(".").replace(".[", "[");
         Box::new(AnnotateError {
             offset,
@@ -111,8 +112,8 @@ impl<'a> Ann<'a> {
         &self,
         r: &mut Reader<'a>,
         out: &mut Vec<Span>,
-        name: &str,
-        kind: &str,
+        name: &'static str,
+        kind: &'static str,
         read: impl FnOnce(&mut Reader<'a>) -> Result<i64, DecodeError>,
     ) -> Result<i64, Stop> {
         let at = r.pos();
@@ -125,19 +126,39 @@ impl<'a> Ann<'a> {
         }
     }
 
-    fn i8(&self, r: &mut Reader<'a>, out: &mut Vec<Span>, name: &str) -> Result<i64, Stop> {
+    fn i8(&self, r: &mut Reader<'a>, out: &mut Vec<Span>, name: &'static str) -> Result<i64, Stop> {
         self.int(r, out, name, "int8", |r| r.i8().map(i64::from))
     }
-    fn i16(&self, r: &mut Reader<'a>, out: &mut Vec<Span>, name: &str) -> Result<i64, Stop> {
+    fn i16(
+        &self,
+        r: &mut Reader<'a>,
+        out: &mut Vec<Span>,
+        name: &'static str,
+    ) -> Result<i64, Stop> {
         self.int(r, out, name, "int16", |r| r.i16().map(i64::from))
     }
-    fn i32(&self, r: &mut Reader<'a>, out: &mut Vec<Span>, name: &str) -> Result<i64, Stop> {
+    fn i32(
+        &self,
+        r: &mut Reader<'a>,
+        out: &mut Vec<Span>,
+        name: &'static str,
+    ) -> Result<i64, Stop> {
         self.int(r, out, name, "int32", |r| r.i32().map(i64::from))
     }
-    fn i64(&self, r: &mut Reader<'a>, out: &mut Vec<Span>, name: &str) -> Result<i64, Stop> {
+    fn i64(
+        &self,
+        r: &mut Reader<'a>,
+        out: &mut Vec<Span>,
+        name: &'static str,
+    ) -> Result<i64, Stop> {
         self.int(r, out, name, "int64", |r| r.i64())
     }
-    fn varint(&self, r: &mut Reader<'a>, out: &mut Vec<Span>, name: &str) -> Result<i64, Stop> {
+    fn varint(
+        &self,
+        r: &mut Reader<'a>,
+        out: &mut Vec<Span>,
+        name: &'static str,
+    ) -> Result<i64, Stop> {
         self.int(r, out, name, "varint", |r| r.varint().map(i64::from))
     }
 
@@ -146,10 +167,11 @@ impl<'a> Ann<'a> {
         &mut self,
         r: &mut Reader<'a>,
         out: &mut Vec<Span>,
-        name: String,
-        kind: &str,
+        name: impl Into<Text>,
+        kind: &'static str,
         body: impl FnOnce(&mut Self, &mut Reader<'a>, &mut Span) -> Result<T, Stop>,
     ) -> Result<T, Stop> {
+        let name = name.into();
         let mut node = Span::open(name.clone(), kind, r.pos());
         self.path.push(name);
         let res = body(self, r, &mut node);
@@ -211,7 +233,7 @@ impl<'a> Ann<'a> {
         &self,
         r: &mut Reader<'a>,
         c: &mut Vec<Span>,
-        name: &str,
+        name: &'static str,
         min: usize,
         what: &str,
     ) -> Result<Reader<'a>, Stop> {
@@ -308,9 +330,7 @@ impl<'a> Ann<'a> {
         if control {
             kind.push_str(", control");
         }
-        node.note = Some(format!(
-            "{kind}, {count} records, offsets {base_offset}..{last}"
-        ));
+        node.note = Some(format!("{kind}, {count} records, offsets {base_offset}..{last}").into());
         let c = &mut node.children;
         if codec != Some(Compression::None) {
             let at = b.pos();
@@ -319,11 +339,56 @@ impl<'a> Ann<'a> {
                     "records ({}-compressed)",
                     codec.map_or("unknown", |c| c.name())
                 );
-                let leaf = Span::leaf(name, "bytes", at, end, Value::Bytes(self.bytes(at, end)));
-                c.push(leaf.with_note(format!("{count} records, compressed; shown as stored")));
+                let mut leaf =
+                    Span::leaf(name, "bytes", at, end, Value::Bytes(self.bytes(at, end)));
+                leaf.note = Some(match codec {
+                    Some(codec) => {
+                        match compression::decompress(codec, &self.src[at..end], MAX_INFLATE) {
+                            Ok(data) => {
+                                let note = format!(
+                                    "{count} records, compressed; {} bytes decompressed",
+                                    data.len()
+                                );
+                                let label = format!("{codec}-decompressed records");
+                                leaf.inner = Some(self.inner(label, data, |a, r, out| {
+                                    a.records(
+                                        r,
+                                        out,
+                                        count,
+                                        count_at,
+                                        (base_offset, base_ts),
+                                        control,
+                                    )
+                                }));
+                                note.into()
+                            }
+                            Err(e) => {
+                                format!("{count} records, compressed; shown as stored: {e}").into()
+                            }
+                        }
+                    }
+                    None => format!(
+                        "{count} records, compressed with an unknown codec; shown as stored"
+                    )
+                    .into(),
+                });
+                c.push(leaf);
             }
             return Ok(());
         }
+        self.records(&mut b, c, count, count_at, (base_offset, base_ts), control)
+    }
+
+    /// The `count` records of a v2 batch, then nothing more.
+    fn records(
+        &mut self,
+        b: &mut Reader<'a>,
+        c: &mut Vec<Span>,
+        count: i64,
+        count_at: usize,
+        base: (i64, i64),
+        control: bool,
+    ) -> Result<(), Stop> {
         if count < 0 {
             return Err(self.fail(
                 "records_count",
@@ -332,9 +397,8 @@ impl<'a> Ann<'a> {
                 format!("is {count}, which is negative"),
             ));
         }
-        let base = (base_offset, base_ts);
         if count > 0 {
-            self.nested(&mut b, c, "records".into(), "[Record]", |a, b, recs| {
+            self.nested(b, c, "records", "[Record]", |a, b, recs| {
                 for j in 0..count {
                     a.nested(
                         b,
@@ -353,6 +417,29 @@ impl<'a> Ann<'a> {
             return Err(self.fail("records_count", "int32", b.pos(), problem));
         }
         Ok(())
+    }
+
+    /// Decoded bytes (a compressed payload, decompressed) annotated by
+    /// `body` over a reader of their own.
+    fn inner(
+        &self,
+        label: String,
+        data: Bytes,
+        body: impl for<'b> FnOnce(&mut Ann<'b>, &mut Reader<'b>, &mut Vec<Span>) -> Result<(), Stop>,
+    ) -> Box<Inner> {
+        let mut a = Ann {
+            src: &data,
+            path: self.path.clone(),
+        };
+        let mut r = Reader::with_range(&data, 0, data.len());
+        let mut spans = Vec::new();
+        let error = body(&mut a, &mut r, &mut spans).err().map(|e| *e);
+        Box::new(Inner {
+            label: label.into(),
+            bytes: data.clone(),
+            spans,
+            error,
+        })
     }
 
     fn record(
@@ -390,7 +477,7 @@ impl<'a> Ann<'a> {
         let ts = self.int(&mut rr, c, "timestamp_delta", "varlong", |r| r.varlong())?;
         let off = self.varint(&mut rr, c, "offset_delta")?;
         let (offset, timestamp) = (base.0.wrapping_add(off), base.1.wrapping_add(ts));
-        node.note = Some(format!("offset {offset}, timestamp {timestamp}"));
+        node.note = Some(format!("offset {offset}, timestamp {timestamp}").into());
         let c = &mut node.children;
         let (key_shape, value_shape) = if control {
             (Shape::ControlKey, Shape::ControlValue(None))
@@ -420,7 +507,7 @@ impl<'a> Ann<'a> {
             ));
         }
         if count > 0 {
-            self.nested(&mut rr, c, "headers".into(), "[Header]", |a, rr, hs| {
+            self.nested(&mut rr, c, "headers", "[Header]", |a, rr, hs| {
                 for k in 0..count {
                     a.nested(
                         rr,
@@ -469,11 +556,11 @@ impl<'a> Ann<'a> {
         &mut self,
         r: &mut Reader<'a>,
         out: &mut Vec<Span>,
-        name: &str,
+        name: &'static str,
         shape: Shape,
     ) -> Result<Option<Bytes>, Stop> {
         let at = r.pos();
-        let n = self.varint(r, out, &format!("{name}_length"))?;
+        let n = self.varint(r, out, length_name(name))?;
         self.nullable(r, out, name, "varint", at, n, shape)
     }
 
@@ -483,19 +570,19 @@ impl<'a> Ann<'a> {
         &mut self,
         r: &mut Reader<'a>,
         out: &mut Vec<Span>,
-        name: &str,
-        len_kind: &str,
+        name: &'static str,
+        len_kind: &'static str,
         len_at: usize,
         n: i64,
         shape: Shape,
     ) -> Result<Option<Bytes>, Stop> {
         if n == -1 {
-            set_note(out, "null".into());
+            set_note(out, "null");
             return Ok(None);
         }
         if n < -1 {
             let problem = format!("is {n}; only -1 (null) may be negative");
-            return Err(self.fail(&format!("{name}_length"), len_kind, len_at, problem));
+            return Err(self.fail(length_name(name), len_kind, len_at, problem));
         }
         self.var_data(r, out, name, "bytes", n, shape).map(Some)
     }
@@ -505,8 +592,8 @@ impl<'a> Ann<'a> {
         &mut self,
         r: &mut Reader<'a>,
         out: &mut Vec<Span>,
-        name: &str,
-        kind: &str,
+        name: &'static str,
+        kind: &'static str,
         n: i64,
         shape: Shape,
     ) -> Result<Bytes, Stop> {
@@ -514,36 +601,29 @@ impl<'a> Ann<'a> {
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         let data = r.take(n).map_err(|e| self.stop(name, kind, e))?;
         if n == 0 {
-            set_note(out, "empty".into());
+            set_note(out, "empty");
             return Ok(data);
         }
         let end = at + n;
         match shape {
             Shape::ControlKey if n >= 4 => {
                 let mut d = Reader::with_range(self.src, at, end);
-                self.nested(
-                    &mut d,
-                    out,
-                    name.into(),
-                    "ControlRecordKey",
-                    |a, d, node| {
-                        a.i16(d, &mut node.children, "version")?;
-                        let t = ControlRecordType::from_id(
-                            a.i16(d, &mut node.children, "type")? as i16
-                        );
-                        set_note(&mut node.children, t.name().into());
-                        node.note = Some(format!("control record: {}", t.name()));
-                        a.rest(d, &mut node.children);
-                        Ok(())
-                    },
-                )?;
+                self.nested(&mut d, out, name, "ControlRecordKey", |a, d, node| {
+                    a.i16(d, &mut node.children, "version")?;
+                    let t =
+                        ControlRecordType::from_id(a.i16(d, &mut node.children, "type")? as i16);
+                    set_note(&mut node.children, t.name());
+                    node.note = Some(format!("control record: {}", t.name()).into());
+                    a.rest(d, &mut node.children);
+                    Ok(())
+                })?;
             }
             Shape::ControlValue(Some(t)) if t.is_txn_marker() && n >= 6 => {
                 let mut d = Reader::with_range(self.src, at, end);
-                self.nested(&mut d, out, name.into(), "EndTxnMarker", |a, d, node| {
+                self.nested(&mut d, out, name, "EndTxnMarker", |a, d, node| {
                     a.i16(d, &mut node.children, "version")?;
                     a.i32(d, &mut node.children, "coordinator_epoch")?;
-                    node.note = Some(format!("end of transaction: {}", t.name()));
+                    node.note = Some(format!("end of transaction: {}", t.name()).into());
                     a.rest(d, &mut node.children);
                     Ok(())
                 })?;
@@ -561,10 +641,9 @@ impl<'a> Ann<'a> {
                 leaf.note = match shape {
                     Shape::ControlKey => Some("too short for a control record key".into()),
                     Shape::ControlValue(Some(t)) => {
-                        Some(format!("{} control record value", t.name()))
+                        Some(format!("{} control record value", t.name()).into())
                     }
                     Shape::ControlValue(None) => Some("control record value".into()),
-                    Shape::Plain if kind == "bytes" => text_note(&data),
                     Shape::Plain => None,
                 };
                 out.push(leaf);
@@ -622,22 +701,49 @@ impl<'a> Ann<'a> {
                 "offset {offset}, {}-compressed message set",
                 codec.map_or("unknown", |c| c.name())
             )
+            .into()
         } else {
-            format!("offset {offset}")
+            format!("offset {offset}").into()
         });
         let c = &mut node.children;
         for name in ["key", "value"] {
             let at = m.pos();
-            let n = self.i32(&mut m, c, &format!("{name}_length"))?;
+            let n = self.i32(&mut m, c, length_name(name))?;
             self.nullable(&mut m, c, name, "int32", at, n, Shape::Plain)?;
         }
-        if compressed {
-            if let Some(leaf) = c.last_mut().filter(|l| l.name == "value") {
-                leaf.note = Some(format!(
-                    "{}-compressed message set; shown as stored",
-                    codec.map_or("unknown", |c| c.name())
-                ));
-            }
+        if let (true, Some(leaf)) = (compressed, c.last_mut().filter(|l| l.name == "value")) {
+            let name = codec.map_or("unknown", |c| c.name());
+            let stored = match &leaf.value {
+                Some(Value::Bytes(b)) => b.clone(),
+                _ => Bytes::new(),
+            };
+            leaf.note = Some(
+                match codec.map(|c| (c, compression::decompress(c, &stored, MAX_INFLATE))) {
+                    Some((_, Ok(data))) => {
+                        let note = format!(
+                            "{name}-compressed message set; {} bytes decompressed",
+                            data.len()
+                        );
+                        leaf.inner = Some(self.inner(
+                            format!("{name}-decompressed message set"),
+                            data,
+                            |a, r, out| {
+                                let mut i = 0;
+                                while r.remaining() > 0 {
+                                    a.entry(r, i, out)?;
+                                    i += 1;
+                                }
+                                Ok(())
+                            },
+                        ));
+                        note.into()
+                    }
+                    Some((_, Err(e))) => {
+                        format!("{name}-compressed message set; shown as stored: {e}").into()
+                    }
+                    None => format!("{name}-compressed message set; shown as stored").into(),
+                },
+            );
         }
         if m.remaining() > 0 {
             let problem = format!("has {} bytes after the value", m.remaining());
