@@ -112,8 +112,41 @@ try {
   check("produce: header source", rs.some((r) => r.text === '"spate-capture"'));
   await page.screenshot({ path: path.join(shots, "1-produce-explained.png") });
 
+  // ---- librdkafka's zstd-compressed Produce: the records, decompressed in the page.
+  const zstd = vector("produce_request_v9_librdkafka_zstd.bin");
+  rs = await paste(page, plainHex(zstd));
+  const packed = find(rs, "records (zstd-compressed)");
+  check("zstd produce: compressed records leaf", packed && /183 bytes decompressed/.test(packed.note || ""), JSON.stringify(packed));
+  for (let i = 0; i < 3; i++) {
+    check(`zstd produce: record ${i} value decompressed`, !!find(rs, "value", (r) => r.text === `"value-${i} compressed with zstd"` && /of decoded 1$/.test(r.range)));
+  }
+  const v1 = find(rs, "value", (r) => r.text === '"value-1 compressed with zstd"');
+  await page.click(`#request-frame .tree .node[data-id="${v1.id}"] .name`);
+  check("zstd produce: decoded pane shown", await page.isVisible("#request-frame .decoded-hex"));
+  const caption = await page.textContent("#request-frame .inner-caption");
+  check("zstd produce: decoded pane caption", /^zstd-decompressed records: 183 bytes/.test(caption), caption);
+  const [v1start, v1end] = v1.range.split(" ")[0].split("–").map(Number);
+  const decodedLit = await page.$$eval("#request-frame .decoded-hex .b.hl", (els) => els.map((e) => +e.dataset.o));
+  check("zstd produce: selected value's decompressed bytes highlighted", decodedLit.length === v1end - v1start && decodedLit[0] === v1start, `${decodedLit[0]}.. (${decodedLit.length}) vs ${v1.range}`);
+  const frameLit = await page.$$eval("#request-frame .frame-hex .b.hl", (els) => els.length);
+  check("zstd produce: nothing lit in the frame's pane", frameLit === 0, String(frameLit));
+  const zdetails = await page.textContent("#request-frame .details");
+  check("zstd produce: details say which bytes", /of the zstd-decompressed records/.test(zdetails), zdetails.slice(0, 200));
+  // Hovering a decompressed byte lights its field in the tree.
+  await page.hover(`#request-frame .decoded-hex .b[data-o="${v1start + 3}"]`);
+  const hovered = (await rows(page, "#request-frame")).find((r) => r.cls.includes("hl-leaf"));
+  check("zstd produce: hover decompressed byte → value leaf", hovered && hovered.id === v1.id, JSON.stringify(hovered));
+  await page.locator("#request-frame").screenshot({ path: path.join(shots, "1b-compressed-batch.png") });
+  // The other codecs and kafka-python's gzip decompress as well.
+  for (const [file, codec] of [["produce_request_v9_librdkafka_gzip.bin", "gzip"], ["produce_request_v9_librdkafka_snappy.bin", "snappy"], ["produce_request_v9_librdkafka_lz4.bin", "lz4"], ["produce_request_v9_kafka_python_gzip.bin", "gzip"]]) {
+    rs = await paste(page, plainHex(vector(file)));
+    const err = await page.isVisible("#error");
+    check(`${file}: records decompressed`, !err && !!find(rs, "value", (r) => r.text === `"value-2 compressed with ${codec}"`));
+  }
+  await paste(page, hexdumpC(produce));
+
   // ---- Hover a byte: its field and every ancestor light up in the tree.
-  await page.hover('#request-frame .hex .b[data-o="5"]');
+  await page.hover('#request-frame .frame-hex .b[data-o="5"]');
   rs = await rows(page, "#request-frame");
   const leaf = rs.find((r) => r.cls.includes("hl-leaf"));
   check("hover byte 5: leaf is request_api_key", leaf && leaf.name === "request_api_key", JSON.stringify(leaf));
@@ -122,7 +155,7 @@ try {
   // ---- Hover a tree node: its bytes light up.
   const cid = rs.find((r) => r.name === "client_id");
   await page.hover(`#request-frame .tree .node[data-id="${cid.id}"]`);
-  const lit = await page.$$eval("#request-frame .hex .b.hl", (els) => els.map((e) => +e.dataset.o));
+  const lit = await page.$$eval("#request-frame .frame-hex .b.hl", (els) => els.map((e) => +e.dataset.o));
   check("hover client_id node: bytes 12–21 highlighted", lit.length === 9 && lit[0] === 12 && lit[8] === 20, lit.join(","));
   await page.screenshot({ path: path.join(shots, "2-hover-linking.png") });
   // Select it: details pane with description and versions.
@@ -130,7 +163,7 @@ try {
   const details = await page.textContent("#request-frame .details");
   check("details: client_id description and versions", /name the client gives itself/.test(details) && /versions1–2|versions1-2|versions 1–2/.test(details.replace(/\s+/g, "")) || /name the client gives itself/.test(details), details.slice(0, 200));
   // Keyboard: arrow keys in the hex view move the cursor and select.
-  await page.focus("#request-frame .hex");
+  await page.focus("#request-frame .frame-hex");
   await page.keyboard.press("ArrowRight");
   await page.keyboard.press("ArrowRight");
   check("keyboard: hex cursor selects a field", (await page.textContent("#request-frame .details h3")) !== "", await page.textContent("#request-frame .details h3"));
@@ -172,7 +205,7 @@ try {
   rs = await paste(page, plainHex(bad));
   const err = await page.textContent("#error");
   check("malformed: error names byte 30 (where the 9-byte name should start)", !(await page.isHidden("#error")) && /byte 30\b/.test(err) && /needs 9 bytes, 4 remain/.test(err), err);
-  const errCell = await page.$$eval("#request-frame .hex .b.err", (els) => els.map((e) => +e.dataset.o));
+  const errCell = await page.$$eval("#request-frame .frame-hex .b.err", (els) => els.map((e) => +e.dataset.o));
   check("malformed: hex marks byte 30", errCell.length === 1 && errCell[0] === 30, errCell.join(","));
   check("malformed: tree decoded up to there", !!find(rs, "client_id", (r) => r.value === '"spate-test"') && !!find(rs, "undecoded"));
   await page.screenshot({ path: path.join(shots, "5-malformed.png") });

@@ -121,6 +121,7 @@ fn playground_page_in_chromium() {
     );
     for name in [
         "1-produce-explained.png",
+        "1b-compressed-batch.png",
         "3-send-response-state.png",
         "5-malformed.png",
     ] {

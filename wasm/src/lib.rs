@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod annotated;
 pub mod idb;
 mod views;
 
@@ -38,6 +39,7 @@ use wasm_bindgen_futures::JsFuture;
 
 pub use spate_core;
 
+pub use annotated::Annotated;
 use idb::{Db, IdbStorage};
 
 #[wasm_bindgen]
@@ -50,104 +52,13 @@ extern "C" {
     fn date_now() -> f64;
 }
 
-fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
+pub(crate) fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     // Int64 values beyond 2^53 must survive: every integer of the tree
     // crosses as a BigInt only when it has to be one.
     let s = serde_wasm_bindgen::Serializer::new()
         .serialize_maps_as_objects(true)
         .serialize_large_number_types_as_bigints(true);
     v.serialize(&s).map_err(JsValue::from)
-}
-
-/// An annotation as the page reads it, written as JSON and parsed by the
-/// browser (far faster than building 100,000 objects through
-/// serde-wasm-bindgen): offsets are numbers, and an integer value beyond
-/// 2^53 is written as a string of its digits so that no digit is lost.
-struct AnnotationJs<'a>(&'a annotate::Annotation);
-
-/// Byte values longer than this cross as a prefix only.
-const LONG_BYTES: usize = 32;
-/// Byte values up to this long that are printable UTF-8 also cross as text.
-const MAX_TEXT: usize = 4096;
-struct SpanJs<'a>(&'a annotate::Span);
-struct ErrorJs<'a>(&'a AnnotateError);
-
-impl Serialize for ErrorJs<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let e = self.0;
-        let mut st = s.serialize_struct("AnnotateError", 5)?;
-        st.serialize_field("offset", &(e.offset as f64))?;
-        st.serialize_field("field", &e.field)?;
-        st.serialize_field("kind", &e.kind)?;
-        st.serialize_field("problem", &e.problem)?;
-        st.serialize_field("message", &e.message)?;
-        st.end()
-    }
-}
-
-impl Serialize for AnnotationJs<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut st = s.serialize_struct("Annotation", 2)?;
-        st.serialize_field("root", &SpanJs(&self.0.root))?;
-        match &self.0.error {
-            Some(e) => st.serialize_field("error", &ErrorJs(e))?,
-            None => st.skip_field("error")?,
-        }
-        st.end()
-    }
-}
-
-impl Serialize for SpanJs<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let sp = self.0;
-        let mut st = s.serialize_struct("Span", 8)?;
-        st.serialize_field("name", &sp.name)?;
-        st.serialize_field("kind", &sp.kind)?;
-        st.serialize_field("start", &(sp.start as f64))?;
-        st.serialize_field("end", &(sp.end as f64))?;
-        match &sp.value {
-            Some(annotate::Value::Int(i)) if i.unsigned_abs() > (1 << 53) - 1 => {
-                st.serialize_field("value", &i.to_string())?
-            }
-            // Long byte values: the page has the frame, so only a prefix
-            // travels, with the text when the bytes are printable UTF-8.
-            Some(annotate::Value::Bytes(b)) if b.len() > LONG_BYTES => st.serialize_field(
-                "value",
-                &format!(
-                    "0x{}… ({} bytes)",
-                    annotate::span::Hex(&b[..LONG_BYTES]),
-                    b.len()
-                ),
-            )?,
-            Some(v) => st.serialize_field("value", v)?,
-            None => st.skip_field("value")?,
-        }
-        match &sp.value {
-            Some(annotate::Value::Bytes(b)) if !b.is_empty() && b.len() <= MAX_TEXT => {
-                match std::str::from_utf8(b) {
-                    Ok(t) if t.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') => {
-                        st.serialize_field("text", t)?
-                    }
-                    _ => st.skip_field("text")?,
-                }
-            }
-            _ => st.skip_field("text")?,
-        }
-        match &sp.note {
-            Some(n) => st.serialize_field("note", n)?,
-            None => st.skip_field("note")?,
-        }
-        if sp.children.is_empty() {
-            st.skip_field("children")?;
-        } else {
-            let kids: Vec<SpanJs<'_>> = sp.children.iter().map(SpanJs).collect();
-            st.serialize_field("children", &kids)?;
-        }
-        st.end()
-    }
 }
 
 /// A JavaScript `Error` with the byte offset and field of a decode error.
@@ -160,7 +71,7 @@ fn byte_error(e: &AnnotateError) -> JsValue {
     err.into()
 }
 
-fn error(msg: &str) -> JsValue {
+pub(crate) fn error(msg: &str) -> JsValue {
     js_sys::Error::new(msg).into()
 }
 
@@ -459,21 +370,19 @@ fn read_options(o: &JsValue) -> Result<AnnotateOptions, JsValue> {
     Ok(AnnotateOptions { response, prefix })
 }
 
-/// Explains every byte of a frame: `{root: span, error?}` where a span is
-/// `{name, kind, start, end, value?, note?, children?}`. `options`:
-/// `{direction: "request"|"response", apiKey, apiVersion (responses),
-/// sizePrefix: "auto"|"present"|"absent"}`. Malformed bytes are not an
-/// exception: the tree decoded so far comes back with `error: {offset,
-/// field, kind, problem, message}`.
+/// Explains every byte of a frame, as an [`Annotated`] (the tree, flat).
+/// `options`: `{direction: "request"|"response", apiKey, apiVersion
+/// (responses), sizePrefix: "auto"|"present"|"absent"}`. Malformed bytes
+/// are not an exception: the tree decoded so far comes back, and its
+/// `error` is `{offset, field, kind, problem, message}`.
 #[wasm_bindgen]
-pub fn annotate(bytes: &[u8], options: JsValue) -> Result<JsValue, JsValue> {
+pub fn annotate(bytes: &[u8], options: JsValue) -> Result<Annotated, JsValue> {
     let o = read_options(&options)?;
     let ann = match o.response {
         None => annotate::annotate_request_with(bytes, o.prefix),
         Some((k, v)) => annotate::annotate_response_with(bytes, k, v, o.prefix),
     };
-    let json = serde_json::to_string(&AnnotationJs(&ann)).map_err(|e| error(&e.to_string()))?;
-    js_sys::JSON::parse(&json)
+    Ok(Annotated::new(ann))
 }
 
 /// Reads pasted text as bytes: hex in its common shapes (plain, spaced,

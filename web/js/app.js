@@ -3,7 +3,7 @@
 // Everything runs here; the page makes no network request but for its own
 // files.
 
-import { FrameView } from "./frameview.js";
+import { FrameView, Tree } from "./frameview.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -68,6 +68,7 @@ function describeField(spans) {
 const reqView = new FrameView($("request-frame"), describeField, editByte);
 const respView = new FrameView($("response-frame"), describeField, null);
 let current = { bytes: new Uint8Array(0), ann: null };
+let timer; // the explain that typing in the input schedules
 let pg;
 
 // ------------------------------------------------------------------ input
@@ -91,22 +92,29 @@ function options() {
 
 /// Annotates `bytes` with the current options and shows them. Returns the annotation.
 function explainBytes(bytes) {
-  const ann = wasm.annotate(bytes, options());
+  const ann = new Tree(wasm.annotate(bytes, options()));
   current = { bytes, ann };
-  $("req-title").textContent = `${ann.root.kind}, ${bytes.length} bytes`;
+  $("req-title").textContent = `${ann.title}, ${bytes.length} bytes`;
   reqView.show(bytes, ann);
   const err = $("error");
+  const problems = [];
   if (ann.error) {
-    err.hidden = false;
-    err.textContent = `Decoding stopped at byte ${ann.error.offset} (${ann.error.field}, ${ann.error.kind}): ${ann.error.problem}. ${ann.error.message}. The tree shows what was decoded before it.`;
-  } else {
-    err.hidden = true;
+    problems.push(`Decoding stopped at byte ${ann.error.offset} (${ann.error.field}, ${ann.error.kind}): ${ann.error.problem}. ${ann.error.message}. The tree shows what was decoded before it.`);
   }
+  for (let k = 1; k <= ann.bufferCount; k++) {
+    const e = ann.bufferError(k);
+    if (e) problems.push(`In the ${ann.bufferLabel(k)} (decoded buffer ${k}), decoding stopped at byte ${e.offset} (${e.field}): ${e.message}.`);
+  }
+  err.hidden = !problems.length;
+  err.textContent = problems.join(" ");
   $("send").disabled = $("direction").value !== "request" || !pg;
   return ann;
 }
 
 function explain() {
+  // An explicit explain (button, option change) supersedes a pending one
+  // from typing; running both would reset the view under the user.
+  clearTimeout(timer);
   const text = $("input").value;
   $("error").hidden = true;
   if (!text.trim()) { $("shape").textContent = ""; return; }
@@ -121,7 +129,7 @@ function explain() {
     return;
   }
   const ann = explainBytes(parsed.bytes);
-  const prefix = ann.root.children && ann.root.children[0] && ann.root.children[0].name === "size";
+  const prefix = ann.first[0] >= 0 && ann.span(ann.first[0]).name === "size";
   $("shape").textContent = `Read as ${parsed.shape}: ${parsed.bytes.length} bytes; size prefix ${prefix ? "present" : "absent"}${$("prefix").value === "auto" ? " (detected)" : ""}.`;
   saveFragment(parsed.bytes);
 }
@@ -141,7 +149,7 @@ function editByte(offset, bytes) {
   next.set(bytes, offset);
   const sel = reqView.selected;
   loadBytes(next);
-  if (sel !== undefined && sel < reqView.nodes.length) reqView.select(sel);
+  if (sel !== undefined && sel < reqView.count) reqView.select(sel);
 }
 
 // ------------------------------------------------------------------ share
@@ -183,9 +191,9 @@ function restoreFragment() {
 // ------------------------------------------------------------------ broker
 
 function headerValue(ann, name) {
-  const h = (ann.root.children || []).find((c) => c.name === "header");
-  const f = h && (h.children || []).find((c) => c.name === name);
-  return f ? Number(f.value) : undefined;
+  const h = ann.child(0, "header");
+  const f = h >= 0 ? ann.child(h, name) : -1;
+  return f >= 0 ? Number(ann.span(f).value) : undefined;
 }
 
 async function send() {
@@ -199,15 +207,15 @@ async function send() {
     const resp = await pg.handle(current.bytes);
     if (resp === null || resp === undefined) {
       $("resp-title").textContent = "No response: a produce with acks=0 is never answered (as in Kafka). The records were written.";
-      respView.show(new Uint8Array(0), { root: { name: "response", kind: "none", start: 0, end: 0 } });
+      respView.clear();
     } else {
-      const rann = wasm.annotate(resp, { direction: "response", apiKey: key, apiVersion: version, sizePrefix: "present" });
-      $("resp-title").textContent = `${rann.root.kind}, ${resp.length} bytes${rann.error ? ` — error: ${rann.error.message}` : ""}`;
+      const rann = new Tree(wasm.annotate(resp, { direction: "response", apiKey: key, apiVersion: version, sizePrefix: "present" }));
+      $("resp-title").textContent = `${rann.title}, ${resp.length} bytes${rann.error ? ` — error: ${rann.error.message}` : ""}`;
       respView.show(resp, rann);
     }
   } catch (e) {
     $("resp-title").textContent = `The broker closed the connection: ${e.message}${e.offset !== undefined ? ` (byte ${e.offset})` : ""}`;
-    respView.show(new Uint8Array(0), { root: { name: "response", kind: "none", start: 0, end: 0 } });
+    respView.clear();
   }
   renderState();
 }
@@ -372,7 +380,9 @@ function liveEntry(ev) {
   const b = document.createElement("button");
   b.type = "button";
   b.className = `traffic ${ev.event}`;
-  b.textContent = `conn ${ev.conn} ${ev.event === "request" ? "→" : "←"} ${ann.root.kind}, ${bytes.length} bytes${ann.error ? ` — ${ann.error.message}` : ""}`;
+  const title = ann.title, err = ann.error;
+  ann.free();
+  b.textContent = `conn ${ev.conn} ${ev.event === "request" ? "→" : "←"} ${title}, ${bytes.length} bytes${err ? ` — ${err.message}` : ""}`;
   b.addEventListener("click", () => { $("prefix").value = "present"; loadBytes(bytes, opts); $("explain-section").scrollIntoView(); });
   li.append(b);
   return li;
@@ -427,7 +437,6 @@ $("versions-direction").addEventListener("change", renderVersionTable);
 renderVersionTable();
 renderGallery();
 
-let timer;
 $("input").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(explain, 250); });
 $("explain").addEventListener("click", explain);
 for (const id of ["prefix", "base64", "resp-api", "resp-version"]) $(id).addEventListener("change", explain);
@@ -454,5 +463,5 @@ if (!restoreFragment()) $("send").disabled = true;
 else $("send").disabled = $("direction").value !== "request";
 
 // For tests and the benchmark (tests/playwright/).
-window.spate = { wasm, pg, explainBytes, loadBytes, reqView, respView, ready: true };
+window.spate = { wasm, pg, Tree, explainBytes, loadBytes, reqView, respView, ready: true };
 document.body.dataset.ready = "true";

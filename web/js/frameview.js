@@ -2,6 +2,13 @@
 // frame renders only the rows on screen), a field tree and a details pane.
 // Hovering a byte highlights its field and every ancestor in the tree;
 // hovering a tree node highlights its bytes. Clicking (or Enter) selects.
+//
+// The annotation stays in the WebAssembly (`Annotated`, flat, in
+// preorder); `Tree` reads its offsets as typed arrays and asks for a
+// node's name, kind and value only when a row or the details pane shows
+// it. Bytes the frame holds in another form (a compressed batch's records)
+// come decoded as extra buffers: their spans are children of the span
+// they decode, and a second hex pane shows their bytes.
 
 const ROW = 16;
 const ROW_PX = 20;
@@ -23,32 +30,230 @@ function el(tag, cls, text) {
   return e;
 }
 
+/// An annotation from the WebAssembly (`wasm.annotate(...)`), indexed.
+/// Node ids are preorder positions; node 0 is the root.
+export class Tree {
+  constructor(handle) {
+    this.h = handle;
+    const n = (this.count = handle.count);
+    this.title = handle.title;
+    this.error = handle.error;
+    this.start = handle.starts();
+    this.end = handle.ends();
+    this.parent = handle.parents();
+    this.buf = handle.buffers();
+    this.bufferCount = handle.bufferCount;
+    // Children as linked lists, depth, and per buffer the leaves in byte order.
+    this.first = new Int32Array(n).fill(-1);
+    this.next = new Int32Array(n).fill(-1);
+    this.depth = new Int32Array(n);
+    const own = new Uint8Array(n); // has a child in its own buffer
+    for (let i = n - 1; i > 0; i--) {
+      const p = this.parent[i];
+      this.next[i] = this.first[p];
+      this.first[p] = i;
+      if (this.buf[i] === this.buf[p]) own[p] = 1;
+    }
+    for (let i = 1; i < n; i++) this.depth[i] = this.depth[this.parent[i]] + 1;
+    const lists = Array.from({ length: this.bufferCount + 1 }, () => []);
+    this.colour = new Uint8Array(n);
+    this.isLeaf = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      if (own[i]) continue;
+      const l = lists[this.buf[i]];
+      this.colour[i] = l.length % COLOURS;
+      this.isLeaf[i] = 1;
+      l.push(i);
+    }
+    this.leaves = lists.map((l) => Int32Array.from(l));
+    this.spans = new Map();
+    this.bytesOf = new Map();
+  }
+
+  /// Node `i` as {name, kind, start, end, value?, text?, note?}.
+  span(i) {
+    let s = this.spans.get(i);
+    if (!s) this.spans.set(i, (s = this.h.node(i)));
+    return s;
+  }
+
+  hasKids(i) { return this.first[i] >= 0; }
+
+  kids(i) {
+    const out = [];
+    for (let k = this.first[i]; k >= 0; k = this.next[k]) out.push(k);
+    return out;
+  }
+
+  /// The first child of `i` named `name`, or -1.
+  child(i, name) {
+    for (let k = this.first[i]; k >= 0; k = this.next[k]) if (this.span(k).name === name) return k;
+    return -1;
+  }
+
+  /// Node ids from the root down to `i`.
+  ancestry(i) {
+    const out = [];
+    for (; i >= 0; i = this.parent[i]) out.unshift(i);
+    return out;
+  }
+
+  /// The leaf of buffer `b` holding byte `o`, or -1.
+  leafAt(b, o) {
+    const leaves = this.leaves[b];
+    if (!leaves) return -1;
+    let lo = 0, hi = leaves.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const id = leaves[mid];
+      if (o < this.start[id]) hi = mid - 1;
+      else if (o >= this.end[id]) lo = mid + 1;
+      else return id;
+    }
+    return -1;
+  }
+
+  /// The decoded buffer node `i` shows or owns (its decoded children's), or 0.
+  bufferFor(i) {
+    if (this.buf[i]) return this.buf[i];
+    const k = this.first[i];
+    return k >= 0 && this.buf[k] !== this.buf[i] ? this.buf[k] : 0;
+  }
+
+  bufferBytes(k) {
+    if (!this.bytesOf.has(k)) this.bytesOf.set(k, this.h.bufferBytes(k));
+    return this.bytesOf.get(k);
+  }
+
+  bufferLabel(k) { return this.h.bufferLabel(k); }
+
+  bufferError(k) { return this.h.bufferError(k); }
+
+  /// The node that owns buffer `k` (whose children it holds).
+  bufferOwner(k) {
+    const i = this.buf.indexOf(k);
+    return i >= 0 ? this.parent[i] : -1;
+  }
+
+  free() {
+    if (this.h) this.h.free();
+    this.h = null;
+  }
+}
+
+/// One virtualised hex pane over one buffer.
+class HexPane {
+  constructor(el, view) {
+    this.el = el;
+    this.view = view;
+    this.buf = 0;
+    this.bytes = new Uint8Array(0);
+    this.hl = null;
+    this.cursor = -1;
+    this.errorAt = -1;
+    this.rows = null;
+    el.addEventListener("scroll", () => this.renderRows());
+    el.addEventListener("mouseover", (e) => {
+      const o = e.target.dataset && e.target.dataset.o;
+      if (o !== undefined) view.hoverByte(this.buf, +o);
+    });
+    el.addEventListener("mouseleave", () => view.clearTreeHl());
+    el.addEventListener("click", (e) => {
+      const o = e.target.dataset && e.target.dataset.o;
+      if (o !== undefined) view.selectByte(this.buf, +o);
+    });
+    el.addEventListener("keydown", (e) => this.key(e));
+  }
+
+  load(buf, bytes, errorAt) {
+    this.buf = buf;
+    this.bytes = bytes;
+    this.hl = null;
+    this.cursor = -1;
+    this.errorAt = errorAt;
+    this.el.replaceChildren();
+    this.el.scrollTop = 0;
+    const spacer = el("div", "spacer");
+    spacer.style.height = `${Math.ceil(bytes.length / ROW) * ROW_PX}px`;
+    this.rows = el("div", "rows");
+    spacer.append(this.rows);
+    this.el.append(spacer);
+    this.renderRows();
+    if (errorAt >= 0) this.scrollToByte(errorAt);
+  }
+
+  renderRows() {
+    const t = this.view.t;
+    if (!this.rows || !t) return;
+    const total = Math.ceil(this.bytes.length / ROW);
+    const first = Math.max(0, Math.floor(this.el.scrollTop / ROW_PX) - 5);
+    const last = Math.min(total, first + Math.ceil((this.el.clientHeight || 400) / ROW_PX) + 10);
+    this.rows.style.transform = `translateY(${first * ROW_PX}px)`;
+    const frag = document.createDocumentFragment();
+    for (let r = first; r < last; r++) {
+      const line = el("div", "row");
+      line.append(el("span", "off", (r * ROW).toString(16).padStart(6, "0")));
+      const cells = el("span", "cells");
+      let ascii = "";
+      for (let i = r * ROW; i < Math.min((r + 1) * ROW, this.bytes.length); i++) {
+        const b = this.bytes[i];
+        const leaf = t.leafAt(this.buf, i);
+        const c = el("span", `b c${leaf >= 0 ? t.colour[leaf] : "x"}`, b.toString(16).padStart(2, "0"));
+        c.dataset.o = i;
+        if (this.hl && i >= this.hl[0] && i < this.hl[1]) c.classList.add("hl");
+        if (i === this.cursor) c.classList.add("cursor");
+        if (i === this.errorAt) c.classList.add("err");
+        cells.append(c);
+        ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".";
+      }
+      line.append(cells, el("span", "ascii", ascii));
+      frag.append(line);
+    }
+    this.rows.replaceChildren(frag);
+  }
+
+  setHl(range) {
+    this.hl = range;
+    for (const c of this.rows ? this.rows.querySelectorAll(".b") : []) {
+      const o = +c.dataset.o;
+      c.classList.toggle("hl", !!range && o >= range[0] && o < range[1]);
+    }
+  }
+
+  scrollToByte(o) {
+    const top = Math.floor(o / ROW) * ROW_PX;
+    if (top < this.el.scrollTop || top > this.el.scrollTop + this.el.clientHeight - ROW_PX) {
+      this.el.scrollTop = Math.max(0, top - ROW_PX * 3);
+    }
+    this.renderRows();
+  }
+
+  key(e) {
+    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -ROW, ArrowDown: ROW }[e.key];
+    if (step === undefined || !this.bytes.length) return;
+    e.preventDefault();
+    const o = Math.min(this.bytes.length - 1, Math.max(0, this.cursor < 0 ? 0 : this.cursor + step));
+    this.view.selectByte(this.buf, o);
+    this.view.hoverByte(this.buf, o);
+    this.scrollToByte(o);
+  }
+}
+
 export class FrameView {
-  /// root: the .frame element; describeField(ancestry) -> {type, versions, description} | null
+  /// root: the .frame element; describeField(ancestry spans) -> {type, versions, description} | null
   constructor(root, describeField, onEdit) {
     this.root = root;
-    this.hex = root.querySelector(".hex");
     this.tree = root.querySelector(".tree");
     this.details = root.querySelector(".details");
     this.describeField = describeField;
     this.onEdit = onEdit;
     this.bytes = new Uint8Array(0);
-    this.nodes = [];
-    this.leaves = [];
-    this.hl = null;
-    this.cursor = -1;
-    this.errorAt = -1;
-    this.hex.addEventListener("scroll", () => this.renderRows());
-    this.hex.addEventListener("mouseover", (e) => {
-      const o = e.target.dataset && e.target.dataset.o;
-      if (o !== undefined) this.hoverByte(+o);
-    });
-    this.hex.addEventListener("mouseleave", () => this.clearTreeHl());
-    this.hex.addEventListener("click", (e) => {
-      const o = e.target.dataset && e.target.dataset.o;
-      if (o !== undefined) this.selectByte(+o);
-    });
-    this.hex.addEventListener("keydown", (e) => this.hexKey(e));
+    this.t = null;
+    this.open = new Uint8Array(0);
+    this.main = new HexPane(root.querySelector(".hex.frame-hex"), this);
+    this.innerBox = root.querySelector(".inner-hex");
+    this.innerCaption = root.querySelector(".inner-caption");
+    this.inner = new HexPane(root.querySelector(".hex.decoded-hex"), this);
     this.tree.addEventListener("mouseover", (e) => {
       const row = e.target.closest(".node");
       if (row) this.hoverNode(+row.dataset.id);
@@ -63,117 +268,71 @@ export class FrameView {
     this.tree.addEventListener("keydown", (e) => this.treeKey(e));
   }
 
-  /// Shows `bytes` explained by `ann` ({root, error}).
-  show(bytes, ann) {
+  /// How many spans the shown tree has.
+  get count() { return this.t ? this.t.count : 0; }
+
+  /// Shows `bytes` explained by `tree` (a Tree); the view owns it from now
+  /// on and frees the one it showed before.
+  show(bytes, tree) {
+    if (this.t && this.t !== tree) this.t.free();
+    this.t = tree;
     this.bytes = bytes;
-    this.ann = ann;
-    this.nodes = [];
-    this.leaves = [];
-    this.hl = null;
-    this.cursor = -1;
-    this.errorAt = ann.error ? ann.error.offset : -1;
-    this.index(ann.root, -1, 0);
-    const expandAll = this.nodes.length <= EXPAND_ALL;
-    for (const n of this.nodes) n.open = expandAll || n.depth < 3;
-    // Hex rows: a spacer sized for every row; only visible rows exist.
-    this.hex.replaceChildren();
-    this.spacer = el("div", "spacer");
-    this.spacer.style.height = `${Math.ceil(bytes.length / ROW) * ROW_PX}px`;
-    this.rows = el("div", "rows");
-    this.spacer.append(this.rows);
-    this.hex.append(this.spacer);
-    this.renderRows();
+    this.selected = undefined;
+    const expandAll = tree.count <= EXPAND_ALL;
+    this.open = new Uint8Array(tree.count);
+    for (let i = 0; i < tree.count; i++) this.open[i] = expandAll || tree.depth[i] < 3 ? 1 : 0;
+    this.main.load(0, bytes, tree.error ? tree.error.offset : -1);
+    this.innerBox.hidden = true;
+    this.root.classList.remove("decoded");
+    this.inner.el.replaceChildren();
+    this.inner.rows = null;
+    this.inner.buf = -1;
     this.tree.replaceChildren(this.renderNode(0));
     this.details.replaceChildren(el("p", "muted", "Hover or select a byte or a field."));
-    if (this.errorAt >= 0) this.scrollToByte(this.errorAt);
   }
 
-  index(span, parent, depth) {
-    const id = this.nodes.length;
-    const n = { id, span, parent, depth, kids: [], open: false, colour: 0 };
-    this.nodes.push(n);
-    if (span.children && span.children.length) {
-      for (const c of span.children) n.kids.push(this.index(c, id, depth + 1));
-    } else {
-      n.colour = this.leaves.length % COLOURS;
-      this.leaves.push(n);
+  /// Shows nothing (a request that gets no response).
+  clear() {
+    if (this.t) this.t.free();
+    this.t = null;
+    this.bytes = new Uint8Array(0);
+    this.selected = undefined;
+    this.main.el.replaceChildren();
+    this.main.rows = null;
+    this.innerBox.hidden = true;
+    this.root.classList.remove("decoded");
+    this.tree.replaceChildren();
+    this.details.replaceChildren();
+  }
+
+  /// The pane showing buffer `b`, switching the decoded pane to it if need be.
+  pane(b) {
+    if (b === 0) return this.main;
+    if (this.inner.buf !== b || this.innerBox.hidden) {
+      const err = this.t.bufferError(b);
+      const bytes = this.t.bufferBytes(b);
+      this.innerBox.hidden = false;
+      this.root.classList.add("decoded");
+      this.innerCaption.textContent = `${this.t.bufferLabel(b)}: ${bytes.length} bytes, offsets from their start${err ? ` — decoding stopped at byte ${err.offset}: ${err.message}` : ""}`;
+      this.inner.load(b, bytes, err ? err.offset : -1);
     }
-    return id;
+    return this.inner;
   }
 
-  /// The leaf holding byte `o` (binary search over leaves in byte order).
-  leafAt(o) {
-    let lo = 0, hi = this.leaves.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const s = this.leaves[mid].span;
-      if (o < s.start) hi = mid - 1;
-      else if (o >= s.end) lo = mid + 1;
-      else return this.leaves[mid];
-    }
-    return null;
+  // ---------------------------------------------------------------- bytes
+
+  setByteHl(range, b = 0) {
+    const target = range ? this.pane(b) : null;
+    for (const p of [this.main, this.inner]) p.setHl(p === target ? range : null);
   }
 
-  ancestry(id) {
-    const out = [];
-    for (let i = id; i >= 0; i = this.nodes[i].parent) out.unshift(this.nodes[i]);
-    return out;
-  }
-
-  // ---------------------------------------------------------------- hex
-
-  renderRows() {
-    if (!this.rows) return;
-    const total = Math.ceil(this.bytes.length / ROW);
-    const first = Math.max(0, Math.floor(this.hex.scrollTop / ROW_PX) - 5);
-    const last = Math.min(total, first + Math.ceil((this.hex.clientHeight || 400) / ROW_PX) + 10);
-    this.rows.style.transform = `translateY(${first * ROW_PX}px)`;
-    const frag = document.createDocumentFragment();
-    for (let r = first; r < last; r++) {
-      const line = el("div", "row");
-      line.append(el("span", "off", (r * ROW).toString(16).padStart(6, "0")));
-      const cells = el("span", "cells");
-      let ascii = "";
-      for (let i = r * ROW; i < Math.min((r + 1) * ROW, this.bytes.length); i++) {
-        const b = this.bytes[i];
-        const leaf = this.leafAt(i);
-        const c = el("span", `b c${leaf ? leaf.colour : "x"}`, b.toString(16).padStart(2, "0"));
-        c.dataset.o = i;
-        if (this.hl && i >= this.hl[0] && i < this.hl[1]) c.classList.add("hl");
-        if (i === this.cursor) c.classList.add("cursor");
-        if (i === this.errorAt) c.classList.add("err");
-        cells.append(c);
-        ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".";
-      }
-      line.append(cells, el("span", "ascii", ascii));
-      frag.append(line);
-    }
-    this.rows.replaceChildren(frag);
-  }
-
-  setByteHl(range) {
-    this.hl = range;
-    for (const c of this.rows ? this.rows.querySelectorAll(".b") : []) {
-      const o = +c.dataset.o;
-      c.classList.toggle("hl", !!range && o >= range[0] && o < range[1]);
-    }
-  }
-
-  scrollToByte(o) {
-    const top = Math.floor(o / ROW) * ROW_PX;
-    if (top < this.hex.scrollTop || top > this.hex.scrollTop + this.hex.clientHeight - ROW_PX) {
-      this.hex.scrollTop = Math.max(0, top - ROW_PX * 3);
-    }
-    this.renderRows();
-  }
-
-  hoverByte(o) {
-    const leaf = this.leafAt(o);
+  hoverByte(b, o) {
+    const leaf = this.t.leafAt(b, o);
     this.clearTreeHl();
-    if (!leaf) return;
-    for (const n of this.ancestry(leaf.id)) {
-      const row = this.tree.querySelector(`.node[data-id="${n.id}"]`);
-      if (row) row.classList.add(n === leaf ? "hl-leaf" : "hl");
+    if (leaf < 0) return;
+    for (const id of this.t.ancestry(leaf)) {
+      const row = this.tree.querySelector(`.node[data-id="${id}"]`);
+      if (row) row.classList.add(id === leaf ? "hl-leaf" : "hl");
     }
   }
 
@@ -181,35 +340,27 @@ export class FrameView {
     for (const r of this.tree.querySelectorAll(".hl, .hl-leaf")) r.classList.remove("hl", "hl-leaf");
   }
 
-  selectByte(o) {
-    this.cursor = o;
-    const leaf = this.leafAt(o);
-    if (leaf) this.select(leaf.id, false);
-    else this.renderRows();
-  }
-
-  hexKey(e) {
-    const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -ROW, ArrowDown: ROW }[e.key];
-    if (step === undefined) return;
-    e.preventDefault();
-    const o = Math.min(this.bytes.length - 1, Math.max(0, (this.cursor < 0 ? 0 : this.cursor + step)));
-    this.selectByte(o);
-    this.hoverByte(o);
-    this.scrollToByte(o);
+  selectByte(b, o) {
+    const p = this.pane(b);
+    p.cursor = o;
+    const leaf = this.t.leafAt(b, o);
+    if (leaf >= 0) this.select(leaf, false);
+    else p.renderRows();
   }
 
   // ---------------------------------------------------------------- tree
 
   renderNode(id) {
-    const n = this.nodes[id];
-    const s = n.span;
+    const t = this.t;
+    const s = t.span(id);
+    const kids = t.hasKids(id);
     const li = el("div", "item");
-    const row = el("div", `node c${n.kids.length ? "p" : n.colour}`);
+    const row = el("div", `node c${t.isLeaf[id] ? t.colour[id] : "p"}`);
     row.dataset.id = id;
     row.tabIndex = -1;
     row.setAttribute("role", "treeitem");
-    if (n.kids.length) row.setAttribute("aria-expanded", String(n.open));
-    row.append(el("span", "twisty", n.kids.length ? (n.open ? "▾" : "▸") : " "));
+    if (kids) row.setAttribute("aria-expanded", String(!!this.open[id]));
+    row.append(el("span", "twisty", kids ? (this.open[id] ? "▾" : "▸") : " "));
     row.append(el("span", "name", s.name));
     row.append(el("span", "kind", s.kind));
     if (s.value !== undefined) {
@@ -217,38 +368,39 @@ export class FrameView {
       if (s.text !== undefined) row.append(el("span", "text", JSON.stringify(s.text.length > 80 ? s.text.slice(0, 80) + "…" : s.text)));
     }
     if (s.note) row.append(el("span", "note", s.note));
-    row.append(el("span", "range", `${s.start}–${s.end}`));
+    const b = t.buf[id];
+    row.append(el("span", "range", b ? `${s.start}–${s.end} of decoded ${b}` : `${s.start}–${s.end}`));
     li.append(row);
-    if (n.kids.length && n.open) {
-      const kids = el("div", "kids");
-      kids.setAttribute("role", "group");
-      for (const k of n.kids) kids.append(this.renderNode(k));
-      li.append(kids);
+    if (kids && this.open[id]) {
+      const box = el("div", "kids");
+      box.setAttribute("role", "group");
+      for (const k of t.kids(id)) box.append(this.renderNode(k));
+      li.append(box);
     }
     return li;
   }
 
   toggle(id) {
-    const n = this.nodes[id];
-    n.open = !n.open;
+    this.open[id] = this.open[id] ? 0 : 1;
     const row = this.tree.querySelector(`.node[data-id="${id}"]`);
     row.parentElement.replaceWith(this.renderNode(id));
   }
 
   /// Opens every ancestor of `id` so its row exists.
   reveal(id) {
-    const anc = this.ancestry(id).slice(0, -1);
-    const closed = anc.find((n) => !n.open);
-    if (!closed) return;
-    for (const n of anc) n.open = true;
-    const row = this.tree.querySelector(`.node[data-id="${closed.id}"]`);
-    if (row) row.parentElement.replaceWith(this.renderNode(closed.id));
+    const anc = this.t.ancestry(id).slice(0, -1);
+    const closed = anc.find((a) => !this.open[a]);
+    if (closed === undefined) return;
+    for (const a of anc) this.open[a] = 1;
+    const row = this.tree.querySelector(`.node[data-id="${closed}"]`);
+    if (row) row.parentElement.replaceWith(this.renderNode(closed));
     else this.tree.replaceChildren(this.renderNode(0));
   }
 
   hoverNode(id) {
-    const s = this.nodes[id].span;
-    this.setByteHl([s.start, s.end]);
+    const b = this.t.bufferFor(id);
+    if (b && !this.t.buf[id]) this.pane(b); // a compressed leaf: show what it decodes to
+    this.setByteHl([this.t.start[id], this.t.end[id]], this.t.buf[id]);
   }
 
   select(id, scroll = true) {
@@ -261,10 +413,13 @@ export class FrameView {
       if (scroll) row.scrollIntoView({ block: "nearest" });
     }
     this.selected = id;
-    const s = this.nodes[id].span;
-    this.setByteHl([s.start, s.end]);
-    if (scroll) this.scrollToByte(s.start);
-    else this.renderRows();
+    const b = this.t.buf[id];
+    const owned = this.t.bufferFor(id);
+    if (owned && !b) this.pane(owned);
+    this.setByteHl([this.t.start[id], this.t.end[id]], b);
+    const p = this.pane(b);
+    if (scroll) p.scrollToByte(this.t.start[id]);
+    else p.renderRows();
     this.showDetails(id);
   }
 
@@ -275,10 +430,10 @@ export class FrameView {
     if (e.key === "ArrowDown") next = rows[Math.min(rows.length - 1, at + 1)];
     else if (e.key === "ArrowUp") next = rows[Math.max(0, at - 1)];
     else if ((e.key === "ArrowRight" || e.key === "ArrowLeft" || e.key === "Enter") && at >= 0) {
-      const n = this.nodes[this.selected];
-      if (n.kids.length && (e.key === "Enter" || (e.key === "ArrowRight") !== n.open)) this.toggle(n.id);
-      this.select(n.id);
-      this.tree.querySelector(`.node[data-id="${n.id}"]`).focus();
+      const id = this.selected;
+      if (this.t.hasKids(id) && (e.key === "Enter" || (e.key === "ArrowRight") !== !!this.open[id])) this.toggle(id);
+      this.select(id);
+      this.tree.querySelector(`.node[data-id="${id}"]`).focus();
       e.preventDefault();
       return;
     }
@@ -289,35 +444,33 @@ export class FrameView {
     }
   }
 
-  focusTree() {
-    const first = this.tree.querySelector(".node");
-    if (first) { first.tabIndex = 0; }
-  }
-
   // ---------------------------------------------------------------- details
 
   showDetails(id) {
-    const anc = this.ancestry(id);
-    const s = anc[anc.length - 1].span;
-    const info = this.describeField(anc.map((n) => n.span));
+    const t = this.t;
+    const anc = t.ancestry(id).map((i) => t.span(i));
+    const s = anc[anc.length - 1];
+    const info = this.describeField(anc);
     const d = this.details;
     d.replaceChildren();
     d.append(el("h3", "", s.name));
     const dl = el("dl");
     const add = (k, v) => { if (v !== undefined && v !== null && v !== "") { dl.append(el("dt", "", k), el("dd", "", v)); } };
-    add("path", anc.slice(1).map((n) => n.span.name).join(" › "));
+    add("path", anc.slice(1).map((a) => a.name).join(" › "));
     add("wire type", s.kind);
     if (info && info.type) add("schema type", info.type);
     if (info && info.versions) add("versions", info.versions);
     if (info && info.nullable) add("nullable in", info.nullable);
     if (info && info.tagged) add("tagged in", info.tagged);
-    add("bytes", `${s.start}–${s.end} (${s.end - s.start} byte${s.end - s.start === 1 ? "" : "s"})`);
+    const b = t.buf[id];
+    const n = s.end - s.start;
+    add("bytes", `${s.start}–${s.end} (${n} byte${n === 1 ? "" : "s"})${b ? ` of the ${t.bufferLabel(b)}` : ""}`);
     if (s.value !== undefined) add("value", fmtValue(s.value));
     if (s.text !== undefined) add("as text", s.text);
     if (s.note) add("note", s.note);
     d.append(dl);
     if (info && info.description) d.append(el("p", "desc", info.description));
-    if (this.onEdit && editable(s)) {
+    if (this.onEdit && !b && editable(s, t.hasKids(id))) {
       const form = el("form", "edit");
       const input = el("input");
       input.value = fmtValue(s.value);
@@ -338,8 +491,8 @@ export class FrameView {
 
 const WIDTH = { int8: 1, int16: 2, int32: 4, int64: 8, uint16: 2, uint32: 4, bool: 1, float64: 8 };
 
-function editable(s) {
-  return !s.children && WIDTH[s.kind] === s.end - s.start;
+function editable(s, hasKids) {
+  return !hasKids && WIDTH[s.kind] === s.end - s.start;
 }
 
 /// Big-endian bytes of `text` as the fixed-width type of span `s`.
