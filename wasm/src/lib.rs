@@ -568,7 +568,7 @@ pub fn example(
 /// A frame as JSON text (pretty-printed, two-space indent) for the
 /// request builder: `{api, version, side, header, body}` with every field
 /// by its schema name (see `spate_core::protocol::json`). `options` as for
-/// [`annotate`]. Throws an `Error` naming the field where decoding stopped.
+/// [`annotate()`]. Throws an `Error` naming the field where decoding stopped.
 #[wasm_bindgen(js_name = toJson)]
 pub fn to_json(bytes: &[u8], options: JsValue) -> Result<String, JsValue> {
     use spate_core::protocol::json;
