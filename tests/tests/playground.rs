@@ -119,11 +119,16 @@ fn playground_page_in_chromium() {
         text.contains("ok   live: kcat's Metadata"),
         "the live traffic check ran"
     );
+    assert!(
+        text.contains("ok   json builder: sent"),
+        "the JSON builder check ran"
+    );
     for name in [
         "1-produce-explained.png",
         "1b-compressed-batch.png",
         "3-send-response-state.png",
         "5-malformed.png",
+        "10-json-builder.png",
     ] {
         assert!(shots.join(name).is_file(), "screenshot {name} saved");
     }

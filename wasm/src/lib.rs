@@ -473,3 +473,37 @@ pub fn example(
     }
     .to_vec())
 }
+
+/// A frame as JSON text (pretty-printed, two-space indent) for the
+/// request builder: `{api, version, side, header, body}` with every field
+/// by its schema name (see `spate_core::protocol::json`). `options` as for
+/// [`annotate()`]. Throws an `Error` naming the field where decoding stopped.
+#[wasm_bindgen(js_name = toJson)]
+pub fn to_json(bytes: &[u8], options: JsValue) -> Result<String, JsValue> {
+    use spate_core::protocol::json;
+    let o = read_options(&options)?;
+    let v = match o.response {
+        None => json::decode_request(bytes, o.prefix),
+        Some((k, v)) => json::decode_response(bytes, k, v, o.prefix),
+    }
+    .map_err(|e| json_error(&e.to_string(), &e.path))?;
+    serde_json::to_string_pretty(&v).map_err(|e| error(&e.to_string()))
+}
+
+/// The frame (size prefix included) that JSON text describes, in the
+/// format [`to_json`] writes; missing fields take their defaults. Throws
+/// an `Error` whose message names the JSON path (also in its `path`).
+#[wasm_bindgen(js_name = fromJson)]
+pub fn from_json(text: &str) -> Result<Vec<u8>, JsValue> {
+    let v: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| json_error(&format!("not valid JSON: {e}"), ""))?;
+    spate_core::protocol::json::encode(&v)
+        .map(|b| b.to_vec())
+        .map_err(|e| json_error(&e.to_string(), &e.path))
+}
+
+fn json_error(msg: &str, path: &str) -> JsValue {
+    let e = error(msg);
+    let _ = Reflect::set(&e, &"path".into(), &path.into());
+    e
+}

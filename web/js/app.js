@@ -309,6 +309,47 @@ function fillVersions(selApi, selVersion) {
   selVersion.value = a.maxVersion;
 }
 
+// The JSON editor: toJson of a frame, fromJson back to bytes that load
+// into the explain view (so tree, share link and "Send to broker" see them).
+
+function buildError(msg) {
+  const e = $("build-error");
+  e.hidden = !msg;
+  e.textContent = msg || "";
+  if (msg) $("build-status").textContent = "";
+}
+
+/// Shows `bytes` as JSON in the builder. Returns whether it could.
+function showJson(bytes, opts, what = "the example") {
+  try {
+    $("build-json").value = wasm.toJson(bytes, opts);
+  } catch (e) {
+    buildError(`${what} cannot be shown as JSON: ${e.message}`);
+    return false;
+  }
+  buildError("");
+  $("build-status").textContent = `${what[0].toUpperCase()}${what.slice(1)} as JSON: edit it, then Encode (Ctrl+Enter).`;
+  return true;
+}
+
+function encodeJson() {
+  const text = $("build-json").value;
+  let bytes;
+  try {
+    bytes = wasm.fromJson(text);
+  } catch (e) {
+    buildError(`Not encoded: ${e.message}`);
+    return;
+  }
+  buildError("");
+  // fromJson accepted it, so it parses; only api, version and side are read here.
+  const top = JSON.parse(text);
+  const api = typeof top.api === "number" ? apiByKey.get(top.api) : apiByName.get(top.api);
+  $("prefix").value = "present";
+  loadBytes(bytes, { direction: top.side === "response" ? "response" : "request", apiKey: api.key, apiVersion: top.version });
+  $("build-status").textContent = `Encoded: ${bytes.length} bytes, explained above.`;
+}
+
 function renderVersionTable() {
   const key = +$("versions-api").value;
   const a = apiByKey.get(key);
@@ -430,7 +471,20 @@ fillVersions($("build-api"), $("build-version"));
 $("build-api").addEventListener("change", () => fillVersions($("build-api"), $("build-version")));
 $("build").addEventListener("click", () => {
   const key = +$("build-api").value, v = +$("build-version").value, dir = $("build-direction").value;
-  loadBytes(wasm.example(key, v, dir, $("build-variant").value, 1), { direction: dir, apiKey: key, apiVersion: v });
+  const bytes = wasm.example(key, v, dir, $("build-variant").value, 1);
+  loadBytes(bytes, { direction: dir, apiKey: key, apiVersion: v });
+  showJson(bytes, { direction: dir, apiKey: key, apiVersion: v, sizePrefix: "present" });
+});
+$("encode").addEventListener("click", encodeJson);
+$("build-json").addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); encodeJson(); }
+});
+$("edit-json").addEventListener("click", () => {
+  if (!current.bytes.length) { buildError("Nothing to edit yet: paste a frame or build one."); return; }
+  if (showJson(current.bytes, options(), "the frame above")) {
+    $("builder-section").scrollIntoView();
+    $("build-json").focus();
+  }
 });
 $("versions-api").addEventListener("change", renderVersionTable);
 $("versions-direction").addEventListener("change", renderVersionTable);
