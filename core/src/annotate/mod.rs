@@ -45,6 +45,17 @@ pub enum SizePrefix {
     Absent,
 }
 
+impl SizePrefix {
+    /// Whether `frame` (a request when `request`) starts with a size prefix.
+    pub fn present_in(self, frame: &[u8], request: bool) -> bool {
+        match self {
+            SizePrefix::Auto => detect_prefix(frame, request),
+            SizePrefix::Present => true,
+            SizePrefix::Absent => false,
+        }
+    }
+}
+
 /// Annotates a request frame, with or without its size prefix.
 pub fn annotate_request(frame: &[u8]) -> Annotation {
     annotate_request_with(frame, SizePrefix::Auto)
@@ -53,11 +64,7 @@ pub fn annotate_request(frame: &[u8]) -> Annotation {
 /// Annotates a request frame, saying whether it has a size prefix.
 pub fn annotate_request_with(frame: &[u8], prefix: SizePrefix) -> Annotation {
     let src = Bytes::copy_from_slice(frame);
-    let has_prefix = match prefix {
-        SizePrefix::Auto => detect_prefix(&src, true),
-        SizePrefix::Present => true,
-        SizePrefix::Absent => false,
-    };
+    let has_prefix = prefix.present_in(&src, true);
     let mut root = Span::open("request", "request frame", 0);
     let mut w = Walker::new(&src, 0);
     let res = (|| {
@@ -130,11 +137,7 @@ pub fn annotate_response_with(
             }
         };
         root.kind = format!("{key:?}Response v{api_version}").into();
-        let has_prefix = match prefix {
-            SizePrefix::Auto => detect_prefix(&src, false),
-            SizePrefix::Present => true,
-            SizePrefix::Absent => false,
-        };
+        let has_prefix = prefix.present_in(&src, false);
         if has_prefix {
             size_prefix(&mut w, &src, &mut root.children)?;
         }

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use serde_json::{Map, Number, Value};
 
 use super::encode::default_json;
-use super::{child, has_prefix, index, records, to_hex, JsonError, SizePrefix};
+use super::{child, index, records, to_hex, JsonError, SizePrefix};
 use crate::protocol::error::DecodeError;
 use crate::protocol::header::{request_header_version, response_header_version};
 use crate::protocol::messages::{request_header, response_header, ApiKey};
@@ -14,7 +14,7 @@ use crate::protocol::wire::{LenKind, Reader};
 
 pub(super) fn request(frame: &[u8], prefix: SizePrefix) -> Result<Value, JsonError> {
     let src = Bytes::copy_from_slice(frame);
-    let start = body_start(&src, has_prefix(&src, true, prefix))?;
+    let start = body_start(&src, prefix.present_in(&src, true))?;
     let mut d = Dec {
         r: Reader::with_range(&src, start, src.len()),
     };
@@ -65,7 +65,7 @@ pub(super) fn response(
         ));
     }
     let src = Bytes::copy_from_slice(frame);
-    let start = body_start(&src, has_prefix(&src, false, prefix))?;
+    let start = body_start(&src, prefix.present_in(&src, false))?;
     let mut d = Dec {
         r: Reader::with_range(&src, start, src.len()),
     };

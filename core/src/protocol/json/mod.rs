@@ -213,31 +213,3 @@ pub(crate) fn api_from_json(v: &Value) -> Result<ApiKey, JsonError> {
         )
     })
 }
-
-/// Whether the frame starts with a size prefix, as `annotate` decides it.
-pub(crate) fn has_prefix(src: &[u8], request: bool, prefix: SizePrefix) -> bool {
-    match prefix {
-        SizePrefix::Present => return true,
-        SizePrefix::Absent => return false,
-        SizePrefix::Auto => {}
-    }
-    if src.len() < 4 {
-        return false;
-    }
-    let size = i64::from(i32::from_be_bytes([src[0], src[1], src[2], src[3]]));
-    if size == src.len() as i64 - 4 {
-        return true;
-    }
-    if !request || size <= 0 {
-        return false;
-    }
-    let looks_like_header = |b: &[u8]| -> bool {
-        if b.len() < 4 {
-            return false;
-        }
-        let key = i16::from_be_bytes([b[0], b[1]]);
-        let version = i16::from_be_bytes([b[2], b[3]]);
-        ApiKey::from_i16(key).is_some_and(|k| k.request_spec().valid.contains(version))
-    };
-    looks_like_header(&src[4..]) && !looks_like_header(src)
-}
