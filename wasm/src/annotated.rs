@@ -15,7 +15,8 @@
 //!
 //! A decoded buffer's spans are children of the span whose bytes they
 //! decode (the compressed `records` leaf), with offsets counted from the
-//! start of that buffer.
+//! start of that buffer. [`Annotated::tree`] gives the whole tree nested
+//! instead, for small frames and for callers who want it in one piece.
 
 use bytes::Bytes;
 use js_sys::{Int32Array, Uint32Array, Uint8Array};
@@ -108,11 +109,82 @@ impl Annotated {
     }
 }
 
-/// One node as the page shows it.
+/// One node as the page shows it; with `tree`, its children and decoded
+/// bytes too, nested.
 struct NodeJs<'a> {
     node: &'a Node,
     start: u32,
     end: u32,
+    tree: Option<(&'a Annotated, &'a Kids, usize)>,
+}
+
+/// Children in preorder: the first child of each node and the next sibling.
+struct Kids {
+    first: Vec<Option<usize>>,
+    next: Vec<Option<usize>>,
+}
+
+impl Kids {
+    fn of(a: &Annotated) -> Kids {
+        let n = a.nodes.len();
+        let mut k = Kids {
+            first: vec![None; n],
+            next: vec![None; n],
+        };
+        for i in (1..n).rev() {
+            let p = a.parent[i] as usize;
+            k.next[i] = k.first[p];
+            k.first[p] = Some(i);
+        }
+        k
+    }
+
+    fn iter(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(self.first[i], move |&k| self.next[k])
+    }
+}
+
+impl<'a> NodeJs<'a> {
+    fn nested(a: &'a Annotated, kids: &'a Kids, i: usize) -> Self {
+        NodeJs {
+            node: &a.nodes[i],
+            start: a.start[i],
+            end: a.end[i],
+            tree: Some((a, kids, i)),
+        }
+    }
+}
+
+/// A decoded buffer with its spans, nested.
+struct InnerJs<'a> {
+    a: &'a Annotated,
+    kids: &'a Kids,
+    buffer: u32,
+    spans: Vec<usize>,
+}
+
+impl Serialize for InnerJs<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeStruct};
+        let b = self
+            .a
+            .buf(self.buffer)
+            .map_err(|_| S::Error::custom("no buffer"))?;
+        let mut st = s.serialize_struct("Inner", 4)?;
+        st.serialize_field("label", b.label.as_ref())?;
+        st.serialize_field("length", &(b.bytes.len() as u32))?;
+        let spans: Vec<_> = self
+            .spans
+            .iter()
+            .map(|&k| NodeJs::nested(self.a, self.kids, k))
+            .collect();
+        st.serialize_field("spans", &spans)?;
+        match &b.error {
+            Some(e) => st.serialize_field("error", &ErrorJs::from(e))?,
+            None => st.skip_field("error")?,
+        }
+        st.end()
+    }
 }
 
 impl Serialize for NodeJs<'_> {
@@ -155,27 +227,54 @@ impl Serialize for NodeJs<'_> {
             Some(t) => st.serialize_field("note", t.as_ref())?,
             None => st.skip_field("note")?,
         }
+        if let Some((a, kids, i)) = self.tree {
+            let own = a.buffer[i];
+            let (same, other): (Vec<usize>, Vec<usize>) =
+                kids.iter(i).partition(|&k| a.buffer[k] == own);
+            if !same.is_empty() {
+                let children: Vec<_> = same.iter().map(|&k| NodeJs::nested(a, kids, k)).collect();
+                st.serialize_field("children", &children)?;
+            }
+            if let Some(&first) = other.first() {
+                st.serialize_field(
+                    "inner",
+                    &InnerJs {
+                        a,
+                        kids,
+                        buffer: a.buffer[first],
+                        spans: other,
+                    },
+                )?;
+            }
+        }
         st.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorJs<'a> {
+    offset: f64,
+    field: &'a str,
+    kind: &'a str,
+    problem: &'a str,
+    message: &'a str,
+}
+
+impl<'a> From<&'a AnnotateError> for ErrorJs<'a> {
+    fn from(e: &'a AnnotateError) -> Self {
+        ErrorJs {
+            offset: e.offset as f64,
+            field: &e.field,
+            kind: &e.kind,
+            problem: &e.problem,
+            message: &e.message,
+        }
     }
 }
 
 /// An annotation error as a plain object.
 pub(crate) fn error_object(e: &AnnotateError) -> Result<JsValue, JsValue> {
-    #[derive(Serialize)]
-    struct ErrorJs<'a> {
-        offset: f64,
-        field: &'a str,
-        kind: &'a str,
-        problem: &'a str,
-        message: &'a str,
-    }
-    crate::to_js(&ErrorJs {
-        offset: e.offset as f64,
-        field: &e.field,
-        kind: &e.kind,
-        problem: &e.problem,
-        message: &e.message,
-    })
+    crate::to_js(&ErrorJs::from(e))
 }
 
 #[wasm_bindgen]
@@ -236,6 +335,26 @@ impl Annotated {
             node,
             start: self.start[i],
             end: self.end[i],
+            tree: None,
+        })
+    }
+
+    /// The whole tree nested, as `annotate` in core builds it: `{root, error?}`
+    /// where a span is `{name, kind, start, end, value?, text?, note?,
+    /// children?, inner?}` and `inner` (a compressed batch's records,
+    /// decompressed) is `{label, length, spans, error?}`. Built in one go:
+    /// for a large frame, read `starts()` and `node(i)` instead.
+    pub fn tree(&self) -> Result<JsValue, JsValue> {
+        #[derive(Serialize)]
+        struct TreeJs<'a> {
+            root: NodeJs<'a>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            error: Option<ErrorJs<'a>>,
+        }
+        let kids = Kids::of(self);
+        crate::to_js(&TreeJs {
+            root: NodeJs::nested(self, &kids, 0),
+            error: self.error.as_ref().map(ErrorJs::from),
         })
     }
 

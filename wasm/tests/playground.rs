@@ -218,3 +218,142 @@ async fn malformed_frame_rejects_with_the_byte_offset() {
     assert_eq!(offset, Some(11.0), "{err:?}");
     p.close();
 }
+
+/// librdkafka's zstd-compressed Produce of three records.
+const PRODUCE_ZSTD: &[u8] =
+    include_bytes!("../../core/tests/vectors/produce_request_v9_librdkafka_zstd.bin");
+
+fn get(v: &JsValue, path: &[&str]) -> JsValue {
+    path.iter().fold(v.clone(), |v, k| {
+        js_sys::Reflect::get(&v, &(*k).into()).unwrap()
+    })
+}
+
+fn text(v: &JsValue, path: &[&str]) -> Option<String> {
+    get(v, path).as_string()
+}
+
+/// Every leaf (`{start, end}`) under `spans`, in order.
+fn leaf_ranges(spans: &js_sys::Array, out: &mut Vec<(f64, f64)>) {
+    for s in spans.iter() {
+        let kids = get(&s, &["children"]);
+        if kids.is_undefined() {
+            out.push((
+                get(&s, &["start"]).as_f64().unwrap(),
+                get(&s, &["end"]).as_f64().unwrap(),
+            ));
+        } else {
+            leaf_ranges(&kids.into(), out);
+        }
+    }
+}
+
+fn find<'a>(spans: &js_sys::Array, name: &str, out: &mut Vec<JsValue>) {
+    for s in spans.iter() {
+        if text(&s, &["name"]).as_deref() == Some(name) {
+            out.push(s.clone());
+        }
+        let kids = get(&s, &["children"]);
+        if !kids.is_undefined() {
+            find(&kids.into(), name, out);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+fn annotate_gives_flat_arrays_nodes_and_the_nested_tree() {
+    let a = spate_wasm::annotate(PRODUCE_ZSTD, JsValue::UNDEFINED).unwrap();
+    assert_eq!(a.title(), "ProduceRequest v9");
+    assert!(a.error().unwrap().is_undefined());
+    let n = a.count() as usize;
+    let (starts, ends, parents, buffers) = (
+        a.starts().to_vec(),
+        a.ends().to_vec(),
+        a.parents().to_vec(),
+        a.buffers().to_vec(),
+    );
+    assert!([starts.len(), ends.len(), parents.len(), buffers.len()]
+        .iter()
+        .all(|&l| l == n));
+    assert_eq!(
+        (starts[0], ends[0], parents[0]),
+        (0, PRODUCE_ZSTD.len() as u32, -1)
+    );
+    // The decompressed records: buffer 1, children of the compressed leaf.
+    assert_eq!(a.buffer_count(), 1);
+    assert_eq!(a.buffer_label(1).unwrap(), "zstd-decompressed records");
+    let first = buffers.iter().position(|&b| b == 1).unwrap();
+    let owner = parents[first] as usize;
+    let leaf = a.node(owner as u32).unwrap();
+    assert_eq!(
+        text(&leaf, &["name"]).as_deref(),
+        Some("records (zstd-compressed)")
+    );
+    assert_eq!(buffers[owner], 0);
+    let bytes = a.buffer_bytes(1).unwrap().to_vec();
+    assert_eq!(bytes.len(), 183);
+    let values: Vec<String> = (0..n as u32)
+        .filter(|&i| buffers[i as usize] == 1)
+        .map(|i| a.node(i).unwrap())
+        .filter(|v| text(v, &["name"]).as_deref() == Some("value"))
+        .filter_map(|v| text(&v, &["text"]))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            "value-0 compressed with zstd",
+            "spate-capture",
+            "value-1 compressed with zstd",
+            "spate-capture",
+            "value-2 compressed with zstd",
+            "spate-capture"
+        ]
+    );
+    // Nested: the frame's leaves tile the frame, the inner spans' leaves
+    // tile the decompressed bytes.
+    let tree = a.tree().unwrap();
+    assert_eq!(
+        text(&tree, &["root", "kind"]).as_deref(),
+        Some("ProduceRequest v9")
+    );
+    let mut frame = Vec::new();
+    leaf_ranges(&get(&tree, &["root", "children"]).into(), &mut frame);
+    let mut inners = Vec::new();
+    find(
+        &get(&tree, &["root", "children"]).into(),
+        "records (zstd-compressed)",
+        &mut inners,
+    );
+    assert_eq!(inners.len(), 1);
+    let inner = get(&inners[0], &["inner"]);
+    assert_eq!(
+        text(&inner, &["label"]).as_deref(),
+        Some("zstd-decompressed records")
+    );
+    assert_eq!(get(&inner, &["length"]).as_f64(), Some(183.0));
+    let mut decoded = Vec::new();
+    leaf_ranges(&get(&inner, &["spans"]).into(), &mut decoded);
+    for (ranges, len) in [(frame, PRODUCE_ZSTD.len()), (decoded, 183)] {
+        let mut at = 0.0;
+        for (s, e) in ranges {
+            assert_eq!(s, at);
+            at = e;
+        }
+        assert_eq!(at, len as f64);
+    }
+}
+
+#[wasm_bindgen_test]
+fn annotate_reports_malformed_bytes_with_the_tree_so_far() {
+    // Metadata v1: five topics claimed, none there.
+    let bad = [0u8, 3, 0, 1, 0, 0, 0, 7, 0, 1, b'x', 0, 0, 0, 5];
+    let a = spate_wasm::annotate(&bad, JsValue::UNDEFINED).unwrap();
+    let err = a.error().unwrap();
+    assert_eq!(get(&err, &["offset"]).as_f64(), Some(11.0));
+    let tree = a.tree().unwrap();
+    assert_eq!(get(&tree, &["error", "offset"]).as_f64(), Some(11.0));
+    assert_eq!(
+        text(&tree, &["root", "kind"]).as_deref(),
+        Some("MetadataRequest v1")
+    );
+}
