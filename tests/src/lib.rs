@@ -179,6 +179,42 @@ impl Server {
     pub fn alive(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Runs the client `spate ARGS -b ADDR` against this broker, feeding it
+    /// `stdin`, and returns what it did.
+    pub fn spate(&self, args: &[&str], stdin: &[u8]) -> std::process::Output {
+        let mut child = Command::new(spate())
+            .args(args)
+            .args(["-b", &self.addr])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting spate");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin)
+            .expect("feeding spate");
+        child.wait_with_output().expect("spate runs")
+    }
+
+    /// Runs `python3 -c SCRIPT ADDR` (the broker's address in `sys.argv[1]`),
+    /// fails the test when it fails, and returns its standard output.
+    pub fn python(&self, script: &str) -> String {
+        let out = Command::new(require("python3"))
+            .args(["-c", script, &self.addr])
+            .output()
+            .expect("python3 runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "python failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
 }
 
 impl Drop for Server {

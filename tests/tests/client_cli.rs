@@ -1,30 +1,15 @@
 //! The client subcommands (`topic`, `produce`, `consume`, `cluster`) end to
 //! end: the built binary against a `spate serve` on a free port.
 
-use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use spate_e2e::{spate, Server, TempDir};
 
-/// Runs `spate ARGS -b ADDR`, feeding `stdin`.
-fn run(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(spate())
-        .args(args)
-        .args(["-b", &server.addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting spate");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// Runs and requires success; returns stdout.
 fn ok(server: &Server, args: &[&str]) -> String {
-    let out = run(server, args, b"");
+    let out = server.spate(args, b"");
     assert!(
         out.status.success(),
         "spate {args:?} failed: {}",
@@ -115,8 +100,7 @@ fn produce_and_consume_every_codec() {
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
         let topic = format!("codec-{codec}");
         ok(&server, &["topic", "create", &topic, "--partitions", "4"]);
-        let out = run(
-            &server,
+        let out = server.spate(
             &[
                 "produce",
                 &topic,
@@ -177,7 +161,7 @@ fn consume_from_an_offset_and_to_the_end() {
     let server = Server::start(&[]);
     ok(&server, &["topic", "create", "log", "--partitions", "1"]);
     let input: String = (0..20).map(|i| format!("line {i}\n")).collect();
-    let out = run(&server, &["produce", "log"], input.as_bytes());
+    let out = server.spate(&["produce", "log"], input.as_bytes());
     assert!(
         out.status.success(),
         "{}",
@@ -225,7 +209,7 @@ fn errors_are_clear_and_fail() {
         &["topic", "describe", "missing"][..],
         &["topic", "delete", "missing"][..],
     ] {
-        let out = run(&server, args, b"x\n");
+        let out = server.spate(args, b"x\n");
         assert!(!out.status.success(), "{args:?} succeeded");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -236,14 +220,10 @@ fn errors_are_clear_and_fail() {
     }
     ok(&server, &["topic", "create", "g"]);
     // A group member reads what the group assigns: no --partition, no --offset.
-    let out = run(
-        &server,
-        &["consume", "g", "--group", "grp", "--partition", "0"],
-        b"",
-    );
+    let out = server.spate(&["consume", "g", "--group", "grp", "--partition", "0"], b"");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
-    let out = run(&server, &["consume", "nope", "--group", "grp"], b"");
+    let out = server.spate(&["consume", "nope", "--group", "grp"], b"");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist"));
 
@@ -266,7 +246,7 @@ fn a_closed_stdout_ends_quietly() {
     let server = Server::start(&["--fsync", "never"]);
     ok(&server, &["topic", "create", "piped", "--partitions", "4"]);
     let lines: String = (0..100).map(|i| format!("line {i}\n")).collect();
-    let out = run(&server, &["produce", "piped"], lines.as_bytes());
+    let out = server.spate(&["produce", "piped"], lines.as_bytes());
     assert!(
         out.status.success(),
         "{}",
@@ -310,8 +290,7 @@ fn batch_size_counts_bytes() {
     let line = "v".repeat(100);
     let mut input: String = (0..200).map(|_| format!("{line}\n")).collect();
     input.push_str(&format!("{}\n", "w".repeat(3000)));
-    let out = run(
-        &server,
+    let out = server.spate(
         &["produce", "sized", "--batch-size", "1000", "--acks", "1"],
         input.as_bytes(),
     );

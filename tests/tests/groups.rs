@@ -9,8 +9,7 @@
 //! partitions move within seconds.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -27,28 +26,9 @@ group.consumer.heartbeat.interval.ms=1000
 /// How long any one wait may take before the test fails.
 const PATIENCE: Duration = Duration::from_secs(90);
 
-/// Runs `spate ARGS -b ADDR` with `stdin`.
-fn spate_cmd(server: &Server, args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(spate())
-        .args(args)
-        .args(["-b", &server.addr])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting spate");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("feeding spate");
-    child.wait_with_output().expect("spate runs")
-}
-
 /// Runs `spate ARGS` and requires success; returns stdout.
 fn spate_ok(server: &Server, args: &[&str]) -> String {
-    let out = spate_cmd(server, args, b"");
+    let out = server.spate(args, b"");
     assert!(
         out.status.success(),
         "spate {args:?} failed: {}",
@@ -70,11 +50,7 @@ fn produce(server: &Server, topic: &str, partition: i32, values: &[String]) {
     let mut input = values.join("\n");
     input.push('\n');
     let p = partition.to_string();
-    let out = spate_cmd(
-        server,
-        &["produce", topic, "--partition", &p],
-        input.as_bytes(),
-    );
+    let out = server.spate(&["produce", topic, "--partition", &p], input.as_bytes());
     assert!(
         out.status.success(),
         "produce: {}",
@@ -418,11 +394,7 @@ fn group_delete_refuses_live_and_unknown_groups() {
     wait_until("the member to be assigned", PATIENCE, &[&m], || {
         settled(&[&m], 2, 2)
     });
-    let out = spate_cmd(
-        &server,
-        &["group", "delete", "busy", "nobody", "--json"],
-        b"",
-    );
+    let out = server.spate(&["group", "delete", "busy", "nobody", "--json"], b"");
     assert!(!out.status.success());
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v[0]["error"], "NON_EMPTY_GROUP", "{v}");
@@ -515,8 +487,7 @@ fn spate_consume_members_split_partitions() {
         assert_eq!(o["lag"], 0, "{d}");
     }
     // A third member resumes at the committed offsets: nothing new to print.
-    let out = spate_cmd(
-        &server,
+    let out = server.spate(
         &[
             "consume",
             "lines",
@@ -585,7 +556,7 @@ fn quixstreams_word_count() {
         }
     }
     spate_ok(&server, &["topic", "create", "lines", "--partitions", "2"]);
-    let out = spate_cmd(&server, &["produce", "lines"], input.as_bytes());
+    let out = server.spate(&["produce", "lines"], input.as_bytes());
     assert!(
         out.status.success(),
         "{}",

@@ -26,20 +26,6 @@ fn kcat(server: &Server, args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().expect("kcat runs")
 }
 
-fn python(server: &Server, script: &str) -> String {
-    let out = Command::new(require("python3"))
-        .args(["-c", script, &server.addr])
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "python failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 #[test]
 fn kcat_lists_metadata_produces_and_consumes_with_every_codec() {
     let server = Server::start(&[]);
@@ -78,8 +64,7 @@ fn kcat_lists_metadata_produces_and_consumes_with_every_codec() {
 #[test]
 fn kafka_python_admin_produce_and_consume() {
     let server = Server::start(&[]);
-    let out = python(
-        &server,
+    let out = server.python(
         r#"
 import sys
 from kafka import KafkaAdminClient, KafkaProducer, KafkaConsumer, TopicPartition
@@ -110,8 +95,7 @@ print("after delete", sorted(admin.list_topics()))
 #[test]
 fn confluent_kafka_idempotent_producer_with_headers() {
     let server = Server::start(&[]);
-    let out = python(
-        &server,
+    let out = server.python(
         r#"
 import sys, time
 from confluent_kafka import Producer, Consumer, TopicPartition
@@ -201,9 +185,7 @@ fn bad_input_closes_only_the_offending_connection() {
 #[test]
 fn aiokafka_produces_and_reads_back() {
     let server = Server::start(&[]);
-    let out = python(
-        &server,
-        r#"
+    let out = server.python(r#"
 import sys, asyncio
 from aiokafka import AIOKafkaProducer, AIOKafkaConsumer, TopicPartition
 

@@ -4,24 +4,9 @@
 //! and a consumer reading from the beginning sees offsets with gaps and
 //! the latest value of every key, before and after a restart.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use spate_e2e::{require, Server, TempDir};
-
-fn python(server: &Server, script: &str) -> String {
-    let out = Command::new(require("python3"))
-        .args(["-c", script, &server.addr])
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "python failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
+use spate_e2e::{Server, TempDir};
 
 /// Reads `compacted` partition 0 from offset 0 to the high watermark and
 /// prints one `offset key value` line per record (`-` for a tombstone),
@@ -49,7 +34,7 @@ print("hwm", hi)
 fn consume_compacted(server: &Server) -> (Vec<(i64, String, Option<String>)>, i64) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (recs, hwm) = parse(&python(server, CONSUME));
+        let (recs, hwm) = parse(&server.python(CONSUME));
         if recs.len() < 300 || Instant::now() > deadline {
             return (recs, hwm);
         }
@@ -111,9 +96,7 @@ fn confluent_kafka_reads_a_compacted_topic_with_gaps_and_latest_values() {
     let data = dir.0.join("data");
     let props = props.to_string_lossy().into_owned();
     let server = Server::start_in(&data, &[&props]);
-    let out = python(
-        &server,
-        r#"
+    let out = server.python(r#"
 import sys
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -172,10 +155,9 @@ print("keyless", keyless[0].name() if keyless and keyless[0] else "accepted")
     // After a restart the compacted files read the same, and the log goes on.
     assert!(server.terminate());
     let server = Server::start_in(&data, &[&props]);
-    let (again, _) = parse(&python(&server, CONSUME));
+    let (again, _) = parse(&server.python(CONSUME));
     assert_eq!(again, recs);
-    let out = python(
-        &server,
+    let out = server.python(
         r#"
 import sys
 from confluent_kafka import Producer
