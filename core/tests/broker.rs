@@ -10,9 +10,6 @@ use spate_core::protocol::messages::create_topics_request::{CreatableTopic, Crea
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use spate_core::protocol::messages::fetch_response::PartitionData;
 use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
-use spate_core::protocol::messages::produce_request::{
-    PartitionProduceData, ProduceRequest, TopicProduceData,
-};
 use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
 use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
 use spate_core::records::BatchView;
@@ -21,25 +18,8 @@ fn create(sim: &mut Sim, name: &str, partitions: i32, configs: &[(&str, &str)]) 
     sim.create_topic_with(name, partitions, configs).error_code
 }
 
-fn produce_req(topic: &str, partition: i32, records: Bytes, acks: i16) -> RequestBody {
-    RequestBody::Produce(ProduceRequest {
-        acks,
-        timeout_ms: 1000,
-        topic_data: vec![TopicProduceData {
-            name: topic.into(),
-            partition_data: vec![PartitionProduceData {
-                index: partition,
-                records: Some(records.into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    })
-}
-
 fn produce(sim: &mut Sim, topic: &str, partition: i32, records: Bytes) -> PartitionProduceResponse {
-    match sim.call(98, 9, produce_req(topic, partition, records, -1)) {
+    match sim.call(98, 9, sim::produce_request(topic, partition, records, -1)) {
         ResponseBody::Produce(r) => r.responses[0].partition_responses[0].clone(),
         other => panic!("{other:?}"),
     }
@@ -291,7 +271,7 @@ fn produce_assigns_dense_offsets_and_fetch_returns_the_records() {
 fn acks_zero_gets_no_response_but_is_appended() {
     let mut sim = Sim::new();
     create(&mut sim, "t", 1, &[]);
-    sim.send(1, 9, produce_req("t", 0, batch(2, "z"), 0));
+    sim.send(1, 9, sim::produce_request("t", 0, batch(2, "z"), 0));
     assert!(sim.take(1).is_empty());
     let p = fetched(&sim.call(1, 12, fetch_req("t", 0, 0, 1, 0)));
     assert_eq!(values(&p).len(), 2);

@@ -10,9 +10,6 @@ use bytes::Bytes;
 use sim::{Sim, T0};
 use spate_core::broker::Config;
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
-use spate_core::protocol::messages::produce_request::{
-    PartitionProduceData, ProduceRequest, TopicProduceData,
-};
 use spate_core::protocol::{RequestBody, ResponseBody};
 use spate_core::records::{BatchView, Record, RecordBatchBuilder};
 use spate_core::storage::{MemStorage, Storage, TopicPartition};
@@ -53,24 +50,7 @@ fn produce(sim: &mut Sim, topic: &str, pairs: &[(&str, Option<&str>)]) {
 
 /// Produce v9 error code for one batch.
 fn produce_code(sim: &mut Sim, topic: &str, records: Bytes) -> i16 {
-    let req = RequestBody::Produce(ProduceRequest {
-        acks: -1,
-        timeout_ms: 1000,
-        topic_data: vec![TopicProduceData {
-            name: topic.into(),
-            partition_data: vec![PartitionProduceData {
-                index: 0,
-                records: Some(records.into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    });
-    match sim.call(98, 9, req) {
-        ResponseBody::Produce(r) => r.responses[0].partition_responses[0].error_code,
-        other => panic!("{other:?}"),
-    }
+    sim.produce_to(98, 9, topic, 0, records).error_code
 }
 
 /// One stored batch: base offset, last offset, and its records as

@@ -12,9 +12,6 @@ use spate_core::protocol::messages::create_topics_request::{CreatableTopic, Crea
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use spate_core::protocol::messages::init_producer_id_response::InitProducerIdResponse;
-use spate_core::protocol::messages::produce_request::{
-    PartitionProduceData, ProduceRequest, TopicProduceData,
-};
 use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody};
 use spate_core::records::{BatchView, Record, RecordBatchBuilder};
@@ -80,24 +77,7 @@ fn idem(n: i32, prefix: &str, id: i64, epoch: i16, seq: i32) -> Bytes {
 }
 
 fn produce(sim: &mut Sim, topic: &str, records: Bytes) -> PartitionProduceResponse {
-    let req = ProduceRequest {
-        acks: -1,
-        timeout_ms: 1000,
-        topic_data: vec![TopicProduceData {
-            name: topic.into(),
-            partition_data: vec![PartitionProduceData {
-                index: 0,
-                records: Some(records.into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    match sim.call(8, 9, RequestBody::Produce(req)) {
-        ResponseBody::Produce(r) => r.responses[0].partition_responses[0].clone(),
-        other => panic!("{other:?}"),
-    }
+    sim.produce_to(8, 9, topic, 0, records)
 }
 
 /// `(error, base offset)` of a produce.

@@ -13,9 +13,6 @@ use spate_core::protocol::messages::list_offsets_request::{
 use spate_core::protocol::messages::list_offsets_response::ListOffsetsPartitionResponse;
 use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::messages::metadata_response::MetadataResponseTopic;
-use spate_core::protocol::messages::produce_request::{
-    PartitionProduceData, ProduceRequest, TopicProduceData,
-};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody};
 
 use crate::sim::Sim;
@@ -76,24 +73,7 @@ pub fn metadata(sim: &mut Sim, name: &str) -> MetadataResponseTopic {
 
 /// Produces with acks=-1; the base offset.
 pub fn produce(sim: &mut Sim, topic: &str, partition: i32, records: Bytes) -> i64 {
-    let req = ProduceRequest {
-        acks: -1,
-        timeout_ms: 1000,
-        topic_data: vec![TopicProduceData {
-            name: topic.into(),
-            partition_data: vec![PartitionProduceData {
-                index: partition,
-                records: Some(records.into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let ResponseBody::Produce(r) = sim.call(98, 9, RequestBody::Produce(req)) else {
-        panic!()
-    };
-    let p = &r.responses[0].partition_responses[0];
+    let p = sim.produce_to(98, 9, topic, partition, records);
     assert_eq!(p.error_code, NONE, "produce to {topic}-{partition}");
     p.base_offset
 }

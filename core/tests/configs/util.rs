@@ -13,9 +13,6 @@ use spate_core::protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult,
 };
 use spate_core::protocol::messages::incremental_alter_configs_request as inc;
-use spate_core::protocol::messages::produce_request::{
-    PartitionProduceData, ProduceRequest, TopicProduceData,
-};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody};
 use spate_core::storage::{Storage, TopicPartition};
 
@@ -183,24 +180,7 @@ pub fn incremental(
 }
 
 pub fn produce(sim: &mut Sim, topic: &str, records: bytes::Bytes) -> i16 {
-    let req = RequestBody::Produce(ProduceRequest {
-        acks: -1,
-        timeout_ms: 1000,
-        topic_data: vec![TopicProduceData {
-            name: topic.into(),
-            partition_data: vec![PartitionProduceData {
-                index: 0,
-                records: Some(records.into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    });
-    let ResponseBody::Produce(r) = sim.call(98, 9, req) else {
-        panic!()
-    };
-    r.responses[0].partition_responses[0].error_code
+    sim.produce_to(98, 9, topic, 0, records).error_code
 }
 
 pub fn syn(name: &str, value: &str, source: i8) -> Synonym {

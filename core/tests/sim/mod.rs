@@ -249,33 +249,31 @@ impl Sim {
         }
     }
 
+    /// Produces `records` to one partition with Produce `version` (acks -1)
+    /// on connection `conn`; the partition's answer.
+    pub fn produce_to(
+        &mut self,
+        conn: ConnId,
+        version: i16,
+        topic: &str,
+        partition: i32,
+        records: Bytes,
+    ) -> spate_core::protocol::messages::produce_response::PartitionProduceResponse {
+        match self.call(
+            conn,
+            version,
+            produce_request(topic, partition, records, -1),
+        ) {
+            ResponseBody::Produce(mut r) => r.responses.remove(0).partition_responses.remove(0),
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// Produces `records` to one partition with Produce `version` (acks -1,
     /// connection 98); panics unless it succeeds.
     pub fn produce_ok(&mut self, version: i16, topic: &str, partition: i32, records: Bytes) {
-        use spate_core::protocol::messages::produce_request::{
-            PartitionProduceData, ProduceRequest, TopicProduceData,
-        };
-        let req = RequestBody::Produce(ProduceRequest {
-            acks: -1,
-            timeout_ms: 1000,
-            topic_data: vec![TopicProduceData {
-                name: topic.into(),
-                partition_data: vec![PartitionProduceData {
-                    index: partition,
-                    records: Some(records.into()),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        });
-        match self.call(98, version, req) {
-            ResponseBody::Produce(r) => {
-                let p = &r.responses[0].partition_responses[0];
-                assert_eq!(p.error_code, 0, "produce to {topic}-{partition}: {p:?}");
-            }
-            other => panic!("{other:?}"),
-        }
+        let p = self.produce_to(98, version, topic, partition, records);
+        assert_eq!(p.error_code, 0, "produce to {topic}-{partition}: {p:?}");
     }
 
     /// The id Metadata v12 (connection 97) reports for topic `name`.
@@ -295,4 +293,25 @@ impl Sim {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// A Produce request (timeout 1 s) of `records` to one partition.
+pub fn produce_request(topic: &str, partition: i32, records: Bytes, acks: i16) -> RequestBody {
+    use spate_core::protocol::messages::produce_request::{
+        PartitionProduceData, ProduceRequest, TopicProduceData,
+    };
+    RequestBody::Produce(ProduceRequest {
+        acks,
+        timeout_ms: 1000,
+        topic_data: vec![TopicProduceData {
+            name: topic.into(),
+            partition_data: vec![PartitionProduceData {
+                index: partition,
+                records: Some(records.into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
 }
