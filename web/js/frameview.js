@@ -129,12 +129,6 @@ export class Tree {
 
   bufferError(k) { return this.h.bufferError(k); }
 
-  /// The node that owns buffer `k` (whose children it holds).
-  bufferOwner(k) {
-    const i = this.buf.indexOf(k);
-    return i >= 0 ? this.parent[i] : -1;
-  }
-
   free() {
     if (this.h) this.h.free();
     this.h = null;
@@ -247,7 +241,6 @@ export class FrameView {
     this.details = root.querySelector(".details");
     this.describeField = describeField;
     this.onEdit = onEdit;
-    this.bytes = new Uint8Array(0);
     this.t = null;
     this.open = new Uint8Array(0);
     this.main = new HexPane(root.querySelector(".hex.frame-hex"), this);
@@ -276,7 +269,6 @@ export class FrameView {
   show(bytes, tree) {
     if (this.t && this.t !== tree) this.t.free();
     this.t = tree;
-    this.bytes = bytes;
     this.selected = undefined;
     const expandAll = tree.count <= EXPAND_ALL;
     this.open = new Uint8Array(tree.count);
@@ -295,7 +287,6 @@ export class FrameView {
   clear() {
     if (this.t) this.t.free();
     this.t = null;
-    this.bytes = new Uint8Array(0);
     this.selected = undefined;
     this.main.el.replaceChildren();
     this.main.rows = null;

@@ -436,7 +436,7 @@ impl<'a> Ann<'a> {
         let error = body(&mut a, &mut r, &mut spans).err().map(|e| *e);
         Box::new(Inner {
             label: label.into(),
-            bytes: data.clone(),
+            bytes: data,
             spans,
             error,
         })
