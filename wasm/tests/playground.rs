@@ -356,4 +356,14 @@ fn annotate_reports_malformed_bytes_with_the_tree_so_far() {
         text(&tree, &["root", "kind"]).as_deref(),
         Some("MetadataRequest v1")
     );
+    // What came before byte 11 is there: the header, down to the client id.
+    let mut found = Vec::new();
+    find(
+        &get(&tree, &["root", "children"]).into(),
+        "client_id",
+        &mut found,
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(text(&found[0], &["value"]).as_deref(), Some("x"));
+    assert_eq!(get(&found[0], &["end"]).as_f64(), Some(11.0));
 }
