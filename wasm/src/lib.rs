@@ -476,11 +476,11 @@ pub fn example(
 
 /// A frame as JSON text (pretty-printed, two-space indent) for the
 /// request builder: `{api, version, side, header, body}` with every field
-/// by its schema name (see `spate_core::protocol::json`). `options` as for
+/// by its schema name (see `spate_core::json`). `options` as for
 /// [`annotate()`]. Throws an `Error` naming the field where decoding stopped.
 #[wasm_bindgen(js_name = toJson)]
 pub fn to_json(bytes: &[u8], options: JsValue) -> Result<String, JsValue> {
-    use spate_core::protocol::json;
+    use spate_core::json;
     let o = read_options(&options)?;
     let v = match o.response {
         None => json::decode_request(bytes, o.prefix),
@@ -497,7 +497,7 @@ pub fn to_json(bytes: &[u8], options: JsValue) -> Result<String, JsValue> {
 pub fn from_json(text: &str) -> Result<Vec<u8>, JsValue> {
     let v: serde_json::Value =
         serde_json::from_str(text).map_err(|e| json_error(&format!("not valid JSON: {e}"), ""))?;
-    spate_core::protocol::json::encode(&v)
+    spate_core::json::encode(&v)
         .map(|b| b.to_vec())
         .map_err(|e| json_error(&e.to_string(), &e.path))
 }

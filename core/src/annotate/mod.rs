@@ -18,11 +18,13 @@
 //! The annotator walks the same schema tables the typed codecs were
 //! generated beside ([`crate::protocol::schema`]).
 
+mod records;
 pub mod span;
 mod walker;
 
 use bytes::Bytes;
 
+pub use records::annotate_record_set;
 pub use span::{printable, AnnotateError, Annotation, Inner, Span, Text, Value};
 
 use crate::protocol::header::{request_header_version, response_header_version};

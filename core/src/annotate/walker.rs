@@ -6,11 +6,11 @@
 
 use bytes::Bytes;
 
+use super::records::annotate_record_set;
 use super::span::{AnnotateError, Span, Text, Value};
 use crate::protocol::error::DecodeError;
 use crate::protocol::schema::{FieldSpec, FieldType, Prim, StructSpec};
 use crate::protocol::wire::{LenKind, Reader};
-use crate::records;
 
 /// Decoding stopped: the error, already phrased for a person.
 pub(crate) type Stop = Box<AnnotateError>;
@@ -492,7 +492,7 @@ impl<'a> Walker<'a> {
                 }
                 _ => {
                     let src = self.r.source();
-                    let (spans, err) = records::annotate_record_set(src, data_at, data_at + n);
+                    let (spans, err) = annotate_record_set(src, data_at, data_at + n);
                     node.children.extend(spans);
                     if let Some(mut e) = err {
                         let prefix = self.path.join(".").replace(".[", "[");

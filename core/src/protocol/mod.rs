@@ -12,7 +12,6 @@ pub mod docs;
 pub mod error;
 pub mod error_code;
 pub mod header;
-pub mod json;
 #[allow(missing_docs)]
 pub mod messages;
 pub mod schema;

@@ -11,7 +11,8 @@
 //!   [`SetEntry::Partial`] rather than an error.
 //! - [`set_base_offset`], [`set_partition_leader_epoch`], [`assign_offsets`]:
 //!   rewrite a v2 batch's offsets in place (the CRC does not cover them).
-//! - [`annotate_record_set`]: a span for every byte of a record set.
+//! - [`crate::annotate::annotate_record_set`] (in the annotator): a span
+//!   for every byte of a record set.
 //!
 //! Compressed batches are decoded down to their header; their payload is
 //! handed out as-is ([`BatchRecords::Compressed`]) until codecs arrive.
@@ -54,19 +55,17 @@ use std::fmt;
 
 use crate::protocol::error::DecodeError;
 
-mod annotate;
 mod batch;
 mod builder;
-mod compression;
+pub(crate) mod compression;
 mod control;
-mod legacy;
+pub(crate) mod legacy;
 mod set;
 #[cfg(test)]
 mod tests;
 pub mod validate;
 mod view;
 
-pub use annotate::annotate_record_set;
 pub use batch::{BatchHeader, BatchRecords, Header, Record, RecordBatch};
 pub use builder::{encode_records, RecordBatchBuilder};
 pub use compression::{compress, decompress, CodecError};

@@ -5,6 +5,7 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
 use super::*;
+use crate::annotate::annotate_record_set;
 use crate::annotate::span::{Span, Value};
 
 const TS: i64 = 1_700_000_000_000;

@@ -2,13 +2,12 @@
 
 use bytes::Bytes;
 
-use super::compression;
-use super::control::ControlRecordType;
-use super::legacy::{V0_MIN, V1_MIN};
-use super::{Compression, LOG_OVERHEAD, MAGIC_OFFSET, V2_HEADER_LEN};
-use crate::annotate::span::{AnnotateError, Inner, Span, Text, Value};
+use super::span::{AnnotateError, Inner, Span, Text, Value};
 use crate::protocol::error::DecodeError;
 use crate::protocol::wire::Reader;
+use crate::records::compression;
+use crate::records::legacy::{V0_MIN, V1_MIN};
+use crate::records::{Compression, ControlRecordType, LOG_OVERHEAD, MAGIC_OFFSET, V2_HEADER_LEN};
 
 /// Compressed records are decompressed for showing up to this many bytes
 /// (a decompression bomb is reported, not inflated).
