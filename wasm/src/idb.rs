@@ -21,7 +21,10 @@ use std::collections::BTreeSet;
 
 use bytes::Bytes;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
-use spate_core::storage::{BatchMeta, Chunks, MemError, MemStorage, Span, Storage, TopicPartition};
+use spate_core::protocol::Uuid;
+use spate_core::storage::{
+    BatchMeta, Chunks, Compaction, MemError, MemStorage, SegmentInfo, Storage, TopicPartition,
+};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -98,11 +101,11 @@ impl Storage for IdbStorage {
         self.mem.logs()
     }
 
-    fn create_log(&mut self, tp: &TopicPartition) -> Result<(), MemError> {
+    fn create_log(&mut self, tp: &TopicPartition, topic_id: Uuid) -> Result<(), MemError> {
         if !self.mem.logs().contains(tp) {
             self.touched.insert(tp.clone());
         }
-        self.mem.create_log(tp)
+        self.mem.create_log(tp, topic_id)
     }
 
     fn delete_log(&mut self, tp: &TopicPartition) -> Result<(), MemError> {
@@ -154,14 +157,16 @@ impl Storage for IdbStorage {
         self.mem.size(tp)
     }
 
-    fn spans(&self, tp: &TopicPartition) -> Vec<Span> {
-        self.mem.spans(tp)
-    }
-
-    fn segments(&self, tp: &TopicPartition) -> Vec<spate_core::storage::SegmentInfo> {
+    fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
         self.mem.segments(tp)
     }
 
+    fn compaction(&mut self) -> Option<&mut dyn Compaction<Error = MemError>> {
+        Some(self)
+    }
+}
+
+impl Compaction for IdbStorage {
     fn replace_segments(
         &mut self,
         tp: &TopicPartition,

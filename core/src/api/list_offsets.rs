@@ -195,9 +195,10 @@ fn legacy<S: Storage>(
     let tp = TopicPartition::new(topic, p.partition_index);
     let s = &b.storage;
     let last_modified = s
-        .spans(&tp)
+        .segments(&tp)
         .iter()
-        .map(|sp| sp.max_timestamp)
+        .filter(|sg| sg.bytes > 0)
+        .map(|sg| sg.max_timestamp)
         .max()
         .unwrap_or(i64::MIN);
     let mut entries = vec![(s.start_offset(&tp), last_modified)];
@@ -231,14 +232,13 @@ fn legacy<S: Storage>(
 /// The first record whose timestamp equals the largest batch max
 /// timestamp, in the first batch that has it.
 fn max_timestamp<S: Storage>(s: &S, tp: &TopicPartition) -> Result<Option<Found>, S::Error> {
-    // The span (batch or segment) holding the largest timestamp, from its first offset.
+    // The segment holding the largest timestamp, from its first offset.
     let mut best: Option<(i64, i64)> = None;
-    let mut from = s.start_offset(tp);
-    for sp in s.spans(tp) {
-        if best.is_none_or(|(_, max)| sp.max_timestamp > max) {
-            best = Some((from, sp.max_timestamp));
+    let start = s.start_offset(tp);
+    for sg in s.segments(tp).iter().filter(|sg| sg.bytes > 0) {
+        if best.is_none_or(|(_, max)| sg.max_timestamp > max) {
+            best = Some((sg.base_offset.max(start), sg.max_timestamp));
         }
-        from = sp.next_offset;
     }
     let Some((first, max)) = best else {
         return Ok(None);

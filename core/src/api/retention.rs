@@ -38,7 +38,11 @@ pub(crate) fn run<S: Storage>(b: &mut Broker<S>, now: Now) {
 
 /// The offset below which whole spans may go, if any.
 fn cut_point<S: Storage>(s: &S, tp: &TopicPartition, now: Now, ms: i64, bytes: i64) -> Option<i64> {
-    let spans = s.spans(tp);
+    let spans: Vec<_> = s
+        .segments(tp)
+        .into_iter()
+        .filter(|sg| sg.bytes > 0)
+        .collect();
     let mut cut: Option<i64> = None;
     if ms >= 0 {
         for sp in &spans {

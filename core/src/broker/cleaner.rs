@@ -49,7 +49,7 @@
 //!    tombstone outlives its first cleaning by at least
 //!    `delete.retention.ms`, and consumers that read the log within that
 //!    time see the delete.
-//! 5. [`Storage::replace_segments`] swaps the new batches in for each
+//! 5. [`Compaction::replace_segments`] swaps the new batches in for each
 //!    group, and the first dirty offset moves to the first uncleanable one.
 //!
 //! Control batches (transaction markers) are kept as they are: Spate has
@@ -59,7 +59,7 @@
 //! # Where Spate differs from Kafka
 //!
 //! - The first dirty offsets are kept by the storage where it can
-//!   ([`Storage::set_cleaner_checkpoint`]: `FileStorage` writes Kafka's
+//!   ([`Compaction::set_cleaner_checkpoint`]: `FileStorage` writes Kafka's
 //!   `cleaner-offset-checkpoint`); over storage that keeps none, a restart
 //!   makes each compacted log dirty from its start, so it is compacted
 //!   again once (with the same result).
@@ -74,14 +74,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::{Bytes, BytesMut};
 
-use super::producers::PartitionKey;
-use super::{Broker, Now, METADATA_TOPIC};
-use crate::api::fetch::isolation::last_stable_offset;
+use super::cluster::Cluster;
+use super::producers::{PartitionKey, Producers};
+use super::{topic_default, Broker, Config, Now, METADATA_TOPIC};
 use crate::records::{
     batches, compress, decompress, BatchHeader, BatchRecords, Compression, Record, RecordBatch,
     SetEntry, ATTR_CONTROL, ATTR_DELETE_HORIZON, ATTR_LOG_APPEND_TIME, ATTR_TRANSACTIONAL,
 };
-use crate::storage::{BatchMeta, SegmentInfo, Storage, TopicPartition};
+use crate::storage::{BatchMeta, Compaction, SegmentInfo, Storage, TopicPartition};
 
 /// Most bytes one compressed batch may decompress to while cleaning (the
 /// produce path's bound, so every stored batch fits).
@@ -132,74 +132,99 @@ pub(crate) fn is_compacted(policy: &str) -> bool {
 /// Returns when to run next.
 pub(crate) fn run<S: Storage>(b: &mut Broker<S>, now: Now) -> Now {
     let backoff = now + b.config.log_cleaner_backoff_ms.max(1);
-    let Some(log) = filthiest(b, now) else {
+    let Broker {
+        storage,
+        cluster,
+        config,
+        producers,
+        cleaner,
+        ..
+    } = b;
+    // A store without the extension keeps compacted topics whole.
+    let Some(store) = storage.compaction() else {
         return backoff;
     };
-    match clean(b, &log, now) {
+    let Some(log) = filthiest(&*store, cluster, config, cleaner, now) else {
+        return backoff;
+    };
+    match clean(store, producers, &log, now) {
         Ok(()) => {
-            b.cleaner.first_dirty.insert(log.key, log.first_uncleanable);
+            cleaner.first_dirty.insert(log.key, log.first_uncleanable);
             // Kept by storage that can, so a restart does not clean again;
             // a failure here only costs that.
-            let _ = b
-                .storage
-                .set_cleaner_checkpoint(&log.tp, log.first_uncleanable);
+            let _ = store.set_cleaner_checkpoint(&log.tp, log.first_uncleanable);
             // Look again soon: another log may qualify too.
             now + 1
         }
         Err(_) => {
-            b.cleaner.uncleanable.insert(log.key);
+            cleaner.uncleanable.insert(log.key);
             backoff
         }
     }
 }
 
-fn settings<S: Storage>(b: &Broker<S>, topic: &str) -> Settings {
+fn settings(cluster: &Cluster, config: &Config, topic: &str) -> Settings {
+    let value = |name: &str| {
+        cluster
+            .topics
+            .get(topic)
+            .and_then(|t| t.configs.get(name).cloned())
+            .or_else(|| topic_default(config, name))
+    };
     let long = |name: &str, default: i64| {
-        b.topic_config(topic, name)
+        value(name)
             .and_then(|v| v.trim().parse::<i64>().ok())
             .unwrap_or(default)
     };
     Settings {
-        min_ratio: b
-            .topic_config(topic, "min.cleanable.dirty.ratio")
+        min_ratio: value("min.cleanable.dirty.ratio")
             .and_then(|v| v.trim().parse::<f64>().ok())
             .unwrap_or(0.5),
         delete_retention_ms: long("delete.retention.ms", 86_400_000).max(0),
         min_lag_ms: long("min.compaction.lag.ms", 0).max(0),
         max_lag_ms: long("max.compaction.lag.ms", i64::MAX),
-        segment_bytes: long("segment.bytes", b.config.log_segment_bytes).clamp(1, i32::MAX.into())
+        segment_bytes: long("segment.bytes", config.log_segment_bytes).clamp(1, i32::MAX.into())
             as u64,
     }
 }
 
 /// The compacted log with the highest dirty ratio among those due.
-fn filthiest<S: Storage>(b: &Broker<S>, now: Now) -> Option<ToClean> {
+fn filthiest<C: Compaction + ?Sized>(
+    store: &C,
+    cluster: &Cluster,
+    config: &Config,
+    cleaner: &Cleaner,
+    now: Now,
+) -> Option<ToClean> {
     let mut best: Option<ToClean> = None;
-    for t in b.cluster.topics.values() {
+    for t in cluster.topics.values() {
         if t.name == METADATA_TOPIC {
             continue;
         }
-        let policy = b
-            .topic_config(&t.name, "cleanup.policy")
+        let policy = t
+            .configs
+            .get("cleanup.policy")
+            .cloned()
+            .or_else(|| topic_default(config, "cleanup.policy"))
             .unwrap_or_default();
         if !is_compacted(&policy) {
             continue;
         }
-        let settings = settings(b, &t.name);
+        let settings = settings(cluster, config, &t.name);
         for p in 0..t.partitions.len() as i32 {
             let key = (t.id, p);
-            if b.cleaner.uncleanable.contains(&key) {
+            if cleaner.uncleanable.contains(&key) {
                 continue;
             }
             let tp = TopicPartition::new(t.name.clone(), p);
-            let checkpoint = b
-                .cleaner
+            let checkpoint = cleaner
                 .first_dirty
                 .get(&key)
                 .copied()
-                .or_else(|| b.storage.cleaner_checkpoint(&tp));
-            let lso = last_stable_offset(b, &tp);
-            let Some(c) = assess(&b.storage, tp, key, checkpoint, lso, now, settings) else {
+                .or_else(|| store.cleaner_checkpoint(&tp));
+            // No transactions yet: the last stable offset is the log end.
+            let lso = store.end_offset(&tp);
+            let Some(c) = assess(store, tp, key, checkpoint, lso, now, settings) else {
                 continue;
             };
             if best.as_ref().is_none_or(|x| c.ratio > x.ratio) {
@@ -212,8 +237,8 @@ fn filthiest<S: Storage>(b: &Broker<S>, now: Now) -> Option<ToClean> {
 
 /// The log's dirty section, if it is due for cleaning (Kafka's
 /// `cleanableOffsets` and the dirty ratio test).
-fn assess<S: Storage>(
-    s: &S,
+fn assess<C: Compaction + ?Sized>(
+    s: &C,
     tp: TopicPartition,
     key: PartitionKey,
     checkpoint: Option<i64>,
@@ -288,8 +313,8 @@ impl<E: std::fmt::Display> From<E> for CleanError {
 
 /// Every whole v2 batch of `tp` whose last offset lies in `[from, to)`,
 /// in order.
-fn read_range<S: Storage>(
-    s: &S,
+fn read_range<C: Compaction + ?Sized>(
+    s: &C,
     tp: &TopicPartition,
     from: i64,
     to: i64,
@@ -466,11 +491,16 @@ impl Filter<'_> {
 }
 
 /// Cleans one log (see the module docs).
-fn clean<S: Storage>(b: &mut Broker<S>, log: &ToClean, now: Now) -> Result<(), CleanError> {
+fn clean<C: Compaction + ?Sized>(
+    store: &mut C,
+    producers: &Producers,
+    log: &ToClean,
+    now: Now,
+) -> Result<(), CleanError> {
     let tp = &log.tp;
     // 1. The key map of the dirty section.
     let mut map: BTreeMap<Bytes, i64> = BTreeMap::new();
-    for (h, bytes) in read_range(&b.storage, tp, log.first_dirty, log.first_uncleanable)? {
+    for (h, bytes) in read_range(&*store, tp, log.first_dirty, log.first_uncleanable)? {
         if h.is_control() {
             continue;
         }
@@ -483,7 +513,7 @@ fn clean<S: Storage>(b: &mut Broker<S>, log: &ToClean, now: Now) -> Result<(), C
             }
         }
     }
-    let producer_last = b.producers.last_offsets(log.key);
+    let producer_last = producers.last_offsets(log.key);
     let filter = Filter {
         map: &map,
         map_end: log.first_uncleanable,
@@ -492,8 +522,7 @@ fn clean<S: Storage>(b: &mut Broker<S>, log: &ToClean, now: Now) -> Result<(), C
         producer_last: &producer_last,
     };
     // 2. The segments below the first uncleanable offset, in groups.
-    let segs: Vec<SegmentInfo> = b
-        .storage
+    let segs: Vec<SegmentInfo> = store
         .segments(tp)
         .into_iter()
         .filter(|sg| {
@@ -503,7 +532,7 @@ fn clean<S: Storage>(b: &mut Broker<S>, log: &ToClean, now: Now) -> Result<(), C
     for group in group_segments(&segs, log.settings.segment_bytes) {
         let from = group.first().map_or(0, |sg| sg.base_offset);
         let upto = group.last().map_or(0, |sg| sg.next_offset);
-        let originals = read_range(&b.storage, tp, from, upto)?;
+        let originals = read_range(&*store, tp, from, upto)?;
         let Some((last_h, _)) = originals.last() else {
             continue;
         };
@@ -522,7 +551,7 @@ fn clean<S: Storage>(b: &mut Broker<S>, log: &ToClean, now: Now) -> Result<(), C
             }
         }
         if changed {
-            b.storage
+            store
                 .replace_segments(tp, from, to, out)
                 .map_err(|e| CleanError(e.to_string()))?;
         }

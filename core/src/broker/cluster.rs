@@ -29,6 +29,9 @@ use crate::storage::{BatchMeta, Storage, TopicPartition};
 /// The internal log holding the cluster's metadata.
 pub const METADATA_TOPIC: &str = "__cluster_metadata";
 
+/// The topic id Kafka gives its metadata log (`Topic.CLUSTER_METADATA_TOPIC_ID`).
+pub const METADATA_TOPIC_ID: Uuid = Uuid([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+
 /// ConfigRecord resource type of a topic.
 pub(crate) const RESOURCE_TOPIC: i8 = 2;
 
@@ -235,7 +238,7 @@ pub(crate) fn write_changes<S: Storage>(
     now: i64,
 ) -> Result<(), S::Error> {
     let tp = metadata_tp();
-    storage.create_log(&tp)?;
+    storage.create_log(&tp, METADATA_TOPIC_ID)?;
     let base = storage.end_offset(&tp);
     let mut b = RecordBatchBuilder::new(base, now);
     for (i, c) in changes.iter().enumerate() {

@@ -39,7 +39,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 
-pub use cluster::METADATA_TOPIC;
+pub use cluster::{METADATA_TOPIC, METADATA_TOPIC_ID};
 pub use config::Config;
 pub(crate) use topics::{
     check_config, topic_default, valid_topic_name, MAX_PARTITIONS, TOPIC_CONFIGS,
@@ -53,7 +53,7 @@ use crate::group;
 use crate::protocol::header::{decode_request_header, encode_response_chunks, peek_request};
 use crate::protocol::messages::request_header::RequestHeader;
 use crate::protocol::{ApiKey, Reader, RequestBody, ResponseBody, Uuid};
-use crate::storage::Storage;
+use crate::storage::{Storage, TopicPartition};
 
 /// Milliseconds since the Unix epoch, as the driver's clock says.
 pub type Now = i64;
@@ -191,9 +191,18 @@ impl<S: Storage> Broker<S> {
     /// metadata log it holds (an empty storage starts an empty cluster).
     pub fn new(config: Config, mut storage: S, now: Now) -> Result<Self, StartError<S::Error>> {
         storage
-            .create_log(&cluster::metadata_tp())
+            .create_log(&cluster::metadata_tp(), cluster::METADATA_TOPIC_ID)
             .map_err(StartError::Storage)?;
         let cluster = Cluster::replay(&storage);
+        // Every partition the metadata names has a log that knows its topic
+        // id (a log found without one gets it; a missing one starts empty).
+        for t in cluster.topics.values() {
+            for p in 0..t.partitions.len() as i32 {
+                storage
+                    .create_log(&TopicPartition::new(t.name.as_str(), p), t.id)
+                    .map_err(StartError::Storage)?;
+            }
+        }
         let producers = producers::Producers::load(&storage, &cluster);
         // Ids must not repeat those of earlier runs: mix in what the log holds.
         let mut ids = Ids(config.seed

@@ -184,7 +184,7 @@ impl<S: Storage> Broker<S> {
         self.commit(&changes, now)?;
         for p in 0..partitions {
             self.storage
-                .create_log(&TopicPartition::new(name, p))
+                .create_log(&TopicPartition::new(name, p), id)
                 .map_err(|_| ErrorCode::KAFKA_STORAGE_ERROR)?;
         }
         Ok(id)
@@ -250,7 +250,7 @@ impl<S: Storage> Broker<S> {
         self.commit(&changes, now)?;
         for p in from..count {
             self.storage
-                .create_log(&TopicPartition::new(name, p))
+                .create_log(&TopicPartition::new(name, p), id)
                 .map_err(|_| ErrorCode::KAFKA_STORAGE_ERROR)?;
         }
         Ok(())

@@ -490,7 +490,6 @@ pub(crate) fn append<S: Storage>(
         return Ok(());
     }
     let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
-    storage.create_log(&tp)?;
     let base = storage.end_offset(&tp);
     let mut b = RecordBatchBuilder::new(base, now);
     for (i, (k, v)) in recs.iter().enumerate() {

@@ -1,16 +1,17 @@
 //! [`MemStorage`]: partition logs in memory. The playground persists it to
 //! IndexedDB; tests use it directly.
 //!
-//! For the log cleaner every batch is a segment (the default
-//! [`Storage::segments`]): the last batch is the active segment, and a
-//! compacted log's batches leave gaps between their offsets.
+//! Every batch is a segment: retention deletes batches, the last batch is
+//! the active segment, and a compacted log's batches leave gaps between
+//! their offsets. It has the log cleaner's extension ([`Compaction`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use bytes::Bytes;
 
-use super::{BatchMeta, Chunks, Span, Storage, TopicPartition};
+use super::{BatchMeta, Chunks, Compaction, SegmentInfo, Storage, TopicPartition};
+use crate::protocol::Uuid;
 
 /// One stored batch.
 #[derive(Debug, Clone)]
@@ -119,7 +120,8 @@ impl Storage for MemStorage {
         self.logs.keys().cloned().collect()
     }
 
-    fn create_log(&mut self, tp: &TopicPartition) -> Result<(), MemError> {
+    /// Topic ids are not kept: nothing here outlives the process.
+    fn create_log(&mut self, tp: &TopicPartition, _topic_id: Uuid) -> Result<(), MemError> {
         self.logs.entry(tp.clone()).or_default();
         Ok(())
     }
@@ -208,23 +210,35 @@ impl Storage for MemStorage {
         self.logs.get(tp).map_or(0, |l| l.size)
     }
 
-    fn spans(&self, tp: &TopicPartition) -> Vec<Span> {
-        self.logs
-            .get(tp)
-            .map(|l| {
-                l.batches
-                    .iter()
-                    .map(|e| Span {
-                        next_offset: e.meta.last_offset + 1,
-                        max_timestamp: e.meta.max_timestamp,
-                        bytes: e.bytes.len() as u64,
-                    })
-                    .collect()
+    /// One segment per batch, the first starting at the log start.
+    fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
+        let Some(l) = self.logs.get(tp) else {
+            return Vec::new();
+        };
+        let mut base = l.start;
+        l.batches
+            .iter()
+            .map(|e| {
+                let next = e.meta.last_offset + 1;
+                let seg = SegmentInfo {
+                    base_offset: base,
+                    next_offset: next,
+                    bytes: e.bytes.len() as u64,
+                    max_timestamp: e.meta.max_timestamp,
+                };
+                base = next;
+                seg
             })
-            .unwrap_or_default()
+            .collect()
     }
 
-    /// Batches are segments here (the default [`Storage::segments`]): the
+    fn compaction(&mut self) -> Option<&mut dyn Compaction<Error = MemError>> {
+        Some(self)
+    }
+}
+
+impl Compaction for MemStorage {
+    /// Batches are segments here: the
     /// batches whose last offset is in `[from, to)` give way to `batches`.
     fn replace_segments(
         &mut self,
@@ -265,7 +279,7 @@ mod tests {
     fn appends_reads_and_deletes_whole_batches() {
         let tp = TopicPartition::new("t", 0);
         let mut s = MemStorage::new();
-        s.create_log(&tp).unwrap();
+        s.create_log(&tp, Uuid::ZERO).unwrap();
         s.append(&tp, Bytes::from_static(b"aaaa"), meta(0, 1, 10))
             .unwrap();
         s.append(&tp, Bytes::from_static(b"bbbb"), meta(2, 4, 20))
@@ -294,7 +308,7 @@ mod tests {
     fn restore_gives_back_the_same_log() {
         let tp = TopicPartition::new("t", 0);
         let mut s = MemStorage::new();
-        s.create_log(&tp).unwrap();
+        s.create_log(&tp, Uuid::ZERO).unwrap();
         s.append(&tp, Bytes::from_static(b"aaaa"), meta(0, 1, 10))
             .unwrap();
         s.append(&tp, Bytes::from_static(b"bbbb"), meta(2, 4, 20))
@@ -311,7 +325,7 @@ mod tests {
         assert_eq!(r.end_offset(&tp), s.end_offset(&tp));
         assert_eq!(r.size(&tp), s.size(&tp));
         assert_eq!(r.read(&tp, 0, 100).unwrap(), s.read(&tp, 0, 100).unwrap());
-        assert_eq!(r.spans(&tp), s.spans(&tp));
+        assert_eq!(r.segments(&tp), s.segments(&tp));
         r.append(&tp, Bytes::from_static(b"c"), meta(5, 5, 30))
             .unwrap();
     }

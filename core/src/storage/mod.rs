@@ -7,22 +7,32 @@
 //! that a Fetch response can be written with vectored I/O and record bytes
 //! are never re-encoded.
 //!
+//! # Two traits
+//!
+//! [`Storage`] is what every store implements: ten methods over logs and
+//! their segments, plus durability hooks with defaults (`flush`, `tick`,
+//! `close`) that only a persistent store fills in. [`Compaction`] is the
+//! optional extension for the log cleaner: a store that has it returns
+//! itself from [`Storage::compaction`], and topics with
+//! `cleanup.policy=compact` are compacted; over a store without it they
+//! are kept whole.
+//!
 //! # Segments and compaction
 //!
 //! A log is a run of segments, the last one active (appends go there).
-//! The log cleaner (`cleanup.policy=compact`) reads closed segments with
-//! [`Storage::read`], decides in the core what survives, and hands the
-//! survivors back through [`Storage::replace_segments`], which swaps them
-//! in for whole closed segments. [`Storage::segments`] tells it where the
-//! segments are; its default treats every span as a segment (so in
-//! [`MemStorage`] every batch is a segment and the last batch is the
-//! active one).
+//! Retention deletes whole segments. The log cleaner reads closed segments
+//! with [`Storage::read`], decides in the core what survives, and hands the
+//! survivors back through [`Compaction::replace_segments`], which swaps
+//! them in for whole closed segments. In [`MemStorage`] every batch is a
+//! segment and the last batch is the active one.
 
 mod mem;
 
 use std::fmt;
 
 use bytes::Bytes;
+
+use crate::protocol::Uuid;
 
 pub use mem::{MemError, MemStorage};
 
@@ -63,17 +73,6 @@ pub struct BatchMeta {
     pub max_timestamp: i64,
 }
 
-/// A unit of a log that retention deletes whole: a batch or a segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Span {
-    /// The offset after its last record.
-    pub next_offset: i64,
-    /// The largest timestamp in it.
-    pub max_timestamp: i64,
-    /// Its size in bytes.
-    pub bytes: u64,
-}
-
 /// A segment of a log as the log cleaner sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentInfo {
@@ -90,15 +89,23 @@ pub struct SegmentInfo {
 /// Bytes of whole batches, in offset order.
 pub type Chunks = Vec<Bytes>;
 
-/// A store of partition logs.
+/// A store of partition logs: what the broker needs of any storage.
+///
+/// Ten methods are required; the rest have defaults that suit a store
+/// kept in memory. Every method is synchronous and none waits: the
+/// broker decides everything, storage keeps bytes.
 pub trait Storage {
     /// Why an operation failed (becomes KAFKA_STORAGE_ERROR for that partition).
     type Error: std::error::Error;
 
     /// Every log, in any order.
     fn logs(&self) -> Vec<TopicPartition>;
-    /// Creates an empty log (no-op if it exists).
-    fn create_log(&mut self, tp: &TopicPartition) -> Result<(), Self::Error>;
+    /// Creates an empty log for a partition of the topic `topic_id`, or,
+    /// when the log exists, leaves its data alone. A persistent store
+    /// records the topic id with the log (Kafka's `partition.metadata`);
+    /// the broker calls this for every partition it knows when it starts,
+    /// so a log found without an id gets its topic's.
+    fn create_log(&mut self, tp: &TopicPartition, topic_id: Uuid) -> Result<(), Self::Error>;
     /// Deletes a log and its data.
     fn delete_log(&mut self, tp: &TopicPartition) -> Result<(), Self::Error>;
     /// Appends one batch whose offsets the core has already assigned;
@@ -127,36 +134,58 @@ pub trait Storage {
         tp: &TopicPartition,
         ts: i64,
     ) -> Result<Option<i64>, Self::Error>;
-    /// Drops whole batches below `offset` and makes `offset` the log start
-    /// (the batch holding it stays, as Kafka keeps its segment).
+    /// Drops whole segments below `offset` and makes `offset` the log start
+    /// (the segment holding it stays, as Kafka keeps it).
     fn delete_before(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), Self::Error>;
-    /// Bytes stored in the log (for retention.bytes).
-    fn size(&self, tp: &TopicPartition) -> u64;
-    /// The units retention can delete (batches in memory, segments on
-    /// disk), oldest first, for retention and for ListOffsets.
-    fn spans(&self, tp: &TopicPartition) -> Vec<Span>;
+    /// The log's segments in offset order, the active one (where appends
+    /// go) last: the units retention deletes whole. A store without files
+    /// may make every batch a segment, as [`MemStorage`] does; the first
+    /// starts at the log start offset.
+    fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo>;
 
-    /// The log's segments in offset order, the active one last; offsets
-    /// from the active segment's base on are never compacted. The default
-    /// makes a segment of every [`Storage::spans`] entry, the first
-    /// starting at the log start offset.
-    fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
-        let mut base = self.start_offset(tp);
-        self.spans(tp)
-            .into_iter()
-            .map(|sp| {
-                let seg = SegmentInfo {
-                    base_offset: base,
-                    next_offset: sp.next_offset,
-                    bytes: sp.bytes,
-                    max_timestamp: sp.max_timestamp,
-                };
-                base = sp.next_offset;
-                seg
-            })
-            .collect()
+    /// Bytes stored in the log (for `retention.bytes`): the sum of its
+    /// segments.
+    fn size(&self, tp: &TopicPartition) -> u64 {
+        self.segments(tp).iter().map(|s| s.bytes).sum()
     }
 
+    /// Makes everything appended so far durable. The broker never calls
+    /// it: the driver does, before it sends the responses of appended
+    /// data (or on a timer), as its durability policy says. The default
+    /// has nothing to do.
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// Upkeep with the driver's clock (a store of files rolls segments by
+    /// age here); the driver calls it now and then. The default does
+    /// nothing.
+    fn tick(&mut self, now: i64) -> Result<(), Self::Error> {
+        let _ = now;
+        Ok(())
+    }
+
+    /// Flushes and closes the store, so that the next start finds it
+    /// cleanly shut down. The default flushes.
+    fn close(mut self) -> Result<(), Self::Error>
+    where
+        Self: Sized,
+    {
+        self.flush()
+    }
+
+    /// The log cleaner's extension, when this store has it: logs whose
+    /// `cleanup.policy` includes `compact` are compacted only then. The
+    /// default has none.
+    fn compaction(&mut self) -> Option<&mut dyn Compaction<Error = Self::Error>> {
+        None
+    }
+}
+
+/// What the log cleaner (`cleanup.policy=compact`) needs beyond
+/// [`Storage`]: swapping rewritten segments in, and remembering where it
+/// stopped. A store offers it through [`Storage::compaction`].
+pub trait Compaction: Storage {
     /// Replaces the stored batches whose last offset lies in `[from, to)`
     /// with `batches`, the log cleaner's output. `from` is the base of a
     /// segment and `to` the next offset of a later one (or the same), both
@@ -175,7 +204,7 @@ pub trait Storage {
     ) -> Result<(), Self::Error>;
 
     /// Where the log cleaner last stopped in this log (its first dirty
-    /// offset), as kept by [`Storage::set_cleaner_checkpoint`]. The
+    /// offset), as kept by [`Compaction::set_cleaner_checkpoint`]. The
     /// default keeps nothing: after a restart the cleaner starts from the
     /// log start, which costs work but gives the same result.
     fn cleaner_checkpoint(&self, tp: &TopicPartition) -> Option<i64> {

@@ -5,9 +5,8 @@
 //! the frame) and sends them to the owner, reading a frame's body only once
 //! the frames waiting for the owner leave room for it ([`IN_FLIGHT_BYTES`]:
 //! a producer faster than the disk meets TCP backpressure, not a growing
-//! queue); the owner applies every input, gives every new log its
-//! `partition.metadata`, drains the broker's outputs to the connections'
-//! writer tasks, and sleeps until the broker's next deadline or the next
+//! queue); the owner applies every input, drains the broker's outputs to
+//! the connections' writer tasks, and sleeps until the broker's next deadline or the next
 //! input. Writers send each
 //! response's chunks with vectored writes, so fetched record batches go from
 //! storage to the socket without being copied into a response buffer.
@@ -106,72 +105,19 @@ impl std::str::FromStr for FsyncPolicy {
     }
 }
 
-/// Storage the driver can force to disk and close cleanly.
-pub(crate) trait Durable: Storage + Send + 'static {
-    /// Forces everything appended so far to disk.
-    fn flush(&mut self) -> std::io::Result<()>;
-    /// Flushes and marks a clean shutdown.
-    fn close(self) -> std::io::Result<()>;
-    /// Whether a log without a topic id appeared since the last call (the
-    /// driver then passes the broker's topics to [`Durable::note_topics`]).
-    fn take_untagged(&mut self) -> bool;
-    /// Learns the topics the broker serves (`partition.metadata` files).
-    fn note_topics(
-        &mut self,
-        topics: &[(String, spate_core::protocol::Uuid, i32)],
-    ) -> std::io::Result<()>;
-    /// Periodic upkeep (segment roll by age).
-    fn tick(&mut self, now: i64) -> std::io::Result<()>;
+/// Storage the owner task can hold: [`Storage`]'s `flush`, `tick` and
+/// `close` are the driver's durability hooks.
+pub(crate) trait Store: Storage<Error = Self::Fault> + Send + 'static {
+    /// [`Storage::Error`], sendable between tasks.
+    type Fault: std::error::Error + Send + Sync + 'static;
 }
 
-impl Durable for MemStorage {
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn close(self) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn take_untagged(&mut self) -> bool {
-        false
-    }
-    fn note_topics(
-        &mut self,
-        _: &[(String, spate_core::protocol::Uuid, i32)],
-    ) -> std::io::Result<()> {
-        Ok(())
-    }
-    fn tick(&mut self, _: i64) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Durable for FileStorage {
-    fn flush(&mut self) -> std::io::Result<()> {
-        FileStorage::flush(self)
-    }
-    fn close(self) -> std::io::Result<()> {
-        FileStorage::close(self)
-    }
-    fn take_untagged(&mut self) -> bool {
-        FileStorage::take_untagged(self)
-    }
-    fn note_topics(
-        &mut self,
-        topics: &[(String, spate_core::protocol::Uuid, i32)],
-    ) -> std::io::Result<()> {
-        for (name, id, partitions) in topics {
-            for p in 0..*partitions {
-                let tp = spate_core::storage::TopicPartition::new(name.clone(), p);
-                if self.logs().contains(&tp) {
-                    self.set_topic_id(&tp, *id)?;
-                }
-            }
-        }
-        Ok(())
-    }
-    fn tick(&mut self, now: i64) -> std::io::Result<()> {
-        self.roll_if_older(now)
-    }
+impl<S> Store for S
+where
+    S: Storage + Send + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    type Fault = S::Error;
 }
 
 /// Settings from the command line and the properties file, merged.
@@ -293,7 +239,7 @@ pub(crate) enum Input {
     Shutdown,
 }
 
-async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
+async fn serve<S: Store>(mut settings: Settings, storage: S) -> Result<()> {
     let mut listeners = Vec::new();
     for addr in &settings.listen {
         let l = TcpListener::bind(addr)
@@ -370,12 +316,12 @@ async fn serve<S: Durable>(mut settings: Settings, storage: S) -> Result<()> {
 /// Each pass takes every input already queued (up to a bound), applies them
 /// all, then, under `--fsync always`, makes the appended data durable with
 /// one fsync before any response of the pass is sent: a group commit.
-async fn own<S: Durable>(
+async fn own<S: Store>(
     mut broker: Broker<S>,
     mut rx: mpsc::UnboundedReceiver<Input>,
     fsync: FsyncPolicy,
     tap: Option<inspect::Tap>,
-) -> std::io::Result<()> {
+) -> Result<(), S::Fault> {
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
     let mut flush_every = match fsync {
         FsyncPolicy::Interval(ms) => Some(tokio::time::interval(Duration::from_millis(ms))),
@@ -384,8 +330,6 @@ async fn own<S: Durable>(
     let mut outs = Vec::new();
     let mut upkeep = tokio::time::interval(Duration::from_secs(60));
     loop {
-        // Logs found at start without `partition.metadata`.
-        tag_logs(&mut broker)?;
         let wait = broker
             .poll_timeout()
             .map(|d| Duration::from_millis((d - now_ms()).max(0) as u64));
@@ -419,7 +363,6 @@ async fn own<S: Durable>(
         while let Some(out) = broker.poll_output() {
             outs.push(out);
         }
-        tag_logs(&mut broker)?;
         if fsync == FsyncPolicy::Always && !outs.is_empty() {
             broker.storage_mut().flush()?;
         }
@@ -430,17 +373,6 @@ async fn own<S: Durable>(
             return broker.into_storage().close();
         }
     }
-}
-
-/// Gives every log created (or found) without a topic id its
-/// `partition.metadata`, as Kafka writes it when it creates a log: called
-/// after each pass, before its responses are sent.
-fn tag_logs<S: Durable>(broker: &mut Broker<S>) -> std::io::Result<()> {
-    if broker.storage_mut().take_untagged() {
-        let topics = broker.topics();
-        broker.storage_mut().note_topics(&topics)?;
-    }
-    Ok(())
 }
 
 /// Applies one input; true for a shutdown.

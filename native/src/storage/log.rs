@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use spate_core::protocol::Uuid;
-use spate_core::storage::{BatchMeta, Chunks, SegmentInfo, Span, TopicPartition};
+use spate_core::storage::{BatchMeta, Chunks, SegmentInfo, TopicPartition};
 
 use super::error::{At, FileError};
 use super::files::{read_partition_metadata, sync_dir};
@@ -276,20 +276,7 @@ impl Log {
         self.segments.iter().map(|s| s.size).sum()
     }
 
-    /// `(next offset, largest timestamp)` of each non-empty segment.
-    pub fn segment_spans(&self) -> Vec<Span> {
-        self.segments
-            .iter()
-            .filter(|s| s.size > 0)
-            .map(|s| Span {
-                next_offset: s.next,
-                max_timestamp: s.max_ts(),
-                bytes: s.size,
-            })
-            .collect()
-    }
-
-    /// Every segment, the active one last, for the log cleaner.
+    /// Every segment, the active one last.
     pub fn segment_infos(&self) -> Vec<SegmentInfo> {
         self.segments
             .iter()

@@ -20,7 +20,7 @@
 //!
 //! # Compaction
 //!
-//! [`Storage::replace_segments`] swaps a compacted segment in for closed
+//! [`Compaction::replace_segments`] swaps a compacted segment in for closed
 //! ones the way Kafka does: `<base>.log.cleaned` (and its indexes) written
 //! and fsynced, renamed to `.swap` (the commit point), the old segments
 //! deleted, the `.swap` files renamed into place. [`FileStorage::open`]
@@ -30,9 +30,9 @@
 //! # Durability
 //!
 //! [`Storage::append`] writes to the active segment and returns; nothing
-//! is forced to disk until [`FileStorage::flush`], which fsyncs what was
+//! is forced to disk until [`Storage::flush`], which fsyncs what was
 //! written since the last flush (the driver calls it per pass or on a
-//! timer, and answers producers afterwards). [`FileStorage::close`]
+//! timer, and answers producers afterwards). [`Storage::close`]
 //! flushes and leaves the clean shutdown marker. Without the marker,
 //! [`FileStorage::open`] checks every batch written after the recovery
 //! point (CRC included), cuts each log at its first torn or corrupt batch
@@ -61,7 +61,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use spate_core::protocol::Uuid;
-use spate_core::storage::{BatchMeta, Chunks, SegmentInfo, Span, Storage, TopicPartition};
+use spate_core::storage::{BatchMeta, Chunks, Compaction, SegmentInfo, Storage, TopicPartition};
 
 pub use error::FileError;
 pub use files::MetaProperties;
@@ -86,7 +86,7 @@ pub struct Options {
     /// `log.segment.bytes`; at most `i32::MAX`). Default 1 GiB.
     pub segment_bytes: u64,
     /// Roll the active segment when a batch's timestamp (or `now` given
-    /// to [`FileStorage::roll_if_older`]) is this much later than its first
+    /// to [`Storage::tick`]) is this much later than its first
     /// batch's (`log.roll.ms`). Default 7 days.
     pub segment_ms: i64,
     /// Bytes of log between offset index entries (`log.index.interval.bytes`).
@@ -125,14 +125,7 @@ pub struct FileStorage {
     dir_dirty: bool,
     /// Where the log cleaner stopped in each log (`cleaner-offset-checkpoint`).
     cleaner: BTreeMap<TopicPartition, i64>,
-    /// A log without a topic id (no `partition.metadata`) was created or
-    /// found since the driver last asked ([`FileStorage::take_untagged`]).
-    untagged: bool,
 }
-
-/// The topic id Kafka gives its metadata log, `__cluster_metadata`
-/// (`Topic.CLUSTER_METADATA_TOPIC_ID`: 0, 1), in its `partition.metadata`.
-const METADATA_TOPIC_ID: Uuid = Uuid([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 impl FileStorage {
     /// Opens (creating it if missing) a log directory and every
@@ -185,12 +178,7 @@ impl FileStorage {
                 .into_iter()
                 .filter(|(tp, _)| logs_present.contains(tp))
                 .collect(),
-            untagged: false,
         };
-        for tp in s.logs.keys().cloned().collect::<Vec<_>>() {
-            s.tag_if_internal(&tp)?;
-        }
-        s.untagged = s.logs.values().any(|l| l.topic_id.is_none());
         // Recovered logs to disk, and a recovery point at every log end.
         s.flush_all(false)?;
         if clean {
@@ -218,11 +206,8 @@ impl FileStorage {
             .ok_or_else(|| FileError::NoLog(tp.clone()))
     }
 
-    /// Records the log's topic id in its `partition.metadata`.
-    pub fn set_topic_id(&mut self, tp: &TopicPartition, id: Uuid) -> io::Result<()> {
-        Ok(self.write_topic_id(tp, id)?)
-    }
-
+    /// Records the log's topic id in its `partition.metadata` (written
+    /// atomically, and only when it changes).
     fn write_topic_id(&mut self, tp: &TopicPartition, id: Uuid) -> Result<(), FileError> {
         let log = self.log_mut(tp)?;
         if log.topic_id != Some(id) {
@@ -231,14 +216,6 @@ impl FileStorage {
             log.topic_id = Some(id);
         }
         Ok(())
-    }
-
-    /// Whether a log without a topic id was created or found since the
-    /// last call: the driver then calls [`FileStorage::set_topic_id`] for
-    /// the logs of the topics it knows, so that every log directory
-    /// carries a `partition.metadata`, as Kafka's do from their creation.
-    pub fn take_untagged(&mut self) -> bool {
-        std::mem::take(&mut self.untagged)
     }
 
     /// Logs whose `partition.metadata` is still missing.
@@ -251,34 +228,10 @@ impl FileStorage {
             .collect()
     }
 
-    /// The metadata log's id is fixed, so its `partition.metadata` needs
-    /// nobody's help.
-    fn tag_if_internal(&mut self, tp: &TopicPartition) -> Result<(), FileError> {
-        if tp.topic == spate_core::broker::METADATA_TOPIC {
-            self.write_topic_id(tp, METADATA_TOPIC_ID)?;
-        }
-        Ok(())
-    }
-
     /// The topic id in the log's `partition.metadata`, if any.
     #[cfg(test)]
     pub fn topic_id(&self, tp: &TopicPartition) -> Option<Uuid> {
         self.logs.get(tp).and_then(|l| l.topic_id)
-    }
-
-    /// Rolls every active segment whose first batch is more than
-    /// `segment_ms` older than `now` (milliseconds since the epoch).
-    pub fn roll_if_older(&mut self, now: i64) -> io::Result<()> {
-        for log in self.logs.values_mut() {
-            log.roll_if_older(now, &self.opts)?;
-        }
-        Ok(())
-    }
-
-    /// Forces everything appended since the last flush to disk, then
-    /// moves the recovery points.
-    pub fn flush(&mut self) -> io::Result<()> {
-        Ok(self.flush_all(false)?)
     }
 
     /// Flushes every log; `full` includes the active segments' indexes,
@@ -334,20 +287,6 @@ impl FileStorage {
         )
     }
 
-    /// Flushes, writes the checkpoints and the clean shutdown marker, so
-    /// that the next `open` trusts the files.
-    pub fn close(mut self) -> io::Result<()> {
-        for log in self.logs.values_mut() {
-            log.finish()?;
-        }
-        self.flush_all(true)?;
-        self.write_recovery_points()?;
-        self.write_log_starts()?;
-        let marker = self.dir.join(CLEAN_SHUTDOWN);
-        write_atomic(&marker, br#"{"version":0,"brokerEpoch":-1}"#)?;
-        Ok(())
-    }
-
     /// Base offsets of a log's segments.
     #[cfg(test)]
     pub fn segment_bases(&self, tp: &TopicPartition) -> Vec<i64> {
@@ -365,15 +304,17 @@ impl Storage for FileStorage {
         self.logs.keys().cloned().collect()
     }
 
-    fn create_log(&mut self, tp: &TopicPartition) -> Result<(), FileError> {
+    /// Creates `<dir>/<topic>-<partition>/` with its first segment, and
+    /// writes the topic id to its `partition.metadata` (also for a log that
+    /// exists without one, say from before Spate wrote the file), as Kafka
+    /// writes it when it creates a log.
+    fn create_log(&mut self, tp: &TopicPartition, topic_id: Uuid) -> Result<(), FileError> {
         if !self.logs.contains_key(tp) {
             let log = Log::create(self.dir.join(tp.to_string()), tp.clone(), &self.opts)?;
             self.logs.insert(tp.clone(), log);
             self.dir_dirty = true;
-            self.untagged = true;
-            self.tag_if_internal(tp)?;
         }
-        Ok(())
+        self.write_topic_id(tp, topic_id)
     }
 
     fn delete_log(&mut self, tp: &TopicPartition) -> Result<(), FileError> {
@@ -443,18 +384,6 @@ impl Storage for FileStorage {
         self.log_mut(tp)?.drop_below_start()
     }
 
-    fn size(&self, tp: &TopicPartition) -> u64 {
-        self.logs.get(tp).map_or(0, Log::size)
-    }
-
-    /// One span per non-empty segment: segments are what retention deletes.
-    fn spans(&self, tp: &TopicPartition) -> Vec<Span> {
-        self.logs
-            .get(tp)
-            .map(Log::segment_spans)
-            .unwrap_or_default()
-    }
-
     /// The segments on disk, the active one last.
     fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
         self.logs
@@ -463,6 +392,45 @@ impl Storage for FileStorage {
             .unwrap_or_default()
     }
 
+    fn size(&self, tp: &TopicPartition) -> u64 {
+        self.logs.get(tp).map_or(0, Log::size)
+    }
+
+    /// Forces everything appended since the last flush to disk, then
+    /// moves the recovery points.
+    fn flush(&mut self) -> Result<(), FileError> {
+        self.flush_all(false)
+    }
+
+    /// Rolls every active segment whose first batch is more than
+    /// `segment_ms` older than `now` (milliseconds since the epoch).
+    fn tick(&mut self, now: i64) -> Result<(), FileError> {
+        for log in self.logs.values_mut() {
+            log.roll_if_older(now, &self.opts)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes, writes the checkpoints and the clean shutdown marker, so
+    /// that the next `open` trusts the files.
+    fn close(mut self) -> Result<(), FileError> {
+        for log in self.logs.values_mut() {
+            log.finish()?;
+        }
+        self.flush_all(true)?;
+        self.write_recovery_points()?;
+        self.write_log_starts()?;
+        let marker = self.dir.join(CLEAN_SHUTDOWN);
+        write_atomic(&marker, br#"{"version":0,"brokerEpoch":-1}"#)?;
+        Ok(())
+    }
+
+    fn compaction(&mut self) -> Option<&mut dyn Compaction<Error = FileError>> {
+        Some(self)
+    }
+}
+
+impl Compaction for FileStorage {
     /// Writes the cleaned segment beside the old ones and swaps it in as
     /// Kafka does (`.cleaned`, then `.swap`, then renamed into place), so
     /// that [`FileStorage::open`] finishes or forgets a swap a crash

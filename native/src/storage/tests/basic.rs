@@ -13,7 +13,7 @@ fn append_read_and_reopen_are_byte_identical() {
     let o = opts(1 << 20);
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp, 40, 3, 50, 1_000, 10);
     let all = concat(&batches);
     let read = s.read(&tp, 0, usize::MAX).unwrap();
@@ -51,7 +51,7 @@ fn index_lookups_land_on_the_batch_holding_each_offset() {
     let o = opts(1 << 20);
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp, 300, 2, 40, 0, 1);
     let index = fs::read(log_dir(&dir).join("00000000000000000000.index")).unwrap();
     let size: u64 = batches.iter().map(|b| b.len() as u64).sum();
@@ -80,7 +80,7 @@ fn segments_roll_by_size_and_reads_return_one_chunk_per_segment() {
     let o = opts(1000);
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp, 30, 1, 100, 0, 1);
     let per = 1000 / batches[0].len();
     let bases = s.segment_bases(&tp);
@@ -124,17 +124,17 @@ fn segments_roll_by_time() {
     };
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     for ts in [0, 400, 1000, 1001, 1500] {
         let (b, m) = batch(s.end_offset(&tp), 1, 10, ts);
         s.append(&tp, b, m).unwrap();
     }
     assert_eq!(s.segment_bases(&tp), vec![0, 3]);
-    s.roll_if_older(2001).unwrap();
+    s.tick(2001).unwrap();
     assert_eq!(s.segment_bases(&tp), vec![0, 3]);
-    s.roll_if_older(2002).unwrap();
+    s.tick(2002).unwrap();
     assert_eq!(s.segment_bases(&tp), vec![0, 3, 5]);
-    s.roll_if_older(99_999).unwrap(); // the new segment is empty
+    s.tick(99_999).unwrap(); // the new segment is empty
     assert_eq!(s.segment_bases(&tp), vec![0, 3, 5]);
 }
 
@@ -144,7 +144,7 @@ fn delete_before_removes_whole_segments_and_the_start_survives_reopen() {
     let o = opts(1000);
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp, 30, 1, 100, 0, 1);
     let bases = s.segment_bases(&tp);
     let cut = bases[2] + 1;
@@ -218,9 +218,8 @@ fn partition_metadata_holds_the_topic_id() {
     let o = opts(1 << 20);
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
     let id = crate::storage::files::parse_uuid("J8aAPcfLQt2bqs1JT_rMgQ").unwrap();
-    s.set_topic_id(&tp, id).unwrap();
+    s.create_log(&tp, id).unwrap();
     let text = fs::read_to_string(log_dir(&dir).join("partition.metadata")).unwrap();
     assert_eq!(text, "version: 0\ntopic_id: J8aAPcfLQt2bqs1JT_rMgQ\n");
     drop(s);
@@ -229,41 +228,39 @@ fn partition_metadata_holds_the_topic_id() {
 }
 
 #[test]
-fn logs_without_a_topic_id_are_reported_until_tagged() {
+fn create_log_records_the_topic_id() {
     let dir = TempDir::new("untagged");
     let o = opts(1 << 20);
     let tp = tp();
     let mut s = open(&dir, &o);
-    assert!(!s.take_untagged(), "an empty directory has nothing to tag");
-    s.create_log(&tp).unwrap();
-    assert!(s.take_untagged(), "a new log has no partition.metadata yet");
-    assert!(!s.take_untagged(), "reported once per change");
-    assert_eq!(s.untagged_logs(), vec![tp.clone()]);
-    // Kafka's metadata log has a fixed topic id: written at creation.
+    s.create_log(&tp, TOPIC_ID).unwrap();
+    assert!(s.untagged_logs().is_empty(), "a new log has its id at once");
+    // Kafka's metadata log has a fixed topic id.
     let meta = TopicPartition::new("__cluster_metadata", 0);
-    s.create_log(&meta).unwrap();
+    s.create_log(&meta, spate_core::broker::METADATA_TOPIC_ID)
+        .unwrap();
     let text = fs::read_to_string(dir.path().join("__cluster_metadata-0/partition.metadata"));
     assert_eq!(
         text.unwrap(),
         "version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAQ\n"
     );
-    assert_eq!(s.untagged_logs(), vec![tp.clone()]);
-    // Found without one at start: reported again.
+    // A log found without one (written before Spate kept the file) gets
+    // its topic's id when the broker names the log at start.
     drop(s);
+    fs::remove_file(log_dir(&dir).join("partition.metadata")).unwrap();
     let mut s = open(&dir, &o);
-    assert!(s.take_untagged());
+    assert_eq!(s.untagged_logs(), vec![tp.clone()]);
+    assert_eq!(s.read(&tp, 0, 100).unwrap().len(), 0);
     let id = crate::storage::files::parse_uuid("J8aAPcfLQt2bqs1JT_rMgQ").unwrap();
-    s.set_topic_id(&tp, id).unwrap();
+    s.create_log(&tp, id).unwrap();
     assert!(s.untagged_logs().is_empty());
     drop(s);
     let mut s = open(&dir, &o);
-    assert!(!s.take_untagged(), "every log carries partition.metadata");
-    // A log deleted and created again starts without one.
+    assert_eq!(s.topic_id(&tp), Some(id), "kept across a restart");
+    // A log deleted and created again carries the new topic's id.
     s.delete_log(&tp).unwrap();
-    s.create_log(&tp).unwrap();
-    assert!(s.take_untagged());
-    assert_eq!(s.topic_id(&tp), None);
-    assert!(!log_dir(&dir).join("partition.metadata").exists());
+    s.create_log(&tp, TOPIC_ID).unwrap();
+    assert_eq!(s.topic_id(&tp), Some(TOPIC_ID));
 }
 
 #[test]
@@ -275,7 +272,7 @@ fn offset_for_timestamp_uses_the_time_index() {
     };
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     // Batches of 2 records, timestamps 100, 110, ... with a dip every 7th.
     for i in 0..200i64 {
         let ts = if i % 7 == 3 { 5 } else { 100 + 10 * i };
@@ -314,7 +311,7 @@ fn layout_is_kafkas_and_logs_reopen_by_directory_name() {
         TopicPartition::new("__consumer_offsets", 49),
     ];
     for tp in &tps {
-        s.create_log(tp).unwrap();
+        s.create_log(tp, TOPIC_ID).unwrap();
         fill(&mut s, tp, 1, 1, 1, 0, 1);
     }
     s.close().unwrap();
@@ -344,6 +341,6 @@ fn layout_is_kafkas_and_logs_reopen_by_directory_name() {
     assert_eq!(s.logs(), want);
     s.delete_log(&tps[0]).unwrap();
     assert!(!dir.path().join("a-b-c-0").exists());
-    s.create_log(&tps[0]).unwrap();
+    s.create_log(&tps[0], TOPIC_ID).unwrap();
     assert_eq!(s.end_offset(&tps[0]), 0);
 }

@@ -3,7 +3,7 @@
 
 use std::fs;
 
-use spate_core::storage::{SegmentInfo, Storage};
+use spate_core::storage::{Compaction, SegmentInfo, Storage};
 
 use super::*;
 use crate::storage::segment::remove_files;
@@ -14,7 +14,7 @@ use crate::storage::swap;
 fn setup(dir: &TempDir) -> (FileStorage, Vec<Bytes>, Vec<i64>) {
     let o = opts(1000);
     let mut s = open(dir, &o);
-    s.create_log(&tp()).unwrap();
+    s.create_log(&tp(), TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp(), 30, 1, 100, 1_000, 10);
     s.flush().unwrap();
     let bases = s.segment_bases(&tp());
@@ -225,7 +225,7 @@ fn the_cleaner_checkpoint_is_kafkas_file_and_goes_with_its_log() {
     let mut s = open(&dir, &opts(1000));
     assert_eq!(s.cleaner_checkpoint(&tp), Some(bases[2]));
     s.delete_log(&tp).unwrap();
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     assert_eq!(s.cleaner_checkpoint(&tp), None, "a new log starts dirty");
     s.close().unwrap();
     let s = open(&dir, &opts(1000));

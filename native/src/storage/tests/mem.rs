@@ -48,8 +48,8 @@ fn the_same_operations_read_the_same_as_mem_storage() {
     let mut mem = MemStorage::new();
     let mut rng = Lcg(7);
     for tp in &tps {
-        file.create_log(tp).unwrap();
-        mem.create_log(tp).unwrap();
+        file.create_log(tp, TOPIC_ID).unwrap();
+        mem.create_log(tp, TOPIC_ID).unwrap();
     }
     let mut ts = 0i64;
     for round in 0..12 {

@@ -15,6 +15,9 @@ use spate_core::storage::{BatchMeta, Storage, TopicPartition};
 
 use super::{FileStorage, Options};
 
+/// The topic id the tests' logs belong to.
+pub(super) const TOPIC_ID: spate_core::protocol::Uuid = spate_core::protocol::Uuid([7; 16]);
+
 /// A fresh directory, removed when dropped.
 pub(super) struct TempDir(PathBuf);
 

@@ -15,7 +15,7 @@ fn recovery_cuts_a_torn_last_batch() {
     let o = opts(1 << 20);
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp, 10, 2, 30, 0, 1);
     s.flush().unwrap();
     drop(s); // a crash: no clean shutdown marker
@@ -38,7 +38,7 @@ fn recovery_cuts_at_a_batch_with_a_bad_crc() {
     let o = opts(1 << 20);
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp, 100, 2, 30, 0, 1);
     drop(s);
     let path = active_log(&dir, 0);
@@ -66,7 +66,7 @@ fn recovery_drops_segments_after_a_torn_one() {
     let o = opts(1000);
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp, 30, 1, 100, 0, 1);
     let bases = s.segment_bases(&tp);
     drop(s); // no recovery point checkpoint: every segment is checked
@@ -91,7 +91,7 @@ fn missing_or_corrupt_indexes_are_rebuilt_identically() {
     let o = opts(20_000);
     let tp = tp();
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp, 200, 2, 40, 0, 1);
     let bases = s.segment_bases(&tp);
     assert!(bases.len() > 1);
@@ -131,7 +131,7 @@ fn active_indexes_lost_in_a_crash_are_rebuilt() {
     let tp = tp();
     let reference = TempDir::new("idx-clean");
     let mut s = open(&reference, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     let batches = fill(&mut s, &tp, 300, 2, 40, 0, 1);
     s.close().unwrap();
     let want = |ext: &str, d: &TempDir| fs::read(log_dir(d).join(format!("{:020}.{ext}", 0)));
@@ -143,7 +143,7 @@ fn active_indexes_lost_in_a_crash_are_rebuilt() {
 
     let dir = TempDir::new("idx-crash");
     let mut s = open(&dir, &o);
-    s.create_log(&tp).unwrap();
+    s.create_log(&tp, TOPIC_ID).unwrap();
     fill(&mut s, &tp, 300, 2, 40, 0, 1);
     s.flush().unwrap();
     drop(s); // a crash after the flush
