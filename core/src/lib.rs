@@ -11,8 +11,26 @@
 //! - [`json`]: whole frames as JSON and back (the playground's builder).
 //! - [`example`]: example frames for any API and version, every field populated.
 //! - [`input`]: pasted text (hex in its common shapes, base64) to bytes.
+//! - [`storage`]: the storage traits and [`storage::MemStorage`].
 //! - [`broker`]: the broker state machine, driven by `handle_*`/`poll_*` calls.
-//! - [`storage`]: the storage trait and [`storage::MemStorage`].
+//!
+//! # Layers
+//!
+//! Inside, modules depend on each other in one direction, bottom to top (a
+//! test, `tests/layers.rs`, fails when one imports upward):
+//!
+//! ```text
+//! broker        connections, ordering, parking by partition, timers; calls api::dispatch
+//! api           one module per API: decode, apply to the parts it needs, encode
+//! coordinator   the group coordinator: a sans-I/O machine returning decisions
+//! state         metadata image and controller, typed topic configs, producers,
+//!               fetch sessions, telemetry, the internal-log writer, retention, cleaner
+//! storage       Storage (+ the Compaction extension), MemStorage
+//! json          frames as JSON
+//! annotate      spans over every byte   |   example   example frames
+//! records       record batches
+//! protocol      wire, schemas, messages |   input     pasted text
+//! ```
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -20,10 +38,11 @@
 pub mod annotate;
 pub(crate) mod api;
 pub mod broker;
+pub(crate) mod coordinator;
 pub mod example;
-pub mod group;
 pub mod input;
 pub mod json;
 pub mod protocol;
 pub mod records;
+pub(crate) mod state;
 pub mod storage;

@@ -25,24 +25,27 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::broker::{Broker, Change, Now, METADATA_TOPIC};
 use crate::protocol::messages::alter_configs_request::AlterConfigsRequest;
 use crate::protocol::messages::alter_configs_response::{
     AlterConfigsResourceResponse, AlterConfigsResponse,
 };
 use crate::protocol::messages::metadata::config_record::ConfigRecord;
 use crate::protocol::ErrorCode;
+use crate::state::cluster::{topic_name_error, Change};
+use crate::state::configs::{topic as topic_configs, RESOURCE_BROKER, RESOURCE_TOPIC};
+use crate::state::controller::Controller;
+use crate::state::{Config, Now};
 use crate::storage::Storage;
 
-use super::config_defs::{self as defs, RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::Ctx;
 
 /// An error for one resource: code and message.
 pub(crate) type Failure = (ErrorCode, String);
 
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    config: &Config,
+    ctl: &mut Controller<'_, S>,
     req: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
     let repeated = repeated(
@@ -62,7 +65,8 @@ pub(crate) fn handle<S: Storage>(
                 ))
             } else {
                 alter(
-                    b,
+                    ctl,
+                    config,
                     r.resource_type,
                     name,
                     &r.configs,
@@ -81,7 +85,8 @@ pub(crate) fn handle<S: Storage>(
 }
 
 fn alter<S: Storage>(
-    b: &mut Broker<S>,
+    ctl: &mut Controller<'_, S>,
+    config: &Config,
     resource_type: i8,
     name: &str,
     configs: &[crate::protocol::messages::alter_configs_request::AlterableConfig],
@@ -98,9 +103,9 @@ fn alter<S: Storage>(
         })
         .collect();
     match resource_type {
-        RESOURCE_TOPIC => alter_topic(b, name, new, validate_only, now),
+        RESOURCE_TOPIC => alter_topic(ctl, name, new, validate_only, now),
         RESOURCE_BROKER => {
-            check_broker_name(b, name)?;
+            check_broker_name(config, name)?;
             static_broker_configs(new.keys().map(String::as_str))
         }
         t => Err((
@@ -141,12 +146,12 @@ pub(crate) fn check_keys<'a>(
 }
 
 /// A BROKER resource must be empty (cluster default) or this node's id.
-pub(crate) fn check_broker_name<S: Storage>(b: &Broker<S>, name: &str) -> Result<(), Failure> {
+pub(crate) fn check_broker_name(config: &Config, name: &str) -> Result<(), Failure> {
     if name.is_empty() {
         return Ok(());
     }
     super::describe_configs::check_node(
-        b,
+        config,
         name,
         "Unexpected broker id, expected {id}, but received {name}",
         "Node id must be an integer, but it is: {name}",
@@ -174,7 +179,7 @@ pub(crate) fn static_broker_configs<'a>(
 /// Kafka's controller does, then writes the differences to the metadata
 /// log (unless `validate_only`).
 pub(crate) fn alter_topic<S: Storage>(
-    b: &mut Broker<S>,
+    ctl: &mut Controller<'_, S>,
     name: &str,
     new: BTreeMap<String, String>,
     validate_only: bool,
@@ -186,17 +191,12 @@ pub(crate) fn alter_topic<S: Storage>(
             "Default topic resources are not allowed.".into(),
         ));
     }
-    if let Some(msg) = defs::topic_name_error(name) {
+    if let Some(msg) = topic_name_error(name) {
         return Err((ErrorCode::INVALID_TOPIC_EXCEPTION, msg));
     }
-    defs::validate_topic_set(new.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    topic_configs::validate_set(new.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|m| (ErrorCode::INVALID_CONFIG, m))?;
-    let Some(topic) = b
-        .cluster
-        .topics
-        .get(name)
-        .filter(|t| t.name != METADATA_TOPIC)
-    else {
+    let Some(topic) = ctl.cluster.topic(name) else {
         return Err((
             ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
             format!("The topic '{name}' does not exist."),
@@ -226,7 +226,7 @@ pub(crate) fn alter_topic<S: Storage>(
     if validate_only || changes.is_empty() {
         return Ok(());
     }
-    b.commit(&changes, now)
+    ctl.commit(&changes, now)
         .map_err(|code| (code, "Could not write to the metadata log".into()))
 }
 

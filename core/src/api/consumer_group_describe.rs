@@ -8,14 +8,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::broker::Broker;
-use crate::group::consumer::Assign;
+use crate::coordinator::group::consumer::Assign;
+use crate::coordinator::group::{Group, GroupCoordinator};
 use crate::protocol::messages::consumer_group_describe_request::ConsumerGroupDescribeRequest;
 use crate::protocol::messages::consumer_group_describe_response::{
     Assignment, ConsumerGroupDescribeResponse, DescribedGroup, Member, TopicPartitions,
 };
 use crate::protocol::{ErrorCode, Uuid};
-use crate::storage::Storage;
+use crate::state::cluster::Cluster;
 
 use super::Ctx;
 
@@ -23,13 +23,13 @@ use super::Ctx;
 const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
 /// Runs a ConsumerGroupDescribe request.
-pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
+pub(crate) fn handle(
     ctx: &Ctx,
+    groups: &GroupCoordinator,
+    cluster: &Cluster,
     req: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
-    let names: BTreeMap<Uuid, bytestring::ByteString> = b
-        .cluster
+    let names: BTreeMap<Uuid, bytestring::ByteString> = cluster
         .by_id
         .iter()
         .map(|(id, n)| (*id, n.as_str().into()))
@@ -57,7 +57,7 @@ pub(crate) fn handle<S: Storage>(
             if req.include_authorized_operations {
                 d.authorized_operations = GROUP_OPERATIONS;
             }
-            let Some(c) = b.groups.groups.get(id).and_then(|g| g.consumer.as_ref()) else {
+            let Some(Group::Consumer(c)) = groups.group(id) else {
                 d.error_code = ErrorCode::GROUP_ID_NOT_FOUND.code();
                 d.error_message = Some(format!("Group {id} is not a consumer group.").into());
                 d.group_state = "Dead".into();

@@ -1,6 +1,6 @@
 //! ConsumerGroupHeartbeat (key 68): the KIP-848 consumer protocol, where
 //! the broker computes assignments and a member only heartbeats. See
-//! [`crate::group::consumer`] for epochs and reconciliation.
+//! [`crate::coordinator::group::consumer`] for epochs and reconciliation.
 //!
 //! # Versions
 //!
@@ -17,28 +17,59 @@
 //! between protocols. An empty classic group (one holding only offsets)
 //! becomes a consumer group. A heartbeat for a member the broker does not
 //! know (say after a restart) is UNKNOWN_MEMBER_ID, which makes the client
-//! join again.
+//! join again. When the group's records cannot be written, the heartbeat
+//! is NOT_COORDINATOR and the group is as it was before it.
 
 use bytestring::ByteString;
 
-use crate::broker::Broker;
-use crate::group::consumer::{Assign, HeartbeatArgs, HeartbeatOutcome};
+use crate::coordinator::group::consumer::{Assign, HeartbeatArgs, HeartbeatOutcome, TopicMeta};
+use crate::coordinator::group::GroupCoordinator;
 use crate::protocol::messages::consumer_group_heartbeat_request::ConsumerGroupHeartbeatRequest;
 use crate::protocol::messages::consumer_group_heartbeat_response::{
     Assignment, ConsumerGroupHeartbeatResponse, TopicPartitions,
 };
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, ResponseBody};
+use crate::state::controller::Controller;
 use crate::storage::Storage;
 
-use super::Ctx;
+use super::{Ctx, Handled, Reply};
 
 /// Runs a ConsumerGroupHeartbeat request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    groups: &mut GroupCoordinator,
+    mut ctl: Controller<'_, S>,
     req: ConsumerGroupHeartbeatRequest,
-) -> ConsumerGroupHeartbeatResponse {
-    let out = run(b, ctx, req);
+) -> Handled {
+    let interval = groups.config().consumer_heartbeat_interval_ms;
+    let respond = move |out: HeartbeatOutcome| {
+        Reply::Response(ResponseBody::ConsumerGroupHeartbeat(response(
+            out, interval,
+        )))
+    };
+    let (group_id, args) = match check(ctx, &mut ctl, req) {
+        Ok(checked) => checked,
+        Err(out) => return Handled::reply(respond(out)),
+    };
+    let cluster = &*ctl.cluster;
+    let topics = || -> Vec<TopicMeta> {
+        cluster
+            .topics
+            .values()
+            .map(|t| (t.name.as_str().into(), t.id, t.partitions.len() as i32))
+            .collect()
+    };
+    let d = groups.consumer_heartbeat(ctx.now, &group_id, args, &topics);
+    let s = groups.write(d, ctl.storage, ctx.now);
+    Handled::group(s, |r| {
+        respond(r.unwrap_or_else(|code| {
+            // Kafka's message for the exception a failed append becomes.
+            HeartbeatOutcome::error(code, "This is not the correct coordinator.")
+        }))
+    })
+}
+
+fn response(out: HeartbeatOutcome, interval: i32) -> ConsumerGroupHeartbeatResponse {
     ConsumerGroupHeartbeatResponse {
         throttle_time_ms: 0,
         error_code: out.error.code(),
@@ -46,7 +77,7 @@ pub(crate) fn handle<S: Storage>(
         member_id: (out.error == ErrorCode::NONE).then_some(out.member_id),
         member_epoch: out.epoch,
         heartbeat_interval_ms: if out.error == ErrorCode::NONE {
-            b.config.groups.consumer_heartbeat_interval_ms
+            interval
         } else {
             0
         },
@@ -65,40 +96,46 @@ pub(crate) fn handle<S: Storage>(
     }
 }
 
-fn run<S: Storage>(
-    b: &mut Broker<S>,
+/// Kafka's checks of the request, then what the group is asked.
+fn check<S: Storage>(
     ctx: &Ctx,
+    ctl: &mut Controller<'_, S>,
     req: ConsumerGroupHeartbeatRequest,
-) -> HeartbeatOutcome {
+) -> Result<(ByteString, HeartbeatArgs), HeartbeatOutcome> {
     let invalid = |m: &str| HeartbeatOutcome::error(ErrorCode::INVALID_REQUEST, m);
     if req.group_id.is_empty() {
-        return invalid("GroupId can't be empty.");
+        return Err(invalid("GroupId can't be empty."));
     }
     if req.member_epoch < -2 {
-        return invalid("MemberEpoch is invalid.");
+        return Err(invalid("MemberEpoch is invalid."));
     }
     let mut member_id = req.member_id.clone();
     if member_id.is_empty() {
         if ctx.version >= 1 || req.member_epoch != 0 {
-            return invalid("MemberId can't be empty.");
+            return Err(invalid("MemberId can't be empty."));
         }
-        member_id = b.new_member_id();
+        member_id = ctl.ids.uuid_text().into();
     }
     if req.member_epoch == 0 {
         if req.rebalance_timeout_ms == -1 {
-            return invalid("RebalanceTimeoutMs must be provided in first request.");
+            return Err(invalid(
+                "RebalanceTimeoutMs must be provided in first request.",
+            ));
         }
         if req.topic_partitions.is_none() {
-            return invalid("TopicPartitions must be empty when (re-)joining.");
+            return Err(invalid("TopicPartitions must be empty when (re-)joining."));
         }
         if req.subscribed_topic_names.is_none() && req.subscribed_topic_regex.is_none() {
-            return invalid(
+            return Err(invalid(
                 "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.",
-            );
+            ));
         }
     }
-    if let Err(code) = b.ensure_offsets_topic(ctx.now) {
-        return HeartbeatOutcome::error(code, "cannot create __consumer_offsets");
+    if let Err(code) = ctl.ensure_offsets_topic(ctx.now) {
+        return Err(HeartbeatOutcome::error(
+            code,
+            "cannot create __consumer_offsets",
+        ));
     }
     let owned = req.topic_partitions.as_ref().map(|tps| {
         let mut a = Assign::new();
@@ -110,10 +147,6 @@ fn run<S: Storage>(
         a.retain(|_, ps| !ps.is_empty());
         a
     });
-    let client_host = b
-        .peer(ctx.conn)
-        .map(|p| super::join_group::client_host(&p.addr))
-        .unwrap_or_default();
     let args = HeartbeatArgs {
         member_id,
         epoch: req.member_epoch,
@@ -129,7 +162,7 @@ fn run<S: Storage>(
         assignor: req.server_assignor,
         owned,
         client_id: ctx.client_id.clone(),
-        client_host: ByteString::from(client_host),
+        client_host: ctx.client_host(),
     };
-    b.consumer_heartbeat(&req.group_id, args, ctx.now)
+    Ok((req.group_id, args))
 }

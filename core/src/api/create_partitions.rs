@@ -21,7 +21,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::broker::Broker;
 use crate::protocol::messages::create_partitions_request::{
     CreatePartitionsRequest, CreatePartitionsTopic,
 };
@@ -29,6 +28,9 @@ use crate::protocol::messages::create_partitions_response::{
     CreatePartitionsResponse, CreatePartitionsTopicResult,
 };
 use crate::protocol::ErrorCode;
+use crate::state::cluster::{Cluster, METADATA_TOPIC};
+use crate::state::controller::Controller;
+use crate::state::Config;
 use crate::storage::Storage;
 
 use super::Ctx;
@@ -38,8 +40,9 @@ const MAX_NEW_PARTITIONS: i64 = 10_000;
 
 /// Runs a CreatePartitions request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    config: &Config,
+    mut ctl: Controller<'_, S>,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
@@ -60,11 +63,11 @@ pub(crate) fn handle<S: Storage>(
                 Some("Duplicate topic name.".to_string()),
             ))
         } else {
-            check(b, t, &mut budget)
+            check(config, ctl.cluster, t, &mut budget)
         };
         let outcome = match outcome {
             Ok(()) if req.validate_only => Ok(()),
-            Ok(()) => b
+            Ok(()) => ctl
                 .add_partitions(&name, t.count, ctx.now)
                 .map_err(|code| (code, Some(code.name().to_string()))),
             Err(e) => Err(e),
@@ -88,18 +91,14 @@ pub(crate) fn handle<S: Storage>(
 type Refusal = (ErrorCode, Option<String>);
 
 /// Everything Kafka's controller checks before adding partitions.
-fn check<S: Storage>(
-    b: &Broker<S>,
+fn check(
+    config: &Config,
+    cluster: &Cluster,
     t: &CreatePartitionsTopic,
     budget: &mut i64,
 ) -> Result<(), Refusal> {
     let name = &*t.name;
-    let Some(topic) = b
-        .cluster
-        .topics
-        .get(name)
-        .filter(|_| name != crate::broker::METADATA_TOPIC)
-    else {
+    let Some(topic) = cluster.topics.get(name).filter(|_| name != METADATA_TOPIC) else {
         // Kafka throws UnknownTopicOrPartitionException without a message.
         return Err((ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None));
     };
@@ -129,7 +128,7 @@ fn check<S: Storage>(
             ));
         }
         for a in assignments {
-            check_assignment(b.config.node_id, &a.broker_ids.to_vec())
+            check_assignment(config.node_id, &a.broker_ids.to_vec())
                 .map_err(|m| (ErrorCode::INVALID_REPLICA_ASSIGNMENT, Some(m)))?;
         }
     }

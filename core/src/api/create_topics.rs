@@ -14,24 +14,23 @@
 //! only this broker, one replica per partition, partitions 0..n.
 //! `validate_only` checks everything and creates nothing.
 
-use crate::broker::{check_config, Broker, TOPIC_CONFIGS};
 use crate::protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
 use crate::protocol::messages::create_topics_response::{
     CreatableTopicConfigs, CreatableTopicResult, CreateTopicsResponse,
 };
 use crate::protocol::{ErrorCode, Uuid};
+use crate::state::cluster::{valid_topic_name, Cluster, MAX_PARTITIONS, METADATA_TOPIC};
+use crate::state::configs::{topic as topic_configs, SOURCE_DEFAULT, SOURCE_TOPIC};
+use crate::state::controller::Controller;
+use crate::state::Config;
 use crate::storage::Storage;
 
 use super::Ctx;
 
-/// ConfigSource DEFAULT_CONFIG.
-const SOURCE_DEFAULT: i8 = 5;
-/// ConfigSource TOPIC_CONFIG.
-const SOURCE_TOPIC: i8 = 1;
-
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    config: &Config,
+    mut ctl: Controller<'_, S>,
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
     let mut seen = std::collections::BTreeSet::new();
@@ -48,20 +47,20 @@ pub(crate) fn handle<S: Storage>(
                     Some(format!("Duplicate topic name {name} in the request")),
                 );
             }
-            match check(b, t) {
+            match check(config, ctl.cluster, t) {
                 Err((code, msg)) => result(t, Uuid::ZERO, code, Some(msg)),
                 Ok((partitions, configs)) if req.validate_only => {
                     let mut r = result(t, Uuid::ZERO, ErrorCode::NONE, None);
                     r.num_partitions = partitions;
-                    r.configs = Some(effective_configs(b, &name, &configs));
+                    r.configs = Some(effective_configs(config, &configs));
                     r
                 }
                 Ok((partitions, configs)) => {
-                    match b.create_topic(&name, partitions, &configs, ctx.now) {
+                    match ctl.create_topic(&name, partitions, &configs, ctx.now) {
                         Ok(id) => {
                             let mut r = result(t, id, ErrorCode::NONE, None);
                             r.num_partitions = partitions;
-                            r.configs = Some(effective_configs(b, &name, &configs));
+                            r.configs = Some(effective_configs(config, &configs));
                             r
                         }
                         Err(code) => result(t, Uuid::ZERO, code, Some(message(code, &name))),
@@ -80,21 +79,25 @@ pub(crate) fn handle<S: Storage>(
 type Checked = (i32, Vec<(String, String)>);
 
 /// Everything Kafka checks before creating a topic.
-fn check<S: Storage>(b: &Broker<S>, t: &CreatableTopic) -> Result<Checked, (ErrorCode, String)> {
+fn check(
+    config: &Config,
+    cluster: &Cluster,
+    t: &CreatableTopic,
+) -> Result<Checked, (ErrorCode, String)> {
     let name = t.name.to_string();
-    if !crate::broker::valid_topic_name(&name) {
+    if !valid_topic_name(&name) {
         return Err((
             ErrorCode::INVALID_TOPIC_EXCEPTION,
             message(ErrorCode::INVALID_TOPIC_EXCEPTION, &name),
         ));
     }
-    if name == crate::broker::METADATA_TOPIC {
+    if name == METADATA_TOPIC {
         return Err((
             ErrorCode::INVALID_REQUEST,
             format!("Creation of internal topic {name} is prohibited."),
         ));
     }
-    if b.cluster.topics.contains_key(&name) {
+    if cluster.topics.contains_key(&name) {
         return Err((
             ErrorCode::TOPIC_ALREADY_EXISTS,
             message(ErrorCode::TOPIC_ALREADY_EXISTS, &name),
@@ -113,12 +116,12 @@ fn check<S: Storage>(b: &Broker<S>, t: &CreatableTopic) -> Result<Checked, (Erro
             ));
         }
         for a in &t.assignments {
-            if a.broker_ids.len() != 1 || a.broker_ids.get(0) != Some(b.config.node_id) {
+            if a.broker_ids.len() != 1 || a.broker_ids.get(0) != Some(config.node_id) {
                 return Err((
                     ErrorCode::INVALID_REPLICA_ASSIGNMENT,
                     format!(
                         "Replica assignment for partition {} must name broker {} alone",
-                        a.partition_index, b.config.node_id
+                        a.partition_index, config.node_id
                     ),
                 ));
             }
@@ -132,14 +135,14 @@ fn check<S: Storage>(b: &Broker<S>, t: &CreatableTopic) -> Result<Checked, (Erro
             ));
         }
         match t.num_partitions {
-            -1 => b.config.default_partitions,
+            -1 => config.default_partitions,
             n if n < 1 => {
                 return Err((
                     ErrorCode::INVALID_PARTITIONS,
                     "Number of partitions was set to an invalid non-positive value.".into(),
                 ))
             }
-            n if n > crate::broker::MAX_PARTITIONS => {
+            n if n > MAX_PARTITIONS => {
                 return Err((
                     ErrorCode::POLICY_VIOLATION,
                     format!("Unable to perform excessively large batch operation: {n} partitions"),
@@ -156,9 +159,12 @@ fn check<S: Storage>(b: &Broker<S>, t: &CreatableTopic) -> Result<Checked, (Erro
                 format!("Null value not supported for topic configs: {}", c.name),
             ));
         };
-        check_config(&c.name, v).map_err(|m| (ErrorCode::INVALID_CONFIG, m))?;
         configs.push((c.name.to_string(), v.to_string()));
     }
+    // Kafka's LogConfig checks: names, types, ranges, and the rules that
+    // tie two configs together.
+    topic_configs::validate_set(configs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(|m| (ErrorCode::INVALID_CONFIG, m))?;
     Ok((partitions, configs))
 }
 
@@ -190,21 +196,16 @@ fn result(
 }
 
 /// Every topic config with its value and source, as CreateTopics v5+ reports them.
-fn effective_configs<S: Storage>(
-    b: &Broker<S>,
-    _name: &str,
-    set: &[(String, String)],
-) -> Vec<CreatableTopicConfigs> {
-    TOPIC_CONFIGS
-        .iter()
-        .map(|&k| {
+fn effective_configs(config: &Config, set: &[(String, String)]) -> Vec<CreatableTopicConfigs> {
+    topic_configs::names()
+        .map(|k| {
             let explicit = set.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
             let source = if explicit.is_some() {
                 SOURCE_TOPIC
             } else {
                 SOURCE_DEFAULT
             };
-            let value = explicit.or_else(|| crate::broker::topic_default(&b.config, k));
+            let value = explicit.or_else(|| topic_configs::default(config, k));
             CreatableTopicConfigs {
                 name: k.into(),
                 value: value.map(Into::into),

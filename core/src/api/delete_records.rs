@@ -18,7 +18,6 @@
 //! nothing. Storage drops whole batches below the offset; the batch that
 //! holds it stays, hidden below the new log start.
 
-use crate::broker::Broker;
 use crate::protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsRequest,
 };
@@ -26,14 +25,13 @@ use crate::protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsResponse, DeleteRecordsTopicResult,
 };
 use crate::protocol::ErrorCode;
+use crate::state::cluster::Cluster;
 use crate::storage::{Storage, TopicPartition};
-
-use super::Ctx;
 
 /// Runs a DeleteRecords request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
-    _ctx: &Ctx,
+    cluster: &Cluster,
+    storage: &mut S,
     req: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
     let topics = req
@@ -45,7 +43,7 @@ pub(crate) fn handle<S: Storage>(
                 .partitions
                 .iter()
                 .map(|p| {
-                    let (low_watermark, code) = match delete(b, &t.name, p) {
+                    let (low_watermark, code) = match delete(cluster, storage, &t.name, p) {
                         Ok(low) => (low, ErrorCode::NONE),
                         Err(code) => (-1, code),
                     };
@@ -69,23 +67,26 @@ pub(crate) fn handle<S: Storage>(
 
 /// Deletes below one partition's requested offset; the new low watermark.
 fn delete<S: Storage>(
-    b: &mut Broker<S>,
+    cluster: &Cluster,
+    storage: &mut S,
     topic: &str,
     p: &DeleteRecordsPartition,
 ) -> Result<i64, ErrorCode> {
-    if b.partition_epoch(topic, p.partition_index).is_none() {
+    let Some(t) = cluster
+        .topic(topic)
+        .filter(|t| t.has_partition(p.partition_index))
+    else {
         return Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
-    }
-    if b.cluster.topics.get(topic).is_some_and(|t| t.is_internal()) {
+    };
+    if t.is_internal() {
         return Err(ErrorCode::INVALID_TOPIC_EXCEPTION);
     }
-    let policy = b.topic_config(topic, "cleanup.policy").unwrap_or_default();
-    if !policy.split(',').any(|p| p.trim() == "delete") {
+    if !t.config.cleanup_policy.delete {
         return Err(ErrorCode::POLICY_VIOLATION);
     }
     let tp = TopicPartition::new(topic, p.partition_index);
     // No replicas and no transactions: the high watermark is the log end.
-    let high_watermark = b.storage.end_offset(&tp);
+    let high_watermark = storage.end_offset(&tp);
     let offset = if p.offset == -1 {
         high_watermark
     } else {
@@ -94,10 +95,10 @@ fn delete<S: Storage>(
     if offset < 0 || offset > high_watermark {
         return Err(ErrorCode::OFFSET_OUT_OF_RANGE);
     }
-    if offset > b.storage.start_offset(&tp) {
-        b.storage
+    if offset > storage.start_offset(&tp) {
+        storage
             .delete_before(&tp, offset)
             .map_err(|_| ErrorCode::KAFKA_STORAGE_ERROR)?;
     }
-    Ok(b.storage.start_offset(&tp))
+    Ok(storage.start_offset(&tp))
 }

@@ -20,12 +20,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::broker::Broker;
 use crate::protocol::messages::delete_topics_request::DeleteTopicsRequest;
 use crate::protocol::messages::delete_topics_response::{
     DeletableTopicResult, DeleteTopicsResponse,
 };
 use crate::protocol::{ErrorCode, Uuid};
+use crate::state::cluster::{Cluster, METADATA_TOPIC};
+use crate::state::controller::Controller;
 use crate::storage::Storage;
 
 use super::Ctx;
@@ -37,8 +38,8 @@ const UNKNOWN_ID: &str = "This server does not host this topic ID.";
 
 /// Runs a DeleteTopics request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    mut ctl: Controller<'_, S>,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
     let entries: Vec<(Option<String>, Uuid)> = if ctx.version < 6 {
@@ -90,7 +91,7 @@ pub(crate) fn handle<S: Storage>(
                         Some("Duplicate topic name."),
                     )
                 } else {
-                    match topic_id(b, n) {
+                    match topic_id(ctl.cluster, n) {
                         None => result(
                             Some(n),
                             Uuid::ZERO,
@@ -105,7 +106,7 @@ pub(crate) fn handle<S: Storage>(
                                 "The provided topic name maps to an ID that was already supplied.",
                             ),
                         ),
-                        Some(_) => delete(b, ctx, n),
+                        Some(_) => delete(&mut ctl, ctx, n),
                     }
                 }
             }
@@ -121,11 +122,11 @@ pub(crate) fn handle<S: Storage>(
                         Some("Duplicate topic id."),
                     )
                 } else {
-                    match b.cluster.by_id.get(&id).cloned() {
+                    match ctl.cluster.by_id.get(&id).cloned() {
                         None => result(None, id, ErrorCode::UNKNOWN_TOPIC_ID, Some(UNKNOWN_ID)),
                         // Named by name too: that entry answers for both.
                         Some(n) if names.get(n.as_str()) == Some(&1) => continue,
-                        Some(n) => delete(b, ctx, &n),
+                        Some(n) => delete(&mut ctl, ctx, &n),
                     }
                 }
             }
@@ -140,16 +141,16 @@ pub(crate) fn handle<S: Storage>(
 }
 
 /// The id of a deletable topic.
-fn topic_id<S: Storage>(b: &Broker<S>, name: &str) -> Option<Uuid> {
-    if name == crate::broker::METADATA_TOPIC {
+fn topic_id(cluster: &Cluster, name: &str) -> Option<Uuid> {
+    if name == METADATA_TOPIC {
         return None;
     }
-    b.cluster.topics.get(name).map(|t| t.id)
+    cluster.topics.get(name).map(|t| t.id)
 }
 
 /// Deletes a topic known to exist.
-fn delete<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, name: &str) -> DeletableTopicResult {
-    match b.delete_topic(name, ctx.now) {
+fn delete<S: Storage>(ctl: &mut Controller<'_, S>, ctx: &Ctx, name: &str) -> DeletableTopicResult {
+    match ctl.delete_topic(name, ctx.now) {
         Ok(id) => result(Some(name), id, ErrorCode::NONE, None),
         Err(code) => result(Some(name), Uuid::ZERO, code, Some(code.name())),
     }

@@ -17,15 +17,14 @@
 //! ask). With no ACLs, requested authorized operations are every cluster
 //! operation Kafka defines.
 
-use crate::broker::Broker;
 use crate::protocol::messages::describe_cluster_request::DescribeClusterRequest;
 use crate::protocol::messages::describe_cluster_response::{
     DescribeClusterBroker, DescribeClusterResponse,
 };
 use crate::protocol::ErrorCode;
-use crate::storage::Storage;
 
 use super::Ctx;
+use crate::state::Config;
 
 /// Authorized operations not requested.
 const NOT_REQUESTED: i32 = i32::MIN;
@@ -39,9 +38,9 @@ const BROKER: i8 = 1;
 const CONTROLLER: i8 = 2;
 
 /// Runs a DescribeCluster request.
-pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
+pub(crate) fn handle(
     ctx: &Ctx,
+    c: &Config,
     req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     let refuse = |code: ErrorCode, message: String| DescribeClusterResponse {
@@ -64,7 +63,6 @@ pub(crate) fn handle<S: Storage>(
         }
         other => return refuse(ErrorCode::UNSUPPORTED_ENDPOINT_TYPE, format!("Unsupported endpoint type {other}")),
     }
-    let c = &b.config;
     DescribeClusterResponse {
         throttle_time_ms: 0,
         error_code: 0,

@@ -20,7 +20,6 @@
 //! the whole request. Keys that name no config are left out, not errors.
 //! Spate cannot change broker configs at run time, so they are read-only.
 
-use crate::broker::Broker;
 use crate::protocol::messages::describe_configs_request::{
     DescribeConfigsRequest, DescribeConfigsResource,
 };
@@ -29,16 +28,19 @@ use crate::protocol::messages::describe_configs_response::{
     DescribeConfigsSynonym,
 };
 use crate::protocol::ErrorCode;
-use crate::storage::Storage;
 
-use super::config_defs::{
-    self as defs, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC, SOURCE_DEFAULT,
-};
 use super::Ctx;
+use crate::state::cluster::{topic_name_error, Cluster};
+use crate::state::configs::{
+    broker as broker_configs, topic as topic_configs, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER,
+    RESOURCE_CLIENT_METRICS, RESOURCE_GROUP, RESOURCE_TOPIC, SOURCE_DEFAULT,
+};
+use crate::state::Config;
 
-pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
+pub(crate) fn handle(
     ctx: &Ctx,
+    config: &Config,
+    cluster: &Cluster,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
     let known = |t: i8| {
@@ -47,8 +49,8 @@ pub(crate) fn handle<S: Storage>(
             RESOURCE_TOPIC
                 | RESOURCE_BROKER
                 | RESOURCE_BROKER_LOGGER
-                | defs::RESOURCE_CLIENT_METRICS
-                | defs::RESOURCE_GROUP
+                | RESOURCE_CLIENT_METRICS
+                | RESOURCE_GROUP
         )
     };
     // Kafka fails the whole request, with the error's stock message.
@@ -65,7 +67,7 @@ pub(crate) fn handle<S: Storage>(
             let described = if unknown {
                 Err((ErrorCode::INVALID_REQUEST, INVALID_REQUEST_MESSAGE.into()))
             } else {
-                describe(b, r, &opts)
+                describe(config, cluster, r, &opts)
             };
             match described {
                 Ok(configs) => DescribeConfigsResult {
@@ -98,7 +100,12 @@ struct Opts {
 
 type Described = Result<Vec<DescribeConfigsResourceResult>, (ErrorCode, String)>;
 
-fn describe<S: Storage>(b: &Broker<S>, r: &DescribeConfigsResource, opts: &Opts) -> Described {
+fn describe(
+    config: &Config,
+    cluster: &Cluster,
+    r: &DescribeConfigsResource,
+    opts: &Opts,
+) -> Described {
     let name = &*r.resource_name;
     let wanted = |k: &str| match &r.configuration_keys {
         Some(keys) if !keys.is_empty() => keys.iter().any(|x| &**x == k),
@@ -106,50 +113,40 @@ fn describe<S: Storage>(b: &Broker<S>, r: &DescribeConfigsResource, opts: &Opts)
     };
     match r.resource_type {
         RESOURCE_TOPIC => {
-            if let Some(msg) = defs::topic_name_error(name) {
+            if let Some(msg) = topic_name_error(name) {
                 return Err((ErrorCode::INVALID_TOPIC_EXCEPTION, msg));
             }
-            let topic = b
-                .cluster
-                .topics
-                .get(name)
-                .filter(|t| t.name != crate::broker::METADATA_TOPIC)
+            let topic = cluster
+                .topic(name)
                 // Kafka leaves the message at its default here.
                 .ok_or((ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, String::new()))?;
-            Ok(defs::topic_names()
-                .iter()
+            Ok(topic_configs::names()
                 .filter(|k| wanted(k))
-                .map(|&k| {
+                .map(|k| {
                     let set = topic.configs.get(k).map(String::as_str);
-                    let value = defs::topic_value(&b.config, k, set);
-                    let synonyms = defs::topic_synonyms(&b.config, k, set);
-                    let doc = defs::topic_doc(k);
-                    entry(k, value, false, synonyms, defs::topic_type(k), doc, opts)
+                    let value = topic_configs::value(config, k, set);
+                    let synonyms = broker_configs::topic_synonyms(config, k, set);
+                    let doc = topic_configs::doc(k);
+                    let ty = topic_configs::config_type(k);
+                    entry(k, value, false, synonyms, ty, doc, opts)
                 })
                 .collect())
         }
         RESOURCE_BROKER if name.is_empty() => Ok(Vec::new()),
         RESOURCE_BROKER => {
             check_node(
-                b,
+                config,
                 name,
                 "Unexpected broker id, expected {id} or empty string, but received {name}",
                 "Broker id must be an integer, but it is: {name}",
             )?;
-            Ok(defs::broker_names()
+            Ok(broker_configs::names()
                 .filter(|k| wanted(k))
                 .map(|k| {
-                    let value = defs::broker_value(&b.config, k);
-                    let synonyms = defs::broker_synonyms(&b.config, k);
-                    entry(
-                        k,
-                        value,
-                        true,
-                        synonyms,
-                        defs::broker_type(k),
-                        defs::broker_doc(k),
-                        opts,
-                    )
+                    let value = broker_configs::value(config, k);
+                    let synonyms = broker_configs::broker_synonyms(config, k);
+                    let ty = broker_configs::config_type(k);
+                    entry(k, value, true, synonyms, ty, broker_configs::doc(k), opts)
                 })
                 .collect())
         }
@@ -161,7 +158,7 @@ fn describe<S: Storage>(b: &Broker<S>, r: &DescribeConfigsResource, opts: &Opts)
                 ));
             }
             check_node(
-                b,
+                config,
                 name,
                 "Unexpected broker id, expected {id} but received {name}",
                 "Broker id must be an integer, but it is: {name}",
@@ -176,18 +173,18 @@ fn describe<S: Storage>(b: &Broker<S>, r: &DescribeConfigsResource, opts: &Opts)
 }
 
 /// Checks that a BROKER or BROKER_LOGGER resource names this node.
-pub(crate) fn check_node<S: Storage>(
-    b: &Broker<S>,
+pub(crate) fn check_node(
+    config: &Config,
     name: &str,
     wrong: &str,
     not_int: &str,
 ) -> Result<(), (ErrorCode, String)> {
     let fill = |t: &str| {
-        t.replace("{id}", &b.config.node_id.to_string())
+        t.replace("{id}", &config.node_id.to_string())
             .replace("{name}", name)
     };
     match name.parse::<i32>() {
-        Ok(id) if id == b.config.node_id => Ok(()),
+        Ok(id) if id == config.node_id => Ok(()),
         Ok(_) => Err((ErrorCode::INVALID_REQUEST, fill(wrong))),
         Err(_) => Err((ErrorCode::INVALID_REQUEST, fill(not_int))),
     }
@@ -199,8 +196,8 @@ pub(crate) fn type_name(t: i8) -> &'static str {
         RESOURCE_TOPIC => "TOPIC",
         RESOURCE_BROKER => "BROKER",
         RESOURCE_BROKER_LOGGER => "BROKER_LOGGER",
-        defs::RESOURCE_CLIENT_METRICS => "CLIENT_METRICS",
-        defs::RESOURCE_GROUP => "GROUP",
+        RESOURCE_CLIENT_METRICS => "CLIENT_METRICS",
+        RESOURCE_GROUP => "GROUP",
         _ => "UNKNOWN",
     }
 }

@@ -6,14 +6,13 @@
 //! and with GROUP_ID_NOT_FOUND from v6. v3+ may ask for the operations the
 //! caller may perform (Spate has no ACLs: all of a group's operations).
 
-use crate::broker::Broker;
-use crate::group::State;
+use crate::coordinator::group::classic::State;
+use crate::coordinator::group::{Group, GroupCoordinator};
 use crate::protocol::messages::describe_groups_request::DescribeGroupsRequest;
 use crate::protocol::messages::describe_groups_response::{
     DescribeGroupsResponse, DescribedGroup, DescribedGroupMember,
 };
 use crate::protocol::ErrorCode;
-use crate::storage::Storage;
 
 use super::Ctx;
 
@@ -21,9 +20,9 @@ use super::Ctx;
 const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
 
 /// Runs a DescribeGroups request.
-pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
+pub(crate) fn handle(
     ctx: &Ctx,
+    groups: &GroupCoordinator,
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let v = ctx.version;
@@ -38,7 +37,7 @@ pub(crate) fn handle<S: Storage>(
             if v >= 3 && req.include_authorized_operations {
                 d.authorized_operations = GROUP_OPERATIONS;
             }
-            let g = b.groups.groups.get(id).filter(|g| g.state != State::Dead);
+            let g = groups.group(id);
             let Some(g) = g.filter(|_| !id.is_empty()) else {
                 d.group_state = "Dead".into();
                 if id.is_empty() {
@@ -49,7 +48,7 @@ pub(crate) fn handle<S: Storage>(
                 }
                 return d;
             };
-            if g.consumer.is_some() {
+            let Group::Classic(g) = g else {
                 // Kafka describes consumer-protocol groups with
                 // ConsumerGroupDescribe only.
                 d.group_state = "Dead".into();
@@ -58,8 +57,8 @@ pub(crate) fn handle<S: Storage>(
                     d.error_message = Some(format!("Group {id} is not a classic group.").into());
                 }
                 return d;
-            }
-            let stable = g.state == State::Stable;
+            };
+            let stable = matches!(g.state, State::Stable { .. });
             d.group_state = g.state.name().into();
             d.protocol_type = g.protocol_type.clone().unwrap_or_default();
             d.protocol_data = if stable {

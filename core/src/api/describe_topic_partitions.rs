@@ -24,16 +24,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::broker::{valid_topic_name, Broker, Topic, METADATA_TOPIC};
 use crate::protocol::messages::describe_topic_partitions_request::DescribeTopicPartitionsRequest;
 use crate::protocol::messages::describe_topic_partitions_response::{
     Cursor, DescribeTopicPartitionsResponse, DescribeTopicPartitionsResponsePartition,
     DescribeTopicPartitionsResponseTopic,
 };
 use crate::protocol::{ErrorCode, PrimArray, Uuid};
-use crate::storage::Storage;
-
-use super::Ctx;
+use crate::state::cluster::{is_internal, valid_topic_name, Cluster, Topic, METADATA_TOPIC};
+use crate::state::Config;
 
 /// Kafka's `max.request.partition.size.limit` default.
 const MAX_PARTITIONS: i32 = 2000;
@@ -42,9 +40,9 @@ const MAX_PARTITIONS: i32 = 2000;
 const ALL_TOPIC_OPS: i32 = 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 | 1 << 10 | 1 << 11;
 
 /// Runs a DescribeTopicPartitions request.
-pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
-    _ctx: &Ctx,
+pub(crate) fn handle(
+    config: &Config,
+    cluster: &Cluster,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
     let all = req.topics.is_empty();
@@ -53,7 +51,7 @@ pub(crate) fn handle<S: Storage>(
         None => (String::new(), 0),
     };
     let names: BTreeSet<String> = if all {
-        b.cluster
+        cluster
             .topics
             .keys()
             .filter(|n| n.as_str() != METADATA_TOPIC)
@@ -87,12 +85,7 @@ pub(crate) fn handle<S: Storage>(
             next_cursor = Some(cursor(name, 0));
             break;
         }
-        let Some(t) = b
-            .cluster
-            .topics
-            .get(name)
-            .filter(|_| name != METADATA_TOPIC)
-        else {
+        let Some(t) = cluster.topics.get(name).filter(|_| name != METADATA_TOPIC) else {
             if !all {
                 let code = if valid_topic_name(name) {
                     ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
@@ -109,7 +102,7 @@ pub(crate) fn handle<S: Storage>(
             0
         };
         let upper = t.partitions.len().min(start.saturating_add(remaining));
-        let partitions = describe(b, t, start, upper);
+        let partitions = describe(config, t, start, upper);
         let taken = partitions.len();
         topics.push(topic(name, t.id, ErrorCode::NONE, partitions));
         if upper < t.partitions.len() {
@@ -146,7 +139,7 @@ fn topic(
         error_code: code.code(),
         name: Some(name.into()),
         topic_id: id,
-        is_internal: name == "__consumer_offsets" || name == "__transaction_state",
+        is_internal: is_internal(name),
         partitions,
         topic_authorized_operations: ALL_TOPIC_OPS,
         ..Default::default()
@@ -154,13 +147,13 @@ fn topic(
 }
 
 /// Partitions `start..upper` of a topic.
-fn describe<S: Storage>(
-    b: &Broker<S>,
+fn describe(
+    config: &Config,
     t: &Topic,
     start: usize,
     upper: usize,
 ) -> Vec<DescribeTopicPartitionsResponsePartition> {
-    let node = b.config.node_id;
+    let node = config.node_id;
     t.partitions
         .iter()
         .enumerate()

@@ -25,15 +25,17 @@
 //! that a consumer can make progress (KIP-74; Kafka gives v0-2 a hard limit
 //! and a truncated batch instead, which an old client cannot use either).
 //! When fewer than `min_bytes` are available the request parks until a
-//! produce brings data or `max_wait_ms` passes. From v4, read_committed
+//! produce brings data to one of its partitions or `max_wait_ms` passes
+//! ([`ParkedFetch`], which keeps the request's plan: its session is looked
+//! up once). From v4, read_committed
 //! (isolation level 1) reads only up to the last stable offset, and gets an
 //! aborted-transactions list (null under read_uncommitted), see
-//! [`isolation`]. v0-3 clients only read the legacy message format: their
+//! [`crate::state::isolation`]. v0-3 clients only read the legacy message format: their
 //! records are down-converted (v0-1 to magic 0, v2-3 to magic 1) and, unlike
 //! every later version, copied into a new buffer on the way. v0-9 clients
 //! cannot decompress zstd: a topic whose `compression.type` is zstd answers
 //! them UNSUPPORTED_COMPRESSION_TYPE, as Kafka does. From v7, fetch
-//! sessions (KIP-227, [`crate::broker::sessions`]) let a request name only
+//! sessions (KIP-227, [`crate::state::fetch_sessions`]) let a request name only
 //! what changed and the response carry only partitions with news.
 //!
 //! Record data goes out as the chunks storage handed over, never copied
@@ -53,47 +55,135 @@
 //! KAFKA_STORAGE_ERROR (NOT_LEADER_OR_FOLLOWER up to v5, whose clients do
 //! not retry the former).
 
-pub(crate) mod isolation;
 mod read;
 mod session;
 
-use crate::broker::Broker;
 use crate::protocol::messages::fetch_request::FetchRequest;
 use crate::protocol::messages::fetch_response::{
     FetchResponse, FetchableTopicResponse, NodeEndpoint, PartitionData,
 };
-use crate::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
-use crate::storage::Storage;
+use crate::protocol::{ErrorCode, ResponseBody, Uuid};
+use crate::state::cluster::Cluster;
+use crate::state::fetch_sessions::FetchSessions;
+use crate::state::ids::Ids;
+use crate::state::{Config, Now};
+use crate::storage::{Storage, TopicPartition};
 
-use super::{Ctx, Reply};
+use super::{Answering, Ctx, Parts, Reply};
 
-pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: FetchRequest) -> Reply {
+/// A Fetch waiting for data: what it reads and how, decided when it
+/// arrived, so that trying it again only reads.
+#[derive(Debug)]
+pub(crate) struct ParkedFetch {
+    /// How to answer it.
+    pub answering: Answering,
+    /// When it is answered with whatever there is.
+    pub deadline: Now,
+    plan: session::Plan,
+    params: read::Params,
+    max_bytes: usize,
+    min_bytes: usize,
+    max_wait_ms: i32,
+}
+
+impl ParkedFetch {
+    /// The partitions it reads: records appended to any of them may
+    /// answer it.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        self.plan
+            .wants
+            .iter()
+            .filter_map(|w| Some(TopicPartition::new(w.topic.clone()?, w.partition)))
+            .collect()
+    }
+}
+
+/// Runs a Fetch request: answers it, or parks it.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn handle<S: Storage>(
+    ctx: &Ctx,
+    answering: Answering,
+    config: &Config,
+    cluster: &Cluster,
+    storage: &S,
+    sessions: &mut FetchSessions,
+    ids: &mut Ids,
+    req: FetchRequest,
+) -> Reply {
     let v = ctx.version;
     let replica_id = if v >= 15 {
         req.replica_state.replica_id
     } else {
         req.replica_id
     };
-    let plan = match session::plan(b, v, &req) {
+    let plan = match session::plan(cluster, sessions, v, &req) {
         Ok(plan) => plan,
         Err(code) => return Reply::Response(answer(code, 0, Vec::new(), Vec::new())),
     };
     let max_bytes = if v >= 3 { req.max_bytes } else { i32::MAX }
-        .min(b.config.fetch_max_bytes)
+        .min(config.fetch_max_bytes)
         .max(0) as usize;
-    let params = read::Params {
-        version: v,
-        follower: replica_id >= 0,
-        committed: v >= 4 && req.isolation_level == 1,
+    let fetch = ParkedFetch {
+        answering,
+        deadline: ctx.now + i64::from(req.max_wait_ms),
+        plan,
+        params: read::Params {
+            version: v,
+            follower: replica_id >= 0,
+            committed: v >= 4 && req.isolation_level == 1,
+        },
+        max_bytes,
+        min_bytes: req.min_bytes.max(0) as usize,
+        max_wait_ms: req.max_wait_ms,
     };
-    let mut limits = read::Limits::new(max_bytes);
+    attempt(
+        config, cluster, storage, sessions, ids, ctx.now, fetch, false,
+    )
+}
+
+/// Tries a parked Fetch again: data arrived, or (`expired`) its deadline
+/// passed.
+pub(crate) fn resume<S: Storage>(
+    p: Parts<'_, S>,
+    now: Now,
+    fetch: ParkedFetch,
+    expired: bool,
+) -> Reply {
+    attempt(
+        p.config,
+        p.cluster,
+        &*p.storage,
+        p.sessions,
+        p.ids,
+        now,
+        fetch,
+        expired,
+    )
+}
+
+/// Reads what the fetch plans; answers, or parks it again when there is
+/// too little and time is left.
+#[allow(clippy::too_many_arguments)]
+fn attempt<S: Storage>(
+    config: &Config,
+    cluster: &Cluster,
+    storage: &S,
+    sessions: &mut FetchSessions,
+    ids: &mut Ids,
+    now: Now,
+    fetch: ParkedFetch,
+    expired: bool,
+) -> Reply {
+    let (v, plan, params) = (fetch.params.version, &fetch.plan, &fetch.params);
+    let mut limits = read::Limits::new(fetch.max_bytes);
     let mut read = Vec::new();
     let mut erroneous = Vec::new();
     let mut read_error = false;
     for (i, want) in plan.wants.iter().enumerate() {
-        match read::check(b, want) {
+        match read::check(cluster, want) {
             Ok(topic) => {
-                let data = read::partition(b, want, topic, &params, &mut limits);
+                let data =
+                    read::partition(config, cluster, storage, want, topic, params, &mut limits);
                 read_error |= data.error_code != 0;
                 read.push((i, data));
             }
@@ -102,32 +192,28 @@ pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: FetchRequest
     }
     // Kafka answers at once when it may not wait, has nothing to read, has
     // enough, or hit an error reading; otherwise the request waits.
-    let min_bytes = req.min_bytes.max(0) as usize;
-    let enough = read.is_empty() || read_error || limits.bytes_read() >= min_bytes.min(max_bytes);
-    if !enough && req.max_wait_ms > 0 && !ctx.deadline_passed {
-        let deadline = ctx.deadline.unwrap_or(ctx.now + i64::from(req.max_wait_ms));
-        if ctx.now < deadline {
-            // Nothing has changed yet: the session moves on only when the
-            // request is answered.
-            return Reply::Park {
-                body: RequestBody::Fetch(req),
-                deadline,
-            };
-        }
+    let enough = read.is_empty()
+        || read_error
+        || limits.bytes_read() >= fetch.min_bytes.min(fetch.max_bytes);
+    if !enough && fetch.max_wait_ms > 0 && !expired && now < fetch.deadline {
+        // Nothing has changed yet: the session moves on only when the
+        // request is answered.
+        return Reply::Park(Box::new(fetch));
     }
     read.extend(erroneous);
-    let (code, session_id, results) = session::finish(b, &plan, params.follower, v, ctx.now, read);
+    let (code, session_id, results) =
+        session::finish(sessions, ids, plan, params.follower, v, now, read);
     let mut endpoints = Vec::new();
     let results: Vec<(usize, PartitionData)> = results
         .into_iter()
         .map(|(i, data)| {
-            let data = read::for_version(b, &plan.wants[i], data, v);
+            let data = read::for_version(cluster, &plan.wants[i], data, v);
             if data.current_leader != Default::default() && endpoints.is_empty() {
                 endpoints.push(NodeEndpoint {
-                    node_id: b.config.node_id,
-                    host: b.config.advertised_host.clone().into(),
-                    port: b.config.advertised_port,
-                    rack: b.config.rack.clone().map(Into::into),
+                    node_id: config.node_id,
+                    host: config.advertised_host.clone().into(),
+                    port: config.advertised_port,
+                    rack: config.rack.clone().map(Into::into),
                     ..Default::default()
                 });
             }

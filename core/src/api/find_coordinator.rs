@@ -17,10 +17,11 @@
 
 use bytestring::ByteString;
 
-use crate::broker::Broker;
 use crate::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use crate::protocol::messages::find_coordinator_response::{Coordinator, FindCoordinatorResponse};
 use crate::protocol::ErrorCode;
+use crate::state::controller::Controller;
+use crate::state::Config;
 use crate::storage::Storage;
 
 use super::Ctx;
@@ -32,22 +33,23 @@ const TRANSACTION: i8 = 1;
 
 /// Runs a FindCoordinator request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    config: &Config,
+    mut ctl: Controller<'_, S>,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     if ctx.version >= 4 {
         let coordinators = req
             .coordinator_keys
             .iter()
-            .map(|k| find(b, ctx, k.clone(), req.key_type))
+            .map(|k| find(config, &mut ctl, ctx, k.clone(), req.key_type))
             .collect();
         return FindCoordinatorResponse {
             coordinators,
             ..Default::default()
         };
     }
-    let c = find(b, ctx, req.key.clone(), req.key_type);
+    let c = find(config, &mut ctl, ctx, req.key.clone(), req.key_type);
     FindCoordinatorResponse {
         throttle_time_ms: 0,
         error_code: c.error_code,
@@ -63,7 +65,13 @@ pub(crate) fn handle<S: Storage>(
     }
 }
 
-fn find<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, key: ByteString, key_type: i8) -> Coordinator {
+fn find<S: Storage>(
+    config: &Config,
+    ctl: &mut Controller<'_, S>,
+    ctx: &Ctx,
+    key: ByteString,
+    key_type: i8,
+) -> Coordinator {
     let fail = |key: ByteString, code: ErrorCode, message: &str| Coordinator {
         key,
         node_id: -1,
@@ -90,14 +98,14 @@ fn find<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, key: ByteString, key_type: i8)
             )
         }
     }
-    if let Err(code) = b.ensure_offsets_topic(ctx.now) {
+    if let Err(code) = ctl.ensure_offsets_topic(ctx.now) {
         return fail(key, code, "cannot create __consumer_offsets");
     }
     Coordinator {
         key,
-        node_id: b.config.node_id,
-        host: b.config.advertised_host.as_str().into(),
-        port: b.config.advertised_port,
+        node_id: config.node_id,
+        host: config.advertised_host.as_str().into(),
+        port: config.advertised_port,
         error_code: 0,
         error_message: None,
         ..Default::default()

@@ -6,37 +6,43 @@
 //! FENCED_INSTANCE_ID for a static member replaced by a newer instance (v3+
 //! carry `group_instance_id`).
 
-use crate::broker::Broker;
+use crate::coordinator::group::GroupCoordinator;
 use crate::protocol::messages::heartbeat_request::HeartbeatRequest;
 use crate::protocol::messages::heartbeat_response::HeartbeatResponse;
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, ResponseBody};
 use crate::storage::Storage;
 
-use super::Ctx;
+use super::{Ctx, Handled, Reply};
 
 /// Runs a Heartbeat request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    groups: &mut GroupCoordinator,
+    storage: &mut S,
     req: HeartbeatRequest,
-) -> HeartbeatResponse {
+) -> Handled {
+    let respond = |code: ErrorCode| {
+        Reply::Response(ResponseBody::Heartbeat(HeartbeatResponse {
+            throttle_time_ms: 0,
+            error_code: code.code(),
+            ..Default::default()
+        }))
+    };
+    if req.group_id.is_empty() {
+        return Handled::reply(respond(ErrorCode::INVALID_GROUP_ID));
+    }
     let instance = if ctx.version >= 3 {
         req.group_instance_id.as_deref()
     } else {
         None
     };
-    let now = ctx.now;
-    let code = if req.group_id.is_empty() {
-        ErrorCode::INVALID_GROUP_ID
-    } else {
-        b.with_group(&req.group_id, |g, _, _| {
-            g.heartbeat(&req.member_id, instance, req.generation_id, now)
-        })
-        .unwrap_or(ErrorCode::UNKNOWN_MEMBER_ID)
-    };
-    HeartbeatResponse {
-        throttle_time_ms: 0,
-        error_code: code.code(),
-        ..Default::default()
-    }
+    let d = groups.heartbeat(
+        ctx.now,
+        &req.group_id,
+        &req.member_id,
+        instance,
+        req.generation_id,
+    );
+    let s = groups.write(d, storage, ctx.now);
+    Handled::group(s, |r| respond(r.unwrap_or_else(|code| code)))
 }

@@ -21,7 +21,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::broker::{topic_default, Broker};
 use crate::protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, IncrementalAlterConfigsRequest,
 };
@@ -29,12 +28,16 @@ use crate::protocol::messages::incremental_alter_configs_response::{
     AlterConfigsResourceResponse, IncrementalAlterConfigsResponse,
 };
 use crate::protocol::ErrorCode;
+use crate::state::configs::{
+    topic as topic_configs, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC,
+};
+use crate::state::controller::Controller;
+use crate::state::Config;
 use crate::storage::Storage;
 
 use super::alter_configs::{
     alter_topic, check_broker_name, check_keys, repeated, static_broker_configs, Failure,
 };
-use super::config_defs::{self as defs, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC};
 use super::Ctx;
 
 const SET: i8 = 0;
@@ -43,8 +46,9 @@ const APPEND: i8 = 2;
 const SUBTRACT: i8 = 3;
 
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    config: &Config,
+    ctl: &mut Controller<'_, S>,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let repeated = repeated(
@@ -62,7 +66,7 @@ pub(crate) fn handle<S: Storage>(
                     "Each resource must appear at most once.".into(),
                 ))
             } else {
-                alter(b, r, req.validate_only, ctx.now)
+                alter(ctl, config, r, req.validate_only, ctx.now)
             };
             response(r, outcome)
         })
@@ -75,7 +79,8 @@ pub(crate) fn handle<S: Storage>(
 }
 
 fn alter<S: Storage>(
-    b: &mut Broker<S>,
+    ctl: &mut Controller<'_, S>,
+    config: &Config,
     r: &AlterConfigsResource,
     validate_only: bool,
     now: i64,
@@ -98,17 +103,17 @@ fn alter<S: Storage>(
     }
     match r.resource_type {
         RESOURCE_TOPIC => {
-            let current = b
+            let current = ctl
                 .cluster
                 .topics
                 .get(name)
                 .map(|t| t.configs.clone())
                 .unwrap_or_default();
-            let new = apply_ops(b, &current, r)?;
-            alter_topic(b, name, new, validate_only, now)
+            let new = apply_ops(config, &current, r)?;
+            alter_topic(ctl, name, new, validate_only, now)
         }
         RESOURCE_BROKER => {
-            check_broker_name(b, name)?;
+            check_broker_name(config, name)?;
             static_broker_configs(
                 r.configs
                     .iter()
@@ -118,7 +123,7 @@ fn alter<S: Storage>(
         }
         RESOURCE_BROKER_LOGGER => {
             super::describe_configs::check_node(
-                b,
+                config,
                 name,
                 "Unexpected node id. Expected {id}, but got {name}",
                 "Node id must be an integer, but it is: {name}",
@@ -139,8 +144,8 @@ fn alter<S: Storage>(
 }
 
 /// The topic's explicit configs after the request's operations.
-fn apply_ops<S: Storage>(
-    b: &Broker<S>,
+fn apply_ops(
+    config: &Config,
     current: &BTreeMap<String, String>,
     r: &AlterConfigsResource,
 ) -> Result<BTreeMap<String, String>, Failure> {
@@ -157,7 +162,7 @@ fn apply_ops<S: Storage>(
             }
             op => {
                 let verb = if op == APPEND { "APPEND" } else { "SUBTRACT" };
-                if !defs::is_list(&key) {
+                if !topic_configs::is_list(&key) {
                     return Err((
                         ErrorCode::INVALID_CONFIG,
                         format!("Can't {verb} to key {key} because its type is not LIST."),
@@ -166,7 +171,7 @@ fn apply_ops<S: Storage>(
                 let old = new
                     .get(&key)
                     .cloned()
-                    .or_else(|| topic_default(&b.config, &key))
+                    .or_else(|| topic_configs::default(config, &key))
                     .unwrap_or_default();
                 let mut items: Vec<&str> = old.split(',').filter(|s| !s.is_empty()).collect();
                 for v in value.split(',') {

@@ -24,13 +24,14 @@
 //!   `1..=transaction.max.timeout.ms` (15 minutes): INVALID_TRANSACTION_TIMEOUT.
 //! - A transactional id: the epoch kept for it is bumped (fencing older
 //!   producers), or the request is fenced; see
-//!   [`Producers::init_transactional`](crate::broker::producers::Producers::init_transactional).
+//!   [`Producers::init_transactional`](crate::state::producers::Producers::init_transactional).
 //! - Errors come with producer id -1 and epoch -1.
 
-use crate::broker::Broker;
 use crate::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use crate::protocol::messages::init_producer_id_response::InitProducerIdResponse;
 use crate::protocol::ErrorCode;
+use crate::state::producers::Producers;
+use crate::state::Config;
 use crate::storage::Storage;
 
 use super::Ctx;
@@ -40,8 +41,10 @@ pub(crate) const TRANSACTION_MAX_TIMEOUT_MS: i32 = 900_000;
 
 /// Answers an InitProducerId request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    config: &Config,
+    producers: &mut Producers,
+    storage: &mut S,
     req: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
     let expected = match (req.producer_id, req.producer_epoch) {
@@ -49,20 +52,17 @@ pub(crate) fn handle<S: Storage>(
         (-1, _) | (_, -1) => return error(ErrorCode::INVALID_REQUEST),
         (id, epoch) => Some((id, epoch)),
     };
-    let node_id = b.config.node_id;
+    let node_id = config.node_id;
     let result = match req.transactional_id.as_deref() {
-        None => b
-            .producers
-            .allocate(&mut b.storage, node_id, ctx.now)
+        None => producers
+            .allocate(storage, node_id, ctx.now)
             .map(|id| (id, 0))
             .ok_or(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS),
         Some("") => Err(ErrorCode::INVALID_REQUEST),
         Some(_) if !(1..=TRANSACTION_MAX_TIMEOUT_MS).contains(&req.transaction_timeout_ms) => {
             Err(ErrorCode::INVALID_TRANSACTION_TIMEOUT)
         }
-        Some(id) => b
-            .producers
-            .init_transactional(&mut b.storage, node_id, ctx.now, id, expected),
+        Some(id) => producers.init_transactional(storage, node_id, ctx.now, id, expected),
     };
     match result {
         Ok((producer_id, producer_epoch)) => InitProducerIdResponse {

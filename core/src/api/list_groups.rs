@@ -6,34 +6,29 @@
 //! type. Types are `classic` and `consumer` (KIP-848); a consumer group's
 //! states are Empty, Assigning, Reconciling and Stable.
 
-use crate::broker::Broker;
-use crate::group::State;
+use crate::coordinator::group::GroupCoordinator;
 use crate::protocol::messages::list_groups_request::ListGroupsRequest;
 use crate::protocol::messages::list_groups_response::{ListGroupsResponse, ListedGroup};
-use crate::storage::Storage;
 
 use super::Ctx;
 
 /// Runs a ListGroups request.
-pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
+pub(crate) fn handle(
     ctx: &Ctx,
+    groups: &GroupCoordinator,
     req: ListGroupsRequest,
 ) -> ListGroupsResponse {
     let v = ctx.version;
     let wanted = |filter: &[bytestring::ByteString], value: &str| {
         filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(value))
     };
-    let groups = b
-        .groups
-        .groups
-        .values()
-        .filter(|g| g.state != State::Dead)
-        .filter(|g| v < 4 || wanted(&req.states_filter, g.state_name()))
-        .filter(|g| v < 5 || wanted(&req.types_filter, g.type_name()))
-        .map(|g| ListedGroup {
-            group_id: g.id.clone(),
-            protocol_type: g.protocol_type.clone().unwrap_or_default(),
+    let listed = groups
+        .groups()
+        .filter(|(_, g)| v < 4 || wanted(&req.states_filter, g.state_name()))
+        .filter(|(_, g)| v < 5 || wanted(&req.types_filter, g.type_name()))
+        .map(|(id, g)| ListedGroup {
+            group_id: id.clone(),
+            protocol_type: g.protocol_type().cloned().unwrap_or_default(),
             group_state: if v >= 4 {
                 g.state_name().into()
             } else {
@@ -50,7 +45,7 @@ pub(crate) fn handle<S: Storage>(
     ListGroupsResponse {
         throttle_time_ms: 0,
         error_code: 0,
-        groups,
+        groups: listed,
         ..Default::default()
     }
 }

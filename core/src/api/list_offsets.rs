@@ -39,7 +39,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::broker::Broker;
 use crate::protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsRequest};
 use crate::protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsResponse, ListOffsetsTopicResponse,
@@ -48,6 +47,7 @@ use crate::protocol::ErrorCode;
 use crate::records::{
     decompress, BatchRecords, BatchView, Compression, RecordBatch, TimestampType,
 };
+use crate::state::cluster::Cluster;
 use crate::storage::{Storage, TopicPartition};
 
 use super::Ctx;
@@ -72,8 +72,9 @@ type Found = (i64, i64, i32);
 
 /// Runs a ListOffsets request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    cluster: &Cluster,
+    storage: &S,
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let v = ctx.version;
@@ -96,11 +97,11 @@ pub(crate) fn handle<S: Storage>(
                         .get(&(&*t.name, p.partition_index))
                         .is_some_and(|n| *n > 1);
                     if v == 0 {
-                        legacy(b, &t.name, p, ctx.now)
+                        legacy(cluster, storage, &t.name, p, ctx.now)
                     } else if twice {
                         error(p, ErrorCode::INVALID_REQUEST)
                     } else {
-                        lookup(b, v, &t.name, p)
+                        lookup(cluster, storage, v, &t.name, p)
                     }
                 })
                 .collect(),
@@ -136,7 +137,8 @@ fn min_version(timestamp: i64) -> Option<i16> {
 
 /// One partition, v1 and later.
 fn lookup<S: Storage>(
-    b: &Broker<S>,
+    cluster: &Cluster,
+    s: &S,
     v: i16,
     topic: &str,
     p: &ListOffsetsPartition,
@@ -145,7 +147,7 @@ fn lookup<S: Storage>(
     if ts < 0 && min_version(ts).is_none_or(|min| v < min) {
         return error(p, ErrorCode::UNSUPPORTED_VERSION);
     }
-    let Some(epoch) = b.partition_epoch(topic, p.partition_index) else {
+    let Some(epoch) = cluster.partition_epoch(topic, p.partition_index) else {
         return error(p, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
     };
     // Absent before v4, where it decodes as -1.
@@ -156,7 +158,6 @@ fn lookup<S: Storage>(
         return error(p, ErrorCode::UNKNOWN_LEADER_EPOCH);
     }
     let tp = TopicPartition::new(topic, p.partition_index);
-    let s = &b.storage;
     let end = s.end_offset(&tp);
     let found: Result<Option<Found>, S::Error> = match ts {
         LATEST => Ok(Some((-1, end, epoch))),
@@ -181,7 +182,8 @@ fn lookup<S: Storage>(
 
 /// One partition, v0: Kafka's legacy list of segment offsets.
 fn legacy<S: Storage>(
-    b: &Broker<S>,
+    cluster: &Cluster,
+    s: &S,
     topic: &str,
     p: &ListOffsetsPartition,
     now: i64,
@@ -189,11 +191,10 @@ fn legacy<S: Storage>(
     if p.timestamp < EARLIEST {
         return error(p, ErrorCode::UNSUPPORTED_VERSION);
     }
-    if b.partition_epoch(topic, p.partition_index).is_none() {
+    if cluster.partition_epoch(topic, p.partition_index).is_none() {
         return error(p, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
     }
     let tp = TopicPartition::new(topic, p.partition_index);
-    let s = &b.storage;
     let last_modified = s
         .segments(&tp)
         .iter()

@@ -17,12 +17,14 @@
 //! reported as -2^31 ("not requested") or, when requested, as every
 //! operation: Spate has no ACLs.
 
-use crate::broker::{Broker, Topic};
 use crate::protocol::messages::metadata_request::MetadataRequest;
 use crate::protocol::messages::metadata_response::{
     MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use crate::protocol::{ErrorCode, Uuid};
+use crate::state::cluster::{Topic, METADATA_TOPIC, OFFSETS_TOPIC};
+use crate::state::controller::Controller;
+use crate::state::Config;
 use crate::storage::Storage;
 
 use super::Ctx;
@@ -37,8 +39,9 @@ const ALL_TOPIC_OPS: i32 = 3576;
 const ALL_CLUSTER_OPS: i32 = 8096;
 
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    config: &Config,
+    mut ctl: Controller<'_, S>,
     req: MetadataRequest,
 ) -> MetadataResponse {
     let v = ctx.version;
@@ -51,7 +54,7 @@ pub(crate) fn handle<S: Storage>(
                 .collect(),
         ),
     };
-    let auto_create = b.config.auto_create_topics && (v < 4 || req.allow_auto_topic_creation);
+    let auto_create = config.auto_create_topics && (v < 4 || req.allow_auto_topic_creation);
     let topic_ops = if req.include_topic_authorized_operations {
         ALL_TOPIC_OPS
     } else {
@@ -60,28 +63,23 @@ pub(crate) fn handle<S: Storage>(
     let mut topics = Vec::new();
     match wanted {
         None => {
-            for t in b.cluster.topics.values() {
-                if t.name != crate::broker::METADATA_TOPIC {
-                    topics.push(describe(b, t, topic_ops));
+            for t in ctl.cluster.topics.values() {
+                if t.name != METADATA_TOPIC {
+                    topics.push(describe(config, t, topic_ops));
                 }
             }
         }
         Some(list) => {
             for (name, id) in list {
                 let found = match &name {
-                    Some(n) => b.cluster.topics.get(n.as_str()).cloned(),
-                    None => b
-                        .cluster
-                        .by_id
-                        .get(&id)
-                        .and_then(|n| b.cluster.topics.get(n))
-                        .cloned(),
+                    Some(n) => ctl.cluster.topics.get(n.as_str()).cloned(),
+                    None => ctl.cluster.topic_by_id(&id).cloned(),
                 };
                 let topic = match (found, &name) {
                     (Some(t), _) => Some(t),
-                    (None, Some(n)) if auto_create && n.as_str() == crate::group::OFFSETS_TOPIC => {
-                        match b.ensure_offsets_topic(ctx.now) {
-                            Ok(()) => b.cluster.topics.get(n.as_str()).cloned(),
+                    (None, Some(n)) if auto_create && n.as_str() == OFFSETS_TOPIC => {
+                        match ctl.ensure_offsets_topic(ctx.now) {
+                            Ok(()) => ctl.cluster.topics.get(n.as_str()).cloned(),
                             Err(code) => {
                                 topics.push(missing(Some(n.clone()), id, code));
                                 continue;
@@ -89,8 +87,8 @@ pub(crate) fn handle<S: Storage>(
                         }
                     }
                     (None, Some(n)) if auto_create => {
-                        match b.create_topic(n, b.config.default_partitions, &[], ctx.now) {
-                            Ok(_) => b.cluster.topics.get(n.as_str()).cloned(),
+                        match ctl.create_topic(n, config.default_partitions, &[], ctx.now) {
+                            Ok(_) => ctl.cluster.topics.get(n.as_str()).cloned(),
                             Err(code) => {
                                 topics.push(missing(Some(n.clone()), id, code));
                                 continue;
@@ -100,7 +98,7 @@ pub(crate) fn handle<S: Storage>(
                     (None, _) => None,
                 };
                 match topic {
-                    Some(t) => topics.push(describe(b, &t, topic_ops)),
+                    Some(t) => topics.push(describe(config, &t, topic_ops)),
                     None => {
                         let code = if name.is_some() {
                             ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
@@ -116,14 +114,14 @@ pub(crate) fn handle<S: Storage>(
     MetadataResponse {
         throttle_time_ms: 0,
         brokers: vec![MetadataResponseBroker {
-            node_id: b.config.node_id,
-            host: b.config.advertised_host.as_str().into(),
-            port: b.config.advertised_port,
-            rack: b.config.rack.as_deref().map(Into::into),
+            node_id: config.node_id,
+            host: config.advertised_host.as_str().into(),
+            port: config.advertised_port,
+            rack: config.rack.as_deref().map(Into::into),
             ..Default::default()
         }],
-        cluster_id: Some(b.config.cluster_id.as_str().into()),
-        controller_id: b.config.node_id,
+        cluster_id: Some(config.cluster_id.as_str().into()),
+        controller_id: config.node_id,
         topics,
         cluster_authorized_operations: if req.include_cluster_authorized_operations {
             ALL_CLUSTER_OPS
@@ -144,8 +142,8 @@ fn missing(name: Option<String>, id: Uuid, code: ErrorCode) -> MetadataResponseT
     }
 }
 
-fn describe<S: Storage>(b: &Broker<S>, t: &Topic, ops: i32) -> MetadataResponseTopic {
-    let node = b.config.node_id;
+fn describe(config: &Config, t: &Topic, ops: i32) -> MetadataResponseTopic {
+    let node = config.node_id;
     MetadataResponseTopic {
         error_code: 0,
         name: Some(t.name.as_str().into()),

@@ -1,87 +1,190 @@
-//! One module per Kafka API: decode is done by the broker, each module
-//! applies a typed request to the broker's state and returns the typed
-//! response (or parks the request, or answers nothing).
+//! One module per Kafka API: decode, apply to exactly the state the API
+//! needs, encode.
 //!
-//! Dispatch is the one `match` in [`dispatch`]; [`supported`] is the
-//! table ApiVersions advertises, so the two cannot disagree: an API absent
-//! from `supported` is refused before dispatch, as Kafka refuses an API its
-//! listener does not serve (by closing the connection).
+//! [`dispatch`] is the one way in: the broker hands it a request frame
+//! (or a parked Fetch to try again) with [`Parts`], each part of the
+//! broker's state borrowed on its own, and gets back what the request
+//! decided ([`Handled`]). Dispatch decodes the frame, refuses what is not
+//! served, and gives each handler only the parts its API touches: Metadata
+//! the metadata image and a [`Controller`] for auto-creation, Produce the
+//! image, the logs and the producer state, the group APIs the group
+//! coordinator, and so on. A handler never sees the broker, its
+//! connections or its timers.
+//!
+//! [`supported`] is the table ApiVersions advertises, so the two cannot
+//! disagree: an API or version absent from it is refused before dispatch,
+//! as Kafka refuses an API its listener does not serve (by closing the
+//! connection).
 
-pub(crate) mod alter_configs;
-pub(crate) mod api_versions;
-pub(crate) mod config_defs;
-pub(crate) mod consumer_group_describe;
-pub(crate) mod consumer_group_heartbeat;
-pub(crate) mod create_partitions;
-pub(crate) mod create_topics;
-pub(crate) mod delete_groups;
-pub(crate) mod delete_records;
-pub(crate) mod delete_topics;
-pub(crate) mod describe_cluster;
-pub(crate) mod describe_configs;
-pub(crate) mod describe_groups;
-pub(crate) mod describe_topic_partitions;
+mod alter_configs;
+mod api_versions;
+mod consumer_group_describe;
+mod consumer_group_heartbeat;
+mod create_partitions;
+mod create_topics;
+mod delete_groups;
+mod delete_records;
+mod delete_topics;
+mod describe_cluster;
+mod describe_configs;
+mod describe_groups;
+mod describe_topic_partitions;
 pub(crate) mod fetch;
-pub(crate) mod find_coordinator;
-pub(crate) mod get_telemetry_subscriptions;
-pub(crate) mod heartbeat;
-pub(crate) mod incremental_alter_configs;
-pub(crate) mod init_producer_id;
-pub(crate) mod join_group;
-pub(crate) mod leave_group;
-pub(crate) mod list_groups;
-pub(crate) mod list_offsets;
-pub(crate) mod metadata;
-pub(crate) mod offset_commit;
-pub(crate) mod offset_delete;
-pub(crate) mod offset_fetch;
-pub(crate) mod offset_for_leader_epoch;
-pub(crate) mod produce;
-pub(crate) mod push_telemetry;
-pub(crate) mod retention;
-pub(crate) mod sync_group;
+mod find_coordinator;
+mod get_telemetry_subscriptions;
+mod heartbeat;
+mod incremental_alter_configs;
+mod init_producer_id;
+mod join_group;
+mod leave_group;
+mod list_groups;
+mod list_offsets;
+mod metadata;
+mod offset_commit;
+mod offset_delete;
+mod offset_fetch;
+mod offset_for_leader_epoch;
+mod produce;
+mod push_telemetry;
+mod sync_group;
 
-use crate::broker::{Broker, Now};
+use bytes::Bytes;
+use bytestring::ByteString;
+
+use crate::coordinator::group::{GroupCoordinator, Settled};
+use crate::protocol::header::{decode_request_header, peek_request};
 use crate::protocol::schema::Versions;
-use crate::protocol::{ApiKey, RequestBody, ResponseBody};
-use crate::storage::Storage;
+use crate::protocol::{ApiKey, ErrorCode, Reader, RequestBody, ResponseBody};
+use crate::state::cluster::Cluster;
+use crate::state::controller::Controller;
+use crate::state::fetch_sessions::FetchSessions;
+use crate::state::ids::Ids;
+use crate::state::producers::Producers;
+use crate::state::telemetry::Telemetry;
+use crate::state::{Config, ConnId, Now};
+use crate::storage::{Storage, TopicPartition};
+
+pub(crate) use fetch::ParkedFetch;
+
+/// The broker's state, each part borrowed on its own, for [`dispatch`] to
+/// hand out.
+#[derive(Debug)]
+pub(crate) struct Parts<'a, S> {
+    pub config: &'a Config,
+    pub storage: &'a mut S,
+    pub cluster: &'a mut Cluster,
+    pub producers: &'a mut Producers,
+    pub sessions: &'a mut FetchSessions,
+    pub telemetry: &'a mut Telemetry,
+    pub ids: &'a mut Ids,
+    pub groups: &'a mut GroupCoordinator,
+}
 
 /// What a request is handled with.
 #[derive(Debug)]
-pub(crate) struct Ctx {
+pub(crate) struct Ctx<'a> {
     /// Its API version.
     pub version: i16,
     /// The connection it came on.
-    pub conn: crate::broker::ConnId,
+    pub conn: ConnId,
+    /// The peer's address (`127.0.0.1:53122`).
+    pub peer_addr: &'a str,
     /// The client id of its header (empty when null).
-    pub client_id: bytestring::ByteString,
+    pub client_id: ByteString,
     /// The time.
     pub now: Now,
-    /// For a parked request run again: the deadline it was parked with.
-    pub deadline: Option<Now>,
-    /// For a parked request run again: whether its deadline has passed (answer now).
-    pub deadline_passed: bool,
+}
+
+impl Ctx<'_> {
+    /// Kafka's form of the client's address: `/` and the IP, without the port.
+    pub fn client_host(&self) -> ByteString {
+        let addr = self.peer_addr;
+        let ip = match addr.rsplit_once(':') {
+            Some((ip, _)) => ip.trim_start_matches('[').trim_end_matches(']'),
+            None => addr,
+        };
+        format!("/{ip}").into()
+    }
+}
+
+/// What the broker hands [`dispatch`].
+#[derive(Debug)]
+pub(crate) enum Input<'a> {
+    /// A request frame, its size prefix removed.
+    Frame(&'a Bytes),
+    /// A parked Fetch, to try again: data arrived on a partition it waits
+    /// for, or (`expired`) its deadline passed.
+    Resume(Box<ParkedFetch>, bool),
+}
+
+/// Who a response goes to and how it is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Answering {
+    pub correlation_id: i32,
+    pub key: ApiKey,
+    /// The version to encode the response in.
+    pub version: i16,
 }
 
 /// The outcome of handling a request.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // made once per request and moved, never stored
 pub(crate) enum Reply {
     /// Send this response.
     Response(ResponseBody),
     /// Send nothing (Produce with acks=0).
     NoResponse,
-    /// Wait: run the request again when data arrives or at `deadline`.
-    Park {
-        /// The request, to run again.
-        body: RequestBody,
-        /// When to answer at the latest.
-        deadline: Now,
-    },
+    /// Wait for data: a Fetch with too little to return, parked until a
+    /// partition it reads gets records or its deadline passes.
+    Park(Box<ParkedFetch>),
     /// Close the connection (a request the broker cannot serve).
     Close(String),
-    /// Wait for the group coordinator, which answers it later (a JoinGroup
+    /// Held by the group coordinator, which answers it later (a JoinGroup
     /// or SyncGroup waiting for the other members).
     Hold,
+}
+
+/// What handling a request decided, for the broker to carry out.
+#[derive(Debug)]
+#[must_use]
+pub(crate) struct Handled {
+    /// The request's header, when the frame had one the broker can answer.
+    pub request: Option<Answering>,
+    pub reply: Reply,
+    /// Partitions that got records: requests parked on them may be
+    /// answered now.
+    pub appended: Vec<TopicPartition>,
+    /// Responses to requests the group coordinator held, by connection.
+    pub answers: Vec<(ConnId, ResponseBody)>,
+    /// The group coordinator's next deadline, when the request moved it.
+    pub group_deadline: Option<Option<Now>>,
+}
+
+impl Handled {
+    fn reply(reply: Reply) -> Handled {
+        Handled {
+            request: None,
+            reply,
+            appended: Vec::new(),
+            answers: Vec::new(),
+            group_deadline: None,
+        }
+    }
+
+    fn respond(body: ResponseBody) -> Handled {
+        Handled::reply(Reply::Response(body))
+    }
+
+    /// What a group decision settled: the reply `reply` makes of its
+    /// outcome, its answers to held requests, and the coordinator's next
+    /// deadline.
+    fn group<T>(s: Settled<T>, reply: impl FnOnce(Result<T, ErrorCode>) -> Reply) -> Handled {
+        Handled {
+            answers: s.answers,
+            group_deadline: Some(s.next_deadline),
+            ..Handled::reply(reply(s.reply))
+        }
+    }
 }
 
 /// The versions of `key` this broker serves (empty: not served).
@@ -122,84 +225,210 @@ pub(crate) fn supported(key: ApiKey) -> Versions {
     }
 }
 
-/// Runs a request.
-pub(crate) fn dispatch<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, body: RequestBody) -> Reply {
+/// Handles one input on connection `conn` (whose peer is `peer_addr`).
+pub(crate) fn dispatch<S: Storage>(
+    parts: Parts<'_, S>,
+    conn: ConnId,
+    peer_addr: &str,
+    now: Now,
+    input: Input<'_>,
+) -> Handled {
+    match input {
+        Input::Frame(frame) => request(parts, conn, peer_addr, now, frame),
+        Input::Resume(parked, expired) => {
+            let request = Some(parked.answering);
+            let reply = fetch::resume(parts, now, *parked, expired);
+            Handled {
+                request,
+                ..Handled::reply(reply)
+            }
+        }
+    }
+}
+
+/// Decodes a request frame and runs it. Bytes after the body are ignored,
+/// as Kafka's request parser ignores them: librdkafka (2.12-2.16) sends
+/// three extra bytes after an all-topics Metadata v13 request, and Kafka
+/// answers it.
+fn request<S: Storage>(
+    parts: Parts<'_, S>,
+    conn: ConnId,
+    peer_addr: &str,
+    now: Now,
+    frame: &Bytes,
+) -> Handled {
+    let close = |why: String| Handled::reply(Reply::Close(why));
+    let Some((raw_key, version)) = peek_request(frame) else {
+        return close(format!(
+            "frame of {} bytes is too short for a request header",
+            frame.len()
+        ));
+    };
+    if raw_key == ApiKey::ApiVersions as i16 && !ApiKey::ApiVersions.versions().contains(version) {
+        // Kafka answers an ApiVersions it cannot parse with
+        // UNSUPPORTED_VERSION in a v0 body listing what it supports.
+        let correlation_id = frame
+            .get(4..8)
+            .map_or(0, |b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
+        return Handled {
+            request: Some(Answering {
+                correlation_id,
+                key: ApiKey::ApiVersions,
+                version: 0,
+            }),
+            ..Handled::respond(api_versions::unsupported())
+        };
+    }
+    let mut r = Reader::new(frame);
+    let (key, header) = match decode_request_header(&mut r) {
+        Ok(h) => h,
+        Err(e) => return close(format!("bad request header: {e}")),
+    };
+    if !supported(key).contains(version) {
+        return close(format!("{} v{version} is not supported", key.name()));
+    }
+    let body = match RequestBody::decode(key, &mut r, version) {
+        Ok(b) => b,
+        Err(e) => return close(format!("bad {} v{version} request: {e}", key.name())),
+    };
+    let ctx = Ctx {
+        version,
+        conn,
+        peer_addr,
+        client_id: header.client_id.clone().unwrap_or_default(),
+        now,
+    };
+    let answering = Answering {
+        correlation_id: header.correlation_id,
+        key,
+        version,
+    };
+    Handled {
+        request: Some(answering),
+        ..run(parts, &ctx, answering, body)
+    }
+}
+
+/// Gives the request to its API's handler, with the parts it needs.
+fn run<S: Storage>(
+    p: Parts<'_, S>,
+    ctx: &Ctx<'_>,
+    answering: Answering,
+    body: RequestBody,
+) -> Handled {
     use RequestBody as Q;
     use ResponseBody as R;
+    let Parts {
+        config,
+        storage,
+        cluster,
+        producers,
+        sessions,
+        telemetry,
+        ids,
+        groups,
+    } = p;
+    let mut ctl = Controller {
+        cluster,
+        storage,
+        ids,
+    };
     match body {
-        Q::ApiVersions(req) => Reply::Response(R::ApiVersions(api_versions::handle(b, ctx, req))),
-        Q::Metadata(req) => Reply::Response(R::Metadata(metadata::handle(b, ctx, req))),
+        Q::ApiVersions(_) => Handled::respond(R::ApiVersions(api_versions::handle())),
+        Q::Metadata(req) => Handled::respond(R::Metadata(metadata::handle(ctx, config, ctl, req))),
         Q::DeleteTopics(req) => {
-            Reply::Response(R::DeleteTopics(delete_topics::handle(b, ctx, req)))
+            Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
         }
-        Q::CreatePartitions(req) => {
-            Reply::Response(R::CreatePartitions(create_partitions::handle(b, ctx, req)))
-        }
-        Q::DeleteRecords(req) => {
-            Reply::Response(R::DeleteRecords(delete_records::handle(b, ctx, req)))
-        }
-        Q::ListOffsets(req) => Reply::Response(R::ListOffsets(list_offsets::handle(b, ctx, req))),
-        Q::OffsetForLeaderEpoch(req) => Reply::Response(R::OffsetForLeaderEpoch(
-            offset_for_leader_epoch::handle(b, ctx, req),
+        Q::CreatePartitions(req) => Handled::respond(R::CreatePartitions(
+            create_partitions::handle(ctx, config, ctl, req),
         )),
-        Q::DescribeCluster(req) => {
-            Reply::Response(R::DescribeCluster(describe_cluster::handle(b, ctx, req)))
-        }
-        Q::DescribeTopicPartitions(req) => Reply::Response(R::DescribeTopicPartitions(
-            describe_topic_partitions::handle(b, ctx, req),
+        Q::DeleteRecords(req) => Handled::respond(R::DeleteRecords(delete_records::handle(
+            ctl.cluster,
+            ctl.storage,
+            req,
+        ))),
+        Q::ListOffsets(req) => Handled::respond(R::ListOffsets(list_offsets::handle(
+            ctx,
+            ctl.cluster,
+            &*ctl.storage,
+            req,
+        ))),
+        Q::OffsetForLeaderEpoch(req) => Handled::respond(R::OffsetForLeaderEpoch(
+            offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, req),
         )),
-        Q::CreateTopics(req) => {
-            Reply::Response(R::CreateTopics(create_topics::handle(b, ctx, req)))
-        }
-        Q::Produce(req) => produce::handle(b, ctx, req),
-        Q::Fetch(req) => fetch::handle(b, ctx, req),
-        Q::InitProducerId(req) => {
-            Reply::Response(R::InitProducerId(init_producer_id::handle(b, ctx, req)))
-        }
-        Q::DescribeConfigs(req) => {
-            Reply::Response(R::DescribeConfigs(describe_configs::handle(b, ctx, req)))
-        }
-        Q::AlterConfigs(req) => {
-            Reply::Response(R::AlterConfigs(alter_configs::handle(b, ctx, req)))
-        }
-        Q::IncrementalAlterConfigs(req) => Reply::Response(R::IncrementalAlterConfigs(
-            incremental_alter_configs::handle(b, ctx, req),
+        Q::DescribeCluster(req) => Handled::respond(R::DescribeCluster(describe_cluster::handle(
+            ctx, config, req,
+        ))),
+        Q::DescribeTopicPartitions(req) => Handled::respond(R::DescribeTopicPartitions(
+            describe_topic_partitions::handle(config, ctl.cluster, req),
         )),
-        Q::GetTelemetrySubscriptions(req) => Reply::Response(R::GetTelemetrySubscriptions(
-            get_telemetry_subscriptions::handle(b, ctx, req),
+        Q::CreateTopics(req) => Handled::respond(R::CreateTopics(create_topics::handle(
+            ctx, config, ctl, req,
+        ))),
+        Q::Produce(req) => produce::handle(ctx, ctl.cluster, ctl.storage, producers, req),
+        Q::Fetch(req) => Handled::reply(fetch::handle(
+            ctx,
+            answering,
+            config,
+            ctl.cluster,
+            &*ctl.storage,
+            sessions,
+            ctl.ids,
+            req,
         )),
-        Q::PushTelemetry(req) => {
-            Reply::Response(R::PushTelemetry(push_telemetry::handle(b, ctx, req)))
+        Q::InitProducerId(req) => Handled::respond(R::InitProducerId(init_producer_id::handle(
+            ctx,
+            config,
+            producers,
+            ctl.storage,
+            req,
+        ))),
+        Q::DescribeConfigs(req) => Handled::respond(R::DescribeConfigs(describe_configs::handle(
+            ctx,
+            config,
+            ctl.cluster,
+            req,
+        ))),
+        Q::AlterConfigs(req) => Handled::respond(R::AlterConfigs(alter_configs::handle(
+            ctx, config, &mut ctl, req,
+        ))),
+        Q::IncrementalAlterConfigs(req) => Handled::respond(R::IncrementalAlterConfigs(
+            incremental_alter_configs::handle(ctx, config, &mut ctl, req),
+        )),
+        Q::GetTelemetrySubscriptions(req) => Handled::respond(R::GetTelemetrySubscriptions(
+            get_telemetry_subscriptions::handle(ctx, telemetry, ctl.ids, req),
+        )),
+        Q::PushTelemetry(req) => Handled::respond(R::PushTelemetry(push_telemetry::handle(
+            ctx, telemetry, req,
+        ))),
+        Q::FindCoordinator(req) => Handled::respond(R::FindCoordinator(find_coordinator::handle(
+            ctx, config, ctl, req,
+        ))),
+        Q::JoinGroup(req) => join_group::handle(ctx, groups, ctl, req),
+        Q::SyncGroup(req) => sync_group::handle(ctx, groups, ctl.storage, req),
+        Q::Heartbeat(req) => heartbeat::handle(ctx, groups, ctl.storage, req),
+        Q::LeaveGroup(req) => leave_group::handle(ctx, groups, ctl.storage, req),
+        Q::OffsetCommit(req) => offset_commit::handle(ctx, groups, ctl, req),
+        Q::OffsetFetch(req) => {
+            Handled::respond(R::OffsetFetch(offset_fetch::handle(ctx, groups, req)))
         }
-        Q::FindCoordinator(req) => {
-            Reply::Response(R::FindCoordinator(find_coordinator::handle(b, ctx, req)))
-        }
-        Q::JoinGroup(req) => join_group::handle(b, ctx, req),
-        Q::SyncGroup(req) => sync_group::handle(b, ctx, req),
-        Q::Heartbeat(req) => Reply::Response(R::Heartbeat(heartbeat::handle(b, ctx, req))),
-        Q::LeaveGroup(req) => Reply::Response(R::LeaveGroup(leave_group::handle(b, ctx, req))),
-        Q::OffsetCommit(req) => {
-            Reply::Response(R::OffsetCommit(offset_commit::handle(b, ctx, req)))
-        }
-        Q::OffsetFetch(req) => Reply::Response(R::OffsetFetch(offset_fetch::handle(b, ctx, req))),
         Q::DescribeGroups(req) => {
-            Reply::Response(R::DescribeGroups(describe_groups::handle(b, ctx, req)))
+            Handled::respond(R::DescribeGroups(describe_groups::handle(ctx, groups, req)))
         }
-        Q::ListGroups(req) => Reply::Response(R::ListGroups(list_groups::handle(b, ctx, req))),
-        Q::DeleteGroups(req) => {
-            Reply::Response(R::DeleteGroups(delete_groups::handle(b, ctx, req)))
+        Q::ListGroups(req) => {
+            Handled::respond(R::ListGroups(list_groups::handle(ctx, groups, req)))
         }
-        Q::OffsetDelete(req) => {
-            Reply::Response(R::OffsetDelete(offset_delete::handle(b, ctx, req)))
-        }
-        Q::ConsumerGroupHeartbeat(req) => Reply::Response(R::ConsumerGroupHeartbeat(
-            consumer_group_heartbeat::handle(b, ctx, req),
-        )),
-        Q::ConsumerGroupDescribe(req) => Reply::Response(R::ConsumerGroupDescribe(
-            consumer_group_describe::handle(b, ctx, req),
+        Q::DeleteGroups(req) => delete_groups::handle(ctx, groups, ctl.storage, req),
+        Q::OffsetDelete(req) => offset_delete::handle(ctx, groups, ctl.cluster, ctl.storage, req),
+        Q::ConsumerGroupHeartbeat(req) => consumer_group_heartbeat::handle(ctx, groups, ctl, req),
+        Q::ConsumerGroupDescribe(req) => Handled::respond(R::ConsumerGroupDescribe(
+            consumer_group_describe::handle(ctx, groups, ctl.cluster, req),
         )),
         // `supported` refuses every other API before dispatch; should the two
         // ever disagree, the connection is closed as for any unserved API.
-        other => Reply::Close(format!("{} is not served", other.api_key().name())),
+        other => Handled::reply(Reply::Close(format!(
+            "{} is not served",
+            other.api_key().name()
+        ))),
     }
 }

@@ -14,31 +14,34 @@
 //! An empty group id is INVALID_GROUP_ID. A commit to a group that does not
 //! exist creates it when the generation is negative (a "simple" consumer
 //! managing its own offsets) and is ILLEGAL_GENERATION otherwise. For an
-//! existing group the checks of [`crate::group::classic`]'s
+//! existing group the checks of [`crate::coordinator::group::classic`]'s
 //! `validate_commit` apply. Per partition: an unknown topic or partition is
 //! UNKNOWN_TOPIC_OR_PARTITION, metadata over `offset.metadata.max.bytes` is
 //! OFFSET_METADATA_TOO_LARGE. The rest are written to `__consumer_offsets`
-//! as one batch before the response is sent.
+//! as one batch before the response is sent; when they cannot be, they are
+//! NOT_COORDINATOR (Kafka's answer for a failed append) and nothing is
+//! committed.
 
 use bytestring::ByteString;
 
-use crate::broker::Broker;
-use crate::group::Committed;
+use crate::coordinator::group::{Committed, GroupCoordinator};
 use crate::protocol::messages::offset_commit_request::OffsetCommitRequest;
 use crate::protocol::messages::offset_commit_response::{
     OffsetCommitResponse, OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, ResponseBody};
+use crate::state::controller::Controller;
 use crate::storage::Storage;
 
-use super::Ctx;
+use super::{Ctx, Handled, Reply};
 
 /// Runs an OffsetCommit request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
     ctx: &Ctx,
+    groups: &mut GroupCoordinator,
+    mut ctl: Controller<'_, S>,
     req: OffsetCommitRequest,
-) -> OffsetCommitResponse {
+) -> Handled {
     let v = ctx.version;
     let (generation, member) = if v >= 1 {
         (req.generation_id_or_member_epoch, req.member_id.clone())
@@ -50,16 +53,25 @@ pub(crate) fn handle<S: Storage>(
     } else {
         None
     };
-    let top = check_group(b, ctx, &req.group_id, &member, instance, generation);
+    let top = if req.group_id.is_empty() {
+        Err(ErrorCode::INVALID_GROUP_ID)
+    } else {
+        ctl.ensure_offsets_topic(ctx.now)
+            .and_then(|()| groups.validate_commit(&req.group_id, &member, instance, generation))
+    };
     let mut codes: Vec<Vec<ErrorCode>> = Vec::new();
     let mut accepted: Vec<(ByteString, i32, Committed)> = Vec::new();
-    let max_meta = b.config.groups.offset_metadata_max_bytes;
+    let max_meta = groups.config().offset_metadata_max_bytes;
     for t in &req.topics {
         let mut row = Vec::new();
         for p in &t.partitions {
             let code = if let Err(code) = top {
                 code
-            } else if b.partition_epoch(&t.name, p.partition_index).is_none() {
+            } else if ctl
+                .cluster
+                .partition_epoch(&t.name, p.partition_index)
+                .is_none()
+            {
                 ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
             } else if p
                 .committed_metadata
@@ -95,21 +107,36 @@ pub(crate) fn handle<S: Storage>(
         }
         codes.push(row);
     }
-    if let Err(code) = b.commit_offsets(&req.group_id, accepted, ctx.now) {
-        // Kafka's mapping of a failed append for the coordinator.
-        let code = match code {
-            ErrorCode::KAFKA_STORAGE_ERROR => ErrorCode::NOT_COORDINATOR,
-            other => other,
-        };
-        for row in &mut codes {
-            for c in row.iter_mut().filter(|c| **c == ErrorCode::NONE) {
-                *c = code;
+    let respond = |codes: Vec<Vec<ErrorCode>>| {
+        Reply::Response(ResponseBody::OffsetCommit(response(&req, codes)))
+    };
+    if top.is_err() {
+        return Handled::reply(respond(codes));
+    }
+    let d = groups.commit_offsets(
+        ctx.now,
+        &req.group_id,
+        &member,
+        instance,
+        generation,
+        accepted,
+    );
+    let s = groups.write(d, ctl.storage, ctx.now);
+    Handled::group(s, |r| {
+        // The group's verdict, or the append's failure, goes to every
+        // partition that was not refused on its own.
+        if let Err(code) | Ok(Err(code)) = r {
+            for row in &mut codes {
+                for c in row.iter_mut().filter(|c| **c == ErrorCode::NONE) {
+                    *c = code;
+                }
             }
         }
-    } else if !member.is_empty() {
-        let now = ctx.now;
-        b.with_group(&req.group_id, |g, _, _| g.touch(&member, now));
-    }
+        respond(codes)
+    })
+}
+
+fn response(req: &OffsetCommitRequest, codes: Vec<Vec<ErrorCode>>) -> OffsetCommitResponse {
     OffsetCommitResponse {
         throttle_time_ms: 0,
         topics: req
@@ -132,25 +159,5 @@ pub(crate) fn handle<S: Storage>(
             })
             .collect(),
         ..Default::default()
-    }
-}
-
-/// The checks that apply to the whole commit.
-fn check_group<S: Storage>(
-    b: &mut Broker<S>,
-    ctx: &Ctx,
-    group_id: &ByteString,
-    member: &str,
-    instance: Option<&str>,
-    generation: i32,
-) -> Result<(), ErrorCode> {
-    if group_id.is_empty() {
-        return Err(ErrorCode::INVALID_GROUP_ID);
-    }
-    b.ensure_offsets_topic(ctx.now)?;
-    match b.groups.groups.get(group_id) {
-        Some(g) => g.validate_commit(member, instance, generation),
-        None if generation < 0 => Ok(()),
-        None => Err(ErrorCode::ILLEGAL_GENERATION),
     }
 }

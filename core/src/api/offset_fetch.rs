@@ -14,14 +14,13 @@
 
 use bytestring::ByteString;
 
-use crate::broker::Broker;
+use crate::coordinator::group::{Group, GroupCoordinator};
 use crate::protocol::messages::offset_fetch_request::OffsetFetchRequest;
 use crate::protocol::messages::offset_fetch_response::{
     OffsetFetchResponse, OffsetFetchResponseGroup, OffsetFetchResponsePartition,
     OffsetFetchResponsePartitions, OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
 use crate::protocol::ErrorCode;
-use crate::storage::Storage;
 
 use super::Ctx;
 
@@ -29,9 +28,9 @@ use super::Ctx;
 type Row = (i32, i64, i32, ByteString);
 
 /// Runs an OffsetFetch request.
-pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
+pub(crate) fn handle(
     ctx: &Ctx,
+    groups: &GroupCoordinator,
     req: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
     let v = ctx.version;
@@ -46,14 +45,10 @@ pub(crate) fn handle<S: Storage>(
                         .map(|t| (t.name.clone(), t.partition_indexes.to_vec()))
                         .collect()
                 });
-                let (mut code, mut found) = fetch(b, &g.group_id, topics);
-                if let (Some(member), Some(c)) = (
-                    g.member_id.as_ref(),
-                    b.groups
-                        .groups
-                        .get(&g.group_id)
-                        .and_then(|x| x.consumer.as_ref()),
-                ) {
+                let (mut code, mut found) = fetch(groups, &g.group_id, topics);
+                if let (Some(member), Some(Group::Consumer(c))) =
+                    (g.member_id.as_ref(), groups.group(&g.group_id))
+                {
                     // v9+: a KIP-848 member names itself and its epoch.
                     if let Err(e) = c.validate_member_epoch(member, g.member_epoch) {
                         code = e;
@@ -99,7 +94,7 @@ pub(crate) fn handle<S: Storage>(
                 .collect(),
         ),
     };
-    let (code, found) = fetch(b, &req.group_id, topics);
+    let (code, found) = fetch(groups, &req.group_id, topics);
     // Before v2 there is no top-level error: it goes to every partition.
     let partition_code = if v < 2 { code } else { ErrorCode::NONE };
     OffsetFetchResponse {
@@ -128,8 +123,8 @@ pub(crate) fn handle<S: Storage>(
 }
 
 /// The offsets of one group: the named partitions, or every committed one.
-fn fetch<S: Storage>(
-    b: &Broker<S>,
+fn fetch(
+    groups: &GroupCoordinator,
     group_id: &ByteString,
     topics: Option<Vec<(ByteString, Vec<i32>)>>,
 ) -> (ErrorCode, Vec<(ByteString, Vec<Row>)>) {
@@ -141,9 +136,9 @@ fn fetch<S: Storage>(
             .collect();
         return (ErrorCode::INVALID_GROUP_ID, rows);
     }
-    let group = b.groups.groups.get(group_id);
+    let offsets = groups.offsets(group_id);
     let lookup = |t: &ByteString, p: i32| -> Row {
-        match group.and_then(|g| g.offsets.get(&(t.clone(), p))) {
+        match offsets.and_then(|o| o.get(&(t.clone(), p))) {
             Some(c) => (p, c.offset, c.leader_epoch, c.metadata.clone()),
             None => (p, -1, -1, "".into()),
         }
@@ -158,8 +153,8 @@ fn fetch<S: Storage>(
             .collect(),
         None => {
             let mut out: Vec<(ByteString, Vec<Row>)> = Vec::new();
-            if let Some(g) = group {
-                for ((t, p), c) in &g.offsets {
+            if let Some(o) = offsets {
+                for ((t, p), c) in o {
                     let row = (*p, c.offset, c.leader_epoch, c.metadata.clone());
                     match out.last_mut() {
                         Some((name, rows)) if name == t => rows.push(row),

@@ -20,7 +20,6 @@
 //! UNKNOWN_LEADER_EPOCH. An unknown topic or partition is
 //! UNKNOWN_TOPIC_OR_PARTITION.
 
-use crate::broker::Broker;
 use crate::protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderEpochRequest, OffsetForLeaderPartition,
 };
@@ -28,14 +27,13 @@ use crate::protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderEpochResponse, OffsetForLeaderTopicResult,
 };
 use crate::protocol::ErrorCode;
+use crate::state::cluster::Cluster;
 use crate::storage::{Storage, TopicPartition};
-
-use super::Ctx;
 
 /// Runs an OffsetForLeaderEpoch request.
 pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
-    _ctx: &Ctx,
+    cluster: &Cluster,
+    storage: &S,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let topics = req
@@ -46,7 +44,7 @@ pub(crate) fn handle<S: Storage>(
             partitions: t
                 .partitions
                 .iter()
-                .map(|p| end_offset(b, &t.topic, p))
+                .map(|p| end_offset(cluster, storage, &t.topic, p))
                 .collect(),
             ..Default::default()
         })
@@ -60,7 +58,8 @@ pub(crate) fn handle<S: Storage>(
 
 /// One partition's answer.
 fn end_offset<S: Storage>(
-    b: &Broker<S>,
+    cluster: &Cluster,
+    storage: &S,
     topic: &str,
     p: &OffsetForLeaderPartition,
 ) -> EpochEndOffset {
@@ -71,7 +70,7 @@ fn end_offset<S: Storage>(
         end_offset,
         ..Default::default()
     };
-    let Some(epoch) = b.partition_epoch(topic, p.partition) else {
+    let Some(epoch) = cluster.partition_epoch(topic, p.partition) else {
         return answer(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
     };
     // Absent before v2, where it decodes as -1.
@@ -86,8 +85,8 @@ fn end_offset<S: Storage>(
     if asked == -1 || asked > epoch {
         answer(ErrorCode::NONE, -1, -1)
     } else if asked == epoch {
-        answer(ErrorCode::NONE, epoch, b.storage.end_offset(&tp))
+        answer(ErrorCode::NONE, epoch, storage.end_offset(&tp))
     } else {
-        answer(ErrorCode::NONE, asked, b.storage.start_offset(&tp))
+        answer(ErrorCode::NONE, asked, storage.start_offset(&tp))
     }
 }

@@ -15,34 +15,43 @@
 //! base offset and leader epoch in place. acks=0 gets no response at all.
 //!
 //! Batches with a producer id then go through the idempotence checks of
-//! [`crate::broker::producers`]: a retried batch is answered with its
+//! [`crate::state::producers`]: a retried batch is answered with its
 //! original offsets and not appended again; an old epoch gets
 //! INVALID_PRODUCER_EPOCH and a sequence gap OUT_OF_ORDER_SEQUENCE_NUMBER,
 //! with no error message (Kafka sends none for them).
 
-use crate::broker::producers::{BatchMetadata, Verdict};
-use crate::broker::{Broker, Now};
 use crate::protocol::messages::produce_request::{PartitionProduceData, ProduceRequest};
 use crate::protocol::messages::produce_response::{
     PartitionProduceResponse, ProduceResponse, TopicProduceResponse,
 };
 use crate::protocol::{ErrorCode, Records, ResponseBody};
-use crate::records::validate::{validate_and_assign, AppendContext, CompressionTarget};
+use crate::records::validate::{validate_and_assign, AppendContext};
 use crate::records::TimestampType;
+use crate::state::cluster::Cluster;
+use crate::state::producers::{BatchMetadata, Producers, Verdict};
+use crate::state::Now;
 use crate::storage::{BatchMeta, Storage, TopicPartition};
 
-use super::{Ctx, Reply};
+use super::{Ctx, Handled, Reply};
 
-pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: ProduceRequest) -> Reply {
+/// Runs a Produce request; the partitions that got records are reported
+/// so that fetches waiting on them are answered.
+pub(crate) fn handle<S: Storage>(
+    ctx: &Ctx,
+    cluster: &Cluster,
+    storage: &mut S,
+    producers: &mut Producers,
+    req: ProduceRequest,
+) -> Handled {
     let v = ctx.version;
     let acks_ok = matches!(req.acks, -1..=1);
-    let mut appended = false;
+    let mut appended = Vec::new();
     let responses = req
         .topic_data
         .iter()
         .map(|t| {
             let name = if v >= 13 {
-                b.cluster.by_id.get(&t.topic_id).cloned()
+                cluster.by_id.get(&t.topic_id).cloned()
             } else {
                 Some(t.name.to_string())
             };
@@ -55,8 +64,10 @@ pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: ProduceReque
                     }
                     match &name {
                         Some(n) => {
-                            let r = append(b, n, p, v, ctx.now);
-                            appended |= r.error_code == 0;
+                            let r = append(cluster, storage, producers, n, p, v, ctx.now);
+                            if r.error_code == 0 {
+                                appended.push(TopicPartition::new(n.as_str(), p.index));
+                            }
                             r
                         }
                         None => error(p.index, ErrorCode::UNKNOWN_TOPIC_ID, None),
@@ -71,17 +82,19 @@ pub(crate) fn handle<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: ProduceReque
             }
         })
         .collect();
-    if appended {
-        b.wake_parked(ctx.now);
+    let reply = if req.acks == 0 {
+        Reply::NoResponse
+    } else {
+        Reply::Response(ResponseBody::Produce(ProduceResponse {
+            responses,
+            throttle_time_ms: 0,
+            ..Default::default()
+        }))
+    };
+    Handled {
+        appended,
+        ..Handled::reply(reply)
     }
-    if req.acks == 0 {
-        return Reply::NoResponse;
-    }
-    Reply::Response(ResponseBody::Produce(ProduceResponse {
-        responses,
-        throttle_time_ms: 0,
-        ..Default::default()
-    }))
 }
 
 fn error(index: i32, code: ErrorCode, msg: Option<String>) -> PartitionProduceResponse {
@@ -112,13 +125,15 @@ fn duplicate(index: i32, d: &BatchMetadata, log_start_offset: i64) -> PartitionP
 
 /// Validates and appends one partition's record set.
 fn append<S: Storage>(
-    b: &mut Broker<S>,
+    cluster: &Cluster,
+    storage: &mut S,
+    producers: &mut Producers,
     topic: &str,
     p: &PartitionProduceData,
     version: i16,
     now: Now,
 ) -> PartitionProduceResponse {
-    let Some(t) = b.cluster.topics.get(topic) else {
+    let Some(t) = cluster.topics.get(topic) else {
         return error(p.index, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None);
     };
     if p.index < 0 || p.index as usize >= t.partitions.len() {
@@ -127,42 +142,24 @@ fn append<S: Storage>(
     let leader_epoch = t.partitions[p.index as usize];
     let producer_key = (t.id, p.index);
     let tp = TopicPartition::new(topic, p.index);
-    let log_append =
-        b.topic_config(topic, "message.timestamp.type").as_deref() == Some("LogAppendTime");
-    let max_message_bytes = b
-        .topic_config(topic, "max.message.bytes")
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(b.config.message_max_bytes.max(0) as usize);
+    let config = &t.config;
+    let log_append = config.timestamp_type == TimestampType::LogAppendTime;
     let set = p
         .records
         .as_ref()
         .map(Records::to_bytes)
         .unwrap_or_default();
-    let long = |name: &str| {
-        b.topic_config(topic, name)
-            .and_then(|v| v.parse::<i64>().ok())
-            .unwrap_or(i64::MAX)
-    };
     let actx = AppendContext {
-        next_offset: b.storage.end_offset(&tp),
+        next_offset: storage.end_offset(&tp),
         leader_epoch,
         now_ms: now,
-        timestamp_type: if log_append {
-            TimestampType::LogAppendTime
-        } else {
-            TimestampType::CreateTime
-        },
-        max_message_bytes,
+        timestamp_type: config.timestamp_type,
+        max_message_bytes: config.max_message_bytes,
         produce_version: version,
-        compression: b
-            .topic_config(topic, "compression.type")
-            .and_then(|v| CompressionTarget::from_config(&v))
-            .unwrap_or_default(),
-        timestamp_before_max_ms: long("message.timestamp.before.max.ms"),
-        timestamp_after_max_ms: long("message.timestamp.after.max.ms"),
-        compacted: b
-            .topic_config(topic, "cleanup.policy")
-            .is_some_and(|p| p.contains("compact")),
+        compression: config.compression,
+        timestamp_before_max_ms: config.timestamp_before_max_ms,
+        timestamp_after_max_ms: config.timestamp_after_max_ms,
+        compacted: config.cleanup_policy.compact,
         ..AppendContext::default()
     };
     let out = match validate_and_assign(&set, &actx) {
@@ -170,9 +167,9 @@ fn append<S: Storage>(
         Err(e) => return error(p.index, ErrorCode(e.error_code()), Some(e.to_string())),
     };
     // Idempotence is checked after validation and before the append, as Kafka does.
-    let update = match b.producers.check(producer_key, &out.batches) {
+    let update = match producers.check(producer_key, &out.batches) {
         Verdict::Append(update) => update,
-        Verdict::Duplicate(d) => return duplicate(p.index, &d, b.storage.start_offset(&tp)),
+        Verdict::Duplicate(d) => return duplicate(p.index, &d, storage.start_offset(&tp)),
         Verdict::Reject(code) => return error(p.index, code, None),
     };
     for batch in &out.batches {
@@ -181,17 +178,17 @@ fn append<S: Storage>(
             last_offset: batch.last_offset,
             max_timestamp: batch.max_timestamp,
         };
-        if b.storage.append(&tp, batch.bytes.clone(), meta).is_err() {
+        if storage.append(&tp, batch.bytes.clone(), meta).is_err() {
             return error(p.index, ErrorCode::KAFKA_STORAGE_ERROR, None);
         }
     }
-    b.producers.commit(producer_key, update);
+    producers.commit(producer_key, update);
     PartitionProduceResponse {
         index: p.index,
         error_code: 0,
         base_offset: out.base_offset,
         log_append_time_ms: if log_append { now } else { -1 },
-        log_start_offset: b.storage.start_offset(&tp),
+        log_start_offset: storage.start_offset(&tp),
         ..Default::default()
     }
 }

@@ -17,24 +17,22 @@
 //! are TELEMETRY_TOO_LARGE. Accepted metrics are dropped: Spate has no
 //! metrics exporter.
 
-use crate::broker::Broker;
 use crate::protocol::messages::push_telemetry_request::PushTelemetryRequest;
 use crate::protocol::messages::push_telemetry_response::PushTelemetryResponse;
 use crate::protocol::{ErrorCode, Uuid};
-use crate::storage::Storage;
 
-use super::get_telemetry_subscriptions::{PUSH_INTERVAL_MS, TELEMETRY_MAX_BYTES};
 use super::Ctx;
+use crate::state::telemetry::{Instance, Telemetry, PUSH_INTERVAL_MS, TELEMETRY_MAX_BYTES};
 
 /// Kafka's reserved "metadata topic" uuid.
 const RESERVED: Uuid = Uuid([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
-pub(crate) fn handle<S: Storage>(
-    b: &mut Broker<S>,
+pub(crate) fn handle(
     ctx: &Ctx,
+    telemetry: &mut Telemetry,
     req: PushTelemetryRequest,
 ) -> PushTelemetryResponse {
-    let code = check(b, ctx, &req);
+    let code = check(telemetry, ctx, &req);
     PushTelemetryResponse {
         throttle_time_ms: 0,
         error_code: code.code(),
@@ -42,12 +40,12 @@ pub(crate) fn handle<S: Storage>(
     }
 }
 
-fn check<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: &PushTelemetryRequest) -> ErrorCode {
+fn check(telemetry: &mut Telemetry, ctx: &Ctx, req: &PushTelemetryRequest) -> ErrorCode {
     let id = req.client_instance_id;
     if id == Uuid::ZERO || id == RESERVED {
         return ErrorCode::INVALID_REQUEST;
     }
-    let i = b.telemetry.instance(id, ctx.now);
+    let i = telemetry.instance(id, ctx.now);
     let code = if i.terminating {
         ErrorCode::INVALID_REQUEST
     } else if !accept_push(i, ctx.now) && !req.terminating {
@@ -70,7 +68,7 @@ fn check<S: Storage>(b: &mut Broker<S>, ctx: &Ctx, req: &PushTelemetryRequest) -
 /// Kafka's ClientMetricsInstance.maybeUpdatePushRequestTimestamp: a push
 /// right after a Get is always accepted (clients add jitter), otherwise
 /// one push interval must have passed since the last.
-fn accept_push(i: &mut super::get_telemetry_subscriptions::Instance, now: i64) -> bool {
+fn accept_push(i: &mut Instance, now: i64) -> bool {
     let ok = i.last_get > i.last_push || now - i.last_push >= i64::from(PUSH_INTERVAL_MS);
     if ok {
         i.last_push = now;

@@ -26,40 +26,44 @@
 //! with acks=0 gets no response. A frame that cannot be decoded closes its
 //! connection and no other; bytes after a complete request body are
 //! ignored, as Kafka ignores them.
+//!
+//! # What the broker does, and what it leaves to others
+//!
+//! The broker owns connections, their queues and what each waits for
+//! (module `conn`), the timers, and the state below it, which it lends to
+//! `api::dispatch` one part at a time. Every request goes through that one
+//! call; what comes back says what to send, whether to park a Fetch
+//! (indexed by the partitions it reads, so a produce wakes only the fetches
+//! on the partitions it appended to), whether the group coordinator holds
+//! the request, and which held requests it answered. Timers run retention
+//! and the log cleaner (module `state`) and the group coordinator's
+//! deadlines (module `coordinator::group`). The crate's docs draw the
+//! layers.
 
-mod cleaner;
-mod cluster;
-mod config;
-pub(crate) mod producers;
-pub(crate) mod sessions;
+mod conn;
 mod timer;
-mod topics;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::Bytes;
 
-pub use cluster::{METADATA_TOPIC, METADATA_TOPIC_ID};
-pub use config::Config;
-pub(crate) use topics::{
-    check_config, topic_default, valid_topic_name, MAX_PARTITIONS, TOPIC_CONFIGS,
-};
-
-pub(crate) use cluster::{for_each_batch, write_changes, Change, Cluster, Topic};
+use crate::api::{self, Answering, Handled, Input, ParkedFetch, Parts, Reply};
+use crate::coordinator::group::{GroupCoordinator, Settled};
+use crate::protocol::header::encode_response_chunks;
+use crate::protocol::{ResponseBody, Uuid};
+use crate::state::cleaner::{self, Cleaner};
+use crate::state::cluster::{metadata_tp, Cluster};
+use crate::state::fetch_sessions::FetchSessions;
+use crate::state::ids::Ids;
+use crate::state::producers::Producers;
+use crate::state::retention;
+use crate::state::telemetry::Telemetry;
+use crate::storage::{Storage, TopicPartition};
+use conn::{Conn, InFlight};
 use timer::{TimerKind, Timers};
 
-use crate::api::{self, Reply};
-use crate::group;
-use crate::protocol::header::{decode_request_header, encode_response_chunks, peek_request};
-use crate::protocol::messages::request_header::RequestHeader;
-use crate::protocol::{ApiKey, Reader, RequestBody, ResponseBody, Uuid};
-use crate::storage::{Storage, TopicPartition};
-
-/// Milliseconds since the Unix epoch, as the driver's clock says.
-pub type Now = i64;
-
-/// A connection, named by the driver.
-pub type ConnId = u64;
+pub use crate::coordinator::group::{GroupConfig, GroupSummary};
+pub use crate::state::{Config, ConnId, Now, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC};
 
 /// What the driver knows about a connection's peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,81 +93,27 @@ pub enum Output {
     },
 }
 
-/// A request that could not be answered yet, waiting for data or time.
-#[derive(Debug)]
-pub(crate) struct Parked {
-    pub header: RequestHeader,
-    pub key: ApiKey,
-    pub body: RequestBody,
-    pub deadline: Now,
-}
-
-/// A request the group coordinator answers later (JoinGroup, SyncGroup).
-#[derive(Debug)]
-struct Held {
-    correlation_id: i32,
-    key: ApiKey,
-    version: i16,
-}
-
-#[derive(Debug, Default)]
-struct Conn {
-    peer: PeerInfo,
-    queue: VecDeque<Bytes>,
-    parked: Option<Parked>,
-    held: Option<Held>,
-}
-
-impl Conn {
-    /// Whether a request of this connection is in progress.
-    fn busy(&self) -> bool {
-        self.parked.is_some() || self.held.is_some()
-    }
-}
-
-/// A deterministic generator for ids (splitmix64), seeded from [`Config::seed`].
-#[derive(Debug, Clone)]
-pub(crate) struct Ids(u64);
-
-impl Ids {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A fresh uuid that is neither zero nor Kafka's reserved "metadata topic" id.
-    pub fn uuid(&mut self) -> Uuid {
-        let mut b = [0u8; 16];
-        b[..8].copy_from_slice(&self.next_u64().to_be_bytes());
-        b[8..].copy_from_slice(&self.next_u64().to_be_bytes());
-        if b == [0; 16] || b == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1] {
-            b[0] = 1;
-        }
-        Uuid(b)
-    }
-}
-
 /// The broker state machine.
 #[derive(Debug)]
 pub struct Broker<S: Storage> {
-    pub(crate) config: Config,
-    pub(crate) storage: S,
-    pub(crate) cluster: Cluster,
-    pub(crate) ids: Ids,
-    /// Client telemetry instances (KIP-714), for GetTelemetrySubscriptions and PushTelemetry.
-    pub(crate) telemetry: api::get_telemetry_subscriptions::Telemetry,
+    config: Config,
+    storage: S,
+    /// The metadata image: topics, partitions, their configs.
+    cluster: Cluster,
+    ids: Ids,
+    /// Client telemetry instances (KIP-714).
+    telemetry: Telemetry,
     /// Producer ids, epochs and sequence numbers.
-    pub(crate) producers: producers::Producers,
+    producers: Producers,
     /// Incremental fetch sessions (KIP-227).
-    pub(crate) sessions: sessions::FetchSessions,
+    sessions: FetchSessions,
     /// The log cleaner's state (first dirty offsets).
-    cleaner: cleaner::Cleaner,
+    cleaner: Cleaner,
     /// Consumer groups and committed offsets.
-    pub(crate) groups: group::Coordinator,
+    groups: GroupCoordinator,
     conns: BTreeMap<ConnId, Conn>,
+    /// Parked fetches by the partitions they read.
+    waiting: BTreeMap<TopicPartition, BTreeSet<ConnId>>,
     outputs: VecDeque<Output>,
     timers: Timers,
 }
@@ -188,12 +138,13 @@ impl<E: std::error::Error> std::error::Error for StartError<E> {}
 
 impl<S: Storage> Broker<S> {
     /// A broker over `storage`, rebuilding topics and configs from the
-    /// metadata log it holds (an empty storage starts an empty cluster).
+    /// metadata log it holds (an empty storage starts an empty cluster),
+    /// then producers and groups from their logs.
     pub fn new(config: Config, mut storage: S, now: Now) -> Result<Self, StartError<S::Error>> {
         storage
-            .create_log(&cluster::metadata_tp(), cluster::METADATA_TOPIC_ID)
+            .create_log(&metadata_tp(), METADATA_TOPIC_ID)
             .map_err(StartError::Storage)?;
-        let cluster = Cluster::replay(&storage);
+        let cluster = Cluster::replay(&storage, &config);
         // Every partition the metadata names has a log that knows its topic
         // id (a log found without one gets it; a missing one starts empty).
         for t in cluster.topics.values() {
@@ -203,11 +154,12 @@ impl<S: Storage> Broker<S> {
                     .map_err(StartError::Storage)?;
             }
         }
-        let producers = producers::Producers::load(&storage, &cluster);
+        let producers = Producers::load(&storage, &cluster);
         // Ids must not repeat those of earlier runs: mix in what the log holds.
-        let mut ids = Ids(config.seed
-            ^ (storage.end_offset(&cluster::metadata_tp()) as u64)
-                .wrapping_mul(0x2545_f491_4f6c_dd1d));
+        let mut ids = Ids::new(
+            config.seed
+                ^ (storage.end_offset(&metadata_tp()) as u64).wrapping_mul(0x2545_f491_4f6c_dd1d),
+        );
         ids.next_u64();
         let mut timers = Timers::default();
         timers.set(
@@ -221,23 +173,23 @@ impl<S: Storage> Broker<S> {
             now + config.groups.offsets_retention_check_interval_ms,
             TimerKind::OffsetsRetention,
         );
-        let sessions = sessions::FetchSessions::new(config.fetch_session_cache_slots);
-        let mut groups = group::Coordinator::new(config.groups.clone());
+        let mut groups = GroupCoordinator::new(config.groups.clone());
         groups.load(&storage, now);
         if let Some(at) = groups.next_deadline() {
             timers.set(at, TimerKind::Groups);
         }
         Ok(Broker {
+            sessions: FetchSessions::new(config.fetch_session_cache_slots),
             config,
             storage,
             cluster,
             ids,
-            telemetry: Default::default(),
+            telemetry: Telemetry::default(),
             producers,
-            sessions,
-            cleaner: Default::default(),
+            cleaner: Cleaner::default(),
             groups,
             conns: BTreeMap::new(),
+            waiting: BTreeMap::new(),
             outputs: VecDeque::new(),
             timers,
         })
@@ -280,9 +232,19 @@ impl<S: Storage> Broker<S> {
         self.cluster.topics.keys().cloned().collect()
     }
 
+    /// Every live group with its state, members and committed offsets.
+    pub fn groups(&self) -> Vec<GroupSummary> {
+        self.groups.summaries()
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.conns.len()
+    }
+
+    /// The peer of a connection, for logs.
+    pub fn peer(&self, conn: ConnId) -> Option<&PeerInfo> {
+        self.conns.get(&conn).map(|c| &c.peer)
     }
 
     // ------------------------------------------------------------ input
@@ -290,13 +252,7 @@ impl<S: Storage> Broker<S> {
     /// A connection opened.
     pub fn handle_connect(&mut self, conn: ConnId, peer: PeerInfo, now: Now) {
         let _ = now;
-        self.conns.insert(
-            conn,
-            Conn {
-                peer,
-                ..Conn::default()
-            },
-        );
+        self.conns.insert(conn, Conn::new(peer));
     }
 
     /// One complete request frame arrived on `conn`, its 4-byte size prefix
@@ -315,9 +271,7 @@ impl<S: Storage> Broker<S> {
     pub fn handle_disconnect(&mut self, conn: ConnId, now: Now) {
         let _ = now;
         if let Some(c) = self.conns.remove(&conn) {
-            if c.parked.is_some() {
-                self.timers.cancel(TimerKind::Parked(conn));
-            }
+            self.forget(conn, c.in_flight);
         }
     }
 
@@ -325,30 +279,38 @@ impl<S: Storage> Broker<S> {
     pub fn handle_timeout(&mut self, now: Now) {
         while let Some(kind) = self.timers.pop_due(now) {
             match kind {
-                TimerKind::Parked(conn) => self.retry_parked(conn, now, true),
+                TimerKind::Parked(conn) => self.resume(conn, now, true),
                 TimerKind::Retention => {
-                    api::retention::run(self, now);
+                    retention::run(&mut self.storage, &self.cluster, now);
                     let next = now + self.config.retention_check_interval_ms.max(1);
                     self.timers.set(next, TimerKind::Retention);
                 }
                 TimerKind::Cleaner => {
-                    let next = cleaner::run(self, now);
+                    let next = cleaner::run(
+                        &mut self.storage,
+                        &self.cluster,
+                        &self.producers,
+                        &mut self.cleaner,
+                        now,
+                    );
                     self.timers.set(next, TimerKind::Cleaner);
                 }
                 TimerKind::Groups => {
-                    self.groups.tick(now);
-                    self.settle_groups(now);
+                    for d in self.groups.handle_timeout(now) {
+                        let s = self.groups.write(d, &mut self.storage, now);
+                        self.settled(s, now);
+                    }
+                    self.set_group_timer(self.groups.next_deadline());
                 }
                 TimerKind::OffsetsRetention => {
-                    self.groups.expire_offsets(now);
-                    self.settle_groups(now);
-                    let next = now
-                        + self
-                            .config
-                            .groups
-                            .offsets_retention_check_interval_ms
-                            .max(1);
-                    self.timers.set(next, TimerKind::OffsetsRetention);
+                    for d in self.groups.expire_offsets(now) {
+                        let s = self.groups.write(d, &mut self.storage, now);
+                        self.settled(s, now);
+                    }
+                    self.set_group_timer(self.groups.next_deadline());
+                    let interval = self.config.groups.offsets_retention_check_interval_ms;
+                    self.timers
+                        .set(now + interval.max(1), TimerKind::OffsetsRetention);
                 }
             }
         }
@@ -369,177 +331,161 @@ impl<S: Storage> Broker<S> {
 
     // ------------------------------------------------------------ internals
 
-    /// Handles queued frames of `conn` until one parks or the queue empties.
+    /// Handles queued frames of `conn` until one waits or the queue empties.
     fn pump(&mut self, conn: ConnId, now: Now) {
         loop {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
             };
-            if c.busy() {
+            if c.in_flight.is_some() {
                 return;
             }
             let Some(frame) = c.queue.pop_front() else {
                 return;
             };
-            if let Err(reason) = self.handle_frame(conn, frame, now) {
-                self.close(conn, reason);
-                return;
-            }
+            self.run(conn, Input::Frame(&frame), now);
         }
     }
 
-    fn close(&mut self, conn: ConnId, reason: String) {
-        if self.conns.remove(&conn).is_some() {
-            self.timers.cancel(TimerKind::Parked(conn));
-            self.outputs.push_back(Output::Close { conn, reason });
-        }
-    }
-
-    /// Decodes and answers one frame. `Err` closes the connection, as Kafka
-    /// does for a request it cannot parse.
-    fn handle_frame(&mut self, conn: ConnId, frame: Bytes, now: Now) -> Result<(), String> {
-        let Some((raw_key, version)) = peek_request(&frame) else {
-            return Err(format!(
-                "frame of {} bytes is too short for a request header",
-                frame.len()
-            ));
+    /// Tries a parked Fetch of `conn` again (data arrived, or `expired`:
+    /// its deadline passed), then goes on with the connection's queue.
+    fn resume(&mut self, conn: ConnId, now: Now, expired: bool) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
         };
-        if raw_key == ApiKey::ApiVersions as i16
-            && !ApiKey::ApiVersions.versions().contains(version)
-        {
-            // Kafka answers an ApiVersions it cannot parse with
-            // UNSUPPORTED_VERSION in a v0 body listing what it supports.
-            let correlation_id = frame
-                .get(4..8)
-                .map_or(0, |b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]));
-            let body = api::api_versions::unsupported();
-            return self.respond(conn, correlation_id, ApiKey::ApiVersions, 0, body);
-        }
-        let mut r = Reader::new(&frame);
-        let (key, header) =
-            decode_request_header(&mut r).map_err(|e| format!("bad request header: {e}"))?;
-        if !api::supported(key).contains(version) {
-            return Err(format!("{} v{version} is not supported", key.name()));
-        }
-        // Bytes after the body are ignored, as Kafka's request parser
-        // ignores them: librdkafka (2.12-2.16) sends three extra bytes after
-        // an all-topics Metadata v13 request, and Kafka answers it.
-        let body = RequestBody::decode(key, &mut r, version)
-            .map_err(|e| format!("bad {} v{version} request: {e}", key.name()))?;
-        self.run(conn, header, key, body, now, None)
-    }
-
-    /// Runs a decoded request; parks it or answers it.
-    fn run(
-        &mut self,
-        conn: ConnId,
-        header: RequestHeader,
-        key: ApiKey,
-        body: RequestBody,
-        now: Now,
-        parked: Option<(Now, bool)>,
-    ) -> Result<(), String> {
-        let ctx = api::Ctx {
-            version: header.request_api_version,
-            conn,
-            client_id: header.client_id.clone().unwrap_or_default(),
-            now,
-            deadline: parked.map(|p| p.0),
-            deadline_passed: parked.is_some_and(|p| p.1),
+        let Some(InFlight::Fetch(parked)) = c.in_flight.take() else {
+            return;
         };
-        let reply = api::dispatch(self, &ctx, body);
-        let result = self.finish(conn, header, key, reply);
-        if !self.groups.ready.is_empty() || !self.groups.writes.is_empty() {
-            self.settle_groups(now);
-        } else if self.groups.timer_moved {
-            self.set_group_timer();
-        }
-        result
+        self.unpark(conn, &parked);
+        self.run(conn, Input::Resume(parked, expired), now);
+        self.pump(conn, now);
     }
 
-    /// Sends, parks or holds what a request's handler decided.
+    /// Gives an input to the API layer and carries out what it decided.
+    fn run(&mut self, conn: ConnId, input: Input<'_>, now: Now) {
+        let peer = self.conns.get(&conn).map_or("", |c| c.peer.addr.as_str());
+        let parts = Parts {
+            config: &self.config,
+            storage: &mut self.storage,
+            cluster: &mut self.cluster,
+            producers: &mut self.producers,
+            sessions: &mut self.sessions,
+            telemetry: &mut self.telemetry,
+            ids: &mut self.ids,
+            groups: &mut self.groups,
+        };
+        let Handled {
+            request,
+            reply,
+            appended,
+            answers,
+            group_deadline,
+        } = api::dispatch(parts, conn, peer, now, input);
+        // Fetches waiting on what was appended are answered first, as the
+        // append happened before this request's response.
+        self.wake(&appended, now);
+        if let Err(reason) = self.finish(conn, request, reply) {
+            self.close(conn, reason);
+        }
+        for (held, body) in answers {
+            self.answer_held(held, body, now);
+        }
+        if let Some(at) = group_deadline {
+            self.set_group_timer(at);
+        }
+    }
+
+    /// Sends, parks or holds what a request's handler decided. `Err`
+    /// closes the connection.
     fn finish(
         &mut self,
         conn: ConnId,
-        header: RequestHeader,
-        key: ApiKey,
+        request: Option<Answering>,
         reply: Reply,
     ) -> Result<(), String> {
         match reply {
-            Reply::Response(resp) => self.respond(
-                conn,
-                header.correlation_id,
-                key,
-                header.request_api_version,
-                resp,
-            ),
+            Reply::Response(body) => {
+                let a = request.ok_or("a response without a request")?;
+                self.respond(conn, a, body)
+            }
             Reply::NoResponse => Ok(()),
             Reply::Close(reason) => Err(reason),
-            Reply::Park { body, deadline } => {
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.parked = Some(Parked {
-                        header,
-                        key,
-                        body,
-                        deadline,
-                    });
-                    self.timers.set(deadline, TimerKind::Parked(conn));
+            Reply::Park(parked) => {
+                if self.conns.contains_key(&conn) {
+                    self.timers.set(parked.deadline, TimerKind::Parked(conn));
+                    for tp in parked.partitions() {
+                        self.waiting.entry(tp).or_default().insert(conn);
+                    }
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.in_flight = Some(InFlight::Fetch(parked));
+                    }
                 }
                 Ok(())
             }
             Reply::Hold => {
+                let a = request.ok_or("a held request without a header")?;
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    c.held = Some(Held {
-                        correlation_id: header.correlation_id,
-                        key,
-                        version: header.request_api_version,
-                    });
+                    c.in_flight = Some(InFlight::Held(a));
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Records were appended to `partitions`: the fetches parked on them
+    /// run again, in connection order.
+    fn wake(&mut self, partitions: &[TopicPartition], now: Now) {
+        let mut woken = BTreeSet::new();
+        for tp in partitions {
+            if let Some(conns) = self.waiting.get(tp) {
+                woken.extend(conns.iter().copied());
+            }
+        }
+        for conn in woken {
+            self.resume(conn, now, false);
         }
     }
 
     /// Answers a held request with what the coordinator decided, then goes
     /// on with the connection's queue. A connection that closed meanwhile
     /// is skipped.
-    pub(crate) fn answer_held(&mut self, w: group::Waiter, answer: group::Answer, now: Now) {
-        let Some(h) = self.conns.get_mut(&w.conn).and_then(|c| c.held.take()) else {
+    fn answer_held(&mut self, conn: ConnId, body: ResponseBody, now: Now) {
+        let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let body = match answer {
-            group::Answer::Join(j) => {
-                ResponseBody::JoinGroup(api::join_group::response(h.version, j))
-            }
-            group::Answer::Sync(s) => {
-                ResponseBody::SyncGroup(api::sync_group::response(h.version, s))
-            }
+        let Some(InFlight::Held(a)) = c.in_flight.take() else {
+            return;
         };
-        if let Err(reason) = self.respond(w.conn, h.correlation_id, h.key, h.version, body) {
-            self.close(w.conn, reason);
+        if let Err(reason) = self.respond(conn, a, body) {
+            self.close(conn, reason);
             return;
         }
-        self.pump(w.conn, now);
+        self.pump(conn, now);
     }
 
-    /// Moves (or clears) the group coordinator's timer.
-    pub(crate) fn set_groups_deadline(&mut self, at: Option<Now>) {
+    /// Delivers what a timer's group decision settled.
+    fn settled(&mut self, s: Settled<()>, now: Now) {
+        for (held, body) in s.answers {
+            self.answer_held(held, body, now);
+        }
+    }
+
+    /// The group timer follows the coordinator's earliest deadline.
+    fn set_group_timer(&mut self, at: Option<Now>) {
         match at {
             Some(at) => self.timers.set(at, TimerKind::Groups),
             None => self.timers.cancel(TimerKind::Groups),
         }
     }
 
-    fn respond(
-        &mut self,
-        conn: ConnId,
-        correlation_id: i32,
-        key: ApiKey,
-        version: i16,
-        body: ResponseBody,
-    ) -> Result<(), String> {
-        let frame = encode_response_chunks(correlation_id, &body, version)
-            .map_err(|e| format!("cannot encode {} v{version} response: {e}", key.name()))?;
+    fn respond(&mut self, conn: ConnId, a: Answering, body: ResponseBody) -> Result<(), String> {
+        let frame = encode_response_chunks(a.correlation_id, &body, a.version).map_err(|e| {
+            format!(
+                "cannot encode {} v{} response: {e}",
+                a.key.name(),
+                a.version
+            )
+        })?;
         self.outputs.push_back(Output::Response {
             conn,
             chunks: frame.into_chunks(),
@@ -547,42 +493,31 @@ impl<S: Storage> Broker<S> {
         Ok(())
     }
 
-    /// Runs a parked request again (data arrived, or its deadline passed).
-    fn retry_parked(&mut self, conn: ConnId, now: Now, timed_out: bool) {
-        let Some(p) = self.conns.get_mut(&conn).and_then(|c| c.parked.take()) else {
-            return;
-        };
+    fn close(&mut self, conn: ConnId, reason: String) {
+        if let Some(c) = self.conns.remove(&conn) {
+            self.forget(conn, c.in_flight);
+            self.outputs.push_back(Output::Close { conn, reason });
+        }
+    }
+
+    /// A connection is gone: whatever it waited for is forgotten (a
+    /// request the group coordinator holds is answered into the void).
+    fn forget(&mut self, conn: ConnId, in_flight: Option<InFlight>) {
+        if let Some(InFlight::Fetch(parked)) = in_flight {
+            self.unpark(conn, &parked);
+        }
+    }
+
+    /// Takes a parked fetch off its timer and its partitions.
+    fn unpark(&mut self, conn: ConnId, parked: &ParkedFetch) {
         self.timers.cancel(TimerKind::Parked(conn));
-        let passed = timed_out || now >= p.deadline;
-        if let Err(reason) = self.run(
-            conn,
-            p.header,
-            p.key,
-            p.body,
-            now,
-            Some((p.deadline, passed)),
-        ) {
-            self.close(conn, reason);
-            return;
+        for tp in parked.partitions() {
+            if let Some(set) = self.waiting.get_mut(&tp) {
+                set.remove(&conn);
+                if set.is_empty() {
+                    self.waiting.remove(&tp);
+                }
+            }
         }
-        self.pump(conn, now);
-    }
-
-    /// New data was appended: parked requests that may now be satisfied run again.
-    pub(crate) fn wake_parked(&mut self, now: Now) {
-        let waiting: Vec<ConnId> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.parked.is_some())
-            .map(|(id, _)| *id)
-            .collect();
-        for conn in waiting {
-            self.retry_parked(conn, now, false);
-        }
-    }
-
-    /// The peer of a connection, for logs.
-    pub fn peer(&self, conn: ConnId) -> Option<&PeerInfo> {
-        self.conns.get(&conn).map(|c| &c.peer)
     }
 }

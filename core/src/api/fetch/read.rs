@@ -3,15 +3,15 @@
 
 use bytes::Bytes;
 
-use crate::broker::sessions::CachedPartition;
-use crate::broker::Broker;
 use crate::protocol::messages::fetch_response::{LeaderIdAndEpoch, PartitionData};
 use crate::protocol::{ErrorCode, Records, Uuid};
 use crate::records::validate::down_convert;
-use crate::records::LOG_OVERHEAD;
+use crate::records::{Compression, CompressionTarget, LOG_OVERHEAD};
+use crate::state::cluster::Cluster;
+use crate::state::fetch_sessions::CachedPartition;
+use crate::state::isolation::{aborted_transactions, last_stable_offset};
+use crate::state::Config;
 use crate::storage::{Storage, TopicPartition};
-
-use super::isolation::{aborted_transactions, last_stable_offset};
 
 /// What the whole request asks of every partition read.
 #[derive(Debug, Clone, Copy)]
@@ -50,18 +50,17 @@ impl Limits {
 
 /// The topic name of a partition that can be read, or the error it is
 /// answered with without reading (Kafka's "erroneous" partitions).
-pub(super) fn check<'a, S: Storage>(
-    b: &Broker<S>,
+pub(super) fn check<'a>(
+    cluster: &Cluster,
     want: &'a CachedPartition,
 ) -> Result<&'a str, ErrorCode> {
     let Some(name) = want.topic.as_deref() else {
         return Err(ErrorCode::UNKNOWN_TOPIC_ID);
     };
-    let exists = b
-        .cluster
+    let exists = cluster
         .topics
         .get(name)
-        .is_some_and(|t| usize::try_from(want.partition).is_ok_and(|p| p < t.partitions.len()));
+        .is_some_and(|t| t.has_partition(want.partition));
     if exists {
         Ok(name)
     } else {
@@ -97,14 +96,16 @@ fn failed(partition: i32, code: ErrorCode) -> PartitionData {
 
 /// Reads `want` of `topic` (which exists) within `limits`.
 pub(super) fn partition<S: Storage>(
-    b: &Broker<S>,
+    config: &Config,
+    cluster: &Cluster,
+    storage: &S,
     want: &CachedPartition,
     topic: &str,
     params: &Params,
     limits: &mut Limits,
 ) -> PartitionData {
     let p = want.partition;
-    let Some(t) = b.cluster.topics.get(topic) else {
+    let Some(t) = cluster.topics.get(topic) else {
         return unknown(p, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
     };
     let leader_epoch = usize::try_from(p)
@@ -116,7 +117,7 @@ pub(super) fn partition<S: Storage>(
     let not_leader = |code: ErrorCode| PartitionData {
         current_leader: if params.version >= 16 {
             LeaderIdAndEpoch {
-                leader_id: b.config.node_id,
+                leader_id: config.node_id,
                 leader_epoch,
                 ..Default::default()
             }
@@ -147,9 +148,9 @@ pub(super) fn partition<S: Storage>(
         };
     }
     let tp = TopicPartition::new(topic, p);
-    let start = b.storage.start_offset(&tp);
-    let end = b.storage.end_offset(&tp);
-    let lso = last_stable_offset(b, &tp);
+    let start = storage.start_offset(&tp);
+    let end = storage.end_offset(&tp);
+    let lso = last_stable_offset(storage, &tp);
     if want.fetch_offset < start || want.fetch_offset > end {
         return failed(p, ErrorCode::OFFSET_OUT_OF_RANGE);
     }
@@ -169,7 +170,7 @@ pub(super) fn partition<S: Storage>(
     if want.fetch_offset >= upto || (room == 0 && !limits.min_one) {
         return out;
     }
-    match b.storage.read(&tp, want.fetch_offset, room.max(1)) {
+    match storage.read(&tp, want.fetch_offset, room.max(1)) {
         Ok(chunks) => {
             let taken = take_batches(chunks, room, limits.min_one, upto);
             if taken.bytes > 0 {
@@ -178,7 +179,7 @@ pub(super) fn partition<S: Storage>(
                 limits.remaining = limits.remaining.saturating_sub(taken.bytes);
                 if params.committed {
                     out.aborted_transactions = Some(aborted_transactions(
-                        b,
+                        storage,
                         &tp,
                         want.fetch_offset,
                         taken.next_offset,
@@ -259,19 +260,15 @@ fn last_offset(batch: &[u8], base: i64) -> i64 {
 /// zstd topic; v0-3 get their records down-converted to magic 0 (v0-1)
 /// or 1 (v2-3), starting at the fetch offset. Down-conversion builds a new
 /// buffer: it is the one path where record data is copied.
-pub(super) fn for_version<S: Storage>(
-    b: &Broker<S>,
+pub(super) fn for_version(
+    cluster: &Cluster,
     want: &CachedPartition,
     mut data: PartitionData,
     version: i16,
 ) -> PartitionData {
-    let topic = want
-        .topic
-        .as_deref()
-        .filter(|t| b.cluster.topics.contains_key(*t));
-    if version < 10
-        && topic.is_some_and(|t| b.topic_config(t, "compression.type").as_deref() == Some("zstd"))
-    {
+    let zstd = CompressionTarget::Codec(Compression::Zstd);
+    let topic = want.topic.as_deref().and_then(|t| cluster.topics.get(t));
+    if version < 10 && topic.is_some_and(|t| t.config.compression == zstd) {
         return unknown(
             data.partition_index,
             ErrorCode::UNSUPPORTED_COMPRESSION_TYPE,

@@ -3,21 +3,23 @@
 //! does to the session cache.
 //!
 //! [`plan`] only looks; [`finish`] changes the cache, once, when the
-//! response is actually sent. A parked request is planned again each time
-//! it runs, so an incremental fetch that waits for data advances its
-//! session's epoch exactly once. (Kafka changes the session when the
-//! request arrives and checks at answer time that nobody else has; here
-//! nothing can change in between except by another request on the same
-//! session, which then finds the epoch it expects.)
+//! response is actually sent. A parked request keeps its plan, so an
+//! incremental fetch that waits for data advances its session's epoch
+//! exactly once. (Kafka changes the session when the request arrives and
+//! checks at answer time that nobody else has; here the session is
+//! changed at answer time, and [`finish`] checks that no other request
+//! moved it on meanwhile.)
 
 use std::collections::HashMap;
 
-use crate::broker::sessions::{CachedPartition, PartKey, FINAL_EPOCH, INITIAL_EPOCH};
-use crate::broker::Broker;
 use crate::protocol::messages::fetch_request::FetchRequest;
 use crate::protocol::messages::fetch_response::PartitionData;
 use crate::protocol::{ErrorCode, Uuid};
-use crate::storage::Storage;
+use crate::state::cluster::Cluster;
+use crate::state::fetch_sessions::{
+    CachedPartition, FetchSessions, PartKey, FINAL_EPOCH, INITIAL_EPOCH,
+};
+use crate::state::ids::Ids;
 
 /// What kind of fetch a request is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,12 +45,13 @@ pub(super) struct Plan {
 
 /// Decides what `req` reads; a session error is the top-level error code
 /// of an empty response.
-pub(super) fn plan<S: Storage>(
-    b: &Broker<S>,
+pub(super) fn plan(
+    cluster: &Cluster,
+    sessions: &FetchSessions,
     version: i16,
     req: &FetchRequest,
 ) -> Result<Plan, ErrorCode> {
-    let requested = requested(b, version, req);
+    let requested = requested(cluster, version, req);
     let (id, epoch) = if version >= 7 {
         (req.session_id, req.session_epoch)
     } else {
@@ -67,8 +70,7 @@ pub(super) fn plan<S: Storage>(
             wants: requested,
         });
     }
-    let session = b
-        .sessions
+    let session = sessions
         .get(id)
         .ok_or(ErrorCode::FETCH_SESSION_ID_NOT_FOUND)?;
     if session.epoch != epoch {
@@ -86,7 +88,7 @@ pub(super) fn plan<S: Storage>(
     }
     // A topic id unknown when its partition joined may be known by now.
     for w in wants.iter_mut().filter(|w| w.topic.is_none()) {
-        w.topic = b.cluster.by_id.get(&w.topic_id).cloned();
+        w.topic = cluster.by_id.get(&w.topic_id).cloned();
     }
     Ok(Plan {
         mode: Mode::Incremental { id, epoch },
@@ -98,8 +100,9 @@ pub(super) fn plan<S: Storage>(
 /// the session id to send and the partitions to answer, in order (an
 /// incremental response leaves out what has not changed). `results` index
 /// `plan.wants`.
-pub(super) fn finish<S: Storage>(
-    b: &mut Broker<S>,
+pub(super) fn finish(
+    sessions: &mut FetchSessions,
+    ids: &mut Ids,
     plan: &Plan,
     follower: bool,
     version: i16,
@@ -109,13 +112,13 @@ pub(super) fn finish<S: Storage>(
     match plan.mode {
         Mode::Sessionless { close } => {
             if let Some(id) = close {
-                b.sessions.remove(id);
+                sessions.remove(id);
             }
             (ErrorCode::NONE, 0, results)
         }
         Mode::Full { close } => {
             if let Some(id) = close {
-                b.sessions.remove(id);
+                sessions.remove(id);
             }
             // The session holds the partitions in the order answered, with
             // what the answer told the fetcher.
@@ -130,15 +133,13 @@ pub(super) fn finish<S: Storage>(
                     })
                 })
                 .collect();
-            let id = b
-                .sessions
-                .maybe_create(now, follower, version >= 13, partitions, &mut b.ids);
+            let id = sessions.maybe_create(now, follower, version >= 13, partitions, ids);
             (ErrorCode::NONE, id, results)
         }
         Mode::Incremental { id, epoch } => {
-            if b.sessions.get(id).map(|s| s.epoch) != Some(epoch) {
-                // Someone else moved the session on (not possible within
-                // one run, which `plan` began): Kafka's answer.
+            if sessions.get(id).map(|s| s.epoch) != Some(epoch) {
+                // Another request moved the session on while this one was
+                // parked: Kafka's answer.
                 return (ErrorCode::INVALID_FETCH_SESSION_EPOCH, id, Vec::new());
             }
             let mut parts = plan.wants.clone();
@@ -168,7 +169,7 @@ pub(super) fn finish<S: Storage>(
                     .filter(|(i, _)| moved[*i])
                     .filter_map(|(i, _)| parts.get(*i).cloned()),
             );
-            b.sessions.advance(id, order, now);
+            sessions.advance(id, order, now);
             (ErrorCode::NONE, id, answered)
         }
     }
@@ -176,12 +177,12 @@ pub(super) fn finish<S: Storage>(
 
 /// The partitions a request lists, once each (a repeated partition keeps
 /// its first place and its last parameters, as in Kafka's map).
-fn requested<S: Storage>(b: &Broker<S>, version: i16, req: &FetchRequest) -> Vec<CachedPartition> {
+fn requested(cluster: &Cluster, version: i16, req: &FetchRequest) -> Vec<CachedPartition> {
     let mut out: Vec<CachedPartition> = Vec::new();
     let mut index: HashMap<PartKey, usize> = HashMap::new();
     for t in &req.topics {
         let (topic_id, topic) = if version >= 13 {
-            (t.topic_id, b.cluster.by_id.get(&t.topic_id).cloned())
+            (t.topic_id, cluster.by_id.get(&t.topic_id).cloned())
         } else {
             (Uuid::ZERO, Some(t.topic.to_string()))
         };

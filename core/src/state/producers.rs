@@ -50,7 +50,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use bytes::Bytes;
 
-use super::cluster::{for_each_batch, write_changes, Change, Cluster, METADATA_TOPIC};
+use super::cluster::{for_each_batch, Change, Cluster, METADATA_TOPIC};
+use super::controller::write_changes;
 use crate::protocol::messages::metadata::producer_ids_record::ProducerIdsRecord;
 use crate::protocol::{ErrorCode, Uuid};
 use crate::records::validate::last_sequence;

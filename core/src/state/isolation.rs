@@ -12,15 +12,14 @@
 //! no transaction is ever aborted; these two functions are where the
 //! transaction coordinator's state will answer.
 
-use crate::broker::Broker;
 use crate::protocol::messages::fetch_response::AbortedTransaction;
 use crate::storage::{Storage, TopicPartition};
 
 /// The last stable offset of `tp`: the first offset of its earliest open
 /// transaction, or the high watermark when none is open. With no
 /// transactions, the high watermark (a single broker's log end offset).
-pub(crate) fn last_stable_offset<S: Storage>(b: &Broker<S>, tp: &TopicPartition) -> i64 {
-    b.storage.end_offset(tp)
+pub(crate) fn last_stable_offset<S: Storage + ?Sized>(storage: &S, tp: &TopicPartition) -> i64 {
+    storage.end_offset(tp)
 }
 
 /// The aborted transactions of `tp` that a read_committed fetcher must
@@ -28,12 +27,12 @@ pub(crate) fn last_stable_offset<S: Storage>(b: &Broker<S>, tp: &TopicPartition)
 /// `to` (one past the last offset sent): each producer id with the first
 /// offset of its aborted transaction. None while transactions are not
 /// tracked.
-pub(crate) fn aborted_transactions<S: Storage>(
-    b: &Broker<S>,
+pub(crate) fn aborted_transactions<S: Storage + ?Sized>(
+    storage: &S,
     tp: &TopicPartition,
     from: i64,
     to: i64,
 ) -> Vec<AbortedTransaction> {
-    let _ = (b, tp, from, to);
+    let _ = (storage, tp, from, to);
     Vec::new()
 }

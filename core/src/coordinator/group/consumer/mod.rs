@@ -6,20 +6,28 @@
 //! The *group epoch* goes up whenever what the assignment depends on
 //! changes: a member joins or leaves, a subscription changes, a subscribed
 //! topic gains partitions or appears. The *target assignment* is then
-//! computed again by the assignor (`uniform`, the default, or `range`) and
-//! stamped with that epoch (the *assignment epoch*).
+//! computed again by the assignor (`uniform`, the default, or `range`; see
+//! [`assign`]) and stamped with that epoch (the *assignment epoch*). The
+//! group's state is read off those epochs:
+//!
+//! ```text
+//!            first member joins
+//!   Empty  ----------------------> Assigning      group epoch > assignment epoch
+//!     ^                                |
+//!     | last member leaves             | target computed (same heartbeat)
+//!     | or expires                     v
+//!     +-------------------------- Reconciling     some member's epoch or state lags
+//!                                   ^     |
+//!               epoch bump (join,   |     | every member holds its target
+//!               leave, new topics)  |     v
+//!                                   +-- Stable
+//! ```
 //!
 //! Each member walks from what it owns to its target, one heartbeat at a
-//! time, as Kafka's `CurrentAssignmentBuilder` does:
-//!
-//! - partitions it owns that the target gives to others are taken away
-//!   first; the member keeps its epoch until a heartbeat reports it no
-//!   longer owns them (UNREVOKED_PARTITIONS), and is fenced if that takes
-//!   longer than its rebalance timeout;
-//! - then it moves to the assignment epoch and receives its new partitions,
-//!   except those another member has not released yet, which it receives
-//!   on a later heartbeat (UNRELEASED_PARTITIONS);
-//! - when it holds exactly its target it is STABLE.
+//! time, as Kafka's `CurrentAssignmentBuilder` does ([`MemberState`]):
+//! partitions it owns that the target gives to others are taken away
+//! first; then it moves to the assignment epoch and receives its new
+//! partitions, except those another member has not released yet.
 //!
 //! A member that does not heartbeat within `group.consumer.session.timeout.ms`
 //! is removed. A heartbeat with epoch -1 (or -2 for a static member) leaves.
@@ -35,25 +43,82 @@
 //! left. A restarted broker gets its members back, with their epochs and
 //! assignments, and expects them to heartbeat within a session timeout.
 
+pub(crate) mod assign;
+mod persist;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use crate::broker::Now;
+use super::Effects;
 use crate::protocol::{ErrorCode, Uuid};
+use crate::state::Now;
 
-/// Partitions by topic id.
-pub(crate) type Assign = BTreeMap<Uuid, BTreeSet<i32>>;
+pub(crate) use assign::Assign;
+use assign::{intersect, minus, range_assign, subset, uniform_assign, ASSIGNORS};
 
-/// Where a member stands on its way to its target assignment (the numbers
-/// are those of Kafka's ConsumerGroupCurrentMemberAssignmentValue.state).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where a member stands on its way to its target assignment.
+///
+/// ```text
+///          target takes partitions          the member reports them
+///          it owns away                     released (owned ∩ revoking = ∅)
+///   Stable -----------------> UnrevokedPartitions -------------+
+///     ^  ^                        |  rebalance timeout         |
+///     |  |                        v                            v
+///     |  |                     (fenced: removed)     new epoch, new partitions
+///     |  |                                                     |
+///     |  +------ all of its target is free ---------------------+
+///     |                                                        | some are still
+///     |                                                        v owned by others
+///     +------- they are released ------------------- UnreleasedPartitions
+/// ```
+///
+/// The numbers Kafka's ConsumerGroupCurrentMemberAssignmentValue.state
+/// stores are 0, 1 and 2, in this order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) enum MemberState {
+    /// It holds exactly its target.
     #[default]
     Stable,
-    UnrevokedPartitions,
+    /// It must give these partitions up before it moves on, by `deadline`
+    /// (its rebalance timeout) or be fenced.
+    UnrevokedPartitions { revoking: Assign, deadline: Now },
+    /// It is at the assignment epoch but waits for partitions others still own.
     UnreleasedPartitions,
+}
+
+impl MemberState {
+    /// Kafka's number for the state in its records.
+    pub fn code(&self) -> i8 {
+        match self {
+            MemberState::Stable => 0,
+            MemberState::UnrevokedPartitions { .. } => 1,
+            MemberState::UnreleasedPartitions => 2,
+        }
+    }
+
+    /// The state a record names, with the partitions pending revocation it
+    /// lists (unknown numbers read as stable). The revocation deadline is
+    /// set when the group is loaded.
+    pub fn from_record(code: i8, revoking: Assign) -> MemberState {
+        match code {
+            1 => MemberState::UnrevokedPartitions {
+                revoking,
+                deadline: 0,
+            },
+            2 => MemberState::UnreleasedPartitions,
+            _ => MemberState::Stable,
+        }
+    }
+
+    /// The partitions being revoked (empty unless unrevoked).
+    pub fn revoking(&self) -> Option<&Assign> {
+        match self {
+            MemberState::UnrevokedPartitions { revoking, .. } => Some(revoking),
+            _ => None,
+        }
+    }
 }
 
 /// One member of a consumer group.
@@ -73,30 +138,16 @@ pub(crate) struct ConsumerMember {
     pub assignor: Option<ByteString>,
     /// What it owns now.
     pub assigned: Assign,
-    /// What it must give up before it moves on.
-    pub revoking: Assign,
     pub session_deadline: Now,
-    pub revocation_deadline: Option<Now>,
     /// The assignment last sent to it.
     pub last_sent: Option<Assign>,
 }
 
-impl MemberState {
-    /// Kafka's number for the state in its records.
-    pub fn code(self) -> i8 {
-        match self {
-            MemberState::Stable => 0,
-            MemberState::UnrevokedPartitions => 1,
-            MemberState::UnreleasedPartitions => 2,
-        }
-    }
-
-    /// The state a record's number names (unknown ones read as stable).
-    pub fn from_code(c: i8) -> MemberState {
-        match c {
-            1 => MemberState::UnrevokedPartitions,
-            2 => MemberState::UnreleasedPartitions,
-            _ => MemberState::Stable,
+impl ConsumerMember {
+    fn revocation_deadline(&self) -> Option<Now> {
+        match self.state {
+            MemberState::UnrevokedPartitions { deadline, .. } => Some(deadline),
+            _ => None,
         }
     }
 }
@@ -104,9 +155,10 @@ impl MemberState {
 /// A topic the assignor may hand out: name, id, partition count.
 pub(crate) type TopicMeta = (ByteString, Uuid, i32);
 
-/// A consumer group's own state (its offsets live in the enclosing group).
+/// A consumer group's own state (its offsets are the coordinator's).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ConsumerGroup {
+    pub id: ByteString,
     pub epoch: i32,
     pub assignment_epoch: i32,
     pub assignor: ByteString,
@@ -157,11 +209,16 @@ impl HeartbeatOutcome {
     }
 }
 
-/// The assignors the broker runs.
-pub(crate) const ASSIGNORS: [&str; 2] = ["uniform", "range"];
-
 impl ConsumerGroup {
-    /// Kafka's name of the group's state.
+    /// An empty group.
+    pub fn new(id: ByteString) -> ConsumerGroup {
+        ConsumerGroup {
+            id,
+            ..Default::default()
+        }
+    }
+
+    /// Kafka's name of the group's state (see the module docs).
     pub fn state_name(&self) -> &'static str {
         if self.members.is_empty() {
             "Empty"
@@ -182,23 +239,24 @@ impl ConsumerGroup {
     pub fn next_deadline(&self) -> Option<Now> {
         self.members
             .values()
-            .flat_map(|m| std::iter::once(m.session_deadline).chain(m.revocation_deadline))
+            .flat_map(|m| std::iter::once(m.session_deadline).chain(m.revocation_deadline()))
             .min()
     }
 
     /// Removes members whose session or revocation time ran out.
-    pub fn tick(&mut self, now: Now) {
+    pub fn tick(&mut self, now: Now, fx: &mut Effects) {
         let gone: Vec<ByteString> = self
             .members
             .values()
             .filter(|m| {
-                now >= m.session_deadline || m.revocation_deadline.is_some_and(|d| now >= d)
+                now >= m.session_deadline || m.revocation_deadline().is_some_and(|d| now >= d)
             })
             .map(|m| m.id.clone())
             .collect();
         for id in gone {
             self.remove(&id);
         }
+        self.persist(fx);
     }
 
     fn remove(&mut self, id: &str) {
@@ -211,6 +269,19 @@ impl ConsumerGroup {
     /// Handles one heartbeat. `topics` resolves the topics a subscription
     /// names (and, for a regex, lists every topic).
     pub fn heartbeat(
+        &mut self,
+        a: HeartbeatArgs,
+        topics: &dyn Fn() -> Vec<TopicMeta>,
+        session_timeout_ms: i64,
+        now: Now,
+        fx: &mut Effects,
+    ) -> HeartbeatOutcome {
+        let out = self.beat(a, topics, session_timeout_ms, now);
+        self.persist(fx);
+        out
+    }
+
+    fn beat(
         &mut self,
         a: HeartbeatArgs,
         topics: &dyn Fn() -> Vec<TopicMeta>,
@@ -263,9 +334,7 @@ impl ConsumerGroup {
                 regex: None,
                 assignor: None,
                 assigned: Assign::new(),
-                revoking: Assign::new(),
                 session_deadline: now,
-                revocation_deadline: None,
                 last_sent: None,
             };
             // A member joining again (after a fence, say) starts over.
@@ -394,6 +463,13 @@ impl ConsumerGroup {
             .collect()
     }
 
+    /// Whether some member subscribes to `topic` by name.
+    pub fn subscribed(&self, topic: &str) -> bool {
+        self.members
+            .values()
+            .any(|m| m.subscribed.iter().any(|t| t == topic))
+    }
+
     /// Computes the target assignment for the current group epoch.
     fn assign(&mut self, meta: Vec<TopicMeta>) {
         let assignor = self
@@ -421,14 +497,18 @@ impl ConsumerGroup {
     fn owned_by_others(&self, id: &str) -> Assign {
         let mut out = Assign::new();
         for m in self.members.values().filter(|m| m.id != id) {
-            for (t, ps) in m.assigned.iter().chain(m.revoking.iter()) {
+            for (t, ps) in m
+                .assigned
+                .iter()
+                .chain(m.state.revoking().into_iter().flatten())
+            {
                 out.entry(*t).or_default().extend(ps.iter().copied());
             }
         }
         out
     }
 
-    /// Moves member `id` one step towards its target.
+    /// Moves member `id` one step towards its target (see [`MemberState`]).
     fn reconcile(&mut self, id: &str, owned: Option<&Assign>, now: Now) {
         let others = self.owned_by_others(id);
         let target = self.target.get(id).cloned().unwrap_or_default();
@@ -436,13 +516,12 @@ impl ConsumerGroup {
         let Some(m) = self.members.get_mut(id) else {
             return;
         };
-        if m.state == MemberState::UnrevokedPartitions {
-            let released = owned.is_some_and(|o| intersect(o, &m.revoking).is_empty());
+        if let MemberState::UnrevokedPartitions { revoking, .. } = &m.state {
+            let released = owned.is_some_and(|o| intersect(o, revoking).is_empty());
             if !released {
                 return;
             }
-            m.revoking.clear();
-            m.revocation_deadline = None;
+            m.state = MemberState::Stable;
         }
         if m.epoch == assignment_epoch && m.state == MemberState::Stable && m.assigned == target {
             return;
@@ -451,9 +530,10 @@ impl ConsumerGroup {
         let revoke = minus(&m.assigned, &target);
         if !revoke.is_empty() {
             m.assigned = kept;
-            m.revoking = revoke;
-            m.state = MemberState::UnrevokedPartitions;
-            m.revocation_deadline = Some(now + m.rebalance_timeout_ms.max(0) as i64);
+            m.state = MemberState::UnrevokedPartitions {
+                revoking: revoke,
+                deadline: now + m.rebalance_timeout_ms.max(0) as i64,
+            };
             return;
         }
         let wanted = minus(&target, &kept);
@@ -474,48 +554,42 @@ impl ConsumerGroup {
         };
     }
 
-    /// The group's records as they are now, by key (see [`super::records`]).
-    pub fn records(&self, group: &str) -> BTreeMap<Bytes, Bytes> {
-        super::records::consumer_group_records(group, self)
-    }
-
-    /// The records to write since the last call: those that changed, and
-    /// tombstones for those gone.
-    pub fn persist(&mut self, group: &str) -> Vec<(Bytes, Option<Bytes>)> {
-        let now = self.records(group);
-        let mut out = Vec::new();
+    /// Writes the records that changed since the last call, and tombstones
+    /// for those gone (see [`persist`]).
+    fn persist(&mut self, fx: &mut Effects) {
+        let Some(now) = fx.encoded(persist::records(&self.id, self)) else {
+            return;
+        };
         for (k, v) in &now {
             if self.persisted.get(k) != Some(v) {
-                out.push((k.clone(), Some(v.clone())));
+                fx.record(k.clone(), Some(v.clone()));
             }
         }
         for k in self.persisted.keys() {
             if !now.contains_key(k) {
-                out.push((k.clone(), None));
+                fx.record(k.clone(), None);
             }
         }
         self.persisted = now;
-        out
     }
 
     /// Tombstones for every record of the group (it is deleted or becomes
     /// a classic group).
-    pub fn erase(&mut self) -> Vec<(Bytes, Option<Bytes>)> {
-        std::mem::take(&mut self.persisted)
-            .into_keys()
-            .map(|k| (k, None))
-            .collect()
+    pub fn erase(&mut self, fx: &mut Effects) {
+        for k in std::mem::take(&mut self.persisted).into_keys() {
+            fx.record(k, None);
+        }
     }
 
     /// Starts the clocks of members read back from the log.
-    pub fn loaded(&mut self, group: &str, now: Now, session_timeout_ms: i64) {
+    pub fn loaded(&mut self, now: Now, session_timeout_ms: i64) {
         for m in self.members.values_mut() {
             m.session_deadline = now + session_timeout_ms;
-            if m.state == MemberState::UnrevokedPartitions {
-                m.revocation_deadline = Some(now + m.rebalance_timeout_ms.max(0) as i64);
+            if let MemberState::UnrevokedPartitions { deadline, .. } = &mut m.state {
+                *deadline = now + m.rebalance_timeout_ms.max(0) as i64;
             }
         }
-        self.persisted = self.records(group);
+        self.persisted = persist::records(&self.id, self).unwrap_or_default();
     }
 
     /// Checks an OffsetCommit or OffsetFetch naming a member and its epoch.
@@ -546,197 +620,4 @@ fn meta_hash(meta: &[TopicMeta]) -> i64 {
         }
     }
     h as i64
-}
-
-fn subset(a: &Assign, b: &Assign) -> bool {
-    a.iter()
-        .all(|(t, ps)| ps.is_empty() || b.get(t).is_some_and(|bs| ps.is_subset(bs)))
-}
-
-fn intersect(a: &Assign, b: &Assign) -> Assign {
-    let mut out = Assign::new();
-    for (t, ps) in a {
-        if let Some(bs) = b.get(t) {
-            let common: BTreeSet<i32> = ps.intersection(bs).copied().collect();
-            if !common.is_empty() {
-                out.insert(*t, common);
-            }
-        }
-    }
-    out
-}
-
-fn minus(a: &Assign, b: &Assign) -> Assign {
-    let mut out = Assign::new();
-    for (t, ps) in a {
-        let rest: BTreeSet<i32> = match b.get(t) {
-            Some(bs) => ps.difference(bs).copied().collect(),
-            None => ps.clone(),
-        };
-        if !rest.is_empty() {
-            out.insert(*t, rest);
-        }
-    }
-    out
-}
-
-/// Kafka's range assignor, per topic: subscribed members in id order take
-/// contiguous ranges, the first `partitions % members` one more.
-pub(crate) fn range_assign(
-    subs: &BTreeMap<ByteString, BTreeSet<Uuid>>,
-    meta: &[TopicMeta],
-) -> BTreeMap<ByteString, Assign> {
-    let mut out: BTreeMap<ByteString, Assign> =
-        subs.keys().map(|m| (m.clone(), Assign::new())).collect();
-    for (_, id, n) in meta {
-        let members: Vec<&ByteString> = subs
-            .iter()
-            .filter(|(_, ts)| ts.contains(id))
-            .map(|(m, _)| m)
-            .collect();
-        if members.is_empty() {
-            continue;
-        }
-        let (each, extra) = (*n as usize / members.len(), *n as usize % members.len());
-        let mut p = 0;
-        for (i, m) in members.iter().enumerate() {
-            let take = each + usize::from(i < extra);
-            let set: BTreeSet<i32> = (p..p + take as i32).collect();
-            p += take as i32;
-            if !set.is_empty() {
-                out.entry((*m).clone()).or_default().insert(*id, set);
-            }
-        }
-    }
-    out
-}
-
-/// A balanced, sticky assignment: every subscribed partition goes to one
-/// subscriber; partition counts differ by at most one between members with
-/// the same subscription; a partition stays with its previous owner when
-/// that keeps the balance.
-pub(crate) fn uniform_assign(
-    subs: &BTreeMap<ByteString, BTreeSet<Uuid>>,
-    meta: &[TopicMeta],
-    previous: &BTreeMap<ByteString, Assign>,
-) -> BTreeMap<ByteString, Assign> {
-    let mut out: BTreeMap<ByteString, Assign> =
-        subs.keys().map(|m| (m.clone(), Assign::new())).collect();
-    let mut count: BTreeMap<ByteString, usize> = subs.keys().map(|m| (m.clone(), 0)).collect();
-    let partitions: Vec<(Uuid, i32)> = meta
-        .iter()
-        .filter(|(_, id, _)| subs.values().any(|ts| ts.contains(id)))
-        .flat_map(|(_, id, n)| (0..*n).map(move |p| (*id, p)))
-        .collect();
-    if subs.is_empty() || partitions.is_empty() {
-        return out;
-    }
-    let floor = partitions.len() / subs.len();
-    let mut ceil_slots = partitions.len() % subs.len();
-    let mut placed: BTreeSet<(Uuid, i32)> = BTreeSet::new();
-    // Sticky: previous owners keep up to their fair share.
-    for round in 0..2 {
-        for (m, prev) in previous {
-            let Some(topics) = subs.get(m) else { continue };
-            for (t, ps) in prev {
-                if !topics.contains(t) {
-                    continue;
-                }
-                for p in ps {
-                    let key = (*t, *p);
-                    if placed.contains(&key) || !partitions.contains(&key) {
-                        continue;
-                    }
-                    let c = count[m];
-                    let ok = if round == 0 {
-                        c < floor
-                    } else if c == floor && ceil_slots > 0 {
-                        ceil_slots -= 1;
-                        true
-                    } else {
-                        false
-                    };
-                    if ok {
-                        placed.insert(key);
-                        out.entry(m.clone())
-                            .or_default()
-                            .entry(*t)
-                            .or_default()
-                            .insert(*p);
-                        *count.get_mut(m).unwrap_or(&mut 0) += 1;
-                    }
-                }
-            }
-        }
-    }
-    // The rest: each to the subscriber holding the fewest.
-    for key in partitions {
-        if placed.contains(&key) {
-            continue;
-        }
-        let best = subs
-            .iter()
-            .filter(|(_, ts)| ts.contains(&key.0))
-            .map(|(m, _)| m)
-            .min_by_key(|m| (count[*m], (*m).clone()));
-        if let Some(m) = best {
-            out.entry(m.clone())
-                .or_default()
-                .entry(key.0)
-                .or_default()
-                .insert(key.1);
-            *count.get_mut(m).unwrap_or(&mut 0) += 1;
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn meta() -> Vec<TopicMeta> {
-        vec![
-            ("a".into(), Uuid([1; 16]), 6),
-            ("b".into(), Uuid([2; 16]), 3),
-        ]
-    }
-
-    fn subs(members: &[(&str, &[u8])]) -> BTreeMap<ByteString, BTreeSet<Uuid>> {
-        members
-            .iter()
-            .map(|(m, ts)| ((*m).into(), ts.iter().map(|t| Uuid([*t; 16])).collect()))
-            .collect()
-    }
-
-    fn sizes(a: &BTreeMap<ByteString, Assign>) -> Vec<usize> {
-        a.values()
-            .map(|x| x.values().map(BTreeSet::len).sum())
-            .collect()
-    }
-
-    #[test]
-    fn uniform_is_balanced_complete_and_sticky() {
-        let s = subs(&[("m1", &[1, 2]), ("m2", &[1, 2]), ("m3", &[1, 2])]);
-        let first = uniform_assign(&s, &meta(), &BTreeMap::new());
-        assert_eq!(sizes(&first), vec![3, 3, 3]);
-        // m3 leaves: m1 and m2 keep everything they had.
-        let s2 = subs(&[("m1", &[1, 2]), ("m2", &[1, 2])]);
-        let second = uniform_assign(&s2, &meta(), &first);
-        let mut sz = sizes(&second);
-        sz.sort();
-        assert_eq!(sz, vec![4, 5]);
-        for m in ["m1", "m2"] {
-            assert!(subset(&first[m], &second[m]), "{m} kept its partitions");
-        }
-    }
-
-    #[test]
-    fn range_splits_each_topic() {
-        let s = subs(&[("m1", &[1]), ("m2", &[1, 2])]);
-        let r = range_assign(&s, &meta());
-        assert_eq!(r["m1"][&Uuid([1; 16])], (0..3).collect());
-        assert_eq!(r["m2"][&Uuid([1; 16])], (3..6).collect());
-        assert_eq!(r["m2"][&Uuid([2; 16])], (0..3).collect());
-    }
 }

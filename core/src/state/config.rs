@@ -2,7 +2,7 @@
 //! one exists; defaults are Kafka's, except where a single broker needs
 //! otherwise (replication factor 1).
 
-/// Everything a [`Broker`](super::Broker) needs to know about itself.
+/// Everything a [`Broker`](crate::broker::Broker) needs to know about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `node.id`.
@@ -42,7 +42,7 @@ pub struct Config {
     /// `max.incremental.fetch.session.cache.slots`.
     pub fetch_session_cache_slots: usize,
     /// The group coordinator's settings (`group.*`, `offsets.*`).
-    pub groups: crate::group::GroupConfig,
+    pub groups: GroupConfig,
     /// Seed for topic ids, producer ids and fetch session ids (the core has
     /// no randomness of its own).
     pub seed: u64,
@@ -67,8 +67,51 @@ impl Default for Config {
             log_cleaner_backoff_ms: 15_000,
             fetch_max_bytes: 55 * 1024 * 1024,
             fetch_session_cache_slots: 1000,
-            groups: crate::group::GroupConfig::default(),
+            groups: GroupConfig::default(),
             seed: 0x5eed_5eed,
+        }
+    }
+}
+
+/// The group coordinator's settings (Kafka's broker keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupConfig {
+    /// `group.initial.rebalance.delay.ms`: how long the first rebalance of
+    /// an empty group waits for more members (Kafka: 3000).
+    pub initial_rebalance_delay_ms: i64,
+    /// `group.min.session.timeout.ms` (Kafka: 6000).
+    pub min_session_timeout_ms: i32,
+    /// `group.max.session.timeout.ms` (Kafka: 1800000).
+    pub max_session_timeout_ms: i32,
+    /// `group.max.size` (Kafka: unbounded).
+    pub max_size: usize,
+    /// `offsets.topic.num.partitions` (Kafka: 50).
+    pub offsets_partitions: i32,
+    /// `offsets.retention.minutes`, in ms (Kafka: 7 days).
+    pub offsets_retention_ms: i64,
+    /// `offsets.retention.check.interval.ms` (Kafka: 600000).
+    pub offsets_retention_check_interval_ms: i64,
+    /// `offset.metadata.max.bytes` (Kafka: 4096).
+    pub offset_metadata_max_bytes: usize,
+    /// `group.consumer.session.timeout.ms`: KIP-848 members (Kafka: 45000).
+    pub consumer_session_timeout_ms: i64,
+    /// `group.consumer.heartbeat.interval.ms`: KIP-848 members (Kafka: 5000).
+    pub consumer_heartbeat_interval_ms: i32,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        GroupConfig {
+            initial_rebalance_delay_ms: 3000,
+            min_session_timeout_ms: 6000,
+            max_session_timeout_ms: 1_800_000,
+            max_size: usize::MAX,
+            offsets_partitions: 50,
+            offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
+            offsets_retention_check_interval_ms: 600_000,
+            offset_metadata_max_bytes: 4096,
+            consumer_session_timeout_ms: 45_000,
+            consumer_heartbeat_interval_ms: 5_000,
         }
     }
 }

@@ -74,9 +74,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::{Bytes, BytesMut};
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, METADATA_TOPIC};
+use super::configs::TopicConfig;
+use super::isolation::last_stable_offset;
 use super::producers::{PartitionKey, Producers};
-use super::{topic_default, Broker, Config, Now, METADATA_TOPIC};
+use super::Now;
 use crate::records::{
     batches, compress, decompress, BatchHeader, BatchRecords, Compression, Record, RecordBatch,
     SetEntry, ATTR_CONTROL, ATTR_DELETE_HORIZON, ATTR_LOG_APPEND_TIME, ATTR_TRANSACTIONAL,
@@ -123,28 +125,21 @@ struct ToClean {
     settings: Settings,
 }
 
-/// Whether `cleanup.policy` asks for compaction.
-pub(crate) fn is_compacted(policy: &str) -> bool {
-    policy.split(',').any(|p| p.trim() == "compact")
-}
-
 /// One run of the cleaner timer: cleans the filthiest log that qualifies.
 /// Returns when to run next.
-pub(crate) fn run<S: Storage>(b: &mut Broker<S>, now: Now) -> Now {
-    let backoff = now + b.config.log_cleaner_backoff_ms.max(1);
-    let Broker {
-        storage,
-        cluster,
-        config,
-        producers,
-        cleaner,
-        ..
-    } = b;
+pub(crate) fn run<S: Storage>(
+    storage: &mut S,
+    cluster: &Cluster,
+    producers: &Producers,
+    cleaner: &mut Cleaner,
+    now: Now,
+) -> Now {
+    let backoff = now + cluster.config().log_cleaner_backoff_ms.max(1);
     // A store without the extension keeps compacted topics whole.
     let Some(store) = storage.compaction() else {
         return backoff;
     };
-    let Some(log) = filthiest(&*store, cluster, config, cleaner, now) else {
+    let Some(log) = filthiest(&*store, cluster, cleaner, now) else {
         return backoff;
     };
     match clean(store, producers, &log, now) {
@@ -163,28 +158,13 @@ pub(crate) fn run<S: Storage>(b: &mut Broker<S>, now: Now) -> Now {
     }
 }
 
-fn settings(cluster: &Cluster, config: &Config, topic: &str) -> Settings {
-    let value = |name: &str| {
-        cluster
-            .topics
-            .get(topic)
-            .and_then(|t| t.configs.get(name).cloned())
-            .or_else(|| topic_default(config, name))
-    };
-    let long = |name: &str, default: i64| {
-        value(name)
-            .and_then(|v| v.trim().parse::<i64>().ok())
-            .unwrap_or(default)
-    };
+fn settings(c: &TopicConfig) -> Settings {
     Settings {
-        min_ratio: value("min.cleanable.dirty.ratio")
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .unwrap_or(0.5),
-        delete_retention_ms: long("delete.retention.ms", 86_400_000).max(0),
-        min_lag_ms: long("min.compaction.lag.ms", 0).max(0),
-        max_lag_ms: long("max.compaction.lag.ms", i64::MAX),
-        segment_bytes: long("segment.bytes", config.log_segment_bytes).clamp(1, i32::MAX.into())
-            as u64,
+        min_ratio: c.min_cleanable_dirty_ratio,
+        delete_retention_ms: c.delete_retention_ms.max(0),
+        min_lag_ms: c.min_compaction_lag_ms.max(0),
+        max_lag_ms: c.max_compaction_lag_ms,
+        segment_bytes: c.segment_bytes.clamp(1, i32::MAX.into()) as u64,
     }
 }
 
@@ -192,25 +172,15 @@ fn settings(cluster: &Cluster, config: &Config, topic: &str) -> Settings {
 fn filthiest<C: Compaction + ?Sized>(
     store: &C,
     cluster: &Cluster,
-    config: &Config,
     cleaner: &Cleaner,
     now: Now,
 ) -> Option<ToClean> {
     let mut best: Option<ToClean> = None;
     for t in cluster.topics.values() {
-        if t.name == METADATA_TOPIC {
+        if t.name == METADATA_TOPIC || !t.config.cleanup_policy.compact {
             continue;
         }
-        let policy = t
-            .configs
-            .get("cleanup.policy")
-            .cloned()
-            .or_else(|| topic_default(config, "cleanup.policy"))
-            .unwrap_or_default();
-        if !is_compacted(&policy) {
-            continue;
-        }
-        let settings = settings(cluster, config, &t.name);
+        let settings = settings(&t.config);
         for p in 0..t.partitions.len() as i32 {
             let key = (t.id, p);
             if cleaner.uncleanable.contains(&key) {
@@ -222,8 +192,7 @@ fn filthiest<C: Compaction + ?Sized>(
                 .get(&key)
                 .copied()
                 .or_else(|| store.cleaner_checkpoint(&tp));
-            // No transactions yet: the last stable offset is the log end.
-            let lso = store.end_offset(&tp);
+            let lso = last_stable_offset(store, &tp);
             let Some(c) = assess(store, tp, key, checkpoint, lso, now, settings) else {
                 continue;
             };
@@ -611,12 +580,5 @@ mod tests {
             .map(|g| g.iter().map(|s| s.base_offset).collect())
             .collect();
         assert_eq!(bases, vec![vec![0, 10], vec![20], vec![30]]);
-    }
-
-    #[test]
-    fn policy_lists_are_parsed() {
-        assert!(is_compacted("compact"));
-        assert!(is_compacted("delete, compact"));
-        assert!(!is_compacted("delete"));
     }
 }

@@ -54,6 +54,10 @@ fn sequences_wrap_and_only_five_batches_are_kept() {
 fn a_transactional_id_bumps_its_epoch_and_rotates_when_exhausted() {
     let mut p = Producers::default();
     let mut s = crate::storage::MemStorage::new();
+    // The broker creates the metadata log before anything is written to it.
+    let meta = crate::state::cluster::metadata_tp();
+    s.create_log(&meta, crate::state::METADATA_TOPIC_ID)
+        .unwrap();
     let (id, e0) = p.init_transactional(&mut s, 1, 0, "t", None).unwrap();
     assert_eq!((id, e0), (0, 0));
     assert_eq!(p.init_transactional(&mut s, 1, 0, "t", None), Ok((0, 1)));

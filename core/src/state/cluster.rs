@@ -16,24 +16,26 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use super::configs::{TopicConfig, RESOURCE_TOPIC};
+use super::Config;
 use crate::protocol::messages::metadata::{
     config_record::ConfigRecord, partition_record::PartitionRecord,
     producer_ids_record::ProducerIdsRecord, remove_topic_record::RemoveTopicRecord,
     topic_record::TopicRecord,
 };
 use crate::protocol::wire::{put_uvarint, Reader, Writer};
-use crate::protocol::{Message, Uuid, Wire};
-use crate::records::{batches, BatchView, Record, RecordBatchBuilder, SetEntry};
-use crate::storage::{BatchMeta, Storage, TopicPartition};
+use crate::protocol::{EncodeError, Message, Uuid, Wire};
+use crate::records::{batches, BatchView, SetEntry};
+use crate::storage::{Storage, TopicPartition};
 
 /// The internal log holding the cluster's metadata.
 pub const METADATA_TOPIC: &str = "__cluster_metadata";
 
+/// The internal topic that holds groups and committed offsets.
+pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
+
 /// The topic id Kafka gives its metadata log (`Topic.CLUSTER_METADATA_TOPIC_ID`).
 pub const METADATA_TOPIC_ID: Uuid = Uuid([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
-
-/// ConfigRecord resource type of a topic.
-pub(crate) const RESOURCE_TOPIC: i8 = 2;
 
 /// One topic as the broker knows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,22 +44,46 @@ pub(crate) struct Topic {
     pub id: Uuid,
     /// Leader epoch of each partition, by index.
     pub partitions: Vec<i32>,
-    /// Topic configs set explicitly (defaults are not stored).
+    /// Topic configs set explicitly, as the metadata log holds them
+    /// (defaults are not stored).
     pub configs: BTreeMap<String, String>,
+    /// The effective configs, parsed when a ConfigRecord is applied.
+    pub config: TopicConfig,
 }
 
 impl Topic {
     /// Whether the topic is one of Kafka's internal topics.
     pub fn is_internal(&self) -> bool {
-        self.name == "__consumer_offsets" || self.name == "__transaction_state"
+        is_internal(&self.name)
+    }
+
+    /// Whether partition `p` exists.
+    pub fn has_partition(&self, p: i32) -> bool {
+        usize::try_from(p).is_ok_and(|i| i < self.partitions.len())
+    }
+
+    /// The leader epoch of partition `p`.
+    pub fn epoch(&self, p: i32) -> Option<i32> {
+        usize::try_from(p)
+            .ok()
+            .and_then(|i| self.partitions.get(i))
+            .copied()
     }
 }
 
-/// Every topic, by name and by id.
-#[derive(Debug, Clone, Default)]
+/// Whether `name` is one of Kafka's internal topics (clients see them, but
+/// may not write them or delete their records).
+pub(crate) fn is_internal(name: &str) -> bool {
+    name == OFFSETS_TOPIC || name == "__transaction_state"
+}
+
+/// Every topic, by name and by id: the metadata image.
+#[derive(Debug, Clone)]
 pub(crate) struct Cluster {
     pub topics: BTreeMap<String, Topic>,
     pub by_id: BTreeMap<Uuid, String>,
+    /// The broker's settings, for the configs a topic does not set.
+    config: Config,
 }
 
 /// A change to the cluster, as the record that states it.
@@ -83,21 +109,20 @@ impl Change {
     }
 
     /// The record value: frame version, api key, version, body.
-    fn encode(&self) -> Bytes {
+    pub(crate) fn encode(&self) -> Result<Bytes, EncodeError> {
         let (key, version) = self.api_key_version();
         let mut w = Writer::new();
         put_uvarint(&mut w, 1);
         put_uvarint(&mut w, key);
         put_uvarint(&mut w, version as u64);
-        // Encoding a record the broker built cannot fail at a version it supports.
-        let _ = match self {
+        match self {
             Change::Topic(m) => m.encode(&mut w, version),
             Change::Partition(m) => m.encode(&mut w, version),
             Change::Config(m) => m.encode(&mut w, version),
             Change::RemoveTopic(m) => m.encode(&mut w, version),
             Change::ProducerIds(m) => m.encode(&mut w, version),
-        };
-        w.freeze()
+        }?;
+        Ok(w.freeze())
     }
 
     /// Reads a record value; records of other types are skipped (`None`).
@@ -119,6 +144,36 @@ impl Change {
 }
 
 impl Cluster {
+    /// An empty image on a broker with `config`.
+    pub fn new(config: &Config) -> Cluster {
+        Cluster {
+            topics: BTreeMap::new(),
+            by_id: BTreeMap::new(),
+            config: config.clone(),
+        }
+    }
+
+    /// The broker's settings the image resolves topic configs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A topic clients may see (the metadata log is not one).
+    pub fn topic(&self, name: &str) -> Option<&Topic> {
+        self.topics.get(name).filter(|t| t.name != METADATA_TOPIC)
+    }
+
+    /// The topic named by `id`.
+    pub fn topic_by_id(&self, id: &Uuid) -> Option<&Topic> {
+        self.by_id.get(id).and_then(|n| self.topics.get(n))
+    }
+
+    /// The leader epoch of a partition of a topic clients may see (`None`:
+    /// no such topic or partition).
+    pub fn partition_epoch(&self, topic: &str, partition: i32) -> Option<i32> {
+        self.topic(topic)?.epoch(partition)
+    }
+
     /// Applies one change to the in-memory state.
     pub fn apply(&mut self, c: &Change) {
         match c {
@@ -132,6 +187,7 @@ impl Cluster {
                         id: t.topic_id,
                         partitions: Vec::new(),
                         configs: BTreeMap::new(),
+                        config: TopicConfig::defaults(&self.config),
                     },
                 );
             }
@@ -155,6 +211,7 @@ impl Cluster {
                             Some(v) => t.configs.insert(cfg.name.to_string(), v.to_string()),
                             None => t.configs.remove(&*cfg.name),
                         };
+                        t.config = TopicConfig::resolve(&self.config, &t.configs);
                     }
                 }
             }
@@ -169,8 +226,8 @@ impl Cluster {
     }
 
     /// Rebuilds the state from the metadata log (an empty state when there is none).
-    pub fn replay<S: Storage>(storage: &S) -> Cluster {
-        let mut cluster = Cluster::default();
+    pub fn replay<S: Storage>(storage: &S, config: &Config) -> Cluster {
+        let mut cluster = Cluster::new(config);
         for_each_batch(storage, &metadata_tp(), |view, bytes| {
             if view.header.is_control() {
                 // Raft control records (leader change, snapshot markers).
@@ -231,24 +288,34 @@ pub(crate) fn metadata_tp() -> TopicPartition {
     TopicPartition::new(METADATA_TOPIC, 0)
 }
 
-/// Writes `changes` to the metadata log as one batch.
-pub(crate) fn write_changes<S: Storage>(
-    storage: &mut S,
-    changes: &[Change],
-    now: i64,
-) -> Result<(), S::Error> {
-    let tp = metadata_tp();
-    storage.create_log(&tp, METADATA_TOPIC_ID)?;
-    let base = storage.end_offset(&tp);
-    let mut b = RecordBatchBuilder::new(base, now);
-    for (i, c) in changes.iter().enumerate() {
-        b = b.record(Record::new(i as i32, 0, None, Some(c.encode())));
+/// Most partitions one request may create (Kafka's controller caps the
+/// records of one operation at 10,000).
+pub(crate) const MAX_PARTITIONS: i32 = 10_000;
+
+/// Kafka's rule for topic names: 1-249 of `[a-zA-Z0-9._-]`, not `.` or `..`.
+pub(crate) fn valid_topic_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'_' || c == b'-')
+}
+
+/// Kafka's message for a topic name it rejects (INVALID_TOPIC_EXCEPTION).
+pub(crate) fn topic_name_error(name: &str) -> Option<String> {
+    if name.is_empty() {
+        Some("Topic name is illegal, it can't be empty".into())
+    } else if name == "." || name == ".." {
+        Some("Topic name cannot be \".\" or \"..\"".into())
+    } else if name.len() > 249 {
+        Some(format!(
+            "Topic name is illegal, it can't be longer than 249 characters, topic name: {name}"
+        ))
+    } else if !valid_topic_name(name) {
+        Some(format!("Topic name \"{name}\" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'"))
+    } else {
+        None
     }
-    let Ok(bytes) = b.build() else { return Ok(()) };
-    let meta = BatchMeta {
-        base_offset: base,
-        last_offset: base + changes.len() as i64 - 1,
-        max_timestamp: now,
-    };
-    storage.append(&tp, bytes, meta)
 }

@@ -21,12 +21,9 @@
 //! commit carries an explicit expiry, as only v1 can hold one) and
 //! GroupMetadataValue v3.
 
-use std::collections::BTreeMap;
-
 use bytes::{BufMut, Bytes};
 use bytestring::ByteString;
 
-use super::consumer::{Assign, ConsumerGroup};
 use crate::protocol::messages::group_coordinator::consumer_group_current_member_assignment_key::ConsumerGroupCurrentMemberAssignmentKey;
 use crate::protocol::messages::group_coordinator::consumer_group_current_member_assignment_value::ConsumerGroupCurrentMemberAssignmentValue;
 use crate::protocol::messages::group_coordinator::consumer_group_member_metadata_key::ConsumerGroupMemberMetadataKey;
@@ -42,7 +39,7 @@ use crate::protocol::messages::group_coordinator::group_metadata_key::GroupMetad
 use crate::protocol::messages::group_coordinator::group_metadata_value::GroupMetadataValue;
 use crate::protocol::messages::group_coordinator::offset_commit_key::OffsetCommitKey;
 use crate::protocol::messages::group_coordinator::offset_commit_value::OffsetCommitValue;
-use crate::protocol::{Reader, Uuid, Wire, Writer};
+use crate::protocol::{EncodeError, Reader, Wire, Writer};
 
 /// One decoded `__consumer_offsets` record.
 #[derive(Debug, Clone)]
@@ -84,133 +81,12 @@ pub(crate) enum ConsumerRecord {
     ),
 }
 
-fn keyed(kind: i16, key: &impl Wire) -> Bytes {
-    versioned(kind, |w| {
-        let _ = key.encode(w, 0);
-    })
+pub(crate) fn keyed(kind: i16, key: &impl Wire) -> Result<Bytes, EncodeError> {
+    versioned(kind, |w| key.encode(w, 0))
 }
 
-fn value0(value: &impl Wire) -> Bytes {
-    versioned(0, |w| {
-        let _ = value.encode(w, 0);
-    })
-}
-
-fn partitions_of(a: &Assign) -> Vec<(Uuid, Vec<i32>)> {
-    a.iter()
-        .map(|(t, ps)| (*t, ps.iter().copied().collect()))
-        .collect()
-}
-
-/// Every record of a consumer group as it is now, by key: the records
-/// Kafka writes for it (types 3, 5, 6, 7 and 8).
-pub(crate) fn consumer_group_records(group: &str, c: &ConsumerGroup) -> BTreeMap<Bytes, Bytes> {
-    use crate::protocol::messages::group_coordinator::consumer_group_current_member_assignment_value::TopicPartitions as CurrentTp;
-    use crate::protocol::messages::group_coordinator::consumer_group_target_assignment_member_value::TopicPartition as TargetTp;
-    let mut out = BTreeMap::new();
-    let g: ByteString = group.into();
-    out.insert(
-        keyed(
-            3,
-            &ConsumerGroupMetadataKey {
-                group_id: g.clone(),
-                ..Default::default()
-            },
-        ),
-        value0(&ConsumerGroupMetadataValue {
-            epoch: c.epoch,
-            metadata_hash: c.meta_hash,
-            ..Default::default()
-        }),
-    );
-    out.insert(
-        keyed(
-            6,
-            &ConsumerGroupTargetAssignmentMetadataKey {
-                group_id: g.clone(),
-                ..Default::default()
-            },
-        ),
-        value0(&ConsumerGroupTargetAssignmentMetadataValue {
-            assignment_epoch: c.assignment_epoch,
-            ..Default::default()
-        }),
-    );
-    for m in c.members.values() {
-        out.insert(
-            keyed(
-                5,
-                &ConsumerGroupMemberMetadataKey {
-                    group_id: g.clone(),
-                    member_id: m.id.clone(),
-                    ..Default::default()
-                },
-            ),
-            value0(&ConsumerGroupMemberMetadataValue {
-                instance_id: m.instance_id.clone(),
-                rack_id: m.rack_id.clone(),
-                client_id: m.client_id.clone(),
-                client_host: m.client_host.clone(),
-                subscribed_topic_names: m.subscribed.clone(),
-                subscribed_topic_regex: m.regex.clone(),
-                rebalance_timeout_ms: m.rebalance_timeout_ms,
-                server_assignor: m.assignor.clone(),
-                ..Default::default()
-            }),
-        );
-        let current = |a: &Assign| -> Vec<CurrentTp> {
-            partitions_of(a)
-                .into_iter()
-                .map(|(topic_id, ps)| CurrentTp {
-                    topic_id,
-                    partitions: ps.into(),
-                    ..Default::default()
-                })
-                .collect()
-        };
-        out.insert(
-            keyed(
-                8,
-                &ConsumerGroupCurrentMemberAssignmentKey {
-                    group_id: g.clone(),
-                    member_id: m.id.clone(),
-                    ..Default::default()
-                },
-            ),
-            value0(&ConsumerGroupCurrentMemberAssignmentValue {
-                member_epoch: m.epoch,
-                previous_member_epoch: m.previous_epoch,
-                state: m.state.code(),
-                assigned_partitions: current(&m.assigned),
-                partitions_pending_revocation: current(&m.revoking),
-                ..Default::default()
-            }),
-        );
-    }
-    for (member, a) in &c.target {
-        out.insert(
-            keyed(
-                7,
-                &ConsumerGroupTargetAssignmentMemberKey {
-                    group_id: g.clone(),
-                    member_id: member.clone(),
-                    ..Default::default()
-                },
-            ),
-            value0(&ConsumerGroupTargetAssignmentMemberValue {
-                topic_partitions: partitions_of(a)
-                    .into_iter()
-                    .map(|(topic_id, ps)| TargetTp {
-                        topic_id,
-                        partitions: ps.into(),
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }),
-        );
-    }
-    out
+pub(crate) fn value0(value: &impl Wire) -> Result<Bytes, EncodeError> {
+    versioned(0, |w| value.encode(w, 0))
 }
 
 fn decode_consumer(kind: i16, key: &Bytes, value: Option<&Bytes>) -> Option<ConsumerRecord> {
@@ -250,49 +126,48 @@ fn decode_consumer(kind: i16, key: &Bytes, value: Option<&Bytes>) -> Option<Cons
     })
 }
 
-fn versioned(version: i16, body: impl FnOnce(&mut Writer)) -> Bytes {
+fn versioned(
+    version: i16,
+    body: impl FnOnce(&mut Writer) -> Result<(), EncodeError>,
+) -> Result<Bytes, EncodeError> {
     let mut w = Writer::new();
     w.put_i16(version);
-    body(&mut w);
-    w.freeze()
+    body(&mut w)?;
+    Ok(w.freeze())
 }
+
+/// A record's key and value (`None`: a tombstone).
+pub(crate) type KeyValue = (Bytes, Option<Bytes>);
 
 /// Key and value of a committed offset (`None` value: a tombstone).
 pub(crate) fn offset_record(
     key: &OffsetCommitKey,
     value: Option<&OffsetCommitValue>,
-) -> (Bytes, Option<Bytes>) {
-    // Encoding a struct the coordinator built cannot fail at these versions.
-    let k = versioned(1, |w| {
-        let _ = key.encode(w, 0);
-    });
-    let v = value.map(|v| {
-        let version = if v.expire_timestamp >= 0 { 1 } else { 3 };
-        versioned(version, |w| {
-            let _ = v.encode(w, version);
+) -> Result<KeyValue, EncodeError> {
+    let k = versioned(1, |w| key.encode(w, 0))?;
+    let v = value
+        .map(|v| {
+            let version = if v.expire_timestamp >= 0 { 1 } else { 3 };
+            versioned(version, |w| v.encode(w, version))
         })
-    });
-    (k, v)
+        .transpose()?;
+    Ok((k, v))
 }
 
 /// Key and value of a group's metadata (`None` value: a tombstone).
 pub(crate) fn group_record(
     group: &str,
     value: Option<&GroupMetadataValue>,
-) -> (Bytes, Option<Bytes>) {
+) -> Result<KeyValue, EncodeError> {
     let key = GroupMetadataKey {
         group: group.into(),
         ..Default::default()
     };
-    let k = versioned(2, |w| {
-        let _ = key.encode(w, 0);
-    });
-    let v = value.map(|v| {
-        versioned(3, |w| {
-            let _ = v.encode(w, 3);
-        })
-    });
-    (k, v)
+    let k = versioned(2, |w| key.encode(w, 0))?;
+    let v = value
+        .map(|v| versioned(3, |w| v.encode(w, 3)))
+        .transpose()?;
+    Ok((k, v))
 }
 
 /// Reads one record; `None` when it does not parse.
@@ -379,7 +254,7 @@ mod tests {
             expire_timestamp: -1,
             ..Default::default()
         };
-        let (k, v) = offset_record(&key, Some(&value));
+        let (k, v) = offset_record(&key, Some(&value)).unwrap();
         assert_eq!(&k[..2], &[0, 1]);
         assert_eq!(&v.as_ref().unwrap()[..2], &[0, 3]);
         match decode(&k, v.as_ref()) {
@@ -390,7 +265,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let (k, v) = group_record("g", None);
+        let (k, v) = group_record("g", None).unwrap();
         assert!(v.is_none());
         assert!(matches!(decode(&k, None), Some(Entry::Group(_, None))));
         assert!(decode(&Bytes::from_static(&[0]), None).is_none());

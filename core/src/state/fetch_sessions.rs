@@ -35,14 +35,15 @@
 //! splits the cache into shards for its threads; the broker here is one
 //! state machine, so there is one shard holding every slot.
 //!
-//! [`Config::fetch_session_cache_slots`]: super::Config::fetch_session_cache_slots
+//! [`Config::fetch_session_cache_slots`]: crate::state::Config::fetch_session_cache_slots
 
 use std::collections::{BTreeMap, HashMap};
 
 use crate::protocol::messages::fetch_response::PartitionData;
 use crate::protocol::Uuid;
 
-use super::{Ids, Now};
+use super::ids::Ids;
+use super::Now;
 
 /// The epoch of a request that opens a session.
 pub(crate) const INITIAL_EPOCH: i32 = 0;
@@ -340,7 +341,7 @@ mod tests {
     }
 
     fn ids() -> Ids {
-        Ids(7)
+        Ids::new(7)
     }
 
     #[test]

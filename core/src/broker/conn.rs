@@ -1,0 +1,40 @@
+//! A connection as the broker sees it: its peer, the frames waiting their
+//! turn, and the one request in progress when that request waits.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use super::PeerInfo;
+use crate::api::{Answering, ParkedFetch};
+
+/// What a connection's request in progress waits for. Kafka handles one
+/// request per connection at a time, so there is at most one.
+#[derive(Debug)]
+pub(super) enum InFlight {
+    /// A Fetch waiting for data on the partitions it reads, or for its
+    /// deadline.
+    Fetch(Box<ParkedFetch>),
+    /// A JoinGroup or SyncGroup the group coordinator holds and answers
+    /// later, in the version and to the correlation id of the request.
+    Held(Answering),
+}
+
+/// One connection.
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub peer: PeerInfo,
+    /// Frames that arrived while a request was in progress, in order.
+    pub queue: VecDeque<Bytes>,
+    pub in_flight: Option<InFlight>,
+}
+
+impl Conn {
+    pub fn new(peer: PeerInfo) -> Conn {
+        Conn {
+            peer,
+            queue: VecDeque::new(),
+            in_flight: None,
+        }
+    }
+}

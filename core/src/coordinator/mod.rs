@@ -1,0 +1,70 @@
+//! Coordinators: sans-I/O machines that own a kind of shared client state
+//! (consumer groups now; transactions next) and keep it in an internal log.
+//!
+//! A coordinator never sees the broker. Each operation takes a request and
+//! `now` and returns what happened: the reply, the records its internal
+//! log must get, answers to requests it held earlier, and its next
+//! deadline. The caller (the API handler, or the broker's timer) appends
+//! the records through [`crate::state::internal_log`] and settles the
+//! decision, which the coordinator keeps or undoes depending on whether the
+//! append worked. See [`group`] for the first of them.
+
+pub(crate) mod group;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::state::{ConnId, Now};
+
+/// A request a coordinator holds to answer later: the connection it came
+/// on and the version to answer it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Waiter {
+    pub conn: ConnId,
+    pub version: i16,
+}
+
+/// Deadlines by key, each key at most once, earliest first.
+#[derive(Debug, Clone)]
+pub(crate) struct Deadlines<K: Ord + Clone> {
+    queue: BTreeSet<(Now, K)>,
+    of: BTreeMap<K, Now>,
+}
+
+impl<K: Ord + Clone> Default for Deadlines<K> {
+    fn default() -> Self {
+        Deadlines {
+            queue: BTreeSet::new(),
+            of: BTreeMap::new(),
+        }
+    }
+}
+
+impl<K: Ord + Clone> Deadlines<K> {
+    /// Sets (or moves, or with `None` clears) the deadline of `key`.
+    pub fn set(&mut self, key: &K, at: Option<Now>) {
+        if let Some(old) = self.of.remove(key) {
+            self.queue.remove(&(old, key.clone()));
+        }
+        if let Some(at) = at {
+            self.queue.insert((at, key.clone()));
+            self.of.insert(key.clone(), at);
+        }
+    }
+
+    /// The earliest deadline.
+    pub fn first(&self) -> Option<Now> {
+        self.queue.first().map(|(at, _)| *at)
+    }
+
+    /// Removes and returns a key whose deadline is at or before `now`,
+    /// earliest first.
+    pub fn pop_due(&mut self, now: Now) -> Option<K> {
+        let (at, key) = self.queue.first()?.clone();
+        if at > now {
+            return None;
+        }
+        self.queue.remove(&(at, key.clone()));
+        self.of.remove(&key);
+        Some(key)
+    }
+}

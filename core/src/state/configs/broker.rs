@@ -1,0 +1,233 @@
+//! The broker configs DescribeConfigs reports, and the synonym chain
+//! Kafka shows for a value.
+//!
+//! # Synonyms
+//!
+//! A topic config falls back to a broker config of another name
+//! (`retention.ms` to `log.retention.ms`, then `log.retention.minutes`,
+//! then `log.retention.hours`). As in Kafka, the chain lists the topic's
+//! own value (TOPIC_CONFIG), then each broker name set in the broker's
+//! settings (STATIC_BROKER_CONFIG: the fields of [`Config`]), then each
+//! broker name with a Kafka default (DEFAULT_CONFIG), dropping entries
+//! before the first broker name: so an unset `retention.ms` on a broker
+//! whose `log.retention.ms` is unset in Kafka shows no synonyms at all.
+
+use super::topic;
+use super::{
+    BOOLEAN, DOUBLE, INT, LIST, LONG, SOURCE_DEFAULT, SOURCE_STATIC_BROKER, SOURCE_TOPIC, STRING,
+};
+use crate::protocol::messages::describe_configs_response::DescribeConfigsSynonym;
+use crate::state::Config;
+
+/// A broker config: name, type, Kafka's default, description (`""`: the
+/// broker default of the topic config it is a synonym of).
+struct BrokerDef(&'static str, i8, Option<&'static str>, &'static str);
+
+const MAX: &str = "9223372036854775807";
+
+#[rustfmt::skip]
+const BROKER_DEFS: &[BrokerDef] = &[
+    BrokerDef("advertised.listeners", STRING, None, "Addresses clients are told to connect to."),
+    BrokerDef("auto.create.topics.enable", BOOLEAN, Some("true"), "Whether Metadata and Produce create unknown topics."),
+    BrokerDef("broker.id", INT, Some("-1"), "This broker's id (the same as node.id)."),
+    BrokerDef("broker.rack", STRING, None, "Rack of this broker, for rack-aware clients."),
+    BrokerDef("compression.gzip.level", INT, Some("-1"), ""),
+    BrokerDef("compression.lz4.level", INT, Some("9"), ""),
+    BrokerDef("compression.type", STRING, Some("producer"), ""),
+    BrokerDef("compression.zstd.level", INT, Some("3"), ""),
+    BrokerDef("fetch.max.bytes", INT, Some("57671680"), "Most bytes one Fetch response carries."),
+    BrokerDef("log.cleaner.backoff.ms", LONG, Some("15000"), "How long the log cleaner sleeps when no log needs compacting."),
+    BrokerDef("log.cleaner.delete.retention.ms", LONG, Some("86400000"), ""),
+    BrokerDef("log.cleaner.enable", BOOLEAN, Some("true"), "Whether topics with cleanup.policy=compact are compacted."),
+    BrokerDef("log.cleaner.max.compaction.lag.ms", LONG, Some(MAX), ""),
+    BrokerDef("log.cleaner.min.cleanable.ratio", DOUBLE, Some("0.5"), ""),
+    BrokerDef("log.cleaner.min.compaction.lag.ms", LONG, Some("0"), ""),
+    BrokerDef("log.cleanup.policy", LIST, Some("delete"), ""),
+    BrokerDef("log.flush.interval.messages", LONG, Some(MAX), ""),
+    BrokerDef("log.flush.interval.ms", LONG, None, ""),
+    BrokerDef("log.flush.scheduler.interval.ms", LONG, Some(MAX), ""),
+    BrokerDef("log.index.interval.bytes", INT, Some("4096"), ""),
+    BrokerDef("log.index.size.max.bytes", INT, Some("10485760"), ""),
+    BrokerDef("log.local.retention.bytes", LONG, Some("-2"), ""),
+    BrokerDef("log.local.retention.ms", LONG, Some("-2"), ""),
+    BrokerDef("log.message.downconversion.enable", BOOLEAN, Some("true"), ""),
+    BrokerDef("log.message.format.version", STRING, Some("3.0-IV1"), ""),
+    BrokerDef("log.message.timestamp.after.max.ms", LONG, Some(MAX), ""),
+    BrokerDef("log.message.timestamp.before.max.ms", LONG, Some(MAX), ""),
+    BrokerDef("log.message.timestamp.difference.max.ms", LONG, Some(MAX), ""),
+    BrokerDef("log.message.timestamp.type", STRING, Some("CreateTime"), ""),
+    BrokerDef("log.preallocate", BOOLEAN, Some("false"), ""),
+    BrokerDef("log.retention.bytes", LONG, Some("-1"), ""),
+    BrokerDef("log.retention.check.interval.ms", LONG, Some("300000"), "How often retention runs."),
+    BrokerDef("log.retention.hours", INT, Some("168"), "Default retention in hours, used when log.retention.ms and log.retention.minutes are unset."),
+    BrokerDef("log.retention.minutes", INT, None, "Default retention in minutes, used when log.retention.ms is unset."),
+    BrokerDef("log.retention.ms", LONG, None, ""),
+    BrokerDef("log.roll.hours", INT, Some("168"), "Default segment age in hours, used when log.roll.ms is unset."),
+    BrokerDef("log.roll.jitter.hours", INT, Some("0"), "Default segment jitter in hours, used when log.roll.jitter.ms is unset."),
+    BrokerDef("log.roll.jitter.ms", LONG, None, ""),
+    BrokerDef("log.roll.ms", LONG, None, ""),
+    BrokerDef("log.segment.bytes", INT, Some("1073741824"), ""),
+    BrokerDef("log.segment.delete.delay.ms", LONG, Some("60000"), ""),
+    BrokerDef("max.incremental.fetch.session.cache.slots", INT, Some("1000"), "Incremental fetch sessions the broker keeps."),
+    BrokerDef("message.max.bytes", INT, Some("1048588"), ""),
+    BrokerDef("min.insync.replicas", INT, Some("1"), ""),
+    BrokerDef("node.id", INT, None, "This node's id in the cluster."),
+    BrokerDef("num.partitions", INT, Some("1"), "Partitions of a topic created without a count."),
+    BrokerDef("unclean.leader.election.enable", BOOLEAN, Some("false"), ""),
+];
+
+/// Broker configs a name falls back through, as Kafka groups them.
+fn broker_group(name: &str) -> &'static [&'static str] {
+    const GROUPS: &[&[&str]] = &[
+        &["log.roll.ms", "log.roll.hours"],
+        &["log.roll.jitter.ms", "log.roll.jitter.hours"],
+        &["log.flush.interval.ms", "log.flush.scheduler.interval.ms"],
+        &[
+            "log.retention.ms",
+            "log.retention.minutes",
+            "log.retention.hours",
+        ],
+    ];
+    GROUPS
+        .iter()
+        .copied()
+        .find(|g| g.contains(&name))
+        .unwrap_or(&[])
+}
+
+/// The value of a broker config set in the broker's settings (a static config).
+pub(crate) fn static_value(config: &Config, name: &str) -> Option<String> {
+    Some(match name {
+        "node.id" | "broker.id" => config.node_id.to_string(),
+        "advertised.listeners" => format!(
+            "PLAINTEXT://{}:{}",
+            config.advertised_host, config.advertised_port
+        ),
+        "broker.rack" => return config.rack.clone(),
+        "auto.create.topics.enable" => config.auto_create_topics.to_string(),
+        "num.partitions" => config.default_partitions.to_string(),
+        "message.max.bytes" => config.message_max_bytes.to_string(),
+        "log.retention.ms" => config.log_retention_ms.to_string(),
+        "log.retention.bytes" => config.log_retention_bytes.to_string(),
+        "log.segment.bytes" => config.log_segment_bytes.to_string(),
+        "log.retention.check.interval.ms" => config.retention_check_interval_ms.to_string(),
+        "log.cleaner.enable" => config.log_cleaner_enable.to_string(),
+        "log.cleaner.backoff.ms" => config.log_cleaner_backoff_ms.to_string(),
+        "fetch.max.bytes" => config.fetch_max_bytes.to_string(),
+        "max.incremental.fetch.session.cache.slots" => config.fetch_session_cache_slots.to_string(),
+        _ => return None,
+    })
+}
+
+fn def(name: &str) -> Option<&'static BrokerDef> {
+    BROKER_DEFS.iter().find(|d| d.0 == name)
+}
+
+/// The ConfigType of a broker config (0: unknown).
+pub(crate) fn config_type(name: &str) -> i8 {
+    def(name).map_or(0, |d| d.1)
+}
+
+/// A short description of a broker config.
+pub(crate) fn doc(name: &str) -> Option<String> {
+    let d = def(name)?;
+    if !d.3.is_empty() {
+        return Some(d.3.to_string());
+    }
+    let (topic, doc) = topic::of_broker_config(d.0)?;
+    Some(format!("Broker default of the topic config {topic}: {doc}"))
+}
+
+/// Names of the broker configs this broker describes, in order.
+pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+    BROKER_DEFS.iter().map(|d| d.0)
+}
+
+/// A broker config's value: set in the settings, else Kafka's default.
+pub(crate) fn value(config: &Config, name: &str) -> Option<String> {
+    static_value(config, name).or_else(|| def(name).and_then(|d| d.2.map(str::to_string)))
+}
+
+fn synonym(name: &str, value: Option<String>, source: i8) -> DescribeConfigsSynonym {
+    DescribeConfigsSynonym {
+        name: name.into(),
+        value: value.map(Into::into),
+        source,
+        ..Default::default()
+    }
+}
+
+/// The broker part of a synonym chain: static values of `names`, then
+/// Kafka defaults of `names`, starting at the first entry named `first`.
+fn broker_chain(config: &Config, first: &str, names: &[&str]) -> Vec<DescribeConfigsSynonym> {
+    let statics = names
+        .iter()
+        .filter_map(|n| static_value(config, n).map(|v| synonym(n, Some(v), SOURCE_STATIC_BROKER)));
+    let defaults = names.iter().filter_map(|n| {
+        def(n)
+            .and_then(|d| d.2)
+            .map(|v| synonym(n, Some(v.to_string()), SOURCE_DEFAULT))
+    });
+    statics
+        .chain(defaults)
+        .skip_while(|s| &*s.name != first)
+        .collect()
+}
+
+/// The synonym chain of a topic config; `set` is the topic's own value.
+pub(crate) fn topic_synonyms(
+    config: &Config,
+    name: &str,
+    set: Option<&str>,
+) -> Vec<DescribeConfigsSynonym> {
+    let mut out: Vec<_> = set
+        .map(|v| synonym(name, Some(v.to_string()), SOURCE_TOPIC))
+        .into_iter()
+        .collect();
+    if let Some(first) = topic::broker_synonyms(name).first() {
+        let group = broker_group(first);
+        let names: &[&str] = if group.is_empty() {
+            std::slice::from_ref(first)
+        } else {
+            group
+        };
+        out.extend(broker_chain(config, first, names));
+    }
+    out
+}
+
+/// The synonym chain of a broker config on this broker.
+pub(crate) fn broker_synonyms(config: &Config, name: &str) -> Vec<DescribeConfigsSynonym> {
+    let group = broker_group(name);
+    let names: &[&str] = if group.is_empty() {
+        std::slice::from_ref(&name)
+    } else {
+        group
+    };
+    broker_chain(config, name, names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_ms_chain_follows_kafka() {
+        let c = Config::default();
+        let s = topic_synonyms(&c, "retention.ms", Some("1000"));
+        let names: Vec<(&str, i8)> = s.iter().map(|s| (&*s.name, s.source)).collect();
+        assert_eq!(
+            names,
+            [
+                ("retention.ms", SOURCE_TOPIC),
+                ("log.retention.ms", SOURCE_STATIC_BROKER),
+                ("log.retention.hours", SOURCE_DEFAULT)
+            ]
+        );
+        // segment.ms: log.roll.ms has no default, so the chain is empty.
+        assert!(topic_synonyms(&c, "segment.ms", None).is_empty());
+        // Nothing named log.retention.minutes in the chain: Kafka shows none.
+        assert!(broker_synonyms(&c, "log.retention.minutes").is_empty());
+        assert_eq!(broker_synonyms(&c, "log.retention.hours").len(), 1);
+    }
+}

@@ -1,0 +1,43 @@
+//! The broker's state below its coordinators: what it knows about its
+//! topics and partitions, its producers and fetchers, and the logs that
+//! keep it.
+//!
+//! - [`config`]: the broker's settings ([`Config`], [`GroupConfig`]).
+//! - [`cluster`]: the metadata image (topics, partitions, their configs),
+//!   rebuilt from `__cluster_metadata`; [`controller`] changes it, record
+//!   first, image second.
+//! - [`configs`]: topic configs, typed and validated once (Kafka's
+//!   `LogConfig`), and what DescribeConfigs says about every config.
+//! - [`producers`]: producer ids, epochs and sequence numbers.
+//! - [`fetch_sessions`]: incremental fetch sessions (KIP-227).
+//! - [`telemetry`]: client telemetry instances (KIP-714).
+//! - [`isolation`]: how far read_committed readers may read.
+//! - [`internal_log`]: the one writer of the internal logs.
+//! - [`retention`] and [`cleaner`]: deleting old segments and compacting
+//!   logs, run on the broker's timers.
+//!
+//! Nothing here knows about connections, requests or coordinators: those
+//! sit above and pass in exactly the parts they use.
+
+pub(crate) mod cleaner;
+pub(crate) mod cluster;
+pub(crate) mod config;
+pub(crate) mod configs;
+pub(crate) mod controller;
+pub(crate) mod fetch_sessions;
+pub(crate) mod ids;
+pub(crate) mod internal_log;
+pub(crate) mod isolation;
+pub(crate) mod producers;
+pub(crate) mod retention;
+pub(crate) mod telemetry;
+
+pub use config::{Config, GroupConfig};
+
+/// Milliseconds since the Unix epoch, as the driver's clock says.
+pub type Now = i64;
+
+/// A connection, named by the driver.
+pub type ConnId = u64;
+
+pub use cluster::{METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC};
