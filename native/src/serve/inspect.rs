@@ -237,4 +237,36 @@ mod tests {
         assert_eq!(client_frame(&f[..7]), None);
         assert_eq!(frame(1, b"Hello"), [0x81, 5, b'H', b'e', b'l', b'l', b'o']);
     }
+
+    /// The page parses these; their bytes are part of the interface.
+    #[test]
+    fn events_keep_their_exact_json() {
+        let tap = Tap::new();
+        // Nothing is published while no page listens.
+        tap.open(1, "127.0.0.1:1", 1);
+        let mut rx = tap.subscribe();
+        tap.open(7, "127.0.0.1:53122", 1732200000000);
+        tap.request(7, &Bytes::from_static(&[0, 18, 0, 3]), 1732200000001);
+        tap.response(
+            7,
+            &[
+                Bytes::from_static(&[0, 0, 0, 3]),
+                Bytes::from_static(&[1, 2, 3]),
+            ],
+            1732200000002,
+        );
+        tap.close(7, "closed by the client", 1732200000003);
+        let got: Vec<String> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|m| m.to_string())
+            .collect();
+        assert_eq!(
+            got,
+            [
+                r#"{"event":"open","conn":7,"peer":"127.0.0.1:53122","at":1732200000000}"#,
+                r#"{"event":"request","conn":7,"bytes":"AAAABAASAAM=","at":1732200000001}"#,
+                r#"{"event":"response","conn":7,"bytes":"AAAAAwECAw==","at":1732200000002}"#,
+                r#"{"event":"close","conn":7,"reason":"closed by the client","at":1732200000003}"#,
+            ]
+        );
+    }
 }

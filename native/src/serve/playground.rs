@@ -7,6 +7,7 @@
 //! WebAssembly. The page itself runs the broker in the browser; this server
 //! only hands out files.
 
+use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context as _, Result};
@@ -35,8 +36,9 @@ pub(crate) fn web_dir(arg: Option<PathBuf>) -> PathBuf {
 /// `playground on http://ADDR/` on stdout, and says so plainly when the
 /// wasm has not been built.
 /// With `tap`, `/inspect` streams the broker's frames over a WebSocket
-/// (local only: the address must be a loopback one).
-pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<()> {
+/// (local only: the address must be a loopback one). Returns the bound
+/// address.
+pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<SocketAddr> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("playground: listening on {addr}"))?;
@@ -77,13 +79,13 @@ pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<
             }
         }
     });
-    Ok(())
+    Ok(local)
 }
 
 /// Reads one request head and answers it.
 async fn one(
     mut stream: TcpStream,
-    peer: std::net::SocketAddr,
+    peer: SocketAddr,
     dir: &Path,
     tap: Option<Tap>,
 ) -> std::io::Result<()> {
@@ -243,3 +245,6 @@ mod tests {
         assert_eq!(resolve(d, "http://x/"), None);
     }
 }
+
+#[cfg(test)]
+mod over_tcp;
