@@ -305,9 +305,38 @@ async fn inspect_is_refused_on_a_non_loopback_address() {
     start("0.0.0.0:0", site.web(), None).await.unwrap();
 }
 
+/// This machine's address on its default route, if it has one that is
+/// not a loopback address (no packet is sent).
+fn non_loopback_ip() -> Option<std::net::IpAddr> {
+    let udp = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    udp.connect("203.0.113.1:9").ok()?;
+    let ip = udp.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[tokio::test]
+async fn inspect_refuses_peers_that_are_not_loopback() {
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("skipped: no non-loopback address to connect from");
+        return;
+    };
+    let site = Site::new("peer");
+    // What `start` refuses, to reach the per-peer check behind it.
+    let listener = TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    serve(listener, site.web(), Some(Tap::new()));
+    let upgrade = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let r = request(SocketAddr::new(ip, port), "GET", "/inspect", upgrade).await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.text(), "inspect is local only");
+    // The page itself is served to anyone.
+    assert_eq!(get(SocketAddr::new(ip, port), "/").await.status, 200);
+}
+
 #[tokio::test]
 async fn inspect_streams_the_taps_events_over_a_websocket() {
-    use futures_util::StreamExt as _;
+    use futures_util::{SinkExt as _, StreamExt as _};
     use tokio_tungstenite::tungstenite::Message;
 
     let site = Site::new("ws");
@@ -347,5 +376,24 @@ async fn inspect_streams_the_taps_events_over_a_websocket() {
             break;
         }
     }
+    // Pings are answered, and a close is acknowledged.
+    ws.send(Message::Ping(b"hi".to_vec().into())).await.unwrap();
+    let pong = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(pong, Message::Pong(b"hi".to_vec().into()));
     ws.close(None).await.unwrap();
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(m)) = ws.next().await {
+            if m.is_close() {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap();
+    assert!(end, "the server answers the page's close");
 }
