@@ -1,17 +1,41 @@
 //! `--playground HOST:PORT`: the playground page (`web/`) over plain HTTP,
 //! beside the broker.
 //!
-//! A small static file server: GET and HEAD only, one request per
-//! connection, files under the web directory only (no `..`, no hidden
-//! files), with the content types a browser needs for ES modules and
-//! WebAssembly. The page itself runs the broker in the browser; this server
-//! only hands out files.
+//! An [axum] router: tower-http's [`ServeDir`] hands out the files, and
+//! with `--inspect`, `/inspect` is the WebSocket of [`inspect`]. The rules,
+//! kept here whatever the crates would do by default:
+//!
+//! - GET and HEAD only; any other method is `405 only GET and HEAD`.
+//! - Files under the web directory only: a path that, percent-decoded,
+//!   has a `..` component or a hidden one (a name starting with a dot,
+//!   such as `.git`) is `404 not found`. `/` and any `DIR/` serve that
+//!   directory's `index.html`; a directory named without its trailing
+//!   slash is a 404, not a redirect.
+//! - The content types a browser needs for ES modules and WebAssembly
+//!   (`.js` is `text/javascript`, `.wasm` is `application/wasm`, ...) are
+//!   set here, not guessed from the extension.
+//! - Every answer carries `Cache-Control: no-cache` (a rebuilt wasm shows
+//!   on reload; `ServeDir`'s `Last-Modified` and `ETag` keep the check
+//!   cheap) and `X-Content-Type-Options: nosniff`.
+//! - A missing file under `/pkg/` says the wasm is not built yet.
+//!
+//! The page itself runs the broker in the browser; this server only hands
+//! out files (and, with `--inspect`, the native broker's frames).
 
+use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context as _, Result};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use axum::body::Body;
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use percent_encoding::percent_decode_str;
+use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
 use tracing::{debug, warn};
 
 use super::inspect::{self, Tap};
@@ -35,8 +59,9 @@ pub(crate) fn web_dir(arg: Option<PathBuf>) -> PathBuf {
 /// `playground on http://ADDR/` on stdout, and says so plainly when the
 /// wasm has not been built.
 /// With `tap`, `/inspect` streams the broker's frames over a WebSocket
-/// (local only: the address must be a loopback one).
-pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<()> {
+/// (local only: the address must be a loopback one). Returns the bound
+/// address.
+pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<SocketAddr> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("playground: listening on {addr}"))?;
@@ -61,127 +86,130 @@ pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<
             dir.join(BUILT).display()
         );
     }
+    serve(listener, dir, tap);
+    Ok(local)
+}
+
+/// Serves `dir` (and `/inspect`, with `tap`) on `listener` in a task of
+/// its own. The peer's address reaches the handlers as `ConnectInfo`.
+fn serve(listener: TcpListener, dir: PathBuf, tap: Option<Tap>) {
+    let app = router(dir, tap).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
-        loop {
-            match listener.accept().await {
-                Ok((stream, peer)) => {
-                    let dir = dir.clone();
-                    let tap = tap.clone();
-                    tokio::spawn(async move {
-                        if let Err(e) = one(stream, peer, &dir, tap).await {
-                            debug!(error = %e, "playground request failed");
-                        }
-                    });
-                }
-                Err(e) => warn!(error = %e, "playground: accept failed"),
-            }
+        if let Err(e) = axum::serve(listener, app).await {
+            warn!(error = %e, "playground: the server stopped");
         }
     });
-    Ok(())
 }
 
-/// Reads one request head and answers it.
-async fn one(
-    mut stream: TcpStream,
-    peer: std::net::SocketAddr,
-    dir: &Path,
+/// What the handlers share.
+#[derive(Debug, Clone)]
+struct Site {
+    /// The web directory. It does not look into directories itself:
+    /// [`file()`] names their `index.html`.
+    files: ServeDir,
     tap: Option<Tap>,
-) -> std::io::Result<()> {
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 {
-            return Ok(());
-        }
-        head.extend_from_slice(&buf[..n]);
-        if head.len() > 16 * 1024 {
-            return reply(
-                &mut stream,
-                431,
-                "text/plain",
-                b"request head too large",
-                true,
-            )
-            .await;
-        }
-    }
-    let text = String::from_utf8_lossy(&head);
-    let mut parts = text.lines().next().unwrap_or("").split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let with_body = match method {
-        "GET" => true,
-        "HEAD" => false,
-        _ => return reply(&mut stream, 405, "text/plain", b"only GET and HEAD", true).await,
-    };
-    if target.split('?').next() == Some("/inspect") {
-        return match tap {
-            Some(_) if !peer.ip().is_loopback() => {
-                reply(
-                    &mut stream,
-                    403,
-                    "text/plain",
-                    b"inspect is local only",
-                    with_body,
-                )
-                .await
-            }
-            Some(tap)
-                if inspect::header(&text, "Upgrade")
-                    .is_some_and(|v| v.eq_ignore_ascii_case("websocket")) =>
-            {
-                inspect::serve(stream, &text, tap).await
-            }
-            Some(_) => {
-                reply(
-                    &mut stream,
-                    400,
-                    "text/plain",
-                    b"a WebSocket upgrade is expected",
-                    with_body,
-                )
-                .await
-            }
-            None => {
-                let msg = b"inspect is off: start spate serve with --inspect";
-                reply(&mut stream, 404, "text/plain", msg, with_body).await
-            }
-        };
-    }
-    let Some(path) = resolve(dir, target) else {
-        return reply(&mut stream, 404, "text/plain", b"not found", with_body).await;
-    };
-    let read = tokio::task::spawn_blocking({
-        let path = path.clone();
-        move || std::fs::read(path)
-    });
-    match read.await.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
-        Ok(bytes) => reply(&mut stream, 200, content_type(&path), &bytes, with_body).await,
-        Err(_) if target.starts_with("/pkg/") => {
-            let msg = b"the playground's wasm is not built yet: run scripts/build-web";
-            reply(&mut stream, 404, "text/plain", msg, with_body).await
-        }
-        Err(_) => reply(&mut stream, 404, "text/plain", b"not found", with_body).await,
+}
+
+impl FromRef<Site> for Option<Tap> {
+    fn from_ref(site: &Site) -> Option<Tap> {
+        site.tap.clone()
     }
 }
 
-/// The file a request target names, if it is inside `dir`.
-fn resolve(dir: &Path, target: &str) -> Option<PathBuf> {
-    let path = target.split(['?', '#']).next()?;
+fn router(dir: PathBuf, tap: Option<Tap>) -> Router {
+    let files = ServeDir::new(dir).append_index_html_on_directories(false);
+    Router::new()
+        .route("/inspect", get(inspect::route))
+        .fallback(file)
+        .with_state(Site { files, tap })
+        .layer(middleware::from_fn(rules))
+}
+
+/// A plain-text answer (the server's own errors).
+pub(super) fn plain(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
+}
+
+/// For every request: GET and HEAD only, and the headers every answer
+/// carries.
+async fn rules(req: Request, next: Next) -> Response {
+    let mut res = if req.method() == Method::GET || req.method() == Method::HEAD {
+        next.run(req).await
+    } else {
+        let mut res = plain(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD");
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        res
+    };
+    let headers = res.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+/// A file of the web directory, with its content type.
+async fn file(State(site): State<Site>, mut req: Request) -> Response {
+    let path = req.uri().path();
+    let pkg = path.starts_with("/pkg/");
+    let Some(rel) = resolve(path) else {
+        return not_found(false);
+    };
+    if path.ends_with('/') {
+        let index = match req.uri().query() {
+            Some(q) => format!("{path}index.html?{q}"),
+            None => format!("{path}index.html"),
+        };
+        match Uri::try_from(index) {
+            Ok(uri) => *req.uri_mut() = uri,
+            Err(_) => return not_found(pkg),
+        }
+    }
+    match site.files.clone().try_call(req).await {
+        Ok(res) if res.status() == StatusCode::NOT_FOUND => not_found(pkg),
+        Ok(res) => {
+            let mut res = res.map(Body::new);
+            if res.status().is_success() {
+                res.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(content_type(&rel)),
+                );
+            }
+            res
+        }
+        Err(e) => {
+            debug!(error = %e, file = %rel.display(), "playground: no such file");
+            not_found(pkg)
+        }
+    }
+}
+
+fn not_found(pkg: bool) -> Response {
+    if pkg {
+        let msg = "the playground's wasm is not built yet: run scripts/build-web";
+        plain(StatusCode::NOT_FOUND, msg)
+    } else {
+        plain(StatusCode::NOT_FOUND, "not found")
+    }
+}
+
+/// The file a request path names, relative to the web directory, if it
+/// stays inside it: percent-decoded, every component a plain name that
+/// does not start with a dot; `index.html` for a directory (`/`, `DIR/`).
+fn resolve(path: &str) -> Option<PathBuf> {
+    let path = percent_decode_str(path).decode_utf8().ok()?;
     let path = path.strip_prefix('/')?;
     let path = if path.is_empty() || path.ends_with('/') {
         format!("{path}index.html")
     } else {
         path.to_string()
     };
-    let rel = Path::new(&path);
-    for c in rel.components() {
-        match c {
-            Component::Normal(s) if !s.to_string_lossy().starts_with('.') => {}
-            _ => return None,
-        }
-    }
-    Some(dir.join(rel))
+    let rel = PathBuf::from(path);
+    rel.components()
+        .all(|c| matches!(c, Component::Normal(s) if !s.to_string_lossy().starts_with('.')))
+        .then_some(rel)
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -198,48 +226,29 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-async fn reply(
-    stream: &mut TcpStream,
-    status: u16,
-    ctype: &str,
-    body: &[u8],
-    with_body: bool,
-) -> std::io::Result<()> {
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Request Header Fields Too Large",
-    };
-    let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    if with_body {
-        stream.write_all(body).await?;
-    }
-    stream.shutdown().await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn resolves_only_inside_the_directory() {
-        let d = Path::new("/w");
-        assert_eq!(resolve(d, "/"), Some(PathBuf::from("/w/index.html")));
-        assert_eq!(
-            resolve(d, "/pkg/a.js?x=1"),
-            Some(PathBuf::from("/w/pkg/a.js"))
-        );
-        assert_eq!(resolve(d, "/../etc/passwd"), None);
-        assert_eq!(resolve(d, "/a/../../b"), None);
-        assert_eq!(resolve(d, "/.git/config"), None);
-        assert_eq!(resolve(d, "http://x/"), None);
+        let p = |s: &str| Some(PathBuf::from(s));
+        assert_eq!(resolve("/"), p("index.html"));
+        assert_eq!(resolve("/docs/"), p("docs/index.html"));
+        assert_eq!(resolve("/pkg/a.js"), p("pkg/a.js"));
+        assert_eq!(resolve("/a%20b.js"), p("a b.js"));
+        assert_eq!(resolve("/../etc/passwd"), None);
+        assert_eq!(resolve("/a/../../b"), None);
+        assert_eq!(resolve("/%2e%2e/b"), None);
+        assert_eq!(resolve("/..%2Fb"), None);
+        assert_eq!(resolve("/.git/config"), None);
+        assert_eq!(resolve("/%2Egit/config"), None);
+        assert_eq!(resolve("//etc/passwd"), None);
+        assert_eq!(resolve("/%2Fetc/passwd"), None);
+        assert_eq!(resolve("/%ff"), None);
+        assert_eq!(resolve("http://x/"), None);
     }
 }
+
+#[cfg(test)]
+mod over_tcp;
