@@ -24,37 +24,49 @@ pub fn workspace() -> PathBuf {
 pub fn spate() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test binary path");
-        // <target>/<profile dir>/deps/<test>-<hash>
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("profile dir")
-            .to_path_buf();
-        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev".to_string(),
-            Some(other) => other.to_string(),
-        };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let status = Command::new(cargo)
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "spate",
-                "--bin",
-                "spate",
-                "--profile",
-                &profile,
-            ])
-            .env("CARGO_TARGET_DIR", &target_dir)
-            .current_dir(workspace())
-            .status()
-            .expect("running cargo build -p spate");
-        assert!(status.success(), "cargo build -p spate failed");
-        profile_dir.join(format!("spate{}", std::env::consts::EXE_SUFFIX))
+        cargo_build(&["-p", "spate", "--bin", "spate"])
+            .join(format!("spate{}", std::env::consts::EXE_SUFFIX))
     })
+}
+
+/// spate-core's example driver (`core/examples/driver.rs`), built once per
+/// test run as [`spate`] is: `cargo test` builds examples only for the
+/// package under test, and not at all with `--test NAME`.
+pub fn core_driver() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        cargo_build(&["-p", "spate-core", "--example", "driver"])
+            .join("examples")
+            .join(format!("driver{}", std::env::consts::EXE_SUFFIX))
+    })
+}
+
+/// Runs `cargo build --quiet ARGS` into the target directory and profile of
+/// the running test binary, and returns that profile's directory.
+fn cargo_build(args: &[&str]) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    // <target>/<profile dir>/deps/<test>-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("profile dir")
+        .to_path_buf();
+    let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
+    let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
+        Some("debug") | None => "dev".to_string(),
+        Some(other) => other.to_string(),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet"])
+        .args(args)
+        .args(["--profile", &profile])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .current_dir(workspace())
+        .status()
+        .unwrap_or_else(|e| panic!("running cargo build {args:?}: {e}"));
+    assert!(status.success(), "cargo build {args:?} failed");
+    profile_dir
 }
 
 /// A fresh directory under the system temp dir, removed when dropped.
@@ -114,18 +126,25 @@ impl Server {
 
     /// `spate serve --listen 127.0.0.1:0 ARGS...`.
     pub fn start_with(args: &[&str]) -> Server {
-        let mut child = Command::new(spate())
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
+        let mut cmd = Command::new(spate());
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]).args(args);
+        Server::spawn(cmd)
+    }
+
+    /// Starts `cmd`, a broker that prints `listening on ADDR` as its first
+    /// line on stdout (as `spate serve` and [`core_driver`] do), and waits
+    /// for that line.
+    pub fn spawn(mut cmd: Command) -> Server {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .expect("starting spate serve");
+            .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
         let out = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(out)
             .read_line(&mut line)
-            .expect("reading spate's first line");
+            .expect("reading the broker's first line");
         let addr = line
             .trim()
             .strip_prefix("listening on ")
