@@ -23,6 +23,8 @@ use spate_core::protocol::messages::sync_group_request::{
 use spate_core::protocol::messages::sync_group_response::SyncGroupResponse;
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Wire, Writer};
 
+use spate_core::storage::Storage;
+
 use crate::sim::{Event, Sim};
 
 pub(crate) const SESSION: i32 = 10_000;
@@ -71,7 +73,7 @@ pub(crate) fn join_req(group: &str, member: &str, instance: Option<&str>) -> Req
 }
 
 /// The JoinGroup responses `conn` received so far.
-pub(crate) fn joins(s: &mut Sim, conn: u64) -> Vec<JoinGroupResponse> {
+pub(crate) fn joins<S: Storage>(s: &mut Sim<S>, conn: u64) -> Vec<JoinGroupResponse> {
     s.take(conn)
         .into_iter()
         .map(|e| match e {
@@ -81,7 +83,7 @@ pub(crate) fn joins(s: &mut Sim, conn: u64) -> Vec<JoinGroupResponse> {
         .collect()
 }
 
-pub(crate) fn syncs(s: &mut Sim, conn: u64) -> Vec<SyncGroupResponse> {
+pub(crate) fn syncs<S: Storage>(s: &mut Sim<S>, conn: u64) -> Vec<SyncGroupResponse> {
     s.take(conn)
         .into_iter()
         .map(|e| match e {
@@ -93,7 +95,7 @@ pub(crate) fn syncs(s: &mut Sim, conn: u64) -> Vec<SyncGroupResponse> {
 
 /// v5 join of a new dynamic member: MEMBER_ID_REQUIRED, then the join is
 /// sent again with the id and held. Returns the member id.
-pub(crate) fn join_new(s: &mut Sim, conn: u64, group: &str) -> String {
+pub(crate) fn join_new<S: Storage>(s: &mut Sim<S>, conn: u64, group: &str) -> String {
     s.connect(conn);
     let r = match s.call(conn, 5, join_req(group, "", None)) {
         ResponseBody::JoinGroup(r) => r,
@@ -129,7 +131,13 @@ pub(crate) fn sync_req(
     })
 }
 
-pub(crate) fn heartbeat(s: &mut Sim, conn: u64, group: &str, generation: i32, member: &str) -> i16 {
+pub(crate) fn heartbeat<S: Storage>(
+    s: &mut Sim<S>,
+    conn: u64,
+    group: &str,
+    generation: i32,
+    member: &str,
+) -> i16 {
     let req = RequestBody::Heartbeat(HeartbeatRequest {
         group_id: group.into(),
         generation_id: generation,
@@ -142,7 +150,7 @@ pub(crate) fn heartbeat(s: &mut Sim, conn: u64, group: &str, generation: i32, me
     }
 }
 
-pub(crate) fn describe(s: &mut Sim, group: &str) -> DescribedGroup {
+pub(crate) fn describe<S: Storage>(s: &mut Sim<S>, group: &str) -> DescribedGroup {
     let req = RequestBody::DescribeGroups(DescribeGroupsRequest {
         groups: vec![group.into()],
         include_authorized_operations: true,
@@ -154,8 +162,8 @@ pub(crate) fn describe(s: &mut Sim, group: &str) -> DescribedGroup {
     }
 }
 
-pub(crate) fn commit(
-    s: &mut Sim,
+pub(crate) fn commit<S: Storage>(
+    s: &mut Sim<S>,
     conn: u64,
     group: &str,
     generation: i32,
@@ -185,7 +193,7 @@ pub(crate) fn commit(
     }
 }
 
-pub(crate) fn fetch_offset(s: &mut Sim, group: &str, version: i16) -> (i64, String) {
+pub(crate) fn fetch_offset<S: Storage>(s: &mut Sim<S>, group: &str, version: i16) -> (i64, String) {
     let req = if version >= 8 {
         OffsetFetchRequest {
             groups: vec![OffsetFetchRequestGroup {
@@ -231,7 +239,7 @@ pub(crate) fn fetch_offset(s: &mut Sim, group: &str, version: i16) -> (i64, Stri
 
 /// Two members A (conn 1, leader) and B (conn 2) in a stable group of
 /// generation 1; returns their ids.
-pub(crate) fn stable_pair(s: &mut Sim, group: &str) -> (String, String) {
+pub(crate) fn stable_pair<S: Storage>(s: &mut Sim<S>, group: &str) -> (String, String) {
     let a = join_new(s, 1, group);
     let b = join_new(s, 2, group);
     // Initial delay 0: the first join completes once the timer fires.

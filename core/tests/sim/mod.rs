@@ -12,7 +12,7 @@ use spate_core::protocol::header::{decode_response, encode_request};
 use spate_core::protocol::messages::request_header::RequestHeader;
 use spate_core::protocol::{ApiKey, RequestBody, ResponseBody};
 use spate_core::records::{Record, RecordBatchBuilder};
-use spate_core::storage::MemStorage;
+use spate_core::storage::{MemStorage, Storage};
 
 /// Epoch milliseconds the simulations start at.
 pub const T0: i64 = 1_700_000_000_000;
@@ -27,8 +27,8 @@ pub enum Event {
     Closed(String),
 }
 
-pub struct Sim {
-    pub broker: Broker<MemStorage>,
+pub struct Sim<S: Storage = MemStorage> {
+    pub broker: Broker<S>,
     pub now: i64,
     /// What each connection received, in order.
     pub events: BTreeMap<ConnId, Vec<Event>>,
@@ -43,6 +43,22 @@ impl Sim {
     }
 
     pub fn with(config: Config, storage: MemStorage) -> Sim {
+        Sim::over(config, storage)
+    }
+}
+
+impl<S: Storage + Clone> Sim<S> {
+    /// A broker over the same storage: a restart.
+    pub fn restart(&self) -> Sim<S> {
+        let mut s = Sim::over(self.broker.config().clone(), self.broker.storage().clone());
+        s.now = self.now;
+        s
+    }
+}
+
+impl<S: Storage> Sim<S> {
+    /// A broker over `storage`, of any kind.
+    pub fn over(config: Config, storage: S) -> Sim<S> {
         let broker = Broker::new(config, storage, T0).expect("broker starts");
         Sim {
             broker,
@@ -51,13 +67,6 @@ impl Sim {
             pending: BTreeMap::new(),
             next_corr: 1,
         }
-    }
-
-    /// A broker over the same storage: a restart.
-    pub fn restart(&self) -> Sim {
-        let mut s = Sim::with(self.broker.config().clone(), self.broker.storage().clone());
-        s.now = self.now;
-        s
     }
 
     pub fn connect(&mut self, conn: ConnId) {
@@ -206,7 +215,7 @@ pub fn batch(n: i32, prefix: &str) -> Bytes {
 }
 
 /// Shortcuts for setting up data.
-impl Sim {
+impl<S: Storage> Sim<S> {
     /// Creates a topic (CreateTopics v7 on connection 99); returns its id.
     pub fn create_topic(&mut self, name: &str, partitions: i32) -> spate_core::protocol::Uuid {
         let r = self.create_topic_with(name, partitions, &[]);
