@@ -91,7 +91,9 @@ impl GroupCoordinator {
         generation: i32,
         offsets: Vec<(ByteString, i32, Committed)>,
     ) -> Decision<Result<(), ErrorCode>> {
-        let mut d = self.decide(group_id, Ok(()));
+        // Offsets change once written; the group itself changes only when
+        // the commit creates it (undone if the records are not written).
+        let mut d = Self::answer(group_id, Ok(()));
         if let Err(code) = self.validate_commit(group_id, member, instance, generation) {
             d.reply = Err(code);
             return d;
@@ -101,11 +103,14 @@ impl GroupCoordinator {
                 d.fx.offset(group_id, t, *p, Some(c));
             }
             d.offsets.push(OffsetChange::Commit(offsets));
-            self.groups
-                .entry(group_id.clone())
-                .or_insert_with(|| Group::Classic(ClassicGroup::new(group_id.clone(), now)));
+            if !self.groups.contains_key(group_id) {
+                d.undo = Some(None);
+                let g = ClassicGroup::new(group_id.clone(), now);
+                self.groups.insert(group_id.clone(), Group::Classic(g));
+            }
         }
-        // A commit counts as a heartbeat of the member making it.
+        // A commit counts as a heartbeat of the member making it, written
+        // or not (as in Kafka, where the heartbeat is not undone).
         if let Some(Group::Classic(g)) = self.groups.get_mut(group_id) {
             if !member.is_empty() {
                 g.touch(member, now);
