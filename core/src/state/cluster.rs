@@ -1,7 +1,11 @@
-//! Topics, partitions and their configs, kept in the internal
-//! `__cluster_metadata` log as KRaft metadata records (TopicRecord,
-//! PartitionRecord, ConfigRecord, RemoveTopicRecord) and rebuilt from it
-//! when a broker starts over storage that already holds logs.
+//! The metadata image: topics, partitions and their configs, kept in the
+//! internal `__cluster_metadata` log as KRaft metadata records
+//! (TopicRecord, PartitionRecord, ConfigRecord, RemoveTopicRecord) and
+//! rebuilt from it when a broker starts over storage that already holds
+//! logs. [`Cluster::apply`] is the only way the image changes: the
+//! controller ([`super::controller`]) writes a record, then applies it;
+//! applying a ConfigRecord parses the topic's configs again
+//! ([`super::configs::TopicConfig`]).
 //!
 //! # Format
 //!
