@@ -28,16 +28,14 @@ use std::net::SocketAddr;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::json;
 use tokio::sync::broadcast;
 use tracing::debug;
-
-use super::playground::plain;
 
 /// The largest message taken from a page (it has nothing to say).
 const MAX_FROM_PAGE: usize = 1 << 20;
@@ -156,6 +154,12 @@ async fn stream(mut socket: WebSocket, mut rx: broadcast::Receiver<Utf8Bytes>) {
             },
         }
     }
+}
+
+/// A plain-text answer (the server's own errors, here and in the
+/// playground's file server).
+pub(super) fn plain(status: StatusCode, body: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
 }
 
 #[cfg(test)]

@@ -30,7 +30,7 @@ use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use percent_encoding::percent_decode_str;
@@ -38,7 +38,7 @@ use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 use tracing::{debug, warn};
 
-use super::inspect::{self, Tap};
+use super::inspect::{self, plain, Tap};
 
 /// The built wasm the page loads; without it the page cannot run.
 pub(crate) const BUILT: &str = "pkg/spate_wasm_bg.wasm";
@@ -123,11 +123,6 @@ fn router(dir: PathBuf, tap: Option<Tap>) -> Router {
         .fallback(file)
         .with_state(Site { files, tap })
         .layer(middleware::from_fn(rules))
-}
-
-/// A plain-text answer (the server's own errors).
-pub(super) fn plain(status: StatusCode, body: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain")], body).into_response()
 }
 
 /// For every request: GET and HEAD only, and the headers every answer
