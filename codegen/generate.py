@@ -154,7 +154,11 @@ class Field:
         self.name = snake(spec["name"])
         self.ident = rust_ident(self.name)
         self.type = spec["type"]
-        self.versions = intersect(parse_versions(spec.get("versions")), valid)
+        # A field with only taggedVersions exists in those versions (as
+        # Kafka's generator reads it).
+        self.versions = intersect(
+            parse_versions(spec.get("versions") or spec.get("taggedVersions")), valid
+        )
         self.nullable = intersect(parse_versions(spec.get("nullableVersions")), self.versions)
         self.tagged = intersect(parse_versions(spec.get("taggedVersions")), self.versions)
         self.tag = int(spec["tag"]) if spec.get("tag") is not None else None

@@ -14,13 +14,13 @@ use crate::protocol::codec::*;
 pub struct TransactionLogValue {
     /// `int64`, versions 0-1.
     pub producer_id: i64,
-    /// `int64`, versions none.
+    /// `int64`, versions 1, tag 0 in 1.
     pub previous_producer_id: i64,
-    /// `int64`, versions none.
+    /// `int64`, versions 1, tag 1 in 1.
     pub next_producer_id: i64,
     /// `int16`, versions 0-1.
     pub producer_epoch: i16,
-    /// `int16`, versions none.
+    /// `int16`, versions 1, tag 3 in 1.
     pub next_producer_epoch: i16,
     /// `int32`, versions 0-1.
     pub transaction_timeout_ms: i32,
@@ -32,7 +32,7 @@ pub struct TransactionLogValue {
     pub transaction_last_update_timestamp_ms: i64,
     /// `int64`, versions 0-1.
     pub transaction_start_timestamp_ms: i64,
-    /// `int16`, versions none.
+    /// `int16`, versions 1, tag 2 in 1.
     pub client_transaction_version: i16,
     /// Tagged fields this schema does not know, kept as they came.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -69,20 +69,38 @@ impl Wire for TransactionLogValue {
         }
         let flex = version >= 1;
         let producer_id = r.i64()?;
-        let previous_producer_id = -1;
-        let next_producer_id = -1;
+        let mut previous_producer_id = -1;
+        let mut next_producer_id = -1;
         let producer_epoch = r.i16()?;
-        let next_producer_epoch = -1;
+        let mut next_producer_epoch = -1;
         let transaction_timeout_ms = r.i32()?;
         let transaction_status = r.i8()?;
         let transaction_partitions =
             r.nullable_array_of(flex, 1, |r| PartitionsSchema::decode(r, version))?;
         let transaction_last_update_timestamp_ms = r.i64()?;
         let transaction_start_timestamp_ms = r.i64()?;
-        let client_transaction_version = 0;
+        let mut client_transaction_version = 0;
         let mut unknown_tagged_fields = Vec::new();
         if flex {
-            r.tagged_fields(&mut unknown_tagged_fields, |_, _| Ok(false))?;
+            r.tagged_fields(&mut unknown_tagged_fields, |tag, r| match tag {
+                0 if version >= 1 => {
+                    previous_producer_id = r.i64()?;
+                    Ok(true)
+                }
+                1 if version >= 1 => {
+                    next_producer_id = r.i64()?;
+                    Ok(true)
+                }
+                2 if version >= 1 => {
+                    client_transaction_version = r.i16()?;
+                    Ok(true)
+                }
+                3 if version >= 1 => {
+                    next_producer_epoch = r.i16()?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            })?;
         }
         Ok(TransactionLogValue {
             producer_id,
@@ -109,7 +127,7 @@ impl Wire for TransactionLogValue {
         }
         let flex = version >= 1;
         w.put_i64(self.producer_id);
-        {
+        if !(version >= 1) {
             if !(self.previous_producer_id == -1) {
                 return Err(EncodeError::FieldNotInVersion {
                     message: "TransactionLogValue",
@@ -118,7 +136,7 @@ impl Wire for TransactionLogValue {
                 });
             }
         }
-        {
+        if !(version >= 1) {
             if !(self.next_producer_id == -1) {
                 return Err(EncodeError::FieldNotInVersion {
                     message: "TransactionLogValue",
@@ -128,7 +146,7 @@ impl Wire for TransactionLogValue {
             }
         }
         w.put_i16(self.producer_epoch);
-        {
+        if !(version >= 1) {
             if !(self.next_producer_epoch == -1) {
                 return Err(EncodeError::FieldNotInVersion {
                     message: "TransactionLogValue",
@@ -144,7 +162,7 @@ impl Wire for TransactionLogValue {
         })?;
         w.put_i64(self.transaction_last_update_timestamp_ms);
         w.put_i64(self.transaction_start_timestamp_ms);
-        {
+        if !(version >= 1) {
             if !(self.client_transaction_version == 0) {
                 return Err(EncodeError::FieldNotInVersion {
                     message: "TransactionLogValue",
@@ -154,8 +172,54 @@ impl Wire for TransactionLogValue {
             }
         }
         if flex {
-            put_uvarint(w, self.unknown_tagged_fields.len() as u64);
-            put_raw_tagged(w, &self.unknown_tagged_fields, 0..u64::MAX);
+            let mut count = self.unknown_tagged_fields.len();
+            if (version >= 1) && !(self.previous_producer_id == -1) {
+                count += 1;
+            }
+            if (version >= 1) && !(self.next_producer_id == -1) {
+                count += 1;
+            }
+            if (version >= 1) && !(self.client_transaction_version == 0) {
+                count += 1;
+            }
+            if (version >= 1) && !(self.next_producer_epoch == -1) {
+                count += 1;
+            }
+            put_uvarint(w, count as u64);
+            let mut next = 0u64;
+            if (version >= 1) && !(self.previous_producer_id == -1) {
+                put_raw_tagged(w, &self.unknown_tagged_fields, next..0);
+                put_tagged(w, 0, |w| {
+                    w.put_i64(self.previous_producer_id);
+                    Ok(())
+                })?;
+                next = 0 + 1;
+            }
+            if (version >= 1) && !(self.next_producer_id == -1) {
+                put_raw_tagged(w, &self.unknown_tagged_fields, next..1);
+                put_tagged(w, 1, |w| {
+                    w.put_i64(self.next_producer_id);
+                    Ok(())
+                })?;
+                next = 1 + 1;
+            }
+            if (version >= 1) && !(self.client_transaction_version == 0) {
+                put_raw_tagged(w, &self.unknown_tagged_fields, next..2);
+                put_tagged(w, 2, |w| {
+                    w.put_i16(self.client_transaction_version);
+                    Ok(())
+                })?;
+                next = 2 + 1;
+            }
+            if (version >= 1) && !(self.next_producer_epoch == -1) {
+                put_raw_tagged(w, &self.unknown_tagged_fields, next..3);
+                put_tagged(w, 3, |w| {
+                    w.put_i16(self.next_producer_epoch);
+                    Ok(())
+                })?;
+                next = 3 + 1;
+            }
+            put_raw_tagged(w, &self.unknown_tagged_fields, next..u64::MAX);
         }
         Ok(())
     }
@@ -230,9 +294,9 @@ pub static TRANSACTION_LOG_VALUE: StructSpec = StructSpec {
         FieldSpec {
             name: "previous_producer_id",
             ty: FieldType::Prim(Prim::Int64),
-            versions: Versions::NONE,
+            versions: Versions::new(1, 1),
             nullable: Versions::NONE,
-            tagged: Versions::NONE,
+            tagged: Versions::new(1, 1),
             tag: 0,
             default: Some("-1"),
             ignorable: false,
@@ -242,9 +306,9 @@ pub static TRANSACTION_LOG_VALUE: StructSpec = StructSpec {
         FieldSpec {
             name: "next_producer_id",
             ty: FieldType::Prim(Prim::Int64),
-            versions: Versions::NONE,
+            versions: Versions::new(1, 1),
             nullable: Versions::NONE,
-            tagged: Versions::NONE,
+            tagged: Versions::new(1, 1),
             tag: 1,
             default: Some("-1"),
             ignorable: false,
@@ -266,9 +330,9 @@ pub static TRANSACTION_LOG_VALUE: StructSpec = StructSpec {
         FieldSpec {
             name: "next_producer_epoch",
             ty: FieldType::Prim(Prim::Int16),
-            versions: Versions::NONE,
+            versions: Versions::new(1, 1),
             nullable: Versions::NONE,
-            tagged: Versions::NONE,
+            tagged: Versions::new(1, 1),
             tag: 3,
             default: Some("-1"),
             ignorable: false,
@@ -338,9 +402,9 @@ pub static TRANSACTION_LOG_VALUE: StructSpec = StructSpec {
         FieldSpec {
             name: "client_transaction_version",
             ty: FieldType::Prim(Prim::Int16),
-            versions: Versions::NONE,
+            versions: Versions::new(1, 1),
             nullable: Versions::NONE,
-            tagged: Versions::NONE,
+            tagged: Versions::new(1, 1),
             tag: 2,
             default: Some("0"),
             ignorable: false,
