@@ -296,7 +296,9 @@ def consume_transform_produce(addr):
         for m in batch:
             p.produce("ctp-out", value=m.value() + b"!", partition=m.partition())
         positions = consumer.position(consumer.assignment())
-        sent = {str(tp.partition): tp.offset for tp in positions}
+        # A partition with nothing consumed yet (or sought back to its
+        # beginning) has a logical position that is not committed.
+        sent = {str(tp.partition): tp.offset if tp.offset >= 0 else -1001 for tp in positions}
         p.send_offsets_to_transaction(positions, consumer.consumer_group_metadata(), TIMEOUT)
         p.flush(TIMEOUT)
         r = {
