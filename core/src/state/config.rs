@@ -127,10 +127,10 @@ pub struct TxnConfig {
     /// `transaction.max.timeout.ms`: the longest `transaction.timeout.ms` a
     /// producer may ask for (Kafka: 900000).
     pub max_timeout_ms: i32,
-    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how
-    /// often the coordinator looks for transactions past their timeout
-    /// (Kafka: 10000).
-    pub abort_check_interval_ms: i64,
+    // Kafka's `transaction.abort.timed.out.transaction.cleanup.interval.ms`
+    // has no counterpart: the coordinator aborts a transaction at its
+    // exact deadline (start + timeout), where Kafka finds it up to one
+    // interval later.
 }
 
 impl Default for TxnConfig {
@@ -138,7 +138,6 @@ impl Default for TxnConfig {
         TxnConfig {
             state_log_partitions: 50,
             max_timeout_ms: 900_000,
-            abort_check_interval_ms: 10_000,
         }
     }
 }
