@@ -177,7 +177,7 @@ fn confluent_transaction_past_its_timeout_is_aborted() {
     assert_eq!(out["committed_to_after"], p0(vec![]), "{out}");
     let waited = out["waited_s"].as_f64().expect("waited_s");
     assert!(
-        (1.0..20.0).contains(&waited),
+        (1.5..15.0).contains(&waited),
         "read_committed saw past the transaction {waited:.1}s after it began (timeout 2s)"
     );
     assert_ne!(
@@ -221,14 +221,26 @@ fn confluent_consume_transform_produce_with_offsets_in_the_transaction() {
         // Before EndTxn, the group's committed offsets are the previous ones.
         assert_eq!(r["before_end"], r["previous"], "round {i}: {r}");
         if r["outcome"] == "commit" {
-            assert_eq!(r["after_end"], r["sent"], "round {i}: {r}");
+            // The positions sent (a partition with no position keeps its
+            // committed offset).
+            let mut want = r["previous"].clone();
+            for (p, o) in r["sent"].as_object().expect("sent") {
+                if o.as_i64().is_some_and(|o| o >= 0) {
+                    want[p] = o.clone();
+                }
+            }
+            assert_eq!(r["after_end"], want, "round {i}: {r}");
         } else {
             assert_eq!(r["after_end"], r["previous"], "round {i}: {r}");
             aborted += r["values"].as_array().map_or(0, Vec::len);
         }
     }
-    assert_ne!(
-        rounds[0]["before_end_stable"], rounds[0]["sent"],
+    // With require_stable (read_committed), a partition with a pending
+    // transactional offset answers UNSTABLE_OFFSET_COMMIT, which librdkafka
+    // retries until the call's 3 s are up.
+    assert_eq!(
+        rounds[0]["before_end_stable"],
+        json!({ "error": "_TIMED_OUT" }),
         "OffsetFetch with require_stable must not return a pending offset"
     );
     assert!(aborted > 0, "round 1 aborted a batch: {out}");
@@ -318,8 +330,8 @@ fn quixstreams_exactly_once_word_count_survives_kill_9() {
             .filter(|l| l.starts_with("counted "))
             .count() as u64
     };
-    wait_until("300 words counted", LIMIT, &[&first], || {
-        (counted(&first) >= 300).then_some(())
+    wait_until("400 words counted", LIMIT, &[&first], || {
+        (counted(&first) >= 400).then_some(())
     });
     first.kill9();
     let before = counted(&first);
@@ -330,6 +342,14 @@ fn quixstreams_exactly_once_word_count_survives_kill_9() {
         status.is_some_and(|s| s.success()),
         "second run: {status:?}\n{}",
         second.transcript()
+    );
+    // The second run counted again what the first had not committed, and
+    // not what it had (a checkpoint a second, 4 ms a word).
+    let after = counted(&second);
+    eprintln!("words {words}: counted {before} before the kill, {after} after");
+    assert!(
+        after < words && before + after >= words,
+        "counted {before} before the kill and {after} after, of {words}"
     );
     let out = confluent(&server, "read-back", &["word-counts"]);
     let mut got: BTreeMap<String, Vec<u64>> = BTreeMap::new();
