@@ -342,9 +342,9 @@ def consume_transform_produce(addr):
 
 def hold_open(addr, topic):
     """For a broker killed mid-transaction: writes 5 records in a
-    transaction (timeout 3000 ms), says "open", and waits to be killed."""
+    transaction (timeout 8000 ms), says "open", and waits to be killed."""
     create(addr, topic, 1)
-    p = txn_producer(addr, "tx-hold", **{"transaction.timeout.ms": 3000})
+    p = txn_producer(addr, "tx-hold", **{"transaction.timeout.ms": 8000})
     p.begin_transaction()
     send(p, topic, values("h", 5))
     print("open", flush=True)
