@@ -20,8 +20,10 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use spate_e2e::{require, wait_until, workspace, Server, TempDir, Watched};
 
-/// The broker configuration of these tests: transactions that time out are
-/// looked for every 500 ms (Kafka's default is 10 s).
+/// The broker configuration of these tests. Spate aborts a transaction at
+/// its deadline; Kafka looks for timed-out ones every
+/// `transaction.abort.timed.out.transaction.cleanup.interval.ms` (10 s by
+/// default), set to 500 ms so that the same waits hold against Kafka.
 const PROPERTIES: &str = "\
 group.initial.rebalance.delay.ms=0
 offsets.topic.num.partitions=5
