@@ -294,6 +294,10 @@ pub(crate) fn write_error(e: &WriteError) -> ErrorCode {
     }
 }
 
+/// A group's offsets committed in one open transaction: topic,
+/// partition, offset.
+type PendingOffsets = Vec<(ByteString, i32, Committed)>;
+
 /// Every group, their committed offsets and their deadlines.
 #[derive(Debug)]
 pub(crate) struct GroupCoordinator {
@@ -301,7 +305,7 @@ pub(crate) struct GroupCoordinator {
     offsets: BTreeMap<ByteString, Offsets>,
     /// Offsets committed in open transactions, by producer id and group:
     /// they count once the transaction commits.
-    pending: BTreeMap<i64, BTreeMap<ByteString, Vec<(ByteString, i32, Committed)>>>,
+    pending: BTreeMap<i64, BTreeMap<ByteString, PendingOffsets>>,
     /// Each group's earliest deadline, for the broker's one group timer.
     deadlines: Deadlines<ByteString>,
     /// Groups whose timer decision failed, and when to try again.
