@@ -208,3 +208,26 @@ fn end_txn_v5_bumps_the_epoch_and_answers_retries() {
         BAD_STATE
     );
 }
+
+#[test]
+fn a_deleted_topic_does_not_block_the_end_of_a_transaction() {
+    use spate_core::protocol::messages::delete_topics_request::DeleteTopicsRequest;
+    use spate_core::protocol::{RequestBody, ResponseBody};
+    let mut s = two_topics();
+    let p = init(&mut s, "tx");
+    add(&mut s, "tx", p, &[("a", 0), ("b", 0)]);
+    produce_ok(&mut s, "tx", p, 0, ("a", 0), 1);
+    produce_ok(&mut s, "tx", p, 0, ("b", 0), 1);
+    let req = DeleteTopicsRequest {
+        topic_names: vec!["a".into()],
+        timeout_ms: 1000,
+        ..Default::default()
+    };
+    match s.call(99, 5, RequestBody::DeleteTopics(req)) {
+        ResponseBody::DeleteTopics(r) => assert_eq!(r.responses[0].error_code, 0),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(end(&mut s, "tx", p, true), 0);
+    assert_eq!(state(&mut s, "tx"), "CompleteCommit");
+    assert_eq!(committed_values(&fetch(&mut s, "b", 0, 0, true)), ["tx-0"]);
+}
