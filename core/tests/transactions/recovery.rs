@@ -233,14 +233,26 @@ fn pending_offsets_are_rebuilt_after_a_restart() {
     let p = init(&mut s, "tx");
     assert_eq!(add_offsets(&mut s, "tx", p, "g"), 0);
     assert_eq!(txn_commit(&mut s, 3, "tx", p, "g", 1, &a, 42), 0);
+    let op = offsets_partition("g");
+    let lso = latest(&mut s, "__consumer_offsets", op, 1);
+    assert!(lso < latest(&mut s, "__consumer_offsets", op, 0));
     let mut s = s.restart();
     assert_eq!(
         fetch_offset(&mut s, "g", true),
         (-1, ErrorCode::UNSTABLE_OFFSET_COMMIT.0)
     );
     assert_eq!(fetch_offset(&mut s, "g", false), (-1, 0));
+    assert_eq!(
+        latest(&mut s, "__consumer_offsets", op, 1),
+        lso,
+        "the offsets partition's open transaction is rebuilt too"
+    );
     assert_eq!(end(&mut s, "tx", p, true), 0);
     assert_eq!(fetch_offset(&mut s, "g", true), (42, 0));
+    assert_eq!(
+        latest(&mut s, "__consumer_offsets", op, 1),
+        latest(&mut s, "__consumer_offsets", op, 0)
+    );
     let mut s = s.restart();
     assert_eq!(
         fetch_offset(&mut s, "g", true),
