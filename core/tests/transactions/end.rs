@@ -231,3 +231,44 @@ fn a_deleted_topic_does_not_block_the_end_of_a_transaction() {
     assert_eq!(state(&mut s, "tx"), "CompleteCommit");
     assert_eq!(committed_values(&fetch(&mut s, "b", 0, 0, true)), ["tx-0"]);
 }
+
+#[test]
+fn the_lso_is_never_below_the_log_start() {
+    use spate_core::protocol::messages::delete_records_request::{
+        DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic,
+    };
+    use spate_core::protocol::{RequestBody, ResponseBody};
+    let mut s = two_topics();
+    let p = init(&mut s, "tx");
+    add(&mut s, "tx", p, &[("a", 0)]);
+    produce_ok(&mut s, "tx", p, 0, ("a", 0), 2);
+    s.produce_ok(9, "a", 0, crate::sim::batch(3, "plain"));
+    let req = DeleteRecordsRequest {
+        topics: vec![DeleteRecordsTopic {
+            name: "a".into(),
+            partitions: vec![DeleteRecordsPartition {
+                partition_index: 0,
+                offset: 2,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        timeout_ms: 1000,
+        ..Default::default()
+    };
+    match s.call(99, 2, RequestBody::DeleteRecords(req)) {
+        ResponseBody::DeleteRecords(r) => assert_eq!(r.topics[0].partitions[0].error_code, 0),
+        other => panic!("{other:?}"),
+    }
+    // DeleteRecords moved the log start past the open transaction's first
+    // offset: the LSO is the log start (Kafka bounds it so), not below.
+    let rc = fetch(&mut s, "a", 0, 2, true);
+    assert_eq!((rc.error_code, rc.log_start_offset), (0, 2));
+    assert_eq!((rc.last_stable_offset, rc.high_watermark), (2, 5));
+    assert!(batches(&rc).is_empty(), "the transaction is still open");
+    assert_eq!(latest(&mut s, "a", 0, 1), 2);
+    assert_eq!(end(&mut s, "tx", p, false), 0);
+    let rc = fetch(&mut s, "a", 0, 2, true);
+    assert_eq!(rc.last_stable_offset, 6);
+    assert_eq!(committed_values(&rc), ["plain-0", "plain-1", "plain-2"]);
+}
