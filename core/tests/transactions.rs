@@ -7,6 +7,8 @@
 
 #[path = "transactions/admin.rs"]
 mod admin;
+#[path = "transactions/compaction.rs"]
+mod compaction;
 #[path = "transactions/end.rs"]
 mod end;
 #[path = "groups/util.rs"]
