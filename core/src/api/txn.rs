@@ -51,6 +51,17 @@ pub(crate) fn carry_out<S: Storage, T>(
                 }
                 p.txns.written(meta);
             }
+            Step::Remove(id) => {
+                let tp = p.txns.partition_of(&id);
+                let Ok(k) = records::key(&id) else {
+                    return Err(ErrorCode::UNKNOWN_SERVER_ERROR);
+                };
+                if internal_log::append(p.storage, &tp, &[(Some(k), None)], now).is_err() {
+                    p.txns.retry_removal(&id, now);
+                    return Err(ErrorCode::NOT_COORDINATOR);
+                }
+                p.txns.removed(&id);
+            }
             Step::Markers(m) => {
                 if let Err(code) = write_markers(p, &m, now, appended) {
                     p.txns.retry_later(&m.transactional_id, now);

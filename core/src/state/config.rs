@@ -127,6 +127,10 @@ pub struct TxnConfig {
     /// `transaction.max.timeout.ms`: the longest `transaction.timeout.ms` a
     /// producer may ask for (Kafka: 900000).
     pub max_timeout_ms: i32,
+    /// `transactional.id.expiration.ms`: an id whose transactions are all
+    /// ended and that has not changed for this long is forgotten (a
+    /// tombstone in `__transaction_state`); Kafka: 7 days.
+    pub id_expiration_ms: i64,
     // Kafka's `transaction.abort.timed.out.transaction.cleanup.interval.ms`
     // has no counterpart: the coordinator aborts a transaction at its
     // exact deadline (start + timeout), where Kafka finds it up to one
@@ -138,6 +142,7 @@ impl Default for TxnConfig {
         TxnConfig {
             state_log_partitions: 50,
             max_timeout_ms: 900_000,
+            id_expiration_ms: 7 * 24 * 60 * 60 * 1000,
         }
     }
 }

@@ -101,6 +101,7 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
             c.transactions.state_log_partitions = v.parse()?
         }
         "transaction.max.timeout.ms" => c.transactions.max_timeout_ms = v.parse()?,
+        "transactional.id.expiration.ms" => c.transactions.id_expiration_ms = v.parse()?,
         "" => bail!("a line with no key"),
         other => p.unknown.push(other.to_string()),
     }

@@ -26,7 +26,9 @@
 //! Nothing reads a clock: an Ongoing transaction's deadline is its start
 //! plus its timeout, and [`TxnCoordinator::handle_timeout`] aborts those
 //! past it, fencing the producer's epoch first, as Kafka's coordinator
-//! does on its cleanup interval.
+//! does on its cleanup interval. An id with nothing open that has not
+//! changed for `transactional.id.expiration.ms` is forgotten the same way
+//! (a tombstone, [`Step::Remove`]).
 
 pub(crate) mod ops;
 pub(crate) mod records;
@@ -184,6 +186,9 @@ pub(crate) enum Step {
     Write(TxnMeta),
     /// Write these markers, then go on.
     Markers(Markers),
+    /// Write a tombstone for this id (it expired), then report it with
+    /// [`TxnCoordinator::removed`].
+    Remove(ByteString),
 }
 
 /// What an operation decided: its reply and the steps that carry it out.
@@ -298,6 +303,19 @@ impl TxnCoordinator {
         self.deadlines.set(&id, at);
     }
 
+    /// `id`'s tombstone could not be written: try again later.
+    pub fn retry_removal(&mut self, id: &ByteString, now: Now) {
+        if self.txns.contains_key(id) {
+            self.deadlines.set(id, Some(now + RETRY_BACKOFF_MS));
+        }
+    }
+
+    /// `id`'s tombstone is in `__transaction_state`: it is forgotten.
+    pub fn removed(&mut self, id: &ByteString) {
+        self.txns.remove(id);
+        self.deadlines.set(id, None);
+    }
+
     /// A plan could not be carried out past a write of `id`'s: try again
     /// later (a prepared transaction's markers, say).
     pub fn retry_later(&mut self, id: &ByteString, now: Now) {
@@ -312,7 +330,10 @@ impl TxnCoordinator {
             TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence => {
                 Some(now + RETRY_BACKOFF_MS)
             }
-            _ => None,
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                Some(m.update_ms.saturating_add(self.config.id_expiration_ms))
+            }
+            TxnState::Dead => None,
         }
     }
 
@@ -344,9 +365,12 @@ impl TxnCoordinator {
         }
         for (_, meta) in found {
             if let Some(m) = meta {
+                // Prepared ones are finished by `recover` first.
                 let at = match m.state {
-                    TxnState::Ongoing => Some(m.start_ms.saturating_add(i64::from(m.timeout_ms))),
-                    _ => None,
+                    TxnState::PrepareCommit
+                    | TxnState::PrepareAbort
+                    | TxnState::PrepareEpochFence => None,
+                    _ => self.deadline_of(&m, m.update_ms),
                 };
                 self.deadlines.set(&m.id, at);
                 self.txns.insert(m.id.clone(), m);

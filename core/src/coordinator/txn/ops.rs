@@ -350,7 +350,12 @@ impl TxnCoordinator {
     pub fn recover(&self, now: Now) -> Vec<Plan<()>> {
         self.txns
             .values()
-            .filter(|m| m.state != TxnState::Ongoing)
+            .filter(|m| {
+                matches!(
+                    m.state,
+                    TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence
+                )
+            })
             .filter_map(|m| resume(m, now))
             .collect()
     }
@@ -383,7 +388,12 @@ fn resume(m: &TxnMeta, now: Now) -> Option<Plan<()>> {
                 steps: vec![Step::Markers(markers), Step::Write(complete)],
             })
         }
-        _ => None,
+        // Idle past transactional.id.expiration.ms (the deadline says so).
+        TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => Some(Plan {
+            reply: (),
+            steps: vec![Step::Remove(m.id.clone())],
+        }),
+        TxnState::Dead => None,
     }
 }
 

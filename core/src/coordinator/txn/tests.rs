@@ -16,6 +16,7 @@ fn apply<T>(c: &mut TxnCoordinator, plan: Plan<T>) -> (T, Vec<Markers>) {
         match step {
             Step::Write(m) => c.written(m),
             Step::Markers(m) => markers.push(m),
+            Step::Remove(id) => c.removed(&id),
         }
     }
     (plan.reply, markers)
@@ -99,7 +100,7 @@ fn a_transaction_goes_ongoing_prepared_and_complete() {
         .iter()
         .filter_map(|s| match s {
             Step::Write(m) => Some(m.state),
-            Step::Markers(_) => None,
+            Step::Markers(_) | Step::Remove(_) => None,
         })
         .collect();
     assert_eq!(states, [TxnState::PrepareCommit, TxnState::CompleteCommit]);
@@ -109,7 +110,10 @@ fn a_transaction_goes_ongoing_prepared_and_complete() {
     assert!(markers[0].commit);
     assert_eq!(markers[0].partitions, parts.to_vec());
     assert_eq!(c.get("t").unwrap().state, TxnState::CompleteCommit);
-    assert_eq!(c.next_deadline(), None);
+    assert_eq!(
+        c.next_deadline(),
+        Some(30 + TxnConfig::default().id_expiration_ms)
+    );
     // A retried commit is NONE; an abort now is INVALID_TXN_STATE.
     let retry = c
         .end_txn(&"t".into(), pid, epoch, true, false, 31, &mut none)
@@ -266,4 +270,35 @@ fn a_prepared_transaction_is_finished_on_recovery() {
     let (_, markers) = apply(&mut c, plans.into_iter().next().unwrap());
     assert!(markers[0].commit);
     assert_eq!(c.get("t").unwrap().state, TxnState::CompleteCommit);
+}
+
+#[test]
+fn an_idle_id_expires_after_transactional_id_expiration_ms() {
+    let (mut c, mut next) = coordinator();
+    let (pid, epoch) = init(&mut c, &mut next, None).unwrap();
+    let week = TxnConfig::default().id_expiration_ms;
+    // An open transaction never expires: its timeout aborts it first.
+    let plan = c
+        .add_partitions("t", pid, epoch, &[("a".into(), 0)], 1, 10)
+        .unwrap();
+    apply(&mut c, plan);
+    let mut none = || None;
+    let plan = c
+        .end_txn(&"t".into(), pid, epoch, true, false, 20, &mut none)
+        .unwrap();
+    apply(&mut c, plan);
+    assert_eq!(c.next_deadline(), Some(20 + week));
+    assert!(c.handle_timeout(20 + week - 1).is_empty());
+    let plans = c.handle_timeout(20 + week);
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].steps, [Step::Remove("t".into())]);
+    for p in plans {
+        for s in p.steps {
+            if let Step::Remove(id) = s {
+                c.removed(&id);
+            }
+        }
+    }
+    assert!(c.get("t").is_none());
+    assert_eq!(c.next_deadline(), None);
 }
