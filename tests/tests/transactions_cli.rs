@@ -1,0 +1,638 @@
+//! `spate transactions` end to end: the built binary against a `spate
+//! serve` on a free port, with transactions made by a real transactional
+//! producer (confluent-kafka, `tests/py/txn_producer.py`), one killed in the
+//! middle of its transaction, and a hanging transaction written by hand (a
+//! transactional batch that no AddPartitionsToTxn announced, which is how
+//! KAFKA-9144 left transactions hanging).
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+use spate_core::protocol::header::{decode_response, encode_request};
+use spate_core::protocol::messages::api_versions_request::ApiVersionsRequest;
+use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
+use spate_core::protocol::messages::produce_request::{
+    PartitionProduceData, ProduceRequest, TopicProduceData,
+};
+use spate_core::protocol::messages::request_header::RequestHeader;
+use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
+use spate_core::records::{Record, RecordBatchBuilder};
+use spate_e2e::{require, wait_until, workspace, Server, Watched};
+
+/// Runs `spate ARGS`, requires success; returns stdout.
+fn ok(server: &Server, args: &[&str]) -> String {
+    let out = server.spate(args, b"");
+    assert!(
+        out.status.success(),
+        "spate {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs `spate ARGS --json`, requires success; returns the JSON.
+fn json_of(server: &Server, args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    let out = ok(server, &args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+/// Runs `spate ARGS`, requires failure; returns stderr.
+fn fails(server: &Server, args: &[&str]) -> String {
+    let out = server.spate(args, b"");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success(),
+        "spate {args:?} succeeded: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    stderr
+}
+
+/// The table `spate` prints: columns padded to their widest cell, two
+/// spaces apart, trailing spaces trimmed.
+fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let s: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        format!("{}\n", s.join("  ").trim_end())
+    };
+    let mut out = line(headers.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+const LIST: [&str; 4] = [
+    "TransactionalId",
+    "Coordinator",
+    "ProducerId",
+    "TransactionState",
+];
+
+const PRODUCERS: [&str; 6] = [
+    "ProducerId",
+    "ProducerEpoch",
+    "LatestCoordinatorEpoch",
+    "LastSequence",
+    "LastTimestamp",
+    "CurrentTransactionStartOffset",
+];
+
+const HANGING: [&str; 8] = [
+    "Topic",
+    "Partition",
+    "ProducerId",
+    "ProducerEpoch",
+    "CoordinatorEpoch",
+    "StartOffset",
+    "LastTimestamp",
+    "Duration(min)",
+];
+
+const DESCRIBE: [&str; 9] = [
+    "CoordinatorId",
+    "TransactionalId",
+    "ProducerId",
+    "ProducerEpoch",
+    "TransactionState",
+    "TransactionTimeoutMs",
+    "CurrentTransactionStartTimeMs",
+    "TransactionDurationMs",
+    "TopicPartitions",
+];
+
+/// Cells from JSON values, strings without their quotes.
+fn cells(values: &[&Value]) -> Vec<String> {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            v => v.to_string(),
+        })
+        .collect()
+}
+
+/// The `describe-producers` table of its `--json` answer.
+fn producers_table(producers: &Value) -> String {
+    let rows: Vec<Vec<String>> = producers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            cells(&[
+                &p["producer_id"],
+                &p["producer_epoch"],
+                &p["coordinator_epoch"],
+                &p["last_sequence"],
+                &p["last_timestamp"],
+                &p["current_transaction_start_offset"],
+            ])
+        })
+        .collect();
+    table(&PRODUCERS, &rows)
+}
+
+/// A transactional producer (`tests/py/txn_producer.py`) with its
+/// transaction open over `parts` (`PARTITION:COUNT`).
+fn producer(server: &Server, id: &str, topic: &str, parts: &[&str]) -> Watched {
+    let mut cmd = Command::new(require("python3"));
+    cmd.arg(workspace().join("tests/py/txn_producer.py"))
+        .args([server.addr.as_str(), id, topic])
+        .args(parts);
+    let p = Watched::spawn(&format!("producer {id}"), cmd);
+    wait_for_line(&p, "open");
+    p
+}
+
+/// Waits until `p` has printed `line`.
+fn wait_for_line(p: &Watched, line: &str) {
+    wait_until(line, Duration::from_secs(60), &[p], || {
+        p.lines().iter().any(|l| l == line).then_some(())
+    });
+}
+
+fn now_ms() -> i64 {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    i64::try_from(d.as_millis()).unwrap()
+}
+
+/// What a read_committed consumer (confluent-kafka) reads of partition 0
+/// of `topic` from the start: every value, until it reads `until` or
+/// `secs` seconds have passed.
+fn read_committed(server: &Server, topic: &str, until: &str, secs: u32) -> String {
+    server.python(&format!(
+        r#"
+import sys, time
+from confluent_kafka import Consumer, TopicPartition
+c = Consumer({{"bootstrap.servers": sys.argv[1], "group.id": "rc", "enable.auto.commit": False,
+              "isolation.level": "read_committed"}})
+c.assign([TopicPartition("{topic}", 0, 0)])
+values, deadline = [], time.time() + {secs}
+while time.time() < deadline:
+    m = c.poll(0.2)
+    if m is None or m.error():
+        continue
+    values.append(m.value().decode())
+    if values[-1] == "{until}":
+        break
+c.close()
+print("\n".join(values))
+"#
+    ))
+}
+
+#[test]
+fn list_describe_and_producers_follow_a_transaction() {
+    let server = Server::start(&["--fsync", "never"]);
+    ok(&server, &["topic", "create", "pay", "--partitions", "2"]);
+    let before = now_ms();
+    let mut p = producer(&server, "tx-pay", "pay", &["0:3", "1:2"]);
+
+    let listed = json_of(&server, &["transactions", "list"]);
+    let pid = listed[0]["producer_id"].clone();
+    assert!(pid.as_i64().is_some_and(|p| p >= 0), "{listed}");
+    let row = |state: &str| json!({"transactional_id": "tx-pay", "coordinator": 1, "producer_id": pid, "state": state});
+    assert_eq!(listed, json!([row("Ongoing")]));
+    let ongoing = table(
+        &LIST,
+        &[cells(&[
+            &json!("tx-pay"),
+            &json!(1),
+            &pid,
+            &json!("Ongoing"),
+        ])],
+    );
+    assert_eq!(ok(&server, &["transactions", "list"]), ongoing);
+    let args = [
+        "transactions",
+        "list",
+        "--state",
+        "Ongoing",
+        "--duration-ms",
+        "0",
+    ];
+    assert_eq!(ok(&server, &args), ongoing);
+    let args = ["transactions", "list", "--producer-id", &pid.to_string()];
+    assert_eq!(ok(&server, &args), ongoing);
+    let empty = table(&LIST, &[]);
+    let args = ["transactions", "list", "--state", "CompleteCommit"];
+    assert_eq!(ok(&server, &args), empty);
+    let args = ["transactions", "list", "--duration-ms", "3600000"];
+    assert_eq!(ok(&server, &args), empty);
+
+    let d = json_of(&server, &["transactions", "describe", "tx-pay"]);
+    let start = d["transaction_start_time_ms"].as_i64().unwrap();
+    assert!(start >= before - 1000 && start <= now_ms(), "{d}");
+    assert!(d["transaction_duration_ms"].as_i64().unwrap() >= 0, "{d}");
+    assert_eq!(
+        [
+            &d["coordinator_id"],
+            &d["transactional_id"],
+            &d["producer_id"]
+        ],
+        [&json!(1), &json!("tx-pay"), &pid]
+    );
+    assert_eq!(d["producer_epoch"], 0, "{d}");
+    assert_eq!(d["state"], "Ongoing", "{d}");
+    assert_eq!(d["transaction_timeout_ms"], 300_000, "{d}");
+    let parts = json!([{"topic": "pay", "partition": 0}, {"topic": "pay", "partition": 1}]);
+    assert_eq!(d["topic_partitions"], parts, "{d}");
+    let text = ok(&server, &["transactions", "describe", "tx-pay"]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0].split_whitespace().collect::<Vec<_>>(), DESCRIBE);
+    let f: Vec<&str> = lines[1].split_whitespace().collect();
+    let start = start.to_string();
+    let fixed = [&f[..7], &f[8..]].concat();
+    let pid_text = pid.to_string();
+    let expected = [
+        "1",
+        "tx-pay",
+        &pid_text,
+        "0",
+        "Ongoing",
+        "300000",
+        &start,
+        "pay-0,pay-1",
+    ];
+    assert_eq!(fixed, expected, "{text}");
+    assert!(f[7].parse::<u64>().is_ok(), "{text}");
+
+    // Partition 0 has 3 records (sequences 0..=2), partition 1 has 2, both
+    // in a transaction that starts at offset 0.
+    for (partition, last_sequence) in [("0", 2), ("1", 1)] {
+        let args = ["transactions", "describe-producers", "pay", partition];
+        let ps = json_of(&server, &args);
+        let ts = ps[0]["last_timestamp"].as_i64().unwrap();
+        assert!(ts >= before - 1000 && ts <= now_ms(), "{ps}");
+        let expected = json!([{"producer_id": pid, "producer_epoch": 0, "coordinator_epoch": -1,
+            "last_sequence": last_sequence, "last_timestamp": ts,
+            "current_transaction_start_offset": 0}]);
+        assert_eq!(ps, expected);
+        assert_eq!(ok(&server, &args), producers_table(&ps));
+    }
+
+    p.send_line("commit");
+    wait_for_line(&p, "committed");
+
+    assert_eq!(
+        json_of(&server, &["transactions", "list"]),
+        json!([row("CompleteCommit")])
+    );
+    let done = table(
+        &LIST,
+        &[cells(&[
+            &json!("tx-pay"),
+            &json!(1),
+            &pid,
+            &json!("CompleteCommit"),
+        ])],
+    );
+    assert_eq!(ok(&server, &["transactions", "list"]), done);
+    let args = ["transactions", "list", "--state", "Ongoing"];
+    assert_eq!(ok(&server, &args), empty);
+    let d = json_of(&server, &["transactions", "describe", "tx-pay"]);
+    assert_eq!(d["state"], "CompleteCommit", "{d}");
+    assert_eq!(d["topic_partitions"], json!([]), "{d}");
+    for partition in ["0", "1"] {
+        let args = ["transactions", "describe-producers", "pay", partition];
+        let ps = json_of(&server, &args);
+        assert_eq!(ps[0]["producer_id"], pid, "{ps}");
+        assert_eq!(ps[0]["current_transaction_start_offset"], -1, "{ps}");
+        assert!(ps[0]["coordinator_epoch"].as_i64() >= Some(0), "{ps}");
+        assert_eq!(ok(&server, &args), producers_table(&ps));
+    }
+
+    let stderr = fails(&server, &["transactions", "describe", "nobody"]);
+    assert!(stderr.contains("TRANSACTIONAL_ID_NOT_FOUND"), "{stderr}");
+    let stderr = fails(
+        &server,
+        &["transactions", "describe-producers", "missing", "0"],
+    );
+    assert!(stderr.contains("`missing` does not exist"), "{stderr}");
+    p.close_stdin();
+    p.wait_exit(Duration::from_secs(30));
+}
+
+#[test]
+fn abort_by_start_offset_ends_a_dead_producers_transaction() {
+    let server = Server::start(&["--fsync", "never"]);
+    ok(&server, &["topic", "create", "stuck"]);
+    let out = server.spate(&["produce", "stuck"], b"before\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Offsets 1 and 2, then the producer dies with its transaction open.
+    let mut p = producer(&server, "tx-dead", "stuck", &["0:2"]);
+    p.kill9();
+    let out = server.spate(&["produce", "stuck"], b"after\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read_committed(&server, "stuck", "after", 3), "before\n");
+
+    let ps = json_of(
+        &server,
+        &["transactions", "describe-producers", "stuck", "0"],
+    );
+    let open: Vec<&Value> = ps
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["current_transaction_start_offset"] != -1)
+        .collect();
+    assert_eq!(open.len(), 1, "{ps}");
+    assert_eq!(open[0]["current_transaction_start_offset"], 1, "{ps}");
+    let pid = open[0]["producer_id"].clone();
+    // Its coordinator still expects to end it: not hanging.
+    let args = [
+        "transactions",
+        "find-hanging",
+        "--topic",
+        "stuck",
+        "--max-transaction-timeout-ms",
+        "0",
+    ];
+    assert_eq!(ok(&server, &args), table(&HANGING, &[]));
+
+    let abort = [
+        "transactions",
+        "abort",
+        "--topic",
+        "stuck",
+        "--partition",
+        "0",
+        "--start-offset",
+    ];
+    let stderr = fails(&server, &[&abort[..], &["2"]].concat());
+    assert!(
+        stderr.contains("no open transaction starts at offset 2 on stuck-0"),
+        "{stderr}"
+    );
+    let out = ok(&server, &[&abort[..], &["1"]].concat());
+    let expected = format!(
+        "aborted the transaction of producer {pid} (epoch 0) on stuck-0 with coordinator epoch 0\n"
+    );
+    assert_eq!(out, expected);
+
+    let ps = json_of(
+        &server,
+        &["transactions", "describe-producers", "stuck", "0"],
+    );
+    let mine = ps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["producer_id"] == pid);
+    assert_eq!(
+        mine.map(|p| &p["current_transaction_start_offset"]),
+        Some(&json!(-1)),
+        "{ps}"
+    );
+    assert_eq!(
+        read_committed(&server, "stuck", "after", 20),
+        "before\nafter\n"
+    );
+}
+
+/// A connection that sends requests built with spate-core's messages.
+struct Raw {
+    stream: TcpStream,
+    next: i32,
+}
+
+impl Raw {
+    fn open(addr: &str) -> Raw {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        Raw { stream, next: 1 }
+    }
+
+    /// The version to send `key` at: the broker's newest, at most `cap`.
+    fn version(&mut self, key: ApiKey, cap: i16) -> i16 {
+        let ResponseBody::ApiVersions(r) =
+            self.send(RequestBody::ApiVersions(ApiVersionsRequest::default()), 0)
+        else {
+            panic!("ApiVersions answered with another API");
+        };
+        let api = r.api_keys.iter().find(|a| a.api_key == key as i16);
+        let api = api.unwrap_or_else(|| panic!("the broker does not support {}", key.name()));
+        api.max_version.min(cap)
+    }
+
+    fn send(&mut self, body: RequestBody, version: i16) -> ResponseBody {
+        let key = body.api_key();
+        let header = RequestHeader {
+            request_api_key: key as i16,
+            request_api_version: version,
+            correlation_id: self.next,
+            client_id: Some("transactions-cli-test".into()),
+            ..Default::default()
+        };
+        self.next += 1;
+        self.stream
+            .write_all(&encode_request(&header, &body).unwrap())
+            .unwrap();
+        let mut size = [0u8; 4];
+        self.stream.read_exact(&mut size).unwrap();
+        let mut frame = vec![0u8; i32::from_be_bytes(size) as usize];
+        self.stream.read_exact(&mut frame).unwrap();
+        decode_response(&Bytes::from(frame), key, version)
+            .unwrap()
+            .1
+    }
+}
+
+/// Writes a transactional batch of 2 records to `topic`-`partition` for a
+/// fresh producer id that no AddPartitionsToTxn announced: its transaction
+/// is open on the partition and unknown to every coordinator. Returns
+/// the producer id and epoch.
+fn write_hanging(server: &Server, topic: &str, partition: i32) -> (i64, i16) {
+    let mut raw = Raw::open(&server.addr);
+    let v = raw.version(ApiKey::InitProducerId, 4);
+    let ResponseBody::InitProducerId(init) = raw.send(
+        RequestBody::InitProducerId(InitProducerIdRequest {
+            transaction_timeout_ms: 60_000,
+            ..Default::default()
+        }),
+        v,
+    ) else {
+        panic!("InitProducerId answered with another API");
+    };
+    assert_eq!(ErrorCode(init.error_code), ErrorCode::NONE);
+    let (pid, epoch) = (init.producer_id, init.producer_epoch);
+    let batch = RecordBatchBuilder::new(0, now_ms())
+        .producer(pid, epoch, 0)
+        .transactional(true)
+        .record(Record::new(
+            0,
+            0,
+            None,
+            Some(Bytes::from_static(b"ghost 0")),
+        ))
+        .record(Record::new(
+            1,
+            0,
+            None,
+            Some(Bytes::from_static(b"ghost 1")),
+        ))
+        .build()
+        .unwrap();
+    let v = raw.version(ApiKey::Produce, 9);
+    let req = ProduceRequest {
+        transactional_id: Some("ghost".into()),
+        acks: -1,
+        timeout_ms: 30_000,
+        topic_data: vec![TopicProduceData {
+            name: topic.into(),
+            partition_data: vec![PartitionProduceData {
+                index: partition,
+                records: Some(batch.into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let ResponseBody::Produce(resp) = raw.send(RequestBody::Produce(req), v) else {
+        panic!("Produce answered with another API");
+    };
+    let code = resp.responses[0].partition_responses[0].error_code;
+    assert_eq!(
+        ErrorCode(code),
+        ErrorCode::NONE,
+        "the broker refused a transactional batch no AddPartitionsToTxn announced"
+    );
+    (pid, epoch)
+}
+
+#[test]
+fn find_hanging_reports_what_no_coordinator_will_end() {
+    let server = Server::start(&["--fsync", "never"]);
+    ok(&server, &["topic", "create", "h", "--partitions", "2"]);
+    let mut live = producer(&server, "tx-live", "h", &["0:1"]);
+    let hang = |extra: &[&str]| {
+        let args = [&["transactions", "find-hanging"][..], extra].concat();
+        ok(&server, &args)
+    };
+    let none = table(&HANGING, &[]);
+    // An open transaction its coordinator knows is not hanging, however old.
+    assert_eq!(
+        hang(&["--topic", "h", "--max-transaction-timeout-ms", "0"]),
+        none
+    );
+    assert_eq!(hang(&["--topic", "h"]), none);
+
+    let (pid, epoch) = write_hanging(&server, "h", 1);
+    std::thread::sleep(Duration::from_millis(20));
+    let found = json_of(
+        &server,
+        &[
+            "transactions",
+            "find-hanging",
+            "--topic",
+            "h",
+            "--max-transaction-timeout-ms",
+            "0",
+        ],
+    );
+    let ts = found[0]["last_timestamp"].clone();
+    let duration = found[0]["duration_ms"].as_i64().unwrap();
+    assert!((0..60_000).contains(&duration), "{found}");
+    let expected = json!([{"topic": "h", "partition": 1, "producer_id": pid, "producer_epoch": epoch,
+        "coordinator_epoch": -1, "start_offset": 0, "last_timestamp": ts, "duration_ms": duration,
+        "transactional_id": null}]);
+    assert_eq!(found, expected);
+    let row = cells(&[
+        &json!("h"),
+        &json!(1),
+        &json!(pid),
+        &json!(epoch),
+        &json!(-1),
+        &json!(0),
+        &ts,
+        &json!(0),
+    ]);
+    let one = table(&HANGING, &[row]);
+    assert_eq!(
+        hang(&["--topic", "h", "--max-transaction-timeout-ms", "0"]),
+        one
+    );
+    assert_eq!(
+        hang(&[
+            "--topic",
+            "h",
+            "--partition",
+            "1",
+            "--max-transaction-timeout-ms",
+            "0"
+        ]),
+        one
+    );
+    // Every topic is searched without --topic.
+    assert_eq!(hang(&["--max-transaction-timeout-ms", "0"]), one);
+    assert_eq!(
+        hang(&[
+            "--topic",
+            "h",
+            "--partition",
+            "0",
+            "--max-transaction-timeout-ms",
+            "0"
+        ]),
+        none
+    );
+    // Younger than the largest transaction timeout: it may still end.
+    assert_eq!(hang(&["--topic", "h"]), none);
+
+    // The producer named directly; its coordinator epoch -1 is sent as 0.
+    let (pid_s, epoch_s) = (pid.to_string(), epoch.to_string());
+    let args = [
+        "transactions",
+        "abort",
+        "--topic",
+        "h",
+        "--partition",
+        "1",
+        "--producer-id",
+        &pid_s,
+        "--producer-epoch",
+        &epoch_s,
+        "--coordinator-epoch",
+        "-1",
+    ];
+    let out = ok(&server, &args);
+    let expected = format!("aborted the transaction of producer {pid} (epoch {epoch}) on h-1 with coordinator epoch 0\n");
+    assert_eq!(out, expected);
+    assert_eq!(
+        hang(&["--topic", "h", "--max-transaction-timeout-ms", "0"]),
+        none
+    );
+
+    live.send_line("commit");
+    wait_for_line(&live, "committed");
+    live.close_stdin();
+    live.wait_exit(Duration::from_secs(30));
+}
