@@ -160,9 +160,16 @@ fn producer(server: &Server, id: &str, topic: &str, parts: &[&str]) -> Watched {
     p
 }
 
-/// Waits until `p` has printed `line`.
+/// Waits until `p` has printed `line`; fails at once when it has died of
+/// an exception.
 fn wait_for_line(p: &Watched, line: &str) {
     wait_until(line, Duration::from_secs(60), &[p], || {
+        let died = p.err_lines().iter().any(|l| l.starts_with("Traceback"));
+        if died {
+            // The rest of the traceback.
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        assert!(!died, "{} failed:\n{}", p.name, p.transcript());
         p.lines().iter().any(|l| l == line).then_some(())
     });
 }
