@@ -11,8 +11,19 @@
 //! 0-4. A request at a version the broker does not know is answered with
 //! UNSUPPORTED_VERSION in a v0 body that still lists every API, so the
 //! client can pick a version both sides know (Kafka's behaviour).
+//!
+//! # Features
+//!
+//! From v3 the response also lists feature flags (KIP-584): Spate supports
+//! `transaction.version` 0-2 and has it finalized at 2, as a Kafka 4.1
+//! cluster does, so clients that know transaction version 2 (KIP-890 part
+//! 2) use it: Produce v12+ and TxnOffsetCommit v5 add partitions to the
+//! transaction themselves and EndTxn v5 bumps the epoch. Older clients,
+//! which look at no features, stay on version 1.
 
-use crate::protocol::messages::api_versions_response::{ApiVersion, ApiVersionsResponse};
+use crate::protocol::messages::api_versions_response::{
+    ApiVersion, ApiVersionsResponse, FinalizedFeatureKey, SupportedFeatureKey,
+};
 use crate::protocol::{ApiKey, ErrorCode, ResponseBody};
 
 use super::supported;
@@ -33,12 +44,28 @@ pub(crate) fn api_keys() -> Vec<ApiVersion> {
         .collect()
 }
 
+/// The finalized level of `transaction.version`.
+pub(crate) const TRANSACTION_VERSION: i16 = 2;
+
 /// The answer to an ApiVersions request: the same whatever it asked.
 pub(crate) fn handle() -> ApiVersionsResponse {
     ApiVersionsResponse {
         error_code: ErrorCode::NONE.code(),
         api_keys: api_keys(),
         throttle_time_ms: 0,
+        supported_features: vec![SupportedFeatureKey {
+            name: "transaction.version".into(),
+            min_version: 0,
+            max_version: TRANSACTION_VERSION,
+            ..Default::default()
+        }],
+        finalized_features_epoch: 1,
+        finalized_features: vec![FinalizedFeatureKey {
+            name: "transaction.version".into(),
+            max_version_level: TRANSACTION_VERSION,
+            min_version_level: TRANSACTION_VERSION,
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }

@@ -66,6 +66,7 @@ use crate::protocol::{ErrorCode, ResponseBody, Uuid};
 use crate::state::cluster::Cluster;
 use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
+use crate::state::producers::Producers;
 use crate::state::{Config, Now};
 use crate::storage::{Storage, TopicPartition};
 
@@ -106,6 +107,7 @@ pub(crate) fn handle<S: Storage>(
     config: &Config,
     cluster: &Cluster,
     storage: &S,
+    producers: &Producers,
     sessions: &mut FetchSessions,
     ids: &mut Ids,
     req: FetchRequest,
@@ -137,7 +139,7 @@ pub(crate) fn handle<S: Storage>(
         max_wait_ms: req.max_wait_ms,
     };
     attempt(
-        config, cluster, storage, sessions, ids, ctx.now, fetch, false,
+        config, cluster, storage, producers, sessions, ids, ctx.now, fetch, false,
     )
 }
 
@@ -153,6 +155,7 @@ pub(crate) fn resume<S: Storage>(
         p.config,
         p.cluster,
         &*p.storage,
+        p.producers,
         p.sessions,
         p.ids,
         now,
@@ -168,6 +171,7 @@ fn attempt<S: Storage>(
     config: &Config,
     cluster: &Cluster,
     storage: &S,
+    producers: &Producers,
     sessions: &mut FetchSessions,
     ids: &mut Ids,
     now: Now,
@@ -182,8 +186,14 @@ fn attempt<S: Storage>(
     for (i, want) in plan.wants.iter().enumerate() {
         match read::check(cluster, want) {
             Ok(topic) => {
-                let data =
-                    read::partition(config, cluster, storage, want, topic, params, &mut limits);
+                let data = read::partition(
+                    config,
+                    (cluster, storage, producers),
+                    want,
+                    topic,
+                    params,
+                    &mut limits,
+                );
                 read_error |= data.error_code != 0;
                 read.push((i, data));
             }

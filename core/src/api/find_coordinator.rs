@@ -8,12 +8,11 @@
 //!
 //! # Behaviour
 //!
-//! Spate is its own coordinator for every group: the answer is this broker's
-//! node id and advertised address. Asking creates `__consumer_offsets` (as
-//! Kafka does on first use). Spate has no transaction coordinator, so a
-//! transaction key (type 1) gets COORDINATOR_NOT_AVAILABLE, the answer Kafka
-//! gives while its coordinator is not up; other key types (share groups, 2)
-//! get INVALID_REQUEST.
+//! Spate is its own coordinator for every group and every transactional
+//! id: the answer is this broker's node id and advertised address. Asking
+//! creates `__consumer_offsets` (a group, key type 0) or
+//! `__transaction_state` (a transactional id, key type 1), as Kafka does on
+//! first use; other key types (share groups, 2) get INVALID_REQUEST.
 
 use bytestring::ByteString;
 
@@ -84,11 +83,18 @@ fn find<S: Storage>(
     match key_type {
         GROUP => {}
         TRANSACTION => {
-            return fail(
+            if let Err(code) = ctl.ensure_transaction_topic(ctx.now) {
+                return fail(key, code, "cannot create __transaction_state");
+            }
+            return Coordinator {
                 key,
-                ErrorCode::COORDINATOR_NOT_AVAILABLE,
-                "Spate has no transaction coordinator",
-            )
+                node_id: config.node_id,
+                host: config.advertised_host.as_str().into(),
+                port: config.advertised_port,
+                error_code: 0,
+                error_message: None,
+                ..Default::default()
+            };
         }
         other => {
             return fail(

@@ -22,30 +22,29 @@
 //!   bumps its epoch itself (KIP-360) and only asks for a new id.
 //! - An empty transactional id: INVALID_REQUEST; a timeout not in
 //!   `1..=transaction.max.timeout.ms` (15 minutes): INVALID_TRANSACTION_TIMEOUT.
-//! - A transactional id: the epoch kept for it is bumped (fencing older
-//!   producers), or the request is fenced; see
-//!   [`Producers::init_transactional`](crate::state::producers::Producers::init_transactional).
+//! - A transactional id goes to the transaction coordinator
+//!   ([`crate::coordinator::txn`]): its epoch is bumped (fencing older
+//!   producers), an open transaction of the id is aborted first, or the
+//!   request is fenced.
 //! - Errors come with producer id -1 and epoch -1.
 
 use crate::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use crate::protocol::messages::init_producer_id_response::InitProducerIdResponse;
 use crate::protocol::ErrorCode;
-use crate::state::producers::Producers;
 use crate::state::Config;
-use crate::storage::Storage;
+use crate::storage::{Storage, TopicPartition};
 
+use super::txn::{carry_out, fenced_for, TxnParts};
 use super::Ctx;
 
-/// Kafka's default `transaction.max.timeout.ms`.
-pub(crate) const TRANSACTION_MAX_TIMEOUT_MS: i32 = 900_000;
-
-/// Answers an InitProducerId request.
+/// Answers an InitProducerId request; partitions that got markers (an
+/// open transaction aborted) go to `appended`.
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     config: &Config,
-    producers: &mut Producers,
-    storage: &mut S,
+    p: &mut TxnParts<'_, S>,
     req: InitProducerIdRequest,
+    appended: &mut Vec<TopicPartition>,
 ) -> InitProducerIdResponse {
     let expected = match (req.producer_id, req.producer_epoch) {
         (-1, -1) => None,
@@ -53,16 +52,24 @@ pub(crate) fn handle<S: Storage>(
         (id, epoch) => Some((id, epoch)),
     };
     let node_id = config.node_id;
+    let now = ctx.now;
     let result = match req.transactional_id.as_deref() {
-        None => producers
-            .allocate(storage, node_id, ctx.now)
+        None => p
+            .producers
+            .allocate(p.storage, node_id, now)
             .map(|id| (id, 0))
             .ok_or(ErrorCode::COORDINATOR_LOAD_IN_PROGRESS),
         Some("") => Err(ErrorCode::INVALID_REQUEST),
-        Some(_) if !(1..=TRANSACTION_MAX_TIMEOUT_MS).contains(&req.transaction_timeout_ms) => {
-            Err(ErrorCode::INVALID_TRANSACTION_TIMEOUT)
+        Some(id) => {
+            let id = id.into();
+            let plan = {
+                let (producers, storage) = (&mut *p.producers, &mut *p.storage);
+                let mut alloc = || producers.allocate(storage, node_id, now);
+                p.txns
+                    .init_producer_id(&id, req.transaction_timeout_ms, expected, now, &mut alloc)
+            };
+            plan.and_then(|plan| carry_out(p, plan, now, appended))
         }
-        Some(id) => producers.init_transactional(storage, node_id, ctx.now, id, expected),
     };
     match result {
         Ok((producer_id, producer_epoch)) => InitProducerIdResponse {
@@ -70,10 +77,7 @@ pub(crate) fn handle<S: Storage>(
             producer_epoch,
             ..Default::default()
         },
-        Err(ErrorCode::PRODUCER_FENCED) if ctx.version < 4 => {
-            error(ErrorCode::INVALID_PRODUCER_EPOCH)
-        }
-        Err(code) => error(code),
+        Err(code) => error(fenced_for(code, ctx.version, 4)),
     }
 }
 

@@ -34,8 +34,9 @@
 //! log holds data. -1 starts the list at the log end, -2 at the log start,
 //! t at the last entry stamped at or before t; `max_num_offsets` caps it.
 //!
-//! With no transactions yet, the last stable offset is the high watermark,
-//! which on one broker is the log end.
+//! Latest under read_committed (isolation level 1, v2+) is the last stable
+//! offset: the first offset of the earliest open transaction, or the log
+//! end when none is open. Lookups by timestamp are bounded the same way.
 
 use std::collections::BTreeMap;
 
@@ -48,6 +49,8 @@ use crate::records::{
     decompress, BatchRecords, BatchView, Compression, RecordBatch, TimestampType,
 };
 use crate::state::cluster::Cluster;
+use crate::state::isolation::last_stable_offset;
+use crate::state::producers::Producers;
 use crate::storage::{Storage, TopicPartition};
 
 use super::Ctx;
@@ -75,9 +78,11 @@ pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     cluster: &Cluster,
     storage: &S,
+    producers: &Producers,
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let v = ctx.version;
+    let committed = v >= 2 && req.isolation_level == 1;
     let mut named: BTreeMap<(&str, i32), usize> = BTreeMap::new();
     for t in &req.topics {
         for p in &t.partitions {
@@ -101,7 +106,13 @@ pub(crate) fn handle<S: Storage>(
                     } else if twice {
                         error(p, ErrorCode::INVALID_REQUEST)
                     } else {
-                        lookup(cluster, storage, v, &t.name, p)
+                        let tp = TopicPartition::new(&*t.name, p.partition_index);
+                        let end = if committed {
+                            last_stable_offset(storage, cluster, producers, &tp)
+                        } else {
+                            storage.end_offset(&tp)
+                        };
+                        lookup(cluster, storage, v, &t.name, p, end)
                     }
                 })
                 .collect(),
@@ -142,6 +153,7 @@ fn lookup<S: Storage>(
     v: i16,
     topic: &str,
     p: &ListOffsetsPartition,
+    end: i64,
 ) -> ListOffsetsPartitionResponse {
     let ts = p.timestamp;
     if ts < 0 && min_version(ts).is_none_or(|min| v < min) {
@@ -158,7 +170,6 @@ fn lookup<S: Storage>(
         return error(p, ErrorCode::UNKNOWN_LEADER_EPOCH);
     }
     let tp = TopicPartition::new(topic, p.partition_index);
-    let end = s.end_offset(&tp);
     let found: Result<Option<Found>, S::Error> = match ts {
         LATEST => Ok(Some((-1, end, epoch))),
         EARLIEST | EARLIEST_LOCAL => Ok(Some((-1, s.start_offset(&tp), epoch))),

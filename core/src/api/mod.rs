@@ -16,6 +16,8 @@
 //! as Kafka refuses an API its listener does not serve (by closing the
 //! connection).
 
+mod add_offsets_to_txn;
+mod add_partitions_to_txn;
 mod alter_configs;
 mod api_versions;
 mod consumer_group_describe;
@@ -28,7 +30,10 @@ mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_producers;
 mod describe_topic_partitions;
+mod describe_transactions;
+mod end_txn;
 pub(crate) mod fetch;
 mod find_coordinator;
 mod get_telemetry_subscriptions;
@@ -39,6 +44,7 @@ mod join_group;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
+mod list_transactions;
 mod metadata;
 mod offset_commit;
 mod offset_delete;
@@ -47,11 +53,15 @@ mod offset_for_leader_epoch;
 mod produce;
 mod push_telemetry;
 mod sync_group;
+pub(crate) mod txn;
+mod txn_offset_commit;
+mod write_txn_markers;
 
 use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::coordinator::group::{GroupCoordinator, Settled};
+use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::{decode_request_header, peek_request};
 use crate::protocol::schema::Versions;
 use crate::protocol::{ApiKey, ErrorCode, Reader, RequestBody, ResponseBody};
@@ -65,6 +75,7 @@ use crate::state::{Config, ConnId, Now};
 use crate::storage::{Storage, TopicPartition};
 
 pub(crate) use fetch::ParkedFetch;
+use txn::TxnParts;
 
 /// The broker's state, each part borrowed on its own, for [`dispatch`] to
 /// hand out.
@@ -78,6 +89,7 @@ pub(crate) struct Parts<'a, S> {
     pub telemetry: &'a mut Telemetry,
     pub ids: &'a mut Ids,
     pub groups: &'a mut GroupCoordinator,
+    pub txns: &'a mut TxnCoordinator,
 }
 
 /// What a request is handled with.
@@ -175,6 +187,14 @@ impl Handled {
         Handled::reply(Reply::Response(body))
     }
 
+    /// A response, after records (markers) went to `appended`.
+    fn appended(body: ResponseBody, appended: Vec<TopicPartition>) -> Handled {
+        Handled {
+            appended,
+            ..Handled::respond(body)
+        }
+    }
+
     /// What a group decision settled: the reply `reply` makes of its
     /// outcome, its answers to held requests, and the coordinator's next
     /// deadline.
@@ -220,7 +240,15 @@ pub(crate) fn supported(key: ApiKey) -> Versions {
         | ApiKey::DeleteGroups
         | ApiKey::OffsetDelete
         | ApiKey::ConsumerGroupHeartbeat
-        | ApiKey::ConsumerGroupDescribe => key.versions(),
+        | ApiKey::ConsumerGroupDescribe
+        | ApiKey::AddPartitionsToTxn
+        | ApiKey::AddOffsetsToTxn
+        | ApiKey::EndTxn
+        | ApiKey::WriteTxnMarkers
+        | ApiKey::TxnOffsetCommit
+        | ApiKey::DescribeProducers
+        | ApiKey::DescribeTransactions
+        | ApiKey::ListTransactions => key.versions(),
         _ => Versions::NONE,
     }
 }
@@ -327,6 +355,7 @@ fn run<S: Storage>(
         telemetry,
         ids,
         groups,
+        txns,
     } = p;
     let mut ctl = Controller {
         cluster,
@@ -351,6 +380,7 @@ fn run<S: Storage>(
             ctx,
             ctl.cluster,
             &*ctl.storage,
+            producers,
             req,
         ))),
         Q::OffsetForLeaderEpoch(req) => Handled::respond(R::OffsetForLeaderEpoch(
@@ -365,24 +395,119 @@ fn run<S: Storage>(
         Q::CreateTopics(req) => Handled::respond(R::CreateTopics(create_topics::handle(
             ctx, config, ctl, req,
         ))),
-        Q::Produce(req) => produce::handle(ctx, ctl.cluster, ctl.storage, producers, req),
+        Q::Produce(req) => {
+            let mut tp = TxnParts {
+                storage: ctl.storage,
+                cluster: ctl.cluster,
+                producers,
+                groups,
+                txns,
+            };
+            produce::handle(ctx, &mut tp, req)
+        }
         Q::Fetch(req) => Handled::reply(fetch::handle(
             ctx,
             answering,
             config,
             ctl.cluster,
             &*ctl.storage,
+            producers,
             sessions,
             ctl.ids,
             req,
         )),
-        Q::InitProducerId(req) => Handled::respond(R::InitProducerId(init_producer_id::handle(
-            ctx,
-            config,
-            producers,
-            ctl.storage,
-            req,
-        ))),
+        Q::InitProducerId(req) => {
+            let mut appended = Vec::new();
+            let mut tp = TxnParts {
+                storage: ctl.storage,
+                cluster: ctl.cluster,
+                producers,
+                groups,
+                txns,
+            };
+            let r = init_producer_id::handle(ctx, config, &mut tp, req, &mut appended);
+            Handled::appended(R::InitProducerId(r), appended)
+        }
+        Q::AddPartitionsToTxn(req) => {
+            let mut appended = Vec::new();
+            let mut tp = TxnParts {
+                storage: ctl.storage,
+                cluster: ctl.cluster,
+                producers,
+                groups,
+                txns,
+            };
+            let r = add_partitions_to_txn::handle(ctx, &mut tp, req, &mut appended);
+            Handled::appended(R::AddPartitionsToTxn(r), appended)
+        }
+        Q::AddOffsetsToTxn(req) => {
+            let mut appended = Vec::new();
+            let offsets_partitions = config.groups.offsets_partitions;
+            if let Err(code) = ctl.ensure_offsets_topic(ctx.now) {
+                return Handled::respond(R::AddOffsetsToTxn(
+                    crate::protocol::messages::add_offsets_to_txn_response::AddOffsetsToTxnResponse {
+                        error_code: code.code(),
+                        ..Default::default()
+                    },
+                ));
+            }
+            let mut tp = TxnParts {
+                storage: ctl.storage,
+                cluster: ctl.cluster,
+                producers,
+                groups,
+                txns,
+            };
+            let r =
+                add_offsets_to_txn::handle(ctx, &mut tp, offsets_partitions, req, &mut appended);
+            Handled::appended(R::AddOffsetsToTxn(r), appended)
+        }
+        Q::EndTxn(req) => {
+            let mut appended = Vec::new();
+            let mut tp = TxnParts {
+                storage: ctl.storage,
+                cluster: ctl.cluster,
+                producers,
+                groups,
+                txns,
+            };
+            let r = end_txn::handle(ctx, config, &mut tp, req, &mut appended);
+            Handled::appended(R::EndTxn(r), appended)
+        }
+        Q::TxnOffsetCommit(req) => {
+            let mut appended = Vec::new();
+            let mut tp = TxnParts {
+                storage: ctl.storage,
+                cluster: ctl.cluster,
+                producers,
+                groups,
+                txns,
+            };
+            let r = txn_offset_commit::handle(ctx, &mut tp, req, &mut appended);
+            Handled::appended(R::TxnOffsetCommit(r), appended)
+        }
+        Q::WriteTxnMarkers(req) => {
+            let mut appended = Vec::new();
+            let r = write_txn_markers::handle(
+                ctx.now,
+                ctl.storage,
+                ctl.cluster,
+                producers,
+                groups,
+                req,
+                &mut appended,
+            );
+            Handled::appended(R::WriteTxnMarkers(r), appended)
+        }
+        Q::DescribeTransactions(req) => Handled::respond(R::DescribeTransactions(
+            describe_transactions::handle(txns, req),
+        )),
+        Q::ListTransactions(req) => Handled::respond(R::ListTransactions(
+            list_transactions::handle(ctx.version, ctx.now, txns, req),
+        )),
+        Q::DescribeProducers(req) => Handled::respond(R::DescribeProducers(
+            describe_producers::handle(ctl.cluster, producers, req),
+        )),
         Q::DescribeConfigs(req) => Handled::respond(R::DescribeConfigs(describe_configs::handle(
             ctx,
             config,

@@ -4,8 +4,11 @@
 //!
 //! - v0-1: named partitions of one group; errors only per partition.
 //! - v2+: a null topic list means every committed offset; a top-level error.
-//! - v5+: the committed leader epoch. v7+: `require_stable` (Spate has no
-//!   pending transactional offsets, so every offset is stable).
+//! - v5+: the committed leader epoch. v7+: `require_stable`: a partition
+//!   whose offset an open transaction has committed (TxnOffsetCommit, not
+//!   yet ended) answers UNSTABLE_OFFSET_COMMIT with offset -1, so that a
+//!   consumer waits for the transaction instead of reading an offset about
+//!   to change.
 //! - v8+: several groups at once, each with its own error.
 //! - v9+: member id and epoch, checked only for KIP-848 groups.
 //!
@@ -25,7 +28,7 @@ use crate::protocol::ErrorCode;
 use super::Ctx;
 
 /// One partition's answer: offset, leader epoch, metadata.
-type Row = (i32, i64, i32, ByteString);
+type Row = (i32, i64, i32, ByteString, ErrorCode);
 
 /// Runs an OffsetFetch request.
 pub(crate) fn handle(
@@ -45,7 +48,7 @@ pub(crate) fn handle(
                         .map(|t| (t.name.clone(), t.partition_indexes.to_vec()))
                         .collect()
                 });
-                let (mut code, mut found) = fetch(groups, &g.group_id, topics);
+                let (mut code, mut found) = fetch(groups, &g.group_id, topics, req.require_stable);
                 if let (Some(member), Some(Group::Consumer(c))) =
                     (g.member_id.as_ref(), groups.group(&g.group_id))
                 {
@@ -64,12 +67,12 @@ pub(crate) fn handle(
                             name,
                             partitions: rows
                                 .into_iter()
-                                .map(|(p, offset, e, meta)| OffsetFetchResponsePartitions {
+                                .map(|(p, offset, e, meta, c)| OffsetFetchResponsePartitions {
                                     partition_index: p,
                                     committed_offset: offset,
                                     committed_leader_epoch: e,
                                     metadata: Some(meta),
-                                    error_code: 0,
+                                    error_code: c.code(),
                                     ..Default::default()
                                 })
                                 .collect(),
@@ -94,7 +97,8 @@ pub(crate) fn handle(
                 .collect(),
         ),
     };
-    let (code, found) = fetch(groups, &req.group_id, topics);
+    let stable = v >= 7 && req.require_stable;
+    let (code, found) = fetch(groups, &req.group_id, topics, stable);
     // Before v2 there is no top-level error: it goes to every partition.
     let partition_code = if v < 2 { code } else { ErrorCode::NONE };
     OffsetFetchResponse {
@@ -106,12 +110,16 @@ pub(crate) fn handle(
                 name,
                 partitions: rows
                     .into_iter()
-                    .map(|(p, offset, e, meta)| OffsetFetchResponsePartition {
+                    .map(|(p, offset, e, meta, c)| OffsetFetchResponsePartition {
                         partition_index: p,
                         committed_offset: offset,
                         committed_leader_epoch: epoch(e),
                         metadata: Some(meta),
-                        error_code: partition_code.code(),
+                        error_code: if c == ErrorCode::NONE {
+                            partition_code.code()
+                        } else {
+                            c.code()
+                        },
                         ..Default::default()
                     })
                     .collect(),
@@ -127,20 +135,36 @@ fn fetch(
     groups: &GroupCoordinator,
     group_id: &ByteString,
     topics: Option<Vec<(ByteString, Vec<i32>)>>,
+    require_stable: bool,
 ) -> (ErrorCode, Vec<(ByteString, Vec<Row>)>) {
     if group_id.is_empty() {
         let rows = topics
             .unwrap_or_default()
             .into_iter()
-            .map(|(t, ps)| (t, ps.into_iter().map(|p| (p, -1, -1, "".into())).collect()))
+            .map(|(t, ps)| {
+                let rows = ps
+                    .into_iter()
+                    .map(|p| (p, -1, -1, "".into(), ErrorCode::NONE));
+                (t, rows.collect())
+            })
             .collect();
         return (ErrorCode::INVALID_GROUP_ID, rows);
     }
     let offsets = groups.offsets(group_id);
+    let unstable = |t: &str, p: i32| require_stable && groups.has_pending(group_id, t, p);
     let lookup = |t: &ByteString, p: i32| -> Row {
+        if unstable(t, p) {
+            return (p, -1, -1, "".into(), ErrorCode::UNSTABLE_OFFSET_COMMIT);
+        }
         match offsets.and_then(|o| o.get(&(t.clone(), p))) {
-            Some(c) => (p, c.offset, c.leader_epoch, c.metadata.clone()),
-            None => (p, -1, -1, "".into()),
+            Some(c) => (
+                p,
+                c.offset,
+                c.leader_epoch,
+                c.metadata.clone(),
+                ErrorCode::NONE,
+            ),
+            None => (p, -1, -1, "".into(), ErrorCode::NONE),
         }
     };
     let found = match topics {
@@ -155,7 +179,17 @@ fn fetch(
             let mut out: Vec<(ByteString, Vec<Row>)> = Vec::new();
             if let Some(o) = offsets {
                 for ((t, p), c) in o {
-                    let row = (*p, c.offset, c.leader_epoch, c.metadata.clone());
+                    let row = if unstable(t, *p) {
+                        (*p, -1, -1, "".into(), ErrorCode::UNSTABLE_OFFSET_COMMIT)
+                    } else {
+                        (
+                            *p,
+                            c.offset,
+                            c.leader_epoch,
+                            c.metadata.clone(),
+                            ErrorCode::NONE,
+                        )
+                    };
                     match out.last_mut() {
                         Some((name, rows)) if name == t => rows.push(row),
                         _ => out.push((t.clone(), vec![row])),

@@ -19,6 +19,20 @@
 //! original offsets and not appended again; an old epoch gets
 //! INVALID_PRODUCER_EPOCH and a sequence gap OUT_OF_ORDER_SEQUENCE_NUMBER,
 //! with no error message (Kafka sends none for them).
+//!
+//! # Transactions
+//!
+//! A transactional batch needs the request's transactional id
+//! (INVALID_REQUEST without one, as the batch could never be ended). Its
+//! producer must be the id's current producer at its current epoch, and
+//! the partition part of its open transaction. Up to v11 (transaction
+//! version 1) the partition leader only verifies that with the
+//! coordinator (KIP-890 part 1): a partition never added is
+//! INVALID_TXN_STATE, a stale producer INVALID_PRODUCER_EPOCH, a
+//! transaction being ended NOT_ENOUGH_REPLICAS (retriable; Kafka's
+//! mapping of CONCURRENT_TRANSACTIONS), and any other coordinator error
+//! TRANSACTION_ABORTABLE from v11 on. From v12 (transaction version 2) the
+//! produce adds the partition to the transaction itself.
 
 use crate::protocol::messages::produce_request::{PartitionProduceData, ProduceRequest};
 use crate::protocol::messages::produce_response::{
@@ -27,22 +41,20 @@ use crate::protocol::messages::produce_response::{
 use crate::protocol::{ErrorCode, Records, ResponseBody};
 use crate::records::validate::{validate_and_assign, AppendContext};
 use crate::records::TimestampType;
-use crate::state::cluster::Cluster;
-use crate::state::producers::{BatchMetadata, Producers, Verdict};
-use crate::state::Now;
+use crate::state::producers::{BatchMetadata, Verdict};
 use crate::storage::{BatchMeta, Storage, TopicPartition};
 
+use super::txn::{carry_out, TxnParts};
 use super::{Ctx, Handled, Reply};
 
 /// Runs a Produce request; the partitions that got records are reported
 /// so that fetches waiting on them are answered.
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
-    cluster: &Cluster,
-    storage: &mut S,
-    producers: &mut Producers,
+    tp: &mut TxnParts<'_, S>,
     req: ProduceRequest,
 ) -> Handled {
+    let cluster = tp.cluster;
     let v = ctx.version;
     let acks_ok = matches!(req.acks, -1..=1);
     let mut appended = Vec::new();
@@ -64,7 +76,8 @@ pub(crate) fn handle<S: Storage>(
                     }
                     match &name {
                         Some(n) => {
-                            let r = append(cluster, storage, producers, n, p, v, ctx.now);
+                            let txn_id = req.transactional_id.as_deref();
+                            let r = append(ctx, tp, txn_id, n, p);
                             if r.error_code == 0 {
                                 appended.push(TopicPartition::new(n.as_str(), p.index));
                             }
@@ -123,16 +136,48 @@ fn duplicate(index: i32, d: &BatchMetadata, log_start_offset: i64) -> PartitionP
     }
 }
 
+/// Checks a transactional batch of `pid` at `epoch` for `topic`
+/// `partition` against the coordinator (see the module docs).
+fn transactional<S: Storage>(
+    ctx: &Ctx,
+    txp: &mut TxnParts<'_, S>,
+    txn_id: Option<&str>,
+    (pid, epoch): (i64, i16),
+    topic: &str,
+    partition: i32,
+) -> Result<(), ErrorCode> {
+    let Some(id) = txn_id.filter(|id| !id.is_empty()) else {
+        return Err(ErrorCode::INVALID_REQUEST);
+    };
+    let part = (topic.into(), partition);
+    let r = if ctx.version >= 12 {
+        let mut woken = Vec::new();
+        txp.txns
+            .add_partitions(id, pid, epoch, &[part], 2, ctx.now)
+            .and_then(|plan| carry_out(txp, plan, ctx.now, &mut woken))
+    } else {
+        txp.txns.verify(id, pid, epoch, &part)
+    };
+    r.map_err(|code| match code {
+        ErrorCode::INVALID_TXN_STATE => code,
+        ErrorCode::PRODUCER_FENCED | ErrorCode::INVALID_PRODUCER_ID_MAPPING => {
+            ErrorCode::INVALID_PRODUCER_EPOCH
+        }
+        ErrorCode::CONCURRENT_TRANSACTIONS => ErrorCode::NOT_ENOUGH_REPLICAS,
+        _ if ctx.version >= 11 => ErrorCode::TRANSACTION_ABORTABLE,
+        _ => ErrorCode::NOT_ENOUGH_REPLICAS,
+    })
+}
+
 /// Validates and appends one partition's record set.
 fn append<S: Storage>(
-    cluster: &Cluster,
-    storage: &mut S,
-    producers: &mut Producers,
+    ctx: &Ctx,
+    txp: &mut TxnParts<'_, S>,
+    txn_id: Option<&str>,
     topic: &str,
     p: &PartitionProduceData,
-    version: i16,
-    now: Now,
 ) -> PartitionProduceResponse {
+    let (cluster, version, now) = (txp.cluster, ctx.version, ctx.now);
     let Some(t) = cluster.topics.get(topic) else {
         return error(p.index, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None);
     };
@@ -150,7 +195,7 @@ fn append<S: Storage>(
         .map(Records::to_bytes)
         .unwrap_or_default();
     let actx = AppendContext {
-        next_offset: storage.end_offset(&tp),
+        next_offset: txp.storage.end_offset(&tp),
         leader_epoch,
         now_ms: now,
         timestamp_type: config.timestamp_type,
@@ -166,6 +211,21 @@ fn append<S: Storage>(
         Ok(out) => out,
         Err(e) => return error(p.index, ErrorCode(e.error_code()), Some(e.to_string())),
     };
+    if let Some(b) = out.batches.iter().find(|b| b.is_transactional) {
+        let producer = (b.producer_id, b.producer_epoch);
+        // A retry of a batch already appended is answered as a duplicate
+        // below, whatever became of its transaction since.
+        let retry = matches!(
+            txp.producers.check(producer_key, &out.batches),
+            Verdict::Duplicate(_)
+        );
+        if !retry {
+            if let Err(code) = transactional(ctx, txp, txn_id, producer, topic, p.index) {
+                return error(p.index, code, None);
+            }
+        }
+    }
+    let (storage, producers) = (&mut *txp.storage, &mut *txp.producers);
     // Idempotence is checked after validation and before the append, as Kafka does.
     let update = match producers.check(producer_key, &out.batches) {
         Verdict::Append(update) => update,

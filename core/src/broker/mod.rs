@@ -47,8 +47,10 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use bytes::Bytes;
 
+use crate::api::txn::{carry_out, TxnParts};
 use crate::api::{self, Answering, Handled, Input, ParkedFetch, Parts, Reply};
 use crate::coordinator::group::{GroupCoordinator, Settled};
+use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
 use crate::protocol::{ResponseBody, Uuid};
 use crate::state::cleaner::{self, Cleaner};
@@ -63,7 +65,11 @@ use conn::{Conn, InFlight};
 use timer::{TimerKind, Timers};
 
 pub use crate::coordinator::group::{GroupConfig, GroupSummary};
-pub use crate::state::{Config, ConnId, Now, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC};
+pub use crate::coordinator::txn::TxnSummary;
+pub use crate::state::{
+    Config, ConnId, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
+    TRANSACTION_STATE_TOPIC,
+};
 
 /// What the driver knows about a connection's peer.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,6 +117,8 @@ pub struct Broker<S: Storage> {
     cleaner: Cleaner,
     /// Consumer groups and committed offsets.
     groups: GroupCoordinator,
+    /// Transactional ids and their transactions.
+    txns: TxnCoordinator,
     conns: BTreeMap<ConnId, Conn>,
     /// Parked fetches by the partitions they read.
     waiting: BTreeMap<TopicPartition, BTreeSet<ConnId>>,
@@ -178,6 +186,25 @@ impl<S: Storage> Broker<S> {
         if let Some(at) = groups.next_deadline() {
             timers.set(at, TimerKind::Groups);
         }
+        let mut txns = TxnCoordinator::new(config.transactions.clone());
+        txns.load(&storage);
+        let mut producers = producers;
+        // Transactions a stop interrupted after PrepareCommit (or
+        // PrepareAbort) get their markers now; Ongoing ones wait for their
+        // timeout. What cannot be finished now is retried on the timer.
+        for plan in txns.recover(now) {
+            let mut p = TxnParts {
+                storage: &mut storage,
+                cluster: &cluster,
+                producers: &mut producers,
+                groups: &mut groups,
+                txns: &mut txns,
+            };
+            let _ = carry_out(&mut p, plan, now, &mut Vec::new());
+        }
+        if let Some(at) = txns.next_deadline() {
+            timers.set(at, TimerKind::Transactions);
+        }
         Ok(Broker {
             sessions: FetchSessions::new(config.fetch_session_cache_slots),
             config,
@@ -188,6 +215,7 @@ impl<S: Storage> Broker<S> {
             producers,
             cleaner: Cleaner::default(),
             groups,
+            txns,
             conns: BTreeMap::new(),
             waiting: BTreeMap::new(),
             outputs: VecDeque::new(),
@@ -237,6 +265,12 @@ impl<S: Storage> Broker<S> {
         self.groups.summaries()
     }
 
+    /// Every transactional id with its state and its transaction's
+    /// partitions.
+    pub fn transactions(&self) -> Vec<TxnSummary> {
+        self.txns.summaries()
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.conns.len()
@@ -282,6 +316,13 @@ impl<S: Storage> Broker<S> {
                 TimerKind::Parked(conn) => self.resume(conn, now, true),
                 TimerKind::Retention => {
                     retention::run(&mut self.storage, &self.cluster, now);
+                    // Aborted transactions wholly below a log's new start
+                    // leave the index with their segments.
+                    let (storage, cluster) = (&self.storage, &self.cluster);
+                    self.producers.trim_aborted(|(id, p)| {
+                        let name = cluster.by_id.get(&id)?;
+                        Some(storage.start_offset(&TopicPartition::new(name.as_str(), p)))
+                    });
                     let next = now + self.config.retention_check_interval_ms.max(1);
                     self.timers.set(next, TimerKind::Retention);
                 }
@@ -301,6 +342,22 @@ impl<S: Storage> Broker<S> {
                         self.settled(s, now);
                     }
                     self.set_group_timer(self.groups.next_deadline());
+                }
+                TimerKind::Transactions => {
+                    let mut appended = Vec::new();
+                    for plan in self.txns.handle_timeout(now) {
+                        let mut p = TxnParts {
+                            storage: &mut self.storage,
+                            cluster: &self.cluster,
+                            producers: &mut self.producers,
+                            groups: &mut self.groups,
+                            txns: &mut self.txns,
+                        };
+                        // A failure is retried by the coordinator's own deadline.
+                        let _ = carry_out(&mut p, plan, now, &mut appended);
+                    }
+                    self.set_txn_timer();
+                    self.wake(&appended, now);
                 }
                 TimerKind::OffsetsRetention => {
                     for d in self.groups.expire_offsets(now) {
@@ -373,6 +430,7 @@ impl<S: Storage> Broker<S> {
             telemetry: &mut self.telemetry,
             ids: &mut self.ids,
             groups: &mut self.groups,
+            txns: &mut self.txns,
         };
         let Handled {
             request,
@@ -392,6 +450,15 @@ impl<S: Storage> Broker<S> {
         }
         if let Some(at) = group_deadline {
             self.set_group_timer(at);
+        }
+        self.set_txn_timer();
+    }
+
+    /// The transaction timer follows the coordinator's earliest deadline.
+    fn set_txn_timer(&mut self) {
+        match self.txns.next_deadline() {
+            Some(at) => self.timers.set(at, TimerKind::Transactions),
+            None => self.timers.cancel(TimerKind::Transactions),
         }
     }
 

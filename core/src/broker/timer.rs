@@ -17,6 +17,9 @@ pub(crate) enum TimerKind {
     Groups,
     /// Time to expire committed offsets past `offsets.retention.minutes`.
     OffsetsRetention,
+    /// The transaction coordinator's earliest deadline (a transaction's
+    /// timeout, or markers to try again).
+    Transactions,
 }
 
 /// Deadlines by kind; each kind has at most one.

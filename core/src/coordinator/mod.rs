@@ -10,6 +10,7 @@
 //! append worked. See [`group`] for the first of them.
 
 pub(crate) mod group;
+pub(crate) mod txn;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -52,9 +52,14 @@
 //! 5. [`Compaction::replace_segments`] swaps the new batches in for each
 //!    group, and the first dirty offset moves to the first uncleanable one.
 //!
-//! Control batches (transaction markers) are kept as they are: Spate has
-//! no transactions, so none can be dropped the way Kafka drops markers of
-//! finished transactions.
+//! Transactions: the cleaner never passes the last stable offset, so an
+//! open transaction is never compacted. Records of aborted transactions
+//! (those the partition's aborted index covers: same producer, offsets
+//! from the transaction's first to its ABORT marker) are left out of the
+//! key map and dropped, as Kafka's cleaner discards aborted data. Control
+//! batches (the markers themselves) are kept: Kafka also removes a
+//! marker once its transaction's data is gone and its delete horizon has
+//! passed; Spate does not yet, which costs a few bytes per transaction.
 //!
 //! # Where Spate differs from Kafka
 //!
@@ -83,7 +88,7 @@ use crate::records::{
     batches, compress, decompress, BatchHeader, BatchRecords, Compression, Record, RecordBatch,
     SetEntry, ATTR_CONTROL, ATTR_DELETE_HORIZON, ATTR_LOG_APPEND_TIME, ATTR_TRANSACTIONAL,
 };
-use crate::storage::{BatchMeta, Compaction, SegmentInfo, Storage, TopicPartition};
+use crate::storage::{AbortedTxn, BatchMeta, Compaction, SegmentInfo, Storage, TopicPartition};
 
 /// Most bytes one compressed batch may decompress to while cleaning (the
 /// produce path's bound, so every stored batch fits).
@@ -139,7 +144,7 @@ pub(crate) fn run<S: Storage>(
     let Some(store) = storage.compaction() else {
         return backoff;
     };
-    let Some(log) = filthiest(&*store, cluster, cleaner, now) else {
+    let Some(log) = filthiest(&*store, cluster, producers, cleaner, now) else {
         return backoff;
     };
     match clean(store, producers, &log, now) {
@@ -172,6 +177,7 @@ fn settings(c: &TopicConfig) -> Settings {
 fn filthiest<C: Compaction + ?Sized>(
     store: &C,
     cluster: &Cluster,
+    producers: &Producers,
     cleaner: &Cleaner,
     now: Now,
 ) -> Option<ToClean> {
@@ -192,7 +198,7 @@ fn filthiest<C: Compaction + ?Sized>(
                 .get(&key)
                 .copied()
                 .or_else(|| store.cleaner_checkpoint(&tp));
-            let lso = last_stable_offset(store, &tp);
+            let lso = last_stable_offset(store, cluster, producers, &tp);
             let Some(c) = assess(store, tp, key, checkpoint, lso, now, settings) else {
                 continue;
             };
@@ -386,6 +392,19 @@ struct Filter<'a> {
     delete_retention_ms: i64,
     /// Last offset of each producer's latest batch.
     producer_last: &'a BTreeMap<i64, i64>,
+    /// The partition's aborted transactions.
+    aborted: &'a [AbortedTxn],
+}
+
+/// Whether a data batch belongs to an aborted transaction.
+fn is_aborted(aborted: &[AbortedTxn], h: &BatchHeader) -> bool {
+    h.is_transactional()
+        && !h.is_control()
+        && aborted.iter().any(|a| {
+            a.producer_id == h.producer_id
+                && a.first_offset <= h.base_offset
+                && h.base_offset < a.last_offset
+        })
 }
 
 impl Filter<'_> {
@@ -400,7 +419,13 @@ impl Filter<'_> {
         if h.is_control() {
             return Ok(Some(bytes.clone()));
         }
-        let (_, records) = records_of(bytes)?;
+        // An aborted transaction's batch keeps none of its records.
+        let aborted_batch = is_aborted(self.aborted, h);
+        let records = if aborted_batch {
+            Vec::new()
+        } else {
+            records_of(bytes)?.1
+        };
         let horizon = h.has_delete_horizon().then_some(h.base_timestamp);
         let mut kept = Vec::with_capacity(records.len());
         let mut tombstones = false;
@@ -421,7 +446,7 @@ impl Filter<'_> {
             }
         }
         let set_horizon = tombstones && horizon.is_none();
-        if kept.len() == records.len() && !set_horizon {
+        if kept.len() == records.len() && !set_horizon && !aborted_batch {
             return Ok(Some(bytes.clone()));
         }
         if kept.is_empty() {
@@ -468,9 +493,10 @@ fn clean<C: Compaction + ?Sized>(
 ) -> Result<(), CleanError> {
     let tp = &log.tp;
     // 1. The key map of the dirty section.
+    let aborted = producers.aborted(log.key);
     let mut map: BTreeMap<Bytes, i64> = BTreeMap::new();
     for (h, bytes) in read_range(&*store, tp, log.first_dirty, log.first_uncleanable)? {
-        if h.is_control() {
+        if h.is_control() || is_aborted(aborted, &h) {
             continue;
         }
         let (_, records) = records_of(&bytes)?;
@@ -489,6 +515,7 @@ fn clean<C: Compaction + ?Sized>(
         now,
         delete_retention_ms: log.settings.delete_retention_ms,
         producer_last: &producer_last,
+        aborted,
     };
     // 2. The segments below the first uncleanable offset, in groups.
     let segs: Vec<SegmentInfo> = store

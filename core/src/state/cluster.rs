@@ -38,6 +38,10 @@ pub const METADATA_TOPIC: &str = "__cluster_metadata";
 /// The internal topic that holds groups and committed offsets.
 pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
 
+/// The transaction coordinator's internal topic: transactional ids and the
+/// state of their transactions.
+pub const TRANSACTION_STATE_TOPIC: &str = "__transaction_state";
+
 /// The topic id Kafka gives its metadata log (`Topic.CLUSTER_METADATA_TOPIC_ID`).
 pub const METADATA_TOPIC_ID: Uuid = Uuid([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
@@ -78,7 +82,7 @@ impl Topic {
 /// Whether `name` is one of Kafka's internal topics (clients see them, but
 /// may not write them or delete their records).
 pub(crate) fn is_internal(name: &str) -> bool {
-    name == OFFSETS_TOPIC || name == "__transaction_state"
+    name == OFFSETS_TOPIC || name == TRANSACTION_STATE_TOPIC
 }
 
 /// Every topic, by name and by id: the metadata image.

@@ -43,6 +43,8 @@ pub struct Config {
     pub fetch_session_cache_slots: usize,
     /// The group coordinator's settings (`group.*`, `offsets.*`).
     pub groups: GroupConfig,
+    /// The transaction coordinator's settings (`transaction.*`).
+    pub transactions: TxnConfig,
     /// Seed for topic ids, producer ids and fetch session ids (the core has
     /// no randomness of its own).
     pub seed: u64,
@@ -68,6 +70,7 @@ impl Default for Config {
             fetch_max_bytes: 55 * 1024 * 1024,
             fetch_session_cache_slots: 1000,
             groups: GroupConfig::default(),
+            transactions: TxnConfig::default(),
             seed: 0x5eed_5eed,
         }
     }
@@ -112,6 +115,29 @@ impl Default for GroupConfig {
             offset_metadata_max_bytes: 4096,
             consumer_session_timeout_ms: 45_000,
             consumer_heartbeat_interval_ms: 5_000,
+        }
+    }
+}
+
+/// The transaction coordinator's settings (Kafka's broker keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxnConfig {
+    /// `transaction.state.log.num.partitions` (Kafka: 50).
+    pub state_log_partitions: i32,
+    /// `transaction.max.timeout.ms`: the longest `transaction.timeout.ms` a
+    /// producer may ask for (Kafka: 900000).
+    pub max_timeout_ms: i32,
+    // Kafka's `transaction.abort.timed.out.transaction.cleanup.interval.ms`
+    // has no counterpart: the coordinator aborts a transaction at its
+    // exact deadline (start + timeout), where Kafka finds it up to one
+    // interval later.
+}
+
+impl Default for TxnConfig {
+    fn default() -> Self {
+        TxnConfig {
+            state_log_partitions: 50,
+            max_timeout_ms: 900_000,
         }
     }
 }

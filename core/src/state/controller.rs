@@ -11,6 +11,7 @@
 
 use super::cluster::{
     metadata_tp, valid_topic_name, Change, Cluster, MAX_PARTITIONS, METADATA_TOPIC, OFFSETS_TOPIC,
+    TRANSACTION_STATE_TOPIC,
 };
 use super::configs::RESOURCE_TOPIC;
 use super::ids::Ids;
@@ -201,6 +202,24 @@ impl<S: Storage> Controller<'_, S> {
         ];
         let partitions = self.cluster.config().groups.offsets_partitions;
         self.create_topic(OFFSETS_TOPIC, partitions, &configs, now)
+            .map(|_| ())
+            .map_err(|_| ErrorCode::COORDINATOR_NOT_AVAILABLE)
+    }
+
+    /// Creates `__transaction_state` if it does not exist yet (Kafka creates
+    /// it on the first FindCoordinator for a transactional id): compacted,
+    /// with `transaction.state.log.num.partitions` partitions.
+    pub fn ensure_transaction_topic(&mut self, now: Now) -> Result<(), ErrorCode> {
+        if self.cluster.topics.contains_key(TRANSACTION_STATE_TOPIC) {
+            return Ok(());
+        }
+        let configs = [
+            ("cleanup.policy".to_string(), "compact".to_string()),
+            ("compression.type".to_string(), "uncompressed".to_string()),
+            ("segment.bytes".to_string(), "104857600".to_string()),
+        ];
+        let partitions = self.cluster.config().transactions.state_log_partitions;
+        self.create_topic(TRANSACTION_STATE_TOPIC, partitions, &configs, now)
             .map(|_| ())
             .map_err(|_| ErrorCode::COORDINATOR_NOT_AVAILABLE)
     }

@@ -46,11 +46,37 @@ pub(crate) fn append<S: Storage>(
     records: &[InternalRecord],
     now: Now,
 ) -> Result<(), WriteError> {
+    write(storage, tp, records, now, None)
+}
+
+/// Appends `records` as [`append`] does, in a transactional batch of the
+/// producer `(id, epoch)` with no sequence, as Kafka writes a
+/// TxnOffsetCommit's records.
+pub(crate) fn append_transactional<S: Storage>(
+    storage: &mut S,
+    tp: &TopicPartition,
+    records: &[InternalRecord],
+    now: Now,
+    producer: (i64, i16),
+) -> Result<(), WriteError> {
+    write(storage, tp, records, now, Some(producer))
+}
+
+fn write<S: Storage>(
+    storage: &mut S,
+    tp: &TopicPartition,
+    records: &[InternalRecord],
+    now: Now,
+    producer: Option<(i64, i16)>,
+) -> Result<(), WriteError> {
     if records.is_empty() {
         return Ok(());
     }
     let base = storage.end_offset(tp);
     let mut b = RecordBatchBuilder::new(base, now);
+    if let Some((id, epoch)) = producer {
+        b = b.producer(id, epoch, -1).transactional(true);
+    }
     for (i, (k, v)) in records.iter().enumerate() {
         let delta = i32::try_from(i).map_err(|_| WriteError::Build("too many records".into()))?;
         b.push(Record::new(delta, 0, k.clone(), v.clone()));

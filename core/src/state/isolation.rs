@@ -1,38 +1,50 @@
-//! Transaction isolation for Fetch: how far a read_committed fetcher may
-//! read, and which aborted transactions it is told about.
+//! Transaction isolation for Fetch and ListOffsets: how far a
+//! read_committed reader may read, and which aborted transactions it is
+//! told about.
 //!
 //! Kafka's rules (`UnifiedLog.read` with `FetchIsolation.TXN_COMMITTED`):
 //! read_committed reads up to the last stable offset (LSO) instead of the
 //! high watermark, and its answer carries the aborted transactions that
 //! overlap the records returned: a list, empty when there are none or
 //! when no records were returned. read_uncommitted gets a null list. Every
-//! answer reports the LSO, whatever the isolation level.
-//!
-//! Transactions are not tracked yet, so the LSO is the high watermark and
-//! no transaction is ever aborted; these two functions are where the
-//! transaction coordinator's state will answer.
+//! answer reports the LSO, whatever the isolation level. The partition's
+//! producer state ([`crate::state::producers`]) knows the open
+//! transactions and keeps the aborted index.
 
+use super::cluster::Cluster;
+use super::producers::Producers;
 use crate::protocol::messages::fetch_response::AbortedTransaction;
 use crate::storage::{Storage, TopicPartition};
 
 /// The last stable offset of `tp`: the first offset of its earliest open
-/// transaction, or the high watermark when none is open. With no
-/// transactions, the high watermark (a single broker's log end offset).
-pub(crate) fn last_stable_offset<S: Storage + ?Sized>(storage: &S, tp: &TopicPartition) -> i64 {
-    storage.end_offset(tp)
+/// transaction, or the high watermark (a single broker's log end offset)
+/// when none is open.
+pub(crate) fn last_stable_offset<S: Storage + ?Sized>(
+    storage: &S,
+    cluster: &Cluster,
+    producers: &Producers,
+    tp: &TopicPartition,
+) -> i64 {
+    let hw = storage.end_offset(tp);
+    match cluster.topics.get(&tp.topic) {
+        Some(t) => producers.last_stable_offset((t.id, tp.partition), hw),
+        None => hw,
+    }
 }
 
 /// The aborted transactions of `tp` that a read_committed fetcher must
 /// skip among the records it was sent, `from` (the fetch offset) up to
 /// `to` (one past the last offset sent): each producer id with the first
-/// offset of its aborted transaction. None while transactions are not
-/// tracked.
-pub(crate) fn aborted_transactions<S: Storage + ?Sized>(
-    storage: &S,
+/// offset of its aborted transaction.
+pub(crate) fn aborted_transactions(
+    cluster: &Cluster,
+    producers: &Producers,
     tp: &TopicPartition,
     from: i64,
     to: i64,
 ) -> Vec<AbortedTransaction> {
-    let _ = (storage, tp, from, to);
-    Vec::new()
+    match cluster.topics.get(&tp.topic) {
+        Some(t) => producers.aborted_between((t.id, tp.partition), from, to),
+        None => Vec::new(),
+    }
 }

@@ -28,11 +28,12 @@ pub(crate) mod fetch_sessions;
 pub(crate) mod ids;
 pub(crate) mod internal_log;
 pub(crate) mod isolation;
+pub(crate) mod markers;
 pub(crate) mod producers;
 pub(crate) mod retention;
 pub(crate) mod telemetry;
 
-pub use config::{Config, GroupConfig};
+pub use config::{Config, GroupConfig, TxnConfig};
 
 /// Milliseconds since the Unix epoch, as the driver's clock says.
 pub type Now = i64;
@@ -40,4 +41,4 @@ pub type Now = i64;
 /// A connection, named by the driver.
 pub type ConnId = u64;
 
-pub use cluster::{METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC};
+pub use cluster::{METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};

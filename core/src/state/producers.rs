@@ -57,7 +57,7 @@ use crate::protocol::{ErrorCode, Uuid};
 use crate::records::validate::last_sequence;
 use crate::records::validate::AppendedBatch;
 use crate::records::BatchHeader;
-use crate::storage::Storage;
+use crate::storage::{AbortedTxn, Storage};
 
 /// Batches kept per producer and partition for duplicate detection
 /// (Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
@@ -114,6 +114,13 @@ pub(crate) struct ProducerEntry {
     pub epoch: i16,
     /// Its latest batches, oldest first, at most [`BATCHES_TO_RETAIN`].
     pub batches: VecDeque<BatchMetadata>,
+    /// Offset of the first record of its open transaction in this
+    /// partition (Kafka's `currentTxnFirstOffset`), if one is open.
+    pub txn_start: Option<i64>,
+    /// The coordinator epoch of the last marker written for it, -1 if none.
+    pub coordinator_epoch: i32,
+    /// Timestamp of its last batch or marker, -1 if none.
+    pub last_timestamp: i64,
 }
 
 impl ProducerEntry {
@@ -122,7 +129,16 @@ impl ProducerEntry {
         ProducerEntry {
             epoch,
             batches: VecDeque::new(),
+            txn_start: None,
+            coordinator_epoch: -1,
+            last_timestamp: -1,
         }
+    }
+
+    /// Sequence of the last record of the latest batch, -1 if none (for
+    /// DescribeProducers).
+    pub fn last_sequence(&self) -> i32 {
+        self.last_seq()
     }
 
     /// Sequence of the last record of the latest batch, -1 if none.
@@ -140,6 +156,7 @@ impl ProducerEntry {
 
     fn add(&mut self, epoch: i16, batch: BatchMetadata) {
         self.update_epoch(epoch);
+        self.last_timestamp = batch.timestamp;
         self.batches.push_back(batch);
         while self.batches.len() > BATCHES_TO_RETAIN {
             self.batches.pop_front();
@@ -174,16 +191,6 @@ pub(crate) enum Verdict {
 #[derive(Debug, Default)]
 pub(crate) struct Update(BTreeMap<i64, ProducerEntry>);
 
-/// A transactional id's producer (the part of Kafka's `TransactionMetadata`
-/// InitProducerId needs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct TxnProducer {
-    producer_id: i64,
-    last_producer_id: i64,
-    epoch: i16,
-    last_epoch: i16,
-}
-
 /// Every producer the broker knows of.
 #[derive(Debug, Default)]
 pub(crate) struct Producers {
@@ -193,17 +200,14 @@ pub(crate) struct Producers {
     /// means a new block must be taken first.
     block_end: i64,
     partitions: BTreeMap<PartitionKey, BTreeMap<i64, ProducerEntry>>,
-    transactional: BTreeMap<String, TxnProducer>,
+    /// Each partition's aborted transactions, by the offset of their
+    /// ABORT marker (the index read_committed fetches consult).
+    aborted: BTreeMap<PartitionKey, Vec<AbortedTxn>>,
 }
 
 /// `next` follows `last` (Kafka's `ProducerAppendInfo.inSequence`).
 fn in_sequence(last: i32, next: i32) -> bool {
     i64::from(next) == i64::from(last) + 1 || (next == 0 && last == i32::MAX)
-}
-
-/// An epoch that cannot be bumped again (Kafka's `isEpochExhausted`).
-fn exhausted(epoch: i16) -> bool {
-    epoch >= i16::MAX - 1
 }
 
 impl Producers {
@@ -230,25 +234,36 @@ impl Producers {
             let Some(topic_id) = cluster.topics.get(&tp.topic).map(|t| t.id) else {
                 continue;
             };
-            let mut producers: BTreeMap<i64, ProducerEntry> = BTreeMap::new();
-            for_each_batch(storage, &tp, |view, _| {
+            let key = (topic_id, tp.partition);
+            for_each_batch(storage, &tp, |view, chunk| {
                 let h = view.header;
                 if h.producer_id < 0 {
                     return;
                 }
                 max_seen = max_seen.max(h.producer_id);
-                let e = producers
+                if h.is_control() {
+                    if let Some(marker) = txns::marker_of(&view, chunk) {
+                        let m = txns::Marker {
+                            producer_id: h.producer_id,
+                            producer_epoch: h.producer_epoch,
+                            coordinator_epoch: marker.coordinator_epoch,
+                            commit: marker.commit,
+                        };
+                        p.apply_marker(key, &m, h.base_offset, h.max_timestamp);
+                    }
+                    return;
+                }
+                let e = p
+                    .partitions
+                    .entry(key)
+                    .or_default()
                     .entry(h.producer_id)
                     .or_insert_with(|| ProducerEntry::new(-1));
-                if h.is_control() {
-                    e.update_epoch(h.producer_epoch);
-                } else {
-                    e.add(h.producer_epoch, BatchMetadata::of_header(&h));
+                e.add(h.producer_epoch, BatchMetadata::of_header(&h));
+                if h.is_transactional() && e.txn_start.is_none() {
+                    e.txn_start = Some(h.base_offset);
                 }
             });
-            if !producers.is_empty() {
-                p.partitions.insert((topic_id, tp.partition), producers);
-            }
         }
         p.next_id = p.next_id.max(max_seen.saturating_add(1));
         p.block_end = p.next_id;
@@ -267,73 +282,6 @@ impl Producers {
         let id = self.next_id;
         self.next_id += 1;
         Some(id)
-    }
-
-    /// InitProducerId for a transactional id, as Kafka's transaction
-    /// coordinator answers it when no transaction is in progress: the new
-    /// producer id and epoch, or PRODUCER_FENCED (the caller maps it to
-    /// INVALID_PRODUCER_EPOCH below v4), or COORDINATOR_LOAD_IN_PROGRESS
-    /// when no producer id can be had.
-    pub fn init_transactional<S: Storage>(
-        &mut self,
-        storage: &mut S,
-        node_id: i32,
-        now: i64,
-        transactional_id: &str,
-        expected: Option<(i64, i16)>,
-    ) -> Result<(i64, i16), ErrorCode> {
-        let no_id = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
-        let state = match self.transactional.get(transactional_id) {
-            Some(s) => *s,
-            None => {
-                let s = TxnProducer {
-                    producer_id: self.allocate(storage, node_id, now).ok_or(no_id)?,
-                    last_producer_id: -1,
-                    epoch: -1,
-                    last_epoch: -1,
-                };
-                self.transactional.insert(transactional_id.to_string(), s);
-                s
-            }
-        };
-        if let Some((id, epoch)) = expected {
-            let valid = state.epoch == -1
-                || id == state.producer_id
-                || (id == state.last_producer_id && exhausted(epoch));
-            if !valid {
-                return Err(ErrorCode::PRODUCER_FENCED);
-            }
-        }
-        let next = if exhausted(state.epoch) && expected.is_none_or(|(_, e)| e == state.epoch) {
-            TxnProducer {
-                producer_id: self.allocate(storage, node_id, now).ok_or(no_id)?,
-                last_producer_id: state.producer_id,
-                epoch: 0,
-                last_epoch: if expected.is_some() { state.epoch } else { -1 },
-            }
-        } else {
-            let (epoch, last_epoch) = match expected {
-                // A fresh producer: fence whoever had the id.
-                None if !exhausted(state.epoch) => (state.epoch + 1, -1),
-                // The same producer recovering from an error, or the first one.
-                Some((_, e))
-                    if !exhausted(state.epoch) && (state.epoch == -1 || e == state.epoch) =>
-                {
-                    (state.epoch + 1, state.epoch)
-                }
-                // A retry of a bump whose answer was lost.
-                Some((_, e)) if e == state.last_epoch => (state.epoch, state.last_epoch),
-                _ => return Err(ErrorCode::PRODUCER_FENCED),
-            };
-            TxnProducer {
-                epoch,
-                last_epoch,
-                ..state
-            }
-        };
-        self.transactional
-            .insert(transactional_id.to_string(), next);
-        Ok((next.producer_id, next.epoch))
     }
 
     /// Last offsets of the latest batch of each producer in a partition
@@ -362,10 +310,11 @@ impl Producers {
             }
             let committed_epoch = committed.map_or(-1, |e| e.epoch);
             // Like Kafka's `updatedEntry`: the committed epoch, no batches yet.
-            let working = update
-                .0
-                .entry(b.producer_id)
-                .or_insert_with(|| ProducerEntry::new(committed_epoch));
+            let working = update.0.entry(b.producer_id).or_insert_with(|| {
+                let mut e = ProducerEntry::new(committed_epoch);
+                e.txn_start = committed.and_then(|c| c.txn_start);
+                e
+            });
             let epoch = b.producer_epoch;
             if epoch < working.epoch {
                 return Verdict::Reject(ErrorCode::INVALID_PRODUCER_EPOCH);
@@ -387,7 +336,15 @@ impl Producers {
                     return Verdict::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
                 }
             }
+            // A producer in a transaction writes only transactional batches
+            // until its marker (Kafka's `ProducerAppendInfo.checkProducerEpoch`).
+            if !b.is_transactional && working.txn_start.is_some() && epoch == working.epoch {
+                return Verdict::Reject(ErrorCode::INVALID_TXN_STATE);
+            }
             working.add(epoch, BatchMetadata::of(b));
+            if b.is_transactional && working.txn_start.is_none() {
+                working.txn_start = Some(b.base_offset);
+            }
         }
         Verdict::Append(update)
     }
@@ -406,6 +363,7 @@ impl Producers {
             for b in next.batches {
                 entry.add(next.epoch, b);
             }
+            entry.txn_start = next.txn_start;
         }
     }
 }
@@ -428,6 +386,10 @@ fn write_block<S: Storage>(storage: &mut S, node_id: i32, next: i64, now: i64) -
     };
     write_changes(storage, &[Change::ProducerIds(rec)], now).map_err(|_| ())
 }
+
+mod txns;
+
+pub(crate) use txns::{marker_of, Marker};
 
 #[cfg(test)]
 mod tests;

@@ -73,6 +73,21 @@ pub struct BatchMeta {
     pub max_timestamp: i64,
 }
 
+/// One aborted transaction of a partition: an entry of Kafka's
+/// `.txnindex` files, and what a read_committed Fetch reports so the
+/// consumer can skip the transaction's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedTxn {
+    /// The producer whose transaction was aborted.
+    pub producer_id: i64,
+    /// Offset of the transaction's first record in the partition.
+    pub first_offset: i64,
+    /// Offset of its ABORT marker.
+    pub last_offset: i64,
+    /// The partition's last stable offset once the marker was written.
+    pub last_stable_offset: i64,
+}
+
 /// A segment of a log as the log cleaner sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SegmentInfo {
@@ -172,6 +187,21 @@ pub trait Storage {
         Self: Sized,
     {
         self.flush()
+    }
+
+    /// An ABORT marker was just appended to `tp` (at `txn.last_offset`),
+    /// ending the transaction `txn`. A store that keeps Kafka's
+    /// `.txnindex` files beside its segments writes the entry to the
+    /// active segment's. The broker keeps its own index in memory either
+    /// way (rebuilt from the markers in the log when it starts), so the
+    /// default keeps nothing.
+    fn index_aborted_txn(
+        &mut self,
+        tp: &TopicPartition,
+        txn: &AbortedTxn,
+    ) -> Result<(), Self::Error> {
+        let _ = (tp, txn);
+        Ok(())
     }
 
     /// The log cleaner's extension, when this store has it: logs whose

@@ -151,12 +151,18 @@ fn find_coordinator_single_and_batched() {
     };
     match s.call(1, 3, RequestBody::FindCoordinator(req)) {
         ResponseBody::FindCoordinator(r) => {
-            assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code())
+            assert_eq!((r.error_code, r.node_id), (0, 1));
         }
         other => panic!("{other:?}"),
     }
-    // __consumer_offsets now exists, compacted, with 50 partitions.
+    // __consumer_offsets and __transaction_state now exist, compacted,
+    // with 50 partitions each.
     let logs = s.broker.storage().logs();
+    let txn = logs
+        .iter()
+        .filter(|tp| tp.topic == "__transaction_state")
+        .count();
+    assert_eq!(txn, 50);
     let n = logs
         .iter()
         .filter(|tp| tp.topic == "__consumer_offsets")

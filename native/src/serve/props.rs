@@ -97,6 +97,10 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "group.consumer.heartbeat.interval.ms" => {
             c.groups.consumer_heartbeat_interval_ms = v.parse()?
         }
+        "transaction.state.log.num.partitions" => {
+            c.transactions.state_log_partitions = v.parse()?
+        }
+        "transaction.max.timeout.ms" => c.transactions.max_timeout_ms = v.parse()?,
         "" => bail!("a line with no key"),
         other => p.unknown.push(other.to_string()),
     }
@@ -109,7 +113,7 @@ mod tests {
 
     #[test]
     fn reads_the_keys_spate_knows_and_lists_the_rest() {
-        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\n";
+        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\ntransaction.state.log.num.partitions=5\ntransaction.max.timeout.ms=60000\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\n";
         let mut c = Config::default();
         let p = apply(text, &mut c).unwrap();
         assert_eq!(c.node_id, 3);
@@ -126,6 +130,8 @@ mod tests {
         assert_eq!(c.groups.initial_rebalance_delay_ms, 0);
         assert_eq!(c.groups.offsets_retention_ms, 120_000);
         assert_eq!(c.groups.offsets_partitions, 3);
+        assert_eq!(c.transactions.state_log_partitions, 5);
+        assert_eq!(c.transactions.max_timeout_ms, 60_000);
         assert!(apply("node.id=x\n", &mut c).is_err());
     }
 }

@@ -10,6 +10,7 @@ use crate::records::{Compression, CompressionTarget, LOG_OVERHEAD};
 use crate::state::cluster::Cluster;
 use crate::state::fetch_sessions::CachedPartition;
 use crate::state::isolation::{aborted_transactions, last_stable_offset};
+use crate::state::producers::Producers;
 use crate::state::Config;
 use crate::storage::{Storage, TopicPartition};
 
@@ -97,8 +98,7 @@ fn failed(partition: i32, code: ErrorCode) -> PartitionData {
 /// Reads `want` of `topic` (which exists) within `limits`.
 pub(super) fn partition<S: Storage>(
     config: &Config,
-    cluster: &Cluster,
-    storage: &S,
+    (cluster, storage, producers): (&Cluster, &S, &Producers),
     want: &CachedPartition,
     topic: &str,
     params: &Params,
@@ -150,7 +150,7 @@ pub(super) fn partition<S: Storage>(
     let tp = TopicPartition::new(topic, p);
     let start = storage.start_offset(&tp);
     let end = storage.end_offset(&tp);
-    let lso = last_stable_offset(storage, &tp);
+    let lso = last_stable_offset(storage, cluster, producers, &tp);
     if want.fetch_offset < start || want.fetch_offset > end {
         return failed(p, ErrorCode::OFFSET_OUT_OF_RANGE);
     }
@@ -179,7 +179,8 @@ pub(super) fn partition<S: Storage>(
                 limits.remaining = limits.remaining.saturating_sub(taken.bytes);
                 if params.committed {
                     out.aborted_transactions = Some(aborted_transactions(
-                        storage,
+                        cluster,
+                        producers,
                         &tp,
                         want.fetch_offset,
                         taken.next_offset,

@@ -6,12 +6,13 @@ use bytestring::ByteString;
 
 use super::classic::ClassicGroup;
 use super::consumer::{Assign, ConsumerGroup, MemberState};
-use super::offsets::Committed;
+use super::offsets::{Committed, OffsetChange};
 use super::records::{self, ConsumerRecord, Entry};
 use super::{Group, GroupCoordinator};
 use crate::protocol::messages::group_coordinator::consumer_group_current_member_assignment_value as consumer_tp;
 use crate::protocol::Uuid;
 use crate::state::cluster::for_each_batch;
+use crate::state::producers::marker_of;
 use crate::state::{Now, OFFSETS_TOPIC};
 use crate::storage::{Storage, TopicPartition};
 
@@ -30,15 +31,35 @@ impl GroupCoordinator {
         parts.sort_by_key(|tp| tp.partition);
         for tp in &parts {
             for_each_batch(storage, tp, |view, bytes| {
-                if view.header.is_control() {
+                let h = view.header;
+                if h.is_control() {
+                    // A transaction's end: its offsets count, or not.
+                    if let Some(m) = marker_of(view, bytes) {
+                        self.complete_txn(tp.partition, h.producer_id, m.commit);
+                    }
                     return;
                 }
                 for rec in view.records().flatten() {
                     let Some(key) = rec.key else { continue };
                     let key = bytes.slice_ref(key);
                     let value = rec.value.map(|v| bytes.slice_ref(v));
-                    if let Some(entry) = records::decode(&key, value.as_ref()) {
-                        self.replay(entry);
+                    match records::decode(&key, value.as_ref()) {
+                        Some(Entry::Offset(k, Some(v))) if h.is_transactional() => {
+                            let c = Committed {
+                                offset: v.offset,
+                                leader_epoch: v.leader_epoch,
+                                metadata: v.metadata,
+                                commit_timestamp: v.commit_timestamp,
+                                expire_timestamp: v.expire_timestamp,
+                            };
+                            let change = OffsetChange::Pending(
+                                h.producer_id,
+                                vec![(k.topic.clone(), k.partition, c)],
+                            );
+                            self.apply_offsets(&k.group, change);
+                        }
+                        Some(entry) => self.replay(entry),
+                        None => {}
                     }
                 }
             });

@@ -258,6 +258,9 @@ pub(crate) struct Decision<T> {
     offsets: Vec<OffsetChange>,
     /// Made by a timer: retried after [`RETRY_BACKOFF_MS`] if not written.
     timer: bool,
+    /// The producer id and epoch of a transactional offset commit: its
+    /// records go in a transactional batch of that producer.
+    pub producer: Option<(i64, i16)>,
 }
 
 impl<T> Decision<T> {
@@ -296,6 +299,9 @@ pub(crate) fn write_error(e: &WriteError) -> ErrorCode {
 pub(crate) struct GroupCoordinator {
     groups: BTreeMap<ByteString, Group>,
     offsets: BTreeMap<ByteString, Offsets>,
+    /// Offsets committed in open transactions, by producer id and group:
+    /// they count once the transaction commits.
+    pending: BTreeMap<i64, BTreeMap<ByteString, Vec<(ByteString, i32, Committed)>>>,
     /// Each group's earliest deadline, for the broker's one group timer.
     deadlines: Deadlines<ByteString>,
     /// Groups whose timer decision failed, and when to try again.
@@ -309,6 +315,7 @@ impl GroupCoordinator {
         GroupCoordinator {
             groups: BTreeMap::new(),
             offsets: BTreeMap::new(),
+            pending: BTreeMap::new(),
             deadlines: Deadlines::default(),
             retry_at: BTreeMap::new(),
             config,
@@ -382,6 +389,7 @@ impl GroupCoordinator {
             fx: Effects::default(),
             offsets: Vec::new(),
             timer: false,
+            producer: None,
         }
     }
 
@@ -394,6 +402,7 @@ impl GroupCoordinator {
             fx: Effects::default(),
             offsets: Vec::new(),
             timer: false,
+            producer: None,
         }
     }
 
@@ -413,7 +422,12 @@ impl GroupCoordinator {
                     .iter()
                     .map(|(k, v)| (Some(k.clone()), v.clone()))
                     .collect();
-                internal_log::append(storage, &tp, &records, now)
+                match d.producer {
+                    Some(producer) => {
+                        internal_log::append_transactional(storage, &tp, &records, now, producer)
+                    }
+                    None => internal_log::append(storage, &tp, &records, now),
+                }
             }
         };
         self.settle(d, written, now)
@@ -433,6 +447,7 @@ impl GroupCoordinator {
             fx,
             offsets,
             timer,
+            producer: _,
         } = d;
         let settled = match written {
             Ok(()) => {

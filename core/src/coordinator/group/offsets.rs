@@ -33,6 +33,9 @@ pub(crate) enum OffsetChange {
     Delete(Vec<(ByteString, i32)>),
     /// The group is gone, and its offsets with it.
     DeleteAll,
+    /// Offsets committed in a transaction of this producer: pending until
+    /// its COMMIT marker.
+    Pending(i64, Vec<(ByteString, i32, Committed)>),
 }
 
 impl GroupCoordinator {
@@ -56,6 +59,14 @@ impl GroupCoordinator {
             }
             OffsetChange::DeleteAll => {
                 self.offsets.remove(group);
+            }
+            OffsetChange::Pending(pid, list) => {
+                let by_group = self.pending.entry(pid).or_default();
+                let held = by_group.entry(group.clone()).or_default();
+                for (t, p, c) in list {
+                    held.retain(|(ht, hp, _)| !(*ht == t && *hp == p));
+                    held.push((t, p, c));
+                }
             }
         }
     }
@@ -240,5 +251,88 @@ fn expires(g: &Group, topic: &str, c: &Committed, now: Now, retention: i64) -> b
         now >= c.expire_timestamp
     } else {
         now - base >= retention
+    }
+}
+
+impl GroupCoordinator {
+    /// TxnOffsetCommit of `offsets` by producer `producer` (id, epoch) for
+    /// a member of `group_id` (KIP-447 checks its generation and member id
+    /// when given). The records go in a transactional batch of the
+    /// producer; the offsets stay pending until its transaction ends
+    /// ([`GroupCoordinator::complete_txn`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn txn_commit_offsets(
+        &mut self,
+        now: Now,
+        group_id: &ByteString,
+        member: &str,
+        instance: Option<&str>,
+        generation: i32,
+        producer: (i64, i16),
+        offsets: Vec<(ByteString, i32, Committed)>,
+    ) -> Decision<Result<(), ErrorCode>> {
+        let mut d = Self::answer(group_id, Ok(()));
+        d.producer = Some(producer);
+        // A producer that gives no member (a pre-KIP-447 client) is not
+        // checked against the group, as in Kafka.
+        let unchecked = generation < 0 && member.is_empty();
+        if !unchecked {
+            if let Err(code) = self.validate_commit(group_id, member, instance, generation) {
+                d.reply = Err(code);
+                return d;
+            }
+        }
+        if !offsets.is_empty() {
+            for (t, p, c) in &offsets {
+                d.fx.offset(group_id, t, *p, Some(c));
+            }
+            d.offsets.push(OffsetChange::Pending(producer.0, offsets));
+            if !self.groups.contains_key(group_id) {
+                d.undo = Some(None);
+                let g = ClassicGroup::new(group_id.clone(), now);
+                self.groups.insert(group_id.clone(), Group::Classic(g));
+            }
+        }
+        d
+    }
+
+    /// A marker for producer `pid` was written to partition `partition`
+    /// of `__consumer_offsets`: the offsets its transaction committed to
+    /// the groups of that partition count from now (`commit`), or are
+    /// dropped.
+    pub fn complete_txn(&mut self, partition: i32, pid: i64, commit: bool) {
+        let partitions = self.config.offsets_partitions;
+        let Some(by_group) = self.pending.get_mut(&pid) else {
+            return;
+        };
+        let done: Vec<ByteString> = by_group
+            .keys()
+            .filter(|g| super::records::partition_for(g, partitions) == partition)
+            .cloned()
+            .collect();
+        let mut applied = Vec::new();
+        for g in done {
+            if let Some(list) = by_group.remove(&g) {
+                applied.push((g, list));
+            }
+        }
+        if by_group.is_empty() {
+            self.pending.remove(&pid);
+        }
+        if commit {
+            for (g, list) in applied {
+                self.apply_offsets(&g, OffsetChange::Commit(list));
+            }
+        }
+    }
+
+    /// Whether an open transaction has committed an offset of `group` for
+    /// `topic` `partition` (OffsetFetch's `require_stable`).
+    pub fn has_pending(&self, group: &str, topic: &str, partition: i32) -> bool {
+        self.pending.values().any(|by_group| {
+            by_group
+                .get(group)
+                .is_some_and(|l| l.iter().any(|(t, p, _)| t == topic && *p == partition))
+        })
     }
 }

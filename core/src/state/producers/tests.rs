@@ -49,33 +49,3 @@ fn sequences_wrap_and_only_five_batches_are_kept() {
         matches!(run(&mut p, batch(1, 0, 1, 1, 9)), Err(Verdict::Duplicate(m)) if m.first_offset == 3)
     );
 }
-
-#[test]
-fn a_transactional_id_bumps_its_epoch_and_rotates_when_exhausted() {
-    let mut p = Producers::default();
-    let mut s = crate::storage::MemStorage::new();
-    // The broker creates the metadata log before anything is written to it.
-    let meta = crate::state::cluster::metadata_tp();
-    s.create_log(&meta, crate::state::METADATA_TOPIC_ID)
-        .unwrap();
-    let (id, e0) = p.init_transactional(&mut s, 1, 0, "t", None).unwrap();
-    assert_eq!((id, e0), (0, 0));
-    assert_eq!(p.init_transactional(&mut s, 1, 0, "t", None), Ok((0, 1)));
-    assert_eq!(
-        p.init_transactional(&mut s, 1, 0, "t", Some((0, 0))),
-        Err(ErrorCode::PRODUCER_FENCED)
-    );
-    if let Some(t) = p.transactional.get_mut("t") {
-        t.epoch = i16::MAX - 1;
-    }
-    assert_eq!(
-        p.init_transactional(&mut s, 1, 0, "t", Some((0, i16::MAX - 1))),
-        Ok((1, 0))
-    );
-    // The answer was lost: the retry with the old id and epoch gets the same answer.
-    assert_eq!(
-        p.init_transactional(&mut s, 1, 0, "t", Some((0, i16::MAX - 1))),
-        Ok((1, 0))
-    );
-    assert_eq!(p.next_id, 2);
-}

@@ -1,0 +1,64 @@
+//! DescribeTransactions (key 65, v0): the state of transactional ids.
+//!
+//! Per id: TRANSACTIONAL_ID_NOT_FOUND for one the coordinator does not
+//! know; otherwise its state's name, timeout, the start of its current
+//! transaction, its producer id and epoch, and the partitions of its
+//! transaction by topic.
+
+use std::collections::BTreeMap;
+
+use crate::coordinator::txn::TxnCoordinator;
+use crate::protocol::messages::describe_transactions_request::DescribeTransactionsRequest;
+use crate::protocol::messages::describe_transactions_response::{
+    DescribeTransactionsResponse, TopicData, TransactionState,
+};
+use crate::protocol::{ErrorCode, PrimArray};
+
+/// Runs a DescribeTransactions request.
+pub(crate) fn handle(
+    txns: &TxnCoordinator,
+    req: DescribeTransactionsRequest,
+) -> DescribeTransactionsResponse {
+    let transaction_states = req
+        .transactional_ids
+        .iter()
+        .map(|id| match txns.get(id) {
+            None => TransactionState {
+                error_code: ErrorCode::TRANSACTIONAL_ID_NOT_FOUND.code(),
+                transactional_id: id.clone(),
+                producer_id: -1,
+                producer_epoch: -1,
+                transaction_start_time_ms: -1,
+                ..Default::default()
+            },
+            Some(m) => {
+                let mut by_topic: BTreeMap<_, Vec<i32>> = BTreeMap::new();
+                for (t, p) in &m.partitions {
+                    by_topic.entry(t.clone()).or_default().push(*p);
+                }
+                TransactionState {
+                    error_code: 0,
+                    transactional_id: id.clone(),
+                    transaction_state: m.state.name().into(),
+                    transaction_timeout_ms: m.timeout_ms,
+                    transaction_start_time_ms: m.start_ms,
+                    producer_id: m.producer_id,
+                    producer_epoch: m.epoch,
+                    topics: by_topic
+                        .into_iter()
+                        .map(|(topic, ps)| TopicData {
+                            topic,
+                            partitions: PrimArray::from(ps),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                }
+            }
+        })
+        .collect();
+    DescribeTransactionsResponse {
+        transaction_states,
+        ..Default::default()
+    }
+}

@@ -1,0 +1,138 @@
+//! Carrying out the transaction coordinator's plans: its metadata goes to
+//! `__transaction_state`, its markers to the partitions of the
+//! transaction (a marker in `__consumer_offsets` also settles the offsets
+//! the transaction committed there). Every transactional API's handler,
+//! the broker's transaction timer and its start-up recovery go through
+//! [`carry_out`].
+
+use crate::coordinator::group::GroupCoordinator;
+use crate::coordinator::txn::{records, Markers, Plan, Step, TxnCoordinator};
+use crate::protocol::ErrorCode;
+use crate::state::cluster::Cluster;
+use crate::state::internal_log;
+use crate::state::markers;
+use crate::state::producers::{Marker, Producers};
+use crate::state::{Now, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
+use crate::storage::{Storage, TopicPartition};
+
+/// The parts of the broker a plan touches.
+#[derive(Debug)]
+pub(crate) struct TxnParts<'a, S> {
+    pub storage: &'a mut S,
+    pub cluster: &'a Cluster,
+    pub producers: &'a mut Producers,
+    pub groups: &'a mut GroupCoordinator,
+    pub txns: &'a mut TxnCoordinator,
+}
+
+/// Carries out `plan` step by step and returns its reply, adding the
+/// partitions that got markers to `appended` (fetches waiting on them may
+/// read further now). A step that fails stops the plan: what was written
+/// stays, the coordinator tries a prepared transaction's remaining steps
+/// again later, and the caller gets NOT_COORDINATOR (a client then finds
+/// the coordinator again and retries, as with Kafka).
+pub(crate) fn carry_out<S: Storage, T>(
+    p: &mut TxnParts<'_, S>,
+    plan: Plan<T>,
+    now: Now,
+    appended: &mut Vec<TopicPartition>,
+) -> Result<T, ErrorCode> {
+    for step in plan.steps {
+        match step {
+            Step::Write(meta) => {
+                let tp = p.txns.partition_of(&meta.id);
+                let record = match (records::key(&meta.id), records::value(&meta)) {
+                    (Ok(k), Ok(v)) => (Some(k), Some(v)),
+                    _ => return Err(ErrorCode::UNKNOWN_SERVER_ERROR),
+                };
+                if internal_log::append(p.storage, &tp, &[record], now).is_err() {
+                    p.txns.retry_later(&meta.id, now);
+                    return Err(ErrorCode::NOT_COORDINATOR);
+                }
+                p.txns.written(meta);
+            }
+            Step::Markers(m) => {
+                if let Err(code) = write_markers(p, &m, now, appended) {
+                    p.txns.retry_later(&m.transactional_id, now);
+                    return Err(code);
+                }
+            }
+        }
+    }
+    Ok(plan.reply)
+}
+
+/// The coordinator epoch markers carry: the leader epoch of the
+/// transactional id's partition of `__transaction_state`.
+pub(crate) fn coordinator_epoch(cluster: &Cluster, txns: &TxnCoordinator, id: &str) -> i32 {
+    let tp = txns.partition_of(id);
+    cluster
+        .partition_epoch(TRANSACTION_STATE_TOPIC, tp.partition)
+        .unwrap_or(0)
+}
+
+/// Writes a transaction's markers. Partitions gone since (a topic
+/// deleted) and markers the partition refuses as stale are skipped, as
+/// Kafka's marker channel drops them; a storage failure stops.
+fn write_markers<S: Storage>(
+    p: &mut TxnParts<'_, S>,
+    m: &Markers,
+    now: Now,
+    appended: &mut Vec<TopicPartition>,
+) -> Result<(), ErrorCode> {
+    let marker = Marker {
+        producer_id: m.producer_id,
+        producer_epoch: m.epoch,
+        coordinator_epoch: coordinator_epoch(p.cluster, p.txns, &m.transactional_id),
+        commit: m.commit,
+    };
+    for (topic, partition) in &m.partitions {
+        let tp = TopicPartition::new(&**topic, *partition);
+        match write_marker(
+            p.storage,
+            p.cluster,
+            p.producers,
+            p.groups,
+            &tp,
+            &marker,
+            now,
+        ) {
+            Ok(()) => appended.push(tp),
+            Err(
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+                | ErrorCode::INVALID_PRODUCER_EPOCH
+                | ErrorCode::TRANSACTION_COORDINATOR_FENCED,
+            ) => {}
+            Err(_) => return Err(ErrorCode::NOT_COORDINATOR),
+        }
+    }
+    Ok(())
+}
+
+/// Writes one marker; in `__consumer_offsets` it also ends the
+/// transaction's pending offsets there.
+pub(crate) fn write_marker<S: Storage>(
+    storage: &mut S,
+    cluster: &Cluster,
+    producers: &mut Producers,
+    groups: &mut GroupCoordinator,
+    tp: &TopicPartition,
+    marker: &Marker,
+    now: Now,
+) -> Result<(), ErrorCode> {
+    markers::write(storage, cluster, producers, tp, marker, now)?;
+    if tp.topic == OFFSETS_TOPIC {
+        groups.complete_txn(tp.partition, marker.producer_id, marker.commit);
+    }
+    Ok(())
+}
+
+/// PRODUCER_FENCED as a client of `version` understands it: versions
+/// before `since` know only INVALID_PRODUCER_EPOCH.
+pub(crate) fn fenced_for(code: ErrorCode, version: i16, since: i16) -> ErrorCode {
+    if code == ErrorCode::PRODUCER_FENCED && version < since {
+        ErrorCode::INVALID_PRODUCER_EPOCH
+    } else {
+        code
+    }
+}
