@@ -1,27 +1,17 @@
 //! `spate transactions` end to end: the built binary against a `spate
 //! serve` on a free port, with transactions made by a real transactional
 //! producer (confluent-kafka, `tests/py/txn_producer.py`), one killed in the
-//! middle of its transaction, and a hanging transaction written by hand (a
-//! transactional batch that no AddPartitionsToTxn announced, which is how
-//! KAFKA-9144 left transactions hanging).
+//! middle of its transaction, and a hanging transaction: a broker verifies
+//! every transactional batch with the coordinator (KIP-890), so one is made
+//! by killing the producer and deleting the coordinator's log
+//! (`__transaction_state`) while the broker is down: the partition keeps
+//! the open transaction that no coordinator remembers.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use serde_json::{json, Value};
-use spate_core::protocol::header::{decode_response, encode_request};
-use spate_core::protocol::messages::api_versions_request::ApiVersionsRequest;
-use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
-use spate_core::protocol::messages::produce_request::{
-    PartitionProduceData, ProduceRequest, TopicProduceData,
-};
-use spate_core::protocol::messages::request_header::RequestHeader;
-use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
-use spate_core::records::{Record, RecordBatchBuilder};
-use spate_e2e::{require, wait_until, workspace, Server, Watched};
+use spate_e2e::{require, wait_until, workspace, Server, TempDir, Watched};
 
 /// Runs `spate ARGS`, requires success; returns stdout.
 fn ok(server: &Server, args: &[&str]) -> String {
@@ -422,193 +412,86 @@ fn abort_by_start_offset_ends_a_dead_producers_transaction() {
     );
 }
 
-/// A connection that sends requests built with spate-core's messages.
-struct Raw {
-    stream: TcpStream,
-    next: i32,
-}
-
-impl Raw {
-    fn open(addr: &str) -> Raw {
-        let stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        Raw { stream, next: 1 }
+/// Removes the transaction coordinator's log (`__transaction_state-*`)
+/// from a stopped broker's data directory: its transactions are forgotten
+/// while the partitions keep their open ones.
+fn forget_transactions(dir: &std::path::Path) {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("__transaction_state-") {
+            std::fs::remove_dir_all(&path).unwrap();
+            removed += 1;
+        }
     }
-
-    /// The version to send `key` at: the broker's newest, at most `cap`.
-    fn version(&mut self, key: ApiKey, cap: i16) -> i16 {
-        let ResponseBody::ApiVersions(r) =
-            self.send(RequestBody::ApiVersions(ApiVersionsRequest::default()), 0)
-        else {
-            panic!("ApiVersions answered with another API");
-        };
-        let api = r.api_keys.iter().find(|a| a.api_key == key as i16);
-        let api = api.unwrap_or_else(|| panic!("the broker does not support {}", key.name()));
-        api.max_version.min(cap)
-    }
-
-    fn send(&mut self, body: RequestBody, version: i16) -> ResponseBody {
-        let key = body.api_key();
-        let header = RequestHeader {
-            request_api_key: key as i16,
-            request_api_version: version,
-            correlation_id: self.next,
-            client_id: Some("transactions-cli-test".into()),
-            ..Default::default()
-        };
-        self.next += 1;
-        self.stream
-            .write_all(&encode_request(&header, &body).unwrap())
-            .unwrap();
-        let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size).unwrap();
-        let mut frame = vec![0u8; i32::from_be_bytes(size) as usize];
-        self.stream.read_exact(&mut frame).unwrap();
-        decode_response(&Bytes::from(frame), key, version)
-            .unwrap()
-            .1
-    }
-}
-
-/// Writes a transactional batch of 2 records to `topic`-`partition` for a
-/// fresh producer id that no AddPartitionsToTxn announced: its transaction
-/// is open on the partition and unknown to every coordinator. Returns
-/// the producer id and epoch.
-fn write_hanging(server: &Server, topic: &str, partition: i32) -> (i64, i16) {
-    let mut raw = Raw::open(&server.addr);
-    let v = raw.version(ApiKey::InitProducerId, 4);
-    let ResponseBody::InitProducerId(init) = raw.send(
-        RequestBody::InitProducerId(InitProducerIdRequest {
-            transaction_timeout_ms: 60_000,
-            ..Default::default()
-        }),
-        v,
-    ) else {
-        panic!("InitProducerId answered with another API");
-    };
-    assert_eq!(ErrorCode(init.error_code), ErrorCode::NONE);
-    let (pid, epoch) = (init.producer_id, init.producer_epoch);
-    let batch = RecordBatchBuilder::new(0, now_ms())
-        .producer(pid, epoch, 0)
-        .transactional(true)
-        .record(Record::new(
-            0,
-            0,
-            None,
-            Some(Bytes::from_static(b"ghost 0")),
-        ))
-        .record(Record::new(
-            1,
-            0,
-            None,
-            Some(Bytes::from_static(b"ghost 1")),
-        ))
-        .build()
-        .unwrap();
-    let v = raw.version(ApiKey::Produce, 9);
-    let req = ProduceRequest {
-        transactional_id: Some("ghost".into()),
-        acks: -1,
-        timeout_ms: 30_000,
-        topic_data: vec![TopicProduceData {
-            name: topic.into(),
-            partition_data: vec![PartitionProduceData {
-                index: partition,
-                records: Some(batch.into()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let ResponseBody::Produce(resp) = raw.send(RequestBody::Produce(req), v) else {
-        panic!("Produce answered with another API");
-    };
-    let code = resp.responses[0].partition_responses[0].error_code;
-    assert_eq!(
-        ErrorCode(code),
-        ErrorCode::NONE,
-        "the broker refused a transactional batch no AddPartitionsToTxn announced"
+    assert!(
+        removed > 0,
+        "no __transaction_state log in {}",
+        dir.display()
     );
-    (pid, epoch)
 }
 
 #[test]
 fn find_hanging_reports_what_no_coordinator_will_end() {
-    let server = Server::start(&["--fsync", "never"]);
+    let dir = TempDir::new("txn-hanging");
+    let server = Server::start_in(&dir.0, &["--fsync", "never"]);
     ok(&server, &["topic", "create", "h", "--partitions", "2"]);
+    let mut lost = producer(&server, "tx-lost", "h", &["1:2"]);
+    lost.kill9();
+    assert!(server.terminate(), "a clean shutdown");
+    forget_transactions(&dir.0);
+    let server = Server::start_in(&dir.0, &["--fsync", "never"]);
+    let ps = json_of(&server, &["transactions", "describe-producers", "h", "1"]);
+    assert_eq!(ps[0]["current_transaction_start_offset"], 0, "{ps}");
+    let (pid, epoch) = (
+        ps[0]["producer_id"].clone(),
+        ps[0]["producer_epoch"].clone(),
+    );
+
     let mut live = producer(&server, "tx-live", "h", &["0:1"]);
     let hang = |extra: &[&str]| {
         let args = [&["transactions", "find-hanging"][..], extra].concat();
         ok(&server, &args)
     };
     let none = table(&HANGING, &[]);
-    // An open transaction its coordinator knows is not hanging, however old.
-    assert_eq!(
-        hang(&["--topic", "h", "--max-transaction-timeout-ms", "0"]),
-        none
-    );
-    assert_eq!(hang(&["--topic", "h"]), none);
-
-    let (pid, epoch) = write_hanging(&server, "h", 1);
-    std::thread::sleep(Duration::from_millis(20));
+    let no_timeout = ["--max-transaction-timeout-ms", "0"];
     let found = json_of(
         &server,
         &[
-            "transactions",
-            "find-hanging",
-            "--topic",
-            "h",
-            "--max-transaction-timeout-ms",
-            "0",
-        ],
+            &["transactions", "find-hanging", "--topic", "h"][..],
+            &no_timeout,
+        ]
+        .concat(),
     );
     let ts = found[0]["last_timestamp"].clone();
     let duration = found[0]["duration_ms"].as_i64().unwrap();
-    assert!((0..60_000).contains(&duration), "{found}");
-    let expected = json!([{"topic": "h", "partition": 1, "producer_id": pid, "producer_epoch": epoch,
-        "coordinator_epoch": -1, "start_offset": 0, "last_timestamp": ts, "duration_ms": duration,
-        "transactional_id": null}]);
+    assert!((0..600_000).contains(&duration), "{found}");
+    // tx-live's open transaction on h-0 is known to its coordinator.
+    let expected = json!([{"topic": "h", "partition": 1, "producer_id": pid,
+        "producer_epoch": epoch, "coordinator_epoch": -1, "start_offset": 0,
+        "last_timestamp": ts, "duration_ms": duration, "transactional_id": null}]);
     assert_eq!(found, expected);
     let row = cells(&[
         &json!("h"),
         &json!(1),
-        &json!(pid),
-        &json!(epoch),
+        &pid,
+        &epoch,
         &json!(-1),
         &json!(0),
         &ts,
-        &json!(0),
+        &json!(duration / 60_000),
     ]);
     let one = table(&HANGING, &[row]);
+    assert_eq!(hang(&[&["--topic", "h"][..], &no_timeout].concat()), one);
     assert_eq!(
-        hang(&["--topic", "h", "--max-transaction-timeout-ms", "0"]),
-        one
-    );
-    assert_eq!(
-        hang(&[
-            "--topic",
-            "h",
-            "--partition",
-            "1",
-            "--max-transaction-timeout-ms",
-            "0"
-        ]),
+        hang(&[&["--topic", "h", "--partition", "1"][..], &no_timeout].concat()),
         one
     );
     // Every topic is searched without --topic.
-    assert_eq!(hang(&["--max-transaction-timeout-ms", "0"]), one);
+    assert_eq!(hang(&no_timeout), one);
     assert_eq!(
-        hang(&[
-            "--topic",
-            "h",
-            "--partition",
-            "0",
-            "--max-transaction-timeout-ms",
-            "0"
-        ]),
+        hang(&[&["--topic", "h", "--partition", "0"][..], &no_timeout].concat()),
         none
     );
     // Younger than the largest transaction timeout: it may still end.
@@ -633,10 +516,7 @@ fn find_hanging_reports_what_no_coordinator_will_end() {
     let out = ok(&server, &args);
     let expected = format!("aborted the transaction of producer {pid} (epoch {epoch}) on h-1 with coordinator epoch 0\n");
     assert_eq!(out, expected);
-    assert_eq!(
-        hang(&["--topic", "h", "--max-transaction-timeout-ms", "0"]),
-        none
-    );
+    assert_eq!(hang(&[&["--topic", "h"][..], &no_timeout].concat()), none);
 
     live.send_line("commit");
     wait_for_line(&live, "committed");
