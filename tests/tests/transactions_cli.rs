@@ -322,7 +322,15 @@ fn list_describe_and_producers_follow_a_transaction() {
         &server,
         &["transactions", "describe-producers", "missing", "0"],
     );
-    assert!(stderr.contains("`missing` does not exist"), "{stderr}");
+    assert!(
+        stderr.contains("`missing` does not exist: UNKNOWN_TOPIC_OR_PARTITION"),
+        "{stderr}"
+    );
+    let stderr = fails(&server, &["transactions", "describe-producers", "pay", "7"]);
+    assert!(
+        stderr.contains("pay-7 does not exist: UNKNOWN_TOPIC_OR_PARTITION"),
+        "{stderr}"
+    );
     p.close_stdin();
     p.wait_exit(Duration::from_secs(30));
 }

@@ -352,14 +352,17 @@ pub(crate) fn leaders(
             .ok_or_else(|| anyhow!("topic `{t}` not found"))?;
         match ErrorCode(topic.error_code) {
             ErrorCode::NONE => {}
-            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION => bail!("topic `{t}` does not exist"),
+            e @ ErrorCode::UNKNOWN_TOPIC_OR_PARTITION => bail!("topic `{t}` does not exist: {e}"),
             e => bail!("topic `{t}`: {e}"),
         }
         let part = topic
             .partitions
             .iter()
             .find(|m| m.partition_index == *p)
-            .ok_or_else(|| anyhow!("partition {t}-{p} does not exist"))?;
+            .ok_or_else(|| {
+                let e = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION;
+                anyhow!("partition {t}-{p} does not exist: {e}")
+            })?;
         if part.leader_id < 0 {
             bail!("partition {t}-{p} has no leader");
         }
@@ -382,7 +385,9 @@ pub(crate) fn all_partitions(
         };
         match ErrorCode(t.error_code) {
             ErrorCode::NONE => {}
-            ErrorCode::UNKNOWN_TOPIC_OR_PARTITION => bail!("topic `{name}` does not exist"),
+            e @ ErrorCode::UNKNOWN_TOPIC_OR_PARTITION => {
+                bail!("topic `{name}` does not exist: {e}")
+            }
             e => bail!("topic `{name}`: {e}"),
         }
         out.extend(

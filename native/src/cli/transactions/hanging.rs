@@ -18,6 +18,10 @@
 //!    id's current transaction does not list the partition (while Ongoing,
 //!    or PrepareCommit/PrepareAbort with the marker still to write, the
 //!    coordinator will end it).
+//!
+//! The table has Kafka's columns (the duration in whole minutes since the
+//! last write); `--json` also gives the duration in milliseconds and the
+//! producer id's transactional id, when it still has one.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
