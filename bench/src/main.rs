@@ -9,6 +9,7 @@
 //! ```text
 //! spate-bench create  -b ADDR --topic T
 //! spate-bench produce -b ADDR --topic T --count N --size BYTES --acks 1|all
+//! spate-bench txn-produce -b ADDR --topic T --count N --size BYTES --per-txn M [--plain]
 //! spate-bench consume -b ADDR --topic T --count N
 //! spate-bench latency -b ADDR --topic T --rate MSGS_PER_S --seconds S
 //! ```
@@ -64,6 +65,22 @@ enum Cmd {
         #[arg(long, default_value = "1")]
         acks: String,
     },
+    /// Produce COUNT messages of SIZE bytes in transactions of PER_TXN
+    /// messages each (begin, send, commit), acks=all; with `--plain` the
+    /// same idempotent producer and load without transactions, the
+    /// baseline the transactional rate is a ratio of.
+    TxnProduce {
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        count: u64,
+        #[arg(long)]
+        size: usize,
+        #[arg(long, default_value_t = 1000)]
+        per_txn: u64,
+        #[arg(long)]
+        plain: bool,
+    },
     /// Read COUNT messages from the beginning of partition 0.
     Consume {
         #[arg(long)]
@@ -104,6 +121,13 @@ fn main() {
             size,
             acks,
         } => produce(&cli.brokers, topic, *count, *size, acks),
+        Cmd::TxnProduce {
+            topic,
+            count,
+            size,
+            per_txn,
+            plain,
+        } => txn_produce(&cli.brokers, topic, *count, *size, *per_txn, *plain),
         Cmd::Consume { topic, count } => consume(&cli.brokers, topic, *count),
         Cmd::Latency {
             topic,
@@ -299,6 +323,78 @@ fn produce(brokers: &str, topic: &str, count: u64, size: usize, acks: &str) -> R
                 Err((e, _)) => return Err(format!("send: {e}")),
             }
         }
+    }
+    p.flush(Duration::from_secs(120))
+        .map_err(|e| format!("flush: {e}"))?;
+    let secs = start.elapsed().as_secs_f64();
+    check(p.context(), count)?;
+    Ok(rate_json(count, count * size as u64, secs))
+}
+
+/// Sends one message, waiting while librdkafka's queue is full.
+fn send_one(p: &ThreadedProducer<Counting>, topic: &str, value: &[u8]) -> Result<()> {
+    let mut record = BaseRecord::with_opaque_to(topic, 0)
+        .payload(value)
+        .partition(0);
+    loop {
+        match p.send::<(), [u8]>(record) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
+                record = r;
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            Err((e, _)) => return Err(format!("send: {e}")),
+        }
+    }
+}
+
+fn txn_produce(
+    brokers: &str,
+    topic: &str,
+    count: u64,
+    size: usize,
+    per_txn: u64,
+    plain: bool,
+) -> Result<String> {
+    let id = format!("spate-bench-{}", std::process::id());
+    let mut settings = vec![
+        ("acks", "all"),
+        ("enable.idempotence", "true"),
+        ("linger.ms", "5"),
+        ("batch.size", "1000000"),
+        ("batch.num.messages", "100000"),
+        ("queue.buffering.max.messages", "1000000"),
+    ];
+    if !plain {
+        settings.push(("transactional.id", id.as_str()));
+    }
+    let p = producer(brokers, &settings)?;
+    let timeout = Duration::from_secs(30);
+    if !plain {
+        p.init_transactions(timeout)
+            .map_err(|e| format!("init_transactions: {e}"))?;
+    }
+    p.client()
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .map_err(|e| format!("metadata: {e}"))?;
+    let value = vec![b'x'; size];
+    let per_txn = per_txn.max(1);
+    let start = Instant::now();
+    let mut sent = 0;
+    while sent < count {
+        let n = per_txn.min(count - sent);
+        if !plain {
+            p.begin_transaction()
+                .map_err(|e| format!("begin_transaction: {e}"))?;
+        }
+        for _ in 0..n {
+            send_one(&p, topic, &value)?;
+        }
+        if !plain {
+            p.commit_transaction(timeout)
+                .map_err(|e| format!("commit_transaction: {e}"))?;
+        }
+        sent += n;
     }
     p.flush(Duration::from_secs(120))
         .map_err(|e| format!("flush: {e}"))?;

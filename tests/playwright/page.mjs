@@ -190,6 +190,21 @@ try {
   const state = await page.textContent("#state");
   check("state panel: demo with high watermark 3", /demo\s*0\s*0\s*3/.test(state.replace(/\s+/g, " ")) || /demo003/.test(state.replace(/\s+/g, "")), state.slice(0, 200));
   check("state panel: groups listed", /Groups:/.test(state));
+  // ---- A transactional id: FindCoordinator (key type 1) creates __transaction_state,
+  // InitProducerId gives the id a producer; the state panel lists it.
+  const sendHex = async (hex, title) => {
+    const body = Buffer.from(hex.replace(/ /g, ""), "hex");
+    await paste(page, plainHex(Buffer.concat([Buffer.from([0, 0, 0, body.length]), body])));
+    await page.click("#send");
+    await page.waitForFunction((t) => new RegExp(`${t}|closed`).test(document.querySelector("#resp-title").textContent), title, { timeout: 10000 });
+    return rows(page, "#response-frame");
+  };
+  rr = await sendHex("000a 0001 0000000b 0004 74657374 0002 7478 01", "FindCoordinatorResponse v1"); // FindCoordinator v1, key "tx", type 1
+  check("send FindCoordinator(transaction): error_code 0", !!find(rr, "error_code", (r) => r.value === "0"), JSON.stringify(rr.filter((r) => r.name === "error_code")));
+  rr = await sendHex("0016 0001 0000000c 0004 74657374 0002 7478 0000ea60", "InitProducerIdResponse v1"); // InitProducerId v1, "tx", 60000 ms
+  check("send InitProducerId(tx): producer_epoch 0", !!find(rr, "producer_epoch", (r) => r.value === "0"), JSON.stringify(rr.filter((r) => r.name === "producer_epoch")));
+  const txnState = await page.textContent("#state-transactions");
+  check("state panel: transaction tx listed as Empty", /tx \(Empty, producer \d+ epoch 0, timeout 60000 ms\)/.test(txnState), txnState);
   await page.locator(".frames").scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(shots, "3-send-response-state.png"), fullPage: false });
   await page.locator("#state-section").screenshot({ path: path.join(shots, "4-state-panel.png") });

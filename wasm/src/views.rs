@@ -99,6 +99,9 @@ pub struct PartitionState {
     pub log_start_offset: i64,
     /// The high watermark (a single broker: the log end offset).
     pub high_watermark: i64,
+    /// Where read_committed consumers stop: the first offset of the
+    /// earliest open transaction, or the high watermark.
+    pub last_stable_offset: i64,
     pub bytes: u64,
 }
 
@@ -134,12 +137,30 @@ pub struct CommittedOffset {
     pub offset: i64,
 }
 
+/// A transactional id and its transaction.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransactionState {
+    pub transactional_id: String,
+    /// Kafka's state name: `Empty`, `Ongoing`, `CompleteCommit`, ...
+    pub state: String,
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub timeout_ms: i32,
+    /// When the open transaction started, -1 if none is open.
+    pub start_ms: i64,
+    /// The partitions of the open transaction, as `topic-partition`.
+    pub partitions: Vec<String>,
+}
+
 /// The broker's state.
 #[derive(Debug, Serialize)]
 pub struct State {
     pub topics: Vec<TopicState>,
     /// Consumer groups, with members and committed offsets.
     pub groups: Vec<GroupState>,
+    /// Transactional ids and their transactions.
+    pub transactions: Vec<TransactionState>,
 }
 
 /// Reads the state from a broker.
@@ -156,6 +177,7 @@ pub fn state<S: Storage>(b: &Broker<S>) -> State {
                         partition: p,
                         log_start_offset: s.start_offset(&tp),
                         high_watermark: s.end_offset(&tp),
+                        last_stable_offset: b.last_stable_offset(&tp),
                         bytes: s.size(&tp),
                     }
                 })
@@ -189,5 +211,26 @@ pub fn state<S: Storage>(b: &Broker<S>) -> State {
                 .collect(),
         })
         .collect();
-    State { topics, groups }
+    let transactions = b
+        .transactions()
+        .into_iter()
+        .map(|t| TransactionState {
+            transactional_id: t.id,
+            state: t.state.to_string(),
+            producer_id: t.producer_id,
+            producer_epoch: t.producer_epoch,
+            timeout_ms: t.timeout_ms,
+            start_ms: t.start_ms,
+            partitions: t
+                .partitions
+                .into_iter()
+                .map(|(topic, p)| format!("{topic}-{p}"))
+                .collect(),
+        })
+        .collect();
+    State {
+        topics,
+        groups,
+        transactions,
+    }
 }

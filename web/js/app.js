@@ -225,13 +225,13 @@ function renderState() {
   const box = $("state");
   box.replaceChildren();
   const table = document.createElement("table");
-  table.innerHTML = "<caption>Topics</caption><thead><tr><th scope=col>topic</th><th scope=col>partition</th><th scope=col>log start</th><th scope=col>high watermark</th><th scope=col>bytes</th></tr></thead>";
+  table.innerHTML = "<caption>Topics</caption><thead><tr><th scope=col>topic</th><th scope=col>partition</th><th scope=col>log start</th><th scope=col>high watermark</th><th scope=col title=\"where read_committed consumers stop: the first offset of the earliest open transaction\">last stable</th><th scope=col>bytes</th></tr></thead>";
   const body = document.createElement("tbody");
   for (const t of st.topics) {
     for (const p of t.partitions) {
       const tr = document.createElement("tr");
       tr.className = t.internal ? "internal" : "";
-      for (const v of [t.name + (t.internal ? " (internal)" : ""), p.partition, p.logStartOffset, p.highWatermark, p.bytes]) {
+      for (const v of [t.name + (t.internal ? " (internal)" : ""), p.partition, p.logStartOffset, p.highWatermark, p.lastStableOffset, p.bytes]) {
         const td = document.createElement("td");
         td.textContent = String(v);
         tr.append(td);
@@ -239,7 +239,7 @@ function renderState() {
       body.append(tr);
     }
   }
-  if (!st.topics.length) body.innerHTML = "<tr><td colspan=5>No topics yet: send a CreateTopics, or a Metadata request that auto-creates one.</td></tr>";
+  if (!st.topics.length) body.innerHTML = "<tr><td colspan=6>No topics yet: send a CreateTopics, or a Metadata request that auto-creates one.</td></tr>";
   table.append(body);
   const groups = document.createElement("p");
   groups.textContent = st.groups.length
@@ -250,7 +250,17 @@ function renderState() {
         })
         .join("; ")}`
     : "Groups: none yet (send a JoinGroup, or an OffsetCommit with generation -1).";
-  box.append(table, groups);
+  const txns = document.createElement("p");
+  txns.id = "state-transactions";
+  txns.textContent = st.transactions.length
+    ? `Transactions: ${st.transactions
+        .map((t) => {
+          const parts = t.partitions.length ? `; partitions ${t.partitions.join(" ")}` : "";
+          return `${t.transactionalId} (${t.state}, producer ${t.producerId} epoch ${t.producerEpoch}, timeout ${t.timeoutMs} ms${parts})`;
+        })
+        .join("; ")}`
+    : "Transactions: none yet (send an InitProducerId with a transactional id).";
+  box.append(table, groups, txns);
 }
 
 // ------------------------------------------------------------------ gallery, builder, versions

@@ -264,6 +264,7 @@ impl<'a> Ann<'a> {
     }
 
     fn v2(&mut self, r: &mut Reader<'a>, node: &mut Span) -> Result<(), Stop> {
+        let batch_at = r.pos();
         let c = &mut node.children;
         let base_offset = self.i64(r, c, "base_offset")?;
         let mut b = self.framed(
@@ -327,7 +328,10 @@ impl<'a> Ann<'a> {
             ));
         }
         if control {
-            kind.push_str(", control");
+            match self.src.get(batch_at..end).and_then(marker_summary) {
+                Some(m) => kind.push_str(&format!(", control batch: {m}")),
+                None => kind.push_str(", control"),
+            }
         }
         node.note = Some(format!("{kind}, {count} records, offsets {base_offset}..{last}").into());
         let c = &mut node.children;
@@ -766,4 +770,29 @@ fn codec_note(bits: i64, codec: Option<Compression>) -> String {
         Some(c) => format!("{c} compression"),
         None => format!("unknown compression ({bits})"),
     }
+}
+
+/// What a control batch marks, for its note: `COMMIT marker, coordinator
+/// epoch 3` for a transaction marker (the record's key holds the type, its
+/// value the coordinator epoch), the record type's name otherwise.
+fn marker_summary(batch: &[u8]) -> Option<String> {
+    let view = crate::records::BatchView::parse(batch, 0).ok()?;
+    let rec = view.records().next()?.ok()?;
+    let key = rec.key?;
+    let kind = ControlRecordType::from_id(i16::from_be_bytes([*key.get(2)?, *key.get(3)?]));
+    if !kind.is_txn_marker() {
+        return Some(format!("{} record", kind.name()));
+    }
+    let epoch = rec.value.and_then(|v| {
+        Some(i32::from_be_bytes([
+            *v.get(2)?,
+            *v.get(3)?,
+            *v.get(4)?,
+            *v.get(5)?,
+        ]))
+    });
+    Some(match epoch {
+        Some(e) => format!("{} marker, coordinator epoch {e}", kind.name()),
+        None => format!("{} marker", kind.name()),
+    })
 }

@@ -271,6 +271,18 @@ impl<S: Storage> Broker<S> {
         self.txns.summaries()
     }
 
+    /// The last stable offset of `tp`: where read_committed consumers
+    /// stop (the first offset of its earliest open transaction, or the
+    /// high watermark).
+    pub fn last_stable_offset(&self, tp: &TopicPartition) -> i64 {
+        crate::state::isolation::last_stable_offset(
+            &self.storage,
+            &self.cluster,
+            &self.producers,
+            tp,
+        )
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.conns.len()

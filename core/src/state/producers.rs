@@ -242,7 +242,7 @@ impl Producers {
                 }
                 max_seen = max_seen.max(h.producer_id);
                 if h.is_control() {
-                    if let Some(marker) = txns::marker_of(&view, chunk) {
+                    if let Some(marker) = txns::marker_of(view, chunk) {
                         let m = txns::Marker {
                             producer_id: h.producer_id,
                             producer_epoch: h.producer_epoch,

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use spate_core::protocol::Uuid;
-use spate_core::storage::{BatchMeta, Chunks, SegmentInfo, TopicPartition};
+use spate_core::storage::{AbortedTxn, BatchMeta, Chunks, SegmentInfo, TopicPartition};
 
 use super::error::{At, FileError};
 use super::files::{read_partition_metadata, sync_dir};
 use super::scan::Hdr;
 use super::segment::{remove_files, Segment};
 use super::swap;
+use super::txn::Rebuild;
 use super::Options;
 
 /// A partition log on disk.
@@ -65,6 +66,8 @@ impl Log {
     /// Opens a log directory. After an unclean stop (`!clean`) every
     /// segment from the one holding the recovery point `rp` on is checked
     /// batch by batch; the first bad batch and everything after it go.
+    /// The transaction indexes of the segments checked (and of those after
+    /// them) are rebuilt from the log.
     pub fn load(
         dir: PathBuf,
         tp: TopicPartition,
@@ -112,12 +115,56 @@ impl Log {
             let next_base = log.segments[i].base;
             log.segments[i - 1].next = next_base;
         }
+        if let Some(i) = log.segments.iter().position(|s| s.recovered) {
+            log.rebuild_txns(i)?;
+        }
         let first = log.segments[0].base;
         log.start = start.unwrap_or(first).max(first).min(log.end());
         // A crash between writing the log start checkpoint and deleting
         // the segments below it leaves them behind.
         log.drop_below_start()?;
         Ok(log)
+    }
+
+    /// Rewrites the transaction indexes of the segments from the `from`th
+    /// on, replaying the log from its first segment (a transaction aborted
+    /// in one segment may have started in any earlier one).
+    fn rebuild_txns(&mut self, from: usize) -> Result<(), FileError> {
+        let mut rb = Rebuild::default();
+        for (i, seg) in self.segments.iter_mut().enumerate() {
+            let mut found = Vec::new();
+            seg.scan_txns(&mut rb, &mut found)?;
+            if i >= from {
+                seg.rewrite_txns(&found)?;
+            }
+        }
+        self.dir_dirty = true;
+        Ok(())
+    }
+
+    /// Adds an aborted transaction to the transaction index of the segment
+    /// that holds its marker (the active one, when the marker was just
+    /// appended).
+    pub fn index_aborted_txn(&mut self, t: &AbortedTxn) -> Result<(), FileError> {
+        let i = self.segments.partition_point(|s| s.base <= t.last_offset);
+        match i.checked_sub(1).map(|i| &mut self.segments[i]) {
+            Some(seg) if t.last_offset < seg.next => seg.append_txn(t),
+            _ => Err(super::error::invalid(
+                &self.dir,
+                format!("no segment holds the marker at {}", t.last_offset),
+            )),
+        }
+    }
+
+    /// The entries of every segment's transaction index, in offset order.
+    // For tests and tools: the broker keeps its own index.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn aborted_txns(&self) -> Result<Vec<AbortedTxn>, FileError> {
+        let mut out = Vec::new();
+        for seg in &self.segments {
+            out.extend(seg.txns()?);
+        }
+        Ok(out)
     }
 
     /// One past the last offset.
@@ -327,7 +374,12 @@ impl Log {
         }
         let next = self.segments[j].next;
         let old: Vec<i64> = self.segments[i..=j].iter().map(|s| s.base).collect();
-        swap::write_swap(&self.dir, from, batches, opts.index_interval_bytes)?;
+        // The markers stay (the cleaner keeps them), and so do the entries.
+        let mut txns = Vec::new();
+        for seg in &self.segments[i..=j] {
+            txns.extend(seg.txns()?);
+        }
+        swap::write_swap(&self.dir, from, batches, &txns, opts.index_interval_bytes)?;
         swap::complete(&self.dir, from, next, &old)?;
         let (mut seg, _) = Segment::load(&self.dir, from, opts.index_interval_bytes, false, false)?;
         seg.next = next;

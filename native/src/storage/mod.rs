@@ -14,9 +14,22 @@
 //! <dir>/<topic>-<partition>/00000000000000000000.log        record batches, byte for byte
 //! <dir>/<topic>-<partition>/00000000000000000000.index      sparse offset index
 //! <dir>/<topic>-<partition>/00000000000000000000.timeindex  sparse time index
+//! <dir>/<topic>-<partition>/00000000000000000000.txnindex   aborted transactions (if any)
 //! ```
 //!
-//! File formats: [`index`] (the two indexes) and [`files`] (the text files).
+//! File formats: [`index`] (the two sparse indexes), [`txn`] (the
+//! transaction index) and [`files`] (the text files).
+//!
+//! # Aborted transactions
+//!
+//! [`Storage::index_aborted_txn`] appends Kafka's 34-byte entry to the
+//! `.txnindex` of the segment holding the ABORT marker (the active one),
+//! creating the file with its first entry, as Kafka does: a segment
+//! without aborts has no file. The file goes with its segment (retention,
+//! [`Storage::delete_before`], topic deletion); a compaction swap carries
+//! the entries of the segments it replaces into the new segment's file.
+//! [`FileStorage::aborted_txns`] reads them back. The broker keeps its own
+//! index in memory, so the files are for Kafka and its tools.
 //!
 //! # Compaction
 //!
@@ -36,10 +49,12 @@
 //! flushes and leaves the clean shutdown marker. Without the marker,
 //! [`FileStorage::open`] checks every batch written after the recovery
 //! point (CRC included), cuts each log at its first torn or corrupt batch
-//! and rebuilds the indexes of what it checked. Since that always covers
+//! and rebuilds the indexes of what it checked; the transaction indexes of
+//! those segments are rebuilt by replaying the log from its first segment
+//! (a transaction may start in any earlier one). Since that always covers
 //! the active segments, a flush fsyncs only their `.log` files (one fsync
-//! per written log, not three); a segment's indexes are fsynced when it is
-//! rolled and on close.
+//! per written log, not three or four); a segment's indexes are fsynced
+//! when it is rolled and on close.
 
 // The serve driver is being wired to this module; until then the binary
 // does not use all of it.
@@ -53,6 +68,7 @@ mod segment;
 mod swap;
 #[cfg(test)]
 mod tests;
+mod txn;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -61,7 +77,9 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use spate_core::protocol::Uuid;
-use spate_core::storage::{BatchMeta, Chunks, Compaction, SegmentInfo, Storage, TopicPartition};
+use spate_core::storage::{
+    AbortedTxn, BatchMeta, Chunks, Compaction, SegmentInfo, Storage, TopicPartition,
+};
 
 pub use error::FileError;
 pub use files::MetaProperties;
@@ -287,6 +305,15 @@ impl FileStorage {
         )
     }
 
+    /// The aborted transactions in the log's `.txnindex` files, in offset
+    /// order (entries whose marker lies below the log start included, as
+    /// long as their segment is kept).
+    // For tests and tools: the broker keeps its own index.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn aborted_txns(&self, tp: &TopicPartition) -> Result<Vec<AbortedTxn>, FileError> {
+        self.log(tp)?.aborted_txns()
+    }
+
     /// Base offsets of a log's segments.
     #[cfg(test)]
     pub fn segment_bases(&self, tp: &TopicPartition) -> Vec<i64> {
@@ -423,6 +450,17 @@ impl Storage for FileStorage {
         let marker = self.dir.join(CLEAN_SHUTDOWN);
         write_atomic(&marker, br#"{"version":0,"brokerEpoch":-1}"#)?;
         Ok(())
+    }
+
+    /// Appends the entry to the `.txnindex` of the segment holding the
+    /// marker (the active one), created by its first entry. Fsynced with the
+    /// segment's other indexes: see [`Storage::flush`].
+    fn index_aborted_txn(
+        &mut self,
+        tp: &TopicPartition,
+        txn: &AbortedTxn,
+    ) -> Result<(), FileError> {
+        self.log_mut(tp)?.index_aborted_txn(txn)
     }
 
     fn compaction(&mut self) -> Option<&mut dyn Compaction<Error = FileError>> {

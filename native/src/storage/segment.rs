@@ -1,5 +1,6 @@
-//! One segment of a log: `<base>.log` holding batches byte for byte, and
-//! its `.index` and `.timeindex` (see [`super::index`]).
+//! One segment of a log: `<base>.log` holding batches byte for byte, its
+//! `.index` and `.timeindex` (see [`super::index`]) and, once it holds an
+//! ABORT marker, its `.txnindex` (see [`super::txn`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -7,10 +8,12 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use spate_core::records::V2_HEADER_LEN;
+use spate_core::storage::AbortedTxn;
 
 use super::error::{invalid, At, FileError};
 use super::index::{parse_offsets, parse_times, NewEntries, Tracker};
 use super::scan::{parse_header, read_exact_at, read_vec_at, step, BlockReader, Hdr, Step};
+use super::txn::{encode_txn, parse_txns, txn_bytes, Kind, Rebuild};
 
 /// Reads while recovering or scanning a whole segment.
 const BIG_BLOCK: usize = 1 << 20;
@@ -45,10 +48,18 @@ pub(crate) struct Segment {
     log: File,
     track: Tracker,
     writers: Option<Writers>,
+    /// The `.txnindex` append handle, opened (and the file created) by
+    /// the first entry.
+    txn: Option<File>,
     /// Written since the last [`Segment::sync`].
     pub dirty: bool,
-    /// An index file was written since the last [`Segment::sync`].
+    /// An index file (the transaction index included) was written since
+    /// the last [`Segment::sync`].
     index_dirty: bool,
+    /// Checked batch by batch and its indexes rebuilt when loaded: its
+    /// transaction index is to be rebuilt too (by the log, which knows the
+    /// transactions open when the segment starts).
+    pub recovered: bool,
 }
 
 impl Segment {
@@ -70,10 +81,13 @@ impl Segment {
             log,
             track: Tracker::new(base, interval),
             writers: None,
+            txn: None,
             dirty: true,
             index_dirty: true,
+            recovered: false,
         };
         seg.rewrite_indexes()?;
+        seg.rewrite_txns(&[])?;
         Ok(seg)
     }
 
@@ -102,8 +116,10 @@ impl Segment {
             log,
             track: Tracker::new(base, interval),
             writers: None,
+            txn: None,
             dirty: false,
             index_dirty: false,
+            recovered: false,
         };
         if !recover && seg.load_indexes(interval, last)? {
             return Ok((seg, false));
@@ -112,11 +128,15 @@ impl Segment {
         Ok((seg, cut))
     }
 
-    /// Reads the index files; `false` if one is missing or fails the
-    /// sanity checks (or, for the last segment, the batches after the last
-    /// index entry do not read).
+    /// Reads the index files; `false` if one is missing (the transaction
+    /// index may be) or fails the sanity checks (or, for the last segment,
+    /// the batches after the last index entry do not read).
     fn load_indexes(&mut self, interval: u64, last: bool) -> Result<bool, FileError> {
         let (ip, tp) = (self.path("index"), self.path("timeindex"));
+        let txns = read_opt(&self.path("txnindex"))?;
+        if txns.is_some_and(|b| parse_txns(&b, self.base).is_none()) {
+            return Ok(false);
+        }
         let Some(offsets) = read_opt(&ip)?.and_then(|b| parse_offsets(&b, self.size)) else {
             return Ok(false);
         };
@@ -183,6 +203,7 @@ impl Segment {
         self.rolling_ts = first_ts.unwrap_or(-1);
         self.rewrite_indexes()?;
         self.dirty = true;
+        self.recovered = true;
         Ok(cut)
     }
 
@@ -220,6 +241,78 @@ impl Segment {
         if let Some(b) = e.time {
             let p = self.path("timeindex");
             self.writers()?.time.write_all(&b).at(&p)?;
+        }
+        Ok(())
+    }
+
+    /// Adds an aborted transaction whose marker this segment holds to its
+    /// transaction index, creating the file with the first entry (on a
+    /// failed write the file is cut back to whole entries).
+    pub fn append_txn(&mut self, t: &AbortedTxn) -> Result<(), FileError> {
+        let p = self.path("txnindex");
+        if self.txn.is_none() {
+            let f = OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(&p)
+                .at(&p)?;
+            self.txn = Some(f);
+        }
+        let f = self.txn.as_ref().expect("just opened");
+        let len = f.metadata().at(&p)?.len();
+        self.index_dirty = true;
+        if let Err(e) = (&*f).write_all(&encode_txn(t)) {
+            let _ = f.set_len(len);
+            return Err(e).at(&p);
+        }
+        Ok(())
+    }
+
+    /// The entries of the transaction index (none if there is no file).
+    pub fn txns(&self) -> Result<Vec<AbortedTxn>, FileError> {
+        let p = self.path("txnindex");
+        match read_opt(&p)? {
+            None => Ok(Vec::new()),
+            Some(b) => parse_txns(&b, self.base)
+                .ok_or_else(|| invalid(&p, "not a transaction index of whole, ordered entries")),
+        }
+    }
+
+    /// Replaces the transaction index with `txns`; with none, the file is
+    /// removed, as Kafka writes none for a segment without aborts.
+    pub fn rewrite_txns(&mut self, txns: &[AbortedTxn]) -> Result<(), FileError> {
+        let p = self.path("txnindex");
+        self.txn = None;
+        if txns.is_empty() {
+            return match fs::remove_file(&p) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e).at(&p),
+                _ => Ok(()),
+            };
+        }
+        let mut f = File::create(&p).at(&p)?;
+        f.write_all(&txn_bytes(txns)).at(&p)?;
+        self.txn = Some(f);
+        self.index_dirty = true;
+        Ok(())
+    }
+
+    /// Replays the segment's batches into `rb`, adding the aborted
+    /// transactions it finds to `out`.
+    pub fn scan_txns(&self, rb: &mut Rebuild, out: &mut Vec<AbortedTxn>) -> Result<(), FileError> {
+        let lp = self.path("log");
+        let mut r = BlockReader::new(&self.log, self.size, BIG_BLOCK);
+        let mut pos = 0;
+        while let Step::Batch(h) = step(&mut r, pos, false).at(&lp)? {
+            match Rebuild::kind(r.get(pos, V2_HEADER_LEN).at(&lp)?) {
+                Kind::Data(pid) => rb.on_data(pid, h.base),
+                Kind::Control => {
+                    let batch = r.get(pos, h.size as usize).at(&lp)?;
+                    out.extend(rb.on_control(batch));
+                }
+                Kind::Other => {}
+            }
+            pos += h.size;
         }
         Ok(())
     }
@@ -263,6 +356,7 @@ impl Segment {
     /// Closes the index append handles (the segment is no longer active).
     pub fn deactivate(&mut self) {
         self.writers = None;
+        self.txn = None;
     }
 
     /// Whether [`Segment::sync`] has anything to do.
@@ -273,10 +367,11 @@ impl Segment {
     /// Forces the log file to disk, and the index files too unless the
     /// segment is still the active one (or `full`): recovery after an
     /// unclean stop checks the active segment batch by batch and rebuilds
-    /// its indexes from the log, so their fsync would buy nothing while
-    /// costing two more per flush. They are synced once the segment is
-    /// rolled (before the recovery point passes it) and on a clean close.
-    /// An inactive segment's index handles are closed afterwards.
+    /// its indexes (the transaction index too) from the log, so their fsync
+    /// would buy nothing while costing two or three more per flush. They
+    /// are synced once the segment is rolled (before the recovery point
+    /// passes it) and on a clean close. An inactive segment's index
+    /// handles are closed afterwards.
     pub fn sync(&mut self, active: bool, full: bool) -> Result<(), FileError> {
         if self.dirty {
             self.log.sync_data().at(&self.path("log"))?;
@@ -294,10 +389,20 @@ impl Segment {
                         .at(&p)?,
                 }
             }
+            let p = self.path("txnindex");
+            match &self.txn {
+                Some(f) => f.sync_data().at(&p)?,
+                None => match OpenOptions::new().write(true).open(&p) {
+                    Ok(f) => f.sync_data().at(&p)?,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e).at(&p),
+                },
+            }
             self.index_dirty = false;
         }
         if !active {
             self.writers = None;
+            self.txn = None;
         }
         self.dirty = false;
         Ok(())
@@ -379,7 +484,7 @@ impl Segment {
 
 /// Deletes the files of the segment at `base`.
 pub(crate) fn remove_files(dir: &Path, base: i64) -> Result<(), FileError> {
-    for ext in ["log", "index", "timeindex"] {
+    for ext in ["log", "index", "timeindex", "txnindex"] {
         let p = dir.join(file_name(base, ext));
         match fs::remove_file(&p) {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e).at(&p),

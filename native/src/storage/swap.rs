@@ -5,12 +5,16 @@
 //! cleaned batches goes:
 //!
 //! 1. write `<from>.log.cleaned`, `.index.cleaned`, `.timeindex.cleaned`
-//!    and fsync them;
+//!    and, when the old segments' transaction indexes hold entries,
+//!    `.txnindex.cleaned` with all of them (their markers are kept), and
+//!    fsync them;
 //! 2. rename them to `.swap` (the indexes first, the log last) and fsync
 //!    the directory. The `.log.swap` file is the commit point;
 //! 3. delete the other old segments' files (bases above `from`, below `to`);
-//! 4. rename the `.swap` files over `<from>.index`, `.timeindex` and, last,
-//!    `<from>.log`, and fsync the directory.
+//! 4. rename the `.swap` files over `<from>.index`, `.timeindex`,
+//!    `.txnindex` and, last, `<from>.log`, and fsync the directory. (With
+//!    no entries there is no `.txnindex.swap`, and no old `<from>.txnindex`
+//!    with any entry either.)
 //!
 //! [`finish`] runs when a log directory is opened, before its segments are
 //! listed: `.cleaned` files are the leftovers of a cleaning that never
@@ -27,16 +31,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
-use spate_core::storage::BatchMeta;
+use spate_core::storage::{AbortedTxn, BatchMeta};
 
 use super::error::{At, FileError};
 use super::files::sync_dir;
 use super::index::Tracker;
 use super::scan::parse_header;
 use super::segment::{file_name, remove_files};
+use super::txn::txn_bytes;
 
 /// Index files first: the log file's rename is the commit point.
-const EXTS: [&str; 3] = ["index", "timeindex", "log"];
+const EXTS: [&str; 4] = ["index", "timeindex", "txnindex", "log"];
 
 fn with_suffix(dir: &Path, base: i64, ext: &str, suffix: &str) -> PathBuf {
     dir.join(format!("{}.{suffix}", file_name(base, ext)))
@@ -49,11 +54,12 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
 }
 
 /// Steps 1 and 2: the cleaned segment at `from` written and committed as
-/// `.swap` files.
+/// `.swap` files, its transaction index holding `txns`.
 pub(crate) fn write_swap(
     dir: &Path,
     from: i64,
     batches: &[(Bytes, BatchMeta)],
+    txns: &[AbortedTxn],
     interval: u64,
 ) -> Result<(), FileError> {
     let mut log = Vec::with_capacity(batches.iter().map(|(b, _)| b.len()).sum());
@@ -64,11 +70,21 @@ pub(crate) fn write_swap(
     }
     // A closed segment's last time entry holds its largest timestamp.
     track.time_entry();
-    let contents = [track.offset_bytes(), track.time_bytes(), log];
+    let contents = [
+        track.offset_bytes(),
+        track.time_bytes(),
+        txn_bytes(txns),
+        log,
+    ];
+    let mut written = Vec::new();
     for (ext, bytes) in EXTS.iter().zip(&contents) {
-        write_synced(&with_suffix(dir, from, ext, "cleaned"), bytes)?;
+        // Kafka writes no transaction index without an entry.
+        if *ext != "txnindex" || !bytes.is_empty() {
+            write_synced(&with_suffix(dir, from, ext, "cleaned"), bytes)?;
+            written.push(*ext);
+        }
     }
-    for ext in EXTS {
+    for ext in written {
         let cleaned = with_suffix(dir, from, ext, "cleaned");
         fs::rename(&cleaned, with_suffix(dir, from, ext, "swap")).at(&cleaned)?;
     }
@@ -130,7 +146,8 @@ pub(crate) fn finish(dir: &Path, bases: &[i64]) -> Result<bool, FileError> {
         let Some(name) = name.to_str() else { continue };
         let stem = name
             .strip_suffix(".index.swap")
-            .or_else(|| name.strip_suffix(".timeindex.swap"));
+            .or_else(|| name.strip_suffix(".timeindex.swap"))
+            .or_else(|| name.strip_suffix(".txnindex.swap"));
         if let Some(base) = stem.and_then(|s| s.parse::<i64>().ok()) {
             if !swaps.contains(&base) {
                 strays.push(dir.join(name));

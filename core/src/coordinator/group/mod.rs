@@ -294,6 +294,9 @@ pub(crate) fn write_error(e: &WriteError) -> ErrorCode {
     }
 }
 
+/// Offsets a transaction committed for one group: topic, partition, offset.
+pub(crate) type PendingOffsets = Vec<(ByteString, i32, Committed)>;
+
 /// Every group, their committed offsets and their deadlines.
 #[derive(Debug)]
 pub(crate) struct GroupCoordinator {
@@ -301,7 +304,7 @@ pub(crate) struct GroupCoordinator {
     offsets: BTreeMap<ByteString, Offsets>,
     /// Offsets committed in open transactions, by producer id and group:
     /// they count once the transaction commits.
-    pending: BTreeMap<i64, BTreeMap<ByteString, Vec<(ByteString, i32, Committed)>>>,
+    pending: BTreeMap<i64, BTreeMap<ByteString, PendingOffsets>>,
     /// Each group's earliest deadline, for the broker's one group timer.
     deadlines: Deadlines<ByteString>,
     /// Groups whose timer decision failed, and when to try again.

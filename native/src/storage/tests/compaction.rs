@@ -159,7 +159,7 @@ fn crash_at(point: Crash) {
     let tp = tp();
     let ld = log_dir(&dir);
     let k = kept(&batches, &bases);
-    swap::write_swap(&ld, 0, &k, Options::default().index_interval_bytes).unwrap();
+    swap::write_swap(&ld, 0, &k, &[], Options::default().index_interval_bytes).unwrap();
     let name = |ext: &str, suffix: &str| ld.join(format!("{:020}.{ext}.{suffix}", 0));
     let unswap = |ext: &str| fs::rename(name(ext, "swap"), name(ext, "cleaned")).unwrap();
     match point {

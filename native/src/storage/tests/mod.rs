@@ -5,6 +5,7 @@ mod cleaner;
 mod compaction;
 mod mem;
 mod recovery;
+mod txn;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
