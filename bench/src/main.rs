@@ -364,6 +364,8 @@ fn txn_produce(
         ("batch.size", "1000000"),
         ("batch.num.messages", "100000"),
         ("queue.buffering.max.messages", "1000000"),
+        // librdkafka requires it at most transaction.timeout.ms (60 s).
+        ("message.timeout.ms", "60000"),
     ];
     if !plain {
         settings.push(("transactional.id", id.as_str()));

@@ -10,6 +10,7 @@ use bytes::Bytes;
 use sim::{batch, Sim, T0};
 use spate_core::protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use spate_core::protocol::messages::init_producer_id_response::InitProducerIdResponse;
 use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
@@ -160,6 +161,21 @@ fn init_producer_id_without_a_transactional_id_always_gives_a_new_id_at_epoch_0(
 #[test]
 fn a_transactional_id_bumps_its_epoch_and_fences_older_ones() {
     let mut sim = Sim::new();
+    // A transactional producer finds its coordinator first, which creates
+    // __transaction_state; before that InitProducerId is NOT_COORDINATOR.
+    assert_eq!(
+        triple(&init(&mut sim, 0, Some("tx"), -1, -1)),
+        (ErrorCode::NOT_COORDINATOR.0, -1, -1)
+    );
+    let req = FindCoordinatorRequest {
+        key: "tx".into(),
+        key_type: 1,
+        ..Default::default()
+    };
+    let ResponseBody::FindCoordinator(r) = sim.call(7, 3, RequestBody::FindCoordinator(req)) else {
+        panic!()
+    };
+    assert_eq!(r.error_code, 0);
     let (err, id, epoch) = triple(&init(&mut sim, 0, Some("tx"), -1, -1));
     assert_eq!((err, epoch), (0, 0));
     assert_eq!(

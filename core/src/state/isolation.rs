@@ -18,7 +18,9 @@ use crate::storage::{Storage, TopicPartition};
 
 /// The last stable offset of `tp`: the first offset of its earliest open
 /// transaction, or the high watermark (a single broker's log end offset)
-/// when none is open.
+/// when none is open; never below the log start offset (DeleteRecords may
+/// move it past an open transaction's start), as Kafka's
+/// `maybeIncrementFirstUnstableOffset` bounds it.
 pub(crate) fn last_stable_offset<S: Storage + ?Sized>(
     storage: &S,
     cluster: &Cluster,
@@ -27,7 +29,9 @@ pub(crate) fn last_stable_offset<S: Storage + ?Sized>(
 ) -> i64 {
     let hw = storage.end_offset(tp);
     match cluster.topics.get(&tp.topic) {
-        Some(t) => producers.last_stable_offset((t.id, tp.partition), hw),
+        Some(t) => producers
+            .last_stable_offset((t.id, tp.partition), hw)
+            .max(storage.start_offset(tp).min(hw)),
         None => hw,
     }
 }
