@@ -30,7 +30,9 @@ use rdkafka::config::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
+};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 #[derive(Parser)]
@@ -331,8 +333,9 @@ fn produce(brokers: &str, topic: &str, count: u64, size: usize, acks: &str) -> R
     Ok(rate_json(count, count * size as u64, secs))
 }
 
-/// Sends one message, waiting while librdkafka's queue is full.
-fn send_one(p: &ThreadedProducer<Counting>, topic: &str, value: &[u8]) -> Result<()> {
+/// Sends one message, serving delivery reports while librdkafka's queue
+/// is full.
+fn send_one(p: &BaseProducer<Counting>, topic: &str, value: &[u8]) -> Result<()> {
     let mut record = BaseRecord::with_opaque_to(topic, 0)
         .payload(value)
         .partition(0);
@@ -341,7 +344,7 @@ fn send_one(p: &ThreadedProducer<Counting>, topic: &str, value: &[u8]) -> Result
             Ok(()) => return Ok(()),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), r)) => {
                 record = r;
-                std::thread::sleep(Duration::from_micros(200));
+                p.poll(Duration::from_micros(200));
             }
             Err((e, _)) => return Err(format!("send: {e}")),
         }
@@ -360,7 +363,9 @@ fn txn_produce(
     let mut settings = vec![
         ("acks", "all"),
         ("enable.idempotence", "true"),
-        ("linger.ms", "5"),
+        // No linger: a transaction's last batch would otherwise wait 5 ms
+        // before the commit can go, a client-side pause per transaction.
+        ("linger.ms", "0"),
         ("batch.size", "1000000"),
         ("batch.num.messages", "100000"),
         ("queue.buffering.max.messages", "1000000"),
@@ -370,7 +375,16 @@ fn txn_produce(
     if !plain {
         settings.push(("transactional.id", id.as_str()));
     }
-    let p = producer(brokers, &settings)?;
+    // A BaseProducer served from this thread: a ThreadedProducer's poll
+    // thread (100 ms apart) would set the pace of every flush and commit.
+    let mut config = base_config(brokers);
+    config.set("compression.type", "none");
+    for (k, v) in &settings {
+        config.set(*k, *v);
+    }
+    let p: BaseProducer<Counting> = with_extra(&mut config)
+        .create_with_context(Counting::new())
+        .map_err(|e| format!("producer: {e}"))?;
     let timeout = Duration::from_secs(30);
     if !plain {
         p.init_transactions(timeout)
@@ -393,6 +407,13 @@ fn txn_produce(
             send_one(&p, topic, &value)?;
         }
         if !plain {
+            // Wait for the acknowledgements by polling: librdkafka 2.12's
+            // flush (and commit_transaction's own) wakes only every 100 ms
+            // once the last Produce is answered, which would set the pace.
+            let deadline = Instant::now() + timeout;
+            while p.in_flight_count() > 0 && Instant::now() < deadline {
+                p.poll(Duration::from_millis(1));
+            }
             p.commit_transaction(timeout)
                 .map_err(|e| format!("commit_transaction: {e}"))?;
         }

@@ -15,8 +15,8 @@
 //! transaction coordinator's answer goes to every partition: NONE, or
 //! INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED, CONCURRENT_TRANSACTIONS
 //! (the previous transaction is still being ended). A verification answers
-//! per partition: NONE for one in the transaction, INVALID_TXN_STATE for
-//! one that is not.
+//! per partition: NONE for one in the transaction, TRANSACTION_ABORTABLE
+//! (INVALID_TXN_STATE at v4) for one that is not.
 
 use bytestring::ByteString;
 
@@ -164,6 +164,9 @@ fn verify<S: Storage>(
     results(topics, |t, i| {
         match p.txns.verify(id, pid, epoch, &(t.clone(), i)) {
             Ok(()) => ErrorCode::NONE,
+            Err(ErrorCode::TRANSACTION_ABORTABLE) if ctx.version < 5 => {
+                ErrorCode::INVALID_TXN_STATE
+            }
             Err(code) => fenced_for(code, ctx.version, 2),
         }
     })

@@ -64,7 +64,7 @@ pub(crate) fn handle(
             req.producer_id_filters.is_empty()
                 || req.producer_id_filters.iter().any(|p| p == m.producer_id)
         })
-        .filter(|m| duration < 0 || (m.start_ms >= 0 && now - m.start_ms >= duration))
+        .filter(|m| duration < 0 || now - m.start_ms > duration)
         .filter(|m| pattern.as_ref().is_none_or(|re| re.is_match(&m.id)))
         .map(|m| TransactionState {
             transactional_id: m.id.clone(),

@@ -28,11 +28,12 @@
 //! the partition part of its open transaction. Up to v11 (transaction
 //! version 1) the partition leader only verifies that with the
 //! coordinator (KIP-890 part 1): a partition never added is
-//! INVALID_TXN_STATE, a stale producer INVALID_PRODUCER_EPOCH, a
-//! transaction being ended NOT_ENOUGH_REPLICAS (retriable; Kafka's
-//! mapping of CONCURRENT_TRANSACTIONS), and any other coordinator error
-//! TRANSACTION_ABORTABLE from v11 on. From v12 (transaction version 2) the
-//! produce adds the partition to the transaction itself.
+//! TRANSACTION_ABORTABLE from v11 and INVALID_TXN_STATE before, a fenced
+//! producer INVALID_PRODUCER_EPOCH, an unknown one
+//! INVALID_PRODUCER_ID_MAPPING, and a transaction being ended (or a
+//! coordinator error) NOT_ENOUGH_REPLICAS, which every client retries, as
+//! Kafka translates them. From v12 (transaction version 2) the produce adds
+//! the partition to the transaction itself.
 
 use crate::protocol::messages::produce_request::{PartitionProduceData, ProduceRequest};
 use crate::protocol::messages::produce_response::{
@@ -158,14 +159,15 @@ fn transactional<S: Storage>(
     } else {
         txp.txns.verify(id, pid, epoch, &part)
     };
+    // Kafka's translation (`AddPartitionsToTxnManager`, `ReplicaManager`).
     r.map_err(|code| match code {
-        ErrorCode::INVALID_TXN_STATE => code,
-        ErrorCode::PRODUCER_FENCED | ErrorCode::INVALID_PRODUCER_ID_MAPPING => {
-            ErrorCode::INVALID_PRODUCER_EPOCH
-        }
-        ErrorCode::CONCURRENT_TRANSACTIONS => ErrorCode::NOT_ENOUGH_REPLICAS,
-        _ if ctx.version >= 11 => ErrorCode::TRANSACTION_ABORTABLE,
-        _ => ErrorCode::NOT_ENOUGH_REPLICAS,
+        ErrorCode::TRANSACTION_ABORTABLE if ctx.version < 11 => ErrorCode::INVALID_TXN_STATE,
+        ErrorCode::PRODUCER_FENCED => ErrorCode::INVALID_PRODUCER_EPOCH,
+        ErrorCode::CONCURRENT_TRANSACTIONS
+        | ErrorCode::COORDINATOR_LOAD_IN_PROGRESS
+        | ErrorCode::COORDINATOR_NOT_AVAILABLE
+        | ErrorCode::NOT_COORDINATOR => ErrorCode::NOT_ENOUGH_REPLICAS,
+        other => other,
     })
 }
 

@@ -17,7 +17,7 @@
 //! abort drops them. Until then OffsetFetch with `require_stable` answers
 //! UNSTABLE_OFFSET_COMMIT for them. Before v5 the group's partition must
 //! already be in the transaction (KIP-890 part 1): if not,
-//! INVALID_TXN_STATE. A fenced producer gets INVALID_PRODUCER_EPOCH; an
+//! TRANSACTION_ABORTABLE (INVALID_TXN_STATE before v4). A fenced producer gets INVALID_PRODUCER_EPOCH; an
 //! empty group id INVALID_GROUP_ID; an unknown partition
 //! UNKNOWN_TOPIC_OR_PARTITION; metadata over `offset.metadata.max.bytes`
 //! OFFSET_METADATA_TOO_LARGE.
@@ -189,6 +189,7 @@ fn check<S: Storage>(
         ErrorCode::PRODUCER_FENCED | ErrorCode::INVALID_PRODUCER_ID_MAPPING => {
             ErrorCode::INVALID_PRODUCER_EPOCH
         }
+        ErrorCode::TRANSACTION_ABORTABLE if ctx.version < 4 => ErrorCode::INVALID_TXN_STATE,
         other => other,
     })
 }

@@ -52,14 +52,14 @@
 //! 5. [`Compaction::replace_segments`] swaps the new batches in for each
 //!    group, and the first dirty offset moves to the first uncleanable one.
 //!
-//! Transactions: the cleaner never passes the last stable offset, so an
-//! open transaction is never compacted. Records of aborted transactions
-//! (those the partition's aborted index covers: same producer, offsets
-//! from the transaction's first to its ABORT marker) are left out of the
-//! key map and dropped, as Kafka's cleaner discards aborted data. Control
-//! batches (the markers themselves) are kept: Kafka also removes a
-//! marker once its transaction's data is gone and its delete horizon has
-//! passed; Spate does not yet, which costs a few bytes per transaction.
+//! Transactions ([`txns`]): the cleaner never passes the last stable
+//! offset, so an open transaction is never compacted. Records of aborted
+//! transactions are left out of the key map and dropped, as Kafka's
+//! cleaner discards aborted data. A COMMIT or ABORT marker whose
+//! transaction has no batch left in the log gets a delete horizon (now +
+//! `delete.retention.ms`), and the first cleaning after it removes the
+//! marker; a producer's latest entry stays (emptied) when it is a marker,
+//! so its epoch survives. Other control batches are kept as they are.
 //!
 //! # Where Spate differs from Kafka
 //!
@@ -75,7 +75,11 @@
 //! - A log whose batches cannot be read or rewritten is skipped until the
 //!   broker restarts (Kafka marks it uncleanable the same way).
 
+mod txns;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+use txns::TxnTracker;
 
 use bytes::{Bytes, BytesMut};
 
@@ -392,8 +396,11 @@ struct Filter<'a> {
     delete_retention_ms: i64,
     /// Last offset of each producer's latest batch.
     producer_last: &'a BTreeMap<i64, i64>,
-    /// The partition's aborted transactions.
-    aborted: &'a [AbortedTxn],
+    /// Producers whose latest entry is a marker, with its epoch: that
+    /// marker stays (emptied if need be) so the epoch survives.
+    marker_last: &'a BTreeMap<i64, i16>,
+    /// Transactions seen so far in this round.
+    txns: TxnTracker,
 }
 
 /// Whether a data batch belongs to an aborted transaction.
@@ -411,22 +418,22 @@ impl Filter<'_> {
     /// The batch as it is after cleaning: unchanged, rebuilt with fewer
     /// records, an empty header, or gone (`None`).
     fn batch(
-        &self,
+        &mut self,
         h: &BatchHeader,
         bytes: &Bytes,
         last_of_group: bool,
     ) -> Result<Option<Bytes>, CleanError> {
+        let horizon = h.has_delete_horizon().then_some(h.base_timestamp);
         if h.is_control() {
-            return Ok(Some(bytes.clone()));
+            return self.marker(h, bytes, horizon, last_of_group);
         }
         // An aborted transaction's batch keeps none of its records.
-        let aborted_batch = is_aborted(self.aborted, h);
+        let aborted_batch = self.txns.data(h);
         let records = if aborted_batch {
             Vec::new()
         } else {
             records_of(bytes)?.1
         };
-        let horizon = h.has_delete_horizon().then_some(h.base_timestamp);
         let mut kept = Vec::with_capacity(records.len());
         let mut tombstones = false;
         for r in &records {
@@ -449,9 +456,50 @@ impl Filter<'_> {
         if kept.len() == records.len() && !set_horizon && !aborted_batch {
             return Ok(Some(bytes.clone()));
         }
+        let kept: Vec<Record> = kept.into_iter().cloned().collect();
+        self.rebuild(h, kept, set_horizon, last_of_group)
+    }
+
+    /// A control batch: a transaction marker that may go (see
+    /// [`txns`]) first gets a delete horizon, and goes once it has passed;
+    /// every other control batch stays as it is.
+    fn marker(
+        &mut self,
+        h: &BatchHeader,
+        bytes: &Bytes,
+        horizon: Option<Now>,
+        last_of_group: bool,
+    ) -> Result<Option<Bytes>, CleanError> {
+        if !self.txns.control(h, bytes) {
+            return Ok(Some(bytes.clone()));
+        }
+        match horizon {
+            Some(t) if self.now >= t => self.rebuild(h, Vec::new(), false, last_of_group),
+            Some(_) => Ok(Some(bytes.clone())),
+            None => {
+                let records = records_of(bytes)?.1;
+                self.rebuild(h, records, true, last_of_group)
+            }
+        }
+    }
+
+    /// The batch rebuilt with `kept` (a delete horizon set first when
+    /// `set_horizon`); with nothing kept, an empty header where the batch
+    /// must stay, else nothing.
+    fn rebuild(
+        &self,
+        h: &BatchHeader,
+        kept: Vec<Record>,
+        set_horizon: bool,
+        last_of_group: bool,
+    ) -> Result<Option<Bytes>, CleanError> {
         if kept.is_empty() {
             let last_of_producer = h.producer_id >= 0
-                && self.producer_last.get(&h.producer_id) == Some(&h.last_offset());
+                && if h.is_control() {
+                    self.marker_last.get(&h.producer_id) == Some(&h.producer_epoch)
+                } else {
+                    self.producer_last.get(&h.producer_id) == Some(&h.last_offset())
+                };
             if !(last_of_producer || last_of_group) {
                 return Ok(None);
             }
@@ -463,7 +511,7 @@ impl Filter<'_> {
             return Ok(Some(encode(e, &[])?));
         }
         let mut out = *h;
-        let mut records: Vec<Record> = kept.into_iter().cloned().collect();
+        let mut records = kept;
         if set_horizon {
             let t = self.now.saturating_add(self.delete_retention_ms);
             for r in &mut records {
@@ -509,13 +557,20 @@ fn clean<C: Compaction + ?Sized>(
         }
     }
     let producer_last = producers.last_offsets(log.key);
-    let filter = Filter {
+    let marker_last: BTreeMap<i64, i16> = producers
+        .in_partition(log.key)
+        .into_iter()
+        .filter(|(_, e)| e.batches.is_empty())
+        .map(|(id, e)| (id, e.epoch))
+        .collect();
+    let mut filter = Filter {
         map: &map,
         map_end: log.first_uncleanable,
         now,
         delete_retention_ms: log.settings.delete_retention_ms,
         producer_last: &producer_last,
-        aborted,
+        marker_last: &marker_last,
+        txns: TxnTracker::new(aborted),
     };
     // 2. The segments below the first uncleanable offset, in groups.
     let segs: Vec<SegmentInfo> = store

@@ -209,7 +209,9 @@ impl TxnCoordinator {
 
     /// KIP-890 part 1: whether a transactional batch of `pid` at `epoch`
     /// for `tp` belongs to `id`'s open transaction (AddPartitionsToTxn
-    /// with VerifyOnly, as a partition leader asks it).
+    /// with VerifyOnly, as a partition leader asks it). A partition not in
+    /// the transaction is TRANSACTION_ABORTABLE, which callers give older
+    /// clients as INVALID_TXN_STATE (Kafka's `AddPartitionsToTxnManager`).
     pub fn verify(
         &self,
         id: &str,
@@ -223,7 +225,7 @@ impl TxnCoordinator {
                 Err(ErrorCode::CONCURRENT_TRANSACTIONS)
             }
             TxnState::Ongoing if m.partitions.contains(tp) => Ok(()),
-            _ => Err(ErrorCode::INVALID_TXN_STATE),
+            _ => Err(ErrorCode::TRANSACTION_ABORTABLE),
         }
     }
 

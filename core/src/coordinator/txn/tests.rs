@@ -88,7 +88,7 @@ fn a_transaction_goes_ongoing_prepared_and_complete() {
     assert_eq!(c.verify("t", pid, epoch, &parts[0]), Ok(()));
     assert_eq!(
         c.verify("t", pid, epoch, &("c".into(), 0)),
-        Err(ErrorCode::INVALID_TXN_STATE)
+        Err(ErrorCode::TRANSACTION_ABORTABLE)
     );
     let mut none = || None;
     let plan = c
