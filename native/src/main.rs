@@ -42,6 +42,9 @@ enum Command {
     Group(cli::group::GroupArgs),
     /// Show the cluster: brokers, controller, API versions.
     Cluster(cli::cluster::ClusterArgs),
+    /// List and describe transactions, their producers, and find and abort
+    /// hanging ones (as kafka-transactions.sh).
+    Transactions(cli::transactions::TransactionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Consume(args) => cli::consume::run(args),
         Command::Group(args) => cli::group::run(args),
         Command::Cluster(args) => cli::cluster::run(args),
+        Command::Transactions(args) => cli::transactions::run(args),
     };
     result.unwrap_or_else(|e| {
         // A reader that stopped reading (`spate topic list | head -1`) is

@@ -29,6 +29,7 @@ pub(crate) mod group;
 pub(crate) mod produce;
 pub(crate) mod table;
 pub(crate) mod topic;
+pub(crate) mod transactions;
 
 /// Whether an error is a write to a closed pipe (the reader went away):
 /// the program then ends quietly, as Unix tools do.

@@ -59,6 +59,12 @@ pub(crate) fn client_range(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::DeleteGroups => (0, 2),
         ApiKey::OffsetDelete => (0, 0),
         ApiKey::ConsumerGroupDescribe => (0, 1),
+        // v1 adds the duration filter, v2 a transactional id pattern.
+        ApiKey::ListTransactions => (0, 2),
+        ApiKey::DescribeTransactions => (0, 0),
+        ApiKey::DescribeProducers => (0, 0),
+        // Sent by `transactions abort`, as Kafka's admin client does.
+        ApiKey::WriteTxnMarkers => (0, 1),
         _ => return None,
     })
 }

@@ -1,6 +1,6 @@
 //! A small blocking Kafka client for the `topic`, `produce`, `consume`,
-//! `group` and `cluster` subcommands. It speaks to any Kafka-compatible
-//! broker.
+//! `group`, `transactions` and `cluster` subcommands. It speaks to any
+//! Kafka-compatible broker.
 //!
 //! [`Client::connect`] opens the first reachable bootstrap broker
 //! ([`conn::Connection`], which negotiates API versions); Metadata then
@@ -9,7 +9,9 @@
 //! are reached through their coordinator ([`coordinator`]); a consumer
 //! joins one as a [`member::GroupMember`], which assigns partitions with
 //! the range assignor of [`assignor`] when it leads; [`offsets`] reads
-//! committed offsets and partition ends.
+//! committed offsets and partition ends; [`txn`] holds the transaction
+//! admin requests (ListTransactions, DescribeTransactions,
+//! DescribeProducers, WriteTxnMarkers).
 
 pub(crate) mod assignor;
 pub(crate) mod conn;
@@ -17,6 +19,7 @@ pub(crate) mod coordinator;
 pub(crate) mod member;
 pub(crate) mod offsets;
 pub(crate) mod records;
+pub(crate) mod txn;
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
@@ -131,6 +134,14 @@ impl Client {
             ErrorCode::UNKNOWN_TOPIC_OR_PARTITION => bail!("topic `{name}` does not exist"),
             e => bail!("topic `{name}`: {e}"),
         }
+    }
+
+    /// The connection to broker `node_id` at `addr` (a coordinator, which
+    /// FindCoordinator names with its address), kept as [`Client::leader`]
+    /// keeps it.
+    pub(crate) fn broker(&mut self, node_id: i32, addr: &str) -> anyhow::Result<&mut Connection> {
+        self.brokers.insert(node_id, addr.to_string());
+        self.leader(node_id)
     }
 
     /// The connection to broker `node_id` (from the last Metadata answer):
