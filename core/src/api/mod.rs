@@ -362,6 +362,18 @@ fn run<S: Storage>(
         storage,
         ids,
     };
+    // The parts a transactional API (and Produce) works on.
+    macro_rules! txn_parts {
+        () => {
+            TxnParts {
+                storage: ctl.storage,
+                cluster: ctl.cluster,
+                producers,
+                groups,
+                txns,
+            }
+        };
+    }
     match body {
         Q::ApiVersions(_) => Handled::respond(R::ApiVersions(api_versions::handle())),
         Q::Metadata(req) => Handled::respond(R::Metadata(metadata::handle(ctx, config, ctl, req))),
@@ -396,13 +408,7 @@ fn run<S: Storage>(
             ctx, config, ctl, req,
         ))),
         Q::Produce(req) => {
-            let mut tp = TxnParts {
-                storage: ctl.storage,
-                cluster: ctl.cluster,
-                producers,
-                groups,
-                txns,
-            };
+            let mut tp = txn_parts!();
             produce::handle(ctx, &mut tp, req)
         }
         Q::Fetch(req) => Handled::reply(fetch::handle(
@@ -418,25 +424,13 @@ fn run<S: Storage>(
         )),
         Q::InitProducerId(req) => {
             let mut appended = Vec::new();
-            let mut tp = TxnParts {
-                storage: ctl.storage,
-                cluster: ctl.cluster,
-                producers,
-                groups,
-                txns,
-            };
+            let mut tp = txn_parts!();
             let r = init_producer_id::handle(ctx, config, &mut tp, req, &mut appended);
             Handled::appended(R::InitProducerId(r), appended)
         }
         Q::AddPartitionsToTxn(req) => {
             let mut appended = Vec::new();
-            let mut tp = TxnParts {
-                storage: ctl.storage,
-                cluster: ctl.cluster,
-                producers,
-                groups,
-                txns,
-            };
+            let mut tp = txn_parts!();
             let r = add_partitions_to_txn::handle(ctx, &mut tp, req, &mut appended);
             Handled::appended(R::AddPartitionsToTxn(r), appended)
         }
@@ -451,38 +445,20 @@ fn run<S: Storage>(
                     },
                 ));
             }
-            let mut tp = TxnParts {
-                storage: ctl.storage,
-                cluster: ctl.cluster,
-                producers,
-                groups,
-                txns,
-            };
+            let mut tp = txn_parts!();
             let r =
                 add_offsets_to_txn::handle(ctx, &mut tp, offsets_partitions, req, &mut appended);
             Handled::appended(R::AddOffsetsToTxn(r), appended)
         }
         Q::EndTxn(req) => {
             let mut appended = Vec::new();
-            let mut tp = TxnParts {
-                storage: ctl.storage,
-                cluster: ctl.cluster,
-                producers,
-                groups,
-                txns,
-            };
+            let mut tp = txn_parts!();
             let r = end_txn::handle(ctx, config, &mut tp, req, &mut appended);
             Handled::appended(R::EndTxn(r), appended)
         }
         Q::TxnOffsetCommit(req) => {
             let mut appended = Vec::new();
-            let mut tp = TxnParts {
-                storage: ctl.storage,
-                cluster: ctl.cluster,
-                producers,
-                groups,
-                txns,
-            };
+            let mut tp = txn_parts!();
             let r = txn_offset_commit::handle(ctx, &mut tp, req, &mut appended);
             Handled::appended(R::TxnOffsetCommit(r), appended)
         }
