@@ -22,9 +22,11 @@
 //! ```text
 //! broker        connections, ordering, parking by partition, timers; calls api::dispatch
 //! api           one module per API: decode, apply to the parts it needs, encode
-//! coordinator   the group coordinator: a sans-I/O machine returning decisions
-//! state         metadata image and controller, typed topic configs, producers,
-//!               fetch sessions, telemetry, the internal-log writer, retention, cleaner
+//! coordinator   the group and transaction coordinators: sans-I/O machines returning
+//!               decisions (groups) and plans (transactions) for the caller to write
+//! state         metadata image and controller, typed topic configs, producers and
+//!               their transactions (LSO, aborted index, markers), fetch sessions,
+//!               telemetry, the internal-log writer, retention, cleaner
 //! storage       Storage (+ the Compaction extension), MemStorage
 //! json          frames as JSON
 //! annotate      spans over every byte   |   example   example frames

@@ -7,8 +7,11 @@
 //! decided ([`Handled`]). Dispatch decodes the frame, refuses what is not
 //! served, and gives each handler only the parts its API touches: Metadata
 //! the metadata image and a [`Controller`] for auto-creation, Produce the
-//! image, the logs and the producer state, the group APIs the group
-//! coordinator, and so on. A handler never sees the broker, its
+//! image, the logs, the producer state and the transaction coordinator
+//! (KIP-890 checks), the group APIs the group coordinator, the
+//! transactional APIs the transaction coordinator with the logs, producers
+//! and groups its plans touch (`txn::TxnParts`, carried out by
+//! `txn::carry_out`), and so on. A handler never sees the broker, its
 //! connections or its timers.
 //!
 //! [`supported`] is the table ApiVersions advertises, so the two cannot

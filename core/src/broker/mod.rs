@@ -36,9 +36,11 @@
 //! (indexed by the partitions it reads, so a produce wakes only the fetches
 //! on the partitions it appended to), whether the group coordinator holds
 //! the request, and which held requests it answered. Timers run retention
-//! and the log cleaner (module `state`) and the group coordinator's
-//! deadlines (module `coordinator::group`). The crate's docs draw the
-//! layers.
+//! and the log cleaner (module `state`), the group coordinator's deadlines
+//! (module `coordinator::group`) and the transaction coordinator's
+//! (timeouts, markers to retry, ids to expire: module `coordinator::txn`).
+//! At start, transactions a stop left prepared are finished before the
+//! first request. The crate's docs draw the layers.
 
 mod conn;
 mod timer;
