@@ -205,6 +205,8 @@ try {
   check("send InitProducerId(tx): producer_epoch 0", !!find(rr, "producer_epoch", (r) => r.value === "0"), JSON.stringify(rr.filter((r) => r.name === "producer_epoch")));
   const txnState = await page.textContent("#state-transactions");
   check("state panel: transaction tx listed as Empty", /tx \(Empty, producer \d+ epoch 0, timeout 60000 ms\)/.test(txnState), txnState);
+  const stateNow = (await page.textContent("#state")).replace(/\s+/g, " ");
+  check("state panel: empty internal partitions summarised", /__transaction_state \(internal\)\s*49 more empty partitions not shown/.test(stateNow), stateNow.slice(0, 400));
   await page.locator(".frames").scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(shots, "3-send-response-state.png"), fullPage: false });
   await page.locator("#state-section").screenshot({ path: path.join(shots, "4-state-panel.png") });

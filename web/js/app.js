@@ -228,7 +228,10 @@ function renderState() {
   table.innerHTML = "<caption>Topics</caption><thead><tr><th scope=col>topic</th><th scope=col>partition</th><th scope=col>log start</th><th scope=col>high watermark</th><th scope=col title=\"where read_committed consumers stop: the first offset of the earliest open transaction\">last stable</th><th scope=col>bytes</th></tr></thead>";
   const body = document.createElement("tbody");
   for (const t of st.topics) {
-    for (const p of t.partitions) {
+    // Internal topics have 50 partitions, mostly empty: show the ones that
+    // hold something, and say how many others there are.
+    const shown = t.internal ? t.partitions.filter((p) => p.highWatermark > 0) : t.partitions;
+    for (const p of shown) {
       const tr = document.createElement("tr");
       tr.className = t.internal ? "internal" : "";
       for (const v of [t.name + (t.internal ? " (internal)" : ""), p.partition, p.logStartOffset, p.highWatermark, p.lastStableOffset, p.bytes]) {
@@ -236,6 +239,18 @@ function renderState() {
         td.textContent = String(v);
         tr.append(td);
       }
+      body.append(tr);
+    }
+    const hidden = t.partitions.length - shown.length;
+    if (hidden > 0) {
+      const tr = document.createElement("tr");
+      tr.className = "internal";
+      const name = document.createElement("td");
+      name.textContent = `${t.name} (internal)`;
+      const rest = document.createElement("td");
+      rest.colSpan = 5;
+      rest.textContent = `${hidden} ${shown.length ? "more " : ""}empty partition${hidden === 1 ? "" : "s"} not shown`;
+      tr.append(name, rest);
       body.append(tr);
     }
   }
