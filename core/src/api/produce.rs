@@ -213,27 +213,26 @@ fn append<S: Storage>(
         Ok(out) => out,
         Err(e) => return error(p.index, ErrorCode(e.error_code()), Some(e.to_string())),
     };
+    // Idempotence is checked after validation and before the append, as
+    // Kafka does; the producer state is read once. A retry of a batch
+    // already appended is answered at once, whatever became of its
+    // transaction since; a refusal waits for the transaction check.
+    let update = match txp.producers.check(producer_key, &out.batches) {
+        Verdict::Append(update) => Ok(update),
+        Verdict::Duplicate(d) => return duplicate(p.index, &d, txp.storage.start_offset(&tp)),
+        Verdict::Reject(code) => Err(code),
+    };
     if let Some(b) = out.batches.iter().find(|b| b.is_transactional) {
         let producer = (b.producer_id, b.producer_epoch);
-        // A retry of a batch already appended is answered as a duplicate
-        // below, whatever became of its transaction since.
-        let retry = matches!(
-            txp.producers.check(producer_key, &out.batches),
-            Verdict::Duplicate(_)
-        );
-        if !retry {
-            if let Err(code) = transactional(ctx, txp, txn_id, producer, topic, p.index) {
-                return error(p.index, code, None);
-            }
+        if let Err(code) = transactional(ctx, txp, txn_id, producer, topic, p.index) {
+            return error(p.index, code, None);
         }
     }
-    let (storage, producers) = (&mut *txp.storage, &mut *txp.producers);
-    // Idempotence is checked after validation and before the append, as Kafka does.
-    let update = match producers.check(producer_key, &out.batches) {
-        Verdict::Append(update) => update,
-        Verdict::Duplicate(d) => return duplicate(p.index, &d, storage.start_offset(&tp)),
-        Verdict::Reject(code) => return error(p.index, code, None),
+    let update = match update {
+        Ok(update) => update,
+        Err(code) => return error(p.index, code, None),
     };
+    let (storage, producers) = (&mut *txp.storage, &mut *txp.producers);
     for batch in &out.batches {
         let meta = BatchMeta {
             base_offset: batch.base_offset,
