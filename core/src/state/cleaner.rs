@@ -570,7 +570,7 @@ fn clean<C: Compaction + ?Sized>(
         delete_retention_ms: log.settings.delete_retention_ms,
         producer_last: &producer_last,
         marker_last: &marker_last,
-        txns: TxnTracker::new(aborted),
+        txns: TxnTracker::new(aborted, store.start_offset(tp)),
     };
     // 2. The segments below the first uncleanable offset, in groups.
     let segs: Vec<SegmentInfo> = store

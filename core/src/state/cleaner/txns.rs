@@ -30,9 +30,17 @@ pub(super) struct TxnTracker {
 }
 
 impl TxnTracker {
-    /// A tracker over the partition's aborted index.
-    pub fn new(aborted: &[AbortedTxn]) -> TxnTracker {
-        let mut pending: Vec<AbortedTxn> = aborted.to_vec();
+    /// A tracker over the partition's aborted index, for a walk from
+    /// `start`: transactions whose ABORT marker lies before it are over
+    /// and left out (Kafka's `collectAbortedTransactions`), or the walk
+    /// would never see their marker and take the producer's later batches
+    /// for aborted ones.
+    pub fn new(aborted: &[AbortedTxn], start: i64) -> TxnTracker {
+        let mut pending: Vec<AbortedTxn> = aborted
+            .iter()
+            .filter(|a| a.last_offset >= start)
+            .copied()
+            .collect();
         pending.sort_by_key(|a| a.first_offset);
         TxnTracker {
             pending: pending.into(),
@@ -94,5 +102,37 @@ impl TxnTracker {
             ControlRecordType::Commit => !self.committed.remove(&h.producer_id),
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::{Record, RecordBatch, RecordBatchBuilder};
+
+    fn data(pid: i64, offset: i64) -> BatchHeader {
+        let b = RecordBatchBuilder::new(offset, 0)
+            .producer(pid, 0, 0)
+            .transactional(true)
+            .record(Record::new(0, 0, None, Some(Bytes::from_static(b"v"))))
+            .build()
+            .expect("batch");
+        RecordBatch::decode(&b).expect("decodes").header
+    }
+
+    #[test]
+    fn an_abort_that_ended_before_the_walk_does_not_taint_later_batches() {
+        let aborted = [AbortedTxn {
+            producer_id: 7,
+            first_offset: 2,
+            last_offset: 3,
+            last_stable_offset: 4,
+        }];
+        // Walking from offset 10 (the log start moved past the abort).
+        let mut t = TxnTracker::new(&aborted, 10);
+        assert!(!t.data(&data(7, 10)), "a later transaction of the producer");
+        // Walking from the start, its batch is aborted.
+        let mut t = TxnTracker::new(&aborted, 0);
+        assert!(t.data(&data(7, 2)));
     }
 }
