@@ -101,6 +101,33 @@ def confluent(broker, group, topic, delay, stop, kip848):
     c.close()
 
 
+def await_join_in_flight():
+    """Works around a kafka-python 3.0 bug that strands a group leader.
+
+    ``poll(timeout_ms=200)`` gives up on a JoinGroup the broker holds while
+    other members join, leaving the join task in flight, and the next poll
+    only awaits it again ``while need_rejoin()``. A rebalance that the
+    leader started because metadata changed (its first assignment was made
+    before it knew the topic's partitions) sets no rejoin flag; once the
+    leader has assigned, its metadata snapshots agree, ``need_rejoin()`` is
+    false, and the finished join is never taken up: no assignment, no
+    heartbeats, and the broker rightly expires the member after its session
+    timeout. Java's client loops on ``rejoinNeededOrPending()``; this makes
+    kafka-python do the same (a join left unclaimed is then sent again).
+    """
+    from kafka.coordinator.consumer import ConsumerCoordinator
+
+    need_rejoin = ConsumerCoordinator.need_rejoin
+    if getattr(need_rejoin, "pending_aware", False):
+        return
+
+    def need_rejoin_or_pending(self):
+        return need_rejoin(self) or getattr(self, "_join_task", None) is not None
+
+    need_rejoin_or_pending.pending_aware = True
+    ConsumerCoordinator.need_rejoin = need_rejoin_or_pending
+
+
 def kafka_python(broker, group, topic, delay, stop):
     from kafka import ConsumerRebalanceListener, KafkaConsumer
     from kafka.coordinator.assignors.range import RangePartitionAssignor
@@ -114,6 +141,7 @@ def kafka_python(broker, group, topic, delay, stop):
         def on_partitions_assigned(self, assigned):
             say("assigned", ",".join(str(p.partition) for p in sorted(assigned, key=lambda p: p.partition)))
 
+    await_join_in_flight()
     c = KafkaConsumer(
         bootstrap_servers=broker,
         group_id=group,
