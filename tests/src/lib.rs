@@ -103,6 +103,9 @@ pub struct Server {
     _data: Option<TempDir>,
     /// The directory of the `server.properties` it was given, if made here.
     _config: Option<TempDir>,
+    /// Where the broker's log (its stderr) goes; its tail is printed when
+    /// the test fails.
+    log: TempDir,
 }
 
 impl Server {
@@ -135,9 +138,15 @@ impl Server {
     /// line on stdout (as `spate serve` and [`core_driver`] do), and waits
     /// for that line.
     pub fn spawn(mut cmd: Command) -> Server {
+        let log = TempDir::new("log");
+        let file =
+            std::fs::File::create(log.0.join("broker.log")).expect("creating the broker log");
+        if std::env::var_os("SPATE_LOG").is_none() {
+            cmd.env("SPATE_LOG", "info,spate=debug");
+        }
         let mut child = cmd
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(file)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {cmd:?}: {e}"));
         let out = child.stdout.take().expect("stdout");
@@ -155,6 +164,7 @@ impl Server {
             addr,
             _data: None,
             _config: None,
+            log,
         }
     }
 
@@ -240,8 +250,23 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(self.log.0.join("broker.log")).unwrap_or_default();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(BROKER_LOG_TAIL)..];
+            eprintln!(
+                "--- the broker at {} ({} log lines, the last {}):\n{}",
+                self.addr,
+                lines.len(),
+                tail.len(),
+                tail.join("\n")
+            );
+        }
     }
 }
+
+/// How many of a broker's last log lines a failed test prints.
+const BROKER_LOG_TAIL: usize = 400;
 
 /// A client program that must be installed (`scripts/test` installs them);
 /// the test fails, saying so, when it is not.

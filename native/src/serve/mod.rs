@@ -212,6 +212,8 @@ fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: a log redirected to a file stays plain.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -398,6 +400,10 @@ fn apply<S: Storage>(
                 conn = id,
                 bytes = frame.len(),
                 key = frame.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]])),
+                version = frame.get(2..4).map(|v| i16::from_be_bytes([v[0], v[1]])),
+                correlation = frame
+                    .get(4..8)
+                    .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]])),
                 "request"
             );
             if let Some(t) = tap {
@@ -425,6 +431,16 @@ fn send(
 ) {
     match out {
         Output::Response { conn, chunks } => {
+            debug!(
+                conn,
+                bytes = chunks.iter().map(|c| c.len()).sum::<usize>(),
+                // A frame starts with its length, then the correlation id.
+                correlation = chunks
+                    .first()
+                    .and_then(|c| c.get(4..8))
+                    .map(|c| { i32::from_be_bytes([c[0], c[1], c[2], c[3]]) }),
+                "response"
+            );
             if let Some(t) = tap {
                 t.response(conn, &chunks, now_ms());
             }
