@@ -534,7 +534,9 @@ impl<S: Storage> Broker<S> {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let Some(InFlight::Held(a)) = c.in_flight.take() else {
+        // Only a held request takes the answer: a parked fetch stays.
+        let Some(InFlight::Held(a)) = c.in_flight.take_if(|f| matches!(f, InFlight::Held(_)))
+        else {
             return;
         };
         if let Err(reason) = self.respond(conn, a, body) {
