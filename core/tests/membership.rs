@@ -512,3 +512,66 @@ fn malformed_update_metadata_closes_its_connection_and_changes_nothing() {
         assert_eq!(metadata(&mut sim), before, "v{version}");
     }
 }
+
+#[test]
+fn the_playground_explains_update_metadata_to_the_last_byte() {
+    use spate_core::annotate::{annotate_request, Span};
+    use spate_core::protocol::docs::describe;
+    for version in [0, 5, 8] {
+        let header = RequestHeader {
+            request_api_key: ApiKey::UpdateMetadata as i16,
+            request_api_version: version,
+            correlation_id: 1,
+            client_id: Some("controller".into()),
+            ..Default::default()
+        };
+        let mut req = at_version(update(2, 1, 7, &[1, 2]), version);
+        let state = UpdateMetadataPartitionState {
+            topic_name: "orders".into(),
+            leader: 2,
+            isr: vec![2, 1].into(),
+            replicas: vec![2, 1].into(),
+            ..Default::default()
+        };
+        if version < 5 {
+            req.ungrouped_partition_states = vec![state];
+        } else {
+            req.topic_states = vec![UpdateMetadataTopicState {
+                topic_name: "orders".into(),
+                partition_states: vec![state],
+                ..Default::default()
+            }];
+        }
+        let frame = encode_request(&header, &RequestBody::UpdateMetadata(req)).unwrap();
+        let a = annotate_request(&frame);
+        assert!(a.error.is_none(), "v{version}: {:?}", a.error);
+        let mut at = 0;
+        for leaf in a.root.leaves() {
+            assert_eq!(leaf.start, at, "v{version}: gap before {}", leaf.name);
+            at = leaf.end;
+        }
+        assert_eq!(at, frame.len());
+        // Every field of the body has the project's own description.
+        fn fields<'a>(s: &'a Span, out: &mut Vec<&'a str>) {
+            if !s.name.starts_with('[') {
+                out.push(&s.name);
+            }
+            for c in &s.children {
+                fields(c, out);
+            }
+        }
+        let mut names = Vec::new();
+        fields(&a.root, &mut names);
+        for want in ["controller_epoch", "live_brokers", "leader", "isr"] {
+            assert!(names.contains(&want), "v{version}: {names:?}");
+        }
+        // Every field of the body has the project's own description, but
+        // for `id`, whose meaning the schema's entity type gives.
+        let undescribed: Vec<_> = names
+            .iter()
+            .filter(|n| describe(n).is_none())
+            .filter(|n| !["request", "header", "body", "id"].contains(n))
+            .collect();
+        assert!(undescribed.is_empty(), "v{version}: {undescribed:?}");
+    }
+}
