@@ -14,10 +14,10 @@
 //! ([`Membership`]): this broker alone, itself the controller, until a
 //! controller's UpdateMetadata names the live brokers and the controller
 //! (ZooKeeper mode, where a Kafka broker answers the same). No broker is
-//! ever fenced (fencing is KRaft's). Asking a broker
-//! for controllers is MISMATCHED_ENDPOINT_TYPE, an endpoint type other than
-//! 1 or 2 UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST in v0, which cannot
-//! ask). With no ACLs, requested authorized operations are every cluster
+//! ever fenced (fencing is KRaft's). Asking a broker for controllers is
+//! MISMATCHED_ENDPOINT_TYPE, an endpoint type other than 1 or 2
+//! UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST in v0, which cannot ask).
+//! With no ACLs, requested authorized operations are every cluster
 //! operation Kafka defines.
 
 use crate::protocol::messages::describe_cluster_request::DescribeClusterRequest;
