@@ -24,9 +24,10 @@
 //! api           one module per API: decode, apply to the parts it needs, encode
 //! coordinator   the group and transaction coordinators: sans-I/O machines returning
 //!               decisions (groups) and plans (transactions) for the caller to write
-//! state         metadata image and controller, typed topic configs, producers and
-//!               their transactions (LSO, aborted index, markers), fetch sessions,
-//!               telemetry, the internal-log writer, retention, cleaner
+//! state         metadata image and controller, cluster membership, typed topic
+//!               configs, producers and their transactions (LSO, aborted index,
+//!               markers), fetch sessions, telemetry, the internal-log writer,
+//!               retention, cleaner
 //! storage       Storage (+ the Compaction extension), MemStorage
 //! json          frames as JSON
 //! annotate      spans over every byte   |   example   example frames

@@ -608,9 +608,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     #[test]
-    fn any_interleaving_keeps_the_broker_whole(steps in proptest::collection::vec(step(), 1..60)) {
+    fn any_interleaving_keeps_the_broker_whole(steps in proptest::collection::vec(step(), 1..60), zk_mode in any::<bool>()) {
         let mut now = T0;
-        let mut b = Broker::new(Config::default(), MemStorage::new(), now).expect("starts");
+        // In ZooKeeper mode the controller's UpdateMetadata is served too.
+        let config = Config { zk_mode, ..Config::default() };
+        let mut b = Broker::new(config, MemStorage::new(), now).expect("starts");
         // Three topics of three partitions to produce to.
         b.handle_connect(100, PeerInfo::default(), now);
         let topics: Vec<CreatableTopic> = (0..3)

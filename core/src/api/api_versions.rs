@@ -12,6 +12,10 @@
 //! UNSUPPORTED_VERSION in a v0 body that still lists every API, so the
 //! client can pick a version both sides know (Kafka's behaviour).
 //!
+//! The list depends on the broker's mode: in ZooKeeper mode
+//! ([`Config::zk_mode`]) it includes UpdateMetadata, the controller's
+//! inter-broker API (a Kafka 3.x ZooKeeper broker listed it too).
+//!
 //! # Features
 //!
 //! From v3 the response also lists feature flags (KIP-584): Spate supports
@@ -25,15 +29,16 @@ use crate::protocol::messages::api_versions_response::{
     ApiVersion, ApiVersionsResponse, FinalizedFeatureKey, SupportedFeatureKey,
 };
 use crate::protocol::{ApiKey, ErrorCode, ResponseBody};
+use crate::state::Config;
 
 use super::supported;
 
-/// Every served API and its version range.
-pub(crate) fn api_keys() -> Vec<ApiVersion> {
+/// Every API a broker with `config` serves, and its version range.
+pub(crate) fn api_keys(config: &Config) -> Vec<ApiVersion> {
     ApiKey::ALL
         .iter()
         .filter_map(|&k| {
-            let v = supported(k);
+            let v = supported(config, k);
             (!v.is_empty()).then(|| ApiVersion {
                 api_key: k as i16,
                 min_version: v.min,
@@ -48,10 +53,10 @@ pub(crate) fn api_keys() -> Vec<ApiVersion> {
 pub(crate) const TRANSACTION_VERSION: i16 = 2;
 
 /// The answer to an ApiVersions request: the same whatever it asked.
-pub(crate) fn handle() -> ApiVersionsResponse {
+pub(crate) fn handle(config: &Config) -> ApiVersionsResponse {
     ApiVersionsResponse {
         error_code: ErrorCode::NONE.code(),
-        api_keys: api_keys(),
+        api_keys: api_keys(config),
         throttle_time_ms: 0,
         supported_features: vec![SupportedFeatureKey {
             name: "transaction.version".into(),
@@ -71,10 +76,10 @@ pub(crate) fn handle() -> ApiVersionsResponse {
 }
 
 /// The answer to an ApiVersions request at an unknown version (sent as v0).
-pub(crate) fn unsupported() -> ResponseBody {
+pub(crate) fn unsupported(config: &Config) -> ResponseBody {
     ResponseBody::ApiVersions(ApiVersionsResponse {
         error_code: ErrorCode::UNSUPPORTED_VERSION.code(),
-        api_keys: api_keys(),
+        api_keys: api_keys(config),
         ..Default::default()
     })
 }

@@ -10,11 +10,14 @@
 //!
 //! # Versions
 //!
-//! 0-2. Spate is one broker, never fenced, and reports itself as the
-//! controller (a Kafka broker names a random live broker). Asking a broker
-//! for controllers is MISMATCHED_ENDPOINT_TYPE, an endpoint type other than
-//! 1 or 2 UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST in v0, which cannot
-//! ask). With no ACLs, requested authorized operations are every cluster
+//! 0-2. The brokers and the controller come from the cluster's membership
+//! ([`Membership`]): this broker alone, itself the controller, until a
+//! controller's UpdateMetadata names the live brokers and the controller
+//! (ZooKeeper mode, where a Kafka broker answers the same). No broker is
+//! ever fenced (fencing is KRaft's). Asking a broker for controllers is
+//! MISMATCHED_ENDPOINT_TYPE, an endpoint type other than 1 or 2
+//! UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST in v0, which cannot ask).
+//! With no ACLs, requested authorized operations are every cluster
 //! operation Kafka defines.
 
 use crate::protocol::messages::describe_cluster_request::DescribeClusterRequest;
@@ -24,6 +27,7 @@ use crate::protocol::messages::describe_cluster_response::{
 use crate::protocol::ErrorCode;
 
 use super::Ctx;
+use crate::state::brokers::Membership;
 use crate::state::Config;
 
 /// Authorized operations not requested.
@@ -41,6 +45,7 @@ const CONTROLLER: i8 = 2;
 pub(crate) fn handle(
     ctx: &Ctx,
     c: &Config,
+    members: &Membership,
     req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     let refuse = |code: ErrorCode, message: String| DescribeClusterResponse {
@@ -69,15 +74,19 @@ pub(crate) fn handle(
         error_message: None,
         endpoint_type: BROKER,
         cluster_id: c.cluster_id.as_str().into(),
-        controller_id: c.node_id,
-        brokers: vec![DescribeClusterBroker {
-            broker_id: c.node_id,
-            host: c.advertised_host.as_str().into(),
-            port: c.advertised_port,
-            rack: c.rack.as_deref().map(Into::into),
-            is_fenced: false,
-            ..Default::default()
-        }],
+        controller_id: members.controller_id(),
+        brokers: members
+            .brokers()
+            .iter()
+            .map(|b| DescribeClusterBroker {
+                broker_id: b.id,
+                host: b.host.clone(),
+                port: b.port,
+                rack: b.rack.clone(),
+                is_fenced: false,
+                ..Default::default()
+            })
+            .collect(),
         cluster_authorized_operations: if req.include_cluster_authorized_operations {
             ALL_CLUSTER_OPS
         } else {

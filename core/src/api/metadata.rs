@@ -16,12 +16,22 @@
 //! and, from v4, the request allows it too. Authorized operations are
 //! reported as -2^31 ("not requested") or, when requested, as every
 //! operation: Spate has no ACLs.
+//!
+//! # Brokers and controller
+//!
+//! The brokers and the controller id come from the cluster's membership
+//! ([`Membership`]): this broker alone, itself the controller, until a
+//! controller's UpdateMetadata says otherwise (ZooKeeper mode), then the
+//! live brokers and the controller it named (-1 when it named none).
+//! Partitions still name this broker as leader and only replica:
+//! leadership is not learned yet (see [`crate::state::brokers`]).
 
 use crate::protocol::messages::metadata_request::MetadataRequest;
 use crate::protocol::messages::metadata_response::{
     MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use crate::protocol::{ErrorCode, Uuid};
+use crate::state::brokers::Membership;
 use crate::state::cluster::{Topic, METADATA_TOPIC, OFFSETS_TOPIC};
 use crate::state::controller::Controller;
 use crate::state::Config;
@@ -41,6 +51,7 @@ const ALL_CLUSTER_OPS: i32 = 8096;
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     config: &Config,
+    members: &Membership,
     mut ctl: Controller<'_, S>,
     req: MetadataRequest,
 ) -> MetadataResponse {
@@ -113,15 +124,19 @@ pub(crate) fn handle<S: Storage>(
     }
     MetadataResponse {
         throttle_time_ms: 0,
-        brokers: vec![MetadataResponseBroker {
-            node_id: config.node_id,
-            host: config.advertised_host.as_str().into(),
-            port: config.advertised_port,
-            rack: config.rack.as_deref().map(Into::into),
-            ..Default::default()
-        }],
+        brokers: members
+            .brokers()
+            .iter()
+            .map(|b| MetadataResponseBroker {
+                node_id: b.id,
+                host: b.host.clone(),
+                port: b.port,
+                rack: b.rack.clone(),
+                ..Default::default()
+            })
+            .collect(),
         cluster_id: Some(config.cluster_id.as_str().into()),
-        controller_id: config.node_id,
+        controller_id: members.controller_id(),
         topics,
         cluster_authorized_operations: if req.include_cluster_authorized_operations {
             ALL_CLUSTER_OPS

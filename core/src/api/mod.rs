@@ -17,7 +17,11 @@
 //! [`supported`] is the table ApiVersions advertises, so the two cannot
 //! disagree: an API or version absent from it is refused before dispatch,
 //! as Kafka refuses an API its listener does not serve (by closing the
-//! connection).
+//! connection). The table depends on the broker's mode: in ZooKeeper mode
+//! ([`Config::zk_mode`]) it adds the controller's UpdateMetadata, whose
+//! handler keeps the cluster's membership (`state::brokers`), which
+//! Metadata and DescribeCluster list. LeaderAndIsr, StopReplica and
+//! ControlledShutdown are not served in either mode yet.
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
@@ -58,6 +62,7 @@ mod push_telemetry;
 mod sync_group;
 pub(crate) mod txn;
 mod txn_offset_commit;
+mod update_metadata;
 mod write_txn_markers;
 
 use bytes::Bytes;
@@ -68,6 +73,7 @@ use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::{decode_request_header, peek_request};
 use crate::protocol::schema::Versions;
 use crate::protocol::{ApiKey, ErrorCode, Reader, RequestBody, ResponseBody};
+use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::controller::Controller;
 use crate::state::fetch_sessions::FetchSessions;
@@ -87,6 +93,8 @@ pub(crate) struct Parts<'a, S> {
     pub config: &'a Config,
     pub storage: &'a mut S,
     pub cluster: &'a mut Cluster,
+    /// The live brokers and the controller.
+    pub members: &'a mut Membership,
     pub producers: &'a mut Producers,
     pub sessions: &'a mut FetchSessions,
     pub telemetry: &'a mut Telemetry,
@@ -210,9 +218,13 @@ impl Handled {
     }
 }
 
-/// The versions of `key` this broker serves (empty: not served).
-pub(crate) fn supported(key: ApiKey) -> Versions {
+/// The versions of `key` a broker with `config` serves (empty: not
+/// served).
+pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
     match key {
+        // The controller's inter-broker API, in a ZooKeeper-coordinated
+        // cluster only.
+        ApiKey::UpdateMetadata if config.zk_mode => key.versions(),
         ApiKey::Produce
         | ApiKey::Fetch
         | ApiKey::Metadata
@@ -307,7 +319,7 @@ fn request<S: Storage>(
                 key: ApiKey::ApiVersions,
                 version: 0,
             }),
-            ..Handled::respond(api_versions::unsupported())
+            ..Handled::respond(api_versions::unsupported(parts.config))
         };
     }
     let mut r = Reader::new(frame);
@@ -315,7 +327,7 @@ fn request<S: Storage>(
         Ok(h) => h,
         Err(e) => return close(format!("bad request header: {e}")),
     };
-    if !supported(key).contains(version) {
+    if !supported(parts.config, key).contains(version) {
         return close(format!("{} v{version} is not supported", key.name()));
     }
     let body = match RequestBody::decode(key, &mut r, version) {
@@ -353,6 +365,7 @@ fn run<S: Storage>(
         config,
         storage,
         cluster,
+        members,
         producers,
         sessions,
         telemetry,
@@ -378,8 +391,13 @@ fn run<S: Storage>(
         };
     }
     match body {
-        Q::ApiVersions(_) => Handled::respond(R::ApiVersions(api_versions::handle())),
-        Q::Metadata(req) => Handled::respond(R::Metadata(metadata::handle(ctx, config, ctl, req))),
+        Q::ApiVersions(_) => Handled::respond(R::ApiVersions(api_versions::handle(config))),
+        Q::Metadata(req) => Handled::respond(R::Metadata(metadata::handle(
+            ctx, config, members, ctl, req,
+        ))),
+        Q::UpdateMetadata(req) => Handled::respond(R::UpdateMetadata(update_metadata::handle(
+            ctx, config, members, req,
+        ))),
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
         }
@@ -402,7 +420,7 @@ fn run<S: Storage>(
             offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, req),
         )),
         Q::DescribeCluster(req) => Handled::respond(R::DescribeCluster(describe_cluster::handle(
-            ctx, config, req,
+            ctx, config, members, req,
         ))),
         Q::DescribeTopicPartitions(req) => Handled::respond(R::DescribeTopicPartitions(
             describe_topic_partitions::handle(config, ctl.cluster, req),

@@ -41,6 +41,17 @@
 //! (timeouts, markers to retry, ids to expire: module `coordinator::txn`).
 //! At start, transactions a stop left prepared are finished before the
 //! first request. The crate's docs draw the layers.
+//!
+//! # In a cluster
+//!
+//! With [`Config::zk_mode`] the broker is one of a cluster coordinated by
+//! ZooKeeper, as Kafka 2.x ran. The driver does the ZooKeeper work
+//! (registration, the controller's election) and tells the broker its
+//! registration's epoch with [`Broker::handle_registered`]; the controller
+//! reaches the broker over an ordinary connection with UpdateMetadata, from
+//! which the broker learns the live brokers and the controller and lists
+//! them in Metadata and DescribeCluster. Partition leadership is not
+//! learned yet: every partition is still led by this broker alone.
 
 mod conn;
 mod timer;
@@ -55,6 +66,7 @@ use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
 use crate::protocol::{ResponseBody, Uuid};
+use crate::state::brokers::Membership;
 use crate::state::cleaner::{self, Cleaner};
 use crate::state::cluster::{metadata_tp, Cluster};
 use crate::state::fetch_sessions::FetchSessions;
@@ -108,6 +120,9 @@ pub struct Broker<S: Storage> {
     storage: S,
     /// The metadata image: topics, partitions, their configs.
     cluster: Cluster,
+    /// The live brokers and the controller (this broker alone until a
+    /// controller says otherwise).
+    members: Membership,
     ids: Ids,
     /// Client telemetry instances (KIP-714).
     telemetry: Telemetry,
@@ -209,6 +224,7 @@ impl<S: Storage> Broker<S> {
         }
         Ok(Broker {
             sessions: FetchSessions::new(config.fetch_session_cache_slots),
+            members: Membership::new(&config),
             config,
             storage,
             cluster,
@@ -285,6 +301,19 @@ impl<S: Storage> Broker<S> {
         )
     }
 
+    /// This broker's epoch, as [`Broker::handle_registered`] last set it
+    /// (-1: not registered).
+    pub fn broker_epoch(&self) -> i64 {
+        self.members.broker_epoch()
+    }
+
+    /// The controller's node id as this broker knows it: itself until a
+    /// controller's UpdateMetadata names one (ZooKeeper mode); -1 when the
+    /// controller said there is none.
+    pub fn controller_id(&self) -> i32 {
+        self.members.controller_id()
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.conns.len()
@@ -313,6 +342,19 @@ impl<S: Storage> Broker<S> {
         };
         c.queue.push_back(frame);
         self.pump(conn, now);
+    }
+
+    /// This broker registered in the cluster (ZooKeeper mode) and its
+    /// registration's epoch is `broker_epoch` (the zxid that created its
+    /// registration znode, Kafka's czxid; -1: unknown). The controller
+    /// stamps its requests with the epoch of the registration it saw; from
+    /// now on those stamped with an older one, meant for an earlier
+    /// incarnation of this broker, are refused with STALE_BROKER_EPOCH.
+    /// Call it after every (re)registration; until the first, the check is
+    /// skipped.
+    pub fn handle_registered(&mut self, broker_epoch: i64, now: Now) {
+        let _ = now;
+        self.members.set_broker_epoch(broker_epoch);
     }
 
     /// The connection closed: its queued and parked requests are dropped.
@@ -439,6 +481,7 @@ impl<S: Storage> Broker<S> {
             config: &self.config,
             storage: &mut self.storage,
             cluster: &mut self.cluster,
+            members: &mut self.members,
             producers: &mut self.producers,
             sessions: &mut self.sessions,
             telemetry: &mut self.telemetry,

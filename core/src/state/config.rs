@@ -15,6 +15,19 @@ pub struct Config {
     pub advertised_port: i32,
     /// `broker.rack`.
     pub rack: Option<String>,
+    /// The name of the listener clients reach this broker on (the first
+    /// of `advertised.listeners`, Kafka's default `PLAINTEXT`). In a
+    /// cluster, the controller names every broker's endpoints by listener;
+    /// this broker tells clients the endpoint of this one.
+    pub listener_name: String,
+    /// Whether the broker is one of a cluster coordinated by ZooKeeper, as
+    /// Kafka 2.x ran (the driver sets it when `zookeeper.connect` is
+    /// configured). Then the broker serves the controller's UpdateMetadata
+    /// and learns the live brokers and the controller from it. Off (the
+    /// default), the broker is a cluster of one: it refuses the
+    /// inter-broker APIs, as Kafka refuses an API it does not serve, and
+    /// names itself as the only broker and the controller.
+    pub zk_mode: bool,
     /// `auto.create.topics.enable`.
     pub auto_create_topics: bool,
     /// `num.partitions`: partitions of an auto-created topic, and of a
@@ -58,6 +71,8 @@ impl Default for Config {
             advertised_host: "127.0.0.1".into(),
             advertised_port: 9092,
             rack: None,
+            listener_name: "PLAINTEXT".into(),
+            zk_mode: false,
             auto_create_topics: true,
             default_partitions: 1,
             message_max_bytes: 1_048_588,

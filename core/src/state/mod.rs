@@ -6,6 +6,9 @@
 //! - [`cluster`]: the metadata image (topics, partitions, their configs),
 //!   rebuilt from `__cluster_metadata`; [`controller`] changes it, record
 //!   first, image second.
+//! - [`brokers`]: cluster membership (the live brokers and the controller),
+//!   as the controller's UpdateMetadata last stated it in ZooKeeper mode;
+//!   this broker alone otherwise.
 //! - [`configs`]: topic configs, typed and validated once (Kafka's
 //!   `LogConfig`), and what DescribeConfigs says about every config.
 //! - [`producers`]: producer ids, epochs and sequence numbers.
@@ -19,6 +22,7 @@
 //! Nothing here knows about connections, requests or coordinators: those
 //! sit above and pass in exactly the parts they use.
 
+pub(crate) mod brokers;
 pub(crate) mod cleaner;
 pub(crate) mod cluster;
 pub(crate) mod config;

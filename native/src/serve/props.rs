@@ -14,6 +14,10 @@ pub(crate) struct Props {
     pub log_dir: Option<String>,
     /// `socket.request.max.bytes`.
     pub socket_request_max_bytes: Option<usize>,
+    /// The listener name of the first `listeners` entry, and of the first
+    /// `advertised.listeners` entry, when they name one.
+    listener_name: Option<String>,
+    advertised_name: Option<String>,
     /// Keys Spate does not use, in file order.
     pub unknown: Vec<String>,
 }
@@ -41,7 +45,19 @@ pub(crate) fn apply(text: &str, config: &mut Config) -> Result<Props> {
         };
         set(k, v, config, &mut p).with_context(|| format!("server.properties: {k}={v}"))?;
     }
+    // Clients are told the first advertised listener (else the first
+    // listener): the listener this broker serves them on.
+    if let Some(name) = p.advertised_name.clone().or(p.listener_name.clone()) {
+        config.listener_name = name;
+    }
     Ok(p)
+}
+
+/// The name of the first listener of a `listeners` value, if it names one
+/// (`PLAINTEXT://host:port`).
+fn first_listener_name(v: &str) -> Option<String> {
+    let (name, _) = v.split(',').next()?.trim().split_once("://")?;
+    (!name.is_empty()).then(|| name.to_string())
 }
 
 fn listener_addrs(v: &str) -> Vec<String> {
@@ -64,8 +80,17 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
     let ms_from =
         |v: &str, unit: i64| -> Result<i64> { Ok(v.parse::<i64>()?.saturating_mul(unit)) };
     match k {
-        "listeners" => p.listeners = listener_addrs(v),
-        "advertised.listeners" => p.advertised = listener_addrs(v).into_iter().next(),
+        "listeners" => {
+            p.listeners = listener_addrs(v);
+            p.listener_name = first_listener_name(v);
+        }
+        "advertised.listeners" => {
+            p.advertised = listener_addrs(v).into_iter().next();
+            p.advertised_name = first_listener_name(v);
+        }
+        // The ensemble itself is the ZooKeeper driver's business; to the
+        // core it means the broker is one of a coordinated cluster.
+        "zookeeper.connect" => c.zk_mode = !v.is_empty(),
         "node.id" | "broker.id" => c.node_id = v.parse()?,
         "num.partitions" => c.default_partitions = v.parse()?,
         "auto.create.topics.enable" => c.auto_create_topics = v.parse()?,
@@ -134,5 +159,26 @@ mod tests {
         assert_eq!(c.transactions.state_log_partitions, 5);
         assert_eq!(c.transactions.max_timeout_ms, 60_000);
         assert!(apply("node.id=x\n", &mut c).is_err());
+    }
+
+    #[test]
+    fn zookeeper_connect_turns_on_cluster_mode_and_listener_names_carry_over() {
+        let mut c = Config::default();
+        apply("broker.id=2\n", &mut c).unwrap();
+        assert!(!c.zk_mode);
+        assert_eq!(c.listener_name, "PLAINTEXT");
+        let text =
+            "zookeeper.connect=localhost:2181/kafka\nlisteners=INTERNAL://:9093,EXTERNAL://:9092\n";
+        apply(text, &mut c).unwrap();
+        assert!(c.zk_mode);
+        assert_eq!(c.listener_name, "INTERNAL");
+        // The advertised listener's name wins, whatever the key order.
+        let text = "advertised.listeners=EXTERNAL://kafka.example:9092\nlisteners=INTERNAL://:9093,EXTERNAL://:9092\n";
+        apply(text, &mut c).unwrap();
+        assert_eq!(c.listener_name, "EXTERNAL");
+        // A listener without a name leaves the default.
+        let mut c = Config::default();
+        apply("listeners=127.0.0.1:9092\n", &mut c).unwrap();
+        assert_eq!(c.listener_name, "PLAINTEXT");
     }
 }
