@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub mod fixture;
+pub mod zookeeper;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -192,6 +193,11 @@ impl Server {
             .rsplit_once(':')
             .and_then(|(_, p)| p.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// The process id (for `kill -STOP` and the like).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process is still running.
