@@ -113,8 +113,8 @@ pub(crate) enum Written {
 pub(crate) enum Event {
     /// The set of registered brokers changed; these are registered now.
     BrokersChanged(BTreeSet<BrokerId>),
-    /// This broker claims to be the controller now (a claim appeared or
-    /// changed).
+    /// The broker with this id claims the controller role now (a claim
+    /// appeared or changed; it may be this broker's own).
     ControllerChanged(BrokerId),
     /// No broker claims to be the controller: run an election.
     ControllerGone,

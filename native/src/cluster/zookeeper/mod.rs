@@ -28,7 +28,9 @@
 //! # Sessions
 //!
 //! The client reconnects by itself while the session lives (watches
-//! included). When ZooKeeper expires the session, [`Engine::next_event`]
+//! included), and declares the session expired itself when it has not
+//! reached ZooKeeper for 1.4 session timeouts (by then ZooKeeper has
+//! expired it). When the session expires, [`Engine::next_event`]
 //! reports [`Event::SessionExpired`], and on the next call opens a new
 //! session and reports [`Event::SessionReestablished`]; the broker then
 //! registers again and runs the election, as Kafka does.
