@@ -8,6 +8,7 @@
 
 mod cli;
 mod client;
+mod cluster;
 mod serve;
 mod storage;
 mod tree;

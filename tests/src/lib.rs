@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub mod fixture;
+pub mod zookeeper;
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
@@ -142,7 +143,7 @@ impl Server {
         let file =
             std::fs::File::create(log.0.join("broker.log")).expect("creating the broker log");
         if std::env::var_os("SPATE_LOG").is_none() {
-            cmd.env("SPATE_LOG", "info,spate=debug");
+            cmd.env("SPATE_LOG", "info,spate=debug,zookeeper_client=error");
         }
         let mut child = cmd
             .stdout(Stdio::piped())
@@ -202,6 +203,11 @@ impl Server {
             .rsplit_once(':')
             .and_then(|(_, p)| p.parse().ok())
             .unwrap_or(0)
+    }
+
+    /// The process id (for `kill -STOP` and the like).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the process is still running.

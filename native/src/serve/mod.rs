@@ -29,7 +29,9 @@ use clap::Args;
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
 use spate_core::storage::{MemStorage, Storage};
 
-use crate::storage::{FileStorage, Options as StorageOptions};
+use crate::cluster::zookeeper::{ZkConfig, ZooKeeper};
+use crate::cluster::{self, BrokerInfo, Joining};
+use crate::storage::{FileStorage, MetaProperties, Options as StorageOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, info, warn};
@@ -76,6 +78,11 @@ pub(crate) struct ServeArgs {
     /// playground must listen on a loopback address.
     #[arg(long, requires = "playground")]
     inspect: bool,
+    /// Join a cluster coordinated by ZooKeeper at this address
+    /// (`zookeeper.connect`): register, and take part in the controller
+    /// election. Membership only so far: no replication.
+    #[arg(long, value_name = "HOST:PORT[,HOST:PORT...][/CHROOT]")]
+    zookeeper: Option<String>,
 }
 
 /// When appended data is forced to disk.
@@ -140,6 +147,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     let mut advertised = None;
     let mut max_request_bytes = 104_857_600;
     let mut log_dir = None;
+    let mut zookeeper: Option<ZkConfig> = None;
     if let Some(path) = &args.properties {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -153,7 +161,27 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
             max_request_bytes = m;
         }
         log_dir = p.log_dir.map(PathBuf::from);
+        zookeeper = p.zookeeper_connect.map(|connect| {
+            let mut z = ZkConfig::new(connect);
+            if let Some(ms) = p.zookeeper_session_timeout_ms {
+                z.session_timeout = Duration::from_millis(ms);
+            }
+            // Kafka's default: as long as the session timeout.
+            z.connection_timeout = p
+                .zookeeper_connection_timeout_ms
+                .map_or(z.session_timeout, Duration::from_millis);
+            z
+        });
     }
+    if let Some(connect) = &args.zookeeper {
+        match zookeeper.as_mut() {
+            Some(z) => z.connect = connect.clone(),
+            None => zookeeper = Some(ZkConfig::new(connect.clone())),
+        }
+    }
+    // To the core, a ZooKeeper ensemble means the broker is one of a
+    // coordinated cluster (inter-broker APIs served).
+    config.zk_mode = zookeeper.is_some();
     if !args.listen.is_empty() {
         listen = args.listen.clone();
     }
@@ -184,31 +212,81 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    if args.memory {
-        rt.block_on(serve(settings, MemStorage::new()))?;
-    } else {
-        let dir = args
-            .data_dir
+    let dir = (!args.memory).then(|| {
+        args.data_dir
+            .clone()
             .or(log_dir)
-            .unwrap_or_else(|| PathBuf::from("spate-data"));
-        let options = StorageOptions {
-            node_id: settings.config.node_id,
-            segment_bytes: settings.config.log_segment_bytes.max(1) as u64,
-            ..StorageOptions::default()
-        };
-        let storage = FileStorage::open(&dir, options)
-            .with_context(|| format!("opening the data directory {}", dir.display()))?;
-        info!(dir = %dir.display(), cluster = %storage.meta().cluster_id, "logs on disk");
-        // The cluster id is the data directory's (meta.properties), as in Kafka.
-        settings.config.cluster_id = storage.meta().cluster_id.clone();
-        rt.block_on(serve(settings, storage))?;
-    }
+            .unwrap_or_else(|| PathBuf::from("spate-data"))
+    });
+    let joining = match &zookeeper {
+        Some(zk) => Some(rt.block_on(connect_cluster(zk, dir.as_deref(), &mut settings))?),
+        None => None,
+    };
+    let Some(dir) = dir else {
+        rt.block_on(serve(settings, MemStorage::new(), joining))?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let options = StorageOptions {
+        node_id: settings.config.node_id,
+        segment_bytes: settings.config.log_segment_bytes.max(1) as u64,
+        cluster_id: joining.as_ref().map(|j| j.cluster_id().to_string()),
+        ..StorageOptions::default()
+    };
+    let storage = FileStorage::open(&dir, options)
+        .with_context(|| format!("opening the data directory {}", dir.display()))?;
+    info!(dir = %dir.display(), cluster = %storage.meta().cluster_id, "logs on disk");
+    // The cluster id is the data directory's (meta.properties), as in Kafka;
+    // in a ZooKeeper cluster they were checked to be the same.
+    settings.config.cluster_id = storage.meta().cluster_id.clone();
+    rt.block_on(serve(settings, storage, joining))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the ZooKeeper session and settles the cluster id, as a Kafka
+/// broker does before it loads its logs: the stored one, else the data
+/// directory's, else a new one. A data directory of another cluster is
+/// refused.
+async fn connect_cluster(
+    zk: &ZkConfig,
+    dir: Option<&std::path::Path>,
+    settings: &mut Settings,
+) -> Result<Joining<ZooKeeper>> {
+    if settings.config.node_id < 0 {
+        anyhow::bail!(
+            "broker.id is {}: a broker in a ZooKeeper cluster needs its own broker.id of 0 or more \
+             (Spate does not generate ids)",
+            settings.config.node_id
+        );
+    }
+    let stored = match dir {
+        Some(d) => MetaProperties::peek(d)
+            .with_context(|| format!("reading {}", d.join("meta.properties").display()))?,
+        None => None,
+    };
+    let proposed = stored.as_ref().map_or_else(
+        || crate::storage::random_uuid().to_string(),
+        |m| m.cluster_id.clone(),
+    );
+    info!(connect = %zk.connect, "connecting to ZooKeeper");
+    let joining = cluster::connect::<ZooKeeper>(zk, &proposed)
+        .await
+        .with_context(|| format!("joining the cluster at zookeeper.connect={}", zk.connect))?;
+    if let (Some(m), Some(d)) = (&stored, dir) {
+        if let Err(e) = cluster::check_cluster_id(&m.cluster_id, joining.cluster_id(), d) {
+            joining.abandon().await;
+            anyhow::bail!(e);
+        }
+    }
+    settings.config.cluster_id = joining.cluster_id().to_string();
+    Ok(joining)
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // The ZooKeeper client narrates its reconnects (and the close of a
+        // session, as if it were a failure); the cluster module reports
+        // what matters.
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,zookeeper_client=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -218,7 +296,7 @@ fn init_logging() {
 }
 
 /// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -241,7 +319,11 @@ pub(crate) enum Input {
     Shutdown,
 }
 
-async fn serve<S: Store>(mut settings: Settings, storage: S) -> Result<()> {
+async fn serve<S: Store>(
+    mut settings: Settings,
+    storage: S,
+    joining: Option<Joining<ZooKeeper>>,
+) -> Result<()> {
     let mut listeners = Vec::new();
     for addr in &settings.listen {
         let l = TcpListener::bind(addr)
@@ -256,6 +338,28 @@ async fn serve<S: Store>(mut settings: Settings, storage: S) -> Result<()> {
     };
     settings.config.advertised_host = host;
     settings.config.advertised_port = port;
+    // Registered once it listens, so the address it registers answers; and
+    // before it says so, so that a broker that says it listens is a member.
+    let member = match joining {
+        Some(j) => {
+            let me = BrokerInfo {
+                id: settings.config.node_id,
+                host: settings.config.advertised_host.clone(),
+                port: settings.config.advertised_port,
+                rack: settings.config.rack.clone(),
+            };
+            match j.join(me).await {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    let _ = storage.close();
+                    return Err(
+                        anyhow::Error::new(e).context("registering this broker in the cluster")
+                    );
+                }
+            }
+        }
+        None => None,
+    };
     let broker = Broker::new(settings.config.clone(), storage, now_ms())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some((addr, dir)) = &settings.playground {
@@ -309,6 +413,9 @@ async fn serve<S: Store>(mut settings: Settings, storage: S) -> Result<()> {
         Ok(Ok(())) => info!("logs flushed; clean shutdown"),
         Ok(Err(e)) => warn!(error = %e, "closing the logs failed"),
         Err(e) => warn!(error = %e, "the broker task failed"),
+    }
+    if let Some(m) = member {
+        m.leave().await;
     }
     Ok(())
 }

@@ -18,6 +18,12 @@ pub(crate) struct Props {
     /// `advertised.listeners` entry, when they name one.
     listener_name: Option<String>,
     advertised_name: Option<String>,
+    /// `zookeeper.connect`: `host:port[,host:port...][/chroot]`.
+    pub zookeeper_connect: Option<String>,
+    /// `zookeeper.session.timeout.ms`.
+    pub zookeeper_session_timeout_ms: Option<u64>,
+    /// `zookeeper.connection.timeout.ms`.
+    pub zookeeper_connection_timeout_ms: Option<u64>,
     /// Keys Spate does not use, in file order.
     pub unknown: Vec<String>,
 }
@@ -88,9 +94,6 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
             p.advertised = listener_addrs(v).into_iter().next();
             p.advertised_name = first_listener_name(v);
         }
-        // The ensemble itself is the ZooKeeper driver's business; to the
-        // core it means the broker is one of a coordinated cluster.
-        "zookeeper.connect" => c.zk_mode = !v.is_empty(),
         "node.id" | "broker.id" => c.node_id = v.parse()?,
         "num.partitions" => c.default_partitions = v.parse()?,
         "auto.create.topics.enable" => c.auto_create_topics = v.parse()?,
@@ -104,6 +107,14 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "log.cleaner.enable" => c.log_cleaner_enable = v.parse()?,
         "log.cleaner.backoff.ms" => c.log_cleaner_backoff_ms = v.parse()?,
         "socket.request.max.bytes" => p.socket_request_max_bytes = Some(v.parse()?),
+        // The ensemble is the ZooKeeper driver's business; to the core it
+        // means the broker is one of a coordinated cluster.
+        "zookeeper.connect" => {
+            p.zookeeper_connect = Some(v.to_string()).filter(|v| !v.is_empty());
+            c.zk_mode = p.zookeeper_connect.is_some();
+        }
+        "zookeeper.session.timeout.ms" => p.zookeeper_session_timeout_ms = Some(v.parse()?),
+        "zookeeper.connection.timeout.ms" => p.zookeeper_connection_timeout_ms = Some(v.parse()?),
         "log.dirs" | "log.dir" => p.log_dir = v.split(',').next().map(|s| s.trim().to_string()),
         "broker.rack" => c.rack = Some(v.to_string()),
         "fetch.max.bytes" => c.fetch_max_bytes = v.parse()?,
@@ -139,7 +150,7 @@ mod tests {
 
     #[test]
     fn reads_the_keys_spate_knows_and_lists_the_rest() {
-        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\ntransaction.state.log.num.partitions=5\ntransaction.max.timeout.ms=60000\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\n";
+        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\nzookeeper.connect=zk1:2181,zk2:2181/spate\nzookeeper.session.timeout.ms=6000\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\ntransaction.state.log.num.partitions=5\ntransaction.max.timeout.ms=60000\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\n";
         let mut c = Config::default();
         let p = apply(text, &mut c).unwrap();
         assert_eq!(c.node_id, 3);
@@ -152,6 +163,12 @@ mod tests {
         assert_eq!(p.advertised.as_deref(), Some("kafka.example:9093"));
         assert_eq!(p.log_dir.as_deref(), Some("/tmp/k1"));
         assert_eq!(p.socket_request_max_bytes, Some(1000));
+        assert_eq!(
+            p.zookeeper_connect.as_deref(),
+            Some("zk1:2181,zk2:2181/spate")
+        );
+        assert_eq!(p.zookeeper_session_timeout_ms, Some(6000));
+        assert_eq!(p.zookeeper_connection_timeout_ms, None);
         assert_eq!(p.unknown, vec!["process.roles"]);
         assert_eq!(c.groups.initial_rebalance_delay_ms, 0);
         assert_eq!(c.groups.offsets_retention_ms, 120_000);

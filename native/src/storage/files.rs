@@ -166,6 +166,16 @@ impl MetaProperties {
         })
     }
 
+    /// Reads the directory's `meta.properties`, if it has one, and
+    /// changes nothing.
+    pub fn peek(dir: &Path) -> io::Result<Option<MetaProperties>> {
+        let path = dir.join("meta.properties");
+        match read_text(&path)? {
+            Some(text) => Ok(Some(MetaProperties::parse(&path, &text)?)),
+            None => Ok(None),
+        }
+    }
+
     /// Reads the directory's `meta.properties`, or writes one for
     /// `node_id` and `cluster_id` (a random cluster id if none) with a
     /// random directory id. An existing file is kept as it is, but must be

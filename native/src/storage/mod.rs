@@ -82,6 +82,7 @@ use spate_core::storage::{
 };
 
 pub use error::FileError;
+pub(crate) use files::random_uuid;
 pub use files::MetaProperties;
 
 use error::At;

@@ -1,0 +1,381 @@
+//! The membership loop: one task per broker that keeps it registered,
+//! runs the controller election, and follows who the controller is, as
+//! Kafka's controller event thread does for its `Startup`, `Reelect`,
+//! `ControllerChange`, `Expire` and `RegisterBrokerAndReelect` events.
+//!
+//! The loop owns the [`Engine`]. What to do next is decided by
+//! [`on_event`], a pure function of the [`Role`] and the [`Event`]; the
+//! loop then does the engine calls it asks for ([`Todo`]), retrying failed
+//! ones after [`RETRY`].
+
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use super::engine::{BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event};
+
+/// Pause before retrying a failed registration or election.
+pub(crate) const RETRY: Duration = Duration::from_secs(1);
+
+/// Pause before trying again to register an id another broker holds
+/// (it may be going away; if not, the log says so now and then).
+const RETRY_TAKEN: Duration = Duration::from_secs(10);
+
+/// What this broker is in the cluster.
+///
+/// ```text
+///            registered at startup
+///                    |
+///                    v          ControllerChanged(other)
+///      +----> Broker { controller } <------------------+
+///      |         |        ^                            |
+///      |   elect: won     | elect: lost,               |
+///      |         |        | ControllerGone (resign)    |
+///      |         v        |                            |
+///      |      Controller { epoch } --------------------+
+///      |
+///      |  register, elect       SessionExpired (from either state)
+///      +------------------ Detached <------------------
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// Registered; `controller` is the broker that claims the role, if
+    /// known.
+    Broker {
+        /// The controller's id.
+        controller: Option<BrokerId>,
+    },
+    /// This broker is the controller, in this term.
+    Controller {
+        /// The term.
+        epoch: ControllerEpoch,
+    },
+    /// The session is gone: not registered, not the controller. Leaves by
+    /// registering again once a new session is open.
+    Detached,
+}
+
+/// Engine calls the loop owes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Todo {
+    /// Register this broker.
+    pub register: bool,
+    /// Run the election (after registering, when both are due).
+    pub elect: bool,
+    /// Read the live brokers (the controller, when they changed).
+    pub brokers: bool,
+}
+
+/// Applies `event` to `role` and says which engine calls follow.
+pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Event) {
+    match event {
+        Event::SessionExpired => {
+            match role {
+                Role::Controller { epoch } => warn!(
+                    "session expired: this broker is no longer the controller (epoch {}) nor registered",
+                    epoch.epoch
+                ),
+                _ => warn!("session expired: this broker is no longer registered"),
+            }
+            *role = Role::Detached;
+            *todo = Todo::default();
+        }
+        Event::SessionReestablished => {
+            info!("new session: registering again");
+            *todo = Todo {
+                register: true,
+                elect: true,
+                brokers: false,
+            };
+        }
+        Event::ControllerGone => match role {
+            Role::Detached => {}
+            Role::Controller { epoch } => {
+                warn!(
+                    "the controller claim of this broker is gone: resigning (epoch {})",
+                    epoch.epoch
+                );
+                *role = Role::Broker { controller: None };
+                todo.elect = true;
+            }
+            Role::Broker { controller } => {
+                if let Some(old) = controller.take() {
+                    info!("controller broker {old} is gone: electing");
+                }
+                todo.elect = true;
+            }
+        },
+        Event::ControllerChanged(id) => match role {
+            Role::Controller { .. } if id == me => {}
+            Role::Controller { epoch } => {
+                warn!(
+                    "controller moved to broker {id}: resigning (epoch {})",
+                    epoch.epoch
+                );
+                *role = Role::Broker {
+                    controller: Some(id),
+                };
+                info!("controller is broker {id}");
+            }
+            Role::Broker { controller } if *controller != Some(id) => {
+                if id == me {
+                    // A claim of ours the loop did not see succeed (an
+                    // answer lost with the connection): the election
+                    // learns its epoch.
+                    todo.elect = true;
+                } else {
+                    *controller = Some(id);
+                    info!("controller is broker {id}");
+                }
+            }
+            Role::Broker { .. } | Role::Detached => {}
+        },
+        // The controller acts on membership (Kafka's BrokerChange); for
+        // now it reports it.
+        Event::BrokersChanged(ids) => match role {
+            Role::Controller { .. } => todo.brokers = true,
+            _ => debug!(brokers = ?ids, "registered brokers changed"),
+        },
+    }
+}
+
+/// Records an election's outcome in `role`.
+pub(crate) fn on_election(role: &mut Role, outcome: Election) {
+    match outcome {
+        Election::Won(epoch) => {
+            info!("this broker is the controller (epoch {})", epoch.epoch);
+            *role = Role::Controller { epoch };
+        }
+        Election::Lost(controller) => {
+            let known = matches!(role, Role::Broker { controller: c } if *c == controller);
+            if !known {
+                match controller {
+                    Some(id) => info!("controller is broker {id}"),
+                    None => debug!(
+                        "the elected controller already resigned; waiting for the next election"
+                    ),
+                }
+            }
+            *role = Role::Broker { controller };
+        }
+    }
+}
+
+/// Does what `todo` asks, in order, clearing each item done.
+async fn work<E: Engine>(
+    engine: &mut E,
+    me: &BrokerInfo,
+    role: &mut Role,
+    todo: &mut Todo,
+    known: &mut Vec<BrokerInfo>,
+) -> Result<(), EngineError> {
+    if todo.register {
+        let epoch = engine.register(me).await?;
+        info!("registered broker {} (broker epoch {})", me.id, epoch.0);
+        todo.register = false;
+        *role = Role::Broker { controller: None };
+    }
+    if todo.elect && !matches!(role, Role::Detached) {
+        let outcome = engine.try_elect(me.id).await?;
+        todo.elect = false;
+        // A new controller starts from the live brokers (Kafka's
+        // onControllerFailover).
+        if matches!(outcome, Election::Won(_)) {
+            todo.brokers = true;
+            known.clear();
+        }
+        on_election(role, outcome);
+    }
+    if todo.brokers && matches!(role, Role::Controller { .. }) {
+        let brokers = engine.live_brokers().await?;
+        if brokers != *known {
+            let list: Vec<String> = brokers
+                .iter()
+                .map(|b| format!("{} at {}:{}", b.id, b.host, b.port))
+                .collect();
+            info!("live brokers: {}", list.join(", "));
+            *known = brokers;
+        }
+    }
+    todo.brokers = false;
+    Ok(())
+}
+
+/// Runs until `stop` fires (or its sender is dropped), then closes the
+/// engine's session. `me` is registered already.
+pub(crate) async fn run<E: Engine>(mut engine: E, me: BrokerInfo, mut stop: oneshot::Receiver<()>) {
+    let mut role = Role::Broker { controller: None };
+    let mut todo = Todo {
+        elect: true,
+        ..Todo::default()
+    };
+    let mut retry_at: Option<Instant> = None;
+    // The live brokers the controller last reported.
+    let mut known = Vec::new();
+    loop {
+        if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
+            // A call waits while the engine is unreachable; shutdown does not.
+            let done = tokio::select! {
+                done = work(&mut engine, &me, &mut role, &mut todo, &mut known) => done,
+                _ = &mut stop => break,
+            };
+            match done {
+                Ok(()) => {}
+                // The engine reports the end of the session as an event.
+                Err(EngineError::SessionLost) => {}
+                Err(e @ EngineError::BrokerIdTaken { .. }) => {
+                    error!("{e}");
+                    retry_at = Some(Instant::now() + RETRY_TAKEN);
+                }
+                Err(e) => {
+                    warn!(error = %e, "cluster membership: retrying");
+                    retry_at = Some(Instant::now() + RETRY);
+                }
+            }
+        }
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = async { match retry_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
+                retry_at = None;
+            }
+            event = engine.next_event() => match event {
+                Ok(event) => on_event(me.id, &mut role, &mut todo, event),
+                Err(e) => {
+                    warn!(error = %e, "reading cluster changes failed; retrying");
+                    tokio::select! {
+                        _ = &mut stop => break,
+                        _ = tokio::time::sleep(RETRY) => {}
+                    }
+                }
+            },
+        }
+    }
+    if let Role::Controller { epoch } = role {
+        info!(
+            "shutting down: resigning as controller (epoch {})",
+            epoch.epoch
+        );
+    }
+    engine.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::engine::Version;
+    use super::*;
+
+    const ME: BrokerId = 1;
+
+    fn term(epoch: i32) -> ControllerEpoch {
+        ControllerEpoch {
+            epoch,
+            version: Version(i64::from(epoch)),
+        }
+    }
+
+    fn apply(role: Role, events: Vec<Event>) -> (Role, Todo) {
+        let mut role = role;
+        let mut todo = Todo::default();
+        for e in events {
+            on_event(ME, &mut role, &mut todo, e);
+        }
+        (role, todo)
+    }
+
+    #[test]
+    fn a_controller_that_loses_its_session_stops_being_one_and_registers_again() {
+        let (role, todo) = apply(
+            Role::Controller { epoch: term(3) },
+            vec![Event::SessionExpired],
+        );
+        assert_eq!(role, Role::Detached);
+        assert_eq!(todo, Todo::default());
+        // Nothing a dead session's watches say matters until it is back.
+        let (role, todo) = apply(
+            role,
+            vec![
+                Event::ControllerGone,
+                Event::ControllerChanged(2),
+                Event::SessionReestablished,
+            ],
+        );
+        assert_eq!(role, Role::Detached);
+        assert_eq!(
+            todo,
+            Todo {
+                register: true,
+                elect: true,
+                brokers: false
+            }
+        );
+    }
+
+    #[test]
+    fn a_controller_resigns_when_another_claims_the_role_or_its_claim_goes() {
+        let (role, todo) = apply(
+            Role::Controller { epoch: term(3) },
+            vec![
+                Event::ControllerChanged(ME),
+                Event::BrokersChanged([1, 2].into()),
+            ],
+        );
+        assert_eq!(role, Role::Controller { epoch: term(3) });
+        assert!(!todo.elect);
+        assert!(
+            todo.brokers,
+            "the controller reads the brokers that changed"
+        );
+        let (role, _) = apply(role, vec![Event::ControllerChanged(2)]);
+        assert_eq!(
+            role,
+            Role::Broker {
+                controller: Some(2)
+            }
+        );
+        let (role, todo) = apply(
+            Role::Controller { epoch: term(3) },
+            vec![Event::ControllerGone],
+        );
+        assert_eq!(role, Role::Broker { controller: None });
+        assert!(todo.elect);
+    }
+
+    #[test]
+    fn a_broker_elects_when_the_controller_goes_and_follows_a_new_one() {
+        let (role, todo) = apply(
+            Role::Broker {
+                controller: Some(2),
+            },
+            vec![Event::ControllerGone],
+        );
+        assert_eq!(role, Role::Broker { controller: None });
+        assert!(todo.elect);
+        let (role, todo) = apply(role, vec![Event::ControllerChanged(3)]);
+        assert_eq!(
+            role,
+            Role::Broker {
+                controller: Some(3)
+            }
+        );
+        assert!(!todo.elect);
+        // A claim in this broker's name it did not see succeed.
+        let (_, todo) = apply(role, vec![Event::ControllerChanged(ME)]);
+        assert!(todo.elect);
+    }
+
+    #[test]
+    fn elections_set_the_role() {
+        let mut role = Role::Broker { controller: None };
+        on_election(&mut role, Election::Won(term(4)));
+        assert_eq!(role, Role::Controller { epoch: term(4) });
+        on_election(&mut role, Election::Lost(Some(2)));
+        assert_eq!(
+            role,
+            Role::Broker {
+                controller: Some(2)
+            }
+        );
+    }
+}

@@ -1,0 +1,130 @@
+//! Brokers in a cluster, coordinated by Apache ZooKeeper as in Kafka 2.x:
+//! membership and controller election. (Replication is not here yet:
+//! every broker still serves its own partitions alone.)
+//!
+//! With `zookeeper.connect` set, `spate serve`:
+//!
+//! 1. opens a ZooKeeper session ([`Engine::connect`]), creating the chroot
+//!    and Kafka's persistent paths when missing;
+//! 2. reads `/cluster/id`, or stores one ([`Engine::cluster_id`]): the
+//!    data directory's own id when it has one, else a new one. A data
+//!    directory whose `meta.properties` names another cluster is refused
+//!    (Kafka's `InconsistentClusterIdException`);
+//! 3. once it listens, registers itself at `/brokers/ids/<broker.id>`
+//!    ([`Engine::register`]); a live broker with the same id makes it fail
+//!    to start;
+//! 4. runs the [`membership`] loop in its own task: the controller
+//!    election, and registering again after a session expires;
+//! 5. at shutdown closes the session, so its znodes go at once rather than
+//!    a session timeout later.
+//!
+//! # Layout
+//!
+//! Kafka's, so `zkCli.sh` and Kafka's tools read it as a Kafka cluster
+//! (paths are under the chroot, if `zookeeper.connect` names one; the
+//! JSON is in [`znodes`]):
+//!
+//! ```text
+//! /cluster/id                   the cluster id                        persistent
+//! /brokers/ids/<id>             a live broker's registration          ephemeral
+//! /controller                   the controller's claim                ephemeral
+//! /controller_epoch             the controller term, bumped per win   persistent
+//! /brokers/topics, /brokers/seqid, /config/{changes,topics,clients,users,brokers,ips},
+//! /admin/delete_topics, /isr_change_notification, /latest_producer_id_block,
+//! /log_dir_event_notification, /consumers                             persistent, empty
+//! ```
+//!
+//! The broker talks to ZooKeeper only through the [`Engine`] trait, so
+//! another coordination service can take its place; the core
+//! (`spate-core`) knows nothing of either.
+
+pub(crate) mod engine;
+pub(crate) mod membership;
+#[cfg(test)]
+mod tests;
+mod znodes;
+pub(crate) mod zookeeper;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tracing::info;
+
+pub(crate) use engine::{BrokerInfo, Engine, EngineError};
+
+/// A session with the cluster's engine, and the cluster's id: a broker
+/// that is about to join (not yet registered).
+pub(crate) struct Joining<E> {
+    engine: E,
+    cluster_id: String,
+}
+
+/// Connects and settles the cluster id: the stored one, or `proposed`.
+pub(crate) async fn connect<E: Engine>(
+    config: &E::Config,
+    proposed: &str,
+) -> Result<Joining<E>, EngineError> {
+    let engine = E::connect(config).await?;
+    let cluster_id = engine.cluster_id(proposed).await?;
+    info!(cluster = %cluster_id, "cluster id");
+    Ok(Joining { engine, cluster_id })
+}
+
+impl<E: Engine> Joining<E> {
+    /// The cluster's id.
+    pub(crate) fn cluster_id(&self) -> &str {
+        &self.cluster_id
+    }
+
+    /// Registers `me`, then starts the [`membership`] loop in a task. On
+    /// failure the session is closed.
+    pub(crate) async fn join(mut self, me: BrokerInfo) -> Result<Member, EngineError> {
+        let epoch = match self.engine.register(&me).await {
+            Ok(epoch) => epoch,
+            Err(e) => {
+                self.engine.close().await;
+                return Err(e);
+            }
+        };
+        info!("registered broker {} (broker epoch {})", me.id, epoch.0);
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(membership::run(self.engine, me, stopped));
+        Ok(Member { stop, task })
+    }
+
+    /// Ends the session without joining.
+    pub(crate) async fn abandon(self) {
+        self.engine.close().await;
+    }
+}
+
+/// A registered broker's membership loop.
+pub(crate) struct Member {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl Member {
+    /// Stops the loop and closes the session.
+    pub(crate) async fn leave(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
+}
+
+/// Kafka's check of a data directory against the cluster it joins
+/// (`InconsistentClusterIdException`).
+pub(crate) fn check_cluster_id(
+    stored: &str,
+    cluster: &str,
+    dir: &std::path::Path,
+) -> Result<(), String> {
+    if stored == cluster {
+        return Ok(());
+    }
+    Err(format!(
+        "the cluster id {cluster} in ZooKeeper does not match the cluster id {stored} in {}: \
+         this broker is trying to join the wrong cluster (is zookeeper.connect right?) \
+         (Kafka: InconsistentClusterIdException)",
+        dir.join("meta.properties").display()
+    ))
+}

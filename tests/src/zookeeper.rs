@@ -1,0 +1,199 @@
+//! A real ZooKeeper server for a test, from Debian's `zookeeper` package
+//! (`scripts/test` installs it): `ZooKeeperServerMain` on a free loopback
+//! port, its data in a temporary directory, killed when dropped. A client
+//! session of its own reads the znodes that brokers write.
+
+use std::fs;
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use zookeeper_client as client;
+use zookeeper_client::Stat;
+
+use crate::TempDir;
+
+/// Where Debian's `libzookeeper-java` (pulled in by `zookeeper`) puts the
+/// server; the rest of its class path is in the same directory.
+const JAR: &str = "/usr/share/java/zookeeper.jar";
+
+/// How long a server may take to answer its first client.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A standalone ZooKeeper server.
+pub struct ZooKeeper {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+    client: client::Client,
+    rt: tokio::runtime::Runtime,
+}
+
+/// A znode's data and stat.
+#[derive(Debug, Clone)]
+pub struct Znode {
+    /// The data.
+    pub data: Vec<u8>,
+    /// Versions, zxids, the ephemeral owner.
+    pub stat: Stat,
+}
+
+impl Znode {
+    /// The data as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.data).into_owned()
+    }
+}
+
+impl ZooKeeper {
+    /// Starts a server and waits until a client session opens on it.
+    /// `tickTime` is 500 ms, so sessions of 1 s to 10 s can be
+    /// negotiated and expire promptly.
+    pub fn start() -> ZooKeeper {
+        assert!(
+            Path::new(JAR).exists(),
+            "ZooKeeper is not installed ({JAR} is missing): run scripts/test, which installs \
+             the Debian package `zookeeper` (or: apt-get install -y zookeeper)"
+        );
+        let java = crate::require("java");
+        let dir = TempDir::new("zookeeper");
+        let port = free_port();
+        let data = dir.0.join("data");
+        fs::create_dir_all(&data).expect("ZooKeeper data dir");
+        let cfg = dir.0.join("zoo.cfg");
+        fs::write(
+            &cfg,
+            format!(
+                "tickTime=500\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
+                 admin.enableServer=false\nmaxClientCnxns=0\n",
+                data.display()
+            ),
+        )
+        .expect("writing zoo.cfg");
+        let log = fs::File::create(dir.0.join("zookeeper.log")).expect("ZooKeeper log file");
+        let child = Command::new(java)
+            // A small, quick-starting JVM: the tests share two cores.
+            .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+            .args(["-cp", "/usr/share/java/*"])
+            .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
+            .arg(&cfg)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting ZooKeeper: {e}"));
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime for the ZooKeeper client");
+        let mut child = child;
+        let client = connect_when_up(&rt, port, || match child.try_wait() {
+            Ok(Some(status)) => Some(format!(
+                "ZooKeeper exited ({status}):\n{}",
+                fs::read_to_string(dir.0.join("zookeeper.log")).unwrap_or_default()
+            )),
+            _ => None,
+        });
+        ZooKeeper {
+            child,
+            port,
+            dir,
+            client,
+            rt,
+        }
+    }
+
+    /// `127.0.0.1:PORT`, for `zookeeper.connect`.
+    pub fn connect(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The znode at `path`, or `None` when there is none.
+    pub fn get(&self, path: &str) -> Option<Znode> {
+        match self.block_on(self.client.get_data(path)) {
+            Ok((data, stat)) => Some(Znode { data, stat }),
+            Err(client::Error::NoNode) => None,
+            Err(e) => panic!("reading {path} from ZooKeeper: {e}"),
+        }
+    }
+
+    /// The children of `path`, sorted, or `None` when there is no `path`.
+    pub fn children(&self, path: &str) -> Option<Vec<String>> {
+        match self.block_on(self.client.list_children(path)) {
+            Ok(mut c) => {
+                c.sort();
+                Some(c)
+            }
+            Err(client::Error::NoNode) => None,
+            Err(e) => panic!("listing {path} in ZooKeeper: {e}"),
+        }
+    }
+
+    /// Runs `f` (a call on [`ZooKeeper::client`]) to completion.
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// The test's own client session.
+    pub fn client(&self) -> &client::Client {
+        &self.client
+    }
+
+    /// The server's log so far, for failure messages.
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.0.join("zookeeper.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for ZooKeeper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port nobody listens on now (the server binds it a moment later).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Opens a client session, retrying while the server starts; `died`
+/// says why it never will.
+fn connect_when_up(
+    rt: &tokio::runtime::Runtime,
+    port: u16,
+    mut died: impl FnMut() -> Option<String>,
+) -> client::Client {
+    let deadline = Instant::now() + START_TIMEOUT;
+    let addr = format!("127.0.0.1:{port}");
+    loop {
+        let attempt = rt.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(2),
+                client::Client::connector().fail_eagerly().connect(&addr),
+            )
+            .await
+        });
+        match attempt {
+            Ok(Ok(c)) => return c,
+            _ if Instant::now() > deadline => {
+                if let Some(why) = died() {
+                    panic!("{why}");
+                }
+                panic!("ZooKeeper did not answer on {addr} within {START_TIMEOUT:?}")
+            }
+            _ => {
+                if let Some(why) = died() {
+                    panic!("{why}");
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}

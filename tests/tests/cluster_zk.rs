@@ -1,0 +1,332 @@
+//! Brokers in a ZooKeeper cluster (`zookeeper.connect`), against a real
+//! ZooKeeper server: registration with Kafka's znodes and JSON, one
+//! controller and its successor after a crash, a duplicate broker id
+//! refused, a chroot, a broker frozen past its session, a clean shutdown,
+//! and a data directory of another cluster.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use spate_e2e::zookeeper::ZooKeeper;
+use spate_e2e::{spate, wait_until, Server, TempDir, Watched};
+
+/// Short, so expiry tests take seconds (the server's tick is 500 ms).
+const SESSION_MS: u64 = 4000;
+
+/// Room for a session to expire and a new controller to be elected.
+const FAILOVER: Duration = Duration::from_secs(20);
+
+fn properties(connect: &str, id: i32) -> String {
+    format!(
+        "broker.id={id}\nzookeeper.connect={connect}\nzookeeper.session.timeout.ms={SESSION_MS}\n"
+    )
+}
+
+fn broker(zk: &ZooKeeper, id: i32) -> Server {
+    Server::start_with_properties(&properties(&zk.connect(), id), &[])
+}
+
+fn json_at(zk: &ZooKeeper, path: &str) -> Value {
+    let z = zk.get(path).unwrap_or_else(|| panic!("no {path}"));
+    serde_json::from_slice(&z.data).unwrap_or_else(|e| panic!("{path}: {e}: {}", z.text()))
+}
+
+/// `/controller`'s broker id, if there is one.
+fn controller(zk: &ZooKeeper, root: &str) -> Option<i64> {
+    let z = zk.get(&format!("{root}/controller"))?;
+    let v: Value = serde_json::from_slice(&z.data).expect("controller JSON");
+    v["brokerid"].as_i64()
+}
+
+fn controller_epoch(zk: &ZooKeeper) -> i32 {
+    zk.get("/controller_epoch")
+        .expect("/controller_epoch")
+        .text()
+        .parse()
+        .expect("a number")
+}
+
+fn wait<T>(what: &str, timeout: Duration, check: impl FnMut() -> Option<T>) -> T {
+    wait_until(what, timeout, &[], check)
+}
+
+fn kill(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// `spate serve --listen 127.0.0.1:0 --data-dir DIR SERVER_PROPERTIES`,
+/// and the directory of that file.
+fn serve_in(properties: &str, data_dir: &Path) -> (Command, TempDir) {
+    let config = TempDir::new("config");
+    let file = config.0.join("server.properties");
+    std::fs::write(&file, properties).expect("writing server.properties");
+    let mut cmd = Command::new(spate());
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .arg(&file);
+    (cmd, config)
+}
+
+/// `spate serve` that is expected to fail at startup, with its output.
+fn failing_broker(properties: &str, data_dir: &Path) -> Watched {
+    let (cmd, _config) = serve_in(properties, data_dir);
+    let mut w = Watched::spawn("second broker", cmd);
+    let status = w.wait_exit(Duration::from_secs(30));
+    assert!(
+        matches!(status, Some(s) if !s.success()),
+        "it should have failed to start, but: {status:?}\n{}",
+        w.transcript()
+    );
+    w
+}
+
+#[test]
+fn three_brokers_register_with_kafkas_json_and_one_is_controller() {
+    let zk = ZooKeeper::start();
+    let brokers: Vec<Server> = (1..=3).map(|id| broker(&zk, id)).collect();
+    // A broker says it listens only once it is registered.
+    assert_eq!(
+        zk.children("/brokers/ids"),
+        Some(vec!["1".into(), "2".into(), "3".into()])
+    );
+    for (id, b) in (1..=3).zip(&brokers) {
+        let path = format!("/brokers/ids/{id}");
+        let mut v = json_at(&zk, &path);
+        let timestamp = v["timestamp"].take();
+        assert!(
+            timestamp.as_str().is_some_and(|t| t.parse::<i64>().is_ok()),
+            "{timestamp}"
+        );
+        let port = b.port();
+        assert_eq!(
+            v,
+            json!({
+                "version": 5,
+                "host": "127.0.0.1",
+                "port": port,
+                "endpoints": [format!("PLAINTEXT://127.0.0.1:{port}")],
+                "listener_security_protocol_map": {"PLAINTEXT": "PLAINTEXT"},
+                "jmx_port": -1,
+                "features": {},
+                "timestamp": null,
+            })
+        );
+        assert_ne!(
+            zk.get(&path).unwrap().stat.ephemeral_owner,
+            0,
+            "{path} is ephemeral"
+        );
+    }
+    // The persistent paths a Kafka broker creates.
+    for path in [
+        "/brokers/topics",
+        "/brokers/seqid",
+        "/config/topics",
+        "/config/changes",
+        "/config/brokers",
+        "/admin/delete_topics",
+        "/isr_change_notification",
+        "/latest_producer_id_block",
+        "/log_dir_event_notification",
+    ] {
+        let z = zk.get(path).unwrap_or_else(|| panic!("no {path}"));
+        assert_eq!(z.stat.ephemeral_owner, 0, "{path} is persistent");
+    }
+    // One cluster id, which every broker reports to clients.
+    let cluster = json_at(&zk, "/cluster/id");
+    assert_eq!(cluster["version"], "1");
+    let id = cluster["id"].as_str().expect("an id").to_string();
+    for b in &brokers {
+        let out = b.spate(&["cluster", "info"], b"");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&id),
+            "broker {} reports another cluster id:\n{text}",
+            b.addr
+        );
+    }
+    // Exactly one controller (one /controller znode), in the first term.
+    let c = wait("a controller", Duration::from_secs(10), || {
+        controller(&zk, "")
+    });
+    assert!((1..=3).contains(&c));
+    let mut v = json_at(&zk, "/controller");
+    assert!(v["timestamp"].take().as_str().is_some());
+    assert_eq!(v, json!({"version": 1, "brokerid": c, "timestamp": null}));
+    assert_ne!(zk.get("/controller").unwrap().stat.ephemeral_owner, 0);
+    assert_eq!(controller_epoch(&zk), 1);
+}
+
+#[test]
+fn killing_the_controller_elects_another_with_a_higher_epoch() {
+    let zk = ZooKeeper::start();
+    let mut brokers: Vec<Option<Server>> = (1..=3).map(|id| Some(broker(&zk, id))).collect();
+    let first = wait("a controller", Duration::from_secs(10), || {
+        controller(&zk, "")
+    });
+    let epoch = controller_epoch(&zk);
+    brokers[first as usize - 1]
+        .take()
+        .expect("the controller")
+        .kill9();
+    let killed_at = Instant::now();
+    let next = wait("another controller", FAILOVER, || {
+        controller(&zk, "").filter(|c| *c != first)
+    });
+    let took = killed_at.elapsed();
+    assert!(controller_epoch(&zk) > epoch, "the epoch went up");
+    let ids = zk.children("/brokers/ids").unwrap();
+    assert!(!ids.contains(&first.to_string()), "{ids:?}");
+    assert!(ids.contains(&next.to_string()), "{ids:?}");
+    println!("controller {first} -> {next} in {took:?} (session timeout {SESSION_MS} ms)");
+}
+
+#[test]
+fn a_second_broker_with_the_same_id_fails_to_start() {
+    let zk = ZooKeeper::start();
+    let _first = broker(&zk, 1);
+    let owner = zk.get("/brokers/ids/1").unwrap().stat;
+    let dir = TempDir::new("data");
+    let second = failing_broker(&properties(&zk.connect(), 1), &dir.0);
+    let err = second.err_lines().join("\n");
+    assert!(
+        err.contains("broker.id 1 is already registered")
+            && err.contains("/brokers/ids/1, node already exists and owner"),
+        "{}",
+        second.transcript()
+    );
+    assert!(second.lines().is_empty(), "it never said it listens");
+    // The first registration stands.
+    let now = zk.get("/brokers/ids/1").unwrap().stat;
+    assert_eq!(
+        (now.czxid, now.ephemeral_owner),
+        (owner.czxid, owner.ephemeral_owner)
+    );
+}
+
+#[test]
+fn a_chroot_is_created_and_everything_goes_under_it() {
+    let zk = ZooKeeper::start();
+    let connect = format!("{}/spate-test", zk.connect());
+    // The command-line flag this time.
+    let _b = Server::start(&["--zookeeper", &connect, "--node-id", "7"]);
+    assert_eq!(
+        zk.children("/spate-test/brokers/ids"),
+        Some(vec!["7".into()])
+    );
+    assert!(zk.get("/spate-test/cluster/id").is_some());
+    wait("a controller", Duration::from_secs(10), || {
+        controller(&zk, "/spate-test")
+    });
+    let mut top = zk.children("/").unwrap();
+    top.retain(|c| c != "zookeeper");
+    assert_eq!(top, vec!["spate-test"], "nothing outside the chroot");
+}
+
+#[test]
+fn a_broker_frozen_past_its_session_loses_its_registration_and_registers_again() {
+    let zk = ZooKeeper::start();
+    let b1 = broker(&zk, 1);
+    wait("broker 1 is controller", Duration::from_secs(10), || {
+        controller(&zk, "").filter(|c| *c == 1)
+    });
+    let b2 = broker(&zk, 2);
+    let before = zk.get("/brokers/ids/1").unwrap().stat;
+    let epoch = controller_epoch(&zk);
+
+    kill("-STOP", b1.pid());
+    wait("broker 1's registration to go", FAILOVER, || {
+        zk.get("/brokers/ids/1").is_none().then_some(())
+    });
+    wait("broker 2 to take over", FAILOVER, || {
+        controller(&zk, "").filter(|c| *c == 2)
+    });
+    assert!(controller_epoch(&zk) > epoch);
+
+    kill("-CONT", b1.pid());
+    let after = wait("broker 1 to register again", FAILOVER, || {
+        zk.get("/brokers/ids/1").map(|z| z.stat)
+    });
+    assert_ne!(
+        after.ephemeral_owner, before.ephemeral_owner,
+        "a new session"
+    );
+    assert!(after.czxid > before.czxid, "a new broker epoch");
+    // The old controller came back as a broker: it does not take over.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(controller(&zk, ""), Some(2));
+    assert_eq!(
+        zk.children("/brokers/ids"),
+        Some(vec!["1".into(), "2".into()])
+    );
+    drop((b1, b2));
+}
+
+#[test]
+fn sigterm_closes_the_session_so_its_znodes_go_at_once() {
+    let zk = ZooKeeper::start();
+    // A session long enough that only a closed session explains a prompt
+    // change (10 s is the most this server grants).
+    let long = |id| {
+        let p = properties(&zk.connect(), id)
+            .replace(&format!("timeout.ms={SESSION_MS}"), "timeout.ms=10000");
+        Server::start_with_properties(&p, &[])
+    };
+    let b1 = long(1);
+    wait("broker 1 is controller", Duration::from_secs(10), || {
+        controller(&zk, "").filter(|c| *c == 1)
+    });
+    let _b2 = long(2);
+    let stopped_at = Instant::now();
+    assert!(b1.terminate(), "a clean exit");
+    assert!(zk.get("/brokers/ids/1").is_none(), "gone with the session");
+    wait("broker 2 to take over", Duration::from_secs(5), || {
+        controller(&zk, "").filter(|c| *c == 2)
+    });
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(5),
+        "well before a session timeout"
+    );
+}
+
+#[test]
+fn the_first_data_directory_names_the_cluster_and_another_clusters_is_refused() {
+    let zk = ZooKeeper::start();
+    // Two single brokers, each with its own data directory and cluster id.
+    let dirs = [TempDir::new("data"), TempDir::new("data")];
+    let ids: Vec<String> = dirs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            // meta.properties is written before the broker listens.
+            Server::start_in(&d.0, &["--node-id", &(i + 1).to_string()]).kill9();
+            let meta = std::fs::read_to_string(d.0.join("meta.properties")).unwrap();
+            meta.lines()
+                .find_map(|l| l.strip_prefix("cluster.id="))
+                .expect("cluster.id")
+                .to_string()
+        })
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+    // The first joins an empty ZooKeeper: its id becomes the cluster's.
+    let (cmd, _config) = serve_in(&properties(&zk.connect(), 1), &dirs[0].0);
+    let _b1 = Server::spawn(cmd);
+    assert_eq!(json_at(&zk, "/cluster/id")["id"], ids[0].as_str());
+    // The second belongs to another cluster (Kafka's InconsistentClusterIdException).
+    let second = failing_broker(&properties(&zk.connect(), 2), &dirs[1].0);
+    let err = second.err_lines().join("\n");
+    assert!(
+        err.contains("InconsistentClusterIdException")
+            && err.contains(&ids[0])
+            && err.contains(&ids[1]),
+        "{}",
+        second.transcript()
+    );
+    assert_eq!(zk.children("/brokers/ids"), Some(vec!["1".into()]));
+}
