@@ -38,8 +38,10 @@
 //! another coordination service can take its place; the core
 //! (`spate-core`) knows nothing of either.
 
+mod channel;
 pub(crate) mod engine;
 pub(crate) mod membership;
+mod sender;
 #[cfg(test)]
 mod tests;
 mod znodes;
@@ -49,7 +51,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-pub(crate) use engine::{BrokerInfo, Engine, EngineError};
+pub(crate) use engine::{BrokerEpoch, BrokerInfo, Engine, EngineError};
+pub(crate) use membership::OnRegistered;
 
 /// A session with the cluster's engine, and the cluster's id: a broker
 /// that is about to join (not yet registered).
@@ -75,9 +78,14 @@ impl<E: Engine> Joining<E> {
         &self.cluster_id
     }
 
-    /// Registers `me`, then starts the [`membership`] loop in a task. On
-    /// failure the session is closed.
-    pub(crate) async fn join(mut self, me: BrokerInfo) -> Result<Member, EngineError> {
+    /// Registers `me`, then starts the [`membership`] loop in a task.
+    /// `on_registered` is told the broker epoch of this registration and
+    /// of every later one. On failure the session is closed.
+    pub(crate) async fn join(
+        mut self,
+        me: BrokerInfo,
+        on_registered: OnRegistered,
+    ) -> Result<Member, EngineError> {
         let epoch = match self.engine.register(&me).await {
             Ok(epoch) => epoch,
             Err(e) => {
@@ -86,8 +94,9 @@ impl<E: Engine> Joining<E> {
             }
         };
         info!("registered broker {} (broker epoch {})", me.id, epoch.0);
+        on_registered(epoch);
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(membership::run(self.engine, me, stopped));
+        let task = tokio::spawn(membership::run(self.engine, me, on_registered, stopped));
         Ok(Member { stop, task })
     }
 
