@@ -134,6 +134,7 @@ impl Senders {
     /// Carries out `steps` in order.
     pub(crate) fn apply(&mut self, steps: Vec<Step>) {
         let mut told = Vec::new();
+        let mut epoch = None;
         for step in steps {
             match step {
                 Step::Open(r) => {
@@ -152,16 +153,8 @@ impl Senders {
                     }
                 }
                 Step::Send(id, update) => {
-                    if told.is_empty() {
-                        let live: Vec<String> =
-                            update.brokers.iter().map(|b| b.id.to_string()).collect();
-                        info!(
-                            "controller epoch {}: telling the live brokers ({}) who is alive",
-                            update.controller_epoch,
-                            live.join(", ")
-                        );
-                    }
-                    told.push(id);
+                    epoch = Some(update.controller_epoch);
+                    told.push(id.to_string());
                     match self.targets.get(&id) {
                         Some(t) => {
                             let _ = t.queue.send(update);
@@ -170,6 +163,12 @@ impl Senders {
                     }
                 }
             }
+        }
+        if let Some(epoch) = epoch {
+            info!(
+                "sending UpdateMetadata to brokers {} (controller epoch {epoch})",
+                told.join(", ")
+            );
         }
     }
 }
@@ -216,9 +215,15 @@ async fn run(me: BrokerId, target: Registered, mut queue: mpsc::UnboundedReceive
                 Err(e) => {
                     conn = None;
                     if failures == 0 {
-                        warn!(broker = id, "cannot send UpdateMetadata to broker {id} at {addr}: {e:#}; retrying");
+                        warn!(
+                            broker = id,
+                            "cannot send UpdateMetadata to broker {id} at {addr}: {e:#}; retrying"
+                        );
                     } else {
-                        debug!(broker = id, "still cannot reach broker {id} at {addr}: {e:#}");
+                        debug!(
+                            broker = id,
+                            "still cannot reach broker {id} at {addr}: {e:#}"
+                        );
                     }
                     failures += 1;
                     tokio::time::sleep(backoff(failures)).await;
@@ -253,7 +258,9 @@ async fn attempt(
     match decode_response(&frame, ApiKey::UpdateMetadata, version) {
         Ok((_, ResponseBody::UpdateMetadata(r))) => Ok(ErrorCode(r.error_code)),
         Ok(_) => bail!("UpdateMetadata answered with another API"),
-        Err(e) => Err(anyhow!("decoding the UpdateMetadata v{version} response: {e}")),
+        Err(e) => Err(anyhow!(
+            "decoding the UpdateMetadata v{version} response: {e}"
+        )),
     }
 }
 
@@ -432,7 +439,10 @@ mod tests {
             );
             if version >= 5 {
                 assert_eq!(got.broker_epoch, 77);
-                assert_eq!((ep.listener.as_ref(), b.rack.as_deref()), ("PLAINTEXT", Some("r2")));
+                assert_eq!(
+                    (ep.listener.as_ref(), b.rack.as_deref()),
+                    ("PLAINTEXT", Some("r2"))
+                );
                 assert!(got.topic_states.is_empty(), "no partition states yet");
             }
         }
