@@ -269,7 +269,10 @@ fn a_broker_frozen_past_its_session_loses_its_registration_and_registers_again()
         zk.children("/brokers/ids"),
         Some(vec!["1".into(), "2".into()])
     );
-    drop((b1, b2));
+    // The new controller's UpdateMetadata, addressed to broker 1's new
+    // registration, reaches it: both list both, and broker 2 as controller.
+    let both = BTreeMap::from([(1, b1), (2, b2)]);
+    agree(&both, 2, Duration::from_secs(10));
 }
 
 #[test]
