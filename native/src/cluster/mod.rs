@@ -1,6 +1,9 @@
 //! Brokers in a cluster, coordinated by Apache ZooKeeper as in Kafka 2.x:
-//! membership and controller election. (Replication is not here yet:
-//! every broker still serves its own partitions alone.)
+//! membership and controller election, and the controller telling every
+//! broker who is alive, so that all brokers serve the same membership
+//! (Metadata and DescribeCluster list every live broker and the
+//! controller). Replication is not here yet: every broker still serves
+//! its own partitions alone.
 //!
 //! With `zookeeper.connect` set, `spate serve`:
 //!
@@ -14,8 +17,18 @@
 //!    ([`Engine::register`]); a live broker with the same id makes it fail
 //!    to start;
 //! 4. runs the [`membership`] loop in its own task: the controller
-//!    election, and registering again after a session expires;
-//! 5. at shutdown closes the session, so its znodes go at once rather than
+//!    election, and registering again after a session expires. Every
+//!    registration's broker epoch goes to the task that owns the core's
+//!    `Broker` (`handle_registered`), so it refuses requests meant for an
+//!    earlier incarnation;
+//! 5. while it is the controller, keeps a channel to every live broker,
+//!    itself included (Kafka's `ControllerChannelManager`: [`channel`]
+//!    decides, [`sender`] sends), and sends each UpdateMetadata (the
+//!    controller id and epoch, the target's broker epoch, the live brokers
+//!    with their endpoints; no partition states yet) when it is elected
+//!    and whenever the live brokers change. It stops sending the moment
+//!    it resigns;
+//! 6. at shutdown closes the session, so its znodes go at once rather than
 //!    a session timeout later.
 //!
 //! # Layout

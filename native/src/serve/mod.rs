@@ -79,8 +79,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, requires = "playground")]
     inspect: bool,
     /// Join a cluster coordinated by ZooKeeper at this address
-    /// (`zookeeper.connect`): register, and take part in the controller
-    /// election. Membership only so far: no replication.
+    /// (`zookeeper.connect`): register, take part in the controller
+    /// election, and list every live broker. Membership only so far: no
+    /// replication.
     #[arg(long, value_name = "HOST:PORT[,HOST:PORT...][/CHROOT]")]
     zookeeper: Option<String>,
 }
