@@ -2,15 +2,19 @@
 //! ZooKeeper server: registration with Kafka's znodes and JSON, one
 //! controller and its successor after a crash, a duplicate broker id
 //! refused, a chroot, a broker frozen past its session, a clean shutdown,
-//! and a data directory of another cluster.
+//! a data directory of another cluster; and the membership every broker
+//! serves, as the controller's UpdateMetadata tells it, through a crash,
+//! a restart and a new controller, read by kcat, `spate cluster info` and
+//! confluent-kafka.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{spate, wait_until, Server, TempDir, Watched};
+use spate_e2e::{require, spate, wait_until, Server, TempDir, Watched};
 
 /// Short, so expiry tests take seconds (the server's tick is 500 ms).
 const SESSION_MS: u64 = 4000;
@@ -265,7 +269,10 @@ fn a_broker_frozen_past_its_session_loses_its_registration_and_registers_again()
         zk.children("/brokers/ids"),
         Some(vec!["1".into(), "2".into()])
     );
-    drop((b1, b2));
+    // The new controller's UpdateMetadata, addressed to broker 1's new
+    // registration, reaches it: both list both, and broker 2 as controller.
+    let both = BTreeMap::from([(1, b1), (2, b2)]);
+    agree(&both, 2, Duration::from_secs(10));
 }
 
 #[test]
@@ -329,4 +336,151 @@ fn the_first_data_directory_names_the_cluster_and_another_clusters_is_refused() 
         second.transcript()
     );
     assert_eq!(zk.children("/brokers/ids"), Some(vec!["1".into()]));
+}
+
+/// What one broker's Metadata says: the brokers (id to `host:port`) and
+/// the controller id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct View {
+    brokers: BTreeMap<i64, String>,
+    controller: i64,
+}
+
+/// The view of the broker at `addr`, as kcat (librdkafka) reads it
+/// (`None`: no answer).
+fn kcat_view(addr: &str) -> Option<View> {
+    let out = Command::new(require("kcat"))
+        .args(["-L", "-J", "-m", "5", "-b", addr])
+        .output()
+        .expect("kcat runs");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let brokers = v["brokers"]
+        .as_array()?
+        .iter()
+        .map(|b| Some((b["id"].as_i64()?, b["name"].as_str()?.to_string())))
+        .collect::<Option<_>>()?;
+    Some(View {
+        brokers,
+        controller: v["controllerid"].as_i64()?,
+    })
+}
+
+/// The view of `b`, as `spate cluster info --json` reads it.
+fn cli_view(b: &Server) -> View {
+    let out = b.spate(&["cluster", "info", "--json"], b"");
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    View {
+        brokers: v["brokers"]
+            .as_array()
+            .expect("brokers")
+            .iter()
+            .map(|b| {
+                let addr = format!("{}:{}", b["host"].as_str().unwrap(), b["port"]);
+                (b["node_id"].as_i64().unwrap(), addr)
+            })
+            .collect(),
+        controller: v["controller_id"].as_i64().expect("controller_id"),
+    }
+}
+
+/// Waits until every broker of `brokers` lists exactly `brokers` and names
+/// `controller`; returns how long that took.
+fn agree(brokers: &BTreeMap<i64, Server>, controller: i64, timeout: Duration) -> Duration {
+    let started = Instant::now();
+    let want = View {
+        brokers: brokers
+            .iter()
+            .map(|(id, b)| (*id, b.addr.clone()))
+            .collect(),
+        controller,
+    };
+    for b in brokers.values() {
+        let mut last = None;
+        wait_until(
+            &format!("the broker at {} to report {want:?}", b.addr),
+            timeout.saturating_sub(started.elapsed()),
+            &[],
+            || {
+                last = kcat_view(&b.addr);
+                (last.as_ref() == Some(&want)).then_some(())
+            },
+        );
+    }
+    started.elapsed()
+}
+
+fn three_brokers(zk: &ZooKeeper) -> (BTreeMap<i64, Server>, i64) {
+    let brokers: BTreeMap<i64, Server> = (1..=3).map(|id| (id, broker(zk, id as i32))).collect();
+    let c = wait("a controller", Duration::from_secs(10), || {
+        controller(zk, "")
+    });
+    (brokers, c)
+}
+
+#[test]
+fn every_broker_lists_the_live_brokers_through_a_crash_and_a_restart() {
+    let zk = ZooKeeper::start();
+    let (mut brokers, c) = three_brokers(&zk);
+    let took = agree(&brokers, c, Duration::from_secs(10));
+    println!("all three brokers list all three, controller {c}, after {took:?}");
+    for b in brokers.values() {
+        assert_eq!(cli_view(b), kcat_view(&b.addr).unwrap(), "the CLI agrees");
+    }
+    // `spate cluster info` shows them all, and the controller.
+    let any = brokers.values().next().unwrap();
+    let out = any.spate(&["cluster", "info"], b"");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("Controller: {c}\n")), "{text}");
+    for (id, b) in &brokers {
+        assert!(
+            text.lines()
+                .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                    == [id.to_string(), b.addr.clone()]),
+            "broker {id} at {} missing:\n{text}",
+            b.addr
+        );
+    }
+    // A client bootstrapped to one broker finds the others.
+    let seen = brokers[&c].python(
+        "import sys\n\
+         from confluent_kafka.admin import AdminClient\n\
+         md = AdminClient({'bootstrap.servers': sys.argv[1]}).list_topics(timeout=10)\n\
+         print(md.controller_id, ' '.join(f'{b.id}={b.host}:{b.port}' for b in sorted(md.brokers.values(), key=lambda b: b.id)))\n",
+    );
+    let want: Vec<String> = brokers
+        .iter()
+        .map(|(id, b)| format!("{id}={}", b.addr))
+        .collect();
+    assert_eq!(seen.trim(), format!("{c} {}", want.join(" ")));
+
+    // A broker that is not the controller crashes: once its session is
+    // over, every other broker lists two.
+    let victim = (1..=3).find(|id| *id != c).unwrap();
+    brokers.remove(&victim).unwrap().kill9();
+    let took = agree(&brokers, c, FAILOVER);
+    println!(
+        "broker {victim} killed: the others list two after {took:?} (session {SESSION_MS} ms)"
+    );
+    // It comes back (a new port, a new broker epoch): all list three.
+    brokers.insert(victim, broker(&zk, victim as i32));
+    let took = agree(&brokers, c, Duration::from_secs(10));
+    println!("broker {victim} restarted: all list three after {took:?}");
+}
+
+#[test]
+fn a_new_controller_tells_the_remaining_brokers() {
+    let zk = ZooKeeper::start();
+    let (mut brokers, first) = three_brokers(&zk);
+    agree(&brokers, first, Duration::from_secs(10));
+    brokers.remove(&first).unwrap().kill9();
+    let next = wait("another controller", FAILOVER, || {
+        controller(&zk, "").filter(|c| *c != first)
+    });
+    let took = agree(&brokers, next, Duration::from_secs(10));
+    println!("controller {first} -> {next}: both remaining brokers say so {took:?} later");
+    assert!(controller_epoch(&zk) >= 2);
 }

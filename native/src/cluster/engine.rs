@@ -43,6 +43,17 @@ pub(crate) struct BrokerInfo {
     pub rack: Option<String>,
 }
 
+/// A live broker as the engine lists it: its registration and that
+/// registration's epoch (the controller stamps each request to the broker
+/// with it, so a later incarnation refuses what was meant for this one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Registered {
+    /// How others reach it.
+    pub info: BrokerInfo,
+    /// Its registration's epoch.
+    pub epoch: BrokerEpoch,
+}
+
 /// A registration's epoch: it grows each time a broker registers (in
 /// ZooKeeper, the creating transaction's id), so a stale registration is
 /// told apart from a fresh one of the same id.
@@ -206,8 +217,8 @@ pub(crate) trait Engine: Sized + Send + 'static {
         broker: &BrokerInfo,
     ) -> impl Future<Output = Result<BrokerEpoch, EngineError>> + Send;
 
-    /// The registered brokers, by id.
-    fn live_brokers(&self) -> impl Future<Output = Result<Vec<BrokerInfo>, EngineError>> + Send;
+    /// The registered brokers, by id, each with its registration's epoch.
+    fn live_brokers(&self) -> impl Future<Output = Result<Vec<Registered>, EngineError>> + Send;
 
     /// Claims the controller role for `me` if no broker holds it, and
     /// bumps the controller epoch in the same atomic step.

@@ -7,6 +7,13 @@
 //! [`on_event`], a pure function of the [`Role`] and the [`Event`]; the
 //! loop then does the engine calls it asks for ([`Todo`]), retrying failed
 //! ones after [`RETRY`].
+//!
+//! Each registration's broker epoch goes to the broker's owner task
+//! ([`OnRegistered`]). While this broker is the controller, the loop also
+//! keeps the controller's channels to the live brokers ([`Channels`]
+//! decides, [`Senders`] sends): after every change of role or of the live
+//! brokers it read, and right after an event, so a resigning controller
+//! stops sending before it does anything else.
 
 use std::time::Duration;
 
@@ -14,7 +21,16 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use super::engine::{BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event};
+use super::channel::Channels;
+use super::engine::{
+    BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
+    Registered,
+};
+use super::sender::Senders;
+
+/// Told each broker epoch this broker registers with: at startup and
+/// after every session expiry.
+pub(crate) type OnRegistered = Box<dyn Fn(BrokerEpoch) + Send + Sync>;
 
 /// Pause before retrying a failed registration or election.
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
@@ -132,8 +148,8 @@ pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Ev
             }
             Role::Broker { .. } | Role::Detached => {}
         },
-        // The controller acts on membership (Kafka's BrokerChange); for
-        // now it reports it.
+        // The controller acts on membership (Kafka's BrokerChange): it
+        // reads the live brokers and tells them all.
         Event::BrokersChanged(ids) => match role {
             Role::Controller { .. } => todo.brokers = true,
             _ => debug!(brokers = ?ids, "registered brokers changed"),
@@ -163,17 +179,27 @@ pub(crate) fn on_election(role: &mut Role, outcome: Election) {
     }
 }
 
+/// The controller term of `role`, if it is the controller.
+fn term(role: &Role) -> Option<i32> {
+    match role {
+        Role::Controller { epoch } => Some(epoch.epoch),
+        _ => None,
+    }
+}
+
 /// Does what `todo` asks, in order, clearing each item done.
 async fn work<E: Engine>(
     engine: &mut E,
     me: &BrokerInfo,
+    on_registered: &OnRegistered,
     role: &mut Role,
     todo: &mut Todo,
-    known: &mut Vec<BrokerInfo>,
+    known: &mut Vec<Registered>,
 ) -> Result<(), EngineError> {
     if todo.register {
         let epoch = engine.register(me).await?;
         info!("registered broker {} (broker epoch {})", me.id, epoch.0);
+        on_registered(epoch);
         todo.register = false;
         *role = Role::Broker { controller: None };
     }
@@ -193,7 +219,10 @@ async fn work<E: Engine>(
         if brokers != *known {
             let list: Vec<String> = brokers
                 .iter()
-                .map(|b| format!("{} at {}:{}", b.id, b.host, b.port))
+                .map(|b| {
+                    let b = &b.info;
+                    format!("{} at {}:{}", b.id, b.host, b.port)
+                })
                 .collect();
             info!("live brokers: {}", list.join(", "));
             *known = brokers;
@@ -204,21 +233,29 @@ async fn work<E: Engine>(
 }
 
 /// Runs until `stop` fires (or its sender is dropped), then closes the
-/// engine's session. `me` is registered already.
-pub(crate) async fn run<E: Engine>(mut engine: E, me: BrokerInfo, mut stop: oneshot::Receiver<()>) {
+/// engine's session. `me` is registered already (and `on_registered` was
+/// told).
+pub(crate) async fn run<E: Engine>(
+    mut engine: E,
+    me: BrokerInfo,
+    on_registered: OnRegistered,
+    mut stop: oneshot::Receiver<()>,
+) {
     let mut role = Role::Broker { controller: None };
     let mut todo = Todo {
         elect: true,
         ..Todo::default()
     };
     let mut retry_at: Option<Instant> = None;
-    // The live brokers the controller last reported.
+    // The live brokers the controller last read.
     let mut known = Vec::new();
+    let mut channels = Channels::default();
+    let mut senders = Senders::new(me.id);
     loop {
         if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
             // A call waits while the engine is unreachable; shutdown does not.
             let done = tokio::select! {
-                done = work(&mut engine, &me, &mut role, &mut todo, &mut known) => done,
+                done = work(&mut engine, &me, &on_registered, &mut role, &mut todo, &mut known) => done,
                 _ = &mut stop => break,
             };
             match done {
@@ -235,13 +272,17 @@ pub(crate) async fn run<E: Engine>(mut engine: E, me: BrokerInfo, mut stop: ones
                 }
             }
         }
+        senders.apply(channels.handle(me.id, term(&role), &known));
         tokio::select! {
             _ = &mut stop => break,
             _ = async { match retry_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
                 retry_at = None;
             }
             event = engine.next_event() => match event {
-                Ok(event) => on_event(me.id, &mut role, &mut todo, event),
+                Ok(event) => {
+                    on_event(me.id, &mut role, &mut todo, event);
+                    senders.apply(channels.handle(me.id, term(&role), &known));
+                }
                 Err(e) => {
                     warn!(error = %e, "reading cluster changes failed; retrying");
                     tokio::select! {
@@ -258,6 +299,7 @@ pub(crate) async fn run<E: Engine>(mut engine: E, me: BrokerInfo, mut stop: ones
             epoch.epoch
         );
     }
+    drop(senders);
     engine.close().await;
 }
 

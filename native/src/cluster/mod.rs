@@ -1,6 +1,9 @@
 //! Brokers in a cluster, coordinated by Apache ZooKeeper as in Kafka 2.x:
-//! membership and controller election. (Replication is not here yet:
-//! every broker still serves its own partitions alone.)
+//! membership and controller election, and the controller telling every
+//! broker who is alive, so that all brokers serve the same membership
+//! (Metadata and DescribeCluster list every live broker and the
+//! controller). Replication is not here yet: every broker still serves
+//! its own partitions alone.
 //!
 //! With `zookeeper.connect` set, `spate serve`:
 //!
@@ -14,8 +17,18 @@
 //!    ([`Engine::register`]); a live broker with the same id makes it fail
 //!    to start;
 //! 4. runs the [`membership`] loop in its own task: the controller
-//!    election, and registering again after a session expires;
-//! 5. at shutdown closes the session, so its znodes go at once rather than
+//!    election, and registering again after a session expires. Every
+//!    registration's broker epoch goes to the task that owns the core's
+//!    `Broker` (`handle_registered`), so it refuses requests meant for an
+//!    earlier incarnation;
+//! 5. while it is the controller, keeps a channel to every live broker,
+//!    itself included (Kafka's `ControllerChannelManager`: [`channel`]
+//!    decides, [`sender`] sends), and sends each UpdateMetadata (the
+//!    controller id and epoch, the target's broker epoch, the live brokers
+//!    with their endpoints; no partition states yet) when it is elected
+//!    and whenever the live brokers change. It stops sending the moment
+//!    it resigns;
+//! 6. at shutdown closes the session, so its znodes go at once rather than
 //!    a session timeout later.
 //!
 //! # Layout
@@ -38,8 +51,10 @@
 //! another coordination service can take its place; the core
 //! (`spate-core`) knows nothing of either.
 
+mod channel;
 pub(crate) mod engine;
 pub(crate) mod membership;
+mod sender;
 #[cfg(test)]
 mod tests;
 mod znodes;
@@ -49,7 +64,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-pub(crate) use engine::{BrokerInfo, Engine, EngineError};
+pub(crate) use engine::{BrokerEpoch, BrokerInfo, Engine, EngineError};
+pub(crate) use membership::OnRegistered;
 
 /// A session with the cluster's engine, and the cluster's id: a broker
 /// that is about to join (not yet registered).
@@ -75,9 +91,14 @@ impl<E: Engine> Joining<E> {
         &self.cluster_id
     }
 
-    /// Registers `me`, then starts the [`membership`] loop in a task. On
-    /// failure the session is closed.
-    pub(crate) async fn join(mut self, me: BrokerInfo) -> Result<Member, EngineError> {
+    /// Registers `me`, then starts the [`membership`] loop in a task.
+    /// `on_registered` is told the broker epoch of this registration and
+    /// of every later one. On failure the session is closed.
+    pub(crate) async fn join(
+        mut self,
+        me: BrokerInfo,
+        on_registered: OnRegistered,
+    ) -> Result<Member, EngineError> {
         let epoch = match self.engine.register(&me).await {
             Ok(epoch) => epoch,
             Err(e) => {
@@ -86,8 +107,9 @@ impl<E: Engine> Joining<E> {
             }
         };
         info!("registered broker {} (broker epoch {})", me.id, epoch.0);
+        on_registered(epoch);
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(membership::run(self.engine, me, stopped));
+        let task = tokio::spawn(membership::run(self.engine, me, on_registered, stopped));
         Ok(Member { stop, task })
     }
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 use spate_e2e::zookeeper::ZooKeeper as Server;
 
 use super::engine::{
-    BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event, Expect, Version, Written,
+    BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event, Expect, Registered, Version,
+    Written,
 };
 use super::zookeeper::{ZkConfig, ZooKeeper};
 
@@ -90,7 +91,20 @@ fn sessions_share_a_cluster_id_register_once_per_id_and_elect_one_controller() {
         }
         c.close().await;
         let live = a.live_brokers().await.unwrap();
-        assert_eq!(live, vec![broker(1), broker(2)]);
+        assert_eq!(
+            live,
+            vec![
+                Registered {
+                    info: broker(1),
+                    epoch: epoch_a
+                },
+                Registered {
+                    info: broker(2),
+                    epoch: epoch_b
+                }
+            ],
+            "each with the epoch its registration returned"
+        );
 
         let Election::Won(first) = a.try_elect(1).await.unwrap() else {
             panic!("the first election is won");
@@ -112,7 +126,13 @@ fn sessions_share_a_cluster_id_register_once_per_id_and_elect_one_controller() {
             panic!("the second election is won");
         };
         assert_eq!(second.epoch, 2);
-        assert_eq!(b.live_brokers().await.unwrap(), vec![broker(2)]);
+        assert_eq!(
+            b.live_brokers().await.unwrap(),
+            vec![Registered {
+                info: broker(2),
+                epoch: epoch_b
+            }]
+        );
         b.close().await;
     });
     // Under the chroot, where a Kafka broker would look.

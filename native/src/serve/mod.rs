@@ -30,7 +30,7 @@ use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
 use spate_core::storage::{MemStorage, Storage};
 
 use crate::cluster::zookeeper::{ZkConfig, ZooKeeper};
-use crate::cluster::{self, BrokerInfo, Joining};
+use crate::cluster::{self, BrokerEpoch, BrokerInfo, Joining};
 use crate::storage::{FileStorage, MetaProperties, Options as StorageOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -79,8 +79,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, requires = "playground")]
     inspect: bool,
     /// Join a cluster coordinated by ZooKeeper at this address
-    /// (`zookeeper.connect`): register, and take part in the controller
-    /// election. Membership only so far: no replication.
+    /// (`zookeeper.connect`): register, take part in the controller
+    /// election, and list every live broker. Membership only so far: no
+    /// replication.
     #[arg(long, value_name = "HOST:PORT[,HOST:PORT...][/CHROOT]")]
     zookeeper: Option<String>,
 }
@@ -315,6 +316,9 @@ pub(crate) enum Input {
     /// A request frame, and its share of [`IN_FLIGHT_BYTES`].
     Frame(ConnId, Bytes, OwnedSemaphorePermit),
     Disconnect(ConnId),
+    /// This broker registered in its cluster with this broker epoch (at
+    /// startup, and again after a session expiry).
+    Registered(i64),
     /// Stop: flush and close the storage.
     Shutdown,
 }
@@ -338,6 +342,9 @@ async fn serve<S: Store>(
     };
     settings.config.advertised_host = host;
     settings.config.advertised_port = port;
+    // The owner's inputs; the first may be the broker epoch of the
+    // registration below, waiting for the owner to start.
+    let (tx, rx) = mpsc::unbounded_channel();
     // Registered once it listens, so the address it registers answers; and
     // before it says so, so that a broker that says it listens is a member.
     let member = match joining {
@@ -348,7 +355,11 @@ async fn serve<S: Store>(
                 port: settings.config.advertised_port,
                 rack: settings.config.rack.clone(),
             };
-            match j.join(me).await {
+            let owner = tx.clone();
+            let on_registered: cluster::OnRegistered = Box::new(move |epoch: BrokerEpoch| {
+                let _ = owner.send(Input::Registered(epoch.0));
+            });
+            match j.join(me, on_registered).await {
                 Ok(m) => Some(m),
                 Err(e) => {
                     let _ = storage.close();
@@ -370,7 +381,6 @@ async fn serve<S: Store>(
         println!("listening on {}", l.local_addr()?);
     }
     info!(advertised = %format!("{}:{}", settings.config.advertised_host, settings.config.advertised_port), "spate is serving");
-    let (tx, rx) = mpsc::unbounded_channel();
     let mut next_id: ConnId = 1;
     let max = settings.max_request_bytes;
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
@@ -525,6 +535,10 @@ fn apply<S: Storage>(
             }
             conns.remove(&id);
             broker.handle_disconnect(id, now);
+        }
+        Input::Registered(epoch) => {
+            info!(broker_epoch = epoch, "the broker learns its broker epoch");
+            broker.handle_registered(epoch, now);
         }
         Input::Shutdown => return true,
     }

@@ -10,6 +10,7 @@
 //! cluster_id       read /cluster/id, or create it with the proposed id
 //! register         multi { create /brokers/ids/N ephemeral; setData it, version 0 }
 //!                  broker epoch = the znode's czxid
+//! live_brokers     list /brokers/ids, read each (its czxid is that broker's epoch)
 //! try_elect        read /controller; if absent read (or create "0") /controller_epoch,
 //!                  then multi { create /controller ephemeral; setData /controller_epoch
 //!                  epoch+1, at the version read }
@@ -44,7 +45,7 @@ use zookeeper_client as zk;
 
 use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
-    Expect, Version, Versioned, Written,
+    Expect, Registered, Version, Versioned, Written,
 };
 use super::znodes::{self, BROKER_IDS, CLUSTER_ID, CONTROLLER, CONTROLLER_EPOCH};
 use crate::serve::now_ms;
@@ -332,15 +333,17 @@ impl Engine for ZooKeeper {
         self.create_ephemeral(broker.id, &path, &data).await
     }
 
-    async fn live_brokers(&self) -> Result<Vec<BrokerInfo>, EngineError> {
+    async fn live_brokers(&self) -> Result<Vec<Registered>, EngineError> {
         let children = self.client.list_children(BROKER_IDS).await?;
         let mut out = Vec::new();
         for id in znodes::broker_ids(&children) {
             let path = znodes::broker_path(id);
             match self.client.get_data(&path).await {
-                Ok((data, _)) => {
-                    out.push(znodes::decode_broker(id, &data).map_err(|why| malformed(&path, why))?)
-                }
+                Ok((data, stat)) => out.push(Registered {
+                    info: znodes::decode_broker(id, &data).map_err(|why| malformed(&path, why))?,
+                    // The broker epoch, as `register` reported it to the broker.
+                    epoch: BrokerEpoch(stat.czxid),
+                }),
                 Err(zk::Error::NoNode) => {} // went away since the listing
                 Err(e) => return Err(e.into()),
             }
