@@ -396,7 +396,7 @@ fn run<S: Storage>(
             ctx, config, members, ctl, req,
         ))),
         Q::UpdateMetadata(req) => Handled::respond(R::UpdateMetadata(update_metadata::handle(
-            ctx, config, members, req,
+            ctx, config, members, ctl.cluster, req,
         ))),
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
@@ -423,7 +423,7 @@ fn run<S: Storage>(
             ctx, config, members, req,
         ))),
         Q::DescribeTopicPartitions(req) => Handled::respond(R::DescribeTopicPartitions(
-            describe_topic_partitions::handle(config, ctl.cluster, req),
+            describe_topic_partitions::handle(config, members, ctl.cluster, req),
         )),
         Q::CreateTopics(req) => Handled::respond(R::CreateTopics(create_topics::handle(
             ctx, config, ctl, req,
