@@ -41,8 +41,7 @@
 //! them: an update may name only some partitions, and the others keep
 //! what they had; a partition whose leader is -2 (its topic is being
 //! deleted) is removed; each topic named is learned by the metadata
-//! image (in memory), with its id from v7 (a zero id forgets the one
-//! known). A learned topic with no partition left is dropped. Metadata
+//! image (in memory), with its id from v7. A learned topic with no partition left is dropped. Metadata
 //! and DescribeTopicPartitions answer from these states.
 //!
 //! Not applied: v8's KRaft-controller flag and update type, which only a
@@ -107,11 +106,9 @@ fn apply_partitions(cluster: &mut Cluster, version: i16, req: &UpdateMetadataReq
         }
     } else {
         for t in &req.topic_states {
-            if version >= 7 {
-                cluster.leadership.set_topic_id(&t.topic_name, t.topic_id);
-            }
+            let id = if version >= 7 { t.topic_id } else { Uuid::ZERO };
             for p in &t.partition_states {
-                named.push((&t.topic_name, t.topic_id, p));
+                named.push((&t.topic_name, id, p));
             }
         }
     }

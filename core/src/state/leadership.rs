@@ -143,8 +143,6 @@ pub(crate) struct Leadership {
     me: i32,
     /// Every partition the controller told of, by topic then partition.
     states: BTreeMap<String, BTreeMap<i32, PartitionState>>,
-    /// The topic ids the controller named.
-    topic_ids: BTreeMap<String, Uuid>,
     /// The partitions hosted here.
     hosted: BTreeMap<TopicPartition, Hosted>,
 }
@@ -161,11 +159,6 @@ impl Leadership {
     /// The controller's state of a partition.
     pub fn state(&self, topic: &str, p: i32) -> Option<&PartitionState> {
         self.states.get(topic)?.get(&p)
-    }
-
-    /// The topic id the controller named for `topic`.
-    pub fn topic_id(&self, topic: &str) -> Option<Uuid> {
-        self.topic_ids.get(topic).copied()
     }
 
     /// The hosted partition `tp`.
@@ -201,8 +194,8 @@ impl Leadership {
 
     /// Applies one UpdateMetadata partition state (Kafka's
     /// `ZkMetadataCache.updateMetadata`): a leader of
-    /// [`LEADER_DURING_DELETE`] removes the partition (and the topic's id
-    /// with its last partition); any other replaces it. Returns whether
+    /// [`LEADER_DURING_DELETE`] removes the partition; any other replaces
+    /// it. (Topic ids are kept by the image, which learns them.) Returns whether
     /// the partition was deleted.
     pub fn set_state(&mut self, topic: &str, p: i32, state: PartitionState) -> bool {
         if state.leader == LEADER_DURING_DELETE {
@@ -210,7 +203,6 @@ impl Leadership {
                 parts.remove(&p);
                 if parts.is_empty() {
                     self.states.remove(topic);
-                    self.topic_ids.remove(topic);
                 }
             }
             return true;
@@ -220,16 +212,6 @@ impl Leadership {
             .or_default()
             .insert(p, state);
         false
-    }
-
-    /// Records the topic id UpdateMetadata gave a topic (v7+); a zero id
-    /// forgets the one known, as Kafka's cache does.
-    pub fn set_topic_id(&mut self, topic: &str, id: Uuid) {
-        if id == Uuid::ZERO {
-            self.topic_ids.remove(topic);
-        } else {
-            self.topic_ids.insert(topic.to_string(), id);
-        }
     }
 
     /// Checks one LeaderAndIsr partition state against what is hosted, in
@@ -375,7 +357,6 @@ mod tests {
     #[test]
     fn deleted_partitions_leave_the_states() {
         let mut l = Leadership::new(1);
-        l.set_topic_id("t", Uuid([1; 16]));
         assert!(!l.set_state("t", 0, state(2, 3, &[2])));
         assert_eq!(
             l.lead(&tp()),
@@ -387,6 +368,5 @@ mod tests {
         assert!(l.set_state("t", 0, state(LEADER_DURING_DELETE, 3, &[2])));
         assert_eq!(l.lead(&tp()), None);
         assert!(!l.mentions("t"));
-        assert_eq!(l.topic_id("t"), None);
     }
 }
