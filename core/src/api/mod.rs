@@ -449,12 +449,13 @@ fn run<S: Storage>(
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
-            produce::handle(ctx, &mut tp, req)
+            produce::handle(ctx, members, &mut tp, req)
         }
         Q::Fetch(req) => Handled::reply(fetch::handle(
             ctx,
             answering,
             config,
+            members,
             ctl.cluster,
             &*ctl.storage,
             producers,

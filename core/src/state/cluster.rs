@@ -197,9 +197,16 @@ impl Cluster {
     /// partitions and the controller's states decide first (see
     /// [`super::leadership`]).
     pub fn lead(&self, topic: &str, partition: i32) -> Lead {
-        let Some(t) = self.topic(topic) else {
-            return Lead::Unknown;
-        };
+        match self.topic(topic) {
+            Some(t) => self.lead_in(t, partition),
+            None => Lead::Unknown,
+        }
+    }
+
+    /// [`Cluster::lead`] for partition `partition` of `t`, a topic of the
+    /// image found by the caller.
+    pub fn lead_in(&self, t: &Topic, partition: i32) -> Lead {
+        let topic = t.name.as_str();
         let Some(epoch) = t.epoch(partition) else {
             return Lead::Unknown;
         };

@@ -129,6 +129,18 @@ pub(crate) enum Lead {
     Unknown,
 }
 
+impl Lead {
+    /// The leader epoch when this broker leads; otherwise the error a
+    /// request that needs the leader gets.
+    pub fn here(self) -> Result<i32, ErrorCode> {
+        match self {
+            Lead::Here(epoch) => Ok(epoch),
+            Lead::Elsewhere { .. } => Err(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+            Lead::Unknown => Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
+        }
+    }
+}
+
 /// What a LeaderAndIsr asks of one partition, once checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Become {
