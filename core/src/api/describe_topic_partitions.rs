@@ -30,8 +30,8 @@ use crate::protocol::messages::describe_topic_partitions_response::{
     DescribeTopicPartitionsResponseTopic,
 };
 use crate::protocol::{ErrorCode, PrimArray, Uuid};
-use crate::state::cluster::{is_internal, valid_topic_name, Cluster, Topic, METADATA_TOPIC};
 use crate::state::brokers::Membership;
+use crate::state::cluster::{is_internal, valid_topic_name, Cluster, Topic, METADATA_TOPIC};
 use crate::state::Config;
 
 use super::metadata::answer;

@@ -109,7 +109,9 @@ pub(crate) fn handle<S: Storage>(
                     (None, _) => None,
                 };
                 match topic {
-                    Some(t) => topics.push(describe(config, members, ctl.cluster, &t, topic_ops, v)),
+                    Some(t) => {
+                        topics.push(describe(config, members, ctl.cluster, &t, topic_ops, v))
+                    }
                     None => {
                         let code = if name.is_some() {
                             ErrorCode::UNKNOWN_TOPIC_OR_PARTITION

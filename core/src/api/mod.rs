@@ -401,7 +401,11 @@ fn run<S: Storage>(
             ctx, config, members, ctl, req,
         ))),
         Q::UpdateMetadata(req) => Handled::respond(R::UpdateMetadata(update_metadata::handle(
-            ctx, config, members, ctl.cluster, req,
+            ctx,
+            config,
+            members,
+            ctl.cluster,
+            req,
         ))),
         Q::LeaderAndIsr(req) => Handled::respond(R::LeaderAndIsr(leader_and_isr::handle(
             ctx,

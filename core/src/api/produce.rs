@@ -46,8 +46,7 @@
 
 use crate::protocol::messages::produce_request::{PartitionProduceData, ProduceRequest};
 use crate::protocol::messages::produce_response::{
-    LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, ProduceResponse,
-    TopicProduceResponse,
+    LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, ProduceResponse, TopicProduceResponse,
 };
 use crate::protocol::{ErrorCode, Records, ResponseBody};
 use crate::records::validate::{validate_and_assign, AppendContext};

@@ -51,11 +51,11 @@ use crate::protocol::messages::update_metadata_request::{
     UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
     UpdateMetadataRequest,
 };
+use crate::protocol::messages::update_metadata_response::UpdateMetadataResponse;
 use crate::protocol::Uuid;
+use crate::state::brokers::{LiveBroker, Membership, Update, UNKNOWN_BROKER_EPOCH};
 use crate::state::cluster::Cluster;
 use crate::state::leadership::PartitionState;
-use crate::protocol::messages::update_metadata_response::UpdateMetadataResponse;
-use crate::state::brokers::{LiveBroker, Membership, Update, UNKNOWN_BROKER_EPOCH};
 use crate::state::Config;
 
 use super::Ctx;

@@ -213,10 +213,7 @@ impl Cluster {
         if !self.config.zk_mode {
             return Lead::Here(epoch);
         }
-        match self
-            .leadership
-            .lead(&TopicPartition::new(topic, partition))
-        {
+        match self.leadership.lead(&TopicPartition::new(topic, partition)) {
             Some(lead) => lead,
             None if !t.learned => Lead::Here(epoch),
             None => Lead::Unknown,
@@ -232,14 +229,17 @@ impl Cluster {
         if partition < 0 || partition >= MAX_PARTITIONS {
             return;
         }
-        let t = self.topics.entry(topic.to_string()).or_insert_with(|| Topic {
-            name: topic.to_string(),
-            id: Uuid::ZERO,
-            partitions: Vec::new(),
-            configs: BTreeMap::new(),
-            config: TopicConfig::defaults(&self.config),
-            learned: true,
-        });
+        let t = self
+            .topics
+            .entry(topic.to_string())
+            .or_insert_with(|| Topic {
+                name: topic.to_string(),
+                id: Uuid::ZERO,
+                partitions: Vec::new(),
+                configs: BTreeMap::new(),
+                config: TopicConfig::defaults(&self.config),
+                learned: true,
+            });
         if id != Uuid::ZERO && id != t.id {
             if self.by_id.get(&t.id).is_some_and(|n| n == topic) {
                 self.by_id.remove(&t.id);

@@ -339,7 +339,10 @@ mod tests {
             l.check_become(&tp(), Uuid([8; 16]), &f),
             Err(ErrorCode::INCONSISTENT_TOPIC_ID)
         );
-        assert_eq!(l.check_become(&tp(), Uuid::ZERO, &f), Ok(Become::Follower(2)));
+        assert_eq!(
+            l.check_become(&tp(), Uuid::ZERO, &f),
+            Ok(Become::Follower(2))
+        );
         l.host(tp(), Uuid::ZERO, Become::Follower(2), f);
         assert_eq!(l.hosted(&tp()).unwrap().topic_id, id);
         assert_eq!(
