@@ -23,8 +23,18 @@
 //! ([`Membership`]): this broker alone, itself the controller, until a
 //! controller's UpdateMetadata says otherwise (ZooKeeper mode), then the
 //! live brokers and the controller it named (-1 when it named none).
-//! Partitions still name this broker as leader and only replica:
-//! leadership is not learned yet (see [`crate::state::brokers`]).
+//!
+//! # Partitions
+//!
+//! A single broker names itself leader, only replica and ISR of every
+//! partition. In ZooKeeper mode a partition's leader, leader epoch,
+//! replicas, ISR and offline replicas come from the controller's
+//! UpdateMetadata, else from the LeaderAndIsr that made this broker host
+//! it ([`crate::state::leadership`]); a leader that is not a live broker
+//! is LEADER_NOT_AVAILABLE (leader -1), and v0 lists only live replicas
+//! (REPLICA_NOT_AVAILABLE when one is left out), as Kafka's ZooKeeper-mode
+//! metadata cache answers. Topics the controller named are listed with
+//! the image's own.
 
 use crate::protocol::messages::metadata_request::MetadataRequest;
 use crate::protocol::messages::metadata_response::{

@@ -226,7 +226,7 @@ impl Cluster {
     /// hold the partition, and takes the controller's topic id when it
     /// names one. `leader_epoch` becomes the partition's image epoch.
     pub fn learn(&mut self, topic: &str, id: Uuid, partition: i32, leader_epoch: i32) {
-        if partition < 0 || partition >= MAX_PARTITIONS {
+        if !(0..MAX_PARTITIONS).contains(&partition) {
             return;
         }
         let t = self
