@@ -352,9 +352,9 @@ fn brokers_are_listed_with_their_endpoint_for_this_brokers_listener() {
 }
 
 #[test]
-fn partition_states_are_not_applied_yet() {
-    // Leadership comes with LeaderAndIsr later: whatever UpdateMetadata
-    // says of a partition, this broker still leads it alone.
+fn partition_states_drive_metadata() {
+    // The controller's word on a partition replaces the image's (more in
+    // tests/leadership.rs).
     let mut sim = zk_broker();
     sim.create_topic("orders", 1);
     let mut req = update(2, 1, -1, &[1, 2]);
@@ -389,9 +389,9 @@ fn partition_states_are_not_applied_yet() {
         .find(|t| t.name.as_deref() == Some("orders"))
         .unwrap()
         .partitions[0];
-    assert_eq!(p.leader_id, 1);
-    assert_eq!(p.leader_epoch, 0);
-    assert_eq!(p.replica_nodes.to_vec(), vec![1]);
+    assert_eq!(p.leader_id, 2);
+    assert_eq!(p.leader_epoch, 7);
+    assert_eq!(p.replica_nodes.to_vec(), vec![2, 1]);
 }
 
 #[test]
@@ -439,20 +439,17 @@ fn a_single_broker_neither_advertises_nor_serves_the_inter_broker_apis() {
 }
 
 #[test]
-fn zookeeper_mode_advertises_update_metadata_v0_to_v8_and_no_other_inter_broker_api() {
+fn zookeeper_mode_advertises_the_controllers_apis_but_not_controlled_shutdown() {
     let mut sim = zk_broker();
     let keys = advertised(&mut sim);
     assert!(keys.contains(&(ApiKey::UpdateMetadata as i16, 0, 8)));
-    for k in [
-        ApiKey::LeaderAndIsr,
-        ApiKey::StopReplica,
-        ApiKey::ControlledShutdown,
-    ] {
-        assert!(
-            keys.iter().all(|(key, _, _)| *key != k as i16),
-            "{k:?} advertised"
-        );
-    }
+    assert!(keys.contains(&(ApiKey::LeaderAndIsr as i16, 0, 7)));
+    assert!(keys.contains(&(ApiKey::StopReplica as i16, 0, 4)));
+    assert!(
+        keys.iter()
+            .all(|(key, _, _)| *key != ApiKey::ControlledShutdown as i16),
+        "ControlledShutdown advertised"
+    );
     // A version past 8 is refused like any unsupported version.
     let mut frame = example_request(ApiKey::UpdateMetadata, 8, 1, Variant::Full).to_vec();
     frame[6..8].copy_from_slice(&9i16.to_be_bytes());

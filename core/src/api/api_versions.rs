@@ -13,8 +13,9 @@
 //! client can pick a version both sides know (Kafka's behaviour).
 //!
 //! The list depends on the broker's mode: in ZooKeeper mode
-//! ([`Config::zk_mode`]) it includes UpdateMetadata, the controller's
-//! inter-broker API (a Kafka 3.x ZooKeeper broker listed it too).
+//! ([`Config::zk_mode`]) it includes UpdateMetadata, LeaderAndIsr and
+//! StopReplica, the controller's inter-broker APIs (a Kafka 3.x ZooKeeper
+//! broker listed them too).
 //!
 //! # Features
 //!

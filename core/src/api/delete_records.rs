@@ -17,6 +17,12 @@
 //! low watermark of -1. An offset at or below the log start changes
 //! nothing. Storage drops whole batches below the offset; the batch that
 //! holds it stays, hidden below the new log start.
+//!
+//! # Leadership
+//!
+//! In ZooKeeper mode a partition this broker does not lead is
+//! NOT_LEADER_OR_FOLLOWER ([`crate::state::cluster::Cluster::lead`]); a
+//! single broker leads every partition it knows.
 
 use crate::protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsRequest,
@@ -81,6 +87,7 @@ fn delete<S: Storage>(
     if t.is_internal() {
         return Err(ErrorCode::INVALID_TOPIC_EXCEPTION);
     }
+    cluster.lead_in(t, p.partition_index).here()?;
     if !t.config.cleanup_policy.delete {
         return Err(ErrorCode::POLICY_VIOLATION);
     }

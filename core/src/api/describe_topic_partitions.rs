@@ -30,8 +30,11 @@ use crate::protocol::messages::describe_topic_partitions_response::{
     DescribeTopicPartitionsResponseTopic,
 };
 use crate::protocol::{ErrorCode, PrimArray, Uuid};
+use crate::state::brokers::Membership;
 use crate::state::cluster::{is_internal, valid_topic_name, Cluster, Topic, METADATA_TOPIC};
 use crate::state::Config;
+
+use super::metadata::answer;
 
 /// Kafka's `max.request.partition.size.limit` default.
 const MAX_PARTITIONS: i32 = 2000;
@@ -42,6 +45,7 @@ const ALL_TOPIC_OPS: i32 = 1 << 3 | 1 << 4 | 1 << 5 | 1 << 6 | 1 << 7 | 1 << 8 |
 /// Runs a DescribeTopicPartitions request.
 pub(crate) fn handle(
     config: &Config,
+    members: &Membership,
     cluster: &Cluster,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
@@ -102,7 +106,7 @@ pub(crate) fn handle(
             0
         };
         let upper = t.partitions.len().min(start.saturating_add(remaining));
-        let partitions = describe(config, t, start, upper);
+        let partitions = describe(config, members, cluster, t, start, upper);
         let taken = partitions.len();
         topics.push(topic(name, t.id, ErrorCode::NONE, partitions));
         if upper < t.partitions.len() {
@@ -146,30 +150,31 @@ fn topic(
     }
 }
 
-/// Partitions `start..upper` of a topic.
+/// Partitions `start..upper` of a topic, as Metadata describes them
+/// ([`super::metadata::answer`]).
 fn describe(
     config: &Config,
+    members: &Membership,
+    cluster: &Cluster,
     t: &Topic,
     start: usize,
     upper: usize,
 ) -> Vec<DescribeTopicPartitionsResponsePartition> {
-    let node = config.node_id;
-    t.partitions
-        .iter()
-        .enumerate()
-        .take(upper)
-        .skip(start)
-        .map(|(i, &epoch)| DescribeTopicPartitionsResponsePartition {
-            error_code: 0,
-            partition_index: i as i32,
-            leader_id: node,
-            leader_epoch: epoch,
-            replica_nodes: vec![node].into(),
-            isr_nodes: vec![node].into(),
-            eligible_leader_replicas: Some(PrimArray::new()),
-            last_known_elr: Some(PrimArray::new()),
-            offline_replicas: PrimArray::new(),
-            ..Default::default()
+    (start..upper.min(t.partitions.len()))
+        .map(|i| {
+            let a = answer(config, members, cluster, t, i as i32, false);
+            DescribeTopicPartitionsResponsePartition {
+                error_code: a.error.code(),
+                partition_index: i as i32,
+                leader_id: a.leader,
+                leader_epoch: a.leader_epoch,
+                replica_nodes: a.replicas.into(),
+                isr_nodes: a.isr.into(),
+                eligible_leader_replicas: Some(PrimArray::new()),
+                last_known_elr: Some(PrimArray::new()),
+                offline_replicas: a.offline.into(),
+                ..Default::default()
+            }
         })
         .collect()
 }

@@ -63,6 +63,7 @@ use crate::protocol::messages::fetch_response::{
     FetchResponse, FetchableTopicResponse, NodeEndpoint, PartitionData,
 };
 use crate::protocol::{ErrorCode, ResponseBody, Uuid};
+use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
@@ -105,6 +106,7 @@ pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     answering: Answering,
     config: &Config,
+    members: &Membership,
     cluster: &Cluster,
     storage: &S,
     producers: &Producers,
@@ -139,7 +141,15 @@ pub(crate) fn handle<S: Storage>(
         max_wait_ms: req.max_wait_ms,
     };
     attempt(
-        config, cluster, storage, producers, sessions, ids, ctx.now, fetch, false,
+        (config, members),
+        cluster,
+        storage,
+        producers,
+        sessions,
+        ids,
+        ctx.now,
+        fetch,
+        false,
     )
 }
 
@@ -152,7 +162,7 @@ pub(crate) fn resume<S: Storage>(
     expired: bool,
 ) -> Reply {
     attempt(
-        p.config,
+        (p.config, p.members),
         p.cluster,
         &*p.storage,
         p.producers,
@@ -168,7 +178,7 @@ pub(crate) fn resume<S: Storage>(
 /// too little and time is left.
 #[allow(clippy::too_many_arguments)]
 fn attempt<S: Storage>(
-    config: &Config,
+    (config, members): (&Config, &Membership),
     cluster: &Cluster,
     storage: &S,
     producers: &Producers,
@@ -213,21 +223,29 @@ fn attempt<S: Storage>(
     read.extend(erroneous);
     let (code, session_id, results) =
         session::finish(sessions, ids, plan, params.follower, v, now, read);
-    let mut endpoints = Vec::new();
+    let mut leaders: Vec<i32> = Vec::new();
     let results: Vec<(usize, PartitionData)> = results
         .into_iter()
         .map(|(i, data)| {
             let data = read::for_version(cluster, &plan.wants[i], data, v);
-            if data.current_leader != Default::default() && endpoints.is_empty() {
-                endpoints.push(NodeEndpoint {
-                    node_id: config.node_id,
-                    host: config.advertised_host.clone().into(),
-                    port: config.advertised_port,
-                    rack: config.rack.clone().map(Into::into),
-                    ..Default::default()
-                });
+            if data.current_leader != Default::default() {
+                leaders.push(data.current_leader.leader_id);
             }
             (i, data)
+        })
+        .collect();
+    leaders.sort_unstable();
+    leaders.dedup();
+    // The endpoints of the live leaders named (KIP-951).
+    let endpoints = leaders
+        .into_iter()
+        .filter_map(|id| members.broker(id))
+        .map(|b| NodeEndpoint {
+            node_id: b.id,
+            host: b.host.clone(),
+            port: b.port,
+            rack: b.rack.clone(),
+            ..Default::default()
         })
         .collect();
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();

@@ -37,6 +37,12 @@
 //! Latest under read_committed (isolation level 1, v2+) is the last stable
 //! offset: the first offset of the earliest open transaction, or the log
 //! end when none is open. Lookups by timestamp are bounded the same way.
+//!
+//! # Leadership
+//!
+//! In ZooKeeper mode a partition this broker does not lead is
+//! NOT_LEADER_OR_FOLLOWER ([`crate::state::cluster::Cluster::lead`]); a
+//! single broker leads every partition it knows.
 
 use std::collections::BTreeMap;
 
@@ -159,8 +165,9 @@ fn lookup<S: Storage>(
     if ts < 0 && min_version(ts).is_none_or(|min| v < min) {
         return error(p, ErrorCode::UNSUPPORTED_VERSION);
     }
-    let Some(epoch) = cluster.partition_epoch(topic, p.partition_index) else {
-        return error(p, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+    let epoch = match cluster.lead(topic, p.partition_index).here() {
+        Ok(epoch) => epoch,
+        Err(code) => return error(p, code),
     };
     // Absent before v4, where it decodes as -1.
     if p.current_leader_epoch != -1 && p.current_leader_epoch < epoch {
@@ -202,8 +209,8 @@ fn legacy<S: Storage>(
     if p.timestamp < EARLIEST {
         return error(p, ErrorCode::UNSUPPORTED_VERSION);
     }
-    if cluster.partition_epoch(topic, p.partition_index).is_none() {
-        return error(p, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+    if let Err(code) = cluster.lead(topic, p.partition_index).here() {
+        return error(p, code);
     }
     let tp = TopicPartition::new(topic, p.partition_index);
     let last_modified = s

@@ -23,8 +23,18 @@
 //! ([`Membership`]): this broker alone, itself the controller, until a
 //! controller's UpdateMetadata says otherwise (ZooKeeper mode), then the
 //! live brokers and the controller it named (-1 when it named none).
-//! Partitions still name this broker as leader and only replica:
-//! leadership is not learned yet (see [`crate::state::brokers`]).
+//!
+//! # Partitions
+//!
+//! A single broker names itself leader, only replica and ISR of every
+//! partition. In ZooKeeper mode a partition's leader, leader epoch,
+//! replicas, ISR and offline replicas come from the controller's
+//! UpdateMetadata, else from the LeaderAndIsr that made this broker host
+//! it ([`crate::state::leadership`]); a leader that is not a live broker
+//! is LEADER_NOT_AVAILABLE (leader -1), and v0 lists only live replicas
+//! (REPLICA_NOT_AVAILABLE when one is left out), as Kafka's ZooKeeper-mode
+//! metadata cache answers. Topics the controller named are listed with
+//! the image's own.
 
 use crate::protocol::messages::metadata_request::MetadataRequest;
 use crate::protocol::messages::metadata_response::{
@@ -32,10 +42,10 @@ use crate::protocol::messages::metadata_response::{
 };
 use crate::protocol::{ErrorCode, Uuid};
 use crate::state::brokers::Membership;
-use crate::state::cluster::{Topic, METADATA_TOPIC, OFFSETS_TOPIC};
+use crate::state::cluster::{Cluster, Topic, METADATA_TOPIC, OFFSETS_TOPIC};
 use crate::state::controller::Controller;
 use crate::state::Config;
-use crate::storage::Storage;
+use crate::storage::{Storage, TopicPartition};
 
 use super::Ctx;
 
@@ -76,7 +86,7 @@ pub(crate) fn handle<S: Storage>(
         None => {
             for t in ctl.cluster.topics.values() {
                 if t.name != METADATA_TOPIC {
-                    topics.push(describe(config, t, topic_ops));
+                    topics.push(describe(config, members, ctl.cluster, t, topic_ops, v));
                 }
             }
         }
@@ -109,7 +119,9 @@ pub(crate) fn handle<S: Storage>(
                     (None, _) => None,
                 };
                 match topic {
-                    Some(t) => topics.push(describe(config, &t, topic_ops)),
+                    Some(t) => {
+                        topics.push(describe(config, members, ctl.cluster, &t, topic_ops, v))
+                    }
                     None => {
                         let code = if name.is_some() {
                             ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
@@ -157,28 +169,108 @@ fn missing(name: Option<String>, id: Uuid, code: ErrorCode) -> MetadataResponseT
     }
 }
 
-fn describe(config: &Config, t: &Topic, ops: i32) -> MetadataResponseTopic {
-    let node = config.node_id;
+fn describe(
+    config: &Config,
+    members: &Membership,
+    cluster: &Cluster,
+    t: &Topic,
+    ops: i32,
+    v: i16,
+) -> MetadataResponseTopic {
     MetadataResponseTopic {
         error_code: 0,
         name: Some(t.name.as_str().into()),
         topic_id: t.id,
         is_internal: t.is_internal(),
-        partitions: t
-            .partitions
-            .iter()
-            .enumerate()
-            .map(|(i, &epoch)| MetadataResponsePartition {
-                error_code: 0,
-                partition_index: i as i32,
-                leader_id: node,
-                leader_epoch: epoch,
-                replica_nodes: vec![node].into(),
-                isr_nodes: vec![node].into(),
-                ..Default::default()
+        partitions: (0..t.partitions.len() as i32)
+            .map(|i| {
+                let a = answer(config, members, cluster, t, i, v == 0);
+                MetadataResponsePartition {
+                    error_code: a.error.code(),
+                    partition_index: i,
+                    leader_id: a.leader,
+                    leader_epoch: a.leader_epoch,
+                    replica_nodes: a.replicas.into(),
+                    isr_nodes: a.isr.into(),
+                    offline_replicas: a.offline.into(),
+                    ..Default::default()
+                }
             })
             .collect(),
         topic_authorized_operations: ops,
         ..Default::default()
     }
 }
+
+/// What Metadata and DescribeTopicPartitions say of one partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct PartitionAnswer {
+    pub error: ErrorCode,
+    pub leader: i32,
+    pub leader_epoch: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub offline: Vec<i32>,
+}
+
+/// Partition `p` of `t`: from the controller's state of it, else from
+/// what LeaderAndIsr gave this broker, else (a single broker, or a topic
+/// of the image's own log) this broker as leader and only replica at the
+/// image's epoch. As Kafka's `ZkMetadataCache` answers: a leader that is
+/// not a live broker is LEADER_NOT_AVAILABLE with leader -1; with
+/// `only_live` (Metadata v0) replicas and ISR list live brokers only, and
+/// one left out is REPLICA_NOT_AVAILABLE.
+pub(super) fn answer(
+    config: &Config,
+    members: &Membership,
+    cluster: &Cluster,
+    t: &Topic,
+    p: i32,
+    only_live: bool,
+) -> PartitionAnswer {
+    let node = config.node_id;
+    let epoch = t.epoch(p).unwrap_or(0);
+    let told = cluster.leadership.state(&t.name, p).cloned().or_else(|| {
+        cluster
+            .leadership
+            .hosted(&TopicPartition::new(t.name.as_str(), p))
+            .map(|h| h.state.clone())
+    });
+    let Some(s) = told.filter(|_| config.zk_mode) else {
+        return PartitionAnswer {
+            error: ErrorCode::NONE,
+            leader: node,
+            leader_epoch: epoch,
+            replicas: vec![node],
+            isr: vec![node],
+            offline: Vec::new(),
+        };
+    };
+    let (mut replicas, mut isr) = (s.replicas, s.isr);
+    let mut error = ErrorCode::NONE;
+    if only_live {
+        let (r, i) = (replicas.len(), isr.len());
+        replicas.retain(|&b| members.is_live(b));
+        isr.retain(|&b| members.is_live(b));
+        if replicas.len() < r || isr.len() < i {
+            error = ErrorCode::REPLICA_NOT_AVAILABLE;
+        }
+    }
+    let leader = if members.is_live(s.leader) {
+        s.leader
+    } else {
+        error = ErrorCode::LEADER_NOT_AVAILABLE;
+        NO_LEADER
+    };
+    PartitionAnswer {
+        error,
+        leader,
+        leader_epoch: s.leader_epoch,
+        replicas,
+        isr,
+        offline: s.offline,
+    }
+}
+
+/// The leader id of a partition without one.
+const NO_LEADER: i32 = -1;

@@ -18,10 +18,11 @@
 //! disagree: an API or version absent from it is refused before dispatch,
 //! as Kafka refuses an API its listener does not serve (by closing the
 //! connection). The table depends on the broker's mode: in ZooKeeper mode
-//! ([`Config::zk_mode`]) it adds the controller's UpdateMetadata, whose
-//! handler keeps the cluster's membership (`state::brokers`), which
-//! Metadata and DescribeCluster list. LeaderAndIsr, StopReplica and
-//! ControlledShutdown are not served in either mode yet.
+//! ([`Config::zk_mode`]) it adds the controller's UpdateMetadata (the
+//! cluster's membership, `state::brokers`, and every partition's state),
+//! LeaderAndIsr and StopReplica (the partitions this broker hosts, as
+//! leader or follower: `state::leadership`). ControlledShutdown is not
+//! served in either mode yet.
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
@@ -48,6 +49,7 @@ mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;
 mod join_group;
+mod leader_and_isr;
 mod leave_group;
 mod list_groups;
 mod list_offsets;
@@ -59,6 +61,7 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod push_telemetry;
+mod stop_replica;
 mod sync_group;
 pub(crate) mod txn;
 mod txn_offset_commit;
@@ -224,7 +227,9 @@ pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
     match key {
         // The controller's inter-broker API, in a ZooKeeper-coordinated
         // cluster only.
-        ApiKey::UpdateMetadata if config.zk_mode => key.versions(),
+        ApiKey::UpdateMetadata | ApiKey::LeaderAndIsr | ApiKey::StopReplica if config.zk_mode => {
+            key.versions()
+        }
         ApiKey::Produce
         | ApiKey::Fetch
         | ApiKey::Metadata
@@ -396,7 +401,25 @@ fn run<S: Storage>(
             ctx, config, members, ctl, req,
         ))),
         Q::UpdateMetadata(req) => Handled::respond(R::UpdateMetadata(update_metadata::handle(
-            ctx, config, members, req,
+            ctx,
+            config,
+            members,
+            ctl.cluster,
+            req,
+        ))),
+        Q::LeaderAndIsr(req) => Handled::respond(R::LeaderAndIsr(leader_and_isr::handle(
+            ctx,
+            members,
+            ctl.cluster,
+            ctl.storage,
+            req,
+        ))),
+        Q::StopReplica(req) => Handled::respond(R::StopReplica(stop_replica::handle(
+            ctx,
+            members,
+            ctl.cluster,
+            ctl.storage,
+            req,
         ))),
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
@@ -423,19 +446,20 @@ fn run<S: Storage>(
             ctx, config, members, req,
         ))),
         Q::DescribeTopicPartitions(req) => Handled::respond(R::DescribeTopicPartitions(
-            describe_topic_partitions::handle(config, ctl.cluster, req),
+            describe_topic_partitions::handle(config, members, ctl.cluster, req),
         )),
         Q::CreateTopics(req) => Handled::respond(R::CreateTopics(create_topics::handle(
             ctx, config, ctl, req,
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
-            produce::handle(ctx, &mut tp, req)
+            produce::handle(ctx, members, &mut tp, req)
         }
         Q::Fetch(req) => Handled::reply(fetch::handle(
             ctx,
             answering,
             config,
+            members,
             ctl.cluster,
             &*ctl.storage,
             producers,

@@ -19,6 +19,12 @@
 //! first: older than the partition's is FENCED_LEADER_EPOCH, newer
 //! UNKNOWN_LEADER_EPOCH. An unknown topic or partition is
 //! UNKNOWN_TOPIC_OR_PARTITION.
+//!
+//! # Leadership
+//!
+//! In ZooKeeper mode a partition this broker does not lead is
+//! NOT_LEADER_OR_FOLLOWER ([`crate::state::cluster::Cluster::lead`]); a
+//! single broker leads every partition it knows.
 
 use crate::protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderEpochRequest, OffsetForLeaderPartition,
@@ -70,8 +76,9 @@ fn end_offset<S: Storage>(
         end_offset,
         ..Default::default()
     };
-    let Some(epoch) = cluster.partition_epoch(topic, p.partition) else {
-        return answer(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, -1, -1);
+    let epoch = match cluster.lead(topic, p.partition).here() {
+        Ok(epoch) => epoch,
+        Err(code) => return answer(code, -1, -1),
     };
     // Absent before v2, where it decodes as -1.
     if p.current_leader_epoch != -1 && p.current_leader_epoch < epoch {

@@ -20,6 +20,15 @@
 //! INVALID_PRODUCER_EPOCH and a sequence gap OUT_OF_ORDER_SEQUENCE_NUMBER,
 //! with no error message (Kafka sends none for them).
 //!
+//! # Leadership
+//!
+//! In ZooKeeper mode a partition this broker does not lead
+//! ([`crate::state::cluster::Cluster::lead`]) is NOT_LEADER_OR_FOLLOWER;
+//! from v10 the answer names the current leader and epoch as this broker
+//! knows them, and the response carries the endpoint of each such leader
+//! that is alive (KIP-951), as Kafka does. A single broker leads every
+//! partition it knows.
+//!
 //! # Transactions
 //!
 //! A transactional batch needs the request's transactional id
@@ -37,11 +46,13 @@
 
 use crate::protocol::messages::produce_request::{PartitionProduceData, ProduceRequest};
 use crate::protocol::messages::produce_response::{
-    PartitionProduceResponse, ProduceResponse, TopicProduceResponse,
+    LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, ProduceResponse, TopicProduceResponse,
 };
 use crate::protocol::{ErrorCode, Records, ResponseBody};
 use crate::records::validate::{validate_and_assign, AppendContext};
 use crate::records::TimestampType;
+use crate::state::brokers::Membership;
+use crate::state::leadership::Lead;
 use crate::state::producers::{BatchMetadata, Verdict};
 use crate::storage::{BatchMeta, Storage, TopicPartition};
 
@@ -52,6 +63,7 @@ use super::{Ctx, Handled, Reply};
 /// so that fetches waiting on them are answered.
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
+    members: &Membership,
     tp: &mut TxnParts<'_, S>,
     req: ProduceRequest,
 ) -> Handled {
@@ -59,7 +71,7 @@ pub(crate) fn handle<S: Storage>(
     let v = ctx.version;
     let acks_ok = matches!(req.acks, -1..=1);
     let mut appended = Vec::new();
-    let responses = req
+    let responses: Vec<TopicProduceResponse> = req
         .topic_data
         .iter()
         .map(|t| {
@@ -99,8 +111,14 @@ pub(crate) fn handle<S: Storage>(
     let reply = if req.acks == 0 {
         Reply::NoResponse
     } else {
+        let node_endpoints = if v >= 10 {
+            leader_endpoints(members, &responses)
+        } else {
+            Vec::new()
+        };
         Reply::Response(ResponseBody::Produce(ProduceResponse {
             responses,
+            node_endpoints,
             throttle_time_ms: 0,
             ..Default::default()
         }))
@@ -109,6 +127,29 @@ pub(crate) fn handle<S: Storage>(
         appended,
         ..Handled::reply(reply)
     }
+}
+
+/// The endpoints of the live leaders that NOT_LEADER_OR_FOLLOWER answers
+/// name (KIP-951), once each, by id.
+fn leader_endpoints(members: &Membership, responses: &[TopicProduceResponse]) -> Vec<NodeEndpoint> {
+    let mut ids: Vec<i32> = responses
+        .iter()
+        .flat_map(|t| &t.partition_responses)
+        .filter(|p| p.error_code == ErrorCode::NOT_LEADER_OR_FOLLOWER.code())
+        .map(|p| p.current_leader.leader_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter()
+        .filter_map(|id| members.broker(id))
+        .map(|b| NodeEndpoint {
+            node_id: b.id,
+            host: b.host.clone(),
+            port: b.port,
+            rack: b.rack.clone(),
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn error(index: i32, code: ErrorCode, msg: Option<String>) -> PartitionProduceResponse {
@@ -186,7 +227,27 @@ fn append<S: Storage>(
     if p.index < 0 || p.index as usize >= t.partitions.len() {
         return error(p.index, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None);
     }
-    let leader_epoch = t.partitions[p.index as usize];
+    let leader_epoch = match cluster.lead_in(t, p.index) {
+        Lead::Here(epoch) => epoch,
+        Lead::Elsewhere {
+            leader,
+            leader_epoch,
+        } => {
+            return PartitionProduceResponse {
+                current_leader: if version >= 10 {
+                    LeaderIdAndEpoch {
+                        leader_id: leader,
+                        leader_epoch,
+                        ..Default::default()
+                    }
+                } else {
+                    LeaderIdAndEpoch::default()
+                },
+                ..error(p.index, ErrorCode::NOT_LEADER_OR_FOLLOWER, None)
+            };
+        }
+        Lead::Unknown => return error(p.index, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None),
+    };
     let producer_key = (t.id, p.index);
     let tp = TopicPartition::new(topic, p.index);
     let config = &t.config;

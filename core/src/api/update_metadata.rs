@@ -36,16 +36,26 @@
 //! is known from v2 (Kafka takes the empty string before; Spate reports no
 //! rack).
 //!
-//! Not applied yet: the partition states (leaders, ISRs, replicas and
-//! epochs wait for LeaderAndIsr and the replica manager, a later step; see
-//! [`crate::state::brokers`]), and v8's KRaft-controller flag and update
-//! type, which only a cluster migrating from ZooKeeper to KRaft sends.
+//! The partition states go to the controller's view of partitions
+//! ([`crate::state::leadership`]), as Kafka's `ZkMetadataCache` takes
+//! them: an update may name only some partitions, and the others keep
+//! what they had; a partition whose leader is -2 (its topic is being
+//! deleted) is removed; each topic named is learned by the metadata
+//! image (in memory), with its id from v7. A learned topic with no partition left is dropped. Metadata
+//! and DescribeTopicPartitions answer from these states.
+//!
+//! Not applied: v8's KRaft-controller flag and update type, which only a
+//! cluster migrating from ZooKeeper to KRaft sends.
 
 use crate::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest,
+    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
+    UpdateMetadataRequest,
 };
 use crate::protocol::messages::update_metadata_response::UpdateMetadataResponse;
+use crate::protocol::Uuid;
 use crate::state::brokers::{LiveBroker, Membership, Update, UNKNOWN_BROKER_EPOCH};
+use crate::state::cluster::Cluster;
+use crate::state::leadership::PartitionState;
 use crate::state::Config;
 
 use super::Ctx;
@@ -55,6 +65,7 @@ pub(crate) fn handle(
     ctx: &Ctx,
     config: &Config,
     members: &mut Membership,
+    cluster: &mut Cluster,
     req: UpdateMetadataRequest,
 ) -> UpdateMetadataResponse {
     let v = ctx.version;
@@ -74,12 +85,56 @@ pub(crate) fn handle(
             .collect(),
     };
     let error_code = match members.update(update) {
-        Ok(()) => 0,
+        Ok(()) => {
+            apply_partitions(cluster, v, &req);
+            0
+        }
         Err(code) => code.code(),
     };
     UpdateMetadataResponse {
         error_code,
         ..Default::default()
+    }
+}
+
+/// Applies the request's topic ids and partition states.
+fn apply_partitions(cluster: &mut Cluster, version: i16, req: &UpdateMetadataRequest) {
+    let mut named: Vec<(&str, Uuid, &UpdateMetadataPartitionState)> = Vec::new();
+    if version < 5 {
+        for p in &req.ungrouped_partition_states {
+            named.push((&p.topic_name, Uuid::ZERO, p));
+        }
+    } else {
+        for t in &req.topic_states {
+            let id = if version >= 7 { t.topic_id } else { Uuid::ZERO };
+            for p in &t.partition_states {
+                named.push((&t.topic_name, id, p));
+            }
+        }
+    }
+    for (topic, id, p) in named {
+        let state = PartitionState {
+            leader: p.leader,
+            leader_epoch: p.leader_epoch,
+            partition_epoch: p.zk_version,
+            controller_epoch: p.controller_epoch,
+            replicas: p.replicas.to_vec(),
+            isr: p.isr.to_vec(),
+            offline: if version >= 4 {
+                p.offline_replicas.to_vec()
+            } else {
+                Vec::new()
+            },
+        };
+        let epoch = state.leader_epoch;
+        if cluster
+            .leadership
+            .set_state(topic, p.partition_index, state)
+        {
+            cluster.forget_if_unused(topic);
+        } else {
+            cluster.learn(topic, id, p.partition_index, epoch);
+        }
     }
 }
 

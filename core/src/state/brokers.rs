@@ -28,14 +28,11 @@
 //! broker itself is the only broker and the controller. A stale update
 //! changes nothing.
 //!
-//! # Not here yet
+//! # Partitions
 //!
-//! UpdateMetadata also carries every partition's leader, leader epoch, ISR
-//! and replicas. They are not applied: partition leadership comes with
-//! LeaderAndIsr and the replica manager, in a later step. Until then the
-//! metadata image ([`super::cluster`]) knows nothing of other brokers'
-//! replicas, and Metadata still names this broker as every partition's
-//! leader and only replica.
+//! UpdateMetadata's partition states (every partition's leader, epochs,
+//! ISR and replicas) are kept apart, in [`super::leadership`], with the
+//! partitions LeaderAndIsr makes this broker host.
 
 use bytestring::ByteString;
 
@@ -162,6 +159,26 @@ impl Membership {
             return Err(ErrorCode::STALE_CONTROLLER_EPOCH);
         }
         Ok(())
+    }
+
+    /// Admits a controller request ([`Membership::admit`]) and, when it
+    /// passes, makes its controller epoch the newest seen: LeaderAndIsr,
+    /// StopReplica and UpdateMetadata share one controller epoch, as
+    /// Kafka's replica manager keeps one for all three.
+    pub fn accept(&mut self, controller_epoch: i32, broker_epoch: i64) -> Result<(), ErrorCode> {
+        self.admit(controller_epoch, broker_epoch)?;
+        self.controller_epoch = controller_epoch;
+        Ok(())
+    }
+
+    /// Whether broker `id` is alive (this broker alone until told).
+    pub fn is_live(&self, id: i32) -> bool {
+        self.broker(id).is_some()
+    }
+
+    /// Live broker `id`, as clients of this listener reach it.
+    pub fn broker(&self, id: i32) -> Option<&LiveBroker> {
+        self.brokers().iter().find(|b| b.id == id)
     }
 
     /// Applies an update the epochs admit: its brokers and controller

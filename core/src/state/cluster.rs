@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::configs::{TopicConfig, RESOURCE_TOPIC};
+use super::leadership::{Lead, Leadership};
 use super::Config;
 use crate::protocol::messages::metadata::{
     config_record::ConfigRecord, partition_record::PartitionRecord,
@@ -57,6 +58,9 @@ pub(crate) struct Topic {
     pub configs: BTreeMap<String, String>,
     /// The effective configs, parsed when a ConfigRecord is applied.
     pub config: TopicConfig,
+    /// Learned from the controller in ZooKeeper mode, in memory only (not
+    /// in `__cluster_metadata`); see [`super::leadership`].
+    pub learned: bool,
 }
 
 impl Topic {
@@ -90,6 +94,9 @@ pub(crate) fn is_internal(name: &str) -> bool {
 pub(crate) struct Cluster {
     pub topics: BTreeMap<String, Topic>,
     pub by_id: BTreeMap<Uuid, String>,
+    /// The controller's partition states and the partitions hosted here
+    /// (ZooKeeper mode; empty otherwise).
+    pub leadership: Leadership,
     /// The broker's settings, for the configs a topic does not set.
     config: Config,
 }
@@ -157,6 +164,7 @@ impl Cluster {
         Cluster {
             topics: BTreeMap::new(),
             by_id: BTreeMap::new(),
+            leadership: Leadership::new(config.node_id),
             config: config.clone(),
         }
     }
@@ -176,10 +184,88 @@ impl Cluster {
         self.by_id.get(id).and_then(|n| self.topics.get(n))
     }
 
-    /// The leader epoch of a partition of a topic clients may see (`None`:
-    /// no such topic or partition).
+    /// The image's leader epoch of a partition of a topic clients may see
+    /// (`None`: no such topic or partition). Requests that need the
+    /// partition's leader ask [`Cluster::lead`] instead.
     pub fn partition_epoch(&self, topic: &str, partition: i32) -> Option<i32> {
         self.topic(topic)?.epoch(partition)
+    }
+
+    /// Who serves requests that need the leader of a partition of a topic
+    /// clients may see. A single broker leads every partition it knows,
+    /// at the image's leader epoch; in ZooKeeper mode the hosted
+    /// partitions and the controller's states decide first (see
+    /// [`super::leadership`]).
+    pub fn lead(&self, topic: &str, partition: i32) -> Lead {
+        match self.topic(topic) {
+            Some(t) => self.lead_in(t, partition),
+            None => Lead::Unknown,
+        }
+    }
+
+    /// [`Cluster::lead`] for partition `partition` of `t`, a topic of the
+    /// image found by the caller.
+    pub fn lead_in(&self, t: &Topic, partition: i32) -> Lead {
+        let topic = t.name.as_str();
+        let Some(epoch) = t.epoch(partition) else {
+            return Lead::Unknown;
+        };
+        if !self.config.zk_mode {
+            return Lead::Here(epoch);
+        }
+        match self.leadership.lead(&TopicPartition::new(topic, partition)) {
+            Some(lead) => lead,
+            None if !t.learned => Lead::Here(epoch),
+            None => Lead::Unknown,
+        }
+    }
+
+    /// Makes partition `partition` of `topic` known to the image, as the
+    /// controller named it (ZooKeeper mode): a topic the image lacks is
+    /// added in memory only, with default configs; a known topic grows to
+    /// hold the partition, and takes the controller's topic id when it
+    /// names one. `leader_epoch` becomes the partition's image epoch.
+    pub fn learn(&mut self, topic: &str, id: Uuid, partition: i32, leader_epoch: i32) {
+        if !(0..MAX_PARTITIONS).contains(&partition) {
+            return;
+        }
+        let t = self
+            .topics
+            .entry(topic.to_string())
+            .or_insert_with(|| Topic {
+                name: topic.to_string(),
+                id: Uuid::ZERO,
+                partitions: Vec::new(),
+                configs: BTreeMap::new(),
+                config: TopicConfig::defaults(&self.config),
+                learned: true,
+            });
+        if id != Uuid::ZERO && id != t.id {
+            if self.by_id.get(&t.id).is_some_and(|n| n == topic) {
+                self.by_id.remove(&t.id);
+            }
+            t.id = id;
+            self.by_id.insert(id, topic.to_string());
+        }
+        let i = partition as usize;
+        if t.partitions.len() <= i {
+            t.partitions.resize(i + 1, 0);
+        }
+        t.partitions[i] = leader_epoch;
+    }
+
+    /// Drops a learned topic that neither the controller's states nor the
+    /// hosted partitions mention any more (its last partition was
+    /// deleted). Topics of the image's own log stay.
+    pub fn forget_if_unused(&mut self, topic: &str) {
+        let learned = self.topics.get(topic).is_some_and(|t| t.learned);
+        if learned && !self.leadership.mentions(topic) {
+            if let Some(t) = self.topics.remove(topic) {
+                if self.by_id.get(&t.id).is_some_and(|n| n == topic) {
+                    self.by_id.remove(&t.id);
+                }
+            }
+        }
     }
 
     /// Applies one change to the in-memory state.
@@ -196,6 +282,7 @@ impl Cluster {
                         partitions: Vec::new(),
                         configs: BTreeMap::new(),
                         config: TopicConfig::defaults(&self.config),
+                        learned: false,
                     },
                 );
             }

@@ -9,6 +9,10 @@
 //! - [`brokers`]: cluster membership (the live brokers and the controller),
 //!   as the controller's UpdateMetadata last stated it in ZooKeeper mode;
 //!   this broker alone otherwise.
+//! - [`leadership`]: partition leadership in ZooKeeper mode: the
+//!   controller's partition states (UpdateMetadata) and the partitions
+//!   this broker hosts as leader or follower (LeaderAndIsr, StopReplica);
+//!   held by the image, which answers who leads a partition.
 //! - [`configs`]: topic configs, typed and validated once (Kafka's
 //!   `LogConfig`), and what DescribeConfigs says about every config.
 //! - [`producers`]: producer ids, epochs and sequence numbers.
@@ -32,6 +36,7 @@ pub(crate) mod fetch_sessions;
 pub(crate) mod ids;
 pub(crate) mod internal_log;
 pub(crate) mod isolation;
+pub(crate) mod leadership;
 pub(crate) mod markers;
 pub(crate) mod producers;
 pub(crate) mod retention;

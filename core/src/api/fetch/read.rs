@@ -10,6 +10,7 @@ use crate::records::{Compression, CompressionTarget, LOG_OVERHEAD};
 use crate::state::cluster::Cluster;
 use crate::state::fetch_sessions::CachedPartition;
 use crate::state::isolation::{aborted_transactions, last_stable_offset};
+use crate::state::leadership::Lead;
 use crate::state::producers::Producers;
 use crate::state::Config;
 use crate::storage::{Storage, TopicPartition};
@@ -108,16 +109,24 @@ pub(super) fn partition<S: Storage>(
     let Some(t) = cluster.topics.get(topic) else {
         return unknown(p, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
     };
-    let leader_epoch = usize::try_from(p)
-        .ok()
-        .and_then(|i| t.partitions.get(i).copied())
-        .unwrap_or(0);
-    // The leader is this broker: v16+ errors that send a client looking for
-    // the leader say who it is.
+    let (leader, leader_epoch, hosted) = match cluster.lead_in(t, p) {
+        Lead::Here(epoch) => (config.node_id, epoch, true),
+        Lead::Elsewhere {
+            leader,
+            leader_epoch,
+        } => {
+            let tp = TopicPartition::new(topic, p);
+            let hosted = cluster.leadership.hosted(&tp).is_some();
+            (leader, leader_epoch, hosted)
+        }
+        Lead::Unknown => return unknown(p, ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
+    };
+    // v16+ errors that send a client looking for the leader say who it is
+    // (KIP-951).
     let not_leader = |code: ErrorCode| PartitionData {
         current_leader: if params.version >= 16 {
             LeaderIdAndEpoch {
-                leader_id: config.node_id,
+                leader_id: leader,
                 leader_epoch,
                 ..Default::default()
             }
@@ -130,13 +139,18 @@ pub(super) fn partition<S: Storage>(
         // A session partition whose topic was deleted and created again.
         return failed(p, ErrorCode::INCONSISTENT_TOPIC_ID);
     }
-    if want.current_leader_epoch != -1 {
+    // A replica held here checks the client's epoch first; a partition
+    // this broker holds no replica of is only "not here".
+    if hosted && want.current_leader_epoch != -1 {
         if want.current_leader_epoch < leader_epoch {
             return not_leader(ErrorCode::FENCED_LEADER_EPOCH);
         }
         if want.current_leader_epoch > leader_epoch {
             return failed(p, ErrorCode::UNKNOWN_LEADER_EPOCH);
         }
+    }
+    if leader != config.node_id {
+        return not_leader(ErrorCode::NOT_LEADER_OR_FOLLOWER);
     }
     if params.follower {
         // Only replicas in the assignment may fetch as followers, and a

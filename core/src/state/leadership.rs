@@ -1,0 +1,387 @@
+//! Partition leadership in a ZooKeeper-coordinated cluster (Kafka 2.x's
+//! broker side): what the controller says of every partition, and which
+//! partitions this broker hosts, as leader or follower.
+//!
+//! # Where it lives
+//!
+//! Kafka's ZooKeeper-mode broker keeps two things apart, and so does
+//! Spate: the *metadata cache* (every partition's leader, epochs, replicas,
+//! ISR and offline replicas, as the controller's UpdateMetadata last said)
+//! and the *hosted partitions* (Kafka's `ReplicaManager.allPartitions`: the
+//! partitions whose replica lives on this broker, each with its role and
+//! the leader epoch it acts on, as LeaderAndIsr last said). Both live here,
+//! in one [`Leadership`] that the metadata image ([`super::cluster`])
+//! holds, so that every handler that already reads the image can ask it
+//! who leads a partition ([`super::cluster::Cluster::lead`]) without a new
+//! borrow. The image's topic table stays the one place a topic's name, id,
+//! configs and partition count are found; topics the controller names
+//! that the image lacks are learned into it in memory only (they are
+//! marked `learned` and are never written to `__cluster_metadata`, as a
+//! ZooKeeper-mode Kafka broker keeps nothing of the controller's word on
+//! disk: the controller tells it again after a restart).
+//!
+//! ```text
+//!   controller (ZooKeeper mode)                       this broker alone
+//!   UpdateMetadata        LeaderAndIsr, StopReplica    CreateTopics, ...
+//!        │                        │                          │
+//!        ▼                        ▼                          ▼
+//!   ┌─────────────── Leadership ───────────────┐    __cluster_metadata
+//!   │ states: every partition's   hosted: this │           │ replay
+//!   │ leader, epochs, replicas,   broker's     │           ▼
+//!   │ ISR, offline replicas       replicas:    │    image topic table
+//!   │                             role, epoch  │    (name, id, configs,
+//!   └──────────────────────────────────────────┘     partitions, epoch)
+//!        │                        │                          │
+//!        └────────── Cluster::lead(topic, partition) ────────┘
+//!                 Here(epoch) | Elsewhere(leader, epoch) | Unknown
+//!        Metadata, DescribeTopicPartitions: states, else hosted, else image
+//! ```
+//!
+//! In single-broker mode both maps stay empty and [`Cluster::lead`] answers
+//! from the image alone, as before: this broker leads every partition.
+//!
+//! # Who leads, in ZooKeeper mode
+//!
+//! A hosted partition is led here when LeaderAndIsr made this broker its
+//! leader, and elsewhere (by the named leader) when it made it a follower.
+//! A partition not hosted that the controller's states know is led
+//! elsewhere (Kafka's NOT_LEADER_OR_FOLLOWER for a partition whose replica
+//! this broker does not hold). A partition known only to the image's own
+//! log (a topic this broker's KRaft-style controller created: CreateTopics
+//! and the internal topics are not routed through the ZooKeeper controller
+//! yet) is led here, as in single-broker mode.
+//!
+//! # Not here yet
+//!
+//! A follower only records its role and leader: the fetcher that copies
+//! the leader's log, the leader's ISR and high watermark bookkeeping, and
+//! follower fetches (replica id >= 0, still NOT_LEADER_OR_FOLLOWER) come
+//! with the replication layer. Topic configs from ZooKeeper are not
+//! delivered: learned topics use the broker's defaults.
+//!
+//! [`Cluster::lead`]: super::cluster::Cluster::lead
+
+use std::collections::BTreeMap;
+
+use crate::protocol::{ErrorCode, Uuid};
+use crate::storage::TopicPartition;
+
+/// The leader a partition has while its topic is being deleted (Kafka's
+/// `LeaderAndIsr.LEADER_DURING_DELETE`): UpdateMetadata removes it.
+pub(crate) const LEADER_DURING_DELETE: i32 = -2;
+
+/// A StopReplica leader epoch saying the topic is being deleted: not
+/// checked (Kafka's `EPOCH_DURING_DELETE`).
+const EPOCH_DURING_DELETE: i32 = -2;
+
+/// A StopReplica leader epoch before v3 carried one: not checked.
+const NO_EPOCH: i32 = -1;
+
+/// The leader epoch of a partition not hosted yet: any request's epoch is
+/// newer (Kafka's new `Partition` starts at -1).
+const UNHOSTED_EPOCH: i32 = -1;
+
+/// One partition as the controller describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PartitionState {
+    /// The leader's broker id (-1: none).
+    pub leader: i32,
+    pub leader_epoch: i32,
+    /// The version of the partition's state znode (`zk_version`).
+    pub partition_epoch: i32,
+    /// The epoch of the controller that decided this state.
+    pub controller_epoch: i32,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    /// Replicas on brokers whose log directory is offline.
+    pub offline: Vec<i32>,
+}
+
+/// This broker's part in a partition it hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// It takes produces and serves fetches.
+    Leader,
+    /// It copies `leader`'s log (once the fetcher exists) and serves
+    /// neither.
+    Follower { leader: i32 },
+}
+
+/// A partition whose replica lives on this broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hosted {
+    /// The topic id the controller named (zero: not known).
+    pub topic_id: Uuid,
+    pub role: Role,
+    /// The state LeaderAndIsr gave it.
+    pub state: PartitionState,
+}
+
+/// Who serves requests that need a partition's leader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lead {
+    /// This broker, at this leader epoch.
+    Here(i32),
+    /// Another broker (`leader`, -1 when none is known), at
+    /// `leader_epoch`: NOT_LEADER_OR_FOLLOWER, with where to go.
+    Elsewhere { leader: i32, leader_epoch: i32 },
+    /// No such partition: UNKNOWN_TOPIC_OR_PARTITION.
+    Unknown,
+}
+
+impl Lead {
+    /// The leader epoch when this broker leads; otherwise the error a
+    /// request that needs the leader gets.
+    pub fn here(self) -> Result<i32, ErrorCode> {
+        match self {
+            Lead::Here(epoch) => Ok(epoch),
+            Lead::Elsewhere { .. } => Err(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+            Lead::Unknown => Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
+        }
+    }
+}
+
+/// What a LeaderAndIsr asks of one partition, once checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Become {
+    Leader,
+    Follower(i32),
+}
+
+/// The controller's partition states and this broker's hosted partitions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Leadership {
+    /// This broker's id.
+    me: i32,
+    /// Every partition the controller told of, by topic then partition.
+    states: BTreeMap<String, BTreeMap<i32, PartitionState>>,
+    /// The partitions hosted here.
+    hosted: BTreeMap<TopicPartition, Hosted>,
+}
+
+impl Leadership {
+    /// Nothing known or hosted, on broker `me`.
+    pub fn new(me: i32) -> Leadership {
+        Leadership {
+            me,
+            ..Leadership::default()
+        }
+    }
+
+    /// The controller's state of a partition.
+    pub fn state(&self, topic: &str, p: i32) -> Option<&PartitionState> {
+        self.states.get(topic)?.get(&p)
+    }
+
+    /// The hosted partition `tp`.
+    pub fn hosted(&self, tp: &TopicPartition) -> Option<&Hosted> {
+        self.hosted.get(tp)
+    }
+
+    /// Whether the controller's states or the hosted partitions mention
+    /// `topic` at all.
+    pub fn mentions(&self, topic: &str) -> bool {
+        self.states.contains_key(topic) || self.hosted.keys().any(|tp| tp.topic == topic)
+    }
+
+    /// Who leads a partition the image knows, in ZooKeeper mode: `None`
+    /// when neither the hosted partitions nor the controller's states say
+    /// (the image decides).
+    pub fn lead(&self, tp: &TopicPartition) -> Option<Lead> {
+        if let Some(h) = self.hosted.get(tp) {
+            return Some(match h.role {
+                Role::Leader => Lead::Here(h.state.leader_epoch),
+                Role::Follower { leader } => Lead::Elsewhere {
+                    leader,
+                    leader_epoch: h.state.leader_epoch,
+                },
+            });
+        }
+        let s = self.state(&tp.topic, tp.partition)?;
+        Some(Lead::Elsewhere {
+            leader: s.leader,
+            leader_epoch: s.leader_epoch,
+        })
+    }
+
+    /// Applies one UpdateMetadata partition state (Kafka's
+    /// `ZkMetadataCache.updateMetadata`): a leader of
+    /// [`LEADER_DURING_DELETE`] removes the partition; any other replaces
+    /// it. (Topic ids are kept by the image, which learns them.) Returns whether
+    /// the partition was deleted.
+    pub fn set_state(&mut self, topic: &str, p: i32, state: PartitionState) -> bool {
+        if state.leader == LEADER_DURING_DELETE {
+            if let Some(parts) = self.states.get_mut(topic) {
+                parts.remove(&p);
+                if parts.is_empty() {
+                    self.states.remove(topic);
+                }
+            }
+            return true;
+        }
+        self.states
+            .entry(topic.to_string())
+            .or_default()
+            .insert(p, state);
+        false
+    }
+
+    /// Checks one LeaderAndIsr partition state against what is hosted, in
+    /// Kafka's order (`ReplicaManager.becomeLeaderOrFollower`): a topic id
+    /// other than the hosted one is INCONSISTENT_TOPIC_ID; a leader epoch
+    /// not newer than the hosted one STALE_CONTROLLER_EPOCH (the same
+    /// epoch too: the decision was already applied); this broker not
+    /// among the replicas UNKNOWN_TOPIC_OR_PARTITION. Changes nothing.
+    pub fn check_become(
+        &self,
+        tp: &TopicPartition,
+        topic_id: Uuid,
+        state: &PartitionState,
+    ) -> Result<Become, ErrorCode> {
+        let hosted = self.hosted.get(tp);
+        if let Some(h) = hosted {
+            if topic_id != Uuid::ZERO && h.topic_id != Uuid::ZERO && topic_id != h.topic_id {
+                return Err(ErrorCode::INCONSISTENT_TOPIC_ID);
+            }
+        }
+        let current = hosted.map_or(UNHOSTED_EPOCH, |h| h.state.leader_epoch);
+        if state.leader_epoch <= current {
+            return Err(ErrorCode::STALE_CONTROLLER_EPOCH);
+        }
+        if !state.replicas.contains(&self.me) {
+            return Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+        }
+        Ok(if state.leader == self.me {
+            Become::Leader
+        } else {
+            Become::Follower(state.leader)
+        })
+    }
+
+    /// Hosts `tp` with the role and state a checked LeaderAndIsr gave it
+    /// (Kafka's `Partition.makeLeader` / `makeFollower`). A topic id
+    /// already known is kept when the request has none.
+    pub fn host(&mut self, tp: TopicPartition, topic_id: Uuid, to: Become, state: PartitionState) {
+        let topic_id = match self.hosted.get(&tp) {
+            Some(h) if topic_id == Uuid::ZERO => h.topic_id,
+            _ => topic_id,
+        };
+        let role = match to {
+            Become::Leader => Role::Leader,
+            Become::Follower(leader) => Role::Follower { leader },
+        };
+        self.hosted.insert(
+            tp,
+            Hosted {
+                topic_id,
+                role,
+                state,
+            },
+        );
+    }
+
+    /// Checks a StopReplica partition (Kafka's
+    /// `ReplicaManager.stopReplicas`): a leader epoch older than the
+    /// hosted one is FENCED_LEADER_EPOCH; the deletion sentinel, no epoch
+    /// (before v3) and a partition not hosted pass.
+    pub fn check_stop(&self, tp: &TopicPartition, leader_epoch: i32) -> Result<(), ErrorCode> {
+        match self.hosted.get(tp) {
+            Some(h)
+                if leader_epoch != EPOCH_DURING_DELETE
+                    && leader_epoch != NO_EPOCH
+                    && leader_epoch < h.state.leader_epoch =>
+            {
+                Err(ErrorCode::FENCED_LEADER_EPOCH)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Stops hosting `tp` (its log is being deleted).
+    pub fn unhost(&mut self, tp: &TopicPartition) {
+        self.hosted.remove(tp);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(leader: i32, leader_epoch: i32, replicas: &[i32]) -> PartitionState {
+        PartitionState {
+            leader,
+            leader_epoch,
+            replicas: replicas.to_vec(),
+            isr: replicas.to_vec(),
+            ..PartitionState::default()
+        }
+    }
+
+    fn tp() -> TopicPartition {
+        TopicPartition::new("t", 0)
+    }
+
+    #[test]
+    fn becoming_leader_then_follower_needs_newer_epochs() {
+        let mut l = Leadership::new(1);
+        let id = Uuid([7; 16]);
+        let s = state(1, 0, &[1, 2]);
+        assert_eq!(l.check_become(&tp(), id, &s), Ok(Become::Leader));
+        l.host(tp(), id, Become::Leader, s.clone());
+        assert_eq!(l.lead(&tp()), Some(Lead::Here(0)));
+        // The same epoch again, or an older one: stale.
+        assert_eq!(
+            l.check_become(&tp(), id, &s),
+            Err(ErrorCode::STALE_CONTROLLER_EPOCH)
+        );
+        let f = state(2, 1, &[1, 2]);
+        assert_eq!(
+            l.check_become(&tp(), Uuid([8; 16]), &f),
+            Err(ErrorCode::INCONSISTENT_TOPIC_ID)
+        );
+        assert_eq!(
+            l.check_become(&tp(), Uuid::ZERO, &f),
+            Ok(Become::Follower(2))
+        );
+        l.host(tp(), Uuid::ZERO, Become::Follower(2), f);
+        assert_eq!(l.hosted(&tp()).unwrap().topic_id, id);
+        assert_eq!(
+            l.lead(&tp()),
+            Some(Lead::Elsewhere {
+                leader: 2,
+                leader_epoch: 1
+            })
+        );
+        assert_eq!(
+            l.check_become(&tp(), id, &state(2, 2, &[2, 3])),
+            Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+        );
+    }
+
+    #[test]
+    fn stop_checks_epochs_unless_deleting() {
+        let mut l = Leadership::new(1);
+        l.host(tp(), Uuid::ZERO, Become::Leader, state(1, 5, &[1]));
+        assert_eq!(l.check_stop(&tp(), 4), Err(ErrorCode::FENCED_LEADER_EPOCH));
+        for epoch in [5, 6, NO_EPOCH, EPOCH_DURING_DELETE] {
+            assert_eq!(l.check_stop(&tp(), epoch), Ok(()));
+        }
+        assert_eq!(l.check_stop(&TopicPartition::new("u", 0), 0), Ok(()));
+    }
+
+    #[test]
+    fn deleted_partitions_leave_the_states() {
+        let mut l = Leadership::new(1);
+        assert!(!l.set_state("t", 0, state(2, 3, &[2])));
+        assert_eq!(
+            l.lead(&tp()),
+            Some(Lead::Elsewhere {
+                leader: 2,
+                leader_epoch: 3
+            })
+        );
+        assert!(l.set_state("t", 0, state(LEADER_DURING_DELETE, 3, &[2])));
+        assert_eq!(l.lead(&tp()), None);
+        assert!(!l.mentions("t"));
+    }
+}
