@@ -8,6 +8,7 @@
 
 mod cli;
 mod client;
+mod clock;
 mod cluster;
 mod serve;
 mod storage;

@@ -4,7 +4,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+
+use crate::clock::now_ms;
 
 use anyhow::{anyhow, bail, Context as _};
 use bytes::Bytes;
@@ -75,13 +77,6 @@ fn parse_codec(s: &str) -> Result<Compression, String> {
         .filter_map(Compression::from_id)
         .find(|c| c.name() == s)
         .ok_or_else(|| format!("`{s}` is not none, gzip, snappy, lz4 or zstd"))
-}
-
-/// Milliseconds since the Unix epoch.
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// The state of one run: where records go and what was sent.

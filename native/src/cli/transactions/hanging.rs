@@ -28,10 +28,10 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use super::now_ms;
 use crate::cli::table;
 use crate::client::txn::{self, Description, ListFilter, Producer, Tp};
 use crate::client::Client;
+use crate::clock::now_ms;
 
 /// An open transaction on a partition that may be hanging.
 #[derive(Debug, Clone, PartialEq, Eq)]

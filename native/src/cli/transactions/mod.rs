@@ -30,8 +30,8 @@
 
 mod hanging;
 
+use crate::clock::now_ms;
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
@@ -189,13 +189,6 @@ pub(crate) fn run(args: TransactionsArgs) -> anyhow::Result<ExitCode> {
             max_transaction_timeout_ms,
         ),
     }
-}
-
-/// Milliseconds since the Unix epoch, the clock of Kafka's timestamps.
-pub(super) fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `transactions list`.

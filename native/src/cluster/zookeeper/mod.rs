@@ -48,7 +48,7 @@ use super::engine::{
     Expect, Registered, Version, Versioned, Written,
 };
 use super::znodes::{self, BROKER_IDS, CLUSTER_ID, CONTROLLER, CONTROLLER_EPOCH};
-use crate::serve::now_ms;
+use crate::clock::now_ms;
 pub(crate) use session::ZkConfig;
 use session::{ephemeral, malformed, multi_error, open, persistent, retrying, Zk};
 
