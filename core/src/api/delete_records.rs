@@ -92,8 +92,9 @@ fn delete<S: Storage>(
         return Err(ErrorCode::POLICY_VIOLATION);
     }
     let tp = TopicPartition::new(topic, p.partition_index);
-    // No replicas and no transactions: the high watermark is the log end.
-    let high_watermark = storage.end_offset(&tp);
+    // The log end, or below it while followers of a partition led here
+    // have not caught up.
+    let high_watermark = crate::state::replication::high_watermark(storage, cluster, &tp);
     let offset = if p.offset == -1 {
         high_watermark
     } else {

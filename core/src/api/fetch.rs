@@ -41,14 +41,28 @@
 //! Record data goes out as the chunks storage handed over, never copied
 //! into the response (down-conversion aside).
 //!
+//! # Followers
+//!
+//! A follower (replica id >= 0, in the tagged replica state from v15) of
+//! a partition led here in ZooKeeper mode reads up to the log end, and
+//! its fetch offset is recorded as its log end offset
+//! ([`record_positions`], [`crate::state::replication`]) once per request,
+//! before it parks: that may move the high watermark, which wakes the
+//! consumers' fetches and the acks=all produces parked on the partition.
+//! Consumers read up to the high watermark, and every answer reports it.
+//! Not yet: diverging-epoch answers (v12+, `last_fetched_epoch` is
+//! ignored: there is no leader epoch history), and the follower's
+//! `log_start_offset`.
+//!
 //! A partition is answered as Kafka's `KafkaApis.handleFetchRequest` and
 //! `ReplicaManager.readFromLog` answer it: an unknown topic id is
 //! UNKNOWN_TOPIC_ID, an unknown topic or partition
 //! UNKNOWN_TOPIC_OR_PARTITION (both answered after the partitions that
 //! were read); a session partition whose topic was re-created under its
 //! name is INCONSISTENT_TOPIC_ID; a stale or future current leader epoch
-//! is FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH; a replica id >= 0 (a
-//! follower: this broker has none) is NOT_LEADER_OR_FOLLOWER, or
+//! is FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH; a replica id >= 0 that
+//! is not another replica in the assignment of a partition led here
+//! (every replica id, on a single broker) is NOT_LEADER_OR_FOLLOWER, or
 //! UNKNOWN_LEADER_EPOCH when it sent a leader epoch; an offset outside the
 //! log is OFFSET_OUT_OF_RANGE. Read errors carry high watermark, last stable
 //! offset and log start offset -1. A storage failure is
@@ -71,7 +85,7 @@ use crate::state::producers::Producers;
 use crate::state::{Config, Now};
 use crate::storage::{Storage, TopicPartition};
 
-use super::{Answering, Ctx, Parts, Reply};
+use super::{Answering, Ctx, Parked, Parts, Reply};
 
 /// A Fetch waiting for data: what it reads and how, decided when it
 /// arrived, so that trying it again only reads.
@@ -100,7 +114,37 @@ impl ParkedFetch {
     }
 }
 
-/// Runs a Fetch request: answers it, or parks it.
+/// Where a follower's fetch found it: it fetched `tp` from `fetch_offset`
+/// (its log end) when the leader's log ended at `leader_end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub tp: TopicPartition,
+    pub replica: i32,
+    pub fetch_offset: i64,
+    pub leader_end: i64,
+}
+
+/// Records what a follower's fetch said of its position (Kafka's
+/// `updateFollowerFetchState`), once per request, whether it was
+/// answered or parked; returns the partitions whose high watermark moved.
+pub(crate) fn record_positions(
+    cluster: &mut Cluster,
+    positions: Vec<Position>,
+    now: Now,
+) -> Vec<TopicPartition> {
+    let mut moved = Vec::new();
+    for pos in positions {
+        if let Some(log) = cluster.leadership.leader_log_mut(&pos.tp) {
+            if log.record_fetch(pos.replica, pos.fetch_offset, pos.leader_end, now) {
+                moved.push(pos.tp);
+            }
+        }
+    }
+    moved
+}
+
+/// Runs a Fetch request: answers it, or parks it. A follower's positions
+/// come back for [`record_positions`].
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
@@ -113,7 +157,7 @@ pub(crate) fn handle<S: Storage>(
     sessions: &mut FetchSessions,
     ids: &mut Ids,
     req: FetchRequest,
-) -> Reply {
+) -> (Reply, Vec<Position>) {
     let v = ctx.version;
     let replica_id = if v >= 15 {
         req.replica_state.replica_id
@@ -122,7 +166,10 @@ pub(crate) fn handle<S: Storage>(
     };
     let plan = match session::plan(cluster, sessions, v, &req) {
         Ok(plan) => plan,
-        Err(code) => return Reply::Response(answer(code, 0, Vec::new(), Vec::new())),
+        Err(code) => {
+            let body = answer(code, 0, Vec::new(), Vec::new());
+            return (Reply::Response(body), Vec::new());
+        }
     };
     let max_bytes = if v >= 3 { req.max_bytes } else { i32::MAX }
         .min(config.fetch_max_bytes)
@@ -134,6 +181,7 @@ pub(crate) fn handle<S: Storage>(
         params: read::Params {
             version: v,
             follower: replica_id >= 0,
+            replica: replica_id,
             committed: v >= 4 && req.isolation_level == 1,
         },
         max_bytes,
@@ -161,6 +209,7 @@ pub(crate) fn resume<S: Storage>(
     fetch: ParkedFetch,
     expired: bool,
 ) -> Reply {
+    // Positions were recorded when the request first came.
     attempt(
         (p.config, p.members),
         p.cluster,
@@ -172,10 +221,12 @@ pub(crate) fn resume<S: Storage>(
         fetch,
         expired,
     )
+    .0
 }
 
 /// Reads what the fetch plans; answers, or parks it again when there is
-/// too little and time is left.
+/// too little and time is left. A follower's positions in the partitions
+/// read without error come back with the reply.
 #[allow(clippy::too_many_arguments)]
 fn attempt<S: Storage>(
     (config, members): (&Config, &Membership),
@@ -187,12 +238,13 @@ fn attempt<S: Storage>(
     now: Now,
     fetch: ParkedFetch,
     expired: bool,
-) -> Reply {
+) -> (Reply, Vec<Position>) {
     let (v, plan, params) = (fetch.params.version, &fetch.plan, &fetch.params);
     let mut limits = read::Limits::new(fetch.max_bytes);
     let mut read = Vec::new();
     let mut erroneous = Vec::new();
     let mut read_error = false;
+    let mut positions = Vec::new();
     for (i, want) in plan.wants.iter().enumerate() {
         match read::check(cluster, want) {
             Ok(topic) => {
@@ -205,6 +257,15 @@ fn attempt<S: Storage>(
                     &mut limits,
                 );
                 read_error |= data.error_code != 0;
+                if params.follower && data.error_code == 0 {
+                    let tp = TopicPartition::new(topic, want.partition);
+                    positions.push(Position {
+                        replica: params.replica,
+                        fetch_offset: want.fetch_offset,
+                        leader_end: storage.end_offset(&tp),
+                        tp,
+                    });
+                }
                 read.push((i, data));
             }
             Err(code) => erroneous.push((i, read::unknown(want.partition, code))),
@@ -218,7 +279,7 @@ fn attempt<S: Storage>(
     if !enough && fetch.max_wait_ms > 0 && !expired && now < fetch.deadline {
         // Nothing has changed yet: the session moves on only when the
         // request is answered.
-        return Reply::Park(Box::new(fetch));
+        return (Reply::Park(Parked::Fetch(Box::new(fetch))), positions);
     }
     read.extend(erroneous);
     let (code, session_id, results) =
@@ -268,7 +329,8 @@ fn attempt<S: Storage>(
             }),
         }
     }
-    Reply::Response(answer(code, session_id, responses, endpoints))
+    let body = answer(code, session_id, responses, endpoints);
+    (Reply::Response(body), positions)
 }
 
 fn answer(

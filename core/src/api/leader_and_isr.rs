@@ -36,14 +36,17 @@
 //! the request's state, and its topic is learned by the metadata image.
 //! From then on produces and fetches check their `current_leader_epoch`
 //! against the hosted epoch, and a follower answers them
-//! NOT_LEADER_OR_FOLLOWER naming its leader.
+//! NOT_LEADER_OR_FOLLOWER naming its leader. A new leader starts its
+//! followers' positions afresh and keeps the high watermark it had when
+//! it led before ([`crate::state::replication`]); every partition that
+//! changed wakes the requests parked on it (acks=all produces and
+//! fetches try again).
 //!
 //! # Not here yet
 //!
 //! A follower does not fetch from its leader (the replica fetcher comes
 //! with the replication layer); a new leader does not truncate or assign a
-//! leader epoch start offset; fetches parked on a partition that changes
-//! role are answered when they expire; the live leaders, adding and
+//! leader epoch start offset; the live leaders, adding and
 //! removing replicas, `is_new` and the leader recovery state are not
 //! used.
 
@@ -57,6 +60,7 @@ use crate::protocol::{ErrorCode, Uuid};
 use crate::state::brokers::{Membership, UNKNOWN_BROKER_EPOCH};
 use crate::state::cluster::{valid_topic_name, Cluster};
 use crate::state::leadership::PartitionState;
+use crate::state::Now;
 use crate::storage::{Storage, TopicPartition};
 
 use super::Ctx;
@@ -68,6 +72,7 @@ pub(crate) fn handle<S: Storage>(
     cluster: &mut Cluster,
     storage: &mut S,
     req: LeaderAndIsrRequest,
+    changed: &mut Vec<TopicPartition>,
 ) -> LeaderAndIsrResponse {
     let v = ctx.version;
     let broker_epoch = if v >= 2 {
@@ -96,8 +101,11 @@ pub(crate) fn handle<S: Storage>(
         for p in parts {
             let code = match admitted {
                 Err(code) => code,
-                Ok(()) => become_one(cluster, storage, topic, id, p),
+                Ok(()) => become_one(cluster, storage, ctx.now, topic, id, p),
             };
+            if code == ErrorCode::NONE {
+                changed.push(TopicPartition::new(topic, p.partition_index));
+            }
             errors.push((topic, id, p.partition_index, code));
         }
     }
@@ -108,6 +116,7 @@ pub(crate) fn handle<S: Storage>(
 fn become_one<S: Storage>(
     cluster: &mut Cluster,
     storage: &mut S,
+    now: Now,
     topic: &str,
     id: Uuid,
     p: &LeaderAndIsrPartitionState,
@@ -139,7 +148,8 @@ fn become_one<S: Storage>(
         return ErrorCode::KAFKA_STORAGE_ERROR;
     }
     let epoch = state.leader_epoch;
-    cluster.leadership.host(tp, id, to, state);
+    let logs = (storage.start_offset(&tp), storage.end_offset(&tp), now);
+    cluster.leadership.host(tp, id, to, state, logs);
     cluster.learn(topic, id, p.partition_index, epoch);
     ErrorCode::NONE
 }

@@ -14,7 +14,7 @@
 //!
 //! | timestamp | answer | from |
 //! |---|---|---|
-//! | -1 latest | the log end (read_committed: the last stable offset) | v0 |
+//! | -1 latest | the high watermark (read_committed: the last stable offset) | v0 |
 //! | -2 earliest | the log start offset | v0 |
 //! | -3 max timestamp | the first record with the largest timestamp | v7 |
 //! | -4 earliest local | the log start offset (no tiered storage) | v8 |
@@ -57,6 +57,7 @@ use crate::records::{
 use crate::state::cluster::Cluster;
 use crate::state::isolation::last_stable_offset;
 use crate::state::producers::Producers;
+use crate::state::replication::high_watermark;
 use crate::storage::{Storage, TopicPartition};
 
 use super::Ctx;
@@ -116,7 +117,7 @@ pub(crate) fn handle<S: Storage>(
                         let end = if committed {
                             last_stable_offset(storage, cluster, producers, &tp)
                         } else {
-                            storage.end_offset(&tp)
+                            high_watermark(storage, cluster, &tp)
                         };
                         lookup(cluster, storage, v, &t.name, p, end)
                     }

@@ -87,6 +87,43 @@ use crate::state::{Config, ConnId, Now};
 use crate::storage::{Storage, TopicPartition};
 
 pub(crate) use fetch::ParkedFetch;
+pub(crate) use produce::ParkedProduce;
+
+/// A request waiting in the broker, indexed by the partitions it waits on
+/// and timed by its deadline.
+#[derive(Debug)]
+pub(crate) enum Parked {
+    /// A Fetch waiting for data.
+    Fetch(Box<ParkedFetch>),
+    /// An acks=all Produce waiting for the high watermark.
+    Produce(Box<ParkedProduce>),
+}
+
+impl Parked {
+    /// When it is answered with whatever there is.
+    pub fn deadline(&self) -> Now {
+        match self {
+            Parked::Fetch(f) => f.deadline,
+            Parked::Produce(p) => p.deadline,
+        }
+    }
+
+    /// The partitions whose news may answer it.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        match self {
+            Parked::Fetch(f) => f.partitions(),
+            Parked::Produce(p) => p.partitions(),
+        }
+    }
+
+    /// How to answer it.
+    pub fn answering(&self) -> Answering {
+        match self {
+            Parked::Fetch(f) => f.answering,
+            Parked::Produce(p) => p.answering,
+        }
+    }
+}
 use txn::TxnParts;
 
 /// The broker's state, each part borrowed on its own, for [`dispatch`] to
@@ -138,9 +175,9 @@ impl Ctx<'_> {
 pub(crate) enum Input<'a> {
     /// A request frame, its size prefix removed.
     Frame(&'a Bytes),
-    /// A parked Fetch, to try again: data arrived on a partition it waits
-    /// for, or (`expired`) its deadline passed.
-    Resume(Box<ParkedFetch>, bool),
+    /// A parked request, to try again: news on a partition it waits for,
+    /// or (`expired`) its deadline passed.
+    Resume(Parked, bool),
 }
 
 /// Who a response goes to and how it is encoded.
@@ -160,9 +197,10 @@ pub(crate) enum Reply {
     Response(ResponseBody),
     /// Send nothing (Produce with acks=0).
     NoResponse,
-    /// Wait for data: a Fetch with too little to return, parked until a
-    /// partition it reads gets records or its deadline passes.
-    Park(Box<ParkedFetch>),
+    /// Wait: a Fetch with too little to return, parked until a partition
+    /// it reads gets records or its deadline passes; an acks=all Produce
+    /// until the high watermark passes what it appended.
+    Park(Parked),
     /// Close the connection (a request the broker cannot serve).
     Close(String),
     /// Held by the group coordinator, which answers it later (a JoinGroup
@@ -177,8 +215,8 @@ pub(crate) struct Handled {
     /// The request's header, when the frame had one the broker can answer.
     pub request: Option<Answering>,
     pub reply: Reply,
-    /// Partitions that got records: requests parked on them may be
-    /// answered now.
+    /// Partitions that got records, or whose high watermark or leadership
+    /// changed: requests parked on them may be answered now.
     pub appended: Vec<TopicPartition>,
     /// Responses to requests the group coordinator held, by connection.
     pub answers: Vec<(ConnId, ResponseBody)>,
@@ -284,8 +322,11 @@ pub(crate) fn dispatch<S: Storage>(
     match input {
         Input::Frame(frame) => request(parts, conn, peer_addr, now, frame),
         Input::Resume(parked, expired) => {
-            let request = Some(parked.answering);
-            let reply = fetch::resume(parts, now, *parked, expired);
+            let request = Some(parked.answering());
+            let reply = match parked {
+                Parked::Fetch(f) => fetch::resume(parts, now, *f, expired),
+                Parked::Produce(p) => produce::resume(parts.cluster, &*parts.storage, *p, expired),
+            };
             Handled {
                 request,
                 ..Handled::reply(reply)
@@ -407,13 +448,11 @@ fn run<S: Storage>(
             ctl.cluster,
             req,
         ))),
-        Q::LeaderAndIsr(req) => Handled::respond(R::LeaderAndIsr(leader_and_isr::handle(
-            ctx,
-            members,
-            ctl.cluster,
-            ctl.storage,
-            req,
-        ))),
+        Q::LeaderAndIsr(req) => {
+            let mut changed = Vec::new();
+            let r = leader_and_isr::handle(ctx, members, ctl.cluster, ctl.storage, req, &mut changed);
+            Handled::appended(R::LeaderAndIsr(r), changed)
+        }
         Q::StopReplica(req) => Handled::respond(R::StopReplica(stop_replica::handle(
             ctx,
             members,
@@ -453,20 +492,27 @@ fn run<S: Storage>(
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
-            produce::handle(ctx, members, &mut tp, req)
+            produce::handle(ctx, answering, members, &mut tp, req)
         }
-        Q::Fetch(req) => Handled::reply(fetch::handle(
-            ctx,
-            answering,
-            config,
-            members,
-            ctl.cluster,
-            &*ctl.storage,
-            producers,
-            sessions,
-            ctl.ids,
-            req,
-        )),
+        Q::Fetch(req) => {
+            let (reply, positions) = fetch::handle(
+                ctx,
+                answering,
+                config,
+                members,
+                ctl.cluster,
+                &*ctl.storage,
+                producers,
+                sessions,
+                ctl.ids,
+                req,
+            );
+            let moved = fetch::record_positions(ctl.cluster, positions, ctx.now);
+            Handled {
+                appended: moved,
+                ..Handled::reply(reply)
+            }
+        }
         Q::InitProducerId(req) => {
             let mut appended = Vec::new();
             let mut tp = txn_parts!();

@@ -29,6 +29,21 @@
 //! that is alive (KIP-951), as Kafka does. A single broker leads every
 //! partition it knows.
 //!
+//! # acks=all
+//!
+//! With acks=-1 a partition led here needs `min.insync.replicas` in its
+//! ISR before anything is appended (NOT_ENOUGH_REPLICAS otherwise; a
+//! partition without followers counts this broker alone, as Kafka does on
+//! one broker). Once appended, the request waits ([`ParkedProduce`], in
+//! the broker like a parked Fetch) until the high watermark
+//! ([`crate::state::replication`]) passes the records of every partition,
+//! or its `timeout_ms` passes (REQUEST_TIMED_OUT for those still
+//! waiting). A partition whose ISR shrank below `min.insync.replicas`
+//! meanwhile is NOT_ENOUGH_REPLICAS_AFTER_APPEND; one no longer led here
+//! NOT_LEADER_OR_FOLLOWER. Where the high watermark is the log end (a
+//! single broker, or no followers) it answers at once, as before. acks=1
+//! and acks=0 never wait.
+//!
 //! # Transactions
 //!
 //! A transactional batch needs the request's transactional id
@@ -53,16 +68,19 @@ use crate::records::validate::{validate_and_assign, AppendContext};
 use crate::records::TimestampType;
 use crate::state::brokers::Membership;
 use crate::state::leadership::Lead;
+use crate::state::cluster::Cluster;
 use crate::state::producers::{BatchMetadata, Verdict};
+use crate::state::Now;
 use crate::storage::{BatchMeta, Storage, TopicPartition};
 
 use super::txn::{carry_out, TxnParts};
-use super::{Ctx, Handled, Reply};
+use super::{Answering, Ctx, Handled, Parked, Reply};
 
 /// Runs a Produce request; the partitions that got records are reported
 /// so that fetches waiting on them are answered.
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
+    answering: Answering,
     members: &Membership,
     tp: &mut TxnParts<'_, S>,
     req: ProduceRequest,
@@ -71,10 +89,12 @@ pub(crate) fn handle<S: Storage>(
     let v = ctx.version;
     let acks_ok = matches!(req.acks, -1..=1);
     let mut appended = Vec::new();
+    let mut waits = Vec::new();
     let responses: Vec<TopicProduceResponse> = req
         .topic_data
         .iter()
-        .map(|t| {
+        .enumerate()
+        .map(|(ti, t)| {
             let name = if v >= 13 {
                 cluster.by_id.get(&t.topic_id).cloned()
             } else {
@@ -83,16 +103,28 @@ pub(crate) fn handle<S: Storage>(
             let partitions = t
                 .partition_data
                 .iter()
-                .map(|p| {
+                .enumerate()
+                .map(|(pi, p)| {
                     if !acks_ok {
                         return error(p.index, ErrorCode::INVALID_REQUIRED_ACKS, None);
                     }
                     match &name {
                         Some(n) => {
                             let txn_id = req.transactional_id.as_deref();
-                            let r = append(ctx, tp, txn_id, n, p);
+                            let r = append(ctx, tp, txn_id, req.acks, n, p);
                             if r.error_code == 0 {
-                                appended.push(TopicPartition::new(n.as_str(), p.index));
+                                let at = TopicPartition::new(n.as_str(), p.index);
+                                if req.acks == -1 {
+                                    let required = tp.storage.end_offset(&at);
+                                    let (topic, partition) = (ti, pi);
+                                    waits.push(Wait {
+                                        topic,
+                                        partition,
+                                        tp: at.clone(),
+                                        required,
+                                    });
+                                }
+                                appended.push(at);
                             }
                             r
                         }
@@ -116,12 +148,21 @@ pub(crate) fn handle<S: Storage>(
         } else {
             Vec::new()
         };
-        Reply::Response(ResponseBody::Produce(ProduceResponse {
+        let response = ProduceResponse {
             responses,
             node_endpoints,
             throttle_time_ms: 0,
             ..Default::default()
-        }))
+        };
+        // acks=all: every partition appended to waits for its high
+        // watermark (at once, unless followers are behind).
+        let parked = ParkedProduce {
+            answering,
+            deadline: ctx.now.saturating_add(i64::from(req.timeout_ms)),
+            response,
+            waits,
+        };
+        resume(tp.cluster, &*tp.storage, parked, req.timeout_ms <= 0)
     };
     Handled {
         appended,
@@ -150,6 +191,101 @@ fn leader_endpoints(members: &Membership, responses: &[TopicProduceResponse]) ->
             ..Default::default()
         })
         .collect()
+}
+
+/// An acks=all Produce whose records are appended, waiting for the high
+/// watermark of its partitions to pass them (Kafka's `DelayedProduce`).
+#[derive(Debug)]
+pub(crate) struct ParkedProduce {
+    /// How to answer it.
+    pub answering: Answering,
+    /// When the partitions still waiting are answered REQUEST_TIMED_OUT.
+    pub deadline: Now,
+    /// The answer, as the appends made it.
+    response: ProduceResponse,
+    /// The partitions still waiting.
+    waits: Vec<Wait>,
+}
+
+/// One partition of a parked produce: the high watermark must reach
+/// `required` (one past its last offset).
+#[derive(Debug)]
+struct Wait {
+    /// Where its answer is in the response.
+    topic: usize,
+    partition: usize,
+    tp: TopicPartition,
+    required: i64,
+}
+
+impl ParkedProduce {
+    /// The partitions it waits on.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        self.waits.iter().map(|w| w.tp.clone()).collect()
+    }
+}
+
+/// Checks a parked (or just appended) acks=all produce again: answers it
+/// when every partition is done, `expired` answering those still waiting
+/// REQUEST_TIMED_OUT; parks it otherwise. Kafka's
+/// `Partition.checkEnoughReplicasReachOffset`: a partition no longer led
+/// here is NOT_LEADER_OR_FOLLOWER; one whose high watermark passed its
+/// records is done, NOT_ENOUGH_REPLICAS_AFTER_APPEND when the ISR shrank
+/// below `min.insync.replicas` meanwhile. The answer keeps the offsets
+/// the append gave.
+pub(crate) fn resume<S: Storage>(
+    cluster: &Cluster,
+    storage: &S,
+    mut parked: ParkedProduce,
+    expired: bool,
+) -> Reply {
+    let mut waiting = Vec::new();
+    for w in std::mem::take(&mut parked.waits) {
+        let code = match reached(cluster, storage, &w) {
+            Some(code) => code,
+            None if expired => ErrorCode::REQUEST_TIMED_OUT,
+            None => {
+                waiting.push(w);
+                continue;
+            }
+        };
+        let answer = parked
+            .response
+            .responses
+            .get_mut(w.topic)
+            .and_then(|t| t.partition_responses.get_mut(w.partition));
+        if let Some(answer) = answer {
+            answer.error_code = code.code();
+        }
+    }
+    if waiting.is_empty() {
+        return Reply::Response(ResponseBody::Produce(parked.response));
+    }
+    parked.waits = waiting;
+    Reply::Park(Parked::Produce(Box::new(parked)))
+}
+
+/// How one waiting partition ended, or `None` while it waits.
+fn reached<S: Storage>(cluster: &Cluster, storage: &S, w: &Wait) -> Option<ErrorCode> {
+    if !matches!(cluster.lead(&w.tp.topic, w.tp.partition), Lead::Here(_)) {
+        return Some(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+    }
+    let Some(log) = cluster.leadership.leader_log(&w.tp) else {
+        // No followers: the log end is the high watermark.
+        return Some(ErrorCode::NONE);
+    };
+    if log.high_watermark(storage.end_offset(&w.tp)) < w.required {
+        return None;
+    }
+    let min_isr = cluster
+        .topics
+        .get(&w.tp.topic)
+        .map_or(1, |t| t.config.min_insync_replicas);
+    Some(if (log.isr().len() as i64) < min_isr {
+        ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+    } else {
+        ErrorCode::NONE
+    })
 }
 
 fn error(index: i32, code: ErrorCode, msg: Option<String>) -> PartitionProduceResponse {
@@ -217,6 +353,7 @@ fn append<S: Storage>(
     ctx: &Ctx,
     txp: &mut TxnParts<'_, S>,
     txn_id: Option<&str>,
+    acks: i16,
     topic: &str,
     p: &PartitionProduceData,
 ) -> PartitionProduceResponse {
@@ -250,6 +387,16 @@ fn append<S: Storage>(
     };
     let producer_key = (t.id, p.index);
     let tp = TopicPartition::new(topic, p.index);
+    // acks=all needs `min.insync.replicas` in sync before anything is
+    // appended (Kafka's `appendRecordsToLeader`); a partition without
+    // followers has this broker alone in sync.
+    let in_sync = cluster
+        .leadership
+        .leader_log(&tp)
+        .map_or(1, |l| l.isr().len() as i64);
+    if acks == -1 && in_sync < t.config.min_insync_replicas {
+        return error(p.index, ErrorCode::NOT_ENOUGH_REPLICAS, None);
+    }
     let config = &t.config;
     let log_append = config.timestamp_type == TimestampType::LogAppendTime;
     let set = p

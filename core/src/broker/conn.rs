@@ -6,15 +6,15 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::PeerInfo;
-use crate::api::{Answering, ParkedFetch};
+use crate::api::{Answering, Parked};
 
 /// What a connection's request in progress waits for. Kafka handles one
 /// request per connection at a time, so there is at most one.
 #[derive(Debug)]
 pub(super) enum InFlight {
-    /// A Fetch waiting for data on the partitions it reads, or for its
-    /// deadline.
-    Fetch(Box<ParkedFetch>),
+    /// A Fetch waiting for data on the partitions it reads, or an acks=all
+    /// Produce waiting for the high watermark; or for its deadline.
+    Parked(Parked),
     /// A JoinGroup or SyncGroup the group coordinator holds and answers
     /// later, in the version and to the correlation id of the request.
     Held(Answering),

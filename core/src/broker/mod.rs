@@ -50,8 +50,10 @@
 //! registration's epoch with [`Broker::handle_registered`]; the controller
 //! reaches the broker over an ordinary connection with UpdateMetadata, from
 //! which the broker learns the live brokers and the controller and lists
-//! them in Metadata and DescribeCluster. Partition leadership is not
-//! learned yet: every partition is still led by this broker alone.
+//! them in Metadata and DescribeCluster. LeaderAndIsr makes it leader or
+//! follower of partitions; as a leader it serves its followers' fetches,
+//! keeps their positions and the high watermark, and parks acks=all
+//! produces until the high watermark passes them (or their timeout).
 
 mod conn;
 mod timer;
@@ -61,7 +63,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 
 use crate::api::txn::{carry_out, TxnParts};
-use crate::api::{self, Answering, Handled, Input, ParkedFetch, Parts, Reply};
+use crate::api::{self, Answering, Handled, Input, Parked, Parts, Reply};
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
@@ -137,7 +139,8 @@ pub struct Broker<S: Storage> {
     /// Transactional ids and their transactions.
     txns: TxnCoordinator,
     conns: BTreeMap<ConnId, Conn>,
-    /// Parked fetches by the partitions they read.
+    /// Parked requests (fetches, acks=all produces) by the partitions
+    /// they wait on.
     waiting: BTreeMap<TopicPartition, BTreeSet<ConnId>>,
     outputs: VecDeque<Output>,
     timers: Timers,
@@ -460,13 +463,15 @@ impl<S: Storage> Broker<S> {
         }
     }
 
-    /// Tries a parked Fetch of `conn` again (data arrived, or `expired`:
-    /// its deadline passed), then goes on with the connection's queue.
+    /// Tries a parked request of `conn` again (news on its partitions, or
+    /// `expired`: its deadline passed), then goes on with the connection's
+    /// queue.
     fn resume(&mut self, conn: ConnId, now: Now, expired: bool) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let Some(InFlight::Fetch(parked)) = c.in_flight.take() else {
+        let Some(InFlight::Parked(parked)) = c.in_flight.take_if(|f| matches!(f, InFlight::Parked(_)))
+        else {
             return;
         };
         self.unpark(conn, &parked);
@@ -536,12 +541,12 @@ impl<S: Storage> Broker<S> {
             Reply::Close(reason) => Err(reason),
             Reply::Park(parked) => {
                 if self.conns.contains_key(&conn) {
-                    self.timers.set(parked.deadline, TimerKind::Parked(conn));
+                    self.timers.set(parked.deadline(), TimerKind::Parked(conn));
                     for tp in parked.partitions() {
                         self.waiting.entry(tp).or_default().insert(conn);
                     }
                     if let Some(c) = self.conns.get_mut(&conn) {
-                        c.in_flight = Some(InFlight::Fetch(parked));
+                        c.in_flight = Some(InFlight::Parked(parked));
                     }
                 }
                 Ok(())
@@ -556,8 +561,9 @@ impl<S: Storage> Broker<S> {
         }
     }
 
-    /// Records were appended to `partitions`: the fetches parked on them
-    /// run again, in connection order.
+    /// Records were appended to `partitions`, or their high watermark or
+    /// leadership changed: the requests parked on them run again, in
+    /// connection order.
     fn wake(&mut self, partitions: &[TopicPartition], now: Now) {
         let mut woken = BTreeSet::new();
         for tp in partitions {
@@ -629,13 +635,13 @@ impl<S: Storage> Broker<S> {
     /// A connection is gone: whatever it waited for is forgotten (a
     /// request the group coordinator holds is answered into the void).
     fn forget(&mut self, conn: ConnId, in_flight: Option<InFlight>) {
-        if let Some(InFlight::Fetch(parked)) = in_flight {
+        if let Some(InFlight::Parked(parked)) = in_flight {
             self.unpark(conn, &parked);
         }
     }
 
-    /// Takes a parked fetch off its timer and its partitions.
-    fn unpark(&mut self, conn: ConnId, parked: &ParkedFetch) {
+    /// Takes a parked request off its timer and its partitions.
+    fn unpark(&mut self, conn: ConnId, parked: &Parked) {
         self.timers.cancel(TimerKind::Parked(conn));
         for tp in parked.partitions() {
             if let Some(set) = self.waiting.get_mut(&tp) {

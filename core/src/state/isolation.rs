@@ -13,12 +13,13 @@
 
 use super::cluster::Cluster;
 use super::producers::Producers;
+use super::replication::high_watermark;
 use crate::protocol::messages::fetch_response::AbortedTransaction;
 use crate::storage::{Storage, TopicPartition};
 
 /// The last stable offset of `tp`: the first offset of its earliest open
-/// transaction, or the high watermark (a single broker's log end offset)
-/// when none is open; never below the log start offset (DeleteRecords may
+/// transaction, or the high watermark ([`high_watermark`]: a single
+/// broker's log end offset) when none is open, so never above it; never below the log start offset (DeleteRecords may
 /// move it past an open transaction's start), as Kafka's
 /// `maybeIncrementFirstUnstableOffset` bounds it.
 pub(crate) fn last_stable_offset<S: Storage + ?Sized>(
@@ -27,7 +28,7 @@ pub(crate) fn last_stable_offset<S: Storage + ?Sized>(
     producers: &Producers,
     tp: &TopicPartition,
 ) -> i64 {
-    let hw = storage.end_offset(tp);
+    let hw = high_watermark(storage, cluster, tp);
     match cluster.topics.get(&tp.topic) {
         Some(t) => producers
             .last_stable_offset((t.id, tp.partition), hw)

@@ -54,15 +54,17 @@
 //! # Not here yet
 //!
 //! A follower only records its role and leader: the fetcher that copies
-//! the leader's log, the leader's ISR and high watermark bookkeeping, and
-//! follower fetches (replica id >= 0, still NOT_LEADER_OR_FOLLOWER) come
-//! with the replication layer. Topic configs from ZooKeeper are not
+//! the leader's log is not here yet. A leader keeps its followers'
+//! positions, ISR and high watermark in a [`LeaderLog`] per partition
+//! (see [`super::replication`]). Topic configs from ZooKeeper are not
 //! delivered: learned topics use the broker's defaults.
 //!
 //! [`Cluster::lead`]: super::cluster::Cluster::lead
 
 use std::collections::BTreeMap;
 
+use super::replication::LeaderLog;
+use super::Now;
 use crate::protocol::{ErrorCode, Uuid};
 use crate::storage::TopicPartition;
 
@@ -157,6 +159,9 @@ pub(crate) struct Leadership {
     states: BTreeMap<String, BTreeMap<i32, PartitionState>>,
     /// The partitions hosted here.
     hosted: BTreeMap<TopicPartition, Hosted>,
+    /// The hosted partitions led here: their followers, ISR and high
+    /// watermark ([`super::replication`]).
+    leaders: BTreeMap<TopicPartition, LeaderLog>,
 }
 
 impl Leadership {
@@ -176,6 +181,16 @@ impl Leadership {
     /// The hosted partition `tp`.
     pub fn hosted(&self, tp: &TopicPartition) -> Option<&Hosted> {
         self.hosted.get(tp)
+    }
+
+    /// The replication state of `tp` when it is hosted and led here.
+    pub fn leader_log(&self, tp: &TopicPartition) -> Option<&LeaderLog> {
+        self.leaders.get(tp)
+    }
+
+    /// The replication state of `tp`, to record a follower's fetch.
+    pub fn leader_log_mut(&mut self, tp: &TopicPartition) -> Option<&mut LeaderLog> {
+        self.leaders.get_mut(tp)
     }
 
     /// Whether the controller's states or the hosted partitions mention
@@ -260,8 +275,31 @@ impl Leadership {
 
     /// Hosts `tp` with the role and state a checked LeaderAndIsr gave it
     /// (Kafka's `Partition.makeLeader` / `makeFollower`). A topic id
-    /// already known is kept when the request has none.
-    pub fn host(&mut self, tp: TopicPartition, topic_id: Uuid, to: Become, state: PartitionState) {
+    /// already known is kept when the request has none. A leader's
+    /// replication state starts afresh (followers unknown) with the high
+    /// watermark it had if it led before, else at `log_start`; a follower
+    /// has none.
+    pub fn host(
+        &mut self,
+        tp: TopicPartition,
+        topic_id: Uuid,
+        to: Become,
+        state: PartitionState,
+        (log_start, log_end, now): (i64, i64, Now),
+    ) {
+        match to {
+            Become::Leader => {
+                let floor = self
+                    .leaders
+                    .get(&tp)
+                    .map_or(log_start, |l| l.high_watermark(log_end));
+                let log = LeaderLog::new(self.me, &state, floor, now);
+                self.leaders.insert(tp.clone(), log);
+            }
+            Become::Follower(_) => {
+                self.leaders.remove(&tp);
+            }
+        }
         let topic_id = match self.hosted.get(&tp) {
             Some(h) if topic_id == Uuid::ZERO => h.topic_id,
             _ => topic_id,
@@ -300,6 +338,7 @@ impl Leadership {
     /// Stops hosting `tp` (its log is being deleted).
     pub fn unhost(&mut self, tp: &TopicPartition) {
         self.hosted.remove(tp);
+        self.leaders.remove(tp);
     }
 }
 
@@ -327,7 +366,7 @@ mod tests {
         let id = Uuid([7; 16]);
         let s = state(1, 0, &[1, 2]);
         assert_eq!(l.check_become(&tp(), id, &s), Ok(Become::Leader));
-        l.host(tp(), id, Become::Leader, s.clone());
+        l.host(tp(), id, Become::Leader, s.clone(), (0, 0, 0));
         assert_eq!(l.lead(&tp()), Some(Lead::Here(0)));
         // The same epoch again, or an older one: stale.
         assert_eq!(
@@ -343,7 +382,7 @@ mod tests {
             l.check_become(&tp(), Uuid::ZERO, &f),
             Ok(Become::Follower(2))
         );
-        l.host(tp(), Uuid::ZERO, Become::Follower(2), f);
+        l.host(tp(), Uuid::ZERO, Become::Follower(2), f, (0, 0, 0));
         assert_eq!(l.hosted(&tp()).unwrap().topic_id, id);
         assert_eq!(
             l.lead(&tp()),
@@ -361,7 +400,7 @@ mod tests {
     #[test]
     fn stop_checks_epochs_unless_deleting() {
         let mut l = Leadership::new(1);
-        l.host(tp(), Uuid::ZERO, Become::Leader, state(1, 5, &[1]));
+        l.host(tp(), Uuid::ZERO, Become::Leader, state(1, 5, &[1]), (0, 0, 0));
         assert_eq!(l.check_stop(&tp(), 4), Err(ErrorCode::FENCED_LEADER_EPOCH));
         for epoch in [5, 6, NO_EPOCH, EPOCH_DURING_DELETE] {
             assert_eq!(l.check_stop(&tp(), epoch), Ok(()));

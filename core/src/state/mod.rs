@@ -13,6 +13,8 @@
 //!   controller's partition states (UpdateMetadata) and the partitions
 //!   this broker hosts as leader or follower (LeaderAndIsr, StopReplica);
 //!   held by the image, which answers who leads a partition.
+//! - [`replication`]: the leader's side of replication: followers'
+//!   positions, the ISR and the high watermark of partitions led here.
 //! - [`configs`]: topic configs, typed and validated once (Kafka's
 //!   `LogConfig`), and what DescribeConfigs says about every config.
 //! - [`producers`]: producer ids, epochs and sequence numbers.
@@ -39,6 +41,7 @@ pub(crate) mod isolation;
 pub(crate) mod leadership;
 pub(crate) mod markers;
 pub(crate) mod producers;
+pub(crate) mod replication;
 pub(crate) mod retention;
 pub(crate) mod telemetry;
 

@@ -1,5 +1,10 @@
 //! Reading one partition for a Fetch (Kafka's `ReplicaManager.readFromLog`
 //! and `Partition.fetchRecords`), and shaping the answer for old versions.
+//!
+//! Consumers read up to the high watermark (read_committed: the last
+//! stable offset); a follower of a partition led here reads up to the log
+//! end, whatever its isolation level, and learns the high watermark from
+//! the answer.
 
 use bytes::Bytes;
 
@@ -12,6 +17,7 @@ use crate::state::fetch_sessions::CachedPartition;
 use crate::state::isolation::{aborted_transactions, last_stable_offset};
 use crate::state::leadership::Lead;
 use crate::state::producers::Producers;
+use crate::state::replication::high_watermark;
 use crate::state::Config;
 use crate::storage::{Storage, TopicPartition};
 
@@ -19,8 +25,10 @@ use crate::storage::{Storage, TopicPartition};
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Params {
     pub version: i16,
-    /// The replica id is >= 0: a follower (this broker has none).
+    /// The replica id is >= 0: a follower.
     pub follower: bool,
+    /// The replica id (-1: a consumer).
+    pub replica: i32,
     /// read_committed (v4+, isolation level 1).
     pub committed: bool,
 }
@@ -152,18 +160,24 @@ pub(super) fn partition<S: Storage>(
     if leader != config.node_id {
         return not_leader(ErrorCode::NOT_LEADER_OR_FOLLOWER);
     }
-    if params.follower {
-        // Only replicas in the assignment may fetch as followers, and a
-        // single broker's partitions have no other replica.
+    let tp = TopicPartition::new(topic, p);
+    let assigned = cluster
+        .leadership
+        .leader_log(&tp)
+        .is_some_and(|l| l.is_follower(params.replica));
+    if params.follower && !assigned {
+        // Only the other replicas in the assignment of a partition led
+        // here may fetch as followers (a single broker's partitions have
+        // none). Kafka's `followerReplicaOrThrow`.
         return if want.current_leader_epoch != -1 {
             failed(p, ErrorCode::UNKNOWN_LEADER_EPOCH)
         } else {
             not_leader(ErrorCode::NOT_LEADER_OR_FOLLOWER)
         };
     }
-    let tp = TopicPartition::new(topic, p);
     let start = storage.start_offset(&tp);
     let end = storage.end_offset(&tp);
+    let hw = high_watermark(storage, cluster, &tp);
     let lso = last_stable_offset(storage, cluster, producers, &tp);
     if want.fetch_offset < start || want.fetch_offset > end {
         return failed(p, ErrorCode::OFFSET_OUT_OF_RANGE);
@@ -171,15 +185,23 @@ pub(super) fn partition<S: Storage>(
     let mut out = PartitionData {
         partition_index: p,
         error_code: 0,
-        high_watermark: end,
+        high_watermark: hw,
         last_stable_offset: lso,
         log_start_offset: start,
-        aborted_transactions: params.committed.then(Vec::new),
+        aborted_transactions: (params.committed && !params.follower).then(Vec::new),
         preferred_read_replica: -1,
         records: Some(Records::new()),
         ..Default::default()
     };
-    let upto = if params.committed { lso } else { end };
+    // A follower copies the whole log; consumers read what is committed
+    // (the high watermark), or stable (read_committed).
+    let upto = if params.follower {
+        end
+    } else if params.committed {
+        lso
+    } else {
+        hw
+    };
     let room = limits.remaining.min(want.max_bytes.max(0) as usize);
     if want.fetch_offset >= upto || (room == 0 && !limits.min_one) {
         return out;
@@ -191,7 +213,7 @@ pub(super) fn partition<S: Storage>(
                 limits.min_one = false;
                 limits.read += taken.bytes;
                 limits.remaining = limits.remaining.saturating_sub(taken.bytes);
-                if params.committed {
+                if params.committed && !params.follower {
                     out.aborted_transactions = Some(aborted_transactions(
                         cluster,
                         producers,

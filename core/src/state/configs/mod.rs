@@ -101,6 +101,9 @@ pub(crate) struct TopicConfig {
     pub min_compaction_lag_ms: i64,
     /// `max.compaction.lag.ms`.
     pub max_compaction_lag_ms: i64,
+    /// `min.insync.replicas`: the in-sync replicas an acks=all produce
+    /// needs.
+    pub min_insync_replicas: i64,
 }
 
 impl TopicConfig {
@@ -141,6 +144,7 @@ impl TopicConfig {
             delete_retention_ms: long("delete.retention.ms", 86_400_000),
             min_compaction_lag_ms: long("min.compaction.lag.ms", 0),
             max_compaction_lag_ms: long("max.compaction.lag.ms", i64::MAX),
+            min_insync_replicas: long("min.insync.replicas", 1),
         }
     }
 }

@@ -1,0 +1,240 @@
+//! Replication, leader side (Kafka's `Partition` as a leader keeps it):
+//! where each follower of a partition led here has got to, the in-sync
+//! replicas, and the high watermark they allow.
+//!
+//! # The high watermark
+//!
+//! A partition led here has a [`LeaderLog`]: its ISR as the controller
+//! last stated it (LeaderAndIsr), and for every other replica in the
+//! assignment the log end offset its last Fetch reported (the fetch
+//! offset a follower sends is its log end) and when it last caught up.
+//! The high watermark is the smallest log end offset over the ISR, this
+//! broker's own log end included, and it never goes backwards:
+//!
+//! ```text
+//!   leader log end 12 ─┐
+//!   ISR follower 2: 10 ├─ min = 10  ─ max(stored floor) ─ HW 10
+//!   ISR follower 3: 11 ┘
+//!   follower 4 (not in ISR): 3        (does not hold the HW back)
+//! ```
+//!
+//! It is computed from the leader's log end when asked
+//! ([`LeaderLog::high_watermark`]) rather than stored after every append:
+//! with an ISR of this broker alone it simply follows the log end, so a
+//! produce needs no write access to the replication state. What is stored
+//! is a floor, raised whenever a follower's position is recorded, so the
+//! answer never falls (a follower unknown since this broker became leader
+//! holds it at the floor). A partition that is not a hosted leader (a
+//! single broker's, or one led here from the image alone) has no
+//! [`LeaderLog`], and its high watermark is its log end offset, as
+//! before.
+//!
+//! A new leader starts its floor at the log start offset: Spate keeps no
+//! high-watermark checkpoint, and Kafka starts there when it has none.
+//! Until every ISR follower has fetched once, consumers see nothing new.
+//!
+//! As in Kafka 2.x (ZooKeeper mode), the high watermark advances whatever
+//! the ISR's size; `min.insync.replicas` only refuses acks=all produces
+//! (see `api::produce`).
+//!
+//! # Not here yet
+//!
+//! ISR shrink (after `replica.lag.time.max.ms` without catching up) and
+//! expand (a follower reaching the high watermark) are not decided: the
+//! ISR changes only with LeaderAndIsr. The time a follower last caught up
+//! is already kept ([`LeaderLog::last_caught_up`]) for when they are.
+//! Leader epoch history (for diverging-epoch answers) and the follower's
+//! fetcher are not here either.
+
+use std::collections::BTreeMap;
+
+use super::cluster::Cluster;
+use super::leadership::PartitionState;
+use super::Now;
+use crate::storage::{Storage, TopicPartition};
+
+/// A follower's position, as its fetches report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Follower {
+    /// Its log end offset (-1: it has not fetched since this broker
+    /// became leader).
+    log_end: i64,
+    /// When it last had everything the leader had.
+    last_caught_up: Now,
+    /// When its last fetch came, and the leader's log end then.
+    last_fetch: Now,
+    last_fetch_leader_end: i64,
+}
+
+/// The leader's view of one partition's replicas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LeaderLog {
+    /// The in-sync replicas, this broker among them.
+    isr: Vec<i32>,
+    /// Every other replica in the assignment.
+    followers: BTreeMap<i32, Follower>,
+    /// The high watermark's floor: it never answers below this.
+    floor: i64,
+}
+
+impl LeaderLog {
+    /// The state of a partition this broker (`me`) just became leader of
+    /// with `state`, its high watermark starting at `floor`. Followers
+    /// count as caught up at `now` (Kafka's `makeLeader` resets them so).
+    pub fn new(me: i32, state: &PartitionState, floor: i64, now: Now) -> LeaderLog {
+        let followers = state
+            .replicas
+            .iter()
+            .filter(|&&id| id != me)
+            .map(|&id| {
+                let f = Follower {
+                    log_end: -1,
+                    last_caught_up: now,
+                    last_fetch: now,
+                    last_fetch_leader_end: -1,
+                };
+                (id, f)
+            })
+            .collect();
+        LeaderLog {
+            isr: state.isr.clone(),
+            followers,
+            floor,
+        }
+    }
+
+    /// The high watermark when the leader's log ends at `log_end`.
+    pub fn high_watermark(&self, log_end: i64) -> i64 {
+        let lowest = self
+            .isr
+            .iter()
+            .filter_map(|id| self.followers.get(id))
+            .map(|f| f.log_end)
+            .fold(log_end, i64::min);
+        self.floor.max(lowest).min(log_end)
+    }
+
+    /// The in-sync replicas.
+    pub fn isr(&self) -> &[i32] {
+        &self.isr
+    }
+
+    /// Whether `replica` is a follower in the assignment.
+    pub fn is_follower(&self, replica: i32) -> bool {
+        self.followers.contains_key(&replica)
+    }
+
+    /// When `replica` last caught up with the leader's log end (what ISR
+    /// shrinking will read).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn last_caught_up(&self, replica: i32) -> Option<Now> {
+        self.followers.get(&replica).map(|f| f.last_caught_up)
+    }
+
+    /// The log end offset `replica` last reported (-1: none yet).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn follower_log_end(&self, replica: i32) -> Option<i64> {
+        self.followers.get(&replica).map(|f| f.log_end)
+    }
+
+    /// Records a fetch by `replica` from `fetch_offset` (its log end),
+    /// served when the leader's log ended at `leader_end` (Kafka's
+    /// `Replica.updateFetchStateOrThrow`, then `maybeIncrementLeaderHW`).
+    /// Returns whether the high watermark moved. A replica outside the
+    /// assignment changes nothing.
+    pub fn record_fetch(
+        &mut self,
+        replica: i32,
+        fetch_offset: i64,
+        leader_end: i64,
+        now: Now,
+    ) -> bool {
+        let before = self.high_watermark(leader_end);
+        let Some(f) = self.followers.get_mut(&replica) else {
+            return false;
+        };
+        // Caught up now when it has all the leader has; caught up at its
+        // previous fetch when it has what the leader had then.
+        if fetch_offset >= leader_end {
+            f.last_caught_up = f.last_caught_up.max(now);
+        } else if fetch_offset >= f.last_fetch_leader_end {
+            f.last_caught_up = f.last_caught_up.max(f.last_fetch);
+        }
+        f.log_end = fetch_offset;
+        f.last_fetch = now;
+        f.last_fetch_leader_end = leader_end;
+        let after = self.high_watermark(leader_end);
+        self.floor = after;
+        after > before
+    }
+}
+
+/// The high watermark of `tp`: what consumers may read and what acks=all
+/// waits for. A partition led here with followers answers from its
+/// [`LeaderLog`]; any other from its log end offset.
+pub(crate) fn high_watermark<S: Storage + ?Sized>(
+    storage: &S,
+    cluster: &Cluster,
+    tp: &TopicPartition,
+) -> i64 {
+    let end = storage.end_offset(tp);
+    cluster
+        .leadership
+        .leader_log(tp)
+        .map_or(end, |l| l.high_watermark(end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leader(isr: &[i32]) -> LeaderLog {
+        let state = PartitionState {
+            leader: 1,
+            replicas: vec![1, 2, 3],
+            isr: isr.to_vec(),
+            ..PartitionState::default()
+        };
+        LeaderLog::new(1, &state, 0, 1000)
+    }
+
+    #[test]
+    fn the_slowest_in_sync_follower_sets_the_high_watermark() {
+        let mut l = leader(&[1, 2, 3]);
+        assert_eq!(l.high_watermark(10), 0, "followers not heard from yet");
+        assert!(!l.record_fetch(2, 10, 10, 1001));
+        assert_eq!(l.high_watermark(10), 0, "follower 3 holds it");
+        assert!(l.record_fetch(3, 7, 10, 1002));
+        assert_eq!(l.high_watermark(10), 7);
+        assert!(l.record_fetch(3, 10, 12, 1003));
+        assert_eq!(l.high_watermark(12), 10);
+        // A follower going back (after truncating) does not move it back.
+        assert!(!l.record_fetch(2, 4, 12, 1004));
+        assert_eq!(l.high_watermark(12), 10);
+    }
+
+    #[test]
+    fn replicas_out_of_sync_or_unknown_do_not_count() {
+        let mut l = leader(&[1, 2]);
+        assert!(!l.record_fetch(9, 5, 5, 1001), "not in the assignment");
+        assert!(!l.record_fetch(3, 1, 5, 1001), "follower 2 still unknown");
+        assert_eq!(l.high_watermark(5), 0);
+        assert!(l.record_fetch(2, 5, 5, 1002));
+        assert_eq!(l.high_watermark(5), 5, "follower 3 is not in the ISR");
+        // Alone in the ISR the leader's log end is the high watermark.
+        assert_eq!(leader(&[1]).high_watermark(42), 42);
+    }
+
+    #[test]
+    fn caught_up_time_follows_kafka() {
+        let mut l = leader(&[1, 2]);
+        l.record_fetch(2, 3, 5, 2000);
+        assert_eq!(l.last_caught_up(2), Some(1000), "behind the log end");
+        // It now has what the leader had at its previous fetch.
+        l.record_fetch(2, 5, 8, 3000);
+        assert_eq!(l.last_caught_up(2), Some(2000));
+        l.record_fetch(2, 8, 8, 4000);
+        assert_eq!(l.last_caught_up(2), Some(4000));
+        assert_eq!(l.follower_log_end(2), Some(8));
+    }
+}
