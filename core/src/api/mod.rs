@@ -450,7 +450,8 @@ fn run<S: Storage>(
         ))),
         Q::LeaderAndIsr(req) => {
             let mut changed = Vec::new();
-            let r = leader_and_isr::handle(ctx, members, ctl.cluster, ctl.storage, req, &mut changed);
+            let r =
+                leader_and_isr::handle(ctx, members, ctl.cluster, ctl.storage, req, &mut changed);
             Handled::appended(R::LeaderAndIsr(r), changed)
         }
         Q::StopReplica(req) => Handled::respond(R::StopReplica(stop_replica::handle(

@@ -470,7 +470,8 @@ impl<S: Storage> Broker<S> {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let Some(InFlight::Parked(parked)) = c.in_flight.take_if(|f| matches!(f, InFlight::Parked(_)))
+        let Some(InFlight::Parked(parked)) =
+            c.in_flight.take_if(|f| matches!(f, InFlight::Parked(_)))
         else {
             return;
         };

@@ -400,7 +400,13 @@ mod tests {
     #[test]
     fn stop_checks_epochs_unless_deleting() {
         let mut l = Leadership::new(1);
-        l.host(tp(), Uuid::ZERO, Become::Leader, state(1, 5, &[1]), (0, 0, 0));
+        l.host(
+            tp(),
+            Uuid::ZERO,
+            Become::Leader,
+            state(1, 5, &[1]),
+            (0, 0, 0),
+        );
         assert_eq!(l.check_stop(&tp(), 4), Err(ErrorCode::FENCED_LEADER_EPOCH));
         for epoch in [5, 6, NO_EPOCH, EPOCH_DURING_DELETE] {
             assert_eq!(l.check_stop(&tp(), epoch), Ok(()));
