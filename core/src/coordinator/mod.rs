@@ -9,6 +9,7 @@
 //! decision, which the coordinator keeps or undoes depending on whether the
 //! append worked. See [`group`] for the first of them.
 
+pub mod controller;
 pub(crate) mod group;
 pub(crate) mod txn;
 
