@@ -28,7 +28,7 @@
 //!
 //! # What it decides
 //!
-//! The rules are in [`rules`] (new partition: first live replica leads,
+//! The rules are in `rules.rs` (new partition: first live replica leads,
 //! ISR = live replicas; dead leader: clean election from the live ISR, or
 //! offline with leader -1; dead follower: out of the ISR; every change
 //! bumps the leader epoch and carries this controller's epoch). A write
