@@ -46,6 +46,12 @@
 //!   LeaderAndIsr for every partition it hosts and UpdateMetadata with
 //!   every partition (Kafka's `onBrokerStartup` and `onControllerFailover`).
 //!
+//! The machine knows broker ids only: an [`Output::UpdateMetadata`] names
+//! partitions, and the driver adds the live brokers' endpoints and the
+//! target's broker epoch (as its channels already do). Brokers that stay
+//! live hear of a membership change from the driver's own UpdateMetadata,
+//! not from this machine.
+//!
 //! # Not here yet
 //!
 //! - Preferred leader election (`auto.leader.rebalance.enable`, Kafka's
