@@ -13,6 +13,8 @@
 //! - [`input`]: pasted text (hex in its common shapes, base64) to bytes.
 //! - [`storage`]: the storage traits and [`storage::MemStorage`].
 //! - [`broker`]: the broker state machine, driven by `handle_*`/`poll_*` calls.
+//! - [`coordinator::controller`]: the ZooKeeper-mode cluster controller, a
+//!   sans-I/O machine the native driver feeds and carries out.
 //!
 //! # Layers
 //!
@@ -41,7 +43,7 @@
 pub mod annotate;
 pub(crate) mod api;
 pub mod broker;
-pub(crate) mod coordinator;
+pub mod coordinator;
 pub mod example;
 pub mod input;
 pub mod json;

@@ -1,14 +1,17 @@
 //! Coordinators: sans-I/O machines that own a kind of shared client state
-//! (consumer groups now; transactions next) and keep it in an internal log.
+//! (consumer groups, transactions) and keep it in an internal log; and
+//! [`controller`], the ZooKeeper-mode cluster controller, the one public
+//! machine here, whose outputs the native driver carries out.
 //!
 //! A coordinator never sees the broker. Each operation takes a request and
 //! `now` and returns what happened: the reply, the records its internal
 //! log must get, answers to requests it held earlier, and its next
 //! deadline. The caller (the API handler, or the broker's timer) appends
-//! the records through [`crate::state::internal_log`] and settles the
+//! the records through `state::internal_log` and settles the
 //! decision, which the coordinator keeps or undoes depending on whether the
-//! append worked. See [`group`] for the first of them.
+//! append worked. See `group` for the first of them.
 
+pub mod controller;
 pub(crate) mod group;
 pub(crate) mod txn;
 

@@ -47,6 +47,55 @@
 //! /log_dir_event_notification, /consumers                             persistent, empty
 //! ```
 //!
+//! # Partition leadership: what is built, and the plan
+//!
+//! The controller's decisions are made by a sans-I/O machine in the core,
+//! `spate_core::coordinator::controller::Controller` (Kafka's
+//! ZooKeeper-era `KafkaController` rules: new partitions, clean election
+//! on a broker failure, offline with leader -1 when no ISR member lives,
+//! conditional writes that re-read on a conflict; tested there in virtual
+//! terms). The topic and partition-state znodes it reads and writes are
+//! in [`topic_znodes`]. Neither is driven by `spate serve` yet. The next
+//! steps, in order:
+//!
+//! 1. [`Engine`]: `children(key)` (the topics under `/brokers/topics`),
+//!    and a watch on `/brokers/topics` children reported as a new
+//!    `Event::TopicsChanged(names)` (the ZooKeeper impl arms it beside the
+//!    `/brokers/ids` watch, in `zookeeper::Watch`).
+//! 2. [`membership`]: on `Election::Won`, read the live brokers, every
+//!    topic (`topic_znodes::decode_topic`) and every state znode, and call
+//!    `Controller::handle_elected`; on `BrokersChanged` call
+//!    `handle_brokers`; on `TopicsChanged` read the new topics and call
+//!    `handle_topics`; on resigning, `handle_resigned` before anything
+//!    else (as the channels are closed now). Drain `poll_output`: carry
+//!    out every `Write` with `Engine::write(state_path, encode_state,
+//!    Expect, fence = this term)`, mapping `Written::Conflict` and errors
+//!    to `WriteOutcome::{Conflict, Failed}`, and hand the outcomes of one
+//!    drain back together (so the requests that follow are batched); every
+//!    `Read` with `Engine::read`.
+//! 3. [`channel`]: `Step::Send` carries either an UpdateMetadata (the
+//!    live brokers, now with the partition states of `Output::
+//!    UpdateMetadata`) or a LeaderAndIsr (the partitions of `Output::
+//!    LeaderAndIsr`, with `live_leaders` = the leaders' endpoints);
+//!    [`sender`] sends LeaderAndIsr at v5 when the target serves it (what
+//!    Kafka 3.x's ZooKeeper controller sent at inter-broker protocol 2.8+,
+//!    with topic ids), in the channel's order. The core's broker side
+//!    (`api/leader_and_isr.rs`, `api/update_metadata.rs`) already takes
+//!    both.
+//! 4. CreateTopics in ZooKeeper mode (Kafka's `ZkAdminManager`): the core
+//!    validates and computes the assignment (`replication.factor`,
+//!    `num.partitions`, explicit assignments, rack-aware as
+//!    `AdminUtils.assignReplicasToBrokers`; INVALID_REPLICATION_FACTOR when
+//!    it exceeds the live brokers), and outputs "create these topics" for
+//!    the driver, which writes `/config/topics/T` then `/brokers/topics/T`
+//!    (`topic_znodes::encode_topic`, `Expect::Absent`;
+//!    TOPIC_ALREADY_EXISTS on a conflict) and hands the result back as an
+//!    input. The answer is held until the broker's metadata shows a leader
+//!    for every partition, or the request's timeout (Kafka's
+//!    `DelayedCreatePartitions`). Internal topics (`__consumer_offsets`,
+//!    `__transaction_state`) stay on the broker's own controller until
+//!    then.
+//!
 //! The broker talks to ZooKeeper only through the [`Engine`] trait, so
 //! another coordination service can take its place; the core
 //! (`spate-core`) knows nothing of either.
@@ -57,6 +106,7 @@ pub(crate) mod membership;
 mod sender;
 #[cfg(test)]
 mod tests;
+mod topic_znodes;
 mod znodes;
 pub(crate) mod zookeeper;
 

@@ -82,8 +82,8 @@ use spate_core::storage::{
 };
 
 pub use error::FileError;
-pub(crate) use files::random_uuid;
 pub use files::MetaProperties;
+pub(crate) use files::{parse_uuid, random_uuid};
 
 use error::At;
 use files::{

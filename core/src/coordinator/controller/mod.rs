@@ -1,0 +1,451 @@
+//! The cluster controller of a ZooKeeper-coordinated cluster (Kafka 2.x's
+//! `KafkaController`), as a sans-I/O machine: it decides every
+//! partition's leader and ISR, and says what to write to the coordination
+//! service and whom to tell; the driver (`spate serve`, in
+//! `native/src/cluster/`) reads and writes ZooKeeper and sends the
+//! requests.
+//!
+//! # Order of calls
+//!
+//! Getters take `&self`; `handle_*` take what the engine holds or what
+//! happened; [`Controller::poll_output`] returns what to do. After every
+//! `handle_*` call, drain `poll_output` until `None` and carry each output
+//! out:
+//!
+//! 1. [`Controller::handle_elected`] when this broker wins the election,
+//!    with the live brokers, every topic's assignment (`/brokers/topics/T`)
+//!    and every partition's stored state (`.../partitions/P/state`).
+//! 2. [`Controller::handle_brokers`] when the live brokers change,
+//!    [`Controller::handle_topics`] when topics (or partitions) appear.
+//! 3. For every [`Output::Write`], write conditionally (fenced by the
+//!    controller epoch) and hand the outcomes back together in
+//!    [`Controller::handle_written`]; for every [`Output::Read`], read the
+//!    state znode and hand it to [`Controller::handle_read`].
+//! 4. [`Output::LeaderAndIsr`] and [`Output::UpdateMetadata`] go over the
+//!    controller's channels, stamped with the target's broker epoch.
+//! 5. [`Controller::handle_resigned`] the moment this broker stops being
+//!    the controller: it forgets everything and asks for nothing more.
+//!
+//! # What it decides
+//!
+//! The rules are in `rules.rs` (new partition: first live replica leads,
+//! ISR = live replicas; dead leader: clean election from the live ISR, or
+//! offline with leader -1; dead follower: out of the ISR; every change
+//! bumps the leader epoch and carries this controller's epoch). A write
+//! goes to ZooKeeper before anyone hears of it; a write that finds the
+//! znode moved (BadVersion, or NodeExists for a create) is followed by a
+//! read and a new decision. A partition with a write in flight gets no
+//! second one; it is decided again when the outcome arrives.
+//!
+//! Who hears what, once a partition's state is settled:
+//!
+//! - LeaderAndIsr, with the changed partitions it hosts, to every live
+//!   broker that holds a replica (Kafka: live replicas only);
+//! - UpdateMetadata, with the changed partitions, to every live broker;
+//! - a broker that just became live (or every broker, on election) gets
+//!   LeaderAndIsr for every partition it hosts and UpdateMetadata with
+//!   every partition (Kafka's `onBrokerStartup` and `onControllerFailover`).
+//!
+//! The machine knows broker ids only: an [`Output::UpdateMetadata`] names
+//! partitions, and the driver adds the live brokers' endpoints and the
+//! target's broker epoch (as its channels already do). Brokers that stay
+//! live hear of a membership change from the driver's own UpdateMetadata,
+//! not from this machine.
+//!
+//! # Not here yet
+//!
+//! - Preferred leader election (`auto.leader.rebalance.enable`, Kafka's
+//!   `PreferredReplicaPartitionLeaderElectionStrategy`): a broker that
+//!   comes back stays a follower until another failure moves leadership.
+//! - Unclean election (`unclean.leader.election.enable=true`): always off.
+//! - ISR expansion: a returning replica rejoins the ISR when the leader
+//!   says so (AlterPartition / the ISR change notification), which belongs
+//!   to the replication layer; this machine only shrinks the ISR.
+//! - Topic deletion, partition reassignment, controlled shutdown, and
+//!   StopReplica for replicas on dead brokers.
+//! - CreateTopics through ZooKeeper: the plan is a core output carrying the
+//!   computed assignment (`/brokers/topics/T` and `/config/topics/T`) that
+//!   the driver writes, with the result coming back as an input, and the
+//!   answer held until the metadata shows the topic's leaders or the
+//!   request times out (Kafka's `DelayedCreatePartitions`). Until then
+//!   CreateTopics stays on the broker's own single-node controller.
+
+mod rules;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::protocol::Uuid;
+use crate::storage::TopicPartition;
+
+use rules::Decision;
+
+/// A broker id (`broker.id`).
+pub type BrokerId = i32;
+
+/// The leader of a partition that has none (Kafka's `NO_LEADER`).
+pub const NO_LEADER: BrokerId = -1;
+
+/// A partition's leader and ISR, as its state znode holds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderIsr {
+    /// The leader ([`NO_LEADER`]: offline).
+    pub leader: BrokerId,
+    /// Bumped at every change of leader or ISR.
+    pub leader_epoch: i32,
+    /// The in-sync replicas.
+    pub isr: Vec<BrokerId>,
+    /// The epoch of the controller that wrote it.
+    pub controller_epoch: i32,
+}
+
+/// A stored state and the version it was read (or written) at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// The state.
+    pub state: LeaderIsr,
+    /// The znode's data version (LeaderAndIsr's `zk_version`).
+    pub version: i32,
+}
+
+/// A topic's replica assignment (`/brokers/topics/T`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicAssignment {
+    /// The topic.
+    pub name: String,
+    /// Its id (zero when the znode has none, as before Kafka 2.8).
+    pub id: Uuid,
+    /// Each partition's replicas, preferred leader first.
+    pub partitions: BTreeMap<i32, Vec<BrokerId>>,
+}
+
+/// The condition of a [`Output::Write`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The znode must not exist yet.
+    Absent,
+    /// The znode must still be at this version.
+    Version(i32),
+}
+
+/// The outcome of a [`Output::Write`], as [`Controller::handle_written`]
+/// takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Written; the znode's new version.
+    Done(i32),
+    /// The condition did not hold (or the controller epoch moved): nothing
+    /// was written.
+    Conflict,
+    /// The write could not be made (the connection dropped); the state is
+    /// unknown, so it is read again.
+    Failed,
+}
+
+/// One partition as the controller tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionView {
+    /// The partition.
+    pub tp: TopicPartition,
+    /// Its topic's id.
+    pub topic_id: Uuid,
+    /// Leader, epochs and ISR.
+    pub state: LeaderIsr,
+    /// The state znode's version.
+    pub version: i32,
+    /// The assigned replicas.
+    pub replicas: Vec<BrokerId>,
+    /// Assigned replicas on brokers that are not alive.
+    pub offline: Vec<BrokerId>,
+}
+
+/// What the controller needs done, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Output {
+    /// Write a partition's state znode if `expect` holds, fenced by this
+    /// controller's epoch; report in [`Controller::handle_written`].
+    Write {
+        /// The partition.
+        tp: TopicPartition,
+        /// The new state.
+        state: LeaderIsr,
+        /// The condition.
+        expect: Expect,
+    },
+    /// Read a partition's state znode; report in [`Controller::handle_read`].
+    Read {
+        /// The partition.
+        tp: TopicPartition,
+    },
+    /// Send LeaderAndIsr to `broker` with these partitions (each hosted
+    /// by it).
+    LeaderAndIsr {
+        /// The target.
+        broker: BrokerId,
+        /// The partitions.
+        partitions: Vec<PartitionView>,
+    },
+    /// Send UpdateMetadata to `broker` with these partitions.
+    UpdateMetadata {
+        /// The target.
+        broker: BrokerId,
+        /// The partitions.
+        partitions: Vec<PartitionView>,
+    },
+}
+
+/// One partition as the controller keeps it.
+#[derive(Debug, Clone, Default)]
+struct Partition {
+    replicas: Vec<BrokerId>,
+    /// What the znode holds, as last read or written (`None`: absent).
+    stored: Option<Stored>,
+    /// A write or read is in flight.
+    busy: bool,
+}
+
+/// The controller. See the module docs for the order of calls.
+#[derive(Debug, Default)]
+pub struct Controller {
+    /// The term, while this broker is the controller.
+    epoch: Option<i32>,
+    live: BTreeSet<BrokerId>,
+    topic_ids: BTreeMap<String, Uuid>,
+    partitions: BTreeMap<TopicPartition, Partition>,
+    /// Partitions whose settled state is not told yet.
+    changed: BTreeSet<TopicPartition>,
+    /// Brokers that get everything at the next announcement.
+    newcomers: BTreeSet<BrokerId>,
+    outputs: VecDeque<Output>,
+}
+
+impl Controller {
+    /// A broker that is not the controller.
+    pub fn new() -> Controller {
+        Controller::default()
+    }
+
+    /// The controller's term, if it is one.
+    pub fn epoch(&self) -> Option<i32> {
+        self.epoch
+    }
+
+    /// A partition's state as last read or written.
+    pub fn state(&self, tp: &TopicPartition) -> Option<&Stored> {
+        self.partitions.get(tp)?.stored.as_ref()
+    }
+
+    /// This broker became the controller in term `epoch`: everything the
+    /// engine holds. Partitions missing from `states` have no state znode.
+    pub fn handle_elected(
+        &mut self,
+        epoch: i32,
+        live: BTreeSet<BrokerId>,
+        topics: Vec<TopicAssignment>,
+        states: BTreeMap<TopicPartition, Stored>,
+    ) {
+        *self = Controller {
+            epoch: Some(epoch),
+            newcomers: live.clone(),
+            live,
+            ..Controller::default()
+        };
+        let mut states = states;
+        for t in topics {
+            self.topic_ids.insert(t.name.clone(), t.id);
+            for (p, replicas) in t.partitions {
+                let tp = TopicPartition::new(t.name.clone(), p);
+                let stored = states.remove(&tp);
+                self.partitions.insert(
+                    tp,
+                    Partition {
+                        replicas,
+                        stored,
+                        busy: false,
+                    },
+                );
+            }
+        }
+        self.decide_all();
+    }
+
+    /// The live brokers now.
+    pub fn handle_brokers(&mut self, live: BTreeSet<BrokerId>) {
+        if self.epoch.is_none() {
+            return;
+        }
+        self.newcomers.extend(live.difference(&self.live).copied());
+        self.newcomers.retain(|b| live.contains(b));
+        self.live = live;
+        self.decide_all();
+    }
+
+    /// Topics whose assignment appeared or grew. Partitions already known
+    /// keep their replicas (reassignment is not supported); new ones are
+    /// assumed to have no state znode (a create that finds one reads it).
+    pub fn handle_topics(&mut self, topics: Vec<TopicAssignment>) {
+        if self.epoch.is_none() {
+            return;
+        }
+        for t in topics {
+            self.topic_ids.insert(t.name.clone(), t.id);
+            for (p, replicas) in t.partitions {
+                let tp = TopicPartition::new(t.name.clone(), p);
+                self.partitions.entry(tp).or_insert(Partition {
+                    replicas,
+                    ..Partition::default()
+                });
+            }
+        }
+        self.decide_all();
+    }
+
+    /// The outcomes of writes asked for earlier.
+    pub fn handle_written(&mut self, outcomes: Vec<(TopicPartition, LeaderIsr, WriteOutcome)>) {
+        if self.epoch.is_none() {
+            return;
+        }
+        for (tp, state, outcome) in outcomes {
+            let Some(p) = self.partitions.get_mut(&tp) else {
+                continue;
+            };
+            p.busy = false;
+            match outcome {
+                WriteOutcome::Done(version) => {
+                    p.stored = Some(Stored { state, version });
+                    self.changed.insert(tp);
+                }
+                WriteOutcome::Conflict | WriteOutcome::Failed => {
+                    p.busy = true;
+                    self.outputs.push_back(Output::Read { tp });
+                }
+            }
+        }
+        self.decide_all();
+    }
+
+    /// A state znode read after a conflict (`None`: absent).
+    pub fn handle_read(&mut self, tp: &TopicPartition, stored: Option<Stored>) {
+        if self.epoch.is_none() {
+            return;
+        }
+        if let Some(p) = self.partitions.get_mut(tp) {
+            p.busy = false;
+            if p.stored != stored {
+                // Whatever is stored now is what brokers must hear.
+                self.changed.insert(tp.clone());
+            }
+            p.stored = stored;
+        }
+        self.decide_all();
+    }
+
+    /// This broker is no longer the controller: forget everything, drop
+    /// what was not carried out.
+    pub fn handle_resigned(&mut self) {
+        *self = Controller::default();
+    }
+
+    /// The next thing to do.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// Decides every idle partition, then tells what is settled.
+    fn decide_all(&mut self) {
+        let Some(epoch) = self.epoch else {
+            return;
+        };
+        for (tp, p) in &mut self.partitions {
+            if p.busy {
+                continue;
+            }
+            let (state, expect) =
+                match rules::decide(&p.replicas, p.stored.as_ref(), &self.live, epoch) {
+                    Decision::Keep => continue,
+                    Decision::Create(s) => (s, Expect::Absent),
+                    Decision::Update(s, v) => (s, Expect::Version(v)),
+                };
+            p.busy = true;
+            self.outputs.push_back(Output::Write {
+                tp: tp.clone(),
+                state,
+                expect,
+            });
+        }
+        self.announce();
+    }
+
+    /// Queues the requests for settled partitions.
+    fn announce(&mut self) {
+        let settled = |_: &TopicPartition, p: &Partition| !p.busy && p.stored.is_some();
+        let changed: Vec<TopicPartition> = self
+            .changed
+            .iter()
+            .filter(|tp| self.partitions.get(tp).is_some_and(|p| settled(tp, p)))
+            .cloned()
+            .collect();
+        let newcomers = std::mem::take(&mut self.newcomers);
+        if changed.is_empty() && newcomers.is_empty() {
+            return;
+        }
+        for tp in &changed {
+            self.changed.remove(tp);
+        }
+        let views: BTreeMap<&TopicPartition, PartitionView> = self
+            .partitions
+            .iter()
+            .filter(|(tp, p)| settled(tp, p))
+            .filter(|(tp, _)| changed.contains(tp) || !newcomers.is_empty())
+            .filter_map(|(tp, p)| Some((tp, self.view(tp, p)?)))
+            .collect();
+        for &broker in &self.live {
+            let everything = newcomers.contains(&broker);
+            let told = |tp: &&TopicPartition| everything || changed.contains(tp);
+            let hosted: Vec<PartitionView> = views
+                .iter()
+                .filter(|(tp, v)| told(tp) && v.replicas.contains(&broker))
+                .map(|(_, v)| v.clone())
+                .collect();
+            if !hosted.is_empty() {
+                self.outputs.push_back(Output::LeaderAndIsr {
+                    broker,
+                    partitions: hosted,
+                });
+            }
+        }
+        for &broker in &self.live {
+            let everything = newcomers.contains(&broker);
+            let partitions: Vec<PartitionView> = views
+                .iter()
+                .filter(|(tp, _)| everything || changed.contains(tp))
+                .map(|(_, v)| v.clone())
+                .collect();
+            // A newcomer hears of the live brokers even with no partitions;
+            // others only when something changed.
+            if everything || !partitions.is_empty() {
+                self.outputs
+                    .push_back(Output::UpdateMetadata { broker, partitions });
+            }
+        }
+    }
+
+    fn view(&self, tp: &TopicPartition, p: &Partition) -> Option<PartitionView> {
+        let stored = p.stored.as_ref()?;
+        Some(PartitionView {
+            tp: tp.clone(),
+            topic_id: self.topic_ids.get(&tp.topic).copied().unwrap_or_default(),
+            state: stored.state.clone(),
+            version: stored.version,
+            replicas: p.replicas.clone(),
+            offline: p
+                .replicas
+                .iter()
+                .copied()
+                .filter(|r| !self.live.contains(r))
+                .collect(),
+        })
+    }
+}

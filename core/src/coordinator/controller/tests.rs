@@ -1,0 +1,327 @@
+//! The controller against a ZooKeeper held in memory: every output is
+//! carried out at once (or, where a test says so, raced by another
+//! writer), and the requests are collected per broker.
+
+use super::*;
+
+/// A fake engine: the state znodes, and what each broker was sent.
+#[derive(Default)]
+struct World {
+    znodes: BTreeMap<TopicPartition, Stored>,
+    /// `(kind, broker, partition, leader, leader epoch, isr)`.
+    sent: Vec<String>,
+}
+
+impl World {
+    /// Drains `c`, carrying out every output, until it asks for nothing.
+    /// The writes of one drain are reported together, as a driver does.
+    fn run(&mut self, c: &mut Controller) {
+        let mut written = Vec::new();
+        loop {
+            let Some(out) = c.poll_output() else {
+                if written.is_empty() {
+                    return;
+                }
+                c.handle_written(std::mem::take(&mut written));
+                continue;
+            };
+            match out {
+                Output::Write { tp, state, expect } => {
+                    let outcome = self.write(&tp, &state, expect);
+                    written.push((tp, state, outcome));
+                }
+                Output::Read { tp } => {
+                    let stored = self.znodes.get(&tp).cloned();
+                    c.handle_read(&tp, stored);
+                }
+                Output::LeaderAndIsr { broker, partitions } => self.log("lai", broker, &partitions),
+                Output::UpdateMetadata { broker, partitions } => {
+                    self.log("um", broker, &partitions)
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, tp: &TopicPartition, state: &LeaderIsr, expect: Expect) -> WriteOutcome {
+        let current = self.znodes.get(tp).map(|s| s.version);
+        let version = match (expect, current) {
+            (Expect::Absent, None) => 0,
+            (Expect::Version(v), Some(c)) if v == c => c + 1,
+            _ => return WriteOutcome::Conflict,
+        };
+        self.znodes.insert(
+            tp.clone(),
+            Stored {
+                state: state.clone(),
+                version,
+            },
+        );
+        WriteOutcome::Done(version)
+    }
+
+    fn log(&mut self, kind: &str, broker: BrokerId, partitions: &[PartitionView]) {
+        if partitions.is_empty() {
+            self.sent.push(format!("{kind} {broker} -"));
+        }
+        for v in partitions {
+            self.sent.push(format!(
+                "{kind} {broker} {} leader {} e{} isr {:?}",
+                v.tp, v.state.leader, v.state.leader_epoch, v.state.isr
+            ));
+        }
+    }
+
+    fn take(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.sent)
+    }
+}
+
+fn live(ids: &[BrokerId]) -> BTreeSet<BrokerId> {
+    ids.iter().copied().collect()
+}
+
+fn topic(name: &str, partitions: &[&[BrokerId]]) -> TopicAssignment {
+    TopicAssignment {
+        name: name.into(),
+        id: Uuid([7; 16]),
+        partitions: partitions
+            .iter()
+            .enumerate()
+            .map(|(p, r)| (p as i32, r.to_vec()))
+            .collect(),
+    }
+}
+
+fn tp(p: i32) -> TopicPartition {
+    TopicPartition::new("t", p)
+}
+
+/// A controller in term 1 over brokers 1-3 with topic `t`, one partition
+/// on `[1, 2, 3]`, created and told.
+fn started(world: &mut World) -> Controller {
+    let mut c = Controller::new();
+    c.handle_elected(1, live(&[1, 2, 3]), vec![], BTreeMap::new());
+    world.run(&mut c);
+    c.handle_topics(vec![topic("t", &[&[1, 2, 3]])]);
+    world.run(&mut c);
+    c
+}
+
+#[test]
+fn a_new_topic_is_led_by_its_first_replica_with_every_live_replica_in_sync() {
+    let mut world = World::default();
+    let mut c = Controller::new();
+    c.handle_elected(1, live(&[1, 2, 3]), vec![], BTreeMap::new());
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        ["um 1 -", "um 2 -", "um 3 -"],
+        "brokers first"
+    );
+    c.handle_topics(vec![topic("t", &[&[2, 3, 1], &[3, 1]])]);
+    world.run(&mut c);
+    assert_eq!(
+        world.znodes[&tp(0)],
+        Stored {
+            state: LeaderIsr {
+                leader: 2,
+                leader_epoch: 0,
+                isr: vec![2, 3, 1],
+                controller_epoch: 1
+            },
+            version: 0
+        }
+    );
+    assert_eq!(
+        world.take(),
+        [
+            "lai 1 t-0 leader 2 e0 isr [2, 3, 1]",
+            "lai 1 t-1 leader 3 e0 isr [3, 1]",
+            "lai 2 t-0 leader 2 e0 isr [2, 3, 1]",
+            "lai 3 t-0 leader 2 e0 isr [2, 3, 1]",
+            "lai 3 t-1 leader 3 e0 isr [3, 1]",
+            "um 1 t-0 leader 2 e0 isr [2, 3, 1]",
+            "um 1 t-1 leader 3 e0 isr [3, 1]",
+            "um 2 t-0 leader 2 e0 isr [2, 3, 1]",
+            "um 2 t-1 leader 3 e0 isr [3, 1]",
+            "um 3 t-0 leader 2 e0 isr [2, 3, 1]",
+            "um 3 t-1 leader 3 e0 isr [3, 1]",
+        ]
+    );
+}
+
+#[test]
+fn when_the_leader_dies_the_next_isr_member_leads_at_a_higher_epoch() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    world.take();
+    c.handle_brokers(live(&[2, 3]));
+    let write = c.poll_output().expect("a write");
+    assert_eq!(
+        write,
+        Output::Write {
+            tp: tp(0),
+            state: LeaderIsr {
+                leader: 2,
+                leader_epoch: 1,
+                isr: vec![2, 3],
+                controller_epoch: 1
+            },
+            expect: Expect::Version(0),
+        },
+        "conditional on the version read"
+    );
+    assert_eq!(c.poll_output(), None, "nobody hears before it is written");
+    let Output::Write { tp, state, expect } = write else {
+        unreachable!()
+    };
+    let outcome = world.write(&tp, &state, expect);
+    c.handle_written(vec![(tp, state, outcome)]);
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        [
+            "lai 2 t-0 leader 2 e1 isr [2, 3]",
+            "lai 3 t-0 leader 2 e1 isr [2, 3]",
+            "um 2 t-0 leader 2 e1 isr [2, 3]",
+            "um 3 t-0 leader 2 e1 isr [2, 3]",
+        ]
+    );
+}
+
+#[test]
+fn with_no_live_isr_member_the_partition_goes_offline_until_one_returns() {
+    let mut world = World::default();
+    let mut c = Controller::new();
+    c.handle_elected(
+        1,
+        live(&[1, 2]),
+        vec![topic("t", &[&[1, 2]])],
+        BTreeMap::new(),
+    );
+    world.run(&mut c);
+    // Broker 2 fails first (out of the ISR), then broker 1, the last member.
+    c.handle_brokers(live(&[1]));
+    world.run(&mut c);
+    c.handle_brokers(live(&[]));
+    world.run(&mut c);
+    let s = &world.znodes[&tp(0)].state;
+    assert_eq!(
+        (s.leader, s.leader_epoch, s.isr.as_slice()),
+        (NO_LEADER, 2, &[1][..])
+    );
+    world.take();
+    // Broker 2 returns: it is not in the ISR, so it is not elected (unclean
+    // election is off), but it hears of the partition.
+    c.handle_brokers(live(&[2]));
+    world.run(&mut c);
+    assert_eq!(world.znodes[&tp(0)].state.leader, NO_LEADER);
+    assert_eq!(
+        world.take(),
+        [
+            "lai 2 t-0 leader -1 e2 isr [1]",
+            "um 2 t-0 leader -1 e2 isr [1]"
+        ]
+    );
+    // Broker 1 returns: it hears of the live brokers at once (its
+    // partition is being written), then it leads again and everyone hears.
+    c.handle_brokers(live(&[1, 2]));
+    world.run(&mut c);
+    let s = &world.znodes[&tp(0)].state;
+    assert_eq!(
+        (s.leader, s.leader_epoch, s.isr.as_slice()),
+        (1, 3, &[1][..])
+    );
+    assert_eq!(
+        world.take(),
+        [
+            "um 1 -",
+            "lai 1 t-0 leader 1 e3 isr [1]",
+            "lai 2 t-0 leader 1 e3 isr [1]",
+            "um 1 t-0 leader 1 e3 isr [1]",
+            "um 2 t-0 leader 1 e3 isr [1]",
+        ]
+    );
+}
+
+#[test]
+fn a_write_that_lost_a_race_reads_again_and_decides_anew() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    world.take();
+    // Someone else (the leader shrinking its ISR) moved the znode on.
+    let moved = Stored {
+        state: LeaderIsr {
+            leader: 1,
+            leader_epoch: 5,
+            isr: vec![1, 3],
+            controller_epoch: 1,
+        },
+        version: 1,
+    };
+    world.znodes.insert(tp(0), moved);
+    c.handle_brokers(live(&[2, 3]));
+    world.run(&mut c);
+    // The elected leader comes from the ISR as stored now: 3, not 2.
+    let s = &world.znodes[&tp(0)];
+    assert_eq!(
+        (
+            s.state.leader,
+            s.state.leader_epoch,
+            s.state.isr.as_slice(),
+            s.version
+        ),
+        (3, 6, &[3][..], 2)
+    );
+    assert_eq!(c.state(&tp(0)), Some(s));
+}
+
+#[test]
+fn a_new_controller_starts_from_the_stored_states_and_tells_everyone_everything() {
+    let mut world = World::default();
+    let _old = started(&mut world);
+    world.take();
+    let mut c = Controller::new();
+    let states = world.znodes.clone();
+    // Broker 1 died with the old controller.
+    c.handle_elected(2, live(&[2, 3]), vec![topic("t", &[&[1, 2, 3]])], states);
+    world.run(&mut c);
+    let s = &world.znodes[&tp(0)].state;
+    assert_eq!((s.leader, s.leader_epoch, s.controller_epoch), (2, 1, 2));
+    assert_eq!(
+        world.take(),
+        [
+            "um 2 -",
+            "um 3 -",
+            "lai 2 t-0 leader 2 e1 isr [2, 3]",
+            "lai 3 t-0 leader 2 e1 isr [2, 3]",
+            "um 2 t-0 leader 2 e1 isr [2, 3]",
+            "um 3 t-0 leader 2 e1 isr [2, 3]",
+        ]
+    );
+}
+
+#[test]
+fn a_resigned_controller_asks_for_nothing() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    c.handle_brokers(live(&[2, 3]));
+    c.handle_resigned();
+    assert_eq!(c.poll_output(), None);
+    assert_eq!(c.epoch(), None);
+    c.handle_brokers(live(&[3]));
+    c.handle_topics(vec![topic("u", &[&[3]])]);
+    assert_eq!(c.poll_output(), None);
+}
+
+#[test]
+fn a_partition_with_no_live_replica_waits_for_one() {
+    let mut world = World::default();
+    let mut c = Controller::new();
+    c.handle_elected(1, live(&[1]), vec![topic("t", &[&[2]])], BTreeMap::new());
+    world.run(&mut c);
+    assert!(world.znodes.is_empty());
+    c.handle_brokers(live(&[1, 2]));
+    world.run(&mut c);
+    assert_eq!(world.znodes[&tp(0)].state.leader, 2);
+}

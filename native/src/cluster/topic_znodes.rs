@@ -1,0 +1,185 @@
+//! The znodes of topics and partitions, as a Kafka 2.8+ ZooKeeper-mode
+//! cluster writes them (the controller's input and output).
+//!
+//! # Format
+//!
+//! ```text
+//! /brokers/topics/<topic>        {"partitions":{"0":[1,2,3],"1":[2,3,1]},"topic_id":"<22-char base64>",
+//!                                 "adding_replicas":{},"removing_replicas":{},"version":3}
+//! /brokers/topics/<topic>/partitions/<p>/state
+//!                                {"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1,2,3]}
+//! ```
+//!
+//! Readers take assignments of every version Kafka wrote (1 and 2 have no
+//! `topic_id`; their topics get the zero id) and ignore keys they do not
+//! know. `leader_recovery_state` (Kafka 3.2+, only written while a leader
+//! recovers from an unclean election) is read and dropped: unclean
+//! election is never used here.
+//!
+//! Not read or written by the broker yet: the controller's driver (see
+//! the plan in [`super`]) is the next step.
+#![allow(dead_code)] // used by the controller's driver, the next step
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+use spate_core::coordinator::controller::{LeaderIsr, TopicAssignment};
+use spate_core::protocol::Uuid;
+use spate_core::storage::TopicPartition;
+
+use crate::storage::parse_uuid;
+
+/// The topics' parent.
+pub(crate) const TOPICS: &str = "/brokers/topics";
+
+/// `/brokers/topics/<topic>`.
+pub(crate) fn topic_path(topic: &str) -> String {
+    format!("{TOPICS}/{topic}")
+}
+
+/// `/brokers/topics/<topic>/partitions/<p>/state`.
+pub(crate) fn state_path(tp: &TopicPartition) -> String {
+    format!("{TOPICS}/{}/partitions/{}/state", tp.topic, tp.partition)
+}
+
+/// A topic's assignment, version 3 (with its id, as Kafka 2.8+ writes).
+pub(crate) fn encode_topic(t: &TopicAssignment) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct TopicJson {
+        partitions: BTreeMap<String, Vec<i32>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        topic_id: Option<String>,
+        adding_replicas: BTreeMap<String, Vec<i32>>,
+        removing_replicas: BTreeMap<String, Vec<i32>>,
+        version: i32,
+    }
+    let json = TopicJson {
+        partitions: t
+            .partitions
+            .iter()
+            .map(|(p, r)| (p.to_string(), r.clone()))
+            .collect(),
+        topic_id: (t.id != Uuid::ZERO).then(|| t.id.to_string()),
+        adding_replicas: BTreeMap::new(),
+        removing_replicas: BTreeMap::new(),
+        version: 3,
+    };
+    serde_json::to_vec(&json).unwrap_or_default()
+}
+
+/// Reads `/brokers/topics/<name>`.
+pub(crate) fn decode_topic(name: &str, bytes: &[u8]) -> Result<TopicAssignment, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let id = match v.get("topic_id").and_then(Value::as_str) {
+        Some(s) => parse_uuid(s).ok_or_else(|| format!("bad topic_id {s:?}"))?,
+        None => Uuid::ZERO,
+    };
+    let mut partitions = BTreeMap::new();
+    let listed = v
+        .get("partitions")
+        .and_then(Value::as_object)
+        .ok_or("no partitions")?;
+    for (p, replicas) in listed {
+        let p: i32 = p.parse().map_err(|_| format!("bad partition {p:?}"))?;
+        partitions.insert(p, ints(replicas).ok_or("bad replicas")?);
+    }
+    Ok(TopicAssignment {
+        name: name.to_string(),
+        id,
+        partitions,
+    })
+}
+
+/// A partition state, version 1.
+pub(crate) fn encode_state(s: &LeaderIsr) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct StateJson<'a> {
+        controller_epoch: i32,
+        leader: i32,
+        version: i32,
+        leader_epoch: i32,
+        isr: &'a [i32],
+    }
+    let json = StateJson {
+        controller_epoch: s.controller_epoch,
+        leader: s.leader,
+        version: 1,
+        leader_epoch: s.leader_epoch,
+        isr: &s.isr,
+    };
+    serde_json::to_vec(&json).unwrap_or_default()
+}
+
+/// Reads a partition's `state`.
+pub(crate) fn decode_state(bytes: &[u8]) -> Result<LeaderIsr, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let int = |key: &str| {
+        v.get(key)
+            .and_then(Value::as_i64)
+            .and_then(|n| i32::try_from(n).ok())
+            .ok_or_else(|| format!("no {key}"))
+    };
+    Ok(LeaderIsr {
+        leader: int("leader")?,
+        leader_epoch: int("leader_epoch")?,
+        isr: v.get("isr").and_then(ints).ok_or("no isr")?,
+        controller_epoch: int("controller_epoch")?,
+    })
+}
+
+fn ints(v: &Value) -> Option<Vec<i32>> {
+    v.as_array()?
+        .iter()
+        .map(|n| n.as_i64().and_then(|n| i32::try_from(n).ok()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_topic_is_kafkas_version_3_and_older_versions_are_read() {
+        let id = parse_uuid("vXbWSKKkSqKxyG3sBAV0Lg").unwrap();
+        let t = TopicAssignment {
+            name: "orders".into(),
+            id,
+            partitions: BTreeMap::from([(0, vec![1, 2, 3]), (1, vec![2, 3, 1])]),
+        };
+        let json = String::from_utf8(encode_topic(&t)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"partitions":{"0":[1,2,3],"1":[2,3,1]},"topic_id":"vXbWSKKkSqKxyG3sBAV0Lg","adding_replicas":{},"removing_replicas":{},"version":3}"#
+        );
+        assert_eq!(decode_topic("orders", json.as_bytes()), Ok(t));
+        // Kafka 2.4's version 2, no id; version 1 without the reassignment keys.
+        let v1 = br#"{"version":1,"partitions":{"0":[3],"10":[1]}}"#;
+        let old = decode_topic("x", v1).unwrap();
+        assert_eq!(old.id, Uuid::ZERO);
+        assert_eq!(old.partitions[&10], [1]);
+        assert!(decode_topic("x", br#"{"partitions":{"a":[1]}}"#).is_err());
+    }
+
+    #[test]
+    fn a_partition_state_is_kafkas_version_1() {
+        let s = LeaderIsr {
+            leader: 2,
+            leader_epoch: 7,
+            isr: vec![2, 3],
+            controller_epoch: 4,
+        };
+        let json = encode_state(&s);
+        assert_eq!(
+            json,
+            br#"{"controller_epoch":4,"leader":2,"version":1,"leader_epoch":7,"isr":[2,3]}"#
+        );
+        assert_eq!(decode_state(&json), Ok(s));
+        let recovering = br#"{"controller_epoch":1,"leader":-1,"version":1,"leader_epoch":3,"isr":[1],"leader_recovery_state":1}"#;
+        assert_eq!(decode_state(recovering).unwrap().leader, -1);
+        assert_eq!(
+            state_path(&TopicPartition::new("t", 3)),
+            "/brokers/topics/t/partitions/3/state"
+        );
+    }
+}
