@@ -94,7 +94,7 @@ fn delete<S: Storage>(
     let tp = TopicPartition::new(topic, p.partition_index);
     // The log end, or below it while followers of a partition led here
     // have not caught up.
-    let high_watermark = crate::state::replication::high_watermark(storage, cluster, &tp);
+    let high_watermark = cluster.high_watermark(storage, &tp);
     let offset = if p.offset == -1 {
         high_watermark
     } else {

@@ -57,7 +57,6 @@ use crate::records::{
 use crate::state::cluster::Cluster;
 use crate::state::isolation::last_stable_offset;
 use crate::state::producers::Producers;
-use crate::state::replication::high_watermark;
 use crate::storage::{Storage, TopicPartition};
 
 use super::Ctx;
@@ -117,7 +116,7 @@ pub(crate) fn handle<S: Storage>(
                         let end = if committed {
                             last_stable_offset(storage, cluster, producers, &tp)
                         } else {
-                            high_watermark(storage, cluster, &tp)
+                            cluster.high_watermark(storage, &tp)
                         };
                         lookup(cluster, storage, v, &t.name, p, end)
                     }

@@ -159,6 +159,17 @@ impl Change {
 }
 
 impl Cluster {
+    /// The high watermark of `tp`: what consumers may read and what
+    /// acks=all waits for. A partition led here with followers answers from
+    /// its [`LeaderLog`](super::replication::LeaderLog); any other from its
+    /// log end offset.
+    pub fn high_watermark<S: Storage + ?Sized>(&self, storage: &S, tp: &TopicPartition) -> i64 {
+        let end = storage.end_offset(tp);
+        self.leadership
+            .leader_log(tp)
+            .map_or(end, |l| l.high_watermark(end))
+    }
+
     /// An empty image on a broker with `config`.
     pub fn new(config: &Config) -> Cluster {
         Cluster {

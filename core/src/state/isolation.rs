@@ -13,7 +13,6 @@
 
 use super::cluster::Cluster;
 use super::producers::Producers;
-use super::replication::high_watermark;
 use crate::protocol::messages::fetch_response::AbortedTransaction;
 use crate::storage::{Storage, TopicPartition};
 
@@ -28,7 +27,7 @@ pub(crate) fn last_stable_offset<S: Storage + ?Sized>(
     producers: &Producers,
     tp: &TopicPartition,
 ) -> i64 {
-    let hw = high_watermark(storage, cluster, tp);
+    let hw = cluster.high_watermark(storage, tp);
     match cluster.topics.get(&tp.topic) {
         Some(t) => producers
             .last_stable_offset((t.id, tp.partition), hw)

@@ -293,7 +293,7 @@ impl Leadership {
                     .leaders
                     .get(&tp)
                     .map_or(log_start, |l| l.high_watermark(log_end));
-                let log = LeaderLog::new(self.me, &state, floor, now);
+                let log = LeaderLog::new(self.me, &state.replicas, &state.isr, floor, now);
                 self.leaders.insert(tp.clone(), log);
             }
             Become::Follower(_) => {

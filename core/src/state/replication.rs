@@ -48,10 +48,7 @@
 
 use std::collections::BTreeMap;
 
-use super::cluster::Cluster;
-use super::leadership::PartitionState;
 use super::Now;
-use crate::storage::{Storage, TopicPartition};
 
 /// A follower's position, as its fetches report it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,12 +75,12 @@ pub(crate) struct LeaderLog {
 }
 
 impl LeaderLog {
-    /// The state of a partition this broker (`me`) just became leader of
-    /// with `state`, its high watermark starting at `floor`. Followers
-    /// count as caught up at `now` (Kafka's `makeLeader` resets them so).
-    pub fn new(me: i32, state: &PartitionState, floor: i64, now: Now) -> LeaderLog {
-        let followers = state
-            .replicas
+    /// The state of a partition this broker (`me`) just became leader of,
+    /// with these replicas and ISR, its high watermark starting at `floor`.
+    /// Followers count as caught up at `now` (Kafka's `makeLeader` resets
+    /// them so).
+    pub fn new(me: i32, replicas: &[i32], isr: &[i32], floor: i64, now: Now) -> LeaderLog {
+        let followers = replicas
             .iter()
             .filter(|&&id| id != me)
             .map(|&id| {
@@ -97,7 +94,7 @@ impl LeaderLog {
             })
             .collect();
         LeaderLog {
-            isr: state.isr.clone(),
+            isr: isr.to_vec(),
             followers,
             floor,
         }
@@ -169,33 +166,12 @@ impl LeaderLog {
     }
 }
 
-/// The high watermark of `tp`: what consumers may read and what acks=all
-/// waits for. A partition led here with followers answers from its
-/// [`LeaderLog`]; any other from its log end offset.
-pub(crate) fn high_watermark<S: Storage + ?Sized>(
-    storage: &S,
-    cluster: &Cluster,
-    tp: &TopicPartition,
-) -> i64 {
-    let end = storage.end_offset(tp);
-    cluster
-        .leadership
-        .leader_log(tp)
-        .map_or(end, |l| l.high_watermark(end))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn leader(isr: &[i32]) -> LeaderLog {
-        let state = PartitionState {
-            leader: 1,
-            replicas: vec![1, 2, 3],
-            isr: isr.to_vec(),
-            ..PartitionState::default()
-        };
-        LeaderLog::new(1, &state, 0, 1000)
+        LeaderLog::new(1, &[1, 2, 3], isr, 0, 1000)
     }
 
     #[test]

@@ -17,7 +17,6 @@ use crate::state::fetch_sessions::CachedPartition;
 use crate::state::isolation::{aborted_transactions, last_stable_offset};
 use crate::state::leadership::Lead;
 use crate::state::producers::Producers;
-use crate::state::replication::high_watermark;
 use crate::state::Config;
 use crate::storage::{Storage, TopicPartition};
 
@@ -177,7 +176,7 @@ pub(super) fn partition<S: Storage>(
     }
     let start = storage.start_offset(&tp);
     let end = storage.end_offset(&tp);
-    let hw = high_watermark(storage, cluster, &tp);
+    let hw = cluster.high_watermark(storage, &tp);
     let lso = last_stable_offset(storage, cluster, producers, &tp);
     if want.fetch_offset < start || want.fetch_offset > end {
         return failed(p, ErrorCode::OFFSET_OUT_OF_RANGE);
