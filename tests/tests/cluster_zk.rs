@@ -484,3 +484,166 @@ fn a_new_controller_tells_the_remaining_brokers() {
     println!("controller {first} -> {next}: both remaining brokers say so {took:?} later");
     assert!(controller_epoch(&zk) >= 2);
 }
+
+/// One partition as a broker's Metadata reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Led {
+    leader: i64,
+    replicas: Vec<i64>,
+    isr: Vec<i64>,
+}
+
+/// The partitions of `topic` as the broker at `addr` reports them to
+/// kcat (`None`: no answer, or the topic is unknown there).
+fn kcat_partitions(addr: &str, topic: &str) -> Option<BTreeMap<i64, Led>> {
+    let out = Command::new(require("kcat"))
+        .args(["-L", "-J", "-m", "5", "-b", addr, "-t", topic])
+        .output()
+        .expect("kcat runs");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let t = v["topics"].as_array()?.first()?;
+    if t.get("error").is_some_and(|e| !e.is_null()) {
+        return None;
+    }
+    let ids = |v: &Value| -> Option<Vec<i64>> {
+        v.as_array()?.iter().map(|r| r["id"].as_i64()).collect()
+    };
+    t["partitions"]
+        .as_array()?
+        .iter()
+        .map(|p| {
+            Some((
+                p["partition"].as_i64()?,
+                Led {
+                    leader: p["leader"].as_i64()?,
+                    replicas: ids(&p["replicas"])?,
+                    isr: ids(&p["isrs"])?,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Writes `/brokers/topics/<topic>` as Kafka's admin tools do (version 3,
+/// with a topic id), for the controller to pick up.
+fn assign_topic(zk: &ZooKeeper, topic: &str, partitions: &[&[i64]]) {
+    use spate_e2e::zookeeper::client::{Acls, CreateMode};
+    let json = json!({
+        "version": 3,
+        "topic_id": "q83vEjRWeJCrze8SNFZ4kA",
+        "partitions": partitions
+            .iter()
+            .enumerate()
+            .map(|(p, r)| (p.to_string(), json!(r)))
+            .collect::<serde_json::Map<_, _>>(),
+        "adding_replicas": {},
+        "removing_replicas": {},
+    });
+    let path = format!("/brokers/topics/{topic}");
+    let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
+    zk.block_on(
+        zk.client()
+            .create(&path, json.to_string().as_bytes(), &options),
+    )
+    .unwrap_or_else(|e| panic!("creating {path}: {e}"));
+}
+
+/// The state znode of a partition: (leader, leader epoch, ISR).
+fn partition_state(zk: &ZooKeeper, topic: &str, p: i64) -> Option<(i64, i64, Vec<i64>)> {
+    let z = zk.get(&format!("/brokers/topics/{topic}/partitions/{p}/state"))?;
+    let v: Value = serde_json::from_slice(&z.data).expect("state JSON");
+    let isr = v["isr"]
+        .as_array()?
+        .iter()
+        .map(|i| i.as_i64())
+        .collect::<Option<_>>()?;
+    Some((v["leader"].as_i64()?, v["leader_epoch"].as_i64()?, isr))
+}
+
+/// Waits until every broker of `brokers` reports `want` for `topic`.
+fn all_report(brokers: &BTreeMap<i64, Server>, topic: &str, want: &BTreeMap<i64, Led>) {
+    for b in brokers.values() {
+        let mut last = None;
+        wait_until(
+            &format!("the broker at {} to report {topic} as {want:?}", b.addr),
+            Duration::from_secs(15),
+            &[],
+            || {
+                last = kcat_partitions(&b.addr, topic);
+                (last.as_ref() == Some(want)).then_some(())
+            },
+        );
+    }
+}
+
+#[test]
+fn the_controller_elects_leaders_for_a_topic_in_zookeeper_and_moves_them_when_a_broker_dies() {
+    let zk = ZooKeeper::start();
+    let (mut brokers, c) = three_brokers(&zk);
+    agree(&brokers, c, Duration::from_secs(10));
+    // Two partitions, each led first by the first replica listed.
+    let victim = (1..=3).find(|id| *id != c).unwrap();
+    let other = (1..=3).find(|id| *id != c && *id != victim).unwrap();
+    assign_topic(
+        &zk,
+        "replicated",
+        &[&[victim, other, c], &[c, victim, other]],
+    );
+
+    // The controller writes each state znode (leader = first live
+    // replica, ISR = all, epoch 0) and tells every broker.
+    for (p, leader) in [(0, victim), (1, c)] {
+        let (l, epoch, isr) = wait("a partition state", Duration::from_secs(15), || {
+            partition_state(&zk, "replicated", p)
+        });
+        assert_eq!((l, epoch), (leader, 0), "partition {p}");
+        assert_eq!(isr.len(), 3, "partition {p}: {isr:?}");
+    }
+    let mut want = BTreeMap::from([
+        (
+            0,
+            Led {
+                leader: victim,
+                replicas: vec![victim, other, c],
+                isr: vec![victim, other, c],
+            },
+        ),
+        (
+            1,
+            Led {
+                leader: c,
+                replicas: vec![c, victim, other],
+                isr: vec![c, victim, other],
+            },
+        ),
+    ]);
+    all_report(&brokers, "replicated", &want);
+
+    // The leader of partition 0 dies: once its session is over, the
+    // controller elects the next ISR member and takes it out of every ISR.
+    brokers.remove(&victim).unwrap().kill9();
+    let (l, epoch, isr) = wait("a new leader for partition 0", FAILOVER, || {
+        partition_state(&zk, "replicated", 0).filter(|s| s.0 != victim)
+    });
+    assert_eq!((l, epoch, isr), (other, 1, vec![other, c]));
+    want.insert(
+        0,
+        Led {
+            leader: other,
+            replicas: vec![victim, other, c],
+            isr: vec![other, c],
+        },
+    );
+    want.insert(
+        1,
+        Led {
+            leader: c,
+            replicas: vec![c, victim, other],
+            isr: vec![c, other],
+        },
+    );
+    all_report(&brokers, "replicated", &want);
+}

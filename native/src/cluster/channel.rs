@@ -1,7 +1,8 @@
 //! What the controller tells whom: the decisions of Kafka's
-//! `ControllerChannelManager`, for membership. Sans-I/O: [`Channels`]
-//! takes the role and the live brokers and returns [`Step`]s, which
-//! [`super::sender`] carries out over the network.
+//! `ControllerChannelManager`. Sans-I/O: [`Channels`] takes the role and
+//! the live brokers (and the partition decisions of the core's
+//! controller machine, through [`Channels::tell`]) and returns [`Step`]s,
+//! which [`super::sender`] carries out over the network.
 //!
 //! While this broker is the controller it keeps one channel (a queue and
 //! a connection) to every live broker, itself included, and sends each of
@@ -14,17 +15,24 @@
 //!   again (a new broker epoch, or a new address) gets a new channel, as
 //!   Kafka treats a bounced broker as one that failed and started.
 //!
+//! Those membership updates carry no partitions. The partitions go in the
+//! LeaderAndIsr and UpdateMetadata requests the controller machine asks
+//! for, which [`Channels::tell`] stamps with the target's broker epoch
+//! and the live brokers, after the membership update of the same round.
+//!
 //! A broker that leaves the live set loses its channel, and with it what
 //! was queued for it; a controller that resigns (or whose term changes)
 //! closes every channel at once, so nothing more goes out in its name.
 
 use std::sync::Arc;
 
+use spate_core::coordinator::controller::{Output, PartitionView};
+
 use super::engine::{BrokerEpoch, BrokerId, BrokerInfo, Registered};
 
 /// One UpdateMetadata, for one broker: the controller, its term, the
-/// broker epoch of the registration it is meant for, and the live brokers
-/// (no partition states yet).
+/// broker epoch of the registration it is meant for, the live brokers,
+/// and the partitions whose state changed (none for a membership update).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Update {
     /// This broker, the controller.
@@ -35,6 +43,43 @@ pub(crate) struct Update {
     pub broker_epoch: BrokerEpoch,
     /// The live brokers, by id (shared by the updates of one round).
     pub brokers: Arc<[BrokerInfo]>,
+    /// Partition states.
+    pub partitions: Vec<PartitionView>,
+}
+
+/// One LeaderAndIsr, for one broker: the partitions it hosts whose state
+/// changed, and the live brokers that lead any of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Assign {
+    /// This broker, the controller.
+    pub controller_id: BrokerId,
+    /// The controller's term.
+    pub controller_epoch: i32,
+    /// The epoch of the target's registration, as the controller read it.
+    pub broker_epoch: BrokerEpoch,
+    /// The partitions, each with a replica on the target.
+    pub partitions: Vec<PartitionView>,
+    /// The live brokers leading any of them (Kafka's `live_leaders`).
+    pub leaders: Vec<BrokerInfo>,
+}
+
+/// A request on a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Request {
+    /// UpdateMetadata.
+    Metadata(Update),
+    /// LeaderAndIsr.
+    LeaderAndIsr(Assign),
+}
+
+impl Request {
+    /// The controller term it is sent in.
+    pub(crate) fn controller_epoch(&self) -> i32 {
+        match self {
+            Request::Metadata(u) => u.controller_epoch,
+            Request::LeaderAndIsr(a) => a.controller_epoch,
+        }
+    }
 }
 
 /// What the I/O part does, in order.
@@ -45,8 +90,8 @@ pub(crate) enum Step {
     Open(Registered),
     /// Close the channel to this broker now, dropping what is queued.
     Close(BrokerId),
-    /// Queue this update on the broker's channel.
-    Send(BrokerId, Update),
+    /// Queue this request on the broker's channel.
+    Send(BrokerId, Request),
 }
 
 /// The channels the controller keeps, and what it last told.
@@ -99,16 +144,63 @@ impl Channels {
         for r in &live {
             steps.push(Step::Send(
                 r.info.id,
-                Update {
+                Request::Metadata(Update {
                     controller_id: me,
                     controller_epoch: epoch,
                     broker_epoch: r.epoch,
                     brokers: brokers.clone(),
-                },
+                    partitions: Vec::new(),
+                }),
             ));
         }
         self.open = live;
         steps
+    }
+
+    /// The step that carries the controller machine's `out` (a
+    /// LeaderAndIsr or UpdateMetadata) to its target, stamped with the
+    /// target's broker epoch and the live brokers as last told; `None`
+    /// when this broker is not the controller or the target has no
+    /// channel (it is not live: the machine hears of that next).
+    #[must_use]
+    pub(crate) fn tell(&self, me: BrokerId, out: Output) -> Option<Step> {
+        let epoch = self.term?;
+        let target = |id: BrokerId| self.open.iter().find(|r| r.info.id == id);
+        match out {
+            Output::UpdateMetadata { broker, partitions } => {
+                let r = target(broker)?;
+                Some(Step::Send(
+                    broker,
+                    Request::Metadata(Update {
+                        controller_id: me,
+                        controller_epoch: epoch,
+                        broker_epoch: r.epoch,
+                        brokers: self.open.iter().map(|r| r.info.clone()).collect(),
+                        partitions,
+                    }),
+                ))
+            }
+            Output::LeaderAndIsr { broker, partitions } => {
+                let r = target(broker)?;
+                let leaders = self
+                    .open
+                    .iter()
+                    .filter(|l| partitions.iter().any(|p| p.state.leader == l.info.id))
+                    .map(|l| l.info.clone())
+                    .collect();
+                Some(Step::Send(
+                    broker,
+                    Request::LeaderAndIsr(Assign {
+                        controller_id: me,
+                        controller_epoch: epoch,
+                        broker_epoch: r.epoch,
+                        partitions,
+                        leaders,
+                    }),
+                ))
+            }
+            Output::Write { .. } | Output::Read { .. } => None,
+        }
     }
 }
 
@@ -139,7 +231,15 @@ mod tests {
             .map(|s| match s {
                 Step::Open(r) => format!("open {}", r.info.id),
                 Step::Close(id) => format!("close {id}"),
-                Step::Send(id, u) => {
+                Step::Send(id, Request::LeaderAndIsr(a)) => {
+                    let ids: Vec<String> = a.leaders.iter().map(|b| b.id.to_string()).collect();
+                    format!(
+                        "assign {id} e{} leaders [{}]",
+                        a.controller_epoch,
+                        ids.join(",")
+                    )
+                }
+                Step::Send(id, Request::Metadata(u)) => {
                     assert_eq!(u.controller_id, ME);
                     let target = live.iter().find(|r| r.info.id == *id).expect("live");
                     assert_eq!(u.broker_epoch, target.epoch, "the target's own epoch");
@@ -247,5 +347,51 @@ mod tests {
             show(&c.handle(ME, Some(1), &live), &live),
             ["open 1", "send 1 e1 [1]"]
         );
+    }
+
+    #[test]
+    fn the_machines_requests_go_to_live_brokers_stamped_with_their_epochs() {
+        use spate_core::coordinator::controller::LeaderIsr;
+        use spate_core::storage::TopicPartition;
+        let view = |leader: BrokerId| PartitionView {
+            tp: TopicPartition::new("t", 0),
+            topic_id: Default::default(),
+            state: LeaderIsr {
+                leader,
+                leader_epoch: 1,
+                isr: vec![2, 3],
+                controller_epoch: 5,
+            },
+            version: 1,
+            replicas: vec![1, 2, 3],
+            offline: vec![1],
+        };
+        let mut c = Channels::default();
+        let lai = |broker| Output::LeaderAndIsr {
+            broker,
+            partitions: vec![view(2)],
+        };
+        assert_eq!(c.tell(ME, lai(2)), None, "not the controller");
+        let live = [reg(1, 10), reg(2, 20), reg(3, 30)];
+        let _ = c.handle(ME, Some(5), &live);
+        let Some(Step::Send(2, Request::LeaderAndIsr(a))) = c.tell(ME, lai(2)) else {
+            panic!("a LeaderAndIsr for broker 2");
+        };
+        assert_eq!((a.controller_epoch, a.broker_epoch), (5, BrokerEpoch(20)));
+        let leaders: Vec<BrokerId> = a.leaders.iter().map(|b| b.id).collect();
+        assert_eq!(leaders, [2], "only the leaders named");
+        let um = Output::UpdateMetadata {
+            broker: 3,
+            partitions: vec![view(2)],
+        };
+        let Some(Step::Send(3, Request::Metadata(u))) = c.tell(ME, um) else {
+            panic!("an UpdateMetadata for broker 3");
+        };
+        assert_eq!(u.broker_epoch, BrokerEpoch(30));
+        assert_eq!(u.brokers.len(), 3);
+        assert_eq!(u.partitions.len(), 1);
+        // A broker no longer live gets nothing.
+        let _ = c.handle(ME, Some(5), &[reg(1, 10), reg(3, 30)]);
+        assert_eq!(c.tell(ME, lai(2)), None);
     }
 }

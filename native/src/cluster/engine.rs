@@ -88,7 +88,6 @@ pub(crate) enum Election {
 
 /// A key's value and its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)] // for partition state, the next step; tested in cluster/tests.rs
 pub(crate) struct Versioned {
     /// The value.
     pub data: Vec<u8>,
@@ -98,7 +97,6 @@ pub(crate) struct Versioned {
 
 /// The condition of a [`Engine::write`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)] // for partition state, the next step; tested in cluster/tests.rs
 pub(crate) enum Expect {
     /// The key must not exist (it is created, and its parents with it).
     Absent,
@@ -109,7 +107,6 @@ pub(crate) enum Expect {
 /// The outcome of a [`Engine::write`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[must_use]
-#[allow(dead_code)] // for partition state, the next step; tested in cluster/tests.rs
 pub(crate) enum Written {
     /// Written; the value's new version.
     Done(Version),
@@ -124,6 +121,9 @@ pub(crate) enum Written {
 pub(crate) enum Event {
     /// The set of registered brokers changed; these are registered now.
     BrokersChanged(BTreeSet<BrokerId>),
+    /// The topics under `/brokers/topics` now (one was created or
+    /// deleted). Partitions added to a topic do not show here.
+    TopicsChanged(BTreeSet<String>),
     /// The broker with this id claims the controller role now (a claim
     /// appeared or changed; it may be this broker's own).
     ControllerChanged(BrokerId),
@@ -195,7 +195,7 @@ impl std::error::Error for EngineError {}
 
 /// The coordination service, as the broker uses it. Methods return `Send`
 /// futures so that a generic driver can run them in a spawned task.
-pub(crate) trait Engine: Sized + Send + 'static {
+pub(crate) trait Engine: Sized + Send + Sync + 'static {
     /// Where and how to connect (the engine's own settings).
     type Config: Send + Sync;
 
@@ -226,7 +226,7 @@ pub(crate) trait Engine: Sized + Send + 'static {
         -> impl Future<Output = Result<Election, EngineError>> + Send;
 
     /// The controller now, if any.
-    #[allow(dead_code)] // for the controller's work that follows
+    #[allow(dead_code)] // the broker learns the controller from events; tests ask
     fn controller(&self) -> impl Future<Output = Result<Option<BrokerId>, EngineError>> + Send;
 
     /// The stored controller epoch, if any controller was ever elected.
@@ -236,15 +236,16 @@ pub(crate) trait Engine: Sized + Send + 'static {
 
     /// A key's value and version (`None`: absent). Keys are paths under
     /// the cluster's root, as in Kafka's ZooKeeper layout.
-    #[allow(dead_code)] // for the controller's work that follows
     fn read(
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<Versioned>, EngineError>> + Send;
 
+    /// The names under `key` (none when `key` is absent).
+    fn children(&self, key: &str) -> impl Future<Output = Result<Vec<String>, EngineError>> + Send;
+
     /// Writes `data` to `key` if `expect` holds and, when `fence` is
     /// given, only while that controller term is current.
-    #[allow(dead_code)] // for the controller's work that follows
     fn write(
         &self,
         key: &str,

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
 use super::channel::Channels;
+use super::control::Control;
 use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
     Registered,
@@ -82,6 +83,8 @@ pub(crate) struct Todo {
     pub elect: bool,
     /// Read the live brokers (the controller, when they changed).
     pub brokers: bool,
+    /// Read the topics (the controller, when they changed).
+    pub topics: bool,
 }
 
 /// Applies `event` to `role` and says which engine calls follow.
@@ -103,7 +106,7 @@ pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Ev
             *todo = Todo {
                 register: true,
                 elect: true,
-                brokers: false,
+                ..Todo::default()
             };
         }
         Event::ControllerGone => match role {
@@ -154,6 +157,11 @@ pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Ev
             Role::Controller { .. } => todo.brokers = true,
             _ => debug!(brokers = ?ids, "registered brokers changed"),
         },
+        // And on topics (Kafka's TopicChange): it reads the new ones.
+        Event::TopicsChanged(names) => match role {
+            Role::Controller { .. } => todo.topics = true,
+            _ => debug!(topics = names.len(), "topics changed"),
+        },
     }
 }
 
@@ -181,8 +189,13 @@ pub(crate) fn on_election(role: &mut Role, outcome: Election) {
 
 /// The controller term of `role`, if it is the controller.
 fn term(role: &Role) -> Option<i32> {
+    controller_epoch(role).map(|e| e.epoch)
+}
+
+/// The controller epoch of `role`, if it is the controller.
+fn controller_epoch(role: &Role) -> Option<ControllerEpoch> {
     match role {
-        Role::Controller { epoch } => Some(epoch.epoch),
+        Role::Controller { epoch } => Some(*epoch),
         _ => None,
     }
 }
@@ -251,6 +264,7 @@ pub(crate) async fn run<E: Engine>(
     let mut known = Vec::new();
     let mut channels = Channels::default();
     let mut senders = Senders::new(me.id);
+    let mut control = Control::default();
     loop {
         if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
             // A call waits while the engine is unreachable; shutdown does not.
@@ -273,6 +287,25 @@ pub(crate) async fn run<E: Engine>(
             }
         }
         senders.apply(channels.handle(me.id, term(&role), &known));
+        if std::mem::take(&mut todo.topics) {
+            control.topics_changed();
+        }
+        // The controller's partition work, once it knows the live brokers
+        // (deciding with none read would take every partition offline).
+        match controller_epoch(&role) {
+            Some(epoch) if retry_at.is_none() && !todo.brokers && !known.is_empty() => {
+                let done = tokio::select! {
+                    done = control.step(&engine, me.id, epoch, &known, &channels, &mut senders) => done,
+                    _ = &mut stop => break,
+                };
+                if let Err(e) = done {
+                    warn!(error = %e, "controller: retrying");
+                    retry_at = Some(Instant::now() + RETRY);
+                }
+            }
+            Some(_) => {}
+            None => control.resign(),
+        }
         tokio::select! {
             _ = &mut stop => break,
             _ = async { match retry_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
@@ -282,6 +315,9 @@ pub(crate) async fn run<E: Engine>(
                 Ok(event) => {
                     on_event(me.id, &mut role, &mut todo, event);
                     senders.apply(channels.handle(me.id, term(&role), &known));
+                    if term(&role).is_none() {
+                        control.resign();
+                    }
                 }
                 Err(e) => {
                     warn!(error = %e, "reading cluster changes failed; retrying");
@@ -349,7 +385,7 @@ mod tests {
             Todo {
                 register: true,
                 elect: true,
-                brokers: false
+                ..Todo::default()
             }
         );
     }

@@ -101,6 +101,7 @@
 //! (`spate-core`) knows nothing of either.
 
 mod channel;
+mod control;
 pub(crate) mod engine;
 pub(crate) mod membership;
 mod sender;

@@ -16,7 +16,11 @@
 //! update, or the next controller's, is the one that counts.
 //!
 //! The connection is asynchronous and small: ApiVersions first (v3, or v0
-//! when refused), then UpdateMetadata at [`update_metadata_version`].
+//! when refused), then UpdateMetadata at [`update_metadata_version`] and
+//! LeaderAndIsr at [`leader_and_isr_version`]. A LeaderAndIsr answered
+//! with errors for some partitions (a stale leader epoch: the target has
+//! heard of a newer state already) is logged; the partitions it took are
+//! taken.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,11 +28,16 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use bytes::Bytes;
 use bytestring::ByteString;
+use spate_core::coordinator::controller::PartitionView;
 use spate_core::protocol::header::{decode_response, encode_request};
 use spate_core::protocol::messages::api_versions_request::ApiVersionsRequest;
+use spate_core::protocol::messages::leader_and_isr_request::{
+    LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
+};
 use spate_core::protocol::messages::request_header::RequestHeader;
 use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest,
+    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
+    UpdateMetadataRequest, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -37,7 +46,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::channel::{Step, Update};
+use super::channel::{Assign, Request, Step, Update};
 use super::engine::{BrokerId, Registered};
 
 /// The first pause before sending again (Kafka's `RequestSendThread`
@@ -53,33 +62,109 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an answer may take (Kafka's `controller.socket.timeout.ms`).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Largest answer accepted (UpdateMetadata and ApiVersions answers are
-/// small; this bounds garbage).
-const MAX_FRAME: usize = 1 << 20;
+/// Largest answer accepted (the controller's requests get small answers:
+/// a LeaderAndIsr's has an error code per partition; this bounds garbage).
+const MAX_FRAME: usize = 16 << 20;
 
 /// The UpdateMetadata version Kafka's ZooKeeper controller sent from
 /// inter-broker protocol 2.8 on. (From 3.4 it sent v8, whose additions
 /// only matter while migrating to KRaft.)
 const UPDATE_METADATA_VERSION: i16 = 7;
 
-/// The UpdateMetadata version to send a broker that serves
-/// `min..=max` of it (`None`: not at all): [`UPDATE_METADATA_VERSION`],
-/// or the broker's newest when it is older.
-pub(crate) fn update_metadata_version(served: Option<(i16, i16)>) -> anyhow::Result<i16> {
+/// The LeaderAndIsr version Kafka's ZooKeeper controller sent from
+/// inter-broker protocol 2.8 on (topic ids; v6 adds only the leader
+/// recovery state of unclean elections, never used here).
+const LEADER_AND_ISR_VERSION: i16 = 5;
+
+/// The version of `api` to send a broker that serves `min..=max` of it
+/// (`None`: not at all): `want`, or the broker's newest when it is older.
+fn version_for(api: ApiKey, want: i16, served: Option<(i16, i16)>) -> anyhow::Result<i16> {
+    let name = api.name();
     let Some((min, max)) = served else {
-        bail!("it does not serve UpdateMetadata (is it in this ZooKeeper cluster?)");
+        bail!("it does not serve {name} (is it in this ZooKeeper cluster?)");
     };
-    let v = UPDATE_METADATA_VERSION.min(max);
+    let v = want.min(max);
     if v < min || v < 0 {
-        bail!("it serves UpdateMetadata v{min}-{max} only; the controller sends v0-{UPDATE_METADATA_VERSION}");
+        bail!("it serves {name} v{min}-{max} only; the controller sends v0-{want}");
     }
     Ok(v)
 }
 
-/// The request for `update`. Every broker has one endpoint: its listener
-/// as registered (`PLAINTEXT`, security protocol 0). v0's own host and
-/// port fields carry the same endpoint.
-pub(crate) fn request(update: &Update) -> UpdateMetadataRequest {
+/// The UpdateMetadata version to send a broker that serves `min..=max`
+/// of it: [`UPDATE_METADATA_VERSION`], or the broker's newest when older.
+pub(crate) fn update_metadata_version(served: Option<(i16, i16)>) -> anyhow::Result<i16> {
+    version_for(ApiKey::UpdateMetadata, UPDATE_METADATA_VERSION, served)
+}
+
+/// The LeaderAndIsr version to send a broker that serves `min..=max` of
+/// it: [`LEADER_AND_ISR_VERSION`], or the broker's newest when older.
+pub(crate) fn leader_and_isr_version(served: Option<(i16, i16)>) -> anyhow::Result<i16> {
+    version_for(ApiKey::LeaderAndIsr, LEADER_AND_ISR_VERSION, served)
+}
+
+/// Partitions grouped by topic, in order.
+fn by_topic(partitions: &[PartitionView]) -> Vec<(&PartitionView, Vec<&PartitionView>)> {
+    let mut out: Vec<(&PartitionView, Vec<&PartitionView>)> = Vec::new();
+    for p in partitions {
+        match out.last_mut() {
+            Some((first, ps)) if first.tp.topic == p.tp.topic => ps.push(p),
+            _ => out.push((p, vec![p])),
+        }
+    }
+    out
+}
+
+/// The LeaderAndIsr request for `assign` at `version`: partitions grouped
+/// by topic from v2 on, listed one by one before.
+pub(crate) fn leader_and_isr(assign: &Assign, version: i16) -> LeaderAndIsrRequest {
+    let state = |p: &PartitionView| LeaderAndIsrPartitionState {
+        topic_name: ByteString::from(p.tp.topic.as_str()),
+        partition_index: p.tp.partition,
+        controller_epoch: p.state.controller_epoch,
+        leader: p.state.leader,
+        leader_epoch: p.state.leader_epoch,
+        isr: p.state.isr.clone().into(),
+        partition_epoch: p.version,
+        replicas: p.replicas.clone().into(),
+        ..Default::default()
+    };
+    let mut req = LeaderAndIsrRequest {
+        controller_id: assign.controller_id,
+        controller_epoch: assign.controller_epoch,
+        broker_epoch: assign.broker_epoch.0,
+        live_leaders: assign
+            .leaders
+            .iter()
+            .map(|b| LeaderAndIsrLiveLeader {
+                broker_id: b.id,
+                host_name: ByteString::from(b.host.as_str()),
+                port: b.port,
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    if version < 2 {
+        req.ungrouped_partition_states = assign.partitions.iter().map(state).collect();
+    } else {
+        req.topic_states = by_topic(&assign.partitions)
+            .into_iter()
+            .map(|(first, ps)| LeaderAndIsrTopicState {
+                topic_name: ByteString::from(first.tp.topic.as_str()),
+                topic_id: first.topic_id,
+                partition_states: ps.into_iter().map(state).collect(),
+                ..Default::default()
+            })
+            .collect();
+    }
+    req
+}
+
+/// The UpdateMetadata request for `update` at `version`. Every broker has
+/// one endpoint: its listener as registered (`PLAINTEXT`, security
+/// protocol 0). v0's own host and port fields carry the same endpoint.
+/// Partition states are grouped by topic from v5 on.
+pub(crate) fn request(update: &Update, version: i16) -> UpdateMetadataRequest {
     let live_brokers = update
         .brokers
         .iter()
@@ -101,13 +186,39 @@ pub(crate) fn request(update: &Update) -> UpdateMetadataRequest {
             }
         })
         .collect();
-    UpdateMetadataRequest {
+    let state = |p: &PartitionView| UpdateMetadataPartitionState {
+        topic_name: ByteString::from(p.tp.topic.as_str()),
+        partition_index: p.tp.partition,
+        controller_epoch: p.state.controller_epoch,
+        leader: p.state.leader,
+        leader_epoch: p.state.leader_epoch,
+        isr: p.state.isr.clone().into(),
+        zk_version: p.version,
+        replicas: p.replicas.clone().into(),
+        offline_replicas: p.offline.clone().into(),
+        ..Default::default()
+    };
+    let mut req = UpdateMetadataRequest {
         controller_id: update.controller_id,
         controller_epoch: update.controller_epoch,
         broker_epoch: update.broker_epoch.0,
         live_brokers,
         ..Default::default()
+    };
+    if version < 5 {
+        req.ungrouped_partition_states = update.partitions.iter().map(state).collect();
+    } else {
+        req.topic_states = by_topic(&update.partitions)
+            .into_iter()
+            .map(|(first, ps)| UpdateMetadataTopicState {
+                topic_name: ByteString::from(first.tp.topic.as_str()),
+                topic_id: first.topic_id,
+                partition_states: ps.into_iter().map(state).collect(),
+                ..Default::default()
+            })
+            .collect();
     }
+    req
 }
 
 /// The controller's channels: a task and a queue per live broker.
@@ -118,7 +229,7 @@ pub(crate) struct Senders {
 }
 
 struct Target {
-    queue: mpsc::UnboundedSender<Update>,
+    queue: mpsc::UnboundedSender<Request>,
     task: JoinHandle<()>,
 }
 
@@ -134,6 +245,7 @@ impl Senders {
     /// Carries out `steps` in order.
     pub(crate) fn apply(&mut self, steps: Vec<Step>) {
         let mut told = Vec::new();
+        let mut assigned = Vec::new();
         let mut epoch = None;
         for step in steps {
             match step {
@@ -152,23 +264,36 @@ impl Senders {
                         t.task.abort();
                     }
                 }
-                Step::Send(id, update) => {
-                    epoch = Some(update.controller_epoch);
-                    told.push(id.to_string());
+                Step::Send(id, request) => {
+                    epoch = Some(request.controller_epoch());
+                    match &request {
+                        Request::Metadata(_) => told.push(id.to_string()),
+                        Request::LeaderAndIsr(a) => {
+                            assigned.push(format!("{id} ({} partitions)", a.partitions.len()));
+                        }
+                    }
                     match self.targets.get(&id) {
                         Some(t) => {
-                            let _ = t.queue.send(update);
+                            let _ = t.queue.send(request);
                         }
-                        None => warn!(broker = id, "no channel to broker {id}; update dropped"),
+                        None => warn!(broker = id, "no channel to broker {id}; request dropped"),
                     }
                 }
             }
         }
         if let Some(epoch) = epoch {
-            info!(
-                "sending UpdateMetadata to brokers {} (controller epoch {epoch})",
-                told.join(", ")
-            );
+            if !assigned.is_empty() {
+                info!(
+                    "sending LeaderAndIsr to brokers {} (controller epoch {epoch})",
+                    assigned.join(", ")
+                );
+            }
+            if !told.is_empty() {
+                info!(
+                    "sending UpdateMetadata to brokers {} (controller epoch {epoch})",
+                    told.join(", ")
+                );
+            }
         }
     }
 }
@@ -182,33 +307,39 @@ impl Drop for Senders {
 }
 
 /// One broker's channel: sends what is queued, in order, until aborted.
-async fn run(me: BrokerId, target: Registered, mut queue: mpsc::UnboundedReceiver<Update>) {
+async fn run(me: BrokerId, target: Registered, mut queue: mpsc::UnboundedReceiver<Request>) {
     let id = target.info.id;
     let addr = format!("{}:{}", target.info.host, target.info.port);
     let mut conn: Option<Peer> = None;
     let mut failures = 0u32;
-    while let Some(update) = queue.recv().await {
-        let req = request(&update);
+    while let Some(request) = queue.recv().await {
+        let (api, broker_epoch) = match &request {
+            Request::Metadata(u) => (ApiKey::UpdateMetadata, u.broker_epoch),
+            Request::LeaderAndIsr(a) => (ApiKey::LeaderAndIsr, a.broker_epoch),
+        };
+        let name = api.name();
+        let epoch = request.controller_epoch();
         loop {
-            match attempt(&mut conn, me, &target, &req).await {
-                Ok(code) => {
+            match attempt(&mut conn, me, &target, &request).await {
+                Ok(Answer { code, refused }) => {
                     if failures > 0 {
                         info!(broker = id, "reached broker {id} at {addr} again");
                     }
                     failures = 0;
-                    if code == ErrorCode::NONE {
-                        debug!(
-                            broker = id,
-                            epoch = update.controller_epoch,
-                            "broker {id} took the update"
-                        );
-                    } else {
+                    if code != ErrorCode::NONE {
                         warn!(
                             broker = id,
-                            "broker {id} refused UpdateMetadata (controller epoch {}, broker epoch {}): {code}",
-                            update.controller_epoch,
-                            update.broker_epoch.0
+                            "broker {id} refused {name} (controller epoch {epoch}, broker epoch {}): {code}",
+                            broker_epoch.0
                         );
+                    } else if !refused.is_empty() {
+                        warn!(
+                            broker = id,
+                            "broker {id} refused {name} for {} (controller epoch {epoch})",
+                            refused.join(", ")
+                        );
+                    } else {
+                        debug!(broker = id, epoch, "broker {id} took the {name}");
                     }
                     break;
                 }
@@ -217,7 +348,7 @@ async fn run(me: BrokerId, target: Registered, mut queue: mpsc::UnboundedReceive
                     if failures == 0 {
                         warn!(
                             broker = id,
-                            "cannot send UpdateMetadata to broker {id} at {addr}: {e:#}; retrying"
+                            "cannot send {name} to broker {id} at {addr}: {e:#}; retrying"
                         );
                     } else {
                         debug!(
@@ -240,27 +371,73 @@ pub(crate) fn backoff(failures: u32) -> Duration {
         .min(BACKOFF_MAX)
 }
 
-/// Sends `req` on `conn`, connecting first when there is none; the
-/// answer's error code.
+/// What a broker answered.
+struct Answer {
+    /// The request's error.
+    code: ErrorCode,
+    /// Partitions refused, with why (`t-0: FENCED_LEADER_EPOCH`).
+    refused: Vec<String>,
+}
+
+/// Sends `request` on `conn`, connecting first when there is none.
 async fn attempt(
     conn: &mut Option<Peer>,
     me: BrokerId,
     target: &Registered,
-    req: &UpdateMetadataRequest,
-) -> anyhow::Result<ErrorCode> {
+    request: &Request,
+) -> anyhow::Result<Answer> {
     let peer = match conn {
         Some(p) => p,
         None => conn.insert(Peer::open(me, &target.info.host, target.info.port).await?),
     };
-    let version = peer.update_metadata;
-    let body = RequestBody::UpdateMetadata(req.clone());
+    let (body, version) = match request {
+        Request::Metadata(u) => {
+            let v = peer.update_metadata;
+            (RequestBody::UpdateMetadata(self::request(u, v)), v)
+        }
+        Request::LeaderAndIsr(a) => {
+            let v = peer.leader_and_isr;
+            (RequestBody::LeaderAndIsr(leader_and_isr(a, v)), v)
+        }
+    };
+    let api = body.api_key();
     let frame = peer.exchange(&body, version).await?;
-    match decode_response(&frame, ApiKey::UpdateMetadata, version) {
-        Ok((_, ResponseBody::UpdateMetadata(r))) => Ok(ErrorCode(r.error_code)),
-        Ok(_) => bail!("UpdateMetadata answered with another API"),
-        Err(e) => Err(anyhow!(
-            "decoding the UpdateMetadata v{version} response: {e}"
-        )),
+    let decoded = decode_response(&frame, api, version)
+        .map_err(|e| anyhow!("decoding the {} v{version} response: {e}", api.name()))?;
+    match decoded.1 {
+        ResponseBody::UpdateMetadata(r) => Ok(Answer {
+            code: ErrorCode(r.error_code),
+            refused: Vec::new(),
+        }),
+        ResponseBody::LeaderAndIsr(r) => {
+            let mut refused = Vec::new();
+            let mut note = |topic: &str, p: i32, code: i16| {
+                if code != 0 {
+                    refused.push(format!("{topic}-{p}: {}", ErrorCode(code)));
+                }
+            };
+            for e in &r.partition_errors {
+                note(&e.topic_name, e.partition_index, e.error_code);
+            }
+            for t in &r.topics {
+                let name = match request {
+                    Request::LeaderAndIsr(a) => a
+                        .partitions
+                        .iter()
+                        .find(|p| p.topic_id == t.topic_id)
+                        .map_or_else(|| t.topic_id.to_string(), |p| p.tp.topic.clone()),
+                    Request::Metadata(_) => t.topic_id.to_string(),
+                };
+                for e in &t.partition_errors {
+                    note(&name, e.partition_index, e.error_code);
+                }
+            }
+            Ok(Answer {
+                code: ErrorCode(r.error_code),
+                refused,
+            })
+        }
+        _ => bail!("{} answered with another API", api.name()),
     }
 }
 
@@ -273,6 +450,8 @@ struct Peer {
     next_correlation: i32,
     /// The UpdateMetadata version to send.
     update_metadata: i16,
+    /// The LeaderAndIsr version to send.
+    leader_and_isr: i16,
 }
 
 impl Peer {
@@ -289,15 +468,23 @@ impl Peer {
             client_id: ByteString::from(me.to_string()),
             next_correlation: 0,
             update_metadata: 0,
+            leader_and_isr: 0,
         };
         let served = peer.api_versions().await?;
-        peer.update_metadata = update_metadata_version(served)?;
+        let range = |api: ApiKey| {
+            served
+                .iter()
+                .find(|a| a.0 == api as i16)
+                .map(|a| (a.1, a.2))
+        };
+        peer.update_metadata = update_metadata_version(range(ApiKey::UpdateMetadata))?;
+        peer.leader_and_isr = leader_and_isr_version(range(ApiKey::LeaderAndIsr))?;
         Ok(peer)
     }
 
-    /// ApiVersions (v3, or v0 when refused): the UpdateMetadata versions
-    /// the broker serves.
-    async fn api_versions(&mut self) -> anyhow::Result<Option<(i16, i16)>> {
+    /// ApiVersions (v3, or v0 when refused): the APIs the broker serves,
+    /// as (key, min, max).
+    async fn api_versions(&mut self) -> anyhow::Result<Vec<(i16, i16, i16)>> {
         let body = RequestBody::ApiVersions(ApiVersionsRequest {
             client_software_name: ByteString::from_static("spate-controller"),
             client_software_version: ByteString::from_static(env!("CARGO_PKG_VERSION")),
@@ -322,8 +509,8 @@ impl Peer {
             return Ok(r
                 .api_keys
                 .iter()
-                .find(|a| a.api_key == ApiKey::UpdateMetadata as i16)
-                .map(|a| (a.min_version, a.max_version)));
+                .map(|a| (a.api_key, a.min_version, a.max_version))
+                .collect());
         }
         bail!("the broker refused ApiVersions")
     }
@@ -410,10 +597,11 @@ mod tests {
                     rack: Some("r2".into()),
                 },
             ]),
+            partitions: Vec::new(),
         };
-        let req = request(&update);
         // Through the codec at every version a broker may take.
         for version in [0, 5, 7] {
+            let req = request(&update, version);
             let header = RequestHeader {
                 request_api_key: ApiKey::UpdateMetadata as i16,
                 request_api_version: version,
@@ -445,6 +633,95 @@ mod tests {
                 );
                 assert!(got.topic_states.is_empty(), "no partition states yet");
             }
+        }
+    }
+
+    #[test]
+    fn leader_and_isr_groups_by_topic_from_v2_and_carries_the_live_leaders() {
+        use spate_core::coordinator::controller::LeaderIsr;
+        use spate_core::protocol::Uuid;
+        use spate_core::storage::TopicPartition;
+        let view = |topic: &str, p: i32| PartitionView {
+            tp: TopicPartition::new(topic, p),
+            topic_id: Uuid([7; 16]),
+            state: LeaderIsr {
+                leader: 2,
+                leader_epoch: 4,
+                isr: vec![2, 3],
+                controller_epoch: 6,
+            },
+            version: 9,
+            replicas: vec![1, 2, 3],
+            offline: vec![1],
+        };
+        let assign = Assign {
+            controller_id: 1,
+            controller_epoch: 6,
+            broker_epoch: BrokerEpoch(55),
+            partitions: vec![view("a", 0), view("a", 1), view("b", 0)],
+            leaders: vec![BrokerInfo {
+                id: 2,
+                host: "h".into(),
+                port: 9,
+                rack: None,
+            }],
+        };
+        assert_eq!(leader_and_isr_version(Some((0, 7))).unwrap(), 5);
+        for version in [1, 5] {
+            let header = RequestHeader {
+                request_api_key: ApiKey::LeaderAndIsr as i16,
+                request_api_version: version,
+                correlation_id: 1,
+                client_id: Some("1".into()),
+                ..Default::default()
+            };
+            let body = RequestBody::LeaderAndIsr(leader_and_isr(&assign, version));
+            let frame = encode_request(&header, &body).unwrap();
+            let (_, body) = decode_request(&frame.slice(4..)).unwrap();
+            let RequestBody::LeaderAndIsr(got) = body else {
+                panic!("another API");
+            };
+            assert_eq!(got.live_leaders.len(), 1);
+            assert_eq!(&*got.live_leaders[0].host_name, "h");
+            let states: Vec<(String, i32, i32, i32)> = if version < 2 {
+                got.ungrouped_partition_states
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.topic_name.to_string(),
+                            p.partition_index,
+                            p.leader_epoch,
+                            p.partition_epoch,
+                        )
+                    })
+                    .collect()
+            } else {
+                assert_eq!(got.topic_states.len(), 2, "two topics");
+                assert_eq!(got.topic_states[0].topic_id, Uuid([7; 16]));
+                assert_eq!(got.broker_epoch, 55);
+                got.topic_states
+                    .iter()
+                    .flat_map(|t| {
+                        t.partition_states.iter().map(|p| {
+                            (
+                                t.topic_name.to_string(),
+                                p.partition_index,
+                                p.leader_epoch,
+                                p.partition_epoch,
+                            )
+                        })
+                    })
+                    .collect()
+            };
+            assert_eq!(
+                states,
+                [
+                    ("a".into(), 0, 4, 9),
+                    ("a".into(), 1, 4, 9),
+                    ("b".into(), 0, 4, 9)
+                ],
+                "v{version}"
+            );
         }
     }
 }

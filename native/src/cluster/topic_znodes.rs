@@ -16,9 +16,8 @@
 //! recovers from an unclean election) is read and dropped: unclean
 //! election is never used here.
 //!
-//! Not read or written by the broker yet: the controller's driver (see
-//! the plan in [`super`]) is the next step.
-#![allow(dead_code)] // used by the controller's driver, the next step
+//! The controller's driver ([`super::control`]) reads the topics and
+//! reads and writes the states.
 
 use std::collections::BTreeMap;
 
@@ -44,6 +43,7 @@ pub(crate) fn state_path(tp: &TopicPartition) -> String {
 }
 
 /// A topic's assignment, version 3 (with its id, as Kafka 2.8+ writes).
+#[allow(dead_code)] // for CreateTopics through ZooKeeper, the next step
 pub(crate) fn encode_topic(t: &TopicAssignment) -> Vec<u8> {
     #[derive(Serialize)]
     struct TopicJson {

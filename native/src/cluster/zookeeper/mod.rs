@@ -16,8 +16,10 @@
 //!                  epoch+1, at the version read }
 //! write            multi { [check /controller_epoch at the fence's version;]
 //!                  create KEY | setData KEY at version }
-//! next_event       one-shot watches on the children of /brokers/ids and on
-//!                  /controller, set again each time they fire
+//! children         list a key's children (none when it is absent)
+//! next_event       one-shot watches on the children of /brokers/ids and of
+//!                  /brokers/topics, and on /controller, set again each time
+//!                  they fire
 //! ```
 //!
 //! The two multis are Kafka's (`KafkaZkClient.registerBroker` and
@@ -47,6 +49,7 @@ use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
     Expect, Registered, Version, Versioned, Written,
 };
+use super::topic_znodes::TOPICS;
 use super::znodes::{self, BROKER_IDS, CLUSTER_ID, CONTROLLER, CONTROLLER_EPOCH};
 use crate::clock::now_ms;
 pub(crate) use session::ZkConfig;
@@ -61,7 +64,12 @@ enum Watch {
     Brokers,
     /// `/controller` (created, changed or deleted).
     Controller,
+    /// Children of `/brokers/topics`.
+    Topics,
 }
+
+/// Every watch, as a new session sets them.
+const WATCHES: [Watch; 3] = [Watch::Brokers, Watch::Controller, Watch::Topics];
 
 /// A ZooKeeper session and the watches on it.
 pub(crate) struct ZooKeeper {
@@ -87,7 +95,7 @@ impl ZooKeeper {
             state: client.state_watcher(),
             client,
             watches: JoinSet::new(),
-            rearm: vec![Watch::Brokers, Watch::Controller],
+            rearm: WATCHES.to_vec(),
             expired: false,
             registered_by: None,
         }
@@ -114,6 +122,12 @@ impl ZooKeeper {
                 }
                 Err(e) => Err(e.into()),
             },
+            Watch::Topics => {
+                let (children, _, watcher) = self.client.get_and_watch_children(TOPICS).await?;
+                self.watches
+                    .spawn(async move { (watch, watcher.changed().await) });
+                Ok(Event::TopicsChanged(children.into_iter().collect()))
+            }
             Watch::Controller => loop {
                 match self.client.get_and_watch_data(CONTROLLER).await {
                     Ok((data, _, watcher)) => {
@@ -153,7 +167,7 @@ impl ZooKeeper {
                     self.state = client.state_watcher();
                     self.client = client;
                     self.expired = false;
-                    self.rearm = vec![Watch::Brokers, Watch::Controller];
+                    self.rearm = WATCHES.to_vec();
                     return;
                 }
                 Err(e) => {
@@ -442,6 +456,14 @@ impl Engine for ZooKeeper {
                 version: Version(i64::from(stat.version)),
             })),
             Err(zk::Error::NoNode) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn children(&self, key: &str) -> Result<Vec<String>, EngineError> {
+        match self.client.list_children(key).await {
+            Ok(children) => Ok(children),
+            Err(zk::Error::NoNode) => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         }
     }

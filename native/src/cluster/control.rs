@@ -1,0 +1,258 @@
+//! The controller's driver: it feeds the core's sans-I/O controller
+//! machine (`spate_core::coordinator::controller::Controller`) what the
+//! engine holds, carries out the machine's writes and reads on the
+//! engine, and hands its LeaderAndIsr and UpdateMetadata requests to the
+//! channels ([`Channels::tell`], then [`Senders`]).
+//!
+//! The membership loop owns it, beside the engine, and calls it after
+//! every round of its own work while this broker is the controller:
+//!
+//! - a new term (or a failed load to retry): read every topic's
+//!   assignment and every partition's state znode, then
+//!   `handle_elected` (Kafka's `onControllerFailover`);
+//! - the live brokers changed: `handle_brokers` (Kafka's
+//!   `onBrokerStartup` / `onBrokerFailure`);
+//! - topics appeared under `/brokers/topics`: read the new ones,
+//!   `handle_topics` (Kafka's `TopicChange`).
+//!
+//! Then the machine's outputs are drained. Writes go to the state znodes
+//! conditionally and fenced by this term (a deposed controller's write
+//! fails); their outcomes go back together, so that the requests they
+//! settle are batched. A read after a conflict that cannot be made now
+//! is owed, and made on the next call. When this broker stops being the
+//! controller, [`Control::resign`] makes the machine forget everything
+//! at once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use spate_core::coordinator::controller::{
+    Controller, Expect as Condition, Output, Stored, WriteOutcome,
+};
+use spate_core::storage::TopicPartition;
+use tracing::{debug, error, info, warn};
+
+use super::channel::Channels;
+use super::engine::{
+    BrokerId, ControllerEpoch, Engine, EngineError, Expect, Registered, Version, Written,
+};
+use super::sender::Senders;
+use super::topic_znodes::{decode_state, decode_topic, state_path, topic_path, TOPICS};
+
+/// The controller machine and what its driver owes it.
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    machine: Controller,
+    /// The term the machine was loaded in (`None`: not loaded).
+    loaded: Option<i32>,
+    /// The live broker ids the machine was last given.
+    live: BTreeSet<BrokerId>,
+    /// The topics the machine knows.
+    topics: BTreeSet<String>,
+    /// The topic list changed since it was last read.
+    topics_changed: bool,
+    /// State znodes to read again (a read that failed).
+    reads: BTreeSet<TopicPartition>,
+}
+
+impl Control {
+    /// This broker stopped being the controller: forget everything.
+    pub(crate) fn resign(&mut self) {
+        if self.loaded.is_some() {
+            debug!("the controller machine forgets its term");
+        }
+        self.machine.handle_resigned();
+        *self = Control::default();
+    }
+
+    /// The topics under `/brokers/topics` changed.
+    pub(crate) fn topics_changed(&mut self) {
+        self.topics_changed = true;
+    }
+
+    /// Brings the machine up to date with the engine and carries out
+    /// what it asks, as the controller in `term`, with `live` the live
+    /// brokers as last read (and told by `channels`). An error leaves
+    /// what is owed for the next call.
+    pub(crate) async fn step<E: Engine>(
+        &mut self,
+        engine: &E,
+        me: BrokerId,
+        term: ControllerEpoch,
+        live: &[Registered],
+        channels: &Channels,
+        senders: &mut Senders,
+    ) -> Result<(), EngineError> {
+        let ids: BTreeSet<BrokerId> = live.iter().map(|r| r.info.id).collect();
+        if self.loaded != Some(term.epoch) {
+            self.load(engine, term.epoch, ids).await?;
+        } else {
+            if ids != self.live {
+                self.live = ids.clone();
+                self.machine.handle_brokers(ids);
+            }
+            if self.topics_changed {
+                self.new_topics(engine).await?;
+            }
+        }
+        self.drain(engine, me, term, channels, senders).await
+    }
+
+    /// Reads everything and starts the machine's term.
+    async fn load<E: Engine>(
+        &mut self,
+        engine: &E,
+        epoch: i32,
+        live: BTreeSet<BrokerId>,
+    ) -> Result<(), EngineError> {
+        self.topics_changed = false;
+        let names = engine.children(TOPICS).await?;
+        let mut topics = Vec::new();
+        let mut states = BTreeMap::new();
+        for name in &names {
+            let Some(t) = read_topic(engine, name).await? else {
+                continue;
+            };
+            for &p in t.partitions.keys() {
+                let tp = TopicPartition::new(name.clone(), p);
+                if let Some(s) = read_state(engine, &tp).await? {
+                    states.insert(tp, s);
+                }
+            }
+            topics.push(t);
+        }
+        info!(
+            "controller (epoch {epoch}) loaded {} topics, {} partition states, live brokers {:?}",
+            topics.len(),
+            states.len(),
+            live
+        );
+        self.topics = topics.iter().map(|t| t.name.clone()).collect();
+        self.live = live.clone();
+        self.reads.clear();
+        self.loaded = Some(epoch);
+        self.machine.handle_elected(epoch, live, topics, states);
+        Ok(())
+    }
+
+    /// Reads the topics the machine does not know yet.
+    async fn new_topics<E: Engine>(&mut self, engine: &E) -> Result<(), EngineError> {
+        let names: BTreeSet<String> = engine.children(TOPICS).await?.into_iter().collect();
+        self.topics_changed = false;
+        let mut new = Vec::new();
+        for name in names.difference(&self.topics) {
+            if let Some(t) = read_topic(engine, name).await? {
+                new.push(t);
+            }
+        }
+        for gone in self.topics.difference(&names) {
+            warn!("topic {gone} was removed from ZooKeeper; topic deletion is not supported yet");
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<&str> = new.iter().map(|t| t.name.as_str()).collect();
+        info!("new topics: {}", list.join(", "));
+        self.topics.extend(new.iter().map(|t| t.name.clone()));
+        self.machine.handle_topics(new);
+        Ok(())
+    }
+
+    /// Carries out the machine's outputs until it has none.
+    async fn drain<E: Engine>(
+        &mut self,
+        engine: &E,
+        me: BrokerId,
+        term: ControllerEpoch,
+        channels: &Channels,
+        senders: &mut Senders,
+    ) -> Result<(), EngineError> {
+        loop {
+            let mut written = Vec::new();
+            while let Some(out) = self.machine.poll_output() {
+                match out {
+                    Output::Write { tp, state, expect } => {
+                        let expect = match expect {
+                            Condition::Absent => Expect::Absent,
+                            Condition::Version(v) => Expect::Version(Version(i64::from(v))),
+                        };
+                        let data = super::topic_znodes::encode_state(&state);
+                        let outcome = match engine
+                            .write(&state_path(&tp), &data, expect, Some(term))
+                            .await
+                        {
+                            Ok(Written::Done(v)) => {
+                                debug!(
+                                    partition = %tp,
+                                    leader = state.leader,
+                                    leader_epoch = state.leader_epoch,
+                                    isr = ?state.isr,
+                                    "wrote the partition state"
+                                );
+                                WriteOutcome::Done(i32::try_from(v.0).unwrap_or(i32::MAX))
+                            }
+                            Ok(Written::Conflict) => WriteOutcome::Conflict,
+                            Err(e) => {
+                                warn!(partition = %tp, error = %e, "writing the partition state failed");
+                                WriteOutcome::Failed
+                            }
+                        };
+                        written.push((tp, state, outcome));
+                    }
+                    Output::Read { tp } => {
+                        self.reads.insert(tp);
+                    }
+                    out => senders.apply(channels.tell(me, out).into_iter().collect()),
+                }
+            }
+            if !written.is_empty() {
+                self.machine.handle_written(written);
+                continue;
+            }
+            let Some(tp) = self.reads.first().cloned() else {
+                return Ok(());
+            };
+            let stored = read_state(engine, &tp).await?;
+            self.reads.remove(&tp);
+            self.machine.handle_read(&tp, stored);
+        }
+    }
+}
+
+/// A topic's assignment (`None`: gone, or unreadable, which is logged).
+async fn read_topic<E: Engine>(
+    engine: &E,
+    name: &str,
+) -> Result<Option<spate_core::coordinator::controller::TopicAssignment>, EngineError> {
+    let path = topic_path(name);
+    let Some(v) = engine.read(&path).await? else {
+        return Ok(None);
+    };
+    match decode_topic(name, &v.data) {
+        Ok(t) => Ok(Some(t)),
+        Err(why) => {
+            error!("{path}: {why}; the topic is left alone");
+            Ok(None)
+        }
+    }
+}
+
+/// A partition's state znode (`None`: absent). One that cannot be decoded
+/// is an error: deciding over it would overwrite what another writer
+/// meant.
+async fn read_state<E: Engine>(
+    engine: &E,
+    tp: &TopicPartition,
+) -> Result<Option<Stored>, EngineError> {
+    let path = state_path(tp);
+    let Some(v) = engine.read(&path).await? else {
+        return Ok(None);
+    };
+    let state = decode_state(&v.data).map_err(|reason| EngineError::Malformed {
+        key: path.clone(),
+        reason,
+    })?;
+    Ok(Some(Stored {
+        state,
+        version: i32::try_from(v.version.0).unwrap_or(i32::MAX),
+    }))
+}
