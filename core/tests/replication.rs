@@ -300,6 +300,39 @@ fn min_insync_replicas_refuses_acks_all_before_and_after_the_append() {
 }
 
 #[test]
+fn a_learned_topic_takes_the_configs_the_cluster_stores_before_or_after_it_is_learned() {
+    let mut sim = zk_broker();
+    // Before: the configs arrive, then the controller names the topic.
+    sim.broker.handle_topic_configs(
+        "early",
+        vec![("min.insync.replicas".into(), "2".into())],
+        sim.now,
+    );
+    assert_eq!(
+        lead(&mut sim, "early", Uuid([3; 16]), 1, 1, &[1, 2], &[1]),
+        0
+    );
+    send_produce(&mut sim, 9, "early", 1, -1);
+    let p = produce_answer(&mut sim, 9).unwrap();
+    assert_eq!(p.error_code, ErrorCode::NOT_ENOUGH_REPLICAS.code());
+    // After: led with the defaults (min.insync.replicas=1), then told.
+    assert_eq!(
+        lead(&mut sim, "late", Uuid([4; 16]), 1, 1, &[1, 2], &[1]),
+        0
+    );
+    send_produce(&mut sim, 9, "late", 1, -1);
+    assert_eq!(produce_answer(&mut sim, 9).unwrap().error_code, 0);
+    sim.broker.handle_topic_configs(
+        "late",
+        vec![("min.insync.replicas".into(), "2".into())],
+        sim.now,
+    );
+    send_produce(&mut sim, 9, "late", 1, -1);
+    let p = produce_answer(&mut sim, 9).unwrap();
+    assert_eq!(p.error_code, ErrorCode::NOT_ENOUGH_REPLICAS.code());
+}
+
+#[test]
 fn a_waiting_produce_whose_leader_moves_is_not_leader() {
     let mut sim = zk_broker();
     lead(&mut sim, "t", TOPIC_ID, 1, 5, &[1, 2], &[1, 2]);

@@ -587,6 +587,17 @@ fn the_controller_elects_leaders_for_a_topic_in_zookeeper_and_moves_them_when_a_
     // Two partitions, each led first by the first replica listed.
     let victim = (1..=3).find(|id| *id != c).unwrap();
     let other = (1..=3).find(|id| *id != c && *id != victim).unwrap();
+    // Its configs first, as Kafka's admin tools write them.
+    {
+        use spate_e2e::zookeeper::client::{Acls, CreateMode};
+        let options = CreateMode::Persistent.with_acls(Acls::anyone_all());
+        let config = br#"{"version":1,"config":{"min.insync.replicas":"2"}}"#;
+        zk.block_on(
+            zk.client()
+                .create("/config/topics/replicated", config, &options),
+        )
+        .expect("creating /config/topics/replicated");
+    }
     assign_topic(
         &zk,
         "replicated",
@@ -621,6 +632,18 @@ fn the_controller_elects_leaders_for_a_topic_in_zookeeper_and_moves_them_when_a_
         ),
     ]);
     all_report(&brokers, "replicated", &want);
+    // Every broker took the topic's configs from ZooKeeper.
+    for b in brokers.values() {
+        let got = b.python(
+            "import sys\n\
+             from confluent_kafka.admin import AdminClient, ConfigResource\n\
+             a = AdminClient({'bootstrap.servers': sys.argv[1]})\n\
+             r = ConfigResource('topic', 'replicated')\n\
+             c = a.describe_configs([r])[r].result(timeout=10)\n\
+             print(c['min.insync.replicas'].value, c['min.insync.replicas'].is_default)\n",
+        );
+        assert_eq!(got.trim(), "2 False", "broker at {}", b.addr);
+    }
 
     // The leader of partition 0 dies: once its session is over, the
     // controller elects the next ISR member and takes it out of every ISR.

@@ -360,6 +360,17 @@ impl<S: Storage> Broker<S> {
         self.members.set_broker_epoch(broker_epoch);
     }
 
+    /// The cluster's coordination service holds these configs for `topic`
+    /// (ZooKeeper mode: `/config/topics/<topic>`, read when the topic
+    /// appears). A topic the controller made known to this broker takes
+    /// them, now or when it learns of the topic; `min.insync.replicas`,
+    /// retention and the rest apply from then on.
+    pub fn handle_topic_configs(&mut self, topic: &str, configs: Vec<(String, String)>, now: Now) {
+        let _ = now;
+        self.cluster
+            .set_stored_configs(topic, configs.into_iter().collect());
+    }
+
     /// The connection closed: its queued and parked requests are dropped.
     pub fn handle_disconnect(&mut self, conn: ConnId, now: Now) {
         let _ = now;

@@ -97,6 +97,11 @@ pub(crate) struct Cluster {
     /// The controller's partition states and the partitions hosted here
     /// (ZooKeeper mode; empty otherwise).
     pub leadership: Leadership,
+    /// Topic configs as the cluster's coordination service holds them
+    /// (ZooKeeper's `/config/topics/<topic>`), by topic: learned topics
+    /// take theirs from here, whether they arrive before or after the
+    /// topic is learned.
+    stored_configs: BTreeMap<String, BTreeMap<String, String>>,
     /// The broker's settings, for the configs a topic does not set.
     config: Config,
 }
@@ -176,8 +181,20 @@ impl Cluster {
             topics: BTreeMap::new(),
             by_id: BTreeMap::new(),
             leadership: Leadership::new(config.node_id),
+            stored_configs: BTreeMap::new(),
             config: config.clone(),
         }
+    }
+
+    /// The configs the coordination service holds for `topic` (ZooKeeper
+    /// mode): they become a learned topic's configs now, or when it is
+    /// learned. Topics of the image's own log keep the log's configs.
+    pub fn set_stored_configs(&mut self, topic: &str, configs: BTreeMap<String, String>) {
+        if let Some(t) = self.topics.get_mut(topic).filter(|t| t.learned) {
+            t.config = TopicConfig::resolve(&self.config, &configs);
+            t.configs = configs.clone();
+        }
+        self.stored_configs.insert(topic.to_string(), configs);
     }
 
     /// The broker's settings the image resolves topic configs with.
@@ -233,13 +250,16 @@ impl Cluster {
 
     /// Makes partition `partition` of `topic` known to the image, as the
     /// controller named it (ZooKeeper mode): a topic the image lacks is
-    /// added in memory only, with default configs; a known topic grows to
+    /// added in memory only, with the configs the coordination service
+    /// holds for it ([`Cluster::set_stored_configs`]; the defaults until
+    /// they are known); a known topic grows to
     /// hold the partition, and takes the controller's topic id when it
     /// names one. `leader_epoch` becomes the partition's image epoch.
     pub fn learn(&mut self, topic: &str, id: Uuid, partition: i32, leader_epoch: i32) {
         if !(0..MAX_PARTITIONS).contains(&partition) {
             return;
         }
+        let stored = self.stored_configs.get(topic);
         let t = self
             .topics
             .entry(topic.to_string())
@@ -247,8 +267,11 @@ impl Cluster {
                 name: topic.to_string(),
                 id: Uuid::ZERO,
                 partitions: Vec::new(),
-                configs: BTreeMap::new(),
-                config: TopicConfig::defaults(&self.config),
+                configs: stored.cloned().unwrap_or_default(),
+                config: stored.map_or_else(
+                    || TopicConfig::defaults(&self.config),
+                    |c| TopicConfig::resolve(&self.config, c),
+                ),
                 learned: true,
             });
         if id != Uuid::ZERO && id != t.id {

@@ -9,12 +9,16 @@
 //! ones after [`RETRY`].
 //!
 //! Each registration's broker epoch goes to the broker's owner task
-//! ([`OnRegistered`]). While this broker is the controller, the loop also
+//! ([`Tell`], [`News::Registered`]), and so do the configs of every topic
+//! that appears under `/brokers/topics` ([`News::TopicConfigs`], read from
+//! `/config/topics/<topic>` by every broker, as Kafka's brokers read
+//! them). While this broker is the controller, the loop also
 //! keeps the controller's channels to the live brokers ([`Channels`]
 //! decides, [`Senders`] sends): after every change of role or of the live
 //! brokers it read, and right after an event, so a resigning controller
 //! stops sending before it does anything else.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -28,10 +32,25 @@ use super::engine::{
     Registered,
 };
 use super::sender::Senders;
+use super::topic_znodes::{config_path, decode_configs};
 
-/// Told each broker epoch this broker registers with: at startup and
-/// after every session expiry.
-pub(crate) type OnRegistered = Box<dyn Fn(BrokerEpoch) + Send + Sync>;
+/// What the membership loop tells the task that owns the core's broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum News {
+    /// This broker registered with this broker epoch: at startup and
+    /// after every session expiry.
+    Registered(BrokerEpoch),
+    /// A topic's configs as `/config/topics/<topic>` holds them.
+    TopicConfigs {
+        /// The topic.
+        topic: String,
+        /// Its configs (only those set).
+        configs: Vec<(String, String)>,
+    },
+}
+
+/// How the loop tells the broker's owner its [`News`].
+pub(crate) type Tell = Box<dyn Fn(News) + Send + Sync>;
 
 /// Pause before retrying a failed registration or election.
 pub(crate) const RETRY: Duration = Duration::from_secs(1);
@@ -204,7 +223,7 @@ fn controller_epoch(role: &Role) -> Option<ControllerEpoch> {
 async fn work<E: Engine>(
     engine: &mut E,
     me: &BrokerInfo,
-    on_registered: &OnRegistered,
+    tell: &Tell,
     role: &mut Role,
     todo: &mut Todo,
     known: &mut Vec<Registered>,
@@ -212,7 +231,7 @@ async fn work<E: Engine>(
     if todo.register {
         let epoch = engine.register(me).await?;
         info!("registered broker {} (broker epoch {})", me.id, epoch.0);
-        on_registered(epoch);
+        tell(News::Registered(epoch));
         todo.register = false;
         *role = Role::Broker { controller: None };
     }
@@ -245,13 +264,34 @@ async fn work<E: Engine>(
     Ok(())
 }
 
+/// Reads the configs of the topics in `owed` and tells the broker, taking
+/// each from `owed` once told.
+async fn tell_configs<E: Engine>(
+    engine: &E,
+    tell: &Tell,
+    owed: &mut BTreeSet<String>,
+) -> Result<(), EngineError> {
+    while let Some(topic) = owed.first().cloned() {
+        let path = config_path(&topic);
+        let configs = match engine.read(&path).await? {
+            Some(v) => decode_configs(&v.data).unwrap_or_else(|why| {
+                error!("{path}: {why}; the topic keeps the broker's defaults");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        owed.remove(&topic);
+        tell(News::TopicConfigs { topic, configs });
+    }
+    Ok(())
+}
+
 /// Runs until `stop` fires (or its sender is dropped), then closes the
-/// engine's session. `me` is registered already (and `on_registered` was
-/// told).
+/// engine's session. `me` is registered already (and `tell` was told).
 pub(crate) async fn run<E: Engine>(
     mut engine: E,
     me: BrokerInfo,
-    on_registered: OnRegistered,
+    tell: Tell,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut role = Role::Broker { controller: None };
@@ -265,11 +305,15 @@ pub(crate) async fn run<E: Engine>(
     let mut channels = Channels::default();
     let mut senders = Senders::new(me.id);
     let mut control = Control::default();
+    // The topics under /brokers/topics as last seen, and those whose
+    // configs the broker has not been told yet.
+    let mut topics = BTreeSet::new();
+    let mut configs_owed = BTreeSet::new();
     loop {
         if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
             // A call waits while the engine is unreachable; shutdown does not.
             let done = tokio::select! {
-                done = work(&mut engine, &me, &on_registered, &mut role, &mut todo, &mut known) => done,
+                done = work(&mut engine, &me, &tell, &mut role, &mut todo, &mut known) => done,
                 _ = &mut stop => break,
             };
             match done {
@@ -289,6 +333,16 @@ pub(crate) async fn run<E: Engine>(
         senders.apply(channels.handle(me.id, term(&role), &known));
         if std::mem::take(&mut todo.topics) {
             control.topics_changed();
+        }
+        if retry_at.is_none() && !configs_owed.is_empty() {
+            let done = tokio::select! {
+                done = tell_configs(&engine, &tell, &mut configs_owed) => done,
+                _ = &mut stop => break,
+            };
+            if let Err(e) = done {
+                warn!(error = %e, "reading topic configs: retrying");
+                retry_at = Some(Instant::now() + RETRY);
+            }
         }
         // The controller's partition work, once it knows the live brokers
         // (deciding with none read would take every partition offline).
@@ -313,6 +367,11 @@ pub(crate) async fn run<E: Engine>(
             }
             event = engine.next_event() => match event {
                 Ok(event) => {
+                    if let Event::TopicsChanged(now) = &event {
+                        configs_owed.extend(now.difference(&topics).cloned());
+                        configs_owed.retain(|t| now.contains(t));
+                        topics.clone_from(now);
+                    }
                     on_event(me.id, &mut role, &mut todo, event);
                     senders.apply(channels.handle(me.id, term(&role), &known));
                     if term(&role).is_none() {

@@ -115,8 +115,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::info;
 
-pub(crate) use engine::{BrokerEpoch, BrokerInfo, Engine, EngineError};
-pub(crate) use membership::OnRegistered;
+pub(crate) use engine::{BrokerInfo, Engine, EngineError};
+pub(crate) use membership::{News, Tell};
 
 /// A session with the cluster's engine, and the cluster's id: a broker
 /// that is about to join (not yet registered).
@@ -143,13 +143,9 @@ impl<E: Engine> Joining<E> {
     }
 
     /// Registers `me`, then starts the [`membership`] loop in a task.
-    /// `on_registered` is told the broker epoch of this registration and
-    /// of every later one. On failure the session is closed.
-    pub(crate) async fn join(
-        mut self,
-        me: BrokerInfo,
-        on_registered: OnRegistered,
-    ) -> Result<Member, EngineError> {
+    /// `tell` is told the broker epoch of this registration and of every
+    /// later one, and the other [`News`]. On failure the session is closed.
+    pub(crate) async fn join(mut self, me: BrokerInfo, tell: Tell) -> Result<Member, EngineError> {
         let epoch = match self.engine.register(&me).await {
             Ok(epoch) => epoch,
             Err(e) => {
@@ -158,9 +154,9 @@ impl<E: Engine> Joining<E> {
             }
         };
         info!("registered broker {} (broker epoch {})", me.id, epoch.0);
-        on_registered(epoch);
+        tell(News::Registered(epoch));
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(membership::run(self.engine, me, on_registered, stopped));
+        let task = tokio::spawn(membership::run(self.engine, me, tell, stopped));
         Ok(Member { stop, task })
     }
 

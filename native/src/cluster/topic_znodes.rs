@@ -91,6 +91,44 @@ pub(crate) fn decode_topic(name: &str, bytes: &[u8]) -> Result<TopicAssignment, 
     })
 }
 
+/// `/config/topics/<topic>`.
+pub(crate) fn config_path(topic: &str) -> String {
+    format!("/config/topics/{topic}")
+}
+
+/// A topic's configs, as Kafka's admin client writes them
+/// (`{"version":1,"config":{"min.insync.replicas":"2"}}`).
+#[allow(dead_code)] // for CreateTopics through ZooKeeper, the next step
+pub(crate) fn encode_configs(configs: &[(String, String)]) -> Vec<u8> {
+    let config: serde_json::Map<String, Value> = configs
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "version": 1, "config": config })).unwrap_or_default()
+}
+
+/// Reads `/config/topics/<topic>`: the configs set, in name order.
+/// Values that are not strings are taken as their JSON text.
+pub(crate) fn decode_configs(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let config = v
+        .get("config")
+        .and_then(Value::as_object)
+        .ok_or("no config")?;
+    let mut out: Vec<(String, String)> = config
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
 /// A partition state, version 1.
 pub(crate) fn encode_state(s: &LeaderIsr) -> Vec<u8> {
     #[derive(Serialize)]
@@ -181,5 +219,26 @@ mod tests {
             state_path(&TopicPartition::new("t", 3)),
             "/brokers/topics/t/partitions/3/state"
         );
+    }
+
+    #[test]
+    fn topic_configs_are_kafkas_entity_config_json() {
+        let configs = vec![
+            ("cleanup.policy".to_string(), "compact".to_string()),
+            ("min.insync.replicas".to_string(), "2".to_string()),
+        ];
+        let bytes = encode_configs(&configs);
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"version": 1, "config": {"cleanup.policy": "compact", "min.insync.replicas": "2"}})
+        );
+        assert_eq!(decode_configs(&bytes).unwrap(), configs);
+        assert_eq!(
+            decode_configs(br#"{"version":1,"config":{}}"#).unwrap(),
+            Vec::<(String, String)>::new()
+        );
+        assert!(decode_configs(b"{}").is_err());
+        assert_eq!(config_path("t"), "/config/topics/t");
     }
 }

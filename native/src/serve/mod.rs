@@ -32,7 +32,7 @@ use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
 use spate_core::storage::{MemStorage, Storage};
 
 use crate::cluster::zookeeper::{ZkConfig, ZooKeeper};
-use crate::cluster::{self, BrokerEpoch, BrokerInfo, Joining};
+use crate::cluster::{self, BrokerInfo, Joining, News};
 use crate::storage::{FileStorage, MetaProperties, Options as StorageOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
@@ -311,9 +311,9 @@ pub(crate) enum Input {
     /// A request frame, and its share of [`IN_FLIGHT_BYTES`].
     Frame(ConnId, Bytes, OwnedSemaphorePermit),
     Disconnect(ConnId),
-    /// This broker registered in its cluster with this broker epoch (at
-    /// startup, and again after a session expiry).
-    Registered(i64),
+    /// News from the cluster's membership loop: the broker epoch of each
+    /// registration, topic configs.
+    Cluster(cluster::News),
     /// Stop: flush and close the storage.
     Shutdown,
 }
@@ -351,10 +351,10 @@ async fn serve<S: Store>(
                 rack: settings.config.rack.clone(),
             };
             let owner = tx.clone();
-            let on_registered: cluster::OnRegistered = Box::new(move |epoch: BrokerEpoch| {
-                let _ = owner.send(Input::Registered(epoch.0));
+            let tell: cluster::Tell = Box::new(move |news| {
+                let _ = owner.send(Input::Cluster(news));
             });
-            match j.join(me, on_registered).await {
+            match j.join(me, tell).await {
                 Ok(m) => Some(m),
                 Err(e) => {
                     let _ = storage.close();
@@ -531,9 +531,13 @@ fn apply<S: Storage>(
             conns.remove(&id);
             broker.handle_disconnect(id, now);
         }
-        Input::Registered(epoch) => {
-            info!(broker_epoch = epoch, "the broker learns its broker epoch");
-            broker.handle_registered(epoch, now);
+        Input::Cluster(News::Registered(epoch)) => {
+            info!(broker_epoch = epoch.0, "the broker learns its broker epoch");
+            broker.handle_registered(epoch.0, now);
+        }
+        Input::Cluster(News::TopicConfigs { topic, configs }) => {
+            debug!(topic, ?configs, "topic configs from the cluster");
+            broker.handle_topic_configs(&topic, configs, now);
         }
         Input::Shutdown => return true,
     }
