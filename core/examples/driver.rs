@@ -168,6 +168,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let _ = stream.shutdown(Shutdown::Both);
                     }
                 }
+                // A single broker (not in a ZooKeeper cluster) asks nothing else.
+                _ => {}
             }
         }
     }

@@ -710,6 +710,7 @@ proptest! {
                         sent.remove(&conn);
                         learned.pending.retain(|k, _| k.0 != conn);
                     }
+                    _ => {}
                 }
             }
             check_logs(&b);

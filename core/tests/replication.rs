@@ -8,7 +8,7 @@
 mod sim;
 
 use sim::{batch, produce_request, Event, Sim};
-use spate_core::broker::Config;
+use spate_core::broker::{Config, IsrOutcome, Output};
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use spate_core::protocol::messages::fetch_response::PartitionData;
 use spate_core::protocol::messages::leader_and_isr_request::{
@@ -330,6 +330,100 @@ fn a_learned_topic_takes_the_configs_the_cluster_stores_before_or_after_it_is_le
     send_produce(&mut sim, 9, "late", 1, -1);
     let p = produce_answer(&mut sim, 9).unwrap();
     assert_eq!(p.error_code, ErrorCode::NOT_ENOUGH_REPLICAS.code());
+}
+
+/// The ISR writes the broker asked for since the last call.
+fn isr_writes(sim: &mut Sim) -> Vec<(Vec<i32>, i32, i32)> {
+    sim.drain();
+    std::mem::take(&mut sim.asked)
+        .into_iter()
+        .map(|o| match o {
+            Output::WriteIsr {
+                tp,
+                leader,
+                leader_epoch,
+                isr,
+                controller_epoch,
+                version,
+            } => {
+                assert_eq!((tp.partition, leader, controller_epoch), (0, 1, 1));
+                (isr, leader_epoch, version)
+            }
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_stuck_follower_leaves_the_isr_once_written_and_acks_all_goes_on() {
+    let mut sim = zk_broker();
+    assert_eq!(
+        lead(&mut sim, "t", TOPIC_ID, 1, 3, &[1, 2, 3], &[1, 2, 3]),
+        0
+    );
+    let _ = fetch(&mut sim, 2, 0, 3);
+    let _ = fetch(&mut sim, 3, 0, 3);
+    // Follower 2 keeps fetching; 3 is stuck. 30 s later the leader asks
+    // to write the ISR without 3, at the version LeaderAndIsr gave (3).
+    let start = sim.now;
+    while sim.now < start + 29_000 {
+        sim.now += 1_000;
+        let end = end_offset(&sim, "t");
+        let _ = fetch(&mut sim, 2, end, 3);
+        sim.broker.handle_timeout(sim.now);
+    }
+    assert_eq!(isr_writes(&mut sim), [], "not yet");
+    sim.now += 500;
+    send_produce(&mut sim, 9, "t", 2, -1);
+    let end = end_offset(&sim, "t");
+    let _ = fetch(&mut sim, 2, end, 3);
+    assert_eq!(produce_answer(&mut sim, 9), None, "2 has it; waits for 3");
+    sim.now += 600;
+    sim.broker.handle_timeout(sim.now);
+    assert_eq!(isr_writes(&mut sim), [(vec![1, 2], 3, 3)]);
+    assert_eq!(
+        produce_answer(&mut sim, 9),
+        None,
+        "not before it is written"
+    );
+    sim.broker.handle_isr_written(
+        &TopicPartition::new("t", 0),
+        3,
+        IsrOutcome::Done(4),
+        sim.now,
+    );
+    sim.drain();
+    let p = produce_answer(&mut sim, 9).expect("answered once 3 is out");
+    assert_eq!(p.error_code, 0);
+    // 3 comes back and catches up: it rejoins, at the znode's new version.
+    let end = end_offset(&sim, "t");
+    let _ = fetch(&mut sim, 3, end, 3);
+    sim.now += 500;
+    sim.broker.handle_timeout(sim.now);
+    assert_eq!(isr_writes(&mut sim), [(vec![1, 2, 3], 3, 4)]);
+}
+
+#[test]
+fn a_leader_whose_isr_write_is_refused_acknowledges_no_acks_all_write() {
+    let mut sim = zk_broker();
+    assert_eq!(lead(&mut sim, "t", TOPIC_ID, 1, 5, &[1, 2], &[1, 2]), 0);
+    // Follower 2 went to a new leader; this one does not know yet.
+    send_produce(&mut sim, 9, "t", 1, -1);
+    sim.now += 31_000;
+    sim.broker.handle_timeout(sim.now);
+    assert_eq!(isr_writes(&mut sim), [(vec![1], 5, 5)]);
+    // The controller moved the partition on: the znode is not at 5.
+    sim.broker.handle_isr_written(
+        &TopicPartition::new("t", 0),
+        5,
+        IsrOutcome::Conflict,
+        sim.now,
+    );
+    sim.now += 60_000;
+    sim.broker.handle_timeout(sim.now);
+    assert_eq!(isr_writes(&mut sim), [], "it proposes nothing more");
+    let p = produce_answer(&mut sim, 9).expect("timed out");
+    assert_eq!(p.error_code, ErrorCode::REQUEST_TIMED_OUT.code());
 }
 
 #[test]

@@ -670,3 +670,55 @@ fn the_controller_elects_leaders_for_a_topic_in_zookeeper_and_moves_them_when_a_
     );
     all_report(&brokers, "replicated", &want);
 }
+
+#[test]
+fn a_leader_takes_a_frozen_follower_out_of_the_isr_and_every_broker_hears_of_it() {
+    let zk = ZooKeeper::start();
+    let lag = "replica.lag.time.max.ms=1500\n";
+    let mut brokers: BTreeMap<i64, Server> = (1..=3)
+        .map(|id| {
+            let props = properties(&zk.connect(), id as i32) + lag;
+            (id, Server::start_with_properties(&props, &[]))
+        })
+        .collect();
+    let c = wait("a controller", Duration::from_secs(10), || {
+        controller(&zk, "")
+    });
+    agree(&brokers, c, Duration::from_secs(10));
+    let victim = (1..=3).find(|id| *id != c).unwrap();
+    let other = (1..=3).find(|id| *id != c && *id != victim).unwrap();
+    assign_topic(&zk, "isr", &[&[c, victim, other]]);
+    let (_, epoch, _) = wait("the partition state", Duration::from_secs(15), || {
+        partition_state(&zk, "isr", 0)
+    });
+    // The follower freezes for less than its session: only its leader
+    // can tell it is behind.
+    let pid = brokers[&victim].pid();
+    kill("-STOP", pid);
+    let (leader, new_epoch, isr) = wait("the ISR to shrink", Duration::from_secs(15), || {
+        partition_state(&zk, "isr", 0).filter(|s| !s.2.contains(&victim))
+    });
+    kill("-CONT", pid);
+    assert_eq!(leader, c, "the leader stays");
+    assert_eq!(
+        new_epoch, epoch,
+        "an ISR change does not bump the leader epoch"
+    );
+    assert!(isr.contains(&c));
+    // The controller read the leader's notification, deleted it and told
+    // everyone.
+    wait("the notification consumed", Duration::from_secs(10), || {
+        zk.children("/isr_change_notification")
+            .filter(|n| n.is_empty())
+    });
+    let want = BTreeMap::from([(
+        0,
+        Led {
+            leader: c,
+            replicas: vec![c, victim, other],
+            isr: partition_state(&zk, "isr", 0).unwrap().2,
+        },
+    )]);
+    brokers.remove(&victim);
+    all_report(&brokers, "isr", &want);
+}

@@ -149,7 +149,8 @@ impl Inner {
                         now,
                     );
                 }
-                Output::Response { .. } | Output::Close { .. } => {}
+                // The page's broker is never in a cluster: nothing else comes.
+                _ => {}
             }
         }
         settle.append(&mut extra);

@@ -82,6 +82,7 @@ use timer::{TimerKind, Timers};
 
 pub use crate::coordinator::group::{GroupConfig, GroupSummary};
 pub use crate::coordinator::txn::TxnSummary;
+pub use crate::state::replication::IsrOutcome;
 pub use crate::state::{
     Config, ConnId, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
     TRANSACTION_STATE_TOPIC,
@@ -112,6 +113,25 @@ pub enum Output {
         conn: ConnId,
         /// Why, for the log.
         reason: String,
+    },
+    /// Change the ISR of a partition led here (ZooKeeper mode): write its
+    /// state znode as `leader`, `leader_epoch`, `isr` and
+    /// `controller_epoch` only if it is still at `version`, and tell the
+    /// controller (Kafka's ISR change notification); report with
+    /// [`Broker::handle_isr_written`]. Until then the ISR is unchanged.
+    WriteIsr {
+        /// The partition.
+        tp: TopicPartition,
+        /// This broker.
+        leader: i32,
+        /// The leader epoch it leads at.
+        leader_epoch: i32,
+        /// The new ISR.
+        isr: Vec<i32>,
+        /// The epoch of the controller whose LeaderAndIsr it leads by.
+        controller_epoch: i32,
+        /// The znode version the write is conditional on.
+        version: i32,
     },
 }
 
@@ -224,6 +244,9 @@ impl<S: Storage> Broker<S> {
         }
         if let Some(at) = txns.next_deadline() {
             timers.set(at, TimerKind::Transactions);
+        }
+        if config.zk_mode {
+            timers.set(now, TimerKind::Isr);
         }
         Ok(Broker {
             sessions: FetchSessions::new(config.fetch_session_cache_slots),
@@ -371,6 +394,29 @@ impl<S: Storage> Broker<S> {
             .set_stored_configs(topic, configs.into_iter().collect());
     }
 
+    /// The outcome of [`Output::WriteIsr`] for `tp` at `leader_epoch`:
+    /// written (the znode's new version), a conflict (a controller or
+    /// another leader changed the partition: this broker proposes no more
+    /// ISR changes for it until the next LeaderAndIsr), or failed (it is
+    /// proposed again at the next check). A shrunk ISR may let the high
+    /// watermark advance and answer waiting acks=all produces.
+    pub fn handle_isr_written(
+        &mut self,
+        tp: &TopicPartition,
+        leader_epoch: i32,
+        outcome: IsrOutcome,
+        now: Now,
+    ) {
+        if self
+            .cluster
+            .leadership
+            .isr_written(tp, leader_epoch, outcome)
+        {
+            self.wake(std::slice::from_ref(tp), now);
+            self.check_isr(now);
+        }
+    }
+
     /// The connection closed: its queued and parked requests are dropped.
     pub fn handle_disconnect(&mut self, conn: ConnId, now: Now) {
         let _ = now;
@@ -428,6 +474,10 @@ impl<S: Storage> Broker<S> {
                     }
                     self.set_txn_timer();
                     self.wake(&appended, now);
+                }
+                TimerKind::Isr => {
+                    self.check_isr(now);
+                    self.timers.set(now + self.isr_interval(), TimerKind::Isr);
                 }
                 TimerKind::OffsetsRetention => {
                     for d in self.groups.expire_offsets(now) {
@@ -585,6 +635,33 @@ impl<S: Storage> Broker<S> {
         }
         for conn in woken {
             self.resume(conn, now, false);
+        }
+    }
+
+    /// How often the partitions led here check their ISR: Kafka checks
+    /// shrinking every half `replica.lag.time.max.ms` and expanding at
+    /// every follower fetch; this does both at most every 500 ms.
+    fn isr_interval(&self) -> Now {
+        (self.config.replica_lag_time_max_ms / 2).clamp(1, 500)
+    }
+
+    /// Asks for the ISR changes due now.
+    fn check_isr(&mut self, now: Now) {
+        let storage = &self.storage;
+        let changes = self.cluster.leadership.isr_changes(
+            |tp| storage.end_offset(tp),
+            now,
+            self.config.replica_lag_time_max_ms,
+        );
+        for (tp, state, write) in changes {
+            self.outputs.push_back(Output::WriteIsr {
+                tp,
+                leader: state.leader,
+                leader_epoch: state.leader_epoch,
+                isr: write.isr,
+                controller_epoch: state.controller_epoch,
+                version: write.version,
+            });
         }
     }
 

@@ -20,6 +20,9 @@ pub(crate) enum TimerKind {
     /// The transaction coordinator's earliest deadline (a transaction's
     /// timeout, or markers to try again).
     Transactions,
+    /// Time for the partitions led here to check their ISR (ZooKeeper
+    /// mode).
+    Isr,
 }
 
 /// Deadlines by kind; each kind has at most one.

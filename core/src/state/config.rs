@@ -43,6 +43,10 @@ pub struct Config {
     pub log_segment_bytes: i64,
     /// `log.retention.check.interval.ms`.
     pub retention_check_interval_ms: i64,
+    /// How long an in-sync follower may go without catching up with its
+    /// leader before the leader takes it out of the ISR
+    /// (`replica.lag.time.max.ms`; ZooKeeper mode).
+    pub replica_lag_time_max_ms: i64,
     /// `log.cleaner.enable`: compact topics whose `cleanup.policy`
     /// includes `compact`.
     pub log_cleaner_enable: bool,
@@ -80,6 +84,7 @@ impl Default for Config {
             log_retention_bytes: -1,
             log_segment_bytes: 1 << 30,
             retention_check_interval_ms: 5 * 60 * 1000,
+            replica_lag_time_max_ms: 30_000,
             log_cleaner_enable: true,
             log_cleaner_backoff_ms: 15_000,
             fetch_max_bytes: 55 * 1024 * 1024,

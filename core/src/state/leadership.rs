@@ -63,7 +63,7 @@
 
 use std::collections::BTreeMap;
 
-use super::replication::LeaderLog;
+use super::replication::{IsrOutcome, IsrWrite, LeaderLog};
 use super::Now;
 use crate::protocol::{ErrorCode, Uuid};
 use crate::storage::TopicPartition;
@@ -193,6 +193,53 @@ impl Leadership {
         self.leaders.get_mut(tp)
     }
 
+    /// The ISR changes due at `now` on the partitions led here (see
+    /// [`super::replication`]), each marked in flight: the partition, the
+    /// state it was led at, and what to write. `log_end` gives a
+    /// partition's log end offset.
+    pub fn isr_changes(
+        &mut self,
+        log_end: impl Fn(&TopicPartition) -> i64,
+        now: Now,
+        lag_ms: i64,
+    ) -> Vec<(TopicPartition, PartitionState, IsrWrite)> {
+        let mut out = Vec::new();
+        for (tp, log) in &mut self.leaders {
+            let Some(h) = self.hosted.get(tp) else {
+                continue;
+            };
+            let hw = log.high_watermark(log_end(tp));
+            if let Some(isr) = log.isr_change(hw, now, lag_ms) {
+                out.push((tp.clone(), h.state.clone(), log.propose(isr)));
+            }
+        }
+        out
+    }
+
+    /// The outcome of an ISR write for `tp` proposed at `leader_epoch`.
+    /// Returns whether the ISR changed. An outcome for an earlier leadership is
+    /// dropped: LeaderAndIsr has said what holds since.
+    pub fn isr_written(
+        &mut self,
+        tp: &TopicPartition,
+        leader_epoch: i32,
+        outcome: IsrOutcome,
+    ) -> bool {
+        let current = self.hosted.get(tp).map(|h| h.state.leader_epoch);
+        if current != Some(leader_epoch) {
+            return false;
+        }
+        let Some(log) = self.leaders.get_mut(tp) else {
+            return false;
+        };
+        let changed = log.written(outcome);
+        if let (true, Some(h), IsrOutcome::Done(v)) = (changed, self.hosted.get_mut(tp), outcome) {
+            h.state.isr = log.isr().to_vec();
+            h.state.partition_epoch = v;
+        }
+        changed
+    }
+
     /// Whether the controller's states or the hosted partitions mention
     /// `topic` at all.
     pub fn mentions(&self, topic: &str) -> bool {
@@ -293,7 +340,8 @@ impl Leadership {
                     .leaders
                     .get(&tp)
                     .map_or(log_start, |l| l.high_watermark(log_end));
-                let log = LeaderLog::new(self.me, &state.replicas, &state.isr, floor, now);
+                let log = LeaderLog::new(self.me, &state.replicas, &state.isr, floor, now)
+                    .at_version(state.partition_epoch);
                 self.leaders.insert(tp.clone(), log);
             }
             Become::Follower(_) => {

@@ -37,14 +37,25 @@
 //! the ISR's size; `min.insync.replicas` only refuses acks=all produces
 //! (see `api::produce`).
 //!
-//! # Not here yet
+//! # The ISR, as the leader changes it
 //!
-//! ISR shrink (after `replica.lag.time.max.ms` without catching up) and
-//! expand (a follower reaching the high watermark) are not decided: the
-//! ISR changes only with LeaderAndIsr. The time a follower last caught up
-//! is already kept ([`LeaderLog::last_caught_up`]) for when they are.
-//! Leader epoch history (for diverging-epoch answers) and the follower's
-//! fetcher are not here either.
+//! As Kafka 2.x's leader does in ZooKeeper mode (`Partition.
+//! maybeShrinkIsr` / `maybeExpandIsr`, then `updateIsr`), the leader
+//! proposes ISR changes itself ([`LeaderLog::isr_change`]):
+//!
+//! - shrink: an ISR follower that has not caught up with the leader's log
+//!   end for `replica.lag.time.max.ms` leaves the ISR;
+//! - expand: a follower outside the ISR whose log end reached the high
+//!   watermark joins it.
+//!
+//! A change is a conditional write of the partition's state znode at the
+//! version this leader knows ([`LeaderLog::propose`]); it counts only once
+//! written ([`LeaderLog::written`]). A write that finds the znode moved
+//! means a controller or another leader changed the partition since: this
+//! broker is not the leader it thinks it is, and proposes nothing more
+//! until the next LeaderAndIsr (a deposed leader cannot shrink the ISR to
+//! itself and acknowledge acks=all writes alone). One change is in flight
+//! at a time.
 
 use std::collections::BTreeMap;
 
@@ -66,12 +77,42 @@ struct Follower {
 /// The leader's view of one partition's replicas.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LeaderLog {
+    /// This broker.
+    me: i32,
     /// The in-sync replicas, this broker among them.
     isr: Vec<i32>,
     /// Every other replica in the assignment.
     followers: BTreeMap<i32, Follower>,
     /// The high watermark's floor: it never answers below this.
     floor: i64,
+    /// The state znode's version this leader knows (the LeaderAndIsr's
+    /// partition epoch, then each write's).
+    version: i32,
+    /// The ISR of a write in flight.
+    pending: Option<Vec<i32>>,
+    /// A write found the znode moved: propose nothing more.
+    fenced: bool,
+}
+
+/// How an ISR write went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsrOutcome {
+    /// Written; the state znode's new version.
+    Done(i32),
+    /// The znode had moved on (another leader or the controller wrote
+    /// it): nothing was written.
+    Conflict,
+    /// The write could not be made (the coordination service was not
+    /// reachable): nothing is known; the change is proposed again later.
+    Failed,
+}
+
+/// An ISR change to write: the partition's state znode becomes `isr`
+/// (leader and epochs unchanged) if it is still at `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct IsrWrite {
+    pub isr: Vec<i32>,
+    pub version: i32,
 }
 
 impl LeaderLog {
@@ -94,10 +135,85 @@ impl LeaderLog {
             })
             .collect();
         LeaderLog {
+            me,
             isr: isr.to_vec(),
             followers,
             floor,
+            version: 0,
+            pending: None,
+            fenced: false,
         }
+    }
+
+    /// The same, with the state znode at `version` (LeaderAndIsr's
+    /// partition epoch).
+    pub fn at_version(mut self, version: i32) -> LeaderLog {
+        self.version = version;
+        self
+    }
+
+    /// The ISR change due at `now`, if any (see the module docs): ISR
+    /// followers behind for more than `lag_ms` leave, followers outside
+    /// it whose log end reached `hw` join. `None` while a write is in
+    /// flight or after one was refused.
+    pub fn isr_change(&self, hw: i64, now: Now, lag_ms: i64) -> Option<Vec<i32>> {
+        if self.pending.is_some() || self.fenced {
+            return None;
+        }
+        let mut isr: Vec<i32> = self
+            .isr
+            .iter()
+            .copied()
+            .filter(|id| {
+                *id == self.me
+                    || self
+                        .followers
+                        .get(id)
+                        .is_none_or(|f| now - f.last_caught_up <= lag_ms)
+            })
+            .collect();
+        for (id, f) in &self.followers {
+            if !isr.contains(id) && !self.isr.contains(id) && f.log_end >= 0 && f.log_end >= hw {
+                isr.push(*id);
+            }
+        }
+        (isr != self.isr).then_some(isr)
+    }
+
+    /// Marks `isr` as being written; what to write.
+    pub fn propose(&mut self, isr: Vec<i32>) -> IsrWrite {
+        self.pending = Some(isr.clone());
+        IsrWrite {
+            isr,
+            version: self.version,
+        }
+    }
+
+    /// How the write of the pending ISR went. Returns whether the ISR
+    /// changed.
+    pub fn written(&mut self, outcome: IsrOutcome) -> bool {
+        let Some(isr) = self.pending.take() else {
+            return false;
+        };
+        match outcome {
+            IsrOutcome::Done(version) => {
+                self.version = version;
+                self.isr = isr;
+                true
+            }
+            IsrOutcome::Conflict => {
+                self.fenced = true;
+                false
+            }
+            IsrOutcome::Failed => false,
+        }
+    }
+
+    /// Whether ISR writes were refused: another leader or the controller
+    /// moved the partition on.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn fenced(&self) -> bool {
+        self.fenced
     }
 
     /// The high watermark when the leader's log ends at `log_end`.
@@ -122,7 +238,7 @@ impl LeaderLog {
     }
 
     /// When `replica` last caught up with the leader's log end (what ISR
-    /// shrinking will read).
+    /// shrinking reads).
     #[cfg_attr(not(test), allow(dead_code))]
     pub fn last_caught_up(&self, replica: i32) -> Option<Now> {
         self.followers.get(&replica).map(|f| f.last_caught_up)
@@ -212,5 +328,66 @@ mod tests {
         l.record_fetch(2, 8, 8, 4000);
         assert_eq!(l.last_caught_up(2), Some(4000));
         assert_eq!(l.follower_log_end(2), Some(8));
+    }
+
+    #[test]
+    fn a_follower_behind_too_long_leaves_the_isr_once_written() {
+        let mut l = leader(&[1, 2, 3]).at_version(4);
+        l.record_fetch(2, 10, 10, 1500);
+        l.record_fetch(3, 10, 10, 1500);
+        assert_eq!(l.isr_change(10, 20_000, 30_000), None);
+        // Follower 3 stops fetching; 2 keeps up.
+        l.record_fetch(2, 20, 20, 31_000);
+        assert_eq!(l.isr_change(10, 31_000, 30_000), None, "3 is 29.5 s behind");
+        assert_eq!(l.isr_change(10, 31_501, 30_000), Some(vec![1, 2]));
+        let w = l.propose(vec![1, 2]);
+        assert_eq!(
+            w,
+            IsrWrite {
+                isr: vec![1, 2],
+                version: 4
+            }
+        );
+        assert_eq!(
+            l.isr_change(10, 40_000, 30_000),
+            None,
+            "one write at a time"
+        );
+        assert_eq!(l.isr(), [1, 2, 3], "not before it is written");
+        assert_eq!(l.high_watermark(20), 10, "3 still holds it");
+        assert!(l.written(IsrOutcome::Done(5)));
+        assert_eq!(l.isr(), [1, 2]);
+        assert_eq!(l.high_watermark(20), 20, "3 no longer holds it");
+        // It catches up to the high watermark: back in, at version 5.
+        l.record_fetch(3, 20, 20, 41_000);
+        assert_eq!(l.isr_change(20, 41_000, 30_000), Some(vec![1, 2, 3]));
+        assert_eq!(l.propose(vec![1, 2, 3]).version, 5);
+    }
+
+    #[test]
+    fn a_refused_write_fences_the_leader() {
+        let mut l = leader(&[1, 2]).at_version(7);
+        assert_eq!(l.isr_change(0, 40_000, 30_000), Some(vec![1]));
+        let _ = l.propose(vec![1]);
+        // A write that could not be made is proposed again.
+        assert!(!l.written(IsrOutcome::Failed));
+        assert!(!l.fenced());
+        assert_eq!(l.isr_change(0, 40_500, 30_000), Some(vec![1]));
+        let _ = l.propose(vec![1]);
+        assert!(!l.written(IsrOutcome::Conflict));
+        assert!(l.fenced());
+        assert_eq!(l.isr(), [1, 2], "the ISR is what the controller said");
+        assert_eq!(l.isr_change(0, 90_000, 30_000), None, "nothing more");
+        assert_eq!(l.high_watermark(5), 0, "follower 2 still holds it");
+    }
+
+    #[test]
+    fn a_follower_below_the_high_watermark_stays_out() {
+        let mut l = leader(&[1]);
+        assert_eq!(l.isr_change(0, 1000, 30_000), None, "2 and 3 never fetched");
+        l.record_fetch(2, 4, 10, 1100);
+        assert_eq!(l.isr_change(10, 1100, 30_000), None);
+        l.record_fetch(2, 10, 12, 1200);
+        assert_eq!(l.isr_change(10, 1200, 30_000), Some(vec![1, 2]));
     }
 }

@@ -32,6 +32,9 @@ pub struct Sim<S: Storage = MemStorage> {
     pub now: i64,
     /// What each connection received, in order.
     pub events: BTreeMap<ConnId, Vec<Event>>,
+    /// What the broker asked of its driver other than responses and
+    /// closes (ZooKeeper mode's writes), in order.
+    pub asked: Vec<Output>,
     /// (api, version) of each request sent, by (conn, correlation id).
     pending: BTreeMap<(ConnId, i32), (ApiKey, i16)>,
     next_corr: i32,
@@ -64,6 +67,7 @@ impl<S: Storage> Sim<S> {
             broker,
             now: T0,
             events: BTreeMap::new(),
+            asked: Vec::new(),
             pending: BTreeMap::new(),
             next_corr: 1,
         }
@@ -146,6 +150,7 @@ impl<S: Storage> Sim<S> {
                         .or_default()
                         .push(Event::Closed(reason));
                 }
+                other => self.asked.push(other),
             }
         }
     }

@@ -36,7 +36,9 @@ use super::engine::{
     BrokerId, ControllerEpoch, Engine, EngineError, Expect, Registered, Version, Written,
 };
 use super::sender::Senders;
-use super::topic_znodes::{decode_state, decode_topic, state_path, topic_path, TOPICS};
+use super::topic_znodes::{
+    decode_isr_change, decode_state, decode_topic, state_path, topic_path, ISR_CHANGES, TOPICS,
+};
 
 /// The controller machine and what its driver owes it.
 #[derive(Debug, Default)]
@@ -50,6 +52,8 @@ pub(crate) struct Control {
     topics: BTreeSet<String>,
     /// The topic list changed since it was last read.
     topics_changed: bool,
+    /// Leaders left ISR change notifications.
+    isr_changes: bool,
     /// State znodes to read again (a read that failed).
     reads: BTreeSet<TopicPartition>,
 }
@@ -67,6 +71,11 @@ impl Control {
     /// The topics under `/brokers/topics` changed.
     pub(crate) fn topics_changed(&mut self) {
         self.topics_changed = true;
+    }
+
+    /// Leaders left notifications under `/isr_change_notification`.
+    pub(crate) fn isr_changes_notified(&mut self) {
+        self.isr_changes = true;
     }
 
     /// Brings the machine up to date with the engine and carries out
@@ -93,6 +102,11 @@ impl Control {
             if self.topics_changed {
                 self.new_topics(engine).await?;
             }
+        }
+        // After a load too: notifications left before this term are read
+        // (the states they name were loaded, so they tell nothing new).
+        if self.isr_changes {
+            self.read_isr_changes(engine).await?;
         }
         self.drain(engine, me, term, channels, senders).await
     }
@@ -154,6 +168,32 @@ impl Control {
         info!("new topics: {}", list.join(", "));
         self.topics.extend(new.iter().map(|t| t.name.clone()));
         self.machine.handle_topics(new);
+        Ok(())
+    }
+
+    /// Reads the ISR change notifications, in order, and what the states
+    /// they name hold now; deletes each once its states are read (Kafka's
+    /// `IsrChangeNotification` event).
+    async fn read_isr_changes<E: Engine>(&mut self, engine: &E) -> Result<(), EngineError> {
+        self.isr_changes = false;
+        let mut names = engine.children(ISR_CHANGES).await?;
+        names.sort();
+        for name in names {
+            let path = format!("{ISR_CHANGES}/{name}");
+            let Some(v) = engine.read(&path).await? else {
+                continue;
+            };
+            let tps = decode_isr_change(&v.data).unwrap_or_else(|why| {
+                error!("{path}: {why}; dropped");
+                Vec::new()
+            });
+            for tp in tps {
+                let stored = read_state(engine, &tp).await?;
+                debug!(partition = %tp, "a leader changed the ISR");
+                self.machine.handle_isr_changed(&tp, stored);
+            }
+            engine.delete(&path).await?;
+        }
         Ok(())
     }
 

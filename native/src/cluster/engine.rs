@@ -124,6 +124,9 @@ pub(crate) enum Event {
     /// The topics under `/brokers/topics` now (one was created or
     /// deleted). Partitions added to a topic do not show here.
     TopicsChanged(BTreeSet<String>),
+    /// Leaders left ISR change notifications under
+    /// `/isr_change_notification` (these are there now).
+    IsrChangesNotified(BTreeSet<String>),
     /// The broker with this id claims the controller role now (a claim
     /// appeared or changed; it may be this broker's own).
     ControllerChanged(BrokerId),
@@ -240,6 +243,18 @@ pub(crate) trait Engine: Sized + Send + Sync + 'static {
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<Versioned>, EngineError>> + Send;
+
+    /// Creates a persistent key named `prefix` followed by a sequence
+    /// number the engine assigns (ZooKeeper's persistent sequential
+    /// znode), for notifications read in order.
+    fn create_sequential(
+        &self,
+        prefix: &str,
+        data: &[u8],
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Deletes `key` (absent already is fine).
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
 
     /// The names under `key` (none when `key` is absent).
     fn children(&self, key: &str) -> impl Future<Output = Result<Vec<String>, EngineError>> + Send;

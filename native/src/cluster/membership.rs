@@ -21,10 +21,14 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use spate_core::broker::IsrOutcome;
+use spate_core::protocol::ErrorCode;
+use spate_core::storage::TopicPartition;
+use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use super::admin::{create_topics, write_isr, Command};
 use super::channel::Channels;
 use super::control::Control;
 use super::engine::{
@@ -46,6 +50,22 @@ pub(crate) enum News {
         topic: String,
         /// Its configs (only those set).
         configs: Vec<(String, String)>,
+    },
+    /// The outcome of [`Command::WriteIsr`].
+    IsrWritten {
+        /// The partition.
+        tp: TopicPartition,
+        /// The leader epoch the change was proposed at.
+        leader_epoch: i32,
+        /// How the write went.
+        outcome: IsrOutcome,
+    },
+    /// The outcome of [`Command::CreateTopics`], per topic.
+    TopicsCreated {
+        /// The request it answers.
+        request: u64,
+        /// Each topic and its outcome.
+        results: Vec<(String, Result<(), ErrorCode>)>,
     },
 }
 
@@ -104,6 +124,8 @@ pub(crate) struct Todo {
     pub brokers: bool,
     /// Read the topics (the controller, when they changed).
     pub topics: bool,
+    /// Read the ISR change notifications (the controller, when there are).
+    pub isr_changes: bool,
 }
 
 /// Applies `event` to `role` and says which engine calls follow.
@@ -176,6 +198,12 @@ pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Ev
             Role::Controller { .. } => todo.brokers = true,
             _ => debug!(brokers = ?ids, "registered brokers changed"),
         },
+        // And on leaders' ISR changes (Kafka's IsrChangeNotification).
+        Event::IsrChangesNotified(names) => {
+            if matches!(role, Role::Controller { .. }) && !names.is_empty() {
+                todo.isr_changes = true;
+            }
+        }
         // And on topics (Kafka's TopicChange): it reads the new ones.
         Event::TopicsChanged(names) => match role {
             Role::Controller { .. } => todo.topics = true,
@@ -292,6 +320,7 @@ pub(crate) async fn run<E: Engine>(
     mut engine: E,
     me: BrokerInfo,
     tell: Tell,
+    mut commands: mpsc::UnboundedReceiver<Command>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut role = Role::Broker { controller: None };
@@ -334,6 +363,9 @@ pub(crate) async fn run<E: Engine>(
         if std::mem::take(&mut todo.topics) {
             control.topics_changed();
         }
+        if std::mem::take(&mut todo.isr_changes) {
+            control.isr_changes_notified();
+        }
         if retry_at.is_none() && !configs_owed.is_empty() {
             let done = tokio::select! {
                 done = tell_configs(&engine, &tell, &mut configs_owed) => done,
@@ -365,6 +397,23 @@ pub(crate) async fn run<E: Engine>(
             _ = async { match retry_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
                 retry_at = None;
             }
+            Some(command) = commands.recv() => match command {
+                Command::CreateTopics { request, topics } => {
+                    let results = tokio::select! {
+                        r = create_topics(&engine, &topics) => r,
+                        _ = &mut stop => break,
+                    };
+                    tell(News::TopicsCreated { request, results });
+                }
+                Command::WriteIsr { tp, state, version } => {
+                    let outcome = tokio::select! {
+                        o = write_isr(&engine, &tp, &state, version) => o,
+                        _ = &mut stop => break,
+                    };
+                    let leader_epoch = state.leader_epoch;
+                    tell(News::IsrWritten { tp, leader_epoch, outcome });
+                }
+            },
             event = engine.next_event() => match event {
                 Ok(event) => {
                     if let Event::TopicsChanged(now) = &event {

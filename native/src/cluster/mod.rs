@@ -100,6 +100,7 @@
 //! another coordination service can take its place; the core
 //! (`spate-core`) knows nothing of either.
 
+pub(crate) mod admin;
 mod channel;
 mod control;
 pub(crate) mod engine;
@@ -111,10 +112,11 @@ mod topic_znodes;
 mod znodes;
 pub(crate) mod zookeeper;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::info;
 
+pub(crate) use admin::Command;
 pub(crate) use engine::{BrokerInfo, Engine, EngineError};
 pub(crate) use membership::{News, Tell};
 
@@ -156,8 +158,13 @@ impl<E: Engine> Joining<E> {
         info!("registered broker {} (broker epoch {})", me.id, epoch.0);
         tell(News::Registered(epoch));
         let (stop, stopped) = oneshot::channel();
-        let task = tokio::spawn(membership::run(self.engine, me, tell, stopped));
-        Ok(Member { stop, task })
+        let (commands, inbox) = mpsc::unbounded_channel();
+        let task = tokio::spawn(membership::run(self.engine, me, tell, inbox, stopped));
+        Ok(Member {
+            stop,
+            task,
+            commands,
+        })
     }
 
     /// Ends the session without joining.
@@ -170,9 +177,16 @@ impl<E: Engine> Joining<E> {
 pub(crate) struct Member {
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
+    commands: mpsc::UnboundedSender<Command>,
 }
 
 impl Member {
+    /// Where the broker's owner sends what it asks of the cluster
+    /// (answered as [`News`]).
+    pub(crate) fn commands(&self) -> mpsc::UnboundedSender<Command> {
+        self.commands.clone()
+    }
+
     /// Stops the loop and closes the session.
     pub(crate) async fn leave(self) {
         let _ = self.stop.send(());

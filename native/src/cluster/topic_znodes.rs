@@ -43,7 +43,6 @@ pub(crate) fn state_path(tp: &TopicPartition) -> String {
 }
 
 /// A topic's assignment, version 3 (with its id, as Kafka 2.8+ writes).
-#[allow(dead_code)] // for CreateTopics through ZooKeeper, the next step
 pub(crate) fn encode_topic(t: &TopicAssignment) -> Vec<u8> {
     #[derive(Serialize)]
     struct TopicJson {
@@ -91,6 +90,42 @@ pub(crate) fn decode_topic(name: &str, bytes: &[u8]) -> Result<TopicAssignment, 
     })
 }
 
+/// Where leaders leave word of ISR changes for the controller.
+pub(crate) const ISR_CHANGES: &str = "/isr_change_notification";
+
+/// The prefix of each notification (ZooKeeper appends a sequence number).
+pub(crate) const ISR_CHANGE_PREFIX: &str = "/isr_change_notification/isr_change_";
+
+/// An ISR change notification, as Kafka's leaders write it
+/// (`{"version":1,"partitions":[{"topic":"t","partition":0}]}`).
+pub(crate) fn encode_isr_change(partitions: &[TopicPartition]) -> Vec<u8> {
+    let partitions: Vec<Value> = partitions
+        .iter()
+        .map(|tp| serde_json::json!({"topic": tp.topic, "partition": tp.partition}))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({"version": 1, "partitions": partitions}))
+        .unwrap_or_default()
+}
+
+/// Reads an ISR change notification.
+pub(crate) fn decode_isr_change(bytes: &[u8]) -> Result<Vec<TopicPartition>, String> {
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    v.get("partitions")
+        .and_then(Value::as_array)
+        .ok_or("no partitions")?
+        .iter()
+        .map(|p| {
+            let topic = p.get("topic").and_then(Value::as_str).ok_or("no topic")?;
+            let partition = p
+                .get("partition")
+                .and_then(Value::as_i64)
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or("no partition")?;
+            Ok(TopicPartition::new(topic, partition))
+        })
+        .collect()
+}
+
 /// `/config/topics/<topic>`.
 pub(crate) fn config_path(topic: &str) -> String {
     format!("/config/topics/{topic}")
@@ -98,7 +133,6 @@ pub(crate) fn config_path(topic: &str) -> String {
 
 /// A topic's configs, as Kafka's admin client writes them
 /// (`{"version":1,"config":{"min.insync.replicas":"2"}}`).
-#[allow(dead_code)] // for CreateTopics through ZooKeeper, the next step
 pub(crate) fn encode_configs(configs: &[(String, String)]) -> Vec<u8> {
     let config: serde_json::Map<String, Value> = configs
         .iter()
@@ -240,5 +274,18 @@ mod tests {
         );
         assert!(decode_configs(b"{}").is_err());
         assert_eq!(config_path("t"), "/config/topics/t");
+    }
+
+    #[test]
+    fn isr_change_notifications_are_kafkas_json() {
+        let tps = vec![TopicPartition::new("a", 0), TopicPartition::new("b", 3)];
+        let bytes = encode_isr_change(&tps);
+        let v: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"version": 1, "partitions": [{"topic": "a", "partition": 0}, {"topic": "b", "partition": 3}]})
+        );
+        assert_eq!(decode_isr_change(&bytes).unwrap(), tps);
+        assert!(decode_isr_change(br#"{"partitions":[{"topic":"a"}]}"#).is_err());
     }
 }

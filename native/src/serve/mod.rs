@@ -29,6 +29,7 @@ use anyhow::{Context as _, Result};
 use bytes::Bytes;
 use clap::Args;
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use spate_core::coordinator::controller::LeaderIsr;
 use spate_core::storage::{MemStorage, Storage};
 
 use crate::cluster::zookeeper::{ZkConfig, ZooKeeper};
@@ -36,7 +37,7 @@ use crate::cluster::{self, BrokerInfo, Joining, News};
 use crate::storage::{FileStorage, MetaProperties, Options as StorageOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub(crate) use conn::ConnOut;
 
@@ -403,7 +404,14 @@ async fn serve<S: Store>(
             }
         }));
     }
-    let owner = tokio::spawn(own(broker, rx, settings.fsync, settings.tap.clone()));
+    let commands = member.as_ref().map(cluster::Member::commands);
+    let owner = tokio::spawn(own(
+        broker,
+        rx,
+        commands,
+        settings.fsync,
+        settings.tap.clone(),
+    ));
     shutdown_signal().await;
     info!("shutting down: no new connections");
     let _ = stop_tx.send(true);
@@ -433,6 +441,7 @@ async fn serve<S: Store>(
 async fn own<S: Store>(
     mut broker: Broker<S>,
     mut rx: mpsc::UnboundedReceiver<Input>,
+    cluster: Option<mpsc::UnboundedSender<cluster::Command>>,
     fsync: FsyncPolicy,
     tap: Option<inspect::Tap>,
 ) -> Result<(), S::Fault> {
@@ -481,7 +490,7 @@ async fn own<S: Store>(
             broker.storage_mut().flush()?;
         }
         for out in outs.drain(..) {
-            send(&mut conns, out, tap.as_ref());
+            send(&mut conns, out, cluster.as_ref(), tap.as_ref());
         }
         if stop {
             return broker.into_storage().close();
@@ -539,6 +548,19 @@ fn apply<S: Storage>(
             debug!(topic, ?configs, "topic configs from the cluster");
             broker.handle_topic_configs(&topic, configs, now);
         }
+        Input::Cluster(News::IsrWritten {
+            tp,
+            leader_epoch,
+            outcome,
+        }) => {
+            broker.handle_isr_written(&tp, leader_epoch, outcome, now);
+        }
+        Input::Cluster(News::TopicsCreated { request, .. }) => {
+            error!(
+                request,
+                "topics created for a request the broker never made"
+            );
+        }
         Input::Shutdown => return true,
     }
     false
@@ -547,6 +569,7 @@ fn apply<S: Storage>(
 fn send(
     conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
     out: Output,
+    cluster: Option<&mpsc::UnboundedSender<cluster::Command>>,
     tap: Option<&inspect::Tap>,
 ) {
     match out {
@@ -566,6 +589,26 @@ fn send(
             }
             if let Some(tx) = conns.get(&conn) {
                 let _ = tx.send(ConnOut::Frame(chunks));
+            }
+        }
+        Output::WriteIsr {
+            tp,
+            leader,
+            leader_epoch,
+            isr,
+            controller_epoch,
+            version,
+        } => {
+            let state = LeaderIsr {
+                leader,
+                leader_epoch,
+                isr,
+                controller_epoch,
+            };
+            debug!(partition = %tp, isr = ?state.isr, version, "asking to write an ISR change");
+            // Only a broker in a cluster leads with followers.
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::WriteIsr { tp, state, version });
             }
         }
         Output::Close { conn, reason } => {

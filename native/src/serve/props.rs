@@ -104,6 +104,7 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "log.retention.bytes" => c.log_retention_bytes = v.parse()?,
         "log.segment.bytes" => c.log_segment_bytes = v.parse()?,
         "log.retention.check.interval.ms" => c.retention_check_interval_ms = v.parse()?,
+        "replica.lag.time.max.ms" => c.replica_lag_time_max_ms = v.parse()?,
         "log.cleaner.enable" => c.log_cleaner_enable = v.parse()?,
         "log.cleaner.backoff.ms" => c.log_cleaner_backoff_ms = v.parse()?,
         "socket.request.max.bytes" => p.socket_request_max_bytes = Some(v.parse()?),

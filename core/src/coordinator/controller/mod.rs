@@ -216,6 +216,9 @@ pub struct Controller {
     partitions: BTreeMap<TopicPartition, Partition>,
     /// Partitions whose settled state is not told yet.
     changed: BTreeSet<TopicPartition>,
+    /// Partitions whose leader changed their ISR, for UpdateMetadata only
+    /// (their replicas know already).
+    notified: BTreeSet<TopicPartition>,
     /// Brokers that get everything at the next announcement.
     newcomers: BTreeSet<BrokerId>,
     outputs: VecDeque<Output>,
@@ -342,6 +345,29 @@ impl Controller {
         self.decide_all();
     }
 
+    /// A partition's leader changed its ISR (Kafka's ISR change
+    /// notification): its state znode as read now. Every live broker
+    /// hears of it in UpdateMetadata; the replicas get no LeaderAndIsr,
+    /// as the leader epoch did not move. A state that names a dead
+    /// broker in the ISR is decided again, as any other.
+    pub fn handle_isr_changed(&mut self, tp: &TopicPartition, stored: Option<Stored>) {
+        if self.epoch.is_none() {
+            return;
+        }
+        if let Some(p) = self.partitions.get_mut(tp) {
+            if p.busy {
+                // A write of this controller's is in flight; its outcome
+                // (a conflict, then a read) settles the partition.
+                return;
+            }
+            if p.stored != stored {
+                self.notified.insert(tp.clone());
+            }
+            p.stored = stored;
+        }
+        self.decide_all();
+    }
+
     /// This broker is no longer the controller: forget everything, drop
     /// what was not carried out.
     pub fn handle_resigned(&mut self) {
@@ -387,18 +413,29 @@ impl Controller {
             .filter(|tp| self.partitions.get(tp).is_some_and(|p| settled(tp, p)))
             .cloned()
             .collect();
+        let notified: Vec<TopicPartition> = self
+            .notified
+            .iter()
+            .filter(|tp| self.partitions.get(tp).is_some_and(|p| settled(tp, p)))
+            .cloned()
+            .collect();
         let newcomers = std::mem::take(&mut self.newcomers);
-        if changed.is_empty() && newcomers.is_empty() {
+        if changed.is_empty() && notified.is_empty() && newcomers.is_empty() {
             return;
         }
         for tp in &changed {
             self.changed.remove(tp);
         }
+        for tp in &notified {
+            self.notified.remove(tp);
+        }
         let views: BTreeMap<&TopicPartition, PartitionView> = self
             .partitions
             .iter()
             .filter(|(tp, p)| settled(tp, p))
-            .filter(|(tp, _)| changed.contains(tp) || !newcomers.is_empty())
+            .filter(|(tp, _)| {
+                changed.contains(tp) || notified.contains(tp) || !newcomers.is_empty()
+            })
             .filter_map(|(tp, p)| Some((tp, self.view(tp, p)?)))
             .collect();
         for &broker in &self.live {
@@ -420,7 +457,7 @@ impl Controller {
             let everything = newcomers.contains(&broker);
             let partitions: Vec<PartitionView> = views
                 .iter()
-                .filter(|(tp, _)| everything || changed.contains(tp))
+                .filter(|(tp, _)| everything || changed.contains(tp) || notified.contains(tp))
                 .map(|(_, v)| v.clone())
                 .collect();
             // A newcomer hears of the live brokers even with no partitions;

@@ -325,3 +325,41 @@ fn a_partition_with_no_live_replica_waits_for_one() {
     world.run(&mut c);
     assert_eq!(world.znodes[&tp(0)].state.leader, 2);
 }
+
+#[test]
+fn an_isr_the_leader_changed_is_told_in_update_metadata_only() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    world.take();
+    // Leader 1 shrank the ISR itself (leader epoch unchanged).
+    let shrunk = Stored {
+        state: LeaderIsr {
+            leader: 1,
+            leader_epoch: 0,
+            isr: vec![1, 2],
+            controller_epoch: 1,
+        },
+        version: 1,
+    };
+    world.znodes.insert(tp(0), shrunk.clone());
+    c.handle_isr_changed(&tp(0), Some(shrunk.clone()));
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        [
+            "um 1 t-0 leader 1 e0 isr [1, 2]",
+            "um 2 t-0 leader 1 e0 isr [1, 2]",
+            "um 3 t-0 leader 1 e0 isr [1, 2]"
+        ]
+    );
+    assert_eq!(c.state(&tp(0)), Some(&shrunk));
+    // The same notification again tells nothing new.
+    c.handle_isr_changed(&tp(0), Some(shrunk));
+    world.run(&mut c);
+    assert!(world.take().is_empty());
+    // Its later decisions start from the leader's write: broker 2 dies.
+    c.handle_brokers(live(&[1, 3]));
+    world.run(&mut c);
+    assert_eq!(world.znodes[&tp(0)].state.isr, [1]);
+    assert_eq!(world.znodes[&tp(0)].version, 2);
+}

@@ -17,9 +17,12 @@
 //! write            multi { [check /controller_epoch at the fence's version;]
 //!                  create KEY | setData KEY at version }
 //! children         list a key's children (none when it is absent)
-//! next_event       one-shot watches on the children of /brokers/ids and of
-//!                  /brokers/topics, and on /controller, set again each time
-//!                  they fire
+//! create_sequential, delete
+//!                  a persistent sequential znode (ISR change notifications), and
+//!                  deleting one
+//! next_event       one-shot watches on the children of /brokers/ids, of
+//!                  /brokers/topics and of /isr_change_notification, and on
+//!                  /controller, set again each time they fire
 //! ```
 //!
 //! The two multis are Kafka's (`KafkaZkClient.registerBroker` and
@@ -49,7 +52,7 @@ use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
     Expect, Registered, Version, Versioned, Written,
 };
-use super::topic_znodes::TOPICS;
+use super::topic_znodes::{ISR_CHANGES, TOPICS};
 use super::znodes::{self, BROKER_IDS, CLUSTER_ID, CONTROLLER, CONTROLLER_EPOCH};
 use crate::clock::now_ms;
 pub(crate) use session::ZkConfig;
@@ -66,10 +69,17 @@ enum Watch {
     Controller,
     /// Children of `/brokers/topics`.
     Topics,
+    /// Children of `/isr_change_notification`.
+    IsrChanges,
 }
 
 /// Every watch, as a new session sets them.
-const WATCHES: [Watch; 3] = [Watch::Brokers, Watch::Controller, Watch::Topics];
+const WATCHES: [Watch; 4] = [
+    Watch::Brokers,
+    Watch::Controller,
+    Watch::Topics,
+    Watch::IsrChanges,
+];
 
 /// A ZooKeeper session and the watches on it.
 pub(crate) struct ZooKeeper {
@@ -127,6 +137,13 @@ impl ZooKeeper {
                 self.watches
                     .spawn(async move { (watch, watcher.changed().await) });
                 Ok(Event::TopicsChanged(children.into_iter().collect()))
+            }
+            Watch::IsrChanges => {
+                let (children, _, watcher) =
+                    self.client.get_and_watch_children(ISR_CHANGES).await?;
+                self.watches
+                    .spawn(async move { (watch, watcher.changed().await) });
+                Ok(Event::IsrChangesNotified(children.into_iter().collect()))
             }
             Watch::Controller => loop {
                 match self.client.get_and_watch_data(CONTROLLER).await {
@@ -456,6 +473,19 @@ impl Engine for ZooKeeper {
                 version: Version(i64::from(stat.version)),
             })),
             Err(zk::Error::NoNode) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn create_sequential(&self, prefix: &str, data: &[u8]) -> Result<(), EngineError> {
+        let options = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
+        self.client.create(prefix, data, &options).await?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), EngineError> {
+        match self.client.delete(key, None).await {
+            Ok(()) | Err(zk::Error::NoNode) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }

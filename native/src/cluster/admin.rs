@@ -1,0 +1,174 @@
+//! Writes any broker makes in the coordination service for its core:
+//! creating topics on a client's behalf (Kafka's `AdminZkClient`, as
+//! `ZkAdminManager` uses it), and a leader's ISR changes (Kafka 2.x's
+//! `Partition.updateIsr`). The core decides and validates; this module
+//! writes what it decided and says how each write went.
+//!
+//! An ISR change is a conditional write of the partition's state znode at
+//! the version the leader knows; once written, the leader leaves a
+//! notification under `/isr_change_notification` for the controller,
+//! which reads the state again and tells every broker.
+//!
+//! A topic is created in two writes, in Kafka's order: its configs at
+//! `/config/topics/<topic>` (overwriting any left by an earlier topic of
+//! that name), then its assignment at `/brokers/topics/<topic>`, created
+//! only if absent. The second is the commit point: the controller watches
+//! `/brokers/topics` and takes the topic from there; a topic whose
+//! assignment already exists is TOPIC_ALREADY_EXISTS, whichever broker
+//! wrote it.
+
+use spate_core::broker::IsrOutcome;
+use spate_core::coordinator::controller::{LeaderIsr, TopicAssignment};
+use spate_core::protocol::ErrorCode;
+use spate_core::storage::TopicPartition;
+use tracing::{info, warn};
+
+use super::engine::{Engine, EngineError, Expect, Version, Written};
+use super::topic_znodes::{
+    config_path, encode_configs, encode_isr_change, encode_state, encode_topic, state_path,
+    topic_path, ISR_CHANGE_PREFIX,
+};
+
+/// A topic to create: its assignment and the configs the request set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NewTopic {
+    /// Name, id and each partition's replicas.
+    pub assignment: TopicAssignment,
+    /// Configs set explicitly.
+    pub configs: Vec<(String, String)>,
+}
+
+/// What the membership loop is asked to do for the broker.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Create these topics; the answer is
+    /// [`super::News::TopicsCreated`] with the same `request`.
+    #[allow(dead_code)] // the core's CreateTopics output is wired next
+    CreateTopics {
+        /// The broker's name for the request.
+        request: u64,
+        /// The topics.
+        topics: Vec<NewTopic>,
+    },
+    /// Write a leader's ISR change; the answer is
+    /// [`super::News::IsrWritten`].
+    WriteIsr {
+        /// The partition.
+        tp: TopicPartition,
+        /// Its new state (leader and epochs as they were).
+        state: LeaderIsr,
+        /// The znode version the write is conditional on.
+        version: i32,
+    },
+}
+
+/// Writes an ISR change and, once written, notifies the controller.
+pub(crate) async fn write_isr<E: Engine>(
+    engine: &E,
+    tp: &TopicPartition,
+    state: &LeaderIsr,
+    version: i32,
+) -> IsrOutcome {
+    let expect = Expect::Version(Version(i64::from(version)));
+    match engine
+        .write(&state_path(tp), &encode_state(state), expect, None)
+        .await
+    {
+        Ok(Written::Done(v)) => {
+            info!(
+                partition = %tp,
+                isr = ?state.isr,
+                "ISR changed (state version {})",
+                v.0
+            );
+            if let Err(e) = engine
+                .create_sequential(
+                    ISR_CHANGE_PREFIX,
+                    &encode_isr_change(std::slice::from_ref(tp)),
+                )
+                .await
+            {
+                warn!(partition = %tp, error = %e, "cannot notify the controller of the ISR change");
+            }
+            IsrOutcome::Done(i32::try_from(v.0).unwrap_or(i32::MAX))
+        }
+        Ok(Written::Conflict) => {
+            warn!(
+                partition = %tp,
+                "the partition state is no longer at version {version}: another leader or the \
+                 controller changed it; the ISR stays until the controller says otherwise"
+            );
+            IsrOutcome::Conflict
+        }
+        Err(e) => {
+            warn!(partition = %tp, error = %e, "writing the ISR change failed; it is tried again");
+            IsrOutcome::Failed
+        }
+    }
+}
+
+/// Creates each topic in turn; its outcome (TOPIC_ALREADY_EXISTS when its
+/// assignment was there already; UNKNOWN_SERVER_ERROR when the
+/// coordination service failed, with the reason in the log).
+pub(crate) async fn create_topics<E: Engine>(
+    engine: &E,
+    topics: &[NewTopic],
+) -> Vec<(String, Result<(), ErrorCode>)> {
+    let mut out = Vec::with_capacity(topics.len());
+    for t in topics {
+        let name = t.assignment.name.clone();
+        let outcome = match create(engine, t).await {
+            Ok(true) => {
+                info!(
+                    topic = %name,
+                    partitions = t.assignment.partitions.len(),
+                    "created the topic in the cluster"
+                );
+                Ok(())
+            }
+            Ok(false) => Err(ErrorCode::TOPIC_ALREADY_EXISTS),
+            Err(e) => {
+                warn!(topic = %name, error = %e, "creating the topic failed");
+                Err(ErrorCode::UNKNOWN_SERVER_ERROR)
+            }
+        };
+        out.push((name, outcome));
+    }
+    out
+}
+
+/// Writes one topic; false when its assignment already existed.
+async fn create<E: Engine>(engine: &E, t: &NewTopic) -> Result<bool, EngineError> {
+    let name = &t.assignment.name;
+    if engine.read(&topic_path(name)).await?.is_some() {
+        return Ok(false);
+    }
+    let path = config_path(name);
+    let data = encode_configs(&t.configs);
+    // Configs of an earlier topic of this name are overwritten; a write
+    // that meets another writer's reads again.
+    let mut written = false;
+    for _ in 0..3 {
+        let expect = match engine.read(&path).await? {
+            Some(v) => Expect::Version(v.version),
+            None => Expect::Absent,
+        };
+        if let Written::Done(_) = engine.write(&path, &data, expect, None).await? {
+            written = true;
+            break;
+        }
+    }
+    if !written {
+        return Err(EngineError::Other(format!(
+            "{path} kept changing while it was written"
+        )));
+    }
+    let assignment = encode_topic(&t.assignment);
+    match engine
+        .write(&topic_path(name), &assignment, Expect::Absent, None)
+        .await?
+    {
+        Written::Done(_) => Ok(true),
+        Written::Conflict => Ok(false),
+    }
+}
