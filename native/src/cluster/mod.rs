@@ -1,9 +1,7 @@
 //! Brokers in a cluster, coordinated by Apache ZooKeeper as in Kafka 2.x:
-//! membership and controller election, and the controller telling every
-//! broker who is alive, so that all brokers serve the same membership
-//! (Metadata and DescribeCluster list every live broker and the
-//! controller). Replication is not here yet: every broker still serves
-//! its own partitions alone.
+//! membership and controller election, the controller deciding every
+//! partition's leader and ISR and telling every broker, topics created
+//! through ZooKeeper, and a leader's own ISR changes.
 //!
 //! With `zookeeper.connect` set, `spate serve`:
 //!
@@ -17,16 +15,22 @@
 //!    ([`Engine::register`]); a live broker with the same id makes it fail
 //!    to start;
 //! 4. runs the [`membership`] loop in its own task: the controller
-//!    election, and registering again after a session expires. Every
-//!    registration's broker epoch goes to the task that owns the core's
-//!    `Broker` (`handle_registered`), so it refuses requests meant for an
-//!    earlier incarnation;
+//!    election, and registering again after a session expires. What the
+//!    core's broker must know goes to the task that owns it as [`News`]:
+//!    every registration's broker epoch (so it refuses requests meant for
+//!    an earlier incarnation), the configs of every topic that appears
+//!    under `/brokers/topics` (read from `/config/topics/<topic>`), and
+//!    the outcomes of the writes it asked for ([`Command`]: creating
+//!    topics, changing an ISR; see [`admin`]);
 //! 5. while it is the controller, keeps a channel to every live broker,
 //!    itself included (Kafka's `ControllerChannelManager`: [`channel`]
-//!    decides, [`sender`] sends), and sends each UpdateMetadata (the
-//!    controller id and epoch, the target's broker epoch, the live brokers
-//!    with their endpoints; no partition states yet) when it is elected
-//!    and whenever the live brokers change. It stops sending the moment
+//!    decides, [`sender`] sends), sends each UpdateMetadata with the live
+//!    brokers when it is elected and whenever they change, and drives the
+//!    core's controller machine ([`control`]): it loads every topic and
+//!    partition state when elected, follows new topics and leaders' ISR
+//!    change notifications through watches, writes leader and ISR to the
+//!    state znodes fenced by its term, and sends LeaderAndIsr (v5) and
+//!    UpdateMetadata with partition states. It stops sending the moment
 //!    it resigns;
 //! 6. at shutdown closes the session, so its znodes go at once rather than
 //!    a session timeout later.
@@ -47,54 +51,31 @@
 //! /log_dir_event_notification, /consumers                             persistent, empty
 //! ```
 //!
-//! # Partition leadership: what is built, and the plan
+//! # Partition leadership
 //!
 //! The controller's decisions are made by a sans-I/O machine in the core,
 //! `spate_core::coordinator::controller::Controller` (Kafka's
 //! ZooKeeper-era `KafkaController` rules: new partitions, clean election
 //! on a broker failure, offline with leader -1 when no ISR member lives,
-//! conditional writes that re-read on a conflict; tested there in virtual
-//! terms). The topic and partition-state znodes it reads and writes are
-//! in [`topic_znodes`]. Neither is driven by `spate serve` yet. The next
-//! steps, in order:
+//! conditional writes that re-read on a conflict). [`control`] feeds it
+//! and carries out what it asks; the topic, partition-state, config and
+//! ISR-notification znodes are in [`topic_znodes`].
 //!
-//! 1. [`Engine`]: `children(key)` (the topics under `/brokers/topics`),
-//!    and a watch on `/brokers/topics` children reported as a new
-//!    `Event::TopicsChanged(names)` (the ZooKeeper impl arms it beside the
-//!    `/brokers/ids` watch, in `zookeeper::Watch`).
-//! 2. [`membership`]: on `Election::Won`, read the live brokers, every
-//!    topic (`topic_znodes::decode_topic`) and every state znode, and call
-//!    `Controller::handle_elected`; on `BrokersChanged` call
-//!    `handle_brokers`; on `TopicsChanged` read the new topics and call
-//!    `handle_topics`; on resigning, `handle_resigned` before anything
-//!    else (as the channels are closed now). Drain `poll_output`: carry
-//!    out every `Write` with `Engine::write(state_path, encode_state,
-//!    Expect, fence = this term)`, mapping `Written::Conflict` and errors
-//!    to `WriteOutcome::{Conflict, Failed}`, and hand the outcomes of one
-//!    drain back together (so the requests that follow are batched); every
-//!    `Read` with `Engine::read`.
-//! 3. [`channel`]: `Step::Send` carries either an UpdateMetadata (the
-//!    live brokers, now with the partition states of `Output::
-//!    UpdateMetadata`) or a LeaderAndIsr (the partitions of `Output::
-//!    LeaderAndIsr`, with `live_leaders` = the leaders' endpoints);
-//!    [`sender`] sends LeaderAndIsr at v5 when the target serves it (what
-//!    Kafka 3.x's ZooKeeper controller sent at inter-broker protocol 2.8+,
-//!    with topic ids), in the channel's order. The core's broker side
-//!    (`api/leader_and_isr.rs`, `api/update_metadata.rs`) already takes
-//!    both.
-//! 4. CreateTopics in ZooKeeper mode (Kafka's `ZkAdminManager`): the core
-//!    validates and computes the assignment (`replication.factor`,
-//!    `num.partitions`, explicit assignments, rack-aware as
-//!    `AdminUtils.assignReplicasToBrokers`; INVALID_REPLICATION_FACTOR when
-//!    it exceeds the live brokers), and outputs "create these topics" for
-//!    the driver, which writes `/config/topics/T` then `/brokers/topics/T`
-//!    (`topic_znodes::encode_topic`, `Expect::Absent`;
-//!    TOPIC_ALREADY_EXISTS on a conflict) and hands the result back as an
-//!    input. The answer is held until the broker's metadata shows a leader
-//!    for every partition, or the request's timeout (Kafka's
-//!    `DelayedCreatePartitions`). Internal topics (`__consumer_offsets`,
-//!    `__transaction_state`) stay on the broker's own controller until
-//!    then.
+//! A leader changes its partition's ISR itself (a follower behind for
+//! `replica.lag.time.max.ms` leaves, one that caught up comes back): the
+//! core asks, [`admin::write_isr`] writes the state znode at the version
+//! the leader knows and leaves a notification under
+//! `/isr_change_notification`, which the controller reads to tell every
+//! broker. A write that finds the znode moved fences that leader until
+//! the next LeaderAndIsr.
+//!
+//! # Not here yet
+//!
+//! Topic deletion and partition addition through ZooKeeper, controlled
+//! shutdown, preferred leader election and reassignment, the group and
+//! transaction coordinators following leadership of their internal
+//! topics' partitions (those topics stay on each broker's own controller),
+//! and config changes after a topic is created (`/config/changes`).
 //!
 //! The broker talks to ZooKeeper only through the [`Engine`] trait, so
 //! another coordination service can take its place; the core
