@@ -33,6 +33,10 @@ pub struct Config {
     /// `num.partitions`: partitions of an auto-created topic, and of a
     /// CreateTopics request asking for -1.
     pub default_partitions: i32,
+    /// `default.replication.factor`: replicas of an auto-created topic,
+    /// and of a CreateTopics request asking for -1, in ZooKeeper mode (a
+    /// single broker has one replica of everything). Kafka's default, 1.
+    pub default_replication_factor: i16,
     /// `message.max.bytes`: the largest record batch accepted.
     pub message_max_bytes: i32,
     /// `log.retention.ms` (-1: keep forever).
@@ -75,6 +79,7 @@ impl Default for Config {
             zk_mode: false,
             auto_create_topics: true,
             default_partitions: 1,
+            default_replication_factor: 1,
             message_max_bytes: 1_048_588,
             log_retention_ms: 7 * 24 * 60 * 60 * 1000,
             log_retention_bytes: -1,
