@@ -706,6 +706,9 @@ proptest! {
                         prop_assert!(pos.is_some(), "response {got} on {conn} to a request not sent there");
                         q.drain(..=pos.unwrap_or(0));
                     }
+                    Output::CreateTopics { request, .. } => {
+                        prop_assert!(false, "a single broker asked its driver to create topics ({request})");
+                    }
                     Output::Close { conn, .. } => {
                         sent.remove(&conn);
                         learned.pending.retain(|k, _| k.0 != conn);

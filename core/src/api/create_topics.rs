@@ -27,6 +27,11 @@ use crate::storage::Storage;
 
 use super::Ctx;
 
+mod held;
+pub(super) mod zk;
+
+pub(crate) use held::{Answer, Creates};
+
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     config: &Config,
@@ -47,32 +52,44 @@ pub(crate) fn handle<S: Storage>(
                     Some(format!("Duplicate topic name {name} in the request")),
                 );
             }
-            match check(config, ctl.cluster, t) {
-                Err((code, msg)) => result(t, Uuid::ZERO, code, Some(msg)),
-                Ok((partitions, configs)) if req.validate_only => {
-                    let mut r = result(t, Uuid::ZERO, ErrorCode::NONE, None);
-                    r.num_partitions = partitions;
-                    r.configs = Some(effective_configs(config, &configs));
-                    r
-                }
-                Ok((partitions, configs)) => {
-                    match ctl.create_topic(&name, partitions, &configs, ctx.now) {
-                        Ok(id) => {
-                            let mut r = result(t, id, ErrorCode::NONE, None);
-                            r.num_partitions = partitions;
-                            r.configs = Some(effective_configs(config, &configs));
-                            r
-                        }
-                        Err(code) => result(t, Uuid::ZERO, code, Some(message(code, &name))),
-                    }
-                }
-            }
+            create_here(ctx, config, &mut ctl, t, req.validate_only)
         })
         .collect();
     CreateTopicsResponse {
         throttle_time_ms: 0,
         topics,
         ..Default::default()
+    }
+}
+
+/// Checks one topic and creates it on this broker's own controller
+/// (unless `validate_only`): every topic of a single broker, and the
+/// internal topics in ZooKeeper mode.
+fn create_here<S: Storage>(
+    ctx: &Ctx,
+    config: &Config,
+    ctl: &mut Controller<'_, S>,
+    t: &CreatableTopic,
+    validate_only: bool,
+) -> CreatableTopicResult {
+    let name = t.name.to_string();
+    match check(config, ctl.cluster, t) {
+        Err((code, msg)) => result(t, Uuid::ZERO, code, Some(msg)),
+        Ok((partitions, configs)) if validate_only => {
+            let mut r = result(t, Uuid::ZERO, ErrorCode::NONE, None);
+            r.num_partitions = partitions;
+            r.configs = Some(effective_configs(config, &configs));
+            r
+        }
+        Ok((partitions, configs)) => match ctl.create_topic(&name, partitions, &configs, ctx.now) {
+            Ok(id) => {
+                let mut r = result(t, id, ErrorCode::NONE, None);
+                r.num_partitions = partitions;
+                r.configs = Some(effective_configs(config, &configs));
+                r
+            }
+            Err(code) => result(t, Uuid::ZERO, code, Some(message(code, &name))),
+        },
     }
 }
 

@@ -63,11 +63,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 
 use crate::api::txn::{carry_out, TxnParts};
-use crate::api::{self, Answering, Handled, Input, Parked, Parts, Reply};
+use crate::api::{self, Answering, CreateAnswer, Creates, Handled, Input, Parked, Parts, Reply};
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
-use crate::protocol::{ResponseBody, Uuid};
+use crate::protocol::{ErrorCode, ResponseBody, Uuid};
 use crate::state::brokers::Membership;
 use crate::state::cleaner::{self, Cleaner};
 use crate::state::cluster::{metadata_tp, Cluster};
@@ -82,6 +82,7 @@ use timer::{TimerKind, Timers};
 
 pub use crate::coordinator::group::{GroupConfig, GroupSummary};
 pub use crate::coordinator::txn::TxnSummary;
+pub use crate::state::assignment::NewTopic;
 pub use crate::state::{
     Config, ConnId, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
     TRANSACTION_STATE_TOPIC,
@@ -112,6 +113,20 @@ pub enum Output {
         conn: ConnId,
         /// Why, for the log.
         reason: String,
+    },
+    /// Create these topics in ZooKeeper (ZooKeeper mode only): for each,
+    /// write its configs to `/config/topics/<name>`, then its assignment
+    /// and id to `/brokers/topics/<name>` (only if absent), and report
+    /// every topic's outcome with [`Broker::handle_topics_created`] and
+    /// this `request`. A CreateTopics request, or a Metadata request that
+    /// auto-created topics, asked for it; the controller, watching
+    /// `/brokers/topics`, elects the leaders.
+    CreateTopics {
+        /// What to report back with.
+        request: u64,
+        /// The topics, each with its id, assignment and the configs the
+        /// request set.
+        topics: Vec<NewTopic>,
     },
 }
 
@@ -144,6 +159,9 @@ pub struct Broker<S: Storage> {
     waiting: BTreeMap<TopicPartition, BTreeSet<ConnId>>,
     outputs: VecDeque<Output>,
     timers: Timers,
+    /// CreateTopics requests waiting for the driver's ZooKeeper writes and
+    /// the controller's leaders (ZooKeeper mode).
+    creates: Creates,
 }
 
 /// Why a broker could not start.
@@ -241,6 +259,7 @@ impl<S: Storage> Broker<S> {
             waiting: BTreeMap::new(),
             outputs: VecDeque::new(),
             timers,
+            creates: Creates::default(),
         })
     }
 
@@ -360,6 +379,29 @@ impl<S: Storage> Broker<S> {
         self.members.set_broker_epoch(broker_epoch);
     }
 
+    /// The driver wrote (or failed to write) the topics of
+    /// [`Output::CreateTopics`] `request` to ZooKeeper: one result per
+    /// topic, by name; `Err(TOPIC_ALREADY_EXISTS)` when its topic znode
+    /// existed, another code when the write failed. A topic the results
+    /// leave out failed (UNKNOWN_SERVER_ERROR).
+    ///
+    /// A CreateTopics request then waits for the controller to elect a
+    /// leader of every partition it created (this broker learns it from
+    /// UpdateMetadata), or for its timeout; with `timeout_ms <= 0` it is
+    /// answered now. A request already answered or dropped (its
+    /// connection closed), and an auto-creation's, are only noted.
+    pub fn handle_topics_created(
+        &mut self,
+        request: u64,
+        results: Vec<(String, Result<(), ErrorCode>)>,
+        now: Now,
+    ) {
+        if let Some(answer) = self.creates.written(request, &results, &self.cluster) {
+            self.answer_create(answer, now);
+        }
+        self.set_create_timer();
+    }
+
     /// The connection closed: its queued and parked requests are dropped.
     pub fn handle_disconnect(&mut self, conn: ConnId, now: Now) {
         let _ = now;
@@ -417,6 +459,12 @@ impl<S: Storage> Broker<S> {
                     }
                     self.set_txn_timer();
                     self.wake(&appended, now);
+                }
+                TimerKind::Creates => {
+                    for answer in self.creates.expire(now, &self.cluster) {
+                        self.answer_create(answer, now);
+                    }
+                    self.set_create_timer();
                 }
                 TimerKind::OffsetsRetention => {
                     for d in self.groups.expire_offsets(now) {
@@ -494,6 +542,7 @@ impl<S: Storage> Broker<S> {
             ids: &mut self.ids,
             groups: &mut self.groups,
             txns: &mut self.txns,
+            creates: &mut self.creates,
         };
         let Handled {
             request,
@@ -501,7 +550,13 @@ impl<S: Storage> Broker<S> {
             appended,
             answers,
             group_deadline,
+            create,
+            metadata_updated,
         } = api::dispatch(parts, conn, peer, now, input);
+        if let Some((request, topics)) = create {
+            self.outputs
+                .push_back(Output::CreateTopics { request, topics });
+        }
         // Fetches waiting on what was appended are answered first, as the
         // append happened before this request's response.
         self.wake(&appended, now);
@@ -515,6 +570,40 @@ impl<S: Storage> Broker<S> {
             self.set_group_timer(at);
         }
         self.set_txn_timer();
+        if metadata_updated {
+            for answer in self.creates.check(&self.cluster) {
+                self.answer_create(answer, now);
+            }
+        }
+        self.set_create_timer();
+    }
+
+    /// The create timer follows the earliest deadline of a held CreateTopics.
+    fn set_create_timer(&mut self) {
+        match self.creates.next_deadline() {
+            Some(at) => self.timers.set(at, TimerKind::Creates),
+            None => self.timers.cancel(TimerKind::Creates),
+        }
+    }
+
+    /// Answers a held CreateTopics, then goes on with its connection's
+    /// queue. A connection that closed, or whose request in progress is
+    /// another, is skipped.
+    fn answer_create(&mut self, (conn, request, body): CreateAnswer, now: Now) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(InFlight::Creating { answering, .. }) = c
+            .in_flight
+            .take_if(|f| matches!(f, InFlight::Creating { request: r, .. } if *r == request))
+        else {
+            return;
+        };
+        if let Err(reason) = self.respond(conn, answering, ResponseBody::CreateTopics(body)) {
+            self.close(conn, reason);
+            return;
+        }
+        self.pump(conn, now);
     }
 
     /// The transaction timer follows the coordinator's earliest deadline.
@@ -556,6 +645,19 @@ impl<S: Storage> Broker<S> {
                 let a = request.ok_or("a held request without a header")?;
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.in_flight = Some(InFlight::Held(a));
+                }
+                Ok(())
+            }
+            Reply::Creating(id) => {
+                let answering = request.ok_or("a held request without a header")?;
+                match self.conns.get_mut(&conn) {
+                    Some(c) => {
+                        c.in_flight = Some(InFlight::Creating {
+                            request: id,
+                            answering,
+                        })
+                    }
+                    None => self.creates.drop_request(id),
                 }
                 Ok(())
             }
@@ -636,8 +738,13 @@ impl<S: Storage> Broker<S> {
     /// A connection is gone: whatever it waited for is forgotten (a
     /// request the group coordinator holds is answered into the void).
     fn forget(&mut self, conn: ConnId, in_flight: Option<InFlight>) {
-        if let Some(InFlight::Parked(parked)) = in_flight {
-            self.unpark(conn, &parked);
+        match in_flight {
+            Some(InFlight::Parked(parked)) => self.unpark(conn, &parked),
+            Some(InFlight::Creating { request, .. }) => {
+                self.creates.drop_request(request);
+                self.set_create_timer();
+            }
+            Some(InFlight::Held(_)) | None => {}
         }
     }
 

@@ -20,6 +20,8 @@ pub(crate) enum TimerKind {
     /// The transaction coordinator's earliest deadline (a transaction's
     /// timeout, or markers to try again).
     Transactions,
+    /// The earliest deadline of a held CreateTopics (ZooKeeper mode).
+    Creates,
 }
 
 /// Deadlines by kind; each kind has at most one.

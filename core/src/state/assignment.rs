@@ -45,7 +45,26 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, Uuid};
+
+/// A topic for the driver to create in ZooKeeper (ZooKeeper mode), as
+/// `Output::CreateTopics` hands it over: the driver writes its configs to
+/// `/config/topics/<name>` and its assignment, with its id, to
+/// `/brokers/topics/<name>`, and the controller takes it from there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTopic {
+    /// The topic's name.
+    pub name: String,
+    /// Its id, fresh from the broker's id generator (Kafka writes one into
+    /// the topic znode from inter-broker protocol 2.8).
+    pub id: Uuid,
+    /// Partition index (0..n) to its replicas' broker ids, the preferred
+    /// leader first.
+    pub assignment: BTreeMap<i32, Vec<i32>>,
+    /// The configs the request set, in its order (defaults are not
+    /// written, as Kafka writes only what was set).
+    pub configs: Vec<(String, String)>,
+}
 
 /// A live broker, as the assignment sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -29,6 +29,7 @@ use anyhow::{Context as _, Result};
 use bytes::Bytes;
 use clap::Args;
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use spate_core::protocol::ErrorCode;
 use spate_core::storage::{MemStorage, Storage};
 
 use crate::cluster::zookeeper::{ZkConfig, ZooKeeper};
@@ -36,7 +37,7 @@ use crate::cluster::{self, BrokerEpoch, BrokerInfo, Joining};
 use crate::storage::{FileStorage, MetaProperties, Options as StorageOptions};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub(crate) use conn::ConnOut;
 
@@ -475,7 +476,12 @@ async fn own<S: Store>(
             stop = true;
         }
         while let Some(out) = broker.poll_output() {
-            outs.push(out);
+            match out {
+                Output::CreateTopics { request, topics } => {
+                    todo_create_topics_in_zookeeper(&mut broker, request, topics)
+                }
+                out => outs.push(out),
+            }
         }
         if fsync == FsyncPolicy::Always && !outs.is_empty() {
             broker.storage_mut().flush()?;
@@ -540,6 +546,30 @@ fn apply<S: Storage>(
     false
 }
 
+/// NOT WIRED YET: the broker asks for topics to be created in ZooKeeper
+/// (ZooKeeper mode: a CreateTopics request, or Metadata auto-creation),
+/// and nothing writes them yet. Until the cluster module writes
+/// `/config/topics/<name>` and `/brokers/topics/<name>` (step 4 of the
+/// plan in `cluster`), every topic fails with UNKNOWN_SERVER_ERROR, so
+/// the client hears an error at once rather than a timeout.
+fn todo_create_topics_in_zookeeper<S: Storage>(
+    broker: &mut Broker<S>,
+    request: u64,
+    topics: Vec<spate_core::broker::NewTopic>,
+) {
+    let names: Vec<String> = topics.into_iter().map(|t| t.name).collect();
+    error!(
+        request,
+        topics = ?names,
+        "creating topics through ZooKeeper is not wired yet; answering UNKNOWN_SERVER_ERROR"
+    );
+    let results = names
+        .into_iter()
+        .map(|n| (n, Err(ErrorCode::UNKNOWN_SERVER_ERROR)))
+        .collect();
+    broker.handle_topics_created(request, results, now_ms());
+}
+
 fn send(
     conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
     out: Output,
@@ -563,6 +593,10 @@ fn send(
             if let Some(tx) = conns.get(&conn) {
                 let _ = tx.send(ConnOut::Frame(chunks));
             }
+        }
+        Output::CreateTopics { request, .. } => {
+            // Carried out in the owner loop, before anything is sent.
+            error!(request, "topics to create reached the sender");
         }
         Output::Close { conn, reason } => {
             info!(conn, reason = %reason, "closing connection");
