@@ -4,7 +4,7 @@
 //! the driver to write to ZooKeeper (`Output::CreateTopics`), and holds
 //! the response until the driver has reported and the controller's
 //! UpdateMetadata names a leader for every partition, or the request's
-//! timeout.
+//! timeout. Metadata auto-creation goes the same way, answered at once.
 
 mod sim;
 
@@ -18,7 +18,8 @@ use spate_core::protocol::messages::create_topics_request::{
 use spate_core::protocol::messages::create_topics_response::{
     CreatableTopicResult, CreateTopicsResponse,
 };
-use spate_core::protocol::messages::metadata_request::MetadataRequest;
+use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
+use spate_core::protocol::messages::metadata_response::MetadataResponse;
 use spate_core::protocol::messages::update_metadata_request::{
     UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
     UpdateMetadataRequest, UpdateMetadataTopicState,
@@ -559,6 +560,72 @@ fn internal_topics_stay_on_the_brokers_own_controller() {
     assert_eq!(only(&r).error_code, 0);
     assert!(sim.creating.is_empty());
     assert!(metadata_end(&sim) > log);
+}
+
+fn metadata_auto(sim: &mut Sim, conn: u64, name: &str) -> MetadataResponse {
+    let req = MetadataRequest {
+        topics: Some(vec![MetadataRequestTopic {
+            name: Some(name.into()),
+            ..Default::default()
+        }]),
+        allow_auto_topic_creation: true,
+        ..Default::default()
+    };
+    match sim.call(conn, 12, RequestBody::Metadata(req)) {
+        ResponseBody::Metadata(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn metadata_auto_creates_through_the_driver_and_answers_at_once() {
+    let mut sim = cluster_of(
+        Config {
+            default_partitions: 2,
+            default_replication_factor: 3,
+            ..zk_config()
+        },
+        &[(1, None), (2, None), (3, None)],
+    );
+    let log = metadata_end(&sim);
+    let r = metadata_auto(&mut sim, 11, "auto");
+    assert_eq!(
+        r.topics[0].error_code,
+        ErrorCode::LEADER_NOT_AVAILABLE.code()
+    );
+    assert!(r.topics[0].partitions.is_empty());
+    let (req, topics) = to_write(&mut sim);
+    assert_eq!(topics[0].name, "auto");
+    assert_eq!(topics[0].assignment.len(), 2);
+    assert!(topics[0].assignment.values().all(|r| r.len() == 3));
+    assert_eq!(metadata_end(&sim), log);
+    // Asked again before the driver reported: not created twice.
+    let r = metadata_auto(&mut sim, 11, "auto");
+    assert_eq!(
+        r.topics[0].error_code,
+        ErrorCode::LEADER_NOT_AVAILABLE.code()
+    );
+    assert!(sim.creating.is_empty());
+    written(&mut sim, req, &topics);
+    elect(&mut sim, &[&topics[0]]);
+    let r = metadata_auto(&mut sim, 11, "auto");
+    assert_eq!(r.topics[0].error_code, 0);
+    assert_eq!(r.topics[0].partitions.len(), 2);
+
+    // Too few brokers for the default replication factor.
+    let mut small = cluster_of(
+        Config {
+            default_replication_factor: 3,
+            ..zk_config()
+        },
+        &[(1, None)],
+    );
+    let r = metadata_auto(&mut small, 11, "auto");
+    assert_eq!(
+        r.topics[0].error_code,
+        ErrorCode::INVALID_REPLICATION_FACTOR.code()
+    );
+    assert!(small.creating.is_empty());
 }
 
 #[test]

@@ -456,9 +456,13 @@ fn run<S: Storage>(
     }
     match body {
         Q::ApiVersions(_) => Handled::respond(R::ApiVersions(api_versions::handle(config))),
-        Q::Metadata(req) => Handled::respond(R::Metadata(metadata::handle(
-            ctx, config, members, ctl, req,
-        ))),
+        Q::Metadata(req) => {
+            let (r, create) = metadata::handle(ctx, config, members, ctl, creates, req);
+            Handled {
+                create,
+                ..Handled::respond(R::Metadata(r))
+            }
+        }
         Q::UpdateMetadata(req) => Handled {
             metadata_updated: true,
             ..Handled::respond(R::UpdateMetadata(update_metadata::handle(

@@ -191,6 +191,13 @@ impl Creates {
         id
     }
 
+    /// Notes auto-created topics sent to the driver; returns the request id.
+    pub fn auto(&mut self, names: BTreeSet<String>) -> u64 {
+        let id = self.take_id();
+        self.auto.insert(id, names);
+        id
+    }
+
     fn take_id(&mut self) -> u64 {
         let id = self.next_request;
         self.next_request += 1;
