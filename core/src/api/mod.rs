@@ -14,6 +14,12 @@
 //! `txn::carry_out`), and so on. A handler never sees the broker, its
 //! connections or its timers.
 //!
+//! In ZooKeeper mode CreateTopics and Metadata auto-creation hand topics
+//! to the driver ([`Handled::create`]) and a CreateTopics is held in
+//! [`Creates`] ([`Reply::Creating`]) until the driver reports and the
+//! controller's UpdateMetadata ([`Handled::metadata_updated`]) names its
+//! leaders; the broker asks [`Creates`] for the answers.
+//!
 //! [`supported`] is the table ApiVersions advertises, so the two cannot
 //! disagree: an API or version absent from it is refused before dispatch,
 //! as Kafka refuses an API its listener does not serve (by closing the

@@ -18,6 +18,13 @@
 //! [`Broker::handle_timeout`] when the time comes. Spurious extra calls to
 //! `handle_timeout` are no-ops.
 //!
+//! Outputs are of two kinds: [`Output::Response`] and [`Output::Close`]
+//! for a connection, and, in ZooKeeper mode only, [`Output::CreateTopics`]
+//! for the driver itself: write the topics to ZooKeeper, then report with
+//! [`Broker::handle_topics_created`] and the output's request id (that
+//! call is an input like any other: drain again after it). The request
+//! that asked stays held until then (see "In a cluster").
+//!
 //! # Ordering
 //!
 //! As in Kafka, one request per connection is in progress at a time: later
@@ -38,7 +45,8 @@
 //! the request, and which held requests it answered. Timers run retention
 //! and the log cleaner (module `state`), the group coordinator's deadlines
 //! (module `coordinator::group`) and the transaction coordinator's
-//! (timeouts, markers to retry, ids to expire: module `coordinator::txn`).
+//! (timeouts, markers to retry, ids to expire: module `coordinator::txn`),
+//! and the deadlines of CreateTopics requests held in ZooKeeper mode.
 //! At start, transactions a stop left prepared are finished before the
 //! first request. The crate's docs draw the layers.
 //!
@@ -54,6 +62,19 @@
 //! follower of partitions; as a leader it serves its followers' fetches,
 //! keeps their positions and the high watermark, and parks acks=all
 //! produces until the high watermark passes them (or their timeout).
+//!
+//! Topics are created through ZooKeeper, as Kafka 2.x creates them: a
+//! CreateTopics (on the controller) or a Metadata that auto-creates a
+//! topic yields [`Output::CreateTopics`], each [`NewTopic`] with its id,
+//! its replicas assigned over the live brokers and the configs the
+//! request set. The driver writes `/config/topics/<name>` and
+//! `/brokers/topics/<name>` and calls [`Broker::handle_topics_created`]
+//! with each topic's outcome. The CreateTopics response is held until
+//! then, and further until the controller's UpdateMetadata names a leader
+//! for every partition, or the request's `timeout_ms` passes (module
+//! `api::create_topics` has the details); the Metadata one is not (the new
+//! topic is LEADER_NOT_AVAILABLE). The internal topics stay on the
+//! broker's own controller for now.
 
 mod conn;
 mod timer;

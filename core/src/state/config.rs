@@ -26,7 +26,9 @@ pub struct Config {
     /// and learns the live brokers and the controller from it. Off (the
     /// default), the broker is a cluster of one: it refuses the
     /// inter-broker APIs, as Kafka refuses an API it does not serve, and
-    /// names itself as the only broker and the controller.
+    /// names itself as the only broker and the controller. CreateTopics
+    /// and Metadata auto-creation then go through ZooKeeper, written by
+    /// the driver (`Output::CreateTopics`).
     pub zk_mode: bool,
     /// `auto.create.topics.enable`.
     pub auto_create_topics: bool,

@@ -94,7 +94,12 @@
 //!    for every partition, or the request's timeout (Kafka's
 //!    `DelayedCreatePartitions`). Internal topics (`__consumer_offsets`,
 //!    `__transaction_state`) stay on the broker's own controller until
-//!    then.
+//!    then. The core's side is built: `Output::CreateTopics { request,
+//!    topics }` (each `NewTopic` with its name, id, assignment and the
+//!    configs the request set) and `Broker::handle_topics_created(request,
+//!    results, now)`. `serve` answers every such output with
+//!    UNKNOWN_SERVER_ERROR for now (`todo_create_topics_in_zookeeper`);
+//!    this step replaces it with the writes.
 //!
 //! The broker talks to ZooKeeper only through the [`Engine`] trait, so
 //! another coordination service can take its place; the core
