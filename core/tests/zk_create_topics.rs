@@ -392,6 +392,35 @@ fn failed_topics_answer_with_the_written_ones() {
 }
 
 #[test]
+fn driver_failures_answer_at_once_without_an_id() {
+    let mut sim = three();
+    sim.send(
+        ADMIN,
+        7,
+        request(vec![topic("lost", 1, 1), topic("broken", 1, 1)], 30_000),
+    );
+    let (req, _) = to_write(&mut sim);
+    // `lost` is left out of the report; `broken` failed to be written.
+    sim.topics_created(
+        req,
+        vec![("broken".into(), Err(ErrorCode::KAFKA_STORAGE_ERROR))],
+    );
+    let r = answered(&mut sim, ADMIN).expect("nothing left to wait for");
+    let codes: Vec<(i16, Uuid)> = r
+        .topics
+        .iter()
+        .map(|t| (t.error_code, t.topic_id))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (ErrorCode::UNKNOWN_SERVER_ERROR.code(), Uuid::ZERO),
+            (ErrorCode::KAFKA_STORAGE_ERROR.code(), Uuid::ZERO)
+        ]
+    );
+}
+
+#[test]
 fn validate_only_asks_nothing_of_the_driver() {
     let mut sim = three();
     let ResponseBody::CreateTopics(r) = sim.call(

@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::protocol::messages::create_topics_response::{
     CreatableTopicResult, CreateTopicsResponse,
 };
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, Uuid};
 use crate::state::cluster::Cluster;
 use crate::state::{ConnId, Now};
 
@@ -205,7 +205,8 @@ impl Creates {
     }
 
     /// The driver reports the znodes of request `request`. A topic it does
-    /// not name failed (UNKNOWN_SERVER_ERROR). Returns the answer when
+    /// not name failed (UNKNOWN_SERVER_ERROR); a failed topic reports no
+    /// id, as Kafka reports none for a topic it did not write. Returns the answer when
     /// nothing else is waited for; an unknown request (answered already,
     /// its connection gone, or an auto-creation) changes nothing else.
     pub fn written(
@@ -230,12 +231,14 @@ impl Creates {
                     let message = (code == ErrorCode::TOPIC_ALREADY_EXISTS)
                         .then(|| format!("Topic '{}' already exists.", e.result.name));
                     let mut r = failed(e.result.clone(), code, message);
-                    r.topic_id = crate::protocol::Uuid::ZERO;
+                    r.topic_id = Uuid::ZERO;
                     e.result = r;
                     e.wait = Wait::Done;
                 }
                 None => {
-                    e.result = failed(e.result.clone(), ErrorCode::UNKNOWN_SERVER_ERROR, None);
+                    let mut r = failed(e.result.clone(), ErrorCode::UNKNOWN_SERVER_ERROR, None);
+                    r.topic_id = Uuid::ZERO;
+                    e.result = r;
                     e.wait = Wait::Done;
                 }
             }
