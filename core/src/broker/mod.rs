@@ -77,6 +77,7 @@
 //! broker's own controller for now.
 
 mod conn;
+mod creates;
 mod timer;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -84,11 +85,11 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 
 use crate::api::txn::{carry_out, TxnParts};
-use crate::api::{self, Answering, CreateAnswer, Creates, Handled, Input, Parked, Parts, Reply};
+use crate::api::{self, Answering, Creates, Handled, Input, Parked, Parts, Reply};
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
-use crate::protocol::{ErrorCode, ResponseBody, Uuid};
+use crate::protocol::{ResponseBody, Uuid};
 use crate::state::brokers::Membership;
 use crate::state::cleaner::{self, Cleaner};
 use crate::state::cluster::{metadata_tp, Cluster};
@@ -400,28 +401,9 @@ impl<S: Storage> Broker<S> {
         self.members.set_broker_epoch(broker_epoch);
     }
 
-    /// The driver wrote (or failed to write) the topics of
-    /// [`Output::CreateTopics`] `request` to ZooKeeper: one result per
-    /// topic, by name; `Err(TOPIC_ALREADY_EXISTS)` when its topic znode
-    /// existed, another code when the write failed. A topic the results
-    /// leave out failed (UNKNOWN_SERVER_ERROR).
-    ///
-    /// A CreateTopics request then waits for the controller to elect a
-    /// leader of every partition it created (this broker learns it from
-    /// UpdateMetadata), or for its timeout; with `timeout_ms <= 0` it is
-    /// answered now. A request already answered or dropped (its
-    /// connection closed), and an auto-creation's, are only noted.
-    pub fn handle_topics_created(
-        &mut self,
-        request: u64,
-        results: Vec<(String, Result<(), ErrorCode>)>,
-        now: Now,
-    ) {
-        if let Some(answer) = self.creates.written(request, &results, &self.cluster) {
-            self.answer_create(answer, now);
-        }
-        self.set_create_timer();
-    }
+    // `handle_topics_created`, the driver's report of the topics it wrote
+    // to ZooKeeper, is in `creates.rs` with the rest of CreateTopics'
+    // part here.
 
     /// The connection closed: its queued and parked requests are dropped.
     pub fn handle_disconnect(&mut self, conn: ConnId, now: Now) {
@@ -597,34 +579,6 @@ impl<S: Storage> Broker<S> {
             }
         }
         self.set_create_timer();
-    }
-
-    /// The create timer follows the earliest deadline of a held CreateTopics.
-    fn set_create_timer(&mut self) {
-        match self.creates.next_deadline() {
-            Some(at) => self.timers.set(at, TimerKind::Creates),
-            None => self.timers.cancel(TimerKind::Creates),
-        }
-    }
-
-    /// Answers a held CreateTopics, then goes on with its connection's
-    /// queue. A connection that closed, or whose request in progress is
-    /// another, is skipped.
-    fn answer_create(&mut self, (conn, request, body): CreateAnswer, now: Now) {
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        let Some(InFlight::Creating { answering, .. }) = c
-            .in_flight
-            .take_if(|f| matches!(f, InFlight::Creating { request: r, .. } if *r == request))
-        else {
-            return;
-        };
-        if let Err(reason) = self.respond(conn, answering, ResponseBody::CreateTopics(body)) {
-            self.close(conn, reason);
-            return;
-        }
-        self.pump(conn, now);
     }
 
     /// The transaction timer follows the coordinator's earliest deadline.
