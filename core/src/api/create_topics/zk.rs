@@ -218,7 +218,11 @@ pub(crate) fn check(
 }
 
 /// Assigns replicas over the live brokers, Kafka's random start drawn
-/// from the id generator.
+/// from the id generator. The live brokers are those the controller's
+/// UpdateMetadata named with an endpoint on this broker's listener
+/// ([`Membership`]); Kafka counts every live broker, whatever its
+/// listeners, which differs only in a cluster whose brokers do not all
+/// share the client listener.
 pub(crate) fn assign_live(
     members: &Membership,
     ids: &mut Ids,
