@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
-use spate_core::protocol::Uuid;
+use spate_core::protocol::{ErrorCode, Uuid};
 use spate_core::storage::{BatchMeta, Chunks, SegmentInfo, Storage, TopicPartition};
 
 /// One partition's log: its batches in offset order, each its own segment.
@@ -168,7 +168,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let _ = stream.shutdown(Shutdown::Both);
                     }
                 }
-                // A single broker (not in a ZooKeeper cluster) asks nothing else.
+                // Only a broker in ZooKeeper mode (`Config::zk_mode`) asks its
+                // driver to write topics to ZooKeeper; this one has no
+                // ZooKeeper, so the topics fail instead of waiting forever.
+                Output::CreateTopics { request, topics } => {
+                    let failed = topics
+                        .into_iter()
+                        .map(|t| (t.name, Err(ErrorCode::UNKNOWN_SERVER_ERROR)))
+                        .collect();
+                    broker.handle_topics_created(request, failed, now);
+                }
+                // Nothing else comes to a broker outside a cluster.
                 _ => {}
             }
         }

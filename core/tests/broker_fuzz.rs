@@ -610,9 +610,10 @@ proptest! {
     #[test]
     fn any_interleaving_keeps_the_broker_whole(steps in proptest::collection::vec(step(), 1..60), zk_mode in any::<bool>()) {
         let mut now = T0;
-        // In ZooKeeper mode the controller's UpdateMetadata is served too.
-        let config = Config { zk_mode, ..Config::default() };
-        let mut b = Broker::new(config, MemStorage::new(), now).expect("starts");
+        // The topics are made on a single broker; in ZooKeeper mode (where
+        // CreateTopics goes through the driver) it then restarts as one of
+        // a cluster, serving the controller's UpdateMetadata too.
+        let mut b = Broker::new(Config::default(), MemStorage::new(), now).expect("starts");
         // Three topics of three partitions to produce to.
         b.handle_connect(100, PeerInfo::default(), now);
         let topics: Vec<CreatableTopic> = (0..3)
@@ -625,6 +626,11 @@ proptest! {
             b.handle_request(100, frame(i, RequestBody::FindCoordinator(req), 3), now);
         }
         while b.poll_output().is_some() {}
+        if zk_mode {
+            let storage = b.into_storage();
+            let config = Config { zk_mode, ..Config::default() };
+            b = Broker::new(config, storage, now).expect("restarts in ZooKeeper mode");
+        }
         b.handle_connect(CHECK, PeerInfo::default(), now);
         let mut learned = Learned::default();
         let mut corr: i32 = 10;
@@ -705,6 +711,9 @@ proptest! {
                         let pos = q.iter().position(|&c| c == got);
                         prop_assert!(pos.is_some(), "response {got} on {conn} to a request not sent there");
                         q.drain(..=pos.unwrap_or(0));
+                    }
+                    Output::CreateTopics { request, .. } => {
+                        prop_assert!(zk_mode, "a single broker asked its driver to create topics ({request})");
                     }
                     Output::Close { conn, .. } => {
                         sent.remove(&conn);

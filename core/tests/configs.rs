@@ -182,6 +182,8 @@ fn describe_broker_lists_static_and_default_configs() {
         (Some("1"), 4, true, 3)
     );
     assert_eq!(config(&r, "num.partitions").value.as_deref(), Some("1"));
+    let rf = config(&r, "default.replication.factor");
+    assert_eq!((rf.value.as_deref(), rf.config_type), (Some("1"), 3));
     assert_eq!(config(&r, "auto.create.topics.enable").config_type, 1);
     let hours = config(&r, "log.retention.hours");
     assert_eq!(

@@ -574,8 +574,12 @@ fn update_metadata_partition_states_drive_metadata_for_partitions_not_hosted() {
 
 #[test]
 fn topics_of_the_brokers_own_log_are_still_led_here() {
-    let mut sim = zk_broker();
-    sim.create_topic("local", 1);
+    // In ZooKeeper mode CreateTopics goes through ZooKeeper
+    // (tests/zk_create_topics.rs); a topic of the broker's own log is one
+    // it created alone, before it joined a cluster.
+    let mut single = Sim::new();
+    single.create_topic("local", 1);
+    let mut sim = single.restart_with(zk_broker().broker.config().clone());
     sim.produce_ok(9, "local", 0, batch(1, "a"));
 }
 

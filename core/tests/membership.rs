@@ -355,8 +355,10 @@ fn brokers_are_listed_with_their_endpoint_for_this_brokers_listener() {
 fn partition_states_drive_metadata() {
     // The controller's word on a partition replaces the image's (more in
     // tests/leadership.rs).
-    let mut sim = zk_broker();
-    sim.create_topic("orders", 1);
+    // A topic of the broker's own log (created alone, before it joined).
+    let mut single = Sim::new();
+    single.create_topic("orders", 1);
+    let mut sim = single.restart_with(zk_broker().broker.config().clone());
     let mut req = update(2, 1, -1, &[1, 2]);
     req.topic_states = vec![UpdateMetadataTopicState {
         topic_name: "orders".into(),

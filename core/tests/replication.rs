@@ -275,10 +275,13 @@ fn acks_all_times_out_when_a_follower_stays_behind() {
 
 #[test]
 fn min_insync_replicas_refuses_acks_all_before_and_after_the_append() {
-    let mut sim = zk_broker();
-    let id = sim
+    // A topic with a config of its own: created by the broker alone (its
+    // own log keeps the config), before it joined a ZooKeeper cluster.
+    let mut single = Sim::new();
+    let id = single
         .create_topic_with("m", 1, &[("min.insync.replicas", "2")])
         .topic_id;
+    let mut sim = single.restart_with(zk_broker().broker.config().clone());
     assert_eq!(lead(&mut sim, "m", id, 1, 1, &[1, 2], &[1]), 0);
     send_produce(&mut sim, 9, "m", 1, -1);
     let p = produce_answer(&mut sim, 9).unwrap();

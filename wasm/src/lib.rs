@@ -33,7 +33,7 @@ use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
 use spate_core::example::Variant;
 use spate_core::protocol::header::decode_request;
 use spate_core::protocol::messages::{request_header, response_header};
-use spate_core::protocol::{ApiKey, RequestBody};
+use spate_core::protocol::{ApiKey, ErrorCode, RequestBody};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -149,7 +149,19 @@ impl Inner {
                         now,
                     );
                 }
-                // The page's broker is never in a cluster: nothing else comes.
+                Output::Response { .. } | Output::Close { .. } => {}
+                // Only a broker in ZooKeeper mode asks for this, and the
+                // playground's never is: should it ever, the topics fail
+                // rather than keep their request waiting.
+                Output::CreateTopics { request, topics } => {
+                    let results = topics
+                        .into_iter()
+                        .map(|t| (t.name, Err(ErrorCode::UNKNOWN_SERVER_ERROR)))
+                        .collect();
+                    me.broker
+                        .handle_topics_created(request, results, date_now() as i64);
+                }
+                // Nothing else comes to a broker outside a cluster.
                 _ => {}
             }
         }

@@ -12,7 +12,64 @@
 //! 0-7. On one broker a replication factor other than 1 or -1 (the
 //! default) is INVALID_REPLICATION_FACTOR; a manual assignment must name
 //! only this broker, one replica per partition, partitions 0..n.
-//! `validate_only` checks everything and creates nothing.
+//! `validate_only` checks everything and creates nothing. Topic ids are
+//! reported from v7, partitions, replication factor and every config with
+//! its source from v5.
+//!
+//! # ZooKeeper mode
+//!
+//! With [`Config::zk_mode`] the broker runs CreateTopics as Kafka's
+//! ZooKeeper-era broker does (`ZkAdminManager`, `DelayedCreatePartitions`),
+//! and `__cluster_metadata` is not touched:
+//!
+//! 1. A broker that is not the controller (as the last UpdateMetadata
+//!    named it) answers NOT_CONTROLLER for every topic: clients send topic
+//!    changes to the controller they find in Metadata.
+//! 2. Each topic is checked in Kafka's order: `__cluster_metadata`, and a
+//!    name given twice, are INVALID_REQUEST; a topic the broker knows
+//!    (its own or learned from the controller) or that a request of this
+//!    broker is creating is TOPIC_ALREADY_EXISTS; null config values
+//!    INVALID_CONFIG; partitions or replication factor together with a
+//!    manual assignment INVALID_REQUEST. -1 partitions is `num.partitions`,
+//!    -1 replicas `default.replication.factor`; the replicas are assigned
+//!    over the live brokers by Kafka's `assignReplicasToBrokers`
+//!    ([`crate::state::assignment`]: rack-aware when every live broker
+//!    has a rack), whose refusals are Kafka's: "Replication factor: 3
+//!    larger than available brokers: 1." (INVALID_REPLICATION_FACTOR), a
+//!    factor or partition count below 1, UNKNOWN_SERVER_ERROR when only
+//!    some brokers have racks. Then the name (INVALID_TOPIC_EXCEPTION,
+//!    also for a name that collides with an existing one once `.` and `_`
+//!    are taken as equal), a manual assignment (as many replicas in every
+//!    partition, none twice, partitions 0..n; INVALID_REPLICA_ASSIGNMENT;
+//!    brokers are not checked, as Kafka does not check them), and the
+//!    configs, as in single-broker mode.
+//! 3. `validate_only`, or no topic left to create: answered at once.
+//!    Otherwise the topics that passed, each with a fresh id, its
+//!    assignment and the configs the request set, go to the driver as
+//!    `Output::CreateTopics` with a request id, and the request is held
+//!    (its connection's later requests wait behind it).
+//! 4. The driver writes them to ZooKeeper and reports each topic's outcome
+//!    with `Broker::handle_topics_created` (TOPIC_ALREADY_EXISTS when the
+//!    topic znode existed). A failed topic has its error.
+//! 5. A written topic is answered NONE once this broker's metadata (the
+//!    controller's UpdateMetadata) names a leader for every one of its
+//!    partitions; the response goes when every topic is settled. At the
+//!    request's deadline (`timeout_ms` after it arrived, counting the
+//!    driver's writes) topics still without leaders, or not reported yet,
+//!    are REQUEST_TIMED_OUT (with no message, the id of a written topic
+//!    kept). With `timeout_ms <= 0` the request is answered as soon as
+//!    the driver reports, without waiting for leaders, and a written topic
+//!    is REQUEST_TIMED_OUT, as Kafka answers it.
+//!
+//! A request whose connection closes is dropped; the driver's later report
+//! changes nothing else. The response fields are Kafka's: a created topic
+//! has its id (v7+), partition count, replication factor and configs
+//! (v5+); a failed one -1, -1 and no configs.
+//!
+//! The internal topics (`__consumer_offsets`, `__transaction_state`)
+//! still go to the broker's own controller in ZooKeeper mode, as on a
+//! single broker, until the coordinators learn to wait for topics created
+//! through ZooKeeper.
 
 use crate::protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
 use crate::protocol::messages::create_topics_response::{
@@ -26,6 +83,11 @@ use crate::state::Config;
 use crate::storage::Storage;
 
 use super::Ctx;
+
+mod held;
+pub(super) mod zk;
+
+pub(crate) use held::{Answer, Creates};
 
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
@@ -47,32 +109,44 @@ pub(crate) fn handle<S: Storage>(
                     Some(format!("Duplicate topic name {name} in the request")),
                 );
             }
-            match check(config, ctl.cluster, t) {
-                Err((code, msg)) => result(t, Uuid::ZERO, code, Some(msg)),
-                Ok((partitions, configs)) if req.validate_only => {
-                    let mut r = result(t, Uuid::ZERO, ErrorCode::NONE, None);
-                    r.num_partitions = partitions;
-                    r.configs = Some(effective_configs(config, &configs));
-                    r
-                }
-                Ok((partitions, configs)) => {
-                    match ctl.create_topic(&name, partitions, &configs, ctx.now) {
-                        Ok(id) => {
-                            let mut r = result(t, id, ErrorCode::NONE, None);
-                            r.num_partitions = partitions;
-                            r.configs = Some(effective_configs(config, &configs));
-                            r
-                        }
-                        Err(code) => result(t, Uuid::ZERO, code, Some(message(code, &name))),
-                    }
-                }
-            }
+            create_here(ctx, config, &mut ctl, t, req.validate_only)
         })
         .collect();
     CreateTopicsResponse {
         throttle_time_ms: 0,
         topics,
         ..Default::default()
+    }
+}
+
+/// Checks one topic and creates it on this broker's own controller
+/// (unless `validate_only`): every topic of a single broker, and the
+/// internal topics in ZooKeeper mode.
+fn create_here<S: Storage>(
+    ctx: &Ctx,
+    config: &Config,
+    ctl: &mut Controller<'_, S>,
+    t: &CreatableTopic,
+    validate_only: bool,
+) -> CreatableTopicResult {
+    let name = t.name.to_string();
+    match check(config, ctl.cluster, t) {
+        Err((code, msg)) => result(t, Uuid::ZERO, code, Some(msg)),
+        Ok((partitions, configs)) if validate_only => {
+            let mut r = result(t, Uuid::ZERO, ErrorCode::NONE, None);
+            r.num_partitions = partitions;
+            r.configs = Some(effective_configs(config, &configs));
+            r
+        }
+        Ok((partitions, configs)) => match ctl.create_topic(&name, partitions, &configs, ctx.now) {
+            Ok(id) => {
+                let mut r = result(t, id, ErrorCode::NONE, None);
+                r.num_partitions = partitions;
+                r.configs = Some(effective_configs(config, &configs));
+                r
+            }
+            Err(code) => result(t, Uuid::ZERO, code, Some(message(code, &name))),
+        },
     }
 }
 

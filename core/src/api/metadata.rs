@@ -13,7 +13,17 @@
 //!
 //! 0-13. v0 treats an empty topic list as "all topics"; v1+ as "none".
 //! Auto-creation happens when the broker allows it (`auto.create.topics.enable`)
-//! and, from v4, the request allows it too. Authorized operations are
+//! and, from v4, the request allows it too. In ZooKeeper mode
+//! ([`Config::zk_mode`]) a topic is auto-created as Kafka's ZooKeeper-era
+//! broker does it, on any broker: `num.partitions` partitions of
+//! `default.replication.factor` replicas assigned over the live brokers,
+//! handed to the driver to write to ZooKeeper (`Output::CreateTopics`),
+//! and the topic answered LEADER_NOT_AVAILABLE at once (no partitions)
+//! for the client to ask again; also while its creation is under way, so
+//! it is not asked for twice. A topic that cannot be created gets the
+//! error that stopped it (INVALID_REPLICATION_FACTOR with too few live
+//! brokers). `__consumer_offsets` is still created on the broker's own
+//! controller, as in single-broker mode. Authorized operations are
 //! reported as -2^31 ("not requested") or, when requested, as every
 //! operation: Spate has no ACLs.
 //!
@@ -36,17 +46,20 @@
 //! metadata cache answers. Topics the controller named are listed with
 //! the image's own.
 
+use crate::protocol::messages::create_topics_request::CreatableTopic;
 use crate::protocol::messages::metadata_request::MetadataRequest;
 use crate::protocol::messages::metadata_response::{
     MetadataResponse, MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use crate::protocol::{ErrorCode, Uuid};
+use crate::state::assignment::NewTopic;
 use crate::state::brokers::Membership;
-use crate::state::cluster::{Cluster, Topic, METADATA_TOPIC, OFFSETS_TOPIC};
+use crate::state::cluster::{is_internal, Cluster, Topic, METADATA_TOPIC, OFFSETS_TOPIC};
 use crate::state::controller::Controller;
 use crate::state::Config;
 use crate::storage::{Storage, TopicPartition};
 
+use super::create_topics::{zk, Creates};
 use super::Ctx;
 
 /// Authorized operations not requested.
@@ -58,13 +71,18 @@ const ALL_TOPIC_OPS: i32 = 3576;
 /// CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE), as Kafka's bit set.
 const ALL_CLUSTER_OPS: i32 = 8096;
 
+/// Runs a Metadata request. In ZooKeeper mode the topics it auto-creates
+/// come back with the request id [`Creates`] gave them, for the driver to
+/// write.
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     config: &Config,
     members: &Membership,
     mut ctl: Controller<'_, S>,
+    creates: &mut Creates,
     req: MetadataRequest,
-) -> MetadataResponse {
+) -> (MetadataResponse, Option<(u64, Vec<NewTopic>)>) {
+    let mut auto: Vec<NewTopic> = Vec::new();
     let v = ctx.version;
     let wanted: Option<Vec<(Option<String>, Uuid)>> = match &req.topics {
         None => None,
@@ -107,6 +125,11 @@ pub(crate) fn handle<S: Storage>(
                             }
                         }
                     }
+                    (None, Some(n)) if auto_create && config.zk_mode && !is_internal(n) => {
+                        let code = auto_create_zk(config, members, &mut ctl, creates, n, &mut auto);
+                        topics.push(missing(Some(n.clone()), id, code));
+                        continue;
+                    }
                     (None, Some(n)) if auto_create => {
                         match ctl.create_topic(n, config.default_partitions, &[], ctx.now) {
                             Ok(_) => ctl.cluster.topics.get(n.as_str()).cloned(),
@@ -134,7 +157,11 @@ pub(crate) fn handle<S: Storage>(
             }
         }
     }
-    MetadataResponse {
+    let created = (!auto.is_empty()).then(|| {
+        let names = auto.iter().map(|t| t.name.clone()).collect();
+        (creates.auto(names), auto)
+    });
+    let response = MetadataResponse {
         throttle_time_ms: 0,
         brokers: members
             .brokers()
@@ -156,6 +183,41 @@ pub(crate) fn handle<S: Storage>(
             NOT_REQUESTED
         },
         ..Default::default()
+    };
+    (response, created)
+}
+
+/// Auto-creates `name` in ZooKeeper mode, as Kafka's ZooKeeper-era broker
+/// does: `num.partitions` partitions of `default.replication.factor`
+/// replicas over the live brokers, for the driver to write (into `auto`).
+/// The client hears LEADER_NOT_AVAILABLE at once (also when the topic is
+/// being created already) and asks again; a topic that cannot be created
+/// gets the error that stopped it (INVALID_REPLICATION_FACTOR when there
+/// are too few live brokers).
+fn auto_create_zk<S: Storage>(
+    config: &Config,
+    members: &Membership,
+    ctl: &mut Controller<'_, S>,
+    creates: &Creates,
+    name: &str,
+    auto: &mut Vec<NewTopic>,
+) -> ErrorCode {
+    if creates.being_created(name) || auto.iter().any(|t| t.name == name) {
+        return ErrorCode::LEADER_NOT_AVAILABLE;
+    }
+    let t = CreatableTopic {
+        name: name.into(),
+        num_partitions: -1,
+        replication_factor: -1,
+        ..Default::default()
+    };
+    match zk::check(config, members, ctl.cluster, ctl.ids, false, &t) {
+        Ok(new) => {
+            auto.push(new);
+            ErrorCode::LEADER_NOT_AVAILABLE
+        }
+        Err((ErrorCode::TOPIC_ALREADY_EXISTS, _)) => ErrorCode::LEADER_NOT_AVAILABLE,
+        Err((code, _)) => code,
     }
 }
 

@@ -14,6 +14,12 @@
 //! `txn::carry_out`), and so on. A handler never sees the broker, its
 //! connections or its timers.
 //!
+//! In ZooKeeper mode CreateTopics and Metadata auto-creation hand topics
+//! to the driver ([`Handled::create`]) and a CreateTopics is held in
+//! [`Creates`] ([`Reply::Creating`]) until the driver reports and the
+//! controller's UpdateMetadata ([`Handled::metadata_updated`]) names its
+//! leaders; the broker asks [`Creates`] for the answers.
+//!
 //! [`supported`] is the table ApiVersions advertises, so the two cannot
 //! disagree: an API or version absent from it is refused before dispatch,
 //! as Kafka refuses an API its listener does not serve (by closing the
@@ -76,6 +82,7 @@ use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::{decode_request_header, peek_request};
 use crate::protocol::schema::Versions;
 use crate::protocol::{ApiKey, ErrorCode, Reader, RequestBody, ResponseBody};
+use crate::state::assignment::NewTopic;
 use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::controller::Controller;
@@ -86,6 +93,7 @@ use crate::state::telemetry::Telemetry;
 use crate::state::{Config, ConnId, Now};
 use crate::storage::{Storage, TopicPartition};
 
+pub(crate) use create_topics::{Answer as CreateAnswer, Creates};
 pub(crate) use fetch::ParkedFetch;
 pub(crate) use produce::ParkedProduce;
 
@@ -141,6 +149,9 @@ pub(crate) struct Parts<'a, S> {
     pub ids: &'a mut Ids,
     pub groups: &'a mut GroupCoordinator,
     pub txns: &'a mut TxnCoordinator,
+    /// CreateTopics requests held while the driver writes their topics to
+    /// ZooKeeper and the controller elects leaders (ZooKeeper mode).
+    pub creates: &'a mut Creates,
 }
 
 /// What a request is handled with.
@@ -206,6 +217,10 @@ pub(crate) enum Reply {
     /// Held by the group coordinator, which answers it later (a JoinGroup
     /// or SyncGroup waiting for the other members).
     Hold,
+    /// Held as this request of [`Creates`] (a CreateTopics in ZooKeeper
+    /// mode): answered when the driver has written its topics and the
+    /// controller has elected their leaders, or at its deadline.
+    Creating(u64),
 }
 
 /// What handling a request decided, for the broker to carry out.
@@ -222,6 +237,12 @@ pub(crate) struct Handled {
     pub answers: Vec<(ConnId, ResponseBody)>,
     /// The group coordinator's next deadline, when the request moved it.
     pub group_deadline: Option<Option<Now>>,
+    /// Topics for the driver to create in ZooKeeper, with the request id
+    /// it reports back with (ZooKeeper mode).
+    pub create: Option<(u64, Vec<NewTopic>)>,
+    /// The controller's partition states changed (UpdateMetadata): held
+    /// CreateTopics requests may be answered now.
+    pub metadata_updated: bool,
 }
 
 impl Handled {
@@ -232,6 +253,8 @@ impl Handled {
             appended: Vec::new(),
             answers: Vec::new(),
             group_deadline: None,
+            create: None,
+            metadata_updated: false,
         }
     }
 
@@ -418,6 +441,7 @@ fn run<S: Storage>(
         ids,
         groups,
         txns,
+        creates,
     } = p;
     let mut ctl = Controller {
         cluster,
@@ -438,16 +462,23 @@ fn run<S: Storage>(
     }
     match body {
         Q::ApiVersions(_) => Handled::respond(R::ApiVersions(api_versions::handle(config))),
-        Q::Metadata(req) => Handled::respond(R::Metadata(metadata::handle(
-            ctx, config, members, ctl, req,
-        ))),
-        Q::UpdateMetadata(req) => Handled::respond(R::UpdateMetadata(update_metadata::handle(
-            ctx,
-            config,
-            members,
-            ctl.cluster,
-            req,
-        ))),
+        Q::Metadata(req) => {
+            let (r, create) = metadata::handle(ctx, config, members, ctl, creates, req);
+            Handled {
+                create,
+                ..Handled::respond(R::Metadata(r))
+            }
+        }
+        Q::UpdateMetadata(req) => Handled {
+            metadata_updated: true,
+            ..Handled::respond(R::UpdateMetadata(update_metadata::handle(
+                ctx,
+                config,
+                members,
+                ctl.cluster,
+                req,
+            )))
+        },
         Q::LeaderAndIsr(req) => {
             let mut changed = Vec::new();
             let r =
@@ -488,6 +519,15 @@ fn run<S: Storage>(
         Q::DescribeTopicPartitions(req) => Handled::respond(R::DescribeTopicPartitions(
             describe_topic_partitions::handle(config, members, ctl.cluster, req),
         )),
+        Q::CreateTopics(req) if config.zk_mode => {
+            match create_topics::zk::handle(ctx, config, members, ctl, creates, req) {
+                create_topics::zk::Outcome::Answer(r) => Handled::respond(R::CreateTopics(r)),
+                create_topics::zk::Outcome::Held { request, topics } => Handled {
+                    create: Some((request, topics)),
+                    ..Handled::reply(Reply::Creating(request))
+                },
+            }
+        }
         Q::CreateTopics(req) => Handled::respond(R::CreateTopics(create_topics::handle(
             ctx, config, ctl, req,
         ))),

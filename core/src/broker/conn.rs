@@ -18,6 +18,10 @@ pub(super) enum InFlight {
     /// A JoinGroup or SyncGroup the group coordinator holds and answers
     /// later, in the version and to the correlation id of the request.
     Held(Answering),
+    /// A CreateTopics (ZooKeeper mode) held as this request of
+    /// `api::Creates`, answered in this version and to this correlation
+    /// id once the driver and the controller have done their part.
+    Creating { request: u64, answering: Answering },
 }
 
 /// One connection.

@@ -18,6 +18,13 @@
 //! [`Broker::handle_timeout`] when the time comes. Spurious extra calls to
 //! `handle_timeout` are no-ops.
 //!
+//! Outputs are of two kinds: [`Output::Response`] and [`Output::Close`]
+//! for a connection, and, in ZooKeeper mode only, [`Output::CreateTopics`]
+//! for the driver itself: write the topics to ZooKeeper, then report with
+//! [`Broker::handle_topics_created`] and the output's request id (that
+//! call is an input like any other: drain again after it). The request
+//! that asked stays held until then (see "In a cluster").
+//!
 //! # Ordering
 //!
 //! As in Kafka, one request per connection is in progress at a time: later
@@ -38,7 +45,8 @@
 //! the request, and which held requests it answered. Timers run retention
 //! and the log cleaner (module `state`), the group coordinator's deadlines
 //! (module `coordinator::group`) and the transaction coordinator's
-//! (timeouts, markers to retry, ids to expire: module `coordinator::txn`).
+//! (timeouts, markers to retry, ids to expire: module `coordinator::txn`),
+//! and the deadlines of CreateTopics requests held in ZooKeeper mode.
 //! At start, transactions a stop left prepared are finished before the
 //! first request. The crate's docs draw the layers.
 //!
@@ -54,8 +62,22 @@
 //! follower of partitions; as a leader it serves its followers' fetches,
 //! keeps their positions and the high watermark, and parks acks=all
 //! produces until the high watermark passes them (or their timeout).
+//!
+//! Topics are created through ZooKeeper, as Kafka 2.x creates them: a
+//! CreateTopics (on the controller) or a Metadata that auto-creates a
+//! topic yields [`Output::CreateTopics`], each [`NewTopic`] with its id,
+//! its replicas assigned over the live brokers and the configs the
+//! request set. The driver writes `/config/topics/<name>` and
+//! `/brokers/topics/<name>` and calls [`Broker::handle_topics_created`]
+//! with each topic's outcome. The CreateTopics response is held until
+//! then, and further until the controller's UpdateMetadata names a leader
+//! for every partition, or the request's `timeout_ms` passes (module
+//! `api::create_topics` has the details); the Metadata one is not (the new
+//! topic is LEADER_NOT_AVAILABLE). The internal topics stay on the
+//! broker's own controller for now.
 
 mod conn;
+mod creates;
 mod timer;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -63,7 +85,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use bytes::Bytes;
 
 use crate::api::txn::{carry_out, TxnParts};
-use crate::api::{self, Answering, Handled, Input, Parked, Parts, Reply};
+use crate::api::{self, Answering, Creates, Handled, Input, Parked, Parts, Reply};
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
@@ -82,6 +104,7 @@ use timer::{TimerKind, Timers};
 
 pub use crate::coordinator::group::{GroupConfig, GroupSummary};
 pub use crate::coordinator::txn::TxnSummary;
+pub use crate::state::assignment::NewTopic;
 pub use crate::state::replication::IsrOutcome;
 pub use crate::state::{
     Config, ConnId, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
@@ -133,6 +156,20 @@ pub enum Output {
         /// The znode version the write is conditional on.
         version: i32,
     },
+    /// Create these topics in ZooKeeper (ZooKeeper mode only): for each,
+    /// write its configs to `/config/topics/<name>`, then its assignment
+    /// and id to `/brokers/topics/<name>` (only if absent), and report
+    /// every topic's outcome with [`Broker::handle_topics_created`] and
+    /// this `request`. A CreateTopics request, or a Metadata request that
+    /// auto-created topics, asked for it; the controller, watching
+    /// `/brokers/topics`, elects the leaders.
+    CreateTopics {
+        /// What to report back with.
+        request: u64,
+        /// The topics, each with its id, assignment and the configs the
+        /// request set.
+        topics: Vec<NewTopic>,
+    },
 }
 
 /// The broker state machine.
@@ -164,6 +201,9 @@ pub struct Broker<S: Storage> {
     waiting: BTreeMap<TopicPartition, BTreeSet<ConnId>>,
     outputs: VecDeque<Output>,
     timers: Timers,
+    /// CreateTopics requests waiting for the driver's ZooKeeper writes and
+    /// the controller's leaders (ZooKeeper mode).
+    creates: Creates,
 }
 
 /// Why a broker could not start.
@@ -264,6 +304,7 @@ impl<S: Storage> Broker<S> {
             waiting: BTreeMap::new(),
             outputs: VecDeque::new(),
             timers,
+            creates: Creates::default(),
         })
     }
 
@@ -417,6 +458,10 @@ impl<S: Storage> Broker<S> {
         }
     }
 
+    // `handle_topics_created`, the driver's report of the topics it wrote
+    // to ZooKeeper, is in `creates.rs` with the rest of CreateTopics'
+    // part here.
+
     /// The connection closed: its queued and parked requests are dropped.
     pub fn handle_disconnect(&mut self, conn: ConnId, now: Now) {
         let _ = now;
@@ -478,6 +523,12 @@ impl<S: Storage> Broker<S> {
                 TimerKind::Isr => {
                     self.check_isr(now);
                     self.timers.set(now + self.isr_interval(), TimerKind::Isr);
+                }
+                TimerKind::Creates => {
+                    for answer in self.creates.expire(now, &self.cluster) {
+                        self.answer_create(answer, now);
+                    }
+                    self.set_create_timer();
                 }
                 TimerKind::OffsetsRetention => {
                     for d in self.groups.expire_offsets(now) {
@@ -555,6 +606,7 @@ impl<S: Storage> Broker<S> {
             ids: &mut self.ids,
             groups: &mut self.groups,
             txns: &mut self.txns,
+            creates: &mut self.creates,
         };
         let Handled {
             request,
@@ -562,7 +614,13 @@ impl<S: Storage> Broker<S> {
             appended,
             answers,
             group_deadline,
+            create,
+            metadata_updated,
         } = api::dispatch(parts, conn, peer, now, input);
+        if let Some((request, topics)) = create {
+            self.outputs
+                .push_back(Output::CreateTopics { request, topics });
+        }
         // Fetches waiting on what was appended are answered first, as the
         // append happened before this request's response.
         self.wake(&appended, now);
@@ -576,6 +634,12 @@ impl<S: Storage> Broker<S> {
             self.set_group_timer(at);
         }
         self.set_txn_timer();
+        if metadata_updated {
+            for answer in self.creates.check(&self.cluster) {
+                self.answer_create(answer, now);
+            }
+        }
+        self.set_create_timer();
     }
 
     /// The transaction timer follows the coordinator's earliest deadline.
@@ -617,6 +681,19 @@ impl<S: Storage> Broker<S> {
                 let a = request.ok_or("a held request without a header")?;
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.in_flight = Some(InFlight::Held(a));
+                }
+                Ok(())
+            }
+            Reply::Creating(id) => {
+                let answering = request.ok_or("a held request without a header")?;
+                match self.conns.get_mut(&conn) {
+                    Some(c) => {
+                        c.in_flight = Some(InFlight::Creating {
+                            request: id,
+                            answering,
+                        })
+                    }
+                    None => self.creates.drop_request(id),
                 }
                 Ok(())
             }
@@ -724,8 +801,13 @@ impl<S: Storage> Broker<S> {
     /// A connection is gone: whatever it waited for is forgotten (a
     /// request the group coordinator holds is answered into the void).
     fn forget(&mut self, conn: ConnId, in_flight: Option<InFlight>) {
-        if let Some(InFlight::Parked(parked)) = in_flight {
-            self.unpark(conn, &parked);
+        match in_flight {
+            Some(InFlight::Parked(parked)) => self.unpark(conn, &parked),
+            Some(InFlight::Creating { request, .. }) => {
+                self.creates.drop_request(request);
+                self.set_create_timer();
+            }
+            Some(InFlight::Held(_)) | None => {}
         }
     }
 

@@ -23,6 +23,8 @@ pub(crate) enum TimerKind {
     /// Time for the partitions led here to check their ISR (ZooKeeper
     /// mode).
     Isr,
+    /// The earliest deadline of a held CreateTopics (ZooKeeper mode).
+    Creates,
 }
 
 /// Deadlines by kind; each kind has at most one.

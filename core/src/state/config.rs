@@ -26,13 +26,19 @@ pub struct Config {
     /// and learns the live brokers and the controller from it. Off (the
     /// default), the broker is a cluster of one: it refuses the
     /// inter-broker APIs, as Kafka refuses an API it does not serve, and
-    /// names itself as the only broker and the controller.
+    /// names itself as the only broker and the controller. CreateTopics
+    /// and Metadata auto-creation then go through ZooKeeper, written by
+    /// the driver (`Output::CreateTopics`).
     pub zk_mode: bool,
     /// `auto.create.topics.enable`.
     pub auto_create_topics: bool,
     /// `num.partitions`: partitions of an auto-created topic, and of a
     /// CreateTopics request asking for -1.
     pub default_partitions: i32,
+    /// `default.replication.factor`: replicas of an auto-created topic,
+    /// and of a CreateTopics request asking for -1, in ZooKeeper mode (a
+    /// single broker has one replica of everything). Kafka's default, 1.
+    pub default_replication_factor: i16,
     /// `message.max.bytes`: the largest record batch accepted.
     pub message_max_bytes: i32,
     /// `log.retention.ms` (-1: keep forever).
@@ -79,6 +85,7 @@ impl Default for Config {
             zk_mode: false,
             auto_create_topics: true,
             default_partitions: 1,
+            default_replication_factor: 1,
             message_max_bytes: 1_048_588,
             log_retention_ms: 7 * 24 * 60 * 60 * 1000,
             log_retention_bytes: -1,

@@ -47,9 +47,11 @@
 //! A partition not hosted that the controller's states know is led
 //! elsewhere (Kafka's NOT_LEADER_OR_FOLLOWER for a partition whose replica
 //! this broker does not hold). A partition known only to the image's own
-//! log (a topic this broker's KRaft-style controller created: CreateTopics
-//! and the internal topics are not routed through the ZooKeeper controller
-//! yet) is led here, as in single-broker mode.
+//! log (a topic this broker's KRaft-style controller created: the
+//! internal topics, which are not routed through ZooKeeper yet, and
+//! topics a single broker created before it joined a cluster) is led
+//! here, as in single-broker mode. CreateTopics in ZooKeeper mode goes
+//! through ZooKeeper, and its topics are learned from the controller.
 //!
 //! # Not here yet
 //!

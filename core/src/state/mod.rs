@@ -6,6 +6,8 @@
 //! - [`cluster`]: the metadata image (topics, partitions, their configs),
 //!   rebuilt from `__cluster_metadata`; [`controller`] changes it, record
 //!   first, image second.
+//! - [`assignment`]: where the replicas of a new topic go (ZooKeeper
+//!   mode; Kafka's `assignReplicasToBrokers`).
 //! - [`brokers`]: cluster membership (the live brokers and the controller),
 //!   as the controller's UpdateMetadata last stated it in ZooKeeper mode;
 //!   this broker alone otherwise.
@@ -28,6 +30,7 @@
 //! Nothing here knows about connections, requests or coordinators: those
 //! sit above and pass in exactly the parts they use.
 
+pub(crate) mod assignment;
 pub(crate) mod brokers;
 pub(crate) mod cleaner;
 pub(crate) mod cluster;

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use bytes::{Bytes, BytesMut};
-use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use spate_core::broker::{Broker, Config, ConnId, NewTopic, Output, PeerInfo};
 use spate_core::protocol::header::{decode_response, encode_request};
 use spate_core::protocol::messages::request_header::RequestHeader;
 use spate_core::protocol::{ApiKey, RequestBody, ResponseBody};
@@ -38,6 +38,9 @@ pub struct Sim<S: Storage = MemStorage> {
     /// (api, version) of each request sent, by (conn, correlation id).
     pending: BTreeMap<(ConnId, i32), (ApiKey, i16)>,
     next_corr: i32,
+    /// Topics the broker asked the driver to create in ZooKeeper, by
+    /// request, not yet reported back.
+    pub creating: Vec<(u64, Vec<NewTopic>)>,
 }
 
 impl Sim {
@@ -53,7 +56,14 @@ impl Sim {
 impl<S: Storage + Clone> Sim<S> {
     /// A broker over the same storage: a restart.
     pub fn restart(&self) -> Sim<S> {
-        let mut s = Sim::over(self.broker.config().clone(), self.broker.storage().clone());
+        self.restart_with(self.broker.config().clone())
+    }
+
+    /// A broker over the same storage with another config: a restart in
+    /// another mode (topics a single broker created on its own
+    /// controller, kept by a broker that joined a ZooKeeper cluster).
+    pub fn restart_with(&self, config: Config) -> Sim<S> {
+        let mut s = Sim::over(config, self.broker.storage().clone());
         s.now = self.now;
         s
     }
@@ -70,6 +80,7 @@ impl<S: Storage> Sim<S> {
             asked: Vec::new(),
             pending: BTreeMap::new(),
             next_corr: 1,
+            creating: Vec::new(),
         }
     }
 
@@ -144,6 +155,9 @@ impl<S: Storage> Sim<S> {
                         .or_default()
                         .push(Event::Response(corr, body));
                 }
+                Output::CreateTopics { request, topics } => {
+                    self.creating.push((request, topics));
+                }
                 Output::Close { conn, reason } => {
                     self.events
                         .entry(conn)
@@ -181,6 +195,18 @@ impl<S: Storage> Sim<S> {
         }
         self.now = until;
         self.broker.handle_timeout(self.now);
+        self.drain();
+    }
+
+    /// The driver reports the ZooKeeper writes of request `request`.
+    pub fn topics_created(
+        &mut self,
+        request: u64,
+        results: Vec<(String, Result<(), spate_core::protocol::ErrorCode>)>,
+    ) {
+        self.creating.retain(|(r, _)| *r != request);
+        self.broker
+            .handle_topics_created(request, results, self.now);
         self.drain();
     }
 

@@ -141,7 +141,9 @@ fn create(
         timeout_ms: ADMIN_TIMEOUT_MS,
         ..Default::default()
     };
-    let ResponseBody::CreateTopics(resp) = client.send(RequestBody::CreateTopics(req))? else {
+    let ResponseBody::CreateTopics(resp) =
+        client.controller()?.send(RequestBody::CreateTopics(req))?
+    else {
         bail!("CreateTopics answered with another API");
     };
     let Some(t) = resp.topics.first() else {

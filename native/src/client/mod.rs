@@ -121,6 +121,19 @@ impl Client {
         Ok(resp)
     }
 
+    /// The connection to the controller, where Kafka's admin client sends
+    /// CreateTopics, DeleteTopics and CreatePartitions (a broker of a
+    /// ZooKeeper cluster that is not the controller answers them
+    /// NOT_CONTROLLER): the broker the bootstrap's Metadata names, or the
+    /// bootstrap broker when it names none.
+    pub(crate) fn controller(&mut self) -> anyhow::Result<&mut Connection> {
+        let meta = self.metadata(Some(&[]))?;
+        if meta.controller_id < 0 || !self.brokers.contains_key(&meta.controller_id) {
+            return Ok(&mut self.bootstrap);
+        }
+        self.leader(meta.controller_id)
+    }
+
     /// Metadata for one topic that must exist.
     pub(crate) fn topic(&mut self, name: &str) -> anyhow::Result<MetadataResponseTopic> {
         let resp = self.metadata(Some(&[name]))?;

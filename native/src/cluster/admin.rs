@@ -17,7 +17,7 @@
 //! assignment already exists is TOPIC_ALREADY_EXISTS, whichever broker
 //! wrote it.
 
-use spate_core::broker::IsrOutcome;
+use spate_core::broker::{IsrOutcome, NewTopic};
 use spate_core::coordinator::controller::{LeaderIsr, TopicAssignment};
 use spate_core::protocol::ErrorCode;
 use spate_core::storage::TopicPartition;
@@ -29,21 +29,11 @@ use super::topic_znodes::{
     topic_path, ISR_CHANGE_PREFIX,
 };
 
-/// A topic to create: its assignment and the configs the request set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NewTopic {
-    /// Name, id and each partition's replicas.
-    pub assignment: TopicAssignment,
-    /// Configs set explicitly.
-    pub configs: Vec<(String, String)>,
-}
-
 /// What the membership loop is asked to do for the broker.
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Create these topics; the answer is
     /// [`super::News::TopicsCreated`] with the same `request`.
-    #[allow(dead_code)] // the core's CreateTopics output is wired next
     CreateTopics {
         /// The broker's name for the request.
         request: u64,
@@ -116,12 +106,12 @@ pub(crate) async fn create_topics<E: Engine>(
 ) -> Vec<(String, Result<(), ErrorCode>)> {
     let mut out = Vec::with_capacity(topics.len());
     for t in topics {
-        let name = t.assignment.name.clone();
+        let name = t.name.clone();
         let outcome = match create(engine, t).await {
             Ok(true) => {
                 info!(
                     topic = %name,
-                    partitions = t.assignment.partitions.len(),
+                    partitions = t.assignment.len(),
                     "created the topic in the cluster"
                 );
                 Ok(())
@@ -139,7 +129,7 @@ pub(crate) async fn create_topics<E: Engine>(
 
 /// Writes one topic; false when its assignment already existed.
 async fn create<E: Engine>(engine: &E, t: &NewTopic) -> Result<bool, EngineError> {
-    let name = &t.assignment.name;
+    let name = &t.name;
     if engine.read(&topic_path(name)).await?.is_some() {
         return Ok(false);
     }
@@ -163,7 +153,11 @@ async fn create<E: Engine>(engine: &E, t: &NewTopic) -> Result<bool, EngineError
             "{path} kept changing while it was written"
         )));
     }
-    let assignment = encode_topic(&t.assignment);
+    let assignment = encode_topic(&TopicAssignment {
+        name: t.name.clone(),
+        id: t.id,
+        partitions: t.assignment.clone(),
+    });
     match engine
         .write(&topic_path(name), &assignment, Expect::Absent, None)
         .await?

@@ -30,6 +30,7 @@ use bytes::Bytes;
 use clap::Args;
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
 use spate_core::coordinator::controller::LeaderIsr;
+use spate_core::protocol::ErrorCode;
 use spate_core::storage::{MemStorage, Storage};
 
 use crate::cluster::zookeeper::{ZkConfig, ZooKeeper};
@@ -484,7 +485,12 @@ async fn own<S: Store>(
             stop = true;
         }
         while let Some(out) = broker.poll_output() {
-            outs.push(out);
+            match (out, &cluster) {
+                (Output::CreateTopics { request, topics }, None) => {
+                    not_in_a_cluster(&mut broker, request, topics);
+                }
+                (out, _) => outs.push(out),
+            }
         }
         if fsync == FsyncPolicy::Always && !outs.is_empty() {
             broker.storage_mut().flush()?;
@@ -555,15 +561,29 @@ fn apply<S: Storage>(
         }) => {
             broker.handle_isr_written(&tp, leader_epoch, outcome, now);
         }
-        Input::Cluster(News::TopicsCreated { request, .. }) => {
-            error!(
-                request,
-                "topics created for a request the broker never made"
-            );
+        Input::Cluster(News::TopicsCreated { request, results }) => {
+            broker.handle_topics_created(request, results, now);
         }
         Input::Shutdown => return true,
     }
     false
+}
+
+/// Topics to create through ZooKeeper, asked of a broker that has no
+/// session (the core asks only in ZooKeeper mode, which always has one):
+/// they fail at once rather than keep their request waiting.
+fn not_in_a_cluster<S: Storage>(
+    broker: &mut Broker<S>,
+    request: u64,
+    topics: Vec<spate_core::broker::NewTopic>,
+) {
+    let names: Vec<String> = topics.into_iter().map(|t| t.name).collect();
+    error!(request, topics = ?names, "topics to create, but no ZooKeeper session");
+    let results = names
+        .into_iter()
+        .map(|n| (n, Err(ErrorCode::UNKNOWN_SERVER_ERROR)))
+        .collect();
+    broker.handle_topics_created(request, results, now_ms());
 }
 
 fn send(
@@ -609,6 +629,14 @@ fn send(
             // Only a broker in a cluster leads with followers.
             if let Some(c) = cluster {
                 let _ = c.send(cluster::Command::WriteIsr { tp, state, version });
+            }
+        }
+        Output::CreateTopics { request, topics } => {
+            let names: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+            info!(request, topics = ?names, "creating topics in the cluster");
+            // The owner loop kept these when there is no cluster.
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::CreateTopics { request, topics });
             }
         }
         Output::Close { conn, reason } => {

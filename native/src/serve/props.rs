@@ -96,6 +96,7 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         }
         "node.id" | "broker.id" => c.node_id = v.parse()?,
         "num.partitions" => c.default_partitions = v.parse()?,
+        "default.replication.factor" => c.default_replication_factor = v.parse()?,
         "auto.create.topics.enable" => c.auto_create_topics = v.parse()?,
         "message.max.bytes" => c.message_max_bytes = v.parse()?,
         "log.retention.ms" => c.log_retention_ms = v.parse()?,
@@ -151,11 +152,12 @@ mod tests {
 
     #[test]
     fn reads_the_keys_spate_knows_and_lists_the_rest() {
-        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\nzookeeper.connect=zk1:2181,zk2:2181/spate\nzookeeper.session.timeout.ms=6000\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\ntransaction.state.log.num.partitions=5\ntransaction.max.timeout.ms=60000\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\n";
+        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\nzookeeper.connect=zk1:2181,zk2:2181/spate\nzookeeper.session.timeout.ms=6000\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\ntransaction.state.log.num.partitions=5\ntransaction.max.timeout.ms=60000\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\ndefault.replication.factor=3\n";
         let mut c = Config::default();
         let p = apply(text, &mut c).unwrap();
         assert_eq!(c.node_id, 3);
         assert_eq!(c.default_partitions, 4);
+        assert_eq!(c.default_replication_factor, 3);
         assert!(!c.auto_create_topics);
         assert!(!c.log_cleaner_enable);
         assert_eq!(c.log_cleaner_backoff_ms, 200);

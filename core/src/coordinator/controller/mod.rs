@@ -63,12 +63,11 @@
 //!   to the replication layer; this machine only shrinks the ISR.
 //! - Topic deletion, partition reassignment, controlled shutdown, and
 //!   StopReplica for replicas on dead brokers.
-//! - CreateTopics through ZooKeeper: the plan is a core output carrying the
-//!   computed assignment (`/brokers/topics/T` and `/config/topics/T`) that
-//!   the driver writes, with the result coming back as an input, and the
-//!   answer held until the metadata shows the topic's leaders or the
-//!   request times out (Kafka's `DelayedCreatePartitions`). Until then
-//!   CreateTopics stays on the broker's own single-node controller.
+//! - CreateTopics through ZooKeeper is the broker's side, not this
+//!   machine's: the broker outputs `Output::CreateTopics` with the
+//!   computed assignments, the driver writes `/config/topics/T` and
+//!   `/brokers/topics/T`, and this machine learns of the topics from its
+//!   `/brokers/topics` watch (`handle_topics`) like any other.
 
 mod rules;
 #[cfg(test)]
