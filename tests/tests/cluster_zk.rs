@@ -722,3 +722,80 @@ fn a_leader_takes_a_frozen_follower_out_of_the_isr_and_every_broker_hears_of_it(
     brokers.remove(&victim);
     all_report(&brokers, "isr", &want);
 }
+
+#[test]
+fn spate_topic_create_places_replicas_through_zookeeper_and_answers_once_leaders_are_known() {
+    let zk = ZooKeeper::start();
+    let (brokers, c) = three_brokers(&zk);
+    agree(&brokers, c, Duration::from_secs(10));
+    // Asked of a broker that is not the controller: the CLI goes to the
+    // controller, as Kafka's admin client does.
+    let other = brokers.iter().find(|(id, _)| **id != c).unwrap().1;
+    let out = other.spate(
+        &[
+            "topic",
+            "create",
+            "placed",
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "3",
+            "--config",
+            "min.insync.replicas=2",
+            "--json",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(answer["partitions"], 3);
+    assert_eq!(answer["replication_factor"], 3);
+    // Kafka's znodes: the assignment (3 distinct replicas per partition,
+    // leaders spread), the configs, a state per partition.
+    let topic = json_at(&zk, "/brokers/topics/placed");
+    assert_eq!(topic["version"], 3);
+    assert!(topic["topic_id"].as_str().is_some_and(|s| s.len() == 22));
+    let mut firsts = Vec::new();
+    for p in 0..3 {
+        let replicas: Vec<i64> = topic["partitions"][p.to_string()]
+            .as_array()
+            .expect("replicas")
+            .iter()
+            .map(|r| r.as_i64().unwrap())
+            .collect();
+        let mut sorted = replicas.clone();
+        sorted.sort();
+        assert_eq!(sorted, [1, 2, 3], "partition {p}: {replicas:?}");
+        firsts.push(replicas[0]);
+        // The answer came after the leaders were elected.
+        let (leader, epoch, isr) = partition_state(&zk, "placed", p).expect("a state");
+        assert_eq!((leader, epoch, isr.len()), (replicas[0], 0, 3));
+    }
+    firsts.sort();
+    assert_eq!(firsts, [1, 2, 3], "one preferred leader per broker");
+    assert_eq!(
+        json_at(&zk, "/config/topics/placed"),
+        json!({"version": 1, "config": {"min.insync.replicas": "2"}})
+    );
+    for b in brokers.values() {
+        let got = kcat_partitions(&b.addr, "placed").expect("the topic");
+        assert_eq!(got.len(), 3, "broker at {}", b.addr);
+    }
+    // Again: it exists. Four replicas: there are three brokers.
+    let again = other.spate(&["topic", "create", "placed"], b"");
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("TOPIC_ALREADY_EXISTS"), "{err}");
+    let four = other.spate(
+        &["topic", "create", "wide", "--replication-factor", "4"],
+        b"",
+    );
+    assert!(!four.status.success());
+    let err = String::from_utf8_lossy(&four.stderr);
+    assert!(
+        err.contains("INVALID_REPLICATION_FACTOR")
+            && err.contains("Replication factor: 4 larger than available brokers: 3."),
+        "{err}"
+    );
+    assert!(zk.get("/brokers/topics/wide").is_none());
+}
