@@ -83,6 +83,25 @@ impl Storage for Logs {
         log.start = log.start.max(offset.min(log.end));
         Ok(())
     }
+    fn truncate_to(&mut self, tp: &TopicPartition, offset: i64) -> io::Result<()> {
+        let log = self.0.get_mut(tp).ok_or(NotFound)?;
+        if log.end > offset {
+            log.batches.retain(|(m, _)| m.last_offset < offset); // a straddling batch goes whole
+            let last_end = log.batches.last().map(|(m, _)| m.last_offset + 1);
+            log.end = last_end.unwrap_or(offset).max(log.start).min(offset);
+            log.start = log.start.min(offset);
+        }
+        Ok(())
+    }
+    fn truncate_fully_and_start_at(&mut self, tp: &TopicPartition, offset: i64) -> io::Result<()> {
+        let log = self.0.get_mut(tp).ok_or(NotFound)?;
+        *log = Log {
+            start: offset,
+            end: offset,
+            batches: Vec::new(),
+        };
+        Ok(())
+    }
     fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
         let Some(log) = self.0.get(tp) else {
             return Vec::new();
