@@ -79,6 +79,7 @@ use crate::protocol::{ApiKey, ErrorCode, Reader, RequestBody, ResponseBody};
 use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::controller::Controller;
+use crate::state::epochs::Epochs;
 use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
 use crate::state::producers::Producers;
@@ -136,6 +137,8 @@ pub(crate) struct Parts<'a, S> {
     /// The live brokers and the controller.
     pub members: &'a mut Membership,
     pub producers: &'a mut Producers,
+    /// Each log's leader epoch history.
+    pub epochs: &'a mut Epochs,
     pub sessions: &'a mut FetchSessions,
     pub telemetry: &'a mut Telemetry,
     pub ids: &'a mut Ids,
@@ -413,6 +416,7 @@ fn run<S: Storage>(
         cluster,
         members,
         producers,
+        epochs,
         sessions,
         telemetry,
         ids,
@@ -480,7 +484,7 @@ fn run<S: Storage>(
             req,
         ))),
         Q::OffsetForLeaderEpoch(req) => Handled::respond(R::OffsetForLeaderEpoch(
-            offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, req),
+            offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, epochs, req),
         )),
         Q::DescribeCluster(req) => Handled::respond(R::DescribeCluster(describe_cluster::handle(
             ctx, config, members, req,

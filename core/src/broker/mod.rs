@@ -71,6 +71,7 @@ use crate::protocol::{ResponseBody, Uuid};
 use crate::state::brokers::Membership;
 use crate::state::cleaner::{self, Cleaner};
 use crate::state::cluster::{metadata_tp, Cluster};
+use crate::state::epochs::Epochs;
 use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
 use crate::state::producers::Producers;
@@ -130,6 +131,8 @@ pub struct Broker<S: Storage> {
     telemetry: Telemetry,
     /// Producer ids, epochs and sequence numbers.
     producers: Producers,
+    /// Each log's leader epoch history, read from its batches on demand.
+    epochs: Epochs,
     /// Incremental fetch sessions (KIP-227).
     sessions: FetchSessions,
     /// The log cleaner's state (first dirty offsets).
@@ -234,6 +237,7 @@ impl<S: Storage> Broker<S> {
             ids,
             telemetry: Telemetry::default(),
             producers,
+            epochs: Epochs::default(),
             cleaner: Cleaner::default(),
             groups,
             txns,
@@ -489,6 +493,7 @@ impl<S: Storage> Broker<S> {
             cluster: &mut self.cluster,
             members: &mut self.members,
             producers: &mut self.producers,
+            epochs: &mut self.epochs,
             sessions: &mut self.sessions,
             telemetry: &mut self.telemetry,
             ids: &mut self.ids,
