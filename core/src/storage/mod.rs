@@ -123,8 +123,12 @@ pub trait Storage {
     fn create_log(&mut self, tp: &TopicPartition, topic_id: Uuid) -> Result<(), Self::Error>;
     /// Deletes a log and its data.
     fn delete_log(&mut self, tp: &TopicPartition) -> Result<(), Self::Error>;
-    /// Appends one batch whose offsets the core has already assigned;
-    /// `meta.base_offset` equals the log's end offset.
+    /// Appends one batch whose offsets the core has already assigned.
+    /// `meta.base_offset` is at least the log's end offset: it equals it
+    /// for the broker's own appends, and lies past it when a follower
+    /// copies a compacted leader's batches, which keep the leader's gaps
+    /// (the log then ends after the batch). A base below the end is an
+    /// error.
     fn append(
         &mut self,
         tp: &TopicPartition,

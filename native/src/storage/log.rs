@@ -216,7 +216,7 @@ impl Log {
         opts: &Options,
     ) -> Result<(), FileError> {
         let end = self.end();
-        if meta.base_offset != end {
+        if meta.base_offset < end {
             return Err(FileError::OutOfOrder {
                 tp: self.tp.clone(),
                 end,

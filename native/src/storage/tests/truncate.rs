@@ -155,3 +155,27 @@ fn truncate_fully_and_start_at_restarts_the_log_and_survives_reopen() {
     let s = open(&dir, &o);
     assert_eq!((s.start_offset(&tp), s.end_offset(&tp)), (100, 100));
 }
+
+#[test]
+fn a_follower_may_append_past_the_end_keeping_a_compacted_leaders_gaps() {
+    let dir = TempDir::new("gaps");
+    let o = opts(1 << 20);
+    let tp = tp();
+    let mut s = open(&dir, &o);
+    s.create_log(&tp, TOPIC_ID).unwrap();
+    let (a, ma) = batch(0, 2, 10, 0);
+    let (b, mb) = batch(5, 2, 10, 1);
+    s.append(&tp, a.clone(), ma).unwrap();
+    s.append(&tp, b.clone(), mb).unwrap();
+    assert_eq!(s.end_offset(&tp), 7);
+    let (c, mc) = batch(6, 1, 10, 2);
+    assert!(s.append(&tp, c, mc).is_err(), "below the end");
+    assert_eq!(s.read(&tp, 3, 1).unwrap(), vec![b.clone()]);
+    drop(s); // unclean: recovery accepts the gap
+    let s = open(&dir, &o);
+    assert_eq!(s.end_offset(&tp), 7);
+    assert_eq!(
+        concat(&s.read(&tp, 0, usize::MAX).unwrap()),
+        [a, b].concat()
+    );
+}
