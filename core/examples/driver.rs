@@ -187,6 +187,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let _ = stream.shutdown(Shutdown::Both);
                     }
                 }
+                // Only a broker in a ZooKeeper cluster follows leaders; this
+                // one runs alone.
+                Output::Replica { .. } => {}
             }
         }
     }

@@ -149,7 +149,9 @@ impl Inner {
                         now,
                     );
                 }
-                Output::Response { .. } | Output::Close { .. } => {}
+                // The playground is a single broker: it never follows a
+                // leader, so it never has replica requests to send.
+                Output::Response { .. } | Output::Close { .. } | Output::Replica { .. } => {}
             }
         }
         settle.append(&mut extra);

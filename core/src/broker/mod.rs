@@ -64,10 +64,11 @@ use bytes::Bytes;
 
 use crate::api::txn::{carry_out, TxnParts};
 use crate::api::{self, Answering, Handled, Input, Parked, Parts, Reply};
+use crate::coordinator::fetcher::{Fetcher, FetcherConfig, ReplicaParts};
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
-use crate::protocol::{ResponseBody, Uuid};
+use crate::protocol::{ApiKey, ResponseBody, Uuid};
 use crate::state::brokers::Membership;
 use crate::state::cleaner::{self, Cleaner};
 use crate::state::cluster::{metadata_tp, Cluster};
@@ -114,6 +115,22 @@ pub enum Output {
         /// Why, for the log.
         reason: String,
     },
+    /// Send this request to broker `leader` (ZooKeeper mode: the follower
+    /// fetching from a partition's leader) over the driver's one outbound
+    /// connection to it, opening it to `host`:`port` if need be, then read
+    /// one response frame and give it to [`Broker::handle_replica_response`]
+    /// (or say [`Broker::handle_replica_failure`]). The broker sends at most
+    /// one request per leader at a time.
+    Replica {
+        /// The leader's broker id.
+        leader: i32,
+        /// Its host, as its registration (UpdateMetadata) names it.
+        host: String,
+        /// Its port.
+        port: i32,
+        /// A whole request frame, size prefix included.
+        frame: Bytes,
+    },
 }
 
 /// The broker state machine.
@@ -141,6 +158,8 @@ pub struct Broker<S: Storage> {
     groups: GroupCoordinator,
     /// Transactional ids and their transactions.
     txns: TxnCoordinator,
+    /// The follower's fetch sessions, one per leader (ZooKeeper mode).
+    fetcher: Fetcher,
     conns: BTreeMap<ConnId, Conn>,
     /// Parked requests (fetches, acks=all produces) by the partitions
     /// they wait on.
@@ -228,7 +247,16 @@ impl<S: Storage> Broker<S> {
         if let Some(at) = txns.next_deadline() {
             timers.set(at, TimerKind::Transactions);
         }
+        let fetcher = Fetcher::new(FetcherConfig {
+            me: config.node_id,
+            max_wait_ms: config.replica_fetch_wait_max_ms,
+            min_bytes: 1,
+            partition_max_bytes: config.replica_fetch_max_bytes,
+            max_bytes: config.replica_fetch_response_max_bytes,
+            backoff_ms: config.replica_fetch_backoff_ms,
+        });
         Ok(Broker {
+            fetcher,
             sessions: FetchSessions::new(config.fetch_session_cache_slots),
             members: Membership::new(&config),
             config,
@@ -321,6 +349,13 @@ impl<S: Storage> Broker<S> {
         self.members.controller_id()
     }
 
+    /// The high watermark this broker knows as follower of `tp`: its
+    /// leader's, capped by its own log end (`None`: not a follower of it,
+    /// or nothing heard from the leader yet).
+    pub fn replica_high_watermark(&self, tp: &TopicPartition) -> Option<i64> {
+        self.fetcher.high_watermark(tp)
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.conns.len()
@@ -362,6 +397,37 @@ impl<S: Storage> Broker<S> {
     pub fn handle_registered(&mut self, broker_epoch: i64, now: Now) {
         let _ = now;
         self.members.set_broker_epoch(broker_epoch);
+    }
+
+    /// The response to the request of the last [`Output::Replica`] for
+    /// `leader` arrived: one complete frame, its 4-byte size prefix
+    /// already removed. The follower appends what it fetched (or
+    /// truncates), and the next request to that leader follows in
+    /// `poll_output`. A frame that does not answer that request counts as
+    /// a failure.
+    pub fn handle_replica_response(&mut self, leader: i32, frame: Bytes, now: Now) {
+        let mut parts = ReplicaParts {
+            storage: &mut self.storage,
+            cluster: &self.cluster,
+            producers: &mut self.producers,
+            epochs: &mut self.epochs,
+        };
+        let changed = self
+            .fetcher
+            .handle_response(leader, &frame, &mut parts, now);
+        self.wake(&changed, now);
+        self.drive_replicas(now);
+    }
+
+    /// The request to `leader` is lost: the connection was refused or
+    /// dropped before its response came. Requests to that leader pause for
+    /// `replica.fetch.backoff.ms` ([`Config::replica_fetch_backoff_ms`]),
+    /// then the next [`Output::Replica`] comes when its time is due
+    /// (watch [`Broker::poll_timeout`]). The driver opens a new connection
+    /// for it.
+    pub fn handle_replica_failure(&mut self, leader: i32, now: Now) {
+        self.fetcher.handle_failure(leader, now);
+        self.drive_replicas(now);
     }
 
     /// The connection closed: its queued and parked requests are dropped.
@@ -422,6 +488,7 @@ impl<S: Storage> Broker<S> {
                     self.set_txn_timer();
                     self.wake(&appended, now);
                 }
+                TimerKind::Replicas => self.drive_replicas(now),
                 TimerKind::OffsetsRetention => {
                     for d in self.groups.expire_offsets(now) {
                         let s = self.groups.write(d, &mut self.storage, now);
@@ -510,8 +577,15 @@ impl<S: Storage> Broker<S> {
         // Fetches waiting on what was appended are answered first, as the
         // append happened before this request's response.
         self.wake(&appended, now);
+        let key = request.map(|a| a.key);
         if let Err(reason) = self.finish(conn, request, reply) {
             self.close(conn, reason);
+        }
+        // The controller changed what this broker follows, or where
+        // leaders are: the fetcher follows suit.
+        if let Some(ApiKey::LeaderAndIsr | ApiKey::StopReplica | ApiKey::UpdateMetadata) = key {
+            self.fetcher.sync(&self.cluster.leadership.followed());
+            self.drive_replicas(now);
         }
         for (held, body) in answers {
             self.answer_held(held, body, now);
@@ -520,6 +594,33 @@ impl<S: Storage> Broker<S> {
             self.set_group_timer(at);
         }
         self.set_txn_timer();
+    }
+
+    /// Hands the driver every replica request the fetcher can send now,
+    /// and sets its timer.
+    fn drive_replicas(&mut self, now: Now) {
+        let members = &self.members;
+        let requests = self.fetcher.poll(
+            &self.storage,
+            &mut self.epochs,
+            |id| members.broker(id).is_some(),
+            now,
+        );
+        for r in requests {
+            let Some(b) = self.members.broker(r.leader) else {
+                continue;
+            };
+            self.outputs.push_back(Output::Replica {
+                leader: r.leader,
+                host: b.host.to_string(),
+                port: b.port,
+                frame: r.frame,
+            });
+        }
+        match self.fetcher.next_deadline(now) {
+            Some(at) => self.timers.set(at, TimerKind::Replicas),
+            None => self.timers.cancel(TimerKind::Replicas),
+        }
     }
 
     /// The transaction timer follows the coordinator's earliest deadline.

@@ -20,6 +20,8 @@ pub(crate) enum TimerKind {
     /// The transaction coordinator's earliest deadline (a transaction's
     /// timeout, or markers to try again).
     Transactions,
+    /// The replica fetcher's earliest backoff or delayed partition ends.
+    Replicas,
 }
 
 /// Deadlines by kind; each kind has at most one.

@@ -51,13 +51,14 @@
 //! and the internal topics are not routed through the ZooKeeper controller
 //! yet) is led here, as in single-broker mode.
 //!
-//! # Not here yet
+//! # Followers
 //!
-//! A follower only records its role and leader: the fetcher that copies
-//! the leader's log is not here yet. A leader keeps its followers'
-//! positions, ISR and high watermark in a [`LeaderLog`] per partition
-//! (see [`super::replication`]). Topic configs from ZooKeeper are not
-//! delivered: learned topics use the broker's defaults.
+//! A follower's partitions are what the broker's replica fetcher
+//! (`coordinator::fetcher`) copies from their leaders ([`Leadership::followed`]).
+//! A leader keeps its followers' positions, ISR and high watermark in a
+//! [`LeaderLog`] per partition (see [`super::replication`]). Topic configs
+//! from ZooKeeper are not delivered: learned topics use the broker's
+//! defaults.
 //!
 //! [`Cluster::lead`]: super::cluster::Cluster::lead
 
@@ -104,7 +105,7 @@ pub(crate) struct PartitionState {
 pub(crate) enum Role {
     /// It takes produces and serves fetches.
     Leader,
-    /// It copies `leader`'s log (once the fetcher exists) and serves
+    /// It copies `leader`'s log (`coordinator::fetcher`) and serves
     /// neither.
     Follower { leader: i32 },
 }
@@ -191,6 +192,18 @@ impl Leadership {
     /// The replication state of `tp`, to record a follower's fetch.
     pub fn leader_log_mut(&mut self, tp: &TopicPartition) -> Option<&mut LeaderLog> {
         self.leaders.get_mut(tp)
+    }
+
+    /// Every partition hosted here as follower: its leader and the
+    /// leader epoch it follows at.
+    pub fn followed(&self) -> Vec<(TopicPartition, i32, i32)> {
+        self.hosted
+            .iter()
+            .filter_map(|(tp, h)| match h.role {
+                Role::Follower { leader } => Some((tp.clone(), leader, h.state.leader_epoch)),
+                Role::Leader => None,
+            })
+            .collect()
     }
 
     /// Whether the controller's states or the hosted partitions mention

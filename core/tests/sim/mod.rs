@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::{Bytes, BytesMut};
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
@@ -35,6 +35,12 @@ pub struct Sim<S: Storage = MemStorage> {
     /// (api, version) of each request sent, by (conn, correlation id).
     pending: BTreeMap<(ConnId, i32), (ApiKey, i16)>,
     next_corr: i32,
+    /// Connections whose responses are kept as raw frames (size prefix
+    /// included) in `raw`, undecoded: another broker's requests.
+    pub raw_conns: BTreeSet<ConnId>,
+    pub raw: BTreeMap<ConnId, Vec<Bytes>>,
+    /// Replica requests the broker asked to send: (leader, host, port, frame).
+    pub replica: Vec<(i32, String, i32, Bytes)>,
 }
 
 impl Sim {
@@ -66,6 +72,9 @@ impl<S: Storage> Sim<S> {
             events: BTreeMap::new(),
             pending: BTreeMap::new(),
             next_corr: 1,
+            raw_conns: BTreeSet::new(),
+            raw: BTreeMap::new(),
+            replica: Vec::new(),
         }
     }
 
@@ -126,6 +135,10 @@ impl<S: Storage> Sim<S> {
                     let frame = buf.freeze();
                     let size = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
                     assert_eq!(size as usize, frame.len() - 4, "size prefix");
+                    if self.raw_conns.contains(&conn) {
+                        self.raw.entry(conn).or_default().push(frame);
+                        continue;
+                    }
                     let corr = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
                     let (key, version) = self
                         .pending
@@ -146,6 +159,12 @@ impl<S: Storage> Sim<S> {
                         .or_default()
                         .push(Event::Closed(reason));
                 }
+                Output::Replica {
+                    leader,
+                    host,
+                    port,
+                    frame,
+                } => self.replica.push((leader, host, port, frame)),
             }
         }
     }

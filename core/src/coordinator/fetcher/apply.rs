@@ -1,0 +1,364 @@
+//! What the follower does with its leader's answers: truncating by
+//! OffsetForLeaderEpoch, copying fetched batches, and the per-partition
+//! errors (see the table in the parent module's docs).
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::{Fetcher, Follow, Phase, Sent};
+use crate::protocol::messages::fetch_response::{FetchResponse, PartitionData};
+use crate::protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderEpochResponse,
+};
+use crate::protocol::{header, ErrorCode, Records, ResponseBody};
+use crate::records::{batches, BatchView, SetEntry};
+use crate::state::cluster::Cluster;
+use crate::state::epochs::Epochs;
+use crate::state::producers::{PartitionKey, Producers};
+use crate::state::Now;
+use crate::storage::{BatchMeta, Storage, TopicPartition};
+
+/// The broker state a response changes.
+#[derive(Debug)]
+pub(crate) struct ReplicaParts<'a, S> {
+    pub storage: &'a mut S,
+    /// For topic ids (the producer state's keys).
+    pub cluster: &'a Cluster,
+    pub producers: &'a mut Producers,
+    pub epochs: &'a mut Epochs,
+}
+
+impl<S: Storage> ReplicaParts<'_, S> {
+    fn key(&self, tp: &TopicPartition) -> Option<PartitionKey> {
+        Some((self.cluster.topics.get(&tp.topic)?.id, tp.partition))
+    }
+
+    /// Cuts the log to `offset` when it is longer, and forgets what the
+    /// cut batches said (epochs, producer state).
+    fn truncate(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), S::Error> {
+        if offset >= self.storage.end_offset(tp) {
+            return Ok(());
+        }
+        self.storage.truncate_to(tp, offset)?;
+        self.epochs.truncated(tp, self.storage.end_offset(tp));
+        self.reload(tp);
+        Ok(())
+    }
+
+    /// Empties the log and starts it at `offset`.
+    fn restart_at(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), S::Error> {
+        self.storage.truncate_fully_and_start_at(tp, offset)?;
+        self.epochs.forget(tp);
+        self.reload(tp);
+        Ok(())
+    }
+
+    fn reload(&mut self, tp: &TopicPartition) {
+        if let Some(key) = self.key(tp) {
+            self.producers.reload(&*self.storage, tp, key);
+        }
+    }
+}
+
+/// How copying a partition's fetched records went.
+#[derive(Debug, PartialEq, Eq)]
+enum Copied {
+    /// Everything that fit was appended.
+    Done,
+    /// A batch starts below the log end inside it: the logs diverge.
+    Diverged,
+    /// Storage refused, or a batch is corrupt.
+    Failed,
+}
+
+impl Fetcher {
+    /// A response (size prefix removed) to the request in flight to
+    /// `leader`. Returns the partitions whose logs changed. An answer
+    /// that does not decode, or to another request, counts as a failure.
+    pub fn handle_response<S: Storage>(
+        &mut self,
+        leader: i32,
+        frame: &Bytes,
+        p: &mut ReplicaParts<'_, S>,
+        now: Now,
+    ) -> Vec<TopicPartition> {
+        let Some(sent) = self
+            .sessions
+            .get_mut(&leader)
+            .and_then(|s| s.in_flight.take())
+        else {
+            return Vec::new();
+        };
+        let body = match header::decode_response(frame, sent.key, sent.version) {
+            Ok((h, body)) if h.correlation_id == sent.correlation_id => body,
+            _ => {
+                self.handle_failure(leader, now);
+                return Vec::new();
+            }
+        };
+        let backoff = now + self.config.backoff_ms;
+        let Some(s) = self.sessions.get_mut(&leader) else {
+            return Vec::new();
+        };
+        let changed = match body {
+            ResponseBody::OffsetForLeaderEpoch(r) => {
+                on_epochs(&mut s.partitions, &sent, r, p, backoff)
+            }
+            ResponseBody::Fetch(r) => on_fetch(&mut s.partitions, &sent, r, p, backoff),
+            _ => Vec::new(),
+        };
+        self.sessions
+            .retain(|_, s| !s.partitions.is_empty() || s.in_flight.is_some());
+        changed
+    }
+}
+
+/// The followed partitions `sent` asked about that still wait for this
+/// answer (same epoch, in `phase`).
+fn waiting<'a>(
+    partitions: &'a mut BTreeMap<TopicPartition, Follow>,
+    sent: &'a Sent,
+    phase: Phase,
+) -> impl Iterator<Item = (&'a TopicPartition, Follow)> + 'a {
+    sent.partitions.iter().filter_map(move |(tp, epoch)| {
+        let f = *partitions.get(tp)?;
+        (f.epoch == *epoch && f.phase == phase).then_some((tp, f))
+    })
+}
+
+/// The phase after an error that is not fencing.
+fn on_error(code: i16, until: Now, truncate: bool) -> Phase {
+    if code == ErrorCode::FENCED_LEADER_EPOCH.code() {
+        Phase::Stopped
+    } else {
+        Phase::Delayed { until, truncate }
+    }
+}
+
+fn on_epochs<S: Storage>(
+    partitions: &mut BTreeMap<TopicPartition, Follow>,
+    sent: &Sent,
+    r: OffsetForLeaderEpochResponse,
+    p: &mut ReplicaParts<'_, S>,
+    backoff: Now,
+) -> Vec<TopicPartition> {
+    let mut answers: BTreeMap<(String, i32), EpochEndOffset> = BTreeMap::new();
+    for t in r.topics {
+        for e in t.partitions {
+            answers.insert((t.topic.to_string(), e.partition), e);
+        }
+    }
+    let asked: Vec<(TopicPartition, Follow)> = waiting(partitions, sent, Phase::Truncating)
+        .map(|(tp, f)| (tp.clone(), f))
+        .collect();
+    let mut changed = Vec::new();
+    for (tp, mut f) in asked {
+        let answer = answers.get(&(tp.topic.clone(), tp.partition));
+        f.phase = match answer {
+            None => Phase::Delayed {
+                until: backoff,
+                truncate: true,
+            },
+            Some(e) if e.error_code != ErrorCode::NONE.code() => {
+                on_error(e.error_code, backoff, true)
+            }
+            Some(e) => {
+                let end = p.storage.end_offset(&tp);
+                let (target, done) = truncation_point(p, &tp, e, end);
+                match p.truncate(&tp, target) {
+                    Err(_) => Phase::Delayed {
+                        until: backoff,
+                        truncate: true,
+                    },
+                    Ok(()) => {
+                        if target < end {
+                            changed.push(tp.clone());
+                        }
+                        if done {
+                            Phase::Fetching
+                        } else {
+                            Phase::Truncating
+                        }
+                    }
+                }
+            }
+        };
+        partitions.insert(tp, f);
+    }
+    changed
+}
+
+/// Where to cut after the leader's answer `e`, and whether that settles
+/// it (Kafka's `getOffsetTruncationState`, see the parent module docs).
+fn truncation_point<S: Storage>(
+    p: &mut ReplicaParts<'_, S>,
+    tp: &TopicPartition,
+    e: &EpochEndOffset,
+    end: i64,
+) -> (i64, bool) {
+    if e.end_offset < 0 {
+        // The leader cannot say: no high watermark checkpoint here, so
+        // the log end stands.
+        return (end, true);
+    }
+    if e.leader_epoch < 0 {
+        return (e.end_offset.min(end), true);
+    }
+    p.epochs.catch_up(&*p.storage, tp);
+    let range = (p.storage.start_offset(tp), end);
+    let (mine, my_end) = p.epochs.end_offset_for(tp, e.leader_epoch, range, None);
+    if mine != e.leader_epoch {
+        // This log lacks the leader's epoch: cut to where its own largest
+        // epoch below ends, then ask again with the one now latest.
+        let cut = if my_end < 0 { end } else { my_end.min(end) };
+        let more = cut < end && mine >= 0;
+        return (cut, !more);
+    }
+    (e.end_offset.min(my_end).min(end), true)
+}
+
+fn on_fetch<S: Storage>(
+    partitions: &mut BTreeMap<TopicPartition, Follow>,
+    sent: &Sent,
+    r: FetchResponse,
+    p: &mut ReplicaParts<'_, S>,
+    backoff: Now,
+) -> Vec<TopicPartition> {
+    let mut answers: BTreeMap<(String, i32), PartitionData> = BTreeMap::new();
+    for t in r.responses {
+        for d in t.partitions {
+            answers.insert((t.topic.to_string(), d.partition_index), d);
+        }
+    }
+    let top = r.error_code;
+    let asked: Vec<(TopicPartition, Follow)> = waiting(partitions, sent, Phase::Fetching)
+        .map(|(tp, f)| (tp.clone(), f))
+        .collect();
+    let mut changed = Vec::new();
+    let delayed = Phase::Delayed {
+        until: backoff,
+        truncate: false,
+    };
+    for (tp, mut f) in asked {
+        let answer = answers.get(&(tp.topic.clone(), tp.partition));
+        f.phase = match answer {
+            _ if top != ErrorCode::NONE.code() => on_error(top, backoff, false),
+            None => delayed,
+            Some(d) if d.error_code == ErrorCode::OFFSET_OUT_OF_RANGE.code() => {
+                match out_of_range(p, &tp, d) {
+                    Ok(moved) => {
+                        if moved {
+                            changed.push(tp.clone());
+                            Phase::Fetching
+                        } else {
+                            delayed
+                        }
+                    }
+                    Err(_) => delayed,
+                }
+            }
+            Some(d) if d.error_code != ErrorCode::NONE.code() => {
+                on_error(d.error_code, backoff, false)
+            }
+            Some(d) if d.diverging_epoch.epoch >= 0 => Phase::Truncating,
+            Some(d) => {
+                let before = p.storage.end_offset(&tp);
+                let copied = match &d.records {
+                    Some(records) => copy(p, &tp, records),
+                    None => Copied::Done,
+                };
+                let end = p.storage.end_offset(&tp);
+                if end != before {
+                    changed.push(tp.clone());
+                }
+                f.high_watermark = d.high_watermark.min(end);
+                // The leader's log start moved (retention, DeleteRecords).
+                let start = d.log_start_offset.min(end);
+                if start > p.storage.start_offset(&tp) {
+                    let _ = p.storage.delete_before(&tp, start);
+                }
+                match copied {
+                    Copied::Done => Phase::Fetching,
+                    Copied::Diverged => Phase::Truncating,
+                    Copied::Failed => delayed,
+                }
+            }
+        };
+        partitions.insert(tp, f);
+    }
+    changed
+}
+
+/// OFFSET_OUT_OF_RANGE: restart at the leader's log start when this log
+/// ends below it; otherwise this log ran past the leader's end (an
+/// unclean leader): cut it to the leader's high watermark. Returns
+/// whether the log changed (if not, the partition waits and tries again).
+fn out_of_range<S: Storage>(
+    p: &mut ReplicaParts<'_, S>,
+    tp: &TopicPartition,
+    d: &PartitionData,
+) -> Result<bool, S::Error> {
+    let end = p.storage.end_offset(tp);
+    if d.log_start_offset > end {
+        p.restart_at(tp, d.log_start_offset)?;
+        return Ok(true);
+    }
+    if d.high_watermark >= 0 && d.high_watermark < end {
+        p.truncate(tp, d.high_watermark)?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Appends the fetched batches to `tp` at their own offsets, skipping
+/// those this log already has, and takes in their producer state.
+fn copy<S: Storage>(p: &mut ReplicaParts<'_, S>, tp: &TopicPartition, records: &Records) -> Copied {
+    let key = p.key(tp);
+    for chunk in records.chunks() {
+        for entry in batches(chunk) {
+            // A partial batch at the end of a response is normal.
+            let Ok(SetEntry::Batch(raw)) = entry else {
+                break;
+            };
+            let info = raw.info;
+            let end = p.storage.end_offset(tp);
+            if info.last_offset < end {
+                continue;
+            }
+            if info.base_offset < end {
+                // An empty log restarted below a batch boundary (at the
+                // leader's log start) takes the batch whole, as Kafka's
+                // follower does on UnexpectedAppendOffsetException.
+                if p.storage.start_offset(tp) != end {
+                    return Copied::Diverged;
+                }
+                if p.restart_at(tp, info.base_offset).is_err() {
+                    return Copied::Failed;
+                }
+            }
+            let view = if info.magic == 2 {
+                match BatchView::parse(&raw.bytes, 0) {
+                    Ok(v) => Some(v),
+                    Err(_) => return Copied::Failed,
+                }
+            } else {
+                None
+            };
+            let meta = BatchMeta {
+                base_offset: info.base_offset,
+                last_offset: info.last_offset,
+                max_timestamp: view.as_ref().map_or(-1, |v| v.header.max_timestamp),
+            };
+            if p.storage.append(tp, raw.bytes.clone(), meta).is_err() {
+                return Copied::Failed;
+            }
+            if let (Some(view), Some(key)) = (view, key) {
+                if let Some(txn) = p.producers.replay(key, &view, &raw.bytes) {
+                    let _ = p.storage.index_aborted_txn(tp, &txn);
+                }
+            }
+        }
+    }
+    Copied::Done
+}

@@ -1,0 +1,347 @@
+//! Replication, follower side, in ZooKeeper mode: two brokers over
+//! MemStorage in virtual time, no sockets. The test plays the driver: it
+//! carries each broker's `Output::Replica` frames to the other broker's
+//! `handle_request` (one connection per follower) and the raw responses
+//! back to `handle_replica_response`, and jumps the clock to the next
+//! deadline when nothing moves.
+
+mod sim;
+
+use bytes::Bytes;
+use sim::{batch, produce_request, Event, Sim};
+use spate_core::broker::Config;
+use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+use spate_core::protocol::messages::leader_and_isr_request::{
+    LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
+};
+use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
+use spate_core::protocol::messages::update_metadata_request::{
+    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest,
+};
+use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
+use spate_core::records::{batches, BatchView, SetEntry};
+use spate_core::storage::{MemStorage, Storage, TopicPartition};
+
+const CONTROLLER: u64 = 50;
+const CLIENT: u64 = 1;
+const TOPIC_ID: Uuid = Uuid([9; 16]);
+/// The connection a follower's requests arrive on at its leader: 200 + its id.
+const REPLICA_CONNS: u64 = 200;
+
+fn tp() -> TopicPartition {
+    TopicPartition::new("t", 0)
+}
+
+/// Brokers 1 and 2 of one cluster, each told by UpdateMetadata that both
+/// are alive (and where).
+struct Pair {
+    b: [Sim; 2],
+}
+
+fn live(id: i32) -> UpdateMetadataBroker {
+    UpdateMetadataBroker {
+        id,
+        endpoints: vec![UpdateMetadataEndpoint {
+            host: format!("b{id}.example").into(),
+            port: 9090 + id,
+            listener: "PLAINTEXT".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let mk = |id: i32| {
+            let mut s = Sim::with(
+                Config {
+                    zk_mode: true,
+                    node_id: id,
+                    advertised_port: 9090 + id,
+                    ..Config::default()
+                },
+                MemStorage::new(),
+            );
+            let other = 3 - id;
+            s.raw_conns.insert(REPLICA_CONNS + other as u64);
+            let req = UpdateMetadataRequest {
+                controller_id: 1,
+                controller_epoch: 1,
+                broker_epoch: -1,
+                live_brokers: vec![live(1), live(2)],
+                ..Default::default()
+            };
+            match s.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
+                ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
+                other => panic!("{other:?}"),
+            }
+            s
+        };
+        Pair { b: [mk(1), mk(2)] }
+    }
+
+    fn sim(&mut self, id: i32) -> &mut Sim {
+        &mut self.b[id as usize - 1]
+    }
+
+    /// LeaderAndIsr v7 to broker `to`: `leader` leads `t`-0 at `epoch`,
+    /// replicas 1 and 2, this ISR.
+    fn lead(&mut self, to: i32, leader: i32, epoch: i32, isr: &[i32]) {
+        let req = LeaderAndIsrRequest {
+            controller_id: 1,
+            controller_epoch: 1,
+            broker_epoch: -1,
+            topic_states: vec![LeaderAndIsrTopicState {
+                topic_name: "t".into(),
+                topic_id: TOPIC_ID,
+                partition_states: vec![LeaderAndIsrPartitionState {
+                    partition_index: 0,
+                    controller_epoch: 1,
+                    leader,
+                    leader_epoch: epoch,
+                    isr: isr.to_vec().into(),
+                    partition_epoch: epoch,
+                    replicas: vec![1, 2].into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        match self
+            .sim(to)
+            .call(CONTROLLER, 7, RequestBody::LeaderAndIsr(req))
+        {
+            ResponseBody::LeaderAndIsr(r) => {
+                assert_eq!(r.error_code, 0);
+                assert_eq!(r.topics[0].partition_errors[0].error_code, 0);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Carries every replica request and response until nothing moves;
+    /// whether anything did.
+    fn deliver(&mut self) -> bool {
+        let mut moved = false;
+        loop {
+            let mut any = false;
+            for f in 1..=2 {
+                for (leader, host, port, frame) in std::mem::take(&mut self.sim(f).replica) {
+                    assert_eq!(
+                        (host.as_str(), port),
+                        (&*format!("b{leader}.example"), 9090 + leader)
+                    );
+                    let size = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+                    assert_eq!(size as usize, frame.len() - 4, "a whole frame");
+                    self.sim(leader)
+                        .send_raw(REPLICA_CONNS + f as u64, frame.slice(4..));
+                    any = true;
+                }
+            }
+            for l in 1..=2 {
+                let f = 3 - l;
+                let conn = REPLICA_CONNS + f as u64;
+                let frames = self.sim(l).raw.remove(&conn).unwrap_or_default();
+                for frame in frames {
+                    let s = self.sim(f);
+                    let now = s.now;
+                    s.broker.handle_replica_response(l, frame.slice(4..), now);
+                    s.drain();
+                    any = true;
+                }
+            }
+            if !any {
+                return moved;
+            }
+            moved = true;
+        }
+    }
+
+    /// Delivers and jumps both clocks to the next deadline until `done`
+    /// holds, for at most `limit` ms of virtual time.
+    fn run_until(&mut self, limit: i64, mut done: impl FnMut(&mut Pair) -> bool) {
+        let until = self.b[0].now.max(self.b[1].now) + limit;
+        loop {
+            self.deliver();
+            if done(self) {
+                return;
+            }
+            let next = self
+                .b
+                .iter()
+                .filter_map(|s| s.broker.poll_timeout())
+                .min()
+                .expect("something is due");
+            assert!(next <= until, "not done within {limit} ms");
+            for s in &mut self.b {
+                s.now = s.now.max(next);
+                let now = s.now;
+                s.broker.handle_timeout(now);
+                s.drain();
+            }
+        }
+    }
+
+    fn log(&mut self, id: i32) -> Vec<Bytes> {
+        let s = self.sim(id).broker.storage();
+        s.read(&tp(), 0, usize::MAX).unwrap()
+    }
+
+    fn end(&mut self, id: i32) -> i64 {
+        self.sim(id).broker.storage().end_offset(&tp())
+    }
+}
+
+fn send_produce(s: &mut Sim, n: i32, prefix: &str, acks: i16) {
+    s.send(CLIENT, 9, produce_request("t", 0, batch(n, prefix), acks));
+}
+
+fn produce_answer(s: &mut Sim) -> Option<PartitionProduceResponse> {
+    match s.take(CLIENT).as_slice() {
+        [] => None,
+        [Event::Response(_, ResponseBody::Produce(r))] => {
+            Some(r.responses[0].partition_responses[0].clone())
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A consumer's Fetch v12 of `t`-0 from 0, answered at once: (error,
+/// high watermark).
+fn consumer_fetch(s: &mut Sim) -> (i16, i64) {
+    let req = RequestBody::Fetch(FetchRequest {
+        replica_id: -1,
+        max_wait_ms: 0,
+        min_bytes: 0,
+        max_bytes: 1 << 20,
+        topics: vec![FetchTopic {
+            topic: "t".into(),
+            partitions: vec![FetchPartition {
+                partition: 0,
+                current_leader_epoch: -1,
+                fetch_offset: 0,
+                last_fetched_epoch: -1,
+                log_start_offset: -1,
+                partition_max_bytes: 1 << 20,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    match s.call(CLIENT + 1, 12, req) {
+        ResponseBody::Fetch(r) => {
+            let p = &r.responses[0].partitions[0];
+            (p.error_code, p.high_watermark)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// (base offset, last offset, partition leader epoch) of every batch.
+fn shape(log: &[Bytes]) -> Vec<(i64, i64, i32)> {
+    let mut out = Vec::new();
+    for chunk in log {
+        for e in batches(chunk) {
+            let Ok(SetEntry::Batch(raw)) = e else {
+                panic!("whole batches")
+            };
+            let v = BatchView::parse(&raw.bytes, 0).unwrap();
+            out.push((
+                raw.info.base_offset,
+                raw.info.last_offset,
+                v.header.partition_leader_epoch,
+            ));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------- tests
+
+#[test]
+fn a_follower_copies_the_leaders_log_and_acks_all_completes() {
+    let mut c = Pair::new();
+    c.lead(1, 1, 1, &[1, 2]);
+    c.lead(2, 1, 1, &[1, 2]);
+    // The follower's log is empty and has no epoch: it fetches at once.
+    assert_eq!(c.sim(2).replica.len(), 1);
+    send_produce(c.sim(1), 3, "a", -1);
+    assert_eq!(produce_answer(c.sim(1)), None, "waits for follower 2");
+    c.run_until(5_000, |c| {
+        !c.sim(1).events.get(&CLIENT).is_none_or(Vec::is_empty)
+    });
+    let r = produce_answer(c.sim(1)).expect("answered");
+    assert_eq!((r.error_code, r.base_offset), (0, 0));
+    assert_eq!(c.end(2), 3);
+    assert_eq!(c.log(2), c.log(1), "identical batches");
+    assert_eq!(
+        shape(&c.log(2)),
+        vec![(0, 2, 1)],
+        "stamped with the leader's epoch"
+    );
+    assert_eq!(consumer_fetch(c.sim(1)), (0, 3));
+    // The follower serves no clients.
+    let (error, _) = consumer_fetch(c.sim(2));
+    assert_eq!(error, ErrorCode::NOT_LEADER_OR_FOLLOWER.code());
+    // More records: the parked replica fetch is woken and copies them;
+    // the follower learns the high watermark on its next fetch.
+    send_produce(c.sim(1), 2, "b", 1);
+    assert!(produce_answer(c.sim(1)).is_some());
+    c.run_until(5_000, |c| {
+        c.sim(2).broker.replica_high_watermark(&tp()) == Some(5)
+    });
+    assert_eq!(c.log(2), c.log(1));
+    assert_eq!(shape(&c.log(2)), vec![(0, 2, 1), (3, 4, 1)]);
+    // With nothing to copy, the follower's fetch waits at the leader
+    // (replica.fetch.wait.max.ms) and comes back; nothing changes.
+    let t = c.b[0].now;
+    c.run_until(2_000, |c| c.b[0].now >= t + 1_000);
+    assert_eq!(c.log(2), c.log(1));
+}
+
+#[test]
+fn an_old_leader_truncates_its_unreplicated_tail_and_copies_the_new_leaders_log() {
+    let mut c = Pair::new();
+    c.lead(1, 1, 1, &[1, 2]);
+    c.lead(2, 1, 1, &[1, 2]);
+    send_produce(c.sim(1), 2, "a", -1);
+    c.run_until(5_000, |c| {
+        c.sim(1).events.get(&CLIENT).is_some_and(|e| !e.is_empty())
+    });
+    assert_eq!(produce_answer(c.sim(1)).unwrap().error_code, 0);
+    // Broker 2 loses its connection: broker 1 takes two batches alone.
+    c.sim(2).replica.clear();
+    c.sim(1).raw.clear();
+    let now = c.sim(2).now;
+    c.sim(2).broker.handle_replica_failure(1, now);
+    c.sim(2).replica.clear();
+    send_produce(c.sim(1), 3, "tail", 1);
+    assert_eq!(produce_answer(c.sim(1)).map(|r| r.error_code), Some(0));
+    send_produce(c.sim(1), 1, "tail2", 1);
+    assert_eq!(produce_answer(c.sim(1)).map(|r| r.error_code), Some(0));
+    assert_eq!((c.end(1), c.end(2)), (6, 2));
+    // The controller makes broker 2 leader at epoch 2; it writes other data.
+    c.lead(2, 2, 2, &[2]);
+    send_produce(c.sim(2), 4, "new", 1);
+    assert_eq!(produce_answer(c.sim(2)).unwrap().base_offset, 2);
+    send_produce(c.sim(2), 1, "new2", 1);
+    assert_eq!(produce_answer(c.sim(2)).unwrap().base_offset, 6);
+    // Broker 1 becomes follower: it asks where epoch 1 ends (offset 2 at
+    // broker 2), cuts its tail there and copies broker 2's batches.
+    c.lead(1, 2, 2, &[2]);
+    c.run_until(5_000, |c| c.end(1) == 7 && c.log(1) == c.log(2));
+    assert_eq!(shape(&c.log(1)), vec![(0, 1, 1), (2, 5, 2), (6, 6, 2)]);
+    assert_eq!(c.log(1), c.log(2), "identical bytes");
+    c.run_until(5_000, |c| {
+        c.sim(1).broker.replica_high_watermark(&tp()) == Some(7)
+    });
+    // Broker 1 no longer answers for the partition; broker 2 does.
+    assert_eq!(
+        consumer_fetch(c.sim(1)).0,
+        ErrorCode::NOT_LEADER_OR_FOLLOWER.code()
+    );
+    assert_eq!(consumer_fetch(c.sim(2)), (0, 7));
+}
