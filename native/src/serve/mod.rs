@@ -15,6 +15,7 @@ mod conn;
 mod inspect;
 mod playground;
 mod props;
+mod replica;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -314,6 +315,12 @@ pub(crate) enum Input {
     /// This broker registered in its cluster with this broker epoch (at
     /// startup, and again after a session expiry).
     Registered(i64),
+    /// A partition leader's response to this broker's replica request
+    /// (its size prefix removed): see [`replica`].
+    ReplicaResponse(i32, Bytes),
+    /// The replica request to this leader is lost (connection refused,
+    /// dropped or timed out).
+    ReplicaFailure(i32),
     /// Stop: flush and close the storage.
     Shutdown,
 }
@@ -403,7 +410,12 @@ async fn serve<S: Store>(
             }
         }));
     }
-    let owner = tokio::spawn(own(broker, rx, settings.fsync, settings.tap.clone()));
+    let owner = tokio::spawn(own(
+        broker,
+        (tx.downgrade(), rx),
+        settings.fsync,
+        settings.tap.clone(),
+    ));
     shutdown_signal().await;
     info!("shutting down: no new connections");
     let _ = stop_tx.send(true);
@@ -430,13 +442,22 @@ async fn serve<S: Store>(
 /// Each pass takes every input already queued (up to a bound), applies them
 /// all, then, under `--fsync always`, makes the appended data durable with
 /// one fsync before any response of the pass is sent: a group commit.
+///
+/// Replica requests (a follower fetching from its leaders) go out through
+/// [`replica::Replicas`], whose tasks send their answers back on `tx`
+/// (held weakly, so that the channel still closes when the serving side
+/// drops its senders).
 async fn own<S: Store>(
     mut broker: Broker<S>,
-    mut rx: mpsc::UnboundedReceiver<Input>,
+    (tx, mut rx): (
+        mpsc::WeakUnboundedSender<Input>,
+        mpsc::UnboundedReceiver<Input>,
+    ),
     fsync: FsyncPolicy,
     tap: Option<inspect::Tap>,
 ) -> Result<(), S::Fault> {
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
+    let mut replicas = replica::Replicas::default();
     let mut flush_every = match fsync {
         FsyncPolicy::Interval(ms) => Some(tokio::time::interval(Duration::from_millis(ms))),
         _ => None,
@@ -481,7 +502,19 @@ async fn own<S: Store>(
             broker.storage_mut().flush()?;
         }
         for out in outs.drain(..) {
-            send(&mut conns, out, tap.as_ref());
+            match out {
+                Output::Replica {
+                    leader,
+                    host,
+                    port,
+                    frame,
+                } => {
+                    if let Some(tx) = tx.upgrade() {
+                        replicas.send(leader, &host, port, frame, &tx);
+                    }
+                }
+                out => send(&mut conns, out, tap.as_ref()),
+            }
         }
         if stop {
             return broker.into_storage().close();
@@ -535,6 +568,10 @@ fn apply<S: Storage>(
             info!(broker_epoch = epoch, "the broker learns its broker epoch");
             broker.handle_registered(epoch, now);
         }
+        Input::ReplicaResponse(leader, frame) => {
+            broker.handle_replica_response(leader, frame, now);
+        }
+        Input::ReplicaFailure(leader) => broker.handle_replica_failure(leader, now),
         Input::Shutdown => return true,
     }
     false
@@ -572,6 +609,10 @@ fn send(
             if let Some(tx) = conns.remove(&conn) {
                 let _ = tx.send(ConnOut::Close);
             }
+        }
+        // The owner loop hands these to its replica connections.
+        Output::Replica { leader, .. } => {
+            warn!(leader, "a replica request reached the client connections")
         }
     }
 }
