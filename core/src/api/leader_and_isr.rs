@@ -42,13 +42,17 @@
 //! changed wakes the requests parked on it (acks=all produces and
 //! fetches try again).
 //!
+//! A follower's partitions are then copied from their leaders by the
+//! broker's replica fetcher (`coordinator::fetcher`), which the broker
+//! brings in line after this request.
+//!
 //! # Not here yet
 //!
-//! A follower does not fetch from its leader (the replica fetcher comes
-//! with the replication layer); a new leader does not truncate or assign a
-//! leader epoch start offset; the live leaders, adding and
-//! removing replicas, `is_new` and the leader recovery state are not
-//! used.
+//! A new leader does not truncate (Kafka's does not either) and its epoch
+//! counts as begun at its log end only when asked
+//! ([`crate::state::epochs`]); the live leaders (the fetcher takes leader
+//! endpoints from UpdateMetadata), adding and removing replicas, `is_new`
+//! and the leader recovery state are not used.
 
 use crate::protocol::messages::leader_and_isr_request::{
     LeaderAndIsrPartitionState, LeaderAndIsrRequest,

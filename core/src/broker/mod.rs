@@ -9,14 +9,39 @@
 //!   prefix already removed), a connection closed, time passed. Every one
 //!   takes `now`, milliseconds since the Unix epoch; the broker never reads
 //!   a clock.
-//! - `poll_*` return output: [`Broker::poll_output`] the next response or
-//!   close, [`Broker::poll_timeout`] the next moment something is due.
+//! - `poll_*` return output: [`Broker::poll_output`] the next response,
+//!   close or replica request, [`Broker::poll_timeout`] the next moment
+//!   something is due.
 //! - getters take `&self` and change nothing.
 //!
 //! After every `handle_*` call, drain `poll_output` until it returns `None`,
 //! then sleep until `poll_timeout` or the next input, and call
 //! [`Broker::handle_timeout`] when the time comes. Spurious extra calls to
 //! `handle_timeout` are no-ops.
+//!
+//! In a cluster ([`Config::zk_mode`]) the broker is also a client of other
+//! brokers: as follower of a partition it fetches from the partition's
+//! leader. [`Output::Replica`] names the leader (id, host, port) and
+//! carries a whole request frame, size prefix included. The driver keeps
+//! one outbound connection per leader, writes the frame, reads one
+//! response frame and hands it back, its size prefix removed, with
+//! [`Broker::handle_replica_response`]; if the connection is refused or
+//! drops before the response is read, it calls
+//! [`Broker::handle_replica_failure`] instead (the request is lost; the
+//! broker backs off `replica.fetch.backoff.ms` and sends another, whose
+//! connection the driver opens afresh). The broker has at most one request
+//! in flight per leader, so the driver needs no queue of its own beyond
+//! writing frames in the order they come:
+//!
+//! ```text
+//!   poll_output ─► Output::Replica { leader, host, port, frame }
+//!                      │ write frame to leader's connection (connect first if none)
+//!                      ▼
+//!                  read 4-byte size, then that many bytes
+//!                      │ ok                          │ error (refused, EOF, timeout)
+//!                      ▼                             ▼
+//!   handle_replica_response(leader, frame, now)   handle_replica_failure(leader, now)
+//! ```
 //!
 //! # Ordering
 //!
@@ -53,7 +78,14 @@
 //! them in Metadata and DescribeCluster. LeaderAndIsr makes it leader or
 //! follower of partitions; as a leader it serves its followers' fetches,
 //! keeps their positions and the high watermark, and parks acks=all
-//! produces until the high watermark passes them (or their timeout).
+//! produces until the high watermark passes them (or their timeout). As a
+//! follower it copies the leader's log (module `coordinator::fetcher`,
+//! driven as above): after every LeaderAndIsr, StopReplica and
+//! UpdateMetadata the fetcher is brought in line with the partitions
+//! hosted as follower, their leaders and epochs; a partition that becomes
+//! leader or is stopped leaves its fetch session at once. A leader's
+//! endpoint is the one UpdateMetadata gave for it: until then no request
+//! goes to it.
 
 mod conn;
 mod timer;

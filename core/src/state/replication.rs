@@ -43,8 +43,10 @@
 //! expand (a follower reaching the high watermark) are not decided: the
 //! ISR changes only with LeaderAndIsr. The time a follower last caught up
 //! is already kept ([`LeaderLog::last_caught_up`]) for when they are.
-//! Leader epoch history (for diverging-epoch answers) and the follower's
-//! fetcher are not here either.
+//! Fetch's diverging-epoch answers (KIP-595, `last_fetched_epoch`) are not
+//! given: followers truncate with OffsetForLeaderEpoch first, from the
+//! leader epoch history in [`super::epochs`]. The follower's side of
+//! replication is `coordinator::fetcher`.
 
 use std::collections::BTreeMap;
 
