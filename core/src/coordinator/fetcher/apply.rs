@@ -8,6 +8,9 @@ use bytes::Bytes;
 
 use super::{Fetcher, Follow, Phase, Sent};
 use crate::protocol::messages::fetch_response::{FetchResponse, PartitionData};
+use crate::protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsResponse,
+};
 use crate::protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderEpochResponse,
 };
@@ -106,6 +109,7 @@ impl Fetcher {
                 on_epochs(&mut s.partitions, &sent, r, p, backoff)
             }
             ResponseBody::Fetch(r) => on_fetch(&mut s.partitions, &sent, r, p, backoff),
+            ResponseBody::ListOffsets(r) => on_offsets(&mut s.partitions, &sent, r, p, backoff),
             _ => Vec::new(),
         };
         self.sessions
@@ -246,17 +250,7 @@ fn on_fetch<S: Storage>(
             _ if top != ErrorCode::NONE.code() => on_error(top, backoff, false),
             None => delayed,
             Some(d) if d.error_code == ErrorCode::OFFSET_OUT_OF_RANGE.code() => {
-                match out_of_range(p, &tp, d) {
-                    Ok(moved) => {
-                        if moved {
-                            changed.push(tp.clone());
-                            Phase::Fetching
-                        } else {
-                            delayed
-                        }
-                    }
-                    Err(_) => delayed,
-                }
+                Phase::Resetting { earliest: false }
             }
             Some(d) if d.error_code != ErrorCode::NONE.code() => {
                 on_error(d.error_code, backoff, false)
@@ -290,25 +284,67 @@ fn on_fetch<S: Storage>(
     changed
 }
 
-/// OFFSET_OUT_OF_RANGE: restart at the leader's log start when this log
-/// ends below it; otherwise this log ran past the leader's end (an
-/// unclean leader): cut it to the leader's high watermark. Returns
-/// whether the log changed (if not, the partition waits and tries again).
-fn out_of_range<S: Storage>(
+fn on_offsets<S: Storage>(
+    partitions: &mut BTreeMap<TopicPartition, Follow>,
+    sent: &Sent,
+    r: ListOffsetsResponse,
     p: &mut ReplicaParts<'_, S>,
-    tp: &TopicPartition,
-    d: &PartitionData,
-) -> Result<bool, S::Error> {
-    let end = p.storage.end_offset(tp);
-    if d.log_start_offset > end {
-        p.restart_at(tp, d.log_start_offset)?;
-        return Ok(true);
+    backoff: Now,
+) -> Vec<TopicPartition> {
+    let mut answers: BTreeMap<(String, i32), ListOffsetsPartitionResponse> = BTreeMap::new();
+    for t in r.topics {
+        for a in t.partitions {
+            answers.insert((t.name.to_string(), a.partition_index), a);
+        }
     }
-    if d.high_watermark >= 0 && d.high_watermark < end {
-        p.truncate(tp, d.high_watermark)?;
-        return Ok(true);
+    let asked: Vec<(TopicPartition, Follow)> = sent
+        .partitions
+        .iter()
+        .filter_map(|(tp, epoch)| {
+            let f = *partitions.get(tp)?;
+            let resetting = matches!(f.phase, Phase::Resetting { .. });
+            (f.epoch == *epoch && resetting).then(|| (tp.clone(), f))
+        })
+        .collect();
+    let mut changed = Vec::new();
+    let delayed = Phase::Delayed {
+        until: backoff,
+        truncate: false,
+    };
+    for (tp, mut f) in asked {
+        let Phase::Resetting { earliest } = f.phase else {
+            continue;
+        };
+        let end = p.storage.end_offset(&tp);
+        f.phase = match answers.get(&(tp.topic.clone(), tp.partition)) {
+            None => delayed,
+            Some(a) if a.error_code != ErrorCode::NONE.code() => {
+                on_error(a.error_code, backoff, false)
+            }
+            // The leader's log ends below this one's: cut to it.
+            Some(a) if !earliest && a.offset >= 0 && a.offset < end => {
+                match p.truncate(&tp, a.offset) {
+                    Ok(()) => {
+                        changed.push(tp.clone());
+                        Phase::Fetching
+                    }
+                    Err(_) => delayed,
+                }
+            }
+            Some(_) if !earliest => Phase::Resetting { earliest: true },
+            // The leader's log starts past this one's end: start there.
+            Some(a) if a.offset > end => match p.restart_at(&tp, a.offset) {
+                Ok(()) => {
+                    changed.push(tp.clone());
+                    Phase::Fetching
+                }
+                Err(_) => delayed,
+            },
+            Some(_) => Phase::Fetching,
+        };
+        partitions.insert(tp, f);
     }
-    Ok(false)
+    changed
 }
 
 /// Appends the fetched batches to `tp` at their own offsets, skipping

@@ -28,6 +28,13 @@
 //!     │                             │ until passes: back to the phase it left
 //!     └──── diverging epoch, a batch that does not fit ───────┘ (from Fetching)
 //!
+//!   Fetching ── OFFSET_OUT_OF_RANGE ──► Resetting { latest } ── leader's end below
+//!                                          │                     this log's: cut ──► Fetching
+//!                                          ▼
+//!                                     Resetting { earliest } ── leader's start past
+//!                                                               this log's end: restart
+//!                                                               there ──► Fetching
+//!
 //!   FENCED_LEADER_EPOCH (either request) ──► Stopped (until the next LeaderAndIsr)
 //!   becomes leader, StopReplica, not hosted ──► leaves its session at once
 //! ```
@@ -58,7 +65,7 @@
 //! |---|---|
 //! | FENCED_LEADER_EPOCH | stopped until the next LeaderAndIsr (Kafka's `onPartitionFenced`) |
 //! | NOT_LEADER_OR_FOLLOWER, UNKNOWN_LEADER_EPOCH | retried after the backoff: the leader may not have had its LeaderAndIsr yet (Kafka retries these too) |
-//! | OFFSET_OUT_OF_RANGE | the leader's log start lies past this log's end: restart there (`truncate_fully_and_start_at`); else this log ran past the leader's: truncate to the leader's high watermark |
+//! | OFFSET_OUT_OF_RANGE | as Kafka 2.x's `handleOutOfRangeError`: ListOffsets (as replica) for the leader's log end; when this log ran past it (an unclean leader), truncate there; else ListOffsets for the leader's log start, and when it lies past this log's end, restart there (`truncate_fully_and_start_at`) |
 //! | UNKNOWN_TOPIC_OR_PARTITION, any other | retried after the backoff |
 //!
 //! A storage failure delays the partition the same way.
@@ -70,6 +77,9 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use crate::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+use crate::protocol::messages::list_offsets_request::{
+    ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
+};
 use crate::protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderEpochRequest, OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
@@ -87,6 +97,9 @@ pub(crate) use apply::ReplicaParts;
 const FETCH_VERSION: i16 = 12;
 /// OffsetForLeaderEpoch version: `replica_id` arrived in v3.
 const EPOCH_VERSION: i16 = 4;
+/// ListOffsets version: one offset per partition, with the current
+/// leader epoch checked.
+const OFFSETS_VERSION: i16 = 4;
 
 /// The follower's settings (Kafka's `replica.fetch.*` keys).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +125,9 @@ enum Phase {
     Truncating,
     /// Copying from its log end.
     Fetching,
+    /// The leader answered OFFSET_OUT_OF_RANGE: asking it (ListOffsets)
+    /// for its log end, then (`earliest`) its log start.
+    Resetting { earliest: bool },
     /// Waiting after a retriable error; then truncating (`truncate`) or
     /// fetching again.
     Delayed { until: Now, truncate: bool },
@@ -268,12 +284,26 @@ impl Fetcher {
             }
         }
         let me = self.config.me;
+        let resetting: Vec<(TopicPartition, i32, bool)> = s
+            .partitions
+            .iter()
+            .filter_map(|(tp, f)| match f.phase {
+                Phase::Resetting { earliest } => Some((tp.clone(), f.epoch, earliest)),
+                _ => None,
+            })
+            .collect();
         let (body, version, partitions) = if !truncating.is_empty() {
             let partitions = truncating
                 .iter()
                 .map(|(tp, e, _)| (tp.clone(), *e))
                 .collect();
             (epoch_request(me, &truncating), EPOCH_VERSION, partitions)
+        } else if !resetting.is_empty() {
+            let partitions = resetting
+                .iter()
+                .map(|(tp, e, _)| (tp.clone(), *e))
+                .collect();
+            (offsets_request(me, &resetting), OFFSETS_VERSION, partitions)
         } else {
             let fetching: Vec<(TopicPartition, i32)> = s
                 .partitions
@@ -334,10 +364,12 @@ impl Fetcher {
                     Phase::Delayed { until, .. } => Some(until.max(s.backoff_until)),
                     _ => None,
                 });
-                let ready = s
-                    .partitions
-                    .values()
-                    .any(|f| matches!(f.phase, Phase::Truncating | Phase::Fetching));
+                let ready = s.partitions.values().any(|f| {
+                    matches!(
+                        f.phase,
+                        Phase::Truncating | Phase::Fetching | Phase::Resetting { .. }
+                    )
+                });
                 delays.chain(ready.then_some(s.backoff_until))
             })
             .filter(|&at| at > now)
@@ -366,6 +398,34 @@ fn epoch_request(me: i32, truncating: &[(TopicPartition, i32, i32)]) -> RequestB
     }
     RequestBody::OffsetForLeaderEpoch(OffsetForLeaderEpochRequest {
         replica_id: me,
+        topics,
+        ..Default::default()
+    })
+}
+
+/// ListOffsets as a replica: each partition's log end (latest, -1) or,
+/// when `earliest`, its log start (-2).
+fn offsets_request(me: i32, resetting: &[(TopicPartition, i32, bool)]) -> RequestBody {
+    let mut topics: Vec<ListOffsetsTopic> = Vec::new();
+    for (tp, epoch, earliest) in resetting {
+        let p = ListOffsetsPartition {
+            partition_index: tp.partition,
+            current_leader_epoch: *epoch,
+            timestamp: if *earliest { -2 } else { -1 },
+            ..Default::default()
+        };
+        match topics.last_mut() {
+            Some(t) if *t.name == *tp.topic => t.partitions.push(p),
+            _ => topics.push(ListOffsetsTopic {
+                name: tp.topic.clone().into(),
+                partitions: vec![p],
+                ..Default::default()
+            }),
+        }
+    }
+    RequestBody::ListOffsets(ListOffsetsRequest {
+        replica_id: me,
+        isolation_level: 0,
         topics,
         ..Default::default()
     })
