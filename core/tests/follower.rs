@@ -36,6 +36,8 @@ fn tp() -> TopicPartition {
 /// are alive (and where).
 struct Pair {
     b: [Sim; 2],
+    /// Replica requests carried so far.
+    carried: usize,
 }
 
 fn live(id: i32) -> UpdateMetadataBroker {
@@ -78,7 +80,10 @@ impl Pair {
             }
             s
         };
-        Pair { b: [mk(1), mk(2)] }
+        Pair {
+            b: [mk(1), mk(2)],
+            carried: 0,
+        }
     }
 
     fn sim(&mut self, id: i32) -> &mut Sim {
@@ -137,6 +142,7 @@ impl Pair {
                     assert_eq!(size as usize, frame.len() - 4, "a whole frame");
                     self.sim(leader)
                         .send_raw(REPLICA_CONNS + f as u64, frame.slice(4..));
+                    self.carried += 1;
                     any = true;
                 }
             }
@@ -180,6 +186,27 @@ impl Pair {
                 let now = s.now;
                 s.broker.handle_timeout(now);
                 s.drain();
+            }
+        }
+    }
+
+    /// Delivers and moves both clocks `ms` on, firing every deadline on
+    /// the way.
+    fn advance(&mut self, ms: i64) {
+        let until = self.b[0].now.max(self.b[1].now) + ms;
+        loop {
+            self.deliver();
+            let next = self.b.iter().filter_map(|s| s.broker.poll_timeout()).min();
+            let at = next.map_or(until, |n| n.min(until));
+            for s in &mut self.b {
+                s.now = s.now.max(at);
+                let now = s.now;
+                s.broker.handle_timeout(now);
+                s.drain();
+            }
+            if at == until {
+                self.deliver();
+                return;
             }
         }
     }
@@ -297,9 +324,13 @@ fn a_follower_copies_the_leaders_log_and_acks_all_completes() {
     assert_eq!(shape(&c.log(2)), vec![(0, 2, 1), (3, 4, 1)]);
     // With nothing to copy, the follower's fetch waits at the leader
     // (replica.fetch.wait.max.ms) and comes back; nothing changes.
-    let t = c.b[0].now;
-    c.run_until(2_000, |c| c.b[0].now >= t + 1_000);
+    c.advance(2_000);
     assert_eq!(c.log(2), c.log(1));
+    assert_eq!(
+        c.sim(2).replica.len() + c.sim(1).raw.len(),
+        0,
+        "all delivered"
+    );
 }
 
 #[test]
@@ -344,4 +375,156 @@ fn an_old_leader_truncates_its_unreplicated_tail_and_copies_the_new_leaders_log(
         ErrorCode::NOT_LEADER_OR_FOLLOWER.code()
     );
     assert_eq!(consumer_fetch(c.sim(2)), (0, 7));
+}
+
+/// DeleteRecords v2 of `t`-0 below `offset` at `s`: the new low watermark.
+fn delete_records(s: &mut Sim, offset: i64) -> i64 {
+    use spate_core::protocol::messages::delete_records_request::{
+        DeleteRecordsPartition, DeleteRecordsRequest, DeleteRecordsTopic,
+    };
+    let req = DeleteRecordsRequest {
+        topics: vec![DeleteRecordsTopic {
+            name: "t".into(),
+            partitions: vec![DeleteRecordsPartition {
+                partition_index: 0,
+                offset,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        timeout_ms: 1000,
+        ..Default::default()
+    };
+    match s.call(CLIENT, 2, RequestBody::DeleteRecords(req)) {
+        ResponseBody::DeleteRecords(r) => {
+            let p = &r.topics[0].partitions[0];
+            assert_eq!(p.error_code, 0);
+            p.low_watermark
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Broker 2 loses its connection to leader 1: what was in flight is gone.
+fn cut_off(c: &mut Pair) {
+    c.sim(2).replica.clear();
+    c.sim(1).raw.clear();
+    let now = c.sim(2).now;
+    c.sim(2).broker.handle_replica_failure(1, now);
+}
+
+#[test]
+fn a_follower_behind_the_leaders_log_start_restarts_there_after_backing_off() {
+    let mut c = Pair::new();
+    // Follower 2 is out of the ISR: the leader's high watermark is its end.
+    c.lead(1, 1, 1, &[1]);
+    c.lead(2, 1, 1, &[1]);
+    cut_off(&mut c);
+    assert!(c.sim(2).replica.is_empty());
+    let t = c.sim(2).now;
+    assert_eq!(
+        c.sim(2).broker.poll_timeout(),
+        Some(t + 1_000),
+        "replica.fetch.backoff.ms"
+    );
+    for prefix in ["a", "b", "c"] {
+        send_produce(c.sim(1), 3, prefix, 1);
+        assert_eq!(produce_answer(c.sim(1)).unwrap().error_code, 0);
+    }
+    // The leader's log now starts inside its last batch (6..=8).
+    assert_eq!(delete_records(c.sim(1), 7), 7);
+    c.run_until(5_000, |c| c.end(2) == 9);
+    assert!(c.sim(2).now >= t + 1_000, "no request during the backoff");
+    let s = c.sim(2).broker.storage();
+    assert_eq!(s.start_offset(&tp()), 7, "the leader's log start");
+    assert_eq!(c.log(2), c.log(1));
+    assert_eq!(shape(&c.log(2)), vec![(6, 8, 1)]);
+}
+
+#[test]
+fn a_fenced_follower_stops_until_the_next_leader_and_isr() {
+    let mut c = Pair::new();
+    c.lead(1, 1, 1, &[1, 2]);
+    c.lead(2, 1, 1, &[1, 2]);
+    send_produce(c.sim(1), 2, "a", 1);
+    assert!(produce_answer(c.sim(1)).is_some());
+    c.run_until(5_000, |c| c.end(2) == 2);
+    // The leader moves to epoch 2; the follower still fetches at epoch 1.
+    c.lead(1, 1, 2, &[1, 2]);
+    send_produce(c.sim(1), 3, "b", 1);
+    assert!(produce_answer(c.sim(1)).is_some());
+    c.advance(1_000);
+    let carried = c.carried;
+    c.advance(5_000);
+    assert_eq!(c.end(2), 2, "fenced: nothing copied");
+    assert_eq!(c.carried, carried, "and nothing asked");
+    c.lead(2, 1, 2, &[1, 2]);
+    c.run_until(5_000, |c| c.end(2) == 5);
+    assert_eq!(c.log(2), c.log(1));
+    assert_eq!(shape(&c.log(2)), vec![(0, 1, 1), (2, 4, 2)]);
+}
+
+#[test]
+fn a_follower_told_before_its_leader_retries_until_the_leader_knows() {
+    let mut c = Pair::new();
+    c.lead(1, 1, 1, &[1, 2]);
+    c.lead(2, 1, 1, &[1, 2]);
+    send_produce(c.sim(1), 2, "a", 1);
+    assert!(produce_answer(c.sim(1)).is_some());
+    c.run_until(5_000, |c| c.end(2) == 2);
+    // The follower hears of epoch 2 first: the leader answers
+    // UNKNOWN_LEADER_EPOCH, and the follower keeps trying.
+    c.lead(2, 1, 2, &[1, 2]);
+    c.advance(3_000);
+    assert_eq!(c.end(2), 2);
+    c.lead(1, 1, 2, &[1, 2]);
+    send_produce(c.sim(1), 3, "b", 1);
+    assert!(produce_answer(c.sim(1)).is_some());
+    c.run_until(5_000, |c| c.end(2) == 5);
+    assert_eq!(c.log(2), c.log(1));
+}
+
+#[test]
+fn a_promoted_follower_knows_the_idempotent_producers_it_copied() {
+    let mut c = Pair::new();
+    c.lead(1, 1, 1, &[1, 2]);
+    c.lead(2, 1, 1, &[1, 2]);
+    let idempotent = |n: i32| {
+        let mut b = spate_core::records::RecordBatchBuilder::new(0, sim::T0).producer(4242, 0, 0);
+        for i in 0..n {
+            b.push(spate_core::records::Record::new(
+                i,
+                i64::from(i),
+                None,
+                Some(Bytes::from("v")),
+            ));
+        }
+        b.build().unwrap()
+    };
+    c.sim(1)
+        .send(CLIENT, 9, produce_request("t", 0, idempotent(3), -1));
+    c.run_until(5_000, |c| {
+        c.sim(1).events.get(&CLIENT).is_some_and(|e| !e.is_empty())
+    });
+    assert_eq!(produce_answer(c.sim(1)).unwrap().error_code, 0);
+    assert_eq!(c.end(2), 3);
+    // Broker 2 leads now; the producer retries its batch there.
+    c.lead(2, 2, 2, &[2]);
+    c.lead(1, 2, 2, &[1, 2]);
+    c.run_until(5_000, |c| {
+        c.sim(1).broker.replica_high_watermark(&tp()).is_some()
+    });
+    c.sim(2)
+        .send(CLIENT, 9, produce_request("t", 0, idempotent(3), 1));
+    let r = produce_answer(c.sim(2)).unwrap();
+    assert_eq!(
+        (r.error_code, r.base_offset),
+        (0, 0),
+        "a duplicate of the copied batch"
+    );
+    assert_eq!(c.end(2), 3, "not appended again");
+    // The new leader sends no replica requests; the old one follows it.
+    c.deliver();
+    assert!(c.sim(2).replica.is_empty());
+    assert_eq!(c.log(1), c.log(2));
 }
