@@ -508,8 +508,14 @@ fn a_promoted_follower_knows_the_idempotent_producers_it_copied() {
     });
     assert_eq!(produce_answer(c.sim(1)).unwrap().error_code, 0);
     assert_eq!(c.end(2), 3);
-    // Broker 2 leads now; the producer retries its batch there.
-    c.lead(2, 2, 2, &[2]);
+    c.run_until(5_000, |c| {
+        c.sim(2).broker.replica_high_watermark(&tp()) == Some(3)
+    });
+    // Broker 2 leads now. Broker 1 has not fetched from it, yet its high
+    // watermark starts where broker 2 knew it as follower.
+    c.lead(2, 2, 2, &[1, 2]);
+    assert_eq!(consumer_fetch(c.sim(2)), (0, 3));
+    // The producer retries its batch there.
     c.lead(1, 2, 2, &[1, 2]);
     c.run_until(5_000, |c| {
         c.sim(1).broker.replica_high_watermark(&tp()).is_some()
@@ -527,4 +533,54 @@ fn a_promoted_follower_knows_the_idempotent_producers_it_copied() {
     c.deliver();
     assert!(c.sim(2).replica.is_empty());
     assert_eq!(c.log(1), c.log(2));
+}
+
+#[test]
+fn leader_and_isr_live_leaders_tell_where_to_fetch_before_update_metadata() {
+    use spate_core::protocol::messages::leader_and_isr_request::LeaderAndIsrLiveLeader;
+    let mut s = Sim::with(
+        Config {
+            zk_mode: true,
+            node_id: 2,
+            ..Config::default()
+        },
+        MemStorage::new(),
+    );
+    let req = LeaderAndIsrRequest {
+        controller_id: 1,
+        controller_epoch: 1,
+        broker_epoch: -1,
+        topic_states: vec![LeaderAndIsrTopicState {
+            topic_name: "t".into(),
+            topic_id: TOPIC_ID,
+            partition_states: vec![LeaderAndIsrPartitionState {
+                partition_index: 0,
+                controller_epoch: 1,
+                leader: 1,
+                leader_epoch: 1,
+                isr: vec![1, 2].into(),
+                partition_epoch: 1,
+                replicas: vec![1, 2].into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        live_leaders: vec![LeaderAndIsrLiveLeader {
+            broker_id: 1,
+            host_name: "leader.example".into(),
+            port: 19092,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    match s.call(CONTROLLER, 7, RequestBody::LeaderAndIsr(req)) {
+        ResponseBody::LeaderAndIsr(r) => assert_eq!(r.error_code, 0),
+        other => panic!("{other:?}"),
+    }
+    let sent: Vec<(i32, String, i32)> = s
+        .replica
+        .iter()
+        .map(|(l, h, p, _)| (*l, h.clone(), *p))
+        .collect();
+    assert_eq!(sent, vec![(1, "leader.example".to_string(), 19092)]);
 }

@@ -83,9 +83,11 @@
 //! driven as above): after every LeaderAndIsr, StopReplica and
 //! UpdateMetadata the fetcher is brought in line with the partitions
 //! hosted as follower, their leaders and epochs; a partition that becomes
-//! leader or is stopped leaves its fetch session at once. A leader's
-//! endpoint is the one UpdateMetadata gave for it: until then no request
-//! goes to it.
+//! leader or is stopped leaves its fetch session at once, and a follower
+//! made leader starts its high watermark where it knew it as follower. A
+//! leader's endpoint is the one UpdateMetadata gave for it, else the one
+//! LeaderAndIsr's live leaders gave: until one did, no request goes to
+//! it.
 
 mod conn;
 mod timer;
@@ -616,6 +618,7 @@ impl<S: Storage> Broker<S> {
         // The controller changed what this broker follows, or where
         // leaders are: the fetcher follows suit.
         if let Some(ApiKey::LeaderAndIsr | ApiKey::StopReplica | ApiKey::UpdateMetadata) = key {
+            self.promote_high_watermarks();
             self.fetcher.sync(&self.cluster.leadership.followed());
             self.drive_replicas(now);
         }
@@ -628,24 +631,40 @@ impl<S: Storage> Broker<S> {
         self.set_txn_timer();
     }
 
+    /// A follower just made leader starts its high watermark where it
+    /// knew it as follower (before the fetcher forgets it).
+    fn promote_high_watermarks(&mut self) {
+        for (tp, hw) in self.fetcher.high_watermarks() {
+            let end = self.storage.end_offset(&tp);
+            if let Some(log) = self.cluster.leadership.leader_log_mut(&tp) {
+                log.raise_floor(hw.min(end));
+            }
+        }
+    }
+
     /// Hands the driver every replica request the fetcher can send now,
     /// and sets its timer.
     fn drive_replicas(&mut self, now: Now) {
-        let members = &self.members;
+        let (members, leadership) = (&self.members, &self.cluster.leadership);
+        // UpdateMetadata's live brokers, else LeaderAndIsr's live leaders.
+        let endpoint = |id: i32| match members.broker(id) {
+            Some(b) => Some((b.host.to_string(), b.port)),
+            None => leadership.leader_endpoint(id),
+        };
         let requests = self.fetcher.poll(
             &self.storage,
             &mut self.epochs,
-            |id| members.broker(id).is_some(),
+            |id| endpoint(id).is_some(),
             now,
         );
         for r in requests {
-            let Some(b) = self.members.broker(r.leader) else {
+            let Some((host, port)) = endpoint(r.leader) else {
                 continue;
             };
             self.outputs.push_back(Output::Replica {
                 leader: r.leader,
-                host: b.host.to_string(),
-                port: b.port,
+                host,
+                port,
                 frame: r.frame,
             });
         }

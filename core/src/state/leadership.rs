@@ -163,6 +163,10 @@ pub(crate) struct Leadership {
     /// The hosted partitions led here: their followers, ISR and high
     /// watermark ([`super::replication`]).
     leaders: BTreeMap<TopicPartition, LeaderLog>,
+    /// Where the leaders LeaderAndIsr named listen (its live leaders), by
+    /// broker id: the fetcher's fallback when UpdateMetadata has not
+    /// named them yet.
+    endpoints: BTreeMap<i32, (String, i32)>,
 }
 
 impl Leadership {
@@ -192,6 +196,16 @@ impl Leadership {
     /// The replication state of `tp`, to record a follower's fetch.
     pub fn leader_log_mut(&mut self, tp: &TopicPartition) -> Option<&mut LeaderLog> {
         self.leaders.get_mut(tp)
+    }
+
+    /// Records a live leader's endpoint from a LeaderAndIsr.
+    pub fn set_leader_endpoint(&mut self, id: i32, host: String, port: i32) {
+        self.endpoints.insert(id, (host, port));
+    }
+
+    /// The endpoint LeaderAndIsr last gave for leader `id`.
+    pub fn leader_endpoint(&self, id: i32) -> Option<(String, i32)> {
+        self.endpoints.get(&id).cloned()
     }
 
     /// Every partition hosted here as follower: its leader and the

@@ -226,6 +226,16 @@ impl Fetcher {
             .filter(|&hw| hw >= 0)
     }
 
+    /// Every followed partition's known high watermark.
+    pub fn high_watermarks(&self) -> Vec<(TopicPartition, i64)> {
+        self.sessions
+            .values()
+            .flat_map(|s| s.partitions.iter())
+            .filter(|(_, f)| f.high_watermark >= 0)
+            .map(|(tp, f)| (tp.clone(), f.high_watermark))
+            .collect()
+    }
+
     /// The next request of every session that can send one now: idle, not
     /// backing off, `reachable` (the leader's endpoint is known), with a
     /// partition to truncate or fetch. Truncation goes first.
