@@ -584,3 +584,48 @@ fn leader_and_isr_live_leaders_tell_where_to_fetch_before_update_metadata() {
         .collect();
     assert_eq!(sent, vec![(1, "leader.example".to_string(), 19092)]);
 }
+
+#[test]
+fn stop_replica_stops_fetching_until_the_next_leader_and_isr() {
+    use spate_core::protocol::messages::stop_replica_request::{
+        StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
+    };
+    let mut c = Pair::new();
+    c.lead(1, 1, 1, &[1, 2]);
+    c.lead(2, 1, 1, &[1, 2]);
+    send_produce(c.sim(1), 2, "a", 1);
+    assert!(produce_answer(c.sim(1)).is_some());
+    c.run_until(5_000, |c| c.end(2) == 2);
+    let req = StopReplicaRequest {
+        controller_id: 1,
+        controller_epoch: 1,
+        broker_epoch: -1,
+        topic_states: vec![StopReplicaTopicState {
+            topic_name: "t".into(),
+            partition_states: vec![StopReplicaPartitionState {
+                partition_index: 0,
+                leader_epoch: 1,
+                delete_partition: false,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    match c.sim(2).call(CONTROLLER, 3, RequestBody::StopReplica(req)) {
+        ResponseBody::StopReplica(r) => assert_eq!(r.partition_errors[0].error_code, 0),
+        other => panic!("{other:?}"),
+    }
+    send_produce(c.sim(1), 3, "b", 1);
+    assert!(produce_answer(c.sim(1)).is_some());
+    // The fetch in flight may still land; after it nothing is asked.
+    c.advance(1_000);
+    let carried = c.carried;
+    c.advance(5_000);
+    assert_eq!(c.carried, carried, "stopped: nothing asked");
+    assert_eq!(c.end(2), 2, "and the log kept");
+    c.lead(2, 1, 2, &[1, 2]);
+    c.lead(1, 1, 2, &[1, 2]);
+    c.run_until(5_000, |c| c.end(2) == 5);
+    assert_eq!(c.log(2), c.log(1));
+}

@@ -617,6 +617,9 @@ impl<S: Storage> Broker<S> {
         }
         // The controller changed what this broker follows, or where
         // leaders are: the fetcher follows suit.
+        if let Some(ApiKey::StopReplica | ApiKey::DeleteTopics) = key {
+            self.epochs.retain_logs(&self.storage);
+        }
         if let Some(ApiKey::LeaderAndIsr | ApiKey::StopReplica | ApiKey::UpdateMetadata) = key {
             self.promote_high_watermarks();
             self.fetcher.sync(&self.cluster.leadership.followed());

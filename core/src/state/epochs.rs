@@ -122,6 +122,14 @@ impl Epochs {
         }
     }
 
+    /// Forgets the histories of logs `storage` no longer has (deleted
+    /// topics and replicas), so a log created again under the same name
+    /// starts afresh.
+    pub fn retain_logs<S: Storage>(&mut self, storage: &S) {
+        let logs = storage.logs();
+        self.logs.retain(|tp, _| logs.contains(tp));
+    }
+
     /// Forgets the history of `tp` (its log was emptied or deleted).
     pub fn forget(&mut self, tp: &TopicPartition) {
         self.logs.remove(tp);

@@ -62,7 +62,7 @@
 //!
 //! [`Cluster::lead`]: super::cluster::Cluster::lead
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::replication::LeaderLog;
 use super::Now;
@@ -167,6 +167,9 @@ pub(crate) struct Leadership {
     /// broker id: the fetcher's fallback when UpdateMetadata has not
     /// named them yet.
     endpoints: BTreeMap<i32, (String, i32)>,
+    /// Hosted partitions a StopReplica (without deletion) stopped: a
+    /// follower among them does not fetch until the next LeaderAndIsr.
+    stopped: BTreeSet<TopicPartition>,
 }
 
 impl Leadership {
@@ -213,6 +216,7 @@ impl Leadership {
     pub fn followed(&self) -> Vec<(TopicPartition, i32, i32)> {
         self.hosted
             .iter()
+            .filter(|(tp, _)| !self.stopped.contains(*tp))
             .filter_map(|(tp, h)| match h.role {
                 Role::Follower { leader } => Some((tp.clone(), leader, h.state.leader_epoch)),
                 Role::Leader => None,
@@ -331,6 +335,7 @@ impl Leadership {
             Some(h) if topic_id == Uuid::ZERO => h.topic_id,
             _ => topic_id,
         };
+        self.stopped.remove(&tp);
         let role = match to {
             Become::Leader => Role::Leader,
             Become::Follower(leader) => Role::Follower { leader },
@@ -366,6 +371,16 @@ impl Leadership {
     pub fn unhost(&mut self, tp: &TopicPartition) {
         self.hosted.remove(tp);
         self.leaders.remove(tp);
+        self.stopped.remove(tp);
+    }
+
+    /// A StopReplica without deletion: `tp` stays hosted in its role, but
+    /// as a follower it stops fetching until LeaderAndIsr hosts it again
+    /// (Kafka's `stopReplicas` removes its fetcher and keeps the log).
+    pub fn stop(&mut self, tp: &TopicPartition) {
+        if self.hosted.contains_key(tp) {
+            self.stopped.insert(tp.clone());
+        }
     }
 }
 
