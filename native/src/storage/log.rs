@@ -345,6 +345,12 @@ impl Log {
             // compacted one's gap): it now ends at `offset`.
             None => active.next = offset,
         }
+        // A batch straddling the log start went whole: nothing is left at
+        // or past the start, which stays where it was.
+        if self.end() < self.start {
+            let start = self.start;
+            self.truncate_fully(start, opts)?;
+        }
         if self.dir_dirty {
             sync_dir(&self.dir)?;
             self.dir_dirty = false;
