@@ -398,3 +398,70 @@ fn copy<S: Storage>(p: &mut ReplicaParts<'_, S>, tp: &TopicPartition, records: &
     }
     Copied::Done
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Uuid;
+    use crate::records::{Record, RecordBatchBuilder};
+    use crate::state::Config;
+    use crate::storage::MemStorage;
+
+    fn append(s: &mut MemStorage, tp: &TopicPartition, epoch: i32, n: i32) {
+        let base = s.end_offset(tp);
+        let mut b = RecordBatchBuilder::new(base, 0).partition_leader_epoch(epoch);
+        for i in 0..n {
+            b.push(Record::new(
+                i,
+                i64::from(i),
+                None,
+                Some(Bytes::from_static(b"v")),
+            ));
+        }
+        let meta = BatchMeta {
+            base_offset: base,
+            last_offset: base + i64::from(n) - 1,
+            max_timestamp: 0,
+        };
+        s.append(tp, b.build().unwrap(), meta).unwrap();
+    }
+
+    fn answer(leader_epoch: i32, end_offset: i64) -> EpochEndOffset {
+        EpochEndOffset {
+            leader_epoch,
+            end_offset,
+            ..Default::default()
+        }
+    }
+
+    /// Kafka's KIP-279 case: the follower has epochs 0 (offsets 0-1) and 2
+    /// (2-4); the leader never saw epoch 2 and answers for epoch 1.
+    #[test]
+    fn an_epoch_the_follower_lacks_takes_another_round() {
+        let tp = TopicPartition::new("t", 0);
+        let mut storage = MemStorage::new();
+        storage.create_log(&tp, Uuid::ZERO).unwrap();
+        append(&mut storage, &tp, 0, 2);
+        append(&mut storage, &tp, 2, 3);
+        let cluster = Cluster::new(&Config::default());
+        let (mut producers, mut epochs) = (Producers::default(), Epochs::default());
+        let mut p = ReplicaParts {
+            storage: &mut storage,
+            cluster: &cluster,
+            producers: &mut producers,
+            epochs: &mut epochs,
+        };
+        // Epoch 1 ended at 3 at the leader; here the largest epoch below
+        // it (0) ends at 2: cut there and ask again.
+        assert_eq!(truncation_point(&mut p, &tp, &answer(1, 3), 5), (2, false));
+        p.truncate(&tp, 2).unwrap();
+        assert_eq!(p.epochs.latest(&tp), Some(0));
+        // Asked about epoch 0, the leader says it ended at 2: settled.
+        assert_eq!(truncation_point(&mut p, &tp, &answer(0, 2), 2), (2, true));
+        // The same epoch at both: the smaller end wins.
+        assert_eq!(truncation_point(&mut p, &tp, &answer(0, 1), 2), (1, true));
+        // An old leader without epochs, and one that cannot say.
+        assert_eq!(truncation_point(&mut p, &tp, &answer(-1, 1), 2), (1, true));
+        assert_eq!(truncation_point(&mut p, &tp, &answer(-1, -1), 2), (2, true));
+    }
+}
