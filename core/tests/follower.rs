@@ -6,6 +6,9 @@
 //! deadline when nothing moves.
 
 mod sim;
+#[path = "transactions/util.rs"]
+#[allow(dead_code)]
+mod txn_util;
 
 use bytes::Bytes;
 use sim::{batch, produce_request, Event, Sim};
@@ -628,4 +631,44 @@ fn stop_replica_stops_fetching_until_the_next_leader_and_isr() {
     c.lead(1, 1, 2, &[1, 2]);
     c.run_until(5_000, |c| c.end(2) == 5);
     assert_eq!(c.log(2), c.log(1));
+}
+
+#[test]
+fn a_promoted_follower_knows_the_aborted_and_open_transactions_it_copied() {
+    let mut c = Pair::new();
+    // The leader alone in the ISR: its acks=all produces finish at once.
+    c.lead(1, 1, 1, &[1]);
+    c.lead(2, 1, 1, &[1]);
+    let aborted = txn_util::init(c.sim(1), "tx");
+    txn_util::add(c.sim(1), "tx", aborted, &[("t", 0)]);
+    assert_eq!(
+        txn_util::produce_ok(c.sim(1), "tx", aborted, 0, ("t", 0), 3),
+        0
+    );
+    assert_eq!(txn_util::end(c.sim(1), "tx", aborted, false), 0);
+    let open = txn_util::init(c.sim(1), "tx2");
+    txn_util::add(c.sim(1), "tx2", open, &[("t", 0)]);
+    assert_eq!(
+        txn_util::produce_ok(c.sim(1), "tx2", open, 0, ("t", 0), 2),
+        4
+    );
+    let end = c.end(1);
+    c.run_until(5_000, |c| c.end(2) == end);
+    assert_eq!(c.log(2), c.log(1));
+    // Broker 2 leads: read_committed readers stop at the open transaction
+    // and are told of the aborted one.
+    c.lead(2, 2, 2, &[2]);
+    assert_eq!(
+        txn_util::latest(c.sim(2), "t", 0, 1),
+        4,
+        "the last stable offset"
+    );
+    let p = txn_util::fetch(c.sim(2), "t", 0, 0, true);
+    let aborted_list: Vec<(i64, i64)> = p
+        .aborted_transactions
+        .unwrap_or_default()
+        .iter()
+        .map(|a| (a.producer_id, a.first_offset))
+        .collect();
+    assert_eq!(aborted_list, vec![(aborted.0, 0)]);
 }
