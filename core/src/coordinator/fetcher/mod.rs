@@ -28,12 +28,12 @@
 //!     │                             │ until passes: back to the phase it left
 //!     └──── diverging epoch, a batch that does not fit ───────┘ (from Fetching)
 //!
-//!   Fetching ── OFFSET_OUT_OF_RANGE ──► Resetting { latest } ── leader's end below
-//!                                          │                     this log's: cut ──► Fetching
-//!                                          ▼
-//!                                     Resetting { earliest } ── leader's start past
-//!                                                               this log's end: restart
-//!                                                               there ──► Fetching
+//!   Fetching ── OFFSET_OUT_OF_RANGE ──► Resetting { earliest: false } ── leader's end
+//!                                          │  (ListOffsets latest)       below this log's:
+//!                                          ▼                             cut ──► Fetching
+//!                                     Resetting { earliest: true } ── leader's start past
+//!                                        (ListOffsets earliest)       this log's end: restart
+//!                                                                     there; else ──► Fetching
 //!
 //!   FENCED_LEADER_EPOCH (either request) ──► Stopped (until the next LeaderAndIsr)
 //!   becomes leader, StopReplica, not hosted ──► leaves its session at once
@@ -57,7 +57,8 @@
 //! it replays its logs at start ([`crate::state::producers::Producers::replay`]),
 //! so a follower that becomes leader dedupes retries and knows open
 //! transactions. The follower keeps the leader's high watermark (capped by
-//! its own log end) and follows the leader's log start.
+//! its own log end; the broker starts its high watermark there if it is
+//! made leader) and follows the leader's log start.
 //!
 //! # Errors, per partition
 //!
