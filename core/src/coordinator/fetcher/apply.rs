@@ -69,8 +69,10 @@ impl<S: Storage> ReplicaParts<'_, S> {
 enum Copied {
     /// Everything that fit was appended.
     Done,
-    /// A batch starts below the log end inside it: the logs diverge.
-    Diverged,
+    /// A batch of the leader's straddles this log's end: this log was
+    /// cut to the batch's base (or below, to its own batch boundary) and
+    /// copying goes on from there with the next fetch.
+    Cut,
     /// Storage refused, or a batch is corrupt.
     Failed,
 }
@@ -274,7 +276,7 @@ fn on_fetch<S: Storage>(
                 }
                 match copied {
                     Copied::Done => Phase::Fetching,
-                    Copied::Diverged => Phase::Truncating,
+                    Copied::Cut => Phase::Fetching,
                     Copied::Failed => delayed,
                 }
             }
@@ -366,11 +368,22 @@ fn copy<S: Storage>(p: &mut ReplicaParts<'_, S>, tp: &TopicPartition, records: &
                 // An empty log restarted below a batch boundary (at the
                 // leader's log start) takes the batch whole, as Kafka's
                 // follower does on UnexpectedAppendOffsetException.
-                if p.storage.start_offset(tp) != end {
-                    return Copied::Diverged;
-                }
-                if p.restart_at(tp, info.base_offset).is_err() {
-                    return Copied::Failed;
+                if p.storage.start_offset(tp) == end {
+                    if p.restart_at(tp, info.base_offset).is_err() {
+                        return Copied::Failed;
+                    }
+                } else {
+                    // The leader's batches are cut differently from this
+                    // log's there: the leader's are the truth. Cut to the
+                    // batch's base; when that leaves this log ending below
+                    // it (its own batch straddled the base), fetch again
+                    // from the new end rather than leave a hole.
+                    if p.truncate(tp, info.base_offset).is_err() {
+                        return Copied::Failed;
+                    }
+                    if p.storage.end_offset(tp) != info.base_offset {
+                        return Copied::Cut;
+                    }
                 }
             }
             let view = if info.magic == 2 {
@@ -424,6 +437,48 @@ mod tests {
             max_timestamp: 0,
         };
         s.append(tp, b.build().unwrap(), meta).unwrap();
+    }
+
+    /// A batch of `n` records at `base`, stamped with `epoch`.
+    fn batch(base: i64, epoch: i32, n: i32, value: &'static [u8]) -> Bytes {
+        let mut b = RecordBatchBuilder::new(base, 0).partition_leader_epoch(epoch);
+        for i in 0..n {
+            b.push(Record::new(
+                i,
+                i64::from(i),
+                None,
+                Some(Bytes::from_static(value)),
+            ));
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn batches_cut_differently_from_the_leaders_are_replaced_by_them() {
+        let tp = TopicPartition::new("t", 0);
+        let mut storage = MemStorage::new();
+        storage.create_log(&tp, Uuid::ZERO).unwrap();
+        // This log: 0..=1 and 2..=4. The leader's: 0..=2 and 3..=5.
+        append(&mut storage, &tp, 1, 2);
+        append(&mut storage, &tp, 1, 3);
+        let (l1, l2) = (batch(0, 1, 3, b"L"), batch(3, 1, 3, b"L"));
+        let cluster = Cluster::new(&Config::default());
+        let (mut producers, mut epochs) = (Producers::default(), Epochs::default());
+        let mut p = ReplicaParts {
+            storage: &mut storage,
+            cluster: &cluster,
+            producers: &mut producers,
+            epochs: &mut epochs,
+        };
+        // Fetching from 5 gets the leader's batch holding 5, 3..=5: this
+        // log's 2..=4 straddles its base, so the log ends at 2 and is
+        // fetched again from there.
+        assert_eq!(copy(&mut p, &tp, &Records::from(l2.clone())), Copied::Cut);
+        assert_eq!(p.storage.end_offset(&tp), 2);
+        // From 2: the leader's 0..=2 replaces this log's 0..=1.
+        let both = Records::from_chunks(vec![l1.clone(), l2.clone()]);
+        assert_eq!(copy(&mut p, &tp, &both), Copied::Done);
+        assert_eq!(p.storage.read(&tp, 0, usize::MAX).unwrap(), vec![l1, l2]);
     }
 
     fn answer(leader_epoch: i32, end_offset: i64) -> EpochEndOffset {

@@ -26,7 +26,10 @@
 //!     │   │     ask again                                      │  └────┘
 //!     │   └─ retriable error ──► Delayed { until, truncate } ◄─┘ retriable error
 //!     │                             │ until passes: back to the phase it left
-//!     └──── diverging epoch, a batch that does not fit ───────┘ (from Fetching)
+//!     └──── diverging epoch in a Fetch answer ────────────────┘ (from Fetching)
+//!
+//!   A fetched batch straddling this log's end (the leader's batches are cut
+//!   differently there): cut this log to the batch's base, go on fetching.
 //!
 //!   Fetching ── OFFSET_OUT_OF_RANGE ──► Resetting { earliest: false } ── leader's end
 //!                                          │  (ListOffsets latest)       below this log's:
