@@ -10,6 +10,11 @@
 //! input. Writers send each
 //! response's chunks with vectored writes, so fetched record batches go from
 //! storage to the socket without being copied into a response buffer.
+//!
+//! In a ZooKeeper cluster the broker also talks to other brokers as a
+//! follower: the owner hands each `Output::Replica` to [`replica`], which
+//! keeps one outbound connection per leader and sends the answer (or the
+//! failure) back to the owner as an input.
 
 mod conn;
 mod inspect;
