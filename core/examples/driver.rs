@@ -83,6 +83,25 @@ impl Storage for Logs {
         log.start = log.start.max(offset.min(log.end));
         Ok(())
     }
+    fn truncate_to(&mut self, tp: &TopicPartition, offset: i64) -> io::Result<()> {
+        let log = self.0.get_mut(tp).ok_or(NotFound)?;
+        if log.end > offset {
+            log.batches.retain(|(m, _)| m.last_offset < offset); // a straddling batch goes whole
+            let last_end = log.batches.last().map(|(m, _)| m.last_offset + 1);
+            log.end = last_end.unwrap_or(offset).max(log.start).min(offset);
+            log.start = log.start.min(offset);
+        }
+        Ok(())
+    }
+    fn truncate_fully_and_start_at(&mut self, tp: &TopicPartition, offset: i64) -> io::Result<()> {
+        let log = self.0.get_mut(tp).ok_or(NotFound)?;
+        *log = Log {
+            start: offset,
+            end: offset,
+            batches: Vec::new(),
+        };
+        Ok(())
+    }
     fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
         let Some(log) = self.0.get(tp) else {
             return Vec::new();
@@ -168,6 +187,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         let _ = stream.shutdown(Shutdown::Both);
                     }
                 }
+                // Only a broker in a ZooKeeper cluster follows leaders; this
+                // one runs alone.
+                Output::Replica { .. } => {}
                 // Only a broker in ZooKeeper mode (`Config::zk_mode`) asks its
                 // driver to write topics to ZooKeeper; this one has no
                 // ZooKeeper, so the topics fail instead of waiting forever.

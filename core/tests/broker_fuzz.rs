@@ -719,6 +719,9 @@ proptest! {
                         sent.remove(&conn);
                         learned.pending.retain(|k, _| k.0 != conn);
                     }
+                    Output::Replica { leader, .. } => {
+                        prop_assert!(false, "a single broker fetched from {leader}");
+                    }
                     _ => {}
                 }
             }

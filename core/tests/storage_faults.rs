@@ -95,6 +95,14 @@ impl Storage for Faulty {
     fn delete_before(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), Fault> {
         self.mem.delete_before(tp, offset).map_err(Fault::Mem)
     }
+    fn truncate_to(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), Fault> {
+        self.mem.truncate_to(tp, offset).map_err(Fault::Mem)
+    }
+    fn truncate_fully_and_start_at(&mut self, tp: &TopicPartition, at: i64) -> Result<(), Fault> {
+        self.mem
+            .truncate_fully_and_start_at(tp, at)
+            .map_err(Fault::Mem)
+    }
     fn segments(&self, tp: &TopicPartition) -> Vec<SegmentInfo> {
         self.mem.segments(tp)
     }

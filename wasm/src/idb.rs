@@ -41,6 +41,9 @@ enum Op {
     Append(TopicPartition, BatchMeta, Bytes),
     DeleteBelow(TopicPartition, i64),
     DeleteLog(TopicPartition),
+    /// A follower cut the log's tail: batches whose last offset is at
+    /// least this go.
+    TruncateFrom(TopicPartition, i64),
     /// The cleaner rewrote batches whose last offsets lie in `from..to`.
     Replace(TopicPartition, i64, i64, Vec<(Bytes, BatchMeta)>),
 }
@@ -150,6 +153,25 @@ impl Storage for IdbStorage {
             self.ops.push(Op::DeleteBelow(tp.clone(), offset));
             self.touched.insert(tp.clone());
         }
+        Ok(())
+    }
+
+    fn truncate_to(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), MemError> {
+        self.mem.truncate_to(tp, offset)?;
+        self.ops.push(Op::TruncateFrom(tp.clone(), offset));
+        self.touched.insert(tp.clone());
+        Ok(())
+    }
+
+    fn truncate_fully_and_start_at(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), MemError> {
+        self.mem.truncate_fully_and_start_at(tp, offset)?;
+        // Every batch row goes; the log row is rewritten from `touched`.
+        self.ops.push(Op::TruncateFrom(tp.clone(), i64::MIN));
+        self.touched.insert(tp.clone());
         Ok(())
     }
 
@@ -387,6 +409,13 @@ impl Db {
                     for (bytes, meta) in new {
                         put_batch(&batches, tp, meta, bytes)?;
                     }
+                }
+                Op::TruncateFrom(tp, offset) => {
+                    let range = IdbKeyRange::bound(
+                        &batch_key(tp, *offset as f64),
+                        &batch_key(tp, f64::INFINITY),
+                    )?;
+                    batches.delete(&range)?;
                 }
                 Op::DeleteLog(tp) => {
                     let range = IdbKeyRange::bound(

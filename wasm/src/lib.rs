@@ -149,7 +149,7 @@ impl Inner {
                         now,
                     );
                 }
-                Output::Response { .. } | Output::Close { .. } => {}
+                Output::Response { .. } | Output::Close { .. } | Output::Replica { .. } => {}
                 // Only a broker in ZooKeeper mode asks for this, and the
                 // playground's never is: should it ever, the topics fail
                 // rather than keep their request waiting.

@@ -42,13 +42,18 @@
 //! changed wakes the requests parked on it (acks=all produces and
 //! fetches try again).
 //!
+//! A follower's partitions are then copied from their leaders by the
+//! broker's replica fetcher (`coordinator::fetcher`), which the broker
+//! brings in line after this request.
+//!
 //! # Not here yet
 //!
-//! A follower does not fetch from its leader (the replica fetcher comes
-//! with the replication layer); a new leader does not truncate or assign a
-//! leader epoch start offset; the live leaders, adding and
-//! removing replicas, `is_new` and the leader recovery state are not
-//! used.
+//! A new leader does not truncate (Kafka's does not either) and its epoch
+//! counts as begun at its log end only when asked
+//! ([`crate::state::epochs`]); adding and removing replicas, `is_new`
+//! and the leader recovery state are not used. The live leaders' endpoints
+//! are kept for the fetcher, which uses them when UpdateMetadata has not
+//! named a leader yet.
 
 use crate::protocol::messages::leader_and_isr_request::{
     LeaderAndIsrPartitionState, LeaderAndIsrRequest,
@@ -96,6 +101,15 @@ pub(crate) fn handle<S: Storage>(
             .collect()
     };
     let admitted = members.accept(req.controller_epoch, broker_epoch);
+    if admitted.is_ok() {
+        // Where the leaders listen, for the follower's fetcher.
+        for l in &req.live_leaders {
+            let host = l.host_name.to_string();
+            cluster
+                .leadership
+                .set_leader_endpoint(l.broker_id, host, l.port);
+        }
+    }
     let mut errors: Vec<(&str, Uuid, i32, ErrorCode)> = Vec::new();
     for &(topic, id, parts) in &topics {
         for p in parts {

@@ -86,6 +86,7 @@ use crate::state::assignment::NewTopic;
 use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::controller::Controller;
+use crate::state::epochs::Epochs;
 use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
 use crate::state::producers::Producers;
@@ -144,6 +145,8 @@ pub(crate) struct Parts<'a, S> {
     /// The live brokers and the controller.
     pub members: &'a mut Membership,
     pub producers: &'a mut Producers,
+    /// Each log's leader epoch history.
+    pub epochs: &'a mut Epochs,
     pub sessions: &'a mut FetchSessions,
     pub telemetry: &'a mut Telemetry,
     pub ids: &'a mut Ids,
@@ -436,6 +439,7 @@ fn run<S: Storage>(
         cluster,
         members,
         producers,
+        epochs,
         sessions,
         telemetry,
         ids,
@@ -511,7 +515,7 @@ fn run<S: Storage>(
             req,
         ))),
         Q::OffsetForLeaderEpoch(req) => Handled::respond(R::OffsetForLeaderEpoch(
-            offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, req),
+            offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, epochs, req),
         )),
         Q::DescribeCluster(req) => Handled::respond(R::DescribeCluster(describe_cluster::handle(
             ctx, config, members, req,

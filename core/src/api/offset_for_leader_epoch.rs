@@ -10,15 +10,19 @@
 //!
 //! # Versions
 //!
-//! 0-4. Every partition here has had one leader epoch, the one its
-//! PartitionRecord gives, starting at the log start offset. As Kafka's
-//! epoch cache answers, an asked epoch equal to it ends at the log end; an
-//! older one gets that epoch back with the offset where the known epoch
-//! starts (the log start); a newer one, or -1, is undefined (epoch -1,
-//! offset -1, no error). A current leader epoch other than -1 is checked
-//! first: older than the partition's is FENCED_LEADER_EPOCH, newer
-//! UNKNOWN_LEADER_EPOCH. An unknown topic or partition is
-//! UNKNOWN_TOPIC_OR_PARTITION.
+//! 0-4. Answered from the partition's leader epoch history, read from
+//! the `partition_leader_epoch` of its batches ([`crate::state::epochs`]),
+//! as Kafka's epoch cache answers: the latest epoch ends at the log end;
+//! an older one that the log holds ends where the next higher epoch
+//! starts; an epoch the log does not hold gets the largest epoch below it
+//! with that one's end (below every known epoch: itself, ending where the
+//! first starts); a newer one, or -1, is undefined (epoch -1, offset -1,
+//! no error). The epoch this broker leads at counts as begun at the log
+//! end when no batch carries it yet. A current leader epoch other than -1
+//! is checked first: older than the partition's is FENCED_LEADER_EPOCH,
+//! newer UNKNOWN_LEADER_EPOCH. An unknown topic or partition is
+//! UNKNOWN_TOPIC_OR_PARTITION. A follower asks with its replica id (v3+)
+//! to find where its log diverges from the leader's.
 //!
 //! # Leadership
 //!
@@ -34,12 +38,14 @@ use crate::protocol::messages::offset_for_leader_epoch_response::{
 };
 use crate::protocol::ErrorCode;
 use crate::state::cluster::Cluster;
+use crate::state::epochs::Epochs;
 use crate::storage::{Storage, TopicPartition};
 
 /// Runs an OffsetForLeaderEpoch request.
 pub(crate) fn handle<S: Storage>(
     cluster: &Cluster,
     storage: &S,
+    epochs: &mut Epochs,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
     let topics = req
@@ -50,7 +56,7 @@ pub(crate) fn handle<S: Storage>(
             partitions: t
                 .partitions
                 .iter()
-                .map(|p| end_offset(cluster, storage, &t.topic, p))
+                .map(|p| end_offset(cluster, storage, epochs, &t.topic, p))
                 .collect(),
             ..Default::default()
         })
@@ -66,6 +72,7 @@ pub(crate) fn handle<S: Storage>(
 fn end_offset<S: Storage>(
     cluster: &Cluster,
     storage: &S,
+    epochs: &mut Epochs,
     topic: &str,
     p: &OffsetForLeaderPartition,
 ) -> EpochEndOffset {
@@ -88,12 +95,8 @@ fn end_offset<S: Storage>(
         return answer(ErrorCode::UNKNOWN_LEADER_EPOCH, -1, -1);
     }
     let tp = TopicPartition::new(topic, p.partition);
-    let asked = p.leader_epoch;
-    if asked == -1 || asked > epoch {
-        answer(ErrorCode::NONE, -1, -1)
-    } else if asked == epoch {
-        answer(ErrorCode::NONE, epoch, storage.end_offset(&tp))
-    } else {
-        answer(ErrorCode::NONE, asked, storage.start_offset(&tp))
-    }
+    epochs.catch_up(storage, &tp);
+    let range = (storage.start_offset(&tp), storage.end_offset(&tp));
+    let (leader_epoch, end) = epochs.end_offset_for(&tp, p.leader_epoch, range, Some(epoch));
+    answer(ErrorCode::NONE, leader_epoch, end)
 }

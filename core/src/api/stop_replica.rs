@@ -32,12 +32,13 @@
 //! is deleted through the storage trait (KAFKA_STORAGE_ERROR when that
 //! fails); a learned topic with nothing left is dropped from the image.
 //! A partition stopped without deletion stays hosted in its role, as in
-//! Kafka, where stopping only ends its fetcher (there is none yet).
+//! Kafka, where stopping only ends its fetcher: a follower stops fetching
+//! from its leader until the next LeaderAndIsr (the broker brings its
+//! replica fetcher in line after this request, deleted or not).
 //!
 //! # Not here yet
 //!
-//! Stopping a follower's fetcher (the replication layer), and answering
-//! fetches parked on a stopped partition before they expire.
+//! Answering fetches parked on a stopped partition before they expire.
 
 use crate::protocol::messages::stop_replica_request::StopReplicaRequest;
 use crate::protocol::messages::stop_replica_response::{
@@ -132,6 +133,7 @@ fn stop<S: Storage>(cluster: &mut Cluster, storage: &mut S, s: &Stop) -> ErrorCo
         return code;
     }
     if !s.delete {
+        cluster.leadership.stop(&s.tp);
         return ErrorCode::NONE;
     }
     cluster.leadership.unhost(&s.tp);

@@ -9,8 +9,9 @@
 //!   prefix already removed), a connection closed, time passed. Every one
 //!   takes `now`, milliseconds since the Unix epoch; the broker never reads
 //!   a clock.
-//! - `poll_*` return output: [`Broker::poll_output`] the next response or
-//!   close, [`Broker::poll_timeout`] the next moment something is due.
+//! - `poll_*` return output: [`Broker::poll_output`] the next response,
+//!   close or replica request, [`Broker::poll_timeout`] the next moment
+//!   something is due.
 //! - getters take `&self` and change nothing.
 //!
 //! After every `handle_*` call, drain `poll_output` until it returns `None`,
@@ -24,6 +25,30 @@
 //! [`Broker::handle_topics_created`] and the output's request id (that
 //! call is an input like any other: drain again after it). The request
 //! that asked stays held until then (see "In a cluster").
+//!
+//! In a cluster ([`Config::zk_mode`]) the broker is also a client of other
+//! brokers: as follower of a partition it fetches from the partition's
+//! leader. [`Output::Replica`] names the leader (id, host, port) and
+//! carries a whole request frame, size prefix included. The driver keeps
+//! one outbound connection per leader, writes the frame, reads one
+//! response frame and hands it back, its size prefix removed, with
+//! [`Broker::handle_replica_response`]; if the connection is refused or
+//! drops before the response is read, it calls
+//! [`Broker::handle_replica_failure`] instead (the request is lost; the
+//! broker backs off `replica.fetch.backoff.ms` and sends another, whose
+//! connection the driver opens afresh). The broker has at most one request
+//! in flight per leader, so the driver needs no queue of its own beyond
+//! writing frames in the order they come:
+//!
+//! ```text
+//!   poll_output ─► Output::Replica { leader, host, port, frame }
+//!                      │ write frame to leader's connection (connect first if none)
+//!                      ▼
+//!                  read 4-byte size, then that many bytes
+//!                      │ ok                          │ error (refused, EOF, timeout)
+//!                      ▼                             ▼
+//!   handle_replica_response(leader, frame, now)   handle_replica_failure(leader, now)
+//! ```
 //!
 //! # Ordering
 //!
@@ -61,7 +86,16 @@
 //! them in Metadata and DescribeCluster. LeaderAndIsr makes it leader or
 //! follower of partitions; as a leader it serves its followers' fetches,
 //! keeps their positions and the high watermark, and parks acks=all
-//! produces until the high watermark passes them (or their timeout).
+//! produces until the high watermark passes them (or their timeout). As a
+//! follower it copies the leader's log (module `coordinator::fetcher`,
+//! driven as above): after every LeaderAndIsr, StopReplica and
+//! UpdateMetadata the fetcher is brought in line with the partitions
+//! hosted as follower, their leaders and epochs; a partition that becomes
+//! leader or is stopped leaves its fetch session at once, and a follower
+//! made leader starts its high watermark where it knew it as follower. A
+//! leader's endpoint is the one UpdateMetadata gave for it, else the one
+//! LeaderAndIsr's live leaders gave: until one did, no request goes to
+//! it.
 //!
 //! Topics are created through ZooKeeper, as Kafka 2.x creates them: a
 //! CreateTopics (on the controller) or a Metadata that auto-creates a
@@ -86,13 +120,15 @@ use bytes::Bytes;
 
 use crate::api::txn::{carry_out, TxnParts};
 use crate::api::{self, Answering, Creates, Handled, Input, Parked, Parts, Reply};
+use crate::coordinator::fetcher::{Fetcher, FetcherConfig, ReplicaParts};
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
-use crate::protocol::{ResponseBody, Uuid};
+use crate::protocol::{ApiKey, ResponseBody, Uuid};
 use crate::state::brokers::Membership;
 use crate::state::cleaner::{self, Cleaner};
 use crate::state::cluster::{metadata_tp, Cluster};
+use crate::state::epochs::Epochs;
 use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
 use crate::state::producers::Producers;
@@ -170,6 +206,22 @@ pub enum Output {
         /// request set.
         topics: Vec<NewTopic>,
     },
+    /// Send this request to broker `leader` (ZooKeeper mode: the follower
+    /// fetching from a partition's leader) over the driver's one outbound
+    /// connection to it, opening it to `host`:`port` if need be, then read
+    /// one response frame and give it to [`Broker::handle_replica_response`]
+    /// (or say [`Broker::handle_replica_failure`]). The broker sends at most
+    /// one request per leader at a time.
+    Replica {
+        /// The leader's broker id.
+        leader: i32,
+        /// Its host, as its registration (UpdateMetadata) names it.
+        host: String,
+        /// Its port.
+        port: i32,
+        /// A whole request frame, size prefix included.
+        frame: Bytes,
+    },
 }
 
 /// The broker state machine.
@@ -187,6 +239,8 @@ pub struct Broker<S: Storage> {
     telemetry: Telemetry,
     /// Producer ids, epochs and sequence numbers.
     producers: Producers,
+    /// Each log's leader epoch history, read from its batches on demand.
+    epochs: Epochs,
     /// Incremental fetch sessions (KIP-227).
     sessions: FetchSessions,
     /// The log cleaner's state (first dirty offsets).
@@ -195,6 +249,8 @@ pub struct Broker<S: Storage> {
     groups: GroupCoordinator,
     /// Transactional ids and their transactions.
     txns: TxnCoordinator,
+    /// The follower's fetch sessions, one per leader (ZooKeeper mode).
+    fetcher: Fetcher,
     conns: BTreeMap<ConnId, Conn>,
     /// Parked requests (fetches, acks=all produces) by the partitions
     /// they wait on.
@@ -288,7 +344,16 @@ impl<S: Storage> Broker<S> {
         if config.zk_mode {
             timers.set(now, TimerKind::Isr);
         }
+        let fetcher = Fetcher::new(FetcherConfig {
+            me: config.node_id,
+            max_wait_ms: config.replica_fetch_wait_max_ms,
+            min_bytes: 1,
+            partition_max_bytes: config.replica_fetch_max_bytes,
+            max_bytes: config.replica_fetch_response_max_bytes,
+            backoff_ms: config.replica_fetch_backoff_ms,
+        });
         Ok(Broker {
+            fetcher,
             sessions: FetchSessions::new(config.fetch_session_cache_slots),
             members: Membership::new(&config),
             config,
@@ -297,6 +362,7 @@ impl<S: Storage> Broker<S> {
             ids,
             telemetry: Telemetry::default(),
             producers,
+            epochs: Epochs::default(),
             cleaner: Cleaner::default(),
             groups,
             txns,
@@ -381,6 +447,13 @@ impl<S: Storage> Broker<S> {
         self.members.controller_id()
     }
 
+    /// The high watermark this broker knows as follower of `tp`: its
+    /// leader's, capped by its own log end (`None`: not a follower of it,
+    /// or nothing heard from the leader yet).
+    pub fn replica_high_watermark(&self, tp: &TopicPartition) -> Option<i64> {
+        self.fetcher.high_watermark(tp)
+    }
+
     /// Number of open connections.
     pub fn connection_count(&self) -> usize {
         self.conns.len()
@@ -462,6 +535,37 @@ impl<S: Storage> Broker<S> {
     // to ZooKeeper, is in `creates.rs` with the rest of CreateTopics'
     // part here.
 
+    /// The response to the request of the last [`Output::Replica`] for
+    /// `leader` arrived: one complete frame, its 4-byte size prefix
+    /// already removed. The follower appends what it fetched (or
+    /// truncates), and the next request to that leader follows in
+    /// `poll_output`. A frame that does not answer that request counts as
+    /// a failure.
+    pub fn handle_replica_response(&mut self, leader: i32, frame: Bytes, now: Now) {
+        let mut parts = ReplicaParts {
+            storage: &mut self.storage,
+            cluster: &self.cluster,
+            producers: &mut self.producers,
+            epochs: &mut self.epochs,
+        };
+        let changed = self
+            .fetcher
+            .handle_response(leader, &frame, &mut parts, now);
+        self.wake(&changed, now);
+        self.drive_replicas(now);
+    }
+
+    /// The request to `leader` is lost: the connection was refused or
+    /// dropped before its response came. Requests to that leader pause for
+    /// `replica.fetch.backoff.ms` ([`Config::replica_fetch_backoff_ms`]),
+    /// then the next [`Output::Replica`] comes when its time is due
+    /// (watch [`Broker::poll_timeout`]). The driver opens a new connection
+    /// for it.
+    pub fn handle_replica_failure(&mut self, leader: i32, now: Now) {
+        self.fetcher.handle_failure(leader, now);
+        self.drive_replicas(now);
+    }
+
     /// The connection closed: its queued and parked requests are dropped.
     pub fn handle_disconnect(&mut self, conn: ConnId, now: Now) {
         let _ = now;
@@ -530,6 +634,7 @@ impl<S: Storage> Broker<S> {
                     }
                     self.set_create_timer();
                 }
+                TimerKind::Replicas => self.drive_replicas(now),
                 TimerKind::OffsetsRetention => {
                     for d in self.groups.expire_offsets(now) {
                         let s = self.groups.write(d, &mut self.storage, now);
@@ -601,6 +706,7 @@ impl<S: Storage> Broker<S> {
             cluster: &mut self.cluster,
             members: &mut self.members,
             producers: &mut self.producers,
+            epochs: &mut self.epochs,
             sessions: &mut self.sessions,
             telemetry: &mut self.telemetry,
             ids: &mut self.ids,
@@ -624,8 +730,19 @@ impl<S: Storage> Broker<S> {
         // Fetches waiting on what was appended are answered first, as the
         // append happened before this request's response.
         self.wake(&appended, now);
+        let key = request.map(|a| a.key);
         if let Err(reason) = self.finish(conn, request, reply) {
             self.close(conn, reason);
+        }
+        // The controller changed what this broker follows, or where
+        // leaders are: the fetcher follows suit.
+        if let Some(ApiKey::StopReplica | ApiKey::DeleteTopics) = key {
+            self.epochs.retain_logs(&self.storage);
+        }
+        if let Some(ApiKey::LeaderAndIsr | ApiKey::StopReplica | ApiKey::UpdateMetadata) = key {
+            self.promote_high_watermarks();
+            self.fetcher.sync(&self.cluster.leadership.followed());
+            self.drive_replicas(now);
         }
         for (held, body) in answers {
             self.answer_held(held, body, now);
@@ -640,6 +757,49 @@ impl<S: Storage> Broker<S> {
             }
         }
         self.set_create_timer();
+    }
+
+    /// A follower just made leader starts its high watermark where it
+    /// knew it as follower (before the fetcher forgets it).
+    fn promote_high_watermarks(&mut self) {
+        for (tp, hw) in self.fetcher.high_watermarks() {
+            let end = self.storage.end_offset(&tp);
+            if let Some(log) = self.cluster.leadership.leader_log_mut(&tp) {
+                log.raise_floor(hw.min(end));
+            }
+        }
+    }
+
+    /// Hands the driver every replica request the fetcher can send now,
+    /// and sets its timer.
+    fn drive_replicas(&mut self, now: Now) {
+        let (members, leadership) = (&self.members, &self.cluster.leadership);
+        // UpdateMetadata's live brokers, else LeaderAndIsr's live leaders.
+        let endpoint = |id: i32| match members.broker(id) {
+            Some(b) => Some((b.host.to_string(), b.port)),
+            None => leadership.leader_endpoint(id),
+        };
+        let requests = self.fetcher.poll(
+            &self.storage,
+            &mut self.epochs,
+            |id| endpoint(id).is_some(),
+            now,
+        );
+        for r in requests {
+            let Some((host, port)) = endpoint(r.leader) else {
+                continue;
+            };
+            self.outputs.push_back(Output::Replica {
+                leader: r.leader,
+                host,
+                port,
+                frame: r.frame,
+            });
+        }
+        match self.fetcher.next_deadline(now) {
+            Some(at) => self.timers.set(at, TimerKind::Replicas),
+            None => self.timers.cancel(TimerKind::Replicas),
+        }
     }
 
     /// The transaction timer follows the coordinator's earliest deadline.

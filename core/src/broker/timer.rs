@@ -25,6 +25,8 @@ pub(crate) enum TimerKind {
     Isr,
     /// The earliest deadline of a held CreateTopics (ZooKeeper mode).
     Creates,
+    /// The replica fetcher's earliest backoff or delayed partition ends.
+    Replicas,
 }
 
 /// Deadlines by kind; each kind has at most one.

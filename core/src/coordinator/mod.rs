@@ -1,7 +1,9 @@
 //! Coordinators: sans-I/O machines that own a kind of shared client state
-//! (consumer groups, transactions) and keep it in an internal log; and
+//! (consumer groups, transactions) and keep it in an internal log;
 //! [`controller`], the ZooKeeper-mode cluster controller, the one public
-//! machine here, whose outputs the native driver carries out.
+//! machine here, whose outputs the native driver carries out; and
+//! `fetcher`, the follower's side of replication, a client of other
+//! brokers whose requests the broker hands the driver to send.
 //!
 //! A coordinator never sees the broker. Each operation takes a request and
 //! `now` and returns what happened: the reply, the records its internal
@@ -12,6 +14,7 @@
 //! append worked. See `group` for the first of them.
 
 pub mod controller;
+pub(crate) mod fetcher;
 pub(crate) mod group;
 pub(crate) mod txn;
 

@@ -64,6 +64,16 @@ pub struct Config {
     pub fetch_max_bytes: i32,
     /// `max.incremental.fetch.session.cache.slots`.
     pub fetch_session_cache_slots: usize,
+    /// `replica.fetch.wait.max.ms`: how long a follower's Fetch may wait
+    /// at the leader for data (ZooKeeper mode).
+    pub replica_fetch_wait_max_ms: i32,
+    /// `replica.fetch.max.bytes`: what a follower asks per partition.
+    pub replica_fetch_max_bytes: i32,
+    /// `replica.fetch.response.max.bytes`: what a follower asks per Fetch.
+    pub replica_fetch_response_max_bytes: i32,
+    /// `replica.fetch.backoff.ms`: how long a follower waits after a
+    /// failed connection or a partition's error before trying again.
+    pub replica_fetch_backoff_ms: i64,
     /// The group coordinator's settings (`group.*`, `offsets.*`).
     pub groups: GroupConfig,
     /// The transaction coordinator's settings (`transaction.*`).
@@ -96,6 +106,10 @@ impl Default for Config {
             log_cleaner_backoff_ms: 15_000,
             fetch_max_bytes: 55 * 1024 * 1024,
             fetch_session_cache_slots: 1000,
+            replica_fetch_wait_max_ms: 500,
+            replica_fetch_max_bytes: 1024 * 1024,
+            replica_fetch_response_max_bytes: 10 * 1024 * 1024,
+            replica_fetch_backoff_ms: 1000,
             groups: GroupConfig::default(),
             transactions: TxnConfig::default(),
             seed: 0x5eed_5eed,

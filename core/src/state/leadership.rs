@@ -53,17 +53,18 @@
 //! here, as in single-broker mode. CreateTopics in ZooKeeper mode goes
 //! through ZooKeeper, and its topics are learned from the controller.
 //!
-//! # Not here yet
+//! # Followers
 //!
-//! A follower only records its role and leader: the fetcher that copies
-//! the leader's log is not here yet. A leader keeps its followers'
-//! positions, ISR and high watermark in a [`LeaderLog`] per partition
-//! (see [`super::replication`]). Topic configs from ZooKeeper are not
-//! delivered: learned topics use the broker's defaults.
+//! A follower's partitions are what the broker's replica fetcher
+//! (`coordinator::fetcher`) copies from their leaders ([`Leadership::followed`]).
+//! A leader keeps its followers' positions, ISR and high watermark in a
+//! [`LeaderLog`] per partition (see [`super::replication`]). Topic configs
+//! from ZooKeeper are not delivered: learned topics use the broker's
+//! defaults.
 //!
 //! [`Cluster::lead`]: super::cluster::Cluster::lead
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::replication::{IsrOutcome, IsrWrite, LeaderLog};
 use super::Now;
@@ -106,7 +107,7 @@ pub(crate) struct PartitionState {
 pub(crate) enum Role {
     /// It takes produces and serves fetches.
     Leader,
-    /// It copies `leader`'s log (once the fetcher exists) and serves
+    /// It copies `leader`'s log (`coordinator::fetcher`) and serves
     /// neither.
     Follower { leader: i32 },
 }
@@ -164,6 +165,13 @@ pub(crate) struct Leadership {
     /// The hosted partitions led here: their followers, ISR and high
     /// watermark ([`super::replication`]).
     leaders: BTreeMap<TopicPartition, LeaderLog>,
+    /// Where the leaders LeaderAndIsr named listen (its live leaders), by
+    /// broker id: the fetcher's fallback when UpdateMetadata has not
+    /// named them yet.
+    endpoints: BTreeMap<i32, (String, i32)>,
+    /// Hosted partitions a StopReplica (without deletion) stopped: a
+    /// follower among them does not fetch until the next LeaderAndIsr.
+    stopped: BTreeSet<TopicPartition>,
 }
 
 impl Leadership {
@@ -240,6 +248,29 @@ impl Leadership {
             h.state.partition_epoch = v;
         }
         changed
+    }
+
+    /// Records a live leader's endpoint from a LeaderAndIsr.
+    pub fn set_leader_endpoint(&mut self, id: i32, host: String, port: i32) {
+        self.endpoints.insert(id, (host, port));
+    }
+
+    /// The endpoint LeaderAndIsr last gave for leader `id`.
+    pub fn leader_endpoint(&self, id: i32) -> Option<(String, i32)> {
+        self.endpoints.get(&id).cloned()
+    }
+
+    /// Every partition hosted here as follower: its leader and the
+    /// leader epoch it follows at.
+    pub fn followed(&self) -> Vec<(TopicPartition, i32, i32)> {
+        self.hosted
+            .iter()
+            .filter(|(tp, _)| !self.stopped.contains(*tp))
+            .filter_map(|(tp, h)| match h.role {
+                Role::Follower { leader } => Some((tp.clone(), leader, h.state.leader_epoch)),
+                Role::Leader => None,
+            })
+            .collect()
     }
 
     /// Whether the controller's states or the hosted partitions mention
@@ -354,6 +385,7 @@ impl Leadership {
             Some(h) if topic_id == Uuid::ZERO => h.topic_id,
             _ => topic_id,
         };
+        self.stopped.remove(&tp);
         let role = match to {
             Become::Leader => Role::Leader,
             Become::Follower(leader) => Role::Follower { leader },
@@ -389,6 +421,16 @@ impl Leadership {
     pub fn unhost(&mut self, tp: &TopicPartition) {
         self.hosted.remove(tp);
         self.leaders.remove(tp);
+        self.stopped.remove(tp);
+    }
+
+    /// A StopReplica without deletion: `tp` stays hosted in its role, but
+    /// as a follower it stops fetching until LeaderAndIsr hosts it again
+    /// (Kafka's `stopReplicas` removes its fetcher and keeps the log).
+    pub fn stop(&mut self, tp: &TopicPartition) {
+        if self.hosted.contains_key(tp) {
+            self.stopped.insert(tp.clone());
+        }
     }
 }
 

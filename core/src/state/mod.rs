@@ -17,6 +17,8 @@
 //!   held by the image, which answers who leads a partition.
 //! - [`replication`]: the leader's side of replication: followers'
 //!   positions, the ISR and the high watermark of partitions led here.
+//! - [`epochs`]: each log's leader epoch history, read from its batches
+//!   (OffsetForLeaderEpoch answers from it; followers truncate by it).
 //! - [`configs`]: topic configs, typed and validated once (Kafka's
 //!   `LogConfig`), and what DescribeConfigs says about every config.
 //! - [`producers`]: producer ids, epochs and sequence numbers.
@@ -37,6 +39,7 @@ pub(crate) mod cluster;
 pub(crate) mod config;
 pub(crate) mod configs;
 pub(crate) mod controller;
+pub(crate) mod epochs;
 pub(crate) mod fetch_sessions;
 pub(crate) mod ids;
 pub(crate) mod internal_log;

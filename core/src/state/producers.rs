@@ -57,7 +57,8 @@ use crate::protocol::{ErrorCode, Uuid};
 use crate::records::validate::last_sequence;
 use crate::records::validate::AppendedBatch;
 use crate::records::BatchHeader;
-use crate::storage::{AbortedTxn, Storage};
+use crate::records::BatchView;
+use crate::storage::{AbortedTxn, Storage, TopicPartition};
 
 /// Batches kept per producer and partition for duplicate detection
 /// (Kafka's `ProducerStateEntry.NUM_BATCHES_TO_RETAIN`).
@@ -236,38 +237,66 @@ impl Producers {
             };
             let key = (topic_id, tp.partition);
             for_each_batch(storage, &tp, |view, chunk| {
-                let h = view.header;
-                if h.producer_id < 0 {
-                    return;
-                }
-                max_seen = max_seen.max(h.producer_id);
-                if h.is_control() {
-                    if let Some(marker) = txns::marker_of(view, chunk) {
-                        let m = txns::Marker {
-                            producer_id: h.producer_id,
-                            producer_epoch: h.producer_epoch,
-                            coordinator_epoch: marker.coordinator_epoch,
-                            commit: marker.commit,
-                        };
-                        p.apply_marker(key, &m, h.base_offset, h.max_timestamp);
-                    }
-                    return;
-                }
-                let e = p
-                    .partitions
-                    .entry(key)
-                    .or_default()
-                    .entry(h.producer_id)
-                    .or_insert_with(|| ProducerEntry::new(-1));
-                e.add(h.producer_epoch, BatchMetadata::of_header(&h));
-                if h.is_transactional() && e.txn_start.is_none() {
-                    e.txn_start = Some(h.base_offset);
-                }
+                max_seen = max_seen.max(view.header.producer_id);
+                p.replay(key, view, chunk);
             });
         }
         p.next_id = p.next_id.max(max_seen.saturating_add(1));
         p.block_end = p.next_id;
         p
+    }
+
+    /// Takes in one batch found in (or copied into) the log of
+    /// `partition`: its producer's sequence state, the transaction it
+    /// opens, or the transaction its marker ends. Returns the aborted
+    /// transaction a marker ended, for the store's index. What a start
+    /// does for every batch, and a follower for every batch it copies, so
+    /// that it can dedupe retries and knows open transactions if it
+    /// becomes leader.
+    pub fn replay(
+        &mut self,
+        key: PartitionKey,
+        view: &BatchView<'_>,
+        chunk: &Bytes,
+    ) -> Option<AbortedTxn> {
+        let h = view.header;
+        if h.producer_id < 0 {
+            return None;
+        }
+        self.next_id = self.next_id.max(h.producer_id.saturating_add(1));
+        self.block_end = self.block_end.max(self.next_id);
+        if h.is_control() {
+            let marker = txns::marker_of(view, chunk)?;
+            let m = txns::Marker {
+                producer_id: h.producer_id,
+                producer_epoch: h.producer_epoch,
+                coordinator_epoch: marker.coordinator_epoch,
+                commit: marker.commit,
+            };
+            return self.apply_marker(key, &m, h.base_offset, h.max_timestamp);
+        }
+        let e = self
+            .partitions
+            .entry(key)
+            .or_default()
+            .entry(h.producer_id)
+            .or_insert_with(|| ProducerEntry::new(-1));
+        e.add(h.producer_epoch, BatchMetadata::of_header(&h));
+        if h.is_transactional() && e.txn_start.is_none() {
+            e.txn_start = Some(h.base_offset);
+        }
+        None
+    }
+
+    /// Rebuilds the producers and aborted transactions of one partition
+    /// from its log (after a follower truncated it, as Kafka reloads its
+    /// producer state from the log on truncation).
+    pub fn reload<S: Storage>(&mut self, storage: &S, tp: &TopicPartition, key: PartitionKey) {
+        self.partitions.remove(&key);
+        self.aborted.remove(&key);
+        for_each_batch(storage, tp, |view, chunk| {
+            self.replay(key, view, chunk);
+        });
     }
 
     /// A new producer id, taking a new block (recorded in the metadata log)

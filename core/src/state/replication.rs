@@ -29,9 +29,11 @@
 //! [`LeaderLog`], and its high watermark is its log end offset, as
 //! before.
 //!
-//! A new leader starts its floor at the log start offset: Spate keeps no
-//! high-watermark checkpoint, and Kafka starts there when it has none.
-//! Until every ISR follower has fetched once, consumers see nothing new.
+//! A new leader starts its floor at the high watermark it knew as a
+//! follower (its leader's, capped by its own log end), else at the log
+//! start offset: Spate keeps no high-watermark checkpoint, and Kafka
+//! starts there when it has none. Until every ISR follower has fetched
+//! once, consumers see nothing past it.
 //!
 //! As in Kafka 2.x (ZooKeeper mode), the high watermark advances whatever
 //! the ISR's size; `min.insync.replicas` only refuses acks=all produces
@@ -56,6 +58,11 @@
 //! until the next LeaderAndIsr (a deposed leader cannot shrink the ISR to
 //! itself and acknowledge acks=all writes alone). One change is in flight
 //! at a time.
+//!
+//! Fetch's diverging-epoch answers (KIP-595, `last_fetched_epoch`) are not
+//! given: followers truncate with OffsetForLeaderEpoch first, from the
+//! leader epoch history in [`super::epochs`]. The follower's side of
+//! replication is `coordinator::fetcher`.
 
 use std::collections::BTreeMap;
 
@@ -225,6 +232,13 @@ impl LeaderLog {
             .map(|f| f.log_end)
             .fold(log_end, i64::min);
         self.floor.max(lowest).min(log_end)
+    }
+
+    /// Raises the high watermark's floor to `hw` (a follower promoted to
+    /// leader starts from the high watermark it knew as follower, as
+    /// Kafka's new leader starts from its own).
+    pub fn raise_floor(&mut self, hw: i64) {
+        self.floor = self.floor.max(hw);
     }
 
     /// The in-sync replicas.

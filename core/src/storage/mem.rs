@@ -40,7 +40,7 @@ pub struct MemStorage {
 pub enum MemError {
     /// No such log.
     NoLog(TopicPartition),
-    /// An append whose base offset is not the log end offset.
+    /// An append whose base offset is below the log end offset.
     OutOfOrder {
         /// The log.
         tp: TopicPartition,
@@ -141,7 +141,7 @@ impl Storage for MemStorage {
             .logs
             .get_mut(tp)
             .ok_or_else(|| MemError::NoLog(tp.clone()))?;
-        if meta.base_offset != log.end {
+        if meta.base_offset < log.end {
             return Err(MemError::OutOfOrder {
                 tp: tp.clone(),
                 end: log.end,
@@ -203,6 +203,44 @@ impl Storage for MemStorage {
         log.batches.drain(..keep_from);
         log.size -= dropped;
         log.start = offset;
+        Ok(())
+    }
+
+    fn truncate_to(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), MemError> {
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| MemError::NoLog(tp.clone()))?;
+        if log.end <= offset {
+            return Ok(());
+        }
+        if offset < log.start {
+            return self.truncate_fully_and_start_at(tp, offset);
+        }
+        let keep = log.batches.partition_point(|e| e.meta.last_offset < offset);
+        let cut = log.batches.get(keep).map_or(offset, |e| e.meta.base_offset);
+        log.batches.truncate(keep);
+        log.size = log.batches.iter().map(|e| e.bytes.len() as u64).sum();
+        // A straddling batch goes whole: the log ends where it began (never
+        // below the start).
+        log.end = cut.min(offset).max(log.start);
+        Ok(())
+    }
+
+    fn truncate_fully_and_start_at(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), MemError> {
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| MemError::NoLog(tp.clone()))?;
+        *log = Log {
+            start: offset,
+            end: offset,
+            ..Log::default()
+        };
         Ok(())
     }
 
@@ -285,7 +323,7 @@ mod tests {
         s.append(&tp, Bytes::from_static(b"bbbb"), meta(2, 4, 20))
             .unwrap();
         assert!(s
-            .append(&tp, Bytes::from_static(b"c"), meta(9, 9, 30))
+            .append(&tp, Bytes::from_static(b"c"), meta(4, 4, 30))
             .is_err());
         assert_eq!(s.end_offset(&tp), 5);
         assert_eq!(
@@ -302,6 +340,44 @@ mod tests {
             s.read(&tp, 0, 100).unwrap(),
             vec![Bytes::from_static(b"bbbb")]
         );
+    }
+
+    #[test]
+    fn truncation_removes_straddling_batches_whole() {
+        let tp = TopicPartition::new("t", 0);
+        let mut s = MemStorage::new();
+        s.create_log(&tp, Uuid::ZERO).unwrap();
+        for (i, (base, last)) in [(0, 1), (2, 4), (5, 5), (6, 9)].into_iter().enumerate() {
+            let bytes = Bytes::from(vec![b'a' + i as u8; 4]);
+            s.append(&tp, bytes, meta(base, last, 10)).unwrap();
+        }
+        s.truncate_to(&tp, 20).unwrap();
+        assert_eq!(s.end_offset(&tp), 10, "past the end: nothing to do");
+        s.truncate_to(&tp, 6).unwrap();
+        assert_eq!(s.end_offset(&tp), 6, "at a batch boundary");
+        assert_eq!(s.read(&tp, 0, 100).unwrap().len(), 3);
+        s.truncate_to(&tp, 3).unwrap();
+        assert_eq!(s.end_offset(&tp), 2, "the batch 2..=4 straddles 3");
+        assert_eq!(s.size(&tp), 4);
+        assert_eq!(
+            s.read(&tp, 0, 100).unwrap(),
+            vec![Bytes::from_static(b"aaaa")]
+        );
+        s.append(&tp, Bytes::from_static(b"x"), meta(2, 2, 11))
+            .unwrap();
+        // Below the start: emptied, starting there.
+        s.delete_before(&tp, 2).unwrap();
+        s.truncate_to(&tp, 1).unwrap();
+        assert_eq!((s.start_offset(&tp), s.end_offset(&tp)), (1, 1));
+        assert!(s.read(&tp, 0, 100).unwrap().is_empty());
+        s.truncate_fully_and_start_at(&tp, 40).unwrap();
+        assert_eq!(
+            (s.start_offset(&tp), s.end_offset(&tp), s.size(&tp)),
+            (40, 40, 0)
+        );
+        s.append(&tp, Bytes::from_static(b"y"), meta(40, 41, 12))
+            .unwrap();
+        assert_eq!(s.segments(&tp)[0].base_offset, 40);
     }
 
     #[test]

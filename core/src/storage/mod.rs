@@ -9,7 +9,7 @@
 //!
 //! # Two traits
 //!
-//! [`Storage`] is what every store implements: ten methods over logs and
+//! [`Storage`] is what every store implements: twelve methods over logs and
 //! their segments, plus durability hooks with defaults (`flush`, `tick`,
 //! `close`) that only a persistent store fills in. [`Compaction`] is the
 //! optional extension for the log cleaner: a store that has it returns
@@ -123,8 +123,12 @@ pub trait Storage {
     fn create_log(&mut self, tp: &TopicPartition, topic_id: Uuid) -> Result<(), Self::Error>;
     /// Deletes a log and its data.
     fn delete_log(&mut self, tp: &TopicPartition) -> Result<(), Self::Error>;
-    /// Appends one batch whose offsets the core has already assigned;
-    /// `meta.base_offset` equals the log's end offset.
+    /// Appends one batch whose offsets the core has already assigned.
+    /// `meta.base_offset` is at least the log's end offset: it equals it
+    /// for the broker's own appends, and lies past it when a follower
+    /// copies a compacted leader's batches, which keep the leader's gaps
+    /// (the log then ends after the batch). A base below the end is an
+    /// error.
     fn append(
         &mut self,
         tp: &TopicPartition,
@@ -152,6 +156,24 @@ pub trait Storage {
     /// Drops whole segments below `offset` and makes `offset` the log start
     /// (the segment holding it stays, as Kafka keeps it).
     fn delete_before(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), Self::Error>;
+    /// Cuts the log's tail so that it ends at `offset` (Kafka's
+    /// `Log.truncateTo`): every batch whose last offset is at least
+    /// `offset` goes, so a batch straddling `offset` goes whole and the
+    /// log then ends at that batch's base offset (below `offset`). A log
+    /// that ends at or below `offset` is left alone. When `offset` lies
+    /// below the log start, the log is emptied and starts (and ends) at
+    /// `offset`. A follower does this when its tail diverges from its
+    /// leader's; a persistent store must not bring the tail back after a
+    /// crash once it returned.
+    fn truncate_to(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), Self::Error>;
+    /// Empties the log and makes `offset` both its start and its end
+    /// (Kafka's `Log.truncateFullyAndStartAt`): a follower whose log ends
+    /// below its leader's log start restarts there.
+    fn truncate_fully_and_start_at(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), Self::Error>;
     /// The log's segments in offset order, the active one (where appends
     /// go) last: the units retention deletes whole. A store without files
     /// may make every batch a segment, as [`MemStorage`] does; the first

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::{Bytes, BytesMut};
 use spate_core::broker::{Broker, Config, ConnId, NewTopic, Output, PeerInfo};
@@ -41,6 +41,12 @@ pub struct Sim<S: Storage = MemStorage> {
     /// Topics the broker asked the driver to create in ZooKeeper, by
     /// request, not yet reported back.
     pub creating: Vec<(u64, Vec<NewTopic>)>,
+    /// Connections whose responses are kept as raw frames (size prefix
+    /// included) in `raw`, undecoded: another broker's requests.
+    pub raw_conns: BTreeSet<ConnId>,
+    pub raw: BTreeMap<ConnId, Vec<Bytes>>,
+    /// Replica requests the broker asked to send: (leader, host, port, frame).
+    pub replica: Vec<(i32, String, i32, Bytes)>,
 }
 
 impl Sim {
@@ -81,6 +87,9 @@ impl<S: Storage> Sim<S> {
             pending: BTreeMap::new(),
             next_corr: 1,
             creating: Vec::new(),
+            raw_conns: BTreeSet::new(),
+            raw: BTreeMap::new(),
+            replica: Vec::new(),
         }
     }
 
@@ -141,6 +150,10 @@ impl<S: Storage> Sim<S> {
                     let frame = buf.freeze();
                     let size = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
                     assert_eq!(size as usize, frame.len() - 4, "size prefix");
+                    if self.raw_conns.contains(&conn) {
+                        self.raw.entry(conn).or_default().push(frame);
+                        continue;
+                    }
                     let corr = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
                     let (key, version) = self
                         .pending
@@ -164,6 +177,12 @@ impl<S: Storage> Sim<S> {
                         .or_default()
                         .push(Event::Closed(reason));
                 }
+                Output::Replica {
+                    leader,
+                    host,
+                    port,
+                    frame,
+                } => self.replica.push((leader, host, port, frame)),
                 other => self.asked.push(other),
             }
         }

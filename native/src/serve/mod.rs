@@ -10,11 +10,17 @@
 //! input. Writers send each
 //! response's chunks with vectored writes, so fetched record batches go from
 //! storage to the socket without being copied into a response buffer.
+//!
+//! In a ZooKeeper cluster the broker also talks to other brokers as a
+//! follower: the owner hands each `Output::Replica` to [`replica`], which
+//! keeps one outbound connection per leader and sends the answer (or the
+//! failure) back to the owner as an input.
 
 mod conn;
 mod inspect;
 mod playground;
 mod props;
+mod replica;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -316,6 +322,12 @@ pub(crate) enum Input {
     /// News from the cluster's membership loop: the broker epoch of each
     /// registration, topic configs.
     Cluster(cluster::News),
+    /// A partition leader's response to this broker's replica request
+    /// (its size prefix removed): see [`replica`].
+    ReplicaResponse(i32, Bytes),
+    /// The replica request to this leader is lost (connection refused,
+    /// dropped or timed out).
+    ReplicaFailure(i32),
     /// Stop: flush and close the storage.
     Shutdown,
 }
@@ -408,7 +420,7 @@ async fn serve<S: Store>(
     let commands = member.as_ref().map(cluster::Member::commands);
     let owner = tokio::spawn(own(
         broker,
-        rx,
+        (tx.downgrade(), rx),
         commands,
         settings.fsync,
         settings.tap.clone(),
@@ -439,14 +451,23 @@ async fn serve<S: Store>(
 /// Each pass takes every input already queued (up to a bound), applies them
 /// all, then, under `--fsync always`, makes the appended data durable with
 /// one fsync before any response of the pass is sent: a group commit.
+///
+/// Replica requests (a follower fetching from its leaders) go out through
+/// [`replica::Replicas`], whose tasks send their answers back on `tx`
+/// (held weakly, so that the channel still closes when the serving side
+/// drops its senders).
 async fn own<S: Store>(
     mut broker: Broker<S>,
-    mut rx: mpsc::UnboundedReceiver<Input>,
+    (tx, mut rx): (
+        mpsc::WeakUnboundedSender<Input>,
+        mpsc::UnboundedReceiver<Input>,
+    ),
     cluster: Option<mpsc::UnboundedSender<cluster::Command>>,
     fsync: FsyncPolicy,
     tap: Option<inspect::Tap>,
 ) -> Result<(), S::Fault> {
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
+    let mut replicas = replica::Replicas::default();
     let mut flush_every = match fsync {
         FsyncPolicy::Interval(ms) => Some(tokio::time::interval(Duration::from_millis(ms))),
         _ => None,
@@ -496,7 +517,19 @@ async fn own<S: Store>(
             broker.storage_mut().flush()?;
         }
         for out in outs.drain(..) {
-            send(&mut conns, out, cluster.as_ref(), tap.as_ref());
+            match out {
+                Output::Replica {
+                    leader,
+                    host,
+                    port,
+                    frame,
+                } => {
+                    if let Some(tx) = tx.upgrade() {
+                        replicas.send(leader, &host, port, frame, &tx);
+                    }
+                }
+                out => send(&mut conns, out, cluster.as_ref(), tap.as_ref()),
+            }
         }
         if stop {
             return broker.into_storage().close();
@@ -564,6 +597,10 @@ fn apply<S: Storage>(
         Input::Cluster(News::TopicsCreated { request, results }) => {
             broker.handle_topics_created(request, results, now);
         }
+        Input::ReplicaResponse(leader, frame) => {
+            broker.handle_replica_response(leader, frame, now);
+        }
+        Input::ReplicaFailure(leader) => broker.handle_replica_failure(leader, now),
         Input::Shutdown => return true,
     }
     false
@@ -647,6 +684,10 @@ fn send(
             if let Some(tx) = conns.remove(&conn) {
                 let _ = tx.send(ConnOut::Close);
             }
+        }
+        // The owner loop hands these to its replica connections.
+        Output::Replica { leader, .. } => {
+            warn!(leader, "a replica request reached the client connections")
         }
     }
 }

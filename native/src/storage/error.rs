@@ -20,7 +20,7 @@ pub enum FileError {
     },
     /// No such log.
     NoLog(TopicPartition),
-    /// An append whose base offset is not the log end offset.
+    /// An append whose base offset is below the log end offset.
     OutOfOrder {
         /// The log.
         tp: TopicPartition,

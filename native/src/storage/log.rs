@@ -216,7 +216,7 @@ impl Log {
         opts: &Options,
     ) -> Result<(), FileError> {
         let end = self.end();
-        if meta.base_offset != end {
+        if meta.base_offset < end {
             return Err(FileError::OutOfOrder {
                 tp: self.tp.clone(),
                 end,
@@ -315,6 +315,61 @@ impl Log {
             seg.remove()?;
             self.dir_dirty = true;
         }
+        Ok(())
+    }
+
+    /// Cuts the log so that it ends at `offset` or, when a batch straddles
+    /// `offset`, at that batch's base (Kafka's `Log.truncateTo`): segments
+    /// based above `offset` are deleted, the one holding it is cut and
+    /// becomes the active segment. Below the first segment the log is
+    /// emptied and starts at `offset`. Returns whether the log start
+    /// moved (the caller writes the checkpoint).
+    pub fn truncate_to(&mut self, offset: i64, opts: &Options) -> Result<bool, FileError> {
+        if self.end() <= offset {
+            return Ok(false);
+        }
+        if offset < self.start || offset < self.segments[0].base {
+            self.truncate_fully(offset, opts)?;
+            return Ok(true);
+        }
+        while self.segments.len() > 1 && self.segments.last().is_some_and(|s| s.base > offset) {
+            let seg = self.segments.pop().expect("more than one");
+            seg.remove()?;
+            self.dir_dirty = true;
+        }
+        let interval = opts.index_interval_bytes;
+        let active = self.active_mut();
+        match active.find(offset)? {
+            Some(pos) => active.truncate(pos, offset, interval)?,
+            // A closed segment whose batches all end below `offset` (a
+            // compacted one's gap): it now ends at `offset`.
+            None => active.next = offset,
+        }
+        // A batch straddling the log start went whole: nothing is left at
+        // or past the start, which stays where it was.
+        if self.end() < self.start {
+            let start = self.start;
+            self.truncate_fully(start, opts)?;
+        }
+        if self.dir_dirty {
+            sync_dir(&self.dir)?;
+            self.dir_dirty = false;
+        }
+        Ok(false)
+    }
+
+    /// Deletes every segment and starts afresh with an empty one at
+    /// `offset`, which becomes the log start (Kafka's
+    /// `truncateFullyAndStartAt`).
+    pub fn truncate_fully(&mut self, offset: i64, opts: &Options) -> Result<(), FileError> {
+        for seg in self.segments.drain(..) {
+            seg.remove()?;
+        }
+        let seg = Segment::create(&self.dir, offset, opts.index_interval_bytes)?;
+        self.segments.push(seg);
+        self.start = offset;
+        sync_dir(&self.dir)?;
+        self.dir_dirty = false;
         Ok(())
     }
 

@@ -306,6 +306,29 @@ impl FileStorage {
         )
     }
 
+    /// Checkpoints a truncation touched: the log start when it moved, the
+    /// cleaner's position when it lay past the new end (as Kafka's
+    /// `LogCleaner.maybeTruncateCheckpoint`), and the recovery points.
+    fn after_truncation(
+        &mut self,
+        tp: &TopicPartition,
+        end: i64,
+        start_moved: bool,
+    ) -> Result<(), FileError> {
+        if start_moved {
+            self.write_log_starts()?;
+        }
+        if self.cleaner.get(tp).is_some_and(|&c| c > end) {
+            self.cleaner.insert(tp.clone(), end);
+            self.write_cleaner_checkpoint()?;
+        }
+        // A recovery point past the new end is harmless (the segment
+        // holding it, the active one, is checked after a crash); the next
+        // flush writes the new one.
+        self.checkpointed = None;
+        Ok(())
+    }
+
     /// The aborted transactions in the log's `.txnindex` files, in offset
     /// order (entries whose marker lies below the log start included, as
     /// long as their segment is kept).
@@ -410,6 +433,34 @@ impl Storage for FileStorage {
         // crash brings deleted records back.
         self.write_log_starts()?;
         self.log_mut(tp)?.drop_below_start()
+    }
+
+    /// Deletes the segments above `offset` and cuts the one holding it,
+    /// its indexes rebuilt; the cut is fsynced (file and directory) before
+    /// this returns, so a crash cannot bring the tail back.
+    fn truncate_to(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), FileError> {
+        let opts = &self.opts;
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| FileError::NoLog(tp.clone()))?;
+        let moved = log.truncate_to(offset, opts)?;
+        let end = log.end();
+        self.after_truncation(tp, end, moved)
+    }
+
+    fn truncate_fully_and_start_at(
+        &mut self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<(), FileError> {
+        let opts = &self.opts;
+        let log = self
+            .logs
+            .get_mut(tp)
+            .ok_or_else(|| FileError::NoLog(tp.clone()))?;
+        log.truncate_fully(offset, opts)?;
+        self.after_truncation(tp, offset, true)
     }
 
     /// The segments on disk, the active one last.

@@ -476,6 +476,29 @@ impl Segment {
         }
     }
 
+    /// Cuts the segment at byte `pos` (a batch boundary, where the first
+    /// batch whose last offset is at least `offset` starts): the log file
+    /// is shortened and forced to disk, the offset and time indexes are
+    /// rebuilt from what stays, and transaction index entries whose marker
+    /// lies at or past `offset` go (Kafka's `LogSegment.truncateTo`).
+    pub fn truncate(&mut self, pos: u64, offset: i64, interval: u64) -> Result<(), FileError> {
+        let lp = self.path("log");
+        self.log.set_len(pos).at(&lp)?;
+        self.log.sync_all().at(&lp)?;
+        self.size = pos;
+        let kept: Vec<AbortedTxn> = self
+            .txns()?
+            .into_iter()
+            .filter(|t| t.last_offset < offset)
+            .collect();
+        self.rewrite_txns(&kept)?;
+        // Scanning what stays gives the end offset, the first timestamp and
+        // fresh index files.
+        self.recover(interval)?;
+        self.recovered = false;
+        Ok(())
+    }
+
     /// Deletes the segment's files.
     pub fn remove(self) -> Result<(), FileError> {
         remove_files(&self.dir, self.base)

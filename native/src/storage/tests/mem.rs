@@ -67,6 +67,21 @@ fn the_same_operations_read_the_same_as_mem_storage() {
             file.delete_before(tp, cut).unwrap();
             mem.delete_before(tp, cut).unwrap();
         }
+        if round % 3 == 1 {
+            // A follower's truncation: anywhere from below the start to
+            // past the end, sometimes inside a batch.
+            let tp = &tps[rng.next(2) as usize];
+            let (start, end) = (mem.start_offset(tp), mem.end_offset(tp));
+            let to = start - 2 + rng.next((end - start + 5) as u64) as i64;
+            file.truncate_to(tp, to.max(0)).unwrap();
+            mem.truncate_to(tp, to.max(0)).unwrap();
+        }
+        if round == 10 {
+            let tp = &tps[rng.next(2) as usize];
+            let at = mem.end_offset(tp) + 7;
+            file.truncate_fully_and_start_at(tp, at).unwrap();
+            mem.truncate_fully_and_start_at(tp, at).unwrap();
+        }
         compare(&file, &mem, &tps, &mut rng);
         if round % 4 == 3 {
             file.close().unwrap();

@@ -5,6 +5,7 @@ mod cleaner;
 mod compaction;
 mod mem;
 mod recovery;
+mod truncate;
 mod txn;
 
 use std::path::{Path, PathBuf};
