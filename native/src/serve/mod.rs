@@ -90,8 +90,8 @@ pub(crate) struct ServeArgs {
     inspect: bool,
     /// Join a cluster coordinated by ZooKeeper at this address
     /// (`zookeeper.connect`): register, take part in the controller
-    /// election, and list every live broker. Membership only so far: no
-    /// replication.
+    /// election, lead and follow partitions as the controller says, and
+    /// replicate them.
     #[arg(long, value_name = "HOST:PORT[,HOST:PORT...][/CHROOT]")]
     zookeeper: Option<String>,
 }
