@@ -151,9 +151,30 @@ struct Settings {
     fsync: FsyncPolicy,
 }
 
+/// A seed for the ids the core makes up (topic ids, fetch session ids,
+/// member ids) that differs between processes: brokers of one cluster
+/// must not make up the same topic id (a topic created through one broker
+/// and a topic another created on its own would be one topic to clients
+/// that ask by id). Drawn from the OS's randomness, through the standard
+/// library's hash keys, with the time and process id mixed in.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
 pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     init_logging();
-    let mut config = Config::default();
+    let mut config = Config {
+        seed: random_seed(),
+        ..Config::default()
+    };
     let mut listen = Vec::new();
     let mut advertised = None;
     let mut max_request_bytes = 104_857_600;
