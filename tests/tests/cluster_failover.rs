@@ -1,0 +1,230 @@
+//! Kafka's quickstart step 7 against three Spate brokers and a real
+//! ZooKeeper: a topic created with replication factor 3 and
+//! `min.insync.replicas=2` through `spate topic create`, described with
+//! its leader, replicas and ISR; an idempotent confluent-kafka producer
+//! writing with acks=all while the leader is killed with SIGKILL; every
+//! acknowledged record read back exactly once, in order, at the offset it
+//! was acknowledged at; and the killed broker restarted over its data,
+//! catching up and rejoining the ISR.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use spate_e2e::zookeeper::ZooKeeper;
+use spate_e2e::{require, wait_until, workspace, Server, TempDir, Watched};
+
+/// Short, so a killed broker's session ends in seconds.
+const SESSION_MS: u64 = 4000;
+
+/// One broker: its id, data directory and properties file, kept across
+/// restarts.
+struct Node {
+    dir: TempDir,
+    _config: TempDir,
+    props: PathBuf,
+}
+
+impl Node {
+    fn new(zk: &ZooKeeper, id: i32) -> Node {
+        let config = TempDir::new("config");
+        let props = config.0.join("server.properties");
+        std::fs::write(
+            &props,
+            format!(
+                "broker.id={id}\nzookeeper.connect={}\nzookeeper.session.timeout.ms={SESSION_MS}\n\
+                 replica.lag.time.max.ms=5000\n",
+                zk.connect()
+            ),
+        )
+        .expect("writing server.properties");
+        Node {
+            dir: TempDir::new("data"),
+            _config: config,
+            props,
+        }
+    }
+
+    fn start(&self) -> Server {
+        Server::start_in(&self.dir.0, &[self.props.to_str().expect("a path")])
+    }
+}
+
+/// One partition as `spate topic describe --json` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Described {
+    leader: i64,
+    replicas: Vec<i64>,
+    isr: Vec<i64>,
+}
+
+fn describe(b: &Server, topic: &str) -> Option<Described> {
+    let out = b.spate(&["topic", "describe", topic, "--json"], b"");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let p = v["partitions"].as_array()?.first()?.clone();
+    let ids = |v: &Value| -> Option<Vec<i64>> { v.as_array()?.iter().map(Value::as_i64).collect() };
+    Some(Described {
+        leader: p["leader"].as_i64()?,
+        replicas: ids(&p["replicas"])?,
+        isr: ids(&p["isr"])?,
+    })
+}
+
+/// The values of partition 0 of `topic`, in offset order, with their
+/// offsets, read by a confluent-kafka consumer from the beginning to the
+/// end.
+fn read_all(bootstrap: &str, topic: &str) -> Vec<(i64, String)> {
+    let script = "import sys\n\
+        from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING\n\
+        c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': 'reader', \
+        'enable.auto.commit': False, 'enable.partition.eof': True, 'debug': 'fetch'})\n\
+        c.assign([TopicPartition(sys.argv[2], 0, OFFSET_BEGINNING)])\n\
+        while True:\n\
+        \x20   m = c.poll(20)\n\
+        \x20   if m is None:\n\
+        \x20       sys.exit('no message or end within 20 s')\n\
+        \x20   if m.error():\n\
+        \x20       if m.error().code() == -191:\n\
+        \x20           break\n\
+        \x20       sys.exit(str(m.error()))\n\
+        \x20   print(m.offset(), m.value().decode())\n\
+        c.close()\n";
+    let out = Command::new(require("python3"))
+        .args(["-c", script, bootstrap, topic])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "reading back failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let (o, v) = l.split_once(' ').expect("OFFSET VALUE");
+            (o.parse().expect("an offset"), v.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn acknowledged_writes_survive_the_leaders_death_and_the_leader_comes_back_in_sync() {
+    let zk = ZooKeeper::start();
+    let nodes: BTreeMap<i64, Node> = (1..=3).map(|id| (id, Node::new(&zk, id as i32))).collect();
+    let mut brokers: BTreeMap<i64, Server> = nodes.iter().map(|(id, n)| (*id, n.start())).collect();
+    let any = &brokers[&1];
+    // Every broker must know every other before a replication factor of
+    // 3 can be placed.
+    wait_until("three live brokers", Duration::from_secs(20), &[], || {
+        let out = any.spate(&["cluster", "info", "--json"], b"");
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["brokers"].as_array()?.len() == 3).then_some(())
+    });
+    let out = any.spate(
+        &[
+            "topic",
+            "create",
+            "replicated",
+            "--partitions",
+            "1",
+            "--replication-factor",
+            "3",
+            "--config",
+            "min.insync.replicas=2",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let first = wait_until(
+        "the topic fully in sync",
+        Duration::from_secs(20),
+        &[],
+        || describe(any, "replicated").filter(|d| d.isr.len() == 3 && d.replicas.len() == 3),
+    );
+    println!("created: {first:?}");
+    let leader = first.leader;
+
+    // Write while the leader dies.
+    let bootstrap: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
+    let count = 600;
+    let mut cmd = Command::new(require("python3"));
+    cmd.arg(workspace().join("tests/py/acked_producer.py"))
+        .args([&bootstrap.join(","), "replicated", &count.to_string(), "10"]);
+    let mut producer = Watched::spawn("producer", cmd);
+    wait_until(
+        "100 acknowledged records",
+        Duration::from_secs(30),
+        &[],
+        || {
+            let n = producer
+                .lines()
+                .iter()
+                .filter(|l| l.starts_with("acked"))
+                .count();
+            (n >= 100).then_some(())
+        },
+    );
+    brokers.remove(&leader).expect("the leader").kill9();
+    println!("killed the leader, broker {leader}");
+    let survivor = *brokers.keys().next().expect("a survivor");
+    let after = wait_until("a new leader", Duration::from_secs(30), &[], || {
+        describe(&brokers[&survivor], "replicated").filter(|d| d.leader != leader && d.leader >= 0)
+    });
+    println!("after the failover: {after:?}");
+    assert!(!after.isr.contains(&leader), "{after:?}");
+    assert!(
+        producer.wait_exit(Duration::from_secs(180)).is_some(),
+        "the producer did not finish\n{}",
+        producer.transcript()
+    );
+    let lines = producer.lines();
+    let failed: Vec<&String> = lines.iter().filter(|l| l.starts_with("failed")).collect();
+    assert!(failed.is_empty(), "{}", producer.transcript());
+    let acked: BTreeMap<i64, i64> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("acked "))
+        .map(|l| {
+            let (i, o) = l.split_once(' ').expect("I OFFSET");
+            (i.parse().expect("i"), o.parse().expect("offset"))
+        })
+        .collect();
+    assert_eq!(acked.len(), count, "{}", producer.transcript());
+
+    // Every acknowledged record, exactly once, in order, where it was
+    // acknowledged.
+    let survivors: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
+    let read = read_all(&survivors.join(","), "replicated");
+    let values: Vec<i64> = read
+        .iter()
+        .map(|(_, v)| v.parse().expect("a number"))
+        .collect();
+    assert_eq!(
+        values,
+        (0..count as i64).collect::<Vec<_>>(),
+        "dense, in order, once each"
+    );
+    for (offset, v) in &read {
+        let i: i64 = v.parse().expect("a number");
+        assert_eq!(
+            acked[&i], *offset,
+            "record {i} acknowledged at another offset"
+        );
+    }
+
+    // The old leader comes back over its data: it follows, catches up and
+    // rejoins the ISR.
+    brokers.insert(leader, nodes[&leader].start());
+    let back = wait_until(
+        "the old leader back in the ISR",
+        Duration::from_secs(40),
+        &[],
+        || describe(&brokers[&survivor], "replicated").filter(|d| d.isr.len() == 3),
+    );
+    println!("after the restart: {back:?}");
+    assert_eq!(back.leader, after.leader, "leadership stays where it moved");
+}
