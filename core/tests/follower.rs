@@ -677,3 +677,43 @@ fn a_promoted_follower_knows_the_aborted_and_open_transactions_it_copied() {
         .collect();
     assert_eq!(aborted_list, vec![(aborted.0, 0)]);
 }
+
+#[test]
+fn scratch_promoted_follower_answers_a_v16_consumer_at_its_epoch() {
+    let mut c = Pair::new();
+    c.lead(1, 1, 0, &[1, 2]);
+    c.lead(2, 1, 0, &[1, 2]);
+    send_produce(c.sim(1), 3, "a", -1);
+    c.run_until(5_000, |c| {
+        c.sim(1).events.get(&CLIENT).is_some_and(|e| !e.is_empty())
+    });
+    assert_eq!(produce_answer(c.sim(1)).unwrap().error_code, 0);
+    c.lead(2, 2, 1, &[2]);
+    for epoch in [-1, 0, 1, 2] {
+        let req = RequestBody::Fetch(FetchRequest {
+            replica_id: -1,
+            max_wait_ms: 0,
+            min_bytes: 0,
+            max_bytes: 1 << 20,
+            topics: vec![FetchTopic {
+                topic_id: TOPIC_ID,
+                partitions: vec![FetchPartition {
+                    partition: 0,
+                    current_leader_epoch: epoch,
+                    fetch_offset: 0,
+                    last_fetched_epoch: -1,
+                    log_start_offset: -1,
+                    partition_max_bytes: 1 << 20,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let got = match c.sim(2).call(CLIENT + 1, 16, req) {
+            ResponseBody::Fetch(r) => r.responses[0].partitions[0].error_code,
+            other => panic!("{other:?}"),
+        };
+        eprintln!("SCRATCH epoch {epoch}: {got}");
+    }
+}

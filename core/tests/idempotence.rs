@@ -379,3 +379,45 @@ fn producer_state_and_ids_survive_a_restart() {
     let mut third = again.restart();
     assert_eq!(triple(&init(&mut third, 0, None, -1, -1)), (0, 2000, 0));
 }
+
+#[test]
+fn brokers_of_a_zookeeper_cluster_hand_out_producer_ids_from_ranges_of_their_own() {
+    use spate_core::broker::Config;
+    use spate_core::storage::MemStorage;
+    let zk = |node_id: i32, storage: MemStorage| {
+        Sim::with(
+            Config {
+                zk_mode: true,
+                node_id,
+                ..Config::default()
+            },
+            storage,
+        )
+    };
+    let mut two = zk(2, MemStorage::new());
+    let mut three = zk(3, MemStorage::new());
+    assert_eq!(triple(&init(&mut two, 4, None, -1, -1)), (0, 2 << 40, 0));
+    assert_eq!(
+        triple(&init(&mut two, 4, None, -1, -1)),
+        (0, (2 << 40) + 1, 0)
+    );
+    assert_eq!(triple(&init(&mut three, 4, None, -1, -1)), (0, 3 << 40, 0));
+    // A broker whose log holds batches of broker 3's producers (copied as
+    // a follower) goes on in its own range, not past broker 3's producer.
+    let mut single = Sim::new();
+    single.create_topic("t", 1);
+    let id3 = 3 << 40;
+    single.send(
+        9,
+        9,
+        sim::produce_request("t", 0, idem(2, "a", id3, 0, 0), 1),
+    );
+    let mut two = single.restart_with(Config {
+        zk_mode: true,
+        node_id: 2,
+        ..Config::default()
+    });
+    assert_eq!(triple(&init(&mut two, 4, None, -1, -1)).1, 2 << 40);
+    // A single broker starts at 0, as before.
+    assert_eq!(triple(&init(&mut Sim::new(), 4, None, -1, -1)).1, 0);
+}

@@ -11,6 +11,14 @@
 //! block taken and past every producer id in any partition log, so ids
 //! never repeat (and, as in Kafka, a restart skips the rest of a block).
 //!
+//! In a ZooKeeper cluster every broker hands out ids, so each takes them
+//! from a range of its own: broker N's start at `N << 40`
+//! ([`id_range`]), and only ids in that range count when it looks for the
+//! last one taken (its logs hold the other brokers' producers too, copied
+//! from their leaders). Kafka 2.x instead takes blocks from one counter in
+//! ZooKeeper (`/latest_producer_id_block`); the ranges give the same
+//! guarantee (no two brokers hand out one id) without a round trip.
+//!
 //! # Sequence checks
 //!
 //! Per partition and producer id, the broker keeps the producer epoch and
@@ -197,6 +205,8 @@ pub(crate) struct Update(BTreeMap<i64, ProducerEntry>);
 pub(crate) struct Producers {
     /// The next producer id to hand out.
     next_id: i64,
+    /// The ids this broker hands out, in a ZooKeeper cluster ([`id_range`]).
+    range: Option<(i64, i64)>,
     /// End (exclusive) of the block `next_id` is in; `next_id == block_end`
     /// means a new block must be taken first.
     block_end: i64,
@@ -211,12 +221,28 @@ fn in_sequence(last: i32, next: i32) -> bool {
     i64::from(next) == i64::from(last) + 1 || (next == 0 && last == i32::MAX)
 }
 
+/// The producer ids broker `node_id` hands out in a ZooKeeper cluster
+/// (`None`: a single broker, which hands out every id from 0): `[start,
+/// end)`, 2^40 ids from `node_id << 40`.
+pub(crate) fn id_range(zk_mode: bool, node_id: i32) -> Option<(i64, i64)> {
+    if !zk_mode {
+        return None;
+    }
+    let start = i64::from(node_id.max(0)).checked_shl(40)?;
+    Some((start, start.saturating_add(1 << 40)))
+}
+
 impl Producers {
     /// Rebuilds the state from storage: the next producer id from the
     /// `ProducerIdsRecord`s of the metadata log and the producer ids of every
     /// partition log, and each partition's producers from its batch headers.
     pub fn load<S: Storage>(storage: &S, cluster: &Cluster) -> Producers {
-        let mut p = Producers::default();
+        let range = id_range(cluster.config().zk_mode, cluster.config().node_id);
+        let mut p = Producers {
+            range,
+            ..Producers::default()
+        };
+        let mine = |id: i64| range.is_none_or(|(start, end)| (start..end).contains(&id));
         let mut max_seen = -1i64;
         for tp in storage.logs() {
             if tp.topic == METADATA_TOPIC {
@@ -237,11 +263,16 @@ impl Producers {
             };
             let key = (topic_id, tp.partition);
             for_each_batch(storage, &tp, |view, chunk| {
-                max_seen = max_seen.max(view.header.producer_id);
+                if mine(view.header.producer_id) {
+                    max_seen = max_seen.max(view.header.producer_id);
+                }
                 p.replay(key, view, chunk);
             });
         }
         p.next_id = p.next_id.max(max_seen.saturating_add(1));
+        if let Some((start, _)) = range {
+            p.next_id = p.next_id.max(start);
+        }
         p.block_end = p.next_id;
         p
     }
@@ -263,8 +294,13 @@ impl Producers {
         if h.producer_id < 0 {
             return None;
         }
-        self.next_id = self.next_id.max(h.producer_id.saturating_add(1));
-        self.block_end = self.block_end.max(self.next_id);
+        if self
+            .range
+            .is_none_or(|(start, end)| (start..end).contains(&h.producer_id))
+        {
+            self.next_id = self.next_id.max(h.producer_id.saturating_add(1));
+            self.block_end = self.block_end.max(self.next_id);
+        }
         if h.is_control() {
             let marker = txns::marker_of(view, chunk)?;
             let m = txns::Marker {
