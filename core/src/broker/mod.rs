@@ -112,6 +112,8 @@
 
 mod conn;
 mod creates;
+mod output;
+mod replicas;
 mod timer;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -120,7 +122,7 @@ use bytes::Bytes;
 
 use crate::api::txn::{carry_out, TxnParts};
 use crate::api::{self, Answering, Creates, Handled, Input, Parked, Parts, Reply};
-use crate::coordinator::fetcher::{Fetcher, FetcherConfig, ReplicaParts};
+use crate::coordinator::fetcher::{Fetcher, FetcherConfig};
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
@@ -136,6 +138,7 @@ use crate::state::retention;
 use crate::state::telemetry::Telemetry;
 use crate::storage::{Storage, TopicPartition};
 use conn::{Conn, InFlight};
+pub use output::Output;
 use timer::{TimerKind, Timers};
 
 pub use crate::coordinator::group::{GroupConfig, GroupSummary};
@@ -152,76 +155,6 @@ pub use crate::state::{
 pub struct PeerInfo {
     /// The peer's address, for logs (`127.0.0.1:53122`).
     pub addr: String,
-}
-
-/// Something for the driver to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[must_use]
-pub enum Output {
-    /// Write these chunks, in order, to the connection (one response frame,
-    /// size prefix included).
-    Response {
-        /// The connection.
-        conn: ConnId,
-        /// The frame, in pieces (record data is not copied into a buffer).
-        chunks: Vec<Bytes>,
-    },
-    /// Close the connection.
-    Close {
-        /// The connection.
-        conn: ConnId,
-        /// Why, for the log.
-        reason: String,
-    },
-    /// Change the ISR of a partition led here (ZooKeeper mode): write its
-    /// state znode as `leader`, `leader_epoch`, `isr` and
-    /// `controller_epoch` only if it is still at `version`, and tell the
-    /// controller (Kafka's ISR change notification); report with
-    /// [`Broker::handle_isr_written`]. Until then the ISR is unchanged.
-    WriteIsr {
-        /// The partition.
-        tp: TopicPartition,
-        /// This broker.
-        leader: i32,
-        /// The leader epoch it leads at.
-        leader_epoch: i32,
-        /// The new ISR.
-        isr: Vec<i32>,
-        /// The epoch of the controller whose LeaderAndIsr it leads by.
-        controller_epoch: i32,
-        /// The znode version the write is conditional on.
-        version: i32,
-    },
-    /// Create these topics in ZooKeeper (ZooKeeper mode only): for each,
-    /// write its configs to `/config/topics/<name>`, then its assignment
-    /// and id to `/brokers/topics/<name>` (only if absent), and report
-    /// every topic's outcome with [`Broker::handle_topics_created`] and
-    /// this `request`. A CreateTopics request, or a Metadata request that
-    /// auto-created topics, asked for it; the controller, watching
-    /// `/brokers/topics`, elects the leaders.
-    CreateTopics {
-        /// What to report back with.
-        request: u64,
-        /// The topics, each with its id, assignment and the configs the
-        /// request set.
-        topics: Vec<NewTopic>,
-    },
-    /// Send this request to broker `leader` (ZooKeeper mode: the follower
-    /// fetching from a partition's leader) over the driver's one outbound
-    /// connection to it, opening it to `host`:`port` if need be, then read
-    /// one response frame and give it to [`Broker::handle_replica_response`]
-    /// (or say [`Broker::handle_replica_failure`]). The broker sends at most
-    /// one request per leader at a time.
-    Replica {
-        /// The leader's broker id.
-        leader: i32,
-        /// Its host, as its registration (UpdateMetadata) names it.
-        host: String,
-        /// Its port.
-        port: i32,
-        /// A whole request frame, size prefix included.
-        frame: Bytes,
-    },
 }
 
 /// The broker state machine.
@@ -497,74 +430,9 @@ impl<S: Storage> Broker<S> {
         self.members.set_broker_epoch(broker_epoch);
     }
 
-    /// The cluster's coordination service holds these configs for `topic`
-    /// (ZooKeeper mode: `/config/topics/<topic>`, read when the topic
-    /// appears). A topic the controller made known to this broker takes
-    /// them, now or when it learns of the topic; `min.insync.replicas`,
-    /// retention and the rest apply from then on.
-    pub fn handle_topic_configs(&mut self, topic: &str, configs: Vec<(String, String)>, now: Now) {
-        let _ = now;
-        self.cluster
-            .set_stored_configs(topic, configs.into_iter().collect());
-    }
-
-    /// The outcome of [`Output::WriteIsr`] for `tp` at `leader_epoch`:
-    /// written (the znode's new version), a conflict (a controller or
-    /// another leader changed the partition: this broker proposes no more
-    /// ISR changes for it until the next LeaderAndIsr), or failed (it is
-    /// proposed again at the next check). A shrunk ISR may let the high
-    /// watermark advance and answer waiting acks=all produces.
-    pub fn handle_isr_written(
-        &mut self,
-        tp: &TopicPartition,
-        leader_epoch: i32,
-        outcome: IsrOutcome,
-        now: Now,
-    ) {
-        if self
-            .cluster
-            .leadership
-            .isr_written(tp, leader_epoch, outcome)
-        {
-            self.wake(std::slice::from_ref(tp), now);
-            self.check_isr(now);
-        }
-    }
-
-    // `handle_topics_created`, the driver's report of the topics it wrote
-    // to ZooKeeper, is in `creates.rs` with the rest of CreateTopics'
-    // part here.
-
-    /// The response to the request of the last [`Output::Replica`] for
-    /// `leader` arrived: one complete frame, its 4-byte size prefix
-    /// already removed. The follower appends what it fetched (or
-    /// truncates), and the next request to that leader follows in
-    /// `poll_output`. A frame that does not answer that request counts as
-    /// a failure.
-    pub fn handle_replica_response(&mut self, leader: i32, frame: Bytes, now: Now) {
-        let mut parts = ReplicaParts {
-            storage: &mut self.storage,
-            cluster: &self.cluster,
-            producers: &mut self.producers,
-            epochs: &mut self.epochs,
-        };
-        let changed = self
-            .fetcher
-            .handle_response(leader, &frame, &mut parts, now);
-        self.wake(&changed, now);
-        self.drive_replicas(now);
-    }
-
-    /// The request to `leader` is lost: the connection was refused or
-    /// dropped before its response came. Requests to that leader pause for
-    /// `replica.fetch.backoff.ms` ([`Config::replica_fetch_backoff_ms`]),
-    /// then the next [`Output::Replica`] comes when its time is due
-    /// (watch [`Broker::poll_timeout`]). The driver opens a new connection
-    /// for it.
-    pub fn handle_replica_failure(&mut self, leader: i32, now: Now) {
-        self.fetcher.handle_failure(leader, now);
-        self.drive_replicas(now);
-    }
+    // In a cluster: `handle_topic_configs`, `handle_isr_written`,
+    // `handle_replica_response` and `handle_replica_failure` are in
+    // `replicas.rs`; `handle_topics_created` is in `creates.rs`.
 
     /// The connection closed: its queued and parked requests are dropped.
     pub fn handle_disconnect(&mut self, conn: ConnId, now: Now) {
@@ -759,49 +627,6 @@ impl<S: Storage> Broker<S> {
         self.set_create_timer();
     }
 
-    /// A follower just made leader starts its high watermark where it
-    /// knew it as follower (before the fetcher forgets it).
-    fn promote_high_watermarks(&mut self) {
-        for (tp, hw) in self.fetcher.high_watermarks() {
-            let end = self.storage.end_offset(&tp);
-            if let Some(log) = self.cluster.leadership.leader_log_mut(&tp) {
-                log.raise_floor(hw.min(end));
-            }
-        }
-    }
-
-    /// Hands the driver every replica request the fetcher can send now,
-    /// and sets its timer.
-    fn drive_replicas(&mut self, now: Now) {
-        let (members, leadership) = (&self.members, &self.cluster.leadership);
-        // UpdateMetadata's live brokers, else LeaderAndIsr's live leaders.
-        let endpoint = |id: i32| match members.broker(id) {
-            Some(b) => Some((b.host.to_string(), b.port)),
-            None => leadership.leader_endpoint(id),
-        };
-        let requests = self.fetcher.poll(
-            &self.storage,
-            &mut self.epochs,
-            |id| endpoint(id).is_some(),
-            now,
-        );
-        for r in requests {
-            let Some((host, port)) = endpoint(r.leader) else {
-                continue;
-            };
-            self.outputs.push_back(Output::Replica {
-                leader: r.leader,
-                host,
-                port,
-                frame: r.frame,
-            });
-        }
-        match self.fetcher.next_deadline(now) {
-            Some(at) => self.timers.set(at, TimerKind::Replicas),
-            None => self.timers.cancel(TimerKind::Replicas),
-        }
-    }
-
     /// The transaction timer follows the coordinator's earliest deadline.
     fn set_txn_timer(&mut self) {
         match self.txns.next_deadline() {
@@ -872,33 +697,6 @@ impl<S: Storage> Broker<S> {
         }
         for conn in woken {
             self.resume(conn, now, false);
-        }
-    }
-
-    /// How often the partitions led here check their ISR: Kafka checks
-    /// shrinking every half `replica.lag.time.max.ms` and expanding at
-    /// every follower fetch; this does both at most every 500 ms.
-    fn isr_interval(&self) -> Now {
-        (self.config.replica_lag_time_max_ms / 2).clamp(1, 500)
-    }
-
-    /// Asks for the ISR changes due now.
-    fn check_isr(&mut self, now: Now) {
-        let storage = &self.storage;
-        let changes = self.cluster.leadership.isr_changes(
-            |tp| storage.end_offset(tp),
-            now,
-            self.config.replica_lag_time_max_ms,
-        );
-        for (tp, state, write) in changes {
-            self.outputs.push_back(Output::WriteIsr {
-                tp,
-                leader: state.leader,
-                leader_epoch: state.leader_epoch,
-                isr: write.isr,
-                controller_epoch: state.controller_epoch,
-                version: write.version,
-            });
         }
     }
 

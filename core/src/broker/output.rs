@@ -1,0 +1,77 @@
+//! What the broker asks of its driver: [`Output`].
+
+use bytes::Bytes;
+
+use super::ConnId;
+use crate::state::assignment::NewTopic;
+use crate::storage::TopicPartition;
+
+/// Something for the driver to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Output {
+    /// Write these chunks, in order, to the connection (one response frame,
+    /// size prefix included).
+    Response {
+        /// The connection.
+        conn: ConnId,
+        /// The frame, in pieces (record data is not copied into a buffer).
+        chunks: Vec<Bytes>,
+    },
+    /// Close the connection.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Why, for the log.
+        reason: String,
+    },
+    /// Change the ISR of a partition led here (ZooKeeper mode): write its
+    /// state znode as `leader`, `leader_epoch`, `isr` and
+    /// `controller_epoch` only if it is still at `version`, and tell the
+    /// controller (Kafka's ISR change notification); report with
+    /// [`Broker::handle_isr_written`](super::Broker::handle_isr_written). Until then the ISR is unchanged.
+    WriteIsr {
+        /// The partition.
+        tp: TopicPartition,
+        /// This broker.
+        leader: i32,
+        /// The leader epoch it leads at.
+        leader_epoch: i32,
+        /// The new ISR.
+        isr: Vec<i32>,
+        /// The epoch of the controller whose LeaderAndIsr it leads by.
+        controller_epoch: i32,
+        /// The znode version the write is conditional on.
+        version: i32,
+    },
+    /// Create these topics in ZooKeeper (ZooKeeper mode only): for each,
+    /// write its configs to `/config/topics/<name>`, then its assignment
+    /// and id to `/brokers/topics/<name>` (only if absent), and report
+    /// every topic's outcome with [`Broker::handle_topics_created`](super::Broker::handle_topics_created) and
+    /// this `request`. A CreateTopics request, or a Metadata request that
+    /// auto-created topics, asked for it; the controller, watching
+    /// `/brokers/topics`, elects the leaders.
+    CreateTopics {
+        /// What to report back with.
+        request: u64,
+        /// The topics, each with its id, assignment and the configs the
+        /// request set.
+        topics: Vec<NewTopic>,
+    },
+    /// Send this request to broker `leader` (ZooKeeper mode: the follower
+    /// fetching from a partition's leader) over the driver's one outbound
+    /// connection to it, opening it to `host`:`port` if need be, then read
+    /// one response frame and give it to [`Broker::handle_replica_response`](super::Broker::handle_replica_response)
+    /// (or say [`Broker::handle_replica_failure`](super::Broker::handle_replica_failure)). The broker sends at most
+    /// one request per leader at a time.
+    Replica {
+        /// The leader's broker id.
+        leader: i32,
+        /// Its host, as its registration (UpdateMetadata) names it.
+        host: String,
+        /// Its port.
+        port: i32,
+        /// A whole request frame, size prefix included.
+        frame: Bytes,
+    },
+}
