@@ -1,0 +1,124 @@
+//! Helpers for tests of brokers in a ZooKeeper cluster: their
+//! properties, the controller's znode, and what every broker reports.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::zookeeper::ZooKeeper;
+use crate::{require, wait_until, Server};
+
+/// Short, so expiry tests take seconds (the server's tick is 500 ms).
+pub const SESSION_MS: u64 = 4000;
+
+/// Room for a session to expire and a new controller to be elected.
+pub const FAILOVER: Duration = Duration::from_secs(20);
+
+/// `server.properties` of broker `id` in the cluster at `connect`.
+pub fn properties(connect: &str, id: i32) -> String {
+    format!(
+        "broker.id={id}\nzookeeper.connect={connect}\nzookeeper.session.timeout.ms={SESSION_MS}\n"
+    )
+}
+
+/// Broker `id` of the cluster at `zk`, with a fresh data directory.
+pub fn broker(zk: &ZooKeeper, id: i32) -> Server {
+    Server::start_with_properties(&properties(&zk.connect(), id), &[])
+}
+
+/// The JSON at `path` (which must exist).
+pub fn json_at(zk: &ZooKeeper, path: &str) -> Value {
+    let z = zk.get(path).unwrap_or_else(|| panic!("no {path}"));
+    serde_json::from_slice(&z.data).unwrap_or_else(|e| panic!("{path}: {e}: {}", z.text()))
+}
+
+/// `/controller`'s broker id, if there is one.
+pub fn controller(zk: &ZooKeeper, root: &str) -> Option<i64> {
+    let z = zk.get(&format!("{root}/controller"))?;
+    let v: Value = serde_json::from_slice(&z.data).expect("controller JSON");
+    v["brokerid"].as_i64()
+}
+
+/// Waits up to `timeout` for `check` to give something.
+pub fn wait<T>(what: &str, timeout: Duration, check: impl FnMut() -> Option<T>) -> T {
+    wait_until(what, timeout, &[], check)
+}
+
+/// Sends `signal` (`-STOP`, `-CONT`, ...) to process `pid`.
+pub fn kill(signal: &str, pid: u32) {
+    let status = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {signal} {pid}");
+}
+
+/// What one broker's Metadata says: the brokers (id to `host:port`) and
+/// the controller id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct View {
+    /// Broker id to `host:port`.
+    pub brokers: BTreeMap<i64, String>,
+    /// The controller's id.
+    pub controller: i64,
+}
+
+/// The view of the broker at `addr`, as kcat (librdkafka) reads it
+/// (`None`: no answer).
+pub fn kcat_view(addr: &str) -> Option<View> {
+    let out = Command::new(require("kcat"))
+        .args(["-L", "-J", "-m", "5", "-b", addr])
+        .output()
+        .expect("kcat runs");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let brokers = v["brokers"]
+        .as_array()?
+        .iter()
+        .map(|b| Some((b["id"].as_i64()?, b["name"].as_str()?.to_string())))
+        .collect::<Option<_>>()?;
+    Some(View {
+        brokers,
+        controller: v["controllerid"].as_i64()?,
+    })
+}
+
+/// Waits until every broker of `brokers` lists exactly `brokers` and names
+/// `controller`; returns how long that took.
+pub fn agree(brokers: &BTreeMap<i64, Server>, controller: i64, timeout: Duration) -> Duration {
+    let started = Instant::now();
+    let want = View {
+        brokers: brokers
+            .iter()
+            .map(|(id, b)| (*id, b.addr.clone()))
+            .collect(),
+        controller,
+    };
+    for b in brokers.values() {
+        let mut last = None;
+        wait_until(
+            &format!("the broker at {} to report {want:?}", b.addr),
+            timeout.saturating_sub(started.elapsed()),
+            &[],
+            || {
+                last = kcat_view(&b.addr);
+                (last.as_ref() == Some(&want)).then_some(())
+            },
+        );
+    }
+    started.elapsed()
+}
+
+/// Brokers 1 to 3 of the cluster at `zk`, and the controller once one
+/// is elected.
+pub fn three_brokers(zk: &ZooKeeper) -> (BTreeMap<i64, Server>, i64) {
+    let brokers: BTreeMap<i64, Server> = (1..=3).map(|id| (id, broker(zk, id as i32))).collect();
+    let c = wait("a controller", Duration::from_secs(10), || {
+        controller(zk, "")
+    });
+    (brokers, c)
+}
