@@ -131,6 +131,10 @@ pub struct GroupConfig {
     pub max_size: usize,
     /// `offsets.topic.num.partitions` (Kafka: 50).
     pub offsets_partitions: i32,
+    /// `offsets.topic.replication.factor` (Kafka: 3): the replicas of
+    /// `__consumer_offsets` in ZooKeeper mode, which is not created while
+    /// fewer brokers are live.
+    pub offsets_replication_factor: i16,
     /// `offsets.retention.minutes`, in ms (Kafka: 7 days).
     pub offsets_retention_ms: i64,
     /// `offsets.retention.check.interval.ms` (Kafka: 600000).
@@ -151,6 +155,7 @@ impl Default for GroupConfig {
             max_session_timeout_ms: 1_800_000,
             max_size: usize::MAX,
             offsets_partitions: 50,
+            offsets_replication_factor: 3,
             offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
             offsets_retention_check_interval_ms: 600_000,
             offset_metadata_max_bytes: 4096,
