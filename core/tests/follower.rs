@@ -1,9 +1,5 @@
 //! Replication, follower side, in ZooKeeper mode: two brokers over
-//! MemStorage in virtual time, no sockets. The test plays the driver: it
-//! carries each broker's `Output::Replica` frames to the other broker's
-//! `handle_request` (one connection per follower) and the raw responses
-//! back to `handle_replica_response`, and jumps the clock to the next
-//! deadline when nothing moves.
+//! MemStorage in virtual time, no sockets ([`sim::pair::Pair`]).
 
 mod sim;
 #[path = "transactions/util.rs"]
@@ -11,6 +7,7 @@ mod sim;
 mod txn_util;
 
 use bytes::Bytes;
+use sim::pair::{Pair, CONTROLLER};
 use sim::{batch, produce_request, Event, Sim};
 use spate_core::broker::Config;
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
@@ -18,200 +15,22 @@ use spate_core::protocol::messages::leader_and_isr_request::{
     LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
 };
 use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
-use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest,
-};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::records::{batches, BatchView, SetEntry};
 use spate_core::storage::{MemStorage, Storage, TopicPartition};
 
-const CONTROLLER: u64 = 50;
 const CLIENT: u64 = 1;
 const TOPIC_ID: Uuid = Uuid([9; 16]);
-/// The connection a follower's requests arrive on at its leader: 200 + its id.
-const REPLICA_CONNS: u64 = 200;
 
 fn tp() -> TopicPartition {
     TopicPartition::new("t", 0)
 }
 
-/// Brokers 1 and 2 of one cluster, each told by UpdateMetadata that both
-/// are alive (and where).
-struct Pair {
-    b: [Sim; 2],
-    /// Replica requests carried so far.
-    carried: usize,
-}
-
-fn live(id: i32) -> UpdateMetadataBroker {
-    UpdateMetadataBroker {
-        id,
-        endpoints: vec![UpdateMetadataEndpoint {
-            host: format!("b{id}.example").into(),
-            port: 9090 + id,
-            listener: "PLAINTEXT".into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
-
 impl Pair {
-    fn new() -> Pair {
-        let mk = |id: i32| {
-            let mut s = Sim::with(
-                Config {
-                    zk_mode: true,
-                    node_id: id,
-                    advertised_port: 9090 + id,
-                    ..Config::default()
-                },
-                MemStorage::new(),
-            );
-            let other = 3 - id;
-            s.raw_conns.insert(REPLICA_CONNS + other as u64);
-            let req = UpdateMetadataRequest {
-                controller_id: 1,
-                controller_epoch: 1,
-                broker_epoch: -1,
-                live_brokers: vec![live(1), live(2)],
-                ..Default::default()
-            };
-            match s.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
-                ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
-                other => panic!("{other:?}"),
-            }
-            s
-        };
-        Pair {
-            b: [mk(1), mk(2)],
-            carried: 0,
-        }
-    }
-
-    fn sim(&mut self, id: i32) -> &mut Sim {
-        &mut self.b[id as usize - 1]
-    }
-
     /// LeaderAndIsr v7 to broker `to`: `leader` leads `t`-0 at `epoch`,
     /// replicas 1 and 2, this ISR.
     fn lead(&mut self, to: i32, leader: i32, epoch: i32, isr: &[i32]) {
-        let req = LeaderAndIsrRequest {
-            controller_id: 1,
-            controller_epoch: 1,
-            broker_epoch: -1,
-            topic_states: vec![LeaderAndIsrTopicState {
-                topic_name: "t".into(),
-                topic_id: TOPIC_ID,
-                partition_states: vec![LeaderAndIsrPartitionState {
-                    partition_index: 0,
-                    controller_epoch: 1,
-                    leader,
-                    leader_epoch: epoch,
-                    isr: isr.to_vec().into(),
-                    partition_epoch: epoch,
-                    replicas: vec![1, 2].into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        match self
-            .sim(to)
-            .call(CONTROLLER, 7, RequestBody::LeaderAndIsr(req))
-        {
-            ResponseBody::LeaderAndIsr(r) => {
-                assert_eq!(r.error_code, 0);
-                assert_eq!(r.topics[0].partition_errors[0].error_code, 0);
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-
-    /// Carries every replica request and response until nothing moves;
-    /// whether anything did.
-    fn deliver(&mut self) -> bool {
-        let mut moved = false;
-        loop {
-            let mut any = false;
-            for f in 1..=2 {
-                for (leader, host, port, frame) in std::mem::take(&mut self.sim(f).replica) {
-                    assert_eq!(
-                        (host.as_str(), port),
-                        (&*format!("b{leader}.example"), 9090 + leader)
-                    );
-                    let size = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
-                    assert_eq!(size as usize, frame.len() - 4, "a whole frame");
-                    self.sim(leader)
-                        .send_raw(REPLICA_CONNS + f as u64, frame.slice(4..));
-                    self.carried += 1;
-                    any = true;
-                }
-            }
-            for l in 1..=2 {
-                let f = 3 - l;
-                let conn = REPLICA_CONNS + f as u64;
-                let frames = self.sim(l).raw.remove(&conn).unwrap_or_default();
-                for frame in frames {
-                    let s = self.sim(f);
-                    let now = s.now;
-                    s.broker.handle_replica_response(l, frame.slice(4..), now);
-                    s.drain();
-                    any = true;
-                }
-            }
-            if !any {
-                return moved;
-            }
-            moved = true;
-        }
-    }
-
-    /// Delivers and jumps both clocks to the next deadline until `done`
-    /// holds, for at most `limit` ms of virtual time.
-    fn run_until(&mut self, limit: i64, mut done: impl FnMut(&mut Pair) -> bool) {
-        let until = self.b[0].now.max(self.b[1].now) + limit;
-        loop {
-            self.deliver();
-            if done(self) {
-                return;
-            }
-            let next = self
-                .b
-                .iter()
-                .filter_map(|s| s.broker.poll_timeout())
-                .min()
-                .expect("something is due");
-            assert!(next <= until, "not done within {limit} ms");
-            for s in &mut self.b {
-                s.now = s.now.max(next);
-                let now = s.now;
-                s.broker.handle_timeout(now);
-                s.drain();
-            }
-        }
-    }
-
-    /// Delivers and moves both clocks `ms` on, firing every deadline on
-    /// the way.
-    fn advance(&mut self, ms: i64) {
-        let until = self.b[0].now.max(self.b[1].now) + ms;
-        loop {
-            self.deliver();
-            let next = self.b.iter().filter_map(|s| s.broker.poll_timeout()).min();
-            let at = next.map_or(until, |n| n.min(until));
-            for s in &mut self.b {
-                s.now = s.now.max(at);
-                let now = s.now;
-                s.broker.handle_timeout(now);
-                s.drain();
-            }
-            if at == until {
-                self.deliver();
-                return;
-            }
-        }
+        self.lead_partitions(to, ("t", TOPIC_ID), &[0], (leader, epoch), isr);
     }
 
     fn log(&mut self, id: i32) -> Vec<Bytes> {

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod pair;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::{Bytes, BytesMut};
