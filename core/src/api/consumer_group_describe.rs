@@ -57,6 +57,10 @@ pub(crate) fn handle(
             if req.include_authorized_operations {
                 d.authorized_operations = GROUP_OPERATIONS;
             }
+            if let Err(code) = groups.coordinates(id) {
+                d.error_code = code.code();
+                return d;
+            }
             let Some(Group::Consumer(c)) = groups.group(id) else {
                 d.error_code = ErrorCode::GROUP_ID_NOT_FOUND.code();
                 d.error_message = Some(format!("Group {id} is not a consumer group.").into());

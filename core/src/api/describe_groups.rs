@@ -37,6 +37,10 @@ pub(crate) fn handle(
             if v >= 3 && req.include_authorized_operations {
                 d.authorized_operations = GROUP_OPERATIONS;
             }
+            if let (false, Err(code)) = (id.is_empty(), groups.coordinates(id)) {
+                d.error_code = code.code();
+                return d;
+            }
             let g = groups.group(id);
             let Some(g) = g.filter(|_| !id.is_empty()) else {
                 d.group_state = "Dead".into();

@@ -8,22 +8,52 @@
 //!
 //! # Behaviour
 //!
-//! Spate is its own coordinator for every group and every transactional
-//! id: the answer is this broker's node id and advertised address. Asking
-//! creates `__consumer_offsets` (a group, key type 0) or
+//! A single broker is its own coordinator for every group and every
+//! transactional id: the answer is this broker's node id and advertised
+//! address. Asking creates `__consumer_offsets` (a group, key type 0) or
 //! `__transaction_state` (a transactional id, key type 1), as Kafka does on
 //! first use; other key types (share groups, 2) get INVALID_REQUEST.
+//!
+//! In ZooKeeper mode ([`Config::zk_mode`]) a group's coordinator is the
+//! leader of its partition of `__consumer_offsets`
+//! ([`partition_for`]), with the endpoint its registration gives
+//! (UpdateMetadata), as Kafka 2.x's `handleFindCoordinatorRequest`
+//! answers. While the topic is unknown the broker asks the driver to
+//! create it (`offsets.topic.num.partitions` partitions,
+//! `offsets.topic.replication.factor` replicas over the live brokers,
+//! Kafka's configs for it) and answers COORDINATOR_NOT_AVAILABLE, once per
+//! creation under way; with fewer live brokers than the replication factor
+//! nothing is created and the answer stays COORDINATOR_NOT_AVAILABLE, as
+//! Kafka's `getOrCreateInternalTopic` does. A partition without a live
+//! leader is COORDINATOR_NOT_AVAILABLE too. Transactional ids are still
+//! coordinated by the broker asked, on its own `__transaction_state`.
 
 use bytestring::ByteString;
 
+use crate::coordinator::group::records::partition_for;
+use crate::protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use crate::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use crate::protocol::messages::find_coordinator_response::{Coordinator, FindCoordinatorResponse};
 use crate::protocol::ErrorCode;
-use crate::state::controller::Controller;
-use crate::state::Config;
+use crate::state::assignment::NewTopic;
+use crate::state::brokers::Membership;
+use crate::state::controller::{offsets_topic_configs, Controller};
+use crate::state::leadership::Lead;
+use crate::state::{Config, OFFSETS_TOPIC};
 use crate::storage::Storage;
 
+use super::create_topics::zk;
+use super::Creates;
 use super::Ctx;
+
+/// What a group's coordinator is looked up with in ZooKeeper mode.
+pub(crate) struct Zk<'a> {
+    pub members: &'a Membership,
+    pub creates: &'a mut Creates,
+    /// `__consumer_offsets`, when this request asks the driver to create
+    /// it.
+    pub create: Option<NewTopic>,
+}
 
 /// Key type of a consumer group.
 const GROUP: i8 = 0;
@@ -35,20 +65,21 @@ pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     config: &Config,
     mut ctl: Controller<'_, S>,
+    zk: &mut Zk<'_>,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     if ctx.version >= 4 {
         let coordinators = req
             .coordinator_keys
             .iter()
-            .map(|k| find(config, &mut ctl, ctx, k.clone(), req.key_type))
+            .map(|k| find(config, &mut ctl, zk, ctx, k.clone(), req.key_type))
             .collect();
         return FindCoordinatorResponse {
             coordinators,
             ..Default::default()
         };
     }
-    let c = find(config, &mut ctl, ctx, req.key.clone(), req.key_type);
+    let c = find(config, &mut ctl, zk, ctx, req.key.clone(), req.key_type);
     FindCoordinatorResponse {
         throttle_time_ms: 0,
         error_code: c.error_code,
@@ -67,6 +98,7 @@ pub(crate) fn handle<S: Storage>(
 fn find<S: Storage>(
     config: &Config,
     ctl: &mut Controller<'_, S>,
+    zk: &mut Zk<'_>,
     ctx: &Ctx,
     key: ByteString,
     key_type: i8,
@@ -104,6 +136,20 @@ fn find<S: Storage>(
             )
         }
     }
+    if config.zk_mode {
+        return match group_leader(config, ctl, zk, &key) {
+            Ok((node_id, host, port)) => Coordinator {
+                key,
+                node_id,
+                host: host.into(),
+                port,
+                error_code: 0,
+                error_message: None,
+                ..Default::default()
+            },
+            Err(message) => fail(key, ErrorCode::COORDINATOR_NOT_AVAILABLE, message),
+        };
+    }
     if let Err(code) = ctl.ensure_offsets_topic(ctx.now) {
         return fail(key, code, "cannot create __consumer_offsets");
     }
@@ -115,5 +161,58 @@ fn find<S: Storage>(
         error_code: 0,
         error_message: None,
         ..Default::default()
+    }
+}
+
+/// The live leader of `group`'s partition of `__consumer_offsets`, in
+/// ZooKeeper mode: its id and endpoint. The topic is created through the
+/// driver when missing (into `zk.create`).
+fn group_leader<S: Storage>(
+    config: &Config,
+    ctl: &mut Controller<'_, S>,
+    zk: &mut Zk<'_>,
+    group: &str,
+) -> Result<(i32, String, i32), &'static str> {
+    let Some(topic) = ctl.cluster.topics.get(OFFSETS_TOPIC) else {
+        create_offsets_topic(config, ctl, zk);
+        return Err("__consumer_offsets is being created");
+    };
+    // The coordinator places groups by `offsets.topic.num.partitions`, as
+    // the topic was created with it.
+    let p = partition_for(group, config.groups.offsets_partitions);
+    let leader = match ctl.cluster.lead_in(topic, p) {
+        Lead::Here(_) => config.node_id,
+        Lead::Elsewhere { leader, .. } => leader,
+        Lead::Unknown => return Err("the group's partition is not known"),
+    };
+    match zk.members.broker(leader) {
+        Some(b) => Ok((b.id, b.host.to_string(), b.port)),
+        None => Err("the group's partition has no live leader"),
+    }
+}
+
+/// Asks the driver to create `__consumer_offsets` unless a creation is
+/// under way or too few brokers are live (Kafka's
+/// `KafkaApis.createInternalTopic`).
+fn create_offsets_topic<S: Storage>(config: &Config, ctl: &mut Controller<'_, S>, zk: &mut Zk<'_>) {
+    if zk.create.is_some() || zk.creates.being_created(OFFSETS_TOPIC) {
+        return;
+    }
+    let t = CreatableTopic {
+        name: OFFSETS_TOPIC.into(),
+        num_partitions: config.groups.offsets_partitions,
+        replication_factor: config.groups.offsets_replication_factor,
+        configs: offsets_topic_configs()
+            .into_iter()
+            .map(|(name, value)| CreatableTopicConfig {
+                name: name.into(),
+                value: Some(value.into()),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    if let Ok(new) = zk::check(config, zk.members, ctl.cluster, ctl.ids, false, &t) {
+        zk.create = Some(new);
     }
 }

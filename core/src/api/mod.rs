@@ -424,6 +424,24 @@ fn request<S: Storage>(
     }
 }
 
+/// Responds with `body` after the group coordinator followed the
+/// partitions of `__consumer_offsets` led here (ZooKeeper mode: a
+/// LeaderAndIsr or StopReplica may have changed them).
+fn follow_groups<S: Storage>(
+    ctx: &Ctx<'_>,
+    ctl: &Controller<'_, S>,
+    groups: &mut GroupCoordinator,
+    body: ResponseBody,
+) -> Handled {
+    let led = ctl.cluster.leadership.led(crate::state::OFFSETS_TOPIC);
+    let answers = groups.follow(&led, &*ctl.storage, ctx.now);
+    Handled {
+        answers,
+        group_deadline: Some(groups.next_deadline()),
+        ..Handled::respond(body)
+    }
+}
+
 /// Gives the request to its API's handler, with the parts it needs.
 fn run<S: Storage>(
     p: Parts<'_, S>,
@@ -487,15 +505,15 @@ fn run<S: Storage>(
             let mut changed = Vec::new();
             let r =
                 leader_and_isr::handle(ctx, members, ctl.cluster, ctl.storage, req, &mut changed);
-            Handled::appended(R::LeaderAndIsr(r), changed)
+            Handled {
+                appended: changed,
+                ..follow_groups(ctx, &ctl, groups, R::LeaderAndIsr(r))
+            }
         }
-        Q::StopReplica(req) => Handled::respond(R::StopReplica(stop_replica::handle(
-            ctx,
-            members,
-            ctl.cluster,
-            ctl.storage,
-            req,
-        ))),
+        Q::StopReplica(req) => {
+            let r = stop_replica::handle(ctx, members, ctl.cluster, ctl.storage, req);
+            follow_groups(ctx, &ctl, groups, R::StopReplica(r))
+        }
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
         }
@@ -638,9 +656,21 @@ fn run<S: Storage>(
         Q::PushTelemetry(req) => Handled::respond(R::PushTelemetry(push_telemetry::handle(
             ctx, telemetry, req,
         ))),
-        Q::FindCoordinator(req) => Handled::respond(R::FindCoordinator(find_coordinator::handle(
-            ctx, config, ctl, req,
-        ))),
+        Q::FindCoordinator(req) => {
+            let mut zk = find_coordinator::Zk {
+                members,
+                creates,
+                create: None,
+            };
+            let r = find_coordinator::handle(ctx, config, ctl, &mut zk, req);
+            let create = zk
+                .create
+                .map(|t| (creates.auto([t.name.clone()].into()), vec![t]));
+            Handled {
+                create,
+                ..Handled::respond(R::FindCoordinator(r))
+            }
+        }
         Q::JoinGroup(req) => join_group::handle(ctx, groups, ctl, req),
         Q::SyncGroup(req) => sync_group::handle(ctx, groups, ctl.storage, req),
         Q::Heartbeat(req) => heartbeat::handle(ctx, groups, ctl.storage, req),

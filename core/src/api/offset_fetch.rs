@@ -137,7 +137,12 @@ fn fetch(
     topics: Option<Vec<(ByteString, Vec<i32>)>>,
     require_stable: bool,
 ) -> (ErrorCode, Vec<(ByteString, Vec<Row>)>) {
-    if group_id.is_empty() {
+    let refused = if group_id.is_empty() {
+        Err(ErrorCode::INVALID_GROUP_ID)
+    } else {
+        groups.coordinates(group_id)
+    };
+    if let Err(code) = refused {
         let rows = topics
             .unwrap_or_default()
             .into_iter()
@@ -148,7 +153,7 @@ fn fetch(
                 (t, rows.collect())
             })
             .collect();
-        return (ErrorCode::INVALID_GROUP_ID, rows);
+        return (code, rows);
     }
     let offsets = groups.offsets(group_id);
     let unstable = |t: &str, p: i32| require_stable && groups.has_pending(group_id, t, p);

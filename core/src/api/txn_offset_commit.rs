@@ -172,6 +172,7 @@ fn check<S: Storage>(
     if !p.cluster.topics.contains_key(OFFSETS_TOPIC) {
         return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE);
     }
+    p.groups.coordinates(&req.group_id)?;
     let partitions = p.groups.config().offsets_partitions;
     let part = (
         ByteString::from(OFFSETS_TOPIC),

@@ -251,7 +251,13 @@ impl<S: Storage> Broker<S> {
             TimerKind::OffsetsRetention,
         );
         let mut groups = GroupCoordinator::new(config.groups.clone());
-        groups.load(&storage, now);
+        if config.zk_mode {
+            // Groups load when LeaderAndIsr makes this broker a leader of
+            // their partition (`coordinator::group::owned`).
+            groups.follow_leadership();
+        } else {
+            groups.load(&storage, now);
+        }
         if let Some(at) = groups.next_deadline() {
             timers.set(at, TimerKind::Groups);
         }

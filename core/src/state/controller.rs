@@ -191,15 +191,18 @@ impl<S: Storage> Controller<'_, S> {
     /// `offsets.topic.num.partitions` partitions and Kafka's configs for it (compacted,
     /// producer compression, 100 MiB segments). COORDINATOR_NOT_AVAILABLE
     /// when it cannot be, as Kafka answers while the topic is missing.
+    ///
+    /// In ZooKeeper mode the topic is the cluster's, created through the
+    /// driver on FindCoordinator (`api::find_coordinator`), never here:
+    /// until the controller has named it, COORDINATOR_NOT_AVAILABLE.
     pub fn ensure_offsets_topic(&mut self, now: Now) -> Result<(), ErrorCode> {
         if self.cluster.topics.contains_key(OFFSETS_TOPIC) {
             return Ok(());
         }
-        let configs = [
-            ("cleanup.policy".to_string(), "compact".to_string()),
-            ("compression.type".to_string(), "producer".to_string()),
-            ("segment.bytes".to_string(), "104857600".to_string()),
-        ];
+        if self.cluster.config().zk_mode {
+            return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE);
+        }
+        let configs = offsets_topic_configs();
         let partitions = self.cluster.config().groups.offsets_partitions;
         self.create_topic(OFFSETS_TOPIC, partitions, &configs, now)
             .map(|_| ())
@@ -232,4 +235,15 @@ impl<S: Storage> Controller<'_, S> {
         }
         Ok(())
     }
+}
+
+/// Kafka's configs of `__consumer_offsets` (`GroupMetadataManager
+/// .offsetsTopicConfigs`): compacted, the producer's compression, 100 MiB
+/// segments.
+pub(crate) fn offsets_topic_configs() -> [(String, String); 3] {
+    [
+        ("cleanup.policy".to_string(), "compact".to_string()),
+        ("compression.type".to_string(), "producer".to_string()),
+        ("segment.bytes".to_string(), "104857600".to_string()),
+    ]
 }

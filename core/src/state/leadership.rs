@@ -193,6 +193,15 @@ impl Leadership {
         self.hosted.get(tp)
     }
 
+    /// The partitions of `topic` hosted and led here.
+    pub fn led(&self, topic: &str) -> BTreeSet<i32> {
+        self.leaders
+            .keys()
+            .filter(|tp| tp.topic == topic)
+            .map(|tp| tp.partition)
+            .collect()
+    }
+
     /// The replication state of `tp` when it is hosted and led here.
     pub fn leader_log(&self, tp: &TopicPartition) -> Option<&LeaderLog> {
         self.leaders.get(tp)

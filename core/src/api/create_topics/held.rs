@@ -148,6 +148,9 @@ pub(crate) struct Creates {
     held: BTreeMap<u64, Held>,
     /// Auto-created topics not reported yet, by request.
     auto: BTreeMap<u64, BTreeSet<String>>,
+    /// Auto-created topics the driver wrote that the image does not know
+    /// yet (the controller has not named them): still being created.
+    auto_written: BTreeSet<String>,
 }
 
 impl Creates {
@@ -155,6 +158,7 @@ impl Creates {
     /// not): another request may not.
     pub fn being_created(&self, name: &str) -> bool {
         self.auto.values().any(|names| names.contains(name))
+            || self.auto_written.contains(name)
             || self.held.values().any(|h| {
                 h.topics
                     .iter()
@@ -215,7 +219,15 @@ impl Creates {
         results: &[(String, Result<(), ErrorCode>)],
         cluster: &Cluster,
     ) -> Option<Answer> {
-        self.auto.remove(&request);
+        if let Some(names) = self.auto.remove(&request) {
+            let ok = results
+                .iter()
+                .filter(|(n, r)| r.is_ok() && names.contains(n));
+            self.auto_written.extend(
+                ok.map(|(n, _)| n.clone())
+                    .filter(|n| !cluster.topics.contains_key(n)),
+            );
+        }
         let held = self.held.get_mut(&request)?;
         for e in &mut held.topics {
             let Wait::Writing { partitions } = e.wait else {
@@ -248,8 +260,11 @@ impl Creates {
     }
 
     /// The metadata changed (UpdateMetadata): answers every held request
-    /// whose written topics now all have leaders.
+    /// whose written topics now all have leaders, and forgets the written
+    /// auto-created topics the image now knows.
     pub fn check(&mut self, cluster: &Cluster) -> Vec<Answer> {
+        self.auto_written
+            .retain(|n| !cluster.topics.contains_key(n));
         let ready: Vec<u64> = self
             .held
             .iter()

@@ -30,42 +30,69 @@ impl GroupCoordinator {
             .collect();
         parts.sort_by_key(|tp| tp.partition);
         for tp in &parts {
-            for_each_batch(storage, tp, |view, bytes| {
-                let h = view.header;
-                if h.is_control() {
-                    // A transaction's end: its offsets count, or not.
-                    if let Some(m) = marker_of(view, bytes) {
-                        self.complete_txn(tp.partition, h.producer_id, m.commit);
-                    }
-                    return;
-                }
-                for rec in view.records().flatten() {
-                    let Some(key) = rec.key else { continue };
-                    let key = bytes.slice_ref(key);
-                    let value = rec.value.map(|v| bytes.slice_ref(v));
-                    match records::decode(&key, value.as_ref()) {
-                        Some(Entry::Offset(k, Some(v))) if h.is_transactional() => {
-                            let c = Committed {
-                                offset: v.offset,
-                                leader_epoch: v.leader_epoch,
-                                metadata: v.metadata,
-                                commit_timestamp: v.commit_timestamp,
-                                expire_timestamp: v.expire_timestamp,
-                            };
-                            let change = OffsetChange::Pending(
-                                h.producer_id,
-                                vec![(k.topic.clone(), k.partition, c)],
-                            );
-                            self.apply_offsets(&k.group, change);
-                        }
-                        Some(entry) => self.replay(entry),
-                        None => {}
-                    }
-                }
-            });
+            self.replay_partition(storage, tp);
         }
-        let session = self.config.consumer_session_timeout_ms;
         let ids: Vec<ByteString> = self.groups.keys().cloned().collect();
+        self.loaded(ids, now);
+    }
+
+    /// Rebuilds the groups and offsets of partition `partition` of
+    /// `__consumer_offsets` from its log, when this broker becomes its
+    /// leader (Kafka's `onElection`): as [`GroupCoordinator::load`], for
+    /// the groups of one partition.
+    pub fn load_partition<S: Storage>(&mut self, storage: &S, partition: i32, now: Now) {
+        let tp = TopicPartition::new(OFFSETS_TOPIC, partition);
+        self.replay_partition(storage, &tp);
+        let n = self.config.offsets_partitions;
+        let ids: Vec<ByteString> = self
+            .groups
+            .keys()
+            .filter(|id| records::partition_for(id, n) == partition)
+            .cloned()
+            .collect();
+        self.loaded(ids, now);
+    }
+
+    /// Applies every record of `tp`, in log order.
+    fn replay_partition<S: Storage>(&mut self, storage: &S, tp: &TopicPartition) {
+        for_each_batch(storage, tp, |view, bytes| {
+            let h = view.header;
+            if h.is_control() {
+                // A transaction's end: its offsets count, or not.
+                if let Some(m) = marker_of(view, bytes) {
+                    self.complete_txn(tp.partition, h.producer_id, m.commit);
+                }
+                return;
+            }
+            for rec in view.records().flatten() {
+                let Some(key) = rec.key else { continue };
+                let key = bytes.slice_ref(key);
+                let value = rec.value.map(|v| bytes.slice_ref(v));
+                match records::decode(&key, value.as_ref()) {
+                    Some(Entry::Offset(k, Some(v))) if h.is_transactional() => {
+                        let c = Committed {
+                            offset: v.offset,
+                            leader_epoch: v.leader_epoch,
+                            metadata: v.metadata,
+                            commit_timestamp: v.commit_timestamp,
+                            expire_timestamp: v.expire_timestamp,
+                        };
+                        let change = OffsetChange::Pending(
+                            h.producer_id,
+                            vec![(k.topic.clone(), k.partition, c)],
+                        );
+                        self.apply_offsets(&k.group, change);
+                    }
+                    Some(entry) => self.replay(entry),
+                    None => {}
+                }
+            }
+        });
+    }
+
+    /// The loaded groups `ids` come back to life at `now`.
+    fn loaded(&mut self, ids: Vec<ByteString>, now: Now) {
+        let session = self.config.consumer_session_timeout_ms;
         for id in ids {
             match self.groups.get_mut(&id) {
                 Some(Group::Classic(g)) => g.loaded(now),

@@ -1,13 +1,17 @@
 //! The group coordinator: consumer groups, their members and rebalances,
 //! and the offsets they commit.
 //!
-//! Spate is a cluster of one, so it coordinates every group. State lives in
+//! A single broker coordinates every group; in a ZooKeeper cluster a
+//! broker coordinates the groups of the partitions of `__consumer_offsets`
+//! it leads, loading and dropping them as leadership moves ([`owned`]).
+//! State lives in
 //! memory and in the internal topic `__consumer_offsets`, in Kafka's record
 //! format ([`records`]): a committed offset is an OffsetCommitKey/Value
 //! record, a group's membership after each rebalance a GroupMetadataKey/Value
 //! record, each in the partition Kafka would choose for the group
 //! ([`records::partition_for`]). [`GroupCoordinator::load`] rebuilds the
-//! state from that log when the broker starts; the topic is compacted like
+//! state from that log when a single broker starts
+//! ([`GroupCoordinator::load_partition`] one partition, in a cluster); the topic is compacted like
 //! any topic with `cleanup.policy=compact`.
 //!
 //! A [`Group`] speaks the classic protocol ([`classic`]: JoinGroup,
@@ -42,9 +46,10 @@ pub(crate) mod consumer;
 mod load;
 pub(crate) mod offsets;
 mod ops;
+mod owned;
 pub(crate) mod records;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -309,6 +314,9 @@ pub(crate) struct GroupCoordinator {
     deadlines: Deadlines<ByteString>,
     /// Groups whose timer decision failed, and when to try again.
     retry_at: BTreeMap<ByteString, Now>,
+    /// The partitions of `__consumer_offsets` whose groups are coordinated
+    /// here; `None`: every partition (a single broker). See [`owned`].
+    led: Option<BTreeSet<i32>>,
     config: GroupConfig,
 }
 
@@ -321,6 +329,7 @@ impl GroupCoordinator {
             pending: BTreeMap::new(),
             deadlines: Deadlines::default(),
             retry_at: BTreeMap::new(),
+            led: None,
             config,
         }
     }

@@ -81,6 +81,7 @@ impl GroupCoordinator {
         instance: Option<&str>,
         generation: i32,
     ) -> Result<(), ErrorCode> {
+        self.coordinates(group_id)?;
         match self.groups.get(group_id) {
             Some(g) => g.validate_commit(member, instance, generation),
             None if generation < 0 => Ok(()),
@@ -140,6 +141,10 @@ impl GroupCoordinator {
         exists: &dyn Fn(&str, i32) -> bool,
     ) -> Decision<Result<Vec<ErrorCode>, ErrorCode>> {
         let mut d = Self::answer(group_id, Ok(Vec::new()));
+        if let Err(code) = self.coordinates(group_id) {
+            d.reply = Err(code);
+            return d;
+        }
         let Some(g) = self.group(group_id) else {
             d.reply = Err(ErrorCode::GROUP_ID_NOT_FOUND);
             return d;

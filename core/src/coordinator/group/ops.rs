@@ -25,6 +25,10 @@ impl GroupCoordinator {
         ids: &mut Ids,
     ) -> Decision<Option<JoinResult>> {
         let mut d = self.decide(group_id, None);
+        if let Err(code) = self.coordinates(group_id) {
+            d.reply = Some(JoinResult::error(code, args.member_id));
+            return d;
+        }
         let mut new_id =
             |prefix: &str| -> ByteString { format!("{prefix}-{}", ids.uuid_text()).into() };
         let g = match self.groups.get_mut(group_id) {
@@ -72,6 +76,10 @@ impl GroupCoordinator {
         waiter: Waiter,
     ) -> Decision<Option<SyncResult>> {
         let mut d = self.decide(group_id, None);
+        if let Err(code) = self.coordinates(group_id) {
+            d.reply = Some(SyncResult::error(code));
+            return d;
+        }
         d.reply = match self.groups.get_mut(group_id) {
             Some(Group::Classic(g)) => g.sync(args, waiter, now, &mut d.fx),
             // A consumer group has no classic members to sync.
@@ -92,6 +100,9 @@ impl GroupCoordinator {
         generation: i32,
     ) -> Decision<ErrorCode> {
         // A heartbeat writes nothing, so there is nothing to undo.
+        if let Err(code) = self.coordinates(group_id) {
+            return Self::answer(group_id, code);
+        }
         let reply = match self.groups.get_mut(group_id) {
             Some(Group::Classic(g)) => g.heartbeat(member_id, instance_id, generation, now),
             _ => ErrorCode::UNKNOWN_MEMBER_ID,
@@ -107,6 +118,10 @@ impl GroupCoordinator {
         leaving: &[(ByteString, Option<ByteString>)],
     ) -> Decision<Vec<ErrorCode>> {
         let mut d = self.decide(group_id, vec![ErrorCode::UNKNOWN_MEMBER_ID; leaving.len()]);
+        if let Err(code) = self.coordinates(group_id) {
+            d.reply = vec![code; leaving.len()];
+            return d;
+        }
         if let Some(Group::Classic(g)) = self.groups.get_mut(group_id) {
             d.reply = leaving
                 .iter()
@@ -126,6 +141,13 @@ impl GroupCoordinator {
         topics: &dyn Fn() -> Vec<TopicMeta>,
     ) -> Decision<HeartbeatOutcome> {
         let mut d = self.decide(group_id, HeartbeatOutcome::default());
+        if let Err(code) = self.coordinates(group_id) {
+            d.reply = HeartbeatOutcome::error(
+                code,
+                format!("this broker does not coordinate group {group_id}"),
+            );
+            return d;
+        }
         let session = self.config.consumer_session_timeout_ms;
         let g = match self.groups.get_mut(group_id) {
             Some(g) => g,
@@ -161,6 +183,10 @@ impl GroupCoordinator {
     /// its offsets and its records.
     pub fn delete_group(&mut self, now: Now, group_id: &ByteString) -> Decision<ErrorCode> {
         let mut d = self.decide(group_id, ErrorCode::NONE);
+        if let Err(code) = self.coordinates(group_id) {
+            d.reply = code;
+            return d;
+        }
         let Some(g) = self.groups.get_mut(group_id).filter(|g| !g.is_dead()) else {
             d.reply = ErrorCode::GROUP_ID_NOT_FOUND;
             return d;

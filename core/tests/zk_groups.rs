@@ -1,0 +1,202 @@
+//! The group coordinator in a ZooKeeper cluster: two brokers in virtual
+//! time ([`sim::pair::Pair`]). `__consumer_offsets` is created through the
+//! driver, FindCoordinator names the leader of a group's partition, every
+//! other broker answers NOT_COORDINATOR, and a new leader loads the
+//! groups and offsets its follower copied.
+
+mod sim;
+#[path = "groups/util.rs"]
+#[allow(dead_code)]
+mod util;
+
+use sim::pair::Pair;
+use sim::Sim;
+use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
+use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
+use spate_core::protocol::messages::list_groups_request::ListGroupsRequest;
+use spate_core::protocol::messages::offset_fetch_request::{
+    OffsetFetchRequest, OffsetFetchRequestGroup, OffsetFetchRequestTopics,
+};
+use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
+use spate_core::storage::{Storage, TopicPartition};
+use util::{commit, join_req, joins};
+
+const OFFSETS: &str = "__consumer_offsets";
+const OFFSETS_ID: Uuid = Uuid([7; 16]);
+const T_ID: Uuid = Uuid([9; 16]);
+const CLIENT: u64 = 1;
+const GROUP: &str = "g";
+
+/// Two brokers with `__consumer_offsets` of two partitions, two replicas.
+fn pair() -> Pair {
+    Pair::with(|c| {
+        c.groups.offsets_partitions = 2;
+        c.groups.offsets_replication_factor = 2;
+        c.groups.initial_rebalance_delay_ms = 3000;
+    })
+}
+
+/// FindCoordinator v3 for `GROUP`.
+fn find(s: &mut Sim) -> FindCoordinatorResponse {
+    let req = FindCoordinatorRequest {
+        key: GROUP.into(),
+        key_type: 0,
+        ..Default::default()
+    };
+    match s.call(CLIENT, 3, RequestBody::FindCoordinator(req)) {
+        ResponseBody::FindCoordinator(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// OffsetFetch v8 of `GROUP`'s `t`-0: (group error, committed offset).
+fn fetch(s: &mut Sim) -> (i16, i64) {
+    let req = OffsetFetchRequest {
+        groups: vec![OffsetFetchRequestGroup {
+            group_id: GROUP.into(),
+            topics: Some(vec![OffsetFetchRequestTopics {
+                name: "t".into(),
+                partition_indexes: vec![0].into(),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    match s.call(CLIENT, 8, RequestBody::OffsetFetch(req)) {
+        ResponseBody::OffsetFetch(r) => {
+            let g = &r.groups[0];
+            (g.error_code, g.topics[0].partitions[0].committed_offset)
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn listed(s: &mut Sim) -> Vec<String> {
+    match s.call(
+        CLIENT,
+        4,
+        RequestBody::ListGroups(ListGroupsRequest::default()),
+    ) {
+        ResponseBody::ListGroups(r) => r.groups.iter().map(|g| g.group_id.to_string()).collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The controller makes `leader` lead both partitions of
+/// `__consumer_offsets` (and `t`-0) at `epoch`, telling both brokers.
+fn elect(c: &mut Pair, leader: i32, epoch: i32) {
+    for to in 1..=2 {
+        c.lead_partitions(to, (OFFSETS, OFFSETS_ID), &[0, 1], (leader, epoch), &[1, 2]);
+        c.lead_partitions(to, ("t", T_ID), &[0], (leader, epoch), &[1, 2]);
+    }
+}
+
+fn end(c: &mut Pair, id: i32, p: i32) -> i64 {
+    let tp = TopicPartition::new(OFFSETS, p);
+    c.sim(id).broker.storage().end_offset(&tp)
+}
+
+#[test]
+fn find_coordinator_creates_the_offsets_topic_once_through_the_driver() {
+    let mut c = pair();
+    let s = c.sim(1);
+    let r = find(s);
+    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
+    assert_eq!(r.node_id, -1);
+    assert_eq!(s.creating.len(), 1, "one CreateTopics output");
+    let (request, topics) = s.creating[0].clone();
+    assert_eq!(topics.len(), 1);
+    let t = &topics[0];
+    assert_eq!(t.name, OFFSETS);
+    assert_eq!(t.assignment.len(), 2);
+    assert!(t.assignment.values().all(|r| r.len() == 2));
+    for (k, v) in [
+        ("cleanup.policy", "compact"),
+        ("compression.type", "producer"),
+        ("segment.bytes", "104857600"),
+    ] {
+        assert!(t.configs.contains(&(k.into(), v.into())), "{k}={v}");
+    }
+    // While it is being created, nothing more is asked.
+    let r = find(s);
+    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
+    assert_eq!(s.creating.len(), 1);
+    // Written, but not led yet: still not available, and not created again.
+    s.topics_created(request, vec![(OFFSETS.into(), Ok(()))]);
+    let r = find(s);
+    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
+    assert!(s.creating.is_empty());
+    // Group requests meanwhile find no coordinator here.
+    s.send(CLIENT, 5, join_req(GROUP, "", None));
+    let j = joins(s, CLIENT);
+    assert_ne!(j[0].error_code, 0);
+}
+
+#[test]
+fn too_few_live_brokers_for_the_replication_factor_create_nothing() {
+    let mut c = Pair::with(|c| c.groups.offsets_replication_factor = 3);
+    let s = c.sim(2);
+    let r = find(s);
+    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
+    assert!(s.creating.is_empty());
+    assert!(s
+        .broker
+        .storage()
+        .logs()
+        .iter()
+        .all(|tp| tp.topic != OFFSETS));
+}
+
+#[test]
+fn the_leader_of_the_groups_partition_coordinates_and_a_new_leader_loads_its_offsets() {
+    let mut c = pair();
+    elect(&mut c, 1, 1);
+    for id in 1..=2 {
+        let r = find(c.sim(id));
+        assert_eq!(r.error_code, 0, "broker {id}");
+        assert_eq!((r.node_id, &*r.host, r.port), (1, "b1.example", 9091));
+    }
+    assert!(c.sim(1).creating.is_empty() && c.sim(2).creating.is_empty());
+    assert_eq!(commit(c.sim(1), CLIENT, GROUP, -1, "", 42), 0);
+    assert_eq!(fetch(c.sim(1)), (0, 42));
+    assert_eq!(listed(c.sim(1)), [GROUP]);
+    // The follower coordinates nothing.
+    let not = ErrorCode::NOT_COORDINATOR.code();
+    assert_eq!(commit(c.sim(2), CLIENT, GROUP, -1, "", 7), not);
+    assert_eq!(fetch(c.sim(2)).0, not);
+    c.sim(2).send(CLIENT, 5, join_req(GROUP, "", None));
+    assert_eq!(joins(c.sim(2), CLIENT)[0].error_code, not);
+    assert!(listed(c.sim(2)).is_empty());
+
+    // A member joins at broker 1 and is held for the initial delay.
+    let s = c.sim(1);
+    s.send(CLIENT, 5, join_req(GROUP, "", None));
+    let member = joins(s, CLIENT)[0].member_id.to_string();
+    s.send(CLIENT, 5, join_req(GROUP, &member, None));
+    assert!(joins(s, CLIENT).is_empty(), "held");
+
+    // The follower copies the offsets log; then broker 2 is elected.
+    c.run_until(10_000, |c| (0..2).all(|p| end(c, 2, p) == end(c, 1, p)));
+    assert!(end(&mut c, 2, 0) + end(&mut c, 2, 1) > 0);
+    elect(&mut c, 2, 2);
+    let held = joins(c.sim(1), CLIENT);
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].error_code, not, "a held join leaves with the group");
+    assert_eq!(fetch(c.sim(2)), (0, 42), "loaded from the copied log");
+    assert_eq!(listed(c.sim(2)), [GROUP]);
+    assert_eq!(fetch(c.sim(1)).0, not);
+    assert_eq!(commit(c.sim(1), CLIENT, GROUP, -1, "", 7), not);
+    assert!(listed(c.sim(1)).is_empty());
+    for id in 1..=2 {
+        let r = find(c.sim(id));
+        assert_eq!(
+            (r.error_code, r.node_id, r.port),
+            (0, 2, 9092),
+            "broker {id}"
+        );
+    }
+    // The new coordinator takes commits.
+    assert_eq!(commit(c.sim(2), CLIENT, GROUP, -1, "", 43), 0);
+    assert_eq!(fetch(c.sim(2)), (0, 43));
+}
