@@ -14,6 +14,7 @@ use sim::Sim;
 use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::list_groups_request::ListGroupsRequest;
+use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::messages::offset_fetch_request::{
     OffsetFetchRequest, OffsetFetchRequestGroup, OffsetFetchRequestTopics,
 };
@@ -199,4 +200,41 @@ fn the_leader_of_the_groups_partition_coordinates_and_a_new_leader_loads_its_off
     // The new coordinator takes commits.
     assert_eq!(commit(c.sim(2), CLIENT, GROUP, -1, "", 43), 0);
     assert_eq!(fetch(c.sim(2)), (0, 43));
+}
+
+/// Metadata v9 for `__consumer_offsets`, auto-creation allowed: its error.
+fn metadata_error(s: &mut Sim) -> i16 {
+    let req = MetadataRequest {
+        topics: Some(vec![MetadataRequestTopic {
+            name: Some(OFFSETS.into()),
+            ..Default::default()
+        }]),
+        allow_auto_topic_creation: true,
+        ..Default::default()
+    };
+    match s.call(CLIENT, 9, RequestBody::Metadata(req)) {
+        ResponseBody::Metadata(r) => r.topics[0].error_code,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn metadata_for_the_missing_offsets_topic_creates_it_as_find_coordinator_does() {
+    let mut c = pair();
+    let s = c.sim(2);
+    assert_eq!(metadata_error(s), ErrorCode::LEADER_NOT_AVAILABLE.code());
+    assert_eq!(s.creating.len(), 1);
+    assert_eq!(s.creating[0].1[0].name, OFFSETS);
+    assert_eq!(metadata_error(s), ErrorCode::LEADER_NOT_AVAILABLE.code());
+    let r = find(s);
+    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
+    assert_eq!(s.creating.len(), 1, "still the one creation");
+
+    let mut c = Pair::with(|c| c.groups.offsets_replication_factor = 3);
+    let s = c.sim(1);
+    assert_eq!(
+        metadata_error(s),
+        ErrorCode::INVALID_REPLICATION_FACTOR.code()
+    );
+    assert!(s.creating.is_empty());
 }

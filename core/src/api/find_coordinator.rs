@@ -195,8 +195,28 @@ fn group_leader<S: Storage>(
 /// under way or too few brokers are live (Kafka's
 /// `KafkaApis.createInternalTopic`).
 fn create_offsets_topic<S: Storage>(config: &Config, ctl: &mut Controller<'_, S>, zk: &mut Zk<'_>) {
-    if zk.create.is_some() || zk.creates.being_created(OFFSETS_TOPIC) {
+    if zk.create.is_some() {
         return;
+    }
+    if let Ok(new) = offsets_topic(config, zk.members, ctl, zk.creates) {
+        zk.create = new;
+    }
+}
+
+/// `__consumer_offsets` for the driver to create in ZooKeeper mode:
+/// `offsets.topic.num.partitions` partitions of
+/// `offsets.topic.replication.factor` replicas over the live brokers, with
+/// Kafka's configs. `Ok(None)` while a creation is under way; the error
+/// that stops it otherwise (INVALID_REPLICATION_FACTOR with too few live
+/// brokers).
+pub(super) fn offsets_topic<S: Storage>(
+    config: &Config,
+    members: &Membership,
+    ctl: &mut Controller<'_, S>,
+    creates: &Creates,
+) -> Result<Option<NewTopic>, ErrorCode> {
+    if creates.being_created(OFFSETS_TOPIC) {
+        return Ok(None);
     }
     let t = CreatableTopic {
         name: OFFSETS_TOPIC.into(),
@@ -212,7 +232,9 @@ fn create_offsets_topic<S: Storage>(config: &Config, ctl: &mut Controller<'_, S>
             .collect(),
         ..Default::default()
     };
-    if let Ok(new) = zk::check(config, zk.members, ctl.cluster, ctl.ids, false, &t) {
-        zk.create = Some(new);
+    match zk::check(config, members, ctl.cluster, ctl.ids, false, &t) {
+        Ok(new) => Ok(Some(new)),
+        Err((ErrorCode::TOPIC_ALREADY_EXISTS, _)) => Ok(None),
+        Err((code, _)) => Err(code),
     }
 }

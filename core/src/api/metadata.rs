@@ -22,8 +22,10 @@
 //! for the client to ask again; also while its creation is under way, so
 //! it is not asked for twice. A topic that cannot be created gets the
 //! error that stopped it (INVALID_REPLICATION_FACTOR with too few live
-//! brokers). `__consumer_offsets` is still created on the broker's own
-//! controller, as in single-broker mode. Authorized operations are
+//! brokers). `__consumer_offsets` is created as FindCoordinator creates
+//! it (`offsets.topic.num.partitions` partitions of
+//! `offsets.topic.replication.factor` replicas, Kafka's configs), with the
+//! same answers. Authorized operations are
 //! reported as -2^31 ("not requested") or, when requested, as every
 //! operation: Spate has no ACLs.
 //!
@@ -60,6 +62,7 @@ use crate::state::Config;
 use crate::storage::{Storage, TopicPartition};
 
 use super::create_topics::{zk, Creates};
+use super::find_coordinator::offsets_topic;
 use super::Ctx;
 
 /// Authorized operations not requested.
@@ -116,6 +119,23 @@ pub(crate) fn handle<S: Storage>(
                 };
                 let topic = match (found, &name) {
                     (Some(t), _) => Some(t),
+                    (None, Some(n))
+                        if auto_create && config.zk_mode && n.as_str() == OFFSETS_TOPIC =>
+                    {
+                        // Kafka's `getTopicMetadata` for a missing internal
+                        // topic: created as FindCoordinator creates it.
+                        let pending = auto.iter().any(|t| t.name == OFFSETS_TOPIC);
+                        let code = match offsets_topic(config, members, &mut ctl, creates) {
+                            Ok(Some(new)) if !pending => {
+                                auto.push(new);
+                                ErrorCode::LEADER_NOT_AVAILABLE
+                            }
+                            Ok(_) => ErrorCode::LEADER_NOT_AVAILABLE,
+                            Err(code) => code,
+                        };
+                        topics.push(missing(Some(n.clone()), id, code));
+                        continue;
+                    }
                     (None, Some(n)) if auto_create && n.as_str() == OFFSETS_TOPIC => {
                         match ctl.ensure_offsets_topic(ctx.now) {
                             Ok(()) => ctl.cluster.topics.get(n.as_str()).cloned(),
