@@ -569,3 +569,26 @@ fn acks_all_is_answered_as_soon_as_the_follower_has_copied_without_waiting_out_a
     }
     assert_eq!(c.end(2), 10);
 }
+
+#[test]
+fn pipelined_acks_all_produces_do_not_wait_out_the_followers_fetch() {
+    let mut c = Pair::new();
+    c.lead(1, 1, 1, &[1, 2]);
+    c.lead(2, 1, 1, &[1, 2]);
+    c.run_until(5_000, |c| {
+        c.sim(2).broker.replica_high_watermark(&tp()).is_some()
+    });
+    c.deliver();
+    let t = c.sim(1).now;
+    // Three produces on one connection at once, as a pipelining client
+    // sends them: the second runs when the first is answered, inside the
+    // follower's fetch that moved the high watermark.
+    for i in 0..3 {
+        send_produce(c.sim(1), 2, &format!("q{i}"), -1);
+    }
+    c.deliver();
+    let answers = c.sim(1).take(CLIENT);
+    assert_eq!(answers.len(), 3, "all answered: {answers:?}");
+    assert_eq!(c.sim(1).now, t, "no time passed");
+    assert_eq!(c.end(2), 6);
+}

@@ -115,6 +115,7 @@ mod creates;
 mod output;
 mod replicas;
 mod timer;
+mod wake;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -188,6 +189,10 @@ pub struct Broker<S: Storage> {
     /// Parked requests (fetches, acks=all produces) by the partitions
     /// they wait on.
     waiting: BTreeMap<TopicPartition, BTreeSet<ConnId>>,
+    /// Counts the calls of `wake` that named partitions, and the count at
+    /// each partition's latest (see `wake.rs`).
+    append_seq: u64,
+    last_append: BTreeMap<TopicPartition, u64>,
     outputs: VecDeque<Output>,
     timers: Timers,
     /// CreateTopics requests waiting for the driver's ZooKeeper writes and
@@ -307,6 +312,8 @@ impl<S: Storage> Broker<S> {
             txns,
             conns: BTreeMap::new(),
             waiting: BTreeMap::new(),
+            append_seq: 0,
+            last_append: BTreeMap::new(),
             outputs: VecDeque::new(),
             timers,
             creates: Creates::default(),
@@ -603,11 +610,13 @@ impl<S: Storage> Broker<S> {
         }
         // Fetches waiting on what was appended are answered first, as the
         // append happened before this request's response.
+        let seq = self.append_seq;
         self.wake(&appended, now);
         let key = request.map(|a| a.key);
         if let Err(reason) = self.finish(conn, request, reply) {
             self.close(conn, reason);
         }
+        self.catch_up(conn, seq, now);
         // The controller changed what this broker follows, or where
         // leaders are: the fetcher follows suit.
         if let Some(ApiKey::StopReplica | ApiKey::DeleteTopics) = key {
@@ -688,21 +697,6 @@ impl<S: Storage> Broker<S> {
                 }
                 Ok(())
             }
-        }
-    }
-
-    /// Records were appended to `partitions`, or their high watermark or
-    /// leadership changed: the requests parked on them run again, in
-    /// connection order.
-    fn wake(&mut self, partitions: &[TopicPartition], now: Now) {
-        let mut woken = BTreeSet::new();
-        for tp in partitions {
-            if let Some(conns) = self.waiting.get(tp) {
-                woken.extend(conns.iter().copied());
-            }
-        }
-        for conn in woken {
-            self.resume(conn, now, false);
         }
     }
 
