@@ -1,8 +1,9 @@
 //! The group coordinator in a ZooKeeper cluster: two brokers in virtual
 //! time ([`sim::pair::Pair`]). `__consumer_offsets` is created through the
 //! driver, FindCoordinator names the leader of a group's partition, every
-//! other broker answers NOT_COORDINATOR, and a new leader loads the
-//! groups and offsets its follower copied.
+//! other broker answers NOT_COORDINATOR, a new leader loads the groups
+//! and offsets its follower copied, and an offset commit is answered once
+//! the follower has it.
 
 mod sim;
 #[path = "groups/util.rs"]
@@ -20,7 +21,7 @@ use spate_core::protocol::messages::offset_fetch_request::{
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::storage::{Storage, TopicPartition};
-use util::{commit, join_req, joins};
+use util::{commit, commit_req, join_req, joins};
 
 const OFFSETS: &str = "__consumer_offsets";
 const OFFSETS_ID: Uuid = Uuid([7; 16]);
@@ -93,6 +94,22 @@ fn elect(c: &mut Pair, leader: i32, epoch: i32) {
     }
 }
 
+/// Commits `offset` for `GROUP` (generation -1) at broker `id` and lets
+/// the pair run until it is answered: the error code.
+fn commit_at(c: &mut Pair, id: i32, offset: i64) -> i16 {
+    c.sim(id).send(CLIENT, 8, commit_req(GROUP, -1, "", offset));
+    c.run_until(10_000, |c| c.sim(id).events.contains_key(&CLIENT));
+    commit_code(c.sim(id))
+}
+
+/// The one OffsetCommit answer on `CLIENT`: its error code.
+fn commit_code(s: &mut Sim) -> i16 {
+    match s.one(CLIENT) {
+        ResponseBody::OffsetCommit(r) => r.topics[0].partitions[0].error_code,
+        other => panic!("{other:?}"),
+    }
+}
+
 fn end(c: &mut Pair, id: i32, p: i32) -> i64 {
     let tp = TopicPartition::new(OFFSETS, p);
     c.sim(id).broker.storage().end_offset(&tp)
@@ -159,7 +176,7 @@ fn the_leader_of_the_groups_partition_coordinates_and_a_new_leader_loads_its_off
         assert_eq!((r.node_id, &*r.host, r.port), (1, "b1.example", 9091));
     }
     assert!(c.sim(1).creating.is_empty() && c.sim(2).creating.is_empty());
-    assert_eq!(commit(c.sim(1), CLIENT, GROUP, -1, "", 42), 0);
+    assert_eq!(commit_at(&mut c, 1, 42), 0);
     assert_eq!(fetch(c.sim(1)), (0, 42));
     assert_eq!(listed(c.sim(1)), [GROUP]);
     // The follower coordinates nothing.
@@ -198,7 +215,7 @@ fn the_leader_of_the_groups_partition_coordinates_and_a_new_leader_loads_its_off
         );
     }
     // The new coordinator takes commits.
-    assert_eq!(commit(c.sim(2), CLIENT, GROUP, -1, "", 43), 0);
+    assert_eq!(commit_at(&mut c, 2, 43), 0);
     assert_eq!(fetch(c.sim(2)), (0, 43));
 }
 
@@ -237,4 +254,72 @@ fn metadata_for_the_missing_offsets_topic_creates_it_as_find_coordinator_does() 
         ErrorCode::INVALID_REPLICATION_FACTOR.code()
     );
     assert!(s.creating.is_empty());
+}
+
+#[test]
+fn an_offset_commit_is_answered_once_the_follower_has_it() {
+    let mut c = pair();
+    elect(&mut c, 1, 1);
+    let p = partition_of_group(&mut c);
+    let before = end(&mut c, 2, p);
+    c.sim(1).send(CLIENT, 8, commit_req(GROUP, -1, "", 42));
+    assert!(
+        !c.sim(1).events.contains_key(&CLIENT),
+        "not answered before the follower fetched"
+    );
+    // The follower's parked fetch wakes on the append, copies the commit
+    // and its next fetch moves the high watermark, which answers it.
+    c.deliver();
+    assert!(end(&mut c, 2, p) > before, "the follower has the commit");
+    assert_eq!(commit_code(c.sim(1)), 0);
+    assert_eq!(fetch(c.sim(1)), (0, 42));
+}
+
+#[test]
+fn an_offset_commit_the_follower_never_copies_times_out_coordinator_not_available() {
+    let mut c = pair();
+    elect(&mut c, 1, 1);
+    c.deliver();
+    // Broker 2 hears nothing more: only broker 1's clock moves.
+    let s = c.sim(1);
+    s.send(CLIENT, 8, commit_req(GROUP, -1, "", 42));
+    assert!(!s.events.contains_key(&CLIENT));
+    s.replica.clear();
+    s.now += 4_999;
+    let now = s.now;
+    s.broker.handle_timeout(now);
+    s.drain();
+    assert!(
+        !s.events.contains_key(&CLIENT),
+        "waits offsets.commit.timeout.ms"
+    );
+    s.now += 1;
+    let now = s.now;
+    s.broker.handle_timeout(now);
+    s.drain();
+    assert_eq!(commit_code(s), ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
+}
+
+#[test]
+fn an_offset_commit_waiting_when_leadership_moves_is_not_coordinator() {
+    let mut c = pair();
+    elect(&mut c, 1, 1);
+    c.deliver();
+    c.sim(1).send(CLIENT, 8, commit_req(GROUP, -1, "", 42));
+    assert!(!c.sim(1).events.contains_key(&CLIENT));
+    // Broker 2 is made leader before it copied the commit.
+    c.sim(1).replica.clear();
+    c.sim(2).replica.clear();
+    elect(&mut c, 2, 2);
+    assert_eq!(commit_code(c.sim(1)), ErrorCode::NOT_COORDINATOR.code());
+}
+
+/// The partition of `__consumer_offsets` holding `GROUP`: the one whose
+/// log a commit at broker 1 grows.
+fn partition_of_group(c: &mut Pair) -> i32 {
+    let before: Vec<i64> = (0..2).map(|p| end(c, 1, p)).collect();
+    assert_eq!(commit_at(c, 1, 1), 0);
+    (0..2)
+        .find(|&p| end(c, 1, p) > before[p as usize])
+        .expect("a partition grew")
 }

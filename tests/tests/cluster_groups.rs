@@ -118,9 +118,8 @@ fn a_group_resumes_from_its_committed_offset_after_its_coordinator_is_killed() {
         .parse()
         .expect("an id");
     println!("the group's coordinator: broker {coordinator}");
-    // The commits reach the followers of the group's partition (the
-    // coordinator answers a commit once it is in its own log).
-    std::thread::sleep(Duration::from_secs(2));
+    // Killed at once: a commit is answered only once the followers of the
+    // group's partition have it.
     brokers.remove(&coordinator).expect("a broker").kill9();
 
     let survivors: BTreeMap<i64, &Server> = brokers.iter().map(|(id, b)| (*id, b)).collect();

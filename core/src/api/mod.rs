@@ -67,6 +67,7 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod push_telemetry;
+mod replicated;
 mod stop_replica;
 mod sync_group;
 pub(crate) mod txn;
@@ -106,6 +107,9 @@ pub(crate) enum Parked {
     Fetch(Box<ParkedFetch>),
     /// An acks=all Produce waiting for the high watermark.
     Produce(Box<ParkedProduce>),
+    /// An offset commit's answer waiting for the high watermark of its
+    /// `__consumer_offsets` partition.
+    Answer(Box<replicated::ParkedAnswer>),
 }
 
 impl Parked {
@@ -114,6 +118,7 @@ impl Parked {
         match self {
             Parked::Fetch(f) => f.deadline,
             Parked::Produce(p) => p.deadline,
+            Parked::Answer(a) => a.deadline,
         }
     }
 
@@ -122,6 +127,7 @@ impl Parked {
         match self {
             Parked::Fetch(f) => f.partitions(),
             Parked::Produce(p) => p.partitions(),
+            Parked::Answer(a) => a.partitions(),
         }
     }
 
@@ -130,6 +136,7 @@ impl Parked {
         match self {
             Parked::Fetch(f) => f.answering,
             Parked::Produce(p) => p.answering,
+            Parked::Answer(a) => a.answering,
         }
     }
 }
@@ -278,6 +285,7 @@ impl Handled {
     /// deadline.
     fn group<T>(s: Settled<T>, reply: impl FnOnce(Result<T, ErrorCode>) -> Reply) -> Handled {
         Handled {
+            appended: s.written.into_iter().map(|(tp, _)| tp).collect(),
             answers: s.answers,
             group_deadline: Some(s.next_deadline),
             ..Handled::reply(reply(s.reply))
@@ -352,6 +360,9 @@ pub(crate) fn dispatch<S: Storage>(
             let reply = match parked {
                 Parked::Fetch(f) => fetch::resume(parts, now, *f, expired),
                 Parked::Produce(p) => produce::resume(parts.cluster, &*parts.storage, *p, expired),
+                Parked::Answer(a) => {
+                    replicated::resume(parts.cluster, &*parts.storage, *a, expired)
+                }
             };
             Handled {
                 request,
@@ -611,10 +622,24 @@ fn run<S: Storage>(
             Handled::appended(R::EndTxn(r), appended)
         }
         Q::TxnOffsetCommit(req) => {
-            let mut appended = Vec::new();
+            let (mut appended, mut written) = (Vec::new(), None);
             let mut tp = txn_parts!();
-            let r = txn_offset_commit::handle(ctx, &mut tp, req, &mut appended);
-            Handled::appended(R::TxnOffsetCommit(r), appended)
+            let r = txn_offset_commit::handle(ctx, &mut tp, req, &mut appended, &mut written);
+            let timeout = tp.groups.config().offsets_commit_timeout_ms;
+            let body = R::TxnOffsetCommit(r);
+            let reply = replicated::answer_when_replicated(
+                tp.cluster,
+                &*tp.storage,
+                answering,
+                ctx.now,
+                timeout,
+                written,
+                body,
+            );
+            Handled {
+                appended,
+                ..Handled::reply(reply)
+            }
         }
         Q::WriteTxnMarkers(req) => {
             let mut appended = Vec::new();
@@ -675,7 +700,7 @@ fn run<S: Storage>(
         Q::SyncGroup(req) => sync_group::handle(ctx, groups, ctl.storage, req),
         Q::Heartbeat(req) => heartbeat::handle(ctx, groups, ctl.storage, req),
         Q::LeaveGroup(req) => leave_group::handle(ctx, groups, ctl.storage, req),
-        Q::OffsetCommit(req) => offset_commit::handle(ctx, groups, ctl, req),
+        Q::OffsetCommit(req) => offset_commit::handle(ctx, answering, groups, ctl, req),
         Q::OffsetFetch(req) => {
             Handled::respond(R::OffsetFetch(offset_fetch::handle(ctx, groups, req)))
         }

@@ -20,7 +20,8 @@
 //! OFFSET_METADATA_TOO_LARGE. The rest are written to `__consumer_offsets`
 //! as one batch before the response is sent; when they cannot be, they are
 //! NOT_COORDINATOR (Kafka's answer for a failed append) and nothing is
-//! committed.
+//! committed. In a cluster the answer waits for the partition's followers
+//! (see [`super::replicated`]).
 
 use bytestring::ByteString;
 
@@ -33,11 +34,13 @@ use crate::protocol::{ErrorCode, ResponseBody};
 use crate::state::controller::Controller;
 use crate::storage::Storage;
 
-use super::{Ctx, Handled, Reply};
+use super::replicated::answer_when_replicated;
+use super::{Answering, Ctx, Handled, Reply};
 
 /// Runs an OffsetCommit request.
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
+    answering: Answering,
     groups: &mut GroupCoordinator,
     mut ctl: Controller<'_, S>,
     req: OffsetCommitRequest,
@@ -107,9 +110,8 @@ pub(crate) fn handle<S: Storage>(
         }
         codes.push(row);
     }
-    let respond = |codes: Vec<Vec<ErrorCode>>| {
-        Reply::Response(ResponseBody::OffsetCommit(response(&req, codes)))
-    };
+    let body = |codes: Vec<Vec<ErrorCode>>| ResponseBody::OffsetCommit(response(&req, codes));
+    let respond = |codes: Vec<Vec<ErrorCode>>| Reply::Response(body(codes));
     if top.is_err() {
         return Handled::reply(respond(codes));
     }
@@ -122,6 +124,8 @@ pub(crate) fn handle<S: Storage>(
         accepted,
     );
     let s = groups.write(d, ctl.storage, ctx.now);
+    let written = s.written.clone();
+    let timeout = groups.config().offsets_commit_timeout_ms;
     Handled::group(s, |r| {
         // The group's verdict, or the append's failure, goes to every
         // partition that was not refused on its own.
@@ -131,8 +135,17 @@ pub(crate) fn handle<S: Storage>(
                     *c = code;
                 }
             }
+            return respond(codes);
         }
-        respond(codes)
+        answer_when_replicated(
+            ctl.cluster,
+            &*ctl.storage,
+            answering,
+            ctx.now,
+            timeout,
+            written,
+            body(codes),
+        )
     })
 }
 

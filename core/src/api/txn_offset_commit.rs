@@ -20,7 +20,9 @@
 //! TRANSACTION_ABORTABLE (INVALID_TXN_STATE before v4). A fenced producer gets INVALID_PRODUCER_EPOCH; an
 //! empty group id INVALID_GROUP_ID; an unknown partition
 //! UNKNOWN_TOPIC_OR_PARTITION; metadata over `offset.metadata.max.bytes`
-//! OFFSET_METADATA_TOO_LARGE.
+//! OFFSET_METADATA_TOO_LARGE. In a cluster the answer waits for the
+//! partition's followers, as an OffsetCommit's does
+//! ([`super::replicated`]).
 
 use bytestring::ByteString;
 
@@ -43,6 +45,7 @@ pub(crate) fn handle<S: Storage>(
     p: &mut TxnParts<'_, S>,
     req: TxnOffsetCommitRequest,
     appended: &mut Vec<TopicPartition>,
+    written: &mut Option<(TopicPartition, i64)>,
 ) -> TxnOffsetCommitResponse {
     let v = ctx.version;
     let top = check(ctx, p, &req, appended);
@@ -125,6 +128,8 @@ pub(crate) fn handle<S: Storage>(
                 }
             }
             None => {
+                appended.extend(s.written.iter().map(|(tp, _)| tp.clone()));
+                *written = s.written;
                 // The batch opened the producer's transaction in the
                 // partition: its LSO waits for the marker.
                 if let Some(t) = p.cluster.topics.get(OFFSETS_TOPIC) {

@@ -721,6 +721,8 @@ impl<S: Storage> Broker<S> {
 
     /// Delivers what a timer's group decision settled.
     fn settled(&mut self, s: Settled<()>, now: Now) {
+        let written: Vec<_> = s.written.into_iter().map(|(tp, _)| tp).collect();
+        self.wake(&written, now);
         for (held, body) in s.answers {
             self.answer_held(held, body, now);
         }

@@ -141,6 +141,10 @@ pub struct GroupConfig {
     pub offsets_retention_check_interval_ms: i64,
     /// `offset.metadata.max.bytes` (Kafka: 4096).
     pub offset_metadata_max_bytes: usize,
+    /// `offsets.commit.timeout.ms` (Kafka: 5000): how long an offset
+    /// commit waits for the followers of its `__consumer_offsets`
+    /// partition before it is answered COORDINATOR_NOT_AVAILABLE.
+    pub offsets_commit_timeout_ms: i64,
     /// `group.consumer.session.timeout.ms`: KIP-848 members (Kafka: 45000).
     pub consumer_session_timeout_ms: i64,
     /// `group.consumer.heartbeat.interval.ms`: KIP-848 members (Kafka: 5000).
@@ -159,6 +163,7 @@ impl Default for GroupConfig {
             offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
             offsets_retention_check_interval_ms: 600_000,
             offset_metadata_max_bytes: 4096,
+            offsets_commit_timeout_ms: 5000,
             consumer_session_timeout_ms: 45_000,
             consumer_heartbeat_interval_ms: 5_000,
         }

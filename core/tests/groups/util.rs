@@ -170,7 +170,15 @@ pub(crate) fn commit<S: Storage>(
     member: &str,
     offset: i64,
 ) -> i16 {
-    let req = RequestBody::OffsetCommit(OffsetCommitRequest {
+    match s.call(conn, 8, commit_req(group, generation, member, offset)) {
+        ResponseBody::OffsetCommit(r) => r.topics[0].partitions[0].error_code,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// OffsetCommit of `offset` (metadata "meta") for `t`-0.
+pub(crate) fn commit_req(group: &str, generation: i32, member: &str, offset: i64) -> RequestBody {
+    RequestBody::OffsetCommit(OffsetCommitRequest {
         group_id: group.into(),
         generation_id_or_member_epoch: generation,
         member_id: member.into(),
@@ -186,11 +194,7 @@ pub(crate) fn commit<S: Storage>(
             ..Default::default()
         }],
         ..Default::default()
-    });
-    match s.call(conn, 8, req) {
-        ResponseBody::OffsetCommit(r) => r.topics[0].partitions[0].error_code,
-        other => panic!("{other:?}"),
-    }
+    })
 }
 
 pub(crate) fn fetch_offset<S: Storage>(s: &mut Sim<S>, group: &str, version: i16) -> (i64, String) {

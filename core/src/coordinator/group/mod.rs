@@ -288,6 +288,11 @@ pub(crate) struct Settled<T> {
     pub answers: Vec<(ConnId, ResponseBody)>,
     /// The coordinator's earliest deadline now.
     pub next_deadline: Option<Now>,
+    /// The partition of `__consumer_offsets` the decision's records went
+    /// to and its log end after them, when records were written: parked
+    /// fetches on it wake, and an offset commit is answered once the
+    /// high watermark reaches the log end (ZooKeeper mode).
+    pub written: Option<(TopicPartition, i64)>,
 }
 
 /// The error for a decision whose records were not written (Kafka's
@@ -426,6 +431,7 @@ impl GroupCoordinator {
         storage: &mut S,
         now: Now,
     ) -> Settled<T> {
+        let mut end = None;
         let written = match &d.fx.broken {
             Some(why) => Err(WriteError::Build(why.clone())),
             None => {
@@ -434,15 +440,22 @@ impl GroupCoordinator {
                     .iter()
                     .map(|(k, v)| (Some(k.clone()), v.clone()))
                     .collect();
-                match d.producer {
+                let r = match d.producer {
                     Some(producer) => {
                         internal_log::append_transactional(storage, &tp, &records, now, producer)
                     }
                     None => internal_log::append(storage, &tp, &records, now),
+                };
+                if r.is_ok() && !records.is_empty() {
+                    end = Some((tp.clone(), storage.end_offset(&tp)));
                 }
+                r
             }
         };
-        self.settle(d, written, now)
+        Settled {
+            written: end,
+            ..self.settle(d, written, now)
+        }
     }
 
     /// Keeps the decision when its records were written, or undoes it.
@@ -475,6 +488,7 @@ impl GroupCoordinator {
                         .map(|(w, a)| (w.conn, a.response(w.version)))
                         .collect(),
                     next_deadline: None,
+                    written: None,
                 }
             }
             Err(e) => {
@@ -503,6 +517,7 @@ impl GroupCoordinator {
                         .map(|(w, a)| (w.conn, a.failed(code).response(w.version)))
                         .collect(),
                     next_deadline: None,
+                    written: None,
                 }
             }
         };
