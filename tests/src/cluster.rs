@@ -122,3 +122,67 @@ pub fn three_brokers(zk: &ZooKeeper) -> (BTreeMap<i64, Server>, i64) {
     });
     (brokers, c)
 }
+
+/// One partition as `spate topic describe --json` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// The leader's id (-1: none).
+    pub leader: i64,
+    /// The assigned replicas.
+    pub replicas: Vec<i64>,
+    /// The in-sync replicas.
+    pub isr: Vec<i64>,
+}
+
+/// Partition 0 of `topic` as broker `b` describes it.
+pub fn describe(b: &Server, topic: &str) -> Option<Described> {
+    let out = b.spate(&["topic", "describe", topic, "--json"], b"");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let p = v["partitions"].as_array()?.first()?.clone();
+    let ids = |v: &Value| -> Option<Vec<i64>> { v.as_array()?.iter().map(Value::as_i64).collect() };
+    Some(Described {
+        leader: p["leader"].as_i64()?,
+        replicas: ids(&p["replicas"])?,
+        isr: ids(&p["isr"])?,
+    })
+}
+
+/// The values of partition 0 of `topic`, in offset order, with their
+/// offsets, read by a confluent-kafka consumer from the beginning to the
+/// end.
+pub fn read_all(bootstrap: &str, topic: &str) -> Vec<(i64, String)> {
+    let script = "import sys\n\
+        from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING\n\
+        c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': 'reader', \
+        'enable.auto.commit': False, 'enable.partition.eof': True, 'debug': 'fetch'})\n\
+        c.assign([TopicPartition(sys.argv[2], 0, OFFSET_BEGINNING)])\n\
+        while True:\n\
+        \x20   m = c.poll(20)\n\
+        \x20   if m is None:\n\
+        \x20       sys.exit('no message or end within 20 s')\n\
+        \x20   if m.error():\n\
+        \x20       if m.error().code() == -191:\n\
+        \x20           break\n\
+        \x20       sys.exit(str(m.error()))\n\
+        \x20   print(m.offset(), m.value().decode())\n\
+        c.close()\n";
+    let out = Command::new(require("python3"))
+        .args(["-c", script, bootstrap, topic])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "reading back failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let (o, v) = l.split_once(' ').expect("OFFSET VALUE");
+            (o.parse().expect("an offset"), v.to_string())
+        })
+        .collect()
+}
