@@ -192,30 +192,12 @@ impl Epochs {
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-
     use super::*;
     use crate::protocol::Uuid;
-    use crate::records::{Record, RecordBatchBuilder};
-    use crate::storage::{BatchMeta, MemStorage};
+    use crate::storage::MemStorage;
 
     fn append(s: &mut MemStorage, tp: &TopicPartition, epoch: i32, n: i32) {
-        let base = s.end_offset(tp);
-        let mut b = RecordBatchBuilder::new(base, 0).partition_leader_epoch(epoch);
-        for i in 0..n {
-            b.push(Record::new(
-                i,
-                i64::from(i),
-                None,
-                Some(Bytes::from_static(b"v")),
-            ));
-        }
-        let meta = BatchMeta {
-            base_offset: base,
-            last_offset: base + i64::from(n) - 1,
-            max_timestamp: 0,
-        };
-        s.append(tp, b.build().unwrap(), meta).unwrap();
+        s.append_stamped(tp, epoch, n);
     }
 
     /// The log drawn in the module docs.

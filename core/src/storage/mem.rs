@@ -302,6 +302,33 @@ impl Compaction for MemStorage {
 }
 
 #[cfg(test)]
+impl MemStorage {
+    /// Appends one batch of `n` records (value `v`) stamped with leader
+    /// epoch `epoch` at the log end of `tp`: for unit tests of what reads
+    /// the epochs back.
+    pub(crate) fn append_stamped(&mut self, tp: &TopicPartition, epoch: i32, n: i32) {
+        use crate::records::{Record, RecordBatchBuilder};
+        let base = self.end_offset(tp);
+        let mut b = RecordBatchBuilder::new(base, 0).partition_leader_epoch(epoch);
+        for i in 0..n {
+            b.push(Record::new(
+                i,
+                i64::from(i),
+                None,
+                Some(Bytes::from_static(b"v")),
+            ));
+        }
+        let meta = BatchMeta {
+            base_offset: base,
+            last_offset: base + i64::from(n) - 1,
+            max_timestamp: 0,
+        };
+        self.append(tp, b.build().expect("a batch"), meta)
+            .expect("an append");
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

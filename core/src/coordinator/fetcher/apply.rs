@@ -421,22 +421,7 @@ mod tests {
     use crate::storage::MemStorage;
 
     fn append(s: &mut MemStorage, tp: &TopicPartition, epoch: i32, n: i32) {
-        let base = s.end_offset(tp);
-        let mut b = RecordBatchBuilder::new(base, 0).partition_leader_epoch(epoch);
-        for i in 0..n {
-            b.push(Record::new(
-                i,
-                i64::from(i),
-                None,
-                Some(Bytes::from_static(b"v")),
-            ));
-        }
-        let meta = BatchMeta {
-            base_offset: base,
-            last_offset: base + i64::from(n) - 1,
-            max_timestamp: 0,
-        };
-        s.append(tp, b.build().unwrap(), meta).unwrap();
+        s.append_stamped(tp, epoch, n);
     }
 
     /// A batch of `n` records at `base`, stamped with `epoch`.
