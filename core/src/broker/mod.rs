@@ -267,7 +267,10 @@ impl<S: Storage> Broker<S> {
             timers.set(at, TimerKind::Groups);
         }
         let mut txns = TxnCoordinator::new(config.transactions.clone());
-        txns.load(&storage);
+        match config.zk_mode {
+            true => txns.follow_leadership(), // `coordinator::txn::owned`
+            false => txns.load(&storage),
+        }
         let mut producers = producers;
         // Transactions a stop interrupted after PrepareCommit (or
         // PrepareAbort) get their markers now; Ongoing ones wait for their
