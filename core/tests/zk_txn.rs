@@ -4,7 +4,8 @@
 //! transactional id's partition, every other broker answers
 //! NOT_COORDINATOR, and a new leader loads the ids its follower copied,
 //! finishing a prepared transaction and aborting an Ongoing one when its
-//! timeout passes.
+//! timeout passes. Markers for partitions led by the other broker go to
+//! it as WriteTxnMarkers, and to the new leader when it moved.
 
 mod sim;
 #[path = "transactions/util.rs"]
@@ -223,22 +224,112 @@ fn the_leader_coordinates_and_a_new_leader_loads_the_open_transaction() {
 fn a_new_leader_finishes_a_prepared_commit_it_loads() {
     let mut c = pair();
     elect_txns(&mut c, 1, 1);
-    // `t` is led by broker 2: broker 1 cannot write its markers itself.
     elect_t(&mut c, 2, 1);
     let producer = init(c.sim(1), TXN);
     add(c.sim(1), TXN, producer, &[("t", 1)]);
     // Broker 2 leads t-1 and takes the batch without asking broker 1.
     assert_eq!(produce(c.sim(2), producer, 0, 1, 3), 0);
-    assert_ne!(end(c.sim(1), TXN, producer, true), 0);
+    // Answered once PrepareCommit is written; the marker for t-1 is
+    // broker 2's to write, and its request is lost here.
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    assert_eq!(c.sim(1).markers.len(), 1);
+    c.sim(1).markers.clear();
     assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
     c.run_until(10_000, |c| copied(c, 1, TXNS));
     // Broker 2 becomes the coordinator, loads the prepared commit and
     // finishes it at once: the marker goes to t-1, led there.
     elect_txns(&mut c, 2, 2);
     c.run_until(10_000, |c| state(c.sim(2), TXN) == "CompleteCommit");
+    c.advance(1_000);
     let p = fetch(c.sim(2), "t", 1, 0, true);
     assert_eq!(committed_values(&p), ["tx-0", "tx-1", "tx-2"]);
     assert_eq!(describe(c.sim(1), TXN).error_code, NOT);
+}
+
+/// The controller makes `leader` lead `t`-`p` at `epoch`.
+fn elect_tp(c: &mut Pair, p: i32, leader: i32, epoch: i32) {
+    for to in 1..=2 {
+        c.lead_partitions(to, ("t", T_ID), &[p], (leader, epoch), &[1, 2]);
+    }
+}
+
+#[test]
+fn markers_for_a_partition_led_elsewhere_go_to_its_leader() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    elect_tp(&mut c, 0, 1, 1);
+    elect_tp(&mut c, 1, 2, 1);
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 0), ("t", 1)]);
+    assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
+    assert_eq!(produce(c.sim(2), producer, 0, 1, 3), 0);
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    // t-0's marker is written here; t-1's waits on broker 2.
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    let (to, host, port, _) = c.sim(1).markers[0].clone();
+    assert_eq!((to, &*host, port), (2, "b2.example", 9092));
+    // Meanwhile the id is busy, as with Kafka.
+    assert_eq!(
+        init_with(c.sim(1), 4, TXN, 60_000, (-1, -1)).0,
+        ErrorCode::CONCURRENT_TRANSACTIONS.code()
+    );
+    c.deliver();
+    assert_eq!(state(c.sim(1), TXN), "CompleteCommit");
+    c.advance(1_000);
+    assert_eq!(
+        committed_values(&fetch(c.sim(1), "t", 0, 0, true)),
+        ["tx-0", "tx-1"]
+    );
+    assert_eq!(
+        committed_values(&fetch(c.sim(2), "t", 1, 0, true)),
+        ["tx-0", "tx-1", "tx-2"]
+    );
+
+    // An open transaction on both is aborted by InitProducerId:
+    // CONCURRENT_TRANSACTIONS until broker 2 wrote its marker, then a new
+    // epoch.
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 0), ("t", 1)]);
+    assert_eq!(produce(c.sim(2), producer, 0, 1, 1), 0);
+    let busy = ErrorCode::CONCURRENT_TRANSACTIONS.code();
+    assert_eq!(init_with(c.sim(1), 4, TXN, 60_000, (-1, -1)).0, busy);
+    c.deliver();
+    assert_eq!(state(c.sim(1), TXN), "CompleteAbort");
+    let (code, _, epoch) = init_with(c.sim(1), 4, TXN, 60_000, (-1, -1));
+    assert_eq!(code, 0);
+    assert!(epoch > producer.1 + 1, "fenced, then bumped");
+    c.advance(1_000);
+    assert_eq!(
+        committed_values(&fetch(c.sim(2), "t", 1, 0, true)),
+        ["tx-0", "tx-1", "tx-2"]
+    );
+}
+
+#[test]
+fn a_marker_refused_by_a_former_leader_goes_to_the_new_one() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    elect_tp(&mut c, 1, 2, 1);
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 1)]);
+    assert_eq!(produce(c.sim(2), producer, 0, 1, 2), 0);
+    c.run_until(10_000, |c| {
+        end_offset(c, 1, "t", 1) == end_offset(c, 2, "t", 1)
+    });
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    // Before the request arrives, broker 1 becomes t-1's leader: broker 2
+    // answers NOT_LEADER_OR_FOLLOWER and the marker is written here.
+    let held = std::mem::take(&mut c.sim(1).markers);
+    elect_tp(&mut c, 1, 1, 2);
+    c.sim(1).markers = held;
+    c.deliver();
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
+    c.advance(1_000);
+    assert_eq!(
+        committed_values(&fetch(c.sim(1), "t", 1, 0, true)),
+        ["tx-0", "tx-1"]
+    );
 }
 
 #[test]

@@ -36,6 +36,7 @@
 pub(crate) mod ops;
 mod owned;
 pub(crate) mod records;
+pub(crate) mod remote;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -243,6 +244,9 @@ pub(crate) struct TxnCoordinator {
     /// The partitions of `__transaction_state` whose ids are coordinated
     /// here, in ZooKeeper mode ([`owned`]); `None`: every id.
     led: Option<BTreeSet<i32>>,
+    /// Transactions waiting on markers written by other brokers
+    /// ([`remote`]).
+    remote: remote::Outbox,
 }
 
 impl TxnCoordinator {
@@ -253,6 +257,7 @@ impl TxnCoordinator {
             deadlines: Deadlines::default(),
             config,
             led: None,
+            remote: remote::Outbox::default(),
         }
     }
 
@@ -266,9 +271,13 @@ impl TxnCoordinator {
         self.txns.values()
     }
 
-    /// The earliest deadline of any transaction.
+    /// The earliest deadline of any transaction, or of markers to send
+    /// again.
     pub fn next_deadline(&self) -> Option<Now> {
-        self.deadlines.first()
+        match (self.deadlines.first(), self.next_marker_retry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The partition of `__transaction_state` holding `id`.

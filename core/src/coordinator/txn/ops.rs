@@ -342,6 +342,9 @@ impl TxnCoordinator {
             let Some(m) = self.txns.get(&id) else {
                 continue;
             };
+            if self.waits_on_markers(&id) {
+                continue;
+            }
             if let Some(p) = resume(m, now) {
                 plans.push(p);
             }

@@ -91,5 +91,8 @@ impl TxnCoordinator {
             self.txns.remove(&id);
             self.deadlines.set(&id, None);
         }
+        // Markers waited on elsewhere are forgotten: the new coordinator
+        // finishes the prepared transaction.
+        self.remote.forget(|id| records::partition_for(id, n) == p);
     }
 }
