@@ -17,6 +17,7 @@ use sim::Sim;
 use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::list_transactions_request::ListTransactionsRequest;
+use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::storage::{Storage, TopicPartition};
 use util::{
@@ -349,4 +350,34 @@ fn an_ongoing_transaction_loaded_by_a_new_leader_is_aborted_at_its_timeout() {
     let d = describe(c.sim(2), TXN);
     assert!(d.producer_epoch > epoch, "the producer is fenced");
     assert!(committed_values(&fetch(c.sim(2), "t", 0, 0, true)).is_empty());
+}
+
+#[test]
+fn metadata_for_the_missing_transaction_state_topic_creates_it_as_find_coordinator_does() {
+    let mut c = pair();
+    let s = c.sim(2);
+    let req = MetadataRequest {
+        topics: Some(vec![MetadataRequestTopic {
+            name: Some(TXNS.into()),
+            ..Default::default()
+        }]),
+        allow_auto_topic_creation: true,
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        match s.call(CLIENT, 9, RequestBody::Metadata(req.clone())) {
+            ResponseBody::Metadata(r) => assert_eq!(
+                r.topics[0].error_code,
+                ErrorCode::LEADER_NOT_AVAILABLE.code()
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(s.creating.len(), 1, "created once");
+    assert_eq!(s.creating[0].1[0].name, TXNS);
+    assert_eq!(
+        find(s).error_code,
+        ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
+    );
+    assert_eq!(s.creating.len(), 1, "still the one creation");
 }

@@ -205,7 +205,7 @@ fn leader_of<S: Storage>(
 /// .transactionTopicConfigs`: compacted, uncompressed, 100 MiB segments,
 /// `min.insync.replicas` from `transaction.state.log.min.isr`, no unclean
 /// election). `Ok(None)` while a creation is under way.
-fn transaction_topic<S: Storage>(
+pub(super) fn transaction_topic<S: Storage>(
     config: &Config,
     members: &Membership,
     ctl: &mut Controller<'_, S>,
