@@ -189,7 +189,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 }
                 // Only a broker in a ZooKeeper cluster follows leaders; this
                 // one runs alone.
-                Output::Replica { .. } => {}
+                Output::Replica { .. } | Output::TxnMarkers { .. } => {}
                 // Only a broker in ZooKeeper mode (`Config::zk_mode`) asks its
                 // driver to write topics to ZooKeeper; this one has no
                 // ZooKeeper, so the topics fail instead of waiting forever.

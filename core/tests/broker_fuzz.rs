@@ -722,6 +722,9 @@ proptest! {
                     Output::Replica { leader, .. } => {
                         prop_assert!(false, "a single broker fetched from {leader}");
                     }
+                    Output::TxnMarkers { broker, .. } => {
+                        prop_assert!(false, "a single broker sent markers to {broker}");
+                    }
                     _ => {}
                 }
             }

@@ -463,6 +463,12 @@ fn a_promoted_follower_knows_the_aborted_and_open_transactions_it_copied() {
     // The leader alone in the ISR: its acks=all produces finish at once.
     c.lead(1, 1, 1, &[1]);
     c.lead(2, 1, 1, &[1]);
+    // Broker 1 coordinates the transactions: it leads `__transaction_state`.
+    let all: Vec<i32> = (0..50).collect();
+    for to in 1..=2 {
+        let txns = ("__transaction_state", Uuid([5; 16]));
+        c.lead_partitions(to, txns, &all, (1, 1), &[1]);
+    }
     let aborted = txn_util::init(c.sim(1), "tx");
     txn_util::add(c.sim(1), "tx", aborted, &[("t", 0)]);
     assert_eq!(

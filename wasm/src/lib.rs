@@ -149,7 +149,10 @@ impl Inner {
                         now,
                     );
                 }
-                Output::Response { .. } | Output::Close { .. } | Output::Replica { .. } => {}
+                Output::Response { .. }
+                | Output::Close { .. }
+                | Output::Replica { .. }
+                | Output::TxnMarkers { .. } => {}
                 // Only a broker in ZooKeeper mode asks for this, and the
                 // playground's never is: should it ever, the topics fail
                 // rather than keep their request waiting.

@@ -3,7 +3,9 @@
 //! Per id: TRANSACTIONAL_ID_NOT_FOUND for one the coordinator does not
 //! know; otherwise its state's name, timeout, the start of its current
 //! transaction, its producer id and epoch, and the partitions of its
-//! transaction by topic.
+//! transaction by topic. In ZooKeeper mode an id whose partition of
+//! `__transaction_state` is not led here is NOT_COORDINATOR
+//! ([`TxnCoordinator::coordinates`]).
 
 use std::collections::BTreeMap;
 
@@ -22,8 +24,16 @@ pub(crate) fn handle(
     let transaction_states = req
         .transactional_ids
         .iter()
-        .map(|id| match txns.get(id) {
-            None => TransactionState {
+        .map(|id| match txns.coordinates(id).map(|()| txns.get(id)) {
+            Err(code) => TransactionState {
+                error_code: code.code(),
+                transactional_id: id.clone(),
+                producer_id: -1,
+                producer_epoch: -1,
+                transaction_start_time_ms: -1,
+                ..Default::default()
+            },
+            Ok(None) => TransactionState {
                 error_code: ErrorCode::TRANSACTIONAL_ID_NOT_FOUND.code(),
                 transactional_id: id.clone(),
                 producer_id: -1,
@@ -31,7 +41,7 @@ pub(crate) fn handle(
                 transaction_start_time_ms: -1,
                 ..Default::default()
             },
-            Some(m) => {
+            Ok(Some(m)) => {
                 let mut by_topic: BTreeMap<_, Vec<i32>> = BTreeMap::new();
                 for (t, p) in &m.partitions {
                     by_topic.entry(t.clone()).or_default().push(*p);

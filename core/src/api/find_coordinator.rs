@@ -25,12 +25,17 @@
 //! creation under way; with fewer live brokers than the replication factor
 //! nothing is created and the answer stays COORDINATOR_NOT_AVAILABLE, as
 //! Kafka's `getOrCreateInternalTopic` does. A partition without a live
-//! leader is COORDINATOR_NOT_AVAILABLE too. Transactional ids are still
-//! coordinated by the broker asked, on its own `__transaction_state`.
+//! leader is COORDINATOR_NOT_AVAILABLE too. A transactional id's
+//! coordinator is found the same way: the leader of its partition of
+//! `__transaction_state`, which is created through the driver when
+//! missing (`transaction.state.log.num.partitions` partitions,
+//! `transaction.state.log.replication.factor` replicas, compacted, its
+//! `min.insync.replicas` from `transaction.state.log.min.isr`).
 
 use bytestring::ByteString;
 
 use crate::coordinator::group::records::partition_for;
+use crate::coordinator::txn::records::partition_for as txn_partition_for;
 use crate::protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use crate::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use crate::protocol::messages::find_coordinator_response::{Coordinator, FindCoordinatorResponse};
@@ -39,7 +44,7 @@ use crate::state::assignment::NewTopic;
 use crate::state::brokers::Membership;
 use crate::state::controller::{offsets_topic_configs, Controller};
 use crate::state::leadership::Lead;
-use crate::state::{Config, OFFSETS_TOPIC};
+use crate::state::{Config, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
 use crate::storage::Storage;
 
 use super::create_topics::zk;
@@ -112,32 +117,22 @@ fn find<S: Storage>(
         error_message: Some(message.into()),
         ..Default::default()
     };
-    match key_type {
-        GROUP => {}
-        TRANSACTION => {
-            if let Err(code) = ctl.ensure_transaction_topic(ctx.now) {
-                return fail(key, code, "cannot create __transaction_state");
-            }
-            return Coordinator {
-                key,
-                node_id: config.node_id,
-                host: config.advertised_host.as_str().into(),
-                port: config.advertised_port,
-                error_code: 0,
-                error_message: None,
-                ..Default::default()
-            };
-        }
-        other => {
-            return fail(
-                key,
-                ErrorCode::INVALID_REQUEST,
-                &format!("unknown coordinator key type {other}"),
-            )
-        }
+    if !matches!(key_type, GROUP | TRANSACTION) {
+        return fail(
+            key,
+            ErrorCode::INVALID_REQUEST,
+            &format!("unknown coordinator key type {key_type}"),
+        );
     }
     if config.zk_mode {
-        return match group_leader(config, ctl, zk, &key) {
+        let found = if key_type == GROUP {
+            let p = partition_for(&key, config.groups.offsets_partitions);
+            leader_of(config, ctl, zk, OFFSETS_TOPIC, p)
+        } else {
+            let p = txn_partition_for(&key, config.transactions.state_log_partitions);
+            leader_of(config, ctl, zk, TRANSACTION_STATE_TOPIC, p)
+        };
+        return match found {
             Ok((node_id, host, port)) => Coordinator {
                 key,
                 node_id,
@@ -150,7 +145,11 @@ fn find<S: Storage>(
             Err(message) => fail(key, ErrorCode::COORDINATOR_NOT_AVAILABLE, message),
         };
     }
-    if let Err(code) = ctl.ensure_offsets_topic(ctx.now) {
+    if key_type == TRANSACTION {
+        if let Err(code) = ctl.ensure_transaction_topic(ctx.now) {
+            return fail(key, code, "cannot create __transaction_state");
+        }
+    } else if let Err(code) = ctl.ensure_offsets_topic(ctx.now) {
         return fail(key, code, "cannot create __consumer_offsets");
     }
     Coordinator {
@@ -164,42 +163,83 @@ fn find<S: Storage>(
     }
 }
 
-/// The live leader of `group`'s partition of `__consumer_offsets`, in
-/// ZooKeeper mode: its id and endpoint. The topic is created through the
-/// driver when missing (into `zk.create`).
-fn group_leader<S: Storage>(
+/// The live leader of partition `p` of `topic` (`__consumer_offsets` or
+/// `__transaction_state`, by which the key is placed), in ZooKeeper mode:
+/// its id and endpoint. The topic is created through the driver when
+/// missing (into `zk.create`).
+fn leader_of<S: Storage>(
     config: &Config,
     ctl: &mut Controller<'_, S>,
     zk: &mut Zk<'_>,
-    group: &str,
+    topic: &str,
+    p: i32,
 ) -> Result<(i32, String, i32), &'static str> {
-    let Some(topic) = ctl.cluster.topics.get(OFFSETS_TOPIC) else {
-        create_offsets_topic(config, ctl, zk);
-        return Err("__consumer_offsets is being created");
+    let Some(t) = ctl.cluster.topics.get(topic) else {
+        if zk.create.is_none() {
+            let new = if topic == OFFSETS_TOPIC {
+                offsets_topic(config, zk.members, ctl, zk.creates)
+            } else {
+                transaction_topic(config, zk.members, ctl, zk.creates)
+            };
+            zk.create = new.ok().flatten();
+        }
+        return Err("the coordinator's topic is being created");
     };
-    // The coordinator places groups by `offsets.topic.num.partitions`, as
-    // the topic was created with it.
-    let p = partition_for(group, config.groups.offsets_partitions);
-    let leader = match ctl.cluster.lead_in(topic, p) {
+    // Keys are placed by the configured partition count, as the topic was
+    // created with it.
+    let leader = match ctl.cluster.lead_in(t, p) {
         Lead::Here(_) => config.node_id,
         Lead::Elsewhere { leader, .. } => leader,
-        Lead::Unknown => return Err("the group's partition is not known"),
+        Lead::Unknown => return Err("the key's partition is not known"),
     };
     match zk.members.broker(leader) {
         Some(b) => Ok((b.id, b.host.to_string(), b.port)),
-        None => Err("the group's partition has no live leader"),
+        None => Err("the key's partition has no live leader"),
     }
 }
 
-/// Asks the driver to create `__consumer_offsets` unless a creation is
-/// under way or too few brokers are live (Kafka's
-/// `KafkaApis.createInternalTopic`).
-fn create_offsets_topic<S: Storage>(config: &Config, ctl: &mut Controller<'_, S>, zk: &mut Zk<'_>) {
-    if zk.create.is_some() {
-        return;
+/// `__transaction_state` for the driver to create in ZooKeeper mode:
+/// `transaction.state.log.num.partitions` partitions of
+/// `transaction.state.log.replication.factor` replicas over the live
+/// brokers, with Kafka's configs (`TransactionStateManager
+/// .transactionTopicConfigs`: compacted, uncompressed, 100 MiB segments,
+/// `min.insync.replicas` from `transaction.state.log.min.isr`, no unclean
+/// election). `Ok(None)` while a creation is under way.
+pub(super) fn transaction_topic<S: Storage>(
+    config: &Config,
+    members: &Membership,
+    ctl: &mut Controller<'_, S>,
+    creates: &Creates,
+) -> Result<Option<NewTopic>, ErrorCode> {
+    if creates.being_created(TRANSACTION_STATE_TOPIC) {
+        return Ok(None);
     }
-    if let Ok(new) = offsets_topic(config, zk.members, ctl, zk.creates) {
-        zk.create = new;
+    let txns = &config.transactions;
+    let configs = [
+        ("cleanup.policy", "compact".to_string()),
+        ("compression.type", "uncompressed".to_string()),
+        ("segment.bytes", "104857600".to_string()),
+        ("min.insync.replicas", txns.state_log_min_isr.to_string()),
+        ("unclean.leader.election.enable", "false".to_string()),
+    ];
+    let t = CreatableTopic {
+        name: TRANSACTION_STATE_TOPIC.into(),
+        num_partitions: txns.state_log_partitions,
+        replication_factor: txns.state_log_replication_factor,
+        configs: configs
+            .into_iter()
+            .map(|(name, value)| CreatableTopicConfig {
+                name: name.into(),
+                value: Some(value.into()),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    };
+    match zk::check(config, members, ctl.cluster, ctl.ids, false, &t) {
+        Ok(new) => Ok(Some(new)),
+        Err((ErrorCode::TOPIC_ALREADY_EXISTS, _)) => Ok(None),
+        Err((code, _)) => Err(code),
     }
 }
 

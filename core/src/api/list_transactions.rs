@@ -12,7 +12,9 @@
 //! `unknown_state_filters` and match nothing), producer ids, a duration
 //! (only transactions running at least that many milliseconds; -1 for
 //! all), a pattern. An id in Dead state is never listed. A pattern that
-//! does not compile is INVALID_REQUEST.
+//! does not compile is INVALID_REQUEST. In ZooKeeper mode only the ids of
+//! the partitions of `__transaction_state` led here are listed, as the
+//! coordinator holds no others (Kafka lists its owned partitions).
 
 use crate::coordinator::txn::{TxnCoordinator, TxnState};
 use crate::protocol::messages::list_transactions_request::ListTransactionsRequest;

@@ -25,7 +25,7 @@
 //! brokers). `__consumer_offsets` is created as FindCoordinator creates
 //! it (`offsets.topic.num.partitions` partitions of
 //! `offsets.topic.replication.factor` replicas, Kafka's configs), with the
-//! same answers. Authorized operations are
+//! same answers; so is `__transaction_state`. Authorized operations are
 //! reported as -2^31 ("not requested") or, when requested, as every
 //! operation: Spate has no ACLs.
 //!
@@ -58,11 +58,11 @@ use crate::state::assignment::NewTopic;
 use crate::state::brokers::Membership;
 use crate::state::cluster::{is_internal, Cluster, Topic, METADATA_TOPIC, OFFSETS_TOPIC};
 use crate::state::controller::Controller;
-use crate::state::Config;
+use crate::state::{Config, TRANSACTION_STATE_TOPIC};
 use crate::storage::{Storage, TopicPartition};
 
 use super::create_topics::{zk, Creates};
-use super::find_coordinator::offsets_topic;
+use super::find_coordinator::{offsets_topic, transaction_topic};
 use super::Ctx;
 
 /// Authorized operations not requested.
@@ -120,12 +120,19 @@ pub(crate) fn handle<S: Storage>(
                 let topic = match (found, &name) {
                     (Some(t), _) => Some(t),
                     (None, Some(n))
-                        if auto_create && config.zk_mode && n.as_str() == OFFSETS_TOPIC =>
+                        if auto_create
+                            && config.zk_mode
+                            && [OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC].contains(&n.as_str()) =>
                     {
                         // Kafka's `getTopicMetadata` for a missing internal
                         // topic: created as FindCoordinator creates it.
-                        let pending = auto.iter().any(|t| t.name == OFFSETS_TOPIC);
-                        let code = match offsets_topic(config, members, &mut ctl, creates) {
+                        let pending = auto.iter().any(|t| t.name == *n);
+                        let new = if n.as_str() == OFFSETS_TOPIC {
+                            offsets_topic(config, members, &mut ctl, creates)
+                        } else {
+                            transaction_topic(config, members, &mut ctl, creates)
+                        };
+                        let code = match new {
                             Ok(Some(new)) if !pending => {
                                 auto.push(new);
                                 ErrorCode::LEADER_NOT_AVAILABLE

@@ -436,16 +436,23 @@ fn request<S: Storage>(
 }
 
 /// Responds with `body` after the group coordinator followed the
-/// partitions of `__consumer_offsets` led here (ZooKeeper mode: a
+/// partitions of `__consumer_offsets` led here, and the transaction
+/// coordinator those of `__transaction_state` (ZooKeeper mode: a
 /// LeaderAndIsr or StopReplica may have changed them).
 fn follow_groups<S: Storage>(
     ctx: &Ctx<'_>,
     ctl: &Controller<'_, S>,
     groups: &mut GroupCoordinator,
+    txns: &mut TxnCoordinator,
     body: ResponseBody,
 ) -> Handled {
     let led = ctl.cluster.leadership.led(crate::state::OFFSETS_TOPIC);
     let answers = groups.follow(&led, &*ctl.storage, ctx.now);
+    let led = ctl
+        .cluster
+        .leadership
+        .led(crate::state::TRANSACTION_STATE_TOPIC);
+    txns.follow(&led, &*ctl.storage, ctx.now);
     Handled {
         answers,
         group_deadline: Some(groups.next_deadline()),
@@ -518,12 +525,12 @@ fn run<S: Storage>(
                 leader_and_isr::handle(ctx, members, ctl.cluster, ctl.storage, req, &mut changed);
             Handled {
                 appended: changed,
-                ..follow_groups(ctx, &ctl, groups, R::LeaderAndIsr(r))
+                ..follow_groups(ctx, &ctl, groups, txns, R::LeaderAndIsr(r))
             }
         }
         Q::StopReplica(req) => {
             let r = stop_replica::handle(ctx, members, ctl.cluster, ctl.storage, req);
-            follow_groups(ctx, &ctl, groups, R::StopReplica(r))
+            follow_groups(ctx, &ctl, groups, txns, R::StopReplica(r))
         }
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))

@@ -58,6 +58,12 @@
 //! coordinator error) NOT_ENOUGH_REPLICAS, which every client retries, as
 //! Kafka translates them. From v12 (transaction version 2) the produce adds
 //! the partition to the transaction itself.
+//!
+//! In ZooKeeper mode a transactional id coordinated by another broker
+//! (its partition of `__transaction_state` led elsewhere) is not verified
+//! up to v11: Kafka 2.x, the reference there, verifies nothing, and Spate
+//! does not yet ask another broker's coordinator. From v12 such a batch
+//! is NOT_ENOUGH_REPLICAS (the coordinator is not here to add it).
 
 use crate::protocol::messages::produce_request::{PartitionProduceData, ProduceRequest};
 use crate::protocol::messages::produce_response::{
@@ -348,6 +354,9 @@ fn transactional<S: Storage>(
         txp.txns
             .add_partitions(id, pid, epoch, &[part], 2, ctx.now)
             .and_then(|plan| carry_out(txp, plan, ctx.now, &mut woken))
+    } else if txp.txns.coordinates(id).is_err() {
+        // Coordinated elsewhere (ZooKeeper mode): not verified, as Kafka 2.x.
+        Ok(())
     } else {
         txp.txns.verify(id, pid, epoch, &part)
     };

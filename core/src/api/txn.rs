@@ -4,12 +4,24 @@
 //! the transaction committed there). Every transactional API's handler,
 //! the broker's transaction timer and its start-up recovery go through
 //! [`carry_out`].
+//!
+//! In ZooKeeper mode only a partition's leader writes its marker: the
+//! markers of partitions led by other brokers are left to
+//! `coordinator::txn::remote` (sent as WriteTxnMarkers by
+//! `broker::markers`), and the rest of the plan (the completion) waits
+//! for them. The client is answered once the prepared state is written,
+//! as Kafka's EndTxn is; an InitProducerId that had to abort an open
+//! transaction this way is CONCURRENT_TRANSACTIONS, and the client
+//! retries, as with Kafka.
+
+use bytestring::ByteString;
 
 use crate::coordinator::group::GroupCoordinator;
 use crate::coordinator::txn::{records, Markers, Plan, Step, TxnCoordinator};
 use crate::protocol::ErrorCode;
 use crate::state::cluster::Cluster;
 use crate::state::internal_log;
+use crate::state::leadership::Lead;
 use crate::state::markers;
 use crate::state::producers::{Marker, Producers};
 use crate::state::{Now, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
@@ -37,7 +49,8 @@ pub(crate) fn carry_out<S: Storage, T>(
     now: Now,
     appended: &mut Vec<TopicPartition>,
 ) -> Result<T, ErrorCode> {
-    for step in plan.steps {
+    let mut steps = plan.steps.into_iter();
+    while let Some(step) = steps.next() {
         match step {
             Step::Write(meta) => {
                 let tp = p.txns.partition_of(&meta.id);
@@ -63,9 +76,22 @@ pub(crate) fn carry_out<S: Storage, T>(
                 p.txns.removed(&id);
             }
             Step::Markers(m) => {
-                if let Err(code) = write_markers(p, &m, now, appended) {
+                let remote = led_elsewhere(p.cluster, &m);
+                if let Err(code) = write_markers(p, &m, &remote, now, appended) {
                     p.txns.retry_later(&m.transactional_id, now);
                     return Err(code);
+                }
+                if !remote.is_empty() {
+                    // The rest waits for the other brokers' markers.
+                    let rest: Vec<Step> = steps.collect();
+                    let Some(Step::Write(then)) = rest.first().cloned() else {
+                        return Err(ErrorCode::UNKNOWN_SERVER_ERROR);
+                    };
+                    p.txns.defer(m, remote, then, now);
+                    return match rest.len() {
+                        1 => Ok(plan.reply),
+                        _ => Err(ErrorCode::CONCURRENT_TRANSACTIONS),
+                    };
                 }
             }
         }
@@ -82,22 +108,38 @@ pub(crate) fn coordinator_epoch(cluster: &Cluster, txns: &TxnCoordinator, id: &s
         .unwrap_or(0)
 }
 
-/// Writes a transaction's markers. Partitions gone since (a topic
-/// deleted) and markers the partition refuses as stale are skipped, as
-/// Kafka's marker channel drops them; a storage failure stops.
+/// The partitions of `m` led by other brokers (ZooKeeper mode).
+fn led_elsewhere(cluster: &Cluster, m: &Markers) -> Vec<(ByteString, i32)> {
+    m.partitions
+        .iter()
+        .filter(|(t, p)| matches!(cluster.lead(t, *p), Lead::Elsewhere { .. }))
+        .cloned()
+        .collect()
+}
+
+/// The marker `m` carries, at the coordinator epoch of now.
+pub(crate) fn marker_of(cluster: &Cluster, txns: &TxnCoordinator, m: &Markers) -> Marker {
+    Marker {
+        producer_id: m.producer_id,
+        producer_epoch: m.epoch,
+        coordinator_epoch: coordinator_epoch(cluster, txns, &m.transactional_id),
+        commit: m.commit,
+    }
+}
+
+/// Writes a transaction's markers but to the partitions in `remote`.
+/// Partitions gone since (a topic deleted) and markers the partition
+/// refuses as stale are skipped, as Kafka's marker channel drops them; a
+/// storage failure stops.
 fn write_markers<S: Storage>(
     p: &mut TxnParts<'_, S>,
     m: &Markers,
+    remote: &[(ByteString, i32)],
     now: Now,
     appended: &mut Vec<TopicPartition>,
 ) -> Result<(), ErrorCode> {
-    let marker = Marker {
-        producer_id: m.producer_id,
-        producer_epoch: m.epoch,
-        coordinator_epoch: coordinator_epoch(p.cluster, p.txns, &m.transactional_id),
-        commit: m.commit,
-    };
-    for (topic, partition) in &m.partitions {
+    let marker = marker_of(p.cluster, p.txns, m);
+    for (topic, partition) in m.partitions.iter().filter(|tp| !remote.contains(tp)) {
         let tp = TopicPartition::new(&**topic, *partition);
         match write_marker(
             p.storage,

@@ -20,8 +20,11 @@
 //! TRANSACTION_ABORTABLE (INVALID_TXN_STATE before v4). A fenced producer gets INVALID_PRODUCER_EPOCH; an
 //! empty group id INVALID_GROUP_ID; an unknown partition
 //! UNKNOWN_TOPIC_OR_PARTITION; metadata over `offset.metadata.max.bytes`
-//! OFFSET_METADATA_TOO_LARGE. In a cluster the answer waits for the
-//! partition's followers, as an OffsetCommit's does
+//! OFFSET_METADATA_TOO_LARGE. The coordinator check is the group's (a
+//! group not coordinated here is NOT_COORDINATOR), as Kafka's; in
+//! ZooKeeper mode a transaction coordinated by another broker is not
+//! verified before v5, as Kafka 2.x verifies nothing. In a cluster the
+//! answer waits for the partition's followers, as an OffsetCommit's does
 //! ([`super::replicated`]).
 
 use bytestring::ByteString;
@@ -188,6 +191,10 @@ fn check<S: Storage>(
         p.txns
             .add_partitions(id, pid, epoch, &[part], 2, ctx.now)
             .and_then(|plan| carry_out(p, plan, ctx.now, appended))
+    } else if p.txns.coordinates(id).is_err() {
+        // The transaction is coordinated by another broker (ZooKeeper
+        // mode): not verified, as Kafka 2.x's group coordinator does not.
+        Ok(())
     } else {
         p.txns.verify(id, pid, epoch, &part)
     };

@@ -1,9 +1,11 @@
 //! WriteTxnMarkers (key 27): write COMMIT or ABORT markers to partitions.
 //!
 //! Kafka's transaction coordinator sends it to partition leaders; Spate's
-//! coordinator writes its markers directly, and serves the request for
-//! tools (`kafka-transactions.sh abort`, `spate transactions abort`) that
-//! end a hanging transaction by hand.
+//! coordinator writes the markers of partitions led here directly and,
+//! in a ZooKeeper cluster, sends the others to their leaders with this
+//! request (`broker::markers`). It is also served for tools
+//! (`kafka-transactions.sh abort`, `spate transactions abort`) that end
+//! a hanging transaction by hand.
 //!
 //! # Versions
 //!
@@ -12,6 +14,7 @@
 //! # Behaviour (Kafka's)
 //!
 //! Per partition: UNKNOWN_TOPIC_OR_PARTITION for one that does not exist,
+//! NOT_LEADER_OR_FOLLOWER for one led by another broker,
 //! INVALID_PRODUCER_EPOCH for a marker older than the producer's epoch,
 //! TRANSACTION_COORDINATOR_FENCED for one from an older coordinator epoch,
 //! KAFKA_STORAGE_ERROR when the append fails, NONE when written. A marker

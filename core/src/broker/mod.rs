@@ -50,6 +50,12 @@
 //!   handle_replica_response(leader, frame, now)   handle_replica_failure(leader, now)
 //! ```
 //!
+//! As a transaction coordinator it sends markers for partitions led
+//! elsewhere the same way, [`Output::TxnMarkers`] answered with
+//! [`Broker::handle_markers_response`] or [`Broker::handle_markers_failure`],
+//! on connections apart from the fetches', several in flight per broker
+//! and answered in order (module `markers`).
+//!
 //! # Ordering
 //!
 //! As in Kafka, one request per connection is in progress at a time: later
@@ -112,6 +118,7 @@
 
 mod conn;
 mod creates;
+mod markers;
 mod output;
 mod replicas;
 mod timer;
@@ -267,7 +274,10 @@ impl<S: Storage> Broker<S> {
             timers.set(at, TimerKind::Groups);
         }
         let mut txns = TxnCoordinator::new(config.transactions.clone());
-        txns.load(&storage);
+        match config.zk_mode {
+            true => txns.follow_leadership(), // `coordinator::txn::owned`
+            false => txns.load(&storage),
+        }
         let mut producers = producers;
         // Transactions a stop interrupted after PrepareCommit (or
         // PrepareAbort) get their markers now; Ongoing ones wait for their
@@ -502,7 +512,7 @@ impl<S: Storage> Broker<S> {
                         // A failure is retried by the coordinator's own deadline.
                         let _ = carry_out(&mut p, plan, now, &mut appended);
                     }
-                    self.set_txn_timer();
+                    self.set_txn_timer(now);
                     self.wake(&appended, now);
                 }
                 TimerKind::Isr => {
@@ -633,21 +643,13 @@ impl<S: Storage> Broker<S> {
         if let Some(at) = group_deadline {
             self.set_group_timer(at);
         }
-        self.set_txn_timer();
+        self.set_txn_timer(now);
         if metadata_updated {
             for answer in self.creates.check(&self.cluster) {
                 self.answer_create(answer, now);
             }
         }
         self.set_create_timer();
-    }
-
-    /// The transaction timer follows the coordinator's earliest deadline.
-    fn set_txn_timer(&mut self) {
-        match self.txns.next_deadline() {
-            Some(at) => self.timers.set(at, TimerKind::Transactions),
-            None => self.timers.cancel(TimerKind::Transactions),
-        }
     }
 
     /// Sends, parks or holds what a request's handler decided. `Err`

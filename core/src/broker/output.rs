@@ -74,4 +74,22 @@ pub enum Output {
         /// A whole request frame, size prefix included.
         frame: Bytes,
     },
+    /// Send this WriteTxnMarkers request to broker `broker` (ZooKeeper
+    /// mode: the transaction coordinator's markers for partitions led
+    /// there) over the driver's outbound marker connection to it (not the
+    /// replica fetcher's, which holds long-polled fetches), opening it to
+    /// `host`:`port` if need be, then read one response frame and give it
+    /// to [`Broker::handle_markers_response`](super::Broker::handle_markers_response)
+    /// (or say [`Broker::handle_markers_failure`](super::Broker::handle_markers_failure)).
+    /// Requests to one broker are sent and answered in order.
+    TxnMarkers {
+        /// The partition leader's broker id.
+        broker: i32,
+        /// Its host, as its registration (UpdateMetadata) names it.
+        host: String,
+        /// Its port.
+        port: i32,
+        /// A whole request frame, size prefix included.
+        frame: Bytes,
+    },
 }

@@ -175,6 +175,14 @@ impl Default for GroupConfig {
 pub struct TxnConfig {
     /// `transaction.state.log.num.partitions` (Kafka: 50).
     pub state_log_partitions: i32,
+    /// `transaction.state.log.replication.factor` (Kafka: 3): the replicas
+    /// of `__transaction_state` in ZooKeeper mode, which is not created
+    /// while fewer brokers are live.
+    pub state_log_replication_factor: i16,
+    /// `transaction.state.log.min.isr` (Kafka: 2): the
+    /// `min.insync.replicas` `__transaction_state` is created with in
+    /// ZooKeeper mode.
+    pub state_log_min_isr: i32,
     /// `transaction.max.timeout.ms`: the longest `transaction.timeout.ms` a
     /// producer may ask for (Kafka: 900000).
     pub max_timeout_ms: i32,
@@ -192,6 +200,8 @@ impl Default for TxnConfig {
     fn default() -> Self {
         TxnConfig {
             state_log_partitions: 50,
+            state_log_replication_factor: 3,
+            state_log_min_isr: 2,
             max_timeout_ms: 900_000,
             id_expiration_ms: 7 * 24 * 60 * 60 * 1000,
         }

@@ -212,9 +212,15 @@ impl<S: Storage> Controller<'_, S> {
     /// Creates `__transaction_state` if it does not exist yet (Kafka creates
     /// it on the first FindCoordinator for a transactional id): compacted,
     /// with `transaction.state.log.num.partitions` partitions.
+    ///
+    /// In ZooKeeper mode the topic is the cluster's, created through the
+    /// driver on FindCoordinator (`api::find_coordinator`), never here.
     pub fn ensure_transaction_topic(&mut self, now: Now) -> Result<(), ErrorCode> {
         if self.cluster.topics.contains_key(TRANSACTION_STATE_TOPIC) {
             return Ok(());
+        }
+        if self.cluster.config().zk_mode {
+            return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE);
         }
         let configs = [
             ("cleanup.policy".to_string(), "compact".to_string()),

@@ -11,6 +11,7 @@
 //! to the store ([`Storage::index_aborted_txn`]).
 
 use super::cluster::Cluster;
+use super::leadership::Lead;
 use super::producers::{Marker, Producers};
 use super::Now;
 use crate::protocol::ErrorCode;
@@ -19,7 +20,8 @@ use crate::records::{Record, RecordBatchBuilder};
 use crate::storage::{BatchMeta, Storage, TopicPartition};
 
 /// Appends the marker `m` to `tp`. Errors: UNKNOWN_TOPIC_OR_PARTITION,
-/// the producer state's refusals, KAFKA_STORAGE_ERROR when the append
+/// NOT_LEADER_OR_FOLLOWER for a partition led by another broker (ZooKeeper
+/// mode), the producer state's refusals, KAFKA_STORAGE_ERROR when the append
 /// fails.
 pub(crate) fn write<S: Storage>(
     storage: &mut S,
@@ -32,8 +34,11 @@ pub(crate) fn write<S: Storage>(
     let Some(t) = cluster.topics.get(&tp.topic) else {
         return Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
     };
-    let Some(leader_epoch) = t.epoch(tp.partition) else {
-        return Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION);
+    let leader_epoch = match cluster.lead_in(t, tp.partition) {
+        Lead::Here(epoch) => epoch,
+        // Only a partition's leader appends (ZooKeeper mode).
+        Lead::Elsewhere { .. } => return Err(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+        Lead::Unknown => return Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
     };
     let key = (t.id, tp.partition);
     producers.check_marker(key, m)?;

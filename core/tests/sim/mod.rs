@@ -49,6 +49,8 @@ pub struct Sim<S: Storage = MemStorage> {
     pub raw: BTreeMap<ConnId, Vec<Bytes>>,
     /// Replica requests the broker asked to send: (leader, host, port, frame).
     pub replica: Vec<(i32, String, i32, Bytes)>,
+    /// The `Output::TxnMarkers` requests: broker, host, port, frame.
+    pub markers: Vec<(i32, String, i32, Bytes)>,
 }
 
 impl Sim {
@@ -92,6 +94,7 @@ impl<S: Storage> Sim<S> {
             raw_conns: BTreeSet::new(),
             raw: BTreeMap::new(),
             replica: Vec::new(),
+            markers: Vec::new(),
         }
     }
 
@@ -185,6 +188,12 @@ impl<S: Storage> Sim<S> {
                     port,
                     frame,
                 } => self.replica.push((leader, host, port, frame)),
+                Output::TxnMarkers {
+                    broker,
+                    host,
+                    port,
+                    frame,
+                } => self.markers.push((broker, host, port, frame)),
                 other => self.asked.push(other),
             }
         }

@@ -2,8 +2,9 @@
 //! time, no sockets. The test plays the driver: it carries each broker's
 //! `Output::Replica` frames to the other broker's `handle_request` (one
 //! connection per follower) and the raw responses back to
-//! `handle_replica_response`, and jumps the clock to the next deadline
-//! when nothing moves.
+//! `handle_replica_response`, and its `Output::TxnMarkers` frames the
+//! same way (another connection) back to `handle_markers_response`, and
+//! jumps the clock to the next deadline when nothing moves.
 
 use spate_core::broker::Config;
 use spate_core::protocol::messages::leader_and_isr_request::{
@@ -21,6 +22,9 @@ use super::Sim;
 pub const CONTROLLER: u64 = 50;
 /// The connection a follower's requests arrive on at its leader: 200 + its id.
 pub const REPLICA_CONNS: u64 = 200;
+/// The connection a transaction coordinator's WriteTxnMarkers requests
+/// arrive on at a partition leader: 300 + the coordinator's id.
+pub const MARKER_CONNS: u64 = 300;
 
 /// Brokers 1 and 2 of one cluster, each told by UpdateMetadata that both
 /// are alive (and where).
@@ -61,6 +65,7 @@ impl Pair {
             let mut s = Sim::with(config, MemStorage::new());
             let other = 3 - id;
             s.raw_conns.insert(REPLICA_CONNS + other as u64);
+            s.raw_conns.insert(MARKER_CONNS + other as u64);
             let req = UpdateMetadataRequest {
                 controller_id: 1,
                 controller_epoch: 1,
@@ -149,6 +154,26 @@ impl Pair {
                     self.sim(leader)
                         .send_raw(REPLICA_CONNS + f as u64, frame.slice(4..));
                     self.carried += 1;
+                    any = true;
+                }
+            }
+            for from in 1..=2 {
+                for (to, _, _, frame) in std::mem::take(&mut self.sim(from).markers) {
+                    self.sim(to)
+                        .send_raw(MARKER_CONNS + from as u64, frame.slice(4..));
+                    any = true;
+                }
+            }
+            for to in 1..=2 {
+                let from = 3 - to;
+                let frames = (self.sim(to).raw)
+                    .remove(&(MARKER_CONNS + from as u64))
+                    .unwrap_or_default();
+                for frame in frames {
+                    let s = self.sim(from);
+                    let now = s.now;
+                    s.broker.handle_markers_response(to, frame.slice(4..), now);
+                    s.drain();
                     any = true;
                 }
             }

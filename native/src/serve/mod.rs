@@ -14,7 +14,9 @@
 //! In a ZooKeeper cluster the broker also talks to other brokers as a
 //! follower: the owner hands each `Output::Replica` to [`replica`], which
 //! keeps one outbound connection per leader and sends the answer (or the
-//! failure) back to the owner as an input.
+//! failure) back to the owner as an input; as a transaction coordinator
+//! it hands each `Output::TxnMarkers` to a second set of those
+//! connections, apart from the fetches.
 
 mod conn;
 mod inspect;
@@ -349,6 +351,11 @@ pub(crate) enum Input {
     /// The replica request to this leader is lost (connection refused,
     /// dropped or timed out).
     ReplicaFailure(i32),
+    /// A partition leader's response to this broker's WriteTxnMarkers
+    /// request (its size prefix removed).
+    MarkersResponse(i32, Bytes),
+    /// The WriteTxnMarkers request to this broker is lost.
+    MarkersFailure(i32),
     /// Stop: flush and close the storage.
     Shutdown,
 }
@@ -489,6 +496,7 @@ async fn own<S: Store>(
 ) -> Result<(), S::Fault> {
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
     let mut replicas = replica::Replicas::default();
+    let mut markers = replica::Replicas::for_markers();
     let mut flush_every = match fsync {
         FsyncPolicy::Interval(ms) => Some(tokio::time::interval(Duration::from_millis(ms))),
         _ => None,
@@ -547,6 +555,16 @@ async fn own<S: Store>(
                 } => {
                     if let Some(tx) = tx.upgrade() {
                         replicas.send(leader, &host, port, frame, &tx);
+                    }
+                }
+                Output::TxnMarkers {
+                    broker,
+                    host,
+                    port,
+                    frame,
+                } => {
+                    if let Some(tx) = tx.upgrade() {
+                        markers.send(broker, &host, port, frame, &tx);
                     }
                 }
                 out => send(&mut conns, out, cluster.as_ref(), tap.as_ref()),
@@ -622,6 +640,8 @@ fn apply<S: Storage>(
             broker.handle_replica_response(leader, frame, now);
         }
         Input::ReplicaFailure(leader) => broker.handle_replica_failure(leader, now),
+        Input::MarkersResponse(to, frame) => broker.handle_markers_response(to, frame, now),
+        Input::MarkersFailure(to) => broker.handle_markers_failure(to, now),
         Input::Shutdown => return true,
     }
     false
@@ -707,8 +727,11 @@ fn send(
             }
         }
         // The owner loop hands these to its replica connections.
-        Output::Replica { leader, .. } => {
-            warn!(leader, "a replica request reached the client connections")
+        Output::Replica { leader, .. } | Output::TxnMarkers { broker: leader, .. } => {
+            warn!(
+                leader,
+                "an inter-broker request reached the client connections"
+            )
         }
     }
 }

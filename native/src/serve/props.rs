@@ -144,6 +144,10 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "transaction.state.log.num.partitions" => {
             c.transactions.state_log_partitions = v.parse()?
         }
+        "transaction.state.log.replication.factor" => {
+            c.transactions.state_log_replication_factor = v.parse()?
+        }
+        "transaction.state.log.min.isr" => c.transactions.state_log_min_isr = v.parse()?,
         "transaction.max.timeout.ms" => c.transactions.max_timeout_ms = v.parse()?,
         "transactional.id.expiration.ms" => c.transactions.id_expiration_ms = v.parse()?,
         "" => bail!("a line with no key"),
@@ -158,7 +162,7 @@ mod tests {
 
     #[test]
     fn reads_the_keys_spate_knows_and_lists_the_rest() {
-        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\nzookeeper.connect=zk1:2181,zk2:2181/spate\nzookeeper.session.timeout.ms=6000\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\noffsets.topic.replication.factor=2\ntransaction.state.log.num.partitions=5\ntransaction.max.timeout.ms=60000\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\ndefault.replication.factor=3\n";
+        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\nzookeeper.connect=zk1:2181,zk2:2181/spate\nzookeeper.session.timeout.ms=6000\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\noffsets.topic.replication.factor=2\ntransaction.state.log.num.partitions=5\ntransaction.state.log.replication.factor=2\ntransaction.state.log.min.isr=1\ntransaction.max.timeout.ms=60000\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\ndefault.replication.factor=3\n";
         let mut c = Config::default();
         let p = apply(text, &mut c).unwrap();
         assert_eq!(c.node_id, 3);
@@ -184,6 +188,8 @@ mod tests {
         assert_eq!(c.groups.offsets_partitions, 3);
         assert_eq!(c.groups.offsets_replication_factor, 2);
         assert_eq!(c.transactions.state_log_partitions, 5);
+        assert_eq!(c.transactions.state_log_replication_factor, 2);
+        assert_eq!(c.transactions.state_log_min_isr, 1);
         assert_eq!(c.transactions.max_timeout_ms, 60_000);
         assert!(apply("node.id=x\n", &mut c).is_err());
     }

@@ -9,6 +9,14 @@
 //! again. What to send, and when, is the core's decision; it sends at
 //! most one request per leader at a time, so a task serves its jobs in
 //! order.
+//!
+//! The transaction coordinator's WriteTxnMarkers requests
+//! (`Output::TxnMarkers`) go through a second set of the same tasks
+//! ([`Replicas::for_markers`]): their own connections, so that a marker
+//! never waits behind a long-polled fetch, answered as
+//! [`Input::MarkersResponse`] / [`Input::MarkersFailure`]. A task sends
+//! the requests queued for its broker one after the other and reports
+//! each, in order, which is all the core needs.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -39,9 +47,20 @@ struct Job {
 #[derive(Default)]
 pub(crate) struct Replicas {
     tasks: HashMap<i32, (String, mpsc::UnboundedSender<Job>)>,
+    /// Whether these carry transaction markers (else replica fetches).
+    markers: bool,
 }
 
 impl Replicas {
+    /// Connections for the transaction coordinator's WriteTxnMarkers
+    /// requests.
+    pub fn for_markers() -> Replicas {
+        Replicas {
+            markers: true,
+            ..Replicas::default()
+        }
+    }
+
     /// Sends `frame` (size prefix included) to broker `leader` at
     /// `host`:`port`, starting its task (or a new one, when the leader
     /// moved to another address).
@@ -68,7 +87,8 @@ impl Replicas {
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(job);
-        tokio::spawn(run(leader, addr.clone(), rx, owner.clone()));
+        let markers = self.markers;
+        tokio::spawn(run(leader, addr.clone(), rx, owner.clone(), markers));
         // Replacing the old sender ends the old task once its queue drains.
         self.tasks.insert(leader, (addr, tx));
     }
@@ -80,6 +100,7 @@ async fn run(
     addr: String,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     owner: mpsc::UnboundedSender<Input>,
+    markers: bool,
 ) {
     let mut stream: Option<TcpStream> = None;
     while let Some(job) = jobs.recv().await {
@@ -87,14 +108,19 @@ async fn run(
             .await
             .unwrap_or_else(|_| Err("timed out".to_string()));
         let input = match result {
+            Ok(frame) if markers => Input::MarkersResponse(leader, frame),
             Ok(frame) => {
                 debug!(leader, bytes = frame.len(), "replica response");
                 Input::ReplicaResponse(leader, frame)
             }
             Err(e) => {
-                info!(leader, addr = %addr, error = %e, "replica connection failed");
+                info!(leader, addr = %addr, error = %e, markers, "inter-broker connection failed");
                 stream = None;
-                Input::ReplicaFailure(leader)
+                if markers {
+                    Input::MarkersFailure(leader)
+                } else {
+                    Input::ReplicaFailure(leader)
+                }
             }
         };
         if owner.send(input).is_err() {

@@ -1,12 +1,15 @@
 //! The transaction coordinator: transactional ids, their producer ids and
 //! epochs, and the state of their transactions.
 //!
-//! Spate is a cluster of one, so it coordinates every transactional id.
-//! State lives in memory and in the internal topic `__transaction_state`,
+//! A single broker coordinates every transactional id; in ZooKeeper mode
+//! a broker coordinates the ids of the partitions of `__transaction_state`
+//! it leads ([`owned`]). State lives in memory and in the internal topic `__transaction_state`,
 //! in Kafka's record format ([`records`]): one TransactionLogKey /
 //! TransactionLogValue record per change, in the partition Kafka's hash
 //! picks for the id ([`records::partition_for`]). [`TxnCoordinator::load`]
-//! rebuilds the state when the broker starts; the topic is compacted.
+//! rebuilds the state when a single broker starts (in ZooKeeper mode each
+//! partition loads when this broker becomes its leader); the topic is
+//! compacted.
 //!
 //! # A sans-I/O machine
 //!
@@ -31,7 +34,9 @@
 //! (a tombstone, [`Step::Remove`]).
 
 pub(crate) mod ops;
+mod owned;
 pub(crate) mod records;
+pub(crate) mod remote;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -236,6 +241,12 @@ pub(crate) struct TxnCoordinator {
     /// Each Ongoing transaction's timeout, and prepared ones' retries.
     deadlines: Deadlines<ByteString>,
     config: TxnConfig,
+    /// The partitions of `__transaction_state` whose ids are coordinated
+    /// here, in ZooKeeper mode ([`owned`]); `None`: every id.
+    led: Option<BTreeSet<i32>>,
+    /// Transactions waiting on markers written by other brokers
+    /// ([`remote`]).
+    remote: remote::Outbox,
 }
 
 impl TxnCoordinator {
@@ -245,6 +256,8 @@ impl TxnCoordinator {
             txns: BTreeMap::new(),
             deadlines: Deadlines::default(),
             config,
+            led: None,
+            remote: remote::Outbox::default(),
         }
     }
 
@@ -258,9 +271,13 @@ impl TxnCoordinator {
         self.txns.values()
     }
 
-    /// The earliest deadline of any transaction.
+    /// The earliest deadline of any transaction, or of markers to send
+    /// again.
     pub fn next_deadline(&self) -> Option<Now> {
-        self.deadlines.first()
+        match (self.deadlines.first(), self.next_marker_retry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The partition of `__transaction_state` holding `id`.
@@ -349,27 +366,26 @@ impl TxnCoordinator {
         parts.sort_by_key(|tp| tp.partition);
         let mut found: BTreeMap<ByteString, Option<TxnMeta>> = BTreeMap::new();
         for tp in &parts {
-            for_each_batch(storage, tp, |view, bytes| {
-                if view.header.is_control() {
-                    return;
-                }
-                for rec in view.records().flatten() {
-                    let Some(key) = rec.key else { continue };
-                    let key = bytes.slice_ref(key);
-                    let value = rec.value.map(|v| bytes.slice_ref(v));
-                    if let Some((id, meta)) = records::decode(&key, value.as_ref()) {
-                        found.insert(id, meta);
-                    }
-                }
-            });
+            read_partition(storage, tp, &mut found);
         }
+        // Prepared ones are finished by `recover` first.
+        self.insert_loaded(found, None);
+    }
+
+    /// Takes in what [`read_partition`] found; a prepared transaction's
+    /// deadline is `prepared_at` (none: [`TxnCoordinator::recover`]
+    /// finishes it).
+    fn insert_loaded(
+        &mut self,
+        found: BTreeMap<ByteString, Option<TxnMeta>>,
+        prepared_at: Option<Now>,
+    ) {
         for (_, meta) in found {
             if let Some(m) = meta {
-                // Prepared ones are finished by `recover` first.
                 let at = match m.state {
                     TxnState::PrepareCommit
                     | TxnState::PrepareAbort
-                    | TxnState::PrepareEpochFence => None,
+                    | TxnState::PrepareEpochFence => prepared_at,
                     _ => self.deadline_of(&m, m.update_ms),
                 };
                 self.deadlines.set(&m.id, at);
@@ -377,6 +393,28 @@ impl TxnCoordinator {
             }
         }
     }
+}
+
+/// Reads one partition of `__transaction_state` into `found`: the latest
+/// record per id wins, a tombstone is `None`.
+fn read_partition<S: Storage>(
+    storage: &S,
+    tp: &TopicPartition,
+    found: &mut BTreeMap<ByteString, Option<TxnMeta>>,
+) {
+    for_each_batch(storage, tp, |view, bytes| {
+        if view.header.is_control() {
+            return;
+        }
+        for rec in view.records().flatten() {
+            let Some(key) = rec.key else { continue };
+            let key = bytes.slice_ref(key);
+            let value = rec.value.map(|v| bytes.slice_ref(v));
+            if let Some((id, meta)) = records::decode(&key, value.as_ref()) {
+                found.insert(id, meta);
+            }
+        }
+    });
 }
 
 #[cfg(test)]

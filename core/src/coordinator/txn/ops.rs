@@ -40,6 +40,7 @@ impl TxnCoordinator {
         if !(1..=self.config.max_timeout_ms).contains(&timeout_ms) {
             return Err(ErrorCode::INVALID_TRANSACTION_TIMEOUT);
         }
+        self.coordinates(id)?;
         let no_id = ErrorCode::COORDINATOR_LOAD_IN_PROGRESS;
         let Some(m) = self.txns.get(id) else {
             let m = TxnMeta {
@@ -176,6 +177,7 @@ impl TxnCoordinator {
         version: i16,
         now: Now,
     ) -> Result<Plan<()>, ErrorCode> {
+        self.coordinates(id)?;
         let m = self.producer_of(id, pid, epoch)?;
         match m.state {
             TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence => {
@@ -219,6 +221,7 @@ impl TxnCoordinator {
         epoch: i16,
         tp: &(ByteString, i32),
     ) -> Result<(), ErrorCode> {
+        self.coordinates(id)?;
         let m = self.producer_of(id, pid, epoch)?;
         match m.state {
             TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence => {
@@ -243,6 +246,7 @@ impl TxnCoordinator {
         now: Now,
         alloc: Allocate<'_>,
     ) -> Result<Plan<(i64, i16)>, ErrorCode> {
+        self.coordinates(id)?;
         let m = self
             .txns
             .get(id)
@@ -338,6 +342,9 @@ impl TxnCoordinator {
             let Some(m) = self.txns.get(&id) else {
                 continue;
             };
+            if self.waits_on_markers(&id) {
+                continue;
+            }
             if let Some(p) = resume(m, now) {
                 plans.push(p);
             }

@@ -302,3 +302,41 @@ fn an_idle_id_expires_after_transactional_id_expiration_ms() {
     assert!(c.get("t").is_none());
     assert_eq!(c.next_deadline(), None);
 }
+
+#[test]
+fn markers_left_to_other_brokers_complete_once_all_are_written() {
+    let (mut c, mut next) = coordinator();
+    let (pid, epoch) = init(&mut c, &mut next, None).unwrap();
+    let parts = [("a".into(), 0), ("a".into(), 1)];
+    let plan = c.add_partitions("t", pid, epoch, &parts, 1, 0).unwrap();
+    apply(&mut c, plan);
+    let mut alloc = || None;
+    let plan = c
+        .end_txn(&"t".into(), pid, epoch, true, false, 10, &mut alloc)
+        .unwrap();
+    let [Step::Write(prepared), Step::Markers(m), Step::Write(complete)] = &plan.steps[..] else {
+        panic!("{:?}", plan.steps);
+    };
+    c.written(prepared.clone());
+    c.defer(m.clone(), parts.to_vec(), complete.clone(), 10);
+    assert!(c.waits_on_markers("t"));
+    // The transaction timer leaves it alone meanwhile.
+    assert!(c.handle_timeout(10_000).is_empty());
+    let due = c.due_markers(10);
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].1, parts.to_vec());
+    assert!(c.due_markers(10).is_empty(), "in flight");
+    c.settle("t", &parts[0], remote::Outcome::Done, 20);
+    c.settle("t", &parts[1], remote::Outcome::Retry, 20);
+    assert!(c.completed().is_empty());
+    // Sent again after the backoff only.
+    assert_eq!(c.next_deadline(), Some(20 + RETRY_BACKOFF_MS));
+    assert!(c.due_markers(20 + RETRY_BACKOFF_MS - 1).is_empty());
+    let due = c.due_markers(20 + RETRY_BACKOFF_MS);
+    assert_eq!(due[0].1, vec![parts[1].clone()]);
+    // An answer that came twice changes nothing.
+    c.settle("t", &parts[0], remote::Outcome::Retry, 30);
+    c.settle("t", &parts[1], remote::Outcome::Done, 30);
+    assert_eq!(c.completed(), vec![complete.clone()]);
+    assert!(!c.waits_on_markers("t"));
+}

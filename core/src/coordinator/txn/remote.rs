@@ -1,0 +1,195 @@
+//! Markers for partitions led by other brokers (ZooKeeper mode), as Kafka
+//! 2.x's `TransactionMarkerChannelManager`: a transaction whose markers
+//! are not all written here waits, prepared, until each partition's
+//! leader has written its marker (a WriteTxnMarkers request the broker
+//! sends, `broker::markers`), then its completion is written.
+//!
+//! [`TxnCoordinator::defer`] takes the partitions left to other brokers
+//! and the completion to write after them. The broker takes what is due
+//! ([`TxnCoordinator::due_markers`]), resolves each partition's leader,
+//! writes a marker itself when the leader is now this broker, and sends
+//! the rest; every partition's outcome comes back through
+//! [`TxnCoordinator::settle`]: written (or to be skipped, as Kafka's
+//! marker channel drops a partition of a deleted topic or a stale
+//! marker), or to be sent again after [`RETRY_BACKOFF_MS`] (a
+//! NOT_LEADER_OR_FOLLOWER answer, a lost connection: the leader is looked
+//! up again then). [`TxnCoordinator::completed`] hands back the
+//! completions whose markers are all written. An id whose partition of
+//! `__transaction_state` stops being led here loses what it waited for
+//! (`owned`), as Kafka's `removeMarkersForTxnTopicPartition`.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use bytestring::ByteString;
+
+use super::{Markers, TxnCoordinator, TxnMeta, RETRY_BACKOFF_MS};
+use crate::state::Now;
+
+/// One transaction's markers waiting on other brokers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Remote {
+    /// The marker (its `partitions` unused: see `unsent` and `in_flight`).
+    pub markers: Markers,
+    /// The completion to write once every marker is written.
+    pub then: TxnMeta,
+    /// Partitions to send at or after `retry_at`.
+    pub unsent: BTreeSet<(ByteString, i32)>,
+    pub retry_at: Now,
+    /// Partitions sent and not answered yet.
+    pub in_flight: BTreeSet<(ByteString, i32)>,
+}
+
+/// What waits on other brokers' markers, and the requests in flight.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    /// Per transactional id.
+    waiting: BTreeMap<ByteString, Remote>,
+    /// The WriteTxnMarkers requests in flight to each broker, oldest first
+    /// (the driver answers them in order).
+    sent: BTreeMap<i32, VecDeque<Sent>>,
+    next_correlation: i32,
+}
+
+/// A partition: topic, index.
+pub(crate) type Part = (ByteString, i32);
+
+/// One WriteTxnMarkers request in flight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sent {
+    pub correlation_id: i32,
+    /// Per transactional id, the producer id of its marker and the
+    /// partitions it carries the marker to.
+    pub txns: Vec<(ByteString, i64, Vec<Part>)>,
+}
+
+impl Outbox {
+    /// Forgets the transactions `gone` picks (their id's partition of
+    /// `__transaction_state` is no longer led here).
+    pub fn forget(&mut self, gone: impl Fn(&ByteString) -> bool) {
+        self.waiting.retain(|id, _| !gone(id));
+    }
+}
+
+/// What became of one partition's marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Written, or not to be written (the topic is gone, the marker is
+    /// stale).
+    Done,
+    /// Send it again later (its leader moved, the request was lost).
+    Retry,
+}
+
+impl TxnCoordinator {
+    /// `remote` partitions of `markers` are led by other brokers: they wait
+    /// to be sent, and `then` (the transaction's completion) is written
+    /// once they are all written. The transaction stays prepared, without
+    /// a deadline, meanwhile.
+    pub fn defer(
+        &mut self,
+        markers: Markers,
+        remote: Vec<(ByteString, i32)>,
+        then: TxnMeta,
+        now: Now,
+    ) {
+        let id = markers.transactional_id.clone();
+        self.deadlines.set(&id, None);
+        self.remote.waiting.insert(
+            id,
+            Remote {
+                markers,
+                then,
+                unsent: remote.into_iter().collect(),
+                retry_at: now,
+                in_flight: BTreeSet::new(),
+            },
+        );
+    }
+
+    /// Whether `id` waits on markers written by other brokers.
+    pub fn waits_on_markers(&self, id: &str) -> bool {
+        self.remote.waiting.contains_key(id)
+    }
+
+    /// The markers due at `now`: per transaction, its marker and the
+    /// partitions to write it to, which are in flight from now on until
+    /// [`TxnCoordinator::settle`]d.
+    pub fn due_markers(&mut self, now: Now) -> Vec<(Markers, Vec<(ByteString, i32)>)> {
+        let mut due = Vec::new();
+        for r in self.remote.waiting.values_mut() {
+            if r.unsent.is_empty() || r.retry_at > now {
+                continue;
+            }
+            let parts: Vec<_> = std::mem::take(&mut r.unsent).into_iter().collect();
+            r.in_flight.extend(parts.iter().cloned());
+            due.push((r.markers.clone(), parts));
+        }
+        due
+    }
+
+    /// The outcome of `id`'s marker in `part`. A partition the
+    /// transaction no longer waits for (its id moved away, or an answer
+    /// came twice) changes nothing.
+    pub fn settle(&mut self, id: &str, part: &(ByteString, i32), outcome: Outcome, now: Now) {
+        let Some(r) = self.remote.waiting.get_mut(id) else {
+            return;
+        };
+        if !r.in_flight.remove(part) {
+            return;
+        }
+        if outcome == Outcome::Retry {
+            if r.unsent.is_empty() {
+                r.retry_at = now + RETRY_BACKOFF_MS;
+            }
+            r.unsent.insert(part.clone());
+        }
+    }
+
+    /// The completions of the transactions whose markers are all written,
+    /// to be written now ([`super::Step::Write`]).
+    pub fn completed(&mut self) -> Vec<TxnMeta> {
+        let done: Vec<ByteString> = self
+            .remote
+            .waiting
+            .iter()
+            .filter(|(_, r)| r.unsent.is_empty() && r.in_flight.is_empty())
+            .map(|(id, _)| id.clone())
+            .collect();
+        done.into_iter()
+            .filter_map(|id| self.remote.waiting.remove(&id))
+            .map(|r| r.then)
+            .collect()
+    }
+
+    /// The earliest time markers are due to be sent again.
+    pub(super) fn next_marker_retry(&self) -> Option<Now> {
+        self.remote
+            .waiting
+            .values()
+            .filter(|r| !r.unsent.is_empty())
+            .map(|r| r.retry_at)
+            .min()
+    }
+
+    /// A correlation id for the next WriteTxnMarkers request.
+    pub fn next_marker_correlation(&mut self) -> i32 {
+        self.remote.next_correlation = self.remote.next_correlation.wrapping_add(1);
+        self.remote.next_correlation
+    }
+
+    /// `sent` went to `broker`, after those in flight to it.
+    pub fn markers_sent(&mut self, broker: i32, sent: Sent) {
+        self.remote.sent.entry(broker).or_default().push_back(sent);
+    }
+
+    /// The oldest request in flight to `broker`, which its answer (or its
+    /// loss) is for.
+    pub fn markers_answered(&mut self, broker: i32) -> Option<Sent> {
+        let q = self.remote.sent.get_mut(&broker)?;
+        let s = q.pop_front();
+        if q.is_empty() {
+            self.remote.sent.remove(&broker);
+        }
+        s
+    }
+}

@@ -1,0 +1,383 @@
+//! The transaction coordinator in a ZooKeeper cluster: two brokers in
+//! virtual time ([`sim::pair::Pair`]). `__transaction_state` is created
+//! through the driver, FindCoordinator names the leader of a
+//! transactional id's partition, every other broker answers
+//! NOT_COORDINATOR, and a new leader loads the ids its follower copied,
+//! finishing a prepared transaction and aborting an Ongoing one when its
+//! timeout passes. Markers for partitions led by the other broker go to
+//! it as WriteTxnMarkers, and to the new leader when it moved.
+
+mod sim;
+#[path = "transactions/util.rs"]
+#[allow(dead_code)]
+mod util;
+
+use sim::pair::Pair;
+use sim::Sim;
+use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
+use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
+use spate_core::protocol::messages::list_transactions_request::ListTransactionsRequest;
+use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
+use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
+use spate_core::storage::{Storage, TopicPartition};
+use util::{
+    add, add_v3, committed_values, describe, end, fetch, init, init_with, state, txn_batch,
+};
+
+const TXNS: &str = "__transaction_state";
+const TXNS_ID: Uuid = Uuid([5; 16]);
+const T_ID: Uuid = Uuid([9; 16]);
+const CLIENT: u64 = 1;
+const TXN: &str = "tx";
+const NOT: i16 = ErrorCode::NOT_COORDINATOR.code();
+
+/// Two brokers with `__transaction_state` of two partitions, two replicas.
+fn pair() -> Pair {
+    Pair::with(|c| {
+        c.transactions.state_log_partitions = 2;
+        c.transactions.state_log_replication_factor = 2;
+    })
+}
+
+/// FindCoordinator v3 for transactional id `TXN`.
+fn find(s: &mut Sim) -> FindCoordinatorResponse {
+    let req = FindCoordinatorRequest {
+        key: TXN.into(),
+        key_type: 1,
+        ..Default::default()
+    };
+    match s.call(CLIENT, 3, RequestBody::FindCoordinator(req)) {
+        ResponseBody::FindCoordinator(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The transactional ids ListTransactions names.
+fn listed(s: &mut Sim) -> Vec<String> {
+    let req = ListTransactionsRequest::default();
+    match s.call(CLIENT, 0, RequestBody::ListTransactions(req)) {
+        ResponseBody::ListTransactions(r) => r
+            .transaction_states
+            .iter()
+            .map(|t| t.transactional_id.to_string())
+            .collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The controller makes `leader` lead both partitions of
+/// `__transaction_state` at `epoch`, telling both brokers.
+fn elect_txns(c: &mut Pair, leader: i32, epoch: i32) {
+    for to in 1..=2 {
+        c.lead_partitions(to, (TXNS, TXNS_ID), &[0, 1], (leader, epoch), &[1, 2]);
+    }
+}
+
+/// The controller makes `leader` lead both partitions of `t` at `epoch`.
+fn elect_t(c: &mut Pair, leader: i32, epoch: i32) {
+    for to in 1..=2 {
+        c.lead_partitions(to, ("t", T_ID), &[0, 1], (leader, epoch), &[1, 2]);
+    }
+}
+
+/// A transactional produce (v9, acks=1: no wait for the follower) of
+/// `n` records `"tx-{i}"` from sequence `seq` to `t`-`p`; its error.
+fn produce(s: &mut Sim, producer: (i64, i16), seq: i32, p: i32, n: i32) -> i16 {
+    let mut req = sim::produce_request("t", p, txn_batch(producer, seq, n, TXN), 1);
+    if let RequestBody::Produce(r) = &mut req {
+        r.transactional_id = Some(TXN.into());
+    }
+    match s.call(CLIENT, 9, req) {
+        ResponseBody::Produce(r) => r.responses[0].partition_responses[0].error_code,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn end_offset(c: &mut Pair, id: i32, topic: &str, p: i32) -> i64 {
+    let tp = TopicPartition::new(topic, p);
+    c.sim(id).broker.storage().end_offset(&tp)
+}
+
+/// Whether broker 2's copies of `topic` have caught up with broker 1's
+/// logs, or the other way round (`from` is the leader).
+fn copied(c: &mut Pair, from: i32, topic: &str) -> bool {
+    (0..2).all(|p| end_offset(c, 3 - from, topic, p) == end_offset(c, from, topic, p))
+}
+
+#[test]
+fn find_coordinator_creates_the_transaction_state_topic_once_through_the_driver() {
+    let mut c = pair();
+    let s = c.sim(1);
+    let r = find(s);
+    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
+    assert_eq!(r.node_id, -1);
+    assert_eq!(s.creating.len(), 1, "one CreateTopics output");
+    let (request, topics) = s.creating[0].clone();
+    let t = &topics[0];
+    assert_eq!(t.name, TXNS);
+    assert_eq!(t.assignment.len(), 2);
+    assert!(t.assignment.values().all(|r| r.len() == 2));
+    for (k, v) in [
+        ("cleanup.policy", "compact"),
+        ("compression.type", "uncompressed"),
+        ("segment.bytes", "104857600"),
+        ("min.insync.replicas", "2"),
+        ("unclean.leader.election.enable", "false"),
+    ] {
+        assert!(t.configs.contains(&(k.into(), v.into())), "{k}={v}");
+    }
+    assert!(
+        s.broker.storage().logs().iter().all(|tp| tp.topic != TXNS),
+        "nothing created locally"
+    );
+    // While it is being created, nothing more is asked.
+    assert_eq!(
+        find(s).error_code,
+        ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
+    );
+    assert_eq!(s.creating.len(), 1);
+    // Written, but not led yet: still not available, and no coordinator.
+    s.topics_created(request, vec![(TXNS.into(), Ok(()))]);
+    assert_eq!(
+        find(s).error_code,
+        ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
+    );
+    assert!(s.creating.is_empty());
+    let (code, _, _) = {
+        let req = spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest {
+            transactional_id: Some(TXN.into()),
+            transaction_timeout_ms: 60_000,
+            producer_id: -1,
+            producer_epoch: -1,
+            ..Default::default()
+        };
+        match s.call(CLIENT, 4, RequestBody::InitProducerId(req)) {
+            ResponseBody::InitProducerId(r) => (r.error_code, r.producer_id, r.producer_epoch),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(code, NOT);
+
+    // Too few live brokers for `transaction.state.log.replication.factor`
+    // (Kafka's 3 by default): nothing is created.
+    let mut c = Pair::new();
+    let s = c.sim(2);
+    assert_eq!(
+        find(s).error_code,
+        ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
+    );
+    assert!(s.creating.is_empty());
+}
+
+#[test]
+fn the_leader_coordinates_and_a_new_leader_loads_the_open_transaction() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    elect_t(&mut c, 1, 1);
+    for id in 1..=2 {
+        let r = find(c.sim(id));
+        assert_eq!(r.error_code, 0, "broker {id}");
+        assert_eq!((r.node_id, &*r.host, r.port), (1, "b1.example", 9091));
+    }
+    // The follower coordinates nothing.
+    assert_eq!(init_with(c.sim(2), 4, TXN, 60_000, (-1, -1)).0, NOT);
+    let producer = init(c.sim(1), TXN);
+    assert_eq!(add_v3(c.sim(2), 3, TXN, producer, &[("t", 0)])[0].2, NOT);
+    add(c.sim(1), TXN, producer, &[("t", 0)]);
+    assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
+    assert_eq!(end(c.sim(2), TXN, producer, true), NOT);
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    // A second transaction stays open.
+    add(c.sim(1), TXN, producer, &[("t", 0)]);
+    assert_eq!(produce(c.sim(1), producer, 2, 0, 1), 0);
+    assert_eq!(state(c.sim(1), TXN), "Ongoing");
+    assert_eq!(describe(c.sim(2), TXN).error_code, NOT);
+    assert_eq!(listed(c.sim(1)), [TXN]);
+    assert!(listed(c.sim(2)).is_empty());
+
+    // The follower copies both logs; then broker 2 is elected.
+    c.run_until(10_000, |c| copied(c, 1, TXNS) && copied(c, 1, "t"));
+    elect_txns(&mut c, 2, 2);
+    elect_t(&mut c, 2, 2);
+    assert_eq!(describe(c.sim(1), TXN).error_code, NOT);
+    assert!(listed(c.sim(1)).is_empty());
+    assert_eq!(end(c.sim(1), TXN, producer, false), NOT);
+    let d = describe(c.sim(2), TXN);
+    assert_eq!(d.error_code, 0, "loaded from the copied log");
+    assert_eq!(&*d.transaction_state, "Ongoing");
+    assert_eq!((d.producer_id, d.producer_epoch), producer);
+    assert_eq!(listed(c.sim(2)), [TXN]);
+    for id in 1..=2 {
+        let r = find(c.sim(id));
+        assert_eq!((r.error_code, r.node_id), (0, 2), "broker {id}");
+    }
+    // The new coordinator ends it: an abort marker in t-0, led here now.
+    assert_eq!(end(c.sim(2), TXN, producer, false), 0);
+    assert_eq!(state(c.sim(2), TXN), "CompleteAbort");
+    // Once broker 1 copied the marker, read_committed sees the commit only.
+    c.run_until(10_000, |c| copied(c, 2, "t"));
+    c.advance(1_000);
+    let p = fetch(c.sim(2), "t", 0, 0, true);
+    assert_eq!(committed_values(&p), ["tx-0", "tx-1"]);
+}
+
+#[test]
+fn a_new_leader_finishes_a_prepared_commit_it_loads() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    elect_t(&mut c, 2, 1);
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 1)]);
+    // Broker 2 leads t-1 and takes the batch without asking broker 1.
+    assert_eq!(produce(c.sim(2), producer, 0, 1, 3), 0);
+    // Answered once PrepareCommit is written; the marker for t-1 is
+    // broker 2's to write, and its request is lost here.
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    assert_eq!(c.sim(1).markers.len(), 1);
+    c.sim(1).markers.clear();
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    c.run_until(10_000, |c| copied(c, 1, TXNS));
+    // Broker 2 becomes the coordinator, loads the prepared commit and
+    // finishes it at once: the marker goes to t-1, led there.
+    elect_txns(&mut c, 2, 2);
+    c.run_until(10_000, |c| state(c.sim(2), TXN) == "CompleteCommit");
+    c.advance(1_000);
+    let p = fetch(c.sim(2), "t", 1, 0, true);
+    assert_eq!(committed_values(&p), ["tx-0", "tx-1", "tx-2"]);
+    assert_eq!(describe(c.sim(1), TXN).error_code, NOT);
+}
+
+/// The controller makes `leader` lead `t`-`p` at `epoch`.
+fn elect_tp(c: &mut Pair, p: i32, leader: i32, epoch: i32) {
+    for to in 1..=2 {
+        c.lead_partitions(to, ("t", T_ID), &[p], (leader, epoch), &[1, 2]);
+    }
+}
+
+#[test]
+fn markers_for_a_partition_led_elsewhere_go_to_its_leader() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    elect_tp(&mut c, 0, 1, 1);
+    elect_tp(&mut c, 1, 2, 1);
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 0), ("t", 1)]);
+    assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
+    assert_eq!(produce(c.sim(2), producer, 0, 1, 3), 0);
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    // t-0's marker is written here; t-1's waits on broker 2.
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    let (to, host, port, _) = c.sim(1).markers[0].clone();
+    assert_eq!((to, &*host, port), (2, "b2.example", 9092));
+    // Meanwhile the id is busy, as with Kafka.
+    assert_eq!(
+        init_with(c.sim(1), 4, TXN, 60_000, (-1, -1)).0,
+        ErrorCode::CONCURRENT_TRANSACTIONS.code()
+    );
+    c.deliver();
+    assert_eq!(state(c.sim(1), TXN), "CompleteCommit");
+    c.advance(1_000);
+    assert_eq!(
+        committed_values(&fetch(c.sim(1), "t", 0, 0, true)),
+        ["tx-0", "tx-1"]
+    );
+    assert_eq!(
+        committed_values(&fetch(c.sim(2), "t", 1, 0, true)),
+        ["tx-0", "tx-1", "tx-2"]
+    );
+
+    // An open transaction on both is aborted by InitProducerId:
+    // CONCURRENT_TRANSACTIONS until broker 2 wrote its marker, then a new
+    // epoch.
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 0), ("t", 1)]);
+    assert_eq!(produce(c.sim(2), producer, 0, 1, 1), 0);
+    let busy = ErrorCode::CONCURRENT_TRANSACTIONS.code();
+    assert_eq!(init_with(c.sim(1), 4, TXN, 60_000, (-1, -1)).0, busy);
+    c.deliver();
+    assert_eq!(state(c.sim(1), TXN), "CompleteAbort");
+    let (code, _, epoch) = init_with(c.sim(1), 4, TXN, 60_000, (-1, -1));
+    assert_eq!(code, 0);
+    assert!(epoch > producer.1 + 1, "fenced, then bumped");
+    c.advance(1_000);
+    assert_eq!(
+        committed_values(&fetch(c.sim(2), "t", 1, 0, true)),
+        ["tx-0", "tx-1", "tx-2"]
+    );
+}
+
+#[test]
+fn a_marker_refused_by_a_former_leader_goes_to_the_new_one() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    elect_tp(&mut c, 1, 2, 1);
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 1)]);
+    assert_eq!(produce(c.sim(2), producer, 0, 1, 2), 0);
+    c.run_until(10_000, |c| {
+        end_offset(c, 1, "t", 1) == end_offset(c, 2, "t", 1)
+    });
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    // Before the request arrives, broker 1 becomes t-1's leader: broker 2
+    // answers NOT_LEADER_OR_FOLLOWER and the marker is written here.
+    let held = std::mem::take(&mut c.sim(1).markers);
+    elect_tp(&mut c, 1, 1, 2);
+    c.sim(1).markers = held;
+    c.deliver();
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
+    c.advance(1_000);
+    assert_eq!(
+        committed_values(&fetch(c.sim(1), "t", 1, 0, true)),
+        ["tx-0", "tx-1"]
+    );
+}
+
+#[test]
+fn an_ongoing_transaction_loaded_by_a_new_leader_is_aborted_at_its_timeout() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    elect_t(&mut c, 1, 1);
+    let (code, pid, epoch) = init_with(c.sim(1), 4, TXN, 5_000, (-1, -1));
+    assert_eq!(code, 0);
+    add(c.sim(1), TXN, (pid, epoch), &[("t", 0)]);
+    assert_eq!(produce(c.sim(1), (pid, epoch), 0, 0, 1), 0);
+    c.run_until(1_000, |c| copied(c, 1, TXNS) && copied(c, 1, "t"));
+    elect_txns(&mut c, 2, 2);
+    elect_t(&mut c, 2, 2);
+    assert_eq!(state(c.sim(2), TXN), "Ongoing");
+    c.run_until(10_000, |c| state(c.sim(2), TXN) == "CompleteAbort");
+    let d = describe(c.sim(2), TXN);
+    assert!(d.producer_epoch > epoch, "the producer is fenced");
+    assert!(committed_values(&fetch(c.sim(2), "t", 0, 0, true)).is_empty());
+}
+
+#[test]
+fn metadata_for_the_missing_transaction_state_topic_creates_it_as_find_coordinator_does() {
+    let mut c = pair();
+    let s = c.sim(2);
+    let req = MetadataRequest {
+        topics: Some(vec![MetadataRequestTopic {
+            name: Some(TXNS.into()),
+            ..Default::default()
+        }]),
+        allow_auto_topic_creation: true,
+        ..Default::default()
+    };
+    for _ in 0..2 {
+        match s.call(CLIENT, 9, RequestBody::Metadata(req.clone())) {
+            ResponseBody::Metadata(r) => assert_eq!(
+                r.topics[0].error_code,
+                ErrorCode::LEADER_NOT_AVAILABLE.code()
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(s.creating.len(), 1, "created once");
+    assert_eq!(s.creating[0].1[0].name, TXNS);
+    assert_eq!(
+        find(s).error_code,
+        ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
+    );
+    assert_eq!(s.creating.len(), 1, "still the one creation");
+}
