@@ -14,8 +14,13 @@ mod util;
 
 use sim::pair::Pair;
 use sim::Sim;
+use spate_core::protocol::messages::add_partitions_to_txn_request::{
+    AddPartitionsToTxnRequest, AddPartitionsToTxnTopic,
+};
+use spate_core::protocol::messages::end_txn_request::EndTxnRequest;
 use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
+use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use spate_core::protocol::messages::list_transactions_request::ListTransactionsRequest;
 use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
@@ -66,10 +71,13 @@ fn listed(s: &mut Sim) -> Vec<String> {
 }
 
 /// The controller makes `leader` lead both partitions of
-/// `__transaction_state` at `epoch`, telling both brokers.
+/// `__transaction_state` at `epoch`, telling both brokers. The ISR is the
+/// leader alone, so the coordinator's answers do not wait for the
+/// follower to copy its writes (that wait has its own test); the
+/// follower copies all the same.
 fn elect_txns(c: &mut Pair, leader: i32, epoch: i32) {
     for to in 1..=2 {
-        c.lead_partitions(to, (TXNS, TXNS_ID), &[0, 1], (leader, epoch), &[1, 2]);
+        c.lead_partitions(to, (TXNS, TXNS_ID), &[0, 1], (leader, epoch), &[leader]);
     }
 }
 
@@ -380,4 +388,90 @@ fn metadata_for_the_missing_transaction_state_topic_creates_it_as_find_coordinat
         ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
     );
     assert_eq!(s.creating.len(), 1, "still the one creation");
+}
+
+/// Sends `body` at `version` to broker 1 on `CLIENT`, checks it is not
+/// answered before the follower copies, then runs the pair until it is.
+fn waits_for_the_follower(c: &mut Pair, version: i16, body: RequestBody) -> ResponseBody {
+    let s = c.sim(1);
+    s.send(CLIENT, version, body);
+    assert!(!s.events.contains_key(&CLIENT), "answered before the copy");
+    c.run_until(10_000, |c| c.sim(1).events.contains_key(&CLIENT));
+    c.sim(1).one(CLIENT)
+}
+
+#[test]
+fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state() {
+    let mut c = pair();
+    for to in 1..=2 {
+        c.lead_partitions(to, (TXNS, TXNS_ID), &[0, 1], (1, 1), &[1, 2]);
+    }
+    elect_tp(&mut c, 0, 1, 1);
+    elect_tp(&mut c, 1, 2, 1);
+    c.deliver();
+    let init = InitProducerIdRequest {
+        transactional_id: Some(TXN.into()),
+        transaction_timeout_ms: 60_000,
+        producer_id: -1,
+        producer_epoch: -1,
+        ..Default::default()
+    };
+    let producer = match waits_for_the_follower(&mut c, 4, RequestBody::InitProducerId(init)) {
+        ResponseBody::InitProducerId(r) => {
+            assert_eq!(r.error_code, 0);
+            (r.producer_id, r.producer_epoch)
+        }
+        other => panic!("{other:?}"),
+    };
+    let add = AddPartitionsToTxnRequest {
+        v3_and_below_transactional_id: TXN.into(),
+        v3_and_below_producer_id: producer.0,
+        v3_and_below_producer_epoch: producer.1,
+        v3_and_below_topics: vec![AddPartitionsToTxnTopic {
+            name: "t".into(),
+            partitions: vec![0, 1].into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    match waits_for_the_follower(&mut c, 3, RequestBody::AddPartitionsToTxn(add)) {
+        ResponseBody::AddPartitionsToTxn(r) => {
+            let codes: Vec<i16> = r.results_by_topic_v3_and_below[0]
+                .results_by_partition
+                .iter()
+                .map(|p| p.partition_error_code)
+                .collect();
+            assert_eq!(codes, [0, 0]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(produce(c.sim(1), producer, 0, 0, 1), 0);
+    assert_eq!(produce(c.sim(2), producer, 0, 1, 1), 0);
+
+    // EndTxn: the prepared state is written but not copied, so no answer
+    // and no marker anywhere yet (t-0 is led here, t-1 by broker 2).
+    let t0 = end_offset(&mut c, 1, "t", 0);
+    let end = EndTxnRequest {
+        transactional_id: TXN.into(),
+        producer_id: producer.0,
+        producer_epoch: producer.1,
+        committed: true,
+        ..Default::default()
+    };
+    c.sim(1).send(CLIENT, 3, RequestBody::EndTxn(end));
+    assert!(!c.sim(1).events.contains_key(&CLIENT), "EndTxn waits");
+    assert!(c.sim(1).markers.is_empty(), "no marker sent before");
+    assert_eq!(
+        end_offset(&mut c, 1, "t", 0),
+        t0,
+        "no marker written before"
+    );
+    // The follower copies it: the answer comes, then the markers.
+    c.run_until(10_000, |c| c.sim(1).events.contains_key(&CLIENT));
+    match c.sim(1).one(CLIENT) {
+        ResponseBody::EndTxn(r) => assert_eq!(r.error_code, 0),
+        other => panic!("{other:?}"),
+    }
+    c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
+    assert!(end_offset(&mut c, 1, "t", 0) > t0, "the marker in t-0");
 }

@@ -97,7 +97,7 @@ use crate::storage::{Storage, TopicPartition};
 
 pub(crate) use create_topics::{Answer as CreateAnswer, Creates};
 pub(crate) use fetch::ParkedFetch;
-pub(crate) use produce::ParkedProduce;
+pub(crate) use produce::{replicated as replicated_to, ParkedProduce};
 
 /// A request waiting in the broker, indexed by the partitions it waits on
 /// and timed by its deadline.
@@ -596,15 +596,31 @@ fn run<S: Storage>(
         }
         Q::InitProducerId(req) => {
             let mut appended = Vec::new();
+            let ids: Vec<ByteString> = req.transactional_id.iter().cloned().collect();
             let mut tp = txn_parts!();
             let r = init_producer_id::handle(ctx, config, &mut tp, req, &mut appended);
-            Handled::appended(R::InitProducerId(r), appended)
+            txn_answer(&tp, ctx, answering, &ids, R::InitProducerId(r), appended)
         }
         Q::AddPartitionsToTxn(req) => {
             let mut appended = Vec::new();
+            let ids: Vec<ByteString> = match ctx.version {
+                0..=3 => vec![req.v3_and_below_transactional_id.clone()],
+                _ => req
+                    .transactions
+                    .iter()
+                    .map(|t| t.transactional_id.clone())
+                    .collect(),
+            };
             let mut tp = txn_parts!();
             let r = add_partitions_to_txn::handle(ctx, &mut tp, req, &mut appended);
-            Handled::appended(R::AddPartitionsToTxn(r), appended)
+            txn_answer(
+                &tp,
+                ctx,
+                answering,
+                &ids,
+                R::AddPartitionsToTxn(r),
+                appended,
+            )
         }
         Q::AddOffsetsToTxn(req) => {
             let mut appended = Vec::new();
@@ -617,16 +633,18 @@ fn run<S: Storage>(
                     },
                 ));
             }
+            let ids = [req.transactional_id.clone()];
             let mut tp = txn_parts!();
             let r =
                 add_offsets_to_txn::handle(ctx, &mut tp, offsets_partitions, req, &mut appended);
-            Handled::appended(R::AddOffsetsToTxn(r), appended)
+            txn_answer(&tp, ctx, answering, &ids, R::AddOffsetsToTxn(r), appended)
         }
         Q::EndTxn(req) => {
             let mut appended = Vec::new();
+            let ids = [req.transactional_id.clone()];
             let mut tp = txn_parts!();
             let r = end_txn::handle(ctx, config, &mut tp, req, &mut appended);
-            Handled::appended(R::EndTxn(r), appended)
+            txn_answer(&tp, ctx, answering, &ids, R::EndTxn(r), appended)
         }
         Q::TxnOffsetCommit(req) => {
             let (mut appended, mut written) = (Vec::new(), None);
@@ -729,5 +747,33 @@ fn run<S: Storage>(
             "{} is not served",
             other.api_key().name()
         ))),
+    }
+}
+
+/// A transaction coordinator's answer, sent once the partitions of
+/// `__transaction_state` holding `ids` are in every ISR replica
+/// ([`replicated`]), with what it appended.
+fn txn_answer<S: Storage>(
+    tp: &TxnParts<'_, S>,
+    ctx: &Ctx<'_>,
+    answering: Answering,
+    ids: &[ByteString],
+    body: ResponseBody,
+    appended: Vec<TopicPartition>,
+) -> Handled {
+    let waits = replicated::unreplicated_txn_logs(tp.cluster, &*tp.storage, tp.txns, ids);
+    let timeout = tp.txns.config().request_timeout_ms;
+    let reply = replicated::answer_when_replicated(
+        tp.cluster,
+        &*tp.storage,
+        answering,
+        ctx.now,
+        timeout,
+        waits,
+        body,
+    );
+    Handled {
+        appended,
+        ..Handled::reply(reply)
     }
 }

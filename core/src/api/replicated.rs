@@ -2,7 +2,11 @@
 //! once the records it wrote to `__consumer_offsets` are in every ISR
 //! replica, as an acks=all Produce is (Kafka's `appendForGroup` with
 //! `offsets.commit.required.acks` = -1, parked as a `DelayedProduce` for
-//! at most `offsets.commit.timeout.ms`).
+//! at most `offsets.commit.timeout.ms`); so are the transaction
+//! coordinator's answers (InitProducerId, AddPartitionsToTxn,
+//! AddOffsetsToTxn, EndTxn) once the transaction's partition of
+//! `__transaction_state` is (Kafka's `appendTransactionToLog`, acks=-1,
+//! for at most `request.timeout.ms`).
 //!
 //! On a single broker, or for a partition without followers, the high
 //! watermark is the log end and the answer goes at once. In a cluster the
@@ -26,48 +30,71 @@ use crate::state::cluster::Cluster;
 use crate::state::Now;
 use crate::storage::{Storage, TopicPartition};
 
-/// A response to send once `tp`'s high watermark reaches `required`.
+/// A response to send once the high watermark of each partition it
+/// waits on reaches the offset beside it.
 #[derive(Debug)]
 pub(crate) struct ParkedAnswer {
     /// How to answer it.
     pub answering: Answering,
     /// When it is answered COORDINATOR_NOT_AVAILABLE.
     pub deadline: Now,
-    tp: TopicPartition,
-    required: i64,
+    waits: Vec<(TopicPartition, i64)>,
     body: ResponseBody,
 }
 
 impl ParkedAnswer {
-    /// The partition it waits on.
+    /// The partitions it waits on.
     pub fn partitions(&self) -> Vec<TopicPartition> {
-        vec![self.tp.clone()]
+        self.waits.iter().map(|(tp, _)| tp.clone()).collect()
     }
 }
 
-/// Answers `body` now when `written` (the partition and its log end after
-/// the request's records) is already acknowledged, or parks it until
-/// then, for at most `timeout_ms`. Nothing written: answered now.
+/// Answers `body` now when every partition of `written` (each with its
+/// log end after the request's records) is already acknowledged, or
+/// parks it until then, for at most `timeout_ms`. Nothing written:
+/// answered now.
 pub(crate) fn answer_when_replicated<S: Storage>(
     cluster: &Cluster,
     storage: &S,
     answering: Answering,
     now: Now,
     timeout_ms: i64,
-    written: Option<(TopicPartition, i64)>,
+    written: impl IntoIterator<Item = (TopicPartition, i64)>,
     body: ResponseBody,
 ) -> Reply {
-    let Some((tp, required)) = written else {
+    let waits: Vec<_> = written.into_iter().collect();
+    if waits.is_empty() {
         return Reply::Response(body);
-    };
+    }
     let parked = ParkedAnswer {
         answering,
         deadline: now.saturating_add(timeout_ms),
-        tp,
-        required,
+        waits,
         body,
     };
     resume(cluster, storage, parked, false)
+}
+
+/// The partitions of `__transaction_state` holding `ids`, each with its
+/// log end, where an ISR replica lacks part of it: what a transaction
+/// coordinator's answer waits for (nothing on a single broker, or for a
+/// partition not led here, whose answer says so already).
+pub(crate) fn unreplicated_txn_logs<S: Storage>(
+    cluster: &Cluster,
+    storage: &S,
+    txns: &crate::coordinator::txn::TxnCoordinator,
+    ids: impl IntoIterator<Item = impl AsRef<str>>,
+) -> Vec<(TopicPartition, i64)> {
+    let mut waits: Vec<(TopicPartition, i64)> = Vec::new();
+    for id in ids {
+        let tp = txns.partition_of(id.as_ref());
+        let end = storage.end_offset(&tp);
+        if replicated(cluster, storage, &tp, end).is_none() && !waits.iter().any(|(t, _)| *t == tp)
+        {
+            waits.push((tp, end));
+        }
+    }
+    waits
 }
 
 /// Checks a parked answer again: sends it when its records are
@@ -79,11 +106,22 @@ pub(crate) fn resume<S: Storage>(
     mut parked: ParkedAnswer,
     expired: bool,
 ) -> Reply {
-    let code = match replicated(cluster, storage, &parked.tp, parked.required) {
-        Some(code) => code,
-        None if expired => ErrorCode::REQUEST_TIMED_OUT,
-        None => return Reply::Park(Parked::Answer(Box::new(parked))),
-    };
+    let mut code = ErrorCode::NONE;
+    let mut waiting = Vec::new();
+    for (tp, required) in std::mem::take(&mut parked.waits) {
+        match replicated(cluster, storage, &tp, required) {
+            Some(ErrorCode::NONE) => {}
+            Some(c) => code = c,
+            None => waiting.push((tp, required)),
+        }
+    }
+    if code == ErrorCode::NONE && !waiting.is_empty() {
+        if !expired {
+            parked.waits = waiting;
+            return Reply::Park(Parked::Answer(Box::new(parked)));
+        }
+        code = ErrorCode::REQUEST_TIMED_OUT;
+    }
     let code = match code {
         ErrorCode::NONE => return Reply::Response(parked.body),
         ErrorCode::NOT_LEADER_OR_FOLLOWER => ErrorCode::NOT_COORDINATOR,
@@ -93,10 +131,34 @@ pub(crate) fn resume<S: Storage>(
     Reply::Response(parked.body)
 }
 
-/// Sets every partition of a commit's response that succeeded to `code`.
+/// Sets every part of a response that succeeded to `code`.
 fn fail(body: &mut ResponseBody, code: ErrorCode) {
     let ok = ErrorCode::NONE.code();
+    let set = |c: &mut i16| {
+        if *c == ok {
+            *c = code.code();
+        }
+    };
     match body {
+        ResponseBody::InitProducerId(r) if r.error_code == ok => {
+            r.error_code = code.code();
+            r.producer_id = -1;
+            r.producer_epoch = -1;
+        }
+        ResponseBody::AddOffsetsToTxn(r) => set(&mut r.error_code),
+        ResponseBody::EndTxn(r) => set(&mut r.error_code),
+        ResponseBody::AddPartitionsToTxn(r) => {
+            let v3 = r.results_by_topic_v3_and_below.iter_mut();
+            let v4 = r
+                .results_by_transaction
+                .iter_mut()
+                .flat_map(|t| &mut t.topic_results);
+            for t in v3.chain(v4) {
+                for p in &mut t.results_by_partition {
+                    set(&mut p.partition_error_code);
+                }
+            }
+        }
         ResponseBody::OffsetCommit(r) => {
             for p in r.topics.iter_mut().flat_map(|t| &mut t.partitions) {
                 if p.error_code == ok {

@@ -76,7 +76,13 @@ pub(crate) fn carry_out<S: Storage, T>(
                 p.txns.removed(&id);
             }
             Step::Markers(m) => {
-                let remote = led_elsewhere(p.cluster, &m);
+                // Until the prepared state is replicated, every marker
+                // waits (led here or not).
+                let after = unreplicated(p, &m.transactional_id);
+                let remote = match after {
+                    Some(_) => m.partitions.clone(),
+                    None => led_elsewhere(p.cluster, &m),
+                };
                 if let Err(code) = write_markers(p, &m, &remote, now, appended) {
                     p.txns.retry_later(&m.transactional_id, now);
                     return Err(code);
@@ -87,7 +93,7 @@ pub(crate) fn carry_out<S: Storage, T>(
                     let Some(Step::Write(then)) = rest.first().cloned() else {
                         return Err(ErrorCode::UNKNOWN_SERVER_ERROR);
                     };
-                    p.txns.defer(m, remote, then, now);
+                    p.txns.defer(m, remote, then, now, after);
                     return match rest.len() {
                         1 => Ok(plan.reply),
                         _ => Err(ErrorCode::CONCURRENT_TRANSACTIONS),
@@ -106,6 +112,18 @@ pub(crate) fn coordinator_epoch(cluster: &Cluster, txns: &TxnCoordinator, id: &s
     cluster
         .partition_epoch(TRANSACTION_STATE_TOPIC, tp.partition)
         .unwrap_or(0)
+}
+
+/// The partition of `__transaction_state` holding `id` and its log end,
+/// when an ISR replica lacks part of it (ZooKeeper mode, followers
+/// behind); `None` when all of it is replicated, or it is not led here.
+fn unreplicated<S: Storage>(p: &TxnParts<'_, S>, id: &str) -> Option<(TopicPartition, i64)> {
+    let tp = p.txns.partition_of(id);
+    let end = p.storage.end_offset(&tp);
+    match super::produce::replicated(p.cluster, &*p.storage, &tp, end) {
+        None => Some((tp, end)),
+        Some(_) => None,
+    }
 }
 
 /// The partitions of `m` led by other brokers (ZooKeeper mode).

@@ -106,7 +106,11 @@ impl<S: Storage> Broker<S> {
     fn send_markers(&mut self, now: Now) {
         let mut by_leader: BTreeMap<i32, Vec<(Markers, Vec<Part>)>> = BTreeMap::new();
         let mut appended = Vec::new();
-        for (m, parts) in self.txns.due_markers(now) {
+        let (cluster, storage) = (&self.cluster, &self.storage);
+        let replicated = |tp: &TopicPartition, end: i64| {
+            crate::api::replicated_to(cluster, storage, tp, end).is_some()
+        };
+        for (m, parts) in self.txns.due_markers(now, replicated) {
             let id = m.transactional_id.clone();
             for part in parts {
                 let tp = TopicPartition::new(&*part.0, part.1);

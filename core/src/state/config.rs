@@ -190,6 +190,10 @@ pub struct TxnConfig {
     /// ended and that has not changed for this long is forgotten (a
     /// tombstone in `__transaction_state`); Kafka: 7 days.
     pub id_expiration_ms: i64,
+    /// `request.timeout.ms` (Kafka: 30000): how long the coordinator's
+    /// answer waits for the followers of its `__transaction_state`
+    /// partition before it is answered COORDINATOR_NOT_AVAILABLE.
+    pub request_timeout_ms: i64,
     // Kafka's `transaction.abort.timed.out.transaction.cleanup.interval.ms`
     // has no counterpart: the coordinator aborts a transaction at its
     // exact deadline (start + timeout), where Kafka finds it up to one
@@ -204,6 +208,7 @@ impl Default for TxnConfig {
             state_log_min_isr: 2,
             max_timeout_ms: 900_000,
             id_expiration_ms: 7 * 24 * 60 * 60 * 1000,
+            request_timeout_ms: 30_000,
         }
     }
 }

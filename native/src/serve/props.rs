@@ -137,6 +137,7 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         }
         "offset.metadata.max.bytes" => c.groups.offset_metadata_max_bytes = v.parse()?,
         "offsets.commit.timeout.ms" => c.groups.offsets_commit_timeout_ms = v.parse()?,
+        "request.timeout.ms" => c.transactions.request_timeout_ms = v.parse()?,
         "group.consumer.session.timeout.ms" => c.groups.consumer_session_timeout_ms = v.parse()?,
         "group.consumer.heartbeat.interval.ms" => {
             c.groups.consumer_heartbeat_interval_ms = v.parse()?

@@ -261,6 +261,11 @@ impl TxnCoordinator {
         }
     }
 
+    /// The coordinator's settings.
+    pub fn config(&self) -> &TxnConfig {
+        &self.config
+    }
+
     /// A transactional id's metadata.
     pub fn get(&self, id: &str) -> Option<&TxnMeta> {
         self.txns.get(id)

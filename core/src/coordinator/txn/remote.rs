@@ -17,6 +17,14 @@
 //! completions whose markers are all written. An id whose partition of
 //! `__transaction_state` stops being led here loses what it waited for
 //! (`owned`), as Kafka's `removeMarkersForTxnTopicPartition`.
+//!
+//! In a cluster the prepared state must be in every ISR replica of its
+//! `__transaction_state` partition before any marker is written (Kafka
+//! appends it with acks=-1 and sends markers from the callback): until
+//! then every partition, including those led here, waits in the outbox
+//! (`Remote::after`), so a coordinator that dies meanwhile leaves a
+//! transaction its successor loads as Ongoing (and aborts) with no marker
+//! written anywhere.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -24,6 +32,7 @@ use bytestring::ByteString;
 
 use super::{Markers, TxnCoordinator, TxnMeta, RETRY_BACKOFF_MS};
 use crate::state::Now;
+use crate::storage::TopicPartition;
 
 /// One transaction's markers waiting on other brokers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +46,10 @@ pub(crate) struct Remote {
     pub retry_at: Now,
     /// Partitions sent and not answered yet.
     pub in_flight: BTreeSet<(ByteString, i32)>,
+    /// Nothing is sent before this partition of `__transaction_state`
+    /// has the prepared state up to this offset in every ISR replica
+    /// (Kafka sends markers only once the prepare is replicated).
+    pub after: Option<(TopicPartition, i64)>,
 }
 
 /// What waits on other brokers' markers, and the requests in flight.
@@ -91,6 +104,7 @@ impl TxnCoordinator {
         remote: Vec<(ByteString, i32)>,
         then: TxnMeta,
         now: Now,
+        after: Option<(TopicPartition, i64)>,
     ) {
         let id = markers.transactional_id.clone();
         self.deadlines.set(&id, None);
@@ -102,6 +116,7 @@ impl TxnCoordinator {
                 unsent: remote.into_iter().collect(),
                 retry_at: now,
                 in_flight: BTreeSet::new(),
+                after,
             },
         );
     }
@@ -113,12 +128,24 @@ impl TxnCoordinator {
 
     /// The markers due at `now`: per transaction, its marker and the
     /// partitions to write it to, which are in flight from now on until
-    /// [`TxnCoordinator::settle`]d.
-    pub fn due_markers(&mut self, now: Now) -> Vec<(Markers, Vec<(ByteString, i32)>)> {
+    /// [`TxnCoordinator::settle`]d. `replicated(tp, offset)` says whether
+    /// every ISR replica of `tp` has its log up to `offset`: markers
+    /// waiting for their prepared state to be replicated wait on.
+    pub fn due_markers(
+        &mut self,
+        now: Now,
+        replicated: impl Fn(&TopicPartition, i64) -> bool,
+    ) -> Vec<(Markers, Vec<(ByteString, i32)>)> {
         let mut due = Vec::new();
         for r in self.remote.waiting.values_mut() {
             if r.unsent.is_empty() || r.retry_at > now {
                 continue;
+            }
+            if let Some((tp, offset)) = &r.after {
+                if !replicated(tp, *offset) {
+                    continue;
+                }
+                r.after = None;
             }
             let parts: Vec<_> = std::mem::take(&mut r.unsent).into_iter().collect();
             r.in_flight.extend(parts.iter().cloned());

@@ -318,21 +318,23 @@ fn markers_left_to_other_brokers_complete_once_all_are_written() {
         panic!("{:?}", plan.steps);
     };
     c.written(prepared.clone());
-    c.defer(m.clone(), parts.to_vec(), complete.clone(), 10);
+    c.defer(m.clone(), parts.to_vec(), complete.clone(), 10, None);
     assert!(c.waits_on_markers("t"));
     // The transaction timer leaves it alone meanwhile.
     assert!(c.handle_timeout(10_000).is_empty());
-    let due = c.due_markers(10);
+    let due = c.due_markers(10, |_, _| true);
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].1, parts.to_vec());
-    assert!(c.due_markers(10).is_empty(), "in flight");
+    assert!(c.due_markers(10, |_, _| true).is_empty(), "in flight");
     c.settle("t", &parts[0], remote::Outcome::Done, 20);
     c.settle("t", &parts[1], remote::Outcome::Retry, 20);
     assert!(c.completed().is_empty());
     // Sent again after the backoff only.
     assert_eq!(c.next_deadline(), Some(20 + RETRY_BACKOFF_MS));
-    assert!(c.due_markers(20 + RETRY_BACKOFF_MS - 1).is_empty());
-    let due = c.due_markers(20 + RETRY_BACKOFF_MS);
+    assert!(c
+        .due_markers(20 + RETRY_BACKOFF_MS - 1, |_, _| true)
+        .is_empty());
+    let due = c.due_markers(20 + RETRY_BACKOFF_MS, |_, _| true);
     assert_eq!(due[0].1, vec![parts[1].clone()]);
     // An answer that came twice changes nothing.
     c.settle("t", &parts[0], remote::Outcome::Retry, 30);
