@@ -52,6 +52,13 @@
 //! live hear of a membership change from the driver's own UpdateMetadata,
 //! not from this machine.
 //!
+//! # Controlled shutdown
+//!
+//! [`Controller::handle_controlled_shutdown`] (rules in `shutdown.rs`):
+//! the broker is kept out of every election and ISR it can leave while it
+//! stays live, and [`Output::ShutdownDone`] answers it once its partitions
+//! are settled, with those it still leads.
+//!
 //! # Not here yet
 //!
 //! - Preferred leader election (`auto.leader.rebalance.enable`, Kafka's
@@ -61,8 +68,8 @@
 //! - ISR expansion: a returning replica rejoins the ISR when the leader
 //!   says so (AlterPartition / the ISR change notification), which belongs
 //!   to the replication layer; this machine only shrinks the ISR.
-//! - Topic deletion, partition reassignment, controlled shutdown, and
-//!   StopReplica for replicas on dead brokers.
+//! - Topic deletion, partition reassignment, and StopReplica (for
+//!   replicas on dead brokers, or to a broker shutting down).
 //! - CreateTopics through ZooKeeper is the broker's side, not this
 //!   machine's: the broker outputs `Output::CreateTopics` with the
 //!   computed assignments, the driver writes `/config/topics/T` and
@@ -70,6 +77,7 @@
 //!   `/brokers/topics` watch (`handle_topics`) like any other.
 
 mod rules;
+mod shutdown;
 #[cfg(test)]
 mod tests;
 
@@ -193,6 +201,16 @@ pub enum Output {
         /// The partitions.
         partitions: Vec<PartitionView>,
     },
+    /// Answer the controlled shutdown of `broker`
+    /// ([`Controller::handle_controlled_shutdown`]): every partition it
+    /// hosts is settled, and these (replicated, with no other live ISR
+    /// member to take over) it still leads.
+    ShutdownDone {
+        /// The broker shutting down.
+        broker: BrokerId,
+        /// The partitions it still leads.
+        remaining: Vec<TopicPartition>,
+    },
 }
 
 /// One partition as the controller keeps it.
@@ -220,6 +238,11 @@ pub struct Controller {
     notified: BTreeSet<TopicPartition>,
     /// Brokers that get everything at the next announcement.
     newcomers: BTreeSet<BrokerId>,
+    /// Live brokers shutting down (Kafka's `shuttingDownBrokerIds`): never
+    /// elected, taken out of every ISR they can leave.
+    shutting_down: BTreeSet<BrokerId>,
+    /// Shutting-down brokers owed a [`Output::ShutdownDone`].
+    shutdown_owed: BTreeSet<BrokerId>,
     outputs: VecDeque<Output>,
 }
 
@@ -280,6 +303,8 @@ impl Controller {
         }
         self.newcomers.extend(live.difference(&self.live).copied());
         self.newcomers.retain(|b| live.contains(b));
+        self.shutting_down.retain(|b| live.contains(b));
+        self.shutdown_owed.retain(|b| live.contains(b));
         self.live = live;
         self.decide_all();
     }
@@ -387,12 +412,17 @@ impl Controller {
             if p.busy {
                 continue;
             }
-            let (state, expect) =
-                match rules::decide(&p.replicas, p.stored.as_ref(), &self.live, epoch) {
-                    Decision::Keep => continue,
-                    Decision::Create(s) => (s, Expect::Absent),
-                    Decision::Update(s, v) => (s, Expect::Version(v)),
-                };
+            let (state, expect) = match shutdown::decide(
+                &p.replicas,
+                p.stored.as_ref(),
+                &self.live,
+                &self.shutting_down,
+                epoch,
+            ) {
+                Decision::Keep => continue,
+                Decision::Create(s) => (s, Expect::Absent),
+                Decision::Update(s, v) => (s, Expect::Version(v)),
+            };
             p.busy = true;
             self.outputs.push_back(Output::Write {
                 tp: tp.clone(),
@@ -401,6 +431,7 @@ impl Controller {
             });
         }
         self.announce();
+        self.answer_shutdowns();
     }
 
     /// Queues the requests for settled partitions.

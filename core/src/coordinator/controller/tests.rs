@@ -3,6 +3,7 @@
 //! writer), and the requests are collected per broker.
 
 use super::*;
+use crate::protocol::ErrorCode;
 
 /// A fake engine: the state znodes, and what each broker was sent.
 #[derive(Default)]
@@ -37,6 +38,11 @@ impl World {
                 Output::LeaderAndIsr { broker, partitions } => self.log("lai", broker, &partitions),
                 Output::UpdateMetadata { broker, partitions } => {
                     self.log("um", broker, &partitions)
+                }
+                Output::ShutdownDone { broker, remaining } => {
+                    let names: Vec<String> = remaining.iter().map(|tp| tp.to_string()).collect();
+                    self.sent
+                        .push(format!("done {broker} [{}]", names.join(", ")));
                 }
             }
         }
@@ -362,4 +368,89 @@ fn an_isr_the_leader_changed_is_told_in_update_metadata_only() {
     world.run(&mut c);
     assert_eq!(world.znodes[&tp(0)].state.isr, [1]);
     assert_eq!(world.znodes[&tp(0)].version, 2);
+}
+
+#[test]
+fn a_controlled_shutdown_moves_leadership_and_answers_once_it_is_written() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    // t-1 led by 2 and followed by 1; u-0 on 1 alone.
+    c.handle_topics(vec![
+        topic("t", &[&[1, 2, 3], &[2, 1, 3]]),
+        topic("u", &[&[1]]),
+    ]);
+    world.run(&mut c);
+    world.take();
+    assert_eq!(c.handle_controlled_shutdown(1), Ok(()));
+    assert!(
+        matches!(c.poll_output(), Some(Output::Write { .. })),
+        "written before anything is told or answered"
+    );
+    // Carry the rest out as the driver would (the first write was taken).
+    let first = world.znodes.get(&tp(0)).cloned();
+    assert_eq!(first.map(|s| s.state.leader), Some(1), "not written yet");
+    c.handle_written(vec![(
+        tp(0),
+        LeaderIsr {
+            leader: 2,
+            leader_epoch: 1,
+            isr: vec![2, 3],
+            controller_epoch: 1,
+        },
+        world.write(
+            &tp(0),
+            &LeaderIsr {
+                leader: 2,
+                leader_epoch: 1,
+                isr: vec![2, 3],
+                controller_epoch: 1,
+            },
+            Expect::Version(0),
+        ),
+    )]);
+    world.run(&mut c);
+    let sent = world.take();
+    assert!(sent.contains(&"lai 1 t-0 leader 2 e1 isr [2, 3]".to_string()));
+    assert!(sent.contains(&"lai 3 t-1 leader 2 e1 isr [2, 3]".to_string()));
+    assert_eq!(
+        sent.last().map(String::as_str),
+        Some("done 1 []"),
+        "answered after everything was told; u-0 (one replica) is not counted"
+    );
+    assert_eq!(world.znodes[&tp(1)].state.isr, vec![2, 3]);
+    // While it stays registered it is elected nowhere: 2 dies, 3 leads.
+    c.handle_brokers(live(&[1, 3]));
+    world.run(&mut c);
+    assert_eq!(world.znodes[&tp(0)].state.leader, 3);
+    assert_eq!(world.znodes[&tp(0)].state.isr, vec![3]);
+    // Once it is gone and back, it is an ordinary broker again.
+    c.handle_brokers(live(&[3]));
+    c.handle_brokers(live(&[1, 3]));
+    world.run(&mut c);
+    assert!(c.shutting_down().is_empty());
+}
+
+#[test]
+fn a_leader_nobody_can_replace_is_reported_and_refusals_say_why() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    // 2 and 3 leave the ISR (dead), then come back outside it.
+    c.handle_brokers(live(&[1]));
+    world.run(&mut c);
+    c.handle_brokers(live(&[1, 2, 3]));
+    world.run(&mut c);
+    world.take();
+    assert_eq!(c.handle_controlled_shutdown(1), Ok(()));
+    world.run(&mut c);
+    assert_eq!(world.take(), ["done 1 [t-0]"]);
+    assert_eq!(world.znodes[&tp(0)].state.leader, 1, "it keeps leading");
+    assert_eq!(
+        c.handle_controlled_shutdown(4),
+        Err(ErrorCode::BROKER_NOT_AVAILABLE)
+    );
+    c.handle_resigned();
+    assert_eq!(
+        c.handle_controlled_shutdown(1),
+        Err(ErrorCode::NOT_CONTROLLER)
+    );
 }
