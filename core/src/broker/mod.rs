@@ -110,6 +110,7 @@
 //! topic is LEADER_NOT_AVAILABLE). The internal topics stay on the
 //! broker's own controller for now.
 
+mod asks;
 mod conn;
 mod creates;
 mod output;
@@ -138,6 +139,7 @@ use crate::state::producers::Producers;
 use crate::state::retention;
 use crate::state::telemetry::Telemetry;
 use crate::storage::{Storage, TopicPartition};
+pub use asks::{ControllerAnswer, ControllerAsk};
 use conn::{Conn, InFlight};
 pub use output::Output;
 use timer::{TimerKind, Timers};
@@ -603,7 +605,11 @@ impl<S: Storage> Broker<S> {
             group_deadline,
             create,
             metadata_updated,
+            ask,
         } = api::dispatch(parts, conn, peer, now, input);
+        if let Some(ask) = ask {
+            self.outputs.push_back(Output::AskController { conn, ask });
+        }
         if let Some((request, topics)) = create {
             self.outputs
                 .push_back(Output::CreateTopics { request, topics });

@@ -199,7 +199,7 @@ impl Channels {
                     }),
                 ))
             }
-            Output::Write { .. } | Output::Read { .. } => None,
+            Output::Write { .. } | Output::Read { .. } | Output::ShutdownDone { .. } => None,
         }
     }
 }

@@ -87,6 +87,7 @@ mod control;
 pub(crate) mod engine;
 pub(crate) mod membership;
 mod sender;
+pub(crate) mod shutdown;
 #[cfg(test)]
 mod tests;
 mod topic_znodes;
@@ -166,6 +167,24 @@ impl Member {
     /// (answered as [`News`]).
     pub(crate) fn commands(&self) -> mpsc::UnboundedSender<Command> {
         self.commands.clone()
+    }
+
+    /// Shuts down in a controlled way when `config` enables it: asks the
+    /// controller to move this broker's leadership, and returns once it
+    /// moved or the tries ran out (see [`shutdown`]). The broker keeps
+    /// serving meanwhile.
+    pub(crate) async fn shut_down_controlled(&self, config: shutdown::ShutdownConfig) {
+        if !config.enable {
+            return;
+        }
+        let (done, moved) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::ShutDown { config, done })
+            .is_ok()
+        {
+            let _ = moved.await;
+        }
     }
 
     /// Stops the loop and closes the session.

@@ -441,6 +441,24 @@ async fn attempt(
     }
 }
 
+/// Sends one request to a broker on a connection of its own, as broker
+/// `me`, and decodes the answer: a broker's ControlledShutdown to the
+/// controller. The connection is closed after.
+pub(crate) async fn ask_once(
+    me: BrokerId,
+    host: &str,
+    port: i32,
+    body: &RequestBody,
+    version: i16,
+) -> anyhow::Result<ResponseBody> {
+    let mut peer = Peer::open(me, host, port).await?;
+    let frame = peer.exchange(body, version).await?;
+    let key = body.api_key();
+    let (_, answer) = decode_response(&frame, key, version)
+        .map_err(|e| anyhow!("decoding the {} response: {e}", key.name()))?;
+    Ok(answer)
+}
+
 /// A connection from the controller to one broker.
 struct Peer {
     stream: TcpStream,

@@ -149,6 +149,8 @@ struct Settings {
     config: Config,
     max_request_bytes: usize,
     fsync: FsyncPolicy,
+    /// `controlled.shutdown.*` (ZooKeeper mode).
+    controlled_shutdown: cluster::shutdown::ShutdownConfig,
 }
 
 /// A seed for the ids the core makes up (topic ids, fetch session ids,
@@ -180,6 +182,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     let mut max_request_bytes = 104_857_600;
     let mut log_dir = None;
     let mut zookeeper: Option<ZkConfig> = None;
+    let mut controlled_shutdown = cluster::shutdown::ShutdownConfig::default();
     if let Some(path) = &args.properties {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -187,6 +190,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         for key in &p.unknown {
             warn!(key = %key, "server.properties key not used by Spate");
         }
+        controlled_shutdown = p.controlled_shutdown;
         listen = p.listeners;
         advertised = p.advertised;
         if let Some(m) = p.socket_request_max_bytes {
@@ -238,6 +242,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         config,
         max_request_bytes,
         fsync: args.fsync,
+        controlled_shutdown,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -447,6 +452,12 @@ async fn serve<S: Store>(
         settings.tap.clone(),
     ));
     shutdown_signal().await;
+    // Leadership moves away while this broker still serves (Kafka's
+    // controlled shutdown), then it stops taking connections.
+    if let Some(m) = &member {
+        info!("shutting down: moving leadership away");
+        m.shut_down_controlled(settings.controlled_shutdown).await;
+    }
     info!("shutting down: no new connections");
     let _ = stop_tx.send(true);
     for a in accepts {
@@ -618,6 +629,9 @@ fn apply<S: Storage>(
         Input::Cluster(News::TopicsCreated { request, results }) => {
             broker.handle_topics_created(request, results, now);
         }
+        Input::Cluster(News::ControllerAnswered { conn, answer }) => {
+            broker.handle_controller_answer(conn, answer, now);
+        }
         Input::ReplicaResponse(leader, frame) => {
             broker.handle_replica_response(leader, frame, now);
         }
@@ -695,6 +709,14 @@ fn send(
             // The owner loop kept these when there is no cluster.
             if let Some(c) = cluster {
                 let _ = c.send(cluster::Command::CreateTopics { request, topics });
+            }
+        }
+        Output::AskController { conn, ask } => {
+            debug!(conn, ?ask, "asking the controller");
+            // The core asks only in ZooKeeper mode, which always has a
+            // session.
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::AskController { conn, ask });
             }
         }
         Output::Close { conn, reason } => {

@@ -243,6 +243,8 @@ pub struct Controller {
     shutting_down: BTreeSet<BrokerId>,
     /// Shutting-down brokers owed a [`Output::ShutdownDone`].
     shutdown_owed: BTreeSet<BrokerId>,
+    /// Partitions of brokers that asked to shut down, not decided since.
+    shutdown_moves: BTreeSet<TopicPartition>,
     outputs: VecDeque<Output>,
 }
 
@@ -412,11 +414,13 @@ impl Controller {
             if p.busy {
                 continue;
             }
+            let acting = self.shutdown_moves.remove(tp);
             let (state, expect) = match shutdown::decide(
                 &p.replicas,
                 p.stored.as_ref(),
                 &self.live,
                 &self.shutting_down,
+                acting,
                 epoch,
             ) {
                 Decision::Keep => continue,

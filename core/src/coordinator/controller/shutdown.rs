@@ -26,26 +26,43 @@ use std::collections::BTreeSet;
 use super::rules::{self, Decision};
 use super::{BrokerId, Controller, Output, Stored, NO_LEADER};
 use crate::protocol::ErrorCode;
+use crate::storage::TopicPartition;
 
 /// [`rules::decide`] with `shutting_down` brokers (live ones, a subset of
-/// `live`) not eligible to lead or to stay in an ISR, as the module docs
-/// say.
+/// `live`) never elected. With `acting` (the controlled shutdown's own
+/// pass over a partition of a broker that asked) they also lose their
+/// leadership and leave the ISR, as the module docs say; otherwise a
+/// shutting-down leader keeps leading and a shutting-down ISR member
+/// stays (a leader that takes one back in is not overruled, as in Kafka
+/// 2.x).
 pub(crate) fn decide(
     replicas: &[BrokerId],
     stored: Option<&Stored>,
     live: &BTreeSet<BrokerId>,
     shutting_down: &BTreeSet<BrokerId>,
+    acting: bool,
     epoch: i32,
 ) -> Decision {
-    // Kafka acts only on replicated partitions.
-    if shutting_down.is_empty() || replicas.len() <= 1 {
+    if shutting_down.is_empty() {
         return rules::decide(replicas, stored, live, epoch);
     }
     let eligible: BTreeSet<BrokerId> = live.difference(shutting_down).copied().collect();
+    let Some(old) = stored else {
+        return rules::decide(replicas, None, &eligible, epoch);
+    };
+    let leader = old.state.leader;
+    let leader_live = leader != NO_LEADER && live.contains(&leader);
+    // Kafka acts only on replicated partitions.
+    if !(acting && replicas.len() > 1) {
+        // A live leader stays, and the ISR keeps its live members; a dead
+        // one is replaced by an eligible member (Kafka's offline election
+        // counts shutting-down brokers out).
+        let among = if leader_live { live } else { &eligible };
+        return rules::decide(replicas, stored, among, epoch);
+    }
     let decision = rules::decide(replicas, stored, &eligible, epoch);
-    if let (Some(old), Decision::Update(new, _)) = (stored, &decision) {
-        let leader = old.state.leader;
-        if new.leader == NO_LEADER && leader != NO_LEADER && shutting_down.contains(&leader) {
+    if let Decision::Update(new, _) = &decision {
+        if new.leader == NO_LEADER && leader_live {
             // Nobody to take over: the shutting-down leader stays, and only
             // the dead leave its ISR.
             return rules::decide(replicas, stored, live, epoch);
@@ -74,6 +91,12 @@ impl Controller {
         }
         self.shutting_down.insert(broker);
         self.shutdown_owed.insert(broker);
+        let hosted = self
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.replicas.contains(&broker))
+            .map(|(tp, _)| tp.clone());
+        self.shutdown_moves.extend(hosted);
         self.decide_all();
         Ok(())
     }
@@ -92,7 +115,10 @@ impl Controller {
                     .iter()
                     .filter(move |(_, p)| p.replicas.contains(&broker))
             };
-            if hosted().any(|(tp, p)| p.busy || self.changed.contains(tp)) {
+            let pending = |tp: &TopicPartition, p: &super::Partition| {
+                p.busy || self.changed.contains(tp) || self.shutdown_moves.contains(tp)
+            };
+            if hosted().any(|(tp, p)| pending(tp, p)) {
                 continue;
             }
             let remaining = hosted()
@@ -144,13 +170,20 @@ mod tests {
     fn a_shutting_down_leader_hands_over_to_the_first_eligible_isr_member() {
         let s = stored(1, &[1, 3, 2]);
         assert_eq!(
-            decide(&[1, 2, 3], Some(&s), &set(&[1, 2, 3]), &set(&[1]), 2),
+            decide(&[1, 2, 3], Some(&s), &set(&[1, 2, 3]), &set(&[1]), true, 2),
             update(2, &[3, 2]),
             "assignment order, and the ISR loses the shutting-down broker"
         );
         // Another shutting-down broker is not eligible either.
         assert_eq!(
-            decide(&[1, 2, 3], Some(&s), &set(&[1, 2, 3]), &set(&[1, 2]), 2),
+            decide(
+                &[1, 2, 3],
+                Some(&s),
+                &set(&[1, 2, 3]),
+                &set(&[1, 2]),
+                true,
+                2
+            ),
             update(3, &[3])
         );
     }
@@ -159,7 +192,7 @@ mod tests {
     fn a_shutting_down_follower_leaves_the_isr_and_the_leader_stays() {
         let s = stored(2, &[1, 2, 3]);
         assert_eq!(
-            decide(&[1, 2, 3], Some(&s), &set(&[1, 2, 3]), &set(&[1]), 2),
+            decide(&[1, 2, 3], Some(&s), &set(&[1, 2, 3]), &set(&[1]), true, 2),
             update(2, &[2, 3])
         );
     }
@@ -169,27 +202,43 @@ mod tests {
         // The other replicas are out of the ISR: it keeps leading.
         let s = stored(1, &[1]);
         assert_eq!(
-            decide(&[1, 2, 3], Some(&s), &set(&[1, 2, 3]), &set(&[1]), 2),
+            decide(&[1, 2, 3], Some(&s), &set(&[1, 2, 3]), &set(&[1]), true, 2),
             Decision::Keep
         );
         // A dead ISR member still leaves.
         let s = stored(1, &[1, 2]);
         assert_eq!(
-            decide(&[1, 2, 3], Some(&s), &set(&[1, 3]), &set(&[1]), 2),
+            decide(&[1, 2, 3], Some(&s), &set(&[1, 3]), &set(&[1]), true, 2),
             update(1, &[1])
         );
         // One replica: Kafka leaves it alone.
         let s = stored(1, &[1]);
         assert_eq!(
-            decide(&[1], Some(&s), &set(&[1, 2]), &set(&[1]), 2),
+            decide(&[1], Some(&s), &set(&[1, 2]), &set(&[1]), true, 2),
             Decision::Keep
+        );
+    }
+
+    #[test]
+    fn outside_its_own_pass_a_shutting_down_broker_keeps_what_it_has_but_is_never_elected() {
+        let s = stored(1, &[1, 2]);
+        assert_eq!(
+            decide(&[1, 2, 3], Some(&s), &set(&[1, 2, 3]), &set(&[1]), false, 2),
+            Decision::Keep,
+            "no ping-pong with a leader that took it back in"
+        );
+        // The leader 2 dies: 1 is in the ISR but not eligible.
+        let s = stored(2, &[2, 1, 3]);
+        assert_eq!(
+            decide(&[1, 2, 3], Some(&s), &set(&[1, 3]), &set(&[1]), false, 2),
+            update(3, &[3])
         );
     }
 
     #[test]
     fn a_new_partition_is_not_started_on_a_shutting_down_broker() {
         assert_eq!(
-            decide(&[1, 2], None, &set(&[1, 2]), &set(&[1]), 2),
+            decide(&[1, 2], None, &set(&[1, 2]), &set(&[1]), true, 2),
             Decision::Create(LeaderIsr {
                 leader: 2,
                 leader_epoch: 0,
