@@ -158,7 +158,10 @@ fn sigterm_moves_leadership_before_the_registration_goes_and_loses_nothing_ackno
     // ZooKeeper delivers one session's watch events in the order of the
     // changes: the state znode's change must come before the deletion.
     let mut watcher = zk
-        .block_on(zk.client().watch("/brokers", AddWatchMode::PersistentRecursive))
+        .block_on(
+            zk.client()
+                .watch("/brokers", AddWatchMode::PersistentRecursive),
+        )
         .expect("a persistent watch");
     let b = brokers.remove(&leader).expect("the leader");
     let stopping = std::thread::spawn(move || b.terminate());
@@ -184,7 +187,10 @@ fn sigterm_moves_leadership_before_the_registration_goes_and_loses_nothing_ackno
         moved.is_some_and(|i| i + 1 < seen.len()),
         "the state changed before the registration went: {seen:?}"
     );
-    assert!(stopping.join().expect("the stopping thread"), "a clean exit");
+    assert!(
+        stopping.join().expect("the stopping thread"),
+        "a clean exit"
+    );
     let after = json_at(&zk, STATE);
     println!("after: {after}");
     let new_leader = after["leader"].as_i64().expect("leader");
@@ -226,4 +232,87 @@ fn sigterm_moves_leadership_before_the_registration_goes_and_loses_nothing_ackno
         let i: i64 = v.parse().expect("a number");
         assert_eq!(acked[&i], *offset, "record {i} acknowledged elsewhere");
     }
+}
+
+#[test]
+fn a_controller_shutting_down_moves_its_own_leadership_before_it_resigns() {
+    let zk = ZooKeeper::start();
+    let nodes: BTreeMap<i64, Node> = (1..=3).map(|id| (id, Node::new(&zk, id as i32))).collect();
+    let mut brokers: BTreeMap<i64, Server> = nodes.iter().map(|(id, n)| (*id, n.start())).collect();
+    let any = &brokers[&1];
+    wait_until("three live brokers", Duration::from_secs(20), &[], || {
+        let out = any.spate(&["cluster", "info", "--json"], b"");
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["brokers"].as_array()?.len() == 3).then_some(())
+    });
+    // Three partitions on three brokers: each leads one.
+    let out = any.spate(
+        &[
+            "topic",
+            "create",
+            "spread",
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "3",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let state = |p: i32| format!("/brokers/topics/spread/partitions/{p}/state");
+    let controller = spate_e2e::cluster::controller(&zk, "").expect("a controller");
+    let led = wait_until(
+        "every partition in sync",
+        Duration::from_secs(20),
+        &[],
+        || {
+            let mut led = None;
+            for p in 0..3 {
+                let v: Value = serde_json::from_slice(&zk.get(&state(p))?.data).ok()?;
+                if v["isr"].as_array()?.len() != 3 {
+                    return None;
+                }
+                if v["leader"].as_i64() == Some(controller) {
+                    led = Some(p);
+                }
+            }
+            led
+        },
+    );
+    println!("controller {controller} leads spread-{led}");
+    let mut watcher = zk
+        .block_on(zk.client().watch("/", AddWatchMode::PersistentRecursive))
+        .expect("a persistent watch");
+    let b = brokers.remove(&controller).expect("the controller");
+    let stopping = std::thread::spawn(move || b.terminate());
+    let registration = format!("/brokers/ids/{controller}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = zk
+            .block_on(async { tokio::time::timeout(left, watcher.changed()).await })
+            .unwrap_or_else(|_| panic!("{registration} did not go; events: {seen:?}"));
+        seen.push((event.event_type, event.path.clone()));
+        if event.event_type == EventType::NodeDeleted && event.path == registration {
+            break;
+        }
+    }
+    println!("events: {seen:?}");
+    let moved = seen
+        .iter()
+        .position(|(t, p)| *t == EventType::NodeDataChanged && *p == state(led));
+    let resigned = seen
+        .iter()
+        .position(|(t, p)| *t == EventType::NodeDeleted && p == "/controller");
+    assert!(
+        moved.is_some() && moved < resigned,
+        "the partition moved before the controller resigned: {seen:?}"
+    );
+    assert!(
+        stopping.join().expect("the stopping thread"),
+        "a clean exit"
+    );
+    let after = json_at(&zk, &state(led));
+    assert!(after["leader"].as_i64() != Some(controller), "{after}");
 }
