@@ -59,11 +59,15 @@
 //! stays live, and [`Output::ShutdownDone`] answers it once its partitions
 //! are settled, with those it still leads.
 //!
+//! # Elections asked for
+//!
+//! [`Controller::handle_elect_leaders`] (ElectLeaders) and
+//! [`Controller::handle_rebalance_check`] (`auto.leader.rebalance.enable`)
+//! move leadership back to the preferred replica (rules in `elect.rs`);
+//! [`Output::Elected`] answers a request once its partitions are settled.
+//!
 //! # Not here yet
 //!
-//! - Preferred leader election (`auto.leader.rebalance.enable`, Kafka's
-//!   `PreferredReplicaPartitionLeaderElectionStrategy`): a broker that
-//!   comes back stays a follower until another failure moves leadership.
 //! - Unclean election (`unclean.leader.election.enable=true`): always off.
 //! - ISR expansion: a returning replica rejoins the ISR when the leader
 //!   says so (AlterPartition / the ISR change notification), which belongs
@@ -76,6 +80,7 @@
 //!   `/brokers/topics/T`, and this machine learns of the topics from its
 //!   `/brokers/topics` watch (`handle_topics`) like any other.
 
+mod elect;
 mod rules;
 mod shutdown;
 #[cfg(test)]
@@ -211,6 +216,14 @@ pub enum Output {
         /// The partitions it still leads.
         remaining: Vec<TopicPartition>,
     },
+    /// Answer ElectLeaders `request`
+    /// ([`Controller::handle_elect_leaders`]): each partition's outcome.
+    Elected {
+        /// The driver's name for the request.
+        request: u64,
+        /// Each partition and its error (NONE: elected).
+        results: Vec<(TopicPartition, crate::protocol::ErrorCode)>,
+    },
 }
 
 /// One partition as the controller keeps it.
@@ -245,6 +258,8 @@ pub struct Controller {
     shutdown_owed: BTreeSet<BrokerId>,
     /// Partitions of brokers that asked to shut down, not decided since.
     shutdown_moves: BTreeSet<TopicPartition>,
+    /// Preferred elections asked for.
+    elections: elect::Elections,
     outputs: VecDeque<Output>,
 }
 
@@ -397,7 +412,9 @@ impl Controller {
     /// This broker is no longer the controller: forget everything, drop
     /// what was not carried out.
     pub fn handle_resigned(&mut self) {
+        let answers = self.abandon_elections();
         *self = Controller::default();
+        self.outputs.extend(answers);
     }
 
     /// The next thing to do.
@@ -423,6 +440,24 @@ impl Controller {
                 acting,
                 epoch,
             ) {
+                Decision::Keep if self.elections.pending.contains_key(tp) => {
+                    let elected = elect::preferred(
+                        &p.replicas,
+                        p.stored.as_ref(),
+                        &self.live,
+                        &self.shutting_down,
+                        epoch,
+                    );
+                    match (elected, p.stored.as_ref()) {
+                        (Ok(Some(s)), Some(old)) => (s, Expect::Version(old.version)),
+                        (Err(code), _) => {
+                            self.elections.resolve(tp, code);
+                            continue;
+                        }
+                        // Led by the preferred replica: settled once told.
+                        _ => continue,
+                    }
+                }
                 Decision::Keep => continue,
                 Decision::Create(s) => (s, Expect::Absent),
                 Decision::Update(s, v) => (s, Expect::Version(v)),
@@ -436,6 +471,7 @@ impl Controller {
         }
         self.announce();
         self.answer_shutdowns();
+        self.answer_elections();
     }
 
     /// Queues the requests for settled partitions.

@@ -39,6 +39,14 @@ impl World {
                 Output::UpdateMetadata { broker, partitions } => {
                     self.log("um", broker, &partitions)
                 }
+                Output::Elected { request, results } => {
+                    let r: Vec<String> = results
+                        .iter()
+                        .map(|(tp, e)| format!("{tp} {}", e.name()))
+                        .collect();
+                    self.sent
+                        .push(format!("elected {request} [{}]", r.join(", ")));
+                }
                 Output::ShutdownDone { broker, remaining } => {
                     let names: Vec<String> = remaining.iter().map(|tp| tp.to_string()).collect();
                     self.sent
@@ -452,5 +460,117 @@ fn a_leader_nobody_can_replace_is_reported_and_refusals_say_why() {
     assert_eq!(
         c.handle_controlled_shutdown(1),
         Err(ErrorCode::NOT_CONTROLLER)
+    );
+}
+
+/// `started`, then broker 1 (the preferred leader) dies and comes back:
+/// 2 leads, 1 is out of the ISR.
+fn moved_away(world: &mut World) -> Controller {
+    let mut c = started(world);
+    c.handle_brokers(live(&[2, 3]));
+    world.run(&mut c);
+    c.handle_brokers(live(&[1, 2, 3]));
+    world.run(&mut c);
+    world.take();
+    c
+}
+
+/// The leader takes 1 back into the ISR (its ISR change notification).
+fn caught_up(world: &mut World, c: &mut Controller) {
+    let mut s = world.znodes[&tp(0)].clone();
+    s.state.isr.push(1);
+    s.version += 1;
+    world.znodes.insert(tp(0), s.clone());
+    c.handle_isr_changed(&tp(0), Some(s));
+    world.run(c);
+    world.take();
+}
+
+#[test]
+fn a_preferred_election_waits_for_the_preferred_replica_to_be_in_sync() {
+    let mut world = World::default();
+    let mut c = moved_away(&mut world);
+    c.handle_elect_leaders(7, true, Some(vec![tp(0), TopicPartition::new("nope", 0)]));
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        ["elected 7 [t-0 PREFERRED_LEADER_NOT_AVAILABLE, nope-0 UNKNOWN_TOPIC_OR_PARTITION]"]
+    );
+    caught_up(&mut world, &mut c);
+    c.handle_elect_leaders(8, true, Some(vec![tp(0)]));
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        [
+            "lai 1 t-0 leader 1 e2 isr [2, 3, 1]",
+            "lai 2 t-0 leader 1 e2 isr [2, 3, 1]",
+            "lai 3 t-0 leader 1 e2 isr [2, 3, 1]",
+            "um 1 t-0 leader 1 e2 isr [2, 3, 1]",
+            "um 2 t-0 leader 1 e2 isr [2, 3, 1]",
+            "um 3 t-0 leader 1 e2 isr [2, 3, 1]",
+            "elected 8 [t-0 NONE]",
+        ],
+        "the ISR stays, the epoch goes up, answered once told"
+    );
+    c.handle_elect_leaders(9, true, Some(vec![tp(0)]));
+    c.handle_elect_leaders(10, true, None);
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        ["elected 9 [t-0 ELECTION_NOT_NEEDED]", "elected 10 []"],
+        "all partitions: only those that needed an election are listed"
+    );
+}
+
+#[test]
+fn an_unclean_election_is_never_needed_with_a_live_leader_and_never_possible_without() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    world.take();
+    c.handle_elect_leaders(1, false, Some(vec![tp(0)]));
+    world.run(&mut c);
+    assert_eq!(world.take(), ["elected 1 [t-0 ELECTION_NOT_NEEDED]"]);
+    // Only 1 in the ISR, then 1 dies: offline.
+    c.handle_brokers(live(&[1]));
+    world.run(&mut c);
+    c.handle_brokers(live(&[2, 3]));
+    world.run(&mut c);
+    world.take();
+    c.handle_elect_leaders(2, false, Some(vec![tp(0)]));
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        ["elected 2 [t-0 ELIGIBLE_LEADERS_NOT_AVAILABLE]"]
+    );
+    c.handle_resigned();
+    c.handle_elect_leaders(3, true, Some(vec![tp(0)]));
+    assert_eq!(
+        c.poll_output(),
+        Some(Output::Elected {
+            request: 3,
+            results: vec![(tp(0), ErrorCode::NOT_CONTROLLER)]
+        })
+    );
+}
+
+#[test]
+fn the_rebalance_check_moves_leadership_back_above_the_imbalance_threshold() {
+    let mut world = World::default();
+    let mut c = moved_away(&mut world);
+    // Not in sync: nothing to do.
+    c.handle_rebalance_check(10);
+    world.run(&mut c);
+    assert!(world.take().is_empty());
+    caught_up(&mut world, &mut c);
+    // One partition of one, 100 % > 100 %: no.
+    c.handle_rebalance_check(100);
+    world.run(&mut c);
+    assert!(world.take().is_empty());
+    c.handle_rebalance_check(10);
+    world.run(&mut c);
+    assert_eq!(world.znodes[&tp(0)].state.leader, 1);
+    assert!(
+        world.take().iter().all(|l| !l.starts_with("elected")),
+        "nobody to answer"
     );
 }
