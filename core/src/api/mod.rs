@@ -27,8 +27,8 @@
 //! ([`Config::zk_mode`]) it adds the controller's UpdateMetadata (the
 //! cluster's membership, `state::brokers`, and every partition's state),
 //! LeaderAndIsr and StopReplica (the partitions this broker hosts, as
-//! leader or follower: `state::leadership`), and ControlledShutdown, held
-//! and handed to the controller through the driver
+//! leader or follower: `state::leadership`), and ControlledShutdown and
+//! ElectLeaders, held and handed to the controller through the driver
 //! ([`Handled::ask`]).
 
 mod add_offsets_to_txn;
@@ -49,6 +49,7 @@ mod describe_groups;
 mod describe_producers;
 mod describe_topic_partitions;
 mod describe_transactions;
+pub(crate) mod elect_leaders;
 mod end_txn;
 pub(crate) mod fetch;
 mod find_coordinator;
@@ -300,6 +301,7 @@ pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
         | ApiKey::LeaderAndIsr
         | ApiKey::StopReplica
         | ApiKey::ControlledShutdown
+        | ApiKey::ElectLeaders
             if config.zk_mode =>
         {
             key.versions()
@@ -525,6 +527,7 @@ fn run<S: Storage>(
             follow_groups(ctx, &ctl, groups, R::StopReplica(r))
         }
         Q::ControlledShutdown(req) => controlled_shutdown::handle(req),
+        Q::ElectLeaders(req) => elect_leaders::handle(req),
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
         }

@@ -23,6 +23,13 @@ pub enum ControllerAsk {
         /// Its broker epoch (-1 from versions 0 and 1: not checked).
         broker_epoch: i64,
     },
+    /// ElectLeaders: elect leaders of these partitions (`None`: all).
+    ElectLeaders {
+        /// Preferred election (type 0); else unclean (type 1).
+        preferred: bool,
+        /// The partitions (`None`: every partition).
+        partitions: Option<Vec<TopicPartition>>,
+    },
 }
 
 /// The controller's answer to a [`ControllerAsk`].
@@ -32,6 +39,8 @@ pub enum ControllerAnswer {
     /// why the controller refused (NOT_CONTROLLER, STALE_BROKER_EPOCH,
     /// BROKER_NOT_AVAILABLE).
     ControlledShutdown(Result<Vec<TopicPartition>, ErrorCode>),
+    /// To ElectLeaders: each partition's outcome (NONE: elected).
+    ElectLeaders(Vec<(TopicPartition, ErrorCode)>),
 }
 
 impl<S: Storage> Broker<S> {
@@ -57,6 +66,9 @@ impl<S: Storage> Broker<S> {
                         .collect(),
                     ..ControlledShutdownResponse::default()
                 })
+            }
+            ControllerAnswer::ElectLeaders(results) => {
+                ResponseBody::ElectLeaders(crate::api::elect_leaders::response(results))
             }
         };
         self.answer_held(conn, body, now);

@@ -199,7 +199,10 @@ impl Channels {
                     }),
                 ))
             }
-            Output::Write { .. } | Output::Read { .. } | Output::ShutdownDone { .. } => None,
+            Output::Write { .. }
+            | Output::Read { .. }
+            | Output::ShutdownDone { .. }
+            | Output::Elected { .. } => None,
         }
     }
 }

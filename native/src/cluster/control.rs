@@ -60,7 +60,17 @@ pub(crate) struct Control {
     /// Who waits for each shutting-down broker's answer.
     shutdowns: BTreeMap<BrokerId, Vec<Asker>>,
     /// Answers not yet taken ([`Control::take_answers`]).
-    answered: Vec<(Asker, ShutdownResult)>,
+    answered: Vec<Answer>,
+}
+
+/// An answer of the controller machine's, for the membership loop to
+/// deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// To a controlled shutdown.
+    Shutdown(Asker, ShutdownResult),
+    /// To the ElectLeaders request held on this connection.
+    Elected(u64, Vec<(TopicPartition, ErrorCode)>),
 }
 
 /// Who asked for a controlled shutdown.
@@ -82,6 +92,11 @@ impl Control {
             debug!("the controller machine forgets its term");
         }
         self.machine.handle_resigned();
+        while let Some(out) = self.machine.poll_output() {
+            if let Output::Elected { request, results } = out {
+                self.answered.push(Answer::Elected(request, results));
+            }
+        }
         self.not_controller();
         let answered = std::mem::take(&mut self.answered);
         *self = Control::default();
@@ -110,8 +125,40 @@ impl Control {
         Ok(())
     }
 
-    /// The controlled shutdowns answered since the last call.
-    pub(crate) fn take_answers(&mut self) -> Vec<(Asker, ShutdownResult)> {
+    /// ElectLeaders, held on connection `conn`: the machine elects, and
+    /// the answer comes out of [`Control::take_answers`]. NOT_CONTROLLER
+    /// for every partition until the machine is loaded.
+    pub(crate) fn elect_leaders(
+        &mut self,
+        conn: u64,
+        preferred: bool,
+        partitions: Option<Vec<TopicPartition>>,
+    ) {
+        if self.loaded.is_none() {
+            let results = partitions
+                .unwrap_or_default()
+                .into_iter()
+                .map(|tp| (tp, ErrorCode::NOT_CONTROLLER))
+                .collect();
+            self.answered.push(Answer::Elected(conn, results));
+            return;
+        }
+        info!(preferred, "leader election asked for");
+        self.machine
+            .handle_elect_leaders(conn, preferred, partitions);
+    }
+
+    /// The automatic leader rebalance check, when loaded (Kafka's
+    /// `checkAndTriggerAutoLeaderRebalance`).
+    pub(crate) fn rebalance_check(&mut self, percentage: u32) {
+        if self.loaded.is_some() {
+            debug!("leader imbalance check");
+            self.machine.handle_rebalance_check(percentage);
+        }
+    }
+
+    /// The answers since the last call.
+    pub(crate) fn take_answers(&mut self) -> Vec<Answer> {
         std::mem::take(&mut self.answered)
     }
 
@@ -120,7 +167,8 @@ impl Control {
     fn not_controller(&mut self) {
         for (_, askers) in std::mem::take(&mut self.shutdowns) {
             for a in askers {
-                self.answered.push((a, Err(ErrorCode::NOT_CONTROLLER)));
+                self.answered
+                    .push(Answer::Shutdown(a, Err(ErrorCode::NOT_CONTROLLER)));
             }
         }
     }
@@ -306,8 +354,13 @@ impl Control {
                             "controlled shutdown: answered"
                         );
                         for a in self.shutdowns.remove(&broker).unwrap_or_default() {
-                            self.answered.push((a, Ok(remaining.clone())));
+                            self.answered
+                                .push(Answer::Shutdown(a, Ok(remaining.clone())));
                         }
+                    }
+                    Output::Elected { request, results } => {
+                        info!(request, "leader election answered");
+                        self.answered.push(Answer::Elected(request, results));
                     }
                     out => senders.apply(channels.tell(me, out).into_iter().collect()),
                 }

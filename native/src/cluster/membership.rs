@@ -30,11 +30,12 @@ use tracing::{debug, error, info, warn};
 
 use super::admin::{create_topics, write_isr, Command};
 use super::channel::Channels;
-use super::control::{Asker, Control};
+use super::control::{Answer, Asker, Control};
 use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
     Registered,
 };
+use super::rebalance::{RebalanceConfig, RebalanceTimer};
 use super::sender::Senders;
 use super::shutdown::{self, Leaving};
 use super::topic_znodes::{config_path, decode_configs};
@@ -330,7 +331,9 @@ pub(crate) async fn run<E: Engine>(
     tell: Tell,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut stop: oneshot::Receiver<()>,
+    rebalance: RebalanceConfig,
 ) {
+    let mut rebalance_timer = RebalanceTimer::default();
     let mut role = Role::Broker { controller: None };
     let mut todo = Todo {
         elect: true,
@@ -430,23 +433,32 @@ pub(crate) async fn run<E: Engine>(
             Some(_) => {}
             None => control.resign(),
         }
-        for (asker, result) in control.take_answers() {
-            match asker {
-                Asker::Conn(conn) => tell(News::ControllerAnswered {
+        if rebalance_timer.due(&rebalance, term(&role).is_some()) {
+            control.rebalance_check(rebalance.percentage);
+        }
+        for answer in control.take_answers() {
+            match answer {
+                Answer::Shutdown(Asker::Conn(conn), result) => tell(News::ControllerAnswered {
                     conn,
                     answer: ControllerAnswer::ControlledShutdown(result),
                 }),
-                Asker::Me => {
+                Answer::Shutdown(Asker::Me, result) => {
                     let outcome =
                         result.map_err(|code| format!("this broker's controller: {code}"));
                     if leaving.as_mut().is_some_and(|l| l.answered(outcome)) {
                         leaving = None;
                     }
                 }
+                Answer::Elected(conn, results) => tell(News::ControllerAnswered {
+                    conn,
+                    answer: ControllerAnswer::ElectLeaders(results),
+                }),
             }
         }
         let leave_at = leaving.as_ref().and_then(Leaving::wake_at);
+        let check_at = rebalance_timer.wake_at();
         tokio::select! {
+            _ = async { match check_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
             _ = async { match leave_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
             _ = &mut stop => break,
             _ = async { match retry_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
@@ -480,6 +492,22 @@ pub(crate) async fn run<E: Engine>(
                             conn,
                             answer: ControllerAnswer::ControlledShutdown(Err(code)),
                         });
+                    }
+                }
+                Command::AskController { conn, ask: ControllerAsk::ElectLeaders { preferred, partitions } } => {
+                    match term(&role) {
+                        Some(_) => control.elect_leaders(conn, preferred, partitions),
+                        None => {
+                            let results = partitions
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|tp| (tp, ErrorCode::NOT_CONTROLLER))
+                                .collect();
+                            tell(News::ControllerAnswered {
+                                conn,
+                                answer: ControllerAnswer::ElectLeaders(results),
+                            });
+                        }
                     }
                 }
                 Command::ShutDown { config, done } => leaving = Some(Leaving::new(config, done)),

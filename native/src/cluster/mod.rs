@@ -86,6 +86,7 @@ mod channel;
 mod control;
 pub(crate) mod engine;
 pub(crate) mod membership;
+pub(crate) mod rebalance;
 mod sender;
 pub(crate) mod shutdown;
 #[cfg(test)]
@@ -129,7 +130,12 @@ impl<E: Engine> Joining<E> {
     /// Registers `me`, then starts the [`membership`] loop in a task.
     /// `tell` is told the broker epoch of this registration and of every
     /// later one, and the other [`News`]. On failure the session is closed.
-    pub(crate) async fn join(mut self, me: BrokerInfo, tell: Tell) -> Result<Member, EngineError> {
+    pub(crate) async fn join(
+        mut self,
+        me: BrokerInfo,
+        tell: Tell,
+        rebalance: rebalance::RebalanceConfig,
+    ) -> Result<Member, EngineError> {
         let epoch = match self.engine.register(&me).await {
             Ok(epoch) => epoch,
             Err(e) => {
@@ -141,7 +147,14 @@ impl<E: Engine> Joining<E> {
         tell(News::Registered(epoch));
         let (stop, stopped) = oneshot::channel();
         let (commands, inbox) = mpsc::unbounded_channel();
-        let task = tokio::spawn(membership::run(self.engine, me, tell, inbox, stopped));
+        let task = tokio::spawn(membership::run(
+            self.engine,
+            me,
+            tell,
+            inbox,
+            stopped,
+            rebalance,
+        ));
         Ok(Member {
             stop,
             task,

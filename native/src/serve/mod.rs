@@ -151,6 +151,8 @@ struct Settings {
     fsync: FsyncPolicy,
     /// `controlled.shutdown.*` (ZooKeeper mode).
     controlled_shutdown: cluster::shutdown::ShutdownConfig,
+    /// `auto.leader.rebalance.enable` and `leader.imbalance.*`.
+    rebalance: cluster::rebalance::RebalanceConfig,
 }
 
 /// A seed for the ids the core makes up (topic ids, fetch session ids,
@@ -183,6 +185,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     let mut log_dir = None;
     let mut zookeeper: Option<ZkConfig> = None;
     let mut controlled_shutdown = cluster::shutdown::ShutdownConfig::default();
+    let mut rebalance = cluster::rebalance::RebalanceConfig::default();
     if let Some(path) = &args.properties {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -191,6 +194,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
             warn!(key = %key, "server.properties key not used by Spate");
         }
         controlled_shutdown = p.controlled_shutdown;
+        rebalance = p.rebalance;
         listen = p.listeners;
         advertised = p.advertised;
         if let Some(m) = p.socket_request_max_bytes {
@@ -243,6 +247,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         max_request_bytes,
         fsync: args.fsync,
         controlled_shutdown,
+        rebalance,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -394,7 +399,7 @@ async fn serve<S: Store>(
             let tell: cluster::Tell = Box::new(move |news| {
                 let _ = owner.send(Input::Cluster(news));
             });
-            match j.join(me, tell).await {
+            match j.join(me, tell, settings.rebalance).await {
                 Ok(m) => Some(m),
                 Err(e) => {
                     let _ = storage.close();
