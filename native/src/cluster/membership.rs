@@ -433,7 +433,7 @@ pub(crate) async fn run<E: Engine>(
             Some(_) => {}
             None => control.resign(),
         }
-        if rebalance_timer.due(&rebalance, term(&role).is_some()) {
+        if rebalance_timer.due(&rebalance, term(&role).is_some(), Instant::now()) {
             control.rebalance_check(rebalance.percentage);
         }
         for answer in control.take_answers() {

@@ -43,13 +43,12 @@ pub(crate) struct RebalanceTimer {
 
 impl RebalanceTimer {
     /// Follows the role: `controller` or not. Returns true when a check is
-    /// due now (and schedules the next).
-    pub(crate) fn due(&mut self, config: &RebalanceConfig, controller: bool) -> bool {
+    /// due at `now` (and schedules the next).
+    pub(crate) fn due(&mut self, config: &RebalanceConfig, controller: bool, now: Instant) -> bool {
         if !config.enable || !controller {
             self.next = None;
             return false;
         }
-        let now = Instant::now();
         match self.next {
             None => {
                 self.next = Some(now + FIRST_CHECK);
@@ -73,26 +72,27 @@ impl RebalanceTimer {
 mod tests {
     use super::*;
 
-    #[tokio::test(start_paused = true)]
-    async fn checks_start_5s_after_election_then_follow_the_interval_and_stop_on_resigning() {
+    #[test]
+    fn checks_start_5s_after_election_then_follow_the_interval_and_stop_on_resigning() {
         let config = RebalanceConfig {
             interval: Duration::from_secs(60),
             ..RebalanceConfig::default()
         };
+        let start = Instant::now();
         let mut t = RebalanceTimer::default();
-        assert!(!t.due(&config, true), "scheduled, not due");
-        tokio::time::advance(FIRST_CHECK).await;
-        assert!(t.due(&config, true));
-        assert!(!t.due(&config, true));
-        tokio::time::advance(Duration::from_secs(60)).await;
-        assert!(t.due(&config, true));
-        assert!(!t.due(&config, false));
+        assert!(!t.due(&config, true, start), "scheduled, not due");
+        assert_eq!(t.wake_at(), Some(start + FIRST_CHECK));
+        let first = start + FIRST_CHECK;
+        assert!(t.due(&config, true, first));
+        assert!(!t.due(&config, true, first));
+        assert!(t.due(&config, true, first + Duration::from_secs(60)));
+        assert!(!t.due(&config, false, first + Duration::from_secs(120)));
         assert_eq!(t.wake_at(), None);
         let off = RebalanceConfig {
             enable: false,
             ..config
         };
-        assert!(!t.due(&off, true));
+        assert!(!t.due(&off, true, start));
         assert_eq!(t.wake_at(), None);
     }
 }

@@ -68,8 +68,12 @@ pub(crate) struct Elections {
     /// waiting on each (none: the rebalance check's).
     pub pending: BTreeMap<TopicPartition, BTreeSet<u64>>,
     /// Per request: the partitions not settled yet, and the results so far.
-    requests: BTreeMap<u64, (BTreeSet<TopicPartition>, Vec<(TopicPartition, ErrorCode)>)>,
+    requests: BTreeMap<u64, Request>,
 }
+
+/// One ElectLeaders in progress: the partitions not settled yet, and the
+/// results so far.
+type Request = (BTreeSet<TopicPartition>, Vec<(TopicPartition, ErrorCode)>);
 
 impl Elections {
     /// Partition `tp` is settled with `code` for every request on it.
