@@ -32,8 +32,14 @@
 //!    state znodes fenced by its term, and sends LeaderAndIsr (v5) and
 //!    UpdateMetadata with partition states. It stops sending the moment
 //!    it resigns;
-//! 6. at shutdown closes the session, so its znodes go at once rather than
-//!    a session timeout later.
+//! 6. at shutdown, first asks the controller to move its leadership
+//!    ([`shutdown`], Kafka's controlled shutdown), then closes the
+//!    session, so its znodes go at once rather than a session timeout
+//!    later.
+//!
+//! The controller also serves ControlledShutdown and ElectLeaders (the
+//! core holds them and asks through [`Command::AskController`]), and runs
+//! the automatic leader rebalance on its timer ([`rebalance`]).
 //!
 //! # Layout
 //!
@@ -71,8 +77,8 @@
 //!
 //! # Not here yet
 //!
-//! Topic deletion and partition addition through ZooKeeper, controlled
-//! shutdown, preferred leader election and reassignment, the group and
+//! Topic deletion and partition addition through ZooKeeper, StopReplica
+//! to a broker shutting down, partition reassignment, the group and
 //! transaction coordinators following leadership of their internal
 //! topics' partitions (those topics stay on each broker's own controller),
 //! and config changes after a topic is created (`/config/changes`).
