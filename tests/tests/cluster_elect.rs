@@ -143,6 +143,42 @@ fn elect_leaders_brings_the_preferred_replica_back() {
     let (now, isr) = state(&zk).expect("a state");
     assert_eq!(now, preferred);
     assert_eq!(isr.len(), 3, "the ISR stays");
+
+    // `spate topic elect-leaders` finds the controller itself.
+    let b = brokers.values().next().expect("a broker");
+    let out = b.spate(&["topic", "elect-leaders", "t", "--json"], b"");
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["partitions"][0]["error"], "ELECTION_NOT_NEEDED", "{v}");
+    let out = b.spate(&["topic", "elect-leaders"], b"");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "no partition needed an election",
+        "{out:?}"
+    );
+    let out = b.spate(
+        &[
+            "topic",
+            "elect-leaders",
+            "t",
+            "--partition",
+            "0",
+            "--unclean",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "t-0: ELECTION_NOT_NEEDED",
+        "a live leader needs no unclean election"
+    );
+    let out = b.spate(&["topic", "elect-leaders", "t", "--partition", "5"], b"");
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("t-5: UNKNOWN_TOPIC_OR_PARTITION"),
+        "{out:?}"
+    );
 }
 
 #[test]
