@@ -5,7 +5,8 @@
 //!
 //! Once [`Controller::handle_controlled_shutdown`] has taken a broker, it
 //! is *shutting down* until it leaves the live set (Kafka's
-//! `shuttingDownBrokerIds`), and every decision treats it as not eligible:
+//! `shuttingDownBrokerIds`). Each request makes one pass over the
+//! partitions it hosts (deferred for a partition with a write in flight):
 //!
 //! - a partition it leads gets as leader the first replica, in assignment
 //!   order, that is alive, not shutting down and in the ISR; the ISR loses
@@ -14,8 +15,13 @@
 //!   transition), at a new leader epoch;
 //! - a partition it leads with no other eligible ISR member keeps it as
 //!   leader (Kafka's election fails and the partition stays where it is),
-//!   and so does a partition with one replica, which Kafka leaves alone;
-//! - a new partition is never started on it, nor is it elected elsewhere.
+//!   and so does a partition with one replica, which Kafka leaves alone.
+//!
+//! Outside that pass it is never elected and no new partition starts on
+//! it, but it keeps what it has: a leader that takes it back into the ISR
+//! (it still fetches until it exits; Kafka's StopReplica, not sent here,
+//! would stop that for the partitions it followed) is not overruled, as
+//! Kafka 2.x's controller did not overrule one.
 //!
 //! When every partition it hosts is settled (written and told), the machine
 //! answers with [`Output::ShutdownDone`]: the replicated partitions it still
