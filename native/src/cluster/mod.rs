@@ -77,8 +77,8 @@
 //!
 //! # Not here yet
 //!
-//! Topic deletion and partition addition through ZooKeeper, StopReplica
-//! to a broker shutting down, partition reassignment, the group and
+//! Topic deletion and partition addition through ZooKeeper, partition
+//! reassignment, the group and
 //! transaction coordinators following leadership of their internal
 //! topics' partitions (those topics stay on each broker's own controller),
 //! and config changes after a topic is created (`/config/changes`).

@@ -216,6 +216,16 @@ pub enum Output {
         /// The partitions it still leads.
         remaining: Vec<TopicPartition>,
     },
+    /// Send StopReplica (delete=false) to `broker`, shutting down, for
+    /// these partitions it follows, each with its leader epoch now: it
+    /// stops fetching them (Kafka's `doControlledShutdown`). It hears no
+    /// LeaderAndIsr for the ISR change that follows.
+    StopReplica {
+        /// The target.
+        broker: BrokerId,
+        /// The partitions and their leader epochs.
+        partitions: Vec<(TopicPartition, i32)>,
+    },
     /// Answer ElectLeaders `request`
     /// ([`Controller::handle_elect_leaders`]): each partition's outcome.
     Elected {
@@ -260,6 +270,9 @@ pub struct Controller {
     shutdown_moves: BTreeSet<TopicPartition>,
     /// Preferred elections asked for.
     elections: elect::Elections,
+    /// Replicas stopped on a shutting-down broker: their next LeaderAndIsr
+    /// leaves that broker out (Kafka's `OfflineReplica` tells the others).
+    stopped: BTreeSet<(BrokerId, TopicPartition)>,
     outputs: VecDeque<Output>,
 }
 
@@ -322,6 +335,7 @@ impl Controller {
         self.newcomers.retain(|b| live.contains(b));
         self.shutting_down.retain(|b| live.contains(b));
         self.shutdown_owed.retain(|b| live.contains(b));
+        self.stopped.retain(|(b, _)| live.contains(b));
         self.live = live;
         self.decide_all();
     }
@@ -514,6 +528,7 @@ impl Controller {
             let hosted: Vec<PartitionView> = views
                 .iter()
                 .filter(|(tp, v)| told(tp) && v.replicas.contains(&broker))
+                .filter(|(tp, _)| everything || !self.stopped.contains(&(broker, (**tp).clone())))
                 .map(|(_, v)| v.clone())
                 .collect();
             if !hosted.is_empty() {
@@ -523,6 +538,7 @@ impl Controller {
                 });
             }
         }
+        self.stopped.retain(|(_, tp)| !changed.contains(tp));
         for &broker in &self.live {
             let everything = newcomers.contains(&broker);
             let partitions: Vec<PartitionView> = views

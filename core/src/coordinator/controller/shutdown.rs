@@ -17,11 +17,15 @@
 //!   leader (Kafka's election fails and the partition stays where it is),
 //!   and so does a partition with one replica, which Kafka leaves alone.
 //!
+//! The partitions it follows are stopped first ([`Output::StopReplica`],
+//! delete=false: it stops fetching them), and their ISR change is told
+//! to the other replicas only.
+//!
 //! Outside that pass it is never elected and no new partition starts on
 //! it, but it keeps what it has: a leader that takes it back into the ISR
-//! (it still fetches until it exits; Kafka's StopReplica, not sent here,
-//! would stop that for the partitions it followed) is not overruled, as
-//! Kafka 2.x's controller did not overrule one.
+//! (it still fetches, until it exits, the partitions it led and now
+//! follows) is not overruled, as Kafka 2.x's controller did not overrule
+//! one.
 //!
 //! When every partition it hosts is settled (written and told), the machine
 //! answers with [`Output::ShutdownDone`]: the replicated partitions it still
@@ -103,6 +107,26 @@ impl Controller {
             .filter(|(_, p)| p.replicas.contains(&broker))
             .map(|(tp, _)| tp.clone());
         self.shutdown_moves.extend(hosted);
+        // Kafka stops the replicas it follows first (StopReplica,
+        // delete=false), then takes it out of their ISRs.
+        let followed: Vec<(TopicPartition, i32)> = self
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.replicas.len() > 1 && p.replicas.contains(&broker))
+            .filter_map(|(tp, p)| {
+                let s = &p.stored.as_ref()?.state;
+                (s.leader != broker).then(|| (tp.clone(), s.leader_epoch))
+            })
+            .collect();
+        if !followed.is_empty() {
+            for (tp, _) in &followed {
+                self.stopped.insert((broker, tp.clone()));
+            }
+            self.outputs.push_back(Output::StopReplica {
+                broker,
+                partitions: followed,
+            });
+        }
         self.decide_all();
         Ok(())
     }

@@ -47,6 +47,11 @@ impl World {
                     self.sent
                         .push(format!("elected {request} [{}]", r.join(", ")));
                 }
+                Output::StopReplica { broker, partitions } => {
+                    for (tp, e) in partitions {
+                        self.sent.push(format!("stop {broker} {tp} e{e}"));
+                    }
+                }
                 Output::ShutdownDone { broker, remaining } => {
                     let names: Vec<String> = remaining.iter().map(|tp| tp.to_string()).collect();
                     self.sent
@@ -390,6 +395,14 @@ fn a_controlled_shutdown_moves_leadership_and_answers_once_it_is_written() {
     world.run(&mut c);
     world.take();
     assert_eq!(c.handle_controlled_shutdown(1), Ok(()));
+    assert_eq!(
+        c.poll_output(),
+        Some(Output::StopReplica {
+            broker: 1,
+            partitions: vec![(tp(1), 0)]
+        }),
+        "the partition it follows is stopped first"
+    );
     assert!(
         matches!(c.poll_output(), Some(Output::Write { .. })),
         "written before anything is told or answered"
@@ -420,6 +433,11 @@ fn a_controlled_shutdown_moves_leadership_and_answers_once_it_is_written() {
     let sent = world.take();
     assert!(sent.contains(&"lai 1 t-0 leader 2 e1 isr [2, 3]".to_string()));
     assert!(sent.contains(&"lai 3 t-1 leader 2 e1 isr [2, 3]".to_string()));
+    assert!(
+        !sent.iter().any(|l| l.starts_with("lai 1 t-1")),
+        "the stopped replica hears no LeaderAndIsr: {sent:?}"
+    );
+    assert!(sent.contains(&"um 1 t-1 leader 2 e1 isr [2, 3]".to_string()));
     assert_eq!(
         sent.last().map(String::as_str),
         Some("done 1 []"),
