@@ -289,7 +289,8 @@ mod tests {
             (r.controller_id, r.controller_epoch, r.broker_epoch),
             (1, 4, 77)
         );
-        let got: Vec<(String, Vec<(i32, i32, bool)>)> = r
+        type Topic = (String, Vec<(i32, i32, bool)>);
+        let got: Vec<Topic> = r
             .topic_states
             .iter()
             .map(|t| {
