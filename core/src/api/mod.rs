@@ -27,8 +27,9 @@
 //! ([`Config::zk_mode`]) it adds the controller's UpdateMetadata (the
 //! cluster's membership, `state::brokers`, and every partition's state),
 //! LeaderAndIsr and StopReplica (the partitions this broker hosts, as
-//! leader or follower: `state::leadership`). ControlledShutdown is not
-//! served in either mode yet.
+//! leader or follower: `state::leadership`), and ControlledShutdown and
+//! ElectLeaders, held and handed to the controller through the driver
+//! ([`Handled::ask`]).
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
@@ -36,6 +37,7 @@ mod alter_configs;
 mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
+mod controlled_shutdown;
 mod create_partitions;
 mod create_topics;
 mod delete_groups;
@@ -47,6 +49,7 @@ mod describe_groups;
 mod describe_producers;
 mod describe_topic_partitions;
 mod describe_transactions;
+pub(crate) mod elect_leaders;
 mod end_txn;
 pub(crate) mod fetch;
 mod find_coordinator;
@@ -253,6 +256,8 @@ pub(crate) struct Handled {
     /// The controller's partition states changed (UpdateMetadata): held
     /// CreateTopics requests may be answered now.
     pub metadata_updated: bool,
+    /// What the held request asks of the controller (ZooKeeper mode).
+    pub ask: Option<crate::broker::ControllerAsk>,
 }
 
 impl Handled {
@@ -265,6 +270,7 @@ impl Handled {
             group_deadline: None,
             create: None,
             metadata_updated: false,
+            ask: None,
         }
     }
 
@@ -299,7 +305,13 @@ pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
     match key {
         // The controller's inter-broker API, in a ZooKeeper-coordinated
         // cluster only.
-        ApiKey::UpdateMetadata | ApiKey::LeaderAndIsr | ApiKey::StopReplica if config.zk_mode => {
+        ApiKey::UpdateMetadata
+        | ApiKey::LeaderAndIsr
+        | ApiKey::StopReplica
+        | ApiKey::ControlledShutdown
+        | ApiKey::ElectLeaders
+            if config.zk_mode =>
+        {
             key.versions()
         }
         ApiKey::Produce
@@ -532,6 +544,8 @@ fn run<S: Storage>(
             let r = stop_replica::handle(ctx, members, ctl.cluster, ctl.storage, req);
             follow_groups(ctx, &ctl, groups, txns, R::StopReplica(r))
         }
+        Q::ControlledShutdown(req) => controlled_shutdown::handle(req),
+        Q::ElectLeaders(req) => elect_leaders::handle(req),
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
         }

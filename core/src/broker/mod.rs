@@ -116,6 +116,7 @@
 //! topic is LEADER_NOT_AVAILABLE). The internal topics stay on the
 //! broker's own controller for now.
 
+mod asks;
 mod conn;
 mod creates;
 mod markers;
@@ -145,6 +146,7 @@ use crate::state::producers::Producers;
 use crate::state::retention;
 use crate::state::telemetry::Telemetry;
 use crate::storage::{Storage, TopicPartition};
+pub use asks::{ControllerAnswer, ControllerAsk};
 use conn::{Conn, InFlight};
 pub use output::Output;
 use timer::{TimerKind, Timers};
@@ -613,7 +615,11 @@ impl<S: Storage> Broker<S> {
             group_deadline,
             create,
             metadata_updated,
+            ask,
         } = api::dispatch(parts, conn, peer, now, input);
+        if let Some(ask) = ask {
+            self.outputs.push_back(Output::AskController { conn, ask });
+        }
         if let Some((request, topics)) = create {
             self.outputs
                 .push_back(Output::CreateTopics { request, topics });

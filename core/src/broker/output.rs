@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::ConnId;
+use super::{ConnId, ControllerAsk};
 use crate::state::assignment::NewTopic;
 use crate::storage::TopicPartition;
 
@@ -91,5 +91,14 @@ pub enum Output {
         port: i32,
         /// A whole request frame, size prefix included.
         frame: Bytes,
+    },
+    /// Give `ask` to the controller (ZooKeeper mode): the request on
+    /// `conn` is held until the driver reports with
+    /// [`Broker::handle_controller_answer`](super::Broker::handle_controller_answer).
+    AskController {
+        /// The connection whose request asks.
+        conn: ConnId,
+        /// What it asks.
+        ask: ControllerAsk,
     },
 }

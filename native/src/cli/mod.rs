@@ -25,6 +25,7 @@ macro_rules! outln {
 pub(crate) mod cluster;
 pub(crate) mod consume;
 pub(crate) mod decode;
+pub(crate) mod elect;
 pub(crate) mod group;
 pub(crate) mod produce;
 pub(crate) mod table;

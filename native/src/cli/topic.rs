@@ -1,5 +1,6 @@
 //! `spate topic`: create, list, describe, delete topics and alter their
-//! configs, against any Kafka-compatible broker.
+//! configs, against any Kafka-compatible broker; elect their leaders
+//! (`super::elect`).
 
 use std::process::ExitCode;
 
@@ -84,6 +85,18 @@ enum Action {
         #[arg(long = "delete", value_name = "KEY")]
         delete: Vec<String>,
     },
+    /// Elect the preferred replica of partitions as their leader
+    /// (ElectLeaders, to the controller; a ZooKeeper cluster).
+    ElectLeaders {
+        /// The topic (every partition of the cluster when absent).
+        topic: Option<String>,
+        /// A partition of the topic (all of them when absent); repeatable.
+        #[arg(long = "partition", requires = "topic")]
+        partitions: Vec<i32>,
+        /// An unclean election instead (only partitions without a leader).
+        #[arg(long)]
+        unclean: bool,
+    },
 }
 
 /// Runs `spate topic`.
@@ -110,6 +123,11 @@ pub(crate) fn run(args: TopicArgs) -> anyhow::Result<ExitCode> {
         Action::AlterConfig { name, set, delete } => {
             alter_config(&mut client, json, &name, set, delete)
         }
+        Action::ElectLeaders {
+            topic,
+            partitions,
+            unclean,
+        } => super::elect::run(&mut client, json, topic, partitions, unclean),
     }?;
     Ok(ExitCode::SUCCESS)
 }

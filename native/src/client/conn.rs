@@ -41,6 +41,7 @@ pub(crate) fn client_range(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::Metadata => (1, 12),
         ApiKey::CreateTopics => (0, 7),
         ApiKey::DeleteTopics => (0, 6),
+        ApiKey::ElectLeaders => (0, 2),
         ApiKey::DescribeConfigs => (0, 4),
         ApiKey::IncrementalAlterConfigs => (0, 1),
         // v4 and later look up a batch of keys.

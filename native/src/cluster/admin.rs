@@ -17,7 +17,7 @@
 //! assignment already exists is TOPIC_ALREADY_EXISTS, whichever broker
 //! wrote it.
 
-use spate_core::broker::{IsrOutcome, NewTopic};
+use spate_core::broker::{ControllerAsk, IsrOutcome, NewTopic};
 use spate_core::coordinator::controller::{LeaderIsr, TopicAssignment};
 use spate_core::protocol::ErrorCode;
 use spate_core::storage::TopicPartition;
@@ -49,6 +49,23 @@ pub(crate) enum Command {
         state: LeaderIsr,
         /// The znode version the write is conditional on.
         version: i32,
+    },
+    /// What a held request asks of the controller; the answer is
+    /// [`super::News::ControllerAnswered`] with the same `conn` (at once,
+    /// NOT_CONTROLLER, when this broker is not the controller).
+    AskController {
+        /// The connection whose request asks.
+        conn: u64,
+        /// What it asks.
+        ask: ControllerAsk,
+    },
+    /// Shut down in a controlled way (`super::shutdown`): `done` is told
+    /// whether the leadership moved.
+    ShutDown {
+        /// `controlled.shutdown.*`.
+        config: super::shutdown::ShutdownConfig,
+        /// Told when the loop is done trying.
+        done: tokio::sync::oneshot::Sender<bool>,
     },
 }
 

@@ -63,6 +63,20 @@ pub(crate) struct Assign {
     pub leaders: Vec<BrokerInfo>,
 }
 
+/// One StopReplica (delete=false), for a broker shutting down: the
+/// partitions it follows, each with its leader epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Halt {
+    /// This broker, the controller.
+    pub controller_id: BrokerId,
+    /// The controller's term.
+    pub controller_epoch: i32,
+    /// The epoch of the target's registration, as the controller read it.
+    pub broker_epoch: BrokerEpoch,
+    /// The partitions and their leader epochs.
+    pub partitions: Vec<(spate_core::storage::TopicPartition, i32)>,
+}
+
 /// A request on a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Request {
@@ -70,6 +84,8 @@ pub(crate) enum Request {
     Metadata(Update),
     /// LeaderAndIsr.
     LeaderAndIsr(Assign),
+    /// StopReplica.
+    StopReplica(Halt),
 }
 
 impl Request {
@@ -78,6 +94,7 @@ impl Request {
         match self {
             Request::Metadata(u) => u.controller_epoch,
             Request::LeaderAndIsr(a) => a.controller_epoch,
+            Request::StopReplica(h) => h.controller_epoch,
         }
     }
 }
@@ -199,7 +216,22 @@ impl Channels {
                     }),
                 ))
             }
-            Output::Write { .. } | Output::Read { .. } => None,
+            Output::StopReplica { broker, partitions } => {
+                let r = target(broker)?;
+                Some(Step::Send(
+                    broker,
+                    Request::StopReplica(Halt {
+                        controller_id: me,
+                        controller_epoch: epoch,
+                        broker_epoch: r.epoch,
+                        partitions,
+                    }),
+                ))
+            }
+            Output::Write { .. }
+            | Output::Read { .. }
+            | Output::ShutdownDone { .. }
+            | Output::Elected { .. } => None,
         }
     }
 }
@@ -245,6 +277,11 @@ mod tests {
                     assert_eq!(u.broker_epoch, target.epoch, "the target's own epoch");
                     let ids: Vec<String> = u.brokers.iter().map(|b| b.id.to_string()).collect();
                     format!("send {id} e{} [{}]", u.controller_epoch, ids.join(","))
+                }
+                Step::Send(id, Request::StopReplica(h)) => {
+                    let target = live.iter().find(|r| r.info.id == *id).expect("live");
+                    assert_eq!(h.broker_epoch, target.epoch, "the target's own epoch");
+                    format!("stop {id} e{} {:?}", h.controller_epoch, h.partitions)
                 }
             })
             .collect()
@@ -390,6 +427,14 @@ mod tests {
         assert_eq!(u.broker_epoch, BrokerEpoch(30));
         assert_eq!(u.brokers.len(), 3);
         assert_eq!(u.partitions.len(), 1);
+        let stop = Output::StopReplica {
+            broker: 3,
+            partitions: vec![(TopicPartition::new("t", 0), 1)],
+        };
+        assert_eq!(
+            show(&[c.tell(ME, stop).expect("a StopReplica")], &live),
+            ["stop 3 e5 [(TopicPartition { topic: \"t\", partition: 0 }, 1)]"]
+        );
         // A broker no longer live gets nothing.
         let _ = c.handle(ME, Some(5), &[reg(1, 10), reg(3, 30)]);
         assert_eq!(c.tell(ME, lai(2)), None);

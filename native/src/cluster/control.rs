@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use spate_core::coordinator::controller::{
     Controller, Expect as Condition, Output, Stored, WriteOutcome,
 };
+use spate_core::protocol::ErrorCode;
 use spate_core::storage::TopicPartition;
 use tracing::{debug, error, info, warn};
 
@@ -56,7 +57,33 @@ pub(crate) struct Control {
     isr_changes: bool,
     /// State znodes to read again (a read that failed).
     reads: BTreeSet<TopicPartition>,
+    /// Who waits for each shutting-down broker's answer.
+    shutdowns: BTreeMap<BrokerId, Vec<Asker>>,
+    /// Answers not yet taken ([`Control::take_answers`]).
+    answered: Vec<Answer>,
 }
+
+/// An answer of the controller machine's, for the membership loop to
+/// deliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// To a controlled shutdown.
+    Shutdown(Asker, ShutdownResult),
+    /// To the ElectLeaders request held on this connection.
+    Elected(u64, Vec<(TopicPartition, ErrorCode)>),
+}
+
+/// Who asked for a controlled shutdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asker {
+    /// A ControlledShutdown request held on this connection of the broker.
+    Conn(u64),
+    /// This broker, the controller, shutting down itself.
+    Me,
+}
+
+/// A controlled shutdown's answer: the partitions the broker still leads.
+pub(crate) type ShutdownResult = Result<Vec<TopicPartition>, ErrorCode>;
 
 impl Control {
     /// This broker stopped being the controller: forget everything.
@@ -65,7 +92,85 @@ impl Control {
             debug!("the controller machine forgets its term");
         }
         self.machine.handle_resigned();
+        while let Some(out) = self.machine.poll_output() {
+            if let Output::Elected { request, results } = out {
+                self.answered.push(Answer::Elected(request, results));
+            }
+        }
+        self.not_controller();
+        let answered = std::mem::take(&mut self.answered);
         *self = Control::default();
+        self.answered = answered;
+    }
+
+    /// Broker `broker` asks to shut down (Kafka's `controlledShutdown`):
+    /// the machine moves its leadership; the answer comes out of
+    /// [`Control::take_answers`] once its partitions are settled.
+    /// NOT_CONTROLLER until the machine is loaded; BROKER_NOT_AVAILABLE
+    /// when the machine does not know it live.
+    pub(crate) fn controlled_shutdown(
+        &mut self,
+        broker: BrokerId,
+        asker: Asker,
+    ) -> Result<(), ErrorCode> {
+        if self.loaded.is_none() {
+            return Err(ErrorCode::NOT_CONTROLLER);
+        }
+        self.machine.handle_controlled_shutdown(broker)?;
+        info!(
+            broker,
+            "controlled shutdown: moving the broker's leadership"
+        );
+        self.shutdowns.entry(broker).or_default().push(asker);
+        Ok(())
+    }
+
+    /// ElectLeaders, held on connection `conn`: the machine elects, and
+    /// the answer comes out of [`Control::take_answers`]. NOT_CONTROLLER
+    /// for every partition until the machine is loaded.
+    pub(crate) fn elect_leaders(
+        &mut self,
+        conn: u64,
+        preferred: bool,
+        partitions: Option<Vec<TopicPartition>>,
+    ) {
+        if self.loaded.is_none() {
+            let results = partitions
+                .unwrap_or_default()
+                .into_iter()
+                .map(|tp| (tp, ErrorCode::NOT_CONTROLLER))
+                .collect();
+            self.answered.push(Answer::Elected(conn, results));
+            return;
+        }
+        info!(preferred, "leader election asked for");
+        self.machine
+            .handle_elect_leaders(conn, preferred, partitions);
+    }
+
+    /// The automatic leader rebalance check, when loaded (Kafka's
+    /// `checkAndTriggerAutoLeaderRebalance`).
+    pub(crate) fn rebalance_check(&mut self, percentage: u32) {
+        if self.loaded.is_some() {
+            debug!("leader imbalance check");
+            self.machine.handle_rebalance_check(percentage);
+        }
+    }
+
+    /// The answers since the last call.
+    pub(crate) fn take_answers(&mut self) -> Vec<Answer> {
+        std::mem::take(&mut self.answered)
+    }
+
+    /// Answers every waiting controlled shutdown with NOT_CONTROLLER (the
+    /// machine forgets them: a new term, or a resignation).
+    fn not_controller(&mut self) {
+        for (_, askers) in std::mem::take(&mut self.shutdowns) {
+            for a in askers {
+                self.answered
+                    .push(Answer::Shutdown(a, Err(ErrorCode::NOT_CONTROLLER)));
+            }
+        }
     }
 
     /// The topics under `/brokers/topics` changed.
@@ -143,6 +248,7 @@ impl Control {
         self.topics = topics.iter().map(|t| t.name.clone()).collect();
         self.live = live.clone();
         self.reads.clear();
+        self.not_controller();
         self.loaded = Some(epoch);
         self.machine.handle_elected(epoch, live, topics, states);
         Ok(())
@@ -240,6 +346,21 @@ impl Control {
                     }
                     Output::Read { tp } => {
                         self.reads.insert(tp);
+                    }
+                    Output::ShutdownDone { broker, remaining } => {
+                        info!(
+                            broker,
+                            still_leads = remaining.len(),
+                            "controlled shutdown: answered"
+                        );
+                        for a in self.shutdowns.remove(&broker).unwrap_or_default() {
+                            self.answered
+                                .push(Answer::Shutdown(a, Ok(remaining.clone())));
+                        }
+                    }
+                    Output::Elected { request, results } => {
+                        info!(request, "leader election answered");
+                        self.answered.push(Answer::Elected(request, results));
                     }
                     out => senders.apply(channels.tell(me, out).into_iter().collect()),
                 }

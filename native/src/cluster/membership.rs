@@ -21,7 +21,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use spate_core::broker::IsrOutcome;
+use spate_core::broker::{ControllerAnswer, ControllerAsk, IsrOutcome};
 use spate_core::protocol::ErrorCode;
 use spate_core::storage::TopicPartition;
 use tokio::sync::{mpsc, oneshot};
@@ -30,12 +30,14 @@ use tracing::{debug, error, info, warn};
 
 use super::admin::{create_topics, write_isr, Command};
 use super::channel::Channels;
-use super::control::Control;
+use super::control::{Answer, Asker, Control};
 use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
     Registered,
 };
+use super::rebalance::{RebalanceConfig, RebalanceTimer};
 use super::sender::Senders;
+use super::shutdown::{self, Leaving};
 use super::topic_znodes::{config_path, decode_configs};
 
 /// What the membership loop tells the task that owns the core's broker.
@@ -59,6 +61,13 @@ pub(crate) enum News {
         leader_epoch: i32,
         /// How the write went.
         outcome: IsrOutcome,
+    },
+    /// The controller's answer to [`Command::AskController`].
+    ControllerAnswered {
+        /// The connection whose request asked.
+        conn: u64,
+        /// The answer.
+        answer: ControllerAnswer,
     },
     /// The outcome of [`Command::CreateTopics`], per topic.
     TopicsCreated {
@@ -322,7 +331,9 @@ pub(crate) async fn run<E: Engine>(
     tell: Tell,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut stop: oneshot::Receiver<()>,
+    rebalance: RebalanceConfig,
 ) {
+    let mut rebalance_timer = RebalanceTimer::default();
     let mut role = Role::Broker { controller: None };
     let mut todo = Todo {
         elect: true,
@@ -338,6 +349,8 @@ pub(crate) async fn run<E: Engine>(
     // configs the broker has not been told yet.
     let mut topics = BTreeSet::new();
     let mut configs_owed = BTreeSet::new();
+    // A controlled shutdown in progress.
+    let mut leaving: Option<Leaving> = None;
     loop {
         if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
             // A call waits while the engine is unreachable; shutdown does not.
@@ -376,6 +389,34 @@ pub(crate) async fn run<E: Engine>(
                 retry_at = Some(Instant::now() + RETRY);
             }
         }
+        if let Some(l) = leaving.as_mut().filter(|l| l.due()) {
+            let outcome = match &role {
+                Role::Controller { .. } => {
+                    match shutdown::check(&known, me.id, -1)
+                        .and_then(|()| control.controlled_shutdown(me.id, Asker::Me))
+                    {
+                        Ok(()) => None,
+                        Err(code) => Some(Err(format!("this broker's controller: {code}"))),
+                    }
+                }
+                Role::Broker {
+                    controller: Some(id),
+                } => Some(tokio::select! {
+                    o = shutdown::ask_controller(&engine, me.id, *id) => o,
+                    _ = &mut stop => break,
+                }),
+                _ => Some(Err("no controller known".to_string())),
+            };
+            match outcome {
+                None => l.asked_myself(),
+                Some(outcome) => {
+                    l.asked();
+                    if l.answered(outcome) {
+                        leaving = None;
+                    }
+                }
+            }
+        }
         // The controller's partition work, once it knows the live brokers
         // (deciding with none read would take every partition offline).
         match controller_epoch(&role) {
@@ -392,7 +433,33 @@ pub(crate) async fn run<E: Engine>(
             Some(_) => {}
             None => control.resign(),
         }
+        if rebalance_timer.due(&rebalance, term(&role).is_some(), Instant::now()) {
+            control.rebalance_check(rebalance.percentage);
+        }
+        for answer in control.take_answers() {
+            match answer {
+                Answer::Shutdown(Asker::Conn(conn), result) => tell(News::ControllerAnswered {
+                    conn,
+                    answer: ControllerAnswer::ControlledShutdown(result),
+                }),
+                Answer::Shutdown(Asker::Me, result) => {
+                    let outcome =
+                        result.map_err(|code| format!("this broker's controller: {code}"));
+                    if leaving.as_mut().is_some_and(|l| l.answered(outcome)) {
+                        leaving = None;
+                    }
+                }
+                Answer::Elected(conn, results) => tell(News::ControllerAnswered {
+                    conn,
+                    answer: ControllerAnswer::ElectLeaders(results),
+                }),
+            }
+        }
+        let leave_at = leaving.as_ref().and_then(Leaving::wake_at);
+        let check_at = rebalance_timer.wake_at();
         tokio::select! {
+            _ = async { match check_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
+            _ = async { match leave_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
             _ = &mut stop => break,
             _ = async { match retry_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
                 retry_at = None;
@@ -413,6 +480,37 @@ pub(crate) async fn run<E: Engine>(
                     let leader_epoch = state.leader_epoch;
                     tell(News::IsrWritten { tp, leader_epoch, outcome });
                 }
+                Command::AskController { conn, ask: ControllerAsk::ControlledShutdown { broker, broker_epoch } } => {
+                    let asked = match term(&role) {
+                        None => Err(ErrorCode::NOT_CONTROLLER),
+                        Some(_) => shutdown::check(&known, broker, broker_epoch)
+                            .and_then(|()| control.controlled_shutdown(broker, Asker::Conn(conn))),
+                    };
+                    // Otherwise the machine answers once its moves are settled.
+                    if let Err(code) = asked {
+                        tell(News::ControllerAnswered {
+                            conn,
+                            answer: ControllerAnswer::ControlledShutdown(Err(code)),
+                        });
+                    }
+                }
+                Command::AskController { conn, ask: ControllerAsk::ElectLeaders { preferred, partitions } } => {
+                    match term(&role) {
+                        Some(_) => control.elect_leaders(conn, preferred, partitions),
+                        None => {
+                            let results = partitions
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|tp| (tp, ErrorCode::NOT_CONTROLLER))
+                                .collect();
+                            tell(News::ControllerAnswered {
+                                conn,
+                                answer: ControllerAnswer::ElectLeaders(results),
+                            });
+                        }
+                    }
+                }
+                Command::ShutDown { config, done } => leaving = Some(Leaving::new(config, done)),
             },
             event = engine.next_event() => match event {
                 Ok(event) => {

@@ -32,8 +32,14 @@
 //!    state znodes fenced by its term, and sends LeaderAndIsr (v5) and
 //!    UpdateMetadata with partition states. It stops sending the moment
 //!    it resigns;
-//! 6. at shutdown closes the session, so its znodes go at once rather than
-//!    a session timeout later.
+//! 6. at shutdown, first asks the controller to move its leadership
+//!    ([`shutdown`], Kafka's controlled shutdown), then closes the
+//!    session, so its znodes go at once rather than a session timeout
+//!    later.
+//!
+//! The controller also serves ControlledShutdown and ElectLeaders (the
+//! core holds them and asks through [`Command::AskController`]), and runs
+//! the automatic leader rebalance on its timer ([`rebalance`]).
 //!
 //! # Layout
 //!
@@ -71,8 +77,8 @@
 //!
 //! # Not here yet
 //!
-//! Topic deletion and partition addition through ZooKeeper, controlled
-//! shutdown, preferred leader election and reassignment, the group and
+//! Topic deletion and partition addition through ZooKeeper, partition
+//! reassignment, the group and
 //! transaction coordinators following leadership of their internal
 //! topics' partitions (those topics stay on each broker's own controller),
 //! and config changes after a topic is created (`/config/changes`).
@@ -86,7 +92,9 @@ mod channel;
 mod control;
 pub(crate) mod engine;
 pub(crate) mod membership;
+pub(crate) mod rebalance;
 mod sender;
+pub(crate) mod shutdown;
 #[cfg(test)]
 mod tests;
 mod topic_znodes;
@@ -128,7 +136,12 @@ impl<E: Engine> Joining<E> {
     /// Registers `me`, then starts the [`membership`] loop in a task.
     /// `tell` is told the broker epoch of this registration and of every
     /// later one, and the other [`News`]. On failure the session is closed.
-    pub(crate) async fn join(mut self, me: BrokerInfo, tell: Tell) -> Result<Member, EngineError> {
+    pub(crate) async fn join(
+        mut self,
+        me: BrokerInfo,
+        tell: Tell,
+        rebalance: rebalance::RebalanceConfig,
+    ) -> Result<Member, EngineError> {
         let epoch = match self.engine.register(&me).await {
             Ok(epoch) => epoch,
             Err(e) => {
@@ -140,7 +153,14 @@ impl<E: Engine> Joining<E> {
         tell(News::Registered(epoch));
         let (stop, stopped) = oneshot::channel();
         let (commands, inbox) = mpsc::unbounded_channel();
-        let task = tokio::spawn(membership::run(self.engine, me, tell, inbox, stopped));
+        let task = tokio::spawn(membership::run(
+            self.engine,
+            me,
+            tell,
+            inbox,
+            stopped,
+            rebalance,
+        ));
         Ok(Member {
             stop,
             task,
@@ -166,6 +186,24 @@ impl Member {
     /// (answered as [`News`]).
     pub(crate) fn commands(&self) -> mpsc::UnboundedSender<Command> {
         self.commands.clone()
+    }
+
+    /// Shuts down in a controlled way when `config` enables it: asks the
+    /// controller to move this broker's leadership, and returns once it
+    /// moved or the tries ran out (see [`shutdown`]). The broker keeps
+    /// serving meanwhile.
+    pub(crate) async fn shut_down_controlled(&self, config: shutdown::ShutdownConfig) {
+        if !config.enable {
+            return;
+        }
+        let (done, moved) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::ShutDown { config, done })
+            .is_ok()
+        {
+            let _ = moved.await;
+        }
     }
 
     /// Stops the loop and closes the session.

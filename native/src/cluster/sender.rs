@@ -271,6 +271,10 @@ impl Senders {
                         Request::LeaderAndIsr(a) => {
                             assigned.push(format!("{id} ({} partitions)", a.partitions.len()));
                         }
+                        Request::StopReplica(h) => info!(
+                            "sending StopReplica to broker {id}, shutting down ({} partitions)",
+                            h.partitions.len()
+                        ),
                     }
                     match self.targets.get(&id) {
                         Some(t) => {
@@ -316,6 +320,7 @@ async fn run(me: BrokerId, target: Registered, mut queue: mpsc::UnboundedReceive
         let (api, broker_epoch) = match &request {
             Request::Metadata(u) => (ApiKey::UpdateMetadata, u.broker_epoch),
             Request::LeaderAndIsr(a) => (ApiKey::LeaderAndIsr, a.broker_epoch),
+            Request::StopReplica(h) => (ApiKey::StopReplica, h.broker_epoch),
         };
         let name = api.name();
         let epoch = request.controller_epoch();
@@ -399,6 +404,16 @@ async fn attempt(
             let v = peer.leader_and_isr;
             (RequestBody::LeaderAndIsr(leader_and_isr(a, v)), v)
         }
+        Request::StopReplica(h) => {
+            let v = peer.stop_replica;
+            if v < 3 {
+                bail!("the broker serves no StopReplica v3");
+            }
+            (
+                RequestBody::StopReplica(super::shutdown::stop_replica(h)),
+                v,
+            )
+        }
     };
     let api = body.api_key();
     let frame = peer.exchange(&body, version).await?;
@@ -426,7 +441,7 @@ async fn attempt(
                         .iter()
                         .find(|p| p.topic_id == t.topic_id)
                         .map_or_else(|| t.topic_id.to_string(), |p| p.tp.topic.clone()),
-                    Request::Metadata(_) => t.topic_id.to_string(),
+                    _ => t.topic_id.to_string(),
                 };
                 for e in &t.partition_errors {
                     note(&name, e.partition_index, e.error_code);
@@ -437,8 +452,38 @@ async fn attempt(
                 refused,
             })
         }
+        ResponseBody::StopReplica(r) => Ok(Answer {
+            code: ErrorCode(r.error_code),
+            refused: r
+                .partition_errors
+                .iter()
+                .filter(|e| e.error_code != 0)
+                .map(|e| {
+                    let code = ErrorCode(e.error_code);
+                    format!("{}-{}: {code}", e.topic_name, e.partition_index)
+                })
+                .collect(),
+        }),
         _ => bail!("{} answered with another API", api.name()),
     }
+}
+
+/// Sends one request to a broker on a connection of its own, as broker
+/// `me`, and decodes the answer: a broker's ControlledShutdown to the
+/// controller. The connection is closed after.
+pub(crate) async fn ask_once(
+    me: BrokerId,
+    host: &str,
+    port: i32,
+    body: &RequestBody,
+    version: i16,
+) -> anyhow::Result<ResponseBody> {
+    let mut peer = Peer::open(me, host, port).await?;
+    let frame = peer.exchange(body, version).await?;
+    let key = body.api_key();
+    let (_, answer) = decode_response(&frame, key, version)
+        .map_err(|e| anyhow!("decoding the {} response: {e}", key.name()))?;
+    Ok(answer)
 }
 
 /// A connection from the controller to one broker.
@@ -452,6 +497,8 @@ struct Peer {
     update_metadata: i16,
     /// The LeaderAndIsr version to send.
     leader_and_isr: i16,
+    /// The StopReplica version to send.
+    stop_replica: i16,
 }
 
 impl Peer {
@@ -469,6 +516,7 @@ impl Peer {
             next_correlation: 0,
             update_metadata: 0,
             leader_and_isr: 0,
+            stop_replica: 0,
         };
         let served = peer.api_versions().await?;
         let range = |api: ApiKey| {
@@ -479,6 +527,10 @@ impl Peer {
         };
         peer.update_metadata = update_metadata_version(range(ApiKey::UpdateMetadata))?;
         peer.leader_and_isr = leader_and_isr_version(range(ApiKey::LeaderAndIsr))?;
+        // Kafka 2.8's v3 (per-partition leader epochs and delete flags);
+        // a broker without it gets none.
+        peer.stop_replica = version_for(ApiKey::StopReplica, 3, range(ApiKey::StopReplica))
+            .map_or(-1, |v| if v >= 3 { v } else { -1 });
         Ok(peer)
     }
 

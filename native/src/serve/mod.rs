@@ -151,6 +151,10 @@ struct Settings {
     config: Config,
     max_request_bytes: usize,
     fsync: FsyncPolicy,
+    /// `controlled.shutdown.*` (ZooKeeper mode).
+    controlled_shutdown: cluster::shutdown::ShutdownConfig,
+    /// `auto.leader.rebalance.enable` and `leader.imbalance.*`.
+    rebalance: cluster::rebalance::RebalanceConfig,
 }
 
 /// A seed for the ids the core makes up (topic ids, fetch session ids,
@@ -182,6 +186,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     let mut max_request_bytes = 104_857_600;
     let mut log_dir = None;
     let mut zookeeper: Option<ZkConfig> = None;
+    let mut controlled_shutdown = cluster::shutdown::ShutdownConfig::default();
+    let mut rebalance = cluster::rebalance::RebalanceConfig::default();
     if let Some(path) = &args.properties {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -189,6 +195,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         for key in &p.unknown {
             warn!(key = %key, "server.properties key not used by Spate");
         }
+        controlled_shutdown = p.controlled_shutdown;
+        rebalance = p.rebalance;
         listen = p.listeners;
         advertised = p.advertised;
         if let Some(m) = p.socket_request_max_bytes {
@@ -240,6 +248,8 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         config,
         max_request_bytes,
         fsync: args.fsync,
+        controlled_shutdown,
+        rebalance,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -396,7 +406,7 @@ async fn serve<S: Store>(
             let tell: cluster::Tell = Box::new(move |news| {
                 let _ = owner.send(Input::Cluster(news));
             });
-            match j.join(me, tell).await {
+            match j.join(me, tell, settings.rebalance).await {
                 Ok(m) => Some(m),
                 Err(e) => {
                     let _ = storage.close();
@@ -454,6 +464,12 @@ async fn serve<S: Store>(
         settings.tap.clone(),
     ));
     shutdown_signal().await;
+    // Leadership moves away while this broker still serves (Kafka's
+    // controlled shutdown), then it stops taking connections.
+    if let Some(m) = &member {
+        info!("shutting down: moving leadership away");
+        m.shut_down_controlled(settings.controlled_shutdown).await;
+    }
     info!("shutting down: no new connections");
     let _ = stop_tx.send(true);
     for a in accepts {
@@ -636,6 +652,9 @@ fn apply<S: Storage>(
         Input::Cluster(News::TopicsCreated { request, results }) => {
             broker.handle_topics_created(request, results, now);
         }
+        Input::Cluster(News::ControllerAnswered { conn, answer }) => {
+            broker.handle_controller_answer(conn, answer, now);
+        }
         Input::ReplicaResponse(leader, frame) => {
             broker.handle_replica_response(leader, frame, now);
         }
@@ -715,6 +734,14 @@ fn send(
             // The owner loop kept these when there is no cluster.
             if let Some(c) = cluster {
                 let _ = c.send(cluster::Command::CreateTopics { request, topics });
+            }
+        }
+        Output::AskController { conn, ask } => {
+            debug!(conn, ?ask, "asking the controller");
+            // The core asks only in ZooKeeper mode, which always has a
+            // session.
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::AskController { conn, ask });
             }
         }
         Output::Close { conn, reason } => {

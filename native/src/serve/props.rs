@@ -24,6 +24,10 @@ pub(crate) struct Props {
     pub zookeeper_session_timeout_ms: Option<u64>,
     /// `zookeeper.connection.timeout.ms`.
     pub zookeeper_connection_timeout_ms: Option<u64>,
+    /// `controlled.shutdown.enable`, `.max.retries`, `.retry.backoff.ms`.
+    pub controlled_shutdown: crate::cluster::shutdown::ShutdownConfig,
+    /// `auto.leader.rebalance.enable`, `leader.imbalance.*`.
+    pub rebalance: crate::cluster::rebalance::RebalanceConfig,
     /// Keys Spate does not use, in file order.
     pub unknown: Vec<String>,
 }
@@ -116,6 +120,16 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
             c.zk_mode = p.zookeeper_connect.is_some();
         }
         "zookeeper.session.timeout.ms" => p.zookeeper_session_timeout_ms = Some(v.parse()?),
+        "auto.leader.rebalance.enable" => p.rebalance.enable = v.parse()?,
+        "leader.imbalance.check.interval.seconds" => {
+            p.rebalance.interval = std::time::Duration::from_secs(v.parse()?)
+        }
+        "leader.imbalance.per.broker.percentage" => p.rebalance.percentage = v.parse()?,
+        "controlled.shutdown.enable" => p.controlled_shutdown.enable = v.parse()?,
+        "controlled.shutdown.max.retries" => p.controlled_shutdown.max_retries = v.parse()?,
+        "controlled.shutdown.retry.backoff.ms" => {
+            p.controlled_shutdown.backoff = std::time::Duration::from_millis(v.parse()?)
+        }
         "zookeeper.connection.timeout.ms" => p.zookeeper_connection_timeout_ms = Some(v.parse()?),
         "log.dirs" | "log.dir" => p.log_dir = v.split(',').next().map(|s| s.trim().to_string()),
         "broker.rack" => c.rack = Some(v.to_string()),

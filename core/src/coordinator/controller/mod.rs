@@ -52,24 +52,37 @@
 //! live hear of a membership change from the driver's own UpdateMetadata,
 //! not from this machine.
 //!
+//! # Controlled shutdown
+//!
+//! [`Controller::handle_controlled_shutdown`] (rules in `shutdown.rs`):
+//! the broker is kept out of every election and ISR it can leave while it
+//! stays live, and [`Output::ShutdownDone`] answers it once its partitions
+//! are settled, with those it still leads.
+//!
+//! # Elections asked for
+//!
+//! [`Controller::handle_elect_leaders`] (ElectLeaders) and
+//! [`Controller::handle_rebalance_check`] (`auto.leader.rebalance.enable`)
+//! move leadership back to the preferred replica (rules in `elect.rs`);
+//! [`Output::Elected`] answers a request once its partitions are settled.
+//!
 //! # Not here yet
 //!
-//! - Preferred leader election (`auto.leader.rebalance.enable`, Kafka's
-//!   `PreferredReplicaPartitionLeaderElectionStrategy`): a broker that
-//!   comes back stays a follower until another failure moves leadership.
 //! - Unclean election (`unclean.leader.election.enable=true`): always off.
 //! - ISR expansion: a returning replica rejoins the ISR when the leader
 //!   says so (AlterPartition / the ISR change notification), which belongs
 //!   to the replication layer; this machine only shrinks the ISR.
-//! - Topic deletion, partition reassignment, controlled shutdown, and
-//!   StopReplica for replicas on dead brokers.
+//! - Topic deletion, partition reassignment, and StopReplica (for
+//!   replicas on dead brokers, or to a broker shutting down).
 //! - CreateTopics through ZooKeeper is the broker's side, not this
 //!   machine's: the broker outputs `Output::CreateTopics` with the
 //!   computed assignments, the driver writes `/config/topics/T` and
 //!   `/brokers/topics/T`, and this machine learns of the topics from its
 //!   `/brokers/topics` watch (`handle_topics`) like any other.
 
+mod elect;
 mod rules;
+mod shutdown;
 #[cfg(test)]
 mod tests;
 
@@ -193,6 +206,34 @@ pub enum Output {
         /// The partitions.
         partitions: Vec<PartitionView>,
     },
+    /// Answer the controlled shutdown of `broker`
+    /// ([`Controller::handle_controlled_shutdown`]): every partition it
+    /// hosts is settled, and these (replicated, with no other live ISR
+    /// member to take over) it still leads.
+    ShutdownDone {
+        /// The broker shutting down.
+        broker: BrokerId,
+        /// The partitions it still leads.
+        remaining: Vec<TopicPartition>,
+    },
+    /// Send StopReplica (delete=false) to `broker`, shutting down, for
+    /// these partitions it follows, each with its leader epoch now: it
+    /// stops fetching them (Kafka's `doControlledShutdown`). It hears no
+    /// LeaderAndIsr for the ISR change that follows.
+    StopReplica {
+        /// The target.
+        broker: BrokerId,
+        /// The partitions and their leader epochs.
+        partitions: Vec<(TopicPartition, i32)>,
+    },
+    /// Answer ElectLeaders `request`
+    /// ([`Controller::handle_elect_leaders`]): each partition's outcome.
+    Elected {
+        /// The driver's name for the request.
+        request: u64,
+        /// Each partition and its error (NONE: elected).
+        results: Vec<(TopicPartition, crate::protocol::ErrorCode)>,
+    },
 }
 
 /// One partition as the controller keeps it.
@@ -220,6 +261,18 @@ pub struct Controller {
     notified: BTreeSet<TopicPartition>,
     /// Brokers that get everything at the next announcement.
     newcomers: BTreeSet<BrokerId>,
+    /// Live brokers shutting down (Kafka's `shuttingDownBrokerIds`): never
+    /// elected, taken out of every ISR they can leave.
+    shutting_down: BTreeSet<BrokerId>,
+    /// Shutting-down brokers owed a [`Output::ShutdownDone`].
+    shutdown_owed: BTreeSet<BrokerId>,
+    /// Partitions of brokers that asked to shut down, not decided since.
+    shutdown_moves: BTreeSet<TopicPartition>,
+    /// Preferred elections asked for.
+    elections: elect::Elections,
+    /// Replicas stopped on a shutting-down broker: their next LeaderAndIsr
+    /// leaves that broker out (Kafka's `OfflineReplica` tells the others).
+    stopped: BTreeSet<(BrokerId, TopicPartition)>,
     outputs: VecDeque<Output>,
 }
 
@@ -280,6 +333,9 @@ impl Controller {
         }
         self.newcomers.extend(live.difference(&self.live).copied());
         self.newcomers.retain(|b| live.contains(b));
+        self.shutting_down.retain(|b| live.contains(b));
+        self.shutdown_owed.retain(|b| live.contains(b));
+        self.stopped.retain(|(b, _)| live.contains(b));
         self.live = live;
         self.decide_all();
     }
@@ -370,7 +426,9 @@ impl Controller {
     /// This broker is no longer the controller: forget everything, drop
     /// what was not carried out.
     pub fn handle_resigned(&mut self) {
+        let answers = self.abandon_elections();
         *self = Controller::default();
+        self.outputs.extend(answers);
     }
 
     /// The next thing to do.
@@ -387,12 +445,37 @@ impl Controller {
             if p.busy {
                 continue;
             }
-            let (state, expect) =
-                match rules::decide(&p.replicas, p.stored.as_ref(), &self.live, epoch) {
-                    Decision::Keep => continue,
-                    Decision::Create(s) => (s, Expect::Absent),
-                    Decision::Update(s, v) => (s, Expect::Version(v)),
-                };
+            let acting = self.shutdown_moves.remove(tp);
+            let (state, expect) = match shutdown::decide(
+                &p.replicas,
+                p.stored.as_ref(),
+                &self.live,
+                &self.shutting_down,
+                acting,
+                epoch,
+            ) {
+                Decision::Keep if self.elections.pending.contains_key(tp) => {
+                    let elected = elect::preferred(
+                        &p.replicas,
+                        p.stored.as_ref(),
+                        &self.live,
+                        &self.shutting_down,
+                        epoch,
+                    );
+                    match (elected, p.stored.as_ref()) {
+                        (Ok(Some(s)), Some(old)) => (s, Expect::Version(old.version)),
+                        (Err(code), _) => {
+                            self.elections.resolve(tp, code);
+                            continue;
+                        }
+                        // Led by the preferred replica: settled once told.
+                        _ => continue,
+                    }
+                }
+                Decision::Keep => continue,
+                Decision::Create(s) => (s, Expect::Absent),
+                Decision::Update(s, v) => (s, Expect::Version(v)),
+            };
             p.busy = true;
             self.outputs.push_back(Output::Write {
                 tp: tp.clone(),
@@ -401,6 +484,8 @@ impl Controller {
             });
         }
         self.announce();
+        self.answer_shutdowns();
+        self.answer_elections();
     }
 
     /// Queues the requests for settled partitions.
@@ -443,6 +528,7 @@ impl Controller {
             let hosted: Vec<PartitionView> = views
                 .iter()
                 .filter(|(tp, v)| told(tp) && v.replicas.contains(&broker))
+                .filter(|(tp, _)| everything || !self.stopped.contains(&(broker, (**tp).clone())))
                 .map(|(_, v)| v.clone())
                 .collect();
             if !hosted.is_empty() {
@@ -452,6 +538,7 @@ impl Controller {
                 });
             }
         }
+        self.stopped.retain(|(_, tp)| !changed.contains(tp));
         for &broker in &self.live {
             let everything = newcomers.contains(&broker);
             let partitions: Vec<PartitionView> = views

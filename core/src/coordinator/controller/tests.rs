@@ -3,6 +3,7 @@
 //! writer), and the requests are collected per broker.
 
 use super::*;
+use crate::protocol::ErrorCode;
 
 /// A fake engine: the state znodes, and what each broker was sent.
 #[derive(Default)]
@@ -37,6 +38,24 @@ impl World {
                 Output::LeaderAndIsr { broker, partitions } => self.log("lai", broker, &partitions),
                 Output::UpdateMetadata { broker, partitions } => {
                     self.log("um", broker, &partitions)
+                }
+                Output::Elected { request, results } => {
+                    let r: Vec<String> = results
+                        .iter()
+                        .map(|(tp, e)| format!("{tp} {}", e.name()))
+                        .collect();
+                    self.sent
+                        .push(format!("elected {request} [{}]", r.join(", ")));
+                }
+                Output::StopReplica { broker, partitions } => {
+                    for (tp, e) in partitions {
+                        self.sent.push(format!("stop {broker} {tp} e{e}"));
+                    }
+                }
+                Output::ShutdownDone { broker, remaining } => {
+                    let names: Vec<String> = remaining.iter().map(|tp| tp.to_string()).collect();
+                    self.sent
+                        .push(format!("done {broker} [{}]", names.join(", ")));
                 }
             }
         }
@@ -362,4 +381,214 @@ fn an_isr_the_leader_changed_is_told_in_update_metadata_only() {
     world.run(&mut c);
     assert_eq!(world.znodes[&tp(0)].state.isr, [1]);
     assert_eq!(world.znodes[&tp(0)].version, 2);
+}
+
+#[test]
+fn a_controlled_shutdown_moves_leadership_and_answers_once_it_is_written() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    // t-1 led by 2 and followed by 1; u-0 on 1 alone.
+    c.handle_topics(vec![
+        topic("t", &[&[1, 2, 3], &[2, 1, 3]]),
+        topic("u", &[&[1]]),
+    ]);
+    world.run(&mut c);
+    world.take();
+    assert_eq!(c.handle_controlled_shutdown(1), Ok(()));
+    assert_eq!(
+        c.poll_output(),
+        Some(Output::StopReplica {
+            broker: 1,
+            partitions: vec![(tp(1), 0)]
+        }),
+        "the partition it follows is stopped first"
+    );
+    assert!(
+        matches!(c.poll_output(), Some(Output::Write { .. })),
+        "written before anything is told or answered"
+    );
+    // Carry the rest out as the driver would (the first write was taken).
+    let first = world.znodes.get(&tp(0)).cloned();
+    assert_eq!(first.map(|s| s.state.leader), Some(1), "not written yet");
+    c.handle_written(vec![(
+        tp(0),
+        LeaderIsr {
+            leader: 2,
+            leader_epoch: 1,
+            isr: vec![2, 3],
+            controller_epoch: 1,
+        },
+        world.write(
+            &tp(0),
+            &LeaderIsr {
+                leader: 2,
+                leader_epoch: 1,
+                isr: vec![2, 3],
+                controller_epoch: 1,
+            },
+            Expect::Version(0),
+        ),
+    )]);
+    world.run(&mut c);
+    let sent = world.take();
+    assert!(sent.contains(&"lai 1 t-0 leader 2 e1 isr [2, 3]".to_string()));
+    assert!(sent.contains(&"lai 3 t-1 leader 2 e1 isr [2, 3]".to_string()));
+    assert!(
+        !sent.iter().any(|l| l.starts_with("lai 1 t-1")),
+        "the stopped replica hears no LeaderAndIsr: {sent:?}"
+    );
+    assert!(sent.contains(&"um 1 t-1 leader 2 e1 isr [2, 3]".to_string()));
+    assert_eq!(
+        sent.last().map(String::as_str),
+        Some("done 1 []"),
+        "answered after everything was told; u-0 (one replica) is not counted"
+    );
+    assert_eq!(world.znodes[&tp(1)].state.isr, vec![2, 3]);
+    // While it stays registered it is elected nowhere: 2 dies, 3 leads.
+    c.handle_brokers(live(&[1, 3]));
+    world.run(&mut c);
+    assert_eq!(world.znodes[&tp(0)].state.leader, 3);
+    assert_eq!(world.znodes[&tp(0)].state.isr, vec![3]);
+    // Once it is gone and back, it is an ordinary broker again.
+    c.handle_brokers(live(&[3]));
+    c.handle_brokers(live(&[1, 3]));
+    world.run(&mut c);
+    assert!(c.shutting_down().is_empty());
+}
+
+#[test]
+fn a_leader_nobody_can_replace_is_reported_and_refusals_say_why() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    // 2 and 3 leave the ISR (dead), then come back outside it.
+    c.handle_brokers(live(&[1]));
+    world.run(&mut c);
+    c.handle_brokers(live(&[1, 2, 3]));
+    world.run(&mut c);
+    world.take();
+    assert_eq!(c.handle_controlled_shutdown(1), Ok(()));
+    world.run(&mut c);
+    assert_eq!(world.take(), ["done 1 [t-0]"]);
+    assert_eq!(world.znodes[&tp(0)].state.leader, 1, "it keeps leading");
+    assert_eq!(
+        c.handle_controlled_shutdown(4),
+        Err(ErrorCode::BROKER_NOT_AVAILABLE)
+    );
+    c.handle_resigned();
+    assert_eq!(
+        c.handle_controlled_shutdown(1),
+        Err(ErrorCode::NOT_CONTROLLER)
+    );
+}
+
+/// `started`, then broker 1 (the preferred leader) dies and comes back:
+/// 2 leads, 1 is out of the ISR.
+fn moved_away(world: &mut World) -> Controller {
+    let mut c = started(world);
+    c.handle_brokers(live(&[2, 3]));
+    world.run(&mut c);
+    c.handle_brokers(live(&[1, 2, 3]));
+    world.run(&mut c);
+    world.take();
+    c
+}
+
+/// The leader takes 1 back into the ISR (its ISR change notification).
+fn caught_up(world: &mut World, c: &mut Controller) {
+    let mut s = world.znodes[&tp(0)].clone();
+    s.state.isr.push(1);
+    s.version += 1;
+    world.znodes.insert(tp(0), s.clone());
+    c.handle_isr_changed(&tp(0), Some(s));
+    world.run(c);
+    world.take();
+}
+
+#[test]
+fn a_preferred_election_waits_for_the_preferred_replica_to_be_in_sync() {
+    let mut world = World::default();
+    let mut c = moved_away(&mut world);
+    c.handle_elect_leaders(7, true, Some(vec![tp(0), TopicPartition::new("nope", 0)]));
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        ["elected 7 [t-0 PREFERRED_LEADER_NOT_AVAILABLE, nope-0 UNKNOWN_TOPIC_OR_PARTITION]"]
+    );
+    caught_up(&mut world, &mut c);
+    c.handle_elect_leaders(8, true, Some(vec![tp(0)]));
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        [
+            "lai 1 t-0 leader 1 e2 isr [2, 3, 1]",
+            "lai 2 t-0 leader 1 e2 isr [2, 3, 1]",
+            "lai 3 t-0 leader 1 e2 isr [2, 3, 1]",
+            "um 1 t-0 leader 1 e2 isr [2, 3, 1]",
+            "um 2 t-0 leader 1 e2 isr [2, 3, 1]",
+            "um 3 t-0 leader 1 e2 isr [2, 3, 1]",
+            "elected 8 [t-0 NONE]",
+        ],
+        "the ISR stays, the epoch goes up, answered once told"
+    );
+    c.handle_elect_leaders(9, true, Some(vec![tp(0)]));
+    c.handle_elect_leaders(10, true, None);
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        ["elected 9 [t-0 ELECTION_NOT_NEEDED]", "elected 10 []"],
+        "all partitions: only those that needed an election are listed"
+    );
+}
+
+#[test]
+fn an_unclean_election_is_never_needed_with_a_live_leader_and_never_possible_without() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    world.take();
+    c.handle_elect_leaders(1, false, Some(vec![tp(0)]));
+    world.run(&mut c);
+    assert_eq!(world.take(), ["elected 1 [t-0 ELECTION_NOT_NEEDED]"]);
+    // Only 1 in the ISR, then 1 dies: offline.
+    c.handle_brokers(live(&[1]));
+    world.run(&mut c);
+    c.handle_brokers(live(&[2, 3]));
+    world.run(&mut c);
+    world.take();
+    c.handle_elect_leaders(2, false, Some(vec![tp(0)]));
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        ["elected 2 [t-0 ELIGIBLE_LEADERS_NOT_AVAILABLE]"]
+    );
+    c.handle_resigned();
+    c.handle_elect_leaders(3, true, Some(vec![tp(0)]));
+    assert_eq!(
+        c.poll_output(),
+        Some(Output::Elected {
+            request: 3,
+            results: vec![(tp(0), ErrorCode::NOT_CONTROLLER)]
+        })
+    );
+}
+
+#[test]
+fn the_rebalance_check_moves_leadership_back_above_the_imbalance_threshold() {
+    let mut world = World::default();
+    let mut c = moved_away(&mut world);
+    // Not in sync: nothing to do.
+    c.handle_rebalance_check(10);
+    world.run(&mut c);
+    assert!(world.take().is_empty());
+    caught_up(&mut world, &mut c);
+    // One partition of one, 100 % > 100 %: no.
+    c.handle_rebalance_check(100);
+    world.run(&mut c);
+    assert!(world.take().is_empty());
+    c.handle_rebalance_check(10);
+    world.run(&mut c);
+    assert_eq!(world.znodes[&tp(0)].state.leader, 1);
+    assert!(
+        world.take().iter().all(|l| !l.starts_with("elected")),
+        "nobody to answer"
+    );
 }

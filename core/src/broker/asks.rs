@@ -1,0 +1,76 @@
+//! Requests only the controller can answer (ZooKeeper mode): the broker
+//! holds them and asks its driver ([`Output::AskController`]), which
+//! hands them to the controller machine when this broker is the
+//! controller, and reports with [`Broker::handle_controller_answer`].
+
+use super::{Broker, ConnId, Now};
+use crate::protocol::messages::controlled_shutdown_response::{
+    ControlledShutdownResponse, RemainingPartition,
+};
+use crate::protocol::{ErrorCode, ResponseBody};
+use crate::storage::{Storage, TopicPartition};
+
+#[cfg(doc)]
+use super::Output;
+
+/// What a held request asks of the controller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControllerAsk {
+    /// ControlledShutdown: move the leadership of `broker`'s partitions.
+    ControlledShutdown {
+        /// The broker shutting down.
+        broker: i32,
+        /// Its broker epoch (-1 from versions 0 and 1: not checked).
+        broker_epoch: i64,
+    },
+    /// ElectLeaders: elect leaders of these partitions (`None`: all).
+    ElectLeaders {
+        /// Preferred election (type 0); else unclean (type 1).
+        preferred: bool,
+        /// The partitions (`None`: every partition).
+        partitions: Option<Vec<TopicPartition>>,
+    },
+}
+
+/// The controller's answer to a [`ControllerAsk`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ControllerAnswer {
+    /// To ControlledShutdown: the partitions the broker still leads, or
+    /// why the controller refused (NOT_CONTROLLER, STALE_BROKER_EPOCH,
+    /// BROKER_NOT_AVAILABLE).
+    ControlledShutdown(Result<Vec<TopicPartition>, ErrorCode>),
+    /// To ElectLeaders: each partition's outcome (NONE: elected).
+    ElectLeaders(Vec<(TopicPartition, ErrorCode)>),
+}
+
+impl<S: Storage> Broker<S> {
+    /// The controller answered what the request held on `conn` asked
+    /// ([`Output::AskController`]). A connection that closed meanwhile is
+    /// skipped.
+    pub fn handle_controller_answer(&mut self, conn: ConnId, answer: ControllerAnswer, now: Now) {
+        let body = match answer {
+            ControllerAnswer::ControlledShutdown(result) => {
+                let (error, remaining) = match result {
+                    Ok(r) => (ErrorCode::NONE, r),
+                    Err(e) => (e, Vec::new()),
+                };
+                ResponseBody::ControlledShutdown(ControlledShutdownResponse {
+                    error_code: error.code(),
+                    remaining_partitions: remaining
+                        .into_iter()
+                        .map(|tp| RemainingPartition {
+                            topic_name: tp.topic.as_str().into(),
+                            partition_index: tp.partition,
+                            ..RemainingPartition::default()
+                        })
+                        .collect(),
+                    ..ControlledShutdownResponse::default()
+                })
+            }
+            ControllerAnswer::ElectLeaders(results) => {
+                ResponseBody::ElectLeaders(crate::api::elect_leaders::response(results))
+            }
+        };
+        self.answer_held(conn, body, now);
+    }
+}

@@ -1,0 +1,318 @@
+//! Controlled shutdown (Kafka's `controlled.shutdown.enable`, on by
+//! default) against three Spate brokers and a real ZooKeeper: the leader
+//! of a replicated partition gets SIGTERM while an idempotent
+//! confluent-kafka producer writes with acks=all. Leadership moves to
+//! another ISR member before the broker's registration goes (seen in the
+//! order of ZooKeeper's own change events), the broker exits cleanly,
+//! and every acknowledged record is read back once, in order, at the
+//! offset it was acknowledged at.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use spate_e2e::cluster::json_at;
+use spate_e2e::zookeeper::client::{AddWatchMode, EventType};
+use spate_e2e::zookeeper::ZooKeeper;
+use spate_e2e::{require, wait_until, workspace, Server, TempDir, Watched};
+
+const STATE: &str = "/brokers/topics/replicated/partitions/0/state";
+
+/// One broker: its data directory and properties file.
+struct Node {
+    dir: TempDir,
+    _config: TempDir,
+    props: PathBuf,
+}
+
+impl Node {
+    fn new(zk: &ZooKeeper, id: i32) -> Node {
+        let config = TempDir::new("config");
+        let props = config.0.join("server.properties");
+        std::fs::write(
+            &props,
+            format!(
+                "broker.id={id}\nzookeeper.connect={}\nzookeeper.session.timeout.ms=4000\n\
+                 replica.lag.time.max.ms=5000\n",
+                zk.connect()
+            ),
+        )
+        .expect("writing server.properties");
+        Node {
+            dir: TempDir::new("data"),
+            _config: config,
+            props,
+        }
+    }
+
+    fn start(&self) -> Server {
+        Server::start_in(&self.dir.0, &[self.props.to_str().expect("a path")])
+    }
+}
+
+/// Leader and ISR of partition 0 of `topic`, as `spate topic describe`
+/// shows them.
+fn describe(b: &Server, topic: &str) -> Option<(i64, Vec<i64>)> {
+    let out = b.spate(&["topic", "describe", topic, "--json"], b"");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let p = v["partitions"].as_array()?.first()?.clone();
+    let isr: Option<Vec<i64>> = p["isr"].as_array()?.iter().map(Value::as_i64).collect();
+    Some((p["leader"].as_i64()?, isr?))
+}
+
+/// The values of partition 0 of `topic` with their offsets, read from
+/// the beginning to the end by a confluent-kafka consumer.
+fn read_all(bootstrap: &str, topic: &str) -> Vec<(i64, String)> {
+    let script = "import sys\n\
+        from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING\n\
+        c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': 'reader', \
+        'enable.auto.commit': False, 'enable.partition.eof': True})\n\
+        c.assign([TopicPartition(sys.argv[2], 0, OFFSET_BEGINNING)])\n\
+        while True:\n\
+        \x20   m = c.poll(20)\n\
+        \x20   if m is None:\n\
+        \x20       sys.exit('no message or end within 20 s')\n\
+        \x20   if m.error():\n\
+        \x20       if m.error().code() == -191:\n\
+        \x20           break\n\
+        \x20       sys.exit(str(m.error()))\n\
+        \x20   print(m.offset(), m.value().decode())\n\
+        c.close()\n";
+    let out = Command::new(require("python3"))
+        .args(["-c", script, bootstrap, topic])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "reading back failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let (o, v) = l.split_once(' ').expect("OFFSET VALUE");
+            (o.parse().expect("an offset"), v.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn sigterm_moves_leadership_before_the_registration_goes_and_loses_nothing_acknowledged() {
+    let zk = ZooKeeper::start();
+    let nodes: BTreeMap<i64, Node> = (1..=3).map(|id| (id, Node::new(&zk, id as i32))).collect();
+    let mut brokers: BTreeMap<i64, Server> = nodes.iter().map(|(id, n)| (*id, n.start())).collect();
+    let any = &brokers[&1];
+    wait_until("three live brokers", Duration::from_secs(20), &[], || {
+        let out = any.spate(&["cluster", "info", "--json"], b"");
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["brokers"].as_array()?.len() == 3).then_some(())
+    });
+    let out = any.spate(
+        &[
+            "topic",
+            "create",
+            "replicated",
+            "--partitions",
+            "1",
+            "--replication-factor",
+            "3",
+            "--config",
+            "min.insync.replicas=2",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let (leader, _) = wait_until("the topic in sync", Duration::from_secs(20), &[], || {
+        describe(any, "replicated").filter(|(_, isr)| isr.len() == 3)
+    });
+    let before = json_at(&zk, STATE);
+    println!("before: {before}");
+    assert_eq!(before["leader"].as_i64(), Some(leader));
+    let old_epoch = before["leader_epoch"].as_i64().expect("leader_epoch");
+
+    let bootstrap: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
+    let count = 600;
+    let mut cmd = Command::new(require("python3"));
+    cmd.arg(workspace().join("tests/py/acked_producer.py"))
+        .args([&bootstrap.join(","), "replicated", &count.to_string(), "10"]);
+    let mut producer = Watched::spawn("producer", cmd);
+    wait_until(
+        "100 acknowledged records",
+        Duration::from_secs(30),
+        &[],
+        || {
+            let n = producer
+                .lines()
+                .iter()
+                .filter(|l| l.starts_with("acked"))
+                .count();
+            (n >= 100).then_some(())
+        },
+    );
+
+    // ZooKeeper delivers one session's watch events in the order of the
+    // changes: the state znode's change must come before the deletion.
+    let mut watcher = zk
+        .block_on(
+            zk.client()
+                .watch("/brokers", AddWatchMode::PersistentRecursive),
+        )
+        .expect("a persistent watch");
+    let b = brokers.remove(&leader).expect("the leader");
+    let stopping = std::thread::spawn(move || b.terminate());
+    println!("SIGTERM to the leader, broker {leader}");
+    let registration = format!("/brokers/ids/{leader}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = zk
+            .block_on(async { tokio::time::timeout(left, watcher.changed()).await })
+            .unwrap_or_else(|_| panic!("{registration} did not go; events: {seen:?}"));
+        seen.push((event.event_type, event.path.clone()));
+        if event.event_type == EventType::NodeDeleted && event.path == registration {
+            break;
+        }
+    }
+    println!("events: {seen:?}");
+    let moved = seen
+        .iter()
+        .position(|(t, p)| *t == EventType::NodeDataChanged && p == STATE);
+    assert!(
+        moved.is_some_and(|i| i + 1 < seen.len()),
+        "the state changed before the registration went: {seen:?}"
+    );
+    assert!(
+        stopping.join().expect("the stopping thread"),
+        "a clean exit"
+    );
+    let after = json_at(&zk, STATE);
+    println!("after: {after}");
+    let new_leader = after["leader"].as_i64().expect("leader");
+    assert!(new_leader != leader && new_leader > 0, "{after}");
+    assert!(after["leader_epoch"].as_i64() > Some(old_epoch), "{after}");
+
+    assert!(
+        producer.wait_exit(Duration::from_secs(180)).is_some(),
+        "the producer did not finish\n{}",
+        producer.transcript()
+    );
+    let lines = producer.lines();
+    assert!(
+        !lines.iter().any(|l| l.starts_with("failed")),
+        "{}",
+        producer.transcript()
+    );
+    let acked: BTreeMap<i64, i64> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("acked "))
+        .map(|l| {
+            let (i, o) = l.split_once(' ').expect("I OFFSET");
+            (i.parse().expect("i"), o.parse().expect("offset"))
+        })
+        .collect();
+    assert_eq!(acked.len(), count, "{}", producer.transcript());
+    let survivors: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
+    let read = read_all(&survivors.join(","), "replicated");
+    let values: Vec<i64> = read
+        .iter()
+        .map(|(_, v)| v.parse().expect("a number"))
+        .collect();
+    assert_eq!(
+        values,
+        (0..count as i64).collect::<Vec<_>>(),
+        "dense, in order, once each"
+    );
+    for (offset, v) in &read {
+        let i: i64 = v.parse().expect("a number");
+        assert_eq!(acked[&i], *offset, "record {i} acknowledged elsewhere");
+    }
+}
+
+#[test]
+fn a_controller_shutting_down_moves_its_own_leadership_before_it_resigns() {
+    let zk = ZooKeeper::start();
+    let nodes: BTreeMap<i64, Node> = (1..=3).map(|id| (id, Node::new(&zk, id as i32))).collect();
+    let mut brokers: BTreeMap<i64, Server> = nodes.iter().map(|(id, n)| (*id, n.start())).collect();
+    let any = &brokers[&1];
+    wait_until("three live brokers", Duration::from_secs(20), &[], || {
+        let out = any.spate(&["cluster", "info", "--json"], b"");
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v["brokers"].as_array()?.len() == 3).then_some(())
+    });
+    // Three partitions on three brokers: each leads one.
+    let out = any.spate(
+        &[
+            "topic",
+            "create",
+            "spread",
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "3",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let state = |p: i32| format!("/brokers/topics/spread/partitions/{p}/state");
+    let controller = spate_e2e::cluster::controller(&zk, "").expect("a controller");
+    let led = wait_until(
+        "every partition in sync",
+        Duration::from_secs(20),
+        &[],
+        || {
+            let mut led = None;
+            for p in 0..3 {
+                let v: Value = serde_json::from_slice(&zk.get(&state(p))?.data).ok()?;
+                if v["isr"].as_array()?.len() != 3 {
+                    return None;
+                }
+                if v["leader"].as_i64() == Some(controller) {
+                    led = Some(p);
+                }
+            }
+            led
+        },
+    );
+    println!("controller {controller} leads spread-{led}");
+    let mut watcher = zk
+        .block_on(zk.client().watch("/", AddWatchMode::PersistentRecursive))
+        .expect("a persistent watch");
+    let b = brokers.remove(&controller).expect("the controller");
+    let stopping = std::thread::spawn(move || b.terminate());
+    let registration = format!("/brokers/ids/{controller}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let event = zk
+            .block_on(async { tokio::time::timeout(left, watcher.changed()).await })
+            .unwrap_or_else(|_| panic!("{registration} did not go; events: {seen:?}"));
+        seen.push((event.event_type, event.path.clone()));
+        if event.event_type == EventType::NodeDeleted && event.path == registration {
+            break;
+        }
+    }
+    println!("events: {seen:?}");
+    let moved = seen
+        .iter()
+        .position(|(t, p)| *t == EventType::NodeDataChanged && *p == state(led));
+    let resigned = seen
+        .iter()
+        .position(|(t, p)| *t == EventType::NodeDeleted && p == "/controller");
+    assert!(
+        moved.is_some() && moved < resigned,
+        "the partition moved before the controller resigned: {seen:?}"
+    );
+    assert!(
+        stopping.join().expect("the stopping thread"),
+        "a clean exit"
+    );
+    let after = json_at(&zk, &state(led));
+    assert!(after["leader"].as_i64() != Some(controller), "{after}");
+}
