@@ -61,14 +61,16 @@
 //! - ISR expansion: a returning replica rejoins the ISR when the leader
 //!   says so (AlterPartition / the ISR change notification), which belongs
 //!   to the replication layer; this machine only shrinks the ISR.
-//! - Topic deletion, partition reassignment, controlled shutdown, and
-//!   StopReplica for replicas on dead brokers.
+//! - Partition reassignment, controlled shutdown, and StopReplica for
+//!   replicas on dead brokers (a topic with a replica on a dead broker
+//!   waits to be deleted until the broker is back, as in Kafka).
 //! - CreateTopics through ZooKeeper is the broker's side, not this
 //!   machine's: the broker outputs `Output::CreateTopics` with the
 //!   computed assignments, the driver writes `/config/topics/T` and
 //!   `/brokers/topics/T`, and this machine learns of the topics from its
 //!   `/brokers/topics` watch (`handle_topics`) like any other.
 
+mod deletion;
 mod rules;
 #[cfg(test)]
 mod tests;
@@ -85,6 +87,11 @@ pub type BrokerId = i32;
 
 /// The leader of a partition that has none (Kafka's `NO_LEADER`).
 pub const NO_LEADER: BrokerId = -1;
+
+/// The leader (and leader epoch) UpdateMetadata and StopReplica name for
+/// a partition whose topic is being deleted (Kafka's
+/// `LeaderDuringDelete` and `EpochDuringDelete`).
+pub const LEADER_DURING_DELETE: i32 = -2;
 
 /// A partition's leader and ISR, as its state znode holds them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,6 +200,30 @@ pub enum Output {
         /// The partitions.
         partitions: Vec<PartitionView>,
     },
+    /// Send StopReplica to `broker` for these partitions (each hosted by
+    /// it), deleting their logs when `delete`, at leader epoch
+    /// [`LEADER_DURING_DELETE`].
+    StopReplica {
+        /// The target.
+        broker: BrokerId,
+        /// The partitions.
+        partitions: Vec<TopicPartition>,
+        /// Whether the replicas delete their logs.
+        delete: bool,
+    },
+    /// The topic is deleted: remove `/brokers/topics/<topic>` (with its
+    /// partitions), `/config/topics/<topic>` and
+    /// `/admin/delete_topics/<topic>` (Kafka's `completeDeleteTopic`).
+    TopicDeleted {
+        /// The topic.
+        topic: String,
+    },
+    /// A deletion was asked for a topic the controller does not know:
+    /// remove only `/admin/delete_topics/<topic>`.
+    DropDeletion {
+        /// The topic.
+        topic: String,
+    },
 }
 
 /// One partition as the controller keeps it.
@@ -220,6 +251,8 @@ pub struct Controller {
     notified: BTreeSet<TopicPartition>,
     /// Brokers that get everything at the next announcement.
     newcomers: BTreeSet<BrokerId>,
+    /// Topics marked for deletion, not deleted yet.
+    deleting: BTreeSet<String>,
     outputs: VecDeque<Output>,
 }
 
@@ -384,7 +417,7 @@ impl Controller {
             return;
         };
         for (tp, p) in &mut self.partitions {
-            if p.busy {
+            if p.busy || self.deleting.contains(&tp.topic) {
                 continue;
             }
             let (state, expect) =
@@ -401,6 +434,7 @@ impl Controller {
             });
         }
         self.announce();
+        self.delete_ready();
     }
 
     /// Queues the requests for settled partitions.

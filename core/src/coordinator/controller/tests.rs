@@ -38,6 +38,20 @@ impl World {
                 Output::UpdateMetadata { broker, partitions } => {
                     self.log("um", broker, &partitions)
                 }
+                Output::StopReplica {
+                    broker,
+                    partitions,
+                    delete,
+                } => {
+                    for tp in partitions {
+                        self.sent.push(format!("stop {broker} {tp} delete {delete}"));
+                    }
+                }
+                Output::TopicDeleted { topic } => {
+                    self.znodes.retain(|tp, _| tp.topic != topic);
+                    self.sent.push(format!("deleted {topic}"));
+                }
+                Output::DropDeletion { topic } => self.sent.push(format!("dropped {topic}")),
             }
         }
     }
@@ -362,4 +376,52 @@ fn an_isr_the_leader_changed_is_told_in_update_metadata_only() {
     world.run(&mut c);
     assert_eq!(world.znodes[&tp(0)].state.isr, [1]);
     assert_eq!(world.znodes[&tp(0)].version, 2);
+}
+
+#[test]
+fn a_deleted_topic_is_told_gone_stopped_on_its_replicas_then_removed() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    world.take();
+    c.handle_deletions(["t".to_string(), "nope".to_string()].into());
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        [
+            "dropped nope",
+            "um 1 t-0 leader -2 e-2 isr [1, 2, 3]",
+            "um 2 t-0 leader -2 e-2 isr [1, 2, 3]",
+            "um 3 t-0 leader -2 e-2 isr [1, 2, 3]",
+            "stop 1 t-0 delete true",
+            "stop 2 t-0 delete true",
+            "stop 3 t-0 delete true",
+            "deleted t",
+        ]
+    );
+    assert!(world.znodes.is_empty());
+    assert_eq!(c.state(&tp(0)), None, "forgotten");
+    assert!(c.deleting().is_empty());
+    // Created again under the same name, it starts afresh.
+    c.handle_topics(vec![topic("t", &[&[2, 3]])]);
+    world.run(&mut c);
+    assert_eq!(world.znodes[&tp(0)].state.leader, 2);
+    assert_eq!(world.znodes[&tp(0)].version, 0);
+}
+
+#[test]
+fn a_topic_with_a_replica_on_a_dead_broker_waits_to_be_deleted() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    c.handle_brokers(live(&[1, 2]));
+    world.run(&mut c);
+    world.take();
+    c.handle_deletions(["t".to_string()].into());
+    world.run(&mut c);
+    assert_eq!(world.take(), Vec::<String>::new(), "broker 3 is dead");
+    assert!(c.deleting().contains("t"));
+    c.handle_brokers(live(&[1, 2, 3]));
+    world.run(&mut c);
+    let sent = world.take();
+    assert!(sent.contains(&"stop 3 t-0 delete true".to_string()), "{sent:?}");
+    assert_eq!(sent.last().map(String::as_str), Some("deleted t"));
 }
