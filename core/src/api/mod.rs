@@ -40,7 +40,7 @@ mod create_partitions;
 mod create_topics;
 mod delete_groups;
 mod delete_records;
-mod delete_topics;
+pub(crate) mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
@@ -246,6 +246,8 @@ pub(crate) struct Handled {
     /// The controller's partition states changed (UpdateMetadata): held
     /// CreateTopics requests may be answered now.
     pub metadata_updated: bool,
+    /// Topics for the driver to mark for deletion in ZooKeeper.
+    pub delete: Vec<String>,
 }
 
 impl Handled {
@@ -258,6 +260,7 @@ impl Handled {
             group_deadline: None,
             create: None,
             metadata_updated: false,
+            delete: Vec::new(),
         }
     }
 
@@ -512,7 +515,24 @@ fn run<S: Storage>(
         }
         Q::StopReplica(req) => {
             let r = stop_replica::handle(ctx, members, ctl.cluster, ctl.storage, req);
-            follow_groups(ctx, &ctl, groups, R::StopReplica(r))
+            // A deleted replica may take the last mention of its topic.
+            Handled {
+                metadata_updated: true,
+                ..follow_groups(ctx, &ctl, groups, R::StopReplica(r))
+            }
+        }
+        Q::DeleteTopics(req) if config.zk_mode => {
+            use delete_topics::zk::{handle, Outcome};
+            match handle(ctx, config, members, ctl.cluster, creates, req) {
+                Outcome::Answer(r) => Handled::respond(R::DeleteTopics(r)),
+                Outcome::Mark { held, topics } => Handled {
+                    delete: topics,
+                    ..Handled::reply(match held {
+                        Ok(id) => Reply::Creating(id),
+                        Err(r) => Reply::Response(R::DeleteTopics(r)),
+                    })
+                },
+            }
         }
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))

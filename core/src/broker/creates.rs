@@ -7,7 +7,7 @@ use super::conn::InFlight;
 use super::timer::TimerKind;
 use super::{Broker, Now};
 use crate::api::CreateAnswer;
-use crate::protocol::{ErrorCode, ResponseBody};
+use crate::protocol::ErrorCode;
 use crate::storage::Storage;
 
 impl<S: Storage> Broker<S> {
@@ -55,7 +55,7 @@ impl<S: Storage> Broker<S> {
         else {
             return;
         };
-        if let Err(reason) = self.respond(conn, answering, ResponseBody::CreateTopics(body)) {
+        if let Err(reason) = self.respond(conn, answering, body) {
             self.close(conn, reason);
             return;
         }

@@ -603,10 +603,15 @@ impl<S: Storage> Broker<S> {
             group_deadline,
             create,
             metadata_updated,
+            delete,
         } = api::dispatch(parts, conn, peer, now, input);
         if let Some((request, topics)) = create {
             self.outputs
                 .push_back(Output::CreateTopics { request, topics });
+        }
+        if !delete.is_empty() {
+            self.outputs
+                .push_back(Output::DeleteTopics { topics: delete });
         }
         // Fetches waiting on what was appended are answered first, as the
         // append happened before this request's response.

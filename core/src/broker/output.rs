@@ -58,6 +58,17 @@ pub enum Output {
         /// request set.
         topics: Vec<NewTopic>,
     },
+    /// Mark these topics for deletion in ZooKeeper (ZooKeeper mode only):
+    /// create `/admin/delete_topics/<name>` for each (one already there
+    /// is fine: it is being deleted). A DeleteTopics request on the
+    /// controller asked for it; the controller, watching
+    /// `/admin/delete_topics`, deletes them, and the request is answered
+    /// when this broker's metadata no longer has them. Nothing is
+    /// reported back: a write that fails leaves the request to time out.
+    DeleteTopics {
+        /// The topics.
+        topics: Vec<String>,
+    },
     /// Send this request to broker `leader` (ZooKeeper mode: the follower
     /// fetching from a partition's leader) over the driver's one outbound
     /// connection to it, opening it to `host`:`port` if need be, then read

@@ -9,6 +9,10 @@
 //! notification under `/isr_change_notification` for the controller,
 //! which reads the state again and tells every broker.
 //!
+//! A topic is deleted as Kafka's `AdminZkClient.deleteTopic` asks for it:
+//! `/admin/delete_topics/<topic>` is created (one already there is fine);
+//! the controller does the rest.
+//!
 //! A topic is created in two writes, in Kafka's order: its configs at
 //! `/config/topics/<topic>` (overwriting any left by an earlier topic of
 //! that name), then its assignment at `/brokers/topics/<topic>`, created
@@ -25,8 +29,8 @@ use tracing::{info, warn};
 
 use super::engine::{Engine, EngineError, Expect, Version, Written};
 use super::topic_znodes::{
-    config_path, encode_configs, encode_isr_change, encode_state, encode_topic, state_path,
-    topic_path, ISR_CHANGE_PREFIX,
+    config_path, deletion_path, encode_configs, encode_isr_change, encode_state, encode_topic,
+    state_path, topic_path, ISR_CHANGE_PREFIX,
 };
 
 /// What the membership loop is asked to do for the broker.
@@ -39,6 +43,11 @@ pub(crate) enum Command {
         request: u64,
         /// The topics.
         topics: Vec<NewTopic>,
+    },
+    /// Mark these topics for deletion; no answer.
+    DeleteTopics {
+        /// The topics.
+        topics: Vec<String>,
     },
     /// Write a leader's ISR change; the answer is
     /// [`super::News::IsrWritten`].
@@ -93,6 +102,21 @@ pub(crate) async fn write_isr<E: Engine>(
         Err(e) => {
             warn!(partition = %tp, error = %e, "writing the ISR change failed; it is tried again");
             IsrOutcome::Failed
+        }
+    }
+}
+
+/// Marks each topic for deletion; a failure is logged (the DeleteTopics
+/// request that asked times out).
+pub(crate) async fn mark_deletions<E: Engine>(engine: &E, topics: &[String]) {
+    for t in topics {
+        match engine
+            .write(&deletion_path(t), b"", Expect::Absent, None)
+            .await
+        {
+            Ok(Written::Done(_)) => info!(topic = %t, "marked the topic for deletion"),
+            Ok(Written::Conflict) => info!(topic = %t, "the topic is already marked for deletion"),
+            Err(e) => warn!(topic = %t, error = %e, "marking the topic for deletion failed"),
         }
     }
 }

@@ -27,6 +27,7 @@
 use std::sync::Arc;
 
 use spate_core::coordinator::controller::{Output, PartitionView};
+use spate_core::storage::TopicPartition;
 
 use super::engine::{BrokerEpoch, BrokerId, BrokerInfo, Registered};
 
@@ -63,6 +64,23 @@ pub(crate) struct Assign {
     pub leaders: Vec<BrokerInfo>,
 }
 
+/// One StopReplica, for one broker: partitions it hosts to stop (and,
+/// with `delete`, whose logs to delete), at leader epoch -2 (their topic
+/// is being deleted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stop {
+    /// This broker, the controller.
+    pub controller_id: BrokerId,
+    /// The controller's term.
+    pub controller_epoch: i32,
+    /// The epoch of the target's registration, as the controller read it.
+    pub broker_epoch: BrokerEpoch,
+    /// The partitions.
+    pub partitions: Vec<TopicPartition>,
+    /// Whether their logs are deleted.
+    pub delete: bool,
+}
+
 /// A request on a channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Request {
@@ -70,6 +88,8 @@ pub(crate) enum Request {
     Metadata(Update),
     /// LeaderAndIsr.
     LeaderAndIsr(Assign),
+    /// StopReplica.
+    StopReplica(Stop),
 }
 
 impl Request {
@@ -78,6 +98,7 @@ impl Request {
         match self {
             Request::Metadata(u) => u.controller_epoch,
             Request::LeaderAndIsr(a) => a.controller_epoch,
+            Request::StopReplica(s) => s.controller_epoch,
         }
     }
 }
@@ -158,7 +179,7 @@ impl Channels {
     }
 
     /// The step that carries the controller machine's `out` (a
-    /// LeaderAndIsr or UpdateMetadata) to its target, stamped with the
+    /// LeaderAndIsr, UpdateMetadata or StopReplica) to its target, stamped with the
     /// target's broker epoch and the live brokers as last told; `None`
     /// when this broker is not the controller or the target has no
     /// channel (it is not live: the machine hears of that next).
@@ -199,7 +220,27 @@ impl Channels {
                     }),
                 ))
             }
-            Output::Write { .. } | Output::Read { .. } => None,
+            Output::StopReplica {
+                broker,
+                partitions,
+                delete,
+            } => {
+                let r = target(broker)?;
+                Some(Step::Send(
+                    broker,
+                    Request::StopReplica(Stop {
+                        controller_id: me,
+                        controller_epoch: epoch,
+                        broker_epoch: r.epoch,
+                        partitions,
+                        delete,
+                    }),
+                ))
+            }
+            Output::Write { .. }
+            | Output::Read { .. }
+            | Output::TopicDeleted { .. }
+            | Output::DropDeletion { .. } => None,
         }
     }
 }
@@ -238,6 +279,10 @@ mod tests {
                         a.controller_epoch,
                         ids.join(",")
                     )
+                }
+                Step::Send(id, Request::StopReplica(s)) => {
+                    let tps: Vec<String> = s.partitions.iter().map(|tp| tp.to_string()).collect();
+                    format!("stop {id} e{} [{}]", s.controller_epoch, tps.join(","))
                 }
                 Step::Send(id, Request::Metadata(u)) => {
                     assert_eq!(u.controller_id, ME);
@@ -390,6 +435,16 @@ mod tests {
         assert_eq!(u.broker_epoch, BrokerEpoch(30));
         assert_eq!(u.brokers.len(), 3);
         assert_eq!(u.partitions.len(), 1);
+        let stop = Output::StopReplica {
+            broker: 3,
+            partitions: vec![TopicPartition::new("t", 0)],
+            delete: true,
+        };
+        let Some(Step::Send(3, Request::StopReplica(s))) = c.tell(ME, stop) else {
+            panic!("a StopReplica for broker 3");
+        };
+        assert_eq!((s.controller_epoch, s.broker_epoch), (5, BrokerEpoch(30)));
+        assert!(s.delete);
         // A broker no longer live gets nothing.
         let _ = c.handle(ME, Some(5), &[reg(1, 10), reg(3, 30)]);
         assert_eq!(c.tell(ME, lai(2)), None);

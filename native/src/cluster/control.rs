@@ -13,7 +13,14 @@
 //! - the live brokers changed: `handle_brokers` (Kafka's
 //!   `onBrokerStartup` / `onBrokerFailure`);
 //! - topics appeared under `/brokers/topics`: read the new ones,
-//!   `handle_topics` (Kafka's `TopicChange`).
+//!   `handle_topics` (Kafka's `TopicChange`);
+//! - topics were marked under `/admin/delete_topics` (and after every
+//!   load): list them, `handle_deletions` (Kafka's `TopicDeletion`). The
+//!   machine's StopReplica requests go to the channels like its other
+//!   requests; once it says a topic is deleted, `/brokers/topics/<topic>`
+//!   (with every znode under it), `/config/topics/<topic>` and the mark
+//!   are deleted, in that order (Kafka's `deleteTopicZNode`,
+//!   `deleteTopicConfigs`, `deleteTopicDeletions`).
 //!
 //! Then the machine's outputs are drained. Writes go to the state znodes
 //! conditionally and fenced by this term (a deposed controller's write
@@ -37,7 +44,8 @@ use super::engine::{
 };
 use super::sender::Senders;
 use super::topic_znodes::{
-    decode_isr_change, decode_state, decode_topic, state_path, topic_path, ISR_CHANGES, TOPICS,
+    config_path, decode_isr_change, decode_state, decode_topic, deletion_path, state_path,
+    topic_path, DELETE_TOPICS, ISR_CHANGES, TOPICS,
 };
 
 /// The controller machine and what its driver owes it.
@@ -54,8 +62,12 @@ pub(crate) struct Control {
     topics_changed: bool,
     /// Leaders left ISR change notifications.
     isr_changes: bool,
+    /// Topics were marked for deletion.
+    deletions: bool,
     /// State znodes to read again (a read that failed).
     reads: BTreeSet<TopicPartition>,
+    /// Topics the machine deleted whose znodes are still to remove.
+    deleted: BTreeSet<String>,
 }
 
 impl Control {
@@ -76,6 +88,11 @@ impl Control {
     /// Leaders left notifications under `/isr_change_notification`.
     pub(crate) fn isr_changes_notified(&mut self) {
         self.isr_changes = true;
+    }
+
+    /// Topics were marked under `/admin/delete_topics`.
+    pub(crate) fn deletions_requested(&mut self) {
+        self.deletions = true;
     }
 
     /// Brings the machine up to date with the engine and carries out
@@ -107,6 +124,14 @@ impl Control {
         // (the states they name were loaded, so they tell nothing new).
         if self.isr_changes {
             self.read_isr_changes(engine).await?;
+        }
+        if self.deletions {
+            let names = engine.children(DELETE_TOPICS).await?;
+            self.deletions = false;
+            if !names.is_empty() {
+                info!("topics marked for deletion: {}", names.join(", "));
+            }
+            self.machine.handle_deletions(names.into_iter().collect());
         }
         self.drain(engine, me, term, channels, senders).await
     }
@@ -143,6 +168,7 @@ impl Control {
         self.topics = topics.iter().map(|t| t.name.clone()).collect();
         self.live = live.clone();
         self.reads.clear();
+        self.deletions = true;
         self.loaded = Some(epoch);
         self.machine.handle_elected(epoch, live, topics, states);
         Ok(())
@@ -241,12 +267,27 @@ impl Control {
                     Output::Read { tp } => {
                         self.reads.insert(tp);
                     }
+                    Output::TopicDeleted { topic } => {
+                        self.topics.remove(&topic);
+                        self.deleted.insert(topic);
+                    }
+                    Output::DropDeletion { topic } => {
+                        info!(topic = %topic, "no such topic to delete; dropping the mark");
+                        engine.delete(&deletion_path(&topic)).await?;
+                    }
                     out => senders.apply(channels.tell(me, out).into_iter().collect()),
                 }
             }
             if !written.is_empty() {
                 self.machine.handle_written(written);
                 continue;
+            }
+            while let Some(topic) = self.deleted.first().cloned() {
+                delete_tree(engine, &topic_path(&topic)).await?;
+                engine.delete(&config_path(&topic)).await?;
+                engine.delete(&deletion_path(&topic)).await?;
+                self.deleted.remove(&topic);
+                info!(topic = %topic, "deleted the topic");
             }
             let Some(tp) = self.reads.first().cloned() else {
                 return Ok(());
@@ -256,6 +297,23 @@ impl Control {
             self.machine.handle_read(&tp, stored);
         }
     }
+}
+
+/// Deletes `key` and every key under it, deepest first.
+async fn delete_tree<E: Engine>(engine: &E, key: &str) -> Result<(), EngineError> {
+    let mut order = vec![key.to_string()];
+    let mut i = 0;
+    while i < order.len() {
+        let parent = order[i].clone();
+        for child in engine.children(&parent).await? {
+            order.push(format!("{parent}/{child}"));
+        }
+        i += 1;
+    }
+    for k in order.iter().rev() {
+        engine.delete(k).await?;
+    }
+    Ok(())
 }
 
 /// A topic's assignment (`None`: gone, or unreadable, which is logged).

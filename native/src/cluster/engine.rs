@@ -124,6 +124,8 @@ pub(crate) enum Event {
     /// The topics under `/brokers/topics` now (one was created or
     /// deleted). Partitions added to a topic do not show here.
     TopicsChanged(BTreeSet<String>),
+    /// The topics marked for deletion under `/admin/delete_topics` now.
+    DeletionsRequested(BTreeSet<String>),
     /// Leaders left ISR change notifications under
     /// `/isr_change_notification` (these are there now).
     IsrChangesNotified(BTreeSet<String>),

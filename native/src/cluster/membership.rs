@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use super::admin::{create_topics, write_isr, Command};
+use super::admin::{create_topics, mark_deletions, write_isr, Command};
 use super::channel::Channels;
 use super::control::Control;
 use super::engine::{
@@ -126,6 +126,8 @@ pub(crate) struct Todo {
     pub topics: bool,
     /// Read the ISR change notifications (the controller, when there are).
     pub isr_changes: bool,
+    /// Read the topics marked for deletion (the controller, when there are).
+    pub deletions: bool,
 }
 
 /// Applies `event` to `role` and says which engine calls follow.
@@ -202,6 +204,12 @@ pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Ev
         Event::IsrChangesNotified(names) => {
             if matches!(role, Role::Controller { .. }) && !names.is_empty() {
                 todo.isr_changes = true;
+            }
+        }
+        // And on deletions (Kafka's TopicDeletion).
+        Event::DeletionsRequested(names) => {
+            if matches!(role, Role::Controller { .. }) && !names.is_empty() {
+                todo.deletions = true;
             }
         }
         // And on topics (Kafka's TopicChange): it reads the new ones.
@@ -366,6 +374,9 @@ pub(crate) async fn run<E: Engine>(
         if std::mem::take(&mut todo.isr_changes) {
             control.isr_changes_notified();
         }
+        if std::mem::take(&mut todo.deletions) {
+            control.deletions_requested();
+        }
         if retry_at.is_none() && !configs_owed.is_empty() {
             let done = tokio::select! {
                 done = tell_configs(&engine, &tell, &mut configs_owed) => done,
@@ -404,6 +415,12 @@ pub(crate) async fn run<E: Engine>(
                         _ = &mut stop => break,
                     };
                     tell(News::TopicsCreated { request, results });
+                }
+                Command::DeleteTopics { topics } => {
+                    tokio::select! {
+                        () = mark_deletions(&engine, &topics) => {}
+                        _ = &mut stop => break,
+                    }
                 }
                 Command::WriteIsr { tp, state, version } => {
                     let outcome = tokio::select! {

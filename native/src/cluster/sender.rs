@@ -16,8 +16,11 @@
 //! update, or the next controller's, is the one that counts.
 //!
 //! The connection is asynchronous and small: ApiVersions first (v3, or v0
-//! when refused), then UpdateMetadata at [`update_metadata_version`] and
-//! LeaderAndIsr at [`leader_and_isr_version`]. A LeaderAndIsr answered
+//! when refused), then UpdateMetadata at [`update_metadata_version`],
+//! LeaderAndIsr at [`leader_and_isr_version`] and StopReplica at v3
+//! (Kafka 2.8's, with a leader epoch and a delete flag per partition) or
+//! the broker's newest when older. A StopReplica answered with errors
+//! for some partitions is logged as a LeaderAndIsr is. A LeaderAndIsr answered
 //! with errors for some partitions (a stale leader epoch: the target has
 //! heard of a newer state already) is logged; the partitions it took are
 //! taken.
@@ -28,13 +31,17 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context as _};
 use bytes::Bytes;
 use bytestring::ByteString;
-use spate_core::coordinator::controller::PartitionView;
+use spate_core::coordinator::controller::{PartitionView, LEADER_DURING_DELETE};
 use spate_core::protocol::header::{decode_response, encode_request};
 use spate_core::protocol::messages::api_versions_request::ApiVersionsRequest;
 use spate_core::protocol::messages::leader_and_isr_request::{
     LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
 };
 use spate_core::protocol::messages::request_header::RequestHeader;
+use spate_core::protocol::messages::stop_replica_request::{
+    StopReplicaPartitionState, StopReplicaPartitionV0, StopReplicaRequest, StopReplicaTopicState,
+    StopReplicaTopicV1,
+};
 use spate_core::protocol::messages::update_metadata_request::{
     UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
     UpdateMetadataRequest, UpdateMetadataTopicState,
@@ -46,7 +53,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::channel::{Assign, Request, Step, Update};
+use super::channel::{Assign, Request, Step, Stop, Update};
 use super::engine::{BrokerId, Registered};
 
 /// The first pause before sending again (Kafka's `RequestSendThread`
@@ -76,6 +83,10 @@ const UPDATE_METADATA_VERSION: i16 = 7;
 /// recovery state of unclean elections, never used here).
 const LEADER_AND_ISR_VERSION: i16 = 5;
 
+/// The StopReplica version Kafka's ZooKeeper controller sent from
+/// inter-broker protocol 2.6 on (v4 only adds the KRaft migration flag).
+const STOP_REPLICA_VERSION: i16 = 3;
+
 /// The version of `api` to send a broker that serves `min..=max` of it
 /// (`None`: not at all): `want`, or the broker's newest when it is older.
 fn version_for(api: ApiKey, want: i16, served: Option<(i16, i16)>) -> anyhow::Result<i16> {
@@ -100,6 +111,69 @@ pub(crate) fn update_metadata_version(served: Option<(i16, i16)>) -> anyhow::Res
 /// it: [`LEADER_AND_ISR_VERSION`], or the broker's newest when older.
 pub(crate) fn leader_and_isr_version(served: Option<(i16, i16)>) -> anyhow::Result<i16> {
     version_for(ApiKey::LeaderAndIsr, LEADER_AND_ISR_VERSION, served)
+}
+
+/// The StopReplica request for `stop` at `version`: from v3 each
+/// partition carries leader epoch -2 and the delete flag; before, the
+/// flag is the request's and the partitions are listed by topic (v1-2) or
+/// one by one (v0).
+pub(crate) fn stop_replica(stop: &Stop, version: i16) -> StopReplicaRequest {
+    let mut req = StopReplicaRequest {
+        controller_id: stop.controller_id,
+        controller_epoch: stop.controller_epoch,
+        broker_epoch: stop.broker_epoch.0,
+        delete_partitions: stop.delete,
+        ..Default::default()
+    };
+    let mut topics: Vec<(&str, Vec<i32>)> = Vec::new();
+    for tp in &stop.partitions {
+        match topics.last_mut() {
+            Some((t, ps)) if *t == tp.topic => ps.push(tp.partition),
+            _ => topics.push((&tp.topic, vec![tp.partition])),
+        }
+    }
+    match version {
+        0 => {
+            req.ungrouped_partitions = stop
+                .partitions
+                .iter()
+                .map(|tp| StopReplicaPartitionV0 {
+                    topic_name: ByteString::from(tp.topic.as_str()),
+                    partition_index: tp.partition,
+                    ..Default::default()
+                })
+                .collect();
+        }
+        1 | 2 => {
+            req.topics = topics
+                .into_iter()
+                .map(|(t, ps)| StopReplicaTopicV1 {
+                    name: ByteString::from(t),
+                    partition_indexes: ps.into(),
+                    ..Default::default()
+                })
+                .collect();
+        }
+        _ => {
+            req.topic_states = topics
+                .into_iter()
+                .map(|(t, ps)| StopReplicaTopicState {
+                    topic_name: ByteString::from(t),
+                    partition_states: ps
+                        .into_iter()
+                        .map(|p| StopReplicaPartitionState {
+                            partition_index: p,
+                            leader_epoch: LEADER_DURING_DELETE,
+                            delete_partition: stop.delete,
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect();
+        }
+    }
+    req
 }
 
 /// Partitions grouped by topic, in order.
@@ -271,6 +345,11 @@ impl Senders {
                         Request::LeaderAndIsr(a) => {
                             assigned.push(format!("{id} ({} partitions)", a.partitions.len()));
                         }
+                        Request::StopReplica(s) => info!(
+                            "sending StopReplica to broker {id} ({} partitions, delete {})",
+                            s.partitions.len(),
+                            s.delete
+                        ),
                     }
                     match self.targets.get(&id) {
                         Some(t) => {
@@ -316,6 +395,7 @@ async fn run(me: BrokerId, target: Registered, mut queue: mpsc::UnboundedReceive
         let (api, broker_epoch) = match &request {
             Request::Metadata(u) => (ApiKey::UpdateMetadata, u.broker_epoch),
             Request::LeaderAndIsr(a) => (ApiKey::LeaderAndIsr, a.broker_epoch),
+            Request::StopReplica(s) => (ApiKey::StopReplica, s.broker_epoch),
         };
         let name = api.name();
         let epoch = request.controller_epoch();
@@ -399,6 +479,10 @@ async fn attempt(
             let v = peer.leader_and_isr;
             (RequestBody::LeaderAndIsr(leader_and_isr(a, v)), v)
         }
+        Request::StopReplica(s) => {
+            let v = peer.stop_replica;
+            (RequestBody::StopReplica(stop_replica(s, v)), v)
+        }
     };
     let api = body.api_key();
     let frame = peer.exchange(&body, version).await?;
@@ -426,7 +510,7 @@ async fn attempt(
                         .iter()
                         .find(|p| p.topic_id == t.topic_id)
                         .map_or_else(|| t.topic_id.to_string(), |p| p.tp.topic.clone()),
-                    Request::Metadata(_) => t.topic_id.to_string(),
+                    _ => t.topic_id.to_string(),
                 };
                 for e in &t.partition_errors {
                     note(&name, e.partition_index, e.error_code);
@@ -437,6 +521,18 @@ async fn attempt(
                 refused,
             })
         }
+        ResponseBody::StopReplica(r) => Ok(Answer {
+            code: ErrorCode(r.error_code),
+            refused: r
+                .partition_errors
+                .iter()
+                .filter(|e| e.error_code != 0)
+                .map(|e| {
+                    let code = ErrorCode(e.error_code);
+                    format!("{}-{}: {code}", e.topic_name, e.partition_index)
+                })
+                .collect(),
+        }),
         _ => bail!("{} answered with another API", api.name()),
     }
 }
@@ -452,6 +548,8 @@ struct Peer {
     update_metadata: i16,
     /// The LeaderAndIsr version to send.
     leader_and_isr: i16,
+    /// The StopReplica version to send.
+    stop_replica: i16,
 }
 
 impl Peer {
@@ -469,6 +567,7 @@ impl Peer {
             next_correlation: 0,
             update_metadata: 0,
             leader_and_isr: 0,
+            stop_replica: 0,
         };
         let served = peer.api_versions().await?;
         let range = |api: ApiKey| {
@@ -479,6 +578,11 @@ impl Peer {
         };
         peer.update_metadata = update_metadata_version(range(ApiKey::UpdateMetadata))?;
         peer.leader_and_isr = leader_and_isr_version(range(ApiKey::LeaderAndIsr))?;
+        peer.stop_replica = version_for(
+            ApiKey::StopReplica,
+            STOP_REPLICA_VERSION,
+            range(ApiKey::StopReplica),
+        )?;
         Ok(peer)
     }
 
@@ -568,6 +672,38 @@ mod tests {
         assert_eq!(update_metadata_version(Some((0, 5))).unwrap(), 5);
         assert!(update_metadata_version(Some((8, 8))).is_err());
         assert!(update_metadata_version(None).is_err());
+    }
+
+    #[test]
+    fn stop_replica_names_each_partition_at_the_deletion_epoch_from_v3() {
+        use spate_core::storage::TopicPartition;
+        let stop = Stop {
+            controller_id: 1,
+            controller_epoch: 4,
+            broker_epoch: BrokerEpoch(9),
+            partitions: vec![TopicPartition::new("t", 0), TopicPartition::new("t", 1)],
+            delete: true,
+        };
+        let r = stop_replica(&stop, 3);
+        assert_eq!(
+            (r.controller_id, r.controller_epoch, r.broker_epoch),
+            (1, 4, 9)
+        );
+        let [t] = r.topic_states.as_slice() else {
+            panic!("{r:?}")
+        };
+        assert_eq!(&*t.topic_name, "t");
+        let ps: Vec<(i32, i32, bool)> = t
+            .partition_states
+            .iter()
+            .map(|p| (p.partition_index, p.leader_epoch, p.delete_partition))
+            .collect();
+        assert_eq!(ps, [(0, -2, true), (1, -2, true)]);
+        let r = stop_replica(&stop, 1);
+        assert!(r.delete_partitions);
+        assert_eq!(r.topics[0].partition_indexes.to_vec(), [0, 1]);
+        let r = stop_replica(&stop, 0);
+        assert_eq!(r.ungrouped_partitions.len(), 2);
     }
 
     #[test]

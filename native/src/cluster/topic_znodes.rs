@@ -90,6 +90,14 @@ pub(crate) fn decode_topic(name: &str, bytes: &[u8]) -> Result<TopicAssignment, 
     })
 }
 
+/// Where DeleteTopics marks topics for the controller to delete.
+pub(crate) const DELETE_TOPICS: &str = "/admin/delete_topics";
+
+/// `/admin/delete_topics/<topic>`.
+pub(crate) fn deletion_path(topic: &str) -> String {
+    format!("{DELETE_TOPICS}/{topic}")
+}
+
 /// Where leaders leave word of ISR changes for the controller.
 pub(crate) const ISR_CHANGES: &str = "/isr_change_notification";
 

@@ -697,6 +697,12 @@ fn send(
                 let _ = c.send(cluster::Command::CreateTopics { request, topics });
             }
         }
+        Output::DeleteTopics { topics } => {
+            info!(topics = ?topics, "marking topics for deletion in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::DeleteTopics { topics });
+            }
+        }
         Output::Close { conn, reason } => {
             info!(conn, reason = %reason, "closing connection");
             if let Some(t) = tap {

@@ -31,7 +31,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::protocol::messages::create_topics_response::{
     CreatableTopicResult, CreateTopicsResponse,
 };
-use crate::protocol::{ErrorCode, Uuid};
+use crate::protocol::messages::delete_topics_response::DeletableTopicResult;
+use crate::protocol::{ErrorCode, ResponseBody, Uuid};
 use crate::state::cluster::Cluster;
 use crate::state::{ConnId, Now};
 
@@ -136,13 +137,16 @@ pub(super) fn failed(
 }
 
 /// An answer to a held request: its connection, its request id, the
-/// response.
-pub(crate) type Answer = (ConnId, u64, CreateTopicsResponse);
+/// response (CreateTopics or DeleteTopics).
+pub(crate) type Answer = (ConnId, u64, ResponseBody);
 
 /// Held CreateTopics requests and auto-created topics the driver is
-/// writing, by request id.
+/// writing, by request id, and held DeleteTopics requests
+/// (`api::delete_topics`), which share the ids, the answers and the
+/// deadlines.
 #[derive(Debug, Default)]
 pub(crate) struct Creates {
+    deletes: crate::api::delete_topics::HeldDeletes,
     /// The id of the next request to the driver.
     next_request: u64,
     held: BTreeMap<u64, Held>,
@@ -192,6 +196,20 @@ impl Creates {
                 topics,
             },
         );
+        id
+    }
+
+    /// Holds a DeleteTopics request of `conn` until the topics of the
+    /// results marked `true` leave the image, or `deadline`. Returns the
+    /// request id.
+    pub fn hold_delete(
+        &mut self,
+        conn: ConnId,
+        deadline: Now,
+        results: Vec<(DeletableTopicResult, bool)>,
+    ) -> u64 {
+        let id = self.take_id();
+        self.deletes.hold(id, conn, deadline, results);
         id
     }
 
@@ -271,10 +289,13 @@ impl Creates {
             .filter(|(_, h)| !h.writing() && h.elected(cluster))
             .map(|(id, _)| *id)
             .collect();
-        ready
+        let mut answers: Vec<Answer> = ready
             .into_iter()
             .filter_map(|id| self.finish(id, cluster))
-            .collect()
+            .collect();
+        let deleted = self.deletes.check(cluster).into_iter();
+        answers.extend(deleted.map(|(c, id, r)| (c, id, ResponseBody::DeleteTopics(r))));
+        answers
     }
 
     /// Answers every held request whose deadline is `now` or earlier.
@@ -285,24 +306,34 @@ impl Creates {
             .filter(|(_, h)| h.deadline.is_some_and(|d| d <= now))
             .map(|(id, _)| *id)
             .collect();
-        due.into_iter()
+        let mut answers: Vec<Answer> = due
+            .into_iter()
             .filter_map(|id| self.finish(id, cluster))
-            .collect()
+            .collect();
+        let expired = self.deletes.expire(now, cluster).into_iter();
+        answers.extend(expired.map(|(c, id, r)| (c, id, ResponseBody::DeleteTopics(r))));
+        answers
     }
 
     /// The earliest deadline of a held request.
     pub fn next_deadline(&self) -> Option<Now> {
-        self.held.values().filter_map(|h| h.deadline).min()
+        let creates = self.held.values().filter_map(|h| h.deadline).min();
+        match (creates, self.deletes.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Forgets a held request (its connection closed).
     pub fn drop_request(&mut self, request: u64) {
         self.held.remove(&request);
+        self.deletes.drop_request(request);
     }
 
     fn finish(&mut self, request: u64, cluster: &Cluster) -> Option<Answer> {
         let held = self.held.remove(&request)?;
         let conn = held.conn;
-        Some((conn, request, held.answer(cluster)))
+        let body = ResponseBody::CreateTopics(held.answer(cluster));
+        Some((conn, request, body))
     }
 }

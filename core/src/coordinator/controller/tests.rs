@@ -44,7 +44,8 @@ impl World {
                     delete,
                 } => {
                     for tp in partitions {
-                        self.sent.push(format!("stop {broker} {tp} delete {delete}"));
+                        self.sent
+                            .push(format!("stop {broker} {tp} delete {delete}"));
                     }
                 }
                 Output::TopicDeleted { topic } => {
@@ -422,6 +423,9 @@ fn a_topic_with_a_replica_on_a_dead_broker_waits_to_be_deleted() {
     c.handle_brokers(live(&[1, 2, 3]));
     world.run(&mut c);
     let sent = world.take();
-    assert!(sent.contains(&"stop 3 t-0 delete true".to_string()), "{sent:?}");
+    assert!(
+        sent.contains(&"stop 3 t-0 delete true".to_string()),
+        "{sent:?}"
+    );
     assert_eq!(sent.last().map(String::as_str), Some("deleted t"));
 }

@@ -21,8 +21,9 @@
 //!                  a persistent sequential znode (ISR change notifications), and
 //!                  deleting one
 //! next_event       one-shot watches on the children of /brokers/ids, of
-//!                  /brokers/topics and of /isr_change_notification, and on
-//!                  /controller, set again each time they fire
+//!                  /brokers/topics, of /isr_change_notification and of
+//!                  /admin/delete_topics, and on /controller, set again
+//!                  each time they fire
 //! ```
 //!
 //! The two multis are Kafka's (`KafkaZkClient.registerBroker` and
@@ -52,7 +53,7 @@ use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
     Expect, Registered, Version, Versioned, Written,
 };
-use super::topic_znodes::{ISR_CHANGES, TOPICS};
+use super::topic_znodes::{DELETE_TOPICS, ISR_CHANGES, TOPICS};
 use super::znodes::{self, BROKER_IDS, CLUSTER_ID, CONTROLLER, CONTROLLER_EPOCH};
 use crate::clock::now_ms;
 pub(crate) use session::ZkConfig;
@@ -71,14 +72,17 @@ enum Watch {
     Topics,
     /// Children of `/isr_change_notification`.
     IsrChanges,
+    /// Children of `/admin/delete_topics`.
+    Deletions,
 }
 
 /// Every watch, as a new session sets them.
-const WATCHES: [Watch; 4] = [
+const WATCHES: [Watch; 5] = [
     Watch::Brokers,
     Watch::Controller,
     Watch::Topics,
     Watch::IsrChanges,
+    Watch::Deletions,
 ];
 
 /// A ZooKeeper session and the watches on it.
@@ -144,6 +148,13 @@ impl ZooKeeper {
                 self.watches
                     .spawn(async move { (watch, watcher.changed().await) });
                 Ok(Event::IsrChangesNotified(children.into_iter().collect()))
+            }
+            Watch::Deletions => {
+                let (children, _, watcher) =
+                    self.client.get_and_watch_children(DELETE_TOPICS).await?;
+                self.watches
+                    .spawn(async move { (watch, watcher.changed().await) });
+                Ok(Event::DeletionsRequested(children.into_iter().collect()))
             }
             Watch::Controller => loop {
                 match self.client.get_and_watch_data(CONTROLLER).await {
