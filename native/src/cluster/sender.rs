@@ -122,7 +122,8 @@ pub(crate) fn stop_replica(stop: &Stop, version: i16) -> StopReplicaRequest {
         controller_id: stop.controller_id,
         controller_epoch: stop.controller_epoch,
         broker_epoch: stop.broker_epoch.0,
-        delete_partitions: stop.delete,
+        // From v3 the flag is each partition's.
+        delete_partitions: stop.delete && version < 3,
         ..Default::default()
     };
     let mut topics: Vec<(&str, Vec<i32>)> = Vec::new();
@@ -684,6 +685,15 @@ mod tests {
             partitions: vec![TopicPartition::new("t", 0), TopicPartition::new("t", 1)],
             delete: true,
         };
+        for v in 0..=4 {
+            let header = RequestHeader {
+                request_api_key: ApiKey::StopReplica as i16,
+                request_api_version: v,
+                ..Default::default()
+            };
+            let body = RequestBody::StopReplica(stop_replica(&stop, v));
+            encode_request(&header, &body).unwrap_or_else(|e| panic!("v{v}: {e}"));
+        }
         let r = stop_replica(&stop, 3);
         assert_eq!(
             (r.controller_id, r.controller_epoch, r.broker_epoch),

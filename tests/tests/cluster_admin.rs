@@ -1,0 +1,223 @@
+//! Topic administration in a ZooKeeper cluster of Spate brokers, against a
+//! real ZooKeeper server and real clients: deleting a topic (Kafka 2.x's
+//! `/admin/delete_topics` and the controller's `TopicDeletionManager`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use serde_json::Value;
+use spate_e2e::cluster::{controller, properties, wait};
+use spate_e2e::zookeeper::ZooKeeper;
+use spate_e2e::{require, Server, TempDir};
+
+/// A broker and the data directory it was given (kept by the test).
+struct Broker {
+    server: Server,
+    data: TempDir,
+    _config: TempDir,
+}
+
+fn start(zk: &ZooKeeper, id: i32) -> Broker {
+    let data = TempDir::new("data");
+    let config = TempDir::new("config");
+    let file = config.0.join("server.properties");
+    std::fs::write(&file, properties(&zk.connect(), id)).expect("writing server.properties");
+    let server = Server::start_in(&data.0, &[&file.to_string_lossy()]);
+    Broker {
+        server,
+        data,
+        _config: config,
+    }
+}
+
+/// The partitions of `topic` and their leaders as kcat reads them from
+/// the broker at `addr` (`None`: unknown there, or no answer).
+fn kcat_leaders(addr: &str, topic: &str) -> Option<BTreeMap<i64, i64>> {
+    let out = Command::new(require("kcat"))
+        .args(["-L", "-J", "-m", "5", "-b", addr, "-t", topic])
+        .output()
+        .expect("kcat runs");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let t = v["topics"].as_array()?.first()?;
+    if t.get("error").is_some_and(|e| !e.is_null()) {
+        return None;
+    }
+    t["partitions"]
+        .as_array()?
+        .iter()
+        .map(|p| Some((p["partition"].as_i64()?, p["leader"].as_i64()?)))
+        .collect()
+}
+
+/// Whether the broker at `addr` lists `topic` among all its topics.
+fn lists(addr: &str, topic: &str) -> Option<bool> {
+    let out = Command::new(require("kcat"))
+        .args(["-L", "-J", "-m", "5", "-b", addr])
+        .output()
+        .expect("kcat runs");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    Some(
+        v["topics"]
+            .as_array()?
+            .iter()
+            .any(|t| t["topic"].as_str() == Some(topic)),
+    )
+}
+
+/// The log directories of `topic` under `dir`.
+fn log_dirs(dir: &Path, topic: &str) -> Vec<String> {
+    let prefix = format!("{topic}-");
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| {
+                    n.strip_prefix(&prefix)
+                        .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+/// Every record of `topic` the broker at `addr` serves, read with kcat.
+fn consume_all(addr: &str, topic: &str) -> Vec<String> {
+    let out = Command::new(require("kcat"))
+        .args(["-C", "-b", addr, "-t", topic, "-o", "beginning", "-e", "-q"])
+        .output()
+        .expect("kcat runs");
+    assert!(out.status.success(), "{out:?}");
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_deleted_topic_leaves_every_broker_zookeeper_and_the_disks_and_can_be_created_again() {
+    let zk = ZooKeeper::start();
+    let brokers: BTreeMap<i64, Broker> = (1..=3).map(|id| (id, start(&zk, id as i32))).collect();
+    let c = wait("a controller", Duration::from_secs(10), || {
+        controller(&zk, "")
+    });
+    let any = &brokers[&1].server;
+    let create = |name: &str| {
+        let out = any.spate(
+            &[
+                "topic",
+                "create",
+                name,
+                "--partitions",
+                "3",
+                "--replication-factor",
+                "3",
+            ],
+            b"",
+        );
+        assert!(out.status.success(), "{out:?}");
+    };
+    // Wait until every broker knows every other (the CLI goes to the
+    // controller its bootstrap names).
+    for b in brokers.values() {
+        wait(
+            &format!("the broker at {} to name controller {c}", b.server.addr),
+            Duration::from_secs(15),
+            || {
+                let out = Command::new(require("kcat"))
+                    .args(["-L", "-J", "-m", "5", "-b", &b.server.addr])
+                    .output()
+                    .ok()?;
+                let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+                let n = v["brokers"].as_array()?.len();
+                (v["controllerid"].as_i64()? == c && n == 3).then_some(())
+            },
+        );
+    }
+    create("doomed");
+    for b in brokers.values() {
+        wait(
+            &format!("the broker at {} to lead-report doomed", b.server.addr),
+            Duration::from_secs(15),
+            || {
+                kcat_leaders(&b.server.addr, "doomed")
+                    .filter(|l| l.len() == 3 && l.values().all(|&x| x > 0))
+            },
+        );
+    }
+    let lines: String = (0..30).map(|i| format!("r{i}\n")).collect();
+    let out = any.spate(&["produce", "doomed"], lines.as_bytes());
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(consume_all(&any.addr, "doomed").len(), 30);
+    for b in brokers.values() {
+        wait(
+            "every replica's log directory",
+            Duration::from_secs(15),
+            || (log_dirs(&b.data.0, "doomed").len() == 3).then_some(()),
+        );
+    }
+
+    // Delete through a broker that is not the controller: the CLI sends
+    // it to the controller, which answers once its metadata dropped it.
+    let other = brokers
+        .iter()
+        .find(|(id, _)| **id != c)
+        .map(|(_, b)| &b.server)
+        .unwrap();
+    let out = other.spate(&["topic", "delete", "doomed", "--json"], b"");
+    assert!(out.status.success(), "{out:?}");
+    let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(answer["deleted"], "doomed");
+    for b in brokers.values() {
+        wait(
+            &format!("the broker at {} to forget doomed", b.server.addr),
+            Duration::from_secs(15),
+            || (lists(&b.server.addr, "doomed") == Some(false)).then_some(()),
+        );
+        wait(
+            &format!("the logs of doomed to go from broker at {}", b.server.addr),
+            Duration::from_secs(15),
+            || log_dirs(&b.data.0, "doomed").is_empty().then_some(()),
+        );
+    }
+    wait("the znodes to go", Duration::from_secs(15), || {
+        (zk.get("/brokers/topics/doomed").is_none()
+            && zk.get("/config/topics/doomed").is_none()
+            && zk.get("/admin/delete_topics/doomed").is_none())
+        .then_some(())
+    });
+    // Deleting it again: it is unknown.
+    let again = other.spate(&["topic", "delete", "doomed"], b"");
+    assert!(!again.status.success());
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("UNKNOWN_TOPIC_OR_PARTITION"), "{err}");
+
+    // Created again under the same name: empty, and it takes records.
+    create("doomed");
+    for b in brokers.values() {
+        wait(
+            &format!("the broker at {} to report doomed again", b.server.addr),
+            Duration::from_secs(15),
+            || {
+                kcat_leaders(&b.server.addr, "doomed")
+                    .filter(|l| l.len() == 3 && l.values().all(|&x| x > 0))
+            },
+        );
+    }
+    assert_eq!(consume_all(&any.addr, "doomed"), Vec::<String>::new());
+    let out = any.spate(&["produce", "doomed"], b"fresh\n");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(consume_all(&any.addr, "doomed"), ["fresh"]);
+}
