@@ -17,6 +17,24 @@
 //! topic (it is the metadata log), so deleting it is
 //! UNKNOWN_TOPIC_OR_PARTITION; other internal topics can be deleted, as in
 //! Kafka. Kafka shuffles the answers; Spate keeps request order.
+//!
+//! # ZooKeeper mode
+//!
+//! With [`crate::state::Config::zk_mode`] the broker runs DeleteTopics as
+//! Kafka's ZooKeeper-era broker does (module `zk`): a broker that is not
+//! the controller answers NOT_CONTROLLER for every entry, and with
+//! `delete.topic.enable=false` every entry is TOPIC_DELETION_DISABLED
+//! (INVALID_REQUEST before v3). The entries are checked as above; each
+//! topic to delete goes to the driver (`Output::DeleteTopics`), which
+//! creates `/admin/delete_topics/<topic>` for the controller, and the
+//! request is held (module `held`, Kafka's `DelayedDeleteTopics`) until
+//! no topic it deletes is in this broker's metadata any more (the
+//! controller's UpdateMetadata names its partitions with leader -2, and
+//! StopReplica deletes what this broker hosts), or its `timeout_ms`, when
+//! the topics still there are REQUEST_TIMED_OUT. With `timeout_ms <= 0`
+//! they are marked and answered REQUEST_TIMED_OUT at once, as Kafka
+//! answers them. A mark the driver fails to write is logged and the
+//! request times out.
 
 use std::collections::{BTreeMap, BTreeSet};
 

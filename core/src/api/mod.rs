@@ -220,9 +220,10 @@ pub(crate) enum Reply {
     /// Held by the group coordinator, which answers it later (a JoinGroup
     /// or SyncGroup waiting for the other members).
     Hold,
-    /// Held as this request of [`Creates`] (a CreateTopics in ZooKeeper
-    /// mode): answered when the driver has written its topics and the
-    /// controller has elected their leaders, or at its deadline.
+    /// Held as this request of [`Creates`] (a CreateTopics or DeleteTopics
+    /// in ZooKeeper mode): answered when the driver has written its topics
+    /// and the controller has elected their leaders (or dropped the
+    /// deleted topics), or at its deadline.
     Creating(u64),
 }
 

@@ -42,7 +42,7 @@ impl<S: Storage> Broker<S> {
         }
     }
 
-    /// Answers a held CreateTopics, then goes on with its connection's
+    /// Answers a held CreateTopics (or DeleteTopics), then goes on with its connection's
     /// queue. A connection that closed, or whose request in progress is
     /// another, is skipped.
     pub(super) fn answer_create(&mut self, (conn, request, body): CreateAnswer, now: Now) {

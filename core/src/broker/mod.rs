@@ -108,7 +108,9 @@
 //! for every partition, or the request's `timeout_ms` passes (module
 //! `api::create_topics` has the details); the Metadata one is not (the new
 //! topic is LEADER_NOT_AVAILABLE). The internal topics stay on the
-//! broker's own controller for now.
+//! broker's own controller for now. DeleteTopics on the controller yields
+//! [`Output::DeleteTopics`] and is held the same way until this broker's
+//! metadata drops the topics (module `api::delete_topics`).
 
 mod conn;
 mod creates;
