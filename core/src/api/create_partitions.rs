@@ -21,6 +21,11 @@
 
 use std::collections::BTreeMap;
 
+mod held;
+pub(crate) mod zk;
+
+pub(crate) use held::HeldPartitions;
+
 use crate::protocol::messages::create_partitions_request::{
     CreatePartitionsRequest, CreatePartitionsTopic,
 };

@@ -36,7 +36,7 @@ mod alter_configs;
 mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
-mod create_partitions;
+pub(crate) mod create_partitions;
 mod create_topics;
 mod delete_groups;
 mod delete_records;
@@ -249,6 +249,9 @@ pub(crate) struct Handled {
     pub metadata_updated: bool,
     /// Topics for the driver to mark for deletion in ZooKeeper.
     pub delete: Vec<String>,
+    /// Partitions for the driver to add in ZooKeeper, with the request id
+    /// it reports back with.
+    pub add: Option<(u64, Vec<crate::state::assignment::NewPartitions>)>,
 }
 
 impl Handled {
@@ -262,6 +265,7 @@ impl Handled {
             create: None,
             metadata_updated: false,
             delete: Vec::new(),
+            add: None,
         }
     }
 
@@ -537,6 +541,23 @@ fn run<S: Storage>(
         }
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
+        }
+        Q::CreatePartitions(req) if config.zk_mode => {
+            use create_partitions::zk::{handle, Outcome};
+            match handle(ctx, config, members, ctl.cluster, creates, req) {
+                Outcome::Answer(r) => Handled::respond(R::CreatePartitions(r)),
+                Outcome::Write {
+                    request,
+                    answer,
+                    topics,
+                } => Handled {
+                    add: Some((request, topics)),
+                    ..Handled::reply(match answer {
+                        Some(r) => Reply::Response(R::CreatePartitions(r)),
+                        None => Reply::Creating(request),
+                    })
+                },
+            }
         }
         Q::CreatePartitions(req) => Handled::respond(R::CreatePartitions(
             create_partitions::handle(ctx, config, ctl, req),

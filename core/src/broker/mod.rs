@@ -146,7 +146,7 @@ use timer::{TimerKind, Timers};
 
 pub use crate::coordinator::group::{GroupConfig, GroupSummary};
 pub use crate::coordinator::txn::TxnSummary;
-pub use crate::state::assignment::NewTopic;
+pub use crate::state::assignment::{NewPartitions, NewTopic};
 pub use crate::state::replication::IsrOutcome;
 pub use crate::state::{
     Config, ConnId, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
@@ -606,7 +606,12 @@ impl<S: Storage> Broker<S> {
             create,
             metadata_updated,
             delete,
+            add,
         } = api::dispatch(parts, conn, peer, now, input);
+        if let Some((request, topics)) = add {
+            self.outputs
+                .push_back(Output::CreatePartitions { request, topics });
+        }
         if let Some((request, topics)) = create {
             self.outputs
                 .push_back(Output::CreateTopics { request, topics });

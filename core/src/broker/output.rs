@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::ConnId;
-use crate::state::assignment::NewTopic;
+use crate::state::assignment::{NewPartitions, NewTopic};
 use crate::storage::TopicPartition;
 
 /// Something for the driver to do.
@@ -57,6 +57,22 @@ pub enum Output {
         /// The topics, each with its id, assignment and the configs the
         /// request set.
         topics: Vec<NewTopic>,
+    },
+    /// Add partitions to these topics in ZooKeeper (ZooKeeper mode only):
+    /// for each, rewrite `/brokers/topics/<name>` with its whole new
+    /// assignment, conditionally on the version read, and only while it
+    /// still holds `existing` partitions (INVALID_PARTITIONS otherwise;
+    /// UNKNOWN_TOPIC_OR_PARTITION when it is gone), and report every
+    /// topic's outcome with
+    /// [`Broker::handle_topics_created`](super::Broker::handle_topics_created)
+    /// and this `request`. A CreatePartitions on the controller asked for
+    /// it; the controller, watching the topic's znode, elects the new
+    /// partitions' leaders.
+    CreatePartitions {
+        /// What to report back with.
+        request: u64,
+        /// The topics.
+        topics: Vec<NewPartitions>,
     },
     /// Mark these topics for deletion in ZooKeeper (ZooKeeper mode only):
     /// create `/admin/delete_topics/<name>` for each (one already there

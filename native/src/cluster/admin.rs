@@ -21,7 +21,7 @@
 //! assignment already exists is TOPIC_ALREADY_EXISTS, whichever broker
 //! wrote it.
 
-use spate_core::broker::{IsrOutcome, NewTopic};
+use spate_core::broker::{IsrOutcome, NewPartitions, NewTopic};
 use spate_core::coordinator::controller::{LeaderIsr, TopicAssignment};
 use spate_core::protocol::ErrorCode;
 use spate_core::storage::TopicPartition;
@@ -29,8 +29,8 @@ use tracing::{info, warn};
 
 use super::engine::{Engine, EngineError, Expect, Version, Written};
 use super::topic_znodes::{
-    config_path, deletion_path, encode_configs, encode_isr_change, encode_state, encode_topic,
-    state_path, topic_path, ISR_CHANGE_PREFIX,
+    config_path, decode_topic, deletion_path, encode_configs, encode_isr_change, encode_state,
+    encode_topic, state_path, topic_path, ISR_CHANGE_PREFIX,
 };
 
 /// What the membership loop is asked to do for the broker.
@@ -43,6 +43,14 @@ pub(crate) enum Command {
         request: u64,
         /// The topics.
         topics: Vec<NewTopic>,
+    },
+    /// Add partitions to these topics; the answer is
+    /// [`super::News::TopicsCreated`] with the same `request`.
+    CreatePartitions {
+        /// The broker's name for the request.
+        request: u64,
+        /// The topics.
+        topics: Vec<NewPartitions>,
     },
     /// Mark these topics for deletion; no answer.
     DeleteTopics {
@@ -119,6 +127,68 @@ pub(crate) async fn mark_deletions<E: Engine>(engine: &E, topics: &[String]) {
             Err(e) => warn!(topic = %t, error = %e, "marking the topic for deletion failed"),
         }
     }
+}
+
+/// Adds partitions to each topic in turn, as Kafka's
+/// `AdminZkClient.createPartitionsWithAssignment` does: the topic's
+/// assignment znode is rewritten with every partition's replicas (its id
+/// kept), conditionally on the version read, and only if it still holds
+/// the partitions the broker saw. Each outcome: UNKNOWN_TOPIC_OR_PARTITION
+/// when the topic is gone, INVALID_PARTITIONS when its partitions changed
+/// meanwhile, UNKNOWN_SERVER_ERROR when the coordination service failed.
+pub(crate) async fn add_partitions<E: Engine>(
+    engine: &E,
+    topics: &[NewPartitions],
+) -> Vec<(String, Result<(), ErrorCode>)> {
+    let mut out = Vec::with_capacity(topics.len());
+    for t in topics {
+        let outcome = match add(engine, t).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                warn!(topic = %t.name, error = %e, "adding partitions failed");
+                Err(ErrorCode::UNKNOWN_SERVER_ERROR)
+            }
+        };
+        if outcome.is_ok() {
+            info!(
+                topic = %t.name,
+                partitions = t.assignment.len(),
+                "added partitions to the topic in the cluster"
+            );
+        }
+        out.push((t.name.clone(), outcome));
+    }
+    out
+}
+
+async fn add<E: Engine>(
+    engine: &E,
+    t: &NewPartitions,
+) -> Result<Result<(), ErrorCode>, EngineError> {
+    let path = topic_path(&t.name);
+    let Some(v) = engine.read(&path).await? else {
+        return Ok(Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+    };
+    let Ok(now) = decode_topic(&t.name, &v.data) else {
+        return Ok(Err(ErrorCode::UNKNOWN_SERVER_ERROR));
+    };
+    if now.partitions.len() as i32 != t.existing {
+        return Ok(Err(ErrorCode::INVALID_PARTITIONS));
+    }
+    let data = encode_topic(&TopicAssignment {
+        name: t.name.clone(),
+        id: now.id,
+        partitions: t.assignment.clone(),
+    });
+    Ok(
+        match engine
+            .write(&path, &data, Expect::Version(v.version), None)
+            .await?
+        {
+            Written::Done(_) => Ok(()),
+            Written::Conflict => Err(ErrorCode::INVALID_PARTITIONS),
+        },
+    )
 }
 
 /// Creates each topic in turn; its outcome (TOPIC_ALREADY_EXISTS when its

@@ -68,6 +68,8 @@ pub(crate) struct Control {
     reads: BTreeSet<TopicPartition>,
     /// Topics the machine deleted whose znodes are still to remove.
     deleted: BTreeSet<String>,
+    /// Known topics whose assignment znode changed.
+    modified: BTreeSet<String>,
 }
 
 impl Control {
@@ -88,6 +90,15 @@ impl Control {
     /// Leaders left notifications under `/isr_change_notification`.
     pub(crate) fn isr_changes_notified(&mut self) {
         self.isr_changes = true;
+    }
+
+    /// A watched key changed: a topic's assignment (Kafka's
+    /// `PartitionModifications`) is read again.
+    pub(crate) fn data_changed(&mut self, key: &str) {
+        let topic = key.strip_prefix(TOPICS).and_then(|t| t.strip_prefix('/'));
+        if let Some(t) = topic.filter(|t| !t.contains('/')) {
+            self.modified.insert(t.to_string());
+        }
     }
 
     /// Topics were marked under `/admin/delete_topics`.
@@ -118,6 +129,18 @@ impl Control {
             }
             if self.topics_changed {
                 self.new_topics(engine).await?;
+            }
+            while let Some(name) = self.modified.first().cloned() {
+                let t = if self.topics.contains(&name) {
+                    read_topic(engine, &name).await?
+                } else {
+                    None
+                };
+                self.modified.remove(&name);
+                if let Some(t) = t {
+                    debug!(topic = %name, partitions = t.partitions.len(), "the topic's assignment changed");
+                    self.machine.handle_topics(vec![t]);
+                }
             }
         }
         // After a load too: notifications left before this term are read
@@ -169,6 +192,7 @@ impl Control {
         self.live = live.clone();
         self.reads.clear();
         self.deletions = true;
+        self.modified.clear();
         self.loaded = Some(epoch);
         self.machine.handle_elected(epoch, live, topics, states);
         Ok(())
@@ -322,7 +346,7 @@ async fn read_topic<E: Engine>(
     name: &str,
 ) -> Result<Option<spate_core::coordinator::controller::TopicAssignment>, EngineError> {
     let path = topic_path(name);
-    let Some(v) = engine.read(&path).await? else {
+    let Some(v) = engine.read_watched(&path).await? else {
         return Ok(None);
     };
     match decode_topic(name, &v.data) {

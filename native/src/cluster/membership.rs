@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use super::admin::{create_topics, mark_deletions, write_isr, Command};
+use super::admin::{add_partitions, create_topics, mark_deletions, write_isr, Command};
 use super::channel::Channels;
 use super::control::Control;
 use super::engine::{
@@ -206,6 +206,9 @@ pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Ev
                 todo.isr_changes = true;
             }
         }
+        // A topic's assignment changed (Kafka's PartitionModifications):
+        // the loop hands it to the controller's driver itself.
+        Event::DataChanged(_) => {}
         // And on deletions (Kafka's TopicDeletion).
         Event::DeletionsRequested(names) => {
             if matches!(role, Role::Controller { .. }) && !names.is_empty() {
@@ -416,6 +419,13 @@ pub(crate) async fn run<E: Engine>(
                     };
                     tell(News::TopicsCreated { request, results });
                 }
+                Command::CreatePartitions { request, topics } => {
+                    let results = tokio::select! {
+                        r = add_partitions(&engine, &topics) => r,
+                        _ = &mut stop => break,
+                    };
+                    tell(News::TopicsCreated { request, results });
+                }
                 Command::DeleteTopics { topics } => {
                     tokio::select! {
                         () = mark_deletions(&engine, &topics) => {}
@@ -433,6 +443,9 @@ pub(crate) async fn run<E: Engine>(
             },
             event = engine.next_event() => match event {
                 Ok(event) => {
+                    if let (Event::DataChanged(key), Some(_)) = (&event, term(&role)) {
+                        control.data_changed(key);
+                    }
                     if let Event::TopicsChanged(now) = &event {
                         configs_owed.extend(now.difference(&topics).cloned());
                         configs_owed.retain(|t| now.contains(t));

@@ -697,6 +697,13 @@ fn send(
                 let _ = c.send(cluster::Command::CreateTopics { request, topics });
             }
         }
+        Output::CreatePartitions { request, topics } => {
+            let names: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+            info!(request, topics = ?names, "adding partitions in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::CreatePartitions { request, topics });
+            }
+        }
         Output::DeleteTopics { topics } => {
             info!(topics = ?topics, "marking topics for deletion in the cluster");
             if let Some(c) = cluster {

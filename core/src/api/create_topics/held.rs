@@ -147,6 +147,7 @@ pub(crate) type Answer = (ConnId, u64, ResponseBody);
 #[derive(Debug, Default)]
 pub(crate) struct Creates {
     deletes: crate::api::delete_topics::HeldDeletes,
+    partitions: crate::api::create_partitions::HeldPartitions,
     /// The id of the next request to the driver.
     next_request: u64,
     held: BTreeMap<u64, Held>,
@@ -213,6 +214,28 @@ impl Creates {
         id
     }
 
+    /// Holds a CreatePartitions request of `conn` until `deadline`, each
+    /// result with the partition count to wait for once the driver wrote
+    /// it (`None`: final). Returns the request id.
+    pub fn hold_partitions(
+        &mut self,
+        conn: ConnId,
+        deadline: Now,
+        topics: Vec<(
+            crate::protocol::messages::create_partitions_response::CreatePartitionsTopicResult,
+            Option<i32>,
+        )>,
+    ) -> u64 {
+        let id = self.take_id();
+        self.partitions.hold(id, conn, deadline, topics);
+        id
+    }
+
+    /// A request id for driver work nobody waits for.
+    pub fn unheld(&mut self) -> u64 {
+        self.take_id()
+    }
+
     /// Notes auto-created topics sent to the driver; returns the request id.
     pub fn auto(&mut self, names: BTreeSet<String>) -> u64 {
         let id = self.take_id();
@@ -245,6 +268,9 @@ impl Creates {
                 ok.map(|(n, _)| n.clone())
                     .filter(|n| !cluster.topics.contains_key(n)),
             );
+        }
+        if let Some((c, id, r)) = self.partitions.written(request, results, cluster) {
+            return Some((c, id, ResponseBody::CreatePartitions(r)));
         }
         let held = self.held.get_mut(&request)?;
         for e in &mut held.topics {
@@ -295,6 +321,8 @@ impl Creates {
             .collect();
         let deleted = self.deletes.check(cluster).into_iter();
         answers.extend(deleted.map(|(c, id, r)| (c, id, ResponseBody::DeleteTopics(r))));
+        let added = self.partitions.check(cluster).into_iter();
+        answers.extend(added.map(|(c, id, r)| (c, id, ResponseBody::CreatePartitions(r))));
         answers
     }
 
@@ -312,22 +340,29 @@ impl Creates {
             .collect();
         let expired = self.deletes.expire(now, cluster).into_iter();
         answers.extend(expired.map(|(c, id, r)| (c, id, ResponseBody::DeleteTopics(r))));
+        let expired = self.partitions.expire(now, cluster).into_iter();
+        answers.extend(expired.map(|(c, id, r)| (c, id, ResponseBody::CreatePartitions(r))));
         answers
     }
 
     /// The earliest deadline of a held request.
     pub fn next_deadline(&self) -> Option<Now> {
         let creates = self.held.values().filter_map(|h| h.deadline).min();
-        match (creates, self.deletes.next_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [
+            creates,
+            self.deletes.next_deadline(),
+            self.partitions.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Forgets a held request (its connection closed).
     pub fn drop_request(&mut self, request: u64) {
         self.held.remove(&request);
         self.deletes.drop_request(request);
+        self.partitions.drop_request(request);
     }
 
     fn finish(&mut self, request: u64, cluster: &Cluster) -> Option<Answer> {

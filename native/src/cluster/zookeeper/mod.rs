@@ -43,7 +43,10 @@
 //! registers again and runs the election, as Kafka does.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::mpsc;
 
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -100,11 +103,20 @@ pub(crate) struct ZooKeeper {
     /// The session that last registered this broker, to recognise its
     /// leftover registration after a new session (Kafka's KAFKA-7165).
     registered_by: Option<i64>,
+    /// Keys whose data watch ([`Engine::read_watched`]) is set.
+    data_watched: Arc<Mutex<BTreeSet<String>>>,
+    /// Where fired data watches report their key.
+    data_tx: mpsc::UnboundedSender<String>,
+    data_rx: mpsc::UnboundedReceiver<String>,
 }
 
 impl ZooKeeper {
     fn new(config: ZkConfig, client: zk::Client) -> ZooKeeper {
+        let (data_tx, data_rx) = mpsc::unbounded_channel();
         ZooKeeper {
+            data_watched: Arc::default(),
+            data_tx,
+            data_rx,
             config,
             state: client.state_watcher(),
             client,
@@ -184,6 +196,11 @@ impl ZooKeeper {
         self.expired = true;
         self.watches.abort_all();
         self.rearm.clear();
+        // The session's data watches die with it; keys are watched anew
+        // when read again.
+        if let Ok(mut set) = self.data_watched.lock() {
+            set.clear();
+        }
     }
 
     /// Opens a new session, retrying until ZooKeeper answers.
@@ -488,6 +505,43 @@ impl Engine for ZooKeeper {
         }
     }
 
+    async fn read_watched(&self, key: &str) -> Result<Option<Versioned>, EngineError> {
+        let armed = self
+            .data_watched
+            .lock()
+            .map_or(true, |set| set.contains(key));
+        if armed {
+            return self.read(key).await;
+        }
+        match self.client.get_and_watch_data(key).await {
+            Ok((data, stat, watcher)) => {
+                if let Ok(mut set) = self.data_watched.lock() {
+                    set.insert(key.to_string());
+                }
+                let (set, tx, key) = (
+                    self.data_watched.clone(),
+                    self.data_tx.clone(),
+                    key.to_string(),
+                );
+                tokio::spawn(async move {
+                    let event = watcher.changed().await;
+                    if let Ok(mut set) = set.lock() {
+                        set.remove(&key);
+                    }
+                    if event.event_type != zk::EventType::Session {
+                        let _ = tx.send(key);
+                    }
+                });
+                Ok(Some(Versioned {
+                    data,
+                    version: Version(i64::from(stat.version)),
+                }))
+            }
+            Err(zk::Error::NoNode) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn create_sequential(&self, prefix: &str, data: &[u8]) -> Result<(), EngineError> {
         let options = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
         self.client.create(prefix, data, &options).await?;
@@ -609,6 +663,7 @@ impl Engine for ZooKeeper {
                     }
                     other => info!(state = %other, "connected to ZooKeeper again"),
                 },
+                Some(key) = self.data_rx.recv() => return Ok(Event::DataChanged(key)),
                 Some(fired) = self.watches.join_next() => {
                     if let Ok((watch, event)) = fired {
                         // Session changes come through the state watcher.
