@@ -221,3 +221,100 @@ fn a_deleted_topic_leaves_every_broker_zookeeper_and_the_disks_and_can_be_create
     assert!(out.status.success(), "{out:?}");
     assert_eq!(consume_all(&any.addr, "doomed"), ["fresh"]);
 }
+
+#[test]
+fn partitions_added_through_zookeeper_get_leaders_on_every_broker_and_take_records() {
+    let zk = ZooKeeper::start();
+    let brokers: BTreeMap<i64, Broker> = (1..=3).map(|id| (id, start(&zk, id as i32))).collect();
+    let c = wait("a controller", Duration::from_secs(10), || {
+        controller(&zk, "")
+    });
+    for b in brokers.values() {
+        wait(
+            &format!("the broker at {} to name controller {c}", b.server.addr),
+            Duration::from_secs(15),
+            || {
+                let out = Command::new(require("kcat"))
+                    .args(["-L", "-J", "-m", "5", "-b", &b.server.addr])
+                    .output()
+                    .ok()?;
+                let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+                let n = v["brokers"].as_array()?.len();
+                (v["controllerid"].as_i64()? == c && n == 3).then_some(())
+            },
+        );
+    }
+    let other = brokers
+        .iter()
+        .find(|(id, _)| **id != c)
+        .map(|(_, b)| &b.server)
+        .unwrap();
+    let out = other.spate(
+        &[
+            "topic",
+            "create",
+            "grown",
+            "--partitions",
+            "2",
+            "--replication-factor",
+            "2",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    // confluent-kafka's AdminClient, bootstrapped to a broker that is not
+    // the controller, sends CreatePartitions to the controller.
+    let answer = other.python(
+        r#"
+import sys
+from confluent_kafka.admin import AdminClient, NewPartitions
+a = AdminClient({"bootstrap.servers": sys.argv[1]})
+for topic, f in a.create_partitions([NewPartitions("grown", 5)], request_timeout=20).items():
+    f.result()
+    print("added", topic)
+try:
+    a.create_partitions([NewPartitions("grown", 5)])["grown"].result()
+except Exception as e:
+    print("again:", e.args[0].name())
+"#,
+    );
+    assert_eq!(
+        answer.lines().collect::<Vec<_>>(),
+        ["added grown", "again: INVALID_PARTITIONS"],
+        "{answer}"
+    );
+    // Kafka's znode: five partitions, two replicas each.
+    let z = zk.get("/brokers/topics/grown").expect("the topic znode");
+    let v: Value = serde_json::from_slice(&z.data).unwrap();
+    let parts = v["partitions"].as_object().expect("partitions");
+    assert_eq!(parts.len(), 5, "{v}");
+    assert!(
+        parts
+            .values()
+            .all(|r| r.as_array().map(Vec::len) == Some(2)),
+        "{v}"
+    );
+    for b in brokers.values() {
+        wait(
+            &format!("the broker at {} to report 5 led partitions", b.server.addr),
+            Duration::from_secs(15),
+            || {
+                kcat_leaders(&b.server.addr, "grown")
+                    .filter(|l| l.len() == 5 && l.values().all(|&x| x > 0))
+            },
+        );
+    }
+    // Records go to a new partition and come back.
+    let out = Command::new(require("kcat"))
+        .args(["-P", "-b", &other.addr, "-t", "grown", "-p", "4"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write as _;
+            child.stdin.take().expect("stdin").write_all(b"to-four\n")?;
+            child.wait_with_output()
+        })
+        .expect("kcat runs");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(consume_all(&other.addr, "grown"), ["to-four"]);
+}
