@@ -14,6 +14,9 @@
 //!   `onBrokerStartup` / `onBrokerFailure`);
 //! - topics appeared under `/brokers/topics`: read the new ones,
 //!   `handle_topics` (Kafka's `TopicChange`);
+//! - a known topic's assignment znode changed (a data watch set when it
+//!   is read): read it again, `handle_topics` (Kafka's
+//!   `PartitionModifications`: new partitions get leaders);
 //! - topics were marked under `/admin/delete_topics` (and after every
 //!   load): list them, `handle_deletions` (Kafka's `TopicDeletion`). The
 //!   machine's StopReplica requests go to the channels like its other

@@ -16,13 +16,17 @@
 //!    with the live brokers, every topic's assignment (`/brokers/topics/T`)
 //!    and every partition's stored state (`.../partitions/P/state`).
 //! 2. [`Controller::handle_brokers`] when the live brokers change,
-//!    [`Controller::handle_topics`] when topics (or partitions) appear.
+//!    [`Controller::handle_topics`] when topics (or partitions) appear,
+//!    [`Controller::handle_deletions`] when topics are marked for
+//!    deletion (module `deletion`).
 //! 3. For every [`Output::Write`], write conditionally (fenced by the
 //!    controller epoch) and hand the outcomes back together in
 //!    [`Controller::handle_written`]; for every [`Output::Read`], read the
 //!    state znode and hand it to [`Controller::handle_read`].
-//! 4. [`Output::LeaderAndIsr`] and [`Output::UpdateMetadata`] go over the
-//!    controller's channels, stamped with the target's broker epoch.
+//! 4. [`Output::LeaderAndIsr`], [`Output::UpdateMetadata`] and
+//!    [`Output::StopReplica`] go over the controller's channels, stamped
+//!    with the target's broker epoch; [`Output::TopicDeleted`] and
+//!    [`Output::DropDeletion`] remove znodes.
 //! 5. [`Controller::handle_resigned`] the moment this broker stops being
 //!    the controller: it forgets everything and asks for nothing more.
 //!

@@ -16,6 +16,8 @@
 //!                  epoch+1, at the version read }
 //! write            multi { [check /controller_epoch at the fence's version;]
 //!                  create KEY | setData KEY at version }
+//! read_watched     read a key and set a one-shot data watch on it (one per
+//!                  key), reported by next_event as DataChanged(key)
 //! children         list a key's children (none when it is absent)
 //! create_sequential, delete
 //!                  a persistent sequential znode (ISR change notifications), and
