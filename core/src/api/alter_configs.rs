@@ -226,6 +226,13 @@ pub(crate) fn alter_topic<S: Storage>(
     if validate_only || changes.is_empty() {
         return Ok(());
     }
+    if topic.learned {
+        // A topic of the ZooKeeper cluster: its configs live in
+        // `/config/topics/<name>`, which the driver writes before it
+        // notifies every broker under `/config/changes`.
+        ctl.cluster.write_configs(name, new);
+        return Ok(());
+    }
     ctl.commit(&changes, now)
         .map_err(|code| (code, "Could not write to the metadata log".into()))
 }

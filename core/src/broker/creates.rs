@@ -5,7 +5,7 @@
 
 use super::conn::InFlight;
 use super::timer::TimerKind;
-use super::{Broker, Now};
+use super::{Broker, NewPartitions, NewTopic, Now, Output};
 use crate::api::CreateAnswer;
 use crate::protocol::ErrorCode;
 use crate::storage::Storage;
@@ -32,6 +32,34 @@ impl<S: Storage> Broker<S> {
             self.answer_create(answer, now);
         }
         self.set_create_timer();
+    }
+
+    /// Hands the driver the ZooKeeper work a request asked for: topics to
+    /// create, partitions to add, topics to mark for deletion, topic
+    /// configs to write.
+    pub(super) fn hand_to_driver(
+        &mut self,
+        create: Option<(u64, Vec<NewTopic>)>,
+        add: Option<(u64, Vec<NewPartitions>)>,
+        delete: Vec<String>,
+    ) {
+        if let Some((request, topics)) = create {
+            self.outputs
+                .push_back(Output::CreateTopics { request, topics });
+        }
+        if let Some((request, topics)) = add {
+            self.outputs
+                .push_back(Output::CreatePartitions { request, topics });
+        }
+        if !delete.is_empty() {
+            self.outputs
+                .push_back(Output::DeleteTopics { topics: delete });
+        }
+        for (topic, configs) in self.cluster.take_config_writes() {
+            let configs = configs.into_iter().collect();
+            self.outputs
+                .push_back(Output::WriteTopicConfigs { topic, configs });
+        }
     }
 
     /// The create timer follows the earliest deadline of a held CreateTopics.

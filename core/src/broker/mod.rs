@@ -608,18 +608,7 @@ impl<S: Storage> Broker<S> {
             delete,
             add,
         } = api::dispatch(parts, conn, peer, now, input);
-        if let Some((request, topics)) = add {
-            self.outputs
-                .push_back(Output::CreatePartitions { request, topics });
-        }
-        if let Some((request, topics)) = create {
-            self.outputs
-                .push_back(Output::CreateTopics { request, topics });
-        }
-        if !delete.is_empty() {
-            self.outputs
-                .push_back(Output::DeleteTopics { topics: delete });
-        }
+        self.hand_to_driver(create, add, delete);
         // Fetches waiting on what was appended are answered first, as the
         // append happened before this request's response.
         let seq = self.append_seq;

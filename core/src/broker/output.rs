@@ -74,6 +74,20 @@ pub enum Output {
         /// The topics.
         topics: Vec<NewPartitions>,
     },
+    /// Make `configs` topic `topic`'s whole config set in ZooKeeper
+    /// (ZooKeeper mode only): write `/config/topics/<topic>`, then leave a
+    /// change notification under `/config/changes` (Kafka's
+    /// `AdminZkClient.changeTopicConfig`), from which every broker,
+    /// this one included, reads the topic's configs again
+    /// ([`Broker::handle_topic_configs`](super::Broker::handle_topic_configs)).
+    /// An AlterConfigs or IncrementalAlterConfigs asked for it; it was
+    /// answered already.
+    WriteTopicConfigs {
+        /// The topic.
+        topic: String,
+        /// Its configs, by name.
+        configs: Vec<(String, String)>,
+    },
     /// Mark these topics for deletion in ZooKeeper (ZooKeeper mode only):
     /// create `/admin/delete_topics/<name>` for each (one already there
     /// is fine: it is being deleted). A DeleteTopics request on the

@@ -29,8 +29,9 @@ use tracing::{info, warn};
 
 use super::engine::{Engine, EngineError, Expect, Version, Written};
 use super::topic_znodes::{
-    config_path, decode_topic, deletion_path, encode_configs, encode_isr_change, encode_state,
-    encode_topic, state_path, topic_path, ISR_CHANGE_PREFIX,
+    config_path, decode_topic, deletion_path, encode_config_change, encode_configs,
+    encode_isr_change, encode_state, encode_topic, state_path, topic_path, CONFIG_CHANGE_PREFIX,
+    ISR_CHANGE_PREFIX,
 };
 
 /// What the membership loop is asked to do for the broker.
@@ -51,6 +52,13 @@ pub(crate) enum Command {
         request: u64,
         /// The topics.
         topics: Vec<NewPartitions>,
+    },
+    /// Write a topic's configs and announce the change; no answer.
+    WriteTopicConfigs {
+        /// The topic.
+        topic: String,
+        /// Its whole config set.
+        configs: Vec<(String, String)>,
     },
     /// Mark these topics for deletion; no answer.
     DeleteTopics {
@@ -111,6 +119,49 @@ pub(crate) async fn write_isr<E: Engine>(
             warn!(partition = %tp, error = %e, "writing the ISR change failed; it is tried again");
             IsrOutcome::Failed
         }
+    }
+}
+
+/// Writes a topic's whole config set to `/config/topics/<topic>`, then
+/// announces it under `/config/changes` (Kafka's
+/// `AdminZkClient.changeTopicConfig`); every broker's membership loop
+/// reads the topic's configs again. A failure is logged.
+pub(crate) async fn write_topic_configs<E: Engine>(
+    engine: &E,
+    topic: &str,
+    configs: &[(String, String)],
+) {
+    let path = config_path(topic);
+    let data = encode_configs(configs);
+    let mut written = Ok(false);
+    for _ in 0..3 {
+        let expect = match engine.read(&path).await {
+            Ok(Some(v)) => Expect::Version(v.version),
+            Ok(None) => Expect::Absent,
+            Err(e) => {
+                written = Err(e);
+                break;
+            }
+        };
+        written = engine
+            .write(&path, &data, expect, None)
+            .await
+            .map(|w| matches!(w, Written::Done(_)));
+        if !matches!(written, Ok(false)) {
+            break;
+        }
+    }
+    match written {
+        Ok(true) => {}
+        Ok(false) => return warn!(topic, "{path} kept changing while it was written"),
+        Err(e) => return warn!(topic, error = %e, "writing the topic's configs failed"),
+    }
+    match engine
+        .create_sequential(CONFIG_CHANGE_PREFIX, &encode_config_change(topic))
+        .await
+    {
+        Ok(()) => info!(topic, "changed the topic's configs"),
+        Err(e) => warn!(topic, error = %e, "cannot announce the topic's config change"),
     }
 }
 

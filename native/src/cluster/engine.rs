@@ -127,6 +127,8 @@ pub(crate) enum Event {
     /// The data of a key read with [`Engine::read_watched`] changed (or
     /// the key went).
     DataChanged(String),
+    /// The config change announcements under `/config/changes` now.
+    ConfigChanges(BTreeSet<String>),
     /// The topics marked for deletion under `/admin/delete_topics` now.
     DeletionsRequested(BTreeSet<String>),
     /// Leaders left ISR change notifications under

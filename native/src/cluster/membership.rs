@@ -28,7 +28,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use super::admin::{add_partitions, create_topics, mark_deletions, write_isr, Command};
+use super::admin::{
+    add_partitions, create_topics, mark_deletions, write_isr, write_topic_configs, Command,
+};
 use super::channel::Channels;
 use super::control::Control;
 use super::engine::{
@@ -36,7 +38,7 @@ use super::engine::{
     Registered,
 };
 use super::sender::Senders;
-use super::topic_znodes::{config_path, decode_configs};
+use super::topic_znodes::{config_path, decode_config_change, decode_configs, CONFIG_CHANGES};
 
 /// What the membership loop tells the task that owns the core's broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +211,9 @@ pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Ev
         // A topic's assignment changed (Kafka's PartitionModifications):
         // the loop hands it to the controller's driver itself.
         Event::DataChanged(_) => {}
+        // Every broker reads config changes (Kafka's ConfigChangeListener);
+        // the loop does it itself.
+        Event::ConfigChanges(_) => {}
         // And on deletions (Kafka's TopicDeletion).
         Event::DeletionsRequested(names) => {
             if matches!(role, Role::Controller { .. }) && !names.is_empty() {
@@ -325,6 +330,39 @@ async fn tell_configs<E: Engine>(
     Ok(())
 }
 
+/// Reads the config change announcements `names` newer than `last`
+/// (all of them the first time, as Kafka's `ConfigChangeListener` does at
+/// start), in order, and owes the broker the configs of each topic they
+/// name. Announcements are not deleted (Kafka's listener purges those
+/// older than 15 minutes).
+async fn read_config_changes<E: Engine>(
+    engine: &E,
+    names: &BTreeSet<String>,
+    last: &mut Option<u64>,
+    owed: &mut BTreeSet<String>,
+) -> Result<(), EngineError> {
+    let mut seqs: Vec<(u64, &String)> = names
+        .iter()
+        .filter_map(|n| Some((n.strip_prefix("config_change_")?.parse().ok()?, n)))
+        .filter(|(seq, _)| last.is_none_or(|l| *seq > l))
+        .collect();
+    seqs.sort();
+    for (seq, name) in seqs {
+        let path = format!("{CONFIG_CHANGES}/{name}");
+        if let Some(v) = engine.read(&path).await? {
+            match decode_config_change(&v.data) {
+                Some(topic) => {
+                    debug!(topic = %topic, "the topic's configs changed");
+                    owed.insert(topic);
+                }
+                None => debug!("{path}: not a topic's config change; ignored"),
+            }
+        }
+        *last = Some(seq);
+    }
+    Ok(())
+}
+
 /// Runs until `stop` fires (or its sender is dropped), then closes the
 /// engine's session. `me` is registered already (and `tell` was told).
 pub(crate) async fn run<E: Engine>(
@@ -349,6 +387,8 @@ pub(crate) async fn run<E: Engine>(
     // configs the broker has not been told yet.
     let mut topics = BTreeSet::new();
     let mut configs_owed = BTreeSet::new();
+    // The sequence number of the last config change announcement read.
+    let mut last_change: Option<u64> = None;
     loop {
         if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
             // A call waits while the engine is unreachable; shutdown does not.
@@ -426,6 +466,12 @@ pub(crate) async fn run<E: Engine>(
                     };
                     tell(News::TopicsCreated { request, results });
                 }
+                Command::WriteTopicConfigs { topic, configs } => {
+                    tokio::select! {
+                        () = write_topic_configs(&engine, &topic, &configs) => {}
+                        _ = &mut stop => break,
+                    }
+                }
                 Command::DeleteTopics { topics } => {
                     tokio::select! {
                         () = mark_deletions(&engine, &topics) => {}
@@ -445,6 +491,11 @@ pub(crate) async fn run<E: Engine>(
                 Ok(event) => {
                     if let (Event::DataChanged(key), Some(_)) = (&event, term(&role)) {
                         control.data_changed(key);
+                    }
+                    if let Event::ConfigChanges(names) = &event {
+                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed).await {
+                            warn!(error = %e, "reading config changes failed; they are read at the next one");
+                        }
                     }
                     if let Event::TopicsChanged(now) = &event {
                         configs_owed.extend(now.difference(&topics).cloned());

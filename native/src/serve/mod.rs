@@ -704,6 +704,12 @@ fn send(
                 let _ = c.send(cluster::Command::CreatePartitions { request, topics });
             }
         }
+        Output::WriteTopicConfigs { topic, configs } => {
+            info!(topic = %topic, "changing the topic's configs in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::WriteTopicConfigs { topic, configs });
+            }
+        }
         Output::DeleteTopics { topics } => {
             info!(topics = ?topics, "marking topics for deletion in the cluster");
             if let Some(c) = cluster {

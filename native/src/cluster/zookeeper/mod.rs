@@ -23,8 +23,9 @@
 //!                  a persistent sequential znode (ISR change notifications), and
 //!                  deleting one
 //! next_event       one-shot watches on the children of /brokers/ids, of
-//!                  /brokers/topics, of /isr_change_notification and of
-//!                  /admin/delete_topics, and on /controller, set again
+//!                  /brokers/topics, of /isr_change_notification, of
+//!                  /admin/delete_topics and of /config/changes, and on
+//!                  /controller, set again
 //!                  each time they fire
 //! ```
 //!
@@ -58,7 +59,7 @@ use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
     Expect, Registered, Version, Versioned, Written,
 };
-use super::topic_znodes::{DELETE_TOPICS, ISR_CHANGES, TOPICS};
+use super::topic_znodes::{CONFIG_CHANGES, DELETE_TOPICS, ISR_CHANGES, TOPICS};
 use super::znodes::{self, BROKER_IDS, CLUSTER_ID, CONTROLLER, CONTROLLER_EPOCH};
 use crate::clock::now_ms;
 pub(crate) use session::ZkConfig;
@@ -79,10 +80,13 @@ enum Watch {
     IsrChanges,
     /// Children of `/admin/delete_topics`.
     Deletions,
+    /// Children of `/config/changes`.
+    ConfigChanges,
 }
 
 /// Every watch, as a new session sets them.
-const WATCHES: [Watch; 5] = [
+const WATCHES: [Watch; 6] = [
+    Watch::ConfigChanges,
     Watch::Brokers,
     Watch::Controller,
     Watch::Topics,
@@ -162,6 +166,13 @@ impl ZooKeeper {
                 self.watches
                     .spawn(async move { (watch, watcher.changed().await) });
                 Ok(Event::IsrChangesNotified(children.into_iter().collect()))
+            }
+            Watch::ConfigChanges => {
+                let (children, _, watcher) =
+                    self.client.get_and_watch_children(CONFIG_CHANGES).await?;
+                self.watches
+                    .spawn(async move { (watch, watcher.changed().await) });
+                Ok(Event::ConfigChanges(children.into_iter().collect()))
             }
             Watch::Deletions => {
                 let (children, _, watcher) =
