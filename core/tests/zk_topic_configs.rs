@@ -101,7 +101,10 @@ fn a_topic_config_change_goes_to_zookeeper_and_comes_back_by_notification() {
         resources: vec![AlterConfigsResource {
             resource_type: 2,
             resource_name: "t".into(),
-            configs: vec![set("retention.ms", "1234"), set("cleanup.policy", "compact")],
+            configs: vec![
+                set("retention.ms", "1234"),
+                set("cleanup.policy", "compact"),
+            ],
             ..Default::default()
         }],
         ..Default::default()

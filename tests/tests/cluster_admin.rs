@@ -1,6 +1,9 @@
 //! Topic administration in a ZooKeeper cluster of Spate brokers, against a
 //! real ZooKeeper server and real clients: deleting a topic (Kafka 2.x's
-//! `/admin/delete_topics` and the controller's `TopicDeletionManager`).
+//! `/admin/delete_topics` and the controller's `TopicDeletionManager`),
+//! adding partitions (`/brokers/topics/T` rewritten, the controller's
+//! `PartitionModifications`), and changing a topic's configs
+//! (`/config/changes`, every broker's `ConfigChangeListener`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -317,4 +320,93 @@ except Exception as e:
         .expect("kcat runs");
     assert!(out.status.success(), "{out:?}");
     assert_eq!(consume_all(&other.addr, "grown"), ["to-four"]);
+}
+
+/// `retention.ms` of `topic` as the broker at `addr` describes it to
+/// confluent-kafka (`None`: not set on the topic).
+fn described_retention(server: &Server, topic: &str) -> Option<String> {
+    let out = server.python(&format!(
+        r#"
+import sys
+from confluent_kafka.admin import AdminClient, ConfigResource
+a = AdminClient({{"bootstrap.servers": sys.argv[1]}})
+r = ConfigResource("topic", "{topic}")
+c = a.describe_configs([r])[r].result()["retention.ms"]
+print(c.value if c.source == 1 else "-")
+"#
+    ));
+    let v = out.trim().to_string();
+    (v != "-").then_some(v)
+}
+
+#[test]
+fn a_topic_config_changed_on_one_broker_reaches_every_broker_through_zookeeper() {
+    let zk = ZooKeeper::start();
+    let brokers: BTreeMap<i64, Broker> = (1..=3).map(|id| (id, start(&zk, id as i32))).collect();
+    let c = wait("a controller", Duration::from_secs(10), || {
+        controller(&zk, "")
+    });
+    for b in brokers.values() {
+        wait(
+            &format!("the broker at {} to name controller {c}", b.server.addr),
+            Duration::from_secs(15),
+            || {
+                let out = Command::new(require("kcat"))
+                    .args(["-L", "-J", "-m", "5", "-b", &b.server.addr])
+                    .output()
+                    .ok()?;
+                let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+                let n = v["brokers"].as_array()?.len();
+                (v["controllerid"].as_i64()? == c && n == 3).then_some(())
+            },
+        );
+    }
+    let any = &brokers[&1].server;
+    let out = any.spate(
+        &["topic", "create", "tuned", "--replication-factor", "3"],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    for b in brokers.values() {
+        wait("the topic everywhere", Duration::from_secs(15), || {
+            kcat_leaders(&b.server.addr, "tuned").filter(|l| l.len() == 1)
+        });
+    }
+    // Changed through broker 2 with confluent-kafka's incremental API.
+    let out = brokers[&2].server.python(
+        r#"
+import sys
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigEntry, AlterConfigOpType
+a = AdminClient({"bootstrap.servers": sys.argv[1]})
+r = ConfigResource("topic", "tuned", incremental_configs=[
+    ConfigEntry("retention.ms", "3600000", incremental_operation=AlterConfigOpType.SET)])
+a.incremental_alter_configs([r])[r].result()
+print("altered")
+"#,
+    );
+    assert_eq!(out.trim(), "altered");
+    // Kafka's znodes: the configs, and an announcement for every broker.
+    wait("the configs in ZooKeeper", Duration::from_secs(15), || {
+        let z = zk.get("/config/topics/tuned")?;
+        let v: Value = serde_json::from_slice(&z.data).ok()?;
+        (v["config"]["retention.ms"] == "3600000").then_some(())
+    });
+    let changes = zk.children("/config/changes").unwrap_or_default();
+    assert!(
+        changes.iter().any(|n| n.starts_with("config_change_")),
+        "{changes:?}"
+    );
+    for b in brokers.values() {
+        wait(
+            &format!(
+                "the broker at {} to describe the new retention",
+                b.server.addr
+            ),
+            Duration::from_secs(15),
+            || {
+                (described_retention(&b.server, "tuned").as_deref() == Some("3600000"))
+                    .then_some(())
+            },
+        );
+    }
 }
