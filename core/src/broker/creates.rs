@@ -12,7 +12,7 @@ use crate::storage::Storage;
 
 impl<S: Storage> Broker<S> {
     /// The driver wrote (or failed to write) the topics of
-    /// [`Output::CreateTopics`](super::Output::CreateTopics) `request` to
+    /// [`Output::CreateTopics`] `request` to
     /// ZooKeeper: one result per topic, by name; `Err(TOPIC_ALREADY_EXISTS)` when its topic znode
     /// existed, another code when the write failed. A topic the results
     /// leave out failed (UNKNOWN_SERVER_ERROR).
