@@ -89,6 +89,7 @@ mod control;
 pub(crate) mod engine;
 pub(crate) mod membership;
 mod sender;
+mod stop_replica;
 #[cfg(test)]
 mod tests;
 mod topic_znodes;
