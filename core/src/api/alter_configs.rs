@@ -22,6 +22,16 @@
 //! INVALID_REQUEST, as Kafka answers for a static config. BROKER_LOGGER
 //! and other types are INVALID_REQUEST ("Unknown resource type").
 //! `validate_only` checks everything and writes nothing.
+//!
+//! In ZooKeeper mode a topic of the cluster (one the controller named)
+//! is not changed here: its whole new config set goes to the driver
+//! (`Output::WriteTopicConfigs`), which writes `/config/topics/<T>` and
+//! announces the change under `/config/changes`; every broker, this one
+//! included, then reads the topic's configs again
+//! (`Broker::handle_topic_configs`), as Kafka 2.x's
+//! `AdminZkClient.changeTopicConfig` and `ConfigChangeListener` do. The
+//! answer does not wait for the write. IncrementalAlterConfigs goes the
+//! same way.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -224,6 +234,13 @@ pub(crate) fn alter_topic<S: Storage>(
             .map(|k| record(k, None)),
     );
     if validate_only || changes.is_empty() {
+        return Ok(());
+    }
+    if topic.learned {
+        // A topic of the ZooKeeper cluster: its configs live in
+        // `/config/topics/<name>`, which the driver writes before it
+        // notifies every broker under `/config/changes`.
+        ctl.cluster.write_configs(name, new);
         return Ok(());
     }
     ctl.commit(&changes, now)

@@ -18,8 +18,37 @@
 //! controller operation. `validate_only` checks everything and changes
 //! nothing. Each new partition gets a PartitionRecord in the metadata log
 //! and an empty log.
+//!
+//! # ZooKeeper mode
+//!
+//! With [`Config::zk_mode`] the broker runs CreatePartitions as Kafka's
+//! ZooKeeper-era broker does (module `zk`): a broker that is not the
+//! controller answers NOT_CONTROLLER; a name given twice is
+//! INVALID_REQUEST ("Duplicate topic in request."); then Kafka's
+//! `ZkAdminManager` checks with its messages: an unknown topic
+//! UNKNOWN_TOPIC_OR_PARTITION, a count that is not an increase
+//! INVALID_PARTITIONS, an explicit assignment with unknown brokers, the
+//! wrong number of lists, an empty list, a broker twice or another
+//! replica count than partition 0's INVALID_REPLICA_ASSIGNMENT. Without
+//! one the new replicas are placed by `assignReplicasToBrokers` over the
+//! live brokers, starting at the first broker whose id is at least
+//! partition 0's first replica's and counting from the first new
+//! partition (Kafka's `addPartitions`). The whole assignment goes to the
+//! driver (`Output::CreatePartitions`), which rewrites
+//! `/brokers/topics/<T>` at the version it read (INVALID_PARTITIONS if
+//! the topic's partitions changed meanwhile) and reports through
+//! `Broker::handle_topics_created`; the request is held (module `held`,
+//! Kafka's `DelayedCreatePartitions`) until every partition has a leader
+//! in this broker's metadata, or its `timeout_ms` (REQUEST_TIMED_OUT).
+//! With `timeout_ms <= 0` the partitions are written and the answer is
+//! REQUEST_TIMED_OUT at once, as Kafka answers it.
 
 use std::collections::BTreeMap;
+
+mod held;
+pub(crate) mod zk;
+
+pub(crate) use held::HeldPartitions;
 
 use crate::protocol::messages::create_partitions_request::{
     CreatePartitionsRequest, CreatePartitionsTopic,

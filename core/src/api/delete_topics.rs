@@ -17,6 +17,24 @@
 //! topic (it is the metadata log), so deleting it is
 //! UNKNOWN_TOPIC_OR_PARTITION; other internal topics can be deleted, as in
 //! Kafka. Kafka shuffles the answers; Spate keeps request order.
+//!
+//! # ZooKeeper mode
+//!
+//! With [`crate::state::Config::zk_mode`] the broker runs DeleteTopics as
+//! Kafka's ZooKeeper-era broker does (module `zk`): a broker that is not
+//! the controller answers NOT_CONTROLLER for every entry, and with
+//! `delete.topic.enable=false` every entry is TOPIC_DELETION_DISABLED
+//! (INVALID_REQUEST before v3). The entries are checked as above; each
+//! topic to delete goes to the driver (`Output::DeleteTopics`), which
+//! creates `/admin/delete_topics/<topic>` for the controller, and the
+//! request is held (module `held`, Kafka's `DelayedDeleteTopics`) until
+//! no topic it deletes is in this broker's metadata any more (the
+//! controller's UpdateMetadata names its partitions with leader -2, and
+//! StopReplica deletes what this broker hosts), or its `timeout_ms`, when
+//! the topics still there are REQUEST_TIMED_OUT. With `timeout_ms <= 0`
+//! they are marked and answered REQUEST_TIMED_OUT at once, as Kafka
+//! answers them. A mark the driver fails to write is logged and the
+//! request times out.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,13 +54,42 @@ const UNKNOWN_NAME: &str = "This server does not host this topic-partition.";
 /// Kafka's message for UNKNOWN_TOPIC_ID.
 const UNKNOWN_ID: &str = "This server does not host this topic ID.";
 
+mod held;
+pub(crate) mod zk;
+
+pub(crate) use held::HeldDeletes;
+
+/// A request entry, checked: answered already, or a known topic to delete.
+pub(crate) enum Resolved {
+    /// Its answer.
+    Answer(DeletableTopicResult),
+    /// The topic to delete, by name.
+    Delete(String),
+}
+
 /// Runs a DeleteTopics request.
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     mut ctl: Controller<'_, S>,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
-    let entries: Vec<(Option<String>, Uuid)> = if ctx.version < 6 {
+    let responses = resolve(ctx.version, ctl.cluster, &req)
+        .into_iter()
+        .map(|r| match r {
+            Resolved::Answer(a) => a,
+            Resolved::Delete(n) => delete(&mut ctl, ctx, &n),
+        })
+        .collect();
+    DeleteTopicsResponse {
+        throttle_time_ms: 0,
+        responses,
+        ..Default::default()
+    }
+}
+
+/// The request's entries, each as named (name, id), whatever the version.
+pub(crate) fn entries(version: i16, req: &DeleteTopicsRequest) -> Vec<(Option<String>, Uuid)> {
+    if version < 6 {
         req.topic_names
             .iter()
             .map(|n| (Some(n.to_string()), Uuid::ZERO))
@@ -52,7 +99,12 @@ pub(crate) fn handle<S: Storage>(
             .iter()
             .map(|t| (t.name.as_ref().map(|n| n.to_string()), t.topic_id))
             .collect()
-    };
+    }
+}
+
+/// Checks every entry against the image.
+pub(crate) fn resolve(version: i16, cluster: &Cluster, req: &DeleteTopicsRequest) -> Vec<Resolved> {
+    let entries = entries(version, req);
     // How often each pure name and pure id is given.
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut ids: BTreeMap<Uuid, usize> = BTreeMap::new();
@@ -64,7 +116,7 @@ pub(crate) fn handle<S: Storage>(
         }
     }
     let mut answered_dup = BTreeSet::new();
-    let mut responses = Vec::new();
+    let mut out = Vec::new();
     for (name, id) in &entries {
         let r = match (name, *id) {
             (None, Uuid::ZERO) => result(
@@ -91,7 +143,7 @@ pub(crate) fn handle<S: Storage>(
                         Some("Duplicate topic name."),
                     )
                 } else {
-                    match topic_id(ctl.cluster, n) {
+                    match topic_id(cluster, n) {
                         None => result(
                             Some(n),
                             Uuid::ZERO,
@@ -106,7 +158,10 @@ pub(crate) fn handle<S: Storage>(
                                 "The provided topic name maps to an ID that was already supplied.",
                             ),
                         ),
-                        Some(_) => delete(&mut ctl, ctx, n),
+                        Some(_) => {
+                            out.push(Resolved::Delete(n.clone()));
+                            continue;
+                        }
                     }
                 }
             }
@@ -122,26 +177,25 @@ pub(crate) fn handle<S: Storage>(
                         Some("Duplicate topic id."),
                     )
                 } else {
-                    match ctl.cluster.by_id.get(&id).cloned() {
+                    match cluster.by_id.get(&id).cloned() {
                         None => result(None, id, ErrorCode::UNKNOWN_TOPIC_ID, Some(UNKNOWN_ID)),
                         // Named by name too: that entry answers for both.
                         Some(n) if names.get(n.as_str()) == Some(&1) => continue,
-                        Some(n) => delete(&mut ctl, ctx, &n),
+                        Some(n) => {
+                            out.push(Resolved::Delete(n));
+                            continue;
+                        }
                     }
                 }
             }
         };
-        responses.push(r);
+        out.push(Resolved::Answer(r));
     }
-    DeleteTopicsResponse {
-        throttle_time_ms: 0,
-        responses,
-        ..Default::default()
-    }
+    out
 }
 
 /// The id of a deletable topic.
-fn topic_id(cluster: &Cluster, name: &str) -> Option<Uuid> {
+pub(crate) fn topic_id(cluster: &Cluster, name: &str) -> Option<Uuid> {
     if name == METADATA_TOPIC {
         return None;
     }
@@ -157,7 +211,7 @@ fn delete<S: Storage>(ctl: &mut Controller<'_, S>, ctx: &Ctx, name: &str) -> Del
 }
 
 /// One topic's answer.
-fn result(
+pub(crate) fn result(
     name: Option<&str>,
     id: Uuid,
     code: ErrorCode,

@@ -38,11 +38,11 @@ mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
 mod controlled_shutdown;
-mod create_partitions;
+pub(crate) mod create_partitions;
 mod create_topics;
 mod delete_groups;
 mod delete_records;
-mod delete_topics;
+pub(crate) mod delete_topics;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
@@ -230,9 +230,10 @@ pub(crate) enum Reply {
     /// Held by the group coordinator, which answers it later (a JoinGroup
     /// or SyncGroup waiting for the other members).
     Hold,
-    /// Held as this request of [`Creates`] (a CreateTopics in ZooKeeper
-    /// mode): answered when the driver has written its topics and the
-    /// controller has elected their leaders, or at its deadline.
+    /// Held as this request of [`Creates`] (a CreateTopics or DeleteTopics
+    /// in ZooKeeper mode): answered when the driver has written its topics
+    /// and the controller has elected their leaders (or dropped the
+    /// deleted topics), or at its deadline.
     Creating(u64),
 }
 
@@ -258,6 +259,11 @@ pub(crate) struct Handled {
     pub metadata_updated: bool,
     /// What the held request asks of the controller (ZooKeeper mode).
     pub ask: Option<crate::broker::ControllerAsk>,
+    /// Topics for the driver to mark for deletion in ZooKeeper.
+    pub delete: Vec<String>,
+    /// Partitions for the driver to add in ZooKeeper, with the request id
+    /// it reports back with.
+    pub add: Option<(u64, Vec<crate::state::assignment::NewPartitions>)>,
 }
 
 impl Handled {
@@ -271,6 +277,8 @@ impl Handled {
             create: None,
             metadata_updated: false,
             ask: None,
+            delete: Vec::new(),
+            add: None,
         }
     }
 
@@ -542,12 +550,46 @@ fn run<S: Storage>(
         }
         Q::StopReplica(req) => {
             let r = stop_replica::handle(ctx, members, ctl.cluster, ctl.storage, req);
-            follow_groups(ctx, &ctl, groups, txns, R::StopReplica(r))
+            // A deleted replica may take the last mention of its topic.
+            Handled {
+                metadata_updated: true,
+                ..follow_groups(ctx, &ctl, groups, txns, R::StopReplica(r))
+            }
+        }
+        Q::DeleteTopics(req) if config.zk_mode => {
+            use delete_topics::zk::{handle, Outcome};
+            match handle(ctx, config, members, ctl.cluster, creates, req) {
+                Outcome::Answer(r) => Handled::respond(R::DeleteTopics(r)),
+                Outcome::Mark { held, topics } => Handled {
+                    delete: topics,
+                    ..Handled::reply(match held {
+                        Ok(id) => Reply::Creating(id),
+                        Err(r) => Reply::Response(R::DeleteTopics(r)),
+                    })
+                },
+            }
         }
         Q::ControlledShutdown(req) => controlled_shutdown::handle(req),
         Q::ElectLeaders(req) => elect_leaders::handle(req),
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
+        }
+        Q::CreatePartitions(req) if config.zk_mode => {
+            use create_partitions::zk::{handle, Outcome};
+            match handle(ctx, config, members, ctl.cluster, creates, req) {
+                Outcome::Answer(r) => Handled::respond(R::CreatePartitions(r)),
+                Outcome::Write {
+                    request,
+                    answer,
+                    topics,
+                } => Handled {
+                    add: Some((request, topics)),
+                    ..Handled::reply(match answer {
+                        Some(r) => Reply::Response(R::CreatePartitions(r)),
+                        None => Reply::Creating(request),
+                    })
+                },
+            }
         }
         Q::CreatePartitions(req) => Handled::respond(R::CreatePartitions(
             create_partitions::handle(ctx, config, ctl, req),

@@ -5,14 +5,14 @@
 
 use super::conn::InFlight;
 use super::timer::TimerKind;
-use super::{Broker, Now};
+use super::{Broker, NewPartitions, NewTopic, Now, Output};
 use crate::api::CreateAnswer;
-use crate::protocol::{ErrorCode, ResponseBody};
+use crate::protocol::ErrorCode;
 use crate::storage::Storage;
 
 impl<S: Storage> Broker<S> {
     /// The driver wrote (or failed to write) the topics of
-    /// [`Output::CreateTopics`](super::Output::CreateTopics) `request` to
+    /// [`Output::CreateTopics`] `request` to
     /// ZooKeeper: one result per topic, by name; `Err(TOPIC_ALREADY_EXISTS)` when its topic znode
     /// existed, another code when the write failed. A topic the results
     /// leave out failed (UNKNOWN_SERVER_ERROR).
@@ -34,6 +34,34 @@ impl<S: Storage> Broker<S> {
         self.set_create_timer();
     }
 
+    /// Hands the driver the ZooKeeper work a request asked for: topics to
+    /// create, partitions to add, topics to mark for deletion, topic
+    /// configs to write.
+    pub(super) fn hand_to_driver(
+        &mut self,
+        create: Option<(u64, Vec<NewTopic>)>,
+        add: Option<(u64, Vec<NewPartitions>)>,
+        delete: Vec<String>,
+    ) {
+        if let Some((request, topics)) = create {
+            self.outputs
+                .push_back(Output::CreateTopics { request, topics });
+        }
+        if let Some((request, topics)) = add {
+            self.outputs
+                .push_back(Output::CreatePartitions { request, topics });
+        }
+        if !delete.is_empty() {
+            self.outputs
+                .push_back(Output::DeleteTopics { topics: delete });
+        }
+        for (topic, configs) in self.cluster.take_config_writes() {
+            let configs = configs.into_iter().collect();
+            self.outputs
+                .push_back(Output::WriteTopicConfigs { topic, configs });
+        }
+    }
+
     /// The create timer follows the earliest deadline of a held CreateTopics.
     pub(super) fn set_create_timer(&mut self) {
         match self.creates.next_deadline() {
@@ -42,7 +70,7 @@ impl<S: Storage> Broker<S> {
         }
     }
 
-    /// Answers a held CreateTopics, then goes on with its connection's
+    /// Answers a held CreateTopics (or DeleteTopics), then goes on with its connection's
     /// queue. A connection that closed, or whose request in progress is
     /// another, is skipped.
     pub(super) fn answer_create(&mut self, (conn, request, body): CreateAnswer, now: Now) {
@@ -55,7 +83,7 @@ impl<S: Storage> Broker<S> {
         else {
             return;
         };
-        if let Err(reason) = self.respond(conn, answering, ResponseBody::CreateTopics(body)) {
+        if let Err(reason) = self.respond(conn, answering, body) {
             self.close(conn, reason);
             return;
         }

@@ -114,7 +114,9 @@
 //! for every partition, or the request's `timeout_ms` passes (module
 //! `api::create_topics` has the details); the Metadata one is not (the new
 //! topic is LEADER_NOT_AVAILABLE). The internal topics stay on the
-//! broker's own controller for now.
+//! broker's own controller for now. DeleteTopics on the controller yields
+//! [`Output::DeleteTopics`] and is held the same way until this broker's
+//! metadata drops the topics (module `api::delete_topics`).
 
 mod asks;
 mod conn;
@@ -153,7 +155,7 @@ use timer::{TimerKind, Timers};
 
 pub use crate::coordinator::group::{GroupConfig, GroupSummary};
 pub use crate::coordinator::txn::TxnSummary;
-pub use crate::state::assignment::NewTopic;
+pub use crate::state::assignment::{NewPartitions, NewTopic};
 pub use crate::state::replication::IsrOutcome;
 pub use crate::state::{
     Config, ConnId, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
@@ -616,14 +618,13 @@ impl<S: Storage> Broker<S> {
             create,
             metadata_updated,
             ask,
+            delete,
+            add,
         } = api::dispatch(parts, conn, peer, now, input);
         if let Some(ask) = ask {
             self.outputs.push_back(Output::AskController { conn, ask });
         }
-        if let Some((request, topics)) = create {
-            self.outputs
-                .push_back(Output::CreateTopics { request, topics });
-        }
+        self.hand_to_driver(create, add, delete);
         // Fetches waiting on what was appended are answered first, as the
         // append happened before this request's response.
         let seq = self.append_seq;

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 
 use super::{ConnId, ControllerAsk};
-use crate::state::assignment::NewTopic;
+use crate::state::assignment::{NewPartitions, NewTopic};
 use crate::storage::TopicPartition;
 
 /// Something for the driver to do.
@@ -57,6 +57,47 @@ pub enum Output {
         /// The topics, each with its id, assignment and the configs the
         /// request set.
         topics: Vec<NewTopic>,
+    },
+    /// Add partitions to these topics in ZooKeeper (ZooKeeper mode only):
+    /// for each, rewrite `/brokers/topics/<name>` with its whole new
+    /// assignment, conditionally on the version read, and only while it
+    /// still holds `existing` partitions (INVALID_PARTITIONS otherwise;
+    /// UNKNOWN_TOPIC_OR_PARTITION when it is gone), and report every
+    /// topic's outcome with
+    /// [`Broker::handle_topics_created`](super::Broker::handle_topics_created)
+    /// and this `request`. A CreatePartitions on the controller asked for
+    /// it; the controller, watching the topic's znode, elects the new
+    /// partitions' leaders.
+    CreatePartitions {
+        /// What to report back with.
+        request: u64,
+        /// The topics.
+        topics: Vec<NewPartitions>,
+    },
+    /// Make `configs` topic `topic`'s whole config set in ZooKeeper
+    /// (ZooKeeper mode only): write `/config/topics/<topic>`, then leave a
+    /// change notification under `/config/changes` (Kafka's
+    /// `AdminZkClient.changeTopicConfig`), from which every broker,
+    /// this one included, reads the topic's configs again
+    /// ([`Broker::handle_topic_configs`](super::Broker::handle_topic_configs)).
+    /// An AlterConfigs or IncrementalAlterConfigs asked for it; it was
+    /// answered already.
+    WriteTopicConfigs {
+        /// The topic.
+        topic: String,
+        /// Its configs, by name.
+        configs: Vec<(String, String)>,
+    },
+    /// Mark these topics for deletion in ZooKeeper (ZooKeeper mode only):
+    /// create `/admin/delete_topics/<name>` for each (one already there
+    /// is fine: it is being deleted). A DeleteTopics request on the
+    /// controller asked for it; the controller, watching
+    /// `/admin/delete_topics`, deletes them, and the request is answered
+    /// when this broker's metadata no longer has them. Nothing is
+    /// reported back: a write that fails leaves the request to time out.
+    DeleteTopics {
+        /// The topics.
+        topics: Vec<String>,
     },
     /// Send this request to broker `leader` (ZooKeeper mode: the follower
     /// fetching from a partition's leader) over the driver's one outbound

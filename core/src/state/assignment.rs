@@ -66,6 +66,22 @@ pub struct NewTopic {
     pub configs: Vec<(String, String)>,
 }
 
+/// Partitions to add to a topic in ZooKeeper mode (Kafka's
+/// `AdminZkClient.addPartitions`): the driver rewrites
+/// `/brokers/topics/<name>` with `assignment`, only if it still holds
+/// `existing` partitions, and the controller elects the new ones' leaders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPartitions {
+    /// The topic.
+    pub name: String,
+    /// Its id (kept in the rewritten znode).
+    pub id: Uuid,
+    /// How many partitions it has now.
+    pub existing: i32,
+    /// Every partition's replicas, the existing ones and the new.
+    pub assignment: BTreeMap<i32, Vec<i32>>,
+}
+
 /// A live broker, as the assignment sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Candidate<'a> {
@@ -79,6 +95,9 @@ pub(crate) struct Candidate<'a> {
 pub(crate) struct Start {
     pub index: u64,
     pub shift: u64,
+    /// The id of the first partition assigned (Kafka's `startPartitionId`:
+    /// the existing count when partitions are added, else 0).
+    pub first: i32,
 }
 
 /// Partition index to its replicas, the first the preferred leader.
@@ -147,7 +166,8 @@ fn rack_unaware(list: &[i32], partitions: i32, rf: usize, start: Start) -> Assig
     let index = (start.index % n as u64) as usize;
     let mut shift = (start.shift % n as u64) as usize;
     let mut out = Assignment::new();
-    for p in 0..partitions as usize {
+    let from = start.first.max(0) as usize;
+    for p in from..from + partitions as usize {
         if p > 0 && p % n == 0 {
             shift += 1;
         }
@@ -190,7 +210,8 @@ fn rack_aware(racks: &BTreeMap<i32, &str>, partitions: i32, rf: usize, start: St
     let index = (start.index % n as u64) as usize;
     let mut shift = (start.shift % n as u64) as usize;
     let mut out = Assignment::new();
-    for p in 0..partitions as usize {
+    let from = start.first.max(0) as usize;
+    for p in from..from + partitions as usize {
         if p > 0 && p % n == 0 {
             shift += 1;
         }
@@ -239,7 +260,11 @@ mod tests {
     }
 
     fn at(index: u64, shift: u64) -> Start {
-        Start { index, shift }
+        Start {
+            index,
+            shift,
+            first: 0,
+        }
     }
 
     fn rows(a: &Assignment) -> Vec<Vec<i32>> {
@@ -266,6 +291,20 @@ mod tests {
                 [4, 1, 2],
             ]
         );
+    }
+
+    #[test]
+    fn added_partitions_start_their_shift_at_the_first_new_one() {
+        // Kafka's addPartitions: ten partitions on five brokers, three
+        // more with start index and shift 0 from partition 10, whose id
+        // (a multiple of five) moves the shift to 1 at once.
+        let start = Start {
+            first: 10,
+            ..at(0, 0)
+        };
+        let a = assign(&plain(&[0, 1, 2, 3, 4]), 3, 3, start).unwrap();
+        assert_eq!(a.keys().copied().collect::<Vec<_>>(), [10, 11, 12]);
+        assert_eq!(rows(&a), [[0, 2, 3], [1, 3, 4], [2, 4, 0]]);
     }
 
     #[test]

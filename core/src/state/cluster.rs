@@ -102,6 +102,9 @@ pub(crate) struct Cluster {
     /// take theirs from here, whether they arrive before or after the
     /// topic is learned.
     stored_configs: BTreeMap<String, BTreeMap<String, String>>,
+    /// Config sets of learned topics for the driver to write to the
+    /// coordination service (ZooKeeper mode), in request order.
+    config_writes: Vec<(String, BTreeMap<String, String>)>,
     /// The broker's settings, for the configs a topic does not set.
     config: Config,
 }
@@ -182,6 +185,7 @@ impl Cluster {
             by_id: BTreeMap::new(),
             leadership: Leadership::new(config.node_id),
             stored_configs: BTreeMap::new(),
+            config_writes: Vec::new(),
             config: config.clone(),
         }
     }
@@ -195,6 +199,19 @@ impl Cluster {
             t.configs = configs.clone();
         }
         self.stored_configs.insert(topic.to_string(), configs);
+    }
+
+    /// Asks for `configs` to become topic `topic`'s whole config set in
+    /// the coordination service (ZooKeeper mode, a learned topic). The
+    /// image changes only when the change notification comes back, as on
+    /// every other broker.
+    pub fn write_configs(&mut self, topic: &str, configs: BTreeMap<String, String>) {
+        self.config_writes.push((topic.to_string(), configs));
+    }
+
+    /// The config sets asked for since the last call.
+    pub fn take_config_writes(&mut self) -> Vec<(String, BTreeMap<String, String>)> {
+        std::mem::take(&mut self.config_writes)
     }
 
     /// The broker's settings the image resolves topic configs with.

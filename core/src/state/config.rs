@@ -32,6 +32,10 @@ pub struct Config {
     pub zk_mode: bool,
     /// `auto.create.topics.enable`.
     pub auto_create_topics: bool,
+    /// `delete.topic.enable`: whether DeleteTopics may delete topics in
+    /// ZooKeeper mode (TOPIC_DELETION_DISABLED otherwise). Kafka's
+    /// default, true.
+    pub delete_topic_enable: bool,
     /// `num.partitions`: partitions of an auto-created topic, and of a
     /// CreateTopics request asking for -1.
     pub default_partitions: i32,
@@ -94,6 +98,7 @@ impl Default for Config {
             listener_name: "PLAINTEXT".into(),
             zk_mode: false,
             auto_create_topics: true,
+            delete_topic_enable: true,
             default_partitions: 1,
             default_replication_factor: 1,
             message_max_bytes: 1_048_588,

@@ -359,7 +359,11 @@ fn delete(client: &mut Client, json: bool, name: &str) -> anyhow::Result<()> {
     } else {
         req.topic_names = vec![name.into()];
     }
-    let ResponseBody::DeleteTopics(resp) = client.send(RequestBody::DeleteTopics(req))? else {
+    // To the controller, as Kafka's admin client sends it (in a cluster
+    // only the controller deletes topics).
+    let ResponseBody::DeleteTopics(resp) =
+        client.controller()?.send(RequestBody::DeleteTopics(req))?
+    else {
         bail!("DeleteTopics answered with another API");
     };
     let Some(r) = resp.responses.first() else {

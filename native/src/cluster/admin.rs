@@ -9,6 +9,10 @@
 //! notification under `/isr_change_notification` for the controller,
 //! which reads the state again and tells every broker.
 //!
+//! A topic is deleted as Kafka's `AdminZkClient.deleteTopic` asks for it:
+//! `/admin/delete_topics/<topic>` is created (one already there is fine);
+//! the controller does the rest.
+//!
 //! A topic is created in two writes, in Kafka's order: its configs at
 //! `/config/topics/<topic>` (overwriting any left by an earlier topic of
 //! that name), then its assignment at `/brokers/topics/<topic>`, created
@@ -17,7 +21,7 @@
 //! assignment already exists is TOPIC_ALREADY_EXISTS, whichever broker
 //! wrote it.
 
-use spate_core::broker::{ControllerAsk, IsrOutcome, NewTopic};
+use spate_core::broker::{ControllerAsk, IsrOutcome, NewPartitions, NewTopic};
 use spate_core::coordinator::controller::{LeaderIsr, TopicAssignment};
 use spate_core::protocol::ErrorCode;
 use spate_core::storage::TopicPartition;
@@ -25,8 +29,9 @@ use tracing::{info, warn};
 
 use super::engine::{Engine, EngineError, Expect, Version, Written};
 use super::topic_znodes::{
-    config_path, encode_configs, encode_isr_change, encode_state, encode_topic, state_path,
-    topic_path, ISR_CHANGE_PREFIX,
+    config_path, decode_topic, deletion_path, encode_config_change, encode_configs,
+    encode_isr_change, encode_state, encode_topic, state_path, topic_path, CONFIG_CHANGE_PREFIX,
+    ISR_CHANGE_PREFIX,
 };
 
 /// What the membership loop is asked to do for the broker.
@@ -39,6 +44,26 @@ pub(crate) enum Command {
         request: u64,
         /// The topics.
         topics: Vec<NewTopic>,
+    },
+    /// Add partitions to these topics; the answer is
+    /// [`super::News::TopicsCreated`] with the same `request`.
+    CreatePartitions {
+        /// The broker's name for the request.
+        request: u64,
+        /// The topics.
+        topics: Vec<NewPartitions>,
+    },
+    /// Write a topic's configs and announce the change; no answer.
+    WriteTopicConfigs {
+        /// The topic.
+        topic: String,
+        /// Its whole config set.
+        configs: Vec<(String, String)>,
+    },
+    /// Mark these topics for deletion; no answer.
+    DeleteTopics {
+        /// The topics.
+        topics: Vec<String>,
     },
     /// Write a leader's ISR change; the answer is
     /// [`super::News::IsrWritten`].
@@ -112,6 +137,126 @@ pub(crate) async fn write_isr<E: Engine>(
             IsrOutcome::Failed
         }
     }
+}
+
+/// Writes a topic's whole config set to `/config/topics/<topic>`, then
+/// announces it under `/config/changes` (Kafka's
+/// `AdminZkClient.changeTopicConfig`); every broker's membership loop
+/// reads the topic's configs again. A failure is logged.
+pub(crate) async fn write_topic_configs<E: Engine>(
+    engine: &E,
+    topic: &str,
+    configs: &[(String, String)],
+) {
+    let path = config_path(topic);
+    let data = encode_configs(configs);
+    let mut written = Ok(false);
+    for _ in 0..3 {
+        let expect = match engine.read(&path).await {
+            Ok(Some(v)) => Expect::Version(v.version),
+            Ok(None) => Expect::Absent,
+            Err(e) => {
+                written = Err(e);
+                break;
+            }
+        };
+        written = engine
+            .write(&path, &data, expect, None)
+            .await
+            .map(|w| matches!(w, Written::Done(_)));
+        if !matches!(written, Ok(false)) {
+            break;
+        }
+    }
+    match written {
+        Ok(true) => {}
+        Ok(false) => return warn!(topic, "{path} kept changing while it was written"),
+        Err(e) => return warn!(topic, error = %e, "writing the topic's configs failed"),
+    }
+    match engine
+        .create_sequential(CONFIG_CHANGE_PREFIX, &encode_config_change(topic))
+        .await
+    {
+        Ok(()) => info!(topic, "changed the topic's configs"),
+        Err(e) => warn!(topic, error = %e, "cannot announce the topic's config change"),
+    }
+}
+
+/// Marks each topic for deletion; a failure is logged (the DeleteTopics
+/// request that asked times out).
+pub(crate) async fn mark_deletions<E: Engine>(engine: &E, topics: &[String]) {
+    for t in topics {
+        match engine
+            .write(&deletion_path(t), b"", Expect::Absent, None)
+            .await
+        {
+            Ok(Written::Done(_)) => info!(topic = %t, "marked the topic for deletion"),
+            Ok(Written::Conflict) => info!(topic = %t, "the topic is already marked for deletion"),
+            Err(e) => warn!(topic = %t, error = %e, "marking the topic for deletion failed"),
+        }
+    }
+}
+
+/// Adds partitions to each topic in turn, as Kafka's
+/// `AdminZkClient.createPartitionsWithAssignment` does: the topic's
+/// assignment znode is rewritten with every partition's replicas (its id
+/// kept), conditionally on the version read, and only if it still holds
+/// the partitions the broker saw. Each outcome: UNKNOWN_TOPIC_OR_PARTITION
+/// when the topic is gone, INVALID_PARTITIONS when its partitions changed
+/// meanwhile, UNKNOWN_SERVER_ERROR when the coordination service failed.
+pub(crate) async fn add_partitions<E: Engine>(
+    engine: &E,
+    topics: &[NewPartitions],
+) -> Vec<(String, Result<(), ErrorCode>)> {
+    let mut out = Vec::with_capacity(topics.len());
+    for t in topics {
+        let outcome = match add(engine, t).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                warn!(topic = %t.name, error = %e, "adding partitions failed");
+                Err(ErrorCode::UNKNOWN_SERVER_ERROR)
+            }
+        };
+        if outcome.is_ok() {
+            info!(
+                topic = %t.name,
+                partitions = t.assignment.len(),
+                "added partitions to the topic in the cluster"
+            );
+        }
+        out.push((t.name.clone(), outcome));
+    }
+    out
+}
+
+async fn add<E: Engine>(
+    engine: &E,
+    t: &NewPartitions,
+) -> Result<Result<(), ErrorCode>, EngineError> {
+    let path = topic_path(&t.name);
+    let Some(v) = engine.read(&path).await? else {
+        return Ok(Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION));
+    };
+    let Ok(now) = decode_topic(&t.name, &v.data) else {
+        return Ok(Err(ErrorCode::UNKNOWN_SERVER_ERROR));
+    };
+    if now.partitions.len() as i32 != t.existing {
+        return Ok(Err(ErrorCode::INVALID_PARTITIONS));
+    }
+    let data = encode_topic(&TopicAssignment {
+        name: t.name.clone(),
+        id: now.id,
+        partitions: t.assignment.clone(),
+    });
+    Ok(
+        match engine
+            .write(&path, &data, Expect::Version(v.version), None)
+            .await?
+        {
+            Written::Done(_) => Ok(()),
+            Written::Conflict => Err(ErrorCode::INVALID_PARTITIONS),
+        },
+    )
 }
 
 /// Creates each topic in turn; its outcome (TOPIC_ALREADY_EXISTS when its

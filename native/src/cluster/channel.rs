@@ -27,6 +27,7 @@
 use std::sync::Arc;
 
 use spate_core::coordinator::controller::{Output, PartitionView};
+use spate_core::storage::TopicPartition;
 
 use super::engine::{BrokerEpoch, BrokerId, BrokerInfo, Registered};
 
@@ -63,10 +64,12 @@ pub(crate) struct Assign {
     pub leaders: Vec<BrokerInfo>,
 }
 
-/// One StopReplica (delete=false), for a broker shutting down: the
-/// partitions it follows, each with its leader epoch.
+/// One StopReplica, for one broker: partitions it hosts to stop, each
+/// with its leader epoch (-2 when their topic is being deleted), and,
+/// with `delete`, whose logs to delete. A broker shutting down gets one
+/// with `delete` false for the partitions it follows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Halt {
+pub(crate) struct Stop {
     /// This broker, the controller.
     pub controller_id: BrokerId,
     /// The controller's term.
@@ -74,7 +77,9 @@ pub(crate) struct Halt {
     /// The epoch of the target's registration, as the controller read it.
     pub broker_epoch: BrokerEpoch,
     /// The partitions and their leader epochs.
-    pub partitions: Vec<(spate_core::storage::TopicPartition, i32)>,
+    pub partitions: Vec<(TopicPartition, i32)>,
+    /// Whether their logs are deleted.
+    pub delete: bool,
 }
 
 /// A request on a channel.
@@ -85,7 +90,7 @@ pub(crate) enum Request {
     /// LeaderAndIsr.
     LeaderAndIsr(Assign),
     /// StopReplica.
-    StopReplica(Halt),
+    StopReplica(Stop),
 }
 
 impl Request {
@@ -94,7 +99,7 @@ impl Request {
         match self {
             Request::Metadata(u) => u.controller_epoch,
             Request::LeaderAndIsr(a) => a.controller_epoch,
-            Request::StopReplica(h) => h.controller_epoch,
+            Request::StopReplica(s) => s.controller_epoch,
         }
     }
 }
@@ -175,7 +180,7 @@ impl Channels {
     }
 
     /// The step that carries the controller machine's `out` (a
-    /// LeaderAndIsr or UpdateMetadata) to its target, stamped with the
+    /// LeaderAndIsr, UpdateMetadata or StopReplica) to its target, stamped with the
     /// target's broker epoch and the live brokers as last told; `None`
     /// when this broker is not the controller or the target has no
     /// channel (it is not live: the machine hears of that next).
@@ -216,22 +221,29 @@ impl Channels {
                     }),
                 ))
             }
-            Output::StopReplica { broker, partitions } => {
+            Output::StopReplica {
+                broker,
+                partitions,
+                delete,
+            } => {
                 let r = target(broker)?;
                 Some(Step::Send(
                     broker,
-                    Request::StopReplica(Halt {
+                    Request::StopReplica(Stop {
                         controller_id: me,
                         controller_epoch: epoch,
                         broker_epoch: r.epoch,
                         partitions,
+                        delete,
                     }),
                 ))
             }
             Output::Write { .. }
             | Output::Read { .. }
             | Output::ShutdownDone { .. }
-            | Output::Elected { .. } => None,
+            | Output::Elected { .. }
+            | Output::TopicDeleted { .. }
+            | Output::DropDeletion { .. } => None,
         }
     }
 }
@@ -270,6 +282,10 @@ mod tests {
                         a.controller_epoch,
                         ids.join(",")
                     )
+                }
+                Step::Send(id, Request::StopReplica(s)) => {
+                    let tps: Vec<String> = s.partitions.iter().map(|tp| tp.to_string()).collect();
+                    format!("stop {id} e{} [{}]", s.controller_epoch, tps.join(","))
                 }
                 Step::Send(id, Request::Metadata(u)) => {
                     assert_eq!(u.controller_id, ME);
@@ -429,12 +445,14 @@ mod tests {
         assert_eq!(u.partitions.len(), 1);
         let stop = Output::StopReplica {
             broker: 3,
-            partitions: vec![(TopicPartition::new("t", 0), 1)],
+            partitions: vec![(TopicPartition::new("t", 0), -2)],
+            delete: true,
         };
-        assert_eq!(
-            show(&[c.tell(ME, stop).expect("a StopReplica")], &live),
-            ["stop 3 e5 [(TopicPartition { topic: \"t\", partition: 0 }, 1)]"]
-        );
+        let Some(Step::Send(3, Request::StopReplica(s))) = c.tell(ME, stop) else {
+            panic!("a StopReplica for broker 3");
+        };
+        assert_eq!((s.controller_epoch, s.broker_epoch), (5, BrokerEpoch(30)));
+        assert!(s.delete);
         // A broker no longer live gets nothing.
         let _ = c.handle(ME, Some(5), &[reg(1, 10), reg(3, 30)]);
         assert_eq!(c.tell(ME, lai(2)), None);

@@ -13,7 +13,17 @@
 //! - the live brokers changed: `handle_brokers` (Kafka's
 //!   `onBrokerStartup` / `onBrokerFailure`);
 //! - topics appeared under `/brokers/topics`: read the new ones,
-//!   `handle_topics` (Kafka's `TopicChange`).
+//!   `handle_topics` (Kafka's `TopicChange`);
+//! - a known topic's assignment znode changed (a data watch set when it
+//!   is read): read it again, `handle_topics` (Kafka's
+//!   `PartitionModifications`: new partitions get leaders);
+//! - topics were marked under `/admin/delete_topics` (and after every
+//!   load): list them, `handle_deletions` (Kafka's `TopicDeletion`). The
+//!   machine's StopReplica requests go to the channels like its other
+//!   requests; once it says a topic is deleted, `/brokers/topics/<topic>`
+//!   (with every znode under it), `/config/topics/<topic>` and the mark
+//!   are deleted, in that order (Kafka's `deleteTopicZNode`,
+//!   `deleteTopicConfigs`, `deleteTopicDeletions`).
 //!
 //! Then the machine's outputs are drained. Writes go to the state znodes
 //! conditionally and fenced by this term (a deposed controller's write
@@ -38,7 +48,8 @@ use super::engine::{
 };
 use super::sender::Senders;
 use super::topic_znodes::{
-    decode_isr_change, decode_state, decode_topic, state_path, topic_path, ISR_CHANGES, TOPICS,
+    config_path, decode_isr_change, decode_state, decode_topic, deletion_path, state_path,
+    topic_path, DELETE_TOPICS, ISR_CHANGES, TOPICS,
 };
 
 /// The controller machine and what its driver owes it.
@@ -55,12 +66,18 @@ pub(crate) struct Control {
     topics_changed: bool,
     /// Leaders left ISR change notifications.
     isr_changes: bool,
+    /// Topics were marked for deletion.
+    deletions: bool,
     /// State znodes to read again (a read that failed).
     reads: BTreeSet<TopicPartition>,
     /// Who waits for each shutting-down broker's answer.
     shutdowns: BTreeMap<BrokerId, Vec<Asker>>,
     /// Answers not yet taken ([`Control::take_answers`]).
     answered: Vec<Answer>,
+    /// Topics the machine deleted whose znodes are still to remove.
+    deleted: BTreeSet<String>,
+    /// Known topics whose assignment znode changed.
+    modified: BTreeSet<String>,
 }
 
 /// An answer of the controller machine's, for the membership loop to
@@ -183,6 +200,20 @@ impl Control {
         self.isr_changes = true;
     }
 
+    /// A watched key changed: a topic's assignment (Kafka's
+    /// `PartitionModifications`) is read again.
+    pub(crate) fn data_changed(&mut self, key: &str) {
+        let topic = key.strip_prefix(TOPICS).and_then(|t| t.strip_prefix('/'));
+        if let Some(t) = topic.filter(|t| !t.contains('/')) {
+            self.modified.insert(t.to_string());
+        }
+    }
+
+    /// Topics were marked under `/admin/delete_topics`.
+    pub(crate) fn deletions_requested(&mut self) {
+        self.deletions = true;
+    }
+
     /// Brings the machine up to date with the engine and carries out
     /// what it asks, as the controller in `term`, with `live` the live
     /// brokers as last read (and told by `channels`). An error leaves
@@ -207,11 +238,31 @@ impl Control {
             if self.topics_changed {
                 self.new_topics(engine).await?;
             }
+            while let Some(name) = self.modified.first().cloned() {
+                let t = if self.topics.contains(&name) {
+                    read_topic(engine, &name).await?
+                } else {
+                    None
+                };
+                self.modified.remove(&name);
+                if let Some(t) = t {
+                    debug!(topic = %name, partitions = t.partitions.len(), "the topic's assignment changed");
+                    self.machine.handle_topics(vec![t]);
+                }
+            }
         }
         // After a load too: notifications left before this term are read
         // (the states they name were loaded, so they tell nothing new).
         if self.isr_changes {
             self.read_isr_changes(engine).await?;
+        }
+        if self.deletions {
+            let names = engine.children(DELETE_TOPICS).await?;
+            self.deletions = false;
+            if !names.is_empty() {
+                info!("topics marked for deletion: {}", names.join(", "));
+            }
+            self.machine.handle_deletions(names.into_iter().collect());
         }
         self.drain(engine, me, term, channels, senders).await
     }
@@ -249,6 +300,8 @@ impl Control {
         self.live = live.clone();
         self.reads.clear();
         self.not_controller();
+        self.deletions = true;
+        self.modified.clear();
         self.loaded = Some(epoch);
         self.machine.handle_elected(epoch, live, topics, states);
         Ok(())
@@ -362,12 +415,27 @@ impl Control {
                         info!(request, "leader election answered");
                         self.answered.push(Answer::Elected(request, results));
                     }
+                    Output::TopicDeleted { topic } => {
+                        self.topics.remove(&topic);
+                        self.deleted.insert(topic);
+                    }
+                    Output::DropDeletion { topic } => {
+                        info!(topic = %topic, "no such topic to delete; dropping the mark");
+                        engine.delete(&deletion_path(&topic)).await?;
+                    }
                     out => senders.apply(channels.tell(me, out).into_iter().collect()),
                 }
             }
             if !written.is_empty() {
                 self.machine.handle_written(written);
                 continue;
+            }
+            while let Some(topic) = self.deleted.first().cloned() {
+                delete_tree(engine, &topic_path(&topic)).await?;
+                engine.delete(&config_path(&topic)).await?;
+                engine.delete(&deletion_path(&topic)).await?;
+                self.deleted.remove(&topic);
+                info!(topic = %topic, "deleted the topic");
             }
             let Some(tp) = self.reads.first().cloned() else {
                 return Ok(());
@@ -379,13 +447,30 @@ impl Control {
     }
 }
 
+/// Deletes `key` and every key under it, deepest first.
+async fn delete_tree<E: Engine>(engine: &E, key: &str) -> Result<(), EngineError> {
+    let mut order = vec![key.to_string()];
+    let mut i = 0;
+    while i < order.len() {
+        let parent = order[i].clone();
+        for child in engine.children(&parent).await? {
+            order.push(format!("{parent}/{child}"));
+        }
+        i += 1;
+    }
+    for k in order.iter().rev() {
+        engine.delete(k).await?;
+    }
+    Ok(())
+}
+
 /// A topic's assignment (`None`: gone, or unreadable, which is logged).
 async fn read_topic<E: Engine>(
     engine: &E,
     name: &str,
 ) -> Result<Option<spate_core::coordinator::controller::TopicAssignment>, EngineError> {
     let path = topic_path(name);
-    let Some(v) = engine.read(&path).await? else {
+    let Some(v) = engine.read_watched(&path).await? else {
         return Ok(None);
     };
     match decode_topic(name, &v.data) {

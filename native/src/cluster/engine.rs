@@ -124,6 +124,13 @@ pub(crate) enum Event {
     /// The topics under `/brokers/topics` now (one was created or
     /// deleted). Partitions added to a topic do not show here.
     TopicsChanged(BTreeSet<String>),
+    /// The data of a key read with [`Engine::read_watched`] changed (or
+    /// the key went).
+    DataChanged(String),
+    /// The config change announcements under `/config/changes` now.
+    ConfigChanges(BTreeSet<String>),
+    /// The topics marked for deletion under `/admin/delete_topics` now.
+    DeletionsRequested(BTreeSet<String>),
     /// Leaders left ISR change notifications under
     /// `/isr_change_notification` (these are there now).
     IsrChangesNotified(BTreeSet<String>),
@@ -240,6 +247,14 @@ pub(crate) trait Engine: Sized + Send + Sync + 'static {
     /// A key's value and version (`None`: absent). Keys are paths under
     /// the cluster's root, as in Kafka's ZooKeeper layout.
     fn read(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Versioned>, EngineError>> + Send;
+
+    /// Like [`Engine::read`], and sets a one-shot watch on the key's data
+    /// (unless one is set already): its next change (or deletion) is
+    /// reported once by [`Engine::next_event`] as [`Event::DataChanged`].
+    fn read_watched(
         &self,
         key: &str,
     ) -> impl Future<Output = Result<Option<Versioned>, EngineError>> + Send;

@@ -28,7 +28,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
-use super::admin::{create_topics, write_isr, Command};
+use super::admin::{
+    add_partitions, create_topics, mark_deletions, write_isr, write_topic_configs, Command,
+};
 use super::channel::Channels;
 use super::control::{Answer, Asker, Control};
 use super::engine::{
@@ -38,7 +40,7 @@ use super::engine::{
 use super::rebalance::{RebalanceConfig, RebalanceTimer};
 use super::sender::Senders;
 use super::shutdown::{self, Leaving};
-use super::topic_znodes::{config_path, decode_configs};
+use super::topic_znodes::{config_path, decode_config_change, decode_configs, CONFIG_CHANGES};
 
 /// What the membership loop tells the task that owns the core's broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,6 +137,8 @@ pub(crate) struct Todo {
     pub topics: bool,
     /// Read the ISR change notifications (the controller, when there are).
     pub isr_changes: bool,
+    /// Read the topics marked for deletion (the controller, when there are).
+    pub deletions: bool,
 }
 
 /// Applies `event` to `role` and says which engine calls follow.
@@ -211,6 +215,18 @@ pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Ev
         Event::IsrChangesNotified(names) => {
             if matches!(role, Role::Controller { .. }) && !names.is_empty() {
                 todo.isr_changes = true;
+            }
+        }
+        // A topic's assignment changed (Kafka's PartitionModifications):
+        // the loop hands it to the controller's driver itself.
+        Event::DataChanged(_) => {}
+        // Every broker reads config changes (Kafka's ConfigChangeListener);
+        // the loop does it itself.
+        Event::ConfigChanges(_) => {}
+        // And on deletions (Kafka's TopicDeletion).
+        Event::DeletionsRequested(names) => {
+            if matches!(role, Role::Controller { .. }) && !names.is_empty() {
+                todo.deletions = true;
             }
         }
         // And on topics (Kafka's TopicChange): it reads the new ones.
@@ -323,6 +339,39 @@ async fn tell_configs<E: Engine>(
     Ok(())
 }
 
+/// Reads the config change announcements `names` newer than `last`
+/// (all of them the first time, as Kafka's `ConfigChangeListener` does at
+/// start), in order, and owes the broker the configs of each topic they
+/// name. Announcements are not deleted (Kafka's listener purges those
+/// older than 15 minutes).
+async fn read_config_changes<E: Engine>(
+    engine: &E,
+    names: &BTreeSet<String>,
+    last: &mut Option<u64>,
+    owed: &mut BTreeSet<String>,
+) -> Result<(), EngineError> {
+    let mut seqs: Vec<(u64, &String)> = names
+        .iter()
+        .filter_map(|n| Some((n.strip_prefix("config_change_")?.parse().ok()?, n)))
+        .filter(|(seq, _)| last.is_none_or(|l| *seq > l))
+        .collect();
+    seqs.sort();
+    for (seq, name) in seqs {
+        let path = format!("{CONFIG_CHANGES}/{name}");
+        if let Some(v) = engine.read(&path).await? {
+            match decode_config_change(&v.data) {
+                Some(topic) => {
+                    debug!(topic = %topic, "the topic's configs changed");
+                    owed.insert(topic);
+                }
+                None => debug!("{path}: not a topic's config change; ignored"),
+            }
+        }
+        *last = Some(seq);
+    }
+    Ok(())
+}
+
 /// Runs until `stop` fires (or its sender is dropped), then closes the
 /// engine's session. `me` is registered already (and `tell` was told).
 pub(crate) async fn run<E: Engine>(
@@ -351,6 +400,8 @@ pub(crate) async fn run<E: Engine>(
     let mut configs_owed = BTreeSet::new();
     // A controlled shutdown in progress.
     let mut leaving: Option<Leaving> = None;
+    // The sequence number of the last config change announcement read.
+    let mut last_change: Option<u64> = None;
     loop {
         if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
             // A call waits while the engine is unreachable; shutdown does not.
@@ -378,6 +429,9 @@ pub(crate) async fn run<E: Engine>(
         }
         if std::mem::take(&mut todo.isr_changes) {
             control.isr_changes_notified();
+        }
+        if std::mem::take(&mut todo.deletions) {
+            control.deletions_requested();
         }
         if retry_at.is_none() && !configs_owed.is_empty() {
             let done = tokio::select! {
@@ -472,6 +526,25 @@ pub(crate) async fn run<E: Engine>(
                     };
                     tell(News::TopicsCreated { request, results });
                 }
+                Command::CreatePartitions { request, topics } => {
+                    let results = tokio::select! {
+                        r = add_partitions(&engine, &topics) => r,
+                        _ = &mut stop => break,
+                    };
+                    tell(News::TopicsCreated { request, results });
+                }
+                Command::WriteTopicConfigs { topic, configs } => {
+                    tokio::select! {
+                        () = write_topic_configs(&engine, &topic, &configs) => {}
+                        _ = &mut stop => break,
+                    }
+                }
+                Command::DeleteTopics { topics } => {
+                    tokio::select! {
+                        () = mark_deletions(&engine, &topics) => {}
+                        _ = &mut stop => break,
+                    }
+                }
                 Command::WriteIsr { tp, state, version } => {
                     let outcome = tokio::select! {
                         o = write_isr(&engine, &tp, &state, version) => o,
@@ -514,6 +587,14 @@ pub(crate) async fn run<E: Engine>(
             },
             event = engine.next_event() => match event {
                 Ok(event) => {
+                    if let (Event::DataChanged(key), Some(_)) = (&event, term(&role)) {
+                        control.data_changed(key);
+                    }
+                    if let Event::ConfigChanges(names) = &event {
+                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed).await {
+                            warn!(error = %e, "reading config changes failed; they are read at the next one");
+                        }
+                    }
                     if let Event::TopicsChanged(now) = &event {
                         configs_owed.extend(now.difference(&topics).cloned());
                         configs_owed.retain(|t| now.contains(t));

@@ -21,14 +21,16 @@
 //!    an earlier incarnation), the configs of every topic that appears
 //!    under `/brokers/topics` (read from `/config/topics/<topic>`), and
 //!    the outcomes of the writes it asked for ([`Command`]: creating
-//!    topics, changing an ISR; see [`admin`]);
+//!    topics, marking topics for deletion, changing an ISR; see
+//!    [`admin`]);
 //! 5. while it is the controller, keeps a channel to every live broker,
 //!    itself included (Kafka's `ControllerChannelManager`: [`channel`]
 //!    decides, [`sender`] sends), sends each UpdateMetadata with the live
 //!    brokers when it is elected and whenever they change, and drives the
 //!    core's controller machine ([`control`]): it loads every topic and
 //!    partition state when elected, follows new topics and leaders' ISR
-//!    change notifications through watches, writes leader and ISR to the
+//!    change notifications and topic deletions (`/admin/delete_topics`)
+//!    through watches, sends StopReplica to delete replicas, writes leader and ISR to the
 //!    state znodes fenced by its term, and sends LeaderAndIsr (v5) and
 //!    UpdateMetadata with partition states. It stops sending the moment
 //!    it resigns;
@@ -95,6 +97,7 @@ pub(crate) mod membership;
 pub(crate) mod rebalance;
 mod sender;
 pub(crate) mod shutdown;
+mod stop_replica;
 #[cfg(test)]
 mod tests;
 mod topic_znodes;

@@ -16,8 +16,11 @@
 //! update, or the next controller's, is the one that counts.
 //!
 //! The connection is asynchronous and small: ApiVersions first (v3, or v0
-//! when refused), then UpdateMetadata at [`update_metadata_version`] and
-//! LeaderAndIsr at [`leader_and_isr_version`]. A LeaderAndIsr answered
+//! when refused), then UpdateMetadata at [`update_metadata_version`],
+//! LeaderAndIsr at [`leader_and_isr_version`] and StopReplica at v3
+//! (Kafka 2.8's, with a leader epoch and a delete flag per partition) or
+//! the broker's newest when older. A StopReplica answered with errors
+//! for some partitions is logged as a LeaderAndIsr is. A LeaderAndIsr answered
 //! with errors for some partitions (a stale leader epoch: the target has
 //! heard of a newer state already) is logged; the partitions it took are
 //! taken.
@@ -48,6 +51,7 @@ use tracing::{debug, info, warn};
 
 use super::channel::{Assign, Request, Step, Update};
 use super::engine::{BrokerId, Registered};
+use super::stop_replica::{stop_replica, STOP_REPLICA_VERSION};
 
 /// The first pause before sending again (Kafka's `RequestSendThread`
 /// pauses 100 ms each time).
@@ -271,9 +275,10 @@ impl Senders {
                         Request::LeaderAndIsr(a) => {
                             assigned.push(format!("{id} ({} partitions)", a.partitions.len()));
                         }
-                        Request::StopReplica(h) => info!(
-                            "sending StopReplica to broker {id}, shutting down ({} partitions)",
-                            h.partitions.len()
+                        Request::StopReplica(s) => info!(
+                            "sending StopReplica to broker {id} ({} partitions, delete {})",
+                            s.partitions.len(),
+                            s.delete
                         ),
                     }
                     match self.targets.get(&id) {
@@ -320,7 +325,7 @@ async fn run(me: BrokerId, target: Registered, mut queue: mpsc::UnboundedReceive
         let (api, broker_epoch) = match &request {
             Request::Metadata(u) => (ApiKey::UpdateMetadata, u.broker_epoch),
             Request::LeaderAndIsr(a) => (ApiKey::LeaderAndIsr, a.broker_epoch),
-            Request::StopReplica(h) => (ApiKey::StopReplica, h.broker_epoch),
+            Request::StopReplica(s) => (ApiKey::StopReplica, s.broker_epoch),
         };
         let name = api.name();
         let epoch = request.controller_epoch();
@@ -404,15 +409,9 @@ async fn attempt(
             let v = peer.leader_and_isr;
             (RequestBody::LeaderAndIsr(leader_and_isr(a, v)), v)
         }
-        Request::StopReplica(h) => {
+        Request::StopReplica(s) => {
             let v = peer.stop_replica;
-            if v < 3 {
-                bail!("the broker serves no StopReplica v3");
-            }
-            (
-                RequestBody::StopReplica(super::shutdown::stop_replica(h)),
-                v,
-            )
+            (RequestBody::StopReplica(stop_replica(s, v)), v)
         }
     };
     let api = body.api_key();
@@ -527,10 +526,11 @@ impl Peer {
         };
         peer.update_metadata = update_metadata_version(range(ApiKey::UpdateMetadata))?;
         peer.leader_and_isr = leader_and_isr_version(range(ApiKey::LeaderAndIsr))?;
-        // Kafka 2.8's v3 (per-partition leader epochs and delete flags);
-        // a broker without it gets none.
-        peer.stop_replica = version_for(ApiKey::StopReplica, 3, range(ApiKey::StopReplica))
-            .map_or(-1, |v| if v >= 3 { v } else { -1 });
+        peer.stop_replica = version_for(
+            ApiKey::StopReplica,
+            STOP_REPLICA_VERSION,
+            range(ApiKey::StopReplica),
+        )?;
         Ok(peer)
     }
 

@@ -28,16 +28,12 @@
 use std::time::Duration;
 
 use spate_core::protocol::messages::controlled_shutdown_request::ControlledShutdownRequest;
-use spate_core::protocol::messages::stop_replica_request::{
-    StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
-};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody};
 use spate_core::storage::TopicPartition;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use super::channel::Halt;
 use super::engine::{BrokerId, Engine, Registered};
 use super::sender::ask_once;
 
@@ -126,38 +122,6 @@ pub(crate) async fn ask_controller<E: Engine>(
         Ok(Ok(remaining)) => Ok(remaining),
         Ok(Err(code)) => Err(format!("controller {controller} answered {code}")),
         Err(e) => Err(format!("asking controller {controller}: {e:#}")),
-    }
-}
-
-/// The controller's StopReplica (v3 and later's shape) without deletion,
-/// to a broker shutting down, for the partitions it follows.
-pub(crate) fn stop_replica(h: &Halt) -> StopReplicaRequest {
-    let mut topics: Vec<StopReplicaTopicState> = Vec::new();
-    for (tp, leader_epoch) in &h.partitions {
-        let state = StopReplicaPartitionState {
-            partition_index: tp.partition,
-            leader_epoch: *leader_epoch,
-            delete_partition: false,
-            ..Default::default()
-        };
-        match topics
-            .iter_mut()
-            .find(|t| t.topic_name == tp.topic.as_str())
-        {
-            Some(t) => t.partition_states.push(state),
-            None => topics.push(StopReplicaTopicState {
-                topic_name: tp.topic.as_str().into(),
-                partition_states: vec![state],
-                ..Default::default()
-            }),
-        }
-    }
-    StopReplicaRequest {
-        controller_id: h.controller_id,
-        controller_epoch: h.controller_epoch,
-        broker_epoch: h.broker_epoch.0,
-        topic_states: topics,
-        ..Default::default()
     }
 }
 
@@ -270,45 +234,6 @@ mod tests {
         assert_eq!(check(&live, 2, -1), Ok(()), "v0 and v1 carry no epoch");
         assert_eq!(check(&live, 2, 19), Err(ErrorCode::STALE_BROKER_EPOCH));
         assert_eq!(check(&live, 3, 5), Err(ErrorCode::BROKER_NOT_AVAILABLE));
-    }
-
-    #[test]
-    fn stop_replica_groups_by_topic_with_leader_epochs_and_deletes_nothing() {
-        let h = Halt {
-            controller_id: 1,
-            controller_epoch: 4,
-            broker_epoch: BrokerEpoch(77),
-            partitions: vec![
-                (TopicPartition::new("a", 0), 3),
-                (TopicPartition::new("b", 2), 1),
-                (TopicPartition::new("a", 1), 5),
-            ],
-        };
-        let r = stop_replica(&h);
-        assert_eq!(
-            (r.controller_id, r.controller_epoch, r.broker_epoch),
-            (1, 4, 77)
-        );
-        type Topic = (String, Vec<(i32, i32, bool)>);
-        let got: Vec<Topic> = r
-            .topic_states
-            .iter()
-            .map(|t| {
-                let ps = t
-                    .partition_states
-                    .iter()
-                    .map(|p| (p.partition_index, p.leader_epoch, p.delete_partition))
-                    .collect();
-                (t.topic_name.to_string(), ps)
-            })
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("a".to_string(), vec![(0, 3, false), (1, 5, false)]),
-                ("b".to_string(), vec![(2, 1, false)]),
-            ]
-        );
     }
 
     #[tokio::test]

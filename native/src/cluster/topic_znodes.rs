@@ -90,6 +90,14 @@ pub(crate) fn decode_topic(name: &str, bytes: &[u8]) -> Result<TopicAssignment, 
     })
 }
 
+/// Where DeleteTopics marks topics for the controller to delete.
+pub(crate) const DELETE_TOPICS: &str = "/admin/delete_topics";
+
+/// `/admin/delete_topics/<topic>`.
+pub(crate) fn deletion_path(topic: &str) -> String {
+    format!("{DELETE_TOPICS}/{topic}")
+}
+
 /// Where leaders leave word of ISR changes for the controller.
 pub(crate) const ISR_CHANGES: &str = "/isr_change_notification";
 
@@ -124,6 +132,40 @@ pub(crate) fn decode_isr_change(bytes: &[u8]) -> Result<Vec<TopicPartition>, Str
             Ok(TopicPartition::new(topic, partition))
         })
         .collect()
+}
+
+/// Where config changes are announced to every broker.
+pub(crate) const CONFIG_CHANGES: &str = "/config/changes";
+
+/// The prefix of each announcement (ZooKeeper appends a sequence number).
+pub(crate) const CONFIG_CHANGE_PREFIX: &str = "/config/changes/config_change_";
+
+/// A config change announcement for a topic, as Kafka 2.x writes it
+/// (`{"version":2,"entity_path":"topics/t"}`).
+pub(crate) fn encode_config_change(topic: &str) -> Vec<u8> {
+    let v = serde_json::json!({"version": 2, "entity_path": format!("topics/{topic}")});
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+/// The topic a config change announcement names (`None`: another kind of
+/// entity, or an announcement Spate does not read).
+pub(crate) fn decode_config_change(bytes: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    match v.get("version").and_then(Value::as_i64) {
+        Some(2) => v
+            .get("entity_path")
+            .and_then(Value::as_str)?
+            .strip_prefix("topics/")
+            .map(str::to_string),
+        // Version 1 (Kafka before 0.10.1): entity type and name.
+        _ => (v.get("entity_type").and_then(Value::as_str) == Some("topics"))
+            .then(|| {
+                v.get("entity_name")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .flatten(),
+    }
 }
 
 /// `/config/topics/<topic>`.

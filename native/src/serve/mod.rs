@@ -744,6 +744,25 @@ fn send(
                 let _ = c.send(cluster::Command::AskController { conn, ask });
             }
         }
+        Output::CreatePartitions { request, topics } => {
+            let names: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+            info!(request, topics = ?names, "adding partitions in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::CreatePartitions { request, topics });
+            }
+        }
+        Output::WriteTopicConfigs { topic, configs } => {
+            info!(topic = %topic, "changing the topic's configs in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::WriteTopicConfigs { topic, configs });
+            }
+        }
+        Output::DeleteTopics { topics } => {
+            info!(topics = ?topics, "marking topics for deletion in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::DeleteTopics { topics });
+            }
+        }
         Output::Close { conn, reason } => {
             info!(conn, reason = %reason, "closing connection");
             if let Some(t) = tap {

@@ -102,6 +102,7 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "num.partitions" => c.default_partitions = v.parse()?,
         "default.replication.factor" => c.default_replication_factor = v.parse()?,
         "auto.create.topics.enable" => c.auto_create_topics = v.parse()?,
+        "delete.topic.enable" => c.delete_topic_enable = v.parse()?,
         "message.max.bytes" => c.message_max_bytes = v.parse()?,
         "log.retention.ms" => c.log_retention_ms = v.parse()?,
         "log.retention.minutes" => c.log_retention_ms = ms_from(v, 60_000)?,

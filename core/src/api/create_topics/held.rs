@@ -31,7 +31,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::protocol::messages::create_topics_response::{
     CreatableTopicResult, CreateTopicsResponse,
 };
-use crate::protocol::{ErrorCode, Uuid};
+use crate::protocol::messages::delete_topics_response::DeletableTopicResult;
+use crate::protocol::{ErrorCode, ResponseBody, Uuid};
 use crate::state::cluster::Cluster;
 use crate::state::{ConnId, Now};
 
@@ -136,13 +137,17 @@ pub(super) fn failed(
 }
 
 /// An answer to a held request: its connection, its request id, the
-/// response.
-pub(crate) type Answer = (ConnId, u64, CreateTopicsResponse);
+/// response (CreateTopics or DeleteTopics).
+pub(crate) type Answer = (ConnId, u64, ResponseBody);
 
 /// Held CreateTopics requests and auto-created topics the driver is
-/// writing, by request id.
+/// writing, by request id, and held DeleteTopics requests
+/// (`api::delete_topics`), which share the ids, the answers and the
+/// deadlines.
 #[derive(Debug, Default)]
 pub(crate) struct Creates {
+    deletes: crate::api::delete_topics::HeldDeletes,
+    partitions: crate::api::create_partitions::HeldPartitions,
     /// The id of the next request to the driver.
     next_request: u64,
     held: BTreeMap<u64, Held>,
@@ -195,6 +200,42 @@ impl Creates {
         id
     }
 
+    /// Holds a DeleteTopics request of `conn` until the topics of the
+    /// results marked `true` leave the image, or `deadline`. Returns the
+    /// request id.
+    pub fn hold_delete(
+        &mut self,
+        conn: ConnId,
+        deadline: Now,
+        results: Vec<(DeletableTopicResult, bool)>,
+    ) -> u64 {
+        let id = self.take_id();
+        self.deletes.hold(id, conn, deadline, results);
+        id
+    }
+
+    /// Holds a CreatePartitions request of `conn` until `deadline`, each
+    /// result with the partition count to wait for once the driver wrote
+    /// it (`None`: final). Returns the request id.
+    pub fn hold_partitions(
+        &mut self,
+        conn: ConnId,
+        deadline: Now,
+        topics: Vec<(
+            crate::protocol::messages::create_partitions_response::CreatePartitionsTopicResult,
+            Option<i32>,
+        )>,
+    ) -> u64 {
+        let id = self.take_id();
+        self.partitions.hold(id, conn, deadline, topics);
+        id
+    }
+
+    /// A request id for driver work nobody waits for.
+    pub fn unheld(&mut self) -> u64 {
+        self.take_id()
+    }
+
     /// Notes auto-created topics sent to the driver; returns the request id.
     pub fn auto(&mut self, names: BTreeSet<String>) -> u64 {
         let id = self.take_id();
@@ -227,6 +268,9 @@ impl Creates {
                 ok.map(|(n, _)| n.clone())
                     .filter(|n| !cluster.topics.contains_key(n)),
             );
+        }
+        if let Some((c, id, r)) = self.partitions.written(request, results, cluster) {
+            return Some((c, id, ResponseBody::CreatePartitions(r)));
         }
         let held = self.held.get_mut(&request)?;
         for e in &mut held.topics {
@@ -271,10 +315,15 @@ impl Creates {
             .filter(|(_, h)| !h.writing() && h.elected(cluster))
             .map(|(id, _)| *id)
             .collect();
-        ready
+        let mut answers: Vec<Answer> = ready
             .into_iter()
             .filter_map(|id| self.finish(id, cluster))
-            .collect()
+            .collect();
+        let deleted = self.deletes.check(cluster).into_iter();
+        answers.extend(deleted.map(|(c, id, r)| (c, id, ResponseBody::DeleteTopics(r))));
+        let added = self.partitions.check(cluster).into_iter();
+        answers.extend(added.map(|(c, id, r)| (c, id, ResponseBody::CreatePartitions(r))));
+        answers
     }
 
     /// Answers every held request whose deadline is `now` or earlier.
@@ -285,24 +334,41 @@ impl Creates {
             .filter(|(_, h)| h.deadline.is_some_and(|d| d <= now))
             .map(|(id, _)| *id)
             .collect();
-        due.into_iter()
+        let mut answers: Vec<Answer> = due
+            .into_iter()
             .filter_map(|id| self.finish(id, cluster))
-            .collect()
+            .collect();
+        let expired = self.deletes.expire(now, cluster).into_iter();
+        answers.extend(expired.map(|(c, id, r)| (c, id, ResponseBody::DeleteTopics(r))));
+        let expired = self.partitions.expire(now, cluster).into_iter();
+        answers.extend(expired.map(|(c, id, r)| (c, id, ResponseBody::CreatePartitions(r))));
+        answers
     }
 
     /// The earliest deadline of a held request.
     pub fn next_deadline(&self) -> Option<Now> {
-        self.held.values().filter_map(|h| h.deadline).min()
+        let creates = self.held.values().filter_map(|h| h.deadline).min();
+        [
+            creates,
+            self.deletes.next_deadline(),
+            self.partitions.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Forgets a held request (its connection closed).
     pub fn drop_request(&mut self, request: u64) {
         self.held.remove(&request);
+        self.deletes.drop_request(request);
+        self.partitions.drop_request(request);
     }
 
     fn finish(&mut self, request: u64, cluster: &Cluster) -> Option<Answer> {
         let held = self.held.remove(&request)?;
         let conn = held.conn;
-        Some((conn, request, held.answer(cluster)))
+        let body = ResponseBody::CreateTopics(held.answer(cluster));
+        Some((conn, request, body))
     }
 }

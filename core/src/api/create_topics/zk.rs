@@ -240,6 +240,7 @@ pub(crate) fn assign_live(
     let start = Start {
         index: ids.next_u64(),
         shift: ids.next_u64(),
+        first: 0,
     };
     assign(&brokers, partitions, replication_factor, start)
 }

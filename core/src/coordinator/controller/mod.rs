@@ -16,13 +16,17 @@
 //!    with the live brokers, every topic's assignment (`/brokers/topics/T`)
 //!    and every partition's stored state (`.../partitions/P/state`).
 //! 2. [`Controller::handle_brokers`] when the live brokers change,
-//!    [`Controller::handle_topics`] when topics (or partitions) appear.
+//!    [`Controller::handle_topics`] when topics (or partitions) appear,
+//!    [`Controller::handle_deletions`] when topics are marked for
+//!    deletion (module `deletion`).
 //! 3. For every [`Output::Write`], write conditionally (fenced by the
 //!    controller epoch) and hand the outcomes back together in
 //!    [`Controller::handle_written`]; for every [`Output::Read`], read the
 //!    state znode and hand it to [`Controller::handle_read`].
-//! 4. [`Output::LeaderAndIsr`] and [`Output::UpdateMetadata`] go over the
-//!    controller's channels, stamped with the target's broker epoch.
+//! 4. [`Output::LeaderAndIsr`], [`Output::UpdateMetadata`] and
+//!    [`Output::StopReplica`] go over the controller's channels, stamped
+//!    with the target's broker epoch; [`Output::TopicDeleted`] and
+//!    [`Output::DropDeletion`] remove znodes.
 //! 5. [`Controller::handle_resigned`] the moment this broker stops being
 //!    the controller: it forgets everything and asks for nothing more.
 //!
@@ -72,14 +76,16 @@
 //! - ISR expansion: a returning replica rejoins the ISR when the leader
 //!   says so (AlterPartition / the ISR change notification), which belongs
 //!   to the replication layer; this machine only shrinks the ISR.
-//! - Topic deletion, partition reassignment, and StopReplica (for
-//!   replicas on dead brokers, or to a broker shutting down).
+//! - Partition reassignment, and StopReplica for replicas on dead brokers
+//!   (a topic with a replica on a dead broker waits to be deleted until
+//!   the broker is back, as in Kafka).
 //! - CreateTopics through ZooKeeper is the broker's side, not this
 //!   machine's: the broker outputs `Output::CreateTopics` with the
 //!   computed assignments, the driver writes `/config/topics/T` and
 //!   `/brokers/topics/T`, and this machine learns of the topics from its
 //!   `/brokers/topics` watch (`handle_topics`) like any other.
 
+mod deletion;
 mod elect;
 mod rules;
 mod shutdown;
@@ -98,6 +104,11 @@ pub type BrokerId = i32;
 
 /// The leader of a partition that has none (Kafka's `NO_LEADER`).
 pub const NO_LEADER: BrokerId = -1;
+
+/// The leader (and leader epoch) UpdateMetadata and StopReplica name for
+/// a partition whose topic is being deleted (Kafka's
+/// `LeaderDuringDelete` and `EpochDuringDelete`).
+pub const LEADER_DURING_DELETE: i32 = -2;
 
 /// A partition's leader and ISR, as its state znode holds them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,15 +227,19 @@ pub enum Output {
         /// The partitions it still leads.
         remaining: Vec<TopicPartition>,
     },
-    /// Send StopReplica (delete=false) to `broker`, shutting down, for
-    /// these partitions it follows, each with its leader epoch now: it
-    /// stops fetching them (Kafka's `doControlledShutdown`). It hears no
-    /// LeaderAndIsr for the ISR change that follows.
+    /// Send StopReplica to `broker` for these partitions it hosts, each
+    /// with its leader epoch, deleting their logs when `delete`: a broker
+    /// shutting down stops fetching the partitions it follows (delete
+    /// false, Kafka's `doControlledShutdown`; it hears no LeaderAndIsr for
+    /// the ISR change that follows), and the replicas of a deleted topic
+    /// go (delete true, at leader epoch [`LEADER_DURING_DELETE`]).
     StopReplica {
         /// The target.
         broker: BrokerId,
         /// The partitions and their leader epochs.
         partitions: Vec<(TopicPartition, i32)>,
+        /// Whether the replicas delete their logs.
+        delete: bool,
     },
     /// Answer ElectLeaders `request`
     /// ([`Controller::handle_elect_leaders`]): each partition's outcome.
@@ -233,6 +248,19 @@ pub enum Output {
         request: u64,
         /// Each partition and its error (NONE: elected).
         results: Vec<(TopicPartition, crate::protocol::ErrorCode)>,
+    },
+    /// The topic is deleted: remove `/brokers/topics/<topic>` (with its
+    /// partitions), `/config/topics/<topic>` and
+    /// `/admin/delete_topics/<topic>` (Kafka's `completeDeleteTopic`).
+    TopicDeleted {
+        /// The topic.
+        topic: String,
+    },
+    /// A deletion was asked for a topic the controller does not know:
+    /// remove only `/admin/delete_topics/<topic>`.
+    DropDeletion {
+        /// The topic.
+        topic: String,
     },
 }
 
@@ -273,6 +301,8 @@ pub struct Controller {
     /// Replicas stopped on a shutting-down broker: their next LeaderAndIsr
     /// leaves that broker out (Kafka's `OfflineReplica` tells the others).
     stopped: BTreeSet<(BrokerId, TopicPartition)>,
+    /// Topics marked for deletion, not deleted yet.
+    deleting: BTreeSet<String>,
     outputs: VecDeque<Output>,
 }
 
@@ -442,7 +472,7 @@ impl Controller {
             return;
         };
         for (tp, p) in &mut self.partitions {
-            if p.busy {
+            if p.busy || self.deleting.contains(&tp.topic) {
                 continue;
             }
             let acting = self.shutdown_moves.remove(tp);
@@ -486,6 +516,7 @@ impl Controller {
         self.announce();
         self.answer_shutdowns();
         self.answer_elections();
+        self.delete_ready();
     }
 
     /// Queues the requests for settled partitions.

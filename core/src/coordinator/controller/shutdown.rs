@@ -125,6 +125,7 @@ impl Controller {
             self.outputs.push_back(Output::StopReplica {
                 broker,
                 partitions: followed,
+                delete: false,
             });
         }
         self.decide_all();

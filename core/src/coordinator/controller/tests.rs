@@ -47,9 +47,18 @@ impl World {
                     self.sent
                         .push(format!("elected {request} [{}]", r.join(", ")));
                 }
-                Output::StopReplica { broker, partitions } => {
+                Output::StopReplica {
+                    broker,
+                    partitions,
+                    delete,
+                } => {
                     for (tp, e) in partitions {
-                        self.sent.push(format!("stop {broker} {tp} e{e}"));
+                        match delete {
+                            true => self
+                                .sent
+                                .push(format!("stop {broker} {tp} delete {delete}")),
+                            false => self.sent.push(format!("stop {broker} {tp} e{e}")),
+                        }
                     }
                 }
                 Output::ShutdownDone { broker, remaining } => {
@@ -57,6 +66,11 @@ impl World {
                     self.sent
                         .push(format!("done {broker} [{}]", names.join(", ")));
                 }
+                Output::TopicDeleted { topic } => {
+                    self.znodes.retain(|tp, _| tp.topic != topic);
+                    self.sent.push(format!("deleted {topic}"));
+                }
+                Output::DropDeletion { topic } => self.sent.push(format!("dropped {topic}")),
             }
         }
     }
@@ -399,7 +413,8 @@ fn a_controlled_shutdown_moves_leadership_and_answers_once_it_is_written() {
         c.poll_output(),
         Some(Output::StopReplica {
             broker: 1,
-            partitions: vec![(tp(1), 0)]
+            partitions: vec![(tp(1), 0)],
+            delete: false,
         }),
         "the partition it follows is stopped first"
     );
@@ -591,4 +606,55 @@ fn the_rebalance_check_moves_leadership_back_above_the_imbalance_threshold() {
         world.take().iter().all(|l| !l.starts_with("elected")),
         "nobody to answer"
     );
+}
+
+#[test]
+fn a_deleted_topic_is_told_gone_stopped_on_its_replicas_then_removed() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    world.take();
+    c.handle_deletions(["t".to_string(), "nope".to_string()].into());
+    world.run(&mut c);
+    assert_eq!(
+        world.take(),
+        [
+            "dropped nope",
+            "um 1 t-0 leader -2 e-2 isr [1, 2, 3]",
+            "um 2 t-0 leader -2 e-2 isr [1, 2, 3]",
+            "um 3 t-0 leader -2 e-2 isr [1, 2, 3]",
+            "stop 1 t-0 delete true",
+            "stop 2 t-0 delete true",
+            "stop 3 t-0 delete true",
+            "deleted t",
+        ]
+    );
+    assert!(world.znodes.is_empty());
+    assert_eq!(c.state(&tp(0)), None, "forgotten");
+    assert!(c.deleting().is_empty());
+    // Created again under the same name, it starts afresh.
+    c.handle_topics(vec![topic("t", &[&[2, 3]])]);
+    world.run(&mut c);
+    assert_eq!(world.znodes[&tp(0)].state.leader, 2);
+    assert_eq!(world.znodes[&tp(0)].version, 0);
+}
+
+#[test]
+fn a_topic_with_a_replica_on_a_dead_broker_waits_to_be_deleted() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    c.handle_brokers(live(&[1, 2]));
+    world.run(&mut c);
+    world.take();
+    c.handle_deletions(["t".to_string()].into());
+    world.run(&mut c);
+    assert_eq!(world.take(), Vec::<String>::new(), "broker 3 is dead");
+    assert!(c.deleting().contains("t"));
+    c.handle_brokers(live(&[1, 2, 3]));
+    world.run(&mut c);
+    let sent = world.take();
+    assert!(
+        sent.contains(&"stop 3 t-0 delete true".to_string()),
+        "{sent:?}"
+    );
+    assert_eq!(sent.last().map(String::as_str), Some("deleted t"));
 }

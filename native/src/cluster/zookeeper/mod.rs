@@ -16,13 +16,17 @@
 //!                  epoch+1, at the version read }
 //! write            multi { [check /controller_epoch at the fence's version;]
 //!                  create KEY | setData KEY at version }
+//! read_watched     read a key and set a one-shot data watch on it (one per
+//!                  key), reported by next_event as DataChanged(key)
 //! children         list a key's children (none when it is absent)
 //! create_sequential, delete
 //!                  a persistent sequential znode (ISR change notifications), and
 //!                  deleting one
 //! next_event       one-shot watches on the children of /brokers/ids, of
-//!                  /brokers/topics and of /isr_change_notification, and on
-//!                  /controller, set again each time they fire
+//!                  /brokers/topics, of /isr_change_notification, of
+//!                  /admin/delete_topics and of /config/changes, and on
+//!                  /controller, set again
+//!                  each time they fire
 //! ```
 //!
 //! The two multis are Kafka's (`KafkaZkClient.registerBroker` and
@@ -42,7 +46,10 @@
 //! registers again and runs the election, as Kafka does.
 
 use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::sync::mpsc;
 
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -52,7 +59,7 @@ use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
     Expect, Registered, Version, Versioned, Written,
 };
-use super::topic_znodes::{ISR_CHANGES, TOPICS};
+use super::topic_znodes::{CONFIG_CHANGES, DELETE_TOPICS, ISR_CHANGES, TOPICS};
 use super::znodes::{self, BROKER_IDS, CLUSTER_ID, CONTROLLER, CONTROLLER_EPOCH};
 use crate::clock::now_ms;
 pub(crate) use session::ZkConfig;
@@ -71,14 +78,20 @@ enum Watch {
     Topics,
     /// Children of `/isr_change_notification`.
     IsrChanges,
+    /// Children of `/admin/delete_topics`.
+    Deletions,
+    /// Children of `/config/changes`.
+    ConfigChanges,
 }
 
 /// Every watch, as a new session sets them.
-const WATCHES: [Watch; 4] = [
+const WATCHES: [Watch; 6] = [
+    Watch::ConfigChanges,
     Watch::Brokers,
     Watch::Controller,
     Watch::Topics,
     Watch::IsrChanges,
+    Watch::Deletions,
 ];
 
 /// A ZooKeeper session and the watches on it.
@@ -96,11 +109,20 @@ pub(crate) struct ZooKeeper {
     /// The session that last registered this broker, to recognise its
     /// leftover registration after a new session (Kafka's KAFKA-7165).
     registered_by: Option<i64>,
+    /// Keys whose data watch ([`Engine::read_watched`]) is set.
+    data_watched: Arc<Mutex<BTreeSet<String>>>,
+    /// Where fired data watches report their key.
+    data_tx: mpsc::UnboundedSender<String>,
+    data_rx: mpsc::UnboundedReceiver<String>,
 }
 
 impl ZooKeeper {
     fn new(config: ZkConfig, client: zk::Client) -> ZooKeeper {
+        let (data_tx, data_rx) = mpsc::unbounded_channel();
         ZooKeeper {
+            data_watched: Arc::default(),
+            data_tx,
+            data_rx,
             config,
             state: client.state_watcher(),
             client,
@@ -145,6 +167,20 @@ impl ZooKeeper {
                     .spawn(async move { (watch, watcher.changed().await) });
                 Ok(Event::IsrChangesNotified(children.into_iter().collect()))
             }
+            Watch::ConfigChanges => {
+                let (children, _, watcher) =
+                    self.client.get_and_watch_children(CONFIG_CHANGES).await?;
+                self.watches
+                    .spawn(async move { (watch, watcher.changed().await) });
+                Ok(Event::ConfigChanges(children.into_iter().collect()))
+            }
+            Watch::Deletions => {
+                let (children, _, watcher) =
+                    self.client.get_and_watch_children(DELETE_TOPICS).await?;
+                self.watches
+                    .spawn(async move { (watch, watcher.changed().await) });
+                Ok(Event::DeletionsRequested(children.into_iter().collect()))
+            }
             Watch::Controller => loop {
                 match self.client.get_and_watch_data(CONTROLLER).await {
                     Ok((data, _, watcher)) => {
@@ -173,6 +209,11 @@ impl ZooKeeper {
         self.expired = true;
         self.watches.abort_all();
         self.rearm.clear();
+        // The session's data watches die with it; keys are watched anew
+        // when read again.
+        if let Ok(mut set) = self.data_watched.lock() {
+            set.clear();
+        }
     }
 
     /// Opens a new session, retrying until ZooKeeper answers.
@@ -477,6 +518,43 @@ impl Engine for ZooKeeper {
         }
     }
 
+    async fn read_watched(&self, key: &str) -> Result<Option<Versioned>, EngineError> {
+        let armed = self
+            .data_watched
+            .lock()
+            .map_or(true, |set| set.contains(key));
+        if armed {
+            return self.read(key).await;
+        }
+        match self.client.get_and_watch_data(key).await {
+            Ok((data, stat, watcher)) => {
+                if let Ok(mut set) = self.data_watched.lock() {
+                    set.insert(key.to_string());
+                }
+                let (set, tx, key) = (
+                    self.data_watched.clone(),
+                    self.data_tx.clone(),
+                    key.to_string(),
+                );
+                tokio::spawn(async move {
+                    let event = watcher.changed().await;
+                    if let Ok(mut set) = set.lock() {
+                        set.remove(&key);
+                    }
+                    if event.event_type != zk::EventType::Session {
+                        let _ = tx.send(key);
+                    }
+                });
+                Ok(Some(Versioned {
+                    data,
+                    version: Version(i64::from(stat.version)),
+                }))
+            }
+            Err(zk::Error::NoNode) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn create_sequential(&self, prefix: &str, data: &[u8]) -> Result<(), EngineError> {
         let options = zk::CreateMode::PersistentSequential.with_acls(zk::Acls::anyone_all());
         self.client.create(prefix, data, &options).await?;
@@ -598,6 +676,7 @@ impl Engine for ZooKeeper {
                     }
                     other => info!(state = %other, "connected to ZooKeeper again"),
                 },
+                Some(key) = self.data_rx.recv() => return Ok(Event::DataChanged(key)),
                 Some(fired) = self.watches.join_next() => {
                     if let Ok((watch, event)) = fired {
                         // Session changes come through the state watcher.
