@@ -31,7 +31,9 @@
 //!
 //! `SPATE_FAULT_SEED` replays a run (the seed is always printed) and
 //! `SPATE_FAULT_SECONDS` sets how long faults go on (60 s by default,
-//! for CI); `scripts/faults` runs it longer.
+//! for CI); `scripts/faults` runs it longer. A failed run leaves the
+//! full logs of every broker process and of ZooKeeper in
+//! `target/faults/logs-SEED/` (`SPATE_FAULT_KEEP_LOGS=1`: every run).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -134,9 +136,15 @@ impl Node {
 /// Where a failed run leaves every log (`target/faults/logs-SEED/`).
 static KEEP: OnceLock<PathBuf> = OnceLock::new();
 
-/// Copies `src` into [`KEEP`] as `name` when the test is failing.
+/// Whether logs are kept: when the test fails, or always with
+/// `SPATE_FAULT_KEEP_LOGS=1`.
+fn keeping() -> bool {
+    std::thread::panicking() || std::env::var_os("SPATE_FAULT_KEEP_LOGS").is_some_and(|v| v == "1")
+}
+
+/// Copies `src` into [`KEEP`] as `name` when [`keeping`].
 fn keep(src: &std::path::Path, name: &str) {
-    if let (true, Some(dir)) = (std::thread::panicking(), KEEP.get()) {
+    if let (true, Some(dir)) = (keeping(), KEEP.get()) {
         let _ = std::fs::create_dir_all(dir);
         let _ = std::fs::copy(src, dir.join(name));
     }
@@ -156,6 +164,12 @@ struct KeepZkLog(PathBuf);
 impl Drop for KeepZkLog {
     fn drop(&mut self) {
         keep(&self.0, "zookeeper.log");
+        if let (true, Some(dir)) = (keeping(), KEEP.get()) {
+            eprintln!(
+                "the logs of every broker and of ZooKeeper are in {}",
+                dir.display()
+            );
+        }
     }
 }
 
