@@ -123,6 +123,75 @@ pub fn read_partition(
     Some(Ok(out))
 }
 
+/// Reads the partition logs of running brokers as they grow: each call
+/// of [`Tail::new_batches`] reads only what was appended to a segment
+/// since the last call (re-reading a segment from its start when its
+/// last batch seen changed, i.e. the log was truncated), so sampling a
+/// long run stays cheap.
+#[derive(Debug, Default)]
+pub struct Tail {
+    read: BTreeMap<std::path::PathBuf, Segment>,
+}
+
+/// How far [`Tail`] read a segment file: the bytes of whole batches, and
+/// the header of the last batch read with where it starts.
+type Segment = (u64, Option<(u64, Vec<u8>)>);
+
+impl Tail {
+    /// The batches (headers only) appended to partition `partition` of
+    /// `topic` in `dir` since the last call, or all of it after a
+    /// truncation; a torn tail is left for the next call.
+    pub fn new_batches(&mut self, dir: &Path, topic: &str, partition: i32) -> Vec<Batch> {
+        use std::io::{Read, Seek, SeekFrom};
+        let pdir = dir.join(format!("{topic}-{partition}"));
+        let Ok(entries) = std::fs::read_dir(&pdir) else {
+            return Vec::new();
+        };
+        let mut segments: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "log"))
+            .collect();
+        segments.sort();
+        let mut out = Vec::new();
+        for seg in segments {
+            let Ok(mut f) = std::fs::File::open(&seg) else {
+                continue;
+            };
+            let (mut from, last) = self.read.get(&seg).cloned().unwrap_or((0, None));
+            if let Some((at, head)) = &last {
+                let mut now = vec![0; head.len()];
+                let same = f.seek(SeekFrom::Start(*at)).is_ok()
+                    && f.read_exact(&mut now).is_ok()
+                    && now == *head;
+                if !same {
+                    from = 0;
+                }
+            }
+            let mut rest = Vec::new();
+            if f.seek(SeekFrom::Start(from)).is_err() || f.read_to_end(&mut rest).is_err() {
+                continue;
+            }
+            let rest = Bytes::from(rest);
+            let mut last = if from == 0 { None } else { last };
+            let mut whole = from;
+            for entry in batches(&rest) {
+                let Ok(SetEntry::Batch(raw)) = entry else {
+                    break;
+                };
+                let Some(b) = header(&raw) else {
+                    break;
+                };
+                last = Some((from + raw.start as u64, raw.bytes[..61].to_vec()));
+                whole = from + (raw.start + raw.bytes.len()) as u64;
+                out.push(b);
+            }
+            self.read.insert(seg, (whole, last));
+        }
+        out
+    }
+}
+
 /// Two different batches seen under one (partition, leader epoch, base
 /// offset): the partition, then each batch with the broker it was seen on.
 #[derive(Debug, Clone)]
