@@ -108,6 +108,29 @@ impl ZooKeeper {
         self.child.id()
     }
 
+    /// The data at `path` (`Some(None)`: no such znode), asked over a new
+    /// session as [`ZooKeeper::exists_now`] asks.
+    pub fn data_now(&self, path: &str) -> Option<Option<Vec<u8>>> {
+        let addr = self.connect();
+        self.rt.block_on(async {
+            let c = tokio::time::timeout(
+                Duration::from_secs(5),
+                client::Client::connector().fail_eagerly().connect(&addr),
+            )
+            .await
+            .ok()?
+            .ok()?;
+            match tokio::time::timeout(Duration::from_secs(5), c.get_data(path))
+                .await
+                .ok()?
+            {
+                Ok((data, _)) => Some(Some(data)),
+                Err(client::Error::NoNode) => Some(None),
+                Err(_) => None,
+            }
+        })
+    }
+
     /// Whether `path` exists, asked over a new session (so it works
     /// whatever became of the test's own session while the server was
     /// frozen or restarted); `None` when no session opens within 5 s.
