@@ -70,6 +70,7 @@ impl ZooKeeper {
             ),
         )
         .expect("writing zoo.cfg");
+        fs::write(dir.0.join("log4j.properties"), LOG4J).expect("writing log4j.properties");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -217,7 +218,12 @@ fn spawn_server(dir: &TempDir) -> Child {
     Command::new(java)
         // A small, quick-starting JVM: the tests share two cores.
         .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-        .args(["-cp", "/usr/share/java/*"])
+        .arg(format!(
+            "-Dlog4j.configuration=file:{}",
+            dir.0.join("log4j.properties").display()
+        ))
+        .arg("-cp")
+        .arg(class_path())
         .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
         .arg(dir.0.join("zoo.cfg"))
         .stdin(Stdio::null())
@@ -225,6 +231,38 @@ fn spawn_server(dir: &TempDir) -> Child {
         .stderr(log)
         .spawn()
         .unwrap_or_else(|e| panic!("starting ZooKeeper: {e}"))
+}
+
+/// The server's log: INFO and up (sessions opened and expired, slow
+/// fsyncs), to its stdout.
+const LOG4J: &str = "log4j.rootLogger=INFO, CONSOLE\n\
+    log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\n\
+    log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\n\
+    log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t] %m%n\n";
+
+/// Every jar in `/usr/share/java` but the SLF4J bindings other than
+/// log4j's (with all of them on the class path, SLF4J picks the no-op
+/// one and the server logs nothing) and the log4j bridge that would loop
+/// with it.
+fn class_path() -> String {
+    let skip = [
+        "slf4j-nop",
+        "slf4j-jcl",
+        "slf4j-jdk14",
+        "slf4j-simple",
+        "log4j-over-slf4j",
+        "maven3-slf4j-provider",
+    ];
+    let mut jars: Vec<String> = fs::read_dir("/usr/share/java")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().display().to_string())
+                .filter(|p| p.ends_with(".jar") && !skip.iter().any(|s| p.contains(s)))
+                .collect()
+        })
+        .unwrap_or_default();
+    jars.sort();
+    jars.join(":")
 }
 
 /// Why the server `child` will never answer, if it exited.
