@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 pub mod cluster;
 pub mod fixture;
+pub mod logs;
 pub mod zookeeper;
 
 /// The workspace root.
@@ -209,6 +210,12 @@ impl Server {
     /// The process id (for `kill -STOP` and the like).
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// The file the broker's log (its stderr) goes to, removed with the
+    /// server.
+    pub fn log_path(&self) -> PathBuf {
+        self.log.0.join("broker.log")
     }
 
     /// Whether the process is still running.

@@ -57,14 +57,12 @@ impl ZooKeeper {
             "ZooKeeper is not installed ({JAR} is missing): run scripts/test, which installs \
              the Debian package `zookeeper` (or: apt-get install -y zookeeper)"
         );
-        let java = crate::require("java");
         let dir = TempDir::new("zookeeper");
         let port = free_port();
         let data = dir.0.join("data");
         fs::create_dir_all(&data).expect("ZooKeeper data dir");
-        let cfg = dir.0.join("zoo.cfg");
         fs::write(
-            &cfg,
+            dir.0.join("zoo.cfg"),
             format!(
                 "tickTime=500\ndataDir={}\nclientPort={port}\nclientPortAddress=127.0.0.1\n\
                  admin.enableServer=false\nmaxClientCnxns=0\n",
@@ -72,31 +70,14 @@ impl ZooKeeper {
             ),
         )
         .expect("writing zoo.cfg");
-        let log = fs::File::create(dir.0.join("zookeeper.log")).expect("ZooKeeper log file");
-        let child = Command::new(java)
-            // A small, quick-starting JVM: the tests share two cores.
-            .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
-            .args(["-cp", "/usr/share/java/*"])
-            .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
-            .arg(&cfg)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting ZooKeeper: {e}"));
+        fs::write(dir.0.join("log4j.properties"), LOG4J).expect("writing log4j.properties");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("a runtime for the ZooKeeper client");
-        let mut child = child;
-        let client = connect_when_up(&rt, port, || match child.try_wait() {
-            Ok(Some(status)) => Some(format!(
-                "ZooKeeper exited ({status}):\n{}",
-                fs::read_to_string(dir.0.join("zookeeper.log")).unwrap_or_default()
-            )),
-            _ => None,
-        });
+        let mut child = spawn_server(&dir);
+        let client = connect_when_up(&rt, port, || died(&mut child, &dir));
         ZooKeeper {
             child,
             port,
@@ -104,6 +85,72 @@ impl ZooKeeper {
             client,
             rt,
         }
+    }
+
+    /// SIGKILL: the server dies at once, its data directory stays.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again over its data directory and port (after
+    /// [`ZooKeeper::kill9`]) and waits until it takes a new session. The
+    /// sessions it held live on in its data; the test's own session
+    /// reconnects by itself.
+    pub fn restart(&mut self) {
+        let mut child = spawn_server(&self.dir);
+        let fresh = connect_when_up(&self.rt, self.port, || died(&mut child, &self.dir));
+        self.child = child;
+        drop(fresh);
+    }
+
+    /// The server's process id (for `kill -STOP` and the like).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The data at `path` (`Some(None)`: no such znode), asked over a new
+    /// session as [`ZooKeeper::exists_now`] asks.
+    pub fn data_now(&self, path: &str) -> Option<Option<Vec<u8>>> {
+        let addr = self.connect();
+        self.rt.block_on(async {
+            let c = tokio::time::timeout(
+                Duration::from_secs(5),
+                client::Client::connector().fail_eagerly().connect(&addr),
+            )
+            .await
+            .ok()?
+            .ok()?;
+            match tokio::time::timeout(Duration::from_secs(5), c.get_data(path))
+                .await
+                .ok()?
+            {
+                Ok((data, _)) => Some(Some(data)),
+                Err(client::Error::NoNode) => Some(None),
+                Err(_) => None,
+            }
+        })
+    }
+
+    /// Whether `path` exists, asked over a new session (so it works
+    /// whatever became of the test's own session while the server was
+    /// frozen or restarted); `None` when no session opens within 5 s.
+    pub fn exists_now(&self, path: &str) -> Option<bool> {
+        let addr = self.connect();
+        self.rt.block_on(async {
+            let c = tokio::time::timeout(
+                Duration::from_secs(5),
+                client::Client::connector().fail_eagerly().connect(&addr),
+            )
+            .await
+            .ok()?
+            .ok()?;
+            let found = tokio::time::timeout(Duration::from_secs(5), c.check_stat(path))
+                .await
+                .ok()?
+                .ok()?;
+            Some(found.is_some())
+        })
     }
 
     /// `127.0.0.1:PORT`, for `zookeeper.connect`.
@@ -142,6 +189,11 @@ impl ZooKeeper {
         &self.client
     }
 
+    /// The file the server logs to, removed with the server.
+    pub fn log_path(&self) -> std::path::PathBuf {
+        self.dir.0.join("zookeeper.log")
+    }
+
     /// The server's log so far, for failure messages.
     pub fn log(&self) -> String {
         fs::read_to_string(self.dir.0.join("zookeeper.log")).unwrap_or_default()
@@ -152,6 +204,75 @@ impl Drop for ZooKeeper {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Starts `ZooKeeperServerMain` on `dir`'s `zoo.cfg`, appending to its log.
+fn spawn_server(dir: &TempDir) -> Child {
+    let java = crate::require("java");
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.0.join("zookeeper.log"))
+        .expect("ZooKeeper log file");
+    Command::new(java)
+        // A small, quick-starting JVM: the tests share two cores.
+        .args(["-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"])
+        .arg(format!(
+            "-Dlog4j.configuration=file:{}",
+            dir.0.join("log4j.properties").display()
+        ))
+        .arg("-cp")
+        .arg(class_path())
+        .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
+        .arg(dir.0.join("zoo.cfg"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting ZooKeeper: {e}"))
+}
+
+/// The server's log: INFO and up (sessions opened and expired, slow
+/// fsyncs), to its stdout.
+const LOG4J: &str = "log4j.rootLogger=INFO, CONSOLE\n\
+    log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\n\
+    log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\n\
+    log4j.appender.CONSOLE.layout.ConversionPattern=%d{ISO8601} %-5p [%t] %m%n\n";
+
+/// Every jar in `/usr/share/java` but the SLF4J bindings other than
+/// log4j's (with all of them on the class path, SLF4J picks the no-op
+/// one and the server logs nothing) and the log4j bridge that would loop
+/// with it.
+fn class_path() -> String {
+    let skip = [
+        "slf4j-nop",
+        "slf4j-jcl",
+        "slf4j-jdk14",
+        "slf4j-simple",
+        "log4j-over-slf4j",
+        "maven3-slf4j-provider",
+    ];
+    let mut jars: Vec<String> = fs::read_dir("/usr/share/java")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().display().to_string())
+                .filter(|p| p.ends_with(".jar") && !skip.iter().any(|s| p.contains(s)))
+                .collect()
+        })
+        .unwrap_or_default();
+    jars.sort();
+    jars.join(":")
+}
+
+/// Why the server `child` will never answer, if it exited.
+fn died(child: &mut Child, dir: &TempDir) -> Option<String> {
+    match child.try_wait() {
+        Ok(Some(status)) => Some(format!(
+            "ZooKeeper exited ({status}):\n{}",
+            fs::read_to_string(dir.0.join("zookeeper.log")).unwrap_or_default()
+        )),
+        _ => None,
     }
 }
 
