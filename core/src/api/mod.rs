@@ -72,6 +72,7 @@ mod produce;
 mod push_telemetry;
 mod replicated;
 mod stop_replica;
+mod supported;
 mod sync_group;
 pub(crate) mod txn;
 mod txn_offset_commit;
@@ -84,7 +85,6 @@ use bytestring::ByteString;
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::{decode_request_header, peek_request};
-use crate::protocol::schema::Versions;
 use crate::protocol::{ApiKey, ErrorCode, Reader, RequestBody, ResponseBody};
 use crate::state::assignment::NewTopic;
 use crate::state::brokers::Membership;
@@ -101,6 +101,7 @@ use crate::storage::{Storage, TopicPartition};
 pub(crate) use create_topics::{Answer as CreateAnswer, Creates};
 pub(crate) use fetch::ParkedFetch;
 pub(crate) use produce::{replicated as replicated_to, ParkedProduce};
+pub(crate) use supported::supported;
 
 /// A request waiting in the broker, indexed by the partitions it waits on
 /// and timed by its deadline.
@@ -304,64 +305,6 @@ impl Handled {
             group_deadline: Some(s.next_deadline),
             ..Handled::reply(reply(s.reply))
         }
-    }
-}
-
-/// The versions of `key` a broker with `config` serves (empty: not
-/// served).
-pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
-    match key {
-        // The controller's inter-broker API, in a ZooKeeper-coordinated
-        // cluster only.
-        ApiKey::UpdateMetadata
-        | ApiKey::LeaderAndIsr
-        | ApiKey::StopReplica
-        | ApiKey::ControlledShutdown
-        | ApiKey::ElectLeaders
-            if config.zk_mode =>
-        {
-            key.versions()
-        }
-        ApiKey::Produce
-        | ApiKey::Fetch
-        | ApiKey::Metadata
-        | ApiKey::ApiVersions
-        | ApiKey::CreateTopics
-        | ApiKey::DeleteTopics
-        | ApiKey::CreatePartitions
-        | ApiKey::DeleteRecords
-        | ApiKey::ListOffsets
-        | ApiKey::OffsetForLeaderEpoch
-        | ApiKey::DescribeCluster
-        | ApiKey::DescribeTopicPartitions
-        | ApiKey::InitProducerId
-        | ApiKey::DescribeConfigs
-        | ApiKey::AlterConfigs
-        | ApiKey::IncrementalAlterConfigs
-        | ApiKey::GetTelemetrySubscriptions
-        | ApiKey::PushTelemetry
-        | ApiKey::FindCoordinator
-        | ApiKey::JoinGroup
-        | ApiKey::SyncGroup
-        | ApiKey::Heartbeat
-        | ApiKey::LeaveGroup
-        | ApiKey::OffsetCommit
-        | ApiKey::OffsetFetch
-        | ApiKey::DescribeGroups
-        | ApiKey::ListGroups
-        | ApiKey::DeleteGroups
-        | ApiKey::OffsetDelete
-        | ApiKey::ConsumerGroupHeartbeat
-        | ApiKey::ConsumerGroupDescribe
-        | ApiKey::AddPartitionsToTxn
-        | ApiKey::AddOffsetsToTxn
-        | ApiKey::EndTxn
-        | ApiKey::WriteTxnMarkers
-        | ApiKey::TxnOffsetCommit
-        | ApiKey::DescribeProducers
-        | ApiKey::DescribeTransactions
-        | ApiKey::ListTransactions => key.versions(),
-        _ => Versions::NONE,
     }
 }
 
@@ -655,7 +598,7 @@ fn run<S: Storage>(
             let ids: Vec<ByteString> = req.transactional_id.iter().cloned().collect();
             let mut tp = txn_parts!();
             let r = init_producer_id::handle(ctx, config, &mut tp, req, &mut appended);
-            txn_answer(&tp, ctx, answering, &ids, R::InitProducerId(r), appended)
+            replicated::txn_answer(&tp, ctx, answering, &ids, R::InitProducerId(r), appended)
         }
         Q::AddPartitionsToTxn(req) => {
             let mut appended = Vec::new();
@@ -669,7 +612,7 @@ fn run<S: Storage>(
             };
             let mut tp = txn_parts!();
             let r = add_partitions_to_txn::handle(ctx, &mut tp, req, &mut appended);
-            txn_answer(
+            replicated::txn_answer(
                 &tp,
                 ctx,
                 answering,
@@ -693,14 +636,14 @@ fn run<S: Storage>(
             let mut tp = txn_parts!();
             let r =
                 add_offsets_to_txn::handle(ctx, &mut tp, offsets_partitions, req, &mut appended);
-            txn_answer(&tp, ctx, answering, &ids, R::AddOffsetsToTxn(r), appended)
+            replicated::txn_answer(&tp, ctx, answering, &ids, R::AddOffsetsToTxn(r), appended)
         }
         Q::EndTxn(req) => {
             let mut appended = Vec::new();
             let ids = [req.transactional_id.clone()];
             let mut tp = txn_parts!();
             let r = end_txn::handle(ctx, config, &mut tp, req, &mut appended);
-            txn_answer(&tp, ctx, answering, &ids, R::EndTxn(r), appended)
+            replicated::txn_answer(&tp, ctx, answering, &ids, R::EndTxn(r), appended)
         }
         Q::TxnOffsetCommit(req) => {
             let (mut appended, mut written) = (Vec::new(), None);
@@ -803,33 +746,5 @@ fn run<S: Storage>(
             "{} is not served",
             other.api_key().name()
         ))),
-    }
-}
-
-/// A transaction coordinator's answer, sent once the partitions of
-/// `__transaction_state` holding `ids` are in every ISR replica
-/// ([`replicated`]), with what it appended.
-fn txn_answer<S: Storage>(
-    tp: &TxnParts<'_, S>,
-    ctx: &Ctx<'_>,
-    answering: Answering,
-    ids: &[ByteString],
-    body: ResponseBody,
-    appended: Vec<TopicPartition>,
-) -> Handled {
-    let waits = replicated::unreplicated_txn_logs(tp.cluster, &*tp.storage, tp.txns, ids);
-    let timeout = tp.txns.config().request_timeout_ms;
-    let reply = replicated::answer_when_replicated(
-        tp.cluster,
-        &*tp.storage,
-        answering,
-        ctx.now,
-        timeout,
-        waits,
-        body,
-    );
-    Handled {
-        appended,
-        ..Handled::reply(reply)
     }
 }

@@ -24,7 +24,10 @@
 //! coordinator if there is one.
 
 use super::produce::replicated;
-use super::{Answering, Parked, Reply};
+use bytestring::ByteString;
+
+use super::txn::TxnParts;
+use super::{Answering, Ctx, Handled, Parked, Reply};
 use crate::protocol::{ErrorCode, ResponseBody};
 use crate::state::cluster::Cluster;
 use crate::state::Now;
@@ -174,5 +177,33 @@ fn fail(body: &mut ResponseBody, code: ErrorCode) {
             }
         }
         _ => {}
+    }
+}
+
+/// A transaction coordinator's answer, sent once the partitions of
+/// `__transaction_state` holding `ids` are in every ISR replica
+/// ([`replicated`]), with what it appended.
+pub(crate) fn txn_answer<S: Storage>(
+    tp: &TxnParts<'_, S>,
+    ctx: &Ctx<'_>,
+    answering: Answering,
+    ids: &[ByteString],
+    body: ResponseBody,
+    appended: Vec<TopicPartition>,
+) -> Handled {
+    let waits = unreplicated_txn_logs(tp.cluster, &*tp.storage, tp.txns, ids);
+    let timeout = tp.txns.config().request_timeout_ms;
+    let reply = answer_when_replicated(
+        tp.cluster,
+        &*tp.storage,
+        answering,
+        ctx.now,
+        timeout,
+        waits,
+        body,
+    );
+    Handled {
+        appended,
+        ..Handled::reply(reply)
     }
 }

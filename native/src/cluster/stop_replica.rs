@@ -95,7 +95,10 @@ mod tests {
             controller_id: 1,
             controller_epoch: 4,
             broker_epoch: BrokerEpoch(9),
-            partitions: vec![(TopicPartition::new("t", 0), -2), (TopicPartition::new("t", 1), -2)],
+            partitions: vec![
+                (TopicPartition::new("t", 0), -2),
+                (TopicPartition::new("t", 1), -2),
+            ],
             delete: true,
         };
         for v in 0..=4 {

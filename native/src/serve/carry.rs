@@ -1,0 +1,195 @@
+//! Carrying out the broker's side of the owner loop: an [`Input`] handed
+//! to the core ([`apply`]), and an [`Output`] sent on to a client
+//! connection or to the cluster's membership loop ([`send`]).
+
+use super::*;
+
+/// Applies one input; true for a shutdown.
+pub(super) fn apply<S: Storage>(
+    broker: &mut Broker<S>,
+    conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
+    input: Input,
+    tap: Option<&inspect::Tap>,
+) -> bool {
+    let now = now_ms();
+    match input {
+        Input::Connect(id, peer, out) => {
+            info!(conn = id, peer = %peer.addr, "connection opened");
+            if let Some(t) = tap {
+                t.open(id, &peer.addr, now);
+            }
+            conns.insert(id, out);
+            broker.handle_connect(id, peer, now);
+        }
+        // The permit is dropped once the frame has been handled.
+        Input::Frame(id, frame, _permit) => {
+            debug!(
+                conn = id,
+                bytes = frame.len(),
+                key = frame.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]])),
+                version = frame.get(2..4).map(|v| i16::from_be_bytes([v[0], v[1]])),
+                correlation = frame
+                    .get(4..8)
+                    .map(|c| i32::from_be_bytes([c[0], c[1], c[2], c[3]])),
+                "request"
+            );
+            if let Some(t) = tap {
+                t.request(id, &frame, now);
+            }
+            broker.handle_request(id, frame, now);
+        }
+        Input::Disconnect(id) => {
+            info!(conn = id, "connection closed by peer");
+            if let Some(t) = tap {
+                t.close(id, "closed by the client", now);
+            }
+            conns.remove(&id);
+            broker.handle_disconnect(id, now);
+        }
+        Input::Cluster(News::Registered(epoch)) => {
+            info!(broker_epoch = epoch.0, "the broker learns its broker epoch");
+            broker.handle_registered(epoch.0, now);
+        }
+        Input::Cluster(News::TopicConfigs { topic, configs }) => {
+            debug!(topic, ?configs, "topic configs from the cluster");
+            broker.handle_topic_configs(&topic, configs, now);
+        }
+        Input::Cluster(News::IsrWritten {
+            tp,
+            leader_epoch,
+            outcome,
+        }) => {
+            broker.handle_isr_written(&tp, leader_epoch, outcome, now);
+        }
+        Input::Cluster(News::TopicsCreated { request, results }) => {
+            broker.handle_topics_created(request, results, now);
+        }
+        Input::Cluster(News::ControllerAnswered { conn, answer }) => {
+            broker.handle_controller_answer(conn, answer, now);
+        }
+        Input::ReplicaResponse(leader, frame) => {
+            broker.handle_replica_response(leader, frame, now);
+        }
+        Input::ReplicaFailure(leader) => broker.handle_replica_failure(leader, now),
+        Input::MarkersResponse(to, frame) => broker.handle_markers_response(to, frame, now),
+        Input::MarkersFailure(to) => broker.handle_markers_failure(to, now),
+        Input::Shutdown => return true,
+    }
+    false
+}
+
+/// Topics to create through ZooKeeper, asked of a broker that has no
+/// session (the core asks only in ZooKeeper mode, which always has one):
+/// they fail at once rather than keep their request waiting.
+pub(super) fn not_in_a_cluster<S: Storage>(
+    broker: &mut Broker<S>,
+    request: u64,
+    topics: Vec<spate_core::broker::NewTopic>,
+) {
+    let names: Vec<String> = topics.into_iter().map(|t| t.name).collect();
+    error!(request, topics = ?names, "topics to create, but no ZooKeeper session");
+    let results = names
+        .into_iter()
+        .map(|n| (n, Err(ErrorCode::UNKNOWN_SERVER_ERROR)))
+        .collect();
+    broker.handle_topics_created(request, results, now_ms());
+}
+
+pub(super) fn send(
+    conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
+    out: Output,
+    cluster: Option<&mpsc::UnboundedSender<cluster::Command>>,
+    tap: Option<&inspect::Tap>,
+) {
+    match out {
+        Output::Response { conn, chunks } => {
+            debug!(
+                conn,
+                bytes = chunks.iter().map(|c| c.len()).sum::<usize>(),
+                // A frame starts with its length, then the correlation id.
+                correlation = chunks
+                    .first()
+                    .and_then(|c| c.get(4..8))
+                    .map(|c| { i32::from_be_bytes([c[0], c[1], c[2], c[3]]) }),
+                "response"
+            );
+            if let Some(t) = tap {
+                t.response(conn, &chunks, now_ms());
+            }
+            if let Some(tx) = conns.get(&conn) {
+                let _ = tx.send(ConnOut::Frame(chunks));
+            }
+        }
+        Output::WriteIsr {
+            tp,
+            leader,
+            leader_epoch,
+            isr,
+            controller_epoch,
+            version,
+        } => {
+            let state = LeaderIsr {
+                leader,
+                leader_epoch,
+                isr,
+                controller_epoch,
+            };
+            debug!(partition = %tp, isr = ?state.isr, version, "asking to write an ISR change");
+            // Only a broker in a cluster leads with followers.
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::WriteIsr { tp, state, version });
+            }
+        }
+        Output::CreateTopics { request, topics } => {
+            let names: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+            info!(request, topics = ?names, "creating topics in the cluster");
+            // The owner loop kept these when there is no cluster.
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::CreateTopics { request, topics });
+            }
+        }
+        Output::AskController { conn, ask } => {
+            debug!(conn, ?ask, "asking the controller");
+            // The core asks only in ZooKeeper mode, which always has a
+            // session.
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::AskController { conn, ask });
+            }
+        }
+        Output::CreatePartitions { request, topics } => {
+            let names: Vec<&str> = topics.iter().map(|t| t.name.as_str()).collect();
+            info!(request, topics = ?names, "adding partitions in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::CreatePartitions { request, topics });
+            }
+        }
+        Output::WriteTopicConfigs { topic, configs } => {
+            info!(topic = %topic, "changing the topic's configs in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::WriteTopicConfigs { topic, configs });
+            }
+        }
+        Output::DeleteTopics { topics } => {
+            info!(topics = ?topics, "marking topics for deletion in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::DeleteTopics { topics });
+            }
+        }
+        Output::Close { conn, reason } => {
+            info!(conn, reason = %reason, "closing connection");
+            if let Some(t) = tap {
+                t.close(conn, &reason, now_ms());
+            }
+            if let Some(tx) = conns.remove(&conn) {
+                let _ = tx.send(ConnOut::Close);
+            }
+        }
+        // The owner loop hands these to its replica connections.
+        Output::Replica { leader, .. } | Output::TxnMarkers { broker: leader, .. } => {
+            warn!(
+                leader,
+                "an inter-broker request reached the client connections"
+            )
+        }
+    }
+}
