@@ -283,10 +283,6 @@ mod tests {
                         ids.join(",")
                     )
                 }
-                Step::Send(id, Request::StopReplica(s)) => {
-                    let tps: Vec<String> = s.partitions.iter().map(|tp| tp.to_string()).collect();
-                    format!("stop {id} e{} [{}]", s.controller_epoch, tps.join(","))
-                }
                 Step::Send(id, Request::Metadata(u)) => {
                     assert_eq!(u.controller_id, ME);
                     let target = live.iter().find(|r| r.info.id == *id).expect("live");
@@ -297,7 +293,12 @@ mod tests {
                 Step::Send(id, Request::StopReplica(h)) => {
                     let target = live.iter().find(|r| r.info.id == *id).expect("live");
                     assert_eq!(h.broker_epoch, target.epoch, "the target's own epoch");
-                    format!("stop {id} e{} {:?}", h.controller_epoch, h.partitions)
+                    let tps: Vec<String> = h
+                        .partitions
+                        .iter()
+                        .map(|(tp, e)| format!("{tp}@{e}"))
+                        .collect();
+                    format!("stop {id} e{} [{}]", h.controller_epoch, tps.join(","))
                 }
             })
             .collect()
