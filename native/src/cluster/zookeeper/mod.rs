@@ -106,6 +106,12 @@ pub(crate) struct ZooKeeper {
     rearm: Vec<Watch>,
     /// The session is over; the next `next_event` opens another.
     expired: bool,
+    /// The task opening the next session, once one is wanted. A task, so
+    /// that `next_event` stays cancel-safe: the membership loop drops it
+    /// whenever a command comes (an ISR write every 500 ms while the
+    /// session is gone), and an open that takes longer than that would
+    /// otherwise start over each time and never finish.
+    reopening: Option<tokio::task::JoinHandle<zk::Client>>,
     /// The session that last registered this broker, to recognise its
     /// leftover registration after a new session (Kafka's KAFKA-7165).
     registered_by: Option<i64>,
@@ -129,6 +135,7 @@ impl ZooKeeper {
             watches: JoinSet::new(),
             rearm: WATCHES.to_vec(),
             expired: false,
+            reopening: None,
             registered_by: None,
         }
     }
@@ -218,22 +225,24 @@ impl ZooKeeper {
 
     /// Opens a new session, retrying until ZooKeeper answers.
     async fn reopen(&mut self) {
-        let mut pause = Duration::from_millis(200);
-        loop {
-            match open(&self.config, false).await {
-                Ok(client) => {
-                    self.state = client.state_watcher();
-                    self.client = client;
-                    self.expired = false;
-                    self.rearm = WATCHES.to_vec();
-                    return;
-                }
-                Err(e) => {
-                    warn!(error = %e, "cannot open a new ZooKeeper session yet; retrying");
-                    tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(Duration::from_secs(5));
-                }
+        let config = self.config.clone();
+        let task = self
+            .reopening
+            .get_or_insert_with(|| tokio::spawn(open_retrying(config)));
+        // Awaiting the handle by reference keeps the task when this is
+        // dropped.
+        let opened = task.await;
+        self.reopening = None;
+        match opened {
+            Ok(client) => {
+                self.state = client.state_watcher();
+                self.client = client;
+                self.expired = false;
+                self.rearm = WATCHES.to_vec();
             }
+            // The task panicked or the runtime is shutting down: the next
+            // call starts another.
+            Err(e) => warn!(error = %e, "opening a ZooKeeper session failed; trying again"),
         }
     }
 
@@ -637,6 +646,9 @@ impl Engine for ZooKeeper {
         loop {
             if self.expired {
                 self.reopen().await;
+                if self.expired {
+                    continue;
+                }
                 return Ok(Event::SessionReestablished);
             }
             if let Some(&watch) = self.rearm.first() {
@@ -692,6 +704,9 @@ impl Engine for ZooKeeper {
 
     async fn close(mut self) {
         self.watches.abort_all();
+        if let Some(t) = self.reopening.take() {
+            t.abort();
+        }
         let mut state = self.client.state_watcher();
         let session = self.client.session_id();
         drop(self.client);
@@ -709,6 +724,21 @@ impl Engine for ZooKeeper {
             info!(session = %session, "ZooKeeper session closed");
         } else {
             warn!(session = %session, "ZooKeeper did not confirm closing the session");
+        }
+    }
+}
+
+/// Opens a new session, trying again with backoff until one opens.
+async fn open_retrying(config: ZkConfig) -> zk::Client {
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match open(&config, false).await {
+            Ok(client) => return client,
+            Err(e) => {
+                warn!(error = %e, "cannot open a new ZooKeeper session yet; retrying");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+            }
         }
     }
 }
