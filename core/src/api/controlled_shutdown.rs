@@ -10,7 +10,7 @@
 //! epoch (-1: not checked, as Kafka skips the check).
 
 use super::{Handled, Reply};
-use crate::broker::ControllerAsk;
+use crate::coordinator::controller::ControllerAsk;
 use crate::protocol::messages::controlled_shutdown_request::ControlledShutdownRequest;
 
 /// Holds the request and asks the controller.

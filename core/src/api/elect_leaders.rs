@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use bytestring::ByteString;
 
 use super::{Handled, Reply};
-use crate::broker::ControllerAsk;
+use crate::coordinator::controller::ControllerAsk;
 use crate::protocol::messages::elect_leaders_request::ElectLeadersRequest;
 use crate::protocol::messages::elect_leaders_response::{
     ElectLeadersResponse, PartitionResult, ReplicaElectionResult,

@@ -259,7 +259,7 @@ pub(crate) struct Handled {
     /// CreateTopics requests may be answered now.
     pub metadata_updated: bool,
     /// What the held request asks of the controller (ZooKeeper mode).
-    pub ask: Option<crate::broker::ControllerAsk>,
+    pub ask: Option<crate::coordinator::controller::ControllerAsk>,
     /// Topics for the driver to mark for deletion in ZooKeeper.
     pub delete: Vec<String>,
     /// Partitions for the driver to add in ZooKeeper, with the request id

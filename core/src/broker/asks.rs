@@ -4,44 +4,15 @@
 //! controller, and reports with [`Broker::handle_controller_answer`].
 
 use super::{Broker, ConnId, Now};
+use crate::coordinator::controller::ControllerAnswer;
 use crate::protocol::messages::controlled_shutdown_response::{
     ControlledShutdownResponse, RemainingPartition,
 };
 use crate::protocol::{ErrorCode, ResponseBody};
-use crate::storage::{Storage, TopicPartition};
+use crate::storage::Storage;
 
 #[cfg(doc)]
 use super::Output;
-
-/// What a held request asks of the controller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ControllerAsk {
-    /// ControlledShutdown: move the leadership of `broker`'s partitions.
-    ControlledShutdown {
-        /// The broker shutting down.
-        broker: i32,
-        /// Its broker epoch (-1 from versions 0 and 1: not checked).
-        broker_epoch: i64,
-    },
-    /// ElectLeaders: elect leaders of these partitions (`None`: all).
-    ElectLeaders {
-        /// Preferred election (type 0); else unclean (type 1).
-        preferred: bool,
-        /// The partitions (`None`: every partition).
-        partitions: Option<Vec<TopicPartition>>,
-    },
-}
-
-/// The controller's answer to a [`ControllerAsk`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ControllerAnswer {
-    /// To ControlledShutdown: the partitions the broker still leads, or
-    /// why the controller refused (NOT_CONTROLLER, STALE_BROKER_EPOCH,
-    /// BROKER_NOT_AVAILABLE).
-    ControlledShutdown(Result<Vec<TopicPartition>, ErrorCode>),
-    /// To ElectLeaders: each partition's outcome (NONE: elected).
-    ElectLeaders(Vec<(TopicPartition, ErrorCode)>),
-}
 
 impl<S: Storage> Broker<S> {
     /// The controller answered what the request held on `conn` asked

@@ -133,6 +133,7 @@ use bytes::Bytes;
 
 use crate::api::txn::{carry_out, TxnParts};
 use crate::api::{self, Answering, Creates, Handled, Input, Parked, Parts, Reply};
+pub use crate::coordinator::controller::{ControllerAnswer, ControllerAsk};
 use crate::coordinator::fetcher::{Fetcher, FetcherConfig};
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
@@ -148,7 +149,6 @@ use crate::state::producers::Producers;
 use crate::state::retention;
 use crate::state::telemetry::Telemetry;
 use crate::storage::{Storage, TopicPartition};
-pub use asks::{ControllerAnswer, ControllerAsk};
 use conn::{Conn, InFlight};
 pub use output::Output;
 use timer::{TimerKind, Timers};

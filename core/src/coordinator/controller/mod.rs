@@ -85,9 +85,12 @@
 //!   `/brokers/topics/T`, and this machine learns of the topics from its
 //!   `/brokers/topics` watch (`handle_topics`) like any other.
 
+mod asks;
 mod deletion;
 mod elect;
 mod rules;
+
+pub use asks::{ControllerAnswer, ControllerAsk};
 mod shutdown;
 #[cfg(test)]
 mod tests;
