@@ -441,17 +441,29 @@ fn a_single_broker_neither_advertises_nor_serves_the_inter_broker_apis() {
 }
 
 #[test]
-fn zookeeper_mode_advertises_the_controllers_apis_but_not_controlled_shutdown() {
+fn zookeeper_mode_advertises_the_controllers_apis_and_a_single_broker_does_not() {
     let mut sim = zk_broker();
     let keys = advertised(&mut sim);
     assert!(keys.contains(&(ApiKey::UpdateMetadata as i16, 0, 8)));
     assert!(keys.contains(&(ApiKey::LeaderAndIsr as i16, 0, 7)));
     assert!(keys.contains(&(ApiKey::StopReplica as i16, 0, 4)));
-    assert!(
-        keys.iter()
-            .all(|(key, _, _)| *key != ApiKey::ControlledShutdown as i16),
-        "ControlledShutdown advertised"
-    );
+    // Served by the controller (NOT_CONTROLLER elsewhere).
+    assert!(keys.contains(&(ApiKey::ControlledShutdown as i16, 0, 3)));
+    assert!(keys.contains(&(ApiKey::ElectLeaders as i16, 0, 2)));
+    let single = advertised(&mut Sim::new());
+    for key in [
+        ApiKey::UpdateMetadata,
+        ApiKey::LeaderAndIsr,
+        ApiKey::StopReplica,
+        ApiKey::ControlledShutdown,
+        ApiKey::ElectLeaders,
+    ] {
+        assert!(
+            single.iter().all(|(k, _, _)| *k != key as i16),
+            "{} advertised by a single broker",
+            key.name()
+        );
+    }
     // A version past 8 is refused like any unsupported version.
     let mut frame = example_request(ApiKey::UpdateMetadata, 8, 1, Variant::Full).to_vec();
     frame[6..8].copy_from_slice(&9i16.to_be_bytes());
