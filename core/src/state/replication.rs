@@ -179,8 +179,17 @@ impl LeaderLog {
                         .is_none_or(|f| now - f.last_caught_up <= lag_ms)
             })
             .collect();
+        // A follower joins once it reached the high watermark and is
+        // caught up by the rule that would take it out again: one that
+        // stopped fetching (dead, frozen) with a log end at the high
+        // watermark would otherwise be taken out and back in by turns.
         for (id, f) in &self.followers {
-            if !isr.contains(id) && !self.isr.contains(id) && f.log_end >= 0 && f.log_end >= hw {
+            if !isr.contains(id)
+                && !self.isr.contains(id)
+                && f.log_end >= 0
+                && f.log_end >= hw
+                && now - f.last_caught_up <= lag_ms
+            {
                 isr.push(*id);
             }
         }
@@ -403,5 +412,27 @@ mod tests {
         assert_eq!(l.isr_change(10, 1100, 30_000), None);
         l.record_fetch(2, 10, 12, 1200);
         assert_eq!(l.isr_change(10, 1200, 30_000), Some(vec![1, 2]));
+    }
+
+    #[test]
+    fn a_follower_that_stopped_fetching_is_not_taken_back_in() {
+        // 2 copied everything, then died; nothing more is written.
+        let mut l = leader(&[1, 2]);
+        l.record_fetch(2, 10, 10, 1100);
+        l.record_fetch(3, 10, 10, 1100);
+        assert_eq!(l.isr_change(10, 1100, 30_000), Some(vec![1, 2, 3]));
+        l.propose(vec![1, 2, 3]);
+        l.written(IsrOutcome::Done(1));
+        l.record_fetch(3, 10, 10, 40_000);
+        // Out after the lag, though its log end is at the high watermark ...
+        let out = l.isr_change(10, 40_000, 30_000);
+        assert_eq!(out, Some(vec![1, 3]));
+        l.propose(vec![1, 3]);
+        l.written(IsrOutcome::Done(2));
+        // ... and not back in while it does not fetch.
+        assert_eq!(l.isr_change(10, 40_500, 30_000), None);
+        // A fetch that finds it caught up takes it back.
+        l.record_fetch(2, 10, 10, 41_000);
+        assert_eq!(l.isr_change(10, 41_000, 30_000), Some(vec![1, 3, 2]));
     }
 }
