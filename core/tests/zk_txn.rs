@@ -461,6 +461,11 @@ fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state
     c.sim(1).send(CLIENT, 3, RequestBody::EndTxn(end));
     assert!(!c.sim(1).events.contains_key(&CLIENT), "EndTxn waits");
     assert!(c.sim(1).markers.is_empty(), "no marker sent before");
+    let now = c.sim(1).now;
+    assert!(
+        c.sim(1).broker.poll_timeout().is_some_and(|at| at > now),
+        "no deadline left in the past while the markers wait"
+    );
     assert_eq!(
         end_offset(&mut c, 1, "t", 0),
         t0,

@@ -34,6 +34,10 @@ use super::{Markers, TxnCoordinator, TxnMeta, RETRY_BACKOFF_MS};
 use crate::state::Now;
 use crate::storage::TopicPartition;
 
+/// How often markers waiting for their prepared state to be replicated
+/// look again when nothing else wakes the coordinator.
+const AFTER_POLL_MS: Now = 100;
+
 /// One transaction's markers waiting on other brokers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Remote {
@@ -138,14 +142,21 @@ impl TxnCoordinator {
     ) -> Vec<(Markers, Vec<(ByteString, i32)>)> {
         let mut due = Vec::new();
         for r in self.remote.waiting.values_mut() {
-            if r.unsent.is_empty() || r.retry_at > now {
+            if r.unsent.is_empty() {
                 continue;
             }
+            // Markers waiting for their prepared state go as soon as it is
+            // replicated; meanwhile they are looked at again every
+            // `AFTER_POLL_MS` (a deadline left in the past would fire the
+            // broker's timer without end).
             if let Some((tp, offset)) = &r.after {
                 if !replicated(tp, *offset) {
+                    r.retry_at = now + AFTER_POLL_MS;
                     continue;
                 }
                 r.after = None;
+            } else if r.retry_at > now {
+                continue;
             }
             let parts: Vec<_> = std::mem::take(&mut r.unsent).into_iter().collect();
             r.in_flight.extend(parts.iter().cloned());
