@@ -100,7 +100,7 @@ use crate::storage::{Storage, TopicPartition};
 
 pub(crate) use create_topics::{Answer as CreateAnswer, Creates};
 pub(crate) use fetch::ParkedFetch;
-pub(crate) use produce::{replicated as replicated_to, ParkedProduce};
+pub(crate) use produce::ParkedProduce;
 pub(crate) use supported::supported;
 
 /// A request waiting in the broker, indexed by the partitions it waits on

@@ -273,40 +273,7 @@ pub(crate) fn resume<S: Storage>(
 
 /// How one waiting partition ended, or `None` while it waits.
 fn reached<S: Storage>(cluster: &Cluster, storage: &S, w: &Wait) -> Option<ErrorCode> {
-    replicated(cluster, storage, &w.tp, w.required)
-}
-
-/// Whether records appended to `tp` up to `required` (one past the last)
-/// are acknowledged with acks=all, or `None` while followers in the ISR
-/// lack them (Kafka's `Partition.checkEnoughReplicasReachOffset`): a
-/// partition no longer led here is NOT_LEADER_OR_FOLLOWER, one whose high
-/// watermark passed `required` is done, NOT_ENOUGH_REPLICAS_AFTER_APPEND
-/// when the ISR shrank below `min.insync.replicas` meanwhile.
-pub(crate) fn replicated<S: Storage>(
-    cluster: &Cluster,
-    storage: &S,
-    tp: &TopicPartition,
-    required: i64,
-) -> Option<ErrorCode> {
-    if !matches!(cluster.lead(&tp.topic, tp.partition), Lead::Here(_)) {
-        return Some(ErrorCode::NOT_LEADER_OR_FOLLOWER);
-    }
-    let Some(log) = cluster.leadership.leader_log(tp) else {
-        // No followers: the log end is the high watermark.
-        return Some(ErrorCode::NONE);
-    };
-    if log.high_watermark(storage.end_offset(tp)) < required {
-        return None;
-    }
-    let min_isr = cluster
-        .topics
-        .get(&tp.topic)
-        .map_or(1, |t| t.config.min_insync_replicas);
-    Some(if (log.isr().len() as i64) < min_isr {
-        ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
-    } else {
-        ErrorCode::NONE
-    })
+    cluster.acks_all(storage, &w.tp, w.required)
 }
 
 fn error(index: i32, code: ErrorCode, msg: Option<String>) -> PartitionProduceResponse {

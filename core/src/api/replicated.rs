@@ -23,7 +23,6 @@
 //! COORDINATOR_NOT_AVAILABLE. The client commits again, at the new
 //! coordinator if there is one.
 
-use super::produce::replicated;
 use bytestring::ByteString;
 
 use super::txn::TxnParts;
@@ -92,8 +91,7 @@ pub(crate) fn unreplicated_txn_logs<S: Storage>(
     for id in ids {
         let tp = txns.partition_of(id.as_ref());
         let end = storage.end_offset(&tp);
-        if replicated(cluster, storage, &tp, end).is_none() && !waits.iter().any(|(t, _)| *t == tp)
-        {
+        if cluster.acks_all(storage, &tp, end).is_none() && !waits.iter().any(|(t, _)| *t == tp) {
             waits.push((tp, end));
         }
     }
@@ -112,7 +110,7 @@ pub(crate) fn resume<S: Storage>(
     let mut code = ErrorCode::NONE;
     let mut waiting = Vec::new();
     for (tp, required) in std::mem::take(&mut parked.waits) {
-        match replicated(cluster, storage, &tp, required) {
+        match cluster.acks_all(storage, &tp, required) {
             Some(ErrorCode::NONE) => {}
             Some(c) => code = c,
             None => waiting.push((tp, required)),
@@ -182,7 +180,7 @@ fn fail(body: &mut ResponseBody, code: ErrorCode) {
 
 /// A transaction coordinator's answer, sent once the partitions of
 /// `__transaction_state` holding `ids` are in every ISR replica
-/// ([`replicated`]), with what it appended.
+/// ([`Cluster::acks_all`]), with what it appended.
 pub(crate) fn txn_answer<S: Storage>(
     tp: &TxnParts<'_, S>,
     ctx: &Ctx<'_>,

@@ -120,7 +120,7 @@ pub(crate) fn coordinator_epoch(cluster: &Cluster, txns: &TxnCoordinator, id: &s
 fn unreplicated<S: Storage>(p: &TxnParts<'_, S>, id: &str) -> Option<(TopicPartition, i64)> {
     let tp = p.txns.partition_of(id);
     let end = p.storage.end_offset(&tp);
-    match super::produce::replicated(p.cluster, &*p.storage, &tp, end) {
+    match p.cluster.acks_all(&*p.storage, &tp, end) {
         None => Some((tp, end)),
         Some(_) => None,
     }

@@ -107,9 +107,8 @@ impl<S: Storage> Broker<S> {
         let mut by_leader: BTreeMap<i32, Vec<(Markers, Vec<Part>)>> = BTreeMap::new();
         let mut appended = Vec::new();
         let (cluster, storage) = (&self.cluster, &self.storage);
-        let replicated = |tp: &TopicPartition, end: i64| {
-            crate::api::replicated_to(cluster, storage, tp, end).is_some()
-        };
+        let replicated =
+            |tp: &TopicPartition, end: i64| cluster.acks_all(storage, tp, end).is_some();
         for (m, parts) in self.txns.due_markers(now, replicated) {
             let id = m.transactional_id.clone();
             for part in parts {

@@ -29,7 +29,7 @@ use crate::protocol::messages::metadata::{
     topic_record::TopicRecord,
 };
 use crate::protocol::wire::{put_uvarint, Reader, Writer};
-use crate::protocol::{EncodeError, Message, Uuid, Wire};
+use crate::protocol::{EncodeError, ErrorCode, Message, Uuid, Wire};
 use crate::records::{batches, BatchView, SetEntry};
 use crate::storage::{Storage, TopicPartition};
 
@@ -167,6 +167,39 @@ impl Change {
 }
 
 impl Cluster {
+    /// Whether records appended to `tp` up to `required` (one past the last)
+    /// are acknowledged with acks=all, or `None` while followers in the ISR
+    /// lack them (Kafka's `Partition.checkEnoughReplicasReachOffset`): a
+    /// partition no longer led here is NOT_LEADER_OR_FOLLOWER, one whose high
+    /// watermark passed `required` is done, NOT_ENOUGH_REPLICAS_AFTER_APPEND
+    /// when the ISR shrank below `min.insync.replicas` meanwhile.
+    pub(crate) fn acks_all<S: Storage>(
+        &self,
+        storage: &S,
+        tp: &TopicPartition,
+        required: i64,
+    ) -> Option<ErrorCode> {
+        if !matches!(self.lead(&tp.topic, tp.partition), Lead::Here(_)) {
+            return Some(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+        }
+        let Some(log) = self.leadership.leader_log(tp) else {
+            // No followers: the log end is the high watermark.
+            return Some(ErrorCode::NONE);
+        };
+        if log.high_watermark(storage.end_offset(tp)) < required {
+            return None;
+        }
+        let min_isr = self
+            .topics
+            .get(&tp.topic)
+            .map_or(1, |t| t.config.min_insync_replicas);
+        Some(if (log.isr().len() as i64) < min_isr {
+            ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+        } else {
+            ErrorCode::NONE
+        })
+    }
+
     /// The high watermark of `tp`: what consumers may read and what
     /// acks=all waits for. A partition led here with followers answers from
     /// its [`LeaderLog`](super::replication::LeaderLog); any other from its
