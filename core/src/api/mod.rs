@@ -27,9 +27,9 @@
 //! ([`Config::zk_mode`]) it adds the controller's UpdateMetadata (the
 //! cluster's membership, `state::brokers`, and every partition's state),
 //! LeaderAndIsr and StopReplica (the partitions this broker hosts, as
-//! leader or follower: `state::leadership`), and ControlledShutdown and
-//! ElectLeaders, held and handed to the controller through the driver
-//! ([`Handled::ask`]).
+//! leader or follower: `state::leadership`), and ControlledShutdown,
+//! ElectLeaders and the partition reassignment APIs, held and handed to
+//! the controller through the driver ([`Handled::ask`]).
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
@@ -70,6 +70,7 @@ mod offset_fetch;
 mod offset_for_leader_epoch;
 mod produce;
 mod push_telemetry;
+pub(crate) mod reassignments;
 mod replicated;
 mod stop_replica;
 mod supported;
@@ -514,6 +515,8 @@ fn run<S: Storage>(
         }
         Q::ControlledShutdown(req) => controlled_shutdown::handle(req),
         Q::ElectLeaders(req) => elect_leaders::handle(req),
+        Q::AlterPartitionReassignments(req) => reassignments::alter(req, ctx.version),
+        Q::ListPartitionReassignments(req) => reassignments::list(req),
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
         }

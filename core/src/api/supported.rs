@@ -16,6 +16,8 @@ pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
         | ApiKey::StopReplica
         | ApiKey::ControlledShutdown
         | ApiKey::ElectLeaders
+        | ApiKey::AlterPartitionReassignments
+        | ApiKey::ListPartitionReassignments
             if config.zk_mode =>
         {
             key.versions()

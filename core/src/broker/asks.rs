@@ -41,6 +41,14 @@ impl<S: Storage> Broker<S> {
             ControllerAnswer::ElectLeaders(results) => {
                 ResponseBody::ElectLeaders(crate::api::elect_leaders::response(results))
             }
+            ControllerAnswer::AlterReassignments(result, allow) => {
+                ResponseBody::AlterPartitionReassignments(crate::api::reassignments::altered(
+                    result, allow,
+                ))
+            }
+            ControllerAnswer::ListReassignments(result) => {
+                ResponseBody::ListPartitionReassignments(crate::api::reassignments::listed(result))
+            }
         };
         self.answer_held(conn, body, now);
     }

@@ -21,6 +21,8 @@
 //! assignment already exists is TOPIC_ALREADY_EXISTS, whichever broker
 //! wrote it.
 
+use std::collections::BTreeMap;
+
 use spate_core::broker::{ControllerAsk, IsrOutcome, NewPartitions, NewTopic};
 use spate_core::coordinator::controller::{LeaderIsr, TopicAssignment};
 use spate_core::protocol::ErrorCode;
@@ -240,6 +242,11 @@ async fn add<E: Engine>(
     let Ok(now) = decode_topic(&t.name, &v.data) else {
         return Ok(Err(ErrorCode::UNKNOWN_SERVER_ERROR));
     };
+    // Kafka's `createPartitions`: not while a partition of the topic is
+    // being reassigned (its replicas in ZooKeeper are the full set).
+    if !now.adding.is_empty() || !now.removing.is_empty() {
+        return Ok(Err(ErrorCode::REASSIGNMENT_IN_PROGRESS));
+    }
     if now.partitions.len() as i32 != t.existing {
         return Ok(Err(ErrorCode::INVALID_PARTITIONS));
     }
@@ -247,6 +254,8 @@ async fn add<E: Engine>(
         name: t.name.clone(),
         id: now.id,
         partitions: t.assignment.clone(),
+        adding: BTreeMap::new(),
+        removing: BTreeMap::new(),
     });
     Ok(
         match engine
@@ -319,6 +328,8 @@ async fn create<E: Engine>(engine: &E, t: &NewTopic) -> Result<bool, EngineError
         name: t.name.clone(),
         id: t.id,
         partitions: t.assignment.clone(),
+        adding: BTreeMap::new(),
+        removing: BTreeMap::new(),
     });
     match engine
         .write(&topic_path(name), &assignment, Expect::Absent, None)

@@ -243,6 +243,8 @@ impl Channels {
             | Output::ShutdownDone { .. }
             | Output::Elected { .. }
             | Output::TopicDeleted { .. }
+            | Output::WriteAssignment { .. }
+            | Output::Reassigned { .. }
             | Output::DropDeletion { .. } => None,
         }
     }
@@ -419,6 +421,8 @@ mod tests {
             version: 1,
             replicas: vec![1, 2, 3],
             offline: vec![1],
+            adding: Vec::new(),
+            removing: Vec::new(),
         };
         let mut c = Channels::default();
         let lai = |broker| Output::LeaderAndIsr {

@@ -25,6 +25,13 @@
 //!   are deleted, in that order (Kafka's `deleteTopicZNode`,
 //!   `deleteTopicConfigs`, `deleteTopicDeletions`).
 //!
+//! - AlterPartitionReassignments and ListPartitionReassignments held on
+//!   a connection: [`Control::reassign`] hands the moves to the machine
+//!   (`handle_reassign`), whose assignment writes are carried out here
+//!   ([`write_assignment`]: read, overlay the partitions it names, write
+//!   back if the znode did not move, fenced by the term), and
+//!   [`Control::list_reassignments`] answers from what the machine holds.
+//!
 //! Then the machine's outputs are drained. Writes go to the state znodes
 //! conditionally and fenced by this term (a deposed controller's write
 //! fails); their outcomes go back together, so that the requests they
@@ -36,7 +43,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use spate_core::coordinator::controller::{
-    Controller, Expect as Condition, Output, Stored, WriteOutcome,
+    Controller, Expect as Condition, Listed, Outcome, Output, Stored, TopicAssignment, WriteOutcome,
 };
 use spate_core::protocol::ErrorCode;
 use spate_core::storage::TopicPartition;
@@ -48,8 +55,8 @@ use super::engine::{
 };
 use super::sender::Senders;
 use super::topic_znodes::{
-    config_path, decode_isr_change, decode_state, decode_topic, deletion_path, state_path,
-    topic_path, DELETE_TOPICS, ISR_CHANGES, TOPICS,
+    config_path, decode_isr_change, decode_state, decode_topic, deletion_path, encode_topic,
+    state_path, topic_path, DELETE_TOPICS, ISR_CHANGES, TOPICS,
 };
 
 /// The controller machine and what its driver owes it.
@@ -78,6 +85,9 @@ pub(crate) struct Control {
     deleted: BTreeSet<String>,
     /// Known topics whose assignment znode changed.
     modified: BTreeSet<String>,
+    /// Per AlterPartitionReassignments held: whether it allowed a replica
+    /// count change (echoed in its answer).
+    reassigns: BTreeMap<u64, bool>,
 }
 
 /// An answer of the controller machine's, for the membership loop to
@@ -88,6 +98,9 @@ pub(crate) enum Answer {
     Shutdown(Asker, ShutdownResult),
     /// To the ElectLeaders request held on this connection.
     Elected(u64, Vec<(TopicPartition, ErrorCode)>),
+    /// To the AlterPartitionReassignments request held on this
+    /// connection, with whether it allowed a replica count change.
+    Reassigned(u64, Vec<Outcome>, bool),
 }
 
 /// Who asked for a controlled shutdown.
@@ -110,8 +123,16 @@ impl Control {
         }
         self.machine.handle_resigned();
         while let Some(out) = self.machine.poll_output() {
-            if let Output::Elected { request, results } = out {
-                self.answered.push(Answer::Elected(request, results));
+            match out {
+                Output::Elected { request, results } => {
+                    self.answered.push(Answer::Elected(request, results));
+                }
+                Output::Reassigned { request, results } => {
+                    let allow = self.reassigns.remove(&request).unwrap_or(true);
+                    self.answered
+                        .push(Answer::Reassigned(request, results, allow));
+                }
+                _ => {}
             }
         }
         self.not_controller();
@@ -163,6 +184,42 @@ impl Control {
         info!(preferred, "leader election asked for");
         self.machine
             .handle_elect_leaders(conn, preferred, partitions);
+    }
+
+    /// AlterPartitionReassignments, held on connection `conn`: the
+    /// machine starts the moves, and the answer comes out of
+    /// [`Control::take_answers`]. NOT_CONTROLLER until the machine is
+    /// loaded.
+    pub(crate) fn reassign(
+        &mut self,
+        conn: u64,
+        partitions: Vec<(TopicPartition, Option<Vec<BrokerId>>)>,
+        allow_rf_change: bool,
+    ) -> Result<(), ErrorCode> {
+        if self.loaded.is_none() {
+            return Err(ErrorCode::NOT_CONTROLLER);
+        }
+        info!(
+            partitions = partitions.len(),
+            "partition reassignment asked for"
+        );
+        self.reassigns.insert(conn, allow_rf_change);
+        self.machine
+            .handle_reassign(conn, partitions, allow_rf_change);
+        Ok(())
+    }
+
+    /// ListPartitionReassignments: the moves in progress among
+    /// `partitions` (`None`: all). NOT_CONTROLLER until the machine is
+    /// loaded.
+    pub(crate) fn list_reassignments(
+        &self,
+        partitions: Option<Vec<TopicPartition>>,
+    ) -> Result<Vec<Listed>, ErrorCode> {
+        if self.loaded.is_none() {
+            return Err(ErrorCode::NOT_CONTROLLER);
+        }
+        Ok(self.machine.reassignments(partitions.as_deref()))
     }
 
     /// The automatic leader rebalance check, when loaded (Kafka's
@@ -415,6 +472,28 @@ impl Control {
                         info!(request, "leader election answered");
                         self.answered.push(Answer::Elected(request, results));
                     }
+                    Output::Reassigned { request, results } => {
+                        info!(request, "partition reassignment answered");
+                        let allow = self.reassigns.remove(&request).unwrap_or(true);
+                        self.answered
+                            .push(Answer::Reassigned(request, results, allow));
+                    }
+                    Output::WriteAssignment { assignment } => {
+                        let topic = assignment.name.clone();
+                        let done = write_assignment(engine, term, &assignment).await;
+                        self.machine.handle_assignment_written(&topic, done.is_ok());
+                        if let Err(e) = done {
+                            warn!(topic = %topic, error = %e, "writing the topic's assignment failed");
+                            return Err(e);
+                        }
+                        info!(
+                            topic = %topic,
+                            partitions = ?assignment.partitions,
+                            adding = ?assignment.adding,
+                            removing = ?assignment.removing,
+                            "wrote the topic's assignment"
+                        );
+                    }
                     Output::TopicDeleted { topic } => {
                         self.topics.remove(&topic);
                         self.deleted.insert(topic);
@@ -445,6 +524,46 @@ impl Control {
             self.machine.handle_read(&tp, stored);
         }
     }
+}
+
+/// Writes the partitions `assignment` names into the topic's assignment
+/// znode, keeping the others as the znode holds them (a CreatePartitions
+/// may have added some the machine has not read yet): read, overlay,
+/// write back at the version read, fenced by `term`; a write that meets
+/// another writer reads again (three times at most).
+async fn write_assignment<E: Engine>(
+    engine: &E,
+    term: ControllerEpoch,
+    assignment: &TopicAssignment,
+) -> Result<(), EngineError> {
+    let path = topic_path(&assignment.name);
+    for _ in 0..3 {
+        let Some(v) = engine.read(&path).await? else {
+            return Err(EngineError::Other(format!("{path} is gone")));
+        };
+        let mut now =
+            decode_topic(&assignment.name, &v.data).map_err(|reason| EngineError::Malformed {
+                key: path.clone(),
+                reason,
+            })?;
+        for (&p, replicas) in &assignment.partitions {
+            now.partitions.insert(p, replicas.clone());
+            now.adding.remove(&p);
+            now.removing.remove(&p);
+        }
+        now.adding.extend(assignment.adding.clone());
+        now.removing.extend(assignment.removing.clone());
+        let data = encode_topic(&now);
+        if let Written::Done(_) = engine
+            .write(&path, &data, Expect::Version(v.version), Some(term))
+            .await?
+        {
+            return Ok(());
+        }
+    }
+    Err(EngineError::Other(format!(
+        "{path} kept changing while it was written (or this controller was deposed)"
+    )))
 }
 
 /// Deletes `key` and every key under it, deepest first.

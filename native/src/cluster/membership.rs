@@ -507,6 +507,10 @@ pub(crate) async fn run<E: Engine>(
                     conn,
                     answer: ControllerAnswer::ElectLeaders(results),
                 }),
+                Answer::Reassigned(conn, results, allow) => tell(News::ControllerAnswered {
+                    conn,
+                    answer: ControllerAnswer::AlterReassignments(Ok(results), allow),
+                }),
             }
         }
         let leave_at = leaving.as_ref().and_then(Leaving::wake_at);
@@ -582,6 +586,28 @@ pub(crate) async fn run<E: Engine>(
                             });
                         }
                     }
+                }
+                Command::AskController { conn, ask: ControllerAsk::AlterReassignments { partitions, allow_rf_change } } => {
+                    let asked = match term(&role) {
+                        None => Err(ErrorCode::NOT_CONTROLLER),
+                        Some(_) => control.reassign(conn, partitions, allow_rf_change),
+                    };
+                    if let Err(code) = asked {
+                        tell(News::ControllerAnswered {
+                            conn,
+                            answer: ControllerAnswer::AlterReassignments(Err(code), allow_rf_change),
+                        });
+                    }
+                }
+                Command::AskController { conn, ask: ControllerAsk::ListReassignments { partitions } } => {
+                    let listed = match term(&role) {
+                        None => Err(ErrorCode::NOT_CONTROLLER),
+                        Some(_) => control.list_reassignments(partitions),
+                    };
+                    tell(News::ControllerAnswered {
+                        conn,
+                        answer: ControllerAnswer::ListReassignments(listed),
+                    });
                 }
                 Command::ShutDown { config, done } => leaving = Some(Leaving::new(config, done)),
             },

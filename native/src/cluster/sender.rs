@@ -130,6 +130,8 @@ pub(crate) fn leader_and_isr(assign: &Assign, version: i16) -> LeaderAndIsrReque
         isr: p.state.isr.clone().into(),
         partition_epoch: p.version,
         replicas: p.replicas.clone().into(),
+        adding_replicas: p.adding.clone().into(),
+        removing_replicas: p.removing.clone().into(),
         ..Default::default()
     };
     let mut req = LeaderAndIsrRequest {
@@ -705,6 +707,8 @@ mod tests {
             version: 9,
             replicas: vec![1, 2, 3],
             offline: vec![1],
+            adding: Vec::new(),
+            removing: Vec::new(),
         };
         let assign = Assign {
             controller_id: 1,

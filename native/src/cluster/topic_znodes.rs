@@ -11,8 +11,9 @@
 //! ```
 //!
 //! Readers take assignments of every version Kafka wrote (1 and 2 have no
-//! `topic_id`; their topics get the zero id) and ignore keys they do not
-//! know. `leader_recovery_state` (Kafka 3.2+, only written while a leader
+//! `topic_id`; their topics get the zero id; 1 has no `adding_replicas`
+//! and `removing_replicas`, the partitions being reassigned and the
+//! replicas each gains and loses) and ignore keys they do not know. `leader_recovery_state` (Kafka 3.2+, only written while a leader
 //! recovers from an unclean election) is read and dropped: unclean
 //! election is never used here.
 //!
@@ -53,15 +54,14 @@ pub(crate) fn encode_topic(t: &TopicAssignment) -> Vec<u8> {
         removing_replicas: BTreeMap<String, Vec<i32>>,
         version: i32,
     }
+    let keyed = |m: &BTreeMap<i32, Vec<i32>>| -> BTreeMap<String, Vec<i32>> {
+        m.iter().map(|(p, r)| (p.to_string(), r.clone())).collect()
+    };
     let json = TopicJson {
-        partitions: t
-            .partitions
-            .iter()
-            .map(|(p, r)| (p.to_string(), r.clone()))
-            .collect(),
+        partitions: keyed(&t.partitions),
         topic_id: (t.id != Uuid::ZERO).then(|| t.id.to_string()),
-        adding_replicas: BTreeMap::new(),
-        removing_replicas: BTreeMap::new(),
+        adding_replicas: keyed(&t.adding),
+        removing_replicas: keyed(&t.removing),
         version: 3,
     };
     serde_json::to_vec(&json).unwrap_or_default()
@@ -83,10 +83,26 @@ pub(crate) fn decode_topic(name: &str, bytes: &[u8]) -> Result<TopicAssignment, 
         let p: i32 = p.parse().map_err(|_| format!("bad partition {p:?}"))?;
         partitions.insert(p, ints(replicas).ok_or("bad replicas")?);
     }
+    // Version 2+ (Kafka 2.4+): the reassignments in progress.
+    let moving = |key: &str| -> Result<BTreeMap<i32, Vec<i32>>, String> {
+        let mut out = BTreeMap::new();
+        for (p, replicas) in v.get(key).and_then(Value::as_object).into_iter().flatten() {
+            let p: i32 = p
+                .parse()
+                .map_err(|_| format!("bad partition {p:?} in {key}"))?;
+            let replicas = ints(replicas).ok_or_else(|| format!("bad {key}"))?;
+            if !replicas.is_empty() {
+                out.insert(p, replicas);
+            }
+        }
+        Ok(out)
+    };
     Ok(TopicAssignment {
         name: name.to_string(),
         id,
         partitions,
+        adding: moving("adding_replicas")?,
+        removing: moving("removing_replicas")?,
     })
 }
 
@@ -260,6 +276,8 @@ mod tests {
             name: "orders".into(),
             id,
             partitions: BTreeMap::from([(0, vec![1, 2, 3]), (1, vec![2, 3, 1])]),
+            adding: BTreeMap::new(),
+            removing: BTreeMap::new(),
         };
         let json = String::from_utf8(encode_topic(&t)).unwrap();
         assert_eq!(
@@ -273,6 +291,23 @@ mod tests {
         assert_eq!(old.id, Uuid::ZERO);
         assert_eq!(old.partitions[&10], [1]);
         assert!(decode_topic("x", br#"{"partitions":{"a":[1]}}"#).is_err());
+    }
+
+    #[test]
+    fn a_reassignment_in_progress_is_kept_in_the_topic_znode() {
+        let t = TopicAssignment {
+            name: "t".into(),
+            id: Uuid::ZERO,
+            partitions: BTreeMap::from([(0, vec![4, 5, 1]), (1, vec![2])]),
+            adding: BTreeMap::from([(0, vec![4, 5])]),
+            removing: BTreeMap::from([(0, vec![1])]),
+        };
+        let json = String::from_utf8(encode_topic(&t)).unwrap();
+        assert_eq!(
+            json,
+            r#"{"partitions":{"0":[4,5,1],"1":[2]},"adding_replicas":{"0":[4,5]},"removing_replicas":{"0":[1]},"version":3}"#
+        );
+        assert_eq!(decode_topic("t", json.as_bytes()), Ok(t));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! What a broker's request may ask of the controller (ZooKeeper mode:
-//! ControlledShutdown and ElectLeaders), and its answer. The broker
+//! ControlledShutdown, ElectLeaders, AlterPartitionReassignments and
+//! ListPartitionReassignments), and its answer. The broker
 //! holds the request and its driver hands the ask to the controller
 //! machine when this broker is the controller.
 
+use super::{BrokerId, Listed, Outcome};
 use crate::protocol::ErrorCode;
 use crate::storage::TopicPartition;
 
@@ -23,6 +25,20 @@ pub enum ControllerAsk {
         /// The partitions (`None`: every partition).
         partitions: Option<Vec<TopicPartition>>,
     },
+    /// AlterPartitionReassignments: move each partition to its target
+    /// replicas (`None`: cancel the move in progress).
+    AlterReassignments {
+        /// The partitions and their targets.
+        partitions: Vec<(TopicPartition, Option<Vec<BrokerId>>)>,
+        /// Whether a target may change the replica count (KIP-860).
+        allow_rf_change: bool,
+    },
+    /// ListPartitionReassignments: the moves in progress among these
+    /// partitions (`None`: all).
+    ListReassignments {
+        /// The partitions asked about.
+        partitions: Option<Vec<TopicPartition>>,
+    },
 }
 
 /// The controller's answer to a [`ControllerAsk`].
@@ -34,4 +50,11 @@ pub enum ControllerAnswer {
     ControlledShutdown(Result<Vec<TopicPartition>, ErrorCode>),
     /// To ElectLeaders: each partition's outcome (NONE: elected).
     ElectLeaders(Vec<(TopicPartition, ErrorCode)>),
+    /// To AlterPartitionReassignments: each partition's outcome (NONE:
+    /// started), or NOT_CONTROLLER; and whether the request allowed a
+    /// replica count change (echoed in version 1).
+    AlterReassignments(Result<Vec<Outcome>, ErrorCode>, bool),
+    /// To ListPartitionReassignments: the moves in progress, or
+    /// NOT_CONTROLLER.
+    ListReassignments(Result<Vec<Listed>, ErrorCode>),
 }

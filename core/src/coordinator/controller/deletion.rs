@@ -55,6 +55,7 @@ impl Controller {
         let ready: Vec<String> = self
             .deleting
             .iter()
+            .filter(|t| !self.reassigning(t))
             .filter(|t| {
                 self.partitions
                     .iter()
@@ -92,6 +93,8 @@ impl Controller {
                     version: stored.map_or(0, |s| s.version),
                     replicas: p.replicas.clone(),
                     offline: Vec::new(),
+                    adding: Vec::new(),
+                    removing: Vec::new(),
                 }
             })
             .collect();

@@ -70,15 +70,27 @@
 //! move leadership back to the preferred replica (rules in `elect.rs`);
 //! [`Output::Elected`] answers a request once its partitions are settled.
 //!
+//! # Partition reassignment
+//!
+//! [`Controller::handle_reassign`] (AlterPartitionReassignments) moves
+//! partitions to new replicas through Kafka's stages (module `reassign`):
+//! the full replica set in the assignment znode
+//! ([`Output::WriteAssignment`]), a leader epoch bump told to every
+//! replica, the wait for the targets to join the ISR, then a leader and
+//! ISR within the target, StopReplica with deletion to the removed
+//! replicas and the target in the znode. [`Output::Reassigned`] answers
+//! once the moves are started; [`Controller::reassignments`] lists them.
+//!
 //! # Not here yet
 //!
 //! - Unclean election (`unclean.leader.election.enable=true`): always off.
 //! - ISR expansion: a returning replica rejoins the ISR when the leader
 //!   says so (AlterPartition / the ISR change notification), which belongs
 //!   to the replication layer; this machine only shrinks the ISR.
-//! - Partition reassignment, and StopReplica for replicas on dead brokers
-//!   (a topic with a replica on a dead broker waits to be deleted until
-//!   the broker is back, as in Kafka).
+//! - StopReplica for replicas on dead brokers (a topic with a replica on
+//!   a dead broker waits to be deleted until the broker is back, as in
+//!   Kafka; a replica a reassignment removes from a dead broker is not
+//!   deleted when it returns).
 //! - CreateTopics through ZooKeeper is the broker's side, not this
 //!   machine's: the broker outputs `Output::CreateTopics` with the
 //!   computed assignments, the driver writes `/config/topics/T` and
@@ -88,9 +100,11 @@
 mod asks;
 mod deletion;
 mod elect;
+mod reassign;
 mod rules;
 
 pub use asks::{ControllerAnswer, ControllerAsk};
+pub use reassign::{Listed, Outcome};
 mod shutdown;
 #[cfg(test)]
 mod tests;
@@ -142,8 +156,15 @@ pub struct TopicAssignment {
     pub name: String,
     /// Its id (zero when the znode has none, as before Kafka 2.8).
     pub id: Uuid,
-    /// Each partition's replicas, preferred leader first.
+    /// Each partition's replicas, preferred leader first (while one is
+    /// reassigned: the full set, target first).
     pub partitions: BTreeMap<i32, Vec<BrokerId>>,
+    /// Per partition being reassigned: the replicas it gains
+    /// (`adding_replicas`).
+    pub adding: BTreeMap<i32, Vec<BrokerId>>,
+    /// Per partition being reassigned: the replicas it loses
+    /// (`removing_replicas`).
+    pub removing: BTreeMap<i32, Vec<BrokerId>>,
 }
 
 /// The condition of a [`Output::Write`].
@@ -184,6 +205,10 @@ pub struct PartitionView {
     pub replicas: Vec<BrokerId>,
     /// Assigned replicas on brokers that are not alive.
     pub offline: Vec<BrokerId>,
+    /// While the partition is reassigned: the replicas it gains.
+    pub adding: Vec<BrokerId>,
+    /// While the partition is reassigned: the replicas it loses.
+    pub removing: Vec<BrokerId>,
 }
 
 /// What the controller needs done, in order.
@@ -259,6 +284,22 @@ pub enum Output {
         /// The topic.
         topic: String,
     },
+    /// Write a topic's assignment znode (`/brokers/topics/<topic>`) with
+    /// these partitions, fenced by this controller's epoch; report in
+    /// [`Controller::handle_assignment_written`]. Partitions the znode
+    /// holds and the assignment does not name are kept as they are.
+    WriteAssignment {
+        /// The topic's assignment, with the reassignments in progress.
+        assignment: TopicAssignment,
+    },
+    /// Answer AlterPartitionReassignments `request`
+    /// ([`Controller::handle_reassign`]): each partition's outcome.
+    Reassigned {
+        /// The driver's name for the request.
+        request: u64,
+        /// Each partition, its error (NONE: started) and message.
+        results: Vec<Outcome>,
+    },
     /// A deletion was asked for a topic the controller does not know:
     /// remove only `/admin/delete_topics/<topic>`.
     DropDeletion {
@@ -306,6 +347,8 @@ pub struct Controller {
     stopped: BTreeSet<(BrokerId, TopicPartition)>,
     /// Topics marked for deletion, not deleted yet.
     deleting: BTreeSet<String>,
+    /// Partition reassignments in progress.
+    reassigning: reassign::Reassignments,
     outputs: VecDeque<Output>,
 }
 
@@ -343,6 +386,7 @@ impl Controller {
         let mut states = states;
         for t in topics {
             self.topic_ids.insert(t.name.clone(), t.id);
+            let resumed = t.clone();
             for (p, replicas) in t.partitions {
                 let tp = TopicPartition::new(t.name.clone(), p);
                 let stored = states.remove(&tp);
@@ -355,6 +399,7 @@ impl Controller {
                     },
                 );
             }
+            self.resume_moves(&resumed);
         }
         self.decide_all();
     }
@@ -374,7 +419,7 @@ impl Controller {
     }
 
     /// Topics whose assignment appeared or grew. Partitions already known
-    /// keep their replicas (reassignment is not supported); new ones are
+    /// keep their replicas (only a reassignment moves them); new ones are
     /// assumed to have no state znode (a create that finds one reads it).
     pub fn handle_topics(&mut self, topics: Vec<TopicAssignment>) {
         if self.epoch.is_none() {
@@ -459,7 +504,8 @@ impl Controller {
     /// This broker is no longer the controller: forget everything, drop
     /// what was not carried out.
     pub fn handle_resigned(&mut self) {
-        let answers = self.abandon_elections();
+        let mut answers = self.abandon_elections();
+        answers.extend(self.abandon_reassignments());
         *self = Controller::default();
         self.outputs.extend(answers);
     }
@@ -516,7 +562,9 @@ impl Controller {
                 expect,
             });
         }
+        self.reassign_all(epoch);
         self.announce();
+        self.after_reassign();
         self.answer_shutdowns();
         self.answer_elections();
         self.delete_ready();
@@ -603,6 +651,8 @@ impl Controller {
                 .copied()
                 .filter(|r| !self.live.contains(r))
                 .collect(),
+            adding: self.reassigning.adding(tp),
+            removing: self.reassigning.removing(tp),
         })
     }
 }

@@ -5,10 +5,14 @@
 use super::*;
 use crate::protocol::ErrorCode;
 
+mod reassign;
+
 /// A fake engine: the state znodes, and what each broker was sent.
 #[derive(Default)]
 struct World {
     znodes: BTreeMap<TopicPartition, Stored>,
+    /// The assignment znodes the controller wrote.
+    assignments: BTreeMap<String, TopicAssignment>,
     /// `(kind, broker, partition, leader, leader epoch, isr)`.
     sent: Vec<String>,
 }
@@ -71,6 +75,26 @@ impl World {
                     self.sent.push(format!("deleted {topic}"));
                 }
                 Output::DropDeletion { topic } => self.sent.push(format!("dropped {topic}")),
+                Output::WriteAssignment { assignment } => {
+                    self.sent.push(format!(
+                        "assign {} {:?} adding {:?} removing {:?}",
+                        assignment.name,
+                        assignment.partitions,
+                        assignment.adding,
+                        assignment.removing
+                    ));
+                    let topic = assignment.name.clone();
+                    self.assignments.insert(topic.clone(), assignment);
+                    c.handle_assignment_written(&topic, true);
+                }
+                Output::Reassigned { request, results } => {
+                    let r: Vec<String> = results
+                        .iter()
+                        .map(|(tp, e, _)| format!("{tp} {}", e.name()))
+                        .collect();
+                    self.sent
+                        .push(format!("reassigned {request} [{}]", r.join(", ")));
+                }
             }
         }
     }
@@ -122,6 +146,8 @@ fn topic(name: &str, partitions: &[&[BrokerId]]) -> TopicAssignment {
             .enumerate()
             .map(|(p, r)| (p as i32, r.to_vec()))
             .collect(),
+        adding: BTreeMap::new(),
+        removing: BTreeMap::new(),
     }
 }
 
