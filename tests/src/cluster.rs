@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::zookeeper::ZooKeeper;
-use crate::{require, wait_until, Server};
+use crate::{require, wait_until, Server, TempDir};
 
 /// Short, so expiry tests take seconds (the server's tick is 500 ms).
 pub const SESSION_MS: u64 = 4000;
@@ -26,6 +26,51 @@ pub fn properties(connect: &str, id: i32) -> String {
 /// Broker `id` of the cluster at `zk`, with a fresh data directory.
 pub fn broker(zk: &ZooKeeper, id: i32) -> Server {
     Server::start_with_properties(&properties(&zk.connect(), id), &[])
+}
+
+/// A broker and the data directory it was given, kept by the test so
+/// that it can look at the broker's log directories.
+pub struct Kept {
+    /// The broker.
+    pub server: Server,
+    /// Its data directory.
+    pub data: TempDir,
+    _config: TempDir,
+}
+
+/// Broker `id` of the cluster at `zk`, with a fresh data directory the
+/// test keeps.
+pub fn kept(zk: &ZooKeeper, id: i32) -> Kept {
+    let data = TempDir::new("data");
+    let config = TempDir::new("config");
+    let file = config.0.join("server.properties");
+    std::fs::write(&file, properties(&zk.connect(), id)).expect("writing server.properties");
+    let server = Server::start_in(&data.0, &[&file.to_string_lossy()]);
+    Kept {
+        server,
+        data,
+        _config: config,
+    }
+}
+
+/// The log directories (`<topic>-<partition>`) of `topic` in the data
+/// directory `dir`, sorted.
+pub fn log_dirs(dir: &std::path::Path, topic: &str) -> Vec<String> {
+    let prefix = format!("{topic}-");
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| {
+                    n.strip_prefix(&prefix)
+                        .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
 }
 
 /// The JSON at `path` (which must exist).

@@ -6,34 +6,13 @@
 //! (`/config/changes`, every broker's `ConfigChangeListener`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use spate_e2e::cluster::{controller, properties, wait};
+use spate_e2e::cluster::{controller, kept as start, log_dirs, wait, Kept as Broker};
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{require, Server, TempDir};
-
-/// A broker and the data directory it was given (kept by the test).
-struct Broker {
-    server: Server,
-    data: TempDir,
-    _config: TempDir,
-}
-
-fn start(zk: &ZooKeeper, id: i32) -> Broker {
-    let data = TempDir::new("data");
-    let config = TempDir::new("config");
-    let file = config.0.join("server.properties");
-    std::fs::write(&file, properties(&zk.connect(), id)).expect("writing server.properties");
-    let server = Server::start_in(&data.0, &[&file.to_string_lossy()]);
-    Broker {
-        server,
-        data,
-        _config: config,
-    }
-}
+use spate_e2e::{require, Server};
 
 /// The partitions of `topic` and their leaders as kcat reads them from
 /// the broker at `addr` (`None`: unknown there, or no answer).
@@ -73,25 +52,6 @@ fn lists(addr: &str, topic: &str) -> Option<bool> {
             .iter()
             .any(|t| t["topic"].as_str() == Some(topic)),
     )
-}
-
-/// The log directories of `topic` under `dir`.
-fn log_dirs(dir: &Path, topic: &str) -> Vec<String> {
-    let prefix = format!("{topic}-");
-    let mut found: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| {
-                    n.strip_prefix(&prefix)
-                        .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
 }
 
 /// Every record of `topic` the broker at `addr` serves, read with kcat.
