@@ -28,6 +28,7 @@ pub(crate) mod decode;
 pub(crate) mod elect;
 pub(crate) mod group;
 pub(crate) mod produce;
+pub(crate) mod reassign;
 pub(crate) mod table;
 pub(crate) mod topic;
 pub(crate) mod transactions;

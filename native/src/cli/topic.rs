@@ -1,6 +1,6 @@
 //! `spate topic`: create, list, describe, delete topics and alter their
 //! configs, against any Kafka-compatible broker; elect their leaders
-//! (`super::elect`).
+//! (`super::elect`) and move their replicas (`super::reassign`).
 
 use std::process::ExitCode;
 
@@ -97,6 +97,32 @@ enum Action {
         #[arg(long)]
         unclean: bool,
     },
+    /// Move partitions' replicas to other brokers, cancel a move, or
+    /// list the moves in progress (AlterPartitionReassignments and
+    /// ListPartitionReassignments, to the controller; a ZooKeeper
+    /// cluster).
+    Reassign {
+        /// The topic (or give --reassignment-json-file).
+        topic: Option<String>,
+        /// A partition of the topic (all of them when absent); repeatable.
+        #[arg(long = "partition", requires = "topic")]
+        partitions: Vec<i32>,
+        /// The new replicas, preferred leader first: `2,3,1`.
+        #[arg(long, value_delimiter = ',')]
+        replicas: Vec<i32>,
+        /// Kafka's reassignment JSON file (`kafka-reassign-partitions.sh`).
+        #[arg(long, conflicts_with_all = ["topic", "replicas"])]
+        reassignment_json_file: Option<std::path::PathBuf>,
+        /// Cancel the moves in progress instead.
+        #[arg(long, conflicts_with = "replicas")]
+        cancel: bool,
+        /// List the moves in progress (of the topic, when named).
+        #[arg(long, conflicts_with_all = ["replicas", "cancel", "reassignment_json_file"])]
+        list: bool,
+        /// Wait until the moves are complete, at most this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        wait: Option<u64>,
+    },
 }
 
 /// Runs `spate topic`.
@@ -128,6 +154,27 @@ pub(crate) fn run(args: TopicArgs) -> anyhow::Result<ExitCode> {
             partitions,
             unclean,
         } => super::elect::run(&mut client, json, topic, partitions, unclean),
+        Action::Reassign {
+            topic,
+            partitions,
+            replicas,
+            reassignment_json_file,
+            cancel,
+            list,
+            wait,
+        } => super::reassign::run(
+            &mut client,
+            json,
+            super::reassign::Ask {
+                topic,
+                partitions,
+                replicas,
+                file: reassignment_json_file,
+                cancel,
+                list,
+                wait: wait.map(std::time::Duration::from_secs),
+            },
+        ),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -42,6 +42,9 @@ pub(crate) fn client_range(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::CreateTopics => (0, 7),
         ApiKey::DeleteTopics => (0, 6),
         ApiKey::ElectLeaders => (0, 2),
+        // v1 (KIP-860) can refuse a replica count change; we never ask it to.
+        ApiKey::AlterPartitionReassignments => (0, 1),
+        ApiKey::ListPartitionReassignments => (0, 0),
         ApiKey::DescribeConfigs => (0, 4),
         ApiKey::IncrementalAlterConfigs => (0, 1),
         // v4 and later look up a batch of keys.
