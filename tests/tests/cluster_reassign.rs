@@ -9,6 +9,8 @@
 //! removing replicas. Once it thaws, the move completes: the partition is
 //! led from its new replicas, every record is still there at its offset,
 //! and the removed replica's log directory is deleted from its disk.
+//! A move that takes the leader away, made while an idempotent acks=all
+//! producer writes, loses no acknowledged record.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -19,7 +21,7 @@ use spate_e2e::cluster::{
     controller, describe, json_at, kept, kill, log_dirs, read_all, wait, Described, Kept,
 };
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{require, workspace, Server};
+use spate_e2e::{require, wait_until, workspace, Server, Watched};
 
 /// Three brokers and the controller's id.
 fn cluster(zk: &ZooKeeper) -> (BTreeMap<i64, Kept>, i64) {
@@ -260,4 +262,123 @@ fn spate_topic_reassign_cancels_a_move_and_runs_kafkas_reassignment_file() {
     let read = read_all(&brokers[&others[0]].server.addr, "u");
     assert_eq!(read.len(), 20);
     assert_eq!(read[19], (19, "r19".to_string()));
+}
+
+#[test]
+fn moving_the_leader_away_under_an_acks_all_producer_loses_nothing() {
+    let zk = ZooKeeper::start();
+    let (brokers, c) = cluster(&zk);
+    let any = &brokers[&c].server;
+    let out = any.spate(
+        &[
+            "topic",
+            "create",
+            "busy",
+            "--partitions",
+            "1",
+            "--replication-factor",
+            "2",
+            "--config",
+            "min.insync.replicas=2",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let before = wait("busy in sync", Duration::from_secs(20), || {
+        describe(any, "busy").filter(|d| d.isr.len() == 2 && d.leader > 0)
+    });
+    let leader = before.leader;
+    let follower = *before.replicas.iter().find(|&&r| r != leader).expect("two");
+    let third = (1..=3)
+        .find(|id| !before.replicas.contains(id))
+        .expect("three");
+    let target = [follower, third];
+
+    let bootstrap: Vec<String> = brokers.values().map(|b| b.server.addr.clone()).collect();
+    let count = 600;
+    let mut cmd = Command::new(require("python3"));
+    cmd.arg(workspace().join("tests/py/acked_producer.py"))
+        .args([&bootstrap.join(","), "busy", &count.to_string(), "10"]);
+    let mut producer = Watched::spawn("producer", cmd);
+    wait_until(
+        "100 acknowledged records",
+        Duration::from_secs(30),
+        &[],
+        || {
+            let n = producer
+                .lines()
+                .iter()
+                .filter(|l| l.starts_with("acked"))
+                .count();
+            (n >= 100).then_some(())
+        },
+    );
+    let ids = format!("{follower},{third}");
+    let out = any.spate(
+        &[
+            "topic",
+            "reassign",
+            "busy",
+            "--replicas",
+            &ids,
+            "--wait",
+            "60",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let after = describe(any, "busy").expect("described");
+    println!("moved from {before:?} to {after:?}");
+    assert_eq!(after.replicas, target);
+    assert_eq!(
+        after.leader, follower,
+        "the first target replica in the ISR leads"
+    );
+
+    assert!(
+        producer.wait_exit(Duration::from_secs(180)).is_some(),
+        "the producer did not finish\n{}",
+        producer.transcript()
+    );
+    let lines = producer.lines();
+    assert!(
+        !lines.iter().any(|l| l.starts_with("failed")),
+        "{}",
+        producer.transcript()
+    );
+    let acked: BTreeMap<i64, i64> = lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("acked "))
+        .map(|l| {
+            let (i, o) = l.split_once(' ').expect("I OFFSET");
+            (i.parse().expect("i"), o.parse().expect("offset"))
+        })
+        .collect();
+    assert_eq!(acked.len(), count, "{}", producer.transcript());
+    let read = read_all(&brokers[&follower].server.addr, "busy");
+    let values: Vec<i64> = read
+        .iter()
+        .map(|(_, v)| v.parse().expect("a number"))
+        .collect();
+    assert_eq!(
+        values,
+        (0..count as i64).collect::<Vec<_>>(),
+        "dense, in order, once each"
+    );
+    for (offset, v) in &read {
+        let i: i64 = v.parse().expect("a number");
+        assert_eq!(
+            acked[&i], *offset,
+            "record {i} acknowledged at another offset"
+        );
+    }
+    wait(
+        "the old leader's replica deleted",
+        Duration::from_secs(20),
+        || {
+            log_dirs(&brokers[&leader].data.0, "busy")
+                .is_empty()
+                .then_some(())
+        },
+    );
 }
