@@ -334,7 +334,15 @@ const C: u64 = 13;
 /// Broker 1 leads `__consumer_offsets` (the follower caught up) and A, B
 /// and C joined `GROUP` there: generation 1, A the leader. Their ids.
 fn joined(c: &mut Pair) -> [String; 3] {
-    elect(c, 1, 1);
+    joined_with_isr(c, &[1, 2])
+}
+
+/// [`joined`], with this ISR for `__consumer_offsets`.
+fn joined_with_isr(c: &mut Pair, isr: &[i32]) -> [String; 3] {
+    for to in 1..=2 {
+        c.lead_partitions(to, (OFFSETS, OFFSETS_ID), &[0, 1], (1, 1), isr);
+        c.lead_partitions(to, ("t", T_ID), &[0], (1, 1), &[1, 2]);
+    }
     c.deliver();
     let ids = [A, B, C].map(|conn| join_new(c.sim(1), conn, GROUP));
     c.run_until(10_000, |c| {
@@ -427,4 +435,28 @@ fn sync_group_answers_waiting_when_leadership_moves_are_not_coordinator() {
         assert_eq!(r.len(), 1, "{conn}");
         assert_eq!(r[0].error_code, ErrorCode::NOT_COORDINATOR.code(), "{conn}");
     }
+}
+
+#[test]
+fn sync_group_metadata_stored_with_too_few_in_sync_replicas_is_coordinator_not_available() {
+    let mut c = pair();
+    let s = c.sim(1);
+    let now = s.now;
+    let min_isr = vec![("min.insync.replicas".to_string(), "2".to_string())];
+    s.broker.handle_topic_configs(OFFSETS, min_isr, now);
+    s.drain();
+    let ids = joined_with_isr(&mut c, &[1]);
+    sync_all(&mut c, &ids);
+    // Answered at once: the append cannot be acknowledged by 2 replicas.
+    // C, syncing after, finds the group rebalancing.
+    let s = c.sim(1);
+    let unavailable = ErrorCode::COORDINATOR_NOT_AVAILABLE.code();
+    let rebalancing = ErrorCode::REBALANCE_IN_PROGRESS.code();
+    for (conn, code) in [(A, unavailable), (B, unavailable), (C, rebalancing)] {
+        let r = syncs(s, conn);
+        assert_eq!(r.len(), 1, "{conn}");
+        assert_eq!(r[0].error_code, code, "{conn}");
+        assert!(r[0].assignment.is_empty(), "{conn}");
+    }
+    assert_eq!(describe(s, GROUP).group_state, "PreparingRebalance");
 }
