@@ -2,8 +2,9 @@
 //! time ([`sim::pair::Pair`]). `__consumer_offsets` is created through the
 //! driver, FindCoordinator names the leader of a group's partition, every
 //! other broker answers NOT_COORDINATOR, a new leader loads the groups
-//! and offsets its follower copied, and an offset commit is answered once
-//! the follower has it.
+//! and offsets its follower copied, and an offset commit, or the
+//! SyncGroup answers of a group whose metadata the leader's SyncGroup
+//! stored, is answered once the follower has it.
 
 mod sim;
 #[path = "groups/util.rs"]
@@ -21,7 +22,7 @@ use spate_core::protocol::messages::offset_fetch_request::{
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::storage::{Storage, TopicPartition};
-use util::{commit, commit_req, join_req, joins};
+use util::{commit, commit_req, describe, join_new, join_req, joins, sync_req, syncs};
 
 const OFFSETS: &str = "__consumer_offsets";
 const OFFSETS_ID: Uuid = Uuid([7; 16]);
@@ -322,4 +323,140 @@ fn partition_of_group(c: &mut Pair) -> i32 {
     (0..2)
         .find(|&p| end(c, 1, p) > before[p as usize])
         .expect("a partition grew")
+}
+
+/// Members of the group in the SyncGroup tests: A leads, B syncs before
+/// A, C after.
+const A: u64 = 11;
+const B: u64 = 12;
+const C: u64 = 13;
+
+/// Broker 1 leads `__consumer_offsets` (the follower caught up) and A, B
+/// and C joined `GROUP` there: generation 1, A the leader. Their ids.
+fn joined(c: &mut Pair) -> [String; 3] {
+    joined_with_isr(c, &[1, 2])
+}
+
+/// [`joined`], with this ISR for `__consumer_offsets`.
+fn joined_with_isr(c: &mut Pair, isr: &[i32]) -> [String; 3] {
+    for to in 1..=2 {
+        c.lead_partitions(to, (OFFSETS, OFFSETS_ID), &[0, 1], (1, 1), isr);
+        c.lead_partitions(to, ("t", T_ID), &[0], (1, 1), &[1, 2]);
+    }
+    c.deliver();
+    let ids = [A, B, C].map(|conn| join_new(c.sim(1), conn, GROUP));
+    c.run_until(10_000, |c| {
+        [A, B, C].iter().all(|k| c.sim(1).events.contains_key(k))
+    });
+    for conn in [A, B, C] {
+        let j = joins(c.sim(1), conn);
+        assert_eq!((j[0].error_code, j[0].generation_id), (0, 1));
+        assert_eq!(j[0].leader, ids[0].as_str());
+    }
+    c.deliver();
+    ids
+}
+
+/// B syncs (held for the leader), then the leader A, whose SyncGroup
+/// stores the group's metadata at broker 1, then C.
+fn sync_all(c: &mut Pair, [a, b, cc]: &[String; 3]) {
+    let s = c.sim(1);
+    s.send(B, 5, sync_req(GROUP, 1, b, &[]));
+    let assign = [(a.as_str(), "for-a"), (b, "for-b"), (cc, "for-c")];
+    s.send(A, 5, sync_req(GROUP, 1, a, &assign));
+    s.send(C, 5, sync_req(GROUP, 1, cc, &[]));
+}
+
+/// Whether broker 2 has every record of broker 1's `__consumer_offsets`.
+fn follower_caught_up(c: &mut Pair) -> bool {
+    (0..2).all(|p| end(c, 2, p) == end(c, 1, p))
+}
+
+#[test]
+fn sync_group_answers_wait_until_the_follower_has_the_group_metadata() {
+    let mut c = pair();
+    let ids = joined(&mut c);
+    sync_all(&mut c, &ids);
+    assert!(!follower_caught_up(&mut c), "the metadata was stored");
+    for conn in [A, B, C] {
+        assert!(
+            syncs(c.sim(1), conn).is_empty(),
+            "{conn}: not answered before the follower fetched"
+        );
+    }
+    // The follower's fetch copies the record, its next one moves the high
+    // watermark: every answer goes, the late member's too.
+    c.deliver();
+    assert!(follower_caught_up(&mut c));
+    for (conn, want) in [(A, "for-a"), (B, "for-b"), (C, "for-c")] {
+        let r = syncs(c.sim(1), conn);
+        assert_eq!(r.len(), 1, "{conn}");
+        assert_eq!(r[0].error_code, 0, "{conn}");
+        assert_eq!(&r[0].assignment[..], want.as_bytes(), "{conn}");
+    }
+    assert_eq!(describe(c.sim(1), GROUP).group_state, "Stable");
+}
+
+#[test]
+fn sync_group_metadata_the_follower_never_copies_times_out_rebalance_in_progress() {
+    let mut c = pair();
+    let ids = joined(&mut c);
+    sync_all(&mut c, &ids);
+    // Broker 2 hears nothing more: only broker 1's clock moves, past
+    // offsets.commit.timeout.ms.
+    let s = c.sim(1);
+    s.replica.clear();
+    s.advance(5_000);
+    for conn in [A, B, C] {
+        let r = syncs(s, conn);
+        assert_eq!(r.len(), 1, "{conn}");
+        assert_eq!(
+            r[0].error_code,
+            ErrorCode::REBALANCE_IN_PROGRESS.code(),
+            "{conn}"
+        );
+        assert!(r[0].assignment.is_empty(), "{conn}: no assignment");
+        assert_eq!(r[0].protocol_name, None, "{conn}");
+    }
+    // As in Kafka, the assignment is void and the group rebalances.
+    assert_eq!(describe(s, GROUP).group_state, "PreparingRebalance");
+}
+
+#[test]
+fn sync_group_answers_waiting_when_leadership_moves_are_not_coordinator() {
+    let mut c = pair();
+    let ids = joined(&mut c);
+    sync_all(&mut c, &ids);
+    c.sim(1).replica.clear();
+    c.sim(2).replica.clear();
+    elect(&mut c, 2, 2);
+    for conn in [A, B, C] {
+        let r = syncs(c.sim(1), conn);
+        assert_eq!(r.len(), 1, "{conn}");
+        assert_eq!(r[0].error_code, ErrorCode::NOT_COORDINATOR.code(), "{conn}");
+    }
+}
+
+#[test]
+fn sync_group_metadata_stored_with_too_few_in_sync_replicas_is_coordinator_not_available() {
+    let mut c = pair();
+    let s = c.sim(1);
+    let now = s.now;
+    let min_isr = vec![("min.insync.replicas".to_string(), "2".to_string())];
+    s.broker.handle_topic_configs(OFFSETS, min_isr, now);
+    s.drain();
+    let ids = joined_with_isr(&mut c, &[1]);
+    sync_all(&mut c, &ids);
+    // Answered at once: the append cannot be acknowledged by 2 replicas.
+    // C, syncing after, finds the group rebalancing.
+    let s = c.sim(1);
+    let unavailable = ErrorCode::COORDINATOR_NOT_AVAILABLE.code();
+    let rebalancing = ErrorCode::REBALANCE_IN_PROGRESS.code();
+    for (conn, code) in [(A, unavailable), (B, unavailable), (C, rebalancing)] {
+        let r = syncs(s, conn);
+        assert_eq!(r.len(), 1, "{conn}");
+        assert_eq!(r[0].error_code, code, "{conn}");
+        assert!(r[0].assignment.is_empty(), "{conn}");
+    }
+    assert_eq!(describe(s, GROUP).group_state, "PreparingRebalance");
 }

@@ -74,7 +74,7 @@ pub(crate) mod reassignments;
 mod replicated;
 mod stop_replica;
 mod supported;
-mod sync_group;
+pub(crate) mod sync_group;
 pub(crate) mod txn;
 mod txn_offset_commit;
 mod update_metadata;
@@ -112,8 +112,8 @@ pub(crate) enum Parked {
     Fetch(Box<ParkedFetch>),
     /// An acks=all Produce waiting for the high watermark.
     Produce(Box<ParkedProduce>),
-    /// An offset commit's answer waiting for the high watermark of its
-    /// `__consumer_offsets` partition.
+    /// An offset commit's (or SyncGroup's, or a transaction coordinator's)
+    /// answer waiting for the high watermark of its internal partition.
     Answer(Box<replicated::ParkedAnswer>),
 }
 
@@ -251,6 +251,9 @@ pub(crate) struct Handled {
     pub appended: Vec<TopicPartition>,
     /// Responses to requests the group coordinator held, by connection.
     pub answers: Vec<(ConnId, ResponseBody)>,
+    /// The group metadata record [`answers`](Self::answers) wait for
+    /// (SyncGroup in a ZooKeeper cluster, see [`sync_group`]).
+    pub stored: Option<crate::coordinator::group::GroupStore>,
     /// The group coordinator's next deadline, when the request moved it.
     pub group_deadline: Option<Option<Now>>,
     /// Topics for the driver to create in ZooKeeper, with the request id
@@ -275,6 +278,7 @@ impl Handled {
             reply,
             appended: Vec::new(),
             answers: Vec::new(),
+            stored: None,
             group_deadline: None,
             create: None,
             metadata_updated: false,
@@ -325,7 +329,8 @@ pub(crate) fn dispatch<S: Storage>(
                 Parked::Fetch(f) => fetch::resume(parts, now, *f, expired),
                 Parked::Produce(p) => produce::resume(parts.cluster, &*parts.storage, *p, expired),
                 Parked::Answer(a) => {
-                    replicated::resume(parts.cluster, &*parts.storage, *a, expired)
+                    let h = replicated::resume_answer(parts, now, *a, expired);
+                    return Handled { request, ..h };
                 }
             };
             Handled {
@@ -724,7 +729,9 @@ fn run<S: Storage>(
             }
         }
         Q::JoinGroup(req) => join_group::handle(ctx, groups, ctl, req),
-        Q::SyncGroup(req) => sync_group::handle(ctx, groups, ctl.storage, req),
+        Q::SyncGroup(req) => {
+            sync_group::handle(ctx, answering, groups, ctl.cluster, ctl.storage, req)
+        }
         Q::Heartbeat(req) => heartbeat::handle(ctx, groups, ctl.storage, req),
         Q::LeaveGroup(req) => leave_group::handle(ctx, groups, ctl.storage, req),
         Q::OffsetCommit(req) => offset_commit::handle(ctx, answering, groups, ctl, req),

@@ -6,7 +6,11 @@
 //! coordinator's answers (InitProducerId, AddPartitionsToTxn,
 //! AddOffsetsToTxn, EndTxn) once the transaction's partition of
 //! `__transaction_state` is (Kafka's `appendTransactionToLog`, acks=-1,
-//! for at most `request.timeout.ms`).
+//! for at most `request.timeout.ms`); and so are the SyncGroup answers
+//! of a group whose metadata the leader's SyncGroup wrote (Kafka's
+//! `storeGroup`, acks=-1 for at most `offsets.commit.timeout.ms`, its
+//! errors mapped as [`super::sync_group`] says, the group told of a
+//! failure by [`resume_answer`]).
 //!
 //! On a single broker, or for a partition without followers, the high
 //! watermark is the log end and the answer goes at once. In a cluster the
@@ -25,8 +29,10 @@
 
 use bytestring::ByteString;
 
+use super::sync_group::store_error;
 use super::txn::TxnParts;
 use super::{Answering, Ctx, Handled, Parked, Reply};
+use crate::coordinator::group::GroupStore;
 use crate::protocol::{ErrorCode, ResponseBody};
 use crate::state::cluster::Cluster;
 use crate::state::Now;
@@ -38,10 +44,14 @@ use crate::storage::{Storage, TopicPartition};
 pub(crate) struct ParkedAnswer {
     /// How to answer it.
     pub answering: Answering,
-    /// When it is answered COORDINATOR_NOT_AVAILABLE.
+    /// When it is answered with the timeout's error.
     pub deadline: Now,
-    waits: Vec<(TopicPartition, i64)>,
-    body: ResponseBody,
+    pub(super) waits: Vec<(TopicPartition, i64)>,
+    pub(super) body: ResponseBody,
+    /// The group metadata record a SyncGroup answer waits for (Kafka's
+    /// `storeGroup`), whose failure maps errors its own way and resets the
+    /// group; `None` for offset commits and transaction answers.
+    pub(super) store: Option<GroupStore>,
 }
 
 impl ParkedAnswer {
@@ -73,6 +83,7 @@ pub(crate) fn answer_when_replicated<S: Storage>(
         deadline: now.saturating_add(timeout_ms),
         waits,
         body,
+        store: None,
     };
     resume(cluster, storage, parked, false)
 }
@@ -123,17 +134,40 @@ pub(crate) fn resume<S: Storage>(
         }
         code = ErrorCode::REQUEST_TIMED_OUT;
     }
-    let code = match code {
-        ErrorCode::NONE => return Reply::Response(parked.body),
-        ErrorCode::NOT_LEADER_OR_FOLLOWER => ErrorCode::NOT_COORDINATOR,
-        _ => ErrorCode::COORDINATOR_NOT_AVAILABLE,
+    let code = match (code, &parked.store) {
+        (ErrorCode::NONE, _) => return Reply::Response(parked.body),
+        (c, Some(_)) => store_error(c),
+        (ErrorCode::NOT_LEADER_OR_FOLLOWER, None) => ErrorCode::NOT_COORDINATOR,
+        (_, None) => ErrorCode::COORDINATOR_NOT_AVAILABLE,
     };
     fail(&mut parked.body, code);
     Reply::Response(parked.body)
 }
 
+/// Tries a parked answer again, as [`resume`] does; a SyncGroup's
+/// answer then tells the group coordinator how its group's store ended
+/// (forgotten when replicated, the group reset when it failed).
+pub(crate) fn resume_answer<S: Storage>(
+    parts: super::Parts<'_, S>,
+    now: Now,
+    parked: ParkedAnswer,
+    expired: bool,
+) -> Handled {
+    let store = parked.store.clone();
+    let reply = resume(parts.cluster, &*parts.storage, parked, expired);
+    let ok = ErrorCode::NONE.code();
+    match (store, &reply) {
+        (None, _) | (_, Reply::Park(_)) => Handled::reply(reply),
+        (Some(store), Reply::Response(ResponseBody::SyncGroup(r))) if r.error_code == ok => {
+            parts.groups.stored(&store);
+            Handled::reply(reply)
+        }
+        (Some(store), _) => Handled::group(parts.groups.store_failed(&store, now), |_| reply),
+    }
+}
+
 /// Sets every part of a response that succeeded to `code`.
-fn fail(body: &mut ResponseBody, code: ErrorCode) {
+pub(super) fn fail(body: &mut ResponseBody, code: ErrorCode) {
     let ok = ErrorCode::NONE.code();
     let set = |c: &mut i16| {
         if *c == ok {
@@ -166,6 +200,12 @@ fn fail(body: &mut ResponseBody, code: ErrorCode) {
                     p.error_code = code.code();
                 }
             }
+        }
+        ResponseBody::SyncGroup(r) if r.error_code == ok => {
+            r.error_code = code.code();
+            r.protocol_type = None;
+            r.protocol_name = None;
+            r.assignment = Default::default();
         }
         ResponseBody::TxnOffsetCommit(r) => {
             for p in r.topics.iter_mut().flat_map(|t| &mut t.partitions) {

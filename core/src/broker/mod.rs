@@ -124,6 +124,7 @@ mod creates;
 mod markers;
 mod output;
 mod replicas;
+mod stored;
 mod timer;
 mod wake;
 
@@ -614,6 +615,7 @@ impl<S: Storage> Broker<S> {
             reply,
             appended,
             answers,
+            stored,
             group_deadline,
             create,
             metadata_updated,
@@ -644,9 +646,7 @@ impl<S: Storage> Broker<S> {
             self.fetcher.sync(&self.cluster.leadership.followed());
             self.drive_replicas(now);
         }
-        for (held, body) in answers {
-            self.answer_held(held, body, now);
-        }
+        self.answer_all(answers, stored, now);
         if let Some(at) = group_deadline {
             self.set_group_timer(at);
         }

@@ -33,6 +33,11 @@
 //! runtime reverts a write that failed. Offsets change in memory only once
 //! their records are written.
 //!
+//! In a ZooKeeper cluster the group metadata the leader's SyncGroup
+//! writes is acks=-1, as Kafka's `storeGroup`: the SyncGroup answers wait
+//! for the followers, and a store that cannot be replicated voids the
+//! assignment and rebalances the group ([`store`]).
+//!
 //! Nothing here reads a clock: every deadline (session timeouts, the
 //! initial rebalance delay, rebalance timeouts) is a time the caller's
 //! timer wakes [`GroupCoordinator::handle_timeout`] at, as
@@ -48,6 +53,7 @@ pub(crate) mod offsets;
 mod ops;
 mod owned;
 pub(crate) mod records;
+mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -69,6 +75,7 @@ use crate::storage::{Storage, TopicPartition};
 
 pub use crate::state::GroupConfig;
 pub(crate) use offsets::Committed;
+pub(crate) use store::GroupStore;
 
 /// How long a timer's decision that could not be written waits before it
 /// is tried again (Kafka's coordinator timers retry the same way).
@@ -322,6 +329,8 @@ pub(crate) struct GroupCoordinator {
     /// The partitions of `__consumer_offsets` whose groups are coordinated
     /// here; `None`: every partition (a single broker). See [`owned`].
     led: Option<BTreeSet<i32>>,
+    /// Group metadata records SyncGroup answers wait for, by group.
+    stores: BTreeMap<ByteString, GroupStore>,
     config: GroupConfig,
 }
 
@@ -335,6 +344,7 @@ impl GroupCoordinator {
             deadlines: Deadlines::default(),
             retry_at: BTreeMap::new(),
             led: None,
+            stores: BTreeMap::new(),
             config,
         }
     }

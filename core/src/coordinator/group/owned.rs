@@ -102,6 +102,7 @@ impl GroupCoordinator {
             }
             self.offsets.remove(id);
             self.retry_at.remove(id);
+            self.stores.remove(id);
             self.deadlines.set(id, None);
         }
         for by_group in self.pending.values_mut() {

@@ -110,6 +110,20 @@ impl ClassicGroup {
         }
     }
 
+    /// The group metadata record the leader's SyncGroup of `generation`
+    /// stored could not be replicated: unless the group moved on, every
+    /// assignment is void and the group rebalances (Kafka's `storeGroup`
+    /// callback with an error).
+    pub fn store_failed(&mut self, generation: i32, now: Now, cfg: &GroupConfig, fx: &mut Effects) {
+        if generation != self.generation || !matches!(self.state, State::Stable { .. }) {
+            return;
+        }
+        for m in &mut self.members {
+            m.assignment = Bytes::new();
+        }
+        self.prepare_rebalance(now, cfg, fx);
+    }
+
     /// Handles a Heartbeat.
     pub fn heartbeat(
         &mut self,
