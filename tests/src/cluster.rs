@@ -38,6 +38,15 @@ pub struct Kept {
     _config: TempDir,
 }
 
+impl Kept {
+    /// Starts the broker again over its data directory, with the same
+    /// properties (after it was killed; the old process is dropped).
+    pub fn restart(&mut self) {
+        let file = self._config.0.join("server.properties");
+        self.server = Server::start_in(&self.data.0, &[&file.to_string_lossy()]);
+    }
+}
+
 /// Broker `id` of the cluster at `zk`, with a fresh data directory the
 /// test keeps.
 pub fn kept(zk: &ZooKeeper, id: i32) -> Kept {

@@ -10,7 +10,9 @@
 //! led from its new replicas, every record is still there at its offset,
 //! and the removed replica's log directory is deleted from its disk.
 //! A move that takes the leader away, made while an idempotent acks=all
-//! producer writes, loses no acknowledged record.
+//! producer writes, loses no acknowledged record; and a move whose
+//! controller is killed mid-way is finished by the next controller, from
+//! what the assignment znode holds.
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -138,8 +140,11 @@ fn kafkajs_moves_a_partition_to_two_other_brokers_and_no_record_is_lost() {
     let done = wait("the move to complete", Duration::from_secs(60), || {
         describe(any, "moved").filter(|d| d.replicas == target && d.isr.len() == 2)
     });
+    // The ISR is in the order the replicas caught up.
+    let mut isr = done.isr.clone();
+    isr.sort_unstable();
     assert_eq!(
-        done,
+        Described { isr, ..done },
         Described {
             leader: target[0],
             replicas: target.clone(),
@@ -381,4 +386,53 @@ fn moving_the_leader_away_under_an_acks_all_producer_loses_nothing() {
                 .then_some(())
         },
     );
+}
+
+#[test]
+fn a_new_controller_finishes_a_move_its_predecessor_started() {
+    let zk = ZooKeeper::start();
+    let (mut brokers, c) = cluster(&zk);
+    let origin = single_replica_topic(&brokers[&c].server, "resumed", 50);
+    let target: Vec<i64> = (1..=3).filter(|&id| id != origin).collect();
+    let frozen = *target.iter().find(|&&id| id != c).expect("one is not");
+    kill("-STOP", brokers[&frozen].server.pid());
+    let ids = format!("{},{}", target[0], target[1]);
+    let out = brokers[&c]
+        .server
+        .spate(&["topic", "reassign", "resumed", "--replicas", &ids], b"");
+    // The controller dies with the move in progress.
+    kill("-KILL", brokers[&c].server.pid());
+    kill("-CONT", brokers[&frozen].server.pid());
+    assert!(out.status.success(), "{out:?}");
+    let full: Vec<i64> = target.iter().copied().chain([origin]).collect();
+    assert_eq!(
+        assignment(&zk, "resumed"),
+        (
+            serde_json::json!(full),
+            serde_json::json!(target),
+            serde_json::json!([origin])
+        ),
+        "the move is in the znode"
+    );
+    let next = wait("a new controller", Duration::from_secs(20), || {
+        controller(&zk, "").filter(|&n| n != c)
+    });
+    println!("controller {c} killed mid-move; {next} took over");
+    brokers.get_mut(&c).expect("the old controller").restart();
+    let any = &brokers[&next].server;
+    let done = wait("the move to complete", Duration::from_secs(60), || {
+        describe(any, "resumed").filter(|d| d.replicas == target && d.isr.len() == 2)
+    });
+    assert!(target.contains(&done.leader), "{done:?}");
+    wait(
+        "the assignment znode to hold the target",
+        Duration::from_secs(20),
+        || {
+            (assignment(&zk, "resumed") == (serde_json::json!(target), Value::Null, Value::Null))
+                .then_some(())
+        },
+    );
+    let read = read_all(&brokers[&done.leader].server.addr, "resumed");
+    let expected: Vec<(i64, String)> = (0..50).map(|i| (i, format!("r{i}"))).collect();
+    assert_eq!(read, expected);
 }
