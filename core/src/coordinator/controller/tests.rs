@@ -15,6 +15,13 @@ struct World {
     assignments: BTreeMap<String, TopicAssignment>,
     /// `(kind, broker, partition, leader, leader epoch, isr)`.
     sent: Vec<String>,
+    /// StopReplica requests are kept here, unanswered, instead of being
+    /// answered at once.
+    hold_stops: bool,
+    /// StopReplica requests not answered yet.
+    held: Vec<(BrokerId, Vec<(TopicPartition, i32)>)>,
+    /// Replicas whose StopReplica fails (KAFKA_STORAGE_ERROR).
+    failing: BTreeSet<(BrokerId, TopicPartition)>,
 }
 
 impl World {
@@ -56,13 +63,17 @@ impl World {
                     partitions,
                     delete,
                 } => {
-                    for (tp, e) in partitions {
+                    for (tp, e) in &partitions {
                         match delete {
                             true => self
                                 .sent
                                 .push(format!("stop {broker} {tp} delete {delete}")),
                             false => self.sent.push(format!("stop {broker} {tp} e{e}")),
                         }
+                    }
+                    match self.hold_stops {
+                        true => self.held.push((broker, partitions)),
+                        false => self.answer_stop(c, broker, partitions),
                     }
                 }
                 Output::ShutdownDone { broker, remaining } => {
@@ -97,6 +108,39 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Answers a StopReplica: no error, but for the failing replicas.
+    fn answer_stop(
+        &mut self,
+        c: &mut Controller,
+        broker: BrokerId,
+        partitions: Vec<(TopicPartition, i32)>,
+    ) {
+        let answers = partitions
+            .into_iter()
+            .map(|(tp, e)| {
+                let code = match self.failing.contains(&(broker, tp.clone())) {
+                    true => ErrorCode::KAFKA_STORAGE_ERROR,
+                    false => ErrorCode::NONE,
+                };
+                (tp, e, code)
+            })
+            .collect();
+        c.handle_stop_replica_answered(broker, answers);
+    }
+
+    /// Answers the held StopReplica requests to `broker`, then carries out
+    /// what follows.
+    fn answer_held(&mut self, c: &mut Controller, broker: BrokerId) {
+        let (now, kept) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|(b, _)| *b == broker);
+        self.held = kept;
+        for (b, partitions) in now {
+            self.answer_stop(c, b, partitions);
+        }
+        self.run(c);
     }
 
     fn write(&mut self, tp: &TopicPartition, state: &LeaderIsr, expect: Expect) -> WriteOutcome {
@@ -683,4 +727,89 @@ fn a_topic_with_a_replica_on_a_dead_broker_waits_to_be_deleted() {
         "{sent:?}"
     );
     assert_eq!(sent.last().map(String::as_str), Some("deleted t"));
+}
+
+#[test]
+fn a_deleted_topic_is_removed_only_once_every_replica_answered_its_stop_replica() {
+    let mut world = World {
+        hold_stops: true,
+        ..World::default()
+    };
+    let mut c = started(&mut world);
+    world.take();
+    c.handle_deletions(["t".to_string()].into());
+    world.run(&mut c);
+    let sent = world.take();
+    assert_eq!(sent.last().map(String::as_str), Some("stop 3 t-0 delete true"));
+    assert!(!sent.contains(&"deleted t".to_string()), "{sent:?}");
+    // Answers to another StopReplica (a controlled shutdown's, at the
+    // leader epoch) tell nothing of the deletion.
+    c.handle_stop_replica_answered(1, vec![(tp(0), 0, ErrorCode::NONE)]);
+    world.run(&mut c);
+    world.answer_held(&mut c, 1);
+    world.answer_held(&mut c, 2);
+    assert!(world.take().is_empty(), "broker 3 has not answered");
+    assert!(c.deleting().contains("t"));
+    assert!(world.znodes.contains_key(&tp(0)));
+    world.answer_held(&mut c, 3);
+    assert_eq!(world.take(), ["deleted t"]);
+    assert!(c.deleting().is_empty());
+    assert!(world.znodes.is_empty());
+}
+
+#[test]
+fn a_replica_whose_deletion_fails_is_stopped_again_at_the_retry() {
+    let mut world = World::default();
+    let mut c = started(&mut world);
+    world.take();
+    world.failing.insert((2, tp(0)));
+    c.handle_deletions(["t".to_string()].into());
+    world.run(&mut c);
+    let sent = world.take();
+    assert!(!sent.contains(&"deleted t".to_string()), "{sent:?}");
+    assert!(c.deletions_failed());
+    // Still failing: asked again, not deleted.
+    c.handle_retry_deletions();
+    world.run(&mut c);
+    assert_eq!(world.take(), ["stop 2 t-0 delete true"]);
+    assert!(c.deleting().contains("t"));
+    // Nothing failed since: a retry asks nothing.
+    world.failing.clear();
+    c.handle_retry_deletions();
+    c.handle_retry_deletions();
+    world.run(&mut c);
+    assert_eq!(world.take(), ["stop 2 t-0 delete true", "deleted t"]);
+    assert!(!c.deletions_failed());
+    assert!(world.znodes.is_empty());
+}
+
+#[test]
+fn a_broker_that_leaves_before_answering_is_stopped_again_when_back() {
+    let mut world = World {
+        hold_stops: true,
+        ..World::default()
+    };
+    let mut c = started(&mut world);
+    world.take();
+    c.handle_deletions(["t".to_string()].into());
+    world.run(&mut c);
+    world.take();
+    world.answer_held(&mut c, 1);
+    world.answer_held(&mut c, 2);
+    // Broker 3 goes, and its request with its channel.
+    world.held.clear();
+    c.handle_brokers(live(&[1, 2]));
+    world.run(&mut c);
+    assert!(world.take().is_empty(), "a deleted topic is decided no more");
+    c.handle_brokers(live(&[1, 2, 3]));
+    world.run(&mut c);
+    let sent = world.take();
+    assert!(
+        sent.iter().all(|l| !l.starts_with("lai")),
+        "the returning broker hears nothing of the topic but: {sent:?}"
+    );
+    assert!(sent.contains(&"um 3 -".to_string()), "{sent:?}");
+    assert_eq!(sent.last().map(String::as_str), Some("stop 3 t-0 delete true"));
+    world.answer_held(&mut c, 3);
+    assert_eq!(world.take(), ["deleted t"]);
 }
