@@ -217,7 +217,11 @@ impl Controller {
             .collect();
         let replicas: BTreeMap<(BrokerId, TopicPartition), Replica> = gone
             .iter()
-            .flat_map(|(tp, p)| p.replicas.iter().map(|&b| ((b, (*tp).clone()), Replica::Owed)))
+            .flat_map(|(tp, p)| {
+                p.replicas
+                    .iter()
+                    .map(|&b| ((b, (*tp).clone()), Replica::Owed))
+            })
             .collect();
         for &broker in &self.live {
             self.outputs.push_back(Output::UpdateMetadata {
