@@ -91,8 +91,10 @@
 
 pub(crate) mod admin;
 mod channel;
+mod config_changes;
 mod control;
 pub(crate) mod engine;
+mod leader_and_isr;
 pub(crate) mod membership;
 pub(crate) mod rebalance;
 mod sender;
