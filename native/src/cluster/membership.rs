@@ -34,7 +34,7 @@ use super::admin::{
     add_partitions, create_topics, mark_deletions, write_isr, write_topic_configs, Command,
 };
 use super::channel::Channels;
-use super::config_changes::read_config_changes;
+use super::config_changes::{now_ms, read_config_changes};
 use super::control::{Answer, Asker, Control};
 use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
@@ -591,7 +591,7 @@ pub(crate) async fn run<E: Engine>(
                         control.data_changed(key);
                     }
                     if let Event::ConfigChanges(names) = &event {
-                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed).await {
+                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed, now_ms()).await {
                             warn!(error = %e, "reading config changes failed; they are read at the next one");
                         }
                     }
