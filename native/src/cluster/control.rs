@@ -100,6 +100,8 @@ pub(crate) struct Control {
     reassigns: BTreeMap<u64, bool>,
     /// When the replicas whose deletion failed are asked again.
     retry_deletions_at: Option<Instant>,
+    /// The live registrations the machine was last given.
+    registered: BTreeMap<BrokerId, Registered>,
 }
 
 /// An answer of the controller machine's, for the membership loop to
@@ -317,6 +319,21 @@ impl Control {
         senders: &mut Senders,
     ) -> Result<(), EngineError> {
         let ids: BTreeSet<BrokerId> = live.iter().map(|r| r.info.id).collect();
+        let was = std::mem::replace(
+            &mut self.registered,
+            live.iter().map(|r| (r.info.id, r.clone())).collect(),
+        );
+        // Registered again unseen: the channels gave it a new channel.
+        let restarted = live
+            .iter()
+            .filter(|r| was.get(&r.info.id).is_some_and(|old| old != *r))
+            .map(|r| r.info.id);
+        if self.loaded == Some(term.epoch) {
+            for id in restarted {
+                debug!(broker = id, "broker {id} registered again");
+                self.machine.handle_broker_restarted(id);
+            }
+        }
         if self.loaded != Some(term.epoch) {
             self.load(engine, term.epoch, ids).await?;
         } else {

@@ -16,7 +16,9 @@
 //!    with an error (KAFKA_STORAGE_ERROR) failed (`ReplicaDeletionIneligible`)
 //!    and gets StopReplica again at [`Controller::handle_retry_deletions`],
 //!    which the driver calls after a pause; one whose broker leaves the
-//!    live set before answering gets it again once the broker is back,
+//!    live set before answering gets it again once the broker is back (or
+//!    at once, [`Controller::handle_broker_restarted`], when it registered
+//!    again without being seen to leave),
 //! 4. once every replica is deleted, forgets the topic and asks the driver
 //!    to remove its znodes ([`Output::TopicDeleted`]).
 //!
@@ -112,6 +114,23 @@ impl Controller {
         }
         for r in self.stopping.values_mut().flat_map(|m| m.values_mut()) {
             if *r == Replica::Failed {
+                *r = Replica::Owed;
+            }
+        }
+        self.decide_all();
+    }
+
+    /// `broker` registered again without leaving the live set this
+    /// machine was given: the driver's channel to it is new, and the
+    /// requests queued on the old one are lost, so the StopReplica its
+    /// replicas of deleted topics wait for is sent again (Kafka treats a
+    /// bounced broker as one that failed and started).
+    pub fn handle_broker_restarted(&mut self, broker: BrokerId) {
+        if self.epoch.is_none() {
+            return;
+        }
+        for ((b, _), r) in self.stopping.values_mut().flat_map(|m| m.iter_mut()) {
+            if *b == broker && *r == Replica::Started {
                 *r = Replica::Owed;
             }
         }

@@ -147,3 +147,29 @@ fn a_broker_that_leaves_before_answering_is_stopped_again_when_back() {
     world.answer_held(&mut c, 3);
     assert_eq!(world.take(), ["deleted t"]);
 }
+
+#[test]
+fn a_broker_that_registered_again_is_stopped_again_at_once() {
+    let mut world = World {
+        hold_stops: true,
+        ..World::default()
+    };
+    let mut c = started(&mut world);
+    world.take();
+    c.handle_deletions(["t".to_string()].into());
+    world.run(&mut c);
+    world.take();
+    world.answer_held(&mut c, 1);
+    world.answer_held(&mut c, 2);
+    // Broker 3 bounced: its new channel never had the request.
+    world.held.clear();
+    c.handle_broker_restarted(3);
+    world.run(&mut c);
+    assert_eq!(world.take(), ["stop 3 t-0 delete true"]);
+    // Brokers that answered are not asked again.
+    c.handle_broker_restarted(1);
+    world.run(&mut c);
+    assert!(world.take().is_empty());
+    world.answer_held(&mut c, 3);
+    assert_eq!(world.take(), ["deleted t"]);
+}
