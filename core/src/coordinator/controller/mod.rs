@@ -21,7 +21,8 @@
 //!    deletion (module `deletion`), [`Controller::handle_stop_replica_answered`]
 //!    when a broker answers a StopReplica (and
 //!    [`Controller::handle_retry_deletions`] a while after one carried an
-//!    error).
+//!    error), [`Controller::handle_broker_restarted`] when a live broker
+//!    registered again (its channel is new).
 //! 3. For every [`Output::Write`], write conditionally (fenced by the
 //!    controller epoch) and hand the outcomes back together in
 //!    [`Controller::handle_written`]; for every [`Output::Read`], read the
