@@ -143,24 +143,27 @@ fn a_deleted_topic_leaves_every_broker_zookeeper_and_the_disks_and_can_be_create
     assert!(out.status.success(), "{out:?}");
     let answer: Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(answer["deleted"], "doomed");
-    for b in brokers.values() {
-        wait(
-            &format!("the broker at {} to forget doomed", b.server.addr),
-            Duration::from_secs(15),
-            || (lists(&b.server.addr, "doomed") == Some(false)).then_some(()),
-        );
-        wait(
-            &format!("the logs of doomed to go from broker at {}", b.server.addr),
-            Duration::from_secs(15),
-            || log_dirs(&b.data.0, "doomed").is_empty().then_some(()),
-        );
-    }
     wait("the znodes to go", Duration::from_secs(15), || {
         (zk.get("/brokers/topics/doomed").is_none()
             && zk.get("/config/topics/doomed").is_none()
             && zk.get("/admin/delete_topics/doomed").is_none())
         .then_some(())
     });
+    for b in brokers.values() {
+        // The controller removed the znodes only once every replica
+        // answered its StopReplica: the logs are gone already.
+        assert_eq!(
+            log_dirs(&b.data.0, "doomed"),
+            Vec::<String>::new(),
+            "the logs of doomed on the broker at {}",
+            b.server.addr
+        );
+        wait(
+            &format!("the broker at {} to forget doomed", b.server.addr),
+            Duration::from_secs(15),
+            || (lists(&b.server.addr, "doomed") == Some(false)).then_some(()),
+        );
+    }
     // Deleting it again: it is unknown.
     let again = other.spate(&["topic", "delete", "doomed"], b"");
     assert!(!again.status.success());

@@ -20,10 +20,14 @@
 //! - topics were marked under `/admin/delete_topics` (and after every
 //!   load): list them, `handle_deletions` (Kafka's `TopicDeletion`). The
 //!   machine's StopReplica requests go to the channels like its other
-//!   requests; once it says a topic is deleted, `/brokers/topics/<topic>`
-//!   (with every znode under it), `/config/topics/<topic>` and the mark
-//!   are deleted, in that order (Kafka's `deleteTopicZNode`,
-//!   `deleteTopicConfigs`, `deleteTopicDeletions`).
+//!   requests, and their answers come back from the channels
+//!   ([`Control::stop_replica_answered`]); once every replica of a topic
+//!   answered with no error, the machine says the topic is deleted, and
+//!   `/brokers/topics/<topic>` (with every znode under it),
+//!   `/config/topics/<topic>` and the mark are deleted, in that order
+//!   (Kafka's `deleteTopicZNode`, `deleteTopicConfigs`,
+//!   `deleteTopicDeletions`). Replicas answered with an error are asked
+//!   again after [`DELETION_RETRY`] (`handle_retry_deletions`).
 //!
 //! - AlterPartitionReassignments and ListPartitionReassignments held on
 //!   a connection: [`Control::reassign`] hands the moves to the machine
@@ -41,19 +45,25 @@
 //! at once.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use spate_core::coordinator::controller::{
     Controller, Expect as Condition, Listed, Outcome, Output, Stored, TopicAssignment, WriteOutcome,
 };
 use spate_core::protocol::ErrorCode;
 use spate_core::storage::TopicPartition;
+use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
+
+/// The pause before replicas whose deletion failed (a StopReplica answered
+/// with an error) are asked again.
+pub(crate) const DELETION_RETRY: Duration = Duration::from_secs(5);
 
 use super::channel::Channels;
 use super::engine::{
     BrokerId, ControllerEpoch, Engine, EngineError, Expect, Registered, Version, Written,
 };
-use super::sender::Senders;
+use super::sender::{Senders, Stopped};
 use super::topic_znodes::{
     config_path, decode_isr_change, decode_state, decode_topic, deletion_path, encode_topic,
     state_path, topic_path, DELETE_TOPICS, ISR_CHANGES, TOPICS,
@@ -88,6 +98,10 @@ pub(crate) struct Control {
     /// Per AlterPartitionReassignments held: whether it allowed a replica
     /// count change (echoed in its answer).
     reassigns: BTreeMap<u64, bool>,
+    /// When the replicas whose deletion failed are asked again.
+    retry_deletions_at: Option<Instant>,
+    /// The live registrations the machine was last given.
+    registered: BTreeMap<BrokerId, Registered>,
 }
 
 /// An answer of the controller machine's, for the membership loop to
@@ -139,6 +153,26 @@ impl Control {
         let answered = std::mem::take(&mut self.answered);
         *self = Control::default();
         self.answered = answered;
+    }
+
+    /// A broker answered a StopReplica: the machine hears of it if it was
+    /// sent in this term; a deletion that failed is retried after
+    /// [`DELETION_RETRY`] (from the next [`Control::step`] due).
+    pub(crate) fn stop_replica_answered(&mut self, stopped: Stopped) {
+        if self.loaded != Some(stopped.controller_epoch) {
+            return;
+        }
+        self.machine
+            .handle_stop_replica_answered(stopped.broker, stopped.partitions);
+        if self.machine.deletions_failed() && self.retry_deletions_at.is_none() {
+            self.retry_deletions_at = Some(Instant::now() + DELETION_RETRY);
+        }
+    }
+
+    /// When the membership loop is to call [`Control::step`] again to
+    /// retry failed deletions.
+    pub(crate) fn wake_at(&self) -> Option<Instant> {
+        self.retry_deletions_at
     }
 
     /// Broker `broker` asks to shut down (Kafka's `controlledShutdown`):
@@ -285,6 +319,21 @@ impl Control {
         senders: &mut Senders,
     ) -> Result<(), EngineError> {
         let ids: BTreeSet<BrokerId> = live.iter().map(|r| r.info.id).collect();
+        let was = std::mem::replace(
+            &mut self.registered,
+            live.iter().map(|r| (r.info.id, r.clone())).collect(),
+        );
+        // Registered again unseen: the channels gave it a new channel.
+        let restarted = live
+            .iter()
+            .filter(|r| was.get(&r.info.id).is_some_and(|old| old != *r))
+            .map(|r| r.info.id);
+        if self.loaded == Some(term.epoch) {
+            for id in restarted {
+                debug!(broker = id, "broker {id} registered again");
+                self.machine.handle_broker_restarted(id);
+            }
+        }
         if self.loaded != Some(term.epoch) {
             self.load(engine, term.epoch, ids).await?;
         } else {
@@ -312,6 +361,11 @@ impl Control {
         // (the states they name were loaded, so they tell nothing new).
         if self.isr_changes {
             self.read_isr_changes(engine).await?;
+        }
+        if self.retry_deletions_at.is_some_and(|t| t <= Instant::now()) {
+            self.retry_deletions_at = None;
+            info!("asking again the replicas whose deletion failed");
+            self.machine.handle_retry_deletions();
         }
         if self.deletions {
             let names = engine.children(DELETE_TOPICS).await?;

@@ -86,13 +86,16 @@ pub(crate) enum Election {
     Lost(Option<BrokerId>),
 }
 
-/// A key's value and its version.
+/// A key's value, its version and when it was created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Versioned {
     /// The value.
     pub data: Vec<u8>,
     /// Its version.
     pub version: Version,
+    /// When the key was created, in milliseconds since the Unix epoch, by
+    /// the coordination service's clock (ZooKeeper's `ctime`).
+    pub created_ms: i64,
 }
 
 /// The condition of a [`Engine::write`].

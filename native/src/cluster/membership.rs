@@ -16,7 +16,9 @@
 //! keeps the controller's channels to the live brokers ([`Channels`]
 //! decides, [`Senders`] sends): after every change of role or of the live
 //! brokers it read, and right after an event, so a resigning controller
-//! stops sending before it does anything else.
+//! stops sending before it does anything else. The channels' StopReplica
+//! answers come back to the loop, which hands them to the controller's
+//! driver (`Control::stop_replica_answered`).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -32,6 +34,7 @@ use super::admin::{
     add_partitions, create_topics, mark_deletions, write_isr, write_topic_configs, Command,
 };
 use super::channel::Channels;
+use super::config_changes::{now_ms, read_config_changes};
 use super::control::{Answer, Asker, Control};
 use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
@@ -40,7 +43,7 @@ use super::engine::{
 use super::rebalance::{RebalanceConfig, RebalanceTimer};
 use super::sender::Senders;
 use super::shutdown::{self, Leaving};
-use super::topic_znodes::{config_path, decode_config_change, decode_configs, CONFIG_CHANGES};
+use super::topic_znodes::{config_path, decode_configs};
 
 /// What the membership loop tells the task that owns the core's broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,39 +342,6 @@ async fn tell_configs<E: Engine>(
     Ok(())
 }
 
-/// Reads the config change announcements `names` newer than `last`
-/// (all of them the first time, as Kafka's `ConfigChangeListener` does at
-/// start), in order, and owes the broker the configs of each topic they
-/// name. Announcements are not deleted (Kafka's listener purges those
-/// older than 15 minutes).
-async fn read_config_changes<E: Engine>(
-    engine: &E,
-    names: &BTreeSet<String>,
-    last: &mut Option<u64>,
-    owed: &mut BTreeSet<String>,
-) -> Result<(), EngineError> {
-    let mut seqs: Vec<(u64, &String)> = names
-        .iter()
-        .filter_map(|n| Some((n.strip_prefix("config_change_")?.parse().ok()?, n)))
-        .filter(|(seq, _)| last.is_none_or(|l| *seq > l))
-        .collect();
-    seqs.sort();
-    for (seq, name) in seqs {
-        let path = format!("{CONFIG_CHANGES}/{name}");
-        if let Some(v) = engine.read(&path).await? {
-            match decode_config_change(&v.data) {
-                Some(topic) => {
-                    debug!(topic = %topic, "the topic's configs changed");
-                    owed.insert(topic);
-                }
-                None => debug!("{path}: not a topic's config change; ignored"),
-            }
-        }
-        *last = Some(seq);
-    }
-    Ok(())
-}
-
 /// Runs until `stop` fires (or its sender is dropped), then closes the
 /// engine's session. `me` is registered already (and `tell` was told).
 pub(crate) async fn run<E: Engine>(
@@ -392,7 +362,8 @@ pub(crate) async fn run<E: Engine>(
     // The live brokers the controller last read.
     let mut known = Vec::new();
     let mut channels = Channels::default();
-    let mut senders = Senders::new(me.id);
+    let (stopped, mut stop_answers) = mpsc::unbounded_channel();
+    let mut senders = Senders::new(me.id, stopped);
     let mut control = Control::default();
     // The topics under /brokers/topics as last seen, and those whose
     // configs the broker has not been told yet.
@@ -515,8 +486,11 @@ pub(crate) async fn run<E: Engine>(
         }
         let leave_at = leaving.as_ref().and_then(Leaving::wake_at);
         let check_at = rebalance_timer.wake_at();
+        let control_at = control.wake_at();
         tokio::select! {
             _ = async { match check_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
+            _ = async { match control_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
+            Some(stopped) = stop_answers.recv() => control.stop_replica_answered(stopped),
             _ = async { match leave_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
             _ = &mut stop => break,
             _ = async { match retry_at { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
@@ -617,7 +591,7 @@ pub(crate) async fn run<E: Engine>(
                         control.data_changed(key);
                     }
                     if let Event::ConfigChanges(names) = &event {
-                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed).await {
+                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed, now_ms()).await {
                             warn!(error = %e, "reading config changes failed; they are read at the next one");
                         }
                     }

@@ -19,7 +19,9 @@
 //!    core's broker must know goes to the task that owns it as [`News`]:
 //!    every registration's broker epoch (so it refuses requests meant for
 //!    an earlier incarnation), the configs of every topic that appears
-//!    under `/brokers/topics` (read from `/config/topics/<topic>`), and
+//!    under `/brokers/topics` (read from `/config/topics/<topic>`, and
+//!    again at each config change announcement under `/config/changes`,
+//!    which it purges after 15 minutes: [`config_changes`]), and
 //!    the outcomes of the writes it asked for ([`Command`]: creating
 //!    topics, marking topics for deletion, changing an ISR; see
 //!    [`admin`]);
@@ -30,8 +32,9 @@
 //!    core's controller machine ([`control`]): it loads every topic and
 //!    partition state when elected, follows new topics and leaders' ISR
 //!    change notifications and topic deletions (`/admin/delete_topics`)
-//!    through watches, sends StopReplica to delete replicas, writes leader and ISR to the
-//!    state znodes fenced by its term, and sends LeaderAndIsr (v5) and
+//!    through watches, sends StopReplica to delete replicas (and waits
+//!    for their answers before it removes a deleted topic's znodes),
+//!    writes leader and ISR to the state znodes fenced by its term, and sends LeaderAndIsr (v5) and
 //!    UpdateMetadata with partition states. It stops sending the moment
 //!    it resigns;
 //! 6. at shutdown, first asks the controller to move its leadership
@@ -79,11 +82,8 @@
 //!
 //! # Not here yet
 //!
-//! Topic deletion and partition addition through ZooKeeper, partition
-//! reassignment, the group and
-//! transaction coordinators following leadership of their internal
-//! topics' partitions (those topics stay on each broker's own controller),
-//! and config changes after a topic is created (`/config/changes`).
+//! What is still missing is listed in the README ("Brokers in a
+//! ZooKeeper cluster", "What is missing").
 //!
 //! The broker talks to ZooKeeper only through the [`Engine`] trait, so
 //! another coordination service can take its place; the core
@@ -91,8 +91,10 @@
 
 pub(crate) mod admin;
 mod channel;
+mod config_changes;
 mod control;
 pub(crate) mod engine;
+mod leader_and_isr;
 pub(crate) mod membership;
 pub(crate) mod rebalance;
 mod sender;

@@ -17,13 +17,15 @@
 //!
 //! The connection is asynchronous and small: ApiVersions first (v3, or v0
 //! when refused), then UpdateMetadata at [`update_metadata_version`],
-//! LeaderAndIsr at [`leader_and_isr_version`] and StopReplica at v3
+//! LeaderAndIsr at [`leader_and_isr_version`] (built in [`super::leader_and_isr`]) and StopReplica at v3
 //! (Kafka 2.8's, with a leader epoch and a delete flag per partition) or
-//! the broker's newest when older. A StopReplica answered with errors
-//! for some partitions is logged as a LeaderAndIsr is. A LeaderAndIsr answered
-//! with errors for some partitions (a stale leader epoch: the target has
-//! heard of a newer state already) is logged; the partitions it took are
-//! taken.
+//! the broker's newest when older. A LeaderAndIsr answered with errors
+//! for some partitions (a stale leader epoch: the target has heard of a
+//! newer state already) is logged; the partitions it took are taken. A
+//! StopReplica's answer is logged likewise and reported ([`Stopped`]: each
+//! partition's error) to the membership loop, for the controller machine,
+//! which waits for a deleted topic's replicas to answer before it removes
+//! the topic's znodes.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -34,9 +36,6 @@ use bytestring::ByteString;
 use spate_core::coordinator::controller::PartitionView;
 use spate_core::protocol::header::{decode_response, encode_request};
 use spate_core::protocol::messages::api_versions_request::ApiVersionsRequest;
-use spate_core::protocol::messages::leader_and_isr_request::{
-    LeaderAndIsrLiveLeader, LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
-};
 use spate_core::protocol::messages::request_header::RequestHeader;
 use spate_core::protocol::messages::update_metadata_request::{
     UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
@@ -49,9 +48,24 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use super::channel::{Assign, Request, Step, Update};
+use super::channel::{Request, Step, Update};
 use super::engine::{BrokerId, Registered};
-use super::stop_replica::{stop_replica, STOP_REPLICA_VERSION};
+use super::leader_and_isr::{leader_and_isr, leader_and_isr_version};
+use super::stop_replica::{answers, stop_replica, STOP_REPLICA_VERSION};
+use spate_core::storage::TopicPartition;
+
+/// A StopReplica answered by a broker, reported to the membership loop
+/// for the controller machine (`handle_stop_replica_answered`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stopped {
+    /// The broker that answered.
+    pub broker: BrokerId,
+    /// The controller term the request was sent in.
+    pub controller_epoch: i32,
+    /// Each partition answered for: its leader epoch in the request and
+    /// its error.
+    pub partitions: Vec<(TopicPartition, i32, ErrorCode)>,
+}
 
 /// The first pause before sending again (Kafka's `RequestSendThread`
 /// pauses 100 ms each time).
@@ -75,14 +89,13 @@ const MAX_FRAME: usize = 16 << 20;
 /// only matter while migrating to KRaft.)
 const UPDATE_METADATA_VERSION: i16 = 7;
 
-/// The LeaderAndIsr version Kafka's ZooKeeper controller sent from
-/// inter-broker protocol 2.8 on (topic ids; v6 adds only the leader
-/// recovery state of unclean elections, never used here).
-const LEADER_AND_ISR_VERSION: i16 = 5;
-
 /// The version of `api` to send a broker that serves `min..=max` of it
 /// (`None`: not at all): `want`, or the broker's newest when it is older.
-fn version_for(api: ApiKey, want: i16, served: Option<(i16, i16)>) -> anyhow::Result<i16> {
+pub(super) fn version_for(
+    api: ApiKey,
+    want: i16,
+    served: Option<(i16, i16)>,
+) -> anyhow::Result<i16> {
     let name = api.name();
     let Some((min, max)) = served else {
         bail!("it does not serve {name} (is it in this ZooKeeper cluster?)");
@@ -100,14 +113,8 @@ pub(crate) fn update_metadata_version(served: Option<(i16, i16)>) -> anyhow::Res
     version_for(ApiKey::UpdateMetadata, UPDATE_METADATA_VERSION, served)
 }
 
-/// The LeaderAndIsr version to send a broker that serves `min..=max` of
-/// it: [`LEADER_AND_ISR_VERSION`], or the broker's newest when older.
-pub(crate) fn leader_and_isr_version(served: Option<(i16, i16)>) -> anyhow::Result<i16> {
-    version_for(ApiKey::LeaderAndIsr, LEADER_AND_ISR_VERSION, served)
-}
-
 /// Partitions grouped by topic, in order.
-fn by_topic(partitions: &[PartitionView]) -> Vec<(&PartitionView, Vec<&PartitionView>)> {
+pub(super) fn by_topic(partitions: &[PartitionView]) -> Vec<(&PartitionView, Vec<&PartitionView>)> {
     let mut out: Vec<(&PartitionView, Vec<&PartitionView>)> = Vec::new();
     for p in partitions {
         match out.last_mut() {
@@ -116,54 +123,6 @@ fn by_topic(partitions: &[PartitionView]) -> Vec<(&PartitionView, Vec<&Partition
         }
     }
     out
-}
-
-/// The LeaderAndIsr request for `assign` at `version`: partitions grouped
-/// by topic from v2 on, listed one by one before.
-pub(crate) fn leader_and_isr(assign: &Assign, version: i16) -> LeaderAndIsrRequest {
-    let state = |p: &PartitionView| LeaderAndIsrPartitionState {
-        topic_name: ByteString::from(p.tp.topic.as_str()),
-        partition_index: p.tp.partition,
-        controller_epoch: p.state.controller_epoch,
-        leader: p.state.leader,
-        leader_epoch: p.state.leader_epoch,
-        isr: p.state.isr.clone().into(),
-        partition_epoch: p.version,
-        replicas: p.replicas.clone().into(),
-        adding_replicas: p.adding.clone().into(),
-        removing_replicas: p.removing.clone().into(),
-        ..Default::default()
-    };
-    let mut req = LeaderAndIsrRequest {
-        controller_id: assign.controller_id,
-        controller_epoch: assign.controller_epoch,
-        broker_epoch: assign.broker_epoch.0,
-        live_leaders: assign
-            .leaders
-            .iter()
-            .map(|b| LeaderAndIsrLiveLeader {
-                broker_id: b.id,
-                host_name: ByteString::from(b.host.as_str()),
-                port: b.port,
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    };
-    if version < 2 {
-        req.ungrouped_partition_states = assign.partitions.iter().map(state).collect();
-    } else {
-        req.topic_states = by_topic(&assign.partitions)
-            .into_iter()
-            .map(|(first, ps)| LeaderAndIsrTopicState {
-                topic_name: ByteString::from(first.tp.topic.as_str()),
-                topic_id: first.topic_id,
-                partition_states: ps.into_iter().map(state).collect(),
-                ..Default::default()
-            })
-            .collect();
-    }
-    req
 }
 
 /// The UpdateMetadata request for `update` at `version`. Every broker has
@@ -231,6 +190,8 @@ pub(crate) fn request(update: &Update, version: i16) -> UpdateMetadataRequest {
 pub(crate) struct Senders {
     /// This broker, the controller.
     me: BrokerId,
+    /// Where the channels report StopReplica answers.
+    stopped: mpsc::UnboundedSender<Stopped>,
     targets: HashMap<BrokerId, Target>,
 }
 
@@ -240,10 +201,11 @@ struct Target {
 }
 
 impl Senders {
-    /// No channels.
-    pub(crate) fn new(me: BrokerId) -> Senders {
+    /// No channels; StopReplica answers go to `stopped`.
+    pub(crate) fn new(me: BrokerId, stopped: mpsc::UnboundedSender<Stopped>) -> Senders {
         Senders {
             me,
+            stopped,
             targets: HashMap::new(),
         }
     }
@@ -259,7 +221,7 @@ impl Senders {
                     debug!(broker = r.info.id, "opening the controller's channel");
                     let (queue, rx) = mpsc::unbounded_channel();
                     let id = r.info.id;
-                    let task = tokio::spawn(run(self.me, r, rx));
+                    let task = tokio::spawn(run(self.me, r, rx, self.stopped.clone()));
                     if let Some(old) = self.targets.insert(id, Target { queue, task }) {
                         old.task.abort();
                     }
@@ -317,8 +279,14 @@ impl Drop for Senders {
     }
 }
 
-/// One broker's channel: sends what is queued, in order, until aborted.
-async fn run(me: BrokerId, target: Registered, mut queue: mpsc::UnboundedReceiver<Request>) {
+/// One broker's channel: sends what is queued, in order, until aborted,
+/// and reports each StopReplica's answer to `stopped`.
+async fn run(
+    me: BrokerId,
+    target: Registered,
+    mut queue: mpsc::UnboundedReceiver<Request>,
+    stopped: mpsc::UnboundedSender<Stopped>,
+) {
     let id = target.info.id;
     let addr = format!("{}:{}", target.info.host, target.info.port);
     let mut conn: Option<Peer> = None;
@@ -333,7 +301,18 @@ async fn run(me: BrokerId, target: Registered, mut queue: mpsc::UnboundedReceive
         let epoch = request.controller_epoch();
         loop {
             match attempt(&mut conn, me, &target, &request).await {
-                Ok(Answer { code, refused }) => {
+                Ok(Answer {
+                    code,
+                    refused,
+                    partitions,
+                }) => {
+                    if let Request::StopReplica(_) = &request {
+                        let _ = stopped.send(Stopped {
+                            broker: id,
+                            controller_epoch: epoch,
+                            partitions,
+                        });
+                    }
                     if failures > 0 {
                         info!(broker = id, "reached broker {id} at {addr} again");
                     }
@@ -389,6 +368,8 @@ struct Answer {
     code: ErrorCode,
     /// Partitions refused, with why (`t-0: FENCED_LEADER_EPOCH`).
     refused: Vec<String>,
+    /// A StopReplica's: each partition, its leader epoch and its error.
+    partitions: Vec<(TopicPartition, i32, ErrorCode)>,
 }
 
 /// Sends `request` on `conn`, connecting first when there is none.
@@ -424,6 +405,7 @@ async fn attempt(
         ResponseBody::UpdateMetadata(r) => Ok(Answer {
             code: ErrorCode(r.error_code),
             refused: Vec::new(),
+            partitions: Vec::new(),
         }),
         ResponseBody::LeaderAndIsr(r) => {
             let mut refused = Vec::new();
@@ -451,10 +433,15 @@ async fn attempt(
             Ok(Answer {
                 code: ErrorCode(r.error_code),
                 refused,
+                partitions: Vec::new(),
             })
         }
         ResponseBody::StopReplica(r) => Ok(Answer {
             code: ErrorCode(r.error_code),
+            partitions: match request {
+                Request::StopReplica(s) => answers(s, &r),
+                _ => Vec::new(),
+            },
             refused: r
                 .partition_errors
                 .iter()
@@ -687,97 +674,6 @@ mod tests {
                 );
                 assert!(got.topic_states.is_empty(), "no partition states yet");
             }
-        }
-    }
-
-    #[test]
-    fn leader_and_isr_groups_by_topic_from_v2_and_carries_the_live_leaders() {
-        use spate_core::coordinator::controller::LeaderIsr;
-        use spate_core::protocol::Uuid;
-        use spate_core::storage::TopicPartition;
-        let view = |topic: &str, p: i32| PartitionView {
-            tp: TopicPartition::new(topic, p),
-            topic_id: Uuid([7; 16]),
-            state: LeaderIsr {
-                leader: 2,
-                leader_epoch: 4,
-                isr: vec![2, 3],
-                controller_epoch: 6,
-            },
-            version: 9,
-            replicas: vec![1, 2, 3],
-            offline: vec![1],
-            adding: Vec::new(),
-            removing: Vec::new(),
-        };
-        let assign = Assign {
-            controller_id: 1,
-            controller_epoch: 6,
-            broker_epoch: BrokerEpoch(55),
-            partitions: vec![view("a", 0), view("a", 1), view("b", 0)],
-            leaders: vec![BrokerInfo {
-                id: 2,
-                host: "h".into(),
-                port: 9,
-                rack: None,
-            }],
-        };
-        assert_eq!(leader_and_isr_version(Some((0, 7))).unwrap(), 5);
-        for version in [1, 5] {
-            let header = RequestHeader {
-                request_api_key: ApiKey::LeaderAndIsr as i16,
-                request_api_version: version,
-                correlation_id: 1,
-                client_id: Some("1".into()),
-                ..Default::default()
-            };
-            let body = RequestBody::LeaderAndIsr(leader_and_isr(&assign, version));
-            let frame = encode_request(&header, &body).unwrap();
-            let (_, body) = decode_request(&frame.slice(4..)).unwrap();
-            let RequestBody::LeaderAndIsr(got) = body else {
-                panic!("another API");
-            };
-            assert_eq!(got.live_leaders.len(), 1);
-            assert_eq!(&*got.live_leaders[0].host_name, "h");
-            let states: Vec<(String, i32, i32, i32)> = if version < 2 {
-                got.ungrouped_partition_states
-                    .iter()
-                    .map(|p| {
-                        (
-                            p.topic_name.to_string(),
-                            p.partition_index,
-                            p.leader_epoch,
-                            p.partition_epoch,
-                        )
-                    })
-                    .collect()
-            } else {
-                assert_eq!(got.topic_states.len(), 2, "two topics");
-                assert_eq!(got.topic_states[0].topic_id, Uuid([7; 16]));
-                assert_eq!(got.broker_epoch, 55);
-                got.topic_states
-                    .iter()
-                    .flat_map(|t| {
-                        t.partition_states.iter().map(|p| {
-                            (
-                                t.topic_name.to_string(),
-                                p.partition_index,
-                                p.leader_epoch,
-                                p.partition_epoch,
-                            )
-                        })
-                    })
-                    .collect()
-            };
-            assert_eq!(
-                states,
-                [
-                    ("a".into(), 0, 4, 9),
-                    ("a".into(), 1, 4, 9),
-                    ("b".into(), 0, 4, 9)
-                ],
-                "v{version}"
-            );
         }
     }
 }

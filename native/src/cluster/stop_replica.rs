@@ -9,6 +9,10 @@ use spate_core::protocol::messages::stop_replica_request::{
     StopReplicaTopicV1,
 };
 
+use spate_core::protocol::messages::stop_replica_response::StopReplicaResponse;
+use spate_core::protocol::ErrorCode;
+use spate_core::storage::TopicPartition;
+
 use super::channel::Stop;
 
 /// The StopReplica version Kafka's ZooKeeper controller sent from
@@ -79,6 +83,36 @@ pub(crate) fn stop_replica(stop: &Stop, version: i16) -> StopReplicaRequest {
     req
 }
 
+/// What `stop`'s answer `r` says of each partition it named: its leader
+/// epoch in the request and its error, as Kafka's controller reads it (a
+/// partition the answer lists, with the request's error when that is not
+/// NONE; every partition of the request when the request failed and lists
+/// none, so that a deletion is retried rather than left waiting).
+pub(crate) fn answers(
+    stop: &Stop,
+    r: &StopReplicaResponse,
+) -> Vec<(TopicPartition, i32, ErrorCode)> {
+    let request = ErrorCode(r.error_code);
+    let listed = |tp: &TopicPartition| {
+        r.partition_errors
+            .iter()
+            .find(|e| *e.topic_name == *tp.topic && e.partition_index == tp.partition)
+            .map(|e| ErrorCode(e.error_code))
+    };
+    stop.partitions
+        .iter()
+        .filter_map(|(tp, epoch)| {
+            let code = match (listed(tp), request) {
+                (Some(_), code) if code != ErrorCode::NONE => code,
+                (Some(code), _) => code,
+                (None, ErrorCode::NONE) => return None,
+                (None, code) => code,
+            };
+            Some((tp.clone(), *epoch, code))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use spate_core::protocol::header::encode_request;
@@ -130,6 +164,50 @@ mod tests {
         assert_eq!(r.topics[0].partition_indexes.to_vec(), [0, 1]);
         let r = stop_replica(&stop, 0);
         assert_eq!(r.ungrouped_partitions.len(), 2);
+    }
+
+    #[test]
+    fn each_partition_is_answered_with_its_error_or_the_requests() {
+        use spate_core::protocol::messages::stop_replica_response::StopReplicaPartitionError;
+        use spate_core::storage::TopicPartition;
+        let t = |p| TopicPartition::new("t", p);
+        let stop = Stop {
+            controller_id: 1,
+            controller_epoch: 4,
+            broker_epoch: BrokerEpoch(9),
+            partitions: vec![(t(0), -2), (t(1), -2), (t(2), -2)],
+            delete: true,
+        };
+        let error = |p, code: ErrorCode| StopReplicaPartitionError {
+            topic_name: "t".into(),
+            partition_index: p,
+            error_code: code.code(),
+            ..Default::default()
+        };
+        let r = StopReplicaResponse {
+            partition_errors: vec![
+                error(0, ErrorCode::NONE),
+                error(1, ErrorCode::KAFKA_STORAGE_ERROR),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            answers(&stop, &r),
+            [
+                (t(0), -2, ErrorCode::NONE),
+                (t(1), -2, ErrorCode::KAFKA_STORAGE_ERROR)
+            ],
+            "t-2 is not answered for"
+        );
+        let refused = StopReplicaResponse {
+            error_code: ErrorCode::STALE_CONTROLLER_EPOCH.code(),
+            ..Default::default()
+        };
+        let got = answers(&stop, &refused);
+        assert_eq!(got.len(), 3);
+        assert!(got
+            .iter()
+            .all(|(_, _, e)| *e == ErrorCode::STALE_CONTROLLER_EPOCH));
     }
 
     #[test]

@@ -194,3 +194,83 @@ fn conditional_writes_hold_to_their_version_and_to_the_controller_term() {
         zk.close().await;
     });
 }
+
+#[test]
+fn config_change_announcements_are_read_then_purged_once_fifteen_minutes_old() {
+    use std::collections::BTreeSet;
+
+    use super::config_changes::{read_config_changes, CHANGE_EXPIRATION_MS};
+    use super::topic_znodes::{encode_config_change, CONFIG_CHANGES, CONFIG_CHANGE_PREFIX};
+
+    let server = Server::start();
+    let cfg = config(&server, "");
+    run(async {
+        let zk = ZooKeeper::connect(&cfg).await.unwrap();
+        let announce = |topic: &'static str| {
+            let zk = &zk;
+            async move {
+                zk.create_sequential(CONFIG_CHANGE_PREFIX, &encode_config_change(topic))
+                    .await
+                    .unwrap();
+            }
+        };
+        let names = || async {
+            let names: BTreeSet<String> = zk
+                .children(CONFIG_CHANGES)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
+            names
+        };
+        let created = |name: String| {
+            let zk = &zk;
+            async move {
+                let v = zk.read(&format!("{CONFIG_CHANGES}/{name}")).await.unwrap();
+                v.expect("the announcement").created_ms
+            }
+        };
+        announce("a").await;
+        announce("b").await;
+        let first = names().await;
+        let (mut last, mut owed) = (None, BTreeSet::new());
+        let newest = created(first.last().unwrap().clone()).await;
+        assert!(newest > 0, "ZooKeeper's ctime");
+        // Read at the moment the newest was made: both read, none purged.
+        read_config_changes(&zk, &first, &mut last, &mut owed, newest)
+            .await
+            .unwrap();
+        assert_eq!(owed, ["a".to_string(), "b".to_string()].into());
+        assert_eq!(names().await, first);
+
+        announce("c").await;
+        let all = names().await;
+        let third = all.last().unwrap().clone();
+        let mut ages = Vec::new();
+        for name in &all {
+            ages.push((name.clone(), created(name.clone()).await));
+        }
+        let made = created(third.clone()).await;
+        owed.clear();
+        // Fifteen minutes after the third was made: only the new one is
+        // read, and every announcement made before it goes.
+        read_config_changes(&zk, &all, &mut last, &mut owed, made + CHANGE_EXPIRATION_MS)
+            .await
+            .unwrap();
+        assert_eq!(owed, ["c".to_string()].into());
+        let kept: BTreeSet<String> = ages
+            .into_iter()
+            .filter(|(_, c)| *c >= made)
+            .map(|(n, _)| n)
+            .collect();
+        assert!(kept.contains(&third));
+        assert_eq!(names().await, kept);
+        // Much later every one goes; those another broker purged already
+        // are skipped.
+        read_config_changes(&zk, &all, &mut last, &mut owed, i64::MAX)
+            .await
+            .unwrap();
+        assert!(names().await.is_empty());
+        zk.close().await;
+    });
+}

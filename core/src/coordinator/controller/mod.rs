@@ -18,7 +18,11 @@
 //! 2. [`Controller::handle_brokers`] when the live brokers change,
 //!    [`Controller::handle_topics`] when topics (or partitions) appear,
 //!    [`Controller::handle_deletions`] when topics are marked for
-//!    deletion (module `deletion`).
+//!    deletion (module `deletion`), [`Controller::handle_stop_replica_answered`]
+//!    when a broker answers a StopReplica (and
+//!    [`Controller::handle_retry_deletions`] a while after one carried an
+//!    error), [`Controller::handle_broker_restarted`] when a live broker
+//!    registered again (its channel is new).
 //! 3. For every [`Output::Write`], write conditionally (fenced by the
 //!    controller epoch) and hand the outcomes back together in
 //!    [`Controller::handle_written`]; for every [`Output::Read`], read the
@@ -90,7 +94,8 @@
 //! - StopReplica for replicas on dead brokers (a topic with a replica on
 //!   a dead broker waits to be deleted until the broker is back, as in
 //!   Kafka; a replica a reassignment removes from a dead broker is not
-//!   deleted when it returns).
+//!   deleted when it returns). The answers to a reassignment's
+//!   StopReplica are not waited for.
 //! - CreateTopics through ZooKeeper is the broker's side, not this
 //!   machine's: the broker outputs `Output::CreateTopics` with the
 //!   computed assignments, the driver writes `/config/topics/T` and
@@ -260,7 +265,10 @@ pub enum Output {
     /// shutting down stops fetching the partitions it follows (delete
     /// false, Kafka's `doControlledShutdown`; it hears no LeaderAndIsr for
     /// the ISR change that follows), and the replicas of a deleted topic
-    /// go (delete true, at leader epoch [`LEADER_DURING_DELETE`]).
+    /// go (delete true, at leader epoch [`LEADER_DURING_DELETE`]), as do
+    /// the replicas a reassignment removes (delete true, at the leader
+    /// epoch). Report the answer in
+    /// [`Controller::handle_stop_replica_answered`].
     StopReplica {
         /// The target.
         broker: BrokerId,
@@ -277,8 +285,8 @@ pub enum Output {
         /// Each partition and its error (NONE: elected).
         results: Vec<(TopicPartition, crate::protocol::ErrorCode)>,
     },
-    /// The topic is deleted: remove `/brokers/topics/<topic>` (with its
-    /// partitions), `/config/topics/<topic>` and
+    /// The topic is deleted (every replica answered its StopReplica with
+    /// no error): remove `/brokers/topics/<topic>` (with its partitions), `/config/topics/<topic>` and
     /// `/admin/delete_topics/<topic>` (Kafka's `completeDeleteTopic`).
     TopicDeleted {
         /// The topic.
@@ -347,6 +355,8 @@ pub struct Controller {
     stopped: BTreeSet<(BrokerId, TopicPartition)>,
     /// Topics marked for deletion, not deleted yet.
     deleting: BTreeSet<String>,
+    /// Topics whose replicas are being deleted, and those replicas.
+    stopping: deletion::Stopping,
     /// Partition reassignments in progress.
     reassigning: reassign::Reassignments,
     outputs: VecDeque<Output>,
@@ -572,7 +582,10 @@ impl Controller {
 
     /// Queues the requests for settled partitions.
     fn announce(&mut self) {
-        let settled = |_: &TopicPartition, p: &Partition| !p.busy && p.stored.is_some();
+        let stopping = &self.stopping;
+        let settled = |tp: &TopicPartition, p: &Partition| {
+            !p.busy && p.stored.is_some() && !stopping.contains_key(&tp.topic)
+        };
         let changed: Vec<TopicPartition> = self
             .changed
             .iter()

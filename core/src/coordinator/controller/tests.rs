@@ -5,6 +5,7 @@
 use super::*;
 use crate::protocol::ErrorCode;
 
+mod deletion;
 mod reassign;
 
 /// A fake engine: the state znodes, and what each broker was sent.
@@ -15,6 +16,13 @@ struct World {
     assignments: BTreeMap<String, TopicAssignment>,
     /// `(kind, broker, partition, leader, leader epoch, isr)`.
     sent: Vec<String>,
+    /// StopReplica requests are kept here, unanswered, instead of being
+    /// answered at once.
+    hold_stops: bool,
+    /// StopReplica requests not answered yet.
+    held: Vec<(BrokerId, Vec<(TopicPartition, i32)>)>,
+    /// Replicas whose StopReplica fails (KAFKA_STORAGE_ERROR).
+    failing: BTreeSet<(BrokerId, TopicPartition)>,
 }
 
 impl World {
@@ -56,13 +64,17 @@ impl World {
                     partitions,
                     delete,
                 } => {
-                    for (tp, e) in partitions {
+                    for (tp, e) in &partitions {
                         match delete {
                             true => self
                                 .sent
                                 .push(format!("stop {broker} {tp} delete {delete}")),
                             false => self.sent.push(format!("stop {broker} {tp} e{e}")),
                         }
+                    }
+                    match self.hold_stops {
+                        true => self.held.push((broker, partitions)),
+                        false => self.answer_stop(c, broker, partitions),
                     }
                 }
                 Output::ShutdownDone { broker, remaining } => {
@@ -97,6 +109,39 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Answers a StopReplica: no error, but for the failing replicas.
+    fn answer_stop(
+        &mut self,
+        c: &mut Controller,
+        broker: BrokerId,
+        partitions: Vec<(TopicPartition, i32)>,
+    ) {
+        let answers = partitions
+            .into_iter()
+            .map(|(tp, e)| {
+                let code = match self.failing.contains(&(broker, tp.clone())) {
+                    true => ErrorCode::KAFKA_STORAGE_ERROR,
+                    false => ErrorCode::NONE,
+                };
+                (tp, e, code)
+            })
+            .collect();
+        c.handle_stop_replica_answered(broker, answers);
+    }
+
+    /// Answers the held StopReplica requests to `broker`, then carries out
+    /// what follows.
+    fn answer_held(&mut self, c: &mut Controller, broker: BrokerId) {
+        let (now, kept) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|(b, _)| *b == broker);
+        self.held = kept;
+        for (b, partitions) in now {
+            self.answer_stop(c, b, partitions);
+        }
+        self.run(c);
     }
 
     fn write(&mut self, tp: &TopicPartition, state: &LeaderIsr, expect: Expect) -> WriteOutcome {
@@ -632,55 +677,4 @@ fn the_rebalance_check_moves_leadership_back_above_the_imbalance_threshold() {
         world.take().iter().all(|l| !l.starts_with("elected")),
         "nobody to answer"
     );
-}
-
-#[test]
-fn a_deleted_topic_is_told_gone_stopped_on_its_replicas_then_removed() {
-    let mut world = World::default();
-    let mut c = started(&mut world);
-    world.take();
-    c.handle_deletions(["t".to_string(), "nope".to_string()].into());
-    world.run(&mut c);
-    assert_eq!(
-        world.take(),
-        [
-            "dropped nope",
-            "um 1 t-0 leader -2 e-2 isr [1, 2, 3]",
-            "um 2 t-0 leader -2 e-2 isr [1, 2, 3]",
-            "um 3 t-0 leader -2 e-2 isr [1, 2, 3]",
-            "stop 1 t-0 delete true",
-            "stop 2 t-0 delete true",
-            "stop 3 t-0 delete true",
-            "deleted t",
-        ]
-    );
-    assert!(world.znodes.is_empty());
-    assert_eq!(c.state(&tp(0)), None, "forgotten");
-    assert!(c.deleting().is_empty());
-    // Created again under the same name, it starts afresh.
-    c.handle_topics(vec![topic("t", &[&[2, 3]])]);
-    world.run(&mut c);
-    assert_eq!(world.znodes[&tp(0)].state.leader, 2);
-    assert_eq!(world.znodes[&tp(0)].version, 0);
-}
-
-#[test]
-fn a_topic_with_a_replica_on_a_dead_broker_waits_to_be_deleted() {
-    let mut world = World::default();
-    let mut c = started(&mut world);
-    c.handle_brokers(live(&[1, 2]));
-    world.run(&mut c);
-    world.take();
-    c.handle_deletions(["t".to_string()].into());
-    world.run(&mut c);
-    assert_eq!(world.take(), Vec::<String>::new(), "broker 3 is dead");
-    assert!(c.deleting().contains("t"));
-    c.handle_brokers(live(&[1, 2, 3]));
-    world.run(&mut c);
-    let sent = world.take();
-    assert!(
-        sent.contains(&"stop 3 t-0 delete true".to_string()),
-        "{sent:?}"
-    );
-    assert_eq!(sent.last().map(String::as_str), Some("deleted t"));
 }

@@ -521,6 +521,7 @@ impl Engine for ZooKeeper {
             Ok((data, stat)) => Ok(Some(Versioned {
                 data,
                 version: Version(i64::from(stat.version)),
+                created_ms: stat.ctime,
             })),
             Err(zk::Error::NoNode) => Ok(None),
             Err(e) => Err(e.into()),
@@ -557,6 +558,7 @@ impl Engine for ZooKeeper {
                 Ok(Some(Versioned {
                     data,
                     version: Version(i64::from(stat.version)),
+                    created_ms: stat.ctime,
                 }))
             }
             Err(zk::Error::NoNode) => Ok(None),

@@ -1,0 +1,98 @@
+//! Config change announcements (`/config/changes/config_change_<seq>`,
+//! Kafka's `ConfigChangeListener` over a `ZkNodeChangeNotificationListener`):
+//! every broker reads those newer than the last it read, owes its owner
+//! the configs of each topic they name, then deletes every announcement
+//! older than [`CHANGE_EXPIRATION_MS`] (by the znode's creation time), as
+//! Kafka's listener purges obsolete notifications each time it processes
+//! some. Brokers purge concurrently; an announcement gone already is fine.
+
+use std::collections::BTreeSet;
+
+use tracing::debug;
+
+use super::engine::{Engine, EngineError};
+use super::topic_znodes::{decode_config_change, CONFIG_CHANGES};
+
+/// How long a config change announcement is kept: Kafka's
+/// `changeExpirationMs`, 15 minutes (not a setting in Kafka 2.x either).
+pub(crate) const CHANGE_EXPIRATION_MS: i64 = 15 * 60 * 1000;
+
+/// Whether an announcement created at `created_ms` is obsolete at
+/// `now_ms` (both in milliseconds since the Unix epoch).
+pub(crate) fn expired(now_ms: i64, created_ms: i64) -> bool {
+    now_ms.saturating_sub(created_ms) > CHANGE_EXPIRATION_MS
+}
+
+/// This host's clock, in milliseconds since the Unix epoch, as Kafka's
+/// listener compares it with the znodes' creation times.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Reads the config change announcements `names` newer than `last`
+/// (all of them the first time, as Kafka's `ConfigChangeListener` does at
+/// start), in order, and owes the broker the configs of each topic they
+/// name; then deletes those of `names` [`expired`] at `now_ms`.
+pub(super) async fn read_config_changes<E: Engine>(
+    engine: &E,
+    names: &BTreeSet<String>,
+    last: &mut Option<u64>,
+    owed: &mut BTreeSet<String>,
+    now_ms: i64,
+) -> Result<(), EngineError> {
+    let mut seqs: Vec<(u64, &String)> = names
+        .iter()
+        .filter_map(|n| Some((n.strip_prefix("config_change_")?.parse().ok()?, n)))
+        .filter(|(seq, _)| last.is_none_or(|l| *seq > l))
+        .collect();
+    seqs.sort();
+    for (seq, name) in seqs {
+        let path = format!("{CONFIG_CHANGES}/{name}");
+        if let Some(v) = engine.read(&path).await? {
+            match decode_config_change(&v.data) {
+                Some(topic) => {
+                    debug!(topic = %topic, "the topic's configs changed");
+                    owed.insert(topic);
+                }
+                None => debug!("{path}: not a topic's config change; ignored"),
+            }
+        }
+        *last = Some(seq);
+    }
+    purge(engine, names, now_ms).await
+}
+
+/// Deletes the announcements of `names` [`expired`] at `now_ms`.
+async fn purge<E: Engine>(
+    engine: &E,
+    names: &BTreeSet<String>,
+    now_ms: i64,
+) -> Result<(), EngineError> {
+    for name in names {
+        let path = format!("{CONFIG_CHANGES}/{name}");
+        if let Some(v) = engine.read(&path).await? {
+            if expired(now_ms, v.created_ms) {
+                debug!("{path}: obsolete; purged");
+                engine.delete(&path).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_announcement_goes_once_older_than_fifteen_minutes() {
+        let created = 1_700_000_000_000;
+        assert!(!expired(created, created));
+        assert!(!expired(created + CHANGE_EXPIRATION_MS, created));
+        assert!(expired(created + CHANGE_EXPIRATION_MS + 1, created));
+        // A znode stamped ahead of this host's clock is kept.
+        assert!(!expired(created - 5_000, created));
+    }
+}
