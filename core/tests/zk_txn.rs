@@ -40,6 +40,8 @@ const T_ID: Uuid = Uuid([9; 16]);
 const CLIENT: u64 = 1;
 const TXN: &str = "tx";
 const NOT: i16 = ErrorCode::NOT_COORDINATOR.code();
+/// The coordinator's backoff before it sends a marker again.
+const RETRY_MS: i64 = 500;
 
 /// Two brokers with `__transaction_state` of two partitions, two replicas.
 fn pair() -> Pair {
@@ -621,4 +623,36 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
     let few = ErrorCode::NOT_ENOUGH_REPLICAS.code();
     assert_eq!(marker_codes(r), [(0, few)]);
     assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 2);
+}
+
+#[test]
+fn a_marker_written_here_whose_partition_moves_before_the_follower_has_it_goes_to_the_new_leader() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    elect_tp(&mut c, 0, 1, 1);
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 0)]);
+    assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
+    c.run_until(10_000, |c| copied(c, 1, "t") && copied(c, 1, TXNS));
+    let t0 = end_offset(&mut c, 1, "t", 0);
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1);
+    // Broker 2 becomes t-0's leader without the marker: the one written
+    // here no longer counts (NOT_LEADER_OR_FOLLOWER), so it goes to
+    // broker 2 as WriteTxnMarkers, which answers once broker 1, its
+    // follower now, has it.
+    elect_tp(&mut c, 0, 2, 2);
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    c.sim(1).advance(RETRY_MS);
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    let (to, _, _, _) = c.sim(1).markers[0].clone();
+    assert_eq!(to, 2, "to the new leader");
+    c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
+    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1, "written by broker 2");
+    c.run_until(10_000, |c| copied(c, 2, "t"));
+    c.advance(1_000);
+    assert_eq!(
+        committed_values(&fetch(c.sim(2), "t", 0, 0, true)),
+        ["tx-0", "tx-1"]
+    );
 }
