@@ -97,8 +97,8 @@ impl<S: Storage> Broker<S> {
     }
 
     /// Sends (or writes) the markers due, completes the transactions
-    /// whose markers are all written and replicated, then sets the transaction timer to the
-    /// coordinator's earliest deadline.
+    /// whose markers are all written and replicated, then sets the
+    /// transaction timer to the coordinator's earliest deadline.
     pub(super) fn set_txn_timer(&mut self, now: Now) {
         self.send_markers(now);
         match self.txns.next_deadline() {
