@@ -5,7 +5,9 @@
 //! NOT_COORDINATOR, and a new leader loads the ids its follower copied,
 //! finishing a prepared transaction and aborting an Ongoing one when its
 //! timeout passes. Markers for partitions led by the other broker go to
-//! it as WriteTxnMarkers, and to the new leader when it moved.
+//! it as WriteTxnMarkers, and to the new leader when it moved; a marker
+//! counts (here, or in a WriteTxnMarkers answer) only once the
+//! partition's followers in the ISR have it.
 
 mod sim;
 #[path = "transactions/util.rs"]
@@ -23,6 +25,9 @@ use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorRe
 use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use spate_core::protocol::messages::list_transactions_request::ListTransactionsRequest;
 use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
+use spate_core::protocol::messages::write_txn_markers_request::{
+    WritableTxnMarker, WritableTxnMarkerTopic, WriteTxnMarkersRequest,
+};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::storage::{Storage, TopicPartition};
 use util::{
@@ -35,6 +40,8 @@ const T_ID: Uuid = Uuid([9; 16]);
 const CLIENT: u64 = 1;
 const TXN: &str = "tx";
 const NOT: i16 = ErrorCode::NOT_COORDINATOR.code();
+/// The coordinator's backoff before it sends a marker again.
+const RETRY_MS: i64 = 500;
 
 /// Two brokers with `__transaction_state` of two partitions, two replicas.
 fn pair() -> Pair {
@@ -195,6 +202,8 @@ fn the_leader_coordinates_and_a_new_leader_loads_the_open_transaction() {
     assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
     assert_eq!(end(c.sim(2), TXN, producer, true), NOT);
     assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    // Complete once broker 2 (in t-0's ISR) has the marker.
+    c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
     // A second transaction stays open.
     add(c.sim(1), TXN, producer, &[("t", 0)]);
     assert_eq!(produce(c.sim(1), producer, 2, 0, 1), 0);
@@ -219,11 +228,12 @@ fn the_leader_coordinates_and_a_new_leader_loads_the_open_transaction() {
         let r = find(c.sim(id));
         assert_eq!((r.error_code, r.node_id), (0, 2), "broker {id}");
     }
-    // The new coordinator ends it: an abort marker in t-0, led here now.
+    // The new coordinator ends it: an abort marker in t-0, led here now,
+    // complete once broker 1 copied it; read_committed sees the commit
+    // only.
     assert_eq!(end(c.sim(2), TXN, producer, false), 0);
-    assert_eq!(state(c.sim(2), TXN), "CompleteAbort");
-    // Once broker 1 copied the marker, read_committed sees the commit only.
-    c.run_until(10_000, |c| copied(c, 2, "t"));
+    c.run_until(10_000, |c| state(c.sim(2), TXN) == "CompleteAbort");
+    assert!(copied(&mut c, 2, "t"));
     c.advance(1_000);
     let p = fetch(c.sim(2), "t", 0, 0, true);
     assert_eq!(committed_values(&p), ["tx-0", "tx-1"]);
@@ -479,4 +489,170 @@ fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state
     }
     c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
     assert!(end_offset(&mut c, 1, "t", 0) > t0, "the marker in t-0");
+}
+
+/// The transactional ids ListTransactions names in state `state`.
+fn listed_in(s: &mut Sim, state: &str) -> Vec<String> {
+    let req = ListTransactionsRequest {
+        state_filters: vec![state.into()],
+        ..Default::default()
+    };
+    match s.call(CLIENT, 0, RequestBody::ListTransactions(req)) {
+        ResponseBody::ListTransactions(r) => r
+            .transaction_states
+            .iter()
+            .map(|t| t.transactional_id.to_string())
+            .collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_transaction_completes_only_once_the_follower_has_the_marker_of_a_partition_led_here() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    // t-0 is led by the coordinator, broker 2 follows it in the ISR.
+    elect_tp(&mut c, 0, 1, 1);
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 0)]);
+    assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
+    c.run_until(10_000, |c| copied(c, 1, "t") && copied(c, 1, TXNS));
+    let t0 = end_offset(&mut c, 1, "t", 0);
+
+    // EndTxn is answered once PrepareCommit is written (the ISR of the
+    // id's partition is the coordinator alone); the marker is in t-0 here.
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1, "the marker, here");
+    // Broker 2 fetches nothing for 5 s (less than replica.lag.time.max.ms,
+    // so it stays in the ISR): the transaction stays prepared.
+    c.sim(1).advance(5_000);
+    assert_eq!(end_offset(&mut c, 2, "t", 0), t0, "not on the follower");
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    assert_eq!(listed_in(c.sim(1), "PrepareCommit"), [TXN]);
+    assert!(listed_in(c.sim(1), "CompleteCommit").is_empty());
+    assert_eq!(
+        init_with(c.sim(1), 4, TXN, 60_000, (-1, -1)).0,
+        ErrorCode::CONCURRENT_TRANSACTIONS.code(),
+        "the id is busy meanwhile"
+    );
+    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1, "written once");
+
+    // The follower fetches the marker: the commit completes.
+    c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
+    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1);
+    assert_eq!(listed_in(c.sim(1), "CompleteCommit"), [TXN]);
+    c.advance(1_000);
+    assert_eq!(
+        committed_values(&fetch(c.sim(1), "t", 0, 0, true)),
+        ["tx-0", "tx-1"]
+    );
+}
+
+/// WriteTxnMarkers v1: a COMMIT marker of producer 7000 (epoch 0, no
+/// transaction open anywhere) for `t` partitions `partitions`.
+fn write_markers(partitions: &[i32]) -> RequestBody {
+    RequestBody::WriteTxnMarkers(WriteTxnMarkersRequest {
+        markers: vec![WritableTxnMarker {
+            producer_id: 7000,
+            producer_epoch: 0,
+            transaction_result: true,
+            topics: vec![WritableTxnMarkerTopic {
+                name: "t".into(),
+                partition_indexes: partitions.to_vec().into(),
+                ..Default::default()
+            }],
+            coordinator_epoch: 1,
+            ..Default::default()
+        }],
+        ..Default::default()
+    })
+}
+
+/// Each partition's error in a WriteTxnMarkers answer.
+fn marker_codes(r: ResponseBody) -> Vec<(i32, i16)> {
+    match r {
+        ResponseBody::WriteTxnMarkers(r) => r.markers[0].topics[0]
+            .partitions
+            .iter()
+            .map(|p| (p.partition_index, p.error_code))
+            .collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_timeout() {
+    let mut c = Pair::with(|c| c.transactions.request_timeout_ms = 5_000);
+    elect_tp(&mut c, 0, 1, 1);
+    elect_tp(&mut c, 1, 2, 1);
+    c.run_until(10_000, |c| copied(c, 1, "t"));
+    let t0 = end_offset(&mut c, 1, "t", 0);
+
+    // t-0 is led here with broker 2 in its ISR, t-1 by broker 2.
+    c.sim(1).send(CLIENT, 1, write_markers(&[0, 1]));
+    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1, "appended at once");
+    c.sim(1).advance(4_000);
+    assert!(
+        !c.sim(1).events.contains_key(&CLIENT),
+        "not answered while the follower lacks the marker"
+    );
+    c.run_until(10_000, |c| c.sim(1).events.contains_key(&CLIENT));
+    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1);
+    let nlf = ErrorCode::NOT_LEADER_OR_FOLLOWER.code();
+    assert_eq!(marker_codes(c.sim(1).one(CLIENT)), [(0, 0), (1, nlf)]);
+
+    // The follower never fetches it: REQUEST_TIMED_OUT at
+    // request.timeout.ms, the marker left in the leader's log.
+    c.sim(1).send(CLIENT, 1, write_markers(&[0]));
+    c.sim(1).advance(4_999);
+    assert!(!c.sim(1).events.contains_key(&CLIENT));
+    c.sim(1).advance(1);
+    let timed_out = ErrorCode::REQUEST_TIMED_OUT.code();
+    assert_eq!(marker_codes(c.sim(1).one(CLIENT)), [(0, timed_out)]);
+    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 2);
+
+    // Fewer replicas in sync than min.insync.replicas: nothing appended.
+    c.run_until(10_000, |c| copied(c, 1, "t"));
+    for to in 1..=2 {
+        c.lead_partitions(to, ("t", T_ID), &[0], (1, 2), &[1]);
+    }
+    let now = c.sim(1).now;
+    let min_isr = vec![("min.insync.replicas".to_string(), "2".to_string())];
+    c.sim(1).broker.handle_topic_configs("t", min_isr, now);
+    let r = c.sim(1).call(CLIENT, 1, write_markers(&[0]));
+    let few = ErrorCode::NOT_ENOUGH_REPLICAS.code();
+    assert_eq!(marker_codes(r), [(0, few)]);
+    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 2);
+}
+
+#[test]
+fn a_marker_written_here_whose_partition_moves_before_the_follower_has_it_goes_to_the_new_leader() {
+    let mut c = pair();
+    elect_txns(&mut c, 1, 1);
+    elect_tp(&mut c, 0, 1, 1);
+    let producer = init(c.sim(1), TXN);
+    add(c.sim(1), TXN, producer, &[("t", 0)]);
+    assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
+    c.run_until(10_000, |c| copied(c, 1, "t") && copied(c, 1, TXNS));
+    let t0 = end_offset(&mut c, 1, "t", 0);
+    assert_eq!(end(c.sim(1), TXN, producer, true), 0);
+    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1);
+    // Broker 2 becomes t-0's leader without the marker: the one written
+    // here no longer counts (NOT_LEADER_OR_FOLLOWER), so it goes to
+    // broker 2 as WriteTxnMarkers, which answers once broker 1, its
+    // follower now, has it.
+    elect_tp(&mut c, 0, 2, 2);
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    c.sim(1).advance(RETRY_MS);
+    assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
+    let (to, _, _, _) = c.sim(1).markers[0].clone();
+    assert_eq!(to, 2, "to the new leader");
+    c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
+    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1, "written by broker 2");
+    c.run_until(10_000, |c| copied(c, 2, "t"));
+    c.advance(1_000);
+    assert_eq!(
+        committed_values(&fetch(c.sim(2), "t", 0, 0, true)),
+        ["tx-0", "tx-1"]
+    );
 }

@@ -292,14 +292,6 @@ impl Handled {
         Handled::reply(Reply::Response(body))
     }
 
-    /// A response, after records (markers) went to `appended`.
-    fn appended(body: ResponseBody, appended: Vec<TopicPartition>) -> Handled {
-        Handled {
-            appended,
-            ..Handled::respond(body)
-        }
-    }
-
     /// What a group decision settled: the reply `reply` makes of its
     /// outcome, its answers to held requests, and the coordinator's next
     /// deadline.
@@ -673,19 +665,16 @@ fn run<S: Storage>(
                 ..Handled::reply(reply)
             }
         }
-        Q::WriteTxnMarkers(req) => {
-            let mut appended = Vec::new();
-            let r = write_txn_markers::handle(
-                ctx.now,
-                ctl.storage,
-                ctl.cluster,
-                producers,
-                groups,
-                req,
-                &mut appended,
-            );
-            Handled::appended(R::WriteTxnMarkers(r), appended)
-        }
+        Q::WriteTxnMarkers(req) => write_txn_markers::handle(
+            ctx.now,
+            answering,
+            txns.config().request_timeout_ms,
+            ctl.storage,
+            ctl.cluster,
+            producers,
+            groups,
+            req,
+        ),
         Q::DescribeTransactions(req) => Handled::respond(R::DescribeTransactions(
             describe_transactions::handle(txns, req),
         )),

@@ -20,6 +20,12 @@
 //! survives the coordinator's death: the follower made leader loads it
 //! from its copy of the log.
 //!
+//! A WriteTxnMarkers answer waits the same way, each partition for its
+//! own marker (Kafka appends markers with acks=-1 for at most
+//! `request.timeout.ms`), and each gets the error its own wait ended with
+//! (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+//! REQUEST_TIMED_OUT), unmapped, as Kafka's `DelayedProduce` sets them.
+//!
 //! A commit whose wait ends badly gets Kafka's mapping of the append
 //! error (`GroupMetadataManager.storeOffsets`): NOT_LEADER_OR_FOLLOWER
 //! (leadership moved meanwhile) is NOT_COORDINATOR;
@@ -46,7 +52,7 @@ pub(crate) struct ParkedAnswer {
     pub answering: Answering,
     /// When it is answered with the timeout's error.
     pub deadline: Now,
-    pub(super) waits: Vec<(TopicPartition, i64)>,
+    pub(super) waits: Vec<Wait>,
     pub(super) body: ResponseBody,
     /// The group metadata record a SyncGroup answer waits for (Kafka's
     /// `storeGroup`), whose failure maps errors its own way and resets the
@@ -54,10 +60,32 @@ pub(crate) struct ParkedAnswer {
     pub(super) store: Option<GroupStore>,
 }
 
+/// One partition a parked answer waits on.
+#[derive(Debug)]
+pub(crate) struct Wait {
+    pub tp: TopicPartition,
+    /// The high watermark to reach (one past the records written).
+    pub required: i64,
+    /// Where its own outcome goes in a WriteTxnMarkers answer (marker,
+    /// topic, partition); `None` for the other answers, which one
+    /// failed wait fails as a whole.
+    pub place: Option<[usize; 3]>,
+}
+
+impl From<(TopicPartition, i64)> for Wait {
+    fn from((tp, required): (TopicPartition, i64)) -> Wait {
+        Wait {
+            tp,
+            required,
+            place: None,
+        }
+    }
+}
+
 impl ParkedAnswer {
     /// The partitions it waits on.
     pub fn partitions(&self) -> Vec<TopicPartition> {
-        self.waits.iter().map(|(tp, _)| tp.clone()).collect()
+        self.waits.iter().map(|w| w.tp.clone()).collect()
     }
 }
 
@@ -71,10 +99,10 @@ pub(crate) fn answer_when_replicated<S: Storage>(
     answering: Answering,
     now: Now,
     timeout_ms: i64,
-    written: impl IntoIterator<Item = (TopicPartition, i64)>,
+    written: impl IntoIterator<Item = impl Into<Wait>>,
     body: ResponseBody,
 ) -> Reply {
-    let waits: Vec<_> = written.into_iter().collect();
+    let waits: Vec<Wait> = written.into_iter().map(Into::into).collect();
     if waits.is_empty() {
         return Reply::Response(body);
     }
@@ -120,19 +148,24 @@ pub(crate) fn resume<S: Storage>(
 ) -> Reply {
     let mut code = ErrorCode::NONE;
     let mut waiting = Vec::new();
-    for (tp, required) in std::mem::take(&mut parked.waits) {
-        match cluster.acks_all(storage, &tp, required) {
-            Some(ErrorCode::NONE) => {}
-            Some(c) => code = c,
-            None => waiting.push((tp, required)),
+    for w in std::mem::take(&mut parked.waits) {
+        let c = match cluster.acks_all(storage, &w.tp, w.required) {
+            Some(c) => c,
+            None if expired => ErrorCode::REQUEST_TIMED_OUT,
+            None => {
+                waiting.push(w);
+                continue;
+            }
+        };
+        match w.place {
+            Some(at) => set_marker_error(&mut parked.body, at, c),
+            None if c != ErrorCode::NONE => code = c,
+            None => {}
         }
     }
     if code == ErrorCode::NONE && !waiting.is_empty() {
-        if !expired {
-            parked.waits = waiting;
-            return Reply::Park(Parked::Answer(Box::new(parked)));
-        }
-        code = ErrorCode::REQUEST_TIMED_OUT;
+        parked.waits = waiting;
+        return Reply::Park(Parked::Answer(Box::new(parked)));
     }
     let code = match (code, &parked.store) {
         (ErrorCode::NONE, _) => return Reply::Response(parked.body),
@@ -163,6 +196,19 @@ pub(crate) fn resume_answer<S: Storage>(
             Handled::reply(reply)
         }
         (Some(store), _) => Handled::group(parts.groups.store_failed(&store, now), |_| reply),
+    }
+}
+
+/// Sets the error of partition `[marker, topic, partition]` of a
+/// WriteTxnMarkers answer.
+fn set_marker_error(body: &mut ResponseBody, [m, t, p]: [usize; 3], code: ErrorCode) {
+    if let ResponseBody::WriteTxnMarkers(r) = body {
+        let part = (r.markers.get_mut(m))
+            .and_then(|x| x.topics.get_mut(t))
+            .and_then(|x| x.partitions.get_mut(p));
+        if let Some(part) = part {
+            part.error_code = code.code();
+        }
     }
 }
 

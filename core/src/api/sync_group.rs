@@ -149,7 +149,7 @@ pub(crate) fn answer_when_stored<S: Storage>(
     let parked = ParkedAnswer {
         answering,
         deadline: store.deadline,
-        waits: vec![(store.tp.clone(), store.end)],
+        waits: vec![(store.tp.clone(), store.end).into()],
         body,
         store: Some(store.clone()),
     };

@@ -5,14 +5,17 @@
 //! the broker's transaction timer and its start-up recovery go through
 //! [`carry_out`].
 //!
-//! In ZooKeeper mode only a partition's leader writes its marker: the
-//! markers of partitions led by other brokers are left to
-//! `coordinator::txn::remote` (sent as WriteTxnMarkers by
-//! `broker::markers`), and the rest of the plan (the completion) waits
-//! for them. The client is answered once the prepared state is written,
-//! as Kafka's EndTxn is; an InitProducerId that had to abort an open
-//! transaction this way is CONCURRENT_TRANSACTIONS, and the client
-//! retries, as with Kafka.
+//! In ZooKeeper mode only a partition's leader writes its marker, and a
+//! marker counts once it is in every ISR replica: every marker of the
+//! plan is left to `coordinator::txn::remote` (written here by
+//! `broker::markers` when this broker leads the partition, sent as
+//! WriteTxnMarkers to its leader otherwise), and the rest of the plan
+//! (the completion) waits for them all to be written and replicated, as
+//! Kafka's coordinator sends every marker, its own partitions' too,
+//! through WriteTxnMarkers with acks=-1. The client is answered once the
+//! prepared state is written, as Kafka's EndTxn is; an InitProducerId
+//! that had to abort an open transaction this way is
+//! CONCURRENT_TRANSACTIONS, and the client retries, as with Kafka.
 
 use bytestring::ByteString;
 
@@ -81,6 +84,8 @@ pub(crate) fn carry_out<S: Storage, T>(
                 let after = unreplicated(p, &m.transactional_id);
                 let remote = match after {
                     Some(_) => m.partitions.clone(),
+                    // Each marker waits for its partition's followers.
+                    None if p.cluster.config().zk_mode => m.partitions.clone(),
                     None => led_elsewhere(p.cluster, &m),
                 };
                 if let Err(code) = write_markers(p, &m, &remote, now, appended) {
@@ -178,6 +183,36 @@ fn write_markers<S: Storage>(
         }
     }
     Ok(())
+}
+
+/// Writes one marker as a WriteTxnMarkers request does (Kafka appends it
+/// with acks=-1): in ZooKeeper mode a partition with fewer replicas in
+/// sync than its `min.insync.replicas` is NOT_ENOUGH_REPLICAS and gets
+/// nothing. The log end after the marker, which the high watermark must
+/// reach before the marker counts ([`Cluster::acks_all`]).
+pub(crate) fn write_marker_acks_all<S: Storage>(
+    storage: &mut S,
+    cluster: &Cluster,
+    producers: &mut Producers,
+    groups: &mut GroupCoordinator,
+    tp: &TopicPartition,
+    marker: &Marker,
+    now: Now,
+) -> Result<i64, ErrorCode> {
+    let in_sync = cluster
+        .leadership
+        .leader_log(tp)
+        .map_or(1, |l| l.isr().len() as i64);
+    let min_isr = cluster
+        .topics
+        .get(&tp.topic)
+        .map_or(1, |t| t.config.min_insync_replicas);
+    let led_here = matches!(cluster.lead(&tp.topic, tp.partition), Lead::Here(_));
+    if cluster.config().zk_mode && led_here && in_sync < min_isr {
+        return Err(ErrorCode::NOT_ENOUGH_REPLICAS);
+    }
+    write_marker(storage, cluster, producers, groups, tp, marker, now)?;
+    Ok(storage.end_offset(tp))
 }
 
 /// Writes one marker; in `__consumer_offsets` it also ends the

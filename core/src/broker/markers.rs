@@ -1,14 +1,18 @@
-//! The broker's part in sending transaction markers to other brokers
-//! (ZooKeeper mode), as Kafka 2.x's `TransactionMarkerChannelManager`:
-//! the coordinator ([`crate::coordinator::txn::remote`]) says which
-//! markers are due; this looks up each partition's leader, writes the
-//! marker itself when that is now this broker, and sends the rest as one
-//! WriteTxnMarkers request per leader ([`Output::TxnMarkers`]). Each
-//! partition's answer settles it: NONE (or a stale marker, or a topic
-//! gone) is done, anything else (NOT_LEADER_OR_FOLLOWER above all) is
+//! The broker's part in sending transaction markers (ZooKeeper mode), as
+//! Kafka 2.x's `TransactionMarkerChannelManager`: the coordinator
+//! ([`crate::coordinator::txn::remote`]) says which markers are due; this
+//! looks up each partition's leader, writes the marker itself when that
+//! is this broker, and sends the rest as one WriteTxnMarkers request per
+//! leader ([`Output::TxnMarkers`]). Each partition's answer settles it:
+//! NONE (or a stale marker, or a topic gone) is done, anything else
+//! (NOT_LEADER_OR_FOLLOWER, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT...) is
 //! sent again after a backoff to whichever broker leads it then; a lost
-//! request sends all it carried again. When a transaction's markers are
-//! all written its completion is written to `__transaction_state`.
+//! request sends all it carried again. A marker written here counts as
+//! the leader's answer would: once every ISR replica has it (the
+//! coordinator looks again whenever the broker handles something, as a
+//! follower's fetch moves the high watermark), its failures retried the
+//! same way. When a transaction's markers are all written and replicated
+//! its completion is written to `__transaction_state`.
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -16,7 +20,7 @@ use std::collections::BTreeMap;
 
 use super::timer::TimerKind;
 use super::{Broker, Now, Output};
-use crate::api::txn::{carry_out, marker_of, write_marker, TxnParts};
+use crate::api::txn::{carry_out, marker_of, write_marker_acks_all, TxnParts};
 use crate::coordinator::txn::remote::{Outcome, Part, Sent};
 use crate::coordinator::txn::{Markers, Plan, Step};
 use crate::protocol::header::{decode_response, encode_request};
@@ -92,9 +96,9 @@ impl<S: Storage> Broker<S> {
         self.set_txn_timer(now);
     }
 
-    /// Sends the markers due, completes the transactions whose markers
-    /// are all written, then sets the transaction timer to the
-    /// coordinator's earliest deadline.
+    /// Sends (or writes) the markers due, completes the transactions
+    /// whose markers are all written and replicated, then sets the
+    /// transaction timer to the coordinator's earliest deadline.
     pub(super) fn set_txn_timer(&mut self, now: Now) {
         self.send_markers(now);
         match self.txns.next_deadline() {
@@ -107,17 +111,16 @@ impl<S: Storage> Broker<S> {
         let mut by_leader: BTreeMap<i32, Vec<(Markers, Vec<Part>)>> = BTreeMap::new();
         let mut appended = Vec::new();
         let (cluster, storage) = (&self.cluster, &self.storage);
-        let replicated =
-            |tp: &TopicPartition, end: i64| cluster.acks_all(storage, tp, end).is_some();
-        for (m, parts) in self.txns.due_markers(now, replicated) {
+        let acks = |tp: &TopicPartition, end: i64| cluster.acks_all(storage, tp, end);
+        for (m, parts) in self.txns.due_markers(now, acks) {
             let id = m.transactional_id.clone();
             for part in parts {
                 let tp = TopicPartition::new(&*part.0, part.1);
                 let o = match self.cluster.lead(&tp.topic, tp.partition) {
-                    // Led here now: written here.
+                    // Led here now: written here, done once replicated.
                     Lead::Here(_) => {
                         let marker = marker_of(&self.cluster, &self.txns, &m);
-                        let r = write_marker(
+                        let r = write_marker_acks_all(
                             &mut self.storage,
                             &self.cluster,
                             &mut self.producers,
@@ -126,12 +129,17 @@ impl<S: Storage> Broker<S> {
                             &marker,
                             now,
                         );
-                        if r.is_ok() {
-                            appended.push(tp);
-                        }
                         match r {
+                            Ok(end) => {
+                                let acked = self.cluster.acks_all(&self.storage, &tp, end);
+                                appended.push(tp);
+                                match acked {
+                                    None => Outcome::Replicating(end),
+                                    Some(code) => outcome(code),
+                                }
+                            }
                             Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION) => Outcome::Done,
-                            r => outcome(r.err().unwrap_or(ErrorCode::NONE)),
+                            Err(code) => outcome(code),
                         }
                     }
                     Lead::Elsewhere { leader, .. } if self.endpoint(leader).is_some() => {

@@ -322,23 +322,78 @@ fn markers_left_to_other_brokers_complete_once_all_are_written() {
     assert!(c.waits_on_markers("t"));
     // The transaction timer leaves it alone meanwhile.
     assert!(c.handle_timeout(10_000).is_empty());
-    let due = c.due_markers(10, |_, _| true);
+    let due = c.due_markers(10, |_, _| Some(ErrorCode::NONE));
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].1, parts.to_vec());
-    assert!(c.due_markers(10, |_, _| true).is_empty(), "in flight");
+    assert!(
+        c.due_markers(10, |_, _| Some(ErrorCode::NONE)).is_empty(),
+        "in flight"
+    );
     c.settle("t", &parts[0], remote::Outcome::Done, 20);
     c.settle("t", &parts[1], remote::Outcome::Retry, 20);
     assert!(c.completed().is_empty());
     // Sent again after the backoff only.
     assert_eq!(c.next_deadline(), Some(20 + RETRY_BACKOFF_MS));
     assert!(c
-        .due_markers(20 + RETRY_BACKOFF_MS - 1, |_, _| true)
+        .due_markers(20 + RETRY_BACKOFF_MS - 1, |_, _| Some(ErrorCode::NONE))
         .is_empty());
-    let due = c.due_markers(20 + RETRY_BACKOFF_MS, |_, _| true);
+    let due = c.due_markers(20 + RETRY_BACKOFF_MS, |_, _| Some(ErrorCode::NONE));
     assert_eq!(due[0].1, vec![parts[1].clone()]);
     // An answer that came twice changes nothing.
     c.settle("t", &parts[0], remote::Outcome::Retry, 30);
     c.settle("t", &parts[1], remote::Outcome::Done, 30);
     assert_eq!(c.completed(), vec![complete.clone()]);
     assert!(!c.waits_on_markers("t"));
+}
+
+#[test]
+fn markers_written_here_count_once_replicated_and_are_retried_when_the_wait_fails() {
+    let (mut c, mut next) = coordinator();
+    let (pid, epoch) = init(&mut c, &mut next, None).unwrap();
+    let parts = [("a".into(), 0), ("a".into(), 1)];
+    let plan = c.add_partitions("t", pid, epoch, &parts, 1, 0).unwrap();
+    apply(&mut c, plan);
+    let mut alloc = || None;
+    let plan = c
+        .end_txn(&"t".into(), pid, epoch, true, false, 10, &mut alloc)
+        .unwrap();
+    let [Step::Write(prepared), Step::Markers(m), Step::Write(complete)] = &plan.steps[..] else {
+        panic!("{:?}", plan.steps);
+    };
+    c.written(prepared.clone());
+    c.defer(m.clone(), parts.to_vec(), complete.clone(), 10, None);
+    let ok = |_: &TopicPartition, _: i64| Some(ErrorCode::NONE);
+    let behind = |_: &TopicPartition, _: i64| None;
+    assert_eq!(c.due_markers(10, ok)[0].1, parts.to_vec());
+    // Both written here; the followers have neither yet.
+    c.settle("t", &parts[0], remote::Outcome::Replicating(5), 20);
+    c.settle("t", &parts[1], remote::Outcome::Replicating(7), 20);
+    assert!(
+        c.completed().is_empty(),
+        "not before the followers have them"
+    );
+    assert!(c.waits_on_markers("t"));
+    let poll = c.next_deadline().expect("looked at again");
+    assert!(poll > 20);
+    assert!(c.due_markers(poll, behind).is_empty());
+    assert!(c.completed().is_empty());
+    // a-0 is replicated; a-1's leader moved: it is sent again.
+    let moved = |tp: &TopicPartition, _: i64| match tp.partition {
+        0 => Some(ErrorCode::NONE),
+        _ => Some(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+    };
+    assert!(c.due_markers(poll, moved).is_empty(), "after a backoff");
+    assert_eq!(c.next_deadline(), Some(poll + RETRY_BACKOFF_MS));
+    let due = c.due_markers(poll + RETRY_BACKOFF_MS, behind);
+    assert_eq!(due[0].1, vec![parts[1].clone()]);
+    // Written here again, and never replicated: retried at the timeout.
+    let at = poll + RETRY_BACKOFF_MS;
+    c.settle("t", &parts[1], remote::Outcome::Replicating(9), at);
+    let timeout = c.config().request_timeout_ms;
+    assert!(c.due_markers(at + timeout - 1, behind).is_empty());
+    assert!(c.due_markers(at + timeout, behind).is_empty(), "backoff");
+    let due = c.due_markers(at + timeout + RETRY_BACKOFF_MS, behind);
+    assert_eq!(due[0].1, vec![parts[1].clone()]);
+    c.settle("t", &parts[1], remote::Outcome::Done, at + timeout);
+    assert_eq!(c.completed(), vec![complete.clone()]);
 }
