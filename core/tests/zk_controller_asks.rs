@@ -95,7 +95,8 @@ fn elect_leaders_is_answered_per_partition_by_topic() {
             conn: C,
             ask: ControllerAsk::ElectLeaders {
                 preferred: true,
-                partitions: Some(vec![tp(0), tp(1)])
+                partitions: Some(vec![tp(0), tp(1)]),
+                timeout_ms: 1000
             }
         }]
     );

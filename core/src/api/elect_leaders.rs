@@ -6,7 +6,9 @@
 //! handed to the driver as a [`ControllerAsk`]: the controller machine
 //! carries it out when this broker is the controller (clients send it to
 //! the controller Metadata names), and every partition is answered
-//! NOT_CONTROLLER elsewhere. [`response`] builds the answer. Version 0
+//! NOT_CONTROLLER elsewhere. Partitions whose election is not settled
+//! within the request's `timeout_ms` are answered REQUEST_TIMED_OUT (the
+//! election goes on), as Kafka's `DelayedElectLeader` expires. [`response`] builds the answer. Version 0
 //! has no election type (preferred) and no top-level error.
 
 use std::collections::BTreeMap;
@@ -52,6 +54,7 @@ pub(crate) fn handle(req: ElectLeadersRequest) -> Handled {
         ask: Some(ControllerAsk::ElectLeaders {
             preferred,
             partitions,
+            timeout_ms: req.timeout_ms,
         }),
         ..Handled::reply(Reply::Hold)
     }

@@ -100,6 +100,9 @@ pub(crate) struct Control {
     reassigns: BTreeMap<u64, bool>,
     /// When the replicas whose deletion failed are asked again.
     retry_deletions_at: Option<Instant>,
+    /// When each ElectLeaders held is answered with what is settled
+    /// (its `timeout_ms`).
+    elect_deadlines: BTreeMap<u64, Instant>,
     /// The live registrations the machine was last given.
     registered: BTreeMap<BrokerId, Registered>,
 }
@@ -172,7 +175,28 @@ impl Control {
     /// When the membership loop is to call [`Control::step`] again to
     /// retry failed deletions.
     pub(crate) fn wake_at(&self) -> Option<Instant> {
-        self.retry_deletions_at
+        let elect = self.elect_deadlines.values().min().copied();
+        match (self.retry_deletions_at, elect) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Answers the ElectLeaders requests whose time ran out (the machine
+    /// answers REQUEST_TIMED_OUT for what is not settled).
+    fn expire_elections(&mut self) {
+        let now = Instant::now();
+        let due: Vec<u64> = self
+            .elect_deadlines
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(r, _)| *r)
+            .collect();
+        for request in due {
+            self.elect_deadlines.remove(&request);
+            info!(request, "leader election ran out of time");
+            self.machine.handle_elect_timeout(request);
+        }
     }
 
     /// Broker `broker` asks to shut down (Kafka's `controlledShutdown`):
@@ -205,6 +229,7 @@ impl Control {
         conn: u64,
         preferred: bool,
         partitions: Option<Vec<TopicPartition>>,
+        timeout_ms: i32,
     ) {
         if self.loaded.is_none() {
             let results = partitions
@@ -215,7 +240,9 @@ impl Control {
             self.answered.push(Answer::Elected(conn, results));
             return;
         }
-        info!(preferred, "leader election asked for");
+        info!(preferred, timeout_ms, "leader election asked for");
+        let timeout = std::time::Duration::from_millis(u64::try_from(timeout_ms).unwrap_or(0));
+        self.elect_deadlines.insert(conn, Instant::now() + timeout);
         self.machine
             .handle_elect_leaders(conn, preferred, partitions);
     }
@@ -318,6 +345,7 @@ impl Control {
         channels: &Channels,
         senders: &mut Senders,
     ) -> Result<(), EngineError> {
+        self.expire_elections();
         let ids: BTreeSet<BrokerId> = live.iter().map(|r| r.info.id).collect();
         let was = std::mem::replace(
             &mut self.registered,
@@ -524,6 +552,7 @@ impl Control {
                     }
                     Output::Elected { request, results } => {
                         info!(request, "leader election answered");
+                        self.elect_deadlines.remove(&request);
                         self.answered.push(Answer::Elected(request, results));
                     }
                     Output::Reassigned { request, results } => {

@@ -545,9 +545,9 @@ pub(crate) async fn run<E: Engine>(
                         });
                     }
                 }
-                Command::AskController { conn, ask: ControllerAsk::ElectLeaders { preferred, partitions } } => {
+                Command::AskController { conn, ask: ControllerAsk::ElectLeaders { preferred, partitions, timeout_ms } } => {
                     match term(&role) {
-                        Some(_) => control.elect_leaders(conn, preferred, partitions),
+                        Some(_) => control.elect_leaders(conn, preferred, partitions, timeout_ms),
                         None => {
                             let results = partitions
                                 .unwrap_or_default()

@@ -24,6 +24,10 @@ pub enum ControllerAsk {
         preferred: bool,
         /// The partitions (`None`: every partition).
         partitions: Option<Vec<TopicPartition>>,
+        /// How long the answer may wait for the elections (the
+        /// request's `timeout_ms`); partitions not settled by then are
+        /// answered REQUEST_TIMED_OUT.
+        timeout_ms: i32,
     },
     /// AlterPartitionReassignments: move each partition to its target
     /// replicas (`None`: cancel the move in progress).

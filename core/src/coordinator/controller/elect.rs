@@ -225,6 +225,24 @@ impl Controller {
         }
     }
 
+    /// ElectLeaders `request` ran out of time (its `timeout_ms`, kept by
+    /// the driver): it is answered now, REQUEST_TIMED_OUT for every
+    /// partition not settled yet, as Kafka's `DelayedElectLeader`
+    /// expires. The elections themselves go on. Nothing happens for a
+    /// request already answered.
+    pub fn handle_elect_timeout(&mut self, request: u64) {
+        let Some((left, mut results)) = self.elections.requests.remove(&request) else {
+            return;
+        };
+        for tp in left {
+            if let Some(waiting) = self.elections.pending.get_mut(&tp) {
+                waiting.remove(&request);
+            }
+            results.push((tp, ErrorCode::REQUEST_TIMED_OUT));
+        }
+        self.outputs.push_back(Output::Elected { request, results });
+    }
+
     /// Answers every request in progress with NOT_CONTROLLER for what is
     /// not settled (a resignation).
     pub(super) fn abandon_elections(&mut self) -> Vec<Output> {

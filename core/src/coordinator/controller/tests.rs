@@ -627,6 +627,46 @@ fn a_preferred_election_waits_for_the_preferred_replica_to_be_in_sync() {
 }
 
 #[test]
+fn an_election_not_settled_in_time_is_answered_request_timed_out_and_goes_on() {
+    let mut world = World::default();
+    let mut c = moved_away(&mut world);
+    caught_up(&mut world, &mut c);
+    c.handle_elect_leaders(4, true, Some(vec![tp(0)]));
+    // The write is asked for but not made before the request's time runs out.
+    let write = c.poll_output().expect("the election's write");
+    c.handle_elect_timeout(4);
+    assert_eq!(
+        c.poll_output(),
+        Some(Output::Elected {
+            request: 4,
+            results: vec![(tp(0), ErrorCode::REQUEST_TIMED_OUT)]
+        })
+    );
+    let Output::Write {
+        tp: p,
+        state,
+        expect,
+    } = write
+    else {
+        panic!("{write:?}")
+    };
+    let outcome = world.write(&p, &state, expect);
+    c.handle_written(vec![(p, state, outcome)]);
+    world.run(&mut c);
+    let sent = world.take();
+    assert!(
+        sent.contains(&"lai 1 t-0 leader 1 e2 isr [2, 3, 1]".to_string()),
+        "{sent:?}"
+    );
+    assert!(
+        !sent.iter().any(|l| l.starts_with("elected")),
+        "answered once: {sent:?}"
+    );
+    c.handle_elect_timeout(4);
+    assert_eq!(c.poll_output(), None);
+}
+
+#[test]
 fn an_unclean_election_is_never_needed_with_a_live_leader_and_never_possible_without() {
     let mut world = World::default();
     let mut c = started(&mut world);
