@@ -4,14 +4,16 @@
 //! the first FindCoordinator); a confluent-kafka consumer commits there,
 //! the coordinator is killed with SIGKILL, and a consumer of the same
 //! group resumes from the committed offset at the new coordinator, which
-//! loaded it from the log its follower copied.
+//! loaded it from the log its follower copied. A broker that joins with
+//! another `offsets.topic.num.partitions` maps groups to the topic's real
+//! partitions, as every other broker does.
 
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use spate_e2e::cluster::{three_brokers, FAILOVER};
+use spate_e2e::cluster::{properties, three_brokers, FAILOVER};
 use spate_e2e::zookeeper::ZooKeeper;
 use spate_e2e::{require, wait_until, Server};
 
@@ -141,4 +143,46 @@ fn a_group_resumes_from_its_committed_offset_after_its_coordinator_is_killed() {
         .parse()
         .expect("an id");
     assert_ne!(moved, coordinator, "the coordinator moved");
+}
+
+/// The coordinator broker `b` names for `group` (FindCoordinator, through
+/// `spate group describe`).
+fn coordinator_named_by(b: &Server, group: &str) -> Option<i64> {
+    let out = b.spate(&["group", "describe", group, "--json"], b"");
+    if !out.status.success() {
+        return None;
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    let g = v.as_array().map_or(&v, |a| &a[0]);
+    g["coordinator"]["node_id"].as_i64()
+}
+
+#[test]
+fn a_broker_maps_groups_to_the_offsets_topic_as_it_exists_not_as_it_would_create_it() {
+    let zk = ZooKeeper::start();
+    let small = "offsets.topic.num.partitions=3\noffsets.topic.replication.factor=2\n";
+    let first: BTreeMap<i64, Server> = (1..=2)
+        .map(|id| {
+            let props = format!("{}{small}", properties(&zk.connect(), id as i32));
+            (id, Server::start_with_properties(&props, &[]))
+        })
+        .collect();
+    let groups: Vec<String> = (0..12).map(|i| format!("g{i}")).collect();
+    // The first FindCoordinator creates __consumer_offsets with 3 partitions.
+    let named: Vec<i64> = groups
+        .iter()
+        .map(|g| {
+            wait_until("a coordinator", FAILOVER, &[], || {
+                coordinator_named_by(&first[&1], g)
+            })
+        })
+        .collect();
+    // A broker configured for 50 partitions joins later.
+    let third = Server::start_with_properties(&properties(&zk.connect(), 3), &[]);
+    for (g, expected) in groups.iter().zip(&named) {
+        let got = wait_until("broker 3 to name a coordinator", FAILOVER, &[], || {
+            coordinator_named_by(&third, g)
+        });
+        assert_eq!(got, *expected, "group {g}: broker 3 and broker 1 disagree");
+    }
 }

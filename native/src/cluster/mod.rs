@@ -138,6 +138,26 @@ impl<E: Engine> Joining<E> {
         &self.cluster_id
     }
 
+    /// How many partitions `topic` has in the cluster (`None`: it does
+    /// not exist yet, or its assignment cannot be read, which is logged).
+    /// Kafka's group and transaction coordinators read it for their
+    /// internal topics at startup, so that every broker maps a group or a
+    /// transactional id to the topic's real partitions whatever its own
+    /// `offsets.topic.num.partitions` says.
+    pub(crate) async fn partition_count(&self, topic: &str) -> Result<Option<i32>, EngineError> {
+        let path = topic_znodes::topic_path(topic);
+        let Some(v) = self.engine.read(&path).await? else {
+            return Ok(None);
+        };
+        match topic_znodes::decode_topic(topic, &v.data) {
+            Ok(t) => Ok(i32::try_from(t.partitions.len()).ok()),
+            Err(why) => {
+                tracing::warn!("{path}: {why}; the configured partition count is used");
+                Ok(None)
+            }
+        }
+    }
+
     /// Registers `me`, then starts the [`membership`] loop in a task.
     /// `tell` is told the broker epoch of this registration and of every
     /// later one, and the other [`News`]. On failure the session is closed.

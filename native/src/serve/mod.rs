@@ -39,6 +39,7 @@ use anyhow::{Context as _, Result};
 use bytes::Bytes;
 use clap::Args;
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use spate_core::broker::{OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
 use spate_core::coordinator::controller::LeaderIsr;
 use spate_core::protocol::ErrorCode;
 use spate_core::storage::{MemStorage, Storage};
@@ -324,6 +325,38 @@ async fn connect_cluster(
         }
     }
     settings.config.cluster_id = joining.cluster_id().to_string();
+    // Kafka's coordinators map ids to their internal topic's partitions
+    // as it exists (`getGroupMetadataTopicPartitionCount`,
+    // `getTransactionTopicPartitionCount`), not as this broker's
+    // properties would create it.
+    let counts = [
+        (
+            OFFSETS_TOPIC,
+            &mut settings.config.groups.offsets_partitions,
+        ),
+        (
+            TRANSACTION_STATE_TOPIC,
+            &mut settings.config.transactions.state_log_partitions,
+        ),
+    ];
+    for (topic, configured) in counts {
+        match joining.partition_count(topic).await {
+            Ok(Some(n)) if n != *configured => {
+                info!(
+                    topic,
+                    partitions = n,
+                    configured = *configured,
+                    "the topic exists: its partition count is used"
+                );
+                *configured = n;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                joining.abandon().await;
+                return Err(e).with_context(|| format!("reading {topic}'s assignment"));
+            }
+        }
+    }
     Ok(joining)
 }
 
