@@ -35,7 +35,6 @@
 
 use bytestring::ByteString;
 
-use super::sync_group::store_error;
 use super::txn::TxnParts;
 use super::{Answering, Ctx, Handled, Parked, Reply};
 use crate::coordinator::group::GroupStore;
@@ -289,5 +288,23 @@ pub(crate) fn txn_answer<S: Storage>(
     Handled {
         appended,
         ..Handled::reply(reply)
+    }
+}
+
+/// Kafka's `storeGroup` mapping of an append error to what the members'
+/// SyncGroups are answered.
+pub(crate) fn store_error(code: ErrorCode) -> ErrorCode {
+    match code {
+        ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
+        | ErrorCode::NOT_ENOUGH_REPLICAS
+        | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND => ErrorCode::COORDINATOR_NOT_AVAILABLE,
+        ErrorCode::NOT_LEADER_OR_FOLLOWER | ErrorCode::KAFKA_STORAGE_ERROR => {
+            ErrorCode::NOT_COORDINATOR
+        }
+        ErrorCode::REQUEST_TIMED_OUT => ErrorCode::REBALANCE_IN_PROGRESS,
+        ErrorCode::MESSAGE_TOO_LARGE
+        | ErrorCode::RECORD_LIST_TOO_LARGE
+        | ErrorCode::INVALID_FETCH_SIZE => ErrorCode::UNKNOWN_SERVER_ERROR,
+        other => other,
     }
 }

@@ -18,7 +18,7 @@
 //! every ISR replica of the group's partition has it, for at most
 //! `offsets.commit.timeout.ms` (a parked answer, see [`super::replicated`]).
 //! When it cannot be replicated they all get `storeGroup`'s mapping of the
-//! append error ([`store_error`]: a timeout is REBALANCE_IN_PROGRESS,
+//! append error ([`store_error`](super::replicated::store_error): a timeout is REBALANCE_IN_PROGRESS,
 //! leadership lost NOT_COORDINATOR, too few in-sync replicas
 //! COORDINATOR_NOT_AVAILABLE) with no assignment, and the group rebalances
 //! ([`GroupCoordinator::store_failed`]). On a single broker the append is
@@ -32,7 +32,7 @@ use crate::protocol::{ErrorCode, ResponseBody};
 use crate::state::cluster::Cluster;
 use crate::storage::Storage;
 
-use super::replicated::{fail, resume, ParkedAnswer};
+use super::replicated::{fail, resume, store_error, ParkedAnswer};
 use super::{Answering, Ctx, Handled, Reply};
 
 /// Runs a SyncGroup request.
@@ -116,24 +116,6 @@ pub(crate) fn handle<S: Storage>(
             (Ok(None), _) => Reply::Hold,
             (Err(code), _) => respond(SyncResult::error(code)),
         })
-    }
-}
-
-/// Kafka's `storeGroup` mapping of an append error to what the members'
-/// SyncGroups are answered.
-pub(crate) fn store_error(code: ErrorCode) -> ErrorCode {
-    match code {
-        ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
-        | ErrorCode::NOT_ENOUGH_REPLICAS
-        | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND => ErrorCode::COORDINATOR_NOT_AVAILABLE,
-        ErrorCode::NOT_LEADER_OR_FOLLOWER | ErrorCode::KAFKA_STORAGE_ERROR => {
-            ErrorCode::NOT_COORDINATOR
-        }
-        ErrorCode::REQUEST_TIMED_OUT => ErrorCode::REBALANCE_IN_PROGRESS,
-        ErrorCode::MESSAGE_TOO_LARGE
-        | ErrorCode::RECORD_LIST_TOO_LARGE
-        | ErrorCode::INVALID_FETCH_SIZE => ErrorCode::UNKNOWN_SERVER_ERROR,
-        other => other,
     }
 }
 

@@ -10,7 +10,7 @@ use spate_core::protocol::messages::leader_and_isr_request::{
 use spate_core::protocol::ApiKey;
 
 use super::channel::Assign;
-use super::sender::{by_topic, version_for};
+use super::requests::{by_topic, version_for};
 
 /// The LeaderAndIsr version Kafka's ZooKeeper controller sent from
 /// inter-broker protocol 2.8 on (topic ids; v6 adds only the leader

@@ -97,6 +97,7 @@ pub(crate) mod engine;
 mod leader_and_isr;
 pub(crate) mod membership;
 pub(crate) mod rebalance;
+mod requests;
 mod sender;
 pub(crate) mod shutdown;
 mod stop_replica;

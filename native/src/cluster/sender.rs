@@ -51,6 +51,7 @@ use tracing::{debug, info, warn};
 use super::channel::{Request, Step, Update};
 use super::engine::{BrokerId, Registered};
 use super::leader_and_isr::{leader_and_isr, leader_and_isr_version};
+use super::requests::{by_topic, version_for};
 use super::stop_replica::{answers, stop_replica, STOP_REPLICA_VERSION};
 use spate_core::storage::TopicPartition;
 
@@ -89,40 +90,10 @@ const MAX_FRAME: usize = 16 << 20;
 /// only matter while migrating to KRaft.)
 const UPDATE_METADATA_VERSION: i16 = 7;
 
-/// The version of `api` to send a broker that serves `min..=max` of it
-/// (`None`: not at all): `want`, or the broker's newest when it is older.
-pub(super) fn version_for(
-    api: ApiKey,
-    want: i16,
-    served: Option<(i16, i16)>,
-) -> anyhow::Result<i16> {
-    let name = api.name();
-    let Some((min, max)) = served else {
-        bail!("it does not serve {name} (is it in this ZooKeeper cluster?)");
-    };
-    let v = want.min(max);
-    if v < min || v < 0 {
-        bail!("it serves {name} v{min}-{max} only; the controller sends v0-{want}");
-    }
-    Ok(v)
-}
-
 /// The UpdateMetadata version to send a broker that serves `min..=max`
 /// of it: [`UPDATE_METADATA_VERSION`], or the broker's newest when older.
 pub(crate) fn update_metadata_version(served: Option<(i16, i16)>) -> anyhow::Result<i16> {
     version_for(ApiKey::UpdateMetadata, UPDATE_METADATA_VERSION, served)
-}
-
-/// Partitions grouped by topic, in order.
-pub(super) fn by_topic(partitions: &[PartitionView]) -> Vec<(&PartitionView, Vec<&PartitionView>)> {
-    let mut out: Vec<(&PartitionView, Vec<&PartitionView>)> = Vec::new();
-    for p in partitions {
-        match out.last_mut() {
-            Some((first, ps)) if first.tp.topic == p.tp.topic => ps.push(p),
-            _ => out.push((p, vec![p])),
-        }
-    }
-    out
 }
 
 /// The UpdateMetadata request for `update` at `version`. Every broker has
