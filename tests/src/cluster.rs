@@ -28,38 +28,74 @@ pub fn broker(zk: &ZooKeeper, id: i32) -> Server {
     Server::start_with_properties(&properties(&zk.connect(), id), &[])
 }
 
-/// A broker and the data directory it was given, kept by the test so
-/// that it can look at the broker's log directories.
-pub struct Kept {
-    /// The broker.
-    pub server: Server,
+/// A broker's data directory and `server.properties`, kept by the test
+/// so that the broker can be started, killed and started again over its
+/// data.
+pub struct Node {
     /// Its data directory.
     pub data: TempDir,
     _config: TempDir,
+    props: std::path::PathBuf,
+}
+
+impl Node {
+    /// Broker `id` of the cluster at `zk` ([`properties`]), with `extra`
+    /// properties (one `key=value` a line) and a fresh data directory.
+    pub fn new(zk: &ZooKeeper, id: i32, extra: &str) -> Node {
+        let config = TempDir::new("config");
+        let props = config.0.join("server.properties");
+        std::fs::write(&props, format!("{}{extra}", properties(&zk.connect(), id)))
+            .expect("writing server.properties");
+        Node {
+            data: TempDir::new("data"),
+            _config: config,
+            props,
+        }
+    }
+
+    /// Starts the broker over its data directory.
+    pub fn start(&self) -> Server {
+        Server::start_in(&self.data.0, &[&self.props.to_string_lossy()])
+    }
+}
+
+/// A running broker and its [`Node`].
+pub struct Kept {
+    /// The broker.
+    pub server: Server,
+    /// Its data directory and properties.
+    pub node: Node,
 }
 
 impl Kept {
     /// Starts the broker again over its data directory, with the same
     /// properties (after it was killed; the old process is dropped).
     pub fn restart(&mut self) {
-        let file = self._config.0.join("server.properties");
-        self.server = Server::start_in(&self.data.0, &[&file.to_string_lossy()]);
+        self.server = self.node.start();
     }
 }
 
 /// Broker `id` of the cluster at `zk`, with a fresh data directory the
 /// test keeps.
 pub fn kept(zk: &ZooKeeper, id: i32) -> Kept {
-    let data = TempDir::new("data");
-    let config = TempDir::new("config");
-    let file = config.0.join("server.properties");
-    std::fs::write(&file, properties(&zk.connect(), id)).expect("writing server.properties");
-    let server = Server::start_in(&data.0, &[&file.to_string_lossy()]);
+    let node = Node::new(zk, id, "");
     Kept {
-        server,
-        data,
-        _config: config,
+        server: node.start(),
+        node,
     }
+}
+
+/// Waits until broker `b` knows `n` live brokers (`spate cluster info`).
+pub fn wait_live(b: &Server, n: usize) {
+    wait(
+        &format!("{n} live brokers"),
+        Duration::from_secs(20),
+        || {
+            let out = b.spate(&["cluster", "info", "--json"], b"");
+            let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+            (v["brokers"].as_array()?.len() == n).then_some(())
+        },
+    );
 }
 
 /// The log directories (`<topic>-<partition>`) of `topic` in the data

@@ -128,7 +128,7 @@ fn a_deleted_topic_leaves_every_broker_zookeeper_and_the_disks_and_can_be_create
         wait(
             "every replica's log directory",
             Duration::from_secs(15),
-            || (log_dirs(&b.data.0, "doomed").len() == 3).then_some(()),
+            || (log_dirs(&b.node.data.0, "doomed").len() == 3).then_some(()),
         );
     }
 
@@ -153,7 +153,7 @@ fn a_deleted_topic_leaves_every_broker_zookeeper_and_the_disks_and_can_be_create
         // The controller removed the znodes only once every replica
         // answered its StopReplica: the logs are gone already.
         assert_eq!(
-            log_dirs(&b.data.0, "doomed"),
+            log_dirs(&b.node.data.0, "doomed"),
             Vec::<String>::new(),
             "the logs of doomed on the broker at {}",
             b.server.addr

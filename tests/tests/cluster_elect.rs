@@ -7,47 +7,14 @@
 //! controller's imbalance check does the same by itself.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::Value;
-use spate_e2e::cluster::json_at;
+use spate_e2e::cluster::{json_at, wait_live, Node};
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{wait_until, Server, TempDir};
+use spate_e2e::{wait_until, Server};
 
 const STATE: &str = "/brokers/topics/t/partitions/0/state";
-
-/// One broker: its data directory and properties file.
-struct Node {
-    dir: TempDir,
-    _config: TempDir,
-    props: PathBuf,
-}
-
-impl Node {
-    fn new(zk: &ZooKeeper, id: i32, extra: &str) -> Node {
-        let config = TempDir::new("config");
-        let props = config.0.join("server.properties");
-        std::fs::write(
-            &props,
-            format!(
-                "broker.id={id}\nzookeeper.connect={}\nzookeeper.session.timeout.ms=4000\n\
-                 replica.lag.time.max.ms=5000\n{extra}",
-                zk.connect()
-            ),
-        )
-        .expect("writing server.properties");
-        Node {
-            dir: TempDir::new("data"),
-            _config: config,
-            props,
-        }
-    }
-
-    fn start(&self) -> Server {
-        Server::start_in(&self.dir.0, &[self.props.to_str().expect("a path")])
-    }
-}
 
 /// Leader and ISR of `t-0` as the state znode holds them.
 fn state(zk: &ZooKeeper) -> Option<(i64, Vec<i64>)> {
@@ -62,15 +29,20 @@ fn state(zk: &ZooKeeper) -> Option<(i64, Vec<i64>)> {
 /// and the nodes (whose directories live as long as they do).
 fn moved_away(zk: &ZooKeeper, extra: &str) -> (BTreeMap<i64, Server>, i64, Vec<Node>) {
     let nodes: BTreeMap<i64, Node> = (1..=3)
-        .map(|id| (id, Node::new(zk, id as i32, extra)))
+        .map(|id| {
+            (
+                id,
+                Node::new(
+                    zk,
+                    id as i32,
+                    &format!("replica.lag.time.max.ms=5000\n{extra}"),
+                ),
+            )
+        })
         .collect();
     let mut brokers: BTreeMap<i64, Server> = nodes.iter().map(|(id, n)| (*id, n.start())).collect();
     let any = &brokers[&1];
-    wait_until("three live brokers", Duration::from_secs(20), &[], || {
-        let out = any.spate(&["cluster", "info", "--json"], b"");
-        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
-        (v["brokers"].as_array()?.len() == 3).then_some(())
-    });
+    wait_live(any, 3);
     let out = any.spate(
         &[
             "topic",

@@ -8,64 +8,28 @@
 //! catching up and rejoining the ISR.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::Value;
-use spate_e2e::cluster::{describe, read_all};
+use spate_e2e::cluster::{describe, read_all, wait_live, Node};
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{require, wait_until, workspace, Server, TempDir, Watched};
+use spate_e2e::{require, wait_until, workspace, Server, Watched};
+
+/// Followers leave the ISR after 5 s behind.
+const LAG: &str = "replica.lag.time.max.ms=5000\n";
 
 /// Short, so a killed broker's session ends in seconds.
-const SESSION_MS: u64 = 4000;
-
-/// One broker: its id, data directory and properties file, kept across
-/// restarts.
-struct Node {
-    dir: TempDir,
-    _config: TempDir,
-    props: PathBuf,
-}
-
-impl Node {
-    fn new(zk: &ZooKeeper, id: i32) -> Node {
-        let config = TempDir::new("config");
-        let props = config.0.join("server.properties");
-        std::fs::write(
-            &props,
-            format!(
-                "broker.id={id}\nzookeeper.connect={}\nzookeeper.session.timeout.ms={SESSION_MS}\n\
-                 replica.lag.time.max.ms=5000\n",
-                zk.connect()
-            ),
-        )
-        .expect("writing server.properties");
-        Node {
-            dir: TempDir::new("data"),
-            _config: config,
-            props,
-        }
-    }
-
-    fn start(&self) -> Server {
-        Server::start_in(&self.dir.0, &[self.props.to_str().expect("a path")])
-    }
-}
-
 #[test]
 fn acknowledged_writes_survive_the_leaders_death_and_the_leader_comes_back_in_sync() {
     let zk = ZooKeeper::start();
-    let nodes: BTreeMap<i64, Node> = (1..=3).map(|id| (id, Node::new(&zk, id as i32))).collect();
+    let nodes: BTreeMap<i64, Node> = (1..=3)
+        .map(|id| (id, Node::new(&zk, id as i32, LAG)))
+        .collect();
     let mut brokers: BTreeMap<i64, Server> = nodes.iter().map(|(id, n)| (*id, n.start())).collect();
     let any = &brokers[&1];
     // Every broker must know every other before a replication factor of
     // 3 can be placed.
-    wait_until("three live brokers", Duration::from_secs(20), &[], || {
-        let out = any.spate(&["cluster", "info", "--json"], b"");
-        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
-        (v["brokers"].as_array()?.len() == 3).then_some(())
-    });
+    wait_live(any, 3);
     let out = any.spate(
         &[
             "topic",

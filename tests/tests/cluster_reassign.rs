@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use spate_e2e::cluster::{
-    controller, describe, json_at, kept, kill, log_dirs, read_all, wait, Described, Kept,
+    controller, describe, json_at, kept, kill, log_dirs, read_all, wait, wait_live, Described, Kept,
 };
 use spate_e2e::zookeeper::ZooKeeper;
 use spate_e2e::{require, wait_until, workspace, Server, Watched};
@@ -31,12 +31,7 @@ fn cluster(zk: &ZooKeeper) -> (BTreeMap<i64, Kept>, i64) {
     let c = wait("a controller", Duration::from_secs(10), || {
         controller(zk, "")
     });
-    let any = &brokers[&1].server;
-    wait("three live brokers", Duration::from_secs(20), || {
-        let out = any.spate(&["cluster", "info", "--json"], b"");
-        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
-        (v["brokers"].as_array()?.len() == 3).then_some(())
-    });
+    wait_live(&brokers[&1].server, 3);
     (brokers, c)
 }
 
@@ -172,12 +167,12 @@ fn kafkajs_moves_a_partition_to_two_other_brokers_and_no_record_is_lost() {
     assert_eq!(read, expected);
     // The old replica's log is gone from its disk; the new ones have it.
     wait("the old replica deleted", Duration::from_secs(20), || {
-        log_dirs(&brokers[&origin].data.0, "moved")
+        log_dirs(&brokers[&origin].node.data.0, "moved")
             .is_empty()
             .then_some(())
     });
     for id in &target {
-        assert_eq!(log_dirs(&brokers[id].data.0, "moved"), ["moved-0"]);
+        assert_eq!(log_dirs(&brokers[id].node.data.0, "moved"), ["moved-0"]);
     }
 }
 
@@ -234,7 +229,7 @@ fn spate_topic_reassign_cancels_a_move_and_runs_kafkas_reassignment_file() {
     );
     // The thawed broker heard StopReplica and deleted what it had copied.
     wait("the added replica deleted", Duration::from_secs(30), || {
-        log_dirs(&brokers[&frozen].data.0, "u")
+        log_dirs(&brokers[&frozen].node.data.0, "u")
             .is_empty()
             .then_some(())
     });
@@ -381,7 +376,7 @@ fn moving_the_leader_away_under_an_acks_all_producer_loses_nothing() {
         "the old leader's replica deleted",
         Duration::from_secs(20),
         || {
-            log_dirs(&brokers[&leader].data.0, "busy")
+            log_dirs(&brokers[&leader].node.data.0, "busy")
                 .is_empty()
                 .then_some(())
         },

@@ -8,110 +8,29 @@
 //! offset it was acknowledged at.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use spate_e2e::cluster::json_at;
+use spate_e2e::cluster::{describe, json_at, read_all, wait_live, Node};
 use spate_e2e::zookeeper::client::{AddWatchMode, EventType};
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{require, wait_until, workspace, Server, TempDir, Watched};
+use spate_e2e::{require, wait_until, workspace, Server, Watched};
+
+/// Followers leave the ISR after 5 s behind.
+const LAG: &str = "replica.lag.time.max.ms=5000\n";
 
 const STATE: &str = "/brokers/topics/replicated/partitions/0/state";
-
-/// One broker: its data directory and properties file.
-struct Node {
-    dir: TempDir,
-    _config: TempDir,
-    props: PathBuf,
-}
-
-impl Node {
-    fn new(zk: &ZooKeeper, id: i32) -> Node {
-        let config = TempDir::new("config");
-        let props = config.0.join("server.properties");
-        std::fs::write(
-            &props,
-            format!(
-                "broker.id={id}\nzookeeper.connect={}\nzookeeper.session.timeout.ms=4000\n\
-                 replica.lag.time.max.ms=5000\n",
-                zk.connect()
-            ),
-        )
-        .expect("writing server.properties");
-        Node {
-            dir: TempDir::new("data"),
-            _config: config,
-            props,
-        }
-    }
-
-    fn start(&self) -> Server {
-        Server::start_in(&self.dir.0, &[self.props.to_str().expect("a path")])
-    }
-}
-
-/// Leader and ISR of partition 0 of `topic`, as `spate topic describe`
-/// shows them.
-fn describe(b: &Server, topic: &str) -> Option<(i64, Vec<i64>)> {
-    let out = b.spate(&["topic", "describe", topic, "--json"], b"");
-    if !out.status.success() {
-        return None;
-    }
-    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
-    let p = v["partitions"].as_array()?.first()?.clone();
-    let isr: Option<Vec<i64>> = p["isr"].as_array()?.iter().map(Value::as_i64).collect();
-    Some((p["leader"].as_i64()?, isr?))
-}
-
-/// The values of partition 0 of `topic` with their offsets, read from
-/// the beginning to the end by a confluent-kafka consumer.
-fn read_all(bootstrap: &str, topic: &str) -> Vec<(i64, String)> {
-    let script = "import sys\n\
-        from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING\n\
-        c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': 'reader', \
-        'enable.auto.commit': False, 'enable.partition.eof': True})\n\
-        c.assign([TopicPartition(sys.argv[2], 0, OFFSET_BEGINNING)])\n\
-        while True:\n\
-        \x20   m = c.poll(20)\n\
-        \x20   if m is None:\n\
-        \x20       sys.exit('no message or end within 20 s')\n\
-        \x20   if m.error():\n\
-        \x20       if m.error().code() == -191:\n\
-        \x20           break\n\
-        \x20       sys.exit(str(m.error()))\n\
-        \x20   print(m.offset(), m.value().decode())\n\
-        c.close()\n";
-    let out = Command::new(require("python3"))
-        .args(["-c", script, bootstrap, topic])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "reading back failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let (o, v) = l.split_once(' ').expect("OFFSET VALUE");
-            (o.parse().expect("an offset"), v.to_string())
-        })
-        .collect()
-}
 
 #[test]
 fn sigterm_moves_leadership_before_the_registration_goes_and_loses_nothing_acknowledged() {
     let zk = ZooKeeper::start();
-    let nodes: BTreeMap<i64, Node> = (1..=3).map(|id| (id, Node::new(&zk, id as i32))).collect();
+    let nodes: BTreeMap<i64, Node> = (1..=3)
+        .map(|id| (id, Node::new(&zk, id as i32, LAG)))
+        .collect();
     let mut brokers: BTreeMap<i64, Server> = nodes.iter().map(|(id, n)| (*id, n.start())).collect();
     let any = &brokers[&1];
-    wait_until("three live brokers", Duration::from_secs(20), &[], || {
-        let out = any.spate(&["cluster", "info", "--json"], b"");
-        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
-        (v["brokers"].as_array()?.len() == 3).then_some(())
-    });
+    wait_live(any, 3);
     let out = any.spate(
         &[
             "topic",
@@ -127,9 +46,10 @@ fn sigterm_moves_leadership_before_the_registration_goes_and_loses_nothing_ackno
         b"",
     );
     assert!(out.status.success(), "{out:?}");
-    let (leader, _) = wait_until("the topic in sync", Duration::from_secs(20), &[], || {
-        describe(any, "replicated").filter(|(_, isr)| isr.len() == 3)
-    });
+    let leader = wait_until("the topic in sync", Duration::from_secs(20), &[], || {
+        describe(any, "replicated").filter(|d| d.isr.len() == 3)
+    })
+    .leader;
     let before = json_at(&zk, STATE);
     println!("before: {before}");
     assert_eq!(before["leader"].as_i64(), Some(leader));
@@ -237,14 +157,12 @@ fn sigterm_moves_leadership_before_the_registration_goes_and_loses_nothing_ackno
 #[test]
 fn a_controller_shutting_down_moves_its_own_leadership_before_it_resigns() {
     let zk = ZooKeeper::start();
-    let nodes: BTreeMap<i64, Node> = (1..=3).map(|id| (id, Node::new(&zk, id as i32))).collect();
+    let nodes: BTreeMap<i64, Node> = (1..=3)
+        .map(|id| (id, Node::new(&zk, id as i32, LAG)))
+        .collect();
     let mut brokers: BTreeMap<i64, Server> = nodes.iter().map(|(id, n)| (*id, n.start())).collect();
     let any = &brokers[&1];
-    wait_until("three live brokers", Duration::from_secs(20), &[], || {
-        let out = any.spate(&["cluster", "info", "--json"], b"");
-        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
-        (v["brokers"].as_array()?.len() == 3).then_some(())
-    });
+    wait_live(any, 3);
     // Three partitions on three brokers: each leads one.
     let out = any.spate(
         &[
