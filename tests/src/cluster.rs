@@ -276,3 +276,91 @@ pub fn read_all(bootstrap: &str, topic: &str) -> Vec<(i64, String)> {
         })
         .collect()
 }
+
+/// An idempotent acks=all confluent-kafka producer
+/// (`tests/py/acked_producer.py`) writing the records "0", "1", ... to
+/// partition 0 of a topic, a few milliseconds apart, and saying at which
+/// offset each was acknowledged.
+pub struct AckedProducer {
+    watched: crate::Watched,
+    count: usize,
+}
+
+impl AckedProducer {
+    /// Starts writing `count` records to `topic` at `bootstrap`, 10 ms apart.
+    pub fn start(bootstrap: &str, topic: &str, count: usize) -> AckedProducer {
+        let mut cmd = Command::new(require("python3"));
+        cmd.arg(crate::workspace().join("tests/py/acked_producer.py"))
+            .args([bootstrap, topic, &count.to_string(), "10"]);
+        AckedProducer {
+            watched: crate::Watched::spawn("producer", cmd),
+            count,
+        }
+    }
+
+    /// Waits until `n` records are acknowledged.
+    pub fn wait_acked(&self, n: usize) {
+        wait(
+            &format!("{n} acknowledged records"),
+            Duration::from_secs(30),
+            || {
+                let acked = self
+                    .watched
+                    .lines()
+                    .iter()
+                    .filter(|l| l.starts_with("acked"))
+                    .count();
+                (acked >= n).then_some(())
+            },
+        );
+    }
+
+    /// Waits for the producer to finish; every record must have been
+    /// acknowledged (none given up on). Returns each record's offset.
+    pub fn finish(mut self) -> BTreeMap<i64, i64> {
+        let p = &mut self.watched;
+        assert!(
+            p.wait_exit(Duration::from_secs(180)).is_some(),
+            "the producer did not finish\n{}",
+            p.transcript()
+        );
+        let lines = p.lines();
+        assert!(
+            !lines.iter().any(|l| l.starts_with("failed")),
+            "{}",
+            p.transcript()
+        );
+        let acked: BTreeMap<i64, i64> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("acked "))
+            .map(|l| {
+                let (i, o) = l.split_once(' ').expect("I OFFSET");
+                (i.parse().expect("i"), o.parse().expect("offset"))
+            })
+            .collect();
+        assert_eq!(acked.len(), self.count, "{}", p.transcript());
+        acked
+    }
+}
+
+/// Checks what [`read_all`] read back against what an [`AckedProducer`]
+/// was told: every record once, in order, dense, each at the offset it
+/// was acknowledged at.
+pub fn check_read_back(read: &[(i64, String)], acked: &BTreeMap<i64, i64>) {
+    let values: Vec<i64> = read
+        .iter()
+        .map(|(_, v)| v.parse().expect("a number"))
+        .collect();
+    assert_eq!(
+        values,
+        (0..acked.len() as i64).collect::<Vec<_>>(),
+        "dense, in order, once each"
+    );
+    for (offset, v) in read {
+        let i: i64 = v.parse().expect("a number");
+        assert_eq!(
+            acked[&i], *offset,
+            "record {i} acknowledged at another offset"
+        );
+    }
+}

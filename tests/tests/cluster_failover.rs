@@ -8,12 +8,11 @@
 //! catching up and rejoining the ISR.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::Duration;
 
-use spate_e2e::cluster::{describe, read_all, wait_live, Node};
+use spate_e2e::cluster::{check_read_back, describe, read_all, wait_live, AckedProducer, Node};
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{require, wait_until, workspace, Server, Watched};
+use spate_e2e::{wait_until, Server};
 
 /// Followers leave the ISR after 5 s behind.
 const LAG: &str = "replica.lag.time.max.ms=5000\n";
@@ -56,24 +55,8 @@ fn acknowledged_writes_survive_the_leaders_death_and_the_leader_comes_back_in_sy
 
     // Write while the leader dies.
     let bootstrap: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
-    let count = 600;
-    let mut cmd = Command::new(require("python3"));
-    cmd.arg(workspace().join("tests/py/acked_producer.py"))
-        .args([&bootstrap.join(","), "replicated", &count.to_string(), "10"]);
-    let mut producer = Watched::spawn("producer", cmd);
-    wait_until(
-        "100 acknowledged records",
-        Duration::from_secs(30),
-        &[],
-        || {
-            let n = producer
-                .lines()
-                .iter()
-                .filter(|l| l.starts_with("acked"))
-                .count();
-            (n >= 100).then_some(())
-        },
-    );
+    let producer = AckedProducer::start(&bootstrap.join(","), "replicated", 600);
+    producer.wait_acked(100);
     brokers.remove(&leader).expect("the leader").kill9();
     println!("killed the leader, broker {leader}");
     let survivor = *brokers.keys().next().expect("a survivor");
@@ -82,44 +65,13 @@ fn acknowledged_writes_survive_the_leaders_death_and_the_leader_comes_back_in_sy
     });
     println!("after the failover: {after:?}");
     assert!(!after.isr.contains(&leader), "{after:?}");
-    assert!(
-        producer.wait_exit(Duration::from_secs(180)).is_some(),
-        "the producer did not finish\n{}",
-        producer.transcript()
-    );
-    let lines = producer.lines();
-    let failed: Vec<&String> = lines.iter().filter(|l| l.starts_with("failed")).collect();
-    assert!(failed.is_empty(), "{}", producer.transcript());
-    let acked: BTreeMap<i64, i64> = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("acked "))
-        .map(|l| {
-            let (i, o) = l.split_once(' ').expect("I OFFSET");
-            (i.parse().expect("i"), o.parse().expect("offset"))
-        })
-        .collect();
-    assert_eq!(acked.len(), count, "{}", producer.transcript());
+    let acked = producer.finish();
 
     // Every acknowledged record, exactly once, in order, where it was
     // acknowledged.
     let survivors: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
     let read = read_all(&survivors.join(","), "replicated");
-    let values: Vec<i64> = read
-        .iter()
-        .map(|(_, v)| v.parse().expect("a number"))
-        .collect();
-    assert_eq!(
-        values,
-        (0..count as i64).collect::<Vec<_>>(),
-        "dense, in order, once each"
-    );
-    for (offset, v) in &read {
-        let i: i64 = v.parse().expect("a number");
-        assert_eq!(
-            acked[&i], *offset,
-            "record {i} acknowledged at another offset"
-        );
-    }
+    check_read_back(&read, &acked);
 
     // The old leader comes back over its data: it follows, catches up and
     // rejoins the ISR.

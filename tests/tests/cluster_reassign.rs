@@ -20,10 +20,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 use spate_e2e::cluster::{
-    controller, describe, json_at, kept, kill, log_dirs, read_all, wait, wait_live, Described, Kept,
+    check_read_back, controller, describe, json_at, kept, kill, log_dirs, read_all, wait,
+    wait_live, AckedProducer, Described, Kept,
 };
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{require, wait_until, workspace, Server, Watched};
+use spate_e2e::{require, workspace, Server};
 
 /// Three brokers and the controller's id.
 fn cluster(zk: &ZooKeeper) -> (BTreeMap<i64, Kept>, i64) {
@@ -295,24 +296,8 @@ fn moving_the_leader_away_under_an_acks_all_producer_loses_nothing() {
     let target = [follower, third];
 
     let bootstrap: Vec<String> = brokers.values().map(|b| b.server.addr.clone()).collect();
-    let count = 600;
-    let mut cmd = Command::new(require("python3"));
-    cmd.arg(workspace().join("tests/py/acked_producer.py"))
-        .args([&bootstrap.join(","), "busy", &count.to_string(), "10"]);
-    let mut producer = Watched::spawn("producer", cmd);
-    wait_until(
-        "100 acknowledged records",
-        Duration::from_secs(30),
-        &[],
-        || {
-            let n = producer
-                .lines()
-                .iter()
-                .filter(|l| l.starts_with("acked"))
-                .count();
-            (n >= 100).then_some(())
-        },
-    );
+    let producer = AckedProducer::start(&bootstrap.join(","), "busy", 600);
+    producer.wait_acked(100);
     let ids = format!("{follower},{third}");
     let out = any.spate(
         &[
@@ -335,43 +320,9 @@ fn moving_the_leader_away_under_an_acks_all_producer_loses_nothing() {
         "the first target replica in the ISR leads"
     );
 
-    assert!(
-        producer.wait_exit(Duration::from_secs(180)).is_some(),
-        "the producer did not finish\n{}",
-        producer.transcript()
-    );
-    let lines = producer.lines();
-    assert!(
-        !lines.iter().any(|l| l.starts_with("failed")),
-        "{}",
-        producer.transcript()
-    );
-    let acked: BTreeMap<i64, i64> = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("acked "))
-        .map(|l| {
-            let (i, o) = l.split_once(' ').expect("I OFFSET");
-            (i.parse().expect("i"), o.parse().expect("offset"))
-        })
-        .collect();
-    assert_eq!(acked.len(), count, "{}", producer.transcript());
+    let acked = producer.finish();
     let read = read_all(&brokers[&follower].server.addr, "busy");
-    let values: Vec<i64> = read
-        .iter()
-        .map(|(_, v)| v.parse().expect("a number"))
-        .collect();
-    assert_eq!(
-        values,
-        (0..count as i64).collect::<Vec<_>>(),
-        "dense, in order, once each"
-    );
-    for (offset, v) in &read {
-        let i: i64 = v.parse().expect("a number");
-        assert_eq!(
-            acked[&i], *offset,
-            "record {i} acknowledged at another offset"
-        );
-    }
+    check_read_back(&read, &acked);
     wait(
         "the old leader's replica deleted",
         Duration::from_secs(20),

@@ -8,14 +8,15 @@
 //! offset it was acknowledged at.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use spate_e2e::cluster::{describe, json_at, read_all, wait_live, Node};
+use spate_e2e::cluster::{
+    check_read_back, describe, json_at, read_all, wait_live, AckedProducer, Node,
+};
 use spate_e2e::zookeeper::client::{AddWatchMode, EventType};
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{require, wait_until, workspace, Server, Watched};
+use spate_e2e::{wait_until, Server};
 
 /// Followers leave the ISR after 5 s behind.
 const LAG: &str = "replica.lag.time.max.ms=5000\n";
@@ -56,24 +57,8 @@ fn sigterm_moves_leadership_before_the_registration_goes_and_loses_nothing_ackno
     let old_epoch = before["leader_epoch"].as_i64().expect("leader_epoch");
 
     let bootstrap: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
-    let count = 600;
-    let mut cmd = Command::new(require("python3"));
-    cmd.arg(workspace().join("tests/py/acked_producer.py"))
-        .args([&bootstrap.join(","), "replicated", &count.to_string(), "10"]);
-    let mut producer = Watched::spawn("producer", cmd);
-    wait_until(
-        "100 acknowledged records",
-        Duration::from_secs(30),
-        &[],
-        || {
-            let n = producer
-                .lines()
-                .iter()
-                .filter(|l| l.starts_with("acked"))
-                .count();
-            (n >= 100).then_some(())
-        },
-    );
+    let producer = AckedProducer::start(&bootstrap.join(","), "replicated", 600);
+    producer.wait_acked(100);
 
     // ZooKeeper delivers one session's watch events in the order of the
     // changes: the state znode's change must come before the deletion.
@@ -117,41 +102,10 @@ fn sigterm_moves_leadership_before_the_registration_goes_and_loses_nothing_ackno
     assert!(new_leader != leader && new_leader > 0, "{after}");
     assert!(after["leader_epoch"].as_i64() > Some(old_epoch), "{after}");
 
-    assert!(
-        producer.wait_exit(Duration::from_secs(180)).is_some(),
-        "the producer did not finish\n{}",
-        producer.transcript()
-    );
-    let lines = producer.lines();
-    assert!(
-        !lines.iter().any(|l| l.starts_with("failed")),
-        "{}",
-        producer.transcript()
-    );
-    let acked: BTreeMap<i64, i64> = lines
-        .iter()
-        .filter_map(|l| l.strip_prefix("acked "))
-        .map(|l| {
-            let (i, o) = l.split_once(' ').expect("I OFFSET");
-            (i.parse().expect("i"), o.parse().expect("offset"))
-        })
-        .collect();
-    assert_eq!(acked.len(), count, "{}", producer.transcript());
+    let acked = producer.finish();
     let survivors: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
     let read = read_all(&survivors.join(","), "replicated");
-    let values: Vec<i64> = read
-        .iter()
-        .map(|(_, v)| v.parse().expect("a number"))
-        .collect();
-    assert_eq!(
-        values,
-        (0..count as i64).collect::<Vec<_>>(),
-        "dense, in order, once each"
-    );
-    for (offset, v) in &read {
-        let i: i64 = v.parse().expect("a number");
-        assert_eq!(acked[&i], *offset, "record {i} acknowledged elsewhere");
-    }
+    check_read_back(&read, &acked);
 }
 
 #[test]
