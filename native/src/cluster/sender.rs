@@ -46,7 +46,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::channel::{Request, Step, Update};
 use super::engine::{BrokerId, Registered};
@@ -66,6 +66,32 @@ pub(crate) struct Stopped {
     /// Each partition answered for: its leader epoch in the request and
     /// its error.
     pub partitions: Vec<(TopicPartition, i32, ErrorCode)>,
+}
+
+/// A request that cannot be encoded at the version the broker serves:
+/// sending it again cannot help, so it is dropped (and logged) rather than
+/// retried, which would hold every later request to that broker behind
+/// it for ever.
+#[derive(Debug)]
+struct Unsendable(String);
+
+impl std::fmt::Display for Unsendable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unsendable {}
+
+/// Encodes a request frame; a request that cannot be is [`Unsendable`].
+fn encode(header: &RequestHeader, body: &RequestBody) -> anyhow::Result<Bytes> {
+    encode_request(header, body).map_err(|e| {
+        anyhow::Error::new(Unsendable(format!(
+            "encoding {} v{}: {e}",
+            body.api_key().name(),
+            header.request_api_version
+        )))
+    })
 }
 
 /// The first pause before sending again (Kafka's `RequestSendThread`
@@ -305,6 +331,23 @@ async fn run(
                     }
                     break;
                 }
+                Err(e) if e.downcast_ref::<Unsendable>().is_some() => {
+                    error!(broker = id, "dropping {name} to broker {id}: {e:#}");
+                    // A deletion waiting for this answer hears it failed,
+                    // and asks again later.
+                    if let Request::StopReplica(s) = &request {
+                        let _ = stopped.send(Stopped {
+                            broker: id,
+                            controller_epoch: epoch,
+                            partitions: s
+                                .partitions
+                                .iter()
+                                .map(|(tp, e)| (tp.clone(), *e, ErrorCode::UNKNOWN_SERVER_ERROR))
+                                .collect(),
+                        });
+                    }
+                    break;
+                }
                 Err(e) => {
                     conn = None;
                     if failures == 0 {
@@ -539,8 +582,7 @@ impl Peer {
             client_id: Some(self.client_id.clone()),
             ..Default::default()
         };
-        let frame = encode_request(&header, body)
-            .map_err(|e| anyhow!("encoding {} v{version}: {e}", body.api_key().name()))?;
+        let frame = encode(&header, body)?;
         let stream = &mut self.stream;
         let answer = async {
             stream.write_all(&frame).await.context("writing")?;
@@ -580,6 +622,19 @@ mod tests {
         assert_eq!(update_metadata_version(Some((0, 5))).unwrap(), 5);
         assert!(update_metadata_version(Some((8, 8))).is_err());
         assert!(update_metadata_version(None).is_err());
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_encoded_is_unsendable_not_retried() {
+        let body = RequestBody::StopReplica(Default::default());
+        let header = |v| RequestHeader {
+            request_api_key: ApiKey::StopReplica as i16,
+            request_api_version: v,
+            ..Default::default()
+        };
+        let e = encode(&header(99), &body).expect_err("no StopReplica v99");
+        assert!(e.downcast_ref::<Unsendable>().is_some(), "{e:#}");
+        assert!(encode(&header(3), &body).is_ok());
     }
 
     #[test]
