@@ -185,8 +185,9 @@ fn leader_of<S: Storage>(
         }
         return Err("the coordinator's topic is being created");
     };
-    // Keys are placed by the configured partition count, as the topic was
-    // created with it.
+    // Keys are placed by the configured partition count: the topic was
+    // created with it, or it was read from the topic's assignment when
+    // this broker joined (the driver's startup, as Kafka's coordinators).
     let leader = match ctl.cluster.lead_in(t, p) {
         Lead::Here(_) => config.node_id,
         Lead::Elsewhere { leader, .. } => leader,
@@ -211,9 +212,6 @@ pub(super) fn transaction_topic<S: Storage>(
     ctl: &mut Controller<'_, S>,
     creates: &Creates,
 ) -> Result<Option<NewTopic>, ErrorCode> {
-    if creates.being_created(TRANSACTION_STATE_TOPIC) {
-        return Ok(None);
-    }
     let txns = &config.transactions;
     let configs = [
         ("cleanup.policy", "compact".to_string()),
@@ -221,26 +219,18 @@ pub(super) fn transaction_topic<S: Storage>(
         ("segment.bytes", "104857600".to_string()),
         ("min.insync.replicas", txns.state_log_min_isr.to_string()),
         ("unclean.leader.election.enable", "false".to_string()),
-    ];
-    let t = CreatableTopic {
-        name: TRANSACTION_STATE_TOPIC.into(),
-        num_partitions: txns.state_log_partitions,
-        replication_factor: txns.state_log_replication_factor,
-        configs: configs
-            .into_iter()
-            .map(|(name, value)| CreatableTopicConfig {
-                name: name.into(),
-                value: Some(value.into()),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    };
-    match zk::check(config, members, ctl.cluster, ctl.ids, false, &t) {
-        Ok(new) => Ok(Some(new)),
-        Err((ErrorCode::TOPIC_ALREADY_EXISTS, _)) => Ok(None),
-        Err((code, _)) => Err(code),
-    }
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let shape = (txns.state_log_partitions, txns.state_log_replication_factor);
+    internal_topic(
+        config,
+        members,
+        ctl,
+        creates,
+        TRANSACTION_STATE_TOPIC,
+        shape,
+        configs,
+    )
 }
 
 /// `__consumer_offsets` for the driver to create in ZooKeeper mode:
@@ -255,14 +245,32 @@ pub(super) fn offsets_topic<S: Storage>(
     ctl: &mut Controller<'_, S>,
     creates: &Creates,
 ) -> Result<Option<NewTopic>, ErrorCode> {
-    if creates.being_created(OFFSETS_TOPIC) {
+    let groups = &config.groups;
+    let shape = (groups.offsets_partitions, groups.offsets_replication_factor);
+    let configs = offsets_topic_configs();
+    internal_topic(config, members, ctl, creates, OFFSETS_TOPIC, shape, configs)
+}
+
+/// An internal topic `name` of `(partitions, replication factor)` with
+/// `configs`, checked as CreateTopics checks a topic (placed over the live
+/// brokers); `Ok(None)` while it is being created or once it exists.
+fn internal_topic<S: Storage>(
+    config: &Config,
+    members: &Membership,
+    ctl: &mut Controller<'_, S>,
+    creates: &Creates,
+    name: &str,
+    (partitions, replication_factor): (i32, i16),
+    configs: impl IntoIterator<Item = (String, String)>,
+) -> Result<Option<NewTopic>, ErrorCode> {
+    if creates.being_created(name) {
         return Ok(None);
     }
     let t = CreatableTopic {
-        name: OFFSETS_TOPIC.into(),
-        num_partitions: config.groups.offsets_partitions,
-        replication_factor: config.groups.offsets_replication_factor,
-        configs: offsets_topic_configs()
+        name: name.into(),
+        num_partitions: partitions,
+        replication_factor,
+        configs: configs
             .into_iter()
             .map(|(name, value)| CreatableTopicConfig {
                 name: name.into(),
