@@ -59,6 +59,7 @@ mod batch;
 mod builder;
 pub(crate) mod compression;
 mod control;
+mod header;
 pub(crate) mod legacy;
 mod set;
 #[cfg(test)]

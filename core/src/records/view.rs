@@ -9,7 +9,7 @@
 //!
 //! [`RecordBatch`]: super::RecordBatch
 
-use super::batch::{BatchHeader, CRC_START};
+use super::header::{BatchHeader, CRC_START};
 use super::{Compression, RecordsError, LOG_OVERHEAD, MAGIC_OFFSET, V2_HEADER_LEN};
 use crate::protocol::error::DecodeError;
 
