@@ -2,9 +2,9 @@
 //! the annotator's; see `annotate/walker.rs`).
 
 use bytes::Bytes;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
-use super::encode::default_json;
+use super::values::{default_json, float};
 use super::{child, index, records, to_hex, JsonError, SizePrefix};
 use crate::protocol::error::DecodeError;
 use crate::protocol::header::{request_header_version, response_header_version};
@@ -287,15 +287,5 @@ impl Dec<'_> {
                 }
             }
         })
-    }
-}
-
-/// A float64 as JSON: a number, or a string for the values JSON lacks.
-pub(super) fn float(x: f64) -> Value {
-    match Number::from_f64(x) {
-        Some(n) => Value::Number(n),
-        None if x.is_nan() => "NaN".into(),
-        None if x > 0.0 => "Infinity".into(),
-        None => "-Infinity".into(),
     }
 }

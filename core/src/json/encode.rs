@@ -4,6 +4,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Map, Value};
 
+use super::values::{default_json, expected, int, parse_int_default};
 use super::{api_from_json, brief, child, from_hex, index, records, JsonError};
 use crate::protocol::error::EncodeError;
 use crate::protocol::header::{request_header_version, response_header_version};
@@ -111,10 +112,6 @@ struct Enc {
 
 fn too_long(path: &str, e: EncodeError) -> JsonError {
     JsonError::new(path, e.to_string())
-}
-
-fn expected(path: &str, what: &str, found: &Value) -> JsonError {
-    JsonError::new(path, format!("expected {what}, found {}", brief(found)))
 }
 
 impl Enc {
@@ -356,36 +353,6 @@ impl Enc {
     }
 }
 
-/// The value of an integer type, range-checked.
-pub(super) fn int(val: &Value, p: Prim, path: &str) -> Result<i128, JsonError> {
-    let (min, max): (i128, i128) = match p {
-        Prim::Int8 => (i8::MIN.into(), i8::MAX.into()),
-        Prim::Int16 => (i16::MIN.into(), i16::MAX.into()),
-        Prim::Int32 => (i32::MIN.into(), i32::MAX.into()),
-        Prim::Int64 => (i64::MIN.into(), i64::MAX.into()),
-        Prim::Uint16 => (0, u16::MAX.into()),
-        Prim::Uint32 => (0, u32::MAX.into()),
-        _ => (0, 0),
-    };
-    let n = match val {
-        Value::Number(n) => n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from)),
-        _ => None,
-    };
-    let Some(n) = n else {
-        return Err(expected(path, p.name(), val));
-    };
-    if n < min || n > max {
-        return Err(JsonError::new(
-            path,
-            format!("{n} is out of range for {} ({min} to {max})", p.name()),
-        ));
-    }
-    Ok(n)
-}
-
 fn float(val: &Value, path: &str) -> Result<f64, JsonError> {
     match val {
         Value::Number(n) => n.as_f64().ok_or_else(|| expected(path, "float64", val)),
@@ -441,48 +408,6 @@ fn uuid(val: &Value, path: &str) -> Result<Uuid, JsonError> {
     }
     let b = from_hex(&hex, path).map_err(|_| bad())?;
     b.as_ref().try_into().map(Uuid).map_err(|_| bad())
-}
-
-fn parse_int_default(d: &str) -> Option<i64> {
-    match d.strip_prefix("0x") {
-        Some(h) => i64::from_str_radix(h, 16).ok(),
-        None => d.parse().ok(),
-    }
-}
-
-/// A field's default at version `v`: the schema's, else 0, `""`, empty or
-/// false (Kafka's generated code). A `"null"` default in a version where
-/// the field cannot be null becomes the empty value.
-pub(super) fn default_json(f: &FieldSpec, v: i16) -> Value {
-    let null_ok = f.nullable.contains(v) || !f.versions.contains(v);
-    let d = f.default;
-    if d == Some("null") && null_ok {
-        return Value::Null;
-    }
-    match f.ty {
-        FieldType::Prim(p) => match p {
-            Prim::Bool => d.is_some_and(|d| d.eq_ignore_ascii_case("true")).into(),
-            Prim::Float64 => d
-                .and_then(|d| d.parse::<f64>().ok())
-                .map_or(0.into(), super::decode::float),
-            Prim::Uuid => Uuid::ZERO.to_string().into(),
-            Prim::String => d.filter(|d| *d != "null").unwrap_or("").into(),
-            Prim::Bytes => "".into(),
-            Prim::Records if f.nullable.contains(v) => Value::Null,
-            Prim::Records => Value::Array(Vec::new()),
-            _ => d.and_then(parse_int_default).unwrap_or(0).into(),
-        },
-        FieldType::Array(_) | FieldType::StructArray(_) => Value::Array(Vec::new()),
-        FieldType::Struct(s) => {
-            let mut m = Map::new();
-            for g in s.fields {
-                if g.versions.contains(v) {
-                    m.insert(g.name.into(), default_json(g, v));
-                }
-            }
-            Value::Object(m)
-        }
-    }
 }
 
 /// Whether `val` is `f`'s default (a struct is default when every field it

@@ -57,6 +57,7 @@ mod records;
 mod tests;
 #[cfg(test)]
 mod tests_errors;
+mod values;
 
 use std::fmt;
 

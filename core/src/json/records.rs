@@ -9,7 +9,7 @@
 use bytes::{Bytes, BytesMut};
 use serde_json::{Map, Value};
 
-use super::encode::int;
+use super::values::int;
 use super::{brief, child, from_hex, index, to_hex, JsonError};
 use crate::protocol::schema::Prim;
 use crate::protocol::wire::Reader;

@@ -367,8 +367,8 @@ fn uuids_and_floats_keep_their_values() {
     j["body"]["topics"][0]["topic_id"] = dashed.into();
     assert_eq!(encode(&j).unwrap(), bytes);
     // Non-finite floats travel as strings.
-    assert_eq!(decode::float(f64::NAN), "NaN");
-    assert_eq!(decode::float(f64::NEG_INFINITY), "-Infinity");
+    assert_eq!(values::float(f64::NAN), "NaN");
+    assert_eq!(values::float(f64::NEG_INFINITY), "-Infinity");
 }
 
 #[test]
