@@ -6,8 +6,9 @@
 
 mod sim;
 
+use sim::pair::zk_config;
 use sim::{Event, Sim};
-use spate_core::broker::{Config, ControllerAnswer, ControllerAsk, Output};
+use spate_core::broker::{ControllerAnswer, ControllerAsk, Output};
 use spate_core::protocol::messages::controlled_shutdown_request::ControlledShutdownRequest;
 use spate_core::protocol::messages::elect_leaders_request::{ElectLeadersRequest, TopicPartitions};
 use spate_core::protocol::messages::metadata_request::MetadataRequest;
@@ -17,13 +18,7 @@ use spate_core::storage::{MemStorage, TopicPartition};
 const C: u64 = 7;
 
 fn zk() -> Sim {
-    let mut sim = Sim::with(
-        Config {
-            zk_mode: true,
-            ..Config::default()
-        },
-        MemStorage::new(),
-    );
+    let mut sim = Sim::with(zk_config(), MemStorage::new());
     sim.connect(C);
     sim
 }

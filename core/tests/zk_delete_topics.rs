@@ -8,6 +8,7 @@
 
 mod sim;
 
+use sim::pair::{live, update_metadata, zk_config, CONTROLLER};
 use sim::{Event, Sim};
 use spate_core::broker::{Config, Output};
 use spate_core::protocol::messages::delete_topics_request::DeleteTopicsRequest;
@@ -20,67 +21,34 @@ use spate_core::protocol::messages::stop_replica_request::{
     StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
 };
 use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
-    UpdateMetadataRequest, UpdateMetadataTopicState,
+    UpdateMetadataPartitionState, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::storage::{MemStorage, Storage, TopicPartition};
 
-/// The controller's connection.
-const CONTROLLER: u64 = 50;
 /// The admin client's connection.
 const ADMIN: u64 = 10;
 const TOPIC_ID: Uuid = Uuid([9; 16]);
 
-fn zk_config() -> Config {
-    Config {
-        zk_mode: true,
-        ..Config::default()
-    }
-}
-
 /// UpdateMetadata v7 from controller `controller`: brokers 1-3 alive, and
 /// topic `t`'s partition 0 led by `leader` (-2: being deleted).
 fn update(sim: &mut Sim, controller: i32, leader: Option<i32>) {
-    let req = UpdateMetadataRequest {
-        controller_id: controller,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        live_brokers: (1..=3)
-            .map(|id| UpdateMetadataBroker {
-                id,
-                endpoints: vec![UpdateMetadataEndpoint {
-                    host: format!("b{id}.example").into(),
-                    port: 9090 + id,
-                    listener: "PLAINTEXT".into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .collect(),
-        topic_states: leader
-            .map(|leader| UpdateMetadataTopicState {
-                topic_name: "t".into(),
-                topic_id: TOPIC_ID,
-                partition_states: vec![UpdateMetadataPartitionState {
-                    partition_index: 0,
-                    controller_epoch: 1,
-                    leader,
-                    leader_epoch: leader.min(0),
-                    isr: vec![1, 2, 3].into(),
-                    replicas: vec![1, 2, 3].into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .into_iter()
-            .collect(),
+    let topics = leader.map(|leader| UpdateMetadataTopicState {
+        topic_name: "t".into(),
+        topic_id: TOPIC_ID,
+        partition_states: vec![UpdateMetadataPartitionState {
+            partition_index: 0,
+            controller_epoch: 1,
+            leader,
+            leader_epoch: leader.min(0),
+            isr: vec![1, 2, 3].into(),
+            replicas: vec![1, 2, 3].into(),
+            ..Default::default()
+        }],
         ..Default::default()
-    };
-    match sim.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
-        ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
-        other => panic!("{other:?}"),
-    }
+    });
+    let live_brokers = (1..=3).map(live).collect();
+    update_metadata(sim, controller, live_brokers, topics.into_iter().collect());
 }
 
 /// A broker told by controller `controller` that topic `t` exists, led

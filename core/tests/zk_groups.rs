@@ -13,15 +13,13 @@ mod util;
 
 use sim::pair::Pair;
 use sim::Sim;
-use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::list_groups_request::ListGroupsRequest;
-use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::messages::offset_fetch_request::{
     OffsetFetchRequest, OffsetFetchRequestGroup, OffsetFetchRequestTopics,
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
-use spate_core::storage::{Storage, TopicPartition};
+use spate_core::storage::Storage;
 use util::{commit, commit_req, describe, join_new, join_req, joins, sync_req, syncs};
 
 const OFFSETS: &str = "__consumer_offsets";
@@ -41,15 +39,7 @@ fn pair() -> Pair {
 
 /// FindCoordinator v3 for `GROUP`.
 fn find(s: &mut Sim) -> FindCoordinatorResponse {
-    let req = FindCoordinatorRequest {
-        key: GROUP.into(),
-        key_type: 0,
-        ..Default::default()
-    };
-    match s.call(CLIENT, 3, RequestBody::FindCoordinator(req)) {
-        ResponseBody::FindCoordinator(r) => r,
-        other => panic!("{other:?}"),
-    }
+    sim::pair::find_coordinator(s, CLIENT, GROUP, 0)
 }
 
 /// OffsetFetch v8 of `GROUP`'s `t`-0: (group error, committed offset).
@@ -89,10 +79,8 @@ fn listed(s: &mut Sim) -> Vec<String> {
 /// The controller makes `leader` lead both partitions of
 /// `__consumer_offsets` (and `t`-0) at `epoch`, telling both brokers.
 fn elect(c: &mut Pair, leader: i32, epoch: i32) {
-    for to in 1..=2 {
-        c.lead_partitions(to, (OFFSETS, OFFSETS_ID), &[0, 1], (leader, epoch), &[1, 2]);
-        c.lead_partitions(to, ("t", T_ID), &[0], (leader, epoch), &[1, 2]);
-    }
+    c.elect((OFFSETS, OFFSETS_ID), &[0, 1], (leader, epoch), &[1, 2]);
+    c.elect(("t", T_ID), &[0], (leader, epoch), &[1, 2]);
 }
 
 /// Commits `offset` for `GROUP` (generation -1) at broker `id` and lets
@@ -111,9 +99,9 @@ fn commit_code(s: &mut Sim) -> i16 {
     }
 }
 
+/// The end offset of broker `id`'s `__consumer_offsets`-`p`.
 fn end(c: &mut Pair, id: i32, p: i32) -> i64 {
-    let tp = TopicPartition::new(OFFSETS, p);
-    c.sim(id).broker.storage().end_offset(&tp)
+    c.end_offset(id, OFFSETS, p)
 }
 
 #[test]
@@ -222,18 +210,7 @@ fn the_leader_of_the_groups_partition_coordinates_and_a_new_leader_loads_its_off
 
 /// Metadata v9 for `__consumer_offsets`, auto-creation allowed: its error.
 fn metadata_error(s: &mut Sim) -> i16 {
-    let req = MetadataRequest {
-        topics: Some(vec![MetadataRequestTopic {
-            name: Some(OFFSETS.into()),
-            ..Default::default()
-        }]),
-        allow_auto_topic_creation: true,
-        ..Default::default()
-    };
-    match s.call(CLIENT, 9, RequestBody::Metadata(req)) {
-        ResponseBody::Metadata(r) => r.topics[0].error_code,
-        other => panic!("{other:?}"),
-    }
+    sim::pair::auto_create_error(s, CLIENT, OFFSETS)
 }
 
 #[test]

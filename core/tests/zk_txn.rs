@@ -20,16 +20,14 @@ use spate_core::protocol::messages::add_partitions_to_txn_request::{
     AddPartitionsToTxnRequest, AddPartitionsToTxnTopic,
 };
 use spate_core::protocol::messages::end_txn_request::EndTxnRequest;
-use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use spate_core::protocol::messages::list_transactions_request::ListTransactionsRequest;
-use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::messages::write_txn_markers_request::{
     WritableTxnMarker, WritableTxnMarkerTopic, WriteTxnMarkersRequest,
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
-use spate_core::storage::{Storage, TopicPartition};
+use spate_core::storage::Storage;
 use util::{
     add, add_v3, committed_values, describe, end, fetch, init, init_with, state, txn_batch,
 };
@@ -53,15 +51,7 @@ fn pair() -> Pair {
 
 /// FindCoordinator v3 for transactional id `TXN`.
 fn find(s: &mut Sim) -> FindCoordinatorResponse {
-    let req = FindCoordinatorRequest {
-        key: TXN.into(),
-        key_type: 1,
-        ..Default::default()
-    };
-    match s.call(CLIENT, 3, RequestBody::FindCoordinator(req)) {
-        ResponseBody::FindCoordinator(r) => r,
-        other => panic!("{other:?}"),
-    }
+    sim::pair::find_coordinator(s, CLIENT, TXN, 1)
 }
 
 /// The transactional ids ListTransactions names.
@@ -83,16 +73,12 @@ fn listed(s: &mut Sim) -> Vec<String> {
 /// follower to copy its writes (that wait has its own test); the
 /// follower copies all the same.
 fn elect_txns(c: &mut Pair, leader: i32, epoch: i32) {
-    for to in 1..=2 {
-        c.lead_partitions(to, (TXNS, TXNS_ID), &[0, 1], (leader, epoch), &[leader]);
-    }
+    c.elect((TXNS, TXNS_ID), &[0, 1], (leader, epoch), &[leader]);
 }
 
 /// The controller makes `leader` lead both partitions of `t` at `epoch`.
 fn elect_t(c: &mut Pair, leader: i32, epoch: i32) {
-    for to in 1..=2 {
-        c.lead_partitions(to, ("t", T_ID), &[0, 1], (leader, epoch), &[1, 2]);
-    }
+    c.elect(("t", T_ID), &[0, 1], (leader, epoch), &[1, 2]);
 }
 
 /// A transactional produce (v9, acks=1: no wait for the follower) of
@@ -108,15 +94,10 @@ fn produce(s: &mut Sim, producer: (i64, i16), seq: i32, p: i32, n: i32) -> i16 {
     }
 }
 
-fn end_offset(c: &mut Pair, id: i32, topic: &str, p: i32) -> i64 {
-    let tp = TopicPartition::new(topic, p);
-    c.sim(id).broker.storage().end_offset(&tp)
-}
-
 /// Whether broker 2's copies of `topic` have caught up with broker 1's
 /// logs, or the other way round (`from` is the leader).
 fn copied(c: &mut Pair, from: i32, topic: &str) -> bool {
-    (0..2).all(|p| end_offset(c, 3 - from, topic, p) == end_offset(c, from, topic, p))
+    (0..2).all(|p| c.end_offset(3 - from, topic, p) == c.end_offset(from, topic, p))
 }
 
 #[test]
@@ -267,9 +248,7 @@ fn a_new_leader_finishes_a_prepared_commit_it_loads() {
 
 /// The controller makes `leader` lead `t`-`p` at `epoch`.
 fn elect_tp(c: &mut Pair, p: i32, leader: i32, epoch: i32) {
-    for to in 1..=2 {
-        c.lead_partitions(to, ("t", T_ID), &[p], (leader, epoch), &[1, 2]);
-    }
+    c.elect(("t", T_ID), &[p], (leader, epoch), &[1, 2]);
 }
 
 #[test]
@@ -333,7 +312,7 @@ fn a_marker_refused_by_a_former_leader_goes_to_the_new_one() {
     add(c.sim(1), TXN, producer, &[("t", 1)]);
     assert_eq!(produce(c.sim(2), producer, 0, 1, 2), 0);
     c.run_until(10_000, |c| {
-        end_offset(c, 1, "t", 1) == end_offset(c, 2, "t", 1)
+        c.end_offset(1, "t", 1) == c.end_offset(2, "t", 1)
     });
     assert_eq!(end(c.sim(1), TXN, producer, true), 0);
     // Before the request arrives, broker 1 becomes t-1's leader: broker 2
@@ -374,22 +353,11 @@ fn an_ongoing_transaction_loaded_by_a_new_leader_is_aborted_at_its_timeout() {
 fn metadata_for_the_missing_transaction_state_topic_creates_it_as_find_coordinator_does() {
     let mut c = pair();
     let s = c.sim(2);
-    let req = MetadataRequest {
-        topics: Some(vec![MetadataRequestTopic {
-            name: Some(TXNS.into()),
-            ..Default::default()
-        }]),
-        allow_auto_topic_creation: true,
-        ..Default::default()
-    };
     for _ in 0..2 {
-        match s.call(CLIENT, 9, RequestBody::Metadata(req.clone())) {
-            ResponseBody::Metadata(r) => assert_eq!(
-                r.topics[0].error_code,
-                ErrorCode::LEADER_NOT_AVAILABLE.code()
-            ),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            sim::pair::auto_create_error(s, CLIENT, TXNS),
+            ErrorCode::LEADER_NOT_AVAILABLE.code()
+        );
     }
     assert_eq!(s.creating.len(), 1, "created once");
     assert_eq!(s.creating[0].1[0].name, TXNS);
@@ -460,7 +428,7 @@ fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state
 
     // EndTxn: the prepared state is written but not copied, so no answer
     // and no marker anywhere yet (t-0 is led here, t-1 by broker 2).
-    let t0 = end_offset(&mut c, 1, "t", 0);
+    let t0 = c.end_offset(1, "t", 0);
     let end = EndTxnRequest {
         transactional_id: TXN.into(),
         producer_id: producer.0,
@@ -476,11 +444,7 @@ fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state
         c.sim(1).broker.poll_timeout().is_some_and(|at| at > now),
         "no deadline left in the past while the markers wait"
     );
-    assert_eq!(
-        end_offset(&mut c, 1, "t", 0),
-        t0,
-        "no marker written before"
-    );
+    assert_eq!(c.end_offset(1, "t", 0), t0, "no marker written before");
     // The follower copies it: the answer comes, then the markers.
     c.run_until(10_000, |c| c.sim(1).events.contains_key(&CLIENT));
     match c.sim(1).one(CLIENT) {
@@ -488,7 +452,7 @@ fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state
         other => panic!("{other:?}"),
     }
     c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
-    assert!(end_offset(&mut c, 1, "t", 0) > t0, "the marker in t-0");
+    assert!(c.end_offset(1, "t", 0) > t0, "the marker in t-0");
 }
 
 /// The transactional ids ListTransactions names in state `state`.
@@ -517,16 +481,16 @@ fn a_transaction_completes_only_once_the_follower_has_the_marker_of_a_partition_
     add(c.sim(1), TXN, producer, &[("t", 0)]);
     assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
     c.run_until(10_000, |c| copied(c, 1, "t") && copied(c, 1, TXNS));
-    let t0 = end_offset(&mut c, 1, "t", 0);
+    let t0 = c.end_offset(1, "t", 0);
 
     // EndTxn is answered once PrepareCommit is written (the ISR of the
     // id's partition is the coordinator alone); the marker is in t-0 here.
     assert_eq!(end(c.sim(1), TXN, producer, true), 0);
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1, "the marker, here");
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 1, "the marker, here");
     // Broker 2 fetches nothing for 5 s (less than replica.lag.time.max.ms,
     // so it stays in the ISR): the transaction stays prepared.
     c.sim(1).advance(5_000);
-    assert_eq!(end_offset(&mut c, 2, "t", 0), t0, "not on the follower");
+    assert_eq!(c.end_offset(2, "t", 0), t0, "not on the follower");
     assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
     assert_eq!(listed_in(c.sim(1), "PrepareCommit"), [TXN]);
     assert!(listed_in(c.sim(1), "CompleteCommit").is_empty());
@@ -535,11 +499,11 @@ fn a_transaction_completes_only_once_the_follower_has_the_marker_of_a_partition_
         ErrorCode::CONCURRENT_TRANSACTIONS.code(),
         "the id is busy meanwhile"
     );
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1, "written once");
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 1, "written once");
 
     // The follower fetches the marker: the commit completes.
     c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
-    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1);
+    assert_eq!(c.end_offset(2, "t", 0), t0 + 1);
     assert_eq!(listed_in(c.sim(1), "CompleteCommit"), [TXN]);
     c.advance(1_000);
     assert_eq!(
@@ -586,18 +550,18 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
     elect_tp(&mut c, 0, 1, 1);
     elect_tp(&mut c, 1, 2, 1);
     c.run_until(10_000, |c| copied(c, 1, "t"));
-    let t0 = end_offset(&mut c, 1, "t", 0);
+    let t0 = c.end_offset(1, "t", 0);
 
     // t-0 is led here with broker 2 in its ISR, t-1 by broker 2.
     c.sim(1).send(CLIENT, 1, write_markers(&[0, 1]));
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1, "appended at once");
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 1, "appended at once");
     c.sim(1).advance(4_000);
     assert!(
         !c.sim(1).events.contains_key(&CLIENT),
         "not answered while the follower lacks the marker"
     );
     c.run_until(10_000, |c| c.sim(1).events.contains_key(&CLIENT));
-    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1);
+    assert_eq!(c.end_offset(2, "t", 0), t0 + 1);
     let nlf = ErrorCode::NOT_LEADER_OR_FOLLOWER.code();
     assert_eq!(marker_codes(c.sim(1).one(CLIENT)), [(0, 0), (1, nlf)]);
 
@@ -609,7 +573,7 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
     c.sim(1).advance(1);
     let timed_out = ErrorCode::REQUEST_TIMED_OUT.code();
     assert_eq!(marker_codes(c.sim(1).one(CLIENT)), [(0, timed_out)]);
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 2);
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 2);
 
     // Fewer replicas in sync than min.insync.replicas: nothing appended.
     c.run_until(10_000, |c| copied(c, 1, "t"));
@@ -622,7 +586,7 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
     let r = c.sim(1).call(CLIENT, 1, write_markers(&[0]));
     let few = ErrorCode::NOT_ENOUGH_REPLICAS.code();
     assert_eq!(marker_codes(r), [(0, few)]);
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 2);
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 2);
 }
 
 #[test]
@@ -634,9 +598,9 @@ fn a_marker_written_here_whose_partition_moves_before_the_follower_has_it_goes_t
     add(c.sim(1), TXN, producer, &[("t", 0)]);
     assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
     c.run_until(10_000, |c| copied(c, 1, "t") && copied(c, 1, TXNS));
-    let t0 = end_offset(&mut c, 1, "t", 0);
+    let t0 = c.end_offset(1, "t", 0);
     assert_eq!(end(c.sim(1), TXN, producer, true), 0);
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1);
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 1);
     // Broker 2 becomes t-0's leader without the marker: the one written
     // here no longer counts (NOT_LEADER_OR_FOLLOWER), so it goes to
     // broker 2 as WriteTxnMarkers, which answers once broker 1, its
@@ -648,7 +612,7 @@ fn a_marker_written_here_whose_partition_moves_before_the_follower_has_it_goes_t
     let (to, _, _, _) = c.sim(1).markers[0].clone();
     assert_eq!(to, 2, "to the new leader");
     c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
-    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1, "written by broker 2");
+    assert_eq!(c.end_offset(2, "t", 0), t0 + 1, "written by broker 2");
     c.run_until(10_000, |c| copied(c, 2, "t"));
     c.advance(1_000);
     assert_eq!(

@@ -7,14 +7,17 @@
 //! jumps the clock to the next deadline when nothing moves.
 
 use spate_core::broker::Config;
+use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
+use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::leader_and_isr_request::{
     LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
 };
+use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest,
+    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{RequestBody, ResponseBody, Uuid};
-use spate_core::storage::MemStorage;
+use spate_core::storage::{MemStorage, Storage, TopicPartition};
 
 use super::Sim;
 
@@ -47,6 +50,71 @@ pub fn live(id: i32) -> UpdateMetadataBroker {
     }
 }
 
+/// The default config in ZooKeeper mode.
+pub fn zk_config() -> Config {
+    Config {
+        zk_mode: true,
+        ..Config::default()
+    }
+}
+
+/// UpdateMetadata v7 from controller `controller` (controller epoch 1) on
+/// [`CONTROLLER`]: `live_brokers` alive and these topics; it must succeed.
+pub fn update_metadata(
+    sim: &mut Sim,
+    controller: i32,
+    live_brokers: Vec<UpdateMetadataBroker>,
+    topic_states: Vec<UpdateMetadataTopicState>,
+) {
+    let req = UpdateMetadataRequest {
+        controller_id: controller,
+        controller_epoch: 1,
+        broker_epoch: -1,
+        live_brokers,
+        topic_states,
+        ..Default::default()
+    };
+    match sim.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
+        ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// FindCoordinator v3 on `conn` for `key` (`key_type` 0: a group, 1: a
+/// transactional id).
+pub fn find_coordinator(
+    sim: &mut Sim,
+    conn: u64,
+    key: &str,
+    key_type: i8,
+) -> FindCoordinatorResponse {
+    let req = FindCoordinatorRequest {
+        key: key.into(),
+        key_type,
+        ..Default::default()
+    };
+    match sim.call(conn, 3, RequestBody::FindCoordinator(req)) {
+        ResponseBody::FindCoordinator(r) => r,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Metadata v9 on `conn` for `topic`, auto-creation allowed: its error.
+pub fn auto_create_error(sim: &mut Sim, conn: u64, topic: &str) -> i16 {
+    let req = MetadataRequest {
+        topics: Some(vec![MetadataRequestTopic {
+            name: Some(topic.into()),
+            ..Default::default()
+        }]),
+        allow_auto_topic_creation: true,
+        ..Default::default()
+    };
+    match sim.call(conn, 9, RequestBody::Metadata(req)) {
+        ResponseBody::Metadata(r) => r.topics[0].error_code,
+        other => panic!("{other:?}"),
+    }
+}
+
 impl Pair {
     pub fn new() -> Pair {
         Pair::with(|_| {})
@@ -56,27 +124,16 @@ impl Pair {
     pub fn with(tweak: impl Fn(&mut Config)) -> Pair {
         let mk = |id: i32| {
             let mut config = Config {
-                zk_mode: true,
                 node_id: id,
                 advertised_port: 9090 + id,
-                ..Config::default()
+                ..zk_config()
             };
             tweak(&mut config);
             let mut s = Sim::with(config, MemStorage::new());
             let other = 3 - id;
             s.raw_conns.insert(REPLICA_CONNS + other as u64);
             s.raw_conns.insert(MARKER_CONNS + other as u64);
-            let req = UpdateMetadataRequest {
-                controller_id: 1,
-                controller_epoch: 1,
-                broker_epoch: -1,
-                live_brokers: vec![live(1), live(2)],
-                ..Default::default()
-            };
-            match s.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
-                ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
-                other => panic!("{other:?}"),
-            }
+            update_metadata(&mut s, 1, vec![live(1), live(2)], vec![]);
             s
         };
         Pair {
@@ -135,6 +192,26 @@ impl Pair {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// [`Pair::lead_partitions`] to both brokers: the controller makes
+    /// `leader` lead each of `partitions` of `topic` at `epoch`, this ISR.
+    pub fn elect(
+        &mut self,
+        topic: (&str, Uuid),
+        partitions: &[i32],
+        (leader, epoch): (i32, i32),
+        isr: &[i32],
+    ) {
+        for to in 1..=2 {
+            self.lead_partitions(to, topic, partitions, (leader, epoch), isr);
+        }
+    }
+
+    /// The end offset of broker `id`'s log of `topic`-`p`.
+    pub fn end_offset(&mut self, id: i32, topic: &str, p: i32) -> i64 {
+        let tp = TopicPartition::new(topic, p);
+        self.sim(id).broker.storage().end_offset(&tp)
     }
 
     /// Carries every replica request and response until nothing moves;
