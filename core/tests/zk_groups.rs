@@ -11,6 +11,7 @@ mod sim;
 #[allow(dead_code)]
 mod util;
 
+use sim::coordinator::{asks_to_create, created_once};
 use sim::pair::Pair;
 use sim::Sim;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
@@ -39,7 +40,7 @@ fn pair() -> Pair {
 
 /// FindCoordinator v3 for `GROUP`.
 fn find(s: &mut Sim) -> FindCoordinatorResponse {
-    sim::pair::find_coordinator(s, CLIENT, GROUP, 0)
+    sim::coordinator::find_coordinator(s, CLIENT, GROUP, 0)
 }
 
 /// OffsetFetch v8 of `GROUP`'s `t`-0: (group error, committed offset).
@@ -109,31 +110,14 @@ fn find_coordinator_creates_the_offsets_topic_once_through_the_driver() {
     let mut c = pair();
     let s = c.sim(1);
     let r = find(s);
-    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
-    assert_eq!(r.node_id, -1);
-    assert_eq!(s.creating.len(), 1, "one CreateTopics output");
-    let (request, topics) = s.creating[0].clone();
-    assert_eq!(topics.len(), 1);
-    let t = &topics[0];
-    assert_eq!(t.name, OFFSETS);
-    assert_eq!(t.assignment.len(), 2);
-    assert!(t.assignment.values().all(|r| r.len() == 2));
-    for (k, v) in [
+    let configs = [
         ("cleanup.policy", "compact"),
         ("compression.type", "producer"),
         ("segment.bytes", "104857600"),
-    ] {
-        assert!(t.configs.contains(&(k.into(), v.into())), "{k}={v}");
-    }
-    // While it is being created, nothing more is asked.
-    let r = find(s);
-    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
-    assert_eq!(s.creating.len(), 1);
-    // Written, but not led yet: still not available, and not created again.
-    s.topics_created(request, vec![(OFFSETS.into(), Ok(()))]);
-    let r = find(s);
-    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
-    assert!(s.creating.is_empty());
+    ];
+    let (request, topics) = asks_to_create(s, r, OFFSETS, &configs);
+    assert_eq!(topics.len(), 1);
+    created_once(s, find, request, OFFSETS);
     // Group requests meanwhile find no coordinator here.
     s.send(CLIENT, 5, join_req(GROUP, "", None));
     let j = joins(s, CLIENT);
@@ -210,7 +194,7 @@ fn the_leader_of_the_groups_partition_coordinates_and_a_new_leader_loads_its_off
 
 /// Metadata v9 for `__consumer_offsets`, auto-creation allowed: its error.
 fn metadata_error(s: &mut Sim) -> i16 {
-    sim::pair::auto_create_error(s, CLIENT, OFFSETS)
+    sim::coordinator::auto_create_error(s, CLIENT, OFFSETS)
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod sim;
 #[allow(dead_code)]
 mod util;
 
+use sim::coordinator::{asks_to_create, created_once};
 use sim::pair::Pair;
 use sim::Sim;
 use spate_core::protocol::messages::add_partitions_to_txn_request::{
@@ -51,7 +52,7 @@ fn pair() -> Pair {
 
 /// FindCoordinator v3 for transactional id `TXN`.
 fn find(s: &mut Sim) -> FindCoordinatorResponse {
-    sim::pair::find_coordinator(s, CLIENT, TXN, 1)
+    sim::coordinator::find_coordinator(s, CLIENT, TXN, 1)
 }
 
 /// The transactional ids ListTransactions names.
@@ -105,40 +106,20 @@ fn find_coordinator_creates_the_transaction_state_topic_once_through_the_driver(
     let mut c = pair();
     let s = c.sim(1);
     let r = find(s);
-    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
-    assert_eq!(r.node_id, -1);
-    assert_eq!(s.creating.len(), 1, "one CreateTopics output");
-    let (request, topics) = s.creating[0].clone();
-    let t = &topics[0];
-    assert_eq!(t.name, TXNS);
-    assert_eq!(t.assignment.len(), 2);
-    assert!(t.assignment.values().all(|r| r.len() == 2));
-    for (k, v) in [
+    let configs = [
         ("cleanup.policy", "compact"),
         ("compression.type", "uncompressed"),
         ("segment.bytes", "104857600"),
         ("min.insync.replicas", "2"),
         ("unclean.leader.election.enable", "false"),
-    ] {
-        assert!(t.configs.contains(&(k.into(), v.into())), "{k}={v}");
-    }
+    ];
+    let (request, _) = asks_to_create(s, r, TXNS, &configs);
     assert!(
         s.broker.storage().logs().iter().all(|tp| tp.topic != TXNS),
         "nothing created locally"
     );
-    // While it is being created, nothing more is asked.
-    assert_eq!(
-        find(s).error_code,
-        ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
-    );
-    assert_eq!(s.creating.len(), 1);
-    // Written, but not led yet: still not available, and no coordinator.
-    s.topics_created(request, vec![(TXNS.into(), Ok(()))]);
-    assert_eq!(
-        find(s).error_code,
-        ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
-    );
-    assert!(s.creating.is_empty());
+    created_once(s, find, request, TXNS);
+    // Written, but not led yet: no coordinator.
     let (code, _, _) = {
         let req = spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest {
             transactional_id: Some(TXN.into()),
@@ -355,7 +336,7 @@ fn metadata_for_the_missing_transaction_state_topic_creates_it_as_find_coordinat
     let s = c.sim(2);
     for _ in 0..2 {
         assert_eq!(
-            sim::pair::auto_create_error(s, CLIENT, TXNS),
+            sim::coordinator::auto_create_error(s, CLIENT, TXNS),
             ErrorCode::LEADER_NOT_AVAILABLE.code()
         );
     }

@@ -7,12 +7,9 @@
 //! jumps the clock to the next deadline when nothing moves.
 
 use spate_core::broker::Config;
-use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
-use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::leader_and_isr_request::{
     LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
 };
-use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::messages::update_metadata_request::{
     UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest, UpdateMetadataTopicState,
 };
@@ -76,41 +73,6 @@ pub fn update_metadata(
     };
     match sim.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
         ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
-        other => panic!("{other:?}"),
-    }
-}
-
-/// FindCoordinator v3 on `conn` for `key` (`key_type` 0: a group, 1: a
-/// transactional id).
-pub fn find_coordinator(
-    sim: &mut Sim,
-    conn: u64,
-    key: &str,
-    key_type: i8,
-) -> FindCoordinatorResponse {
-    let req = FindCoordinatorRequest {
-        key: key.into(),
-        key_type,
-        ..Default::default()
-    };
-    match sim.call(conn, 3, RequestBody::FindCoordinator(req)) {
-        ResponseBody::FindCoordinator(r) => r,
-        other => panic!("{other:?}"),
-    }
-}
-
-/// Metadata v9 on `conn` for `topic`, auto-creation allowed: its error.
-pub fn auto_create_error(sim: &mut Sim, conn: u64, topic: &str) -> i16 {
-    let req = MetadataRequest {
-        topics: Some(vec![MetadataRequestTopic {
-            name: Some(topic.into()),
-            ..Default::default()
-        }]),
-        allow_auto_topic_creation: true,
-        ..Default::default()
-    };
-    match sim.call(conn, 9, RequestBody::Metadata(req)) {
-        ResponseBody::Metadata(r) => r.topics[0].error_code,
         other => panic!("{other:?}"),
     }
 }
