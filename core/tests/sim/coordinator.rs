@@ -1,20 +1,21 @@
-//! What the group and transaction coordinators of a ZooKeeper-mode
-//! cluster share in their tests: finding the coordinator, and how the
-//! internal topic (`__consumer_offsets`, `__transaction_state`) is asked
-//! of the driver when it is missing.
+//! What the group and transaction coordinator tests share: finding the
+//! coordinator, and (in ZooKeeper mode) how the internal topic
+//! (`__consumer_offsets`, `__transaction_state`) is asked of the driver
+//! when it is missing.
 
 use spate_core::broker::NewTopic;
 use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody};
+use spate_core::storage::Storage;
 
 use super::Sim;
 
 /// FindCoordinator v3 on `conn` for `key` (`key_type` 0: a group, 1: a
 /// transactional id).
-pub fn find_coordinator(
-    sim: &mut Sim,
+pub fn find_coordinator<S: Storage>(
+    sim: &mut Sim<S>,
     conn: u64,
     key: &str,
     key_type: i8,
