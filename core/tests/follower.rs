@@ -7,7 +7,7 @@ mod sim;
 mod txn_util;
 
 use bytes::Bytes;
-use sim::pair::{Pair, CONTROLLER};
+use sim::pair::{zk_config, Pair, CONTROLLER};
 use sim::{batch, produce_request, Event, Sim};
 use spate_core::broker::Config;
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
@@ -367,9 +367,8 @@ fn leader_and_isr_live_leaders_tell_where_to_fetch_before_update_metadata() {
     use spate_core::protocol::messages::leader_and_isr_request::LeaderAndIsrLiveLeader;
     let mut s = Sim::with(
         Config {
-            zk_mode: true,
             node_id: 2,
-            ..Config::default()
+            ..zk_config()
         },
         MemStorage::new(),
     );

@@ -7,8 +7,9 @@
 
 mod sim;
 
+use sim::pair::zk_broker;
 use sim::{batch, produce_request, Event, Sim};
-use spate_core::broker::{Config, IsrOutcome, Output};
+use spate_core::broker::{IsrOutcome, Output};
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use spate_core::protocol::messages::fetch_response::PartitionData;
 use spate_core::protocol::messages::leader_and_isr_request::{
@@ -19,22 +20,12 @@ use spate_core::protocol::messages::list_offsets_request::{
 };
 use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
-use spate_core::storage::{MemStorage, Storage, TopicPartition};
+use spate_core::storage::{Storage, TopicPartition};
 
 const CONTROLLER: u64 = 50;
 const TOPIC_ID: Uuid = Uuid([9; 16]);
 /// The connection each follower fetches on: 100 + its id.
 const FOLLOWERS: u64 = 100;
-
-fn zk_broker() -> Sim {
-    Sim::with(
-        Config {
-            zk_mode: true,
-            ..Config::default()
-        },
-        MemStorage::new(),
-    )
-}
 
 /// LeaderAndIsr v7: `leader` leads `topic`-0 (id `id`) at `epoch` with
 /// `replicas` and `isr`; the partition's error.

@@ -55,6 +55,11 @@ pub fn zk_config() -> Config {
     }
 }
 
+/// A broker in ZooKeeper mode, nothing told yet (node 1 on 127.0.0.1:9092).
+pub fn zk_broker() -> Sim {
+    Sim::with(zk_config(), MemStorage::new())
+}
+
 /// UpdateMetadata v7 from controller `controller` (controller epoch 1) on
 /// [`CONTROLLER`]: `live_brokers` alive and these topics; it must succeed.
 pub fn update_metadata(
