@@ -8,7 +8,7 @@
 
 mod sim;
 
-use sim::pair::{live, update_metadata, zk_config};
+use sim::pair::{live, update_metadata, zk_broker};
 use sim::{Event, Sim};
 use spate_core::broker::{NewPartitions, Output};
 use spate_core::protocol::messages::create_partitions_request::{
@@ -19,7 +19,6 @@ use spate_core::protocol::messages::update_metadata_request::{
     UpdateMetadataPartitionState, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
-use spate_core::storage::MemStorage;
 
 const ADMIN: u64 = 10;
 const TOPIC_ID: Uuid = Uuid([5; 16]);
@@ -48,7 +47,7 @@ fn update(sim: &mut Sim, controller: i32, partitions: &[(i32, &[i32])]) {
 /// A broker whose controller (`controller`) told it of topic `t`, two
 /// partitions with replicas [2, 3] and [3, 1].
 fn with_topic(controller: i32) -> Sim {
-    let mut sim = Sim::with(zk_config(), MemStorage::new());
+    let mut sim = zk_broker();
     update(&mut sim, controller, &[(2, &[2, 3]), (3, &[3, 1])]);
     sim
 }

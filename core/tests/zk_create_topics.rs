@@ -10,7 +10,7 @@ mod sim;
 
 use std::collections::BTreeSet;
 
-use sim::pair::{live, update_metadata, zk_config};
+use sim::pair::{live, update_metadata, zk_broker, zk_config};
 use sim::{Event, Sim};
 use spate_core::broker::{Config, NewTopic, METADATA_TOPIC};
 use spate_core::protocol::messages::create_topics_request::{
@@ -462,7 +462,7 @@ fn later_requests_on_the_connection_wait_behind_the_held_one() {
 
 #[test]
 fn only_the_controller_creates_topics() {
-    let mut sim = Sim::with(zk_config(), MemStorage::new());
+    let mut sim = zk_broker();
     update(&mut sim, 2, &[(1, None), (2, None)], &[]);
     let ResponseBody::CreateTopics(r) = sim.call(ADMIN, 7, request(vec![topic("t", 1, 1)], 0))
     else {

@@ -8,7 +8,7 @@
 
 mod sim;
 
-use sim::pair::{live, update_metadata, zk_config};
+use sim::pair::{live, update_metadata, zk_broker};
 use sim::Sim;
 use spate_core::broker::Output;
 use spate_core::protocol::messages::incremental_alter_configs_request::{
@@ -18,12 +18,11 @@ use spate_core::protocol::messages::update_metadata_request::{
     UpdateMetadataPartitionState, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{RequestBody, ResponseBody, Uuid};
-use spate_core::storage::MemStorage;
 
 const ADMIN: u64 = 10;
 
 fn learned_topic() -> Sim {
-    let mut sim = Sim::with(zk_config(), MemStorage::new());
+    let mut sim = zk_broker();
     let topic = UpdateMetadataTopicState {
         topic_name: "t".into(),
         topic_id: Uuid([4; 16]),
