@@ -7,13 +7,11 @@ mod sim;
 mod txn_util;
 
 use bytes::Bytes;
-use sim::pair::{zk_config, Pair, CONTROLLER};
+use sim::pair::{leader_and_isr, zk_config, Pair, CONTROLLER};
 use sim::{batch, produce_request, Event, Sim};
 use spate_core::broker::Config;
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
-use spate_core::protocol::messages::leader_and_isr_request::{
-    LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
-};
+use spate_core::protocol::messages::leader_and_isr_request::LeaderAndIsrRequest;
 use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::records::{batches, BatchView, SetEntry};
@@ -373,31 +371,13 @@ fn leader_and_isr_live_leaders_tell_where_to_fetch_before_update_metadata() {
         MemStorage::new(),
     );
     let req = LeaderAndIsrRequest {
-        controller_id: 1,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        topic_states: vec![LeaderAndIsrTopicState {
-            topic_name: "t".into(),
-            topic_id: TOPIC_ID,
-            partition_states: vec![LeaderAndIsrPartitionState {
-                partition_index: 0,
-                controller_epoch: 1,
-                leader: 1,
-                leader_epoch: 1,
-                isr: vec![1, 2].into(),
-                partition_epoch: 1,
-                replicas: vec![1, 2].into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
         live_leaders: vec![LeaderAndIsrLiveLeader {
             broker_id: 1,
             host_name: "leader.example".into(),
             port: 19092,
             ..Default::default()
         }],
-        ..Default::default()
+        ..leader_and_isr(1, ("t", TOPIC_ID), &[0], (1, 1), &[1, 2], &[1, 2])
     };
     match s.call(CONTROLLER, 7, RequestBody::LeaderAndIsr(req)) {
         ResponseBody::LeaderAndIsr(r) => assert_eq!(r.error_code, 0),

@@ -8,14 +8,11 @@
 
 mod sim;
 
-use sim::pair::{live, update_metadata, zk_config, CONTROLLER};
+use sim::pair::{leader_and_isr, live, update_metadata, zk_config, CONTROLLER};
 use sim::{Event, Sim};
 use spate_core::broker::{Config, Output};
 use spate_core::protocol::messages::delete_topics_request::DeleteTopicsRequest;
 use spate_core::protocol::messages::delete_topics_response::DeleteTopicsResponse;
-use spate_core::protocol::messages::leader_and_isr_request::{
-    LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
-};
 use spate_core::protocol::messages::metadata_request::MetadataRequest;
 use spate_core::protocol::messages::stop_replica_request::{
     StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
@@ -221,26 +218,7 @@ fn a_request_of_only_unknown_topics_is_answered_at_once() {
 #[test]
 fn a_replica_deleted_by_the_controller_leaves_no_log_and_the_name_can_be_used_again() {
     let mut sim = with_topic(zk_config(), 1);
-    let lisr = LeaderAndIsrRequest {
-        controller_id: 1,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        topic_states: vec![LeaderAndIsrTopicState {
-            topic_name: "t".into(),
-            topic_id: TOPIC_ID,
-            partition_states: vec![LeaderAndIsrPartitionState {
-                partition_index: 0,
-                controller_epoch: 1,
-                leader: 1,
-                leader_epoch: 0,
-                isr: vec![1].into(),
-                replicas: vec![1, 2, 3].into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let lisr = leader_and_isr(1, ("t", TOPIC_ID), &[0], (1, 0), &[1, 2, 3], &[1]);
     match sim.call(CONTROLLER, 5, RequestBody::LeaderAndIsr(lisr)) {
         ResponseBody::LeaderAndIsr(r) => assert_eq!(r.error_code, 0),
         other => panic!("{other:?}"),

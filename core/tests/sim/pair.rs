@@ -55,6 +55,43 @@ pub fn zk_config() -> Config {
     }
 }
 
+/// A LeaderAndIsr from controller `controller` (controller epoch 1) for
+/// `topic` (name, id): `leader` leads each of `partitions` at leader (and
+/// partition) epoch `epoch`, with these replicas and ISR.
+pub fn leader_and_isr(
+    controller: i32,
+    (topic, topic_id): (&str, Uuid),
+    partitions: &[i32],
+    (leader, epoch): (i32, i32),
+    replicas: &[i32],
+    isr: &[i32],
+) -> LeaderAndIsrRequest {
+    LeaderAndIsrRequest {
+        controller_id: controller,
+        controller_epoch: 1,
+        broker_epoch: -1,
+        topic_states: vec![LeaderAndIsrTopicState {
+            topic_name: topic.into(),
+            topic_id,
+            partition_states: partitions
+                .iter()
+                .map(|&p| LeaderAndIsrPartitionState {
+                    partition_index: p,
+                    controller_epoch: 1,
+                    leader,
+                    leader_epoch: epoch,
+                    isr: isr.to_vec().into(),
+                    partition_epoch: epoch,
+                    replicas: replicas.to_vec().into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
 /// A broker in ZooKeeper mode, nothing told yet (node 1 on 127.0.0.1:9092).
 pub fn zk_broker() -> Sim {
     Sim::with(zk_config(), MemStorage::new())
@@ -118,35 +155,12 @@ impl Pair {
     pub fn lead_partitions(
         &mut self,
         to: i32,
-        (topic, topic_id): (&str, Uuid),
+        topic: (&str, Uuid),
         partitions: &[i32],
         (leader, epoch): (i32, i32),
         isr: &[i32],
     ) {
-        let req = LeaderAndIsrRequest {
-            controller_id: 1,
-            controller_epoch: 1,
-            broker_epoch: -1,
-            topic_states: vec![LeaderAndIsrTopicState {
-                topic_name: topic.into(),
-                topic_id,
-                partition_states: partitions
-                    .iter()
-                    .map(|&p| LeaderAndIsrPartitionState {
-                        partition_index: p,
-                        controller_epoch: 1,
-                        leader,
-                        leader_epoch: epoch,
-                        isr: isr.to_vec().into(),
-                        partition_epoch: epoch,
-                        replicas: vec![1, 2].into(),
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
+        let req = leader_and_isr(1, topic, partitions, (leader, epoch), &[1, 2], isr);
         match self
             .sim(to)
             .call(CONTROLLER, 7, RequestBody::LeaderAndIsr(req))
