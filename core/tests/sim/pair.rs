@@ -5,6 +5,10 @@
 //! `handle_replica_response`, and its `Output::TxnMarkers` frames the
 //! same way (another connection) back to `handle_markers_response`, and
 //! jumps the clock to the next deadline when nothing moves.
+//!
+//! Beside [`Pair`], what every ZooKeeper-mode test tells a broker the way
+//! the controller would: [`zk_broker`], [`live`] brokers, an
+//! [`update_metadata`] that must succeed, and [`leader_and_isr`] requests.
 
 use spate_core::broker::Config;
 use spate_core::protocol::messages::leader_and_isr_request::{
