@@ -7,7 +7,7 @@ mod sim;
 mod txn_util;
 
 use bytes::Bytes;
-use sim::pair::{leader_and_isr, zk_config, Pair, CONTROLLER};
+use sim::pair::{leader_and_isr, stop_replica, zk_config, Pair, CONTROLLER};
 use sim::{batch, produce_request, Event, Sim};
 use spate_core::broker::Config;
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
@@ -393,31 +393,13 @@ fn leader_and_isr_live_leaders_tell_where_to_fetch_before_update_metadata() {
 
 #[test]
 fn stop_replica_stops_fetching_until_the_next_leader_and_isr() {
-    use spate_core::protocol::messages::stop_replica_request::{
-        StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
-    };
     let mut c = Pair::new();
     c.lead(1, 1, 1, &[1, 2]);
     c.lead(2, 1, 1, &[1, 2]);
     send_produce(c.sim(1), 2, "a", 1);
     assert!(produce_answer(c.sim(1)).is_some());
     c.run_until(5_000, |c| c.end(2) == 2);
-    let req = StopReplicaRequest {
-        controller_id: 1,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        topic_states: vec![StopReplicaTopicState {
-            topic_name: "t".into(),
-            partition_states: vec![StopReplicaPartitionState {
-                partition_index: 0,
-                leader_epoch: 1,
-                delete_partition: false,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let req = stop_replica("t", 0, 1, false);
     match c.sim(2).call(CONTROLLER, 3, RequestBody::StopReplica(req)) {
         ResponseBody::StopReplica(r) => assert_eq!(r.partition_errors[0].error_code, 0),
         other => panic!("{other:?}"),

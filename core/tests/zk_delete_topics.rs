@@ -8,15 +8,12 @@
 
 mod sim;
 
-use sim::pair::{leader_and_isr, live, update_metadata, zk_config, CONTROLLER};
+use sim::pair::{leader_and_isr, live, stop_replica, update_metadata, zk_config, CONTROLLER};
 use sim::{Event, Sim};
 use spate_core::broker::{Config, Output};
 use spate_core::protocol::messages::delete_topics_request::DeleteTopicsRequest;
 use spate_core::protocol::messages::delete_topics_response::DeleteTopicsResponse;
 use spate_core::protocol::messages::metadata_request::MetadataRequest;
-use spate_core::protocol::messages::stop_replica_request::{
-    StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
-};
 use spate_core::protocol::messages::update_metadata_request::{
     UpdateMetadataPartitionState, UpdateMetadataTopicState,
 };
@@ -230,22 +227,7 @@ fn a_replica_deleted_by_the_controller_leaves_no_log_and_the_name_can_be_used_ag
     // What the controller sends: UpdateMetadata with leader -2, then
     // StopReplica with delete=true at leader epoch -2.
     update(&mut sim, 1, Some(-2));
-    let stop = StopReplicaRequest {
-        controller_id: 1,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        topic_states: vec![StopReplicaTopicState {
-            topic_name: "t".into(),
-            partition_states: vec![StopReplicaPartitionState {
-                partition_index: 0,
-                leader_epoch: -2,
-                delete_partition: true,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let stop = stop_replica("t", 0, -2, true);
     match sim.call(CONTROLLER, 3, RequestBody::StopReplica(stop)) {
         ResponseBody::StopReplica(r) => {
             assert_eq!(r.error_code, 0);

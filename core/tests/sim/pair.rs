@@ -8,11 +8,15 @@
 //!
 //! Beside [`Pair`], what every ZooKeeper-mode test tells a broker the way
 //! the controller would: [`zk_broker`], [`live`] brokers, an
-//! [`update_metadata`] that must succeed, and [`leader_and_isr`] requests.
+//! [`update_metadata`] that must succeed, and [`leader_and_isr`] and
+//! [`stop_replica`] requests.
 
 use spate_core::broker::Config;
 use spate_core::protocol::messages::leader_and_isr_request::{
     LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
+};
+use spate_core::protocol::messages::stop_replica_request::{
+    StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
 };
 use spate_core::protocol::messages::update_metadata_request::{
     UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest, UpdateMetadataTopicState,
@@ -90,6 +94,27 @@ pub fn leader_and_isr(
                     ..Default::default()
                 })
                 .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A StopReplica (v3's topic states) from controller 1 (controller epoch
+/// 1) for `topic`-`p` at `leader_epoch`, deleting the replica or not.
+pub fn stop_replica(topic: &str, p: i32, leader_epoch: i32, delete: bool) -> StopReplicaRequest {
+    StopReplicaRequest {
+        controller_id: 1,
+        controller_epoch: 1,
+        broker_epoch: -1,
+        topic_states: vec![StopReplicaTopicState {
+            topic_name: topic.into(),
+            partition_states: vec![StopReplicaPartitionState {
+                partition_index: p,
+                leader_epoch,
+                delete_partition: delete,
+                ..Default::default()
+            }],
             ..Default::default()
         }],
         ..Default::default()
