@@ -168,7 +168,7 @@ fn the_leader_of_the_groups_partition_coordinates_and_a_new_leader_loads_its_off
     assert!(joins(s, CLIENT).is_empty(), "held");
 
     // The follower copies the offsets log; then broker 2 is elected.
-    c.run_until(10_000, |c| (0..2).all(|p| end(c, 2, p) == end(c, 1, p)));
+    c.run_until(10_000, |c| c.copied(1, OFFSETS, 2));
     assert!(end(&mut c, 2, 0) + end(&mut c, 2, 1) > 0);
     elect(&mut c, 2, 2);
     let held = joins(c.sim(1), CLIENT);
@@ -328,17 +328,12 @@ fn sync_all(c: &mut Pair, [a, b, cc]: &[String; 3]) {
     s.send(C, 5, sync_req(GROUP, 1, cc, &[]));
 }
 
-/// Whether broker 2 has every record of broker 1's `__consumer_offsets`.
-fn follower_caught_up(c: &mut Pair) -> bool {
-    (0..2).all(|p| end(c, 2, p) == end(c, 1, p))
-}
-
 #[test]
 fn sync_group_answers_wait_until_the_follower_has_the_group_metadata() {
     let mut c = pair();
     let ids = joined(&mut c);
     sync_all(&mut c, &ids);
-    assert!(!follower_caught_up(&mut c), "the metadata was stored");
+    assert!(!c.copied(1, OFFSETS, 2), "the metadata was stored");
     for conn in [A, B, C] {
         assert!(
             syncs(c.sim(1), conn).is_empty(),
@@ -348,7 +343,7 @@ fn sync_group_answers_wait_until_the_follower_has_the_group_metadata() {
     // The follower's fetch copies the record, its next one moves the high
     // watermark: every answer goes, the late member's too.
     c.deliver();
-    assert!(follower_caught_up(&mut c));
+    assert!(c.copied(1, OFFSETS, 2));
     for (conn, want) in [(A, "for-a"), (B, "for-b"), (C, "for-c")] {
         let r = syncs(c.sim(1), conn);
         assert_eq!(r.len(), 1, "{conn}");

@@ -95,12 +95,6 @@ fn produce(s: &mut Sim, producer: (i64, i16), seq: i32, p: i32, n: i32) -> i16 {
     }
 }
 
-/// Whether broker 2's copies of `topic` have caught up with broker 1's
-/// logs, or the other way round (`from` is the leader).
-fn copied(c: &mut Pair, from: i32, topic: &str) -> bool {
-    (0..2).all(|p| c.end_offset(3 - from, topic, p) == c.end_offset(from, topic, p))
-}
-
 #[test]
 fn find_coordinator_creates_the_transaction_state_topic_once_through_the_driver() {
     let mut c = pair();
@@ -175,7 +169,7 @@ fn the_leader_coordinates_and_a_new_leader_loads_the_open_transaction() {
     assert!(listed(c.sim(2)).is_empty());
 
     // The follower copies both logs; then broker 2 is elected.
-    c.run_until(10_000, |c| copied(c, 1, TXNS) && copied(c, 1, "t"));
+    c.run_until(10_000, |c| c.copied(1, TXNS, 2) && c.copied(1, "t", 2));
     elect_txns(&mut c, 2, 2);
     elect_t(&mut c, 2, 2);
     assert_eq!(describe(c.sim(1), TXN).error_code, NOT);
@@ -195,7 +189,7 @@ fn the_leader_coordinates_and_a_new_leader_loads_the_open_transaction() {
     // only.
     assert_eq!(end(c.sim(2), TXN, producer, false), 0);
     c.run_until(10_000, |c| state(c.sim(2), TXN) == "CompleteAbort");
-    assert!(copied(&mut c, 2, "t"));
+    assert!(c.copied(2, "t", 2));
     c.advance(1_000);
     let p = fetch(c.sim(2), "t", 0, 0, true);
     assert_eq!(committed_values(&p), ["tx-0", "tx-1"]);
@@ -216,7 +210,7 @@ fn a_new_leader_finishes_a_prepared_commit_it_loads() {
     assert_eq!(c.sim(1).markers.len(), 1);
     c.sim(1).markers.clear();
     assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
-    c.run_until(10_000, |c| copied(c, 1, TXNS));
+    c.run_until(10_000, |c| c.copied(1, TXNS, 2));
     // Broker 2 becomes the coordinator, loads the prepared commit and
     // finishes it at once: the marker goes to t-1, led there.
     elect_txns(&mut c, 2, 2);
@@ -320,7 +314,7 @@ fn an_ongoing_transaction_loaded_by_a_new_leader_is_aborted_at_its_timeout() {
     assert_eq!(code, 0);
     add(c.sim(1), TXN, (pid, epoch), &[("t", 0)]);
     assert_eq!(produce(c.sim(1), (pid, epoch), 0, 0, 1), 0);
-    c.run_until(1_000, |c| copied(c, 1, TXNS) && copied(c, 1, "t"));
+    c.run_until(1_000, |c| c.copied(1, TXNS, 2) && c.copied(1, "t", 2));
     elect_txns(&mut c, 2, 2);
     elect_t(&mut c, 2, 2);
     assert_eq!(state(c.sim(2), TXN), "Ongoing");
@@ -461,7 +455,7 @@ fn a_transaction_completes_only_once_the_follower_has_the_marker_of_a_partition_
     let producer = init(c.sim(1), TXN);
     add(c.sim(1), TXN, producer, &[("t", 0)]);
     assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
-    c.run_until(10_000, |c| copied(c, 1, "t") && copied(c, 1, TXNS));
+    c.run_until(10_000, |c| c.copied(1, "t", 2) && c.copied(1, TXNS, 2));
     let t0 = c.end_offset(1, "t", 0);
 
     // EndTxn is answered once PrepareCommit is written (the ISR of the
@@ -530,7 +524,7 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
     let mut c = Pair::with(|c| c.transactions.request_timeout_ms = 5_000);
     elect_tp(&mut c, 0, 1, 1);
     elect_tp(&mut c, 1, 2, 1);
-    c.run_until(10_000, |c| copied(c, 1, "t"));
+    c.run_until(10_000, |c| c.copied(1, "t", 2));
     let t0 = c.end_offset(1, "t", 0);
 
     // t-0 is led here with broker 2 in its ISR, t-1 by broker 2.
@@ -557,7 +551,7 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
     assert_eq!(c.end_offset(1, "t", 0), t0 + 2);
 
     // Fewer replicas in sync than min.insync.replicas: nothing appended.
-    c.run_until(10_000, |c| copied(c, 1, "t"));
+    c.run_until(10_000, |c| c.copied(1, "t", 2));
     for to in 1..=2 {
         c.lead_partitions(to, ("t", T_ID), &[0], (1, 2), &[1]);
     }
@@ -578,7 +572,7 @@ fn a_marker_written_here_whose_partition_moves_before_the_follower_has_it_goes_t
     let producer = init(c.sim(1), TXN);
     add(c.sim(1), TXN, producer, &[("t", 0)]);
     assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
-    c.run_until(10_000, |c| copied(c, 1, "t") && copied(c, 1, TXNS));
+    c.run_until(10_000, |c| c.copied(1, "t", 2) && c.copied(1, TXNS, 2));
     let t0 = c.end_offset(1, "t", 0);
     assert_eq!(end(c.sim(1), TXN, producer, true), 0);
     assert_eq!(c.end_offset(1, "t", 0), t0 + 1);
@@ -594,7 +588,7 @@ fn a_marker_written_here_whose_partition_moves_before_the_follower_has_it_goes_t
     assert_eq!(to, 2, "to the new leader");
     c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
     assert_eq!(c.end_offset(2, "t", 0), t0 + 1, "written by broker 2");
-    c.run_until(10_000, |c| copied(c, 2, "t"));
+    c.run_until(10_000, |c| c.copied(2, "t", 2));
     c.advance(1_000);
     assert_eq!(
         committed_values(&fetch(c.sim(2), "t", 0, 0, true)),

@@ -224,6 +224,13 @@ impl Pair {
         self.sim(id).broker.storage().end_offset(&tp)
     }
 
+    /// Whether the other broker's logs of partitions `0..partitions` of
+    /// `topic` end where broker `from`'s (their leader's) do.
+    pub fn copied(&mut self, from: i32, topic: &str, partitions: i32) -> bool {
+        (0..partitions)
+            .all(|p| self.end_offset(3 - from, topic, p) == self.end_offset(from, topic, p))
+    }
+
     /// Carries every replica request and response until nothing moves;
     /// whether anything did.
     pub fn deliver(&mut self) -> bool {
