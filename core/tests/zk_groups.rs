@@ -16,12 +16,11 @@ use sim::pair::Pair;
 use sim::Sim;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::list_groups_request::ListGroupsRequest;
-use spate_core::protocol::messages::offset_fetch_request::{
-    OffsetFetchRequest, OffsetFetchRequestGroup, OffsetFetchRequestTopics,
-};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::storage::Storage;
-use util::{commit, commit_req, describe, join_new, join_req, joins, sync_req, syncs};
+use util::{
+    commit, commit_req, describe, join_new, join_req, joins, offset_fetch_request, sync_req, syncs,
+};
 
 const OFFSETS: &str = "__consumer_offsets";
 const OFFSETS_ID: Uuid = Uuid([7; 16]);
@@ -45,18 +44,7 @@ fn find(s: &mut Sim) -> FindCoordinatorResponse {
 
 /// OffsetFetch v8 of `GROUP`'s `t`-0: (group error, committed offset).
 fn fetch(s: &mut Sim) -> (i16, i64) {
-    let req = OffsetFetchRequest {
-        groups: vec![OffsetFetchRequestGroup {
-            group_id: GROUP.into(),
-            topics: Some(vec![OffsetFetchRequestTopics {
-                name: "t".into(),
-                partition_indexes: vec![0].into(),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let req = offset_fetch_request(GROUP, 8);
     match s.call(CLIENT, 8, RequestBody::OffsetFetch(req)) {
         ResponseBody::OffsetFetch(r) => {
             let g = &r.groups[0];
