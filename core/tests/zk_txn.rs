@@ -356,9 +356,7 @@ fn waits_for_the_follower(c: &mut Pair, version: i16, body: RequestBody) -> Resp
 #[test]
 fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state() {
     let mut c = pair();
-    for to in 1..=2 {
-        c.lead_partitions(to, (TXNS, TXNS_ID), &[0, 1], (1, 1), &[1, 2]);
-    }
+    c.elect((TXNS, TXNS_ID), &[0, 1], (1, 1), &[1, 2]);
     elect_tp(&mut c, 0, 1, 1);
     elect_tp(&mut c, 1, 2, 1);
     c.deliver();
@@ -446,17 +444,23 @@ fn listed_in(s: &mut Sim, state: &str) -> Vec<String> {
     }
 }
 
-#[test]
-fn a_transaction_completes_only_once_the_follower_has_the_marker_of_a_partition_led_here() {
-    let mut c = pair();
-    elect_txns(&mut c, 1, 1);
-    // t-0 is led by the coordinator, broker 2 follows it in the ISR.
-    elect_tp(&mut c, 0, 1, 1);
+/// Broker 1 coordinates `TXN` and leads `t`-0, broker 2 following it in
+/// the ISR; an open transaction wrote two records to `t`-0 and broker 2
+/// copied them and the coordinator's state: (producer, `t`-0's end offset).
+fn open_here(c: &mut Pair) -> ((i64, i16), i64) {
+    elect_txns(c, 1, 1);
+    elect_tp(c, 0, 1, 1);
     let producer = init(c.sim(1), TXN);
     add(c.sim(1), TXN, producer, &[("t", 0)]);
     assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
     c.run_until(10_000, |c| c.copied(1, "t", 2) && c.copied(1, TXNS, 2));
-    let t0 = c.end_offset(1, "t", 0);
+    (producer, c.end_offset(1, "t", 0))
+}
+
+#[test]
+fn a_transaction_completes_only_once_the_follower_has_the_marker_of_a_partition_led_here() {
+    let mut c = pair();
+    let (producer, t0) = open_here(&mut c);
 
     // EndTxn is answered once PrepareCommit is written (the ISR of the
     // id's partition is the coordinator alone); the marker is in t-0 here.
@@ -567,13 +571,7 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
 #[test]
 fn a_marker_written_here_whose_partition_moves_before_the_follower_has_it_goes_to_the_new_leader() {
     let mut c = pair();
-    elect_txns(&mut c, 1, 1);
-    elect_tp(&mut c, 0, 1, 1);
-    let producer = init(c.sim(1), TXN);
-    add(c.sim(1), TXN, producer, &[("t", 0)]);
-    assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
-    c.run_until(10_000, |c| c.copied(1, "t", 2) && c.copied(1, TXNS, 2));
-    let t0 = c.end_offset(1, "t", 0);
+    let (producer, t0) = open_here(&mut c);
     assert_eq!(end(c.sim(1), TXN, producer, true), 0);
     assert_eq!(c.end_offset(1, "t", 0), t0 + 1);
     // Broker 2 becomes t-0's leader without the marker: the one written
