@@ -7,13 +7,11 @@ mod sim;
 mod txn_util;
 
 use bytes::Bytes;
-use sim::pair::{Pair, CONTROLLER};
+use sim::pair::{leader_and_isr, stop_replica, zk_config, Pair, CONTROLLER};
 use sim::{batch, produce_request, Event, Sim};
 use spate_core::broker::Config;
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
-use spate_core::protocol::messages::leader_and_isr_request::{
-    LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
-};
+use spate_core::protocol::messages::leader_and_isr_request::LeaderAndIsrRequest;
 use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::records::{batches, BatchView, SetEntry};
@@ -367,38 +365,19 @@ fn leader_and_isr_live_leaders_tell_where_to_fetch_before_update_metadata() {
     use spate_core::protocol::messages::leader_and_isr_request::LeaderAndIsrLiveLeader;
     let mut s = Sim::with(
         Config {
-            zk_mode: true,
             node_id: 2,
-            ..Config::default()
+            ..zk_config()
         },
         MemStorage::new(),
     );
     let req = LeaderAndIsrRequest {
-        controller_id: 1,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        topic_states: vec![LeaderAndIsrTopicState {
-            topic_name: "t".into(),
-            topic_id: TOPIC_ID,
-            partition_states: vec![LeaderAndIsrPartitionState {
-                partition_index: 0,
-                controller_epoch: 1,
-                leader: 1,
-                leader_epoch: 1,
-                isr: vec![1, 2].into(),
-                partition_epoch: 1,
-                replicas: vec![1, 2].into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
         live_leaders: vec![LeaderAndIsrLiveLeader {
             broker_id: 1,
             host_name: "leader.example".into(),
             port: 19092,
             ..Default::default()
         }],
-        ..Default::default()
+        ..leader_and_isr(1, ("t", TOPIC_ID), &[0], (1, 1), &[1, 2], &[1, 2])
     };
     match s.call(CONTROLLER, 7, RequestBody::LeaderAndIsr(req)) {
         ResponseBody::LeaderAndIsr(r) => assert_eq!(r.error_code, 0),
@@ -414,31 +393,13 @@ fn leader_and_isr_live_leaders_tell_where_to_fetch_before_update_metadata() {
 
 #[test]
 fn stop_replica_stops_fetching_until_the_next_leader_and_isr() {
-    use spate_core::protocol::messages::stop_replica_request::{
-        StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
-    };
     let mut c = Pair::new();
     c.lead(1, 1, 1, &[1, 2]);
     c.lead(2, 1, 1, &[1, 2]);
     send_produce(c.sim(1), 2, "a", 1);
     assert!(produce_answer(c.sim(1)).is_some());
     c.run_until(5_000, |c| c.end(2) == 2);
-    let req = StopReplicaRequest {
-        controller_id: 1,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        topic_states: vec![StopReplicaTopicState {
-            topic_name: "t".into(),
-            partition_states: vec![StopReplicaPartitionState {
-                partition_index: 0,
-                leader_epoch: 1,
-                delete_partition: false,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let req = stop_replica("t", 0, 1, false);
     match c.sim(2).call(CONTROLLER, 3, RequestBody::StopReplica(req)) {
         ResponseBody::StopReplica(r) => assert_eq!(r.partition_errors[0].error_code, 0),
         other => panic!("{other:?}"),

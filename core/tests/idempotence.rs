@@ -10,7 +10,6 @@ use bytes::Bytes;
 use sim::{batch, Sim, T0};
 use spate_core::protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
-use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use spate_core::protocol::messages::init_producer_id_response::InitProducerIdResponse;
 use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
@@ -167,14 +166,7 @@ fn a_transactional_id_bumps_its_epoch_and_fences_older_ones() {
         triple(&init(&mut sim, 0, Some("tx"), -1, -1)),
         (ErrorCode::NOT_COORDINATOR.0, -1, -1)
     );
-    let req = FindCoordinatorRequest {
-        key: "tx".into(),
-        key_type: 1,
-        ..Default::default()
-    };
-    let ResponseBody::FindCoordinator(r) = sim.call(7, 3, RequestBody::FindCoordinator(req)) else {
-        panic!()
-    };
+    let r = sim::coordinator::find_coordinator(&mut sim, 7, "tx", 1);
     assert_eq!(r.error_code, 0);
     let (err, id, epoch) = triple(&init(&mut sim, 0, Some("tx"), -1, -1));
     assert_eq!((err, epoch), (0, 0));

@@ -10,8 +10,8 @@ mod sim;
 
 use bytes::Bytes;
 use proptest::prelude::*;
+use sim::pair::{live, zk_broker, CONTROLLER};
 use sim::{batch, Sim};
-use spate_core::broker::Config;
 use spate_core::protocol::messages::fetch_request::{
     FetchPartition, FetchRequest, FetchTopic, ReplicaState,
 };
@@ -27,39 +27,13 @@ use spate_core::protocol::messages::stop_replica_request::{
 };
 use spate_core::protocol::messages::stop_replica_response::StopReplicaResponse;
 use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
-    UpdateMetadataRequest, UpdateMetadataTopicState,
+    UpdateMetadataPartitionState, UpdateMetadataRequest, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody, Uuid};
-use spate_core::storage::{MemStorage, Storage, TopicPartition};
+use spate_core::storage::{Storage, TopicPartition};
 
-/// The controller's connection.
-const CONTROLLER: u64 = 50;
 /// The id of topic `t` in these tests.
 const TOPIC_ID: Uuid = Uuid([9; 16]);
-
-fn zk_broker() -> Sim {
-    Sim::with(
-        Config {
-            zk_mode: true,
-            ..Config::default()
-        },
-        MemStorage::new(),
-    )
-}
-
-fn live(id: i32) -> UpdateMetadataBroker {
-    UpdateMetadataBroker {
-        id,
-        endpoints: vec![UpdateMetadataEndpoint {
-            host: format!("b{id}.example").into(),
-            port: 9090 + id,
-            listener: "PLAINTEXT".into(),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }
-}
 
 /// UpdateMetadata v7 from controller epoch `epoch`: brokers 1-3 alive and
 /// the given states of topic `t`, each (partition, leader, leader epoch,

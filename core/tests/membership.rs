@@ -9,6 +9,7 @@
 mod sim;
 
 use bytes::Bytes;
+use sim::pair::{zk_broker, zk_config};
 use sim::{Event, Sim};
 use spate_core::broker::Config;
 use spate_core::example::{example_request, Variant};
@@ -28,17 +29,6 @@ use spate_core::storage::MemStorage;
 const PLAINTEXT: i16 = 0;
 /// SSL's security protocol id.
 const SSL: i16 = 1;
-
-/// A broker in ZooKeeper mode, node 1 on 127.0.0.1:9092.
-fn zk_broker() -> Sim {
-    Sim::with(
-        Config {
-            zk_mode: true,
-            ..Config::default()
-        },
-        MemStorage::new(),
-    )
-}
 
 /// A broker as a listing shows it: id, host, port, rack.
 type Listed = (i32, String, i32, Option<String>);
@@ -295,9 +285,8 @@ fn brokers_are_listed_with_their_endpoint_for_this_brokers_listener() {
     // This broker serves clients on EXTERNAL; broker 3 has no such listener.
     let mut sim = Sim::with(
         Config {
-            zk_mode: true,
             listener_name: "EXTERNAL".into(),
-            ..Config::default()
+            ..zk_config()
         },
         MemStorage::new(),
     );

@@ -7,34 +7,22 @@
 
 mod sim;
 
+use sim::pair::{leader_and_isr, zk_broker};
 use sim::{batch, produce_request, Event, Sim};
-use spate_core::broker::{Config, IsrOutcome, Output};
+use spate_core::broker::{IsrOutcome, Output};
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use spate_core::protocol::messages::fetch_response::PartitionData;
-use spate_core::protocol::messages::leader_and_isr_request::{
-    LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
-};
 use spate_core::protocol::messages::list_offsets_request::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
 };
 use spate_core::protocol::messages::produce_response::PartitionProduceResponse;
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
-use spate_core::storage::{MemStorage, Storage, TopicPartition};
+use spate_core::storage::{Storage, TopicPartition};
 
 const CONTROLLER: u64 = 50;
 const TOPIC_ID: Uuid = Uuid([9; 16]);
 /// The connection each follower fetches on: 100 + its id.
 const FOLLOWERS: u64 = 100;
-
-fn zk_broker() -> Sim {
-    Sim::with(
-        Config {
-            zk_mode: true,
-            ..Config::default()
-        },
-        MemStorage::new(),
-    )
-}
 
 /// LeaderAndIsr v7: `leader` leads `topic`-0 (id `id`) at `epoch` with
 /// `replicas` and `isr`; the partition's error.
@@ -47,27 +35,7 @@ fn lead(
     replicas: &[i32],
     isr: &[i32],
 ) -> i16 {
-    let req = LeaderAndIsrRequest {
-        controller_id: 2,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        topic_states: vec![LeaderAndIsrTopicState {
-            topic_name: topic.into(),
-            topic_id: id,
-            partition_states: vec![LeaderAndIsrPartitionState {
-                partition_index: 0,
-                controller_epoch: 1,
-                leader,
-                leader_epoch: epoch,
-                isr: isr.to_vec().into(),
-                partition_epoch: epoch,
-                replicas: replicas.to_vec().into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let req = leader_and_isr(2, (topic, id), &[0], (leader, epoch), replicas, isr);
     match sim.call(CONTROLLER, 7, RequestBody::LeaderAndIsr(req)) {
         ResponseBody::LeaderAndIsr(r) => {
             assert_eq!(r.error_code, 0);

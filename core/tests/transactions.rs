@@ -57,19 +57,10 @@ fn find_coordinator_for_transactions_creates_the_state_topic() {
         other => panic!("{other:?}"),
     }
     assert!(s.broker.transactions().is_empty(), "nothing half-written");
-    let req = FindCoordinatorRequest {
-        key: "tx".into(),
-        key_type: 1,
-        ..Default::default()
-    };
-    match s.call(5, 3, RequestBody::FindCoordinator(req)) {
-        ResponseBody::FindCoordinator(r) => {
-            assert_eq!(r.error_code, 0, "{r:?}");
-            assert_eq!(r.node_id, s.broker.config().node_id);
-            assert_eq!(r.port, s.broker.config().advertised_port);
-        }
-        other => panic!("{other:?}"),
-    }
+    let r = sim::coordinator::find_coordinator(&mut s, 5, "tx", 1);
+    assert_eq!(r.error_code, 0, "{r:?}");
+    assert_eq!(r.node_id, s.broker.config().node_id);
+    assert_eq!(r.port, s.broker.config().advertised_port);
     let (_, _, partitions) = s
         .broker
         .topics()

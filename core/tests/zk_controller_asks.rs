@@ -6,24 +6,19 @@
 
 mod sim;
 
+use sim::pair::zk_broker;
 use sim::{Event, Sim};
-use spate_core::broker::{Config, ControllerAnswer, ControllerAsk, Output};
+use spate_core::broker::{ControllerAnswer, ControllerAsk, Output};
 use spate_core::protocol::messages::controlled_shutdown_request::ControlledShutdownRequest;
 use spate_core::protocol::messages::elect_leaders_request::{ElectLeadersRequest, TopicPartitions};
 use spate_core::protocol::messages::metadata_request::MetadataRequest;
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody};
-use spate_core::storage::{MemStorage, TopicPartition};
+use spate_core::storage::TopicPartition;
 
 const C: u64 = 7;
 
 fn zk() -> Sim {
-    let mut sim = Sim::with(
-        Config {
-            zk_mode: true,
-            ..Config::default()
-        },
-        MemStorage::new(),
-    );
+    let mut sim = zk_broker();
     sim.connect(C);
     sim
 }

@@ -8,73 +8,46 @@
 
 mod sim;
 
+use sim::pair::{live, update_metadata, zk_broker};
 use sim::{Event, Sim};
-use spate_core::broker::{Config, NewPartitions, Output};
+use spate_core::broker::{NewPartitions, Output};
 use spate_core::protocol::messages::create_partitions_request::{
     CreatePartitionsAssignment, CreatePartitionsRequest, CreatePartitionsTopic,
 };
 use spate_core::protocol::messages::create_partitions_response::CreatePartitionsResponse;
 use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
-    UpdateMetadataRequest, UpdateMetadataTopicState,
+    UpdateMetadataPartitionState, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
-use spate_core::storage::MemStorage;
 
-const CONTROLLER: u64 = 50;
 const ADMIN: u64 = 10;
 const TOPIC_ID: Uuid = Uuid([5; 16]);
 
 /// UpdateMetadata from controller `controller`: brokers 1-3 alive and
 /// topic `t` with these partitions, each (leader, replicas).
 fn update(sim: &mut Sim, controller: i32, partitions: &[(i32, &[i32])]) {
-    let req = UpdateMetadataRequest {
-        controller_id: controller,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        live_brokers: (1..=3)
-            .map(|id| UpdateMetadataBroker {
-                id,
-                endpoints: vec![UpdateMetadataEndpoint {
-                    host: format!("b{id}.example").into(),
-                    port: 9090 + id,
-                    listener: "PLAINTEXT".into(),
-                    ..Default::default()
-                }],
+    let topic = UpdateMetadataTopicState {
+        topic_name: "t".into(),
+        topic_id: TOPIC_ID,
+        partition_states: (partitions.iter().enumerate())
+            .map(|(p, &(leader, replicas))| UpdateMetadataPartitionState {
+                partition_index: p as i32,
+                controller_epoch: 1,
+                leader,
+                isr: replicas.to_vec().into(),
+                replicas: replicas.to_vec().into(),
                 ..Default::default()
             })
             .collect(),
-        topic_states: vec![UpdateMetadataTopicState {
-            topic_name: "t".into(),
-            topic_id: TOPIC_ID,
-            partition_states: (partitions.iter().enumerate())
-                .map(|(p, &(leader, replicas))| UpdateMetadataPartitionState {
-                    partition_index: p as i32,
-                    controller_epoch: 1,
-                    leader,
-                    isr: replicas.to_vec().into(),
-                    replicas: replicas.to_vec().into(),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        }],
         ..Default::default()
     };
-    match sim.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
-        ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
-        other => panic!("{other:?}"),
-    }
+    update_metadata(sim, controller, (1..=3).map(live).collect(), vec![topic]);
 }
 
 /// A broker whose controller (`controller`) told it of topic `t`, two
 /// partitions with replicas [2, 3] and [3, 1].
 fn with_topic(controller: i32) -> Sim {
-    let config = Config {
-        zk_mode: true,
-        ..Config::default()
-    };
-    let mut sim = Sim::with(config, MemStorage::new());
+    let mut sim = zk_broker();
     update(&mut sim, controller, &[(2, &[2, 3]), (3, &[3, 1])]);
     sim
 }

@@ -10,6 +10,7 @@ mod sim;
 
 use std::collections::BTreeSet;
 
+use sim::pair::{live, update_metadata, zk_broker, zk_config};
 use sim::{Event, Sim};
 use spate_core::broker::{Config, NewTopic, METADATA_TOPIC};
 use spate_core::protocol::messages::create_topics_request::{
@@ -21,23 +22,13 @@ use spate_core::protocol::messages::create_topics_response::{
 use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::messages::metadata_response::MetadataResponse;
 use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
-    UpdateMetadataRequest, UpdateMetadataTopicState,
+    UpdateMetadataBroker, UpdateMetadataPartitionState, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::storage::{MemStorage, Storage, TopicPartition};
 
-/// The controller's connection.
-const CONTROLLER: u64 = 50;
 /// The admin client's connection.
 const ADMIN: u64 = 10;
-
-fn zk_config() -> Config {
-    Config {
-        zk_mode: true,
-        ..Config::default()
-    }
-}
 
 /// A broker in ZooKeeper mode that the controller (itself, broker 1) told
 /// of live brokers `ids`.
@@ -60,51 +51,35 @@ fn update(
     brokers: &[(i32, Option<&str>)],
     topics: &[(&str, Uuid, &[i32])],
 ) {
-    let req = UpdateMetadataRequest {
-        controller_id: controller,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        live_brokers: brokers
-            .iter()
-            .map(|&(id, rack)| UpdateMetadataBroker {
-                id,
-                endpoints: vec![UpdateMetadataEndpoint {
-                    host: format!("b{id}.example").into(),
-                    port: 9090 + id,
-                    listener: "PLAINTEXT".into(),
+    let live_brokers = brokers
+        .iter()
+        .map(|&(id, rack)| UpdateMetadataBroker {
+            rack: rack.map(Into::into),
+            ..live(id)
+        })
+        .collect();
+    let topic_states = topics
+        .iter()
+        .map(|&(name, id, leaders)| UpdateMetadataTopicState {
+            topic_name: name.into(),
+            topic_id: id,
+            partition_states: leaders
+                .iter()
+                .enumerate()
+                .map(|(p, &leader)| UpdateMetadataPartitionState {
+                    partition_index: p as i32,
+                    controller_epoch: 1,
+                    leader,
+                    leader_epoch: 0,
+                    isr: vec![1, 2, 3].into(),
+                    replicas: vec![1, 2, 3].into(),
                     ..Default::default()
-                }],
-                rack: rack.map(Into::into),
-                ..Default::default()
-            })
-            .collect(),
-        topic_states: topics
-            .iter()
-            .map(|&(name, id, leaders)| UpdateMetadataTopicState {
-                topic_name: name.into(),
-                topic_id: id,
-                partition_states: leaders
-                    .iter()
-                    .enumerate()
-                    .map(|(p, &leader)| UpdateMetadataPartitionState {
-                        partition_index: p as i32,
-                        controller_epoch: 1,
-                        leader,
-                        leader_epoch: 0,
-                        isr: vec![1, 2, 3].into(),
-                        replicas: vec![1, 2, 3].into(),
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    };
-    match sim.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
-        ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
-        other => panic!("{other:?}"),
-    }
+                })
+                .collect(),
+            ..Default::default()
+        })
+        .collect();
+    update_metadata(sim, controller, live_brokers, topic_states);
 }
 
 /// Leaders for every partition of every topic, as the controller tells
@@ -487,7 +462,7 @@ fn later_requests_on_the_connection_wait_behind_the_held_one() {
 
 #[test]
 fn only_the_controller_creates_topics() {
-    let mut sim = Sim::with(zk_config(), MemStorage::new());
+    let mut sim = zk_broker();
     update(&mut sim, 2, &[(1, None), (2, None)], &[]);
     let ResponseBody::CreateTopics(r) = sim.call(ADMIN, 7, request(vec![topic("t", 1, 1)], 0))
     else {

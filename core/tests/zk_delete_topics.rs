@@ -8,79 +8,41 @@
 
 mod sim;
 
+use sim::pair::{leader_and_isr, live, stop_replica, update_metadata, zk_config, CONTROLLER};
 use sim::{Event, Sim};
 use spate_core::broker::{Config, Output};
 use spate_core::protocol::messages::delete_topics_request::DeleteTopicsRequest;
 use spate_core::protocol::messages::delete_topics_response::DeleteTopicsResponse;
-use spate_core::protocol::messages::leader_and_isr_request::{
-    LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
-};
 use spate_core::protocol::messages::metadata_request::MetadataRequest;
-use spate_core::protocol::messages::stop_replica_request::{
-    StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
-};
 use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
-    UpdateMetadataRequest, UpdateMetadataTopicState,
+    UpdateMetadataPartitionState, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
 use spate_core::storage::{MemStorage, Storage, TopicPartition};
 
-/// The controller's connection.
-const CONTROLLER: u64 = 50;
 /// The admin client's connection.
 const ADMIN: u64 = 10;
 const TOPIC_ID: Uuid = Uuid([9; 16]);
 
-fn zk_config() -> Config {
-    Config {
-        zk_mode: true,
-        ..Config::default()
-    }
-}
-
 /// UpdateMetadata v7 from controller `controller`: brokers 1-3 alive, and
 /// topic `t`'s partition 0 led by `leader` (-2: being deleted).
 fn update(sim: &mut Sim, controller: i32, leader: Option<i32>) {
-    let req = UpdateMetadataRequest {
-        controller_id: controller,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        live_brokers: (1..=3)
-            .map(|id| UpdateMetadataBroker {
-                id,
-                endpoints: vec![UpdateMetadataEndpoint {
-                    host: format!("b{id}.example").into(),
-                    port: 9090 + id,
-                    listener: "PLAINTEXT".into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .collect(),
-        topic_states: leader
-            .map(|leader| UpdateMetadataTopicState {
-                topic_name: "t".into(),
-                topic_id: TOPIC_ID,
-                partition_states: vec![UpdateMetadataPartitionState {
-                    partition_index: 0,
-                    controller_epoch: 1,
-                    leader,
-                    leader_epoch: leader.min(0),
-                    isr: vec![1, 2, 3].into(),
-                    replicas: vec![1, 2, 3].into(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-            .into_iter()
-            .collect(),
+    let topics = leader.map(|leader| UpdateMetadataTopicState {
+        topic_name: "t".into(),
+        topic_id: TOPIC_ID,
+        partition_states: vec![UpdateMetadataPartitionState {
+            partition_index: 0,
+            controller_epoch: 1,
+            leader,
+            leader_epoch: leader.min(0),
+            isr: vec![1, 2, 3].into(),
+            replicas: vec![1, 2, 3].into(),
+            ..Default::default()
+        }],
         ..Default::default()
-    };
-    match sim.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
-        ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
-        other => panic!("{other:?}"),
-    }
+    });
+    let live_brokers = (1..=3).map(live).collect();
+    update_metadata(sim, controller, live_brokers, topics.into_iter().collect());
 }
 
 /// A broker told by controller `controller` that topic `t` exists, led
@@ -253,26 +215,7 @@ fn a_request_of_only_unknown_topics_is_answered_at_once() {
 #[test]
 fn a_replica_deleted_by_the_controller_leaves_no_log_and_the_name_can_be_used_again() {
     let mut sim = with_topic(zk_config(), 1);
-    let lisr = LeaderAndIsrRequest {
-        controller_id: 1,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        topic_states: vec![LeaderAndIsrTopicState {
-            topic_name: "t".into(),
-            topic_id: TOPIC_ID,
-            partition_states: vec![LeaderAndIsrPartitionState {
-                partition_index: 0,
-                controller_epoch: 1,
-                leader: 1,
-                leader_epoch: 0,
-                isr: vec![1].into(),
-                replicas: vec![1, 2, 3].into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let lisr = leader_and_isr(1, ("t", TOPIC_ID), &[0], (1, 0), &[1, 2, 3], &[1]);
     match sim.call(CONTROLLER, 5, RequestBody::LeaderAndIsr(lisr)) {
         ResponseBody::LeaderAndIsr(r) => assert_eq!(r.error_code, 0),
         other => panic!("{other:?}"),
@@ -284,22 +227,7 @@ fn a_replica_deleted_by_the_controller_leaves_no_log_and_the_name_can_be_used_ag
     // What the controller sends: UpdateMetadata with leader -2, then
     // StopReplica with delete=true at leader epoch -2.
     update(&mut sim, 1, Some(-2));
-    let stop = StopReplicaRequest {
-        controller_id: 1,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        topic_states: vec![StopReplicaTopicState {
-            topic_name: "t".into(),
-            partition_states: vec![StopReplicaPartitionState {
-                partition_index: 0,
-                leader_epoch: -2,
-                delete_partition: true,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let stop = stop_replica("t", 0, -2, true);
     match sim.call(CONTROLLER, 3, RequestBody::StopReplica(stop)) {
         ResponseBody::StopReplica(r) => {
             assert_eq!(r.error_code, 0);

@@ -11,18 +11,16 @@ mod sim;
 #[allow(dead_code)]
 mod util;
 
+use sim::coordinator::{asks_to_create, created_once};
 use sim::pair::Pair;
 use sim::Sim;
-use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::list_groups_request::ListGroupsRequest;
-use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
-use spate_core::protocol::messages::offset_fetch_request::{
-    OffsetFetchRequest, OffsetFetchRequestGroup, OffsetFetchRequestTopics,
-};
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
-use spate_core::storage::{Storage, TopicPartition};
-use util::{commit, commit_req, describe, join_new, join_req, joins, sync_req, syncs};
+use spate_core::storage::Storage;
+use util::{
+    commit, commit_req, describe, join_new, join_req, joins, offset_fetch_request, sync_req, syncs,
+};
 
 const OFFSETS: &str = "__consumer_offsets";
 const OFFSETS_ID: Uuid = Uuid([7; 16]);
@@ -41,31 +39,12 @@ fn pair() -> Pair {
 
 /// FindCoordinator v3 for `GROUP`.
 fn find(s: &mut Sim) -> FindCoordinatorResponse {
-    let req = FindCoordinatorRequest {
-        key: GROUP.into(),
-        key_type: 0,
-        ..Default::default()
-    };
-    match s.call(CLIENT, 3, RequestBody::FindCoordinator(req)) {
-        ResponseBody::FindCoordinator(r) => r,
-        other => panic!("{other:?}"),
-    }
+    sim::coordinator::find_coordinator(s, CLIENT, GROUP, 0)
 }
 
 /// OffsetFetch v8 of `GROUP`'s `t`-0: (group error, committed offset).
 fn fetch(s: &mut Sim) -> (i16, i64) {
-    let req = OffsetFetchRequest {
-        groups: vec![OffsetFetchRequestGroup {
-            group_id: GROUP.into(),
-            topics: Some(vec![OffsetFetchRequestTopics {
-                name: "t".into(),
-                partition_indexes: vec![0].into(),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let req = offset_fetch_request(GROUP, 8);
     match s.call(CLIENT, 8, RequestBody::OffsetFetch(req)) {
         ResponseBody::OffsetFetch(r) => {
             let g = &r.groups[0];
@@ -89,10 +68,8 @@ fn listed(s: &mut Sim) -> Vec<String> {
 /// The controller makes `leader` lead both partitions of
 /// `__consumer_offsets` (and `t`-0) at `epoch`, telling both brokers.
 fn elect(c: &mut Pair, leader: i32, epoch: i32) {
-    for to in 1..=2 {
-        c.lead_partitions(to, (OFFSETS, OFFSETS_ID), &[0, 1], (leader, epoch), &[1, 2]);
-        c.lead_partitions(to, ("t", T_ID), &[0], (leader, epoch), &[1, 2]);
-    }
+    c.elect((OFFSETS, OFFSETS_ID), &[0, 1], (leader, epoch), &[1, 2]);
+    c.elect(("t", T_ID), &[0], (leader, epoch), &[1, 2]);
 }
 
 /// Commits `offset` for `GROUP` (generation -1) at broker `id` and lets
@@ -111,9 +88,9 @@ fn commit_code(s: &mut Sim) -> i16 {
     }
 }
 
+/// The end offset of broker `id`'s `__consumer_offsets`-`p`.
 fn end(c: &mut Pair, id: i32, p: i32) -> i64 {
-    let tp = TopicPartition::new(OFFSETS, p);
-    c.sim(id).broker.storage().end_offset(&tp)
+    c.end_offset(id, OFFSETS, p)
 }
 
 #[test]
@@ -121,31 +98,14 @@ fn find_coordinator_creates_the_offsets_topic_once_through_the_driver() {
     let mut c = pair();
     let s = c.sim(1);
     let r = find(s);
-    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
-    assert_eq!(r.node_id, -1);
-    assert_eq!(s.creating.len(), 1, "one CreateTopics output");
-    let (request, topics) = s.creating[0].clone();
-    assert_eq!(topics.len(), 1);
-    let t = &topics[0];
-    assert_eq!(t.name, OFFSETS);
-    assert_eq!(t.assignment.len(), 2);
-    assert!(t.assignment.values().all(|r| r.len() == 2));
-    for (k, v) in [
+    let configs = [
         ("cleanup.policy", "compact"),
         ("compression.type", "producer"),
         ("segment.bytes", "104857600"),
-    ] {
-        assert!(t.configs.contains(&(k.into(), v.into())), "{k}={v}");
-    }
-    // While it is being created, nothing more is asked.
-    let r = find(s);
-    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
-    assert_eq!(s.creating.len(), 1);
-    // Written, but not led yet: still not available, and not created again.
-    s.topics_created(request, vec![(OFFSETS.into(), Ok(()))]);
-    let r = find(s);
-    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
-    assert!(s.creating.is_empty());
+    ];
+    let (request, topics) = asks_to_create(s, r, OFFSETS, &configs);
+    assert_eq!(topics.len(), 1);
+    created_once(s, find, request, OFFSETS);
     // Group requests meanwhile find no coordinator here.
     s.send(CLIENT, 5, join_req(GROUP, "", None));
     let j = joins(s, CLIENT);
@@ -196,7 +156,7 @@ fn the_leader_of_the_groups_partition_coordinates_and_a_new_leader_loads_its_off
     assert!(joins(s, CLIENT).is_empty(), "held");
 
     // The follower copies the offsets log; then broker 2 is elected.
-    c.run_until(10_000, |c| (0..2).all(|p| end(c, 2, p) == end(c, 1, p)));
+    c.run_until(10_000, |c| c.copied(1, OFFSETS, 2));
     assert!(end(&mut c, 2, 0) + end(&mut c, 2, 1) > 0);
     elect(&mut c, 2, 2);
     let held = joins(c.sim(1), CLIENT);
@@ -222,18 +182,7 @@ fn the_leader_of_the_groups_partition_coordinates_and_a_new_leader_loads_its_off
 
 /// Metadata v9 for `__consumer_offsets`, auto-creation allowed: its error.
 fn metadata_error(s: &mut Sim) -> i16 {
-    let req = MetadataRequest {
-        topics: Some(vec![MetadataRequestTopic {
-            name: Some(OFFSETS.into()),
-            ..Default::default()
-        }]),
-        allow_auto_topic_creation: true,
-        ..Default::default()
-    };
-    match s.call(CLIENT, 9, RequestBody::Metadata(req)) {
-        ResponseBody::Metadata(r) => r.topics[0].error_code,
-        other => panic!("{other:?}"),
-    }
+    sim::coordinator::auto_create_error(s, CLIENT, OFFSETS)
 }
 
 #[test]
@@ -367,17 +316,12 @@ fn sync_all(c: &mut Pair, [a, b, cc]: &[String; 3]) {
     s.send(C, 5, sync_req(GROUP, 1, cc, &[]));
 }
 
-/// Whether broker 2 has every record of broker 1's `__consumer_offsets`.
-fn follower_caught_up(c: &mut Pair) -> bool {
-    (0..2).all(|p| end(c, 2, p) == end(c, 1, p))
-}
-
 #[test]
 fn sync_group_answers_wait_until_the_follower_has_the_group_metadata() {
     let mut c = pair();
     let ids = joined(&mut c);
     sync_all(&mut c, &ids);
-    assert!(!follower_caught_up(&mut c), "the metadata was stored");
+    assert!(!c.copied(1, OFFSETS, 2), "the metadata was stored");
     for conn in [A, B, C] {
         assert!(
             syncs(c.sim(1), conn).is_empty(),
@@ -387,7 +331,7 @@ fn sync_group_answers_wait_until_the_follower_has_the_group_metadata() {
     // The follower's fetch copies the record, its next one moves the high
     // watermark: every answer goes, the late member's too.
     c.deliver();
-    assert!(follower_caught_up(&mut c));
+    assert!(c.copied(1, OFFSETS, 2));
     for (conn, want) in [(A, "for-a"), (B, "for-b"), (C, "for-c")] {
         let r = syncs(c.sim(1), conn);
         assert_eq!(r.len(), 1, "{conn}");

@@ -8,58 +8,33 @@
 
 mod sim;
 
+use sim::pair::{live, update_metadata, zk_broker};
 use sim::Sim;
-use spate_core::broker::{Config, Output};
+use spate_core::broker::Output;
 use spate_core::protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, AlterableConfig, IncrementalAlterConfigsRequest,
 };
 use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataPartitionState,
-    UpdateMetadataRequest, UpdateMetadataTopicState,
+    UpdateMetadataPartitionState, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{RequestBody, ResponseBody, Uuid};
-use spate_core::storage::MemStorage;
 
-const CONTROLLER: u64 = 50;
 const ADMIN: u64 = 10;
 
 fn learned_topic() -> Sim {
-    let config = Config {
-        zk_mode: true,
-        ..Config::default()
-    };
-    let mut sim = Sim::with(config, MemStorage::new());
-    let req = UpdateMetadataRequest {
-        controller_id: 1,
-        controller_epoch: 1,
-        broker_epoch: -1,
-        live_brokers: vec![UpdateMetadataBroker {
-            id: 1,
-            endpoints: vec![UpdateMetadataEndpoint {
-                host: "b1.example".into(),
-                port: 9091,
-                listener: "PLAINTEXT".into(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        topic_states: vec![UpdateMetadataTopicState {
-            topic_name: "t".into(),
-            topic_id: Uuid([4; 16]),
-            partition_states: vec![UpdateMetadataPartitionState {
-                leader: 1,
-                isr: vec![1].into(),
-                replicas: vec![1].into(),
-                ..Default::default()
-            }],
+    let mut sim = zk_broker();
+    let topic = UpdateMetadataTopicState {
+        topic_name: "t".into(),
+        topic_id: Uuid([4; 16]),
+        partition_states: vec![UpdateMetadataPartitionState {
+            leader: 1,
+            isr: vec![1].into(),
+            replicas: vec![1].into(),
             ..Default::default()
         }],
         ..Default::default()
     };
-    match sim.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
-        ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
-        other => panic!("{other:?}"),
-    }
+    update_metadata(&mut sim, 1, vec![live(1)], vec![topic]);
     sim
 }
 

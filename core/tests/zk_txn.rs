@@ -14,22 +14,21 @@ mod sim;
 #[allow(dead_code)]
 mod util;
 
+use sim::coordinator::{asks_to_create, created_once};
 use sim::pair::Pair;
 use sim::Sim;
 use spate_core::protocol::messages::add_partitions_to_txn_request::{
     AddPartitionsToTxnRequest, AddPartitionsToTxnTopic,
 };
 use spate_core::protocol::messages::end_txn_request::EndTxnRequest;
-use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::find_coordinator_response::FindCoordinatorResponse;
 use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use spate_core::protocol::messages::list_transactions_request::ListTransactionsRequest;
-use spate_core::protocol::messages::metadata_request::{MetadataRequest, MetadataRequestTopic};
 use spate_core::protocol::messages::write_txn_markers_request::{
     WritableTxnMarker, WritableTxnMarkerTopic, WriteTxnMarkersRequest,
 };
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody, Uuid};
-use spate_core::storage::{Storage, TopicPartition};
+use spate_core::storage::Storage;
 use util::{
     add, add_v3, committed_values, describe, end, fetch, init, init_with, state, txn_batch,
 };
@@ -53,15 +52,7 @@ fn pair() -> Pair {
 
 /// FindCoordinator v3 for transactional id `TXN`.
 fn find(s: &mut Sim) -> FindCoordinatorResponse {
-    let req = FindCoordinatorRequest {
-        key: TXN.into(),
-        key_type: 1,
-        ..Default::default()
-    };
-    match s.call(CLIENT, 3, RequestBody::FindCoordinator(req)) {
-        ResponseBody::FindCoordinator(r) => r,
-        other => panic!("{other:?}"),
-    }
+    sim::coordinator::find_coordinator(s, CLIENT, TXN, 1)
 }
 
 /// The transactional ids ListTransactions names.
@@ -83,16 +74,12 @@ fn listed(s: &mut Sim) -> Vec<String> {
 /// follower to copy its writes (that wait has its own test); the
 /// follower copies all the same.
 fn elect_txns(c: &mut Pair, leader: i32, epoch: i32) {
-    for to in 1..=2 {
-        c.lead_partitions(to, (TXNS, TXNS_ID), &[0, 1], (leader, epoch), &[leader]);
-    }
+    c.elect((TXNS, TXNS_ID), &[0, 1], (leader, epoch), &[leader]);
 }
 
 /// The controller makes `leader` lead both partitions of `t` at `epoch`.
 fn elect_t(c: &mut Pair, leader: i32, epoch: i32) {
-    for to in 1..=2 {
-        c.lead_partitions(to, ("t", T_ID), &[0, 1], (leader, epoch), &[1, 2]);
-    }
+    c.elect(("t", T_ID), &[0, 1], (leader, epoch), &[1, 2]);
 }
 
 /// A transactional produce (v9, acks=1: no wait for the follower) of
@@ -108,56 +95,25 @@ fn produce(s: &mut Sim, producer: (i64, i16), seq: i32, p: i32, n: i32) -> i16 {
     }
 }
 
-fn end_offset(c: &mut Pair, id: i32, topic: &str, p: i32) -> i64 {
-    let tp = TopicPartition::new(topic, p);
-    c.sim(id).broker.storage().end_offset(&tp)
-}
-
-/// Whether broker 2's copies of `topic` have caught up with broker 1's
-/// logs, or the other way round (`from` is the leader).
-fn copied(c: &mut Pair, from: i32, topic: &str) -> bool {
-    (0..2).all(|p| end_offset(c, 3 - from, topic, p) == end_offset(c, from, topic, p))
-}
-
 #[test]
 fn find_coordinator_creates_the_transaction_state_topic_once_through_the_driver() {
     let mut c = pair();
     let s = c.sim(1);
     let r = find(s);
-    assert_eq!(r.error_code, ErrorCode::COORDINATOR_NOT_AVAILABLE.code());
-    assert_eq!(r.node_id, -1);
-    assert_eq!(s.creating.len(), 1, "one CreateTopics output");
-    let (request, topics) = s.creating[0].clone();
-    let t = &topics[0];
-    assert_eq!(t.name, TXNS);
-    assert_eq!(t.assignment.len(), 2);
-    assert!(t.assignment.values().all(|r| r.len() == 2));
-    for (k, v) in [
+    let configs = [
         ("cleanup.policy", "compact"),
         ("compression.type", "uncompressed"),
         ("segment.bytes", "104857600"),
         ("min.insync.replicas", "2"),
         ("unclean.leader.election.enable", "false"),
-    ] {
-        assert!(t.configs.contains(&(k.into(), v.into())), "{k}={v}");
-    }
+    ];
+    let (request, _) = asks_to_create(s, r, TXNS, &configs);
     assert!(
         s.broker.storage().logs().iter().all(|tp| tp.topic != TXNS),
         "nothing created locally"
     );
-    // While it is being created, nothing more is asked.
-    assert_eq!(
-        find(s).error_code,
-        ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
-    );
-    assert_eq!(s.creating.len(), 1);
-    // Written, but not led yet: still not available, and no coordinator.
-    s.topics_created(request, vec![(TXNS.into(), Ok(()))]);
-    assert_eq!(
-        find(s).error_code,
-        ErrorCode::COORDINATOR_NOT_AVAILABLE.code()
-    );
-    assert!(s.creating.is_empty());
+    created_once(s, find, request, TXNS);
+    // Written, but not led yet: no coordinator.
     let (code, _, _) = {
         let req = spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest {
             transactional_id: Some(TXN.into()),
@@ -213,7 +169,7 @@ fn the_leader_coordinates_and_a_new_leader_loads_the_open_transaction() {
     assert!(listed(c.sim(2)).is_empty());
 
     // The follower copies both logs; then broker 2 is elected.
-    c.run_until(10_000, |c| copied(c, 1, TXNS) && copied(c, 1, "t"));
+    c.run_until(10_000, |c| c.copied(1, TXNS, 2) && c.copied(1, "t", 2));
     elect_txns(&mut c, 2, 2);
     elect_t(&mut c, 2, 2);
     assert_eq!(describe(c.sim(1), TXN).error_code, NOT);
@@ -233,7 +189,7 @@ fn the_leader_coordinates_and_a_new_leader_loads_the_open_transaction() {
     // only.
     assert_eq!(end(c.sim(2), TXN, producer, false), 0);
     c.run_until(10_000, |c| state(c.sim(2), TXN) == "CompleteAbort");
-    assert!(copied(&mut c, 2, "t"));
+    assert!(c.copied(2, "t", 2));
     c.advance(1_000);
     let p = fetch(c.sim(2), "t", 0, 0, true);
     assert_eq!(committed_values(&p), ["tx-0", "tx-1"]);
@@ -254,7 +210,7 @@ fn a_new_leader_finishes_a_prepared_commit_it_loads() {
     assert_eq!(c.sim(1).markers.len(), 1);
     c.sim(1).markers.clear();
     assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
-    c.run_until(10_000, |c| copied(c, 1, TXNS));
+    c.run_until(10_000, |c| c.copied(1, TXNS, 2));
     // Broker 2 becomes the coordinator, loads the prepared commit and
     // finishes it at once: the marker goes to t-1, led there.
     elect_txns(&mut c, 2, 2);
@@ -267,9 +223,7 @@ fn a_new_leader_finishes_a_prepared_commit_it_loads() {
 
 /// The controller makes `leader` lead `t`-`p` at `epoch`.
 fn elect_tp(c: &mut Pair, p: i32, leader: i32, epoch: i32) {
-    for to in 1..=2 {
-        c.lead_partitions(to, ("t", T_ID), &[p], (leader, epoch), &[1, 2]);
-    }
+    c.elect(("t", T_ID), &[p], (leader, epoch), &[1, 2]);
 }
 
 #[test]
@@ -333,7 +287,7 @@ fn a_marker_refused_by_a_former_leader_goes_to_the_new_one() {
     add(c.sim(1), TXN, producer, &[("t", 1)]);
     assert_eq!(produce(c.sim(2), producer, 0, 1, 2), 0);
     c.run_until(10_000, |c| {
-        end_offset(c, 1, "t", 1) == end_offset(c, 2, "t", 1)
+        c.end_offset(1, "t", 1) == c.end_offset(2, "t", 1)
     });
     assert_eq!(end(c.sim(1), TXN, producer, true), 0);
     // Before the request arrives, broker 1 becomes t-1's leader: broker 2
@@ -360,7 +314,7 @@ fn an_ongoing_transaction_loaded_by_a_new_leader_is_aborted_at_its_timeout() {
     assert_eq!(code, 0);
     add(c.sim(1), TXN, (pid, epoch), &[("t", 0)]);
     assert_eq!(produce(c.sim(1), (pid, epoch), 0, 0, 1), 0);
-    c.run_until(1_000, |c| copied(c, 1, TXNS) && copied(c, 1, "t"));
+    c.run_until(1_000, |c| c.copied(1, TXNS, 2) && c.copied(1, "t", 2));
     elect_txns(&mut c, 2, 2);
     elect_t(&mut c, 2, 2);
     assert_eq!(state(c.sim(2), TXN), "Ongoing");
@@ -374,22 +328,11 @@ fn an_ongoing_transaction_loaded_by_a_new_leader_is_aborted_at_its_timeout() {
 fn metadata_for_the_missing_transaction_state_topic_creates_it_as_find_coordinator_does() {
     let mut c = pair();
     let s = c.sim(2);
-    let req = MetadataRequest {
-        topics: Some(vec![MetadataRequestTopic {
-            name: Some(TXNS.into()),
-            ..Default::default()
-        }]),
-        allow_auto_topic_creation: true,
-        ..Default::default()
-    };
     for _ in 0..2 {
-        match s.call(CLIENT, 9, RequestBody::Metadata(req.clone())) {
-            ResponseBody::Metadata(r) => assert_eq!(
-                r.topics[0].error_code,
-                ErrorCode::LEADER_NOT_AVAILABLE.code()
-            ),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(
+            sim::coordinator::auto_create_error(s, CLIENT, TXNS),
+            ErrorCode::LEADER_NOT_AVAILABLE.code()
+        );
     }
     assert_eq!(s.creating.len(), 1, "created once");
     assert_eq!(s.creating[0].1[0].name, TXNS);
@@ -413,9 +356,7 @@ fn waits_for_the_follower(c: &mut Pair, version: i16, body: RequestBody) -> Resp
 #[test]
 fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state() {
     let mut c = pair();
-    for to in 1..=2 {
-        c.lead_partitions(to, (TXNS, TXNS_ID), &[0, 1], (1, 1), &[1, 2]);
-    }
+    c.elect((TXNS, TXNS_ID), &[0, 1], (1, 1), &[1, 2]);
     elect_tp(&mut c, 0, 1, 1);
     elect_tp(&mut c, 1, 2, 1);
     c.deliver();
@@ -460,7 +401,7 @@ fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state
 
     // EndTxn: the prepared state is written but not copied, so no answer
     // and no marker anywhere yet (t-0 is led here, t-1 by broker 2).
-    let t0 = end_offset(&mut c, 1, "t", 0);
+    let t0 = c.end_offset(1, "t", 0);
     let end = EndTxnRequest {
         transactional_id: TXN.into(),
         producer_id: producer.0,
@@ -476,11 +417,7 @@ fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state
         c.sim(1).broker.poll_timeout().is_some_and(|at| at > now),
         "no deadline left in the past while the markers wait"
     );
-    assert_eq!(
-        end_offset(&mut c, 1, "t", 0),
-        t0,
-        "no marker written before"
-    );
+    assert_eq!(c.end_offset(1, "t", 0), t0, "no marker written before");
     // The follower copies it: the answer comes, then the markers.
     c.run_until(10_000, |c| c.sim(1).events.contains_key(&CLIENT));
     match c.sim(1).one(CLIENT) {
@@ -488,7 +425,7 @@ fn end_txn_is_answered_and_markers_sent_once_the_follower_has_the_prepared_state
         other => panic!("{other:?}"),
     }
     c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
-    assert!(end_offset(&mut c, 1, "t", 0) > t0, "the marker in t-0");
+    assert!(c.end_offset(1, "t", 0) > t0, "the marker in t-0");
 }
 
 /// The transactional ids ListTransactions names in state `state`.
@@ -507,26 +444,32 @@ fn listed_in(s: &mut Sim, state: &str) -> Vec<String> {
     }
 }
 
-#[test]
-fn a_transaction_completes_only_once_the_follower_has_the_marker_of_a_partition_led_here() {
-    let mut c = pair();
-    elect_txns(&mut c, 1, 1);
-    // t-0 is led by the coordinator, broker 2 follows it in the ISR.
-    elect_tp(&mut c, 0, 1, 1);
+/// Broker 1 coordinates `TXN` and leads `t`-0, broker 2 following it in
+/// the ISR; an open transaction wrote two records to `t`-0 and broker 2
+/// copied them and the coordinator's state: (producer, `t`-0's end offset).
+fn open_here(c: &mut Pair) -> ((i64, i16), i64) {
+    elect_txns(c, 1, 1);
+    elect_tp(c, 0, 1, 1);
     let producer = init(c.sim(1), TXN);
     add(c.sim(1), TXN, producer, &[("t", 0)]);
     assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
-    c.run_until(10_000, |c| copied(c, 1, "t") && copied(c, 1, TXNS));
-    let t0 = end_offset(&mut c, 1, "t", 0);
+    c.run_until(10_000, |c| c.copied(1, "t", 2) && c.copied(1, TXNS, 2));
+    (producer, c.end_offset(1, "t", 0))
+}
+
+#[test]
+fn a_transaction_completes_only_once_the_follower_has_the_marker_of_a_partition_led_here() {
+    let mut c = pair();
+    let (producer, t0) = open_here(&mut c);
 
     // EndTxn is answered once PrepareCommit is written (the ISR of the
     // id's partition is the coordinator alone); the marker is in t-0 here.
     assert_eq!(end(c.sim(1), TXN, producer, true), 0);
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1, "the marker, here");
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 1, "the marker, here");
     // Broker 2 fetches nothing for 5 s (less than replica.lag.time.max.ms,
     // so it stays in the ISR): the transaction stays prepared.
     c.sim(1).advance(5_000);
-    assert_eq!(end_offset(&mut c, 2, "t", 0), t0, "not on the follower");
+    assert_eq!(c.end_offset(2, "t", 0), t0, "not on the follower");
     assert_eq!(state(c.sim(1), TXN), "PrepareCommit");
     assert_eq!(listed_in(c.sim(1), "PrepareCommit"), [TXN]);
     assert!(listed_in(c.sim(1), "CompleteCommit").is_empty());
@@ -535,11 +478,11 @@ fn a_transaction_completes_only_once_the_follower_has_the_marker_of_a_partition_
         ErrorCode::CONCURRENT_TRANSACTIONS.code(),
         "the id is busy meanwhile"
     );
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1, "written once");
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 1, "written once");
 
     // The follower fetches the marker: the commit completes.
     c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
-    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1);
+    assert_eq!(c.end_offset(2, "t", 0), t0 + 1);
     assert_eq!(listed_in(c.sim(1), "CompleteCommit"), [TXN]);
     c.advance(1_000);
     assert_eq!(
@@ -585,19 +528,19 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
     let mut c = Pair::with(|c| c.transactions.request_timeout_ms = 5_000);
     elect_tp(&mut c, 0, 1, 1);
     elect_tp(&mut c, 1, 2, 1);
-    c.run_until(10_000, |c| copied(c, 1, "t"));
-    let t0 = end_offset(&mut c, 1, "t", 0);
+    c.run_until(10_000, |c| c.copied(1, "t", 2));
+    let t0 = c.end_offset(1, "t", 0);
 
     // t-0 is led here with broker 2 in its ISR, t-1 by broker 2.
     c.sim(1).send(CLIENT, 1, write_markers(&[0, 1]));
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1, "appended at once");
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 1, "appended at once");
     c.sim(1).advance(4_000);
     assert!(
         !c.sim(1).events.contains_key(&CLIENT),
         "not answered while the follower lacks the marker"
     );
     c.run_until(10_000, |c| c.sim(1).events.contains_key(&CLIENT));
-    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1);
+    assert_eq!(c.end_offset(2, "t", 0), t0 + 1);
     let nlf = ErrorCode::NOT_LEADER_OR_FOLLOWER.code();
     assert_eq!(marker_codes(c.sim(1).one(CLIENT)), [(0, 0), (1, nlf)]);
 
@@ -609,10 +552,10 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
     c.sim(1).advance(1);
     let timed_out = ErrorCode::REQUEST_TIMED_OUT.code();
     assert_eq!(marker_codes(c.sim(1).one(CLIENT)), [(0, timed_out)]);
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 2);
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 2);
 
     // Fewer replicas in sync than min.insync.replicas: nothing appended.
-    c.run_until(10_000, |c| copied(c, 1, "t"));
+    c.run_until(10_000, |c| c.copied(1, "t", 2));
     for to in 1..=2 {
         c.lead_partitions(to, ("t", T_ID), &[0], (1, 2), &[1]);
     }
@@ -622,21 +565,15 @@ fn write_txn_markers_is_answered_once_the_follower_has_the_marker_or_at_its_time
     let r = c.sim(1).call(CLIENT, 1, write_markers(&[0]));
     let few = ErrorCode::NOT_ENOUGH_REPLICAS.code();
     assert_eq!(marker_codes(r), [(0, few)]);
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 2);
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 2);
 }
 
 #[test]
 fn a_marker_written_here_whose_partition_moves_before_the_follower_has_it_goes_to_the_new_leader() {
     let mut c = pair();
-    elect_txns(&mut c, 1, 1);
-    elect_tp(&mut c, 0, 1, 1);
-    let producer = init(c.sim(1), TXN);
-    add(c.sim(1), TXN, producer, &[("t", 0)]);
-    assert_eq!(produce(c.sim(1), producer, 0, 0, 2), 0);
-    c.run_until(10_000, |c| copied(c, 1, "t") && copied(c, 1, TXNS));
-    let t0 = end_offset(&mut c, 1, "t", 0);
+    let (producer, t0) = open_here(&mut c);
     assert_eq!(end(c.sim(1), TXN, producer, true), 0);
-    assert_eq!(end_offset(&mut c, 1, "t", 0), t0 + 1);
+    assert_eq!(c.end_offset(1, "t", 0), t0 + 1);
     // Broker 2 becomes t-0's leader without the marker: the one written
     // here no longer counts (NOT_LEADER_OR_FOLLOWER), so it goes to
     // broker 2 as WriteTxnMarkers, which answers once broker 1, its
@@ -648,8 +585,8 @@ fn a_marker_written_here_whose_partition_moves_before_the_follower_has_it_goes_t
     let (to, _, _, _) = c.sim(1).markers[0].clone();
     assert_eq!(to, 2, "to the new leader");
     c.run_until(10_000, |c| state(c.sim(1), TXN) == "CompleteCommit");
-    assert_eq!(end_offset(&mut c, 2, "t", 0), t0 + 1, "written by broker 2");
-    c.run_until(10_000, |c| copied(c, 2, "t"));
+    assert_eq!(c.end_offset(2, "t", 0), t0 + 1, "written by broker 2");
+    c.run_until(10_000, |c| c.copied(2, "t", 2));
     c.advance(1_000);
     assert_eq!(
         committed_values(&fetch(c.sim(2), "t", 0, 0, true)),

@@ -144,17 +144,8 @@ fn find_coordinator_single_and_batched() {
         }
         other => panic!("{other:?}"),
     }
-    let req = FindCoordinatorRequest {
-        key: "txn".into(),
-        key_type: 1,
-        ..Default::default()
-    };
-    match s.call(1, 3, RequestBody::FindCoordinator(req)) {
-        ResponseBody::FindCoordinator(r) => {
-            assert_eq!((r.error_code, r.node_id), (0, 1));
-        }
-        other => panic!("{other:?}"),
-    }
+    let r = crate::sim::coordinator::find_coordinator(&mut s, 1, "txn", 1);
+    assert_eq!((r.error_code, r.node_id), (0, 1));
     // __consumer_offsets and __transaction_state now exist, compacted,
     // with 50 partitions each.
     let logs = s.broker.storage().logs();

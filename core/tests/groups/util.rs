@@ -197,8 +197,9 @@ pub(crate) fn commit_req(group: &str, generation: i32, member: &str, offset: i64
     })
 }
 
-pub(crate) fn fetch_offset<S: Storage>(s: &mut Sim<S>, group: &str, version: i16) -> (i64, String) {
-    let req = if version >= 8 {
+/// OffsetFetch of `group`'s `t`-0 at `version`: v8+ batches groups.
+pub(crate) fn offset_fetch_request(group: &str, version: i16) -> OffsetFetchRequest {
+    if version >= 8 {
         OffsetFetchRequest {
             groups: vec![OffsetFetchRequestGroup {
                 group_id: group.into(),
@@ -221,7 +222,11 @@ pub(crate) fn fetch_offset<S: Storage>(s: &mut Sim<S>, group: &str, version: i16
             }]),
             ..Default::default()
         }
-    };
+    }
+}
+
+pub(crate) fn fetch_offset<S: Storage>(s: &mut Sim<S>, group: &str, version: i16) -> (i64, String) {
+    let req = offset_fetch_request(group, version);
     match s.call(91, version, RequestBody::OffsetFetch(req)) {
         ResponseBody::OffsetFetch(r) if version >= 8 => {
             let p = &r.groups[0].topics[0].partitions[0];

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod coordinator;
 pub mod pair;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -5,16 +5,24 @@
 //! `handle_replica_response`, and its `Output::TxnMarkers` frames the
 //! same way (another connection) back to `handle_markers_response`, and
 //! jumps the clock to the next deadline when nothing moves.
+//!
+//! Beside [`Pair`], what every ZooKeeper-mode test tells a broker the way
+//! the controller would: [`zk_broker`], [`live`] brokers, an
+//! [`update_metadata`] that must succeed, and [`leader_and_isr`] and
+//! [`stop_replica`] requests.
 
 use spate_core::broker::Config;
 use spate_core::protocol::messages::leader_and_isr_request::{
     LeaderAndIsrPartitionState, LeaderAndIsrRequest, LeaderAndIsrTopicState,
 };
+use spate_core::protocol::messages::stop_replica_request::{
+    StopReplicaPartitionState, StopReplicaRequest, StopReplicaTopicState,
+};
 use spate_core::protocol::messages::update_metadata_request::{
-    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest,
+    UpdateMetadataBroker, UpdateMetadataEndpoint, UpdateMetadataRequest, UpdateMetadataTopicState,
 };
 use spate_core::protocol::{RequestBody, ResponseBody, Uuid};
-use spate_core::storage::MemStorage;
+use spate_core::storage::{MemStorage, Storage, TopicPartition};
 
 use super::Sim;
 
@@ -47,6 +55,99 @@ pub fn live(id: i32) -> UpdateMetadataBroker {
     }
 }
 
+/// The default config in ZooKeeper mode.
+pub fn zk_config() -> Config {
+    Config {
+        zk_mode: true,
+        ..Config::default()
+    }
+}
+
+/// A LeaderAndIsr from controller `controller` (controller epoch 1) for
+/// `topic` (name, id): `leader` leads each of `partitions` at leader (and
+/// partition) epoch `epoch`, with these replicas and ISR.
+pub fn leader_and_isr(
+    controller: i32,
+    (topic, topic_id): (&str, Uuid),
+    partitions: &[i32],
+    (leader, epoch): (i32, i32),
+    replicas: &[i32],
+    isr: &[i32],
+) -> LeaderAndIsrRequest {
+    LeaderAndIsrRequest {
+        controller_id: controller,
+        controller_epoch: 1,
+        broker_epoch: -1,
+        topic_states: vec![LeaderAndIsrTopicState {
+            topic_name: topic.into(),
+            topic_id,
+            partition_states: partitions
+                .iter()
+                .map(|&p| LeaderAndIsrPartitionState {
+                    partition_index: p,
+                    controller_epoch: 1,
+                    leader,
+                    leader_epoch: epoch,
+                    isr: isr.to_vec().into(),
+                    partition_epoch: epoch,
+                    replicas: replicas.to_vec().into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A StopReplica (v3's topic states) from controller 1 (controller epoch
+/// 1) for `topic`-`p` at `leader_epoch`, deleting the replica or not.
+pub fn stop_replica(topic: &str, p: i32, leader_epoch: i32, delete: bool) -> StopReplicaRequest {
+    StopReplicaRequest {
+        controller_id: 1,
+        controller_epoch: 1,
+        broker_epoch: -1,
+        topic_states: vec![StopReplicaTopicState {
+            topic_name: topic.into(),
+            partition_states: vec![StopReplicaPartitionState {
+                partition_index: p,
+                leader_epoch,
+                delete_partition: delete,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A broker in ZooKeeper mode, nothing told yet (node 1 on 127.0.0.1:9092).
+pub fn zk_broker() -> Sim {
+    Sim::with(zk_config(), MemStorage::new())
+}
+
+/// UpdateMetadata v7 from controller `controller` (controller epoch 1) on
+/// [`CONTROLLER`]: `live_brokers` alive and these topics; it must succeed.
+pub fn update_metadata(
+    sim: &mut Sim,
+    controller: i32,
+    live_brokers: Vec<UpdateMetadataBroker>,
+    topic_states: Vec<UpdateMetadataTopicState>,
+) {
+    let req = UpdateMetadataRequest {
+        controller_id: controller,
+        controller_epoch: 1,
+        broker_epoch: -1,
+        live_brokers,
+        topic_states,
+        ..Default::default()
+    };
+    match sim.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
+        ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
+        other => panic!("{other:?}"),
+    }
+}
+
 impl Pair {
     pub fn new() -> Pair {
         Pair::with(|_| {})
@@ -56,27 +157,16 @@ impl Pair {
     pub fn with(tweak: impl Fn(&mut Config)) -> Pair {
         let mk = |id: i32| {
             let mut config = Config {
-                zk_mode: true,
                 node_id: id,
                 advertised_port: 9090 + id,
-                ..Config::default()
+                ..zk_config()
             };
             tweak(&mut config);
             let mut s = Sim::with(config, MemStorage::new());
             let other = 3 - id;
             s.raw_conns.insert(REPLICA_CONNS + other as u64);
             s.raw_conns.insert(MARKER_CONNS + other as u64);
-            let req = UpdateMetadataRequest {
-                controller_id: 1,
-                controller_epoch: 1,
-                broker_epoch: -1,
-                live_brokers: vec![live(1), live(2)],
-                ..Default::default()
-            };
-            match s.call(CONTROLLER, 7, RequestBody::UpdateMetadata(req)) {
-                ResponseBody::UpdateMetadata(r) => assert_eq!(r.error_code, 0),
-                other => panic!("{other:?}"),
-            }
+            update_metadata(&mut s, 1, vec![live(1), live(2)], vec![]);
             s
         };
         Pair {
@@ -94,35 +184,12 @@ impl Pair {
     pub fn lead_partitions(
         &mut self,
         to: i32,
-        (topic, topic_id): (&str, Uuid),
+        topic: (&str, Uuid),
         partitions: &[i32],
         (leader, epoch): (i32, i32),
         isr: &[i32],
     ) {
-        let req = LeaderAndIsrRequest {
-            controller_id: 1,
-            controller_epoch: 1,
-            broker_epoch: -1,
-            topic_states: vec![LeaderAndIsrTopicState {
-                topic_name: topic.into(),
-                topic_id,
-                partition_states: partitions
-                    .iter()
-                    .map(|&p| LeaderAndIsrPartitionState {
-                        partition_index: p,
-                        controller_epoch: 1,
-                        leader,
-                        leader_epoch: epoch,
-                        isr: isr.to_vec().into(),
-                        partition_epoch: epoch,
-                        replicas: vec![1, 2].into(),
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
+        let req = leader_and_isr(1, topic, partitions, (leader, epoch), &[1, 2], isr);
         match self
             .sim(to)
             .call(CONTROLLER, 7, RequestBody::LeaderAndIsr(req))
@@ -135,6 +202,33 @@ impl Pair {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// [`Pair::lead_partitions`] to both brokers: the controller makes
+    /// `leader` lead each of `partitions` of `topic` at `epoch`, this ISR.
+    pub fn elect(
+        &mut self,
+        topic: (&str, Uuid),
+        partitions: &[i32],
+        (leader, epoch): (i32, i32),
+        isr: &[i32],
+    ) {
+        for to in 1..=2 {
+            self.lead_partitions(to, topic, partitions, (leader, epoch), isr);
+        }
+    }
+
+    /// The end offset of broker `id`'s log of `topic`-`p`.
+    pub fn end_offset(&mut self, id: i32, topic: &str, p: i32) -> i64 {
+        let tp = TopicPartition::new(topic, p);
+        self.sim(id).broker.storage().end_offset(&tp)
+    }
+
+    /// Whether the other broker's logs of partitions `0..partitions` of
+    /// `topic` end where broker `from`'s (their leader's) do.
+    pub fn copied(&mut self, from: i32, topic: &str, partitions: i32) -> bool {
+        (0..partitions)
+            .all(|p| self.end_offset(3 - from, topic, p) == self.end_offset(from, topic, p))
     }
 
     /// Carries every replica request and response until nothing moves;

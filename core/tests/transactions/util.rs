@@ -17,7 +17,6 @@ use spate_core::protocol::messages::end_txn_request::EndTxnRequest;
 use spate_core::protocol::messages::end_txn_response::EndTxnResponse;
 use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
 use spate_core::protocol::messages::fetch_response::PartitionData;
-use spate_core::protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use spate_core::protocol::messages::init_producer_id_request::InitProducerIdRequest;
 use spate_core::protocol::messages::list_offsets_request::{
     ListOffsetsPartition, ListOffsetsRequest, ListOffsetsTopic,
@@ -79,15 +78,8 @@ pub fn init_with<S: Storage>(
 /// FindCoordinator v3 for transactional id `txn`, as a client asks
 /// before InitProducerId (it creates `__transaction_state`).
 pub fn find_coordinator<S: Storage>(s: &mut Sim<S>, txn: &str) {
-    let req = FindCoordinatorRequest {
-        key: txn.into(),
-        key_type: 1,
-        ..Default::default()
-    };
-    match s.call(5, 3, RequestBody::FindCoordinator(req)) {
-        ResponseBody::FindCoordinator(r) => assert_eq!(r.error_code, 0, "{r:?}"),
-        other => panic!("{other:?}"),
-    }
+    let r = crate::sim::coordinator::find_coordinator(s, 5, txn, 1);
+    assert_eq!(r.error_code, 0, "{r:?}");
 }
 
 /// InitProducerId v4 for `txn` with a 60 s timeout; panics on an error.
