@@ -94,7 +94,8 @@
 //! - StopReplica for replicas on dead brokers (a topic with a replica on
 //!   a dead broker waits to be deleted until the broker is back, as in
 //!   Kafka; a replica a reassignment removes from a dead broker is not
-//!   deleted when it returns). The answers to a reassignment's
+//!   deleted when it returns, nor in Kafka's `stopRemovedReplicasOf
+//!   ReassignedPartition`, which does not retry). The answers to a reassignment's
 //!   StopReplica are not waited for.
 //! - CreateTopics through ZooKeeper is the broker's side, not this
 //!   machine's: the broker outputs `Output::CreateTopics` with the
