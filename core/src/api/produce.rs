@@ -379,13 +379,8 @@ fn append<S: Storage>(
     let producer_key = (t.id, p.index);
     let tp = TopicPartition::new(topic, p.index);
     // acks=all needs `min.insync.replicas` in sync before anything is
-    // appended (Kafka's `appendRecordsToLeader`); a partition without
-    // followers has this broker alone in sync.
-    let in_sync = cluster
-        .leadership
-        .leader_log(&tp)
-        .map_or(1, |l| l.isr().len() as i64);
-    if acks == -1 && in_sync < t.config.min_insync_replicas {
+    // appended (Kafka's `appendRecordsToLeader`).
+    if acks == -1 && cluster.below_min_isr(&tp, t.config.min_insync_replicas) {
         return error(p.index, ErrorCode::NOT_ENOUGH_REPLICAS, None);
     }
     let config = &t.config;

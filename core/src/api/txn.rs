@@ -199,16 +199,12 @@ pub(crate) fn write_marker_acks_all<S: Storage>(
     marker: &Marker,
     now: Now,
 ) -> Result<i64, ErrorCode> {
-    let in_sync = cluster
-        .leadership
-        .leader_log(tp)
-        .map_or(1, |l| l.isr().len() as i64);
     let min_isr = cluster
         .topics
         .get(&tp.topic)
         .map_or(1, |t| t.config.min_insync_replicas);
     let led_here = matches!(cluster.lead(&tp.topic, tp.partition), Lead::Here(_));
-    if cluster.config().zk_mode && led_here && in_sync < min_isr {
+    if cluster.config().zk_mode && led_here && cluster.below_min_isr(tp, min_isr) {
         return Err(ErrorCode::NOT_ENOUGH_REPLICAS);
     }
     write_marker(storage, cluster, producers, groups, tp, marker, now)?;

@@ -167,6 +167,17 @@ impl Change {
 }
 
 impl Cluster {
+    /// Whether fewer than `min_isr` replicas of `tp` are in sync (a
+    /// partition without followers has this broker alone in sync): acks=all
+    /// appends are refused then (Kafka's `appendRecordsToLeader`).
+    pub(crate) fn below_min_isr(&self, tp: &TopicPartition, min_isr: i64) -> bool {
+        let in_sync = self
+            .leadership
+            .leader_log(tp)
+            .map_or(1, |l| l.isr().len() as i64);
+        in_sync < min_isr
+    }
+
     /// Whether records appended to `tp` up to `required` (one past the last)
     /// are acknowledged with acks=all, or `None` while followers in the ISR
     /// lack them (Kafka's `Partition.checkEnoughReplicasReachOffset`): a
@@ -193,7 +204,7 @@ impl Cluster {
             .topics
             .get(&tp.topic)
             .map_or(1, |t| t.config.min_insync_replicas);
-        Some(if (log.isr().len() as i64) < min_isr {
+        Some(if self.below_min_isr(tp, min_isr) {
             ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
         } else {
             ErrorCode::NONE
