@@ -95,9 +95,6 @@ pub(crate) struct Control {
     deleted: BTreeSet<String>,
     /// Known topics whose assignment znode changed.
     modified: BTreeSet<String>,
-    /// Per AlterPartitionReassignments held: whether it allowed a replica
-    /// count change (echoed in its answer).
-    reassigns: BTreeMap<u64, bool>,
     /// When the replicas whose deletion failed are asked again.
     retry_deletions_at: Option<Instant>,
     /// When each ElectLeaders held is answered with what is settled
@@ -144,10 +141,13 @@ impl Control {
                 Output::Elected { request, results } => {
                     self.answered.push(Answer::Elected(request, results));
                 }
-                Output::Reassigned { request, results } => {
-                    let allow = self.reassigns.remove(&request).unwrap_or(true);
+                Output::Reassigned {
+                    request,
+                    results,
+                    allow_rf_change,
+                } => {
                     self.answered
-                        .push(Answer::Reassigned(request, results, allow));
+                        .push(Answer::Reassigned(request, results, allow_rf_change));
                 }
                 _ => {}
             }
@@ -264,7 +264,6 @@ impl Control {
             partitions = partitions.len(),
             "partition reassignment asked for"
         );
-        self.reassigns.insert(conn, allow_rf_change);
         self.machine
             .handle_reassign(conn, partitions, allow_rf_change);
         Ok(())
@@ -555,11 +554,14 @@ impl Control {
                         self.elect_deadlines.remove(&request);
                         self.answered.push(Answer::Elected(request, results));
                     }
-                    Output::Reassigned { request, results } => {
+                    Output::Reassigned {
+                        request,
+                        results,
+                        allow_rf_change,
+                    } => {
                         info!(request, "partition reassignment answered");
-                        let allow = self.reassigns.remove(&request).unwrap_or(true);
                         self.answered
-                            .push(Answer::Reassigned(request, results, allow));
+                            .push(Answer::Reassigned(request, results, allow_rf_change));
                     }
                     Output::WriteAssignment { assignment } => {
                         let topic = assignment.name.clone();

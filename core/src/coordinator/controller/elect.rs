@@ -28,7 +28,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{BrokerId, Controller, LeaderIsr, Output, Stored, NO_LEADER};
+use super::{take_settled, BrokerId, Controller, LeaderIsr, Output, Stored, NO_LEADER};
 use crate::protocol::ErrorCode;
 use crate::storage::TopicPartition;
 
@@ -211,17 +211,8 @@ impl Controller {
         for tp in done {
             self.elections.resolve(&tp, ErrorCode::NONE);
         }
-        let answered: Vec<u64> = self
-            .elections
-            .requests
-            .iter()
-            .filter(|(_, (left, _))| left.is_empty())
-            .map(|(r, _)| *r)
-            .collect();
-        for request in answered {
-            if let Some((_, results)) = self.elections.requests.remove(&request) {
-                self.outputs.push_back(Output::Elected { request, results });
-            }
+        for (request, results) in take_settled(&mut self.elections.requests) {
+            self.outputs.push_back(Output::Elected { request, results });
         }
     }
 

@@ -122,6 +122,19 @@ use crate::storage::TopicPartition;
 
 use rules::Decision;
 
+/// Takes out the requests (ElectLeaders, AlterPartitionReassignments)
+/// with no partition left to settle, with what they are answered.
+fn take_settled<T>(requests: &mut BTreeMap<u64, (BTreeSet<TopicPartition>, T)>) -> Vec<(u64, T)> {
+    let done: Vec<u64> = requests
+        .iter()
+        .filter(|(_, (left, _))| left.is_empty())
+        .map(|(r, _)| *r)
+        .collect();
+    done.into_iter()
+        .filter_map(|r| requests.remove(&r).map(|(_, answer)| (r, answer)))
+        .collect()
+}
+
 /// A broker id (`broker.id`).
 pub type BrokerId = i32;
 
@@ -308,6 +321,9 @@ pub enum Output {
         request: u64,
         /// Each partition, its error (NONE: started) and message.
         results: Vec<Outcome>,
+        /// Whether the request allowed a replica count change (echoed in
+        /// version 1's answer).
+        allow_rf_change: bool,
     },
     /// A deletion was asked for a topic the controller does not know:
     /// remove only `/admin/delete_topics/<topic>`.

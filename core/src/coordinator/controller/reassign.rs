@@ -51,12 +51,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{BrokerId, Controller, Expect, LeaderIsr, Output, TopicAssignment};
+use super::{take_settled, BrokerId, Controller, Expect, LeaderIsr, Output, TopicAssignment};
 use crate::protocol::ErrorCode;
 use crate::storage::TopicPartition;
 
 /// One partition's outcome: its error and message (NONE: started).
 pub type Outcome = (TopicPartition, ErrorCode, Option<String>);
+
+/// What a request is answered with: each partition's outcome, and whether
+/// it allowed a replica count change.
+type Answer = (Vec<Outcome>, bool);
 
 /// A partition being reassigned, as ListPartitionReassignments shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +143,9 @@ fn minus(a: &[BrokerId], b: &[BrokerId]) -> Vec<BrokerId> {
 pub(crate) struct Reassignments {
     pub moves: BTreeMap<TopicPartition, Move>,
     /// Per request: the partitions not started yet, and the results so far.
-    requests: BTreeMap<u64, (BTreeSet<TopicPartition>, Vec<Outcome>)>,
+    /// Per request: the partitions not started yet, and the results so far
+    /// with whether the request allowed a replica count change.
+    requests: BTreeMap<u64, (BTreeSet<TopicPartition>, Answer)>,
     /// Topics whose assignment znode write is in flight.
     writing: BTreeSet<String>,
     /// StopReplica (with deletion) owed once the partition's state is told.
@@ -166,7 +172,7 @@ impl Reassignments {
     }
 
     fn settle(&mut self, request: u64, tp: &TopicPartition, code: ErrorCode) {
-        if let Some((left, results)) = self.requests.get_mut(&request) {
+        if let Some((left, (results, _))) = self.requests.get_mut(&request) {
             if left.remove(tp) {
                 results.push((tp.clone(), code, None));
             }
@@ -192,8 +198,11 @@ impl Controller {
                 .into_iter()
                 .map(|(tp, _)| (tp, ErrorCode::NOT_CONTROLLER, None))
                 .collect();
-            self.outputs
-                .push_back(Output::Reassigned { request, results });
+            self.outputs.push_back(Output::Reassigned {
+                request,
+                results,
+                allow_rf_change,
+            });
             return;
         }
         let mut left = BTreeSet::new();
@@ -207,7 +216,9 @@ impl Controller {
                 Err((code, message)) => results.push((tp, code, Some(message))),
             }
         }
-        self.reassigning.requests.insert(request, (left, results));
+        self.reassigning
+            .requests
+            .insert(request, (left, (results, allow_rf_change)));
         self.decide_all();
     }
 
@@ -550,18 +561,12 @@ impl Controller {
         for topic in topics {
             self.write_assignment(&topic);
         }
-        let answered: Vec<u64> = self
-            .reassigning
-            .requests
-            .iter()
-            .filter(|(_, (left, _))| left.is_empty())
-            .map(|(r, _)| *r)
-            .collect();
-        for request in answered {
-            if let Some((_, results)) = self.reassigning.requests.remove(&request) {
-                self.outputs
-                    .push_back(Output::Reassigned { request, results });
-            }
+        for (request, (results, allow_rf_change)) in take_settled(&mut self.reassigning.requests) {
+            self.outputs.push_back(Output::Reassigned {
+                request,
+                results,
+                allow_rf_change,
+            });
         }
     }
 
@@ -599,12 +604,16 @@ impl Controller {
     pub(super) fn abandon_reassignments(&mut self) -> Vec<Output> {
         std::mem::take(&mut self.reassigning.requests)
             .into_iter()
-            .map(|(request, (left, mut results))| {
+            .map(|(request, (left, (mut results, allow_rf_change)))| {
                 results.extend(
                     left.into_iter()
                         .map(|tp| (tp, ErrorCode::NOT_CONTROLLER, None)),
                 );
-                Output::Reassigned { request, results }
+                Output::Reassigned {
+                    request,
+                    results,
+                    allow_rf_change,
+                }
             })
             .collect()
     }

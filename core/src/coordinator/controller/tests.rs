@@ -99,7 +99,9 @@ impl World {
                     self.assignments.insert(topic.clone(), assignment);
                     c.handle_assignment_written(&topic, true);
                 }
-                Output::Reassigned { request, results } => {
+                Output::Reassigned {
+                    request, results, ..
+                } => {
                     let r: Vec<String> = results
                         .iter()
                         .map(|(tp, e, _)| format!("{tp} {}", e.name()))

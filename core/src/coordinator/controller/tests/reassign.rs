@@ -257,7 +257,8 @@ fn a_deposed_controller_answers_what_it_had_not_started_with_not_controller() {
         c.poll_output(),
         Some(Output::Reassigned {
             request: 4,
-            results: vec![(tp(0), ErrorCode::NOT_CONTROLLER, None)]
+            results: vec![(tp(0), ErrorCode::NOT_CONTROLLER, None)],
+            allow_rf_change: true
         })
     );
 }
