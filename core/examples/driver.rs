@@ -216,7 +216,14 @@ fn accept(listener: TcpListener, owner: Sender<Input>) {
         let _ = stream.set_nodelay(true);
         let addr = peer.to_string();
         // Sent before the reader starts: the owner hears of a connection first.
-        let _ = owner.send(Input::Connect(conn, PeerInfo { addr }, writer));
+        let _ = owner.send(Input::Connect(
+            conn,
+            PeerInfo {
+                addr,
+                ..PeerInfo::default()
+            },
+            writer,
+        ));
         let owner = owner.clone();
         std::thread::spawn(move || {
             let _ = read_frames(conn, stream, &owner); // until the stream ends

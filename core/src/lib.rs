@@ -12,6 +12,7 @@
 //! - [`example`]: example frames for any API and version, every field populated.
 //! - [`input`]: pasted text (hex in its common shapes, base64) to bytes.
 //! - [`storage`]: the storage traits and [`storage::MemStorage`].
+//! - [`security`]: listeners, principals, SASL mechanisms and ACLs.
 //! - [`broker`]: the broker state machine, driven by `handle_*`/`poll_*` calls.
 //! - [`coordinator::controller`]: the ZooKeeper-mode cluster controller, a
 //!   sans-I/O machine the native driver feeds and carries out.
@@ -31,6 +32,7 @@
 //!               markers), fetch sessions, telemetry, the internal-log writer,
 //!               retention, cleaner
 //! storage       Storage (+ the Compaction extension), MemStorage
+//!   | security  principals, listeners, SASL mechanisms, the ACL authorizer
 //! json          frames as JSON
 //! annotate      spans over every byte   |   example   example frames
 //! records       record batches
@@ -49,5 +51,6 @@ pub mod input;
 pub mod json;
 pub mod protocol;
 pub mod records;
+pub mod security;
 pub(crate) mod state;
 pub mod storage;

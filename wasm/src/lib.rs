@@ -145,6 +145,7 @@ impl Inner {
                         conn,
                         PeerInfo {
                             addr: "page".into(),
+                            ..PeerInfo::default()
                         },
                         now,
                     );
@@ -229,6 +230,7 @@ impl Playground {
             1,
             PeerInfo {
                 addr: "page".into(),
+                ..PeerInfo::default()
             },
             now,
         );

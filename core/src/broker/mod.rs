@@ -168,6 +168,17 @@ pub use crate::state::{
 pub struct PeerInfo {
     /// The peer's address, for logs (`127.0.0.1:53122`).
     pub addr: String,
+    /// The name of the listener it connected to (empty: the broker's
+    /// [`Config::listener_name`]); its security protocol comes from
+    /// [`crate::security::SecurityConfig::listeners`].
+    pub listener: String,
+    /// The principal its TLS client certificate maps to (the subject after
+    /// `ssl.principal.mapping.rules`), on an SSL listener with a
+    /// certificate.
+    pub tls_principal: Option<String>,
+    /// 32 bytes from the operating system's secure random source, fresh
+    /// for this connection: the seed of its SASL server nonces.
+    pub entropy: [u8; 32],
 }
 
 /// The broker state machine.

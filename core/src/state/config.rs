@@ -85,6 +85,9 @@ pub struct Config {
     /// Seed for topic ids, producer ids and fetch session ids (the core has
     /// no randomness of its own).
     pub seed: u64,
+    /// Listeners' security protocols and SASL mechanisms, the authorizer,
+    /// super users, re-authentication.
+    pub security: crate::security::SecurityConfig,
 }
 
 impl Default for Config {
@@ -118,6 +121,7 @@ impl Default for Config {
             groups: GroupConfig::default(),
             transactions: TxnConfig::default(),
             seed: 0x5eed_5eed,
+            security: crate::security::SecurityConfig::default(),
         }
     }
 }

@@ -104,6 +104,7 @@ impl<S: Storage> Sim<S> {
             conn,
             PeerInfo {
                 addr: format!("sim:{conn}"),
+                ..PeerInfo::default()
             },
             self.now,
         );

@@ -38,6 +38,8 @@ pub(crate) fn spawn(
         id,
         PeerInfo {
             addr: peer.to_string(),
+            entropy: entropy(),
+            ..PeerInfo::default()
         },
         out_tx,
     ));
@@ -142,4 +144,16 @@ async fn write_all_vectored(
         }
     }
     Ok(())
+}
+
+/// 32 bytes from the operating system's secure random source: the seed of
+/// a connection's SASL nonces. Zeros only if the source fails, which on
+/// Linux it does not once booted; SCRAM then still checks proofs, its
+/// nonces are merely predictable.
+fn entropy() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    if let Err(e) = getrandom::getrandom(&mut bytes) {
+        tracing::error!("no secure random bytes for a connection: {e}");
+    }
+    bytes
 }
