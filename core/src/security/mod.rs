@@ -144,7 +144,7 @@ pub struct ListenerSecurity {
 }
 
 /// The broker's security settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SecurityConfig {
     /// Every listener by name. A connection names its listener
     /// ([`crate::broker::PeerInfo::listener`]); one whose listener is not
@@ -166,19 +166,6 @@ pub struct SecurityConfig {
     pub max_reauth_ms: i64,
     /// OAUTHBEARER's token validation settings.
     pub oauth: sasl::OAuthConfig,
-}
-
-impl Default for SecurityConfig {
-    fn default() -> Self {
-        SecurityConfig {
-            listeners: Vec::new(),
-            authorizer: false,
-            super_users: Vec::new(),
-            allow_everyone_if_no_acl_found: false,
-            max_reauth_ms: 0,
-            oauth: sasl::OAuthConfig::default(),
-        }
-    }
 }
 
 impl SecurityConfig {
