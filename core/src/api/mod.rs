@@ -87,6 +87,8 @@ use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::{decode_request_header, peek_request};
 use crate::protocol::{ApiKey, ErrorCode, Reader, RequestBody, ResponseBody};
+use crate::security::acl::Authorizer;
+use crate::security::Principal;
 use crate::state::assignment::NewTopic;
 use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
@@ -95,6 +97,7 @@ use crate::state::epochs::Epochs;
 use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
 use crate::state::producers::Producers;
+use crate::state::security::SecurityImage;
 use crate::state::telemetry::Telemetry;
 use crate::state::{Config, ConnId, Now};
 use crate::storage::{Storage, TopicPartition};
@@ -167,6 +170,8 @@ pub(crate) struct Parts<'a, S> {
     /// CreateTopics requests held while the driver writes their topics to
     /// ZooKeeper and the controller elects leaders (ZooKeeper mode).
     pub creates: &'a mut Creates,
+    /// The ACLs and SCRAM credentials.
+    pub security: &'a mut SecurityImage,
 }
 
 /// What a request is handled with.
@@ -180,19 +185,42 @@ pub(crate) struct Ctx<'a> {
     pub peer_addr: &'a str,
     /// The client id of its header (empty when null).
     pub client_id: ByteString,
+    /// Who sent it: the connection's authenticated principal
+    /// (`User:ANONYMOUS` on a listener that does not authenticate).
+    pub principal: &'a Principal,
     /// The time.
     pub now: Now,
 }
 
 impl Ctx<'_> {
-    /// Kafka's form of the client's address: `/` and the IP, without the port.
-    pub fn client_host(&self) -> ByteString {
+    /// The client's IP address, without port or brackets (`127.0.0.1`),
+    /// as ACL hosts name it.
+    pub fn ip(&self) -> &str {
         let addr = self.peer_addr;
-        let ip = match addr.rsplit_once(':') {
+        match addr.rsplit_once(':') {
             Some((ip, _)) => ip.trim_start_matches('[').trim_end_matches(']'),
             None => addr,
-        };
-        format!("/{ip}").into()
+        }
+    }
+
+    /// Kafka's form of the client's address: `/` and the IP, without the port.
+    pub fn client_host(&self) -> ByteString {
+        format!("/{}", self.ip()).into()
+    }
+
+    /// The authorizer for this request: its principal and host against
+    /// the cluster's ACLs.
+    pub fn authorizer<'b>(
+        &'b self,
+        config: &'b Config,
+        security: &'b SecurityImage,
+    ) -> Authorizer<'b> {
+        Authorizer {
+            acls: &security.acls,
+            config: &config.security,
+            principal: self.principal,
+            host: self.ip(),
+        }
     }
 }
 
@@ -305,16 +333,26 @@ impl Handled {
     }
 }
 
-/// Handles one input on connection `conn` (whose peer is `peer_addr`).
+/// Who a request comes from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct From<'a> {
+    /// The connection.
+    pub conn: ConnId,
+    /// Its peer's address (`127.0.0.1:53122`).
+    pub peer_addr: &'a str,
+    /// Its authenticated principal.
+    pub principal: &'a Principal,
+}
+
+/// Handles one input from `from`.
 pub(crate) fn dispatch<S: Storage>(
     parts: Parts<'_, S>,
-    conn: ConnId,
-    peer_addr: &str,
+    from: From<'_>,
     now: Now,
     input: Input<'_>,
 ) -> Handled {
     match input {
-        Input::Frame(frame) => request(parts, conn, peer_addr, now, frame),
+        Input::Frame(frame) => request(parts, from, now, frame),
         Input::Resume(parked, expired) => {
             let request = Some(parked.answering());
             let reply = match parked {
@@ -337,13 +375,7 @@ pub(crate) fn dispatch<S: Storage>(
 /// as Kafka's request parser ignores them: librdkafka (2.12-2.16) sends
 /// three extra bytes after an all-topics Metadata v13 request, and Kafka
 /// answers it.
-fn request<S: Storage>(
-    parts: Parts<'_, S>,
-    conn: ConnId,
-    peer_addr: &str,
-    now: Now,
-    frame: &Bytes,
-) -> Handled {
+fn request<S: Storage>(parts: Parts<'_, S>, from: From<'_>, now: Now, frame: &Bytes) -> Handled {
     let close = |why: String| Handled::reply(Reply::Close(why));
     let Some((raw_key, version)) = peek_request(frame) else {
         return close(format!(
@@ -380,9 +412,10 @@ fn request<S: Storage>(
     };
     let ctx = Ctx {
         version,
-        conn,
-        peer_addr,
+        conn: from.conn,
+        peer_addr: from.peer_addr,
         client_id: header.client_id.clone().unwrap_or_default(),
+        principal: from.principal,
         now,
     };
     let answering = Answering {
@@ -443,7 +476,9 @@ fn run<S: Storage>(
         groups,
         txns,
         creates,
+        security,
     } = p;
+    let _ = &security;
     let mut ctl = Controller {
         cluster,
         storage,

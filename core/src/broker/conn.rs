@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use super::PeerInfo;
 use crate::api::{Answering, Parked};
+use crate::security::Principal;
 
 /// What a connection's request in progress waits for. Kafka handles one
 /// request per connection at a time, so there is at most one.
@@ -31,11 +32,19 @@ pub(super) struct Conn {
     /// Frames that arrived while a request was in progress, in order.
     pub queue: VecDeque<Bytes>,
     pub in_flight: Option<InFlight>,
+    /// Who is on it: `User:ANONYMOUS`, the TLS client certificate's
+    /// principal, or the user SASL authenticated.
+    pub principal: Principal,
 }
 
 impl Conn {
     pub fn new(peer: PeerInfo) -> Conn {
+        let principal = match &peer.tls_principal {
+            Some(name) => Principal::user(name),
+            None => Principal::anonymous(),
+        };
         Conn {
+            principal,
             peer,
             queue: VecDeque::new(),
             in_flight: None,

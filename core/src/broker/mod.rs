@@ -148,6 +148,7 @@ use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
 use crate::state::producers::Producers;
 use crate::state::retention;
+use crate::state::security::SecurityImage;
 use crate::state::telemetry::Telemetry;
 use crate::storage::{Storage, TopicPartition};
 use conn::{Conn, InFlight};
@@ -221,6 +222,8 @@ pub struct Broker<S: Storage> {
     /// CreateTopics requests waiting for the driver's ZooKeeper writes and
     /// the controller's leaders (ZooKeeper mode).
     creates: Creates,
+    /// The ACLs and SCRAM credentials.
+    security: SecurityImage,
 }
 
 /// Why a broker could not start.
@@ -343,6 +346,7 @@ impl<S: Storage> Broker<S> {
             outputs: VecDeque::new(),
             timers,
             creates: Creates::default(),
+            security: SecurityImage::default(),
         })
     }
 
@@ -606,7 +610,16 @@ impl<S: Storage> Broker<S> {
 
     /// Gives an input to the API layer and carries out what it decided.
     fn run(&mut self, conn: ConnId, input: Input<'_>, now: Now) {
-        let peer = self.conns.get(&conn).map_or("", |c| c.peer.addr.as_str());
+        let anonymous = crate::security::Principal::anonymous();
+        let (peer_addr, principal) = self
+            .conns
+            .get(&conn)
+            .map_or(("", &anonymous), |c| (c.peer.addr.as_str(), &c.principal));
+        let from = api::From {
+            conn,
+            peer_addr,
+            principal,
+        };
         let parts = Parts {
             config: &self.config,
             storage: &mut self.storage,
@@ -620,6 +633,7 @@ impl<S: Storage> Broker<S> {
             groups: &mut self.groups,
             txns: &mut self.txns,
             creates: &mut self.creates,
+            security: &mut self.security,
         };
         let Handled {
             request,
@@ -633,7 +647,7 @@ impl<S: Storage> Broker<S> {
             ask,
             delete,
             add,
-        } = api::dispatch(parts, conn, peer, now, input);
+        } = api::dispatch(parts, from, now, input);
         if let Some(ask) = ask {
             self.outputs.push_back(Output::AskController { conn, ask });
         }

@@ -26,6 +26,7 @@
 //! - [`telemetry`]: client telemetry instances (KIP-714).
 //! - [`isolation`]: how far read_committed readers may read.
 //! - [`internal_log`]: the one writer of the internal logs.
+//! - [`security`]: the ACLs and SCRAM credentials the metadata log holds.
 //! - [`retention`] and [`cleaner`]: deleting old segments and compacting
 //!   logs, run on the broker's timers.
 //!
@@ -49,6 +50,7 @@ pub(crate) mod markers;
 pub(crate) mod producers;
 pub(crate) mod replication;
 pub(crate) mod retention;
+pub(crate) mod security;
 pub(crate) mod telemetry;
 
 pub use config::{Config, GroupConfig, TxnConfig};
