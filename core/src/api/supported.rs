@@ -60,7 +60,10 @@ pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
         | ApiKey::TxnOffsetCommit
         | ApiKey::DescribeProducers
         | ApiKey::DescribeTransactions
-        | ApiKey::ListTransactions => key.versions(),
+        | ApiKey::ListTransactions
+        // Answered by the broker's authentication (module `broker::auth`).
+        | ApiKey::SaslHandshake
+        | ApiKey::SaslAuthenticate => key.versions(),
         _ => Versions::NONE,
     }
 }

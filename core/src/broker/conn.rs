@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use super::auth::Auth;
 use super::PeerInfo;
 use crate::api::{Answering, Parked};
 use crate::security::Principal;
@@ -35,16 +36,26 @@ pub(super) struct Conn {
     /// Who is on it: `User:ANONYMOUS`, the TLS client certificate's
     /// principal, or the user SASL authenticated.
     pub principal: Principal,
+    /// Where it stands in authentication (module `auth`).
+    pub auth: Auth,
+    /// SASL exchanges started on it (each one's nonces differ).
+    pub exchanges: u64,
+    /// Whether SASL authenticated it before: a re-authentication must
+    /// keep the principal.
+    pub authenticated_once: bool,
 }
 
 impl Conn {
-    pub fn new(peer: PeerInfo) -> Conn {
+    pub fn new(peer: PeerInfo, auth: Auth) -> Conn {
         let principal = match &peer.tls_principal {
             Some(name) => Principal::user(name),
             None => Principal::anonymous(),
         };
         Conn {
             principal,
+            auth,
+            exchanges: 0,
+            authenticated_once: false,
             peer,
             queue: VecDeque::new(),
             in_flight: None,

@@ -119,6 +119,7 @@
 //! metadata drops the topics (module `api::delete_topics`).
 
 mod asks;
+mod auth;
 mod conn;
 mod creates;
 mod markers;
@@ -445,7 +446,8 @@ impl<S: Storage> Broker<S> {
     /// A connection opened.
     pub fn handle_connect(&mut self, conn: ConnId, peer: PeerInfo, now: Now) {
         let _ = now;
-        self.conns.insert(conn, Conn::new(peer));
+        let auth = self.initial_auth(&peer.listener);
+        self.conns.insert(conn, Conn::new(peer, auth));
     }
 
     /// One complete request frame arrived on `conn`, its 4-byte size prefix
@@ -587,7 +589,9 @@ impl<S: Storage> Broker<S> {
             let Some(frame) = c.queue.pop_front() else {
                 return;
             };
-            self.run(conn, Input::Frame(&frame), now);
+            if let auth::Gate::Dispatch = self.gate(conn, &frame, now) {
+                self.run(conn, Input::Frame(&frame), now);
+            }
         }
     }
 

@@ -100,14 +100,19 @@ impl<S: Storage> Sim<S> {
     }
 
     pub fn connect(&mut self, conn: ConnId) {
-        self.broker.handle_connect(
+        self.connect_as(
             conn,
             PeerInfo {
                 addr: format!("sim:{conn}"),
                 ..PeerInfo::default()
             },
-            self.now,
         );
+    }
+
+    /// Connects with a peer of the test's making (a listener, a TLS
+    /// principal, entropy).
+    pub fn connect_as(&mut self, conn: ConnId, peer: PeerInfo) {
+        self.broker.handle_connect(conn, peer, self.now);
         self.drain();
     }
 
