@@ -178,3 +178,6 @@ impl ServerCertVerifier for AnyHostName {
         self.inner.supported_verify_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests;
