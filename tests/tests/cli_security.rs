@@ -225,6 +225,11 @@ fn acl_add_list_remove() {
         ),
         "{list}"
     );
+    let alice = ok(&server, &["acl", "list", "--principal", "User:alice"]);
+    assert!(
+        alice.contains("User:alice") && !alice.contains("User:mallory"),
+        "{alice}"
+    );
     // MATCH finds the prefixed ACL that applies to `orders` too.
     let matched = ok(
         &server,

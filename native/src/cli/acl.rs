@@ -66,6 +66,9 @@ pub(crate) struct AclOptions {
     /// default `All`.
     #[arg(long = "operation", value_name = "OPERATION")]
     operations: Vec<String>,
+    /// `list` only: the ACLs of this principal (`User:alice`).
+    #[arg(long = "principal", value_name = "TYPE:NAME")]
+    principal: Option<String>,
     /// A topic (`*` for every topic), repeatable.
     #[arg(long = "topic", value_name = "TOPIC")]
     topics: Vec<String>,
@@ -90,6 +93,11 @@ pub(crate) struct AclOptions {
 
 /// Runs `spate acl`.
 pub(crate) fn run(args: AclArgs) -> anyhow::Result<ExitCode> {
+    if let Action::Add(o) | Action::Remove(o) = &args.action {
+        if o.principal.is_some() {
+            bail!("--principal filters `acl list`; add and remove take --allow-principal or --deny-principal");
+        }
+    }
     let mut client = Client::connect(&args.conn)?;
     match args.action {
         Action::Add(o) => add(&mut client, &o)?,
@@ -327,7 +335,7 @@ fn add(client: &mut Client, o: &AclOptions) -> anyhow::Result<()> {
 /// `acl list`.
 fn list(client: &mut Client, o: &AclOptions) -> anyhow::Result<()> {
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let principal = o.allow_principals.first().or(o.deny_principals.first());
+    let principal = o.principal.as_ref();
     for f in o.resource_filters()? {
         let req = DescribeAclsRequest {
             resource_type_filter: f.resource_type_filter,
