@@ -47,6 +47,10 @@ enum Command {
     /// List and describe transactions, their producers, and find and abort
     /// hanging ones (as kafka-transactions.sh).
     Transactions(cli::transactions::TransactionsArgs),
+    /// Add, list and remove ACLs (as kafka-acls.sh).
+    Acl(cli::acl::AclArgs),
+    /// Set, list and delete users' SCRAM credentials.
+    User(cli::user::UserArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +64,8 @@ fn main() -> ExitCode {
         Command::Group(args) => cli::group::run(args),
         Command::Cluster(args) => cli::cluster::run(args),
         Command::Transactions(args) => cli::transactions::run(args),
+        Command::Acl(args) => cli::acl::run(args),
+        Command::User(args) => cli::user::run(args),
     };
     result.unwrap_or_else(|e| {
         // A reader that stopped reading (`spate topic list | head -1`) is

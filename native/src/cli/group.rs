@@ -201,7 +201,7 @@ fn describe(client: &mut Client, json: bool, groups: &[String]) -> anyhow::Resul
     let mut out = Vec::new();
     for (i, group) in groups.iter().enumerate() {
         let coord = coordinator::find(client, group)?;
-        let mut conn = Connection::open(&coord.addr)?;
+        let mut conn = client.open(&coord.addr)?;
         let mut view = describe_one(&mut conn, group)?;
         if view.state == "Dead" && conn.supports(ApiKey::ConsumerGroupDescribe) {
             // A KIP-848 group is not a classic group: DescribeGroups does not

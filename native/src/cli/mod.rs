@@ -22,6 +22,7 @@ macro_rules! outln {
     }};
 }
 
+pub(crate) mod acl;
 pub(crate) mod cluster;
 pub(crate) mod consume;
 pub(crate) mod decode;
@@ -32,6 +33,7 @@ pub(crate) mod reassign;
 pub(crate) mod table;
 pub(crate) mod topic;
 pub(crate) mod transactions;
+pub(crate) mod user;
 
 /// Whether an error is a write to a closed pipe (the reader went away):
 /// the program then ends quietly, as Unix tools do.

@@ -4,9 +4,13 @@
 //! out at the highest version both sides support, capped at the versions
 //! this client is tested with ([`client_range`]). Requests are sent one at a
 //! time: write a frame, read the answer, check its correlation id.
+//!
+//! With a [`ClientSecurity`], the socket is wrapped in TLS before the first
+//! byte and SASL authenticates right after ApiVersions (see
+//! [`super::security`]).
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
+use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs as _};
 use std::time::Duration;
 
@@ -17,6 +21,8 @@ use spate_core::protocol::header::{decode_response, encode_request};
 use spate_core::protocol::messages::api_versions_request::ApiVersionsRequest;
 use spate_core::protocol::messages::request_header::RequestHeader;
 use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
+
+use super::security::{sasl, tls, ClientSecurity};
 
 /// How long to wait for a connection or an answer before giving up.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -69,6 +75,15 @@ pub(crate) fn client_range(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::DescribeProducers => (0, 0),
         // Sent by `transactions abort`, as Kafka's admin client does.
         ApiKey::WriteTxnMarkers => (0, 1),
+        // v0 sends the SASL tokens as raw frames; v1 wraps them in
+        // SaslAuthenticate, which this client uses.
+        ApiKey::SaslHandshake => (1, 1),
+        ApiKey::SaslAuthenticate => (0, 2),
+        ApiKey::CreateAcls => (1, 3),
+        ApiKey::DescribeAcls => (1, 3),
+        ApiKey::DeleteAcls => (1, 3),
+        ApiKey::DescribeUserScramCredentials => (0, 0),
+        ApiKey::AlterUserScramCredentials => (0, 0),
         _ => return None,
     })
 }
@@ -84,11 +99,55 @@ pub(crate) struct BrokerApi {
     pub(crate) max: i16,
 }
 
+/// The socket, plain or in TLS.
+#[derive(Debug)]
+enum Stream {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS over TCP (boxed: rustls's state is large).
+    Tls(Box<tls::TlsStream>),
+}
+
+impl Stream {
+    /// The TCP socket underneath.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => &s.sock,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
 /// A connection to one broker, its API versions known.
 #[derive(Debug)]
 pub(crate) struct Connection {
     /// The socket.
-    stream: TcpStream,
+    stream: Stream,
     /// The address it was opened to, as given.
     addr: String,
     /// The next correlation id.
@@ -98,8 +157,10 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// Connects to `addr` (`host:port`) and asks for its API versions.
-    pub(crate) fn open(addr: &str) -> anyhow::Result<Connection> {
+    /// Connects to `addr` (`host:port`), in TLS when `security` says so,
+    /// asks for its API versions, then authenticates with SASL when
+    /// `security` says so.
+    pub(crate) fn open(addr: &str, security: &ClientSecurity) -> anyhow::Result<Connection> {
         let mut last = None;
         let addrs = addr
             .to_socket_addrs()
@@ -122,6 +183,14 @@ impl Connection {
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
         stream.set_nodelay(true)?;
+        let stream = match &security.tls {
+            Some(config) => {
+                let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                Stream::Tls(Box::new(tls::connect(config, host, stream)?))
+            }
+            None => Stream::Plain(stream),
+        };
         let mut conn = Connection {
             stream,
             addr: addr.to_string(),
@@ -129,6 +198,9 @@ impl Connection {
             apis: BTreeMap::new(),
         };
         conn.api_versions()?;
+        if let Some(login) = &security.sasl {
+            sasl::authenticate(&mut conn, login)?;
+        }
         Ok(conn)
     }
 
@@ -136,6 +208,7 @@ impl Connection {
     /// SyncGroup) need longer than the default 30 s.
     pub(crate) fn set_read_timeout(&mut self, timeout: Duration) -> anyhow::Result<()> {
         self.stream
+            .tcp()
             .set_read_timeout(Some(timeout.max(IO_TIMEOUT)))
             .context("setting a read timeout")
     }
@@ -255,6 +328,7 @@ impl Connection {
             .with_context(|| format!("encoding a {} v{version} request", body.api_key().name()))?;
         self.stream
             .write_all(&frame)
+            .and_then(|()| self.stream.flush())
             .with_context(|| format!("writing to {}", self.addr))?;
         Ok(correlation_id)
     }

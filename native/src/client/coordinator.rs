@@ -95,7 +95,7 @@ pub(crate) fn find_for(
 /// when it is the bootstrap broker: JoinGroup and SyncGroup park on it).
 pub(crate) fn connect(client: &mut Client, group: &str) -> anyhow::Result<Connection> {
     let c = find(client, group)?;
-    Connection::open(&c.addr)
+    client.open(&c.addr)
 }
 
 /// One FindCoordinator: the error code, its message, and the answer.

@@ -11,7 +11,10 @@
 //! the range assignor of [`assignor`] when it leads; [`offsets`] reads
 //! committed offsets and partition ends; [`txn`] holds the transaction
 //! admin requests (ListTransactions, DescribeTransactions,
-//! DescribeProducers, WriteTxnMarkers).
+//! DescribeProducers, WriteTxnMarkers); [`security`] reads the client
+//! properties (`--command-config`, `-X`) and does TLS and SASL for every
+//! connection the client opens, to bootstrap brokers and to the brokers
+//! Metadata and FindCoordinator name.
 
 pub(crate) mod assignor;
 pub(crate) mod conn;
@@ -19,10 +22,12 @@ pub(crate) mod coordinator;
 pub(crate) mod member;
 pub(crate) mod offsets;
 pub(crate) mod records;
+pub(crate) mod security;
 pub(crate) mod txn;
 
 use std::collections::hash_map::Entry;
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail};
 use bytestring::ByteString;
@@ -32,8 +37,10 @@ use spate_core::protocol::messages::metadata_response::{MetadataResponse, Metada
 use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody};
 
 pub(crate) use conn::Connection;
+use security::ClientSecurity;
 
-/// Where the brokers are: shared by every client subcommand.
+/// Where the brokers are and how to reach them: shared by every client
+/// subcommand.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ConnArgs {
     /// Bootstrap brokers, `host:port` separated by commas; the first that
@@ -41,11 +48,36 @@ pub(crate) struct ConnArgs {
     #[arg(
         short = 'b',
         long = "brokers",
+        visible_alias = "bootstrap-server",
         value_name = "HOST:PORT,...",
         default_value = "127.0.0.1:9092",
         global = true
     )]
     pub(crate) brokers: String,
+    /// Client properties (`security.protocol`, `sasl.*`, `ssl.*`) from a
+    /// Java properties file, as Kafka's tools take them.
+    #[arg(long = "command-config", value_name = "FILE", global = true)]
+    pub(crate) command_config: Option<PathBuf>,
+    /// A client property, overriding the file's (repeatable, as kcat's).
+    #[arg(
+        short = 'X',
+        value_name = "KEY=VALUE",
+        value_parser = key_value,
+        global = true
+    )]
+    pub(crate) props: Vec<(String, String)>,
+}
+
+impl ConnArgs {
+    /// Plain connections to `brokers`, no properties.
+    #[cfg(test)]
+    pub(crate) fn plain(brokers: String) -> ConnArgs {
+        ConnArgs {
+            brokers,
+            command_config: None,
+            props: Vec::new(),
+        }
+    }
 }
 
 /// A bootstrap connection plus connections to partition leaders.
@@ -57,11 +89,14 @@ pub(crate) struct Client {
     brokers: HashMap<i32, String>,
     /// Connections to other brokers, by node id.
     others: HashMap<i32, Connection>,
+    /// TLS and SASL for every connection.
+    security: ClientSecurity,
 }
 
 impl Client {
     /// Connects to the first broker of the comma-separated list that answers.
     pub(crate) fn connect(args: &ConnArgs) -> anyhow::Result<Client> {
+        let security = ClientSecurity::from_options(args.command_config.as_deref(), &args.props)?;
         let mut errors = Vec::new();
         for addr in args
             .brokers
@@ -69,12 +104,13 @@ impl Client {
             .map(str::trim)
             .filter(|a| !a.is_empty())
         {
-            match Connection::open(addr) {
+            match Connection::open(addr, &security) {
                 Ok(bootstrap) => {
                     return Ok(Client {
                         bootstrap,
                         brokers: HashMap::new(),
                         others: HashMap::new(),
+                        security,
                     })
                 }
                 Err(e) => errors.push(format!("{e:#}")),
@@ -84,6 +120,11 @@ impl Client {
             bail!("no broker address given (-b HOST:PORT)");
         }
         bail!("no broker reachable: {}", errors.join("; "))
+    }
+
+    /// A new connection to `addr`, secured as the bootstrap one is.
+    pub(crate) fn open(&self, addr: &str) -> anyhow::Result<Connection> {
+        Connection::open(addr, &self.security)
     }
 
     /// The bootstrap connection.
@@ -171,7 +212,7 @@ impl Client {
         }
         match self.others.entry(node_id) {
             Entry::Occupied(e) => Ok(e.into_mut()),
-            Entry::Vacant(e) => Ok(e.insert(Connection::open(&addr)?)),
+            Entry::Vacant(e) => Ok(e.insert(Connection::open(&addr, &self.security)?)),
         }
     }
 }

@@ -264,7 +264,7 @@ impl GroupMember {
             // A lookup that still fails after its retries is an error; a
             // coordinator that does not accept the connection is retried.
             let found = coordinator::find(client, &self.config.group)?;
-            let Ok(mut conn) = Connection::open(&found.addr) else {
+            let Ok(mut conn) = client.open(&found.addr) else {
                 return Ok(None);
             };
             // JoinGroup waits up to the rebalance timeout, SyncGroup as

@@ -265,7 +265,7 @@ fn life(cap: fn(ApiKey) -> i16, member_id_required: bool) {
         }),
     );
     *me.lock().unwrap() = addr.clone();
-    let mut client = Client::connect(&ConnArgs { brokers: addr }).unwrap();
+    let mut client = Client::connect(&ConnArgs::plain(addr)).unwrap();
     let config = MemberConfig {
         group: "g".into(),
         topics: vec!["t".into()],

@@ -1,0 +1,183 @@
+//! TLS for the client (rustls with the `ring` provider): the
+//! configuration of the `ssl.*` properties, and the handshake over a
+//! connected, blocking `TcpStream`.
+
+use std::fmt;
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context as _};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+
+/// A TLS stream over TCP.
+pub(crate) type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// The files and the host check the `ssl.*` properties name.
+#[derive(Debug)]
+pub(crate) struct TlsFiles<'a> {
+    /// The PEM file of trusted CAs.
+    pub(crate) ca: Option<&'a Path>,
+    /// One PEM file with the client's key and certificate chain.
+    pub(crate) keystore: Option<&'a Path>,
+    /// The client's certificate chain (PEM).
+    pub(crate) certificate: Option<&'a Path>,
+    /// The client's private key (PEM).
+    pub(crate) key: Option<&'a Path>,
+    /// Whether the broker's certificate must name the host connected to.
+    pub(crate) verify_host: bool,
+}
+
+/// The rustls configuration of `files`.
+pub(crate) fn client_config(files: &TlsFiles<'_>) -> anyhow::Result<ClientConfig> {
+    // The `ring` provider (no post-quantum key exchange, hence rustls
+    // 0.23.48's deprecation note): the one the broker's TLS uses too.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let ca = files.ca.ok_or_else(|| {
+        anyhow!(
+            "TLS needs the broker's CA: ssl.truststore.location (or ssl.ca.location), a PEM file"
+        )
+    })?;
+    let mut roots = RootCertStore::empty();
+    for cert in certificates(ca)? {
+        roots
+            .add(cert)
+            .with_context(|| format!("adding a CA certificate of {}", ca.display()))?;
+    }
+    let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .context("building the certificate verifier")?;
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .context("choosing TLS versions")?;
+    let builder = if files.verify_host {
+        builder.with_webpki_verifier(webpki)
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyHostName { inner: webpki }))
+    };
+    let client_auth = match (files.keystore, files.certificate, files.key) {
+        (Some(both), None, None) => Some((certificates(both)?, private_key(both)?)),
+        (None, Some(cert), Some(key)) => Some((certificates(cert)?, private_key(key)?)),
+        (None, None, None) => None,
+        _ => bail!(
+            "a client certificate takes ssl.keystore.location (key and certificate in one PEM \
+             file) or both ssl.certificate.location and ssl.key.location"
+        ),
+    };
+    Ok(match client_auth {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .context("the client certificate and key")?,
+        None => builder.with_no_client_auth(),
+    })
+}
+
+/// The certificates of a PEM file (at least one).
+fn certificates(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    let certs = CertificateDer::pem_file_iter(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("reading the certificates of {}", path.display()))?;
+    if certs.is_empty() {
+        bail!("{} holds no PEM certificate", path.display());
+    }
+    Ok(certs)
+}
+
+/// The private key of a PEM file (PKCS#8, PKCS#1 or SEC1, unencrypted).
+fn private_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
+    PrivateKeyDer::from_pem_file(path)
+        .with_context(|| format!("reading an unencrypted private key from {}", path.display()))
+}
+
+/// TLS over a connected socket: the handshake runs here, so that a
+/// certificate the client refuses is an error of opening the connection.
+pub(crate) fn connect(
+    config: &Arc<ClientConfig>,
+    host: &str,
+    tcp: TcpStream,
+) -> anyhow::Result<TlsStream> {
+    let name = ServerName::try_from(host.to_string())
+        .map_err(|e| anyhow!("`{host}` is not a host name for TLS: {e}"))?;
+    let conn =
+        rustls::ClientConnection::new(config.clone(), name).context("starting a TLS connection")?;
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
+    while stream.conn.is_handshaking() {
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .with_context(|| format!("TLS handshake with {host}"))?;
+    }
+    Ok(stream)
+}
+
+/// Checks the chain against the CAs but not the host name
+/// (`ssl.endpoint.identification.algorithm=`).
+struct AnyHostName {
+    /// The full check, whose name errors are ignored.
+    inner: Arc<WebPkiServerVerifier>,
+}
+
+impl fmt::Debug for AnyHostName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AnyHostName")
+    }
+}
+
+impl ServerCertVerifier for AnyHostName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests;

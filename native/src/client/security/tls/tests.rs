@@ -1,0 +1,146 @@
+//! The client's TLS against a small rustls server in the test: CA checks,
+//! host name checks on and off, and mutual TLS.
+
+use std::io::{Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::server::WebPkiClientVerifier;
+use rustls::ServerConfig;
+
+use super::*;
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("src/client/security/testdata")
+        .join(name)
+}
+
+fn server_config(require_client_cert: bool) -> Arc<ServerConfig> {
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = if require_client_cert {
+        let mut roots = RootCertStore::empty();
+        for c in certificates(&data("ca.pem")).unwrap() {
+            roots.add(c).unwrap();
+        }
+        let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .unwrap();
+        builder.with_client_cert_verifier(v)
+    } else {
+        builder.with_no_client_auth()
+    };
+    let config = builder
+        .with_single_cert(
+            certificates(&data("server.pem")).unwrap(),
+            private_key(&data("server.key")).unwrap(),
+        )
+        .unwrap();
+    Arc::new(config)
+}
+
+/// A server that echoes five bytes over TLS once; returns its port.
+fn echo_server(require_client_cert: bool) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = server_config(require_client_cert);
+    std::thread::spawn(move || {
+        let Ok((tcp, _)) = listener.accept() else {
+            return;
+        };
+        let Ok(conn) = rustls::ServerConnection::new(config) else {
+            return;
+        };
+        let mut s = rustls::StreamOwned::new(conn, tcp);
+        let mut buf = [0u8; 5];
+        if s.read_exact(&mut buf).is_ok() {
+            let _ = s.write_all(&buf);
+            let _ = s.flush();
+        }
+    });
+    port
+}
+
+/// Connects with `files` to a fresh echo server as `host` and echoes.
+fn echo(files: &TlsFiles<'_>, host: &str, require_client_cert: bool) -> anyhow::Result<()> {
+    let port = echo_server(require_client_cert);
+    let config = Arc::new(client_config(files)?);
+    let tcp = TcpStream::connect(("127.0.0.1", port))?;
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    let mut s = connect(&config, host, tcp)?;
+    s.write_all(b"hello")?;
+    s.flush()?;
+    let mut buf = [0u8; 5];
+    s.read_exact(&mut buf)?;
+    anyhow::ensure!(&buf == b"hello", "echoed {buf:?}");
+    Ok(())
+}
+
+fn files<'a>(ca: &'a Path, verify_host: bool) -> TlsFiles<'a> {
+    TlsFiles {
+        ca: Some(ca),
+        keystore: None,
+        certificate: None,
+        key: None,
+        verify_host,
+    }
+}
+
+#[test]
+fn trusted_ca_and_matching_host() {
+    let ca = data("ca.pem");
+    echo(&files(&ca, true), "localhost", false).unwrap();
+}
+
+#[test]
+fn host_name_checked_unless_disabled() {
+    let ca = data("ca.pem");
+    // The certificate names `localhost`, not the address.
+    let e = echo(&files(&ca, true), "127.0.0.1", false).unwrap_err();
+    assert!(format!("{e:#}").contains("TLS handshake"), "{e:#}");
+    echo(&files(&ca, false), "127.0.0.1", false).unwrap();
+}
+
+#[test]
+fn unknown_ca_refused_even_without_host_check() {
+    let other = data("other-ca.pem");
+    let e = echo(&files(&other, false), "localhost", false).unwrap_err();
+    assert!(format!("{e:#}").contains("UnknownIssuer"), "{e:#}");
+}
+
+#[test]
+fn mutual_tls_with_keystore_or_separate_files() {
+    let ca = data("ca.pem");
+    let keystore = data("client-keystore.pem");
+    let mut f = files(&ca, true);
+    f.keystore = Some(&keystore);
+    echo(&f, "localhost", true).unwrap();
+    let (cert, key) = (data("client.pem"), data("client.key"));
+    let mut f = files(&ca, true);
+    f.certificate = Some(&cert);
+    f.key = Some(&key);
+    echo(&f, "localhost", true).unwrap();
+    // Without a certificate the server refuses the client.
+    assert!(echo(&files(&ca, true), "localhost", true).is_err());
+}
+
+#[test]
+fn missing_or_half_given_files() {
+    let ca = data("ca.pem");
+    let no_ca = TlsFiles {
+        ca: None,
+        ..files(&ca, true)
+    };
+    assert!(client_config(&no_ca).is_err());
+    let cert = data("client.pem");
+    let mut half = files(&ca, true);
+    half.certificate = Some(&cert);
+    assert!(client_config(&half).is_err());
+    let nothing = data("README.md");
+    assert!(client_config(&files(&nothing, true)).is_err());
+}
