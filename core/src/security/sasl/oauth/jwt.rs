@@ -189,8 +189,7 @@ pub fn validate_unsecured(
         ));
     }
     let scope: Vec<String> = jwt
-        .strings(&config.unsecured_scope_claim_name)
-        .unwrap_or_default()
+        .strings(&config.unsecured_scope_claim_name)?
         .into_iter()
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())
