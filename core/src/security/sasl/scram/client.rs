@@ -12,6 +12,7 @@ use super::{MAX_ITERATIONS, MIN_ITERATIONS};
 /// for tests). Call [`ScramClient::client_first`], send it, give the
 /// answer to [`ScramClient::client_final`], send that, and check the last
 /// answer with [`ScramClient::verify_server_final`].
+#[derive(Clone)]
 pub struct ScramClient {
     mechanism: Mechanism,
     user: String,

@@ -60,7 +60,7 @@
 //! does.
 
 mod client;
-mod crypto;
+pub(crate) mod crypto;
 mod messages;
 mod server;
 
@@ -117,6 +117,3 @@ pub fn credential(
         iterations,
     }
 }
-
-#[cfg(test)]
-mod tests;
