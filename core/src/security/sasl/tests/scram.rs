@@ -10,15 +10,19 @@ const SHA256: Mechanism = Mechanism::ScramSha256;
 const SHA512: Mechanism = Mechanism::ScramSha512;
 const BOTH: [Mechanism; 2] = [SHA256, SHA512];
 
-/// `alice`/`secret` and `b,o=b`/`hunter2` for both mechanisms.
-fn users() -> Users {
-    let mut users = Users::default();
-    for m in BOTH {
-        users = users
-            .scram(m, "alice", "secret", b"alice's salt", 4096)
-            .scram(m, "b,o=b", "hunter2", b"bob's salt", 8192);
-    }
-    users
+/// `alice`/`secret` and `b,o=b`/`hunter2` for both mechanisms (made
+/// once: PBKDF2 is slow in unoptimised tests).
+fn users() -> &'static Users {
+    static USERS: std::sync::OnceLock<Users> = std::sync::OnceLock::new();
+    USERS.get_or_init(|| {
+        let mut users = Users::default();
+        for m in BOTH {
+            users = users
+                .scram(m, "alice", "secret", b"alice's salt", 4096)
+                .scram(m, "b,o=b", "hunter2", b"bob's salt", 8192);
+        }
+        users
+    })
 }
 
 fn continued(step: Step) -> Vec<u8> {
@@ -52,7 +56,7 @@ fn run(m: Mechanism, user: &str, password: &str, users: &Users, seed: u8) -> Ste
 #[test]
 fn rfc7677_test_vector() {
     let salt = base64_decode("W22ZaJ0SNY7soEsUEjb6gQ==");
-    let users = Users::default().scram(SHA256, "user", "pencil", &salt, 4096);
+    let users = &Users::default().scram(SHA256, "user", "pencil", &salt, 4096);
     let client_nonce = "rOprNGfwEbeRWgbNEkqO";
     let server_nonce = "%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
     let mut client = ScramClient::with_nonce(SHA256, "user", "pencil", client_nonce);
@@ -60,7 +64,7 @@ fn rfc7677_test_vector() {
 
     let client_first = client.client_first();
     assert_eq!(client_first, b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO");
-    let server_first = continued(server.step(&client_first, &users));
+    let server_first = continued(server.step(&client_first, users));
     assert_eq!(
         server_first,
         b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
@@ -75,7 +79,7 @@ fn rfc7677_test_vector() {
         user,
         token,
         expires_at,
-    } = server.step(&client_final, &users)
+    } = server.step(&client_final, users)
     else {
         panic!("the RFC's proof must be accepted");
     };
@@ -110,7 +114,7 @@ fn round_trip_both_mechanisms() {
     let users = users();
     for m in BOTH {
         for (user, password) in [("alice", "secret"), ("b,o=b", "hunter2")] {
-            let Step::Done { user: got, .. } = run(m, user, password, &users, 3) else {
+            let Step::Done { user: got, .. } = run(m, user, password, users, 3) else {
                 panic!("{m:?} {user} must authenticate");
             };
             assert_eq!(got, user);
@@ -124,13 +128,13 @@ fn round_trip_through_exchange() {
     for m in BOTH {
         let mut client = ScramClient::new(m, "alice", "secret", [9; 32]);
         let mut exchange = Exchange::new(m, [10; 32]);
-        let server_first = continued(exchange.step(&client.client_first(), &users, 0));
+        let server_first = continued(exchange.step(&client.client_first(), users, 0));
         let client_final = client.client_final(&server_first).unwrap();
-        let Step::Done { token, .. } = exchange.step(&client_final, &users, 0) else {
+        let Step::Done { token, .. } = exchange.step(&client_final, users, 0) else {
             panic!("{m:?} must authenticate");
         };
         client.verify_server_final(&token).unwrap();
-        assert!(illegal_state(&exchange.step(&client_final, &users, 0)));
+        assert!(illegal_state(&exchange.step(&client_final, users, 0)));
     }
 }
 
@@ -142,8 +146,8 @@ fn nonces_differ_with_entropy() {
         first,
         ScramClient::new(SHA256, "alice", "x", [2; 32]).client_first()
     );
-    let a = continued(ServerExchange::new(SHA256, [1; 32]).step(&first, &users));
-    let b = continued(ServerExchange::new(SHA256, [2; 32]).step(&first, &users));
+    let a = continued(ServerExchange::new(SHA256, [1; 32]).step(&first, users));
+    let b = continued(ServerExchange::new(SHA256, [2; 32]).step(&first, users));
     assert_ne!(a, b);
 }
 
@@ -151,7 +155,7 @@ fn nonces_differ_with_entropy() {
 fn wrong_password_fails_at_the_proof() {
     let users = users();
     for m in BOTH {
-        let last = run(m, "alice", "not secret", &users, 4);
+        let last = run(m, "alice", "not secret", users, 4);
         assert!(auth_failed(&last), "{last:?}");
         let Step::Failed { message, .. } = last else {
             unreachable!()
@@ -172,14 +176,14 @@ fn unknown_user_fails_at_the_proof_not_earlier() {
     for m in BOTH {
         let mut client = ScramClient::new(m, "mallory", "secret", [5; 32]);
         let mut server = ServerExchange::new(m, [6; 32]);
-        let server_first = continued(server.step(&client.client_first(), &users));
+        let server_first = continued(server.step(&client.client_first(), users));
         // A well-formed server-first the client answers like any other.
         let client_final = client.client_final(&server_first).unwrap();
-        let last = server.step(&client_final, &users);
+        let last = server.step(&client_final, users);
         assert!(auth_failed(&last), "{last:?}");
         assert_eq!(server.failure_reason(), Some("Invalid client credentials"));
         // The same wire message as a wrong password.
-        assert_eq!(last, run(m, "alice", "wrong", &users, 5));
+        assert_eq!(last, run(m, "alice", "wrong", users, 5));
     }
 }
 
@@ -187,8 +191,8 @@ fn unknown_user_fails_at_the_proof_not_earlier() {
 fn unknown_user_mock_salt_is_deterministic() {
     let users = users();
     let first = ScramClient::new(SHA256, "mallory", "x", [1; 32]).client_first();
-    let a = continued(ServerExchange::new(SHA256, [3; 32]).step(&first, &users));
-    let b = continued(ServerExchange::new(SHA256, [3; 32]).step(&first, &users));
+    let a = continued(ServerExchange::new(SHA256, [3; 32]).step(&first, users));
+    let b = continued(ServerExchange::new(SHA256, [3; 32]).step(&first, users));
     assert_eq!(a, b);
 }
 
@@ -197,9 +201,16 @@ fn prepared(m: Mechanism, seed: u8) -> (ServerExchange, ScramClient, String) {
     let users = users();
     let mut client = ScramClient::new(m, "alice", "secret", [seed; 32]);
     let mut server = ServerExchange::new(m, [seed; 32]);
-    let server_first = continued(server.step(&client.client_first(), &users));
+    let server_first = continued(server.step(&client.client_first(), users));
     let client_final = client.client_final(&server_first).unwrap();
     (server, client, String::from_utf8(client_final).unwrap())
+}
+
+/// A server that has answered `client`'s client-first (cheap: no PBKDF2).
+fn server_at_final(m: Mechanism, seed: u8, client: &ScramClient) -> ServerExchange {
+    let mut server = ServerExchange::new(m, [seed; 32]);
+    continued(server.step(&client.client_first(), users()));
+    server
 }
 
 #[test]
@@ -211,7 +222,7 @@ fn tampered_proof_fails() {
         let mut bytes = base64_decode(proof);
         bytes[0] ^= 1;
         let tampered = format!("{head},p={}", base64_encode(&bytes));
-        assert!(auth_failed(&server.step(tampered.as_bytes(), &users)));
+        assert!(auth_failed(&server.step(tampered.as_bytes(), users)));
     }
 }
 
@@ -222,32 +233,32 @@ fn replayed_client_final_fails() {
         // A good exchange, recorded.
         let (mut first, _, recorded) = prepared(m, 8);
         assert!(matches!(
-            first.step(recorded.as_bytes(), &users),
+            first.step(recorded.as_bytes(), users),
             Step::Done { .. }
         ));
         // The same client nonce, a new exchange: its server nonce differs.
         let mut client = ScramClient::new(m, "alice", "secret", [8; 32]);
         let mut server = ServerExchange::new(m, [9; 32]);
-        let server_first = continued(server.step(&client.client_first(), &users));
+        let server_first = continued(server.step(&client.client_first(), users));
         assert!(!recorded.contains(std::str::from_utf8(&server_first).unwrap()));
-        let replay = server.step(recorded.as_bytes(), &users);
+        let replay = server.step(recorded.as_bytes(), users);
         assert!(auth_failed(&replay), "{replay:?}");
         // Nor does the recorded proof pass with the new nonce put in.
         let mut server = ServerExchange::new(m, [9; 32]);
-        let server_first = continued(server.step(&client.client_first(), &users));
+        let server_first = continued(server.step(&client.client_first(), users));
         let nonce = std::str::from_utf8(&server_first).unwrap()[2..]
             .split(',')
             .next()
             .unwrap();
         let proof = recorded.rsplit_once(",p=").unwrap().1;
         let forged = format!("c=biws,r={nonce},p={proof}");
-        assert!(auth_failed(&server.step(forged.as_bytes(), &users)));
+        assert!(auth_failed(&server.step(forged.as_bytes(), users)));
         assert_eq!(server.failure_reason(), Some("Invalid client credentials"));
         // While the genuine answer passes.
         let mut server = ServerExchange::new(m, [9; 32]);
-        let server_first = continued(server.step(&client.client_first(), &users));
+        let server_first = continued(server.step(&client.client_first(), users));
         let good = client.client_final(&server_first).unwrap();
-        assert!(matches!(server.step(&good, &users), Step::Done { .. }));
+        assert!(matches!(server.step(&good, users), Step::Done { .. }));
     }
 }
 
@@ -256,7 +267,7 @@ fn wrong_nonce_fails() {
     let users = users();
     let (mut server, _, client_final) = prepared(SHA256, 11);
     let wrong = client_final.replacen(",r=", ",r=x", 1);
-    assert!(auth_failed(&server.step(wrong.as_bytes(), &users)));
+    assert!(auth_failed(&server.step(wrong.as_bytes(), users)));
     assert_eq!(
         server.failure_reason(),
         Some("nonce differs from the server-first's")
@@ -275,19 +286,19 @@ fn messages_out_of_order() {
     // A client-final first.
     let (_, _, client_final) = prepared(SHA256, 12);
     let mut server = ServerExchange::new(SHA256, [12; 32]);
-    assert!(illegal_state(&server.step(client_final.as_bytes(), &users)));
-    assert!(illegal_state(&server.step(b"n,,n=alice,r=abc", &users)));
+    assert!(illegal_state(&server.step(client_final.as_bytes(), users)));
+    assert!(illegal_state(&server.step(b"n,,n=alice,r=abc", users)));
     // Two client-firsts.
     let mut server = ServerExchange::new(SHA256, [12; 32]);
-    continued(server.step(b"n,,n=alice,r=abc", &users));
-    assert!(illegal_state(&server.step(b"n,,n=alice,r=abc", &users)));
+    continued(server.step(b"n,,n=alice,r=abc", users));
+    assert!(illegal_state(&server.step(b"n,,n=alice,r=abc", users)));
     // Anything after the end.
     let (mut server, _, client_final) = prepared(SHA256, 13);
     assert!(matches!(
-        server.step(client_final.as_bytes(), &users),
+        server.step(client_final.as_bytes(), users),
         Step::Done { .. }
     ));
-    let after = server.step(client_final.as_bytes(), &users);
+    let after = server.step(client_final.as_bytes(), users);
     assert!(illegal_state(&after), "{after:?}");
     // The client checks a server-final only after its client-final.
     let client = ScramClient::new(SHA256, "alice", "secret", [1; 32]);
@@ -302,11 +313,11 @@ fn truncated_and_garbage_tokens_fail() {
         let first = client.client_first();
         for cut in 0..first.len() {
             let mut server = ServerExchange::new(m, [14; 32]);
-            match server.step(&first[..cut], &users) {
+            match server.step(&first[..cut], users) {
                 // A shorter nonce is still a nonce: the proof then fails.
                 Step::Continue(_) => {
                     assert!(!matches!(
-                        server.step(client_final.as_bytes(), &users),
+                        server.step(client_final.as_bytes(), users),
                         Step::Done { .. }
                     ))
                 }
@@ -314,8 +325,8 @@ fn truncated_and_garbage_tokens_fail() {
             }
         }
         for cut in 0..client_final.len() {
-            let (mut server, _, _) = prepared(m, 14);
-            let step = server.step(&client_final.as_bytes()[..cut], &users);
+            let mut server = server_at_final(m, 14, &client);
+            let step = server.step(&client_final.as_bytes()[..cut], users);
             assert!(auth_failed(&step), "cut {cut}: {step:?}");
         }
         for garbage in [
@@ -327,9 +338,9 @@ fn truncated_and_garbage_tokens_fail() {
             b"hello",
         ] {
             let mut server = ServerExchange::new(m, [14; 32]);
-            assert!(auth_failed(&server.step(garbage, &users)), "{garbage:?}");
-            let (mut server, _, _) = prepared(m, 14);
-            assert!(auth_failed(&server.step(garbage, &users)), "{garbage:?}");
+            assert!(auth_failed(&server.step(garbage, users)), "{garbage:?}");
+            let mut server = server_at_final(m, 14, &client);
+            assert!(auth_failed(&server.step(garbage, users)), "{garbage:?}");
         }
     }
 }
@@ -337,7 +348,7 @@ fn truncated_and_garbage_tokens_fail() {
 /// The server's answer to a hand-written client-first.
 fn first_step(token: &str) -> (Step, ServerExchange) {
     let mut server = ServerExchange::new(SHA256, [15; 32]);
-    (server.step(token.as_bytes(), &users()), server)
+    (server.step(token.as_bytes(), users()), server)
 }
 
 #[test]
@@ -377,17 +388,17 @@ fn channel_binding_must_echo_the_gs2_header() {
     let users = users();
     let first = "y,,n=alice,r=abc";
     let mut server = ServerExchange::new(SHA256, [16; 32]);
-    let server_first = continued(server.step(first.as_bytes(), &users));
+    let server_first = continued(server.step(first.as_bytes(), users));
     // Build the client-final by hand for the `y,,` header (`eSws`).
     let good = hand_final(SHA256, "secret", "n=alice,r=abc", &server_first, "eSws");
     assert!(matches!(
-        server.step(good.as_bytes(), &users),
+        server.step(good.as_bytes(), users),
         Step::Done { .. }
     ));
     let mut server = ServerExchange::new(SHA256, [16; 32]);
-    let server_first = continued(server.step(first.as_bytes(), &users));
+    let server_first = continued(server.step(first.as_bytes(), users));
     let bad = hand_final(SHA256, "secret", "n=alice,r=abc", &server_first, "biws");
-    assert!(auth_failed(&server.step(bad.as_bytes(), &users)));
+    assert!(auth_failed(&server.step(bad.as_bytes(), users)));
     assert_eq!(
         server.failure_reason(),
         Some("channel binding differs from the gs2 header")
@@ -456,10 +467,10 @@ fn extensions() {
 
 #[test]
 fn stored_iterations_below_4096_are_refused() {
-    let users = Users::default().scram(SHA256, "weak", "pw", b"salt", 4095);
+    let users = &Users::default().scram(SHA256, "weak", "pw", b"salt", 4095);
     let mut server = ServerExchange::new(SHA256, [17; 32]);
     let first = ScramClient::new(SHA256, "weak", "pw", [1; 32]).client_first();
-    assert!(auth_failed(&server.step(&first, &users)));
+    assert!(auth_failed(&server.step(&first, users)));
     assert_eq!(
         server.failure_reason(),
         Some("stored iterations below the minimum 4096")
