@@ -67,7 +67,7 @@ fn extension(attr: &str) -> Option<(&str, &str)> {
 }
 
 /// The value of attribute `name` (`n=value` → `value`).
-fn attr<'a>(part: Option<&'a str>, name: char) -> Option<&'a str> {
+fn attr(part: Option<&str>, name: char) -> Option<&str> {
     let part = part?;
     let mut chars = part.chars();
     (chars.next()? == name && chars.next()? == '=').then(|| &part[2..])

@@ -95,7 +95,7 @@ fn credential_keys_have_the_hash_length() {
     let salted = salted_password(SHA256, "pencil", salt, 4096);
     assert_eq!(salted.len(), 32);
     let cred = credential(SHA256, &salted, salt, 4096);
-    assert_eq!((cred.salt.as_slice(), cred.iterations), (&salt[..], 4096));
+    assert_eq!((cred.salt.as_slice(), cred.iterations), (salt, 4096));
     assert_eq!((cred.stored_key.len(), cred.server_key.len()), (32, 32));
     let sha512 = credential(
         SHA512,
