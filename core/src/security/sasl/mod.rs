@@ -14,6 +14,9 @@ pub mod oauth;
 pub mod plain;
 pub mod scram;
 
+#[cfg(test)]
+mod tests;
+
 pub use oauth::OAuthConfig;
 
 use crate::protocol::ErrorCode;
