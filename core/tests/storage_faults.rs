@@ -391,3 +391,82 @@ fn a_consumer_group_change_that_is_not_written_is_undone_and_its_timer_retried()
     let mut again = s.restart();
     assert_eq!(consumer_group_state(&mut again).2, 0);
 }
+
+#[test]
+fn acls_and_scram_credentials_not_written_do_not_take_effect() {
+    use spate_core::protocol::messages::alter_user_scram_credentials_request::{
+        AlterUserScramCredentialsRequest, ScramCredentialUpsertion,
+    };
+    use spate_core::protocol::messages::create_acls_request::{AclCreation, CreateAclsRequest};
+    use spate_core::protocol::messages::describe_acls_request::DescribeAclsRequest;
+    let mut c = config(0);
+    c.security.authorizer = true;
+    c.security.super_users = vec![spate_core::security::Principal::anonymous()];
+    let mut s = Sim::over(c, Faulty::default());
+    let create = RequestBody::CreateAcls(CreateAclsRequest {
+        creations: vec![AclCreation {
+            resource_type: 2,
+            resource_name: "t".into(),
+            resource_pattern_type: 3,
+            principal: "User:alice".into(),
+            host: "*".into(),
+            operation: 3,
+            permission_type: 3,
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let upsert = RequestBody::AlterUserScramCredentials(AlterUserScramCredentialsRequest {
+        upsertions: vec![ScramCredentialUpsertion {
+            name: "alice".into(),
+            mechanism: 1,
+            iterations: 4096,
+            salt: Bytes::from_static(b"salt"),
+            salted_password: Bytes::from_static(&[1; 32]),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let describe = || {
+        RequestBody::DescribeAcls(DescribeAclsRequest {
+            resource_type_filter: 1,
+            resource_name_filter: None,
+            pattern_type_filter: 1,
+            principal_filter: None,
+            host_filter: None,
+            operation: 1,
+            permission_type: 1,
+            ..Default::default()
+        })
+    };
+    let acls = |s: &mut Sim<Faulty>| match s.call(1, 3, describe()) {
+        ResponseBody::DescribeAcls(r) => r.resources.len(),
+        other => panic!("{other:?}"),
+    };
+    break_log(&mut s, METADATA);
+    match s.call(1, 3, create.clone()) {
+        ResponseBody::CreateAcls(r) => assert_eq!(
+            r.results[0].error_code,
+            ErrorCode::KAFKA_STORAGE_ERROR.code()
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(acls(&mut s), 0, "nothing was created");
+    match s.call(1, 0, upsert.clone()) {
+        ResponseBody::AlterUserScramCredentials(r) => assert_eq!(
+            r.results[0].error_code,
+            ErrorCode::KAFKA_STORAGE_ERROR.code()
+        ),
+        other => panic!("{other:?}"),
+    }
+    mend(&mut s);
+    assert!(
+        matches!(s.call(1, 3, create), ResponseBody::CreateAcls(r) if r.results[0].error_code == 0)
+    );
+    assert!(matches!(
+        s.call(1, 0, upsert),
+        ResponseBody::AlterUserScramCredentials(r) if r.results[0].error_code == 0
+    ));
+    let mut again = s.restart();
+    assert_eq!(acls(&mut again), 1);
+}

@@ -34,21 +34,26 @@
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;
+mod alter_user_scram_credentials;
 mod api_versions;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
 mod controlled_shutdown;
+mod create_acls;
 pub(crate) mod create_partitions;
 mod create_topics;
+mod delete_acls;
 mod delete_groups;
 mod delete_records;
 pub(crate) mod delete_topics;
+mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
 mod describe_producers;
 mod describe_topic_partitions;
 mod describe_transactions;
+mod describe_user_scram_credentials;
 pub(crate) mod elect_leaders;
 mod end_txn;
 pub(crate) mod fetch;
@@ -478,7 +483,6 @@ fn run<S: Storage>(
         creates,
         security,
     } = p;
-    let _ = &security;
     let mut ctl = Controller {
         cluster,
         storage,
@@ -545,6 +549,15 @@ fn run<S: Storage>(
                 },
             }
         }
+        Q::CreateAcls(req) => create_acls::handle(ctx, config, security, ctl.storage, ctl.ids, req),
+        Q::DescribeAcls(req) => describe_acls::handle(ctx, config, security, req),
+        Q::DeleteAcls(req) => delete_acls::handle(ctx, config, security, ctl.storage, req),
+        Q::DescribeUserScramCredentials(req) => Handled::respond(R::DescribeUserScramCredentials(
+            describe_user_scram_credentials::handle(ctx, config, security, req),
+        )),
+        Q::AlterUserScramCredentials(req) => Handled::respond(R::AlterUserScramCredentials(
+            alter_user_scram_credentials::handle(ctx, config, security, ctl.storage, req),
+        )),
         Q::ControlledShutdown(req) => controlled_shutdown::handle(req),
         Q::ElectLeaders(req) => elect_leaders::handle(req),
         Q::AlterPartitionReassignments(req) => reassignments::alter(req, ctx.version),

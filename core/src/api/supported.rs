@@ -22,6 +22,17 @@ pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
         {
             key.versions()
         }
+        // ACLs and SCRAM credentials live in `__cluster_metadata`: a
+        // ZooKeeper cluster keeps them in ZooKeeper, not built yet.
+        ApiKey::CreateAcls
+        | ApiKey::DescribeAcls
+        | ApiKey::DeleteAcls
+        | ApiKey::DescribeUserScramCredentials
+        | ApiKey::AlterUserScramCredentials
+            if !config.zk_mode =>
+        {
+            key.versions()
+        }
         ApiKey::Produce
         | ApiKey::Fetch
         | ApiKey::Metadata

@@ -246,9 +246,9 @@ impl<E: std::fmt::Display> std::fmt::Display for StartError<E> {
 impl<E: std::error::Error> std::error::Error for StartError<E> {}
 
 impl<S: Storage> Broker<S> {
-    /// A broker over `storage`, rebuilding topics and configs from the
-    /// metadata log it holds (an empty storage starts an empty cluster),
-    /// then producers and groups from their logs.
+    /// A broker over `storage`, rebuilding topics, configs, ACLs and SCRAM
+    /// credentials from the metadata log it holds (an empty storage starts
+    /// an empty cluster), then producers and groups from their logs.
     pub fn new(config: Config, mut storage: S, now: Now) -> Result<Self, StartError<S::Error>> {
         storage
             .create_log(&metadata_tp(), METADATA_TOPIC_ID)
@@ -264,6 +264,7 @@ impl<S: Storage> Broker<S> {
             }
         }
         let producers = Producers::load(&storage, &cluster);
+        let security = SecurityImage::replay(&storage);
         // Ids must not repeat those of earlier runs: mix in what the log holds.
         let mut ids = Ids::new(
             config.seed
@@ -347,7 +348,7 @@ impl<S: Storage> Broker<S> {
             outputs: VecDeque::new(),
             timers,
             creates: Creates::default(),
-            security: SecurityImage::default(),
+            security,
         })
     }
 

@@ -47,7 +47,7 @@ pub(crate) fn write_changes<S: Storage>(
 }
 
 /// The error a client gets for a metadata record that was not written.
-fn write_error(e: WriteError) -> ErrorCode {
+pub(crate) fn write_error(e: WriteError) -> ErrorCode {
     match e {
         WriteError::Build(_) => ErrorCode::UNKNOWN_SERVER_ERROR,
         WriteError::Storage(_) => ErrorCode::KAFKA_STORAGE_ERROR,
