@@ -251,7 +251,6 @@ impl SecurityImage {
 
     /// The SCRAM credential of `user` for `mechanism`, for SASL/SCRAM
     /// authentication.
-    #[allow(dead_code)] // until `broker::auth` (SASL/SCRAM) reads it
     pub fn scram_credential(&self, user: &str, mechanism: Mechanism) -> Option<ScramCredential> {
         self.scram.get(&(user.to_string(), mechanism)).cloned()
     }
