@@ -35,6 +35,7 @@ mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;
 mod api_versions;
+mod authz;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
 mod controlled_shutdown;
@@ -478,7 +479,10 @@ fn run<S: Storage>(
         creates,
         security,
     } = p;
-    let _ = &security;
+    let az = ctx.authorizer(config, &*security);
+    if let Some(denied) = authz::gate(&az, ctx.version, &body) {
+        return Handled::respond(denied);
+    }
     let mut ctl = Controller {
         cluster,
         storage,
@@ -499,7 +503,7 @@ fn run<S: Storage>(
     match body {
         Q::ApiVersions(_) => Handled::respond(R::ApiVersions(api_versions::handle(config))),
         Q::Metadata(req) => {
-            let (r, create) = metadata::handle(ctx, config, members, ctl, creates, req);
+            let (r, create) = metadata::handle(ctx, config, members, ctl, creates, &az, req);
             Handled {
                 create,
                 ..Handled::respond(R::Metadata(r))
@@ -607,7 +611,7 @@ fn run<S: Storage>(
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
-            produce::handle(ctx, answering, members, &mut tp, req)
+            produce::handle(ctx, answering, members, &mut tp, &az, req)
         }
         Q::Fetch(req) => {
             let (reply, positions) = fetch::handle(
@@ -620,6 +624,7 @@ fn run<S: Storage>(
                 producers,
                 sessions,
                 ctl.ids,
+                &az,
                 req,
             );
             let moved = fetch::record_positions(ctl.cluster, positions, ctx.now);
@@ -743,7 +748,7 @@ fn run<S: Storage>(
                 creates,
                 create: None,
             };
-            let r = find_coordinator::handle(ctx, config, ctl, &mut zk, req);
+            let r = find_coordinator::handle(ctx, config, ctl, &mut zk, &az, req);
             let create = zk
                 .create
                 .map(|t| (creates.auto([t.name.clone()].into()), vec![t]));
@@ -760,15 +765,15 @@ fn run<S: Storage>(
         Q::LeaveGroup(req) => leave_group::handle(ctx, groups, ctl.storage, req),
         Q::OffsetCommit(req) => offset_commit::handle(ctx, answering, groups, ctl, req),
         Q::OffsetFetch(req) => {
-            Handled::respond(R::OffsetFetch(offset_fetch::handle(ctx, groups, req)))
+            Handled::respond(R::OffsetFetch(offset_fetch::handle(ctx, groups, &az, req)))
         }
-        Q::DescribeGroups(req) => {
-            Handled::respond(R::DescribeGroups(describe_groups::handle(ctx, groups, req)))
-        }
+        Q::DescribeGroups(req) => Handled::respond(R::DescribeGroups(describe_groups::handle(
+            ctx, groups, &az, req,
+        ))),
         Q::ListGroups(req) => {
-            Handled::respond(R::ListGroups(list_groups::handle(ctx, groups, req)))
+            Handled::respond(R::ListGroups(list_groups::handle(ctx, groups, &az, req)))
         }
-        Q::DeleteGroups(req) => delete_groups::handle(ctx, groups, ctl.storage, req),
+        Q::DeleteGroups(req) => delete_groups::handle(ctx, groups, ctl.storage, &az, req),
         Q::OffsetDelete(req) => offset_delete::handle(ctx, groups, ctl.cluster, ctl.storage, req),
         Q::ConsumerGroupHeartbeat(req) => consumer_group_heartbeat::handle(ctx, groups, ctl, req),
         Q::ConsumerGroupDescribe(req) => Handled::respond(R::ConsumerGroupDescribe(

@@ -51,3 +51,17 @@ impl Conn {
         }
     }
 }
+
+/// A way for tests to give the broker ACLs before the ACL APIs
+/// (CreateAcls, or AccessControlEntryRecords) reach it; here, beside the
+/// connection's principal the ACLs are checked against.
+impl<S: crate::storage::Storage> super::Broker<S> {
+    /// Adds `acl` to the broker's ACLs, as if a record had created it
+    /// (tests only: the ACL APIs are the way in).
+    #[doc(hidden)]
+    pub fn insert_acl(&mut self, acl: crate::security::acl::AclBinding) {
+        let n = self.security.acls.len() as u128 + 1;
+        let id = crate::protocol::Uuid(n.to_be_bytes());
+        self.security.acls.insert(id, acl);
+    }
+}

@@ -1,0 +1,1 @@
+//! The group APIs under the authorizer.

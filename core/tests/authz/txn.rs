@@ -1,0 +1,1 @@
+//! The transactional APIs under the authorizer.
