@@ -15,6 +15,7 @@ use crate::protocol::messages::{
     add_offsets_to_txn_response::AddOffsetsToTxnResponse,
     add_partitions_to_txn_response::AddPartitionsToTxnResponse,
     alter_partition_reassignments_response::AlterPartitionReassignmentsResponse,
+    consumer_group_heartbeat_response::ConsumerGroupHeartbeatResponse,
     controlled_shutdown_response::ControlledShutdownResponse,
     elect_leaders_response::{ElectLeadersResponse, PartitionResult, ReplicaElectionResult},
     end_txn_response::EndTxnResponse,
@@ -27,6 +28,7 @@ use crate::protocol::messages::{
     offset_commit_response::{
         OffsetCommitResponse, OffsetCommitResponsePartition, OffsetCommitResponseTopic,
     },
+    offset_delete_response::OffsetDeleteResponse,
     produce_response::{PartitionProduceResponse, ProduceResponse, TopicProduceResponse},
     stop_replica_response::StopReplicaResponse,
     sync_group_response::SyncGroupResponse,
@@ -203,6 +205,32 @@ pub(crate) fn gate(az: &Authorizer<'_>, version: i16, body: &RequestBody) -> Opt
         }
         Q::LeaveGroup(req) if !az.group(Read, &req.group_id) => {
             Some(R::LeaveGroup(LeaveGroupResponse {
+                error_code: group,
+                ..Default::default()
+            }))
+        }
+        Q::ConsumerGroupHeartbeat(req) => {
+            // Kafka 4: READ on the group, then DESCRIBE on every topic
+            // subscribed to by name.
+            let code = if !az.group(Read, &req.group_id) {
+                group
+            } else if req
+                .subscribed_topic_names
+                .iter()
+                .flatten()
+                .any(|t| !az.topic(Describe, t))
+            {
+                ErrorCode::TOPIC_AUTHORIZATION_FAILED.code()
+            } else {
+                return None;
+            };
+            Some(R::ConsumerGroupHeartbeat(ConsumerGroupHeartbeatResponse {
+                error_code: code,
+                ..Default::default()
+            }))
+        }
+        Q::OffsetDelete(req) if !az.group(Delete, &req.group_id) => {
+            Some(R::OffsetDelete(OffsetDeleteResponse {
                 error_code: group,
                 ..Default::default()
             }))

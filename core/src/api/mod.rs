@@ -592,10 +592,10 @@ fn run<S: Storage>(
             offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, epochs, req),
         )),
         Q::DescribeCluster(req) => Handled::respond(R::DescribeCluster(describe_cluster::handle(
-            ctx, config, members, req,
+            ctx, config, members, &az, req,
         ))),
         Q::DescribeTopicPartitions(req) => Handled::respond(R::DescribeTopicPartitions(
-            describe_topic_partitions::handle(config, members, ctl.cluster, req),
+            describe_topic_partitions::handle(config, members, ctl.cluster, &az, req),
         )),
         Q::CreateTopics(req) if config.zk_mode => {
             match create_topics::zk::handle(ctx, config, members, ctl, creates, req) {
@@ -688,7 +688,7 @@ fn run<S: Storage>(
         Q::TxnOffsetCommit(req) => {
             let (mut appended, mut written) = (Vec::new(), None);
             let mut tp = txn_parts!();
-            let r = txn_offset_commit::handle(ctx, &mut tp, req, &mut appended, &mut written);
+            let r = txn_offset_commit::handle(ctx, &mut tp, &az, req, &mut appended, &mut written);
             let timeout = tp.groups.config().offsets_commit_timeout_ms;
             let body = R::TxnOffsetCommit(r);
             let reply = replicated::answer_when_replicated(
@@ -763,7 +763,7 @@ fn run<S: Storage>(
         }
         Q::Heartbeat(req) => heartbeat::handle(ctx, groups, ctl.storage, req),
         Q::LeaveGroup(req) => leave_group::handle(ctx, groups, ctl.storage, req),
-        Q::OffsetCommit(req) => offset_commit::handle(ctx, answering, groups, ctl, req),
+        Q::OffsetCommit(req) => offset_commit::handle(ctx, answering, groups, ctl, &az, req),
         Q::OffsetFetch(req) => {
             Handled::respond(R::OffsetFetch(offset_fetch::handle(ctx, groups, &az, req)))
         }
@@ -774,10 +774,12 @@ fn run<S: Storage>(
             Handled::respond(R::ListGroups(list_groups::handle(ctx, groups, &az, req)))
         }
         Q::DeleteGroups(req) => delete_groups::handle(ctx, groups, ctl.storage, &az, req),
-        Q::OffsetDelete(req) => offset_delete::handle(ctx, groups, ctl.cluster, ctl.storage, req),
+        Q::OffsetDelete(req) => {
+            offset_delete::handle(ctx, groups, ctl.cluster, ctl.storage, &az, req)
+        }
         Q::ConsumerGroupHeartbeat(req) => consumer_group_heartbeat::handle(ctx, groups, ctl, req),
         Q::ConsumerGroupDescribe(req) => Handled::respond(R::ConsumerGroupDescribe(
-            consumer_group_describe::handle(ctx, groups, ctl.cluster, req),
+            consumer_group_describe::handle(ctx, groups, ctl.cluster, &az, req),
         )),
         // `supported` refuses every other API before dispatch; should the two
         // ever disagree, the connection is closed as for any unserved API.
