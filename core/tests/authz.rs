@@ -5,6 +5,8 @@
 
 mod sim;
 
+#[path = "authz/admin.rs"]
+mod admin;
 #[path = "authz/groups.rs"]
 mod groups;
 #[path = "authz/txn.rs"]

@@ -351,3 +351,24 @@ pub(crate) fn gate(az: &Authorizer<'_>, version: i16, body: &RequestBody) -> Opt
         _ => None,
     }
 }
+
+/// Whether the caller may create the topic `name`: CREATE on the cluster
+/// or on the topic (Kafka's CreateTopics and Metadata auto-creation).
+pub(crate) fn may_create(az: &Authorizer<'_>, name: &str) -> bool {
+    az.cluster(Operation::Create) || az.topic(Operation::Create, name)
+}
+
+/// A created topic's answer for a caller that may not DESCRIBE_CONFIGS
+/// it: TOPIC_AUTHORIZATION_FAILED as its config error, and neither its
+/// configs nor its partition count and replication factor, as Kafka.
+pub(crate) fn hide_configs(
+    az: &Authorizer<'_>,
+    r: &mut crate::protocol::messages::create_topics_response::CreatableTopicResult,
+) {
+    if r.error_code == 0 && !az.topic(Operation::DescribeConfigs, &r.name) {
+        r.topic_config_error_code = ErrorCode::TOPIC_AUTHORIZATION_FAILED.code();
+        r.configs = None;
+        r.num_partitions = -1;
+        r.replication_factor = -1;
+    }
+}

@@ -538,7 +538,7 @@ fn run<S: Storage>(
         }
         Q::DeleteTopics(req) if config.zk_mode => {
             use delete_topics::zk::{handle, Outcome};
-            match handle(ctx, config, members, ctl.cluster, creates, req) {
+            match handle(ctx, config, members, ctl.cluster, creates, &az, req) {
                 Outcome::Answer(r) => Handled::respond(R::DeleteTopics(r)),
                 Outcome::Mark { held, topics } => Handled {
                     delete: topics,
@@ -554,11 +554,11 @@ fn run<S: Storage>(
         Q::AlterPartitionReassignments(req) => reassignments::alter(req, ctx.version),
         Q::ListPartitionReassignments(req) => reassignments::list(req),
         Q::DeleteTopics(req) => {
-            Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
+            Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, &az, req)))
         }
         Q::CreatePartitions(req) if config.zk_mode => {
             use create_partitions::zk::{handle, Outcome};
-            match handle(ctx, config, members, ctl.cluster, creates, req) {
+            match handle(ctx, config, members, ctl.cluster, creates, &az, req) {
                 Outcome::Answer(r) => Handled::respond(R::CreatePartitions(r)),
                 Outcome::Write {
                     request,
@@ -574,11 +574,12 @@ fn run<S: Storage>(
             }
         }
         Q::CreatePartitions(req) => Handled::respond(R::CreatePartitions(
-            create_partitions::handle(ctx, config, ctl, req),
+            create_partitions::handle(ctx, config, ctl, &az, req),
         )),
         Q::DeleteRecords(req) => Handled::respond(R::DeleteRecords(delete_records::handle(
             ctl.cluster,
             ctl.storage,
+            &az,
             req,
         ))),
         Q::ListOffsets(req) => Handled::respond(R::ListOffsets(list_offsets::handle(
@@ -586,10 +587,11 @@ fn run<S: Storage>(
             ctl.cluster,
             &*ctl.storage,
             producers,
+            &az,
             req,
         ))),
         Q::OffsetForLeaderEpoch(req) => Handled::respond(R::OffsetForLeaderEpoch(
-            offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, epochs, req),
+            offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, epochs, &az, req),
         )),
         Q::DescribeCluster(req) => Handled::respond(R::DescribeCluster(describe_cluster::handle(
             ctx, config, members, &az, req,
@@ -598,7 +600,7 @@ fn run<S: Storage>(
             describe_topic_partitions::handle(config, members, ctl.cluster, &az, req),
         )),
         Q::CreateTopics(req) if config.zk_mode => {
-            match create_topics::zk::handle(ctx, config, members, ctl, creates, req) {
+            match create_topics::zk::handle(ctx, config, members, ctl, creates, &az, req) {
                 create_topics::zk::Outcome::Answer(r) => Handled::respond(R::CreateTopics(r)),
                 create_topics::zk::Outcome::Held { request, topics } => Handled {
                     create: Some((request, topics)),
@@ -607,7 +609,7 @@ fn run<S: Storage>(
             }
         }
         Q::CreateTopics(req) => Handled::respond(R::CreateTopics(create_topics::handle(
-            ctx, config, ctl, req,
+            ctx, config, ctl, &az, req,
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
@@ -722,7 +724,7 @@ fn run<S: Storage>(
             list_transactions::handle(ctx.version, ctx.now, txns, req),
         )),
         Q::DescribeProducers(req) => Handled::respond(R::DescribeProducers(
-            describe_producers::handle(ctl.cluster, producers, req),
+            describe_producers::handle(ctl.cluster, producers, &az, req),
         )),
         Q::DescribeConfigs(req) => Handled::respond(R::DescribeConfigs(describe_configs::handle(
             ctx,
