@@ -372,3 +372,36 @@ pub(crate) fn hide_configs(
         r.replication_factor = -1;
     }
 }
+
+/// The refusal of `op` on a config resource (DescribeConfigs,
+/// AlterConfigs, IncrementalAlterConfigs), as Kafka's `ConfigHelper` and
+/// `KafkaApis` refuse it: a topic needs `op` on the topic
+/// (TOPIC_AUTHORIZATION_FAILED), a broker, a broker logger or client
+/// metrics `op` on the cluster (CLUSTER_AUTHORIZATION_FAILED), a group
+/// `op` on the group (GROUP_AUTHORIZATION_FAILED); `None` when allowed.
+pub(crate) fn config_refusal(
+    az: &Authorizer<'_>,
+    op: Operation,
+    resource_type: i8,
+    name: &str,
+) -> Option<(ErrorCode, String)> {
+    use crate::state::configs::{RESOURCE_GROUP, RESOURCE_TOPIC};
+    let (allowed, code, message) = match resource_type {
+        RESOURCE_TOPIC => (
+            az.topic(op, name),
+            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+            "Topic authorization failed.",
+        ),
+        RESOURCE_GROUP => (
+            az.group(op, name),
+            ErrorCode::GROUP_AUTHORIZATION_FAILED,
+            "Group authorization failed.",
+        ),
+        _ => (
+            az.cluster(op),
+            ErrorCode::CLUSTER_AUTHORIZATION_FAILED,
+            "Cluster authorization failed.",
+        ),
+    };
+    (!allowed).then(|| (code, message.to_string()))
+}

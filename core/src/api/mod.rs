@@ -718,10 +718,10 @@ fn run<S: Storage>(
             req,
         ),
         Q::DescribeTransactions(req) => Handled::respond(R::DescribeTransactions(
-            describe_transactions::handle(txns, req),
+            describe_transactions::handle(txns, &az, req),
         )),
         Q::ListTransactions(req) => Handled::respond(R::ListTransactions(
-            list_transactions::handle(ctx.version, ctx.now, txns, req),
+            list_transactions::handle(ctx.version, ctx.now, txns, &az, req),
         )),
         Q::DescribeProducers(req) => Handled::respond(R::DescribeProducers(
             describe_producers::handle(ctl.cluster, producers, &az, req),
@@ -730,13 +730,14 @@ fn run<S: Storage>(
             ctx,
             config,
             ctl.cluster,
+            &az,
             req,
         ))),
         Q::AlterConfigs(req) => Handled::respond(R::AlterConfigs(alter_configs::handle(
-            ctx, config, &mut ctl, req,
+            ctx, config, &mut ctl, &az, req,
         ))),
         Q::IncrementalAlterConfigs(req) => Handled::respond(R::IncrementalAlterConfigs(
-            incremental_alter_configs::handle(ctx, config, &mut ctl, req),
+            incremental_alter_configs::handle(ctx, config, &mut ctl, &az, req),
         )),
         Q::GetTelemetrySubscriptions(req) => Handled::respond(R::GetTelemetrySubscriptions(
             get_telemetry_subscriptions::handle(ctx, telemetry, ctl.ids, req),

@@ -100,3 +100,46 @@ fn list_offsets_needs_describe() {
     allow(&mut s, ResourceType::Topic, "t", Operation::Describe);
     assert_eq!(list(&mut s), 0);
 }
+
+#[test]
+fn describe_configs_needs_describe_configs_on_the_topic_or_the_cluster() {
+    use spate_core::protocol::messages::describe_configs_request::{
+        DescribeConfigsRequest, DescribeConfigsResource,
+    };
+    let mut s = sim();
+    s.create_topic("t", 1);
+    let describe = |s: &mut crate::sim::Sim| {
+        let req = DescribeConfigsRequest {
+            resources: vec![
+                DescribeConfigsResource {
+                    resource_type: 2,
+                    resource_name: "t".into(),
+                    ..Default::default()
+                },
+                DescribeConfigsResource {
+                    resource_type: 4,
+                    resource_name: "1".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        match s.call(ALICE, 4, RequestBody::DescribeConfigs(req)) {
+            ResponseBody::DescribeConfigs(r) => (r.results[0].error_code, r.results[1].error_code),
+            other => panic!("{other:?}"),
+        }
+    };
+    let cluster = ErrorCode::CLUSTER_AUTHORIZATION_FAILED.code();
+    assert_eq!(describe(&mut s), (DENIED, cluster));
+    // ALTER_CONFIGS implies DESCRIBE_CONFIGS.
+    allow(&mut s, ResourceType::Topic, "t", Operation::AlterConfigs);
+    allow(
+        &mut s,
+        ResourceType::Cluster,
+        "kafka-cluster",
+        Operation::DescribeConfigs,
+    );
+    let (topic, broker) = describe(&mut s);
+    assert_eq!(topic, 0);
+    assert_ne!(broker, cluster);
+}
