@@ -30,6 +30,10 @@
 //! leader or follower: `state::leadership`), and ControlledShutdown,
 //! ElectLeaders and the partition reassignment APIs, held and handed to
 //! the controller through the driver ([`Handled::ask`]).
+//!
+//! With an authorizer, `run` builds one [`Authorizer`] per request:
+//! `authz::gate` answers a request the principal may not make at all, and
+//! handlers that check single topics, groups or ids take it.
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
@@ -653,7 +657,7 @@ fn run<S: Storage>(
                     .collect(),
             };
             let mut tp = txn_parts!();
-            let r = add_partitions_to_txn::handle(ctx, &mut tp, req, &mut appended);
+            let r = add_partitions_to_txn::handle(ctx, &mut tp, &az, req, &mut appended);
             replicated::txn_answer(
                 &tp,
                 ctx,
