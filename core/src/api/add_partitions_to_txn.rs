@@ -17,6 +17,9 @@
 //! (the previous transaction is still being ended). A verification answers
 //! per partition: NONE for one in the transaction, TRANSACTION_ABORTABLE
 //! (INVALID_TXN_STATE at v4) for one that is not.
+//!
+//! With an authorizer a client's request (v0-3) needs WRITE on its
+//! transactional id and on each topic, a broker's (v4+) CLUSTER_ACTION.
 
 use bytestring::ByteString;
 
@@ -30,17 +33,64 @@ use crate::protocol::messages::add_partitions_to_txn_response::{
 use crate::protocol::ErrorCode;
 use crate::storage::{Storage, TopicPartition};
 
+use super::authz::Checks;
 use super::txn::{carry_out, fenced_for, TxnParts};
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
+
+/// Kafka's checks of a client's request (v0-3; v4+ comes from brokers,
+/// with CLUSTER_ACTION, see `authz::gate`): WRITE on the transactional id
+/// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition), then
+/// WRITE on each topic (TOPIC_AUTHORIZATION_FAILED, the others
+/// OPERATION_NOT_ATTEMPTED); `None` when allowed.
+fn refused(
+    az: &Authorizer<'_>,
+    id: &str,
+    topics: &[AddPartitionsToTxnTopic],
+) -> Option<Vec<AddPartitionsToTxnTopicResult>> {
+    let every = |code: &dyn Fn(&str) -> ErrorCode| {
+        (topics.iter())
+            .map(|t| AddPartitionsToTxnTopicResult {
+                name: t.name.clone(),
+                results_by_partition: (t.partitions.iter())
+                    .map(|p| AddPartitionsToTxnPartitionResult {
+                        partition_index: p,
+                        partition_error_code: code(&t.name).code(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect()
+    };
+    if !az.txn_id(Operation::Write, id) {
+        return Some(every(&|_| ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED));
+    }
+    if topics.iter().all(|t| az.topic(Operation::Write, &t.name)) {
+        return None;
+    }
+    Some(every(&|t| match az.topic(Operation::Write, t) {
+        true => ErrorCode::OPERATION_NOT_ATTEMPTED,
+        false => ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+    }))
+}
 
 /// Runs an AddPartitionsToTxn request.
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     p: &mut TxnParts<'_, S>,
+    az: &Authorizer<'_>,
     req: AddPartitionsToTxnRequest,
     appended: &mut Vec<TopicPartition>,
 ) -> AddPartitionsToTxnResponse {
     if ctx.version <= 3 {
+        let (id, topics) = (&req.v3_and_below_transactional_id, &req.v3_and_below_topics);
+        if let Some(results) = refused(az, id, topics) {
+            return AddPartitionsToTxnResponse {
+                results_by_topic_v3_and_below: results,
+                ..Default::default()
+            };
+        }
         let results = add(
             ctx,
             p,

@@ -47,7 +47,9 @@ use crate::state::controller::Controller;
 use crate::state::{Config, Now};
 use crate::storage::Storage;
 
+use super::authz::config_refusal;
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
 
 /// An error for one resource: code and message.
 pub(crate) type Failure = (ErrorCode, String);
@@ -56,6 +58,7 @@ pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     config: &Config,
     ctl: &mut Controller<'_, S>,
+    az: &Authorizer<'_>,
     req: AlterConfigsRequest,
 ) -> AlterConfigsResponse {
     let repeated = repeated(
@@ -73,6 +76,10 @@ pub(crate) fn handle<S: Storage>(
                     ErrorCode::INVALID_REQUEST,
                     "Each resource must appear at most once.".into(),
                 ))
+            } else if let Some(refused) =
+                config_refusal(az, Operation::AlterConfigs, r.resource_type, name)
+            {
+                Err(refused)
             } else {
                 alter(
                     ctl,

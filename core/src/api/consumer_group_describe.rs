@@ -4,7 +4,9 @@
 //! A group that does not exist, or is a classic group, is
 //! GROUP_ID_NOT_FOUND (as Kafka). v1 adds each member's type (1: a
 //! consumer-protocol member; Spate has no classic members in consumer
-//! groups).
+//! groups). A group the caller may not DESCRIBE is
+//! GROUP_AUTHORIZATION_FAILED; authorized operations, when asked for, are
+//! the caller's on the group.
 
 use std::collections::BTreeMap;
 
@@ -17,16 +19,16 @@ use crate::protocol::messages::consumer_group_describe_response::{
 use crate::protocol::{ErrorCode, Uuid};
 use crate::state::cluster::Cluster;
 
+use super::authz::Checks;
 use super::Ctx;
-
-/// READ, DELETE and DESCRIBE.
-const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
+use crate::security::acl::{Authorizer, Operation, ResourceType};
 
 /// Runs a ConsumerGroupDescribe request.
 pub(crate) fn handle(
     ctx: &Ctx,
     groups: &GroupCoordinator,
     cluster: &Cluster,
+    az: &Authorizer<'_>,
     req: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
     let names: BTreeMap<Uuid, bytestring::ByteString> = cluster
@@ -54,8 +56,12 @@ pub(crate) fn handle(
                 group_id: id.clone(),
                 ..Default::default()
             };
+            if !az.group(Operation::Describe, id) {
+                d.error_code = ErrorCode::GROUP_AUTHORIZATION_FAILED.code();
+                return d;
+            }
             if req.include_authorized_operations {
-                d.authorized_operations = GROUP_OPERATIONS;
+                d.authorized_operations = az.authorized_operations(ResourceType::Group, id);
             }
             if let Err(code) = groups.coordinates(id) {
                 d.error_code = code.code();

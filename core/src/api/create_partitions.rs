@@ -62,7 +62,9 @@ use crate::state::controller::Controller;
 use crate::state::Config;
 use crate::storage::Storage;
 
+use super::authz::Checks;
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
 
 /// Kafka's cap on the records one controller operation may write.
 const MAX_NEW_PARTITIONS: i64 = 10_000;
@@ -72,6 +74,7 @@ pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     config: &Config,
     mut ctl: Controller<'_, S>,
+    az: &Authorizer<'_>,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
     let mut count: BTreeMap<&str, usize> = BTreeMap::new();
@@ -90,6 +93,11 @@ pub(crate) fn handle<S: Storage>(
             Err((
                 ErrorCode::INVALID_REQUEST,
                 Some("Duplicate topic name.".to_string()),
+            ))
+        } else if !az.topic(Operation::Alter, &name) {
+            Err((
+                ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+                Some("The topic authorization is failed.".to_string()),
             ))
         } else {
             check(config, ctl.cluster, t, &mut budget)

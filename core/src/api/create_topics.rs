@@ -82,7 +82,9 @@ use crate::state::controller::Controller;
 use crate::state::Config;
 use crate::storage::Storage;
 
+use super::authz::{hide_configs, may_create};
 use super::Ctx;
+use crate::security::acl::Authorizer;
 
 mod held;
 pub(super) mod zk;
@@ -93,6 +95,7 @@ pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     config: &Config,
     mut ctl: Controller<'_, S>,
+    az: &Authorizer<'_>,
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
     let mut seen = std::collections::BTreeSet::new();
@@ -109,7 +112,13 @@ pub(crate) fn handle<S: Storage>(
                     Some(format!("Duplicate topic name {name} in the request")),
                 );
             }
-            create_here(ctx, config, &mut ctl, t, req.validate_only)
+            if !may_create(az, &name) {
+                let code = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
+                return result(t, Uuid::ZERO, code, None);
+            }
+            let mut r = create_here(ctx, config, &mut ctl, t, req.validate_only);
+            hide_configs(az, &mut r);
+            r
         })
         .collect();
     CreateTopicsResponse {

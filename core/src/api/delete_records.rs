@@ -23,7 +23,11 @@
 //! In ZooKeeper mode a partition this broker does not lead is
 //! NOT_LEADER_OR_FOLLOWER ([`crate::state::cluster::Cluster::lead`]); a
 //! single broker leads every partition it knows.
+//!
+//! With an authorizer a topic the caller may not DELETE is
+//! TOPIC_AUTHORIZATION_FAILED and nothing is deleted from it, as in Kafka.
 
+use super::authz::Checks;
 use crate::protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsRequest,
 };
@@ -31,6 +35,7 @@ use crate::protocol::messages::delete_records_response::{
     DeleteRecordsPartitionResult, DeleteRecordsResponse, DeleteRecordsTopicResult,
 };
 use crate::protocol::ErrorCode;
+use crate::security::acl::{Authorizer, Operation};
 use crate::state::cluster::Cluster;
 use crate::storage::{Storage, TopicPartition};
 
@@ -38,6 +43,7 @@ use crate::storage::{Storage, TopicPartition};
 pub(crate) fn handle<S: Storage>(
     cluster: &Cluster,
     storage: &mut S,
+    az: &Authorizer<'_>,
     req: DeleteRecordsRequest,
 ) -> DeleteRecordsResponse {
     let topics = req
@@ -49,7 +55,13 @@ pub(crate) fn handle<S: Storage>(
                 .partitions
                 .iter()
                 .map(|p| {
-                    let (low_watermark, code) = match delete(cluster, storage, &t.name, p) {
+                    // Kafka's check: DELETE on the topic.
+                    let deleted = if az.topic(Operation::Delete, &t.name) {
+                        delete(cluster, storage, &t.name, p)
+                    } else {
+                        Err(ErrorCode::TOPIC_AUTHORIZATION_FAILED)
+                    };
+                    let (low_watermark, code) = match deleted {
                         Ok(low) => (low, ErrorCode::NONE),
                         Err(code) => (-1, code),
                     };

@@ -47,7 +47,9 @@ use crate::state::cluster::{Cluster, METADATA_TOPIC};
 use crate::state::controller::Controller;
 use crate::storage::Storage;
 
+use super::authz::Checks;
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
 
 /// Kafka's message for UNKNOWN_TOPIC_OR_PARTITION.
 const UNKNOWN_NAME: &str = "This server does not host this topic-partition.";
@@ -71,9 +73,10 @@ pub(crate) enum Resolved {
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     mut ctl: Controller<'_, S>,
+    az: &Authorizer<'_>,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
-    let responses = resolve(ctx.version, ctl.cluster, &req)
+    let responses = resolve(ctx.version, ctl.cluster, az, &req)
         .into_iter()
         .map(|r| match r {
             Resolved::Answer(a) => a,
@@ -103,7 +106,16 @@ pub(crate) fn entries(version: i16, req: &DeleteTopicsRequest) -> Vec<(Option<St
 }
 
 /// Checks every entry against the image.
-pub(crate) fn resolve(version: i16, cluster: &Cluster, req: &DeleteTopicsRequest) -> Vec<Resolved> {
+/// With an authorizer, as Kafka: a topic named by id the caller may not
+/// DESCRIBE is TOPIC_AUTHORIZATION_FAILED without its name, and one it
+/// may not DELETE TOPIC_AUTHORIZATION_FAILED (before whether it exists).
+pub(crate) fn resolve(
+    version: i16,
+    cluster: &Cluster,
+    az: &Authorizer<'_>,
+    req: &DeleteTopicsRequest,
+) -> Vec<Resolved> {
+    let denied = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
     let entries = entries(version, req);
     // How often each pure name and pure id is given.
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
@@ -142,6 +154,8 @@ pub(crate) fn resolve(version: i16, cluster: &Cluster, req: &DeleteTopicsRequest
                         ErrorCode::INVALID_REQUEST,
                         Some("Duplicate topic name."),
                     )
+                } else if !az.topic(Operation::Delete, n) {
+                    result(Some(n), Uuid::ZERO, denied, None)
                 } else {
                     match topic_id(cluster, n) {
                         None => result(
@@ -179,6 +193,12 @@ pub(crate) fn resolve(version: i16, cluster: &Cluster, req: &DeleteTopicsRequest
                 } else {
                     match cluster.by_id.get(&id).cloned() {
                         None => result(None, id, ErrorCode::UNKNOWN_TOPIC_ID, Some(UNKNOWN_ID)),
+                        Some(n) if !az.topic(Operation::Describe, &n) => {
+                            result(None, id, denied, None)
+                        }
+                        Some(n) if !az.topic(Operation::Delete, &n) => {
+                            result(Some(&n), id, denied, None)
+                        }
                         // Named by name too: that entry answers for both.
                         Some(n) if names.get(n.as_str()) == Some(&1) => continue,
                         Some(n) => {

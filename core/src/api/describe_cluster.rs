@@ -26,16 +26,14 @@ use crate::protocol::messages::describe_cluster_response::{
 };
 use crate::protocol::ErrorCode;
 
+use super::authz::Checks;
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation, ResourceType, CLUSTER_NAME};
 use crate::state::brokers::Membership;
 use crate::state::Config;
 
 /// Authorized operations not requested.
 const NOT_REQUESTED: i32 = i32::MIN;
-/// Every cluster operation: CREATE (5), ALTER (7), DESCRIBE (8),
-/// CLUSTER_ACTION (9), DESCRIBE_CONFIGS (10), ALTER_CONFIGS (11),
-/// IDEMPOTENT_WRITE (12), as a bit set.
-const ALL_CLUSTER_OPS: i32 = 1 << 5 | 1 << 7 | 1 << 8 | 1 << 9 | 1 << 10 | 1 << 11 | 1 << 12;
 /// EndpointType BROKER.
 const BROKER: i8 = 1;
 /// EndpointType CONTROLLER.
@@ -46,6 +44,7 @@ pub(crate) fn handle(
     ctx: &Ctx,
     c: &Config,
     members: &Membership,
+    az: &Authorizer<'_>,
     req: DescribeClusterRequest,
 ) -> DescribeClusterResponse {
     let refuse = |code: ErrorCode, message: String| DescribeClusterResponse {
@@ -87,10 +86,14 @@ pub(crate) fn handle(
                 ..Default::default()
             })
             .collect(),
-        cluster_authorized_operations: if req.include_cluster_authorized_operations {
-            ALL_CLUSTER_OPS
-        } else {
-            NOT_REQUESTED
+        // The caller's operations on the cluster (every one without an
+        // authorizer), 0 when it may not DESCRIBE it, as Kafka answers.
+        cluster_authorized_operations: match req.include_cluster_authorized_operations {
+            true if az.cluster(Operation::Describe) => {
+                az.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+            }
+            true => 0,
+            false => NOT_REQUESTED,
         },
         ..Default::default()
     }

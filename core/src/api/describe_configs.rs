@@ -29,7 +29,9 @@ use crate::protocol::messages::describe_configs_response::{
 };
 use crate::protocol::ErrorCode;
 
+use super::authz::config_refusal;
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
 use crate::state::cluster::{topic_name_error, Cluster};
 use crate::state::configs::{
     broker as broker_configs, topic as topic_configs, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER,
@@ -41,6 +43,7 @@ pub(crate) fn handle(
     ctx: &Ctx,
     config: &Config,
     cluster: &Cluster,
+    az: &Authorizer<'_>,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
     let known = |t: i8| {
@@ -64,8 +67,16 @@ pub(crate) fn handle(
         .resources
         .iter()
         .map(|r| {
+            let refused = config_refusal(
+                az,
+                Operation::DescribeConfigs,
+                r.resource_type,
+                &r.resource_name,
+            );
             let described = if unknown {
                 Err((ErrorCode::INVALID_REQUEST, INVALID_REQUEST_MESSAGE.into()))
+            } else if let Some(refused) = refused {
+                Err(refused)
             } else {
                 describe(config, cluster, r, &opts)
             };

@@ -4,7 +4,8 @@
 //! group is Stable (otherwise just who they are), and so is the protocol.
 //! An unknown group is reported as state `Dead` with no error before v6,
 //! and with GROUP_ID_NOT_FOUND from v6. v3+ may ask for the operations the
-//! caller may perform (Spate has no ACLs: all of a group's operations).
+//! caller may perform on each group. A group the caller may not DESCRIBE
+//! is GROUP_AUTHORIZATION_FAILED (and nothing more), as in Kafka.
 
 use crate::coordinator::group::classic::State;
 use crate::coordinator::group::{Group, GroupCoordinator};
@@ -14,15 +15,15 @@ use crate::protocol::messages::describe_groups_response::{
 };
 use crate::protocol::ErrorCode;
 
+use super::authz::Checks;
 use super::Ctx;
-
-/// READ, DELETE and DESCRIBE: what Kafka's ACLs grant on a group.
-const GROUP_OPERATIONS: i32 = (1 << 3) | (1 << 6) | (1 << 8);
+use crate::security::acl::{Authorizer, Operation, ResourceType};
 
 /// Runs a DescribeGroups request.
 pub(crate) fn handle(
     ctx: &Ctx,
     groups: &GroupCoordinator,
+    az: &Authorizer<'_>,
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
     let v = ctx.version;
@@ -34,8 +35,12 @@ pub(crate) fn handle(
                 group_id: id.clone(),
                 ..Default::default()
             };
+            if !az.group(Operation::Describe, id) {
+                d.error_code = ErrorCode::GROUP_AUTHORIZATION_FAILED.code();
+                return d;
+            }
             if v >= 3 && req.include_authorized_operations {
-                d.authorized_operations = GROUP_OPERATIONS;
+                d.authorized_operations = az.authorized_operations(ResourceType::Group, id);
             }
             if let (false, Err(code)) = (id.is_empty(), groups.coordinates(id)) {
                 d.error_code = code.code();

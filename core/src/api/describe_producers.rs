@@ -6,12 +6,17 @@
 //! timestamp of its last batch or marker, the coordinator epoch of its
 //! last marker, and the first offset of its open transaction (-1 if none)
 //! — what `kafka-transactions.sh find-hanging` reads.
+//!
+//! With an authorizer a topic the caller may not READ is
+//! TOPIC_AUTHORIZATION_FAILED, as in Kafka.
 
+use super::authz::Checks;
 use crate::protocol::messages::describe_producers_request::DescribeProducersRequest;
 use crate::protocol::messages::describe_producers_response::{
     DescribeProducersResponse, PartitionResponse, ProducerState, TopicResponse,
 };
 use crate::protocol::ErrorCode;
+use crate::security::acl::{Authorizer, Operation};
 use crate::state::cluster::Cluster;
 use crate::state::producers::Producers;
 
@@ -19,6 +24,7 @@ use crate::state::producers::Producers;
 pub(crate) fn handle(
     cluster: &Cluster,
     producers: &Producers,
+    az: &Authorizer<'_>,
     req: DescribeProducersRequest,
 ) -> DescribeProducersResponse {
     let topics = req
@@ -30,6 +36,14 @@ pub(crate) fn handle(
                 .partition_indexes
                 .iter()
                 .map(|i| {
+                    // Kafka's check: READ on the topic.
+                    if !az.topic(Operation::Read, &t.name) {
+                        return PartitionResponse {
+                            partition_index: i,
+                            error_code: ErrorCode::TOPIC_AUTHORIZATION_FAILED.code(),
+                            ..Default::default()
+                        };
+                    }
                     let Some(topic) = cluster.topics.get(&*t.name).filter(|x| x.has_partition(i))
                     else {
                         return PartitionResponse {

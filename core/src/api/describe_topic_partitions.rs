@@ -34,7 +34,9 @@ use crate::state::brokers::Membership;
 use crate::state::cluster::{is_internal, valid_topic_name, Cluster, Topic, METADATA_TOPIC};
 use crate::state::Config;
 
+use super::authz::Checks;
 use super::metadata::answer;
+use crate::security::acl::{Authorizer, Operation, ResourceType};
 
 /// Kafka's `max.request.partition.size.limit` default.
 const MAX_PARTITIONS: i32 = 2000;
@@ -47,6 +49,7 @@ pub(crate) fn handle(
     config: &Config,
     members: &Membership,
     cluster: &Cluster,
+    az: &Authorizer<'_>,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
     let all = req.topics.is_empty();
@@ -89,6 +92,15 @@ pub(crate) fn handle(
             next_cursor = Some(cursor(name, 0));
             break;
         }
+        // Kafka's check: DESCRIBE on the topic; a topic that may not be
+        // described is left out of a request for all of them.
+        if !az.topic(Operation::Describe, name) {
+            if !all {
+                let code = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
+                topics.push(topic(name, Uuid::ZERO, code, Vec::new()));
+            }
+            continue;
+        }
         let Some(t) = cluster.topics.get(name).filter(|_| name != METADATA_TOPIC) else {
             if !all {
                 let code = if valid_topic_name(name) {
@@ -108,7 +120,9 @@ pub(crate) fn handle(
         let upper = t.partitions.len().min(start.saturating_add(remaining));
         let partitions = describe(config, members, cluster, t, start, upper);
         let taken = partitions.len();
-        topics.push(topic(name, t.id, ErrorCode::NONE, partitions));
+        let mut answer = topic(name, t.id, ErrorCode::NONE, partitions);
+        answer.topic_authorized_operations = az.authorized_operations(ResourceType::Topic, name);
+        topics.push(answer);
         if upper < t.partitions.len() {
             next_cursor = Some(cursor(name, upper as i32));
             break;

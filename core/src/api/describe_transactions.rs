@@ -7,6 +7,8 @@
 //! `__transaction_state` is not led here is NOT_COORDINATOR
 //! ([`TxnCoordinator::coordinates`]).
 
+use super::authz::Checks;
+use crate::security::acl::{Authorizer, Operation};
 use std::collections::BTreeMap;
 
 use crate::coordinator::txn::TxnCoordinator;
@@ -19,53 +21,65 @@ use crate::protocol::{ErrorCode, PrimArray};
 /// Runs a DescribeTransactions request.
 pub(crate) fn handle(
     txns: &TxnCoordinator,
+    az: &Authorizer<'_>,
     req: DescribeTransactionsRequest,
 ) -> DescribeTransactionsResponse {
+    // Kafka's checks: DESCRIBE on the transactional id
+    // (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), and only the topics the
+    // caller may DESCRIBE are listed.
+    let allowed = |id: &str| match az.txn_id(Operation::Describe, id) {
+        true => Ok(()),
+        false => Err(ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED),
+    };
     let transaction_states = req
         .transactional_ids
         .iter()
-        .map(|id| match txns.coordinates(id).map(|()| txns.get(id)) {
-            Err(code) => TransactionState {
-                error_code: code.code(),
-                transactional_id: id.clone(),
-                producer_id: -1,
-                producer_epoch: -1,
-                transaction_start_time_ms: -1,
-                ..Default::default()
-            },
-            Ok(None) => TransactionState {
-                error_code: ErrorCode::TRANSACTIONAL_ID_NOT_FOUND.code(),
-                transactional_id: id.clone(),
-                producer_id: -1,
-                producer_epoch: -1,
-                transaction_start_time_ms: -1,
-                ..Default::default()
-            },
-            Ok(Some(m)) => {
-                let mut by_topic: BTreeMap<_, Vec<i32>> = BTreeMap::new();
-                for (t, p) in &m.partitions {
-                    by_topic.entry(t.clone()).or_default().push(*p);
-                }
-                TransactionState {
-                    error_code: 0,
+        .map(
+            |id| match allowed(id).and_then(|()| txns.coordinates(id).map(|()| txns.get(id))) {
+                Err(code) => TransactionState {
+                    error_code: code.code(),
                     transactional_id: id.clone(),
-                    transaction_state: m.state.name().into(),
-                    transaction_timeout_ms: m.timeout_ms,
-                    transaction_start_time_ms: m.start_ms,
-                    producer_id: m.producer_id,
-                    producer_epoch: m.epoch,
-                    topics: by_topic
-                        .into_iter()
-                        .map(|(topic, ps)| TopicData {
-                            topic,
-                            partitions: PrimArray::from(ps),
-                            ..Default::default()
-                        })
-                        .collect(),
+                    producer_id: -1,
+                    producer_epoch: -1,
+                    transaction_start_time_ms: -1,
                     ..Default::default()
+                },
+                Ok(None) => TransactionState {
+                    error_code: ErrorCode::TRANSACTIONAL_ID_NOT_FOUND.code(),
+                    transactional_id: id.clone(),
+                    producer_id: -1,
+                    producer_epoch: -1,
+                    transaction_start_time_ms: -1,
+                    ..Default::default()
+                },
+                Ok(Some(m)) => {
+                    let mut by_topic: BTreeMap<_, Vec<i32>> = BTreeMap::new();
+                    for (t, p) in
+                        (m.partitions.iter()).filter(|(t, _)| az.topic(Operation::Describe, t))
+                    {
+                        by_topic.entry(t.clone()).or_default().push(*p);
+                    }
+                    TransactionState {
+                        error_code: 0,
+                        transactional_id: id.clone(),
+                        transaction_state: m.state.name().into(),
+                        transaction_timeout_ms: m.timeout_ms,
+                        transaction_start_time_ms: m.start_ms,
+                        producer_id: m.producer_id,
+                        producer_epoch: m.epoch,
+                        topics: by_topic
+                            .into_iter()
+                            .map(|(topic, ps)| TopicData {
+                                topic,
+                                partitions: PrimArray::from(ps),
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    }
                 }
-            }
-        })
+            },
+        )
         .collect();
     DescribeTransactionsResponse {
         transaction_states,

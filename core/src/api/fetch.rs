@@ -67,7 +67,10 @@
 //! log is OFFSET_OUT_OF_RANGE. Read errors carry high watermark, last stable
 //! offset and log start offset -1. A storage failure is
 //! KAFKA_STORAGE_ERROR (NOT_LEADER_OR_FOLLOWER up to v5, whose clients do
-//! not retry the former).
+//! not retry the former). With an authorizer, a consumer's partitions of
+//! a topic it may not READ, and every partition a follower asks for
+//! without CLUSTER_ACTION on the cluster, are TOPIC_AUTHORIZATION_FAILED
+//! (decided when the request arrives).
 
 mod read;
 mod session;
@@ -77,6 +80,7 @@ use crate::protocol::messages::fetch_response::{
     FetchResponse, FetchableTopicResponse, NodeEndpoint, PartitionData,
 };
 use crate::protocol::{ErrorCode, ResponseBody, Uuid};
+use crate::security::acl::{Authorizer, Operation};
 use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::fetch_sessions::FetchSessions;
@@ -85,7 +89,9 @@ use crate::state::producers::Producers;
 use crate::state::{Config, Now};
 use crate::storage::{Storage, TopicPartition};
 
+use super::authz::Checks;
 use super::{Answering, Ctx, Parked, Parts, Reply};
+use std::collections::BTreeSet;
 
 /// A Fetch waiting for data: what it reads and how, decided when it
 /// arrived, so that trying it again only reads.
@@ -100,6 +106,9 @@ pub(crate) struct ParkedFetch {
     max_bytes: usize,
     min_bytes: usize,
     max_wait_ms: i32,
+    /// Topics the principal may not read (all, for a follower without
+    /// CLUSTER_ACTION): answered TOPIC_AUTHORIZATION_FAILED.
+    denied: BTreeSet<String>,
 }
 
 impl ParkedFetch {
@@ -156,6 +165,7 @@ pub(crate) fn handle<S: Storage>(
     producers: &Producers,
     sessions: &mut FetchSessions,
     ids: &mut Ids,
+    az: &Authorizer<'_>,
     req: FetchRequest,
 ) -> (Reply, Vec<Position>) {
     let v = ctx.version;
@@ -171,6 +181,16 @@ pub(crate) fn handle<S: Storage>(
             return (Reply::Response(body), Vec::new());
         }
     };
+    // Kafka's checks: a follower needs CLUSTER_ACTION on the cluster for
+    // any partition, a consumer READ on each topic.
+    let follower_allowed = replica_id < 0 || az.cluster(Operation::ClusterAction);
+    let denied = plan
+        .wants
+        .iter()
+        .filter_map(|w| w.topic.as_deref())
+        .filter(|t| !follower_allowed || (replica_id < 0 && !az.topic(Operation::Read, t)))
+        .map(str::to_string)
+        .collect();
     let max_bytes = if v >= 3 { req.max_bytes } else { i32::MAX }
         .min(config.fetch_max_bytes)
         .max(0) as usize;
@@ -187,6 +207,7 @@ pub(crate) fn handle<S: Storage>(
         max_bytes,
         min_bytes: req.min_bytes.max(0) as usize,
         max_wait_ms: req.max_wait_ms,
+        denied,
     };
     attempt(
         (config, members),
@@ -246,7 +267,11 @@ fn attempt<S: Storage>(
     let mut read_error = false;
     let mut positions = Vec::new();
     for (i, want) in plan.wants.iter().enumerate() {
-        match read::check(cluster, want) {
+        let checked = match want.topic.as_deref() {
+            Some(t) if fetch.denied.contains(t) => Err(ErrorCode::TOPIC_AUTHORIZATION_FAILED),
+            _ => read::check(cluster, want),
+        };
+        match checked {
             Ok(topic) => {
                 let data = read::partition(
                     config,

@@ -31,6 +31,10 @@
 //! missing (`transaction.state.log.num.partitions` partitions,
 //! `transaction.state.log.replication.factor` replicas, compacted, its
 //! `min.insync.replicas` from `transaction.state.log.min.isr`).
+//!
+//! With an authorizer a group key needs DESCRIBE on the group
+//! (GROUP_AUTHORIZATION_FAILED) and a transaction key DESCRIBE on the
+//! transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), as in Kafka.
 
 use bytestring::ByteString;
 
@@ -47,9 +51,11 @@ use crate::state::leadership::Lead;
 use crate::state::{Config, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
 use crate::storage::Storage;
 
+use super::authz::Checks;
 use super::create_topics::zk;
 use super::Creates;
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
 
 /// What a group's coordinator is looked up with in ZooKeeper mode.
 pub(crate) struct Zk<'a> {
@@ -71,20 +77,28 @@ pub(crate) fn handle<S: Storage>(
     config: &Config,
     mut ctl: Controller<'_, S>,
     zk: &mut Zk<'_>,
+    az: &Authorizer<'_>,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
     if ctx.version >= 4 {
         let coordinators = req
             .coordinator_keys
             .iter()
-            .map(|k| find(config, &mut ctl, zk, ctx, k.clone(), req.key_type))
+            .map(|k| find(config, &mut ctl, zk, (ctx, az), k.clone(), req.key_type))
             .collect();
         return FindCoordinatorResponse {
             coordinators,
             ..Default::default()
         };
     }
-    let c = find(config, &mut ctl, zk, ctx, req.key.clone(), req.key_type);
+    let c = find(
+        config,
+        &mut ctl,
+        zk,
+        (ctx, az),
+        req.key.clone(),
+        req.key_type,
+    );
     FindCoordinatorResponse {
         throttle_time_ms: 0,
         error_code: c.error_code,
@@ -104,7 +118,7 @@ fn find<S: Storage>(
     config: &Config,
     ctl: &mut Controller<'_, S>,
     zk: &mut Zk<'_>,
-    ctx: &Ctx,
+    (ctx, az): (&Ctx, &Authorizer<'_>),
     key: ByteString,
     key_type: i8,
 ) -> Coordinator {
@@ -123,6 +137,15 @@ fn find<S: Storage>(
             ErrorCode::INVALID_REQUEST,
             &format!("unknown coordinator key type {key_type}"),
         );
+    }
+    // Kafka's checks: DESCRIBE on the group or the transactional id.
+    if key_type == GROUP && !az.group(Operation::Describe, &key) {
+        let code = ErrorCode::GROUP_AUTHORIZATION_FAILED;
+        return fail(key, code, "Group authorization failed.");
+    }
+    if key_type == TRANSACTION && !az.txn_id(Operation::Describe, &key) {
+        let code = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+        return fail(key, code, "Transactional Id authorization failed.");
     }
     if config.zk_mode {
         let found = if key_type == GROUP {

@@ -38,7 +38,9 @@ use crate::storage::Storage;
 use super::alter_configs::{
     alter_topic, check_broker_name, check_keys, repeated, static_broker_configs, Failure,
 };
+use super::authz::config_refusal;
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
 
 const SET: i8 = 0;
 const DELETE: i8 = 1;
@@ -49,6 +51,7 @@ pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     config: &Config,
     ctl: &mut Controller<'_, S>,
+    az: &Authorizer<'_>,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let repeated = repeated(
@@ -65,6 +68,13 @@ pub(crate) fn handle<S: Storage>(
                     ErrorCode::INVALID_REQUEST,
                     "Each resource must appear at most once.".into(),
                 ))
+            } else if let Some(refused) = config_refusal(
+                az,
+                Operation::AlterConfigs,
+                r.resource_type,
+                &r.resource_name,
+            ) {
+                Err(refused)
             } else {
                 alter(ctl, config, r, req.validate_only, ctx.now)
             };

@@ -43,6 +43,9 @@
 //! In ZooKeeper mode a partition this broker does not lead is
 //! NOT_LEADER_OR_FOLLOWER ([`crate::state::cluster::Cluster::lead`]); a
 //! single broker leads every partition it knows.
+//!
+//! With an authorizer a topic the caller may not DESCRIBE is
+//! TOPIC_AUTHORIZATION_FAILED, as in Kafka.
 
 use std::collections::BTreeMap;
 
@@ -59,7 +62,9 @@ use crate::state::isolation::last_stable_offset;
 use crate::state::producers::Producers;
 use crate::storage::{Storage, TopicPartition};
 
+use super::authz::Checks;
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
 
 /// Latest offset.
 const LATEST: i64 = -1;
@@ -85,6 +90,7 @@ pub(crate) fn handle<S: Storage>(
     cluster: &Cluster,
     storage: &S,
     producers: &Producers,
+    az: &Authorizer<'_>,
     req: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let v = ctx.version;
@@ -104,6 +110,10 @@ pub(crate) fn handle<S: Storage>(
                 .partitions
                 .iter()
                 .map(|p| {
+                    // Kafka's check: DESCRIBE on the topic.
+                    if !az.topic(Operation::Describe, &t.name) {
+                        return error(p, ErrorCode::TOPIC_AUTHORIZATION_FAILED);
+                    }
                     let twice = named
                         .get(&(&*t.name, p.partition_index))
                         .is_some_and(|n| *n > 1);

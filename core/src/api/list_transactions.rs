@@ -16,12 +16,14 @@
 //! the partitions of `__transaction_state` led here are listed, as the
 //! coordinator holds no others (Kafka lists its owned partitions).
 
+use super::authz::Checks;
 use crate::coordinator::txn::{TxnCoordinator, TxnState};
 use crate::protocol::messages::list_transactions_request::ListTransactionsRequest;
 use crate::protocol::messages::list_transactions_response::{
     ListTransactionsResponse, TransactionState,
 };
 use crate::protocol::ErrorCode;
+use crate::security::acl::{Authorizer, Operation};
 use crate::state::Now;
 
 /// Runs a ListTransactions request.
@@ -29,6 +31,7 @@ pub(crate) fn handle(
     version: i16,
     now: Now,
     txns: &TxnCoordinator,
+    az: &Authorizer<'_>,
     req: ListTransactionsRequest,
 ) -> ListTransactionsResponse {
     let mut unknown = Vec::new();
@@ -61,6 +64,8 @@ pub(crate) fn handle(
     let transaction_states = txns
         .all()
         .filter(|m| m.state != TxnState::Dead)
+        // Kafka lists only the ids the caller may DESCRIBE.
+        .filter(|m| az.txn_id(Operation::Describe, &m.id))
         .filter(|m| req.state_filters.is_empty() || states.contains(&m.state))
         .filter(|m| {
             req.producer_id_filters.is_empty()

@@ -25,9 +25,18 @@
 //! brokers). `__consumer_offsets` is created as FindCoordinator creates
 //! it (`offsets.topic.num.partitions` partitions of
 //! `offsets.topic.replication.factor` replicas, Kafka's configs), with the
-//! same answers; so is `__transaction_state`. Authorized operations are
-//! reported as -2^31 ("not requested") or, when requested, as every
-//! operation: Spate has no ACLs.
+//! same answers; so is `__transaction_state`.
+//!
+//! # Authorization
+//!
+//! As Kafka's `handleTopicMetadataRequest`: an all-topics request leaves
+//! out the topics the principal may not DESCRIBE; a named one answers
+//! them TOPIC_AUTHORIZATION_FAILED (without the topic id when named, with
+//! it and without the name when asked for by id); a missing topic
+//! auto-creation would create needs CREATE on the cluster or the topic
+//! (TOPIC_AUTHORIZATION_FAILED). Authorized operations are -2^31 when not
+//! requested, else the principal's operations on each topic (every one
+//! with no authorizer) and on the cluster (0 without DESCRIBE on it).
 //!
 //! # Brokers and controller
 //!
@@ -61,18 +70,14 @@ use crate::state::controller::Controller;
 use crate::state::{Config, TRANSACTION_STATE_TOPIC};
 use crate::storage::{Storage, TopicPartition};
 
+use super::authz::Checks;
 use super::create_topics::{zk, Creates};
 use super::find_coordinator::{offsets_topic, transaction_topic};
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation, ResourceType, CLUSTER_NAME};
 
 /// Authorized operations not requested.
 const NOT_REQUESTED: i32 = i32::MIN;
-/// Every operation Kafka allows on a topic (READ, WRITE, CREATE, DELETE,
-/// ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS), as Kafka's bit set.
-const ALL_TOPIC_OPS: i32 = 3576;
-/// Every operation Kafka allows on the cluster (CREATE, ALTER, DESCRIBE,
-/// CLUSTER_ACTION, DESCRIBE_CONFIGS, ALTER_CONFIGS, IDEMPOTENT_WRITE), as Kafka's bit set.
-const ALL_CLUSTER_OPS: i32 = 8096;
 
 /// Runs a Metadata request. In ZooKeeper mode the topics it auto-creates
 /// come back with the request id [`Creates`] gave them, for the driver to
@@ -83,6 +88,7 @@ pub(crate) fn handle<S: Storage>(
     members: &Membership,
     mut ctl: Controller<'_, S>,
     creates: &mut Creates,
+    az: &Authorizer<'_>,
     req: MetadataRequest,
 ) -> (MetadataResponse, Option<(u64, Vec<NewTopic>)>) {
     let mut auto: Vec<NewTopic> = Vec::new();
@@ -97,17 +103,21 @@ pub(crate) fn handle<S: Storage>(
         ),
     };
     let auto_create = config.auto_create_topics && (v < 4 || req.allow_auto_topic_creation);
-    let topic_ops = if req.include_topic_authorized_operations {
-        ALL_TOPIC_OPS
-    } else {
-        NOT_REQUESTED
+    let topic_ops = |name: &str| {
+        if req.include_topic_authorized_operations {
+            az.authorized_operations(ResourceType::Topic, name)
+        } else {
+            NOT_REQUESTED
+        }
     };
     let mut topics = Vec::new();
     match wanted {
         None => {
+            // Topics the principal may not describe are left out.
             for t in ctl.cluster.topics.values() {
-                if t.name != METADATA_TOPIC {
-                    topics.push(describe(config, members, ctl.cluster, t, topic_ops, v));
+                if t.name != METADATA_TOPIC && az.topic(Operation::Describe, &t.name) {
+                    let ops = topic_ops(&t.name);
+                    topics.push(describe(config, members, ctl.cluster, t, ops, v));
                 }
             }
         }
@@ -117,6 +127,35 @@ pub(crate) fn handle<S: Storage>(
                     Some(n) => ctl.cluster.topics.get(n.as_str()).cloned(),
                     None => ctl.cluster.topic_by_id(&id).cloned(),
                 };
+                // Kafka's checks: DESCRIBE on the topic (a topic named by
+                // id is answered with its id only), then CREATE on the
+                // cluster or the topic for one auto-creation would create.
+                let known = name
+                    .clone()
+                    .or_else(|| found.as_ref().map(|t| t.name.clone()));
+                if let Some(n) = known.filter(|n| !az.topic(Operation::Describe, n)) {
+                    let (name, id) = match &name {
+                        Some(_) => (Some(n), Uuid::default()),
+                        None => (None, id),
+                    };
+                    topics.push(missing(name, id, ErrorCode::TOPIC_AUTHORIZATION_FAILED));
+                    continue;
+                }
+                if let (None, Some(n)) = (&found, &name) {
+                    if auto_create
+                        && !az.cluster(Operation::Create)
+                        && !az.topic(Operation::Create, n)
+                    {
+                        let mut t = missing(
+                            Some(n.clone()),
+                            Uuid::default(),
+                            ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+                        );
+                        t.is_internal = is_internal(n);
+                        topics.push(t);
+                        continue;
+                    }
+                }
                 let topic = match (found, &name) {
                     (Some(t), _) => Some(t),
                     (None, Some(n))
@@ -170,7 +209,8 @@ pub(crate) fn handle<S: Storage>(
                 };
                 match topic {
                     Some(t) => {
-                        topics.push(describe(config, members, ctl.cluster, &t, topic_ops, v))
+                        let ops = topic_ops(&t.name);
+                        topics.push(describe(config, members, ctl.cluster, &t, ops, v))
                     }
                     None => {
                         let code = if name.is_some() {
@@ -204,10 +244,13 @@ pub(crate) fn handle<S: Storage>(
         cluster_id: Some(config.cluster_id.as_str().into()),
         controller_id: members.controller_id(),
         topics,
-        cluster_authorized_operations: if req.include_cluster_authorized_operations {
-            ALL_CLUSTER_OPS
-        } else {
-            NOT_REQUESTED
+        // Kafka answers 0 to a principal that may not describe the cluster.
+        cluster_authorized_operations: match req.include_cluster_authorized_operations {
+            true if az.cluster(Operation::Describe) => {
+                az.authorized_operations(ResourceType::Cluster, CLUSTER_NAME)
+            }
+            true => 0,
+            false => NOT_REQUESTED,
         },
         ..Default::default()
     };

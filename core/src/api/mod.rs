@@ -30,12 +30,17 @@
 //! leader or follower: `state::leadership`), and ControlledShutdown,
 //! ElectLeaders and the partition reassignment APIs, held and handed to
 //! the controller through the driver ([`Handled::ask`]).
+//!
+//! With an authorizer, `run` builds one [`Authorizer`] per request:
+//! `authz::gate` answers a request the principal may not make at all, and
+//! handlers that check single topics, groups or ids take it.
 
 mod add_offsets_to_txn;
 mod add_partitions_to_txn;
 mod alter_configs;
 mod alter_user_scram_credentials;
 mod api_versions;
+mod authz;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
 mod controlled_shutdown;
@@ -59,6 +64,7 @@ mod end_txn;
 pub(crate) mod fetch;
 mod find_coordinator;
 mod get_telemetry_subscriptions;
+mod handled;
 mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;
@@ -88,13 +94,12 @@ mod write_txn_markers;
 use bytes::Bytes;
 use bytestring::ByteString;
 
-use crate::coordinator::group::{GroupCoordinator, Settled};
+use crate::coordinator::group::GroupCoordinator;
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::{decode_request_header, peek_request};
-use crate::protocol::{ApiKey, ErrorCode, Reader, RequestBody, ResponseBody};
+use crate::protocol::{ApiKey, Reader, RequestBody, ResponseBody};
 use crate::security::acl::Authorizer;
 use crate::security::Principal;
-use crate::state::assignment::NewTopic;
 use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::controller::Controller;
@@ -105,54 +110,12 @@ use crate::state::producers::Producers;
 use crate::state::security::SecurityImage;
 use crate::state::telemetry::Telemetry;
 use crate::state::{Config, ConnId, Now};
-use crate::storage::{Storage, TopicPartition};
+use crate::storage::Storage;
 
 pub(crate) use create_topics::{Answer as CreateAnswer, Creates};
-pub(crate) use fetch::ParkedFetch;
-pub(crate) use produce::ParkedProduce;
+pub(crate) use handled::{Answering, Handled, Parked, Reply};
 pub(crate) use supported::supported;
 
-/// A request waiting in the broker, indexed by the partitions it waits on
-/// and timed by its deadline.
-#[derive(Debug)]
-pub(crate) enum Parked {
-    /// A Fetch waiting for data.
-    Fetch(Box<ParkedFetch>),
-    /// An acks=all Produce waiting for the high watermark.
-    Produce(Box<ParkedProduce>),
-    /// An offset commit's (or SyncGroup's, or a transaction coordinator's)
-    /// answer waiting for the high watermark of its internal partition.
-    Answer(Box<replicated::ParkedAnswer>),
-}
-
-impl Parked {
-    /// When it is answered with whatever there is.
-    pub fn deadline(&self) -> Now {
-        match self {
-            Parked::Fetch(f) => f.deadline,
-            Parked::Produce(p) => p.deadline,
-            Parked::Answer(a) => a.deadline,
-        }
-    }
-
-    /// The partitions whose news may answer it.
-    pub fn partitions(&self) -> Vec<TopicPartition> {
-        match self {
-            Parked::Fetch(f) => f.partitions(),
-            Parked::Produce(p) => p.partitions(),
-            Parked::Answer(a) => a.partitions(),
-        }
-    }
-
-    /// How to answer it.
-    pub fn answering(&self) -> Answering {
-        match self {
-            Parked::Fetch(f) => f.answering,
-            Parked::Produce(p) => p.answering,
-            Parked::Answer(a) => a.answering,
-        }
-    }
-}
 use txn::TxnParts;
 
 /// The broker's state, each part borrowed on its own, for [`dispatch`] to
@@ -237,105 +200,6 @@ pub(crate) enum Input<'a> {
     /// A parked request, to try again: news on a partition it waits for,
     /// or (`expired`) its deadline passed.
     Resume(Parked, bool),
-}
-
-/// Who a response goes to and how it is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Answering {
-    pub correlation_id: i32,
-    pub key: ApiKey,
-    /// The version to encode the response in.
-    pub version: i16,
-}
-
-/// The outcome of handling a request.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)] // made once per request and moved, never stored
-pub(crate) enum Reply {
-    /// Send this response.
-    Response(ResponseBody),
-    /// Send nothing (Produce with acks=0).
-    NoResponse,
-    /// Wait: a Fetch with too little to return, parked until a partition
-    /// it reads gets records or its deadline passes; an acks=all Produce
-    /// until the high watermark passes what it appended.
-    Park(Parked),
-    /// Close the connection (a request the broker cannot serve).
-    Close(String),
-    /// Held by the group coordinator, which answers it later (a JoinGroup
-    /// or SyncGroup waiting for the other members).
-    Hold,
-    /// Held as this request of [`Creates`] (a CreateTopics or DeleteTopics
-    /// in ZooKeeper mode): answered when the driver has written its topics
-    /// and the controller has elected their leaders (or dropped the
-    /// deleted topics), or at its deadline.
-    Creating(u64),
-}
-
-/// What handling a request decided, for the broker to carry out.
-#[derive(Debug)]
-#[must_use]
-pub(crate) struct Handled {
-    /// The request's header, when the frame had one the broker can answer.
-    pub request: Option<Answering>,
-    pub reply: Reply,
-    /// Partitions that got records, or whose high watermark or leadership
-    /// changed: requests parked on them may be answered now.
-    pub appended: Vec<TopicPartition>,
-    /// Responses to requests the group coordinator held, by connection.
-    pub answers: Vec<(ConnId, ResponseBody)>,
-    /// The group metadata record [`answers`](Self::answers) wait for
-    /// (SyncGroup in a ZooKeeper cluster, see [`sync_group`]).
-    pub stored: Option<crate::coordinator::group::GroupStore>,
-    /// The group coordinator's next deadline, when the request moved it.
-    pub group_deadline: Option<Option<Now>>,
-    /// Topics for the driver to create in ZooKeeper, with the request id
-    /// it reports back with (ZooKeeper mode).
-    pub create: Option<(u64, Vec<NewTopic>)>,
-    /// The controller's partition states changed (UpdateMetadata): held
-    /// CreateTopics requests may be answered now.
-    pub metadata_updated: bool,
-    /// What the held request asks of the controller (ZooKeeper mode).
-    pub ask: Option<crate::coordinator::controller::ControllerAsk>,
-    /// Topics for the driver to mark for deletion in ZooKeeper.
-    pub delete: Vec<String>,
-    /// Partitions for the driver to add in ZooKeeper, with the request id
-    /// it reports back with.
-    pub add: Option<(u64, Vec<crate::state::assignment::NewPartitions>)>,
-}
-
-impl Handled {
-    fn reply(reply: Reply) -> Handled {
-        Handled {
-            request: None,
-            reply,
-            appended: Vec::new(),
-            answers: Vec::new(),
-            stored: None,
-            group_deadline: None,
-            create: None,
-            metadata_updated: false,
-            ask: None,
-            delete: Vec::new(),
-            add: None,
-        }
-    }
-
-    fn respond(body: ResponseBody) -> Handled {
-        Handled::reply(Reply::Response(body))
-    }
-
-    /// What a group decision settled: the reply `reply` makes of its
-    /// outcome, its answers to held requests, and the coordinator's next
-    /// deadline.
-    fn group<T>(s: Settled<T>, reply: impl FnOnce(Result<T, ErrorCode>) -> Reply) -> Handled {
-        Handled {
-            appended: s.written.into_iter().map(|(tp, _)| tp).collect(),
-            answers: s.answers,
-            group_deadline: Some(s.next_deadline),
-            ..Handled::reply(reply(s.reply))
-        }
-    }
 }
 
 /// Who a request comes from.
@@ -483,6 +347,10 @@ fn run<S: Storage>(
         creates,
         security,
     } = p;
+    let az = ctx.authorizer(config, &*security);
+    if let Some(denied) = authz::gate(&az, ctx.version, &body) {
+        return Handled::respond(denied);
+    }
     let mut ctl = Controller {
         cluster,
         storage,
@@ -503,7 +371,7 @@ fn run<S: Storage>(
     match body {
         Q::ApiVersions(_) => Handled::respond(R::ApiVersions(api_versions::handle(config))),
         Q::Metadata(req) => {
-            let (r, create) = metadata::handle(ctx, config, members, ctl, creates, req);
+            let (r, create) = metadata::handle(ctx, config, members, ctl, creates, &az, req);
             Handled {
                 create,
                 ..Handled::respond(R::Metadata(r))
@@ -538,7 +406,7 @@ fn run<S: Storage>(
         }
         Q::DeleteTopics(req) if config.zk_mode => {
             use delete_topics::zk::{handle, Outcome};
-            match handle(ctx, config, members, ctl.cluster, creates, req) {
+            match handle(ctx, config, members, ctl.cluster, creates, &az, req) {
                 Outcome::Answer(r) => Handled::respond(R::DeleteTopics(r)),
                 Outcome::Mark { held, topics } => Handled {
                     delete: topics,
@@ -563,11 +431,11 @@ fn run<S: Storage>(
         Q::AlterPartitionReassignments(req) => reassignments::alter(req, ctx.version),
         Q::ListPartitionReassignments(req) => reassignments::list(req),
         Q::DeleteTopics(req) => {
-            Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, req)))
+            Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, &az, req)))
         }
         Q::CreatePartitions(req) if config.zk_mode => {
             use create_partitions::zk::{handle, Outcome};
-            match handle(ctx, config, members, ctl.cluster, creates, req) {
+            match handle(ctx, config, members, ctl.cluster, creates, &az, req) {
                 Outcome::Answer(r) => Handled::respond(R::CreatePartitions(r)),
                 Outcome::Write {
                     request,
@@ -583,11 +451,12 @@ fn run<S: Storage>(
             }
         }
         Q::CreatePartitions(req) => Handled::respond(R::CreatePartitions(
-            create_partitions::handle(ctx, config, ctl, req),
+            create_partitions::handle(ctx, config, ctl, &az, req),
         )),
         Q::DeleteRecords(req) => Handled::respond(R::DeleteRecords(delete_records::handle(
             ctl.cluster,
             ctl.storage,
+            &az,
             req,
         ))),
         Q::ListOffsets(req) => Handled::respond(R::ListOffsets(list_offsets::handle(
@@ -595,19 +464,20 @@ fn run<S: Storage>(
             ctl.cluster,
             &*ctl.storage,
             producers,
+            &az,
             req,
         ))),
         Q::OffsetForLeaderEpoch(req) => Handled::respond(R::OffsetForLeaderEpoch(
-            offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, epochs, req),
+            offset_for_leader_epoch::handle(ctl.cluster, &*ctl.storage, epochs, &az, req),
         )),
         Q::DescribeCluster(req) => Handled::respond(R::DescribeCluster(describe_cluster::handle(
-            ctx, config, members, req,
+            ctx, config, members, &az, req,
         ))),
         Q::DescribeTopicPartitions(req) => Handled::respond(R::DescribeTopicPartitions(
-            describe_topic_partitions::handle(config, members, ctl.cluster, req),
+            describe_topic_partitions::handle(config, members, ctl.cluster, &az, req),
         )),
         Q::CreateTopics(req) if config.zk_mode => {
-            match create_topics::zk::handle(ctx, config, members, ctl, creates, req) {
+            match create_topics::zk::handle(ctx, config, members, ctl, creates, &az, req) {
                 create_topics::zk::Outcome::Answer(r) => Handled::respond(R::CreateTopics(r)),
                 create_topics::zk::Outcome::Held { request, topics } => Handled {
                     create: Some((request, topics)),
@@ -616,11 +486,11 @@ fn run<S: Storage>(
             }
         }
         Q::CreateTopics(req) => Handled::respond(R::CreateTopics(create_topics::handle(
-            ctx, config, ctl, req,
+            ctx, config, ctl, &az, req,
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
-            produce::handle(ctx, answering, members, &mut tp, req)
+            produce::handle(ctx, answering, members, &mut tp, &az, req)
         }
         Q::Fetch(req) => {
             let (reply, positions) = fetch::handle(
@@ -633,6 +503,7 @@ fn run<S: Storage>(
                 producers,
                 sessions,
                 ctl.ids,
+                &az,
                 req,
             );
             let moved = fetch::record_positions(ctl.cluster, positions, ctx.now);
@@ -659,7 +530,7 @@ fn run<S: Storage>(
                     .collect(),
             };
             let mut tp = txn_parts!();
-            let r = add_partitions_to_txn::handle(ctx, &mut tp, req, &mut appended);
+            let r = add_partitions_to_txn::handle(ctx, &mut tp, &az, req, &mut appended);
             replicated::txn_answer(
                 &tp,
                 ctx,
@@ -696,7 +567,7 @@ fn run<S: Storage>(
         Q::TxnOffsetCommit(req) => {
             let (mut appended, mut written) = (Vec::new(), None);
             let mut tp = txn_parts!();
-            let r = txn_offset_commit::handle(ctx, &mut tp, req, &mut appended, &mut written);
+            let r = txn_offset_commit::handle(ctx, &mut tp, &az, req, &mut appended, &mut written);
             let timeout = tp.groups.config().offsets_commit_timeout_ms;
             let body = R::TxnOffsetCommit(r);
             let reply = replicated::answer_when_replicated(
@@ -724,25 +595,26 @@ fn run<S: Storage>(
             req,
         ),
         Q::DescribeTransactions(req) => Handled::respond(R::DescribeTransactions(
-            describe_transactions::handle(txns, req),
+            describe_transactions::handle(txns, &az, req),
         )),
         Q::ListTransactions(req) => Handled::respond(R::ListTransactions(
-            list_transactions::handle(ctx.version, ctx.now, txns, req),
+            list_transactions::handle(ctx.version, ctx.now, txns, &az, req),
         )),
         Q::DescribeProducers(req) => Handled::respond(R::DescribeProducers(
-            describe_producers::handle(ctl.cluster, producers, req),
+            describe_producers::handle(ctl.cluster, producers, &az, req),
         )),
         Q::DescribeConfigs(req) => Handled::respond(R::DescribeConfigs(describe_configs::handle(
             ctx,
             config,
             ctl.cluster,
+            &az,
             req,
         ))),
         Q::AlterConfigs(req) => Handled::respond(R::AlterConfigs(alter_configs::handle(
-            ctx, config, &mut ctl, req,
+            ctx, config, &mut ctl, &az, req,
         ))),
         Q::IncrementalAlterConfigs(req) => Handled::respond(R::IncrementalAlterConfigs(
-            incremental_alter_configs::handle(ctx, config, &mut ctl, req),
+            incremental_alter_configs::handle(ctx, config, &mut ctl, &az, req),
         )),
         Q::GetTelemetrySubscriptions(req) => Handled::respond(R::GetTelemetrySubscriptions(
             get_telemetry_subscriptions::handle(ctx, telemetry, ctl.ids, req),
@@ -756,7 +628,7 @@ fn run<S: Storage>(
                 creates,
                 create: None,
             };
-            let r = find_coordinator::handle(ctx, config, ctl, &mut zk, req);
+            let r = find_coordinator::handle(ctx, config, ctl, &mut zk, &az, req);
             let create = zk
                 .create
                 .map(|t| (creates.auto([t.name.clone()].into()), vec![t]));
@@ -771,21 +643,23 @@ fn run<S: Storage>(
         }
         Q::Heartbeat(req) => heartbeat::handle(ctx, groups, ctl.storage, req),
         Q::LeaveGroup(req) => leave_group::handle(ctx, groups, ctl.storage, req),
-        Q::OffsetCommit(req) => offset_commit::handle(ctx, answering, groups, ctl, req),
+        Q::OffsetCommit(req) => offset_commit::handle(ctx, answering, groups, ctl, &az, req),
         Q::OffsetFetch(req) => {
-            Handled::respond(R::OffsetFetch(offset_fetch::handle(ctx, groups, req)))
+            Handled::respond(R::OffsetFetch(offset_fetch::handle(ctx, groups, &az, req)))
         }
-        Q::DescribeGroups(req) => {
-            Handled::respond(R::DescribeGroups(describe_groups::handle(ctx, groups, req)))
-        }
+        Q::DescribeGroups(req) => Handled::respond(R::DescribeGroups(describe_groups::handle(
+            ctx, groups, &az, req,
+        ))),
         Q::ListGroups(req) => {
-            Handled::respond(R::ListGroups(list_groups::handle(ctx, groups, req)))
+            Handled::respond(R::ListGroups(list_groups::handle(ctx, groups, &az, req)))
         }
-        Q::DeleteGroups(req) => delete_groups::handle(ctx, groups, ctl.storage, req),
-        Q::OffsetDelete(req) => offset_delete::handle(ctx, groups, ctl.cluster, ctl.storage, req),
+        Q::DeleteGroups(req) => delete_groups::handle(ctx, groups, ctl.storage, &az, req),
+        Q::OffsetDelete(req) => {
+            offset_delete::handle(ctx, groups, ctl.cluster, ctl.storage, &az, req)
+        }
         Q::ConsumerGroupHeartbeat(req) => consumer_group_heartbeat::handle(ctx, groups, ctl, req),
         Q::ConsumerGroupDescribe(req) => Handled::respond(R::ConsumerGroupDescribe(
-            consumer_group_describe::handle(ctx, groups, ctl.cluster, req),
+            consumer_group_describe::handle(ctx, groups, ctl.cluster, &az, req),
         )),
         // `supported` refuses every other API before dispatch; should the two
         // ever disagree, the connection is closed as for any unserved API.

@@ -34,8 +34,10 @@ use crate::protocol::{ErrorCode, ResponseBody};
 use crate::state::controller::Controller;
 use crate::storage::Storage;
 
+use super::authz::Checks;
 use super::replicated::answer_when_replicated;
 use super::{Answering, Ctx, Handled, Reply};
+use crate::security::acl::{Authorizer, Operation};
 
 /// Runs an OffsetCommit request.
 pub(crate) fn handle<S: Storage>(
@@ -43,6 +45,7 @@ pub(crate) fn handle<S: Storage>(
     answering: Answering,
     groups: &mut GroupCoordinator,
     mut ctl: Controller<'_, S>,
+    az: &Authorizer<'_>,
     req: OffsetCommitRequest,
 ) -> Handled {
     let v = ctx.version;
@@ -67,8 +70,13 @@ pub(crate) fn handle<S: Storage>(
     let max_meta = groups.config().offset_metadata_max_bytes;
     for t in &req.topics {
         let mut row = Vec::new();
+        // Kafka's check: READ on each topic (READ on the group is checked
+        // before, in `authz::gate`).
+        let readable = az.topic(Operation::Read, &t.name);
         for p in &t.partitions {
-            let code = if let Err(code) = top {
+            let code = if !readable {
+                ErrorCode::TOPIC_AUTHORIZATION_FAILED
+            } else if let Err(code) = top {
                 code
             } else if ctl
                 .cluster

@@ -20,7 +20,9 @@ use crate::protocol::{ErrorCode, ResponseBody};
 use crate::state::cluster::Cluster;
 use crate::storage::Storage;
 
+use super::authz::Checks;
 use super::{Ctx, Handled, Reply};
+use crate::security::acl::{Authorizer, Operation};
 
 /// Runs an OffsetDelete request.
 pub(crate) fn handle<S: Storage>(
@@ -28,6 +30,7 @@ pub(crate) fn handle<S: Storage>(
     groups: &mut GroupCoordinator,
     cluster: &Cluster,
     storage: &mut S,
+    az: &Authorizer<'_>,
     req: OffsetDeleteRequest,
 ) -> Handled {
     let top = |code: ErrorCode| {
@@ -36,12 +39,16 @@ pub(crate) fn handle<S: Storage>(
             ..Default::default()
         }))
     };
+    // Kafka's checks: DELETE on the group (in `authz::gate`), READ on each
+    // topic; a topic that may not be read is left alone.
+    let readable = |t: &str| az.topic(Operation::Read, t);
     if req.group_id.is_empty() {
         return Handled::reply(top(ErrorCode::INVALID_GROUP_ID));
     }
     let partitions: Vec<(ByteString, i32)> = req
         .topics
         .iter()
+        .filter(|t| readable(&t.name))
         .flat_map(|t| {
             t.partitions
                 .iter()
@@ -65,7 +72,11 @@ pub(crate) fn handle<S: Storage>(
                         .iter()
                         .map(|p| OffsetDeleteResponsePartition {
                             partition_index: p.partition_index,
-                            error_code: codes.next().unwrap_or_default().code(),
+                            error_code: if readable(&t.name) {
+                                codes.next().unwrap_or_default().code()
+                            } else {
+                                ErrorCode::TOPIC_AUTHORIZATION_FAILED.code()
+                            },
                             ..Default::default()
                         })
                         .collect(),

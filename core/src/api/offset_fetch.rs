@@ -14,6 +14,11 @@
 //!
 //! A partition without a committed offset answers offset -1 and empty
 //! metadata with no error, as does any partition of an unknown group.
+//!
+//! With an authorizer, as Kafka: a group the caller may not DESCRIBE is
+//! GROUP_AUTHORIZATION_FAILED; a named topic it may not DESCRIBE answers
+//! offset -1 and TOPIC_AUTHORIZATION_FAILED, and a request for every
+//! committed offset leaves such topics out.
 
 use bytestring::ByteString;
 
@@ -25,7 +30,9 @@ use crate::protocol::messages::offset_fetch_response::{
 };
 use crate::protocol::ErrorCode;
 
+use super::authz::Checks;
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
 
 /// One partition's answer: offset, leader epoch, metadata.
 type Row = (i32, i64, i32, ByteString, ErrorCode);
@@ -34,6 +41,7 @@ type Row = (i32, i64, i32, ByteString, ErrorCode);
 pub(crate) fn handle(
     ctx: &Ctx,
     groups: &GroupCoordinator,
+    az: &Authorizer<'_>,
     req: OffsetFetchRequest,
 ) -> OffsetFetchResponse {
     let v = ctx.version;
@@ -48,7 +56,8 @@ pub(crate) fn handle(
                         .map(|t| (t.name.clone(), t.partition_indexes.to_vec()))
                         .collect()
                 });
-                let (mut code, mut found) = fetch(groups, &g.group_id, topics, req.require_stable);
+                let (mut code, mut found) =
+                    fetch(groups, az, &g.group_id, topics, req.require_stable);
                 if let (Some(member), Some(Group::Consumer(c))) =
                     (g.member_id.as_ref(), groups.group(&g.group_id))
                 {
@@ -98,7 +107,7 @@ pub(crate) fn handle(
         ),
     };
     let stable = v >= 7 && req.require_stable;
-    let (code, found) = fetch(groups, &req.group_id, topics, stable);
+    let (code, found) = fetch(groups, az, &req.group_id, topics, stable);
     // Before v2 there is no top-level error: it goes to every partition.
     let partition_code = if v < 2 { code } else { ErrorCode::NONE };
     OffsetFetchResponse {
@@ -133,11 +142,14 @@ pub(crate) fn handle(
 /// The offsets of one group: the named partitions, or every committed one.
 fn fetch(
     groups: &GroupCoordinator,
+    az: &Authorizer<'_>,
     group_id: &ByteString,
     topics: Option<Vec<(ByteString, Vec<i32>)>>,
     require_stable: bool,
 ) -> (ErrorCode, Vec<(ByteString, Vec<Row>)>) {
-    let refused = if group_id.is_empty() {
+    let refused = if !az.group(Operation::Describe, group_id) {
+        Err(ErrorCode::GROUP_AUTHORIZATION_FAILED)
+    } else if group_id.is_empty() {
         Err(ErrorCode::INVALID_GROUP_ID)
     } else {
         groups.coordinates(group_id)
@@ -158,6 +170,9 @@ fn fetch(
     let offsets = groups.offsets(group_id);
     let unstable = |t: &str, p: i32| require_stable && groups.has_pending(group_id, t, p);
     let lookup = |t: &ByteString, p: i32| -> Row {
+        if !az.topic(Operation::Describe, t) {
+            return (p, -1, -1, "".into(), ErrorCode::TOPIC_AUTHORIZATION_FAILED);
+        }
         if unstable(t, p) {
             return (p, -1, -1, "".into(), ErrorCode::UNSTABLE_OFFSET_COMMIT);
         }
@@ -184,6 +199,9 @@ fn fetch(
             let mut out: Vec<(ByteString, Vec<Row>)> = Vec::new();
             if let Some(o) = offsets {
                 for ((t, p), c) in o {
+                    if !az.topic(Operation::Describe, t) {
+                        continue;
+                    }
                     let row = if unstable(t, *p) {
                         (*p, -1, -1, "".into(), ErrorCode::UNSTABLE_OFFSET_COMMIT)
                     } else {

@@ -29,7 +29,11 @@
 //! In ZooKeeper mode a partition this broker does not lead is
 //! NOT_LEADER_OR_FOLLOWER ([`crate::state::cluster::Cluster::lead`]); a
 //! single broker leads every partition it knows.
+//!
+//! With an authorizer a caller without CLUSTER_ACTION on the cluster needs
+//! DESCRIBE on each topic (TOPIC_AUTHORIZATION_FAILED), as in Kafka.
 
+use super::authz::Checks;
 use crate::protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderEpochRequest, OffsetForLeaderPartition,
 };
@@ -37,6 +41,7 @@ use crate::protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderEpochResponse, OffsetForLeaderTopicResult,
 };
 use crate::protocol::ErrorCode;
+use crate::security::acl::{Authorizer, Operation};
 use crate::state::cluster::Cluster;
 use crate::state::epochs::Epochs;
 use crate::storage::{Storage, TopicPartition};
@@ -46,8 +51,13 @@ pub(crate) fn handle<S: Storage>(
     cluster: &Cluster,
     storage: &S,
     epochs: &mut Epochs,
+    az: &Authorizer<'_>,
     req: OffsetForLeaderEpochRequest,
 ) -> OffsetForLeaderEpochResponse {
+    // Kafka's checks: CLUSTER_ACTION on the cluster (a follower), else
+    // DESCRIBE on each topic.
+    let replica = az.cluster(Operation::ClusterAction);
+    let denied = |t: &str| !replica && !az.topic(Operation::Describe, t);
     let topics = req
         .topics
         .iter()
@@ -56,7 +66,16 @@ pub(crate) fn handle<S: Storage>(
             partitions: t
                 .partitions
                 .iter()
-                .map(|p| end_offset(cluster, storage, epochs, &t.topic, p))
+                .map(|p| match denied(&t.topic) {
+                    true => EpochEndOffset {
+                        error_code: ErrorCode::TOPIC_AUTHORIZATION_FAILED.code(),
+                        partition: p.partition,
+                        leader_epoch: -1,
+                        end_offset: -1,
+                        ..Default::default()
+                    },
+                    false => end_offset(cluster, storage, epochs, &t.topic, p),
+                })
                 .collect(),
             ..Default::default()
         })

@@ -64,6 +64,12 @@
 //! up to v11: Kafka 2.x, the reference there, verifies nothing, and Spate
 //! does not yet ask another broker's coordinator. From v12 such a batch
 //! is NOT_ENOUGH_REPLICAS (the coordinator is not here to add it).
+//!
+//! # Authorization
+//!
+//! With an authorizer a request with a transactional id needs WRITE on it
+//! (TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition, checked in
+//! `authz::gate`), and each topic WRITE (TOPIC_AUTHORIZATION_FAILED).
 
 use crate::protocol::messages::produce_request::{PartitionProduceData, ProduceRequest};
 use crate::protocol::messages::produce_response::{
@@ -72,6 +78,7 @@ use crate::protocol::messages::produce_response::{
 use crate::protocol::{ErrorCode, Records, ResponseBody};
 use crate::records::validate::{validate_and_assign, AppendContext};
 use crate::records::TimestampType;
+use crate::security::acl::{Authorizer, Operation};
 use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::leadership::Lead;
@@ -79,6 +86,7 @@ use crate::state::producers::{BatchMetadata, Verdict};
 use crate::state::Now;
 use crate::storage::{BatchMeta, Storage, TopicPartition};
 
+use super::authz::Checks;
 use super::txn::{carry_out, TxnParts};
 use super::{Answering, Ctx, Handled, Parked, Reply};
 
@@ -89,6 +97,7 @@ pub(crate) fn handle<S: Storage>(
     answering: Answering,
     members: &Membership,
     tp: &mut TxnParts<'_, S>,
+    az: &Authorizer<'_>,
     req: ProduceRequest,
 ) -> Handled {
     let cluster = tp.cluster;
@@ -115,6 +124,9 @@ pub(crate) fn handle<S: Storage>(
                         return error(p.index, ErrorCode::INVALID_REQUIRED_ACKS, None);
                     }
                     match &name {
+                        Some(n) if !az.topic(Operation::Write, n) => {
+                            error(p.index, ErrorCode::TOPIC_AUTHORIZATION_FAILED, None)
+                        }
                         Some(n) => {
                             let txn_id = req.transactional_id.as_deref();
                             let r = append(ctx, tp, txn_id, req.acks, n, p);

@@ -39,13 +39,16 @@ use crate::protocol::ErrorCode;
 use crate::state::OFFSETS_TOPIC;
 use crate::storage::{Storage, TopicPartition};
 
+use super::authz::Checks;
 use super::txn::{carry_out, TxnParts};
 use super::Ctx;
+use crate::security::acl::{Authorizer, Operation};
 
 /// Runs a TxnOffsetCommit request.
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     p: &mut TxnParts<'_, S>,
+    az: &Authorizer<'_>,
     req: TxnOffsetCommitRequest,
     appended: &mut Vec<TopicPartition>,
     written: &mut Option<(TopicPartition, i64)>,
@@ -57,8 +60,13 @@ pub(crate) fn handle<S: Storage>(
     let mut accepted: Vec<(ByteString, i32, Committed)> = Vec::new();
     for t in &req.topics {
         let mut row = Vec::new();
+        // Kafka's check: READ on each topic (WRITE on the transactional id
+        // and READ on the group are checked before, in `authz::gate`).
+        let readable = az.topic(Operation::Read, &t.name);
         for part in &t.partitions {
-            let code = if let Err(code) = top {
+            let code = if !readable {
+                ErrorCode::TOPIC_AUTHORIZATION_FAILED
+            } else if let Err(code) = top {
                 code
             } else if p
                 .cluster

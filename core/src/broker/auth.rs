@@ -83,10 +83,7 @@ impl Credentials for Creds<'_> {
     }
 
     fn scram(&self, mechanism: Mechanism, user: &str) -> Option<ScramCredential> {
-        self.image
-            .scram
-            .get(&(user.to_string(), mechanism))
-            .cloned()
+        self.image.scram_credential(user, mechanism)
     }
 
     fn oauth(&self) -> &OAuthConfig {

@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::auth::Auth;
-use super::PeerInfo;
 use crate::api::{Answering, Parked};
 use crate::security::Principal;
 
@@ -61,4 +60,36 @@ impl Conn {
             in_flight: None,
         }
     }
+}
+
+/// A way for tests to give the broker ACLs before the ACL APIs
+/// (CreateAcls, or AccessControlEntryRecords) reach it; here, beside the
+/// connection's principal the ACLs are checked against.
+impl<S: crate::storage::Storage> super::Broker<S> {
+    /// Adds `acl` to the broker's ACLs, as if a record had created it
+    /// (tests only: the ACL APIs are the way in).
+    #[doc(hidden)]
+    pub fn insert_acl(&mut self, acl: crate::security::acl::AclBinding) {
+        let n = self.security.acls.len() as u128 + 1;
+        let id = crate::protocol::Uuid(n.to_be_bytes());
+        self.security.acls.insert(id, acl);
+    }
+}
+
+/// What the driver knows about a connection's peer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's address, for logs (`127.0.0.1:53122`).
+    pub addr: String,
+    /// The name of the listener it connected to (empty: the broker's
+    /// [`Config::listener_name`]); its security protocol comes from
+    /// [`crate::security::SecurityConfig::listeners`].
+    pub listener: String,
+    /// The principal its TLS client certificate maps to (the subject after
+    /// `ssl.principal.mapping.rules`), on an SSL listener with a
+    /// certificate.
+    pub tls_principal: Option<String>,
+    /// 32 bytes from the operating system's secure random source, fresh
+    /// for this connection: the seed of its SASL server nonces.
+    pub entropy: [u8; 32],
 }

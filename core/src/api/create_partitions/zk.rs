@@ -19,7 +19,9 @@ use crate::state::brokers::Membership;
 use crate::state::cluster::{Cluster, METADATA_TOPIC};
 use crate::state::Config;
 
+use super::super::authz::Checks;
 use super::super::{Creates, Ctx};
+use crate::security::acl::{Authorizer, Operation};
 
 /// Why a topic was refused: the error and Kafka's message for it.
 type Refusal = (ErrorCode, Option<String>);
@@ -46,6 +48,7 @@ pub(crate) fn handle(
     members: &Membership,
     cluster: &Cluster,
     creates: &mut Creates,
+    az: &Authorizer<'_>,
     req: CreatePartitionsRequest,
 ) -> Outcome {
     let result = |t: &CreatePartitionsTopic, (code, msg): Refusal| CreatePartitionsTopicResult {
@@ -79,6 +82,14 @@ pub(crate) fn handle(
         if count[&*t.name] > 1 {
             let msg = "Duplicate topic in request.".to_string();
             results.push((result(t, (ErrorCode::INVALID_REQUEST, Some(msg))), None));
+            continue;
+        }
+        if !az.topic(Operation::Alter, &t.name) {
+            let refusal = (
+                ErrorCode::TOPIC_AUTHORIZATION_FAILED,
+                Some("The topic authorization is failed.".to_string()),
+            );
+            results.push((result(t, refusal), None));
             continue;
         }
         match check(members, cluster, t) {

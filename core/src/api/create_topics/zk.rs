@@ -20,9 +20,11 @@ use crate::state::ids::Ids;
 use crate::state::Config;
 use crate::storage::Storage;
 
+use super::super::authz::{hide_configs, may_create};
 use super::super::Ctx;
 use super::held::{failed, Creates};
 use super::{create_here, effective_configs};
+use crate::security::acl::Authorizer;
 
 /// What a CreateTopics request in ZooKeeper mode comes to.
 #[derive(Debug)]
@@ -41,6 +43,7 @@ pub(crate) fn handle<S: Storage>(
     members: &Membership,
     mut ctl: Controller<'_, S>,
     creates: &mut Creates,
+    az: &Authorizer<'_>,
     req: CreateTopicsRequest,
 ) -> Outcome {
     let answer = |topics| {
@@ -78,9 +81,15 @@ pub(crate) fn handle<S: Storage>(
             held.push((bare(t, ErrorCode::INVALID_REQUEST, Some(msg)), None));
             continue;
         }
+        if !may_create(az, &name) {
+            let code = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
+            held.push((bare(t, code, None), None));
+            continue;
+        }
         if is_internal(&name) {
             // Still the broker's own controller's (see the module docs).
-            let r = create_here(ctx, config, &mut ctl, t, req.validate_only);
+            let mut r = create_here(ctx, config, &mut ctl, t, req.validate_only);
+            hide_configs(az, &mut r);
             held.push((r, None));
             continue;
         }
@@ -92,6 +101,7 @@ pub(crate) fn handle<S: Storage>(
                 r.num_partitions = new.assignment.len() as i32;
                 r.replication_factor = new.assignment.get(&0).map_or(0, |r| r.len() as i16);
                 r.configs = Some(effective_configs(config, &new.configs));
+                hide_configs(az, &mut r);
                 if req.validate_only {
                     held.push((r, None));
                 } else {

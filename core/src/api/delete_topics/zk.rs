@@ -13,6 +13,7 @@ use crate::state::Config;
 
 use super::super::{Creates, Ctx};
 use super::{entries, resolve, result, Resolved};
+use crate::security::acl::Authorizer;
 
 /// What a DeleteTopics request in ZooKeeper mode comes to.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ pub(crate) fn handle(
     members: &Membership,
     cluster: &Cluster,
     creates: &mut Creates,
+    az: &Authorizer<'_>,
     req: DeleteTopicsRequest,
 ) -> Outcome {
     let response = |responses| DeleteTopicsResponse {
@@ -66,7 +68,7 @@ pub(crate) fn handle(
     }
     let mut results = Vec::new();
     let mut topics = Vec::new();
-    for r in resolve(ctx.version, cluster, &req) {
+    for r in resolve(ctx.version, cluster, az, &req) {
         match r {
             Resolved::Answer(a) => results.push((a, false)),
             Resolved::Delete(name) => {

@@ -93,7 +93,7 @@ fn super_users_no_acl_rule_and_disabled() {
     assert!(authz(&acls, &off, &carol).allows(Operation::Delete, ResourceType::Topic, "t"));
     assert_eq!(
         authz(&acls, &off, &carol).authorized_operations(ResourceType::Topic, "t"),
-        i32::MIN
+        3576
     );
 }
 
