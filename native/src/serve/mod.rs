@@ -42,7 +42,7 @@ use crate::clock::now_ms;
 use anyhow::{Context as _, Result};
 use bytes::Bytes;
 use clap::Args;
-use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use spate_core::broker::{Broker, Config, ConnId, Endpoint, Output, PeerInfo};
 use spate_core::broker::{OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
 use spate_core::coordinator::controller::LeaderIsr;
 use spate_core::protocol::ErrorCode;
@@ -452,6 +452,18 @@ async fn serve<S: Store>(
         settings.config.advertised_host = host.clone();
         settings.config.advertised_port = *port;
     }
+    settings.config.advertised_listeners = bound
+        .iter()
+        .filter_map(|(l, _, adv)| {
+            let (host, port) = adv.clone()?;
+            Some(Endpoint {
+                listener: l.name.clone(),
+                host,
+                port,
+                protocol: l.protocol,
+            })
+        })
+        .collect();
     // The owner's inputs; the first may be the broker epoch of the
     // registration below, waiting for the owner to start.
     let (tx, rx) = mpsc::unbounded_channel();

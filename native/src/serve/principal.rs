@@ -405,6 +405,36 @@ mod tests {
         assert!(Mapper::parse("").unwrap().name("CN=x").is_err());
     }
 
+    /// A self-signed certificate made with `openssl req -x509 -subj
+    /// "/C=US/O=Example, Inc./OU=eng/CN=alice"` (public; its key was
+    /// thrown away), whose subject `openssl x509 -nameopt RFC2253` writes
+    /// `CN=alice,OU=eng,O=Example\, Inc.,C=US`.
+    const OPENSSL_CERT: &[&str] = &[
+        "MIIB2jCCAYGgAwIBAgIUf72pemt/9Fvjt0xUbgTdprgxBQ8wCgYIKoZIzj0EAwIwQzELMAkGA1UE",
+        "BhMCVVMxFjAUBgNVBAoMDUV4YW1wbGUsIEluYy4xDDAKBgNVBAsMA2VuZzEOMAwGA1UEAwwFYWxp",
+        "Y2UwHhcNMjYxMjA2MjAxMTA5WhcNMzYxMjAzMjAxMTA5WjBDMQswCQYDVQQGEwJVUzEWMBQGA1UE",
+        "CgwNRXhhbXBsZSwgSW5jLjEMMAoGA1UECwwDZW5nMQ4wDAYDVQQDDAVhbGljZTBZMBMGByqGSM49",
+        "AgEGCCqGSM49AwEHA0IABMlnrFhFyz/8oM+13WTfECzn9RCRu9BPzXc+X8VnBPSvfUoL7FwpKx3T",
+        "e7ija0xj3VPVnc8H87cV/DZsIpBY9kWjUzBRMB0GA1UdDgQWBBTZMbSR51J0+HOoJdl5AwqAjHxZ",
+        "9DAfBgNVHSMEGDAWgBTZMbSR51J0+HOoJdl5AwqAjHxZ9DAPBgNVHRMBAf8EBTADAQH/MAoGCCqG",
+        "SM49BAMCA0cAMEQCIHszh+POxc459g83iutOOWO9AxRcrTJzTn78LMy8Q6wWAiBo5waVNnVoQpgV",
+        "ypwEPxDughdgpI86zsi5y+rV1Clchg==",
+    ];
+
+    #[test]
+    fn the_subject_of_a_certificate_last_rdn_first() {
+        use base64::Engine as _;
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(OPENSSL_CERT.concat())
+            .unwrap();
+        assert_eq!(
+            subject_dn(&der).unwrap(),
+            "CN=alice,OU=eng,O=Example\\, Inc.,C=US"
+        );
+        assert_eq!(subject_dn(&der[..40]), None);
+        assert_eq!(subject_dn(b"not a certificate"), None);
+    }
+
     #[test]
     fn rfc2253_escapes() {
         assert_eq!(escape("a,b+c"), "a\\,b\\+c");
