@@ -205,7 +205,7 @@ fn leader_of<S: Storage>(
     let Some(b) = zk.members.broker(leader) else {
         return Err("the key's partition has no live leader");
     };
-    match b.on(listener) {
+    match zk.members.endpoint_of(b, listener) {
         Some((host, port)) => Ok((b.id, host.to_string(), port)),
         None => Err("the coordinator has no endpoint on this listener"),
     }

@@ -203,7 +203,17 @@ impl Membership {
     ) -> impl Iterator<Item = (&'a LiveBroker, ByteString, i32)> + 'a {
         self.brokers()
             .iter()
-            .filter_map(move |b| b.on(listener).map(|(h, p)| (b, h, p)))
+            .filter_map(move |b| self.endpoint_of(b, listener).map(|(h, p)| (b, h, p)))
+    }
+
+    /// Live broker `b`'s endpoint on `listener`; this broker's own come
+    /// from its config, whatever the controller passed on.
+    pub fn endpoint_of(&self, b: &LiveBroker, listener: &str) -> Option<(ByteString, i32)> {
+        if b.id == self.me.id {
+            self.me.on(listener)
+        } else {
+            b.on(listener)
+        }
     }
 
     /// Live broker `id`, as replicas reach it (its inter-broker endpoint).
@@ -301,9 +311,17 @@ mod tests {
         let mut u = update(1, -1, &[1, 2]);
         u.brokers[1].endpoints.retain(|(l, _, _)| l != "SSL");
         m.update(u).unwrap();
+        // Broker 1 is this one: its own endpoints count.
         let ssl: Vec<_> = m.brokers_on("SSL").map(|(b, _, p)| (b.id, p)).collect();
-        assert_eq!(ssl, [(1, 9093)]);
+        assert_eq!(ssl, [(1, 2)]);
         assert_eq!(m.brokers_on("PLAINTEXT").count(), 2);
+        let mut u = update(1, -1, &[1, 2]);
+        u.brokers[1].endpoints.retain(|(l, _, _)| l == "SSL");
+        u.brokers[0].endpoints.clear();
+        m.update(u).unwrap();
+        let ssl: Vec<_> = m.brokers_on("SSL").map(|(b, _, p)| (b.id, p)).collect();
+        assert_eq!(ssl, [(1, 2), (2, 9093)]);
+        assert_eq!(m.brokers_on("PLAINTEXT").count(), 1);
     }
 
     #[test]

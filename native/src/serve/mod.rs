@@ -476,6 +476,7 @@ async fn serve<S: Store>(
                 host: settings.config.advertised_host.clone(),
                 port: settings.config.advertised_port,
                 rack: settings.config.rack.clone(),
+                endpoints: settings.config.advertised_listeners.clone(),
             };
             let owner = tx.clone();
             let tell: cluster::Tell = Box::new(move |news| {
