@@ -75,12 +75,11 @@ pub(crate) fn handle(
         cluster_id: c.cluster_id.as_str().into(),
         controller_id: members.controller_id(),
         brokers: members
-            .brokers()
-            .iter()
-            .map(|b| DescribeClusterBroker {
+            .brokers_on(ctx.listener)
+            .map(|(b, host, port)| DescribeClusterBroker {
                 broker_id: b.id,
-                host: b.host.clone(),
-                port: b.port,
+                host,
+                port,
                 rack: b.rack.clone(),
                 is_fenced: false,
                 ..Default::default()

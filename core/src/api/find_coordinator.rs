@@ -150,10 +150,10 @@ fn find<S: Storage>(
     if config.zk_mode {
         let found = if key_type == GROUP {
             let p = partition_for(&key, config.groups.offsets_partitions);
-            leader_of(config, ctl, zk, OFFSETS_TOPIC, p)
+            leader_of(config, ctl, zk, OFFSETS_TOPIC, p, ctx.listener)
         } else {
             let p = txn_partition_for(&key, config.transactions.state_log_partitions);
-            leader_of(config, ctl, zk, TRANSACTION_STATE_TOPIC, p)
+            leader_of(config, ctl, zk, TRANSACTION_STATE_TOPIC, p, ctx.listener)
         };
         return match found {
             Ok((node_id, host, port)) => Coordinator {
@@ -175,11 +175,19 @@ fn find<S: Storage>(
     } else if let Err(code) = ctl.ensure_offsets_topic(ctx.now) {
         return fail(key, code, "cannot create __consumer_offsets");
     }
+    // This broker on the client's listener.
+    let Some(me) = (config.endpoints().into_iter()).find(|e| e.listener == ctx.listener) else {
+        return fail(
+            key,
+            ErrorCode::COORDINATOR_NOT_AVAILABLE,
+            "no endpoint on this listener",
+        );
+    };
     Coordinator {
         key,
         node_id: config.node_id,
-        host: config.advertised_host.as_str().into(),
-        port: config.advertised_port,
+        host: me.host.into(),
+        port: me.port,
         error_code: 0,
         error_message: None,
         ..Default::default()
@@ -188,14 +196,15 @@ fn find<S: Storage>(
 
 /// The live leader of partition `p` of `topic` (`__consumer_offsets` or
 /// `__transaction_state`, by which the key is placed), in ZooKeeper mode:
-/// its id and endpoint. The topic is created through the driver when
-/// missing (into `zk.create`).
+/// its id and endpoint on `listener`. The topic is created through the
+/// driver when missing (into `zk.create`).
 fn leader_of<S: Storage>(
     config: &Config,
     ctl: &mut Controller<'_, S>,
     zk: &mut Zk<'_>,
     topic: &str,
     p: i32,
+    listener: &str,
 ) -> Result<(i32, String, i32), &'static str> {
     let Some(t) = ctl.cluster.topics.get(topic) else {
         if zk.create.is_none() {
@@ -216,9 +225,12 @@ fn leader_of<S: Storage>(
         Lead::Elsewhere { leader, .. } => leader,
         Lead::Unknown => return Err("the key's partition is not known"),
     };
-    match zk.members.broker(leader) {
-        Some(b) => Ok((b.id, b.host.to_string(), b.port)),
-        None => Err("the key's partition has no live leader"),
+    let Some(b) = zk.members.broker(leader) else {
+        return Err("the key's partition has no live leader");
+    };
+    match zk.members.endpoint_of(b, listener) {
+        Some((host, port)) => Ok((b.id, host.to_string(), port)),
+        None => Err("the coordinator has no endpoint on this listener"),
     }
 }
 

@@ -231,12 +231,11 @@ pub(crate) fn handle<S: Storage>(
     let response = MetadataResponse {
         throttle_time_ms: 0,
         brokers: members
-            .brokers()
-            .iter()
-            .map(|b| MetadataResponseBroker {
+            .brokers_on(ctx.listener)
+            .map(|(b, host, port)| MetadataResponseBroker {
                 node_id: b.id,
-                host: b.host.clone(),
-                port: b.port,
+                host,
+                port,
                 rack: b.rack.clone(),
                 ..Default::default()
             })

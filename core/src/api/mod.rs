@@ -156,6 +156,9 @@ pub(crate) struct Ctx<'a> {
     /// Who sent it: the connection's authenticated principal
     /// (`User:ANONYMOUS` on a listener that does not authenticate).
     pub principal: &'a Principal,
+    /// The listener the connection came in on: Metadata, DescribeCluster
+    /// and FindCoordinator name brokers by their endpoints on it.
+    pub listener: &'a str,
     /// The time.
     pub now: Now,
 }
@@ -211,6 +214,8 @@ pub(crate) struct From<'a> {
     pub peer_addr: &'a str,
     /// Its authenticated principal.
     pub principal: &'a Principal,
+    /// The listener it connected to.
+    pub listener: &'a str,
 }
 
 /// Handles one input from `from`.
@@ -285,6 +290,7 @@ fn request<S: Storage>(parts: Parts<'_, S>, from: From<'_>, now: Now, frame: &By
         peer_addr: from.peer_addr,
         client_id: header.client_id.clone().unwrap_or_default(),
         principal: from.principal,
+        listener: from.listener,
         now,
     };
     let answering = Answering {

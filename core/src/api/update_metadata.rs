@@ -27,9 +27,11 @@
 //! [`Membership::admit`]); a stale request changes nothing. Otherwise the
 //! live brokers and the controller id replace what the broker knew.
 //!
-//! Each live broker is kept with its endpoint for this broker's listener
-//! ([`Config::listener_name`]), the address clients of this listener
-//! reach it at; a broker without one is left out, as Kafka leaves it out.
+//! Each live broker is kept with its endpoint for this broker's
+//! inter-broker listener ([`Config::listener_name`]), where replicas reach
+//! it, and with its endpoints on every listener, which clients are told
+//! by the listener they came in on; a broker without an inter-broker
+//! endpoint is left out.
 //! Before v3 an endpoint names no listener and is taken to be the one
 //! named after its security protocol (`PLAINTEXT`, `SSL`, ...), and v0's
 //! host and port are a `PLAINTEXT` endpoint, as Kafka reads them. A rack
@@ -141,20 +143,20 @@ fn apply_partitions(cluster: &mut Cluster, version: i16, req: &UpdateMetadataReq
 /// A live broker as clients of `listener` reach it, if it has an endpoint
 /// there.
 fn live_broker(b: &UpdateMetadataBroker, version: i16, listener: &str) -> Option<LiveBroker> {
-    let (host, port) = if version == 0 {
-        (PLAINTEXT == listener).then(|| (b.v0_host.clone(), b.v0_port))?
+    let endpoints: Vec<_> = if version == 0 {
+        vec![(PLAINTEXT.into(), b.v0_host.clone(), b.v0_port)]
     } else {
-        let ep = b
-            .endpoints
-            .iter()
-            .find(|ep| listener_of(ep, version) == Some(listener))?;
-        (ep.host.clone(), ep.port)
+        (b.endpoints.iter())
+            .filter_map(|ep| Some((listener_of(ep, version)?.into(), ep.host.clone(), ep.port)))
+            .collect()
     };
+    let (_, host, port) = endpoints.iter().find(|(l, _, _)| l == listener)?.clone();
     Some(LiveBroker {
         id: b.id,
         host,
         port,
         rack: if version >= 2 { b.rack.clone() } else { None },
+        endpoints,
     })
 }
 

@@ -163,7 +163,7 @@ pub use crate::coordinator::txn::TxnSummary;
 pub use crate::state::assignment::{NewPartitions, NewTopic};
 pub use crate::state::replication::IsrOutcome;
 pub use crate::state::{
-    Config, ConnId, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
+    Config, ConnId, Endpoint, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
     TRANSACTION_STATE_TOPIC,
 };
 
@@ -510,14 +510,19 @@ impl<S: Storage> Broker<S> {
     /// Gives an input to the API layer and carries out what it decided.
     fn run(&mut self, conn: ConnId, input: Input<'_>, now: Now) {
         let anonymous = crate::security::Principal::anonymous();
-        let (peer_addr, principal) = self
-            .conns
-            .get(&conn)
-            .map_or(("", &anonymous), |c| (c.peer.addr.as_str(), &c.principal));
+        let (peer_addr, principal, listener) =
+            self.conns.get(&conn).map_or(("", &anonymous, ""), |c| {
+                (c.peer.addr.as_str(), &c.principal, c.peer.listener.as_str())
+            });
         let from = api::From {
             conn,
             peer_addr,
             principal,
+            listener: if listener.is_empty() {
+                &self.config.listener_name
+            } else {
+                listener
+            },
         };
         let parts = Parts {
             config: &self.config,

@@ -10,7 +10,9 @@
 //! registration, new at every registration). [`Membership`] keeps the
 //! newest view, and the two epochs that tell a stale sender from a current
 //! one. Metadata and DescribeCluster list brokers and the controller from
-//! here.
+//! here, each broker by its endpoint on the listener the client came in
+//! on ([`Membership::brokers_on`]); a broker without one is left out, as
+//! Kafka leaves it out.
 //!
 //! # States
 //!
@@ -49,14 +51,27 @@ const INITIAL_CONTROLLER_EPOCH: i32 = 0;
 /// A broker epoch that is not known: the check against it is skipped.
 pub(crate) const UNKNOWN_BROKER_EPOCH: i64 = -1;
 
-/// A live broker as clients should reach it: its endpoint for the
-/// listener this broker serves.
+/// A live broker: its endpoint on the inter-broker listener
+/// ([`Config::listener_name`]), where replicas reach it, and its endpoints
+/// on every listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LiveBroker {
     pub id: i32,
     pub host: ByteString,
     pub port: i32,
     pub rack: Option<ByteString>,
+    /// Every endpoint, as (listener, host, port).
+    pub endpoints: Vec<(ByteString, ByteString, i32)>,
+}
+
+impl LiveBroker {
+    /// Its endpoint on `listener`.
+    pub fn on(&self, listener: &str) -> Option<(ByteString, i32)> {
+        self.endpoints
+            .iter()
+            .find(|(l, _, _)| l == listener)
+            .map(|(_, h, p)| (h.clone(), *p))
+    }
 }
 
 /// What the broker knows of the cluster's members.
@@ -106,6 +121,9 @@ impl Membership {
                 host: config.advertised_host.as_str().into(),
                 port: config.advertised_port,
                 rack: config.rack.as_deref().map(Into::into),
+                endpoints: (config.endpoints().into_iter())
+                    .map(|e| (e.listener.into(), e.host.into(), e.port))
+                    .collect(),
             },
             view: View::Alone,
             controller_epoch: INITIAL_CONTROLLER_EPOCH,
@@ -176,7 +194,29 @@ impl Membership {
         self.broker(id).is_some()
     }
 
-    /// Live broker `id`, as clients of this listener reach it.
+    /// The live brokers as clients of `listener` reach them: each with
+    /// its (host, port) there, by id; a broker without an endpoint on
+    /// `listener` is left out.
+    pub fn brokers_on<'a>(
+        &'a self,
+        listener: &'a str,
+    ) -> impl Iterator<Item = (&'a LiveBroker, ByteString, i32)> + 'a {
+        self.brokers()
+            .iter()
+            .filter_map(move |b| self.endpoint_of(b, listener).map(|(h, p)| (b, h, p)))
+    }
+
+    /// Live broker `b`'s endpoint on `listener`; this broker's own come
+    /// from its config, whatever the controller passed on.
+    pub fn endpoint_of(&self, b: &LiveBroker, listener: &str) -> Option<(ByteString, i32)> {
+        if b.id == self.me.id {
+            self.me.on(listener)
+        } else {
+            b.on(listener)
+        }
+    }
+
+    /// Live broker `id`, as replicas reach it (its inter-broker endpoint).
     pub fn broker(&self, id: i32) -> Option<&LiveBroker> {
         self.brokers().iter().find(|b| b.id == id)
     }
@@ -214,6 +254,10 @@ mod tests {
             host: format!("b{id}").into(),
             port: 9092,
             rack: None,
+            endpoints: vec![
+                ("PLAINTEXT".into(), format!("b{id}").into(), 9092),
+                ("SSL".into(), format!("b{id}").into(), 9093),
+            ],
         }
     }
 
@@ -232,6 +276,52 @@ mod tests {
         assert_eq!(m.brokers().len(), 1);
         assert_eq!(m.brokers()[0].id, 1);
         assert_eq!(m.controller_id(), 1);
+        let on: Vec<_> = m
+            .brokers_on("PLAINTEXT")
+            .map(|(b, h, p)| (b.id, h, p))
+            .collect();
+        assert_eq!(on, [(1, "127.0.0.1".into(), 9092)]);
+        assert_eq!(m.brokers_on("SSL").count(), 0);
+    }
+
+    #[test]
+    fn each_listener_sees_the_brokers_that_have_it() {
+        let config = Config {
+            advertised_listeners: vec![
+                crate::state::Endpoint {
+                    listener: "PLAINTEXT".into(),
+                    host: "h".into(),
+                    port: 1,
+                    protocol: crate::security::SecurityProtocol::Plaintext,
+                },
+                crate::state::Endpoint {
+                    listener: "SSL".into(),
+                    host: "h".into(),
+                    port: 2,
+                    protocol: crate::security::SecurityProtocol::Ssl,
+                },
+            ],
+            ..Config::default()
+        };
+        let mut m = Membership::new(&config);
+        assert_eq!(
+            m.brokers_on("SSL").map(|(_, _, p)| p).collect::<Vec<_>>(),
+            [2]
+        );
+        let mut u = update(1, -1, &[1, 2]);
+        u.brokers[1].endpoints.retain(|(l, _, _)| l != "SSL");
+        m.update(u).unwrap();
+        // Broker 1 is this one: its own endpoints count.
+        let ssl: Vec<_> = m.brokers_on("SSL").map(|(b, _, p)| (b.id, p)).collect();
+        assert_eq!(ssl, [(1, 2)]);
+        assert_eq!(m.brokers_on("PLAINTEXT").count(), 2);
+        let mut u = update(1, -1, &[1, 2]);
+        u.brokers[1].endpoints.retain(|(l, _, _)| l == "SSL");
+        u.brokers[0].endpoints.clear();
+        m.update(u).unwrap();
+        let ssl: Vec<_> = m.brokers_on("SSL").map(|(b, _, p)| (b.id, p)).collect();
+        assert_eq!(ssl, [(1, 2), (2, 9093)]);
+        assert_eq!(m.brokers_on("PLAINTEXT").count(), 1);
     }
 
     #[test]

@@ -15,11 +15,18 @@ pub struct Config {
     pub advertised_port: i32,
     /// `broker.rack`.
     pub rack: Option<String>,
-    /// The name of the listener clients reach this broker on (the first
-    /// of `advertised.listeners`, Kafka's default `PLAINTEXT`). In a
-    /// cluster, the controller names every broker's endpoints by listener;
-    /// this broker tells clients the endpoint of this one.
+    /// The inter-broker listener (Kafka's default `PLAINTEXT`): in a
+    /// cluster, the endpoint of each broker on it is where replicas fetch
+    /// from; a connection whose [`PeerInfo::listener`] is empty is taken to
+    /// have come in on it.
+    ///
+    /// [`PeerInfo::listener`]: crate::broker::PeerInfo::listener
     pub listener_name: String,
+    /// Every advertised listener of this broker (`advertised.listeners`):
+    /// a client is told the endpoint of the listener it connected to.
+    /// Empty: one, [`Config::listener_name`] at `advertised_host` and
+    /// `advertised_port`.
+    pub advertised_listeners: Vec<Endpoint>,
     /// Whether the broker is one of a cluster coordinated by ZooKeeper, as
     /// Kafka 2.x ran (the driver sets it when `zookeeper.connect` is
     /// configured). Then the broker serves the controller's UpdateMetadata
@@ -90,6 +97,35 @@ pub struct Config {
     pub security: crate::security::SecurityConfig,
 }
 
+/// One advertised listener: where its clients reach the broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The listener's name (`PLAINTEXT`, `SSL`, `INTERNAL`).
+    pub listener: String,
+    /// The advertised host.
+    pub host: String,
+    /// The advertised port.
+    pub port: i32,
+    /// Its security protocol.
+    pub protocol: crate::security::SecurityProtocol,
+}
+
+impl Config {
+    /// This broker's advertised listeners ([`Config::advertised_listeners`],
+    /// or the one the advertised host and port describe).
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        if !self.advertised_listeners.is_empty() {
+            return self.advertised_listeners.clone();
+        }
+        vec![Endpoint {
+            listener: self.listener_name.clone(),
+            host: self.advertised_host.clone(),
+            port: self.advertised_port,
+            protocol: self.security.protocol(&self.listener_name),
+        }]
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -99,6 +135,7 @@ impl Default for Config {
             advertised_port: 9092,
             rack: None,
             listener_name: "PLAINTEXT".into(),
+            advertised_listeners: Vec::new(),
             zk_mode: false,
             auto_create_topics: true,
             delete_topic_enable: true,

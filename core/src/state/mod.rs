@@ -53,7 +53,7 @@ pub(crate) mod retention;
 pub(crate) mod security;
 pub(crate) mod telemetry;
 
-pub use config::{Config, GroupConfig, TxnConfig};
+pub use config::{Config, Endpoint, GroupConfig, TxnConfig};
 
 /// Milliseconds since the Unix epoch, as the driver's clock says.
 pub type Now = i64;

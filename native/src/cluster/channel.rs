@@ -263,6 +263,7 @@ mod tests {
                 host: "127.0.0.1".into(),
                 port: 9090 + id,
                 rack: None,
+                endpoints: Vec::new(),
             },
             epoch: BrokerEpoch(epoch),
         }

@@ -41,6 +41,9 @@ pub(crate) struct BrokerInfo {
     pub port: i32,
     /// `broker.rack`.
     pub rack: Option<String>,
+    /// Every advertised listener (`endpoints` in `/brokers/ids/<id>`);
+    /// empty: one `PLAINTEXT` listener at `host` and `port`.
+    pub endpoints: Vec<spate_core::broker::Endpoint>,
 }
 
 /// A live broker as the engine lists it: its registration and that

@@ -110,6 +110,7 @@ mod tests {
                 host: "h".into(),
                 port: 9,
                 rack: None,
+                endpoints: Vec::new(),
             }],
         };
         assert_eq!(leader_and_isr_version(Some((0, 7))).unwrap(), 5);

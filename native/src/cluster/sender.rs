@@ -123,8 +123,9 @@ pub(crate) fn update_metadata_version(served: Option<(i16, i16)>) -> anyhow::Res
 }
 
 /// The UpdateMetadata request for `update` at `version`. Every broker has
-/// one endpoint: its listener as registered (`PLAINTEXT`, security
-/// protocol 0). v0's own host and port fields carry the same endpoint.
+/// its endpoints as registered, by listener and security protocol (one
+/// `PLAINTEXT` endpoint for a registration without them). v0's own host
+/// and port fields carry its plaintext endpoint.
 /// Partition states are grouped by topic from v5 on.
 pub(crate) fn request(update: &Update, version: i16) -> UpdateMetadataRequest {
     let live_brokers = update
@@ -136,13 +137,25 @@ pub(crate) fn request(update: &Update, version: i16) -> UpdateMetadataRequest {
                 id: b.id,
                 v0_host: host.clone(),
                 v0_port: b.port,
-                endpoints: vec![UpdateMetadataEndpoint {
-                    port: b.port,
-                    host,
-                    listener: ByteString::from_static("PLAINTEXT"),
-                    security_protocol: 0,
-                    ..Default::default()
-                }],
+                endpoints: if b.endpoints.is_empty() {
+                    vec![UpdateMetadataEndpoint {
+                        port: b.port,
+                        host,
+                        listener: ByteString::from_static("PLAINTEXT"),
+                        security_protocol: 0,
+                        ..Default::default()
+                    }]
+                } else {
+                    (b.endpoints.iter())
+                        .map(|e| UpdateMetadataEndpoint {
+                            port: e.port,
+                            host: ByteString::from(e.host.as_str()),
+                            listener: ByteString::from(e.listener.as_str()),
+                            security_protocol: e.protocol.id(),
+                            ..Default::default()
+                        })
+                        .collect()
+                },
                 rack: b.rack.as_deref().map(ByteString::from),
                 ..Default::default()
             }
@@ -656,12 +669,14 @@ mod tests {
                     host: "a".into(),
                     port: 9092,
                     rack: None,
+                    endpoints: Vec::new(),
                 },
                 BrokerInfo {
                     id: 2,
                     host: "b".into(),
                     port: 9093,
                     rack: Some("r2".into()),
+                    endpoints: Vec::new(),
                 },
             ]),
             partitions: Vec::new(),

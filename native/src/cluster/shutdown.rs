@@ -222,6 +222,7 @@ mod tests {
                 host: "h".into(),
                 port: 1,
                 rack: None,
+                endpoints: Vec::new(),
             },
             epoch: BrokerEpoch(epoch),
         }

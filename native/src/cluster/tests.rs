@@ -26,6 +26,13 @@ fn broker(id: i32) -> BrokerInfo {
         host: format!("broker-{id}.test"),
         port: 9000 + id,
         rack: None,
+        // As the registration is read back.
+        endpoints: vec![spate_core::broker::Endpoint {
+            listener: "PLAINTEXT".into(),
+            host: format!("broker-{id}.test"),
+            port: 9000 + id,
+            protocol: spate_core::security::SecurityProtocol::Plaintext,
+        }],
     }
 }
 

@@ -17,6 +17,8 @@
 //! version Kafka wrote (broker registrations v1 to v5, controller v1 and
 //! v2), and ignore keys they do not know.
 
+use spate_core::broker::Endpoint;
+use spate_core::security::SecurityProtocol;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -81,19 +83,39 @@ struct BrokerJson<'a> {
     timestamp: String,
 }
 
-/// The registration JSON of `broker`, stamped `now_ms`. Spate has one
-/// listener, registered as Kafka names a plaintext one.
+/// `NAME://host:port`, brackets around an IPv6 host.
+fn endpoint(name: &str, host: &str, port: i32) -> String {
+    if host.contains(':') {
+        format!("{name}://[{host}]:{port}")
+    } else {
+        format!("{name}://{host}:{port}")
+    }
+}
+
+/// The registration JSON of `broker`, stamped `now_ms`: every advertised
+/// listener and its protocol, as Kafka registers them (without any, one
+/// `PLAINTEXT` listener at the broker's host and port).
 pub(crate) fn encode_broker(broker: &BrokerInfo, now_ms: i64) -> Vec<u8> {
     let host = broker.host.as_str();
-    let endpoint = if host.contains(':') {
-        format!("PLAINTEXT://[{host}]:{}", broker.port)
+    let (map, endpoints) = if broker.endpoints.is_empty() {
+        (
+            BTreeMap::from([("PLAINTEXT", "PLAINTEXT")]),
+            vec![endpoint("PLAINTEXT", host, broker.port)],
+        )
     } else {
-        format!("PLAINTEXT://{host}:{}", broker.port)
+        (
+            (broker.endpoints.iter())
+                .map(|e| (e.listener.as_str(), e.protocol.name()))
+                .collect(),
+            (broker.endpoints.iter())
+                .map(|e| endpoint(&e.listener, &e.host, e.port))
+                .collect(),
+        )
     };
     let json = BrokerJson {
         features: BTreeMap::new(),
-        listener_security_protocol_map: BTreeMap::from([("PLAINTEXT", "PLAINTEXT")]),
-        endpoints: vec![endpoint],
+        listener_security_protocol_map: map,
+        endpoints,
         rack: broker.rack.as_deref(),
         jmx_port: -1,
         port: broker.port,
@@ -140,11 +162,31 @@ pub(crate) fn decode_broker(id: BrokerId, bytes: &[u8]) -> Result<BrokerInfo, St
         }
     };
     let rack = v.get("rack").and_then(Value::as_str).map(str::to_string);
+    // Every endpoint whose protocol is known (by the map, else by its
+    // listener's name, as Kafka reads a registration without a map).
+    let all = endpoints
+        .iter()
+        .filter_map(|e| {
+            let name = e.split("://").next()?;
+            let protocol = match protocols.and_then(|p| p.get(name)).and_then(Value::as_str) {
+                Some(p) => SecurityProtocol::parse(p)?,
+                None => SecurityProtocol::parse(name)?,
+            };
+            let (host, port) = split_endpoint(e)?;
+            Some(Endpoint {
+                listener: name.to_string(),
+                host,
+                port,
+                protocol,
+            })
+        })
+        .collect();
     Ok(BrokerInfo {
         id,
         host,
         port,
         rack,
+        endpoints: all,
     })
 }
 
@@ -223,6 +265,16 @@ mod tests {
             host: "kafka-2.example".into(),
             port: 9093,
             rack: rack.map(str::to_string),
+            endpoints: Vec::new(),
+        }
+    }
+
+    fn ep(listener: &str, port: i32, protocol: SecurityProtocol) -> Endpoint {
+        Endpoint {
+            listener: listener.into(),
+            host: "kafka-2.example".into(),
+            port,
+            protocol,
         }
     }
 
@@ -237,10 +289,26 @@ mod tests {
         assert!(with_rack.contains(
             r#""endpoints":["PLAINTEXT://kafka-2.example:9093"],"rack":"r1","jmx_port":-1"#
         ));
-        assert_eq!(
-            decode_broker(2, with_rack.as_bytes()),
-            Ok(broker(Some("r1")))
+        let mut read = broker(Some("r1"));
+        read.endpoints = vec![ep("PLAINTEXT", 9093, SecurityProtocol::Plaintext)];
+        assert_eq!(decode_broker(2, with_rack.as_bytes()), Ok(read));
+    }
+
+    #[test]
+    fn every_listener_is_registered_with_its_protocol() {
+        let mut b = broker(None);
+        b.endpoints = vec![
+            ep("INTERNAL", 9093, SecurityProtocol::Plaintext),
+            ep("SSL", 9094, SecurityProtocol::Ssl),
+        ];
+        let json = String::from_utf8(encode_broker(&b, 1)).unwrap();
+        assert!(
+            json.contains(
+                r#""listener_security_protocol_map":{"INTERNAL":"PLAINTEXT","SSL":"SSL"},"endpoints":["INTERNAL://kafka-2.example:9093","SSL://kafka-2.example:9094"]"#
+            ),
+            "{json}"
         );
+        assert_eq!(decode_broker(2, json.as_bytes()), Ok(b));
     }
 
     #[test]
@@ -251,6 +319,18 @@ mod tests {
         assert_eq!(
             (b.host.as_str(), b.port, b.rack.as_deref()),
             ("a", 9092, Some("dc1"))
+        );
+        let names: Vec<_> = b
+            .endpoints
+            .iter()
+            .map(|e| (e.listener.as_str(), e.protocol))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("SECURE", SecurityProtocol::Ssl),
+                ("INSIDE", SecurityProtocol::Plaintext)
+            ]
         );
         // Version 1: host and port only.
         let v1 = br#"{"version":1,"host":"old","port":9092,"jmx_port":-1,"timestamp":"1"}"#;

@@ -1,5 +1,8 @@
-//! One TCP connection: a reader task that frames requests, a writer task
-//! that writes responses with vectored I/O.
+//! One connection: a reader task that frames requests, a writer task
+//! that writes responses with vectored I/O. The stream is a TCP stream or
+//! a TLS one over it ([`accept`] runs the handshake in the connection's
+//! own task, so a slow or hostile handshake never holds up the accept
+//! loop).
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -7,12 +10,79 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use spate_core::broker::{ConnId, PeerInfo};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
+use super::tls::Tls;
 use super::Input;
+
+/// How long a TLS client has to finish its handshake before the
+/// connection is closed.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// What a connection shares with the others of its listener.
+#[derive(Clone)]
+pub(crate) struct Shared {
+    /// The owner's inputs.
+    pub owner: mpsc::UnboundedSender<Input>,
+    /// `socket.request.max.bytes`.
+    pub max_request: usize,
+    /// The frames-in-flight budget ([`super::IN_FLIGHT_BYTES`]).
+    pub budget: Arc<Semaphore>,
+}
+
+/// Takes a new TCP connection on listener `listener`: draws its entropy
+/// (a connection is refused when the OS cannot give it), runs the TLS
+/// handshake when the listener has TLS, and starts its tasks. Called in a
+/// task of its own.
+pub(crate) async fn accept(
+    id: ConnId,
+    stream: TcpStream,
+    peer: SocketAddr,
+    listener: String,
+    tls: Option<Tls>,
+    shared: Shared,
+) {
+    let _ = stream.set_nodelay(true);
+    let Some(entropy) = entropy() else {
+        warn!(conn = id, %peer, "no secure random bytes for the connection: refused");
+        return;
+    };
+    let mut info = PeerInfo {
+        addr: peer.to_string(),
+        listener,
+        entropy,
+        ..PeerInfo::default()
+    };
+    let Some(tls) = tls else {
+        let (rd, wr) = stream.into_split();
+        return spawn(id, rd, wr, info, shared);
+    };
+    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            info!(conn = id, %peer, listener = %info.listener, error = %e, "TLS handshake failed, closing");
+            return;
+        }
+        Err(_) => {
+            info!(conn = id, %peer, listener = %info.listener, "TLS handshake timed out, closing");
+            return;
+        }
+    };
+    match tls.principal(stream.get_ref().1.peer_certificates()) {
+        Ok(p) => info.tls_principal = p,
+        Err(e) => {
+            // Kafka fails the authentication when no mapping rule applies.
+            info!(conn = id, %peer, error = %format!("{e:#}"), "client certificate refused, closing");
+            return;
+        }
+    }
+    debug!(conn = id, %peer, principal = ?info.tls_principal, "TLS connection");
+    let (rd, wr) = tokio::io::split(stream);
+    spawn(id, rd, wr, info, shared);
+}
 
 /// What the owner sends a connection.
 pub(crate) enum ConnOut {
@@ -23,26 +93,18 @@ pub(crate) enum ConnOut {
 }
 
 /// Starts the reader and writer tasks of a new connection.
-pub(crate) fn spawn(
-    id: ConnId,
-    stream: TcpStream,
-    peer: SocketAddr,
-    owner: mpsc::UnboundedSender<Input>,
-    max_request: usize,
-    budget: Arc<Semaphore>,
-) {
-    let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
+fn spawn<R, W>(id: ConnId, mut rd: R, mut wr: W, info: PeerInfo, shared: Shared)
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let Shared {
+        owner,
+        max_request,
+        budget,
+    } = shared;
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ConnOut>();
-    let _ = owner.send(Input::Connect(
-        id,
-        PeerInfo {
-            addr: peer.to_string(),
-            entropy: entropy(),
-            ..PeerInfo::default()
-        },
-        out_tx,
-    ));
+    let _ = owner.send(Input::Connect(id, info, out_tx));
     let owner_r = owner.clone();
     tokio::spawn(async move {
         let reason = loop {
@@ -103,7 +165,10 @@ pub(crate) fn spawn(
         while let Some(out) = out_rx.recv().await {
             match out {
                 ConnOut::Frame(chunks) => {
-                    if write_all_vectored(&mut wr, &chunks).await.is_err() {
+                    // A TLS stream holds written records until flushed.
+                    if write_all_vectored(&mut wr, &chunks).await.is_err()
+                        || wr.flush().await.is_err()
+                    {
                         break;
                     }
                 }
@@ -115,8 +180,8 @@ pub(crate) fn spawn(
 }
 
 /// Writes every chunk, in order, with as few vectored writes as the kernel allows.
-async fn write_all_vectored(
-    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+async fn write_all_vectored<W: AsyncWrite + Unpin>(
+    wr: &mut W,
     chunks: &[Bytes],
 ) -> std::io::Result<()> {
     let mut idx = 0;
@@ -147,13 +212,16 @@ async fn write_all_vectored(
 }
 
 /// 32 bytes from the operating system's secure random source: the seed of
-/// a connection's SASL nonces. Zeros only if the source fails, which on
-/// Linux it does not once booted; SCRAM then still checks proofs, its
-/// nonces are merely predictable.
-fn entropy() -> [u8; 32] {
+/// a connection's SASL nonces. `None` when the source fails (on Linux it
+/// does not once booted): the connection is then refused rather than
+/// given predictable nonces.
+fn entropy() -> Option<[u8; 32]> {
     let mut bytes = [0u8; 32];
-    if let Err(e) = getrandom::getrandom(&mut bytes) {
-        tracing::error!("no secure random bytes for a connection: {e}");
+    match getrandom::getrandom(&mut bytes) {
+        Ok(()) => Some(bytes),
+        Err(e) => {
+            tracing::error!("no secure random bytes for a connection: {e}");
+            None
+        }
     }
-    bytes
 }

@@ -22,9 +22,13 @@ mod carry;
 use carry::{apply, not_in_a_cluster, send};
 mod conn;
 mod inspect;
+mod jaas;
+mod listeners;
 mod playground;
+mod principal;
 mod props;
 mod replica;
+mod tls;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -38,7 +42,7 @@ use crate::clock::now_ms;
 use anyhow::{Context as _, Result};
 use bytes::Bytes;
 use clap::Args;
-use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use spate_core::broker::{Broker, Config, ConnId, Endpoint, Output, PeerInfo};
 use spate_core::broker::{OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC};
 use spate_core::coordinator::controller::LeaderIsr;
 use spate_core::protocol::ErrorCode;
@@ -60,11 +64,15 @@ pub(crate) struct ServeArgs {
     /// used, the others reported once.
     #[arg(value_name = "SERVER_PROPERTIES")]
     properties: Option<PathBuf>,
-    /// Address to listen on (repeatable). Port 0 picks a free port.
-    #[arg(long = "listen", value_name = "HOST:PORT")]
+    /// A listener, `[NAME://]HOST:PORT` (repeatable; replaces the
+    /// properties' `listeners`; a bare address is `PLAINTEXT`). Port 0
+    /// picks a free port.
+    #[arg(long = "listen", value_name = "[NAME://]HOST:PORT")]
     listen: Vec<String>,
-    /// Address clients are told to connect to (default: the first listener).
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Address clients are told to connect to, `[NAME://]HOST:PORT[,...]`
+    /// (replaces `advertised.listeners`; a bare address is the first
+    /// listener's). Default: each listener's own address.
+    #[arg(long, value_name = "[NAME://]HOST:PORT")]
     advertised: Option<String>,
     /// This broker's node id.
     #[arg(long, value_name = "N")]
@@ -145,12 +153,14 @@ where
 
 /// Settings from the command line and the properties file, merged.
 struct Settings {
-    listen: Vec<String>,
+    /// The listeners to bind, in order.
+    listeners: Vec<listeners::Listener>,
+    /// The TLS of each SSL and SASL_SSL listener, by name.
+    tls: HashMap<String, tls::Tls>,
     /// `--playground` address and the directory it serves.
     playground: Option<(String, PathBuf)>,
     /// `--inspect`: where the owner loop publishes frames.
     tap: Option<inspect::Tap>,
-    advertised: Option<String>,
     config: Config,
     max_request_bytes: usize,
     fsync: FsyncPolicy,
@@ -184,8 +194,9 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         seed: random_seed(),
         ..Config::default()
     };
-    let mut listen = Vec::new();
+    let mut listen = None;
     let mut advertised = None;
+    let mut security = listeners::Settings::default();
     let mut max_request_bytes = 104_857_600;
     let mut log_dir = None;
     let mut zookeeper: Option<ZkConfig> = None;
@@ -202,6 +213,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         rebalance = p.rebalance;
         listen = p.listeners;
         advertised = p.advertised;
+        security = p.security;
         if let Some(m) = p.socket_request_max_bytes {
             max_request_bytes = m;
         }
@@ -228,13 +240,25 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     // coordinated cluster (inter-broker APIs served).
     config.zk_mode = zookeeper.is_some();
     if !args.listen.is_empty() {
-        listen = args.listen.clone();
+        listen = Some(args.listen.join(","));
     }
-    if listen.is_empty() {
-        listen.push("127.0.0.1:9092".into());
+    let listen = listen.unwrap_or_else(|| "PLAINTEXT://127.0.0.1:9092".into());
+    if let Some(a) = &args.advertised {
+        advertised = Some(listeners::name_bare(a, &listen)?);
     }
-    if args.advertised.is_some() {
-        advertised = args.advertised.clone();
+    let plan = listeners::plan(&listen, advertised.as_deref(), &security, config.zk_mode)?;
+    config.security = plan.security.clone();
+    // The core names other brokers' endpoints by this listener (the one
+    // replicas fetch over); on its own, a broker needs no inter-broker
+    // listener, and the first stands in.
+    config.listener_name = if plan.listeners.iter().any(|l| l.name == plan.inter_broker) {
+        plan.inter_broker.clone()
+    } else {
+        plan.listeners[0].name.clone()
+    };
+    let mut tls_of = HashMap::new();
+    for l in plan.listeners.iter().filter(|l| l.protocol.tls()) {
+        tls_of.insert(l.name.clone(), tls::configure(&l.name, &security)?);
     }
     if let Some(n) = args.node_id {
         config.node_id = n;
@@ -244,10 +268,10 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         .clone()
         .map(|a| (a, playground::web_dir(args.web_dir.clone())));
     let mut settings = Settings {
-        listen,
+        listeners: plan.listeners,
+        tls: tls_of,
         playground,
         tap: args.inspect.then(inspect::Tap::new),
-        advertised,
         config,
         max_request_bytes,
         fsync: args.fsync,
@@ -410,20 +434,36 @@ async fn serve<S: Store>(
     storage: S,
     joining: Option<Joining<ZooKeeper>>,
 ) -> Result<()> {
-    let mut listeners = Vec::new();
-    for addr in &settings.listen {
-        let l = TcpListener::bind(addr)
+    let mut bound = Vec::new();
+    for l in &settings.listeners {
+        let socket = TcpListener::bind(&l.bind)
             .await
-            .with_context(|| format!("listening on {addr}"))?;
-        listeners.push(l);
+            .with_context(|| format!("listener {}: listening on {}", l.name, l.bind))?;
+        let local = socket.local_addr()?;
+        bound.push((l.clone(), socket, advertised_endpoint(l, local)));
     }
-    let first: SocketAddr = listeners[0].local_addr()?;
-    let (host, port) = match &settings.advertised {
-        Some(a) => split_host_port(a)?,
-        None => (first.ip().to_string(), i32::from(first.port())),
-    };
-    settings.config.advertised_host = host;
-    settings.config.advertised_port = port;
+    // This broker's address for clients of the listener the core names
+    // other brokers by, else of the first advertised listener.
+    let me = bound
+        .iter()
+        .filter_map(|(l, _, adv)| Some((l, adv.as_ref()?)))
+        .min_by_key(|(l, _)| l.name != settings.config.listener_name);
+    if let Some((_, (host, port))) = me {
+        settings.config.advertised_host = host.clone();
+        settings.config.advertised_port = *port;
+    }
+    settings.config.advertised_listeners = bound
+        .iter()
+        .filter_map(|(l, _, adv)| {
+            let (host, port) = adv.clone()?;
+            Some(Endpoint {
+                listener: l.name.clone(),
+                host,
+                port,
+                protocol: l.protocol,
+            })
+        })
+        .collect();
     // The owner's inputs; the first may be the broker epoch of the
     // registration below, waiting for the owner to start.
     let (tx, rx) = mpsc::unbounded_channel();
@@ -436,6 +476,7 @@ async fn serve<S: Store>(
                 host: settings.config.advertised_host.clone(),
                 port: settings.config.advertised_port,
                 rack: settings.config.rack.clone(),
+                endpoints: settings.config.advertised_listeners.clone(),
             };
             let owner = tx.clone();
             let tell: cluster::Tell = Box::new(move |news| {
@@ -458,9 +499,11 @@ async fn serve<S: Store>(
     if let Some((addr, dir)) = &settings.playground {
         playground::start(addr, dir.clone(), settings.tap.clone()).await?;
     }
-    for l in &listeners {
-        // Printed on stdout so scripts (and tests) can find a port chosen with :0.
-        println!("listening on {}", l.local_addr()?);
+    for (l, socket, adv) in &bound {
+        // Printed on stdout so scripts (and tests) can find a port chosen
+        // with :0, one line per listener in `listeners` order.
+        println!("listening on {}", socket.local_addr()?);
+        info!(listener = %l.name, protocol = l.protocol.name(), advertised = ?adv, "listener");
     }
     info!(advertised = %format!("{}:{}", settings.config.advertised_host, settings.config.advertised_port), "spate is serving");
     let mut next_id: ConnId = 1;
@@ -468,9 +511,13 @@ async fn serve<S: Store>(
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let mut accepts = Vec::new();
     let budget = Arc::new(Semaphore::new(IN_FLIGHT_BYTES));
-    for l in listeners {
-        let tx = tx.clone();
-        let budget = budget.clone();
+    for (l, socket, _) in bound {
+        let shared = conn::Shared {
+            owner: tx.clone(),
+            max_request: max,
+            budget: budget.clone(),
+        };
+        let tls = settings.tls.get(&l.name).cloned();
         let mut stop = stop_rx.clone();
         let base = next_id;
         next_id += 1 << 40;
@@ -478,10 +525,11 @@ async fn serve<S: Store>(
             let mut id = base;
             loop {
                 tokio::select! {
-                    res = l.accept() => match res {
+                    res = socket.accept() => match res {
                         Ok((stream, peer)) => {
                             id += 1;
-                            conn::spawn(id, stream, peer, tx.clone(), max, budget.clone());
+                            let name = l.name.clone();
+                            tokio::spawn(conn::accept(id, stream, peer, name, tls.clone(), shared.clone()));
                         }
                         Err(e) => warn!(error = %e, "accept failed"),
                     },
@@ -627,15 +675,27 @@ async fn own<S: Store>(
     }
 }
 
-fn split_host_port(s: &str) -> Result<(String, i32)> {
-    let (h, p) = s
-        .rsplit_once(':')
-        .with_context(|| format!("`{s}` is not HOST:PORT"))?;
-    let port = p.parse().with_context(|| format!("`{p}` is not a port"))?;
-    Ok((
-        h.trim_start_matches('[').trim_end_matches(']').to_string(),
-        port,
-    ))
+/// Where clients are told to reach listener `l`, bound at `local`: its
+/// advertised host and port, the bound port for port 0, and for an empty
+/// host the bound address, or this machine's host name when bound to
+/// every interface (Kafka advertises the canonical host name).
+fn advertised_endpoint(l: &listeners::Listener, local: SocketAddr) -> Option<(String, i32)> {
+    let (host, port) = l.advertised.clone()?;
+    let port = if port == 0 {
+        i32::from(local.port())
+    } else {
+        port
+    };
+    let host = match host.as_str() {
+        "" if local.ip().is_unspecified() => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "localhost".into()),
+        "" => local.ip().to_string(),
+        h => h.to_string(),
+    };
+    Some((host, port))
 }
 
 pub(crate) async fn shutdown_signal() {

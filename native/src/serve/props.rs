@@ -6,18 +6,18 @@ use spate_core::broker::Config;
 /// What a properties file said beyond [`Config`].
 #[derive(Debug, Default)]
 pub(crate) struct Props {
-    /// `listeners` as HOST:PORT.
-    pub listeners: Vec<String>,
-    /// The first `advertised.listeners` entry as HOST:PORT.
+    /// `listeners`, as written (`NAME://host:port,...`).
+    pub listeners: Option<String>,
+    /// `advertised.listeners`, as written.
     pub advertised: Option<String>,
+    /// The security settings (protocol map, inter-broker listener, `ssl.*`,
+    /// `sasl.*`, ACL settings), each as written, for
+    /// [`super::listeners::plan`].
+    pub security: super::listeners::Settings,
     /// `log.dirs` / `log.dir`.
     pub log_dir: Option<String>,
     /// `socket.request.max.bytes`.
     pub socket_request_max_bytes: Option<usize>,
-    /// The listener name of the first `listeners` entry, and of the first
-    /// `advertised.listeners` entry, when they name one.
-    listener_name: Option<String>,
-    advertised_name: Option<String>,
     /// `zookeeper.connect`: `host:port[,host:port...][/chroot]`.
     pub zookeeper_connect: Option<String>,
     /// `zookeeper.session.timeout.ms`.
@@ -55,48 +55,17 @@ pub(crate) fn apply(text: &str, config: &mut Config) -> Result<Props> {
         };
         set(k, v, config, &mut p).with_context(|| format!("server.properties: {k}={v}"))?;
     }
-    // Clients are told the first advertised listener (else the first
-    // listener): the listener this broker serves them on.
-    if let Some(name) = p.advertised_name.clone().or(p.listener_name.clone()) {
-        config.listener_name = name;
-    }
     Ok(p)
-}
-
-/// The name of the first listener of a `listeners` value, if it names one
-/// (`PLAINTEXT://host:port`).
-fn first_listener_name(v: &str) -> Option<String> {
-    let (name, _) = v.split(',').next()?.trim().split_once("://")?;
-    (!name.is_empty()).then(|| name.to_string())
-}
-
-fn listener_addrs(v: &str) -> Vec<String> {
-    // PLAINTEXT://host:port,NAME://host:port
-    v.split(',')
-        .filter_map(|l| {
-            let l = l.trim();
-            let addr = l.split_once("://").map_or(l, |(_, a)| a);
-            let addr = if addr.starts_with(':') {
-                format!("0.0.0.0{addr}")
-            } else {
-                addr.to_string()
-            };
-            (!addr.is_empty()).then_some(addr)
-        })
-        .collect()
 }
 
 fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
     let ms_from =
         |v: &str, unit: i64| -> Result<i64> { Ok(v.parse::<i64>()?.saturating_mul(unit)) };
     match k {
-        "listeners" => {
-            p.listeners = listener_addrs(v);
-            p.listener_name = first_listener_name(v);
-        }
-        "advertised.listeners" => {
-            p.advertised = listener_addrs(v).into_iter().next();
-            p.advertised_name = first_listener_name(v);
+        "listeners" => p.listeners = Some(v.to_string()),
+        "advertised.listeners" => p.advertised = Some(v.to_string()),
+        k if super::listeners::is_security_key(k) => {
+            p.security.0.insert(k.to_string(), v.to_string());
         }
         "node.id" | "broker.id" => c.node_id = v.parse()?,
         "num.partitions" => c.default_partitions = v.parse()?,
@@ -188,8 +157,14 @@ mod tests {
         assert!(!c.log_cleaner_enable);
         assert_eq!(c.log_cleaner_backoff_ms, 200);
         assert_eq!(c.log_retention_ms, 7_200_000);
-        assert_eq!(p.listeners, vec!["127.0.0.1:9093", "0.0.0.0:9094"]);
-        assert_eq!(p.advertised.as_deref(), Some("kafka.example:9093"));
+        assert_eq!(
+            p.listeners.as_deref(),
+            Some("PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094")
+        );
+        assert_eq!(
+            p.advertised.as_deref(),
+            Some("PLAINTEXT://kafka.example:9093")
+        );
         assert_eq!(p.log_dir.as_deref(), Some("/tmp/k1"));
         assert_eq!(p.socket_request_max_bytes, Some(1000));
         assert_eq!(
@@ -211,23 +186,21 @@ mod tests {
     }
 
     #[test]
-    fn zookeeper_connect_turns_on_cluster_mode_and_listener_names_carry_over() {
+    fn zookeeper_connect_turns_on_cluster_mode_and_security_keys_are_kept() {
         let mut c = Config::default();
         apply("broker.id=2\n", &mut c).unwrap();
         assert!(!c.zk_mode);
-        assert_eq!(c.listener_name, "PLAINTEXT");
-        let text =
-            "zookeeper.connect=localhost:2181/kafka\nlisteners=INTERNAL://:9093,EXTERNAL://:9092\n";
-        apply(text, &mut c).unwrap();
+        let text = "zookeeper.connect=localhost:2181/kafka\nlisteners=INTERNAL://:9093\nlistener.security.protocol.map=INTERNAL:PLAINTEXT\nlistener.name.internal.ssl.client.auth=required\nssl.cipher.suites=x\n";
+        let p = apply(text, &mut c).unwrap();
         assert!(c.zk_mode);
-        assert_eq!(c.listener_name, "INTERNAL");
-        // The advertised listener's name wins, whatever the key order.
-        let text = "advertised.listeners=EXTERNAL://kafka.example:9092\nlisteners=INTERNAL://:9093,EXTERNAL://:9092\n";
-        apply(text, &mut c).unwrap();
-        assert_eq!(c.listener_name, "EXTERNAL");
-        // A listener without a name leaves the default.
-        let mut c = Config::default();
-        apply("listeners=127.0.0.1:9092\n", &mut c).unwrap();
-        assert_eq!(c.listener_name, "PLAINTEXT");
+        assert_eq!(
+            p.security.global("listener.security.protocol.map"),
+            Some("INTERNAL:PLAINTEXT")
+        );
+        assert_eq!(
+            p.security.get("INTERNAL", "ssl.client.auth"),
+            Some("required")
+        );
+        assert_eq!(p.unknown, vec!["ssl.cipher.suites"]);
     }
 }
