@@ -83,8 +83,9 @@ fn mask_values(span: &mut Span, ranges: &[Range<usize>], bytes: &[u8]) {
 
 /// A request frame (without its size prefix, as a broker reads it) with
 /// its secrets replaced by `*`, or `None` when it holds none. A
-/// SaslAuthenticate request too malformed to explain has everything after
-/// its header masked; a frame that is no Kafka request is read as a raw
+/// SaslAuthenticate request whose token is no message [`super::sasl`]
+/// knows has all of its token masked, one too malformed to explain
+/// everything after its header; a frame that is no Kafka request is read as a raw
 /// SASL token (a SaslHandshake v0 exchange).
 pub fn mask_request(frame: &[u8]) -> Option<Bytes> {
     let key_version = (frame.len() >= 4).then(|| {
@@ -99,6 +100,12 @@ pub fn mask_request(frame: &[u8]) -> Option<Bytes> {
         Some(ApiKey::SaslAuthenticate) => {
             let ann = annotate_request_with(frame, SizePrefix::Absent);
             let mut r = secret_ranges(&ann.root);
+            // A token no rule explains may still be a credential (a
+            // Kerberos ticket): all of it is hidden.
+            let data = ann.root.path(&["body", "auth_bytes", "data"]);
+            if let Some(d) = data.filter(|d| d.children.is_empty()) {
+                r.push(d.start..d.end);
+            }
             if ann.error.is_some() {
                 let header_end = ann.root.child("header").map_or(4, |h| h.end);
                 r.push(header_end.min(frame.len())..frame.len());

@@ -9,7 +9,9 @@
 //! client-final `c=…,r=…,p=…` and its server-final `v=…` or `e=…`;
 //! OAUTHBEARER's client message is a GS2 header then `\x01auth=Bearer …`.
 //! When the mechanism is not given the explanation says "looks like".
-//! Bytes that are none of these stay plain bytes: this never fails.
+//! Bytes that are none of these stay plain bytes: this never fails. Two
+//! NULs make a token PLAIN whatever else it holds, so a password is never
+//! taken for something that is not secret.
 //!
 //! Secrets (PLAIN's password, SCRAM's proof, a bearer token's signature,
 //! a bearer token that is not a JWT) are marked [`Span::secret`], so
@@ -84,6 +86,11 @@ impl Kind {
 /// Which message `b` is, from its content alone.
 fn detect(b: &[u8]) -> Option<Kind> {
     let has = |needle: &[u8]| b.windows(needle.len()).any(|w| w == needle);
+    // First, so a password is never taken for anything else: SCRAM and
+    // OAUTHBEARER messages hold no NUL.
+    if b.iter().filter(|&&c| c == 0).count() == 2 {
+        return Some(Kind::Plain);
+    }
     if let Some(after) = gs2_header_end(b) {
         let rest = &b[after..];
         if (rest.starts_with(b"n=") || rest.starts_with(b"m=")) && has(b",r=") {
@@ -101,9 +108,6 @@ fn detect(b: &[u8]) -> Option<Kind> {
     }
     if b.starts_with(b"v=") || b.starts_with(b"e=") {
         return Some(Kind::ServerFinal);
-    }
-    if b.iter().filter(|&&c| c == 0).count() == 2 {
-        return Some(Kind::Plain);
     }
     if b == [0x01] {
         return Some(Kind::OAuthAck);

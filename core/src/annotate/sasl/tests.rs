@@ -280,6 +280,12 @@ fn masking_hides_scram_proofs_jwt_signatures_and_raw_tokens() {
     // A raw PLAIN token after a SaslHandshake v0.
     let m = mask_request(b"\0bob\0pencil").unwrap();
     assert_eq!(&m[..], b"\0bob\0******");
+    // Two NULs make a token PLAIN whatever it starts with.
+    let m = mask_request(b"v=x\0bob\0pencil").unwrap();
+    assert_eq!(&m[..], b"v=x\0bob\0******");
+    // A token nothing explains is hidden whole in a SaslAuthenticate.
+    let m = mask_request(&authenticate(1, b"GSSAPI-ticket")[4..]).unwrap();
+    assert!(m.ends_with(b"*************"));
     // Nothing secret: nothing to do.
     assert!(mask_request(&authenticate(0, CLIENT_FIRST)[4..]).is_none());
     assert!(mask_request(&[0, 18, 0, 3, 0, 0, 0, 1, 0, 0]).is_none());
