@@ -24,7 +24,6 @@ use bytes::Bytes;
 
 use super::span::{Annotation, Span, Text, Value};
 use crate::protocol::messages::ApiKey;
-use crate::security::sasl::Mechanism;
 
 /// Who sent a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,8 +37,9 @@ pub enum Direction {
 /// What is known about a token besides its bytes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SaslContext {
-    /// The mechanism SaslHandshake chose, when known.
-    pub mechanism: Option<Mechanism>,
+    /// The mechanism SaslHandshake chose (its IANA name, `SCRAM-SHA-256`),
+    /// when known.
+    pub mechanism: Option<String>,
     /// The SCRAM client nonce of the exchange's client-first message, when
     /// known: server-first's combined nonce is split at its end.
     pub client_nonce: Option<String>,
@@ -72,13 +72,14 @@ impl Kind {
         }
     }
 
-    fn of(self, m: Mechanism) -> bool {
+    /// Whether this message belongs to the mechanism named `m`.
+    fn of(self, m: &str) -> bool {
         match self {
-            Kind::Plain => m == Mechanism::Plain,
+            Kind::Plain => m == "PLAIN",
             Kind::ClientFirst | Kind::ServerFirst | Kind::ClientFinal | Kind::ServerFinal => {
-                matches!(m, Mechanism::ScramSha256 | Mechanism::ScramSha512)
+                m.starts_with("SCRAM-")
             }
-            Kind::OAuthClient | Kind::OAuthAck | Kind::OAuthError => m == Mechanism::OAuthBearer,
+            Kind::OAuthClient | Kind::OAuthAck | Kind::OAuthError => m == "OAUTHBEARER",
         }
     }
 }
@@ -291,7 +292,7 @@ fn plain(p: &mut Parts<'_>) {
 /// is, or `None` when it is none of the messages above. With no mechanism
 /// given, the label says "looks like".
 pub(crate) fn explain(b: &[u8], base: usize, ctx: &SaslContext) -> Option<(String, Vec<Span>)> {
-    let kind = detect(b).filter(|k| ctx.mechanism.is_none_or(|m| k.of(m)))?;
+    let kind = detect(b).filter(|k| ctx.mechanism.as_deref().is_none_or(|m| k.of(m)))?;
     let mut p = Parts::new(b, base);
     match kind {
         Kind::Plain => plain(&mut p),
@@ -311,8 +312,8 @@ pub(crate) fn explain(b: &[u8], base: usize, ctx: &SaslContext) -> Option<(Strin
             );
         }
     }
-    let label = match ctx.mechanism {
-        Some(m) => format!("{} ({})", kind.label(), m.name()),
+    let label = match &ctx.mechanism {
+        Some(m) => format!("{} ({m})", kind.label()),
         None => format!("looks like {}", kind.label()),
     };
     Some((label, p.spans))
@@ -320,12 +321,13 @@ pub(crate) fn explain(b: &[u8], base: usize, ctx: &SaslContext) -> Option<(Strin
 
 /// Annotates a raw SASL token: the bytes of a frame that follows a
 /// SaslHandshake v0 (no request header), without its size prefix, or any
-/// `auth_bytes` on their own. `mechanism` is the one the handshake chose
-/// (`None`: guessed from the content). Unrecognized bytes come back as one
+/// `auth_bytes` on their own. `mechanism` is the name of the one the
+/// handshake chose (`PLAIN`, `SCRAM-SHA-512`; `None`: guessed from the
+/// content). Unrecognized bytes come back as one
 /// bytes leaf: this never fails.
-pub fn sasl_token(bytes: &[u8], mechanism: Option<Mechanism>, direction: Direction) -> Annotation {
+pub fn sasl_token(bytes: &[u8], mechanism: Option<&str>, direction: Direction) -> Annotation {
     let ctx = SaslContext {
-        mechanism,
+        mechanism: mechanism.map(str::to_string),
         client_nonce: None,
     };
     sasl_token_with(bytes, &ctx, direction)
@@ -346,11 +348,11 @@ pub fn sasl_token_with(bytes: &[u8], ctx: &SaslContext, direction: Direction) ->
         }
         None => {
             root.value = Some(Value::Bytes(Bytes::copy_from_slice(bytes)));
-            root.note = Some(match ctx.mechanism {
-                Some(m) => format!("not a {} message this annotator knows", m.name()).into(),
+            root.note = Some(match &ctx.mechanism {
+                Some(m) => format!("not a {m} message this annotator knows").into(),
                 None => "not a SASL message this annotator knows".into(),
             });
-            if ctx.mechanism == Some(Mechanism::Plain) && !bytes.is_empty() {
+            if ctx.mechanism.as_deref() == Some("PLAIN") && !bytes.is_empty() {
                 // A malformed PLAIN token may still hold a password.
                 root.secret = true;
             }

@@ -60,7 +60,7 @@ fn covers(root: &Span, len: usize) {
     assert_eq!(at, len);
 }
 
-fn token(b: &[u8], m: Option<Mechanism>, d: Direction) -> Span {
+fn token(b: &[u8], m: Option<&str>, d: Direction) -> Span {
     let a = sasl_token(b, m, d);
     assert!(a.error.is_none());
     covers(&a.root, b.len());
@@ -93,7 +93,7 @@ fn scram_client_first_names_its_gs2_header_user_and_nonce() {
     // With an authzid and a mechanism named, no guessing.
     let root = token(
         b"n,a=admin,n=user,r=abc",
-        Some(Mechanism::ScramSha512),
+        Some("SCRAM-SHA-512"),
         Direction::Client,
     );
     assert_eq!(
@@ -117,7 +117,7 @@ fn scram_server_first_splits_the_nonce_when_the_client_nonce_is_known() {
         .unwrap()
         .contains("base64 of 16 bytes: 5b6d99689d12358eeca04b141236fa81"));
     let ctx = SaslContext {
-        mechanism: Some(Mechanism::ScramSha256),
+        mechanism: Some("SCRAM-SHA-256".into()),
         client_nonce: Some("rOprNGfwEbeRWgbNEkqO".into()),
     };
     let a = sasl_token_with(SERVER_FIRST, &ctx, Direction::Server);
@@ -168,11 +168,11 @@ fn plain_names_its_three_parts_and_the_password_is_secret() {
     assert!(pw.secret);
     assert_eq!((pw.start, pw.end), (12, 24));
     // No authzid.
-    let root = token(b"\0bob\0pw", Some(Mechanism::Plain), Direction::Client);
+    let root = token(b"\0bob\0pw", Some("PLAIN"), Direction::Client);
     assert!(root.child("authzid").is_none());
     assert_eq!(str_value(root.child("passwd").unwrap()), "pw");
     // A PLAIN token that is not one stays bytes, and is secret as a whole.
-    let root = token(b"garbage", Some(Mechanism::Plain), Direction::Client);
+    let root = token(b"garbage", Some("PLAIN"), Direction::Client);
     assert!(root.secret && root.children.is_empty());
 }
 
@@ -207,8 +207,8 @@ fn unknown_or_mismatched_tokens_stay_bytes() {
     for (b, m) in [
         (&b"hello"[..], None),
         (&b""[..], None),
-        (CLIENT_FIRST, Some(Mechanism::Plain)),
-        (b"a\0b\0c", Some(Mechanism::ScramSha256)),
+        (CLIENT_FIRST, Some("PLAIN")),
+        (b"a\0b\0c", Some("SCRAM-SHA-256")),
     ] {
         let root = token(b, m, Direction::Client);
         assert!(root.children.is_empty());
@@ -301,7 +301,7 @@ proptest! {
     fn arbitrary_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..200)) {
         let _ = mask_request(&b);
         for d in [Direction::Client, Direction::Server] {
-            for m in [None, Some(Mechanism::Plain), Some(Mechanism::ScramSha256), Some(Mechanism::OAuthBearer)] {
+            for m in [None, Some("PLAIN"), Some("SCRAM-SHA-256"), Some("OAUTHBEARER")] {
                 let a = sasl_token(&b, m, d);
                 covers(&a.root, b.len());
             }
