@@ -7,6 +7,11 @@
 //! values, so that they are written), and a tag the schema does not know.
 //! The playground shows them in its gallery; the tests feed them to the
 //! typed codecs, the annotator and the `kafka-protocol` oracle.
+//!
+//! [`sasl`] holds named frames of a whole SASL/SCRAM-SHA-256 exchange
+//! (RFC 7677's example), whose tokens the annotator explains.
+
+pub mod sasl;
 
 use bytes::{BufMut, Bytes, BytesMut};
 

@@ -208,3 +208,56 @@ fn inspect_shows_a_kafka_client_connecting_and_its_frames() {
     assert_eq!(close["reason"], "closed by the client");
     ws.close(None).unwrap();
 }
+
+/// A SaslAuthenticate request with a PLAIN token reaches the page with its
+/// password masked: the page gets the frame, never the password. (The
+/// broker's answer to it is not this test's business: only what the page
+/// receives is.)
+#[test]
+fn inspect_never_shows_a_sasl_password() {
+    let dir = web_dir(true);
+    let web = dir.0.to_string_lossy().into_owned();
+    let p = serve(&[
+        "--playground",
+        "127.0.0.1:0",
+        "--web-dir",
+        &web,
+        "--inspect",
+    ]);
+    let ws_url = printed(&p, "inspect on ");
+    let broker = printed(&p, "listening on ");
+    let host = ws_url
+        .strip_prefix("ws://")
+        .and_then(|u| u.strip_suffix("/inspect"))
+        .expect("ws://HOST:PORT/inspect");
+    let tcp = TcpStream::connect(host).expect("connecting to the playground");
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (mut ws, _) = tungstenite::client(ws_url.as_str(), tcp).expect("WebSocket handshake");
+
+    // SaslAuthenticate v0, correlation id 9, client id "t", auth_bytes
+    // "\0alice\0pencil-secret".
+    let token = b"\0alice\0pencil-secret";
+    let mut body = vec![0, 36, 0, 0, 0, 0, 0, 9, 0, 1, b't'];
+    body.extend_from_slice(&(token.len() as i32).to_be_bytes());
+    body.extend_from_slice(token);
+    let mut request = (body.len() as i32).to_be_bytes().to_vec();
+    request.extend_from_slice(&body);
+    let mut kafka = TcpStream::connect(&broker).expect("connecting to the broker");
+    kafka.write_all(&request).unwrap();
+
+    let (raw, _) = next_event(&mut ws);
+    assert!(raw.starts_with(r#"{"event":"open","conn":"#), "{raw}");
+    let (raw, req) = next_event(&mut ws);
+    assert!(raw.starts_with(r#"{"event":"request","conn":"#), "{raw}");
+    assert!(!raw.contains("pencil"), "{raw}");
+    let got = STANDARD
+        .decode(req["bytes"].as_str().expect("bytes"))
+        .expect("base64");
+    let mut want = request.clone();
+    let n = want.len();
+    want[n - "pencil-secret".len()..].fill(b'*');
+    assert_eq!(got, want, "the frame, its password masked");
+    assert!(!got.windows(6).any(|w| w == b"pencil"));
+    drop(kafka);
+    ws.close(None).unwrap();
+}

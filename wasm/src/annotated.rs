@@ -34,6 +34,8 @@ struct Node {
     kind: Text,
     value: Option<Value>,
     note: Option<Text>,
+    /// A secret the page marks as one (a pasted SASL password).
+    secret: bool,
 }
 
 struct Buffer {
@@ -83,6 +85,7 @@ impl Annotated {
             kind: span.kind,
             value: span.value,
             note: span.note,
+            secret: span.secret,
         });
         for c in span.children {
             self.push(c, id, buffer);
@@ -191,7 +194,7 @@ impl Serialize for NodeJs<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let n = self.node;
-        let mut st = s.serialize_struct("Span", 7)?;
+        let mut st = s.serialize_struct("Span", 8)?;
         st.serialize_field("name", n.name.as_ref())?;
         st.serialize_field("kind", n.kind.as_ref())?;
         st.serialize_field("start", &self.start)?;
@@ -226,6 +229,11 @@ impl Serialize for NodeJs<'_> {
         match &n.note {
             Some(t) => st.serialize_field("note", t.as_ref())?,
             None => st.skip_field("note")?,
+        }
+        if n.secret {
+            st.serialize_field("secret", &true)?;
+        } else {
+            st.skip_field("secret")?;
         }
         if let Some((a, kids, i)) = self.tree {
             let own = a.buffer[i];
@@ -324,7 +332,7 @@ impl Annotated {
         Uint32Array::from(&self.buffer[..])
     }
 
-    /// Node `i` as `{name, kind, start, end, value?, text?, note?}`.
+    /// Node `i` as `{name, kind, start, end, value?, text?, note?, secret?}`.
     pub fn node(&self, i: u32) -> Result<JsValue, JsValue> {
         let i = i as usize;
         let node = self
@@ -340,7 +348,7 @@ impl Annotated {
     }
 
     /// The whole tree nested, as `annotate` in core builds it: `{root, error?}`
-    /// where a span is `{name, kind, start, end, value?, text?, note?,
+    /// where a span is `{name, kind, start, end, value?, text?, note?, secret?,
     /// children?, inner?}` and `inner` (a compressed batch's records,
     /// decompressed) is `{label, length, spans, error?}`. Built in one go:
     /// for a large frame, read `starts()` and `node(i)` instead.

@@ -5,7 +5,7 @@
 //! at [`Playground::open`], whose changes are written in one IndexedDB
 //! transaction per handled request before the response is given back.
 //! Beside it, free functions explain bytes: [`annotate()`], [`parse_input`],
-//! [`apis`], [`schema`], [`example`].
+//! [`apis`], [`schema`], [`example`], [`sasl_examples`].
 //!
 //! The driver loop is the one every Spate driver runs: after each
 //! `handle_*` call drain `poll_output`, then arm a `setTimeout` for
@@ -490,6 +490,24 @@ pub fn example(
         _ => return Err(error("direction must be request or response")),
     }
     .to_vec())
+}
+
+/// A whole SASL/SCRAM-SHA-256 authentication (RFC 7677's example), frame
+/// by frame: `[{name, direction, apiKey, apiVersion, bytes: Uint8Array}]`.
+#[wasm_bindgen(js_name = saslExamples)]
+pub fn sasl_examples() -> Result<JsValue, JsValue> {
+    let out = js_sys::Array::new();
+    for f in spate_core::example::sasl::scram_sha256_exchange() {
+        let o = js_sys::Object::new();
+        Reflect::set(&o, &"name".into(), &f.name.into())?;
+        let dir = if f.request { "request" } else { "response" };
+        Reflect::set(&o, &"direction".into(), &dir.into())?;
+        Reflect::set(&o, &"apiKey".into(), &(f.api_key as i16).into())?;
+        Reflect::set(&o, &"apiVersion".into(), &f.api_version.into())?;
+        Reflect::set(&o, &"bytes".into(), &Uint8Array::from(&f.bytes[..]).into())?;
+        out.push(&o);
+    }
+    Ok(out.into())
 }
 
 /// A frame as JSON text (pretty-printed, two-space indent) for the

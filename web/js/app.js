@@ -313,7 +313,31 @@ function renderGallery() {
     }
     box.append(div);
   }
+  // A whole SASL/SCRAM-SHA-256 authentication (RFC 7677's example values).
+  const sasl = wasm.saslExamples();
+  const div = document.createElement("div");
+  div.className = "api";
+  const h = document.createElement("span");
+  h.textContent = "SASL/SCRAM-SHA-256 exchange (RFC 7677)";
+  div.append(h);
+  sasl.forEach((f, i) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "example sasl-example";
+    b.dataset.sasl = i;
+    b.textContent = f.name.split(": ")[1];
+    b.setAttribute("aria-label", f.name);
+    div.append(b);
+  });
+  box.append(div);
   box.addEventListener("click", (e) => {
+    const s = e.target.closest("button.sasl-example");
+    if (s) {
+      const f = sasl[+s.dataset.sasl];
+      loadBytes(f.bytes, { direction: f.direction, apiKey: f.apiKey, apiVersion: f.apiVersion });
+      $("explain-section").scrollIntoView();
+      return;
+    }
     const b = e.target.closest("button.example");
     if (!b) return;
     const key = +b.dataset.key, v = +b.dataset.version, dir = b.dataset.direction;

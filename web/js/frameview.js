@@ -358,6 +358,7 @@ export class FrameView {
       row.append(el("span", "value", fmtValue(s.value)));
       if (s.text !== undefined) row.append(el("span", "text", JSON.stringify(s.text.length > 80 ? s.text.slice(0, 80) + "…" : s.text)));
     }
+    if (s.secret) row.append(el("span", "secret", "secret"));
     if (s.note) row.append(el("span", "note", s.note));
     const b = t.buf[id];
     row.append(el("span", "range", b ? `${s.start}–${s.end} of decoded ${b}` : `${s.start}–${s.end}`));
@@ -458,6 +459,7 @@ export class FrameView {
     add("bytes", `${s.start}–${s.end} (${n} byte${n === 1 ? "" : "s"})${b ? ` of the ${t.bufferLabel(b)}` : ""}`);
     if (s.value !== undefined) add("value", fmtValue(s.value));
     if (s.text !== undefined) add("as text", s.text);
+    if (s.secret) add("secret", "yes: spate serve --inspect masks these bytes with *");
     if (s.note) add("note", s.note);
     d.append(dl);
     if (info && info.description) d.append(el("p", "desc", info.description));

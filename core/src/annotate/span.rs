@@ -112,6 +112,11 @@ pub struct Span {
     /// own: the records of a compressed batch, as decompressed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inner: Option<Box<Inner>>,
+    /// These bytes are a secret (a SASL password, a SCRAM proof, a bearer
+    /// token's signature): [`super::mask()`] hides them before a frame
+    /// leaves the process.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub secret: bool,
 }
 
 /// Bytes a span stands for once decoded, explained on their own. Offsets in
@@ -148,6 +153,7 @@ impl Span {
             note: None,
             children: Vec::new(),
             inner: None,
+            secret: false,
         }
     }
 
@@ -168,6 +174,7 @@ impl Span {
             note: None,
             children: Vec::new(),
             inner: None,
+            secret: false,
         }
     }
 

@@ -20,6 +20,12 @@
 //! {"event":"lagged","skipped":12}                               the page fell behind
 //! ```
 //!
+//! Secrets never reach the page: a SaslAuthenticate request's PLAIN
+//! password, SCRAM proof or bearer token signature (and the same in the
+//! raw tokens of a SaslHandshake v0 exchange) are replaced by `*` in the
+//! bytes sent ([`spate_core::annotate::mask_request`]); the page's
+//! annotation of them then shows the stars.
+//!
 //! The owner loop publishes only while a page is listening, so a broker
 //! with `--inspect` and no page open does no extra work beyond a check.
 
@@ -34,6 +40,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use bytes::Bytes;
 use serde_json::json;
+use spate_core::annotate::mask_request;
 use tokio::sync::broadcast;
 use tracing::debug;
 
@@ -63,9 +70,12 @@ impl Tap {
         }
     }
 
-    /// A request frame, given without its size prefix (the prefix is put back).
+    /// A request frame, given without its size prefix (the prefix is put
+    /// back), with its secrets masked.
     pub(crate) fn request(&self, conn: u64, frame: &Bytes, at: i64) {
         if self.listening() {
+            let masked = mask_request(frame);
+            let frame = masked.as_ref().unwrap_or(frame);
             let mut b = Vec::with_capacity(frame.len() + 4);
             b.extend_from_slice(&(frame.len() as i32).to_be_bytes());
             b.extend_from_slice(frame);
@@ -197,5 +207,35 @@ mod tests {
             ]
         );
         assert_eq!(lagged(12).as_str(), r#"{"event":"lagged","skipped":12}"#);
+    }
+
+    /// A PLAIN password never reaches the page, in a SaslAuthenticate
+    /// request nor in a raw token after a SaslHandshake v0.
+    #[test]
+    fn passwords_are_masked_before_they_are_published() {
+        let tap = Tap::new();
+        let mut rx = tap.subscribe();
+        // SaslAuthenticate v0: header (key 36, v0, id 1, client "c"), then auth_bytes.
+        let token = b"\0alice\0pencil-42";
+        let mut frame = vec![0, 36, 0, 0, 0, 0, 0, 1, 0, 1, b'c'];
+        frame.extend_from_slice(&(token.len() as i32).to_be_bytes());
+        frame.extend_from_slice(token);
+        tap.request(1, &Bytes::from(frame.clone()), 1);
+        tap.request(1, &Bytes::from_static(b"\0alice\0pencil-42"), 2);
+        // Other requests go out as they are.
+        tap.request(1, &Bytes::from_static(&[0, 18, 0, 3]), 3);
+        let got: Vec<Vec<u8>> = std::iter::from_fn(|| rx.try_recv().ok())
+            .map(|m| {
+                let v: serde_json::Value = serde_json::from_str(m.as_str()).unwrap();
+                STANDARD.decode(v["bytes"].as_str().unwrap()).unwrap()
+            })
+            .collect();
+        assert_eq!(got.len(), 3);
+        let mut want = (frame.len() as i32).to_be_bytes().to_vec();
+        want.extend_from_slice(&frame[..frame.len() - 9]);
+        want.extend_from_slice(b"*********");
+        assert_eq!(got[0], want);
+        assert_eq!(got[1][4..], *b"\0alice\0*********");
+        assert_eq!(got[2], [0, 0, 0, 4, 0, 18, 0, 3]);
     }
 }
