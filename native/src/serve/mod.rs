@@ -31,6 +31,7 @@ mod replica;
 mod tls;
 
 use std::collections::HashMap;
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -502,7 +503,9 @@ async fn serve<S: Store>(
     for (l, socket, adv) in &bound {
         // Printed on stdout so scripts (and tests) can find a port chosen
         // with :0, one line per listener in `listeners` order.
-        println!("listening on {}", socket.local_addr()?);
+        // A reader that stopped reading (a test that wanted the first
+        // line) must not stop the broker: a failed write is ignored.
+        let _ = writeln!(std::io::stdout(), "listening on {}", socket.local_addr()?);
         info!(listener = %l.name, protocol = l.protocol.name(), advertised = ?adv, "listener");
     }
     info!(advertised = %format!("{}:{}", settings.config.advertised_host, settings.config.advertised_port), "spate is serving");

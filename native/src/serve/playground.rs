@@ -22,6 +22,7 @@
 //! The page itself runs the broker in the browser; this server only hands
 //! out files (and, with `--inspect`, the native broker's frames).
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 
@@ -69,9 +70,9 @@ pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<
     if tap.is_some() && !local.ip().is_loopback() {
         anyhow::bail!("--inspect is local only: the playground must listen on a loopback address, not {local}");
     }
-    println!("playground on http://{local}/");
+    let _ = writeln!(std::io::stdout(), "playground on http://{local}/");
     if tap.is_some() {
-        println!("inspect on ws://{local}/inspect");
+        let _ = writeln!(std::io::stdout(), "inspect on ws://{local}/inspect");
     }
     if !dir.join("index.html").is_file() {
         warn!(dir = %dir.display(), "playground: no index.html here (use --web-dir)");

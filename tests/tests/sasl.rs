@@ -1,0 +1,329 @@
+//! SASL end to end: `spate serve` with a SASL_PLAINTEXT listener beside a
+//! PLAINTEXT one, and real clients (kcat, confluent-kafka, kafka-python,
+//! kafkajs) authenticating with PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512.
+//! SCRAM users are made through AlterUserScramCredentials (confluent-kafka's
+//! AdminClient) and kept in `__cluster_metadata`, so they survive a restart.
+//! Wrong passwords, unknown users and clients that do not speak SASL get an
+//! error and no data.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::{json, Value};
+use spate_e2e::{require, spate, workspace, Server, TempDir};
+
+/// A broker with a SASL_PLAINTEXT and a PLAINTEXT listener.
+struct Secured {
+    server: Server,
+    /// The SASL_PLAINTEXT listener's `127.0.0.1:PORT`.
+    sasl: String,
+    /// The PLAINTEXT listener's.
+    plain: String,
+    _config: TempDir,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required \
+    username=\"admin\" password=\"admin-secret\" \
+    user_admin=\"admin-secret\" user_alice=\"alice-plain\";";
+
+fn start_in(data: &Path, extra: &str) -> Secured {
+    let (sasl, plain) = (free_port(), free_port());
+    let config = TempDir::new("config");
+    let file = config.0.join("server.properties");
+    let props = format!(
+        "listeners=SASL_PLAINTEXT://127.0.0.1:{sasl},PLAINTEXT://127.0.0.1:{plain}\n\
+         sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512\n\
+         listener.name.sasl_plaintext.plain.sasl.jaas.config={JAAS}\n\
+         {extra}"
+    );
+    std::fs::write(&file, props).expect("writing server.properties");
+    let mut cmd = Command::new(spate());
+    cmd.arg("serve").arg("--data-dir").arg(data).arg(&file);
+    Secured {
+        server: Server::spawn(cmd),
+        sasl: format!("127.0.0.1:{sasl}"),
+        plain: format!("127.0.0.1:{plain}"),
+        _config: config,
+    }
+}
+
+fn settings(mechanism: &str, user: &str, password: &str) -> Value {
+    json!({
+        "security.protocol": "SASL_PLAINTEXT",
+        "sasl.mechanism": mechanism,
+        "sasl.username": user,
+        "sasl.password": password,
+    })
+}
+
+/// Runs `tests/py/secure_clients.py CLIENT`; its JSON answer.
+fn python_client(client: &str, bootstrap: &str, topic: &str, settings: &Value) -> Value {
+    let out = Command::new(require("python3"))
+        .arg(workspace().join("tests/py/secure_clients.py"))
+        .args([client, bootstrap, topic, &settings.to_string()])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| {
+        panic!(
+            "{client}: no JSON answer:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Runs `tests/js/secure_clients.js`; its JSON answer.
+fn kafkajs(bootstrap: &str, topic: &str, settings: &Value) -> Value {
+    let out = Command::new(require("node"))
+        .arg(workspace().join("tests/js/secure_clients.js"))
+        .args([bootstrap, topic, &settings.to_string()])
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| {
+        panic!(
+            "kafkajs: no JSON answer:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn assert_round_trip(who: &str, got: &Value) {
+    assert_eq!(got["consumed"], json!(["v0", "v1", "v2"]), "{who}: {got}");
+    assert_eq!(
+        got["produced"].as_array().map(Vec::len),
+        Some(3),
+        "{who}: {got}"
+    );
+}
+
+/// kcat producing three lines and reading them back with `settings`.
+fn kcat_round_trip(
+    bootstrap: &str,
+    topic: &str,
+    settings: &[(&str, &str)],
+) -> Result<String, String> {
+    let mut x = Vec::new();
+    for (k, v) in settings {
+        x.push("-X".to_string());
+        x.push(format!("{k}={v}"));
+    }
+    let mut produce = Command::new(require("kcat"))
+        .args(["-b", bootstrap, "-P", "-t", topic])
+        .args(&x)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kcat starts");
+    use std::io::Write;
+    produce
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"k0\nk1\nk2\n")
+        .expect("feeding kcat");
+    let out = produce.wait_with_output().expect("kcat runs");
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    let out = Command::new(require("kcat"))
+        .args([
+            "-b",
+            bootstrap,
+            "-C",
+            "-t",
+            topic,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+            "-c",
+            "3",
+        ])
+        .args(&x)
+        .output()
+        .expect("kcat runs");
+    match out.status.success() {
+        true => Ok(String::from_utf8_lossy(&out.stdout).into_owned()),
+        false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+    }
+}
+
+fn scram_admin(bootstrap: &str, args: &[&str]) -> Value {
+    let admin = json!({});
+    let out = Command::new(require("python3"))
+        .arg(workspace().join("tests/py/scram_admin.py"))
+        .args([bootstrap, &admin.to_string()])
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| {
+        panic!(
+            "scram_admin {args:?}: no JSON answer:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn plain_with_four_real_clients() {
+    let data = TempDir::new("data");
+    let b = start_in(&data.0, "");
+    let s = settings("PLAIN", "alice", "alice-plain");
+    for client in ["confluent", "kafka-python"] {
+        let got = python_client(client, &b.sasl, &format!("plain-{client}"), &s);
+        assert_round_trip(client, &got);
+    }
+    let js =
+        json!({"sasl": {"mechanism": "plain", "username": "alice", "password": "alice-plain"}});
+    assert_round_trip("kafkajs", &kafkajs(&b.sasl, "plain-kafkajs", &js));
+    let read = kcat_round_trip(
+        &b.sasl,
+        "plain-kcat",
+        &[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanisms", "PLAIN"),
+            ("sasl.username", "admin"),
+            ("sasl.password", "admin-secret"),
+        ],
+    )
+    .expect("kcat over SASL PLAIN");
+    assert_eq!(read.lines().collect::<Vec<_>>(), ["k0", "k1", "k2"]);
+    drop(b.server);
+}
+
+#[test]
+fn scram_users_are_made_by_the_admin_api_used_by_clients_and_kept() {
+    let data = TempDir::new("data");
+    let b = start_in(&data.0, "");
+    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        let set = scram_admin(
+            &b.plain,
+            &["set", "carol", "carol-secret", mechanism, "8192"],
+        );
+        assert_eq!(set, json!({"carol": null}), "{mechanism}");
+    }
+    let described = scram_admin(&b.plain, &["describe", "carol"]);
+    assert_eq!(
+        described,
+        json!({"carol": [["SCRAM_SHA_256", 8192], ["SCRAM_SHA_512", 8192]]})
+    );
+    for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        let s = settings(mechanism, "carol", "carol-secret");
+        for client in ["confluent", "kafka-python"] {
+            let topic = format!("scram-{client}-{}", &mechanism[10..]);
+            assert_round_trip(
+                &format!("{client} {mechanism}"),
+                &python_client(client, &b.sasl, &topic, &s),
+            );
+        }
+        let js = json!({"sasl": {"mechanism": mechanism.to_lowercase(), "username": "carol", "password": "carol-secret"}});
+        assert_round_trip(
+            &format!("kafkajs {mechanism}"),
+            &kafkajs(&b.sasl, &format!("scram-js-{}", &mechanism[10..]), &js),
+        );
+        let read = kcat_round_trip(
+            &b.sasl,
+            &format!("scram-kcat-{}", &mechanism[10..]),
+            &[
+                ("security.protocol", "SASL_PLAINTEXT"),
+                ("sasl.mechanisms", mechanism),
+                ("sasl.username", "carol"),
+                ("sasl.password", "carol-secret"),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("kcat {mechanism}: {e}"));
+        assert_eq!(read.lines().count(), 3);
+    }
+    // A restart keeps the credential (it lives in __cluster_metadata).
+    assert!(b.server.terminate(), "clean stop");
+    let b = start_in(&data.0, "");
+    let s = settings("SCRAM-SHA-512", "carol", "carol-secret");
+    assert_round_trip(
+        "after restart",
+        &python_client("confluent", &b.sasl, "after-restart", &s),
+    );
+    // Deleting it ends its use.
+    let deleted = scram_admin(&b.plain, &["delete", "carol", "SCRAM-SHA-512"]);
+    assert_eq!(deleted, json!({"carol": null}));
+    let got = python_client("confluent", &b.sasl, "after-delete", &s);
+    assert!(got.get("error").is_some(), "{got}");
+}
+
+#[test]
+fn bad_credentials_and_wrong_protocols_get_errors_and_no_data() {
+    let data = TempDir::new("data");
+    let b = start_in(&data.0, "");
+    scram_admin(
+        &b.plain,
+        &["set", "dave", "dave-secret", "SCRAM-SHA-256", "4096"],
+    );
+    for (mechanism, user, password) in [
+        ("PLAIN", "alice", "wrong"),
+        ("PLAIN", "mallory", "alice-plain"),
+        ("SCRAM-SHA-256", "dave", "wrong"),
+        ("SCRAM-SHA-256", "mallory", "dave-secret"),
+        // Enabled on the listener, but dave has no SHA-512 credential.
+        ("SCRAM-SHA-512", "dave", "dave-secret"),
+    ] {
+        for client in ["confluent", "kafka-python"] {
+            let got = python_client(
+                client,
+                &b.sasl,
+                "refused",
+                &settings(mechanism, user, password),
+            );
+            let error = got["error"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{client} {mechanism} {user}: {got}"));
+            assert!(!error.is_empty());
+        }
+    }
+    // A client that does not speak SASL on the SASL listener.
+    let got = python_client(
+        "confluent",
+        &b.sasl,
+        "refused",
+        &json!({"socket.timeout.ms": 5000}),
+    );
+    assert!(got.get("error").is_some(), "{got}");
+    // Nothing of theirs was written.
+    let out = Command::new(spate())
+        .args(["topic", "list", "-b", &b.plain])
+        .output()
+        .expect("spate runs");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !listed.contains("refused") || !topic_has_data(&b.plain, "refused"),
+        "{listed}"
+    );
+    drop(b.server);
+}
+
+/// Whether `topic` holds any record (read over the PLAINTEXT listener).
+fn topic_has_data(bootstrap: &str, topic: &str) -> bool {
+    let out = Command::new(require("kcat"))
+        .args([
+            "-b",
+            bootstrap,
+            "-C",
+            "-t",
+            topic,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+        ])
+        .output()
+        .expect("kcat runs");
+    !out.stdout.is_empty()
+}
