@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
+use spate_e2e::tls::Pki;
 use spate_e2e::{require, spate, workspace, Server, TempDir};
 
 /// A broker with a SASL_PLAINTEXT and a PLAINTEXT listener.
@@ -20,6 +21,8 @@ struct Secured {
     sasl: String,
     /// The PLAINTEXT listener's.
     plain: String,
+    /// The SASL_SSL listener's.
+    sasl_ssl: String,
     _config: TempDir,
 }
 
@@ -34,15 +37,20 @@ const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule requ
     username=\"admin\" password=\"admin-secret\" \
     user_admin=\"admin-secret\" user_alice=\"alice-plain\";";
 
-fn start_in(data: &Path, extra: &str) -> Secured {
-    let (sasl, plain) = (free_port(), free_port());
+fn start_in(data: &Path, pki: &Pki, extra: &str) -> Secured {
+    let (sasl, plain, sasl_ssl) = (free_port(), free_port(), free_port());
     let config = TempDir::new("config");
     let file = config.0.join("server.properties");
     let props = format!(
-        "listeners=SASL_PLAINTEXT://127.0.0.1:{sasl},PLAINTEXT://127.0.0.1:{plain}\n\
+        "listeners=SASL_PLAINTEXT://127.0.0.1:{sasl},PLAINTEXT://127.0.0.1:{plain},\
+         SASL_SSL://127.0.0.1:{sasl_ssl}\n\
          sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512\n\
+         listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512,OAUTHBEARER\n\
          listener.name.sasl_plaintext.plain.sasl.jaas.config={JAAS}\n\
-         {extra}"
+         ssl.keystore.type=PEM\n\
+         ssl.keystore.location={}\n\
+         {extra}",
+        Pki::path(&pki.server_keystore)
     );
     std::fs::write(&file, props).expect("writing server.properties");
     let mut cmd = Command::new(spate());
@@ -51,6 +59,7 @@ fn start_in(data: &Path, extra: &str) -> Secured {
         server: Server::spawn(cmd),
         sasl: format!("127.0.0.1:{sasl}"),
         plain: format!("127.0.0.1:{plain}"),
+        sasl_ssl: format!("127.0.0.1:{sasl_ssl}"),
         _config: config,
     }
 }
@@ -177,7 +186,8 @@ fn scram_admin(bootstrap: &str, args: &[&str]) -> Value {
 #[test]
 fn plain_with_four_real_clients() {
     let data = TempDir::new("data");
-    let b = start_in(&data.0, "");
+    let pki = Pki::new();
+    let b = start_in(&data.0, &pki, "");
     let s = settings("PLAIN", "alice", "alice-plain");
     for client in ["confluent", "kafka-python"] {
         let got = python_client(client, &b.sasl, &format!("plain-{client}"), &s);
@@ -204,7 +214,8 @@ fn plain_with_four_real_clients() {
 #[test]
 fn scram_users_are_made_by_the_admin_api_used_by_clients_and_kept() {
     let data = TempDir::new("data");
-    let b = start_in(&data.0, "");
+    let pki = Pki::new();
+    let b = start_in(&data.0, &pki, "");
     for mechanism in ["SCRAM-SHA-256", "SCRAM-SHA-512"] {
         let set = scram_admin(
             &b.plain,
@@ -246,7 +257,7 @@ fn scram_users_are_made_by_the_admin_api_used_by_clients_and_kept() {
     }
     // A restart keeps the credential (it lives in __cluster_metadata).
     assert!(b.server.terminate(), "clean stop");
-    let b = start_in(&data.0, "");
+    let b = start_in(&data.0, &pki, "");
     let s = settings("SCRAM-SHA-512", "carol", "carol-secret");
     assert_round_trip(
         "after restart",
@@ -262,7 +273,8 @@ fn scram_users_are_made_by_the_admin_api_used_by_clients_and_kept() {
 #[test]
 fn bad_credentials_and_wrong_protocols_get_errors_and_no_data() {
     let data = TempDir::new("data");
-    let b = start_in(&data.0, "");
+    let pki = Pki::new();
+    let b = start_in(&data.0, &pki, "");
     scram_admin(
         &b.plain,
         &["set", "dave", "dave-secret", "SCRAM-SHA-256", "4096"],
@@ -326,4 +338,79 @@ fn topic_has_data(bootstrap: &str, topic: &str) -> bool {
         .output()
         .expect("kcat runs");
     !out.stdout.is_empty()
+}
+
+#[test]
+fn sasl_ssl_with_scram_and_oauthbearer() {
+    let data = TempDir::new("data");
+    let pki = Pki::new();
+    let b = start_in(&data.0, &pki, "");
+    scram_admin(
+        &b.plain,
+        &["set", "erin", "erin-secret", "SCRAM-SHA-512", "4096"],
+    );
+    let ca = Pki::path(&pki.ca);
+    let scram = json!({
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "erin",
+        "sasl.password": "erin-secret",
+        "ssl.ca.location": ca,
+    });
+    for client in ["confluent", "kafka-python"] {
+        let got = python_client(client, &b.sasl_ssl, &format!("tls-{client}"), &scram);
+        assert_round_trip(&format!("{client} SASL_SSL"), &got);
+    }
+    let js = json!({
+        "ssl": {"ca": ca},
+        "sasl": {"mechanism": "scram-sha-512", "username": "erin", "password": "erin-secret"},
+    });
+    assert_round_trip(
+        "kafkajs SASL_SSL",
+        &kafkajs(&b.sasl_ssl, "tls-kafkajs", &js),
+    );
+    let read = kcat_round_trip(
+        &b.sasl_ssl,
+        "tls-kcat",
+        &[
+            ("security.protocol", "SASL_SSL"),
+            ("ssl.ca.location", &ca),
+            ("sasl.mechanisms", "SCRAM-SHA-512"),
+            ("sasl.username", "erin"),
+            ("sasl.password", "erin-secret"),
+        ],
+    )
+    .expect("kcat over SASL_SSL");
+    assert_eq!(read.lines().count(), 3);
+    // OAUTHBEARER with librdkafka's unsecured JWT (Kafka's default
+    // validator): the token's `sub` is the principal.
+    let oauth = json!({
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "OAUTHBEARER",
+        "sasl.oauthbearer.config": "principal=frank",
+        "ssl.ca.location": ca,
+    });
+    assert_round_trip(
+        "confluent OAUTHBEARER",
+        &python_client("confluent", &b.sasl_ssl, "tls-oauth", &oauth),
+    );
+    // PLAIN is not enabled on this listener, and a plain-text SASL client
+    // on the TLS port gets nowhere.
+    let plain = json!({
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "PLAIN",
+        "sasl.username": "alice",
+        "sasl.password": "alice-plain",
+        "ssl.ca.location": ca,
+    });
+    let got = python_client("confluent", &b.sasl_ssl, "refused", &plain);
+    assert!(got.get("error").is_some(), "{got}");
+    let got = python_client(
+        "confluent",
+        &b.sasl_ssl,
+        "refused",
+        &settings("SCRAM-SHA-512", "erin", "erin-secret"),
+    );
+    assert!(got.get("error").is_some(), "{got}");
+    drop(b.server);
 }

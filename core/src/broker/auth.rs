@@ -280,13 +280,15 @@ impl<S: Storage> Broker<S> {
             oauth: &security.oauth,
         };
         let step = exchange.step(token, &creds, now);
+        let why = exchange.failure_reason();
         match step {
             Step::Continue(challenge) => {
                 self.auth_reply(conn, a, ErrorCode::NONE, None, challenge, 0)
             }
             Step::Failed { code, message } => {
                 self.auth_reply(conn, a, code, Some(&message), Vec::new(), 0);
-                self.close(conn, format!("SASL {}: {message}", mechanism.name()));
+                let why = why.map_or(String::new(), |w| format!(" ({w})"));
+                self.close(conn, format!("SASL {}: {message}{why}", mechanism.name()));
             }
             Step::Done {
                 user,

@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context as _, Result};
-use spate_core::security::sasl::Mechanism;
+use spate_core::security::sasl::{Mechanism, OAuthConfig};
 use spate_core::security::{ListenerSecurity, Principal, SecurityConfig, SecurityProtocol};
 use tracing::warn;
 
@@ -75,7 +75,7 @@ const GLOBAL: &[&str] = &[
 
 /// Whether `key` is a security setting [`Settings`] keeps.
 pub(crate) fn is_security_key(key: &str) -> bool {
-    if GLOBAL.contains(&key) {
+    if GLOBAL.contains(&key) || key.starts_with("sasl.oauthbearer.") {
         return true;
     }
     let key = match key.strip_prefix("listener.name.") {
@@ -379,6 +379,7 @@ fn security(listeners: &[Listener], settings: &Settings) -> Result<SecurityConfi
             format!("allow.everyone.if.no.acl.found `{v}` is not true or false")
         })?;
     }
+    oauth(listeners, settings, &mut sec.oauth)?;
     if let Some(v) = settings.global("connections.max.reauth.ms") {
         sec.max_reauth_ms = v
             .trim()
@@ -388,6 +389,58 @@ fn security(listeners: &[Listener], settings: &Settings) -> Result<SecurityConfi
             .with_context(|| format!("connections.max.reauth.ms `{v}` is not a duration in ms"))?;
     }
     Ok(sec)
+}
+
+/// OAUTHBEARER's validation: `sasl.oauthbearer.*` (the JWKS from a
+/// `file:` URL, as Kafka's `sasl.oauthbearer.jwks.endpoint.url` may name
+/// one), and the unsecured validator's options from a listener's
+/// `oauthbearer.sasl.jaas.config` (`unsecuredValidatorRequiredScope` and
+/// the like), as Kafka's default handler reads them.
+fn oauth(listeners: &[Listener], settings: &Settings, oauth: &mut OAuthConfig) -> Result<()> {
+    for (key, value) in settings
+        .0
+        .iter()
+        .filter(|(k, _)| k.starts_with("sasl.oauthbearer."))
+    {
+        if key == "sasl.oauthbearer.jwks.endpoint.url" {
+            let path = value
+                .trim()
+                .strip_prefix("file:")
+                .map(|p| p.trim_start_matches("//"))
+                .with_context(|| {
+                    format!("{key} `{value}`: only file: URLs are read (no HTTP fetching)")
+                })?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("{key}: reading {path}"))?;
+            oauth.jwks = Some(text);
+            oauth
+                .check()
+                .map_err(|e| anyhow::anyhow!("{key}: {path}: {e}"))?;
+            continue;
+        }
+        match oauth.set(key, value) {
+            Ok(true) => {}
+            Ok(false) => {
+                warn!(key = %key, "an OAUTHBEARER setting of Kafka's clients, not used by a broker")
+            }
+            Err(e) => bail!("{key}: {e}"),
+        }
+    }
+    for l in listeners.iter().filter(|l| l.protocol.sasl()) {
+        let Some(jaas) = settings.get(&l.name, "oauthbearer.sasl.jaas.config") else {
+            continue;
+        };
+        let module = jaas::parse(jaas)
+            .with_context(|| format!("listener {}: oauthbearer.sasl.jaas.config", l.name))?;
+        for (option, value) in &module.options {
+            if option.starts_with("unsecuredValidator") {
+                oauth
+                    .set(option, value)
+                    .map_err(|e| anyhow::anyhow!("listener {}: {option}: {e}", l.name))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -154,6 +154,8 @@ impl Step {
 #[derive(Debug)]
 pub struct Exchange {
     state: State,
+    /// Why it failed, for the broker's log (the client is told less).
+    reason: Option<&'static str>,
 }
 
 #[derive(Debug)]
@@ -176,14 +178,21 @@ impl Exchange {
             }
             Mechanism::OAuthBearer => State::OAuth(oauth::ServerExchange::new()),
         };
-        Exchange { state }
+        Exchange {
+            state,
+            reason: None,
+        }
     }
 
     /// The client's next token; `now` for token expiry.
     pub fn step(&mut self, token: &[u8], creds: &dyn Credentials, now: i64) -> Step {
         let step = match &mut self.state {
             State::Plain => plain::authenticate(token, creds),
-            State::Scram(s) => s.step(token, creds),
+            State::Scram(s) => {
+                let step = s.step(token, creds);
+                self.reason = s.failure_reason();
+                step
+            }
             State::OAuth(o) => o.step(token, creds.oauth(), now),
             State::Over => Step::Failed {
                 code: ErrorCode::ILLEGAL_SASL_STATE,
@@ -194,5 +203,11 @@ impl Exchange {
             self.state = State::Over;
         }
         step
+    }
+
+    /// Why the exchange failed, when the mechanism says more than its
+    /// answer to the client does (SCRAM hides whether the user exists).
+    pub fn failure_reason(&self) -> Option<&'static str> {
+        self.reason
     }
 }

@@ -217,8 +217,12 @@ impl ServerExchange {
         if last.binding != p.gs2_header.as_bytes() {
             return Err(self.refuse("channel binding differs from the gs2 header"));
         }
-        if last.nonce != p.nonce {
-            return Err(self.refuse("nonce differs from the server-first's"));
+        // Kafka's check is that the nonce ends with the server-first's
+        // (`ScramSaslServer`), and librdkafka relies on it: it sends its
+        // own nonce again in front of the combined one. The proof covers
+        // the message as sent, so nothing is lost.
+        if !last.nonce.ends_with(p.nonce.as_str()) {
+            return Err(self.refuse("nonce does not end with the server-first's"));
         }
         if last.proof.len() != p.hash.len() {
             return Err(self.refuse("proof of the wrong length"));

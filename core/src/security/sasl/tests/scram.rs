@@ -266,12 +266,18 @@ fn replayed_client_final_fails() {
 fn wrong_nonce_fails() {
     let users = users();
     let (mut server, _, client_final) = prepared(SHA256, 11);
-    let wrong = client_final.replacen(",r=", ",r=x", 1);
+    // Kafka only asks that the nonce end with the server-first's (a
+    // prefix is librdkafka's habit), so the change is at the end.
+    let wrong = client_final.replacen(",p=", "x,p=", 1);
     assert!(auth_failed(&server.step(wrong.as_bytes(), users)));
     assert_eq!(
         server.failure_reason(),
-        Some("nonce differs from the server-first's")
+        Some("nonce does not end with the server-first's")
     );
+    // A prefix passes the nonce check but not the proof, which covers it.
+    let (mut server, _, client_final) = prepared(SHA256, 12);
+    let prefixed = client_final.replacen(",r=", ",r=x", 1);
+    assert!(auth_failed(&server.step(prefixed.as_bytes(), users)));
     // The client refuses a server nonce that does not extend its own.
     let mut client = ScramClient::new(SHA256, "alice", "secret", [1; 32]);
     let err = client
