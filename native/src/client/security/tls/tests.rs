@@ -11,10 +11,60 @@ use rustls::ServerConfig;
 
 use super::*;
 
+/// A file of the test PKI, made once per test run in a temporary
+/// directory: `ca.pem` signs `server.pem` (for `localhost`, key
+/// `server.key`) and `client.pem` (client auth, key `client.key`; both in
+/// `client-keystore.pem`); `other-ca.pem` is an unrelated CA.
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("src/client/security/testdata")
-        .join(name)
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(make_pki).join(name)
+}
+
+fn make_pki() -> PathBuf {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let dir = std::env::temp_dir().join(format!("spate-client-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), Issuer::new(params, key))
+    };
+    let (ca_pem, issuer) = ca("test CA");
+    let (other_pem, _) = ca("other CA");
+    let leaf = |names: Vec<String>, usage: ExtendedKeyUsagePurpose| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(names).unwrap();
+        params.extended_key_usages = vec![usage];
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    let (server, server_key) = leaf(
+        vec!["localhost".into()],
+        ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let (client, client_key) = leaf(vec!["client".into()], ExtendedKeyUsagePurpose::ClientAuth);
+    for (name, text) in [
+        ("ca.pem", ca_pem),
+        ("other-ca.pem", other_pem),
+        ("server.pem", server),
+        ("server.key", server_key),
+        ("client-keystore.pem", format!("{client_key}{client}")),
+        ("client.pem", client),
+        ("client.key", client_key),
+    ] {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    dir
 }
 
 fn server_config(require_client_cert: bool) -> Arc<ServerConfig> {
