@@ -169,7 +169,6 @@ const ADMIN_BROKER: &str = "authorizer.class.name=kafka.security.authorizer.AclA
                             super.users=User:ANONYMOUS\n";
 
 #[test]
-#[ignore = "needs the broker's CreateAcls/DescribeAcls/DeleteAcls (issue 14, another branch)"]
 fn acl_add_list_remove() {
     let server = Server::start_with_properties(ADMIN_BROKER, &[]);
     let out = ok(
@@ -290,8 +289,6 @@ fn acl_add_list_remove() {
 }
 
 #[test]
-#[ignore = "needs the broker's Describe/AlterUserScramCredentials and the SCRAM functions \
-            (issue 14, other branches)"]
 fn user_scram_set_list_delete() {
     let server = Server::start_with_properties(ADMIN_BROKER, &[]);
     let out = ok(

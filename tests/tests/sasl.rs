@@ -382,6 +382,32 @@ fn sasl_ssl_with_scram_and_oauthbearer() {
     )
     .expect("kcat over SASL_SSL");
     assert_eq!(read.lines().count(), 3);
+    // spate's own client over SASL_SSL with SCRAM.
+    let ca_x = format!("ssl.ca.location={ca}");
+    let out = Command::new(spate())
+        .args([
+            "topic",
+            "list",
+            "-b",
+            &b.sasl_ssl,
+            "-X",
+            "security.protocol=SASL_SSL",
+        ])
+        .args(["-X", &ca_x, "-X", "sasl.mechanism=SCRAM-SHA-512"])
+        .args([
+            "-X",
+            "sasl.username=erin",
+            "-X",
+            "sasl.password=erin-secret",
+        ])
+        .output()
+        .expect("spate runs");
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && listed.contains("tls-kcat"),
+        "spate topic list over SASL_SSL: {listed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // OAUTHBEARER with librdkafka's unsecured JWT (Kafka's default
     // validator): the token's `sub` is the principal.
     let oauth = json!({
