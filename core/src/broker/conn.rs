@@ -82,7 +82,7 @@ pub struct PeerInfo {
     /// The peer's address, for logs (`127.0.0.1:53122`).
     pub addr: String,
     /// The name of the listener it connected to (empty: the broker's
-    /// [`Config::listener_name`]); its security protocol comes from
+    /// [`crate::state::Config::listener_name`]); its security protocol comes from
     /// [`crate::security::SecurityConfig::listeners`].
     pub listener: String,
     /// The principal its TLS client certificate maps to (the subject after
