@@ -440,3 +440,147 @@ fn sasl_ssl_with_scram_and_oauthbearer() {
     assert!(got.get("error").is_some(), "{got}");
     drop(b.server);
 }
+
+/// `tests/py/acl_view.py`: the topics `settings` sees and what reading
+/// each of `topics` gives.
+fn acl_view(bootstrap: &str, settings: &Value, topics: &[&str]) -> Value {
+    let out = Command::new(require("python3"))
+        .arg(workspace().join("tests/py/acl_view.py"))
+        .args([bootstrap, &settings.to_string()])
+        .args(topics)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| {
+        panic!(
+            "acl_view: no JSON answer:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// `spate ARGS -b bootstrap` as the PLAIN user `admin` (a super user).
+fn as_admin(bootstrap: &str, args: &[&str]) -> String {
+    let out = Command::new(spate())
+        .args(args)
+        .args(["-b", bootstrap, "-X", "security.protocol=SASL_PLAINTEXT"])
+        .args(["-X", "sasl.mechanism=PLAIN", "-X", "sasl.username=admin"])
+        .args(["-X", "sasl.password=admin-secret"])
+        .output()
+        .expect("spate runs");
+    assert!(
+        out.status.success(),
+        "spate {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn acls_decide_what_a_sasl_user_sees_and_reads_and_survive_a_restart() {
+    let data = TempDir::new("data");
+    let pki = Pki::new();
+    let authz = "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer\n\
+                 super.users=User:admin\n";
+    let b = start_in(&data.0, &pki, authz);
+    // The admin (a super user) makes topics and writes to them.
+    let admin = settings("PLAIN", "admin", "admin-secret");
+    for topic in ["open-a", "open-b", "secret"] {
+        assert_round_trip(topic, &python_client("confluent", &b.sasl, topic, &admin));
+    }
+    // alice may read topics prefixed `open-` and use groups prefixed
+    // `g-`, except open-b, which a DENY takes back.
+    as_admin(
+        &b.sasl,
+        &[
+            "acl",
+            "add",
+            "--allow-principal",
+            "User:alice",
+            "--operation",
+            "Read",
+            "--topic",
+            "open-",
+            "--resource-pattern-type",
+            "prefixed",
+        ],
+    );
+    as_admin(
+        &b.sasl,
+        &[
+            "acl",
+            "add",
+            "--allow-principal",
+            "User:alice",
+            "--operation",
+            "Read",
+            "--group",
+            "g-",
+            "--resource-pattern-type",
+            "prefixed",
+        ],
+    );
+    as_admin(
+        &b.sasl,
+        &[
+            "acl",
+            "add",
+            "--deny-principal",
+            "User:alice",
+            "--operation",
+            "All",
+            "--topic",
+            "open-b",
+        ],
+    );
+    let alice = settings("PLAIN", "alice", "alice-plain");
+    let view = acl_view(&b.sasl, &alice, &["open-a", "open-b", "secret"]);
+    assert_eq!(view["listed"], json!(["open-a"]), "{view}");
+    assert_eq!(view["read"]["open-a"], "ok", "{view}");
+    assert_eq!(
+        view["read"]["open-b"], "TOPIC_AUTHORIZATION_FAILED",
+        "{view}"
+    );
+    assert_eq!(
+        view["read"]["secret"], "TOPIC_AUTHORIZATION_FAILED",
+        "{view}"
+    );
+    // alice may not write, nor administer.
+    let got = python_client("confluent", &b.sasl, "open-a", &alice);
+    assert!(got.get("error").is_some(), "{got}");
+    // A wildcard ALLOW opens every topic but the DENY still wins.
+    as_admin(
+        &b.sasl,
+        &[
+            "acl",
+            "add",
+            "--allow-principal",
+            "User:*",
+            "--operation",
+            "Describe",
+            "--operation",
+            "Read",
+            "--topic",
+            "*",
+        ],
+    );
+    let view = acl_view(&b.sasl, &alice, &["secret", "open-b"]);
+    assert_eq!(view["listed"], json!(["open-a", "secret"]), "{view}");
+    assert_eq!(view["read"]["secret"], "ok", "{view}");
+    assert_eq!(
+        view["read"]["open-b"], "TOPIC_AUTHORIZATION_FAILED",
+        "{view}"
+    );
+    // The ACLs live in __cluster_metadata: a restart keeps them.
+    assert!(b.server.terminate(), "clean stop");
+    let b = start_in(&data.0, &pki, authz);
+    let listed = as_admin(&b.sasl, &["acl", "list"]);
+    assert!(listed.contains("User:alice"), "{listed}");
+    let view = acl_view(&b.sasl, &alice, &["open-b"]);
+    assert_eq!(view["listed"], json!(["open-a", "secret"]), "{view}");
+    assert_eq!(
+        view["read"]["open-b"], "TOPIC_AUTHORIZATION_FAILED",
+        "{view}"
+    );
+    drop(b.server);
+}
