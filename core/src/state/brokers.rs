@@ -206,14 +206,12 @@ impl Membership {
             .filter_map(move |b| self.endpoint_of(b, listener).map(|(h, p)| (b, h, p)))
     }
 
-    /// Live broker `b`'s endpoint on `listener`; this broker's own come
-    /// from its config, whatever the controller passed on.
+    /// Live broker `b`'s endpoint on `listener`, as the controller passed
+    /// it on (Kafka's metadata cache); for this broker, its own config's
+    /// when the controller's lacks that listener.
     pub fn endpoint_of(&self, b: &LiveBroker, listener: &str) -> Option<(ByteString, i32)> {
-        if b.id == self.me.id {
-            self.me.on(listener)
-        } else {
-            b.on(listener)
-        }
+        b.on(listener)
+            .or_else(|| (b.id == self.me.id).then(|| self.me.on(listener)).flatten())
     }
 
     /// Live broker `id`, as replicas reach it (its inter-broker endpoint).
