@@ -379,7 +379,7 @@ fn security(listeners: &[Listener], settings: &Settings) -> Result<SecurityConfi
             format!("allow.everyone.if.no.acl.found `{v}` is not true or false")
         })?;
     }
-    oauth(listeners, settings, &mut sec.oauth)?;
+    oauth_settings(listeners, settings, &mut sec.oauth)?;
     if let Some(v) = settings.global("connections.max.reauth.ms") {
         sec.max_reauth_ms = v
             .trim()
@@ -396,7 +396,11 @@ fn security(listeners: &[Listener], settings: &Settings) -> Result<SecurityConfi
 /// one), and the unsecured validator's options from a listener's
 /// `oauthbearer.sasl.jaas.config` (`unsecuredValidatorRequiredScope` and
 /// the like), as Kafka's default handler reads them.
-fn oauth(listeners: &[Listener], settings: &Settings, oauth: &mut OAuthConfig) -> Result<()> {
+fn oauth_settings(
+    listeners: &[Listener],
+    settings: &Settings,
+    oauth: &mut OAuthConfig,
+) -> Result<()> {
     for (key, value) in settings
         .0
         .iter()
@@ -643,6 +647,47 @@ mod tests {
     }
 
     #[test]
+    fn oauthbearer_settings_reach_the_validator() {
+        let dir = std::env::temp_dir().join(format!("spate-oauth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let jwks = dir.join("jwks.json");
+        std::fs::write(&jwks, r#"{"keys": []}"#).unwrap();
+        let url = format!("file:{}", jwks.display());
+        let listeners = [Listener {
+            name: "SASL_SSL".into(),
+            protocol: SecurityProtocol::SaslSsl,
+            bind: "127.0.0.1:0".into(),
+            advertised: None,
+        }];
+        let s = settings(&[
+            ("sasl.oauthbearer.jwks.endpoint.url", url.as_str()),
+            ("sasl.oauthbearer.expected.audience", "spate,kafka"),
+            ("sasl.oauthbearer.expected.issuer", "https://issuer.example"),
+            (
+                "listener.name.sasl_ssl.oauthbearer.sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \
+                 unsecuredValidatorRequiredScope=\"write\";",
+            ),
+        ]);
+        let mut oauth = OAuthConfig::default();
+        oauth_settings(&listeners, &s, &mut oauth).unwrap();
+        assert_eq!(oauth.jwks.as_deref(), Some(r#"{"keys": []}"#));
+        assert_eq!(oauth.expected_audience, ["spate", "kafka"]);
+        assert_eq!(
+            oauth.expected_issuer.as_deref(),
+            Some("https://issuer.example")
+        );
+        assert_eq!(oauth.unsecured_required_scope, ["write"]);
+        // Only file: URLs; a key set that does not parse is refused.
+        let s = settings(&[("sasl.oauthbearer.jwks.endpoint.url", "https://idp/jwks")]);
+        assert!(oauth_settings(&listeners, &s, &mut OAuthConfig::default()).is_err());
+        std::fs::write(&jwks, "not json").unwrap();
+        let s = settings(&[("sasl.oauthbearer.jwks.endpoint.url", url.as_str())]);
+        assert!(oauth_settings(&listeners, &s, &mut OAuthConfig::default()).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn security_keys_with_and_without_a_listener_prefix() {
         assert!(is_security_key("ssl.keystore.location"));
         assert!(is_security_key("listener.name.ssl.ssl.keystore.location"));
@@ -651,7 +696,7 @@ mod tests {
         ));
         assert!(is_security_key("plain.sasl.jaas.config"));
         assert!(is_security_key("super.users"));
-        assert!(!is_security_key("sasl.oauthbearer.jwks.endpoint.url"));
+        assert!(is_security_key("sasl.oauthbearer.jwks.endpoint.url"));
         assert!(!is_security_key("ssl.cipher.suites"));
         assert!(!is_security_key("listener.name.x"));
         let s = settings(&[
