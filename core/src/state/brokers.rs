@@ -309,14 +309,16 @@ mod tests {
         let mut u = update(1, -1, &[1, 2]);
         u.brokers[1].endpoints.retain(|(l, _, _)| l != "SSL");
         m.update(u).unwrap();
-        // Broker 1 is this one: its own endpoints count.
+        // Broker 1 is this one: the controller's endpoints for it count,
+        // as in Kafka's metadata cache.
         let ssl: Vec<_> = m.brokers_on("SSL").map(|(b, _, p)| (b.id, p)).collect();
-        assert_eq!(ssl, [(1, 2)]);
+        assert_eq!(ssl, [(1, 9093)]);
         assert_eq!(m.brokers_on("PLAINTEXT").count(), 2);
         let mut u = update(1, -1, &[1, 2]);
         u.brokers[1].endpoints.retain(|(l, _, _)| l == "SSL");
         u.brokers[0].endpoints.clear();
         m.update(u).unwrap();
+        // With none from the controller, its own config's fill in.
         let ssl: Vec<_> = m.brokers_on("SSL").map(|(b, _, p)| (b.id, p)).collect();
         assert_eq!(ssl, [(1, 2), (2, 9093)]);
         assert_eq!(m.brokers_on("PLAINTEXT").count(), 1);
