@@ -10,6 +10,7 @@ mod cli;
 mod client;
 mod clock;
 mod cluster;
+mod connect;
 mod serve;
 mod storage;
 mod tree;
