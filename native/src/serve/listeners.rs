@@ -416,9 +416,8 @@ fn oauth_settings(
                 })?;
             let text =
                 std::fs::read_to_string(path).with_context(|| format!("{key}: reading {path}"))?;
-            oauth.jwks = Some(text);
             oauth
-                .check()
+                .set_jwks(text)
                 .map_err(|e| anyhow::anyhow!("{key}: {path}: {e}"))?;
             continue;
         }
@@ -671,7 +670,7 @@ mod tests {
         ]);
         let mut oauth = OAuthConfig::default();
         oauth_settings(&listeners, &s, &mut oauth).unwrap();
-        assert_eq!(oauth.jwks.as_deref(), Some(r#"{"keys": []}"#));
+        assert_eq!(oauth.jwks(), Some(r#"{"keys": []}"#));
         assert_eq!(oauth.expected_audience, ["spate", "kafka"]);
         assert_eq!(
             oauth.expected_issuer.as_deref(),

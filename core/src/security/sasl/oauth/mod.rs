@@ -17,7 +17,7 @@
 //!
 //! # Validation
 //!
-//! With no JWKS in [`OAuthConfig::jwks`], tokens are checked as Kafka's
+//! With no JWKS in [`OAuthConfig::set_jwks`], tokens are checked as Kafka's
 //! default `OAuthBearerUnsecuredValidatorCallbackHandler` does (unsigned
 //! JWTs, `alg: none`); with one, as `OAuthBearerValidatorCallbackHandler`
 //! with `sasl.oauthbearer.jwks.endpoint.url` does (signed JWTs, RS256,
@@ -26,7 +26,7 @@
 //! # Configuration
 //!
 //! [`OAuthConfig::set`] takes Kafka's property keys. The JWKS itself is
-//! text the caller puts in [`OAuthConfig::jwks`]: the core does no I/O, so
+//! text the caller puts in [`OAuthConfig::set_jwks`]: the core does no I/O, so
 //! the native broker reads the file that a `file:` URL in
 //! `sasl.oauthbearer.jwks.endpoint.url` names (HTTPS endpoints are not
 //! fetched).
@@ -36,6 +36,8 @@ pub mod jwt;
 
 #[cfg(test)]
 mod tests;
+
+use std::sync::Arc;
 
 use super::Step;
 use jwt::Invalid;
@@ -48,9 +50,10 @@ use serde_json::Value;
 /// unsecured ones.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthConfig {
-    /// The JWKS document (JSON text) signed tokens are checked against;
-    /// `None` serves unsecured tokens instead. See [`OAuthConfig::check`].
-    pub jwks: Option<String>,
+    /// The key set signed tokens are checked against, parsed once when it
+    /// is set ([`OAuthConfig::set_jwks`]); `None` serves unsecured tokens
+    /// instead.
+    jwks: Option<KeySet>,
     /// `sasl.oauthbearer.expected.audience`: the token's `aud` must name
     /// one of these.
     pub expected_audience: Vec<String>,
@@ -71,6 +74,23 @@ pub struct OAuthConfig {
     /// The JAAS option `unsecuredValidatorAllowableClockSkewMs` (0).
     pub unsecured_clock_skew_ms: i64,
 }
+
+/// A JWKS document and its parsed keys; two are equal when their text is.
+#[derive(Debug, Clone)]
+struct KeySet {
+    /// The document as configured.
+    text: String,
+    /// Its keys, parsed once.
+    keys: Arc<jwks::Jwks>,
+}
+
+impl PartialEq for KeySet {
+    fn eq(&self, other: &KeySet) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for KeySet {}
 
 impl Default for OAuthConfig {
     fn default() -> OAuthConfig {
@@ -101,7 +121,7 @@ impl OAuthConfig {
     /// `unsecuredValidatorScopeClaimName`, `unsecuredValidatorRequiredScope`
     /// and `unsecuredValidatorAllowableClockSkewMs`. Not owned:
     /// `sasl.oauthbearer.jwks.endpoint.url`, whose file the caller reads
-    /// into [`OAuthConfig::jwks`].
+    /// into [`OAuthConfig::set_jwks`].
     pub fn set(&mut self, key: &str, value: &str) -> Result<bool, String> {
         let name = |value: &str, default: &str| {
             let v = value.trim();
@@ -166,26 +186,25 @@ impl OAuthConfig {
         Ok(true)
     }
 
-    /// Whether the JWKS (if any) can be read: the broker calls this at
-    /// start-up so a bad key set is an error there, not at each login.
-    pub fn check(&self) -> Result<(), String> {
-        match &self.jwks {
-            None => Ok(()),
-            Some(text) => jwks::Jwks::parse(text).map(|_| ()),
-        }
+    /// Validates signed tokens against the JWKS document `text` (JSON)
+    /// from now on. It is parsed here, once: a bad key set is an error when
+    /// the broker starts, not at each login, and no login parses it again.
+    pub fn set_jwks(&mut self, text: String) -> Result<(), String> {
+        let keys = Arc::new(jwks::Jwks::parse(&text)?);
+        self.jwks = Some(KeySet { text, keys });
+        Ok(())
+    }
+
+    /// The JWKS document signed tokens are checked against, if any.
+    pub fn jwks(&self) -> Option<&str> {
+        self.jwks.as_ref().map(|set| set.text.as_str())
     }
 
     /// Validates `token` as the configured validator does.
     fn validate(&self, token: &str, now: i64) -> Result<jwt::Validated, Invalid> {
         match &self.jwks {
             None => jwt::validate_unsecured(token, self, now),
-            Some(text) => {
-                let set = jwks::Jwks::parse(text).map_err(|e| Invalid {
-                    reason: format!("the JWKS cannot be read: {e}"),
-                    scope: None,
-                })?;
-                jwt::validate_signed(token, &set, self, now)
-            }
+            Some(set) => jwt::validate_signed(token, &set.keys, self, now),
         }
     }
 }

@@ -91,10 +91,10 @@ fn ec_jwk(key: &p256::ecdsa::SigningKey, kid: &str) -> Value {
 
 /// A config with a JWKS of `keys`, audience `kafka`, issuer `https://idp`.
 fn jwks_config(keys: Vec<Value>) -> OAuthConfig {
-    let mut config = OAuthConfig {
-        jwks: Some(json!({ "keys": keys }).to_string()),
-        ..OAuthConfig::default()
-    };
+    let mut config = OAuthConfig::default();
+    config
+        .set_jwks(json!({ "keys": keys }).to_string())
+        .unwrap();
     assert_eq!(
         config.set("sasl.oauthbearer.expected.audience", "other, kafka"),
         Ok(true)
@@ -103,7 +103,6 @@ fn jwks_config(keys: Vec<Value>) -> OAuthConfig {
         config.set("sasl.oauthbearer.expected.issuer", "https://idp"),
         Ok(true)
     );
-    config.check().unwrap();
     config
 }
 
@@ -432,14 +431,14 @@ fn set_owns_kafka_keys_only_and_checks_numbers() {
         Ok(true)
     );
     assert_eq!(config.expected_audience, ["a", "b"]);
-    let bad = OAuthConfig {
-        jwks: Some(
+    let mut bad = OAuthConfig::default();
+    assert!(bad
+        .set_jwks(
             "{\"keys\": [{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": \"AA\", \"y\": \"AA\"}]}"
                 .into(),
-        ),
-        ..OAuthConfig::default()
-    };
-    assert!(bad.check().is_err());
+        )
+        .is_err());
+    assert_eq!(bad.jwks(), None);
 }
 
 proptest! {
@@ -450,7 +449,7 @@ proptest! {
         let _ = jwt::Jwt::parse(&text);
         let _ = jwks::Jwks::parse(&text);
         let config = jwks_config(vec![ec_jwk(&ec_key(7), "ec")]);
-        let _ = jwt::validate_signed(&text, &jwks::Jwks::parse(config.jwks.as_deref().unwrap()).unwrap(), &config, NOW);
+        let _ = jwt::validate_signed(&text, &jwks::Jwks::parse(config.jwks().unwrap()).unwrap(), &config, NOW);
         let _ = jwt::validate_unsecured(&text, &OAuthConfig::default(), NOW);
         let mut exchange = ServerExchange::new();
         let _ = exchange.step(&bytes, &OAuthConfig::default(), NOW);
