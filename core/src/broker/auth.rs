@@ -38,6 +38,7 @@ use crate::protocol::messages::sasl_handshake_response::SaslHandshakeResponse;
 use crate::protocol::{ApiKey, ErrorCode, Reader, RequestBody, ResponseBody};
 use crate::security::sasl::{Credentials, Exchange, Mechanism, OAuthConfig, ScramCredential, Step};
 use crate::security::{ListenerSecurity, Principal};
+use crate::state::config::Config;
 use crate::state::security::SecurityImage;
 use crate::storage::Storage;
 
@@ -94,11 +95,12 @@ impl Credentials for Creds<'_> {
 impl<S: Storage> Broker<S> {
     /// How a new connection on `listener` starts.
     pub(super) fn initial_auth(&self, listener: &str) -> Auth {
-        let name = match listener {
-            "" => self.config.listener_name.as_str(),
-            name => name,
-        };
-        match self.config.security.protocol(name).sasl() {
+        match self
+            .config
+            .security
+            .protocol(listener_of(&self.config, listener))
+            .sasl()
+        {
             true => Auth::Start,
             false => Auth::Open,
         }
@@ -187,7 +189,7 @@ impl<S: Storage> Broker<S> {
         let listener = self
             .config
             .security
-            .listener(self.listener_of(&c.peer.listener));
+            .listener(listener_of(&self.config, &c.peer.listener));
         let enabled: Vec<Mechanism> = listener
             .filter(|l| l.protocol.sasl())
             .map(|l| l.sasl_mechanisms.clone())
@@ -243,10 +245,7 @@ impl<S: Storage> Broker<S> {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let name = match c.peer.listener.as_str() {
-            "" => self.config.listener_name.as_str(),
-            name => name,
-        };
+        let name = listener_of(&self.config, &c.peer.listener);
         let Auth::Exchanging {
             mechanism,
             exchange,
@@ -360,13 +359,14 @@ impl<S: Storage> Broker<S> {
             self.close(conn, reason);
         }
     }
+}
 
-    /// The configured name of a connection's listener.
-    fn listener_of<'a>(&'a self, listener: &'a str) -> &'a str {
-        match listener {
-            "" => self.config.listener_name.as_str(),
-            name => name,
-        }
+/// The configured name of a connection's listener (`""`, a connection the
+/// driver did not name, is on the broker's own listener).
+fn listener_of<'a>(config: &'a Config, listener: &'a str) -> &'a str {
+    match listener {
+        "" => config.listener_name.as_str(),
+        name => name,
     }
 }
 
