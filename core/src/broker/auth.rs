@@ -76,6 +76,7 @@ struct Creds<'a> {
     listener: Option<&'a ListenerSecurity>,
     image: &'a SecurityImage,
     oauth: &'a OAuthConfig,
+    mock_secret: &'a [u8; 32],
 }
 
 impl Credentials for Creds<'_> {
@@ -89,6 +90,10 @@ impl Credentials for Creds<'_> {
 
     fn oauth(&self) -> &OAuthConfig {
         self.oauth
+    }
+
+    fn mock_secret(&self) -> &[u8; 32] {
+        self.mock_secret
     }
 }
 
@@ -277,6 +282,7 @@ impl<S: Storage> Broker<S> {
             listener: security.listener(name),
             image: &self.security,
             oauth: &security.oauth,
+            mock_secret: &security.scram_mock_secret,
         };
         let step = exchange.step(token, &creds, now);
         let why = exchange.failure_reason();

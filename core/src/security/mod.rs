@@ -166,6 +166,12 @@ pub struct SecurityConfig {
     pub max_reauth_ms: i64,
     /// OAUTHBEARER's token validation settings.
     pub oauth: sasl::OAuthConfig,
+    /// The broker's secret for SCRAM's mock credentials: an unknown user
+    /// gets a salt derived from it and the name, the same on every
+    /// connection, as a known user's stored salt is. The driver fills it
+    /// from the OS random source once and keeps it with the data, so it
+    /// also lasts across restarts.
+    pub scram_mock_secret: [u8; 32],
 }
 
 impl SecurityConfig {

@@ -28,6 +28,7 @@ mod playground;
 mod principal;
 mod props;
 mod replica;
+mod secret;
 mod tls;
 
 use std::collections::HashMap;
@@ -290,6 +291,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
             .or(log_dir)
             .unwrap_or_else(|| PathBuf::from("spate-data"))
     });
+    settings.config.security.scram_mock_secret = secret::scram_mock_secret(dir.as_deref())?;
     let joining = match &zookeeper {
         Some(zk) => Some(rt.block_on(connect_cluster(zk, dir.as_deref(), &mut settings))?),
         None => None,

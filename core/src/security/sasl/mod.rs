@@ -110,6 +110,9 @@ pub trait Credentials {
     fn scram(&self, mechanism: Mechanism, user: &str) -> Option<ScramCredential>;
     /// How OAUTHBEARER tokens are validated.
     fn oauth(&self) -> &OAuthConfig;
+    /// The secret SCRAM's mock credential of an unknown user is derived
+    /// from ([`crate::security::SecurityConfig::scram_mock_secret`]).
+    fn mock_secret(&self) -> &[u8; 32];
 }
 
 /// What a client token led to.

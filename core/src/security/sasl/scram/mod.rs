@@ -45,11 +45,12 @@
 //! - a stored credential of fewer than 4096 iterations is refused.
 //!
 //! An unknown user gets a server-first like a known one (a salt and a
-//! mock key derived from the exchange's entropy and the name) and fails
-//! at the proof, so the answer to a client-first does not say whether the
-//! name exists. (Kafka itself fails such a client-first at once. The mock
-//! salt comes from per-exchange entropy, so it changes between
-//! connections where a real one does not.) Failures carry Kafka's generic
+//! mock key derived from the broker's secret,
+//! [`crate::security::SecurityConfig::scram_mock_secret`], and the name)
+//! and fails at the proof, so the answer to a client-first does not say
+//! whether the name exists: the mock salt is the same on every connection,
+//! as a stored one is. (Kafka itself fails such a client-first at once.)
+//! Failures carry Kafka's generic
 //! message ("Authentication failed during authentication due to invalid
 //! credentials with SASL mechanism ..."); the precise reason is kept in
 //! [`ServerExchange::failure_reason`] for the log. A client-final before

@@ -22,8 +22,6 @@ use crate::protocol::ErrorCode;
 /// ILLEGAL_SASL_STATE.
 pub struct ServerExchange {
     mechanism: Mechanism,
-    /// Seeds the mock salt and key of an unknown user.
-    entropy: [u8; 32],
     server_nonce: String,
     state: State,
     reason: Option<Refusal>,
@@ -53,7 +51,7 @@ struct Pending {
 
 impl std::fmt::Debug for ServerExchange {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The entropy and keys are secrets: only the shape is shown.
+        // The keys are secrets: only the shape is shown.
         f.debug_struct("ServerExchange")
             .field("mechanism", &self.mechanism)
             .field("state", &self.state_name())
@@ -67,7 +65,6 @@ impl ServerExchange {
         let server_nonce = crypto::nonce(&entropy, b"spate scram server nonce");
         ServerExchange {
             mechanism,
-            entropy,
             server_nonce,
             state: State::AwaitFirst,
             reason: None,
@@ -180,11 +177,14 @@ impl ServerExchange {
                 Some(c) => (c.salt, c.iterations, c.stored_key, c.server_key, true),
                 None => {
                     // An unknown user gets a server-first like any other
-                    // (RFC 5802 §9), so the answer does not tell names
-                    // apart; the proof then fails.
+                    // (RFC 5802 §9), with a salt that stays the same from
+                    // one connection to the next, as a stored one does,
+                    // so the answer does not tell names apart; the proof
+                    // then fails.
                     let user = first.user.as_bytes();
-                    let salt = crypto::derive(&self.entropy, b"spate scram mock salt", user);
-                    let key = hash.hmac(&self.entropy, &[b"spate scram mock key", user]);
+                    let secret = creds.mock_secret();
+                    let salt = crypto::derive(secret, b"spate scram mock salt", user);
+                    let key = hash.hmac(secret, &[b"spate scram mock key", user]);
                     (salt, MIN_ITERATIONS, key.clone(), key, false)
                 }
             };

@@ -15,9 +15,15 @@ pub(crate) struct Users {
     plain: HashMap<String, String>,
     scram: HashMap<(Mechanism, String), ScramCredential>,
     oauth: OAuthConfig,
+    mock_secret: [u8; 32],
 }
 
 impl Users {
+    pub(crate) fn mock_secret(mut self, secret: [u8; 32]) -> Users {
+        self.mock_secret = secret;
+        self
+    }
+
     pub(crate) fn plain(mut self, user: &str, password: &str) -> Users {
         self.plain.insert(user.into(), password.into());
         self
@@ -50,5 +56,9 @@ impl Credentials for Users {
 
     fn oauth(&self) -> &OAuthConfig {
         &self.oauth
+    }
+
+    fn mock_secret(&self) -> &[u8; 32] {
+        &self.mock_secret
     }
 }

@@ -187,13 +187,38 @@ fn unknown_user_fails_at_the_proof_not_earlier() {
     }
 }
 
+/// The `s=` (salt) and `i=` attributes of a server-first.
+fn salt_and_iterations(server_first: &[u8]) -> (String, String) {
+    let text = std::str::from_utf8(server_first).unwrap();
+    let attr = |name: &str| {
+        text.split(',')
+            .find_map(|a| a.strip_prefix(name))
+            .unwrap()
+            .to_owned()
+    };
+    (attr("s="), attr("i="))
+}
+
 #[test]
-fn unknown_user_mock_salt_is_deterministic() {
+fn unknown_user_mock_salt_is_the_same_on_every_connection() {
     let users = users();
-    let first = ScramClient::new(SHA256, "mallory", "x", [1; 32]).client_first();
-    let a = continued(ServerExchange::new(SHA256, [3; 32]).step(&first, users));
-    let b = continued(ServerExchange::new(SHA256, [3; 32]).step(&first, users));
-    assert_eq!(a, b);
+    for m in BOTH {
+        let first = ScramClient::new(m, "mallory", "x", [1; 32]).client_first();
+        // Two connections: different entropy, so different server nonces.
+        let a = continued(ServerExchange::new(m, [3; 32]).step(&first, users));
+        let b = continued(ServerExchange::new(m, [4; 32]).step(&first, users));
+        assert_ne!(a, b);
+        assert_eq!(salt_and_iterations(&a), salt_and_iterations(&b));
+        // Another name, another salt, as another user's stored one.
+        let other = ScramClient::new(m, "trent", "x", [1; 32]).client_first();
+        let c = continued(ServerExchange::new(m, [3; 32]).step(&other, users));
+        assert_ne!(salt_and_iterations(&a).0, salt_and_iterations(&c).0);
+        // Another broker secret, another salt: it is not guessable from
+        // the name alone.
+        let keyed = Users::default().mock_secret([9; 32]);
+        let d = continued(ServerExchange::new(m, [3; 32]).step(&first, &keyed));
+        assert_ne!(salt_and_iterations(&a).0, salt_and_iterations(&d).0);
+    }
 }
 
 /// The transcript of a good exchange up to the client-final.
