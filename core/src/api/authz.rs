@@ -71,22 +71,6 @@ impl Checks for Authorizer<'_> {
     }
 }
 
-/// Whether the principal may WRITE some topic: an ALLOW of WRITE (or
-/// ALL) on a topic pattern, for a principal and host that match, which no
-/// DENY of the same pattern cancels (Kafka's `authorizeByResourceType`,
-/// close enough for InitProducerId's idempotent check).
-fn any_topic_write(az: &Authorizer<'_>) -> bool {
-    if !az.enabled() {
-        return true;
-    }
-    az.acls.iter().any(|(_, acl)| {
-        acl.resource_type == ResourceType::Topic
-            && acl.permission == crate::security::acl::Permission::Allow
-            && acl.operation.implies(Operation::Write)
-            && az.allows(Operation::Write, ResourceType::Topic, &acl.resource_name)
-    })
-}
-
 /// The answer to `body` when the principal may not make it at all, as
 /// Kafka answers it; `None` when its handler is to run.
 pub(crate) fn gate(az: &Authorizer<'_>, version: i16, body: &RequestBody) -> Option<ResponseBody> {
@@ -290,7 +274,11 @@ pub(crate) fn gate(az: &Authorizer<'_>, version: i16, body: &RequestBody) -> Opt
         Q::InitProducerId(req) => {
             let code = match &req.transactional_id {
                 Some(id) if !az.txn_id(Write, id) => txn,
-                None if !az.cluster(IdempotentWrite) && !any_topic_write(az) => cluster,
+                None if !az.cluster(IdempotentWrite)
+                    && !az.allows_some(Write, ResourceType::Topic) =>
+                {
+                    cluster
+                }
                 _ => return None,
             };
             Some(R::InitProducerId(InitProducerIdResponse {

@@ -14,7 +14,7 @@ pub use types::{
     AclBinding, AclFilter, Operation, PatternType, Permission, ResourceType, CLUSTER_NAME, WILDCARD,
 };
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Principal, SecurityConfig};
 use crate::protocol::Uuid;
@@ -121,6 +121,62 @@ impl Authorizer<'_> {
             }
         }
         allowed || (!named && self.config.allow_everyone_if_no_acl_found)
+    }
+
+    /// Whether the principal may do `op` on some resource of type
+    /// `resource` (Kafka's `Authorizer.authorizeByResourceType`, which
+    /// InitProducerId without a transactional id asks for topic WRITE):
+    /// allowed when a resource nobody names would be (super users, no
+    /// authorizer, the no-ACL rule), or when an ALLOW of `op` (or ALL) on
+    /// a pattern of that type matches the principal (or `User:*`) and host
+    /// and no DENY covers that pattern: a literal DENY of the same name, a
+    /// prefixed DENY of a prefix of it, or a DENY of `*` which refuses all.
+    pub fn allows_some(&self, op: Operation, resource: ResourceType) -> bool {
+        // A name no ACL is likely to hold, as Kafka's "hardcode".
+        if self.allows(op, resource, "hardcode") {
+            return true;
+        }
+        let principal = self.principal.to_string();
+        let mut deny_literal = BTreeSet::new();
+        let mut deny_prefixed = BTreeSet::new();
+        let mut allow = Vec::new();
+        let mut wildcard_allow = false;
+        for acl in self.acls.by_id.values() {
+            if acl.resource_type != resource
+                || (acl.host != "*" && acl.host != self.host)
+                || (acl.principal != principal && acl.principal != "User:*")
+                || (acl.operation != op && acl.operation != Operation::All)
+            {
+                continue;
+            }
+            match (acl.permission, acl.pattern_type) {
+                (Permission::Deny, PatternType::Literal) if acl.resource_name == WILDCARD => {
+                    return false;
+                }
+                (Permission::Deny, PatternType::Literal) => {
+                    deny_literal.insert(acl.resource_name.as_str());
+                }
+                (Permission::Deny, PatternType::Prefixed) => {
+                    deny_prefixed.insert(acl.resource_name.as_str());
+                }
+                (Permission::Allow, PatternType::Literal) if acl.resource_name == WILDCARD => {
+                    wildcard_allow = true;
+                }
+                (Permission::Allow, pattern) => allow.push((pattern, acl.resource_name.as_str())),
+                _ => {}
+            }
+        }
+        // A DENY of `*` was seen by now, had there been one.
+        if wildcard_allow {
+            return true;
+        }
+        allow.into_iter().any(|(pattern, name)| {
+            (pattern != PatternType::Literal || !deny_literal.contains(name))
+                && !name
+                    .char_indices()
+                    .map(|(i, c)| &name[..i + c.len_utf8()])
+                    .any(|prefix| deny_prefixed.contains(prefix))
+        })
     }
 
     /// The operations the principal may do on a resource, as the bit

@@ -135,3 +135,109 @@ fn wildcard_host_and_filters() {
     };
     assert_eq!(acls.matching(&f).count(), 0);
 }
+
+#[test]
+fn allows_some_follows_kafkas_authorize_by_resource_type() {
+    use Operation::*;
+    use PatternType::{Literal, Prefixed};
+    use Permission::{Allow, Deny};
+    let alice = Principal::parse("User:alice").unwrap();
+    let config = on();
+    let topic = |name: &str, pt: PatternType, who: &str, op: Operation, perm: Permission| {
+        acl(ResourceType::Topic, name, pt, who, op, perm)
+    };
+    // Builds the ACLs and asks whether alice may WRITE some topic.
+    let some_write = |bindings: &[AclBinding]| {
+        let mut acls = Acls::default();
+        for (n, b) in bindings.iter().enumerate() {
+            acls.insert(Uuid([n as u8 + 1; 16]), b.clone());
+        }
+        authz(&acls, &config, &alice).allows_some(Write, ResourceType::Topic)
+    };
+    // Nothing allowed, and a READ is not a WRITE.
+    assert!(!some_write(&[]));
+    assert!(!some_write(&[topic(
+        "t",
+        Literal,
+        "User:alice",
+        Read,
+        Allow
+    )]));
+    // A literal or prefixed ALLOW of WRITE or ALL; or one for every user.
+    assert!(some_write(&[topic(
+        "t",
+        Literal,
+        "User:alice",
+        Write,
+        Allow
+    )]));
+    assert!(some_write(&[topic(
+        "logs-",
+        Prefixed,
+        "User:alice",
+        All,
+        Allow
+    )]));
+    assert!(some_write(&[topic("t", Literal, "User:*", Write, Allow)]));
+    // Someone else's ALLOW, or one for another host, does not count.
+    assert!(!some_write(&[topic(
+        "t", Literal, "User:bob", Write, Allow
+    )]));
+    let mut elsewhere = topic("t", Literal, "User:alice", Write, Allow);
+    elsewhere.host = "10.9.9.9".into();
+    assert!(!some_write(&[elsewhere]));
+    // A literal DENY of the same name cancels a literal ALLOW, a prefixed
+    // DENY of a prefix cancels either; a DENY elsewhere does not.
+    assert!(!some_write(&[
+        topic("t", Literal, "User:alice", Write, Allow),
+        topic("t", Literal, "User:alice", Write, Deny),
+    ]));
+    assert!(!some_write(&[
+        topic("logs-app", Prefixed, "User:alice", Write, Allow),
+        topic("logs-", Prefixed, "User:alice", Write, Deny),
+    ]));
+    assert!(some_write(&[
+        topic("logs-app", Prefixed, "User:alice", Write, Allow),
+        topic("logs-app", Literal, "User:alice", Write, Deny),
+    ]));
+    assert!(some_write(&[
+        topic("a", Literal, "User:alice", Write, Allow),
+        topic("b", Literal, "User:alice", Write, Allow),
+        topic("a", Literal, "User:alice", Write, Deny),
+    ]));
+    // ALLOW of `*` allows, unless a DENY of `*` is there too, in any order.
+    assert!(some_write(&[topic(
+        "*",
+        Literal,
+        "User:alice",
+        Write,
+        Allow
+    )]));
+    for order in [[Allow, Deny], [Deny, Allow]] {
+        let bindings: Vec<_> = order
+            .iter()
+            .map(|p| topic("*", Literal, "User:alice", Write, *p))
+            .collect();
+        assert!(!some_write(&bindings));
+    }
+    // Super users, and the no-ACL rule when no ACL names a topic.
+    let su = SecurityConfig {
+        super_users: vec![alice.clone()],
+        ..on()
+    };
+    let deny_all = {
+        let mut acls = Acls::default();
+        acls.insert(
+            Uuid([1; 16]),
+            topic("*", Literal, "User:alice", Write, Deny),
+        );
+        acls
+    };
+    assert!(authz(&deny_all, &su, &alice).allows_some(Write, ResourceType::Topic));
+    let open = SecurityConfig {
+        allow_everyone_if_no_acl_found: true,
+        ..on()
+    };
+    let none = Acls::default();
+    assert!(authz(&none, &open, &alice).allows_some(Write, ResourceType::Topic));
+}
