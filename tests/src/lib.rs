@@ -296,6 +296,22 @@ pub fn require(program: &str) -> PathBuf {
     })
 }
 
+/// Runs `cmd`, a test script that prints its answer as one JSON line
+/// last, and returns that answer; panics with `what`, the script's stdout
+/// and stderr when there is none.
+pub fn json_answer(what: &str, mut cmd: Command) -> serde_json::Value {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run {cmd:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| {
+        panic!(
+            "{what}: no JSON answer:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 /// A child process whose stdout and stderr lines are collected as they
 /// arrive (by a thread each) while the test goes on; stdin stays open until
 /// [`Watched::close_stdin`]. Killed when dropped.

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use spate_e2e::tls::Pki;
-use spate_e2e::{require, spate, workspace, Server, TempDir};
+use spate_e2e::{json_answer, require, spate, workspace, Server, TempDir};
 
 /// A broker with a SASL_PLAINTEXT and a PLAINTEXT listener.
 struct Secured {
@@ -75,34 +75,18 @@ fn settings(mechanism: &str, user: &str, password: &str) -> Value {
 
 /// Runs `tests/py/secure_clients.py CLIENT`; its JSON answer.
 fn python_client(client: &str, bootstrap: &str, topic: &str, settings: &Value) -> Value {
-    let out = Command::new(require("python3"))
-        .arg(workspace().join("tests/py/secure_clients.py"))
-        .args([client, bootstrap, topic, &settings.to_string()])
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| {
-        panic!(
-            "{client}: no JSON answer:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let mut cmd = Command::new(require("python3"));
+    cmd.arg(workspace().join("tests/py/secure_clients.py"))
+        .args([client, bootstrap, topic, &settings.to_string()]);
+    json_answer(client, cmd)
 }
 
 /// Runs `tests/js/secure_clients.js`; its JSON answer.
 fn kafkajs(bootstrap: &str, topic: &str, settings: &Value) -> Value {
-    let out = Command::new(require("node"))
-        .arg(workspace().join("tests/js/secure_clients.js"))
-        .args([bootstrap, topic, &settings.to_string()])
-        .output()
-        .expect("node runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| {
-        panic!(
-            "kafkajs: no JSON answer:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    let mut cmd = Command::new(require("node"));
+    cmd.arg(workspace().join("tests/js/secure_clients.js"))
+        .args([bootstrap, topic, &settings.to_string()]);
+    json_answer("kafkajs", cmd)
 }
 
 fn assert_round_trip(who: &str, got: &Value) {
@@ -168,19 +152,11 @@ fn kcat_round_trip(
 
 fn scram_admin(bootstrap: &str, args: &[&str]) -> Value {
     let admin = json!({});
-    let out = Command::new(require("python3"))
-        .arg(workspace().join("tests/py/scram_admin.py"))
+    let mut cmd = Command::new(require("python3"));
+    cmd.arg(workspace().join("tests/py/scram_admin.py"))
         .args([bootstrap, &admin.to_string()])
-        .args(args)
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| {
-        panic!(
-            "scram_admin {args:?}: no JSON answer:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+        .args(args);
+    json_answer(&format!("scram_admin {args:?}"), cmd)
 }
 
 #[test]
@@ -444,19 +420,11 @@ fn sasl_ssl_with_scram_and_oauthbearer() {
 /// `tests/py/acl_view.py`: the topics `settings` sees and what reading
 /// each of `topics` gives.
 fn acl_view(bootstrap: &str, settings: &Value, topics: &[&str]) -> Value {
-    let out = Command::new(require("python3"))
-        .arg(workspace().join("tests/py/acl_view.py"))
+    let mut cmd = Command::new(require("python3"));
+    cmd.arg(workspace().join("tests/py/acl_view.py"))
         .args([bootstrap, &settings.to_string()])
-        .args(topics)
-        .output()
-        .expect("python3 runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap_or_else(|_| {
-        panic!(
-            "acl_view: no JSON answer:\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+        .args(topics);
+    json_answer("acl_view", cmd)
 }
 
 /// `spate ARGS -b bootstrap` as the PLAIN user `admin` (a super user).
