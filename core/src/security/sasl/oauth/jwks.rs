@@ -14,15 +14,9 @@ use p256::ecdsa::signature::Verifier;
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
 use serde_json::Value;
-use sha2::{Digest, Sha256, Sha384, Sha512};
 
-/// base64url as JWTs and JWKs write it: no padding, though padding is
-/// tolerated.
-pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-);
+use super::jwt::B64;
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// The shortest RSA modulus jose4j accepts for RS256/384/512.
 const MIN_RSA_BITS: usize = 2048;

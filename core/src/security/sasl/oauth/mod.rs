@@ -30,13 +30,20 @@
 //! the native broker reads the file that a `file:` URL in
 //! `sasl.oauthbearer.jwks.endpoint.url` names (HTTPS endpoints are not
 //! fetched).
+//!
+//! Signed tokens need the `jwks` feature (on by default; the RSA and P-256
+//! code is most of its size). The WebAssembly build leaves it out: there
+//! [`OAuthConfig::set_jwks`] refuses every key set, and only unsecured
+//! tokens are served.
 
+#[cfg(feature = "jwks")]
 pub mod jwks;
 pub mod jwt;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "jwks"))]
 mod tests;
 
+#[cfg(feature = "jwks")]
 use std::sync::Arc;
 
 use super::Step;
@@ -81,6 +88,7 @@ struct KeySet {
     /// The document as configured.
     text: String,
     /// Its keys, parsed once.
+    #[cfg(feature = "jwks")]
     keys: Arc<jwks::Jwks>,
 }
 
@@ -190,9 +198,17 @@ impl OAuthConfig {
     /// from now on. It is parsed here, once: a bad key set is an error when
     /// the broker starts, not at each login, and no login parses it again.
     pub fn set_jwks(&mut self, text: String) -> Result<(), String> {
-        let keys = Arc::new(jwks::Jwks::parse(&text)?);
-        self.jwks = Some(KeySet { text, keys });
-        Ok(())
+        #[cfg(feature = "jwks")]
+        {
+            let keys = Arc::new(jwks::Jwks::parse(&text)?);
+            self.jwks = Some(KeySet { text, keys });
+            Ok(())
+        }
+        #[cfg(not(feature = "jwks"))]
+        {
+            let _ = text;
+            Err("this build validates no signed tokens (spate-core's `jwks` feature is off)".into())
+        }
     }
 
     /// The JWKS document signed tokens are checked against, if any.
@@ -204,7 +220,14 @@ impl OAuthConfig {
     fn validate(&self, token: &str, now: i64) -> Result<jwt::Validated, Invalid> {
         match &self.jwks {
             None => jwt::validate_unsecured(token, self, now),
+            #[cfg(feature = "jwks")]
             Some(set) => jwt::validate_signed(token, &set.keys, self, now),
+            // Never set without the feature (set_jwks refuses).
+            #[cfg(not(feature = "jwks"))]
+            Some(_) => Err(Invalid {
+                reason: "this build validates no signed tokens".into(),
+                scope: None,
+            }),
         }
     }
 }
