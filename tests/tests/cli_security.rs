@@ -2,8 +2,9 @@
 //! key=value` and `--command-config FILE` on the client subcommands,
 //! against a `spate serve` on a free port.
 //!
-//! The broker these tests start listens in PLAINTEXT; TLS and SASL
-//! against the broker are exercised once the broker serves them.
+//! Most brokers these tests start listen in PLAINTEXT; one serves SSL to
+//! check the system trust store. OAUTHBEARER and re-authentication are in
+//! `cli_oauth.rs`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -157,8 +158,10 @@ fn bad_properties_are_clear_errors() {
         err.contains("SASL needs a user name and a password"),
         "{err}"
     );
+    // SSL against a PLAINTEXT listener: the handshake fails (no trust
+    // store is needed to try: the system's CAs are the default).
     let err = fails(&server, &["topic", "list", "-X", "security.protocol=SSL"]);
-    assert!(err.contains("ssl.truststore.location"), "{err}");
+    assert!(err.contains("TLS handshake"), "{err}");
     std::fs::remove_file(file).unwrap();
 }
 
@@ -370,4 +373,39 @@ fn user_scram_set_list_delete() {
     assert!(err.contains("UNACCEPTABLE_CREDENTIAL"), "{err}");
     let err = fails(&server, &["user", "scram", "list", "nobody"]);
     assert!(err.contains("RESOURCE_NOT_FOUND"), "{err}");
+}
+
+/// With SSL and no trust store named, the client trusts the system's CAs
+/// (as Java's client trusts the JVM's default store): the test CA is not
+/// among them, unless `SSL_CERT_FILE` (which the system store honours,
+/// as OpenSSL does) names it.
+#[test]
+fn ssl_without_a_trust_store_uses_the_systems() {
+    use spate_e2e::tls::{Pki, TlsBroker};
+    let pki = Pki::new();
+    let broker = TlsBroker::start(&pki, "");
+    let list = |env: Option<&std::path::Path>| {
+        let mut cmd = Command::new(spate());
+        cmd.args(["topic", "list", "-b", &broker.ssl])
+            .args(["-X", "security.protocol=SSL"])
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
+        if let Some(ca) = env {
+            cmd.env("SSL_CERT_FILE", ca);
+        }
+        cmd.output().unwrap()
+    };
+    let out = list(None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && (err.contains("UnknownIssuer") || err.contains("no trusted CA found")),
+        "{err}"
+    );
+    let out = list(Some(&pki.ca));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
