@@ -121,12 +121,9 @@ fn plaintext_by_property_and_by_file() {
 #[test]
 fn bad_properties_are_clear_errors() {
     let server = Server::start(&[]);
-    let err = fails(
-        &server,
-        &["topic", "list", "-X", "ssl.truststore.password=x"],
-    );
+    let err = fails(&server, &["topic", "list", "-X", "ssl.key.password=x"]);
     assert!(
-        err.contains("unknown client property `ssl.truststore.password`"),
+        err.contains("unknown client property `ssl.key.password`"),
         "{err}"
     );
     let err = fails(&server, &["topic", "list", "-X", "security.protocol=TLS"]);

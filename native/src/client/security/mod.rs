@@ -21,10 +21,12 @@
 //! - `ssl.truststore.location` or `ssl.ca.location`: the PEM file of the
 //!   CAs the broker's certificate is checked against (without either, the
 //!   system's CAs, as Java's client trusts the JVM's default trust store);
-//!   `ssl.truststore.type` must be `PEM`.
-//! - `ssl.keystore.location` (one PEM file with the key and the chain;
-//!   `ssl.keystore.type` must be `PEM`), or `ssl.certificate.location` and
-//!   `ssl.key.location`: the client's certificate for mutual TLS.
+//!   `ssl.truststore.type` is `PEM` (default) or `PKCS12` (with
+//!   `ssl.truststore.password`).
+//! - `ssl.keystore.location` (one file with the key and the chain;
+//!   `ssl.keystore.type` `PEM`, or `PKCS12` with `ssl.keystore.password`),
+//!   or `ssl.certificate.location` and `ssl.key.location` (PEM): the
+//!   client's certificate for mutual TLS.
 //! - `ssl.endpoint.identification.algorithm`: `https` (default) checks that
 //!   the certificate names the host; empty does not.
 //!
@@ -34,6 +36,7 @@
 pub(crate) mod oauth;
 pub(crate) mod props;
 pub(crate) mod sasl;
+pub(crate) mod stores;
 pub(crate) mod tls;
 
 use std::path::{Path, PathBuf};
@@ -137,7 +140,11 @@ struct Props {
     oauth_extensions: Option<String>,
     token_file: Option<PathBuf>,
     ca: Option<PathBuf>,
+    ca_type: stores::StoreType,
+    ca_password: Option<String>,
     keystore: Option<PathBuf>,
+    keystore_type: stores::StoreType,
+    keystore_password: Option<String>,
     certificate: Option<PathBuf>,
     key: Option<PathBuf>,
     verify_host: bool,
@@ -172,7 +179,11 @@ impl ClientSecurity {
         let tls = if props.protocol.tls() {
             Some(Arc::new(tls::client_config(&tls::TlsFiles {
                 ca: props.ca.as_deref(),
+                ca_type: props.ca_type,
+                ca_password: props.ca_password.as_deref(),
                 keystore: props.keystore.as_deref(),
+                keystore_type: props.keystore_type,
+                keystore_password: props.keystore_password.as_deref(),
                 certificate: props.certificate.as_deref(),
                 key: props.key.as_deref(),
                 verify_host: props.verify_host,
@@ -210,11 +221,10 @@ impl Props {
                 "sasl.oauthbearer.extensions" => p.oauth_extensions = Some(value.clone()),
                 "sasl.oauthbearer.token.file" => p.token_file = path(),
                 "ssl.truststore.location" | "ssl.ca.location" => p.ca = path(),
-                "ssl.truststore.type" | "ssl.keystore.type" => {
-                    if !value.eq_ignore_ascii_case("PEM") {
-                        bail!("{key} `{value}`: only PEM files are read (convert with openssl)");
-                    }
-                }
+                "ssl.truststore.type" => p.ca_type = stores::StoreType::parse(key, value)?,
+                "ssl.keystore.type" => p.keystore_type = stores::StoreType::parse(key, value)?,
+                "ssl.truststore.password" => p.ca_password = Some(value.clone()),
+                "ssl.keystore.password" => p.keystore_password = Some(value.clone()),
                 "ssl.keystore.location" => p.keystore = path(),
                 "ssl.certificate.location" => p.certificate = path(),
                 "ssl.key.location" => p.key = path(),
@@ -232,8 +242,9 @@ impl Props {
                     "unknown client property `{key}` (known: security.protocol, \
                      sasl.mechanism, sasl.username, sasl.password, sasl.jaas.config, \
                      sasl.oauthbearer.config, sasl.oauthbearer.extensions, \
-                     sasl.oauthbearer.token.file, ssl.truststore.location, ssl.ca.location, ssl.truststore.type, \
-                     ssl.keystore.location, ssl.keystore.type, ssl.certificate.location, \
+                     sasl.oauthbearer.token.file, ssl.truststore.location, ssl.ca.location, \
+                     ssl.truststore.type, ssl.truststore.password, ssl.keystore.location, \
+                     ssl.keystore.type, ssl.keystore.password, ssl.certificate.location, \
                      ssl.key.location, ssl.endpoint.identification.algorithm)"
                 ),
             }
@@ -325,16 +336,17 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_values_are_errors() {
-        let e = ClientSecurity::from_pairs(&pairs(&[("ssl.truststore.password", "x")]))
+        let e = ClientSecurity::from_pairs(&pairs(&[("ssl.key.password", "x")]))
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("unknown client property `ssl.truststore.password`"),
+            e.contains("unknown client property `ssl.key.password`"),
             "{e}"
         );
         for (k, v) in [
             ("security.protocol", "TLS"),
             ("ssl.truststore.type", "JKS"),
+            ("ssl.keystore.type", "BKS"),
             ("ssl.endpoint.identification.algorithm", "dns"),
         ] {
             assert!(
