@@ -406,3 +406,98 @@ fn ssl_without_a_trust_store_uses_the_systems() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// PKCS#12 stores as Java's tools and OpenSSL make them: a trust store
+/// from `keytool -importcert`, a key store from `openssl pkcs12 -export`,
+/// against a broker that requires a client certificate.
+#[test]
+fn ssl_with_pkcs12_stores_from_keytool_and_openssl() {
+    use spate_e2e::require;
+    use spate_e2e::tls::{Pki, TlsBroker, CLIENT_DN};
+    let pki = Pki::new();
+    let broker = TlsBroker::start(
+        &pki,
+        &format!(
+            "ssl.client.auth=required\nssl.truststore.type=PEM\nssl.truststore.location={}\n",
+            Pki::path(&pki.ca)
+        ),
+    );
+    let trust = pki.dir.0.join("truststore.p12");
+    let out = Command::new(require("keytool"))
+        .args([
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "ca",
+            "-storetype",
+            "PKCS12",
+        ])
+        .arg("-file")
+        .arg(&pki.ca)
+        .arg("-keystore")
+        .arg(&trust)
+        .args(["-storepass", "trust-secret"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = pki.dir.0.join("keystore.p12");
+    let out = Command::new(require("openssl"))
+        .args(["pkcs12", "-export", "-name", "alice"])
+        .arg("-in")
+        .arg(&pki.client_cert)
+        .arg("-inkey")
+        .arg(&pki.client_key)
+        .arg("-out")
+        .arg(&key)
+        .args(["-passout", "pass:key-secret"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = temp_file(
+        "pkcs12.properties",
+        &format!(
+            "security.protocol=SSL\n\
+             ssl.truststore.type=PKCS12\nssl.truststore.location={}\n\
+             ssl.truststore.password=trust-secret\n\
+             ssl.keystore.type=PKCS12\nssl.keystore.location={}\n\
+             ssl.keystore.password=key-secret\n",
+            trust.display(),
+            key.display()
+        ),
+    );
+    let run = |extra: &[&str]| {
+        Command::new(spate())
+            .args(["topic", "list", "-b", &broker.ssl, "--command-config"])
+            .arg(&file)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = broker.log();
+    assert!(
+        log.contains(&format!("principal=Some(\"{CLIENT_DN}\")")),
+        "{log}"
+    );
+    // A wrong store password is the client's error, before any byte.
+    let out = run(&["-X", "ssl.keystore.password=wrong"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("keystore.p12"),
+        "{err}"
+    );
+    std::fs::remove_file(&file).unwrap();
+}
