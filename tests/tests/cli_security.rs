@@ -2,8 +2,9 @@
 //! key=value` and `--command-config FILE` on the client subcommands,
 //! against a `spate serve` on a free port.
 //!
-//! The broker these tests start listens in PLAINTEXT; TLS and SASL
-//! against the broker are exercised once the broker serves them.
+//! Most brokers these tests start listen in PLAINTEXT; one serves SSL to
+//! check the system trust store. OAUTHBEARER and re-authentication are in
+//! `cli_oauth.rs`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -120,12 +121,9 @@ fn plaintext_by_property_and_by_file() {
 #[test]
 fn bad_properties_are_clear_errors() {
     let server = Server::start(&[]);
-    let err = fails(
-        &server,
-        &["topic", "list", "-X", "ssl.truststore.password=x"],
-    );
+    let err = fails(&server, &["topic", "list", "-X", "ssl.key.password=x"]);
     assert!(
-        err.contains("unknown client property `ssl.truststore.password`"),
+        err.contains("unknown client property `ssl.key.password`"),
         "{err}"
     );
     let err = fails(&server, &["topic", "list", "-X", "security.protocol=TLS"]);
@@ -157,8 +155,10 @@ fn bad_properties_are_clear_errors() {
         err.contains("SASL needs a user name and a password"),
         "{err}"
     );
+    // SSL against a PLAINTEXT listener: the handshake fails (no trust
+    // store is needed to try: the system's CAs are the default).
     let err = fails(&server, &["topic", "list", "-X", "security.protocol=SSL"]);
-    assert!(err.contains("ssl.truststore.location"), "{err}");
+    assert!(err.contains("TLS handshake"), "{err}");
     std::fs::remove_file(file).unwrap();
 }
 
@@ -370,4 +370,134 @@ fn user_scram_set_list_delete() {
     assert!(err.contains("UNACCEPTABLE_CREDENTIAL"), "{err}");
     let err = fails(&server, &["user", "scram", "list", "nobody"]);
     assert!(err.contains("RESOURCE_NOT_FOUND"), "{err}");
+}
+
+/// With SSL and no trust store named, the client trusts the system's CAs
+/// (as Java's client trusts the JVM's default store): the test CA is not
+/// among them, unless `SSL_CERT_FILE` (which the system store honours,
+/// as OpenSSL does) names it.
+#[test]
+fn ssl_without_a_trust_store_uses_the_systems() {
+    use spate_e2e::tls::{Pki, TlsBroker};
+    let pki = Pki::new();
+    let broker = TlsBroker::start(&pki, "");
+    let list = |env: Option<&std::path::Path>| {
+        let mut cmd = Command::new(spate());
+        cmd.args(["topic", "list", "-b", &broker.ssl])
+            .args(["-X", "security.protocol=SSL"])
+            .env_remove("SSL_CERT_FILE")
+            .env_remove("SSL_CERT_DIR");
+        if let Some(ca) = env {
+            cmd.env("SSL_CERT_FILE", ca);
+        }
+        cmd.output().unwrap()
+    };
+    let out = list(None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && (err.contains("UnknownIssuer") || err.contains("no trusted CA found")),
+        "{err}"
+    );
+    let out = list(Some(&pki.ca));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// PKCS#12 stores as Java's tools and OpenSSL make them: a trust store
+/// from `keytool -importcert`, a key store from `openssl pkcs12 -export`,
+/// against a broker that requires a client certificate.
+#[test]
+fn ssl_with_pkcs12_stores_from_keytool_and_openssl() {
+    use spate_e2e::require;
+    use spate_e2e::tls::{Pki, TlsBroker, CLIENT_DN};
+    let pki = Pki::new();
+    let broker = TlsBroker::start(
+        &pki,
+        &format!(
+            "ssl.client.auth=required\nssl.truststore.type=PEM\nssl.truststore.location={}\n",
+            Pki::path(&pki.ca)
+        ),
+    );
+    let trust = pki.dir.0.join("truststore.p12");
+    let out = Command::new(require("keytool"))
+        .args([
+            "-importcert",
+            "-noprompt",
+            "-alias",
+            "ca",
+            "-storetype",
+            "PKCS12",
+        ])
+        .arg("-file")
+        .arg(&pki.ca)
+        .arg("-keystore")
+        .arg(&trust)
+        .args(["-storepass", "trust-secret"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = pki.dir.0.join("keystore.p12");
+    let out = Command::new(require("openssl"))
+        .args(["pkcs12", "-export", "-name", "alice"])
+        .arg("-in")
+        .arg(&pki.client_cert)
+        .arg("-inkey")
+        .arg(&pki.client_key)
+        .arg("-out")
+        .arg(&key)
+        .args(["-passout", "pass:key-secret"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = temp_file(
+        "pkcs12.properties",
+        &format!(
+            "security.protocol=SSL\n\
+             ssl.truststore.type=PKCS12\nssl.truststore.location={}\n\
+             ssl.truststore.password=trust-secret\n\
+             ssl.keystore.type=PKCS12\nssl.keystore.location={}\n\
+             ssl.keystore.password=key-secret\n",
+            trust.display(),
+            key.display()
+        ),
+    );
+    let run = |extra: &[&str]| {
+        Command::new(spate())
+            .args(["topic", "list", "-b", &broker.ssl, "--command-config"])
+            .arg(&file)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = broker.log();
+    assert!(
+        log.contains(&format!("principal=Some(\"{CLIENT_DN}\")")),
+        "{log}"
+    );
+    // A wrong store password is the client's error, before any byte.
+    let out = run(&["-X", "ssl.keystore.password=wrong"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("keystore.p12"),
+        "{err}"
+    );
+    std::fs::remove_file(&file).unwrap();
 }

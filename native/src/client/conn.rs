@@ -8,11 +8,21 @@
 //! With a [`ClientSecurity`], the socket is wrapped in TLS before the first
 //! byte and SASL authenticates right after ApiVersions (see
 //! [`super::security`]).
+//!
+//! # Re-authentication (KIP-368)
+//!
+//! When the broker gives the SASL session a lifetime
+//! (`connections.max.reauth.ms`, or an OAuth token's expiry), it closes a
+//! connection that sends anything but a re-authentication after it ends.
+//! So, as Kafka's Java client does, the connection picks a random point
+//! between 85% and 95% of the lifetime and, at the first request after
+//! it, runs SaslHandshake and SaslAuthenticate again on the same socket
+//! before sending that request.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs as _};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _};
 use bytes::Bytes;
@@ -22,7 +32,7 @@ use spate_core::protocol::messages::api_versions_request::ApiVersionsRequest;
 use spate_core::protocol::messages::request_header::RequestHeader;
 use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
 
-use super::security::{sasl, tls, ClientSecurity};
+use super::security::{sasl, tls, ClientSecurity, SaslLogin};
 
 /// How long to wait for a connection or an answer before giving up.
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
@@ -154,6 +164,10 @@ pub(crate) struct Connection {
     next_correlation: i32,
     /// The broker's ApiVersions answer, by key.
     apis: BTreeMap<i16, BrokerApi>,
+    /// The SASL login, kept for re-authentication.
+    login: Option<SaslLogin>,
+    /// When to re-authenticate, if the session has a lifetime.
+    reauth_at: Option<Instant>,
 }
 
 impl Connection {
@@ -196,12 +210,35 @@ impl Connection {
             addr: addr.to_string(),
             next_correlation: 1,
             apis: BTreeMap::new(),
+            login: security.sasl.clone(),
+            reauth_at: None,
         };
         conn.api_versions()?;
-        if let Some(login) = &security.sasl {
-            sasl::authenticate(&mut conn, login)?;
-        }
+        conn.authenticate()?;
         Ok(conn)
+    }
+
+    /// Authenticates with the SASL login, if any, and schedules the next
+    /// re-authentication from the session lifetime the broker answers.
+    fn authenticate(&mut self) -> anyhow::Result<()> {
+        let Some(login) = self.login.clone() else {
+            return Ok(());
+        };
+        let lifetime_ms = sasl::authenticate(self, &login)?;
+        self.reauth_at = (lifetime_ms > 0).then(|| Instant::now() + reauth_delay(lifetime_ms));
+        Ok(())
+    }
+
+    /// Re-authenticates if the point picked in the session has passed.
+    fn reauthenticate_if_due(&mut self, key: ApiKey) -> anyhow::Result<()> {
+        if matches!(key, ApiKey::SaslHandshake | ApiKey::SaslAuthenticate) {
+            return Ok(());
+        }
+        if self.reauth_at.is_some_and(|at| Instant::now() >= at) {
+            self.authenticate()
+                .with_context(|| format!("re-authenticating with {}", self.addr))?;
+        }
+        Ok(())
     }
 
     /// How long to wait for an answer: requests the broker parks (JoinGroup,
@@ -299,6 +336,7 @@ impl Connection {
     /// Sends `body` at the negotiated version and returns the decoded answer.
     pub(crate) fn send(&mut self, body: RequestBody) -> anyhow::Result<ResponseBody> {
         let key = body.api_key();
+        self.reauthenticate_if_due(key)?;
         let version = self.version(key)?;
         let frame = self.exchange(&body, version)?;
         let (_, resp) = decode_response(&frame, key, version)
@@ -309,6 +347,7 @@ impl Connection {
     /// Sends `body` without waiting for an answer (Produce with acks=0,
     /// which a broker does not answer).
     pub(crate) fn send_only(&mut self, body: RequestBody) -> anyhow::Result<()> {
+        self.reauthenticate_if_due(body.api_key())?;
         let version = self.version(body.api_key())?;
         self.write_request(&body, version).map(|_| ())
     }
@@ -363,5 +402,42 @@ impl Connection {
         let mut buf = vec![0u8; size];
         self.stream.read_exact(&mut buf).with_context(ctx)?;
         Ok(Bytes::from(buf))
+    }
+}
+
+/// When to re-authenticate in a session of `lifetime_ms`: at a random
+/// point between 85% and 95% of it, as Kafka's Java client picks.
+fn reauth_delay(lifetime_ms: i64) -> Duration {
+    let mut r = [0u8; 4];
+    // Without randomness the middle of the window serves as well.
+    let fraction = match getrandom::getrandom(&mut r) {
+        Ok(()) => f64::from(u32::from_le_bytes(r)) / f64::from(u32::MAX),
+        Err(_) => 0.5,
+    };
+    reauth_delay_at(lifetime_ms, fraction)
+}
+
+/// [`reauth_delay`] with its random `fraction` in `[0, 1]` given.
+fn reauth_delay_at(lifetime_ms: i64, fraction: f64) -> Duration {
+    let share = 0.85 + 0.10 * fraction.clamp(0.0, 1.0);
+    Duration::from_millis((lifetime_ms.max(0) as f64 * share) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reauthentication_falls_between_85_and_95_percent() {
+        assert_eq!(reauth_delay_at(10_000, 0.0), Duration::from_millis(8_500));
+        assert_eq!(reauth_delay_at(10_000, 1.0), Duration::from_millis(9_500));
+        assert_eq!(reauth_delay_at(10_000, 0.5), Duration::from_millis(9_000));
+        for _ in 0..100 {
+            let d = reauth_delay(2_000);
+            assert!(
+                d >= Duration::from_millis(1_700) && d <= Duration::from_millis(1_900),
+                "{d:?}"
+            );
+        }
     }
 }

@@ -7,24 +7,36 @@
 //! - `security.protocol`: `PLAINTEXT` (default), `SSL`, `SASL_PLAINTEXT`,
 //!   `SASL_SSL`.
 //! - `sasl.mechanism` (kcat's `sasl.mechanisms` too): `PLAIN`,
-//!   `SCRAM-SHA-256`, `SCRAM-SHA-512`.
+//!   `SCRAM-SHA-256`, `SCRAM-SHA-512`, `OAUTHBEARER`.
 //! - `sasl.username` and `sasl.password` (librdkafka's), or
 //!   `sasl.jaas.config` (Java's: `...ScramLoginModule required
 //!   username="alice" password="alice-secret";`).
+//! - For OAUTHBEARER ([`oauth`]): `sasl.jaas.config` with
+//!   `...OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="alice";`
+//!   (Java's unsecured token), `sasl.oauthbearer.config` (librdkafka's:
+//!   `principal=alice scope=a,b lifeSeconds=600`),
+//!   `sasl.oauthbearer.extensions` (librdkafka's `k=v,k2=v2`), or
+//!   `sasl.oauthbearer.token.file` (Spate's own: a file holding a token,
+//!   signed by an identity provider, read at each authentication).
 //! - `ssl.truststore.location` or `ssl.ca.location`: the PEM file of the
-//!   CAs the broker's certificate is checked against;
-//!   `ssl.truststore.type` must be `PEM`.
-//! - `ssl.keystore.location` (one PEM file with the key and the chain;
-//!   `ssl.keystore.type` must be `PEM`), or `ssl.certificate.location` and
-//!   `ssl.key.location`: the client's certificate for mutual TLS.
+//!   CAs the broker's certificate is checked against (without either, the
+//!   system's CAs, as Java's client trusts the JVM's default trust store);
+//!   `ssl.truststore.type` is `PEM` (default) or `PKCS12` (with
+//!   `ssl.truststore.password`).
+//! - `ssl.keystore.location` (one file with the key and the chain;
+//!   `ssl.keystore.type` `PEM`, or `PKCS12` with `ssl.keystore.password`),
+//!   or `ssl.certificate.location` and `ssl.key.location` (PEM): the
+//!   client's certificate for mutual TLS.
 //! - `ssl.endpoint.identification.algorithm`: `https` (default) checks that
 //!   the certificate names the host; empty does not.
 //!
 //! Any other key is an error. The handshake itself is in [`tls`], the SASL
 //! exchange in [`sasl`].
 
+pub(crate) mod oauth;
 pub(crate) mod props;
 pub(crate) mod sasl;
+pub(crate) mod stores;
 pub(crate) mod tls;
 
 use std::path::{Path, PathBuf};
@@ -72,23 +84,38 @@ impl Protocol {
 }
 
 /// Who to authenticate as, with which mechanism.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub(crate) struct SaslLogin {
-    /// PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.
+    /// PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER.
     pub(crate) mechanism: Mechanism,
-    /// The user name.
-    pub(crate) username: String,
-    /// The password.
-    pub(crate) password: String,
+    /// What proves it.
+    pub(crate) credential: Credential,
 }
 
-impl std::fmt::Debug for SaslLogin {
+/// A password (PLAIN, SCRAM) or a bearer token's source (OAUTHBEARER).
+#[derive(Clone)]
+pub(crate) enum Credential {
+    /// A user name and its password.
+    Password {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: String,
+    },
+    /// OAUTHBEARER's token and extensions.
+    OAuth(oauth::OAuthLogin),
+}
+
+impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The password must not reach a log line or an error.
-        f.debug_struct("SaslLogin")
-            .field("mechanism", &self.mechanism)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
+        match self {
+            // The password must not reach a log line or an error.
+            Credential::Password { username, .. } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .finish_non_exhaustive(),
+            Credential::OAuth(login) => f.debug_tuple("OAuth").field(login).finish(),
+        }
     }
 }
 
@@ -109,8 +136,15 @@ struct Props {
     username: Option<String>,
     password: Option<String>,
     jaas: Option<String>,
+    oauth_config: Option<String>,
+    oauth_extensions: Option<String>,
+    token_file: Option<PathBuf>,
     ca: Option<PathBuf>,
+    ca_type: stores::StoreType,
+    ca_password: Option<String>,
     keystore: Option<PathBuf>,
+    keystore_type: stores::StoreType,
+    keystore_password: Option<String>,
     certificate: Option<PathBuf>,
     key: Option<PathBuf>,
     verify_host: bool,
@@ -145,7 +179,11 @@ impl ClientSecurity {
         let tls = if props.protocol.tls() {
             Some(Arc::new(tls::client_config(&tls::TlsFiles {
                 ca: props.ca.as_deref(),
+                ca_type: props.ca_type,
+                ca_password: props.ca_password.as_deref(),
                 keystore: props.keystore.as_deref(),
+                keystore_type: props.keystore_type,
+                keystore_password: props.keystore_password.as_deref(),
                 certificate: props.certificate.as_deref(),
                 key: props.key.as_deref(),
                 verify_host: props.verify_host,
@@ -179,12 +217,14 @@ impl Props {
                 "sasl.username" => p.username = Some(value.clone()),
                 "sasl.password" => p.password = Some(value.clone()),
                 "sasl.jaas.config" => p.jaas = Some(value.clone()),
+                "sasl.oauthbearer.config" => p.oauth_config = Some(value.clone()),
+                "sasl.oauthbearer.extensions" => p.oauth_extensions = Some(value.clone()),
+                "sasl.oauthbearer.token.file" => p.token_file = path(),
                 "ssl.truststore.location" | "ssl.ca.location" => p.ca = path(),
-                "ssl.truststore.type" | "ssl.keystore.type" => {
-                    if !value.eq_ignore_ascii_case("PEM") {
-                        bail!("{key} `{value}`: only PEM files are read (convert with openssl)");
-                    }
-                }
+                "ssl.truststore.type" => p.ca_type = stores::StoreType::parse(key, value)?,
+                "ssl.keystore.type" => p.keystore_type = stores::StoreType::parse(key, value)?,
+                "ssl.truststore.password" => p.ca_password = Some(value.clone()),
+                "ssl.keystore.password" => p.keystore_password = Some(value.clone()),
                 "ssl.keystore.location" => p.keystore = path(),
                 "ssl.certificate.location" => p.certificate = path(),
                 "ssl.key.location" => p.key = path(),
@@ -201,8 +241,10 @@ impl Props {
                 _ => bail!(
                     "unknown client property `{key}` (known: security.protocol, \
                      sasl.mechanism, sasl.username, sasl.password, sasl.jaas.config, \
-                     ssl.truststore.location, ssl.ca.location, ssl.truststore.type, \
-                     ssl.keystore.location, ssl.keystore.type, ssl.certificate.location, \
+                     sasl.oauthbearer.config, sasl.oauthbearer.extensions, \
+                     sasl.oauthbearer.token.file, ssl.truststore.location, ssl.ca.location, \
+                     ssl.truststore.type, ssl.truststore.password, ssl.keystore.location, \
+                     ssl.keystore.type, ssl.keystore.password, ssl.certificate.location, \
                      ssl.key.location, ssl.endpoint.identification.algorithm)"
                 ),
             }
@@ -214,19 +256,32 @@ impl Props {
     /// `sasl.username`/`sasl.password` or else from `sasl.jaas.config`.
     fn login(&self) -> anyhow::Result<SaslLogin> {
         let name = self.mechanism.as_deref().ok_or_else(|| {
-            anyhow!("sasl.mechanism is needed with SASL (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512)")
+            anyhow!(
+                "sasl.mechanism is needed with SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or \
+                 OAUTHBEARER)"
+            )
         })?;
-        let mechanism = Mechanism::parse(&name.to_ascii_uppercase())
-            .filter(|m| *m != Mechanism::OAuthBearer)
-            .ok_or_else(|| {
-                anyhow!(
-                    "sasl.mechanism `{name}`: this client speaks PLAIN, SCRAM-SHA-256 and \
-                     SCRAM-SHA-512"
-                )
+        let mechanism = Mechanism::parse(&name.to_ascii_uppercase()).ok_or_else(|| {
+            anyhow!(
+                "sasl.mechanism `{name}`: this client speaks PLAIN, SCRAM-SHA-256, \
+                 SCRAM-SHA-512 and OAUTHBEARER"
+            )
+        })?;
+        let jaas = self.jaas.as_deref().map(props::parse_jaas).transpose()?;
+        if mechanism == Mechanism::OAuthBearer {
+            let login = oauth::OAuthLogin::from_props(&oauth::OAuthProps {
+                jaas: jaas.as_ref(),
+                config: self.oauth_config.as_deref(),
+                extensions: self.oauth_extensions.as_deref(),
+                token_file: self.token_file.clone(),
             })?;
+            return Ok(SaslLogin {
+                mechanism,
+                credential: Credential::OAuth(login),
+            });
+        }
         let (mut username, mut password) = (self.username.clone(), self.password.clone());
-        if let Some(jaas) = &self.jaas {
-            let entry = props::parse_jaas(jaas)?;
+        if let Some(entry) = jaas {
             let expected = match mechanism {
                 Mechanism::Plain => "PlainLoginModule",
                 _ => "ScramLoginModule",
@@ -244,8 +299,7 @@ impl Props {
         match (username, password) {
             (Some(username), Some(password)) => Ok(SaslLogin {
                 mechanism,
-                username,
-                password,
+                credential: Credential::Password { username, password },
             }),
             _ => bail!(
                 "SASL needs a user name and a password: sasl.username and sasl.password, or \
@@ -265,6 +319,13 @@ mod tests {
             .collect()
     }
 
+    fn user_password(login: &SaslLogin) -> (&str, &str) {
+        match &login.credential {
+            Credential::Password { username, password } => (username, password),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn plaintext_by_default_and_by_name() {
         let s = ClientSecurity::from_pairs(&[]).unwrap();
@@ -275,16 +336,17 @@ mod tests {
 
     #[test]
     fn unknown_keys_and_values_are_errors() {
-        let e = ClientSecurity::from_pairs(&pairs(&[("ssl.truststore.password", "x")]))
+        let e = ClientSecurity::from_pairs(&pairs(&[("ssl.key.password", "x")]))
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("unknown client property `ssl.truststore.password`"),
+            e.contains("unknown client property `ssl.key.password`"),
             "{e}"
         );
         for (k, v) in [
             ("security.protocol", "TLS"),
             ("ssl.truststore.type", "JKS"),
+            ("ssl.keystore.type", "BKS"),
             ("ssl.endpoint.identification.algorithm", "dns"),
         ] {
             assert!(
@@ -305,8 +367,7 @@ mod tests {
         .unwrap();
         let login = s.sasl.unwrap();
         assert_eq!(login.mechanism, Mechanism::Plain);
-        assert_eq!(login.username, "alice");
-        assert_eq!(login.password, "alice-secret");
+        assert_eq!(user_password(&login), ("alice", "alice-secret"));
         assert!(!format!("{login:?}").contains("alice-secret"));
         assert!(s.tls.is_none());
     }
@@ -324,10 +385,7 @@ mod tests {
         .unwrap();
         let login = s.sasl.unwrap();
         assert_eq!(login.mechanism, Mechanism::ScramSha512);
-        assert_eq!(
-            (login.username.as_str(), login.password.as_str()),
-            ("alice", "alice-secret")
-        );
+        assert_eq!(user_password(&login), ("alice", "alice-secret"));
     }
 
     #[test]
@@ -342,6 +400,11 @@ mod tests {
             ("sasl.username", "a"),
         ]));
         assert!(ClientSecurity::from_pairs(&p).is_err());
+        // OAUTHBEARER without a token.
+        let mut p = pairs(&base);
+        p.extend(pairs(&[("sasl.mechanism", "OAUTHBEARER")]));
+        let e = ClientSecurity::from_pairs(&p).unwrap_err().to_string();
+        assert!(e.contains("OAUTHBEARER needs a token"), "{e}");
         // A mechanism this client does not speak.
         let mut p = pairs(&base);
         p.extend(pairs(&[("sasl.mechanism", "GSSAPI")]));
@@ -361,6 +424,29 @@ mod tests {
     }
 
     #[test]
+    fn oauthbearer_from_java_and_librdkafka_keys() {
+        let jaas = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule \
+                    required unsecuredLoginStringClaim_sub=\"alice\";";
+        let s = ClientSecurity::from_pairs(&pairs(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.jaas.config", jaas),
+        ]))
+        .unwrap();
+        let login = s.sasl.unwrap();
+        assert_eq!(login.mechanism, Mechanism::OAuthBearer);
+        assert!(matches!(login.credential, Credential::OAuth(_)));
+        let s = ClientSecurity::from_pairs(&pairs(&[
+            ("security.protocol", "SASL_PLAINTEXT"),
+            ("sasl.mechanisms", "OAUTHBEARER"),
+            ("sasl.oauthbearer.config", "principal=bob"),
+            ("sasl.oauthbearer.extensions", "org=x"),
+        ]))
+        .unwrap();
+        assert!(matches!(s.sasl.unwrap().credential, Credential::OAuth(_)));
+    }
+
+    #[test]
     fn command_config_file_then_overrides() {
         let dir = std::env::temp_dir().join(format!("spate-props-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -374,7 +460,7 @@ mod tests {
         let s =
             ClientSecurity::from_options(Some(&file), &pairs(&[("sasl.password", "from-flag")]))
                 .unwrap();
-        assert_eq!(s.sasl.unwrap().password, "from-flag");
+        assert_eq!(user_password(&s.sasl.unwrap()).1, "from-flag");
         let missing = ClientSecurity::from_options(Some(&dir.join("nope")), &[]).unwrap_err();
         assert!(format!("{missing:#}").contains("--command-config"));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -3,7 +3,14 @@
 //! client does after ApiVersions. PLAIN is one token
 //! (`\0user\0password`); SCRAM is client-first, server-first,
 //! client-final, server-final through
-//! [`spate_core::security::sasl::scram::ScramClient`].
+//! [`spate_core::security::sasl::scram::ScramClient`]. OAUTHBEARER is one
+//! message (see [`super::oauth`]); a refused token comes back as a JSON
+//! error challenge, answered with `\x01` so that the broker fails the
+//! exchange with its reason.
+//!
+//! SaslAuthenticate v1 and later answer the session's lifetime
+//! (`session_lifetime_ms`, KIP-368); [`authenticate`] returns it so that
+//! the connection re-authenticates before it ends.
 
 use anyhow::bail;
 use bytes::Bytes;
@@ -14,36 +21,60 @@ use spate_core::protocol::{ErrorCode, RequestBody, ResponseBody};
 use spate_core::security::sasl::scram::ScramClient;
 use spate_core::security::sasl::Mechanism;
 
-use super::SaslLogin;
+use super::{oauth, Credential, SaslLogin};
 use crate::client::Connection;
 
-/// Authenticates `conn` as `login`; a refusal is an error naming Kafka's
-/// error code and the broker's message.
-pub(crate) fn authenticate(conn: &mut Connection, login: &SaslLogin) -> anyhow::Result<()> {
+/// Authenticates `conn` as `login` (a first authentication or a
+/// re-authentication: the same exchange); a refusal is an error naming
+/// Kafka's error code and the broker's message. Returns the session's
+/// lifetime in ms as the broker gave it, 0 for none.
+pub(crate) fn authenticate(conn: &mut Connection, login: &SaslLogin) -> anyhow::Result<i64> {
     handshake(conn, login.mechanism)?;
-    match login.mechanism {
-        Mechanism::Plain => {
-            let token = plain_token(&login.username, &login.password);
-            step(conn, token)?;
+    let mechanism = login.mechanism;
+    let last = match (&login.credential, mechanism) {
+        (Credential::Password { username, password }, Mechanism::Plain) => {
+            step(conn, plain_token(username, password))?
         }
-        Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
+        (
+            Credential::Password { username, password },
+            Mechanism::ScramSha256 | Mechanism::ScramSha512,
+        ) => {
             let mut seed = [0u8; 32];
             getrandom::getrandom(&mut seed)
                 .map_err(|e| anyhow::anyhow!("getting random bytes for the SCRAM nonce: {e}"))?;
-            let mut scram =
-                ScramClient::new(login.mechanism, &login.username, &login.password, seed);
-            let server_first = step(conn, scram.client_first())?;
+            let mut scram = ScramClient::new(mechanism, username, password, seed);
+            let (server_first, _) = step(conn, scram.client_first())?;
             let client_final = scram
                 .client_final(&server_first)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", login.mechanism.name()))?;
-            let server_final = step(conn, client_final)?;
-            scram.verify_server_final(&server_final).map_err(|e| {
-                anyhow::anyhow!("{}: the broker's proof: {e}", login.mechanism.name())
-            })?;
+                .map_err(|e| anyhow::anyhow!("{}: {e}", mechanism.name()))?;
+            let (server_final, lifetime) = step(conn, client_final)?;
+            scram
+                .verify_server_final(&server_final)
+                .map_err(|e| anyhow::anyhow!("{}: the broker's proof: {e}", mechanism.name()))?;
+            (Vec::new(), lifetime)
         }
-        Mechanism::OAuthBearer => bail!("OAUTHBEARER is not spoken by this client"),
-    }
-    Ok(())
+        (Credential::OAuth(oauth), Mechanism::OAuthBearer) => {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            let (challenge, lifetime) = step(conn, oauth.initial_response(now_ms)?)?;
+            if !challenge.is_empty() {
+                // RFC 7628 3.2.3: the error challenge is answered with a
+                // lone %x01; the broker then fails with its reason.
+                let status = oauth::challenge_status(&challenge);
+                step(conn, vec![0x01])
+                    .map_err(|e| e.context(format!("OAUTHBEARER token refused ({status})")))?;
+                bail!(
+                    "authenticating with {}: OAUTHBEARER token refused ({status}), yet the \
+                     broker did not fail the exchange",
+                    conn.addr()
+                );
+            }
+            (challenge, lifetime)
+        }
+        (_, m) => bail!("no credential for SASL mechanism {}", m.name()),
+    };
+    Ok(last.1)
 }
 
 /// PLAIN's one message: no authorization id, the user, the password.
@@ -85,8 +116,9 @@ fn handshake(conn: &mut Connection, mechanism: Mechanism) -> anyhow::Result<()> 
     }
 }
 
-/// One SaslAuthenticate round: sends `token`, returns the broker's.
-fn step(conn: &mut Connection, token: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+/// One SaslAuthenticate round: sends `token`, returns the broker's and
+/// the session lifetime it names (0 before the last round, and from v0).
+fn step(conn: &mut Connection, token: Vec<u8>) -> anyhow::Result<(Vec<u8>, i64)> {
     let req = SaslAuthenticateRequest {
         auth_bytes: Bytes::from(token),
         ..Default::default()
@@ -107,7 +139,7 @@ fn step(conn: &mut Connection, token: Vec<u8>) -> anyhow::Result<Vec<u8>> {
             None => bail!("authenticating with {}: {code}", conn.addr()),
         }
     }
-    Ok(resp.auth_bytes.to_vec())
+    Ok((resp.auth_bytes.to_vec(), resp.session_lifetime_ms))
 }
 
 #[cfg(test)]

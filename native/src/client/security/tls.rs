@@ -1,6 +1,13 @@
 //! TLS for the client (rustls with the `ring` provider): the
 //! configuration of the `ssl.*` properties, and the handshake over a
 //! connected, blocking `TcpStream`.
+//!
+//! The broker's certificate is checked against the CAs of
+//! `ssl.truststore.location` or, when none is given, against the system's
+//! (`rustls-native-certs`: the platform's store, or the files that
+//! `SSL_CERT_FILE` and `SSL_CERT_DIR` name), as Java's client falls back on
+//! the JVM's default trust store and librdkafka on OpenSSL's default paths.
+//! Stores are PEM files or PKCS#12 ([`stores`]).
 
 use std::fmt;
 use std::net::TcpStream;
@@ -16,16 +23,26 @@ use rustls::{
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 
+use super::stores::{self, StoreType};
+
 /// A TLS stream over TCP.
 pub(crate) type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 /// The files and the host check the `ssl.*` properties name.
 #[derive(Debug)]
 pub(crate) struct TlsFiles<'a> {
-    /// The PEM file of trusted CAs.
+    /// The file of trusted CAs; `None` trusts the system's.
     pub(crate) ca: Option<&'a Path>,
-    /// One PEM file with the client's key and certificate chain.
+    /// Its format.
+    pub(crate) ca_type: StoreType,
+    /// Its password (PKCS#12).
+    pub(crate) ca_password: Option<&'a str>,
+    /// One file with the client's key and certificate chain.
     pub(crate) keystore: Option<&'a Path>,
+    /// Its format.
+    pub(crate) keystore_type: StoreType,
+    /// Its password (PKCS#12).
+    pub(crate) keystore_password: Option<&'a str>,
     /// The client's certificate chain (PEM).
     pub(crate) certificate: Option<&'a Path>,
     /// The client's private key (PEM).
@@ -40,17 +57,24 @@ pub(crate) fn client_config(files: &TlsFiles<'_>) -> anyhow::Result<ClientConfig
     // 0.23.48's deprecation note): the one the broker's TLS uses too.
     #[allow(deprecated)]
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let ca = files.ca.ok_or_else(|| {
-        anyhow!(
-            "TLS needs the broker's CA: ssl.truststore.location (or ssl.ca.location), a PEM file"
-        )
-    })?;
-    let mut roots = RootCertStore::empty();
-    for cert in certificates(ca)? {
-        roots
-            .add(cert)
-            .with_context(|| format!("adding a CA certificate of {}", ca.display()))?;
-    }
+    let roots = match files.ca {
+        Some(ca) => {
+            let mut roots = RootCertStore::empty();
+            let certs = match files.ca_type {
+                StoreType::Pem => certificates(ca)?,
+                StoreType::Pkcs12 => {
+                    stores::trusted_certificates(ca, files.ca_password.unwrap_or(""))?
+                }
+            };
+            for cert in certs {
+                roots
+                    .add(cert)
+                    .with_context(|| format!("adding a CA certificate of {}", ca.display()))?;
+            }
+            roots
+        }
+        None => system_roots()?,
+    };
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .context("building the certificate verifier")?;
@@ -65,7 +89,12 @@ pub(crate) fn client_config(files: &TlsFiles<'_>) -> anyhow::Result<ClientConfig
             .with_custom_certificate_verifier(Arc::new(AnyHostName { inner: webpki }))
     };
     let client_auth = match (files.keystore, files.certificate, files.key) {
-        (Some(both), None, None) => Some((certificates(both)?, private_key(both)?)),
+        (Some(both), None, None) => Some(match files.keystore_type {
+            StoreType::Pem => (certificates(both)?, private_key(both)?),
+            StoreType::Pkcs12 => {
+                stores::key_and_chain(both, files.keystore_password.unwrap_or(""))?
+            }
+        }),
         (None, Some(cert), Some(key)) => Some((certificates(cert)?, private_key(key)?)),
         (None, None, None) => None,
         _ => bail!(
@@ -79,6 +108,26 @@ pub(crate) fn client_config(files: &TlsFiles<'_>) -> anyhow::Result<ClientConfig
             .context("the client certificate and key")?,
         None => builder.with_no_client_auth(),
     })
+}
+
+/// The system's trusted CAs; none found is an error naming the property
+/// that gives them instead.
+fn system_roots() -> anyhow::Result<RootCertStore> {
+    let found = rustls_native_certs::load_native_certs();
+    let mut roots = RootCertStore::empty();
+    // Like a browser, skip a system certificate rustls cannot parse.
+    let (_added, _skipped) = roots.add_parsable_certificates(found.certs);
+    if roots.is_empty() {
+        let why = found
+            .errors
+            .first()
+            .map_or(String::new(), |e| format!(" ({e})"));
+        bail!(
+            "no trusted CA found in the system's store{why}: name the broker's CA with \
+             ssl.truststore.location (or ssl.ca.location), a PEM file"
+        );
+    }
+    Ok(roots)
 }
 
 /// The certificates of a PEM file (at least one).

@@ -134,7 +134,11 @@ fn echo(files: &TlsFiles<'_>, host: &str, require_client_cert: bool) -> anyhow::
 fn files<'a>(ca: &'a Path, verify_host: bool) -> TlsFiles<'a> {
     TlsFiles {
         ca: Some(ca),
+        ca_type: StoreType::Pem,
+        ca_password: None,
         keystore: None,
+        keystore_type: StoreType::Pem,
+        keystore_password: None,
         certificate: None,
         key: None,
         verify_host,
@@ -164,6 +168,22 @@ fn unknown_ca_refused_even_without_host_check() {
 }
 
 #[test]
+fn without_a_ca_the_systems_are_trusted_and_the_test_ca_is_not() {
+    // The test CA is in no system store: the handshake fails on the
+    // issuer, as it would with Java's default trust store.
+    let ca = data("ca.pem");
+    let no_ca = TlsFiles {
+        ca: None,
+        ..files(&ca, true)
+    };
+    let e = format!("{:#}", echo(&no_ca, "localhost", false).unwrap_err());
+    assert!(
+        e.contains("UnknownIssuer") || e.contains("no trusted CA found in the system's store"),
+        "{e}"
+    );
+}
+
+#[test]
 fn mutual_tls_with_keystore_or_separate_files() {
     let ca = data("ca.pem");
     let keystore = data("client-keystore.pem");
@@ -182,15 +202,62 @@ fn mutual_tls_with_keystore_or_separate_files() {
 #[test]
 fn missing_or_half_given_files() {
     let ca = data("ca.pem");
-    let no_ca = TlsFiles {
-        ca: None,
-        ..files(&ca, true)
-    };
-    assert!(client_config(&no_ca).is_err());
     let cert = data("client.pem");
     let mut half = files(&ca, true);
     half.certificate = Some(&cert);
     assert!(client_config(&half).is_err());
     let nothing = data("README.md");
     assert!(client_config(&files(&nothing, true)).is_err());
+}
+
+/// A PKCS#12 file of the test PKI: `ca.pem` as a trusted certificate, or
+/// `client.key` with `client.pem` as a key entry, under `password`.
+fn pkcs12(name: &str, password: &str, key_entry: bool) -> PathBuf {
+    use p12_keystore::{
+        Certificate, KeyStore, KeyStoreEntry, LocalKeyId, PrivateKey, PrivateKeyChain,
+    };
+    let mut store = KeyStore::new();
+    if key_entry {
+        let key = private_key(&data("client.key")).unwrap();
+        let cert = &certificates(&data("client.pem")).unwrap()[0];
+        let chain = PrivateKeyChain::new(
+            LocalKeyId(vec![1]),
+            PrivateKey::from_der(key.secret_der()).unwrap(),
+            [Certificate::from_der(cert).unwrap()],
+        );
+        store.add_entry("client", KeyStoreEntry::PrivateKeyChain(chain));
+    } else {
+        let ca = &certificates(&data("ca.pem")).unwrap()[0];
+        store.add_entry(
+            "ca",
+            KeyStoreEntry::Certificate(Certificate::from_der(ca).unwrap()),
+        );
+    }
+    let path = data(name);
+    std::fs::write(&path, store.writer(password).write().unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn pkcs12_trust_and_key_stores() {
+    let (truststore, keystore) = (
+        pkcs12("truststore.p12", "trust-pw", false),
+        pkcs12("keystore.p12", "key-pw", true),
+    );
+    let mut f = files(&truststore, true);
+    f.ca_type = StoreType::Pkcs12;
+    f.ca_password = Some("trust-pw");
+    f.keystore = Some(&keystore);
+    f.keystore_type = StoreType::Pkcs12;
+    f.keystore_password = Some("key-pw");
+    echo(&f, "localhost", true).unwrap();
+    // A wrong password is an error saying so.
+    f.keystore_password = Some("wrong");
+    let e = format!("{:#}", client_config(&f).unwrap_err());
+    assert!(e.contains("keystore.p12") && e.contains("password"), "{e}");
+    // A trust store has no key entry to give as a key store.
+    f.keystore = Some(&truststore);
+    f.keystore_password = Some("trust-pw");
+    let e = format!("{:#}", client_config(&f).unwrap_err());
+    assert!(e.contains("no private key"), "{e}");
 }
