@@ -31,3 +31,62 @@ fn check(redis: &Redis) -> Connection {
 fn lrange(con: &mut Connection, key: &str) -> Vec<String> {
     con.lrange(key, 0, -1).expect("LRANGE")
 }
+
+#[test]
+fn the_classes_and_their_aliases_name_the_connectors() {
+    use crate::connect::redis::plugin;
+    use crate::connect::task::Plugin;
+    for class in [
+        "io.spate.connect.redis.RedisSinkConnector",
+        "RedisSinkConnector",
+        "RedisSink",
+    ] {
+        assert!(
+            matches!(plugin(class), Some(Plugin::Sink { .. })),
+            "{class}"
+        );
+    }
+    for class in [
+        "io.spate.connect.redis.RedisSourceConnector",
+        "RedisSourceConnector",
+        "RedisSource",
+    ] {
+        assert!(
+            matches!(plugin(class), Some(Plugin::Source { .. })),
+            "{class}"
+        );
+    }
+    assert!(plugin("FileStreamSink").is_none());
+}
+
+#[test]
+fn task_configs_check_the_properties_and_split_the_source() {
+    use crate::connect::redis::plugin;
+    use crate::connect::task::Plugin;
+    let p = |pairs: &[(&str, &str)]| -> Props {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let Some(Plugin::Source { task_configs, .. }) = plugin("RedisSource") else {
+        panic!("no source")
+    };
+    let tasks = task_configs(
+        &p(&[("name", "n"), ("topic", "t"), ("redis.stream", "s")]),
+        3,
+    )
+    .expect("valid");
+    let consumers: Vec<&str> = tasks.iter().map(|t| t["redis.consumer"].as_str()).collect();
+    assert_eq!(consumers, ["n-0", "n-1", "n-2"]);
+    assert!(task_configs(&p(&[("name", "n"), ("redis.stream", "s")]), 1).is_err());
+    let Some(Plugin::Sink { task_configs, .. }) = plugin("RedisSink") else {
+        panic!("no sink")
+    };
+    assert_eq!(
+        task_configs(&p(&[("name", "n")]), 2).expect("valid").len(),
+        2
+    );
+    let bad = task_configs(&p(&[("name", "n"), ("redis.command", "GET")]), 1);
+    assert!(bad.is_err());
+}
