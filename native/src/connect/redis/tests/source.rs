@@ -232,3 +232,26 @@ fn redis_down_is_retriable_and_nothing_is_lost() {
         "0"
     );
 }
+
+#[test]
+fn a_list_source_outlives_a_redis_restart_without_delivering_twice() {
+    let mut redis = Redis::start();
+    redis.cli(&["RPUSH", "jobs", "a"]);
+    let mut t = task(&redis, &[("redis.list", "jobs")]);
+    let first = poll_n(&mut t, 1);
+    redis.kill9();
+    match t.poll() {
+        Err(TaskError::Retriable(_)) => {}
+        other => panic!("expected a retriable error, got {other:?}"),
+    }
+    redis.restart();
+    // `a` is still in the processing list, and still in flight: the task
+    // reads the processing list again but does not deliver it twice.
+    assert!(t.poll().expect("poll").is_empty());
+    t.commit_record(&first[0], ack(0)).expect("commit_record");
+    redis.cli(&["RPUSH", "jobs", "b"]);
+    let next = poll_n(&mut t, 1);
+    assert_eq!(text(&next[0].value.value), "b");
+    t.commit_record(&next[0], ack(1)).expect("commit_record");
+    assert!(lrange(&mut check(&redis), "jobs:processing:redis-source:0").is_empty());
+}
