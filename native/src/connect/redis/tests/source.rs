@@ -255,3 +255,35 @@ fn a_list_source_outlives_a_redis_restart_without_delivering_twice() {
     t.commit_record(&next[0], ack(1)).expect("commit_record");
     assert!(lrange(&mut check(&redis), "jobs:processing:redis-source:0").is_empty());
 }
+
+#[test]
+fn entries_read_for_the_task_but_never_seen_by_it_come_after_a_broken_connection() {
+    let mut redis = Redis::start();
+    let mut t = task(&redis, &[("redis.stream", "s")]);
+    assert!(t.poll().expect("poll").is_empty());
+    redis.cli(&["XADD", "s", "1-0", "n", "1"]);
+    // As if an XREADGROUP reply were lost with the connection: the entry
+    // is pending for this task's consumer, which never saw it.
+    redis.cli(&[
+        "XREADGROUP",
+        "GROUP",
+        "connect-redis-source",
+        "redis-source-0",
+        "STREAMS",
+        "s",
+        ">",
+    ]);
+    redis.kill9();
+    assert!(matches!(t.poll(), Err(TaskError::Retriable(_))));
+    redis.restart();
+    let lost = poll_n(&mut t, 1);
+    assert_eq!(
+        lost[0].source_offset.get("id").and_then(|v| v.as_str()),
+        Some("1-0")
+    );
+    t.commit_record(&lost[0], ack(0)).expect("commit_record");
+    assert_eq!(
+        redis.cli_lines(&["XPENDING", "s", "connect-redis-source"])[0],
+        "0"
+    );
+}
