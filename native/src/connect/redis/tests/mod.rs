@@ -5,7 +5,7 @@
 use redis::{Commands as _, Connection};
 use spate_e2e::redis::Redis;
 
-use crate::connect::task::Props;
+use crate::connect::task::{Props, TaskError};
 
 mod sink;
 mod source;
@@ -25,6 +25,25 @@ fn check(redis: &Redis) -> Connection {
     redis::Client::open(redis.uri())
         .and_then(|c| c.get_connection())
         .expect("a connection to the test's Redis")
+}
+
+/// Calls `f` as the worker does: again after a retriable error. (Not
+/// only for outages: a socket read with a timeout, as the tasks' are, is
+/// not restarted after a signal handler runs, and other tests in this
+/// process install some: such a read fails with EINTR, the task drops
+/// the connection and says Retriable.)
+fn retry<T>(what: &str, mut f: impl FnMut() -> Result<T, TaskError>) -> T {
+    for _ in 0..10 {
+        match f() {
+            Ok(v) => return v,
+            Err(TaskError::Retriable(e)) => {
+                eprintln!("{what}: retrying after {e:#}");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(TaskError::Fatal(e)) => panic!("{what}: {e:?}"),
+        }
+    }
+    panic!("{what}: still failing after 10 tries")
 }
 
 /// A list's entries as text.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use redis::Commands as _;
 use spate_e2e::redis::Redis;
 
-use super::{check, lrange, props};
+use super::{check, lrange, props, retry};
 use crate::connect::data::{Schema, SchemaAndValue, Value};
 use crate::connect::redis::sink::RedisSinkTask;
 use crate::connect::task::{PutOutcome, SinkRecord, SinkTask, TaskError, TopicPartition};
@@ -49,12 +49,13 @@ fn task(redis: &Redis, pairs: &[(&str, &str)]) -> RedisSinkTask {
     let mut all = vec![("name", "redis-sink")];
     all.extend_from_slice(pairs);
     let mut t = RedisSinkTask::default();
-    t.start(&props(redis, &all)).expect("start");
+    let p = props(redis, &all);
+    retry("start", || t.start(&p));
     t
 }
 
 fn put(t: &mut RedisSinkTask, records: &[SinkRecord]) -> PutOutcome {
-    t.put(records).unwrap_or_else(|e| panic!("put: {e:?}"))
+    retry("put", || t.put(records))
 }
 
 /// The offsets the task stored, by `topic/partition`.
@@ -71,7 +72,7 @@ fn set_keeps_the_latest_value_per_key_and_a_tombstone_deletes_it() {
         &redis,
         &[("redis.command", "SET"), ("redis.key.prefix", "user:")],
     );
-    assert_eq!(t.open(&[tp("users")]).expect("open"), Vec::new());
+    assert_eq!(retry("open", || t.open(&[tp("users")])), Vec::new());
     let out = put(
         &mut t,
         &[
@@ -229,14 +230,14 @@ fn a_crash_after_a_batch_resumes_after_it_and_the_batch_is_not_applied_twice() {
         .map(|i| record("jobs", i, None, s(&format!("job-{i}"))))
         .collect();
     let mut first = task(&redis, &[("redis.command", "RPUSH")]);
-    assert_eq!(first.open(&[tp("jobs")]).expect("open"), Vec::new());
+    assert_eq!(retry("open", || first.open(&[tp("jobs")])), Vec::new());
     put(&mut first, &batch);
     // A crash: no flush, no close, no stop.
     drop(first);
 
     let mut second = task(&redis, &[("redis.command", "RPUSH")]);
     assert_eq!(
-        second.open(&[tp("jobs")]).expect("open"),
+        retry("open", || second.open(&[tp("jobs")])),
         vec![(tp("jobs"), 3)]
     );
     // The worker delivers the same batch again (its group offset was

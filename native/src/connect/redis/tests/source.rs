@@ -4,7 +4,7 @@
 use redis::Commands as _;
 use spate_e2e::redis::Redis;
 
-use super::{check, lrange, props};
+use super::{check, lrange, props, retry};
 use crate::connect::data::Value;
 use crate::connect::redis::source::RedisSourceTask;
 use crate::connect::task::{
@@ -25,7 +25,8 @@ fn task(redis: &Redis, pairs: &[(&str, &str)]) -> RedisSourceTask {
     let mut all = vec![("name", "redis-source"), ("topic", "events")];
     all.extend_from_slice(pairs);
     let mut t = RedisSourceTask::default();
-    t.start(&props(redis, &all), &NoOffsets).expect("start");
+    let p = props(redis, &all);
+    retry("start", || t.start(&p, &NoOffsets));
     t
 }
 
@@ -36,7 +37,7 @@ fn poll_n(t: &mut RedisSourceTask, n: usize) -> Vec<SourceRecord> {
         if got.len() >= n {
             break;
         }
-        got.extend(t.poll().unwrap_or_else(|e| panic!("poll: {e:?}")));
+        got.extend(retry("poll", || t.poll()));
     }
     assert_eq!(got.len(), n, "records: {got:?}");
     got
@@ -94,9 +95,7 @@ fn a_stream_is_read_as_a_group_and_unacknowledged_entries_come_again_after_a_cra
         ])
     );
     // The broker acknowledged the first record only; then a crash.
-    first
-        .commit_record(&records[0], ack(0))
-        .expect("commit_record");
+    retry("commit_record", || first.commit_record(&records[0], ack(0)));
     assert_eq!(
         redis.cli_lines(&["XPENDING", "orders", "connect-redis-source"])[0],
         "2"
@@ -110,16 +109,14 @@ fn a_stream_is_read_as_a_group_and_unacknowledged_entries_come_again_after_a_cra
         ["o2", "o3"]
     );
     for (i, r) in again.iter().enumerate() {
-        second
-            .commit_record(r, ack(1 + i as i64))
-            .expect("commit_record");
+        retry("commit_record", || {
+            second.commit_record(r, ack(1 + i as i64))
+        });
     }
     redis.cli(&["XADD", "orders", "1003-0", "order", "o4"]);
     let new = poll_n(&mut second, 1);
     assert_eq!(order_field(&new[0]), "o4");
-    second
-        .commit_record(&new[0], ack(3))
-        .expect("commit_record");
+    retry("commit_record", || second.commit_record(&new[0], ack(3)));
     assert_eq!(
         redis.cli_lines(&["XPENDING", "orders", "connect-redis-source"])[0],
         "0"
@@ -128,7 +125,7 @@ fn a_stream_is_read_as_a_group_and_unacknowledged_entries_come_again_after_a_cra
 
     // Everything was acknowledged: a third task gets nothing.
     let mut third = task(&redis, &pairs);
-    assert!(third.poll().expect("poll").is_empty());
+    assert!(retry("poll", || third.poll()).is_empty());
 }
 
 #[test]
@@ -156,9 +153,7 @@ fn a_list_is_drained_through_a_processing_list_and_resumed_after_a_crash() {
     assert_eq!(values, ["a", "b", "c"]);
     assert!(lrange(&mut check(&redis), "jobs").is_empty());
     assert_eq!(lrange(&mut check(&redis), processing), ["a", "b", "c"]);
-    first
-        .commit_record(&records[0], ack(0))
-        .expect("commit_record");
+    retry("commit_record", || first.commit_record(&records[0], ack(0)));
     assert_eq!(lrange(&mut check(&redis), processing), ["b", "c"]);
     drop(first); // a crash before b and c were acknowledged
 
@@ -167,21 +162,19 @@ fn a_list_is_drained_through_a_processing_list_and_resumed_after_a_crash() {
     let values: Vec<String> = again.iter().map(|r| text(&r.value.value)).collect();
     assert_eq!(values, ["b", "c"]);
     for (i, r) in again.iter().enumerate() {
-        second
-            .commit_record(r, ack(1 + i as i64))
-            .expect("commit_record");
+        retry("commit_record", || {
+            second.commit_record(r, ack(1 + i as i64))
+        });
     }
     assert!(lrange(&mut check(&redis), processing).is_empty());
     redis.cli(&["RPUSH", "jobs", "d"]);
     let new = poll_n(&mut second, 1);
     assert_eq!(text(&new[0].value.value), "d");
-    second
-        .commit_record(&new[0], ack(3))
-        .expect("commit_record");
+    retry("commit_record", || second.commit_record(&new[0], ack(3)));
     drop(second);
 
     let mut third = task(&redis, &pairs);
-    assert!(third.poll().expect("poll").is_empty());
+    assert!(retry("poll", || third.poll()).is_empty());
     let len: usize = check(&redis).llen(processing).expect("LLEN");
     assert_eq!(len, 0);
 }
@@ -192,12 +185,12 @@ fn duplicate_list_entries_are_each_delivered_and_acknowledged() {
     redis.cli(&["RPUSH", "jobs", "same", "same"]);
     let mut t = task(&redis, &[("redis.list", "jobs")]);
     let records = poll_n(&mut t, 2);
-    t.commit_record(&records[0], ack(0)).expect("commit_record");
+    retry("commit_record", || t.commit_record(&records[0], ack(0)));
     assert_eq!(
         lrange(&mut check(&redis), "jobs:processing:redis-source:0"),
         ["same"]
     );
-    t.commit_record(&records[1], ack(1)).expect("commit_record");
+    retry("commit_record", || t.commit_record(&records[1], ack(1)));
     assert!(lrange(&mut check(&redis), "jobs:processing:redis-source:0").is_empty());
 }
 
@@ -219,14 +212,14 @@ fn redis_down_is_retriable_and_nothing_is_lost() {
     redis.restart();
     // The worker retries the acknowledgement; new entries flow again and
     // the one in flight is not delivered twice.
-    t.commit_record(&first[0], ack(0)).expect("commit_record");
+    retry("commit_record", || t.commit_record(&first[0], ack(0)));
     redis.cli(&["XADD", "s", "2-0", "n", "2"]);
     let next = poll_n(&mut t, 1);
     assert_eq!(
         next[0].source_offset.get("id").and_then(|v| v.as_str()),
         Some("2-0")
     );
-    t.commit_record(&next[0], ack(1)).expect("commit_record");
+    retry("commit_record", || t.commit_record(&next[0], ack(1)));
     assert_eq!(
         redis.cli_lines(&["XPENDING", "s", "connect-redis-source"])[0],
         "0"
@@ -247,12 +240,12 @@ fn a_list_source_outlives_a_redis_restart_without_delivering_twice() {
     redis.restart();
     // `a` is still in the processing list, and still in flight: the task
     // reads the processing list again but does not deliver it twice.
-    assert!(t.poll().expect("poll").is_empty());
-    t.commit_record(&first[0], ack(0)).expect("commit_record");
+    assert!(retry("poll", || t.poll()).is_empty());
+    retry("commit_record", || t.commit_record(&first[0], ack(0)));
     redis.cli(&["RPUSH", "jobs", "b"]);
     let next = poll_n(&mut t, 1);
     assert_eq!(text(&next[0].value.value), "b");
-    t.commit_record(&next[0], ack(1)).expect("commit_record");
+    retry("commit_record", || t.commit_record(&next[0], ack(1)));
     assert!(lrange(&mut check(&redis), "jobs:processing:redis-source:0").is_empty());
 }
 
@@ -260,7 +253,7 @@ fn a_list_source_outlives_a_redis_restart_without_delivering_twice() {
 fn entries_read_for_the_task_but_never_seen_by_it_come_after_a_broken_connection() {
     let mut redis = Redis::start();
     let mut t = task(&redis, &[("redis.stream", "s")]);
-    assert!(t.poll().expect("poll").is_empty());
+    assert!(retry("poll", || t.poll()).is_empty());
     redis.cli(&["XADD", "s", "1-0", "n", "1"]);
     // As if an XREADGROUP reply were lost with the connection: the entry
     // is pending for this task's consumer, which never saw it.
@@ -281,7 +274,7 @@ fn entries_read_for_the_task_but_never_seen_by_it_come_after_a_broken_connection
         lost[0].source_offset.get("id").and_then(|v| v.as_str()),
         Some("1-0")
     );
-    t.commit_record(&lost[0], ack(0)).expect("commit_record");
+    retry("commit_record", || t.commit_record(&lost[0], ack(0)));
     assert_eq!(
         redis.cli_lines(&["XPENDING", "s", "connect-redis-source"])[0],
         "0"
