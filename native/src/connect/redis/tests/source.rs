@@ -280,3 +280,19 @@ fn entries_read_for_the_task_but_never_seen_by_it_come_after_a_broken_connection
         "0"
     );
 }
+
+#[test]
+fn a_deleted_stream_and_group_are_made_again() {
+    let redis = Redis::start();
+    let mut t = task(&redis, &[("redis.stream", "s")]);
+    assert!(retry("poll", || t.poll()).is_empty());
+    redis.cli(&["DEL", "s"]);
+    // NOGROUP: the task makes the stream and group again and reads on.
+    assert!(retry("poll", || t.poll()).is_empty());
+    redis.cli(&["XADD", "s", "5-0", "n", "5"]);
+    let records = poll_n(&mut t, 1);
+    assert_eq!(
+        records[0].source_offset.get("id").and_then(|v| v.as_str()),
+        Some("5-0")
+    );
+}
