@@ -8,8 +8,11 @@
 //! - [`data`]: Connect's schemas and values.
 //! - [`task`]: the source and sink task traits every connector implements,
 //!   and [`task::Plugin`], how the worker knows a connector class.
+//! - [`redis`]: the Redis sink and source connectors
+//!   ([`redis::plugin`] names their classes).
 
 #![allow(dead_code)] // the shape lands before the worker and connectors
 
 pub(crate) mod data;
+pub(crate) mod redis;
 pub(crate) mod task;
