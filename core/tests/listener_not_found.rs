@@ -9,7 +9,7 @@
 
 mod sim;
 
-use sim::pair::{update_metadata, CONTROLLER};
+use sim::pair::update_metadata;
 use sim::{batch, produce_request, Sim};
 use spate_core::broker::{Config, ConnId, Endpoint, PeerInfo};
 use spate_core::protocol::messages::metadata_request::MetadataRequest;
@@ -99,7 +99,6 @@ fn sim() -> Sim {
             },
         );
     }
-    assert!(CONTROLLER != INTERNAL && CONTROLLER != EXTERNAL);
     s
 }
 
