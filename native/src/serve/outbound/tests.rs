@@ -302,3 +302,117 @@ fn the_endpoint_is_the_inter_broker_listeners() {
     assert_eq!(other.endpoint(&b), ("h".to_string(), 9092));
     assert_eq!(InterBroker::default().endpoint(&b), ("h".to_string(), 9092));
 }
+
+/// The SCRAM credential of `broker` / `secret` for `mechanism`.
+struct Scram(
+    spate_core::security::sasl::ScramCredential,
+    spate_core::security::sasl::OAuthConfig,
+);
+
+impl spate_core::security::sasl::Credentials for Scram {
+    fn plain_password(&self, _: &str) -> Option<&str> {
+        None
+    }
+    fn scram(
+        &self,
+        _: Mechanism,
+        user: &str,
+    ) -> Option<spate_core::security::sasl::ScramCredential> {
+        (user == "broker").then(|| self.0.clone())
+    }
+    fn oauth(&self) -> &spate_core::security::sasl::OAuthConfig {
+        &self.1
+    }
+}
+
+/// A SASL_PLAINTEXT broker in the test running the core's SCRAM server
+/// exchange for `broker` / `secret`; after a completed login it echoes
+/// one frame. Returns its port.
+async fn fake_scram_broker(mechanism: Mechanism) -> i32 {
+    use spate_core::security::sasl::scram::{credential, salted_password, ServerExchange};
+    use spate_core::security::sasl::Step;
+    let salt = b"test salt".to_vec();
+    let salted = salted_password(mechanism, "secret", &salt, 4096);
+    let creds = std::sync::Arc::new(Scram(
+        credential(mechanism, &salted, &salt, 4096),
+        Default::default(),
+    ));
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = i32::from(l.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        loop {
+            let (mut s, _) = l.accept().await.unwrap();
+            let creds = creds.clone();
+            tokio::spawn(async move {
+                let mut exchange = ServerExchange::new(mechanism, [3; 32]);
+                loop {
+                    let frame = read_frame(&mut s).await;
+                    let (h, body) = decode_request(&frame).unwrap();
+                    let (answer, done) = match body {
+                        RequestBody::SaslHandshake(r) => {
+                            assert_eq!(&*r.mechanism, mechanism.name());
+                            let a = SaslHandshakeResponse::default();
+                            (ResponseBody::SaslHandshake(a), false)
+                        }
+                        RequestBody::SaslAuthenticate(r) => {
+                            let (code, message, token, done) =
+                                match exchange.step(&r.auth_bytes, &*creds) {
+                                    Step::Continue(t) => (0, None, t, false),
+                                    Step::Done { token, .. } => (0, None, token, true),
+                                    Step::Failed { code, message } => {
+                                        (code.code(), Some(message.into()), Vec::new(), false)
+                                    }
+                                };
+                            let a = SaslAuthenticateResponse {
+                                error_code: code,
+                                error_message: message,
+                                auth_bytes: Bytes::from(token),
+                                ..Default::default()
+                            };
+                            (ResponseBody::SaslAuthenticate(a), done)
+                        }
+                        other => panic!("{other:?}"),
+                    };
+                    write_answer(&mut s, &h, &answer).await;
+                    if done {
+                        break;
+                    }
+                }
+                let frame = read_frame(&mut s).await;
+                let mut out = (frame.len() as i32).to_be_bytes().to_vec();
+                out.extend_from_slice(&frame);
+                s.write_all(&out).await.unwrap();
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn connects_with_scram() {
+    for mechanism in [Mechanism::ScramSha256, Mechanism::ScramSha512] {
+        let port = fake_scram_broker(mechanism).await;
+        let login = |password: &str| InterBroker {
+            listener: Some("INTERNAL".into()),
+            tls: None,
+            sasl: Some(SaslLogin {
+                mechanism,
+                username: "broker".into(),
+                password: password.into(),
+            }),
+        };
+        let mut s = login("secret")
+            .connect("127.0.0.1", port, "1")
+            .await
+            .unwrap();
+        s.write_all(&[0, 0, 0, 1, 5]).await.unwrap();
+        assert_eq!(&read_frame(&mut s).await[..], &[5]);
+        let e = login("wrong")
+            .connect("127.0.0.1", port, "1")
+            .await
+            .err()
+            .unwrap();
+        let e = format!("{e:#}");
+        assert!(e.contains("SASL_AUTHENTICATION_FAILED"), "{e}");
+    }
+}
