@@ -17,11 +17,16 @@
 //!   replica (a reassignment adds it): it never joins the ISR, its log
 //!   says why (SASL_AUTHENTICATION_FAILED), and the reassignment stays
 //!   in progress while the others keep serving acks=all writes.
+//! - A confluent-kafka transactional producer commits one transaction and
+//!   aborts another over three partitions led by different brokers, so
+//!   the coordinator sends WriteTxnMarkers over INTERNAL; a
+//!   read_committed consumer reads exactly the committed records.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
 use spate_e2e::cluster::{
@@ -29,7 +34,7 @@ use spate_e2e::cluster::{
 };
 use spate_e2e::tls::Pki;
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{Server, TempDir};
+use spate_e2e::{require, Server, TempDir};
 
 /// The brokers' login on INTERNAL.
 const PASSWORD: &str = "broker-secret";
@@ -222,4 +227,99 @@ fn brokers_replicate_over_sasl_ssl_and_a_broker_with_a_wrong_password_never_join
     let out = any.spate(&["topic", "reassign", "--list"], b"");
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(listing.contains("guarded"), "{listing}");
+}
+
+/// Commits `t1` and aborts `t2`, two records per partition of `orders`
+/// each, then reads every partition with read_committed to its end and
+/// prints each value.
+const TXNS: &str = "import sys\n\
+from confluent_kafka import Producer, Consumer, TopicPartition, OFFSET_BEGINNING\n\
+p = Producer({'bootstrap.servers': sys.argv[1], 'transactional.id': 'tls-txn', 'linger.ms': 5})\n\
+p.init_transactions(60)\n\
+for name, commit in (('t1', True), ('t2', False)):\n\
+\x20   p.begin_transaction()\n\
+\x20   for part in range(3):\n\
+\x20       for i in range(2):\n\
+\x20           p.produce('orders', f'{name}-{part}-{i}'.encode(), partition=part)\n\
+\x20   p.flush(60)\n\
+\x20   if commit:\n\
+\x20       p.commit_transaction(60)\n\
+\x20   else:\n\
+\x20       p.abort_transaction(60)\n\
+c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': 'reader', \
+'enable.auto.commit': False, 'enable.partition.eof': True, \
+'isolation.level': 'read_committed'})\n\
+c.assign([TopicPartition('orders', x, OFFSET_BEGINNING) for x in range(3)])\n\
+ended = set()\n\
+while len(ended) < 3:\n\
+\x20   m = c.poll(20)\n\
+\x20   if m is None:\n\
+\x20       sys.exit('no message or end within 20 s')\n\
+\x20   if m.error():\n\
+\x20       if m.error().code() == -191:\n\
+\x20           ended.add(m.partition())\n\
+\x20           continue\n\
+\x20       sys.exit(str(m.error()))\n\
+\x20   print(m.value().decode())\n\
+c.close()\n";
+
+/// The leader of each partition of `topic` (`None` while one has none).
+fn leaders(b: &Server, topic: &str) -> Option<Vec<i64>> {
+    let out = b.spate(&["topic", "describe", topic, "--json"], b"");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    v["partitions"]
+        .as_array()?
+        .iter()
+        .map(|p| p["leader"].as_i64().filter(|l| *l >= 0))
+        .collect()
+}
+
+#[test]
+fn transaction_markers_go_over_sasl_ssl() {
+    let zk = ZooKeeper::start();
+    let pki = Pki::new();
+    let nodes: BTreeMap<i64, Node> = (1..=3)
+        .map(|id| (id, Node::new(&zk, &pki, id as i32, PASSWORD)))
+        .collect();
+    let brokers: BTreeMap<i64, Server> = nodes.iter().map(|(id, n)| (*id, n.start())).collect();
+    let any = &brokers[&1];
+    wait_live(any, 3);
+    let out = any.spate(
+        &[
+            "topic",
+            "create",
+            "orders",
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "3",
+        ],
+        b"",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let led: BTreeSet<i64> = wait("leaders for orders", Duration::from_secs(30), || {
+        leaders(any, "orders")
+    })
+    .into_iter()
+    .collect();
+    // Led by different brokers: some markers are another broker's to write.
+    assert!(led.len() > 1, "{led:?}");
+    let bootstrap: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
+    let out = Command::new(require("python3"))
+        .args(["-c", TXNS, &bootstrap.join(",")])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let committed: BTreeSet<String> = (0..3)
+        .flat_map(|p| (0..2).map(move |i| format!("t1-{p}-{i}")))
+        .collect();
+    assert_eq!(read, committed);
 }
