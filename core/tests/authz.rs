@@ -9,6 +9,8 @@ mod sim;
 mod admin;
 #[path = "authz/groups.rs"]
 mod groups;
+#[path = "authz/inter_broker.rs"]
+mod inter_broker;
 #[path = "authz/txn.rs"]
 mod txn;
 

@@ -60,7 +60,12 @@ impl Pki {
         server
             .distinguished_name
             .push(DnType::CommonName, "localhost");
-        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        // Client authentication too: a broker offers its own certificate
+        // when it connects to another broker that asks for one.
+        server.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
         let server_cert = server
             .signed_by(&server_key, &issuer)
             .expect("the server certificate");

@@ -35,7 +35,7 @@ use crate::state::cluster::{is_internal, valid_topic_name, Cluster, Topic, METAD
 use crate::state::Config;
 
 use super::authz::Checks;
-use super::metadata::answer;
+use super::metadata::{answer, Listing};
 use crate::security::acl::{Authorizer, Operation, ResourceType};
 
 /// Kafka's `max.request.partition.size.limit` default.
@@ -176,7 +176,12 @@ fn describe(
 ) -> Vec<DescribeTopicPartitionsResponsePartition> {
     (start..upper.min(t.partitions.len()))
         .map(|i| {
-            let a = answer(config, members, cluster, t, i as i32, false);
+            let listing = Listing {
+                listener: None,
+                only_live: false,
+                no_endpoint: ErrorCode::LEADER_NOT_AVAILABLE,
+            };
+            let a = answer(config, members, cluster, t, i as i32, listing);
             DescribeTopicPartitionsResponsePartition {
                 error_code: a.error.code(),
                 partition_index: i as i32,

@@ -109,6 +109,8 @@ pub(crate) struct ParkedFetch {
     /// Topics the principal may not read (all, for a follower without
     /// CLUSTER_ACTION): answered TOPIC_AUTHORIZATION_FAILED.
     denied: BTreeSet<String>,
+    /// The listener it came in on, whose endpoints the leader hints name.
+    listener: String,
 }
 
 impl ParkedFetch {
@@ -208,6 +210,7 @@ pub(crate) fn handle<S: Storage>(
         min_bytes: req.min_bytes.max(0) as usize,
         max_wait_ms: req.max_wait_ms,
         denied,
+        listener: ctx.listener.to_string(),
     };
     attempt(
         (config, members),
@@ -322,16 +325,21 @@ fn attempt<S: Storage>(
         .collect();
     leaders.sort_unstable();
     leaders.dedup();
-    // The endpoints of the live leaders named (KIP-951).
+    // The endpoints of the live leaders named (KIP-951), on the client's
+    // listener: a leader without one there is left out, as Kafka's
+    // `getAliveBrokerNode` finds none.
     let endpoints = leaders
         .into_iter()
         .filter_map(|id| members.broker(id))
-        .map(|b| NodeEndpoint {
-            node_id: b.id,
-            host: b.host.clone(),
-            port: b.port,
-            rack: b.rack.clone(),
-            ..Default::default()
+        .filter_map(|b| {
+            let (host, port) = members.endpoint_of(b, &fetch.listener)?;
+            Some(NodeEndpoint {
+                node_id: b.id,
+                host,
+                port,
+                rack: b.rack.clone(),
+                ..Default::default()
+            })
         })
         .collect();
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();

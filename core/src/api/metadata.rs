@@ -52,9 +52,12 @@
 //! replicas, ISR and offline replicas come from the controller's
 //! UpdateMetadata, else from the LeaderAndIsr that made this broker host
 //! it ([`crate::state::leadership`]); a leader that is not a live broker
-//! is LEADER_NOT_AVAILABLE (leader -1), and v0 lists only live replicas
-//! (REPLICA_NOT_AVAILABLE when one is left out), as Kafka's ZooKeeper-mode
-//! metadata cache answers. Topics the controller named are listed with
+//! is LEADER_NOT_AVAILABLE (leader -1), a live one without an endpoint on
+//! the listener the client came in on LISTENER_NOT_FOUND from v6
+//! (LEADER_NOT_AVAILABLE before; leader -1, and the broker is not among
+//! the brokers listed), and v0 lists only replicas reachable on that
+//! listener (REPLICA_NOT_AVAILABLE when one is left out), as Kafka's
+//! ZooKeeper-mode metadata cache answers. Topics the controller named are listed with
 //! the image's own.
 
 use crate::protocol::messages::create_topics_request::CreatableTopic;
@@ -117,7 +120,14 @@ pub(crate) fn handle<S: Storage>(
             for t in ctl.cluster.topics.values() {
                 if t.name != METADATA_TOPIC && az.topic(Operation::Describe, &t.name) {
                     let ops = topic_ops(&t.name);
-                    topics.push(describe(config, members, ctl.cluster, t, ops, v));
+                    topics.push(describe(
+                        config,
+                        members,
+                        ctl.cluster,
+                        t,
+                        ops,
+                        (v, ctx.listener),
+                    ));
                 }
             }
         }
@@ -210,7 +220,14 @@ pub(crate) fn handle<S: Storage>(
                 match topic {
                     Some(t) => {
                         let ops = topic_ops(&t.name);
-                        topics.push(describe(config, members, ctl.cluster, &t, ops, v))
+                        topics.push(describe(
+                            config,
+                            members,
+                            ctl.cluster,
+                            &t,
+                            ops,
+                            (v, ctx.listener),
+                        ))
                     }
                     None => {
                         let code = if name.is_some() {
@@ -306,8 +323,20 @@ fn describe(
     cluster: &Cluster,
     t: &Topic,
     ops: i32,
-    v: i16,
+    (v, listener): (i16, &str),
 ) -> MetadataResponseTopic {
+    // As Kafka's KafkaApis asks its metadata cache: v0 lists only replicas
+    // reachable on the listener, and from v6 a leader without an endpoint
+    // there is LISTENER_NOT_FOUND, to show the configuration error.
+    let listing = Listing {
+        listener: Some(listener),
+        only_live: v == 0,
+        no_endpoint: if v >= 6 {
+            ErrorCode::LISTENER_NOT_FOUND
+        } else {
+            ErrorCode::LEADER_NOT_AVAILABLE
+        },
+    };
     MetadataResponseTopic {
         error_code: 0,
         name: Some(t.name.as_str().into()),
@@ -315,7 +344,7 @@ fn describe(
         is_internal: t.is_internal(),
         partitions: (0..t.partitions.len() as i32)
             .map(|i| {
-                let a = answer(config, members, cluster, t, i, v == 0);
+                let a = answer(config, members, cluster, t, i, listing);
                 MetadataResponsePartition {
                     error_code: a.error.code(),
                     partition_index: i,
@@ -344,20 +373,33 @@ pub(super) struct PartitionAnswer {
     pub offline: Vec<i32>,
 }
 
+/// For whom a partition is described.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Listing<'a> {
+    /// The client's listener: a broker is reachable when it has an
+    /// endpoint there (`None`: every live broker is).
+    pub listener: Option<&'a str>,
+    /// List only reachable replicas (Metadata v0).
+    pub only_live: bool,
+    /// The error of a live leader that is not reachable.
+    pub no_endpoint: ErrorCode,
+}
+
 /// Partition `p` of `t`: from the controller's state of it, else from
 /// what LeaderAndIsr gave this broker, else (a single broker, or a topic
 /// of the image's own log) this broker as leader and only replica at the
 /// image's epoch. As Kafka's `ZkMetadataCache` answers: a leader that is
-/// not a live broker is LEADER_NOT_AVAILABLE with leader -1; with
-/// `only_live` (Metadata v0) replicas and ISR list live brokers only, and
-/// one left out is REPLICA_NOT_AVAILABLE.
+/// not a live broker is LEADER_NOT_AVAILABLE with leader -1, one that is
+/// live but has no endpoint on the listener is `no_endpoint` with leader
+/// -1; with `only_live` (Metadata v0) replicas and ISR list reachable
+/// brokers only, and one left out is REPLICA_NOT_AVAILABLE.
 pub(super) fn answer(
     config: &Config,
     members: &Membership,
     cluster: &Cluster,
     t: &Topic,
     p: i32,
-    only_live: bool,
+    listing: Listing<'_>,
 ) -> PartitionAnswer {
     let node = config.node_id;
     let epoch = t.epoch(p).unwrap_or(0);
@@ -379,16 +421,24 @@ pub(super) fn answer(
     };
     let (mut replicas, mut isr) = (s.replicas, s.isr);
     let mut error = ErrorCode::NONE;
-    if only_live {
+    let reachable = |id: i32| match (members.broker(id), listing.listener) {
+        (Some(b), Some(l)) => members.endpoint_of(b, l).is_some(),
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if listing.only_live {
         let (r, i) = (replicas.len(), isr.len());
-        replicas.retain(|&b| members.is_live(b));
-        isr.retain(|&b| members.is_live(b));
+        replicas.retain(|&b| reachable(b));
+        isr.retain(|&b| reachable(b));
         if replicas.len() < r || isr.len() < i {
             error = ErrorCode::REPLICA_NOT_AVAILABLE;
         }
     }
-    let leader = if members.is_live(s.leader) {
+    let leader = if reachable(s.leader) {
         s.leader
+    } else if members.is_live(s.leader) {
+        error = listing.no_endpoint;
+        NO_LEADER
     } else {
         error = ErrorCode::LEADER_NOT_AVAILABLE;
         NO_LEADER

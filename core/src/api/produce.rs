@@ -162,7 +162,7 @@ pub(crate) fn handle<S: Storage>(
         Reply::NoResponse
     } else {
         let node_endpoints = if v >= 10 {
-            leader_endpoints(members, &responses)
+            leader_endpoints(members, ctx.listener, &responses)
         } else {
             Vec::new()
         };
@@ -189,8 +189,14 @@ pub(crate) fn handle<S: Storage>(
 }
 
 /// The endpoints of the live leaders that NOT_LEADER_OR_FOLLOWER answers
-/// name (KIP-951), once each, by id.
-fn leader_endpoints(members: &Membership, responses: &[TopicProduceResponse]) -> Vec<NodeEndpoint> {
+/// name (KIP-951), once each, by id, on the client's `listener`: a leader
+/// without an endpoint there is left out (Kafka's `getAliveBrokerNode`
+/// finds none).
+fn leader_endpoints(
+    members: &Membership,
+    listener: &str,
+    responses: &[TopicProduceResponse],
+) -> Vec<NodeEndpoint> {
     let mut ids: Vec<i32> = responses
         .iter()
         .flat_map(|t| &t.partition_responses)
@@ -201,12 +207,15 @@ fn leader_endpoints(members: &Membership, responses: &[TopicProduceResponse]) ->
     ids.dedup();
     ids.into_iter()
         .filter_map(|id| members.broker(id))
-        .map(|b| NodeEndpoint {
-            node_id: b.id,
-            host: b.host.clone(),
-            port: b.port,
-            rack: b.rack.clone(),
-            ..Default::default()
+        .filter_map(|b| {
+            let (host, port) = members.endpoint_of(b, listener)?;
+            Some(NodeEndpoint {
+                node_id: b.id,
+                host,
+                port,
+                rack: b.rack.clone(),
+                ..Default::default()
+            })
         })
         .collect()
 }

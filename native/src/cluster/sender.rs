@@ -15,7 +15,9 @@
 //! the one addressed) is logged and not sent again: the controller's next
 //! update, or the next controller's, is the one that counts.
 //!
-//! The connection is asynchronous and small: ApiVersions first (v3, or v0
+//! The connection goes to the broker's endpoint on the inter-broker
+//! listener with that listener's security (TLS, SASL:
+//! [`crate::serve::outbound`]), and is asynchronous and small: ApiVersions first (v3, or v0
 //! when refused), then UpdateMetadata at [`update_metadata_version`],
 //! LeaderAndIsr at [`leader_and_isr_version`] (built in [`super::leader_and_isr`]) and StopReplica at v3
 //! (Kafka 2.8's, with a leader epoch and a delete flag per partition) or
@@ -43,16 +45,16 @@ use spate_core::protocol::messages::update_metadata_request::{
 };
 use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
 use super::channel::{Request, Step, Update};
-use super::engine::{BrokerId, Registered};
+use super::engine::{BrokerId, BrokerInfo, Registered};
 use super::leader_and_isr::{leader_and_isr, leader_and_isr_version};
 use super::requests::{by_topic, version_for};
 use super::stop_replica::{answers, stop_replica, STOP_REPLICA_VERSION};
+use crate::serve::outbound::{self, BrokerStream};
 use spate_core::storage::TopicPartition;
 
 /// A StopReplica answered by a broker, reported to the membership loop
@@ -298,7 +300,8 @@ async fn run(
     stopped: mpsc::UnboundedSender<Stopped>,
 ) {
     let id = target.info.id;
-    let addr = format!("{}:{}", target.info.host, target.info.port);
+    let (host, port) = outbound::installed().endpoint(&target.info);
+    let addr = format!("{host}:{port}");
     let mut conn: Option<Peer> = None;
     let mut failures = 0u32;
     while let Some(request) = queue.recv().await {
@@ -408,7 +411,7 @@ async fn attempt(
 ) -> anyhow::Result<Answer> {
     let peer = match conn {
         Some(p) => p,
-        None => conn.insert(Peer::open(me, &target.info.host, target.info.port).await?),
+        None => conn.insert(Peer::open(me, &target.info).await?),
     };
     let (body, version) = match request {
         Request::Metadata(u) => {
@@ -488,12 +491,11 @@ async fn attempt(
 /// controller. The connection is closed after.
 pub(crate) async fn ask_once(
     me: BrokerId,
-    host: &str,
-    port: i32,
+    to: &BrokerInfo,
     body: &RequestBody,
     version: i16,
 ) -> anyhow::Result<ResponseBody> {
-    let mut peer = Peer::open(me, host, port).await?;
+    let mut peer = Peer::open(me, to).await?;
     let frame = peer.exchange(body, version).await?;
     let key = body.api_key();
     let (_, answer) = decode_response(&frame, key, version)
@@ -503,7 +505,7 @@ pub(crate) async fn ask_once(
 
 /// A connection from the controller to one broker.
 struct Peer {
-    stream: TcpStream,
+    stream: BrokerStream,
     /// The client id in every header: the controller's broker id, as
     /// Kafka's controller names itself.
     client_id: ByteString,
@@ -517,17 +519,19 @@ struct Peer {
 }
 
 impl Peer {
-    /// Connects and negotiates the UpdateMetadata version.
-    async fn open(me: BrokerId, host: &str, port: i32) -> anyhow::Result<Peer> {
-        let port = u16::try_from(port).map_err(|_| anyhow!("bad port {port}"))?;
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port)))
+    /// Connects to broker `to` on the inter-broker listener, with its
+    /// security (TLS, SASL: [`outbound`]), and negotiates the versions.
+    async fn open(me: BrokerId, to: &BrokerInfo) -> anyhow::Result<Peer> {
+        let ib = outbound::installed();
+        let (host, port) = ib.endpoint(to);
+        let client_id = me.to_string();
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, ib.connect(&host, port, &client_id))
             .await
             .map_err(|_| anyhow!("no connection within {CONNECT_TIMEOUT:?}"))?
             .context("connecting")?;
-        stream.set_nodelay(true)?;
         let mut peer = Peer {
             stream,
-            client_id: ByteString::from(me.to_string()),
+            client_id: ByteString::from(client_id),
             next_correlation: 0,
             update_metadata: 0,
             leader_and_isr: 0,

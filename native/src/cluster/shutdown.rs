@@ -89,8 +89,8 @@ pub(crate) async fn ask(
         broker_epoch: epoch,
         ..Default::default()
     });
-    let c = &controller.info;
-    let ResponseBody::ControlledShutdown(r) = ask_once(me, &c.host, c.port, &body, VERSION).await?
+    let ResponseBody::ControlledShutdown(r) =
+        ask_once(me, &controller.info, &body, VERSION).await?
     else {
         anyhow::bail!("ControlledShutdown answered with another API");
     };

@@ -8,8 +8,9 @@
 //! checks connections against, refusing at start what Kafka refuses (a
 //! listener name without a protocol, a name or port used twice, an
 //! advertised listener that is not a listener) and what Spate does not
-//! serve (a SASL mechanism it lacks, an inter-broker listener that is not
-//! PLAINTEXT in a cluster, an unknown authorizer).
+//! serve (a SASL mechanism it lacks, an unknown authorizer). What the
+//! inter-broker listener's security asks of this broker's own connections
+//! to other brokers is checked by [`super::outbound::config`].
 
 use std::collections::BTreeMap;
 
@@ -60,6 +61,7 @@ const PER_LISTENER: &[&str] = &[
     "ssl.client.auth",
     "ssl.enabled.protocols",
     "ssl.principal.mapping.rules",
+    "ssl.endpoint.identification.algorithm",
 ];
 
 /// Keys only read unprefixed.
@@ -67,6 +69,7 @@ const GLOBAL: &[&str] = &[
     "listener.security.protocol.map",
     "inter.broker.listener.name",
     "security.inter.broker.protocol",
+    "sasl.mechanism.inter.broker.protocol",
     "authorizer.class.name",
     "super.users",
     "allow.everyone.if.no.acl.found",
@@ -260,8 +263,7 @@ pub(crate) fn plan(
         (None, None) => "PLAINTEXT".to_string(),
     };
     if zk_mode {
-        let l = out
-            .iter()
+        out.iter()
             .find(|l| l.name == inter_broker && l.advertised.is_some())
             .with_context(|| {
                 format!(
@@ -269,14 +271,6 @@ pub(crate) fn plan(
                      (set inter.broker.listener.name)"
                 )
             })?;
-        if l.protocol != SecurityProtocol::Plaintext {
-            bail!(
-                "the inter-broker listener {inter_broker} is {}: Spate's brokers talk to each other \
-                 over PLAINTEXT only for now; give them a PLAINTEXT listener and name it in \
-                 inter.broker.listener.name",
-                l.protocol.name()
-            );
-        }
     }
     let security = security(&out, settings)?;
     Ok(Plan {
@@ -528,7 +522,7 @@ mod tests {
         ))
         .contains("non-routable"));
         // In a cluster the inter-broker listener (PLAINTEXT by default)
-        // must be advertised and plain text.
+        // must be advertised; any protocol will do.
         assert!(err(plan("INTERNAL://:1", None, &s, true)).contains("inter-broker listener"));
         let s2 = settings(&[
             (
@@ -540,7 +534,10 @@ mod tests {
         let p = plan("INTERNAL://:1,EXTERNAL://:2", None, &s2, true).unwrap();
         assert_eq!(p.inter_broker, "INTERNAL");
         let s3 = settings(&[("security.inter.broker.protocol", "SSL")]);
-        assert!(err(plan("SSL://:1", None, &s3, true)).contains("PLAINTEXT only"));
+        assert_eq!(
+            plan("SSL://:1", None, &s3, true).unwrap().inter_broker,
+            "SSL"
+        );
         let mut both = s2.clone();
         both.0
             .insert("security.inter.broker.protocol".into(), "PLAINTEXT".into());

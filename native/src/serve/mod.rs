@@ -22,14 +22,15 @@ mod carry;
 use carry::{apply, not_in_a_cluster, send};
 mod conn;
 mod inspect;
-mod jaas;
-mod listeners;
+pub(crate) mod jaas;
+pub(crate) mod listeners;
+pub(crate) mod outbound;
 mod playground;
 mod principal;
 mod props;
 mod replica;
 mod secret;
-mod tls;
+pub(crate) mod tls;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -258,6 +259,12 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     } else {
         plan.listeners[0].name.clone()
     };
+    // In a cluster, this broker's connections to the others take the
+    // inter-broker listener's security (TLS, SASL).
+    let inter = plan.listeners.iter().find(|l| l.name == plan.inter_broker);
+    if let Some(l) = inter.filter(|_| config.zk_mode) {
+        outbound::install(outbound::config::configure(l, &security)?);
+    }
     let mut tls_of = HashMap::new();
     for l in plan.listeners.iter().filter(|l| l.protocol.tls()) {
         tls_of.insert(l.name.clone(), tls::configure(&l.name, &security)?);

@@ -8,7 +8,8 @@
 //! [`Input::ReplicaFailure`], after which the core backs off and asks
 //! again. What to send, and when, is the core's decision; it sends at
 //! most one request per leader at a time, so a task serves its jobs in
-//! order.
+//! order. A connection is opened with the inter-broker listener's
+//! security ([`outbound`]: TLS, SASL).
 //!
 //! The transaction coordinator's WriteTxnMarkers requests
 //! (`Output::TxnMarkers`) go through a second set of the same tasks
@@ -23,10 +24,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
+use super::outbound::{self, BrokerStream};
 use super::Input;
 
 /// How long connecting, writing a request or reading its response may
@@ -36,6 +37,10 @@ const SOCKET_TIMEOUT: Duration = Duration::from_secs(30);
 /// A response larger than this is refused (the follower asks for at most
 /// `replica.fetch.response.max.bytes`, 10 MiB by default).
 const MAX_RESPONSE: usize = 256 << 20;
+
+/// The client id of the SASL requests that open a connection (the core's
+/// own requests name the broker).
+const CLIENT_ID: &str = "spate-replica";
 
 /// One request for a leader.
 struct Job {
@@ -88,7 +93,8 @@ impl Replicas {
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(job);
         let markers = self.markers;
-        tokio::spawn(run(leader, addr.clone(), rx, owner.clone(), markers));
+        let target = (host.to_string(), port);
+        tokio::spawn(run(leader, target, rx, owner.clone(), markers));
         // Replacing the old sender ends the old task once its queue drains.
         self.tasks.insert(leader, (addr, tx));
     }
@@ -97,14 +103,15 @@ impl Replicas {
 /// A leader's task: one connection, one request at a time.
 async fn run(
     leader: i32,
-    addr: String,
+    (host, port): (String, i32),
     mut jobs: mpsc::UnboundedReceiver<Job>,
     owner: mpsc::UnboundedSender<Input>,
     markers: bool,
 ) {
-    let mut stream: Option<TcpStream> = None;
+    let mut stream: Option<BrokerStream> = None;
     while let Some(job) = jobs.recv().await {
-        let result = tokio::time::timeout(SOCKET_TIMEOUT, exchange(&mut stream, &addr, &job.frame))
+        let ask = exchange(&mut stream, &host, port, &job.frame);
+        let result = tokio::time::timeout(SOCKET_TIMEOUT, ask)
             .await
             .unwrap_or_else(|_| Err("timed out".to_string()));
         let input = match result {
@@ -114,7 +121,7 @@ async fn run(
                 Input::ReplicaResponse(leader, frame)
             }
             Err(e) => {
-                info!(leader, addr = %addr, error = %e, markers, "inter-broker connection failed");
+                info!(leader, %host, port, error = %e, markers, "inter-broker connection failed");
                 stream = None;
                 if markers {
                     Input::MarkersFailure(leader)
@@ -132,15 +139,16 @@ async fn run(
 /// Writes `frame` on the connection (opening it first if need be) and
 /// reads one response frame, its size prefix removed.
 async fn exchange(
-    stream: &mut Option<TcpStream>,
-    addr: &str,
+    stream: &mut Option<BrokerStream>,
+    host: &str,
+    port: i32,
     frame: &[u8],
 ) -> Result<Bytes, String> {
     if stream.is_none() {
-        let s = TcpStream::connect(addr)
+        let s = outbound::installed()
+            .connect(host, port, CLIENT_ID)
             .await
-            .map_err(|e| format!("connect: {e}"))?;
-        let _ = s.set_nodelay(true);
+            .map_err(|e| format!("connect: {e:#}"))?;
         *stream = Some(s);
     }
     let s = stream.as_mut().expect("just connected");

@@ -106,36 +106,71 @@ fn private_key(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>> {
     PrivateKeyDer::from_pem_slice(pem).with_context(|| format!("{what} holds no PEM private key"))
 }
 
-/// The TLS settings of listener `listener`.
-pub(crate) fn configure(listener: &str, s: &Settings) -> Result<Tls> {
+/// The key and certificate chain of listener `listener`'s key store
+/// (`ssl.keystore.location`, or `ssl.keystore.certificate.chain` with
+/// `ssl.keystore.key`): what it serves, and what it offers as a client
+/// of other brokers.
+pub(crate) fn keystore(
+    listener: &str,
+    s: &Settings,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)> {
     require_pem(listener, "keystore", s)?;
-    let (chain, key) = match (
-        pem_file(listener, "ssl.keystore.location", s)?,
-        pem_text(listener, "ssl.keystore.certificate.chain", s)?,
-        pem_text(listener, "ssl.keystore.key", s)?,
-    ) {
-        (Some(file), None, None) => (
-            certs(&file, "ssl.keystore.location")?,
-            private_key(&file, "ssl.keystore.location")?,
-        ),
-        (None, Some(chain), Some(key)) => (
-            certs(&chain, "ssl.keystore.certificate.chain")?,
-            private_key(&key, "ssl.keystore.key")?,
-        ),
-        (None, None, None) => bail!(
-            "listener {listener} is {}: it needs ssl.keystore.location, or \
+    Ok(
+        match (
+            pem_file(listener, "ssl.keystore.location", s)?,
+            pem_text(listener, "ssl.keystore.certificate.chain", s)?,
+            pem_text(listener, "ssl.keystore.key", s)?,
+        ) {
+            (Some(file), None, None) => (
+                certs(&file, "ssl.keystore.location")?,
+                private_key(&file, "ssl.keystore.location")?,
+            ),
+            (None, Some(chain), Some(key)) => (
+                certs(&chain, "ssl.keystore.certificate.chain")?,
+                private_key(&key, "ssl.keystore.key")?,
+            ),
+            (None, None, None) => bail!(
+                "listener {listener} is {}: it needs ssl.keystore.location, or \
              ssl.keystore.certificate.chain and ssl.keystore.key",
-            "TLS"
-        ),
-        _ => bail!(
-            "listener {listener}: give either ssl.keystore.location or both \
+                "TLS"
+            ),
+            _ => bail!(
+                "listener {listener}: give either ssl.keystore.location or both \
              ssl.keystore.certificate.chain and ssl.keystore.key"
+            ),
+        },
+    )
+}
+
+/// The CAs of listener `listener`'s trust store (`ssl.truststore.location`
+/// or `ssl.truststore.certificates`); `None` when it names none.
+pub(crate) fn truststore(listener: &str, s: &Settings) -> Result<Option<RootCertStore>> {
+    let pem = match (
+        pem_file(listener, "ssl.truststore.location", s)?,
+        pem_text(listener, "ssl.truststore.certificates", s)?,
+    ) {
+        (Some(p), None) => p,
+        (None, Some(p)) => p,
+        (None, None) => return Ok(None),
+        _ => bail!(
+            "listener {listener}: give ssl.truststore.location or \
+             ssl.truststore.certificates, not both"
         ),
     };
-    // ring, not aws-lc-rs, keeps the build free of a C toolchain; rustls
-    // marks it deprecated because it lacks post-quantum key exchange.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    require_pem(listener, "truststore", s)?;
+    let mut roots = RootCertStore::empty();
+    for c in certs(&pem, "the trust store")? {
+        roots.add(c).context("a trust store certificate")?;
+    }
+    Ok(Some(roots))
+}
+
+/// The TLS versions of `ssl.enabled.protocols` (Kafka's default: TLSv1.2
+/// and TLSv1.3; older ones are not served).
+pub(crate) fn versions(
+    listener: &str,
+    s: &Settings,
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>> {
     let mut versions = Vec::new();
     let protocols = s
         .get(listener, "ssl.enabled.protocols")
@@ -159,6 +194,17 @@ pub(crate) fn configure(listener: &str, s: &Settings) -> Result<Tls> {
     if versions.is_empty() {
         bail!("listener {listener}: ssl.enabled.protocols names neither TLSv1.2 nor TLSv1.3");
     }
+    Ok(versions)
+}
+
+/// The TLS settings of listener `listener`.
+pub(crate) fn configure(listener: &str, s: &Settings) -> Result<Tls> {
+    let (chain, key) = keystore(listener, s)?;
+    // ring, not aws-lc-rs, keeps the build free of a C toolchain; rustls
+    // marks it deprecated because it lacks post-quantum key exchange.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions = versions(listener, s)?;
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .context("TLS protocol versions")?;
@@ -170,26 +216,12 @@ pub(crate) fn configure(listener: &str, s: &Settings) -> Result<Tls> {
     let builder = match auth.as_str() {
         "none" => builder.with_no_client_auth(),
         "required" | "requested" => {
-            require_pem(listener, "truststore", s)?;
-            let pem = match (
-                pem_file(listener, "ssl.truststore.location", s)?,
-                pem_text(listener, "ssl.truststore.certificates", s)?,
-            ) {
-                (Some(p), None) => p,
-                (None, Some(p)) => p,
-                (None, None) => bail!(
+            let roots = truststore(listener, s)?.with_context(|| {
+                format!(
                     "listener {listener}: ssl.client.auth={auth} needs a trust store \
                      (ssl.truststore.location or ssl.truststore.certificates)"
-                ),
-                _ => bail!(
-                    "listener {listener}: give ssl.truststore.location or \
-                     ssl.truststore.certificates, not both"
-                ),
-            };
-            let mut roots = RootCertStore::empty();
-            for c in certs(&pem, "the trust store")? {
-                roots.add(c).context("a trust store certificate")?;
-            }
+                )
+            })?;
             let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
             let v = if auth == "requested" {
                 v.allow_unauthenticated()
