@@ -24,7 +24,7 @@ use spate_core::security::sasl::Mechanism;
 
 use super::InterBroker;
 use crate::client::security::tls::any_host_name;
-use crate::client::security::SaslLogin;
+use crate::client::security::{Credential, SaslLogin};
 use crate::serve::jaas;
 use crate::serve::listeners::{Listener, Settings};
 use crate::serve::tls;
@@ -130,8 +130,10 @@ fn login(listener: &str, s: &Settings) -> Result<SaslLogin> {
     ) {
         (Some(u), Some(p)) => Ok(SaslLogin {
             mechanism,
-            username: u.clone(),
-            password: p.clone(),
+            credential: Credential::Password {
+                username: u.clone(),
+                password: p.clone(),
+            },
         }),
         _ => bail!(
             "listener {listener}: {key} names no username and password, which the broker \

@@ -18,7 +18,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use super::BrokerStream;
 use crate::client::security::sasl::plain_token;
-use crate::client::security::SaslLogin;
+use crate::client::security::{Credential, SaslLogin};
 
 /// The largest SASL answer read (a SCRAM server message is small).
 const MAX_ANSWER: usize = 64 << 10;
@@ -33,6 +33,9 @@ pub(crate) async fn authenticate(
     login: &SaslLogin,
     client_id: &str,
 ) -> anyhow::Result<()> {
+    let Credential::Password { username, password } = &login.credential else {
+        bail!("OAUTHBEARER is not spoken between brokers");
+    };
     let handshake = RequestBody::SaslHandshake(SaslHandshakeRequest {
         mechanism: ByteString::from_static(login.mechanism.name()),
         ..Default::default()
@@ -54,19 +57,13 @@ pub(crate) async fn authenticate(
     }
     match login.mechanism {
         Mechanism::Plain => {
-            step(
-                stream,
-                client_id,
-                plain_token(&login.username, &login.password),
-            )
-            .await?;
+            step(stream, client_id, plain_token(username, password)).await?;
         }
         Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
             let mut seed = [0u8; 32];
             getrandom::getrandom(&mut seed)
                 .map_err(|e| anyhow!("getting random bytes for the SCRAM nonce: {e}"))?;
-            let mut scram =
-                ScramClient::new(login.mechanism, &login.username, &login.password, seed);
+            let mut scram = ScramClient::new(login.mechanism, username, password, seed);
             let server_first = step(stream, client_id, scram.client_first()).await?;
             let client_final = scram
                 .client_final(&server_first)

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 
 use super::config::configure;
 use super::*;
+use crate::client::security::Credential;
 use crate::serve::listeners::{Listener, Settings};
 
 /// A CA and a broker certificate (server and client auth, for
@@ -397,8 +398,10 @@ async fn connects_with_scram() {
             tls: None,
             sasl: Some(SaslLogin {
                 mechanism,
-                username: "broker".into(),
-                password: password.into(),
+                credential: Credential::Password {
+                    username: "broker".into(),
+                    password: password.into(),
+                },
             }),
         };
         let mut s = login("secret")
