@@ -111,10 +111,10 @@ fn a_sasl_ssl_listener_gives_tls_and_the_brokers_own_login() {
     assert!(ib.tls.is_some());
     let login = ib.sasl.unwrap();
     assert_eq!(login.mechanism, Mechanism::Plain);
-    assert_eq!(
-        (login.username.as_str(), login.password.as_str()),
-        ("broker", "secret")
-    );
+    let Credential::Password { username, password } = &login.credential else {
+        panic!("a password login");
+    };
+    assert_eq!((username.as_str(), password.as_str()), ("broker", "secret"));
     // SASL_PLAINTEXT: no TLS; SSL: no SASL; PLAINTEXT: neither.
     let ib = configure(
         &listener(SecurityProtocol::SaslPlaintext),
@@ -323,6 +323,9 @@ impl spate_core::security::sasl::Credentials for Scram {
     }
     fn oauth(&self) -> &spate_core::security::sasl::OAuthConfig {
         &self.1
+    }
+    fn mock_secret(&self) -> &[u8; 32] {
+        &[0; 32]
     }
 }
 
