@@ -5,11 +5,19 @@
 //! own against any Kafka-compatible broker, and serves the standalone
 //! worker's REST API.
 //!
+//! - [`config`]: the worker's and connectors' property files.
+//! - [`convert`]: String, ByteArray and JSON converters.
 //! - [`data`]: Connect's schemas and values.
+//! - [`file`]: FileStreamSource and FileStreamSink.
+//! - [`offsets`]: the source offset file, in Kafka's format.
 //! - [`task`]: the source and sink task traits every connector implements,
 //!   and [`task::Plugin`], how the worker knows a connector class.
 
 #![allow(dead_code)] // the shape lands before the worker and connectors
 
+pub(crate) mod config;
+pub(crate) mod convert;
 pub(crate) mod data;
+pub(crate) mod file;
+pub(crate) mod offsets;
 pub(crate) mod task;
