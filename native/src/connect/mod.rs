@@ -13,11 +13,15 @@
 //! - [`task`]: the source and sink task traits every connector implements,
 //!   and [`task::Plugin`], how the worker knows a connector class.
 
-#![allow(dead_code)] // the shape lands before the worker and connectors
-
 pub(crate) mod config;
 pub(crate) mod convert;
 pub(crate) mod data;
 pub(crate) mod file;
 pub(crate) mod offsets;
+pub(crate) mod plugins;
+pub(crate) mod rest;
+pub(crate) mod sink;
+pub(crate) mod source;
+pub(crate) mod status;
 pub(crate) mod task;
+pub(crate) mod worker;

@@ -76,7 +76,7 @@ impl Converter {
 
     /// Kafka's class name of this converter (the DLQ's
     /// `__connect.errors.class.name`).
-    pub(crate) fn class_name(&self) -> &'static str {
+    pub(crate) fn class_name(self) -> &'static str {
         match self {
             Converter::String => STRING[0],
             Converter::ByteArray => BYTE_ARRAY[0],
@@ -86,7 +86,7 @@ impl Converter {
 
     /// Connect data to the bytes of a record's key or value (`None` for
     /// null), as the converter's `fromConnectData`.
-    pub(crate) fn from_connect(&self, data: &SchemaAndValue) -> anyhow::Result<Option<Bytes>> {
+    pub(crate) fn to_bytes(self, data: &SchemaAndValue) -> anyhow::Result<Option<Bytes>> {
         match self {
             Converter::String => Ok(match &data.value {
                 Value::Null => None,
@@ -107,13 +107,13 @@ impl Converter {
                     )),
                 }
             }
-            Converter::Json { schemas } => json::from_connect(data, *schemas),
+            Converter::Json { schemas } => json::from_connect(data, schemas),
         }
     }
 
     /// A record's key or value bytes to Connect data, as the converter's
     /// `toConnectData`.
-    pub(crate) fn to_connect(&self, bytes: Option<&[u8]>) -> anyhow::Result<SchemaAndValue> {
+    pub(crate) fn to_data(self, bytes: Option<&[u8]>) -> anyhow::Result<SchemaAndValue> {
         match self {
             Converter::String => Ok(SchemaAndValue {
                 schema: Some(Schema::of(SchemaType::String, true)),
@@ -130,7 +130,7 @@ impl Converter {
                 schema: Some(Schema::of(SchemaType::Bytes, true)),
                 value: bytes.map_or(Value::Null, |b| Value::Bytes(Bytes::copy_from_slice(b))),
             }),
-            Converter::Json { schemas } => json::to_connect(bytes, *schemas),
+            Converter::Json { schemas } => json::to_connect(bytes, schemas),
         }
     }
 }
@@ -238,18 +238,18 @@ mod tests {
             schema: Some(Schema::string()),
             value: Value::String("a line".into()),
         };
-        assert_eq!(c.from_connect(&line).unwrap().unwrap(), "a line");
-        assert_eq!(c.from_connect(&SchemaAndValue::null()).unwrap(), None);
+        assert_eq!(c.to_bytes(&line).unwrap().unwrap(), "a line");
+        assert_eq!(c.to_bytes(&SchemaAndValue::null()).unwrap(), None);
         let n = SchemaAndValue {
             schema: None,
             value: Value::Float64(2.0),
         };
-        assert_eq!(c.from_connect(&n).unwrap().unwrap(), "2.0");
-        let back = c.to_connect(Some(b"x y")).unwrap();
+        assert_eq!(c.to_bytes(&n).unwrap().unwrap(), "2.0");
+        let back = c.to_data(Some(b"x y")).unwrap();
         assert_eq!(back.value, Value::String("x y".into()));
         assert!(back.schema.unwrap().optional);
-        assert_eq!(c.to_connect(None).unwrap().value, Value::Null);
-        assert!(c.to_connect(Some(&[0xff, 0xfe])).is_err());
+        assert_eq!(c.to_data(None).unwrap().value, Value::Null);
+        assert!(c.to_data(Some(&[0xff, 0xfe])).is_err());
     }
 
     #[test]
@@ -259,14 +259,14 @@ mod tests {
             schema: Some(Schema::of(SchemaType::Bytes, false)),
             value: Value::Bytes(Bytes::from_static(b"\x00\x01")),
         };
-        assert_eq!(c.from_connect(&b).unwrap().unwrap(), &b"\x00\x01"[..]);
+        assert_eq!(c.to_bytes(&b).unwrap().unwrap(), &b"\x00\x01"[..]);
         let s = SchemaAndValue {
             schema: Some(Schema::string()),
             value: Value::String("x".into()),
         };
-        assert!(c.from_connect(&s).is_err());
-        let back = c.to_connect(Some(b"\xff")).unwrap();
+        assert!(c.to_bytes(&s).is_err());
+        let back = c.to_data(Some(b"\xff")).unwrap();
         assert_eq!(back.value, Value::Bytes(Bytes::from_static(b"\xff")));
-        assert_eq!(c.to_connect(None).unwrap().value, Value::Null);
+        assert_eq!(c.to_data(None).unwrap().value, Value::Null);
     }
 }
