@@ -62,6 +62,7 @@ struct Worker {
 /// Runs `spate connect`.
 pub(crate) fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     let Mode::Standalone { worker, connectors } = args.mode;
+    init_logging();
     let config = WorkerConfig::from_props(&read_props(&worker)?)
         .with_context(|| format!("reading the worker file {}", worker.display()))?;
     let mut parsed = Vec::new();
@@ -357,6 +358,17 @@ impl Worker {
             }
         }
     }
+}
+
+/// Logs to stderr, filtered by `SPATE_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// A flag raised by the first SIGTERM or Ctrl-C; a second one exits at

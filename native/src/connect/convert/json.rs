@@ -137,11 +137,7 @@ fn write_schema(out: &mut String, schema: &Schema, field: Option<&str>) -> anyho
 }
 
 /// Writes `value` (of `schema`, when known) as Kafka's `convertToJson`.
-pub(crate) fn write_value(
-    out: &mut String,
-    schema: Option<&Schema>,
-    value: &Value,
-) -> anyhow::Result<()> {
+fn write_value(out: &mut String, schema: Option<&Schema>, value: &Value) -> anyhow::Result<()> {
     let value = match (value, schema) {
         (Value::Null, Some(s)) => match &s.default {
             Some(d) => d.as_ref(),

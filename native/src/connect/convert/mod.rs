@@ -154,8 +154,10 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// A value as text, as Java's `toString` gives it for the primitive
-/// types (what `StringConverter` writes); containers as schemaless JSON.
+/// A value as text, as Java's `toString` gives it (what
+/// `StringConverter` and `FileStreamSink` write): maps as `{k=v, k=v}`,
+/// lists as `[a, b]`, structs as `Struct{name=value,...}` without their
+/// null fields; bytes as (lossy) UTF-8 text rather than Java's `[B@...`.
 pub(crate) fn display(v: &Value) -> String {
     match v {
         Value::Null => "null".to_string(),
@@ -168,10 +170,24 @@ pub(crate) fn display(v: &Value) -> String {
         Value::Float64(f) => java_float(*f),
         Value::String(s) => s.clone(),
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        other => {
-            let mut s = String::new();
-            json::write_value(&mut s, None, other).unwrap_or_else(|_| s.push_str("null"));
-            s
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(display).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Map(entries) => {
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(k, v)| format!("{}={}", display(k), display(v)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        Value::Struct(fields) => {
+            let fields: Vec<String> = fields
+                .iter()
+                .filter(|(_, v)| *v != Value::Null)
+                .map(|(k, v)| format!("{k}={}", display(v)))
+                .collect();
+            format!("Struct{{{}}}", fields.join(","))
         }
     }
 }
@@ -245,6 +261,26 @@ mod tests {
             value: Value::Float64(2.0),
         };
         assert_eq!(c.to_bytes(&n).unwrap().unwrap(), "2.0");
+        let m = SchemaAndValue {
+            schema: None,
+            value: Value::Map(vec![
+                (Value::String("a".into()), Value::Int64(1)),
+                (
+                    Value::String("b".into()),
+                    Value::Array(vec![Value::Boolean(true), Value::Null]),
+                ),
+            ]),
+        };
+        assert_eq!(c.to_bytes(&m).unwrap().unwrap(), "{a=1, b=[true, null]}");
+        let st = SchemaAndValue {
+            schema: None,
+            value: Value::Struct(vec![
+                ("x".into(), Value::Int32(3)),
+                ("y".into(), Value::Null),
+                ("z".into(), Value::String("s".into())),
+            ]),
+        };
+        assert_eq!(c.to_bytes(&st).unwrap().unwrap(), "Struct{x=3,z=s}");
         let back = c.to_data(Some(b"x y")).unwrap();
         assert_eq!(back.value, Value::String("x y".into()));
         assert!(back.schema.unwrap().optional);
