@@ -152,6 +152,7 @@ impl SinkRun {
                         ctl.retrying(Some(&e));
                         sleep(Duration::from_millis(500));
                         client = self.connect()?;
+                        refresh(&mut client, &mut positions)?;
                         continue;
                     }
                 };
@@ -456,6 +457,39 @@ struct Position {
     offset: i64,
 }
 
+/// After a failed fetch: each partition's leader from fresh metadata, and
+/// the earliest offset for a partition whose offset was out of range.
+fn refresh(
+    client: &mut Client,
+    positions: &mut BTreeMap<TopicPartition, Position>,
+) -> anyhow::Result<()> {
+    let mut reset = Partitions::new();
+    let topics: Vec<String> = positions.keys().map(|tp| tp.topic.clone()).collect();
+    for topic in topics.iter().collect::<std::collections::BTreeSet<_>>() {
+        for p in client.topic(topic)?.partitions {
+            let tp = TopicPartition {
+                topic: topic.clone(),
+                partition: p.partition_index,
+            };
+            if let Some(pos) = positions.get_mut(&tp) {
+                pos.leader = p.leader_id;
+                if pos.offset < 0 {
+                    reset
+                        .entry(topic.clone())
+                        .or_default()
+                        .push(p.partition_index);
+                }
+            }
+        }
+    }
+    for ((topic, partition), o) in offsets::list(client, &reset, offsets::EARLIEST)? {
+        if let Some(pos) = positions.get_mut(&TopicPartition { topic, partition }) {
+            pos.offset = o;
+        }
+    }
+    Ok(())
+}
+
 /// One Fetch per leader; returns the new records and moves the positions.
 fn fetch(
     client: &mut Client,
@@ -505,6 +539,15 @@ fn fetch(
                 };
                 match ErrorCode(data.error_code) {
                     ErrorCode::NONE => {}
+                    ErrorCode::OFFSET_OUT_OF_RANGE => {
+                        // Connect's consumers reset to the earliest offset.
+                        pos.offset = -1;
+                        bail!(
+                            "fetching {}-{}: offset out of range",
+                            tp.topic,
+                            tp.partition
+                        );
+                    }
                     e => bail!("fetching {}-{}: {e}", tp.topic, tp.partition),
                 }
                 let Some(set) = &data.records else { continue };

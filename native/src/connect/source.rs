@@ -66,6 +66,19 @@ fn task_error(e: TaskError) -> anyhow::Error {
 impl SourceRun {
     /// The task's loop.
     fn run(&mut self) -> anyhow::Result<()> {
+        let mut acked = BTreeMap::new();
+        let result = self.run_with(&mut acked);
+        // What the broker acknowledged is done even when the task failed
+        // (or stopped while retrying): its offsets are flushed.
+        let flushed = self.flush(&mut acked);
+        result.and(flushed)
+    }
+
+    /// The loop, noting acknowledged offsets in `acked`.
+    fn run_with(
+        &mut self,
+        acked: &mut BTreeMap<String, (SourcePartition, SourceOffset)>,
+    ) -> anyhow::Result<()> {
         let name = self.ctl.connector.clone();
         {
             let store = self
@@ -80,12 +93,11 @@ impl SourceRun {
         let ctl = Arc::clone(&self.ctl);
         let mut producer = Producer::new(self.conn.clone(), &mut ctl.retry())?;
         ctl.retrying(None);
-        let mut acked: BTreeMap<String, (SourcePartition, SourceOffset)> = BTreeMap::new();
         let mut last_flush = Instant::now();
         let mut pause = Duration::from_millis(100);
         while !ctl.stopping() {
             if last_flush.elapsed() >= self.flush_interval {
-                self.flush(&mut acked)?;
+                self.flush(acked)?;
                 last_flush = Instant::now();
             }
             if ctl.is_paused() {
@@ -136,7 +148,7 @@ impl SourceRun {
                     )),
                     Err(e) if self.tolerate_all => {
                         tracing::warn!("{name}: skipping a record: {e:#}");
-                        remember(&mut acked, &rec.source_partition, &rec.source_offset);
+                        remember(acked, &rec.source_partition, &rec.source_offset);
                     }
                     Err(e) => {
                         return Err(e.context("Tolerance exceeded in error handler"));
@@ -152,11 +164,11 @@ impl SourceRun {
                     self.task
                         .commit_record(rec, RecordAck { partition, offset })
                         .map_err(task_error)?;
-                    remember(&mut acked, &rec.source_partition, &rec.source_offset);
+                    remember(acked, &rec.source_partition, &rec.source_offset);
                 }
             }
         }
-        self.flush(&mut acked)
+        Ok(())
     }
 
     /// Writes the acknowledged offsets to the file, then `commit`s.
