@@ -237,6 +237,7 @@ fn quickstart_step_8() {
     assert_eq!(status["connector"]["state"], "RUNNING");
     assert_eq!(status["tasks"][0]["state"], "RUNNING");
     assert_eq!(status["type"], "sink");
+    assert_eq!(status["tasks"][0]["worker_id"], format!("127.0.0.1:{port}"));
     let (code, body) = worker.call("GET", "/connectors/nope/status").unwrap();
     assert_eq!(code, 404, "{body}");
     assert!(body.contains("Connector nope not found"), "{body}");

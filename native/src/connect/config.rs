@@ -53,6 +53,11 @@ pub(crate) struct WorkerConfig {
     /// `rest.host.name` (default: every interface) and `rest.port`
     /// (default 8083).
     pub(crate) rest_addr: String,
+    /// `rest.advertised.host.name` (and `rest.advertised.port`): the
+    /// worker's id in statuses.
+    pub(crate) rest_advertised_host: Option<String>,
+    /// `rest.advertised.port`.
+    pub(crate) rest_advertised_port: Option<u16>,
     /// The producer's client properties (security, with `producer.`
     /// overrides applied).
     pub(crate) producer_client: Vec<(String, String)>,
@@ -192,6 +197,14 @@ impl WorkerConfig {
             offset_file,
             offset_flush_interval: Duration::from_millis(flush_ms.max(1)),
             rest_addr: format!("{host}:{port}"),
+            rest_advertised_host: props
+                .get("rest.advertised.host.name")
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty()),
+            rest_advertised_port: props
+                .get("rest.advertised.port")
+                .map(|_| number(props, "rest.advertised.port", 0))
+                .transpose()?,
             producer_client: client("producer."),
             consumer_client: client("consumer."),
         })

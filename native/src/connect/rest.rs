@@ -43,16 +43,31 @@ struct Api {
 /// address.
 pub(crate) fn serve(
     addr: &str,
+    advertised: (Option<String>, Option<u16>),
     registry: Registry,
     cluster_id: Option<String>,
 ) -> anyhow::Result<String> {
     let listener = std::net::TcpListener::bind(addr)
         .with_context(|| format!("binding the REST API to {addr}"))?;
     listener.set_nonblocking(true)?;
-    let bound = listener.local_addr()?.to_string();
+    let local = listener.local_addr()?;
+    let bound = local.to_string();
+    // The worker's id, as Kafka's advertised REST address: the
+    // advertised host, else the bound one, else (every interface) the
+    // machine's host name.
+    let host = advertised.0.unwrap_or_else(|| {
+        if local.ip().is_unspecified() {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_else(|_| "localhost".to_string())
+        } else {
+            local.ip().to_string()
+        }
+    });
+    let worker = format!("{host}:{}", advertised.1.unwrap_or(local.port()));
     let api = Api {
         registry,
-        worker: bound.clone(),
+        worker,
         cluster_id,
     };
     let app = Router::new()

@@ -89,7 +89,16 @@ pub(crate) fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     .and_then(|mut c| c.metadata(Some(&[])))
     .ok()
     .and_then(|m| m.cluster_id.map(|id| id.to_string()));
-    let addr = rest::serve(&config.rest_addr, Arc::clone(&registry), cluster_id)?;
+    let advertised = (
+        config.rest_advertised_host.clone(),
+        config.rest_advertised_port,
+    );
+    let addr = rest::serve(
+        &config.rest_addr,
+        advertised,
+        Arc::clone(&registry),
+        cluster_id,
+    )?;
     eprintln!("REST API listening on {addr}");
     let mut w = Worker {
         config,
