@@ -454,4 +454,21 @@ fn malformed_json_goes_to_the_dead_letter_topic_or_fails_the_task() {
     // record after the bad one is not written.
     assert!(!lines(&dir.0.join("strict.txt")).contains(&"{b=2}".to_string()));
     assert_eq!(worker.task_state("tolerant").as_deref(), Some("RUNNING"));
+
+    // Restarting the failed task runs it again: it meets the same record
+    // (nothing was committed past it) and fails again.
+    let (code, body) = worker
+        .call(
+            "POST",
+            "/connectors/strict/restart?includeTasks=true&onlyFailed=true",
+        )
+        .unwrap();
+    assert_eq!(code, 202, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["tasks"][0]["state"], "RESTARTING");
+    wait("the restarted task failed again", PATIENCE, || {
+        let log = std::fs::read_to_string(&worker.log).ok()?;
+        (log.matches("strict-0 failed").count() >= 2).then_some(())
+    });
+    assert_eq!(worker.task_state("strict").as_deref(), Some("FAILED"));
 }

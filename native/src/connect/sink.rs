@@ -127,23 +127,36 @@ impl SinkRun {
             instance_id: None,
         };
         let mut member = GroupMember::join(&mut client, config)?;
-        let mut positions = self.assign(&mut client, &mut member)?;
+        let result = self.consume(&mut client, &mut member);
+        // Failed or stopped, the member leaves so that the group need
+        // not wait out its session (a restarted task joins at once), as
+        // Kafka's worker closes a task's consumer.
+        if let Err(e) = member.leave(&mut client) {
+            tracing::warn!("{}: leaving the group: {e:#}", ctl.connector);
+        }
+        result
+    }
+
+    /// The member's loop, until the task stops or fails.
+    fn consume(&mut self, client: &mut Client, member: &mut GroupMember) -> anyhow::Result<()> {
+        let ctl = Arc::clone(&self.ctl);
+        let mut positions = self.assign(client, member)?;
         let mut done: BTreeMap<(String, i32), i64> = BTreeMap::new();
         let mut dlq: Option<Producer> = None;
         let mut last_flush = Instant::now();
         while !ctl.stopping() {
             let mut rejoin = false;
             if last_flush.elapsed() >= self.flush_interval {
-                rejoin |= self.commit(&mut client, &mut member, &mut done)? == Status::Rejoin;
+                rejoin |= self.commit(client, member, &mut done)? == Status::Rejoin;
                 last_flush = Instant::now();
             }
-            rejoin |= member.heartbeat_if_due(&mut client)? == Status::Rejoin;
+            rejoin |= member.heartbeat_if_due(client)? == Status::Rejoin;
             if ctl.is_paused() {
                 ctl.set(State::Paused);
                 sleep(Duration::from_millis(100));
             } else {
                 ctl.set(State::Running);
-                let raws = match fetch(&mut client, &mut positions) {
+                let raws = match fetch(client, &mut positions) {
                     Ok(r) => {
                         ctl.retrying(None);
                         r
@@ -151,8 +164,8 @@ impl SinkRun {
                     Err(e) => {
                         ctl.retrying(Some(&e));
                         sleep(Duration::from_millis(500));
-                        client = self.connect()?;
-                        refresh(&mut client, &mut positions)?;
+                        *client = self.connect()?;
+                        refresh(client, &mut positions)?;
                         continue;
                     }
                 };
@@ -161,26 +174,23 @@ impl SinkRun {
                 }
                 self.deliver(raws, &mut done, &mut dlq)?;
                 if done.len() > 10_000 {
-                    rejoin |= self.commit(&mut client, &mut member, &mut done)? == Status::Rejoin;
+                    rejoin |= self.commit(client, member, &mut done)? == Status::Rejoin;
                 }
             }
             if rejoin {
                 // The generation still holds while the group prepares
                 // the rebalance: what is done is committed first.
-                let _ = self.commit(&mut client, &mut member, &mut done)?;
+                let _ = self.commit(client, member, &mut done)?;
                 let tps: Vec<TopicPartition> = positions.keys().cloned().collect();
                 retried(&ctl, "close", || self.task.close(&tps))?;
-                member.rejoin(&mut client)?;
-                positions = self.assign(&mut client, &mut member)?;
+                member.rejoin(client)?;
+                positions = self.assign(client, member)?;
             }
         }
         // Stopping: a rebalance now changes nothing, the member leaves.
-        let _ = self.commit(&mut client, &mut member, &mut done)?;
+        let _ = self.commit(client, member, &mut done)?;
         let tps: Vec<TopicPartition> = positions.keys().cloned().collect();
         retried(&ctl, "close", || self.task.close(&tps))?;
-        if let Err(e) = member.leave(&mut client) {
-            tracing::warn!("{}: leaving the group: {e:#}", ctl.connector);
-        }
         Ok(())
     }
 
