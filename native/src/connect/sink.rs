@@ -173,9 +173,6 @@ impl SinkRun {
                     sleep(Duration::from_millis(200));
                 }
                 self.deliver(raws, &mut done, &mut dlq)?;
-                if done.len() > 10_000 {
-                    rejoin |= self.commit(client, member, &mut done)? == Status::Rejoin;
-                }
             }
             if rejoin {
                 // The generation still holds while the group prepares

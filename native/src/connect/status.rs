@@ -194,3 +194,61 @@ pub(crate) fn status_json(name: &str, c: &ConnectorEntry, worker: &str) -> Json 
         .collect();
     json!({"name": name, "connector": connector, "tasks": tasks, "type": c.kind})
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_have_kafkas_shape() {
+        let paused = Arc::new(AtomicBool::new(false));
+        let task = |id| {
+            Arc::new(TaskCtl {
+                connector: "c".into(),
+                id,
+                stop: AtomicBool::new(false),
+                paused: Arc::clone(&paused),
+                status: Mutex::new(TaskStatus {
+                    state: State::Unassigned,
+                    trace: None,
+                    retrying: None,
+                }),
+            })
+        };
+        let entry = ConnectorEntry {
+            kind: "sink",
+            config: Props::new(),
+            paused: Arc::clone(&paused),
+            failed: None,
+            tasks: vec![task(0), task(1)],
+            restart: None,
+        };
+        entry.tasks[0].set(State::Running);
+        let cause = anyhow::anyhow!("bad bytes").context("Tolerance exceeded in error handler");
+        entry.tasks[1].fail(&cause);
+        let j = status_json("c", &entry, "h:8083");
+        assert_eq!(
+            j,
+            json!({
+                "name": "c",
+                "connector": {"state": "RUNNING", "worker_id": "h:8083"},
+                "tasks": [
+                    {"id": 0, "state": "RUNNING", "worker_id": "h:8083"},
+                    {"id": 1, "state": "FAILED", "worker_id": "h:8083",
+                     "trace": "Tolerance exceeded in error handler\nCaused by: bad bytes"},
+                ],
+                "type": "sink",
+            })
+        );
+        paused.store(true, Ordering::Relaxed);
+        entry.tasks[0].retrying(Some(&anyhow::anyhow!("broker down")));
+        let j = status_json("c", &entry, "h:8083");
+        assert_eq!(j["connector"]["state"], "PAUSED");
+        assert_eq!(j["tasks"][0]["retrying"], "broker down");
+        entry.tasks[0].retrying(None);
+        entry.tasks[1].set(State::Running);
+        let j = status_json("c", &entry, "h:8083");
+        assert_eq!(j["tasks"][0].get("retrying"), None);
+        assert_eq!(j["tasks"][1].get("trace"), None);
+    }
+}
