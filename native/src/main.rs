@@ -52,6 +52,9 @@ enum Command {
     Acl(cli::acl::AclArgs),
     /// Set, list and delete users' SCRAM credentials.
     User(cli::user::UserArgs),
+    /// Kafka Connect: run connectors (`spate connect standalone WORKER.properties
+    /// CONNECTOR.properties...`).
+    Connect(connect::worker::ConnectArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Transactions(args) => cli::transactions::run(args),
         Command::Acl(args) => cli::acl::run(args),
         Command::User(args) => cli::user::run(args),
+        Command::Connect(args) => connect::worker::run(args),
     };
     result.unwrap_or_else(|e| {
         // A reader that stopped reading (`spate topic list | head -1`) is

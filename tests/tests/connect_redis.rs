@@ -2,9 +2,8 @@
 //! real `spate serve`, a real `redis-server` (Debian's), records produced
 //! and read back with confluent-kafka, Redis checked with `redis-cli`.
 //!
-//! The worker itself (issue 15, item 1) is built on another branch; until
-//! it lands these tests are ignored. The connectors' tasks are tested
-//! against a real Redis in `native/src/connect/redis/tests/`.
+//! The connectors' tasks are also tested on their own against a real Redis
+//! in `native/src/connect/redis/tests/`.
 
 use std::path::Path;
 use std::process::Command;
@@ -118,7 +117,6 @@ for g in got:
 }
 
 #[test]
-#[ignore = "needs the connect worker"]
 fn set_mode_keeps_the_latest_value_per_key() {
     let server = Server::start(&[]);
     let redis = Redis::start();
@@ -151,7 +149,6 @@ fn set_mode_keeps_the_latest_value_per_key() {
 }
 
 #[test]
-#[ignore = "needs the connect worker"]
 fn hset_xadd_and_rpush_modes() {
     let server = Server::start(&[]);
     let redis = Redis::start();
@@ -203,7 +200,6 @@ fn hset_xadd_and_rpush_modes() {
 }
 
 #[test]
-#[ignore = "needs the connect worker"]
 fn a_sink_worker_killed_mid_stream_writes_each_record_once() {
     let server = Server::start(&[]);
     let redis = Redis::start();
@@ -230,7 +226,6 @@ fn a_sink_worker_killed_mid_stream_writes_each_record_once() {
 }
 
 #[test]
-#[ignore = "needs the connect worker"]
 fn a_sink_outlives_a_redis_restart() {
     let server = Server::start(&[]);
     let mut redis = Redis::start();
@@ -258,7 +253,6 @@ fn a_sink_outlives_a_redis_restart() {
 }
 
 #[test]
-#[ignore = "needs the connect worker"]
 fn a_redis_stream_reaches_a_topic() {
     let server = Server::start(&[]);
     let redis = Redis::start();
@@ -297,7 +291,6 @@ fn a_redis_stream_reaches_a_topic() {
 }
 
 #[test]
-#[ignore = "needs the connect worker"]
 fn a_redis_list_reaches_a_topic_and_a_killed_worker_loses_nothing() {
     let server = Server::start(&[]);
     let redis = Redis::start();

@@ -51,6 +51,9 @@ pub(crate) fn client_range(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::ApiVersions => (0, 3),
         // v13 names topics by id only.
         ApiKey::Produce => (3, 12),
+        // v0 takes no producer id to bump; the idempotent producer of
+        // `connect` asks for a new one.
+        ApiKey::InitProducerId => (0, 4),
         // v13 and later name topics by id only.
         ApiKey::Fetch => (4, 12),
         ApiKey::ListOffsets => (1, 8),

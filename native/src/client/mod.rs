@@ -9,7 +9,8 @@
 //! are reached through their coordinator ([`coordinator`]); a consumer
 //! joins one as a [`member::GroupMember`], which assigns partitions with
 //! the range assignor of [`assignor`] when it leads; [`offsets`] reads
-//! committed offsets and partition ends; [`txn`] holds the transaction
+//! committed offsets and partition ends; [`producer`] is an idempotent
+//! producer (the `connect` worker's); [`txn`] holds the transaction
 //! admin requests (ListTransactions, DescribeTransactions,
 //! DescribeProducers, WriteTxnMarkers); [`security`] reads the client
 //! properties (`--command-config`, `-X`) and does TLS and SASL for every
@@ -21,6 +22,7 @@ pub(crate) mod conn;
 pub(crate) mod coordinator;
 pub(crate) mod member;
 pub(crate) mod offsets;
+pub(crate) mod producer;
 pub(crate) mod records;
 pub(crate) mod security;
 pub(crate) mod txn;
