@@ -297,6 +297,14 @@ pub fn require(program: &str) -> PathBuf {
     })
 }
 
+/// A port nobody listens on now (a server binds it a moment later).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// Runs `cmd`, a test script that prints its answer as one JSON line
 /// last, and returns that answer; panics with `what`, the script's stdout
 /// and stderr when there is none.

@@ -8,8 +8,8 @@
 //! [`Redis::kill9`] then [`Redis::restart`] loses nothing a client was
 //! told was written, as a test of exactly-once delivery needs.
 
+use crate::free_port;
 use std::fs;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -168,14 +168,6 @@ fn died(child: &mut Child, dir: &TempDir) -> Option<String> {
         )),
         _ => None,
     }
-}
-
-/// A port nobody listens on now (the server binds it a moment later).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// Waits until `redis-cli PING` answers PONG (the server has loaded its

@@ -3,9 +3,9 @@
 //! port, its data in a temporary directory, killed when dropped. A client
 //! session of its own reads the znodes that brokers write.
 
+use crate::free_port;
 use std::fs;
 use std::future::Future;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -274,14 +274,6 @@ fn died(child: &mut Child, dir: &TempDir) -> Option<String> {
         )),
         _ => None,
     }
-}
-
-/// A port nobody listens on now (the server binds it a moment later).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// Opens a client session, retrying while the server starts; `died`

@@ -13,8 +13,8 @@
 //!   session ended unrenewed, so reading on proves the re-authentications,
 //!   and the broker's log shows each connection's repeated SaslHandshake.
 
+use spate_e2e::free_port;
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
@@ -27,13 +27,6 @@ struct OAuthBroker {
     addr: String,
     _data: TempDir,
     _config: TempDir,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn start(extra: &str) -> OAuthBroker {

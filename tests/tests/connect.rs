@@ -2,6 +2,7 @@
 //! `spate serve`, with Kafka's own quickstart property files, real files,
 //! its REST API, SIGKILL and SIGTERM restarts, and the dead-letter topic.
 
+use spate_e2e::free_port;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
@@ -131,15 +132,6 @@ impl Drop for Worker {
             eprintln!("--- the worker's log:\n{log}");
         }
     }
-}
-
-/// A free local port for a REST API.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The quickstart's three files in `dir`, pointed at `server`.

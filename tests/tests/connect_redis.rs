@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use spate_e2e::redis::Redis;
-use spate_e2e::{spate, Server, TempDir, Watched};
+use spate_e2e::{free_port, spate, Server, TempDir, Watched};
 
 /// How long the worker may take to move what a test produced.
 const MOVED: Duration = Duration::from_secs(60);
@@ -44,9 +44,12 @@ fn worker_properties(server: &Server, dir: &Path, value_converter: &str) -> Stri
          key.converter.schemas.enable=false\n\
          value.converter.schemas.enable=false\n\
          offset.storage.file.filename={}\n\
-         offset.flush.interval.ms=1000\n",
+         offset.flush.interval.ms=1000\n\
+         rest.host.name=127.0.0.1\n\
+         rest.port={}\n",
         server.addr,
-        dir.join("connect.offsets").display()
+        dir.join("connect.offsets").display(),
+        free_port()
     )
 }
 

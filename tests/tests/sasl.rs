@@ -6,7 +6,7 @@
 //! Wrong passwords, unknown users and clients that do not speak SASL get an
 //! error and no data.
 
-use std::net::TcpListener;
+use spate_e2e::free_port;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -24,13 +24,6 @@ struct Secured {
     /// The SASL_SSL listener's.
     sasl_ssl: String,
     _config: TempDir,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required \
