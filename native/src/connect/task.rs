@@ -154,7 +154,10 @@ pub(crate) trait SinkTask: Send {
     /// offsets (Redis: beside the data) returns where to resume each of
     /// them (the next offset to read); the worker seeks there instead of
     /// the group's committed offset.
-    fn open(&mut self, _partitions: &[TopicPartition]) -> Result<Vec<(TopicPartition, i64)>, TaskError> {
+    fn open(
+        &mut self,
+        _partitions: &[TopicPartition],
+    ) -> Result<Vec<(TopicPartition, i64)>, TaskError> {
         Ok(Vec::new())
     }
     /// Writes a batch of records (in offset order per partition).
