@@ -135,6 +135,14 @@ pub(crate) enum Event {
     DataChanged(String),
     /// The config change announcements under `/config/changes` now.
     ConfigChanges(BTreeSet<String>),
+    /// The ACL change notifications under `/kafka-acl-changes` now, or
+    /// (`extended`) under `/kafka-acl-extended-changes`.
+    AclChanges {
+        /// Whether these are the extended (PREFIXED) pattern's.
+        extended: bool,
+        /// Their names.
+        names: BTreeSet<String>,
+    },
     /// The topics marked for deletion under `/admin/delete_topics` now.
     DeletionsRequested(BTreeSet<String>),
     /// Leaders left ISR change notifications under

@@ -82,11 +82,16 @@ enum Watch {
     Deletions,
     /// Children of `/config/changes`.
     ConfigChanges,
+    /// Children of `/kafka-acl-changes` (`true`: of
+    /// `/kafka-acl-extended-changes`).
+    AclChanges(bool),
 }
 
 /// Every watch, as a new session sets them.
-const WATCHES: [Watch; 6] = [
+const WATCHES: [Watch; 8] = [
     Watch::ConfigChanges,
+    Watch::AclChanges(false),
+    Watch::AclChanges(true),
     Watch::Brokers,
     Watch::Controller,
     Watch::Topics,
@@ -180,6 +185,17 @@ impl ZooKeeper {
                 self.watches
                     .spawn(async move { (watch, watcher.changed().await) });
                 Ok(Event::ConfigChanges(children.into_iter().collect()))
+            }
+            Watch::AclChanges(extended) => {
+                let path = match extended {
+                    false => super::security_znodes::LITERAL_CHANGES,
+                    true => super::security_znodes::EXTENDED_CHANGES,
+                };
+                let (children, _, watcher) = self.client.get_and_watch_children(path).await?;
+                self.watches
+                    .spawn(async move { (watch, watcher.changed().await) });
+                let names = children.into_iter().collect();
+                Ok(Event::AclChanges { extended, names })
             }
             Watch::Deletions => {
                 let (children, _, watcher) =
