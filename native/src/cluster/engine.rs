@@ -285,6 +285,14 @@ pub(crate) trait Engine: Sized + Send + Sync + 'static {
     /// Deletes `key` (absent already is fine).
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
 
+    /// Deletes `key` only if its value is still at version `at`
+    /// ([`Written::Conflict`] otherwise, or when it is gone).
+    fn delete_at(
+        &self,
+        key: &str,
+        at: Version,
+    ) -> impl Future<Output = Result<Written, EngineError>> + Send;
+
     /// The names under `key` (none when `key` is absent).
     fn children(&self, key: &str) -> impl Future<Output = Result<Vec<String>, EngineError>> + Send;
 

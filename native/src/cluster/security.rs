@@ -25,7 +25,7 @@ use spate_core::broker::{AclResource, ScramUpdate, SecurityWrite};
 use spate_core::protocol::ErrorCode;
 use spate_core::security::acl::{AclBinding, PatternType};
 use spate_core::security::sasl::{Mechanism, ScramCredential};
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use super::config_changes::expired;
 use super::engine::{Engine, EngineError, Expect, Written};
@@ -132,15 +132,17 @@ async fn update_acls<E: Engine>(
         if acls == held {
             return Ok(acls);
         }
-        if acls.is_empty() {
-            engine.delete(&path).await.map_err(|e| e.to_string())?;
-        } else {
-            let data = encode_acls(&acls);
-            let w = engine.write(&path, &data, expect(&read), None).await;
-            if let Written::Conflict = w.map_err(|e| e.to_string())? {
-                debug!("{path} changed meanwhile; reading it again");
-                continue;
+        // Emptied: the znode goes (Kafka's conditional delete).
+        let w = match (&read, acls.is_empty()) {
+            (Some(v), true) => engine.delete_at(&path, v.version).await,
+            _ => {
+                let data = encode_acls(&acls);
+                engine.write(&path, &data, expect(&read), None).await
             }
+        };
+        if let Written::Conflict = w.map_err(|e| e.to_string())? {
+            debug!("{path} changed meanwhile; reading it again");
+            continue;
         }
         let (dir, note) = acl_change(resource);
         let prefix = format!("{dir}/{ACL_CHANGE_PREFIX}");
@@ -220,6 +222,7 @@ async fn tell_user<E: Engine>(engine: &E, user: String, tell: &Tell) -> Result<(
         Some(v) => scram_of(&decode_configs(&v.data).unwrap_or_default()),
         None => Vec::new(),
     };
+    debug!(user = %user, mechanisms = creds.len(), "a user's SCRAM credentials");
     tell(News::Security(SecurityNews::Scram(user, creds)));
     Ok(())
 }
@@ -271,6 +274,7 @@ impl Follow {
                     tell_acls(engine, resource, tell).await?;
                 }
             }
+            info!(extended, "read every ACL from ZooKeeper");
             *loaded = true;
             *last = seqs.last().map(|(s, _)| *s);
         }
@@ -311,6 +315,12 @@ impl Follow {
                 .map(|n| desanitize(n))
                 .collect(),
         };
+        if !self.users {
+            info!(
+                users = users.len(),
+                "read every user's SCRAM credentials from ZooKeeper"
+            );
+        }
         for user in users {
             tell_user(engine, user, tell).await?;
         }

@@ -595,6 +595,17 @@ impl Engine for ZooKeeper {
         }
     }
 
+    async fn delete_at(&self, key: &str, at: Version) -> Result<Written, EngineError> {
+        let Ok(v) = i32::try_from(at.0) else {
+            return Ok(Written::Conflict);
+        };
+        match self.client.delete(key, Some(v)).await {
+            Ok(()) => Ok(Written::Done(at)),
+            Err(zk::Error::NoNode | zk::Error::BadVersion) => Ok(Written::Conflict),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn children(&self, key: &str) -> Result<Vec<String>, EngineError> {
         match self.client.list_children(key).await {
             Ok(children) => Ok(children),
