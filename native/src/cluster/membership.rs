@@ -377,6 +377,9 @@ pub(crate) async fn run<E: Engine>(
     // The sequence number of the last config change announcement read.
     let mut last_change: Option<u64> = None;
     let mut security = super::security::Follow::default();
+    if let Err(e) = security.load(&engine, &tell).await {
+        warn!(error = %e, "reading ACLs and users failed; they are read at the next change");
+    }
     loop {
         if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
             // A call waits while the engine is unreachable; shutdown does not.

@@ -238,6 +238,46 @@ pub(super) struct Follow {
 }
 
 impl Follow {
+    /// Reads every ACL and every user's credentials, as a broker does
+    /// when it starts (the engine's `connect` keeps the watches' first
+    /// reads to itself). What fails is read at the next change
+    /// notification instead.
+    pub async fn load<E: Engine>(&mut self, engine: &E, tell: &Tell) -> Result<(), EngineError> {
+        for extended in [false, true] {
+            self.load_acls(engine, extended, tell).await?;
+        }
+        self.user_changes(engine, BTreeSet::new(), tell).await
+    }
+
+    /// Reads every ACL of one store (`extended`: PREFIXED patterns).
+    async fn load_acls<E: Engine>(
+        &mut self,
+        engine: &E,
+        extended: bool,
+        tell: &Tell,
+    ) -> Result<(), EngineError> {
+        let (root, pattern_type) = match extended {
+            false => (LITERAL_ACLS, PatternType::Literal),
+            true => (PREFIXED_ACLS, PatternType::Prefixed),
+        };
+        let mut n = 0;
+        for resource_type in RESOURCE_TYPES {
+            let parent = format!("{root}/{}", resource_type_dir(resource_type));
+            for name in engine.children(&parent).await? {
+                let resource = AclResource {
+                    resource_type,
+                    name,
+                    pattern_type,
+                };
+                tell_acls(engine, resource, tell).await?;
+                n += 1;
+            }
+        }
+        info!(root, patterns = n, "read every ACL from ZooKeeper");
+        self.acls[usize::from(extended)].0 = true;
+        Ok(())
+    }
+
     /// The ACL change notifications `names` of one store are there now.
     pub async fn acl_changes<E: Engine>(
         &mut self,
@@ -257,27 +297,11 @@ impl Follow {
             .filter_map(|n| Some((n.strip_prefix(ACL_CHANGE_PREFIX)?.parse().ok()?, n)))
             .collect();
         seqs.sort();
-        let (loaded, last) = &mut self.acls[usize::from(extended)];
-        if !*loaded {
-            let (root, pattern_type) = match extended {
-                false => (LITERAL_ACLS, PatternType::Literal),
-                true => (PREFIXED_ACLS, PatternType::Prefixed),
-            };
-            for resource_type in RESOURCE_TYPES {
-                let parent = format!("{root}/{}", resource_type_dir(resource_type));
-                for name in engine.children(&parent).await? {
-                    let resource = AclResource {
-                        resource_type,
-                        name,
-                        pattern_type,
-                    };
-                    tell_acls(engine, resource, tell).await?;
-                }
-            }
-            info!(extended, "read every ACL from ZooKeeper");
-            *loaded = true;
-            *last = seqs.last().map(|(s, _)| *s);
+        if !self.acls[usize::from(extended)].0 {
+            self.load_acls(engine, extended, tell).await?;
+            self.acls[usize::from(extended)].1 = seqs.last().map(|(s, _)| *s);
         }
+        let last = &mut self.acls[usize::from(extended)].1;
         for (seq, name) in seqs {
             let path = format!("{dir}/{name}");
             if last.is_none_or(|l| seq > l) {
