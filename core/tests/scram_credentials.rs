@@ -7,7 +7,7 @@
 mod sim;
 
 use bytes::Bytes;
-use sim::{Event, Sim};
+use sim::Sim;
 use spate_core::broker::Config;
 use spate_core::protocol::messages::alter_user_scram_credentials_request::{
     AlterUserScramCredentialsRequest, ScramCredentialDeletion, ScramCredentialUpsertion,
@@ -292,13 +292,18 @@ fn credentials_survive_a_restart() {
 }
 
 #[test]
-fn zookeeper_mode_does_not_serve_them() {
+fn zookeeper_mode_serves_them_from_what_zookeeper_holds() {
+    // The write path is `zk_security.rs`'s.
     let config = Config {
         zk_mode: true,
         ..Config::default()
     };
     let mut sim = Sim::with(config, MemStorage::new());
     let req = DescribeUserScramCredentialsRequest::default();
-    sim.send(1, 0, RequestBody::DescribeUserScramCredentials(req));
-    assert!(matches!(sim.take(1).as_slice(), [Event::Closed(_)]));
+    let ResponseBody::DescribeUserScramCredentials(r) =
+        sim.call(1, 0, RequestBody::DescribeUserScramCredentials(req))
+    else {
+        panic!("not a DescribeUserScramCredentials response");
+    };
+    assert_eq!((r.error_code, r.results.len()), (0, 0));
 }

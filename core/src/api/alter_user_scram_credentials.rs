@@ -30,17 +30,22 @@
 //! cannot be written, every user that had no error of its own gets the
 //! storage error and nothing changes. Users are answered as Kafka groups
 //! them: deletions, then upsertions, then errors (each in name order).
+//!
+//! In ZooKeeper mode each user's credentials are written to its config
+//! znode instead, as Kafka's `ZkAdminManager` writes them
+//! (`api::zk_security`), and each user gets the outcome of its write.
 
 use std::collections::BTreeMap;
 
-use super::Ctx;
+use super::{Ctx, Handled};
+use crate::broker::ScramUpdate;
 use crate::protocol::messages::alter_user_scram_credentials_request::{
     AlterUserScramCredentialsRequest, ScramCredentialUpsertion,
 };
 use crate::protocol::messages::alter_user_scram_credentials_response::{
     AlterUserScramCredentialsResponse, AlterUserScramCredentialsResult,
 };
-use crate::protocol::ErrorCode;
+use crate::protocol::{ErrorCode, ResponseBody};
 use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
 use crate::security::sasl::{scram, Mechanism};
 use crate::state::security::{SecurityChange, SecurityImage};
@@ -62,7 +67,7 @@ pub(super) fn handle<S: Storage>(
     security: &mut SecurityImage,
     storage: &mut S,
     req: AlterUserScramCredentialsRequest,
-) -> AlterUserScramCredentialsResponse {
+) -> Handled {
     let result = |user: &str, error: Option<&Refusal>| AlterUserScramCredentialsResult {
         user: user.into(),
         error_code: error.map_or(0, |(c, _)| c.code()),
@@ -86,7 +91,8 @@ pub(super) fn handle<S: Storage>(
         users.extend(req.upsertions.iter().map(|u| &*u.name));
         users.sort_unstable();
         users.dedup();
-        return respond(users.iter().map(|u| result(u, Some(&refusal))).collect());
+        let results = users.iter().map(|u| result(u, Some(&refusal))).collect();
+        return Handled::respond(ResponseBody::AlterUserScramCredentials(respond(results)));
     }
     let mut errors: BTreeMap<String, Refusal> = BTreeMap::new();
     let mut deletions: BTreeMap<String, Mechanism> = BTreeMap::new();
@@ -142,6 +148,28 @@ pub(super) fn handle<S: Storage>(
             }
         }
     }
+    if config.zk_mode {
+        let mut updates = Vec::new();
+        for (name, m) in &deletions {
+            updates.push(ScramUpdate {
+                user: name.clone(),
+                set: Vec::new(),
+                delete: vec![*m],
+            });
+        }
+        for (name, (m, u)) in &upsertions {
+            let c = scram::credential(*m, &u.salted_password, &u.salt, u.iterations);
+            updates.push(ScramUpdate {
+                user: name.clone(),
+                set: vec![(*m, c)],
+                delete: Vec::new(),
+            });
+        }
+        let mut results: Vec<_> = updates.iter().map(|u| result(&u.user, None)).collect();
+        results.extend(errors.iter().map(|(user, e)| result(user, Some(e))));
+        let body = ResponseBody::AlterUserScramCredentials(respond(results));
+        return super::zk_security::alter_scram(body, updates.into_iter().enumerate().collect());
+    }
     let mut changes = Vec::new();
     for (name, m) in &deletions {
         changes.push(SecurityChange::remove_scram(name, *m));
@@ -160,7 +188,7 @@ pub(super) fn handle<S: Storage>(
         .map(|user| result(user, failed.as_ref()))
         .collect();
     results.extend(errors.iter().map(|(user, e)| result(user, Some(e))));
-    respond(results)
+    Handled::respond(ResponseBody::AlterUserScramCredentials(respond(results)))
 }
 
 /// Kafka's checks of a user name and mechanism id.

@@ -28,7 +28,9 @@
 //! held (or to an earlier one of the same request) is not added again and
 //! is answered with success. The new ACLs are written as one batch: when
 //! it cannot be written, each valid ACL of the request gets the storage
-//! error.
+//! error. In ZooKeeper mode they are written to ZooKeeper instead, one
+//! znode per resource pattern (`api::zk_security`), and each new ACL gets
+//! the outcome of its pattern's write.
 
 use super::describe_acls::{refused, Codes};
 use super::{Ctx, Handled, Reply};
@@ -76,9 +78,16 @@ pub(super) fn handle<S: Storage>(
     let mut results = Vec::with_capacity(req.creations.len());
     let mut valid = Vec::new();
     let mut changes: Vec<(AclBinding, SecurityChange)> = Vec::new();
+    let mut added = Vec::new();
     for (i, c) in req.creations.iter().enumerate() {
         match binding(c) {
             Err(why) => results.push(answer(ErrorCode::INVALID_REQUEST, Some(why))),
+            Ok(acl) if config.zk_mode => {
+                results.push(answer(ErrorCode::NONE, None));
+                if security.acls.find(&acl).is_none() {
+                    added.push((i, acl));
+                }
+            }
             Ok(acl) => {
                 valid.push(i);
                 results.push(answer(ErrorCode::NONE, None));
@@ -88,6 +97,13 @@ pub(super) fn handle<S: Storage>(
                 }
             }
         }
+    }
+    if config.zk_mode {
+        let body = ResponseBody::CreateAcls(CreateAclsResponse {
+            results,
+            ..Default::default()
+        });
+        return super::zk_security::create_acls(body, added);
     }
     let changes: Vec<SecurityChange> = changes.into_iter().map(|(_, c)| c).collect();
     if let Err(code) = security.commit(storage, &changes, ctx.now) {

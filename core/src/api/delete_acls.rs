@@ -23,7 +23,10 @@
 //! two filters match is removed once and reported under both. The removals
 //! of a request are written as one batch (Kafka's controller writes them
 //! atomically): when it cannot be written, every filter gets the storage
-//! error and nothing is removed.
+//! error and nothing is removed. In ZooKeeper mode they are written to
+//! ZooKeeper instead, one znode per resource pattern
+//! (`api::zk_security`), and a pattern whose write failed gives its error
+//! to each matching ACL it held (as Kafka's `AclAuthorizer` answers).
 
 use std::collections::BTreeSet;
 
@@ -76,8 +79,9 @@ pub(super) fn handle<S: Storage>(
         return respond(vec![failed(code, &message); filters.len()]);
     }
     let mut removed = BTreeSet::new();
+    let mut zk_removed = Vec::new();
     let mut results = Vec::with_capacity(filters.len());
-    for f in &filters {
+    for (i, f) in filters.iter().enumerate() {
         let Some(f) = f else {
             results.push(failed(ErrorCode::INVALID_REQUEST, "Unknown filter."));
             continue;
@@ -85,6 +89,7 @@ pub(super) fn handle<S: Storage>(
         let mut matching_acls = Vec::new();
         for (id, acl) in security.acls.matching(f) {
             removed.insert(id);
+            zk_removed.push((i, matching_acls.len(), acl.clone()));
             matching_acls.push(DeleteAclsMatchingAcl {
                 resource_type: acl.resource_type.code(),
                 resource_name: acl.resource_name.as_str().into(),
@@ -102,6 +107,13 @@ pub(super) fn handle<S: Storage>(
             error_message: None,
             ..Default::default()
         });
+    }
+    if config.zk_mode {
+        let body = ResponseBody::DeleteAcls(DeleteAclsResponse {
+            filter_results: results,
+            ..Default::default()
+        });
+        return super::zk_security::delete_acls(body, zk_removed);
     }
     let changes: Vec<SecurityChange> = removed
         .into_iter()

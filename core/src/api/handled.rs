@@ -114,6 +114,9 @@ pub(crate) struct Handled {
     /// Partitions for the driver to add in ZooKeeper, with the request id
     /// it reports back with.
     pub add: Option<(u64, Vec<crate::state::assignment::NewPartitions>)>,
+    /// ACLs or SCRAM credentials for the driver to write to ZooKeeper,
+    /// and the held answer (ZooKeeper mode).
+    pub zk_write: Option<super::ZkWrite>,
 }
 
 impl Handled {
@@ -130,6 +133,7 @@ impl Handled {
             ask: None,
             delete: Vec::new(),
             add: None,
+            zk_write: None,
         }
     }
 

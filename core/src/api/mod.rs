@@ -90,6 +90,7 @@ pub(crate) mod txn;
 mod txn_offset_commit;
 mod update_metadata;
 mod write_txn_markers;
+mod zk_security;
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -115,6 +116,7 @@ use crate::storage::Storage;
 pub(crate) use create_topics::{Answer as CreateAnswer, Creates};
 pub(crate) use handled::{Answering, Handled, Parked, Reply};
 pub(crate) use supported::supported;
+pub(crate) use zk_security::{ZkHeld, ZkWrite};
 
 use txn::TxnParts;
 
@@ -429,9 +431,9 @@ fn run<S: Storage>(
         Q::DescribeUserScramCredentials(req) => Handled::respond(R::DescribeUserScramCredentials(
             describe_user_scram_credentials::handle(ctx, config, security, req),
         )),
-        Q::AlterUserScramCredentials(req) => Handled::respond(R::AlterUserScramCredentials(
-            alter_user_scram_credentials::handle(ctx, config, security, ctl.storage, req),
-        )),
+        Q::AlterUserScramCredentials(req) => {
+            alter_user_scram_credentials::handle(ctx, config, security, ctl.storage, req)
+        }
         Q::ControlledShutdown(req) => controlled_shutdown::handle(req),
         Q::ElectLeaders(req) => elect_leaders::handle(req),
         Q::AlterPartitionReassignments(req) => reassignments::alter(req, ctx.version),

@@ -22,18 +22,14 @@ pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
         {
             key.versions()
         }
-        // ACLs and SCRAM credentials live in `__cluster_metadata`: a
-        // ZooKeeper cluster keeps them in ZooKeeper, not built yet.
+        // ACLs and SCRAM credentials: in `__cluster_metadata` on a single
+        // broker, in ZooKeeper in a cluster (`zk_security`).
         ApiKey::CreateAcls
         | ApiKey::DescribeAcls
         | ApiKey::DeleteAcls
         | ApiKey::DescribeUserScramCredentials
         | ApiKey::AlterUserScramCredentials
-            if !config.zk_mode =>
-        {
-            key.versions()
-        }
-        ApiKey::Produce
+        | ApiKey::Produce
         | ApiKey::Fetch
         | ApiKey::Metadata
         | ApiKey::ApiVersions

@@ -129,6 +129,7 @@ mod replicas;
 mod stored;
 mod timer;
 mod wake;
+mod zk_security;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -157,6 +158,7 @@ pub use conn::PeerInfo;
 use conn::{Conn, InFlight};
 pub use output::Output;
 use timer::{TimerKind, Timers};
+pub use zk_security::{AclResource, AclUpdate, ScramUpdate, SecurityWrite};
 
 pub use crate::coordinator::group::{GroupConfig, GroupSummary};
 pub use crate::coordinator::txn::TxnSummary;
@@ -209,6 +211,9 @@ pub struct Broker<S: Storage> {
     creates: Creates,
     /// The ACLs and SCRAM credentials.
     security: SecurityImage,
+    /// Requests held for their ZooKeeper writes of ACLs or SCRAM
+    /// credentials (`zk_security.rs`), by connection.
+    zk_writes: BTreeMap<ConnId, api::ZkHeld>,
 }
 
 /// Why a broker could not start.
@@ -333,6 +338,7 @@ impl<S: Storage> Broker<S> {
             timers,
             creates: Creates::default(),
             security,
+            zk_writes: BTreeMap::new(),
         })
     }
 
@@ -551,6 +557,7 @@ impl<S: Storage> Broker<S> {
             ask,
             delete,
             add,
+            zk_write,
         } = api::dispatch(parts, from, now, input);
         if let Some(ask) = ask {
             self.outputs.push_back(Output::AskController { conn, ask });
@@ -563,6 +570,9 @@ impl<S: Storage> Broker<S> {
         let key = request.map(|a| a.key);
         if let Err(reason) = self.finish(conn, request, reply) {
             self.close(conn, reason);
+        }
+        if let Some((write, held)) = zk_write {
+            self.hold_security_write(conn, write, held);
         }
         self.catch_up(conn, seq, now);
         // The controller changed what this broker follows, or where

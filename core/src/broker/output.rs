@@ -133,6 +133,24 @@ pub enum Output {
         /// A whole request frame, size prefix included.
         frame: Bytes,
     },
+    /// Write these ACL or SCRAM credential changes to ZooKeeper
+    /// (ZooKeeper mode), as Kafka's `AclAuthorizer` and `ZkAdminManager`
+    /// write them: each ACL update rewrites its resource pattern's znode
+    /// conditionally on the version read (deleting it when no ACL is
+    /// left) and leaves an ACL change notification; each SCRAM update
+    /// rewrites the user's config znode and leaves a config change
+    /// notification. Then tell the broker what each changed znode holds
+    /// ([`Broker::handle_resource_acls`](super::Broker::handle_resource_acls),
+    /// [`Broker::handle_user_scram`](super::Broker::handle_user_scram))
+    /// and report each update's outcome with
+    /// [`Broker::handle_security_written`](super::Broker::handle_security_written):
+    /// the request on `conn` is held until then.
+    WriteSecurity {
+        /// The connection whose request asks.
+        conn: ConnId,
+        /// The changes.
+        write: super::SecurityWrite,
+    },
     /// Give `ask` to the controller (ZooKeeper mode): the request on
     /// `conn` is held until the driver reports with
     /// [`Broker::handle_controller_answer`](super::Broker::handle_controller_answer).

@@ -13,6 +13,11 @@
 //! is never stored, only the salt, `StoredKey`, `ServerKey` and iteration
 //! count.
 //!
+//! In ZooKeeper mode the image is what the driver reads from ZooKeeper
+//! instead: [`SecurityImage::set_resource_acls`] and
+//! [`SecurityImage::set_user_scram`] replace a resource pattern's ACLs or
+//! a user's credentials with what its znode holds.
+//!
 //! The records share the framing of the other metadata records
 //! (`super::cluster`): frame version, api key, record version, body.
 //! Each reader skips the records of the others.
@@ -26,6 +31,7 @@ use super::controller::write_error;
 use super::ids::Ids;
 use super::internal_log::{self, InternalRecord, WriteError};
 use super::Now;
+use crate::broker::AclResource;
 use crate::protocol::messages::metadata::{
     access_control_entry_record::AccessControlEntryRecord,
     remove_access_control_entry_record::RemoveAccessControlEntryRecord,
@@ -236,6 +242,40 @@ impl SecurityImage {
             self.apply(c);
         }
         Ok(())
+    }
+
+    /// Makes `acls` every ACL of `resource` (ZooKeeper mode: what its
+    /// znode holds now), each under a fresh id.
+    pub fn set_resource_acls(
+        &mut self,
+        resource: &AclResource,
+        acls: Vec<AclBinding>,
+        ids: &mut Ids,
+    ) {
+        let gone: Vec<Uuid> = self
+            .acls
+            .iter()
+            .filter(|(_, a)| AclResource::of(a) == *resource)
+            .map(|(id, _)| id)
+            .collect();
+        for id in gone {
+            self.acls.remove(&id);
+        }
+        for acl in acls {
+            if AclResource::of(&acl) == *resource && self.acls.find(&acl).is_none() {
+                let id = self.new_acl_id(ids);
+                self.acls.insert(id, acl);
+            }
+        }
+    }
+
+    /// Makes `credentials` every SCRAM credential of `user` (ZooKeeper
+    /// mode: what its config znode holds now).
+    pub fn set_user_scram(&mut self, user: &str, credentials: Vec<(Mechanism, ScramCredential)>) {
+        self.scram.retain(|(u, _), _| u != user);
+        for (m, c) in credentials {
+            self.scram.insert((user.to_string(), m), c);
+        }
     }
 
     /// A fresh id for a new ACL, one no ACL held has (Kafka's

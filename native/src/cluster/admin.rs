@@ -62,6 +62,14 @@ pub(crate) enum Command {
         /// Its whole config set.
         configs: Vec<(String, String)>,
     },
+    /// Write ACLs or SCRAM credentials for the request held on `conn`;
+    /// the answer is [`super::News::Security`] (`Written`).
+    WriteSecurity {
+        /// The connection whose request asks.
+        conn: u64,
+        /// The changes.
+        write: spate_core::broker::SecurityWrite,
+    },
     /// Mark these topics for deletion; no answer.
     DeleteTopics {
         /// The topics.

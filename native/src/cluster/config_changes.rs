@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use tracing::debug;
 
 use super::engine::{Engine, EngineError};
+use super::security_znodes::decode_user_change;
 use super::topic_znodes::{decode_config_change, CONFIG_CHANGES};
 
 /// How long a config change announcement is kept: Kafka's
@@ -34,12 +35,14 @@ pub(crate) fn now_ms() -> i64 {
 /// Reads the config change announcements `names` newer than `last`
 /// (all of them the first time, as Kafka's `ConfigChangeListener` does at
 /// start), in order, and owes the broker the configs of each topic they
-/// name; then deletes those of `names` [`expired`] at `now_ms`.
+/// name (and the SCRAM credentials of each user, in `users`); then
+/// deletes those of `names` [`expired`] at `now_ms`.
 pub(super) async fn read_config_changes<E: Engine>(
     engine: &E,
     names: &BTreeSet<String>,
     last: &mut Option<u64>,
     owed: &mut BTreeSet<String>,
+    users: &mut BTreeSet<String>,
     now_ms: i64,
 ) -> Result<(), EngineError> {
     let mut seqs: Vec<(u64, &String)> = names
@@ -56,7 +59,13 @@ pub(super) async fn read_config_changes<E: Engine>(
                     debug!(topic = %topic, "the topic's configs changed");
                     owed.insert(topic);
                 }
-                None => debug!("{path}: not a topic's config change; ignored"),
+                None => match decode_user_change(&v.data) {
+                    Some(user) => {
+                        debug!(user = %user, "the user's configs changed");
+                        users.insert(user);
+                    }
+                    None => debug!("{path}: not a topic's or user's config change; ignored"),
+                },
             }
         }
         *last = Some(seq);

@@ -135,6 +135,14 @@ pub(crate) enum Event {
     DataChanged(String),
     /// The config change announcements under `/config/changes` now.
     ConfigChanges(BTreeSet<String>),
+    /// The ACL change notifications under `/kafka-acl-changes` now, or
+    /// (`extended`) under `/kafka-acl-extended-changes`.
+    AclChanges {
+        /// Whether these are the extended (PREFIXED) pattern's.
+        extended: bool,
+        /// Their names.
+        names: BTreeSet<String>,
+    },
     /// The topics marked for deletion under `/admin/delete_topics` now.
     DeletionsRequested(BTreeSet<String>),
     /// Leaders left ISR change notifications under
@@ -276,6 +284,14 @@ pub(crate) trait Engine: Sized + Send + Sync + 'static {
 
     /// Deletes `key` (absent already is fine).
     fn delete(&self, key: &str) -> impl Future<Output = Result<(), EngineError>> + Send;
+
+    /// Deletes `key` only if its value is still at version `at`
+    /// ([`Written::Conflict`] otherwise, or when it is gone).
+    fn delete_at(
+        &self,
+        key: &str,
+        at: Version,
+    ) -> impl Future<Output = Result<Written, EngineError>> + Send;
 
     /// The names under `key` (none when `key` is absent).
     fn children(&self, key: &str) -> impl Future<Output = Result<Vec<String>, EngineError>> + Send;

@@ -74,6 +74,9 @@ pub(crate) enum News {
         /// The answer.
         answer: ControllerAnswer,
     },
+    /// ACLs and SCRAM credentials read from ZooKeeper, and the outcome of
+    /// [`Command::WriteSecurity`].
+    Security(super::security::SecurityNews),
     /// The outcome of [`Command::CreateTopics`], per topic.
     TopicsCreated {
         /// The request it answers.
@@ -225,7 +228,7 @@ pub(crate) fn on_event(me: BrokerId, role: &mut Role, todo: &mut Todo, event: Ev
         Event::DataChanged(_) => {}
         // Every broker reads config changes (Kafka's ConfigChangeListener);
         // the loop does it itself.
-        Event::ConfigChanges(_) => {}
+        Event::ConfigChanges(_) | Event::AclChanges { .. } => {}
         // And on deletions (Kafka's TopicDeletion).
         Event::DeletionsRequested(names) => {
             if matches!(role, Role::Controller { .. }) && !names.is_empty() {
@@ -373,6 +376,10 @@ pub(crate) async fn run<E: Engine>(
     let mut leaving: Option<Leaving> = None;
     // The sequence number of the last config change announcement read.
     let mut last_change: Option<u64> = None;
+    let mut security = super::security::Follow::default();
+    if let Err(e) = security.load(&engine, &tell).await {
+        warn!(error = %e, "reading ACLs and users failed; they are read at the next change");
+    }
     loop {
         if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
             // A call waits while the engine is unreachable; shutdown does not.
@@ -517,6 +524,13 @@ pub(crate) async fn run<E: Engine>(
                         _ = &mut stop => break,
                     }
                 }
+                Command::WriteSecurity { conn, write } => {
+                    let results = tokio::select! {
+                        r = super::security::write_security(&engine, write, &tell) => r,
+                        _ = &mut stop => break,
+                    };
+                    tell(News::Security(super::security::SecurityNews::Written(conn, results)));
+                }
                 Command::DeleteTopics { topics } => {
                     tokio::select! {
                         () = mark_deletions(&engine, &topics) => {}
@@ -591,8 +605,17 @@ pub(crate) async fn run<E: Engine>(
                         control.data_changed(key);
                     }
                     if let Event::ConfigChanges(names) = &event {
-                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed, now_ms()).await {
+                        let mut users = BTreeSet::new();
+                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed, &mut users, now_ms()).await {
                             warn!(error = %e, "reading config changes failed; they are read at the next one");
+                        }
+                        if let Err(e) = security.user_changes(&engine, users, &tell).await {
+                            warn!(error = %e, "reading users' credentials failed; they are read at the next change");
+                        }
+                    }
+                    if let Event::AclChanges { extended, names } = &event {
+                        if let Err(e) = security.acl_changes(&engine, *extended, names, &tell, now_ms()).await {
+                            warn!(error = %e, "reading ACL changes failed; they are read at the next one");
                         }
                     }
                     if let Event::TopicsChanged(now) = &event {

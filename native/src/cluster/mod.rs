@@ -98,6 +98,8 @@ mod leader_and_isr;
 pub(crate) mod membership;
 pub(crate) mod rebalance;
 mod requests;
+pub(crate) mod security;
+mod security_znodes;
 mod sender;
 pub(crate) mod shutdown;
 mod stop_replica;

@@ -240,14 +240,15 @@ fn config_change_announcements_are_read_then_purged_once_fifteen_minutes_old() {
         announce("a").await;
         announce("b").await;
         let first = names().await;
-        let (mut last, mut owed) = (None, BTreeSet::new());
+        let (mut last, mut owed, mut users) = (None, BTreeSet::new(), BTreeSet::new());
         let newest = created(first.last().unwrap().clone()).await;
         assert!(newest > 0, "ZooKeeper's ctime");
         // Read at the moment the newest was made: both read, none purged.
-        read_config_changes(&zk, &first, &mut last, &mut owed, newest)
+        read_config_changes(&zk, &first, &mut last, &mut owed, &mut users, newest)
             .await
             .unwrap();
         assert_eq!(owed, ["a".to_string(), "b".to_string()].into());
+        assert!(users.is_empty(), "topics only");
         assert_eq!(names().await, first);
 
         announce("c").await;
@@ -261,9 +262,16 @@ fn config_change_announcements_are_read_then_purged_once_fifteen_minutes_old() {
         owed.clear();
         // Fifteen minutes after the third was made: only the new one is
         // read, and every announcement made before it goes.
-        read_config_changes(&zk, &all, &mut last, &mut owed, made + CHANGE_EXPIRATION_MS)
-            .await
-            .unwrap();
+        read_config_changes(
+            &zk,
+            &all,
+            &mut last,
+            &mut owed,
+            &mut users,
+            made + CHANGE_EXPIRATION_MS,
+        )
+        .await
+        .unwrap();
         assert_eq!(owed, ["c".to_string()].into());
         let kept: BTreeSet<String> = ages
             .into_iter()
@@ -274,7 +282,7 @@ fn config_change_announcements_are_read_then_purged_once_fifteen_minutes_old() {
         assert_eq!(names().await, kept);
         // Much later every one goes; those another broker purged already
         // are skipped.
-        read_config_changes(&zk, &all, &mut last, &mut owed, i64::MAX)
+        read_config_changes(&zk, &all, &mut last, &mut owed, &mut users, i64::MAX)
             .await
             .unwrap();
         assert!(names().await.is_empty());

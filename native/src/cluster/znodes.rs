@@ -55,6 +55,10 @@ pub(crate) const PERSISTENT_PATHS: &[&str] = &[
     "/config/users",
     "/config/brokers",
     "/config/ips",
+    "/kafka-acl",
+    "/kafka-acl-changes",
+    "/kafka-acl-extended/prefixed",
+    "/kafka-acl-extended-changes",
 ];
 
 /// `/brokers/ids/<id>`.

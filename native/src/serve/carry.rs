@@ -61,6 +61,22 @@ pub(super) fn apply<S: Storage>(
         }) => {
             broker.handle_isr_written(&tp, leader_epoch, outcome, now);
         }
+        Input::Cluster(News::Security(news)) => {
+            use crate::cluster::security::SecurityNews;
+            match news {
+                SecurityNews::Acls(resource, acls) => {
+                    debug!(?resource, n = acls.len(), "ACLs from the cluster");
+                    broker.handle_resource_acls(&resource, acls);
+                }
+                SecurityNews::Scram(user, creds) => {
+                    debug!(user, n = creds.len(), "SCRAM credentials from the cluster");
+                    broker.handle_user_scram(&user, creds);
+                }
+                SecurityNews::Written(conn, results) => {
+                    broker.handle_security_written(conn, results, now);
+                }
+            }
+        }
         Input::Cluster(News::TopicsCreated { request, results }) => {
             broker.handle_topics_created(request, results, now);
         }
@@ -167,6 +183,12 @@ pub(super) fn send(
             info!(topic = %topic, "changing the topic's configs in the cluster");
             if let Some(c) = cluster {
                 let _ = c.send(cluster::Command::WriteTopicConfigs { topic, configs });
+            }
+        }
+        Output::WriteSecurity { conn, write } => {
+            info!(conn, "writing ACLs or SCRAM credentials to the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::WriteSecurity { conn, write });
             }
         }
         Output::DeleteTopics { topics } => {

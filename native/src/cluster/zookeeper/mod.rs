@@ -82,11 +82,16 @@ enum Watch {
     Deletions,
     /// Children of `/config/changes`.
     ConfigChanges,
+    /// Children of `/kafka-acl-changes` (`true`: of
+    /// `/kafka-acl-extended-changes`).
+    AclChanges(bool),
 }
 
 /// Every watch, as a new session sets them.
-const WATCHES: [Watch; 6] = [
+const WATCHES: [Watch; 8] = [
     Watch::ConfigChanges,
+    Watch::AclChanges(false),
+    Watch::AclChanges(true),
     Watch::Brokers,
     Watch::Controller,
     Watch::Topics,
@@ -180,6 +185,17 @@ impl ZooKeeper {
                 self.watches
                     .spawn(async move { (watch, watcher.changed().await) });
                 Ok(Event::ConfigChanges(children.into_iter().collect()))
+            }
+            Watch::AclChanges(extended) => {
+                let path = match extended {
+                    false => super::security_znodes::LITERAL_CHANGES,
+                    true => super::security_znodes::EXTENDED_CHANGES,
+                };
+                let (children, _, watcher) = self.client.get_and_watch_children(path).await?;
+                self.watches
+                    .spawn(async move { (watch, watcher.changed().await) });
+                let names = children.into_iter().collect();
+                Ok(Event::AclChanges { extended, names })
             }
             Watch::Deletions => {
                 let (children, _, watcher) =
@@ -575,6 +591,17 @@ impl Engine for ZooKeeper {
     async fn delete(&self, key: &str) -> Result<(), EngineError> {
         match self.client.delete(key, None).await {
             Ok(()) | Err(zk::Error::NoNode) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn delete_at(&self, key: &str, at: Version) -> Result<Written, EngineError> {
+        let Ok(v) = i32::try_from(at.0) else {
+            return Ok(Written::Conflict);
+        };
+        match self.client.delete(key, Some(v)).await {
+            Ok(()) => Ok(Written::Done(at)),
+            Err(zk::Error::NoNode | zk::Error::BadVersion) => Ok(Written::Conflict),
             Err(e) => Err(e.into()),
         }
     }
