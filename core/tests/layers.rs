@@ -7,7 +7,7 @@
 //! coordinator   the group coordinator (and later transactions)        6
 //! state         metadata image, typed configs, producers, sessions    5
 //! storage       the Storage trait and MemStorage                      4
-//!   | security  listeners, principals, SASL, ACLs                       4
+//!   | security  listeners, principals, SASL, ACLs and their changes   4
 //! json          frames as JSON                                        3
 //! annotate      spans over every byte  |  example  example frames     2
 //! records       record batches                                        1

@@ -38,7 +38,6 @@
 use std::collections::BTreeMap;
 
 use super::{Ctx, Handled};
-use crate::broker::ScramUpdate;
 use crate::protocol::messages::alter_user_scram_credentials_request::{
     AlterUserScramCredentialsRequest, ScramCredentialUpsertion,
 };
@@ -47,6 +46,7 @@ use crate::protocol::messages::alter_user_scram_credentials_response::{
 };
 use crate::protocol::{ErrorCode, ResponseBody};
 use crate::security::acl::{Operation, ResourceType, CLUSTER_NAME};
+use crate::security::changes::ScramUpdate;
 use crate::security::sasl::{scram, Mechanism};
 use crate::state::security::{SecurityChange, SecurityImage};
 use crate::state::Config;

@@ -10,9 +10,9 @@
 //! (or user) it carried, as Kafka answers per resource.
 
 use super::{Handled, Reply};
-use crate::broker::{AclResource, AclUpdate, ScramUpdate, SecurityWrite};
 use crate::protocol::{ErrorCode, ResponseBody};
 use crate::security::acl::AclBinding;
+use crate::security::changes::{AclResource, AclUpdate, ScramUpdate, SecurityWrite};
 
 /// A response waiting for the driver's ZooKeeper writes.
 #[derive(Debug)]

@@ -143,6 +143,7 @@ use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::header::encode_response_chunks;
 use crate::protocol::{ApiKey, ResponseBody};
+pub use crate::security::changes::{AclResource, AclUpdate, ScramUpdate, SecurityWrite};
 use crate::state::brokers::Membership;
 use crate::state::cleaner::{self, Cleaner};
 use crate::state::cluster::{metadata_tp, Cluster};
@@ -158,7 +159,6 @@ pub use conn::PeerInfo;
 use conn::{Conn, InFlight};
 pub use output::Output;
 use timer::{TimerKind, Timers};
-pub use zk_security::{AclResource, AclUpdate, ScramUpdate, SecurityWrite};
 
 pub use crate::coordinator::group::{GroupConfig, GroupSummary};
 pub use crate::coordinator::txn::TxnSummary;

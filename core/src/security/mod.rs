@@ -11,6 +11,7 @@
 //! ([`crate::broker::PeerInfo::entropy`]).
 
 pub mod acl;
+pub mod changes;
 pub mod sasl;
 
 use std::collections::BTreeMap;

@@ -31,7 +31,6 @@ use super::controller::write_error;
 use super::ids::Ids;
 use super::internal_log::{self, InternalRecord, WriteError};
 use super::Now;
-use crate::broker::AclResource;
 use crate::protocol::messages::metadata::{
     access_control_entry_record::AccessControlEntryRecord,
     remove_access_control_entry_record::RemoveAccessControlEntryRecord,
@@ -41,6 +40,7 @@ use crate::protocol::messages::metadata::{
 use crate::protocol::wire::{put_uvarint, Reader, Writer};
 use crate::protocol::{EncodeError, ErrorCode, Message, Uuid, Wire};
 use crate::security::acl::{AclBinding, Acls, Operation, PatternType, Permission, ResourceType};
+use crate::security::changes::AclResource;
 use crate::security::sasl::{Mechanism, ScramCredential};
 use crate::storage::Storage;
 
