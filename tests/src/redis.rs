@@ -8,13 +8,12 @@
 //! [`Redis::kill9`] then [`Redis::restart`] loses nothing a client was
 //! told was written, as a test of exactly-once delivery needs.
 
-use crate::free_port;
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::TempDir;
+use crate::{free_port, TempDir};
 
 /// How long a server may take to answer its first PING.
 const START_TIMEOUT: Duration = Duration::from_secs(30);

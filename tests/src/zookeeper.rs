@@ -3,7 +3,6 @@
 //! port, its data in a temporary directory, killed when dropped. A client
 //! session of its own reads the znodes that brokers write.
 
-use crate::free_port;
 use std::fs;
 use std::future::Future;
 use std::path::Path;
@@ -13,7 +12,7 @@ use std::time::{Duration, Instant};
 pub use zookeeper_client as client;
 use zookeeper_client::Stat;
 
-use crate::TempDir;
+use crate::{free_port, TempDir};
 
 /// Where Debian's `libzookeeper-java` (pulled in by `zookeeper`) puts the
 /// server; the rest of its class path is in the same directory.

@@ -13,12 +13,11 @@
 //!   session ended unrenewed, so reading on proves the re-authentications,
 //!   and the broker's log shows each connection's repeated SaslHandshake.
 
-use spate_e2e::free_port;
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
-use spate_e2e::{spate, wait_until, Server, TempDir, Watched};
+use spate_e2e::{free_port, spate, wait_until, Server, TempDir, Watched};
 
 /// A broker with one SASL_PLAINTEXT listener.
 struct OAuthBroker {

@@ -2,7 +2,6 @@
 //! `spate serve`, with Kafka's own quickstart property files, real files,
 //! its REST API, SIGKILL and SIGTERM restarts, and the dead-letter topic.
 
-use spate_e2e::free_port;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
@@ -11,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use spate_e2e::cluster::wait;
-use spate_e2e::{spate, Server, TempDir};
+use spate_e2e::{free_port, spate, Server, TempDir};
 
 /// How long anything may take to arrive.
 const PATIENCE: Duration = Duration::from_secs(60);
@@ -333,6 +332,67 @@ fn sigkill_mid_stream_loses_nothing() {
     let worker = Worker::start(&dir.0, &QUICKSTART, port);
     let after = wait_lines(&sink, before + 2);
     assert_eq!(&after[before..], ["tail 1", "tail 2"]);
+    drop(worker);
+}
+
+/// `spate serve` on the loopback `port` over the data directory `data`,
+/// so that a test can stop the broker and start it again where the worker
+/// looks for it.
+fn broker_at(port: u16, data: &Path) -> Server {
+    let mut cmd = Command::new(spate());
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data);
+    Server::spawn(cmd)
+}
+
+#[test]
+fn a_broker_outage_is_retried_reported_and_loses_nothing() {
+    let data = TempDir::new("connect-outage-data");
+    let broker_port = free_port();
+    let server = broker_at(broker_port, &data.0);
+    let dir = TempDir::new("connect-outage");
+    let port = free_port();
+    quickstart_files(&dir.0, &server, port);
+    let source = dir.0.join("test.txt");
+    let sink = dir.0.join("test.sink.txt");
+    let text = |range: std::ops::Range<usize>| -> String {
+        range.map(|i| format!("line {i}\n")).collect()
+    };
+    std::fs::write(&source, text(0..20)).unwrap();
+    let worker = Worker::start(&dir.0, &QUICKSTART, port);
+    wait_lines(&sink, 20);
+
+    // The broker goes away; lines keep coming.
+    assert!(server.terminate(), "the broker stops cleanly");
+    append(&source, &text(20..40));
+    // The source cannot produce them: its task stays RUNNING and the
+    // status says what it is retrying, rather than failing or dropping.
+    let retrying = wait("the source to report the outage", PATIENCE, || {
+        let s = worker.get("/connectors/local-file-source/status").ok()?;
+        let task = &s["tasks"][0];
+        (task["state"] == "RUNNING")
+            .then(|| task["retrying"].as_str().map(str::to_string))
+            .flatten()
+    });
+    assert!(!retrying.is_empty());
+    assert_eq!(lines(&sink).len(), 20, "nothing moved without a broker");
+
+    // The broker is back on the same port: every line arrives, in order,
+    // each at least once, and the status no longer reports a retry.
+    let _server = broker_at(broker_port, &data.0);
+    let want: Vec<String> = (0..40).map(|i| format!("line {i}")).collect();
+    let got = wait("every line after the outage", PATIENCE, || {
+        let l = lines(&sink);
+        want.iter().all(|w| l.contains(w)).then_some(l)
+    });
+    let mut seen = std::collections::HashSet::new();
+    let firsts: Vec<&String> = got.iter().filter(|l| seen.insert(*l)).collect();
+    assert_eq!(firsts, want.iter().collect::<Vec<_>>(), "in order, no gap");
+    wait("the retry to clear", PATIENCE, || {
+        let s = worker.get("/connectors/local-file-source/status").ok()?;
+        s["tasks"][0]["retrying"].is_null().then_some(())
+    });
     drop(worker);
 }
 

@@ -6,13 +6,12 @@
 //! Wrong passwords, unknown users and clients that do not speak SASL get an
 //! error and no data.
 
-use spate_e2e::free_port;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use spate_e2e::tls::Pki;
-use spate_e2e::{json_answer, require, spate, workspace, Server, TempDir};
+use spate_e2e::{free_port, json_answer, require, spate, workspace, Server, TempDir};
 
 /// A broker with a SASL_PLAINTEXT and a PLAINTEXT listener.
 struct Secured {
