@@ -108,6 +108,8 @@ def rows(spate_bin, broker, n, free_port, log):
         with open(lines, "w") as f:
             for i in range(n):
                 f.write(f"k{i}:{VALUE}\n")
+        subprocess.run([spate_bin, "topic", "create", "bench-redis", "-b", broker.addr],
+                       capture_output=True, text=True)
         made = subprocess.run([spate_bin, "produce", "bench-redis", "--file", lines, "--key-separator", ":",
                                "--acks", "1", "-b", broker.addr], capture_output=True, text=True)
         if made.returncode != 0:
