@@ -377,7 +377,8 @@ pub(crate) async fn run<E: Engine>(
     // The sequence number of the last config change announcement read.
     let mut last_change: Option<u64> = None;
     let mut security = super::security::Follow::default();
-    if let Err(e) = security.load(&engine, &tell).await {
+    let tell_security = |news| tell(News::Security(news));
+    if let Err(e) = security.load(&engine, &tell_security).await {
         warn!(error = %e, "reading ACLs and users failed; they are read at the next change");
     }
     loop {
@@ -526,7 +527,7 @@ pub(crate) async fn run<E: Engine>(
                 }
                 Command::WriteSecurity { conn, write } => {
                     let results = tokio::select! {
-                        r = super::security::write_security(&engine, write, &tell) => r,
+                        r = super::security::write_security(&engine, write, &tell_security) => r,
                         _ = &mut stop => break,
                     };
                     tell(News::Security(super::security::SecurityNews::Written(conn, results)));
@@ -609,12 +610,12 @@ pub(crate) async fn run<E: Engine>(
                         if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed, &mut users, now_ms()).await {
                             warn!(error = %e, "reading config changes failed; they are read at the next one");
                         }
-                        if let Err(e) = security.user_changes(&engine, users, &tell).await {
+                        if let Err(e) = security.user_changes(&engine, users, &tell_security).await {
                             warn!(error = %e, "reading users' credentials failed; they are read at the next change");
                         }
                     }
                     if let Event::AclChanges { extended, names } = &event {
-                        if let Err(e) = security.acl_changes(&engine, *extended, names, &tell, now_ms()).await {
+                        if let Err(e) = security.acl_changes(&engine, *extended, names, &tell_security, now_ms()).await {
                             warn!(error = %e, "reading ACL changes failed; they are read at the next one");
                         }
                     }

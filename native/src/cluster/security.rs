@@ -29,7 +29,6 @@ use tracing::{debug, info, warn};
 
 use super::config_changes::expired;
 use super::engine::{Engine, EngineError, Expect, Written};
-use super::membership::{News, Tell};
 use super::security_znodes::{
     acl_change, acl_path, credential_to_string, decode_acl_change, decode_acls, desanitize,
     encode_acls, encode_user_change, resource_type_dir, scram_of, user_path, ACL_CHANGE_PREFIX,
@@ -40,6 +39,10 @@ use super::topic_znodes::{decode_configs, encode_configs, CONFIG_CHANGE_PREFIX};
 /// How many times a conditional write is tried (Kafka's
 /// `AclAuthorizer.maxUpdateRetries`).
 pub(crate) const MAX_UPDATE_RETRIES: usize = 10;
+
+/// How this module tells the broker what ZooKeeper holds now: the
+/// membership loop wraps each [`SecurityNews`] into its own news.
+pub(crate) type Tell<'a> = &'a (dyn Fn(SecurityNews) + Send + Sync);
 
 /// What the membership loop tells the broker about security.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +60,7 @@ pub(crate) enum SecurityNews {
 pub(super) async fn write_security<E: Engine>(
     engine: &E,
     write: SecurityWrite,
-    tell: &Tell,
+    tell: Tell<'_>,
 ) -> Vec<Result<(), ErrorCode>> {
     let mut results = Vec::new();
     match write {
@@ -84,12 +87,12 @@ pub(super) async fn write_security<E: Engine>(
 /// Tells the broker what a successful update left, and its outcome.
 fn outcome<T>(
     done: Result<T, String>,
-    tell: &Tell,
+    tell: Tell<'_>,
     news: impl FnOnce(T) -> SecurityNews,
 ) -> Result<(), ErrorCode> {
     match done {
         Ok(now) => {
-            tell(News::Security(news(now)));
+            tell(news(now));
             Ok(())
         }
         Err(why) => {
@@ -199,7 +202,7 @@ async fn update_user<E: Engine>(
 async fn tell_acls<E: Engine>(
     engine: &E,
     resource: AclResource,
-    tell: &Tell,
+    tell: Tell<'_>,
 ) -> Result<(), EngineError> {
     let Some(path) = acl_path(&resource) else {
         return Ok(());
@@ -211,19 +214,19 @@ async fn tell_acls<E: Engine>(
         }),
         None => Vec::new(),
     };
-    tell(News::Security(SecurityNews::Acls(resource, acls)));
+    tell(SecurityNews::Acls(resource, acls));
     Ok(())
 }
 
 /// Reads the config znode of `user` and tells the broker its credentials.
-async fn tell_user<E: Engine>(engine: &E, user: String, tell: &Tell) -> Result<(), EngineError> {
+async fn tell_user<E: Engine>(engine: &E, user: String, tell: Tell<'_>) -> Result<(), EngineError> {
     let path = user_path(&user);
     let creds = match engine.read(&path).await? {
         Some(v) => scram_of(&decode_configs(&v.data).unwrap_or_default()),
         None => Vec::new(),
     };
     debug!(user = %user, mechanisms = creds.len(), "a user's SCRAM credentials");
-    tell(News::Security(SecurityNews::Scram(user, creds)));
+    tell(SecurityNews::Scram(user, creds));
     Ok(())
 }
 
@@ -242,7 +245,7 @@ impl Follow {
     /// when it starts (the engine's `connect` keeps the watches' first
     /// reads to itself). What fails is read at the next change
     /// notification instead.
-    pub async fn load<E: Engine>(&mut self, engine: &E, tell: &Tell) -> Result<(), EngineError> {
+    pub async fn load<E: Engine>(&mut self, engine: &E, tell: Tell<'_>) -> Result<(), EngineError> {
         for extended in [false, true] {
             self.load_acls(engine, extended, tell).await?;
         }
@@ -254,7 +257,7 @@ impl Follow {
         &mut self,
         engine: &E,
         extended: bool,
-        tell: &Tell,
+        tell: Tell<'_>,
     ) -> Result<(), EngineError> {
         let (root, pattern_type) = match extended {
             false => (LITERAL_ACLS, PatternType::Literal),
@@ -284,7 +287,7 @@ impl Follow {
         engine: &E,
         extended: bool,
         names: &BTreeSet<String>,
-        tell: &Tell,
+        tell: Tell<'_>,
         now_ms: i64,
     ) -> Result<(), EngineError> {
         let dir = if extended {
@@ -328,7 +331,7 @@ impl Follow {
         &mut self,
         engine: &E,
         users: BTreeSet<String>,
-        tell: &Tell,
+        tell: Tell<'_>,
     ) -> Result<(), EngineError> {
         let users: BTreeSet<String> = match self.users {
             true => users,

@@ -35,7 +35,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::client::security::SaslLogin;
-use crate::cluster::BrokerInfo;
+use crate::cluster::engine::BrokerInfo;
 
 /// A connected stream to another broker: TCP, or TLS over it.
 pub(crate) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}

@@ -15,7 +15,7 @@ use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
 use serde_json::Value;
 
-use super::jwt::B64;
+use super::b64::B64;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 /// The shortest RSA modulus jose4j accepts for RS256/384/512.

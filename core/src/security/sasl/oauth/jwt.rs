@@ -22,13 +22,7 @@
 #[cfg(feature = "jwks")]
 use super::jwks::Jwks;
 
-/// base64url as JWTs and JWKs write it: no padding, though padding is
-/// tolerated.
-pub(crate) const B64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    base64::engine::GeneralPurposeConfig::new()
-        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-);
+use super::b64::B64;
 use super::OAuthConfig;
 use base64::Engine;
 use serde_json::{Map, Value};

@@ -36,6 +36,7 @@
 //! [`OAuthConfig::set_jwks`] refuses every key set, and only unsecured
 //! tokens are served.
 
+mod b64;
 #[cfg(feature = "jwks")]
 pub mod jwks;
 pub mod jwt;
