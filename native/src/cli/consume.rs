@@ -11,8 +11,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Write as _};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -177,7 +176,7 @@ pub(crate) fn run(args: ConsumeArgs) -> anyhow::Result<ExitCode> {
 /// committed offsets of the new assignment.
 fn run_group(args: &ConsumeArgs, group: &str, mut client: Client) -> anyhow::Result<ExitCode> {
     client.topic(&args.topic)?;
-    let stop = stop_on_signal();
+    let stop = crate::cli::stop_on_signal();
     let config = MemberConfig {
         group: group.to_string(),
         topics: vec![args.topic.clone()],
@@ -299,28 +298,6 @@ fn group_positions(
         positions.extend(unset);
     }
     Ok(positions)
-}
-
-/// A flag raised by the first Ctrl-C or SIGTERM, so that the member can
-/// commit and leave its group; a second one exits at once.
-fn stop_on_signal() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let raised = Arc::clone(&flag);
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async {
-            crate::serve::shutdown_signal().await;
-            raised.store(true, Ordering::Relaxed);
-            crate::serve::shutdown_signal().await;
-            std::process::exit(130);
-        });
-    });
-    flag
 }
 
 /// Prints one record per `--json` or `--format`.

@@ -46,3 +46,28 @@ pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
                 .is_some_and(|j| j.io_error_kind() == Some(BrokenPipe))
     })
 }
+
+/// A flag raised by the first Ctrl-C or SIGTERM, so that a long-running
+/// client (`spate consume --group`, `spate connect`) can commit and leave
+/// cleanly; a second one exits at once.
+pub(crate) fn stop_on_signal() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let flag = Arc::new(AtomicBool::new(false));
+    let raised = Arc::clone(&flag);
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            crate::serve::shutdown_signal().await;
+            raised.store(true, Ordering::Relaxed);
+            crate::serve::shutdown_signal().await;
+            std::process::exit(130);
+        });
+    });
+    flag
+}

@@ -80,7 +80,7 @@ pub(crate) fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     Converter::new(&config.value_converter).context("value.converter")?;
     let offsets = Arc::new(Mutex::new(OffsetStore::load(&config.offset_file)?));
     let registry: Registry = Arc::new(Mutex::new(BTreeMap::new()));
-    let stop = stop_on_signal();
+    let stop = crate::cli::stop_on_signal();
     let cluster_id = crate::client::Client::connect(&ConnArgs {
         brokers: config.bootstrap.clone(),
         command_config: None,
@@ -378,26 +378,4 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
-}
-
-/// A flag raised by the first SIGTERM or Ctrl-C; a second one exits at
-/// once.
-fn stop_on_signal() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let raised = Arc::clone(&flag);
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        rt.block_on(async {
-            crate::serve::shutdown_signal().await;
-            raised.store(true, Ordering::Relaxed);
-            crate::serve::shutdown_signal().await;
-            std::process::exit(130);
-        });
-    });
-    flag
 }
