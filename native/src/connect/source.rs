@@ -1,5 +1,5 @@
 //! A source task's thread: poll, convert, produce with the idempotent
-//! producer, `commit_record` each acknowledged record, and every
+//! producer, `commit_records` each acknowledged batch, and every
 //! `offset.flush.interval.ms` write the acknowledged offsets to the
 //! offset file, then `commit`. On stop the offsets of everything
 //! acknowledged are flushed before the task stops.
@@ -19,7 +19,9 @@ use anyhow::{anyhow, Context as _};
 use super::convert::Converter;
 use super::offsets::OffsetStore;
 use super::status::{State, TaskCtl};
-use super::task::{Props, RecordAck, SourceOffset, SourcePartition, SourceTask, TaskError};
+use super::task::{
+    Props, RecordAck, SourceOffset, SourcePartition, SourceRecord, SourceTask, TaskError,
+};
 use crate::client::producer::{Outgoing, Producer};
 use crate::client::ConnArgs;
 use crate::clock::now_ms;
@@ -159,11 +161,15 @@ impl SourceRun {
                 let outgoing: Vec<Outgoing> = list.iter().map(|(_, o)| o.clone()).collect();
                 let acks = producer.send(&topic, &outgoing, &mut ctl.retry())?;
                 ctl.retrying(None);
-                for ((i, _), (partition, offset)) in list.iter().zip(acks) {
-                    let rec = &records[*i];
-                    self.task
-                        .commit_record(rec, RecordAck { partition, offset })
-                        .map_err(task_error)?;
+                let done: Vec<(&SourceRecord, RecordAck)> = list
+                    .iter()
+                    .zip(acks)
+                    .map(|((i, _), (partition, offset))| {
+                        (&records[*i], RecordAck { partition, offset })
+                    })
+                    .collect();
+                self.task.commit_records(&done).map_err(task_error)?;
+                for (rec, _) in &done {
                     remember(acked, &rec.source_partition, &rec.source_offset);
                 }
             }

@@ -101,6 +101,16 @@ pub(crate) trait SourceTask: Send {
     fn commit_record(&mut self, _record: &SourceRecord, _ack: RecordAck) -> Result<(), TaskError> {
         Ok(())
     }
+    /// Every record of `acked` was acknowledged by the broker (one
+    /// produced batch, in order). By default each goes to
+    /// [`SourceTask::commit_record`]; a task that can acknowledge many at
+    /// once at its source (a Redis stream: one XACK) does so here.
+    fn commit_records(&mut self, acked: &[(&SourceRecord, RecordAck)]) -> Result<(), TaskError> {
+        for (record, ack) in acked {
+            self.commit_record(record, *ack)?;
+        }
+        Ok(())
+    }
     /// The worker has flushed the offsets of everything acknowledged.
     fn commit(&mut self) -> Result<(), TaskError> {
         Ok(())

@@ -82,6 +82,25 @@ impl SourceTask for RedisSourceTask {
         done
     }
 
+    fn commit_records(&mut self, acked: &[(&SourceRecord, RecordAck)]) -> Result<(), TaskError> {
+        let s = self.source()?;
+        let done = match &mut s.reader {
+            // One XACK for the batch: a round trip per record bounded
+            // the stream source's rate.
+            Reader::Stream(r) => {
+                let records: Vec<&SourceRecord> = acked.iter().map(|(r, _)| *r).collect();
+                r.ack_all(&mut s.conn, &records)
+            }
+            Reader::List(r) => acked
+                .iter()
+                .try_for_each(|(record, _)| r.ack(&mut s.conn, record)),
+        };
+        if done.as_ref().is_err_and(is_retriable) {
+            s.resync();
+        }
+        done
+    }
+
     fn stop(&mut self) {
         self.state = None;
     }

@@ -6,7 +6,7 @@
 //!        acknowledged: a crash): XREADGROUP ... STREAMS stream 0, then
 //!        after the last id read, until none is left;
 //!        then new ones: XREADGROUP ... BLOCK 1000 STREAMS stream >
-//! commit_record: XACK stream group id
+//! commit_records: XACK stream group id... (one per produced batch)
 //! ```
 //!
 //! Each entry becomes a record for `topic`: the key is the field
@@ -113,16 +113,33 @@ impl StreamReader {
 
     /// XACKs the entry `record` came from.
     pub(crate) fn ack(&mut self, conn: &mut Conn, record: &SourceRecord) -> Result<(), TaskError> {
-        let id = entry_id(record)?;
+        self.ack_all(conn, &[record])
+    }
+
+    /// XACKs the entries `records` came from, in one command.
+    pub(crate) fn ack_all(
+        &mut self,
+        conn: &mut Conn,
+        records: &[&SourceRecord],
+    ) -> Result<(), TaskError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let ids = records
+            .iter()
+            .map(|r| entry_id(r))
+            .collect::<Result<Vec<String>, TaskError>>()?;
         let con = conn.get()?;
         let acked = redis::cmd("XACK")
             .arg(&self.stream)
             .arg(&self.group)
-            .arg(&id)
+            .arg(&ids)
             .query::<i64>(con);
         match acked {
             Ok(_) => {
-                self.in_flight.remove(&id);
+                for id in &ids {
+                    self.in_flight.remove(id);
+                }
                 Ok(())
             }
             Err(e) => Err(conn.fail("XACK", e)),

@@ -1,5 +1,6 @@
 //! The source: a stream and a list, with a crash before and after
-//! `commit_record`, and Redis restarted under it.
+//! `commit_record` (or `commit_records`, a batch), and Redis restarted
+//! under it.
 
 use redis::Commands as _;
 use spate_e2e::redis::Redis;
@@ -108,11 +109,14 @@ fn a_stream_is_read_as_a_group_and_unacknowledged_entries_come_again_after_a_cra
         again.iter().map(order_field).collect::<Vec<_>>(),
         ["o2", "o3"]
     );
-    for (i, r) in again.iter().enumerate() {
-        retry("commit_record", || {
-            second.commit_record(r, ack(1 + i as i64))
-        });
-    }
+    // The broker acknowledged both in one produced batch: one XACK.
+    let batch: Vec<(&SourceRecord, RecordAck)> =
+        again.iter().zip(1..).map(|(r, o)| (r, ack(o))).collect();
+    retry("commit_records", || second.commit_records(&batch));
+    assert_eq!(
+        redis.cli_lines(&["XPENDING", "orders", "connect-redis-source"])[0],
+        "0"
+    );
     redis.cli(&["XADD", "orders", "1003-0", "order", "o4"]);
     let new = poll_n(&mut second, 1);
     assert_eq!(order_field(&new[0]), "o4");
@@ -161,11 +165,10 @@ fn a_list_is_drained_through_a_processing_list_and_resumed_after_a_crash() {
     let again = poll_n(&mut second, 2);
     let values: Vec<String> = again.iter().map(|r| text(&r.value.value)).collect();
     assert_eq!(values, ["b", "c"]);
-    for (i, r) in again.iter().enumerate() {
-        retry("commit_record", || {
-            second.commit_record(r, ack(1 + i as i64))
-        });
-    }
+    // The broker acknowledged both in one produced batch.
+    let batch: Vec<(&SourceRecord, RecordAck)> =
+        again.iter().zip(1..).map(|(r, o)| (r, ack(o))).collect();
+    retry("commit_records", || second.commit_records(&batch));
     assert!(lrange(&mut check(&redis), processing).is_empty());
     redis.cli(&["RPUSH", "jobs", "d"]);
     let new = poll_n(&mut second, 1);
