@@ -13,6 +13,7 @@ pub mod fixture;
 pub mod logs;
 pub mod redis;
 pub mod tls;
+pub mod txn;
 pub mod zookeeper;
 
 /// The workspace root.
@@ -303,6 +304,25 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port")
+}
+
+/// Runs `spate ARGS` against `bootstrap` as `user` over SASL_PLAINTEXT with
+/// PLAIN, and returns its stdout; panics with its stderr when it fails.
+pub fn spate_as_plain(bootstrap: &str, (user, password): (&str, &str), args: &[&str]) -> String {
+    let out = Command::new(spate())
+        .args(args)
+        .args(["-b", bootstrap, "-X", "security.protocol=SASL_PLAINTEXT"])
+        .args(["-X", "sasl.mechanism=PLAIN"])
+        .args(["-X", &format!("sasl.username={user}")])
+        .args(["-X", &format!("sasl.password={password}")])
+        .output()
+        .expect("spate runs");
+    assert!(
+        out.status.success(),
+        "spate {args:?} as {user}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Runs `cmd`, a test script that prints its answer as one JSON line

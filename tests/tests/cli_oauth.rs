@@ -77,7 +77,11 @@ fn run(addr: &str, args: &[&str], stdin: &[u8]) -> std::process::Output {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("starting spate");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    // A refused login ends spate before it reads its input: the pipe
+    // closes under the write, and its exit status and stderr tell.
+    if let Err(e) = child.stdin.take().unwrap().write_all(stdin) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "{e}");
+    }
     child.wait_with_output().unwrap()
 }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use spate_e2e::cluster::{json_at, properties, wait, wait_live};
 use spate_e2e::zookeeper::ZooKeeper;
-use spate_e2e::{require, spate, workspace, Server, TempDir};
+use spate_e2e::{require, spate, spate_as_plain, workspace, Server, TempDir};
 
 const JAAS: &str = "org.apache.kafka.common.security.plain.PlainLoginModule required \
     username=\"admin\" password=\"admin-secret\" user_admin=\"admin-secret\";";
@@ -134,21 +134,18 @@ fn wait_view(bootstrap: &str, listed: bool, read: &str) -> Value {
     last
 }
 
-/// `spate ARGS -b bootstrap` as the PLAIN user `admin`.
+/// Adds or removes (`verb`) an ALLOW of `operation` for User:alice on the
+/// resource `on` names, as the super user, through `bootstrap`.
+fn alice_acl(bootstrap: &str, verb: &str, operation: &str, on: &[&str]) {
+    let mut args = vec!["acl", verb, "--allow-principal", "User:alice"];
+    args.extend(["--operation", operation]);
+    args.extend(on);
+    as_admin(bootstrap, &args);
+}
+
+/// `spate ARGS` as the PLAIN super user `admin`.
 fn as_admin(bootstrap: &str, args: &[&str]) -> String {
-    let out = Command::new(spate())
-        .args(args)
-        .args(["-b", bootstrap, "-X", "security.protocol=SASL_PLAINTEXT"])
-        .args(["-X", "sasl.mechanism=PLAIN", "-X", "sasl.username=admin"])
-        .args(["-X", "sasl.password=admin-secret"])
-        .output()
-        .expect("spate runs");
-    assert!(
-        out.status.success(),
-        "spate {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    spate_as_plain(bootstrap, ("admin", "admin-secret"), args)
 }
 
 /// Three records into `topic` through the PLAINTEXT listener.
@@ -283,49 +280,16 @@ fn acls_and_scram_users_live_in_zookeeper_and_every_broker_follows_them() {
 
     // Through A: alice may use groups prefixed `g-` and describe orders,
     // not read it. B enforces it: orders is listed, reading is refused.
-    as_admin(
+    alice_acl(
         &node_a.sasl,
-        &[
-            "acl",
-            "add",
-            "--allow-principal",
-            "User:alice",
-            "--operation",
-            "Read",
-            "--group",
-            "g-",
-            "--resource-pattern-type",
-            "prefixed",
-        ],
+        "add",
+        "Read",
+        &["--group", "g-", "--resource-pattern-type", "prefixed"],
     );
-    as_admin(
-        &node_a.sasl,
-        &[
-            "acl",
-            "add",
-            "--allow-principal",
-            "User:alice",
-            "--operation",
-            "Describe",
-            "--topic",
-            "orders",
-        ],
-    );
+    alice_acl(&node_a.sasl, "add", "Describe", &["--topic", "orders"]);
     wait_view(&node_b.sasl, true, "TOPIC_AUTHORIZATION_FAILED");
     // Through B: READ on orders; A enforces it.
-    as_admin(
-        &node_b.sasl,
-        &[
-            "acl",
-            "add",
-            "--allow-principal",
-            "User:alice",
-            "--operation",
-            "Read",
-            "--topic",
-            "orders",
-        ],
-    );
+    alice_acl(&node_b.sasl, "add", "Read", &["--topic", "orders"]);
     wait_view(&node_a.sasl, true, "ok");
     wait_view(&node_b.sasl, true, "ok");
 
@@ -352,19 +316,7 @@ fn acls_and_scram_users_live_in_zookeeper_and_every_broker_follows_them() {
     );
 
     // DeleteAcls through A takes READ back on B.
-    as_admin(
-        &node_a.sasl,
-        &[
-            "acl",
-            "remove",
-            "--allow-principal",
-            "User:alice",
-            "--operation",
-            "Read",
-            "--topic",
-            "orders",
-        ],
-    );
+    alice_acl(&node_a.sasl, "remove", "Read", &["--topic", "orders"]);
     assert_eq!(
         acls_at(&zk, "/kafka-acl/Topic/orders"),
         [alice("Allow", "Describe")]
@@ -379,19 +331,7 @@ fn acls_and_scram_users_live_in_zookeeper_and_every_broker_follows_them() {
     let listed = as_admin(&node_b.sasl, &["acl", "list"]);
     assert!(listed.contains("User:alice"), "{listed}");
     // And follows changes made through A after it.
-    as_admin(
-        &node_a.sasl,
-        &[
-            "acl",
-            "add",
-            "--allow-principal",
-            "User:alice",
-            "--operation",
-            "Read",
-            "--topic",
-            "orders",
-        ],
-    );
+    alice_acl(&node_a.sasl, "add", "Read", &["--topic", "orders"]);
     wait_view(&node_b.sasl, true, "ok");
     // Deleting the user through B: A refuses alice.
     assert_eq!(

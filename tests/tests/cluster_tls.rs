@@ -33,6 +33,7 @@ use spate_e2e::cluster::{
     check_read_back, describe, json_at, properties, read_all, wait, wait_live, AckedProducer,
 };
 use spate_e2e::tls::Pki;
+use spate_e2e::txn::{leaders, read_committed, values, PRODUCE};
 use spate_e2e::zookeeper::ZooKeeper;
 use spate_e2e::{require, Server, TempDir};
 
@@ -229,51 +230,6 @@ fn brokers_replicate_over_sasl_ssl_and_a_broker_with_a_wrong_password_never_join
     assert!(listing.contains("guarded"), "{listing}");
 }
 
-/// Commits `t1` and aborts `t2`, two records per partition of `orders`
-/// each, then reads every partition with read_committed to its end and
-/// prints each value.
-const TXNS: &str = "import sys\n\
-from confluent_kafka import Producer, Consumer, TopicPartition, OFFSET_BEGINNING\n\
-p = Producer({'bootstrap.servers': sys.argv[1], 'transactional.id': 'tls-txn', 'linger.ms': 5})\n\
-p.init_transactions(60)\n\
-for name, commit in (('t1', True), ('t2', False)):\n\
-\x20   p.begin_transaction()\n\
-\x20   for part in range(3):\n\
-\x20       for i in range(2):\n\
-\x20           p.produce('orders', f'{name}-{part}-{i}'.encode(), partition=part)\n\
-\x20   p.flush(60)\n\
-\x20   if commit:\n\
-\x20       p.commit_transaction(60)\n\
-\x20   else:\n\
-\x20       p.abort_transaction(60)\n\
-c = Consumer({'bootstrap.servers': sys.argv[1], 'group.id': 'reader', \
-'enable.auto.commit': False, 'enable.partition.eof': True, \
-'isolation.level': 'read_committed'})\n\
-c.assign([TopicPartition('orders', x, OFFSET_BEGINNING) for x in range(3)])\n\
-ended = set()\n\
-while len(ended) < 3:\n\
-\x20   m = c.poll(20)\n\
-\x20   if m is None:\n\
-\x20       sys.exit('no message or end within 20 s')\n\
-\x20   if m.error():\n\
-\x20       if m.error().code() == -191:\n\
-\x20           ended.add(m.partition())\n\
-\x20           continue\n\
-\x20       sys.exit(str(m.error()))\n\
-\x20   print(m.value().decode())\n\
-c.close()\n";
-
-/// The leader of each partition of `topic` (`None` while one has none).
-fn leaders(b: &Server, topic: &str) -> Option<Vec<i64>> {
-    let out = b.spate(&["topic", "describe", topic, "--json"], b"");
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    v["partitions"]
-        .as_array()?
-        .iter()
-        .map(|p| p["leader"].as_i64().filter(|l| *l >= 0))
-        .collect()
-}
-
 #[test]
 fn transaction_markers_go_over_sasl_ssl() {
     let zk = ZooKeeper::start();
@@ -305,8 +261,10 @@ fn transaction_markers_go_over_sasl_ssl() {
     // Led by different brokers: some markers are another broker's to write.
     assert!(led.len() > 1, "{led:?}");
     let bootstrap: Vec<String> = brokers.values().map(|b| b.addr.clone()).collect();
+    let bootstrap = bootstrap.join(",");
+    // Its stdin closed, the producer goes on to `t3` at once.
     let out = Command::new(require("python3"))
-        .args(["-c", TXNS, &bootstrap.join(",")])
+        .args(["-c", PRODUCE, &bootstrap, "tls-txn"])
         .output()
         .expect("python3 runs");
     assert!(
@@ -314,12 +272,6 @@ fn transaction_markers_go_over_sasl_ssl() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let read: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
-    let committed: BTreeSet<String> = (0..3)
-        .flat_map(|p| (0..2).map(move |i| format!("t1-{p}-{i}")))
-        .collect();
-    assert_eq!(read, committed);
+    let committed: BTreeSet<String> = values("t1").union(&values("t3")).cloned().collect();
+    assert_eq!(read_committed(&bootstrap), Some(committed));
 }

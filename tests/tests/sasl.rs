@@ -11,7 +11,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 use spate_e2e::tls::Pki;
-use spate_e2e::{free_port, json_answer, require, spate, workspace, Server, TempDir};
+use spate_e2e::{
+    free_port, json_answer, require, spate, spate_as_plain, workspace, Server, TempDir,
+};
 
 /// A broker with a SASL_PLAINTEXT and a PLAINTEXT listener.
 struct Secured {
@@ -419,21 +421,9 @@ fn acl_view(bootstrap: &str, settings: &Value, topics: &[&str]) -> Value {
     json_answer("acl_view", cmd)
 }
 
-/// `spate ARGS -b bootstrap` as the PLAIN user `admin` (a super user).
+/// `spate ARGS` as the PLAIN super user `admin`.
 fn as_admin(bootstrap: &str, args: &[&str]) -> String {
-    let out = Command::new(spate())
-        .args(args)
-        .args(["-b", bootstrap, "-X", "security.protocol=SASL_PLAINTEXT"])
-        .args(["-X", "sasl.mechanism=PLAIN", "-X", "sasl.username=admin"])
-        .args(["-X", "sasl.password=admin-secret"])
-        .output()
-        .expect("spate runs");
-    assert!(
-        out.status.success(),
-        "spate {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    spate_as_plain(bootstrap, ("admin", "admin-secret"), args)
 }
 
 #[test]

@@ -77,13 +77,7 @@ struct Raw {
 /// Runs the task until it is stopped or fails.
 pub(crate) fn run(mut r: SinkRun) {
     let ctl = Arc::clone(&r.ctl);
-    ctl.set(State::Running);
-    let result = r.run();
-    r.task.stop();
-    match result {
-        Ok(()) => ctl.set(State::Unassigned),
-        Err(e) => ctl.fail(&e),
-    }
+    ctl.run_task(&mut r, |r| r.run(), |r| r.task.stop());
 }
 
 /// Calls `f` until it does not fail retriably (with backoff), or the

@@ -49,13 +49,7 @@ pub(crate) struct SourceRun {
 /// Runs the task until it is stopped or fails.
 pub(crate) fn run(mut r: SourceRun) {
     let ctl = Arc::clone(&r.ctl);
-    ctl.set(State::Running);
-    let result = r.run();
-    r.task.stop();
-    match result {
-        Ok(()) => ctl.set(State::Unassigned),
-        Err(e) => ctl.fail(&e),
-    }
+    ctl.run_task(&mut r, |r| r.run(), |r| r.task.stop());
 }
 
 /// The error of a task call, after retries.

@@ -108,6 +108,24 @@ impl TaskCtl {
         }
     }
 
+    /// Runs a task's loop `run` on `r` as RUNNING, then `stop`s the task: the
+    /// task is UNASSIGNED when the loop ended (the worker stops it), or
+    /// FAILED with the loop's error.
+    pub(crate) fn run_task<R>(
+        &self,
+        r: &mut R,
+        run: impl FnOnce(&mut R) -> anyhow::Result<()>,
+        stop: impl FnOnce(&mut R),
+    ) {
+        self.set(State::Running);
+        let result = run(r);
+        stop(r);
+        match result {
+            Ok(()) => self.set(State::Unassigned),
+            Err(e) => self.fail(&e),
+        }
+    }
+
     /// A retry callback for the producer: notes the error, and goes on
     /// unless the task is stopping.
     pub(crate) fn retry(&self) -> impl FnMut(&anyhow::Error) -> bool + '_ {
