@@ -1,4 +1,4 @@
-// kafkajs over a secured listener, for tests/tests/sasl.rs.
+// kafkajs over a secured listener, for tests/tests/e2e/sasl.rs.
 //
 // Usage: node secure_clients.js BOOTSTRAP TOPIC SETTINGS_JSON
 //

@@ -1,4 +1,4 @@
-// Kafka transactions driven with kafkajs, for tests/tests/transactions.rs.
+// Kafka transactions driven with kafkajs, for tests/tests/e2e/transactions.rs.
 //
 // usage: node txn_producer.js BROKER
 //

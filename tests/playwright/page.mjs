@@ -1,5 +1,5 @@
 // The playground page in Debian's Chromium, served by `spate serve
-// --playground` (tests/tests/playground.rs starts it and runs this):
+// --playground` (tests/tests/e2e/playground.rs starts it and runs this):
 //
 //   node page.mjs URL VECTORS_DIR SCREENSHOT_DIR [BROKER_ADDR]
 //

@@ -1,5 +1,5 @@
 """An idempotent confluent-kafka producer with acks=all that says which
-records were acknowledged, for tests/tests/cluster_failover.rs.
+records were acknowledged, for tests/tests/e2e/cluster_failover.rs.
 
 Usage: acked_producer.py BOOTSTRAP TOPIC COUNT [PAUSE_MS]
 

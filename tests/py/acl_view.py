@@ -1,4 +1,4 @@
-"""What a SASL user sees and may do, for tests/tests/sasl.rs (ACLs).
+"""What a SASL user sees and may do, for tests/tests/e2e/sasl.rs (ACLs).
 
 Usage: acl_view.py BOOTSTRAP SETTINGS_JSON TOPIC...
 

@@ -1,6 +1,6 @@
 """An idempotent confluent-kafka producer with acks=all that writes to
 every partition of a topic for a while and says which records were
-acknowledged where, for tests/tests/cluster_faults.rs.
+acknowledged where, for tests/tests/e2e/cluster_faults.rs.
 
 Usage: fault_producer.py BOOTSTRAP TOPIC PARTITIONS SECONDS NAME [PAUSE_MS]
 

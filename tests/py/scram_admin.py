@@ -1,4 +1,4 @@
-"""confluent-kafka's AdminClient managing SCRAM users, for tests/tests/sasl.rs.
+"""confluent-kafka's AdminClient managing SCRAM users, for tests/tests/e2e/sasl.rs.
 
 Usage: scram_admin.py BOOTSTRAP SETTINGS_JSON set USER PASSWORD MECHANISM [ITERATIONS]
        scram_admin.py BOOTSTRAP SETTINGS_JSON delete USER MECHANISM

@@ -1,4 +1,4 @@
-"""Real Python clients over a secured listener, for tests/tests/sasl.rs.
+"""Real Python clients over a secured listener, for tests/tests/e2e/sasl.rs.
 
 Usage: secure_clients.py CLIENT BOOTSTRAP TOPIC SETTINGS_JSON
 

@@ -1,5 +1,5 @@
 """Kafka transactions driven with confluent-kafka (librdkafka), for
-tests/tests/transactions.rs.
+tests/tests/e2e/transactions.rs.
 
 usage: txn_confluent.py SCENARIO BROKER [ARGS...]
 

@@ -1,4 +1,4 @@
-"""Kafka transactions driven with kafka-python, for tests/tests/transactions.rs.
+"""Kafka transactions driven with kafka-python, for tests/tests/e2e/transactions.rs.
 
 usage: txn_kafka_python.py BROKER
 

@@ -1,4 +1,4 @@
-"""A confluent-kafka transactional producer that tests/tests/transactions_cli.rs
+"""A confluent-kafka transactional producer that tests/tests/e2e/transactions_cli.rs
 drives through stdin.
 
 Usage: txn_producer.py BROKER TRANSACTIONAL_ID TOPIC PARTITION:COUNT...

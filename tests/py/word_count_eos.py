@@ -1,5 +1,5 @@
 """quixstreams' word count with processing_guarantee="exactly-once", for
-tests/tests/transactions.rs.
+tests/tests/e2e/transactions.rs.
 
 usage: word_count_eos.py BROKER STATE_DIR
 
