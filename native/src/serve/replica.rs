@@ -25,7 +25,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use super::outbound::{self, BrokerStream};
 use super::Input;
@@ -109,11 +109,19 @@ async fn run(
     markers: bool,
 ) {
     let mut stream: Option<BrokerStream> = None;
+    // Whether the last exchange failed: a leader that stays unreachable is
+    // retried every second or so, and its failure is said once (then at
+    // debug level) rather than on every retry.
+    let mut failing = false;
     while let Some(job) = jobs.recv().await {
         let ask = exchange(&mut stream, &host, port, &job.frame);
         let result = tokio::time::timeout(SOCKET_TIMEOUT, ask)
             .await
             .unwrap_or_else(|_| Err("timed out".to_string()));
+        if result.is_ok() && failing {
+            failing = false;
+            info!(leader, %host, port, markers, "inter-broker connection works again");
+        }
         let input = match result {
             Ok(frame) if markers => Input::MarkersResponse(leader, frame),
             Ok(frame) => {
@@ -121,7 +129,12 @@ async fn run(
                 Input::ReplicaResponse(leader, frame)
             }
             Err(e) => {
-                info!(leader, %host, port, error = %e, markers, "inter-broker connection failed");
+                if failing {
+                    debug!(leader, %host, port, error = %e, markers, "inter-broker connection failed");
+                } else {
+                    warn!(leader, %host, port, error = %e, markers, "inter-broker connection failed");
+                }
+                failing = true;
                 stream = None;
                 if markers {
                     Input::MarkersFailure(leader)
