@@ -40,6 +40,9 @@ let loading = null;
 function loadWasm() {
   if (loading === null) {
     loading = (async () => {
+      if (!fs.existsSync(path.join(WASM_DIR, 'spate_wasm_bg.wasm'))) {
+        throw new Error(`spate-broker: ${WASM_DIR} has no spate_wasm_bg.wasm: run \`npm run build\` in the package`);
+      }
       const glue = await import(pathToFileURL(path.join(WASM_DIR, 'spate_wasm.mjs')).href);
       const bytes = await fs.promises.readFile(path.join(WASM_DIR, 'spate_wasm_bg.wasm'));
       await glue.default({ module_or_path: bytes });

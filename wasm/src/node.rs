@@ -3,8 +3,12 @@
 //!
 //! The host frames the bytes (a Kafka frame is a 4-byte big-endian size,
 //! then that many bytes) and tells the broker what happened; the broker
-//! answers through [`Server::poll_output`]. Storage is a
-//! [`MemStorage`]: everything lives in the wasm memory and goes with it.
+//! answers through [`Server::poll_output`]. Storage is memory: everything
+//! lives in the wasm memory and goes with it. It is the playground's
+//! [`IdbStorage`] (a `MemStorage` that journals its changes) with the
+//! journal dropped after every input: one `Broker` type in the module
+//! instead of two keeps the `.wasm` small, and a host that wants the
+//! records on disk has the journal to write from.
 //!
 //! # How to drive it
 //!
@@ -26,15 +30,15 @@
 use bytes::Bytes;
 use js_sys::{Object, Reflect, Uint8Array};
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
-use spate_core::storage::MemStorage;
 use wasm_bindgen::prelude::*;
 
 use crate::error;
+use crate::idb::IdbStorage;
 
 /// A single broker over memory, driven by the host's sockets and timers.
 #[wasm_bindgen]
 pub struct Server {
-    broker: Broker<MemStorage>,
+    broker: Broker<IdbStorage>,
 }
 
 /// Reads `options[key]` as a number, if present.
@@ -94,8 +98,9 @@ impl Server {
             config.seed = seed as u64;
         }
         let now = number(&options, "now")?.ok_or_else(|| error("now is required"))? as i64;
-        let broker = Broker::new(config, MemStorage::new(), now)
+        let mut broker = Broker::new(config, IdbStorage::default(), now)
             .map_err(|e| error(&format!("the broker could not start: {e}")))?;
+        broker.storage_mut().forget();
         Ok(Server { broker })
     }
 
@@ -116,17 +121,20 @@ impl Server {
     pub fn request(&mut self, conn: f64, frame: &[u8], now: f64) {
         self.broker
             .handle_request(conn as ConnId, Bytes::copy_from_slice(frame), now as i64);
+        self.broker.storage_mut().forget();
     }
 
     /// Connection `conn` closed (by the peer, or after a close output).
     pub fn disconnect(&mut self, conn: f64, now: f64) {
         self.broker.handle_disconnect(conn as ConnId, now as i64);
+        self.broker.storage_mut().forget();
     }
 
     /// Time passed: runs the timers due at `now`.
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(&mut self, now: f64) {
         self.broker.handle_timeout(now as i64);
+        self.broker.storage_mut().forget();
     }
 
     /// When `handleTimeout` is next due (ms since the epoch), if ever.
