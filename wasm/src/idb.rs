@@ -95,6 +95,13 @@ impl IdbStorage {
             logs,
         }
     }
+
+    /// Drops the journal: for a host that keeps nothing beyond memory
+    /// ([`crate::node::Server`]).
+    pub fn forget(&mut self) {
+        self.ops.clear();
+        self.touched.clear();
+    }
 }
 
 impl Storage for IdbStorage {

@@ -4,7 +4,9 @@
 //! a [`MemStorage`](spate_core::storage::MemStorage) loaded from IndexedDB
 //! at [`Playground::open`], whose changes are written in one IndexedDB
 //! transaction per handled request before the response is given back.
-//! Beside it, free functions explain bytes: [`annotate()`], [`parse_input`],
+//! [`node::Server`] is a broker over memory for a host that owns the
+//! sockets (the `spate-broker` npm package in `js/`).
+//! Beside them, free functions explain bytes: [`annotate()`], [`parse_input`],
 //! [`apis`], [`schema`], [`example`], [`sasl_examples`].
 //!
 //! The driver loop is the one every Spate driver runs: after each
@@ -19,6 +21,7 @@
 
 mod annotated;
 pub mod idb;
+pub mod node;
 mod views;
 
 use std::cell::RefCell;

@@ -1,0 +1,177 @@
+//! [`Server`]: the broker for a JavaScript host that owns the sockets,
+//! such as the `spate-broker` npm package's driver on `node:net`.
+//!
+//! The host frames the bytes (a Kafka frame is a 4-byte big-endian size,
+//! then that many bytes) and tells the broker what happened; the broker
+//! answers through [`Server::poll_output`]. Storage is memory: everything
+//! lives in the wasm memory and goes with it. It is the playground's
+//! [`IdbStorage`] (a `MemStorage` that journals its changes) with the
+//! journal dropped after every input: one `Broker` type in the module
+//! instead of two keeps the `.wasm` small, and a host that wants the
+//! records on disk has the journal to write from.
+//!
+//! # How to drive it
+//!
+//! As every Spate driver (see `spate_core::broker`): after each
+//! `connect`, `request`, `disconnect` or `handleTimeout`, call
+//! `pollOutput` until it returns `undefined`, writing each response to its
+//! socket and ending each socket it closes; then arm one timer for
+//! `pollTimeout` (milliseconds since the epoch) and call `handleTimeout`
+//! when it fires. Connection ids are the host's to choose, each used once.
+//!
+//! Outputs that only a broker in a ZooKeeper cluster gives never come
+//! here: [`Server`] is always a single broker that is its own controller.
+//!
+//! Fault injection (issue 16) is core's (`core/src/broker`): when it
+//! lands, it gets a method here that forwards to the broker, and the
+//! driver passes its option through; the framing and the drain loop stay
+//! as they are.
+
+use bytes::Bytes;
+use js_sys::{Object, Reflect, Uint8Array};
+use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use wasm_bindgen::prelude::*;
+
+use crate::error;
+use crate::idb::IdbStorage;
+
+/// A single broker over memory, driven by the host's sockets and timers.
+#[wasm_bindgen]
+pub struct Server {
+    broker: Broker<IdbStorage>,
+}
+
+/// Reads `options[key]` as a number, if present.
+fn number(options: &JsValue, key: &str) -> Result<Option<f64>, JsValue> {
+    let v = Reflect::get(options, &key.into())?;
+    if v.is_undefined() {
+        return Ok(None);
+    }
+    v.as_f64()
+        .map(Some)
+        .ok_or_else(|| error(&format!("{key} must be a number")))
+}
+
+#[wasm_bindgen]
+impl Server {
+    /// A broker advertising `{host, port}` to its clients, with the
+    /// options `{autoCreate, defaultPartitions,
+    /// groupInitialRebalanceDelayMs, seed, now}` (`now`: milliseconds
+    /// since the epoch; `seed`: the ids' randomness, a fresh one per
+    /// broker). The host checks option names; this checks their values.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<Server, JsValue> {
+        if !options.is_object() {
+            return Err(error("options must be an object"));
+        }
+        let mut config = Config::default();
+        let host = Reflect::get(&options, &"host".into())?;
+        config.advertised_host = host
+            .as_string()
+            .ok_or_else(|| error("host must be a string"))?;
+        let port = number(&options, "port")?.ok_or_else(|| error("port is required"))?;
+        if !(1.0..=65535.0).contains(&port) || port.fract() != 0.0 {
+            return Err(error(&format!("port must be 1 to 65535, not {port}")));
+        }
+        config.advertised_port = port as i32;
+        let auto = Reflect::get(&options, &"autoCreate".into())?;
+        if !auto.is_undefined() {
+            config.auto_create_topics = auto
+                .as_bool()
+                .ok_or_else(|| error("autoCreate must be a boolean"))?;
+        }
+        if let Some(n) = number(&options, "defaultPartitions")? {
+            if !(1.0..=i32::MAX as f64).contains(&n) || n.fract() != 0.0 {
+                return Err(error(&format!(
+                    "defaultPartitions must be a positive integer, not {n}"
+                )));
+            }
+            config.default_partitions = n as i32;
+        }
+        if let Some(ms) = number(&options, "groupInitialRebalanceDelayMs")? {
+            if ms.is_nan() || ms < 0.0 {
+                return Err(error("groupInitialRebalanceDelayMs must be 0 or more"));
+            }
+            config.groups.initial_rebalance_delay_ms = ms as i64;
+        }
+        if let Some(seed) = number(&options, "seed")? {
+            config.seed = seed as u64;
+        }
+        let now = number(&options, "now")?.ok_or_else(|| error("now is required"))? as i64;
+        let mut broker = Broker::new(config, IdbStorage::default(), now)
+            .map_err(|e| error(&format!("the broker could not start: {e}")))?;
+        broker.storage_mut().forget();
+        Ok(Server { broker })
+    }
+
+    /// Connection `conn` opened from `addr` (`"127.0.0.1:53122"`, for
+    /// logs); `entropy` is 32 fresh secure random bytes (the seed of its
+    /// SASL nonces).
+    pub fn connect(&mut self, conn: f64, addr: String, entropy: &[u8], now: f64) {
+        let mut peer = PeerInfo {
+            addr,
+            ..PeerInfo::default()
+        };
+        let n = entropy.len().min(peer.entropy.len());
+        peer.entropy[..n].copy_from_slice(&entropy[..n]);
+        self.broker.handle_connect(conn as ConnId, peer, now as i64);
+    }
+
+    /// One request frame arrived on `conn`, its size prefix removed.
+    pub fn request(&mut self, conn: f64, frame: &[u8], now: f64) {
+        self.broker
+            .handle_request(conn as ConnId, Bytes::copy_from_slice(frame), now as i64);
+        self.broker.storage_mut().forget();
+    }
+
+    /// Connection `conn` closed (by the peer, or after a close output).
+    pub fn disconnect(&mut self, conn: f64, now: f64) {
+        self.broker.handle_disconnect(conn as ConnId, now as i64);
+        self.broker.storage_mut().forget();
+    }
+
+    /// Time passed: runs the timers due at `now`.
+    #[wasm_bindgen(js_name = handleTimeout)]
+    pub fn handle_timeout(&mut self, now: f64) {
+        self.broker.handle_timeout(now as i64);
+        self.broker.storage_mut().forget();
+    }
+
+    /// When `handleTimeout` is next due (ms since the epoch), if ever.
+    #[wasm_bindgen(js_name = pollTimeout)]
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.broker.poll_timeout().map(|t| t as f64)
+    }
+
+    /// The next thing to do, or `undefined` when there is none:
+    /// `{conn, frame: Uint8Array}` (write the frame, size prefix
+    /// included) or `{conn, close: reason}` (end the socket).
+    #[wasm_bindgen(js_name = pollOutput)]
+    pub fn poll_output(&mut self) -> Result<JsValue, JsValue> {
+        while let Some(out) = self.broker.poll_output() {
+            let o = Object::new();
+            match out {
+                Output::Response { conn, chunks } => {
+                    let len = chunks.iter().map(|c| c.len()).sum::<usize>();
+                    let buf = Uint8Array::new_with_length(len as u32);
+                    let mut at = 0u32;
+                    for c in &chunks {
+                        buf.subarray(at, at + c.len() as u32).copy_from(c);
+                        at += c.len() as u32;
+                    }
+                    Reflect::set(&o, &"conn".into(), &(conn as f64).into())?;
+                    Reflect::set(&o, &"frame".into(), &buf)?;
+                }
+                Output::Close { conn, reason } => {
+                    Reflect::set(&o, &"conn".into(), &(conn as f64).into())?;
+                    Reflect::set(&o, &"close".into(), &reason.into())?;
+                }
+                // A single broker is never asked to reach ZooKeeper or
+                // other brokers.
+                _ => continue,
+            }
+            return Ok(o.into());
+        }
+        Ok(JsValue::UNDEFINED)
+    }
+}
