@@ -10,8 +10,10 @@
 //!
 //! [`sasl`] holds named frames of a whole SASL/SCRAM-SHA-256 exchange
 //! (RFC 7677's example), whose tokens the annotator explains.
+//! [`sendable`] writes requests a broker takes (the playground's gallery).
 
 pub mod sasl;
+pub mod sendable;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -19,6 +21,7 @@ use crate::protocol::header::{request_header_version, response_header_version};
 use crate::protocol::messages::{request_header, response_header, ApiKey};
 use crate::protocol::schema::{FieldSpec, FieldType, MessageSpec, Prim, StructSpec};
 use crate::protocol::wire::{put_bytes, put_length, put_string, put_uvarint, LenKind};
+use crate::protocol::Uuid;
 use crate::records::{Record, RecordBatchBuilder};
 
 /// Which shape of example to write.
@@ -45,6 +48,14 @@ struct Gen {
     state: u64,
     variant: Variant,
     flip: bool,
+    /// Values a broker takes ([`sendable`]) rather than arbitrary ones.
+    sendable: bool,
+    /// The message's version (a sendable Produce's records depend on it).
+    version: i16,
+    /// The struct being written (sendable values depend on it).
+    in_struct: &'static str,
+    /// What a sendable `topic_id` holds.
+    topic_id: Uuid,
 }
 
 impl Gen {
@@ -86,10 +97,18 @@ pub fn example_body(spec: &MessageSpec, version: i16, seed: u64, variant: Varian
         state: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
         variant,
         flip: false,
+        sendable: false,
+        version,
+        in_struct: "",
+        topic_id: Uuid::ZERO,
     };
+    body_of(&mut g, spec, version)
+}
+
+fn body_of(g: &mut Gen, spec: &MessageSpec, version: i16) -> Bytes {
     let mut w = BytesMut::new();
     write_struct(
-        &mut g,
+        g,
         &mut w,
         spec.root,
         version,
@@ -100,11 +119,25 @@ pub fn example_body(spec: &MessageSpec, version: i16, seed: u64, variant: Varian
 
 /// A whole request frame (size prefix, header, body) for `key` at `version`.
 pub fn example_request(key: ApiKey, version: i16, seed: u64, variant: Variant) -> Bytes {
+    let mut g = Gen {
+        state: seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1,
+        variant,
+        flip: false,
+        sendable: false,
+        version,
+        in_struct: "",
+        topic_id: Uuid::ZERO,
+    };
+    finish_request(&mut g, key, version, (seed % 1_000_000) as i32 + 1)
+}
+
+/// The request frame of `key` at `version` whose body `g` writes.
+fn finish_request(g: &mut Gen, key: ApiKey, version: i16, correlation_id: i32) -> Bytes {
     let mut w = BytesMut::new();
     w.put_i32(0);
     w.put_i16(key as i16);
     w.put_i16(version);
-    w.put_i32((seed % 1_000_000) as i32 + 1);
+    w.put_i32(correlation_id);
     let hv = request_header_version(key, version);
     if hv >= 1 {
         put_string(&mut w, false, "spate-example").unwrap_or(());
@@ -112,7 +145,8 @@ pub fn example_request(key: ApiKey, version: i16, seed: u64, variant: Variant) -
     if request_header::SPEC.flexible.contains(hv) {
         put_uvarint(&mut w, 0);
     }
-    w.put_slice(&example_body(key.request_spec(), version, seed, variant));
+    g.version = version;
+    w.put_slice(&body_of(g, key.request_spec(), version));
     finish(w)
 }
 
@@ -138,12 +172,20 @@ fn finish(mut w: BytesMut) -> Bytes {
 }
 
 fn write_struct(g: &mut Gen, w: &mut BytesMut, s: &StructSpec, version: i16, flexible: bool) {
+    let outer = std::mem::replace(&mut g.in_struct, s.name);
     for f in s.fields {
         if f.inline_in(version) {
+            g.in_struct = s.name;
             write_field(g, w, f, version, flexible, false);
         }
     }
+    g.in_struct = outer;
     if !flexible {
+        return;
+    }
+    if g.sendable {
+        // No tagged field: a client writes one only to say something.
+        put_uvarint(w, 0);
         return;
     }
     let mut tagged: Vec<&FieldSpec> = s
@@ -185,7 +227,22 @@ fn write_field(
     let compact = flexible && !f.never_flexible;
     let nullable = f.nullable.contains(version);
     // Tagged fields are always present (and never default: see write_struct).
-    let null = !tagged && nullable && g.null_here();
+    let null = !tagged
+        && nullable
+        && if g.sendable {
+            sendable::null(f)
+        } else {
+            g.null_here()
+        };
+    let count = |g: &mut Gen| {
+        if g.sendable {
+            usize::from(!sendable::empty(f, g.in_struct))
+        } else if tagged {
+            g.array_len().max(1)
+        } else {
+            g.array_len()
+        }
+    };
     match f.ty {
         FieldType::Prim(p) => write_prim(g, w, p, f, compact, null, tagged),
         FieldType::Array(p) => {
@@ -193,11 +250,7 @@ fn write_field(
                 put_length(w, LenKind::Array, compact, None).unwrap_or(());
                 return;
             }
-            let n = if tagged {
-                g.array_len().max(1)
-            } else {
-                g.array_len()
-            };
+            let n = count(g);
             put_length(w, LenKind::Array, compact, Some(n)).unwrap_or(());
             for _ in 0..n {
                 write_prim(g, w, p, f, compact, false, false);
@@ -218,11 +271,7 @@ fn write_field(
                 put_length(w, LenKind::Array, compact, None).unwrap_or(());
                 return;
             }
-            let n = if tagged {
-                g.array_len().max(1)
-            } else {
-                g.array_len()
-            };
+            let n = count(g);
             put_length(w, LenKind::Array, compact, Some(n)).unwrap_or(());
             for _ in 0..n {
                 write_struct(g, w, s, version, flexible);
@@ -250,6 +299,9 @@ fn write_prim(
             }
         })
         .unwrap_or(0);
+    if g.sendable {
+        return write_sendable(g, w, p, f, compact, null, default);
+    }
     let int = g.small();
     // Never the default when tagged (a default-valued tagged field is not written).
     let pick = |v: i64| if tagged && v == default { v + 1 } else { v };
@@ -297,6 +349,45 @@ fn write_prim(
                 put_bytes(w, compact, &batch).unwrap_or(());
             }
         }
+    }
+}
+
+/// A value of [`sendable`]'s policy.
+fn write_sendable(
+    g: &mut Gen,
+    w: &mut BytesMut,
+    p: Prim,
+    f: &FieldSpec,
+    compact: bool,
+    null: bool,
+    default: i64,
+) {
+    let spec_default = f.default.and(Some(default));
+    let int = sendable::int(f, spec_default);
+    match p {
+        Prim::Bool => w.put_u8(u8::from(
+            f.default.is_some_and(|d| d.eq_ignore_ascii_case("true"))
+                || f.name == "allow_auto_topic_creation",
+        )),
+        Prim::Int8 => w.put_i8(int as i8),
+        Prim::Int16 => w.put_i16(int as i16),
+        Prim::Int32 => w.put_i32(int as i32),
+        Prim::Int64 => w.put_i64(int),
+        Prim::Uint16 => w.put_u16(int as u16),
+        Prim::Uint32 => w.put_u32(int as u32),
+        Prim::Float64 => w.put_f64(int as f64),
+        // DeleteTopics takes a topic's name or its id, not both.
+        Prim::Uuid if f.name == "topic_id" && g.in_struct != "DeleteTopicState" => {
+            w.put_slice(&g.topic_id.0)
+        }
+        Prim::Uuid => w.put_slice(&Uuid::ZERO.0),
+        Prim::String if null => put_length(w, LenKind::String, compact, None).unwrap_or(()),
+        Prim::String => put_string(w, compact, &sendable::string(f, g.in_struct)).unwrap_or(()),
+        Prim::Bytes | Prim::Records if null => {
+            put_length(w, LenKind::Bytes, compact, None).unwrap_or(())
+        }
+        Prim::Bytes => put_bytes(w, compact, &vec![7; sendable::bytes_len(f)]).unwrap_or(()),
+        Prim::Records => put_bytes(w, compact, &sendable::records(g.version)).unwrap_or(()),
     }
 }
 

@@ -194,7 +194,7 @@ fn truncated_field_error_reads_like_a_sentence() {
     assert_eq!(e.field, "topics[0].name");
     assert!(
         e.message
-            .contains("`name` at byte 17 needs 5 bytes, 2 remain"),
+            .contains("`name` at byte 17: needs 5 bytes, 2 remain"),
         "{}",
         e.message
     );

@@ -88,6 +88,61 @@ try {
   check("kcat metadata: client id rdkafka", !!find(rs, "client_id", (r) => r.value === '"rdkafka"'));
   check("kcat metadata: allow_auto_topic_creation", !!find(rs, "allow_auto_topic_creation"));
   check("no page errors so far", page.errors.length === 0, page.errors.join("; "));
+  check("no file the page asks for is missing (favicon included)", page.failed.length === 0, page.failed.join("; "));
+
+  // ---- Unreadable input after a frame: the old frame leaves the screen, Send is off.
+  await paste(page, "00ff00ff");
+  check("00ff00ff: explained", /request frame/.test(await page.textContent("#req-title")), await page.textContent("#req-title"));
+  await paste(page, xxd(kcat).replace(/^(00000000: )..../, "$1610G"));
+  check("typo in an xxd dump: not readable", /not readable as bytes/.test(await page.textContent("#error")), await page.textContent("#error"));
+  const stale = {
+    title: await page.textContent("#req-title"),
+    hex: await page.$$eval("#request-frame .frame-hex .b", (els) => els.length),
+    tree: (await rows(page, "#request-frame")).length,
+    send: await page.isDisabled("#send"),
+  };
+  check("typo in an xxd dump: no title, hex or tree left from before, Send disabled", stale.title === "" && stale.hex === 0 && stale.tree === 0 && stale.send, JSON.stringify(stale));
+
+  // ---- The in-page broker reads a size prefix by the explainer's rule.
+  const metaV1 = Buffer.from("0000001e0003000100000007000a73706174652d7465737400000001000464656d6f", "hex");
+  const cut = Buffer.from("0000001e0003000100000007000a73706174652d74657374000000010009", "hex"); // a 9-byte topic name is missing
+  await paste(page, plainHex(cut));
+  check("cut frame: explained as Metadata v1 with a size prefix", (await page.textContent("#req-title")).startsWith("MetadataRequest v1") && /size prefix present \(detected\)/.test(await page.textContent("#shape")), await page.textContent("#shape"));
+  let cutErr = await page.textContent("#error");
+  check("cut frame: the error says it once", cutErr.split("needs 9 bytes").length === 2 && /cut short/.test(cutErr), cutErr);
+  const lastByte = await page.$$eval("#request-frame .frame-hex .b.err", (els) => els.map((e) => +e.dataset.o));
+  check("cut frame: the last byte read is marked", lastByte.length === 1 && lastByte[0] === 29, lastByte.join(","));
+  const sendAndWait = async () => {
+    await page.evaluate(() => { document.querySelector("#resp-title").textContent = ""; });
+    await page.click("#send");
+    await page.waitForFunction(() => document.querySelector("#resp-title").textContent !== "", null, { timeout: 10000 });
+    return page.textContent("#resp-title");
+  };
+  let said = await sendAndWait();
+  check("cut frame: the broker sees the size prefix too (not api key 0 version 30)", /^Not sent: the frame is cut short/.test(said) && !/version 30/.test(said), said);
+  // The page's Size prefix choice reaches the broker.
+  await paste(page, plainHex(metaV1.subarray(4)), { prefix: "present" });
+  said = await sendAndWait();
+  check("size prefix 'present' on a frame without one: the broker is told", /^Not sent: the frame is cut short: its size prefix says 196609 bytes follow/.test(said), said);
+  await paste(page, plainHex(metaV1), { prefix: "absent" });
+  check("size prefix 'absent' on a frame with one: explained as version 30", /no version 30/.test(await page.textContent("#error")), await page.textContent("#error"));
+  said = await sendAndWait();
+  check("size prefix 'absent': the broker reads the same", /^The broker closed the connection: .*no version 30/.test(said), said);
+  await paste(page, plainHex(metaV1).replace("64656d6f", "6d697363"), { prefix: "auto" }); // topic "misc"
+  said = await sendAndWait();
+  check("size prefix detected: sent and answered", /^MetadataResponse v1/.test(said), said);
+
+  // ---- Edit as JSON with nothing loaded says so where the button is.
+  {
+    const fresh = await open(browser, url);
+    await fresh.click("#edit-json");
+    const seen = await fresh.$eval("#error", (e) => {
+      const r = e.getBoundingClientRect();
+      return { hidden: e.hidden, text: e.textContent, onScreen: r.height > 0 && r.top >= 0 && r.bottom <= innerHeight };
+    });
+    check("Edit as JSON with nothing loaded: the error is on screen", !seen.hidden && seen.onScreen && /Nothing to edit/.test(seen.text), JSON.stringify(seen));
+    await fresh.close();
+  }
 
   // ---- kafka-python's Metadata v12 as base64 (auto-detected).
   const kp = vector("metadata_request_v12_kafka_python.bin");
@@ -222,6 +277,7 @@ try {
   rs = await paste(page, plainHex(bad));
   const err = await page.textContent("#error");
   check("malformed: error names byte 30 (where the 9-byte name should start)", !(await page.isHidden("#error")) && /byte 30\b/.test(err) && /needs 9 bytes, 4 remain/.test(err), err);
+  check("malformed: the error says it once", err.split("needs 9 bytes").length === 2 && err.split("byte 30").length === 2, err);
   const errCell = await page.$$eval("#request-frame .frame-hex .b.err", (els) => els.map((e) => +e.dataset.o));
   check("malformed: hex marks byte 30", errCell.length === 1 && errCell[0] === 30, errCell.join(","));
   check("malformed: tree decoded up to there", !!find(rs, "client_id", (r) => r.value === '"spate-test"') && !!find(rs, "undecoded"));
@@ -249,6 +305,23 @@ try {
   const bad2 = results.filter((r) => r.error || !/(Request|Response) v\d+/.test(r.title));
   check(`gallery: ${results.length} examples annotate without error`, results.length > 300 && bad2.length === 0, JSON.stringify(bad2.slice(0, 5)));
   await page.locator("#gallery-section").screenshot({ path: path.join(shots, "6-gallery.png") });
+
+  // ---- Every gallery request, sent to the in-page broker: answered with no
+  // error, or with exactly the error its example is about (named).
+  const outcomes = [];
+  for (const label of await page.$$eval('#gallery button.example[data-direction="request"]', (els) => els.map((e) => e.getAttribute("aria-label")))) {
+    await page.click(`#gallery button[aria-label="${label}"]`);
+    await page.evaluate(() => { document.querySelector("#resp-title").textContent = ""; });
+    await page.click("#send");
+    await page.waitForFunction(() => document.querySelector("#resp-title").textContent !== "", null, { timeout: 15000 });
+    outcomes.push({ label, said: await page.textContent("#resp-title") });
+  }
+  const wrong = outcomes.filter((o) => !/ — no error$| \(expected: [^)]*\)$/.test(o.said));
+  check(`gallery: ${outcomes.length} requests sent, each answered as its example expects`, outcomes.length > 150 && wrong.length === 0, JSON.stringify(wrong.slice(0, 8)));
+  const served = outcomes.filter((o) => !/does not serve/.test(o.said));
+  const failing = served.filter((o) => /\(expected: /.test(o.said));
+  check("gallery: most requests to APIs the broker serves succeed", failing.length * 2 < served.length, `${failing.length} of ${served.length} answer the error their example is about`);
+  fs.writeFileSync(path.join(shots, "gallery-outcomes.txt"), outcomes.map((o) => `${o.label}: ${o.said}`).join("\n") + "\n");
 
   // ---- Version view and builder.
   await page.selectOption("#versions-api", "0");

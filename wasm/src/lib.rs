@@ -36,7 +36,7 @@ use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
 use spate_core::example::Variant;
 use spate_core::protocol::header::decode_request;
 use spate_core::protocol::messages::{request_header, response_header};
-use spate_core::protocol::{ApiKey, ErrorCode, RequestBody};
+use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, Uuid};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -80,7 +80,11 @@ pub(crate) fn error(msg: &str) -> JsValue {
 
 /// A request waiting for its response.
 struct Pending {
-    frame: Bytes,
+    /// The bytes as the page shows them (size prefix included when it was
+    /// there), so that a decode error's offset names the byte on screen.
+    shown: Bytes,
+    /// Whether `shown` starts with a size prefix.
+    prefix: SizePrefix,
     resolve: Function,
     reject: Function,
 }
@@ -134,10 +138,10 @@ impl Inner {
                     // The broker closes a connection whose frame it cannot
                     // decode; say where, and open a fresh connection.
                     while let Some(p) = me.pending.pop_front() {
-                        let ann = annotate::annotate_request_with(&p.frame, SizePrefix::Absent);
+                        let ann = annotate::annotate_request_with(&p.shown, p.prefix);
                         let e = match ann.error {
                             Some(e) => byte_error(&e),
-                            None => error(&format!("the broker closed the connection: {reason}")),
+                            None => error(&reason.to_string()),
                         };
                         settle.push(Settle::Reject(p.reject, e));
                     }
@@ -270,8 +274,26 @@ impl Playground {
     /// for a produce with acks=0, which Kafka never answers. Rejects with
     /// an `Error` carrying `offset` when the broker cannot decode it.
     /// `now` is milliseconds since the epoch (default `Date.now()`).
-    pub fn handle(&self, frame: &[u8], now: Option<f64>) -> Promise {
-        let frame = strip_prefix(frame);
+    ///
+    /// `size_prefix` ("auto", the default, "present" or "absent") says
+    /// whether the frame starts with its size, by the rule [`annotate()`]
+    /// follows. A frame whose size prefix does not match the bytes after
+    /// it is not sent: the `Error` has `sent: false` (a broker would wait
+    /// for the missing bytes, or read the extra ones as the next frame).
+    pub fn handle(&self, frame: &[u8], now: Option<f64>, size_prefix: Option<String>) -> Promise {
+        let prefix = match size_prefix.as_deref().map(parse_prefix).transpose() {
+            Ok(p) => p.unwrap_or_default(),
+            Err(e) => return Promise::reject(&e),
+        };
+        let shown = Bytes::copy_from_slice(frame);
+        let (frame, prefix) = match strip_prefix(&shown, prefix) {
+            Ok(stripped) => stripped,
+            Err(msg) => {
+                let e = error(&msg);
+                let _ = Reflect::set(&e, &"sent".into(), &false.into());
+                return Promise::reject(&e);
+            }
+        };
         let now = now.unwrap_or_else(date_now) as i64;
         let no_response = matches!(
             decode_request(&frame),
@@ -284,7 +306,8 @@ impl Playground {
                 resolve_now = Some(Settle::Resolve(resolve, reject, JsValue::NULL));
             } else {
                 inner.borrow_mut().pending.push_back(Pending {
-                    frame: frame.clone(),
+                    shown: shown.clone(),
+                    prefix,
                     resolve,
                     reject,
                 });
@@ -297,6 +320,30 @@ impl Playground {
         }
         Inner::drain(&inner, resolve_now.into_iter().collect());
         promise
+    }
+
+    /// The gallery's request of `api_key` at `version`
+    /// ([`sendable_example`]) naming the example topic by its id on this
+    /// broker, where the version names topics by id.
+    pub fn example(&self, api_key: i16, version: i16) -> Result<Vec<u8>, JsValue> {
+        use spate_core::example::sendable::{sendable_request, TOPIC};
+        sendable_example(api_key, version)?;
+        let key = ApiKey::from_i16(api_key).ok_or_else(|| error("no such API"))?;
+        let id = self
+            .inner
+            .borrow()
+            .broker
+            .topics()
+            .into_iter()
+            .find(|t| t.0 == TOPIC)
+            .map_or(Uuid::ZERO, |t| t.1);
+        Ok(sendable_request(key, version, 1, id).to_vec())
+    }
+
+    /// Whether this broker serves the API `api_key` (a request of one it
+    /// does not serve closes the connection, as in Kafka).
+    pub fn serves(&self, api_key: i16) -> bool {
+        ApiKey::from_i16(api_key).is_some_and(|k| self.inner.borrow().broker.serves(k))
     }
 
     /// Topics (with partitions, log start offsets, high watermarks) and
@@ -337,14 +384,46 @@ impl Playground {
     }
 }
 
-fn strip_prefix(frame: &[u8]) -> Bytes {
-    if frame.len() >= 4 {
-        let size = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]) as i64;
-        if size == frame.len() as i64 - 4 {
-            return Bytes::copy_from_slice(&frame[4..]);
-        }
+/// The frame without its size prefix, and whether it had one (`Present`
+/// or `Absent`), by `prefix`'s rule; an error when the size does not match
+/// the bytes after it.
+fn strip_prefix(frame: &Bytes, prefix: SizePrefix) -> Result<(Bytes, SizePrefix), String> {
+    if !prefix.present_in(frame, true) {
+        return Ok((frame.clone(), SizePrefix::Absent));
     }
-    Bytes::copy_from_slice(frame)
+    let Some(head) = frame.get(..4) else {
+        return Err(format!(
+            "a size prefix is 4 bytes, and the frame has {}",
+            frame.len()
+        ));
+    };
+    let size = i64::from(i32::from_be_bytes([head[0], head[1], head[2], head[3]]));
+    let follows = frame.len() as i64 - 4;
+    if size > follows {
+        return Err(format!(
+            "the frame is cut short: its size prefix says {size} bytes follow, {follows} do, \
+             and a broker waits for the rest"
+        ));
+    }
+    if size < follows {
+        return Err(format!(
+            "its size prefix says {size} bytes follow, and {follows} do: a broker would read \
+             the {} after them as the next frame; send one frame at a time",
+            follows - size
+        ));
+    }
+    Ok((frame.slice(4..), SizePrefix::Present))
+}
+
+fn parse_prefix(s: &str) -> Result<SizePrefix, JsValue> {
+    match s {
+        "auto" => Ok(SizePrefix::Auto),
+        "present" => Ok(SizePrefix::Present),
+        "absent" => Ok(SizePrefix::Absent),
+        other => Err(error(&format!(
+            "sizePrefix must be auto, present or absent, not {other:?}"
+        ))),
+    }
 }
 
 /// Options of [`annotate`], read from a plain object.
@@ -361,15 +440,9 @@ fn read_options(o: &JsValue) -> Result<AnnotateOptions, JsValue> {
             JsValue::UNDEFINED
         }
     };
-    let prefix = match get("sizePrefix").as_string().as_deref() {
-        None | Some("auto") => SizePrefix::Auto,
-        Some("present") => SizePrefix::Present,
-        Some("absent") => SizePrefix::Absent,
-        Some(other) => {
-            return Err(error(&format!(
-                "sizePrefix must be auto, present or absent, not {other:?}"
-            )))
-        }
+    let prefix = match get("sizePrefix").as_string() {
+        None => SizePrefix::Auto,
+        Some(p) => parse_prefix(&p)?,
     };
     let response = match get("direction").as_string().as_deref() {
         None | Some("request") => None,
@@ -493,6 +566,66 @@ pub fn example(
         _ => return Err(error("direction must be request or response")),
     }
     .to_vec())
+}
+
+/// A request of `api_key` at `version` (size prefix included) with values
+/// a broker takes: the gallery's examples to send
+/// (`spate_core::example::sendable`). Its topic is `exampleTopic()`.
+#[wasm_bindgen(js_name = sendableExample)]
+pub fn sendable_example(api_key: i16, version: i16) -> Result<Vec<u8>, JsValue> {
+    let key =
+        ApiKey::from_i16(api_key).ok_or_else(|| error(&format!("no API has key {api_key}")))?;
+    if !key.versions().contains(version) {
+        return Err(error(&format!(
+            "{} has versions {}, not {version}",
+            key.name(),
+            key.versions()
+        )));
+    }
+    Ok(spate_core::example::sendable::sendable_request(key, version, 1, Uuid::ZERO).to_vec())
+}
+
+/// What the page sends before the gallery request of `api_key` (see
+/// `spate_core::example::sendable::setup`), given how many partitions the
+/// example topic has (`undefined` when it does not exist):
+/// `[{key, version, name, why}]`.
+#[wasm_bindgen(js_name = sendableSetup)]
+pub fn sendable_setup(api_key: i16, partitions: Option<i32>) -> Result<JsValue, JsValue> {
+    let out = js_sys::Array::new();
+    let Some(key) = ApiKey::from_i16(api_key) else {
+        return Ok(out.into());
+    };
+    for (k, v, why) in spate_core::example::sendable::setup(key, partitions) {
+        let o = js_sys::Object::new();
+        Reflect::set(&o, &"key".into(), &(k as i16).into())?;
+        Reflect::set(&o, &"version".into(), &v.into())?;
+        Reflect::set(&o, &"name".into(), &k.name().into())?;
+        Reflect::set(&o, &"why".into(), &why.into())?;
+        out.push(&o);
+    }
+    Ok(out.into())
+}
+
+/// The error the gallery request of `api_key` at `version` is about, as
+/// `{error, why}` (Kafka's name for it and why it comes), or `null` when
+/// it succeeds.
+#[wasm_bindgen(js_name = sendableExpected)]
+pub fn sendable_expected(api_key: i16, version: i16) -> Result<JsValue, JsValue> {
+    let Some((code, why)) =
+        ApiKey::from_i16(api_key).and_then(|k| spate_core::example::sendable::expected(k, version))
+    else {
+        return Ok(JsValue::NULL);
+    };
+    let o = js_sys::Object::new();
+    Reflect::set(&o, &"error".into(), &code.name().into())?;
+    Reflect::set(&o, &"why".into(), &why.into())?;
+    Ok(o.into())
+}
+
+/// The topic every sendable example names.
+#[wasm_bindgen(js_name = exampleTopic)]
+pub fn example_topic() -> String {
+    spate_core::example::sendable::TOPIC.to_string()
 }
 
 /// A whole SASL/SCRAM-SHA-256 authentication (RFC 7677's example), frame

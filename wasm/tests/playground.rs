@@ -34,7 +34,7 @@ fn frame(key: ApiKey, version: i16, body: RequestBody) -> Bytes {
 }
 
 async fn send(p: &Playground, key: ApiKey, version: i16, frame: &[u8]) -> ResponseBody {
-    let resp = JsFuture::from(p.handle(frame, None))
+    let resp = JsFuture::from(p.handle(frame, None, None))
         .await
         .expect("handled");
     let bytes = Uint8Array::new(&resp).to_vec();
@@ -210,7 +210,9 @@ async fn malformed_frame_rejects_with_the_byte_offset() {
         .unwrap();
     // A Metadata v1 request whose topic array says 5 topics but holds none.
     let bad = [0u8, 3, 0, 1, 0, 0, 0, 7, 0, 1, b'x', 0, 0, 0, 5];
-    let err = JsFuture::from(p.handle(&bad, None)).await.unwrap_err();
+    let err = JsFuture::from(p.handle(&bad, None, None))
+        .await
+        .unwrap_err();
     let offset = js_sys::Reflect::get(&err, &"offset".into())
         .unwrap()
         .as_f64();

@@ -70,6 +70,9 @@ const respView = new FrameView($("response-frame"), describeField, null);
 let current = { bytes: new Uint8Array(0), ann: null };
 let timer; // the explain that typing in the input schedules
 let pg;
+// The gallery request being shown, {key, version}, if the input is one
+// (its Send first makes the state the example needs); null otherwise.
+let galleryRequest = null;
 
 // ------------------------------------------------------------------ input
 
@@ -98,17 +101,33 @@ function explainBytes(bytes) {
   reqView.show(bytes, ann);
   const err = $("error");
   const problems = [];
+  // The message names the field, its type, the byte and the problem: said once.
+  const where = (e) => (/[.[]/.test(e.field) ? ` (in ${e.field})` : "");
   if (ann.error) {
-    problems.push(`Decoding stopped at byte ${ann.error.offset} (${ann.error.field}, ${ann.error.kind}): ${ann.error.problem}. ${ann.error.message}. The tree shows what was decoded before it.`);
+    problems.push(`Decoding stopped: ${ann.error.message}${where(ann.error)}. The tree shows what was decoded before it.`);
   }
   for (let k = 1; k <= ann.bufferCount; k++) {
     const e = ann.bufferError(k);
-    if (e) problems.push(`In the ${ann.bufferLabel(k)} (decoded buffer ${k}), decoding stopped at byte ${e.offset} (${e.field}): ${e.message}.`);
+    if (e) problems.push(`In the ${ann.bufferLabel(k)} (decoded buffer ${k}), decoding stopped: ${e.message}${where(e)}.`);
   }
   err.hidden = !problems.length;
   err.textContent = problems.join(" ");
   $("send").disabled = $("direction").value !== "request" || !pg;
   return ann;
+}
+
+/// Shows no frame: nothing to explain or send (empty or unreadable input).
+/// What an earlier input showed must not stay on screen as if it were this one's.
+function clearFrame() {
+  current = { bytes: new Uint8Array(0), ann: null };
+  $("req-title").textContent = "";
+  reqView.clear();
+  respView.clear();
+  $("resp-title").textContent = "";
+  $("response-frame").hidden = true;
+  document.querySelector(".frames").classList.remove("two");
+  $("send").disabled = true;
+  $("shape").textContent = "";
 }
 
 function explain() {
@@ -117,12 +136,12 @@ function explain() {
   clearTimeout(timer);
   const text = $("input").value;
   $("error").hidden = true;
-  if (!text.trim()) { $("shape").textContent = ""; return; }
+  if (!text.trim()) { clearFrame(); return; }
   let parsed;
   try {
     parsed = wasm.parseInput(text, $("base64").checked);
   } catch (e) {
-    $("shape").textContent = "";
+    clearFrame();
     const err = $("error");
     err.hidden = false;
     err.textContent = `The input is not readable as bytes: ${e.message}`;
@@ -135,6 +154,7 @@ function explain() {
 }
 
 function loadBytes(bytes, opts = {}) {
+  galleryRequest = opts.gallery || null;
   if (opts.direction) $("direction").value = opts.direction;
   if (opts.apiKey !== undefined) $("resp-api").value = opts.apiKey;
   if (opts.apiVersion !== undefined) $("resp-version").value = opts.apiVersion;
@@ -196,6 +216,30 @@ function headerValue(ann, name) {
   return f >= 0 ? Number(ann.span(f).value) : undefined;
 }
 
+/// The nonzero error codes of a response tree, by name (from their notes).
+function errorNames(t) {
+  const out = [];
+  for (let i = 0; i < t.count; i++) {
+    const s = t.span(i);
+    if (/error_code$/.test(s.name) && s.value !== undefined && Number(s.value) !== 0) out.push(s.note || `error ${s.value}`);
+  }
+  return [...new Set(out)];
+}
+
+/// Before a gallery request, what a client would have done first (the
+/// example topic exists, or is gone for CreateTopics; see
+/// spate_core::example::sendable::setup). Returns what was sent, as
+/// sentences, or "".
+async function prepareGallery(key) {
+  const topic = pg.state().topics.find((t) => t.name === wasm.exampleTopic());
+  let said = "";
+  for (const step of wasm.sendableSetup(key, topic ? topic.partitions.length : undefined)) {
+    await pg.handle(wasm.sendableExample(step.key, step.version), undefined, "present");
+    said += `First sent ${step.name} v${step.version}: ${step.why}. `;
+  }
+  return said;
+}
+
 async function send() {
   const ann = current.ann;
   const key = headerValue(ann, "request_api_key");
@@ -203,18 +247,38 @@ async function send() {
   const frame = $("response-frame");
   frame.hidden = false;
   document.querySelector(".frames").classList.add("two");
+  let before = "";
   try {
-    const resp = await pg.handle(current.bytes);
+    if (galleryRequest) {
+      const g = galleryRequest;
+      before = await prepareGallery(g.key);
+      // Newer versions name the topic by its id, which it may only now have.
+      const fresh = pg.example(g.key, g.version);
+      if (fresh.length !== current.bytes.length || fresh.some((b, i) => b !== current.bytes[i])) {
+        loadBytes(fresh, { direction: "request", gallery: g });
+        before += `The request now names ${wasm.exampleTopic()} by its topic id. `;
+      }
+    }
+    // The page's size prefix choice reaches the broker, read by the explainer's rule.
+    const resp = await pg.handle(current.bytes, undefined, $("prefix").value);
     if (resp === null || resp === undefined) {
-      $("resp-title").textContent = "No response: a produce with acks=0 is never answered (as in Kafka). The records were written.";
+      $("resp-title").textContent = `${before}No response: a produce with acks=0 is never answered (as in Kafka). The records were written.`;
       respView.clear();
     } else {
       const rann = new Tree(wasm.annotate(resp, { direction: "response", apiKey: key, apiVersion: version, sizePrefix: "present" }));
-      $("resp-title").textContent = `${rann.title}, ${resp.length} bytes${rann.error ? ` — error: ${rann.error.message}` : ""}`;
+      const errs = errorNames(rann);
+      let outcome = errs.length ? ` — ${errs.join(", ")}` : " — no error";
+      if (galleryRequest) {
+        const want = wasm.sendableExpected(galleryRequest.key, galleryRequest.version);
+        if (want) outcome += errs.length === 1 && errs[0] === want.error ? ` (expected: ${want.why})` : ` (the example expects ${want.error}: ${want.why})`;
+      }
+      $("resp-title").textContent = `${before}${rann.title}, ${resp.length} bytes${rann.error ? ` — error: ${rann.error.message}` : outcome}`;
       respView.show(resp, rann);
     }
   } catch (e) {
-    $("resp-title").textContent = `The broker closed the connection: ${e.message}${e.offset !== undefined ? ` (byte ${e.offset})` : ""}`;
+    // A gallery request of an API this broker does not serve: closing is the answer, as in Kafka.
+    const unserved = galleryRequest && !pg.serves(galleryRequest.key) ? ` (expected: this broker does not serve ${apiByKey.get(galleryRequest.key).name})` : "";
+    $("resp-title").textContent = e.sent === false ? `Not sent: ${e.message}.` : `${before}The broker closed the connection: ${e.message}.${unserved}`;
     respView.clear();
   }
   renderState();
@@ -341,7 +405,10 @@ function renderGallery() {
     const b = e.target.closest("button.example");
     if (!b) return;
     const key = +b.dataset.key, v = +b.dataset.version, dir = b.dataset.direction;
-    loadBytes(wasm.example(key, v, dir, "full", 1), { direction: dir, apiKey: key, apiVersion: v });
+    // Requests are ones to send (values a broker takes); responses show every field.
+    const bytes = dir === "request" ? pg.example(key, v) : wasm.example(key, v, dir, "full", 1);
+    $("prefix").value = "auto";
+    loadBytes(bytes, { direction: dir, apiKey: key, apiVersion: v, gallery: dir === "request" ? { key, version: v } : null });
     $("explain-section").scrollIntoView();
   });
 }
@@ -529,7 +596,13 @@ $("build-json").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); encodeJson(); }
 });
 $("edit-json").addEventListener("click", () => {
-  if (!current.bytes.length) { buildError("Nothing to edit yet: paste a frame or build one."); return; }
+  if (!current.bytes.length) {
+    // Said beside the button, not in the builder further down the page.
+    const err = $("error");
+    err.hidden = false;
+    err.textContent = "Nothing to edit as JSON yet: paste a frame above, pick an example, or build one.";
+    return;
+  }
   if (showJson(current.bytes, options(), "the frame above")) {
     $("builder-section").scrollIntoView();
     $("build-json").focus();
@@ -540,7 +613,7 @@ $("versions-direction").addEventListener("change", renderVersionTable);
 renderVersionTable();
 renderGallery();
 
-$("input").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(explain, 250); });
+$("input").addEventListener("input", () => { galleryRequest = null; clearTimeout(timer); timer = setTimeout(explain, 250); });
 $("explain").addEventListener("click", explain);
 for (const id of ["prefix", "base64", "resp-api", "resp-version"]) $(id).addEventListener("change", explain);
 $("direction").addEventListener("change", () => {

@@ -233,6 +233,12 @@ class HexPane {
   }
 }
 
+/// The byte to mark for a decode error: where it stopped, or, when the
+/// bytes ran out (a frame cut short), the last byte read.
+function errorByte(err, length) {
+  return err && length ? Math.min(err.offset, length - 1) : -1;
+}
+
 export class FrameView {
   /// root: the .frame element; describeField(ancestry spans) -> {type, versions, description} | null
   constructor(root, describeField, onEdit) {
@@ -273,7 +279,7 @@ export class FrameView {
     const expandAll = tree.count <= EXPAND_ALL;
     this.open = new Uint8Array(tree.count);
     for (let i = 0; i < tree.count; i++) this.open[i] = expandAll || tree.depth[i] < 3 ? 1 : 0;
-    this.main.load(0, bytes, tree.error ? tree.error.offset : -1);
+    this.main.load(0, bytes, errorByte(tree.error, bytes.length));
     this.innerBox.hidden = true;
     this.root.classList.remove("decoded");
     this.inner.el.replaceChildren();
@@ -304,8 +310,8 @@ export class FrameView {
       const bytes = this.t.bufferBytes(b);
       this.innerBox.hidden = false;
       this.root.classList.add("decoded");
-      this.innerCaption.textContent = `${this.t.bufferLabel(b)}: ${bytes.length} bytes, offsets from their start${err ? ` — decoding stopped at byte ${err.offset}: ${err.message}` : ""}`;
-      this.inner.load(b, bytes, err ? err.offset : -1);
+      this.innerCaption.textContent = `${this.t.bufferLabel(b)}: ${bytes.length} bytes, offsets from their start${err ? ` — decoding stopped: ${err.message}` : ""}`;
+      this.inner.load(b, bytes, errorByte(err, bytes.length));
     }
     return this.inner;
   }

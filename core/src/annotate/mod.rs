@@ -48,8 +48,10 @@ use walker::{Stop, Walker};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SizePrefix {
     /// Decide from the bytes: a prefix is present when the first int32
-    /// equals the number of bytes after it, or when it looks like a size and
-    /// the bytes after it look like a request header.
+    /// equals the number of bytes after it, or (requests only) when it is a
+    /// plausible size, the first four bytes are no request header and the
+    /// bytes after them start one. The in-page broker and `spate decode`
+    /// follow the same rule.
     #[default]
     Auto,
     /// The frame starts with a size prefix.
@@ -107,7 +109,9 @@ pub fn annotate_request_with(frame: &[u8], prefix: SizePrefix) -> Annotation {
         body(&mut w, key.request_spec(), version, &mut root.children)
     })();
     sasl::deepen(&mut root, api, Direction::Client);
-    finish(root, w, &src, res)
+    let mut ann = finish(root, w, &src, res);
+    say_cut_short(&mut ann, cut_short(&src, has_prefix));
+    ann
 }
 
 /// Annotates a response frame (with or without its size prefix) to a
@@ -177,7 +181,9 @@ pub fn annotate_response_with(
         body(&mut w, key.response_spec(), api_version, &mut root.children)
     })();
     sasl::deepen(&mut root, api, Direction::Server);
-    finish(root, w, &src, res)
+    let mut ann = finish(root, w, &src, res);
+    say_cut_short(&mut ann, cut_short(&src, prefix.present_in(&src, false)));
+    ann
 }
 
 /// Annotates a bare message (no header, no size prefix) of any schema at
@@ -303,26 +309,74 @@ fn size_prefix<'a>(w: &mut Walker<'a>, src: &'a Bytes, out: &mut Vec<Span>) -> R
     Ok(())
 }
 
+/// The largest size prefix [`SizePrefix::Auto`] believes when it does not
+/// match the bytes that follow: Kafka's default `socket.request.max.bytes`.
+const MAX_REQUEST_SIZE: i64 = 104_857_600;
+
+/// [`SizePrefix::Auto`]'s rule. A prefix is present when the first int32
+/// equals the number of bytes after it. For a request it is also present
+/// when the first four bytes are no request header but the bytes after
+/// them start one (an api key, then a version of it as far as the bytes
+/// go) and the int32 is a plausible size: a frame cut short is reported
+/// as cut short, not as an API it is not.
 fn detect_prefix(src: &[u8], request: bool) -> bool {
     if src.len() < 4 {
         return false;
     }
     let size = i32::from_be_bytes([src[0], src[1], src[2], src[3]]) as i64;
-    if size == src.len() as i64 - 4 {
+    let follows = src.len() as i64 - 4;
+    if size == follows {
         return true;
     }
-    if !request || size <= 0 {
+    if !request || size <= 0 || size > MAX_REQUEST_SIZE {
         return false;
     }
-    let looks_like_header = |b: &[u8]| -> bool {
-        if b.len() < 4 {
+    // Whether `b` starts like a request header: at least an api key.
+    let header_start = |b: &[u8]| -> bool {
+        let Some(key) = b.get(..2).map(|k| i16::from_be_bytes([k[0], k[1]])) else {
             return false;
+        };
+        let Some(key) = ApiKey::from_i16(key) else {
+            return false;
+        };
+        match b.get(2..4) {
+            Some(v) => key
+                .request_spec()
+                .valid
+                .contains(i16::from_be_bytes([v[0], v[1]])),
+            None => true,
         }
-        let key = i16::from_be_bytes([b[0], b[1]]);
-        let version = i16::from_be_bytes([b[2], b[3]]);
-        ApiKey::from_i16(key).is_some_and(|k| k.request_spec().valid.contains(version))
     };
-    looks_like_header(&src[4..]) && !looks_like_header(src)
+    let is_header = |b: &[u8]| b.len() >= 4 && header_start(b);
+    if is_header(src) {
+        return false;
+    }
+    if size > follows {
+        header_start(&src[4..])
+    } else {
+        is_header(&src[4..])
+    }
+}
+
+/// The size prefix's claim when more bytes should follow it than do:
+/// `(size, follows)`.
+fn cut_short(src: &[u8], has_prefix: bool) -> Option<(i64, i64)> {
+    let head = src.get(..4).filter(|_| has_prefix)?;
+    let size = i32::from_be_bytes([head[0], head[1], head[2], head[3]]) as i64;
+    let follows = src.len() as i64 - 4;
+    (size > follows).then_some((size, follows))
+}
+
+/// Says first, once, that the frame is cut short when its size prefix
+/// promises more bytes than there are: whatever stopped decoding, that is
+/// why.
+fn say_cut_short(ann: &mut Annotation, short: Option<(i64, i64)>) {
+    if let (Some(e), Some((size, follows))) = (ann.error.as_mut(), short) {
+        e.message = format!(
+            "the frame is cut short (its size prefix says {size} bytes follow, {follows} do); {}",
+            e.message
+        );
+    }
 }
 
 /// Removes spans that cover no byte and hold nothing (a struct whose first

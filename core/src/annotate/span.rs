@@ -247,7 +247,7 @@ pub struct AnnotateError {
     pub kind: String,
     /// What was expected versus found.
     pub problem: String,
-    /// The whole sentence: "int32 `partition_index` at byte 41 needs 4 bytes, 2 remain".
+    /// The whole sentence: "int32 `partition_index` at byte 41: needs 4 bytes, 2 remain".
     pub message: String,
 }
 

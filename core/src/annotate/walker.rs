@@ -11,6 +11,7 @@ use super::span::{AnnotateError, Span, Text, Value};
 use crate::protocol::error::DecodeError;
 use crate::protocol::schema::{FieldSpec, FieldType, Prim, StructSpec};
 use crate::protocol::wire::{LenKind, Reader};
+use crate::protocol::ErrorCode;
 
 /// Decoding stopped: the error, already phrased for a person.
 pub(crate) type Stop = Box<AnnotateError>;
@@ -36,7 +37,7 @@ impl<'a> Walker<'a> {
         let offset = e.offset();
         Box::new(AnnotateError {
             offset,
-            message: format!("{kind} `{name}` at byte {offset} {problem}"),
+            message: format!("{kind} `{name}` at byte {offset}: {problem}"),
             field,
             kind: kind.to_string(),
             problem,
@@ -376,9 +377,21 @@ impl<'a> Walker<'a> {
             Prim::Int8 => leaf(self, name, "int8", out, |r| {
                 r.i8().map(|v| Value::Int(v.into()))
             }),
-            Prim::Int16 => leaf(self, name, "int16", out, |r| {
-                r.i16().map(|v| Value::Int(v.into()))
-            }),
+            Prim::Int16 => {
+                // An error code other than NONE is named (UNKNOWN_TOPIC_OR_PARTITION).
+                let error_code = name.ends_with("error_code");
+                leaf(self, name, "int16", out, |r| {
+                    r.i16().map(|v| Value::Int(v.into()))
+                })?;
+                if let Some(s) = out.last_mut().filter(|_| error_code) {
+                    if let Some(Value::Int(code)) =
+                        s.value.as_ref().filter(|v| **v != Value::Int(0))
+                    {
+                        s.note = Some(ErrorCode(*code as i16).name().into());
+                    }
+                }
+                Ok(())
+            }
             Prim::Int32 => leaf(self, name, "int32", out, |r| {
                 r.i32().map(|v| Value::Int(v.into()))
             }),

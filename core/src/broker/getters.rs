@@ -12,6 +12,13 @@ impl<S: Storage> Broker<S> {
         &self.config
     }
 
+    /// Whether this broker serves `key` at all (what its ApiVersions
+    /// advertises); a request of an API it does not serve closes the
+    /// connection, as in Kafka.
+    pub fn serves(&self, key: crate::protocol::ApiKey) -> bool {
+        !crate::api::supported(&self.config, key).is_empty()
+    }
+
     /// The storage.
     pub fn storage(&self) -> &S {
         &self.storage

@@ -19,7 +19,8 @@ use spate_core::input;
 /// literals (`{0x00, 0x1e}`), an `xxd`, `hexdump -C` or tshark/Wireshark
 /// dump, or base64. The frame may carry its 4-byte size prefix or not.
 /// Exits with status 1 when the frame is malformed, after printing what
-/// was decoded before the problem.
+/// was decoded before the problem (and, for a request, a hint on stderr
+/// that a response needs `--response`).
 #[derive(Debug, Args)]
 #[command(
     after_help = "Input shapes: plain or spaced hex, 0x-prefixed hex, arrays of byte literals
@@ -118,6 +119,14 @@ pub(crate) fn run(args: DecodeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    if annotation.error.is_some() && args.response.is_none() {
+        // A response's header holds no api key: read as a request, it
+        // fails. Say how to decode it as what it is.
+        eprintln!(
+            "hint: if these bytes are a response, say to which request: --response API:VERSION \
+             (e.g. --response ApiVersions:3)"
+        );
+    }
     Ok(if annotation.error.is_some() {
         ExitCode::FAILURE
     } else {

@@ -17,7 +17,9 @@
 //! - Every answer carries `Cache-Control: no-cache` (a rebuilt wasm shows
 //!   on reload; `ServeDir`'s `Last-Modified` and `ETag` keep the check
 //!   cheap) and `X-Content-Type-Options: nosniff`.
-//! - A missing file under `/pkg/` says the wasm is not built yet.
+//! - A missing file under `/pkg/` says the wasm is not built yet, when
+//!   it is not (`pkg/spate_wasm_bg.wasm` is missing); otherwise it is a
+//!   plain `404 not found` like any other.
 //!
 //! The page itself runs the broker in the browser; this server only hands
 //! out files (and, with `--inspect`, the native broker's frames).
@@ -108,6 +110,8 @@ struct Site {
     /// The web directory. It does not look into directories itself:
     /// [`file()`] names their `index.html`.
     files: ServeDir,
+    /// The web directory, to tell a missing wasm from a missing file.
+    dir: PathBuf,
     tap: Option<Tap>,
 }
 
@@ -118,11 +122,11 @@ impl FromRef<Site> for Option<Tap> {
 }
 
 fn router(dir: PathBuf, tap: Option<Tap>) -> Router {
-    let files = ServeDir::new(dir).append_index_html_on_directories(false);
+    let files = ServeDir::new(&dir).append_index_html_on_directories(false);
     Router::new()
         .route("/inspect", get(inspect::route))
         .fallback(file)
-        .with_state(Site { files, tap })
+        .with_state(Site { files, dir, tap })
         .layer(middleware::from_fn(rules))
 }
 
@@ -149,7 +153,8 @@ async fn rules(req: Request, next: Next) -> Response {
 /// A file of the web directory, with its content type.
 async fn file(State(site): State<Site>, mut req: Request) -> Response {
     let path = req.uri().path();
-    let pkg = path.starts_with("/pkg/");
+    // Under /pkg/, a 404 says why only when the wasm itself is missing.
+    let pkg = path.starts_with("/pkg/") && !site.dir.join(BUILT).is_file();
     let Some(rel) = resolve(path) else {
         return not_found(false);
     };
@@ -182,8 +187,9 @@ async fn file(State(site): State<Site>, mut req: Request) -> Response {
     }
 }
 
-fn not_found(pkg: bool) -> Response {
-    if pkg {
+/// 404: "not built yet" when `unbuilt`, else "not found".
+fn not_found(unbuilt: bool) -> Response {
+    if unbuilt {
         let msg = "the playground's wasm is not built yet: run scripts/build-web";
         plain(StatusCode::NOT_FOUND, msg)
     } else {

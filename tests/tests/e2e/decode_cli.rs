@@ -394,3 +394,71 @@ fn compressed_vectors_show_their_records_decompressed() {
     // The vectors are in the repository; a missing one is a failure.
     assert!(seen.len() >= 5, "compressed vectors found: {seen:?}");
 }
+
+#[test]
+fn a_frame_cut_short_after_its_size_is_reported_as_cut_short() {
+    // The first 6 bytes of an ApiVersions request: size 36, api key 18.
+    let out = run(&["decode", "000000240012"], b"");
+    let tree = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{tree}");
+    assert!(line(&tree, "size").contains("= 36"), "{tree}");
+    assert!(line(&tree, "request_api_key").contains("= 18"), "{tree}");
+    let error = tree.lines().last().unwrap();
+    assert!(
+        error.starts_with(
+            "error: the frame is cut short (its size prefix says 36 bytes follow, 2 do); "
+        ),
+        "{tree}"
+    );
+    assert!(!error.contains("no version 36"), "{tree}");
+    // Cut inside the body, the same: the size is believed.
+    let out = run(
+        &[
+            "decode",
+            "0000001e0003000100000007000a73706174652d74657374000000010009",
+        ],
+        b"",
+    );
+    let error = text(&out.stdout).lines().last().unwrap().to_string();
+    assert!(
+        error.starts_with("error: the frame is cut short (its size prefix says 30 bytes follow, 26 do); string `name` at byte 30: needs 9 bytes, 0 remain"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unknown_api_key_reads_as_a_sentence() {
+    let out = run(&["decode", "00ff00ff"], b"");
+    let tree = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{tree}");
+    assert_eq!(
+        tree.lines().last(),
+        Some("error: int16 `request_api_key` at byte 0: api key 255 is not a Kafka API"),
+        "{tree}"
+    );
+}
+
+#[test]
+fn a_response_decoded_as_a_request_gets_a_hint() {
+    let out = run(&["decode", &hex(API_VERSIONS_V0_RESPONSE)], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("if these bytes are a response, say to which request: --response API:VERSION"),
+        "{err}"
+    );
+    // No hint where there is nothing wrong, or with --response.
+    let ok = run(&["decode", &hex(METADATA_V1)], b"");
+    assert!(
+        ok.status.success() && ok.stderr.is_empty(),
+        "{}",
+        text(&ok.stderr)
+    );
+    let bad = run(&["decode", "--response", "ApiVersions:0", "00000001"], b"");
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        !text(&bad.stderr).contains("--response"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

@@ -3,9 +3,14 @@
 //! through playwright-core against it: captured kcat, kafka-python and
 //! confluent-kafka frames pasted in several text shapes, hover linking both
 //! ways, send to the in-page broker, reload, malformed input, share link,
-//! every gallery example, builder edits and phone width; and, with
-//! `--inspect`, kcat's frames to the native broker shown live. Screenshots
-//! of the main states go to `target/playground-screenshots/`.
+//! every gallery example, every gallery request sent (answered with no
+//! error or the one its example is about), unreadable input clearing the
+//! view, the size prefix read alike by the explainer and the in-page
+//! broker, builder edits and phone width; and, with `--inspect`, kcat's
+//! frames to the native broker shown live. Screenshots of the main states
+//! go to `target/playground-screenshots/`. Without a browser,
+//! `every_gallery_request_is_answered_as_expected` sends the gallery's
+//! requests to a core broker directly.
 //!
 //! Needs the built wasm (`scripts/build-web`, run here when `web/pkg/` is
 //! missing), node with `tests/playwright/node_modules` (`npm ci`, run here
@@ -16,6 +21,11 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use spate_core::annotate::{annotate_response_with, SizePrefix, Span, Value};
+use spate_core::broker::{Broker, Config, Output, PeerInfo};
+use spate_core::example::sendable::{expected, sendable_request, setup, TOPIC};
+use spate_core::protocol::{ApiKey, ErrorCode, Uuid};
+use spate_core::storage::MemStorage;
 use spate_e2e::{require, spate, workspace};
 
 /// `spate serve --memory --playground 127.0.0.1:0 --inspect`, killed on drop.
@@ -132,4 +142,133 @@ fn playground_page_in_chromium() {
     ] {
         assert!(shots.join(name).is_file(), "screenshot {name} saved");
     }
+}
+
+const T0: i64 = 1_700_000_000_000;
+
+/// Every nonzero `error_code` in a response tree, by name, once each.
+fn errors(span: &Span, out: &mut Vec<String>) {
+    if span.name.ends_with("error_code") {
+        if let Some(Value::Int(code)) = span.value {
+            let name = ErrorCode(code as i16).name().to_string();
+            if code != 0 && !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    for c in &span.children {
+        errors(c, out);
+    }
+}
+
+/// What the broker made of one request: `ok`, the error codes, or why
+/// there was no answer.
+fn outcome(
+    broker: &mut Broker<MemStorage>,
+    now: &mut i64,
+    conn: &mut u64,
+    key: ApiKey,
+    version: i16,
+) -> String {
+    // A JoinGroup parks until the rebalance delay passes: jump to deadlines.
+    for _ in 0..100 {
+        let mut said = None;
+        while let Some(out) = broker.poll_output() {
+            match out {
+                Output::Response { chunks, .. } => {
+                    let bytes: Vec<u8> = chunks.iter().flat_map(|c| c.to_vec()).collect();
+                    let ann =
+                        annotate_response_with(&bytes, key as i16, version, SizePrefix::Present);
+                    let mut errs = Vec::new();
+                    errors(&ann.root, &mut errs);
+                    if let Some(e) = ann.error {
+                        errs.push(format!("undecodable: {e}"));
+                    }
+                    said = Some(if errs.is_empty() {
+                        "ok".to_string()
+                    } else {
+                        errs.join(",")
+                    });
+                }
+                Output::Close { reason, .. } => {
+                    said = Some(format!("closed: {reason}"));
+                    *conn += 1;
+                    broker.handle_connect(*conn, PeerInfo::default(), *now);
+                }
+                _ => {}
+            }
+        }
+        if let Some(said) = said {
+            return said;
+        }
+        match broker.poll_timeout() {
+            Some(at) => {
+                *now = (*now).max(at);
+                broker.handle_timeout(*now);
+            }
+            None => break,
+        }
+    }
+    "no answer".into()
+}
+
+/// The gallery's requests (`example::sendable`) in the page's order (every
+/// API by key, its oldest then its newest version) against the broker the
+/// page runs, each after what `sendable::setup` sends first: answered
+/// with no error code, or with exactly the one `sendable::expected` names,
+/// or (an API the broker does not serve) the connection closed.
+/// The page test sends them through the page too; this one says quickly
+/// which example went wrong.
+#[test]
+fn every_gallery_request_is_answered_as_expected() {
+    let mut broker = Broker::new(Config::default(), MemStorage::new(), T0).unwrap();
+    let (mut now, mut conn) = (T0, 1);
+    broker.handle_connect(conn, PeerInfo::default(), now);
+    let topic = |b: &Broker<MemStorage>| {
+        b.topics()
+            .into_iter()
+            .find(|t| t.0 == TOPIC)
+            .map(|t| (t.1, t.2))
+    };
+    let mut keys = ApiKey::ALL.to_vec();
+    keys.sort_by_key(|&k| k as i16);
+    let (mut report, mut wrong, mut sent) = (Vec::new(), 0, 0);
+    for key in keys {
+        let vs = key.versions();
+        let versions = if vs.min == vs.max {
+            vec![vs.min]
+        } else {
+            vec![vs.min, vs.max]
+        };
+        for version in versions {
+            for (k, v, _) in setup(key, topic(&broker).map(|t| t.1)) {
+                broker.handle_request(conn, sendable_request(k, v, 99, Uuid::ZERO).slice(4..), now);
+                while broker.poll_output().is_some() {}
+            }
+            let id = topic(&broker).map_or(Uuid::ZERO, |t| t.0);
+            let frame = sendable_request(key, version, 1, id);
+            broker.handle_request(conn, frame.slice(4..), now);
+            let got = outcome(&mut broker, &mut now, &mut conn, key, version);
+            // An API this broker does not serve: the connection closes, as in Kafka.
+            let want = if broker.serves(key) {
+                expected(key, version).map_or("ok".to_string(), |(code, _)| code.name().to_string())
+            } else {
+                format!("closed: {} v{version} is not supported", key.name())
+            };
+            sent += 1;
+            let mark = if got == want {
+                "ok  "
+            } else {
+                wrong += 1;
+                "FAIL"
+            };
+            report.push(format!(
+                "{mark} {key:?} v{version}: {got} (expected {want})"
+            ));
+        }
+    }
+    let report = report.join("\n");
+    println!("{report}");
+    assert!(sent > 150, "{sent} requests");
+    assert_eq!(wrong, 0, "{wrong} of {sent} answered otherwise:\n{report}");
 }

@@ -261,12 +261,27 @@ async fn missing_files_and_directories_are_not_found() {
         assert_eq!(r.header("content-type"), Some("text/plain"), "{target}");
         assert_eq!(r.header("cache-control"), Some("no-cache"), "{target}");
     }
-    let r = get(addr, "/pkg/spate_wasm_missing.js").await;
-    assert_eq!(r.status, 404);
-    assert_eq!(
-        r.text(),
-        "the playground's wasm is not built yet: run scripts/build-web"
-    );
+    // The wasm is built: a missing file or directory under /pkg/ is just missing.
+    for target in ["/pkg/spate_wasm_missing.js", "/pkg/", "/pkg"] {
+        let r = get(addr, target).await;
+        assert_eq!(r.status, 404, "{target}: {r:?}");
+        assert_eq!(r.text(), "not found", "{target}");
+    }
+    // Without the wasm, anything under /pkg/ says how to build it.
+    std::fs::remove_file(site.web().join(BUILT)).unwrap();
+    for target in [
+        "/pkg/spate_wasm_bg.wasm",
+        "/pkg/spate_wasm_missing.js",
+        "/pkg/",
+    ] {
+        let r = get(addr, target).await;
+        assert_eq!(r.status, 404, "{target}: {r:?}");
+        assert_eq!(
+            r.text(),
+            "the playground's wasm is not built yet: run scripts/build-web",
+            "{target}"
+        );
+    }
 }
 
 #[tokio::test]
