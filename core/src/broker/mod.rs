@@ -122,6 +122,7 @@ mod asks;
 mod auth;
 mod conn;
 mod creates;
+mod gauges;
 mod getters;
 mod markers;
 mod output;
@@ -157,6 +158,7 @@ use crate::state::telemetry::Telemetry;
 use crate::storage::{Storage, TopicPartition};
 pub use conn::PeerInfo;
 use conn::{Conn, InFlight};
+pub use gauges::{LogGauge, Purgatory};
 pub use output::Output;
 use timer::{TimerKind, Timers};
 
@@ -165,8 +167,8 @@ pub use crate::coordinator::txn::TxnSummary;
 pub use crate::state::assignment::{NewPartitions, NewTopic};
 pub use crate::state::replication::IsrOutcome;
 pub use crate::state::{
-    Config, ConnId, Endpoint, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
-    TRANSACTION_STATE_TOPIC,
+    Config, ConnId, Endpoint, Metrics, Now, TopicCounts, TxnConfig, METADATA_TOPIC,
+    METADATA_TOPIC_ID, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC,
 };
 
 /// The broker state machine.
@@ -214,6 +216,8 @@ pub struct Broker<S: Storage> {
     /// Requests held for their ZooKeeper writes of ACLs or SCRAM
     /// credentials (`zk_security.rs`), by connection.
     zk_writes: BTreeMap<ConnId, api::ZkHeld>,
+    /// Counters for the driver to expose (`state::metrics`).
+    metrics: Metrics,
 }
 
 /// Why a broker could not start.
@@ -339,6 +343,7 @@ impl<S: Storage> Broker<S> {
             creates: Creates::default(),
             security,
             zk_writes: BTreeMap::new(),
+            metrics: Metrics::default(),
         })
     }
 
@@ -544,6 +549,7 @@ impl<S: Storage> Broker<S> {
             txns: &mut self.txns,
             creates: &mut self.creates,
             security: &mut self.security,
+            metrics: &mut self.metrics,
         };
         let Handled {
             request,
@@ -611,7 +617,12 @@ impl<S: Storage> Broker<S> {
                 let a = request.ok_or("a response without a request")?;
                 self.respond(conn, a, body)
             }
-            Reply::NoResponse => Ok(()),
+            Reply::NoResponse => {
+                if let Some(a) = request {
+                    self.metrics.completed(conn, a.metric, a.version);
+                }
+                Ok(())
+            }
             Reply::Close(reason) => Err(reason),
             Reply::Park(parked) => {
                 if self.conns.contains_key(&conn) {
@@ -696,6 +707,7 @@ impl<S: Storage> Broker<S> {
             conn,
             chunks: frame.into_chunks(),
         });
+        self.metrics.completed(conn, a.metric, a.version);
         Ok(())
     }
 
