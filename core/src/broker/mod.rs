@@ -81,6 +81,15 @@
 //! At start, transactions a stop left prepared are finished before the
 //! first request. The crate's docs draw the layers.
 //!
+//! For a metrics endpoint the broker keeps counters (records and bytes in
+//! and out per topic, requests completed per API; `state::metrics`),
+//! which the produce and fetch handlers and `respond` add to, and
+//! computes gauges from its state when asked (module `gauges`): log
+//! sizes, high watermarks, connections, parked requests, under-replicated
+//! and offline partitions. It reads no clock for them: a driver that
+//! times requests turns on [`Metrics::set_timing`] and pairs each request
+//! it finished with the frame's arrival.
+//!
 //! # In a cluster
 //!
 //! With [`Config::zk_mode`] the broker is one of a cluster coordinated by

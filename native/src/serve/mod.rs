@@ -17,6 +17,10 @@
 //! failure) back to the owner as an input; as a transaction coordinator
 //! it hands each `Output::TxnMarkers` to a second set of those
 //! connections, apart from the fetches.
+//!
+//! With `--metrics HOST:PORT` (module `metrics`) an HTTP server answers
+//! `GET /metrics`: the owner renders the core's counters and gauges and
+//! its own request-time histograms when asked over its input channel.
 
 mod carry;
 use carry::{apply, not_in_a_cluster, send};
