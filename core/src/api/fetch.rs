@@ -85,6 +85,7 @@ use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
+use crate::state::metrics::Metrics;
 use crate::state::producers::Producers;
 use crate::state::{Config, Now};
 use crate::storage::{Storage, TopicPartition};
@@ -165,7 +166,7 @@ pub(crate) fn handle<S: Storage>(
     cluster: &Cluster,
     storage: &S,
     producers: &Producers,
-    sessions: &mut FetchSessions,
+    parts: (&mut FetchSessions, &mut Metrics),
     ids: &mut Ids,
     az: &Authorizer<'_>,
     req: FetchRequest,
@@ -176,7 +177,7 @@ pub(crate) fn handle<S: Storage>(
     } else {
         req.replica_id
     };
-    let plan = match session::plan(cluster, sessions, v, &req) {
+    let plan = match session::plan(cluster, parts.0, v, &req) {
         Ok(plan) => plan,
         Err(code) => {
             let body = answer(code, 0, Vec::new(), Vec::new());
@@ -217,7 +218,7 @@ pub(crate) fn handle<S: Storage>(
         cluster,
         storage,
         producers,
-        sessions,
+        parts,
         ids,
         ctx.now,
         fetch,
@@ -239,7 +240,7 @@ pub(crate) fn resume<S: Storage>(
         p.cluster,
         &*p.storage,
         p.producers,
-        p.sessions,
+        (p.sessions, p.metrics),
         p.ids,
         now,
         fetch,
@@ -257,7 +258,7 @@ fn attempt<S: Storage>(
     cluster: &Cluster,
     storage: &S,
     producers: &Producers,
-    sessions: &mut FetchSessions,
+    (sessions, metrics): (&mut FetchSessions, &mut Metrics),
     ids: &mut Ids,
     now: Now,
     fetch: ParkedFetch,
@@ -345,6 +346,9 @@ fn attempt<S: Storage>(
     let mut responses: Vec<FetchableTopicResponse> = Vec::new();
     for (i, data) in results {
         let want = &plan.wants[i];
+        if let (false, Some(t), Some(r)) = (params.follower, &want.topic, &data.records) {
+            metrics.fetched(t, r.len() as u64);
+        }
         let (topic, topic_id) = if v >= 13 {
             (String::new(), want.topic_id)
         } else {

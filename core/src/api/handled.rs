@@ -58,6 +58,9 @@ pub(crate) struct Answering {
     pub key: ApiKey,
     /// The version to encode the response in.
     pub version: i16,
+    /// Kafka's name of the request in its request metrics: the API's
+    /// name, but `FetchConsumer` or `FetchFollower` for a Fetch.
+    pub metric: &'static str,
 }
 
 /// The outcome of handling a request.

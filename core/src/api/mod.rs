@@ -107,6 +107,7 @@ use crate::state::controller::Controller;
 use crate::state::epochs::Epochs;
 use crate::state::fetch_sessions::FetchSessions;
 use crate::state::ids::Ids;
+use crate::state::metrics::Metrics;
 use crate::state::producers::Producers;
 use crate::state::security::SecurityImage;
 use crate::state::telemetry::Telemetry;
@@ -142,6 +143,8 @@ pub(crate) struct Parts<'a, S> {
     pub creates: &'a mut Creates,
     /// The ACLs and SCRAM credentials.
     pub security: &'a mut SecurityImage,
+    /// The counters produces and fetches add to.
+    pub metrics: &'a mut Metrics,
 }
 
 /// What a request is handled with.
@@ -270,6 +273,7 @@ fn request<S: Storage>(parts: Parts<'_, S>, from: From<'_>, now: Now, frame: &By
                 correlation_id,
                 key: ApiKey::ApiVersions,
                 version: 0,
+                metric: ApiKey::ApiVersions.name(),
             }),
             ..Handled::respond(api_versions::unsupported(parts.config))
         };
@@ -299,10 +303,32 @@ fn request<S: Storage>(parts: Parts<'_, S>, from: From<'_>, now: Now, frame: &By
         correlation_id: header.correlation_id,
         key,
         version,
+        metric: metric_name(key, version, &body),
     };
     Handled {
         request: Some(answering),
         ..run(parts, &ctx, answering, body)
+    }
+}
+
+/// Kafka's name of a request in its request metrics (`RequestMetrics`'
+/// `request` tag): the API's, but a Fetch is `FetchFollower` from a
+/// replica and `FetchConsumer` from anyone else.
+fn metric_name(key: ApiKey, version: i16, body: &RequestBody) -> &'static str {
+    match body {
+        RequestBody::Fetch(f) => {
+            let replica = if version >= 15 {
+                f.replica_state.replica_id
+            } else {
+                f.replica_id
+            };
+            if replica >= 0 {
+                "FetchFollower"
+            } else {
+                "FetchConsumer"
+            }
+        }
+        _ => key.name(),
     }
 }
 
@@ -354,6 +380,7 @@ fn run<S: Storage>(
         txns,
         creates,
         security,
+        metrics,
     } = p;
     let az = ctx.authorizer(config, &*security);
     if let Some(denied) = authz::gate(&az, ctx.version, &body) {
@@ -498,7 +525,7 @@ fn run<S: Storage>(
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
-            produce::handle(ctx, answering, members, &mut tp, &az, req)
+            produce::handle(ctx, answering, members, &mut tp, &az, req, metrics)
         }
         Q::Fetch(req) => {
             let (reply, positions) = fetch::handle(
@@ -509,7 +536,7 @@ fn run<S: Storage>(
                 ctl.cluster,
                 &*ctl.storage,
                 producers,
-                sessions,
+                (sessions, metrics),
                 ctl.ids,
                 &az,
                 req,

@@ -82,6 +82,7 @@ use crate::security::acl::{Authorizer, Operation};
 use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
 use crate::state::leadership::Lead;
+use crate::state::metrics::Metrics;
 use crate::state::producers::{BatchMetadata, Verdict};
 use crate::state::Now;
 use crate::storage::{BatchMeta, Storage, TopicPartition};
@@ -99,6 +100,7 @@ pub(crate) fn handle<S: Storage>(
     tp: &mut TxnParts<'_, S>,
     az: &Authorizer<'_>,
     req: ProduceRequest,
+    metrics: &mut Metrics,
 ) -> Handled {
     let cluster = tp.cluster;
     let v = ctx.version;
@@ -129,11 +131,19 @@ pub(crate) fn handle<S: Storage>(
                         }
                         Some(n) => {
                             let txn_id = req.transactional_id.as_deref();
+                            let at = TopicPartition::new(n.as_str(), p.index);
+                            let before = tp.storage.end_offset(&at);
                             let r = append(ctx, tp, txn_id, req.acks, n, p);
                             if r.error_code == 0 {
-                                let at = TopicPartition::new(n.as_str(), p.index);
+                                // What was appended, in the request's bytes
+                                // (a duplicate appends nothing).
+                                let end = tp.storage.end_offset(&at);
+                                if end > before {
+                                    let bytes = p.records.as_ref().map_or(0, Records::len);
+                                    metrics.produced(n, (end - before) as u64, bytes as u64);
+                                }
                                 if req.acks == -1 {
-                                    let required = tp.storage.end_offset(&at);
+                                    let required = end;
                                     let (topic, partition) = (ti, pi);
                                     waits.push(Wait {
                                         topic,

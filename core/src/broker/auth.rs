@@ -175,6 +175,7 @@ impl<S: Storage> Broker<S> {
             correlation_id: header.correlation_id,
             key,
             version,
+            metric: key.name(),
         };
         match body {
             RequestBody::SaslHandshake(req) => self.handshake(conn, answering, &req.mechanism),
@@ -356,6 +357,9 @@ impl<S: Storage> Broker<S> {
                     conn,
                     chunks: vec![frame.freeze()],
                 });
+                // A bare token (SASL before KIP-152) is a request too.
+                self.metrics
+                    .completed(conn, ApiKey::SaslAuthenticate.name(), 0);
             }
         }
     }

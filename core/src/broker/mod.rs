@@ -81,6 +81,15 @@
 //! At start, transactions a stop left prepared are finished before the
 //! first request. The crate's docs draw the layers.
 //!
+//! For a metrics endpoint the broker keeps counters (records and bytes in
+//! and out per topic, requests completed per API; `state::metrics`),
+//! which the produce and fetch handlers and `respond` add to, and
+//! computes gauges from its state when asked (module `gauges`): log
+//! sizes, high watermarks, connections, parked requests, under-replicated
+//! and offline partitions. It reads no clock for them: a driver that
+//! times requests turns on [`Metrics::set_timing`] and pairs each request
+//! it finished with the frame's arrival.
+//!
 //! # In a cluster
 //!
 //! With [`Config::zk_mode`] the broker is one of a cluster coordinated by
@@ -122,6 +131,7 @@ mod asks;
 mod auth;
 mod conn;
 mod creates;
+mod gauges;
 mod getters;
 mod markers;
 mod output;
@@ -157,6 +167,7 @@ use crate::state::telemetry::Telemetry;
 use crate::storage::{Storage, TopicPartition};
 pub use conn::PeerInfo;
 use conn::{Conn, InFlight};
+pub use gauges::{LogGauge, Purgatory};
 pub use output::Output;
 use timer::{TimerKind, Timers};
 
@@ -165,8 +176,8 @@ pub use crate::coordinator::txn::TxnSummary;
 pub use crate::state::assignment::{NewPartitions, NewTopic};
 pub use crate::state::replication::IsrOutcome;
 pub use crate::state::{
-    Config, ConnId, Endpoint, Now, TxnConfig, METADATA_TOPIC, METADATA_TOPIC_ID, OFFSETS_TOPIC,
-    TRANSACTION_STATE_TOPIC,
+    Config, ConnId, Endpoint, Metrics, Now, TopicCounts, TxnConfig, METADATA_TOPIC,
+    METADATA_TOPIC_ID, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC,
 };
 
 /// The broker state machine.
@@ -214,6 +225,8 @@ pub struct Broker<S: Storage> {
     /// Requests held for their ZooKeeper writes of ACLs or SCRAM
     /// credentials (`zk_security.rs`), by connection.
     zk_writes: BTreeMap<ConnId, api::ZkHeld>,
+    /// Counters for the driver to expose (`state::metrics`).
+    metrics: Metrics,
 }
 
 /// Why a broker could not start.
@@ -339,6 +352,7 @@ impl<S: Storage> Broker<S> {
             creates: Creates::default(),
             security,
             zk_writes: BTreeMap::new(),
+            metrics: Metrics::default(),
         })
     }
 
@@ -544,6 +558,7 @@ impl<S: Storage> Broker<S> {
             txns: &mut self.txns,
             creates: &mut self.creates,
             security: &mut self.security,
+            metrics: &mut self.metrics,
         };
         let Handled {
             request,
@@ -611,7 +626,12 @@ impl<S: Storage> Broker<S> {
                 let a = request.ok_or("a response without a request")?;
                 self.respond(conn, a, body)
             }
-            Reply::NoResponse => Ok(()),
+            Reply::NoResponse => {
+                if let Some(a) = request {
+                    self.metrics.completed(conn, a.metric, a.version);
+                }
+                Ok(())
+            }
             Reply::Close(reason) => Err(reason),
             Reply::Park(parked) => {
                 if self.conns.contains_key(&conn) {
@@ -696,6 +716,7 @@ impl<S: Storage> Broker<S> {
             conn,
             chunks: frame.into_chunks(),
         });
+        self.metrics.completed(conn, a.metric, a.version);
         Ok(())
     }
 

@@ -193,6 +193,33 @@ impl Leadership {
         self.hosted.get(tp)
     }
 
+    /// How many partitions led here have an ISR smaller than their
+    /// replica set (Kafka's `UnderReplicatedPartitions`).
+    pub fn under_replicated(&self) -> usize {
+        self.hosted
+            .iter()
+            .filter(|(_, h)| h.role == Role::Leader)
+            .filter(|(tp, h)| {
+                let isr = self
+                    .leaders
+                    .get(*tp)
+                    .map_or(h.state.isr.len(), |l| l.isr().len());
+                isr < h.state.replicas.len()
+            })
+            .count()
+    }
+
+    /// How many partitions the controller's states give no live leader
+    /// (Kafka's `OfflinePartitionsCount`); partitions being deleted are
+    /// not counted.
+    pub fn offline(&self, live: impl Fn(i32) -> bool) -> usize {
+        self.states
+            .values()
+            .flat_map(|ps| ps.values())
+            .filter(|s| s.leader != LEADER_DURING_DELETE && (s.leader < 0 || !live(s.leader)))
+            .count()
+    }
+
     /// The partitions of `topic` hosted and led here.
     pub fn led(&self, topic: &str) -> BTreeSet<i32> {
         self.leaders

@@ -47,6 +47,7 @@ pub(crate) mod internal_log;
 pub(crate) mod isolation;
 pub(crate) mod leadership;
 pub(crate) mod markers;
+pub(crate) mod metrics;
 pub(crate) mod producers;
 pub(crate) mod replication;
 pub(crate) mod retention;
@@ -54,6 +55,7 @@ pub(crate) mod security;
 pub(crate) mod telemetry;
 
 pub use config::{Config, Endpoint, GroupConfig, TxnConfig};
+pub use metrics::{Metrics, TopicCounts};
 
 /// Milliseconds since the Unix epoch, as the driver's clock says.
 pub type Now = i64;

@@ -4,13 +4,19 @@
 
 use super::*;
 
+/// What [`apply`] works with besides the broker.
+pub(super) struct Ctx<'a> {
+    /// The connections' writers.
+    pub conns: &'a mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
+    /// `--inspect`'s tap.
+    pub tap: Option<&'a inspect::Tap>,
+    /// `--metrics`: request times.
+    pub meter: Option<&'a mut metrics::Meter>,
+}
+
 /// Applies one input; true for a shutdown.
-pub(super) fn apply<S: Storage>(
-    broker: &mut Broker<S>,
-    conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
-    input: Input,
-    tap: Option<&inspect::Tap>,
-) -> bool {
+pub(super) fn apply<S: Storage>(broker: &mut Broker<S>, ctx: &mut Ctx<'_>, input: Input) -> bool {
+    let (conns, tap) = (&mut *ctx.conns, ctx.tap);
     let now = now_ms();
     match input {
         Input::Connect(id, peer, out) => {
@@ -36,6 +42,9 @@ pub(super) fn apply<S: Storage>(
             if let Some(t) = tap {
                 t.request(id, &frame, now);
             }
+            if let Some(m) = ctx.meter.as_deref_mut() {
+                m.arrived(id, std::time::Instant::now());
+            }
             broker.handle_request(id, frame, now);
         }
         Input::Disconnect(id) => {
@@ -44,6 +53,9 @@ pub(super) fn apply<S: Storage>(
                 t.close(id, "closed by the client", now);
             }
             conns.remove(&id);
+            if let Some(m) = ctx.meter.as_deref_mut() {
+                m.closed(id);
+            }
             broker.handle_disconnect(id, now);
         }
         Input::Cluster(News::Registered(epoch)) => {
@@ -89,6 +101,18 @@ pub(super) fn apply<S: Storage>(
         Input::ReplicaFailure(leader) => broker.handle_replica_failure(leader, now),
         Input::MarkersResponse(to, frame) => broker.handle_markers_response(to, frame, now),
         Input::MarkersFailure(to) => broker.handle_markers_failure(to, now),
+        Input::Scrape(reply) => {
+            // Requests finished earlier in this pass are timed first, so
+            // that every request counted is also in the histograms.
+            let text = match ctx.meter.as_deref_mut() {
+                Some(m) => {
+                    m.finished(broker, std::time::Instant::now());
+                    m.render(broker)
+                }
+                None => String::new(),
+            };
+            let _ = reply.send(text);
+        }
         Input::Shutdown => return true,
     }
     false

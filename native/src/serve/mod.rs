@@ -17,6 +17,10 @@
 //! failure) back to the owner as an input; as a transaction coordinator
 //! it hands each `Output::TxnMarkers` to a second set of those
 //! connections, apart from the fetches.
+//!
+//! With `--metrics HOST:PORT` (module `metrics`) an HTTP server answers
+//! `GET /metrics`: the owner renders the core's counters and gauges and
+//! its own request-time histograms when asked over its input channel.
 
 mod carry;
 use carry::{apply, not_in_a_cluster, send};
@@ -24,6 +28,7 @@ mod conn;
 mod inspect;
 pub(crate) mod jaas;
 pub(crate) mod listeners;
+mod metrics;
 pub(crate) mod outbound;
 mod playground;
 mod principal;
@@ -110,6 +115,10 @@ pub(crate) struct ServeArgs {
     /// replicate them.
     #[arg(long, value_name = "HOST:PORT[,HOST:PORT...][/CHROOT]")]
     zookeeper: Option<String>,
+    /// Serve Prometheus metrics over HTTP at this address, `GET /metrics`
+    /// (replaces the properties' `metrics.listener`). Off when not given.
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics: Option<String>,
 }
 
 /// When appended data is forced to disk.
@@ -164,6 +173,8 @@ struct Settings {
     playground: Option<(String, PathBuf)>,
     /// `--inspect`: where the owner loop publishes frames.
     tap: Option<inspect::Tap>,
+    /// `--metrics` (or `metrics.listener`): where `/metrics` is served.
+    metrics: Option<String>,
     config: Config,
     max_request_bytes: usize,
     fsync: FsyncPolicy,
@@ -205,6 +216,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     let mut zookeeper: Option<ZkConfig> = None;
     let mut controlled_shutdown = cluster::shutdown::ShutdownConfig::default();
     let mut rebalance = cluster::rebalance::RebalanceConfig::default();
+    let mut metrics = None;
     if let Some(path) = &args.properties {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -213,6 +225,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
             warn!(key = %key, "server.properties key not used by Spate");
         }
         controlled_shutdown = p.controlled_shutdown;
+        metrics = p.metrics_listener;
         rebalance = p.rebalance;
         listen = p.listeners;
         advertised = p.advertised;
@@ -281,6 +294,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         tls: tls_of,
         playground,
         tap: args.inspect.then(inspect::Tap::new),
+        metrics: args.metrics.clone().or(metrics),
         config,
         max_request_bytes,
         fsync: args.fsync,
@@ -435,6 +449,8 @@ pub(crate) enum Input {
     MarkersResponse(i32, Bytes),
     /// The WriteTxnMarkers request to this broker is lost.
     MarkersFailure(i32),
+    /// A scrape of `/metrics`: the text, please.
+    Scrape(tokio::sync::oneshot::Sender<String>),
     /// Stop: flush and close the storage.
     Shutdown,
 }
@@ -517,6 +533,10 @@ async fn serve<S: Store>(
         let _ = writeln!(std::io::stdout(), "listening on {}", socket.local_addr()?);
         info!(listener = %l.name, protocol = l.protocol.name(), advertised = ?adv, "listener");
     }
+    // After the listeners' lines: tests and scripts read those first.
+    if let Some(addr) = &settings.metrics {
+        metrics::start(addr, tx.downgrade()).await?;
+    }
     info!(advertised = %format!("{}:{}", settings.config.advertised_host, settings.config.advertised_port), "spate is serving");
     let mut next_id: ConnId = 1;
     let max = settings.max_request_bytes;
@@ -557,6 +577,7 @@ async fn serve<S: Store>(
         commands,
         settings.fsync,
         settings.tap.clone(),
+        settings.metrics.is_some(),
     ));
     shutdown_signal().await;
     // Leadership moves away while this broker still serves (Kafka's
@@ -604,7 +625,10 @@ async fn own<S: Store>(
     cluster: Option<mpsc::UnboundedSender<cluster::Command>>,
     fsync: FsyncPolicy,
     tap: Option<inspect::Tap>,
+    metered: bool,
 ) -> Result<(), S::Fault> {
+    let mut meter = metered.then(metrics::Meter::default);
+    broker.metrics_mut().set_timing(metered);
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
     let mut replicas = replica::Replicas::default();
     let mut markers = replica::Replicas::for_markers();
@@ -635,10 +659,15 @@ async fn own<S: Store>(
         };
         let mut stop = false;
         if let Some(input) = first {
-            stop |= apply(&mut broker, &mut conns, input, tap.as_ref());
+            let mut ctx = carry::Ctx {
+                conns: &mut conns,
+                tap: tap.as_ref(),
+                meter: meter.as_mut(),
+            };
+            stop |= apply(&mut broker, &mut ctx, input);
             for _ in 0..256 {
                 match rx.try_recv() {
-                    Ok(input) => stop |= apply(&mut broker, &mut conns, input, tap.as_ref()),
+                    Ok(input) => stop |= apply(&mut broker, &mut ctx, input),
                     Err(_) => break,
                 }
             }
@@ -655,6 +684,10 @@ async fn own<S: Store>(
         }
         if fsync == FsyncPolicy::Always && !outs.is_empty() {
             broker.storage_mut().flush()?;
+        }
+        // Requests are done when their responses go to their writers.
+        if let Some(m) = meter.as_mut() {
+            m.finished(&mut broker, std::time::Instant::now());
         }
         for out in outs.drain(..) {
             match out {
@@ -678,7 +711,12 @@ async fn own<S: Store>(
                         markers.send(broker, &host, port, frame, &tx);
                     }
                 }
-                out => send(&mut conns, out, cluster.as_ref(), tap.as_ref()),
+                out => {
+                    if let (Output::Close { conn, .. }, Some(m)) = (&out, meter.as_mut()) {
+                        m.closed(*conn);
+                    }
+                    send(&mut conns, out, cluster.as_ref(), tap.as_ref())
+                }
             }
         }
         if stop {

@@ -28,6 +28,8 @@ pub(crate) struct Props {
     pub controlled_shutdown: crate::cluster::shutdown::ShutdownConfig,
     /// `auto.leader.rebalance.enable`, `leader.imbalance.*`.
     pub rebalance: crate::cluster::rebalance::RebalanceConfig,
+    /// `metrics.listener`: where `/metrics` is served (`HOST:PORT`).
+    pub metrics_listener: Option<String>,
     /// Keys Spate does not use, in file order.
     pub unknown: Vec<String>,
 }
@@ -64,6 +66,7 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
     match k {
         "listeners" => p.listeners = Some(v.to_string()),
         "advertised.listeners" => p.advertised = Some(v.to_string()),
+        "metrics.listener" => p.metrics_listener = Some(v.to_string()),
         k if super::listeners::is_security_key(k) => {
             p.security.0.insert(k.to_string(), v.to_string());
         }

@@ -1,0 +1,152 @@
+//! The broker's counters: plain numbers its handlers add to, for a driver
+//! to expose (the native broker's `--metrics` endpoint renders them in
+//! Prometheus's text format).
+//!
+//! Only what must be counted as it happens lives here: records and bytes
+//! in and out per topic (Kafka's `BrokerTopicMetrics`) and requests
+//! completed per API and version (Kafka's `RequestMetrics`). Gauges (log
+//! sizes, consumer lag, group states, parked requests) are read from the
+//! broker's state when asked, and time is the driver's: the core has no
+//! clock. A driver that times requests turns on
+//! [`Metrics::set_timing`] and drains [`Metrics::drain_completed`] after
+//! each input: every request the broker finished, by connection, in the
+//! order it finished them, which on one connection is the order its
+//! requests arrived.
+//!
+//! Counting costs a map lookup by topic per partition of a produce or
+//! fetch, and one per request: no allocation after a topic's first
+//! record, nothing per record.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use super::ConnId;
+
+/// What went through one topic (or all of them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TopicCounts {
+    /// Records appended by produce requests (Kafka's `MessagesInPerSec`).
+    pub messages_in: u64,
+    /// Bytes of record batches appended by produce requests, as they came
+    /// (Kafka's `BytesInPerSec`).
+    pub bytes_in: u64,
+    /// Bytes of record data returned to consumers' fetches (Kafka's
+    /// `BytesOutPerSec`; followers' fetches are not counted).
+    pub bytes_out: u64,
+}
+
+/// The counters (see the module docs).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    topics: BTreeMap<String, TopicCounts>,
+    all: TopicCounts,
+    /// Requests completed, by Kafka's request name and version.
+    requests: BTreeMap<(&'static str, i16), u64>,
+    /// Requests finished since the driver last drained them (only while
+    /// timing is on).
+    completed: Option<VecDeque<(ConnId, &'static str)>>,
+}
+
+impl Metrics {
+    /// Every topic that has seen records, with its counts.
+    pub fn topics(&self) -> impl Iterator<Item = (&str, &TopicCounts)> {
+        self.topics.iter().map(|(t, c)| (t.as_str(), c))
+    }
+
+    /// The counts over all topics.
+    pub fn all_topics(&self) -> TopicCounts {
+        self.all
+    }
+
+    /// Requests completed: Kafka's request name (`Produce`,
+    /// `FetchConsumer`, `FetchFollower`, `Metadata`, ...), version, count.
+    pub fn requests(&self) -> impl Iterator<Item = (&'static str, i16, u64)> + '_ {
+        self.requests.iter().map(|(&(n, v), &c)| (n, v, c))
+    }
+
+    /// Turns on (or off) the record of completed requests the driver
+    /// times them by. Off, nothing is kept.
+    pub fn set_timing(&mut self, on: bool) {
+        self.completed = on.then(VecDeque::new);
+    }
+
+    /// The requests finished since the last call, oldest first: the
+    /// connection and Kafka's name of the request.
+    pub fn drain_completed(&mut self) -> impl Iterator<Item = (ConnId, &'static str)> + '_ {
+        self.completed.iter_mut().flat_map(|q| q.drain(..))
+    }
+
+    fn topic(&mut self, topic: &str) -> &mut TopicCounts {
+        // A lookup by &str first: the name is copied once per topic.
+        if !self.topics.contains_key(topic) {
+            self.topics.insert(topic.to_owned(), TopicCounts::default());
+        }
+        self.topics.get_mut(topic).expect("inserted above")
+    }
+
+    /// A produce appended `messages` records in `bytes` bytes to `topic`.
+    pub(crate) fn produced(&mut self, topic: &str, messages: u64, bytes: u64) {
+        let t = self.topic(topic);
+        t.messages_in += messages;
+        t.bytes_in += bytes;
+        self.all.messages_in += messages;
+        self.all.bytes_in += bytes;
+    }
+
+    /// A consumer's fetch returned `bytes` bytes of `topic`'s records.
+    pub(crate) fn fetched(&mut self, topic: &str, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        self.topic(topic).bytes_out += bytes;
+        self.all.bytes_out += bytes;
+    }
+
+    /// The request `name` v`version` on `conn` is finished (answered, or
+    /// done without an answer).
+    pub(crate) fn completed(&mut self, conn: ConnId, name: &'static str, version: i16) {
+        *self.requests.entry((name, version)).or_default() += 1;
+        if let Some(q) = &mut self.completed {
+            q.push_back((conn, name));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_per_topic_and_in_all() {
+        let mut m = Metrics::default();
+        m.produced("a", 3, 100);
+        m.produced("b", 1, 10);
+        m.produced("a", 2, 50);
+        m.fetched("a", 70);
+        m.fetched("b", 0);
+        let a = m.topics().find(|(t, _)| *t == "a").unwrap().1;
+        assert_eq!((a.messages_in, a.bytes_in, a.bytes_out), (5, 150, 70));
+        assert_eq!(
+            m.all_topics(),
+            TopicCounts {
+                messages_in: 6,
+                bytes_in: 160,
+                bytes_out: 70
+            }
+        );
+    }
+
+    #[test]
+    fn completions_are_kept_only_while_timing() {
+        let mut m = Metrics::default();
+        m.completed(1, "Produce", 9);
+        assert_eq!(m.drain_completed().count(), 0);
+        m.set_timing(true);
+        m.completed(1, "Produce", 9);
+        m.completed(2, "FetchConsumer", 12);
+        let got: Vec<_> = m.drain_completed().collect();
+        assert_eq!(got, vec![(1, "Produce"), (2, "FetchConsumer")]);
+        assert_eq!(m.drain_completed().count(), 0);
+        let counts: Vec<_> = m.requests().collect();
+        assert_eq!(counts, vec![("FetchConsumer", 12, 1), ("Produce", 9, 2)]);
+    }
+}
