@@ -32,6 +32,7 @@ mod core_driver;
 mod decode_cli;
 mod groups;
 mod kraft_dir;
+mod metrics;
 mod playground;
 mod playground_server;
 mod sasl;
