@@ -171,6 +171,8 @@ struct Settings {
     controlled_shutdown: cluster::shutdown::ShutdownConfig,
     /// `auto.leader.rebalance.enable` and `leader.imbalance.*`.
     rebalance: cluster::rebalance::RebalanceConfig,
+    /// How this broker connects to other brokers (plain TCP on its own).
+    inter_broker: Arc<outbound::InterBroker>,
 }
 
 /// A seed for the ids the core makes up (topic ids, fetch session ids,
@@ -262,9 +264,10 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     // In a cluster, this broker's connections to the others take the
     // inter-broker listener's security (TLS, SASL).
     let inter = plan.listeners.iter().find(|l| l.name == plan.inter_broker);
-    if let Some(l) = inter.filter(|_| config.zk_mode) {
-        outbound::install(outbound::config::configure(l, &security)?);
-    }
+    let inter_broker = match inter.filter(|_| config.zk_mode) {
+        Some(l) => outbound::config::configure(l, &security)?,
+        None => outbound::InterBroker::default(),
+    };
     let mut tls_of = HashMap::new();
     for l in plan.listeners.iter().filter(|l| l.protocol.tls()) {
         tls_of.insert(l.name.clone(), tls::configure(&l.name, &security)?);
@@ -286,6 +289,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         fsync: args.fsync,
         controlled_shutdown,
         rebalance,
+        inter_broker: Arc::new(inter_broker),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -492,7 +496,8 @@ async fn serve<S: Store>(
             let tell: cluster::Tell = Box::new(move |news| {
                 let _ = owner.send(Input::Cluster(news));
             });
-            match j.join(me, tell, settings.rebalance).await {
+            let security = settings.inter_broker.clone();
+            match j.join(me, tell, (settings.rebalance, security)).await {
                 Ok(m) => Some(m),
                 Err(e) => {
                     let _ = storage.close();
@@ -555,7 +560,7 @@ async fn serve<S: Store>(
         broker,
         (tx.downgrade(), rx),
         commands,
-        settings.fsync,
+        (settings.fsync, settings.inter_broker.clone()),
         settings.tap.clone(),
     ));
     shutdown_signal().await;
@@ -602,12 +607,12 @@ async fn own<S: Store>(
         mpsc::UnboundedReceiver<Input>,
     ),
     cluster: Option<mpsc::UnboundedSender<cluster::Command>>,
-    fsync: FsyncPolicy,
+    (fsync, inter_broker): (FsyncPolicy, Arc<outbound::InterBroker>),
     tap: Option<inspect::Tap>,
 ) -> Result<(), S::Fault> {
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
-    let mut replicas = replica::Replicas::default();
-    let mut markers = replica::Replicas::for_markers();
+    let mut replicas = replica::Replicas::new(inter_broker.clone());
+    let mut markers = replica::Replicas::for_markers(inter_broker);
     let mut flush_every = match fsync {
         FsyncPolicy::Interval(ms) => Some(tokio::time::interval(Duration::from_millis(ms))),
         _ => None,
