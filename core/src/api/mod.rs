@@ -68,6 +68,7 @@ mod handled;
 mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;
+pub(crate) mod injected;
 mod join_group;
 mod leader_and_isr;
 mod leave_group;
@@ -142,6 +143,8 @@ pub(crate) struct Parts<'a, S> {
     pub creates: &'a mut Creates,
     /// The ACLs and SCRAM credentials.
     pub security: &'a mut SecurityImage,
+    /// Produce appends a test asked to fail.
+    pub append_faults: &'a mut crate::state::faults::AppendFaults,
 }
 
 /// What a request is handled with.
@@ -354,6 +357,7 @@ fn run<S: Storage>(
         txns,
         creates,
         security,
+        append_faults,
     } = p;
     let az = ctx.authorizer(config, &*security);
     if let Some(denied) = authz::gate(&az, ctx.version, &body) {
@@ -498,7 +502,7 @@ fn run<S: Storage>(
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
-            produce::handle(ctx, answering, members, &mut tp, &az, req)
+            produce::handle(ctx, answering, (members, append_faults), &mut tp, &az, req)
         }
         Q::Fetch(req) => {
             let (reply, positions) = fetch::handle(

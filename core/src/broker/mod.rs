@@ -122,6 +122,7 @@ mod asks;
 mod auth;
 mod conn;
 mod creates;
+mod faults;
 mod getters;
 mod markers;
 mod output;
@@ -157,6 +158,7 @@ use crate::state::telemetry::Telemetry;
 use crate::storage::{Storage, TopicPartition};
 pub use conn::PeerInfo;
 use conn::{Conn, InFlight};
+pub use faults::{ErrorFault, FaultError, Named, OBSERVED_MAX};
 pub use output::Output;
 use timer::{TimerKind, Timers};
 
@@ -214,6 +216,8 @@ pub struct Broker<S: Storage> {
     /// Requests held for their ZooKeeper writes of ACLs or SCRAM
     /// credentials (`zk_security.rs`), by connection.
     zk_writes: BTreeMap<ConnId, api::ZkHeld>,
+    /// Faults a test armed, and requests observed (`faults.rs`).
+    faults: faults::Faults,
 }
 
 /// Why a broker could not start.
@@ -339,6 +343,7 @@ impl<S: Storage> Broker<S> {
             creates: Creates::default(),
             security,
             zk_writes: BTreeMap::new(),
+            faults: faults::Faults::default(),
         })
     }
 
@@ -354,12 +359,14 @@ impl<S: Storage> Broker<S> {
     /// One complete request frame arrived on `conn`, its 4-byte size prefix
     /// already removed.
     pub fn handle_request(&mut self, conn: ConnId, frame: Bytes, now: Now) {
-        let Some(c) = self.conns.get_mut(&conn) else {
+        if !self.conns.contains_key(&conn) {
             // A frame on a connection never announced: accept it as new.
             self.handle_connect(conn, PeerInfo::default(), now);
-            return self.handle_request(conn, frame, now);
-        };
-        c.queue.push_back(frame);
+        }
+        self.observe_frame(conn, &frame);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.queue.push_back(frame);
+        }
         self.pump(conn, now);
     }
 
@@ -491,7 +498,9 @@ impl<S: Storage> Broker<S> {
                 return;
             };
             if let auth::Gate::Dispatch = self.gate(conn, &frame, now) {
-                self.run(conn, Input::Frame(&frame), now);
+                if !self.intercept(conn, &frame) {
+                    self.run(conn, Input::Frame(&frame), now);
+                }
             }
         }
     }
@@ -544,6 +553,7 @@ impl<S: Storage> Broker<S> {
             txns: &mut self.txns,
             creates: &mut self.creates,
             security: &mut self.security,
+            append_faults: &mut self.faults.appends,
         };
         let Handled {
             request,

@@ -9,9 +9,9 @@ pub(super) fn apply<S: Storage>(
     broker: &mut Broker<S>,
     conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
     input: Input,
-    tap: Option<&inspect::Tap>,
+    (tap, clock): (Option<&inspect::Tap>, &crate::clock::Clock),
 ) -> bool {
-    let now = now_ms();
+    let now = clock.now();
     match input {
         Input::Connect(id, peer, out) => {
             info!(conn = id, peer = %peer.addr, "connection opened");
@@ -90,6 +90,8 @@ pub(super) fn apply<S: Storage>(
         Input::MarkersResponse(to, frame) => broker.handle_markers_response(to, frame, now),
         Input::MarkersFailure(to) => broker.handle_markers_failure(to, now),
         Input::Shutdown => return true,
+        // The owner loop takes these itself.
+        Input::Control(_) => {}
     }
     false
 }
@@ -101,6 +103,7 @@ pub(super) fn not_in_a_cluster<S: Storage>(
     broker: &mut Broker<S>,
     request: u64,
     topics: Vec<spate_core::broker::NewTopic>,
+    now: i64,
 ) {
     let names: Vec<String> = topics.into_iter().map(|t| t.name).collect();
     error!(request, topics = ?names, "topics to create, but no ZooKeeper session");
@@ -108,14 +111,14 @@ pub(super) fn not_in_a_cluster<S: Storage>(
         .into_iter()
         .map(|n| (n, Err(ErrorCode::UNKNOWN_SERVER_ERROR)))
         .collect();
-    broker.handle_topics_created(request, results, now_ms());
+    broker.handle_topics_created(request, results, now);
 }
 
 pub(super) fn send(
     conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
     out: Output,
     cluster: Option<&mpsc::UnboundedSender<cluster::Command>>,
-    tap: Option<&inspect::Tap>,
+    (tap, clock): (Option<&inspect::Tap>, &crate::clock::Clock),
 ) {
     match out {
         Output::Response { conn, chunks } => {
@@ -130,7 +133,7 @@ pub(super) fn send(
                 "response"
             );
             if let Some(t) = tap {
-                t.response(conn, &chunks, now_ms());
+                t.response(conn, &chunks, clock.now());
             }
             if let Some(tx) = conns.get(&conn) {
                 let _ = tx.send(ConnOut::Frame(chunks));
@@ -200,7 +203,7 @@ pub(super) fn send(
         Output::Close { conn, reason } => {
             info!(conn, reason = %reason, "closing connection");
             if let Some(t) = tap {
-                t.close(conn, &reason, now_ms());
+                t.close(conn, &reason, clock.now());
             }
             if let Some(tx) = conns.remove(&conn) {
                 let _ = tx.send(ConnOut::Close);
