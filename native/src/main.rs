@@ -1,84 +1,8 @@
-//! The `spate` binary: the broker and its command-line tools.
-//!
-//! Each subcommand lives in its own module under [`cli`], with a clap
-//! `Args` struct and a `run(args) -> anyhow::Result<ExitCode>`; `main`
-//! only parses and dispatches.
+//! The `spate` binary: the broker and its command-line tools, all in the
+//! library (`spate::cli_main`).
 
 #![forbid(unsafe_code)]
 
-mod cli;
-mod client;
-mod clock;
-mod cluster;
-mod connect;
-mod serve;
-mod storage;
-mod tree;
-
-use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
-
-/// Spate: a broker that speaks Apache Kafka's wire protocol.
-#[derive(Debug, Parser)]
-#[command(name = "spate", version, about)]
-struct Cli {
-    /// What to do.
-    #[command(subcommand)]
-    command: Command,
-}
-
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Explain every byte of a Kafka request or response frame.
-    Decode(cli::decode::DecodeArgs),
-    /// Run the broker.
-    Serve(serve::ServeArgs),
-    /// Create, list, describe, delete topics and alter their configs.
-    Topic(cli::topic::TopicArgs),
-    /// Produce records, one per input line.
-    Produce(cli::produce::ProduceArgs),
-    /// Consume records and print them.
-    Consume(cli::consume::ConsumeArgs),
-    /// List, describe and delete consumer groups and their offsets.
-    Group(cli::group::GroupArgs),
-    /// Show the cluster: brokers, controller, API versions.
-    Cluster(cli::cluster::ClusterArgs),
-    /// List and describe transactions, their producers, and find and abort
-    /// hanging ones (as kafka-transactions.sh).
-    Transactions(cli::transactions::TransactionsArgs),
-    /// Add, list and remove ACLs (as kafka-acls.sh).
-    Acl(cli::acl::AclArgs),
-    /// Set, list and delete users' SCRAM credentials.
-    User(cli::user::UserArgs),
-    /// Kafka Connect: run connectors (`spate connect standalone WORKER.properties
-    /// CONNECTOR.properties...`).
-    Connect(connect::worker::ConnectArgs),
-}
-
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Decode(args) => cli::decode::run(args),
-        Command::Serve(args) => serve::run(args),
-        Command::Topic(args) => cli::topic::run(args),
-        Command::Produce(args) => cli::produce::run(args),
-        Command::Consume(args) => cli::consume::run(args),
-        Command::Group(args) => cli::group::run(args),
-        Command::Cluster(args) => cli::cluster::run(args),
-        Command::Transactions(args) => cli::transactions::run(args),
-        Command::Acl(args) => cli::acl::run(args),
-        Command::User(args) => cli::user::run(args),
-        Command::Connect(args) => connect::worker::run(args),
-    };
-    result.unwrap_or_else(|e| {
-        // A reader that stopped reading (`spate topic list | head -1`) is
-        // not a failure: the output it wanted has been written.
-        if cli::is_broken_pipe(&e) {
-            return ExitCode::SUCCESS;
-        }
-        eprintln!("error: {e:#}");
-        ExitCode::FAILURE
-    })
+fn main() -> std::process::ExitCode {
+    spate::cli_main()
 }

@@ -68,6 +68,7 @@ mod handled;
 mod heartbeat;
 mod incremental_alter_configs;
 mod init_producer_id;
+pub(crate) mod injected;
 mod join_group;
 mod leader_and_isr;
 mod leave_group;
@@ -145,6 +146,8 @@ pub(crate) struct Parts<'a, S> {
     pub security: &'a mut SecurityImage,
     /// The counters produces and fetches add to.
     pub metrics: &'a mut Metrics,
+    /// Produce appends a test asked to fail.
+    pub append_faults: &'a mut crate::state::faults::AppendFaults,
 }
 
 /// What a request is handled with.
@@ -381,6 +384,7 @@ fn run<S: Storage>(
         creates,
         security,
         metrics,
+        append_faults,
     } = p;
     let az = ctx.authorizer(config, &*security);
     if let Some(denied) = authz::gate(&az, ctx.version, &body) {
@@ -525,7 +529,7 @@ fn run<S: Storage>(
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
-            produce::handle(ctx, answering, members, &mut tp, &az, req, metrics)
+            produce::handle(ctx, answering, (members, append_faults), &mut tp, &az, req, metrics)
         }
         Q::Fetch(req) => {
             let (reply, positions) = fetch::handle(

@@ -81,6 +81,7 @@ use crate::records::TimestampType;
 use crate::security::acl::{Authorizer, Operation};
 use crate::state::brokers::Membership;
 use crate::state::cluster::Cluster;
+use crate::state::faults::AppendFaults;
 use crate::state::leadership::Lead;
 use crate::state::metrics::Metrics;
 use crate::state::producers::{BatchMetadata, Verdict};
@@ -96,7 +97,7 @@ use super::{Answering, Ctx, Handled, Parked, Reply};
 pub(crate) fn handle<S: Storage>(
     ctx: &Ctx,
     answering: Answering,
-    members: &Membership,
+    (members, faults): (&Membership, &mut AppendFaults),
     tp: &mut TxnParts<'_, S>,
     az: &Authorizer<'_>,
     req: ProduceRequest,
@@ -133,7 +134,7 @@ pub(crate) fn handle<S: Storage>(
                             let txn_id = req.transactional_id.as_deref();
                             let at = TopicPartition::new(n.as_str(), p.index);
                             let before = tp.storage.end_offset(&at);
-                            let r = append(ctx, tp, txn_id, req.acks, n, p);
+                            let r = append(ctx, (tp, &mut *faults), txn_id, req.acks, n, p);
                             if r.error_code == 0 {
                                 // What was appended, in the request's bytes
                                 // (a duplicate appends nothing).
@@ -373,7 +374,7 @@ fn transactional<S: Storage>(
 /// Validates and appends one partition's record set.
 fn append<S: Storage>(
     ctx: &Ctx,
-    txp: &mut TxnParts<'_, S>,
+    (txp, faults): (&mut TxnParts<'_, S>, &mut AppendFaults),
     txn_id: Option<&str>,
     acks: i16,
     topic: &str,
@@ -464,7 +465,8 @@ fn append<S: Storage>(
             last_offset: batch.last_offset,
             max_timestamp: batch.max_timestamp,
         };
-        if storage.append(&tp, batch.bytes.clone(), meta).is_err() {
+        // A failure a test asked for is one the storage never saw.
+        if faults.take(topic) || storage.append(&tp, batch.bytes.clone(), meta).is_err() {
             return error(p.index, ErrorCode::KAFKA_STORAGE_ERROR, None);
         }
     }

@@ -132,6 +132,7 @@ mod auth;
 mod conn;
 mod creates;
 mod gauges;
+mod faults;
 mod getters;
 mod markers;
 mod output;
@@ -168,6 +169,7 @@ use crate::storage::{Storage, TopicPartition};
 pub use conn::PeerInfo;
 use conn::{Conn, InFlight};
 pub use gauges::{LogGauge, Purgatory};
+pub use faults::{ErrorFault, FaultError, Named, OBSERVED_MAX};
 pub use output::Output;
 use timer::{TimerKind, Timers};
 
@@ -227,6 +229,8 @@ pub struct Broker<S: Storage> {
     zk_writes: BTreeMap<ConnId, api::ZkHeld>,
     /// Counters for the driver to expose (`state::metrics`).
     metrics: Metrics,
+    /// Faults a test armed, and requests observed (`faults.rs`).
+    faults: faults::Faults,
 }
 
 /// Why a broker could not start.
@@ -353,6 +357,7 @@ impl<S: Storage> Broker<S> {
             security,
             zk_writes: BTreeMap::new(),
             metrics: Metrics::default(),
+            faults: faults::Faults::default(),
         })
     }
 
@@ -368,12 +373,14 @@ impl<S: Storage> Broker<S> {
     /// One complete request frame arrived on `conn`, its 4-byte size prefix
     /// already removed.
     pub fn handle_request(&mut self, conn: ConnId, frame: Bytes, now: Now) {
-        let Some(c) = self.conns.get_mut(&conn) else {
+        if !self.conns.contains_key(&conn) {
             // A frame on a connection never announced: accept it as new.
             self.handle_connect(conn, PeerInfo::default(), now);
-            return self.handle_request(conn, frame, now);
-        };
-        c.queue.push_back(frame);
+        }
+        self.observe_frame(conn, &frame);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.queue.push_back(frame);
+        }
         self.pump(conn, now);
     }
 
@@ -505,7 +512,9 @@ impl<S: Storage> Broker<S> {
                 return;
             };
             if let auth::Gate::Dispatch = self.gate(conn, &frame, now) {
-                self.run(conn, Input::Frame(&frame), now);
+                if !self.intercept(conn, &frame) {
+                    self.run(conn, Input::Frame(&frame), now);
+                }
             }
         }
     }
@@ -559,6 +568,7 @@ impl<S: Storage> Broker<S> {
             creates: &mut self.creates,
             security: &mut self.security,
             metrics: &mut self.metrics,
+            append_faults: &mut self.faults.appends,
         };
         let Handled {
             request,

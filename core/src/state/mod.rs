@@ -41,6 +41,7 @@ pub(crate) mod config;
 pub(crate) mod configs;
 pub(crate) mod controller;
 pub(crate) mod epochs;
+pub(crate) mod faults;
 pub(crate) mod fetch_sessions;
 pub(crate) mod ids;
 pub(crate) mod internal_log;

@@ -21,6 +21,7 @@
 //! driver (`Control::stop_replica_answered`).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use spate_core::broker::{ControllerAnswer, ControllerAsk, IsrOutcome};
@@ -44,6 +45,7 @@ use super::rebalance::{RebalanceConfig, RebalanceTimer};
 use super::sender::Senders;
 use super::shutdown::{self, Leaving};
 use super::topic_znodes::{config_path, decode_configs};
+use crate::serve::outbound::InterBroker;
 
 /// What the membership loop tells the task that owns the core's broker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -353,7 +355,7 @@ pub(crate) async fn run<E: Engine>(
     tell: Tell,
     mut commands: mpsc::UnboundedReceiver<Command>,
     mut stop: oneshot::Receiver<()>,
-    rebalance: RebalanceConfig,
+    (rebalance, inter_broker): (RebalanceConfig, Arc<InterBroker>),
 ) {
     let mut rebalance_timer = RebalanceTimer::default();
     let mut role = Role::Broker { controller: None };
@@ -366,7 +368,7 @@ pub(crate) async fn run<E: Engine>(
     let mut known = Vec::new();
     let mut channels = Channels::default();
     let (stopped, mut stop_answers) = mpsc::unbounded_channel();
-    let mut senders = Senders::new(me.id, stopped);
+    let mut senders = Senders::new(me.id, stopped, inter_broker.clone());
     let mut control = Control::default();
     // The topics under /brokers/topics as last seen, and those whose
     // configs the broker has not been told yet.
@@ -435,7 +437,7 @@ pub(crate) async fn run<E: Engine>(
                 Role::Broker {
                     controller: Some(id),
                 } => Some(tokio::select! {
-                    o = shutdown::ask_controller(&engine, me.id, *id) => o,
+                    o = shutdown::ask_controller(&engine, (me.id, &inter_broker), *id) => o,
                     _ = &mut stop => break,
                 }),
                 _ => Some(Err("no controller known".to_string())),

@@ -109,9 +109,13 @@ mod topic_znodes;
 mod znodes;
 pub(crate) mod zookeeper;
 
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tracing::info;
+
+use crate::serve::outbound::InterBroker;
 
 pub(crate) use admin::Command;
 pub(crate) use engine::{BrokerInfo, Engine, EngineError};
@@ -163,12 +167,14 @@ impl<E: Engine> Joining<E> {
 
     /// Registers `me`, then starts the [`membership`] loop in a task.
     /// `tell` is told the broker epoch of this registration and of every
-    /// later one, and the other [`News`]. On failure the session is closed.
+    /// later one, and the other [`News`]. The controller's channels and a
+    /// controlled shutdown connect to other brokers with `security`. On
+    /// failure the session is closed.
     pub(crate) async fn join(
         mut self,
         me: BrokerInfo,
         tell: Tell,
-        rebalance: rebalance::RebalanceConfig,
+        (rebalance, security): (rebalance::RebalanceConfig, Arc<InterBroker>),
     ) -> Result<Member, EngineError> {
         let epoch = match self.engine.register(&me).await {
             Ok(epoch) => epoch,
@@ -187,7 +193,7 @@ impl<E: Engine> Joining<E> {
             tell,
             inbox,
             stopped,
-            rebalance,
+            (rebalance, security),
         ));
         Ok(Member {
             stop,

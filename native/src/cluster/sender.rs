@@ -30,6 +30,7 @@
 //! the topic's znodes.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context as _};
@@ -54,7 +55,7 @@ use super::engine::{BrokerId, BrokerInfo, Registered};
 use super::leader_and_isr::{leader_and_isr, leader_and_isr_version};
 use super::requests::{by_topic, version_for};
 use super::stop_replica::{answers, stop_replica, STOP_REPLICA_VERSION};
-use crate::serve::outbound::{self, BrokerStream};
+use crate::serve::outbound::{BrokerStream, InterBroker};
 use spate_core::storage::TopicPartition;
 
 /// A StopReplica answered by a broker, reported to the membership loop
@@ -204,6 +205,8 @@ pub(crate) struct Senders {
     me: BrokerId,
     /// Where the channels report StopReplica answers.
     stopped: mpsc::UnboundedSender<Stopped>,
+    /// The security of the channels' connections.
+    security: Arc<InterBroker>,
     targets: HashMap<BrokerId, Target>,
 }
 
@@ -213,11 +216,17 @@ struct Target {
 }
 
 impl Senders {
-    /// No channels; StopReplica answers go to `stopped`.
-    pub(crate) fn new(me: BrokerId, stopped: mpsc::UnboundedSender<Stopped>) -> Senders {
+    /// No channels; StopReplica answers go to `stopped`; channels connect
+    /// with `security`.
+    pub(crate) fn new(
+        me: BrokerId,
+        stopped: mpsc::UnboundedSender<Stopped>,
+        security: Arc<InterBroker>,
+    ) -> Senders {
         Senders {
             me,
             stopped,
+            security,
             targets: HashMap::new(),
         }
     }
@@ -233,7 +242,8 @@ impl Senders {
                     debug!(broker = r.info.id, "opening the controller's channel");
                     let (queue, rx) = mpsc::unbounded_channel();
                     let id = r.info.id;
-                    let task = tokio::spawn(run(self.me, r, rx, self.stopped.clone()));
+                    let to = (self.me, self.security.clone());
+                    let task = tokio::spawn(run(to, r, rx, self.stopped.clone()));
                     if let Some(old) = self.targets.insert(id, Target { queue, task }) {
                         old.task.abort();
                     }
@@ -294,13 +304,13 @@ impl Drop for Senders {
 /// One broker's channel: sends what is queued, in order, until aborted,
 /// and reports each StopReplica's answer to `stopped`.
 async fn run(
-    me: BrokerId,
+    (me, security): (BrokerId, Arc<InterBroker>),
     target: Registered,
     mut queue: mpsc::UnboundedReceiver<Request>,
     stopped: mpsc::UnboundedSender<Stopped>,
 ) {
     let id = target.info.id;
-    let (host, port) = outbound::installed().endpoint(&target.info);
+    let (host, port) = security.endpoint(&target.info);
     let addr = format!("{host}:{port}");
     let mut conn: Option<Peer> = None;
     let mut failures = 0u32;
@@ -313,7 +323,7 @@ async fn run(
         let name = api.name();
         let epoch = request.controller_epoch();
         loop {
-            match attempt(&mut conn, me, &target, &request).await {
+            match attempt(&mut conn, (me, &security), &target, &request).await {
                 Ok(Answer {
                     code,
                     refused,
@@ -405,13 +415,13 @@ struct Answer {
 /// Sends `request` on `conn`, connecting first when there is none.
 async fn attempt(
     conn: &mut Option<Peer>,
-    me: BrokerId,
+    (me, security): (BrokerId, &InterBroker),
     target: &Registered,
     request: &Request,
 ) -> anyhow::Result<Answer> {
     let peer = match conn {
         Some(p) => p,
-        None => conn.insert(Peer::open(me, &target.info).await?),
+        None => conn.insert(Peer::open(me, &target.info, security).await?),
     };
     let (body, version) = match request {
         Request::Metadata(u) => {
@@ -487,15 +497,15 @@ async fn attempt(
 }
 
 /// Sends one request to a broker on a connection of its own, as broker
-/// `me`, and decodes the answer: a broker's ControlledShutdown to the
+/// `me` with `security`, and decodes the answer: a broker's ControlledShutdown to the
 /// controller. The connection is closed after.
 pub(crate) async fn ask_once(
-    me: BrokerId,
+    (me, security): (BrokerId, &InterBroker),
     to: &BrokerInfo,
     body: &RequestBody,
     version: i16,
 ) -> anyhow::Result<ResponseBody> {
-    let mut peer = Peer::open(me, to).await?;
+    let mut peer = Peer::open(me, to, security).await?;
     let frame = peer.exchange(body, version).await?;
     let key = body.api_key();
     let (_, answer) = decode_response(&frame, key, version)
@@ -521,8 +531,7 @@ struct Peer {
 impl Peer {
     /// Connects to broker `to` on the inter-broker listener, with its
     /// security (TLS, SASL: [`outbound`]), and negotiates the versions.
-    async fn open(me: BrokerId, to: &BrokerInfo) -> anyhow::Result<Peer> {
-        let ib = outbound::installed();
+    async fn open(me: BrokerId, to: &BrokerInfo, ib: &InterBroker) -> anyhow::Result<Peer> {
         let (host, port) = ib.endpoint(to);
         let client_id = me.to_string();
         let stream = tokio::time::timeout(CONNECT_TIMEOUT, ib.connect(&host, port, &client_id))

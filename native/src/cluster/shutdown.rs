@@ -36,6 +36,7 @@ use tracing::{info, warn};
 
 use super::engine::{BrokerId, Engine, Registered};
 use super::sender::ask_once;
+use crate::serve::outbound::InterBroker;
 
 /// The ControlledShutdown version sent: the newest the spec has (broker
 /// epoch from v2, flexible from v3), which Kafka 2.4 and later send.
@@ -80,7 +81,7 @@ pub(crate) fn check(live: &[Registered], broker: BrokerId, epoch: i64) -> Result
 /// Asks `controller` to move the leadership of `me`, registered at
 /// `epoch`: the partitions it still leads, or the controller's error.
 pub(crate) async fn ask(
-    me: BrokerId,
+    (me, security): (BrokerId, &InterBroker),
     epoch: i64,
     controller: &Registered,
 ) -> anyhow::Result<Result<Vec<TopicPartition>, ErrorCode>> {
@@ -90,7 +91,7 @@ pub(crate) async fn ask(
         ..Default::default()
     });
     let ResponseBody::ControlledShutdown(r) =
-        ask_once(me, &controller.info, &body, VERSION).await?
+        ask_once((me, security), &controller.info, &body, VERSION).await?
     else {
         anyhow::bail!("ControlledShutdown answered with another API");
     };
@@ -110,7 +111,7 @@ pub(crate) async fn ask(
 /// `Ok`: the partitions still led here; `Err`: why the try failed.
 pub(crate) async fn ask_controller<E: Engine>(
     engine: &E,
-    me: BrokerId,
+    (me, security): (BrokerId, &InterBroker),
     controller: BrokerId,
 ) -> Result<Vec<TopicPartition>, String> {
     let live = engine.live_brokers().await.map_err(|e| e.to_string())?;
@@ -118,7 +119,7 @@ pub(crate) async fn ask_controller<E: Engine>(
     let mine = find(me).ok_or("this broker's registration is gone")?;
     let c = find(controller).ok_or(format!("controller {controller} is not registered"))?;
     info!(controller, "controlled shutdown: asking the controller");
-    match ask(me, mine.epoch.0, c).await {
+    match ask((me, security), mine.epoch.0, c).await {
         Ok(Ok(remaining)) => Ok(remaining),
         Ok(Err(code)) => Err(format!("controller {controller} answered {code}")),
         Err(e) => Err(format!("asking controller {controller}: {e:#}")),

@@ -12,12 +12,14 @@ pub(super) struct Ctx<'a> {
     pub tap: Option<&'a inspect::Tap>,
     /// `--metrics`: request times.
     pub meter: Option<&'a mut metrics::Meter>,
+    /// The broker's time.
+    pub clock: &'a crate::clock::Clock,
 }
 
 /// Applies one input; true for a shutdown.
 pub(super) fn apply<S: Storage>(broker: &mut Broker<S>, ctx: &mut Ctx<'_>, input: Input) -> bool {
     let (conns, tap) = (&mut *ctx.conns, ctx.tap);
-    let now = now_ms();
+    let now = ctx.clock.now();
     match input {
         Input::Connect(id, peer, out) => {
             info!(conn = id, peer = %peer.addr, "connection opened");
@@ -114,6 +116,8 @@ pub(super) fn apply<S: Storage>(broker: &mut Broker<S>, ctx: &mut Ctx<'_>, input
             let _ = reply.send(text);
         }
         Input::Shutdown => return true,
+        // The owner loop takes these itself.
+        Input::Control(_) => {}
     }
     false
 }
@@ -125,6 +129,7 @@ pub(super) fn not_in_a_cluster<S: Storage>(
     broker: &mut Broker<S>,
     request: u64,
     topics: Vec<spate_core::broker::NewTopic>,
+    now: i64,
 ) {
     let names: Vec<String> = topics.into_iter().map(|t| t.name).collect();
     error!(request, topics = ?names, "topics to create, but no ZooKeeper session");
@@ -132,14 +137,14 @@ pub(super) fn not_in_a_cluster<S: Storage>(
         .into_iter()
         .map(|n| (n, Err(ErrorCode::UNKNOWN_SERVER_ERROR)))
         .collect();
-    broker.handle_topics_created(request, results, now_ms());
+    broker.handle_topics_created(request, results, now);
 }
 
 pub(super) fn send(
     conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
     out: Output,
     cluster: Option<&mpsc::UnboundedSender<cluster::Command>>,
-    tap: Option<&inspect::Tap>,
+    (tap, clock): (Option<&inspect::Tap>, &crate::clock::Clock),
 ) {
     match out {
         Output::Response { conn, chunks } => {
@@ -154,7 +159,7 @@ pub(super) fn send(
                 "response"
             );
             if let Some(t) = tap {
-                t.response(conn, &chunks, now_ms());
+                t.response(conn, &chunks, clock.now());
             }
             if let Some(tx) = conns.get(&conn) {
                 let _ = tx.send(ConnOut::Frame(chunks));
@@ -224,7 +229,7 @@ pub(super) fn send(
         Output::Close { conn, reason } => {
             info!(conn, reason = %reason, "closing connection");
             if let Some(t) = tap {
-                t.close(conn, &reason, now_ms());
+                t.close(conn, &reason, clock.now());
             }
             if let Some(tx) = conns.remove(&conn) {
                 let _ = tx.send(ConnOut::Close);

@@ -15,6 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Semaphore};
 use tracing::{debug, info, warn};
 
+use super::faults::{DriverFaults, Verdict};
 use super::tls::Tls;
 use super::Input;
 
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     pub max_request: usize,
     /// The frames-in-flight budget ([`super::IN_FLIGHT_BYTES`]).
     pub budget: Arc<Semaphore>,
+    /// Delays and dropped connections a test armed ([`super::faults`]).
+    pub faults: Arc<DriverFaults>,
 }
 
 /// Takes a new TCP connection on listener `listener`: draws its entropy
@@ -102,6 +105,7 @@ where
         owner,
         max_request,
         budget,
+        faults,
     } = shared;
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ConnOut>();
     let _ = owner.send(Input::Connect(id, info, out_tx));
@@ -150,6 +154,11 @@ where
             }
             if let Some(reason) = failed {
                 break reason;
+            }
+            match faults.verdict(&buf) {
+                Verdict::Pass => {}
+                Verdict::Delay(d) => tokio::time::sleep(d).await,
+                Verdict::Drop => break "dropped by a fault a test armed".into(),
             }
             if owner_r
                 .send(Input::Frame(id, buf.freeze(), permit))

@@ -33,7 +33,6 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -358,7 +357,6 @@ pub(crate) async fn start(
         .await
         .with_context(|| format!("metrics: listening on {addr}"))?;
     let local = listener.local_addr()?;
-    let _ = writeln!(std::io::stdout(), "metrics on http://{local}/metrics");
     let app = Router::new()
         .route("/metrics", get(scrape))
         .with_state(owner);

@@ -23,19 +23,24 @@
 //! its own request-time histograms when asked over its input channel.
 
 mod carry;
-use carry::{apply, not_in_a_cluster, send};
 mod conn;
+pub(crate) mod faults;
 mod inspect;
 pub(crate) mod jaas;
 pub(crate) mod listeners;
 mod metrics;
 pub(crate) mod outbound;
+mod owner;
 mod playground;
 mod principal;
 mod props;
 mod replica;
 mod secret;
+mod start;
 pub(crate) mod tls;
+
+use start::start;
+pub(crate) use start::Running;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -45,7 +50,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::now_ms;
+use crate::clock::Clock;
 
 use anyhow::{Context as _, Result};
 use bytes::Bytes;
@@ -121,6 +126,27 @@ pub(crate) struct ServeArgs {
     metrics: Option<String>,
 }
 
+impl ServeArgs {
+    /// An embedded broker's: one listener, `listen`, with data in `dir`
+    /// (in memory when `None`).
+    pub(crate) fn embedded(listen: String, dir: Option<PathBuf>) -> ServeArgs {
+        ServeArgs {
+            properties: None,
+            listen: vec![listen],
+            advertised: None,
+            node_id: None,
+            memory: dir.is_none(),
+            data_dir: dir,
+            fsync: FsyncPolicy::Always,
+            playground: None,
+            web_dir: None,
+            inspect: false,
+            zookeeper: None,
+            metrics: None,
+        }
+    }
+}
+
 /// When appended data is forced to disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FsyncPolicy {
@@ -182,6 +208,8 @@ struct Settings {
     controlled_shutdown: cluster::shutdown::ShutdownConfig,
     /// `auto.leader.rebalance.enable` and `leader.imbalance.*`.
     rebalance: cluster::rebalance::RebalanceConfig,
+    /// How this broker connects to other brokers (plain TCP on its own).
+    inter_broker: Arc<outbound::InterBroker>,
 }
 
 /// A seed for the ids the core makes up (topic ids, fetch session ids,
@@ -202,8 +230,53 @@ fn random_seed() -> u64 {
     h.finish()
 }
 
+/// `spate serve`: serves until SIGINT or SIGTERM.
 pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     init_logging();
+    let text = match &args.properties {
+        Some(path) => Some(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let plan = plan(&args, text.as_deref(), false)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    rt.block_on(async {
+        let running = open(plan, Clock::default()).await?;
+        for a in &running.addrs {
+            // Printed on stdout so scripts (and tests) can find a port
+            // chosen with :0, one line per listener in `listeners` order.
+            // A reader that stopped reading (a test that wanted the first
+            // line) must not stop the broker: a failed write is ignored.
+            let _ = writeln!(std::io::stdout(), "listening on {a}");
+        }
+        // After the listeners' lines: tests and scripts read those first.
+        if let Some(a) = running.metrics {
+            let _ = writeln!(std::io::stdout(), "metrics on http://{a}/metrics");
+        }
+        shutdown_signal().await;
+        // A failure to close the logs is logged; the next start recovers.
+        let _ = running.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// A broker's settings, worked out before anything starts.
+pub(crate) struct Plan {
+    settings: Settings,
+    /// The data directory; `None`: in memory.
+    dir: Option<PathBuf>,
+    zookeeper: Option<ZkConfig>,
+}
+
+/// Works out a broker's settings from `args` and `properties` (the text
+/// of a `server.properties`). `strict`: a key Spate does not use is an
+/// error, not a warning (an embedded broker's caller wants to know).
+pub(crate) fn plan(args: &ServeArgs, properties: Option<&str>, strict: bool) -> Result<Plan> {
     let mut config = Config {
         seed: random_seed(),
         ..Config::default()
@@ -217,10 +290,11 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     let mut controlled_shutdown = cluster::shutdown::ShutdownConfig::default();
     let mut rebalance = cluster::rebalance::RebalanceConfig::default();
     let mut metrics = None;
-    if let Some(path) = &args.properties {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let p = props::apply(&text, &mut config)?;
+    if let Some(text) = properties {
+        let p = props::apply(text, &mut config)?;
+        if strict && !p.unknown.is_empty() {
+            anyhow::bail!("unknown broker properties: {}", p.unknown.join(", "));
+        }
         for key in &p.unknown {
             warn!(key = %key, "server.properties key not used by Spate");
         }
@@ -275,9 +349,10 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     // In a cluster, this broker's connections to the others take the
     // inter-broker listener's security (TLS, SASL).
     let inter = plan.listeners.iter().find(|l| l.name == plan.inter_broker);
-    if let Some(l) = inter.filter(|_| config.zk_mode) {
-        outbound::install(outbound::config::configure(l, &security)?);
-    }
+    let inter_broker = match inter.filter(|_| config.zk_mode) {
+        Some(l) => outbound::config::configure(l, &security)?,
+        None => outbound::InterBroker::default(),
+    };
     let mut tls_of = HashMap::new();
     for l in plan.listeners.iter().filter(|l| l.protocol.tls()) {
         tls_of.insert(l.name.clone(), tls::configure(&l.name, &security)?);
@@ -289,7 +364,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         .playground
         .clone()
         .map(|a| (a, playground::web_dir(args.web_dir.clone())));
-    let mut settings = Settings {
+    let settings = Settings {
         listeners: plan.listeners,
         tls: tls_of,
         playground,
@@ -300,26 +375,40 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         fsync: args.fsync,
         controlled_shutdown,
         rebalance,
+        inter_broker: Arc::new(inter_broker),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
     let dir = (!args.memory).then(|| {
         args.data_dir
             .clone()
             .or(log_dir)
             .unwrap_or_else(|| PathBuf::from("spate-data"))
     });
+    Ok(Plan {
+        settings,
+        dir,
+        zookeeper,
+    })
+}
+
+/// Starts the broker `plan` describes, on `clock`'s time: joins the
+/// cluster (when ZooKeeper is configured), opens the data directory (or
+/// memory) and serves.
+pub(crate) async fn open(plan: Plan, clock: Clock) -> Result<Running> {
+    let Plan {
+        mut settings,
+        dir,
+        zookeeper,
+    } = plan;
+    if let Some(d) = dir.as_deref().filter(|d| d.exists() && !d.is_dir()) {
+        anyhow::bail!("the data directory {} is not a directory", d.display());
+    }
     settings.config.security.scram_mock_secret = secret::scram_mock_secret(dir.as_deref())?;
     let joining = match &zookeeper {
-        Some(zk) => Some(rt.block_on(connect_cluster(zk, dir.as_deref(), &mut settings))?),
+        Some(zk) => Some(connect_cluster(zk, dir.as_deref(), &mut settings).await?),
         None => None,
     };
     let Some(dir) = dir else {
-        rt.block_on(serve(settings, MemStorage::new(), joining))?;
-        return Ok(ExitCode::SUCCESS);
+        return start(settings, MemStorage::new(), joining, clock).await;
     };
     let options = StorageOptions {
         node_id: settings.config.node_id,
@@ -333,8 +422,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
     // The cluster id is the data directory's (meta.properties), as in Kafka;
     // in a ZooKeeper cluster they were checked to be the same.
     settings.config.cluster_id = storage.meta().cluster_id.clone();
-    rt.block_on(serve(settings, storage, joining))?;
-    Ok(ExitCode::SUCCESS)
+    start(settings, storage, joining, clock).await
 }
 
 /// Opens the ZooKeeper session and settles the cluster id, as a Kafka
@@ -453,299 +541,8 @@ pub(crate) enum Input {
     Scrape(tokio::sync::oneshot::Sender<String>),
     /// Stop: flush and close the storage.
     Shutdown,
-}
-
-async fn serve<S: Store>(
-    mut settings: Settings,
-    storage: S,
-    joining: Option<Joining<ZooKeeper>>,
-) -> Result<()> {
-    let mut bound = Vec::new();
-    for l in &settings.listeners {
-        let socket = TcpListener::bind(&l.bind)
-            .await
-            .with_context(|| format!("listener {}: listening on {}", l.name, l.bind))?;
-        let local = socket.local_addr()?;
-        bound.push((l.clone(), socket, advertised_endpoint(l, local)));
-    }
-    // This broker's address for clients of the listener the core names
-    // other brokers by, else of the first advertised listener.
-    let me = bound
-        .iter()
-        .filter_map(|(l, _, adv)| Some((l, adv.as_ref()?)))
-        .min_by_key(|(l, _)| l.name != settings.config.listener_name);
-    if let Some((_, (host, port))) = me {
-        settings.config.advertised_host = host.clone();
-        settings.config.advertised_port = *port;
-    }
-    settings.config.advertised_listeners = bound
-        .iter()
-        .filter_map(|(l, _, adv)| {
-            let (host, port) = adv.clone()?;
-            Some(Endpoint {
-                listener: l.name.clone(),
-                host,
-                port,
-                protocol: l.protocol,
-            })
-        })
-        .collect();
-    // The owner's inputs; the first may be the broker epoch of the
-    // registration below, waiting for the owner to start.
-    let (tx, rx) = mpsc::unbounded_channel();
-    // Registered once it listens, so the address it registers answers; and
-    // before it says so, so that a broker that says it listens is a member.
-    let member = match joining {
-        Some(j) => {
-            let me = BrokerInfo {
-                id: settings.config.node_id,
-                host: settings.config.advertised_host.clone(),
-                port: settings.config.advertised_port,
-                rack: settings.config.rack.clone(),
-                endpoints: settings.config.advertised_listeners.clone(),
-            };
-            let owner = tx.clone();
-            let tell: cluster::Tell = Box::new(move |news| {
-                let _ = owner.send(Input::Cluster(news));
-            });
-            match j.join(me, tell, settings.rebalance).await {
-                Ok(m) => Some(m),
-                Err(e) => {
-                    let _ = storage.close();
-                    return Err(
-                        anyhow::Error::new(e).context("registering this broker in the cluster")
-                    );
-                }
-            }
-        }
-        None => None,
-    };
-    let broker = Broker::new(settings.config.clone(), storage, now_ms())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    if let Some((addr, dir)) = &settings.playground {
-        playground::start(addr, dir.clone(), settings.tap.clone()).await?;
-    }
-    for (l, socket, adv) in &bound {
-        // Printed on stdout so scripts (and tests) can find a port chosen
-        // with :0, one line per listener in `listeners` order.
-        // A reader that stopped reading (a test that wanted the first
-        // line) must not stop the broker: a failed write is ignored.
-        let _ = writeln!(std::io::stdout(), "listening on {}", socket.local_addr()?);
-        info!(listener = %l.name, protocol = l.protocol.name(), advertised = ?adv, "listener");
-    }
-    // After the listeners' lines: tests and scripts read those first.
-    if let Some(addr) = &settings.metrics {
-        metrics::start(addr, tx.downgrade()).await?;
-    }
-    info!(advertised = %format!("{}:{}", settings.config.advertised_host, settings.config.advertised_port), "spate is serving");
-    let mut next_id: ConnId = 1;
-    let max = settings.max_request_bytes;
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let mut accepts = Vec::new();
-    let budget = Arc::new(Semaphore::new(IN_FLIGHT_BYTES));
-    for (l, socket, _) in bound {
-        let shared = conn::Shared {
-            owner: tx.clone(),
-            max_request: max,
-            budget: budget.clone(),
-        };
-        let tls = settings.tls.get(&l.name).cloned();
-        let mut stop = stop_rx.clone();
-        let base = next_id;
-        next_id += 1 << 40;
-        accepts.push(tokio::spawn(async move {
-            let mut id = base;
-            loop {
-                tokio::select! {
-                    res = socket.accept() => match res {
-                        Ok((stream, peer)) => {
-                            id += 1;
-                            let name = l.name.clone();
-                            tokio::spawn(conn::accept(id, stream, peer, name, tls.clone(), shared.clone()));
-                        }
-                        Err(e) => warn!(error = %e, "accept failed"),
-                    },
-                    _ = stop.changed() => return,
-                }
-            }
-        }));
-    }
-    let commands = member.as_ref().map(cluster::Member::commands);
-    let owner = tokio::spawn(own(
-        broker,
-        (tx.downgrade(), rx),
-        commands,
-        settings.fsync,
-        settings.tap.clone(),
-        settings.metrics.is_some(),
-    ));
-    shutdown_signal().await;
-    // Leadership moves away while this broker still serves (Kafka's
-    // controlled shutdown), then it stops taking connections.
-    if let Some(m) = &member {
-        info!("shutting down: moving leadership away");
-        m.shut_down_controlled(settings.controlled_shutdown).await;
-    }
-    info!("shutting down: no new connections");
-    let _ = stop_tx.send(true);
-    for a in accepts {
-        let _ = a.await;
-    }
-    stop_rx.mark_changed();
-    // Requests already received are answered; then the logs are flushed and
-    // marked cleanly shut down.
-    let _ = tx.send(Input::Shutdown);
-    match owner.await {
-        Ok(Ok(())) => info!("logs flushed; clean shutdown"),
-        Ok(Err(e)) => warn!(error = %e, "closing the logs failed"),
-        Err(e) => warn!(error = %e, "the broker task failed"),
-    }
-    if let Some(m) = member {
-        m.leave().await;
-    }
-    Ok(())
-}
-
-/// The owner loop: applies inputs to the broker and sends its outputs.
-///
-/// Each pass takes every input already queued (up to a bound), applies them
-/// all, then, under `--fsync always`, makes the appended data durable with
-/// one fsync before any response of the pass is sent: a group commit.
-///
-/// Replica requests (a follower fetching from its leaders) go out through
-/// [`replica::Replicas`], whose tasks send their answers back on `tx`
-/// (held weakly, so that the channel still closes when the serving side
-/// drops its senders).
-async fn own<S: Store>(
-    mut broker: Broker<S>,
-    (tx, mut rx): (
-        mpsc::WeakUnboundedSender<Input>,
-        mpsc::UnboundedReceiver<Input>,
-    ),
-    cluster: Option<mpsc::UnboundedSender<cluster::Command>>,
-    fsync: FsyncPolicy,
-    tap: Option<inspect::Tap>,
-    metered: bool,
-) -> Result<(), S::Fault> {
-    let mut meter = metered.then(metrics::Meter::default);
-    broker.metrics_mut().set_timing(metered);
-    let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
-    let mut replicas = replica::Replicas::default();
-    let mut markers = replica::Replicas::for_markers();
-    let mut flush_every = match fsync {
-        FsyncPolicy::Interval(ms) => Some(tokio::time::interval(Duration::from_millis(ms))),
-        _ => None,
-    };
-    let mut outs = Vec::new();
-    let mut upkeep = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        let wait = broker
-            .poll_timeout()
-            .map(|d| Duration::from_millis((d - now_ms()).max(0) as u64));
-        let first = tokio::select! {
-            i = rx.recv() => i,
-            _ = async { match wait { Some(w) => tokio::time::sleep(w).await, None => std::future::pending().await } } => {
-                broker.handle_timeout(now_ms());
-                None
-            }
-            _ = async { match flush_every.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
-                broker.storage_mut().flush()?;
-                continue;
-            }
-            _ = upkeep.tick() => {
-                broker.storage_mut().tick(now_ms())?;
-                continue;
-            }
-        };
-        let mut stop = false;
-        if let Some(input) = first {
-            let mut ctx = carry::Ctx {
-                conns: &mut conns,
-                tap: tap.as_ref(),
-                meter: meter.as_mut(),
-            };
-            stop |= apply(&mut broker, &mut ctx, input);
-            for _ in 0..256 {
-                match rx.try_recv() {
-                    Ok(input) => stop |= apply(&mut broker, &mut ctx, input),
-                    Err(_) => break,
-                }
-            }
-        } else if rx.is_closed() && rx.is_empty() {
-            stop = true;
-        }
-        while let Some(out) = broker.poll_output() {
-            match (out, &cluster) {
-                (Output::CreateTopics { request, topics }, None) => {
-                    not_in_a_cluster(&mut broker, request, topics);
-                }
-                (out, _) => outs.push(out),
-            }
-        }
-        if fsync == FsyncPolicy::Always && !outs.is_empty() {
-            broker.storage_mut().flush()?;
-        }
-        // Requests are done when their responses go to their writers.
-        if let Some(m) = meter.as_mut() {
-            m.finished(&mut broker, std::time::Instant::now());
-        }
-        for out in outs.drain(..) {
-            match out {
-                Output::Replica {
-                    leader,
-                    host,
-                    port,
-                    frame,
-                } => {
-                    if let Some(tx) = tx.upgrade() {
-                        replicas.send(leader, &host, port, frame, &tx);
-                    }
-                }
-                Output::TxnMarkers {
-                    broker,
-                    host,
-                    port,
-                    frame,
-                } => {
-                    if let Some(tx) = tx.upgrade() {
-                        markers.send(broker, &host, port, frame, &tx);
-                    }
-                }
-                out => {
-                    if let (Output::Close { conn, .. }, Some(m)) = (&out, meter.as_mut()) {
-                        m.closed(*conn);
-                    }
-                    send(&mut conns, out, cluster.as_ref(), tap.as_ref())
-                }
-            }
-        }
-        if stop {
-            return broker.into_storage().close();
-        }
-    }
-}
-
-/// Where clients are told to reach listener `l`, bound at `local`: its
-/// advertised host and port, the bound port for port 0, and for an empty
-/// host the bound address, or this machine's host name when bound to
-/// every interface (Kafka advertises the canonical host name).
-fn advertised_endpoint(l: &listeners::Listener, local: SocketAddr) -> Option<(String, i32)> {
-    let (host, port) = l.advertised.clone()?;
-    let port = if port == 0 {
-        i32::from(local.port())
-    } else {
-        port
-    };
-    let host = match host.as_str() {
-        "" if local.ip().is_unspecified() => std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .ok()
-            .map(|h| h.trim().to_string())
-            .filter(|h| !h.is_empty())
-            .unwrap_or_else(|| "localhost".into()),
-        "" => local.ip().to_string(),
-        h => h.to_string(),
-    };
-    Some((host, port))
+    /// An embedding test's fault or clock control ([`faults`]).
+    Control(faults::Control),
 }
 
 pub(crate) async fn shutdown_signal() {

@@ -9,7 +9,7 @@
 //! again. What to send, and when, is the core's decision; it sends at
 //! most one request per leader at a time, so a task serves its jobs in
 //! order. A connection is opened with the inter-broker listener's
-//! security ([`outbound`]: TLS, SASL).
+//! security ([`super::outbound`]: TLS, SASL), which the owner hands over.
 //!
 //! The transaction coordinator's WriteTxnMarkers requests
 //! (`Output::TxnMarkers`) go through a second set of the same tasks
@@ -20,6 +20,7 @@
 //! each, in order, which is all the core needs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -27,7 +28,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use super::outbound::{self, BrokerStream};
+use super::outbound::{BrokerStream, InterBroker};
 use super::Input;
 
 /// How long connecting, writing a request or reading its response may
@@ -49,20 +50,30 @@ struct Job {
 
 /// The connection task of each leader, by broker id, with the address it
 /// connects to.
-#[derive(Default)]
 pub(crate) struct Replicas {
     tasks: HashMap<i32, (String, mpsc::UnboundedSender<Job>)>,
     /// Whether these carry transaction markers (else replica fetches).
     markers: bool,
+    /// The security of the connections (the inter-broker listener's).
+    security: Arc<InterBroker>,
 }
 
 impl Replicas {
+    /// Connections for the replica fetcher, opened with `security`.
+    pub fn new(security: Arc<InterBroker>) -> Replicas {
+        Replicas {
+            tasks: HashMap::new(),
+            markers: false,
+            security,
+        }
+    }
+
     /// Connections for the transaction coordinator's WriteTxnMarkers
-    /// requests.
-    pub fn for_markers() -> Replicas {
+    /// requests, opened with `security`.
+    pub fn for_markers(security: Arc<InterBroker>) -> Replicas {
         Replicas {
             markers: true,
-            ..Replicas::default()
+            ..Replicas::new(security)
         }
     }
 
@@ -94,7 +105,8 @@ impl Replicas {
         let _ = tx.send(job);
         let markers = self.markers;
         let target = (host.to_string(), port);
-        tokio::spawn(run(leader, target, rx, owner.clone(), markers));
+        let security = self.security.clone();
+        tokio::spawn(run(leader, target, rx, owner.clone(), (markers, security)));
         // Replacing the old sender ends the old task once its queue drains.
         self.tasks.insert(leader, (addr, tx));
     }
@@ -106,7 +118,7 @@ async fn run(
     (host, port): (String, i32),
     mut jobs: mpsc::UnboundedReceiver<Job>,
     owner: mpsc::UnboundedSender<Input>,
-    markers: bool,
+    (markers, security): (bool, Arc<InterBroker>),
 ) {
     let mut stream: Option<BrokerStream> = None;
     // Whether the last exchange failed: a leader that stays unreachable is
@@ -114,7 +126,7 @@ async fn run(
     // debug level) rather than on every retry.
     let mut failing = false;
     while let Some(job) = jobs.recv().await {
-        let ask = exchange(&mut stream, &host, port, &job.frame);
+        let ask = exchange(&mut stream, &security, (&host, port), &job.frame);
         let result = tokio::time::timeout(SOCKET_TIMEOUT, ask)
             .await
             .unwrap_or_else(|_| Err("timed out".to_string()));
@@ -153,12 +165,12 @@ async fn run(
 /// reads one response frame, its size prefix removed.
 async fn exchange(
     stream: &mut Option<BrokerStream>,
-    host: &str,
-    port: i32,
+    security: &InterBroker,
+    (host, port): (&str, i32),
     frame: &[u8],
 ) -> Result<Bytes, String> {
     if stream.is_none() {
-        let s = outbound::installed()
+        let s = security
             .connect(host, port, CLIENT_ID)
             .await
             .map_err(|e| format!("connect: {e:#}"))?;
@@ -219,7 +231,7 @@ mod tests {
     async fn responses_come_back_in_order_on_one_connection_and_failures_are_reported() {
         let (host, port) = echo_leader().await;
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut r = Replicas::default();
+        let mut r = Replicas::new(Arc::default());
         r.send(7, &host, port, framed(b"abc"), &tx);
         r.send(7, &host, port, framed(b"xy"), &tx);
         for want in [&b"cba"[..], b"yx"] {

@@ -17,16 +17,20 @@
 //!
 //! What is connected is then only a byte stream: the callers frame their
 //! requests as before. The settings are made once at start
-//! ([`config::configure`]) and [`install`]ed for the process; until then
-//! (a single broker, the cluster module's own tests) connections are plain
-//! TCP to a registration's host and port.
+//! ([`config::configure`]) and travel with the broker that made them: to
+//! the replica fetcher's connections, to the membership loop and from it
+//! to the controller's channels and a controlled shutdown's request. There
+//! is no process-wide copy, so brokers in one process (tests, an embedded
+//! cluster) each keep their own. [`InterBroker::default`] (a single
+//! broker, the cluster module's own tests) is plain TCP to a
+//! registration's host and port.
 
 pub(crate) mod config;
 pub(crate) mod sasl;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use anyhow::{anyhow, Context as _};
 use rustls_pki_types::ServerName;
@@ -65,22 +69,6 @@ impl std::fmt::Debug for InterBroker {
             .field("sasl", &self.sasl)
             .finish()
     }
-}
-
-static INSTALLED: OnceLock<InterBroker> = OnceLock::new();
-
-/// Makes `ib` the security of every later outbound broker connection of
-/// this process (once: a broker has one inter-broker listener).
-pub(crate) fn install(ib: InterBroker) {
-    let _ = INSTALLED.set(ib);
-}
-
-/// The installed security, else plain TCP.
-pub(crate) fn installed() -> &'static InterBroker {
-    static PLAIN: OnceLock<InterBroker> = OnceLock::new();
-    INSTALLED
-        .get()
-        .unwrap_or_else(|| PLAIN.get_or_init(InterBroker::default))
 }
 
 impl InterBroker {
