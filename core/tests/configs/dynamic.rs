@@ -58,8 +58,8 @@ fn a_cluster_wide_log_retention_ms_is_stored_described_and_applied() {
     );
     assert_eq!(broker_config(&mut sim, "1", "node.id").unwrap().2, true);
     // A topic without its own value follows it, with Kafka's chain.
-    let (value, source, chain) = topic_config(&mut sim, "t", "retention.ms");
-    assert_eq!((value.as_deref(), source), (Some("1000"), 3));
+    let (got, source, chain) = topic_config(&mut sim, "t", "retention.ms");
+    assert_eq!((got.as_deref(), source), (Some("1000"), 3));
     assert_eq!(
         chain,
         [

@@ -422,12 +422,13 @@ fn each_error_code() {
     };
     let err = validate_and_assign(&good, &bounded).unwrap_err();
     assert_eq!(err.error_code(), 32);
+    // Every record is checked: both are named.
     assert_eq!(
         err.record_errors()
             .iter()
             .map(|e| e.index)
             .collect::<Vec<_>>(),
-        [0]
+        [0, 1]
     );
     // UNSUPPORTED_COMPRESSION_TYPE.
     assert_eq!(code(&patched(2, |b| b[22] |= 5), &c), 76);

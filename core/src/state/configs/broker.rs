@@ -268,17 +268,32 @@ mod tests {
     }
 
     #[test]
-    fn dynamic_values_come_first_this_broker_before_the_default() {
+    fn dynamic_values_come_before_static_ones() {
         let c = Config::default();
         let mut d = Dynamic::default();
         d.default.insert("log.retention.ms".into(), "5000".into());
         d.node.insert("log.retention.hours".into(), "3".into());
+        d.node.insert("message.max.bytes".into(), "64".into());
+        d.default.insert("message.max.bytes".into(), "128".into());
+        let m = broker_synonyms(&c, &d, "message.max.bytes");
+        let sources: Vec<i8> = m.iter().map(|s| s.source).collect();
+        assert_eq!(
+            sources,
+            [
+                SOURCE_DYNAMIC_BROKER,
+                SOURCE_DYNAMIC_DEFAULT,
+                SOURCE_STATIC_BROKER,
+                SOURCE_DEFAULT
+            ]
+        );
         let s = topic_synonyms(&c, &d, "retention.ms", None);
         let names: Vec<(&str, i8)> = s.iter().map(|s| (&*s.name, s.source)).collect();
+        // As in Kafka, entries before the first `log.retention.ms` are
+        // dropped, this broker's `log.retention.hours` too (the default's
+        // `log.retention.ms` wins over it anyway).
         assert_eq!(
             names,
             [
-                ("log.retention.hours", SOURCE_DYNAMIC_BROKER),
                 ("log.retention.ms", SOURCE_DYNAMIC_DEFAULT),
                 ("log.retention.ms", SOURCE_STATIC_BROKER),
                 ("log.retention.hours", SOURCE_DEFAULT)
