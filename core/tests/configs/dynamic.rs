@@ -56,7 +56,10 @@ fn a_cluster_wide_log_retention_ms_is_stored_described_and_applied() {
         broker_config(&mut sim, "1", "log.retention.ms"),
         Some((Some("1000".into()), 3, false, false))
     );
-    assert_eq!(broker_config(&mut sim, "1", "node.id").unwrap().2, true);
+    assert!(
+        broker_config(&mut sim, "1", "node.id").unwrap().2,
+        "read-only"
+    );
     // A topic without its own value follows it, with Kafka's chain.
     let (got, source, chain) = topic_config(&mut sim, "t", "retention.ms");
     assert_eq!((got.as_deref(), source), (Some("1000"), 3));
