@@ -336,6 +336,39 @@ fn keyless_records_are_refused_and_delete_only_topics_are_left_alone() {
     assert_eq!(records(&sim, "d").len(), 3);
 }
 
+/// KIP-467, as a client sees it: 100 records in one batch, every tenth
+/// without a key. The batch is refused INVALID_RECORD naming the 10
+/// keyless records (and only them) in `record_errors`, with a message
+/// and the log start offset; nothing is appended. Produce v7 has no
+/// room for them, and the error alone is answered.
+#[test]
+fn keyless_records_in_a_batch_are_named_one_by_one() {
+    let mut sim = Sim::new();
+    create(&mut sim, "c", &[("cleanup.policy", "compact")]);
+    let mut b = RecordBatchBuilder::new(0, T0);
+    for i in 0..100 {
+        let key = (i % 10 != 3).then(|| Bytes::from(format!("k{i}")));
+        b = b.record(Record::new(i, 0, key, Some(Bytes::from_static(b"v"))));
+    }
+    let batch = b.build().unwrap();
+    let r = sim.produce_to(98, 9, "c", 0, batch.clone());
+    assert_eq!(r.error_code, 87, "INVALID_RECORD: {r:?}");
+    let named: Vec<i32> = r.record_errors.iter().map(|e| e.batch_index).collect();
+    assert_eq!(named, (0..10).map(|i| i * 10 + 3).collect::<Vec<_>>());
+    for e in &r.record_errors {
+        let m = e.batch_index_error_message.as_deref().unwrap_or_default();
+        assert!(m.contains("key"), "{m}");
+    }
+    let m = r.error_message.as_deref().unwrap_or_default();
+    assert!(m.starts_with("10 records refused"), "{m}");
+    assert_eq!((r.base_offset, r.log_start_offset), (-1, 0));
+    assert!(records(&sim, "c").is_empty(), "nothing appended");
+
+    let old = sim.produce_to(98, 7, "c", 0, batch);
+    assert_eq!(old.error_code, 87);
+    assert!(old.record_errors.is_empty());
+}
+
 #[test]
 fn compact_delete_topics_are_compacted_and_trimmed_by_retention() {
     let mut sim = Sim::new();

@@ -1,10 +1,13 @@
 //! Topic and broker configs through the real codec: DescribeConfigs here;
 //! AlterConfigs, IncrementalAlterConfigs and their effect on produce,
-//! retention and restarts in `configs/alter.rs`; the client telemetry APIs
-//! in `configs/telemetry.rs`.
+//! retention and restarts in `configs/alter.rs`; dynamic broker configs in
+//! `configs/dynamic.rs`; the client telemetry APIs in
+//! `configs/telemetry.rs`.
 
 #[path = "configs/alter.rs"]
 mod alter;
+#[path = "configs/dynamic.rs"]
+mod dynamic;
 mod sim;
 #[path = "configs/telemetry.rs"]
 mod telemetry;

@@ -18,9 +18,13 @@
 //! INVALID_REQUEST, a bad name INVALID_TOPIC_EXCEPTION, an unknown config
 //! or bad value INVALID_CONFIG, and only then an unknown topic
 //! UNKNOWN_TOPIC_OR_PARTITION. A BROKER resource must name this node (or
-//! be empty); Spate's broker configs are all static, so changing any is
-//! INVALID_REQUEST, as Kafka answers for a static config. BROKER_LOGGER
-//! and other types are INVALID_REQUEST ("Unknown resource type").
+//! be empty: the cluster-wide default); its configs are dynamic broker
+//! configs, checked as Kafka checks them (a static one is
+//! INVALID_REQUEST "Cannot update these configs dynamically", see
+//! [`crate::state::configs::dynamic`]) and written to the metadata log as
+//! BROKER ConfigRecords, which take effect at once and survive a
+//! restart. BROKER_LOGGER and other types are INVALID_REQUEST ("Unknown
+//! resource type").
 //! `validate_only` checks everything and writes nothing.
 //!
 //! In ZooKeeper mode a topic of the cluster (one the controller named)
@@ -42,7 +46,7 @@ use crate::protocol::messages::alter_configs_response::{
 use crate::protocol::messages::metadata::config_record::ConfigRecord;
 use crate::protocol::ErrorCode;
 use crate::state::cluster::{topic_name_error, Change};
-use crate::state::configs::{topic as topic_configs, RESOURCE_BROKER, RESOURCE_TOPIC};
+use crate::state::configs::{dynamic, topic as topic_configs, RESOURCE_BROKER, RESOURCE_TOPIC};
 use crate::state::controller::Controller;
 use crate::state::{Config, Now};
 use crate::storage::Storage;
@@ -123,7 +127,7 @@ fn alter<S: Storage>(
         RESOURCE_TOPIC => alter_topic(ctl, name, new, validate_only, now),
         RESOURCE_BROKER => {
             check_broker_name(config, name)?;
-            static_broker_configs(new.keys().map(String::as_str))
+            alter_broker(ctl, name, new, validate_only, now)
         }
         t => Err((
             ErrorCode::INVALID_REQUEST,
@@ -175,21 +179,46 @@ pub(crate) fn check_broker_name(config: &Config, name: &str) -> Result<(), Failu
     )
 }
 
-/// Spate's broker configs cannot change at run time: setting any is refused.
-pub(crate) fn static_broker_configs<'a>(
-    names: impl Iterator<Item = &'a str>,
+/// Makes `new` the whole set of dynamic configs of BROKER resource
+/// `name` (this node's id, or empty for the cluster default): checks it
+/// as Kafka's `DynamicBrokerConfig.validate` does, then writes the
+/// differences to the metadata log as BROKER ConfigRecords (unless
+/// `validate_only`), which apply them.
+pub(crate) fn alter_broker<S: Storage>(
+    ctl: &mut Controller<'_, S>,
+    name: &str,
+    new: BTreeMap<String, String>,
+    validate_only: bool,
+    now: Now,
 ) -> Result<(), Failure> {
-    let names: Vec<&str> = names.collect();
-    if names.is_empty() {
+    let per_broker = !name.is_empty();
+    dynamic::check(&new, per_broker).map_err(|m| (ErrorCode::INVALID_REQUEST, m))?;
+    let current = ctl.cluster.dynamic().level(per_broker);
+    let record = |k: &str, v: Option<&str>| {
+        Change::Config(ConfigRecord {
+            resource_type: RESOURCE_BROKER,
+            resource_name: name.into(),
+            name: k.into(),
+            value: v.map(Into::into),
+            ..Default::default()
+        })
+    };
+    let mut changes: Vec<Change> = new
+        .iter()
+        .filter(|(k, v)| current.get(*k) != Some(v))
+        .map(|(k, v)| record(k, Some(v)))
+        .collect();
+    changes.extend(
+        current
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .map(|k| record(k, None)),
+    );
+    if validate_only || changes.is_empty() {
         return Ok(());
     }
-    Err((
-        ErrorCode::INVALID_REQUEST,
-        format!(
-            "Cannot update these configs dynamically: Set({})",
-            names.join(", ")
-        ),
-    ))
+    ctl.commit(&changes, now)
+        .map_err(|code| (code, "Could not write to the metadata log".into()))
 }
 
 /// Makes `new` the explicit config set of topic `name`: checks it as

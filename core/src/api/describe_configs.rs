@@ -13,8 +13,8 @@
 //!
 //! 0-4. v0 has no sources: `is_default` says a value is Kafka's default.
 //! Types: TOPIC (2) lists every topic config, set or not; BROKER (4) with
-//! this node's id lists the broker configs, with an empty name the dynamic
-//! cluster defaults (none: Spate has no dynamic broker configs);
+//! this node's id lists the broker configs (and custom dynamic ones),
+//! with an empty name the dynamic cluster defaults that are set;
 //! BROKER_LOGGER (8) lists no loggers (Spate has no log4j). Any other
 //! type makes every resource of the request INVALID_REQUEST, as Kafka fails
 //! the whole request. Keys that name no config are left out, not errors.
@@ -34,8 +34,9 @@ use super::Ctx;
 use crate::security::acl::{Authorizer, Operation};
 use crate::state::cluster::{topic_name_error, Cluster};
 use crate::state::configs::{
-    broker as broker_configs, topic as topic_configs, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER,
-    RESOURCE_CLIENT_METRICS, RESOURCE_GROUP, RESOURCE_TOPIC, SOURCE_DEFAULT,
+    broker as broker_configs, dynamic, topic as topic_configs, RESOURCE_BROKER,
+    RESOURCE_BROKER_LOGGER, RESOURCE_CLIENT_METRICS, RESOURCE_GROUP, RESOURCE_TOPIC,
+    SOURCE_DEFAULT, SOURCE_DYNAMIC_DEFAULT,
 };
 use crate::state::Config;
 
@@ -118,6 +119,7 @@ fn describe(
     opts: &Opts,
 ) -> Described {
     let name = &*r.resource_name;
+    let dynamic = cluster.dynamic();
     let wanted = |k: &str| match &r.configuration_keys {
         Some(keys) if !keys.is_empty() => keys.iter().any(|x| &**x == k),
         _ => true,
@@ -135,15 +137,34 @@ fn describe(
                 .filter(|k| wanted(k))
                 .map(|k| {
                     let set = topic.configs.get(k).map(String::as_str);
-                    let value = topic_configs::value(config, k, set);
-                    let synonyms = broker_configs::topic_synonyms(config, k, set);
+                    let value = topic_configs::value(cluster.config(), k, set);
+                    let synonyms = broker_configs::topic_synonyms(config, dynamic, k, set);
                     let doc = topic_configs::doc(k);
                     let ty = topic_configs::config_type(k);
                     entry(k, value, false, synonyms, ty, doc, opts)
                 })
                 .collect())
         }
-        RESOURCE_BROKER if name.is_empty() => Ok(Vec::new()),
+        RESOURCE_BROKER if name.is_empty() => {
+            // The cluster defaults: what is set, with only the default
+            // level in the chain (Kafka's `createBrokerConfigEntry`).
+            Ok(dynamic
+                .default
+                .keys()
+                .map(String::as_str)
+                .filter(|k| wanted(k))
+                .map(|k| {
+                    let synonyms: Vec<_> = broker_configs::broker_synonyms(config, dynamic, k)
+                        .into_iter()
+                        .filter(|s| s.source == SOURCE_DYNAMIC_DEFAULT)
+                        .collect();
+                    let value = synonyms
+                        .first()
+                        .and_then(|s| s.value.as_deref().map(Into::into));
+                    broker_entry(k, value, synonyms, opts)
+                })
+                .collect())
+        }
         RESOURCE_BROKER => {
             check_node(
                 config,
@@ -151,13 +172,29 @@ fn describe(
                 "Unexpected broker id, expected {id} or empty string, but received {name}",
                 "Broker id must be an integer, but it is: {name}",
             )?;
-            Ok(broker_configs::names()
+            // Every config Spate describes, then custom dynamic ones.
+            let custom: std::collections::BTreeSet<&str> = dynamic
+                .node
+                .keys()
+                .chain(dynamic.default.keys())
+                .map(String::as_str)
+                .filter(|k| !broker_configs::is_described(k))
+                .collect();
+            let mut names: Vec<&str> = Vec::new();
+            for n in broker_configs::names() {
+                names.push(n);
+            }
+            names.extend(custom);
+            Ok(names
+                .into_iter()
                 .filter(|k| wanted(k))
                 .map(|k| {
-                    let value = broker_configs::value(config, k);
-                    let synonyms = broker_configs::broker_synonyms(config, k);
-                    let ty = broker_configs::config_type(k);
-                    entry(k, value, true, synonyms, ty, broker_configs::doc(k), opts)
+                    let synonyms = broker_configs::broker_synonyms(config, dynamic, k);
+                    let value = match synonyms.first() {
+                        Some(s) if s.source != SOURCE_DEFAULT => s.value.as_deref().map(Into::into),
+                        _ => broker_configs::value(config, k),
+                    };
+                    broker_entry(k, value, synonyms, opts)
                 })
                 .collect())
         }
@@ -211,6 +248,25 @@ pub(crate) fn type_name(t: i8) -> &'static str {
         RESOURCE_GROUP => "GROUP",
         _ => "UNKNOWN",
     }
+}
+
+/// One broker config entry: read-only unless Kafka lets it change at
+/// run time; a secret's value is not shown.
+fn broker_entry(
+    name: &str,
+    value: Option<String>,
+    synonyms: Vec<DescribeConfigsSynonym>,
+    opts: &Opts,
+) -> DescribeConfigsResourceResult {
+    let read_only = !dynamic::is_dynamic(name);
+    let ty = broker_configs::config_type(name);
+    let doc = broker_configs::doc(name);
+    let mut e = entry(name, value, read_only, synonyms, ty, doc, opts);
+    if dynamic::is_sensitive(name) {
+        e.is_sensitive = true;
+        e.value = None;
+    }
+    e
 }
 
 /// One config entry; its source is the head of its synonym chain.

@@ -14,8 +14,10 @@
 //! value of its own. APPEND or SUBTRACT on a config that is not a list is
 //! INVALID_CONFIG; other checks are those of AlterConfigs. Changes go to
 //! the metadata log and take effect at once; `validate_only` writes
-//! nothing. For a BROKER resource only DELETE is accepted (there is
-//! nothing dynamic to delete); BROKER_LOGGER must name this node and, as
+//! nothing. A BROKER resource (this node, or empty for the cluster
+//! default) changes its dynamic broker configs as AlterConfigs does,
+//! starting from the stored set; APPEND and SUBTRACT work on its list
+//! configs only. BROKER_LOGGER must name this node and, as
 //! Spate has no loggers, any change to one is INVALID_CONFIG ("does not
 //! exist"), as Kafka answers for an unknown logger.
 
@@ -29,14 +31,15 @@ use crate::protocol::messages::incremental_alter_configs_response::{
 };
 use crate::protocol::ErrorCode;
 use crate::state::configs::{
-    topic as topic_configs, RESOURCE_BROKER, RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC,
+    broker as broker_configs, topic as topic_configs, LIST, RESOURCE_BROKER,
+    RESOURCE_BROKER_LOGGER, RESOURCE_TOPIC,
 };
 use crate::state::controller::Controller;
 use crate::state::Config;
 use crate::storage::Storage;
 
 use super::alter_configs::{
-    alter_topic, check_broker_name, check_keys, repeated, static_broker_configs, Failure,
+    alter_broker, alter_topic, check_broker_name, check_keys, repeated, Failure,
 };
 use super::authz::config_refusal;
 use super::Ctx;
@@ -124,12 +127,9 @@ fn alter<S: Storage>(
         }
         RESOURCE_BROKER => {
             check_broker_name(config, name)?;
-            static_broker_configs(
-                r.configs
-                    .iter()
-                    .filter(|c| c.config_operation != DELETE)
-                    .map(|c| &*c.name),
-            )
+            let current = ctl.cluster.dynamic().level(!name.is_empty()).clone();
+            let new = apply_broker_ops(&current, r)?;
+            alter_broker(ctl, name, new, validate_only, now)
         }
         RESOURCE_BROKER_LOGGER => {
             super::describe_configs::check_node(
@@ -151,6 +151,56 @@ fn alter<S: Storage>(
             format!("Unknown resource type {t}"),
         )),
     }
+}
+
+/// A broker resource's dynamic configs after the request's operations
+/// (Kafka's `prepareIncrementalConfigs` over the stored set): APPEND and
+/// SUBTRACT only on a list config, starting from what is stored.
+fn apply_broker_ops(
+    current: &BTreeMap<String, String>,
+    r: &AlterConfigsResource,
+) -> Result<BTreeMap<String, String>, Failure> {
+    let mut new = current.clone();
+    for c in &r.configs {
+        let key = c.name.to_string();
+        let value = c.value.as_deref().unwrap_or("");
+        match c.config_operation {
+            SET => {
+                new.insert(key, value.to_string());
+            }
+            DELETE => {
+                new.remove(&key);
+            }
+            op => {
+                let verb = if op == APPEND { "append" } else { "subtract" };
+                if broker_configs::config_type(&key) != LIST {
+                    return Err((
+                        ErrorCode::INVALID_CONFIG,
+                        format!("Config value {verb} is not allowed for config key: {key}"),
+                    ));
+                }
+                let old = new.get(&key).cloned().unwrap_or_default();
+                new.insert(key, list_op(&old, value, op == APPEND));
+            }
+        }
+    }
+    Ok(new)
+}
+
+/// `old` (a comma-separated list) with the items of `value` appended
+/// (those not in it yet) or taken out.
+fn list_op(old: &str, value: &str, append: bool) -> String {
+    let mut items: Vec<&str> = old.split(',').filter(|s| !s.is_empty()).collect();
+    for v in value.split(',') {
+        if append {
+            if !items.contains(&v) {
+                items.push(v);
+            }
+        } else if let Some(i) = items.iter().position(|x| *x == v) {
+            items.remove(i);
+        }
+    }
+    items.join(",")
 }
 
 /// The topic's explicit configs after the request's operations.
@@ -183,18 +233,7 @@ fn apply_ops(
                     .cloned()
                     .or_else(|| topic_configs::default(config, &key))
                     .unwrap_or_default();
-                let mut items: Vec<&str> = old.split(',').filter(|s| !s.is_empty()).collect();
-                for v in value.split(',') {
-                    if op == APPEND {
-                        if !items.contains(&v) {
-                            items.push(v);
-                        }
-                    } else if let Some(i) = items.iter().position(|x| *x == v) {
-                        items.remove(i);
-                    }
-                }
-                let joined = items.join(",");
-                new.insert(key, joined);
+                new.insert(key, list_op(&old, value, op == APPEND));
             }
         }
     }

@@ -73,10 +73,11 @@
 
 use crate::protocol::messages::produce_request::{PartitionProduceData, ProduceRequest};
 use crate::protocol::messages::produce_response::{
-    LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, ProduceResponse, TopicProduceResponse,
+    BatchIndexAndErrorMessage, LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse,
+    ProduceResponse, TopicProduceResponse,
 };
 use crate::protocol::{ErrorCode, Records, ResponseBody};
-use crate::records::validate::{validate_and_assign, AppendContext};
+use crate::records::validate::{validate_and_assign, AppendContext, AppendError};
 use crate::records::TimestampType;
 use crate::security::acl::{Authorizer, Operation};
 use crate::state::brokers::Membership;
@@ -320,6 +321,38 @@ fn error(index: i32, code: ErrorCode, msg: Option<String>) -> PartitionProduceRe
     }
 }
 
+/// The answer to a record set the validator refused. Where single
+/// records were to blame (KIP-467), the answer names each in
+/// `record_errors` (v8+; older versions drop them) with the log start
+/// offset, and the message sums them up, so that a producer fails those
+/// records alone and can send the rest again, as Kafka's
+/// `RecordValidationException` is answered.
+fn refused(
+    index: i32,
+    e: &AppendError,
+    version: i16,
+    log_start_offset: i64,
+) -> PartitionProduceResponse {
+    let r = error(index, ErrorCode(e.error_code()), Some(e.to_string()));
+    if e.record_errors().is_empty() || version < 8 {
+        return r;
+    }
+    let record_errors = e
+        .record_errors()
+        .iter()
+        .map(|x| BatchIndexAndErrorMessage {
+            batch_index: i32::try_from(x.index).unwrap_or(i32::MAX),
+            batch_index_error_message: Some(x.message.as_str().into()),
+            ..Default::default()
+        })
+        .collect();
+    PartitionProduceResponse {
+        log_start_offset,
+        record_errors,
+        ..r
+    }
+}
+
 /// The answer to a retried batch already in the log: no error, its
 /// original offsets, and (as Kafka answers a duplicate, whatever the
 /// topic's timestamp type) its stored max timestamp as the append time.
@@ -437,7 +470,7 @@ fn append<S: Storage>(
     };
     let out = match validate_and_assign(&set, &actx) {
         Ok(out) => out,
-        Err(e) => return error(p.index, ErrorCode(e.error_code()), Some(e.to_string())),
+        Err(e) => return refused(p.index, &e, version, txp.storage.start_offset(&tp)),
     };
     // Idempotence is checked after validation and before the append, as
     // Kafka does; the producer state is read once. A retry of a batch

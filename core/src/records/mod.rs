@@ -78,7 +78,7 @@ pub use set::{
 };
 pub use validate::{
     down_convert, validate_and_assign, AppendContext, AppendError, Appended, AppendedBatch,
-    CompressionTarget, ConvertError,
+    CompressionTarget, ConvertError, RecordError,
 };
 pub use view::{BatchView, RecordView, RecordViews};
 

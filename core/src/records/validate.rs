@@ -55,8 +55,8 @@ mod legacy;
 mod tests;
 
 pub use convert::{down_convert, ConvertError};
-pub use error::AppendError;
 use error::{corrupt, from_codec, invalid};
+pub use error::{AppendError, RecordError};
 use legacy::{append_legacy, unwrap_legacy};
 
 /// What the topic's `compression.type` asks for.
@@ -306,40 +306,59 @@ struct Scan {
     max_timestamp: (i64, usize),
 }
 
-/// Checks one record's key and timestamp as Kafka's `validateRecord` does.
+/// Checks one record's key and then its timestamp, as Kafka's
+/// `validateRecord` does: the first problem found, if any.
 fn check_record(
     ctx: &AppendContext,
     index: usize,
     has_key: bool,
     timestamp: i64,
     producer_log_append: bool,
-) -> Result<(), AppendError> {
-    if ctx.compacted && !has_key {
-        return Err(invalid(
-            Some(index),
-            "a compacted topic needs a key on every record",
-        ));
-    }
-    let timestamp_error = |reason: String| AppendError::InvalidTimestamp {
-        record: index,
-        reason,
+) -> Option<RecordError> {
+    let refuse = |timestamp: bool, message: String| {
+        Some(RecordError {
+            index,
+            timestamp,
+            message,
+        })
     };
+    if ctx.compacted && !has_key {
+        return refuse(
+            false,
+            "a compacted topic needs a key on every record".into(),
+        );
+    }
     if ctx.timestamp_type == TimestampType::CreateTime && timestamp != -1 {
         let diff = i128::from(ctx.now_ms) - i128::from(timestamp);
         if diff > i128::from(ctx.timestamp_before_max_ms)
             || -diff > i128::from(ctx.timestamp_after_max_ms)
         {
-            return Err(timestamp_error(format!(
-                "timestamp {timestamp} of record {index} is out of range [now - {}, now + {}]",
-                ctx.timestamp_before_max_ms, ctx.timestamp_after_max_ms
-            )));
+            return refuse(
+                true,
+                format!(
+                    "timestamp {timestamp} of record {index} is out of range [now - {}, now + {}]",
+                    ctx.timestamp_before_max_ms, ctx.timestamp_after_max_ms
+                ),
+            );
         }
     } else if producer_log_append {
-        return Err(timestamp_error(
+        return refuse(
+            true,
             "producers must not set the LogAppendTime timestamp type".into(),
-        ));
+        );
     }
-    Ok(())
+    None
+}
+
+/// The refusal for the records that `check_record` refused, if any:
+/// like Kafka, every record is checked before the batch is refused, so
+/// that the producer learns all of them at once.
+pub(super) fn refused(errors: Vec<RecordError>) -> Result<(), AppendError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppendError::Records { errors })
+    }
 }
 
 /// Walks the records of an uncompressed view, checking each.
@@ -350,8 +369,7 @@ fn scan(view: &BatchView<'_>, ctx: &AppendContext) -> Result<Scan, AppendError> 
         sequential: true,
         max_timestamp: (-1, 0),
     };
-    // Like Kafka, a timestamp problem outranks other record problems.
-    let mut record_error = None;
+    let mut errors = Vec::new();
     for (i, r) in view.records().enumerate() {
         let r = r.map_err(|e| invalid(Some(i), format!("invalid record structure: {e}")))?;
         s.sequential &= i64::from(r.offset_delta) == i as i64;
@@ -359,13 +377,9 @@ fn scan(view: &BatchView<'_>, ctx: &AppendContext) -> Result<Scan, AppendError> 
         if ts > s.max_timestamp.0 {
             s.max_timestamp = (ts, i);
         }
-        match check_record(ctx, i, r.key.is_some(), ts, lat) {
-            Err(e @ AppendError::InvalidTimestamp { .. }) => return Err(e),
-            Err(e) => record_error = record_error.or(Some(e)),
-            Ok(()) => {}
-        }
+        errors.extend(check_record(ctx, i, r.key.is_some(), ts, lat));
     }
-    record_error.map_or(Ok(s), Err)
+    refused(errors).map(|()| s)
 }
 
 /// An uncompressed batch with `header`'s fields (codec bits cleared) and

@@ -5,7 +5,9 @@
 //! logs. [`Cluster::apply`] is the only way the image changes: the
 //! controller ([`super::controller`]) writes a record, then applies it;
 //! applying a ConfigRecord parses the topic's configs again
-//! ([`super::configs::TopicConfig`]).
+//! ([`super::configs::TopicConfig`]). A ConfigRecord of type BROKER (a
+//! dynamic broker config, [`super::configs::dynamic`]) changes the
+//! settings the image resolves every topic's configs with.
 //!
 //! # Format
 //!
@@ -20,7 +22,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use super::configs::{TopicConfig, RESOURCE_TOPIC};
+use super::configs::dynamic::{self, Dynamic};
+use super::configs::{TopicConfig, RESOURCE_BROKER, RESOURCE_TOPIC};
 use super::leadership::{Lead, Leadership};
 use super::Config;
 use crate::protocol::messages::metadata::{
@@ -105,8 +108,14 @@ pub(crate) struct Cluster {
     /// Config sets of learned topics for the driver to write to the
     /// coordination service (ZooKeeper mode), in request order.
     config_writes: Vec<(String, BTreeMap<String, String>)>,
-    /// The broker's settings, for the configs a topic does not set.
+    /// The broker's settings with its dynamic configs applied, for the
+    /// configs a topic does not set.
     config: Config,
+    /// The broker's settings as it was started with.
+    static_config: Config,
+    /// The dynamic broker configs of the metadata log (BROKER
+    /// ConfigRecords for this node and for the cluster default).
+    dynamic: Dynamic,
 }
 
 /// A change to the cluster, as the record that states it.
@@ -231,6 +240,8 @@ impl Cluster {
             stored_configs: BTreeMap::new(),
             config_writes: Vec::new(),
             config: config.clone(),
+            static_config: config.clone(),
+            dynamic: Dynamic::default(),
         }
     }
 
@@ -258,9 +269,41 @@ impl Cluster {
         std::mem::take(&mut self.config_writes)
     }
 
-    /// The broker's settings the image resolves topic configs with.
+    /// The broker's settings the image resolves topic configs with: its
+    /// static settings with the dynamic broker configs applied.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The dynamic broker configs: this node's and the cluster default.
+    pub fn dynamic(&self) -> &Dynamic {
+        &self.dynamic
+    }
+
+    /// Applies one BROKER ConfigRecord: one for this node or the cluster
+    /// default (an empty name) changes the settings, and every topic's
+    /// effective configs are worked out again; one for another broker is
+    /// not this broker's business.
+    fn apply_broker_config(&mut self, cfg: &ConfigRecord) {
+        let level = if cfg.resource_name.is_empty() {
+            &mut self.dynamic.default
+        } else if cfg.resource_name.parse::<i32>() == Ok(self.static_config.node_id) {
+            &mut self.dynamic.node
+        } else {
+            return;
+        };
+        match &cfg.value {
+            Some(v) => level.insert(cfg.name.to_string(), v.to_string()),
+            None => level.remove(&*cfg.name),
+        };
+        let config = dynamic::effective(&self.static_config, &self.dynamic);
+        if config == self.config {
+            return;
+        }
+        self.config = config;
+        for t in self.topics.values_mut() {
+            t.config = TopicConfig::resolve(&self.config, &t.configs);
+        }
     }
 
     /// A topic clients may see (the metadata log is not one).
@@ -393,6 +436,9 @@ impl Cluster {
                     }
                     t.partitions[i] = p.leader_epoch;
                 }
+            }
+            Change::Config(cfg) if cfg.resource_type == RESOURCE_BROKER => {
+                self.apply_broker_config(cfg);
             }
             Change::Config(cfg) => {
                 if cfg.resource_type == RESOURCE_TOPIC {

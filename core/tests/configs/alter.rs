@@ -286,7 +286,7 @@ fn incremental_alter_errors_follow_kafka() {
             1,
             BROKER,
             "1",
-            &[("log.retention.ms", SET, Some("1"))],
+            &[("num.partitions", SET, Some("1"))],
             false
         )
         .0,

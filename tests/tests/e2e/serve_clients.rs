@@ -234,3 +234,100 @@ fn kafkajs_creates_a_topic_and_produces() {
     assert!(text.contains("topics [\"js\"]"), "{text}");
     assert!(text.contains("total 1000"), "{text}");
 }
+
+/// Dynamic broker configs as Kafka's admin clients change them:
+/// kafka-python's AlterConfigs and confluent-kafka's
+/// IncrementalAlterConfigs on this broker's BROKER resource ("1"; both
+/// clients refuse the empty name of the cluster default themselves, so
+/// `core/tests/configs/dynamic.rs` covers that level); DescribeConfigs
+/// then reports their sources, a topic without its own `retention.ms`
+/// follows the broker's, a static config is refused, and a restart keeps
+/// them.
+#[test]
+fn admin_clients_change_dynamic_broker_configs() {
+    let dir = spate_e2e::TempDir::new("dynamic");
+    let data = dir.0.join("data");
+    let server = Server::start_in(&data, &[]);
+    let out = server.python(
+        r#"
+import sys
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource as KR, ConfigResourceType as KT
+addr = sys.argv[1]
+a = KafkaAdminClient(bootstrap_servers=addr)
+r = a.alter_configs([KR(KT.BROKER, "1", configs={"log.retention.bytes": "1000000"})])
+print("kafka-python", r)
+"#,
+    );
+    assert!(out.contains("kafka-python"), "{out}");
+    let describe = r#"
+import sys
+from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, ResourceType
+addr = sys.argv[1]
+a = AdminClient({"bootstrap.servers": addr})
+res = ConfigResource(ResourceType.BROKER, "1")
+cfg = a.describe_configs([res])[res].result(10)
+for k in ["log.retention.ms", "log.retention.bytes", "sasl.kerberos.min.time.before.relogin"]:
+    e = cfg.get(k)
+    print(k, e.value if e else None, ConfigSource(e.source).name if e else None, e.is_read_only if e else None)
+res = ConfigResource(ResourceType.TOPIC, "dyn")
+e = a.describe_configs([res])[res].result(10)["retention.ms"]
+print("topic retention.ms", e.value, ConfigSource(e.source).name)
+"#;
+    let out = server.python(
+        r#"
+import sys
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (AdminClient, ConfigResource, ConfigEntry,
+    AlterConfigOpType, ResourceType, NewTopic)
+addr = sys.argv[1]
+a = AdminClient({"bootstrap.servers": addr})
+a.create_topics([NewTopic("dyn", 1, 1)])["dyn"].result(10)
+SET = AlterConfigOpType.SET
+def alter(name, key, value):
+    res = ConfigResource(ResourceType.BROKER, name,
+        incremental_configs=[ConfigEntry(key, value, incremental_operation=SET)])
+    try:
+        a.incremental_alter_configs([res])[res].result(10)
+        return "ok"
+    except KafkaException as e:
+        return e.args[0].name() + ": " + e.args[0].str()
+print("broker retention", alter("1", "log.retention.ms", "3600000"))
+print("broker relogin", alter("1", "sasl.kerberos.min.time.before.relogin", "120000"))
+print("static", alter("1", "num.partitions", "4"))
+"#,
+    );
+    assert!(out.contains("broker retention ok"), "{out}");
+    assert!(out.contains("broker relogin ok"), "{out}");
+    assert!(
+        out.contains(
+            "static INVALID_REQUEST: Cannot update these configs dynamically: Set(num.partitions)"
+        ),
+        "{out}"
+    );
+    let check = |out: &str| {
+        assert!(
+            out.contains("log.retention.ms 3600000 DYNAMIC_BROKER_CONFIG False"),
+            "{out}"
+        );
+        // IncrementalAlterConfigs kept what AlterConfigs set.
+        assert!(
+            out.contains("log.retention.bytes 1000000 DYNAMIC_BROKER_CONFIG False"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "sasl.kerberos.min.time.before.relogin 120000 DYNAMIC_BROKER_CONFIG False"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("topic retention.ms 3600000 DYNAMIC_BROKER_CONFIG"),
+            "{out}"
+        );
+    };
+    check(&server.python(describe));
+    assert!(server.terminate());
+    let server = Server::start_in(&data, &[]);
+    check(&server.python(describe));
+}

@@ -171,3 +171,48 @@ print("left", p.flush(10))
     assert_eq!(hwm, 1002);
     check(&recs, hwm, "after-restart-check");
 }
+
+/// KIP-467 as confluent-kafka reports it: 100 records in one batch to a
+/// compacted topic, every tenth without a key. The broker names the ten
+/// keyless records in `record_errors`; librdkafka fails those ten with
+/// INVALID_RECORD, and the other ninety
+/// with its own `_INVALID_DIFFERENT_RECORD` ("an invalid record in the
+/// same batch caused the failure of this message too").
+#[test]
+fn confluent_kafka_sees_which_records_of_a_batch_were_refused() {
+    let server = Server::start(&[]);
+    let out = server.python(
+        r#"
+import sys
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+addr = sys.argv[1]
+a = AdminClient({"bootstrap.servers": addr})
+a.create_topics([NewTopic("kip467", 1, 1, config={"cleanup.policy": "compact"})])["kip467"].result(10)
+p = Producer({"bootstrap.servers": addr, "linger.ms": 500, "batch.num.messages": 1000,
+              "retries": 0, "enable.idempotence": False})
+reports = {}
+def cb(e, m):
+    reports[int(m.value())] = e
+for i in range(100):
+    key = None if i % 10 == 3 else b"k%d" % i
+    p.produce("kip467", key=key, value=b"%d" % i, on_delivery=cb)
+p.flush(10)
+for i in sorted(reports):
+    e = reports[i]
+    print(i, e.name() if e else "OK", "|", e.str() if e else "")
+"#,
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 100, "{out}");
+    for (i, line) in lines.iter().enumerate() {
+        if i % 10 == 3 {
+            let named = format!("{i} INVALID_RECORD |");
+            assert!(line.starts_with(&named), "{line}");
+        } else {
+            // librdkafka's own code for a record refused with its batch.
+            let other = format!("{i} _INVALID_DIFFERENT_RECORD |");
+            assert!(line.starts_with(&other), "{line}");
+        }
+    }
+}

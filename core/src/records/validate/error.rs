@@ -28,12 +28,13 @@ pub enum AppendError {
         /// What is wrong.
         reason: String,
     },
-    /// INVALID_TIMESTAMP.
-    InvalidTimestamp {
-        /// Index of the offending record in its batch.
-        record: usize,
-        /// What is wrong.
-        reason: String,
+    /// INVALID_RECORD, or INVALID_TIMESTAMP when a timestamp is among the
+    /// reasons: single records broke a rule (Kafka's
+    /// `RecordValidationException`). Every record of the batch was
+    /// checked; the Produce response names each in `record_errors`.
+    Records {
+        /// The refused records, in batch order.
+        errors: Vec<RecordError>,
     },
     /// UNSUPPORTED_COMPRESSION_TYPE.
     UnsupportedCompression {
@@ -49,17 +50,18 @@ impl AppendError {
             AppendError::Corrupt { .. } => 2,
             AppendError::TooLarge { .. } => 10,
             AppendError::InvalidRecord { .. } => 87,
-            AppendError::InvalidTimestamp { .. } => 32,
+            AppendError::Records { errors } if errors.iter().any(|e| e.timestamp) => 32,
+            AppendError::Records { .. } => 87,
             AppendError::UnsupportedCompression { .. } => 76,
         }
     }
 
-    /// The record to name in the response's `record_errors` (Produce v8+).
-    pub fn record_index(&self) -> Option<usize> {
+    /// The records to name in the response's `record_errors` (Produce
+    /// v8+); empty when the set as a whole was refused.
+    pub fn record_errors(&self) -> &[RecordError] {
         match self {
-            AppendError::InvalidRecord { record, .. } => *record,
-            AppendError::InvalidTimestamp { record, .. } => Some(*record),
-            _ => None,
+            AppendError::Records { errors } => errors,
+            _ => &[],
         }
     }
 }
@@ -69,8 +71,19 @@ impl fmt::Display for AppendError {
         match self {
             AppendError::Corrupt { reason }
             | AppendError::InvalidRecord { reason, .. }
-            | AppendError::InvalidTimestamp { reason, .. }
             | AppendError::UnsupportedCompression { reason } => f.write_str(reason),
+            AppendError::Records { errors } if errors.iter().any(|e| e.timestamp) => {
+                f.write_str("records refused for an invalid timestamp")
+            }
+            AppendError::Records { errors } => {
+                // The count, then at most three of them, as Kafka answers.
+                write!(f, "{} records refused; the first:", errors.len())?;
+                for (i, e) in errors.iter().take(3).enumerate() {
+                    let sep = if i == 0 { " " } else { "; " };
+                    write!(f, "{sep}record {}: {}", e.index, e.message)?;
+                }
+                Ok(())
+            }
             AppendError::TooLarge { size, max } => write!(
                 f,
                 "record batch of {size} bytes exceeds the maximum of {max} bytes"
@@ -80,6 +93,19 @@ impl fmt::Display for AppendError {
 }
 
 impl std::error::Error for AppendError {}
+
+/// One record refused for itself (Kafka's `RecordError`): its index in
+/// the batch and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// Index of the record in its batch (after unwrapping a compressed
+    /// legacy wrapper, the index among the inner messages).
+    pub index: usize,
+    /// It was refused for its timestamp (INVALID_TIMESTAMP), not its key.
+    pub timestamp: bool,
+    /// What is wrong.
+    pub message: String,
+}
 
 pub(super) fn corrupt(reason: impl fmt::Display) -> AppendError {
     AppendError::Corrupt {

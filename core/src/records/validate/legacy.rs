@@ -9,8 +9,8 @@ use super::super::legacy::LegacyMessage;
 use super::super::set::RawBatch;
 use super::super::{BatchHeader, Compression, Record, TimestampType};
 use super::{
-    build_batch, check_record, corrupt, from_codec, invalid, put, seal, AppendContext, AppendError,
-    AppendedBatch, CompressionTarget,
+    build_batch, check_record, corrupt, from_codec, invalid, put, refused, seal, AppendContext,
+    AppendError, AppendedBatch, CompressionTarget,
 };
 use crate::protocol::wire::Reader;
 
@@ -90,20 +90,20 @@ pub(super) fn append_legacy(
         return Err(invalid(None, "compressed message holds no messages"));
     }
     let mut max = (-1i64, 0usize);
-    let mut record_error = None;
+    let mut errors = Vec::new();
     for (i, r) in records.iter().enumerate() {
         if r.timestamp > max.0 {
             max = (r.timestamp, i);
         }
-        match check_record(ctx, i, r.key.is_some(), r.timestamp, r.log_append) {
-            Err(e @ AppendError::InvalidTimestamp { .. }) => return Err(e),
-            Err(e) => record_error = record_error.or(Some(e)),
-            Ok(()) => {}
-        }
+        errors.extend(check_record(
+            ctx,
+            i,
+            r.key.is_some(),
+            r.timestamp,
+            r.log_append,
+        ));
     }
-    if let Some(e) = record_error {
-        return Err(e);
-    }
+    refused(errors)?;
     let codec = match ctx.compression {
         CompressionTarget::Producer => source,
         CompressionTarget::Codec(c) => c,

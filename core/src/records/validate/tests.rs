@@ -407,14 +407,29 @@ fn each_error_code() {
         .build()
         .unwrap();
     let err = validate_and_assign(&keyless, &compact).unwrap_err();
-    assert_eq!((err.error_code(), err.record_index()), (87, Some(0)));
+    assert_eq!(err.error_code(), 87);
+    assert_eq!(
+        err.record_errors()
+            .iter()
+            .map(|e| e.index)
+            .collect::<Vec<_>>(),
+        [0]
+    );
     // INVALID_TIMESTAMP.
     let bounded = AppendContext {
         timestamp_before_max_ms: 500,
         ..c
     };
     let err = validate_and_assign(&good, &bounded).unwrap_err();
-    assert_eq!((err.error_code(), err.record_index()), (32, Some(0)));
+    assert_eq!(err.error_code(), 32);
+    // Every record is checked: both are named.
+    assert_eq!(
+        err.record_errors()
+            .iter()
+            .map(|e| e.index)
+            .collect::<Vec<_>>(),
+        [0, 1]
+    );
     // UNSUPPORTED_COMPRESSION_TYPE.
     assert_eq!(code(&patched(2, |b| b[22] |= 5), &c), 76);
     let zstd = compressed(&good, Compression::Zstd);

@@ -12,9 +12,11 @@
 //! before the first broker name: so an unset `retention.ms` on a broker
 //! whose `log.retention.ms` is unset in Kafka shows no synonyms at all.
 
+use super::dynamic::{self, Dynamic};
 use super::topic;
 use super::{
-    BOOLEAN, DOUBLE, INT, LIST, LONG, SOURCE_DEFAULT, SOURCE_STATIC_BROKER, SOURCE_TOPIC, STRING,
+    BOOLEAN, DOUBLE, INT, LIST, LONG, SOURCE_DEFAULT, SOURCE_DYNAMIC_BROKER,
+    SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC_BROKER, SOURCE_TOPIC, STRING,
 };
 use crate::protocol::messages::describe_configs_response::DescribeConfigsSynonym;
 use crate::state::Config;
@@ -140,6 +142,11 @@ pub(crate) fn doc(name: &str) -> Option<String> {
     Some(format!("Broker default of the topic config {topic}: {doc}"))
 }
 
+/// Whether `name` is one of the broker configs [`names`] lists.
+pub(crate) fn is_described(name: &str) -> bool {
+    def(name).is_some()
+}
+
 /// Names of the broker configs this broker describes, in order.
 pub(crate) fn names() -> impl Iterator<Item = &'static str> {
     BROKER_DEFS.iter().map(|d| d.0)
@@ -159,9 +166,28 @@ fn synonym(name: &str, value: Option<String>, source: i8) -> DescribeConfigsSyno
     }
 }
 
-/// The broker part of a synonym chain: static values of `names`, then
-/// Kafka defaults of `names`, starting at the first entry named `first`.
-fn broker_chain(config: &Config, first: &str, names: &[&str]) -> Vec<DescribeConfigsSynonym> {
+/// The broker part of a synonym chain, in Kafka's order: this broker's
+/// dynamic values of `names`, the cluster's dynamic defaults of them,
+/// their static values, then their Kafka defaults, starting at the first
+/// entry named `first`.
+fn broker_chain(
+    config: &Config,
+    dynamic: &Dynamic,
+    first: &str,
+    names: &[&str],
+) -> Vec<DescribeConfigsSynonym> {
+    let level = |map: &std::collections::BTreeMap<String, String>, source: i8| {
+        names
+            .iter()
+            .filter_map(|n| {
+                let v = map.get(*n)?;
+                let shown = (!dynamic::is_sensitive(n)).then(|| v.clone());
+                Some(synonym(n, shown, source))
+            })
+            .collect::<Vec<_>>()
+    };
+    let node = level(&dynamic.node, SOURCE_DYNAMIC_BROKER);
+    let default = level(&dynamic.default, SOURCE_DYNAMIC_DEFAULT);
     let statics = names
         .iter()
         .filter_map(|n| static_value(config, n).map(|v| synonym(n, Some(v), SOURCE_STATIC_BROKER)));
@@ -170,7 +196,9 @@ fn broker_chain(config: &Config, first: &str, names: &[&str]) -> Vec<DescribeCon
             .and_then(|d| d.2)
             .map(|v| synonym(n, Some(v.to_string()), SOURCE_DEFAULT))
     });
-    statics
+    node.into_iter()
+        .chain(default)
+        .chain(statics)
         .chain(defaults)
         .skip_while(|s| &*s.name != first)
         .collect()
@@ -179,6 +207,7 @@ fn broker_chain(config: &Config, first: &str, names: &[&str]) -> Vec<DescribeCon
 /// The synonym chain of a topic config; `set` is the topic's own value.
 pub(crate) fn topic_synonyms(
     config: &Config,
+    dynamic: &Dynamic,
     name: &str,
     set: Option<&str>,
 ) -> Vec<DescribeConfigsSynonym> {
@@ -193,20 +222,24 @@ pub(crate) fn topic_synonyms(
         } else {
             group
         };
-        out.extend(broker_chain(config, first, names));
+        out.extend(broker_chain(config, dynamic, first, names));
     }
     out
 }
 
 /// The synonym chain of a broker config on this broker.
-pub(crate) fn broker_synonyms(config: &Config, name: &str) -> Vec<DescribeConfigsSynonym> {
+pub(crate) fn broker_synonyms(
+    config: &Config,
+    dynamic: &Dynamic,
+    name: &str,
+) -> Vec<DescribeConfigsSynonym> {
     let group = broker_group(name);
     let names: &[&str] = if group.is_empty() {
         std::slice::from_ref(&name)
     } else {
         group
     };
-    broker_chain(config, name, names)
+    broker_chain(config, dynamic, name, names)
 }
 
 #[cfg(test)]
@@ -216,7 +249,8 @@ mod tests {
     #[test]
     fn retention_ms_chain_follows_kafka() {
         let c = Config::default();
-        let s = topic_synonyms(&c, "retention.ms", Some("1000"));
+        let none = Dynamic::default();
+        let s = topic_synonyms(&c, &none, "retention.ms", Some("1000"));
         let names: Vec<(&str, i8)> = s.iter().map(|s| (&*s.name, s.source)).collect();
         assert_eq!(
             names,
@@ -227,9 +261,43 @@ mod tests {
             ]
         );
         // segment.ms: log.roll.ms has no default, so the chain is empty.
-        assert!(topic_synonyms(&c, "segment.ms", None).is_empty());
+        assert!(topic_synonyms(&c, &none, "segment.ms", None).is_empty());
         // Nothing named log.retention.minutes in the chain: Kafka shows none.
-        assert!(broker_synonyms(&c, "log.retention.minutes").is_empty());
-        assert_eq!(broker_synonyms(&c, "log.retention.hours").len(), 1);
+        assert!(broker_synonyms(&c, &none, "log.retention.minutes").is_empty());
+        assert_eq!(broker_synonyms(&c, &none, "log.retention.hours").len(), 1);
+    }
+
+    #[test]
+    fn dynamic_values_come_before_static_ones() {
+        let c = Config::default();
+        let mut d = Dynamic::default();
+        d.default.insert("log.retention.ms".into(), "5000".into());
+        d.node.insert("log.retention.hours".into(), "3".into());
+        d.node.insert("message.max.bytes".into(), "64".into());
+        d.default.insert("message.max.bytes".into(), "128".into());
+        let m = broker_synonyms(&c, &d, "message.max.bytes");
+        let sources: Vec<i8> = m.iter().map(|s| s.source).collect();
+        assert_eq!(
+            sources,
+            [
+                SOURCE_DYNAMIC_BROKER,
+                SOURCE_DYNAMIC_DEFAULT,
+                SOURCE_STATIC_BROKER,
+                SOURCE_DEFAULT
+            ]
+        );
+        let s = topic_synonyms(&c, &d, "retention.ms", None);
+        let names: Vec<(&str, i8)> = s.iter().map(|s| (&*s.name, s.source)).collect();
+        // As in Kafka, entries before the first `log.retention.ms` are
+        // dropped, this broker's `log.retention.hours` too (the default's
+        // `log.retention.ms` wins over it anyway).
+        assert_eq!(
+            names,
+            [
+                ("log.retention.ms", SOURCE_DYNAMIC_DEFAULT),
+                ("log.retention.ms", SOURCE_STATIC_BROKER),
+                ("log.retention.hours", SOURCE_DEFAULT)
+            ]
+        );
     }
 }

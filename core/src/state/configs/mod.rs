@@ -17,8 +17,11 @@
 //!   broker synonyms, description; the checks.
 //! - [`broker`]: the broker configs DescribeConfigs reports, and synonym
 //!   chains.
+//! - [`dynamic`]: the broker configs AlterConfigs may change at run time,
+//!   their checks, and the settings they make.
 
 pub(crate) mod broker;
+pub(crate) mod dynamic;
 pub(crate) mod topic;
 
 use std::collections::BTreeMap;
@@ -35,6 +38,8 @@ pub(crate) const RESOURCE_GROUP: i8 = 32;
 
 /// DescribeConfigs ConfigSource values.
 pub(crate) const SOURCE_TOPIC: i8 = 1;
+pub(crate) const SOURCE_DYNAMIC_BROKER: i8 = 2;
+pub(crate) const SOURCE_DYNAMIC_DEFAULT: i8 = 3;
 pub(crate) const SOURCE_STATIC_BROKER: i8 = 4;
 pub(crate) const SOURCE_DEFAULT: i8 = 5;
 
