@@ -240,8 +240,8 @@ mod tests {
         PartitionProduceData, ProduceRequest, TopicProduceData,
     };
 
-    fn whole(chunks: Vec<Bytes>) -> Vec<u8> {
-        chunks.concat()[4..].to_vec()
+    fn whole(chunks: Vec<Bytes>) -> Bytes {
+        Bytes::from(chunks.concat()).slice(4..)
     }
 
     #[test]

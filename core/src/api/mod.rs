@@ -529,7 +529,15 @@ fn run<S: Storage>(
         ))),
         Q::Produce(req) => {
             let mut tp = txn_parts!();
-            produce::handle(ctx, answering, (members, append_faults), &mut tp, &az, req, metrics)
+            produce::handle(
+                ctx,
+                answering,
+                (members, append_faults),
+                &mut tp,
+                &az,
+                req,
+                metrics,
+            )
         }
         Q::Fetch(req) => {
             let (reply, positions) = fetch::handle(

@@ -155,7 +155,11 @@ pub(crate) async fn start<S: Store>(
         (tx.downgrade(), rx),
         commands,
         (settings.fsync, settings.inter_broker.clone()),
-        (settings.tap.clone(), clock.clone(), settings.metrics.is_some()),
+        (
+            settings.tap.clone(),
+            clock.clone(),
+            settings.metrics.is_some(),
+        ),
     ));
     let owner = tokio::spawn(async move {
         match owner.await {
