@@ -12,72 +12,16 @@
 //! before the first broker name: so an unset `retention.ms` on a broker
 //! whose `log.retention.ms` is unset in Kafka shows no synonyms at all.
 
+pub(crate) use super::defs::config_type;
+use super::defs::{def, BROKER_DEFS};
 use super::dynamic::{self, Dynamic};
 use super::topic;
 use super::{
-    BOOLEAN, DOUBLE, INT, LIST, LONG, SOURCE_DEFAULT, SOURCE_DYNAMIC_BROKER,
-    SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC_BROKER, SOURCE_TOPIC, STRING,
+    SOURCE_DEFAULT, SOURCE_DYNAMIC_BROKER, SOURCE_DYNAMIC_DEFAULT, SOURCE_STATIC_BROKER,
+    SOURCE_TOPIC,
 };
 use crate::protocol::messages::describe_configs_response::DescribeConfigsSynonym;
 use crate::state::Config;
-
-/// A broker config: name, type, Kafka's default, description (`""`: the
-/// broker default of the topic config it is a synonym of).
-struct BrokerDef(&'static str, i8, Option<&'static str>, &'static str);
-
-const MAX: &str = "9223372036854775807";
-
-#[rustfmt::skip]
-const BROKER_DEFS: &[BrokerDef] = &[
-    BrokerDef("advertised.listeners", STRING, None, "Addresses clients are told to connect to."),
-    BrokerDef("auto.create.topics.enable", BOOLEAN, Some("true"), "Whether Metadata and Produce create unknown topics."),
-    BrokerDef("broker.id", INT, Some("-1"), "This broker's id (the same as node.id)."),
-    BrokerDef("broker.rack", STRING, None, "Rack of this broker, for rack-aware clients."),
-    BrokerDef("compression.gzip.level", INT, Some("-1"), ""),
-    BrokerDef("compression.lz4.level", INT, Some("9"), ""),
-    BrokerDef("compression.type", STRING, Some("producer"), ""),
-    BrokerDef("compression.zstd.level", INT, Some("3"), ""),
-    BrokerDef("default.replication.factor", INT, Some("1"), "Replicas of a topic created without a replication factor (ZooKeeper mode)."),
-    BrokerDef("fetch.max.bytes", INT, Some("57671680"), "Most bytes one Fetch response carries."),
-    BrokerDef("log.cleaner.backoff.ms", LONG, Some("15000"), "How long the log cleaner sleeps when no log needs compacting."),
-    BrokerDef("log.cleaner.delete.retention.ms", LONG, Some("86400000"), ""),
-    BrokerDef("log.cleaner.enable", BOOLEAN, Some("true"), "Whether topics with cleanup.policy=compact are compacted."),
-    BrokerDef("log.cleaner.max.compaction.lag.ms", LONG, Some(MAX), ""),
-    BrokerDef("log.cleaner.min.cleanable.ratio", DOUBLE, Some("0.5"), ""),
-    BrokerDef("log.cleaner.min.compaction.lag.ms", LONG, Some("0"), ""),
-    BrokerDef("log.cleanup.policy", LIST, Some("delete"), ""),
-    BrokerDef("log.flush.interval.messages", LONG, Some(MAX), ""),
-    BrokerDef("log.flush.interval.ms", LONG, None, ""),
-    BrokerDef("log.flush.scheduler.interval.ms", LONG, Some(MAX), ""),
-    BrokerDef("log.index.interval.bytes", INT, Some("4096"), ""),
-    BrokerDef("log.index.size.max.bytes", INT, Some("10485760"), ""),
-    BrokerDef("log.local.retention.bytes", LONG, Some("-2"), ""),
-    BrokerDef("log.local.retention.ms", LONG, Some("-2"), ""),
-    BrokerDef("log.message.downconversion.enable", BOOLEAN, Some("true"), ""),
-    BrokerDef("log.message.format.version", STRING, Some("3.0-IV1"), ""),
-    BrokerDef("log.message.timestamp.after.max.ms", LONG, Some(MAX), ""),
-    BrokerDef("log.message.timestamp.before.max.ms", LONG, Some(MAX), ""),
-    BrokerDef("log.message.timestamp.difference.max.ms", LONG, Some(MAX), ""),
-    BrokerDef("log.message.timestamp.type", STRING, Some("CreateTime"), ""),
-    BrokerDef("log.preallocate", BOOLEAN, Some("false"), ""),
-    BrokerDef("log.retention.bytes", LONG, Some("-1"), ""),
-    BrokerDef("log.retention.check.interval.ms", LONG, Some("300000"), "How often retention runs."),
-    BrokerDef("log.retention.hours", INT, Some("168"), "Default retention in hours, used when log.retention.ms and log.retention.minutes are unset."),
-    BrokerDef("log.retention.minutes", INT, None, "Default retention in minutes, used when log.retention.ms is unset."),
-    BrokerDef("log.retention.ms", LONG, None, ""),
-    BrokerDef("log.roll.hours", INT, Some("168"), "Default segment age in hours, used when log.roll.ms is unset."),
-    BrokerDef("log.roll.jitter.hours", INT, Some("0"), "Default segment jitter in hours, used when log.roll.jitter.ms is unset."),
-    BrokerDef("log.roll.jitter.ms", LONG, None, ""),
-    BrokerDef("log.roll.ms", LONG, None, ""),
-    BrokerDef("log.segment.bytes", INT, Some("1073741824"), ""),
-    BrokerDef("log.segment.delete.delay.ms", LONG, Some("60000"), ""),
-    BrokerDef("max.incremental.fetch.session.cache.slots", INT, Some("1000"), "Incremental fetch sessions the broker keeps."),
-    BrokerDef("message.max.bytes", INT, Some("1048588"), ""),
-    BrokerDef("min.insync.replicas", INT, Some("1"), ""),
-    BrokerDef("node.id", INT, None, "This node's id in the cluster."),
-    BrokerDef("num.partitions", INT, Some("1"), "Partitions of a topic created without a count."),
-    BrokerDef("unclean.leader.election.enable", BOOLEAN, Some("false"), ""),
-];
 
 /// Broker configs a name falls back through, as Kafka groups them.
 fn broker_group(name: &str) -> &'static [&'static str] {
@@ -121,15 +65,6 @@ pub(crate) fn static_value(config: &Config, name: &str) -> Option<String> {
         "max.incremental.fetch.session.cache.slots" => config.fetch_session_cache_slots.to_string(),
         _ => return None,
     })
-}
-
-fn def(name: &str) -> Option<&'static BrokerDef> {
-    BROKER_DEFS.iter().find(|d| d.0 == name)
-}
-
-/// The ConfigType of a broker config (0: unknown).
-pub(crate) fn config_type(name: &str) -> i8 {
-    def(name).map_or(0, |d| d.1)
 }
 
 /// A short description of a broker config.

@@ -273,7 +273,7 @@ fn value_type(name: &str) -> i8 {
         | "sasl.login.refresh.window.factor"
         | "sasl.login.refresh.window.jitter" => DOUBLE,
         "transaction.partition.verification.enable" => BOOLEAN,
-        n => super::broker::config_type(n),
+        n => super::defs::config_type(n),
     }
 }
 

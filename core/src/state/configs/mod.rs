@@ -21,6 +21,7 @@
 //!   their checks, and the settings they make.
 
 pub(crate) mod broker;
+mod defs;
 pub(crate) mod dynamic;
 pub(crate) mod topic;
 

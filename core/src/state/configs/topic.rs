@@ -287,7 +287,7 @@ mod tests {
         for name in names() {
             assert!(default(&c, name).is_some(), "{name}");
             for b in broker_synonyms(name) {
-                assert!(super::super::broker::config_type(b) != 0, "{b}");
+                assert!(super::super::defs::config_type(b) != 0, "{b}");
             }
         }
     }
