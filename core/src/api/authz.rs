@@ -29,7 +29,6 @@ use crate::protocol::messages::{
         OffsetCommitResponse, OffsetCommitResponsePartition, OffsetCommitResponseTopic,
     },
     offset_delete_response::OffsetDeleteResponse,
-    produce_response::{PartitionProduceResponse, ProduceResponse, TopicProduceResponse},
     stop_replica_response::StopReplicaResponse,
     sync_group_response::SyncGroupResponse,
     txn_offset_commit_response::{
@@ -312,28 +311,7 @@ pub(crate) fn gate(az: &Authorizer<'_>, version: i16, body: &RequestBody) -> Opt
             }))
         }
         Q::Produce(req) => match &req.transactional_id {
-            Some(id) if !az.txn_id(Write, id) => Some(R::Produce(ProduceResponse {
-                responses: req
-                    .topic_data
-                    .iter()
-                    .map(|t| TopicProduceResponse {
-                        name: t.name.clone(),
-                        topic_id: t.topic_id,
-                        partition_responses: t
-                            .partition_data
-                            .iter()
-                            .map(|p| PartitionProduceResponse {
-                                index: p.index,
-                                error_code: txn,
-                                base_offset: -1,
-                                ..Default::default()
-                            })
-                            .collect(),
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            })),
+            Some(id) if !az.txn_id(Write, id) => Some(R::Produce(super::produce::failed(req, txn))),
             _ => None,
         },
         _ => None,

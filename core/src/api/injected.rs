@@ -21,7 +21,6 @@ use crate::protocol::messages::{
         ListOffsetsPartitionResponse, ListOffsetsResponse, ListOffsetsTopicResponse,
     },
     metadata_response::{MetadataResponse, MetadataResponseTopic},
-    produce_response::{PartitionProduceResponse, ProduceResponse, TopicProduceResponse},
 };
 use crate::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody, Uuid};
 
@@ -105,30 +104,7 @@ pub(crate) fn answer(
     code: ErrorCode,
 ) -> Option<Vec<Bytes>> {
     let typed = match body {
-        RequestBody::Produce(r) => Some(ResponseBody::Produce(ProduceResponse {
-            responses: r
-                .topic_data
-                .iter()
-                .map(|t| TopicProduceResponse {
-                    name: t.name.clone(),
-                    topic_id: t.topic_id,
-                    partition_responses: t
-                        .partition_data
-                        .iter()
-                        .map(|p| PartitionProduceResponse {
-                            index: p.index,
-                            error_code: code.0,
-                            base_offset: -1,
-                            log_append_time_ms: -1,
-                            log_start_offset: -1,
-                            ..Default::default()
-                        })
-                        .collect(),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
-        })),
+        RequestBody::Produce(r) => Some(ResponseBody::Produce(super::produce::failed(r, code.0))),
         RequestBody::Fetch(r) => Some(ResponseBody::Fetch(FetchResponse {
             responses: r
                 .topics
