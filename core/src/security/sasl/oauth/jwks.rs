@@ -161,11 +161,10 @@ fn parse_key(jwk: &Value) -> Result<Option<Jwk>, String> {
             if x.len() != 32 || y.len() != 32 {
                 return Err("a P-256 coordinate is not 32 bytes".into());
             }
-            let point = p256::EncodedPoint::from_affine_coordinates(
-                p256::FieldBytes::from_slice(&x),
-                p256::FieldBytes::from_slice(&y),
-                false,
-            );
+            // The uncompressed SEC1 form: 0x04, x, y.
+            let sec1: Vec<u8> = [&[0x04][..], &x, &y].concat();
+            let point = p256::EncodedPoint::from_bytes(&sec1)
+                .map_err(|_| "the P-256 point is not well formed")?;
             Key::P256(
                 p256::ecdsa::VerifyingKey::from_encoded_point(&point)
                     .map_err(|_| "the P-256 point is not on the curve")?,
