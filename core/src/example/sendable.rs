@@ -5,7 +5,7 @@
 //!
 //! The values come from one policy over the schema tables, by field name
 //! and by what the field names (its entity), then the spec's default:
-//! [`int`], [`string`], [`null`], [`empty`]. Tagged fields are left out (a
+//! `int`, `string`, `null`, `empty`. Tagged fields are left out (a
 //! client sends them only to say something). Every topic is [`TOPIC`] and
 //! every group [`GROUP`]: a client creates the topic first (the page sends
 //! a Metadata request, which auto-creates it, as a producer would), and the
