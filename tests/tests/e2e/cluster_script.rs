@@ -87,9 +87,14 @@ fn the_cluster_script_starts_zookeeper_and_three_brokers_and_ctrl_c_stops_them()
     let log = |i: u16| {
         std::fs::read_to_string(dir.0.join(format!("logs/broker-{i}.log"))).unwrap_or_default()
     };
-    let claims: Vec<u16> = (0..3)
-        .filter(|&i| log(i).contains("this broker is the controller"))
-        .collect();
+    // The script says the brokers are up once they listen; the election
+    // may still be under way then (a loaded machine), so it is waited for.
+    let claims: Vec<u16> = wait_until("a broker to win the election", PATIENCE, &[&script], || {
+        let claims: Vec<u16> = (0..3)
+            .filter(|&i| log(i).contains("this broker is the controller"))
+            .collect();
+        (!claims.is_empty()).then_some(claims)
+    });
     assert_eq!(claims.len(), 1, "one broker won the election");
     let info = |i: u16| -> Value {
         let out = Command::new(spate())
