@@ -311,7 +311,9 @@ pub(crate) fn gate(az: &Authorizer<'_>, version: i16, body: &RequestBody) -> Opt
             }))
         }
         Q::Produce(req) => match &req.transactional_id {
-            Some(id) if !az.txn_id(Write, id) => Some(R::Produce(super::produce::failed(req, txn))),
+            Some(id) if !az.txn_id(Write, id) => {
+                Some(R::Produce(super::injected::produce_failed(req, txn)))
+            }
             _ => None,
         },
         _ => None,

@@ -104,7 +104,7 @@ pub(crate) fn answer(
     code: ErrorCode,
 ) -> Option<Vec<Bytes>> {
     let typed = match body {
-        RequestBody::Produce(r) => Some(ResponseBody::Produce(super::produce::failed(r, code.0))),
+        RequestBody::Produce(r) => Some(ResponseBody::Produce(produce_failed(r, code.0))),
         RequestBody::Fetch(r) => Some(ResponseBody::Fetch(FetchResponse {
             responses: r
                 .topics
@@ -206,6 +206,42 @@ pub(crate) fn answer(
         "body": {"error_code": code.0},
     });
     crate::json::encode(&doc).ok().map(|b| vec![b])
+}
+
+/// The answer that fails every partition `req` names with `code`, as
+/// Kafka's `PartitionResponse(error)`: no offsets, no append time.
+pub(crate) fn produce_failed(
+    req: &crate::protocol::messages::produce_request::ProduceRequest,
+    code: i16,
+) -> crate::protocol::messages::produce_response::ProduceResponse {
+    crate::protocol::messages::produce_response::ProduceResponse {
+        responses: req
+            .topic_data
+            .iter()
+            .map(
+                |t| crate::protocol::messages::produce_response::TopicProduceResponse {
+                    name: t.name.clone(),
+                    topic_id: t.topic_id,
+                    partition_responses: t
+                        .partition_data
+                        .iter()
+                        .map(|p| {
+                            crate::protocol::messages::produce_response::PartitionProduceResponse {
+                                index: p.index,
+                                error_code: code,
+                                base_offset: -1,
+                                log_append_time_ms: -1,
+                                log_start_offset: -1,
+                                ..Default::default()
+                            }
+                        })
+                        .collect(),
+                    ..Default::default()
+                },
+            )
+            .collect(),
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

@@ -513,31 +513,3 @@ fn append<S: Storage>(
         ..Default::default()
     }
 }
-/// The answer that fails every partition `req` names with `code`, as
-/// Kafka's `PartitionResponse(error)`: no offsets, no append time.
-pub(crate) fn failed(req: &ProduceRequest, code: i16) -> ProduceResponse {
-    ProduceResponse {
-        responses: req
-            .topic_data
-            .iter()
-            .map(|t| TopicProduceResponse {
-                name: t.name.clone(),
-                topic_id: t.topic_id,
-                partition_responses: t
-                    .partition_data
-                    .iter()
-                    .map(|p| PartitionProduceResponse {
-                        index: p.index,
-                        error_code: code,
-                        base_offset: -1,
-                        log_append_time_ms: -1,
-                        log_start_offset: -1,
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
