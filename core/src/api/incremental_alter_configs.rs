@@ -122,7 +122,7 @@ fn alter<S: Storage>(
                 .get(name)
                 .map(|t| t.configs.clone())
                 .unwrap_or_default();
-            let new = apply_ops(config, &current, r)?;
+            let new = apply_topic_ops(config, &current, r)?;
             alter_topic(ctl, name, new, validate_only, now)
         }
         RESOURCE_BROKER => {
@@ -153,40 +153,6 @@ fn alter<S: Storage>(
     }
 }
 
-/// A broker resource's dynamic configs after the request's operations
-/// (Kafka's `prepareIncrementalConfigs` over the stored set): APPEND and
-/// SUBTRACT only on a list config, starting from what is stored.
-fn apply_broker_ops(
-    current: &BTreeMap<String, String>,
-    r: &AlterConfigsResource,
-) -> Result<BTreeMap<String, String>, Failure> {
-    let mut new = current.clone();
-    for c in &r.configs {
-        let key = c.name.to_string();
-        let value = c.value.as_deref().unwrap_or("");
-        match c.config_operation {
-            SET => {
-                new.insert(key, value.to_string());
-            }
-            DELETE => {
-                new.remove(&key);
-            }
-            op => {
-                let verb = if op == APPEND { "append" } else { "subtract" };
-                if broker_configs::config_type(&key) != LIST {
-                    return Err((
-                        ErrorCode::INVALID_CONFIG,
-                        format!("Config value {verb} is not allowed for config key: {key}"),
-                    ));
-                }
-                let old = new.get(&key).cloned().unwrap_or_default();
-                new.insert(key, list_op(&old, value, op == APPEND));
-            }
-        }
-    }
-    Ok(new)
-}
-
 /// `old` (a comma-separated list) with the items of `value` appended
 /// (those not in it yet) or taken out.
 fn list_op(old: &str, value: &str, append: bool) -> String {
@@ -203,11 +169,14 @@ fn list_op(old: &str, value: &str, append: bool) -> String {
     items.join(",")
 }
 
-/// The topic's explicit configs after the request's operations.
+/// The configs after the request's operations (Kafka's
+/// `prepareIncrementalConfigs`): SET and DELETE as they say; APPEND and
+/// SUBTRACT start from what `list_start` gives for the key (its stored
+/// value, or the error when the key is not a list config).
 fn apply_ops(
-    config: &Config,
     current: &BTreeMap<String, String>,
     r: &AlterConfigsResource,
+    list_start: impl Fn(&str, i8, Option<&String>) -> Result<String, Failure>,
 ) -> Result<BTreeMap<String, String>, Failure> {
     let mut new = current.clone();
     for c in &r.configs {
@@ -221,23 +190,53 @@ fn apply_ops(
                 new.remove(&key);
             }
             op => {
-                let verb = if op == APPEND { "APPEND" } else { "SUBTRACT" };
-                if !topic_configs::is_list(&key) {
-                    return Err((
-                        ErrorCode::INVALID_CONFIG,
-                        format!("Can't {verb} to key {key} because its type is not LIST."),
-                    ));
-                }
-                let old = new
-                    .get(&key)
-                    .cloned()
-                    .or_else(|| topic_configs::default(config, &key))
-                    .unwrap_or_default();
+                let old = list_start(&key, op, new.get(&key))?;
                 new.insert(key, list_op(&old, value, op == APPEND));
             }
         }
     }
     Ok(new)
+}
+
+/// A topic's explicit configs after the operations: a list operation
+/// starts from the topic's value, else the broker's default for it.
+fn apply_topic_ops(
+    config: &Config,
+    current: &BTreeMap<String, String>,
+    r: &AlterConfigsResource,
+) -> Result<BTreeMap<String, String>, Failure> {
+    apply_ops(current, r, |key, op, stored| {
+        if !topic_configs::is_list(key) {
+            let verb = if op == APPEND { "APPEND" } else { "SUBTRACT" };
+            return Err((
+                ErrorCode::INVALID_CONFIG,
+                format!("Can't {verb} to key {key} because its type is not LIST."),
+            ));
+        }
+        Ok(stored
+            .cloned()
+            .or_else(|| topic_configs::default(config, key))
+            .unwrap_or_default())
+    })
+}
+
+/// A broker resource's dynamic configs after the operations: a list
+/// operation starts from the stored value (APPEND and SUBTRACT only on a
+/// list config).
+fn apply_broker_ops(
+    current: &BTreeMap<String, String>,
+    r: &AlterConfigsResource,
+) -> Result<BTreeMap<String, String>, Failure> {
+    apply_ops(current, r, |key, op, stored| {
+        if broker_configs::config_type(key) != LIST {
+            let verb = if op == APPEND { "append" } else { "subtract" };
+            return Err((
+                ErrorCode::INVALID_CONFIG,
+                format!("Config value {verb} is not allowed for config key: {key}"),
+            ));
+        }
+        Ok(stored.cloned().unwrap_or_default())
+    })
 }
 
 fn response(
