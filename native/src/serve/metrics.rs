@@ -347,11 +347,13 @@ fn sample_f(w: &mut String, name: &str, l: &[(&str, &str)], v: f64) {
 }
 
 /// Binds `addr` and serves `GET /metrics` in a task of its own, asking
-/// the owner (through `owner`) for each scrape. Prints `metrics on
-/// http://ADDR/metrics` on stdout. Returns the bound address.
+/// the owner (through `owner`) for each scrape, until `stop` turns true
+/// (the broker stopping, so an embedded broker's `close()` frees the
+/// port too). Returns the bound address.
 pub(crate) async fn start(
     addr: &str,
     owner: mpsc::WeakUnboundedSender<Input>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<SocketAddr> {
     let listener = TcpListener::bind(addr)
         .await
@@ -361,7 +363,13 @@ pub(crate) async fn start(
         .route("/metrics", get(scrape))
         .with_state(owner);
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
             warn!(error = %e, "metrics: the server stopped");
         }
     });

@@ -110,14 +110,14 @@ pub(crate) async fn start<S: Store>(
         addrs.push(socket.local_addr()?);
         info!(listener = %l.name, protocol = l.protocol.name(), advertised = ?adv, "listener");
     }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let metrics = match &settings.metrics {
-        Some(addr) => Some(metrics::start(addr, tx.downgrade()).await?),
+        Some(addr) => Some(metrics::start(addr, tx.downgrade(), stop_rx.clone()).await?),
         None => None,
     };
     info!(advertised = %format!("{}:{}", settings.config.advertised_host, settings.config.advertised_port), "spate is serving");
     let mut next_id: ConnId = 1;
     let max = settings.max_request_bytes;
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let faults = Arc::new(faults::DriverFaults::default());
     let mut accepts = Vec::new();
     let budget = Arc::new(Semaphore::new(IN_FLIGHT_BYTES));
