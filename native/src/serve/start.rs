@@ -103,7 +103,11 @@ pub(crate) async fn start<S: Store>(
     let broker = Broker::new(settings.config.clone(), storage, clock.now())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some((addr, dir)) = &settings.playground {
-        playground::start(addr, dir.clone(), settings.tap.clone()).await?;
+        let relay = match &settings.console {
+            Some(to) => Some(console_relay(to.clone(), &bound)?),
+            None => None,
+        };
+        playground::start(addr, dir.clone(), settings.tap.clone(), relay).await?;
     }
     let mut addrs = Vec::new();
     for (l, socket, adv) in &bound {
@@ -245,4 +249,37 @@ pub(super) fn advertised_endpoint(
         h => h.to_string(),
     };
     Some((host, port))
+}
+
+/// `--console`'s relay: to `to`, else to this broker's first PLAINTEXT
+/// listener (a wildcard bind reached on the loopback address).
+fn console_relay(
+    to: Option<String>,
+    bound: &[(listeners::Listener, TcpListener, Option<(String, i32)>)],
+) -> Result<console::Relay> {
+    if let Some(to) = to {
+        return Ok(console::Relay::new(to));
+    }
+    let plain = bound
+        .iter()
+        .find(|(l, _, _)| {
+            matches!(
+                l.protocol,
+                spate_core::security::SecurityProtocol::Plaintext
+            )
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--console needs a PLAINTEXT listener to send its requests to, or --console-bootstrap"
+            )
+        })?;
+    let mut at = plain.1.local_addr()?;
+    if at.ip().is_unspecified() {
+        at.set_ip(if at.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    Ok(console::Relay::new(at.to_string()))
 }
