@@ -7,6 +7,7 @@
 use super::owner::own;
 use super::*;
 use crate::clock::Clock;
+use spate_core::security::SecurityProtocol;
 
 /// A broker that is serving.
 pub(crate) struct Running {
@@ -104,7 +105,14 @@ pub(crate) async fn start<S: Store>(
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some((addr, dir)) = &settings.playground {
         let relay = match &settings.console {
-            Some(to) => Some(console_relay(to.clone(), &bound)?),
+            Some(to) => {
+                let plain = bound
+                    .iter()
+                    .find(|(l, _, _)| matches!(l.protocol, SecurityProtocol::Plaintext))
+                    .map(|(_, socket, _)| socket.local_addr())
+                    .transpose()?;
+                Some(console_relay(to.clone(), plain)?)
+            }
             None => None,
         };
         playground::start(addr, dir.clone(), settings.tap.clone(), relay).await?;
@@ -252,28 +260,17 @@ pub(super) fn advertised_endpoint(
 }
 
 /// `--console`'s relay: to `to`, else to this broker's first PLAINTEXT
-/// listener (a wildcard bind reached on the loopback address).
-fn console_relay(
-    to: Option<String>,
-    bound: &[(listeners::Listener, TcpListener, Option<(String, i32)>)],
-) -> Result<console::Relay> {
+/// listener, bound at `plain` (a wildcard bind reached on the loopback
+/// address).
+fn console_relay(to: Option<String>, plain: Option<SocketAddr>) -> Result<console::Relay> {
     if let Some(to) = to {
         return Ok(console::Relay::new(to));
     }
-    let plain = bound
-        .iter()
-        .find(|(l, _, _)| {
-            matches!(
-                l.protocol,
-                spate_core::security::SecurityProtocol::Plaintext
-            )
-        })
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "--console needs a PLAINTEXT listener to send its requests to, or --console-bootstrap"
-            )
-        })?;
-    let mut at = plain.1.local_addr()?;
+    let mut at = plain.ok_or_else(|| {
+        anyhow::anyhow!(
+            "--console needs a PLAINTEXT listener to send its requests to, or --console-bootstrap"
+        )
+    })?;
     if at.ip().is_unspecified() {
         at.set_ip(if at.is_ipv4() {
             std::net::Ipv4Addr::LOCALHOST.into()
