@@ -74,6 +74,9 @@ const find = (rs, name, pred = () => true) => rs.find((r) => r.name === name && 
 const browser = await launch();
 try {
   let page = await open(browser, url);
+  await page.waitForSelector("body[data-offers]");
+  check("no Console without --console", !(await page.isVisible("#console-section")) && !(await page.isVisible("#console-nav")),
+    await page.getAttribute("body", "data-offers"));
   await page.click("#reset");
   await page.waitForFunction(() => !document.querySelector("#state").textContent.includes("demo"));
 

@@ -1,7 +1,8 @@
 // The playground page: wires the input, the frame views, the in-page
 // broker, the gallery, the version view and the state panel together.
 // Everything runs here; the page makes no network request but for its own
-// files.
+// files, and, when served by `spate serve`, server.json (which of
+// --inspect and --console are on) and the WebSockets of those two.
 
 import { FrameView, Tree } from "./frameview.js";
 
@@ -641,3 +642,14 @@ else $("send").disabled = $("direction").value !== "request";
 // For tests and the benchmark (tests/playwright/).
 window.spate = { wasm, pg, Tree, explainBytes, loadBytes, reqView, respView, ready: true };
 document.body.dataset.ready = "true";
+
+// The Console, when the server this page came from offers one (`spate
+// serve --console`); a static file server, or none, has no server.json.
+try {
+  const offers = await fetch("server.json", { cache: "no-store" }).then((r) => (r.ok ? r.json() : {}));
+  if (offers.console) (await import("./console.js")).startConsole(wasm);
+  document.body.dataset.offers = JSON.stringify(offers);
+} catch {
+  // No server beside the page: the in-page broker is all there is.
+  document.body.dataset.offers = "{}";
+}

@@ -24,6 +24,7 @@
 
 mod carry;
 mod conn;
+mod console;
 pub(crate) mod faults;
 mod inspect;
 pub(crate) mod jaas;
@@ -114,6 +115,16 @@ pub(crate) struct ServeArgs {
     /// playground must listen on a loopback address.
     #[arg(long, requires = "playground")]
     inspect: bool,
+    /// Show a live console of the broker in the playground page: topics,
+    /// offsets, groups and their lag, rates and recent records, asked for
+    /// in Kafka requests the page sends through `/console` (reads only).
+    /// Local only, as `--inspect`.
+    #[arg(long, requires = "playground")]
+    console: bool,
+    /// Where `--console` sends the page's requests: any Kafka broker's
+    /// PLAINTEXT address (default: this broker's first PLAINTEXT listener).
+    #[arg(long, value_name = "HOST:PORT", requires = "console")]
+    console_bootstrap: Option<String>,
     /// Join a cluster coordinated by ZooKeeper at this address
     /// (`zookeeper.connect`): register, take part in the controller
     /// election, lead and follow partitions as the controller says, and
@@ -141,6 +152,8 @@ impl ServeArgs {
             playground: None,
             web_dir: None,
             inspect: false,
+            console: false,
+            console_bootstrap: None,
             zookeeper: None,
             metrics: None,
         }
@@ -199,6 +212,9 @@ struct Settings {
     playground: Option<(String, PathBuf)>,
     /// `--inspect`: where the owner loop publishes frames.
     tap: Option<inspect::Tap>,
+    /// `--console`, with `--console-bootstrap` if given (else the first
+    /// PLAINTEXT listener, known once bound).
+    console: Option<Option<String>>,
     /// `--metrics` (or `metrics.listener`): where `/metrics` is served.
     metrics: Option<String>,
     config: Config,
@@ -369,6 +385,7 @@ pub(crate) fn plan(args: &ServeArgs, properties: Option<&str>, strict: bool) -> 
         tls: tls_of,
         playground,
         tap: args.inspect.then(inspect::Tap::new),
+        console: args.console.then(|| args.console_bootstrap.clone()),
         metrics: args.metrics.clone().or(metrics),
         config,
         max_request_bytes,

@@ -20,9 +20,13 @@
 //! - A missing file under `/pkg/` says the wasm is not built yet, when
 //!   it is not (`pkg/spate_wasm_bg.wasm` is missing); otherwise it is a
 //!   plain `404 not found` like any other.
+//! - `/server.json` says what this server offers beside the files,
+//!   `{"inspect":false,"console":true}`, so the page shows its Live
+//!   traffic and Console sections only when they can work.
 //!
 //! The page itself runs the broker in the browser; this server only hands
-//! out files (and, with `--inspect`, the native broker's frames).
+//! out files (and, with `--inspect`, the native broker's frames; with
+//! `--console`, a relay of the page's Kafka requests, [`console`]).
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -33,7 +37,7 @@ use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::get;
 use axum::Router;
 use percent_encoding::percent_decode_str;
@@ -41,6 +45,7 @@ use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 use tracing::{debug, warn};
 
+use super::console::{self, Relay};
 use super::inspect::{self, plain, Tap};
 
 /// The built wasm the page loads; without it the page cannot run.
@@ -61,10 +66,15 @@ pub(crate) fn web_dir(arg: Option<PathBuf>) -> PathBuf {
 /// Binds `addr` and serves `dir` until the runtime stops. Prints
 /// `playground on http://ADDR/` on stdout, and says so plainly when the
 /// wasm has not been built.
-/// With `tap`, `/inspect` streams the broker's frames over a WebSocket
-/// (local only: the address must be a loopback one). Returns the bound
-/// address.
-pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<SocketAddr> {
+/// With `tap`, `/inspect` streams the broker's frames over a WebSocket;
+/// with `relay`, `/console` relays the page's Kafka requests (both local
+/// only: the address must be a loopback one). Returns the bound address.
+pub(crate) async fn start(
+    addr: &str,
+    dir: PathBuf,
+    tap: Option<Tap>,
+    relay: Option<Relay>,
+) -> Result<SocketAddr> {
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("playground: listening on {addr}"))?;
@@ -72,9 +82,16 @@ pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<
     if tap.is_some() && !local.ip().is_loopback() {
         anyhow::bail!("--inspect is local only: the playground must listen on a loopback address, not {local}");
     }
+    if relay.is_some() && !local.ip().is_loopback() {
+        anyhow::bail!("--console is local only: the playground must listen on a loopback address, not {local}");
+    }
     let _ = writeln!(std::io::stdout(), "playground on http://{local}/");
     if tap.is_some() {
         let _ = writeln!(std::io::stdout(), "inspect on ws://{local}/inspect");
+    }
+    if let Some(r) = &relay {
+        let to = r.bootstrap();
+        let _ = writeln!(std::io::stdout(), "console on ws://{local}/console to {to}");
     }
     if !dir.join("index.html").is_file() {
         warn!(dir = %dir.display(), "playground: no index.html here (use --web-dir)");
@@ -89,14 +106,15 @@ pub(crate) async fn start(addr: &str, dir: PathBuf, tap: Option<Tap>) -> Result<
             dir.join(BUILT).display()
         );
     }
-    serve(listener, dir, tap);
+    serve(listener, dir, tap, relay);
     Ok(local)
 }
 
-/// Serves `dir` (and `/inspect`, with `tap`) on `listener` in a task of
-/// its own. The peer's address reaches the handlers as `ConnectInfo`.
-fn serve(listener: TcpListener, dir: PathBuf, tap: Option<Tap>) {
-    let app = router(dir, tap).into_make_service_with_connect_info::<SocketAddr>();
+/// Serves `dir` (and `/inspect`, with `tap`; `/console`, with `relay`) on
+/// `listener` in a task of its own. The peer's address reaches the
+/// handlers as `ConnectInfo`.
+fn serve(listener: TcpListener, dir: PathBuf, tap: Option<Tap>, relay: Option<Relay>) {
+    let app = router(dir, tap, relay).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             warn!(error = %e, "playground: the server stopped");
@@ -113,6 +131,7 @@ struct Site {
     /// The web directory, to tell a missing wasm from a missing file.
     dir: PathBuf,
     tap: Option<Tap>,
+    relay: Option<Relay>,
 }
 
 impl FromRef<Site> for Option<Tap> {
@@ -121,13 +140,39 @@ impl FromRef<Site> for Option<Tap> {
     }
 }
 
-fn router(dir: PathBuf, tap: Option<Tap>) -> Router {
+impl FromRef<Site> for Option<Relay> {
+    fn from_ref(site: &Site) -> Option<Relay> {
+        site.relay.clone()
+    }
+}
+
+fn router(dir: PathBuf, tap: Option<Tap>, relay: Option<Relay>) -> Router {
     let files = ServeDir::new(&dir).append_index_html_on_directories(false);
     Router::new()
         .route("/inspect", get(inspect::route))
+        .route("/console", get(console::route))
+        .route("/server.json", get(offers))
         .fallback(file)
-        .with_state(Site { files, dir, tap })
+        .with_state(Site {
+            files,
+            dir,
+            tap,
+            relay,
+        })
         .layer(middleware::from_fn(rules))
+}
+
+/// `GET /server.json`: which of `/inspect` and `/console` are on.
+async fn offers(State(site): State<Site>) -> Response {
+    let body = serde_json::json!({
+        "inspect": site.tap.is_some(),
+        "console": site.relay.is_some(),
+    });
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// For every request: GET and HEAD only, and the headers every answer

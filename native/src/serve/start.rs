@@ -7,6 +7,7 @@
 use super::owner::own;
 use super::*;
 use crate::clock::Clock;
+use spate_core::security::SecurityProtocol;
 
 /// A broker that is serving.
 pub(crate) struct Running {
@@ -103,7 +104,18 @@ pub(crate) async fn start<S: Store>(
     let broker = Broker::new(settings.config.clone(), storage, clock.now())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some((addr, dir)) = &settings.playground {
-        playground::start(addr, dir.clone(), settings.tap.clone()).await?;
+        let relay = match &settings.console {
+            Some(to) => {
+                let plain = bound
+                    .iter()
+                    .find(|(l, _, _)| matches!(l.protocol, SecurityProtocol::Plaintext))
+                    .map(|(_, socket, _)| socket.local_addr())
+                    .transpose()?;
+                Some(console_relay(to.clone(), plain)?)
+            }
+            None => None,
+        };
+        playground::start(addr, dir.clone(), settings.tap.clone(), relay).await?;
     }
     let mut addrs = Vec::new();
     for (l, socket, adv) in &bound {
@@ -245,4 +257,26 @@ pub(super) fn advertised_endpoint(
         h => h.to_string(),
     };
     Some((host, port))
+}
+
+/// `--console`'s relay: to `to`, else to this broker's first PLAINTEXT
+/// listener, bound at `plain` (a wildcard bind reached on the loopback
+/// address).
+fn console_relay(to: Option<String>, plain: Option<SocketAddr>) -> Result<console::Relay> {
+    if let Some(to) = to {
+        return Ok(console::Relay::new(to));
+    }
+    let mut at = plain.ok_or_else(|| {
+        anyhow::anyhow!(
+            "--console needs a PLAINTEXT listener to send its requests to, or --console-bootstrap"
+        )
+    })?;
+    if at.ip().is_unspecified() {
+        at.set_ip(if at.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    Ok(console::Relay::new(at.to_string()))
 }

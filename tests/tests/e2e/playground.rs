@@ -8,7 +8,10 @@
 //! view, the size prefix read alike by the explainer and the in-page
 //! broker, builder edits and phone width; and, with `--inspect`, kcat's
 //! frames to the native broker shown live. Screenshots of the main states
-//! go to `target/playground-screenshots/`. Without a browser,
+//! go to `target/playground-screenshots/`. With `--console`,
+//! `tests/playwright/console.mjs` checks the Console against a kcat and
+//! confluent-kafka workload: offsets, a group's lag, updates and recent
+//! records. Without a browser,
 //! `every_gallery_request_is_answered_as_expected` sends the gallery's
 //! requests to a core broker directly.
 //!
@@ -28,7 +31,8 @@ use spate_core::protocol::{ApiKey, ErrorCode, Uuid};
 use spate_core::storage::MemStorage;
 use spate_e2e::{require, spate, workspace};
 
-/// `spate serve --memory --playground 127.0.0.1:0 --inspect`, killed on drop.
+/// `spate serve --memory --playground 127.0.0.1:0 FLAG` (`--inspect` or
+/// `--console`), killed on drop.
 struct Playground {
     child: std::process::Child,
     url: String,
@@ -42,7 +46,7 @@ impl Drop for Playground {
     }
 }
 
-fn serve(web: &Path) -> Playground {
+fn serve(web: &Path, flag: &str) -> Playground {
     let mut child = Command::new(spate())
         .args([
             "serve",
@@ -51,7 +55,7 @@ fn serve(web: &Path) -> Playground {
             "127.0.0.1:0",
             "--playground",
             "127.0.0.1:0",
-            "--inspect",
+            flag,
         ])
         .arg("--web-dir")
         .arg(web)
@@ -61,7 +65,7 @@ fn serve(web: &Path) -> Playground {
         .expect("starting spate serve");
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     let (mut url, mut broker) = (None, None);
-    for _ in 0..4 {
+    for _ in 0..5 {
         let mut line = String::new();
         out.read_line(&mut line).expect("reading spate's output");
         if let Some(u) = line.trim().strip_prefix("playground on ") {
@@ -110,7 +114,7 @@ fn playground_page_in_chromium() {
         "{chromium} is missing: scripts/test installs Debian's chromium"
     );
     ensure_built(&root);
-    let server = serve(&root.join("web"));
+    let server = serve(&root.join("web"), "--inspect");
     let shots = root.join("target/playground-screenshots");
     let out = Command::new("node")
         .arg(root.join("tests/playwright/page.mjs"))
@@ -142,6 +146,50 @@ fn playground_page_in_chromium() {
     ] {
         assert!(shots.join(name).is_file(), "screenshot {name} saved");
     }
+}
+
+/// The Console against the native broker it is served by, with a
+/// workload: the topic's offsets, a group's lag, both updating, and the
+/// recent records (`tests/playwright/console.mjs`).
+#[test]
+fn console_in_chromium_against_a_workload() {
+    let root = workspace();
+    require("node");
+    require("kcat");
+    require("python3");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(Path::new(&chromium).is_file(), "{chromium} is missing");
+    ensure_built(&root);
+    let server = serve(&root.join("web"), "--console");
+    let topic = "console-demo";
+    let made = Command::new(spate())
+        .args([
+            "topic",
+            "create",
+            topic,
+            "--partitions",
+            "2",
+            "-b",
+            &server.broker,
+        ])
+        .output()
+        .expect("spate topic create");
+    assert!(made.status.success(), "{made:?}");
+    let shots = root.join("target/playground-screenshots");
+    let out = Command::new("node")
+        .arg(root.join("tests/playwright/console.mjs"))
+        .arg(&server.url)
+        .arg(&shots)
+        .arg(&server.broker)
+        .arg(topic)
+        .output()
+        .expect("running node");
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "console checks failed:\n{text}");
+    assert!(text.contains("ok   the group with its lag"), "{text}");
+    assert!(shots.join("console-1.png").is_file());
 }
 
 const T0: i64 = 1_700_000_000_000;

@@ -58,7 +58,7 @@ impl Site {
     }
 
     async fn serve(&self, tap: Option<Tap>) -> SocketAddr {
-        start("127.0.0.1:0", self.web(), tap).await.unwrap()
+        start("127.0.0.1:0", self.web(), tap, None).await.unwrap()
     }
 }
 
@@ -306,7 +306,7 @@ async fn inspect_wants_a_websocket_upgrade() {
 #[tokio::test]
 async fn inspect_is_refused_on_a_non_loopback_address() {
     let site = Site::new("public");
-    let err = start("0.0.0.0:0", site.web(), Some(Tap::new()))
+    let err = start("0.0.0.0:0", site.web(), Some(Tap::new()), None)
         .await
         .unwrap_err()
         .to_string();
@@ -317,7 +317,7 @@ async fn inspect_is_refused_on_a_non_loopback_address() {
         "{err}"
     );
     // Without --inspect, any address will do.
-    start("0.0.0.0:0", site.web(), None).await.unwrap();
+    start("0.0.0.0:0", site.web(), None, None).await.unwrap();
 }
 
 /// This machine's address on its default route, if it has one that is
@@ -339,7 +339,7 @@ async fn inspect_refuses_peers_that_are_not_loopback() {
     // What `start` refuses, to reach the per-peer check behind it.
     let listener = TcpListener::bind("0.0.0.0:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    serve(listener, site.web(), Some(Tap::new()));
+    serve(listener, site.web(), Some(Tap::new()), None);
     let upgrade = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
                    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
     let r = request(SocketAddr::new(ip, port), "GET", "/inspect", upgrade).await;
@@ -411,4 +411,205 @@ async fn inspect_streams_the_taps_events_over_a_websocket() {
     .await
     .unwrap();
     assert!(end, "the server answers the page's close");
+}
+
+// ---- `/console`: the page's Kafka requests relayed to a broker.
+
+use serde_json::json;
+
+const MAX: usize = console::MAX_REQUEST;
+
+#[tokio::test]
+async fn console_is_off_without_the_flag_and_server_json_says_so() {
+    let site = Site::new("noconsole");
+    let addr = site.serve(Some(Tap::new())).await;
+    let r = get(addr, "/console").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.text(), "console is off: start spate serve with --console");
+    let r = get(addr, "/server.json").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.text(), r#"{"inspect":true,"console":false}"#);
+}
+
+#[tokio::test]
+async fn console_is_local_only() {
+    let site = Site::new("consolepublic");
+    let relay = || Some(Relay::new("127.0.0.1:9".into()));
+    let err = start("0.0.0.0:0", site.web(), None, relay())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("--console is local only: the playground must listen on a loopback"),
+        "{err}"
+    );
+    let addr = start("127.0.0.1:0", site.web(), None, relay())
+        .await
+        .unwrap();
+    assert_eq!(
+        get(addr, "/server.json").await.text(),
+        r#"{"inspect":false,"console":true}"#
+    );
+    let r = get(addr, "/console").await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.text(), "a WebSocket upgrade is expected");
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://evil.example\r\n";
+    let r = request(addr, "GET", "/console", upgrade).await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.text(), "console answers the playground's own page only");
+    // A peer that is not loopback, on what `start` refuses.
+    let Some(ip) = non_loopback_ip() else {
+        eprintln!("skipped: no non-loopback address to connect from");
+        return;
+    };
+    let listener = TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    serve(listener, site.web(), None, relay());
+    let r = get(SocketAddr::new(ip, port), "/console").await;
+    assert_eq!(r.status, 403, "{r:?}");
+    assert_eq!(r.text(), "console is local only");
+}
+
+/// A request frame from the page's JSON, as the page builds it.
+fn frame(v: serde_json::Value) -> Vec<u8> {
+    spate_core::json::encode(&v).unwrap().to_vec()
+}
+
+/// The close frame that ends `ws`: its code and reason.
+async fn closed_with<S>(ws: &mut S) -> (u16, String)
+where
+    S: futures_util::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .expect("the relay closes")
+        .expect("a message")
+        .expect("a clean close, not a broken connection");
+    match m {
+        Message::Close(Some(f)) => (f.code.into(), f.reason.to_string()),
+        other => panic!("expected a close, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_relays_kafka_requests_to_a_real_broker() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use spate_core::annotate::SizePrefix;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let mut broker = crate::embed::Broker::start(crate::embed::BrokerConfig {
+        topics: vec![crate::embed::Topic::new("console-t", 2)],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let site = Site::new("console");
+    let relay = Some(Relay::new(broker.bootstrap()));
+    let addr = start("127.0.0.1:0", site.web(), None, relay).await.unwrap();
+    let (mut ws, answer) = tokio_tungstenite::connect_async(format!("ws://{addr}/console"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 101);
+    // Two requests in a row (the page's correlation ids), answered in order.
+    let metadata = json!({"api": "Metadata", "version": 12,
+        "header": {"correlation_id": 501, "client_id": "console-test"},
+        "body": {"topics": [{"name": "console-t"}], "allow_auto_topic_creation": false}});
+    let versions = json!({"api": "ApiVersions", "version": 3,
+        "header": {"correlation_id": 502, "client_id": "console-test"},
+        "body": {"client_software_name": "t", "client_software_version": "1"}});
+    ws.send(Message::binary(frame(metadata))).await.unwrap();
+    ws.send(Message::binary(frame(versions))).await.unwrap();
+    let mut got = Vec::new();
+    for (key, version) in [(3, 12), (18, 3)] {
+        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let Message::Binary(b) = m else {
+            panic!("a binary frame, not {m:?}")
+        };
+        got.push(spate_core::json::decode_response(&b, key, version, SizePrefix::Present).unwrap());
+    }
+    assert_eq!(got[0]["header"]["correlation_id"], 501);
+    let topic = &got[0]["body"]["topics"][0];
+    assert_eq!(topic["name"], "console-t");
+    assert_eq!(topic["error_code"], 0);
+    assert_eq!(topic["partitions"].as_array().unwrap().len(), 2);
+    assert_eq!(got[1]["header"]["correlation_id"], 502);
+    assert_eq!(got[1]["body"]["error_code"], 0);
+
+    // A write is refused, and said why, in the close frame.
+    let produce = json!({"api": "Produce", "version": 9,
+        "header": {"correlation_id": 503, "client_id": "console-test"},
+        "body": {"acks": -1, "timeout_ms": 1000, "topic_data": []}});
+    ws.send(Message::binary(frame(produce))).await.unwrap();
+    assert_eq!(
+        closed_with(&mut ws).await,
+        (
+            1008,
+            "the console only reads: Produce is not relayed".into()
+        )
+    );
+
+    // Malformed messages: a clear close each, and the server goes on.
+    let cases: [(Message, u16, &str); 4] = [
+        (
+            Message::text("hello"),
+            1003,
+            "binary messages only: one Kafka request frame each",
+        ),
+        (
+            Message::binary(vec![0, 0, 0, 9, 0, 18]),
+            1007,
+            "the size prefix says 9 bytes follow, 2 do: one message is one frame",
+        ),
+        (
+            Message::binary(vec![0, 0, 0, 6, 0x7f, 0x7f, 0, 0, 0, 1]),
+            1007,
+            "not a Kafka request: ",
+        ),
+        (
+            Message::binary(vec![0; MAX + 1]),
+            1009,
+            "a request of 1048577 bytes: the console takes 1048576 at most",
+        ),
+    ];
+    for (msg, code, reason) in cases {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/console"))
+            .await
+            .unwrap();
+        ws.send(msg).await.unwrap();
+        let (c, r) = closed_with(&mut ws).await;
+        assert_eq!(c, code, "{r}");
+        assert!(r.starts_with(reason), "{r:?} vs {reason:?}");
+    }
+    // A broker that is not there: said so at once.
+    let dead = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let gone = dead.local_addr().unwrap();
+    drop(dead);
+    let site2 = Site::new("console-dead");
+    let relay = Some(Relay::new(gone.to_string()));
+    let addr = start("127.0.0.1:0", site2.web(), None, relay)
+        .await
+        .unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/console"))
+        .await
+        .unwrap();
+    let (c, r) = closed_with(&mut ws).await;
+    assert_eq!(c, 1011);
+    assert!(
+        r.starts_with(&format!("cannot reach the broker at {gone}: ")),
+        "{r}"
+    );
+    broker.close().await.unwrap();
 }
