@@ -55,6 +55,7 @@ mod describe_acls;
 mod describe_cluster;
 mod describe_configs;
 mod describe_groups;
+mod describe_log_dirs;
 mod describe_producers;
 mod describe_topic_partitions;
 mod describe_transactions;
@@ -511,6 +512,14 @@ fn run<S: Storage>(
         )),
         Q::DescribeCluster(req) => Handled::respond(R::DescribeCluster(describe_cluster::handle(
             ctx, config, members, &az, req,
+        ))),
+        Q::DescribeLogDirs(req) => Handled::respond(R::DescribeLogDirs(describe_log_dirs::handle(
+            ctx.version,
+            config,
+            ctl.cluster,
+            &*ctl.storage,
+            &az,
+            req,
         ))),
         Q::DescribeTopicPartitions(req) => Handled::respond(R::DescribeTopicPartitions(
             describe_topic_partitions::handle(config, members, ctl.cluster, &az, req),

@@ -40,6 +40,7 @@ pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
         | ApiKey::ListOffsets
         | ApiKey::OffsetForLeaderEpoch
         | ApiKey::DescribeCluster
+        | ApiKey::DescribeLogDirs
         | ApiKey::DescribeTopicPartitions
         | ApiKey::InitProducerId
         | ApiKey::DescribeConfigs

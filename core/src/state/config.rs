@@ -15,6 +15,9 @@ pub struct Config {
     pub advertised_port: i32,
     /// `broker.rack`.
     pub rack: Option<String>,
+    /// The log directory DescribeLogDirs names (`log.dirs`, as the driver
+    /// resolved it; empty for a broker in memory).
+    pub log_dir: String,
     /// The inter-broker listener (Kafka's default `PLAINTEXT`): in a
     /// cluster, the endpoint of each broker on it is where replicas fetch
     /// from; a connection whose [`PeerInfo::listener`] is empty is taken to
@@ -134,6 +137,7 @@ impl Default for Config {
             advertised_host: "127.0.0.1".into(),
             advertised_port: 9092,
             rack: None,
+            log_dir: String::new(),
             listener_name: "PLAINTEXT".into(),
             advertised_listeners: Vec::new(),
             zk_mode: false,

@@ -35,6 +35,7 @@ mod owner;
 mod playground;
 mod principal;
 mod props;
+mod quota;
 mod replica;
 mod secret;
 mod start;
@@ -226,6 +227,11 @@ struct Settings {
     rebalance: cluster::rebalance::RebalanceConfig,
     /// How this broker connects to other brokers (plain TCP on its own).
     inter_broker: Arc<outbound::InterBroker>,
+    /// The inter-broker listener's name (never held back by
+    /// `max.connections` when there are several listeners).
+    inter_broker_listener: String,
+    /// `max.connections*` from server.properties.
+    connections: quota::Written,
 }
 
 /// A seed for the ids the core makes up (topic ids, fetch session ids,
@@ -306,6 +312,7 @@ pub(crate) fn plan(args: &ServeArgs, properties: Option<&str>, strict: bool) -> 
     let mut controlled_shutdown = cluster::shutdown::ShutdownConfig::default();
     let mut rebalance = cluster::rebalance::RebalanceConfig::default();
     let mut metrics = None;
+    let mut connections = quota::Written::default();
     if let Some(text) = properties {
         let p = props::apply(text, &mut config)?;
         if strict && !p.unknown.is_empty() {
@@ -316,6 +323,7 @@ pub(crate) fn plan(args: &ServeArgs, properties: Option<&str>, strict: bool) -> 
         }
         controlled_shutdown = p.controlled_shutdown;
         metrics = p.metrics_listener;
+        connections = p.connections;
         rebalance = p.rebalance;
         listen = p.listeners;
         advertised = p.advertised;
@@ -393,6 +401,8 @@ pub(crate) fn plan(args: &ServeArgs, properties: Option<&str>, strict: bool) -> 
         controlled_shutdown,
         rebalance,
         inter_broker: Arc::new(inter_broker),
+        inter_broker_listener: plan.inter_broker.clone(),
+        connections,
     };
     let dir = (!args.memory).then(|| {
         args.data_dir
@@ -439,6 +449,11 @@ pub(crate) async fn open(plan: Plan, clock: Clock) -> Result<Running> {
     // The cluster id is the data directory's (meta.properties), as in Kafka;
     // in a ZooKeeper cluster they were checked to be the same.
     settings.config.cluster_id = storage.meta().cluster_id.clone();
+    // DescribeLogDirs names it as Kafka does: the absolute path.
+    settings.config.log_dir = std::path::absolute(&dir)
+        .unwrap_or_else(|_| dir.clone())
+        .display()
+        .to_string();
     start(settings, storage, joining, clock).await
 }
 

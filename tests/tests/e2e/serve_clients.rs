@@ -82,6 +82,9 @@ p.flush()
 c = KafkaConsumer(bootstrap_servers=addr, auto_offset_reset="earliest", consumer_timeout_ms=3000)
 c.assign([TopicPartition("py", i) for i in range(3)])
 print("consumed", sum(1 for _ in c))
+# DescribeLogDirs: the data directory, the three partitions and their sizes.
+dirs = admin.describe_log_dirs()
+print("log dirs", dirs)
 admin.delete_topics(["py"])
 print("after delete", sorted(admin.list_topics()))
 "#,
@@ -90,6 +93,33 @@ print("after delete", sorted(admin.list_topics()))
     assert!(out.contains("retention True"), "{out}");
     assert!(out.contains("consumed 300"), "{out}");
     assert!(out.contains("after delete []"), "{out}");
+    let dirs = out
+        .lines()
+        .find_map(|l| l.strip_prefix("log dirs "))
+        .expect("no log dirs line");
+    // Every partition of `py` is listed (one may be empty: three keys
+    // hash to the partitions as they do), with no lag, and the sizes add
+    // up to the batches of 300 records of about 10 bytes.
+    assert!(
+        dirs.contains("spate-e2e-data"),
+        "the log dir is not named: {dirs}"
+    );
+    for p in 0..3 {
+        assert!(
+            dirs.contains(&format!("'partition_index': {p}")),
+            "partition {p} missing: {dirs}"
+        );
+    }
+    let numbers = |key: &str| -> Vec<i64> {
+        dirs.split(key)
+            .skip(1)
+            .map(|s| s.split([',', '}']).next().unwrap().trim().parse().unwrap())
+            .collect()
+    };
+    let total: i64 = numbers("'partition_size':").iter().sum();
+    assert!((3000..30000).contains(&total), "sizes {total}: {dirs}");
+    assert!(numbers("'offset_lag':").iter().all(|l| *l == 0), "{dirs}");
+    assert!(!dirs.contains("__cluster_metadata"), "{dirs}");
 }
 
 #[test]
