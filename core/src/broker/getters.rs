@@ -12,6 +12,14 @@ impl<S: Storage> Broker<S> {
         &self.config
     }
 
+    /// A dynamic broker config in force for this broker: set for it, else
+    /// as the cluster-wide default; `None` when it is not set dynamically
+    /// (the static value holds). For drivers that enforce configs the
+    /// core does not use, such as `max.connections`.
+    pub fn dynamic_config(&self, name: &str) -> Option<&str> {
+        self.cluster.dynamic().get(name)
+    }
+
     /// Whether this broker serves `key` at all (what its ApiVersions
     /// advertises); a request of an API it does not serve closes the
     /// connection, as in Kafka.

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tracing::{debug, info, warn};
 
 use super::faults::{DriverFaults, Verdict};
+use super::quota::Slot;
 use super::tls::Tls;
 use super::Input;
 
@@ -42,7 +43,7 @@ pub(crate) struct Shared {
 /// task of its own.
 pub(crate) async fn accept(
     id: ConnId,
-    stream: TcpStream,
+    (stream, slot): (TcpStream, Slot),
     peer: SocketAddr,
     listener: String,
     tls: Option<Tls>,
@@ -61,7 +62,7 @@ pub(crate) async fn accept(
     };
     let Some(tls) = tls else {
         let (rd, wr) = stream.into_split();
-        return spawn(id, rd, wr, info, shared);
+        return spawn(id, rd, wr, (info, slot), shared);
     };
     let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.acceptor.accept(stream)).await {
         Ok(Ok(s)) => s,
@@ -84,7 +85,7 @@ pub(crate) async fn accept(
     }
     debug!(conn = id, %peer, principal = ?info.tls_principal, "TLS connection");
     let (rd, wr) = tokio::io::split(stream);
-    spawn(id, rd, wr, info, shared);
+    spawn(id, rd, wr, (info, slot), shared);
 }
 
 /// What the owner sends a connection.
@@ -96,7 +97,7 @@ pub(crate) enum ConnOut {
 }
 
 /// Starts the reader and writer tasks of a new connection.
-fn spawn<R, W>(id: ConnId, mut rd: R, mut wr: W, info: PeerInfo, shared: Shared)
+fn spawn<R, W>(id: ConnId, mut rd: R, mut wr: W, (info, slot): (PeerInfo, Slot), shared: Shared)
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -110,7 +111,11 @@ where
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ConnOut>();
     let _ = owner.send(Input::Connect(id, info, out_tx));
     let owner_r = owner.clone();
+    // The connection counts against the limits until both halves are done.
+    let slot = Arc::new(slot);
+    let slot_w = slot.clone();
     tokio::spawn(async move {
+        let _slot = slot;
         let reason = loop {
             let mut size = [0u8; 4];
             if let Err(e) = rd.read_exact(&mut size).await {
@@ -171,6 +176,7 @@ where
         let _ = owner_r.send(Input::Disconnect(id));
     });
     tokio::spawn(async move {
+        let _slot = slot_w;
         while let Some(out) = out_rx.recv().await {
             match out {
                 ConnOut::Frame(chunks) => {

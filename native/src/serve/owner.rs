@@ -24,6 +24,7 @@ pub(super) async fn own<S: Store>(
     ),
     cluster: Option<mpsc::UnboundedSender<cluster::Command>>,
     (fsync, inter_broker): (FsyncPolicy, Arc<outbound::InterBroker>),
+    mut limits: quota::Follower,
     (tap, clock, metered): (Option<inspect::Tap>, Clock, bool),
 ) -> Result<(), S::Fault> {
     let mut meter = metered.then(metrics::Meter::default);
@@ -84,6 +85,8 @@ pub(super) async fn own<S: Store>(
         } else if rx.is_closed() && rx.is_empty() {
             stop = true;
         }
+        // An AlterConfigs (or the metadata log) may have changed them.
+        limits.check(|name| broker.dynamic_config(name));
         while let Some(out) = broker.poll_output() {
             match (out, &cluster) {
                 (Output::CreateTopics { request, topics }, None) => {

@@ -30,6 +30,8 @@ pub(crate) struct Props {
     pub rebalance: crate::cluster::rebalance::RebalanceConfig,
     /// `metrics.listener`: where `/metrics` is served (`HOST:PORT`).
     pub metrics_listener: Option<String>,
+    /// `max.connections`, `max.connections.per.ip` and its overrides.
+    pub connections: super::quota::Written,
     /// Keys Spate does not use, in file order.
     pub unknown: Vec<String>,
 }
@@ -86,6 +88,9 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "log.cleaner.enable" => c.log_cleaner_enable = v.parse()?,
         "log.cleaner.backoff.ms" => c.log_cleaner_backoff_ms = v.parse()?,
         "socket.request.max.bytes" => p.socket_request_max_bytes = Some(v.parse()?),
+        "max.connections" => p.connections.max = Some(v.to_string()),
+        "max.connections.per.ip" => p.connections.per_ip = Some(v.to_string()),
+        "max.connections.per.ip.overrides" => p.connections.overrides = Some(v.to_string()),
         // The ensemble is the ZooKeeper driver's business; to the core it
         // means the broker is one of a coordinated cluster.
         "zookeeper.connect" => {

@@ -40,6 +40,8 @@ pub(crate) async fn start<S: Store>(
     joining: Option<Joining<ZooKeeper>>,
     clock: Clock,
 ) -> Result<Running> {
+    let quota = quota::ConnQuota::new(settings.connections.clone())
+        .map_err(|e| anyhow::anyhow!("server.properties: {e}"))?;
     let mut bound = Vec::new();
     for l in &settings.listeners {
         let socket = TcpListener::bind(&l.bind)
@@ -144,16 +146,30 @@ pub(crate) async fn start<S: Store>(
         let mut stop = stop_rx.clone();
         let base = next_id;
         next_id += 1 << 40;
+        let quota = quota.clone();
+        // Kafka's protected listener: the inter-broker one, when there
+        // are others, is not held back by max.connections.
+        let protected = l.name == settings.inter_broker_listener && settings.listeners.len() > 1;
         accepts.push(tokio::spawn(async move {
             let mut id = base;
             loop {
                 tokio::select! {
+                    _ = quota.wait_for_slot(protected) => {}
+                    _ = stop.changed() => return,
+                }
+                tokio::select! {
                     res = socket.accept() => match res {
-                        Ok((stream, peer)) => {
-                            id += 1;
-                            let name = l.name.clone();
-                            tokio::spawn(conn::accept(id, stream, peer, name, tls.clone(), shared.clone()));
-                        }
+                        Ok((stream, peer)) => match quota.admit(peer.ip()) {
+                            Ok(slot) => {
+                                id += 1;
+                                let name = l.name.clone();
+                                tokio::spawn(conn::accept(id, (stream, slot), peer, name, tls.clone(), shared.clone()));
+                            }
+                            Err(max) => info!(
+                                "Rejected connection from {}, address already has the configured maximum of {max} connections.",
+                                peer.ip()
+                            ),
+                        },
                         Err(e) => warn!(error = %e, "accept failed"),
                     },
                     _ = stop.changed() => return,
@@ -167,6 +183,7 @@ pub(crate) async fn start<S: Store>(
         (tx.downgrade(), rx),
         commands,
         (settings.fsync, settings.inter_broker.clone()),
+        quota::Follower::new(quota),
         (
             settings.tap.clone(),
             clock.clone(),

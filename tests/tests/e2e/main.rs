@@ -28,6 +28,7 @@ mod cluster_zk;
 mod cluster_zombie;
 mod connect;
 mod connect_redis;
+mod connection_limits;
 mod core_driver;
 mod decode_cli;
 mod groups;
