@@ -445,7 +445,7 @@ class Broker {
     this.#sockets.set(id, socket);
     const framer = new Framer();
     // Frames not yet handed to the broker, and whether the first is held.
-    const conn = { id, socket, queue: [], held: false };
+    const conn = { id, socket, queue: [], held: false, closed: false };
     const addr = `${socket.remoteAddress}:${socket.remotePort}`;
     this.#core.connect(id, addr, crypto.randomBytes(32), this.#now());
     socket.on('data', (chunk) => {
@@ -463,6 +463,7 @@ class Broker {
     socket.on('error', () => {}); // 'close' follows
     socket.on('close', () => {
       this.#sockets.delete(id);
+      conn.closed = true;
       conn.queue = [];
       if (this.#core === null) return;
       this.#core.disconnect(id, this.#now());
@@ -485,7 +486,8 @@ class Broker {
         conn.held = true;
         setTimeout(() => {
           conn.held = false;
-          if (this.#core === null || conn.socket.spateClosing) return;
+          // The peer may have gone meanwhile: the broker has forgotten it.
+          if (this.#core === null || conn.closed || conn.socket.spateClosing) return;
           this.#core.request(conn.id, conn.queue.shift(), this.#now());
           this.#drain();
           this.#feed(conn);

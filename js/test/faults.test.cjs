@@ -116,6 +116,27 @@ test('a dropped connection: kafkajs reconnects and sends again; a delay holds th
   }
 });
 
+test('a client that goes while its request is held: the broker carries on', async () => {
+  const broker = await Broker.start();
+  try {
+    broker.delay('ApiVersions', 50, { count: 1 });
+    const apiVersions = Buffer.from([0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 3, 0xff, 0xff]);
+    const gone = net.connect(broker.port, '127.0.0.1');
+    await once(gone, 'connect');
+    gone.end(apiVersions);
+    await once(gone, 'close');
+    await new Promise((r) => setTimeout(r, 80)); // the hold ends with nobody there
+    const s = net.connect(broker.port, '127.0.0.1');
+    await once(s, 'connect');
+    s.write(apiVersions);
+    const [answer] = await once(s, 'data');
+    assert.equal(answer.readInt32BE(4), 3, 'correlation id');
+    s.destroy();
+  } finally {
+    await broker.close();
+  }
+});
+
 /** A JoinGroup v0 request: `member` joins `group` with a session timeout. */
 function joinGroup(group, sessionMs) {
   const str = (s) => {
