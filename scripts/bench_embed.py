@@ -3,10 +3,11 @@ a broker answers its first client, native beside the embedded ones.
 
   native   `spate serve --memory` (target/release/spate): from spawning
            the process to the first ApiVersions answered over TCP
-  node     js/scripts/measure.mjs in a fresh `node`: the import of
-           spate-broker plus the first Broker.start() to the first
-           ApiVersions answered over TCP (the wasm compiled on the way);
-           and a later broker in the same process
+  node     js/scripts/measure.mjs in a fresh `node`: from the process's
+           start (node's own start-up included, as native's spawn is) to
+           the first ApiVersions answered over TCP; the import of
+           spate-broker plus the first Broker.start() to that answer (the
+           wasm compiled on the way); and a later broker in the process
   python   python/scripts/measure.py, with target/venv-py's interpreter,
            when both exist (skipped with a note otherwise)
 
@@ -50,8 +51,11 @@ def native_once(spate_bin, log):
     """ms from spawning `spate serve --memory` to its first ApiVersions answer, or an error text."""
     port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([spate_bin, "serve", "--listen", f"127.0.0.1:{port}", "--memory"],
-                            stdout=subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
+    try:
+        proc = subprocess.Popen([spate_bin, "serve", "--listen", f"127.0.0.1:{port}", "--memory"],
+                                stdout=subprocess.DEVNULL, stderr=log or subprocess.DEVNULL)
+    except OSError as e:
+        return f"cannot run {spate_bin}: {e.strerror}"
     try:
         while time.perf_counter() - t0 < 30 and proc.poll() is None:
             try:
@@ -90,6 +94,7 @@ def rows(spate_bin, log=None):
     if good:
         first = statistics.median(r["import_ms"] + r["first_api_versions_ms"] for r in good)
         rss = statistics.median(r["rss_added_kib"] for r in good) / 1024
+        out.append(("node: process start to answer", statistics.median(r["process_ms"] for r in good), ""))
         out.append(("node: import + first start() to answer", first, f"+{rss:.1f} MB RSS"))
         out.append(("node: a later start() to answer", statistics.median(r["next_first_api_versions_ms"] for r in good),
                     f"+{statistics.median(r['next_rss_added_kib'] for r in good) / 1024:.1f} MB RSS"))
