@@ -49,7 +49,7 @@ export interface ErrorFault {
 }
 
 /** A request the broker received, decoded as `spate decode --json` shows one. */
-export interface ObservedRequest {
+export interface DecodedRequest {
   /** The API's name, as Kafka spells it ("Produce"); its key is `header.request_api_key`. */
   api: string;
   version: number;
@@ -58,10 +58,19 @@ export interface ObservedRequest {
   body: Record<string, unknown>;
   /** The connection it came on (one id per accepted socket). */
   conn: number;
-  /** Set, with `hex`, for a frame that does not decode. */
-  error?: string;
-  hex?: string;
 }
+
+/** A frame the broker received and could not decode (it closes that connection). */
+export interface UndecodedRequest {
+  conn: number;
+  /** Why it does not decode. */
+  error: string;
+  /** The frame, in hex. */
+  hex: string;
+}
+
+/** What `broker.observe()` yields. 64-bit integers beyond 2^53 are BigInts. */
+export type ObservedRequest = DecodedRequest | UndecodedRequest;
 
 /** A Kafka-compatible broker running inside this process. */
 export declare class Broker {
