@@ -16,6 +16,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const { pathToFileURL } = require('node:url');
+const { DriverFaults, Observation, optionError, checkKeys, count } = require('./faults.cjs');
 
 const WASM_DIR = path.join(__dirname, 'wasm');
 // Kafka's socket.request.max.bytes: a larger size prefix closes the connection.
@@ -32,20 +33,44 @@ const OPTIONS = new Set([
   'autoCreate',
   'defaultPartitions',
   'groupInitialRebalanceDelayMs',
+  'virtualClock',
 ]);
 
 let loading = null;
 
-/** The wasm module, compiled and instantiated once per process. */
+/** An ApiVersions v0 request, size prefix removed: the warm-up's request. */
+const WARM_UP = Buffer.from([0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff]);
+
+/**
+ * The wasm module, compiled and instantiated once per process, starting
+ * when this file is loaded. V8 compiles a wasm function the first time it
+ * runs, and a request's path runs through the codec's largest functions:
+ * one ApiVersions through a throwaway Server compiles them here, so the
+ * first client of the first broker does not wait for it.
+ */
 function loadWasm() {
   if (loading === null) {
     loading = (async () => {
-      if (!fs.existsSync(path.join(WASM_DIR, 'spate_wasm_bg.wasm'))) {
-        throw new Error(`spate-broker: ${WASM_DIR} has no spate_wasm_bg.wasm: run \`npm run build\` in the package`);
+      const file = path.join(WASM_DIR, 'spate_wasm_bg.wasm');
+      const [glue, bytes] = await Promise.all([
+        import(pathToFileURL(path.join(WASM_DIR, 'spate_wasm.mjs')).href),
+        fs.promises.readFile(file).catch((e) => {
+          if (e.code !== 'ENOENT') throw e;
+          throw new Error(`spate-broker: ${WASM_DIR} has no spate_wasm_bg.wasm: run \`npm run build\` in the package`);
+        }),
+      ]);
+      // Compiling off the main thread, while the importing process goes on.
+      const module = await WebAssembly.compile(bytes);
+      glue.initSync({ module });
+      const now = Date.now();
+      const warm = new glue.Server({ host: '127.0.0.1', port: 1, seed: 0, now });
+      try {
+        warm.connect(OWN_CONN, 'warm-up', new Uint8Array(32), now);
+        warm.request(OWN_CONN, WARM_UP, now);
+        while (warm.pollOutput() !== undefined);
+      } finally {
+        warm.free();
       }
-      const glue = await import(pathToFileURL(path.join(WASM_DIR, 'spate_wasm.mjs')).href);
-      const bytes = await fs.promises.readFile(path.join(WASM_DIR, 'spate_wasm_bg.wasm'));
-      await glue.default({ module_or_path: bytes });
       return glue;
     })();
     loading.catch(() => {
@@ -55,11 +80,8 @@ function loadWasm() {
   return loading;
 }
 
-function optionError(message) {
-  const e = new TypeError(`spate-broker: ${message}`);
-  e.code = 'ERR_INVALID_ARG_VALUE';
-  return e;
-}
+// Loading begins with the import; a failure is reported by Broker.start().
+loadWasm().catch(() => {});
 
 /** Checks `options` and fills in the defaults. */
 function readOptions(options) {
@@ -81,7 +103,12 @@ function readOptions(options) {
     // Kafka's test harnesses set group.initial.rebalance.delay.ms to 0, so
     // that a group's first member does not wait 3 s for others.
     groupInitialRebalanceDelayMs: options.groupInitialRebalanceDelayMs ?? 0,
+    virtualClock: options.virtualClock ?? false,
   };
+  if (o.virtualClock === true) o.virtualClock = Date.now();
+  if (o.virtualClock !== false && (!Number.isSafeInteger(o.virtualClock) || o.virtualClock < 0)) {
+    throw optionError(`virtualClock must be true, false or a time in ms since the epoch, not ${String(options.virtualClock)}`);
+  }
   if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) {
     throw optionError(`port must be an integer from 0 to 65535, not ${String(options.port)}`);
   }
@@ -179,8 +206,34 @@ class Framer {
   }
 }
 
+/**
+ * `v` with every BigInt that a Number holds exactly made a Number: the
+ * wasm gives each 64-bit integer of a decoded request as a BigInt.
+ */
+function smallInts(v) {
+  if (typeof v === 'bigint') return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v;
+  if (Array.isArray(v)) return v.map(smallInts);
+  if (v !== null && typeof v === 'object') {
+    for (const k of Object.keys(v)) v[k] = smallInts(v[k]);
+  }
+  return v;
+}
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** API names to keys, from the wasm's list of APIs (built once). */
+let apiKeys = null;
+
+/** Resolves `api` (a name such as "Produce", or a key) for `method`. */
+function apiKey(glue, method, api) {
+  if (apiKeys === null) apiKeys = new Map(glue.apis().map((a) => [a.name, a.key]));
+  if (typeof api === 'string' && apiKeys.has(api)) return apiKeys.get(api);
+  if (Number.isInteger(api) && [...apiKeys.values()].includes(api)) return api;
+  throw optionError(`${method}: api must be a Kafka API's name ("Produce") or key, not ${JSON.stringify(api)}`);
+}
+
 class Broker {
   #core;
+  #glue;
   #server;
   #sockets = new Map();
   #nextConn = OWN_CONN + 1;
@@ -190,6 +243,10 @@ class Broker {
   #closing = null;
   #port;
   #host;
+  #faults = new DriverFaults();
+  #observers = new Set();
+  // The virtual time in ms since the epoch; undefined: the wall clock.
+  #clock = undefined;
 
   constructor(key) {
     if (key !== Broker.#key) throw new TypeError('spate-broker: use `await Broker.start(options)`');
@@ -205,7 +262,9 @@ class Broker {
     const o = readOptions(options);
     const glue = await loadWasm();
     const b = new Broker(Broker.#key);
+    b.#glue = glue;
     b.#host = o.host;
+    if (o.virtualClock !== false) b.#clock = o.virtualClock;
     b.#server = net.createServer({ noDelay: true }, (socket) => b.#accept(socket));
     await listen(b.#server, o.host, o.port);
     b.#server.unref();
@@ -218,9 +277,9 @@ class Broker {
         defaultPartitions: o.defaultPartitions,
         groupInitialRebalanceDelayMs: o.groupInitialRebalanceDelayMs,
         seed: crypto.randomInt(2 ** 47),
-        now: Date.now(),
+        now: b.#now(),
       });
-      b.#core.connect(OWN_CONN, 'spate-broker', crypto.randomBytes(32), Date.now());
+      b.#core.connect(OWN_CONN, 'spate-broker', crypto.randomBytes(32), b.#now());
       b.#drain();
       if (o.topics.length > 0) await b.#createTopics(glue, o.topics);
     } catch (e) {
@@ -240,6 +299,11 @@ class Broker {
     return this.#port;
   }
 
+  /** The broker's time in ms since the epoch: the virtual clock's, or the wall clock's. */
+  get now() {
+    return this.#now();
+  }
+
   /** Stops listening, closes every connection and frees the broker. Safe to call again. */
   close() {
     if (this.#closing) return this.#closing;
@@ -249,6 +313,8 @@ class Broker {
       for (const s of this.#sockets.values()) s.destroy();
       this.#sockets.clear();
       for (const p of this.#own.splice(0)) p.reject(new Error('spate-broker: closed'));
+      for (const o of [...this.#observers]) o.end();
+      this.#faults.clear();
       const core = this.#core;
       this.#core = null;
       if (core) core.free();
@@ -258,43 +324,192 @@ class Broker {
     return this.#closing;
   }
 
+  // ------------------------------------------------------------ faults
+
+  /** The core, or an Error when closed. */
+  #live(method) {
+    if (this.#core === null || this.#core === undefined) throw new Error(`spate-broker: ${method}: the broker is closed`);
+    return this.#core;
+  }
+
+  /**
+   * Answers the next `count` (1) requests of `api` (naming `topic`, and
+   * `partition` of it, when given) with `error`, in a real response of
+   * that API and version; they are not carried out.
+   */
+  injectError(fault) {
+    const core = this.#live('injectError');
+    const f = checkKeys('injectError', fault, ['api', 'error', 'count', 'topic', 'partition']);
+    if (fault === undefined) throw optionError('injectError needs {api, error}');
+    const api = apiKey(this.#glue, 'injectError', f.api);
+    if (!(typeof f.error === 'string' || Number.isInteger(f.error))) {
+      throw optionError(`injectError: error must be a Kafka error's name ("NOT_LEADER_OR_FOLLOWER") or code, not ${JSON.stringify(f.error)}`);
+    }
+    const n = count('injectError: count', f.count, 1);
+    if (f.topic !== undefined && typeof f.topic !== 'string') throw optionError('injectError: topic must be a string');
+    if (f.partition !== undefined && (!Number.isInteger(f.partition) || f.partition < 0)) {
+      throw optionError(`injectError: partition must be an integer >= 0, not ${String(f.partition)}`);
+    }
+    try {
+      core.injectError(JSON.stringify({ api, error: f.error, count: n, topic: f.topic, partition: f.partition }));
+    } catch (e) {
+      // The core's refusal: an unknown error code, an API with no error
+      // answer, a filter the API cannot match.
+      throw optionError(`injectError: ${e.message}`);
+    }
+  }
+
+  /** Fails the next `count` produce appends (to `options.topic` only, when given) with KAFKA_STORAGE_ERROR. */
+  failAppends(n, options) {
+    const core = this.#live('failAppends');
+    n = count('failAppends: count', n, undefined);
+    if (n === undefined) throw optionError('failAppends: count must be an integer from 0 to 2^32-1, not undefined');
+    const o = checkKeys('failAppends options', options, ['topic']);
+    if (o.topic !== undefined && typeof o.topic !== 'string') throw optionError('failAppends: topic must be a string');
+    core.failAppends(n, o.topic);
+  }
+
+  /**
+   * Holds the next `options.count` requests of `api` (every one until
+   * `clearFaults()` when no count) `ms` long before the broker sees them:
+   * their responses come that much later, and later requests on the same
+   * connection wait behind them. Wall-clock time, even with a virtual clock.
+   */
+  delay(api, ms, options) {
+    this.#live('delay');
+    const key = apiKey(this.#glue, 'delay', api);
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_DELAY) throw optionError(`delay: ms must be a number from 0 to 2^31-1, not ${String(ms)}`);
+    const o = checkKeys('delay options', options, ['count']);
+    this.#faults.delay(key, ms, count('delay: count', o.count, undefined));
+  }
+
+  /** Closes, unanswered, the connection of each of the next `options.count` (1) requests of `api`. */
+  dropConnection(api, options) {
+    this.#live('dropConnection');
+    const key = apiKey(this.#glue, 'dropConnection', api);
+    const o = checkKeys('dropConnection options', options, ['count']);
+    this.#faults.drop(key, count('dropConnection: count', o.count, 1));
+  }
+
+  /** Faults armed and not yet used up: injected errors, failing appends, delays and drops. */
+  get pendingFaults() {
+    return this.#core ? this.#core.pendingFaults() + this.#faults.pending : 0;
+  }
+
+  /** Disarms every fault. */
+  clearFaults() {
+    this.#live('clearFaults').clearFaults();
+    this.#faults.clear();
+  }
+
+  /**
+   * Every request the broker receives from now on, decoded
+   * (`{api, version, header, body, conn}`), as an async iterator; it ends
+   * on `return()` (a `break`) or when the broker closes.
+   */
+  observe() {
+    const core = this.#live('observe');
+    const o = new Observation((ended) => {
+      this.#observers.delete(ended);
+      if (this.#observers.size === 0 && this.#core) this.#core.observe(false);
+    });
+    if (this.#observers.size === 0) core.observe(true);
+    this.#observers.add(o);
+    return o;
+  }
+
+  /**
+   * Moves the virtual clock `ms` forward and runs what is then due
+   * (session timeouts, long polls, rebalance delays). Resolves once their
+   * answers are written. A TypeError without `virtualClock`.
+   */
+  async advance(ms) {
+    this.#live('advance');
+    if (this.#clock === undefined) throw optionError('advance: the broker runs on the wall clock (start it with virtualClock: true)');
+    if (!Number.isSafeInteger(ms) || ms < 0) throw optionError(`advance: ms must be an integer >= 0, not ${String(ms)}`);
+    this.#clock += ms;
+    this.#core.handleTimeout(this.#clock);
+    this.#drain();
+  }
+
+  // ------------------------------------------------------------ driver
+
+  #now() {
+    return this.#clock ?? Date.now();
+  }
+
   #accept(socket) {
     if (this.#core === null) return socket.destroy();
     socket.unref();
     const id = this.#nextConn++;
     this.#sockets.set(id, socket);
     const framer = new Framer();
+    // Frames not yet handed to the broker, and whether the first is held.
+    const conn = { id, socket, queue: [], held: false, closed: false };
     const addr = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.#core.connect(id, addr, crypto.randomBytes(32), Date.now());
+    this.#core.connect(id, addr, crypto.randomBytes(32), this.#now());
     socket.on('data', (chunk) => {
       if (this.#core === null || socket.spateClosing) return;
-      let frames;
       try {
-        frames = framer.push(chunk);
+        conn.queue.push(...framer.push(chunk));
       } catch {
         // As Kafka: a size prefix out of range closes the connection.
         socket.spateClosing = true;
         socket.destroy();
         return;
       }
-      // Fault injection (issue 16) belongs to core (core/src/broker): when
-      // it lands, `Server` forwards its calls and nothing here changes.
-      for (const f of frames) this.#core.request(id, f, Date.now());
-      this.#drain();
+      this.#feed(conn);
     });
     socket.on('error', () => {}); // 'close' follows
     socket.on('close', () => {
       this.#sockets.delete(id);
+      conn.closed = true;
+      conn.queue = [];
       if (this.#core === null) return;
-      this.#core.disconnect(id, Date.now());
+      this.#core.disconnect(id, this.#now());
       this.#drain();
     });
+  }
+
+  /** Hands `conn`'s queued frames to the broker, in order, as the delays and drops say. */
+  #feed(conn) {
+    let fed = false;
+    while (conn.queue.length > 0 && !conn.held && this.#core !== null && !conn.socket.spateClosing) {
+      const verdict = this.#faults.verdict(conn.queue[0]);
+      if (verdict === 'drop') {
+        conn.queue = [];
+        conn.socket.spateClosing = true;
+        conn.socket.destroy();
+        break;
+      }
+      if (verdict !== undefined) {
+        conn.held = true;
+        setTimeout(() => {
+          conn.held = false;
+          // The peer may have gone meanwhile: the broker has forgotten it.
+          if (this.#core === null || conn.closed || conn.socket.spateClosing) return;
+          this.#core.request(conn.id, conn.queue.shift(), this.#now());
+          this.#drain();
+          this.#feed(conn);
+        }, verdict).unref();
+        break;
+      }
+      this.#core.request(conn.id, conn.queue.shift(), this.#now());
+      fed = true;
+    }
+    if (fed) this.#drain();
   }
 
   /** Writes every output the broker has, then re-arms the timer. */
   #drain() {
     const core = this.#core;
     if (core === null) return;
+    if (this.#observers.size > 0) {
+      for (let r = core.pollObserved(); r !== undefined; r = core.pollObserved()) {
+        r = smallInts(r);
+        for (const o of this.#observers) o.push(r);
+      }
+    }
     for (let out = core.pollOutput(); out !== undefined; out = core.pollOutput()) {
       if (out.conn === OWN_CONN) {
         const p = this.#own.shift();
@@ -312,17 +527,20 @@ class Broker {
         s.end();
       }
     }
-    const at = core.pollTimeout();
+    let at = core.pollTimeout();
+    // A virtual clock's deadlines come when the test advances it; one
+    // already due runs at once.
+    if (this.#clock !== undefined && at !== undefined && at > this.#clock) at = undefined;
     if (at === this.#deadline && this.#timer) return;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
     this.#deadline = at;
     if (at === undefined) return;
-    const delay = Math.min(Math.max(0, at - Date.now()), MAX_DELAY);
+    const delay = Math.min(Math.max(0, at - this.#now()), MAX_DELAY);
     this.#timer = setTimeout(() => {
       this.#timer = null;
       if (this.#core === null) return;
-      this.#core.handleTimeout(Date.now());
+      this.#core.handleTimeout(this.#now());
       this.#drain();
     }, delay);
     this.#timer.unref();
@@ -332,7 +550,7 @@ class Broker {
   #ask(frame) {
     return new Promise((resolve, reject) => {
       this.#own.push({ resolve, reject });
-      this.#core.request(OWN_CONN, frame.subarray(4), Date.now());
+      this.#core.request(OWN_CONN, frame.subarray(4), this.#now());
       this.#drain();
     });
   }

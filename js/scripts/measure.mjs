@@ -1,9 +1,22 @@
-// Prints what starting a broker costs: the time from Broker.start() to the
-// first answered ApiVersions (the first start compiles the wasm; later
-// ones reuse it), and the resident memory it adds. A figure, never a test.
+// Prints what starting a broker costs, as ONE JSON line (a figure, never a
+// test; scripts/bench reads it):
+//
+//   import_ms              `await import('spate-broker')` in a fresh process
+//                          (it begins compiling the wasm, in the background)
+//   start_ms               the first `await Broker.start()`, right after the
+//                          import: what is left of compiling the wasm, then
+//                          the broker and its listening socket
+//   first_api_versions_ms  from that start() call to the first ApiVersions
+//                          answered over a real TCP socket
+//   process_ms             from the process's start (performance's time
+//                          origin) to that answer: node's own start-up too
+//   rss_added_kib          resident memory added from before the import to
+//                          that answer (the module, its memory, the broker)
+//   next_start_ms, next_first_api_versions_ms, next_rss_added_kib
+//                          the same for each later broker in the process
+//                          (median of 5; the module is loaded by then)
 import net from 'node:net';
 import { once } from 'node:events';
-import { Broker } from '../index.mjs';
 
 function apiVersions() {
   const b = Buffer.alloc(14);
@@ -15,9 +28,10 @@ function apiVersions() {
   return b;
 }
 
-async function firstAnswer() {
+async function firstAnswer(Broker) {
   const t0 = performance.now();
   const broker = await Broker.start();
+  const started = performance.now();
   const s = net.connect(broker.port, '127.0.0.1');
   await once(s, 'connect');
   s.write(apiVersions());
@@ -26,20 +40,32 @@ async function firstAnswer() {
     const [chunk] = await once(s, 'data');
     got = Buffer.concat([got, chunk]);
   }
-  const ms = performance.now() - t0;
+  const answered = performance.now();
   s.destroy();
-  return { broker, ms };
+  return { broker, start: started - t0, answer: answered - t0, sinceProcess: answered };
 }
 
-const mb = (n) => (n / 1048576).toFixed(1);
-globalThis.gc?.();
+const round = (x) => Math.round(x * 100) / 100;
+const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rss0 = process.memoryUsage().rss;
-const first = await firstAnswer();
+const t0 = performance.now();
+const { Broker } = await import('../index.mjs');
+const importMs = performance.now() - t0;
+const first = await firstAnswer(Broker);
 const rss1 = process.memoryUsage().rss;
 const again = [];
-for (let i = 0; i < 5; i++) again.push(await firstAnswer());
+for (let i = 0; i < 5; i++) again.push(await firstAnswer(Broker));
 const rss2 = process.memoryUsage().rss;
-const median = again.map((a) => a.ms).sort((x, y) => x - y)[2];
-console.log(`start() to first ApiVersions answer: ${first.ms.toFixed(1)} ms first (wasm compiled), ${median.toFixed(1)} ms median of the next 5`);
-console.log(`RSS: ${mb(rss0)} MB before, ${mb(rss1)} MB with one broker (+${mb(rss1 - rss0)} MB), ${mb(rss2)} MB with six (+${mb((rss2 - rss1) / 5)} MB each)`);
+console.log(JSON.stringify({
+  runtime: 'node',
+  import_ms: round(importMs),
+  start_ms: round(first.start),
+  first_api_versions_ms: round(first.answer),
+  process_ms: round(first.sinceProcess),
+  rss_added_kib: Math.round((rss1 - rss0) / 1024),
+  next_start_ms: round(median(again.map((a) => a.start))),
+  next_first_api_versions_ms: round(median(again.map((a) => a.answer))),
+  next_rss_added_kib: Math.round((rss2 - rss1) / 5 / 1024),
+  node: process.version,
+}));
 for (const b of [first, ...again]) await b.broker.close();

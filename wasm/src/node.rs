@@ -22,18 +22,23 @@
 //! Outputs that only a broker in a ZooKeeper cluster gives never come
 //! here: [`Server`] is always a single broker that is its own controller.
 //!
-//! Fault injection (issue 16) is core's (`core/src/broker`): when it
-//! lands, it gets a method here that forwards to the broker, and the
-//! driver passes its option through; the framing and the drain loop stay
-//! as they are.
+//! # Faults and observation
+//!
+//! The core's faults (`spate_core::broker`'s faults module) are methods
+//! here that forward to the broker: [`Server::inject_error`],
+//! [`Server::fail_appends`], [`Server::clear_faults`], and
+//! [`Server::observe`] with [`Server::poll_observed`] to drain what was
+//! seen. Delays, dropped connections and a virtual clock are the host's:
+//! it owns the sockets and decides what `now` each call is given (a
+//! virtual clock is a `now` that moves only when the test says).
 
 use bytes::Bytes;
 use js_sys::{Object, Reflect, Uint8Array};
-use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
+use spate_core::broker::{Broker, Config, ConnId, ErrorFault, Output, PeerInfo};
 use wasm_bindgen::prelude::*;
 
-use crate::error;
 use crate::idb::IdbStorage;
+use crate::{error, to_js};
 
 /// A single broker over memory, driven by the host's sockets and timers.
 #[wasm_bindgen]
@@ -173,5 +178,52 @@ impl Server {
             return Ok(o.into());
         }
         Ok(JsValue::UNDEFINED)
+    }
+
+    /// Arms an injected error, `fault` being the JSON of core's
+    /// `ErrorFault`: `{"api": "Produce", "error":
+    /// "NOT_LEADER_OR_FOLLOWER", "count": 2, "topic": "t", "partition":
+    /// 0}` (names or numbers). Throws the core's reason when it refuses.
+    #[wasm_bindgen(js_name = injectError)]
+    pub fn inject_error(&mut self, fault: &str) -> Result<(), JsValue> {
+        let fault: ErrorFault =
+            serde_json::from_str(fault).map_err(|e| error(&format!("bad fault: {e}")))?;
+        self.broker.inject_error(fault).map_err(|e| error(&e.0))
+    }
+
+    /// The next `count` appends of a client's Produce (to `topic` only,
+    /// when given) fail with KAFKA_STORAGE_ERROR.
+    #[wasm_bindgen(js_name = failAppends)]
+    pub fn fail_appends(&mut self, count: u32, topic: Option<String>) {
+        self.broker.fail_appends(count, topic);
+    }
+
+    /// Injected errors and append failures not yet used up.
+    #[wasm_bindgen(js_name = pendingFaults)]
+    pub fn pending_faults(&self) -> u32 {
+        self.broker.pending_faults()
+    }
+
+    /// Disarms every injected error and append failure.
+    #[wasm_bindgen(js_name = clearFaults)]
+    pub fn clear_faults(&mut self) {
+        self.broker.clear_faults();
+    }
+
+    /// Starts (or stops) recording every request that arrives, for
+    /// `pollObserved`.
+    pub fn observe(&mut self, on: bool) {
+        self.broker.observe(on);
+    }
+
+    /// The oldest request recorded and not yet drained, as an object
+    /// (`{api, version, header, body, conn}`, the JSON codec's form;
+    /// integers beyond 2^53 as BigInt), or `undefined`.
+    #[wasm_bindgen(js_name = pollObserved)]
+    pub fn poll_observed(&mut self) -> Result<JsValue, JsValue> {
+        match self.broker.poll_observed() {
+            Some(v) => to_js(&v),
+            None => Ok(JsValue::UNDEFINED),
+        }
     }
 }
