@@ -178,7 +178,7 @@ pub use crate::coordinator::txn::TxnSummary;
 pub use crate::state::assignment::{NewPartitions, NewTopic};
 pub use crate::state::replication::IsrOutcome;
 pub use crate::state::{
-    Config, ConnId, Endpoint, Metrics, Now, TopicCounts, TxnConfig, METADATA_TOPIC,
+    Completed, Config, ConnId, Endpoint, Metrics, Now, TopicCounts, TxnConfig, METADATA_TOPIC,
     METADATA_TOPIC_ID, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC,
 };
 
@@ -638,7 +638,7 @@ impl<S: Storage> Broker<S> {
             }
             Reply::NoResponse => {
                 if let Some(a) = request {
-                    self.metrics.completed(conn, a.metric, a.version);
+                    self.metrics.completed(conn, (a.metric, a.version), None, 0);
                 }
                 Ok(())
             }
@@ -715,6 +715,11 @@ impl<S: Storage> Broker<S> {
     }
 
     fn respond(&mut self, conn: ConnId, a: Answering, body: ResponseBody) -> Result<(), String> {
+        let error = if self.metrics.wants_errors() {
+            crate::protocol::first_error(&body)
+        } else {
+            None
+        };
         let frame = encode_response_chunks(a.correlation_id, &body, a.version).map_err(|e| {
             format!(
                 "cannot encode {} v{} response: {e}",
@@ -722,11 +727,11 @@ impl<S: Storage> Broker<S> {
                 a.version
             )
         })?;
-        self.outputs.push_back(Output::Response {
-            conn,
-            chunks: frame.into_chunks(),
-        });
-        self.metrics.completed(conn, a.metric, a.version);
+        let chunks = frame.into_chunks();
+        let bytes = chunks.iter().map(Bytes::len).sum();
+        self.outputs.push_back(Output::Response { conn, chunks });
+        self.metrics
+            .completed(conn, (a.metric, a.version), error, bytes);
         Ok(())
     }
 

@@ -35,6 +35,7 @@ mod kraft_dir;
 mod metrics;
 mod playground;
 mod playground_server;
+mod request_log;
 mod sasl;
 mod serve_clients;
 mod serve_compaction;
