@@ -42,5 +42,6 @@ mod serve_compaction;
 mod serve_durability;
 mod serve_security_admin;
 mod tls;
+mod top;
 mod transactions;
 mod transactions_cli;
