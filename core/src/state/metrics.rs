@@ -183,31 +183,19 @@ mod tests {
     #[test]
     fn completions_are_kept_only_while_timing() {
         let mut m = Metrics::default();
-        m.completed(1, "Produce", 9, None);
+        m.completed(1, ("Produce", 9), None, 0);
         assert_eq!(m.drain_completed().count(), 0);
         m.set_timing(true);
-        m.completed(1, "Produce", 9, None);
-        m.completed(
-            2,
-            "FetchConsumer",
-            12,
-            Some(ErrorCode::NOT_LEADER_OR_FOLLOWER),
-        );
+        m.completed(1, ("Produce", 9), None, 0);
+        let e = Some(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+        m.completed(2, ("FetchConsumer", 12), e, 40);
         let got: Vec<_> = m
             .drain_completed()
-            .map(|c| (c.conn, c.name, c.version, c.error))
+            .map(|c| (c.conn, c.name, c.version, c.error, c.response_bytes))
             .collect();
         assert_eq!(
             got,
-            vec![
-                (1, "Produce", 9, None),
-                (
-                    2,
-                    "FetchConsumer",
-                    12,
-                    Some(ErrorCode::NOT_LEADER_OR_FOLLOWER)
-                )
-            ]
+            vec![(1, "Produce", 9, None, 0), (2, "FetchConsumer", 12, e, 40)]
         );
         assert_eq!(m.drain_completed().count(), 0);
         let counts: Vec<_> = m.requests().collect();
