@@ -88,7 +88,9 @@
 //! sizes, high watermarks, connections, parked requests, under-replicated
 //! and offline partitions. It reads no clock for them: a driver that
 //! times requests turns on [`Metrics::set_timing`] and pairs each request
-//! it finished with the frame's arrival.
+//! it finished with the frame's arrival; a request log also turns on
+//! [`Metrics::set_errors`], and `respond` then names each response's first
+//! error code ([`crate::protocol::first_error`]).
 //!
 //! # In a cluster
 //!

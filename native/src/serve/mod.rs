@@ -21,6 +21,11 @@
 //! With `--metrics HOST:PORT` (module `metrics`) an HTTP server answers
 //! `GET /metrics`: the owner renders the core's counters and gauges and
 //! its own request-time histograms when asked over its input channel.
+//!
+//! With `SPATE_LOG=...,spate::request=debug` the owner also writes the
+//! request log (module `reqlog`): one event per completed request, paired
+//! with its arrival as the request timer pairs them. `--log-format json`
+//! (module `crate::logging`) makes every log line a JSON object.
 
 mod carry;
 mod conn;
