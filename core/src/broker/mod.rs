@@ -90,7 +90,7 @@
 //! times requests turns on [`Metrics::set_timing`] and pairs each request
 //! it finished with the frame's arrival; a request log also turns on
 //! [`Metrics::set_errors`], and `respond` then names each response's first
-//! error code ([`crate::protocol::first_error`]).
+//! error code ([`crate::protocol::first_error()`]).
 //!
 //! # In a cluster
 //!
