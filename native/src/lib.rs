@@ -15,6 +15,7 @@ mod clock;
 mod cluster;
 mod connect;
 mod embed;
+mod logging;
 mod serve;
 mod storage;
 mod tree;
@@ -51,6 +52,8 @@ enum Command {
     Group(cli::group::GroupArgs),
     /// Show the cluster: brokers, controller, API versions.
     Cluster(cli::cluster::ClusterArgs),
+    /// A live table of topics' throughput and consumer groups' lag.
+    Top(cli::top::TopArgs),
     /// List and describe transactions, their producers, and find and abort
     /// hanging ones (as kafka-transactions.sh).
     Transactions(cli::transactions::TransactionsArgs),
@@ -74,6 +77,7 @@ pub fn cli_main() -> ExitCode {
         Command::Consume(args) => cli::consume::run(args),
         Command::Group(args) => cli::group::run(args),
         Command::Cluster(args) => cli::cluster::run(args),
+        Command::Top(args) => cli::top::run(args),
         Command::Transactions(args) => cli::transactions::run(args),
         Command::Acl(args) => cli::acl::run(args),
         Command::User(args) => cli::user::run(args),

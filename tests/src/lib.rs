@@ -147,7 +147,8 @@ impl Server {
         let log = TempDir::new("log");
         let file =
             std::fs::File::create(log.0.join("broker.log")).expect("creating the broker log");
-        if std::env::var_os("SPATE_LOG").is_none() {
+        let set_here = cmd.get_envs().any(|(k, _)| k == "SPATE_LOG");
+        if std::env::var_os("SPATE_LOG").is_none() && !set_here {
             cmd.env("SPATE_LOG", "info,spate=debug,zookeeper_client=error");
         }
         let mut child = cmd

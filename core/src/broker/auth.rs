@@ -353,13 +353,14 @@ impl<S: Storage> Broker<S> {
                 let mut frame = BytesMut::with_capacity(4 + token.len());
                 frame.put_u32(token.len() as u32);
                 frame.put_slice(&token);
+                // A bare token (SASL before KIP-152) is a request too.
+                let bytes = frame.len();
                 self.outputs.push_back(Output::Response {
                     conn,
                     chunks: vec![frame.freeze()],
                 });
-                // A bare token (SASL before KIP-152) is a request too.
                 self.metrics
-                    .completed(conn, ApiKey::SaslAuthenticate.name(), 0);
+                    .completed(conn, (ApiKey::SaslAuthenticate.name(), 0), None, bytes);
             }
         }
     }

@@ -88,7 +88,9 @@
 //! sizes, high watermarks, connections, parked requests, under-replicated
 //! and offline partitions. It reads no clock for them: a driver that
 //! times requests turns on [`Metrics::set_timing`] and pairs each request
-//! it finished with the frame's arrival.
+//! it finished with the frame's arrival; a request log also turns on
+//! [`Metrics::set_errors`], and `respond` then names each response's first
+//! error code ([`crate::protocol::first_error()`]).
 //!
 //! # In a cluster
 //!
@@ -178,7 +180,7 @@ pub use crate::coordinator::txn::TxnSummary;
 pub use crate::state::assignment::{NewPartitions, NewTopic};
 pub use crate::state::replication::IsrOutcome;
 pub use crate::state::{
-    Config, ConnId, Endpoint, Metrics, Now, TopicCounts, TxnConfig, METADATA_TOPIC,
+    Completed, Config, ConnId, Endpoint, Metrics, Now, TopicCounts, TxnConfig, METADATA_TOPIC,
     METADATA_TOPIC_ID, OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC,
 };
 
@@ -638,7 +640,7 @@ impl<S: Storage> Broker<S> {
             }
             Reply::NoResponse => {
                 if let Some(a) = request {
-                    self.metrics.completed(conn, a.metric, a.version);
+                    self.metrics.completed(conn, (a.metric, a.version), None, 0);
                 }
                 Ok(())
             }
@@ -715,6 +717,11 @@ impl<S: Storage> Broker<S> {
     }
 
     fn respond(&mut self, conn: ConnId, a: Answering, body: ResponseBody) -> Result<(), String> {
+        let error = if self.metrics.wants_errors() {
+            crate::protocol::first_error(&body)
+        } else {
+            None
+        };
         let frame = encode_response_chunks(a.correlation_id, &body, a.version).map_err(|e| {
             format!(
                 "cannot encode {} v{} response: {e}",
@@ -722,11 +729,11 @@ impl<S: Storage> Broker<S> {
                 a.version
             )
         })?;
-        self.outputs.push_back(Output::Response {
-            conn,
-            chunks: frame.into_chunks(),
-        });
-        self.metrics.completed(conn, a.metric, a.version);
+        let chunks = frame.into_chunks();
+        let bytes = chunks.iter().map(Bytes::len).sum();
+        self.outputs.push_back(Output::Response { conn, chunks });
+        self.metrics
+            .completed(conn, (a.metric, a.version), error, bytes);
         Ok(())
     }
 

@@ -11,6 +11,7 @@ pub mod codec;
 pub mod docs;
 pub mod error;
 pub mod error_code;
+pub mod first_error;
 pub mod header;
 #[allow(missing_docs)]
 pub mod messages;
@@ -21,6 +22,7 @@ pub mod wire;
 pub use codec::{Message, Wire};
 pub use error::{DecodeError, EncodeError};
 pub use error_code::ErrorCode;
+pub use first_error::first_error;
 pub use messages::{ApiKey, RequestBody, ResponseBody};
 pub use types::{PrimArray, RawTaggedField, Records, Uuid};
 pub use wire::{Reader, Writer};

@@ -11,7 +11,9 @@
 //! [`Metrics::set_timing`] and drains [`Metrics::drain_completed`] after
 //! each input: every request the broker finished, by connection, in the
 //! order it finished them, which on one connection is the order its
-//! requests arrived.
+//! requests arrived. With [`Metrics::set_errors`] each of those also
+//! carries the first error code of its response (for a request log; it
+//! costs a walk over the response, so it is off unless asked for).
 //!
 //! Counting costs a map lookup by topic per partition of a produce or
 //! fetch, and one per request: no allocation after a topic's first
@@ -20,6 +22,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::ConnId;
+use crate::protocol::ErrorCode;
 
 /// What went through one topic (or all of them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,6 +37,22 @@ pub struct TopicCounts {
     pub bytes_out: u64,
 }
 
+/// A request the broker finished (see [`Metrics::drain_completed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completed {
+    /// The connection it came on.
+    pub conn: ConnId,
+    /// Kafka's request name (`Produce`, `FetchConsumer`, `Metadata`, ...).
+    pub name: &'static str,
+    /// The request's version.
+    pub version: i16,
+    /// The first non-zero error code of its response (top-level first),
+    /// when [`Metrics::set_errors`] is on; `None` also for no response.
+    pub error: Option<ErrorCode>,
+    /// Bytes of its response frame, size prefix included (0: none sent).
+    pub response_bytes: usize,
+}
+
 /// The counters (see the module docs).
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -43,7 +62,9 @@ pub struct Metrics {
     requests: BTreeMap<(&'static str, i16), u64>,
     /// Requests finished since the driver last drained them (only while
     /// timing is on).
-    completed: Option<VecDeque<(ConnId, &'static str)>>,
+    completed: Option<VecDeque<Completed>>,
+    /// Whether completions carry their response's first error.
+    errors: bool,
 }
 
 impl Metrics {
@@ -69,9 +90,20 @@ impl Metrics {
         self.completed = on.then(VecDeque::new);
     }
 
-    /// The requests finished since the last call, oldest first: the
-    /// connection and Kafka's name of the request.
-    pub fn drain_completed(&mut self) -> impl Iterator<Item = (ConnId, &'static str)> + '_ {
+    /// Whether each completion carries its response's first error code
+    /// (only while timing is on).
+    pub fn set_errors(&mut self, on: bool) {
+        self.errors = on;
+    }
+
+    /// Whether completions are to carry errors: a handler answering
+    /// asks before it looks for one.
+    pub(crate) fn wants_errors(&self) -> bool {
+        self.errors && self.completed.is_some()
+    }
+
+    /// The requests finished since the last call, oldest first.
+    pub fn drain_completed(&mut self) -> impl Iterator<Item = Completed> + '_ {
         self.completed.iter_mut().flat_map(|q| q.drain(..))
     }
 
@@ -102,11 +134,24 @@ impl Metrics {
     }
 
     /// The request `name` v`version` on `conn` is finished (answered, or
-    /// done without an answer).
-    pub(crate) fn completed(&mut self, conn: ConnId, name: &'static str, version: i16) {
+    /// done without an answer), with `error` in its response of
+    /// `response_bytes`.
+    pub(crate) fn completed(
+        &mut self,
+        conn: ConnId,
+        (name, version): (&'static str, i16),
+        error: Option<ErrorCode>,
+        response_bytes: usize,
+    ) {
         *self.requests.entry((name, version)).or_default() += 1;
         if let Some(q) = &mut self.completed {
-            q.push_back((conn, name));
+            q.push_back(Completed {
+                conn,
+                name,
+                version,
+                error,
+                response_bytes,
+            });
         }
     }
 }
@@ -138,13 +183,20 @@ mod tests {
     #[test]
     fn completions_are_kept_only_while_timing() {
         let mut m = Metrics::default();
-        m.completed(1, "Produce", 9);
+        m.completed(1, ("Produce", 9), None, 0);
         assert_eq!(m.drain_completed().count(), 0);
         m.set_timing(true);
-        m.completed(1, "Produce", 9);
-        m.completed(2, "FetchConsumer", 12);
-        let got: Vec<_> = m.drain_completed().collect();
-        assert_eq!(got, vec![(1, "Produce"), (2, "FetchConsumer")]);
+        m.completed(1, ("Produce", 9), None, 0);
+        let e = Some(ErrorCode::NOT_LEADER_OR_FOLLOWER);
+        m.completed(2, ("FetchConsumer", 12), e, 40);
+        let got: Vec<_> = m
+            .drain_completed()
+            .map(|c| (c.conn, c.name, c.version, c.error, c.response_bytes))
+            .collect();
+        assert_eq!(
+            got,
+            vec![(1, "Produce", 9, None, 0), (2, "FetchConsumer", 12, e, 40)]
+        );
         assert_eq!(m.drain_completed().count(), 0);
         let counts: Vec<_> = m.requests().collect();
         assert_eq!(counts, vec![("FetchConsumer", 12, 1), ("Produce", 9, 2)]);

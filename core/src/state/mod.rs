@@ -56,7 +56,7 @@ pub(crate) mod security;
 pub(crate) mod telemetry;
 
 pub use config::{Config, Endpoint, GroupConfig, TxnConfig};
-pub use metrics::{Metrics, TopicCounts};
+pub use metrics::{Completed, Metrics, TopicCounts};
 
 /// Milliseconds since the Unix epoch, as the driver's clock says.
 pub type Now = i64;

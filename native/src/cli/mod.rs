@@ -31,6 +31,7 @@ pub(crate) mod group;
 pub(crate) mod produce;
 pub(crate) mod reassign;
 pub(crate) mod table;
+pub(crate) mod top;
 pub(crate) mod topic;
 pub(crate) mod transactions;
 pub(crate) mod user;

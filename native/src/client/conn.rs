@@ -65,6 +65,8 @@ pub(crate) fn client_range(key: ApiKey) -> Option<(i16, i16)> {
         ApiKey::AlterPartitionReassignments => (0, 1),
         ApiKey::ListPartitionReassignments => (0, 0),
         ApiKey::DescribeConfigs => (0, 4),
+        // `spate top`'s partition sizes.
+        ApiKey::DescribeLogDirs => (0, 4),
         ApiKey::IncrementalAlterConfigs => (0, 1),
         // v4 and later look up a batch of keys.
         ApiKey::FindCoordinator => (0, 6),

@@ -1,5 +1,5 @@
 //! A small blocking Kafka client for the `topic`, `produce`, `consume`,
-//! `group`, `transactions` and `cluster` subcommands. It speaks to any
+//! `group`, `transactions`, `cluster` and `top` subcommands. It speaks to any
 //! Kafka-compatible broker.
 //!
 //! [`Client::connect`] opens the first reachable bootstrap broker

@@ -29,6 +29,16 @@ pub(crate) struct ConnectArgs {
     /// The mode.
     #[command(subcommand)]
     mode: Mode,
+    /// How logs are written to stderr: `text` lines, or `json`, one
+    /// object per line. `SPATE_LOG` filters them (default `info`).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    log_format: crate::logging::LogFormat,
 }
 
 /// Connect's modes.
@@ -62,7 +72,7 @@ struct Worker {
 /// Runs `spate connect`.
 pub(crate) fn run(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     let Mode::Standalone { worker, connectors } = args.mode;
-    init_logging();
+    crate::logging::init(args.log_format, "info");
     let config = WorkerConfig::from_props(&read_props(&worker)?)
         .with_context(|| format!("reading the worker file {}", worker.display()))?;
     let mut parsed = Vec::new();
@@ -367,15 +377,4 @@ impl Worker {
             }
         }
     }
-}
-
-/// Logs to stderr, filtered by `SPATE_LOG` (default `info`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
 }

@@ -10,7 +10,7 @@ pub(super) struct Ctx<'a> {
     pub conns: &'a mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
     /// `--inspect`'s tap.
     pub tap: Option<&'a inspect::Tap>,
-    /// `--metrics`: request times.
+    /// `--metrics` request times and the request log.
     pub meter: Option<&'a mut metrics::Meter>,
     /// The broker's time.
     pub clock: &'a crate::clock::Clock,
@@ -27,6 +27,9 @@ pub(super) fn apply<S: Storage>(broker: &mut Broker<S>, ctx: &mut Ctx<'_>, input
                 t.open(id, &peer.addr, now);
             }
             conns.insert(id, out);
+            if let Some(m) = ctx.meter.as_deref_mut() {
+                m.opened(id, &peer.addr);
+            }
             broker.handle_connect(id, peer, now);
         }
         // The permit is dropped once the frame has been handled.
@@ -45,7 +48,7 @@ pub(super) fn apply<S: Storage>(broker: &mut Broker<S>, ctx: &mut Ctx<'_>, input
                 t.request(id, &frame, now);
             }
             if let Some(m) = ctx.meter.as_deref_mut() {
-                m.arrived(id, std::time::Instant::now());
+                m.arrived(id, std::time::Instant::now(), &frame);
             }
             broker.handle_request(id, frame, now);
         }

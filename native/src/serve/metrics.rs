@@ -48,6 +48,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tracing::warn;
 
+use super::reqlog::{self, Arrival};
 use super::Input;
 
 /// Upper bounds of the request-time buckets, in milliseconds.
@@ -74,35 +75,69 @@ impl Histogram {
 }
 
 /// The driver's part of the metrics: when each request arrived, and the
-/// request-time histograms.
+/// request-time histograms; and the request log ([`reqlog`]), which pairs
+/// the same arrivals with the same completions.
 #[derive(Debug, Default)]
 pub(crate) struct Meter {
-    /// Arrival of each request not yet finished, per connection, oldest
-    /// first (one connection's requests finish in the order they came).
-    arrived: HashMap<ConnId, VecDeque<Instant>>,
+    /// Each request not yet finished, per connection, oldest first (one
+    /// connection's requests finish in the order they came).
+    arrived: HashMap<ConnId, VecDeque<Arrival>>,
+    /// `--metrics`: the histograms are kept.
+    timed: bool,
     times: BTreeMap<&'static str, Histogram>,
+    /// The request log is on: each connection's peer address.
+    log: Option<HashMap<ConnId, String>>,
 }
 
 impl Meter {
-    /// A frame arrived on `conn`.
-    pub(crate) fn arrived(&mut self, conn: ConnId, at: Instant) {
-        self.arrived.entry(conn).or_default().push_back(at);
+    /// `timed`: `--metrics` request times; `log`: the request log.
+    pub(crate) fn new(timed: bool, log: bool) -> Meter {
+        Meter {
+            timed,
+            log: log.then(HashMap::new),
+            ..Meter::default()
+        }
+    }
+
+    /// `conn` opened, from `peer`.
+    pub(crate) fn opened(&mut self, conn: ConnId, peer: &str) {
+        if let Some(peers) = &mut self.log {
+            peers.insert(conn, peer.to_owned());
+        }
+    }
+
+    /// A frame (its size prefix removed) arrived on `conn`.
+    pub(crate) fn arrived(&mut self, conn: ConnId, at: Instant, frame: &[u8]) {
+        let client_id = self.log.as_ref().and_then(|_| reqlog::client_id(frame));
+        self.arrived.entry(conn).or_default().push_back(Arrival {
+            at,
+            client_id,
+            bytes: frame.len() + 4,
+        });
     }
 
     /// `conn` is gone, and what it still waited for with it.
     pub(crate) fn closed(&mut self, conn: ConnId) {
         self.arrived.remove(&conn);
+        if let Some(peers) = &mut self.log {
+            peers.remove(&conn);
+        }
     }
 
-    /// Times the requests the broker finished since the last call, as of
-    /// `now`.
+    /// Times (and logs) the requests the broker finished since the last
+    /// call, as of `now`.
     pub(crate) fn finished<S: Storage>(&mut self, broker: &mut Broker<S>, now: Instant) {
-        for (conn, name) in broker.metrics_mut().drain_completed() {
-            let Some(at) = self.arrived.get_mut(&conn).and_then(VecDeque::pop_front) else {
+        for c in broker.metrics_mut().drain_completed() {
+            let Some(a) = self.arrived.get_mut(&c.conn).and_then(VecDeque::pop_front) else {
                 continue;
             };
-            let ms = now.saturating_duration_since(at).as_secs_f64() * 1000.0;
-            self.times.entry(name).or_default().observe(ms);
+            if self.timed {
+                let ms = now.saturating_duration_since(a.at).as_secs_f64() * 1000.0;
+                self.times.entry(c.name).or_default().observe(ms);
+            }
+            if let Some(peers) = &self.log {
+                reqlog::log(&c, &a, peers.get(&c.conn).map(String::as_str), now);
+            }
         }
     }
 

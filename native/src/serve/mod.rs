@@ -21,6 +21,11 @@
 //! With `--metrics HOST:PORT` (module `metrics`) an HTTP server answers
 //! `GET /metrics`: the owner renders the core's counters and gauges and
 //! its own request-time histograms when asked over its input channel.
+//!
+//! With `SPATE_LOG=...,spate::request=debug` the owner also writes the
+//! request log (module `reqlog`): one event per completed request, paired
+//! with its arrival as the request timer pairs them. `--log-format json`
+//! (module `crate::logging`) makes every log line a JSON object.
 
 mod carry;
 mod conn;
@@ -37,6 +42,7 @@ mod principal;
 mod props;
 mod quota;
 mod replica;
+mod reqlog;
 mod secret;
 mod start;
 pub(crate) mod tls;
@@ -136,6 +142,11 @@ pub(crate) struct ServeArgs {
     /// (replaces the properties' `metrics.listener`). Off when not given.
     #[arg(long, value_name = "HOST:PORT")]
     metrics: Option<String>,
+    /// How logs are written to stderr: `text` lines, or `json`, one
+    /// object per line (for log shippers). `SPATE_LOG` filters them;
+    /// `SPATE_LOG=info,spate::request=debug` adds a line per request.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "text")]
+    log_format: crate::logging::LogFormat,
 }
 
 impl ServeArgs {
@@ -157,6 +168,7 @@ impl ServeArgs {
             console_bootstrap: None,
             zookeeper: None,
             metrics: None,
+            log_format: crate::logging::LogFormat::Text,
         }
     }
 }
@@ -254,7 +266,10 @@ fn random_seed() -> u64 {
 
 /// `spate serve`: serves until SIGINT or SIGTERM.
 pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
-    init_logging();
+    // The ZooKeeper client narrates its reconnects (and the close of a
+    // session, as if it were a failure); the cluster module reports what
+    // matters.
+    crate::logging::init(args.log_format, "info,zookeeper_client=error");
     let text = match &args.properties {
         Some(path) => Some(
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
@@ -526,20 +541,6 @@ async fn connect_cluster(
         }
     }
     Ok(joining)
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SPATE_LOG")
-        // The ZooKeeper client narrates its reconnects (and the close of a
-        // session, as if it were a failure); the cluster module reports
-        // what matters.
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,zookeeper_client=error"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colours only on a terminal: a log redirected to a file stays plain.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
 }
 
 /// At most this many bytes of received request frames wait for the owner,

@@ -3,6 +3,7 @@
 
 use super::carry::{self, apply, not_in_a_cluster, send};
 use super::faults::Control;
+use super::reqlog;
 use super::*;
 use crate::clock::Clock;
 
@@ -27,8 +28,11 @@ pub(super) async fn own<S: Store>(
     mut limits: quota::Follower,
     (tap, clock, metered): (Option<inspect::Tap>, Clock, bool),
 ) -> Result<(), S::Fault> {
-    let mut meter = metered.then(metrics::Meter::default);
-    broker.metrics_mut().set_timing(metered);
+    // The request log's filter is set at start: asked once.
+    let logged = reqlog::enabled();
+    let mut meter = (metered || logged).then(|| metrics::Meter::new(metered, logged));
+    broker.metrics_mut().set_timing(metered || logged);
+    broker.metrics_mut().set_errors(logged);
     let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
     let mut replicas = replica::Replicas::new(inter_broker.clone());
     let mut markers = replica::Replicas::for_markers(inter_broker);
@@ -98,7 +102,8 @@ pub(super) async fn own<S: Store>(
         if fsync == FsyncPolicy::Always && !outs.is_empty() {
             broker.storage_mut().flush()?;
         }
-        // Requests are done when their responses go to their writers.
+        // Requests are done when their responses go to their writers
+        // (timed and logged here).
         if let Some(m) = meter.as_mut() {
             m.finished(&mut broker, std::time::Instant::now());
         }
