@@ -43,6 +43,14 @@
 //! also driven by the WebAssembly build); delays and drops are this
 //! driver's, as they are about sockets and time. Moving a partition's
 //! leader needs a cluster of brokers and is not offered.
+//!
+//! # Bindings
+//!
+//! The `spate` Python package (`python/`, PyO3) wraps this type, each
+//! broker on a runtime of its own, with every control above. [`Error`]
+//! says which I/O error was behind it ([`Error::io_kind`]), so that a
+//! binding raises its language's own error for a busy port or a data
+//! directory that is a file without reading the message.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
