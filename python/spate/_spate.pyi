@@ -2,13 +2,15 @@
 
 import os
 from types import TracebackType
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union, final
 
+__all__ = ["Broker", "__version__"]
 __version__: str
 
-TopicSpec = Union[str, Tuple[str, int]]
-PropertyValue = Union[str, int, float, bool]
+_TopicSpec = Union[str, Tuple[str, int]]
+_PropertyValue = Union[str, int, float, bool]
 
+@final
 class Broker:
     """A Kafka-compatible broker running inside this process.
 
@@ -21,18 +23,18 @@ class Broker:
     wrong type.
     """
 
-    def __init__(
-        self,
-        topics: Union[Iterable[TopicSpec], Mapping[str, int], None] = None,
+    def __new__(
+        cls,
+        topics: Union[Iterable[_TopicSpec], Mapping[str, int], None] = None,
         *,
         auto_create: bool = True,
         dir: Union[str, "os.PathLike[str]", None] = None,
         host: Optional[str] = None,
         port: int = 0,
-        properties: Optional[Mapping[str, PropertyValue]] = None,
+        properties: Optional[Mapping[str, _PropertyValue]] = None,
         observe: bool = False,
         virtual_clock: Union[bool, int, None] = None,
-    ) -> None: ...
+    ) -> "Broker": ...
     @property
     def bootstrap_servers(self) -> str:
         """``"HOST:PORT"``, for a client's ``bootstrap.servers``."""
