@@ -1,6 +1,6 @@
 //! `spate._spate`: the native half of the `spate` Python package.
 //!
-//! [`Broker`] wraps the library broker, `spate::Broker` (native/src/embed/):
+//! `Broker` (the Python class) wraps the library broker, `spate::Broker` (native/src/embed/):
 //! each Python `Broker` owns a tokio runtime of its own whose worker
 //! threads run the broker, so it serves while Python code runs. A call that
 //! waits on the broker (start, close, a control that asks the owner loop)
