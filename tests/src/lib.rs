@@ -30,7 +30,11 @@ pub fn workspace() -> PathBuf {
 pub fn spate() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        cargo_build(&["-p", "spate", "--bin", "spate"])
+        // spate-python is selected (nothing of it is built: `--bin spate`)
+        // only so that features resolve as for the Python extension, which
+        // scripts/test builds next: with PyO3's macros in the graph (syn's
+        // `visit-mut`), both builds share every dependency.
+        cargo_build(&["-p", "spate", "-p", "spate-python", "--bin", "spate"])
             .join(format!("spate{}", std::env::consts::EXE_SUFFIX))
     })
 }

@@ -43,6 +43,14 @@
 //! also driven by the WebAssembly build); delays and drops are this
 //! driver's, as they are about sockets and time. Moving a partition's
 //! leader needs a cluster of brokers and is not offered.
+//!
+//! # Bindings
+//!
+//! The `spate` Python package (`python/`, PyO3) wraps this type, each
+//! broker on a runtime of its own, with every control above. [`Error`]
+//! says which I/O error was behind it ([`Error::io_kind`]), so that a
+//! binding raises its language's own error for a busy port or a data
+//! directory that is a file without reading the message.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,11 +75,36 @@ use crate::serve::{self, ConnOut, Input, Running, ServeArgs};
 
 /// Why an embedded broker could not start, or refused a control.
 #[derive(Debug)]
-pub struct Error(String);
+pub struct Error {
+    message: String,
+    /// The kind and OS code of the I/O error behind it, if one is.
+    io: Option<(std::io::ErrorKind, Option<i32>)>,
+}
+
+impl Error {
+    /// An error with no I/O error behind it.
+    fn msg(message: String) -> Error {
+        Error { message, io: None }
+    }
+
+    /// The kind of the I/O error behind it (a busy port is
+    /// [`std::io::ErrorKind::AddrInUse`], a data directory that is a file
+    /// [`std::io::ErrorKind::NotADirectory`]), for a binding that raises
+    /// its language's own error for each.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        self.io.map(|(k, _)| k)
+    }
+
+    /// The operating system's error code behind it, if any (as
+    /// [`std::io::Error::raw_os_error`]).
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.io.and_then(|(_, code)| code)
+    }
+}
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -79,7 +112,14 @@ impl std::error::Error for Error {}
 
 impl From<anyhow::Error> for Error {
     fn from(e: anyhow::Error) -> Error {
-        Error(format!("{e:#}"))
+        let io = e
+            .chain()
+            .find_map(|c| c.downcast_ref::<std::io::Error>())
+            .map(|io| (io.kind(), io.raw_os_error()));
+        Error {
+            message: format!("{e:#}"),
+            io,
+        }
     }
 }
 
@@ -179,7 +219,7 @@ impl Broker {
         let auto = ("auto.create.topics.enable".to_string(), auto);
         for (k, v) in config.properties.iter().chain(std::iter::once(&auto)) {
             if [k, v].iter().any(|s| s.contains(['\n', '\r'])) || k.contains('=') {
-                return Err(Error(format!("broker property `{k}`: a key has no `=` and neither key nor value a line break")));
+                return Err(Error::msg(format!("broker property `{k}`: a key has no `=` and neither key nor value a line break")));
             }
             text.push_str(&format!("{k}={v}\n"));
         }
@@ -202,7 +242,7 @@ impl Broker {
         let addr = *running
             .addrs
             .first()
-            .ok_or_else(|| Error("no listener".into()))?;
+            .ok_or_else(|| Error::msg("no listener".into()))?;
         let broker = Broker {
             running: Some(running),
             addr,
@@ -227,7 +267,7 @@ impl Broker {
     /// logs are flushed. Closing again does nothing.
     pub async fn close(&mut self) -> Result<(), Error> {
         match self.running.take() {
-            Some(r) => r.shutdown().await.map_err(Error),
+            Some(r) => r.shutdown().await.map_err(Error::msg),
             None => Ok(()),
         }
     }
@@ -235,7 +275,7 @@ impl Broker {
     fn running(&self) -> Result<&Running, Error> {
         self.running
             .as_ref()
-            .ok_or_else(|| Error("the broker is closed".into()))
+            .ok_or_else(|| Error::msg("the broker is closed".into()))
     }
 
     /// Sends `make(answer)` to the owner loop and waits for the answer.
@@ -244,8 +284,9 @@ impl Broker {
         self.running()?
             .inputs
             .send(Input::Control(make(tx)))
-            .map_err(|_| Error("the broker stopped".into()))?;
-        rx.await.map_err(|_| Error("the broker stopped".into()))
+            .map_err(|_| Error::msg("the broker stopped".into()))?;
+        rx.await
+            .map_err(|_| Error::msg("the broker stopped".into()))
     }
 
     /// Answers the next `fault.count` requests of `fault.api` (naming
@@ -255,7 +296,7 @@ impl Broker {
     pub async fn inject_error(&self, fault: ErrorFault) -> Result<(), Error> {
         self.ask(|tx| Control::InjectError(fault, tx))
             .await?
-            .map_err(|e| Error(e.to_string()))
+            .map_err(|e| Error::msg(e.to_string()))
     }
 
     /// Fails the next `count` produce appends (to `topic` only, when
@@ -312,7 +353,7 @@ impl Broker {
     pub async fn advance(&self, by: Duration) -> Result<(), Error> {
         let r = self.running()?;
         if !r.clock.is_virtual() {
-            return Err(Error(
+            return Err(Error::msg(
                 "the broker runs on the wall clock (no virtual_clock)".into(),
             ));
         }
@@ -338,13 +379,16 @@ impl Broker {
             ..Default::default()
         });
         let ResponseBody::CreateTopics(r) = self.own_request(body, 5).await? else {
-            return Err(Error("CreateTopics answered with another API".into()));
+            return Err(Error::msg("CreateTopics answered with another API".into()));
         };
         for t in &r.topics {
             let code = ErrorCode(t.error_code);
             if code != ErrorCode::NONE && code != ErrorCode::TOPIC_ALREADY_EXISTS {
                 let why = t.error_message.as_deref().unwrap_or("");
-                return Err(Error(format!("creating topic {}: {code} {why}", t.name)));
+                return Err(Error::msg(format!(
+                    "creating topic {}: {code} {why}",
+                    t.name
+                )));
             }
         }
         Ok(())
@@ -362,14 +406,14 @@ impl Broker {
             client_id: Some("spate-embedded".into()),
             ..Default::default()
         };
-        let frame = encode_request(&header, &body).map_err(|e| Error(e.to_string()))?;
+        let frame = encode_request(&header, &body).map_err(|e| Error::msg(e.to_string()))?;
         let frame: Bytes = frame.slice(4..);
         let (out_tx, mut out_rx) = mpsc::unbounded_channel();
         let peer = PeerInfo {
             addr: "embedded".into(),
             ..PeerInfo::default()
         };
-        let stopped = || Error("the broker stopped".into());
+        let stopped = || Error::msg("the broker stopped".into());
         let permit = r
             .budget
             .clone()
@@ -385,14 +429,14 @@ impl Broker {
         let answer = out_rx.recv().await;
         let _ = r.inputs.send(Input::Disconnect(OWN_CONN));
         let Some(ConnOut::Frame(chunks)) = answer else {
-            return Err(Error(format!(
+            return Err(Error::msg(format!(
                 "the broker closed its own {} request",
                 key.name()
             )));
         };
         let bytes = chunks.concat();
         let (_, answer) = decode_response(&Bytes::from(bytes).slice(4..), key, version)
-            .map_err(|e| Error(format!("decoding the {} answer: {e}", key.name())))?;
+            .map_err(|e| Error::msg(format!("decoding the {} answer: {e}", key.name())))?;
         Ok(answer)
     }
 }

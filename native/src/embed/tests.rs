@@ -103,6 +103,8 @@ async fn bad_arguments_are_errors() {
     .await
     .unwrap_err();
     assert!(busy.to_string().contains("listening on"), "{busy}");
+    assert_eq!(busy.io_kind(), Some(std::io::ErrorKind::AddrInUse));
+    assert!(busy.raw_os_error().is_some());
     let file = std::env::temp_dir().join(format!("spate-embed-file-{}", std::process::id()));
     std::fs::write(&file, b"not a directory").unwrap();
     let not_dir = Broker::start(BrokerConfig {
@@ -116,6 +118,7 @@ async fn bad_arguments_are_errors() {
         not_dir.to_string().contains("is not a directory"),
         "{not_dir}"
     );
+    assert_eq!(not_dir.io_kind(), Some(std::io::ErrorKind::NotADirectory));
     let unknown = Broker::start(BrokerConfig {
         properties: vec![("no.such.option".into(), "1".into())],
         ..Default::default()
@@ -123,6 +126,7 @@ async fn bad_arguments_are_errors() {
     .await
     .unwrap_err();
     assert!(unknown.to_string().contains("no.such.option"), "{unknown}");
+    assert_eq!(unknown.io_kind(), None);
     let bad_value = Broker::start(BrokerConfig {
         properties: vec![("num.partitions".into(), "many".into())],
         ..Default::default()

@@ -442,7 +442,13 @@ pub(crate) async fn open(plan: Plan, clock: Clock) -> Result<Running> {
         zookeeper,
     } = plan;
     if let Some(d) = dir.as_deref().filter(|d| d.exists() && !d.is_dir()) {
-        anyhow::bail!("the data directory {} is not a directory", d.display());
+        // An io::Error, so that the embedded broker's callers can tell it
+        // apart (`spate::Error::io_kind`).
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotADirectory,
+            format!("the data directory {} is not a directory", d.display()),
+        )
+        .into());
     }
     settings.config.security.scram_mock_secret = secret::scram_mock_secret(dir.as_deref())?;
     let joining = match &zookeeper {

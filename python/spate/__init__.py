@@ -1,0 +1,14 @@
+"""A Kafka-compatible broker inside this Python process, for tests.
+
+``spate.Broker`` starts Spate's broker (written in Rust) on a free port of
+127.0.0.1, in memory or in a directory, on threads of its own; any Kafka
+client (confluent-kafka, kafka-python, aiokafka, ...) talks to it over real
+TCP at ``broker.bootstrap_servers``. Faults (error answers, failed appends,
+delays, dropped connections) and the requests a client sent are at hand for
+tests. The pytest plugin (``spate.pytest_plugin``) adds the ``kafka_broker``
+and ``kafka_broker_session`` fixtures.
+"""
+
+from ._spate import Broker, __version__
+
+__all__ = ["Broker", "__version__"]

@@ -1,0 +1,476 @@
+//! `spate._spate`: the native half of the `spate` Python package.
+//!
+//! `Broker` (the Python class) wraps the library broker, `spate::Broker` (native/src/embed/):
+//! each Python `Broker` owns a tokio runtime of its own whose worker
+//! threads run the broker, so it serves while Python code runs. A call that
+//! waits on the broker (start, close, a control that asks the owner loop)
+//! releases the GIL while it waits, so other Python threads, a client's
+//! background threads among them, go on.
+//!
+//! Closing twice is harmless; a broker garbage-collected unclosed is
+//! stopped without waiting, and one still running at interpreter exit does
+//! not hold the exit up: its threads are not Python's.
+//!
+//! Bad arguments are Python exceptions, never panics: a busy port or a
+//! data directory that is a file is an `OSError` (with its errno, so
+//! `NotADirectoryError` for the latter); an unknown property, API or error
+//! name a `ValueError`; an argument of the wrong type a `TypeError`.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use pyo3::exceptions::{
+    PyNotADirectoryError, PyOSError, PyRuntimeError, PyTypeError, PyValueError,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde_json::Value;
+use spate::{ApiKey, BrokerConfig, Data, ErrorFault, Named, Topic};
+
+/// The runtime and the broker it runs.
+struct Running {
+    rt: Option<tokio::runtime::Runtime>,
+    broker: Option<spate::Broker>,
+}
+
+impl Running {
+    fn broker(&self) -> &spate::Broker {
+        self.broker
+            .as_ref()
+            .expect("a Running always has its broker")
+    }
+
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt
+            .as_ref()
+            .expect("a Running always has its runtime")
+            .block_on(f)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Not closed: the broker stops its tasks (dropping it does), and
+        // the runtime goes without waiting for them.
+        drop(self.broker.take());
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// A Kafka-compatible broker running inside this process.
+#[pyclass(module = "spate", frozen)]
+struct Broker {
+    running: Mutex<Option<Running>>,
+    bootstrap: String,
+    port: u16,
+}
+
+/// A Python exception for what the broker refused.
+fn py_error(e: spate::Error) -> PyErr {
+    let msg = e.to_string();
+    match (e.io_kind(), e.raw_os_error()) {
+        // OSError(errno, text) becomes the errno's own subclass.
+        (_, Some(code)) => PyOSError::new_err((code, msg)),
+        (Some(std::io::ErrorKind::NotADirectory), None) => PyNotADirectoryError::new_err(msg),
+        (Some(_), None) => PyOSError::new_err(msg),
+        (None, _) => PyValueError::new_err(msg),
+    }
+}
+
+fn closed() -> PyErr {
+    PyRuntimeError::new_err("the broker is closed")
+}
+
+/// An API or an error code: its Kafka name or its number.
+fn named(what: &str, v: &Bound<'_, PyAny>) -> PyResult<Named> {
+    if v.is_instance_of::<PyBool>() {
+        return Err(PyTypeError::new_err(format!(
+            "{what}: a name or a number, not a bool"
+        )));
+    }
+    if let Ok(s) = v.cast::<PyString>() {
+        return Ok(Named::Name(s.to_cow()?.into_owned()));
+    }
+    if v.is_instance_of::<PyInt>() {
+        let n: i16 = v
+            .extract()
+            .map_err(|_| PyValueError::new_err(format!("{what}: {v} is out of range")))?;
+        return Ok(Named::Number(n));
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what}: a name (\"Produce\") or a number, not {}",
+        v.get_type().name()?
+    )))
+}
+
+/// The API that `v` names.
+fn api_key(v: &Bound<'_, PyAny>) -> PyResult<ApiKey> {
+    let found = match named("api", v)? {
+        Named::Number(n) => ApiKey::from_i16(n),
+        Named::Name(s) => ApiKey::ALL.iter().copied().find(|k| k.name() == s),
+    };
+    found.ok_or_else(|| {
+        PyValueError::new_err(format!(
+            "api: {v} is not a Kafka API (e.g. \"Produce\", \"Fetch\", \"Metadata\")"
+        ))
+    })
+}
+
+/// Seconds as a [`Duration`]: finite and not negative.
+fn seconds(what: &str, s: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(s)
+        .map_err(|_| PyValueError::new_err(format!("{what}: {s} is not a number of seconds >= 0")))
+}
+
+/// `topics`: names, `(name, partitions)` pairs, or a dict of name to
+/// partitions.
+fn topics(v: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<Topic>> {
+    let Some(v) = v.filter(|v| !v.is_none()) else {
+        return Ok(Vec::new());
+    };
+    if v.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "topics: a list of names (topics=[\"orders\"]), not one name",
+        ));
+    }
+    if let Ok(d) = v.cast::<PyDict>() {
+        return d
+            .iter()
+            .map(|(k, n)| Ok(Topic::new(k.extract::<String>()?, partitions(&n)?)))
+            .collect();
+    }
+    let mut out = Vec::new();
+    for item in v.try_iter()? {
+        let item = item?;
+        if let Ok(s) = item.cast::<PyString>() {
+            // -1: the broker's num.partitions.
+            out.push(Topic::new(s.to_cow()?, -1));
+        } else if let Ok(t) = item.cast::<PyTuple>() {
+            let (name, n): (String, Bound<'_, PyAny>) = t.extract().map_err(|_| {
+                PyTypeError::new_err(format!("topics: {t} is not a (name, partitions) pair"))
+            })?;
+            out.push(Topic::new(name, partitions(&n)?));
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "topics: each a name or a (name, partitions) pair, not {}",
+                item.get_type().name()?
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn partitions(n: &Bound<'_, PyAny>) -> PyResult<i32> {
+    match n.extract::<i32>() {
+        Ok(k) if k >= 1 && !n.is_instance_of::<PyBool>() => Ok(k),
+        _ => Err(PyValueError::new_err(format!(
+            "topics: partitions must be a whole number >= 1, not {n}"
+        ))),
+    }
+}
+
+/// `properties`: a dict of Kafka broker property names to values (str,
+/// int, float or bool, written as a `server.properties` would).
+fn properties(v: Option<&Bound<'_, PyDict>>) -> PyResult<Vec<(String, String)>> {
+    let Some(d) = v else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for (k, v) in d.iter() {
+        let key: String = k
+            .extract()
+            .map_err(|_| PyTypeError::new_err(format!("properties: the key {k} is not a str")))?;
+        let value = if let Ok(b) = v.cast::<PyBool>() {
+            b.is_true().to_string()
+        } else if v.is_instance_of::<PyString>()
+            || v.is_instance_of::<PyInt>()
+            || v.is_instance_of::<PyFloat>()
+        {
+            v.str()?.to_cow()?.into_owned()
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "properties: {key} must be a str, int, float or bool, not {}",
+                v.get_type().name()?
+            )));
+        };
+        out.push((key, value));
+    }
+    Ok(out)
+}
+
+/// A JSON value as plain Python objects.
+fn to_python<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
+    Ok(match v {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            _ => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(a) => {
+            let items = a
+                .iter()
+                .map(|x| to_python(py, x))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)?.into_any()
+        }
+        Value::Object(o) => {
+            let d = PyDict::new(py);
+            for (k, x) in o {
+                d.set_item(k, to_python(py, x)?)?;
+            }
+            d.into_any()
+        }
+    })
+}
+
+impl Broker {
+    fn lock(&self) -> MutexGuard<'_, Option<Running>> {
+        // A panic while locked leaves plain data behind.
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the running broker without the GIL.
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Running) -> Result<T, spate::Error> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| match self.lock().as_ref() {
+            Some(r) => f(r).map_err(py_error),
+            None => Err(closed()),
+        })
+    }
+}
+
+#[pymethods]
+impl Broker {
+    /// Starts a broker on `host:port` (port 0: a free one) and returns once
+    /// it takes connections and `topics` exist.
+    #[new]
+    #[pyo3(signature = (topics=None, *, auto_create=true, dir=None, host=None, port=0, properties=None, observe=false, virtual_clock=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        topics: Option<&Bound<'_, PyAny>>,
+        auto_create: bool,
+        dir: Option<PathBuf>,
+        host: Option<String>,
+        port: u16,
+        properties: Option<&Bound<'_, PyDict>>,
+        observe: bool,
+        virtual_clock: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Broker> {
+        let mut props = self::properties(properties)?;
+        // Kafka's own test harnesses start groups at once; so does this
+        // (Kafka's default is 3 s), unless told otherwise.
+        const DELAY: &str = "group.initial.rebalance.delay.ms";
+        if !props.iter().any(|(k, _)| k == DELAY) {
+            props.push((DELAY.into(), "0".into()));
+        }
+        let virtual_clock = match virtual_clock.filter(|v| !v.is_none()) {
+            None => None,
+            Some(v) if v.is_instance_of::<PyBool>() => v
+                .is_truthy()?
+                .then(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH))
+                .map(|d| d.map_or(0, |d| d.as_millis() as i64)),
+            Some(v) => Some(v.extract::<i64>().map_err(|_| {
+                PyTypeError::new_err(
+                    "virtual_clock: True, or a start time in ms since the Unix epoch",
+                )
+            })?),
+        };
+        let config = BrokerConfig {
+            host: host.unwrap_or_else(|| "127.0.0.1".into()),
+            port,
+            data: dir.map_or(Data::Memory, Data::Dir),
+            topics: self::topics(topics)?,
+            auto_create_topics: auto_create,
+            properties: props,
+            virtual_clock,
+        };
+        let running = py.detach(move || -> PyResult<Running> {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("spate-broker")
+                .enable_all()
+                .build()
+                .map_err(|e| PyOSError::new_err(format!("starting the broker's runtime: {e}")))?;
+            let broker = rt.block_on(async {
+                let b = spate::Broker::start(config).await?;
+                if observe {
+                    b.observe(true).await?;
+                }
+                Ok::<_, spate::Error>(b)
+            });
+            match broker {
+                Ok(b) => Ok(Running {
+                    rt: Some(rt),
+                    broker: Some(b),
+                }),
+                Err(e) => {
+                    rt.shutdown_background();
+                    Err(py_error(e))
+                }
+            }
+        })?;
+        let (bootstrap, port) = (running.broker().bootstrap(), running.broker().port());
+        Ok(Broker {
+            running: Mutex::new(Some(running)),
+            bootstrap,
+            port,
+        })
+    }
+
+    /// `"HOST:PORT"`, for a client's `bootstrap.servers`.
+    #[getter]
+    fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// The port it listens on.
+    #[getter]
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.lock().is_none()
+    }
+
+    /// Stops the broker: requests already received are answered, the logs
+    /// flushed. Calling it again does nothing.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| {
+            let Some(mut r) = self.lock().take() else {
+                return Ok(());
+            };
+            let rt = r.rt.take().expect("a Running always has its runtime");
+            let mut broker = r.broker.take().expect("a Running always has its broker");
+            let result = rt.block_on(broker.close());
+            drop(broker);
+            rt.shutdown_timeout(Duration::from_secs(1));
+            result.map_err(py_error)
+        })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.closed() { "closed" } else { "running" };
+        format!("<spate.Broker {} {state}>", self.bootstrap)
+    }
+
+    /// Answers the next `count` requests of `api` (naming `topic` /
+    /// `partition`, when given) with the error code `error`, in a real
+    /// response of that API and version; they are not carried out.
+    #[pyo3(signature = (api, error, count=1, *, topic=None, partition=None))]
+    fn inject_error(
+        &self,
+        py: Python<'_>,
+        api: &Bound<'_, PyAny>,
+        error: &Bound<'_, PyAny>,
+        count: u32,
+        topic: Option<String>,
+        partition: Option<i32>,
+    ) -> PyResult<()> {
+        let fault = ErrorFault {
+            api: named("api", api)?,
+            error: named("error", error)?,
+            count,
+            topic,
+            partition,
+        };
+        self.with(py, |r| r.block_on(r.broker().inject_error(fault)))
+    }
+
+    /// Fails the next `count` produce appends (to `topic` only, when
+    /// given): their partitions are answered KAFKA_STORAGE_ERROR.
+    #[pyo3(signature = (count=1, *, topic=None))]
+    fn fail_appends(&self, py: Python<'_>, count: u32, topic: Option<String>) -> PyResult<()> {
+        self.with(py, |r| {
+            r.block_on(r.broker().fail_appends(count, topic.as_deref()))
+        })
+    }
+
+    /// Holds the next `count` requests of `api` (all of them until
+    /// `clear_faults()`, when None) `seconds` before the broker sees them.
+    #[pyo3(signature = (api, seconds, count=None))]
+    fn delay(
+        &self,
+        py: Python<'_>,
+        api: &Bound<'_, PyAny>,
+        seconds: f64,
+        count: Option<u32>,
+    ) -> PyResult<()> {
+        let api = api_key(api)?;
+        let by = self::seconds("seconds", seconds)?;
+        self.with(py, |r| r.broker().delay(api, by, count))
+    }
+
+    /// Closes the connection of each of the next `count` requests of
+    /// `api`, unanswered.
+    #[pyo3(signature = (api, count=1))]
+    fn drop_connection(&self, py: Python<'_>, api: &Bound<'_, PyAny>, count: u32) -> PyResult<()> {
+        let api = api_key(api)?;
+        self.with(py, |r| r.broker().drop_connections(api, count))
+    }
+
+    /// Disarms every fault: injected errors, failing appends, delays,
+    /// drops.
+    fn clear_faults(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |r| r.block_on(r.broker().clear_faults()))
+    }
+
+    /// Starts (True) or stops recording every request, for `observed()`.
+    #[pyo3(signature = (on=true))]
+    fn observe(&self, py: Python<'_>, on: bool) -> PyResult<()> {
+        self.with(py, |r| r.block_on(r.broker().observe(on)))
+    }
+
+    /// The requests recorded since the last call, oldest first, each as
+    /// a dict: `{"api", "version", "header", "body", "conn"}`.
+    fn observed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let got = self.with(py, |r| r.block_on(r.broker().observed()))?;
+        let items = got
+            .iter()
+            .map(|v| to_python(py, v))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    /// The broker's time, in milliseconds since the Unix epoch.
+    fn now_ms(&self, py: Python<'_>) -> PyResult<i64> {
+        self.with(py, |r| Ok(r.broker().now_ms()))
+    }
+
+    /// Moves a virtual clock forward by `seconds`; returns once what was
+    /// then due (session timeouts, long polls) is done.
+    fn advance(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
+        let by = self::seconds("seconds", seconds)?;
+        self.with(py, |r| r.block_on(r.broker().advance(by)))
+    }
+}
+
+/// Spate's broker inside this Python process.
+#[pymodule]
+fn _spate(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Broker>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
