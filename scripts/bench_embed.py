@@ -15,7 +15,7 @@ Each is the median of 3 fresh processes. The ratio is the time over the
 native one's (below 1: sooner than spawning the native binary). The goal
 (issue 16) is an embedded broker ready in under 50 ms.
 
-    scripts/bench --embed-only     # just these rows
+    scripts/bench --only embed     # just these rows
 """
 
 import json
