@@ -50,14 +50,19 @@ fn connect(addr: &str) -> TcpStream {
 
 const ANSWER: Duration = Duration::from_secs(10);
 
+/// Two connections to `addr`, each answered.
+fn two_answered(addr: &str) -> (TcpStream, TcpStream) {
+    let (mut a, mut b) = (connect(addr), connect(addr));
+    assert!(answered(&mut a, ANSWER).unwrap());
+    assert!(answered(&mut b, ANSWER).unwrap());
+    (a, b)
+}
+
 #[test]
 fn a_connection_over_its_addresss_limit_is_closed_and_the_limit_follows_alter_configs() {
     let server = Server::start_with_properties("max.connections.per.ip=2\n", &[]);
     let addr = server.addr.as_str();
-    let mut a = connect(addr);
-    let mut b = connect(addr);
-    assert!(answered(&mut a, ANSWER).unwrap());
-    assert!(answered(&mut b, ANSWER).unwrap());
+    let (a, b) = two_answered(addr);
     let mut c = connect(addr);
     assert!(
         !answered(&mut c, ANSWER).expect("the third connection was neither answered nor closed"),
@@ -107,10 +112,7 @@ a.close()
 fn at_max_connections_the_broker_takes_no_new_connection_until_one_closes() {
     let server = Server::start_with_properties("max.connections=2\n", &[]);
     let addr = server.addr.as_str();
-    let mut a = connect(addr);
-    let mut b = connect(addr);
-    assert!(answered(&mut a, ANSWER).unwrap());
-    assert!(answered(&mut b, ANSWER).unwrap());
+    let (a, mut b) = two_answered(addr);
     // The kernel completes the handshake (the listen backlog), but the
     // broker does not take the connection: no answer.
     let mut c = connect(addr);
