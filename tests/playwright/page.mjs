@@ -240,7 +240,9 @@ try {
   check("send CreateTopics: error_code 0", !!find(rr, "error_code", (r) => r.value === "0"), JSON.stringify(rr.filter((r) => r.name === "error_code")));
   await paste(page, plainHex(produce));
   await page.click("#send");
-  await page.waitForFunction(() => /ProduceResponse v9|closed/.test(document.querySelector("#resp-title").textContent), null, { timeout: 10000 });
+  // The title comes first; wait for the response tree's rows too.
+  await page.waitForFunction(() => /ProduceResponse v9|closed/.test(document.querySelector("#resp-title").textContent)
+    && document.querySelectorAll("#response-frame .tree .node").length > 0, null, { timeout: 10000 });
   rr = await rows(page, "#response-frame");
   check("send produce: annotated response", !!find(rr, "correlation_id", (r) => r.value === "2"));
   check("send produce: partition error_code 0", !!find(rr, "error_code", (r) => r.value === "0"));
@@ -392,7 +394,9 @@ try {
   check("json builder: edited record value in the tree", !!find(rs, "value", (r) => r.text === '"edited in JSON, ünïcode"'), JSON.stringify(rs.filter((r) => r.name === "value")));
   check("json builder: batch CRC valid", rs.some((r) => r.name === "crc" && /valid/i.test(r.note || "")), JSON.stringify(find(rs, "crc")));
   await page.click("#send");
-  await page.waitForFunction(() => /ProduceResponse v9|closed/.test(document.querySelector("#resp-title").textContent), null, { timeout: 10000 });
+  // The title comes first; wait for the response tree's rows too.
+  await page.waitForFunction(() => /ProduceResponse v9|closed/.test(document.querySelector("#resp-title").textContent)
+    && document.querySelectorAll("#response-frame .tree .node").length > 0, null, { timeout: 10000 });
   rr = await rows(page, "#response-frame");
   check("json builder: sent, ProduceResponse v9 for demo", /ProduceResponse v9/.test(await page.textContent("#resp-title")) && rr.some((r) => r.value === '"demo"'), await page.textContent("#resp-title"));
   check("json builder: partition error_code 0 and base_offset 3", !!find(rr, "error_code", (r) => r.value === "0") && !!find(rr, "base_offset", (r) => r.value === "3"), JSON.stringify(rr.filter((r) => /error_code|base_offset/.test(r.name))));
