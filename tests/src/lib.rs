@@ -303,6 +303,24 @@ pub fn require(program: &str) -> PathBuf {
     })
 }
 
+/// Runs `kcat ARGS`, feeding it `stdin`, and returns what it did.
+pub fn kcat(args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut child = Command::new(require("kcat"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kcat starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("feeding kcat");
+    child.wait_with_output().expect("kcat runs")
+}
+
 /// A port nobody listens on now (a server binds it a moment later).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -6,11 +6,11 @@
 //! that does not exist (auto-create off) logs UNKNOWN_TOPIC_OR_PARTITION.
 //! And `--log-format bogus` is refused by the command line.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use spate_e2e::{require, spate, wait_until, Server, TempDir};
+use spate_e2e::{spate, wait_until, Server, TempDir};
 
 /// Every line of the broker's log, each parsed as JSON (a line that is
 /// not JSON fails the test).
@@ -31,23 +31,13 @@ fn requests<'a>(events: &'a [Value], client_id: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// `kcat -b BROKER ARGS` with `stdin`.
 fn kcat(server: &Server, args: &[&str], stdin: &[u8]) -> std::process::Output {
-    use std::io::Write as _;
-    let mut child = Command::new(require("kcat"))
-        .args(["-b", &server.addr])
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kcat starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("feeding kcat");
-    child.wait_with_output().expect("kcat runs")
+    let all: Vec<&str> = ["-b", server.addr.as_str()]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    spate_e2e::kcat(&all, stdin)
 }
 
 #[test]

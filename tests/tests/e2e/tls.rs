@@ -6,28 +6,11 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use spate_e2e::tls::{Pki, TlsBroker, CLIENT_DN};
-use spate_e2e::{require, workspace};
-
-fn kcat(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(require("kcat"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kcat runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin)
-        .expect("feeding kcat");
-    child.wait_with_output().expect("kcat ends")
-}
+use spate_e2e::{kcat, require, workspace};
 
 fn ssl_args(addr: &str, pki: &Pki) -> Vec<String> {
     vec![
