@@ -121,6 +121,32 @@ macro_rules! compound {
     };
 }
 
+/// What wraps one value (an option's content, a newtype): the content is
+/// searched as the wrapper would be (a newtype variant's, as any value).
+macro_rules! wrapped {
+    () => {
+        fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Stop> {
+            v.serialize(self)
+        }
+        fn serialize_newtype_struct<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            v: &T,
+        ) -> Result<(), Stop> {
+            v.serialize(self)
+        }
+        fn serialize_newtype_variant<T: Serialize + ?Sized>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            v: &T,
+        ) -> Result<(), Stop> {
+            v.serialize(Finder)
+        }
+    };
+}
+
 impl ser::Serializer for Finder {
     type Ok = ();
     type Error = Stop;
@@ -129,25 +155,7 @@ impl ser::Serializer for Finder {
         serialize_i64: i64, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
         serialize_u64: u64, serialize_f32: f32, serialize_f64: f64, serialize_char: char,
         serialize_str: &str, serialize_bytes: &[u8]);
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Stop> {
-        v.serialize(self)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Stop> {
-        v.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Stop> {
-        v.serialize(self)
-    }
+    wrapped!();
 }
 
 impl ser::Serializer for Code {
@@ -164,25 +172,7 @@ impl ser::Serializer for Code {
             c => Err(Stop::Found(c)),
         }
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Stop> {
-        v.serialize(self)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Stop> {
-        v.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        v: &T,
-    ) -> Result<(), Stop> {
-        v.serialize(Finder)
-    }
+    wrapped!();
 }
 
 /// The sequence-like parts of a value: each element is searched in turn.
