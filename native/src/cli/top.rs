@@ -17,9 +17,10 @@
 //! log end offsets over the time between two samples, bytes/s the change
 //! of its size; the first frame shows `-`. `--once` prints one frame and
 //! exits (for scripts). On a terminal each frame replaces the last (the
-//! terminal's alternate screen, cursor hidden, restored on exit: `q` then
-//! Enter, or Ctrl-C); when stdout is not a terminal the frames follow one
-//! another.
+//! terminal's alternate screen, cursor hidden, restored on exit: the `q`
+//! key, or Ctrl-C); when stdout is not a terminal the frames follow one
+//! another. On a terminal stdin is read key by key (no echo, no Enter
+//! needed, as `htop`); Ctrl-C stays a signal. From a pipe a line `q` stops.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
@@ -102,7 +103,7 @@ pub(crate) fn run(args: TopArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let stop = super::stop_on_signal();
-    quit_on_q(Arc::clone(&stop));
+    let keys = quit_on_q(Arc::clone(&stop));
     let screen = Screen::enter(std::io::stdout().is_terminal())?;
     let mut last: Option<Sample> = None;
     while !stop.load(Ordering::Relaxed) {
@@ -115,22 +116,77 @@ pub(crate) fn run(args: TopArgs) -> anyhow::Result<ExitCode> {
         }
     }
     drop(screen);
+    drop(keys);
     Ok(ExitCode::SUCCESS)
 }
 
-/// A line `q` on stdin stops the loop (the terminal stays in line mode,
-/// so `q` then Enter).
-fn quit_on_q(stop: Arc<AtomicBool>) {
+/// The `q` key stops the loop. On a terminal the key alone does it: stdin
+/// is switched to non-canonical mode without echo (keeping Ctrl-C a
+/// signal) for as long as the returned guard lives. From a pipe or file, a
+/// line `q` does.
+fn quit_on_q(stop: Arc<AtomicBool>) -> KeyMode {
+    let mode = KeyMode::enter();
+    let by_key = mode.saved.is_some();
     std::thread::spawn(move || {
-        let mut line = String::new();
-        while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
-            if line.trim() == "q" {
-                stop.store(true, Ordering::Relaxed);
-                return;
+        use std::io::Read as _;
+        let stdin = std::io::stdin();
+        if by_key {
+            let mut byte = [0u8; 1];
+            while stdin.lock().read(&mut byte).is_ok_and(|n| n == 1) {
+                if byte[0].eq_ignore_ascii_case(&b'q') {
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
             }
-            line.clear();
+        } else {
+            let mut line = String::new();
+            while stdin.read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line.trim() == "q" {
+                    stop.store(true, Ordering::Relaxed);
+                    return;
+                }
+                line.clear();
+            }
         }
     });
+    mode
+}
+
+/// stdin's terminal settings while keys are read one by one; put back when
+/// dropped (also on an error).
+struct KeyMode {
+    saved: Option<rustix::termios::Termios>,
+}
+
+impl KeyMode {
+    fn enter() -> KeyMode {
+        use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex};
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            return KeyMode { saved: None };
+        }
+        let Ok(saved) = termios::tcgetattr(&stdin) else {
+            return KeyMode { saved: None };
+        };
+        let mut keys = saved.clone();
+        keys.local_modes -= LocalModes::ICANON | LocalModes::ECHO;
+        keys.special_codes[SpecialCodeIndex::VMIN] = 1;
+        keys.special_codes[SpecialCodeIndex::VTIME] = 0;
+        match termios::tcsetattr(&stdin, OptionalActions::Now, &keys) {
+            Ok(()) => KeyMode { saved: Some(saved) },
+            Err(_) => KeyMode { saved: None },
+        }
+    }
+}
+
+impl Drop for KeyMode {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let stdin = std::io::stdin();
+            let _ =
+                rustix::termios::tcsetattr(&stdin, rustix::termios::OptionalActions::Now, saved);
+        }
+    }
 }
 
 /// The terminal while frames are drawn in place: the alternate screen,

@@ -2,7 +2,8 @@
 //! records, a confluent-kafka client commits part of them for a group;
 //! `--once` prints the exact end offsets and lag; and in a real terminal
 //! (a detached tmux session of fixed size) the table refreshes in place
-//! as more records arrive, and Ctrl-C leaves the terminal as it was.
+//! as more records arrive, and Ctrl-C or the `q` key alone leaves the
+//! terminal as it was.
 
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
@@ -199,4 +200,48 @@ fn refreshes_in_place_in_a_terminal_and_restores_it_on_ctrl_c() {
         ],
     );
     assert_eq!(alt.trim(), "0 1", "primary screen, cursor shown again");
+}
+
+/// On a terminal the `q` key alone quits (no Enter), and the terminal's
+/// line mode and echo come back afterwards.
+#[test]
+fn quits_on_the_q_key_alone_and_restores_line_mode() {
+    let server = workload();
+    let socket = format!("spate-top-q-{}", std::process::id());
+    let session = Session(socket.clone());
+    let command = format!(
+        "{} top -b {} --interval 0.2; echo exited $?; stty -a; sleep 60",
+        spate().display(),
+        server.addr
+    );
+    tmux(
+        &session.0,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "top",
+            "-x",
+            "200",
+            "-y",
+            "40",
+            &command,
+        ],
+    );
+    let capture = || tmux(&socket, &["capture-pane", "-p", "-t", "top"]);
+    wait_until("the first table", Duration::from_secs(10), &[], || {
+        let text = capture();
+        row(&text, "watched").map(|_| text)
+    });
+    // `q` without Enter: in line mode the key would wait for a newline.
+    tmux(&socket, &["send-keys", "-t", "top", "q"]);
+    let text = wait_until("the exit on q", Duration::from_secs(10), &[], || {
+        let text = capture();
+        text.contains("exited 0").then_some(text)
+    });
+    let words: Vec<&str> = text.split_whitespace().collect();
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "line mode and echo restored: {text}"
+    );
 }
