@@ -197,6 +197,8 @@ class HexPane {
         if (this.hl && i >= this.hl[0] && i < this.hl[1]) c.classList.add("hl");
         if (i === this.cursor) c.classList.add("cursor");
         if (i === this.errorAt) c.classList.add("err");
+        const mark = this.view.marks && this.view.marks.byteClass(this.buf, i);
+        if (mark) c.classList.add(mark);
         cells.append(c);
         ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".";
       }
@@ -248,6 +250,7 @@ export class FrameView {
     this.describeField = describeField;
     this.onEdit = onEdit;
     this.t = null;
+    this.marks = null;
     this.open = new Uint8Array(0);
     this.main = new HexPane(root.querySelector(".hex.frame-hex"), this);
     this.innerBox = root.querySelector(".inner-hex");
@@ -275,6 +278,7 @@ export class FrameView {
   show(bytes, tree) {
     if (this.t && this.t !== tree) this.t.free();
     this.t = tree;
+    this.marks = null;
     this.selected = undefined;
     const expandAll = tree.count <= EXPAND_ALL;
     this.open = new Uint8Array(tree.count);
@@ -287,6 +291,14 @@ export class FrameView {
     this.inner.buf = -1;
     this.tree.replaceChildren(this.renderNode(0));
     this.details.replaceChildren(el("p", "muted", "Hover or select a byte or a field."));
+  }
+
+  /// Marks some nodes and bytes (a comparison's differences): `marks` is
+  /// {node(id) -> {cls, badge} | null, byteClass(buffer, offset) -> class | null}.
+  setMarks(marks) {
+    this.marks = marks;
+    this.main.renderRows();
+    this.tree.replaceChildren(this.renderNode(0));
   }
 
   /// Shows nothing (a request that gets no response).
@@ -366,6 +378,11 @@ export class FrameView {
     }
     if (s.secret) row.append(el("span", "secret", "secret"));
     if (s.note) row.append(el("span", "note", s.note));
+    const mark = this.marks && this.marks.node(id);
+    if (mark) {
+      row.classList.add(mark.cls);
+      if (mark.badge) row.append(el("span", "diff-badge", mark.badge));
+    }
     const b = t.buf[id];
     row.append(el("span", "range", b ? `${s.start}–${s.end} of decoded ${b}` : `${s.start}–${s.end}`));
     li.append(row);
