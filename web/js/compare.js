@@ -209,8 +209,10 @@ export class CompareView {
     go.addEventListener("click", () => this.compare());
     useCurrent.addEventListener("click", () => deps.takeCurrent && this.setA(deps.takeCurrent()));
     // Selecting a field in one frame selects the same field in the other.
-    boxA.querySelector(".tree").addEventListener("click", () => this.follow(this.viewA, this.viewB, "toB"));
-    boxB.querySelector(".tree").addEventListener("click", () => this.follow(this.viewB, this.viewA, "toA"));
+    for (const ev of ["click", "keydown"]) {
+      boxA.querySelector(".tree").addEventListener(ev, () => this.follow(this.viewA, this.viewB, "toB"));
+      boxB.querySelector(".tree").addEventListener(ev, () => this.follow(this.viewB, this.viewA, "toA"));
+    }
   }
 
   /// Frame A: {bytes, opts} as the explainer annotated it.
@@ -294,13 +296,28 @@ export class CompareView {
     if (count(ONLY, "a")) parts.push(`${count(ONLY, "a")} only in A (removed)`);
     if (count(ONLY, "b")) parts.push(`${count(ONLY, "b")} only in B (added)`);
     this.summary.textContent = parts.length ? `A ${ta.title} vs B ${tb.title}: ${parts.join(", ")}.` : `A ${ta.title} and B ${tb.title} are the same, field by field.`;
-    this.list.replaceChildren(...r.diffs.slice(0, 300).map((d) => {
+    // One line per kind of difference: the same field differing in every
+    // element of an array is one line, with how many elements.
+    const groups = new Map();
+    for (const d of r.diffs) {
+      const what = d.status === ONLY ? (d.a >= 0 ? "only in A" : "only in B") : WORD[d.status];
+      const key = `${d.path.replace(/\[\d+\]/g, "[*]")} ${what}`;
+      if (groups.has(key)) groups.get(key).items.push(d);
+      else groups.set(key, { key, what, items: [d] });
+    }
+    const v = (t, i) => { const x = i >= 0 ? t.span(i).value : undefined; return x === undefined ? "" : short(fmtValue(x)); };
+    const lines = [...groups.values()];
+    this.list.replaceChildren(...lines.slice(0, 300).map(({ key, what, items }) => {
+      const d = items[0];
       const li = el("li");
       const btn = el("button", { type: "button", class: `cmp-diff diff-${d.status === ONLY ? (d.a >= 0 ? "removed" : "added") : WORD[d.status].replace("re-encoded", "recoded")}` });
-      const what = d.status === ONLY ? (d.a >= 0 ? "only in A" : "only in B") : WORD[d.status];
-      const v = (t, i) => { const x = i >= 0 ? t.span(i).value : undefined; return x === undefined ? "" : short(fmtValue(x)); };
-      const detail = d.status === CHANGED && v(ta, d.a) + v(tb, d.b) ? `: ${v(ta, d.a) || "—"} → ${v(tb, d.b) || "—"}` : d.status === RECODED ? `: ${ta.span(d.a).kind} → ${tb.span(d.b).kind}` : "";
-      btn.textContent = `${d.path || "(frame)"} ${what}${detail}`;
+      let text;
+      if (items.length > 1) text = `${key}, in ${items.length} elements`;
+      else {
+        const detail = d.status === CHANGED && v(ta, d.a) + v(tb, d.b) ? `: ${v(ta, d.a) || "—"} → ${v(tb, d.b) || "—"}` : d.status === RECODED ? `: ${ta.span(d.a).kind} → ${tb.span(d.b).kind}` : "";
+        text = `${d.path || "(frame)"} ${what}${detail}`;
+      }
+      btn.textContent = text;
       btn.addEventListener("click", () => {
         if (d.a >= 0) this.viewA.select(d.a);
         if (d.b >= 0) this.viewB.select(d.b);
@@ -308,7 +325,7 @@ export class CompareView {
       li.append(btn);
       return li;
     }));
-    if (r.diffs.length > 300) this.list.append(el("li", { class: "muted" }, `and ${r.diffs.length - 300} more`));
+    if (lines.length > 300) this.list.append(el("li", { class: "muted" }, `and ${lines.length - 300} more`));
   }
 
   follow(from, to, dir) {

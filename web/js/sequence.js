@@ -17,6 +17,8 @@ const TIME_W = 78; // the time column
 const LANE_W = 420; // client lane to broker lane
 const SLANT = 8; // an arrow falls this much: the frame takes time to cross
 let diagrams = 0;
+const KEEP = 2000; // exchanges kept per Live traffic connection
+const DRAW = 400; // of which the latest are drawn
 
 function svg(tag, attrs = {}, text) {
   const e = document.createElementNS(SVG, tag);
@@ -158,6 +160,7 @@ export class LiveSequence {
     box.hidden = true;
     this.picker.addEventListener("change", () => {
       this.chosen = +this.picker.value;
+      this.diagram.scrollTop = 0; // another connection: from its start
       this.draw();
     });
   }
@@ -182,6 +185,8 @@ export class LiveSequence {
       const x = { request: bytes, response: null, apiKey, api: this.hooks.apiName(apiKey), version, correlationId, requestAt: ev.at, conn: ev.conn };
       c.exchanges.push(x);
       c.pending.set(correlationId, x);
+      // A long session keeps its latest exchanges (a page has only so much memory).
+      if (c.exchanges.length > KEEP) c.exchanges.splice(0, c.exchanges.length - KEEP);
     } else if (ev.event === "response") {
       const bytes = b64bytes(ev.bytes);
       if (bytes.length < 8) return;
@@ -227,23 +232,36 @@ export class LiveSequence {
     if (shown === null || !ids.includes(shown)) {
       shown = ids.reduce((a, b) => (this.conns.get(b).exchanges.length > this.conns.get(a).exchanges.length ? b : a));
     }
-    this.picker.replaceChildren(...ids.map((id) => {
-      const o = document.createElement("option");
-      o.value = id;
-      o.textContent = this.describe(id, this.conns.get(id));
-      o.selected = id === shown;
-      return o;
-    }));
+    // Options are updated in place when the connections are the same, so
+    // an open picker does not close under the reader at every frame.
+    const os = this.picker.options;
+    if (os.length !== ids.length || ids.some((id, i) => +os[i].value !== id)) {
+      this.picker.replaceChildren(...ids.map((id) => {
+        const o = document.createElement("option");
+        o.value = id;
+        return o;
+      }));
+    }
+    ids.forEach((id, i) => {
+      const text = this.describe(id, this.conns.get(id));
+      if (os[i].textContent !== text) os[i].textContent = text;
+    });
+    this.picker.value = shown;
     const c = this.conns.get(shown);
     this.summary.textContent = "Click an arrow to explain its frame; hover it for its correlation id.";
-    // Keep the reader's scroll position: redraws come with every frame.
-    const top = this.diagram.scrollTop;
-    this.diagram.replaceChildren(renderSequence(c.exchanges, {
+    // Redraws come with every frame: keep the reader's place, or, at the
+    // bottom, follow the newest arrows.
+    const d = this.diagram;
+    const atEnd = d.scrollTop + d.clientHeight >= d.scrollHeight - 4;
+    const top = d.scrollTop;
+    const xs = c.exchanges.slice(-DRAW);
+    this.summary.textContent += xs.length < c.exchanges.length ? ` The last ${DRAW} of ${c.exchanges.length} are drawn.` : "";
+    this.diagram.replaceChildren(renderSequence(xs, {
       client: `client (conn ${shown})`,
       broker: "broker",
       onSelect: (x, side) => this.hooks.onSelect(side === "request" ? x.request : x.response,
         side === "request" ? { direction: "request" } : { direction: "response", apiKey: x.apiKey, apiVersion: x.version }),
     }));
-    this.diagram.scrollTop = top;
+    d.scrollTop = atEnd ? d.scrollHeight : top;
   }
 }
