@@ -193,7 +193,7 @@ export class CompareView {
     err.hidden = true;
     const summary = el("p", { id: "cmp-summary", "aria-live": "polite" });
     const list = el("ol", { id: "cmp-diffs", class: "cmp-diffs" });
-    const frames = el("div", { class: "frames two cmp-frames" });
+    const frames = el("div", { class: "cmp-frames" });
     const boxA = frameBox("compare-a", "A"), boxB = frameBox("compare-b", "B");
     frames.append(boxA, boxB);
     const aRow = el("div", { class: "options" });
