@@ -74,7 +74,7 @@ try {
   await new Promise((r) => consumer.once("exit", r));
   consumer = null;
   await page.waitForFunction(() => [...window.spate.liveSeq.conns.values()].some((c) => c.exchanges.some((x) => x.api === "LeaveGroup" && x.response)), null, { timeout: 10000 }).catch(() => {});
-  await page.waitForTimeout(100); // the diagram redraws on the next animation frame
+  await page.waitForTimeout(600); // the diagram redraws at most every 200 ms
 
   const options = await page.$$eval("#seq-conn option", (os) => os.map((o) => ({ value: o.value, text: o.textContent })));
   const coord = options.find((o) => o.text.includes("JoinGroup"));
