@@ -249,6 +249,31 @@ try {
   k = await kb();
   check("hex keyboard: Enter goes from byte 4 to its field's tree row", k.focus === "request_api_key" && k.selected === "true", JSON.stringify(k));
 
+  // ---------------------------------------------------------------- dark mode
+  // Tree rows keep their light field tints in dark mode: their text must stay readable.
+  const dark = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: "dark" });
+  await dark.goto(url);
+  await dark.waitForSelector("body[data-ready=true]", { timeout: 30000 });
+  await dark.fill("#input", hexOf(v4));
+  await dark.click("#explain");
+  const worst = await dark.$$eval("#request-frame .tree .node:not(.cp)", (rows) => {
+    const rgb = (c) => c.match(/[\d.]+/g).slice(0, 3).map(Number);
+    const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+    let min = Infinity, at = "";
+    for (const r of rows) {
+      const bg = lum(rgb(getComputedStyle(r).backgroundColor));
+      for (const part of r.querySelectorAll(".name, .kind, .value, .range")) {
+        const fg = lum(rgb(getComputedStyle(part).color));
+        const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+        if (ratio < min) { min = ratio; at = `${r.querySelector(".name").textContent} .${part.className}`; }
+      }
+    }
+    return { min: +min.toFixed(2), at };
+  });
+  check("dark mode: tree text on the field tints has contrast 4.5:1 or more", worst.min >= 4.5, JSON.stringify(worst));
+  await dark.locator("#request-frame").screenshot({ path: path.join(shots, "14-dark-tree.png") });
+  await dark.close();
+
   check("no page errors", page.errors.length === 0, page.errors.join("; "));
 } finally {
   if (consumer) consumer.kill("SIGKILL");
