@@ -10,7 +10,8 @@
 // clicked arrow must be explained. Compare: kcat's Metadata v4 against
 // librdkafka's v12, and the in-page broker's ApiVersions v0 and v3
 // answers, with the fields that differ marked. Tree keyboard: the WAI-ARIA
-// tree keys and roles, and Enter from the hex to the tree. Every check prints one
+// tree keys and roles, and Enter from the hex to the tree. Dark mode: the
+// tree's text contrast on its field tints. Every check prints one
 // line; a failure exits 1. Screenshots go to SCREENSHOT_DIR.
 
 import { execFileSync, spawn } from "node:child_process";

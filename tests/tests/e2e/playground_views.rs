@@ -5,7 +5,8 @@
 //! Heartbeat arrows in order, labelled; a clicked arrow explained), and two
 //! frames compared field by field (kcat's Metadata v4 against librdkafka's
 //! v12, the in-page broker's ApiVersions v0 and v3 answers, a Live traffic
-//! frame). Screenshots go to `target/playground-screenshots/`.
+//! frame); the field tree's WAI-ARIA keys and roles, and its text contrast
+//! in dark mode. Screenshots go to `target/playground-screenshots/`.
 //!
 //! Needs what `playground.rs` needs (the built wasm, node with
 //! `tests/playwright/node_modules`, Chromium) and kcat.
@@ -50,6 +51,7 @@ fn sequence_and_compare_views_in_chromium() {
         "ok   sequence: JoinGroup, SyncGroup, Heartbeat arrows in order",
         "ok   sequence: clicking SyncGroup's response explains it",
         "ok   compare: the topic and v12's new field only in B",
+        "ok   tree keyboard: arrows, Home/End, Enter move, open and close",
     ] {
         assert!(text.contains(check), "`{check}` ran");
     }
