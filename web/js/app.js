@@ -5,6 +5,8 @@
 // --inspect and --console are on) and the WebSockets of those two.
 
 import { FrameView, Tree } from "./frameview.js";
+import { LiveSequence } from "./sequence.js";
+import { CompareView } from "./compare.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -517,6 +519,24 @@ function renderVersionTable() {
 
 const live = { ws: null, corr: new Map(), count: 0 };
 
+/// Explains a frame from Live traffic (the list, or a sequence diagram's arrow).
+function explainLive(bytes, opts) {
+  $("prefix").value = "present";
+  loadBytes(bytes, opts);
+  $("explain-section").scrollIntoView();
+}
+
+const liveSeq = new LiveSequence($("live-sequence"), {
+  apiName: (key) => (apiByKey.has(key) ? apiByKey.get(key).name : `API ${key}`),
+  errorOf: (bytes, apiKey, apiVersion) => {
+    const t = new Tree(wasm.annotate(bytes, { direction: "response", sizePrefix: "present", apiKey, apiVersion }));
+    const errs = errorNames(t);
+    t.free();
+    return errs.length ? errs.join(", ") : null;
+  },
+  onSelect: explainLive,
+});
+
 function liveEntry(ev) {
   const bytes = Uint8Array.from(atob(ev.bytes), (c) => c.charCodeAt(0));
   const view = new DataView(bytes.buffer);
@@ -541,7 +561,7 @@ function liveEntry(ev) {
   const title = ann.title, err = ann.error;
   ann.free();
   b.textContent = `conn ${ev.conn} ${ev.event === "request" ? "→" : "←"} ${title}, ${bytes.length} bytes${err ? ` — ${err.message}` : ""}`;
-  b.addEventListener("click", () => { $("prefix").value = "present"; loadBytes(bytes, opts); $("explain-section").scrollIntoView(); });
+  b.addEventListener("click", () => explainLive(bytes, opts));
   li.append(b);
   return li;
 }
@@ -559,6 +579,7 @@ function connectLive() {
   };
   ws.onmessage = (m) => {
     const ev = JSON.parse(m.data);
+    liveSeq.add(ev);
     const list = $("live");
     if (ev.event === "request" || ev.event === "response") {
       const li = liveEntry(ev);
@@ -609,6 +630,22 @@ $("edit-json").addEventListener("click", () => {
     $("build-json").focus();
   }
 });
+const compare = new CompareView($("compare-section"), {
+  wasm, Tree, apis, describeField,
+  liveFrames: () => liveSeq.frames(),
+  takeCurrent: () => ({ bytes: current.bytes, opts: options() }),
+});
+$("compare").addEventListener("click", () => {
+  if (!current.bytes.length) {
+    const err = $("error");
+    err.hidden = false;
+    err.textContent = "Nothing to compare yet: paste a frame above, pick an example, or pick one in Live traffic; then Compare with… puts it beside another.";
+    return;
+  }
+  compare.setA({ bytes: current.bytes, opts: options() });
+  $("compare-section").scrollIntoView();
+  $("cmp-b-input").focus();
+});
 $("versions-api").addEventListener("change", renderVersionTable);
 $("versions-direction").addEventListener("change", renderVersionTable);
 renderVersionTable();
@@ -640,7 +677,7 @@ if (!restoreFragment()) $("send").disabled = true;
 else $("send").disabled = $("direction").value !== "request";
 
 // For tests and the benchmark (tests/playwright/).
-window.spate = { wasm, pg, Tree, explainBytes, loadBytes, reqView, respView, ready: true };
+window.spate = { wasm, pg, Tree, explainBytes, loadBytes, reqView, respView, liveSeq, compare, ready: true };
 document.body.dataset.ready = "true";
 
 // The Console, when the server this page came from offers one (`spate

@@ -1,7 +1,10 @@
 // A frame shown three ways, linked: a hex view (virtualised, so a 1 MB
 // frame renders only the rows on screen), a field tree and a details pane.
 // Hovering a byte highlights its field and every ancestor in the tree;
-// hovering a tree node highlights its bytes. Clicking (or Enter) selects.
+// hovering a tree node highlights its bytes. Clicking selects. By
+// keyboard, the tree is a WAI-ARIA tree (arrows, Home/End, Enter opens and
+// closes; the row moved to is selected) and the hex moves its cursor by
+// arrows, Enter going to the field's row in the tree.
 //
 // The annotation stays in the WebAssembly (`Annotated`, flat, in
 // preorder); `Tree` reads its offsets as typed arrays and asks for a
@@ -197,6 +200,8 @@ class HexPane {
         if (this.hl && i >= this.hl[0] && i < this.hl[1]) c.classList.add("hl");
         if (i === this.cursor) c.classList.add("cursor");
         if (i === this.errorAt) c.classList.add("err");
+        const mark = this.view.marks && this.view.marks.byteClass(this.buf, i);
+        if (mark) c.classList.add(mark);
         cells.append(c);
         ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".";
       }
@@ -223,6 +228,12 @@ class HexPane {
   }
 
   key(e) {
+    if (e.key === "Enter" && this.view.selected !== undefined) {
+      // From a byte to its field's row in the tree, to go on with the tree's keys.
+      const row = this.view.tree.querySelector(`.node[data-id="${this.view.selected}"]`);
+      if (row) { e.preventDefault(); row.focus(); }
+      return;
+    }
     const step = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -ROW, ArrowDown: ROW }[e.key];
     if (step === undefined || !this.bytes.length) return;
     e.preventDefault();
@@ -248,6 +259,7 @@ export class FrameView {
     this.describeField = describeField;
     this.onEdit = onEdit;
     this.t = null;
+    this.marks = null;
     this.open = new Uint8Array(0);
     this.main = new HexPane(root.querySelector(".hex.frame-hex"), this);
     this.innerBox = root.querySelector(".inner-hex");
@@ -275,6 +287,7 @@ export class FrameView {
   show(bytes, tree) {
     if (this.t && this.t !== tree) this.t.free();
     this.t = tree;
+    this.marks = null;
     this.selected = undefined;
     const expandAll = tree.count <= EXPAND_ALL;
     this.open = new Uint8Array(tree.count);
@@ -287,6 +300,14 @@ export class FrameView {
     this.inner.buf = -1;
     this.tree.replaceChildren(this.renderNode(0));
     this.details.replaceChildren(el("p", "muted", "Hover or select a byte or a field."));
+  }
+
+  /// Marks some nodes and bytes (a comparison's differences): `marks` is
+  /// {node(id) -> {cls, badge} | null, byteClass(buffer, offset) -> class | null}.
+  setMarks(marks) {
+    this.marks = marks;
+    this.main.renderRows();
+    this.tree.replaceChildren(this.renderNode(0));
   }
 
   /// Shows nothing (a request that gets no response).
@@ -354,8 +375,12 @@ export class FrameView {
     const li = el("div", "item");
     const row = el("div", `node c${t.isLeaf[id] ? t.colour[id] : "p"}`);
     row.dataset.id = id;
-    row.tabIndex = -1;
+    // One row is in the tab order (the selected one, else the root); arrows move from it.
+    row.tabIndex = id === (this.selected ?? 0) ? 0 : -1;
     row.setAttribute("role", "treeitem");
+    row.setAttribute("aria-level", String(t.depth[id] + 1));
+    row.setAttribute("aria-selected", String(id === this.selected));
+    if (id === this.selected) row.classList.add("selected");
     if (kids) row.setAttribute("aria-expanded", String(!!this.open[id]));
     row.append(el("span", "twisty", kids ? (this.open[id] ? "▾" : "▸") : " "));
     row.append(el("span", "name", s.name));
@@ -366,6 +391,11 @@ export class FrameView {
     }
     if (s.secret) row.append(el("span", "secret", "secret"));
     if (s.note) row.append(el("span", "note", s.note));
+    const mark = this.marks && this.marks.node(id);
+    if (mark) {
+      row.classList.add(mark.cls);
+      if (mark.badge) row.append(el("span", "diff-badge", mark.badge));
+    }
     const b = t.buf[id];
     row.append(el("span", "range", b ? `${s.start}–${s.end} of decoded ${b}` : `${s.start}–${s.end}`));
     li.append(row);
@@ -403,10 +433,15 @@ export class FrameView {
 
   select(id, scroll = true) {
     this.reveal(id);
-    for (const r of this.tree.querySelectorAll(".selected")) r.classList.remove("selected");
+    for (const r of this.tree.querySelectorAll(".selected, .node[tabindex=\"0\"]")) {
+      r.classList.remove("selected");
+      r.setAttribute("aria-selected", "false");
+      r.tabIndex = -1;
+    }
     const row = this.tree.querySelector(`.node[data-id="${id}"]`);
     if (row) {
       row.classList.add("selected");
+      row.setAttribute("aria-selected", "true");
       row.tabIndex = 0;
       if (scroll) row.scrollIntoView({ block: "nearest" });
     }
@@ -421,25 +456,42 @@ export class FrameView {
     this.showDetails(id);
   }
 
+  /// The WAI-ARIA tree keys: Up/Down move between visible rows, Home/End
+  /// to the first/last; Right opens a closed node, else moves to its first
+  /// child; Left closes an open node, else moves to its parent; Enter or
+  /// Space opens or closes. The row moved to is selected (its details and
+  /// bytes shown) and focused.
   treeKey(e) {
+    if (!this.t) return;
     const rows = [...this.tree.querySelectorAll(".node")];
-    const at = rows.findIndex((r) => +r.dataset.id === this.selected);
-    let next = null;
-    if (e.key === "ArrowDown") next = rows[Math.min(rows.length - 1, at + 1)];
-    else if (e.key === "ArrowUp") next = rows[Math.max(0, at - 1)];
-    else if ((e.key === "ArrowRight" || e.key === "ArrowLeft" || e.key === "Enter") && at >= 0) {
-      const id = this.selected;
-      if (this.t.hasKids(id) && (e.key === "Enter" || (e.key === "ArrowRight") !== !!this.open[id])) this.toggle(id);
-      this.select(id);
-      this.tree.querySelector(`.node[data-id="${id}"]`).focus();
-      e.preventDefault();
-      return;
+    const from = e.target.closest && e.target.closest(".node");
+    const id = from ? +from.dataset.id : this.selected ?? 0;
+    const at = rows.findIndex((r) => +r.dataset.id === id);
+    const kids = this.t.hasKids(id), open = !!this.open[id];
+    let to = null;
+    switch (e.key) {
+      case "ArrowDown": to = rows[Math.min(rows.length - 1, at + 1)]; break;
+      case "ArrowUp": to = rows[Math.max(0, at - 1)]; break;
+      case "Home": to = rows[0]; break;
+      case "End": to = rows[rows.length - 1]; break;
+      case "ArrowRight":
+        if (kids && !open) this.toggle(id);
+        else if (kids) to = rows[at + 1];
+        break;
+      case "ArrowLeft":
+        if (kids && open) this.toggle(id);
+        else if (id > 0) to = this.tree.querySelector(`.node[data-id="${this.t.parent[id]}"]`);
+        break;
+      case "Enter": case " ":
+        if (kids) this.toggle(id);
+        break;
+      default: return;
     }
-    if (next) {
-      e.preventDefault();
-      this.select(+next.dataset.id);
-      next.focus();
-    }
+    e.preventDefault();
+    const target = to ? +to.dataset.id : id;
+    this.select(target);
+    const row = this.tree.querySelector(`.node[data-id="${target}"]`);
+    if (row) row.focus();
   }
 
   // ---------------------------------------------------------------- details

@@ -36,6 +36,7 @@ mod kraft_dir;
 mod metrics;
 mod playground;
 mod playground_server;
+mod playground_views;
 mod request_log;
 mod sasl;
 mod serve_clients;

@@ -33,10 +33,10 @@ use spate_e2e::{require, spate, workspace};
 
 /// `spate serve --memory --playground 127.0.0.1:0 FLAG` (`--inspect` or
 /// `--console`), killed on drop.
-struct Playground {
+pub(crate) struct Playground {
     child: std::process::Child,
-    url: String,
-    broker: String,
+    pub(crate) url: String,
+    pub(crate) broker: String,
 }
 
 impl Drop for Playground {
@@ -46,7 +46,7 @@ impl Drop for Playground {
     }
 }
 
-fn serve(web: &Path, flag: &str) -> Playground {
+pub(crate) fn serve(web: &Path, flag: &str) -> Playground {
     let mut child = Command::new(spate())
         .args([
             "serve",
@@ -83,7 +83,7 @@ fn serve(web: &Path, flag: &str) -> Playground {
     }
 }
 
-fn ensure_built(root: &Path) {
+pub(crate) fn ensure_built(root: &Path) {
     if !root.join("web/pkg/spate_wasm_bg.wasm").is_file() {
         let ok = Command::new(root.join("scripts/build-web"))
             .status()
