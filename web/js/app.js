@@ -1,10 +1,12 @@
 // The playground page: wires the input, the frame views, the in-page
 // broker, the gallery, the version view and the state panel together.
+// The first screen and the guided conversations are guide.js's.
 // Everything runs here; the page makes no network request but for its own
 // files, and, when served by `spate serve`, server.json (which of
 // --inspect and --console are on) and the WebSockets of those two.
 
 import { FrameView, Tree } from "./frameview.js";
+import { startGuide } from "./guide.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -632,15 +634,24 @@ $("reset").addEventListener("click", async () => {
 });
 window.addEventListener("hashchange", restoreFragment);
 
-pg = await wasm.Playground.open("spate-playground");
+// The first screen's request is explained while IndexedDB opens.
+const opening = wasm.Playground.open("spate-playground");
+// For tests and the benchmark (tests/playwright/), and the guide.
+window.spate = { wasm, Tree, explainBytes, loadBytes, reqView, respView, renderState };
+const guide = startGuide(window.spate);
+const shared = new URLSearchParams(location.hash.slice(1)).has("in");
+if (!shared) guide.showFirstRequest();
+pg = await opening;
+window.spate.pg = pg;
 status.textContent = "Ready: the broker runs in this page.";
 status.className = "muted";
+status.hidden = true; // the guide above the frames says what to do
 renderState();
-if (!restoreFragment()) $("send").disabled = true;
-else $("send").disabled = $("direction").value !== "request";
-
-// For tests and the benchmark (tests/playwright/).
-window.spate = { wasm, pg, Tree, explainBytes, loadBytes, reqView, respView, ready: true };
+// The first screen: kcat's ApiVersions and the broker's answer, unless a share link says what to show.
+if (shared && restoreFragment()) $("send").disabled = $("direction").value !== "request";
+else await guide.firstScreen();
+performance.mark("first-screen");
+window.spate.ready = true;
 document.body.dataset.ready = "true";
 
 // The Console, when the server this page came from offers one (`spate
