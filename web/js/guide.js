@@ -47,10 +47,28 @@ export function startGuide(s) {
   }
 
   /// The request in the explain view, the answer beside it.
-  function show(ex) {
+  function show(ex, focus) {
     $("prefix").value = "auto";
     s.loadBytes(ex.request, { direction: "request" });
     showAnswer(ex);
+    // What the step is about, selected: its field in the request, the error in the answer.
+    if (focus) pick(s.reqView, (sp) => sp.name === focus);
+    if (ex.errors.length) pick(s.respView, (sp) => /error_code$/.test(sp.name) && Number(sp.value) !== 0);
+  }
+
+  /// Selects the first span of `view` that `want` takes, scrolling only its tree pane.
+  function pick(view, want) {
+    const t = view.t;
+    if (!t) return;
+    for (let i = 0; i < t.count; i++) {
+      if (!want(t.span(i))) continue;
+      view.select(i, false);
+      const row = view.tree.querySelector(`.node[data-id="${i}"]`);
+      if (row) view.tree.scrollTop += row.getBoundingClientRect().top - view.tree.getBoundingClientRect().top - 60;
+      view.tree.scrollLeft = 0;
+      view.main.scrollToByte(t.start[i]);
+      return;
+    }
   }
 
   function showAnswer(ex) {
@@ -124,7 +142,7 @@ export function startGuide(s) {
   function showStep() {
     renderStep();
     const ex = run.byStep[run.at];
-    if (ex) show(ex);
+    if (ex) show(ex, run.wt.steps[run.at].focus);
   }
 
   async function sendStep(i, edited) {

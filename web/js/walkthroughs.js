@@ -52,7 +52,8 @@ const metadata = (ctx, topic) => req(ctx, "Metadata", 12, {
   topics: [{ topic_id: ZERO_ID, name: topic }], allow_auto_topic_creation: true, include_topic_authorized_operations: false,
 });
 
-/// Steps say what they teach in `say` (sentences); `expect` is the error
+/// Steps say what they teach in `say` (sentences); `focus` names the
+/// request field the page selects when it shows the step; `expect` is the error
 /// the answer must carry (null: none; an array: any of them, for a step
 /// whose answer depends on what ran before, as creating a topic twice);
 /// `keep(ctx, body)` takes what later steps need from the answer's body.
@@ -83,6 +84,7 @@ export const WALKTHROUGHS = [
           return { json: r, patchVersion: 127 };
         },
         respVersion: 0,
+        focus: "request_api_version",
         expect: "UNSUPPORTED_VERSION",
       },
       {
@@ -268,18 +270,21 @@ export const WALKTHROUGHS = [
       {
         title: "Two records, uncompressed",
         say: "Select a record in the tree: its length, attributes, timestamp and offset deltas, key and value lengths are varints, zigzag-encoded (0 is 00, -1 is 01, 1 is 02), so small numbers take one byte and a null key is the single byte 01. The batch's crc is CRC-32C (Castagnoli) of everything after it, from attributes to the last record: the explainer recomputes it and says whether it holds.",
+        focus: "crc",
         build: (ctx) => ({ json: produce(ctx, BATCH_TOPIC, batch([{ timestamp_delta: 0, offset_delta: 0, key: null, value: "no key", headers: [] }, { timestamp_delta: 5, offset_delta: 1, key: "k", value: "with a header", headers: [{ key: "trace", value: "42" }] }])) }),
         expect: null,
       },
       {
         title: "The same records, zstd-compressed",
         say: "Compression is bits 0–2 of the batch's attributes (1 gzip, 2 snappy, 3 lz4, 4 zstd). Only the records are compressed; the header stays readable, so a broker can check the CRC and assign offsets without decompressing. The explainer decompresses them in the page: select the compressed records to see them in the second hex pane.",
+        focus: "records (zstd-compressed)",
         build: (ctx) => ({ json: produce(ctx, BATCH_TOPIC, batch(records(["the same value again and again", "the same value again and again", "the same value again and again"], "z"), { compression: "zstd" })) }),
         expect: null,
       },
       {
         title: "A corrupted batch",
         say: "One byte of a record's value changed after the CRC was computed (as a bad network card or disk would): the leader recomputes CRC-32C, finds it does not match, and refuses the batch with CORRUPT_MESSAGE (2). The explainer marks the crc field as not matching.",
+        focus: "crc",
         build: (ctx) => ({ json: produce(ctx, BATCH_TOPIC, batch(records(["intact"], "c"))), corrupt: "intact" }),
         expect: "CORRUPT_MESSAGE",
       },
