@@ -613,8 +613,6 @@ $("edit-json").addEventListener("click", () => {
 });
 $("versions-api").addEventListener("change", renderVersionTable);
 $("versions-direction").addEventListener("change", renderVersionTable);
-renderVersionTable();
-renderGallery();
 
 $("input").addEventListener("input", () => { galleryRequest = null; clearTimeout(timer); timer = setTimeout(explain, 250); });
 $("explain").addEventListener("click", explain);
@@ -651,6 +649,9 @@ renderState();
 if (shared && restoreFragment()) $("send").disabled = $("direction").value !== "request";
 else await guide.firstScreen();
 performance.mark("first-screen");
+// Below the first screen: rendered once it is up (the gallery's 400 buttons took 80 ms before it).
+renderVersionTable();
+renderGallery();
 window.spate.ready = true;
 document.body.dataset.ready = "true";
 

@@ -272,7 +272,11 @@ export function startGuide(s) {
   function showFirstRequest() {
     $("prefix").value = "auto";
     s.loadBytes(hexToBytes(KCAT_API_VERSIONS), { direction: "request" });
+    // Select the api key, so the details pane says something from the start.
+    pick(s.reqView, (sp) => sp.name === "request_api_key");
     firstShown = true;
+    // kcat's frame is explained and clickable; the broker's answer follows once IndexedDB is open.
+    performance.mark("first-frame");
   }
 
   async function firstScreen() {
@@ -292,11 +296,6 @@ export function startGuide(s) {
     record(ex);
     showAnswer(ex);
     $("send").disabled = false;
-    // Select the api key, so the details pane says something from the start.
-    const t = s.reqView.t;
-    const h = t ? t.child(0, "header") : -1;
-    const k = h >= 0 ? t.child(h, "request_api_key") : -1;
-    if (k >= 0) s.reqView.select(k, false);
     // The address stays the page's own: a reload shows this screen again, not the request alone.
     history.replaceState(null, "", location.pathname + location.search);
   }
