@@ -145,11 +145,16 @@ export function startGuide(s) {
     if (ex) show(ex, run.wt.steps[run.at].focus);
   }
 
+  /// Sends step `i` of the walkthrough being followed; shows it unless
+  /// another walkthrough was begun meanwhile.
   async function sendStep(i, edited) {
-    const ex = await runStep({ wasm, send }, run.wt, i, run.ctx, edited);
+    const mine = run;
+    const ex = await runStep({ wasm, send }, mine.wt, i, mine.ctx, edited);
     ex.edited = edited !== undefined;
-    run.byStep[i] = ex;
+    mine.byStep[i] = ex;
     record(ex);
+    if (run === mine) showStep();
+    s.renderState?.();
     return ex;
   }
 
@@ -157,8 +162,6 @@ export function startGuide(s) {
     run = { wt, ctx: { correlation: 0 }, at: 0, byStep: [] };
     renderStep();
     await sendStep(0);
-    showStep();
-    s.renderState?.();
   }
 
   async function advance() {
@@ -166,12 +169,11 @@ export function startGuide(s) {
     run.at++;
     renderStep();
     await sendStep(run.at);
-    showStep();
-    s.renderState?.();
   }
 
   async function runRest() {
-    while (run && run.at + 1 < run.wt.steps.length) await advance();
+    const mine = run;
+    while (run === mine && run.at + 1 < run.wt.steps.length) await advance();
   }
 
   // ---------------------------------------------------------------- edit & re-send
@@ -207,8 +209,6 @@ export function startGuide(s) {
         edited = ta.value.trim().startsWith("{") ? wasm.fromJson(ta.value) : wasm.parseInput(ta.value, false).bytes;
       } catch (e) { err.hidden = false; err.textContent = `Not sent: ${e.message}`; return; }
       await sendStep(run.at, Uint8Array.from(edited));
-      showStep();
-      s.renderState?.();
     }, { id: "guide-resend" });
     box.append(el("label", "block", "The request as JSON: change any field (lengths, counts and CRCs are recomputed), then re-send it in this conversation."), ta, go, err);
     return box;
