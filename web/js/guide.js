@@ -51,6 +51,7 @@ export function startGuide(s) {
     $("prefix").value = "auto";
     s.loadBytes(ex.request, { direction: "request" });
     showAnswer(ex);
+    s.reqView.tree.scrollTop = s.respView.tree.scrollTop = 0;
     // What the step is about, selected: its field in the request, the error in the answer.
     if (focus) pick(s.reqView, (sp) => sp.name === focus);
     if (ex.errors.length) pick(s.respView, (sp) => /error_code$/.test(sp.name) && Number(sp.value) !== 0);
@@ -101,7 +102,7 @@ export function startGuide(s) {
   function renderIntro() {
     const intro = el("p", "guide-lead");
     intro.innerHTML = "<strong>The first thing kcat says to a broker</strong> (ApiVersions, its real bytes) and the answer of the broker running in this page. "
-      + "<strong>Click any byte or field</strong> to see what it is, or take a conversation below, step by step; or paste bytes your own client sent.";
+      + "<strong>Click any byte or field</strong> to see what it is. Then hold a conversation with that broker, step by step, or paste the bytes your own client sent.";
     bar.replaceChildren(intro, picker());
   }
 
@@ -129,10 +130,15 @@ export function startGuide(s) {
     const outcome = el("p", "guide-outcome");
     outcome.id = "guide-outcome";
     if (ex) {
-      const mark = ex.ok ? "✓" : "✗";
       const said = ex.closed ? `closed: ${ex.closed}` : ex.errors.length ? ex.errors.join(", ") : "no error";
-      outcome.textContent = `→ ${ex.api} v${ex.version}, ${ex.request.length} bytes · ← ${ex.response ? `${ex.response.length} bytes` : "no answer"} in ${ex.latencyMs} ms · ${said} ${mark} (this step expects ${describeExpect(step.expect)})`;
-      outcome.classList.add(ex.ok ? "ok" : "bad");
+      const sent = `→ ${ex.api} v${ex.version}, ${ex.request.length} bytes · ← ${ex.response ? `${ex.response.length} bytes` : "no answer"} in ${ex.latencyMs} ms · ${said}`;
+      if (ex.edited) {
+        // An edit asks its own question: what the step as written expects is only a reference.
+        outcome.textContent = `${sent} (your edit; as written, this step expects ${describeExpect(step.expect)})`;
+      } else {
+        outcome.textContent = `${sent} ${ex.ok ? "✓" : "✗"} (this step expects ${describeExpect(step.expect)})`;
+        outcome.classList.add(ex.ok ? "ok" : "bad");
+      }
     } else {
       outcome.textContent = "Sending…";
     }
@@ -295,6 +301,7 @@ export function startGuide(s) {
     }
     record(ex);
     showAnswer(ex);
+    pick(s.respView, (sp) => sp.name === "api_keys");
     $("send").disabled = false;
     // The address stays the page's own: a reload shows this screen again, not the request alone.
     history.replaceState(null, "", location.pathname + location.search);
