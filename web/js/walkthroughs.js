@@ -65,6 +65,7 @@ export const WALKTHROUGHS = [
     steps: [
       {
         title: "kcat's ApiVersions v3",
+        focus: "client_software_name",
         say: "These are the bytes kcat sent when it connected: a 4-byte size, api key 18 (ApiVersions), version 3, a correlation id the answer will echo, and the client id. From v3 on the request is flexible (compact strings, tagged fields) and names the client software. The answer lists every API with its lowest and highest version; its header is always v0, without tagged fields, even though the body is flexible: a client cannot know the broker's header rules before it has this answer.",
         build: () => ({ bytes: hexToBytes(KCAT_API_VERSIONS) }),
         expect: null,
@@ -72,6 +73,7 @@ export const WALKTHROUGHS = [
       },
       {
         title: "The newest version both know",
+        focus: "request_api_version",
         say: "A newer client knows ApiVersions v4. It sends the highest version it knows; the broker said (previous answer) which it speaks, so from now on the client picks min(its highest, the broker's highest) for every API. Here the broker speaks v4, so the same request at v4 is answered at v4.",
         build: (ctx) => ({ json: req(ctx, "ApiVersions", 4, { client_software_name: "spate-guide", client_software_version: "1.0" }) }),
         expect: null,
@@ -89,6 +91,7 @@ export const WALKTHROUGHS = [
       },
       {
         title: "Retry at v0",
+        focus: "request_api_version",
         say: "The client retries at a version the answer listed. v0 has an empty body and the old, non-flexible header: the smallest request in Kafka. Its answer is the list again, error 0.",
         build: (ctx) => ({ json: req(ctx, "ApiVersions", 0, {}) }),
         expect: null,
@@ -102,6 +105,7 @@ export const WALKTHROUGHS = [
     steps: [
       {
         title: "Metadata v12 for a topic",
+        focus: "allow_auto_topic_creation",
         say: `Metadata names the brokers (node id, host, port), the cluster id, the controller, and for each topic asked for its id and partitions, each with its leader, replicas and in-sync replicas. With allow_auto_topic_creation a topic that does not exist yet is created (this broker's auto.create.topics.enable is on, as Kafka's is by default): ${TOPIC} exists after this answer.`,
         build: (ctx) => ({ json: metadata(ctx, TOPIC) }),
         expect: null,
@@ -109,18 +113,21 @@ export const WALKTHROUGHS = [
       },
       {
         title: "Metadata for every topic",
+        focus: "topics",
         say: "topics: null (a -1 count; in a flexible version the compact count 0) asks for every topic, internal ones such as __consumer_offsets included once they exist. An empty array would ask for none: only the brokers.",
         build: (ctx) => ({ json: req(ctx, "Metadata", 12, { topics: null, allow_auto_topic_creation: false, include_topic_authorized_operations: false }) }),
         expect: null,
       },
       {
         title: "A topic that does not exist",
+        focus: "allow_auto_topic_creation",
         say: "Without auto-creation, a topic the broker does not know comes back with error UNKNOWN_TOPIC_OR_PARTITION (3) in its entry. The request as a whole succeeds: Kafka reports errors per topic and per partition, beside the data.",
         build: (ctx) => ({ json: req(ctx, "Metadata", 12, { topics: [{ topic_id: ZERO_ID, name: "guide-no-such-topic" }], allow_auto_topic_creation: false, include_topic_authorized_operations: false }) }),
         expect: "UNKNOWN_TOPIC_OR_PARTITION",
       },
       {
         title: "DescribeTopicPartitions",
+        focus: "response_partition_limit",
         say: "Since Kafka 3.7 (KIP-966) a client can page through a topic's partitions: response_partition_limit caps how many come back and a cursor says where the next page starts. Each partition carries its leader, leader epoch, replicas and ISR, and the eligible leader replicas.",
         build: (ctx) => ({ json: req(ctx, "DescribeTopicPartitions", 0, { topics: [{ name: TOPIC }], response_partition_limit: 100, cursor: null }) }),
         expect: null,
@@ -134,12 +141,14 @@ export const WALKTHROUGHS = [
     steps: [
       {
         title: "CreateTopics",
+        focus: "num_partitions",
         say: `Create ${TOPIC} with one partition and one replica. timeout_ms is how long the broker may wait for the topic to be ready. Run again (or after Find the leader), the same request gets TOPIC_ALREADY_EXISTS (36) for it: creating is not idempotent in Kafka.`,
         build: (ctx) => ({ json: req(ctx, "CreateTopics", 7, { topics: [{ name: TOPIC, num_partitions: 1, replication_factor: 1, assignments: [], configs: [] }], timeout_ms: 5000, validate_only: false }) }),
         expect: [null, "TOPIC_ALREADY_EXISTS"],
       },
       {
         title: "InitProducerId: an idempotent producer's id",
+        focus: "producer_id",
         say: "With no transactional id, InitProducerId hands out a fresh producer id at epoch 0. From now on each batch carries the id, the epoch and the sequence number of its first record, counted per partition from 0, so the leader can tell a retry from a new batch.",
         build: (ctx) => ({ json: req(ctx, "InitProducerId", 5, { transactional_id: null, transaction_timeout_ms: 60000, producer_id: -1, producer_epoch: -1 }) }),
         expect: null,
@@ -147,6 +156,7 @@ export const WALKTHROUGHS = [
       },
       {
         title: "Produce a record batch",
+        focus: "base_sequence",
         say: "acks -1 (all) asks for the answer once every in-sync replica has the batch. The batch's header says producer id, epoch and base_sequence 0; its three records hold only deltas from the batch's base offset and timestamp. The answer names the offset the leader gave the batch's first record.",
         build: (ctx) => ({ json: produce(ctx, TOPIC, batch(records(["2 coffees", "1 tea", "3 croissants"]), { producer_id: ctx.producerId, producer_epoch: ctx.producerEpoch, base_sequence: 0 })) }),
         expect: null,
@@ -154,12 +164,14 @@ export const WALKTHROUGHS = [
       },
       {
         title: "The same batch again: a retry",
+        focus: "base_sequence",
         say: "Had the answer been lost, the producer would send the same batch again. The leader remembers the last batches of each producer id: same id, epoch and sequence, so it is a duplicate. It is not written twice; the answer is a success naming the offset the first copy got.",
         build: (ctx) => ({ json: produce(ctx, TOPIC, batch(records(["2 coffees", "1 tea", "3 croissants"]), { producer_id: ctx.producerId, producer_epoch: ctx.producerEpoch, base_sequence: 0 })) }),
         expect: null,
       },
       {
         title: "A gap in the sequence",
+        focus: "base_sequence",
         say: "The next batch must start at sequence 3 (three records so far). One starting at 7 means batches went missing in between: the leader refuses it with OUT_OF_ORDER_SEQUENCE_NUMBER (45) and writes nothing.",
         build: (ctx) => ({ json: produce(ctx, TOPIC, batch(records(["lost?"]), { producer_id: ctx.producerId, producer_epoch: ctx.producerEpoch, base_sequence: 7 })) }),
         expect: "OUT_OF_ORDER_SEQUENCE_NUMBER",
@@ -173,6 +185,7 @@ export const WALKTHROUGHS = [
     steps: [
       {
         title: "Metadata: the topic's id",
+        focus: "topic_id",
         say: `From Fetch v13 on, topics are named by their 16-byte id, not their name: the client takes it from Metadata (here ${TOPIC}, created if need be).`,
         build: (ctx) => ({ json: metadata(ctx, TOPIC) }),
         expect: null,
@@ -180,12 +193,14 @@ export const WALKTHROUGHS = [
       },
       {
         title: "Produce something to read",
+        focus: "acks",
         say: "Two records, acks 1 (the leader's word is enough), no producer id: a plain producer's batch has producer id -1 and base_sequence -1.",
         build: (ctx) => ({ json: produce(ctx, TOPIC, batch(records(["espresso", "flat white"], "cup")), 1) }),
         expect: null,
       },
       {
         title: "ListOffsets: where the log ends",
+        focus: "timestamp",
         say: "timestamp -1 asks for the latest offset (the high watermark: the offset the next record will get), -2 for the earliest still kept; any other value finds the first record at or after that time. A consumer without a committed offset starts at one of these (auto.offset.reset).",
         build: (ctx) => ({ json: req(ctx, "ListOffsets", 9, { replica_id: -1, isolation_level: 0, topics: [{ name: TOPIC, partitions: [{ partition_index: 0, current_leader_epoch: -1, timestamp: -1 }] }] }) }),
         expect: null,
@@ -193,12 +208,14 @@ export const WALKTHROUGHS = [
       },
       {
         title: "Fetch from offset 0",
+        focus: "fetch_offset",
         say: "Fetch names the topic by id, the partition and the offset to read from; partition_max_bytes bounds the answer. The records come back as the batches the producers wrote, bytes unchanged (Kafka never re-encodes them), with the high watermark beside them.",
         build: (ctx) => ({ json: fetch(ctx, 0, 100) }),
         expect: null,
       },
       {
         title: "Fetch at the end: a long poll",
+        focus: "max_wait_ms",
         say: "From the high watermark there is nothing to return. Rather than answer at once, the broker holds the request until min_bytes arrive or max_wait_ms (here 1000) passes: a consumer that is caught up costs one request a second, not a busy loop. Watch the latency.",
         build: (ctx) => ({ json: fetch(ctx, ctx.end, 1000) }),
         expect: null,
@@ -212,12 +229,14 @@ export const WALKTHROUGHS = [
     steps: [
       {
         title: "FindCoordinator",
+        focus: "key_type",
         say: `Which broker coordinates group ${GROUP}? key_type 0 is a group (1 a transactional id). Since v4 one request can ask for several keys. The answer is a node id, host and port to connect to.`,
         build: (ctx) => ({ json: req(ctx, "FindCoordinator", 6, { key_type: 0, coordinator_keys: [GROUP] }) }),
         expect: null,
       },
       {
         title: "JoinGroup without a member id",
+        focus: "member_id",
         say: "A new consumer joins with an empty member_id. Since JoinGroup v4 the coordinator does not admit it yet: it answers MEMBER_ID_REQUIRED (79) with a member id it made up, and the consumer must join again with it. (This keeps consumers that restart in a loop from filling the group with dead members.)",
         build: (ctx) => ({ json: join(ctx, "") }),
         expect: "MEMBER_ID_REQUIRED",
@@ -225,6 +244,7 @@ export const WALKTHROUGHS = [
       },
       {
         title: "JoinGroup with it",
+        focus: "member_id",
         say: "Joining again with the member id. The coordinator waits for other members (group.initial.rebalance.delay.ms, 3 seconds for a new group) before it answers everyone: the generation, the chosen protocol (here range), the leader, and to the leader alone the members with their subscriptions (the metadata bytes: version, topics, user data).",
         build: (ctx) => ({ json: join(ctx, ctx.memberId) }),
         expect: null,
@@ -232,24 +252,28 @@ export const WALKTHROUGHS = [
       },
       {
         title: "SyncGroup: the leader's assignment",
+        focus: "assignments",
         say: "The leader computed the assignment on the client side and sends it: for each member, the bytes of which partitions it gets. Followers send SyncGroup with no assignments; each gets its own share back.",
         build: (ctx) => ({ json: req(ctx, "SyncGroup", 5, { group_id: GROUP, generation_id: ctx.generation, member_id: ctx.memberId, group_instance_id: null, protocol_type: "consumer", protocol_name: "range", assignments: [{ member_id: ctx.memberId, assignment: assignment(TOPIC, [0]) }] }) }),
         expect: null,
       },
       {
         title: "Heartbeat",
+        focus: "generation_id",
         say: "Every few seconds, at most session_timeout_ms apart, the member says it is alive. The answer's error code is how a member learns the group is rebalancing (REBALANCE_IN_PROGRESS) and it must join again.",
         build: (ctx) => ({ json: req(ctx, "Heartbeat", 4, { group_id: GROUP, generation_id: ctx.generation, member_id: ctx.memberId, group_instance_id: null }) }),
         expect: null,
       },
       {
         title: "OffsetCommit",
+        focus: "committed_offset",
         say: "After processing, the consumer commits the next offset to read, with its generation and member id so a member evicted meanwhile cannot overwrite the new owner's progress. The coordinator writes it to __consumer_offsets.",
         build: (ctx) => ({ json: req(ctx, "OffsetCommit", 9, { group_id: GROUP, generation_id_or_member_epoch: ctx.generation, member_id: ctx.memberId, group_instance_id: null, topics: [{ name: TOPIC, partitions: [{ partition_index: 0, committed_offset: 2, committed_leader_epoch: -1, committed_metadata: null }] }] }) }),
         expect: null,
       },
       {
         title: "LeaveGroup",
+        focus: "reason",
         say: "A consumer that closes says so, and the group rebalances at once instead of after the session timeout.",
         build: (ctx) => ({ json: req(ctx, "LeaveGroup", 5, { group_id: GROUP, members: [{ member_id: ctx.memberId, group_instance_id: null, reason: "the walkthrough is over" }] }) }),
         expect: null,
@@ -263,6 +287,7 @@ export const WALKTHROUGHS = [
     steps: [
       {
         title: "A topic to write to",
+        focus: "allow_auto_topic_creation",
         say: `Metadata with auto-creation, so ${BATCH_TOPIC} exists.`,
         build: (ctx) => ({ json: metadata(ctx, BATCH_TOPIC) }),
         expect: null,
