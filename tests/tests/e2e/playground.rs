@@ -186,7 +186,11 @@ fn first_screen_and_guided_conversations_in_chromium() {
         );
     }
     assert!(text.contains("ok   your response: a wrong byte names the field"));
-    for name in ["20-first-screen.png", "21-walkthrough-group.png", "23-your-response.png"] {
+    for name in [
+        "20-first-screen.png",
+        "21-walkthrough-group.png",
+        "23-your-response.png",
+    ] {
         assert!(shots.join(name).is_file(), "screenshot {name} saved");
     }
 }
