@@ -158,6 +158,15 @@ try {
   said = await mine(answer.slice(8));
   check("your response: no size prefix is said so", /without its 4-byte size prefix/.test(said), said);
 
+  // ---- The conversation, listed: one entry per exchange; selecting one explains it.
+  const listed = await page.$$eval("#guide-log li", (els) => els.map((e) => e.textContent));
+  const total = await page.evaluate(() => window.spate.exchanges.length);
+  check("conversation: every exchange listed", listed.length === total && /^first screen: → ApiVersions v3/.test(listed[0]), `${listed.length} of ${total}: ${listed[0]}`);
+  await page.locator("#conversation-section").screenshot({ path: path.join(shots, "24-conversation.png") });
+  const join = listed.findIndex((t) => /JoinGroup v9.*MEMBER_ID_REQUIRED/.test(t));
+  await page.click(`#guide-log li:nth-child(${join + 1}) button`);
+  check("conversation: selecting an exchange explains it", /^JoinGroupResponse v9.*MEMBER_ID_REQUIRED/.test(await page.textContent("#resp-title")), await page.textContent("#resp-title"));
+
   check("no page errors", page.errors.length === 0, page.errors.join("; "));
 } finally {
   await browser.close();
