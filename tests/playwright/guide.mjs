@@ -72,6 +72,9 @@ try {
   check("first screen: the broker's answer beside it, no error", /^ApiVersionsResponse v3, \d+ bytes.* — no error$/.test(resp), resp);
   const rows = await page.$$eval("#request-frame .tree .node", (els) => els.map((e) => e.textContent));
   check("first screen: kcat's client id and software in the tree", rows.some((r) => /client_id.*"rdkafka"/.test(r)) && rows.some((r) => /client_software_name.*"librdkafka"/.test(r)), rows.slice(0, 12).join(" | "));
+  const captured = fs.readFileSync(new URL("../../core/tests/vectors/api_versions_request_v3_kcat.bin", import.meta.url)).toString("hex");
+  const shown = await page.evaluate(() => Array.from(window.spate.exchanges[0].request, (b) => b.toString(16).padStart(2, "0")).join(""));
+  check("first screen: the bytes are kcat's, as captured in core/tests/vectors", shown === captured, shown);
   check("first screen: a prompt of what to try", /Click any byte or field/.test(await page.textContent("#guide")) && (await page.$$("#guide button.walkthrough")).length === 6);
   const layout = await page.evaluate(() => {
     const box = (sel) => { const r = document.querySelector(sel).getBoundingClientRect(); return { top: Math.round(r.top), bottom: Math.round(r.bottom), h: Math.round(r.height) }; };
