@@ -124,6 +124,8 @@ export function startGuide(s) {
       button("Edit & re-send", () => togglePanel("edit"), { id: "guide-edit" }),
       button("Write the response yourself", () => togglePanel("yours"), { id: "guide-yours" }),
       button("Close", () => { run = null; renderIntro(); }, { id: "guide-close" }));
+    // While the step's answer is awaited (a long poll, a join), nothing else is sent.
+    if (!ex) for (const b of nav.querySelectorAll("button:not(#guide-close)")) b.disabled = true;
     head.append(nav);
     const say = el("p", "guide-say", step.say);
     say.id = "guide-say";
