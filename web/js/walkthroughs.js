@@ -209,7 +209,7 @@ export const WALKTHROUGHS = [
       {
         title: "Fetch from offset 0",
         focus: "fetch_offset",
-        say: "Fetch names the topic by id, the partition and the offset to read from; partition_max_bytes bounds the answer. The records come back as the batches the producers wrote, bytes unchanged (Kafka never re-encodes them), with the high watermark beside them.",
+        say: "Fetch names the topic by id, the partition and the offset to read from; partition_max_bytes bounds the answer. The records come back as the batches the producers wrote, bytes as stored (a broker does not re-encode them for a client this new), with the high watermark beside them.",
         build: (ctx) => ({ json: fetch(ctx, 0, 100) }),
         expect: null,
       },
@@ -294,7 +294,7 @@ export const WALKTHROUGHS = [
       },
       {
         title: "Two records, uncompressed",
-        say: "Select a record in the tree: its length, attributes, timestamp and offset deltas, key and value lengths are varints, zigzag-encoded (0 is 00, -1 is 01, 1 is 02), so small numbers take one byte and a null key is the single byte 01. The batch's crc is CRC-32C (Castagnoli) of everything after it, from attributes to the last record: the explainer recomputes it and says whether it holds.",
+        say: "Select a record in the tree: its length, timestamp and offset deltas, key and value lengths and header count are varints, zigzag-encoded (0 is 00, -1 is 01, 1 is 02), so small numbers take one byte and a null key is the single byte 01 (only the record's attributes byte is a plain int8). The batch's crc is CRC-32C (Castagnoli) of everything after it, from attributes to the last record: the explainer recomputes it and says whether it holds.",
         focus: "crc",
         build: (ctx) => ({ json: produce(ctx, BATCH_TOPIC, batch([{ timestamp_delta: 0, offset_delta: 0, key: null, value: "no key", headers: [] }, { timestamp_delta: 5, offset_delta: 1, key: "k", value: "with a header", headers: [{ key: "trace", value: "42" }] }])) }),
         expect: null,
