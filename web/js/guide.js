@@ -99,10 +99,13 @@ export function startGuide(s) {
     return p;
   }
 
-  function renderIntro() {
+  /// The bar with no walkthrough followed; `kcat` when the first screen's exchange is shown.
+  function renderIntro(kcat = false) {
     const intro = el("p", "guide-lead");
-    intro.innerHTML = "<strong>The first thing kcat says to a broker</strong> (ApiVersions, its real bytes) and the answer of the broker running in this page. "
-      + "<strong>Click any byte or field</strong> to see what it is. Then hold a conversation with that broker, step by step, or paste the bytes your own client sent.";
+    intro.innerHTML = kcat
+      ? "<strong>The first thing kcat says to a broker</strong> (ApiVersions, its real bytes) and the answer of the broker running in this page. "
+        + "<strong>Click any byte or field</strong> to see what it is. Then hold a conversation with that broker, step by step, or paste the bytes your own client sent."
+      : "<strong>Click any byte or field</strong> to see what it is. Hold a conversation with the broker running in this page, step by step, or paste the bytes your own client sent.";
     bar.replaceChildren(intro, picker());
   }
 
@@ -278,6 +281,7 @@ export function startGuide(s) {
 
   /// kcat's ApiVersions request explained, the in-page broker's answer beside it.
   function showFirstRequest() {
+    renderIntro(true);
     $("prefix").value = "auto";
     s.loadBytes(hexToBytes(KCAT_API_VERSIONS), { direction: "request" });
     // Select the api key, so the details pane says something from the start.
@@ -288,7 +292,7 @@ export function startGuide(s) {
   }
 
   async function firstScreen() {
-    renderIntro();
+    renderIntro(true);
     if (!firstShown) showFirstRequest();
     const bytes = hexToBytes(KCAT_API_VERSIONS);
     const ex = { walkthrough: null, step: 0, title: "kcat's ApiVersions", api: "ApiVersions", apiKey: 18, version: 3, respVersion: 3, request: bytes, response: null, closed: null, errors: [], ok: false, latencyMs: 0, at: Date.now() };
