@@ -154,7 +154,7 @@ try {
   check("your response: the broker's own bytes match", /Matches the broker's answer byte for byte/.test(said), said);
   // Byte 7 is the last byte of the correlation id (1 → 2).
   said = await mine(answer.slice(0, 14) + "02" + answer.slice(16));
-  check("your response: a wrong byte names the field (header.correlation_id)", /1 byte differs, the first at byte 7 \(in header\.correlation_id\)/.test(said) && /header\.correlation_id: yours 2, the broker's 1/.test(said), said);
+  check("your response: a wrong byte names the field (header.correlation_id)", /1 byte differs, the first at byte 7 \(in header\.correlation_id\); bytes 7\./.test(said) && /header\.correlation_id: yours 2, the broker's 1/.test(said), said);
   await page.screenshot({ path: path.join(shots, "23-your-response.png") });
   said = await mine(JSON.stringify({ header: { correlation_id: 1 }, body: { error_code: 0, api_keys: [{ api_key: 0, min_version: 0, max_version: 13 }], throttle_time_ms: 0 } }));
   check("your response: JSON with one API listed names the missing ones", /Differs/.test(said) && /body\.api_keys/.test(said) && /missing from yours/.test(said), said.slice(0, 300));

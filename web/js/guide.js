@@ -347,8 +347,14 @@ export function compareResponse(wasm, ex, text) {
     return { match: false, summary: "Your bytes are the broker's answer without its 4-byte size prefix: a response starts with its size, like a request.", fields: ["size: missing"] };
   }
   let diffBytes = 0, first = -1;
+  const ranges = []; // [from, to] of the bytes that differ, in order
   for (let i = 0; i < Math.max(mine.length, theirs.length); i++) {
-    if (mine[i] !== theirs[i]) { diffBytes++; if (first < 0) first = i; }
+    if (mine[i] === theirs[i]) continue;
+    diffBytes++;
+    if (first < 0) first = i;
+    const last = ranges[ranges.length - 1];
+    if (last && last[1] === i - 1) last[1] = i;
+    else ranges.push([i, i]);
   }
   if (!diffBytes) return { match: true, summary: `Matches the broker's answer byte for byte (${theirs.length} bytes).`, fields: [] };
   const a = leaves(wasm.annotate(theirs, { ...opts, sizePrefix: "present" }), theirs);
@@ -364,7 +370,8 @@ export function compareResponse(wasm, ex, text) {
   for (const [path, w] of b.map) if (!a.map.has(path)) fields.push(`${path}: only in yours (${w})`);
   const where = a.at(first);
   const lenNote = mine.length !== theirs.length ? ` Yours is ${mine.length} bytes, the broker's ${theirs.length}.` : "";
-  const summary = `Differs from the broker's answer: ${diffBytes} byte${diffBytes === 1 ? " differs" : "s differ"}, the first at byte ${first}${where ? ` (in ${where})` : ""}.${lenNote}${decodeErr ? ` Yours does not decode: ${decodeErr}.` : ""}`;
+  const shownRanges = ranges.slice(0, 6).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`)).join(", ") + (ranges.length > 6 ? ", …" : "");
+  const summary = `Differs from the broker's answer: ${diffBytes} byte${diffBytes === 1 ? " differs" : "s differ"}, the first at byte ${first}${where ? ` (in ${where})` : ""}; bytes ${shownRanges}.${lenNote}${decodeErr ? ` Yours does not decode: ${decodeErr}.` : ""}`;
   return { match: false, summary, fields: fields.slice(0, 12).concat(fields.length > 12 ? [`… and ${fields.length - 12} more`] : []) };
 }
 
