@@ -138,6 +138,9 @@ try {
   // ---- Edit as JSON with nothing loaded says so where the button is.
   {
     const fresh = await open(browser, url);
+    // The first screen shows kcat's ApiVersions: empty the input first.
+    await fresh.fill("#input", "");
+    await fresh.click("#explain");
     await fresh.click("#edit-json");
     const seen = await fresh.$eval("#error", (e) => {
       const r = e.getBoundingClientRect();

@@ -1,5 +1,6 @@
 // The playground page: wires the input, the frame views, the in-page
 // broker, the gallery, the version view and the state panel together.
+// The first screen and the guided conversations are guide.js's.
 // Everything runs here; the page makes no network request but for its own
 // files, and, when served by `spate serve`, server.json (which of
 // --inspect and --console are on) and the WebSockets of those two.
@@ -7,6 +8,7 @@
 import { FrameView, Tree } from "./frameview.js";
 import { LiveSequence } from "./sequence.js";
 import { CompareView } from "./compare.js";
+import { startGuide } from "./guide.js";
 
 const $ = (id) => document.getElementById(id);
 const status = $("status");
@@ -648,8 +650,6 @@ $("compare").addEventListener("click", () => {
 });
 $("versions-api").addEventListener("change", renderVersionTable);
 $("versions-direction").addEventListener("change", renderVersionTable);
-renderVersionTable();
-renderGallery();
 
 $("input").addEventListener("input", () => { galleryRequest = null; clearTimeout(timer); timer = setTimeout(explain, 250); });
 $("explain").addEventListener("click", explain);
@@ -669,15 +669,27 @@ $("reset").addEventListener("click", async () => {
 });
 window.addEventListener("hashchange", restoreFragment);
 
-pg = await wasm.Playground.open("spate-playground");
+// The first screen's request is explained while IndexedDB opens.
+const opening = wasm.Playground.open("spate-playground");
+// For tests and the benchmark (tests/playwright/), and the guide.
+window.spate = { wasm, Tree, explainBytes, loadBytes, reqView, respView, renderState, liveSeq, compare };
+const guide = startGuide(window.spate);
+const shared = new URLSearchParams(location.hash.slice(1)).has("in");
+if (!shared) guide.showFirstRequest();
+pg = await opening;
+window.spate.pg = pg;
 status.textContent = "Ready: the broker runs in this page.";
 status.className = "muted";
+status.hidden = true; // the guide above the frames says what to do
 renderState();
-if (!restoreFragment()) $("send").disabled = true;
-else $("send").disabled = $("direction").value !== "request";
-
-// For tests and the benchmark (tests/playwright/).
-window.spate = { wasm, pg, Tree, explainBytes, loadBytes, reqView, respView, liveSeq, compare, ready: true };
+// The first screen: kcat's ApiVersions and the broker's answer, unless a share link says what to show.
+if (shared && restoreFragment()) $("send").disabled = $("direction").value !== "request";
+else await guide.firstScreen();
+performance.mark("first-screen");
+// Below the first screen: rendered once it is up (the gallery's 400 buttons took 80 ms before it).
+renderVersionTable();
+renderGallery();
+window.spate.ready = true;
 document.body.dataset.ready = "true";
 
 // The Console, when the server this page came from offers one (`spate
