@@ -18,6 +18,8 @@ pub(crate) struct Props {
     pub log_dir: Option<String>,
     /// `socket.request.max.bytes`.
     pub socket_request_max_bytes: Option<usize>,
+    /// `connections.max.idle.ms`.
+    pub connections_max_idle_ms: Option<u64>,
     /// `zookeeper.connect`: `host:port[,host:port...][/chroot]`.
     pub zookeeper_connect: Option<String>,
     /// `zookeeper.session.timeout.ms`.
@@ -88,6 +90,7 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "log.cleaner.enable" => c.log_cleaner_enable = v.parse()?,
         "log.cleaner.backoff.ms" => c.log_cleaner_backoff_ms = v.parse()?,
         "socket.request.max.bytes" => p.socket_request_max_bytes = Some(v.parse()?),
+        "connections.max.idle.ms" => p.connections_max_idle_ms = Some(v.parse()?),
         "max.connections" => p.connections.max = Some(v.to_string()),
         "max.connections.per.ip" => p.connections.per_ip = Some(v.to_string()),
         "max.connections.per.ip.overrides" => p.connections.overrides = Some(v.to_string()),
