@@ -152,3 +152,10 @@ pub fn rss_and_fds(pid: u32) -> (u64, usize) {
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
     (rss, fds)
 }
+
+/// Has the broker at `addr` auto-create `topic` (a Metadata request for
+/// it, through `kcat -L`: Produce alone does not create topics).
+pub fn create_topic(addr: &str, topic: &str) {
+    let out = crate::kcat(&["-b", addr, "-L", "-t", topic], b"");
+    assert!(out.status.success(), "kcat -L -t {topic}: {out:?}");
+}

@@ -145,6 +145,9 @@ impl ConnTx {
     /// Queues a response for the writer, or closes the connection when
     /// too much already waits ([`CLOSE_AT`]).
     pub(crate) fn frame(&self, conn: u64, chunks: Vec<Bytes>) {
+        if self.link.killed.load(Ordering::SeqCst) {
+            return;
+        }
         let n: usize = chunks.iter().map(Bytes::len).sum();
         let before = self.link.pending.fetch_add(n, Ordering::SeqCst);
         if before > 0 && before + n > CLOSE_AT {

@@ -120,6 +120,7 @@ fn a_full_log_directory_fails_appends_with_storage_error_and_loses_nothing_ackno
     std::fs::write(&ballast, vec![0u8; 2 << 20]).unwrap();
     let data = fs.dir.join("data");
     let server = Server::start_in(&data, &[]);
+    raw::create_topic(&server.addr, TOPIC);
     let mut s = TcpStream::connect(&server.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
 

@@ -138,6 +138,7 @@ fn a_thousand_connections_produce_and_fetch_and_every_record_reads_back() {
     raise_nofile(conns * 2 + 256);
     let server = Server::start_with_properties(&format!("num.partitions={PARTITIONS}\n"), &[]);
     let pid = server.pid();
+    raw::create_topic(&server.addr, TOPIC);
     let (rss0, fds0) = raw::rss_and_fds(pid);
     let start = Arc::new(Barrier::new(conns as usize + 1));
     let mut clients = Vec::new();

@@ -155,6 +155,7 @@ fn closed_by_broker(s: &mut TcpStream, quiet: Duration) -> bool {
 fn a_client_that_never_reads_is_bounded_then_closed() {
     let server = Server::start_with_properties("connections.max.idle.ms=5000\n", &[]);
     // 2 MB in the partition: each Fetch below is answered with 1 MB.
+    raw::create_topic(&server.addr, "never-read");
     let mut w = TcpStream::connect(&server.addr).unwrap();
     for i in 0..8 {
         let values = vec![Bytes::from(vec![b'x'; 1000]); 250];
