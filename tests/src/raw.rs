@@ -32,7 +32,13 @@ fn frame(body: RequestBody, version: i16, correlation: i32) -> Bytes {
 
 /// A Produce request (size prefix included) of one batch of `values` to
 /// `topic` partition `partition`, with `acks`.
-pub fn produce(topic: &str, partition: i32, values: &[Bytes], acks: i16, correlation: i32) -> Bytes {
+pub fn produce(
+    topic: &str,
+    partition: i32,
+    values: &[Bytes],
+    acks: i16,
+    correlation: i32,
+) -> Bytes {
     let mut b = RecordBatchBuilder::new(0, 0);
     for (i, v) in values.iter().enumerate() {
         b = b.record(Record::new(i as i32, 0, None, Some(v.clone())));

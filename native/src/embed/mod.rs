@@ -421,7 +421,11 @@ impl Broker {
             .await
             .map_err(|_| stopped())?;
         r.inputs
-            .send(Input::Connect(OWN_CONN, peer, ConnTx::new(out_tx, Link::new())))
+            .send(Input::Connect(
+                OWN_CONN,
+                peer,
+                ConnTx::new(out_tx, Link::new()),
+            ))
             .map_err(|_| stopped())?;
         r.inputs
             .send(Input::Frame(OWN_CONN, frame, permit))

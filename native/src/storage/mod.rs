@@ -274,7 +274,9 @@ impl FileStorage {
         if self.checkpointed.as_ref() != Some(&bases) {
             match self.write_recovery_points() {
                 Ok(()) => self.checkpointed = Some(bases),
-                Err(e) => tracing::warn!(error = %e, "writing the recovery point checkpoint failed"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "writing the recovery point checkpoint failed")
+                }
             }
         }
         Ok(())

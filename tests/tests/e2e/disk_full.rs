@@ -135,7 +135,11 @@ fn a_full_log_directory_fails_appends_with_storage_error_and_loses_nothing_ackno
             (err, _) => break err,
         }
     };
-    eprintln!("{} batches acknowledged, then error {refused}; df: {}", acked.len(), used(&fs.dir));
+    eprintln!(
+        "{} batches acknowledged, then error {refused}; df: {}",
+        acked.len(),
+        used(&fs.dir)
+    );
     assert_eq!(refused, KAFKA_STORAGE_ERROR, "the error for a full disk");
     assert!(acked.len() > 10, "only {} batches fitted", acked.len());
     // Still full: refused again, on the same connection.
@@ -177,5 +181,8 @@ fn a_full_log_directory_fails_appends_with_storage_error_and_loses_nothing_ackno
     let log = read_all(&server.addr);
     assert_eq!(log.len(), acked.len() * 100, "records after the restart");
     all_acknowledged_present(&log, &acked);
-    eprintln!("{} batches acknowledged in all, all read back after kill -9", acked.len());
+    eprintln!(
+        "{} batches acknowledged in all, all read back after kill -9",
+        acked.len()
+    );
 }

@@ -41,9 +41,11 @@ fn nofile() -> (u64, u64) {
         .lines()
         .find(|l| l.starts_with("Max open files"))
         .expect("a Max open files line");
-    let mut nums = line
-        .split_whitespace()
-        .filter_map(|w| w.parse::<u64>().ok().or((w == "unlimited").then_some(u64::MAX)));
+    let mut nums = line.split_whitespace().filter_map(|w| {
+        w.parse::<u64>()
+            .ok()
+            .or((w == "unlimited").then_some(u64::MAX))
+    });
     (nums.next().unwrap_or(0), nums.next().unwrap_or(0))
 }
 
@@ -182,8 +184,16 @@ fn a_thousand_connections_produce_and_fetch_and_every_record_reads_back() {
         .map(|p| read_partition(&server.addr, p))
         .collect();
     for (p, at, v) in &acked {
-        assert_eq!(logs[*p as usize].get(at), Some(v), "partition {p} offset {at}");
+        assert_eq!(
+            logs[*p as usize].get(at),
+            Some(v),
+            "partition {p} offset {at}"
+        );
     }
     let total: usize = logs.iter().map(BTreeMap::len).sum();
-    assert_eq!(total, acked.len(), "records in the log besides the acknowledged ones");
+    assert_eq!(
+        total,
+        acked.len(),
+        "records in the log besides the acknowledged ones"
+    );
 }

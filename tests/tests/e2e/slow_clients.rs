@@ -54,7 +54,17 @@ fn normal_clients(server: &Server, topic: &str) -> Duration {
     let out = kcat(&["-b", &server.addr, "-P", "-t", topic], lines.as_bytes());
     assert!(out.status.success(), "kcat -P: {out:?}");
     let out = kcat(
-        &["-b", &server.addr, "-C", "-t", topic, "-o", "beginning", "-e", "-q"],
+        &[
+            "-b",
+            &server.addr,
+            "-C",
+            "-t",
+            topic,
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+        ],
         b"",
     );
     assert!(out.status.success(), "kcat -C: {out:?}");
@@ -123,7 +133,9 @@ fn a_client_trickling_its_request_holds_up_no_one() {
     eprintln!("kcat and confluent-kafka beside two trickling clients: {took:?}");
     assert!(took < NORMAL, "the normal clients took {took:?}");
     assert_eq!(
-        slow.join().unwrap().expect("the trickled request was answered"),
+        slow.join()
+            .unwrap()
+            .expect("the trickled request was answered"),
         7
     );
     stop.store(true, Ordering::Relaxed);
@@ -232,7 +244,10 @@ fn connections_max_idle_ms_closes_idle_connections_not_trickling_ones() {
     assert_eq!(raw::correlation(&f), 7);
     // The idle one was closed in the meantime.
     assert!(closed_by_broker(&mut idle, Duration::from_secs(1)));
-    eprintln!("checked {:?} after the idle connection's answer", answered.elapsed());
+    eprintln!(
+        "checked {:?} after the idle connection's answer",
+        answered.elapsed()
+    );
     let log = std::fs::read_to_string(server.log_path()).unwrap();
     assert!(
         log.contains("connections.max.idle.ms"),
