@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 pub mod cluster;
 pub mod fixture;
 pub mod logs;
+pub mod raw;
 pub mod redis;
 pub mod tls;
 pub mod txn;

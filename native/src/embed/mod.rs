@@ -71,7 +71,7 @@ pub use spate_core::protocol::{ApiKey, ErrorCode};
 
 use crate::clock::{now_ms, Clock};
 use crate::serve::faults::Control;
-use crate::serve::{self, ConnOut, Input, Running, ServeArgs};
+use crate::serve::{self, ConnOut, ConnTx, Input, Link, Running, ServeArgs};
 
 /// Why an embedded broker could not start, or refused a control.
 #[derive(Debug)]
@@ -421,7 +421,11 @@ impl Broker {
             .await
             .map_err(|_| stopped())?;
         r.inputs
-            .send(Input::Connect(OWN_CONN, peer, out_tx))
+            .send(Input::Connect(
+                OWN_CONN,
+                peer,
+                ConnTx::new(out_tx, Link::new()),
+            ))
             .map_err(|_| stopped())?;
         r.inputs
             .send(Input::Frame(OWN_CONN, frame, permit))

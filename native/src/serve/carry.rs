@@ -7,7 +7,7 @@ use super::*;
 /// What [`apply`] works with besides the broker.
 pub(super) struct Ctx<'a> {
     /// The connections' writers.
-    pub conns: &'a mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
+    pub conns: &'a mut HashMap<ConnId, ConnTx>,
     /// `--inspect`'s tap.
     pub tap: Option<&'a inspect::Tap>,
     /// `--metrics` request times and the request log.
@@ -144,7 +144,7 @@ pub(super) fn not_in_a_cluster<S: Storage>(
 }
 
 pub(super) fn send(
-    conns: &mut HashMap<ConnId, mpsc::UnboundedSender<ConnOut>>,
+    conns: &mut HashMap<ConnId, ConnTx>,
     out: Output,
     cluster: Option<&mpsc::UnboundedSender<cluster::Command>>,
     (tap, clock): (Option<&inspect::Tap>, &crate::clock::Clock),
@@ -165,7 +165,7 @@ pub(super) fn send(
                 t.response(conn, &chunks, clock.now());
             }
             if let Some(tx) = conns.get(&conn) {
-                let _ = tx.send(ConnOut::Frame(chunks));
+                tx.frame(conn, chunks);
             }
         }
         Output::WriteIsr {
@@ -235,7 +235,7 @@ pub(super) fn send(
                 t.close(conn, &reason, clock.now());
             }
             if let Some(tx) = conns.remove(&conn) {
-                let _ = tx.send(ConnOut::Close);
+                tx.close();
             }
         }
         // The owner loop hands these to its replica connections.

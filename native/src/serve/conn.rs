@@ -2,7 +2,8 @@
 //! that writes responses with vectored I/O. The stream is a TCP stream or
 //! a TLS one over it ([`accept`] runs the handshake in the connection's
 //! own task, so a slow or hostile handshake never holds up the accept
-//! loop).
+//! loop). Slow, stuck and idle clients are handled as [`super::link`]
+//! says.
 
 use std::io::IoSlice;
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use tokio::sync::{mpsc, Semaphore};
 use tracing::{debug, info, warn};
 
 use super::faults::{DriverFaults, Verdict};
+use super::link::{Active, ConnTx, Link};
 use super::quota::Slot;
 use super::tls::Tls;
 use super::Input;
@@ -35,6 +37,8 @@ pub(crate) struct Shared {
     pub budget: Arc<Semaphore>,
     /// Delays and dropped connections a test armed ([`super::faults`]).
     pub faults: Arc<DriverFaults>,
+    /// `connections.max.idle.ms`.
+    pub idle: std::time::Duration,
 }
 
 /// Takes a new TCP connection on listener `listener`: draws its entropy
@@ -97,7 +101,14 @@ pub(crate) enum ConnOut {
 }
 
 /// Starts the reader and writer tasks of a new connection.
-fn spawn<R, W>(id: ConnId, mut rd: R, mut wr: W, (info, slot): (PeerInfo, Slot), shared: Shared)
+///
+/// The reader reads a frame's body as it arrives and only then waits for
+/// its share of the in-flight budget, so a client that announces a large
+/// frame and trickles it holds no budget the other connections need. It
+/// reads no next frame while the connection's responses wait to be
+/// written ([`Link`]), and stops when the connection is idle for
+/// `connections.max.idle.ms` or killed; either task's end kills the other.
+fn spawn<R, W>(id: ConnId, rd: R, wr: W, (info, slot): (PeerInfo, Slot), shared: Shared)
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -107,69 +118,77 @@ where
         max_request,
         budget,
         faults,
+        idle,
     } = shared;
+    let link = Link::new();
+    let mut rd = Active {
+        inner: rd,
+        link: link.clone(),
+    };
+    let mut wr = Active {
+        inner: wr,
+        link: link.clone(),
+    };
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<ConnOut>();
-    let _ = owner.send(Input::Connect(id, info, out_tx));
+    let _ = owner.send(Input::Connect(id, info, ConnTx::new(out_tx, link.clone())));
     let owner_r = owner.clone();
     // The connection counts against the limits until both halves are done.
     let slot = Arc::new(slot);
     let slot_w = slot.clone();
+    let link_w = link.clone();
     tokio::spawn(async move {
         let _slot = slot;
-        let reason = loop {
-            let mut size = [0u8; 4];
-            if let Err(e) = rd.read_exact(&mut size).await {
-                break format!("read: {e}");
-            }
-            let n = i32::from_be_bytes(size);
-            if n < 0 || n as usize > max_request {
-                // Kafka closes a connection whose frame exceeds socket.request.max.bytes.
-                info!(
-                    conn = id,
-                    size = n,
-                    max = max_request,
-                    "frame too large, closing"
-                );
-                break "frame larger than socket.request.max.bytes".to_string();
-            }
-            let n = n as usize;
-            // Backpressure: the frame is read only once the owner has room
-            // for its bytes (the permit goes back when it has been handled).
-            let want = n.clamp(1, super::IN_FLIGHT_BYTES) as u32;
-            let Ok(permit) = budget.clone().acquire_many_owned(want).await else {
-                break "broker stopped".into();
-            };
-            // Read into spare capacity: no zero-fill of what the socket
-            // overwrites anyway.
-            let mut buf = BytesMut::with_capacity(n);
-            let mut body = (&mut rd).take(n as u64);
-            let mut failed = None;
-            while buf.len() < n {
-                match body.read_buf(&mut buf).await {
-                    Ok(0) => {
-                        failed = Some("read: early eof".to_string());
-                        break;
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        failed = Some(format!("read: {e}"));
-                        break;
-                    }
+        let frames = async {
+            loop {
+                link.drained().await;
+                let mut size = [0u8; 4];
+                if let Err(e) = rd.read_exact(&mut size).await {
+                    break format!("read: {e}");
+                }
+                let n = i32::from_be_bytes(size);
+                if n < 0 || n as usize > max_request {
+                    // Kafka closes a connection whose frame exceeds socket.request.max.bytes.
+                    info!(
+                        conn = id,
+                        size = n,
+                        max = max_request,
+                        "frame too large, closing"
+                    );
+                    break "frame larger than socket.request.max.bytes".to_string();
+                }
+                let n = n as usize;
+                let buf = match read_body(&mut rd, n).await {
+                    Ok(buf) => buf,
+                    Err(reason) => break reason,
+                };
+                // Backpressure: the frame goes to the owner only once the
+                // frames waiting there leave room for it (the permit goes
+                // back when it has been handled); until then this
+                // connection reads nothing more.
+                let want = n.clamp(1, super::IN_FLIGHT_BYTES) as u32;
+                let Ok(permit) = budget.clone().acquire_many_owned(want).await else {
+                    break "broker stopped".into();
+                };
+                match faults.verdict(&buf) {
+                    Verdict::Pass => {}
+                    Verdict::Delay(d) => tokio::time::sleep(d).await,
+                    Verdict::Drop => break "dropped by a fault a test armed".into(),
+                }
+                if owner_r.send(Input::Frame(id, buf, permit)).is_err() {
+                    break "broker stopped".into();
                 }
             }
-            if let Some(reason) = failed {
-                break reason;
-            }
-            match faults.verdict(&buf) {
-                Verdict::Pass => {}
-                Verdict::Delay(d) => tokio::time::sleep(d).await,
-                Verdict::Drop => break "dropped by a fault a test armed".into(),
-            }
-            if owner_r
-                .send(Input::Frame(id, buf.freeze(), permit))
-                .is_err()
-            {
-                break "broker stopped".into();
+        };
+        // The writer still writes what is queued when the client only
+        // stopped sending; the owner drops its queue on Disconnect.
+        let reason = tokio::select! {
+            r = frames => r,
+            r = link.killed() => r,
+            _ = link.idle(idle) => {
+                info!(conn = id, idle_ms = idle.as_millis() as u64, "connection idle for connections.max.idle.ms, closing");
+                let reason = "idle for longer than connections.max.idle.ms";
+                link.kill(reason);
+                reason.to_string()
             }
         };
         debug!(conn = id, reason = %reason, "reader done");
@@ -177,21 +196,55 @@ where
     });
     tokio::spawn(async move {
         let _slot = slot_w;
-        while let Some(out) = out_rx.recv().await {
-            match out {
-                ConnOut::Frame(chunks) => {
-                    // A TLS stream holds written records until flushed.
-                    if write_all_vectored(&mut wr, &chunks).await.is_err()
-                        || wr.flush().await.is_err()
-                    {
-                        break;
+        let link = link_w;
+        let writes = async {
+            while let Some(out) = out_rx.recv().await {
+                match out {
+                    ConnOut::Frame(chunks) => {
+                        let n = chunks.iter().map(Bytes::len).sum();
+                        // A TLS stream holds written records until flushed.
+                        if write_all_vectored(&mut wr, &chunks).await.is_err()
+                            || wr.flush().await.is_err()
+                        {
+                            return "write failed";
+                        }
+                        link.written(n);
                     }
+                    ConnOut::Close => return "closed by the broker",
                 }
-                ConnOut::Close => break,
             }
-        }
-        let _ = wr.shutdown().await;
+            "broker stopped"
+        };
+        let reason = tokio::select! {
+            r = writes => r.to_string(),
+            r = link.killed() => r,
+            _ = link.idle(idle) => "idle for longer than connections.max.idle.ms".to_string(),
+        };
+        link.kill(reason);
+        // A client that reads nothing cannot hold up the goodbye.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), wr.shutdown()).await;
     });
+}
+
+/// Reads a frame body of `n` bytes, growing the buffer as the bytes come
+/// (a client that announces a large frame and sends little costs only
+/// what it sent), into spare capacity with no zero-fill.
+async fn read_body<R: AsyncRead + Unpin>(rd: &mut R, n: usize) -> Result<Bytes, String> {
+    const FIRST: usize = 64 << 10;
+    let mut buf = BytesMut::with_capacity(n.min(FIRST));
+    let mut body = rd.take(n as u64);
+    while buf.len() < n {
+        if buf.len() == buf.capacity() {
+            let more = buf.len().max(FIRST).min(n - buf.len());
+            buf.reserve(more);
+        }
+        match body.read_buf(&mut buf).await {
+            Ok(0) => return Err("read: early eof".to_string()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("read: {e}")),
+        }
+    }
+    Ok(buf.freeze())
 }
 
 /// Writes every chunk, in order, with as few vectored writes as the kernel allows.

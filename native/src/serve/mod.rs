@@ -2,10 +2,11 @@
 //!
 //! One task owns the [`Broker`]; connection tasks do the framing. A reader
 //! task per connection cuts the byte stream into frames (4-byte size, then
-//! the frame) and sends them to the owner, reading a frame's body only once
-//! the frames waiting for the owner leave room for it ([`IN_FLIGHT_BYTES`]:
-//! a producer faster than the disk meets TCP backpressure, not a growing
-//! queue); the owner applies every input, drains the broker's outputs to
+//! the frame) and sends them to the owner once the frames waiting for the
+//! owner leave room for it, reading nothing more meanwhile
+//! ([`IN_FLIGHT_BYTES`]: a producer faster than the disk meets TCP
+//! backpressure, not a growing queue); slow, stuck and idle clients are
+//! bounded and closed as module `link` says. The owner applies every input, drains the broker's outputs to
 //! the connections' writer tasks, and sleeps until the broker's next deadline or the next
 //! input. Writers send each
 //! response's chunks with vectored writes, so fetched record batches go from
@@ -33,6 +34,7 @@ mod console;
 pub(crate) mod faults;
 mod inspect;
 pub(crate) mod jaas;
+mod link;
 pub(crate) mod listeners;
 mod metrics;
 pub(crate) mod outbound;
@@ -77,6 +79,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::{debug, error, info, warn};
 
 pub(crate) use conn::ConnOut;
+pub(crate) use link::{ConnTx, Link};
 
 /// Run the broker: Kafka clients connect to it as to Kafka.
 #[derive(Debug, Args)]
@@ -232,6 +235,8 @@ struct Settings {
     metrics: Option<String>,
     config: Config,
     max_request_bytes: usize,
+    /// `connections.max.idle.ms`.
+    idle: Duration,
     fsync: FsyncPolicy,
     /// `controlled.shutdown.*` (ZooKeeper mode).
     controlled_shutdown: cluster::shutdown::ShutdownConfig,
@@ -322,6 +327,8 @@ pub(crate) fn plan(args: &ServeArgs, properties: Option<&str>, strict: bool) -> 
     let mut advertised = None;
     let mut security = listeners::Settings::default();
     let mut max_request_bytes = 104_857_600;
+    // Kafka's default: 10 minutes.
+    let mut idle = Duration::from_millis(600_000);
     let mut log_dir = None;
     let mut zookeeper: Option<ZkConfig> = None;
     let mut controlled_shutdown = cluster::shutdown::ShutdownConfig::default();
@@ -343,6 +350,9 @@ pub(crate) fn plan(args: &ServeArgs, properties: Option<&str>, strict: bool) -> 
         listen = p.listeners;
         advertised = p.advertised;
         security = p.security;
+        if let Some(ms) = p.connections_max_idle_ms {
+            idle = Duration::from_millis(ms);
+        }
         if let Some(m) = p.socket_request_max_bytes {
             max_request_bytes = m;
         }
@@ -412,6 +422,7 @@ pub(crate) fn plan(args: &ServeArgs, properties: Option<&str>, strict: bool) -> 
         metrics: args.metrics.clone().or(metrics),
         config,
         max_request_bytes,
+        idle,
         fsync: args.fsync,
         controlled_shutdown,
         rebalance,
@@ -550,15 +561,17 @@ async fn connect_cluster(
 }
 
 /// At most this many bytes of received request frames wait for the owner,
-/// across all connections; readers stop reading their sockets (and TCP
-/// pushes back on the clients) until handled frames free room. Without a
-/// bound a producer faster than the disk grows the broker's memory
-/// without limit. A larger frame waits for the whole budget.
+/// across all connections; a reader holding a whole frame stops reading
+/// its socket (and TCP pushes back on the client) until handled frames
+/// free room. Without a bound a producer faster than the disk grows the
+/// broker's memory without limit. A larger frame waits for the whole
+/// budget. A frame still arriving holds none of it, so a client trickling
+/// a large frame holds up no one.
 pub(crate) const IN_FLIGHT_BYTES: usize = 16 << 20;
 
 /// What connection tasks tell the owner.
 pub(crate) enum Input {
-    Connect(ConnId, PeerInfo, mpsc::UnboundedSender<ConnOut>),
+    Connect(ConnId, PeerInfo, ConnTx),
     /// A request frame, and its share of [`IN_FLIGHT_BYTES`].
     Frame(ConnId, Bytes, OwnedSemaphorePermit),
     Disconnect(ConnId),

@@ -33,7 +33,7 @@ pub(super) async fn own<S: Store>(
     let mut meter = (metered || logged).then(|| metrics::Meter::new(metered, logged));
     broker.metrics_mut().set_timing(metered || logged);
     broker.metrics_mut().set_errors(logged);
-    let mut conns: HashMap<ConnId, mpsc::UnboundedSender<ConnOut>> = HashMap::new();
+    let mut conns: HashMap<ConnId, ConnTx> = HashMap::new();
     let mut replicas = replica::Replicas::new(inter_broker.clone());
     let mut markers = replica::Replicas::for_markers(inter_broker);
     let mut flush_every = match fsync {
@@ -60,7 +60,11 @@ pub(super) async fn own<S: Store>(
                 continue;
             }
             _ = upkeep.tick() => {
-                broker.storage_mut().tick(clock.now())?;
+                // A segment that cannot roll (a full disk) keeps taking
+                // appends; the next tick tries again.
+                if let Err(e) = broker.storage_mut().tick(clock.now()) {
+                    warn!(error = %e, "rolling segments by age failed");
+                }
                 continue;
             }
         };

@@ -18,6 +18,8 @@ pub(crate) struct Props {
     pub log_dir: Option<String>,
     /// `socket.request.max.bytes`.
     pub socket_request_max_bytes: Option<usize>,
+    /// `connections.max.idle.ms`.
+    pub connections_max_idle_ms: Option<u64>,
     /// `zookeeper.connect`: `host:port[,host:port...][/chroot]`.
     pub zookeeper_connect: Option<String>,
     /// `zookeeper.session.timeout.ms`.
@@ -88,6 +90,7 @@ fn set(k: &str, v: &str, c: &mut Config, p: &mut Props) -> Result<()> {
         "log.cleaner.enable" => c.log_cleaner_enable = v.parse()?,
         "log.cleaner.backoff.ms" => c.log_cleaner_backoff_ms = v.parse()?,
         "socket.request.max.bytes" => p.socket_request_max_bytes = Some(v.parse()?),
+        "connections.max.idle.ms" => p.connections_max_idle_ms = Some(v.parse()?),
         "max.connections" => p.connections.max = Some(v.to_string()),
         "max.connections.per.ip" => p.connections.per_ip = Some(v.to_string()),
         "max.connections.per.ip.overrides" => p.connections.overrides = Some(v.to_string()),
@@ -155,7 +158,7 @@ mod tests {
 
     #[test]
     fn reads_the_keys_spate_knows_and_lists_the_rest() {
-        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\nzookeeper.connect=zk1:2181,zk2:2181/spate\nzookeeper.session.timeout.ms=6000\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\noffsets.topic.replication.factor=2\ntransaction.state.log.num.partitions=5\ntransaction.state.log.replication.factor=2\ntransaction.state.log.min.isr=1\ntransaction.max.timeout.ms=60000\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\ndefault.replication.factor=3\n";
+        let text = "# comment\nprocess.roles=broker,controller\nnode.id=3\nlisteners=PLAINTEXT://127.0.0.1:9093,CONTROLLER://:9094\nadvertised.listeners=PLAINTEXT://kafka.example:9093\nlog.dirs=/tmp/k1,/tmp/k2\nlog.retention.hours=2\nnum.partitions = 4\nauto.create.topics.enable=false\nsocket.request.max.bytes=1000\ngroup.initial.rebalance.delay.ms=0\nzookeeper.connect=zk1:2181,zk2:2181/spate\nzookeeper.session.timeout.ms=6000\noffsets.retention.minutes=2\noffsets.topic.num.partitions=3\noffsets.topic.replication.factor=2\ntransaction.state.log.num.partitions=5\ntransaction.state.log.replication.factor=2\ntransaction.state.log.min.isr=1\ntransaction.max.timeout.ms=60000\nlog.cleaner.enable=false\nlog.cleaner.backoff.ms=200\ndefault.replication.factor=3\nconnections.max.idle.ms=1500\n";
         let mut c = Config::default();
         let p = apply(text, &mut c).unwrap();
         assert_eq!(c.node_id, 3);
@@ -175,6 +178,7 @@ mod tests {
         );
         assert_eq!(p.log_dir.as_deref(), Some("/tmp/k1"));
         assert_eq!(p.socket_request_max_bytes, Some(1000));
+        assert_eq!(p.connections_max_idle_ms, Some(1500));
         assert_eq!(
             p.zookeeper_connect.as_deref(),
             Some("zk1:2181,zk2:2181/spate")

@@ -141,6 +141,7 @@ pub(crate) async fn start<S: Store>(
             max_request: max,
             budget: budget.clone(),
             faults: faults.clone(),
+            idle: settings.idle,
         };
         let tls = settings.tls.get(&l.name).cloned();
         let mut stop = stop_rx.clone();

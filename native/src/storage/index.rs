@@ -38,6 +38,16 @@ pub(crate) struct Tracker {
     pub offset_of_max: i64,
 }
 
+/// A [`Tracker`]'s running state at one point.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    offsets: usize,
+    times: usize,
+    last_entry_pos: u64,
+    max_ts: i64,
+    offset_of_max: i64,
+}
+
 /// Entries to add to the index files after a batch.
 #[derive(Debug, Default)]
 pub(crate) struct NewEntries {
@@ -97,6 +107,26 @@ impl Tracker {
 
     /// Where the batch ending at `last` with largest timestamp `max_ts`
     /// was written; returns the entries to append to the files.
+    /// The running state before a batch, for [`Tracker::undo`].
+    pub fn mark(&self) -> Mark {
+        Mark {
+            offsets: self.offsets.len(),
+            times: self.times.len(),
+            last_entry_pos: self.last_entry_pos,
+            max_ts: self.max_ts,
+            offset_of_max: self.offset_of_max,
+        }
+    }
+
+    /// Forgets the batches fed since `m` was taken (their append failed).
+    pub fn undo(&mut self, m: Mark) {
+        self.offsets.truncate(m.offsets);
+        self.times.truncate(m.times);
+        self.last_entry_pos = m.last_entry_pos;
+        self.max_ts = m.max_ts;
+        self.offset_of_max = m.offset_of_max;
+    }
+
     pub fn on_batch(&mut self, pos: u64, last: i64, max_ts: i64) -> NewEntries {
         if max_ts > self.max_ts {
             self.max_ts = max_ts;

@@ -268,9 +268,16 @@ impl FileStorage {
             .iter()
             .map(|(tp, l)| (tp.clone(), l.active_base()))
             .collect();
+        // The data is on disk; an old recovery point only makes the next
+        // recovery check more. A checkpoint that cannot be written (a full
+        // disk) is written at a later flush.
         if self.checkpointed.as_ref() != Some(&bases) {
-            self.write_recovery_points()?;
-            self.checkpointed = Some(bases);
+            match self.write_recovery_points() {
+                Ok(()) => self.checkpointed = Some(bases),
+                Err(e) => {
+                    tracing::warn!(error = %e, "writing the recovery point checkpoint failed")
+                }
+            }
         }
         Ok(())
     }

@@ -230,19 +230,31 @@ impl Segment {
         Ok(self.writers.as_mut().expect("just opened"))
     }
 
+    /// Writes the entries; on a failure (a full disk) both index files
+    /// are cut back to their lengths before, so no torn entry stays.
     fn write_entries(&mut self, e: NewEntries) -> Result<(), FileError> {
-        if e.offset.is_some() || e.time.is_some() {
-            self.index_dirty = true;
+        if e.offset.is_none() && e.time.is_none() {
+            return Ok(());
         }
+        self.index_dirty = true;
+        let (ip, tp) = (self.path("index"), self.path("timeindex"));
+        let w = self.writers()?;
+        let before = (
+            w.index.metadata().at(&ip)?.len(),
+            w.time.metadata().at(&tp)?.len(),
+        );
+        let mut written = Ok(());
         if let Some(b) = e.offset {
-            let p = self.path("index");
-            self.writers()?.index.write_all(&b).at(&p)?;
+            written = (&w.index).write_all(&b).at(&ip);
         }
-        if let Some(b) = e.time {
-            let p = self.path("timeindex");
-            self.writers()?.time.write_all(&b).at(&p)?;
+        if let (Some(b), Ok(())) = (e.time, &written) {
+            written = (&w.time).write_all(&b).at(&tp);
         }
-        Ok(())
+        if written.is_err() {
+            let _ = w.index.set_len(before.0);
+            let _ = w.time.set_len(before.1);
+        }
+        written
     }
 
     /// Adds an aborted transaction whose marker this segment holds to its
@@ -322,13 +334,22 @@ impl Segment {
         self.track.max_ts
     }
 
-    /// Appends a batch at the end of the file (on a failed write the file
-    /// is cut back, so no torn batch stays behind).
+    /// Appends a batch at the end of the file. All or nothing: on a failed
+    /// write of the batch or of its index entries (a full disk) the files
+    /// are cut back and the segment is as it was, so the batch can be
+    /// appended again once there is room.
     pub fn append(&mut self, batch: &[u8], h: Hdr) -> Result<(), FileError> {
         let pos = self.size;
         if let Err(e) = (&self.log).write_all(batch) {
             let _ = self.log.set_len(pos);
             return Err(e).at(&self.path("log"));
+        }
+        let mark = self.track.mark();
+        let e = self.track.on_batch(pos, h.last, h.max_ts);
+        if let Err(e) = self.write_entries(e) {
+            self.track.undo(mark);
+            let _ = self.log.set_len(pos);
+            return Err(e);
         }
         self.dirty = true;
         self.size += batch.len() as u64;
@@ -336,8 +357,7 @@ impl Segment {
         if pos == 0 {
             self.rolling_ts = h.max_ts;
         }
-        let e = self.track.on_batch(pos, h.last, h.max_ts);
-        self.write_entries(e)
+        Ok(())
     }
 
     /// The segment stops being active: its last time entry gets its
