@@ -76,6 +76,8 @@ pub trait Fixed: Copy + PartialEq + fmt::Debug + Serialize + 'static {
     fn read(b: &[u8]) -> Self;
     /// Appends one element.
     fn put(self, w: &mut BytesMut);
+    /// Writes one element into exactly `WIDTH` bytes.
+    fn write_to(self, out: &mut [u8]);
 }
 
 macro_rules! fixed_int {
@@ -91,6 +93,10 @@ macro_rules! fixed_int {
             #[inline]
             fn put(self, w: &mut BytesMut) {
                 w.put_slice(&self.to_be_bytes());
+            }
+            #[inline]
+            fn write_to(self, out: &mut [u8]) {
+                out.copy_from_slice(&self.to_be_bytes());
             }
         }
     )*};
@@ -109,53 +115,105 @@ impl Fixed for Uuid {
     fn put(self, w: &mut BytesMut) {
         w.put_slice(&self.0);
     }
+    #[inline]
+    fn write_to(self, out: &mut [u8]) {
+        out.copy_from_slice(&self.0);
+    }
 }
 
 /// An array of fixed-width values (`[]int32` replica lists, `[]uuid` topic
 /// ids, ...), held in its wire form: the elements' big-endian bytes. A
-/// decoded array is a zero-copy slice of the frame (an empty one shares
-/// nothing); elements are read as they are asked for. Arrays built in code
+/// short array (up to [`PrimArray::INLINE`] bytes: five `int32`s, one
+/// `uuid`) is kept inline, so decoding or building it touches no allocator
+/// and no reference count; a longer decoded array is a zero-copy slice of
+/// the frame. Elements are read as they are asked for. Arrays built in code
 /// encode their elements once, at construction.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct PrimArray<T: Fixed> {
-    /// `len * WIDTH` bytes.
-    bytes: Bytes,
+    repr: Repr,
     _elem: std::marker::PhantomData<T>,
 }
 
+/// A [`PrimArray`]'s `len * WIDTH` wire bytes.
+#[derive(Clone)]
+enum Repr {
+    /// The first `.0` bytes of `.1`.
+    Inline(u8, [u8; PrimArray::<i8>::INLINE]),
+    /// Longer arrays: a slice of the frame, or bytes built in code.
+    Shared(Bytes),
+}
+
 impl<T: Fixed> PrimArray<T> {
+    /// Arrays of up to this many wire bytes are held inline (23: with
+    /// the length byte, the inline form is no larger than a `Bytes`, so a
+    /// `PrimArray` stays 32 bytes).
+    pub const INLINE: usize = 23;
+
     /// An empty array.
     pub const fn new() -> Self {
         PrimArray {
-            bytes: Bytes::new(),
+            repr: Repr::Inline(0, [0; PrimArray::<i8>::INLINE]),
             _elem: std::marker::PhantomData,
         }
     }
 
     /// An array over wire bytes (`bytes.len()` must be a multiple of the width).
     pub(crate) fn from_wire(bytes: Bytes) -> Self {
-        if bytes.is_empty() {
-            return PrimArray::new();
+        if bytes.len() <= Self::INLINE {
+            return Self::from_wire_slice(&bytes);
         }
         PrimArray {
-            bytes,
+            repr: Repr::Shared(bytes),
             _elem: std::marker::PhantomData,
+        }
+    }
+
+    /// An inline array copied from `wire` (at most [`Self::INLINE`] bytes,
+    /// a multiple of the width).
+    pub(crate) fn from_wire_slice(wire: &[u8]) -> Self {
+        debug_assert!(wire.len() <= Self::INLINE);
+        let mut buf = [0; PrimArray::<i8>::INLINE];
+        buf[..wire.len()].copy_from_slice(wire);
+        PrimArray {
+            repr: Repr::Inline(wire.len() as u8, buf),
+            _elem: std::marker::PhantomData,
+        }
+    }
+
+    /// An inline array of the first `len` bytes of `window` (`len` at most
+    /// [`Self::INLINE`], a multiple of the width): one fixed-size copy,
+    /// the bytes after `len` kept but never read.
+    #[inline]
+    pub(crate) fn from_wire_window(window: &[u8; PrimArray::<i8>::INLINE], len: usize) -> Self {
+        debug_assert!(len <= Self::INLINE);
+        PrimArray {
+            repr: Repr::Inline(len as u8, *window),
+            _elem: std::marker::PhantomData,
+        }
+    }
+
+    /// The elements' wire bytes.
+    #[inline]
+    fn wire(&self) -> &[u8] {
+        match &self.repr {
+            Repr::Inline(n, buf) => &buf[..usize::from(*n)],
+            Repr::Shared(b) => b,
         }
     }
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.bytes.len() / T::WIDTH
+        self.wire().len() / T::WIDTH
     }
 
     /// Whether there are no elements.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.wire().is_empty()
     }
 
     /// The element at `i`.
     pub fn get(&self, i: usize) -> Option<T> {
-        self.bytes
+        self.wire()
             .get(i * T::WIDTH..(i + 1) * T::WIDTH)
             .map(T::read)
     }
@@ -163,7 +221,7 @@ impl<T: Fixed> PrimArray<T> {
     /// The elements in order.
     pub fn iter(&self) -> PrimIter<'_, T> {
         PrimIter {
-            chunks: self.bytes.chunks_exact(T::WIDTH),
+            chunks: self.wire().chunks_exact(T::WIDTH),
             _elem: std::marker::PhantomData,
         }
     }
@@ -180,7 +238,7 @@ impl<T: Fixed> PrimArray<T> {
 
     /// The elements' wire bytes (without a count).
     pub fn as_wire(&self) -> &[u8] {
-        &self.bytes
+        self.wire()
     }
 }
 
@@ -211,6 +269,20 @@ impl<'a, T: Fixed> IntoIterator for &'a PrimArray<T> {
     }
 }
 
+impl<T: Fixed> PartialEq for PrimArray<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.wire() == other.wire()
+    }
+}
+
+impl<T: Fixed> Eq for PrimArray<T> {}
+
+impl<T: Fixed> std::hash::Hash for PrimArray<T> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.wire().hash(h);
+    }
+}
+
 impl<T: Fixed> Default for PrimArray<T> {
     fn default() -> Self {
         PrimArray::new()
@@ -235,11 +307,24 @@ impl<T: Fixed> Serialize for PrimArray<T> {
 
 impl<T: Fixed> FromIterator<T> for PrimArray<T> {
     fn from_iter<I: IntoIterator<Item = T>>(it: I) -> Self {
-        let mut w = BytesMut::new();
-        for x in it {
-            x.put(&mut w);
+        let mut buf = [0u8; PrimArray::<i8>::INLINE];
+        let mut n = 0;
+        let mut it = it.into_iter();
+        while let Some(x) = it.next() {
+            if n + T::WIDTH > Self::INLINE {
+                // Too long to hold inline: the rest goes to shared bytes.
+                let mut w = BytesMut::with_capacity(n + T::WIDTH * (1 + it.size_hint().0));
+                w.put_slice(&buf[..n]);
+                x.put(&mut w);
+                for y in it {
+                    y.put(&mut w);
+                }
+                return PrimArray::from_wire(w.freeze());
+            }
+            x.write_to(&mut buf[n..n + T::WIDTH]);
+            n += T::WIDTH;
         }
-        PrimArray::from_wire(w.freeze())
+        PrimArray::from_wire_slice(&buf[..n])
     }
 }
 
@@ -365,6 +450,32 @@ mod tests {
         assert_eq!(format!("{wire:?}"), "[1, 2]");
         assert_eq!(owned.as_wire(), &[0, 0, 0, 1, 0, 0, 0, 2]);
         assert_eq!(PrimArray::<i32>::from(vec![]), PrimArray::new());
+    }
+
+    #[test]
+    fn short_arrays_are_inline_and_long_ones_shared_with_the_same_elements() {
+        use std::hash::{BuildHasher as _, RandomState};
+        for n in [0usize, 1, 5, 6, 7, 40] {
+            let elems: Vec<i32> = (0..n as i32).map(|i| i * 1_000_003 - 7).collect();
+            let built = PrimArray::from(elems.clone());
+            let wire_bytes: Vec<u8> = elems.iter().flat_map(|x| x.to_be_bytes()).collect();
+            let decoded = PrimArray::<i32>::from_wire(Bytes::from(wire_bytes.clone()));
+            let inline = n * 4 <= PrimArray::<i32>::INLINE;
+            assert_eq!(matches!(built.repr, Repr::Inline(..)), inline, "{n} built");
+            assert_eq!(
+                matches!(decoded.repr, Repr::Inline(..)),
+                inline,
+                "{n} decoded"
+            );
+            assert_eq!(built, decoded);
+            assert_eq!(built.to_vec(), elems);
+            assert_eq!(decoded.as_wire(), &wire_bytes[..]);
+            let h = RandomState::new();
+            assert_eq!(h.hash_one(&built), h.hash_one(&decoded));
+        }
+        let uuids = PrimArray::from(vec![Uuid([7; 16]), Uuid([9; 16])]);
+        assert_eq!(uuids.get(1), Some(Uuid([9; 16])));
+        assert_eq!(uuids.len(), 2);
     }
 
     #[test]

@@ -351,6 +351,22 @@ impl<'a> Reader<'a> {
         compact: bool,
     ) -> Result<Option<PrimArray<T>>, DecodeError> {
         match self.array_len(compact, T::WIDTH)? {
+            Some(n) if n * T::WIDTH <= PrimArray::<T>::INLINE => {
+                let len = n * T::WIDTH;
+                self.need(len)?;
+                let start = self.pos;
+                self.pos += len;
+                // One fixed-size copy where the source has the bytes (what
+                // follows the array is copied too, and ignored).
+                Ok(Some(
+                    match self.src.get(start..start + PrimArray::<T>::INLINE) {
+                        Some(w) => {
+                            PrimArray::from_wire_window(w.try_into().expect("INLINE bytes"), len)
+                        }
+                        None => PrimArray::from_wire_slice(&self.src[start..start + len]),
+                    },
+                ))
+            }
             Some(n) => Ok(Some(PrimArray::from_wire(self.take(n * T::WIDTH)?))),
             None => Ok(None),
         }
