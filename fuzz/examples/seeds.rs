@@ -276,8 +276,8 @@ fn fixed_ids(rel: &str, bytes: Vec<u8>) -> Vec<u8> {
                 l.to_string()
             }
         })
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(|l| l + "\n")
+        .collect::<String>()
         .into_bytes()
 }
 
