@@ -118,6 +118,21 @@ try {
     await page.screenshot({ path: path.join(shots, `21-walkthrough-${id}.png`) });
   }
 
+  // ---- The conversation as a sequence diagram: two arrows per exchange, and an arrow explains its exchange.
+  {
+    const n = await page.evaluate(() => window.spate.exchanges.length);
+    const labels = await page.$$eval("#guide-sequence .seq-arrow", (gs) => gs.map((g) => g.querySelector(".seq-label").textContent));
+    check("conversation: a request and a response arrow per exchange", labels.length === 2 * n, `${labels.length} arrows, ${n} exchanges`);
+    const join = labels.findIndex((l) => /^JoinGroup v\d+ · .* · MEMBER_ID_REQUIRED$/.test(l));
+    check("conversation: JoinGroup's first answer names MEMBER_ID_REQUIRED on its arrow", join >= 0, labels.filter((l) => /JoinGroup/.test(l)).join(" | "));
+    await page.evaluate(() => document.getElementById("conversation-section").scrollIntoView());
+    await page.locator("#guide-sequence .seq-arrow").nth(join).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shots, "22-conversation-sequence.png") });
+    await page.locator("#guide-sequence .seq-arrow").nth(join).click();
+    const title = await page.textContent("#resp-title");
+    check("conversation: clicking an arrow explains its exchange", /^JoinGroupResponse v\d+/.test(title) && /MEMBER_ID_REQUIRED/.test(title), title);
+  }
+
   // ---- A step edited as JSON and re-sent: Metadata for the unknown topic, now for one that exists.
   await page.click('#guide button[data-walkthrough="leader"]');
   await page.waitForFunction(() => /step 1 of/.test(document.querySelector("#guide-step-title")?.textContent || "") && /✓|✗/.test(document.querySelector("#guide-outcome").textContent));

@@ -11,6 +11,7 @@
 // latencyMs, at}, and announced with a `spate-exchange` event on
 // `document` (detail: the exchange), for views drawn from it.
 
+import { renderSequence } from "./sequence.js";
 import { WALKTHROUGHS, runStep, KCAT_API_VERSIONS, hexToBytes, describeExpect, meets, errorNames } from "./walkthroughs.js";
 
 const $ = (id) => document.getElementById(id);
@@ -274,6 +275,24 @@ export function startGuide(s) {
       li.append(b);
       ol.append(li);
     });
+    // The same exchanges as a sequence diagram; an arrow explains its exchange.
+    const box = $("guide-sequence");
+    if (box) {
+      const arrows = exchanges.map((ex) => ({
+        request: ex.request,
+        response: ex.response,
+        api: ex.api,
+        version: ex.version,
+        correlationId: ex.request.length >= 12 ? new DataView(ex.request.buffer, ex.request.byteOffset).getInt32(8) : undefined,
+        latencyMs: ex.latencyMs,
+        error: ex.closed ? "connection closed" : ex.errors[0] || null,
+        ex,
+      }));
+      box.replaceChildren(renderSequence(arrows, {
+        client: "this page", broker: "in-page broker",
+        onSelect: (x) => { show(x.ex); $("explain-section").scrollIntoView(); },
+      }));
+    }
     $("conversation-section").hidden = exchanges.length === 0;
   }
 
