@@ -137,11 +137,17 @@ pub struct PrimArray<T: Fixed> {
 /// A [`PrimArray`]'s `len * WIDTH` wire bytes.
 #[derive(Clone)]
 enum Repr {
-    /// The first `.0` bytes of `.1`.
-    Inline(u8, [u8; PrimArray::<i8>::INLINE]),
+    /// Byte 0 holds the length, bytes 1..=length the elements.
+    Inline(InlineWire),
     /// Longer arrays: a slice of the frame, or bytes built in code.
     Shared(Bytes),
 }
+
+/// An inline array's 24 bytes: its length, then up to 23 bytes of elements.
+/// Aligned to 8 so that it is written and copied in whole words.
+#[derive(Clone)]
+#[repr(C, align(8))]
+struct InlineWire([u8; 24]);
 
 impl<T: Fixed> PrimArray<T> {
     /// Arrays of up to this many wire bytes are held inline (23: with
@@ -152,7 +158,7 @@ impl<T: Fixed> PrimArray<T> {
     /// An empty array.
     pub const fn new() -> Self {
         PrimArray {
-            repr: Repr::Inline(0, [0; PrimArray::<i8>::INLINE]),
+            repr: Repr::Inline(InlineWire([0; 24])),
             _elem: std::marker::PhantomData,
         }
     }
@@ -172,22 +178,33 @@ impl<T: Fixed> PrimArray<T> {
     /// a multiple of the width).
     pub(crate) fn from_wire_slice(wire: &[u8]) -> Self {
         debug_assert!(wire.len() <= Self::INLINE);
-        let mut buf = [0; PrimArray::<i8>::INLINE];
-        buf[..wire.len()].copy_from_slice(wire);
+        let mut buf = [0; 24];
+        buf[0] = wire.len() as u8;
+        buf[1..=wire.len()].copy_from_slice(wire);
         PrimArray {
-            repr: Repr::Inline(wire.len() as u8, buf),
+            repr: Repr::Inline(InlineWire(buf)),
             _elem: std::marker::PhantomData,
         }
     }
 
-    /// An inline array of the first `len` bytes of `window` (`len` at most
-    /// [`Self::INLINE`], a multiple of the width): one fixed-size copy,
-    /// the bytes after `len` kept but never read.
-    #[inline]
-    pub(crate) fn from_wire_window(window: &[u8; PrimArray::<i8>::INLINE], len: usize) -> Self {
+    /// An inline array from 24 bytes of a frame that start at the last
+    /// byte of the array's count, `len` (at most [`Self::INLINE`], a
+    /// multiple of the width) being the elements' length: that byte is
+    /// replaced by `len`, the bytes after the elements kept but never read. Built in
+    /// three 8-byte words, so the copies that follow (into a struct, into
+    /// a `Vec`) read what was stored whole, without a store-forwarding stall.
+    #[inline(always)]
+    pub(crate) fn from_counted_window(window: &[u8; 24], len: usize) -> Self {
         debug_assert!(len <= Self::INLINE);
+        let word =
+            |i: usize| u64::from_le_bytes(window[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let w0 = (word(0) & !0xff) | len as u64;
+        let mut buf = [0; 24];
+        buf[..8].copy_from_slice(&w0.to_le_bytes());
+        buf[8..16].copy_from_slice(&word(1).to_le_bytes());
+        buf[16..].copy_from_slice(&word(2).to_le_bytes());
         PrimArray {
-            repr: Repr::Inline(len as u8, *window),
+            repr: Repr::Inline(InlineWire(buf)),
             _elem: std::marker::PhantomData,
         }
     }
@@ -196,7 +213,7 @@ impl<T: Fixed> PrimArray<T> {
     #[inline]
     fn wire(&self) -> &[u8] {
         match &self.repr {
-            Repr::Inline(n, buf) => &buf[..usize::from(*n)],
+            Repr::Inline(InlineWire(buf)) => &buf[1..=usize::from(buf[0])],
             Repr::Shared(b) => b,
         }
     }
@@ -476,6 +493,41 @@ mod tests {
         let uuids = PrimArray::from(vec![Uuid([7; 16]), Uuid([9; 16])]);
         assert_eq!(uuids.get(1), Some(Uuid([9; 16])));
         assert_eq!(uuids.len(), 2);
+    }
+
+    #[test]
+    fn a_decoded_array_is_the_same_whichever_path_reads_it() {
+        use crate::protocol::wire::Reader;
+        assert_eq!(std::mem::size_of::<PrimArray<i32>>(), 32);
+        for n in [0usize, 1, 3, 5, 6, 40] {
+            let elems: Vec<i32> = (0..n as i32).map(|i| 0x0102_0304 * (i + 1)).collect();
+            let body: Vec<u8> = elems.iter().flat_map(|x| x.to_be_bytes()).collect();
+            for compact in [false, true] {
+                let mut count = if compact {
+                    vec![n as u8 + 1]
+                } else {
+                    (n as i32).to_be_bytes().to_vec()
+                };
+                count.extend_from_slice(&body);
+                // At the very end of a frame (no whole window after the
+                // count: the careful path) and with bytes after it (the
+                // window path), which a bounded reader must not take.
+                for tail in [0usize, 30] {
+                    let mut frame = count.clone();
+                    frame.extend(std::iter::repeat_n(0xee, tail));
+                    let src = Bytes::from(frame);
+                    let mut r = Reader::with_range(&src, 0, count.len());
+                    let a = r.prim_array::<i32>(compact).expect("decodes");
+                    assert_eq!(a.to_vec(), elems, "n {n} compact {compact} tail {tail}");
+                    assert_eq!(r.remaining(), 0);
+                    // One byte short is an error on either path.
+                    let mut short = Reader::with_range(&src, 0, count.len() - 1);
+                    if n > 0 {
+                        assert!(short.prim_array::<i32>(compact).is_err());
+                    }
+                }
+            }
+        }
     }
 
     #[test]
