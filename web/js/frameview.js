@@ -552,7 +552,10 @@ export class FrameView {
       const k = t.kind(id);
       dl.append(el("dt", "", "field kind"));
       const dd = el("dd", "field-kind");
-      dd.append(el("span", `swatch k-${k}`, k), ` ${KIND_LABEL[k]}`);
+      // The swatch shows the colour; a screen reader hears the label alone.
+      const sw = el("span", `swatch k-${k}`, k);
+      sw.setAttribute("aria-hidden", "true");
+      dd.append(sw, ` ${KIND_LABEL[k]}`);
       dl.append(dd);
     }
     if (info && info.type) add("schema type", info.type);
