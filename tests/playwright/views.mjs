@@ -11,7 +11,7 @@
 // librdkafka's v12, and the in-page broker's ApiVersions v0 and v3
 // answers, with the fields that differ marked. Tree keyboard: the WAI-ARIA
 // tree keys and roles, and Enter from the hex to the tree. Dark mode: the
-// tree's text contrast on its field tints. Every check prints one
+// tree's text contrast, on its rows and kind chips. Every check prints one
 // line; a failure exits 1. Screenshots go to SCREENSHOT_DIR.
 
 import { execFileSync, spawn } from "node:child_process";
@@ -251,27 +251,35 @@ try {
   check("hex keyboard: Enter goes from byte 4 to its field's tree row", k.focus === "request_api_key" && k.selected === "true", JSON.stringify(k));
 
   // ---------------------------------------------------------------- dark mode
-  // Tree rows keep their light field tints in dark mode: their text must stay readable.
+  // In dark mode every tree text, the kind chips' included, stays readable on what is behind it.
   const dark = await browser.newPage({ viewport: { width: 1400, height: 900 }, colorScheme: "dark" });
   await dark.goto(url);
   await dark.waitForSelector("body[data-ready=true]", { timeout: 30000 });
   await dark.fill("#input", hexOf(v4));
   await dark.click("#explain");
-  const worst = await dark.$$eval("#request-frame .tree .node:not(.cp)", (rows) => {
+  const worst = await dark.$$eval("#request-frame .tree .node", (rows) => {
     const rgb = (c) => c.match(/[\d.]+/g).slice(0, 3).map(Number);
     const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+    // The colour behind an element: its own, else its nearest ancestor's that is not transparent.
+    const behind = (e) => {
+      for (; e; e = e.parentElement) {
+        const c = getComputedStyle(e).backgroundColor;
+        if (!/rgba\(.*, 0\)$/.test(c) && c !== "transparent") return c;
+      }
+      return getComputedStyle(document.documentElement).backgroundColor;
+    };
     let min = Infinity, at = "";
     for (const r of rows) {
-      const bg = lum(rgb(getComputedStyle(r).backgroundColor));
-      for (const part of r.querySelectorAll(".name, .kind, .value, .range")) {
+      for (const part of r.querySelectorAll(".name, .kind, .value, .range, .note, .text")) {
         const fg = lum(rgb(getComputedStyle(part).color));
+        const bg = lum(rgb(behind(part)));
         const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
         if (ratio < min) { min = ratio; at = `${r.querySelector(".name").textContent} .${part.className}`; }
       }
     }
     return { min: +min.toFixed(2), at };
   });
-  check("dark mode: tree text on the field tints has contrast 4.5:1 or more", worst.min >= 4.5, JSON.stringify(worst));
+  check("dark mode: tree text and kind chips have contrast 4.5:1 or more", worst.min >= 4.5, JSON.stringify(worst));
   await dark.locator("#request-frame").screenshot({ path: path.join(shots, "14-dark-tree.png") });
   await dark.close();
 

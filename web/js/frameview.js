@@ -4,7 +4,10 @@
 // hovering a tree node highlights its bytes. Clicking selects. By
 // keyboard, the tree is a WAI-ARIA tree (arrows, Home/End, Enter opens and
 // closes; the row moved to is selected) and the hex moves its cursor by
-// arrows, Enter going to the field's row in the tree.
+// arrows, Enter going to the field's row in the tree. Each byte is coloured
+// by its field's kind (KINDS: length, int, varint, string, bytes, tagged,
+// record; style.css gives each a colour and an underline or style), the
+// tree's wire type carries the same colour and the details name the kind.
 //
 // The annotation stays in the WebAssembly (`Annotated`, flat, in
 // preorder); `Tree` reads its offsets as typed arrays and asks for a
@@ -15,7 +18,6 @@
 
 const ROW = 16;
 const ROW_PX = 20;
-const COLOURS = 8;
 // Trees up to this many spans are rendered fully expanded.
 const EXPAND_ALL = 3000;
 
@@ -31,6 +33,36 @@ function el(tag, cls, text) {
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
+}
+
+/// Field kinds, each with its colour (`--k-NAME` in style.css) and, in
+/// the hex, its own underline or style, so that colour is not the only
+/// sign; the details pane names them in words.
+export const KINDS = ["length", "int", "varint", "string", "bytes", "tagged", "record"];
+export const KIND_LABEL = {
+  length: "length or count (of the string, bytes, array or record that follows)",
+  int: "fixed-width number (int8 to int64, uint, float64, bool)",
+  varint: "varint (zigzag or unsigned, 1 to 10 bytes)",
+  string: "text (UTF-8)",
+  bytes: "bytes or UUID",
+  tagged: "tagged-field framing (count, tag, size)",
+  record: "record batch or message header field",
+};
+const LENGTHS = new Set(["length", "count", "size", "batch_length", "records_count", "message_size", "key_length", "value_length", "headers_count"]);
+const RECORD_PARTS = /^(RecordBatch|Record|Header|Message v\d+)$/;
+const TEXT = new Set(["utf8", "string", "scram attribute", "attribute name", "comma", "gs2-cbind-flag"]);
+
+/// The kind of a leaf span `s` under `parent` (null for the root).
+function kindOf(s, parent) {
+  const pk = parent ? parent.kind : "";
+  if (/^tagged_fields?$/.test(pk) && ["count", "tag", "size"].includes(s.name)) return "tagged";
+  // A length names what follows it: a string's, an array's, a record's or the frame's.
+  if (LENGTHS.has(s.name) && (/string|bytes|records|\[\]|(Request|Response) v\d+$/.test(pk) || RECORD_PARTS.test(pk))) return "length";
+  if (/varint|varlong/.test(s.kind)) return "varint";
+  if (RECORD_PARTS.test(pk) && WIDTH[s.kind]) return "record";
+  if (TEXT.has(s.kind)) return "string";
+  if (WIDTH[s.kind]) return "int";
+  return "bytes";
 }
 
 /// An annotation from the WebAssembly (`wasm.annotate(...)`), indexed.
@@ -59,15 +91,14 @@ export class Tree {
     }
     for (let i = 1; i < n; i++) this.depth[i] = this.depth[this.parent[i]] + 1;
     const lists = Array.from({ length: this.bufferCount + 1 }, () => []);
-    this.colour = new Uint8Array(n);
     this.isLeaf = new Uint8Array(n);
     for (let i = 0; i < n; i++) {
       if (own[i]) continue;
-      const l = lists[this.buf[i]];
-      this.colour[i] = l.length % COLOURS;
       this.isLeaf[i] = 1;
-      l.push(i);
+      lists[this.buf[i]].push(i);
     }
+    // Each leaf's field kind (an index into KINDS), worked out when shown.
+    this.kindIx = new Uint8Array(n).fill(255);
     this.leaves = lists.map((l) => Int32Array.from(l));
     this.spans = new Map();
     this.bytesOf = new Map();
@@ -81,6 +112,12 @@ export class Tree {
   }
 
   hasKids(i) { return this.first[i] >= 0; }
+
+  /// The field kind of leaf `i`: a KINDS name.
+  kind(i) {
+    if (this.kindIx[i] === 255) this.kindIx[i] = KINDS.indexOf(kindOf(this.span(i), i > 0 ? this.span(this.parent[i]) : null));
+    return KINDS[this.kindIx[i]];
+  }
 
   kids(i) {
     const out = [];
@@ -195,7 +232,9 @@ class HexPane {
       for (let i = r * ROW; i < Math.min((r + 1) * ROW, this.bytes.length); i++) {
         const b = this.bytes[i];
         const leaf = t.leafAt(this.buf, i);
-        const c = el("span", `b c${leaf >= 0 ? t.colour[leaf] : "x"}`, b.toString(16).padStart(2, "0"));
+        // A field's first byte is marked too: two fields of a kind side by side stay two.
+        const cls = leaf < 0 ? "b cx" : `b k-${t.kind(leaf)}${t.start[leaf] === i ? " fs" : ""}`;
+        const c = el("span", cls, b.toString(16).padStart(2, "0"));
         c.dataset.o = i;
         if (this.hl && i >= this.hl[0] && i < this.hl[1]) c.classList.add("hl");
         if (i === this.cursor) c.classList.add("cursor");
@@ -373,7 +412,7 @@ export class FrameView {
     const s = t.span(id);
     const kids = t.hasKids(id);
     const li = el("div", "item");
-    const row = el("div", `node c${t.isLeaf[id] ? t.colour[id] : "p"}`);
+    const row = el("div", "node");
     row.dataset.id = id;
     // One row is in the tab order (the selected one, else the root); arrows move from it.
     row.tabIndex = id === (this.selected ?? 0) ? 0 : -1;
@@ -384,7 +423,8 @@ export class FrameView {
     if (kids) row.setAttribute("aria-expanded", String(!!this.open[id]));
     row.append(el("span", "twisty", kids ? (this.open[id] ? "▾" : "▸") : " "));
     row.append(el("span", "name", s.name));
-    row.append(el("span", "kind", s.kind));
+    // A leaf's wire type is a chip in its kind's colour, the key to the hex.
+    row.append(el("span", t.isLeaf[id] ? `kind k-${t.kind(id)}` : "kind", s.kind));
     if (s.value !== undefined) {
       row.append(el("span", "value", fmtValue(s.value)));
       if (s.text !== undefined) row.append(el("span", "text", JSON.stringify(s.text.length > 80 ? s.text.slice(0, 80) + "…" : s.text)));
@@ -508,6 +548,16 @@ export class FrameView {
     const add = (k, v) => { if (v !== undefined && v !== null && v !== "") { dl.append(el("dt", "", k), el("dd", "", v)); } };
     add("path", anc.slice(1).map((a) => a.name).join(" › "));
     add("wire type", s.kind);
+    if (t.isLeaf[id]) {
+      const k = t.kind(id);
+      dl.append(el("dt", "", "field kind"));
+      const dd = el("dd", "field-kind");
+      // The swatch shows the colour; a screen reader hears the label alone.
+      const sw = el("span", `swatch k-${k}`, k);
+      sw.setAttribute("aria-hidden", "true");
+      dd.append(sw, ` ${KIND_LABEL[k]}`);
+      dl.append(dd);
+    }
     if (info && info.type) add("schema type", info.type);
     if (info && info.versions) add("versions", info.versions);
     if (info && info.nullable) add("nullable in", info.nullable);

@@ -37,6 +37,7 @@ mod kraft_dir;
 mod many_connections;
 mod metrics;
 mod playground;
+mod playground_look;
 mod playground_server;
 mod playground_views;
 mod request_log;
