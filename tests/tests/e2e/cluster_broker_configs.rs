@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use spate_e2e::cluster::{json_at, kept, wait, wait_live};
+use spate_e2e::cluster::{json_at, kept, kill, wait, wait_live};
 use spate_e2e::zookeeper::{client, ZooKeeper};
 use spate_e2e::Server;
 
@@ -192,6 +192,20 @@ print("altered")
 
     // Both restart (killed): what ZooKeeper holds comes back.
     for b in &mut brokers {
+        kill("-KILL", b.server.pid());
+    }
+    for (id, b) in (1..).zip(&mut brokers) {
+        // A registration still alive (its session not yet expired) keeps
+        // the broker from starting again, as in Kafka.
+        wait(
+            "the broker's session to expire",
+            Duration::from_secs(20),
+            || {
+                zk.get(&format!("/brokers/ids/{id}"))
+                    .is_none()
+                    .then_some(())
+            },
+        );
         b.restart();
     }
     wait_live(&brokers[0].server, 2);
