@@ -23,7 +23,8 @@
 //! INVALID_REQUEST "Cannot update these configs dynamically", see
 //! [`crate::state::configs::dynamic`]) and written to the metadata log as
 //! BROKER ConfigRecords, which take effect at once and survive a
-//! restart. BROKER_LOGGER and other types are INVALID_REQUEST ("Unknown
+//! restart (in ZooKeeper mode they go to `/config/brokers` instead,
+//! below). BROKER_LOGGER and other types are INVALID_REQUEST ("Unknown
 //! resource type").
 //! `validate_only` checks everything and writes nothing.
 //!
@@ -35,7 +36,10 @@
 //! (`Broker::handle_topic_configs`), as Kafka 2.x's
 //! `AdminZkClient.changeTopicConfig` and `ConfigChangeListener` do. The
 //! answer does not wait for the write. IncrementalAlterConfigs goes the
-//! same way.
+//! same way. So do dynamic broker configs (`Output::WriteBrokerConfigs`:
+//! `/config/brokers/<id>` or `/config/brokers/<default>`), which every
+//! broker follows (`Broker::handle_broker_configs`) instead of keeping
+//! them in its own metadata log.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -193,6 +197,9 @@ pub(crate) fn alter_broker<S: Storage>(
 ) -> Result<(), Failure> {
     let per_broker = !name.is_empty();
     dynamic::check(&new, per_broker).map_err(|m| (ErrorCode::INVALID_REQUEST, m))?;
+    if ctl.cluster.broker_configs_stored_elsewhere() {
+        return alter_broker_in_zookeeper(ctl, name, new, validate_only);
+    }
     let current = ctl.cluster.dynamic().level(per_broker);
     let record = |k: &str, v: Option<&str>| {
         Change::Config(ConfigRecord {
@@ -219,6 +226,37 @@ pub(crate) fn alter_broker<S: Storage>(
     }
     ctl.commit(&changes, now)
         .map_err(|code| (code, "Could not write to the metadata log".into()))
+}
+
+/// ZooKeeper mode: the whole new set (checked already) goes to the
+/// driver, which writes `/config/brokers/<id>` (or `<default>`) and
+/// announces it under `/config/changes`; every broker, this one included,
+/// then reads it again (`Broker::handle_broker_configs`), as Kafka's
+/// `ZkAdminManager.alterConfigs` and `BrokerConfigHandler` do. Kafka
+/// stores a password config encoded with `password.encoder.secret` and
+/// refuses it without one (when not `validate_only`); Spate encodes none,
+/// so it always refuses it, with Kafka's message.
+fn alter_broker_in_zookeeper<S: Storage>(
+    ctl: &mut Controller<'_, S>,
+    name: &str,
+    new: BTreeMap<String, String>,
+    validate_only: bool,
+) -> Result<(), Failure> {
+    if validate_only {
+        return Ok(());
+    }
+    if new.keys().any(|k| dynamic::is_sensitive(k)) {
+        return Err((
+            ErrorCode::INVALID_REQUEST,
+            format!(
+                "Invalid config value for resource ConfigResource(type=BROKER, name='{name}'): \
+                 Password encoder secret not configured"
+            ),
+        ));
+    }
+    let broker = (!name.is_empty()).then(|| ctl.cluster.config().node_id);
+    ctl.cluster.write_broker_configs(broker, new);
+    Ok(())
 }
 
 /// Makes `new` the explicit config set of topic `name`: checks it as

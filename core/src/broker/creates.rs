@@ -36,7 +36,7 @@ impl<S: Storage> Broker<S> {
 
     /// Hands the driver the ZooKeeper work a request asked for: topics to
     /// create, partitions to add, topics to mark for deletion, topic
-    /// configs to write.
+    /// and dynamic broker configs to write.
     pub(super) fn hand_to_driver(
         &mut self,
         create: Option<(u64, Vec<NewTopic>)>,
@@ -59,6 +59,11 @@ impl<S: Storage> Broker<S> {
             let configs = configs.into_iter().collect();
             self.outputs
                 .push_back(Output::WriteTopicConfigs { topic, configs });
+        }
+        for (broker, configs) in self.cluster.take_broker_config_writes() {
+            let configs = configs.into_iter().collect();
+            self.outputs
+                .push_back(Output::WriteBrokerConfigs { broker, configs });
         }
     }
 

@@ -88,6 +88,21 @@ pub enum Output {
         /// Its configs, by name.
         configs: Vec<(String, String)>,
     },
+    /// Make `configs` the whole set of dynamic configs of broker `broker`
+    /// (`None`: the cluster-wide default) in ZooKeeper (ZooKeeper mode
+    /// only): write `/config/brokers/<id>` (`/config/brokers/<default>`),
+    /// creating it if need be, then leave a change notification under
+    /// `/config/changes` (Kafka's `AdminZkClient.changeBrokerConfig`),
+    /// from which every broker, this one included, reads them again
+    /// ([`Broker::handle_broker_configs`](super::Broker::handle_broker_configs)).
+    /// An AlterConfigs or IncrementalAlterConfigs asked for it; it was
+    /// answered already.
+    WriteBrokerConfigs {
+        /// This broker's id, or `None` for the cluster-wide default.
+        broker: Option<i32>,
+        /// The configs, by name.
+        configs: Vec<(String, String)>,
+    },
     /// Mark these topics for deletion in ZooKeeper (ZooKeeper mode only):
     /// create `/admin/delete_topics/<name>` for each (one already there
     /// is fine: it is being deleted). A DeleteTopics request on the

@@ -1,7 +1,7 @@
 //! The broker's part in replication (ZooKeeper mode): the follower's
 //! replica requests going out and their answers coming in, the leader's
 //! ISR changes and the driver's report of their writes, and the topic
-//! configs the coordination service holds. What a follower fetches and
+//! configs and dynamic broker configs the coordination service holds. What a follower fetches and
 //! how it applies it is `coordinator::fetcher`'s; what a leader keeps of
 //! its followers is `state::replication`'s.
 
@@ -23,6 +23,24 @@ impl<S: Storage> Broker<S> {
         let _ = now;
         self.cluster
             .set_stored_configs(topic, configs.into_iter().collect());
+    }
+
+    /// The cluster's coordination service holds these dynamic configs for
+    /// broker `broker` (`None`: the cluster-wide default; ZooKeeper mode:
+    /// `/config/brokers/<id>` or `/config/brokers/<default>`, read at
+    /// start and at each change notification naming them). This broker's
+    /// and the default's replace what it had at that level and apply at
+    /// once, as DYNAMIC_BROKER_CONFIG and DYNAMIC_DEFAULT_BROKER_CONFIG;
+    /// another broker's are ignored.
+    pub fn handle_broker_configs(
+        &mut self,
+        broker: Option<i32>,
+        configs: Vec<(String, String)>,
+        now: Now,
+    ) {
+        let _ = now;
+        self.cluster
+            .set_stored_broker_configs(broker, configs.into_iter().collect());
     }
 
     /// The outcome of [`Output::WriteIsr`] for `tp` at `leader_epoch`:

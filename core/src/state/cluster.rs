@@ -108,6 +108,10 @@ pub(crate) struct Cluster {
     /// Config sets of learned topics for the driver to write to the
     /// coordination service (ZooKeeper mode), in request order.
     config_writes: Vec<(String, BTreeMap<String, String>)>,
+    /// Dynamic broker config sets for the driver to write to the
+    /// coordination service (ZooKeeper mode): this broker's (its id) or
+    /// the cluster default's (`None`), in request order.
+    broker_config_writes: Vec<(Option<i32>, BTreeMap<String, String>)>,
     /// The broker's settings with its dynamic configs applied, for the
     /// configs a topic does not set.
     config: Config,
@@ -239,6 +243,7 @@ impl Cluster {
             leadership: Leadership::new(config.node_id),
             stored_configs: BTreeMap::new(),
             config_writes: Vec::new(),
+            broker_config_writes: Vec::new(),
             config: config.clone(),
             static_config: config.clone(),
             dynamic: Dynamic::default(),
@@ -269,6 +274,42 @@ impl Cluster {
         std::mem::take(&mut self.config_writes)
     }
 
+    /// Asks for `configs` to become the whole set of dynamic configs of
+    /// broker `broker` (`None`: the cluster default) in the coordination
+    /// service (ZooKeeper mode). The image changes only when the change
+    /// notification comes back ([`Cluster::set_stored_broker_configs`]).
+    pub fn write_broker_configs(&mut self, broker: Option<i32>, configs: BTreeMap<String, String>) {
+        self.broker_config_writes.push((broker, configs));
+    }
+
+    /// The dynamic broker config sets asked for since the last call.
+    pub fn take_broker_config_writes(&mut self) -> Vec<(Option<i32>, BTreeMap<String, String>)> {
+        std::mem::take(&mut self.broker_config_writes)
+    }
+
+    /// The dynamic configs the coordination service holds for broker
+    /// `broker` (`None`: the cluster default; ZooKeeper mode): they
+    /// replace that level's, and every topic's effective configs are
+    /// worked out again. Another broker's are not this broker's business.
+    pub fn set_stored_broker_configs(
+        &mut self,
+        broker: Option<i32>,
+        configs: BTreeMap<String, String>,
+    ) {
+        match broker {
+            None => self.dynamic.default = configs,
+            Some(id) if id == self.static_config.node_id => self.dynamic.node = configs,
+            Some(_) => return,
+        }
+        self.refresh_config();
+    }
+
+    /// Whether dynamic broker configs live in the coordination service
+    /// (ZooKeeper mode) rather than in the metadata log.
+    pub fn broker_configs_stored_elsewhere(&self) -> bool {
+        self.static_config.zk_mode
+    }
+
     /// The broker's settings the image resolves topic configs with: its
     /// static settings with the dynamic broker configs applied.
     pub fn config(&self) -> &Config {
@@ -296,6 +337,12 @@ impl Cluster {
             Some(v) => level.insert(cfg.name.to_string(), v.to_string()),
             None => level.remove(&*cfg.name),
         };
+        self.refresh_config();
+    }
+
+    /// Works the settings out again from the dynamic configs, and every
+    /// topic's effective configs when they changed.
+    fn refresh_config(&mut self) {
         let config = dynamic::effective(&self.static_config, &self.dynamic);
         if config == self.config {
             return;

@@ -1,5 +1,6 @@
 //! `spate cluster info`: the brokers, cluster id, controller and the API
-//! versions the bootstrap broker supports.
+//! versions the bootstrap broker supports; `spate cluster config`: dynamic
+//! broker configs ([`super::broker_config`]).
 
 use std::process::ExitCode;
 
@@ -9,7 +10,7 @@ use spate_core::protocol::ApiKey;
 
 use super::table;
 use crate::client::conn::client_range;
-use crate::client::{Client, ConnArgs};
+use crate::client::{key_value, Client, ConnArgs};
 
 /// Look at the cluster.
 #[derive(Debug, Args)]
@@ -30,6 +31,25 @@ pub(crate) struct ClusterArgs {
 enum Action {
     /// Brokers, cluster id, controller and supported API versions.
     Info,
+    /// Show or change dynamic broker configs (DescribeConfigs and
+    /// IncrementalAlterConfigs on a BROKER resource).
+    Config {
+        /// This broker's own configs (the request goes to it).
+        #[arg(long, required_unless_present = "default")]
+        broker: Option<i32>,
+        /// The cluster-wide defaults (the empty resource name).
+        #[arg(long, conflicts_with = "broker")]
+        default: bool,
+        /// Set a config, `KEY=VALUE`; repeatable.
+        #[arg(long = "set", value_name = "KEY=VALUE", value_parser = key_value)]
+        set: Vec<(String, String)>,
+        /// Delete a config (back to the next level); repeatable.
+        #[arg(long = "delete", value_name = "KEY")]
+        delete: Vec<String>,
+        /// Show every config, Kafka's defaults too.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 /// Runs `spate cluster`.
@@ -37,6 +57,21 @@ pub(crate) fn run(args: ClusterArgs) -> anyhow::Result<ExitCode> {
     let mut client = Client::connect(&args.conn)?;
     match args.action {
         Action::Info => info(&mut client, args.json)?,
+        Action::Config {
+            broker,
+            default: _,
+            set,
+            delete,
+            all,
+        } => {
+            let ask = super::broker_config::Ask {
+                broker,
+                set,
+                delete,
+                all,
+            };
+            super::broker_config::run(&mut client, args.json, ask)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

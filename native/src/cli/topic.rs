@@ -280,7 +280,7 @@ fn list(client: &mut Client, json: bool) -> anyhow::Result<()> {
 }
 
 /// Kafka's name for a DescribeConfigs config source.
-fn source_name(source: i8) -> &'static str {
+pub(super) fn source_name(source: i8) -> &'static str {
     match source {
         1 => "DYNAMIC_TOPIC_CONFIG",
         2 => "DYNAMIC_BROKER_CONFIG",

@@ -62,6 +62,14 @@ pub(crate) enum Command {
         /// Its whole config set.
         configs: Vec<(String, String)>,
     },
+    /// Write a broker's dynamic configs (`None`: the cluster default) and
+    /// announce the change; no answer.
+    WriteBrokerConfigs {
+        /// This broker's id, or `None`.
+        broker: Option<super::engine::BrokerId>,
+        /// Its whole config set.
+        configs: Vec<(String, String)>,
+    },
     /// Write ACLs or SCRAM credentials for the request held on `conn`;
     /// the answer is [`super::News::Security`] (`Written`).
     WriteSecurity {
@@ -159,29 +167,8 @@ pub(crate) async fn write_topic_configs<E: Engine>(
     configs: &[(String, String)],
 ) {
     let path = config_path(topic);
-    let data = encode_configs(configs);
-    let mut written = Ok(false);
-    for _ in 0..3 {
-        let expect = match engine.read(&path).await {
-            Ok(Some(v)) => Expect::Version(v.version),
-            Ok(None) => Expect::Absent,
-            Err(e) => {
-                written = Err(e);
-                break;
-            }
-        };
-        written = engine
-            .write(&path, &data, expect, None)
-            .await
-            .map(|w| matches!(w, Written::Done(_)));
-        if !matches!(written, Ok(false)) {
-            break;
-        }
-    }
-    match written {
-        Ok(true) => {}
-        Ok(false) => return warn!(topic, "{path} kept changing while it was written"),
-        Err(e) => return warn!(topic, error = %e, "writing the topic's configs failed"),
+    if let Err(why) = set_configs(engine, &path, &encode_configs(configs)).await {
+        return warn!(topic, "writing the topic's configs failed: {why}");
     }
     match engine
         .create_sequential(CONFIG_CHANGE_PREFIX, &encode_config_change(topic))
@@ -190,6 +177,26 @@ pub(crate) async fn write_topic_configs<E: Engine>(
         Ok(()) => info!(topic, "changed the topic's configs"),
         Err(e) => warn!(topic, error = %e, "cannot announce the topic's config change"),
     }
+}
+
+/// Writes `data` to the config znode `path`, creating it when missing
+/// (Kafka's `setOrCreateEntityConfigs`: the last writer wins).
+pub(crate) async fn set_configs<E: Engine>(
+    engine: &E,
+    path: &str,
+    data: &[u8],
+) -> Result<(), String> {
+    for _ in 0..3 {
+        let expect = match engine.read(path).await.map_err(|e| e.to_string())? {
+            Some(v) => Expect::Version(v.version),
+            None => Expect::Absent,
+        };
+        let w = engine.write(path, data, expect, None).await;
+        if let Written::Done(_) = w.map_err(|e| e.to_string())? {
+            return Ok(());
+        }
+    }
+    Err(format!("{path} kept changing while it was written"))
 }
 
 /// Marks each topic for deletion; a failure is logged (the DeleteTopics

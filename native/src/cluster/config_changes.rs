@@ -1,18 +1,22 @@
 //! Config change announcements (`/config/changes/config_change_<seq>`,
 //! Kafka's `ConfigChangeListener` over a `ZkNodeChangeNotificationListener`):
 //! every broker reads those newer than the last it read, owes its owner
-//! the configs of each topic they name, then deletes every announcement
+//! the configs of each topic they name (each user's credentials and each
+//! broker's dynamic configs go to [`super::security`] and
+//! [`super::broker_configs`]), then deletes every announcement
 //! older than [`CHANGE_EXPIRATION_MS`] (by the znode's creation time), as
 //! Kafka's listener purges obsolete notifications each time it processes
 //! some. Brokers purge concurrently; an announcement gone already is fine.
 
 use std::collections::BTreeSet;
 
-use tracing::debug;
+use tracing::{debug, error};
 
-use super::engine::{Engine, EngineError};
+use super::broker_configs::decode_broker_change;
+use super::engine::{BrokerId, Engine, EngineError};
+use super::membership::{News, Tell};
 use super::security_znodes::decode_user_change;
-use super::topic_znodes::{decode_config_change, CONFIG_CHANGES};
+use super::topic_znodes::{config_path, decode_config_change, decode_configs, CONFIG_CHANGES};
 
 /// How long a config change announcement is kept: Kafka's
 /// `changeExpirationMs`, 15 minutes (not a setting in Kafka 2.x either).
@@ -35,14 +39,15 @@ pub(crate) fn now_ms() -> i64 {
 /// Reads the config change announcements `names` newer than `last`
 /// (all of them the first time, as Kafka's `ConfigChangeListener` does at
 /// start), in order, and owes the broker the configs of each topic they
-/// name (and the SCRAM credentials of each user, in `users`); then
-/// deletes those of `names` [`expired`] at `now_ms`.
+/// name (and the SCRAM credentials of each user, in `users`, and the
+/// dynamic configs of each broker, `None` for the default, in
+/// `brokers`); then deletes those of `names` [`expired`] at `now_ms`.
 pub(super) async fn read_config_changes<E: Engine>(
     engine: &E,
     names: &BTreeSet<String>,
     last: &mut Option<u64>,
     owed: &mut BTreeSet<String>,
-    users: &mut BTreeSet<String>,
+    (users, brokers): (&mut BTreeSet<String>, &mut BTreeSet<Option<BrokerId>>),
     now_ms: i64,
 ) -> Result<(), EngineError> {
     let mut seqs: Vec<(u64, &String)> = names
@@ -59,12 +64,18 @@ pub(super) async fn read_config_changes<E: Engine>(
                     debug!(topic = %topic, "the topic's configs changed");
                     owed.insert(topic);
                 }
-                None => match decode_user_change(&v.data) {
-                    Some(user) => {
+                None => match (decode_user_change(&v.data), decode_broker_change(&v.data)) {
+                    (Some(user), _) => {
                         debug!(user = %user, "the user's configs changed");
                         users.insert(user);
                     }
-                    None => debug!("{path}: not a topic's or user's config change; ignored"),
+                    (None, Some(broker)) => {
+                        debug!(?broker, "a broker's dynamic configs changed");
+                        brokers.insert(broker);
+                    }
+                    (None, None) => {
+                        debug!("{path}: not a topic's, user's or broker's config change; ignored")
+                    }
                 },
             }
         }
@@ -87,6 +98,28 @@ async fn purge<E: Engine>(
                 engine.delete(&path).await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Reads the configs of the topics in `owed` and tells the broker, taking
+/// each from `owed` once told.
+pub(super) async fn tell_configs<E: Engine>(
+    engine: &E,
+    tell: &Tell,
+    owed: &mut BTreeSet<String>,
+) -> Result<(), EngineError> {
+    while let Some(topic) = owed.first().cloned() {
+        let path = config_path(&topic);
+        let configs = match engine.read(&path).await? {
+            Some(v) => decode_configs(&v.data).unwrap_or_else(|why| {
+                error!("{path}: {why}; the topic keeps the broker's defaults");
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        owed.remove(&topic);
+        tell(News::TopicConfigs { topic, configs });
     }
     Ok(())
 }

@@ -12,7 +12,9 @@
 //! ([`Tell`], [`News::Registered`]), and so do the configs of every topic
 //! that appears under `/brokers/topics` ([`News::TopicConfigs`], read from
 //! `/config/topics/<topic>` by every broker, as Kafka's brokers read
-//! them). While this broker is the controller, the loop also
+//! them), and its dynamic configs ([`News::BrokerConfigs`], from
+//! `/config/brokers`: `super::broker_configs`). While this broker is the
+//! controller, the loop also
 //! keeps the controller's channels to the live brokers ([`Channels`]
 //! decides, [`Senders`] sends): after every change of role or of the live
 //! brokers it read, and right after an event, so a resigning controller
@@ -35,7 +37,7 @@ use super::admin::{
     add_partitions, create_topics, mark_deletions, write_isr, write_topic_configs, Command,
 };
 use super::channel::Channels;
-use super::config_changes::{now_ms, read_config_changes};
+use super::config_changes::{now_ms, read_config_changes, tell_configs};
 use super::control::{Answer, Asker, Control};
 use super::engine::{
     BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
@@ -44,7 +46,6 @@ use super::engine::{
 use super::rebalance::{RebalanceConfig, RebalanceTimer};
 use super::sender::Senders;
 use super::shutdown::{self, Leaving};
-use super::topic_znodes::{config_path, decode_configs};
 use crate::serve::outbound::InterBroker;
 
 /// What the membership loop tells the task that owns the core's broker.
@@ -58,6 +59,14 @@ pub(crate) enum News {
         /// The topic.
         topic: String,
         /// Its configs (only those set).
+        configs: Vec<(String, String)>,
+    },
+    /// Dynamic broker configs as `/config/brokers/<id>` holds them (this
+    /// broker's; `broker` is `None` for `/config/brokers/<default>`).
+    BrokerConfigs {
+        /// This broker's id, or `None`: the cluster-wide default.
+        broker: Option<BrokerId>,
+        /// The configs set.
         configs: Vec<(String, String)>,
     },
     /// The outcome of [`Command::WriteIsr`].
@@ -325,28 +334,6 @@ async fn work<E: Engine>(
     Ok(())
 }
 
-/// Reads the configs of the topics in `owed` and tells the broker, taking
-/// each from `owed` once told.
-async fn tell_configs<E: Engine>(
-    engine: &E,
-    tell: &Tell,
-    owed: &mut BTreeSet<String>,
-) -> Result<(), EngineError> {
-    while let Some(topic) = owed.first().cloned() {
-        let path = config_path(&topic);
-        let configs = match engine.read(&path).await? {
-            Some(v) => decode_configs(&v.data).unwrap_or_else(|why| {
-                error!("{path}: {why}; the topic keeps the broker's defaults");
-                Vec::new()
-            }),
-            None => Vec::new(),
-        };
-        owed.remove(&topic);
-        tell(News::TopicConfigs { topic, configs });
-    }
-    Ok(())
-}
-
 /// Runs until `stop` fires (or its sender is dropped), then closes the
 /// engine's session. `me` is registered already (and `tell` was told).
 pub(crate) async fn run<E: Engine>(
@@ -382,6 +369,10 @@ pub(crate) async fn run<E: Engine>(
     let tell_security = |news| tell(News::Security(news));
     if let Err(e) = security.load(&engine, &tell_security).await {
         warn!(error = %e, "reading ACLs and users failed; they are read at the next change");
+    }
+    let mut broker_configs = super::broker_configs::Follow::default();
+    if let Err(e) = broker_configs.load(&engine, me.id, &tell).await {
+        warn!(error = %e, "reading dynamic broker configs failed; they are read at the next change");
     }
     loop {
         if retry_at.is_none() && (todo.register || todo.elect || todo.brokers) {
@@ -527,6 +518,10 @@ pub(crate) async fn run<E: Engine>(
                         _ = &mut stop => break,
                     }
                 }
+                Command::WriteBrokerConfigs { broker, configs } => tokio::select! {
+                    () = super::broker_configs::write_broker_configs(&engine, broker, &configs) => {}
+                    _ = &mut stop => break,
+                },
                 Command::WriteSecurity { conn, write } => {
                     let results = tokio::select! {
                         r = super::security::write_security(&engine, write, &tell_security) => r,
@@ -608,9 +603,12 @@ pub(crate) async fn run<E: Engine>(
                         control.data_changed(key);
                     }
                     if let Event::ConfigChanges(names) = &event {
-                        let mut users = BTreeSet::new();
-                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed, &mut users, now_ms()).await {
+                        let (mut users, mut brokers) = (BTreeSet::new(), BTreeSet::new());
+                        if let Err(e) = read_config_changes(&engine, names, &mut last_change, &mut configs_owed, (&mut users, &mut brokers), now_ms()).await {
                             warn!(error = %e, "reading config changes failed; they are read at the next one");
+                        }
+                        if let Err(e) = broker_configs.changes(&engine, me.id, brokers, &tell).await {
+                            warn!(error = %e, "reading dynamic broker configs failed; they are read at the next change");
                         }
                         if let Err(e) = security.user_changes(&engine, users, &tell_security).await {
                             warn!(error = %e, "reading users' credentials failed; they are read at the next change");

@@ -21,7 +21,10 @@
 //!    an earlier incarnation), the configs of every topic that appears
 //!    under `/brokers/topics` (read from `/config/topics/<topic>`, and
 //!    again at each config change announcement under `/config/changes`,
-//!    which it purges after 15 minutes: [`config_changes`]), and
+//!    which it purges after 15 minutes: [`config_changes`]), this
+//!    broker's and the cluster-wide dynamic broker configs (from
+//!    `/config/brokers/<id>` and `/config/brokers/<default>`, at start
+//!    and at each announcement naming them: [`broker_configs`]), and
 //!    the outcomes of the writes it asked for ([`Command`]: creating
 //!    topics, marking topics for deletion, changing an ISR; see
 //!    [`admin`]);
@@ -90,6 +93,7 @@
 //! (`spate-core`) knows nothing of either.
 
 pub(crate) mod admin;
+mod broker_configs;
 mod channel;
 mod config_changes;
 mod control;

@@ -241,14 +241,22 @@ fn config_change_announcements_are_read_then_purged_once_fifteen_minutes_old() {
         announce("b").await;
         let first = names().await;
         let (mut last, mut owed, mut users) = (None, BTreeSet::new(), BTreeSet::new());
+        let mut brokers = BTreeSet::new();
         let newest = created(first.last().unwrap().clone()).await;
         assert!(newest > 0, "ZooKeeper's ctime");
         // Read at the moment the newest was made: both read, none purged.
-        read_config_changes(&zk, &first, &mut last, &mut owed, &mut users, newest)
-            .await
-            .unwrap();
+        read_config_changes(
+            &zk,
+            &first,
+            &mut last,
+            &mut owed,
+            (&mut users, &mut brokers),
+            newest,
+        )
+        .await
+        .unwrap();
         assert_eq!(owed, ["a".to_string(), "b".to_string()].into());
-        assert!(users.is_empty(), "topics only");
+        assert!(users.is_empty() && brokers.is_empty(), "topics only");
         assert_eq!(names().await, first);
 
         announce("c").await;
@@ -267,7 +275,7 @@ fn config_change_announcements_are_read_then_purged_once_fifteen_minutes_old() {
             &all,
             &mut last,
             &mut owed,
-            &mut users,
+            (&mut users, &mut brokers),
             made + CHANGE_EXPIRATION_MS,
         )
         .await
@@ -282,9 +290,16 @@ fn config_change_announcements_are_read_then_purged_once_fifteen_minutes_old() {
         assert_eq!(names().await, kept);
         // Much later every one goes; those another broker purged already
         // are skipped.
-        read_config_changes(&zk, &all, &mut last, &mut owed, &mut users, i64::MAX)
-            .await
-            .unwrap();
+        read_config_changes(
+            &zk,
+            &all,
+            &mut last,
+            &mut owed,
+            (&mut users, &mut brokers),
+            i64::MAX,
+        )
+        .await
+        .unwrap();
         assert!(names().await.is_empty());
         zk.close().await;
     });

@@ -71,6 +71,13 @@ pub(super) fn apply<S: Storage>(broker: &mut Broker<S>, ctx: &mut Ctx<'_>, input
             debug!(topic, ?configs, "topic configs from the cluster");
             broker.handle_topic_configs(&topic, configs, now);
         }
+        Input::Cluster(News::BrokerConfigs {
+            broker: id,
+            configs,
+        }) => {
+            debug!(broker = ?id, ?configs, "dynamic broker configs from the cluster");
+            broker.handle_broker_configs(id, configs, now);
+        }
         Input::Cluster(News::IsrWritten {
             tp,
             leader_epoch,
@@ -215,6 +222,12 @@ pub(super) fn send(
             info!(topic = %topic, "changing the topic's configs in the cluster");
             if let Some(c) = cluster {
                 let _ = c.send(cluster::Command::WriteTopicConfigs { topic, configs });
+            }
+        }
+        Output::WriteBrokerConfigs { broker, configs } => {
+            info!(?broker, "changing dynamic broker configs in the cluster");
+            if let Some(c) = cluster {
+                let _ = c.send(cluster::Command::WriteBrokerConfigs { broker, configs });
             }
         }
         Output::WriteSecurity { conn, write } => {

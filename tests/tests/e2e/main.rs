@@ -13,6 +13,7 @@ mod cli_oauth;
 mod cli_security;
 mod client_cli;
 mod cluster_admin;
+mod cluster_broker_configs;
 mod cluster_elect;
 mod cluster_failover;
 mod cluster_faults;

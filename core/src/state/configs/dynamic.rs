@@ -4,15 +4,18 @@
 //! Kafka's `DynamicBrokerConfig` allows them.
 //!
 //! They are stored as ConfigRecords of resource type BROKER in the
-//! metadata log, so they survive a restart, and folded over the broker's
+//! metadata log, so they survive a restart (in ZooKeeper mode the driver
+//! keeps them in `/config/brokers` instead, and hands each level back
+//! whole: `Broker::handle_broker_configs`), and folded over the broker's
 //! static settings in Kafka's order: this broker's value, then the
 //! cluster default, then `server.properties`, then Kafka's default
 //! ([`effective`]). The ones Spate acts on take effect at once:
 //! `message.max.bytes`, `log.retention.ms` (or `.minutes`, `.hours`),
 //! `log.retention.bytes`, `log.segment.bytes` for topics that set no
-//! value of their own, and `log.cleaner.backoff.ms`. The others are
-//! kept and described, as Kafka keeps a config no component of this
-//! broker reads.
+//! value of their own, and `log.cleaner.backoff.ms`; the native driver
+//! reads `max.connections`, `max.connections.per.ip` and its overrides
+//! through `Broker::dynamic_config`. The others are kept and described,
+//! as Kafka keeps a config no component of this broker reads.
 //!
 //! # Checks, in Kafka's order (all INVALID_REQUEST)
 //!
