@@ -3,6 +3,7 @@
 mod basic;
 mod cleaner;
 mod compaction;
+mod full;
 mod mem;
 mod recovery;
 mod truncate;
