@@ -34,9 +34,10 @@ use serde::Serialize;
 use spate_core::annotate::{self, AnnotateError, SizePrefix};
 use spate_core::broker::{Broker, Config, ConnId, Output, PeerInfo};
 use spate_core::example::Variant;
-use spate_core::protocol::header::decode_request;
+use spate_core::protocol::header::decode_request_header;
+use spate_core::protocol::messages::produce_request::ProduceRequest;
 use spate_core::protocol::messages::{request_header, response_header};
-use spate_core::protocol::{ApiKey, ErrorCode, RequestBody, Uuid};
+use spate_core::protocol::{ApiKey, ErrorCode, Reader, Uuid, Wire};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -295,10 +296,7 @@ impl Playground {
             }
         };
         let now = now.unwrap_or_else(date_now) as i64;
-        let no_response = matches!(
-            decode_request(&frame),
-            Ok((_, RequestBody::Produce(p))) if p.acks == 0
-        );
+        let no_response = acks_zero(&frame);
         let inner = self.inner.clone();
         let mut resolve_now = None;
         let promise = Promise::new(&mut |resolve, reject| {
@@ -387,6 +385,19 @@ impl Playground {
 /// The frame without its size prefix, and whether it had one (`Present`
 /// or `Absent`), by `prefix`'s rule; an error when the size does not match
 /// the bytes after it.
+/// Whether `frame` is a Produce request with acks=0 (which gets no
+/// response). Decoded by its own type: `header::decode_request` would link
+/// every request's decoder into the module.
+fn acks_zero(frame: &Bytes) -> bool {
+    let mut r = Reader::new(frame);
+    match decode_request_header(&mut r) {
+        Ok((ApiKey::Produce, h)) => {
+            ProduceRequest::decode(&mut r, h.request_api_version).is_ok_and(|p| p.acks == 0)
+        }
+        _ => false,
+    }
+}
+
 fn strip_prefix(frame: &Bytes, prefix: SizePrefix) -> Result<(Bytes, SizePrefix), String> {
     if !prefix.present_in(frame, true) {
         return Ok((frame.clone(), SizePrefix::Absent));

@@ -148,7 +148,7 @@ pub(super) fn handle<S: Storage>(
             }
         }
     }
-    if config.zk_mode {
+    if config.zk() {
         let mut updates = Vec::new();
         for (name, m) in &deletions {
             updates.push(ScramUpdate {

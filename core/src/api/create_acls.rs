@@ -82,7 +82,7 @@ pub(super) fn handle<S: Storage>(
     for (i, c) in req.creations.iter().enumerate() {
         match binding(c) {
             Err(why) => results.push(answer(ErrorCode::INVALID_REQUEST, Some(why))),
-            Ok(acl) if config.zk_mode => {
+            Ok(acl) if config.zk() => {
                 results.push(answer(ErrorCode::NONE, None));
                 if security.acls.find(&acl).is_none() {
                     added.push((i, acl));
@@ -98,7 +98,7 @@ pub(super) fn handle<S: Storage>(
             }
         }
     }
-    if config.zk_mode {
+    if config.zk() {
         let body = ResponseBody::CreateAcls(CreateAclsResponse {
             results,
             ..Default::default()

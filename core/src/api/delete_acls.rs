@@ -108,7 +108,7 @@ pub(super) fn handle<S: Storage>(
             ..Default::default()
         });
     }
-    if config.zk_mode {
+    if config.zk() {
         let body = ResponseBody::DeleteAcls(DeleteAclsResponse {
             filter_results: results,
             ..Default::default()

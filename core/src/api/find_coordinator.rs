@@ -147,7 +147,7 @@ fn find<S: Storage>(
         let code = ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
         return fail(key, code, "Transactional Id authorization failed.");
     }
-    if config.zk_mode {
+    if config.zk() {
         let found = if key_type == GROUP {
             let p = partition_for(&key, config.groups.offsets_partitions);
             leader_of(config, ctl, zk, OFFSETS_TOPIC, p, ctx.listener)

@@ -13,7 +13,7 @@
 use bytes::Bytes;
 use serde_json::json;
 
-use crate::protocol::header::encode_response_chunks;
+use crate::protocol::header::response_frame;
 use crate::protocol::messages::{
     fetch_response::{FetchResponse, FetchableTopicResponse, PartitionData},
     find_coordinator_response::{Coordinator, FindCoordinatorResponse},
@@ -188,7 +188,8 @@ pub(crate) fn answer(
         _ => None,
     };
     if let Some(body) = typed {
-        let frame = encode_response_chunks(correlation_id, &body, version).ok()?;
+        let encode = |w: &mut _, v| super::served::encode_response(&body, w, v);
+        let frame = response_frame(correlation_id, body.api_key(), version, encode).ok()?;
         return Some(frame.into_chunks());
     }
     // Every other API: its top-level error code, the rest at defaults. The

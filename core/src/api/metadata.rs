@@ -170,7 +170,7 @@ pub(crate) fn handle<S: Storage>(
                     (Some(t), _) => Some(t),
                     (None, Some(n))
                         if auto_create
-                            && config.zk_mode
+                            && config.zk()
                             && [OFFSETS_TOPIC, TRANSACTION_STATE_TOPIC].contains(&n.as_str()) =>
                     {
                         // Kafka's `getTopicMetadata` for a missing internal
@@ -201,7 +201,7 @@ pub(crate) fn handle<S: Storage>(
                             }
                         }
                     }
-                    (None, Some(n)) if auto_create && config.zk_mode && !is_internal(n) => {
+                    (None, Some(n)) if auto_create && config.zk() && !is_internal(n) => {
                         let code = auto_create_zk(config, members, &mut ctl, creates, n, &mut auto);
                         topics.push(missing(Some(n.clone()), id, code));
                         continue;
@@ -409,7 +409,7 @@ pub(super) fn answer(
             .hosted(&TopicPartition::new(t.name.as_str(), p))
             .map(|h| h.state.clone())
     });
-    let Some(s) = told.filter(|_| config.zk_mode) else {
+    let Some(s) = told.filter(|_| config.zk()) else {
         return PartitionAnswer {
             error: ErrorCode::NONE,
             leader: node,

@@ -43,6 +43,7 @@ mod api_versions;
 mod authz;
 mod consumer_group_describe;
 mod consumer_group_heartbeat;
+#[cfg(feature = "cluster")]
 mod controlled_shutdown;
 mod create_acls;
 pub(crate) mod create_partitions;
@@ -71,6 +72,7 @@ mod incremental_alter_configs;
 mod init_producer_id;
 pub(crate) mod injected;
 mod join_group;
+#[cfg(feature = "cluster")]
 mod leader_and_isr;
 mod leave_group;
 mod list_groups;
@@ -85,11 +87,14 @@ mod produce;
 mod push_telemetry;
 pub(crate) mod reassignments;
 mod replicated;
+pub(crate) mod served;
+#[cfg(feature = "cluster")]
 mod stop_replica;
 mod supported;
 pub(crate) mod sync_group;
 pub(crate) mod txn;
 mod txn_offset_commit;
+#[cfg(feature = "cluster")]
 mod update_metadata;
 mod write_txn_markers;
 mod zk_security;
@@ -290,9 +295,10 @@ fn request<S: Storage>(parts: Parts<'_, S>, from: From<'_>, now: Now, frame: &By
     if !supported(parts.config, key).contains(version) {
         return close(format!("{} v{version} is not supported", key.name()));
     }
-    let body = match RequestBody::decode(key, &mut r, version) {
-        Ok(b) => b,
-        Err(e) => return close(format!("bad {} v{version} request: {e}", key.name())),
+    let body = match served::decode_request(key, &mut r, version) {
+        Some(Ok(b)) => b,
+        Some(Err(e)) => return close(format!("bad {} v{version} request: {e}", key.name())),
+        None => return close(format!("{} is not served", key.name())),
     };
     let ctx = Ctx {
         version,
@@ -417,6 +423,7 @@ fn run<S: Storage>(
                 ..Handled::respond(R::Metadata(r))
             }
         }
+        #[cfg(feature = "cluster")]
         Q::UpdateMetadata(req) => Handled {
             metadata_updated: true,
             ..Handled::respond(R::UpdateMetadata(update_metadata::handle(
@@ -427,6 +434,7 @@ fn run<S: Storage>(
                 req,
             )))
         },
+        #[cfg(feature = "cluster")]
         Q::LeaderAndIsr(req) => {
             let mut changed = Vec::new();
             let r =
@@ -436,6 +444,7 @@ fn run<S: Storage>(
                 ..follow_groups(ctx, &ctl, groups, txns, R::LeaderAndIsr(r))
             }
         }
+        #[cfg(feature = "cluster")]
         Q::StopReplica(req) => {
             let r = stop_replica::handle(ctx, members, ctl.cluster, ctl.storage, req);
             // A deleted replica may take the last mention of its topic.
@@ -444,7 +453,7 @@ fn run<S: Storage>(
                 ..follow_groups(ctx, &ctl, groups, txns, R::StopReplica(r))
             }
         }
-        Q::DeleteTopics(req) if config.zk_mode => {
+        Q::DeleteTopics(req) if config.zk() => {
             use delete_topics::zk::{handle, Outcome};
             match handle(ctx, config, members, ctl.cluster, creates, &az, req) {
                 Outcome::Answer(r) => Handled::respond(R::DeleteTopics(r)),
@@ -466,14 +475,18 @@ fn run<S: Storage>(
         Q::AlterUserScramCredentials(req) => {
             alter_user_scram_credentials::handle(ctx, config, security, ctl.storage, req)
         }
+        #[cfg(feature = "cluster")]
         Q::ControlledShutdown(req) => controlled_shutdown::handle(req),
+        #[cfg(feature = "cluster")]
         Q::ElectLeaders(req) => elect_leaders::handle(req),
+        #[cfg(feature = "cluster")]
         Q::AlterPartitionReassignments(req) => reassignments::alter(req, ctx.version),
+        #[cfg(feature = "cluster")]
         Q::ListPartitionReassignments(req) => reassignments::list(req),
         Q::DeleteTopics(req) => {
             Handled::respond(R::DeleteTopics(delete_topics::handle(ctx, ctl, &az, req)))
         }
-        Q::CreatePartitions(req) if config.zk_mode => {
+        Q::CreatePartitions(req) if config.zk() => {
             use create_partitions::zk::{handle, Outcome};
             match handle(ctx, config, members, ctl.cluster, creates, &az, req) {
                 Outcome::Answer(r) => Handled::respond(R::CreatePartitions(r)),
@@ -524,7 +537,7 @@ fn run<S: Storage>(
         Q::DescribeTopicPartitions(req) => Handled::respond(R::DescribeTopicPartitions(
             describe_topic_partitions::handle(config, members, ctl.cluster, &az, req),
         )),
-        Q::CreateTopics(req) if config.zk_mode => {
+        Q::CreateTopics(req) if config.zk() => {
             match create_topics::zk::handle(ctx, config, members, ctl, creates, &az, req) {
                 create_topics::zk::Outcome::Answer(r) => Handled::respond(R::CreateTopics(r)),
                 create_topics::zk::Outcome::Held { request, topics } => Handled {

@@ -18,7 +18,7 @@ pub(crate) fn supported(config: &Config, key: ApiKey) -> Versions {
         | ApiKey::ElectLeaders
         | ApiKey::AlterPartitionReassignments
         | ApiKey::ListPartitionReassignments
-            if config.zk_mode =>
+            if config.zk() =>
         {
             key.versions()
         }

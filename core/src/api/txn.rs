@@ -85,7 +85,7 @@ pub(crate) fn carry_out<S: Storage, T>(
                 let remote = match after {
                     Some(_) => m.partitions.clone(),
                     // Each marker waits for its partition's followers.
-                    None if p.cluster.config().zk_mode => m.partitions.clone(),
+                    None if p.cluster.config().zk() => m.partitions.clone(),
                     None => led_elsewhere(p.cluster, &m),
                 };
                 if let Err(code) = write_markers(p, &m, &remote, now, appended) {
@@ -204,7 +204,7 @@ pub(crate) fn write_marker_acks_all<S: Storage>(
         .get(&tp.topic)
         .map_or(1, |t| t.config.min_insync_replicas);
     let led_here = matches!(cluster.lead(&tp.topic, tp.partition), Lead::Here(_));
-    if cluster.config().zk_mode && led_here && cluster.below_min_isr(tp, min_isr) {
+    if cluster.config().zk() && led_here && cluster.below_min_isr(tp, min_isr) {
         return Err(ErrorCode::NOT_ENOUGH_REPLICAS);
     }
     write_marker(storage, cluster, producers, groups, tp, marker, now)?;

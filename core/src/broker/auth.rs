@@ -165,9 +165,10 @@ impl<S: Storage> Broker<S> {
         if !key.versions().contains(version) {
             return self.close(conn, format!("{} v{version} is not supported", key.name()));
         }
-        let body = match RequestBody::decode(key, &mut r, version) {
-            Ok(b) => b,
-            Err(e) => {
+        let body = match crate::api::served::decode_request(key, &mut r, version) {
+            Some(Ok(b)) => b,
+            None => return self.close(conn, "not a SASL request".into()),
+            Some(Err(e)) => {
                 return self.close(conn, format!("bad {} v{version} request: {e}", key.name()))
             }
         };

@@ -279,7 +279,7 @@ impl<S: Storage> Broker<S> {
         let Ok((api, header)) = decode_request_header(&mut r) else {
             return false;
         };
-        let Ok(body) = RequestBody::decode(api, &mut r, version) else {
+        let Some(Ok(body)) = crate::api::served::decode_request(api, &mut r, version) else {
             // The API layer closes it with its reason.
             return false;
         };

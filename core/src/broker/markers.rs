@@ -23,12 +23,13 @@ use super::{Broker, Now, Output};
 use crate::api::txn::{carry_out, marker_of, write_marker_acks_all, TxnParts};
 use crate::coordinator::txn::remote::{Outcome, Part, Sent};
 use crate::coordinator::txn::{Markers, Plan, Step};
-use crate::protocol::header::{decode_response, encode_request};
+use crate::protocol::header::{decode_response_of, encode_request_of};
 use crate::protocol::messages::request_header::RequestHeader;
 use crate::protocol::messages::write_txn_markers_request::{
     WritableTxnMarker, WritableTxnMarkerTopic, WriteTxnMarkersRequest,
 };
-use crate::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
+use crate::protocol::messages::write_txn_markers_response::WriteTxnMarkersResponse;
+use crate::protocol::{ApiKey, ErrorCode};
 use crate::state::leadership::Lead;
 use crate::storage::{Storage, TopicPartition};
 
@@ -56,10 +57,13 @@ impl<S: Storage> Broker<S> {
             return;
         };
         let mut codes: BTreeMap<(i64, ByteString, i32), i16> = BTreeMap::new();
-        match decode_response(&frame, ApiKey::WriteTxnMarkers, VERSION) {
-            Ok((head, ResponseBody::WriteTxnMarkers(r)))
-                if head.correlation_id == sent.correlation_id =>
-            {
+        // By its own type: `decode_response` would link every response's decoder.
+        match decode_response_of::<WriteTxnMarkersResponse>(
+            &frame,
+            ApiKey::WriteTxnMarkers,
+            VERSION,
+        ) {
+            Ok((head, r)) if head.correlation_id == sent.correlation_id => {
                 for m in r.markers {
                     for t in m.topics {
                         for p in t.partitions {
@@ -225,10 +229,10 @@ impl<S: Storage> Broker<S> {
             client_id: Some(format!("broker-{}-txn-markers", self.config.node_id).into()),
             ..Default::default()
         };
-        let body = RequestBody::WriteTxnMarkers(WriteTxnMarkersRequest {
+        let body = WriteTxnMarkersRequest {
             markers,
             ..Default::default()
-        });
+        };
         let sent = Sent {
             correlation_id,
             txns: txns
@@ -236,8 +240,10 @@ impl<S: Storage> Broker<S> {
                 .map(|(m, parts)| (m.transactional_id, m.producer_id, parts))
                 .collect(),
         };
-        let (Ok(frame), Some((host, port))) = (encode_request(&head, &body), self.endpoint(leader))
-        else {
+        let (Ok(frame), Some((host, port))) = (
+            encode_request_of(ApiKey::WriteTxnMarkers, &head, &body),
+            self.endpoint(leader),
+        ) else {
             // Cannot happen but for a bug: the markers are tried again.
             for (id, _, parts) in &sent.txns {
                 for part in parts {

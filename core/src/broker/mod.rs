@@ -154,7 +154,7 @@ pub use crate::coordinator::controller::{ControllerAnswer, ControllerAsk};
 use crate::coordinator::fetcher::{Fetcher, FetcherConfig};
 use crate::coordinator::group::{GroupCoordinator, Settled};
 use crate::coordinator::txn::TxnCoordinator;
-use crate::protocol::header::encode_response_chunks;
+use crate::protocol::header::response_frame;
 use crate::protocol::{ApiKey, ResponseBody};
 pub use crate::security::changes::{AclResource, AclUpdate, ScramUpdate, SecurityWrite};
 use crate::state::brokers::Membership;
@@ -292,7 +292,7 @@ impl<S: Storage> Broker<S> {
             TimerKind::OffsetsRetention,
         );
         let mut groups = GroupCoordinator::new(config.groups.clone());
-        if config.zk_mode {
+        if config.zk() {
             // Groups load when LeaderAndIsr makes this broker a leader of
             // their partition (`coordinator::group::owned`).
             groups.follow_leadership();
@@ -303,7 +303,7 @@ impl<S: Storage> Broker<S> {
             timers.set(at, TimerKind::Groups);
         }
         let mut txns = TxnCoordinator::new(config.transactions.clone());
-        match config.zk_mode {
+        match config.zk() {
             true => txns.follow_leadership(), // `coordinator::txn::owned`
             false => txns.load(&storage),
         }
@@ -324,7 +324,7 @@ impl<S: Storage> Broker<S> {
         if let Some(at) = txns.next_deadline() {
             timers.set(at, TimerKind::Transactions);
         }
-        if config.zk_mode {
+        if config.zk() {
             timers.set(now, TimerKind::Isr);
         }
         let fetcher = Fetcher::new(FetcherConfig {
@@ -722,7 +722,8 @@ impl<S: Storage> Broker<S> {
         } else {
             None
         };
-        let frame = encode_response_chunks(a.correlation_id, &body, a.version).map_err(|e| {
+        let encode = |w: &mut _, v| crate::api::served::encode_response(&body, w, v);
+        let frame = response_frame(a.correlation_id, a.key, a.version, encode).map_err(|e| {
             format!(
                 "cannot encode {} v{} response: {e}",
                 a.key.name(),

@@ -97,12 +97,32 @@ pub fn encode_request_chunks(
     header: &RequestHeader,
     body: &RequestBody,
 ) -> Result<Writer, EncodeError> {
-    let key = body.api_key();
+    request_frame(body.api_key(), header, |w, v| body.encode(w, v))
+}
+
+/// Encodes a request of `key` whose body is the message `M`: the frame
+/// [`encode_request`] makes for the matching [`RequestBody`]. A caller that
+/// sends only a few APIs (the replica fetcher, the transaction marker
+/// writer) links only their encoders this way, not every request's (which
+/// [`RequestBody::encode`]'s `match` carries).
+pub fn encode_request_of<M: Wire>(
+    key: ApiKey,
+    header: &RequestHeader,
+    body: &M,
+) -> Result<Bytes, EncodeError> {
+    request_frame(key, header, |w, v| body.encode(w, v)).map(Writer::freeze)
+}
+
+fn request_frame(
+    key: ApiKey,
+    header: &RequestHeader,
+    body: impl FnOnce(&mut Writer, i16) -> Result<(), EncodeError>,
+) -> Result<Writer, EncodeError> {
     let version = header.request_api_version;
     let mut w = Writer::with_capacity(64);
     w.extend_from_slice(&[0; 4]);
     header.encode(&mut w, request_header_version(key, version))?;
-    body.encode(&mut w, version)?;
+    body(&mut w, version)?;
     Ok(finish_frame(w))
 }
 
@@ -113,9 +133,31 @@ pub fn decode_response(
     key: ApiKey,
     version: i16,
 ) -> Result<(ResponseHeader, ResponseBody), DecodeError> {
+    response_parts(frame, key, version, |r| {
+        ResponseBody::decode(key, r, version)
+    })
+}
+
+/// Decodes a response frame of `key` at `version` whose body is the
+/// message `M`; as [`decode_response`], linking only `M`'s decoder (see
+/// [`encode_request_of`]).
+pub fn decode_response_of<M: Wire>(
+    frame: &Bytes,
+    key: ApiKey,
+    version: i16,
+) -> Result<(ResponseHeader, M), DecodeError> {
+    response_parts(frame, key, version, |r| M::decode(r, version))
+}
+
+fn response_parts<B>(
+    frame: &Bytes,
+    key: ApiKey,
+    version: i16,
+    body: impl FnOnce(&mut Reader<'_>) -> Result<B, DecodeError>,
+) -> Result<(ResponseHeader, B), DecodeError> {
     let mut r = Reader::new(frame);
     let header = ResponseHeader::decode(&mut r, response_header_version(key, version))?;
-    let body = ResponseBody::decode(key, &mut r, version)?;
+    let body = body(&mut r)?;
     r.finish()?;
     Ok((header, body))
 }
@@ -136,7 +178,21 @@ pub fn encode_response_chunks(
     body: &ResponseBody,
     version: i16,
 ) -> Result<Writer, EncodeError> {
-    let key = body.api_key();
+    response_frame(correlation_id, body.api_key(), version, |w, v| {
+        body.encode(w, v)
+    })
+}
+
+/// Encodes a response of `key` into a frame as [`encode_response_chunks`]
+/// does, its body written by `body` (given the writer and `version`): for
+/// a caller that encodes the body by its own type, so as not to link every
+/// response's encoder (see [`encode_request_of`]).
+pub fn response_frame(
+    correlation_id: i32,
+    key: ApiKey,
+    version: i16,
+    body: impl FnOnce(&mut Writer, i16) -> Result<(), EncodeError>,
+) -> Result<Writer, EncodeError> {
     let mut w = Writer::with_capacity(64);
     w.extend_from_slice(&[0; 4]);
     let header = ResponseHeader {
@@ -144,7 +200,7 @@ pub fn encode_response_chunks(
         ..Default::default()
     };
     header.encode(&mut w, response_header_version(key, version))?;
-    body.encode(&mut w, version)?;
+    body(&mut w, version)?;
     Ok(finish_frame(w))
 }
 

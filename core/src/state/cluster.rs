@@ -389,7 +389,7 @@ impl Cluster {
         let Some(epoch) = t.epoch(partition) else {
             return Lead::Unknown;
         };
-        if !self.config.zk_mode {
+        if !self.config.zk() {
             return Lead::Here(epoch);
         }
         match self.leadership.lead(&TopicPartition::new(topic, partition)) {

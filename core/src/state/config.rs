@@ -38,7 +38,8 @@ pub struct Config {
     /// inter-broker APIs, as Kafka refuses an API it does not serve, and
     /// names itself as the only broker and the controller. CreateTopics
     /// and Metadata auto-creation then go through ZooKeeper, written by
-    /// the driver (`Output::CreateTopics`).
+    /// the driver (`Output::CreateTopics`). Read through [`Config::zk`]:
+    /// ignored when spate-core is built without its `cluster` feature.
     pub zk_mode: bool,
     /// `auto.create.topics.enable`.
     pub auto_create_topics: bool,
@@ -126,6 +127,18 @@ impl Config {
             port: self.advertised_port,
             protocol: self.security.protocol(&self.listener_name),
         }]
+    }
+}
+
+impl Config {
+    /// Whether the broker runs in a ZooKeeper-coordinated cluster:
+    /// [`Config::zk_mode`] when spate-core is built with its `cluster`
+    /// feature (the default). Without it (the playground's WebAssembly,
+    /// which has no ZooKeeper and no network peers) the broker is always a
+    /// cluster of one and `zk_mode` is ignored: every cluster path hangs
+    /// off this one switch, so the compiler drops their code.
+    pub fn zk(&self) -> bool {
+        cfg!(feature = "cluster") && self.zk_mode
     }
 }
 

@@ -199,7 +199,7 @@ impl<S: Storage> Controller<'_, S> {
         if self.cluster.topics.contains_key(OFFSETS_TOPIC) {
             return Ok(());
         }
-        if self.cluster.config().zk_mode {
+        if self.cluster.config().zk() {
             return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE);
         }
         let configs = offsets_topic_configs();
@@ -219,7 +219,7 @@ impl<S: Storage> Controller<'_, S> {
         if self.cluster.topics.contains_key(TRANSACTION_STATE_TOPIC) {
             return Ok(());
         }
-        if self.cluster.config().zk_mode {
+        if self.cluster.config().zk() {
             return Err(ErrorCode::COORDINATOR_NOT_AVAILABLE);
         }
         let configs = [

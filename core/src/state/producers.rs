@@ -237,7 +237,7 @@ impl Producers {
     /// `ProducerIdsRecord`s of the metadata log and the producer ids of every
     /// partition log, and each partition's producers from its batch headers.
     pub fn load<S: Storage>(storage: &S, cluster: &Cluster) -> Producers {
-        let range = id_range(cluster.config().zk_mode, cluster.config().node_id);
+        let range = id_range(cluster.config().zk(), cluster.config().node_id);
         let mut p = Producers {
             range,
             ..Producers::default()

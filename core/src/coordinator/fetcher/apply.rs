@@ -14,7 +14,7 @@ use crate::protocol::messages::list_offsets_response::{
 use crate::protocol::messages::offset_for_leader_epoch_response::{
     EpochEndOffset, OffsetForLeaderEpochResponse,
 };
-use crate::protocol::{header, ErrorCode, Records, ResponseBody};
+use crate::protocol::{header, ApiKey, ErrorCode, Records, ResponseBody};
 use crate::records::{batches, BatchView, SetEntry};
 use crate::state::cluster::Cluster;
 use crate::state::epochs::Epochs;
@@ -95,7 +95,23 @@ impl Fetcher {
         else {
             return Vec::new();
         };
-        let body = match header::decode_response(frame, sent.key, sent.version) {
+        // Each by its own message type: only these three decoders are
+        // linked, not every response's (`ResponseBody::decode`).
+        let (key, v) = (sent.key, sent.version);
+        let decoded = match key {
+            ApiKey::Fetch => {
+                header::decode_response_of(frame, key, v).map(|(h, b)| (h, ResponseBody::Fetch(b)))
+            }
+            ApiKey::ListOffsets => header::decode_response_of(frame, key, v)
+                .map(|(h, b)| (h, ResponseBody::ListOffsets(b))),
+            ApiKey::OffsetForLeaderEpoch => header::decode_response_of(frame, key, v)
+                .map(|(h, b)| (h, ResponseBody::OffsetForLeaderEpoch(b))),
+            _ => {
+                self.handle_failure(leader, now);
+                return Vec::new();
+            }
+        };
+        let body = match decoded {
             Ok((h, body)) if h.correlation_id == sent.correlation_id => body,
             _ => {
                 self.handle_failure(leader, now);
