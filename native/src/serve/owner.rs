@@ -6,6 +6,7 @@ use super::faults::Control;
 use super::reqlog;
 use super::*;
 use crate::clock::Clock;
+use spate_core::broker::Completed;
 
 /// The owner loop: applies inputs to the broker and sends its outputs.
 ///
@@ -139,13 +140,14 @@ pub(super) async fn own<S: Store>(
             }
         }
         // Requests are done when their responses go to their writers
-        // (timed and logged here, before any wait for the disk).
-        if let Some(m) = meter.as_mut() {
-            m.finished(&mut broker, std::time::Instant::now());
-        }
+        // (timed and logged then, after the fsync that lets them go).
         let pass = Held {
             outs: std::mem::take(&mut outs),
             done: std::mem::take(&mut done),
+            completed: match meter {
+                Some(_) => metrics::Meter::take(&mut broker),
+                None => Vec::new(),
+            },
         };
         if fsync != FsyncPolicy::Always && syncing.is_none() {
             post.deliver(pass, &mut conns, meter.as_mut());
@@ -180,16 +182,19 @@ pub(super) async fn own<S: Store>(
 struct Held {
     outs: Vec<Output>,
     done: Vec<Box<dyn FnOnce() + Send>>,
+    /// The requests answered, timed when the outputs go.
+    completed: Vec<Completed>,
 }
 
 impl Held {
     fn is_empty(&self) -> bool {
-        self.outs.is_empty() && self.done.is_empty()
+        self.outs.is_empty() && self.done.is_empty() && self.completed.is_empty()
     }
 
     fn extend(&mut self, later: Held) {
         self.outs.extend(later.outs);
         self.done.extend(later.done);
+        self.completed.extend(later.completed);
     }
 }
 
@@ -211,6 +216,9 @@ impl Post<'_> {
         conns: &mut HashMap<ConnId, ConnTx>,
         mut meter: Option<&mut metrics::Meter>,
     ) {
+        if let Some(m) = meter.as_deref_mut() {
+            m.finished(held.completed, std::time::Instant::now());
+        }
         for out in held.outs {
             match out {
                 Output::Replica {
