@@ -115,10 +115,15 @@ pub(super) fn apply<S: Storage>(broker: &mut Broker<S>, ctx: &mut Ctx<'_>, input
         Input::MarkersFailure(to) => broker.handle_markers_failure(to, now),
         Input::Scrape(reply) => {
             // Requests finished earlier in this pass are timed first, so
-            // that every request counted is also in the histograms.
+            // that every request counted is also in the histograms (their
+            // time then ends here, not when the group commit's fsync
+            // lets their responses go).
             let text = match ctx.meter.as_deref_mut() {
                 Some(m) => {
-                    m.finished(broker, std::time::Instant::now());
+                    m.finished(
+                        super::metrics::Meter::take(broker),
+                        std::time::Instant::now(),
+                    );
                     m.render(broker)
                 }
                 None => String::new(),

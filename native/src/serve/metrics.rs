@@ -42,7 +42,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use spate_core::broker::{Broker, ConnId};
+use spate_core::broker::{Broker, Completed, ConnId};
 use spate_core::storage::Storage;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -124,10 +124,16 @@ impl Meter {
         }
     }
 
-    /// Times (and logs) the requests the broker finished since the last
-    /// call, as of `now`.
-    pub(crate) fn finished<S: Storage>(&mut self, broker: &mut Broker<S>, now: Instant) {
-        for c in broker.metrics_mut().drain_completed() {
+    /// The requests the broker finished since the last call, to be timed
+    /// by [`Meter::finished`] when their responses leave (after the
+    /// group commit's fsync).
+    pub(crate) fn take<S: Storage>(broker: &mut Broker<S>) -> Vec<Completed> {
+        broker.metrics_mut().drain_completed().collect()
+    }
+
+    /// Times (and logs) finished requests ([`Meter::take`]), as of `now`.
+    pub(crate) fn finished(&mut self, done: Vec<Completed>, now: Instant) {
+        for c in done {
             let Some(a) = self.arrived.get_mut(&c.conn).and_then(VecDeque::pop_front) else {
                 continue;
             };

@@ -204,18 +204,38 @@ impl std::str::FromStr for FsyncPolicy {
 }
 
 /// Storage the owner task can hold: [`Storage`]'s `flush`, `tick` and
-/// `close` are the driver's durability hooks.
+/// `close` are the driver's durability hooks, and [`Store::begin_flush`]
+/// lets the owner keep working while the disk does.
 pub(crate) trait Store: Storage<Error = Self::Fault> + Send + 'static {
     /// [`Storage::Error`], sendable between tasks.
     type Fault: std::error::Error + Send + Sync + 'static;
+
+    /// Starts making everything appended so far durable: returns the
+    /// work left (fsyncs) to run off the owner's thread, or `None` when it
+    /// is durable already. No other flush starts, and the store is not
+    /// closed, before that work is done. The default flushes here.
+    fn begin_flush(&mut self) -> Result<Option<SyncWork<Self::Fault>>, Self::Fault> {
+        self.flush().map(|()| None)
+    }
 }
 
-impl<S> Store for S
-where
-    S: Storage + Send + 'static,
-    S::Error: Send + Sync + 'static,
-{
-    type Fault = S::Error;
+/// The rest of a flush, run on a blocking thread ([`Store::begin_flush`]).
+pub(crate) type SyncWork<E> = Box<dyn FnOnce() -> Result<(), E> + Send>;
+
+impl Store for MemStorage {
+    type Fault = <MemStorage as Storage>::Error;
+}
+
+impl Store for FileStorage {
+    type Fault = crate::storage::FileError;
+
+    /// The active segments' log fsyncs go to another thread
+    /// ([`FileStorage::begin_sync`]).
+    fn begin_flush(&mut self) -> Result<Option<SyncWork<Self::Fault>>, Self::Fault> {
+        Ok(self
+            .begin_sync()?
+            .map(|p| Box::new(move || p.run()) as SyncWork<Self::Fault>))
+    }
 }
 
 /// Settings from the command line and the properties file, merged.

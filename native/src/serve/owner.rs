@@ -6,12 +6,20 @@ use super::faults::Control;
 use super::reqlog;
 use super::*;
 use crate::clock::Clock;
+use spate_core::broker::Completed;
 
 /// The owner loop: applies inputs to the broker and sends its outputs.
 ///
 /// Each pass takes every input already queued (up to a bound), applies them
 /// all, then, under `--fsync always`, makes the appended data durable with
 /// one fsync before any response of the pass is sent: a group commit.
+/// The fsync runs on a blocking thread ([`Store::begin_flush`]) while the
+/// loop goes on taking and applying inputs, so decoding and appending the
+/// next requests overlaps the disk's work on the last ones. Outputs wait
+/// in order: those of the pass being synced in `held`, those of later
+/// passes in `next`, which the next fsync (started when the one in flight
+/// is done) covers. No response leaves before the fsync of every append
+/// made before it, as with one synchronous fsync per pass.
 ///
 /// Replica requests (a follower fetching from its leaders) go out through
 /// [`replica::Replicas`], whose tasks send their answers back on `tx`
@@ -42,6 +50,18 @@ pub(super) async fn own<S: Store>(
     };
     let mut outs = Vec::new();
     let mut upkeep = tokio::time::interval(Duration::from_secs(60));
+    let mut post = Post {
+        replicas: &mut replicas,
+        markers: &mut markers,
+        tx: &tx,
+        cluster: cluster.as_ref(),
+        tap: tap.as_ref(),
+        clock: &clock,
+    };
+    // The fsync in flight, the outputs waiting for it and those of the
+    // passes since, waiting for the next one.
+    let mut syncing: Option<tokio::task::JoinHandle<Result<(), S::Fault>>> = None;
+    let (mut held, mut next) = (Held::default(), Held::default());
     loop {
         // A virtual clock's deadlines come when the test moves it
         // (`Control::Tick`).
@@ -57,6 +77,22 @@ pub(super) async fn own<S: Store>(
             }
             _ = async { match flush_every.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
                 broker.storage_mut().flush()?;
+                continue;
+            }
+            r = async { match syncing.as_mut() { Some(h) => h.await, None => std::future::pending().await } } => {
+                syncing = None;
+                match r {
+                    Ok(r) => r?,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                }
+                post.deliver(std::mem::take(&mut held), &mut conns, meter.as_mut());
+                if !next.is_empty() {
+                    let pass = std::mem::take(&mut next);
+                    match broker.storage_mut().begin_flush()? {
+                        Some(work) => (syncing, held) = (Some(tokio::task::spawn_blocking(work)), pass),
+                        None => post.deliver(pass, &mut conns, meter.as_mut()),
+                    }
+                }
                 continue;
             }
             _ = upkeep.tick() => {
@@ -103,15 +139,87 @@ pub(super) async fn own<S: Store>(
                 (out, _) => outs.push(out),
             }
         }
-        if fsync == FsyncPolicy::Always && !outs.is_empty() {
-            broker.storage_mut().flush()?;
-        }
         // Requests are done when their responses go to their writers
-        // (timed and logged here).
-        if let Some(m) = meter.as_mut() {
-            m.finished(&mut broker, std::time::Instant::now());
+        // (timed and logged then, after the fsync that lets them go).
+        let pass = Held {
+            outs: std::mem::take(&mut outs),
+            done: std::mem::take(&mut done),
+            completed: match meter {
+                Some(_) => metrics::Meter::take(&mut broker),
+                None => Vec::new(),
+            },
+        };
+        if fsync != FsyncPolicy::Always && syncing.is_none() {
+            post.deliver(pass, &mut conns, meter.as_mut());
+        } else if syncing.is_some() {
+            next.extend(pass);
+        } else if !pass.is_empty() {
+            match broker.storage_mut().begin_flush()? {
+                Some(work) => (syncing, held) = (Some(tokio::task::spawn_blocking(work)), pass),
+                None => post.deliver(pass, &mut conns, meter.as_mut()),
+            }
         }
-        for out in outs.drain(..) {
+        if stop {
+            if let Some(h) = syncing.take() {
+                match h.await {
+                    Ok(r) => r?,
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
+                }
+                post.deliver(std::mem::take(&mut held), &mut conns, meter.as_mut());
+            }
+            if !next.is_empty() {
+                broker.storage_mut().flush()?;
+                post.deliver(std::mem::take(&mut next), &mut conns, meter.as_mut());
+            }
+            return broker.into_storage().close();
+        }
+    }
+}
+
+/// Outputs of one or more passes, and the answers to the embedding test
+/// to send once those outputs are on their way.
+#[derive(Default)]
+struct Held {
+    outs: Vec<Output>,
+    done: Vec<Box<dyn FnOnce() + Send>>,
+    /// The requests answered, timed when the outputs go.
+    completed: Vec<Completed>,
+}
+
+impl Held {
+    fn is_empty(&self) -> bool {
+        self.outs.is_empty() && self.done.is_empty() && self.completed.is_empty()
+    }
+
+    fn extend(&mut self, later: Held) {
+        self.outs.extend(later.outs);
+        self.done.extend(later.done);
+        self.completed.extend(later.completed);
+    }
+}
+
+/// Where outputs go besides the connections.
+struct Post<'a> {
+    replicas: &'a mut replica::Replicas,
+    markers: &'a mut replica::Replicas,
+    tx: &'a mpsc::WeakUnboundedSender<Input>,
+    cluster: Option<&'a mpsc::UnboundedSender<cluster::Command>>,
+    tap: Option<&'a inspect::Tap>,
+    clock: &'a Clock,
+}
+
+impl Post<'_> {
+    /// Sends the outputs on, then the answers.
+    fn deliver(
+        &mut self,
+        held: Held,
+        conns: &mut HashMap<ConnId, ConnTx>,
+        mut meter: Option<&mut metrics::Meter>,
+    ) {
+        if let Some(m) = meter.as_deref_mut() {
+            m.finished(held.completed, std::time::Instant::now());
+        }
+        for out in held.outs {
             match out {
                 Output::Replica {
                     leader,
@@ -119,8 +227,8 @@ pub(super) async fn own<S: Store>(
                     port,
                     frame,
                 } => {
-                    if let Some(tx) = tx.upgrade() {
-                        replicas.send(leader, &host, port, frame, &tx);
+                    if let Some(tx) = self.tx.upgrade() {
+                        self.replicas.send(leader, &host, port, frame, &tx);
                     }
                 }
                 Output::TxnMarkers {
@@ -129,23 +237,20 @@ pub(super) async fn own<S: Store>(
                     port,
                     frame,
                 } => {
-                    if let Some(tx) = tx.upgrade() {
-                        markers.send(broker, &host, port, frame, &tx);
+                    if let Some(tx) = self.tx.upgrade() {
+                        self.markers.send(broker, &host, port, frame, &tx);
                     }
                 }
                 out => {
-                    if let (Output::Close { conn, .. }, Some(m)) = (&out, meter.as_mut()) {
+                    if let (Output::Close { conn, .. }, Some(m)) = (&out, meter.as_deref_mut()) {
                         m.closed(*conn);
                     }
-                    send(&mut conns, out, cluster.as_ref(), (tap.as_ref(), &clock))
+                    send(conns, out, self.cluster, (self.tap, self.clock))
                 }
             }
         }
-        for d in done.drain(..) {
+        for d in held.done {
             d();
-        }
-        if stop {
-            return broker.into_storage().close();
         }
     }
 }

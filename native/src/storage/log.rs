@@ -1,7 +1,8 @@
 //! One partition log: a directory of segments, the last one active.
 
-use std::fs;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use spate_core::protocol::Uuid;
@@ -463,6 +464,23 @@ impl Log {
             self.dir_dirty = false;
         }
         Ok(())
+    }
+
+    /// Whether a flush needs only the active segment's log file forced
+    /// to disk (no segment rolled or removed since the last flush, no
+    /// file created or removed): that fsync can then run elsewhere
+    /// ([`Log::take_sync`]).
+    pub fn only_active_dirty(&self) -> bool {
+        let n = self.segments.len();
+        !self.dir_dirty
+            && self.segments[..n - 1]
+                .iter()
+                .all(|s| !s.needs_sync(false, false))
+    }
+
+    /// The active segment's pending fsync (see [`Segment::take_log_sync`]).
+    pub fn take_sync(&mut self) -> Option<(Arc<File>, PathBuf)> {
+        self.active_mut().take_log_sync()
     }
 
     /// Gives the active segment's time index its largest timestamp, as

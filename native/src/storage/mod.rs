@@ -55,6 +55,14 @@
 //! the active segments, a flush fsyncs only their `.log` files (one fsync
 //! per written log, not three or four); a segment's indexes are fsynced
 //! when it is rolled and on close.
+//!
+//! [`FileStorage::begin_sync`] is the same flush split in two for a
+//! driver that keeps appending while the disk works (`spate serve`'s
+//! group commit): when only active segments' log files were written, it
+//! hands out their fsyncs as a [`PendingSync`] to run on another thread,
+//! and the driver answers the producers once that is done; anything more
+//! (a rolled segment, a file created or removed, a recovery point to
+//! move) is flushed on the spot, in order, as [`Storage::flush`] does.
 
 // The serve driver is being wired to this module; until then the binary
 // does not use all of it.
@@ -71,9 +79,10 @@ mod tests;
 mod txn;
 
 use std::collections::BTreeMap;
-use std::fs;
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use spate_core::protocol::Uuid;
@@ -126,6 +135,22 @@ impl Default for Options {
             node_id: 1,
             cluster_id: None,
         }
+    }
+}
+
+/// Fsyncs of log files handed out by [`FileStorage::begin_sync`], to run
+/// on another thread.
+#[derive(Debug)]
+pub struct PendingSync(Vec<(Arc<File>, PathBuf)>);
+
+impl PendingSync {
+    /// Forces the files to disk (their data; sizes included, as
+    /// `fdatasync` does for a file that grew).
+    pub fn run(self) -> Result<(), FileError> {
+        for (f, p) in self.0 {
+            f.sync_data().at(&p)?;
+        }
+        Ok(())
     }
 }
 
@@ -280,6 +305,29 @@ impl FileStorage {
             }
         }
         Ok(())
+    }
+
+    /// Starts a flush that the caller finishes on another thread: when
+    /// only the active segments' log files were written since the last
+    /// flush (and the recovery points stand), returns their fsyncs to
+    /// run, or `None` when there is nothing to force; otherwise flushes
+    /// here, as [`Storage::flush`] does, and returns `None`. The data is
+    /// durable once the returned [`PendingSync`] ran; the caller starts
+    /// no other flush (nor closes the store) before that.
+    pub fn begin_sync(&mut self) -> Result<Option<PendingSync>, FileError> {
+        let stands = self.checkpointed.as_ref().is_some_and(|c| {
+            c.len() == self.logs.len()
+                && self
+                    .logs
+                    .iter()
+                    .all(|(tp, l)| c.get(tp) == Some(&l.active_base()))
+        });
+        if self.dir_dirty || !stands || !self.logs.values().all(Log::only_active_dirty) {
+            self.flush_all(false)?;
+            return Ok(None);
+        }
+        let files: Vec<_> = self.logs.values_mut().filter_map(Log::take_sync).collect();
+        Ok((!files.is_empty()).then_some(PendingSync(files)))
     }
 
     fn write_recovery_points(&self) -> Result<(), FileError> {

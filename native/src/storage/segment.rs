@@ -5,6 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use spate_core::records::V2_HEADER_LEN;
@@ -25,11 +26,13 @@ pub(crate) fn file_name(base: i64, ext: &str) -> String {
     format!("{base:020}.{ext}")
 }
 
-/// The append handles of the index files.
+/// The append handles of the index files, and their lengths (kept
+/// here so that appending an entry asks the file system nothing).
 #[derive(Debug)]
 struct Writers {
     index: File,
     time: File,
+    lens: (u64, u64),
 }
 
 /// One segment, its files open.
@@ -45,7 +48,9 @@ pub(crate) struct Segment {
     /// Largest timestamp of the first batch (-1: none), for `segment.ms`.
     pub rolling_ts: i64,
     dir: PathBuf,
-    log: File,
+    /// Shared with an fsync running on another thread (see
+    /// [`Segment::take_log_sync`]).
+    log: Arc<File>,
     track: Tracker,
     writers: Option<Writers>,
     /// The `.txnindex` append handle, opened (and the file created) by
@@ -71,7 +76,7 @@ impl Segment {
     pub fn create(dir: &Path, base: i64, interval: u64) -> Result<Segment, FileError> {
         let log_path = dir.join(file_name(base, "log"));
         File::create(&log_path).at(&log_path)?;
-        let log = open_append(&log_path)?;
+        let log = Arc::new(open_append(&log_path)?);
         let mut seg = Segment {
             base,
             next: base,
@@ -105,7 +110,7 @@ impl Segment {
         recover: bool,
     ) -> Result<(Segment, bool), FileError> {
         let log_path = dir.join(file_name(base, "log"));
-        let log = open_append(&log_path)?;
+        let log = Arc::new(open_append(&log_path)?);
         let size = log.metadata().at(&log_path)?.len();
         let mut seg = Segment {
             base,
@@ -210,11 +215,13 @@ impl Segment {
     /// Writes both index files from memory.
     fn rewrite_indexes(&mut self) -> Result<(), FileError> {
         let (ip, tp) = (self.path("index"), self.path("timeindex"));
+        let (offsets, times) = (self.track.offset_bytes(), self.track.time_bytes());
         let mut index = File::create(&ip).at(&ip)?;
-        index.write_all(&self.track.offset_bytes()).at(&ip)?;
+        index.write_all(&offsets).at(&ip)?;
         let mut time = File::create(&tp).at(&tp)?;
-        time.write_all(&self.track.time_bytes()).at(&tp)?;
-        self.writers = Some(Writers { index, time });
+        time.write_all(&times).at(&tp)?;
+        let lens = (offsets.len() as u64, times.len() as u64);
+        self.writers = Some(Writers { index, time, lens });
         self.index_dirty = true;
         Ok(())
     }
@@ -222,10 +229,12 @@ impl Segment {
     fn writers(&mut self) -> Result<&mut Writers, FileError> {
         if self.writers.is_none() {
             let (ip, tp) = (self.path("index"), self.path("timeindex"));
-            self.writers = Some(Writers {
-                index: open_append(&ip)?,
-                time: open_append(&tp)?,
-            });
+            let (index, time) = (open_append(&ip)?, open_append(&tp)?);
+            let lens = (
+                index.metadata().at(&ip)?.len(),
+                time.metadata().at(&tp)?.len(),
+            );
+            self.writers = Some(Writers { index, time, lens });
         }
         Ok(self.writers.as_mut().expect("just opened"))
     }
@@ -239,10 +248,7 @@ impl Segment {
         self.index_dirty = true;
         let (ip, tp) = (self.path("index"), self.path("timeindex"));
         let w = self.writers()?;
-        let before = (
-            w.index.metadata().at(&ip)?.len(),
-            w.time.metadata().at(&tp)?.len(),
-        );
+        let before = w.lens;
         let mut written = Ok(());
         if let Some(b) = e.offset {
             written = (&w.index).write_all(&b).at(&ip);
@@ -253,6 +259,9 @@ impl Segment {
         if written.is_err() {
             let _ = w.index.set_len(before.0);
             let _ = w.time.set_len(before.1);
+        } else {
+            w.lens.0 += e.offset.map_or(0, |b| b.len() as u64);
+            w.lens.1 += e.time.map_or(0, |b| b.len() as u64);
         }
         written
     }
@@ -340,7 +349,7 @@ impl Segment {
     /// appended again once there is room.
     pub fn append(&mut self, batch: &[u8], h: Hdr) -> Result<(), FileError> {
         let pos = self.size;
-        if let Err(e) = (&self.log).write_all(batch) {
+        if let Err(e) = (&*self.log).write_all(batch) {
             let _ = self.log.set_len(pos);
             return Err(e).at(&self.path("log"));
         }
@@ -382,6 +391,19 @@ impl Segment {
     /// Whether [`Segment::sync`] has anything to do.
     pub fn needs_sync(&self, active: bool, full: bool) -> bool {
         self.dirty || (self.index_dirty && (full || !active))
+    }
+
+    /// For the active segment: the fsync [`Segment::sync`] would do
+    /// (its log file's; its indexes wait, as there), handed out to run on
+    /// another thread while appends go on. The segment counts as synced
+    /// from here: the caller holds back every answer that depends on it
+    /// until that fsync is done, and starts no other flush meanwhile.
+    pub fn take_log_sync(&mut self) -> Option<(Arc<File>, PathBuf)> {
+        if !self.dirty {
+            return None;
+        }
+        self.dirty = false;
+        Some((self.log.clone(), self.path("log")))
     }
 
     /// Forces the log file to disk, and the index files too unless the

@@ -1,0 +1,92 @@
+"""scripts/bench's `--only fsync` rows (issue 17): what each `--fsync`
+setting of a file-backed Spate costs, against the same broker with
+`--memory`, measured in one run.
+
+  always         the default: no produce is acknowledged before an fsync
+                 covers it (one fsync per pass of requests, group commit)
+  interval:1000  an fsync a second, acknowledgements without waiting
+  never          the OS writes the pages back when it likes
+  --memory       no files at all: the reference the ratios divide by
+
+Rows: produce 100 B and 1,000 B messages, acks=all and acks=1, one
+librdkafka producer (spate-bench), the brokers (fresh processes, each its
+own data directory) taking turns row by row; best of `rounds` runs each.
+The ratio is msgs/s over the --memory run's (issue 17's goal: `always`
+at least 0.9x of --memory); broker CPU s is the broker process's user +
+system time for the row.
+
+    scripts/bench --only fsync
+"""
+
+SETTINGS = (
+    ("always", ["--fsync", "always"]),
+    ("interval:1000", ["--fsync", "interval:1000"]),
+    ("never", ["--fsync", "never"]),
+    ("--memory", ["--memory"]),
+)
+ROWS = ((100, "all"), (100, "1"), (1000, "all"), (1000, "1"))
+
+
+def rows(spate_bin, spec, driver, sizes, log):
+    """{(size, acks): {setting: (result, cpu) | (error, None)}}, or {"error": why}.
+
+    `spec(name, argv_for)` and `driver(broker, *args)` are scripts/bench's."""
+
+    def argv_for(extra):
+        def argv(port, data):
+            where = [] if extra == ["--memory"] else ["--data-dir", data]
+            return [spate_bin, "serve", "--listen", f"127.0.0.1:{port}", *where, *extra]
+        return argv
+
+    specs = [(name, spec(name, argv_for(extra))) for name, extra in SETTINGS]
+    brokers = {}
+    try:
+        for name, s in specs:
+            b = s.start(log)
+            brokers[name] = (s, b)
+            if not b.alive():
+                return {"error": f"spate with {name} did not start"}
+        out = {}
+        for size, acks in ROWS:
+            n = sizes["n100"] if size == 100 else sizes["n1k"]
+            topic = f"f{size}-{acks}"
+            for _, b in brokers.values():
+                driver(b, "create", "--topic", topic)
+            runs = {name: [] for name in brokers}
+            for _ in range(max(2, sizes["rounds"] + 1)):
+                for name, (_, b) in brokers.items():
+                    runs[name].append(driver(b, "produce", "--topic", topic, "--count", n, "--size", size, "--acks", acks))
+            out[(size, acks)] = {name: best(rs) for name, rs in runs.items()}
+        return out
+    finally:
+        for s, b in brokers.values():
+            s.stop(b)
+
+
+def best(runs):
+    good = [r for r in runs if isinstance(r[0], dict)]
+    return max(good, key=lambda r: r[0]["msgs_per_s"]) if good else runs[0]
+
+
+def table(res):
+    names = [name for name, _ in SETTINGS]
+    lines = ["", f"{'fsync cost (spate, one run)':<30} {'unit':<13}" + "".join(f" {n:>14}" for n in names)]
+    if "error" in res:
+        lines.append(f"fsync: {res['error']}")
+        return "\n".join(lines)
+    for (size, acks), by in res.items():
+        label = f"produce {size:,} B, acks={acks}"
+        mem = by["--memory"][0]["msgs_per_s"] if isinstance(by["--memory"][0], dict) else None
+
+        def line(unit, f):
+            cells = "".join(f" {f(by[n]) if isinstance(by[n][0], dict) else 'failed':>14}" for n in names)
+            lines.append(f"{label if unit == 'msgs/s' else '':<30} {unit:<13}{cells}")
+
+        line("msgs/s", lambda r: f"{r[0]['msgs_per_s']:,.0f}")
+        if mem:
+            line("x --memory", lambda r: f"{r[0]['msgs_per_s'] / mem:.2f}x")
+        line("broker CPU s", lambda r: "-" if r[1] is None else f"{r[1]:.2f}")
+    errors = [f"{n} {size} B acks={acks}: {r[0]}" for (size, acks), by in res.items() for n, r in by.items() if not isinstance(r[0], dict)]
+    lines += [f"failed: {e}" for e in errors]
+    lines.append("x --memory: msgs/s over the same broker's with --memory in this run (goal for always: >= 0.9x)")
+    return "\n".join(lines)
