@@ -27,7 +27,7 @@ use tracing::{debug, info, warn};
 
 use super::admin::set_configs;
 use super::engine::{BrokerId, Engine, EngineError};
-use super::membership::{News, Tell};
+use super::news::{News, Tell};
 use super::topic_znodes::{decode_configs, encode_configs, CONFIG_CHANGE_PREFIX};
 
 /// The parent of the brokers' config znodes.

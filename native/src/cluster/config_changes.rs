@@ -4,7 +4,7 @@
 //! the configs of each topic they name (each user's credentials and each
 //! broker's dynamic configs go to [`super::security`] and
 //! [`super::broker_configs`]), then deletes every announcement
-//! older than [`CHANGE_EXPIRATION_MS`] (by the znode's creation time), as
+//! older than [`CHANGE_EXPIRATION_MS`](super::topic_znodes::CHANGE_EXPIRATION_MS) (by the znode's creation time), as
 //! Kafka's listener purges obsolete notifications each time it processes
 //! some. Brokers purge concurrently; an announcement gone already is fine.
 
@@ -14,19 +14,11 @@ use tracing::{debug, error};
 
 use super::broker_configs::decode_broker_change;
 use super::engine::{BrokerId, Engine, EngineError};
-use super::membership::{News, Tell};
+use super::news::{News, Tell};
 use super::security_znodes::decode_user_change;
-use super::topic_znodes::{config_path, decode_config_change, decode_configs, CONFIG_CHANGES};
-
-/// How long a config change announcement is kept: Kafka's
-/// `changeExpirationMs`, 15 minutes (not a setting in Kafka 2.x either).
-pub(crate) const CHANGE_EXPIRATION_MS: i64 = 15 * 60 * 1000;
-
-/// Whether an announcement created at `created_ms` is obsolete at
-/// `now_ms` (both in milliseconds since the Unix epoch).
-pub(crate) fn expired(now_ms: i64, created_ms: i64) -> bool {
-    now_ms.saturating_sub(created_ms) > CHANGE_EXPIRATION_MS
-}
+use super::topic_znodes::{
+    config_path, decode_config_change, decode_configs, expired, CONFIG_CHANGES,
+};
 
 /// This host's clock, in milliseconds since the Unix epoch, as Kafka's
 /// listener compares it with the znodes' creation times.
@@ -126,6 +118,7 @@ pub(super) async fn tell_configs<E: Engine>(
 
 #[cfg(test)]
 mod tests {
+    use super::super::topic_znodes::CHANGE_EXPIRATION_MS;
     use super::*;
 
     #[test]

@@ -26,9 +26,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use spate_core::broker::{ControllerAnswer, ControllerAsk, IsrOutcome};
+use spate_core::broker::{ControllerAnswer, ControllerAsk};
 use spate_core::protocol::ErrorCode;
-use spate_core::storage::TopicPartition;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -40,65 +39,13 @@ use super::channel::Channels;
 use super::config_changes::{now_ms, read_config_changes, tell_configs};
 use super::control::{Answer, Asker, Control};
 use super::engine::{
-    BrokerEpoch, BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event,
-    Registered,
+    BrokerId, BrokerInfo, ControllerEpoch, Election, Engine, EngineError, Event, Registered,
 };
+use super::news::{News, Tell};
 use super::rebalance::{RebalanceConfig, RebalanceTimer};
 use super::sender::Senders;
 use super::shutdown::{self, Leaving};
 use crate::serve::outbound::InterBroker;
-
-/// What the membership loop tells the task that owns the core's broker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum News {
-    /// This broker registered with this broker epoch: at startup and
-    /// after every session expiry.
-    Registered(BrokerEpoch),
-    /// A topic's configs as `/config/topics/<topic>` holds them.
-    TopicConfigs {
-        /// The topic.
-        topic: String,
-        /// Its configs (only those set).
-        configs: Vec<(String, String)>,
-    },
-    /// Dynamic broker configs as `/config/brokers/<id>` holds them (this
-    /// broker's; `broker` is `None` for `/config/brokers/<default>`).
-    BrokerConfigs {
-        /// This broker's id, or `None`: the cluster-wide default.
-        broker: Option<BrokerId>,
-        /// The configs set.
-        configs: Vec<(String, String)>,
-    },
-    /// The outcome of [`Command::WriteIsr`].
-    IsrWritten {
-        /// The partition.
-        tp: TopicPartition,
-        /// The leader epoch the change was proposed at.
-        leader_epoch: i32,
-        /// How the write went.
-        outcome: IsrOutcome,
-    },
-    /// The controller's answer to [`Command::AskController`].
-    ControllerAnswered {
-        /// The connection whose request asked.
-        conn: u64,
-        /// The answer.
-        answer: ControllerAnswer,
-    },
-    /// ACLs and SCRAM credentials read from ZooKeeper, and the outcome of
-    /// [`Command::WriteSecurity`].
-    Security(super::security::SecurityNews),
-    /// The outcome of [`Command::CreateTopics`], per topic.
-    TopicsCreated {
-        /// The request it answers.
-        request: u64,
-        /// Each topic and its outcome.
-        results: Vec<(String, Result<(), ErrorCode>)>,
-    },
-}
-
-/// How the loop tells the broker's owner its [`News`].
-pub(crate) type Tell = Box<dyn Fn(News) + Send + Sync>;
 
 /// Pause before retrying a failed registration or election.
 pub(crate) const RETRY: Duration = Duration::from_secs(1);

@@ -100,6 +100,7 @@ mod control;
 pub(crate) mod engine;
 mod leader_and_isr;
 pub(crate) mod membership;
+mod news;
 pub(crate) mod rebalance;
 mod requests;
 pub(crate) mod security;
@@ -123,7 +124,7 @@ use crate::serve::outbound::InterBroker;
 
 pub(crate) use admin::Command;
 pub(crate) use engine::{BrokerInfo, Engine, EngineError};
-pub(crate) use membership::{News, Tell};
+pub(crate) use news::{News, Tell};
 
 /// A session with the cluster's engine, and the cluster's id: a broker
 /// that is about to join (not yet registered).

@@ -27,14 +27,13 @@ use spate_core::security::acl::{AclBinding, PatternType};
 use spate_core::security::sasl::{Mechanism, ScramCredential};
 use tracing::{debug, info, warn};
 
-use super::config_changes::expired;
 use super::engine::{Engine, EngineError, Expect, Written};
 use super::security_znodes::{
     acl_change, acl_path, credential_to_string, decode_acl_change, decode_acls, desanitize,
     encode_acls, encode_user_change, resource_type_dir, scram_of, user_path, ACL_CHANGE_PREFIX,
     EXTENDED_CHANGES, LITERAL_ACLS, LITERAL_CHANGES, PREFIXED_ACLS, RESOURCE_TYPES, USERS,
 };
-use super::topic_znodes::{decode_configs, encode_configs, CONFIG_CHANGE_PREFIX};
+use super::topic_znodes::{decode_configs, encode_configs, expired, CONFIG_CHANGE_PREFIX};
 
 /// How many times a conditional write is tried (Kafka's
 /// `AclAuthorizer.maxUpdateRetries`).

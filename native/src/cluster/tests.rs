@@ -206,7 +206,8 @@ fn conditional_writes_hold_to_their_version_and_to_the_controller_term() {
 fn config_change_announcements_are_read_then_purged_once_fifteen_minutes_old() {
     use std::collections::BTreeSet;
 
-    use super::config_changes::{read_config_changes, CHANGE_EXPIRATION_MS};
+    use super::config_changes::read_config_changes;
+    use super::topic_znodes::CHANGE_EXPIRATION_MS;
     use super::topic_znodes::{encode_config_change, CONFIG_CHANGES, CONFIG_CHANGE_PREFIX};
 
     let server = Server::start();

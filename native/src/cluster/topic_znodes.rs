@@ -265,6 +265,16 @@ fn ints(v: &Value) -> Option<Vec<i32>> {
         .collect()
 }
 
+/// How long a config change announcement is kept: Kafka's
+/// `changeExpirationMs`, 15 minutes (not a setting in Kafka 2.x either).
+pub(crate) const CHANGE_EXPIRATION_MS: i64 = 15 * 60 * 1000;
+
+/// Whether an announcement created at `created_ms` is obsolete at
+/// `now_ms` (both in milliseconds since the Unix epoch).
+pub(crate) fn expired(now_ms: i64, created_ms: i64) -> bool {
+    now_ms.saturating_sub(created_ms) > CHANGE_EXPIRATION_MS
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
