@@ -13,18 +13,12 @@ use serde_json::json;
 use spate_core::protocol::messages::describe_configs_request::{
     DescribeConfigsRequest, DescribeConfigsResource,
 };
-use spate_core::protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig, IncrementalAlterConfigsRequest,
-};
 use spate_core::protocol::{RequestBody, ResponseBody};
 
+use super::configs::{incremental_alter, source_name, BROKER_RESOURCE};
 use super::table;
-use super::topic::source_name;
 use crate::client::conn::Connection;
 use crate::client::{check, Client};
-
-/// DescribeConfigs / IncrementalAlterConfigs resource type of a broker.
-const BROKER_RESOURCE: i8 = 4;
 
 /// What `cluster config` is asked.
 #[derive(Debug)]
@@ -54,8 +48,17 @@ pub(crate) fn run(client: &mut Client, json: bool, ask: Ask) -> anyhow::Result<(
         None => "the cluster-wide defaults".to_string(),
     };
     if !ask.set.is_empty() || !ask.delete.is_empty() {
-        alter(conn, &name, &ask.set, &ask.delete)
-            .map_err(|e| e.context(format!("altering the configs of {what}")))?;
+        let send = |r| conn.send(r);
+        let (set, delete) = (&ask.set, &ask.delete);
+        incremental_alter(
+            send,
+            "IncrementalAlterConfigs",
+            BROKER_RESOURCE,
+            &name,
+            set,
+            delete,
+        )
+        .map_err(|e| e.context(format!("altering the configs of {what}")))?;
     }
     let configs = describe(conn, &name)
         .map_err(|e| e.context(format!("describing the configs of {what}")))?;
@@ -80,52 +83,6 @@ pub(crate) fn run(client: &mut Client, json: bool, ask: Ask) -> anyhow::Result<(
         })
         .collect();
     out!("{}", table::render(&["NAME", "VALUE", "SOURCE"], &rows))?;
-    Ok(())
-}
-
-/// IncrementalAlterConfigs of BROKER resource `name`.
-fn alter(
-    conn: &mut Connection,
-    name: &str,
-    set: &[(String, String)],
-    delete: &[String],
-) -> anyhow::Result<()> {
-    let mut configs: Vec<AlterableConfig> = set
-        .iter()
-        .map(|(k, v)| AlterableConfig {
-            name: k.as_str().into(),
-            config_operation: 0,
-            value: Some(v.as_str().into()),
-            ..Default::default()
-        })
-        .collect();
-    configs.extend(delete.iter().map(|k| AlterableConfig {
-        name: k.as_str().into(),
-        config_operation: 1,
-        value: None,
-        ..Default::default()
-    }));
-    let req = IncrementalAlterConfigsRequest {
-        resources: vec![AlterConfigsResource {
-            resource_type: BROKER_RESOURCE,
-            resource_name: name.into(),
-            configs,
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let ResponseBody::IncrementalAlterConfigs(resp) =
-        conn.send(RequestBody::IncrementalAlterConfigs(req))?
-    else {
-        bail!("IncrementalAlterConfigs answered with another API");
-    };
-    for r in &resp.responses {
-        check(
-            "IncrementalAlterConfigs",
-            r.error_code,
-            r.error_message.as_ref(),
-        )?;
-    }
     Ok(())
 }
 

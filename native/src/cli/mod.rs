@@ -25,6 +25,7 @@ macro_rules! outln {
 pub(crate) mod acl;
 pub(crate) mod broker_config;
 pub(crate) mod cluster;
+pub(crate) mod configs;
 pub(crate) mod consume;
 pub(crate) mod decode;
 pub(crate) mod elect;

@@ -17,16 +17,11 @@ use spate_core::protocol::messages::delete_topics_request::{
 use spate_core::protocol::messages::describe_configs_request::{
     DescribeConfigsRequest, DescribeConfigsResource,
 };
-use spate_core::protocol::messages::incremental_alter_configs_request::{
-    AlterConfigsResource, AlterableConfig, IncrementalAlterConfigsRequest,
-};
 use spate_core::protocol::{ApiKey, RequestBody, ResponseBody};
 
+use super::configs::{incremental_alter, source_name, TOPIC_RESOURCE};
 use super::table;
 use crate::client::{check, key_value, Client, ConnArgs};
-
-/// DescribeConfigs / IncrementalAlterConfigs resource type of a topic.
-const TOPIC_RESOURCE: i8 = 2;
 
 /// How long the broker may take to create or delete a topic.
 const ADMIN_TIMEOUT_MS: i32 = 30_000;
@@ -279,21 +274,6 @@ fn list(client: &mut Client, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Kafka's name for a DescribeConfigs config source.
-pub(super) fn source_name(source: i8) -> &'static str {
-    match source {
-        1 => "DYNAMIC_TOPIC_CONFIG",
-        2 => "DYNAMIC_BROKER_CONFIG",
-        3 => "DYNAMIC_DEFAULT_BROKER_CONFIG",
-        4 => "STATIC_BROKER_CONFIG",
-        5 => "DEFAULT_CONFIG",
-        6 => "DYNAMIC_BROKER_LOGGER_CONFIG",
-        7 => "CLIENT_METRICS_CONFIG",
-        8 => "GROUP_CONFIG",
-        _ => "UNKNOWN",
-    }
-}
-
 /// `topic describe`.
 fn describe(client: &mut Client, json: bool, name: &str) -> anyhow::Result<()> {
     let topic = client.topic(name)?;
@@ -440,42 +420,15 @@ fn alter_config(
     if set.is_empty() && delete.is_empty() {
         bail!("nothing to change: give --set KEY=VALUE or --delete KEY");
     }
-    let mut configs: Vec<AlterableConfig> = set
-        .iter()
-        .map(|(k, v)| AlterableConfig {
-            name: k.as_str().into(),
-            config_operation: 0,
-            value: Some(v.as_str().into()),
-            ..Default::default()
-        })
-        .collect();
-    configs.extend(delete.iter().map(|k| AlterableConfig {
-        name: k.as_str().into(),
-        config_operation: 1,
-        value: None,
-        ..Default::default()
-    }));
-    let req = IncrementalAlterConfigsRequest {
-        resources: vec![AlterConfigsResource {
-            resource_type: TOPIC_RESOURCE,
-            resource_name: name.into(),
-            configs,
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    let ResponseBody::IncrementalAlterConfigs(resp) =
-        client.send(RequestBody::IncrementalAlterConfigs(req))?
-    else {
-        bail!("IncrementalAlterConfigs answered with another API");
-    };
-    for r in &resp.responses {
-        check(
-            &format!("altering the configs of `{name}`"),
-            r.error_code,
-            r.error_message.as_ref(),
-        )?;
-    }
+    let what = format!("altering the configs of `{name}`");
+    incremental_alter(
+        |r| client.send(r),
+        &what,
+        TOPIC_RESOURCE,
+        name,
+        &set,
+        &delete,
+    )?;
     if json {
         let set: serde_json::Map<_, _> = set.into_iter().map(|(k, v)| (k, v.into())).collect();
         outln!(
