@@ -21,8 +21,9 @@
 //! when missing) and Chromium (`CHROMIUM`, default `/usr/bin/chromium`);
 //! `scripts/test` installs all three.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use spate_core::annotate::{annotate_response_with, SizePrefix, Span, Value};
@@ -104,49 +105,77 @@ pub(crate) fn ensure_built(root: &Path) {
     }
 }
 
-#[test]
-fn playground_page_in_chromium() {
-    let root = workspace();
+/// What a page test starts from: node, Chromium (`CHROMIUM`, default
+/// `/usr/bin/chromium`), the built wasm and playwright-core checked or
+/// made, and `web/` served with `flag` (`--inspect` or `--console`).
+pub(crate) fn page_server(root: &Path, flag: &str) -> Playground {
     require("node");
-    require("kcat");
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         Path::new(&chromium).is_file(),
         "{chromium} is missing: scripts/test installs Debian's chromium"
     );
-    ensure_built(&root);
-    let server = serve(&root.join("web"), "--inspect");
-    let shots = root.join("target/playground-screenshots");
+    ensure_built(root);
+    serve(&root.join("web"), flag)
+}
+
+/// Where the page tests save their screenshots.
+pub(crate) fn screenshots(root: &Path) -> PathBuf {
+    root.join("target/playground-screenshots")
+}
+
+/// Runs `tests/playwright/SCRIPT` with `args` and prints what it said;
+/// fails unless it succeeded, printed every line of `checks` and saved
+/// every screenshot in `shots`. Returns its output.
+pub(crate) fn run_page(
+    root: &Path,
+    script: &str,
+    args: &[&dyn AsRef<OsStr>],
+    checks: &[&str],
+    shots: &[&str],
+) -> String {
     let out = Command::new("node")
-        .arg(root.join("tests/playwright/page.mjs"))
-        .arg(&server.url)
-        .arg(root.join("core/tests/vectors"))
-        .arg(&shots)
-        .arg(&server.broker)
+        .arg(root.join("tests/playwright").join(script))
+        .args(args.iter().map(|a| a.as_ref()))
         .output()
         .expect("running node");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
     print!("{text}");
     eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "page checks failed:\n{text}");
-    assert!(text.contains("ok   gallery:"), "the gallery check ran");
-    assert!(
-        text.contains("ok   live: kcat's Metadata"),
-        "the live traffic check ran"
-    );
-    assert!(
-        text.contains("ok   json builder: sent"),
-        "the JSON builder check ran"
-    );
-    for name in [
-        "1-produce-explained.png",
-        "1b-compressed-batch.png",
-        "3-send-response-state.png",
-        "5-malformed.png",
-        "10-json-builder.png",
-    ] {
-        assert!(shots.join(name).is_file(), "screenshot {name} saved");
+    assert!(out.status.success(), "{script} failed:\n{text}");
+    for check in checks {
+        assert!(text.contains(check), "`{check}` ran:\n{text}");
     }
+    for name in shots {
+        let shot = screenshots(root).join(name);
+        assert!(shot.is_file(), "screenshot {name} saved");
+    }
+    text
+}
+
+#[test]
+fn playground_page_in_chromium() {
+    let root = workspace();
+    require("kcat");
+    let server = page_server(&root, "--inspect");
+    let (vectors, shots) = (root.join("core/tests/vectors"), screenshots(&root));
+    run_page(
+        &root,
+        "page.mjs",
+        &[&server.url, &vectors, &shots, &server.broker],
+        &[
+            "ok   gallery:",
+            "ok   live: kcat's Metadata",
+            "ok   json builder: sent",
+        ],
+        &[
+            "1-produce-explained.png",
+            "1b-compressed-batch.png",
+            "3-send-response-state.png",
+            "5-malformed.png",
+            "10-json-builder.png",
+        ],
+    );
 }
 
 /// The first screen and the guided conversations
@@ -159,40 +188,26 @@ fn playground_page_in_chromium() {
 #[test]
 fn first_screen_and_guided_conversations_in_chromium() {
     let root = workspace();
-    require("node");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(Path::new(&chromium).is_file(), "{chromium} is missing");
-    ensure_built(&root);
-    let server = serve(&root.join("web"), "--inspect");
-    let shots = root.join("target/playground-screenshots");
-    let out = Command::new("node")
-        .arg(root.join("tests/playwright/guide.mjs"))
-        .arg(&server.url)
-        .arg(&shots)
-        .output()
-        .expect("running node");
-    let text = String::from_utf8_lossy(&out.stdout);
-    print!("{text}");
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "guide checks failed:\n{text}");
-    assert!(
-        text.contains("first screen interactive after navigation:"),
-        "the first screen was timed"
+    let server = page_server(&root, "--inspect");
+    let walks = ["first", "leader", "write", "read", "group", "batches"];
+    let walks: Vec<String> = walks
+        .iter()
+        .map(|id| format!("ok   walkthrough {id}: "))
+        .collect();
+    let mut checks: Vec<&str> = walks.iter().map(String::as_str).collect();
+    checks.push("first screen interactive after navigation:");
+    checks.push("ok   your response: a wrong byte names the field");
+    run_page(
+        &root,
+        "guide.mjs",
+        &[&server.url, &screenshots(&root)],
+        &checks,
+        &[
+            "20-first-screen.png",
+            "21-walkthrough-group.png",
+            "23-your-response.png",
+        ],
     );
-    for id in ["first", "leader", "write", "read", "group", "batches"] {
-        assert!(
-            text.contains(&format!("ok   walkthrough {id}: ")),
-            "walkthrough {id} ran"
-        );
-    }
-    assert!(text.contains("ok   your response: a wrong byte names the field"));
-    for name in [
-        "20-first-screen.png",
-        "21-walkthrough-group.png",
-        "23-your-response.png",
-    ] {
-        assert!(shots.join(name).is_file(), "screenshot {name} saved");
-    }
 }
 
 /// The Console against the native broker it is served by, with a
@@ -201,42 +216,23 @@ fn first_screen_and_guided_conversations_in_chromium() {
 #[test]
 fn console_in_chromium_against_a_workload() {
     let root = workspace();
-    require("node");
     require("kcat");
     require("python3");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(Path::new(&chromium).is_file(), "{chromium} is missing");
-    ensure_built(&root);
-    let server = serve(&root.join("web"), "--console");
+    let server = page_server(&root, "--console");
     let topic = "console-demo";
     let made = Command::new(spate())
-        .args([
-            "topic",
-            "create",
-            topic,
-            "--partitions",
-            "2",
-            "-b",
-            &server.broker,
-        ])
+        .args(["topic", "create", topic, "--partitions", "2", "-b"])
+        .arg(&server.broker)
         .output()
         .expect("spate topic create");
     assert!(made.status.success(), "{made:?}");
-    let shots = root.join("target/playground-screenshots");
-    let out = Command::new("node")
-        .arg(root.join("tests/playwright/console.mjs"))
-        .arg(&server.url)
-        .arg(&shots)
-        .arg(&server.broker)
-        .arg(topic)
-        .output()
-        .expect("running node");
-    let text = String::from_utf8_lossy(&out.stdout);
-    print!("{text}");
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "console checks failed:\n{text}");
-    assert!(text.contains("ok   the group with its lag"), "{text}");
-    assert!(shots.join("console-1.png").is_file());
+    run_page(
+        &root,
+        "console.mjs",
+        &[&server.url, &screenshots(&root), &server.broker, &topic],
+        &["ok   the group with its lag"],
+        &["console-1.png"],
+    );
 }
 
 const T0: i64 = 1_700_000_000_000;

@@ -12,53 +12,40 @@
 //! Needs what `playground.rs` needs (the built wasm, node with
 //! `tests/playwright/node_modules`, Chromium).
 
-use std::path::Path;
-use std::process::Command;
+use spate_e2e::workspace;
 
-use spate_e2e::{require, workspace};
-
-use crate::playground::{ensure_built, serve};
+use crate::playground::{page_server, run_page, screenshots};
 
 #[test]
 fn kind_colours_and_narrow_layouts_in_chromium() {
     let root = workspace();
-    require("node");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(Path::new(&chromium).is_file(), "{chromium} is missing");
-    ensure_built(&root);
-    let server = serve(&root.join("web"), "--inspect");
-    let shots = root.join("target/playground-screenshots");
-    let out = Command::new("node")
-        .arg(root.join("tests/playwright/look.mjs"))
-        .arg(&server.url)
-        .arg(root.join("core/tests/vectors"))
-        .arg(&shots)
-        .output()
-        .expect("running node");
-    let text = String::from_utf8_lossy(&out.stdout);
-    print!("{text}");
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "look checks failed:\n{text}");
+    let server = page_server(&root, "--inspect");
+    let mut checks = Vec::new();
     for mode in ["light", "dark"] {
         for vision in ["normal", "protanopia", "deuteranopia", "tritanopia"] {
-            let check =
-                format!("ok   {mode}: kinds differ by CIEDE2000 10 or more for {vision} vision");
-            assert!(text.contains(&check), "`{check}` ran");
+            checks.push(format!(
+                "ok   {mode}: kinds differ by CIEDE2000 10 or more for {vision} vision"
+            ));
         }
-        let check =
-            format!("ok   {mode}: text on every kind's background has contrast 4.5:1 or more");
-        assert!(text.contains(&check), "`{check}` ran");
+        checks.push(format!(
+            "ok   {mode}: text on every kind's background has contrast 4.5:1 or more"
+        ));
     }
     for size in ["375x740", "768x1024"] {
-        let check = format!("ok   {size}: no horizontal page scroll");
-        assert!(text.contains(&check), "`{check}` ran");
+        checks.push(format!("ok   {size}: no horizontal page scroll"));
     }
-    for name in [
-        "30-kinds-light.png",
-        "30-kinds-dark.png",
-        "31-width-375.png",
-        "31-width-768.png",
-    ] {
-        assert!(shots.join(name).is_file(), "screenshot {name} saved");
-    }
+    let checks: Vec<&str> = checks.iter().map(String::as_str).collect();
+    let (vectors, shots) = (root.join("core/tests/vectors"), screenshots(&root));
+    run_page(
+        &root,
+        "look.mjs",
+        &[&server.url, &vectors, &shots],
+        &checks,
+        &[
+            "30-kinds-light.png",
+            "30-kinds-dark.png",
+            "31-width-375.png",
+            "31-width-768.png",
+        ],
+    );
 }

@@ -11,51 +11,34 @@
 //! Needs what `playground.rs` needs (the built wasm, node with
 //! `tests/playwright/node_modules`, Chromium) and kcat.
 
-use std::path::Path;
 use std::process::Command;
 
 use spate_e2e::{require, spate, workspace};
 
-use crate::playground::{ensure_built, serve};
+use crate::playground::{page_server, run_page, screenshots};
 
 #[test]
 fn sequence_and_compare_views_in_chromium() {
     let root = workspace();
-    require("node");
     require("kcat");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(Path::new(&chromium).is_file(), "{chromium} is missing");
-    ensure_built(&root);
-    let server = serve(&root.join("web"), "--inspect");
+    let server = page_server(&root, "--inspect");
     let topic = "seq-demo";
     let made = Command::new(spate())
         .args(["topic", "create", topic, "-b", &server.broker])
         .output()
         .expect("spate topic create");
     assert!(made.status.success(), "{made:?}");
-    let shots = root.join("target/playground-screenshots");
-    let out = Command::new("node")
-        .arg(root.join("tests/playwright/views.mjs"))
-        .arg(&server.url)
-        .arg(root.join("core/tests/vectors"))
-        .arg(&shots)
-        .arg(&server.broker)
-        .arg(topic)
-        .output()
-        .expect("running node");
-    let text = String::from_utf8_lossy(&out.stdout);
-    print!("{text}");
-    eprint!("{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "view checks failed:\n{text}");
-    for check in [
-        "ok   sequence: JoinGroup, SyncGroup, Heartbeat arrows in order",
-        "ok   sequence: clicking SyncGroup's response explains it",
-        "ok   compare: the topic and v12's new field only in B",
-        "ok   tree keyboard: arrows, Home/End, Enter move, open and close",
-    ] {
-        assert!(text.contains(check), "`{check}` ran");
-    }
-    for name in ["12-sequence.png", "13-compare-metadata.png"] {
-        assert!(shots.join(name).is_file(), "screenshot {name} saved");
-    }
+    let (vectors, shots) = (root.join("core/tests/vectors"), screenshots(&root));
+    run_page(
+        &root,
+        "views.mjs",
+        &[&server.url, &vectors, &shots, &server.broker, &topic],
+        &[
+            "ok   sequence: JoinGroup, SyncGroup, Heartbeat arrows in order",
+            "ok   sequence: clicking SyncGroup's response explains it",
+            "ok   compare: the topic and v12's new field only in B",
+            "ok   tree keyboard: arrows, Home/End, Enter move, open and close",
+        ],
+        &["12-sequence.png", "13-compare-metadata.png"],
+    );
 }
