@@ -20,7 +20,10 @@ mod serve;
 mod storage;
 mod tree;
 
-pub use embed::{ApiKey, Broker, BrokerConfig, Data, Error, ErrorCode, ErrorFault, Named, Topic};
+pub use embed::{
+    ApiKey, Broker, BrokerConfig, Cluster, ClusterConfig, Data, Error, ErrorCode, ErrorFault,
+    Named, Topic,
+};
 
 use std::process::ExitCode;
 

@@ -42,7 +42,9 @@
 //! The first three and observing are the core's (`spate_core::broker`,
 //! also driven by the WebAssembly build); delays and drops are this
 //! driver's, as they are about sockets and time. Moving a partition's
-//! leader needs a cluster of brokers and is not offered.
+//! leader needs a cluster of brokers: [`Cluster`] runs several in this
+//! process over a ZooKeeper the test provides, and
+//! [`Cluster::move_leader`] moves one as an operator does in Kafka.
 //!
 //! # Bindings
 //!
@@ -68,6 +70,10 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use spate_core::broker::{ErrorFault, Named};
 pub use spate_core::protocol::{ApiKey, ErrorCode};
+
+mod cluster;
+
+pub use cluster::{Cluster, ClusterConfig};
 
 use crate::clock::{now_ms, Clock};
 use crate::serve::faults::Control;

@@ -139,6 +139,37 @@ async fn bad_arguments_are_errors() {
     );
 }
 
+/// What a cluster cannot start with is refused before any broker
+/// starts; the cluster itself is exercised with ZooKeeper in
+/// `tests/tests/e2e/embed_cluster.rs`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_without_zookeeper_or_brokers_is_refused() {
+    let no_zk = Cluster::start(ClusterConfig::default()).await.unwrap_err();
+    assert!(no_zk.to_string().contains("needs ZooKeeper"), "{no_zk}");
+    let none = Cluster::start(ClusterConfig {
+        brokers: 0,
+        zookeeper: "127.0.0.1:1".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(none.to_string().contains("at least one broker"), "{none}");
+    let too_many = Cluster::start(ClusterConfig {
+        brokers: 2,
+        zookeeper: "127.0.0.1:1".into(),
+        replication_factor: Some(3),
+        ..Default::default()
+    })
+    .await
+    .unwrap_err();
+    assert!(
+        too_many
+            .to_string()
+            .contains("replication factor 3 with 2 brokers"),
+        "{too_many}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_directory_keeps_its_data_across_starts() {
     let dir = std::env::temp_dir().join(format!("spate-embed-dir-{}", std::process::id()));

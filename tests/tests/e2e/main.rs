@@ -33,6 +33,7 @@ mod connection_limits;
 mod core_driver;
 mod decode_cli;
 mod disk_full;
+mod embed_cluster;
 mod groups;
 mod kraft_dir;
 mod many_connections;
