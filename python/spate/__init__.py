@@ -6,9 +6,11 @@ client (confluent-kafka, kafka-python, aiokafka, ...) talks to it over real
 TCP at ``broker.bootstrap_servers``. Faults (error answers, failed appends,
 delays, dropped connections) and the requests a client sent are at hand for
 tests. The pytest plugin (``spate.pytest_plugin``) adds the ``kafka_broker``
-and ``kafka_broker_session`` fixtures.
+and ``kafka_broker_session`` fixtures. ``spate.Cluster`` runs several
+brokers of one cluster over a ZooKeeper the caller runs, and moves a
+partition's leader between them.
 """
 
-from ._spate import Broker, __version__
+from ._spate import Broker, Cluster, __version__
 
-__all__ = ["Broker", "__version__"]
+__all__ = ["Broker", "Cluster", "__version__"]

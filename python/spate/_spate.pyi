@@ -4,7 +4,7 @@ import os
 from types import TracebackType
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Type, Union, final
 
-__all__ = ["Broker", "__version__"]
+__all__ = ["Broker", "Cluster", "__version__"]
 __version__: str
 
 _TopicSpec = Union[str, Tuple[str, int]]
@@ -88,3 +88,49 @@ class Broker:
     def advance(self, seconds: float) -> None:
         """Moves a virtual clock (``virtual_clock=True``) forward and
         returns once what then fell due has been done."""
+
+@final
+class Cluster:
+    """Several brokers (ids 1 to ``brokers``) of one ZooKeeper-mode cluster
+    inside this process, over the ZooKeeper at ``zookeeper``
+    (``host:port[/chroot]``; a server the caller runs).
+
+    Starting it returns once every broker sees all of them and a
+    controller, and every partition of ``topics`` has a leader, with
+    ``replication_factor`` replicas (default: the number of brokers, at
+    most 3). ``move_leader`` moves a partition's leader as an operator does
+    in Kafka: a reassignment with the new leader first, then a preferred
+    leader election."""
+
+    def __init__(
+        self,
+        zookeeper: str,
+        brokers: int = 3,
+        topics: Optional[Union[Iterable[_TopicSpec], Mapping[str, int]]] = None,
+        *,
+        replication_factor: Optional[int] = None,
+        properties: Optional[Mapping[str, _PropertyValue]] = None,
+    ) -> None: ...
+    @property
+    def bootstrap_servers(self) -> str:
+        """Every broker's ``"HOST:PORT"``, comma-separated."""
+    @property
+    def ids(self) -> List[int]:
+        """The brokers' ids."""
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+    def leader(self, topic: str, partition: int) -> int:
+        """The leader of ``partition`` of ``topic``, as the controller says."""
+    def move_leader(self, topic: str, partition: int, to: int) -> None:
+        """Makes broker ``to`` the leader of ``partition`` of ``topic`` and
+        returns once every broker says so."""
+    def close(self) -> None:
+        """Stops every broker; again, a no-op."""
+    def __enter__(self) -> "Cluster": ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...

@@ -467,10 +467,189 @@ impl Broker {
     }
 }
 
+/// A cluster's runtime and the cluster it runs.
+struct ClusterRunning {
+    rt: Option<tokio::runtime::Runtime>,
+    cluster: Option<spate::Cluster>,
+}
+
+impl ClusterRunning {
+    fn cluster(&self) -> &spate::Cluster {
+        self.cluster
+            .as_ref()
+            .expect("a ClusterRunning always has its cluster")
+    }
+
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt
+            .as_ref()
+            .expect("a ClusterRunning always has its runtime")
+            .block_on(f)
+    }
+}
+
+impl Drop for ClusterRunning {
+    fn drop(&mut self) {
+        drop(self.cluster.take());
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// Several brokers of one ZooKeeper-mode cluster inside this process.
+#[pyclass(module = "spate", frozen)]
+struct Cluster {
+    running: Mutex<Option<ClusterRunning>>,
+    bootstrap: String,
+    ids: Vec<i32>,
+}
+
+impl Cluster {
+    fn lock(&self) -> MutexGuard<'_, Option<ClusterRunning>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the running cluster without the GIL.
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&ClusterRunning) -> Result<T, spate::Error> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| match self.lock().as_ref() {
+            Some(r) => f(r).map_err(py_error),
+            None => Err(PyRuntimeError::new_err("the cluster is closed")),
+        })
+    }
+}
+
+#[pymethods]
+impl Cluster {
+    /// Starts `brokers` brokers (ids 1 to N) registered in the ZooKeeper
+    /// at `zookeeper` (`host:port[/chroot]`), and returns once each sees
+    /// all of them and a controller, and every partition of `topics` has
+    /// a leader.
+    #[new]
+    #[pyo3(signature = (zookeeper, brokers=3, topics=None, *, replication_factor=None, properties=None))]
+    fn new(
+        py: Python<'_>,
+        zookeeper: String,
+        brokers: u16,
+        topics: Option<&Bound<'_, PyAny>>,
+        replication_factor: Option<i16>,
+        properties: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<Cluster> {
+        let mut props = self::properties(properties)?;
+        const DELAY: &str = "group.initial.rebalance.delay.ms";
+        if !props.iter().any(|(k, _)| k == DELAY) {
+            props.push((DELAY.into(), "0".into()));
+        }
+        let config = spate::ClusterConfig {
+            brokers,
+            zookeeper,
+            topics: self::topics(topics)?,
+            replication_factor,
+            properties: props,
+        };
+        let running = py.detach(move || -> PyResult<ClusterRunning> {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("spate-cluster")
+                .enable_all()
+                .build()
+                .map_err(|e| PyOSError::new_err(format!("starting the cluster's runtime: {e}")))?;
+            match rt.block_on(spate::Cluster::start(config)) {
+                Ok(c) => Ok(ClusterRunning {
+                    rt: Some(rt),
+                    cluster: Some(c),
+                }),
+                Err(e) => {
+                    rt.shutdown_background();
+                    Err(py_error(e))
+                }
+            }
+        })?;
+        let (bootstrap, ids) = (running.cluster().bootstrap(), running.cluster().ids());
+        Ok(Cluster {
+            running: Mutex::new(Some(running)),
+            bootstrap,
+            ids,
+        })
+    }
+
+    /// Every broker's `"HOST:PORT"`, comma-separated.
+    #[getter]
+    fn bootstrap_servers(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// The brokers' ids.
+    #[getter]
+    fn ids(&self) -> Vec<i32> {
+        self.ids.clone()
+    }
+
+    /// Whether `close()` was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.lock().is_none()
+    }
+
+    /// The leader of `partition` of `topic`, as the controller says.
+    fn leader(&self, py: Python<'_>, topic: String, partition: i32) -> PyResult<i32> {
+        self.with(py, |r| r.block_on(r.cluster().leader(&topic, partition)))
+    }
+
+    /// Makes broker `to` the leader of `partition` of `topic` (a
+    /// reassignment with `to` first, then a preferred election) and
+    /// returns once every broker says so.
+    fn move_leader(&self, py: Python<'_>, topic: String, partition: i32, to: i32) -> PyResult<()> {
+        self.with(py, |r| {
+            r.block_on(r.cluster().move_leader(&topic, partition, to))
+        })
+    }
+
+    /// Stops every broker. Calling it again does nothing.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| {
+            let Some(mut r) = self.lock().take() else {
+                return Ok(());
+            };
+            let rt =
+                r.rt.take()
+                    .expect("a ClusterRunning always has its runtime");
+            let mut cluster = r
+                .cluster
+                .take()
+                .expect("a ClusterRunning always has its cluster");
+            let result = rt.block_on(cluster.close());
+            drop(cluster);
+            rt.shutdown_timeout(Duration::from_secs(1));
+            result.map_err(py_error)
+        })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        let state = if self.closed() { "closed" } else { "running" };
+        format!("<spate.Cluster {} {state}>", self.bootstrap)
+    }
+}
+
 /// Spate's broker inside this Python process.
 #[pymodule]
 fn _spate(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Broker>()?;
+    m.add_class::<Cluster>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
