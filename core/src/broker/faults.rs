@@ -19,8 +19,9 @@
 //! "topic": "t"}`), and what is observed is a `serde_json::Value`, so a
 //! binding (wasm, a test harness in another language) passes both through.
 //! Delays and dropped connections are the driver's (they are about time
-//! and sockets); moving a partition's leader needs a cluster and is not
-//! here.
+//! and sockets). Moving a partition's leader needs a cluster: the native
+//! driver's `spate::Cluster` moves one between its brokers as an operator
+//! does in Kafka (a reassignment, then an election), not as a fault here.
 
 use std::collections::VecDeque;
 
