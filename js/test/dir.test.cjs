@@ -36,8 +36,8 @@ async function produce(bootstrap, topic, prefix, n) {
 }
 
 /** Reads `topic` from the beginning in a new group until `n` values came. */
-async function consume(bootstrap, topic, n) {
-  const consumer = kafka(bootstrap).consumer({ groupId: `g-${Math.random()}`, sessionTimeout: 6000, heartbeatInterval: 500 });
+async function consume(bootstrap, topic, n, groupId = `g-${Math.random()}`) {
+  const consumer = kafka(bootstrap).consumer({ groupId, sessionTimeout: 6000, heartbeatInterval: 500 });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
@@ -58,10 +58,23 @@ async function consume(bootstrap, topic, n) {
   }
 }
 
+/** The sum of the offsets `groupId` committed on `orders`. */
+async function offsetsOf(bootstrap, groupId) {
+  const admin = kafka(bootstrap).admin();
+  await admin.connect();
+  try {
+    const got = await admin.fetchOffsets({ groupId, topics: ['orders'] });
+    return got[0].partitions.reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 test('kafkajs: produce to a directory, close, start again on it, read everything back', async () => {
   const dir = tempDir();
   let broker = await Broker.start({ dir, topics: [{ name: 'orders', partitions: 3 }] });
   let sent;
+  let committed;
   try {
     assert.ok(!fs.existsSync(path.join(dir, '.kafka_cleanshutdown')));
     assert.equal(fs.readFileSync(path.join(dir, '.lock'), 'utf8').trim(), String(process.pid));
@@ -81,7 +94,7 @@ test('kafkajs: produce to a directory, close, start again on it, read everything
   // `topics` names a topic the directory has: it is kept, not an error.
   broker = await Broker.start({ dir, topics: [{ name: 'orders', partitions: 3 }] });
   try {
-    assert.deepEqual(await consume(broker.bootstrap, 'orders', 60), sent.sort());
+    assert.deepEqual(await consume(broker.bootstrap, 'orders', 60, 'kept'), sent.sort());
     const more = await produce(broker.bootstrap, 'orders', 'w', 3);
     const admin = kafka(broker.bootstrap).admin();
     await admin.connect();
@@ -89,6 +102,15 @@ test('kafkajs: produce to a directory, close, start again on it, read everything
     await admin.disconnect();
     assert.equal(high, 63);
     assert.equal(more.length, 3);
+    committed = await offsetsOf(broker.bootstrap, 'kept');
+    assert.ok(committed > 0);
+  } finally {
+    await broker.close();
+  }
+  // The group's committed offsets (__consumer_offsets) are kept too.
+  broker = await Broker.start({ dir });
+  try {
+    assert.equal(await offsetsOf(broker.bootstrap, 'kept'), committed);
   } finally {
     await broker.close();
   }
