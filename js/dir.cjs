@@ -152,6 +152,8 @@ class Segment {
     this.lastEntryPos = 0;
     this.maxTs = -1;
     this.offsetOfMax = base;
+    // Its index files may not match its log (new, changed, or recovered).
+    this.stale = true;
   }
 
   file(ext) {
@@ -171,6 +173,7 @@ class Segment {
     }
     this.next = last + 1;
     this.size = pos + size;
+    this.stale = true;
   }
 
   timeEntry() {
@@ -180,12 +183,14 @@ class Segment {
 
   /** Forgets the index state and reads it again from the log bytes `buf`. */
   rescan(buf) {
-    Object.assign(this, { size: 0, next: this.base, offsets: [], times: [], lastEntryPos: 0, maxTs: -1, offsetOfMax: this.base });
+    Object.assign(this, { size: 0, next: this.base, offsets: [], times: [], lastEntryPos: 0, maxTs: -1, offsetOfMax: this.base, stale: true });
     for (const h of headers(buf)) this.onBatch(h.pos, h.last, h.maxTs, h.size);
   }
 
   /** The segment is closed (rolled, or the broker closes): its indexes, the last time entry the maximum. */
   finish() {
+    if (!this.stale) return this.close();
+    this.stale = false;
     this.timeEntry();
     const index = Buffer.alloc(8 * this.offsets.length);
     this.offsets.forEach(([rel, pos], i) => {
@@ -337,6 +342,8 @@ class LogDir {
         const buf = fs.readFileSync(seg.file('log'));
         const valid = logs.segment(tp.topic, tp.partition, base, buf, !clean);
         seg.rescan(buf.subarray(0, valid));
+        // A clean close left its indexes right.
+        seg.stale = !clean || valid < buf.length;
         log.segments.push(seg);
         if (valid < buf.length) {
           // Nothing after a torn batch can be trusted.
