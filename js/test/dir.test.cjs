@@ -186,6 +186,73 @@ test('a dir that is a file, in use, or malformed is a rejected start', async () 
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/** Every `offset:key=value` of `topic` (one partition), read from the beginning. */
+async function readAll(bootstrap, topic, n) {
+  const consumer = kafka(bootstrap).consumer({ groupId: `r-${Math.random()}` });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const seen = [];
+    await new Promise((resolve, reject) => {
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            seen.push(`${message.offset}:${message.key}=${message.value}`);
+            if (seen.length === n) resolve();
+          },
+        })
+        .catch(reject);
+    });
+    return seen;
+  } finally {
+    await consumer.disconnect();
+  }
+}
+
+test('DeleteRecords, a deleted topic and compaction are on disk after a restart', async () => {
+  const dir = tempDir();
+  const compact = { 'cleanup.policy': 'compact', 'segment.ms': '1', 'min.cleanable.dirty.ratio': '0.01' };
+  let broker = await Broker.start({ dir, virtualClock: true, topics: [{ name: 'c', configs: compact }, 'r', 'gone'] });
+  let compacted;
+  try {
+    const producer = kafka(broker.bootstrap).producer();
+    await producer.connect();
+    for (let i = 0; i < 20; i++) await producer.send({ topic: 'c', messages: [{ key: `k${i % 2}`, value: `v${i}` }] });
+    await producer.send({ topic: 'r', messages: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}` })) });
+    await producer.send({ topic: 'gone', messages: [{ value: 'x' }] });
+    await producer.disconnect();
+    const admin = kafka(broker.bootstrap).admin();
+    await admin.connect();
+    await admin.fetchTopicMetadata({ topics: ['r'] });
+    await admin.deleteTopicRecords({ topic: 'r', partitions: [{ partition: 0, offset: '4' }] });
+    await admin.deleteTopics({ topics: ['gone'] });
+    await admin.disconnect();
+    const before = fs.statSync(path.join(dir, 'c-0', '00000000000000000000.log')).size;
+    for (let i = 0; i < 5; i++) await broker.advance(60000);
+    // The cleaner ran, and its result replaced the segment on disk.
+    assert.ok(fs.statSync(path.join(dir, 'c-0', '00000000000000000000.log')).size < before);
+    assert.ok(!fs.existsSync(path.join(dir, 'gone-0')));
+    compacted = await readAll(broker.bootstrap, 'c', 3);
+    assert.ok(compacted.length < 20);
+  } finally {
+    await broker.close();
+  }
+  assert.match(fs.readFileSync(path.join(dir, 'log-start-offset-checkpoint'), 'utf8'), /^r 0 4$/m);
+  broker = await Broker.start({ dir });
+  try {
+    const admin = kafka(broker.bootstrap).admin();
+    await admin.connect();
+    const [r] = await admin.fetchTopicOffsets('r');
+    assert.deepEqual([r.low, r.high], ['4', '10']);
+    assert.deepEqual((await admin.listTopics()).filter((t) => !t.startsWith('__')).sort(), ['c', 'r']);
+    await admin.disconnect();
+    assert.deepEqual(await readAll(broker.bootstrap, 'c', compacted.length), compacted);
+  } finally {
+    await broker.close();
+  }
+  fs.rmSync(dir, { recursive: true });
+});
+
 /** `spate serve --data-dir dir` on a free port: {bootstrap, stop()}. */
 async function serve(dir) {
   const child = spawn(SPATE, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
