@@ -280,12 +280,24 @@ test('spate serve opens what the Node broker wrote, and the other way', { skip: 
   const dir = tempDir();
   let broker = await Broker.start({ dir, topics: [{ name: 'shared', partitions: 2 }] });
   const sent = await produce(broker.bootstrap, 'shared', 'node', 40);
+  // Batches enough for index entries: one every 4096 bytes.
+  for (let i = 0; i < 30; i++) sent.push(...(await produce(broker.bootstrap, 'shared', `${'x'.repeat(200)}${i}-`, 10)));
   await broker.close();
+
+  // Without the clean shutdown marker spate serve checks every batch and
+  // rebuilds the indexes by its rules: they are the ones this broker wrote.
+  const segment = (ext) => [0, 1].map((p) => fs.readFileSync(path.join(dir, `shared-${p}`, `00000000000000000000.${ext}`)));
+  const written = { index: segment('index'), timeindex: segment('timeindex') };
+  assert.ok(written.index.some((b) => b.length >= 8 * 2));
+  fs.rmSync(path.join(dir, '.kafka_cleanshutdown'));
+  const { code, err } = await (await serve(dir)).stop();
+  assert.equal(code, 0, err);
+  assert.deepEqual({ index: segment('index'), timeindex: segment('timeindex') }, written);
 
   const native = await serve(dir);
   let more;
   try {
-    assert.deepEqual(await consume(native.bootstrap, 'shared', 40), [...sent].sort());
+    assert.deepEqual(await consume(native.bootstrap, 'shared', sent.length), [...sent].sort());
     more = await produce(native.bootstrap, 'shared', 'native', 10);
     await produce(native.bootstrap, 'fresh', 'f', 5);
   } finally {
@@ -296,7 +308,7 @@ test('spate serve opens what the Node broker wrote, and the other way', { skip: 
 
   broker = await Broker.start({ dir });
   try {
-    assert.deepEqual(await consume(broker.bootstrap, 'shared', 50), [...sent, ...more].sort());
+    assert.deepEqual(await consume(broker.bootstrap, 'shared', sent.length + 10), [...sent, ...more].sort());
     assert.equal((await consume(broker.bootstrap, 'fresh', 5)).length, 5);
   } finally {
     await broker.close();
