@@ -253,6 +253,22 @@ test('DeleteRecords, a deleted topic and compaction are on disk after a restart'
   fs.rmSync(dir, { recursive: true });
 });
 
+test('a write that fails stops the broker, unanswered, and close() says why', async () => {
+  const dir = tempDir();
+  const broker = await Broker.start({ dir });
+  // Where the new topic's log directory must go, a file: even root cannot write there.
+  fs.writeFileSync(path.join(dir, 'blocked-0'), '');
+  const admin = kafka(broker.bootstrap).admin({ retry: { retries: 0 } });
+  await admin.connect();
+  await assert.rejects(admin.createTopics({ topics: [{ topic: 'blocked' }], timeout: 2000 }));
+  await admin.disconnect().catch(() => {});
+  await assert.rejects(broker.close(), { message: /writing to the directory failed, the broker stopped: .*blocked-0/ });
+  // The directory is let go: a new broker opens it.
+  fs.rmSync(path.join(dir, 'blocked-0'));
+  await (await Broker.start({ dir })).close();
+  fs.rmSync(dir, { recursive: true });
+});
+
 /** `spate serve --data-dir dir` on a free port: {bootstrap, stop()}. */
 async function serve(dir) {
   const child = spawn(SPATE, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
