@@ -178,6 +178,12 @@ test('a dir that is a file, in use, or malformed is a rejected start', async () 
   fs.mkdirSync(bad);
   fs.writeFileSync(path.join(bad, 'meta.properties'), 'version=1\nnode.id=7\ncluster.id=abc\n');
   await assert.rejects(Broker.start({ dir: bad }), /node\.id 7 is stored, not 1/);
+  // A meta.properties that cannot be read (here a directory; root reads any file).
+  const unreadable = path.join(dir, 'unreadable');
+  fs.mkdirSync(path.join(unreadable, 'meta.properties'), { recursive: true });
+  await assert.rejects(Broker.start({ dir: unreadable }), { code: 'EISDIR', message: /cannot read the directory .*unreadable/ });
+  // Each failed start let the directory go.
+  assert.ok(!fs.existsSync(path.join(unreadable, '.lock')));
   if (process.getuid && process.getuid() !== 0) {
     const locked = path.join(dir, 'locked');
     fs.mkdirSync(locked, { mode: 0o000 });
