@@ -25,8 +25,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
 
-// log.segment.bytes and log.index.interval.bytes, Kafka's defaults.
-const SEGMENT_BYTES = 1 << 30;
+// log.index.interval.bytes, Kafka's default (log.segment.bytes is the
+// `segmentBytes` option).
 const INTERVAL = 4096;
 const CLEAN = '.kafka_cleanshutdown';
 const LOG_START = 'log-start-offset-checkpoint';
@@ -283,12 +283,14 @@ class LogDir {
   /** Log directories whose entries changed, and whether the top one did. */
   #dirty = new Set();
   #starts = false;
+  #segmentBytes;
 
   /**
-   * Opens (creating it if missing) the directory `dir` for a broker:
-   * `{store, logs, clusterId}`, `logs` the wasm `Logs` read from it.
+   * Opens (creating it if missing) the directory `dir` for a broker whose
+   * segments roll at `segmentBytes`: `{store, logs, clusterId, logDir}`,
+   * `logs` the wasm `Logs` read from it.
    */
-  static open(dir, glue) {
+  static open(dir, glue, segmentBytes) {
     const abs = path.resolve(dir);
     try {
       if (!fs.statSync(abs).isDirectory()) throw dirError(`dir ${abs} is not a directory`, { code: 'ENOTDIR' });
@@ -304,6 +306,7 @@ class LogDir {
     const real = lock(abs);
     const store = new LogDir();
     store.#dir = real;
+    store.#segmentBytes = segmentBytes;
     try {
       const clusterId = metaProperties(real);
       const logs = store.#read(glue);
@@ -401,7 +404,7 @@ class LogDir {
         }
         case 'append': {
           let seg = segs[segs.length - 1];
-          if (seg === undefined || (seg.size > 0 && seg.size + op.bytes.length > SEGMENT_BYTES)) {
+          if (seg === undefined || (seg.size > 0 && seg.size + op.bytes.length > this.#segmentBytes)) {
             if (seg) seg.finish();
             seg = this.#newSegment(log, op.base);
           }

@@ -36,6 +36,7 @@ const OPTIONS = new Set([
   'groupInitialRebalanceDelayMs',
   'virtualClock',
   'dir',
+  'segmentBytes',
 ]);
 // CreateTopics' TOPIC_ALREADY_EXISTS: a topic of `topics` kept in `dir`.
 const TOPIC_ALREADY_EXISTS = 36;
@@ -109,7 +110,12 @@ function readOptions(options) {
     groupInitialRebalanceDelayMs: options.groupInitialRebalanceDelayMs ?? 0,
     virtualClock: options.virtualClock ?? false,
     dir: options.dir,
+    // Kafka's log.segment.bytes: 1 GiB.
+    segmentBytes: options.segmentBytes ?? 1073741824,
   };
+  if (!Number.isInteger(o.segmentBytes) || o.segmentBytes < 14 || o.segmentBytes > 2147483647) {
+    throw optionError(`segmentBytes must be an integer from 14 to 2^31-1, not ${String(options.segmentBytes)}`);
+  }
   if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === '')) {
     throw optionError(`dir must be a directory's path, not ${String(options.dir)}`);
   }
@@ -277,7 +283,7 @@ class Broker {
     b.#glue = glue;
     b.#host = o.host;
     if (o.virtualClock !== false) b.#clock = o.virtualClock;
-    const opened = o.dir === undefined ? null : LogDir.open(o.dir, glue);
+    const opened = o.dir === undefined ? null : LogDir.open(o.dir, glue, o.segmentBytes);
     b.#store = opened && opened.store;
     b.#server = net.createServer({ noDelay: true }, (socket) => b.#accept(socket));
     try {

@@ -38,6 +38,12 @@ export interface StartOptions {
    * (`code: 'EBUSY'`).
    */
   dir?: string;
+  /**
+   * With `dir`: a segment file rolls before it would grow past this many
+   * bytes (Kafka's `log.segment.bytes`, default 1 GiB; 14 to 2^31-1).
+   * Retention and DeleteRecords free disk a whole closed segment at a time.
+   */
+  segmentBytes?: number;
 }
 
 /** A Kafka API: its name as Kafka spells it ("Produce", "JoinGroup") or its key. */

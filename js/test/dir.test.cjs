@@ -276,8 +276,8 @@ test('a write that fails stops the broker, unanswered, and close() says why', as
 });
 
 /** `spate serve --data-dir dir` on a free port: {bootstrap, stop()}. */
-async function serve(dir) {
-  const child = spawn(SPATE, ['serve', '--listen', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function serve(dir, ...args) {
+  const child = spawn(SPATE, ['serve', ...args, '--listen', '127.0.0.1:0', '--data-dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr.on('data', (d) => {
     err += d;
@@ -312,7 +312,14 @@ test('spate serve opens what the Node broker wrote, and the other way', { skip: 
   const written = { index: segment('index'), timeindex: segment('timeindex') };
   assert.ok(written.index.some((b) => b.length >= 8 * 2));
   fs.rmSync(path.join(dir, '.kafka_cleanshutdown'));
-  const { code, err } = await (await serve(dir)).stop();
+  const recovering = await serve(dir);
+  // Serving (and so past installing its SIGTERM handler, which comes after
+  // the "listening on" line).
+  const admin = kafka(recovering.bootstrap).admin();
+  await admin.connect();
+  assert.ok((await admin.listTopics()).includes('shared'));
+  await admin.disconnect();
+  const { code, err } = await recovering.stop();
   assert.equal(code, 0, err);
   assert.deepEqual({ index: segment('index'), timeindex: segment('timeindex') }, written);
 
@@ -332,6 +339,50 @@ test('spate serve opens what the Node broker wrote, and the other way', { skip: 
   try {
     assert.deepEqual(await consume(broker.bootstrap, 'shared', sent.length + 10), [...sent, ...more].sort());
     assert.equal((await consume(broker.bootstrap, 'fresh', 5)).length, 5);
+  } finally {
+    await broker.close();
+  }
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('rolled segments: DeleteRecords frees them, and spate serve reads and rolls them too', { skip: !haveSpate && `no ${SPATE}: cargo build -p spate` }, async () => {
+  const dir = tempDir();
+  let broker = await Broker.start({ dir, segmentBytes: 1024, topics: ['rolled'] });
+  const sent = [];
+  for (let i = 0; i < 20; i++) sent.push(...(await produce(broker.bootstrap, 'rolled', `${'y'.repeat(100)}${i}-`, 3)));
+  const segments = () => fs.readdirSync(path.join(dir, 'rolled-0')).filter((f) => f.endsWith('.log')).sort();
+  const rolled = segments();
+  assert.ok(rolled.length >= 5, rolled.join());
+  // Each closed segment has its indexes, its last time entry the maximum.
+  assert.ok(fs.statSync(path.join(dir, 'rolled-0', rolled[0].replace('.log', '.timeindex'))).size >= 12);
+  const admin = kafka(broker.bootstrap).admin();
+  await admin.connect();
+  await admin.fetchTopicMetadata({ topics: ['rolled'] });
+  await admin.deleteTopicRecords({ topic: 'rolled', partitions: [{ partition: 0, offset: '30' }] });
+  await admin.disconnect();
+  // Segments wholly below the new start are gone; the one holding it stays.
+  const kept = segments();
+  assert.ok(kept.length < rolled.length);
+  assert.ok(Number(kept[0].slice(0, 20)) <= 30);
+  await broker.close();
+
+  const config = path.join(dir, '..', `${path.basename(dir)}.properties`);
+  fs.writeFileSync(config, 'log.segment.bytes=1024\n');
+  const native = await serve(dir, config);
+  let more;
+  try {
+    assert.deepEqual(await consume(native.bootstrap, 'rolled', 30), sent.slice(30).sort());
+    more = [];
+    for (let i = 0; i < 5; i++) more.push(...(await produce(native.bootstrap, 'rolled', `${'z'.repeat(300)}${i}-`, 2)));
+  } finally {
+    const { code, err } = await native.stop();
+    assert.equal(code, 0, err);
+    fs.rmSync(config);
+  }
+  assert.ok(segments().length > kept.length);
+  broker = await Broker.start({ dir, segmentBytes: 1024 });
+  try {
+    assert.deepEqual(await consume(broker.bootstrap, 'rolled', 40), [...sent.slice(30), ...more].sort());
   } finally {
     await broker.close();
   }
