@@ -17,6 +17,7 @@ const path = require('node:path');
 const crypto = require('node:crypto');
 const { pathToFileURL } = require('node:url');
 const { DriverFaults, Observation, optionError, checkKeys, count } = require('./faults.cjs');
+const { LogDir } = require('./dir.cjs');
 
 const WASM_DIR = path.join(__dirname, 'wasm');
 // Kafka's socket.request.max.bytes: a larger size prefix closes the connection.
@@ -34,7 +35,11 @@ const OPTIONS = new Set([
   'defaultPartitions',
   'groupInitialRebalanceDelayMs',
   'virtualClock',
+  'dir',
+  'segmentBytes',
 ]);
+// CreateTopics' TOPIC_ALREADY_EXISTS: a topic of `topics` kept in `dir`.
+const TOPIC_ALREADY_EXISTS = 36;
 
 let loading = null;
 
@@ -104,7 +109,16 @@ function readOptions(options) {
     // that a group's first member does not wait 3 s for others.
     groupInitialRebalanceDelayMs: options.groupInitialRebalanceDelayMs ?? 0,
     virtualClock: options.virtualClock ?? false,
+    dir: options.dir,
+    // Kafka's log.segment.bytes: 1 GiB.
+    segmentBytes: options.segmentBytes ?? 1073741824,
   };
+  if (!Number.isInteger(o.segmentBytes) || o.segmentBytes < 14 || o.segmentBytes > 2147483647) {
+    throw optionError(`segmentBytes must be an integer from 14 to 2^31-1, not ${String(options.segmentBytes)}`);
+  }
+  if (o.dir !== undefined && (typeof o.dir !== 'string' || o.dir === '')) {
+    throw optionError(`dir must be a directory's path, not ${String(options.dir)}`);
+  }
   if (o.virtualClock === true) o.virtualClock = Date.now();
   if (o.virtualClock !== false && (!Number.isSafeInteger(o.virtualClock) || o.virtualClock < 0)) {
     throw optionError(`virtualClock must be true, false or a time in ms since the epoch, not ${String(options.virtualClock)}`);
@@ -247,6 +261,10 @@ class Broker {
   #observers = new Set();
   // The virtual time in ms since the epoch; undefined: the wall clock.
   #clock = undefined;
+  // The log directory (dir.cjs), or null in memory.
+  #store = null;
+  // Why the broker stopped on its own (a write to `dir` failed).
+  #failure = null;
 
   constructor(key) {
     if (key !== Broker.#key) throw new TypeError('spate-broker: use `await Broker.start(options)`');
@@ -265,11 +283,19 @@ class Broker {
     b.#glue = glue;
     b.#host = o.host;
     if (o.virtualClock !== false) b.#clock = o.virtualClock;
+    const opened = o.dir === undefined ? null : LogDir.open(o.dir, glue, o.segmentBytes);
+    b.#store = opened && opened.store;
     b.#server = net.createServer({ noDelay: true }, (socket) => b.#accept(socket));
-    await listen(b.#server, o.host, o.port);
+    try {
+      await listen(b.#server, o.host, o.port);
+    } catch (e) {
+      if (opened) opened.store.abandon();
+      throw e;
+    }
     b.#server.unref();
     b.#port = b.#server.address().port;
     try {
+      const where = opened ? { clusterId: opened.clusterId, logDir: opened.logDir } : {};
       b.#core = new glue.Server({
         host: o.host,
         port: b.#port,
@@ -278,12 +304,14 @@ class Broker {
         groupInitialRebalanceDelayMs: o.groupInitialRebalanceDelayMs,
         seed: crypto.randomInt(2 ** 47),
         now: b.#now(),
-      });
+        ...where,
+      }, opened ? opened.logs : undefined);
       b.#core.connect(OWN_CONN, 'spate-broker', crypto.randomBytes(32), b.#now());
       b.#drain();
-      if (o.topics.length > 0) await b.#createTopics(glue, o.topics);
+      if (b.#failure) throw b.#failure;
+      if (o.topics.length > 0) await b.#createTopics(glue, o.topics, opened !== null);
     } catch (e) {
-      await b.close();
+      await b.close().catch(() => {});
       throw e;
     }
     return b;
@@ -304,10 +332,14 @@ class Broker {
     return this.#now();
   }
 
-  /** Stops listening, closes every connection and frees the broker. Safe to call again. */
+  /**
+   * Stops listening, closes every connection and frees the broker; with
+   * `dir`, closes the directory cleanly. Safe to call again. Rejects with
+   * the error that stopped the broker, when a write to `dir` failed.
+   */
   close() {
     if (this.#closing) return this.#closing;
-    this.#closing = new Promise((resolve) => {
+    this.#closing = new Promise((resolve, reject) => {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = null;
       for (const s of this.#sockets.values()) s.destroy();
@@ -318,10 +350,44 @@ class Broker {
       const core = this.#core;
       this.#core = null;
       if (core) core.free();
-      if (this.#server && this.#server.listening) this.#server.close(() => resolve());
-      else resolve();
+      const store = this.#store;
+      this.#store = null;
+      const done = () => {
+        try {
+          if (store) store.close();
+        } catch (e) {
+          store.abandon();
+          return reject(new Error(`spate-broker: closing the directory failed: ${e.message}`, { cause: e }));
+        }
+        if (this.#failure) reject(this.#failure);
+        else resolve();
+      };
+      if (this.#server && this.#server.listening) this.#server.close(done);
+      else done();
     });
     return this.#closing;
+  }
+
+  /**
+   * A write to the directory failed: as a Kafka broker whose only log
+   * directory fails, this one stops. The answers of the pass are not sent
+   * (their records may not be on disk); close() rejects with the error.
+   */
+  #fail(err) {
+    this.#failure = new Error(`spate-broker: writing to the directory failed, the broker stopped: ${err.message}`, { cause: err });
+    if (err.code) this.#failure.code = err.code;
+    const store = this.#store;
+    this.#store = null;
+    if (store) store.abandon();
+    for (const s of this.#sockets.values()) s.destroy();
+    this.#sockets.clear();
+    for (const p of this.#own.splice(0)) p.reject(this.#failure);
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+    const core = this.#core;
+    this.#core = null;
+    if (core) core.free();
+    if (this.#server && this.#server.listening) this.#server.close();
   }
 
   // ------------------------------------------------------------ faults
@@ -504,6 +570,16 @@ class Broker {
   #drain() {
     const core = this.#core;
     if (core === null) return;
+    // What the pass changed is on disk before any of its answers leaves.
+    if (this.#store) {
+      const journal = core.takeJournal();
+      try {
+        if (journal !== undefined) this.#store.apply(journal);
+      } catch (e) {
+        this.#fail(e);
+        return;
+      }
+    }
     if (this.#observers.size > 0) {
       for (let r = core.pollObserved(); r !== undefined; r = core.pollObserved()) {
         r = smallInts(r);
@@ -555,7 +631,7 @@ class Broker {
     });
   }
 
-  async #createTopics(glue, topics) {
+  async #createTopics(glue, topics, kept) {
     const version = 4;
     const request = {
       api: 'CreateTopics',
@@ -576,7 +652,7 @@ class Broker {
     };
     const answer = await this.#ask(glue.fromJson(JSON.stringify(request)));
     const response = JSON.parse(glue.toJson(answer, { direction: 'response', apiKey: 19, apiVersion: version }));
-    const failed = response.body.topics.filter((t) => t.error_code !== 0);
+    const failed = response.body.topics.filter((t) => t.error_code !== 0 && !(kept && t.error_code === TOPIC_ALREADY_EXISTS));
     if (failed.length > 0) {
       const why = failed.map((t) => `"${t.name}": ${t.error_message ?? `error ${t.error_code}`}`).join('; ');
       throw optionError(`cannot create topics: ${why}`);

@@ -29,6 +29,21 @@ export interface StartOptions {
    * delays expire exactly when the test advances past them.
    */
   virtualClock?: boolean | number;
+  /**
+   * A directory (created if missing) that keeps the logs in Kafka's log
+   * layout, as `spate serve --data-dir` does: a broker started again on
+   * it has its topics, records and committed offsets back. An
+   * acknowledged produce is fsynced. `start` rejects when it is a file
+   * (`code: 'ENOTDIR'`), unreadable, or in use by another running broker
+   * (`code: 'EBUSY'`).
+   */
+  dir?: string;
+  /**
+   * With `dir`: a segment file rolls before it would grow past this many
+   * bytes (Kafka's `log.segment.bytes`, default 1 GiB; 14 to 2^31-1).
+   * Retention and DeleteRecords free disk a whole closed segment at a time.
+   */
+  segmentBytes?: number;
 }
 
 /** A Kafka API: its name as Kafka spells it ("Produce", "JoinGroup") or its key. */
@@ -86,7 +101,11 @@ export declare class Broker {
   readonly port: number;
   /** The broker's time in ms since the epoch (the virtual clock's, with `virtualClock`). */
   readonly now: number;
-  /** Stops it and drops every connection; calling it again is harmless. */
+  /**
+   * Stops it and drops every connection (with `dir`, closes the directory
+   * cleanly); calling it again is harmless. Rejects with the error that
+   * stopped the broker when a write to `dir` failed.
+   */
   close(): Promise<void>;
 
   /**

@@ -37,7 +37,9 @@ const BATCHES: &str = "batches";
 
 /// One change to write.
 #[derive(Debug)]
-enum Op {
+pub(crate) enum Op {
+    /// The broker created (or re-created at start) a log of this topic id.
+    Create(TopicPartition, Uuid),
     Append(TopicPartition, BatchMeta, Bytes),
     DeleteBelow(TopicPartition, i64),
     DeleteLog(TopicPartition),
@@ -59,9 +61,9 @@ pub struct IdbStorage {
 /// The changes since the last flush, with the state of each log they touched.
 #[derive(Debug, Default)]
 pub struct Journal {
-    ops: Vec<Op>,
+    pub(crate) ops: Vec<Op>,
     /// `(log, Some((start, end)))` for logs that exist, `None` for deleted ones.
-    logs: Vec<(TopicPartition, Option<(i64, i64)>)>,
+    pub(crate) logs: Vec<(TopicPartition, Option<(i64, i64)>)>,
 }
 
 impl Journal {
@@ -115,6 +117,7 @@ impl Storage for IdbStorage {
         if !self.mem.logs().contains(tp) {
             self.touched.insert(tp.clone());
         }
+        self.ops.push(Op::Create(tp.clone(), topic_id));
         self.mem.create_log(tp, topic_id)
     }
 
@@ -391,6 +394,8 @@ impl Db {
         let batches: IdbObjectStore = tx.object_store(BATCHES)?;
         for op in &journal.ops {
             match op {
+                // Topic ids are in the metadata log, which is stored too.
+                Op::Create(..) => {}
                 Op::Append(tp, meta, bytes) => {
                     put_batch(&batches, tp, meta, bytes)?;
                 }

@@ -3,12 +3,18 @@
 //!
 //! The host frames the bytes (a Kafka frame is a 4-byte big-endian size,
 //! then that many bytes) and tells the broker what happened; the broker
-//! answers through [`Server::poll_output`]. Storage is memory: everything
-//! lives in the wasm memory and goes with it. It is the playground's
-//! [`IdbStorage`] (a `MemStorage` that journals its changes) with the
-//! journal dropped after every input: one `Broker` type in the module
-//! instead of two keeps the `.wasm` small, and a host that wants the
-//! records on disk has the journal to write from.
+//! answers through [`Server::poll_output`]. Storage is memory: it is the
+//! playground's [`IdbStorage`] (a `MemStorage` that journals its changes);
+//! one `Broker` type in the module instead of two keeps the `.wasm`
+//! small. Without a directory the journal is dropped after every input.
+//!
+//! # A directory
+//!
+//! A host that keeps the logs in files (the npm package's `dir` option,
+//! `js/dir.cjs`) reads every segment file back into a [`Logs`] (which
+//! checks the batches and says where a torn tail starts), starts the
+//! [`Server`] over it, and after every input takes the changes with
+//! [`Server::take_journal`] and writes them before it sends the answers.
 //!
 //! # How to drive it
 //!
@@ -32,18 +38,194 @@
 //! it owns the sockets and decides what `now` each call is given (a
 //! virtual clock is a `now` that moves only when the test says).
 
+use std::collections::BTreeMap;
+
 use bytes::Bytes;
-use js_sys::{Object, Reflect, Uint8Array};
+use js_sys::{Array, Object, Reflect, Uint8Array};
 use spate_core::broker::{Broker, Config, ConnId, ErrorFault, Output, PeerInfo};
+use spate_core::records::{BatchInfo, BatchView};
+use spate_core::storage::{BatchMeta, MemStorage, TopicPartition};
 use wasm_bindgen::prelude::*;
 
-use crate::idb::IdbStorage;
+use crate::idb::{IdbStorage, Journal, Op};
 use crate::{error, to_js};
 
 /// A single broker over memory, driven by the host's sockets and timers.
 #[wasm_bindgen]
 pub struct Server {
     broker: Broker<IdbStorage>,
+    /// The host writes the journal ([`Server::take_journal`]).
+    keep: bool,
+}
+
+/// One log read back: its batches, its end, its checkpointed start.
+#[derive(Default)]
+struct Read {
+    batches: Vec<(BatchMeta, Bytes)>,
+    first: Option<i64>,
+    end: i64,
+    start: Option<i64>,
+}
+
+/// Logs read back from a directory's segment files, for [`Server::new`].
+#[wasm_bindgen]
+#[derive(Default)]
+pub struct Logs {
+    logs: BTreeMap<TopicPartition, Read>,
+}
+
+#[wasm_bindgen]
+impl Logs {
+    /// No logs yet.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Logs {
+        Logs::default()
+    }
+
+    /// Adds the segment file `<base>.log` of `topic`-`partition` (a log's
+    /// segments in order, an empty file for an empty log). Returns how
+    /// many of its bytes hold whole batches that follow on from the ones
+    /// before (their CRCs checked too when `check`, after an unclean
+    /// stop): the host cuts the file there and drops the segments after
+    /// it, as `spate serve`'s recovery does.
+    pub fn segment(
+        &mut self,
+        topic: String,
+        partition: i32,
+        base: f64,
+        bytes: Vec<u8>,
+        check: bool,
+    ) -> f64 {
+        let base = base as i64;
+        let log = self
+            .logs
+            .entry(TopicPartition::new(topic, partition))
+            .or_default();
+        log.first.get_or_insert(base);
+        let bytes = Bytes::from(bytes);
+        let (mut pos, mut expect) = (0, log.end.max(base));
+        while let Ok(info) = BatchInfo::peek(&bytes[pos..]) {
+            let b = &bytes[pos..];
+            let whole = info.size <= b.len()
+                && info.base_offset >= expect
+                && info.last_offset >= info.base_offset;
+            let crc_ok = || {
+                info.magic != 2
+                    || BatchView::parse(&b[..info.size], 0).is_ok_and(|v| v.size == info.size)
+            };
+            if !whole || (check && !crc_ok()) {
+                break;
+            }
+            let max_timestamp = match info.magic {
+                2 => i64::from_be_bytes(b[35..43].try_into().unwrap_or_default()),
+                _ => -1,
+            };
+            let meta = BatchMeta {
+                base_offset: info.base_offset,
+                last_offset: info.last_offset,
+                max_timestamp,
+            };
+            log.batches.push((meta, bytes.slice(pos..pos + info.size)));
+            expect = info.last_offset + 1;
+            pos += info.size;
+        }
+        log.end = expect;
+        pos as f64
+    }
+
+    /// The log start offset the directory's `log-start-offset-checkpoint`
+    /// names for `topic`-`partition`.
+    pub fn start(&mut self, topic: String, partition: i32, start: f64) {
+        let log = self
+            .logs
+            .entry(TopicPartition::new(topic, partition))
+            .or_default();
+        log.start = Some(start as i64);
+    }
+
+    /// Into memory: each log starts at its checkpoint (not below its
+    /// first segment, not past its end), as `spate serve` opens it.
+    fn into_mem(self) -> MemStorage {
+        let mut mem = MemStorage::new();
+        for (tp, log) in self.logs {
+            let Some(first) = log.first else { continue };
+            let start = log.start.unwrap_or(first).max(first).min(log.end);
+            let kept = log
+                .batches
+                .into_iter()
+                .filter(|(m, _)| m.last_offset >= start);
+            mem.restore(tp, start, log.end, kept);
+        }
+        mem
+    }
+}
+
+fn set(o: &Object, k: &str, v: JsValue) {
+    let _ = Reflect::set(o, &k.into(), &v);
+}
+
+/// A change as the host writes it: `{op, topic, partition, ...}`.
+fn op_js(op: Op) -> Object {
+    let o = Object::new();
+    let (name, tp) = match op {
+        Op::Create(tp, id) => {
+            set(&o, "topicId", id.to_string().into());
+            ("create", tp)
+        }
+        Op::Append(tp, meta, bytes) => {
+            set(&o, "base", (meta.base_offset as f64).into());
+            set(&o, "last", (meta.last_offset as f64).into());
+            set(&o, "maxTs", (meta.max_timestamp as f64).into());
+            set(&o, "bytes", Uint8Array::from(&bytes[..]).into());
+            ("append", tp)
+        }
+        Op::DeleteBelow(tp, _) => ("deleteBelow", tp),
+        Op::DeleteLog(tp) => ("deleteLog", tp),
+        Op::TruncateFrom(tp, i64::MIN) => ("truncateAll", tp),
+        Op::TruncateFrom(tp, offset) => {
+            set(&o, "offset", (offset as f64).into());
+            ("truncate", tp)
+        }
+        Op::Replace(tp, from, to, batches) => {
+            set(&o, "from", (from as f64).into());
+            set(&o, "to", (to as f64).into());
+            let list = Array::new();
+            for (bytes, meta) in batches {
+                list.push(&Array::of2(
+                    &(meta.base_offset as f64).into(),
+                    &Uint8Array::from(&bytes[..]),
+                ));
+            }
+            set(&o, "batches", list.into());
+            ("replace", tp)
+        }
+    };
+    set(&o, "op", name.into());
+    set(&o, "topic", tp.topic.as_str().into());
+    set(&o, "partition", tp.partition.into());
+    o
+}
+
+fn journal_js(journal: Journal) -> JsValue {
+    let ops: Array = journal.ops.into_iter().map(op_js).collect();
+    let logs: Array = journal
+        .logs
+        .into_iter()
+        .map(|(tp, state)| {
+            let o = Object::new();
+            set(&o, "topic", tp.topic.as_str().into());
+            set(&o, "partition", tp.partition.into());
+            if let Some((start, end)) = state {
+                set(&o, "start", (start as f64).into());
+                set(&o, "end", (end as f64).into());
+            }
+            o
+        })
+        .collect();
+    let o = Object::new();
+    set(&o, "ops", ops.into());
+    set(&o, "logs", logs.into());
+    o.into()
 }
 
 /// Reads `options[key]` as a number, if present.
@@ -63,9 +245,12 @@ impl Server {
     /// options `{autoCreate, defaultPartitions,
     /// groupInitialRebalanceDelayMs, seed, now}` (`now`: milliseconds
     /// since the epoch; `seed`: the ids' randomness, a fresh one per
-    /// broker). The host checks option names; this checks their values.
+    /// broker), and for a broker over a directory `{clusterId, logDir}`
+    /// with the `logs` read from it: its changes are then kept for
+    /// [`Server::take_journal`]. The host checks option names; this
+    /// checks their values.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<Server, JsValue> {
+    pub fn new(options: JsValue, logs: Option<Logs>) -> Result<Server, JsValue> {
         if !options.is_object() {
             return Err(error("options must be an object"));
         }
@@ -102,11 +287,48 @@ impl Server {
         if let Some(seed) = number(&options, "seed")? {
             config.seed = seed as u64;
         }
+        for (key, field) in [
+            ("clusterId", &mut config.cluster_id),
+            ("logDir", &mut config.log_dir),
+        ] {
+            if let Some(v) = Reflect::get(&options, &key.into())?.as_string() {
+                *field = v;
+            }
+        }
         let now = number(&options, "now")?.ok_or_else(|| error("now is required"))? as i64;
-        let mut broker = Broker::new(config, IdbStorage::default(), now)
-            .map_err(|e| error(&format!("the broker could not start: {e}")))?;
-        broker.storage_mut().forget();
-        Ok(Server { broker })
+        let keep = logs.is_some();
+        let storage = IdbStorage::from_mem(logs.map(Logs::into_mem).unwrap_or_default());
+        let mut server = Server {
+            broker: Broker::new(config, storage, now)
+                .map_err(|e| error(&format!("the broker could not start: {e}")))?,
+            keep,
+        };
+        server.forget();
+        Ok(server)
+    }
+
+    /// Drops the journal unless the host writes it.
+    fn forget(&mut self) {
+        if !self.keep {
+            self.broker.storage_mut().forget();
+        }
+    }
+
+    /// The changes to the logs since the last call, `undefined` if none:
+    /// `{ops, logs}`, `ops` each `{op, topic, partition, ...}` (`create`
+    /// with `topicId`; `append` with `base`, `last`, `maxTs`, `bytes`;
+    /// `deleteBelow`; `truncate` with `offset` (batches ending at or past
+    /// it go); `truncateAll`; `replace` with `from`, `to` (batches ending
+    /// in `from..to` go) and `batches` (`[base, bytes]`, to put in);
+    /// `deleteLog`) in order, then `logs`: `{topic, partition, start,
+    /// end}` for each log they touched, without `start` for a deleted one.
+    #[wasm_bindgen(js_name = takeJournal)]
+    pub fn take_journal(&mut self) -> JsValue {
+        let journal = self.broker.storage_mut().take();
+        if journal.is_empty() {
+            return JsValue::UNDEFINED;
+        }
+        journal_js(journal)
     }
 
     /// Connection `conn` opened from `addr` (`"127.0.0.1:53122"`, for
@@ -126,20 +348,20 @@ impl Server {
     pub fn request(&mut self, conn: f64, frame: &[u8], now: f64) {
         self.broker
             .handle_request(conn as ConnId, Bytes::copy_from_slice(frame), now as i64);
-        self.broker.storage_mut().forget();
+        self.forget();
     }
 
     /// Connection `conn` closed (by the peer, or after a close output).
     pub fn disconnect(&mut self, conn: f64, now: f64) {
         self.broker.handle_disconnect(conn as ConnId, now as i64);
-        self.broker.storage_mut().forget();
+        self.forget();
     }
 
     /// Time passed: runs the timers due at `now`.
     #[wasm_bindgen(js_name = handleTimeout)]
     pub fn handle_timeout(&mut self, now: f64) {
         self.broker.handle_timeout(now as i64);
-        self.broker.storage_mut().forget();
+        self.forget();
     }
 
     /// When `handleTimeout` is next due (ms since the epoch), if ever.
