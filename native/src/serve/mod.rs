@@ -308,6 +308,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         .build()
         .context("starting the runtime")?;
     rt.block_on(async {
+        let signalled = shutdown_signal();
         let running = open(plan, Clock::default()).await?;
         for a in &running.addrs {
             // Printed on stdout so scripts (and tests) can find a port
@@ -320,7 +321,7 @@ pub(crate) fn run(args: ServeArgs) -> Result<ExitCode> {
         if let Some(a) = running.metrics {
             let _ = writeln!(std::io::stdout(), "metrics on http://{a}/metrics");
         }
-        shutdown_signal().await;
+        signalled.await;
         // A failure to close the logs is logged; the next start recovers.
         let _ = running.shutdown().await;
         Ok(ExitCode::SUCCESS)
@@ -617,18 +618,35 @@ pub(crate) enum Input {
     Control(faults::Control),
 }
 
-pub(crate) async fn shutdown_signal() {
+/// SIGINT or SIGTERM. The handlers are installed by this call, not when
+/// the future is first polled: `spate serve` installs them before it says
+/// it is listening, so a signal sent as soon as it does stops it cleanly.
+/// Must be called inside a tokio runtime.
+pub(crate) fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).ok();
+        let mut int = signal(SignalKind::interrupt()).ok();
+        async fn wait(s: Option<&mut tokio::signal::unix::Signal>) {
+            match s {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        async move {
+            tokio::select! {
+                _ = wait(int.as_mut()) => {}
+                _ = wait(term.as_mut()) => {}
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -69,6 +69,26 @@ fn a_clean_restart_keeps_topics_configs_and_records() {
     );
 }
 
+/// SIGTERM the moment the broker says it is listening, five times: each
+/// stop is a clean one (exit 0, the clean shutdown marker written). The
+/// signal handlers used to be installed only after that line, so a
+/// signal sent at once killed the process uncleanly.
+#[test]
+fn sigterm_as_soon_as_it_listens_is_a_clean_stop() {
+    for round in 0..5 {
+        let dir = TempDir::new("early-term");
+        let server = Server::start_in(&dir.0, &[]);
+        assert!(
+            server.terminate(),
+            "round {round}: SIGTERM shuts down cleanly"
+        );
+        assert!(
+            dir.0.join(".kafka_cleanshutdown").exists(),
+            "round {round}: clean shutdown marker"
+        );
+    }
+}
+
 #[test]
 fn kill_9_loses_no_acknowledged_message() {
     let dir = TempDir::new("kill9");
