@@ -23,7 +23,10 @@ use bytes::BytesMut;
 /// Frames of at least this many bytes read into buffers that are kept.
 pub(crate) const LARGE: usize = 64 << 10;
 
-/// The most buffer capacity kept, for every connection together.
+/// The most buffer capacity kept, for every connection together. Frames
+/// waiting for the owner (up to [`super::IN_FLIGHT_BYTES`]) hold their
+/// buffers: with 4 MB, 1 MB frames from one producer already found no
+/// free buffer often enough to fault in 3,500-9,000 pages per 100 MB.
 pub(crate) const SPARE_BYTES: usize = 8 << 20;
 
 /// The kept buffers (oldest first) with their capacities.
