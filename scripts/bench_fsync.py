@@ -13,7 +13,10 @@ librdkafka producer (spate-bench), the brokers (fresh processes, each its
 own data directory) taking turns row by row; best of `rounds` runs each.
 The ratio is msgs/s over the --memory run's (issue 17's goal: `always`
 at least 0.9x of --memory); broker CPU s is the broker process's user +
-system time for the row.
+system time for the row's fastest run. CPU s / 100 MB is the median over
+the row's runs of that time per 100 MB produced, and CPU x --memory its
+ratio to --memory's: figures that, unlike msgs/s, hardly move with the
+load other programs put on the machine.
 
     scripts/bench --only fsync
 """
@@ -56,7 +59,8 @@ def rows(spate_bin, spec, driver, sizes, log):
             for _ in range(max(2, sizes["rounds"] + 1)):
                 for name, (_, b) in brokers.items():
                     runs[name].append(driver(b, "produce", "--topic", topic, "--count", n, "--size", size, "--acks", acks))
-            out[(size, acks)] = {name: best(rs) for name, rs in runs.items()}
+            mb100 = n * size / 100e6
+            out[(size, acks)] = {name: best(rs) + (cpu_per_100mb(rs, mb100),) for name, rs in runs.items()}
         return out
     finally:
         for s, b in brokers.values():
@@ -66,6 +70,12 @@ def rows(spate_bin, spec, driver, sizes, log):
 def best(runs):
     good = [r for r in runs if isinstance(r[0], dict)]
     return max(good, key=lambda r: r[0]["msgs_per_s"]) if good else runs[0]
+
+
+def cpu_per_100mb(runs, mb100):
+    """Median broker CPU seconds per 100 MB over the runs that succeeded (None: none did)."""
+    cpus = sorted(r[1] / mb100 for r in runs if isinstance(r[0], dict) and r[1] is not None)
+    return cpus[len(cpus) // 2] if cpus else None
 
 
 def table(res):
@@ -86,7 +96,12 @@ def table(res):
         if mem:
             line("x --memory", lambda r: f"{r[0]['msgs_per_s'] / mem:.2f}x")
         line("broker CPU s", lambda r: "-" if r[1] is None else f"{r[1]:.2f}")
+        line("CPU s / 100 MB", lambda r: "-" if r[2] is None else f"{r[2]:.3f}")
+        mem_cpu = by["--memory"][2]
+        if mem_cpu:
+            line("CPU x --memory", lambda r: "-" if r[2] is None else f"{r[2] / mem_cpu:.2f}x")
     errors = [f"{n} {size} B acks={acks}: {r[0]}" for (size, acks), by in res.items() for n, r in by.items() if not isinstance(r[0], dict)]
     lines += [f"failed: {e}" for e in errors]
     lines.append("x --memory: msgs/s over the same broker's with --memory in this run (goal for always: >= 0.9x)")
+    lines.append("CPU s / 100 MB: broker user + system time per 100 MB produced, median of the row's runs; CPU x --memory: its ratio to --memory's")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ use tracing::{debug, info, warn};
 use super::faults::{DriverFaults, Verdict};
 use super::link::{Active, ConnTx, Link};
 use super::quota::Slot;
+use super::spares::{Spares, LARGE};
 use super::tls::Tls;
 use super::Input;
 
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub faults: Arc<DriverFaults>,
     /// `connections.max.idle.ms`.
     pub idle: std::time::Duration,
+    /// Buffers of large frames, for the next ones ([`super::spares`]).
+    pub spares: Arc<Spares>,
 }
 
 /// Takes a new TCP connection on listener `listener`: draws its entropy
@@ -119,6 +122,7 @@ where
         budget,
         faults,
         idle,
+        spares,
     } = shared;
     let link = Link::new();
     let mut rd = Active {
@@ -157,7 +161,7 @@ where
                     break "frame larger than socket.request.max.bytes".to_string();
                 }
                 let n = n as usize;
-                let buf = match read_body(&mut rd, n).await {
+                let buf = match read_body(&mut rd, n, &spares).await {
                     Ok(buf) => buf,
                     Err(reason) => break reason,
                 };
@@ -228,10 +232,20 @@ where
 
 /// Reads a frame body of `n` bytes, growing the buffer as the bytes come
 /// (a client that announces a large frame and sends little costs only
-/// what it sent), into spare capacity with no zero-fill.
-async fn read_body<R: AsyncRead + Unpin>(rd: &mut R, n: usize) -> Result<Bytes, String> {
+/// what it sent), into spare capacity with no zero-fill. A large frame
+/// goes into the kept buffer of an earlier one when the broker has let
+/// go of that ([`Spares`]), and leaves its own buffer there.
+async fn read_body<R: AsyncRead + Unpin>(
+    rd: &mut R,
+    n: usize,
+    spares: &Spares,
+) -> Result<Bytes, String> {
     const FIRST: usize = 64 << 10;
-    let mut buf = BytesMut::with_capacity(n.min(FIRST));
+    let large = n >= LARGE;
+    let mut buf = match large.then(|| spares.take(n)).flatten() {
+        Some(buf) => buf,
+        None => BytesMut::with_capacity(n.min(FIRST)),
+    };
     let mut body = rd.take(n as u64);
     while buf.len() < n {
         if buf.len() == buf.capacity() {
@@ -244,7 +258,13 @@ async fn read_body<R: AsyncRead + Unpin>(rd: &mut R, n: usize) -> Result<Bytes, 
             Err(e) => return Err(format!("read: {e}")),
         }
     }
-    Ok(buf.freeze())
+    if !large {
+        return Ok(buf.freeze());
+    }
+    let cap = buf.capacity();
+    let frame = buf.split().freeze();
+    spares.keep(buf, cap);
+    Ok(frame)
 }
 
 /// Writes every chunk, in order, with as few vectored writes as the kernel allows.

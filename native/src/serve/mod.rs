@@ -46,6 +46,7 @@ mod quota;
 mod replica;
 mod reqlog;
 mod secret;
+mod spares;
 mod start;
 pub(crate) mod tls;
 

@@ -135,6 +135,7 @@ pub(crate) async fn start<S: Store>(
     let faults = Arc::new(faults::DriverFaults::default());
     let mut accepts = Vec::new();
     let budget = Arc::new(Semaphore::new(IN_FLIGHT_BYTES));
+    let spares = Arc::new(spares::Spares::default());
     for (l, socket, _) in bound {
         let shared = conn::Shared {
             owner: tx.clone(),
@@ -142,6 +143,7 @@ pub(crate) async fn start<S: Store>(
             budget: budget.clone(),
             faults: faults.clone(),
             idle: settings.idle,
+            spares: spares.clone(),
         };
         let tls = settings.tls.get(&l.name).cloned();
         let mut stop = stop_rx.clone();
