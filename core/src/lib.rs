@@ -25,7 +25,7 @@
 //! - `cluster` (default): a broker in a ZooKeeper-coordinated cluster
 //!   ([`broker::Config::zk`]). The WebAssembly build leaves both out.
 //! - `compact-maps`: [`collections::Map`] and [`collections::Set`] are
-//!   sorted `Vec`s instead of B-trees: O(n) inserts, a fifth less code. The
+//!   sorted `Vec`s instead of B-trees: O(n) inserts, a quarter less code. The
 //!   playground's WebAssembly (`scripts/build-web`) turns it on.
 //!
 //! # Layers

@@ -112,8 +112,9 @@ fn apply(v: &mut VecMap<u8, u16>, b: &mut BTreeMap<u8, u16>, op: &Op) {
             assert_eq!(a, c);
         }
         Op::Retain(m) => {
-            v.retain(|k, x| (*k as u16 + *x) % m as u16 != 0);
-            b.retain(|k, x| (*k as u16 + *x) % m as u16 != 0);
+            let keep = |k: &u8, x: &mut u16| (u32::from(*k) + u32::from(*x)) % u32::from(m) != 0;
+            v.retain(keep);
+            b.retain(keep);
         }
         Op::Range(s, e) => {
             assert!(v.range((s, e)).eq(b.range((s, e))));
