@@ -222,7 +222,8 @@ proptest! {
 #[test]
 fn a_backwards_range_is_empty_not_a_panic() {
     let m: VecMap<u8, ()> = (0..10).map(|k| (k, ())).collect();
-    assert_eq!(m.range(7..3).count(), 0);
+    let (from, to) = (7, 3);
+    assert_eq!(m.range(from..to).count(), 0);
     let s: VecSet<u8> = (0..10).collect();
     assert_eq!(s.range((Bound::Excluded(4), Bound::Excluded(4))).count(), 0);
 }
