@@ -14,6 +14,8 @@
 //! - [`storage`]: the storage traits and [`storage::MemStorage`].
 //! - [`security`]: listeners, principals, SASL mechanisms and ACLs.
 //! - [`broker`]: the broker state machine, driven by `handle_*`/`poll_*` calls.
+//! - [`collections`]: the sorted [`collections::Map`] and [`collections::Set`]
+//!   the crate keeps its state in (B-trees, or sorted `Vec`s with `compact-maps`).
 //! - [`coordinator::controller`]: the ZooKeeper-mode cluster controller, a
 //!   sans-I/O machine the native driver feeds and carries out.
 //!
@@ -22,6 +24,9 @@
 //! - `jwks` (default): OAUTHBEARER tokens signed with RS256/384/512 or ES256.
 //! - `cluster` (default): a broker in a ZooKeeper-coordinated cluster
 //!   ([`broker::Config::zk`]). The WebAssembly build leaves both out.
+//! - `compact-maps`: [`collections::Map`] and [`collections::Set`] are
+//!   sorted `Vec`s instead of B-trees: O(n) inserts, a quarter less code. The
+//!   playground's WebAssembly (`scripts/build-web`) turns it on.
 //!
 //! # Layers
 //!
@@ -43,6 +48,7 @@
 //! annotate      spans over every byte   |   example   example frames
 //! records       record batches
 //! protocol      wire, schemas, messages |   input     pasted text
+//!   | collections   the sorted Map and Set the layers above keep state in
 //! ```
 
 #![forbid(unsafe_code)]
@@ -55,6 +61,7 @@
 pub mod annotate;
 pub(crate) mod api;
 pub mod broker;
+pub mod collections;
 pub mod coordinator;
 pub mod example;
 pub mod input;

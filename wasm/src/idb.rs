@@ -17,10 +17,9 @@
 //! [`MemStorage::restore`]); the broker then replays its metadata log from
 //! it as it does at any start.
 
-use std::collections::BTreeSet;
-
 use bytes::Bytes;
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use spate_core::collections::{Map, Set};
 use spate_core::protocol::Uuid;
 use spate_core::storage::{
     BatchMeta, Chunks, Compaction, MemError, MemStorage, SegmentInfo, Storage, TopicPartition,
@@ -55,7 +54,7 @@ pub(crate) enum Op {
 pub struct IdbStorage {
     mem: MemStorage,
     ops: Vec<Op>,
-    touched: BTreeSet<TopicPartition>,
+    touched: Set<TopicPartition>,
 }
 
 /// The changes since the last flush, with the state of each log they touched.
@@ -353,8 +352,7 @@ impl Db {
         let batches = done(&tx.object_store(BATCHES)?.get_all()?).await?;
         let mut mem = MemStorage::new();
         let batches: Array = batches.unchecked_into();
-        let mut by_log: std::collections::BTreeMap<TopicPartition, Vec<(BatchMeta, Bytes)>> =
-            Default::default();
+        let mut by_log: Map<TopicPartition, Vec<(BatchMeta, Bytes)>> = Default::default();
         for row in batches.iter() {
             let tp =
                 TopicPartition::new(get_str(&row, "topic")?, get_f64(&row, "partition")? as i32);

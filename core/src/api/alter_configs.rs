@@ -41,7 +41,7 @@
 //! broker follows (`Broker::handle_broker_configs`) instead of keeping
 //! them in its own metadata log.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use crate::protocol::messages::alter_configs_request::AlterConfigsRequest;
 use crate::protocol::messages::alter_configs_response::{
@@ -119,7 +119,7 @@ fn alter<S: Storage>(
     now: Now,
 ) -> Result<(), Failure> {
     check_keys(configs.iter().map(|c| (&*c.name, c.value.is_none())))?;
-    let new: BTreeMap<String, String> = configs
+    let new: Map<String, String> = configs
         .iter()
         .filter_map(|c| {
             c.value
@@ -141,10 +141,8 @@ fn alter<S: Storage>(
 }
 
 /// The (type, name) pairs that appear more than once.
-pub(crate) fn repeated<'a>(
-    resources: impl Iterator<Item = (i8, &'a str)>,
-) -> BTreeSet<(i8, &'a str)> {
-    let mut seen = BTreeSet::new();
+pub(crate) fn repeated<'a>(resources: impl Iterator<Item = (i8, &'a str)>) -> Set<(i8, &'a str)> {
+    let mut seen = Set::new();
     resources.filter(|r| !seen.insert(*r)).collect()
 }
 
@@ -153,7 +151,7 @@ pub(crate) fn repeated<'a>(
 pub(crate) fn check_keys<'a>(
     configs: impl Iterator<Item = (&'a str, bool)> + Clone,
 ) -> Result<(), Failure> {
-    let mut seen = BTreeSet::new();
+    let mut seen = Set::new();
     if !configs.clone().all(|(k, _)| seen.insert(k)) {
         return Err((
             ErrorCode::INVALID_REQUEST,
@@ -191,7 +189,7 @@ pub(crate) fn check_broker_name(config: &Config, name: &str) -> Result<(), Failu
 pub(crate) fn alter_broker<S: Storage>(
     ctl: &mut Controller<'_, S>,
     name: &str,
-    new: BTreeMap<String, String>,
+    new: Map<String, String>,
     validate_only: bool,
     now: Now,
 ) -> Result<(), Failure> {
@@ -239,7 +237,7 @@ pub(crate) fn alter_broker<S: Storage>(
 fn alter_broker_in_zookeeper<S: Storage>(
     ctl: &mut Controller<'_, S>,
     name: &str,
-    new: BTreeMap<String, String>,
+    new: Map<String, String>,
     validate_only: bool,
 ) -> Result<(), Failure> {
     if validate_only {
@@ -265,7 +263,7 @@ fn alter_broker_in_zookeeper<S: Storage>(
 pub(crate) fn alter_topic<S: Storage>(
     ctl: &mut Controller<'_, S>,
     name: &str,
-    new: BTreeMap<String, String>,
+    new: Map<String, String>,
     validate_only: bool,
     now: Now,
 ) -> Result<(), Failure> {

@@ -35,7 +35,7 @@
 //! znode instead, as Kafka's `ZkAdminManager` writes them
 //! (`api::zk_security`), and each user gets the outcome of its write.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use super::{Ctx, Handled};
 use crate::protocol::messages::alter_user_scram_credentials_request::{
@@ -94,9 +94,9 @@ pub(super) fn handle<S: Storage>(
         let results = users.iter().map(|u| result(u, Some(&refusal))).collect();
         return Handled::respond(ResponseBody::AlterUserScramCredentials(respond(results)));
     }
-    let mut errors: BTreeMap<String, Refusal> = BTreeMap::new();
-    let mut deletions: BTreeMap<String, Mechanism> = BTreeMap::new();
-    let mut upsertions: BTreeMap<String, (Mechanism, &ScramCredentialUpsertion)> = BTreeMap::new();
+    let mut errors: Map<String, Refusal> = Map::new();
+    let mut deletions: Map<String, Mechanism> = Map::new();
+    let mut upsertions: Map<String, (Mechanism, &ScramCredentialUpsertion)> = Map::new();
     let twice = || {
         (
             ErrorCode::DUPLICATE_RESOURCE,

@@ -8,7 +8,7 @@
 //! GROUP_AUTHORIZATION_FAILED; authorized operations, when asked for, are
 //! the caller's on the group.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use crate::coordinator::group::consumer::Assign;
 use crate::coordinator::group::{Group, GroupCoordinator};
@@ -31,7 +31,7 @@ pub(crate) fn handle(
     az: &Authorizer<'_>,
     req: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
-    let names: BTreeMap<Uuid, bytestring::ByteString> = cluster
+    let names: Map<Uuid, bytestring::ByteString> = cluster
         .by_id
         .iter()
         .map(|(id, n)| (*id, n.as_str().into()))

@@ -43,7 +43,7 @@
 //! With `timeout_ms <= 0` the partitions are written and the answer is
 //! REQUEST_TIMED_OUT at once, as Kafka answers it.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 mod held;
 pub(crate) mod zk;
@@ -77,11 +77,11 @@ pub(crate) fn handle<S: Storage>(
     az: &Authorizer<'_>,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut count: Map<&str, usize> = Map::new();
     for t in &req.topics {
         *count.entry(&*t.name).or_default() += 1;
     }
-    let mut answered = std::collections::BTreeSet::new();
+    let mut answered = crate::collections::Set::new();
     let mut budget = MAX_NEW_PARTITIONS;
     let mut results = Vec::new();
     for t in &req.topics {

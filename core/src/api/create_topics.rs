@@ -98,7 +98,7 @@ pub(crate) fn handle<S: Storage>(
     az: &Authorizer<'_>,
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = crate::collections::Set::new();
     let topics = req
         .topics
         .iter()

@@ -28,7 +28,7 @@
 //! (`api::zk_security`), and a pattern whose write failed gives its error
 //! to each matching ACL it held (as Kafka's `AclAuthorizer` answers).
 
-use std::collections::BTreeSet;
+use crate::collections::Set;
 
 use super::describe_acls::{filter, refused, Codes};
 use super::{Ctx, Handled, Reply};
@@ -78,7 +78,7 @@ pub(super) fn handle<S: Storage>(
     if let Some((code, message)) = refused(ctx, config, security, Operation::Alter) {
         return respond(vec![failed(code, &message); filters.len()]);
     }
-    let mut removed = BTreeSet::new();
+    let mut removed = Set::new();
     let mut zk_removed = Vec::new();
     let mut results = Vec::with_capacity(filters.len());
     for (i, f) in filters.iter().enumerate() {

@@ -36,7 +36,7 @@
 //! answers them. A mark the driver fails to write is logged and the
 //! request times out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use crate::protocol::messages::delete_topics_request::DeleteTopicsRequest;
 use crate::protocol::messages::delete_topics_response::{
@@ -118,8 +118,8 @@ pub(crate) fn resolve(
     let denied = ErrorCode::TOPIC_AUTHORIZATION_FAILED;
     let entries = entries(version, req);
     // How often each pure name and pure id is given.
-    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut ids: BTreeMap<Uuid, usize> = BTreeMap::new();
+    let mut names: Map<&str, usize> = Map::new();
+    let mut ids: Map<Uuid, usize> = Map::new();
     for (name, id) in &entries {
         match (name, *id == Uuid::ZERO) {
             (Some(n), true) => *names.entry(n.as_str()).or_default() += 1,
@@ -127,7 +127,7 @@ pub(crate) fn resolve(
             _ => {}
         }
     }
-    let mut answered_dup = BTreeSet::new();
+    let mut answered_dup = Set::new();
     let mut out = Vec::new();
     for (name, id) in &entries {
         let r = match (name, *id) {

@@ -24,7 +24,7 @@
 //! This module also holds what the three ACL APIs share: [`refused`] and
 //! [`filter`].
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytestring::ByteString;
 
@@ -68,7 +68,7 @@ pub(super) fn handle(
         r.error_message = Some(message.into());
         return Handled::respond(ResponseBody::DescribeAcls(r));
     }
-    let mut resources: BTreeMap<(i8, String, i8), Vec<AclDescription>> = BTreeMap::new();
+    let mut resources: Map<(i8, String, i8), Vec<AclDescription>> = Map::new();
     if let Some(f) = &f {
         for (_, acl) in security.acls.matching(f) {
             let key = (

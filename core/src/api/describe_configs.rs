@@ -173,7 +173,7 @@ fn describe(
                 "Broker id must be an integer, but it is: {name}",
             )?;
             // Every config Spate describes, then custom dynamic ones.
-            let custom: std::collections::BTreeSet<&str> = dynamic
+            let custom: crate::collections::Set<&str> = dynamic
                 .node
                 .keys()
                 .chain(dynamic.default.keys())

@@ -22,7 +22,7 @@
 //! on the cluster; without it the answer is CLUSTER_AUTHORIZATION_FAILED
 //! (v3+) with no directories, and below v3 no directories at all.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use crate::protocol::messages::describe_log_dirs_request::DescribeLogDirsRequest;
 use crate::protocol::messages::describe_log_dirs_response::{
@@ -61,7 +61,7 @@ pub(crate) fn handle<S: Storage + ?Sized>(
             .iter()
             .any(|t| *t.topic == *tp.topic && t.partitions.iter().any(|p| p == tp.partition)),
     };
-    let mut by_topic: BTreeMap<String, Vec<DescribeLogDirsPartition>> = BTreeMap::new();
+    let mut by_topic: Map<String, Vec<DescribeLogDirsPartition>> = Map::new();
     let mut logs = storage.logs();
     logs.sort_by(|a, b| (&a.topic, a.partition).cmp(&(&b.topic, b.partition)));
     // The metadata log is KRaft's own, not one of the broker's logs.

@@ -22,7 +22,7 @@
 //! requested names, or whose partition is negative, fails the request:
 //! INVALID_REQUEST for every requested topic.
 
-use std::collections::BTreeSet;
+use crate::collections::Set;
 
 use crate::protocol::messages::describe_topic_partitions_request::DescribeTopicPartitionsRequest;
 use crate::protocol::messages::describe_topic_partitions_response::{
@@ -57,7 +57,7 @@ pub(crate) fn handle(
         Some(c) => (c.topic_name.to_string(), c.partition_index),
         None => (String::new(), 0),
     };
-    let names: BTreeSet<String> = if all {
+    let names: Set<String> = if all {
         cluster
             .topics
             .keys()

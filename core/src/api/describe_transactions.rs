@@ -8,8 +8,8 @@
 //! ([`TxnCoordinator::coordinates`]).
 
 use super::authz::Checks;
+use crate::collections::Map;
 use crate::security::acl::{Authorizer, Operation};
-use std::collections::BTreeMap;
 
 use crate::coordinator::txn::TxnCoordinator;
 use crate::protocol::messages::describe_transactions_request::DescribeTransactionsRequest;
@@ -53,7 +53,7 @@ pub(crate) fn handle(
                     ..Default::default()
                 },
                 Ok(Some(m)) => {
-                    let mut by_topic: BTreeMap<_, Vec<i32>> = BTreeMap::new();
+                    let mut by_topic: Map<_, Vec<i32>> = Map::new();
                     for (t, p) in
                         (m.partitions.iter()).filter(|(t, _)| az.topic(Operation::Describe, t))
                     {

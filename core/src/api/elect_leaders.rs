@@ -11,7 +11,7 @@
 //! election goes on), as Kafka's `DelayedElectLeader` expires. [`response`] builds the answer. Version 0
 //! has no election type (preferred) and no top-level error.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytestring::ByteString;
 
@@ -62,7 +62,7 @@ pub(crate) fn handle(req: ElectLeadersRequest) -> Handled {
 
 /// The answer: each partition's outcome, grouped by topic.
 pub(crate) fn response(results: Vec<(TopicPartition, ErrorCode)>) -> ElectLeadersResponse {
-    let mut by_topic: BTreeMap<String, Vec<PartitionResult>> = BTreeMap::new();
+    let mut by_topic: Map<String, Vec<PartitionResult>> = Map::new();
     for (tp, code) in results {
         by_topic.entry(tp.topic).or_default().push(PartitionResult {
             partition_id: tp.partition,

@@ -92,7 +92,7 @@ use crate::storage::{Storage, TopicPartition};
 
 use super::authz::Checks;
 use super::{Answering, Ctx, Parked, Parts, Reply};
-use std::collections::BTreeSet;
+use crate::collections::Set;
 
 /// A Fetch waiting for data: what it reads and how, decided when it
 /// arrived, so that trying it again only reads.
@@ -109,7 +109,7 @@ pub(crate) struct ParkedFetch {
     max_wait_ms: i32,
     /// Topics the principal may not read (all, for a follower without
     /// CLUSTER_ACTION): answered TOPIC_AUTHORIZATION_FAILED.
-    denied: BTreeSet<String>,
+    denied: Set<String>,
     /// The listener it came in on, whose endpoints the leader hints name.
     listener: String,
 }

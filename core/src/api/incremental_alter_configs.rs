@@ -21,7 +21,7 @@
 //! Spate has no loggers, any change to one is INVALID_CONFIG ("does not
 //! exist"), as Kafka answers for an unknown logger.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use crate::protocol::messages::incremental_alter_configs_request::{
     AlterConfigsResource, IncrementalAlterConfigsRequest,
@@ -174,10 +174,10 @@ fn list_op(old: &str, value: &str, append: bool) -> String {
 /// SUBTRACT start from what `list_start` gives for the key (its stored
 /// value, or the error when the key is not a list config).
 fn apply_ops(
-    current: &BTreeMap<String, String>,
+    current: &Map<String, String>,
     r: &AlterConfigsResource,
     list_start: impl Fn(&str, i8, Option<&String>) -> Result<String, Failure>,
-) -> Result<BTreeMap<String, String>, Failure> {
+) -> Result<Map<String, String>, Failure> {
     let mut new = current.clone();
     for c in &r.configs {
         let key = c.name.to_string();
@@ -202,9 +202,9 @@ fn apply_ops(
 /// starts from the topic's value, else the broker's default for it.
 fn apply_topic_ops(
     config: &Config,
-    current: &BTreeMap<String, String>,
+    current: &Map<String, String>,
     r: &AlterConfigsResource,
-) -> Result<BTreeMap<String, String>, Failure> {
+) -> Result<Map<String, String>, Failure> {
     apply_ops(current, r, |key, op, stored| {
         if !topic_configs::is_list(key) {
             let verb = if op == APPEND { "APPEND" } else { "SUBTRACT" };
@@ -224,9 +224,9 @@ fn apply_topic_ops(
 /// operation starts from the stored value (APPEND and SUBTRACT only on a
 /// list config).
 fn apply_broker_ops(
-    current: &BTreeMap<String, String>,
+    current: &Map<String, String>,
     r: &AlterConfigsResource,
-) -> Result<BTreeMap<String, String>, Failure> {
+) -> Result<Map<String, String>, Failure> {
     apply_ops(current, r, |key, op, stored| {
         if broker_configs::config_type(key) != LIST {
             let verb = if op == APPEND { "append" } else { "subtract" };

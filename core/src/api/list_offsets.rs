@@ -47,7 +47,7 @@
 //! With an authorizer a topic the caller may not DESCRIBE is
 //! TOPIC_AUTHORIZATION_FAILED, as in Kafka.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use crate::protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsRequest};
 use crate::protocol::messages::list_offsets_response::{
@@ -95,7 +95,7 @@ pub(crate) fn handle<S: Storage>(
 ) -> ListOffsetsResponse {
     let v = ctx.version;
     let committed = v >= 2 && req.isolation_level == 1;
-    let mut named: BTreeMap<(&str, i32), usize> = BTreeMap::new();
+    let mut named: Map<(&str, i32), usize> = Map::new();
     for t in &req.topics {
         for p in &t.partitions {
             *named.entry((&*t.name, p.partition_index)).or_default() += 1;

@@ -19,7 +19,7 @@
 //! controller, the answer comes once the moves are started, which takes
 //! one ZooKeeper write per topic.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytestring::ByteString;
 
@@ -89,7 +89,7 @@ pub(crate) fn altered(
         Ok(r) => (ErrorCode::NONE, r),
         Err(e) => (e, Vec::new()),
     };
-    let mut by_topic: BTreeMap<String, Vec<ReassignablePartitionResponse>> = BTreeMap::new();
+    let mut by_topic: Map<String, Vec<ReassignablePartitionResponse>> = Map::new();
     for (tp, code, message) in results {
         by_topic
             .entry(tp.topic)
@@ -124,7 +124,7 @@ pub(crate) fn listed(result: Result<Vec<Listed>, ErrorCode>) -> ListPartitionRea
         Ok(m) => (ErrorCode::NONE, m),
         Err(e) => (e, Vec::new()),
     };
-    let mut by_topic: BTreeMap<String, Vec<OngoingPartitionReassignment>> = BTreeMap::new();
+    let mut by_topic: Map<String, Vec<OngoingPartitionReassignment>> = Map::new();
     for m in moves {
         by_topic
             .entry(m.tp.topic)

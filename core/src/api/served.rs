@@ -16,7 +16,7 @@ use crate::protocol::codec::Wire;
 use crate::protocol::error::{DecodeError, EncodeError};
 use crate::protocol::messages::*;
 use crate::protocol::wire::{Reader, Writer};
-use crate::protocol::{ApiKey, RequestBody, ResponseBody};
+use crate::protocol::{ApiKey, ErrorCode, RequestBody, ResponseBody};
 
 /// `served!(Key module::Request, ...)`: the functions below for these APIs.
 macro_rules! served {
@@ -53,6 +53,17 @@ macro_rules! served {
                     message: other.api_key().name(),
                     version,
                 }),
+            }
+        }
+
+        /// The first error code in a response, as
+        /// [`first_error`](crate::protocol::first_error) finds it, walking
+        /// only the served APIs' types (`ResponseBody`'s own `Serialize`
+        /// would link every response's).
+        pub(crate) fn first_error(body: &ResponseBody) -> Option<ErrorCode> {
+            match body {
+                $($(#[$m])* ResponseBody::$key(m) => crate::protocol::first_error(m),)*
+                _ => None,
             }
         }
     };

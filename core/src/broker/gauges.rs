@@ -66,7 +66,7 @@ impl<S: Storage> Broker<S> {
 
     /// Open connections by listener name, in name order.
     pub fn connections_by_listener(&self) -> Vec<(String, usize)> {
-        let mut by: std::collections::BTreeMap<&str, usize> = Default::default();
+        let mut by: crate::collections::Map<&str, usize> = Default::default();
         for l in &self.config.advertised_listeners {
             by.entry(l.listener.as_str()).or_default();
         }

@@ -14,9 +14,9 @@
 //! same way. When a transaction's markers are all written and replicated
 //! its completion is written to `__transaction_state`.
 
+use crate::collections::Map;
 use bytes::Bytes;
 use bytestring::ByteString;
-use std::collections::BTreeMap;
 
 use super::timer::TimerKind;
 use super::{Broker, Now, Output};
@@ -56,7 +56,7 @@ impl<S: Storage> Broker<S> {
         let Some(sent) = self.txns.markers_answered(broker) else {
             return;
         };
-        let mut codes: BTreeMap<(i64, ByteString, i32), i16> = BTreeMap::new();
+        let mut codes: Map<(i64, ByteString, i32), i16> = Map::new();
         // By its own type: `decode_response` would link every response's decoder.
         match decode_response_of::<WriteTxnMarkersResponse>(
             &frame,
@@ -112,7 +112,7 @@ impl<S: Storage> Broker<S> {
     }
 
     fn send_markers(&mut self, now: Now) {
-        let mut by_leader: BTreeMap<i32, Vec<(Markers, Vec<Part>)>> = BTreeMap::new();
+        let mut by_leader: Map<i32, Vec<(Markers, Vec<Part>)>> = Map::new();
         let mut appended = Vec::new();
         let (cluster, storage) = (&self.cluster, &self.storage);
         let acks = |tp: &TopicPartition, end: i64| cluster.acks_all(storage, tp, end);
@@ -201,7 +201,7 @@ impl<S: Storage> Broker<S> {
             .iter()
             .map(|(m, parts)| {
                 let marker = marker_of(&self.cluster, &self.txns, m);
-                let mut by_topic: BTreeMap<ByteString, Vec<i32>> = BTreeMap::new();
+                let mut by_topic: Map<ByteString, Vec<i32>> = Map::new();
                 for (t, p) in parts {
                     by_topic.entry(t.clone()).or_default().push(*p);
                 }

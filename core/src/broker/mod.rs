@@ -144,7 +144,9 @@ mod timer;
 mod wake;
 mod zk_security;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::collections::{Map, Set};
 
 use bytes::Bytes;
 
@@ -211,14 +213,14 @@ pub struct Broker<S: Storage> {
     txns: TxnCoordinator,
     /// The follower's fetch sessions, one per leader (ZooKeeper mode).
     fetcher: Fetcher,
-    conns: BTreeMap<ConnId, Conn>,
+    conns: Map<ConnId, Conn>,
     /// Parked requests (fetches, acks=all produces) by the partitions
     /// they wait on.
-    waiting: BTreeMap<TopicPartition, BTreeSet<ConnId>>,
+    waiting: Map<TopicPartition, Set<ConnId>>,
     /// Counts the calls of `wake` that named partitions, and the count at
     /// each partition's latest (see `wake.rs`).
     append_seq: u64,
-    last_append: BTreeMap<TopicPartition, u64>,
+    last_append: Map<TopicPartition, u64>,
     outputs: VecDeque<Output>,
     timers: Timers,
     /// CreateTopics requests waiting for the driver's ZooKeeper writes and
@@ -228,7 +230,7 @@ pub struct Broker<S: Storage> {
     security: SecurityImage,
     /// Requests held for their ZooKeeper writes of ACLs or SCRAM
     /// credentials (`zk_security.rs`), by connection.
-    zk_writes: BTreeMap<ConnId, api::ZkHeld>,
+    zk_writes: Map<ConnId, api::ZkHeld>,
     /// Counters for the driver to expose (`state::metrics`).
     metrics: Metrics,
     /// Faults a test armed, and requests observed (`faults.rs`).
@@ -349,15 +351,15 @@ impl<S: Storage> Broker<S> {
             cleaner: Cleaner::default(),
             groups,
             txns,
-            conns: BTreeMap::new(),
-            waiting: BTreeMap::new(),
+            conns: Map::new(),
+            waiting: Map::new(),
             append_seq: 0,
-            last_append: BTreeMap::new(),
+            last_append: Map::new(),
             outputs: VecDeque::new(),
             timers,
             creates: Creates::default(),
             security,
-            zk_writes: BTreeMap::new(),
+            zk_writes: Map::new(),
             metrics: Metrics::default(),
             faults: faults::Faults::default(),
         })
@@ -718,7 +720,7 @@ impl<S: Storage> Broker<S> {
 
     fn respond(&mut self, conn: ConnId, a: Answering, body: ResponseBody) -> Result<(), String> {
         let error = if self.metrics.wants_errors() {
-            crate::protocol::first_error(&body)
+            crate::api::served::first_error(&body)
         } else {
             None
         };

@@ -1,6 +1,6 @@
 //! The timer queue: deadlines the broker must act on, earliest first.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use crate::state::{ConnId, Now};
 
@@ -32,8 +32,8 @@ pub(crate) enum TimerKind {
 /// Deadlines by kind; each kind has at most one.
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
-    queue: BTreeSet<(Now, TimerKind)>,
-    by_kind: BTreeMap<TimerKind, Now>,
+    queue: Set<(Now, TimerKind)>,
+    by_kind: Map<TimerKind, Now>,
 }
 
 impl Timers {

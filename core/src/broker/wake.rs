@@ -10,7 +10,7 @@
 //! it would wait out its whole `max_wait_ms`, and a pipelining producer
 //! would get one acks=all answer per follower wait.
 
-use std::collections::BTreeSet;
+use crate::collections::Set;
 
 use super::conn::InFlight;
 use super::{Broker, ConnId, Now};
@@ -27,7 +27,7 @@ impl<S: Storage> Broker<S> {
                 self.last_append.insert(tp.clone(), self.append_seq);
             }
         }
-        let mut woken = BTreeSet::new();
+        let mut woken = Set::new();
         for tp in partitions {
             if let Some(conns) = self.waiting.get(tp) {
                 woken.extend(conns.iter().copied());

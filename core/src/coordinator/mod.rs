@@ -18,7 +18,7 @@ pub(crate) mod fetcher;
 pub(crate) mod group;
 pub(crate) mod txn;
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use crate::state::{ConnId, Now};
 
@@ -33,15 +33,15 @@ pub(crate) struct Waiter {
 /// Deadlines by key, each key at most once, earliest first.
 #[derive(Debug, Clone)]
 pub(crate) struct Deadlines<K: Ord + Clone> {
-    queue: BTreeSet<(Now, K)>,
-    of: BTreeMap<K, Now>,
+    queue: Set<(Now, K)>,
+    of: Map<K, Now>,
 }
 
 impl<K: Ord + Clone> Default for Deadlines<K> {
     fn default() -> Self {
         Deadlines {
-            queue: BTreeSet::new(),
-            of: BTreeMap::new(),
+            queue: Set::new(),
+            of: Map::new(),
         }
     }
 }

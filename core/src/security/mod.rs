@@ -14,7 +14,7 @@ pub mod acl;
 pub mod changes;
 pub mod sasl;
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 use std::fmt;
 
 use sasl::Mechanism;
@@ -141,7 +141,7 @@ pub struct ListenerSecurity {
     /// PLAIN users and their passwords, from the listener's JAAS config
     /// (`listener.name.<name>.plain.sasl.jaas.config`, its `user_<name>`
     /// options).
-    pub plain_users: BTreeMap<String, String>,
+    pub plain_users: Map<String, String>,
 }
 
 /// The broker's security settings.

@@ -43,7 +43,7 @@
 //! so its caller draws them from the id generator
 //! ([`super::ids::Ids`], seeded by `Config::seed`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use crate::protocol::{ErrorCode, Uuid};
 
@@ -60,7 +60,7 @@ pub struct NewTopic {
     pub id: Uuid,
     /// Partition index (0..n) to its replicas' broker ids, the preferred
     /// leader first.
-    pub assignment: BTreeMap<i32, Vec<i32>>,
+    pub assignment: Map<i32, Vec<i32>>,
     /// The configs the request set, in its order (defaults are not
     /// written, as Kafka writes only what was set).
     pub configs: Vec<(String, String)>,
@@ -79,7 +79,7 @@ pub struct NewPartitions {
     /// How many partitions it has now.
     pub existing: i32,
     /// Every partition's replicas, the existing ones and the new.
-    pub assignment: BTreeMap<i32, Vec<i32>>,
+    pub assignment: Map<i32, Vec<i32>>,
 }
 
 /// A live broker, as the assignment sees it.
@@ -101,7 +101,7 @@ pub(crate) struct Start {
 }
 
 /// Partition index to its replicas, the first the preferred leader.
-pub(crate) type Assignment = BTreeMap<i32, Vec<i32>>;
+pub(crate) type Assignment = Map<i32, Vec<i32>>;
 
 /// Why an assignment cannot be made: the error code and Kafka's message.
 pub(crate) type AssignError = (ErrorCode, Option<String>);
@@ -115,7 +115,7 @@ pub(crate) fn assign(
     replication_factor: i32,
     start: Start,
 ) -> Result<Assignment, AssignError> {
-    let mut by_id: BTreeMap<i32, Option<&str>> = BTreeMap::new();
+    let mut by_id: Map<i32, Option<&str>> = Map::new();
     for b in brokers {
         by_id.insert(b.id, b.rack);
     }
@@ -145,7 +145,7 @@ pub(crate) fn assign(
         let list: Vec<i32> = by_id.keys().copied().collect();
         return Ok(rack_unaware(&list, partitions, rf, start));
     }
-    let mut racks: BTreeMap<i32, &str> = BTreeMap::new();
+    let mut racks: Map<i32, &str> = Map::new();
     for (&id, rack) in &by_id {
         match rack {
             Some(r) => racks.insert(id, r),
@@ -183,9 +183,9 @@ fn rack_unaware(list: &[i32], partitions: i32, rf: usize, start: Start) -> Assig
 
 /// The brokers listed rack by rack in turn: racks by name, each rack's
 /// brokers by id (Kafka's `getRackAlternatedBrokerList`).
-fn rack_alternated(racks: &BTreeMap<i32, &str>) -> Vec<i32> {
-    let mut by_rack: BTreeMap<&str, std::vec::IntoIter<i32>> = BTreeMap::new();
-    let mut grouped: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+fn rack_alternated(racks: &Map<i32, &str>) -> Vec<i32> {
+    let mut by_rack: Map<&str, std::vec::IntoIter<i32>> = Map::new();
+    let mut grouped: Map<&str, Vec<i32>> = Map::new();
     for (&id, &rack) in racks {
         grouped.entry(rack).or_default().push(id);
     }
@@ -203,8 +203,8 @@ fn rack_alternated(racks: &BTreeMap<i32, &str>) -> Vec<i32> {
     out
 }
 
-fn rack_aware(racks: &BTreeMap<i32, &str>, partitions: i32, rf: usize, start: Start) -> Assignment {
-    let num_racks = racks.values().collect::<BTreeSet<_>>().len();
+fn rack_aware(racks: &Map<i32, &str>, partitions: i32, rf: usize, start: Start) -> Assignment {
+    let num_racks = racks.values().collect::<Set<_>>().len();
     let list = rack_alternated(racks);
     let n = list.len();
     let index = (start.index % n as u64) as usize;
@@ -218,8 +218,8 @@ fn rack_aware(racks: &BTreeMap<i32, &str>, partitions: i32, rf: usize, start: St
         let first = (p + index) % n;
         let leader = list[first];
         let mut replicas = vec![leader];
-        let mut racks_used = BTreeSet::from([racks[&leader]]);
-        let mut brokers_used = BTreeSet::from([leader]);
+        let mut racks_used = Set::from([racks[&leader]]);
+        let mut brokers_used = Set::from([leader]);
         let mut k = 0;
         for _ in 0..rf - 1 {
             loop {
@@ -323,10 +323,10 @@ mod tests {
         let ids: Vec<i32> = (1..=6).collect();
         for (index, shift) in [(0, 0), (3, 1), (5, 4)] {
             let a = assign(&plain(&ids), 12, 3, at(index, shift)).unwrap();
-            let mut leaders = BTreeMap::<i32, usize>::new();
-            let mut replicas = BTreeMap::<i32, usize>::new();
+            let mut leaders = Map::<i32, usize>::new();
+            let mut replicas = Map::<i32, usize>::new();
             for r in a.values() {
-                assert_eq!(r.iter().collect::<BTreeSet<_>>().len(), 3, "{r:?}");
+                assert_eq!(r.iter().collect::<Set<_>>().len(), 3, "{r:?}");
                 *leaders.entry(r[0]).or_default() += 1;
                 for b in r {
                     *replicas.entry(*b).or_default() += 1;
@@ -348,7 +348,7 @@ mod tests {
             (4, "rack2"),
             (5, "rack1"),
         ]);
-        let racks: BTreeMap<i32, &str> = b.iter().map(|c| (c.id, c.rack.unwrap())).collect();
+        let racks: Map<i32, &str> = b.iter().map(|c| (c.id, c.rack.unwrap())).collect();
         assert_eq!(rack_alternated(&racks), [0, 3, 1, 5, 4, 2]);
         let a = assign(&b, 7, 3, at(0, 0)).unwrap();
         assert_eq!(
@@ -377,7 +377,7 @@ mod tests {
         // More replicas than racks: every rack first, then any broker.
         let a = assign(&b, 3, 3, at(0, 0)).unwrap();
         for r in a.values() {
-            assert_eq!(r.iter().collect::<BTreeSet<_>>().len(), 3, "{r:?}");
+            assert_eq!(r.iter().collect::<Set<_>>().len(), 3, "{r:?}");
         }
     }
 
@@ -387,7 +387,7 @@ mod tests {
         for (index, shift) in [(0, 0), (2, 5), (4, 1)] {
             let a = assign(&b, 9, 3, at(index, shift)).unwrap();
             for r in a.values() {
-                let racks: BTreeSet<&str> = r
+                let racks: Set<&str> = r
                     .iter()
                     .map(|id| b.iter().find(|c| c.id == *id).unwrap().rack.unwrap())
                     .collect();

@@ -77,7 +77,7 @@
 
 mod txns;
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use txns::TxnTracker;
 
@@ -108,9 +108,9 @@ pub(crate) struct Cleaner {
     /// topic created again under the same name starts dirty (storage
     /// keeps the same by name across restarts, and forgets it when the
     /// log is deleted).
-    first_dirty: BTreeMap<PartitionKey, i64>,
+    first_dirty: Map<PartitionKey, i64>,
     /// Logs that failed to clean; skipped from then on.
-    uncleanable: BTreeSet<PartitionKey>,
+    uncleanable: Set<PartitionKey>,
 }
 
 /// A topic's compaction settings.
@@ -389,16 +389,16 @@ fn meta_of(h: &BatchHeader) -> BatchMeta {
 /// What the cleaning of one log needs to know while filtering.
 struct Filter<'a> {
     /// Latest offset of each key in the dirty section.
-    map: &'a BTreeMap<Bytes, i64>,
+    map: &'a Map<Bytes, i64>,
     /// Records from here on were not in the map: they all stay.
     map_end: i64,
     now: Now,
     delete_retention_ms: i64,
     /// Last offset of each producer's latest batch.
-    producer_last: &'a BTreeMap<i64, i64>,
+    producer_last: &'a Map<i64, i64>,
     /// Producers whose latest entry is a marker, with its epoch: that
     /// marker stays (emptied if need be) so the epoch survives.
-    marker_last: &'a BTreeMap<i64, i16>,
+    marker_last: &'a Map<i64, i16>,
     /// Transactions seen so far in this round.
     txns: TxnTracker,
 }
@@ -542,7 +542,7 @@ fn clean<C: Compaction + ?Sized>(
     let tp = &log.tp;
     // 1. The key map of the dirty section.
     let aborted = producers.aborted(log.key);
-    let mut map: BTreeMap<Bytes, i64> = BTreeMap::new();
+    let mut map: Map<Bytes, i64> = Map::new();
     for (h, bytes) in read_range(&*store, tp, log.first_dirty, log.first_uncleanable)? {
         if h.is_control() || is_aborted(aborted, &h) {
             continue;
@@ -557,7 +557,7 @@ fn clean<C: Compaction + ?Sized>(
         }
     }
     let producer_last = producers.last_offsets(log.key);
-    let marker_last: BTreeMap<i64, i16> = producers
+    let marker_last: Map<i64, i16> = producers
         .in_partition(log.key)
         .into_iter()
         .filter(|(_, e)| e.batches.is_empty())

@@ -18,7 +18,7 @@
 //! frame version uvarint (1) | api key uvarint (record type) | version uvarint | record body
 //! ```
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytes::Bytes;
 
@@ -58,7 +58,7 @@ pub(crate) struct Topic {
     pub partitions: Vec<i32>,
     /// Topic configs set explicitly, as the metadata log holds them
     /// (defaults are not stored).
-    pub configs: BTreeMap<String, String>,
+    pub configs: Map<String, String>,
     /// The effective configs, parsed when a ConfigRecord is applied.
     pub config: TopicConfig,
     /// Learned from the controller in ZooKeeper mode, in memory only (not
@@ -95,8 +95,8 @@ pub(crate) fn is_internal(name: &str) -> bool {
 /// Every topic, by name and by id: the metadata image.
 #[derive(Debug, Clone)]
 pub(crate) struct Cluster {
-    pub topics: BTreeMap<String, Topic>,
-    pub by_id: BTreeMap<Uuid, String>,
+    pub topics: Map<String, Topic>,
+    pub by_id: Map<Uuid, String>,
     /// The controller's partition states and the partitions hosted here
     /// (ZooKeeper mode; empty otherwise).
     pub leadership: Leadership,
@@ -104,14 +104,14 @@ pub(crate) struct Cluster {
     /// (ZooKeeper's `/config/topics/<topic>`), by topic: learned topics
     /// take theirs from here, whether they arrive before or after the
     /// topic is learned.
-    stored_configs: BTreeMap<String, BTreeMap<String, String>>,
+    stored_configs: Map<String, Map<String, String>>,
     /// Config sets of learned topics for the driver to write to the
     /// coordination service (ZooKeeper mode), in request order.
-    config_writes: Vec<(String, BTreeMap<String, String>)>,
+    config_writes: Vec<(String, Map<String, String>)>,
     /// Dynamic broker config sets for the driver to write to the
     /// coordination service (ZooKeeper mode): this broker's (its id) or
     /// the cluster default's (`None`), in request order.
-    broker_config_writes: Vec<(Option<i32>, BTreeMap<String, String>)>,
+    broker_config_writes: Vec<(Option<i32>, Map<String, String>)>,
     /// The broker's settings with its dynamic configs applied, for the
     /// configs a topic does not set.
     config: Config,
@@ -238,10 +238,10 @@ impl Cluster {
     /// An empty image on a broker with `config`.
     pub fn new(config: &Config) -> Cluster {
         Cluster {
-            topics: BTreeMap::new(),
-            by_id: BTreeMap::new(),
+            topics: Map::new(),
+            by_id: Map::new(),
             leadership: Leadership::new(config.node_id),
-            stored_configs: BTreeMap::new(),
+            stored_configs: Map::new(),
             config_writes: Vec::new(),
             broker_config_writes: Vec::new(),
             config: config.clone(),
@@ -253,7 +253,7 @@ impl Cluster {
     /// The configs the coordination service holds for `topic` (ZooKeeper
     /// mode): they become a learned topic's configs now, or when it is
     /// learned. Topics of the image's own log keep the log's configs.
-    pub fn set_stored_configs(&mut self, topic: &str, configs: BTreeMap<String, String>) {
+    pub fn set_stored_configs(&mut self, topic: &str, configs: Map<String, String>) {
         if let Some(t) = self.topics.get_mut(topic).filter(|t| t.learned) {
             t.config = TopicConfig::resolve(&self.config, &configs);
             t.configs = configs.clone();
@@ -265,12 +265,12 @@ impl Cluster {
     /// the coordination service (ZooKeeper mode, a learned topic). The
     /// image changes only when the change notification comes back, as on
     /// every other broker.
-    pub fn write_configs(&mut self, topic: &str, configs: BTreeMap<String, String>) {
+    pub fn write_configs(&mut self, topic: &str, configs: Map<String, String>) {
         self.config_writes.push((topic.to_string(), configs));
     }
 
     /// The config sets asked for since the last call.
-    pub fn take_config_writes(&mut self) -> Vec<(String, BTreeMap<String, String>)> {
+    pub fn take_config_writes(&mut self) -> Vec<(String, Map<String, String>)> {
         std::mem::take(&mut self.config_writes)
     }
 
@@ -278,12 +278,12 @@ impl Cluster {
     /// broker `broker` (`None`: the cluster default) in the coordination
     /// service (ZooKeeper mode). The image changes only when the change
     /// notification comes back ([`Cluster::set_stored_broker_configs`]).
-    pub fn write_broker_configs(&mut self, broker: Option<i32>, configs: BTreeMap<String, String>) {
+    pub fn write_broker_configs(&mut self, broker: Option<i32>, configs: Map<String, String>) {
         self.broker_config_writes.push((broker, configs));
     }
 
     /// The dynamic broker config sets asked for since the last call.
-    pub fn take_broker_config_writes(&mut self) -> Vec<(Option<i32>, BTreeMap<String, String>)> {
+    pub fn take_broker_config_writes(&mut self) -> Vec<(Option<i32>, Map<String, String>)> {
         std::mem::take(&mut self.broker_config_writes)
     }
 
@@ -291,11 +291,7 @@ impl Cluster {
     /// `broker` (`None`: the cluster default; ZooKeeper mode): they
     /// replace that level's, and every topic's effective configs are
     /// worked out again. Another broker's are not this broker's business.
-    pub fn set_stored_broker_configs(
-        &mut self,
-        broker: Option<i32>,
-        configs: BTreeMap<String, String>,
-    ) {
+    pub fn set_stored_broker_configs(&mut self, broker: Option<i32>, configs: Map<String, String>) {
         match broker {
             None => self.dynamic.default = configs,
             Some(id) if id == self.static_config.node_id => self.dynamic.node = configs,
@@ -465,7 +461,7 @@ impl Cluster {
                         name,
                         id: t.topic_id,
                         partitions: Vec::new(),
-                        configs: BTreeMap::new(),
+                        configs: Map::new(),
                         config: TopicConfig::defaults(&self.config),
                         learned: false,
                     },

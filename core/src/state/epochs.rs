@@ -31,7 +31,7 @@
 //! log start are answered as if the last of them started at the log start,
 //! as Kafka's `truncateFromStart` leaves them.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use crate::records::{batches, SetEntry};
 use crate::storage::{Storage, TopicPartition};
@@ -70,7 +70,7 @@ impl History {
 /// The leader epoch histories of the logs asked about so far.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Epochs {
-    logs: BTreeMap<TopicPartition, History>,
+    logs: Map<TopicPartition, History>,
 }
 
 impl Epochs {

@@ -37,7 +37,9 @@
 //!
 //! [`Config::fetch_session_cache_slots`]: crate::state::Config::fetch_session_cache_slots
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+use crate::collections::Map;
 
 use crate::protocol::messages::fetch_response::PartitionData;
 use crate::protocol::Uuid;
@@ -198,7 +200,7 @@ impl FetchSession {
 #[derive(Debug, Clone)]
 pub(crate) struct FetchSessions {
     slots: usize,
-    sessions: BTreeMap<i32, FetchSession>,
+    sessions: Map<i32, FetchSession>,
 }
 
 impl FetchSessions {
@@ -206,7 +208,7 @@ impl FetchSessions {
     pub fn new(slots: usize) -> Self {
         FetchSessions {
             slots,
-            sessions: BTreeMap::new(),
+            sessions: Map::new(),
         }
     }
 

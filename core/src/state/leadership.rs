@@ -64,7 +64,7 @@
 //!
 //! [`Cluster::lead`]: super::cluster::Cluster::lead
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use super::replication::{IsrOutcome, IsrWrite, LeaderLog};
 use super::Now;
@@ -159,19 +159,19 @@ pub(crate) struct Leadership {
     /// This broker's id.
     me: i32,
     /// Every partition the controller told of, by topic then partition.
-    states: BTreeMap<String, BTreeMap<i32, PartitionState>>,
+    states: Map<String, Map<i32, PartitionState>>,
     /// The partitions hosted here.
-    hosted: BTreeMap<TopicPartition, Hosted>,
+    hosted: Map<TopicPartition, Hosted>,
     /// The hosted partitions led here: their followers, ISR and high
     /// watermark ([`super::replication`]).
-    leaders: BTreeMap<TopicPartition, LeaderLog>,
+    leaders: Map<TopicPartition, LeaderLog>,
     /// Where the leaders LeaderAndIsr named listen (its live leaders), by
     /// broker id: the fetcher's fallback when UpdateMetadata has not
     /// named them yet.
-    endpoints: BTreeMap<i32, (String, i32)>,
+    endpoints: Map<i32, (String, i32)>,
     /// Hosted partitions a StopReplica (without deletion) stopped: a
     /// follower among them does not fetch until the next LeaderAndIsr.
-    stopped: BTreeSet<TopicPartition>,
+    stopped: Set<TopicPartition>,
 }
 
 impl Leadership {
@@ -221,7 +221,7 @@ impl Leadership {
     }
 
     /// The partitions of `topic` hosted and led here.
-    pub fn led(&self, topic: &str) -> BTreeSet<i32> {
+    pub fn led(&self, topic: &str) -> Set<i32> {
         self.leaders
             .keys()
             .filter(|tp| tp.topic == topic)

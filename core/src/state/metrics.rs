@@ -19,7 +19,9 @@
 //! fetch, and one per request: no allocation after a topic's first
 //! record, nothing per record.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::collections::Map;
 
 use super::ConnId;
 use crate::protocol::ErrorCode;
@@ -56,10 +58,10 @@ pub struct Completed {
 /// The counters (see the module docs).
 #[derive(Debug, Default)]
 pub struct Metrics {
-    topics: BTreeMap<String, TopicCounts>,
+    topics: Map<String, TopicCounts>,
     all: TopicCounts,
     /// Requests completed, by Kafka's request name and version.
-    requests: BTreeMap<(&'static str, i16), u64>,
+    requests: Map<(&'static str, i16), u64>,
     /// Requests finished since the driver last drained them (only while
     /// timing is on).
     completed: Option<VecDeque<Completed>>,

@@ -54,7 +54,9 @@
 //! `__transaction_state`; after a restart an id starts over with a new
 //! producer id.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::collections::Map;
 
 use bytes::Bytes;
 
@@ -198,7 +200,7 @@ pub(crate) enum Verdict {
 
 /// Producer state to record once a partition's batches are appended.
 #[derive(Debug, Default)]
-pub(crate) struct Update(BTreeMap<i64, ProducerEntry>);
+pub(crate) struct Update(Map<i64, ProducerEntry>);
 
 /// Every producer the broker knows of.
 #[derive(Debug, Default)]
@@ -210,10 +212,10 @@ pub(crate) struct Producers {
     /// End (exclusive) of the block `next_id` is in; `next_id == block_end`
     /// means a new block must be taken first.
     block_end: i64,
-    partitions: BTreeMap<PartitionKey, BTreeMap<i64, ProducerEntry>>,
+    partitions: Map<PartitionKey, Map<i64, ProducerEntry>>,
     /// Each partition's aborted transactions, by the offset of their
     /// ABORT marker (the index read_committed fetches consult).
-    aborted: BTreeMap<PartitionKey, Vec<AbortedTxn>>,
+    aborted: Map<PartitionKey, Vec<AbortedTxn>>,
 }
 
 /// `next` follows `last` (Kafka's `ProducerAppendInfo.inSequence`).
@@ -352,7 +354,7 @@ impl Producers {
     /// Last offsets of the latest batch of each producer in a partition
     /// (Kafka's `lastRecordsOfActiveProducers`): the log cleaner keeps
     /// those batches, emptied if need be, so the sequence state survives.
-    pub fn last_offsets(&self, partition: PartitionKey) -> BTreeMap<i64, i64> {
+    pub fn last_offsets(&self, partition: PartitionKey) -> Map<i64, i64> {
         self.partitions
             .get(&partition)
             .map(|m| {

@@ -64,7 +64,7 @@
 //! leader epoch history in [`super::epochs`]. The follower's side of
 //! replication is `coordinator::fetcher`.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use super::Now;
 
@@ -89,7 +89,7 @@ pub(crate) struct LeaderLog {
     /// The in-sync replicas, this broker among them.
     isr: Vec<i32>,
     /// Every other replica in the assignment.
-    followers: BTreeMap<i32, Follower>,
+    followers: Map<i32, Follower>,
     /// The high watermark's floor: it never answers below this.
     floor: i64,
     /// The state znode's version this leader knows (the LeaderAndIsr's

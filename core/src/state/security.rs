@@ -22,7 +22,7 @@
 //! (`super::cluster`): frame version, api key, record version, body.
 //! Each reader skips the records of the others.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytes::Bytes;
 
@@ -50,7 +50,7 @@ pub(crate) struct SecurityImage {
     /// Every ACL, by the id of its record.
     pub acls: Acls,
     /// SCRAM credentials by user and mechanism.
-    pub scram: BTreeMap<(String, Mechanism), ScramCredential>,
+    pub scram: Map<(String, Mechanism), ScramCredential>,
 }
 
 /// One security record of the metadata log.

@@ -3,7 +3,7 @@
 //! so that GetTelemetrySubscriptions and PushTelemetry can apply Kafka's
 //! rate and sequence checks.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use super::Now;
 use crate::protocol::{ErrorCode, Uuid};
@@ -46,7 +46,7 @@ impl Instance {
 /// Client instances seen through the telemetry APIs.
 #[derive(Debug, Default)]
 pub(crate) struct Telemetry {
-    instances: BTreeMap<Uuid, Instance>,
+    instances: Map<Uuid, Instance>,
 }
 
 impl Telemetry {

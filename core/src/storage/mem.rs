@@ -5,7 +5,7 @@
 //! the active segment, and a compacted log's batches leave gaps between
 //! their offsets. It has the log cleaner's extension ([`Compaction`]).
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 use std::fmt;
 
 use bytes::Bytes;
@@ -31,7 +31,7 @@ struct Log {
 /// Logs held in memory.
 #[derive(Debug, Clone, Default)]
 pub struct MemStorage {
-    logs: BTreeMap<TopicPartition, Log>,
+    logs: Map<TopicPartition, Log>,
 }
 
 /// A [`MemStorage`] error: the log does not exist, or an append would break

@@ -6,7 +6,7 @@
 //! are REQUEST_TIMED_OUT. [`super::super::Creates`] keeps them beside the
 //! held CreateTopics, sharing request ids, reports and the timer.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use crate::protocol::messages::create_partitions_response::{
     CreatePartitionsResponse, CreatePartitionsTopicResult,
@@ -86,7 +86,7 @@ type Answer = (ConnId, u64, CreatePartitionsResponse);
 /// Held CreatePartitions requests, by request id.
 #[derive(Debug, Default)]
 pub(crate) struct HeldPartitions {
-    held: BTreeMap<u64, Held>,
+    held: Map<u64, Held>,
 }
 
 impl HeldPartitions {

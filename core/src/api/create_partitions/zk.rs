@@ -5,7 +5,7 @@
 //! left to the driver (`Output::CreatePartitions`) and the wait
 //! (`DelayedCreatePartitions`) to [`Creates`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use crate::protocol::messages::create_partitions_request::{
     CreatePartitionsRequest, CreatePartitionsTopic,
@@ -68,11 +68,11 @@ pub(crate) fn handle(
             .collect();
         return Outcome::Answer(response(all));
     }
-    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut count: Map<&str, usize> = Map::new();
     for t in &req.topics {
         *count.entry(&*t.name).or_default() += 1;
     }
-    let mut answered = BTreeSet::new();
+    let mut answered = Set::new();
     let mut results = Vec::new();
     let mut topics = Vec::new();
     for t in &req.topics {
@@ -173,10 +173,10 @@ fn check(
         })
         .collect();
     brokers.sort_by_key(|b| b.id);
-    let ids: BTreeSet<i32> = brokers.iter().map(|b| b.id).collect();
+    let ids: Set<i32> = brokers.iter().map(|b| b.id).collect();
     let bad = |m: String| (ErrorCode::INVALID_REPLICA_ASSIGNMENT, Some(m));
     let unknown = |replicas: &mut dyn Iterator<Item = &i32>| {
-        let unknown: BTreeSet<i32> = replicas.filter(|r| !ids.contains(r)).copied().collect();
+        let unknown: Set<i32> = replicas.filter(|r| !ids.contains(r)).copied().collect();
         let list: Vec<String> = unknown.iter().map(i32::to_string).collect();
         (!unknown.is_empty()).then(|| {
             bad(format!(
@@ -234,7 +234,7 @@ fn validate(proposed: &Assignment, replication_factor: usize) -> Result<(), Refu
                 "Cannot have replication factor of 0 for partition id {p}."
             ));
         }
-        if replicas.iter().collect::<BTreeSet<_>>().len() != replicas.len() {
+        if replicas.iter().collect::<Set<_>>().len() != replicas.len() {
             let list: Vec<String> = replicas.iter().map(i32::to_string).collect();
             return bad(format!(
                 "Duplicate brokers not allowed in replica assignment: {} for partition id {p}.",

@@ -26,7 +26,7 @@
 //! are kept here until the driver reports, so that another request does not
 //! create them twice (Kafka's `inflightTopics`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use crate::protocol::messages::create_topics_response::{
     CreatableTopicResult, CreateTopicsResponse,
@@ -150,12 +150,12 @@ pub(crate) struct Creates {
     partitions: crate::api::create_partitions::HeldPartitions,
     /// The id of the next request to the driver.
     next_request: u64,
-    held: BTreeMap<u64, Held>,
+    held: Map<u64, Held>,
     /// Auto-created topics not reported yet, by request.
-    auto: BTreeMap<u64, BTreeSet<String>>,
+    auto: Map<u64, Set<String>>,
     /// Auto-created topics the driver wrote that the image does not know
     /// yet (the controller has not named them): still being created.
-    auto_written: BTreeSet<String>,
+    auto_written: Set<String>,
 }
 
 impl Creates {
@@ -237,7 +237,7 @@ impl Creates {
     }
 
     /// Notes auto-created topics sent to the driver; returns the request id.
-    pub fn auto(&mut self, names: BTreeSet<String>) -> u64 {
+    pub fn auto(&mut self, names: Set<String>) -> u64 {
         let id = self.take_id();
         self.auto.insert(id, names);
         id

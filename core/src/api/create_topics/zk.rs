@@ -2,7 +2,7 @@
 //! its checks and its replica assignment, with the ZooKeeper writes left
 //! to the driver (`Output::CreateTopics`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use crate::protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
 use crate::protocol::messages::create_topics_response::{
@@ -63,7 +63,7 @@ pub(crate) fn handle<S: Storage>(
                 .collect(),
         );
     }
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut counts: Map<&str, usize> = Map::new();
     for t in &req.topics {
         *counts.entry(&t.name).or_default() += 1;
     }
@@ -287,7 +287,7 @@ fn check_assignment(
     assignment: &Assignment,
 ) -> Result<(), (ErrorCode, Option<String>)> {
     let bad = |m: String| Err((ErrorCode::INVALID_REPLICA_ASSIGNMENT, Some(m)));
-    let sizes: BTreeSet<usize> = assignment.values().map(Vec::len).collect();
+    let sizes: Set<usize> = assignment.values().map(Vec::len).collect();
     if sizes.len() != 1 {
         return bad("All partitions should have the same number of replicas".into());
     }
@@ -295,7 +295,7 @@ fn check_assignment(
         return bad("The manual partition assignment includes an empty replica list.".into());
     }
     for (p, replicas) in assignment {
-        if replicas.iter().collect::<BTreeSet<_>>().len() != replicas.len() {
+        if replicas.iter().collect::<Set<_>>().len() != replicas.len() {
             return bad(format!(
                 "Duplicate replica assignment found: partition {p} has replicas {replicas:?}"
             ));

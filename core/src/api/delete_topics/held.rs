@@ -6,7 +6,7 @@
 //! [`super::super::Creates`] keeps them beside the held CreateTopics, so
 //! that both share the request ids, the timer and the connection's wait.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use crate::protocol::messages::delete_topics_response::{
     DeletableTopicResult, DeleteTopicsResponse,
@@ -62,7 +62,7 @@ impl Held {
 /// Held DeleteTopics requests, by request id.
 #[derive(Debug, Default)]
 pub(crate) struct HeldDeletes {
-    held: BTreeMap<u64, Held>,
+    held: Map<u64, Held>,
 }
 
 impl HeldDeletes {

@@ -31,7 +31,7 @@
 //! partitions are told to nobody (a broker that comes back hears nothing
 //! of them but the StopReplica).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use super::{BrokerId, Controller, LeaderIsr, Output, PartitionView, LEADER_DURING_DELETE};
 use crate::protocol::ErrorCode;
@@ -52,13 +52,13 @@ pub(super) enum Replica {
 
 /// Per topic whose replicas are being deleted: each replica not deleted
 /// yet.
-pub(super) type Stopping = BTreeMap<String, BTreeMap<(BrokerId, TopicPartition), Replica>>;
+pub(super) type Stopping = Map<String, Map<(BrokerId, TopicPartition), Replica>>;
 
 impl Controller {
     /// The topics marked for deletion now (the children of
     /// `/admin/delete_topics`). A name the controller does not know is
     /// dropped ([`Output::DropDeletion`]), as Kafka drops it.
-    pub fn handle_deletions(&mut self, topics: BTreeSet<String>) {
+    pub fn handle_deletions(&mut self, topics: Set<String>) {
         if self.epoch.is_none() {
             return;
         }
@@ -138,7 +138,7 @@ impl Controller {
     }
 
     /// The topics marked for deletion and not deleted yet.
-    pub fn deleting(&self) -> &BTreeSet<String> {
+    pub fn deleting(&self) -> &Set<String> {
         &self.deleting
     }
 
@@ -171,7 +171,7 @@ impl Controller {
         for topic in ready {
             self.start_deletion(&topic);
         }
-        let mut stops: BTreeMap<BrokerId, Vec<(TopicPartition, i32)>> = BTreeMap::new();
+        let mut stops: Map<BrokerId, Vec<(TopicPartition, i32)>> = Map::new();
         for ((broker, tp), r) in self.stopping.values_mut().flat_map(|m| m.iter_mut()) {
             match *r {
                 Replica::Owed if self.live.contains(broker) => {
@@ -234,7 +234,7 @@ impl Controller {
                 }
             })
             .collect();
-        let replicas: BTreeMap<(BrokerId, TopicPartition), Replica> = gone
+        let replicas: Map<(BrokerId, TopicPartition), Replica> = gone
             .iter()
             .flat_map(|(tp, p)| {
                 p.replicas

@@ -26,7 +26,7 @@
 //! does not lead; when more than `percentage` % of them are not led by
 //! it, those it can lead get a preferred election (no one is answered).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use super::{take_settled, BrokerId, Controller, LeaderIsr, Output, Stored, NO_LEADER};
 use crate::protocol::ErrorCode;
@@ -38,8 +38,8 @@ use crate::storage::TopicPartition;
 pub(crate) fn preferred(
     replicas: &[BrokerId],
     stored: Option<&Stored>,
-    live: &BTreeSet<BrokerId>,
-    shutting_down: &BTreeSet<BrokerId>,
+    live: &Set<BrokerId>,
+    shutting_down: &Set<BrokerId>,
     epoch: i32,
 ) -> Result<Option<LeaderIsr>, ErrorCode> {
     let (Some(&first), Some(old)) = (replicas.first(), stored) else {
@@ -66,14 +66,14 @@ pub(crate) fn preferred(
 pub(crate) struct Elections {
     /// Partitions waiting for a preferred election, and the requests
     /// waiting on each (none: the rebalance check's).
-    pub pending: BTreeMap<TopicPartition, BTreeSet<u64>>,
+    pub pending: Map<TopicPartition, Set<u64>>,
     /// Per request: the partitions not settled yet, and the results so far.
-    requests: BTreeMap<u64, Request>,
+    requests: Map<u64, Request>,
 }
 
 /// One ElectLeaders in progress: the partitions not settled yet, and the
 /// results so far.
-type Request = (BTreeSet<TopicPartition>, Vec<(TopicPartition, ErrorCode)>);
+type Request = (Set<TopicPartition>, Vec<(TopicPartition, ErrorCode)>);
 
 impl Elections {
     /// Partition `tp` is settled with `code` for every request on it.
@@ -112,7 +112,7 @@ impl Controller {
             self.outputs.push_back(Output::Elected { request, results });
             return;
         };
-        let mut left = BTreeSet::new();
+        let mut left = Set::new();
         let mut results = Vec::new();
         for tp in partitions {
             let Some(p) = self.partitions.get(&tp) else {
@@ -161,7 +161,7 @@ impl Controller {
             return;
         };
         // Per preferred replica: (partitions, those not led by it).
-        let mut counts: BTreeMap<BrokerId, (usize, Vec<TopicPartition>)> = BTreeMap::new();
+        let mut counts: Map<BrokerId, (usize, Vec<TopicPartition>)> = Map::new();
         for (tp, p) in &self.partitions {
             let (Some(&first), Some(s)) = (p.replicas.first(), p.stored.as_ref()) else {
                 continue;

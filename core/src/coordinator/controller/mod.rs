@@ -115,7 +115,9 @@ mod shutdown;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::collections::{Map, Set};
 
 use crate::protocol::Uuid;
 use crate::storage::TopicPartition;
@@ -124,7 +126,7 @@ use rules::Decision;
 
 /// Takes out the requests (ElectLeaders, AlterPartitionReassignments)
 /// with no partition left to settle, with what they are answered.
-fn take_settled<T>(requests: &mut BTreeMap<u64, (BTreeSet<TopicPartition>, T)>) -> Vec<(u64, T)> {
+fn take_settled<T>(requests: &mut Map<u64, (Set<TopicPartition>, T)>) -> Vec<(u64, T)> {
     let done: Vec<u64> = requests
         .iter()
         .filter(|(_, (left, _))| left.is_empty())
@@ -177,13 +179,13 @@ pub struct TopicAssignment {
     pub id: Uuid,
     /// Each partition's replicas, preferred leader first (while one is
     /// reassigned: the full set, target first).
-    pub partitions: BTreeMap<i32, Vec<BrokerId>>,
+    pub partitions: Map<i32, Vec<BrokerId>>,
     /// Per partition being reassigned: the replicas it gains
     /// (`adding_replicas`).
-    pub adding: BTreeMap<i32, Vec<BrokerId>>,
+    pub adding: Map<i32, Vec<BrokerId>>,
     /// Per partition being reassigned: the replicas it loses
     /// (`removing_replicas`).
-    pub removing: BTreeMap<i32, Vec<BrokerId>>,
+    pub removing: Map<i32, Vec<BrokerId>>,
 }
 
 /// The condition of a [`Output::Write`].
@@ -348,30 +350,30 @@ struct Partition {
 pub struct Controller {
     /// The term, while this broker is the controller.
     epoch: Option<i32>,
-    live: BTreeSet<BrokerId>,
-    topic_ids: BTreeMap<String, Uuid>,
-    partitions: BTreeMap<TopicPartition, Partition>,
+    live: Set<BrokerId>,
+    topic_ids: Map<String, Uuid>,
+    partitions: Map<TopicPartition, Partition>,
     /// Partitions whose settled state is not told yet.
-    changed: BTreeSet<TopicPartition>,
+    changed: Set<TopicPartition>,
     /// Partitions whose leader changed their ISR, for UpdateMetadata only
     /// (their replicas know already).
-    notified: BTreeSet<TopicPartition>,
+    notified: Set<TopicPartition>,
     /// Brokers that get everything at the next announcement.
-    newcomers: BTreeSet<BrokerId>,
+    newcomers: Set<BrokerId>,
     /// Live brokers shutting down (Kafka's `shuttingDownBrokerIds`): never
     /// elected, taken out of every ISR they can leave.
-    shutting_down: BTreeSet<BrokerId>,
+    shutting_down: Set<BrokerId>,
     /// Shutting-down brokers owed a [`Output::ShutdownDone`].
-    shutdown_owed: BTreeSet<BrokerId>,
+    shutdown_owed: Set<BrokerId>,
     /// Partitions of brokers that asked to shut down, not decided since.
-    shutdown_moves: BTreeSet<TopicPartition>,
+    shutdown_moves: Set<TopicPartition>,
     /// Preferred elections asked for.
     elections: elect::Elections,
     /// Replicas stopped on a shutting-down broker: their next LeaderAndIsr
     /// leaves that broker out (Kafka's `OfflineReplica` tells the others).
-    stopped: BTreeSet<(BrokerId, TopicPartition)>,
+    stopped: Set<(BrokerId, TopicPartition)>,
     /// Topics marked for deletion, not deleted yet.
-    deleting: BTreeSet<String>,
+    deleting: Set<String>,
     /// Topics whose replicas are being deleted, and those replicas.
     stopping: deletion::Stopping,
     /// Partition reassignments in progress.
@@ -400,9 +402,9 @@ impl Controller {
     pub fn handle_elected(
         &mut self,
         epoch: i32,
-        live: BTreeSet<BrokerId>,
+        live: Set<BrokerId>,
         topics: Vec<TopicAssignment>,
-        states: BTreeMap<TopicPartition, Stored>,
+        states: Map<TopicPartition, Stored>,
     ) {
         *self = Controller {
             epoch: Some(epoch),
@@ -432,7 +434,7 @@ impl Controller {
     }
 
     /// The live brokers now.
-    pub fn handle_brokers(&mut self, live: BTreeSet<BrokerId>) {
+    pub fn handle_brokers(&mut self, live: Set<BrokerId>) {
         if self.epoch.is_none() {
             return;
         }
@@ -625,7 +627,7 @@ impl Controller {
         for tp in &notified {
             self.notified.remove(tp);
         }
-        let views: BTreeMap<&TopicPartition, PartitionView> = self
+        let views: Map<&TopicPartition, PartitionView> = self
             .partitions
             .iter()
             .filter(|(tp, p)| settled(tp, p))

@@ -49,7 +49,7 @@
 //! new target while the partition is in its finishing write (Kafka's
 //! controller finishes in one event; here it takes one write).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use super::{take_settled, BrokerId, Controller, Expect, LeaderIsr, Output, TopicAssignment};
 use crate::protocol::ErrorCode;
@@ -102,7 +102,7 @@ pub(crate) struct Move {
     target: Vec<BrokerId>,
     stage: Stage,
     /// Requests answered once the move is started.
-    waiting: BTreeSet<u64>,
+    waiting: Set<u64>,
     /// Replicas of an earlier full set that the new one dropped: stopped
     /// and deleted once the new epoch is told.
     unneeded: Vec<BrokerId>,
@@ -141,13 +141,13 @@ fn minus(a: &[BrokerId], b: &[BrokerId]) -> Vec<BrokerId> {
 /// Reassignments in progress.
 #[derive(Debug, Default)]
 pub(crate) struct Reassignments {
-    pub moves: BTreeMap<TopicPartition, Move>,
+    pub moves: Map<TopicPartition, Move>,
     /// Per request: the partitions not started yet, and the results so far.
     /// Per request: the partitions not started yet, and the results so far
     /// with whether the request allowed a replica count change.
-    requests: BTreeMap<u64, (BTreeSet<TopicPartition>, Answer)>,
+    requests: Map<u64, (Set<TopicPartition>, Answer)>,
     /// Topics whose assignment znode write is in flight.
-    writing: BTreeSet<String>,
+    writing: Set<String>,
     /// StopReplica (with deletion) owed once the partition's state is told.
     stops: Vec<(BrokerId, TopicPartition)>,
 }
@@ -205,7 +205,7 @@ impl Controller {
             });
             return;
         }
-        let mut left = BTreeSet::new();
+        let mut left = Set::new();
         let mut results = Vec::new();
         for (tp, target) in asks {
             match self.start_move(request, &tp, target, allow_rf_change) {
@@ -292,7 +292,7 @@ impl Controller {
             origin,
             target,
             stage: Stage::Start,
-            waiting: BTreeSet::from([request]),
+            waiting: Set::from([request]),
             unneeded: Vec::new(),
         };
         let unneeded = minus(&old_full, &m.full());
@@ -489,9 +489,9 @@ impl Controller {
         let mut assignment = TopicAssignment {
             name: topic.to_string(),
             id: self.topic_ids.get(topic).copied().unwrap_or_default(),
-            partitions: BTreeMap::new(),
-            adding: BTreeMap::new(),
-            removing: BTreeMap::new(),
+            partitions: Map::new(),
+            adding: Map::new(),
+            removing: Map::new(),
         };
         for (tp, p) in self
             .partitions
@@ -534,7 +534,7 @@ impl Controller {
     /// moved off their partitions, the assignment znodes due, and the
     /// answers of requests whose partitions are all started.
     pub(super) fn after_reassign(&mut self) {
-        let mut stops: BTreeMap<BrokerId, Vec<(TopicPartition, i32)>> = BTreeMap::new();
+        let mut stops: Map<BrokerId, Vec<(TopicPartition, i32)>> = Map::new();
         for (broker, tp) in std::mem::take(&mut self.reassigning.stops) {
             let epoch = self
                 .partitions
@@ -550,7 +550,7 @@ impl Controller {
                 delete: true,
             });
         }
-        let topics: BTreeSet<String> = self
+        let topics: Set<String> = self
             .reassigning
             .moves
             .iter()
@@ -592,7 +592,7 @@ impl Controller {
                     origin: minus(replicas, &adding),
                     target: minus(replicas, &removing),
                     stage: Stage::Bumping { from },
-                    waiting: BTreeSet::new(),
+                    waiting: Set::new(),
                     unneeded: Vec::new(),
                 },
             );
@@ -625,10 +625,10 @@ impl Controller {
 fn validate(
     target: &[BrokerId],
     origin: &[BrokerId],
-    live: &BTreeSet<BrokerId>,
+    live: &Set<BrokerId>,
 ) -> Result<(), (ErrorCode, String)> {
     let invalid = |m: String| Err((ErrorCode::INVALID_REPLICA_ASSIGNMENT, m));
-    let distinct: BTreeSet<BrokerId> = target.iter().copied().collect();
+    let distinct: Set<BrokerId> = target.iter().copied().collect();
     if target.is_empty() {
         return invalid("Empty replica list specified in partition reassignment.".to_string());
     }

@@ -26,7 +26,7 @@
 //! the leader epoch, as Kafka's ZooKeeper controller did for ISR shrinks
 //! too.
 
-use std::collections::BTreeSet;
+use crate::collections::Set;
 
 use super::{BrokerId, LeaderIsr, Stored, NO_LEADER};
 
@@ -46,7 +46,7 @@ pub(crate) enum Decision {
 pub(crate) fn decide(
     replicas: &[BrokerId],
     stored: Option<&Stored>,
-    live: &BTreeSet<BrokerId>,
+    live: &Set<BrokerId>,
     epoch: i32,
 ) -> Decision {
     let Some(stored) = stored else {
@@ -118,7 +118,7 @@ fn nonempty(isr: Vec<BrokerId>, old: &LeaderIsr) -> Vec<BrokerId> {
 mod tests {
     use super::*;
 
-    fn live(ids: &[BrokerId]) -> BTreeSet<BrokerId> {
+    fn live(ids: &[BrokerId]) -> Set<BrokerId> {
         ids.iter().copied().collect()
     }
 

@@ -31,7 +31,7 @@
 //! answers with [`Output::ShutdownDone`]: the replicated partitions it still
 //! leads, which the broker retries for (`controlled.shutdown.max.retries`).
 
-use std::collections::BTreeSet;
+use crate::collections::Set;
 
 use super::rules::{self, Decision};
 use super::{BrokerId, Controller, Output, Stored, NO_LEADER};
@@ -48,15 +48,15 @@ use crate::storage::TopicPartition;
 pub(crate) fn decide(
     replicas: &[BrokerId],
     stored: Option<&Stored>,
-    live: &BTreeSet<BrokerId>,
-    shutting_down: &BTreeSet<BrokerId>,
+    live: &Set<BrokerId>,
+    shutting_down: &Set<BrokerId>,
     acting: bool,
     epoch: i32,
 ) -> Decision {
     if shutting_down.is_empty() {
         return rules::decide(replicas, stored, live, epoch);
     }
-    let eligible: BTreeSet<BrokerId> = live.difference(shutting_down).copied().collect();
+    let eligible: Set<BrokerId> = live.difference(shutting_down).copied().collect();
     let Some(old) = stored else {
         return rules::decide(replicas, None, &eligible, epoch);
     };
@@ -133,7 +133,7 @@ impl Controller {
     }
 
     /// The live brokers shutting down.
-    pub fn shutting_down(&self) -> &BTreeSet<BrokerId> {
+    pub fn shutting_down(&self) -> &Set<BrokerId> {
         &self.shutting_down
     }
 
@@ -169,7 +169,7 @@ mod tests {
     use super::*;
     use crate::coordinator::controller::LeaderIsr;
 
-    fn set(ids: &[BrokerId]) -> BTreeSet<BrokerId> {
+    fn set(ids: &[BrokerId]) -> Set<BrokerId> {
         ids.iter().copied().collect()
     }
 

@@ -11,9 +11,9 @@ mod reassign;
 /// A fake engine: the state znodes, and what each broker was sent.
 #[derive(Default)]
 struct World {
-    znodes: BTreeMap<TopicPartition, Stored>,
+    znodes: Map<TopicPartition, Stored>,
     /// The assignment znodes the controller wrote.
-    assignments: BTreeMap<String, TopicAssignment>,
+    assignments: Map<String, TopicAssignment>,
     /// `(kind, broker, partition, leader, leader epoch, isr)`.
     sent: Vec<String>,
     /// StopReplica requests are kept here, unanswered, instead of being
@@ -22,7 +22,7 @@ struct World {
     /// StopReplica requests not answered yet.
     held: Vec<(BrokerId, Vec<(TopicPartition, i32)>)>,
     /// Replicas whose StopReplica fails (KAFKA_STORAGE_ERROR).
-    failing: BTreeSet<(BrokerId, TopicPartition)>,
+    failing: Set<(BrokerId, TopicPartition)>,
 }
 
 impl World {
@@ -180,7 +180,7 @@ impl World {
     }
 }
 
-fn live(ids: &[BrokerId]) -> BTreeSet<BrokerId> {
+fn live(ids: &[BrokerId]) -> Set<BrokerId> {
     ids.iter().copied().collect()
 }
 
@@ -193,8 +193,8 @@ fn topic(name: &str, partitions: &[&[BrokerId]]) -> TopicAssignment {
             .enumerate()
             .map(|(p, r)| (p as i32, r.to_vec()))
             .collect(),
-        adding: BTreeMap::new(),
-        removing: BTreeMap::new(),
+        adding: Map::new(),
+        removing: Map::new(),
     }
 }
 
@@ -206,7 +206,7 @@ fn tp(p: i32) -> TopicPartition {
 /// on `[1, 2, 3]`, created and told.
 fn started(world: &mut World) -> Controller {
     let mut c = Controller::new();
-    c.handle_elected(1, live(&[1, 2, 3]), vec![], BTreeMap::new());
+    c.handle_elected(1, live(&[1, 2, 3]), vec![], Map::new());
     world.run(&mut c);
     c.handle_topics(vec![topic("t", &[&[1, 2, 3]])]);
     world.run(&mut c);
@@ -217,7 +217,7 @@ fn started(world: &mut World) -> Controller {
 fn a_new_topic_is_led_by_its_first_replica_with_every_live_replica_in_sync() {
     let mut world = World::default();
     let mut c = Controller::new();
-    c.handle_elected(1, live(&[1, 2, 3]), vec![], BTreeMap::new());
+    c.handle_elected(1, live(&[1, 2, 3]), vec![], Map::new());
     world.run(&mut c);
     assert_eq!(
         world.take(),
@@ -299,12 +299,7 @@ fn when_the_leader_dies_the_next_isr_member_leads_at_a_higher_epoch() {
 fn with_no_live_isr_member_the_partition_goes_offline_until_one_returns() {
     let mut world = World::default();
     let mut c = Controller::new();
-    c.handle_elected(
-        1,
-        live(&[1, 2]),
-        vec![topic("t", &[&[1, 2]])],
-        BTreeMap::new(),
-    );
+    c.handle_elected(1, live(&[1, 2]), vec![topic("t", &[&[1, 2]])], Map::new());
     world.run(&mut c);
     // Broker 2 fails first (out of the ISR), then broker 1, the last member.
     c.handle_brokers(live(&[1]));
@@ -424,7 +419,7 @@ fn a_resigned_controller_asks_for_nothing() {
 fn a_partition_with_no_live_replica_waits_for_one() {
     let mut world = World::default();
     let mut c = Controller::new();
-    c.handle_elected(1, live(&[1]), vec![topic("t", &[&[2]])], BTreeMap::new());
+    c.handle_elected(1, live(&[1]), vec![topic("t", &[&[2]])], Map::new());
     world.run(&mut c);
     assert!(world.znodes.is_empty());
     c.handle_brokers(live(&[1, 2]));

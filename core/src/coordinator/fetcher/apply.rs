@@ -2,7 +2,7 @@
 //! OffsetForLeaderEpoch, copying fetched batches, and the per-partition
 //! errors (see the table in the parent module's docs).
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytes::Bytes;
 
@@ -139,7 +139,7 @@ impl Fetcher {
 /// The followed partitions `sent` asked about that still wait for this
 /// answer (same epoch, in `phase`).
 fn waiting<'a>(
-    partitions: &'a mut BTreeMap<TopicPartition, Follow>,
+    partitions: &'a mut Map<TopicPartition, Follow>,
     sent: &'a Sent,
     phase: Phase,
 ) -> impl Iterator<Item = (&'a TopicPartition, Follow)> + 'a {
@@ -159,13 +159,13 @@ fn on_error(code: i16, until: Now, truncate: bool) -> Phase {
 }
 
 fn on_epochs<S: Storage>(
-    partitions: &mut BTreeMap<TopicPartition, Follow>,
+    partitions: &mut Map<TopicPartition, Follow>,
     sent: &Sent,
     r: OffsetForLeaderEpochResponse,
     p: &mut ReplicaParts<'_, S>,
     backoff: Now,
 ) -> Vec<TopicPartition> {
-    let mut answers: BTreeMap<(String, i32), EpochEndOffset> = BTreeMap::new();
+    let mut answers: Map<(String, i32), EpochEndOffset> = Map::new();
     for t in r.topics {
         for e in t.partitions {
             answers.insert((t.topic.to_string(), e.partition), e);
@@ -241,13 +241,13 @@ fn truncation_point<S: Storage>(
 }
 
 fn on_fetch<S: Storage>(
-    partitions: &mut BTreeMap<TopicPartition, Follow>,
+    partitions: &mut Map<TopicPartition, Follow>,
     sent: &Sent,
     r: FetchResponse,
     p: &mut ReplicaParts<'_, S>,
     backoff: Now,
 ) -> Vec<TopicPartition> {
-    let mut answers: BTreeMap<(String, i32), PartitionData> = BTreeMap::new();
+    let mut answers: Map<(String, i32), PartitionData> = Map::new();
     for t in r.responses {
         for d in t.partitions {
             answers.insert((t.topic.to_string(), d.partition_index), d);
@@ -303,13 +303,13 @@ fn on_fetch<S: Storage>(
 }
 
 fn on_offsets<S: Storage>(
-    partitions: &mut BTreeMap<TopicPartition, Follow>,
+    partitions: &mut Map<TopicPartition, Follow>,
     sent: &Sent,
     r: ListOffsetsResponse,
     p: &mut ReplicaParts<'_, S>,
     backoff: Now,
 ) -> Vec<TopicPartition> {
-    let mut answers: BTreeMap<(String, i32), ListOffsetsPartitionResponse> = BTreeMap::new();
+    let mut answers: Map<(String, i32), ListOffsetsPartitionResponse> = Map::new();
     for t in r.topics {
         for a in t.partitions {
             answers.insert((t.name.to_string(), a.partition_index), a);

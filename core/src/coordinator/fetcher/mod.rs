@@ -76,7 +76,7 @@
 
 mod apply;
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytes::Bytes;
 
@@ -164,7 +164,7 @@ struct Sent {
 /// The partitions followed from one leader broker.
 #[derive(Debug, Clone, Default)]
 struct Session {
-    partitions: BTreeMap<TopicPartition, Follow>,
+    partitions: Map<TopicPartition, Follow>,
     in_flight: Option<Sent>,
     /// No request before this (the connection failed).
     backoff_until: Now,
@@ -182,7 +182,7 @@ pub(crate) struct ReplicaRequest {
 #[derive(Debug, Clone)]
 pub(crate) struct Fetcher {
     config: FetcherConfig,
-    sessions: BTreeMap<i32, Session>,
+    sessions: Map<i32, Session>,
     next_correlation: i32,
 }
 
@@ -191,7 +191,7 @@ impl Fetcher {
     pub fn new(config: FetcherConfig) -> Fetcher {
         Fetcher {
             config,
-            sessions: BTreeMap::new(),
+            sessions: Map::new(),
             next_correlation: 0,
         }
     }
@@ -202,7 +202,7 @@ impl Fetcher {
     /// truncating (Kafka's `makeFollower` then `addFetcherForPartitions`);
     /// one not wanted any more leaves its session at once.
     pub fn sync(&mut self, wanted: &[(TopicPartition, i32, i32)]) {
-        let wanted_map: BTreeMap<&TopicPartition, (i32, i32)> =
+        let wanted_map: Map<&TopicPartition, (i32, i32)> =
             wanted.iter().map(|(tp, l, e)| (tp, (*l, *e))).collect();
         for (&leader, s) in self.sessions.iter_mut() {
             s.partitions

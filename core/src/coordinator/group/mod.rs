@@ -55,7 +55,7 @@ mod owned;
 pub(crate) mod records;
 mod store;
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -317,20 +317,20 @@ pub(crate) type PendingOffsets = Vec<(ByteString, i32, Committed)>;
 /// Every group, their committed offsets and their deadlines.
 #[derive(Debug)]
 pub(crate) struct GroupCoordinator {
-    groups: BTreeMap<ByteString, Group>,
-    offsets: BTreeMap<ByteString, Offsets>,
+    groups: Map<ByteString, Group>,
+    offsets: Map<ByteString, Offsets>,
     /// Offsets committed in open transactions, by producer id and group:
     /// they count once the transaction commits.
-    pending: BTreeMap<i64, BTreeMap<ByteString, PendingOffsets>>,
+    pending: Map<i64, Map<ByteString, PendingOffsets>>,
     /// Each group's earliest deadline, for the broker's one group timer.
     deadlines: Deadlines<ByteString>,
     /// Groups whose timer decision failed, and when to try again.
-    retry_at: BTreeMap<ByteString, Now>,
+    retry_at: Map<ByteString, Now>,
     /// The partitions of `__consumer_offsets` whose groups are coordinated
     /// here; `None`: every partition (a single broker). See [`owned`].
-    led: Option<BTreeSet<i32>>,
+    led: Option<Set<i32>>,
     /// Group metadata records SyncGroup answers wait for, by group.
-    stores: BTreeMap<ByteString, GroupStore>,
+    stores: Map<ByteString, GroupStore>,
     config: GroupConfig,
 }
 
@@ -338,13 +338,13 @@ impl GroupCoordinator {
     /// An empty coordinator.
     pub fn new(config: GroupConfig) -> GroupCoordinator {
         GroupCoordinator {
-            groups: BTreeMap::new(),
-            offsets: BTreeMap::new(),
-            pending: BTreeMap::new(),
+            groups: Map::new(),
+            offsets: Map::new(),
+            pending: Map::new(),
             deadlines: Deadlines::default(),
-            retry_at: BTreeMap::new(),
+            retry_at: Map::new(),
             led: None,
-            stores: BTreeMap::new(),
+            stores: Map::new(),
             config,
         }
     }

@@ -3,7 +3,7 @@
 //! records are in `__consumer_offsets` (the decision's [`OffsetChange`]s
 //! apply when it settles).
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytestring::ByteString;
 
@@ -24,7 +24,7 @@ pub(crate) struct Committed {
 }
 
 /// A group's committed offsets by (topic, partition).
-pub(crate) type Offsets = BTreeMap<(ByteString, i32), Committed>;
+pub(crate) type Offsets = Map<(ByteString, i32), Committed>;
 
 /// A change to a group's offsets, made once its records are written.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@
 //! loaded then (a start-up load would be dropped again at once for every
 //! partition led elsewhere).
 
-use std::collections::BTreeSet;
+use crate::collections::Set;
 
 use bytestring::ByteString;
 
@@ -30,7 +30,7 @@ impl GroupCoordinator {
     /// From now on coordinate only the groups of the partitions led here
     /// ([`GroupCoordinator::follow`]): none yet (ZooKeeper mode).
     pub fn follow_leadership(&mut self) {
-        self.led = Some(BTreeSet::new());
+        self.led = Some(Set::new());
     }
 
     /// NOT_COORDINATOR when this broker does not coordinate `group`: the
@@ -52,7 +52,7 @@ impl GroupCoordinator {
     /// happens unless [`GroupCoordinator::follow_leadership`] was called.
     pub fn follow<S: Storage>(
         &mut self,
-        led: &BTreeSet<i32>,
+        led: &Set<i32>,
         storage: &S,
         now: Now,
     ) -> Vec<(ConnId, ResponseBody)> {
@@ -64,7 +64,7 @@ impl GroupCoordinator {
             answers.extend(self.resign(p));
         }
         for &p in led.difference(&before) {
-            self.led.get_or_insert_with(BTreeSet::new).insert(p);
+            self.led.get_or_insert_with(Set::new).insert(p);
             self.load_partition(storage, p, now);
         }
         answers
@@ -78,7 +78,7 @@ impl GroupCoordinator {
         }
         let n = self.config.offsets_partitions;
         let mine = |id: &ByteString| partition_for(id, n) == p;
-        let ids: BTreeSet<ByteString> = self
+        let ids: Set<ByteString> = self
             .groups
             .keys()
             .chain(self.offsets.keys())

@@ -38,7 +38,7 @@ mod owned;
 pub(crate) mod records;
 pub(crate) mod remote;
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use bytestring::ByteString;
 
@@ -151,7 +151,7 @@ pub(crate) struct TxnMeta {
     pub timeout_ms: i32,
     pub state: TxnState,
     /// The partitions of the transaction, by topic.
-    pub partitions: BTreeSet<(ByteString, i32)>,
+    pub partitions: Set<(ByteString, i32)>,
     /// When the transaction started (-1 when none is open).
     pub start_ms: i64,
     pub update_ms: i64,
@@ -237,13 +237,13 @@ pub struct TxnSummary {
 /// Every transactional id and the deadlines of their transactions.
 #[derive(Debug)]
 pub(crate) struct TxnCoordinator {
-    txns: BTreeMap<ByteString, TxnMeta>,
+    txns: Map<ByteString, TxnMeta>,
     /// Each Ongoing transaction's timeout, and prepared ones' retries.
     deadlines: Deadlines<ByteString>,
     config: TxnConfig,
     /// The partitions of `__transaction_state` whose ids are coordinated
     /// here, in ZooKeeper mode ([`owned`]); `None`: every id.
-    led: Option<BTreeSet<i32>>,
+    led: Option<Set<i32>>,
     /// Transactions waiting on markers written by other brokers
     /// ([`remote`]).
     remote: remote::Outbox,
@@ -253,7 +253,7 @@ impl TxnCoordinator {
     /// An empty coordinator.
     pub fn new(config: TxnConfig) -> TxnCoordinator {
         TxnCoordinator {
-            txns: BTreeMap::new(),
+            txns: Map::new(),
             deadlines: Deadlines::default(),
             config,
             led: None,
@@ -369,7 +369,7 @@ impl TxnCoordinator {
             .filter(|tp| tp.topic == TRANSACTION_STATE_TOPIC)
             .collect();
         parts.sort_by_key(|tp| tp.partition);
-        let mut found: BTreeMap<ByteString, Option<TxnMeta>> = BTreeMap::new();
+        let mut found: Map<ByteString, Option<TxnMeta>> = Map::new();
         for tp in &parts {
             read_partition(storage, tp, &mut found);
         }
@@ -380,11 +380,7 @@ impl TxnCoordinator {
     /// Takes in what [`read_partition`] found; a prepared transaction's
     /// deadline is `prepared_at` (none: [`TxnCoordinator::recover`]
     /// finishes it).
-    fn insert_loaded(
-        &mut self,
-        found: BTreeMap<ByteString, Option<TxnMeta>>,
-        prepared_at: Option<Now>,
-    ) {
+    fn insert_loaded(&mut self, found: Map<ByteString, Option<TxnMeta>>, prepared_at: Option<Now>) {
         for (_, meta) in found {
             if let Some(m) = meta {
                 let at = match m.state {
@@ -405,7 +401,7 @@ impl TxnCoordinator {
 fn read_partition<S: Storage>(
     storage: &S,
     tp: &TopicPartition,
-    found: &mut BTreeMap<ByteString, Option<TxnMeta>>,
+    found: &mut Map<ByteString, Option<TxnMeta>>,
 ) {
     for_each_batch(storage, tp, |view, bytes| {
         if view.header.is_control() {

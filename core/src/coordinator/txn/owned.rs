@@ -17,7 +17,7 @@
 //! partition loads, is never needed. The broker's start-up load is
 //! skipped in ZooKeeper mode, as the group coordinator's is.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use bytestring::ByteString;
 
@@ -30,7 +30,7 @@ impl TxnCoordinator {
     /// From now on coordinate only the ids of the partitions led here
     /// ([`TxnCoordinator::follow`]): none yet (ZooKeeper mode).
     pub fn follow_leadership(&mut self) {
-        self.led = Some(BTreeSet::new());
+        self.led = Some(Set::new());
     }
 
     /// NOT_COORDINATOR when this broker does not coordinate `id`: the one
@@ -56,7 +56,7 @@ impl TxnCoordinator {
     /// due at `now`, so the transaction timer finishes them), drops the
     /// ids of those no longer led. Nothing happens unless
     /// [`TxnCoordinator::follow_leadership`] was called.
-    pub fn follow<S: Storage>(&mut self, led: &BTreeSet<i32>, storage: &S, now: Now) {
+    pub fn follow<S: Storage>(&mut self, led: &Set<i32>, storage: &S, now: Now) {
         let Some(before) = self.led.clone() else {
             return;
         };
@@ -64,8 +64,8 @@ impl TxnCoordinator {
             self.resign(p);
         }
         for &p in led.difference(&before) {
-            self.led.get_or_insert_with(BTreeSet::new).insert(p);
-            let mut found = BTreeMap::new();
+            self.led.get_or_insert_with(Set::new).insert(p);
+            let mut found = Map::new();
             read_partition(
                 storage,
                 &TopicPartition::new(TRANSACTION_STATE_TOPIC, p),

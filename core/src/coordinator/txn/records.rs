@@ -7,7 +7,7 @@
 //! previous and next producer ids and the client's transaction version
 //! (each only when it differs from its default, as Kafka's encoder does).
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytes::{BufMut, Bytes};
 use bytestring::ByteString;
@@ -43,7 +43,7 @@ pub(crate) fn key(id: &str) -> Result<Bytes, EncodeError> {
 
 /// The value of `m`'s record.
 pub(crate) fn value(m: &TxnMeta) -> Result<Bytes, EncodeError> {
-    let mut by_topic: BTreeMap<&ByteString, Vec<i32>> = BTreeMap::new();
+    let mut by_topic: Map<&ByteString, Vec<i32>> = Map::new();
     for (t, p) in &m.partitions {
         by_topic.entry(t).or_default().push(*p);
     }
@@ -126,7 +126,7 @@ pub(crate) fn decode(key: &Bytes, value: Option<&Bytes>) -> Option<(ByteString, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeSet;
+    use crate::collections::Set;
 
     #[test]
     fn a_record_reads_back_as_written() {
@@ -139,7 +139,7 @@ mod tests {
             last_epoch: -1,
             timeout_ms: 60_000,
             state: TxnState::Ongoing,
-            partitions: BTreeSet::from([("a".into(), 0), ("a".into(), 2), ("b".into(), 1)]),
+            partitions: Set::from([("a".into(), 0), ("a".into(), 2), ("b".into(), 1)]),
             start_ms: 100,
             update_ms: 120,
             client_version: 2,

@@ -36,7 +36,9 @@
 //! coordinator that dies meanwhile leaves a transaction its successor
 //! loads as Ongoing (and aborts) with no marker written anywhere.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::collections::{Map, Set};
 
 use bytestring::ByteString;
 
@@ -57,14 +59,14 @@ pub(crate) struct Remote {
     /// The completion to write once every marker is written.
     pub then: TxnMeta,
     /// Partitions to send at or after `retry_at`.
-    pub unsent: BTreeSet<(ByteString, i32)>,
+    pub unsent: Set<(ByteString, i32)>,
     pub retry_at: Now,
     /// Partitions sent and not answered yet.
-    pub in_flight: BTreeSet<(ByteString, i32)>,
+    pub in_flight: Set<(ByteString, i32)>,
     /// Partitions whose marker this broker wrote as their leader, waiting
     /// for the high watermark to reach the offset beside them (one past
     /// the marker), until the deadline beside it.
-    pub replicating: BTreeMap<(ByteString, i32), (i64, Now)>,
+    pub replicating: Map<(ByteString, i32), (i64, Now)>,
     /// When markers in `replicating` are looked at again, if nothing
     /// else wakes the coordinator before.
     pub check_at: Now,
@@ -78,10 +80,10 @@ pub(crate) struct Remote {
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
     /// Per transactional id.
-    waiting: BTreeMap<ByteString, Remote>,
+    waiting: Map<ByteString, Remote>,
     /// The WriteTxnMarkers requests in flight to each broker, oldest first
     /// (the driver answers them in order).
-    sent: BTreeMap<i32, VecDeque<Sent>>,
+    sent: Map<i32, VecDeque<Sent>>,
     next_correlation: i32,
 }
 
@@ -186,8 +188,8 @@ impl TxnCoordinator {
                 then,
                 unsent: remote.into_iter().collect(),
                 retry_at: now,
-                in_flight: BTreeSet::new(),
-                replicating: BTreeMap::new(),
+                in_flight: Set::new(),
+                replicating: Map::new(),
                 check_at: now,
                 after,
             },

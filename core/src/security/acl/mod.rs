@@ -14,7 +14,7 @@ pub use types::{
     AclBinding, AclFilter, Operation, PatternType, Permission, ResourceType, CLUSTER_NAME, WILDCARD,
 };
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use super::{Principal, SecurityConfig};
 use crate::protocol::Uuid;
@@ -22,7 +22,7 @@ use crate::protocol::Uuid;
 /// Every ACL the cluster holds, by the id of the record that created it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Acls {
-    by_id: BTreeMap<Uuid, AclBinding>,
+    by_id: Map<Uuid, AclBinding>,
 }
 
 impl Acls {
@@ -137,8 +137,8 @@ impl Authorizer<'_> {
             return true;
         }
         let principal = self.principal.to_string();
-        let mut deny_literal = BTreeSet::new();
-        let mut deny_prefixed = BTreeSet::new();
+        let mut deny_literal = Set::new();
+        let mut deny_prefixed = Set::new();
         let mut allow = Vec::new();
         let mut wildcard_allow = false;
         for acl in self.acls.by_id.values() {

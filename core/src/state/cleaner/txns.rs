@@ -10,7 +10,9 @@
 //!   that moment removes it, so a consumer that read up to it within that
 //!   time has seen how the transaction ended.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::VecDeque;
+
+use crate::collections::{Map, Set};
 
 use bytes::Bytes;
 
@@ -24,9 +26,9 @@ pub(super) struct TxnTracker {
     pending: VecDeque<AbortedTxn>,
     /// Producers in an aborted transaction, with whether a batch of it was
     /// seen this round.
-    aborted: BTreeMap<i64, bool>,
+    aborted: Map<i64, bool>,
     /// Producers with a batch seen in a transaction that is not aborted.
-    committed: BTreeSet<i64>,
+    committed: Set<i64>,
 }
 
 impl TxnTracker {

@@ -111,7 +111,7 @@ fn broker_chain(
     first: &str,
     names: &[&str],
 ) -> Vec<DescribeConfigsSynonym> {
-    let level = |map: &std::collections::BTreeMap<String, String>, source: i8| {
+    let level = |map: &crate::collections::Map<String, String>, source: i8| {
         names
             .iter()
             .filter_map(|n| {

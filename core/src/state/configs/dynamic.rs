@@ -32,7 +32,7 @@
 //! A name Kafka does not define is kept as it is (Kafka allows custom
 //! broker configs).
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use super::{topic, BOOLEAN, DOUBLE, INT, LONG};
 use crate::state::Config;
@@ -43,9 +43,9 @@ use crate::state::Config;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Dynamic {
     /// Set for this broker (resource name: its node id).
-    pub node: BTreeMap<String, String>,
+    pub node: Map<String, String>,
     /// Set for every broker (an empty resource name).
-    pub default: BTreeMap<String, String>,
+    pub default: Map<String, String>,
 }
 
 impl Dynamic {
@@ -58,7 +58,7 @@ impl Dynamic {
     }
 
     /// The configs stored for resource `name` ("" or this node's id).
-    pub fn level(&self, per_broker: bool) -> &BTreeMap<String, String> {
+    pub fn level(&self, per_broker: bool) -> &Map<String, String> {
         if per_broker {
             &self.node
         } else {
@@ -309,7 +309,7 @@ fn set_of(names: &[&str]) -> String {
 }
 
 /// The names of `configs` that `f` picks.
-fn picked(configs: &BTreeMap<String, String>, f: fn(&str) -> bool) -> Vec<&str> {
+fn picked(configs: &Map<String, String>, f: fn(&str) -> bool) -> Vec<&str> {
     configs
         .keys()
         .map(String::as_str)
@@ -320,7 +320,7 @@ fn picked(configs: &BTreeMap<String, String>, f: fn(&str) -> bool) -> Vec<&str> 
 /// Checks a resource's new dynamic configs (see the module docs);
 /// `per_broker`: the resource names this node, not the cluster default.
 /// `Err` holds the message for INVALID_REQUEST.
-pub(crate) fn check(configs: &BTreeMap<String, String>, per_broker: bool) -> Result<(), String> {
+pub(crate) fn check(configs: &Map<String, String>, per_broker: bool) -> Result<(), String> {
     let pick = |f: fn(&str) -> bool| picked(configs, f);
     let fixed = pick(|k| STATIC.contains(&k) && !is_dynamic(k));
     if !fixed.is_empty() {
@@ -386,7 +386,7 @@ pub(crate) fn effective(statics: &Config, dynamic: &Dynamic) -> Config {
 mod tests {
     use super::*;
 
-    fn set(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    fn set(pairs: &[(&str, &str)]) -> Map<String, String> {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

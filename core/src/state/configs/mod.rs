@@ -25,7 +25,7 @@ mod defs;
 pub(crate) mod dynamic;
 pub(crate) mod topic;
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use crate::records::{CompressionTarget, TimestampType};
 use crate::state::Config;
@@ -115,11 +115,11 @@ pub(crate) struct TopicConfig {
 impl TopicConfig {
     /// The config of a topic that sets nothing, on a broker with `config`.
     pub fn defaults(config: &Config) -> TopicConfig {
-        TopicConfig::resolve(config, &BTreeMap::new())
+        TopicConfig::resolve(config, &Map::new())
     }
 
     /// The config of a topic that sets `explicit`, on a broker with `config`.
-    pub fn resolve(config: &Config, explicit: &BTreeMap<String, String>) -> TopicConfig {
+    pub fn resolve(config: &Config, explicit: &Map<String, String>) -> TopicConfig {
         let text = |name: &str| topic::value(config, name, explicit.get(name).map(String::as_str));
         let long = |name: &str, fallback: i64| {
             text(name)
@@ -173,7 +173,7 @@ mod tests {
         );
         assert_eq!(d.retention_ms, c.log_retention_ms);
         assert_eq!(d.max_message_bytes, c.message_max_bytes as usize);
-        let set: BTreeMap<String, String> = [
+        let set: Map<String, String> = [
             ("cleanup.policy", "compact, delete"),
             ("compression.type", "zstd"),
             ("message.timestamp.type", "LogAppendTime"),

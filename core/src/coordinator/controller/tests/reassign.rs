@@ -6,7 +6,7 @@ use super::*;
 /// partition on `replicas`, created and told.
 fn on(world: &mut World, replicas: &[BrokerId]) -> Controller {
     let mut c = Controller::new();
-    c.handle_elected(1, live(&[1, 2, 3]), vec![], BTreeMap::new());
+    c.handle_elected(1, live(&[1, 2, 3]), vec![], Map::new());
     c.handle_topics(vec![topic("t", &[replicas])]);
     world.run(&mut c);
     world.take();

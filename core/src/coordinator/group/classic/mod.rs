@@ -36,7 +36,7 @@ pub(crate) mod answers;
 mod join;
 mod sync;
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -234,7 +234,7 @@ pub(crate) struct ClassicGroup {
     /// Members, in the order they joined.
     pub members: Vec<Member>,
     /// Members given an id by MEMBER_ID_REQUIRED, with when that id lapses.
-    pub pending: BTreeMap<ByteString, Now>,
+    pub pending: Map<ByteString, Now>,
 }
 
 impl ClassicGroup {
@@ -249,7 +249,7 @@ impl ClassicGroup {
             generation: 0,
             leader: None,
             members: Vec::new(),
-            pending: BTreeMap::new(),
+            pending: Map::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! set operations reconciliation needs, and the two server-side assignors
 //! (`uniform`, the default, and `range`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use bytestring::ByteString;
 
@@ -10,7 +10,7 @@ use super::TopicMeta;
 use crate::protocol::Uuid;
 
 /// Partitions by topic id.
-pub(crate) type Assign = BTreeMap<Uuid, BTreeSet<i32>>;
+pub(crate) type Assign = Map<Uuid, Set<i32>>;
 
 /// The assignors the broker runs.
 pub(crate) const ASSIGNORS: [&str; 2] = ["uniform", "range"];
@@ -26,7 +26,7 @@ pub(crate) fn intersect(a: &Assign, b: &Assign) -> Assign {
     let mut out = Assign::new();
     for (t, ps) in a {
         if let Some(bs) = b.get(t) {
-            let common: BTreeSet<i32> = ps.intersection(bs).copied().collect();
+            let common: Set<i32> = ps.intersection(bs).copied().collect();
             if !common.is_empty() {
                 out.insert(*t, common);
             }
@@ -39,7 +39,7 @@ pub(crate) fn intersect(a: &Assign, b: &Assign) -> Assign {
 pub(crate) fn minus(a: &Assign, b: &Assign) -> Assign {
     let mut out = Assign::new();
     for (t, ps) in a {
-        let rest: BTreeSet<i32> = match b.get(t) {
+        let rest: Set<i32> = match b.get(t) {
             Some(bs) => ps.difference(bs).copied().collect(),
             None => ps.clone(),
         };
@@ -53,10 +53,10 @@ pub(crate) fn minus(a: &Assign, b: &Assign) -> Assign {
 /// Kafka's range assignor, per topic: subscribed members in id order take
 /// contiguous ranges, the first `partitions % members` one more.
 pub(crate) fn range_assign(
-    subs: &BTreeMap<ByteString, BTreeSet<Uuid>>,
+    subs: &Map<ByteString, Set<Uuid>>,
     meta: &[TopicMeta],
-) -> BTreeMap<ByteString, Assign> {
-    let mut out: BTreeMap<ByteString, Assign> =
+) -> Map<ByteString, Assign> {
+    let mut out: Map<ByteString, Assign> =
         subs.keys().map(|m| (m.clone(), Assign::new())).collect();
     for (_, id, n) in meta {
         let members: Vec<&ByteString> = subs
@@ -71,7 +71,7 @@ pub(crate) fn range_assign(
         let mut p = 0;
         for (i, m) in members.iter().enumerate() {
             let take = each + usize::from(i < extra);
-            let set: BTreeSet<i32> = (p..p + take as i32).collect();
+            let set: Set<i32> = (p..p + take as i32).collect();
             p += take as i32;
             if !set.is_empty() {
                 out.entry((*m).clone()).or_default().insert(*id, set);
@@ -86,13 +86,13 @@ pub(crate) fn range_assign(
 /// the same subscription; a partition stays with its previous owner when
 /// that keeps the balance.
 pub(crate) fn uniform_assign(
-    subs: &BTreeMap<ByteString, BTreeSet<Uuid>>,
+    subs: &Map<ByteString, Set<Uuid>>,
     meta: &[TopicMeta],
-    previous: &BTreeMap<ByteString, Assign>,
-) -> BTreeMap<ByteString, Assign> {
-    let mut out: BTreeMap<ByteString, Assign> =
+    previous: &Map<ByteString, Assign>,
+) -> Map<ByteString, Assign> {
+    let mut out: Map<ByteString, Assign> =
         subs.keys().map(|m| (m.clone(), Assign::new())).collect();
-    let mut count: BTreeMap<ByteString, usize> = subs.keys().map(|m| (m.clone(), 0)).collect();
+    let mut count: Map<ByteString, usize> = subs.keys().map(|m| (m.clone(), 0)).collect();
     let partitions: Vec<(Uuid, i32)> = meta
         .iter()
         .filter(|(_, id, _)| subs.values().any(|ts| ts.contains(id)))
@@ -103,7 +103,7 @@ pub(crate) fn uniform_assign(
     }
     let floor = partitions.len() / subs.len();
     let mut ceil_slots = partitions.len() % subs.len();
-    let mut placed: BTreeSet<(Uuid, i32)> = BTreeSet::new();
+    let mut placed: Set<(Uuid, i32)> = Set::new();
     // Sticky: previous owners keep up to their fair share.
     for round in 0..2 {
         for (m, prev) in previous {
@@ -172,23 +172,21 @@ mod tests {
         ]
     }
 
-    fn subs(members: &[(&str, &[u8])]) -> BTreeMap<ByteString, BTreeSet<Uuid>> {
+    fn subs(members: &[(&str, &[u8])]) -> Map<ByteString, Set<Uuid>> {
         members
             .iter()
             .map(|(m, ts)| ((*m).into(), ts.iter().map(|t| Uuid([*t; 16])).collect()))
             .collect()
     }
 
-    fn sizes(a: &BTreeMap<ByteString, Assign>) -> Vec<usize> {
-        a.values()
-            .map(|x| x.values().map(BTreeSet::len).sum())
-            .collect()
+    fn sizes(a: &Map<ByteString, Assign>) -> Vec<usize> {
+        a.values().map(|x| x.values().map(Set::len).sum()).collect()
     }
 
     #[test]
     fn uniform_is_balanced_complete_and_sticky() {
         let s = subs(&[("m1", &[1, 2]), ("m2", &[1, 2]), ("m3", &[1, 2])]);
-        let first = uniform_assign(&s, &meta(), &BTreeMap::new());
+        let first = uniform_assign(&s, &meta(), &Map::new());
         assert_eq!(sizes(&first), vec![3, 3, 3]);
         // m3 leaves: m1 and m2 keep everything they had.
         let s2 = subs(&[("m1", &[1, 2]), ("m2", &[1, 2])]);

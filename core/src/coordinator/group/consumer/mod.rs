@@ -46,7 +46,7 @@
 pub(crate) mod assign;
 mod persist;
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::collections::{Map, Set};
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -162,13 +162,13 @@ pub(crate) struct ConsumerGroup {
     pub epoch: i32,
     pub assignment_epoch: i32,
     pub assignor: ByteString,
-    pub members: BTreeMap<ByteString, ConsumerMember>,
-    pub target: BTreeMap<ByteString, Assign>,
+    pub members: Map<ByteString, ConsumerMember>,
+    pub target: Map<ByteString, Assign>,
     /// A hash of the subscribed topics (names, ids, partition counts) as
     /// they were when the target was computed: a change bumps the epoch.
     pub meta_hash: i64,
     /// The group's records as last written to `__consumer_offsets`, by key.
-    pub persisted: BTreeMap<Bytes, Bytes>,
+    pub persisted: Map<Bytes, Bytes>,
 }
 
 /// A ConsumerGroupHeartbeat, as the group sees it.
@@ -449,7 +449,7 @@ impl ConsumerGroup {
         out
     }
 
-    fn member_topics(m: &ConsumerMember, meta: &[TopicMeta]) -> BTreeSet<Uuid> {
+    fn member_topics(m: &ConsumerMember, meta: &[TopicMeta]) -> Set<Uuid> {
         let re = m
             .regex
             .as_ref()
@@ -478,7 +478,7 @@ impl ConsumerGroup {
             .filter_map(|m| m.assignor.clone())
             .next()
             .unwrap_or_else(|| "uniform".into());
-        let subs: BTreeMap<ByteString, BTreeSet<Uuid>> = self
+        let subs: Map<ByteString, Set<Uuid>> = self
             .members
             .values()
             .map(|m| (m.id.clone(), Self::member_topics(m, &meta)))

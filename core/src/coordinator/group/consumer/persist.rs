@@ -1,7 +1,7 @@
 //! The records a consumer group is written to `__consumer_offsets` as
 //! (types 3, 5, 6, 7 and 8, Kafka's), built from the group as it is.
 
-use std::collections::BTreeMap;
+use crate::collections::Map;
 
 use bytes::Bytes;
 use bytestring::ByteString;
@@ -28,13 +28,10 @@ fn partitions_of(a: &Assign) -> Vec<(Uuid, Vec<i32>)> {
 
 /// Every record of a consumer group as it is now, by key: the records
 /// Kafka writes for it (types 3, 5, 6, 7 and 8).
-pub(crate) fn records(
-    group: &str,
-    c: &ConsumerGroup,
-) -> Result<BTreeMap<Bytes, Bytes>, EncodeError> {
+pub(crate) fn records(group: &str, c: &ConsumerGroup) -> Result<Map<Bytes, Bytes>, EncodeError> {
     use crate::protocol::messages::group_coordinator::consumer_group_current_member_assignment_value::TopicPartitions as CurrentTp;
     use crate::protocol::messages::group_coordinator::consumer_group_target_assignment_member_value::TopicPartition as TargetTp;
-    let mut out = BTreeMap::new();
+    let mut out = Map::new();
     let g: ByteString = group.into();
     out.insert(
         keyed(
