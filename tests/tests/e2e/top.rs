@@ -235,9 +235,11 @@ fn quits_on_the_q_key_alone_and_restores_line_mode() {
     });
     // `q` without Enter: in line mode the key would wait for a newline.
     tmux(&socket, &["send-keys", "-t", "top", "q"]);
+    // Until `stty -a` has printed too: it runs after the `echo`, and a
+    // capture between the two has no settings to check.
     let text = wait_until("the exit on q", Duration::from_secs(10), &[], || {
         let text = capture();
-        text.contains("exited 0").then_some(text)
+        (text.contains("exited 0") && text.contains("icanon")).then_some(text)
     });
     let words: Vec<&str> = text.split_whitespace().collect();
     assert!(
