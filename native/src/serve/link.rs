@@ -11,7 +11,8 @@
 //! - **Stuck readers are closed.** Requests already read still get
 //!   answered; once the answers waiting exceed [`CLOSE_AT`] (one response
 //!   of any size is always allowed), the connection is closed and its
-//!   buffers freed.
+//!   buffers freed. The owner hands answers over at least every 16 MB
+//!   of them, so requests read before the pause cannot pile up there.
 //! - **Idle connections are closed** after `connections.max.idle.ms`
 //!   (Kafka's default 10 minutes) without a byte read or written, as Kafka's
 //!   selector does; a client that trickles one byte a second is not idle.

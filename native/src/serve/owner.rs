@@ -115,30 +115,21 @@ pub(super) async fn own<S: Store>(
                 meter: meter.as_mut(),
                 clock: &clock,
             };
-            let mut take = |input| match input {
-                Input::Control(c) => control(&mut broker, c, clock.now(), &mut done),
-                input => stop |= apply(&mut broker, &mut ctx, input),
-            };
-            take(input);
-            for _ in 0..256 {
-                match rx.try_recv() {
-                    Ok(input) => take(input),
-                    Err(_) => break,
-                }
-            }
+            stop = apply_pass(
+                &mut broker,
+                input,
+                &mut rx,
+                &mut ctx,
+                &mut done,
+                &mut outs,
+                cluster.is_some(),
+            );
         } else if rx.is_closed() && rx.is_empty() {
             stop = true;
         }
         // An AlterConfigs (or the metadata log) may have changed them.
         limits.check(|name| broker.dynamic_config(name));
-        while let Some(out) = broker.poll_output() {
-            match (out, &cluster) {
-                (Output::CreateTopics { request, topics }, None) => {
-                    not_in_a_cluster(&mut broker, request, topics, clock.now());
-                }
-                (out, _) => outs.push(out),
-            }
-        }
+        drain(&mut broker, &mut outs, cluster.is_some(), clock.now());
         // Requests are done when their responses go to their writers
         // (timed and logged then, after the fsync that lets them go).
         let pass = Held {
@@ -174,6 +165,71 @@ pub(super) async fn own<S: Store>(
             return broker.into_storage().close();
         }
     }
+}
+
+/// Applies `first` and the inputs queued behind it, moving the outputs to
+/// `outs`; true when one of them says stop.
+///
+/// A pass ends after 257 inputs, or sooner once its responses reach
+/// [`PASS_RESPONSE_BYTES`]: they are built before any is handed to a
+/// writer, so a client that pipelines hundreds of large Fetch requests and
+/// reads nothing would otherwise hold hundreds of megabytes here, out of
+/// reach of the per-connection bound that [`super::link`] applies as they
+/// are queued.
+fn apply_pass<S: Store>(
+    broker: &mut Broker<S>,
+    first: Input,
+    rx: &mut mpsc::UnboundedReceiver<Input>,
+    ctx: &mut carry::Ctx<'_>,
+    done: &mut Vec<Box<dyn FnOnce() + Send>>,
+    outs: &mut Vec<Output>,
+    in_cluster: bool,
+) -> bool {
+    let mut stop = false;
+    let mut answered = 0;
+    let mut input = Some(first);
+    for _ in 0..257 {
+        let Some(next) = input.take().or_else(|| rx.try_recv().ok()) else {
+            break;
+        };
+        match next {
+            Input::Control(c) => control(broker, c, ctx.clock.now(), done),
+            next => stop |= apply(broker, ctx, next),
+        }
+        answered += drain(broker, outs, in_cluster, ctx.clock.now());
+        if answered >= PASS_RESPONSE_BYTES {
+            break;
+        }
+    }
+    stop
+}
+
+/// Response bytes after which a pass takes no more inputs.
+const PASS_RESPONSE_BYTES: usize = 16 << 20;
+
+/// Moves the broker's outputs to `outs`; returns the bytes of the
+/// responses among them. Topics to create without a cluster fail at once.
+fn drain<S: Store>(
+    broker: &mut Broker<S>,
+    outs: &mut Vec<Output>,
+    in_cluster: bool,
+    now: i64,
+) -> usize {
+    let mut bytes = 0;
+    while let Some(out) = broker.poll_output() {
+        match out {
+            Output::CreateTopics { request, topics } if !in_cluster => {
+                not_in_a_cluster(broker, request, topics, now);
+            }
+            out => {
+                if let Output::Response { chunks, .. } = &out {
+                    bytes += chunks.iter().map(Bytes::len).sum::<usize>();
+                }
+                outs.push(out);
+            }
+        }
+    }
+    bytes
 }
 
 /// Outputs of one or more passes, and the answers to the embedding test
@@ -297,5 +353,173 @@ fn control<S: Store>(
                 let _ = tx.send(());
             }));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spate_core::broker::{Config, PeerInfo};
+    use spate_core::protocol::header::encode_request;
+    use spate_core::protocol::messages::create_topics_request::{
+        CreatableTopic, CreateTopicsRequest,
+    };
+    use spate_core::protocol::messages::fetch_request::{FetchPartition, FetchRequest, FetchTopic};
+    use spate_core::protocol::messages::produce_request::{
+        PartitionProduceData, ProduceRequest, TopicProduceData,
+    };
+    use spate_core::protocol::messages::request_header::RequestHeader;
+    use spate_core::protocol::RequestBody;
+    use spate_core::records::{Record, RecordBatchBuilder};
+    use tokio::sync::Semaphore;
+
+    fn frame(body: RequestBody, version: i16, correlation: i32) -> Bytes {
+        let header = RequestHeader {
+            request_api_key: body.api_key() as i16,
+            request_api_version: version,
+            correlation_id: correlation,
+            client_id: Some("owner-test".into()),
+            ..Default::default()
+        };
+        encode_request(&header, &body).unwrap().slice(4..)
+    }
+
+    /// A Produce of one batch of 250 values of 1,000 bytes.
+    fn produce() -> Bytes {
+        let mut b = RecordBatchBuilder::new(0, 0);
+        for i in 0..250 {
+            b = b.record(Record::new(i, 0, None, Some(Bytes::from(vec![b'x'; 1000]))));
+        }
+        let body = RequestBody::Produce(ProduceRequest {
+            acks: 1,
+            timeout_ms: 30_000,
+            topic_data: vec![TopicProduceData {
+                name: "t".into(),
+                partition_data: vec![PartitionProduceData {
+                    index: 0,
+                    records: Some(b.build().unwrap().into()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        frame(body, 8, 0)
+    }
+
+    /// A Fetch of up to 1 MB from offset 0, answered at once.
+    fn fetch(correlation: i32) -> Bytes {
+        let body = RequestBody::Fetch(FetchRequest {
+            replica_id: -1,
+            max_bytes: 1 << 20,
+            min_bytes: 1,
+            session_epoch: -1,
+            topics: vec![FetchTopic {
+                topic: "t".into(),
+                partitions: vec![FetchPartition {
+                    partition: 0,
+                    current_leader_epoch: -1,
+                    fetch_offset: 0,
+                    last_fetched_epoch: -1,
+                    log_start_offset: -1,
+                    partition_max_bytes: 1 << 20,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        frame(body, 11, correlation)
+    }
+
+    fn response_bytes(outs: &[Output]) -> usize {
+        outs.iter()
+            .map(|o| match o {
+                Output::Response { chunks, .. } => chunks.iter().map(Bytes::len).sum(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// What a loaded machine made of a client that pipelined 500 large
+    /// Fetch requests and read nothing: all of them queued when the owner
+    /// came to them, and one pass built 257 answers (302 MB) before any
+    /// reached the connection's bound.
+    #[test]
+    fn a_pass_stops_taking_inputs_once_its_answers_pass_the_bound() {
+        let clock = Clock::default();
+        let mut broker = Broker::new(Config::default(), MemStorage::new(), clock.now()).unwrap();
+        let budget = Arc::new(Semaphore::new(1 << 20));
+        let permit = || budget.clone().try_acquire_owned().unwrap();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (out_tx, _out_rx) = mpsc::unbounded_channel();
+        let link = super::super::link::Link::new();
+        tx.send(Input::Connect(
+            1,
+            PeerInfo::default(),
+            ConnTx::new(out_tx, link),
+        ))
+        .unwrap();
+        let create = RequestBody::CreateTopics(CreateTopicsRequest {
+            topics: vec![CreatableTopic {
+                name: "t".into(),
+                num_partitions: 1,
+                replication_factor: 1,
+                ..Default::default()
+            }],
+            timeout_ms: 30_000,
+            ..Default::default()
+        });
+        tx.send(Input::Frame(1, frame(create, 4, 0), permit()))
+            .unwrap();
+        // 4 batches of 250 KB: each Fetch is answered with 1 MB.
+        for _ in 0..4 {
+            tx.send(Input::Frame(1, produce(), permit())).unwrap();
+        }
+        for i in 0..300 {
+            tx.send(Input::Frame(1, fetch(i + 1), permit())).unwrap();
+        }
+        let mut conns = HashMap::new();
+        let mut ctx = carry::Ctx {
+            conns: &mut conns,
+            tap: None,
+            meter: None,
+            clock: &clock,
+        };
+        let (mut done, mut outs) = (Vec::new(), Vec::new());
+        let first = rx.try_recv().unwrap();
+        apply_pass(
+            &mut broker,
+            first,
+            &mut rx,
+            &mut ctx,
+            &mut done,
+            &mut outs,
+            false,
+        );
+        let built = response_bytes(&outs);
+        assert!(
+            (PASS_RESPONSE_BYTES..PASS_RESPONSE_BYTES + (2 << 20)).contains(&built),
+            "one pass built {built} bytes of answers"
+        );
+        let answers = outs.len();
+        assert!(answers < 30, "one pass answered {answers} requests");
+        // The rest wait for the next passes, which answer every one.
+        let mut total = answers;
+        while let Ok(first) = rx.try_recv() {
+            outs.clear();
+            apply_pass(
+                &mut broker,
+                first,
+                &mut rx,
+                &mut ctx,
+                &mut done,
+                &mut outs,
+                false,
+            );
+            assert!(response_bytes(&outs) < PASS_RESPONSE_BYTES + (2 << 20));
+            total += outs.len();
+        }
+        assert_eq!(total, 305);
     }
 }
