@@ -59,13 +59,21 @@ function loadWasm() {
       const file = path.join(WASM_DIR, 'spate_wasm_bg.wasm');
       const [glue, bytes] = await Promise.all([
         import(pathToFileURL(path.join(WASM_DIR, 'spate_wasm.mjs')).href),
-        fs.promises.readFile(file).catch((e) => {
+        readWasm(file).catch((e) => {
           if (e.code !== 'ENOENT') throw e;
           throw new Error(`spate-broker: ${WASM_DIR} has no spate_wasm_bg.wasm: run \`npm run build\` in the package`);
         }),
       ]);
       // Compiling off the main thread, while the importing process goes on.
-      const module = await WebAssembly.compile(bytes);
+      // V8 keeps its own copy of the bytes: ours go back to the system now,
+      // not at some later garbage collection (none had run by the first
+      // broker's first answer: 1.2 MB of its resident memory).
+      const module = await WebAssembly.compile(bytes).catch((e) => {
+        // An engine that refuses a resizable buffer gets a plain copy.
+        if (!(e instanceof TypeError) || !bytes.buffer.resizable) throw e;
+        return WebAssembly.compile(bytes.slice());
+      });
+      if (bytes.buffer.resizable) bytes.buffer.resize(0);
       glue.initSync({ module });
       const now = Date.now();
       const warm = new glue.Server({ host: '127.0.0.1', port: 1, seed: 0, now });
@@ -83,6 +91,26 @@ function loadWasm() {
     });
   }
   return loading;
+}
+
+/**
+ * The `.wasm` file's bytes, in a resizable ArrayBuffer where Node has them
+ * (20 and later), so that `resize(0)` can give the memory back at once.
+ */
+async function readWasm(file) {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const { size } = await fh.stat();
+    const bytes = new Uint8Array(typeof ArrayBuffer.prototype.resize === 'function' ? new ArrayBuffer(size, { maxByteLength: size }) : size);
+    for (let at = 0; at < size; ) {
+      const { bytesRead } = await fh.read(bytes, at, size - at, at);
+      if (bytesRead === 0) throw new Error(`spate-broker: ${file} shrank while read`);
+      at += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await fh.close();
+  }
 }
 
 // Loading begins with the import; a failure is reported by Broker.start().
