@@ -23,7 +23,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const crypto = require('node:crypto');
+const { randomBytes } = require('./random.cjs');
 
 // log.index.interval.bytes, Kafka's default (log.segment.bytes is the
 // `segmentBytes` option).
@@ -49,7 +49,7 @@ const fileName = (base, ext) => `${String(base).padStart(20, '0')}.${ext}`;
 /** Kafka's printed uuid: 16 random bytes (version 4), URL-safe base64. */
 function uuid() {
   for (;;) {
-    const b = crypto.randomBytes(16);
+    const b = randomBytes(16);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     const s = b.toString('base64url');
