@@ -12,11 +12,28 @@
 //                          origin) to that answer: node's own start-up too
 //   rss_added_kib          resident memory added from before the import to
 //                          that answer (the module, its memory, the broker)
+//   anon_added_kib, file_added_kib
+//                          (Linux) the same split as /proc/self/status
+//                          does: anonymous memory (the process's own) and
+//                          pages of files mapped, here nearly all node's
+//                          own code paged in (shared with every process)
 //   next_start_ms, next_first_api_versions_ms, next_rss_added_kib
 //                          the same for each later broker in the process
 //                          (median of 5; the module is loaded by then)
 import net from 'node:net';
+import fs from 'node:fs';
 import { once } from 'node:events';
+
+/** RssAnon and RssFile of /proc/self/status, in KiB ({} elsewhere: null in the line). */
+function rssParts() {
+  try {
+    const status = fs.readFileSync('/proc/self/status', 'utf8');
+    const kib = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(status)[1]);
+    return { anon: kib('RssAnon'), file: kib('RssFile') };
+  } catch {
+    return {};
+  }
+}
 
 function apiVersions() {
   const b = Buffer.alloc(14);
@@ -47,12 +64,14 @@ async function firstAnswer(Broker) {
 
 const round = (x) => Math.round(x * 100) / 100;
 const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const parts0 = rssParts();
 const rss0 = process.memoryUsage().rss;
 const t0 = performance.now();
 const { Broker } = await import('../index.mjs');
 const importMs = performance.now() - t0;
 const first = await firstAnswer(Broker);
 const rss1 = process.memoryUsage().rss;
+const parts1 = rssParts();
 const again = [];
 for (let i = 0; i < 5; i++) again.push(await firstAnswer(Broker));
 const rss2 = process.memoryUsage().rss;
@@ -63,6 +82,8 @@ console.log(JSON.stringify({
   first_api_versions_ms: round(first.answer),
   process_ms: round(first.sinceProcess),
   rss_added_kib: Math.round((rss1 - rss0) / 1024),
+  anon_added_kib: parts1.anon - parts0.anon,
+  file_added_kib: parts1.file - parts0.file,
   next_start_ms: round(median(again.map((a) => a.start))),
   next_first_api_versions_ms: round(median(again.map((a) => a.answer))),
   next_rss_added_kib: Math.round((rss2 - rss1) / 5 / 1024),
