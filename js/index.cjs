@@ -14,7 +14,6 @@
 const net = require('node:net');
 const fs = require('node:fs');
 const path = require('node:path');
-const { pathToFileURL } = require('node:url');
 const { DriverFaults, Observation, optionError, checkKeys, count } = require('./faults.cjs');
 const { randomBytes, randomSeed } = require('./random.cjs');
 
@@ -56,11 +55,16 @@ function loadWasm() {
   if (loading === null) {
     loading = (async () => {
       const file = path.join(WASM_DIR, 'spate_wasm_bg.wasm');
+      const missing = (name) => new Error(`spate-broker: ${WASM_DIR} has no ${name}: run \`npm run build\` in the package`);
       const [glue, bytes] = await Promise.all([
-        import(pathToFileURL(path.join(WASM_DIR, 'spate_wasm.mjs')).href),
+        // Required, not import()ed: see scripts/cjs-glue.cjs.
+        Promise.resolve()
+          .then(() => require(path.join(WASM_DIR, 'spate_wasm.cjs')))
+          .catch((e) => {
+            throw e.code === 'MODULE_NOT_FOUND' ? missing('spate_wasm.cjs') : e;
+          }),
         readWasm(file).catch((e) => {
-          if (e.code !== 'ENOENT') throw e;
-          throw new Error(`spate-broker: ${WASM_DIR} has no spate_wasm_bg.wasm: run \`npm run build\` in the package`);
+          throw e.code === 'ENOENT' ? missing('spate_wasm_bg.wasm') : e;
         }),
       ]);
       // Compiling off the main thread, while the importing process goes on.
