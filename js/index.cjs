@@ -99,21 +99,26 @@ function loadWasm() {
 /**
  * The `.wasm` file's bytes, in a resizable ArrayBuffer where Node has them
  * (20 and later), so that `resize(0)` can give the memory back at once.
+ * Read with fs's callbacks: `fs.promises` loads a module of its own, 1 MB
+ * of resident memory in a process that has not used it yet.
  */
-async function readWasm(file) {
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    const { size } = await fh.stat();
-    const bytes = new Uint8Array(typeof ArrayBuffer.prototype.resize === 'function' ? new ArrayBuffer(size, { maxByteLength: size }) : size);
-    for (let at = 0; at < size; ) {
-      const { bytesRead } = await fh.read(bytes, at, size - at, at);
-      if (bytesRead === 0) throw new Error(`spate-broker: ${file} shrank while read`);
-      at += bytesRead;
+function readWasm(file) {
+  const call = (f, ...args) => new Promise((resolve, reject) => f(...args, (e, r) => (e ? reject(e) : resolve(r))));
+  return (async () => {
+    const fd = await call(fs.open, file, 'r');
+    try {
+      const { size } = await call(fs.fstat, fd);
+      const bytes = new Uint8Array(typeof ArrayBuffer.prototype.resize === 'function' ? new ArrayBuffer(size, { maxByteLength: size }) : size);
+      for (let at = 0; at < size; ) {
+        const read = await call(fs.read, fd, bytes, at, size - at, at);
+        if (read === 0) throw new Error(`spate-broker: ${file} shrank while read`);
+        at += read;
+      }
+      return bytes;
+    } finally {
+      await call(fs.close, fd);
     }
-    return bytes;
-  } finally {
-    await fh.close();
-  }
+  })();
 }
 
 // Loading begins with the import; a failure is reported by Broker.start().
