@@ -16,11 +16,9 @@
 
 use std::time::{Duration, Instant};
 
-use bytestring::ByteString;
 use spate_core::protocol::messages::alter_partition_reassignments_request::{
     AlterPartitionReassignmentsRequest, ReassignablePartition, ReassignableTopic,
 };
-use spate_core::protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
 use spate_core::protocol::messages::elect_leaders_request::{ElectLeadersRequest, TopicPartitions};
 use spate_core::protocol::messages::list_partition_reassignments_request::{
     ListPartitionReassignmentsRequest, ListPartitionReassignmentsTopics,
@@ -235,33 +233,8 @@ impl Cluster {
     /// Creates `topics` at the controller, `rf` replicas each, and waits
     /// until every broker knows a leader of each partition.
     async fn create_topics(&self, topics: &[Topic], rf: i16) -> Result<(), Error> {
-        let body = RequestBody::CreateTopics(CreateTopicsRequest {
-            topics: topics
-                .iter()
-                .map(|t| CreatableTopic {
-                    name: ByteString::from(t.name.as_str()),
-                    num_partitions: t.partitions,
-                    replication_factor: rf,
-                    ..Default::default()
-                })
-                .collect(),
-            timeout_ms: SETTLE.as_millis() as i32,
-            ..Default::default()
-        });
         let controller = self.controller().await?;
-        let ResponseBody::CreateTopics(r) = controller.own_request(body, 5).await? else {
-            return Err(Error::msg("CreateTopics answered with another API".into()));
-        };
-        for t in &r.topics {
-            let code = ErrorCode(t.error_code);
-            if code != ErrorCode::NONE && code != ErrorCode::TOPIC_ALREADY_EXISTS {
-                let why = t.error_message.as_deref().unwrap_or("");
-                return Err(Error::msg(format!(
-                    "creating topic {}: {code} {why}",
-                    t.name
-                )));
-            }
-        }
+        controller.create_topics(topics, rf).await?;
         self.settle("the topics' leaders", |m| {
             topics.iter().all(|t| {
                 (0..t.partitions).all(|p| placement(m, &t.name, p).is_ok_and(|(l, _)| l >= 0))
