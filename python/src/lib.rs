@@ -12,15 +12,23 @@
 //! stopped without waiting, and one still running at interpreter exit does
 //! not hold the exit up: its threads are not Python's.
 //!
+//! `Cluster.broker(id)` is a `Broker` too, whose controls (faults,
+//! observing) reach that broker of the cluster through the cluster's
+//! runtime, as `spate::Cluster::broker` does from Rust; it stops with
+//! the cluster.
+//!
 //! Bad arguments are Python exceptions, never panics: a busy port or a
 //! data directory that is a file is an `OSError` (with its errno, so
 //! `NotADirectoryError` for the latter); an unknown property, API or error
-//! name a `ValueError`; an argument of the wrong type a `TypeError`.
+//! name, or broker id, a `ValueError`; an argument of the wrong type a
+//! `TypeError`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pyo3::exceptions::{PyNotADirectoryError, PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{
+    PyNotADirectoryError, PyOSError, PyRuntimeError, PyTypeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::Value;
@@ -34,9 +42,18 @@ use held::Held;
 /// A Kafka-compatible broker running inside this process.
 #[pyclass(module = "spate", frozen)]
 struct Broker {
-    held: Held<spate::Broker>,
+    of: Of,
     bootstrap: String,
     port: u16,
+}
+
+/// Whose broker a Python `Broker` is.
+enum Of {
+    /// Its own: `Broker(...)` started it, `close()` stops it.
+    Own(Box<Held<spate::Broker>>),
+    /// Broker `id` of a cluster (`Cluster.broker(id)`): it runs and stops
+    /// with the cluster.
+    Cluster(Py<Cluster>, i32),
 }
 
 /// A Python exception for what the broker refused.
@@ -198,13 +215,20 @@ fn to_python<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 
 impl Broker {
     /// Runs `f` on the running broker, with the runtime it runs on,
-    /// without the GIL; a `RuntimeError` once it is closed.
+    /// without the GIL; a `RuntimeError` once it (or its cluster) is
+    /// closed.
     fn with<T: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&Runtime, &spate::Broker) -> Result<T, spate::Error> + Send,
     ) -> PyResult<T> {
-        self.held.with(py, |r| f(r.rt(), r.get()))
+        match &self.of {
+            Of::Own(held) => held.with(py, |r| f(r.rt(), r.get())),
+            Of::Cluster(cluster, id) => cluster.get().held.with(py, |r| {
+                let b = r.get().broker(*id);
+                f(r.rt(), b.expect("Cluster.broker checked the id"))
+            }),
+        }
     }
 }
 
@@ -263,7 +287,7 @@ impl Broker {
         })?;
         let (bootstrap, port) = held.with(py, |r| Ok((r.get().bootstrap(), r.get().port())))?;
         Ok(Broker {
-            held,
+            of: Of::Own(Box::new(held)),
             bootstrap,
             port,
         })
@@ -281,16 +305,26 @@ impl Broker {
         self.port
     }
 
-    /// Whether `close()` was called.
+    /// Whether `close()` was called (for a cluster's broker: the
+    /// cluster's).
     #[getter]
     fn closed(&self) -> bool {
-        self.held.closed()
+        match &self.of {
+            Of::Own(held) => held.closed(),
+            Of::Cluster(cluster, _) => cluster.get().held.closed(),
+        }
     }
 
     /// Stops the broker: requests already received are answered, the logs
-    /// flushed. Calling it again does nothing.
+    /// flushed. Calling it again does nothing. A cluster's broker stops
+    /// with its cluster only: a `RuntimeError`.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.held.close(py)
+        match &self.of {
+            Of::Own(held) => held.close(py),
+            Of::Cluster(_, id) => Err(PyRuntimeError::new_err(format!(
+                "broker {id} is a cluster's: it stops with Cluster.close()"
+            ))),
+        }
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -305,7 +339,15 @@ impl Broker {
 
     fn __repr__(&self) -> String {
         let state = if self.closed() { "closed" } else { "running" };
-        format!("<spate.Broker {} {state}>", self.bootstrap)
+        match &self.of {
+            Of::Own(_) => format!("<spate.Broker {} {state}>", self.bootstrap),
+            Of::Cluster(_, id) => {
+                format!(
+                    "<spate.Broker {id} of a cluster, {} {state}>",
+                    self.bootstrap
+                )
+            }
+        }
     }
 
     /// Answers the next `count` requests of `api` (naming `topic` /
@@ -404,7 +446,8 @@ impl Broker {
 struct Cluster {
     held: Held<spate::Cluster>,
     bootstrap: String,
-    ids: Vec<i32>,
+    /// Each broker's id, `HOST:PORT` and port.
+    brokers: Vec<(i32, String, u16)>,
 }
 
 #[pymethods]
@@ -436,11 +479,18 @@ impl Cluster {
             properties: props,
         };
         let held = Held::start(py, move || spate::Cluster::start(config))?;
-        let (bootstrap, ids) = held.with(py, |r| Ok((r.get().bootstrap(), r.get().ids())))?;
+        let (bootstrap, brokers) = held.with(py, |r| {
+            let c = r.get();
+            let each = c.ids().into_iter().filter_map(|id| {
+                let b = c.broker(id)?;
+                Some((id, b.bootstrap(), b.port()))
+            });
+            Ok((c.bootstrap(), each.collect()))
+        })?;
         Ok(Cluster {
             held,
             bootstrap,
-            ids,
+            brokers,
         })
     }
 
@@ -453,13 +503,30 @@ impl Cluster {
     /// The brokers' ids.
     #[getter]
     fn ids(&self) -> Vec<i32> {
-        self.ids.clone()
+        self.brokers.iter().map(|(id, _, _)| *id).collect()
     }
 
     /// Whether `close()` was called.
     #[getter]
     fn closed(&self) -> bool {
         self.held.closed()
+    }
+
+    /// Broker `id`, as a `Broker` with its faults and controls; it stops
+    /// with the cluster. An id the cluster has not is a `ValueError`.
+    fn broker(slf: &Bound<'_, Self>, id: i32) -> PyResult<Broker> {
+        let me = slf.get();
+        let Some((_, bootstrap, port)) = me.brokers.iter().find(|(i, _, _)| *i == id) else {
+            return Err(PyValueError::new_err(format!(
+                "no broker {id} in this cluster (its ids: {:?})",
+                me.ids()
+            )));
+        };
+        Ok(Broker {
+            of: Of::Cluster(slf.clone().unbind(), id),
+            bootstrap: bootstrap.clone(),
+            port: *port,
+        })
     }
 
     /// The leader of `partition` of `topic`, as the controller says.
