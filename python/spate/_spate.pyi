@@ -21,6 +21,9 @@ class Broker:
     that is a file), ``ValueError`` for an unknown or malformed property
     or a topic Kafka would refuse, ``TypeError`` for an argument of the
     wrong type.
+
+    ``Cluster.broker(id)`` returns one too: a broker of that cluster, with
+    the same controls, that runs and stops with the cluster.
     """
 
     def __new__(
@@ -43,10 +46,12 @@ class Broker:
         """The port it listens on."""
     @property
     def closed(self) -> bool:
-        """Whether ``close()`` was called."""
+        """Whether ``close()`` was called (for a cluster's broker, the
+        cluster's)."""
     def close(self) -> None:
         """Stops the broker (answers what it received, flushes the logs);
-        calling it again does nothing."""
+        calling it again does nothing. A cluster's broker raises
+        ``RuntimeError``: it stops with ``Cluster.close()``."""
     def __enter__(self) -> "Broker": ...
     def __exit__(
         self,
@@ -120,6 +125,10 @@ class Cluster:
     @property
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
+    def broker(self, id: int) -> Broker:
+        """Broker ``id`` of the cluster, with every fault control and
+        ``observe`` of ``Broker`` (``inject_error`` on the leader alone,
+        ...); ``ValueError`` for an id the cluster has not."""
     def leader(self, topic: str, partition: int) -> int:
         """The leader of ``partition`` of ``topic``, as the controller says."""
     def move_leader(self, topic: str, partition: int, to: int) -> None:

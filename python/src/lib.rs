@@ -1,9 +1,10 @@
 //! `spate._spate`: the native half of the `spate` Python package.
 //!
-//! `Broker` (the Python class) wraps the library broker, `spate::Broker` (native/src/embed/):
-//! each Python `Broker` owns a tokio runtime of its own whose worker
-//! threads run the broker, so it serves while Python code runs. A call that
-//! waits on the broker (start, close, a control that asks the owner loop)
+//! `Broker` (the Python class) wraps the library broker, `spate::Broker` (native/src/embed/),
+//! and `Cluster` the library's `spate::Cluster`. Each holds its broker or
+//! cluster in a `Held` (held.rs): a tokio runtime of its own whose worker
+//! threads run it, so it serves while Python code runs. A call that
+//! waits on it (start, close, a control that asks the owner loop)
 //! releases the GIL while it waits, so other Python threads, a client's
 //! background threads among them, go on.
 //!
@@ -11,13 +12,18 @@
 //! stopped without waiting, and one still running at interpreter exit does
 //! not hold the exit up: its threads are not Python's.
 //!
+//! `Cluster.broker(id)` is a `Broker` too, whose controls (faults,
+//! observing) reach that broker of the cluster through the cluster's
+//! runtime, as `spate::Cluster::broker` does from Rust; it stops with
+//! the cluster.
+//!
 //! Bad arguments are Python exceptions, never panics: a busy port or a
 //! data directory that is a file is an `OSError` (with its errno, so
 //! `NotADirectoryError` for the latter); an unknown property, API or error
-//! name a `ValueError`; an argument of the wrong type a `TypeError`.
+//! name, or broker id, a `ValueError`; an argument of the wrong type a
+//! `TypeError`.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use pyo3::exceptions::{
@@ -27,45 +33,27 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 use serde_json::Value;
 use spate::{ApiKey, BrokerConfig, Data, ErrorFault, Named, Topic};
+use tokio::runtime::Runtime;
 
-/// The runtime and the broker it runs.
-struct Running {
-    rt: Option<tokio::runtime::Runtime>,
-    broker: Option<spate::Broker>,
-}
+mod held;
 
-impl Running {
-    fn broker(&self) -> &spate::Broker {
-        self.broker
-            .as_ref()
-            .expect("a Running always has its broker")
-    }
-
-    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt
-            .as_ref()
-            .expect("a Running always has its runtime")
-            .block_on(f)
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        // Not closed: the broker stops its tasks (dropping it does), and
-        // the runtime goes without waiting for them.
-        drop(self.broker.take());
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
-    }
-}
+use held::Held;
 
 /// A Kafka-compatible broker running inside this process.
 #[pyclass(module = "spate", frozen)]
 struct Broker {
-    running: Mutex<Option<Running>>,
+    of: Of,
     bootstrap: String,
     port: u16,
+}
+
+/// Whose broker a Python `Broker` is.
+enum Of {
+    /// Its own: `Broker(...)` started it, `close()` stops it.
+    Own(Box<Held<spate::Broker>>),
+    /// Broker `id` of a cluster (`Cluster.broker(id)`): it runs and stops
+    /// with the cluster.
+    Cluster(Py<Cluster>, i32),
 }
 
 /// A Python exception for what the broker refused.
@@ -78,10 +66,6 @@ fn py_error(e: spate::Error) -> PyErr {
         (Some(_), None) => PyOSError::new_err(msg),
         (None, _) => PyValueError::new_err(msg),
     }
-}
-
-fn closed() -> PyErr {
-    PyRuntimeError::new_err("the broker is closed")
 }
 
 /// An API or an error code: its Kafka name or its number.
@@ -230,21 +214,21 @@ fn to_python<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAny>> {
 }
 
 impl Broker {
-    fn lock(&self) -> MutexGuard<'_, Option<Running>> {
-        // A panic while locked leaves plain data behind.
-        self.running.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Runs `f` on the running broker without the GIL.
+    /// Runs `f` on the running broker, with the runtime it runs on,
+    /// without the GIL; a `RuntimeError` once it (or its cluster) is
+    /// closed.
     fn with<T: Send>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&Running) -> Result<T, spate::Error> + Send,
+        f: impl FnOnce(&Runtime, &spate::Broker) -> Result<T, spate::Error> + Send,
     ) -> PyResult<T> {
-        py.detach(|| match self.lock().as_ref() {
-            Some(r) => f(r).map_err(py_error),
-            None => Err(closed()),
-        })
+        match &self.of {
+            Of::Own(held) => held.with(py, |r| f(r.rt(), r.get())),
+            Of::Cluster(cluster, id) => cluster.get().held.with(py, |r| {
+                let b = r.get().broker(*id);
+                f(r.rt(), b.expect("Cluster.broker checked the id"))
+            }),
+        }
     }
 }
 
@@ -294,34 +278,16 @@ impl Broker {
             properties: props,
             virtual_clock,
         };
-        let running = py.detach(move || -> PyResult<Running> {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("spate-broker")
-                .enable_all()
-                .build()
-                .map_err(|e| PyOSError::new_err(format!("starting the broker's runtime: {e}")))?;
-            let broker = rt.block_on(async {
-                let b = spate::Broker::start(config).await?;
-                if observe {
-                    b.observe(true).await?;
-                }
-                Ok::<_, spate::Error>(b)
-            });
-            match broker {
-                Ok(b) => Ok(Running {
-                    rt: Some(rt),
-                    broker: Some(b),
-                }),
-                Err(e) => {
-                    rt.shutdown_background();
-                    Err(py_error(e))
-                }
+        let held = Held::start(py, move || async move {
+            let b = spate::Broker::start(config).await?;
+            if observe {
+                b.observe(true).await?;
             }
+            Ok(b)
         })?;
-        let (bootstrap, port) = (running.broker().bootstrap(), running.broker().port());
+        let (bootstrap, port) = held.with(py, |r| Ok((r.get().bootstrap(), r.get().port())))?;
         Ok(Broker {
-            running: Mutex::new(Some(running)),
+            of: Of::Own(Box::new(held)),
             bootstrap,
             port,
         })
@@ -339,26 +305,26 @@ impl Broker {
         self.port
     }
 
-    /// Whether `close()` was called.
+    /// Whether `close()` was called (for a cluster's broker: the
+    /// cluster's).
     #[getter]
     fn closed(&self) -> bool {
-        self.lock().is_none()
+        match &self.of {
+            Of::Own(held) => held.closed(),
+            Of::Cluster(cluster, _) => cluster.get().held.closed(),
+        }
     }
 
     /// Stops the broker: requests already received are answered, the logs
-    /// flushed. Calling it again does nothing.
+    /// flushed. Calling it again does nothing. A cluster's broker stops
+    /// with its cluster only: a `RuntimeError`.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| {
-            let Some(mut r) = self.lock().take() else {
-                return Ok(());
-            };
-            let rt = r.rt.take().expect("a Running always has its runtime");
-            let mut broker = r.broker.take().expect("a Running always has its broker");
-            let result = rt.block_on(broker.close());
-            drop(broker);
-            rt.shutdown_timeout(Duration::from_secs(1));
-            result.map_err(py_error)
-        })
+        match &self.of {
+            Of::Own(held) => held.close(py),
+            Of::Cluster(_, id) => Err(PyRuntimeError::new_err(format!(
+                "broker {id} is a cluster's: it stops with Cluster.close()"
+            ))),
+        }
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -373,7 +339,15 @@ impl Broker {
 
     fn __repr__(&self) -> String {
         let state = if self.closed() { "closed" } else { "running" };
-        format!("<spate.Broker {} {state}>", self.bootstrap)
+        match &self.of {
+            Of::Own(_) => format!("<spate.Broker {} {state}>", self.bootstrap),
+            Of::Cluster(_, id) => {
+                format!(
+                    "<spate.Broker {id} of a cluster, {} {state}>",
+                    self.bootstrap
+                )
+            }
+        }
     }
 
     /// Answers the next `count` requests of `api` (naming `topic` /
@@ -396,15 +370,15 @@ impl Broker {
             topic,
             partition,
         };
-        self.with(py, |r| r.block_on(r.broker().inject_error(fault)))
+        self.with(py, |rt, b| rt.block_on(b.inject_error(fault)))
     }
 
     /// Fails the next `count` produce appends (to `topic` only, when
     /// given): their partitions are answered KAFKA_STORAGE_ERROR.
     #[pyo3(signature = (count=1, *, topic=None))]
     fn fail_appends(&self, py: Python<'_>, count: u32, topic: Option<String>) -> PyResult<()> {
-        self.with(py, |r| {
-            r.block_on(r.broker().fail_appends(count, topic.as_deref()))
+        self.with(py, |rt, b| {
+            rt.block_on(b.fail_appends(count, topic.as_deref()))
         })
     }
 
@@ -420,7 +394,7 @@ impl Broker {
     ) -> PyResult<()> {
         let api = api_key(api)?;
         let by = self::seconds("seconds", seconds)?;
-        self.with(py, |r| r.broker().delay(api, by, count))
+        self.with(py, |_, b| b.delay(api, by, count))
     }
 
     /// Closes the connection of each of the next `count` requests of
@@ -428,25 +402,25 @@ impl Broker {
     #[pyo3(signature = (api, count=1))]
     fn drop_connection(&self, py: Python<'_>, api: &Bound<'_, PyAny>, count: u32) -> PyResult<()> {
         let api = api_key(api)?;
-        self.with(py, |r| r.broker().drop_connections(api, count))
+        self.with(py, |_, b| b.drop_connections(api, count))
     }
 
     /// Disarms every fault: injected errors, failing appends, delays,
     /// drops.
     fn clear_faults(&self, py: Python<'_>) -> PyResult<()> {
-        self.with(py, |r| r.block_on(r.broker().clear_faults()))
+        self.with(py, |rt, b| rt.block_on(b.clear_faults()))
     }
 
     /// Starts (True) or stops recording every request, for `observed()`.
     #[pyo3(signature = (on=true))]
     fn observe(&self, py: Python<'_>, on: bool) -> PyResult<()> {
-        self.with(py, |r| r.block_on(r.broker().observe(on)))
+        self.with(py, |rt, b| rt.block_on(b.observe(on)))
     }
 
     /// The requests recorded since the last call, oldest first, each as
     /// a dict: `{"api", "version", "header", "body", "conn"}`.
     fn observed<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let got = self.with(py, |r| r.block_on(r.broker().observed()))?;
+        let got = self.with(py, |rt, b| rt.block_on(b.observed()))?;
         let items = got
             .iter()
             .map(|v| to_python(py, v))
@@ -456,71 +430,24 @@ impl Broker {
 
     /// The broker's time, in milliseconds since the Unix epoch.
     fn now_ms(&self, py: Python<'_>) -> PyResult<i64> {
-        self.with(py, |r| Ok(r.broker().now_ms()))
+        self.with(py, |_, b| Ok(b.now_ms()))
     }
 
     /// Moves a virtual clock forward by `seconds`; returns once what was
     /// then due (session timeouts, long polls) is done.
     fn advance(&self, py: Python<'_>, seconds: f64) -> PyResult<()> {
         let by = self::seconds("seconds", seconds)?;
-        self.with(py, |r| r.block_on(r.broker().advance(by)))
-    }
-}
-
-/// A cluster's runtime and the cluster it runs.
-struct ClusterRunning {
-    rt: Option<tokio::runtime::Runtime>,
-    cluster: Option<spate::Cluster>,
-}
-
-impl ClusterRunning {
-    fn cluster(&self) -> &spate::Cluster {
-        self.cluster
-            .as_ref()
-            .expect("a ClusterRunning always has its cluster")
-    }
-
-    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.rt
-            .as_ref()
-            .expect("a ClusterRunning always has its runtime")
-            .block_on(f)
-    }
-}
-
-impl Drop for ClusterRunning {
-    fn drop(&mut self) {
-        drop(self.cluster.take());
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
+        self.with(py, |rt, b| rt.block_on(b.advance(by)))
     }
 }
 
 /// Several brokers of one ZooKeeper-mode cluster inside this process.
 #[pyclass(module = "spate", frozen)]
 struct Cluster {
-    running: Mutex<Option<ClusterRunning>>,
+    held: Held<spate::Cluster>,
     bootstrap: String,
-    ids: Vec<i32>,
-}
-
-impl Cluster {
-    fn lock(&self) -> MutexGuard<'_, Option<ClusterRunning>> {
-        self.running.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Runs `f` on the running cluster without the GIL.
-    fn with<T: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&ClusterRunning) -> Result<T, spate::Error> + Send,
-    ) -> PyResult<T> {
-        py.detach(|| match self.lock().as_ref() {
-            Some(r) => f(r).map_err(py_error),
-            None => Err(PyRuntimeError::new_err("the cluster is closed")),
-        })
-    }
+    /// Each broker's id, `HOST:PORT` and port.
+    brokers: Vec<(i32, String, u16)>,
 }
 
 #[pymethods]
@@ -551,29 +478,19 @@ impl Cluster {
             replication_factor,
             properties: props,
         };
-        let running = py.detach(move || -> PyResult<ClusterRunning> {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("spate-cluster")
-                .enable_all()
-                .build()
-                .map_err(|e| PyOSError::new_err(format!("starting the cluster's runtime: {e}")))?;
-            match rt.block_on(spate::Cluster::start(config)) {
-                Ok(c) => Ok(ClusterRunning {
-                    rt: Some(rt),
-                    cluster: Some(c),
-                }),
-                Err(e) => {
-                    rt.shutdown_background();
-                    Err(py_error(e))
-                }
-            }
+        let held = Held::start(py, move || spate::Cluster::start(config))?;
+        let (bootstrap, brokers) = held.with(py, |r| {
+            let c = r.get();
+            let each = c.ids().into_iter().filter_map(|id| {
+                let b = c.broker(id)?;
+                Some((id, b.bootstrap(), b.port()))
+            });
+            Ok((c.bootstrap(), each.collect()))
         })?;
-        let (bootstrap, ids) = (running.cluster().bootstrap(), running.cluster().ids());
         Ok(Cluster {
-            running: Mutex::new(Some(running)),
+            held,
             bootstrap,
-            ids,
+            brokers,
         })
     }
 
@@ -586,47 +503,50 @@ impl Cluster {
     /// The brokers' ids.
     #[getter]
     fn ids(&self) -> Vec<i32> {
-        self.ids.clone()
+        self.brokers.iter().map(|(id, _, _)| *id).collect()
     }
 
     /// Whether `close()` was called.
     #[getter]
     fn closed(&self) -> bool {
-        self.lock().is_none()
+        self.held.closed()
+    }
+
+    /// Broker `id`, as a `Broker` with its faults and controls; it stops
+    /// with the cluster. An id the cluster has not is a `ValueError`.
+    fn broker(slf: &Bound<'_, Self>, id: i32) -> PyResult<Broker> {
+        let me = slf.get();
+        let Some((_, bootstrap, port)) = me.brokers.iter().find(|(i, _, _)| *i == id) else {
+            return Err(PyValueError::new_err(format!(
+                "no broker {id} in this cluster (its ids: {:?})",
+                me.ids()
+            )));
+        };
+        Ok(Broker {
+            of: Of::Cluster(slf.clone().unbind(), id),
+            bootstrap: bootstrap.clone(),
+            port: *port,
+        })
     }
 
     /// The leader of `partition` of `topic`, as the controller says.
     fn leader(&self, py: Python<'_>, topic: String, partition: i32) -> PyResult<i32> {
-        self.with(py, |r| r.block_on(r.cluster().leader(&topic, partition)))
+        self.held
+            .with(py, |r| r.rt().block_on(r.get().leader(&topic, partition)))
     }
 
     /// Makes broker `to` the leader of `partition` of `topic` (a
     /// reassignment with `to` first, then a preferred election) and
     /// returns once every broker says so.
     fn move_leader(&self, py: Python<'_>, topic: String, partition: i32, to: i32) -> PyResult<()> {
-        self.with(py, |r| {
-            r.block_on(r.cluster().move_leader(&topic, partition, to))
+        self.held.with(py, |r| {
+            r.rt().block_on(r.get().move_leader(&topic, partition, to))
         })
     }
 
     /// Stops every broker. Calling it again does nothing.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        py.detach(|| {
-            let Some(mut r) = self.lock().take() else {
-                return Ok(());
-            };
-            let rt =
-                r.rt.take()
-                    .expect("a ClusterRunning always has its runtime");
-            let mut cluster = r
-                .cluster
-                .take()
-                .expect("a ClusterRunning always has its cluster");
-            let result = rt.block_on(cluster.close());
-            drop(cluster);
-            rt.shutdown_timeout(Duration::from_secs(1));
-            result.map_err(py_error)
-        })
+        self.held.close(py)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {

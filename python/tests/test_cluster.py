@@ -1,12 +1,13 @@
 """spate.Cluster: three brokers of one cluster in this process over a real
-ZooKeeper, a partition's leader moved under a confluent-kafka producer."""
+ZooKeeper, a partition's leader moved under a confluent-kafka producer, and
+one broker's own faults (``Cluster.broker(id)``) seen by the producer."""
 
 import pytest
-from confluent_kafka import Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 import spate
 
-from helpers import consume
+from helpers import consume, produce
 from zookeeper import ZooKeeper
 
 
@@ -62,3 +63,53 @@ def test_bad_arguments_are_errors():
         spate.Cluster("127.0.0.1:1", 2, replication_factor=3)
     with pytest.raises(OverflowError):
         spate.Cluster("127.0.0.1:1", -1)
+
+
+def test_the_leaders_own_fault_is_retried_through(zookeeper):
+    with spate.Cluster(f"{zookeeper.connect}/py-faults", 3, [("faulty", 1)], replication_factor=2) as c:
+        leader = c.broker(c.leader("faulty", 0))
+        assert isinstance(leader, spate.Broker)
+        assert leader.bootstrap_servers in c.bootstrap_servers.split(",")
+        assert not leader.closed
+        others = [c.broker(b) for b in c.ids if b != c.leader("faulty", 0)]
+        for b in [leader, *others]:
+            b.observe()
+        leader.inject_error("Produce", "NOT_LEADER_OR_FOLLOWER", count=2, topic="faulty")
+        values = [str(n).encode() for n in range(20)]
+        # One batch (linger), refused twice by the leader, then carried out.
+        offsets = produce(c.bootstrap_servers, "faulty", values, acks="all",
+                          **{"enable.idempotence": True, "linger.ms": 50, "retry.backoff.ms": 20})
+        assert sorted(offsets) == list(range(20))
+        produces = [r for r in leader.observed() if r["api"] == "Produce"]
+        sent = [rec["value"]
+                for r in produces
+                for t in r["body"]["topic_data"]
+                for p in t["partition_data"]
+                for batch in p["records"]
+                for rec in batch["records"]]
+        # Every value went to the leader, some more than once: the retries.
+        assert len(produces) >= 3, produces
+        assert set(sent) == {v.decode() for v in values} and len(sent) > len(values), sent
+        for b in others:
+            assert [r for r in b.observed() if r["api"] == "Produce"] == []
+        # Each message once, in order, and nothing more.
+        assert consume(c.bootstrap_servers, "faulty", 20, timeout=30) == values
+        k = Consumer({"bootstrap.servers": c.bootstrap_servers, "group.id": "watermarks"})
+        assert k.get_watermark_offsets(TopicPartition("faulty", 0), timeout=10) == (0, 20)
+        k.close()
+
+
+def test_a_broker_of_a_cluster(zookeeper):
+    c = spate.Cluster(f"{zookeeper.connect}/py-one", 1)
+    with pytest.raises(ValueError, match=r"no broker 2 in this cluster \(its ids: \[1\]\)"):
+        c.broker(2)
+    b = c.broker(1)
+    assert repr(b).startswith("<spate.Broker 1 of a cluster, 127.0.0.1:") and repr(b).endswith(" running>")
+    b.clear_faults()
+    with pytest.raises(RuntimeError, match="stops with Cluster.close"):
+        b.close()
+    assert not b.closed
+    c.close()
+    assert b.closed
+    with pytest.raises(RuntimeError, match="the cluster is closed"):
+        b.inject_error("Produce", "NOT_LEADER_OR_FOLLOWER")

@@ -13,14 +13,18 @@
 //! election (ElectLeaders), both sent to the controller. Clients see what
 //! they see in Kafka: NOT_LEADER_OR_FOLLOWER from the old leader, then a
 //! Metadata with the new one and a higher leader epoch.
+//!
+//! The controller's id is looked up once (two Metadata requests: any
+//! broker names it, then it confirms) and remembered; it is looked up
+//! again only when the broker remembered answers NOT_CONTROLLER (or its
+//! Metadata names another controller) or is gone.
 
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-use bytestring::ByteString;
 use spate_core::protocol::messages::alter_partition_reassignments_request::{
     AlterPartitionReassignmentsRequest, ReassignablePartition, ReassignableTopic,
 };
-use spate_core::protocol::messages::create_topics_request::{CreatableTopic, CreateTopicsRequest};
 use spate_core::protocol::messages::elect_leaders_request::{ElectLeadersRequest, TopicPartitions};
 use spate_core::protocol::messages::list_partition_reassignments_request::{
     ListPartitionReassignmentsRequest, ListPartitionReassignmentsTopics,
@@ -75,7 +79,13 @@ impl Default for ClusterConfig {
 #[derive(Debug)]
 pub struct Cluster {
     brokers: Vec<(i32, Broker)>,
+    /// The controller's id once found; [`NO_CONTROLLER`] before, and after
+    /// it answered NOT_CONTROLLER or went.
+    controller: AtomicI32,
 }
+
+/// No controller remembered.
+const NO_CONTROLLER: i32 = -1;
 
 impl Cluster {
     /// Starts `config.brokers` brokers in the current tokio runtime and
@@ -101,6 +111,7 @@ impl Cluster {
         }
         let mut cluster = Cluster {
             brokers: Vec::new(),
+            controller: AtomicI32::new(NO_CONTROLLER),
         };
         for id in 1..=i32::from(config.brokers) {
             let mut properties = vec![
@@ -192,22 +203,77 @@ impl Cluster {
         first
     }
 
-    /// The first broker's Metadata of `topic` (every topic when `None`),
-    /// then the controller's.
+    /// The controller's Metadata of `topic` (every topic when `None`).
+    /// When it names another controller, the one remembered is forgotten
+    /// and the one found anew is asked.
     async fn controller_metadata(&self, topic: Option<&str>) -> Result<MetadataResponse, Error> {
-        let (_, any) = self.brokers.first().expect("at least one broker");
-        let m = metadata(any, topic).await?;
-        match self.broker(m.controller_id) {
-            Some(c) => metadata(c, topic).await,
-            None => Err(Error::msg("the cluster has no controller".into())),
+        let (id, c) = self.controller().await?;
+        let first = metadata(c, topic).await;
+        let stale = match &first {
+            Ok(m) => m.controller_id != id,
+            Err(_) => !self.runs(id),
+        };
+        if !stale {
+            return first;
         }
+        self.forget_controller(id);
+        let (_, c) = self.controller().await?;
+        metadata(c, topic).await
     }
 
-    /// The controller broker.
-    async fn controller(&self) -> Result<&Broker, Error> {
-        let id = self.controller_metadata(None).await?.controller_id;
-        self.broker(id)
-            .ok_or_else(|| Error::msg("the cluster has no controller".into()))
+    /// The controller's id and broker: the one remembered while it runs,
+    /// else the one the first broker names, as it names itself (two
+    /// Metadata requests), then remembered.
+    async fn controller(&self) -> Result<(i32, &Broker), Error> {
+        let known = self.controller.load(Ordering::Acquire);
+        if let Some(b) = self.broker(known).filter(|_| self.runs(known)) {
+            return Ok((known, b));
+        }
+        let none = || Error::msg("the cluster has no controller".into());
+        let (_, any) = self.brokers.first().expect("at least one broker");
+        let named = metadata(any, None).await?.controller_id;
+        let c = self.broker(named).ok_or_else(none)?;
+        let id = metadata(c, None).await?.controller_id;
+        let b = self.broker(id).ok_or_else(none)?;
+        self.controller.store(id, Ordering::Release);
+        Ok((id, b))
+    }
+
+    /// Whether broker `id` is one of the cluster's and runs.
+    fn runs(&self, id: i32) -> bool {
+        self.broker(id).is_some_and(|b| b.running().is_ok())
+    }
+
+    /// Forgets controller `id`, unless another was found meanwhile.
+    fn forget_controller(&self, id: i32) {
+        let _ = self.controller.compare_exchange(
+            id,
+            NO_CONTROLLER,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        );
+    }
+
+    /// Sends `body` at `version` to the controller; when the one
+    /// remembered answers NOT_CONTROLLER or is gone, once more to the one
+    /// found anew.
+    async fn controller_request(
+        &self,
+        body: RequestBody,
+        version: i16,
+    ) -> Result<ResponseBody, Error> {
+        let (id, c) = self.controller().await?;
+        let first = c.own_request(body.clone(), version).await;
+        let stale = match &first {
+            Ok(r) => not_controller(r),
+            Err(_) => !self.runs(id),
+        };
+        if !stale {
+            return first;
+        }
+        self.forget_controller(id);
+        let (_, c) = self.controller().await?;
+        c.own_request(body, version).await
     }
 
     /// Waits until `ok` holds for every broker's Metadata (of every topic).
@@ -235,33 +301,8 @@ impl Cluster {
     /// Creates `topics` at the controller, `rf` replicas each, and waits
     /// until every broker knows a leader of each partition.
     async fn create_topics(&self, topics: &[Topic], rf: i16) -> Result<(), Error> {
-        let body = RequestBody::CreateTopics(CreateTopicsRequest {
-            topics: topics
-                .iter()
-                .map(|t| CreatableTopic {
-                    name: ByteString::from(t.name.as_str()),
-                    num_partitions: t.partitions,
-                    replication_factor: rf,
-                    ..Default::default()
-                })
-                .collect(),
-            timeout_ms: SETTLE.as_millis() as i32,
-            ..Default::default()
-        });
-        let controller = self.controller().await?;
-        let ResponseBody::CreateTopics(r) = controller.own_request(body, 5).await? else {
-            return Err(Error::msg("CreateTopics answered with another API".into()));
-        };
-        for t in &r.topics {
-            let code = ErrorCode(t.error_code);
-            if code != ErrorCode::NONE && code != ErrorCode::TOPIC_ALREADY_EXISTS {
-                let why = t.error_message.as_deref().unwrap_or("");
-                return Err(Error::msg(format!(
-                    "creating topic {}: {code} {why}",
-                    t.name
-                )));
-            }
-        }
+        let (_, controller) = self.controller().await?;
+        controller.create_topics(topics, rf).await?;
         self.settle("the topics' leaders", |m| {
             topics.iter().all(|t| {
                 (0..t.partitions).all(|p| placement(m, &t.name, p).is_ok_and(|(l, _)| l >= 0))
@@ -286,8 +327,7 @@ impl Cluster {
             }],
             ..Default::default()
         });
-        let controller = self.controller().await?;
-        let ResponseBody::AlterPartitionReassignments(r) = controller.own_request(body, 0).await?
+        let ResponseBody::AlterPartitionReassignments(r) = self.controller_request(body, 0).await?
         else {
             return Err(Error::msg(
                 "AlterPartitionReassignments answered with another API".into(),
@@ -319,9 +359,8 @@ impl Cluster {
                 }]),
                 ..Default::default()
             });
-            let controller = self.controller().await?;
             let ResponseBody::ListPartitionReassignments(r) =
-                controller.own_request(body, 0).await?
+                self.controller_request(body, 0).await?
             else {
                 return Err(Error::msg(
                     "ListPartitionReassignments answered with another API".into(),
@@ -352,8 +391,7 @@ impl Cluster {
             timeout_ms: SETTLE.as_millis() as i32,
             ..Default::default()
         });
-        let controller = self.controller().await?;
-        let ResponseBody::ElectLeaders(r) = controller.own_request(body, 1).await? else {
+        let ResponseBody::ElectLeaders(r) = self.controller_request(body, 1).await? else {
             return Err(Error::msg("ElectLeaders answered with another API".into()));
         };
         let parts = r
@@ -390,6 +428,30 @@ async fn metadata(broker: &Broker, topic: Option<&str>) -> Result<MetadataRespon
     match broker.own_request(body, 9).await? {
         ResponseBody::Metadata(m) => Ok(m),
         _ => Err(Error::msg("Metadata answered with another API".into())),
+    }
+}
+
+/// Whether `r` says its broker is not the controller, at the top or for
+/// any topic or partition.
+fn not_controller(r: &ResponseBody) -> bool {
+    let nc = ErrorCode::NOT_CONTROLLER.0;
+    match r {
+        ResponseBody::AlterPartitionReassignments(r) => {
+            r.error_code == nc
+                || r.responses
+                    .iter()
+                    .flat_map(|t| &t.partitions)
+                    .any(|p| p.error_code == nc)
+        }
+        ResponseBody::ListPartitionReassignments(r) => r.error_code == nc,
+        ResponseBody::ElectLeaders(r) => {
+            r.error_code == nc
+                || r.replica_election_results
+                    .iter()
+                    .flat_map(|t| &t.partition_result)
+                    .any(|p| p.error_code == nc)
+        }
+        _ => false,
     }
 }
 

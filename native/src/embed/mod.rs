@@ -254,7 +254,7 @@ impl Broker {
             addr,
         };
         if !config.topics.is_empty() {
-            broker.create_topics(&config.topics).await?;
+            broker.create_topics(&config.topics, -1).await?;
         }
         Ok(broker)
     }
@@ -369,15 +369,18 @@ impl Broker {
     }
 
     /// Creates `topics` through the broker's own request path (a
-    /// CreateTopics on a connection of its own); one that exists is kept.
-    async fn create_topics(&self, topics: &[Topic]) -> Result<(), Error> {
+    /// CreateTopics on a connection of its own), `replication_factor`
+    /// replicas each (-1: the broker's `default.replication.factor`); one
+    /// that exists is kept. In a cluster, only the controller creates
+    /// topics ([`Cluster`] asks it).
+    async fn create_topics(&self, topics: &[Topic], replication_factor: i16) -> Result<(), Error> {
         let body = RequestBody::CreateTopics(CreateTopicsRequest {
             topics: topics
                 .iter()
                 .map(|t| CreatableTopic {
                     name: ByteString::from(t.name.as_str()),
                     num_partitions: t.partitions,
-                    replication_factor: -1,
+                    replication_factor,
                     ..Default::default()
                 })
                 .collect(),

@@ -4,8 +4,8 @@
 //! partition's leader moves to another broker, twice, once to a broker
 //! that was not a replica; every message is delivered exactly once and in
 //! order, the new leader is the one that takes them, and a consumer
-//! reads all of them back. A real ZooKeeper
-//! (Debian's package) holds the cluster.
+//! reads all of them back; once found, the controller is asked alone. A
+//! real ZooKeeper (Debian's package) holds the cluster.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -130,6 +130,29 @@ fn a_producer_follows_its_partition_leader_as_it_moves() {
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), 3, "each broker led in turn: {seen:?}");
+
+    // The controller, once found, is remembered: each question is one
+    // Metadata request, to the controller alone.
+    let ids = cluster.ids();
+    for &id in &ids {
+        rt.block_on(cluster.broker(id).unwrap().observe(true))
+            .unwrap();
+    }
+    for _ in 0..3 {
+        rt.block_on(cluster.leader(TOPIC, 0)).unwrap();
+    }
+    let mut asked = Vec::new();
+    for &id in &ids {
+        let b = cluster.broker(id).unwrap();
+        let got = rt.block_on(b.observed()).unwrap();
+        rt.block_on(b.observe(false)).unwrap();
+        let own = got
+            .iter()
+            .filter(|r| r["api"] == "Metadata" && r["header"]["client_id"] == "spate-embedded");
+        asked.extend(own.map(|_| id));
+    }
+    assert_eq!(asked.len(), 3, "one Metadata per question: {asked:?}");
+    assert!(asked.iter().all(|&id| id == asked[0]), "{asked:?}");
 
     let nine = rt.block_on(cluster.move_leader(TOPIC, 0, 9)).unwrap_err();
     assert!(nine.to_string().contains("no broker 9"), "{nine}");
