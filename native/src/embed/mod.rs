@@ -278,6 +278,18 @@ impl Broker {
         }
     }
 
+    /// Closes as a member of a whole cluster closing: without moving
+    /// leadership away first, as no broker stays to take it.
+    pub(crate) async fn close_with_cluster(&mut self) -> Result<(), Error> {
+        match self.running.take() {
+            Some(mut r) => {
+                r.skip_controlled_shutdown();
+                r.shutdown().await.map_err(Error::msg)
+            }
+            None => Ok(()),
+        }
+    }
+
     fn running(&self) -> Result<&Running, Error> {
         self.running
             .as_ref()

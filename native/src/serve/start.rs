@@ -216,6 +216,14 @@ pub(crate) async fn start<S: Store>(
 }
 
 impl Running {
+    /// Leaves out the controlled shutdown when stopping: for a whole
+    /// cluster stopping together, where no broker stays to take the
+    /// leadership (each try would fail and wait out
+    /// `controlled.shutdown.retry.backoff.ms`).
+    pub(crate) fn skip_controlled_shutdown(&mut self) {
+        self.controlled_shutdown.enable = false;
+    }
+
     /// Stops: leadership moves away first in a cluster (Kafka's
     /// controlled shutdown), then no new connections are taken, requests
     /// already received are answered, and the logs are flushed and marked
