@@ -199,3 +199,28 @@ fn truncated_field_error_reads_like_a_sentence() {
         e.message
     );
 }
+
+/// Found by the `request` fuzz target (`fuzz/artifacts/request/crash-d350…`):
+/// an AlterClientQuotas v1 whose quota value is a NaN (bits
+/// `ffffffffffffff01`). The codec keeps the bits; the target's check
+/// compared the decoded requests with `==`, and NaN is not equal to
+/// itself. The target now compares the encodings and the `Debug` forms.
+#[test]
+fn a_nan_quota_value_round_trips_bit_for_bit() {
+    use spate_core::protocol::header::encode_request;
+    use spate_core::protocol::RequestBody;
+    let frame = Bytes::from_static(
+        b"\x001\x00\x01\x00\x00\x00\x03\x00\x0dspate-example\x00\x02\x02\x0fentity_yetp-90\x00\x01\x84\x07\x03\x01\x02c\x03\x02\x07\xff\xff\xff\xff\xff\xff\xff\x01\x00\x04\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02(\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x02\x00\x00\x00\x00",
+    );
+    let (header, body) = decode_request(&frame).expect("the fuzzer's frame decodes");
+    let RequestBody::AlterClientQuotas(req) = &body else {
+        panic!("an AlterClientQuotas, not {body:?}");
+    };
+    let value = req.entries[0].ops[0].value;
+    assert!(value.is_nan());
+    assert_eq!(value.to_bits(), 0xffff_ffff_ffff_ff01);
+    let again = encode_request(&header, &body).unwrap();
+    let (h2, b2) = decode_request(&again.slice(4..)).unwrap();
+    assert_eq!(encode_request(&h2, &b2).unwrap(), again);
+    assert_eq!(format!("{:?}", (&h2, &b2)), format!("{:?}", (&header, &body)));
+}
