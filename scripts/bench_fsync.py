@@ -8,8 +8,9 @@ setting of a file-backed Spate costs, against the same broker with
   never          the OS writes the pages back when it likes
   --memory       no files at all: the reference the ratios divide by
 
-Rows: produce 100 B and 1,000 B messages, acks=all and acks=1, one
-librdkafka producer (spate-bench), the brokers (fresh processes, each its
+Rows: produce 100 B and 1,000 B messages, acks=all and acks=1, from one
+librdkafka producer (spate-bench produce), then from the pre-encoded load
+(spate-bench raw-produce, three times the messages), the brokers (fresh processes, each its
 own data directory) taking turns row by row; best of `rounds` runs each.
 The ratio is msgs/s over the --memory run's (issue 17's goal: `always`
 at least 0.9x of --memory); broker CPU s is the broker process's user +
@@ -27,11 +28,16 @@ SETTINGS = (
     ("never", ["--fsync", "never"]),
     ("--memory", ["--memory"]),
 )
-ROWS = ((100, "all"), (100, "1"), (1000, "all"), (1000, "1"))
+# (size, acks, driver command): librdkafka's producer, then the
+# pre-encoded load (bench/src/raw.rs, 5 requests in flight), where the
+# broker, not the client, sets the pace and each fsync holds up the next
+# requests.
+ROWS = tuple((size, acks, cmd) for cmd in ("produce", "raw-produce")
+             for size, acks in ((100, "all"), (100, "1"), (1000, "all"), (1000, "1")))
 
 
 def rows(spate_bin, spec, driver, sizes, log):
-    """{(size, acks): {setting: (result, cpu) | (error, None)}}, or {"error": why}.
+    """{(size, acks, cmd): {setting: (result, cpu) | (error, None)}}, or {"error": why}.
 
     `spec(name, argv_for)` and `driver(broker, *args)` are scripts/bench's."""
 
@@ -50,17 +56,17 @@ def rows(spate_bin, spec, driver, sizes, log):
             if not b.alive():
                 return {"error": f"spate with {name} did not start"}
         out = {}
-        for size, acks in ROWS:
-            n = sizes["n100"] if size == 100 else sizes["n1k"]
-            topic = f"f{size}-{acks}"
+        for size, acks, cmd in ROWS:
+            n = (sizes["n100"] if size == 100 else sizes["n1k"]) * (3 if cmd == "raw-produce" else 1)
+            topic = f"f{size}-{acks}-{cmd}"
             for _, b in brokers.values():
                 driver(b, "create", "--topic", topic)
             runs = {name: [] for name in brokers}
             for _ in range(max(2, sizes["rounds"] + 1)):
                 for name, (_, b) in brokers.items():
-                    runs[name].append(driver(b, "produce", "--topic", topic, "--count", n, "--size", size, "--acks", acks))
+                    runs[name].append(driver(b, cmd, "--topic", topic, "--count", n, "--size", size, "--acks", acks))
             mb100 = n * size / 100e6
-            out[(size, acks)] = {name: best(rs) + (cpu_per_100mb(rs, mb100),) for name, rs in runs.items()}
+            out[(size, acks, cmd)] = {name: best(rs) + (cpu_per_100mb(rs, mb100),) for name, rs in runs.items()}
         return out
     finally:
         for s, b in brokers.values():
@@ -84,8 +90,8 @@ def table(res):
     if "error" in res:
         lines.append(f"fsync: {res['error']}")
         return "\n".join(lines)
-    for (size, acks), by in res.items():
-        label = f"produce {size:,} B, acks={acks}"
+    for (size, acks, cmd), by in res.items():
+        label = f"{'produce' if cmd == 'produce' else 'pre-encoded'} {size:,} B, acks={acks}"
         mem = by["--memory"][0]["msgs_per_s"] if isinstance(by["--memory"][0], dict) else None
 
         def line(unit, f):
@@ -100,7 +106,7 @@ def table(res):
         mem_cpu = by["--memory"][2]
         if mem_cpu:
             line("CPU x --memory", lambda r: "-" if r[2] is None else f"{r[2] / mem_cpu:.2f}x")
-    errors = [f"{n} {size} B acks={acks}: {r[0]}" for (size, acks), by in res.items() for n, r in by.items() if not isinstance(r[0], dict)]
+    errors = [f"{n} {cmd} {size} B acks={acks}: {r[0]}" for (size, acks, cmd), by in res.items() for n, r in by.items() if not isinstance(r[0], dict)]
     lines += [f"failed: {e}" for e in errors]
     lines.append("x --memory: msgs/s over the same broker's with --memory in this run (goal for always: >= 0.9x)")
     lines.append("CPU s / 100 MB: broker user + system time per 100 MB produced, median of the row's runs; CPU x --memory: its ratio to --memory's")

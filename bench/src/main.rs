@@ -9,6 +9,7 @@
 //! ```text
 //! spate-bench create  -b ADDR --topic T
 //! spate-bench produce -b ADDR --topic T --count N --size BYTES --acks 1|all
+//! spate-bench raw-produce -b ADDR --topic T --count N --size BYTES --acks 1|all [--batch M --inflight K]
 //! spate-bench txn-produce -b ADDR --topic T --count N --size BYTES --per-txn M [--plain]
 //! spate-bench consume -b ADDR --topic T --count N
 //! spate-bench latency -b ADDR --topic T --rate MSGS_PER_S --seconds S
@@ -25,6 +26,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+
+mod raw;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::config::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
@@ -66,6 +69,24 @@ enum Cmd {
         /// request.required.acks: 0, 1 or all.
         #[arg(long, default_value = "1")]
         acks: String,
+    },
+    /// Produce COUNT messages of SIZE bytes without librdkafka: one batch
+    /// of BATCH messages encoded once, sent as one Produce request again
+    /// and again, INFLIGHT requests at a time (see `raw.rs`).
+    RawProduce {
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        count: u64,
+        #[arg(long)]
+        size: usize,
+        /// 1 or all.
+        #[arg(long, default_value = "1")]
+        acks: String,
+        #[arg(long, default_value_t = 1000)]
+        batch: u32,
+        #[arg(long, default_value_t = 5)]
+        inflight: usize,
     },
     /// Produce COUNT messages of SIZE bytes in transactions of PER_TXN
     /// messages each (begin, send, commit), acks=all; with `--plain` the
@@ -123,6 +144,19 @@ fn main() {
             size,
             acks,
         } => produce(&cli.brokers, topic, *count, *size, acks),
+        Cmd::RawProduce {
+            topic,
+            count,
+            size,
+            acks,
+            batch,
+            inflight,
+        } => raw::produce(
+            &cli.brokers,
+            topic,
+            (*count, *size, acks),
+            (*batch, *inflight),
+        ),
         Cmd::TxnProduce {
             topic,
             count,
