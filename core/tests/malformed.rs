@@ -222,5 +222,8 @@ fn a_nan_quota_value_round_trips_bit_for_bit() {
     let again = encode_request(&header, &body).unwrap();
     let (h2, b2) = decode_request(&again.slice(4..)).unwrap();
     assert_eq!(encode_request(&h2, &b2).unwrap(), again);
-    assert_eq!(format!("{:?}", (&h2, &b2)), format!("{:?}", (&header, &body)));
+    assert_eq!(
+        format!("{:?}", (&h2, &b2)),
+        format!("{:?}", (&header, &body))
+    );
 }
