@@ -61,14 +61,20 @@ pub(crate) fn produce(
         }
         Ok(())
     });
+    // A failed send, or a reader that stopped, is reported with the
+    // reader's reason when it has one (the broker's error, a closed
+    // connection).
+    let failed = |answers: std::thread::JoinHandle<Result<()>>, what: String| match answers.join() {
+        Ok(Err(why)) => why,
+        _ => what,
+    };
     for i in 0..requests {
-        take.recv().map_err(|_| "the reader stopped".to_string())?;
+        if take.recv().is_err() {
+            return Err(failed(answers, "the reader stopped".into()));
+        }
         frame[8..12].copy_from_slice(&(i as i32).to_be_bytes());
         if let Err(e) = conn.write_all(&frame) {
-            return Err(match answers.join() {
-                Ok(Err(why)) => why,
-                _ => format!("send: {e}"),
-            });
+            return Err(failed(answers, format!("send: {e}")));
         }
     }
     answers
